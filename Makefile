@@ -1,0 +1,124 @@
+# vecstore: one static library (lib/), one small program per job (cmd/).
+#
+#   make            build lib and programs into $(BUILD) (default build/)
+#   make demo       install dependencies, build, run the bundled demo
+#   make check      unit + CLI tests, then again under ASan+UBSan
+#   make test       one pass of the tests on the normal build
+#   make bench      speed and memory against the peers (results in bench/results/)
+#   make eval       retrieval quality on the collections in $(VS_DATA)
+#   make install    programs and man pages into $(DESTDIR)$(PREFIX)
+#
+# Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR.
+# SANITIZE=address,undefined turns sanitizers on; OPENMP=0 builds serial;
+# WERROR=1 (set by CI) makes warnings errors.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BUILD   ?= build
+VS_DATA ?= $(CURDIR)/../shared/data
+OPENMP  ?= 1
+SANITIZE ?=
+VERSION := 0.1.0
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Wcast-qual -Wshadow -Wstrict-prototypes -Wundef \
+           -Wpointer-arith -Wvla -Wformat=2 -Winit-self -Wwrite-strings \
+           -Wredundant-decls -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifneq ($(CI),)
+WARN    += -Werror
+endif
+
+PKGS    := jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0
+HAVE_POPPLER := $(shell pkg-config --exists poppler-glib 2>/dev/null && echo 1)
+ifeq ($(HAVE_POPPLER),1)
+PKGS    += poppler-glib
+VS_DEFS += -DVS_HAVE_POPPLER=1
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+VS_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' $(VS_DEFS) \
+             -Ilib -Icmd $(PKG_CFLAGS) $(WARN)
+VS_LIBS   := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread
+ifeq ($(OPENMP),1)
+VS_CFLAGS += -fopenmp
+VS_LIBS   += -fopenmp
+endif
+ifneq ($(SANITIZE),)
+VS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+VS_LIBS   += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA      := $(BUILD)/libvecstore.a
+CLI_OBJ   := $(BUILD)/cmd/cli.o
+PROG_SRC  := $(sort $(wildcard cmd/vs-*.c))
+PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+MANS      := $(sort $(wildcard man/*.1))
+
+.PHONY: all lib programs units test check demo bench eval install uninstall clean deps
+.DELETE_ON_ERROR:
+
+all: $(LIBA) $(PROGS)
+
+lib: $(LIBA)
+programs: $(PROGS)
+units: $(UNITS)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(VS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(LIBA) $(VS_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(VS_LIBS) $(LDLIBS)
+
+deps:
+	scripts/deps.sh
+
+# One pass of the tests against $(BUILD).
+test: all units
+	@tests/run.sh $(BUILD)
+
+# Both passes; the last line is the combined summary.
+check: deps
+	@$(MAKE) --no-print-directory all units
+	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
+	@tests/run.sh $(BUILD) build-san
+
+demo: deps all
+	@examples/demo.sh $(BUILD)/bin
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+eval: all
+	@scripts/eval.sh $(BUILD)/bin
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+
+uninstall:
+	rm -f $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%) $(MANS:man/%=$(DESTDIR)$(MANDIR)/man1/%)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,113 @@
+/* cli.h: what every vs-* program shares: reporting to stderr, the common
+ * options, settings with their precedence, --stats, and a checked exit.
+ *
+ * Only programs print. A program calls vs_cli_init() first, handles the
+ * common options with vs_cli_common_option(), reports a failed status once
+ * with vs_cli_report(), and returns vs_cli_exit(code) from main, which
+ * flushes and checks stdout (a failed write is exit 5) and prints the
+ * --stats object.
+ */
+#ifndef VS_CLI_H
+#define VS_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vecstore.h"
+
+/* Long-only option codes shared by the programs (keep above 255). */
+enum {
+    VS_OPT_STATS = 1000,
+    VS_OPT_CONFIG,
+    VS_OPT_FIRST_PROGRAM /* programs number their own long-only options from here */
+};
+
+/* Entries for every program's getopt_long table. */
+#define VS_CLI_COMMON_LONGOPTS                                   \
+    {"config", required_argument, NULL, VS_OPT_CONFIG},          \
+    {"help", no_argument, NULL, 'h'},                            \
+    {"quiet", no_argument, NULL, 'q'},                           \
+    {"stats", no_argument, NULL, VS_OPT_STATS},                  \
+    {"verbose", no_argument, NULL, 'v'},                         \
+    {"version", no_argument, NULL, 'V'}
+#define VS_CLI_COMMON_SHORTOPTS "hqvV"
+
+struct vs_cli_state {
+    const char *prog;
+    int verbosity;        /* -1 quiet, 0 normal, 1.. verbose */
+    int stats;            /* --stats given */
+    const char *config;   /* --config FILE, or NULL */
+    int stdout_is_pipe;   /* flush after every record */
+    int stderr_is_tty;    /* progress line allowed */
+    double t0;            /* start time, seconds */
+    double last_progress; /* time of the last progress line */
+    int progress_shown;
+    json_t *stat;         /* --stats object, keys in insertion order */
+    struct vs_config *cfg;/* loaded lazily by vs_cli_setting() */
+    int cfg_loaded;
+};
+extern struct vs_cli_state vs_cli;
+
+/* Set the program name and the start time; look at stdout and stderr. */
+void vs_cli_init(const char *prog);
+
+/* Handle one of the common options (c as returned by getopt_long).
+ * -h prints usage to stdout and exits 0; -V prints the version and exits 0.
+ * Returns 1 when c was a common option, 0 otherwise. */
+int vs_cli_common_option(int c, const char *arg, void (*usage)(FILE *));
+
+/* An unknown option or a bad argument: print the message (if fmt is not
+ * NULL) and a hint to --help; returns VS_EXIT_USAGE. */
+int vs_cli_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Messages on stderr: "prog: error: ...", "prog: warning: ...", and
+ * informational lines shown with -v (level 1) or -vv (level 2). */
+void vs_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vs_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vs_cli_info(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print a failed status as one line: "prog: error: FILE:LINE:COL: field
+ * 'F': detail" (parts that are unknown are left out) and return its exit
+ * code. vs_cli_report_warning prints the same as a warning (for
+ * --keep-going) and returns nothing. */
+int vs_cli_report(int status, const struct vs_diag *d);
+void vs_cli_report_warning(int status, const struct vs_diag *d);
+
+/* Parse numbers with range checks; on failure print a usage error naming
+ * the option and return VS_EXIT_USAGE, else 0. */
+int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
+                      long *out);
+int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
+                        double *out);
+
+/* A setting by precedence: the environment variable VS_<KEY> (key upper-cased,
+ * dots and dashes as underscores, e.g. "ingest.metric" -> VS_INGEST_METRIC),
+ * then .vecstore.toml (or --config FILE), else NULL. Flags are the caller's
+ * first choice. A config file that does not parse is reported and the program
+ * exits 2. The returned string is valid until exit. */
+const char *vs_cli_setting(const char *key);
+
+/* Write one record to stdout, flushing when stdout is a pipe. Returns a
+ * status (VS_OK, VS_E_IO, VS_E_NOSPC). */
+int vs_cli_write(const json_t *rec);
+
+/* --stats: add a counter or a value to the object printed at exit. */
+void vs_cli_stat_int(const char *key, long long v);
+void vs_cli_stat_real(const char *key, double v);
+void vs_cli_stat_str(const char *key, const char *v);
+
+/* A progress line on stderr when it is a terminal (at most 5 a second). */
+void vs_cli_progress(uint64_t done, const char *unit);
+
+/* Seconds since vs_cli_init. */
+double vs_cli_elapsed(void);
+
+/* Finish: clear the progress line, flush and close stdout (a failure is
+ * reported and turns code into VS_EXIT_SYSTEM unless it already is an
+ * error), print the --stats object with "elapsed_s", and return the code. */
+int vs_cli_exit(int code);
+
+#endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Install the Debian packages that vecstore's build, tests and benchmarks need.
+# Does nothing when they are all present. Uses sudo when not root.
+#   scripts/deps.sh           build and test dependencies
+#   scripts/deps.sh --bench   also the peers that `make bench` compares against
+set -eu
+
+BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
+libxxhash-dev libutf8proc-dev libstemmer-dev libcurl4-openssl-dev libxml2-dev
+libmd4c-dev libpoppler-glib-dev"
+TEST_PKGS="bats python3 python3-numpy python3-yaml sqlite3"
+BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev"
+
+pkgs="$BUILD_PKGS $TEST_PKGS"
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"
+
+missing=""
+for p in $pkgs; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$status" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "deps.sh: error: not root and no sudo; install:$missing" >&2
+        exit 5
+    }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

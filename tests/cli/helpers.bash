@@ -1,0 +1,56 @@
+# helpers.bash: loaded by every bats file (load helpers).
+# Programs come from $VS_BIN (set by tests/run.sh), else build/bin.
+VS_BIN="${VS_BIN:-$BATS_TEST_DIRNAME/../../build/bin}"
+PATH="$VS_BIN:$PATH"
+VS_DATA="${VS_DATA:-$BATS_TEST_DIRNAME/../../../shared/data}"
+FIXTURES="$BATS_TEST_DIRNAME/../fixtures"
+PY=/usr/bin/python3   # Debian's python3, which has python3-numpy
+
+# run_split CMD...: run a command capturing stdout, stderr and status apart:
+# $status, $out (stdout), $err (stderr).
+run_split() {
+    local o e
+    o=$(mktemp) e=$(mktemp)
+    "$@" >"$o" 2>"$e"
+    status=$?
+    out=$(cat "$o")
+    err=$(cat "$e")
+    rm -f "$o" "$e"
+}
+
+# Fail with context unless the status is as expected.
+expect_status() {
+    if [ "$status" -ne "$1" ]; then
+        echo "expected status $1, got $status" >&2
+        echo "stdout: $out" >&2
+        echo "stderr: $err" >&2
+        return 1
+    fi
+}
+
+# Every line of stdout is a JSON object.
+expect_ndjson() {
+    [ -z "$out" ] && return 0
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+for i, l in enumerate(sys.stdin, 1):
+    o = json.loads(l)
+    assert isinstance(o, dict), "line %d is not an object" % i
+'
+}
+
+need_data() {
+    [ -d "$VS_DATA/datasets" ] || skip "shared data not found at VS_DATA=$VS_DATA"
+}
+
+# The options named in --help and in the man page must be the same set.
+help_matches_man() {
+    local prog=$1
+    local a b
+    a=$("$prog" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+    b=$(sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' "$BATS_TEST_DIRNAME/../../man/$prog.1" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+    if [ "$a" != "$b" ]; then
+        diff <(echo "$a") <(echo "$b") >&2
+        return 1
+    fi
+}

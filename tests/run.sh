@@ -1,0 +1,57 @@
+#!/bin/bash
+# Run the unit tests (TAP from tests/unit binaries) and the CLI tests (bats,
+# TAP) against each build directory given, and end with one summary line:
+#   N passed, N failed, N skipped
+# Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter).
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+export VS_DATA="${VS_DATA:-$root/../shared/data}"
+[ -d "$VS_DATA" ] && VS_DATA=$(cd "$VS_DATA" && pwd)
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}"
+passed=0 failed=0 skipped=0
+
+count_tap() { # reads TAP on stdin, echoes it, updates counters via a temp file
+    local line
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case "$line" in
+            "not ok "*) echo F >>"$tally" ;;
+            "ok "*"# skip"*|"ok "*"# SKIP"*) echo S >>"$tally" ;;
+            "ok "*) echo P >>"$tally" ;;
+        esac
+    done
+}
+
+tally=$(mktemp)
+trap 'rm -f "$tally"' EXIT
+
+for build in "$@"; do
+    echo "# ---- tests against $build ----"
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        echo "# unit: $(basename "$t")"
+        before=$(grep -c F "$tally")
+        "$t" 2>&1 | count_tap
+        rc=${PIPESTATUS[0]}
+        after=$(grep -c F "$tally")
+        if [ "$rc" -ne 0 ] && [ "$after" -eq "$before" ]; then
+            echo "not ok - $(basename "$t") exited with status $rc"
+            echo F >>"$tally"
+        fi
+    done
+    bats_files=$(ls tests/cli/*.bats 2>/dev/null | grep -e "${TESTS:-.}" || true)
+    if [ -n "$bats_files" ]; then
+        echo "# cli: bats against $build/bin"
+        # shellcheck disable=SC2086
+        VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
+            bats --tap $bats_files 2>&1 | count_tap
+    fi
+done
+
+passed=$(grep -c P "$tally")
+failed=$(grep -c F "$tally")
+skipped=$(grep -c S "$tally")
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,89 @@
+/* test.h: a tiny TAP-emitting harness for the C unit tests.
+ *
+ *   static void test_something(void) { CHECK(x == 1); CHECK_EQ_INT(a, b); }
+ *   int main(void) { RUN(test_something); return vs_test_done(); }
+ *
+ * Each RUN prints "ok N - name" or "not ok N - name" with "# " lines for
+ * every failed check; SKIP("why") inside a test marks it skipped. */
+#ifndef VS_TEST_H
+#define VS_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int vs_test_n, vs_test_failed_total, vs_test_cur_failed;
+static const char *vs_test_skip_reason;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            printf("#   %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);\
+            vs_test_cur_failed++;                                              \
+        }                                                                      \
+    } while (0)
+#define CHECK_EQ_INT(a, b)                                                     \
+    do {                                                                       \
+        long long va_ = (long long)(a), vb_ = (long long)(b);                  \
+        if (va_ != vb_) {                                                      \
+            printf("#   %s:%d: %s == %s failed: %lld != %lld\n", __FILE__,     \
+                   __LINE__, #a, #b, va_, vb_);                                \
+            vs_test_cur_failed++;                                              \
+        }                                                                      \
+    } while (0)
+#define CHECK_EQ_STR(a, b)                                                     \
+    do {                                                                       \
+        const char *sa_ = (a), *sb_ = (b);                                     \
+        if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                           \
+            printf("#   %s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, \
+                   __LINE__, #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");\
+            vs_test_cur_failed++;                                              \
+        }                                                                      \
+    } while (0)
+#define CHECK_NEAR(a, b, eps)                                                  \
+    do {                                                                       \
+        double da_ = (double)(a), db_ = (double)(b);                           \
+        if (!(fabs(da_ - db_) <= (eps))) {                                     \
+            printf("#   %s:%d: %s ~= %s failed: %.9g != %.9g\n", __FILE__,     \
+                   __LINE__, #a, #b, da_, db_);                                \
+            vs_test_cur_failed++;                                              \
+        }                                                                      \
+    } while (0)
+#define SKIP(why)                                                              \
+    do {                                                                       \
+        vs_test_skip_reason = (why);                                           \
+        return;                                                                \
+    } while (0)
+
+static inline void vs_test_run(const char *name, void (*fn)(void))
+{
+    vs_test_cur_failed = 0;
+    vs_test_skip_reason = NULL;
+    fn();
+    vs_test_n++;
+    if (vs_test_skip_reason)
+        printf("ok %d - %s # SKIP %s\n", vs_test_n, name, vs_test_skip_reason);
+    else if (vs_test_cur_failed) {
+        printf("not ok %d - %s\n", vs_test_n, name);
+        vs_test_failed_total++;
+    } else
+        printf("ok %d - %s\n", vs_test_n, name);
+    fflush(stdout);
+}
+#define RUN(fn) vs_test_run(#fn, fn)
+
+static inline int vs_test_done(void)
+{
+    printf("1..%d\n", vs_test_n);
+    return vs_test_failed_total ? 1 : 0;
+}
+
+/* The shared data directory (VS_DATA, default ../shared/data), or NULL. */
+static inline const char *vs_test_data(void)
+{
+    const char *d = getenv("VS_DATA");
+    return d && *d ? d : "../shared/data";
+}
+
+#endif

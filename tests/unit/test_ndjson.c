@@ -1,0 +1,165 @@
+/* test_ndjson.c: the NDJSON reader and writer, vectors, base64, statuses. */
+#include "test.h"
+#include "vecstore.h"
+
+#include <unistd.h>
+
+static FILE *mem(const char *s)
+{
+    FILE *fp = tmpfile();
+    fputs(s, fp);
+    rewind(fp);
+    return fp;
+}
+
+static void test_status_table(void)
+{
+    CHECK_EQ_STR(vs_status_name(VS_E_LOCKED), "locked");
+    CHECK_EQ_INT(vs_status_exit(VS_E_LOCKED), 4);
+    CHECK_EQ_INT(vs_status_exit(VS_E_JSON), 3);
+    CHECK_EQ_INT(vs_status_exit(VS_E_USAGE), 2);
+    CHECK_EQ_INT(vs_status_exit(VS_E_NOSPC), 5);
+    CHECK_EQ_INT(vs_status_exit(VS_OK), 0);
+    CHECK_EQ_INT(vs_status_exit(12345), 5);
+    CHECK_EQ_STR(vs_status_name(12345), "unknown");
+}
+
+static void test_read_lines_and_errors(void)
+{
+    FILE *fp = mem("{\"id\":\"a\",\"z\":1,\"b\":2}\n\n  \n{bad\n[1]\n{\"id\":\"c\"}");
+    struct vs_ndjson_reader *r;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_ndjson_open_stream(fp, "t.jsonl", 0, &r, &d), VS_OK);
+    json_t *rec;
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_OK);
+    CHECK(rec != NULL);
+    char *s = json_dumps(rec, VS_JSON_DUMP_FLAGS);
+    CHECK_EQ_STR(s, "{\"id\":\"a\",\"z\":1,\"b\":2}"); /* order kept */
+    free(s);
+    json_decref(rec);
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_E_JSON);
+    CHECK_EQ_INT(d.line, 4);
+    CHECK_EQ_STR(d.file, "t.jsonl");
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_E_JSON); /* not an object */
+    CHECK_EQ_INT(d.line, 5);
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_OK);
+    CHECK(rec && strcmp(json_string_value(json_object_get(rec, "id")), "c") == 0);
+    json_decref(rec);
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_OK);
+    CHECK(rec == NULL);
+    vs_ndjson_close(r);
+    fclose(fp);
+}
+
+static void test_line_too_long(void)
+{
+    FILE *fp = mem("{\"id\":\"1\"}\n{\"id\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n{\"id\":\"3\"}\n");
+    struct vs_ndjson_reader *r;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_ndjson_open_stream(fp, "x", 20, &r, &d), VS_OK);
+    json_t *rec;
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_OK);
+    json_decref(rec);
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_E_LINE_TOO_LONG);
+    CHECK_EQ_INT(d.line, 2);
+    CHECK_EQ_INT(vs_ndjson_read(r, &rec, &d), VS_OK); /* reading goes on */
+    CHECK(rec && strcmp(json_string_value(json_object_get(rec, "id")), "3") == 0);
+    json_decref(rec);
+    vs_ndjson_close(r);
+    fclose(fp);
+}
+
+static void test_float_roundtrip(void)
+{
+    unsigned seed = 7;
+    for (int i = 0; i < 100000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        uint32_t u = seed ^ (seed << 7);
+        float f;
+        memcpy(&f, &u, 4);
+        if (!isfinite(f))
+            continue;
+        char buf[48];
+        vs_float_format(buf, sizeof buf, f);
+        if (strtof(buf, NULL) != f) {
+            CHECK(strtof(buf, NULL) == f);
+            break;
+        }
+    }
+    char buf[48];
+    vs_float_format(buf, sizeof buf, 0.1f);
+    CHECK_EQ_STR(buf, "0.1");
+    json_t *a = json_array();
+    json_array_append_new(a, vs_json_float(0.1f));
+    json_array_append_new(a, vs_json_float(1.0f / 3.0f));
+    char *s = json_dumps(a, VS_JSON_DUMP_FLAGS);
+    CHECK_EQ_STR(s, "[0.1,0.33333334]");
+    free(s);
+    json_decref(a);
+}
+
+static void test_base64_vectors(void)
+{
+    const char *cases[][2] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="},
+                              {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}};
+    for (size_t i = 0; i < 5; i++) {
+        char *e = vs_base64_encode(cases[i][0], strlen(cases[i][0]));
+        CHECK_EQ_STR(e, cases[i][1]);
+        unsigned char *dec;
+        size_t n;
+        CHECK_EQ_INT(vs_base64_decode(e, strlen(e), &dec, &n), VS_OK);
+        CHECK_EQ_INT(n, strlen(cases[i][0]));
+        CHECK(memcmp(dec, cases[i][0], n) == 0);
+        free(dec);
+        free(e);
+    }
+    unsigned char *dec;
+    size_t n;
+    CHECK_EQ_INT(vs_base64_decode("Zm9v!A==", 8, &dec, &n), VS_E_FIELD);
+    CHECK_EQ_INT(vs_base64_decode("Zm9", 3, &dec, &n), VS_E_FIELD);
+
+    float v[3] = {1.5f, -0.25f, 3e-8f};
+    json_t *rec = json_pack("{s:s}", "id", "x");
+    CHECK_EQ_INT(vs_record_set_vector(rec, v, 3, 1), VS_OK);
+    float *out;
+    size_t dim;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_OK);
+    CHECK_EQ_INT(dim, 3);
+    CHECK(out && memcmp(out, v, sizeof v) == 0);
+    free(out);
+    CHECK_EQ_INT(vs_record_set_vector(rec, v, 3, 0), VS_OK);
+    CHECK(json_object_get(rec, "vector_b64") == NULL);
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_OK);
+    CHECK(out && memcmp(out, v, sizeof v) == 0);
+    free(out);
+    json_decref(rec);
+
+    json_error_t je;
+    rec = json_loads("{\"vector\":[1,\"a\"]}", 0, &je);
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "vector");
+    json_decref(rec);
+    rec = json_loads("{\"vector\":[1,1e39]}", 0, &je);
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_E_NONFINITE);
+    json_decref(rec);
+    rec = json_loads("{\"vector\":[]}", 0, &je);
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_E_FIELD);
+    json_decref(rec);
+    rec = json_loads("{\"vector_b64\":\"AADAfw==\"}", 0, &je); /* NaN */
+    CHECK_EQ_INT(vs_record_vector(rec, &out, &dim, &d), VS_E_NONFINITE);
+    json_decref(rec);
+}
+
+int main(void)
+{
+    RUN(test_status_table);
+    RUN(test_read_lines_and_errors);
+    RUN(test_line_too_long);
+    RUN(test_float_roundtrip);
+    RUN(test_base64_vectors);
+    return vs_test_done();
+}
