@@ -1,0 +1,146 @@
+/* embed.c: the embedder interface: model names and identities, batching,
+ * per-text statuses. Implementations live in their own files (hashembed.c). */
+#include "vs_embed.h"
+#include "embed_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vs_embedder {
+    const struct vs_embed_ops *ops;
+    void *state;
+    size_t dim;
+    char identity[64];
+    int *st_scratch; /* per-text statuses when the caller passes none */
+    size_t st_cap;
+};
+
+/* Parse "NAME" or "NAME:DIM". *dim_out is 0 when no ":DIM" is given.
+ * Returns 0, or -1 when the dimension part is not a number in range. */
+static int split_identity(const char *model, char *name, size_t namesz,
+                          size_t *dim_out)
+{
+    const char *colon = strchr(model, ':');
+    size_t nlen = colon ? (size_t)(colon - model) : strlen(model);
+    if (nlen >= namesz)
+        nlen = namesz - 1;
+    memcpy(name, model, nlen);
+    name[nlen] = '\0';
+    *dim_out = 0;
+    if (!colon)
+        return 0;
+    const char *s = colon + 1;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < 1 || v > VS_EMBED_DIM_MAX)
+        return -1;
+    *dim_out = (size_t)v;
+    return 0;
+}
+
+int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
+                    struct vs_diag *d)
+{
+    *out = NULL;
+    if (!model || !*model)
+        model = "hash";
+    char name[64];
+    size_t idim;
+    if (split_identity(model, name, sizeof name, &idim) != 0)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "model '%s' has a bad dimension (1 to %d)", model,
+                           VS_EMBED_DIM_MAX);
+    if (strcmp(name, "hash") != 0 && strcmp(name, VS_HASHEMBED_VERSION) != 0)
+        return vs_diag_set(d, VS_E_UNSUPPORTED, "model '%s' is not available",
+                           model);
+    if (dim > VS_EMBED_DIM_MAX)
+        return vs_diag_set(d, VS_E_USAGE, "dimension %zu is out of range (1 to %d)",
+                           dim, VS_EMBED_DIM_MAX);
+    if (idim && dim && idim != dim)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "model '%s' has dimension %zu, not %zu", model,
+                           idim, dim);
+    if (!dim)
+        dim = idim ? idim : VS_EMBED_DIM_DEFAULT;
+
+    struct vs_embedder *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    e->dim = dim;
+    snprintf(e->identity, sizeof e->identity, "%s:%zu", VS_HASHEMBED_VERSION,
+             dim);
+    int st = vs_hashembed_create(dim, &e->ops, &e->state);
+    if (st != VS_OK) {
+        free(e);
+        return vs_diag_set(d, st, "cannot make the hash embedder");
+    }
+    *out = e;
+    return VS_OK;
+}
+
+void vs_embedder_free(struct vs_embedder *e)
+{
+    if (!e)
+        return;
+    if (e->ops && e->ops->free)
+        e->ops->free(e->state);
+    free(e->st_scratch);
+    free(e);
+}
+
+const char *vs_embedder_name(const struct vs_embedder *e)
+{
+    return e->ops->name;
+}
+
+const char *vs_embedder_identity(const struct vs_embedder *e)
+{
+    return e->identity;
+}
+
+size_t vs_embedder_dim(const struct vs_embedder *e) { return e->dim; }
+
+int vs_embedder_embed(struct vs_embedder *e, size_t n,
+                      const char *const *texts, const size_t *lens,
+                      float *out, int *status, struct vs_diag *d)
+{
+    if (n == 0)
+        return VS_OK;
+    int *st = status;
+    if (!st) {
+        if (e->st_cap < n) {
+            int *p = realloc(e->st_scratch, n * sizeof *p);
+            if (!p)
+                return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            e->st_scratch = p;
+            e->st_cap = n;
+        }
+        st = e->st_scratch;
+    }
+    int rc = e->ops->embed(e->state, e->dim, n, texts, lens, out, st);
+    if (rc != VS_OK)
+        return vs_diag_set(d, rc, "out of memory while embedding");
+    for (size_t i = 0; i < n; i++) {
+        if (st[i] == VS_OK)
+            continue;
+        if (st[i] == VS_E_DATA)
+            return vs_diag_set(d, st[i], "text is not valid UTF-8");
+        return vs_diag_set(d, st[i],
+                           lens[i] ? "text has no letters or digits to embed"
+                                   : "text is empty");
+    }
+    return VS_OK;
+}
+
+int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
+                          float *out, struct vs_diag *d)
+{
+    size_t len = strlen(text);
+    int st;
+    return vs_embedder_embed(e, 1, &text, &len, out, &st, d);
+}

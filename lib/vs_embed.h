@@ -1,0 +1,64 @@
+/* vs_embed.h: embedders turn texts into float32 vectors.
+ *
+ * An embedder has a short name ("hash"), a dimension, and an identity string
+ * that names the model exactly ("hash-v1:384"): the identity is what a store
+ * pins (vector_model), and vs_embedder_new() accepts it to recreate the same
+ * embedder on the query side. Today only the zero-dependency hash embedder
+ * exists (docs/embedding.md says exactly what it computes); local transformer
+ * models and cloud APIs are meant to be added as further implementations of
+ * struct vs_embed_ops (embed_internal.h) without changing this interface.
+ *
+ * Thread safety: vs_embedder_embed() may run several texts in parallel
+ * (OpenMP) inside one call; one struct vs_embedder must not be used by two
+ * threads at the same time.
+ */
+#ifndef VS_EMBED_H
+#define VS_EMBED_H
+
+#include <stddef.h>
+
+#include "vs_status.h"
+
+/* The dimension used when neither the caller nor the identity gives one. */
+#define VS_EMBED_DIM_DEFAULT 384
+#define VS_EMBED_DIM_MAX 65536
+
+struct vs_embedder;
+
+/* Make an embedder from a model name or identity string:
+ *   "hash"            the hash embedder, dimension `dim` (0 = default 384)
+ *   "hash-v1"         the same, naming the feature-set version explicitly
+ *   "hash-v1:384"     an identity string as stored with vectors; `dim` must
+ *                     be 0 or agree with it
+ * Errors: VS_E_UNSUPPORTED (d->detail "model 'x' is not available"),
+ * VS_E_USAGE (bad dimension, or dim disagrees with the identity),
+ * VS_E_NOMEM. The caller owns *out (vs_embedder_free). */
+int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
+                    struct vs_diag *d);
+void vs_embedder_free(struct vs_embedder *e);
+
+/* Short name ("hash"), identity ("hash-v1:384", valid for the embedder's
+ * life) and dimension. */
+const char *vs_embedder_name(const struct vs_embedder *e);
+const char *vs_embedder_identity(const struct vs_embedder *e);
+size_t vs_embedder_dim(const struct vs_embedder *e);
+
+/* Embed n texts (texts[i] of lens[i] bytes, UTF-8) into out, which holds
+ * n * dim floats: row i is the L2-normalised vector of text i.
+ * status (may be NULL) receives one status per text: VS_OK, or VS_E_FIELD
+ * when the text gives no features (empty, or no letters or digits: a zero
+ * vector cannot be normalised), or VS_E_DATA when it is not valid UTF-8;
+ * the row of a failed text is all zeros.
+ * Returns VS_OK when every text succeeded, else the status of the first
+ * failed text, with d->detail describing it (the caller adds file and line);
+ * VS_E_NOMEM when scratch memory cannot be had (then nothing is valid). */
+int vs_embedder_embed(struct vs_embedder *e, size_t n,
+                      const char *const *texts, const size_t *lens,
+                      float *out, int *status, struct vs_diag *d);
+
+/* Embed one NUL-terminated text into out (dim floats): the query side.
+ * Same statuses as vs_embedder_embed. */
+int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
+                          float *out, struct vs_diag *d);
+
+#endif
