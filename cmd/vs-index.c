@@ -1,0 +1,245 @@
+/* vs-index: store administration: create, info, verify, compact, snapshot,
+ * export, list-ids, get. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_B64 = VS_OPT_FIRST_PROGRAM,
+    OPT_DIM,
+    OPT_FILTER,
+    OPT_METRIC,
+    OPT_MODEL,
+    OPT_NORMALIZE,
+    OPT_WAIT
+};
+
+static const struct option longopts[] = {
+    {"b64", no_argument, NULL, OPT_B64},
+    {"dim", required_argument, NULL, OPT_DIM},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"metric", required_argument, NULL, OPT_METRIC},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"wait", optional_argument, NULL, OPT_WAIT},
+    VS_CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0}};
+
+static void usage(FILE *fp)
+{
+    fputs("Usage: vs-index [OPTIONS] create STORE [--dim N] [--metric NAME] [--model NAME] [--normalize]\n"
+          "       vs-index [OPTIONS] info STORE\n"
+          "       vs-index [OPTIONS] verify STORE\n"
+          "       vs-index [OPTIONS] compact STORE [--wait[=SECONDS]]\n"
+          "       vs-index [OPTIONS] snapshot STORE DEST\n"
+          "       vs-index [OPTIONS] export STORE [--b64] [--filter EXPR]\n"
+          "       vs-index [OPTIONS] list-ids STORE\n"
+          "       vs-index [OPTIONS] get STORE ID...\n"
+          "Administer a store. info and verify print one JSON object; export, list-ids\n"
+          "and get print one record a line.\n"
+          "\n"
+          "Options:\n"
+          "      --b64             export: vectors as \"vector_b64\" (base64 float32)\n"
+          "      --dim N           create: the vector dimension (default: from the first vector)\n"
+          "      --filter EXPR     export: only records whose doc matches EXPR\n"
+          "      --metric NAME     create: cosine, dot or l2 (default cosine)\n"
+          "      --model NAME      create: pin the embedding model name\n"
+          "      --normalize       create: L2-normalise vectors of a dot or l2 store\n"
+          "      --wait[=SECONDS]  compact: wait for another writer's lock\n"
+          "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
+          "      --stats           print counters as JSON on stderr at exit\n"
+          "  -q, --quiet           fewer messages\n"
+          "  -v, --verbose         more messages\n"
+          "  -h, --help            show this help and exit\n"
+          "  -V, --version         show the version and exit\n",
+          fp);
+}
+
+/* export and list-ids: every live record, segment by segment. */
+static int dump(const char *path, int ids_only, int b64, const char *filter,
+                struct vs_diag *d)
+{
+    struct vs_filter *f = NULL;
+    int st;
+    if (filter && (st = vs_filter_compile(filter, &f, d)) != VS_OK) {
+        vs_diag_field(d, "--filter");
+        return st;
+    }
+    struct vs_store *s;
+    if ((st = vs_store_open(path, &s, d)) != VS_OK) {
+        vs_filter_free(f);
+        return st;
+    }
+    long long n = 0;
+    for (size_t i = 0; st == VS_OK && i < vs_store_nsegments(s); i++) {
+        struct vs_segment *g = vs_store_segment(s, i);
+        const char *const *ids;
+        const float *v = NULL;
+        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
+            (!ids_only && (st = vs_segment_vectors(g, &v, d)) != VS_OK))
+            break;
+        uint32_t dim = vs_store_settings(s)->dim;
+        for (uint64_t r = 0; r < vs_segment_rows(g); r++) {
+            if (!vs_segment_live(g, r))
+                continue;
+            json_t *rec;
+            if (ids_only) {
+                rec = json_pack("{s:s}", "id", ids[r]);
+            } else {
+                if ((st = vs_segment_doc(g, r, &rec, d)) != VS_OK)
+                    break;
+                if (f && !vs_filter_match(f, rec)) {
+                    json_decref(rec);
+                    continue;
+                }
+                if (vs_record_set_vector(rec, v + r * dim, dim, b64) != VS_OK) {
+                    json_decref(rec);
+                    st = vs_diag_set(d, VS_E_NOMEM, "cannot build a record");
+                    break;
+                }
+            }
+            st = rec ? vs_cli_write(rec) : VS_E_NOMEM;
+            json_decref(rec);
+            if (st != VS_OK) {
+                vs_diag_clear(d);
+                vs_diag_set(d, st, "write error on standard output");
+                break;
+            }
+            n++;
+        }
+    }
+    vs_cli_stat_int("records_out", n);
+    vs_store_close(s);
+    vs_filter_free(f);
+    return st;
+}
+
+static int print_object(json_t *o, struct vs_diag *d)
+{
+    int st = vs_cli_write(o);
+    json_decref(o);
+    if (st != VS_OK)
+        vs_diag_set(d, st, "write error on standard output");
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    vs_cli_init(argv[0]);
+    int b64 = 0, normalize = 0, have_wait = 0;
+    long dim = -1;
+    const char *filter = NULL, *metric = NULL, *model = NULL;
+    double wait_s = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (vs_cli_common_option(c, optarg, usage))
+            continue;
+        switch (c) {
+        case OPT_B64: b64 = 1; break;
+        case OPT_DIM:
+            if (vs_cli_parse_long("--dim", optarg, 1, 65536, &dim))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_FILTER: filter = optarg; break;
+        case OPT_METRIC: metric = optarg; break;
+        case OPT_MODEL: model = optarg; break;
+        case OPT_NORMALIZE: normalize = 1; break;
+        case OPT_WAIT:
+            have_wait = 1;
+            wait_s = -1;
+            if (optarg && vs_cli_parse_double("--wait", optarg, 0, 1e9, &wait_s))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        default:
+            return vs_cli_exit(vs_cli_usage_error(NULL));
+        }
+    }
+    if (argc - optind < 2)
+        return vs_cli_exit(vs_cli_usage_error("missing SUBCOMMAND or STORE"));
+    const char *cmd = argv[optind], *path = argv[optind + 1];
+    int nargs = argc - optind - 2;
+    char **args = argv + optind + 2;
+    /* options belong to one subcommand each: refuse them elsewhere */
+    int is_create = !strcmp(cmd, "create"), is_export = !strcmp(cmd, "export");
+    if (!is_create && (dim >= 0 || metric || model || normalize))
+        return vs_cli_exit(vs_cli_usage_error(
+            "--dim, --metric, --model and --normalize only apply to 'create'"));
+    if (!is_export && (b64 || filter))
+        return vs_cli_exit(vs_cli_usage_error("--b64 and --filter only apply to 'export'"));
+    if (have_wait && strcmp(cmd, "compact") != 0)
+        return vs_cli_exit(vs_cli_usage_error("--wait only applies to 'compact'"));
+    int want = !strcmp(cmd, "snapshot") ? 1 : !strcmp(cmd, "get") ? -1 : 0;
+    if ((want >= 0 && nargs != want) || (want < 0 && nargs < 1))
+        return vs_cli_exit(vs_cli_usage_error("wrong number of arguments for '%s'", cmd));
+
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = VS_OK;
+    if (is_create) {
+        struct vs_store_settings ss = {0};
+        ss.dim = dim > 0 ? (uint32_t)dim : 0;
+        if (!metric)
+            metric = vs_cli_setting("ingest.metric");
+        if (!model)
+            model = vs_cli_setting("ingest.model");
+        if (metric && vs_metric_parse(metric, &ss.metric) != VS_OK)
+            return vs_cli_exit(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
+        ss.normalize = ss.metric == VS_METRIC_COSINE ? 1 : normalize;
+        if (model && strlen(model) >= sizeof ss.model)
+            return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
+        if (model)
+            snprintf(ss.model, sizeof ss.model, "%s", model);
+        st = vs_store_create(path, &ss, &d);
+        if (st == VS_OK)
+            vs_cli_info(0, "created store '%s' (%s)", path, vs_metric_name(ss.metric));
+    } else if (!strcmp(cmd, "info")) {
+        struct vs_store *s;
+        json_t *info;
+        if ((st = vs_store_open(path, &s, &d)) == VS_OK) {
+            if ((st = vs_store_info(s, &info, &d)) == VS_OK)
+                st = print_object(info, &d);
+            vs_store_close(s);
+        }
+    } else if (!strcmp(cmd, "verify")) {
+        if ((st = vs_store_verify(path, &d)) == VS_OK) {
+            struct vs_store *s;
+            if ((st = vs_store_open(path, &s, &d)) == VS_OK) {
+                st = print_object(json_pack("{s:b,s:s,s:I,s:I,s:I}", "ok", 1, "store", path,
+                                            "generation", (json_int_t)vs_store_generation(s),
+                                            "segments", (json_int_t)vs_store_nsegments(s),
+                                            "records", (json_int_t)vs_store_count(s)),
+                                  &d);
+                vs_store_close(s);
+            }
+        }
+    } else if (!strcmp(cmd, "compact")) {
+        struct vs_writer_opts o = {NULL, wait_s};
+        struct vs_writer *w;
+        if ((st = vs_writer_open(path, &o, &w, &d)) == VS_OK) {
+            st = vs_writer_compact(w, &d);
+            vs_writer_close(w);
+        }
+        if (st == VS_OK)
+            vs_cli_info(0, "compacted '%s'", path);
+    } else if (!strcmp(cmd, "snapshot")) {
+        st = vs_store_snapshot(path, args[0], &d);
+        if (st == VS_OK)
+            vs_cli_info(0, "snapshot of '%s' at '%s'", path, args[0]);
+    } else if (is_export || !strcmp(cmd, "list-ids")) {
+        st = dump(path, !is_export, b64, filter, &d);
+    } else if (!strcmp(cmd, "get")) {
+        struct vs_store *s;
+        if ((st = vs_store_open(path, &s, &d)) == VS_OK) {
+            for (int i = 0; st == VS_OK && i < nargs; i++) {
+                json_t *rec;
+                if ((st = vs_store_get(s, args[i], &rec, &d)) == VS_OK)
+                    st = print_object(rec, &d);
+            }
+            vs_store_close(s);
+        }
+    } else {
+        return vs_cli_exit(vs_cli_usage_error("unknown subcommand '%s'", cmd));
+    }
+    return vs_cli_exit(st == VS_OK ? 0 : vs_cli_report(st, &d));
+}

@@ -1,0 +1,272 @@
+/* vs-ingest: apply upserts and deletes from NDJSON records to a store. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_COMMIT_EVERY = VS_OPT_FIRST_PROGRAM,
+    OPT_KEEP_GOING,
+    OPT_METRIC,
+    OPT_MODEL,
+    OPT_NORMALIZE,
+    OPT_WAIT
+};
+
+static const struct option longopts[] = {
+    {"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
+    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"metric", required_argument, NULL, OPT_METRIC},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"wait", optional_argument, NULL, OPT_WAIT},
+    VS_CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0}};
+
+static void usage(FILE *fp)
+{
+    fputs("Usage: vs-ingest [OPTIONS] STORE [FILE...]\n"
+          "Apply the records of FILE (or standard input) to STORE: upserts, and\n"
+          "deletes ({\"id\":ID,\"op\":\"delete\"} or {\"op\":\"delete\",\"filter\":EXPR}).\n"
+          "The store is created on first use. Nothing is written on stdout.\n"
+          "\n"
+          "Options:\n"
+          "      --commit-every N  commit after every N records (default: once, at the end)\n"
+          "      --keep-going      skip bad records with a warning instead of stopping\n"
+          "      --metric NAME     cosine, dot or l2 for a new store (default cosine);\n"
+          "                        an existing store must have this metric\n"
+          "      --model NAME      embedding model name; pins it in a new store and\n"
+          "                        must match the store's model\n"
+          "      --normalize       L2-normalise vectors of a new dot or l2 store\n"
+          "                        (cosine stores always normalise)\n"
+          "      --wait[=SECONDS]  wait for another writer's lock (forever without SECONDS)\n"
+          "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
+          "      --stats           print counters as JSON on stderr at exit\n"
+          "  -q, --quiet           no summary, no warnings\n"
+          "  -v, --verbose         more messages\n"
+          "  -h, --help            show this help and exit\n"
+          "  -V, --version         show the version and exit\n",
+          fp);
+}
+
+struct counters {
+    long long records, upserts, deletes, skipped, commits;
+};
+
+static int filter_pred(const json_t *doc, void *arg)
+{
+    return vs_filter_match(arg, doc);
+}
+
+/* Apply one record. Returns a status; d says where. */
+static int apply(struct vs_writer *w, json_t *rec, const char *model,
+                 struct counters *c, struct vs_diag *d)
+{
+    const char *op = NULL;
+    int st = vs_record_string(rec, "op", &op, d);
+    if (st != VS_OK)
+        return st;
+    if (op && strcmp(op, "delete") == 0) {
+        json_t *jf = json_object_get(rec, "filter");
+        if (jf) {
+            if (!json_is_string(jf)) {
+                vs_diag_field(d, "filter");
+                return vs_diag_set(d, VS_E_FIELD, "must be a string");
+            }
+            struct vs_filter *f;
+            if ((st = vs_filter_compile(json_string_value(jf), &f, d)) != VS_OK) {
+                vs_diag_field(d, "filter");
+                return st;
+            }
+            uint64_t n = 0;
+            st = vs_writer_delete_where(w, filter_pred, f, &n, d);
+            vs_filter_free(f);
+            c->deletes += (long long)n;
+            return st;
+        }
+        const char *id = NULL;
+        if ((st = vs_record_string(rec, "id", &id, d)) != VS_OK)
+            return st;
+        if (!id || !*id) {
+            vs_diag_field(d, "id");
+            return vs_diag_set(d, VS_E_FIELD, "a delete needs an id or a filter");
+        }
+        int found;
+        if ((st = vs_writer_delete(w, id, &found, d)) == VS_OK && found)
+            c->deletes++;
+        return st;
+    }
+    if (op && strcmp(op, "upsert") != 0) {
+        vs_diag_field(d, "op");
+        return vs_diag_set(d, VS_E_FIELD, "must be \"upsert\" or \"delete\", not \"%s\"", op);
+    }
+    if (!json_is_string(json_object_get(rec, "id"))) {
+        vs_diag_field(d, "id");
+        return vs_diag_set(d, VS_E_FIELD, json_object_get(rec, "id") ? "must be a string"
+                                                                      : "is missing");
+    }
+    float *vec;
+    size_t dim;
+    if ((st = vs_record_vector(rec, &vec, &dim, d)) != VS_OK)
+        return st;
+    if (model && !json_object_get(rec, "vector_model"))
+        json_object_set_new(rec, "vector_model", json_string(model));
+    st = vs_writer_upsert(w, rec, vec, dim, d);
+    free(vec);
+    if (st == VS_OK)
+        c->upserts++;
+    return st;
+}
+
+static int commit(struct vs_writer *w, struct counters *c, struct vs_diag *d)
+{
+    int st = vs_writer_commit(w, d);
+    if (st == VS_OK)
+        c->commits++;
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    vs_cli_init(argv[0]);
+    long commit_every = 0;
+    int keep_going = 0, normalize = 0;
+    const char *metric = NULL, *model = NULL;
+    double wait_s = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (vs_cli_common_option(c, optarg, usage))
+            continue;
+        switch (c) {
+        case OPT_COMMIT_EVERY:
+            if (vs_cli_parse_long("--commit-every", optarg, 1, 1000000000L, &commit_every))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_KEEP_GOING: keep_going = 1; break;
+        case OPT_METRIC: metric = optarg; break;
+        case OPT_MODEL: model = optarg; break;
+        case OPT_NORMALIZE: normalize = 1; break;
+        case OPT_WAIT:
+            wait_s = -1;
+            if (optarg && vs_cli_parse_double("--wait", optarg, 0, 1e9, &wait_s))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        default:
+            return vs_cli_exit(vs_cli_usage_error(NULL));
+        }
+    }
+    if (optind >= argc)
+        return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+    const char *path = argv[optind++];
+    int explicit_metric = metric != NULL;
+    if (!metric)
+        metric = vs_cli_setting("ingest.metric");
+    if (!model)
+        model = vs_cli_setting("ingest.model");
+    if (!commit_every) {
+        const char *s = vs_cli_setting("ingest.commit_every");
+        if (s && vs_cli_parse_long("ingest.commit_every", s, 1, 1000000000L, &commit_every))
+            return vs_cli_exit(VS_EXIT_USAGE);
+    }
+    struct vs_store_settings create = {0};
+    create.metric = VS_METRIC_COSINE;
+    if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
+        return vs_cli_exit(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
+    create.normalize = create.metric == VS_METRIC_COSINE ? 1 : normalize;
+    if (model && strlen(model) >= sizeof create.model)
+        return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
+    if (model)
+        snprintf(create.model, sizeof create.model, "%s", model);
+
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_writer_opts o = {&create, wait_s};
+    struct vs_writer *w = NULL;
+    int st = vs_writer_open(path, &o, &w, &d);
+    if (st != VS_OK)
+        return vs_cli_exit(vs_cli_report(st, &d));
+    const struct vs_store_settings *ss = vs_writer_settings(w);
+    if (explicit_metric && ss->metric != create.metric) {
+        vs_diag_where(&d, path, 0);
+        st = vs_diag_set(&d, VS_E_MISMATCH, "option --metric is '%s', the store uses '%s'",
+                         metric, vs_metric_name(ss->metric));
+        vs_writer_close(w);
+        return vs_cli_exit(vs_cli_report(st, &d));
+    }
+    if (normalize && !ss->normalize) {
+        vs_diag_where(&d, path, 0);
+        st = vs_diag_set(&d, VS_E_MISMATCH,
+                         "option --normalize given, the store does not normalise");
+        vs_writer_close(w);
+        return vs_cli_exit(vs_cli_report(st, &d));
+    }
+
+    struct counters cnt = {0};
+    int nfiles = argc - optind;
+    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
+        const char *file = nfiles ? argv[optind + fi] : "-";
+        struct vs_ndjson_reader *r;
+        if ((st = vs_ndjson_open(file, 0, &r, &d)) != VS_OK)
+            break;
+        for (;;) {
+            json_t *rec;
+            vs_diag_clear(&d);
+            st = vs_ndjson_read(r, &rec, &d);
+            if (st == VS_OK && !rec)
+                break;
+            if (st == VS_OK) {
+                cnt.records++;
+                st = apply(w, rec, model, &cnt, &d);
+                json_decref(rec);
+                if (st != VS_OK)
+                    vs_diag_where(&d, vs_ndjson_name(r), vs_ndjson_line(r));
+            }
+            if (st != VS_OK) {
+                int code = vs_status_exit(st);
+                if (keep_going && (code == VS_EXIT_DATA || st == VS_E_FILTER)) {
+                    vs_cli_report_warning(st, &d);
+                    cnt.skipped++;
+                    st = VS_OK;
+                    continue;
+                }
+                break;
+            }
+            if (commit_every && (cnt.records - cnt.skipped) % commit_every == 0 &&
+                (st = commit(w, &cnt, &d)) != VS_OK)
+                break;
+            vs_cli_progress((uint64_t)cnt.records, "records");
+        }
+        vs_ndjson_close(r);
+    }
+    if (st == VS_OK)
+        st = commit(w, &cnt, &d);
+    int code = 0;
+    if (st != VS_OK)
+        code = vs_cli_report(st, &d);
+    else if (vs_cli.verbosity >= 0) {
+        struct vs_store *s;
+        struct vs_diag d2;
+        vs_diag_clear(&d2);
+        unsigned long long live = 0, gen = 0;
+        if (vs_store_open(path, &s, &d2) == VS_OK) {
+            live = vs_store_count(s);
+            gen = vs_store_generation(s);
+            vs_store_close(s);
+        }
+        fprintf(stderr,
+                "%s: %s: %lld records read, %lld upserts, %lld deletes, %lld skipped, "
+                "%lld commits; generation %llu holds %llu records\n",
+                vs_cli.prog, path, cnt.records, cnt.upserts, cnt.deletes, cnt.skipped,
+                cnt.commits, gen, live);
+    }
+    vs_writer_close(w);
+    vs_cli_stat_int("records_in", cnt.records);
+    vs_cli_stat_int("upserts", cnt.upserts);
+    vs_cli_stat_int("deletes", cnt.deletes);
+    vs_cli_stat_int("skipped", cnt.skipped);
+    vs_cli_stat_int("commits", cnt.commits);
+    double el = vs_cli_elapsed();
+    vs_cli_stat_real("records_per_s", el > 0 ? (double)cnt.records / el : 0);
+    return vs_cli_exit(code);
+}

@@ -1,0 +1,975 @@
+/* segment.c: immutable segment files and deletion files.
+ *
+ * A segment file is
+ *   header (64 bytes)   magic, format version, rows, dim, table offset,
+ *                       table checksum, header checksum
+ *   DOCS blocks         zstd frames of VS_DOCS_PER_BLOCK '\n'-ended docs
+ *   IDS, VECTORS, DOCINDEX sections
+ *   section table       48 bytes per section
+ * Each section carries an XXH64 of its stored bytes; each docs block has its
+ * own XXH64 in DOCINDEX, so one doc can be read without the others.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the segment format stores float32 little-endian; port vs_segw_add"
+#endif
+
+/* ---- I/O helpers ---- */
+
+int vs_io_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return vs_status_from_errno(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return VS_OK;
+}
+
+int vs_io_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return vs_status_from_errno(errno);
+        }
+        if (n == 0)
+            return VS_E_CORRUPT; /* file shorter than its table says */
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return VS_OK;
+}
+
+int vs_io_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_status_from_errno(errno);
+    int st = fsync(fd) == 0 ? VS_OK : vs_status_from_errno(errno);
+    close(fd);
+    return st;
+}
+
+static const char *sect_name(uint32_t type)
+{
+    switch (type) {
+    case VS_SECT_IDS: return "ids";
+    case VS_SECT_VECTORS: return "vectors";
+    case VS_SECT_DOCINDEX: return "docindex";
+    case VS_SECT_DOCS: return "docs";
+    default: return "unknown";
+    }
+}
+
+/* ---- writing ---- */
+
+struct vs_segw {
+    char path[4096];
+    int fd;
+    int finished;
+    uint32_t dim;
+    uint64_t rows;
+    char *ids;
+    size_t ids_len, ids_cap;
+    float *vecs;
+    size_t vecs_cap; /* rows */
+    char *blk;
+    size_t blk_len, blk_cap;
+    uint64_t blk_rows, blk_first;
+    void *cbuf;
+    size_t cbuf_cap;
+    unsigned char *docidx;
+    size_t docidx_len, docidx_cap;
+    uint64_t pos;      /* file offset of the next write */
+    uint64_t docs_raw; /* uncompressed bytes of all docs */
+    XXH64_state_t *docs_sum;
+    ZSTD_CCtx *cctx;
+    unsigned nsect;
+    struct vs_sect sect[8];
+};
+
+static int grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return VS_OK;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*(void **)pp, n * elem);
+    if (!p)
+        return VS_E_NOMEM;
+    *(void **)pp = p;
+    *cap = n;
+    return VS_OK;
+}
+
+int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
+                struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_segw *w = calloc(1, sizeof *w);
+    if (!w)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
+    snprintf(w->path, sizeof w->path, "%s", path);
+    w->dim = dim;
+    w->fd = -1;
+    w->docs_sum = XXH64_createState();
+    w->cctx = ZSTD_createCCtx();
+    if (!w->docs_sum || !w->cctx) {
+        vs_segw_free(w);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
+    }
+    XXH64_reset(w->docs_sum, 0);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        int st = vs_status_from_errno(errno);
+        vs_diag_where(d, path, 0);
+        vs_diag_set(d, st, "cannot create segment: %s", strerror(errno));
+        free(w->cbuf);
+        XXH64_freeState(w->docs_sum);
+        ZSTD_freeCCtx(w->cctx);
+        free(w);
+        return st;
+    }
+    unsigned char hdr[VS_SEG_HEADER_SIZE] = {0};
+    int st = vs_io_write_all(w->fd, hdr, sizeof hdr);
+    if (st != VS_OK) {
+        vs_segw_free(w);
+        return vs_diag_set(d, st, "cannot write segment '%s'", path);
+    }
+    w->pos = VS_SEG_HEADER_SIZE;
+    *out = w;
+    return VS_OK;
+}
+
+/* Compress src into w->cbuf (level), or keep it raw when that does not gain
+ * at least 5%. Sets *codec, *outp, *outlen. */
+static int pack(struct vs_segw *w, const void *src, size_t len, int level,
+                uint32_t *codec, const void **outp, size_t *outlen)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (bound > w->cbuf_cap) {
+        void *p = realloc(w->cbuf, bound);
+        if (!p)
+            return VS_E_NOMEM;
+        w->cbuf = p;
+        w->cbuf_cap = bound;
+    }
+    size_t n = ZSTD_compressCCtx(w->cctx, w->cbuf, bound, src, len, level);
+    if (ZSTD_isError(n))
+        return VS_E_INTERNAL;
+    if (n < len - len / 20) {
+        *codec = VS_CODEC_ZSTD;
+        *outp = w->cbuf;
+        *outlen = n;
+    } else {
+        *codec = VS_CODEC_RAW;
+        *outp = src;
+        *outlen = len;
+    }
+    return VS_OK;
+}
+
+static int flush_block(struct vs_segw *w)
+{
+    if (w->blk_rows == 0)
+        return VS_OK;
+    size_t bound = ZSTD_compressBound(w->blk_len);
+    if (bound > w->cbuf_cap) {
+        void *p = realloc(w->cbuf, bound);
+        if (!p)
+            return VS_E_NOMEM;
+        w->cbuf = p;
+        w->cbuf_cap = bound;
+    }
+    size_t n = ZSTD_compressCCtx(w->cctx, w->cbuf, bound, w->blk, w->blk_len, 3);
+    if (ZSTD_isError(n))
+        return VS_E_INTERNAL;
+    int st = vs_io_write_all(w->fd, w->cbuf, n);
+    if (st != VS_OK)
+        return st;
+    XXH64_update(w->docs_sum, w->cbuf, n);
+    if (grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
+        return VS_E_NOMEM;
+    unsigned char *e = w->docidx + w->docidx_len;
+    vs_put64(e, w->pos - VS_SEG_HEADER_SIZE);
+    vs_put64(e + 8, n);
+    vs_put64(e + 16, w->blk_len);
+    vs_put64(e + 24, XXH64(w->cbuf, n, 0));
+    vs_put64(e + 32, w->blk_first);
+    vs_put64(e + 40, w->blk_rows);
+    w->docidx_len += VS_DOCIDX_ENTRY;
+    w->pos += n;
+    w->docs_raw += w->blk_len;
+    w->blk_len = 0;
+    w->blk_rows = 0;
+    w->blk_first = w->rows;
+    return VS_OK;
+}
+
+int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
+                const char *doc, size_t doclen, struct vs_diag *d)
+{
+    size_t idl = strlen(id) + 1;
+    if (grow(&w->ids, &w->ids_cap, w->ids_len + idl, 1) != VS_OK ||
+        grow(&w->vecs, &w->vecs_cap, w->rows + 1,
+             (size_t)w->dim * sizeof(float)) != VS_OK ||
+        grow(&w->blk, &w->blk_cap, w->blk_len + doclen + 1, 1) != VS_OK)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot grow a segment in memory");
+    memcpy(w->ids + w->ids_len, id, idl);
+    w->ids_len += idl;
+    memcpy(w->vecs + w->rows * w->dim, vec, (size_t)w->dim * sizeof(float));
+    memcpy(w->blk + w->blk_len, doc, doclen);
+    w->blk_len += doclen;
+    w->blk[w->blk_len++] = '\n';
+    w->blk_rows++;
+    w->rows++;
+    if (w->blk_rows == VS_DOCS_PER_BLOCK) {
+        int st = flush_block(w);
+        if (st != VS_OK)
+            return vs_diag_set(d, st, "cannot write segment '%s'", w->path);
+    }
+    return VS_OK;
+}
+
+uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
+                      size_t len, int level)
+{
+    uint32_t codec = VS_CODEC_RAW;
+    const void *p = data;
+    size_t n = len;
+    if (level > 0 && len > 0) {
+        int st = pack(w, data, len, level, &codec, &p, &n);
+        if (st != VS_OK)
+            return st;
+    }
+    int st = vs_io_write_all(w->fd, p, n);
+    if (st != VS_OK)
+        return st;
+    struct vs_sect *s = &w->sect[w->nsect++];
+    s->type = type;
+    s->flags = VS_SECT_REQUIRED;
+    s->codec = codec;
+    s->off = w->pos;
+    s->len = n;
+    s->raw = len;
+    s->sum = XXH64(p, n, 0);
+    w->pos += n;
+    return VS_OK;
+}
+
+int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
+{
+    int st = flush_block(w);
+    if (st != VS_OK)
+        goto fail;
+    struct vs_sect *docs = &w->sect[w->nsect++];
+    docs->type = VS_SECT_DOCS;
+    docs->flags = VS_SECT_REQUIRED;
+    docs->codec = VS_CODEC_ZSTD;
+    docs->off = VS_SEG_HEADER_SIZE;
+    docs->len = w->pos - VS_SEG_HEADER_SIZE;
+    docs->raw = w->docs_raw;
+    docs->sum = XXH64_digest(w->docs_sum);
+    if ((st = write_sect(w, VS_SECT_IDS, w->ids, w->ids_len, 3)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_VECTORS, w->vecs,
+                         w->rows * w->dim * sizeof(float), 1)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK)
+        goto fail;
+    unsigned char table[8 * VS_SEG_SECT_SIZE];
+    memset(table, 0, sizeof table);
+    for (unsigned i = 0; i < w->nsect; i++) {
+        unsigned char *e = table + i * VS_SEG_SECT_SIZE;
+        vs_put32(e, w->sect[i].type);
+        vs_put32(e + 4, w->sect[i].flags);
+        vs_put32(e + 8, w->sect[i].codec);
+        vs_put64(e + 16, w->sect[i].off);
+        vs_put64(e + 24, w->sect[i].len);
+        vs_put64(e + 32, w->sect[i].raw);
+        vs_put64(e + 40, w->sect[i].sum);
+    }
+    size_t tlen = w->nsect * VS_SEG_SECT_SIZE;
+    uint64_t table_off = w->pos;
+    if ((st = vs_io_write_all(w->fd, table, tlen)) != VS_OK)
+        goto fail;
+    w->pos += tlen;
+    unsigned char h[VS_SEG_HEADER_SIZE] = {0};
+    memcpy(h, VS_SEG_MAGIC, 8);
+    vs_put32(h + 8, VS_SEG_VERSION);
+    vs_put32(h + 12, w->nsect);
+    vs_put64(h + 16, w->rows);
+    vs_put32(h + 24, w->dim);
+    vs_put32(h + 28, VS_DOCS_PER_BLOCK);
+    vs_put64(h + 32, table_off);
+    vs_put64(h + 40, XXH64(table, tlen, 0));
+    vs_put64(h + 56, XXH64(h, 56, 0));
+    if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        st = vs_status_from_errno(errno ? errno : EIO);
+        goto fail;
+    }
+    if (fsync(w->fd) != 0) {
+        st = vs_status_from_errno(errno);
+        goto fail;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        st = vs_status_from_errno(errno);
+        goto fail;
+    }
+    w->fd = -1;
+    w->finished = 1;
+    if (bytes)
+        *bytes = w->pos;
+    return VS_OK;
+fail:
+    vs_diag_where(d, w->path, 0);
+    if (st == VS_E_NOMEM)
+        return vs_diag_set(d, st, "out of memory writing a segment");
+    return vs_diag_set(d, st, "cannot write segment: %s",
+                       st == VS_E_NOSPC ? "no space left on device"
+                                        : vs_status_message(st));
+}
+
+void vs_segw_free(struct vs_segw *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (!w->finished && w->path[0])
+        unlink(w->path);
+    free(w->ids);
+    free(w->vecs);
+    free(w->blk);
+    free(w->cbuf);
+    free(w->docidx);
+    XXH64_freeState(w->docs_sum);
+    ZSTD_freeCCtx(w->cctx);
+    free(w);
+}
+
+/* ---- reading ---- */
+
+static int corrupt(struct vs_diag *d, const struct vs_segment *g,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int corrupt(struct vs_diag *d, const struct vs_segment *g,
+                   const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    vs_diag_where(d, g->path, 0);
+    return vs_diag_set(d, VS_E_CORRUPT, "%s", buf);
+}
+
+int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
+                struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_segment *g = calloc(1, sizeof *g);
+    if (!g)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment");
+    snprintf(g->path, sizeof g->path, "%s/%s", dir, name);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    pthread_mutex_init(&g->mu, NULL);
+    g->blk_no = UINT64_MAX;
+    int st;
+    g->fd = open(g->path, O_RDONLY | O_CLOEXEC);
+    if (g->fd < 0) {
+        int e = errno;
+        vs_diag_where(d, g->path, 0);
+        st = e == ENOENT ? VS_E_NOTFOUND : vs_status_from_errno(e);
+        vs_diag_set(d, st, "cannot open segment: %s", strerror(e));
+        vs_seg_close(g);
+        return st;
+    }
+    struct stat sb;
+    if (fstat(g->fd, &sb) != 0) {
+        st = vs_status_from_errno(errno);
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "cannot stat segment: %s", strerror(errno));
+        goto fail;
+    }
+    g->file_bytes = (uint64_t)sb.st_size;
+    unsigned char h[VS_SEG_HEADER_SIZE];
+    if (g->file_bytes < VS_SEG_HEADER_SIZE) {
+        st = corrupt(d, g, "truncated segment (%llu bytes)", (unsigned long long)g->file_bytes);
+        goto fail;
+    }
+    if ((st = vs_io_pread_all(g->fd, h, sizeof h, 0)) != VS_OK) {
+        st = corrupt(d, g, "cannot read the header");
+        goto fail;
+    }
+    if (memcmp(h, VS_SEG_MAGIC, 8) != 0) {
+        st = corrupt(d, g, "not a segment file (bad magic)");
+        goto fail;
+    }
+    if (vs_get64(h + 56) != XXH64(h, 56, 0)) {
+        st = corrupt(d, g, "header checksum mismatch");
+        goto fail;
+    }
+    uint32_t version = vs_get32(h + 8);
+    if (version != VS_SEG_VERSION) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_VERSION,
+                         "segment format version %u is not supported (this "
+                         "build reads version %u)", version, VS_SEG_VERSION);
+        goto fail;
+    }
+    g->nsect = vs_get32(h + 12);
+    g->rows = vs_get64(h + 16);
+    g->dim = vs_get32(h + 24);
+    uint64_t toff = vs_get64(h + 32);
+    if (g->nsect == 0 || g->nsect > VS_SEG_MAX_SECT || toff < VS_SEG_HEADER_SIZE ||
+        toff > g->file_bytes ||
+        g->file_bytes - toff < (uint64_t)g->nsect * VS_SEG_SECT_SIZE) {
+        st = corrupt(d, g, "truncated segment (%llu bytes): the section table "
+                     "is missing", (unsigned long long)g->file_bytes);
+        goto fail;
+    }
+    unsigned char table[VS_SEG_MAX_SECT * VS_SEG_SECT_SIZE];
+    size_t tlen = g->nsect * VS_SEG_SECT_SIZE;
+    if (vs_io_pread_all(g->fd, table, tlen, toff) != VS_OK ||
+        XXH64(table, tlen, 0) != vs_get64(h + 40)) {
+        st = corrupt(d, g, "section table checksum mismatch");
+        goto fail;
+    }
+    int have[5] = {0};
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const unsigned char *e = table + i * VS_SEG_SECT_SIZE;
+        struct vs_sect *s = &g->sect[i];
+        s->type = vs_get32(e);
+        s->flags = vs_get32(e + 4);
+        s->codec = vs_get32(e + 8);
+        s->off = vs_get64(e + 16);
+        s->len = vs_get64(e + 24);
+        s->raw = vs_get64(e + 32);
+        s->sum = vs_get64(e + 40);
+        if (s->off > toff || s->len > toff - s->off) {
+            st = corrupt(d, g, "section '%s': extends past the end of the data",
+                         sect_name(s->type));
+            goto fail;
+        }
+        if (s->type >= 1 && s->type <= 4) {
+            have[s->type] = 1;
+            if (s->codec > VS_CODEC_ZSTD) {
+                vs_diag_where(d, g->path, 0);
+                st = vs_diag_set(d, VS_E_VERSION, "section '%s': unknown codec %u",
+                                 sect_name(s->type), s->codec);
+                goto fail;
+            }
+        } else if (s->flags & VS_SECT_REQUIRED) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_VERSION,
+                             "required section type %u is not supported", s->type);
+            goto fail;
+        }
+    }
+    for (int t = 1; t <= 4; t++)
+        if (!have[t]) {
+            st = corrupt(d, g, "section '%s' is missing", sect_name((uint32_t)t));
+            goto fail;
+        }
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const struct vs_sect *s = &g->sect[i];
+        if (s->type == VS_SECT_VECTORS && s->raw != g->rows * g->dim * sizeof(float)) {
+            st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
+            goto fail;
+        }
+        if (s->type == VS_SECT_DOCINDEX && s->raw % VS_DOCIDX_ENTRY != 0) {
+            st = corrupt(d, g, "section 'docindex': bad size");
+            goto fail;
+        }
+        if (s->codec == VS_CODEC_RAW && s->type != VS_SECT_DOCS && s->len != s->raw) {
+            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
+            goto fail;
+        }
+        if (s->raw > ((uint64_t)1 << 40)) {
+            st = corrupt(d, g, "section '%s': implausible size", sect_name(s->type));
+            goto fail;
+        }
+    }
+    *out = g;
+    return VS_OK;
+fail:
+    vs_seg_close(g);
+    return st;
+}
+
+void vs_seg_close(struct vs_segment *g)
+{
+    if (!g)
+        return;
+    if (g->fd >= 0)
+        close(g->fd);
+    free(g->del);
+    free(g->vecs);
+    free(g->idbuf);
+    free(g->ids);
+    free(g->docidx);
+    free(g->blk);
+    free(g->blk_off);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+static const struct vs_sect *find_sect(const struct vs_segment *g, uint32_t type)
+{
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == type)
+            return &g->sect[i];
+    return NULL;
+}
+
+/* Read stored bytes [off, off+len) of the file, check sum, decompress into a
+ * new buffer of raw bytes (64-byte aligned, NUL-terminated past raw). */
+static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
+                      uint64_t len, uint64_t raw, uint64_t sum, uint32_t codec,
+                      void **out, struct vs_diag *d)
+{
+    *out = NULL;
+    void *stored = malloc(len ? len : 1);
+    size_t cap = (raw + 1 + 63) / 64 * 64;
+    void *dst = aligned_alloc(64, cap);
+    if (!stored || !dst) {
+        free(stored);
+        free(dst);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
+                           (unsigned long long)raw, what);
+    }
+    int st = vs_io_pread_all(g->fd, stored, len, off);
+    if (st != VS_OK) {
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "%s: cannot read%s", what,
+                    st == VS_E_CORRUPT ? " (file is truncated)" : "");
+        goto fail;
+    }
+    if (XXH64(stored, len, 0) != sum) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "%s: checksum mismatch", what);
+        goto fail;
+    }
+    if (codec == VS_CODEC_RAW) {
+        if (len != raw) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "%s: bad size", what);
+            goto fail;
+        }
+        memcpy(dst, stored, len);
+    } else {
+        size_t n = ZSTD_decompress(dst, raw, stored, len);
+        if (ZSTD_isError(n) || n != raw) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "%s: does not decompress", what);
+            goto fail;
+        }
+    }
+    ((char *)dst)[raw] = '\0';
+    free(stored);
+    *out = dst;
+    return VS_OK;
+fail:
+    free(stored);
+    free(dst);
+    return st;
+}
+
+static int load_sect(struct vs_segment *g, uint32_t type, void **out,
+                     struct vs_diag *d)
+{
+    const struct vs_sect *s = find_sect(g, type);
+    char what[64];
+    snprintf(what, sizeof what, "section '%s'", sect_name(type));
+    return load_bytes(g, what, s->off, s->len, s->raw, s->sum, s->codec, out, d);
+}
+
+static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->docidx)
+        return VS_OK;
+    void *p;
+    int st = load_sect(g, VS_SECT_DOCINDEX, &p, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
+    const struct vs_sect *ix = find_sect(g, VS_SECT_DOCINDEX);
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0;
+    for (uint64_t b = 0; b < n; b++) {
+        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
+        uint64_t off = vs_get64(e), len = vs_get64(e + 8);
+        if (off > docs->len || len > docs->len - off || vs_get64(e + 32) != next ||
+            vs_get64(e + 40) == 0 || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
+            free(p);
+            vs_diag_where(d, g->path, 0);
+            return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
+                               (unsigned long long)b);
+        }
+        next += vs_get64(e + 40);
+    }
+    if (next != g->rows) {
+        free(p);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': covers %llu rows, not %llu",
+                           (unsigned long long)next, (unsigned long long)g->rows);
+    }
+    g->docidx = p;
+    g->nblocks = n;
+    return VS_OK;
+}
+
+static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    if (g->blk_no == b)
+        return VS_OK;
+    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t nrows = vs_get64(e + 40), raw = vs_get64(e + 16);
+    char what[80];
+    snprintf(what, sizeof what, "section 'docs' block %llu", (unsigned long long)b);
+    void *p;
+    int st = load_bytes(g, what, docs->off + vs_get64(e), vs_get64(e + 8), raw,
+                        vs_get64(e + 24), VS_CODEC_ZSTD, &p, d);
+    if (st != VS_OK)
+        return st;
+    uint32_t *offs = malloc((nrows + 1) * sizeof *offs);
+    if (!offs) {
+        free(p);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a docs block");
+    }
+    const char *s = p;
+    uint64_t k = 0;
+    offs[0] = 0;
+    for (uint64_t i = 0; i < raw; i++)
+        if (s[i] == '\n') {
+            if (k == nrows)
+                break;
+            offs[++k] = (uint32_t)(i + 1);
+        }
+    if (k != nrows || (raw > 0 && s[raw - 1] != '\n') || raw > UINT32_MAX) {
+        free(p);
+        free(offs);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "%s: holds the wrong number of docs", what);
+    }
+    free(g->blk);
+    free(g->blk_off);
+    g->blk = p;
+    g->blk_len = raw;
+    g->blk_off = offs;
+    g->blk_no = b;
+    g->blk_first = vs_get64(e + 32);
+    g->blk_n = nrows;
+    return VS_OK;
+}
+
+int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
+                   size_t *len, struct vs_diag *d)
+{
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    pthread_mutex_lock(&g->mu);
+    int st = ensure_docidx(g, d);
+    if (st != VS_OK)
+        goto out;
+    /* blocks are in row order: binary search on first_row */
+    uint64_t lo = 0, hi = g->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if ((st = load_block(g, lo, d)) != VS_OK)
+        goto out;
+    uint64_t k = row - g->blk_first;
+    size_t a = g->blk_off[k], n = g->blk_off[k + 1] - a - 1;
+    if (n + 1 > *cap) {
+        char *p = realloc(*buf, n + 1);
+        if (!p) {
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
+            goto out;
+        }
+        *buf = p;
+        *cap = n + 1;
+    }
+    memcpy(*buf, g->blk + a, n);
+    (*buf)[n] = '\0';
+    *len = n;
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+uint64_t vs_segment_rows(const struct vs_segment *g) { return g->rows; }
+
+int vs_segment_live(const struct vs_segment *g, uint64_t row)
+{
+    if (row >= g->rows)
+        return 0;
+    return !(g->del && (g->del[row >> 3] >> (row & 7) & 1));
+}
+
+int vs_segment_vectors(struct vs_segment *g, const float **vecs,
+                       struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->vecs) {
+        void *p;
+        st = load_sect(g, VS_SECT_VECTORS, &p, d);
+        if (st == VS_OK)
+            g->vecs = p;
+    }
+    *vecs = g->vecs;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_segment_ids(struct vs_segment *g, const char *const **ids,
+                   struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->ids) {
+        void *p;
+        st = load_sect(g, VS_SECT_IDS, &p, d);
+        if (st != VS_OK)
+            goto out;
+        const struct vs_sect *s = find_sect(g, VS_SECT_IDS);
+        const char **v = malloc((g->rows ? g->rows : 1) * sizeof *v);
+        if (!v) {
+            free(p);
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
+            goto out;
+        }
+        const char *c = p;
+        uint64_t k = 0, start = 0;
+        for (uint64_t i = 0; i < s->raw; i++)
+            if (c[i] == '\0') {
+                if (k == g->rows)
+                    break;
+                v[k++] = c + start;
+                start = i + 1;
+            }
+        if (k != g->rows || start != s->raw) {
+            free(p);
+            free(v);
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "section 'ids': holds %llu ids, not %llu",
+                             (unsigned long long)k, (unsigned long long)g->rows);
+            goto out;
+        }
+        g->idbuf = p;
+        g->ids = v;
+    }
+out:
+    *ids = g->ids;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
+                   struct vs_diag *d)
+{
+    *doc = NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
+    if (st != VS_OK)
+        return st;
+    json_error_t je;
+    *doc = json_loadb(buf, len, 0, &je);
+    free(buf);
+    if (!*doc || !json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docs': row %llu is not a JSON object",
+                           (unsigned long long)row);
+    }
+    return VS_OK;
+}
+
+uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type >= 1 && g->sect[i].type <= 4)
+            n += g->sect[i].raw;
+    return n;
+}
+
+int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
+{
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const struct vs_sect *s = &g->sect[i];
+        char what[64];
+        snprintf(what, sizeof what, "section '%s'", sect_name(s->type));
+        void *p;
+        /* the docs section is checked as a whole (checksum only) here and
+         * block by block below */
+        int st = load_bytes(g, what, s->off, s->len,
+                            s->type == VS_SECT_DOCS ? s->len : s->raw, s->sum,
+                            s->type == VS_SECT_DOCS ? VS_CODEC_RAW : s->codec, &p, d);
+        if (st != VS_OK)
+            return st;
+        free(p);
+    }
+    const char *const *ids;
+    const float *v;
+    int st;
+    if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
+        (st = vs_segment_vectors(g, &v, d)) != VS_OK)
+        return st;
+    pthread_mutex_lock(&g->mu);
+    st = ensure_docidx(g, d);
+    uint64_t docs_raw = 0;
+    for (uint64_t b = 0; st == VS_OK && b < g->nblocks; b++) {
+        st = load_block(g, b, d);
+        docs_raw += g->blk_len;
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (st == VS_OK && docs_raw != find_sect(g, VS_SECT_DOCS)->raw) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'docs': size does not match");
+    }
+    return st;
+}
+
+/* ---- deletion files ---- */
+
+int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,
+                uint64_t *ndel, uint64_t *bytes, struct vs_diag *d)
+{
+    *bits = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        vs_diag_where(d, path, 0);
+        int st = e == ENOENT ? VS_E_NOTFOUND : vs_status_from_errno(e);
+        return vs_diag_set(d, st, "cannot open deletion file: %s", strerror(e));
+    }
+    size_t nb = (size_t)((rows + 7) / 8);
+    size_t total = 32 + nb + 8;
+    unsigned char *buf = malloc(total + 1);
+    uint8_t *out = calloc(nb ? nb : 1, 1);
+    struct stat sb;
+    int st = VS_OK;
+    if (!buf || !out) {
+        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a deletion bitmap");
+        goto done;
+    }
+    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != total ||
+        vs_io_pread_all(fd, buf, total, 0) != VS_OK) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file has the wrong size");
+        goto done;
+    }
+    if (memcmp(buf, VS_DEL_MAGIC, 8) != 0 ||
+        XXH64(buf, total - 8, 0) != vs_get64(buf + total - 8)) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file checksum mismatch");
+        goto done;
+    }
+    if (vs_get32(buf + 8) != VS_DEL_VERSION) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_VERSION, "deletion file version %u is not supported",
+                         vs_get32(buf + 8));
+        goto done;
+    }
+    uint64_t cnt = 0;
+    memcpy(out, buf + 32, nb);
+    for (uint64_t r = 0; r < nb * 8; r++)
+        if (out[r >> 3] >> (r & 7) & 1) {
+            if (r >= rows)
+                break;
+            cnt++;
+        }
+    if (vs_get64(buf + 16) != rows || vs_get64(buf + 24) != cnt) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file does not match its segment");
+        goto done;
+    }
+    *bits = out;
+    out = NULL;
+    *ndel = cnt;
+    if (bytes)
+        *bytes = total;
+done:
+    close(fd);
+    free(buf);
+    free(out);
+    return st;
+}
+
+int vs_del_write(const char *path, uint64_t rows, const uint8_t *bits,
+                 uint64_t *bytes, struct vs_diag *d)
+{
+    size_t nb = (size_t)((rows + 7) / 8);
+    size_t total = 32 + nb + 8;
+    unsigned char *buf = calloc(total, 1);
+    if (!buf)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a deletion file");
+    uint64_t cnt = 0;
+    for (uint64_t r = 0; r < rows; r++)
+        cnt += bits[r >> 3] >> (r & 7) & 1;
+    memcpy(buf, VS_DEL_MAGIC, 8);
+    vs_put32(buf + 8, VS_DEL_VERSION);
+    vs_put64(buf + 16, rows);
+    vs_put64(buf + 24, cnt);
+    memcpy(buf + 32, bits, nb);
+    vs_put64(buf + 32 + nb, XXH64(buf, 32 + nb, 0));
+    int st = VS_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || (st = vs_io_write_all(fd, buf, total)) != VS_OK ||
+        fsync(fd) != 0) {
+        if (st == VS_OK)
+            st = vs_status_from_errno(errno);
+        vs_diag_where(d, path, 0);
+        vs_diag_set(d, st, "cannot write deletion file: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        free(buf);
+        return st;
+    }
+    free(buf);
+    if (close(fd) != 0) {
+        st = vs_status_from_errno(errno);
+        unlink(path);
+        return vs_diag_set(d, st, "cannot write deletion file '%s'", path);
+    }
+    if (bytes)
+        *bytes = total;
+    return VS_OK;
+}

@@ -1,0 +1,141 @@
+/* store_internal.h: what lib/store.c and lib/segment.c share (private).
+ *
+ * On-disk format (docs/store-format.md has the full description):
+ *   segment file  seg-NNNNNNNN.vseg   header, sections, section table
+ *   deletion file del-NNNNNNNN-GGGGGGGG.vdel   bitmap of dead rows
+ *   MANIFEST      JSON + "xxh64 HEX" line: generation, settings, segments
+ *   LOCK          flock()ed by the one writer; holds its pid
+ * Every integer is little-endian.
+ */
+#ifndef VS_STORE_INTERNAL_H
+#define VS_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs_status.h"
+#include "vs_store.h"
+
+#define VS_SEG_MAGIC "VSSEGMT\x1a"
+#define VS_DEL_MAGIC "VSDELET\x1a"
+#define VS_SEG_VERSION 1u
+#define VS_DEL_VERSION 1u
+#define VS_MANIFEST_VERSION 1
+#define VS_SEG_HEADER_SIZE 64u
+#define VS_SEG_SECT_SIZE 48u
+#define VS_SEG_MAX_SECT 32u
+#define VS_DOCS_PER_BLOCK 256u
+#define VS_DOCIDX_ENTRY 48u
+
+/* Section types. A reader skips types it does not know unless the section
+ * has VS_SECT_REQUIRED in its flags (then the file is VS_E_VERSION). */
+enum {
+    VS_SECT_IDS = 1,      /* rows NUL-terminated ids, concatenated */
+    VS_SECT_VECTORS = 2,  /* rows x dim float32 */
+    VS_SECT_DOCINDEX = 3, /* one 48-byte entry per docs block */
+    VS_SECT_DOCS = 4      /* zstd blocks of '\n'-separated JSON docs */
+};
+#define VS_SECT_REQUIRED 1u
+
+enum { VS_CODEC_RAW = 0, VS_CODEC_ZSTD = 1 };
+
+struct vs_sect {
+    uint32_t type, flags, codec;
+    uint64_t off, len, raw, sum;
+};
+
+struct vs_segment {
+    char path[4096];       /* dir/name */
+    char name[64];         /* seg-NNNNNNNN.vseg */
+    int fd;
+    uint64_t file_bytes;
+    uint64_t rows;
+    uint32_t dim;
+    uint32_t nsect;
+    struct vs_sect sect[VS_SEG_MAX_SECT];
+    /* deletions in this generation (NULL = none) */
+    uint8_t *del;
+    uint64_t ndel;
+    char delname[64];
+    uint64_t del_bytes;
+    /* lazily loaded parts, guarded by mu */
+    pthread_mutex_t mu;
+    float *vecs;
+    char *idbuf;
+    const char **ids;
+    unsigned char *docidx;  /* raw DOCINDEX section */
+    uint64_t nblocks;
+    char *blk;              /* the last docs block decompressed */
+    size_t blk_len;
+    uint64_t blk_no, blk_first, blk_n;
+    uint32_t *blk_off;      /* line offsets in blk, blk_n + 1 entries */
+};
+
+/* ---- segment.c ---- */
+
+struct vs_segw;
+
+/* Start writing a new segment file at path (created exclusively). */
+int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
+                struct vs_diag *d);
+/* Add one row; doc is the JSON text of the record without its vector. */
+int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
+                const char *doc, size_t doclen, struct vs_diag *d);
+uint64_t vs_segw_rows(const struct vs_segw *w);
+/* Write the remaining sections and the header, fsync and close. *bytes gets
+ * the file size. */
+int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d);
+/* Free; a segment not finished is removed. NULL is accepted. */
+void vs_segw_free(struct vs_segw *w);
+
+/* Open a segment file (header and section table only). VS_E_NOTFOUND when
+ * the file does not exist (the caller may retry with a newer manifest). */
+int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
+                struct vs_diag *d);
+void vs_seg_close(struct vs_segment *g);
+/* Read and check every section and docs block. */
+int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
+/* The JSON text of a row's doc, copied into *buf (grown as needed). */
+int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
+                   size_t *cap, size_t *len, struct vs_diag *d);
+/* Sum of the raw (uncompressed) sizes of the known sections. */
+uint64_t vs_seg_raw_bytes(const struct vs_segment *g);
+
+/* Deletion files: a bitmap of rows bits. */
+int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,
+                uint64_t *ndel, uint64_t *bytes, struct vs_diag *d);
+int vs_del_write(const char *path, uint64_t rows, const uint8_t *bits,
+                 uint64_t *bytes, struct vs_diag *d);
+
+/* Small I/O helpers (segment.c). */
+int vs_io_write_all(int fd, const void *buf, size_t len);
+int vs_io_pread_all(int fd, void *buf, size_t len, uint64_t off);
+int vs_io_fsync_dir(const char *dir);
+
+static inline void vs_put32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline void vs_put64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint32_t vs_get32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+static inline uint64_t vs_get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+#endif
