@@ -1,0 +1,445 @@
+/* distance.c: inner-product and squared-L2 kernels, scalar and SIMD, with a
+ * run-time choice of variant.
+ *
+ * Each variant has one "tile" function computing an IQ x JX tile of pairs
+ * with one accumulator per pair (IQ queries share each loaded vector chunk,
+ * JX vectors share each loaded query chunk). The one-pair functions are the
+ * 1 x 1 tile, so a pair gets bit-identical results in every tile shape.
+ */
+#include "vs_distance.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define VS_X86 1
+#include <immintrin.h>
+#else
+#define VS_X86 0
+#endif
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Drive a tile function over the whole nq x nx block: 4 x 4 tiles, then the
+ * edges with 4 x 1, 1 x 4 and 1 x 1 tiles. TILE(q, ldq-rows, x, d, out, ldo,
+ * IQ, JX) must be a macro-like call to an always-inline function. */
+#define DEFINE_BLOCK(NAME, TILE)                                               \
+    static void NAME(const float *q, size_t nq, const float *x, size_t nx,     \
+                     size_t d, float *out, size_t ldo)                         \
+    {                                                                          \
+        size_t i = 0, j;                                                       \
+        for (; i + 4 <= nq; i += 4) {                                          \
+            for (j = 0; j + 4 <= nx; j += 4)                                   \
+                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 4, 4);   \
+            for (; j < nx; j++)                                                \
+                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 4, 1);   \
+        }                                                                      \
+        for (; i < nq; i++) {                                                  \
+            for (j = 0; j + 4 <= nx; j += 4)                                   \
+                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 1, 4);   \
+            for (; j < nx; j++)                                                \
+                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 1, 1);   \
+        }                                                                      \
+    }
+
+/* ---- scalar reference ---- */
+
+ALWAYS_INLINE void tile_scalar(const float *q, const float *x, size_t d,
+                               float *out, size_t ldo, int iq, int jx, int l2)
+{
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++) {
+            const float *a = q + (size_t)i * d, *b = x + (size_t)j * d;
+            float acc = 0.0f;
+            for (size_t k = 0; k < d; k++) {
+                if (l2) {
+                    float t = a[k] - b[k];
+                    acc += t * t;
+                } else {
+                    acc += a[k] * b[k];
+                }
+            }
+            out[(size_t)i * ldo + (size_t)j] = acc;
+        }
+}
+
+#define T_SCALAR_DOT(q, x, d, o, l, I, J) tile_scalar(q, x, d, o, l, I, J, 0)
+#define T_SCALAR_L2(q, x, d, o, l, I, J) tile_scalar(q, x, d, o, l, I, J, 1)
+DEFINE_BLOCK(scalar_dot_block, T_SCALAR_DOT)
+DEFINE_BLOCK(scalar_l2_block, T_SCALAR_L2)
+
+static float scalar_dot(const float *a, const float *b, size_t d)
+{
+    float r;
+    tile_scalar(a, b, d, &r, 1, 1, 1, 0);
+    return r;
+}
+
+static float scalar_l2(const float *a, const float *b, size_t d)
+{
+    float r;
+    tile_scalar(a, b, d, &r, 1, 1, 1, 1);
+    return r;
+}
+
+#if VS_X86
+/* ---- SSE2: 4 lanes ---- */
+
+__attribute__((target("sse2"))) ALWAYS_INLINE float hsum128(__m128 v)
+{
+    /* (x0 + x1) + (x2 + x3) */
+    __m128 s = _mm_add_ps(v, _mm_shuffle_ps(v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+    s = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("sse2"))) ALWAYS_INLINE void
+tile_sse(const float *q, const float *x, size_t d, float *out, size_t ldo,
+         int iq, int jx, int l2)
+{
+    __m128 acc[4][4];
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            acc[i][j] = _mm_setzero_ps();
+    size_t k = 0;
+    for (; k + 4 <= d; k += 4) {
+        __m128 xv[4];
+        for (int j = 0; j < jx; j++)
+            xv[j] = _mm_loadu_ps(x + (size_t)j * d + k);
+        for (int i = 0; i < iq; i++) {
+            __m128 qv = _mm_loadu_ps(q + (size_t)i * d + k);
+            for (int j = 0; j < jx; j++) {
+                if (l2) {
+                    __m128 t = _mm_sub_ps(qv, xv[j]);
+                    acc[i][j] = _mm_add_ps(acc[i][j], _mm_mul_ps(t, t));
+                } else {
+                    acc[i][j] = _mm_add_ps(acc[i][j], _mm_mul_ps(qv, xv[j]));
+                }
+            }
+        }
+    }
+    if (k < d) {
+        size_t rem = d - k;
+        float qb[4][4], xb[4][4];
+        memset(qb, 0, sizeof qb);
+        memset(xb, 0, sizeof xb);
+        for (int j = 0; j < jx; j++)
+            memcpy(xb[j], x + (size_t)j * d + k, rem * sizeof(float));
+        for (int i = 0; i < iq; i++)
+            memcpy(qb[i], q + (size_t)i * d + k, rem * sizeof(float));
+        for (int i = 0; i < iq; i++) {
+            __m128 qv = _mm_loadu_ps(qb[i]);
+            for (int j = 0; j < jx; j++) {
+                __m128 xv = _mm_loadu_ps(xb[j]);
+                if (l2) {
+                    __m128 t = _mm_sub_ps(qv, xv);
+                    acc[i][j] = _mm_add_ps(acc[i][j], _mm_mul_ps(t, t));
+                } else {
+                    acc[i][j] = _mm_add_ps(acc[i][j], _mm_mul_ps(qv, xv));
+                }
+            }
+        }
+    }
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            out[(size_t)i * ldo + (size_t)j] = hsum128(acc[i][j]);
+}
+
+#define T_SSE_DOT(q, x, d, o, l, I, J) tile_sse(q, x, d, o, l, I, J, 0)
+#define T_SSE_L2(q, x, d, o, l, I, J) tile_sse(q, x, d, o, l, I, J, 1)
+__attribute__((target("sse2"))) DEFINE_BLOCK(sse_dot_block, T_SSE_DOT)
+__attribute__((target("sse2"))) DEFINE_BLOCK(sse_l2_block, T_SSE_L2)
+
+__attribute__((target("sse2"))) static float sse_dot(const float *a,
+                                                     const float *b, size_t d)
+{
+    float r;
+    tile_sse(a, b, d, &r, 1, 1, 1, 0);
+    return r;
+}
+
+__attribute__((target("sse2"))) static float sse_l2(const float *a,
+                                                    const float *b, size_t d)
+{
+    float r;
+    tile_sse(a, b, d, &r, 1, 1, 1, 1);
+    return r;
+}
+
+/* ---- AVX2 + FMA: 8 lanes ---- */
+
+#define AVX2_T "avx2,fma"
+
+__attribute__((target(AVX2_T))) ALWAYS_INLINE float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+    s = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(s);
+}
+
+static const int tail_mask8[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                   0,  0,  0,  0,  0,  0,  0,  0};
+
+__attribute__((target(AVX2_T))) ALWAYS_INLINE void
+tile_avx2(const float *q, const float *x, size_t d, float *out, size_t ldo,
+          int iq, int jx, int l2)
+{
+    __m256 acc[4][4];
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            acc[i][j] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8) {
+        __m256 xv[4];
+        for (int j = 0; j < jx; j++)
+            xv[j] = _mm256_loadu_ps(x + (size_t)j * d + k);
+        for (int i = 0; i < iq; i++) {
+            __m256 qv = _mm256_loadu_ps(q + (size_t)i * d + k);
+            for (int j = 0; j < jx; j++) {
+                if (l2) {
+                    __m256 t = _mm256_sub_ps(qv, xv[j]);
+                    acc[i][j] = _mm256_fmadd_ps(t, t, acc[i][j]);
+                } else {
+                    acc[i][j] = _mm256_fmadd_ps(qv, xv[j], acc[i][j]);
+                }
+            }
+        }
+    }
+    if (k < d) {
+        __m256i m = _mm256_loadu_si256((const __m256i *)(tail_mask8 + 8 - (d - k)));
+        __m256 xv[4];
+        for (int j = 0; j < jx; j++)
+            xv[j] = _mm256_maskload_ps(x + (size_t)j * d + k, m);
+        for (int i = 0; i < iq; i++) {
+            __m256 qv = _mm256_maskload_ps(q + (size_t)i * d + k, m);
+            for (int j = 0; j < jx; j++) {
+                if (l2) {
+                    __m256 t = _mm256_sub_ps(qv, xv[j]);
+                    acc[i][j] = _mm256_fmadd_ps(t, t, acc[i][j]);
+                } else {
+                    acc[i][j] = _mm256_fmadd_ps(qv, xv[j], acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            out[(size_t)i * ldo + (size_t)j] = hsum256(acc[i][j]);
+}
+
+#define T_AVX2_DOT(q, x, d, o, l, I, J) tile_avx2(q, x, d, o, l, I, J, 0)
+#define T_AVX2_L2(q, x, d, o, l, I, J) tile_avx2(q, x, d, o, l, I, J, 1)
+__attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_dot_block, T_AVX2_DOT)
+__attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_l2_block, T_AVX2_L2)
+
+__attribute__((target(AVX2_T))) static float avx2_dot(const float *a,
+                                                      const float *b, size_t d)
+{
+    float r;
+    tile_avx2(a, b, d, &r, 1, 1, 1, 0);
+    return r;
+}
+
+__attribute__((target(AVX2_T))) static float avx2_l2(const float *a,
+                                                     const float *b, size_t d)
+{
+    float r;
+    tile_avx2(a, b, d, &r, 1, 1, 1, 1);
+    return r;
+}
+
+/* ---- AVX-512F: 16 lanes, masked tail ---- */
+
+/* GCC 12's avx512fintrin.h builds _mm512_undefined_ps() as a self-initialised
+ * variable, which -Winit-self turns into (maybe-)uninitialized warnings at
+ * every inlined shuffle or cast: silence those two here only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#define AVX512_T "avx512f,avx2,fma"
+
+__attribute__((target(AVX512_T))) ALWAYS_INLINE float hsum512(__m512 v)
+{
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                             _mm512_castps512_ps256(_mm512_shuffle_f32x4(
+                                 v, v, _MM_SHUFFLE(3, 2, 3, 2))));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    s = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
+    s = _mm_add_ps(s, _mm_shuffle_ps(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target(AVX512_T))) ALWAYS_INLINE void
+tile_avx512(const float *q, const float *x, size_t d, float *out, size_t ldo,
+            int iq, int jx, int l2)
+{
+    __m512 acc[4][4];
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            acc[i][j] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 16 <= d; k += 16) {
+        __m512 xv[4];
+        for (int j = 0; j < jx; j++)
+            xv[j] = _mm512_loadu_ps(x + (size_t)j * d + k);
+        for (int i = 0; i < iq; i++) {
+            __m512 qv = _mm512_loadu_ps(q + (size_t)i * d + k);
+            for (int j = 0; j < jx; j++) {
+                if (l2) {
+                    __m512 t = _mm512_sub_ps(qv, xv[j]);
+                    acc[i][j] = _mm512_fmadd_ps(t, t, acc[i][j]);
+                } else {
+                    acc[i][j] = _mm512_fmadd_ps(qv, xv[j], acc[i][j]);
+                }
+            }
+        }
+    }
+    if (k < d) {
+        __mmask16 m = (__mmask16)((1u << (d - k)) - 1u);
+        __m512 xv[4];
+        for (int j = 0; j < jx; j++)
+            xv[j] = _mm512_maskz_loadu_ps(m, x + (size_t)j * d + k);
+        for (int i = 0; i < iq; i++) {
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + (size_t)i * d + k);
+            for (int j = 0; j < jx; j++) {
+                if (l2) {
+                    __m512 t = _mm512_sub_ps(qv, xv[j]);
+                    acc[i][j] = _mm512_fmadd_ps(t, t, acc[i][j]);
+                } else {
+                    acc[i][j] = _mm512_fmadd_ps(qv, xv[j], acc[i][j]);
+                }
+            }
+        }
+    }
+    for (int i = 0; i < iq; i++)
+        for (int j = 0; j < jx; j++)
+            out[(size_t)i * ldo + (size_t)j] = hsum512(acc[i][j]);
+}
+
+#define T_AVX512_DOT(q, x, d, o, l, I, J) tile_avx512(q, x, d, o, l, I, J, 0)
+#define T_AVX512_L2(q, x, d, o, l, I, J) tile_avx512(q, x, d, o, l, I, J, 1)
+__attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_dot_block, T_AVX512_DOT)
+__attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_l2_block, T_AVX512_L2)
+
+__attribute__((target(AVX512_T))) static float avx512_dot(const float *a,
+                                                          const float *b, size_t d)
+{
+    float r;
+    tile_avx512(a, b, d, &r, 1, 1, 1, 0);
+    return r;
+}
+
+__attribute__((target(AVX512_T))) static float avx512_l2(const float *a,
+                                                         const float *b, size_t d)
+{
+    float r;
+    tile_avx512(a, b, d, &r, 1, 1, 1, 1);
+    return r;
+}
+#pragma GCC diagnostic pop
+#endif /* VS_X86 */
+
+static const struct vs_distance_kernels table[VS_SIMD_COUNT] = {
+    {VS_SIMD_SCALAR, "scalar", scalar_dot, scalar_l2, scalar_dot_block, scalar_l2_block},
+#if VS_X86
+    {VS_SIMD_SSE, "sse", sse_dot, sse_l2, sse_dot_block, sse_l2_block},
+    {VS_SIMD_AVX2, "avx2", avx2_dot, avx2_l2, avx2_dot_block, avx2_l2_block},
+    {VS_SIMD_AVX512, "avx512", avx512_dot, avx512_l2, avx512_dot_block, avx512_l2_block},
+#else
+    {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL},
+#endif
+};
+
+int vs_distance_supported(enum vs_simd level)
+{
+    switch (level) {
+    case VS_SIMD_SCALAR:
+        return 1;
+#if VS_X86
+    case VS_SIMD_SSE:
+        return __builtin_cpu_supports("sse2");
+    case VS_SIMD_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case VS_SIMD_AVX512:
+        return __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    default:
+        return 0;
+    }
+}
+
+const struct vs_distance_kernels *vs_distance_kernels(enum vs_simd level)
+{
+    if ((int)level < 0 || level >= VS_SIMD_COUNT || !vs_distance_supported(level))
+        return NULL;
+    return &table[level];
+}
+
+const struct vs_distance_kernels *vs_distance_best(void)
+{
+    for (int l = VS_SIMD_COUNT - 1; l > 0; l--)
+        if (vs_distance_supported((enum vs_simd)l))
+            return &table[l];
+    return &table[VS_SIMD_SCALAR];
+}
+
+int vs_simd_parse(const char *name, enum vs_simd *out)
+{
+    for (int l = 0; l < VS_SIMD_COUNT; l++)
+        if (name && strcmp(name, table[l].name) == 0) {
+            *out = (enum vs_simd)l;
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+const char *vs_simd_name(enum vs_simd level)
+{
+    if ((int)level < 0 || level >= VS_SIMD_COUNT)
+        return "unknown";
+    return table[level].name;
+}
+
+float vs_distance_score(enum vs_metric m, float raw, float *distance,
+                        int *has_distance)
+{
+    float score, dist = 0.0f;
+    int has = 1;
+    switch (m) {
+    case VS_METRIC_COSINE:
+        score = raw > 1.0f ? 1.0f : raw < -1.0f ? -1.0f : raw;
+        dist = 1.0f - score;
+        break;
+    case VS_METRIC_L2:
+        score = raw == 0.0f ? 0.0f : -raw;
+        dist = raw;
+        break;
+    default:
+        score = raw;
+        has = 0;
+        break;
+    }
+    if (distance)
+        *distance = dist;
+    if (has_distance)
+        *has_distance = has;
+    return score;
+}
+
+int vs_distance_normalize(float *v, size_t d)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < d; i++)
+        s += (double)v[i] * (double)v[i];
+    if (!(s > 0.0) || !isfinite(s))
+        return VS_E_DATA;
+    double norm = sqrt(s); /* the same arithmetic as the store's ingest */
+    for (size_t i = 0; i < d; i++)
+        v[i] = (float)((double)v[i] / norm);
+    return VS_OK;
+}
