@@ -1160,7 +1160,8 @@ static int write_generation(struct vs_writer *w, size_t keep, int with_pending,
     struct vs_store *s = w->s;
     uint64_t gen = s->generation + 1, next = s->next_segment ? s->next_segment : 1;
     json_t *segs = json_array();
-    char **created = calloc(s->nseg + 2, sizeof *created);
+    size_t ncap = s->nseg + 2;
+    char **created = calloc(ncap, sizeof *created);
     size_t ncreated = 0;
     struct vs_segw *sw = NULL;
     int st = VS_OK;
@@ -1239,7 +1240,7 @@ done:
     for (size_t i = 0; created && i < ncreated; i++)
         if (created[i])
             unlink(created[i]);
-    for (size_t i = 0; created && i < s->nseg + 2; i++)
+    for (size_t i = 0; created && i < ncap; i++)
         free(created[i]);
     free(created);
     json_decref(segs);

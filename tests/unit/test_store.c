@@ -1,0 +1,357 @@
+/* test_store.c: the store: writer, commits, merge policy, deletes, readers,
+ * compaction, snapshots, checksums, the lock. */
+#include "test.h"
+#include "vecstore.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char root[256];
+static int nstore;
+
+static const char *newpath(void)
+{
+    static char p[512];
+    snprintf(p, sizeof p, "%s/s%d.vs", root, nstore++);
+    return p;
+}
+
+static int upsert(struct vs_writer *w, const char *id, const float *v, size_t dim,
+                  const char *extra_json)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "{\"id\":\"%s\"%s%s}", id, extra_json ? "," : "",
+             extra_json ? extra_json : "");
+    json_error_t je;
+    json_t *rec = json_loads(buf, 0, &je);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_writer_upsert(w, rec, v, dim, &d);
+    json_decref(rec);
+    return st;
+}
+
+static struct vs_writer *open_w(const char *path, enum vs_metric m, uint32_t dim)
+{
+    struct vs_store_settings ss = {0};
+    ss.metric = m;
+    ss.dim = dim;
+    ss.normalize = m == VS_METRIC_COSINE;
+    struct vs_writer_opts o = {&ss, 0};
+    struct vs_writer *w = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_writer_open(path, &o, &w, &d);
+    if (st != VS_OK)
+        printf("#   open: %s\n", d.detail);
+    return w;
+}
+
+static void test_roundtrip(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_L2, 0);
+    CHECK(w != NULL);
+    float v[4] = {1, 2, 3, 4};
+    for (int i = 0; i < 1000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "r%d", i);
+        v[0] = (float)i;
+        CHECK_EQ_INT(upsert(w, id, v, 4, "\"text\":\"hello\",\"metadata\":{\"i\":1}"), VS_OK);
+    }
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    vs_writer_close(w);
+
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 1000);
+    CHECK_EQ_INT(vs_store_settings(s)->dim, 4);
+    CHECK_EQ_INT(vs_store_settings(s)->metric, VS_METRIC_L2);
+    json_t *rec;
+    CHECK_EQ_INT(vs_store_get(s, "r777", &rec, &d), VS_OK);
+    CHECK_NEAR(json_real_value(json_array_get(json_object_get(rec, "vector"), 0)), 777, 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(rec, "text")), "hello");
+    json_decref(rec);
+    CHECK_EQ_INT(vs_store_get(s, "nope", &rec, &d), VS_E_NOTFOUND);
+    /* rows, ids and vectors of the only segment agree */
+    CHECK_EQ_INT(vs_store_nsegments(s), 1);
+    struct vs_segment *g = vs_store_segment(s, 0);
+    const char *const *ids;
+    const float *vecs;
+    CHECK_EQ_INT(vs_segment_ids(g, &ids, &d), VS_OK);
+    CHECK_EQ_INT(vs_segment_vectors(g, &vecs, &d), VS_OK);
+    CHECK_EQ_STR(ids[999], "r999");
+    CHECK_NEAR(vecs[999 * 4], 999, 0);
+    CHECK(((uintptr_t)vecs & 63) == 0);
+    vs_store_close(s);
+    CHECK_EQ_INT(vs_store_verify(p, &d), VS_OK);
+}
+
+static void test_upsert_delete_and_tombstones(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_COSINE, 2);
+    float a[2] = {3, 4}, b[2] = {0, 2};
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(upsert(w, "a", a, 2, NULL), VS_OK);
+    CHECK_EQ_INT(upsert(w, "b", b, 2, NULL), VS_OK);
+    CHECK_EQ_INT(upsert(w, "a", b, 2, "\"v\":2"), VS_OK); /* overwrite in the batch */
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    int found = -1;
+    CHECK_EQ_INT(vs_writer_delete(w, "b", &found, &d), VS_OK);
+    CHECK_EQ_INT(found, 1);
+    CHECK_EQ_INT(vs_writer_delete(w, "zz", &found, &d), VS_OK);
+    CHECK_EQ_INT(found, 0);
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    vs_writer_close(w);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 1);
+    CHECK_EQ_INT(vs_store_tombstones(s), 1);
+    json_t *rec;
+    CHECK_EQ_INT(vs_store_get(s, "a", &rec, &d), VS_OK);
+    CHECK_EQ_INT(json_integer_value(json_object_get(rec, "v")), 2);
+    /* cosine: normalised at ingest */
+    CHECK_NEAR(json_real_value(json_array_get(json_object_get(rec, "vector"), 1)), 1.0, 1e-6);
+    json_decref(rec);
+    CHECK_EQ_INT(vs_store_get(s, "b", &rec, &d), VS_E_NOTFOUND);
+    vs_store_close(s);
+    /* compaction drops the tombstone */
+    struct vs_writer_opts o = {NULL, 0};
+    CHECK_EQ_INT(vs_writer_open(p, &o, &w, &d), VS_OK);
+    CHECK_EQ_INT(vs_writer_compact(w, &d), VS_OK);
+    vs_writer_close(w);
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 1);
+    CHECK_EQ_INT(vs_store_tombstones(s), 0);
+    CHECK_EQ_INT(vs_store_nsegments(s), 1);
+    vs_store_close(s);
+}
+
+static void test_refusals(void)
+{
+    const char *p = newpath();
+    struct vs_store_settings ss = {0};
+    ss.dim = 3;
+    ss.metric = VS_METRIC_DOT;
+    snprintf(ss.model, sizeof ss.model, "m1");
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_store_create(p, &ss, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_create(p, &ss, &d), VS_E_EXISTS);
+    struct vs_writer_opts o = {NULL, 0};
+    struct vs_writer *w;
+    CHECK_EQ_INT(vs_writer_open(p, &o, &w, &d), VS_OK);
+    float v[4] = {1, 2, 3, 4};
+    CHECK_EQ_INT(upsert(w, "x", v, 4, NULL), VS_E_DIM);
+    CHECK_EQ_INT(upsert(w, "x", v, 3, "\"vector_model\":\"m2\""), VS_E_MISMATCH);
+    CHECK_EQ_INT(upsert(w, "x", v, 3, "\"vector_model\":\"m1\""), VS_OK);
+    json_t *noid = json_pack("{s:s}", "text", "t");
+    CHECK_EQ_INT(vs_writer_upsert(w, noid, v, 3, &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "id");
+    json_decref(noid);
+    /* a second writer is refused, naming this process */
+    struct vs_writer *w2 = NULL;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_writer_open(p, &o, &w2, &d), VS_E_LOCKED);
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    CHECK(strstr(d.detail, pid) != NULL);
+    struct vs_writer_opts ow = {NULL, 0.1};
+    CHECK_EQ_INT(vs_writer_open(p, &ow, &w2, &d), VS_E_LOCKED);
+    vs_writer_close(w); /* uncommitted: dropped */
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 0);
+    CHECK_EQ_STR(vs_store_settings(s)->model, "m1");
+    vs_store_close(s);
+    /* no store and no create settings */
+    CHECK_EQ_INT(vs_writer_open("/nonexistent/x.vs", &o, &w, &d), VS_E_NOSTORE);
+    CHECK_EQ_INT(vs_store_open("/nonexistent/x.vs", &s, &d), VS_E_NOSTORE);
+}
+
+static void test_merge_policy_logarithmic(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_L2, 2);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    size_t maxseg = 0;
+    for (int c = 0; c < 200; c++) {
+        float v[2] = {(float)c, 1};
+        char id[32];
+        for (int k = 0; k < 5; k++) {
+            snprintf(id, sizeof id, "c%d-%d", c, k);
+            upsert(w, id, v, 2, NULL);
+        }
+        CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+        struct vs_store *s;
+        vs_store_open(p, &s, &d);
+        if (vs_store_nsegments(s) > maxseg)
+            maxseg = vs_store_nsegments(s);
+        vs_store_close(s);
+    }
+    vs_writer_close(w);
+    /* 1000 rows in commits of 5: at most ~log2(200)+1 segments */
+    CHECK(maxseg <= 10);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 1000);
+    CHECK_EQ_INT(vs_store_generation(s), 200);
+    vs_store_close(s);
+    CHECK_EQ_INT(vs_store_verify(p, &d), VS_OK);
+}
+
+static int pred_odd(const json_t *doc, void *arg)
+{
+    (void)arg;
+    return json_integer_value(json_object_get(doc, "n")) % 2 == 1;
+}
+
+static void test_delete_where(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_L2, 1);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    for (int i = 0; i < 10; i++) {
+        char id[16], ex[32];
+        float v = (float)i;
+        snprintf(id, sizeof id, "%d", i);
+        snprintf(ex, sizeof ex, "\"n\":%d", i);
+        upsert(w, id, &v, 1, ex);
+        if (i == 4)
+            vs_writer_commit(w, &d); /* half committed, half pending */
+    }
+    uint64_t n = 0;
+    CHECK_EQ_INT(vs_writer_delete_where(w, pred_odd, NULL, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 5);
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    vs_writer_close(w);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 5);
+    vs_store_close(s);
+}
+
+static void flip_byte(const char *file, long off_from_end)
+{
+    int fd = open(file, O_RDWR);
+    struct stat sb;
+    fstat(fd, &sb);
+    off_t off = sb.st_size - off_from_end;
+    unsigned char c;
+    if (pread(fd, &c, 1, off) == 1) {
+        c ^= 0x10;
+        if (pwrite(fd, &c, 1, off) != 1)
+            printf("#   pwrite failed\n");
+    }
+    close(fd);
+}
+
+static void test_corruption_detected(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_L2, 8);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    float v[8] = {0};
+    for (int i = 0; i < 600; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "id%d", i);
+        v[i % 8] = (float)i;
+        upsert(w, id, v, 8, "\"text\":\"some text that is stored in the docs section\"");
+    }
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    vs_writer_close(w);
+    char seg[600];
+    snprintf(seg, sizeof seg, "%s/seg-00000001.vseg", p);
+    /* a byte in the middle of the file: inside docs blocks */
+    struct stat sb;
+    stat(seg, &sb);
+    flip_byte(seg, sb.st_size / 4);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_store_verify(p, &d), VS_E_CORRUPT);
+    CHECK(strstr(d.file, "seg-00000001.vseg") != NULL);
+    CHECK(strstr(d.detail, "section") != NULL);
+    flip_byte(seg, sb.st_size / 4); /* restore */
+    CHECK_EQ_INT(vs_store_verify(p, &d), VS_OK);
+    /* the manifest */
+    char mf[600];
+    snprintf(mf, sizeof mf, "%s/MANIFEST", p);
+    flip_byte(mf, 40);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_E_CORRUPT);
+    flip_byte(mf, 40);
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    vs_store_close(s);
+    /* truncation */
+    CHECK(truncate(seg, sb.st_size - 10) == 0);
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_E_CORRUPT);
+}
+
+static void test_snapshot(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_DOT, 2);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    float v[2] = {1, 2};
+    upsert(w, "a", v, 2, NULL);
+    upsert(w, "b", v, 2, NULL);
+    vs_writer_commit(w, &d);
+    vs_writer_delete(w, "a", NULL, &d);
+    vs_writer_commit(w, &d);
+    vs_writer_close(w);
+    char dest[600];
+    snprintf(dest, sizeof dest, "%s.snap", p);
+    CHECK_EQ_INT(vs_store_snapshot(p, dest, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_snapshot(p, dest, &d), VS_E_EXISTS);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(dest, &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_store_count(s), 1);
+    CHECK_EQ_INT(vs_store_tombstones(s), 1);
+    json_t *info;
+    CHECK_EQ_INT(vs_store_info(s, &info, &d), VS_OK);
+    CHECK_EQ_INT(json_integer_value(json_object_get(info, "records")), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(info, "metric")), "dot");
+    json_decref(info);
+    vs_store_close(s);
+    CHECK_EQ_INT(vs_store_verify(dest, &d), VS_OK);
+}
+
+static void test_metric_names(void)
+{
+    enum vs_metric m;
+    CHECK_EQ_INT(vs_metric_parse("l2", &m), VS_OK);
+    CHECK_EQ_INT(m, VS_METRIC_L2);
+    CHECK_EQ_INT(vs_metric_parse("hamming", &m), VS_E_USAGE);
+    CHECK_EQ_STR(vs_metric_name(VS_METRIC_DOT), "dot");
+}
+
+int main(void)
+{
+    snprintf(root, sizeof root, "/tmp/vs-test-store-XXXXXX");
+    if (!mkdtemp(root)) {
+        printf("Bail out! cannot make a temporary directory\n");
+        return 1;
+    }
+    RUN(test_metric_names);
+    RUN(test_roundtrip);
+    RUN(test_upsert_delete_and_tombstones);
+    RUN(test_refusals);
+    RUN(test_merge_policy_logarithmic);
+    RUN(test_delete_where);
+    RUN(test_corruption_detected);
+    RUN(test_snapshot);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", root);
+    return vs_test_done();
+}
