@@ -1,0 +1,517 @@
+/* chunk.c: the splitters (fixed, recursive, sentence, markdown) and chunk
+ * records. vs_chunk.h describes the rules. */
+#include "vs_chunk.h"
+#include "loader_internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { L_PARA, L_LINE, L_SENT, L_WORD, L_CHAR };
+
+struct piece {
+    size_t s, e;
+};
+
+struct vs_chunker {
+    struct vs_chunk_options o;
+    const char *t;
+    size_t len;
+    size_t *pre; /* prefix counts of the unit: pre[i] = units starting in [0,i) */
+    size_t pre_cap;
+    struct vs_chunk_span *spans;
+    size_t nspans, spancap;
+    struct piece *pcs; /* a stack of pieces shared by the recursion */
+    size_t npcs, pcscap;
+    size_t *secs;
+    size_t seccap;
+    int status;
+};
+
+const char *vs_splitter_name(enum vs_splitter s)
+{
+    switch (s) {
+    case VS_SPLITTER_FIXED: return "fixed";
+    case VS_SPLITTER_RECURSIVE: return "recursive";
+    case VS_SPLITTER_SENTENCE: return "sentence";
+    case VS_SPLITTER_MARKDOWN: return "markdown";
+    }
+    return "unknown";
+}
+
+int vs_splitter_parse(const char *name, enum vs_splitter *out)
+{
+    static const enum vs_splitter all[] = {VS_SPLITTER_FIXED,
+                                           VS_SPLITTER_RECURSIVE,
+                                           VS_SPLITTER_SENTENCE,
+                                           VS_SPLITTER_MARKDOWN};
+    for (size_t i = 0; i < 4; i++)
+        if (!strcmp(name, vs_splitter_name(all[i]))) {
+            *out = all[i];
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+const char *vs_chunk_unit_name(enum vs_chunk_unit u)
+{
+    return u == VS_CHUNK_WORDS ? "words" : "chars";
+}
+
+int vs_chunk_unit_parse(const char *name, enum vs_chunk_unit *out)
+{
+    if (!strcmp(name, "chars"))
+        *out = VS_CHUNK_CHARS;
+    else if (!strcmp(name, "words"))
+        *out = VS_CHUNK_WORDS;
+    else
+        return VS_E_USAGE;
+    return VS_OK;
+}
+
+int vs_chunker_new(const struct vs_chunk_options *o, struct vs_chunker **out,
+                   struct vs_diag *d)
+{
+    *out = NULL;
+    if (o->size < 1)
+        return vs_diag_set(d, VS_E_USAGE, "chunk size must be at least 1");
+    if (o->overlap >= o->size)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "overlap %zu must be smaller than the size %zu",
+                           o->overlap, o->size);
+    struct vs_chunker *c = calloc(1, sizeof *c);
+    if (!c)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    c->o = *o;
+    *out = c;
+    return VS_OK;
+}
+
+void vs_chunker_free(struct vs_chunker *c)
+{
+    if (!c)
+        return;
+    free(c->pre);
+    free(c->spans);
+    free(c->pcs);
+    free(c->secs);
+    free(c);
+}
+
+static int is_ws(unsigned char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+           ch == '\f' || ch == '\v';
+}
+
+static int is_cont(unsigned char ch) { return (ch & 0xC0) == 0x80; }
+
+static size_t measure(const struct vs_chunker *c, size_t s, size_t e)
+{
+    return c->pre[e] - c->pre[s];
+}
+
+static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
+{
+    if (c->status)
+        return;
+    if (trim) {
+        while (s < e && is_ws((unsigned char)c->t[s]))
+            s++;
+        while (e > s && is_ws((unsigned char)c->t[e - 1]))
+            e--;
+    } else {
+        size_t k = s;
+        while (k < e && is_ws((unsigned char)c->t[k]))
+            k++;
+        if (k == e)
+            return; /* all whitespace */
+    }
+    if (s >= e)
+        return;
+    if (c->nspans == c->spancap) {
+        size_t cap = c->spancap ? c->spancap * 2 : 64;
+        struct vs_chunk_span *p = realloc(c->spans, cap * sizeof *p);
+        if (!p) {
+            c->status = VS_E_NOMEM;
+            return;
+        }
+        c->spans = p;
+        c->spancap = cap;
+    }
+    c->spans[c->nspans++] = (struct vs_chunk_span){s, e};
+}
+
+static void push_piece(struct vs_chunker *c, size_t s, size_t e)
+{
+    while (s < e && is_ws((unsigned char)c->t[s]))
+        s++;
+    while (e > s && is_ws((unsigned char)c->t[e - 1]))
+        e--;
+    if (s >= e || c->status)
+        return;
+    if (c->npcs == c->pcscap) {
+        size_t cap = c->pcscap ? c->pcscap * 2 : 64;
+        struct piece *p = realloc(c->pcs, cap * sizeof *p);
+        if (!p) {
+            c->status = VS_E_NOMEM;
+            return;
+        }
+        c->pcs = p;
+        c->pcscap = cap;
+    }
+    c->pcs[c->npcs++] = (struct piece){s, e};
+}
+
+/* Byte offset `units` code points after pos (not past e). */
+static size_t cp_forward(const struct vs_chunker *c, size_t pos, size_t e,
+                         size_t units)
+{
+    size_t n = 0;
+    while (pos < e) {
+        if (!is_cont((unsigned char)c->t[pos])) {
+            if (n == units)
+                break;
+            n++;
+        }
+        pos++;
+    }
+    return pos;
+}
+
+static size_t cp_back(const struct vs_chunker *c, size_t pos, size_t lo,
+                      size_t units)
+{
+    for (size_t n = 0; n < units && pos > lo; n++) {
+        pos--;
+        while (pos > lo && is_cont((unsigned char)c->t[pos]))
+            pos--;
+    }
+    return pos;
+}
+
+/* Windows of `size` code points over [s, e), overlapping by `overlap`. */
+static void cut_chars(struct vs_chunker *c, size_t s, size_t e, int trim)
+{
+    size_t pos = s;
+    while (pos < e && !c->status) {
+        size_t end = cp_forward(c, pos, e, c->o.size);
+        emit(c, pos, end, trim);
+        if (end >= e)
+            break;
+        size_t next = cp_back(c, end, pos, c->o.overlap);
+        pos = next > pos ? next : end;
+    }
+}
+
+/* Find where the next piece ends at `level`, scanning from i in [i, e).
+ * Returns 1 with *pend (end of the piece) and *next (start of the next), or
+ * 0 when there is no boundary before e. */
+static int next_boundary(const struct vs_chunker *c, size_t i, size_t e,
+                         int level, size_t *pend, size_t *next)
+{
+    const unsigned char *t = (const unsigned char *)c->t;
+    for (; i < e; i++) {
+        unsigned char ch = t[i];
+        if (level == L_WORD) {
+            if (is_ws(ch)) {
+                size_t j = i;
+                while (j < e && is_ws(t[j]))
+                    j++;
+                *pend = i;
+                *next = j;
+                return 1;
+            }
+            continue;
+        }
+        if (ch == '\n') {
+            if (level == L_LINE) {
+                *pend = i;
+                *next = i + 1;
+                return 1;
+            }
+            size_t j = i + 1;
+            while (j < e && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r'))
+                j++;
+            if (j < e && t[j] == '\n') {
+                *pend = i;
+                *next = j + 1;
+                return 1;
+            }
+            continue;
+        }
+        if (level != L_SENT)
+            continue;
+        if (ch == '.' || ch == '!' || ch == '?') {
+            size_t j = i + 1;
+            while (j < e && (t[j] == '.' || t[j] == '!' || t[j] == '?' ||
+                             t[j] == ')' || t[j] == ']' || t[j] == '"' ||
+                             t[j] == '\''))
+                j++;
+            if (j >= e)
+                return 0;
+            if (is_ws(t[j])) {
+                *pend = j;
+                *next = j;
+                return 1;
+            }
+            i = j - 1;
+            continue;
+        }
+        /* CJK full stop, fullwidth ! and ? (U+3002, U+FF01, U+FF1F) */
+        if (i + 2 < e &&
+            ((ch == 0xE3 && t[i + 1] == 0x80 && t[i + 2] == 0x82) ||
+             (ch == 0xEF && t[i + 1] == 0xBC &&
+              (t[i + 2] == 0x81 || t[i + 2] == 0x9F)))) {
+            *pend = i + 3;
+            *next = i + 3;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void split_range(struct vs_chunker *c, size_t s, size_t e, int level)
+{
+    while (s < e && is_ws((unsigned char)c->t[s]))
+        s++;
+    while (e > s && is_ws((unsigned char)c->t[e - 1]))
+        e--;
+    if (s >= e || c->status)
+        return;
+    if (measure(c, s, e) <= c->o.size) {
+        emit(c, s, e, 1);
+        return;
+    }
+    if (level >= L_CHAR) {
+        cut_chars(c, s, e, 1);
+        return;
+    }
+    size_t base = c->npcs;
+    size_t i = s, pend, next;
+    while (i < e && next_boundary(c, i, e, level, &pend, &next)) {
+        push_piece(c, i, pend);
+        i = next;
+    }
+    push_piece(c, i, e);
+    size_t k = c->npcs - base;
+    size_t size = c->o.size, ov = c->o.overlap;
+    for (size_t a = 0; a < k && !c->status;) {
+        struct piece pa = c->pcs[base + a];
+        if (measure(c, pa.s, pa.e) > size) {
+            split_range(c, pa.s, pa.e, level + 1);
+            a++;
+            continue;
+        }
+        size_t b = a;
+        while (b + 1 < k &&
+               measure(c, pa.s, c->pcs[base + b + 1].e) <= size)
+            b++;
+        size_t end = c->pcs[base + b].e;
+        emit(c, pa.s, end, 1);
+        if (b + 1 >= k)
+            break;
+        size_t nxt = b + 1;
+        size_t after = c->pcs[base + b + 1].e;
+        if (ov)
+            for (size_t a2 = a + 1; a2 <= b; a2++) {
+                size_t s2 = c->pcs[base + a2].s;
+                if (measure(c, s2, end) <= ov && measure(c, s2, after) <= size) {
+                    nxt = a2;
+                    break;
+                }
+            }
+        a = nxt;
+    }
+    c->npcs = base;
+}
+
+static void split_fixed(struct vs_chunker *c)
+{
+    if (c->o.unit == VS_CHUNK_CHARS) {
+        cut_chars(c, 0, c->len, 0);
+        return;
+    }
+    /* words: windows of `size` words; pre[] counts word starts */
+    const unsigned char *t = (const unsigned char *)c->t;
+    size_t base = c->npcs;
+    size_t i = 0;
+    while (i < c->len && !c->status) {
+        while (i < c->len && is_ws(t[i]))
+            i++;
+        if (i >= c->len)
+            break;
+        size_t j = i;
+        while (j < c->len && !is_ws(t[j]))
+            j++;
+        push_piece(c, i, j);
+        i = j;
+    }
+    size_t k = c->npcs - base, step = c->o.size - c->o.overlap;
+    for (size_t a = 0; a < k && !c->status; a += step) {
+        size_t b = a + c->o.size - 1;
+        if (b >= k)
+            b = k - 1;
+        emit(c, c->pcs[base + a].s, c->pcs[base + b].e, 0);
+        if (b == k - 1)
+            break;
+    }
+    c->npcs = base;
+}
+
+int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
+                     const size_t *sec, size_t nsec,
+                     const struct vs_chunk_span **spans, size_t *n,
+                     struct vs_diag *d)
+{
+    c->t = text;
+    c->len = len;
+    c->nspans = 0;
+    c->npcs = 0;
+    c->status = VS_OK;
+    if (c->pre_cap < len + 1) {
+        size_t *p = realloc(c->pre, (len + 1) * sizeof *p);
+        if (!p)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        c->pre = p;
+        c->pre_cap = len + 1;
+    }
+    const unsigned char *t = (const unsigned char *)text;
+    size_t cnt = 0;
+    for (size_t i = 0; i < len; i++) {
+        c->pre[i] = cnt;
+        if (c->o.unit == VS_CHUNK_CHARS)
+            cnt += !is_cont(t[i]);
+        else
+            cnt += !is_ws(t[i]) && (i == 0 || is_ws(t[i - 1]));
+    }
+    c->pre[len] = cnt;
+
+    switch (c->o.splitter) {
+    case VS_SPLITTER_FIXED:
+        split_fixed(c);
+        break;
+    case VS_SPLITTER_RECURSIVE:
+        split_range(c, 0, len, L_PARA);
+        break;
+    case VS_SPLITTER_SENTENCE:
+        split_range(c, 0, len, L_SENT);
+        break;
+    case VS_SPLITTER_MARKDOWN: {
+        size_t a = 0;
+        for (size_t i = 0; i <= nsec && !c->status; i++) {
+            size_t b = i < nsec ? sec[i] : len;
+            if (b > len)
+                b = len;
+            if (b > a)
+                split_range(c, a, b, L_PARA);
+            if (b > a)
+                a = b;
+        }
+        break;
+    }
+    }
+    if (c->status)
+        return vs_diag_set(d, c->status, "out of memory");
+    *spans = c->spans;
+    *n = c->nspans;
+    return VS_OK;
+}
+
+/* Index of the last section starting at or before off, or -1. */
+static long section_at(const struct vs_doc *doc, size_t off)
+{
+    long lo = -1, hi = (long)doc->nsec;
+    while (hi - lo > 1) {
+        long mid = (lo + hi) / 2;
+        if (doc->sec[mid].start <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static json_t *chunk_record(const struct vs_doc *doc, size_t n,
+                            const struct vs_chunk_span *sp)
+{
+    json_t *rec = json_object();
+    json_t *meta = json_copy(doc->meta);
+    if (!rec || !meta)
+        goto fail;
+    if (json_object_set_new(rec, "id", json_sprintf("%s#%zu", doc->id, n)) ||
+        json_object_set_new(rec, "doc_id", json_string(doc->id)) ||
+        json_object_set_new(rec, "chunk", json_integer((json_int_t)n)) ||
+        json_object_set_new(rec, "text",
+                            json_stringn(doc->text + sp->start,
+                                         sp->end - sp->start)) ||
+        json_object_set_new(rec, "start", json_integer((json_int_t)sp->start)) ||
+        json_object_set_new(rec, "end", json_integer((json_int_t)sp->end)))
+        goto fail;
+    if (doc->source &&
+        json_object_set_new(rec, "source", json_string(doc->source)))
+        goto fail;
+    long si = section_at(doc, sp->start);
+    if (si >= 0 && json_array_size(doc->sec[si].path) &&
+        json_object_set(meta, "headings", doc->sec[si].path))
+        goto fail;
+    if (doc->npages &&
+        json_object_set_new(meta, "page",
+                            json_integer(vs_doc_page_at(doc, sp->start))))
+        goto fail;
+    if (json_object_set_new(rec, "metadata", meta)) {
+        meta = NULL;
+        goto fail;
+    }
+    meta = NULL;
+    if (doc->extra) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(doc->extra, key, v) {
+            if (json_object_get(rec, key))
+                continue; /* our own fields win */
+            if (json_object_set(rec, key, v))
+                goto fail;
+        }
+    }
+    return rec;
+fail:
+    json_decref(meta);
+    json_decref(rec);
+    return NULL;
+}
+
+int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
+                   vs_chunk_emit_fn emitfn, void *ctx, size_t *nchunks,
+                   struct vs_diag *d)
+{
+    if (nchunks)
+        *nchunks = 0;
+    if (c->seccap < doc->nsec) {
+        size_t *p = realloc(c->secs, doc->nsec * sizeof *p);
+        if (!p)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        c->secs = p;
+        c->seccap = doc->nsec;
+    }
+    for (size_t i = 0; i < doc->nsec; i++)
+        c->secs[i] = doc->sec[i].start;
+    const struct vs_chunk_span *sp;
+    size_t n;
+    int st = vs_chunker_split(c, doc->text, doc->len, c->secs, doc->nsec, &sp,
+                              &n, d);
+    if (st != VS_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        json_t *rec = chunk_record(doc, i, &sp[i]);
+        if (!rec)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        st = emitfn(ctx, rec);
+        json_decref(rec);
+        if (st != VS_OK)
+            return st;
+        if (nchunks)
+            (*nchunks)++;
+    }
+    return VS_OK;
+}

@@ -1,0 +1,95 @@
+/* vs_chunk.h: splitting documents into chunk records.
+ *
+ * Splitters (all sizes are exact maxima: no chunk measures more than `size`
+ * in its unit; characters are Unicode code points, words are runs of
+ * non-whitespace (ASCII whitespace); a chunk never splits a UTF-8 sequence):
+ *   fixed      windows of `size` units, each starting `size - overlap` units
+ *              after the previous one; chars windows are not trimmed
+ *   recursive  paragraphs (blank lines), then lines, then sentences, then
+ *              words, then code points: a piece too big at one level is split
+ *              at the next; pieces at one level are packed greedily into
+ *              chunks up to `size`
+ *   sentence   sentences (end . ! ? followed by space, or a CJK full stop,
+ *              or a blank line) packed greedily up to `size`; a sentence too
+ *              big is split at words, then code points
+ *   markdown   one chunk per section (heading to next heading); a section too
+ *              big is split as `recursive`; a document without headings is
+ *              one section
+ * Overlap (recursive, sentence, markdown): the next chunk starts with the
+ * last whole pieces of the previous one that measure at most `overlap`
+ * together, when they and the next piece fit in `size`. Chunks of the
+ * recursive, sentence and markdown splitters are trimmed of whitespace at
+ * both ends; chunks that are all whitespace are dropped.
+ *
+ * A chunk record: id "<doc_id>#<n>", doc_id, chunk (n, from 0), text, start
+ * and end (byte offsets into the document's text: the file for text and
+ * Markdown, the extracted text for HTML and PDF), source (when the document
+ * has one), metadata (the document's, plus "headings" for the section the
+ * chunk starts in and "page" for PDFs), then the document's passthrough
+ * fields.
+ */
+#ifndef VS_CHUNK_H
+#define VS_CHUNK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "vs_loader.h"
+#include "vs_status.h"
+
+enum vs_splitter {
+    VS_SPLITTER_FIXED = 0,
+    VS_SPLITTER_RECURSIVE,
+    VS_SPLITTER_SENTENCE,
+    VS_SPLITTER_MARKDOWN
+};
+
+enum vs_chunk_unit { VS_CHUNK_CHARS = 0, VS_CHUNK_WORDS };
+
+struct vs_chunk_options {
+    enum vs_splitter splitter;
+    enum vs_chunk_unit unit;
+    size_t size;    /* >= 1 */
+    size_t overlap; /* < size */
+};
+
+/* Names: "fixed", "recursive", "sentence", "markdown"; "chars", "words".
+ * The parsers return VS_OK or VS_E_USAGE. */
+const char *vs_splitter_name(enum vs_splitter s);
+int vs_splitter_parse(const char *name, enum vs_splitter *out);
+const char *vs_chunk_unit_name(enum vs_chunk_unit u);
+int vs_chunk_unit_parse(const char *name, enum vs_chunk_unit *out);
+
+/* One chunk: [start, end) byte offsets into the text. */
+struct vs_chunk_span {
+    size_t start, end;
+};
+
+struct vs_chunker;
+
+/* Errors: VS_E_USAGE (size 0, overlap >= size), VS_E_NOMEM.
+ * The caller owns *out (vs_chunker_free). */
+int vs_chunker_new(const struct vs_chunk_options *o, struct vs_chunker **out,
+                   struct vs_diag *d);
+void vs_chunker_free(struct vs_chunker *c);
+
+/* Split text (UTF-8, len bytes) whose sections start at the sorted byte
+ * offsets sec[0..nsec) (may be NULL/0). *spans is owned by the chunker and
+ * valid until the next call. Returns VS_OK or VS_E_NOMEM. */
+int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
+                     const size_t *sec, size_t nsec,
+                     const struct vs_chunk_span **spans, size_t *n,
+                     struct vs_diag *d);
+
+/* Called with each chunk record of a document (borrowed: the callee takes a
+ * reference if it keeps it). Return VS_OK to go on; anything else stops. */
+typedef int (*vs_chunk_emit_fn)(void *ctx, json_t *rec);
+
+/* Split a document and make its chunk records, in order. Returns VS_OK,
+ * VS_E_NOMEM, or the first non-OK status of emit. *nchunks (may be NULL)
+ * receives how many records were emitted. */
+int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
+                   vs_chunk_emit_fn emit, void *ctx, size_t *nchunks,
+                   struct vs_diag *d);
+
+#endif
