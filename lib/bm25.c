@@ -1,0 +1,1473 @@
+/* bm25.c: BM25 index: builder, serialised format, reader, merge, search.
+ *
+ * Serialised format, version 1 (all integers little-endian):
+ *   header (128 bytes):
+ *     0 magic "VSBM25\r\n"   8 u32 version   12 u32 header size
+ *    16 u64 ndocs           24 u64 total_len  32 u64 nrows   40 u64 nterms
+ *    48 u64 nchunks         56 u64 analyzer_off  64 u64 analyzer_len
+ *    72 u64 doclens_off     80 u64 doclens_clen
+ *    88 u64 dict_off        96 u64 dict_clen    104 u64 dict_rawlen
+ *   112 u64 ctab_off       120 u64 reserved (0)
+ *   analyzer id (bytes, no NUL)
+ *   doclens: zstd frame of nrows u32 (0xFFFFFFFF = row absent)
+ *   dictionary: zstd frame; per term, in byte order of the terms:
+ *     varint shared prefix, varint suffix length, suffix bytes,
+ *     varint df, varint chunk, varint offset in chunk, varint docs bytes,
+ *     varint positions bytes
+ *   chunk table: nchunks x (u64 offset, u32 compressed, u32 raw size)
+ *   chunks: zstd frames; a term's postings are its docs stream, varint
+ *     (row delta, tf) pairs (first delta from 0), then its positions stream,
+ *     per doc tf varints (first absolute, then deltas).
+ */
+#include "vs_bm25.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#define MAGIC "VSBM25\r\n"
+#define HDR_SIZE 128
+#define CHUNK_TARGET (64u << 10)
+#define ABSENT 0xFFFFFFFFu
+#define MAX_ROW 0xFFFFFFFEull
+#define ZLEVEL 3
+
+/* ---------------------------------------------------------------- bytes */
+
+struct vbuf {
+    uint8_t *p;
+    size_t n, cap;
+};
+
+static int vb_reserve(struct vbuf *b, size_t more)
+{
+    if (b->n + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 16;
+    while (cap < b->n + more)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int vb_put(struct vbuf *b, const void *s, size_t n)
+{
+    if (vb_reserve(b, n))
+        return -1;
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+static int vb_varint(struct vbuf *b, uint64_t v)
+{
+    if (vb_reserve(b, 10))
+        return -1;
+    while (v >= 0x80) {
+        b->p[b->n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b->p[b->n++] = (uint8_t)v;
+    return 0;
+}
+
+static int vb_u64(struct vbuf *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    return vb_put(b, x, 8);
+}
+
+static int vb_u32(struct vbuf *b, uint32_t v)
+{
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    return vb_put(b, x, 4);
+}
+
+static uint64_t rd_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static uint32_t rd_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Read a varint from [*p, end); -1 on overrun or overlong value. */
+static inline int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    int shift = 0;
+    const uint8_t *q = *p;
+    while (q < end) {
+        uint8_t c = *q++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *p = q;
+            *v = x;
+            return 0;
+        }
+        shift += 7;
+        if (shift > 63)
+            return -1;
+    }
+    return -1;
+}
+
+/* ---------------------------------------------------------------- builder */
+
+struct bterm {
+    uint32_t off, len; /* in the term arena */
+    uint32_t df;
+    uint32_t last_row;
+    struct vbuf docs, pos;
+};
+
+struct tokref {
+    uint32_t term, pos;
+};
+
+struct vs_bm25_builder {
+    struct vs_analyzer *an; /* NULL for merges */
+    char analyzer_id[192];
+    struct vbuf arena;
+    struct bterm *terms;
+    size_t nterms, terms_cap;
+    uint32_t *slots; /* hash table of term index + 1 */
+    size_t nslots;
+    uint32_t *doclens; /* per row, ABSENT when not added */
+    size_t nrows, rows_cap;
+    uint64_t ndocs, total_len;
+    int64_t last_row;
+    struct tokref *toks; /* one document's tokens */
+    size_t ntoks, toks_cap;
+    int err;
+};
+
+static int builder_init(struct vs_bm25_builder *b, const char *analyzer_id)
+{
+    snprintf(b->analyzer_id, sizeof b->analyzer_id, "%s", analyzer_id);
+    b->last_row = -1;
+    b->nslots = 1024;
+    b->slots = calloc(b->nslots, sizeof *b->slots);
+    return b->slots ? 0 : -1;
+}
+
+int vs_bm25_builder_new(const char *analyzer_spec,
+                        struct vs_bm25_builder **out, struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_bm25_builder *b = calloc(1, sizeof *b);
+    if (!b)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    int rc = vs_analyzer_new(analyzer_spec, &b->an, d);
+    if (rc != VS_OK) {
+        free(b);
+        return rc;
+    }
+    if (builder_init(b, vs_analyzer_id(b->an))) {
+        vs_bm25_builder_free(b);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    *out = b;
+    return VS_OK;
+}
+
+void vs_bm25_builder_free(struct vs_bm25_builder *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nterms; i++) {
+        free(b->terms[i].docs.p);
+        free(b->terms[i].pos.p);
+    }
+    free(b->terms);
+    free(b->slots);
+    free(b->arena.p);
+    free(b->doclens);
+    free(b->toks);
+    vs_analyzer_free(b->an);
+    free(b);
+}
+
+static int rehash(struct vs_bm25_builder *b)
+{
+    size_t ns = b->nslots * 2;
+    uint32_t *s = calloc(ns, sizeof *s);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < b->nterms; i++) {
+        const struct bterm *t = &b->terms[i];
+        size_t h = (size_t)XXH3_64bits(b->arena.p + t->off, t->len) & (ns - 1);
+        while (s[h])
+            h = (h + 1) & (ns - 1);
+        s[h] = (uint32_t)i + 1;
+    }
+    free(b->slots);
+    b->slots = s;
+    b->nslots = ns;
+    return 0;
+}
+
+/* Index of the term, added when new; -1 on allocation failure. */
+static long term_id(struct vs_bm25_builder *b, const char *s, size_t len)
+{
+    size_t mask = b->nslots - 1;
+    size_t h = (size_t)XXH3_64bits(s, len) & mask;
+    for (;;) {
+        uint32_t v = b->slots[h];
+        if (!v)
+            break;
+        const struct bterm *t = &b->terms[v - 1];
+        if (t->len == len && memcmp(b->arena.p + t->off, s, len) == 0)
+            return (long)v - 1;
+        h = (h + 1) & mask;
+    }
+    if (b->nterms == b->terms_cap) {
+        size_t cap = b->terms_cap ? b->terms_cap * 2 : 1024;
+        struct bterm *t = realloc(b->terms, cap * sizeof *t);
+        if (!t)
+            return -1;
+        b->terms = t;
+        b->terms_cap = cap;
+    }
+    struct bterm *t = &b->terms[b->nterms];
+    memset(t, 0, sizeof *t);
+    t->off = (uint32_t)b->arena.n;
+    t->len = (uint32_t)len;
+    if (vb_put(&b->arena, s, len))
+        return -1;
+    b->slots[h] = (uint32_t)++b->nterms;
+    if (b->nterms * 2 > b->nslots && rehash(b))
+        return -1;
+    return (long)b->nterms - 1;
+}
+
+static int set_doclen(struct vs_bm25_builder *b, uint64_t row, uint32_t len)
+{
+    if (row >= b->rows_cap) {
+        size_t cap = b->rows_cap ? b->rows_cap : 1024;
+        while (cap <= row)
+            cap *= 2;
+        uint32_t *p = realloc(b->doclens, cap * sizeof *p);
+        if (!p)
+            return -1;
+        b->doclens = p;
+        b->rows_cap = cap;
+    }
+    for (size_t r = b->nrows; r < row; r++)
+        b->doclens[r] = ABSENT;
+    b->doclens[row] = len;
+    b->nrows = (size_t)row + 1;
+    return 0;
+}
+
+/* Append one document's postings for a term (rows increase per term). */
+static int term_append(struct bterm *t, uint32_t row, uint32_t tf,
+                       const uint32_t *pos, size_t pos_stride)
+{
+    uint32_t delta = t->df ? row - t->last_row : row;
+    if (vb_varint(&t->docs, delta) || vb_varint(&t->docs, tf))
+        return -1;
+    uint32_t prev = 0;
+    for (uint32_t i = 0; i < tf; i++) {
+        uint32_t p = pos[i * pos_stride];
+        if (vb_varint(&t->pos, p - prev))
+            return -1;
+        prev = p;
+    }
+    t->df++;
+    t->last_row = row;
+    return 0;
+}
+
+static int emit_tok(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct vs_bm25_builder *b = arg;
+    long id = term_id(b, term, len);
+    if (id < 0)
+        return VS_E_NOMEM;
+    if (b->ntoks == b->toks_cap) {
+        size_t cap = b->toks_cap ? b->toks_cap * 2 : 256;
+        struct tokref *t = realloc(b->toks, cap * sizeof *t);
+        if (!t)
+            return VS_E_NOMEM;
+        b->toks = t;
+        b->toks_cap = cap;
+    }
+    b->toks[b->ntoks].term = (uint32_t)id;
+    b->toks[b->ntoks].pos = pos;
+    b->ntoks++;
+    return VS_OK;
+}
+
+static int cmp_tokref(const void *x, const void *y)
+{
+    const struct tokref *a = x, *b = y;
+    if (a->term != b->term)
+        return a->term < b->term ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+int vs_bm25_builder_add(struct vs_bm25_builder *b, uint64_t row,
+                        const char *text, size_t len, struct vs_diag *d)
+{
+    if ((int64_t)row <= b->last_row || row > MAX_ROW)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "bm25: row %llu added out of order or too large",
+                           (unsigned long long)row);
+    b->ntoks = 0;
+    int rc = vs_analyzer_run(b->an, text, len, emit_tok, b, NULL, d);
+    if (rc != VS_OK)
+        return rc == VS_E_NOMEM ? vs_diag_set(d, rc, "out of memory") : rc;
+    qsort(b->toks, b->ntoks, sizeof *b->toks, cmp_tokref);
+    for (size_t i = 0; i < b->ntoks;) {
+        size_t j = i;
+        while (j < b->ntoks && b->toks[j].term == b->toks[i].term)
+            j++;
+        if (term_append(&b->terms[b->toks[i].term], (uint32_t)row,
+                        (uint32_t)(j - i), &b->toks[i].pos, 2))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        i = j;
+    }
+    if (set_doclen(b, row, (uint32_t)b->ntoks))
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    b->ndocs++;
+    b->total_len += b->ntoks;
+    b->last_row = (int64_t)row;
+    return VS_OK;
+}
+
+static const struct vs_bm25_builder *sort_ctx;
+
+static int cmp_term_bytes(const uint8_t *a, size_t al, const uint8_t *b,
+                          size_t bl)
+{
+    size_t m = al < bl ? al : bl;
+    int c = memcmp(a, b, m);
+    if (c)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
+static int cmp_term_idx(const void *x, const void *y)
+{
+    const struct bterm *a = &sort_ctx->terms[*(const uint32_t *)x];
+    const struct bterm *b = &sort_ctx->terms[*(const uint32_t *)y];
+    return cmp_term_bytes(sort_ctx->arena.p + a->off, a->len,
+                          sort_ctx->arena.p + b->off, b->len);
+}
+
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int zcompress(struct vbuf *out, const void *src, size_t n)
+{
+    size_t bound = ZSTD_compressBound(n);
+    if (vb_reserve(out, bound))
+        return VS_E_NOMEM;
+    size_t c = ZSTD_compress(out->p + out->n, bound, src, n, ZLEVEL);
+    if (ZSTD_isError(c))
+        return VS_E_INTERNAL;
+    out->n += c;
+    return VS_OK;
+}
+
+int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
+                           struct vs_diag *d)
+{
+    *buf = NULL;
+    *len = 0;
+    int rc = VS_E_NOMEM;
+    uint32_t *order = malloc((b->nterms + 1) * sizeof *order);
+    struct vbuf dict = {0}, chunk = {0}, chunks = {0}, ctab = {0}, out = {0},
+                dl = {0};
+    uint64_t nchunks = 0;
+    if (!order)
+        goto done;
+    for (size_t i = 0; i < b->nterms; i++)
+        order[i] = (uint32_t)i;
+    pthread_mutex_lock(&sort_lock);
+    sort_ctx = b;
+    qsort(order, b->nterms, sizeof *order, cmp_term_idx);
+    sort_ctx = NULL;
+    pthread_mutex_unlock(&sort_lock);
+
+    const uint8_t *prev = NULL;
+    size_t prevlen = 0;
+    for (size_t i = 0; i <= b->nterms; i++) {
+        const struct bterm *t = i < b->nterms ? &b->terms[order[i]] : NULL;
+        if (chunk.n && (!t || chunk.n >= CHUNK_TARGET)) {
+            size_t before = chunks.n;
+            rc = zcompress(&chunks, chunk.p, chunk.n);
+            if (rc != VS_OK)
+                goto done;
+            if (vb_u64(&ctab, before) || vb_u32(&ctab, (uint32_t)(chunks.n - before)) ||
+                vb_u32(&ctab, (uint32_t)chunk.n)) {
+                rc = VS_E_NOMEM;
+                goto done;
+            }
+            nchunks++;
+            chunk.n = 0;
+        }
+        if (!t)
+            break;
+        rc = VS_E_NOMEM;
+        const uint8_t *s = b->arena.p + t->off;
+        size_t shared = 0;
+        while (prev && shared < prevlen && shared < t->len && prev[shared] == s[shared])
+            shared++;
+        if (vb_varint(&dict, shared) || vb_varint(&dict, t->len - shared) ||
+            vb_put(&dict, s + shared, t->len - shared) ||
+            vb_varint(&dict, t->df) || vb_varint(&dict, nchunks) ||
+            vb_varint(&dict, chunk.n) || vb_varint(&dict, t->docs.n) ||
+            vb_varint(&dict, t->pos.n) || vb_put(&chunk, t->docs.p, t->docs.n) ||
+            vb_put(&chunk, t->pos.p, t->pos.n))
+            goto done;
+        prev = s;
+        prevlen = t->len;
+    }
+    /* doclens */
+    rc = VS_E_NOMEM;
+    for (size_t r = 0; r < b->nrows; r++)
+        if (vb_u32(&dl, b->doclens[r]))
+            goto done;
+    size_t alen = strlen(b->analyzer_id);
+    if (vb_reserve(&out, HDR_SIZE + alen))
+        goto done;
+    memset(out.p, 0, HDR_SIZE);
+    out.n = HDR_SIZE;
+    vb_put(&out, b->analyzer_id, alen);
+    uint64_t dl_off = out.n;
+    if ((rc = zcompress(&out, dl.p, dl.n)) != VS_OK)
+        goto done;
+    uint64_t dl_clen = out.n - dl_off, dict_off = out.n;
+    if ((rc = zcompress(&out, dict.p, dict.n)) != VS_OK)
+        goto done;
+    uint64_t dict_clen = out.n - dict_off, ctab_off = out.n;
+    rc = VS_E_NOMEM;
+    uint64_t data_off = ctab_off + ctab.n;
+    /* rebase chunk offsets to the start of the buffer */
+    for (uint64_t c = 0; c < nchunks; c++) {
+        uint64_t o = rd_u64(ctab.p + c * 16) + data_off;
+        for (int i = 0; i < 8; i++)
+            ctab.p[c * 16 + (size_t)i] = (uint8_t)(o >> (8 * i));
+    }
+    if (vb_put(&out, ctab.p, ctab.n) || vb_put(&out, chunks.p, chunks.n))
+        goto done;
+    struct vbuf h = {.p = out.p, .n = 0, .cap = HDR_SIZE};
+    vb_put(&h, MAGIC, 8);
+    vb_u32(&h, VS_BM25_FORMAT);
+    vb_u32(&h, HDR_SIZE);
+    vb_u64(&h, b->ndocs);
+    vb_u64(&h, b->total_len);
+    vb_u64(&h, b->nrows);
+    vb_u64(&h, b->nterms);
+    vb_u64(&h, nchunks);
+    vb_u64(&h, HDR_SIZE);
+    vb_u64(&h, alen);
+    vb_u64(&h, dl_off);
+    vb_u64(&h, dl_clen);
+    vb_u64(&h, dict_off);
+    vb_u64(&h, dict_clen);
+    vb_u64(&h, dict.n);
+    vb_u64(&h, ctab_off);
+    vb_u64(&h, 0);
+    *buf = out.p;
+    *len = out.n;
+    out.p = NULL;
+    rc = VS_OK;
+done:
+    free(out.p);
+    free(dl.p);
+    free(ctab.p);
+    free(chunks.p);
+    free(chunk.p);
+    free(dict.p);
+    free(order);
+    if (rc == VS_E_NOMEM)
+        return vs_diag_set(d, rc, "out of memory");
+    if (rc != VS_OK)
+        return vs_diag_set(d, rc, "bm25: compression failed");
+    return VS_OK;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct vs_bm25 {
+    const uint8_t *buf;
+    size_t len;
+    int own;
+    char *analyzer;
+    uint64_t ndocs, total_len, nrows, nterms, nchunks;
+    uint32_t *doclens;
+    uint8_t *termbytes;  /* all terms, concatenated */
+    uint32_t *t_off;     /* nterms + 1 offsets into termbytes */
+    uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;
+    const uint8_t *ctab;
+    uint8_t **cache; /* decompressed chunks */
+    pthread_mutex_t lock;
+};
+
+static int corrupt(struct vs_diag *d, const char *what)
+{
+    return vs_diag_set(d, VS_E_CORRUPT, "bm25 index: %s", what);
+}
+
+static int zdecompress(const uint8_t *src, size_t clen, uint8_t *dst,
+                       size_t rawlen)
+{
+    unsigned long long sz = ZSTD_getFrameContentSize(src, clen);
+    if (sz != rawlen)
+        return -1;
+    size_t r = ZSTD_decompress(dst, rawlen ? rawlen : 1, src, clen);
+    return ZSTD_isError(r) || r != rawlen ? -1 : 0;
+}
+
+void vs_bm25_close(struct vs_bm25 *ix)
+{
+    if (!ix)
+        return;
+    if (ix->cache) {
+        for (uint64_t c = 0; c < ix->nchunks; c++)
+            free(ix->cache[c]);
+        free(ix->cache);
+    }
+    pthread_mutex_destroy(&ix->lock);
+    free(ix->analyzer);
+    free(ix->doclens);
+    free(ix->termbytes);
+    free(ix->t_off);
+    free(ix->t_df);
+    free(ix->t_chunk);
+    free(ix->t_coff);
+    free(ix->t_dlen);
+    free(ix->t_plen);
+    if (ix->own)
+        free((void *)(uintptr_t)ix->buf);
+    free(ix);
+}
+
+static int in_range(uint64_t off, uint64_t n, size_t len)
+{
+    return off <= len && n <= len - off;
+}
+
+int vs_bm25_open(const void *buf, size_t len, unsigned flags,
+                 struct vs_bm25 **out, struct vs_diag *d)
+{
+    *out = NULL;
+    const uint8_t *p = buf;
+    if (len < HDR_SIZE || memcmp(p, MAGIC, 8) != 0)
+        return corrupt(d, "bad magic or truncated header");
+    if (rd_u32(p + 8) != VS_BM25_FORMAT)
+        return vs_diag_set(d, VS_E_VERSION,
+                           "bm25 index: format version %u, expected %u",
+                           rd_u32(p + 8), VS_BM25_FORMAT);
+    if (rd_u32(p + 12) != HDR_SIZE)
+        return corrupt(d, "bad header size");
+    struct vs_bm25 *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    pthread_mutex_init(&ix->lock, NULL);
+    int rc = VS_E_NOMEM;
+    uint8_t *dict = NULL;
+    ix->buf = p;
+    ix->len = len;
+    ix->ndocs = rd_u64(p + 16);
+    ix->total_len = rd_u64(p + 24);
+    ix->nrows = rd_u64(p + 32);
+    ix->nterms = rd_u64(p + 40);
+    ix->nchunks = rd_u64(p + 48);
+    uint64_t aoff = rd_u64(p + 56), alen = rd_u64(p + 64);
+    uint64_t dloff = rd_u64(p + 72), dlclen = rd_u64(p + 80);
+    uint64_t doff = rd_u64(p + 88), dclen = rd_u64(p + 96), draw = rd_u64(p + 104);
+    uint64_t coff = rd_u64(p + 112);
+    if (!in_range(aoff, alen, len) || alen > 1024 || !in_range(dloff, dlclen, len) ||
+        !in_range(doff, dclen, len) || ix->nchunks > len / 16 ||
+        !in_range(coff, ix->nchunks * 16, len) || ix->nrows > MAX_ROW + 1 ||
+        ix->ndocs > ix->nrows || ix->nterms > draw || draw > (1ull << 32) ||
+        ix->nrows * 4 > (1ull << 36)) {
+        rc = corrupt(d, "bad section offsets or sizes");
+        goto fail;
+    }
+    ix->analyzer = malloc(alen + 1);
+    ix->doclens = malloc(ix->nrows * 4 + 4);
+    dict = malloc(draw + 1);
+    ix->cache = calloc(ix->nchunks + 1, sizeof *ix->cache);
+    if (!ix->analyzer || !ix->doclens || !dict || !ix->cache)
+        goto fail;
+    memcpy(ix->analyzer, p + aoff, alen);
+    ix->analyzer[alen] = '\0';
+    ix->ctab = p + coff;
+    /* doclens */
+    if (zdecompress(p + dloff, dlclen, (uint8_t *)ix->doclens, ix->nrows * 4)) {
+        rc = corrupt(d, "bad document lengths");
+        goto fail;
+    }
+    uint64_t ndocs = 0, total = 0;
+    for (uint64_t r = 0; r < ix->nrows; r++) {
+        uint32_t v = rd_u32((const uint8_t *)&ix->doclens[r]);
+        ix->doclens[r] = v;
+        if (v != ABSENT) {
+            ndocs++;
+            total += v;
+        }
+    }
+    if (ndocs != ix->ndocs || total != ix->total_len) {
+        rc = corrupt(d, "document lengths disagree with the header");
+        goto fail;
+    }
+    for (uint64_t c = 0; c < ix->nchunks; c++) {
+        const uint8_t *e = ix->ctab + c * 16;
+        if (!in_range(rd_u64(e), rd_u32(e + 8), len)) {
+            rc = corrupt(d, "bad chunk table");
+            goto fail;
+        }
+    }
+    /* dictionary */
+    if (zdecompress(p + doff, dclen, dict, draw)) {
+        rc = corrupt(d, "bad dictionary");
+        goto fail;
+    }
+    size_t nt = (size_t)ix->nterms;
+    ix->termbytes = malloc(draw + 1);
+    ix->t_off = malloc((nt + 1) * 4);
+    ix->t_df = malloc(nt * 4 + 4);
+    ix->t_chunk = malloc(nt * 4 + 4);
+    ix->t_coff = malloc(nt * 4 + 4);
+    ix->t_dlen = malloc(nt * 4 + 4);
+    ix->t_plen = malloc(nt * 4 + 4);
+    if (!ix->termbytes || !ix->t_off || !ix->t_df || !ix->t_chunk ||
+        !ix->t_coff || !ix->t_dlen || !ix->t_plen)
+        goto fail;
+    const uint8_t *q = dict, *end = dict + draw;
+    uint32_t tb = 0, prevoff = 0, prevlen = 0;
+    size_t tcap = draw + 1;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t shared, slen, df, ch, co, dlen, plen;
+        if (rd_varint(&q, end, &shared) || rd_varint(&q, end, &slen) ||
+            shared > prevlen || slen > (uint64_t)(end - q) ||
+            shared + slen > VS_ANALYZER_MAX_TERM * 4 ||
+            tb + shared + slen > UINT32_MAX) {
+            rc = corrupt(d, "bad dictionary entry");
+            goto fail;
+        }
+        if (tb + shared + slen > tcap) {
+            while (tb + shared + slen > tcap)
+                tcap *= 2;
+            uint8_t *nb = realloc(ix->termbytes, tcap);
+            if (!nb)
+                goto fail;
+            ix->termbytes = nb;
+        }
+        ix->t_off[i] = tb;
+        memmove(ix->termbytes + tb, ix->termbytes + prevoff, shared);
+        memcpy(ix->termbytes + tb + shared, q, slen);
+        q += slen;
+        prevoff = tb;
+        prevlen = (uint32_t)(shared + slen);
+        tb += prevlen;
+        if (rd_varint(&q, end, &df) || rd_varint(&q, end, &ch) ||
+            rd_varint(&q, end, &co) || rd_varint(&q, end, &dlen) ||
+            rd_varint(&q, end, &plen) || ch >= ix->nchunks || df == 0 ||
+            df > ix->ndocs || co > UINT32_MAX || dlen > UINT32_MAX ||
+            plen > UINT32_MAX ||
+            co + dlen + plen > rd_u32(ix->ctab + ch * 16 + 12)) {
+            rc = corrupt(d, "bad dictionary entry");
+            goto fail;
+        }
+        if (i > 0 && cmp_term_bytes(ix->termbytes + ix->t_off[i - 1],
+                                    ix->t_off[i] - ix->t_off[i - 1],
+                                    ix->termbytes + tb - prevlen, prevlen) >= 0) {
+            rc = corrupt(d, "dictionary out of order");
+            goto fail;
+        }
+        ix->t_df[i] = (uint32_t)df;
+        ix->t_chunk[i] = (uint32_t)ch;
+        ix->t_coff[i] = (uint32_t)co;
+        ix->t_dlen[i] = (uint32_t)dlen;
+        ix->t_plen[i] = (uint32_t)plen;
+    }
+    ix->t_off[nt] = tb;
+    if (q != end) {
+        rc = corrupt(d, "trailing bytes in the dictionary");
+        goto fail;
+    }
+    free(dict);
+    ix->own = (flags & VS_BM25_OWN) != 0;
+    *out = ix;
+    return VS_OK;
+fail:
+    free(dict);
+    vs_bm25_close(ix);
+    if (rc == VS_E_NOMEM)
+        return vs_diag_set(d, rc, "out of memory");
+    return rc;
+}
+
+const char *vs_bm25_analyzer(const struct vs_bm25 *ix) { return ix->analyzer; }
+uint64_t vs_bm25_docs(const struct vs_bm25 *ix) { return ix->ndocs; }
+uint64_t vs_bm25_rows(const struct vs_bm25 *ix) { return ix->nrows; }
+uint64_t vs_bm25_total_len(const struct vs_bm25 *ix) { return ix->total_len; }
+uint64_t vs_bm25_terms(const struct vs_bm25 *ix) { return ix->nterms; }
+
+long vs_bm25_doc_len(const struct vs_bm25 *ix, uint64_t row)
+{
+    if (row >= ix->nrows || ix->doclens[row] == ABSENT)
+        return -1;
+    return (long)ix->doclens[row];
+}
+
+/* Index of the term in the dictionary, or -1. */
+static long find_term(const struct vs_bm25 *ix, const char *s, size_t len)
+{
+    size_t lo = 0, hi = (size_t)ix->nterms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_term_bytes(ix->termbytes + ix->t_off[mid],
+                               ix->t_off[mid + 1] - ix->t_off[mid],
+                               (const uint8_t *)s, len);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+uint64_t vs_bm25_df(const struct vs_bm25 *ix, const char *term, size_t len)
+{
+    long t = find_term(ix, term, len);
+    return t < 0 ? 0 : ix->t_df[t];
+}
+
+/* The postings of term t: docs stream at *docs (dlen bytes), positions
+ * right after it (plen bytes). */
+static int postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
+                    struct vs_diag *d)
+{
+    uint32_t c = ix->t_chunk[t];
+    pthread_mutex_lock(&ix->lock);
+    uint8_t *raw = ix->cache[c];
+    int rc = VS_OK;
+    if (!raw) {
+        const uint8_t *e = ix->ctab + (size_t)c * 16;
+        uint32_t rawlen = rd_u32(e + 12);
+        raw = malloc(rawlen ? rawlen : 1);
+        if (!raw)
+            rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        else if (zdecompress(ix->buf + rd_u64(e), rd_u32(e + 8), raw, rawlen)) {
+            free(raw);
+            raw = NULL;
+            rc = corrupt(d, "bad postings chunk");
+        } else
+            ix->cache[c] = raw;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    if (rc == VS_OK)
+        *docs = raw + ix->t_coff[t];
+    return rc;
+}
+
+/* A decoded posting list with positions (for phrases and merges). */
+struct plist {
+    uint32_t n;
+    uint32_t *rows, *tfs, *poff; /* poff: n + 1 offsets into pos */
+    uint32_t *pos;
+};
+
+static void plist_release(struct plist *l)
+{
+    free(l->rows);
+    free(l->tfs);
+    free(l->poff);
+    free(l->pos);
+    memset(l, 0, sizeof *l);
+}
+
+static int plist_load(struct vs_bm25 *ix, long t, struct plist *l,
+                      struct vs_diag *d)
+{
+    memset(l, 0, sizeof *l);
+    const uint8_t *p;
+    int rc = postings(ix, t, &p, d);
+    if (rc != VS_OK)
+        return rc;
+    uint32_t df = ix->t_df[t];
+    const uint8_t *dend = p + ix->t_dlen[t], *q = dend,
+                  *pend = dend + ix->t_plen[t];
+    l->rows = malloc(df * 4 + 4);
+    l->tfs = malloc(df * 4 + 4);
+    l->poff = malloc(df * 4 + 8);
+    size_t cap = ix->t_plen[t] + 1; /* at least one byte per position */
+    l->pos = malloc(cap * 4);
+    if (!l->rows || !l->tfs || !l->poff || !l->pos) {
+        plist_release(l);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    uint64_t row = 0, np = 0;
+    for (uint32_t i = 0; i < df; i++) {
+        uint64_t delta, tf;
+        if (rd_varint(&p, dend, &delta) || rd_varint(&p, dend, &tf) ||
+            (i > 0 && delta == 0) || tf == 0 || tf > cap - np)
+            goto bad;
+        row += delta;
+        if (row >= ix->nrows || ix->doclens[row] == ABSENT)
+            goto bad;
+        l->rows[i] = (uint32_t)row;
+        l->tfs[i] = (uint32_t)tf;
+        l->poff[i] = (uint32_t)np;
+        uint64_t pp = 0;
+        for (uint64_t j = 0; j < tf; j++) {
+            uint64_t dp;
+            if (rd_varint(&q, pend, &dp) || (j > 0 && dp == 0) ||
+                pp + dp > UINT32_MAX)
+                goto bad;
+            pp += dp;
+            l->pos[np++] = (uint32_t)pp;
+        }
+    }
+    if (p != dend || q != pend)
+        goto bad;
+    l->poff[df] = (uint32_t)np;
+    l->n = df;
+    return VS_OK;
+bad:
+    plist_release(l);
+    return corrupt(d, "bad postings");
+}
+
+/* ---------------------------------------------------------------- merge */
+
+int vs_bm25_merge(const struct vs_bm25_merge_input *in, size_t n, void **buf,
+                  size_t *len, struct vs_diag *d)
+{
+    *buf = NULL;
+    *len = 0;
+    if (n == 0)
+        return vs_diag_set(d, VS_E_USAGE, "bm25 merge: no inputs");
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(in[i].index->analyzer, in[0].index->analyzer) != 0)
+            return vs_diag_set(d, VS_E_MISMATCH,
+                               "bm25 merge: analyzers differ ('%s', '%s')",
+                               in[0].index->analyzer, in[i].index->analyzer);
+    struct vs_bm25_builder *b = calloc(1, sizeof *b);
+    if (!b || builder_init(b, in[0].index->analyzer)) {
+        vs_bm25_builder_free(b);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    int rc = VS_OK;
+    struct plist l = {0};
+    int64_t floor = -1; /* every new row of this input must exceed it */
+    for (size_t i = 0; i < n && rc == VS_OK; i++) {
+        struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)in[i].index;
+        int64_t in_floor = floor;
+        /* rows and lengths first (checks the order) */
+        for (uint64_t r = 0; r < ix->nrows; r++) {
+            int64_t nr = in[i].rowmap ? in[i].rowmap[r]
+                                      : (int64_t)(in[i].base + r);
+            if (nr < 0 || ix->doclens[r] == ABSENT)
+                continue;
+            if (nr <= floor || (uint64_t)nr > MAX_ROW) {
+                rc = vs_diag_set(d, VS_E_USAGE,
+                                 "bm25 merge: input %zu row %llu maps out of order",
+                                 i, (unsigned long long)r);
+                break;
+            }
+            floor = nr;
+            if (set_doclen(b, (uint64_t)nr, ix->doclens[r])) {
+                rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                break;
+            }
+            b->ndocs++;
+            b->total_len += ix->doclens[r];
+        }
+        (void)in_floor;
+        for (uint64_t t = 0; t < ix->nterms && rc == VS_OK; t++) {
+            rc = plist_load(ix, (long)t, &l, d);
+            if (rc != VS_OK)
+                break;
+            long id = -1;
+            for (uint32_t j = 0; j < l.n; j++) {
+                int64_t nr = in[i].rowmap ? in[i].rowmap[l.rows[j]]
+                                          : (int64_t)(in[i].base + l.rows[j]);
+                if (nr < 0)
+                    continue;
+                if (id < 0) {
+                    id = term_id(b, (const char *)ix->termbytes + ix->t_off[t],
+                                 ix->t_off[t + 1] - ix->t_off[t]);
+                    if (id < 0) {
+                        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                        break;
+                    }
+                }
+                if (term_append(&b->terms[id], (uint32_t)nr, l.tfs[j],
+                                l.pos + l.poff[j], 1)) {
+                    rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                    break;
+                }
+            }
+            plist_release(&l);
+        }
+    }
+    if (rc == VS_OK)
+        rc = vs_bm25_builder_finish(b, buf, len, d);
+    vs_bm25_builder_free(b);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- queries */
+
+enum { CL_SHOULD = 0, CL_MUST = 1, CL_NOT = 2 };
+
+struct clause {
+    int kind;
+    size_t nterms;
+    char **terms;
+    uint32_t *offs; /* position of each term relative to the first */
+    double weight;  /* repeated single-term optional clauses merge */
+};
+
+struct vs_bm25_query {
+    char analyzer[192];
+    struct clause *cl;
+    size_t ncl, cap;
+};
+
+void vs_bm25_query_free(struct vs_bm25_query *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->ncl; i++) {
+        for (size_t j = 0; j < q->cl[i].nterms; j++)
+            free(q->cl[i].terms[j]);
+        free(q->cl[i].terms);
+        free(q->cl[i].offs);
+    }
+    free(q->cl);
+    free(q);
+}
+
+const char *vs_bm25_query_analyzer(const struct vs_bm25_query *q)
+{
+    return q->analyzer;
+}
+
+size_t vs_bm25_query_clauses(const struct vs_bm25_query *q) { return q->ncl; }
+
+struct collect {
+    char **terms;
+    uint32_t *pos;
+    size_t n, cap;
+};
+
+static int collect_tok(void *arg, const char *term, size_t len, uint32_t pos)
+{
+    struct collect *c = arg;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        char **t = realloc(c->terms, cap * sizeof *t);
+        if (!t)
+            return VS_E_NOMEM;
+        c->terms = t;
+        uint32_t *p = realloc(c->pos, cap * sizeof *p);
+        if (!p)
+            return VS_E_NOMEM;
+        c->pos = p;
+        c->cap = cap;
+    }
+    c->terms[c->n] = strndup(term, len);
+    if (!c->terms[c->n])
+        return VS_E_NOMEM;
+    c->pos[c->n++] = pos;
+    return VS_OK;
+}
+
+static int add_clause(struct vs_bm25_query *q, int kind, struct collect *c,
+                      size_t from, size_t to)
+{
+    if (q->ncl == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        struct clause *x = realloc(q->cl, cap * sizeof *x);
+        if (!x)
+            return -1;
+        q->cl = x;
+        q->cap = cap;
+    }
+    if (kind == CL_SHOULD && to - from == 1) {
+        for (size_t i = 0; i < q->ncl; i++) {
+            struct clause *o = &q->cl[i];
+            if (o->kind == CL_SHOULD && o->nterms == 1 &&
+                strcmp(o->terms[0], c->terms[from]) == 0) {
+                o->weight += 1;
+                free(c->terms[from]);
+                c->terms[from] = NULL;
+                return 0;
+            }
+        }
+    }
+    struct clause *cl = &q->cl[q->ncl];
+    cl->kind = kind;
+    cl->nterms = to - from;
+    cl->weight = 1;
+    cl->terms = malloc(cl->nterms * sizeof *cl->terms);
+    cl->offs = malloc(cl->nterms * sizeof *cl->offs);
+    if (!cl->terms || !cl->offs) {
+        free(cl->terms);
+        free(cl->offs);
+        return -1;
+    }
+    for (size_t i = from; i < to; i++) {
+        cl->terms[i - from] = c->terms[i];
+        cl->offs[i - from] = c->pos[i] - c->pos[from];
+        c->terms[i] = NULL;
+    }
+    q->ncl++;
+    return 0;
+}
+
+int vs_bm25_query_parse(struct vs_analyzer *a, const char *text,
+                        struct vs_bm25_query **out, struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_bm25_query *q = calloc(1, sizeof *q);
+    struct collect c = {0};
+    int rc = VS_OK;
+    if (!q) {
+        rc = VS_E_NOMEM;
+        goto done;
+    }
+    snprintf(q->analyzer, sizeof q->analyzer, "%s", vs_analyzer_id(a));
+    const char *s = text;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+            s++;
+        if (!*s)
+            break;
+        int kind = CL_SHOULD;
+        if ((*s == '+' || *s == '-') && s[1] && s[1] != ' ' && s[1] != '\t') {
+            kind = *s == '+' ? CL_MUST : CL_NOT;
+            s++;
+        }
+        const char *start, *stop;
+        int phrase = 0;
+        if (*s == '"') {
+            phrase = 1;
+            start = ++s;
+            while (*s && *s != '"')
+                s++;
+            stop = s;
+            if (*s)
+                s++;
+        } else {
+            start = s;
+            while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+                s++;
+            stop = s;
+        }
+        c.n = 0;
+        rc = vs_analyzer_run(a, start, (size_t)(stop - start), collect_tok, &c,
+                             NULL, d);
+        if (rc != VS_OK)
+            goto done;
+        if (c.n == 0)
+            continue;
+        if (!phrase && kind == CL_SHOULD) {
+            for (size_t i = 0; i < c.n && rc == VS_OK; i++)
+                if (add_clause(q, kind, &c, i, i + 1))
+                    rc = VS_E_NOMEM;
+        } else if (add_clause(q, kind, &c, 0, c.n))
+            rc = VS_E_NOMEM;
+        for (size_t i = 0; i < c.n; i++)
+            free(c.terms[i]);
+        if (rc != VS_OK)
+            goto done;
+    }
+done:
+    free(c.terms);
+    free(c.pos);
+    if (rc != VS_OK) {
+        vs_bm25_query_free(q);
+        return rc == VS_E_NOMEM ? vs_diag_set(d, rc, "out of memory") : rc;
+    }
+    *out = q;
+    return VS_OK;
+}
+
+/* ---------------------------------------------------------------- search */
+
+enum { ST_TOUCHED = 1, ST_POS = 2, ST_EXCL = 4 };
+
+struct vs_bm25_scratch {
+    size_t cap;
+    double *acc;
+    uint8_t *state;
+    uint16_t *must;
+    uint32_t *touched;
+    size_t ntouched;
+};
+
+struct vs_bm25_scratch *vs_bm25_scratch_new(void)
+{
+    return calloc(1, sizeof(struct vs_bm25_scratch));
+}
+
+void vs_bm25_scratch_free(struct vs_bm25_scratch *s)
+{
+    if (!s)
+        return;
+    free(s->acc);
+    free(s->state);
+    free(s->must);
+    free(s->touched);
+    free(s);
+}
+
+static int scratch_size(struct vs_bm25_scratch *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    double *acc = realloc(s->acc, n * sizeof *acc);
+    if (acc)
+        s->acc = acc;
+    uint8_t *st = realloc(s->state, n);
+    if (st)
+        s->state = st;
+    uint16_t *m = realloc(s->must, n * sizeof *m);
+    if (m)
+        s->must = m;
+    uint32_t *t = realloc(s->touched, n * sizeof *t);
+    if (t)
+        s->touched = t;
+    if (!acc || !st || !m || !t)
+        return -1;
+    memset(s->state + s->cap, 0, n - s->cap);
+    s->cap = n;
+    return 0;
+}
+
+/* 1 when hit a ranks before hit b. */
+static inline int better(const struct vs_bm25_hit *a, const struct vs_bm25_hit *b)
+{
+    if (a->score != b->score)
+        return a->score > b->score;
+    if (a->view != b->view)
+        return a->view < b->view;
+    return a->row < b->row;
+}
+
+/* Min-heap on "better": the root is the worst hit kept. */
+static void heap_push(struct vs_bm25_hit *h, size_t *n, size_t k,
+                      struct vs_bm25_hit x)
+{
+    size_t i;
+    if (*n < k) {
+        i = (*n)++;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!better(&h[p], &x))
+                break;
+            h[i] = h[p];
+            i = p;
+        }
+        h[i] = x;
+        return;
+    }
+    if (!better(&x, &h[0]))
+        return;
+    i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct vs_bm25_hit *mv = &x;
+        if (l < *n && better(mv, &h[l])) {
+            m = l;
+            mv = &h[l];
+        }
+        if (r < *n && better(mv, &h[r])) {
+            m = r;
+            mv = &h[r];
+        }
+        if (m == i)
+            break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static int cmp_hits(const void *x, const void *y)
+{
+    const struct vs_bm25_hit *a = x, *b = y;
+    return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+static inline void touch(struct vs_bm25_scratch *s, uint32_t row)
+{
+    if (!s->state[row]) {
+        s->state[row] = ST_TOUCHED;
+        s->acc[row] = 0;
+        s->must[row] = 0;
+        s->touched[s->ntouched++] = row;
+    }
+}
+
+/* Number of times the phrase occurs in the document: positions p of the
+ * first term such that every term i has position p + offs[i]. */
+static uint32_t phrase_freq(const struct plist *ls, size_t nt,
+                            const uint32_t *offs, const uint32_t *at)
+{
+    const struct plist *l0 = &ls[0];
+    uint32_t f = 0;
+    for (uint32_t a = l0->poff[at[0]]; a < l0->poff[at[0] + 1]; a++) {
+        uint32_t p = l0->pos[a];
+        size_t i;
+        for (i = 1; i < nt; i++) {
+            const struct plist *li = &ls[i];
+            uint32_t want = p + offs[i], lo = li->poff[at[i]],
+                     hi = li->poff[at[i] + 1];
+            while (lo < hi) { /* positions are sorted: binary search */
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (li->pos[mid] < want)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo >= li->poff[at[i] + 1] || li->pos[lo] != want)
+                break;
+        }
+        if (i == nt)
+            f++;
+    }
+    return f;
+}
+
+struct gstats {
+    double N, avgdl, k1, b;
+};
+
+static inline double bm25_tf(const struct gstats *g, double tf, uint32_t dl)
+{
+    return tf * (g->k1 + 1) / (tf + g->k1 * (1 - g->b + g->b * dl / g->avgdl));
+}
+
+static double idf_of(double N, double df)
+{
+    return log(1 + (N - df + 0.5) / (df + 0.5));
+}
+
+static void mark(struct vs_bm25_scratch *s, uint32_t row, int kind, double v)
+{
+    touch(s, row);
+    if (kind == CL_NOT) {
+        s->state[row] |= ST_EXCL;
+        return;
+    }
+    s->state[row] |= ST_POS;
+    s->acc[row] += v;
+    if (kind == CL_MUST)
+        s->must[row]++;
+}
+
+static int run_phrase(struct vs_bm25 *ix, const struct clause *cl, double idf,
+                      const struct gstats *g, struct vs_bm25_scratch *s,
+                      uint64_t *npost, struct vs_diag *d)
+{
+    size_t nt = cl->nterms;
+    struct plist *ls = calloc(nt, sizeof *ls);
+    uint32_t *at = calloc(nt, sizeof *at);
+    int rc = VS_OK;
+    if (!ls || !at) {
+        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        long t = find_term(ix, cl->terms[i], strlen(cl->terms[i]));
+        if (t < 0)
+            goto done; /* a term absent: no match in this segment */
+        rc = plist_load(ix, t, &ls[i], d);
+        if (rc != VS_OK)
+            goto done;
+        *npost += ls[i].n;
+    }
+    for (at[0] = 0; at[0] < ls[0].n; at[0]++) {
+        uint32_t row = ls[0].rows[at[0]];
+        size_t i;
+        for (i = 1; i < nt; i++) {
+            while (at[i] < ls[i].n && ls[i].rows[at[i]] < row)
+                at[i]++;
+            if (at[i] >= ls[i].n)
+                goto done;
+            if (ls[i].rows[at[i]] != row)
+                break;
+        }
+        if (i < nt)
+            continue;
+        uint32_t f = phrase_freq(ls, nt, cl->offs, at);
+        if (f)
+            mark(s, row, cl->kind, idf * cl->weight * bm25_tf(g, f, ix->doclens[row]));
+    }
+done:
+    if (ls)
+        for (size_t i = 0; i < nt; i++)
+            plist_release(&ls[i]);
+    free(ls);
+    free(at);
+    return rc;
+}
+
+static int run_term(struct vs_bm25 *ix, const struct clause *cl, double idf,
+                    const struct gstats *g, struct vs_bm25_scratch *s,
+                    uint64_t *npost, struct vs_diag *d)
+{
+    long t = find_term(ix, cl->terms[0], strlen(cl->terms[0]));
+    if (t < 0)
+        return VS_OK;
+    const uint8_t *p;
+    int rc = postings(ix, t, &p, d);
+    if (rc != VS_OK)
+        return rc;
+    const uint8_t *end = p + ix->t_dlen[t];
+    uint32_t df = ix->t_df[t];
+    uint64_t row = 0;
+    double w = idf * cl->weight;
+    for (uint32_t i = 0; i < df; i++) {
+        uint64_t delta, tf;
+        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
+            return corrupt(d, "bad postings");
+        row += delta;
+        if (row >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0)
+            return corrupt(d, "bad postings");
+        mark(s, (uint32_t)row, cl->kind,
+             w * bm25_tf(g, (double)tf, ix->doclens[row]));
+    }
+    *npost += df;
+    return VS_OK;
+}
+
+static inline int bit(const uint64_t *bm, uint64_t row)
+{
+    return (int)((bm[row >> 6] >> (row & 63)) & 1);
+}
+
+int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
+                   const struct vs_bm25_query *q,
+                   const struct vs_bm25_params *p, size_t k,
+                   struct vs_bm25_scratch *scratch, struct vs_bm25_hit *hits,
+                   size_t *nhits, struct vs_bm25_search_stats *st,
+                   struct vs_diag *d)
+{
+    *nhits = 0;
+    struct vs_bm25_search_stats stats = {0};
+    struct vs_bm25_params def = {VS_BM25_K1_DEFAULT, VS_BM25_B_DEFAULT};
+    if (!p)
+        p = &def;
+    if (!(p->k1 >= 0) || !(p->b >= 0 && p->b <= 1) || !isfinite(p->k1))
+        return vs_diag_set(d, VS_E_USAGE,
+                           "bm25: k1 must be >= 0 and b in [0, 1]");
+    struct gstats g = {0, 0, p->k1, p->b};
+    double total = 0;
+    size_t maxrows = 0;
+    for (size_t v = 0; v < nviews; v++) {
+        const struct vs_bm25 *ix = views[v].index;
+        if (strcmp(ix->analyzer, q->analyzer) != 0)
+            return vs_diag_set(d, VS_E_MISMATCH,
+                               "bm25: index analyzer '%s' is not the query's '%s'",
+                               ix->analyzer, q->analyzer);
+        g.N += (double)ix->ndocs;
+        total += (double)ix->total_len;
+        if (ix->nrows > maxrows)
+            maxrows = (size_t)ix->nrows;
+    }
+    if (g.N == 0 || k == 0 || q->ncl == 0)
+        goto out;
+    g.avgdl = total / g.N;
+    if (g.avgdl <= 0)
+        g.avgdl = 1;
+    /* global idf per clause: phrases sum their terms' idfs */
+    double *idf = calloc(q->ncl, sizeof *idf);
+    if (!idf)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    size_t nmust = 0;
+    for (size_t c = 0; c < q->ncl; c++) {
+        const struct clause *cl = &q->cl[c];
+        if (cl->kind == CL_MUST)
+            nmust++;
+        for (size_t i = 0; i < cl->nterms; i++) {
+            double df = 0;
+            for (size_t v = 0; v < nviews; v++)
+                df += (double)vs_bm25_df(views[v].index, cl->terms[i],
+                                         strlen(cl->terms[i]));
+            idf[c] += idf_of(g.N, df);
+        }
+    }
+    struct vs_bm25_scratch *own = NULL;
+    if (!scratch)
+        scratch = own = vs_bm25_scratch_new();
+    int rc = VS_OK;
+    if (!scratch || scratch_size(scratch, maxrows + 1)) {
+        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t n = 0;
+    for (size_t v = 0; v < nviews && rc == VS_OK; v++) {
+        struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)views[v].index;
+        scratch->ntouched = 0;
+        for (size_t c = 0; c < q->ncl && rc == VS_OK; c++) {
+            const struct clause *cl = &q->cl[c];
+            if (cl->nterms == 1)
+                rc = run_term(ix, cl, idf[c], &g, scratch, &stats.postings, d);
+            else
+                rc = run_phrase(ix, cl, idf[c], &g, scratch, &stats.postings, d);
+        }
+        for (size_t i = 0; i < scratch->ntouched; i++) {
+            uint32_t row = scratch->touched[i];
+            uint8_t sv = scratch->state[row];
+            scratch->state[row] = 0;
+            if (rc != VS_OK || (sv & ST_EXCL) || !(sv & ST_POS) ||
+                scratch->must[row] < nmust)
+                continue;
+            stats.matched++;
+            const struct vs_bm25_view *vw = &views[v];
+            if (vw->live ? !bit(vw->live, row)
+                         : vw->live_fn && !vw->live_fn(vw->live_arg, row))
+                continue;
+            if (vw->filter && !bit(vw->filter, row))
+                continue;
+            stats.eligible++;
+            struct vs_bm25_hit h = {(uint32_t)v, row, scratch->acc[row]};
+            heap_push(hits, &n, k, h);
+        }
+    }
+    if (rc == VS_OK) {
+        qsort(hits, n, sizeof *hits, cmp_hits);
+        *nhits = n;
+    }
+done:
+    vs_bm25_scratch_free(own);
+    free(idf);
+    if (st)
+        *st = stats;
+    return rc;
+out:
+    if (st)
+        *st = stats;
+    return VS_OK;
+}
