@@ -35,9 +35,10 @@ static void usage(FILE *fp)
           "       vs-index [OPTIONS] snapshot STORE DEST\n"
           "       vs-index [OPTIONS] export STORE [--b64] [--filter EXPR]\n"
           "       vs-index [OPTIONS] list-ids STORE\n"
-          "       vs-index [OPTIONS] get STORE ID...\n"
+          "       vs-index [OPTIONS] get STORE [ID...]\n"
           "Administer a store. info and verify print one JSON object; export, list-ids\n"
-          "and get print one record a line.\n"
+          "and get print one record a line (get without IDs reads {\"id\":...} records\n"
+          "from standard input).\n"
           "\n"
           "Options:\n"
           "      --b64             export: vectors as \"vector_b64\" (base64 float32)\n"
@@ -124,6 +125,44 @@ static int print_object(json_t *o, struct vs_diag *d)
     return st;
 }
 
+/* get without IDs: records with an "id" on stdin; ids not in the store are
+ * reported on stderr and make the exit status 1. */
+static int get_stdin(struct vs_store *s, struct vs_diag *d)
+{
+    struct vs_ndjson_reader *r;
+    int st = vs_ndjson_open(NULL, 0, &r, d), missing = 0;
+    while (st == VS_OK) {
+        json_t *q, *rec;
+        const char *id = NULL;
+        if ((st = vs_ndjson_read(r, &q, d)) != VS_OK || !q)
+            break;
+        st = vs_record_string(q, "id", &id, d);
+        if (st == VS_OK && !id) {
+            vs_diag_field(d, "id");
+            st = vs_diag_set(d, VS_E_FIELD, "is missing");
+        }
+        if (st == VS_OK) {
+            st = vs_store_get(s, id, &rec, d);
+            if (st == VS_OK)
+                st = print_object(rec, d);
+            else if (st == VS_E_NOTFOUND) {
+                vs_diag_where(d, vs_ndjson_name(r), vs_ndjson_line(r));
+                vs_cli_report_warning(st, d);
+                vs_diag_clear(d);
+                missing = 1;
+                st = VS_OK;
+            }
+        }
+        json_decref(q);
+        if (st != VS_OK && vs_status_exit(st) == VS_EXIT_DATA)
+            vs_diag_where(d, vs_ndjson_name(r), vs_ndjson_line(r));
+    }
+    vs_ndjson_close(r);
+    if (st == VS_OK && missing)
+        st = vs_diag_set(d, VS_E_NOTFOUND, "some ids are not in the store");
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
@@ -170,7 +209,7 @@ int main(int argc, char **argv)
     if (have_wait && strcmp(cmd, "compact") != 0)
         return vs_cli_exit(vs_cli_usage_error("--wait only applies to 'compact'"));
     int want = !strcmp(cmd, "snapshot") ? 1 : !strcmp(cmd, "get") ? -1 : 0;
-    if ((want >= 0 && nargs != want) || (want < 0 && nargs < 1))
+    if (want >= 0 && nargs != want)
         return vs_cli_exit(vs_cli_usage_error("wrong number of arguments for '%s'", cmd));
 
     struct vs_diag d;
@@ -231,11 +270,14 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd, "get")) {
         struct vs_store *s;
         if ((st = vs_store_open(path, &s, &d)) == VS_OK) {
-            for (int i = 0; st == VS_OK && i < nargs; i++) {
-                json_t *rec;
-                if ((st = vs_store_get(s, args[i], &rec, &d)) == VS_OK)
-                    st = print_object(rec, &d);
-            }
+            if (nargs > 0)
+                for (int i = 0; st == VS_OK && i < nargs; i++) {
+                    json_t *rec;
+                    if ((st = vs_store_get(s, args[i], &rec, &d)) == VS_OK)
+                        st = print_object(rec, &d);
+                }
+            else
+                st = get_stdin(s, &d);
             vs_store_close(s);
         }
     } else {
