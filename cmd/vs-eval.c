@@ -1,0 +1,503 @@
+/* vs-eval: retrieval and RAG evaluation, run comparison and CI gates. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_AGAINST = VS_OPT_FIRST_PROGRAM, OPT_BASELINE, OPT_EXPLAIN,
+    OPT_FAIL_UNDER, OPT_FORMAT, OPT_GATE, OPT_JUDGE_MODEL, OPT_JUDGE_URL,
+    OPT_PERMUTATIONS, OPT_QRELS, OPT_RAG, OPT_RETRIES, OPT_RPM, OPT_SEED,
+    OPT_TIMEOUT
+};
+
+static const struct option longopts[] = {
+    {"against", required_argument, NULL, OPT_AGAINST},
+    {"ann-k", required_argument, NULL, 'k'},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"complete", no_argument, NULL, 'c'},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
+    {"fail-under", required_argument, NULL, OPT_FAIL_UNDER},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"gate", required_argument, NULL, OPT_GATE},
+    {"judge-model", required_argument, NULL, OPT_JUDGE_MODEL},
+    {"judge-url", required_argument, NULL, OPT_JUDGE_URL},
+    {"level", required_argument, NULL, 'l'},
+    {"measure", required_argument, NULL, 'm'},
+    {"per-query", no_argument, NULL, 'Q'},
+    {"permutations", required_argument, NULL, OPT_PERMUTATIONS},
+    {"qrels", required_argument, NULL, OPT_QRELS},
+    {"rag", no_argument, NULL, OPT_RAG},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"rpm", required_argument, NULL, OPT_RPM},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    VS_CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0}};
+
+static void usage(FILE *fp)
+{
+    fputs(
+"Usage: vs-eval [OPTIONS] --qrels FILE [RUN...]\n"
+"       vs-eval [OPTIONS] --against EXACT_RUN [RUN...]\n"
+"       vs-eval --rag --judge-url URL --judge-model NAME [OPTIONS] [FILE...]\n"
+"Score runs (NDJSON hits or TREC run files; stdin when none) against\n"
+"judgments with trec_eval's measures; compare, check ANN quality, gate CI.\n"
+"\n"
+"  --qrels FILE           judgments: TREC qrels, BEIR qrels TSV or NDJSON\n"
+"  -m, --measure NAME     a measure (repeatable): map, P_5, ndcg@10, mrr...\n"
+"  -l, --level N          relevance threshold: rel >= N is relevant (1)\n"
+"  -c, --complete         average over every judged query (trec_eval -c)\n"
+"  -Q, --per-query        also print values per query (trec_eval -q)\n"
+"      --format FMT       ndjson (default) or tsv (trec_eval's layout)\n"
+"      --baseline RUN     compare with RUN: differences and p-values\n"
+"      --permutations N   randomization test permutations (10000)\n"
+"      --seed N           randomization test seed (1)\n"
+"      --against RUN      overlap recall of each run against an exact RUN\n"
+"  -k, --ann-k K          depth for --against: ann_recall_K, k_shortfall (10)\n"
+"      --gate FILE        YAML gate rules; exit 1 when one fails\n"
+"      --fail-under M=V   gate: measure M must be >= V (repeatable)\n"
+"      --rag              RAG records {question, contexts, answer, reference}\n"
+"      --judge-url URL    OpenAI-compatible chat completions endpoint\n"
+"      --judge-model NAME judge model name\n"
+"      --explain          keep the judge's raw verdicts in --rag output\n"
+"      --timeout SECONDS  judge request timeout (60)\n"
+"      --retries N        judge retries on 429, 5xx, timeouts (4)\n"
+"      --rpm N            judge requests per minute, 0 = unlimited (0)\n"
+"      --config FILE      settings file (default ./.vecstore.toml)\n"
+"      --stats            print counters as JSON on stderr at exit\n"
+"  -q, --quiet            only errors on stderr\n"
+"  -v, --verbose          more messages on stderr\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n"
+"Judge key: VS_JUDGE_KEY or OPENAI_API_KEY (never printed).\n", fp);
+}
+
+struct opts {
+    const char *qrels, *baseline, *against, *gate, *judge_url, *judge_model;
+    int tsv, per_query, complete, rag, explain;
+    long level, ann_k, permutations, seed, retries;
+    double timeout, rpm;
+    struct vs_eval_spec *spec;
+    struct vs_eval_gates *gates;
+    int have_m;
+};
+
+static int report_gates(const struct opts *o, json_t *out, const char *run,
+                        const struct vs_eval_result *res,
+                        const struct vs_eval_result *base, long *failed)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    json_t *verdicts = NULL;
+    long f = 0;
+    int st = vs_eval_gates_check(o->gates, res, base, &verdicts, &f, &d);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    size_t i;
+    json_t *v;
+    json_array_foreach(verdicts, i, v) {
+        int pass = json_is_true(json_object_get(v, "pass"));
+        json_t *x = json_object_get(v, "regression");
+        if (!x)
+            x = json_object_get(v, "value");
+        if (pass)
+            vs_cli_info(0, "gate passed: %s (%s: %.6f, run '%s')",
+                        json_string_value(json_object_get(v, "rule")),
+                        json_string_value(json_object_get(v, "measure")),
+                        json_real_value(x), run);
+        else
+            fprintf(stderr, "%s: gate failed: %s (%s: %.6f, run '%s')\n", vs_cli.prog,
+                    json_string_value(json_object_get(v, "rule")),
+                    json_string_value(json_object_get(v, "measure")),
+                    json_real_value(x), run);
+    }
+    json_object_set_new(out, "gates", verdicts);
+    *failed += f;
+    return 0;
+}
+
+static int write_rec(json_t *rec)
+{
+    int st = vs_cli_write(rec);
+    json_decref(rec);
+    if (st != VS_OK) {
+        struct vs_diag d;
+        vs_diag_clear(&d);
+        vs_diag_set(&d, st, "cannot write to standard output");
+        return vs_cli_report(st, &d);
+    }
+    return 0;
+}
+
+/* Print one result: per query (with -Q) and the summary object `sum`. */
+static int emit(const struct opts *o, const struct vs_eval_result *res,
+                const char *runid, json_t *sum, json_t *explain)
+{
+    if (o->tsv) {
+        int st = vs_eval_result_write_tsv(stdout, res, runid, o->per_query);
+        json_decref(sum);
+        if (st != VS_OK) {
+            struct vs_diag d;
+            vs_diag_clear(&d);
+            return vs_cli_report(st, &d);
+        }
+        return 0;
+    }
+    if (o->per_query)
+        for (size_t q = 0; q < vs_eval_result_queries(res); q++) {
+            json_t *r = json_object();
+            json_object_set(r, "run", json_object_get(sum, "run"));
+            json_object_set_new(r, "qid", json_string(vs_eval_result_qid(res, q)));
+            json_object_set_new(r, "measures", vs_eval_result_json(res, q));
+            if (explain)
+                json_object_set(r, "judge", json_array_get(explain, q));
+            int rc = write_rec(r);
+            if (rc) {
+                json_decref(sum);
+                return rc;
+            }
+        }
+    return write_rec(sum);
+}
+
+static int load_run(const char *path, struct vs_eval_run **r)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_eval_run_load(path, NULL, r, &d);
+    return st == VS_OK ? 0 : vs_cli_report(st, &d);
+}
+
+static int eval_one(const struct opts *o, const struct vs_eval_qrels *qrels,
+                    const struct vs_eval_run *run, const struct vs_eval_result *bres,
+                    const struct vs_eval_run *exact, long *failed)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_eval_opts eo = {o->level, o->complete};
+    struct vs_eval_result *res = NULL;
+    int st = qrels ? vs_eval_evaluate(qrels, run, o->spec, &eo, &res, &d)
+                   : vs_eval_result_new(vs_eval_run_name(run), &res);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    if (exact) {
+        double rec;
+        long sh, nq;
+        vs_eval_ann(run, exact, o->ann_k, &rec, &sh, &nq);
+        char name[64];
+        snprintf(name, sizeof name, "ann_recall_%ld", o->ann_k);
+        vs_eval_result_set_extra(res, name, rec);
+        vs_eval_result_set_extra(res, "k_shortfall", (double)sh);
+    }
+    double p50, p95, p99;
+    long nl;
+    if (vs_eval_run_latency(run, &p50, &p95, &p99, &nl) == VS_OK) {
+        vs_eval_result_set_extra(res, "latency_p50_us", p50);
+        vs_eval_result_set_extra(res, "latency_p95_us", p95);
+        vs_eval_result_set_extra(res, "latency_p99_us", p99);
+    }
+    json_t *sum = json_object();
+    json_object_set_new(sum, "run", json_string(vs_eval_run_name(run)));
+    json_object_set_new(sum, "runid", json_string(vs_eval_run_id(run)));
+    json_object_set_new(sum, "num_q", json_integer(vs_eval_result_num_q(res)));
+    json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
+    if (bres) {
+        json_t *cmp = json_object();
+        for (size_t m = 0; m < vs_eval_result_measures(res); m++) {
+            const char *name = vs_eval_result_measure(res, m);
+            struct vs_eval_cmp c;
+            if (strncmp(name, "num_", 4) == 0 ||
+                vs_eval_compare(res, bres, name, o->permutations,
+                                (uint64_t)o->seed, &c) != VS_OK)
+                continue;
+            json_t *x = json_object();
+            json_object_set_new(x, "run", json_real(c.run_mean));
+            json_object_set_new(x, "baseline", json_real(c.base_mean));
+            json_object_set_new(x, "diff", json_real(c.diff));
+            json_object_set_new(x, "p_randomization", json_real(c.p_randomization));
+            json_object_set_new(x, "p_ttest", json_real(c.p_ttest));
+            json_object_set_new(x, "n", json_integer(c.n));
+            json_object_set_new(x, "improved", json_integer(c.improved));
+            json_object_set_new(x, "worse", json_integer(c.worse));
+            json_object_set_new(x, "ties", json_integer(c.ties));
+            json_object_set_new(cmp, name, x);
+        }
+        json_object_set_new(sum, "baseline", json_string(o->baseline));
+        json_object_set_new(sum, "compare", cmp);
+    }
+    int rc = 0;
+    if (vs_eval_gates_count(o->gates))
+        rc = report_gates(o, sum, vs_eval_run_name(run), res, bres, failed);
+    if (!rc)
+        rc = emit(o, res, vs_eval_run_id(run), sum, NULL);
+    else
+        json_decref(sum);
+    vs_eval_result_free(res);
+    return rc;
+}
+
+static const char *const rag_names[] = {"faithfulness", "answer_relevance",
+                                        "context_precision", "context_recall"};
+
+static int rag_file(struct vs_eval_judge *j, const char *path,
+                    struct vs_eval_result *res, json_t *explain)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_ndjson_reader *rd = NULL;
+    int st = vs_ndjson_open(path, 0, &rd, &d);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    int rc = 0;
+    for (;;) {
+        json_t *rec = NULL, *scores = NULL, *raw = NULL;
+        st = vs_ndjson_read(rd, &rec, &d);
+        if (st != VS_OK) {
+            rc = vs_cli_report(st, &d);
+            break;
+        }
+        if (!rec)
+            break;
+        char qid[64];
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (!id)
+            id = json_string_value(json_object_get(rec, "qid"));
+        if (!id) {
+            snprintf(qid, sizeof qid, "%ld", vs_ndjson_line(rd));
+            id = qid;
+        }
+        st = vs_eval_judge_record(j, rec, &scores, &raw, &d);
+        if (st != VS_OK) {
+            if (vs_status_exit(st) == VS_EXIT_DATA)
+                vs_diag_where(&d, vs_ndjson_name(rd), vs_ndjson_line(rd));
+            json_decref(rec);
+            rc = vs_cli_report(st, &d);
+            break;
+        }
+        double v[4];
+        int present[4];
+        for (int i = 0; i < 4; i++) {
+            json_t *x = json_object_get(scores, rag_names[i]);
+            present[i] = json_is_number(x);
+            v[i] = present[i] ? json_number_value(x) : 0;
+        }
+        st = vs_eval_result_add_row(res, id, rag_names, v, present, 4);
+        if (explain)
+            json_array_append(explain, raw);
+        json_decref(scores);
+        json_decref(raw);
+        json_decref(rec);
+        if (st != VS_OK) {
+            rc = vs_cli_report(st, NULL);
+            break;
+        }
+        vs_cli_progress(vs_eval_result_queries(res), "records");
+    }
+    vs_ndjson_close(rd);
+    return rc;
+}
+
+static int run_rag(const struct opts *o, char **files, int nfiles, long *failed)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    const char *key = getenv("VS_JUDGE_KEY");
+    if (!key || !*key)
+        key = getenv("OPENAI_API_KEY");
+    struct vs_eval_judge_opts jo = {o->judge_url, o->judge_model, key,
+                                    (long)(o->timeout * 1000), (int)o->retries, o->rpm};
+    struct vs_eval_judge *j = NULL;
+    struct vs_eval_result *res = NULL;
+    json_t *explain = o->explain ? json_array() : NULL;
+    int st = vs_eval_judge_new(&jo, &j, &d);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    int rc = vs_eval_result_new("rag", &res) == VS_OK ? 0 : vs_cli_report(VS_E_NOMEM, NULL);
+    for (int i = 0; !rc && i < (nfiles ? nfiles : 1); i++)
+        rc = rag_file(j, nfiles ? files[i] : NULL, res, explain);
+    long reqs, retries;
+    vs_eval_judge_counts(j, &reqs, &retries);
+    vs_cli_stat_int("judge_requests", reqs);
+    vs_cli_stat_int("judge_retries", retries);
+    vs_cli_stat_int("records", (long long)vs_eval_result_queries(res));
+    if (!rc) {
+        json_t *sum = json_object();
+        json_object_set_new(sum, "run", json_string(nfiles == 1 ? files[0] : "<stdin>"));
+        json_object_set_new(sum, "num_q", json_integer(vs_eval_result_num_q(res)));
+        json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
+        json_object_set_new(sum, "judge_model", json_string(o->judge_model));
+        if (vs_eval_gates_count(o->gates))
+            rc = report_gates(o, sum, "rag", res, NULL, failed);
+        if (!rc)
+            rc = emit(o, res, "rag", sum, explain);
+        else
+            json_decref(sum);
+    }
+    json_decref(explain);
+    vs_eval_result_free(res);
+    vs_eval_judge_free(j);
+    return rc;
+}
+
+/* Ranked measures named by gates join the spec; ann_, latency_ and RAG
+ * measures are not ranked measures and are computed elsewhere. */
+static void add_gate_measures(struct opts *o)
+{
+    for (size_t i = 0; i < vs_eval_gates_count(o->gates); i++)
+        (void)vs_eval_spec_add(o->spec, vs_eval_gates_measure(o->gates, i), NULL);
+}
+
+static int run_main(struct opts *o, char **files, int nfiles)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_eval_qrels *qrels = NULL;
+    struct vs_eval_run *base = NULL, *exact = NULL, *run = NULL;
+    struct vs_eval_result *bres = NULL;
+    long failed = 0;
+    int rc = 0, st;
+    if (!o->have_m && o->qrels && vs_eval_spec_add_default(o->spec) != VS_OK)
+        return vs_cli_report(VS_E_NOMEM, NULL);
+    add_gate_measures(o);
+    if (o->qrels && (st = vs_eval_qrels_load(o->qrels, &qrels, &d)) != VS_OK) {
+        rc = vs_cli_report(st, &d);
+        goto done;
+    }
+    if (o->against && (rc = load_run(o->against, &exact)))
+        goto done;
+    if (o->baseline) {
+        if ((rc = load_run(o->baseline, &base)))
+            goto done;
+        struct vs_eval_opts eo = {o->level, o->complete};
+        st = qrels ? vs_eval_evaluate(qrels, base, o->spec, &eo, &bres, &d)
+                   : vs_eval_result_new(o->baseline, &bres);
+        if (st != VS_OK) {
+            rc = vs_cli_report(st, &d);
+            goto done;
+        }
+    }
+    for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
+        if ((rc = load_run(nfiles ? files[i] : NULL, &run)))
+            goto done;
+        vs_cli_stat_int("hits", (long long)vs_eval_run_hits(run));
+        rc = eval_one(o, qrels, run, bres, exact, &failed);
+        vs_eval_run_free(run);
+        run = NULL;
+        if (rc)
+            goto done;
+    }
+    if (failed)
+        rc = VS_EXIT_NEGATIVE;
+done:
+    vs_eval_run_free(run);
+    vs_eval_result_free(bres);
+    vs_eval_run_free(base);
+    vs_eval_run_free(exact);
+    vs_eval_qrels_free(qrels);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    vs_cli_init(argv[0]);
+    struct opts o = {.level = 1, .ann_k = 10, .permutations = 10000, .seed = 1,
+                     .retries = 4, .timeout = 60};
+    const char *fail_under[64];
+    int nfail = 0, c, rc = 0;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (vs_eval_spec_new(&o.spec) != VS_OK || vs_eval_gates_new(&o.gates) != VS_OK)
+        return vs_cli_exit(vs_cli_report(VS_E_NOMEM, NULL));
+    while ((c = getopt_long(argc, argv, "cQk:l:m:" VS_CLI_COMMON_SHORTOPTS,
+                            longopts, NULL)) != -1) {
+        if (vs_cli_common_option(c, optarg, usage))
+            continue;
+        switch (c) {
+        case 'c': o.complete = 1; break;
+        case 'Q': o.per_query = 1; break;
+        case 'k': rc = vs_cli_parse_long("--ann-k", optarg, 1, 1000000, &o.ann_k); break;
+        case 'l': rc = vs_cli_parse_long("--level", optarg, 0, 1000000, &o.level); break;
+        case 'm':
+            o.have_m = 1;
+            if (vs_eval_spec_add(o.spec, optarg, &d) != VS_OK)
+                rc = vs_cli_usage_error("%s", d.detail);
+            break;
+        case OPT_AGAINST: o.against = optarg; break;
+        case OPT_BASELINE: o.baseline = optarg; break;
+        case OPT_EXPLAIN: o.explain = 1; break;
+        case OPT_FAIL_UNDER:
+            if (nfail < 64)
+                fail_under[nfail++] = optarg;
+            else
+                rc = vs_cli_usage_error("too many --fail-under options");
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "tsv") == 0)
+                o.tsv = 1;
+            else if (strcmp(optarg, "ndjson") == 0)
+                o.tsv = 0;
+            else
+                rc = vs_cli_usage_error("--format takes 'ndjson' or 'tsv', not '%s'", optarg);
+            break;
+        case OPT_GATE: o.gate = optarg; break;
+        case OPT_JUDGE_MODEL: o.judge_model = optarg; break;
+        case OPT_JUDGE_URL: o.judge_url = optarg; break;
+        case OPT_PERMUTATIONS:
+            rc = vs_cli_parse_long("--permutations", optarg, 1, 100000000, &o.permutations);
+            break;
+        case OPT_QRELS: o.qrels = optarg; break;
+        case OPT_RAG: o.rag = 1; break;
+        case OPT_RETRIES: rc = vs_cli_parse_long("--retries", optarg, 0, 20, &o.retries); break;
+        case OPT_RPM: rc = vs_cli_parse_double("--rpm", optarg, 0, 1e6, &o.rpm); break;
+        case OPT_SEED: rc = vs_cli_parse_long("--seed", optarg, 0, 0x7fffffffL, &o.seed); break;
+        case OPT_TIMEOUT: rc = vs_cli_parse_double("--timeout", optarg, 0.001, 3600, &o.timeout); break;
+        default: rc = vs_cli_usage_error(NULL); break;
+        }
+        if (rc)
+            goto out;
+    }
+    if (!o.judge_url)
+        o.judge_url = vs_cli_setting("eval.judge_url");
+    if (!o.judge_model)
+        o.judge_model = vs_cli_setting("eval.judge_model");
+    if (o.rag) {
+        if (o.qrels || o.against || o.baseline || o.have_m || o.complete)
+            rc = vs_cli_usage_error("--rag does not take --qrels, --against, "
+                                    "--baseline, -m or -c");
+        else if (!o.judge_url || !o.judge_model)
+            rc = vs_cli_usage_error("--rag needs --judge-url and --judge-model");
+    } else if (o.explain)
+        rc = vs_cli_usage_error("--explain applies to --rag only");
+    else if (!o.qrels && !o.against)
+        rc = vs_cli_usage_error("give --qrels FILE (or --against EXACT_RUN)");
+    else if (!o.qrels && o.have_m)
+        rc = vs_cli_usage_error("-m needs --qrels");
+    if (rc)
+        goto out;
+    if (o.gate && (rc = vs_eval_gates_load(o.gates, o.gate, &d)) != VS_OK) {
+        rc = vs_cli_report(rc, &d);
+        goto out;
+    }
+    for (int i = 0; i < nfail; i++)
+        if (vs_eval_gates_add_fail_under(o.gates, fail_under[i], &d) != VS_OK) {
+            rc = vs_cli_usage_error("%s", d.detail);
+            goto out;
+        }
+    for (size_t i = 0; i < vs_eval_gates_count(o.gates); i++)
+        if (vs_eval_gates_needs_baseline(o.gates, i) && !o.baseline) {
+            rc = vs_cli_usage_error("a regression gate needs --baseline RUN");
+            goto out;
+        }
+    if (o.rag) {
+        long failed = 0;
+        rc = run_rag(&o, argv + optind, argc - optind, &failed);
+        if (!rc && failed)
+            rc = VS_EXIT_NEGATIVE;
+    } else
+        rc = run_main(&o, argv + optind, argc - optind);
+out:
+    vs_eval_spec_free(o.spec);
+    vs_eval_gates_free(o.gates);
+    return vs_cli_exit(rc);
+}
