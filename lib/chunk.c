@@ -108,7 +108,12 @@ static int is_cont(unsigned char ch) { return (ch & 0xC0) == 0x80; }
 
 static size_t measure(const struct vs_chunker *c, size_t s, size_t e)
 {
-    return c->pre[e] - c->pre[s];
+    size_t n = c->pre[e] - c->pre[s];
+    /* a span that starts inside a word counts that word too */
+    if (c->o.unit == VS_CHUNK_WORDS && s > 0 && s < e &&
+        !is_ws((unsigned char)c->t[s]) && !is_ws((unsigned char)c->t[s - 1]))
+        n++;
+    return n;
 }
 
 static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
@@ -403,6 +408,8 @@ int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
             size_t b = i < nsec ? sec[i] : len;
             if (b > len)
                 b = len;
+            while (b < len && is_cont((unsigned char)text[b]))
+                b++; /* never inside a UTF-8 sequence */
             if (b > a)
                 split_range(c, a, b, L_PARA);
             if (b > a)

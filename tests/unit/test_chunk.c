@@ -1,0 +1,358 @@
+/* test_chunk.c: splitters (size limits, UTF-8 boundaries, coverage), loaders
+ * (Markdown headings, HTML extraction, records, binary files) and the walk.
+ * Run from the repository root (tests/run.sh does). */
+#include "test.h"
+#include "vecstore.h"
+
+#include <stdint.h>
+
+static int is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+           c == '\v';
+}
+
+static size_t count_units(const char *t, size_t s, size_t e,
+                          enum vs_chunk_unit u)
+{
+    size_t n = 0;
+    for (size_t i = s; i < e; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (u == VS_CHUNK_CHARS)
+            n += (c & 0xC0) != 0x80;
+        else
+            n += !is_ws(c) && (i == s || is_ws((unsigned char)t[i - 1]));
+    }
+    return n;
+}
+
+static uint32_t rng = 12345;
+static uint32_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+/* A random text of words (ASCII and multi-byte), spaces, punctuation,
+ * newlines and blank lines, sometimes with very long words. */
+static size_t random_text(char *buf, size_t cap)
+{
+    static const char *const parts[] = {
+        "alpha", "beta", "γάμμα", "東京", "naïve", "x", "longwordwithoutanyspaces",
+        ".", "!", "?", " ", " ", " ", "\n", "\n\n", "\t", "é", "😀", "word",
+        "a.b", "end.", "\"quoted.\"", "。", "\n \n"};
+    size_t n = 0, want = 1 + next_rand() % (cap / 8);
+    while (n < want) {
+        const char *p = parts[next_rand() % (sizeof parts / sizeof *parts)];
+        size_t l = strlen(p);
+        if (n + l + 1 >= cap)
+            break;
+        memcpy(buf + n, p, l);
+        n += l;
+        if (next_rand() % 3)
+            buf[n++] = ' ';
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static void test_names(void)
+{
+    enum vs_splitter s;
+    enum vs_chunk_unit u;
+    CHECK_EQ_INT(vs_splitter_parse("markdown", &s), VS_OK);
+    CHECK_EQ_INT(s, VS_SPLITTER_MARKDOWN);
+    CHECK_EQ_INT(vs_splitter_parse("nope", &s), VS_E_USAGE);
+    CHECK_EQ_INT(vs_chunk_unit_parse("words", &u), VS_OK);
+    CHECK_EQ_INT(u, VS_CHUNK_WORDS);
+    CHECK_EQ_INT(vs_chunk_unit_parse("bytes", &u), VS_E_USAGE);
+    struct vs_chunker *c;
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 10, 10};
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_E_USAGE);
+    o.size = 0;
+    o.overlap = 0;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_E_USAGE);
+}
+
+static void test_fixed_exact(void)
+{
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 4, 1};
+    struct vs_chunker *c;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    const struct vs_chunk_span *sp;
+    size_t n;
+    CHECK_EQ_INT(vs_chunker_split(c, "abcdefghij", 10, NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 3);
+    if (n == 3) {
+        CHECK_EQ_INT(sp[0].start, 0); CHECK_EQ_INT(sp[0].end, 4);
+        CHECK_EQ_INT(sp[1].start, 3); CHECK_EQ_INT(sp[1].end, 7);
+        CHECK_EQ_INT(sp[2].start, 6); CHECK_EQ_INT(sp[2].end, 10);
+    }
+    /* code points, not bytes: "ééé" is 3 chars in 6 bytes */
+    const char *t = "ééééé";
+    CHECK_EQ_INT(vs_chunker_split(c, t, strlen(t), NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 2);
+    if (n == 2) {
+        CHECK_EQ_INT(sp[0].end, 8);
+        CHECK_EQ_INT(sp[1].start, 6);
+        CHECK_EQ_INT(sp[1].end, 10);
+    }
+    vs_chunker_free(c);
+
+    o.unit = VS_CHUNK_WORDS;
+    o.size = 3;
+    o.overlap = 1;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    t = "one two  three four five six";
+    CHECK_EQ_INT(vs_chunker_split(c, t, strlen(t), NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 3); /* one..three, three..five, five..six */
+    if (n == 3) {
+        CHECK_EQ_INT(sp[0].start, 0); CHECK_EQ_INT(sp[0].end, 14);
+        CHECK_EQ_INT(sp[1].start, 9); CHECK_EQ_INT(sp[1].end, 24);
+        CHECK_EQ_INT(sp[2].start, 20); CHECK_EQ_INT(sp[2].end, 28);
+    }
+    vs_chunker_free(c);
+}
+
+static void test_recursive_prefers_paragraphs(void)
+{
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0};
+    struct vs_chunker *c;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    const char *t = "First para here.\n\nSecond one. Has two.\n\nThird.";
+    const struct vs_chunk_span *sp;
+    size_t n;
+    CHECK_EQ_INT(vs_chunker_split(c, t, strlen(t), NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 2);
+    if (n == 2) {
+        CHECK_EQ_INT(sp[0].start, 0);
+        CHECK_EQ_INT(sp[0].end, 16); /* "First para here." */
+        CHECK_EQ_INT(sp[1].start, 18);
+        CHECK_EQ_INT(sp[1].end, strlen(t)); /* "Second ... Third." fits in 30 */
+    }
+    vs_chunker_free(c);
+}
+
+/* For random texts and every splitter, unit, size and overlap: no chunk
+ * exceeds the size, spans start and end on code point boundaries, and every
+ * non-whitespace byte is inside some chunk. */
+static void test_properties(void)
+{
+    static char text[4096];
+    static unsigned char covered[4096];
+    int bad_size = 0, bad_utf8 = 0, bad_cover = 0, bad_order = 0;
+    for (int round = 0; round < 300; round++) {
+        size_t len = random_text(text, sizeof text);
+        for (int sp_i = 0; sp_i < 4; sp_i++)
+            for (int unit = 0; unit < 2; unit++) {
+                size_t size = 1 + next_rand() % (unit ? 12 : 80);
+                size_t overlap = next_rand() % 2 ? next_rand() % size : 0;
+                struct vs_chunk_options o = {(enum vs_splitter)sp_i,
+                                             (enum vs_chunk_unit)unit, size,
+                                             overlap};
+                struct vs_chunker *c;
+                if (vs_chunker_new(&o, &c, NULL) != VS_OK) {
+                    CHECK(0);
+                    continue;
+                }
+                size_t sec[2] = {len / 3, len / 2};
+                const struct vs_chunk_span *sp;
+                size_t n;
+                CHECK_EQ_INT(vs_chunker_split(c, text, len, sec, 2, &sp, &n, NULL), VS_OK);
+                memset(covered, 0, len);
+                for (size_t i = 0; i < n; i++) {
+                    if (sp[i].start >= sp[i].end || sp[i].end > len)
+                        bad_order++;
+                    if (i && sp[i].start < sp[i - 1].start)
+                        bad_order++;
+                    if (count_units(text, sp[i].start, sp[i].end, o.unit) > size)
+                        bad_size++;
+                    if ((text[sp[i].start] & 0xC0) == 0x80 ||
+                        (sp[i].end < len && (text[sp[i].end] & 0xC0) == 0x80))
+                        bad_utf8++;
+                    for (size_t k = sp[i].start; k < sp[i].end && k < len; k++)
+                        covered[k] = 1;
+                }
+                for (size_t k = 0; k < len; k++)
+                    if (!covered[k] && !is_ws((unsigned char)text[k])) {
+                        bad_cover++;
+                        break;
+                    }
+                vs_chunker_free(c);
+            }
+    }
+    CHECK_EQ_INT(bad_size, 0);
+    CHECK_EQ_INT(bad_utf8, 0);
+    CHECK_EQ_INT(bad_cover, 0);
+    CHECK_EQ_INT(bad_order, 0);
+}
+
+static int append_rec(void *ctx, json_t *rec)
+{
+    return json_array_append(ctx, rec) == 0 ? VS_OK : VS_E_NOMEM;
+}
+
+static void test_markdown_sections(void)
+{
+    const char *md = "Preface.\n\n# Top\n\nText.\n\n```\n# not a heading\n```\n\n"
+                     "## Sub *one*\n\nMore.\n\n# Next\n\nEnd.\n";
+    struct vs_doc *doc;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_from_text("m", md, strlen(md), VS_FORMAT_MARKDOWN, &doc, &d), VS_OK);
+    if (!doc)
+        return;
+    CHECK_EQ_INT(vs_doc_nsections(doc), 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(vs_doc_metadata(doc), "title")), "Top");
+    if (vs_doc_nsections(doc) == 3) {
+        CHECK_EQ_INT(vs_doc_section_start(doc, 0), 10);
+        json_t *p = vs_doc_section_path(doc, 1);
+        CHECK_EQ_INT(json_array_size(p), 2);
+        CHECK_EQ_STR(json_string_value(json_array_get(p, 1)), "Sub one");
+        CHECK_EQ_INT(json_array_size(vs_doc_section_path(doc, 2)), 1);
+    }
+    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 1000, 0};
+    struct vs_chunker *c;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    json_t *all = json_array();
+    CHECK_EQ_INT(vs_chunker_doc(c, doc, append_rec, all, NULL, &d), VS_OK);
+    CHECK_EQ_INT(json_array_size(all), 4);
+    json_t *r1 = json_array_get(all, 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(r1, "id")), "m#1");
+    CHECK(strncmp(json_string_value(json_object_get(r1, "text")), "# Top", 5) == 0);
+    json_t *r2 = json_array_get(all, 2);
+    json_t *h = json_object_get(json_object_get(r2, "metadata"), "headings");
+    CHECK_EQ_INT(json_array_size(h), 2);
+    CHECK(json_object_get(json_object_get(json_array_get(all, 0), "metadata"), "headings") == NULL);
+    /* offsets point back into the source */
+    size_t i;
+    json_t *r;
+    json_array_foreach(all, i, r) {
+        size_t s = (size_t)json_integer_value(json_object_get(r, "start"));
+        size_t e = (size_t)json_integer_value(json_object_get(r, "end"));
+        CHECK(e <= strlen(md) && strncmp(md + s, json_string_value(json_object_get(r, "text")), e - s) == 0);
+    }
+    json_decref(all);
+    vs_chunker_free(c);
+    vs_doc_free(doc);
+}
+
+static void test_record_doc(void)
+{
+    json_error_t je;
+    json_t *rec = json_loads("{\"_id\":\"x1\",\"title\":\"T\",\"text\":\"Hello.\","
+                             "\"metadata\":{\"lang\":\"en\"},\"keep\":[1]}", 0, &je);
+    struct vs_doc *doc;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_from_record(rec, "text", NULL, &doc, &d), VS_OK);
+    if (doc) {
+        CHECK_EQ_STR(vs_doc_id(doc), "x1");
+        json_t *m = vs_doc_metadata(doc);
+        CHECK_EQ_STR(json_string_value(json_object_get(m, "title")), "T");
+        CHECK_EQ_STR(json_string_value(json_object_get(m, "lang")), "en");
+        CHECK(json_object_get(vs_doc_extra(doc), "keep") != NULL);
+        CHECK(json_object_get(vs_doc_extra(doc), "title") == NULL);
+        vs_doc_free(doc);
+    }
+    json_decref(rec);
+    rec = json_loads("{\"id\":\"y\",\"text\":5}", 0, &je);
+    CHECK_EQ_INT(vs_doc_from_record(rec, "text", NULL, &doc, &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "text");
+    json_decref(rec);
+    rec = json_loads("{\"text\":\"a\"}", 0, &je);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_from_record(rec, "text", NULL, &doc, &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "id");
+    json_decref(rec);
+}
+
+static void test_files(void)
+{
+    struct vs_doc *doc;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_doc_load_file("tests/fixtures/docs/page.html", "p", &doc, &d);
+    if (st == VS_E_IO)
+        SKIP("fixtures not found (run from the repository root)");
+    CHECK_EQ_INT(st, VS_OK);
+    if (doc) {
+        size_t len;
+        const char *t = vs_doc_text(doc, &len);
+        CHECK(strstr(t, "hidden") == NULL);
+        CHECK(strstr(t, "color") == NULL);
+        CHECK(strstr(t, "This is the first paragraph.") != NULL);
+        CHECK(strstr(t, "keep   this\n  spacing") != NULL);
+        CHECK_EQ_STR(json_string_value(json_object_get(vs_doc_metadata(doc), "title")), "Sample Page");
+        CHECK_EQ_INT(vs_doc_nsections(doc), 2);
+        vs_doc_free(doc);
+    }
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_load_file("tests/fixtures/docs/sub/blob.bin", "b", &doc, &d), VS_E_DATA);
+    CHECK_EQ_STR(d.file, "tests/fixtures/docs/sub/blob.bin");
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_load_file("tests/fixtures/docs/nonexistent.txt", "n", &doc, &d), VS_E_IO);
+#if defined(VS_HAVE_POPPLER) && VS_HAVE_POPPLER
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_doc_load_file("tests/fixtures/docs/sample.pdf", "s", &doc, &d), VS_OK);
+    if (doc) {
+        CHECK(strstr(vs_doc_text(doc, NULL), "Page two talks about chunking.") != NULL);
+        size_t len;
+        const char *t = vs_doc_text(doc, &len);
+        const char *p2 = strstr(t, "Page two");
+        CHECK(p2 && vs_doc_page_at(doc, (size_t)(p2 - t)) == 2);
+        CHECK_EQ_INT(vs_doc_page_at(doc, 0), 1);
+        vs_doc_free(doc);
+    }
+#endif
+}
+
+struct seen {
+    char list[2048];
+};
+
+static int collect(void *ctx, const char *path, const char *rel, int status,
+                   const struct vs_diag *d)
+{
+    struct seen *s = ctx;
+    strncat(s->list, rel, sizeof s->list - strlen(s->list) - 2);
+    strcat(s->list, ";");
+    return VS_OK;
+}
+
+static void test_walk(void)
+{
+    struct seen s = {""};
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (vs_walk("tests/fixtures/docs", NULL, collect, &s, &d) != VS_OK)
+        SKIP("fixtures not found (run from the repository root)");
+    CHECK_EQ_STR(s.list, "guide.md;notes.txt;page.html;sample.pdf;sub/blob.bin;sub/records.jsonl;");
+    const char *inc[] = {"*.md", "*.jsonl"};
+    const char *exc[] = {"sub"};
+    struct vs_walk_filter f = {inc, 2, NULL, 0};
+    s.list[0] = '\0';
+    CHECK_EQ_INT(vs_walk("tests/fixtures/docs/", &f, collect, &s, &d), VS_OK);
+    CHECK_EQ_STR(s.list, "guide.md;sub/records.jsonl;");
+    f.exclude = exc;
+    f.nexclude = 1;
+    s.list[0] = '\0';
+    CHECK_EQ_INT(vs_walk("tests/fixtures/docs", &f, collect, &s, &d), VS_OK);
+    CHECK_EQ_STR(s.list, "guide.md;");
+    CHECK_EQ_INT(vs_walk("tests/fixtures/no-such-dir", NULL, collect, &s, &d), VS_E_IO);
+}
+
+int main(void)
+{
+    RUN(test_names);
+    RUN(test_fixed_exact);
+    RUN(test_recursive_prefers_paragraphs);
+    RUN(test_properties);
+    RUN(test_markdown_sections);
+    RUN(test_record_doc);
+    RUN(test_files);
+    RUN(test_walk);
+    return vs_test_done();
+}
