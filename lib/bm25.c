@@ -60,6 +60,8 @@ static int vb_reserve(struct vbuf *b, size_t more)
 
 static int vb_put(struct vbuf *b, const void *s, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (vb_reserve(b, n))
         return -1;
     memcpy(b->p + b->n, s, n);

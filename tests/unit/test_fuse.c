@@ -1,0 +1,186 @@
+/* test_fuse.c: RRF, weighted min-max and DBSF fusion, and MMR, against
+ * hand-computed values. */
+#include "test.h"
+#include "vecstore.h"
+#include "vs_fuse.h"
+#include "vs_mmr.h"
+
+/* list A: x 3, y 2, z 1; list B: y 10, w 0 */
+static const struct vs_fuse_item A[] = {{"x", 3}, {"y", 2}, {"z", 1}};
+static const struct vs_fuse_item B[] = {{"y", 10}, {"w", 0}};
+static const struct vs_fuse_list AB[] = {{A, 3}, {B, 2}};
+
+static void test_rrf(void)
+{
+    struct vs_fuse_result *r;
+    size_t n;
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_fuse(AB, 2, NULL, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 4);
+    /* y: 1/61 + 1/62; x: 1/61; w: 1/62; z: 1/63 */
+    CHECK_EQ_STR(r[0].id, "y");
+    CHECK_NEAR(r[0].score, 1.0 / 61 + 1.0 / 62, 1e-15);
+    CHECK_EQ_INT(r[0].ranks[0], 2);
+    CHECK_EQ_INT(r[0].ranks[1], 1);
+    CHECK_EQ_STR(r[1].id, "x");
+    CHECK_NEAR(r[1].score, 0.016393443, 1e-9);
+    CHECK_EQ_INT(r[1].ranks[1], 0);
+    CHECK_EQ_STR(r[2].id, "w");
+    CHECK_NEAR(r[2].score, 0.016129032, 1e-9);
+    CHECK_EQ_STR(r[3].id, "z");
+    CHECK_NEAR(r[3].score, 0.015873016, 1e-9);
+    vs_fuse_results_free(r, n);
+    /* another k */
+    struct vs_fuse_opts o;
+    vs_fuse_opts_init(&o);
+    o.rrf_k = 1;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
+    CHECK_NEAR(r[0].score, 0.5 + 1.0 / 3, 1e-15); /* y */
+    vs_fuse_results_free(r, n);
+}
+
+static void test_weighted(void)
+{
+    struct vs_fuse_opts o;
+    vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_WEIGHTED;
+    struct vs_fuse_result *r;
+    size_t n;
+    struct vs_diag d;
+    /* A min-max: x 1, y .5, z 0; B: y 1, w 0; alpha .5 */
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_STR(r[0].id, "y");
+    CHECK_NEAR(r[0].score, 0.75, 1e-15);
+    CHECK_EQ_STR(r[1].id, "x");
+    CHECK_NEAR(r[1].score, 0.5, 1e-15);
+    CHECK_EQ_STR(r[2].id, "w"); /* ties at 0 go by id */
+    CHECK_EQ_STR(r[3].id, "z");
+    CHECK_NEAR(r[3].score, 0, 1e-15);
+    vs_fuse_results_free(r, n);
+    /* alpha 0.9 favours list A */
+    o.alpha = 0.9;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
+    CHECK_EQ_STR(r[0].id, "x");
+    CHECK_NEAR(r[0].score, 0.9, 1e-15);
+    CHECK_NEAR(r[1].score, 0.45 + 0.1, 1e-15);
+    vs_fuse_results_free(r, n);
+    /* a list of equal scores normalises to 1 */
+    const struct vs_fuse_item flat[] = {{"p", 5}, {"q", 5}};
+    const struct vs_fuse_list one[] = {{flat, 2}};
+    CHECK_EQ_INT(vs_fuse(one, 1, &o, &r, &n, &d), VS_OK);
+    CHECK_NEAR(r[0].score, 1, 1e-15);
+    CHECK_EQ_STR(r[0].id, "p");
+    vs_fuse_results_free(r, n);
+}
+
+static void test_dbsf(void)
+{
+    struct vs_fuse_opts o;
+    vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_DBSF;
+    struct vs_fuse_result *r;
+    size_t n;
+    struct vs_diag d;
+    /* A: mu 2, sigma sqrt(2/3); x -> (3 - 2 + 3 sigma) / (6 sigma) = 0.704124;
+     * B: mu 5, sigma 5: y -> 20/30, w -> 10/30 */
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_STR(r[0].id, "y");
+    CHECK_NEAR(r[0].score, 0.25 + 1.0 / 3, 1e-12);
+    CHECK_EQ_STR(r[1].id, "x");
+    CHECK_NEAR(r[1].score, 0.352062073, 1e-9);
+    CHECK_EQ_STR(r[2].id, "w");
+    CHECK_NEAR(r[2].score, 1.0 / 6, 1e-12);
+    CHECK_EQ_STR(r[3].id, "z");
+    CHECK_NEAR(r[3].score, 0.147937927, 1e-9);
+    vs_fuse_results_free(r, n);
+}
+
+static void test_weights_and_errors(void)
+{
+    struct vs_fuse_opts o;
+    vs_fuse_opts_init(&o);
+    const double w[] = {2, 0};
+    o.weights = w;
+    struct vs_fuse_result *r;
+    size_t n;
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
+    CHECK_EQ_STR(r[0].id, "x");
+    CHECK_NEAR(r[0].score, 2.0 / 61, 1e-15);
+    vs_fuse_results_free(r, n);
+    /* repeats inside a list count once, at their best rank */
+    const struct vs_fuse_item rep[] = {{"a", 3}, {"a", 2}, {"b", 1}};
+    const struct vs_fuse_list lr[] = {{rep, 3}};
+    CHECK_EQ_INT(vs_fuse(lr, 1, NULL, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK_NEAR(r[0].score, 1.0 / 61, 1e-15);
+    CHECK_NEAR(r[1].score, 1.0 / 63, 1e-15);
+    vs_fuse_results_free(r, n);
+    CHECK_EQ_INT(vs_fuse(NULL, 0, NULL, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 0);
+    vs_fuse_results_free(r, n);
+    vs_fuse_opts_init(&o);
+    o.rrf_k = 0;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_E_USAGE);
+    vs_fuse_opts_init(&o);
+    o.alpha = 1.5;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_E_USAGE);
+    const struct vs_fuse_item nan_item[] = {{"a", NAN}};
+    const struct vs_fuse_list ln[] = {{nan_item, 1}};
+    CHECK_EQ_INT(vs_fuse(ln, 1, NULL, &r, &n, &d), VS_E_USAGE);
+    enum vs_fuse_method m;
+    CHECK_EQ_INT(vs_fuse_method_parse("dbsf", &m), VS_OK);
+    CHECK_EQ_INT(m, VS_FUSE_DBSF);
+    CHECK_EQ_STR(vs_fuse_method_name(VS_FUSE_WEIGHTED), "weighted");
+    CHECK_EQ_INT(vs_fuse_method_parse("sum", &m), VS_E_USAGE);
+}
+
+static void test_mmr(void)
+{
+    /* query (1,1); c0 = c1 = (1,0) (duplicates), c2 = (0,1): all have
+     * relevance cos = 0.7071. lambda .5: pick c0 (tie, lower index), then
+     * c2: .5*.7071 - .5*0 = .353553 beats c1: .353553 - .5*1 = -.146447 */
+    const float q[] = {1, 1};
+    const float c[] = {1, 0, 1, 0, 0, 1};
+    size_t order[3], n;
+    double mmr[3];
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_mmr_select(c, 3, 2, q, NULL, 0.5, 3, order, mmr, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(order[0], 0);
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_EQ_INT(order[2], 1);
+    CHECK_NEAR(mmr[0], 0.353553391, 1e-8);
+    CHECK_NEAR(mmr[1], 0.353553391, 1e-8);
+    CHECK_NEAR(mmr[2], -0.146446609, 1e-8);
+    /* lambda 1: relevance order */
+    CHECK_EQ_INT(vs_mmr_select(c, 3, 2, q, NULL, 1, 3, order, NULL, &n, &d), VS_OK);
+    CHECK(order[0] == 0 && order[1] == 1 && order[2] == 2);
+    /* given relevance scores, k smaller than n */
+    const double rel[] = {0.2, 0.9, 0.5};
+    CHECK_EQ_INT(vs_mmr_select(c, 3, 2, NULL, rel, 0.7, 2, order, mmr, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(order[0], 1);
+    CHECK_NEAR(mmr[0], 0.63, 1e-12);
+    /* c2: .7*.5 - .3*0 = .35; c0: .7*.2 - .3*1 = -.16 */
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_NEAR(mmr[1], 0.35, 1e-12);
+    /* a zero vector has cosine 0 */
+    const float z[] = {0, 0, 1, 0};
+    CHECK_EQ_INT(vs_mmr_select(z, 2, 2, q, NULL, 0.5, 2, order, mmr, &n, &d), VS_OK);
+    CHECK_EQ_INT(order[0], 1);
+    CHECK_EQ_INT(vs_mmr_select(c, 3, 2, q, NULL, 1.5, 2, order, mmr, &n, &d), VS_E_USAGE);
+    CHECK_EQ_INT(vs_mmr_select(c, 3, 2, NULL, NULL, 0.5, 2, order, mmr, &n, &d), VS_E_USAGE);
+}
+
+int main(void)
+{
+    RUN(test_rrf);
+    RUN(test_weighted);
+    RUN(test_dbsf);
+    RUN(test_weights_and_errors);
+    RUN(test_mmr);
+    return vs_test_done();
+}
