@@ -122,8 +122,7 @@ static int apply(struct vs_writer *w, json_t *rec, const char *model,
 static int commit(struct vs_writer *w, struct counters *c, struct vs_diag *d)
 {
     int st = vs_writer_commit(w, d);
-    if (st == VS_OK)
-        c->commits++;
+    c->commits = (long long)vs_writer_commits(w);
     return st;
 }
 

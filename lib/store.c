@@ -834,10 +834,19 @@ int vs_writer_open(const char *path, const struct vs_writer_opts *o,
         st = vs_diag_set(d, VS_E_NOSTORE, "not a store (not a directory)");
         goto fail;
     }
-    if ((st = take_lock(path, o ? o->wait_s : 0, &w->lockfd, d)) != VS_OK)
-        goto fail;
     char mf[4200];
     snprintf(mf, sizeof mf, "%s/" MANIFEST, path);
+    if (!w->created_dir && access(mf, F_OK) != 0 &&
+        (!o || !o->create || !dir_is_empty_or_ours(path))) {
+        /* do not leave a LOCK file in a directory that is not a store */
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_NOSTORE, o && o->create
+                                              ? "not a store (a directory with other files)"
+                                              : "not a store (no MANIFEST)");
+        goto fail;
+    }
+    if ((st = take_lock(path, o ? o->wait_s : 0, &w->lockfd, d)) != VS_OK)
+        goto fail;
     if (access(mf, F_OK) == 0) {
         w->created_dir = 0; /* someone else made it while we waited */
         if ((st = writer_load(w, d)) != VS_OK)
@@ -884,6 +893,7 @@ const struct vs_store_settings *vs_writer_settings(const struct vs_writer *w)
 }
 uint64_t vs_writer_upserts(const struct vs_writer *w) { return w->upserts; }
 uint64_t vs_writer_deletes(const struct vs_writer *w) { return w->deletes; }
+uint64_t vs_writer_commits(const struct vs_writer *w) { return w->commits; }
 
 static int ensure_map(struct vs_writer *w, struct vs_diag *d)
 {

@@ -149,6 +149,9 @@ void vs_writer_close(struct vs_writer *w);
 /* Counters of the writer's life: upserts, deletes, commits. */
 uint64_t vs_writer_upserts(const struct vs_writer *w);
 uint64_t vs_writer_deletes(const struct vs_writer *w);
+/* Generations this writer has made (commits that changed something, and
+ * compactions). */
+uint64_t vs_writer_commits(const struct vs_writer *w);
 
 /* Create an empty store with the given settings (VS_E_EXISTS if it exists). */
 int vs_store_create(const char *path, const struct vs_store_settings *st,
