@@ -1,0 +1,552 @@
+/* query.c: query records over a store: parse and check them, evaluate
+ * filters into allow maps, run vs_flat on a batch, build hit records. */
+#include "vs_query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "vs_distance.h"
+#include "vs_embed.h"
+#include "vs_filter.h"
+#include "vs_flat.h"
+#include "vs_ndjson.h"
+
+#ifdef _OPENMP
+#define VS_OMP(x) _Pragma(x)
+#else
+#define VS_OMP(x)
+#endif
+
+struct pending {
+    json_t *qid;              /* string */
+    size_t k;
+    struct vs_filter *filter; /* the record's own filter, or NULL */
+};
+
+struct vs_query {
+    struct vs_store *s;
+    struct vs_store_settings st;
+    struct vs_query_opts o;
+    size_t dim, nparts;
+    uint64_t rows_total, live_total;
+    struct vs_segment **segs;
+    struct vs_flat_part *parts;
+    uint8_t **live;           /* per part, NULL when all rows are live */
+    json_t ***docs;           /* per part, per row: cached docs */
+    struct vs_filter *gfilter;
+    uint8_t **gallow;         /* per part: the global filter's allow map */
+    uint8_t *qallow;          /* batch x rows_total: per-query allow maps */
+    const uint8_t **qallow_ptr; /* batch x nparts */
+    struct vs_embedder *emb;
+    int emb_tried, emb_status;
+    char emb_detail[256];
+    struct pending *pend;
+    size_t npend;
+    float *vecs;              /* batch x dim: the pending query vectors */
+    struct vs_flat *flat;
+    size_t flat_kmax;
+    struct vs_flat_query *fq;
+    struct vs_flat_result *fr;
+    struct vs_flat_hit *hitbuf;
+    size_t hitcap;
+    uint64_t distances, shortfalls;
+};
+
+void vs_query_free(struct vs_query *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < q->npend; i++) {
+        json_decref(q->pend[i].qid);
+        vs_filter_free(q->pend[i].filter);
+    }
+    for (size_t p = 0; p < q->nparts; p++) {
+        if (q->docs && q->docs[p]) {
+            for (uint64_t r = 0; r < q->parts[p].rows; r++)
+                json_decref(q->docs[p][r]);
+            free(q->docs[p]);
+        }
+        if (q->live)
+            free(q->live[p]);
+        if (q->gallow)
+            free(q->gallow[p]);
+    }
+    free(q->hitbuf);
+    free(q->fr);
+    free(q->fq);
+    vs_flat_free(q->flat);
+    free(q->vecs);
+    free(q->pend);
+    vs_embedder_free(q->emb);
+    free(q->qallow_ptr);
+    free(q->qallow);
+    free(q->gallow);
+    vs_filter_free(q->gfilter);
+    free(q->docs);
+    free(q->live);
+    free(q->parts);
+    free(q->segs);
+    free(q);
+}
+
+int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
+                 struct vs_query **out, struct vs_diag *d)
+{
+    int st = VS_OK;
+    struct vs_query *q = calloc(1, sizeof *q);
+    *out = NULL;
+    if (!q)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    q->s = s;
+    q->st = *vs_store_settings(s);
+    q->o = *o;
+    if (q->o.k == 0)
+        q->o.k = 10;
+    if (q->o.batch == 0)
+        q->o.batch = 1;
+    q->dim = q->st.dim;
+    if (o->simd >= 0 && !vs_distance_supported((enum vs_simd)o->simd)) {
+        st = vs_diag_set(d, VS_E_UNSUPPORTED, "the cpu does not support the '%s' kernels",
+                         vs_simd_name((enum vs_simd)o->simd));
+        goto fail;
+    }
+    if (o->filter && (st = vs_filter_compile(o->filter, &q->gfilter, d)) != VS_OK)
+        goto fail;
+    q->nparts = vs_store_nsegments(s);
+    size_t np = q->nparts ? q->nparts : 1;
+    q->segs = calloc(np, sizeof *q->segs);
+    q->parts = calloc(np, sizeof *q->parts);
+    q->live = calloc(np, sizeof *q->live);
+    q->docs = calloc(np, sizeof *q->docs);
+    q->pend = calloc(q->o.batch, sizeof *q->pend);
+    q->fq = calloc(q->o.batch, sizeof *q->fq);
+    q->fr = calloc(q->o.batch, sizeof *q->fr);
+    q->vecs = malloc(q->o.batch * (q->dim ? q->dim : 1) * sizeof *q->vecs);
+    if (!q->segs || !q->parts || !q->live || !q->docs || !q->pend || !q->fq ||
+        !q->fr || !q->vecs) {
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t p = 0; p < q->nparts; p++) {
+        struct vs_segment *g = vs_store_segment(s, p);
+        const float *v;
+        const char *const *ids;
+        uint64_t rows = vs_segment_rows(g);
+        q->segs[p] = g;
+        if ((st = vs_segment_vectors(g, &v, d)) != VS_OK ||
+            (st = vs_segment_ids(g, &ids, d)) != VS_OK)
+            goto fail;
+        uint8_t *lv = NULL;
+        uint64_t nlive = 0;
+        for (uint64_t r = 0; r < rows; r++) {
+            int alive = vs_segment_live(g, r);
+            nlive += alive != 0;
+            if (!alive && !lv) {
+                if (!(lv = malloc(rows))) {
+                    st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                    goto fail;
+                }
+                memset(lv, 1, rows);
+            }
+            if (lv)
+                lv[r] = alive != 0;
+        }
+        q->live[p] = lv;
+        q->parts[p] = (struct vs_flat_part){v, ids, rows, lv};
+        q->rows_total += rows;
+        q->live_total += nlive;
+    }
+    *out = q;
+    return VS_OK;
+fail:
+    vs_query_free(q);
+    return st;
+}
+
+size_t vs_query_pending(const struct vs_query *q) { return q->npend; }
+int vs_query_full(const struct vs_query *q) { return q->npend >= q->o.batch; }
+uint64_t vs_query_distances(const struct vs_query *q) { return q->distances; }
+uint64_t vs_query_shortfalls(const struct vs_query *q) { return q->shortfalls; }
+
+const char *vs_query_kernel(const struct vs_query *q)
+{
+    if (q->o.simd >= 0)
+        return vs_simd_name((enum vs_simd)q->o.simd);
+    return vs_distance_best()->name;
+}
+
+/* The doc of (part, row), cached; borrowed. */
+static int get_doc(struct vs_query *q, size_t p, uint64_t row, json_t **doc,
+                   struct vs_diag *d)
+{
+    if (!q->docs[p] && !(q->docs[p] = calloc(q->parts[p].rows, sizeof(json_t *))))
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    if (!q->docs[p][row]) {
+        int st = vs_segment_doc(q->segs[p], row, &q->docs[p][row], d);
+        if (st != VS_OK)
+            return st;
+    }
+    *doc = q->docs[p][row];
+    return VS_OK;
+}
+
+/* Load every live doc (needed to evaluate a filter). */
+static int load_docs(struct vs_query *q, struct vs_diag *d)
+{
+    for (size_t p = 0; p < q->nparts; p++)
+        for (uint64_t r = 0; r < q->parts[p].rows; r++) {
+            json_t *doc;
+            int st;
+            if (q->live[p] && !q->live[p][r])
+                continue;
+            if ((st = get_doc(q, p, r, &doc, d)) != VS_OK)
+                return st;
+        }
+    return VS_OK;
+}
+
+/* allow[r] = f(doc r) && (and ? and[r] : 1), for the live rows of part p. */
+static void eval_filter(struct vs_query *q, size_t p, const struct vs_filter *f,
+                        const uint8_t *and, uint8_t *allow)
+{
+    const uint8_t *lv = q->live[p];
+    json_t **docs = q->docs[p];
+    int64_t rows = (int64_t)q->parts[p].rows;
+    VS_OMP("omp parallel for schedule(static) if(rows > 4096)")
+    for (int64_t r = 0; r < rows; r++)
+        allow[r] = (!lv || lv[r]) && (!and || and[r]) && vs_filter_match(f, docs[r]);
+}
+
+static int ensure_global_allow(struct vs_query *q, struct vs_diag *d)
+{
+    if (!q->gfilter || q->gallow)
+        return VS_OK;
+    int st = load_docs(q, d);
+    if (st != VS_OK)
+        return st;
+    if (!(q->gallow = calloc(q->nparts ? q->nparts : 1, sizeof *q->gallow)))
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    for (size_t p = 0; p < q->nparts; p++) {
+        if (!(q->gallow[p] = malloc(q->parts[p].rows ? q->parts[p].rows : 1)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        eval_filter(q, p, q->gfilter, NULL, q->gallow[p]);
+    }
+    return VS_OK;
+}
+
+static int field_error(struct vs_diag *d, int st, const char *field,
+                       const char *detail)
+{
+    vs_diag_field(d, "%s", field);
+    return vs_diag_set(d, st, "%s", detail);
+}
+
+static int embed_text(struct vs_query *q, const char *text, float *out,
+                      struct vs_diag *d)
+{
+    if (!q->emb_tried) {
+        struct vs_diag ed;
+        vs_diag_clear(&ed);
+        q->emb_tried = 1;
+        if (!q->st.model[0]) {
+            q->emb_status = VS_E_UNSUPPORTED;
+            snprintf(q->emb_detail, sizeof q->emb_detail, "the store pins no embedding model");
+        } else if ((q->emb_status = vs_embedder_new(q->st.model, q->dim, &q->emb, &ed)) != VS_OK) {
+            snprintf(q->emb_detail, sizeof q->emb_detail,
+                     "the store's model '%s' is not available here", q->st.model);
+        } else if (vs_embedder_dim(q->emb) != q->dim) {
+            q->emb_status = VS_E_MISMATCH;
+            snprintf(q->emb_detail, sizeof q->emb_detail,
+                     "model '%s' gives dimension %zu, the store has %zu", q->st.model,
+                     vs_embedder_dim(q->emb), q->dim);
+        }
+    }
+    if (q->emb_status != VS_OK) {
+        vs_diag_field(d, "vector");
+        return vs_diag_set(d, VS_E_FIELD, "is missing and the text cannot be embedded: %s",
+                           q->emb_detail);
+    }
+    int st = vs_embedder_embed_one(q->emb, text, out, d);
+    if (st != VS_OK && st != VS_E_NOMEM) {
+        vs_diag_field(d, "text");
+        st = VS_E_FIELD;
+    }
+    return st;
+}
+
+int vs_query_add(struct vs_query *q, const json_t *rec, struct vs_diag *d)
+{
+    if (q->npend >= q->o.batch)
+        return vs_diag_set(d, VS_E_INTERNAL, "query batch is full");
+    struct pending *pq = &q->pend[q->npend];
+    float *vec = NULL;
+    size_t dim = 0;
+    int st;
+    memset(pq, 0, sizeof *pq);
+
+    json_t *jid = json_object_get(rec, "id");
+    if (json_is_string(jid))
+        pq->qid = json_string(json_string_value(jid));
+    else if (json_is_integer(jid))
+        pq->qid = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+    else
+        return field_error(d, VS_E_FIELD, "id", jid ? "must be a string or an integer"
+                                                    : "is missing");
+    if (!pq->qid)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+
+    pq->k = q->o.k;
+    json_t *jk = json_object_get(rec, "k");
+    if (jk) {
+        if (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
+            json_integer_value(jk) > VS_QUERY_K_MAX) {
+            st = field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
+            goto fail;
+        }
+        pq->k = (size_t)json_integer_value(jk);
+    }
+
+    json_t *jf = json_object_get(rec, "filter");
+    if (jf && !json_is_null(jf)) {
+        if (!json_is_string(jf)) {
+            st = field_error(d, VS_E_FIELD, "filter", "must be a string");
+            goto fail;
+        }
+        struct vs_diag fd;
+        vs_diag_clear(&fd);
+        if ((st = vs_filter_compile(json_string_value(jf), &pq->filter, &fd)) != VS_OK) {
+            vs_diag_field(d, "filter");
+            st = vs_diag_set(d, st == VS_E_FILTER ? VS_E_FIELD : st, "%s", fd.detail);
+            goto fail;
+        }
+    }
+
+    if ((st = vs_record_vector(rec, &vec, &dim, d)) != VS_OK)
+        goto fail;
+    float *dst = q->vecs + q->npend * (q->dim ? q->dim : 1);
+    if (!vec) {
+        json_t *jt = json_object_get(rec, "text");
+        if (!json_is_string(jt)) {
+            st = field_error(d, VS_E_FIELD, "vector",
+                             jt ? "is missing and 'text' is not a string"
+                                : "is missing (give 'vector', 'vector_b64' or 'text')");
+            goto fail;
+        }
+        if (q->dim == 0) /* an empty store: nothing to find, nothing to embed */
+            goto done;
+        if ((st = embed_text(q, json_string_value(jt), dst, d)) != VS_OK)
+            goto fail;
+    } else {
+        if (q->dim != 0 && dim != q->dim) {
+            vs_diag_field(d, "%s", json_object_get(rec, "vector") ? "vector" : "vector_b64");
+            st = vs_diag_set(d, VS_E_DIM, "has %zu numbers, store '%s' has dimension %zu",
+                             dim, vs_store_path(q->s), q->dim);
+            goto fail;
+        }
+        if (q->dim == 0)
+            goto done;
+        memcpy(dst, vec, dim * sizeof *dst);
+        if (q->st.normalize && vs_distance_normalize(dst, dim) != VS_OK) {
+            st = field_error(d, VS_E_DATA, "vector",
+                             "has length 0 and cannot be normalised like the store's vectors");
+            goto fail;
+        }
+    }
+done:
+    free(vec);
+    q->npend++;
+    return VS_OK;
+fail:
+    free(vec);
+    json_decref(pq->qid);
+    vs_filter_free(pq->filter);
+    memset(pq, 0, sizeof *pq);
+    return st;
+}
+
+static int add_real(json_t *o, const char *key, float v)
+{
+    json_t *j = vs_json_float(v);
+    return j ? json_object_set_new(o, key, j) : -1;
+}
+
+static json_t *explain_obj(struct vs_query *q, const struct pending *pq,
+                           const struct vs_flat_result *r, size_t k)
+{
+    json_t *e = json_object();
+    if (!e)
+        return NULL;
+    json_object_set_new(e, "mode", json_string("exact"));
+    json_object_set_new(e, "exact", json_true());
+    json_object_set_new(e, "kernel", json_string(vs_query_kernel(q)));
+    json_object_set_new(e, "segments", json_integer((json_int_t)q->nparts));
+    json_object_set_new(e, "records_scanned", json_integer((json_int_t)r->scanned));
+    json_t *jf = json_null();
+    if (q->gfilter && pq->filter)
+        jf = json_sprintf("(%s) AND (%s)", vs_filter_text(q->gfilter),
+                          vs_filter_text(pq->filter));
+    else if (q->gfilter || pq->filter)
+        jf = json_string(vs_filter_text(q->gfilter ? q->gfilter : pq->filter));
+    json_object_set_new(e, "filter", jf);
+    json_object_set_new(e, "filter_matched", json_integer((json_int_t)r->matched));
+    json_object_set_new(e, "filter_selectivity",
+                        json_real(r->scanned ? (double)r->matched / (double)r->scanned : 0.0));
+    json_object_set_new(e, "distance_computations", json_integer((json_int_t)r->distances));
+    json_object_set_new(e, "k", json_integer((json_int_t)k));
+    json_object_set_new(e, "hits", json_integer((json_int_t)r->n));
+    return e;
+}
+
+static int emit_hits(struct vs_query *q, size_t i, int (*emit)(const json_t *, void *),
+                     void *arg, struct vs_diag *d)
+{
+    const struct pending *pq = &q->pend[i];
+    const struct vs_flat_result *r = &q->fr[i];
+    const char *metric = vs_metric_name(q->st.metric);
+    int st = VS_OK;
+    if (r->n == 0 && q->o.explain) {
+        json_t *h = json_pack("{s:O,s:i}", "qid", pq->qid, "hits", 0);
+        json_t *e = h ? explain_obj(q, pq, r, pq->k) : NULL;
+        if (!e) {
+            json_decref(h);
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        }
+        json_object_set_new(h, "explain", e);
+        st = emit(h, arg);
+        json_decref(h);
+        return st;
+    }
+    for (size_t j = 0; j < r->n && st == VS_OK; j++) {
+        const struct vs_flat_hit *hit = &r->hits[j];
+        float dist;
+        int has_dist;
+        float score = vs_distance_score(q->st.metric, hit->raw, &dist, &has_dist);
+        json_t *h = json_object();
+        if (!h)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        json_object_set(h, "qid", pq->qid);
+        json_object_set_new(h, "id", json_string(hit->id));
+        json_object_set_new(h, "rank", json_integer((json_int_t)j + 1));
+        add_real(h, "score", score);
+        if (has_dist)
+            add_real(h, "distance", dist);
+        json_object_set_new(h, "metric", json_string(metric));
+        if (!q->o.no_text || !q->o.no_metadata) {
+            json_t *doc;
+            if ((st = get_doc(q, hit->part, hit->row, &doc, d)) != VS_OK) {
+                json_decref(h);
+                return st;
+            }
+            json_t *t = json_object_get(doc, "text"), *m = json_object_get(doc, "metadata");
+            if (!q->o.no_text && t)
+                json_object_set(h, "text", t);
+            if (!q->o.no_metadata && m)
+                json_object_set(h, "metadata", m);
+        }
+        if (j == 0 && q->o.explain)
+            json_object_set_new(h, "explain", explain_obj(q, pq, r, pq->k));
+        st = emit(h, arg);
+        json_decref(h);
+    }
+    return st;
+}
+
+static void clear_batch(struct vs_query *q)
+{
+    for (size_t i = 0; i < q->npend; i++) {
+        json_decref(q->pend[i].qid);
+        vs_filter_free(q->pend[i].filter);
+    }
+    memset(q->pend, 0, q->npend * sizeof *q->pend);
+    q->npend = 0;
+}
+
+int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
+                 void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    int st = VS_OK;
+    uint64_t hits = 0, empty = 0;
+    size_t nq = q->npend, kmax = 1, total_k = 0;
+    if (nq == 0)
+        goto out;
+    for (size_t i = 0; i < nq; i++) {
+        size_t k = q->pend[i].k < q->live_total ? q->pend[i].k : (size_t)q->live_total;
+        if (k == 0)
+            k = 1;
+        kmax = k > kmax ? k : kmax;
+        total_k += k;
+        q->fq[i].k = k;
+        q->fq[i].vec = q->vecs + i * (q->dim ? q->dim : 1);
+        q->fq[i].allow = NULL;
+    }
+    if (q->dim == 0 || q->nparts == 0) {
+        for (size_t i = 0; i < nq; i++)
+            memset(&q->fr[i], 0, sizeof q->fr[i]);
+    } else {
+        if (!q->flat || kmax > q->flat_kmax) {
+            vs_flat_free(q->flat);
+            q->flat = NULL;
+            size_t kcap = kmax > q->o.k ? kmax : q->o.k;
+            if (kcap > q->live_total && q->live_total > 0)
+                kcap = (size_t)q->live_total;
+            struct vs_flat_opts fo = {q->o.batch, kcap, q->o.threads, q->o.simd, 0};
+            if ((st = vs_flat_new(q->dim, q->st.metric, &fo, &q->flat, d)) != VS_OK)
+                goto out;
+            q->flat_kmax = kcap;
+        }
+        if (total_k > q->hitcap) {
+            free(q->hitbuf);
+            q->hitcap = 0;
+            if (!(q->hitbuf = malloc(total_k * sizeof *q->hitbuf))) {
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                goto out;
+            }
+            q->hitcap = total_k;
+        }
+        if ((st = ensure_global_allow(q, d)) != VS_OK)
+            goto out;
+        size_t off = 0;
+        for (size_t i = 0; i < nq; i++) {
+            q->fr[i].hits = q->hitbuf + off;
+            off += q->fq[i].k;
+            if (q->gallow && !q->pend[i].filter)
+                q->fq[i].allow = (const uint8_t *const *)q->gallow;
+            if (!q->pend[i].filter)
+                continue;
+            if (!q->qallow) {
+                q->qallow = malloc(q->o.batch * (q->rows_total ? q->rows_total : 1));
+                q->qallow_ptr = malloc(q->o.batch * q->nparts * sizeof *q->qallow_ptr);
+                if (!q->qallow || !q->qallow_ptr) {
+                    st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                    goto out;
+                }
+            }
+            if ((st = load_docs(q, d)) != VS_OK)
+                goto out;
+            uint8_t *a = q->qallow + i * q->rows_total;
+            for (size_t p = 0; p < q->nparts; p++) {
+                eval_filter(q, p, q->pend[i].filter, q->gallow ? q->gallow[p] : NULL, a);
+                q->qallow_ptr[i * q->nparts + p] = a;
+                a += q->parts[p].rows;
+            }
+            q->fq[i].allow = q->qallow_ptr + i * q->nparts;
+        }
+        if ((st = vs_flat_search(q->flat, q->parts, q->nparts, q->fq, nq, q->fr, d)) != VS_OK)
+            goto out;
+    }
+    for (size_t i = 0; i < nq && st == VS_OK; i++) {
+        q->distances += q->fr[i].distances;
+        if (q->fr[i].n < q->pend[i].k)
+            q->shortfalls++;
+        hits += q->fr[i].n;
+        empty += q->fr[i].n == 0;
+        st = emit_hits(q, i, emit, arg, d);
+    }
+out:
+    clear_batch(q);
+    if (nhits)
+        *nhits = hits;
+    if (nempty)
+        *nempty = empty;
+    return st;
+}

@@ -1,0 +1,84 @@
+/* vs_query.h: searching a store with query records (what vs-query runs).
+ *
+ * A struct vs_query holds an open store's vectors, ids and liveness as
+ * vs_flat parts, an optional filter applied to every query, an embedder for
+ * text-only queries when the store's model is available locally, and a
+ * pending batch of parsed queries. The caller adds query records one at a
+ * time (each is checked at once, so a bad record is reported at its line)
+ * and runs the batch, which calls back once per hit record, in query order
+ * then rank order.
+ *
+ * Query record: "id" (string or integer: the qid), "vector" or
+ * "vector_b64" (else "text", embedded with the store's model), optional
+ * "filter" (a vs_filter expression, ANDed with the global one) and "k".
+ *
+ * Hit record: qid, id, rank (from 1), score, distance (not for dot),
+ * metric, then text and metadata of the stored doc (unless switched off),
+ * and with explain an "explain" object on the rank-1 hit (a query with no
+ * hits then gets one record with just qid, hits 0 and explain).
+ *
+ * json_t rules: vs_query_add borrows rec; the hit handed to the callback is
+ * borrowed for the call only.
+ */
+#ifndef VS_QUERY_H
+#define VS_QUERY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs_status.h"
+#include "vs_store.h"
+
+#define VS_QUERY_K_MAX 100000
+
+struct vs_query_opts {
+    size_t k;            /* default k (>= 1) */
+    size_t batch;        /* queries per block (>= 1) */
+    int threads;         /* 0 = OpenMP default */
+    int simd;            /* enum vs_simd, or -1 for the best */
+    const char *filter;  /* applies to every query; NULL = none */
+    int no_text;         /* leave "text" out of hits */
+    int no_metadata;     /* leave "metadata" out of hits */
+    int explain;         /* add the "explain" object */
+};
+
+struct vs_query;
+
+/* Prepare to search store s (borrowed; it must outlive the query object).
+ * Loads every segment's vectors and ids. Errors: VS_E_FILTER (o->filter
+ * does not parse; d->col is its column), VS_E_CORRUPT and other store
+ * errors, VS_E_UNSUPPORTED (o->simd not available), VS_E_NOMEM. */
+int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
+                 struct vs_query **out, struct vs_diag *d);
+void vs_query_free(struct vs_query *q);
+
+/* Parse one query record and add it to the pending batch.
+ * Errors (d->field and detail set; the caller adds file and line):
+ * VS_E_FIELD (no id, no vector and no usable text, bad k, bad filter),
+ * VS_E_DIM (vector length differs from the store's dimension),
+ * VS_E_NONFINITE, VS_E_DATA (a zero vector where vectors are normalised),
+ * VS_E_NOMEM. A rejected record leaves the batch as it was. */
+int vs_query_add(struct vs_query *q, const json_t *rec, struct vs_diag *d);
+
+/* Number of queries waiting; vs_query_full is 1 when the batch is full. */
+size_t vs_query_pending(const struct vs_query *q);
+int vs_query_full(const struct vs_query *q);
+
+/* Search the pending batch and call emit(hit, arg) for each hit record;
+ * emit returns VS_OK or a status that stops the run (returned as is).
+ * *nhits gets the number of hits written (may be NULL); *nempty the
+ * number of queries that found nothing (may be NULL). The batch is empty
+ * afterwards. */
+int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
+                 void *arg, uint64_t *nhits, uint64_t *nempty,
+                 struct vs_diag *d);
+
+/* Totals over the object's life, for --stats. */
+uint64_t vs_query_distances(const struct vs_query *q);
+/* Queries that got fewer than k hits (fewer records matched than k). */
+uint64_t vs_query_shortfalls(const struct vs_query *q);
+/* The kernel variant in use ("avx512", ...). */
+const char *vs_query_kernel(const struct vs_query *q);
+
+#endif
