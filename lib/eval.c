@@ -900,6 +900,7 @@ struct extra {
 struct vs_eval_result {
     char *name;
     int has_runid, has_num_q;
+    int ranked; /* made by vs_eval_evaluate: every value is defined */
     char **mname;
     int *mcount;
     size_t nm;
@@ -1051,7 +1052,7 @@ int vs_eval_result_get(const struct vs_eval_result *r, const char *name,
         size_t n = 0;
         for (size_t i = 0; i < r->nr; i++)
             n += r->rows[i].p[m];
-        if (n == 0 && !r->mcount[m])
+        if (n == 0 && !r->mcount[m] && !r->ranked)
             return 0;
         *value = vs_eval_result_mean(r, (size_t)m);
         return 1;
@@ -1257,6 +1258,7 @@ int vs_eval_evaluate(const struct vs_eval_qrels *q, const struct vs_eval_run *r,
     int st = vs_eval_result_new(r->name, &res);
     if (st != VS_OK)
         return st;
+    res->ranked = 1;
     for (size_t m = 0; m < s->n; m++) {
         if (s->m[m].kind == M_RUNID) {
             res->has_runid = 1;
