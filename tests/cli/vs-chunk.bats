@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# vs-chunk: documents to chunk records.
+load helpers
+
+setup() { SCRATCH=$(mktemp -d); }
+teardown() { rm -rf "$SCRATCH"; }
+
+# Compare NDJSON on stdin with a golden file, ignoring metadata.mtime (it is
+# the checkout time of the fixtures).
+same_as_golden() {
+    $PY -c '
+import json, sys
+def load(lines):
+    out = []
+    for l in lines:
+        if l.strip():
+            o = json.loads(l)
+            o.get("metadata", {}).pop("mtime", None)
+            out.append(o)
+    return out
+got = load(sys.stdin)
+want = load(open(sys.argv[1], encoding="utf-8"))
+if got != want:
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            print("record %d differs:\n got  %s\n want %s" % (i, g, w), file=sys.stderr)
+            break
+    print("got %d records, want %d" % (len(got), len(want)), file=sys.stderr)
+    sys.exit(1)
+' "$1"
+}
+
+@test "vs-chunk --help lists the options and exits 0" {
+    run_split vs-chunk --help || true
+    expect_status 0
+    [[ "$out" == usage:\ vs-chunk* ]]
+    [[ "$out" == *--splitter* ]]
+    [ -z "$err" ]
+}
+
+@test "vs-chunk: --help and the man page list the same options" {
+    help_matches_man vs-chunk
+}
+
+@test "vs-chunk: an unknown option is a usage error" {
+    run_split vs-chunk --no-such-option || true
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *vs-chunk:* ]]
+}
+
+@test "vs-chunk: bad splitter, unit, size and overlap are usage errors" {
+    run_split vs-chunk --splitter bogus "$FIXTURES/docs/notes.txt" || true
+    expect_status 2
+    [[ "$err" == *"unknown splitter 'bogus'"* ]]
+    run_split vs-chunk --unit bytes "$FIXTURES/docs/notes.txt" || true
+    expect_status 2
+    run_split vs-chunk --size 0 "$FIXTURES/docs/notes.txt" || true
+    expect_status 2
+    run_split vs-chunk --size 10 --overlap 10 "$FIXTURES/docs/notes.txt" || true
+    expect_status 2
+    [[ "$err" == *overlap* ]]
+    run_split vs-chunk --size ten "$FIXTURES/docs/notes.txt" || true
+    expect_status 2
+    [ -z "$out" ]
+}
+
+@test "vs-chunk: empty input gives no records and exit 0" {
+    run_split vs-chunk < /dev/null || true
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+    : > "$SCRATCH/empty.txt"
+    run_split vs-chunk "$SCRATCH/empty.txt" || true
+    expect_status 0
+    [ -z "$out" ]
+}
+
+@test "vs-chunk: a malformed record is exit 3 naming the line" {
+    printf '{"id":"a","text":"one"}\n{"id":"b", nope\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
+    run_split vs-chunk < "$SCRATCH/in.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"<stdin>:2:"* ]]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
+    run_split vs-chunk "$SCRATCH/in.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"in.jsonl:2:"* ]]
+}
+
+@test "vs-chunk: a record without text is exit 3 naming line and field; --keep-going skips it" {
+    printf '{"id":"a","text":"one"}\n{"id":"b","body":"x"}\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
+    run_split vs-chunk < "$SCRATCH/in.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"<stdin>:2:"*"field 'text'"* ]]
+    run_split vs-chunk --keep-going < "$SCRATCH/in.jsonl" || true
+    expect_status 0
+    [[ "$err" == *warning*"<stdin>:2:"* ]]
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(",".join(json.loads(l)["id"] for l in sys.stdin))')" = "a#0,c#0" ]
+    run_split vs-chunk --field body < "$SCRATCH/in.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"<stdin>:1:"*"field 'body'"* ]]
+}
+
+@test "vs-chunk: a directory of every format matches the golden output; binary file skipped with exit 3" {
+    cd "$FIXTURES"
+    run_split vs-chunk docs || true
+    expect_status 3
+    [[ "$err" == *"warning: docs/sub/blob.bin: binary file"* ]]
+    printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
+    expect_ndjson
+    run_split vs-chunk --keep-going docs || true
+    expect_status 0
+    printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
+}
+
+@test "vs-chunk: markdown splitter carries the heading path; code-block '#' is no heading" {
+    cd "$FIXTURES"
+    run_split vs-chunk --splitter markdown --size 60 --overlap 20 docs/guide.md docs/page.html || true
+    expect_status 0
+    printf '%s\n' "$out" | same_as_golden chunk/docs-markdown-60.jsonl
+    [[ "$out" != *'"headings":["Guide","Install","this is a comment'* ]]
+}
+
+@test "vs-chunk: HTML drops scripts and styles and keeps the title; PDF text has pages" {
+    run_split vs-chunk "$FIXTURES/docs/page.html" || true
+    expect_status 0
+    [[ "$out" != *hidden* && "$out" != *color* ]]
+    [[ "$out" == *'"title":"Sample Page"'* ]]
+    run_split vs-chunk --splitter recursive --size 40 "$FIXTURES/docs/sample.pdf" || true
+    expect_status 0
+    [[ "$out" == *'"text":"Page two talks about chunking."'*'"page":2'* ]]
+    [[ "$out" == *'"title":"Sample PDF"'* ]]
+}
+
+@test "vs-chunk: offsets point back into the file and sizes are never exceeded" {
+    f="$FIXTURES/docs/notes.txt"
+    for args in "--splitter fixed --size 17 --overlap 5" "--splitter recursive --size 25 --overlap 8" \
+                "--splitter sentence --size 30" "--splitter fixed --unit words --size 4 --overlap 1" \
+                "--splitter recursive --unit words --size 6 --overlap 2"; do
+        run_split vs-chunk $args "$f" || true
+        expect_status 0
+        unit=chars; [[ "$args" == *words* ]] && unit=words
+        size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
+        printf '%s\n' "$out" | $PY -c '
+import json, sys
+src = open(sys.argv[1], "rb").read()
+unit, size = sys.argv[2], int(sys.argv[3])
+n = 0
+for l in sys.stdin:
+    o = json.loads(l)
+    b = src[o["start"]:o["end"]]
+    assert b.decode("utf-8") == o["text"], (o, b)
+    m = len(o["text"]) if unit == "chars" else len(o["text"].split())
+    assert m <= size, (m, size, o["text"])
+    assert o["id"] == "%s#%d" % (o["doc_id"], o["chunk"])
+    n += 1
+assert n > 1
+' "$f" "$unit" "$size"
+    done
+}
+
+@test "vs-chunk: fixed windows in characters count code points, not bytes" {
+    printf '{"id":"u","text":"ééééé東京"}\n' > "$SCRATCH/u.jsonl"
+    run_split vs-chunk --splitter fixed --size 3 --overlap 1 "$SCRATCH/u.jsonl" || true
+    expect_status 0
+    got=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print("|".join(json.loads(l)["text"] for l in sys.stdin))')
+    [ "$got" = "ééé|ééé|é東京" ]
+}
+
+@test "vs-chunk: --include and --exclude select files; output order is sorted" {
+    cd "$FIXTURES"
+    run_split vs-chunk --include '*.md' --include '*.txt' docs || true
+    expect_status 0
+    ids=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(sorted(set(json.loads(l)["doc_id"] for l in sys.stdin))))')
+    [ "$ids" = "guide.md notes.txt" ]
+    run_split vs-chunk --exclude sub --exclude '*.pdf' docs || true
+    expect_status 0
+    order=$(printf '%s\n' "$out" | $PY -c '
+import json, sys
+seen = []
+for l in sys.stdin:
+    d = json.loads(l)["doc_id"]
+    if d not in seen: seen.append(d)
+print(" ".join(seen))')
+    [ "$order" = "guide.md notes.txt page.html" ]
+}
+
+@test "vs-chunk: records pass their other fields through" {
+    run_split vs-chunk "$FIXTURES/docs/sub/records.jsonl" || true
+    expect_status 0
+    first=$(printf '%s\n' "$out" | head -1)
+    [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"The first record. It has two sentences.","start":0,"end":39,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
+}
+
+@test "vs-chunk: a missing path is a warning and exit 3" {
+    run_split vs-chunk "$SCRATCH/nope" "$FIXTURES/docs/notes.txt" || true
+    expect_status 3
+    [[ "$err" == *nope* ]]
+    [ -n "$out" ]
+}
+
+@test "vs-chunk: writing to /dev/full is exit 5" {
+    run_split sh -c 'vs-chunk "$1" > /dev/full' sh "$FIXTURES/docs/notes.txt" || true
+    expect_status 5
+    [[ "$err" == *error* ]]
+}
+
+@test "vs-chunk: a BEIR corpus.jsonl works as is" {
+    need_data
+    corpus="$VS_DATA/datasets/scifact/corpus.jsonl"
+    run_split sh -c 'head -200 "$1" | vs-chunk --size 500 --overlap 100' sh "$corpus" || true
+    expect_status 0
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+docs = {}
+for l in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(l)
+    docs[o["_id"]] = o
+    if len(docs) == 200: break
+seen = set()
+for l in sys.stdin:
+    c = json.loads(l)
+    d = docs[c["doc_id"]]
+    assert d["text"].encode()[c["start"]:c["end"]].decode() == c["text"]
+    assert len(c["text"]) <= 500
+    if d["title"]: assert c["metadata"]["title"] == d["title"]
+    seen.add(c["doc_id"])
+assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen)
+' "$corpus"
+}
