@@ -200,7 +200,8 @@ static int eval_one(const struct opts *o, const struct vs_eval_qrels *qrels,
     json_t *sum = json_object();
     json_object_set_new(sum, "run", json_string(vs_eval_run_name(run)));
     json_object_set_new(sum, "runid", json_string(vs_eval_run_id(run)));
-    json_object_set_new(sum, "num_q", json_integer(vs_eval_result_num_q(res)));
+    json_object_set_new(sum, "num_q", json_integer(qrels ? vs_eval_result_num_q(res)
+                                                         : (long)vs_eval_run_queries(run)));
     json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
     if (bres) {
         json_t *cmp = json_object();
