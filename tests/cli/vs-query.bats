@@ -1,0 +1,370 @@
+#!/usr/bin/env bats
+# vs-query: exact search, filters, formats, errors, and agreement with the
+# numpy brute-force reference (tests/ref_search.py).
+load helpers
+
+setup() {
+    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+    REF="$ROOT/tests/ref_search.py"
+    S=$(mktemp -d)
+    cat > "$S/docs.ndjson" <<'EOF'
+{"id":"a","text":"alpha","vector":[1,0,0],"metadata":{"lang":"en","year":2021}}
+{"id":"b","text":"beta","vector":[0,1,0],"metadata":{"lang":"de","year":2019}}
+{"id":"c","text":"gamma","vector":[1,1,0],"metadata":{"lang":"en","year":2018,"tags":["rust"]}}
+{"id":"d","text":"delta","vector":[0,0,1],"source":"tmp/d.txt"}
+EOF
+    vs-ingest -q "$S/kb.vs" "$S/docs.ndjson"
+    echo '{"id":"q1","vector":[1,0.1,0]}' > "$S/q1.ndjson"
+}
+teardown() { rm -rf "$S"; }
+
+@test "vs-query --help lists the options and exits 0" {
+    run_split vs-query --help || true
+    expect_status 0
+    [[ "$out" == *"Usage: vs-query"* ]]
+    [[ "$out" == *"--filter EXPR"* ]]
+    [ -z "$err" ]
+}
+
+@test "vs-query: --help and the man page list the same options" {
+    help_matches_man vs-query
+}
+
+@test "vs-query: an unknown option is a usage error" {
+    run_split vs-query --bogus "$S/kb.vs" || true
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"--help"* ]]
+}
+
+@test "vs-query: missing STORE, bad -k, bad --format, bad --simd are usage errors" {
+    run_split vs-query || true
+    expect_status 2
+    run_split vs-query -k 0 "$S/kb.vs" || true
+    expect_status 2
+    [[ "$err" == *"-k"* ]]
+    run_split vs-query --format csv "$S/kb.vs" || true
+    expect_status 2
+    run_split vs-query --simd neon "$S/kb.vs" || true
+    expect_status 2
+    run_split vs-query --explain --format trec "$S/kb.vs" || true
+    expect_status 2
+}
+
+@test "vs-query: a store that does not exist is exit 4" {
+    run_split vs-query "$S/nope.vs" < "$S/q1.ndjson" || true
+    expect_status 4
+    [ -z "$out" ]
+    [[ "$err" == *"nope.vs"* ]]
+}
+
+@test "vs-query: empty input gives no output and exit 0" {
+    run_split vs-query "$S/kb.vs" < /dev/null || true
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+}
+
+@test "vs-query: happy path matches the expected hits" {
+    run_split vs-query -k 3 "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    expected='{"qid":"q1","id":"a","rank":1,"score":0.9950372,"distance":0.004962802,"metric":"cosine","text":"alpha","metadata":{"lang":"en","year":2021}}
+{"qid":"q1","id":"c","rank":2,"score":0.7739573,"distance":0.22604269,"metric":"cosine","text":"gamma","metadata":{"lang":"en","year":2018,"tags":["rust"]}}
+{"qid":"q1","id":"b","rank":3,"score":0.09950372,"distance":0.9004963,"metric":"cosine","text":"beta","metadata":{"lang":"de","year":2019}}'
+    [ "$out" = "$expected" ]
+    [ -z "$err" ]
+    expect_ndjson
+}
+
+@test "vs-query: default k is 10, capped by the store; --no-text --no-metadata" {
+    run_split vs-query --no-text --no-metadata "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 4 ]
+    [[ "$out" != *'"text"'* ]]
+    [[ "$out" != *'"metadata"'* ]]
+    expect_ndjson
+}
+
+@test "vs-query: a malformed line is exit 3 naming FILE:LINE, earlier queries answered" {
+    printf '%s\n' '{"id":"q1","vector":[1,0,0]}' '{"id":"q2",' > "$S/bad.ndjson"
+    run_split vs-query -k 1 "$S/kb.vs" "$S/bad.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"bad.ndjson:2:"* ]]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
+    [[ "$out" == *'"qid":"q1","id":"a"'* ]]
+}
+
+@test "vs-query: dimension mismatch, missing vector, bad k, bad filter are exit 3" {
+    echo '{"id":"q","vector":[1,0]}' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"x.ndjson:1:"*"field 'vector' has 2 numbers"*"dimension 3"* ]]
+    printf '\n{"id":"q"}\n' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"x.ndjson:2:"*"'vector'"* ]]
+    echo '{"id":"q","vector":[1,0,0],"k":0}' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"field 'k'"* ]]
+    echo '{"id":"q","vector":[1,0,0],"filter":"lang = "}' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"field 'filter'"*"column 8"* ]]
+    echo '{"vector":[1,0,0]}' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"field 'id' is missing"* ]]
+    echo '{"id":"q","vector":[0,0,0]}' > "$S/x.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/x.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"normalised"* ]]
+}
+
+@test "vs-query: --keep-going skips bad records with a warning" {
+    printf '%s\n' '{"id":"q1","vector":[1,0,0]}' 'nope' '{"id":"q2","vector":[1]}' \
+        '{"id":"q3","vector":[0,0,1]}' > "$S/mix.ndjson"
+    run_split vs-query -k 1 --keep-going --no-text --no-metadata "$S/kb.vs" "$S/mix.ndjson" || true
+    expect_status 0
+    [ "$out" = '{"qid":"q1","id":"a","rank":1,"score":1.0,"distance":0.0,"metric":"cosine"}
+{"qid":"q3","id":"d","rank":1,"score":1.0,"distance":0.0,"metric":"cosine"}' ]
+    [[ "$err" == *"warning"*"mix.ndjson:2:"* ]]
+    [[ "$err" == *"warning"*"mix.ndjson:3:"* ]]
+}
+
+@test "vs-query: writing to /dev/full is exit 5" {
+    run_split vs-query "$S/kb.vs" "$S/q1.ndjson"  || true
+    expect_status 0
+    status=0
+    vs-query "$S/kb.vs" "$S/q1.ndjson" > /dev/full 2> "$S/err" || status=$?
+    [ "$status" -eq 5 ]
+    grep -q "error" "$S/err"
+}
+
+@test "vs-query: --filter selects records; a bad --filter is exit 2 with its column" {
+    run_split vs-query --no-text --no-metadata \
+        --filter 'lang = "en" AND (year >= 2020 OR tags CONTAINS "rust") AND NOT source STARTSWITH "tmp/"' \
+        "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import sys,json; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "a c" ]
+    run_split vs-query --filter 'NOT source EXISTS' --no-text --no-metadata "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
+    run_split vs-query --filter 'lang = "en" AND' "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"--filter"*"column 16"* ]]
+}
+
+@test "vs-query: a query's filter combines with --filter by AND" {
+    echo '{"id":"q1","vector":[1,0.1,0],"filter":"year < 2020"}' > "$S/qf.ndjson"
+    run_split vs-query --no-text --no-metadata --filter 'lang = "en"' "$S/kb.vs" "$S/qf.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
+    [[ "$out" == *'"id":"c"'* ]]
+}
+
+@test "vs-query: --format trec writes run lines" {
+    run_split vs-query -k 2 --format trec "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    [ "$out" = "q1 Q0 a 1 0.9950372 vecstore
+q1 Q0 c 2 0.7739573 vecstore" ]
+}
+
+@test "vs-query: --explain reports what was searched" {
+    echo '{"id":"q1","vector":[1,0.1,0],"filter":"lang = \"en\""}' > "$S/qf.ndjson"
+    echo '{"id":"q2","vector":[1,0.1,0],"filter":"lang = \"fr\""}' >> "$S/qf.ndjson"
+    run_split vs-query --explain --exact "$S/kb.vs" "$S/qf.ndjson" || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin]
+assert [r.get("id") for r in recs] == ["a", "c", None], recs
+e = recs[0]["explain"]
+assert e["exact"] is True and e["mode"] == "exact", e
+assert e["records_scanned"] == 4 and e["filter_matched"] == 2, e
+assert e["filter_selectivity"] == 0.5 and e["hits"] == 2, e
+assert e["distance_computations"] >= 2, e
+assert "explain" not in recs[1]
+assert recs[2]["qid"] == "q2" and recs[2]["hits"] == 0
+assert recs[2]["explain"]["filter_matched"] == 0
+'
+}
+
+@test "vs-query: --fail-empty is exit 1 only when nothing was found" {
+    run_split vs-query --fail-empty --filter 'lang = "fr"' "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 1
+    [ -z "$out" ]
+    run_split vs-query --fail-empty "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+}
+
+@test "vs-query: ties are broken by id; tombstones are skipped; k beyond the store" {
+    printf '%s\n' '{"id":"z","vector":[1,2]}' '{"id":"m","vector":[1,2]}' \
+        '{"id":"a","vector":[1,2]}' '{"id":"x","vector":[0,1]}' '{"id":"gone","vector":[1,2]}' \
+        | vs-ingest -q --metric l2 "$S/t.vs"
+    printf '%s\n' '{"id":"gone","op":"delete"}' '{"id":"x","vector":[5,5]}' | vs-ingest -q "$S/t.vs"
+    echo '{"id":"q","vector":[1,2],"k":50}' > "$S/q.ndjson"
+    run_split vs-query --format trec "$S/t.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$out" = "q Q0 a 1 0 vecstore
+q Q0 m 2 0 vecstore
+q Q0 z 3 0 vecstore
+q Q0 x 4 -25 vecstore" ]
+}
+
+@test "vs-query: text queries are embedded with the store's model" {
+    printf '%s\n' '{"id":"1","text":"the quick brown fox"}' '{"id":"2","text":"lorem ipsum dolor"}' \
+        '{"id":"3","text":"vectors and pipes in C"}' | vs-embed --dim 64 | vs-ingest -q "$S/e.vs"
+    echo '{"id":"q","text":"vectors and pipes in C"}' > "$S/q.ndjson"
+    run_split vs-query -k 1 --no-metadata "$S/e.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [[ "$out" == '{"qid":"q","id":"3","rank":1,"score":0.99999'* ]]
+}
+
+gen_random() { # DIR METRIC: random integer data, overwrites, deletes, queries
+    $PY - "$1" "$2" <<'EOF'
+import json, random, sys
+d, metric = sys.argv[1], sys.argv[2]
+rnd = random.Random(42 + len(metric))
+dim = 12
+def vec():
+    while True:
+        v = [rnd.randint(-3, 3) for _ in range(dim)]
+        if any(v): return v
+docs = {}
+with open(d + "/ins1.ndjson", "w") as f:
+    for i in range(300):
+        v = vec() if i % 7 or i == 0 else docs["d%03d" % (i - 1)]["vector"]  # exact duplicates: ties
+        r = {"id": "d%03d" % i, "vector": v, "metadata": {"grp": i % 5, "year": 2000 + i % 30}}
+        docs[r["id"]] = r
+        f.write(json.dumps(r) + "\n")
+with open(d + "/ins2.ndjson", "w") as f:
+    for i in range(0, 300, 11):  # overwrite: the old rows become tombstones
+        r = {"id": "d%03d" % i, "vector": vec(), "metadata": {"grp": 9, "year": 1999}}
+        docs[r["id"]] = r
+        f.write(json.dumps(r) + "\n")
+    for i in range(3, 300, 13):
+        docs.pop("d%03d" % i, None)
+        f.write(json.dumps({"id": "d%03d" % i, "op": "delete"}) + "\n")
+with open(d + "/final.ndjson", "w") as f:
+    for r in docs.values():
+        f.write(json.dumps(r) + "\n")
+filters = [None, "grp = 1", "year >= 2020 AND grp IN [1, 2]", "grp = 9 OR year < 2003", "grp = 42"]
+with open(d + "/queries.ndjson", "w") as f:
+    for i in range(40):
+        q = {"id": "q%02d" % i, "vector": vec() if i % 9 else docs["d%03d" % (5 + i)]["vector"]}
+        if filters[i % 5]: q["filter"] = filters[i % 5]
+        if i % 6 == 0: q["k"] = 1000  # more than the store holds
+        f.write(json.dumps(q) + "\n")
+EOF
+}
+
+check_metric() { # METRIC TOL [vs-query options]
+    local metric=$1 tol=$2
+    shift 2
+    gen_random "$S" "$metric"
+    vs-ingest -q --metric "$metric" "$S/$metric.vs" "$S/ins1.ndjson"
+    vs-ingest -q "$S/$metric.vs" "$S/ins2.ndjson"
+    local norm=
+    [ "$metric" = cosine ] && norm=--normalize
+    vs-query -k 7 --no-text "$@" "$S/$metric.vs" "$S/queries.ndjson" > "$S/hits.ndjson"
+    $PY "$REF" --docs "$S/final.ndjson" --queries "$S/queries.ndjson" --metric "$metric" \
+        -k 7 $norm --tol "$tol" --check "$S/hits.ndjson"
+}
+
+@test "vs-query agrees with the numpy reference: l2 (exact ids, ties, deletes, filters)" {
+    check_metric l2 0
+}
+
+@test "vs-query agrees with the numpy reference: dot (exact ids, ties, deletes, filters)" {
+    check_metric dot 0
+}
+
+@test "vs-query agrees with the numpy reference: cosine" {
+    check_metric cosine 1e-5
+}
+
+@test "vs-query agrees with the reference with a global --filter, 1 thread, batch 1" {
+    gen_random "$S" l2
+    vs-ingest -q --metric l2 "$S/g.vs" "$S/ins1.ndjson"
+    vs-ingest -q "$S/g.vs" "$S/ins2.ndjson"
+    vs-query -k 5 --threads 1 --batch 1 --filter 'NOT grp = 2' "$S/g.vs" "$S/queries.ndjson" > "$S/hits.ndjson"
+    $PY "$REF" --docs "$S/final.ndjson" --queries "$S/queries.ndjson" --metric l2 -k 5 \
+        --filter 'NOT grp = 2' --tol 0 --check "$S/hits.ndjson"
+}
+
+@test "vs-query: every kernel set the CPU runs agrees with the reference" {
+    gen_random "$S" dot
+    vs-ingest -q --metric dot "$S/k.vs" "$S/ins1.ndjson"
+    vs-ingest -q "$S/k.vs" "$S/ins2.ndjson"
+    n=0
+    for simd in scalar sse avx2 avx512; do
+        vs-query --simd "$simd" "$S/k.vs" < /dev/null 2>/dev/null || continue
+        vs-query -k 7 --simd "$simd" "$S/k.vs" "$S/queries.ndjson" > "$S/hits-$simd.ndjson"
+        $PY "$REF" --docs "$S/final.ndjson" --queries "$S/queries.ndjson" --metric dot -k 7 \
+            --tol 0 --check "$S/hits-$simd.ndjson"
+        n=$((n + 1))
+    done
+    [ "$n" -ge 1 ]
+}
+
+@test "vs-query: output is the same for every batch size and thread count" {
+    gen_random "$S" cosine
+    vs-ingest -q "$S/c.vs" "$S/ins1.ndjson"
+    vs-ingest -q "$S/c.vs" "$S/ins2.ndjson"
+    vs-query --threads 1 --batch 1 "$S/c.vs" "$S/queries.ndjson" > "$S/a.ndjson"
+    vs-query --threads 2 --batch 64 "$S/c.vs" "$S/queries.ndjson" > "$S/b.ndjson"
+    vs-query --threads 2 --batch 7 "$S/c.vs" "$S/queries.ndjson" > "$S/c.ndjson"
+    [ -s "$S/a.ndjson" ]
+    cmp "$S/a.ndjson" "$S/b.ndjson"
+    cmp "$S/a.ndjson" "$S/c.ndjson"
+}
+
+@test "vs-query: settings come from the environment, flags win" {
+    VS_QUERY_K=2 vs-query "$S/kb.vs" "$S/q1.ndjson" > "$S/o"
+    [ "$(wc -l < "$S/o")" -eq 2 ]
+    VS_QUERY_K=2 vs-query -k 1 "$S/kb.vs" "$S/q1.ndjson" > "$S/o"
+    [ "$(wc -l < "$S/o")" -eq 1 ]
+    run_split env VS_QUERY_K=zero vs-query "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 2
+}
+
+@test "vs-query --stats counts queries and hits" {
+    run_split vs-query --stats -k 2 "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 0
+    printf '%s\n' "$err" | $PY -c '
+import json, sys
+s = json.loads(sys.stdin.read())
+assert s["queries"] == 1 and s["hits"] == 2 and s["exit"] == 0, s
+assert s["distance_computations"] == 4, s
+'
+}
+
+@test "vs-query on real data (cranfield, hash embeddings) agrees with the reference" {
+    need_data
+    $PY - "$VS_DATA/datasets/cranfield" "$S" <<'EOF'
+import json, sys
+src, d = sys.argv[1], sys.argv[2]
+with open(src + "/corpus.jsonl") as f, open(d + "/corpus.ndjson", "w") as o:
+    for l in f:
+        r = json.loads(l)
+        o.write(json.dumps({"id": r["_id"], "text": (r.get("title", "") + " " + r["text"]).strip()}) + "\n")
+with open(src + "/queries.jsonl") as f, open(d + "/queries.ndjson", "w") as o:
+    for i, l in enumerate(f):
+        if i >= 40: break
+        r = json.loads(l)
+        o.write(json.dumps({"id": r["_id"], "text": r["text"]}) + "\n")
+EOF
+    vs-embed --keep-going -q --dim 128 "$S/corpus.ndjson" > "$S/corpus.vec"
+    vs-ingest -q "$S/cran.vs" "$S/corpus.vec"
+    vs-embed -q --dim 128 "$S/queries.ndjson" > "$S/queries.vec"
+    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.vec" > "$S/hits.ndjson"
+    [ "$(wc -l < "$S/hits.ndjson")" -eq 400 ]
+    # text-only queries give the same hits as pre-embedded ones
+    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
+    cmp "$S/hits.ndjson" "$S/hits2.ndjson"
+    $PY "$REF" --docs "$S/corpus.vec" --queries "$S/queries.vec" --metric cosine -k 10 \
+        --normalize --tol 1e-5 --check "$S/hits.ndjson"
+}
