@@ -298,7 +298,8 @@ int vs_eval_qrels_load(const char *path, struct vs_eval_qrels **out,
         goto fail;
     if (!q->format)
         q->format = "trec";
-    qsort(q->all, q->n, sizeof *q->all, cmp_qrel);
+    if (q->n)
+        qsort(q->all, q->n, sizeof *q->all, cmp_qrel);
     for (size_t i = 1; i < q->n; i++)
         if (strcmp(q->all[i].qid, q->all[i - 1].qid) == 0 &&
             strcmp(q->all[i].docno, q->all[i - 1].docno) == 0) {
@@ -512,7 +513,8 @@ int vs_eval_run_load(const char *path, const char *name,
         goto done;
     if (!r->format)
         r->format = "ndjson";
-    qsort(rows, nrows, sizeof *rows, cmp_hitrow);
+    if (nrows)
+        qsort(rows, nrows, sizeof *rows, cmp_hitrow);
     for (size_t i = 1; i < nrows; i++)
         if (strcmp(rows[i].qid, rows[i - 1].qid) == 0 &&
             strcmp(rows[i].h.docno, rows[i - 1].h.docno) == 0) {
