@@ -7,7 +7,7 @@
  *  3. Features, each hashed with XXH64 and a fixed seed per kind:
  *       word unigram   XXH64(word UTF-8, seed 0x7631)               weight 1.0
  *       word bigram    XXH64(LE64(h(w1)) LE64(h(w2)), seed 0x7632)  weight 0.5
- *       char n-gram    XXH64(n-gram UTF-8, seed 0x7633)             weight 0.25
+ *       char n-gram    XXH64(n-gram UTF-8, seed 0x7633)             weight 1.0
  *     where char n-grams are the n = 3, 4, 5 code point substrings of
  *     "<" word ">" (the angle brackets mark the word's boundaries).
  *  4. Each distinct feature with term frequency tf adds
@@ -32,9 +32,11 @@
 #define SEED_WORD 0x7631u
 #define SEED_BIGRAM 0x7632u
 #define SEED_CHAR 0x7633u
+#ifndef W_WORD /* overridable only to experiment; hash-v1 is these values */
 #define W_WORD 1.0
 #define W_BIGRAM 0.5
-#define W_CHAR 0.25
+#define W_CHAR 1.0
+#endif
 #define NGRAM_MIN 3
 #define NGRAM_MAX 5
 
