@@ -228,3 +228,15 @@ for l in sys.stdin:
 assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen)
 ' "$corpus"
 }
+
+@test "vs-chunk: settings come from the environment; a flag wins" {
+    printf '{"id":"s","text":"one two three four five six seven"}\n' > "$SCRATCH/s.jsonl"
+    VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk "$SCRATCH/s.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
+    VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk --size 4 "$SCRATCH/s.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    VS_CHUNK_SPLITTER=nope run_split vs-chunk "$SCRATCH/s.jsonl" || true
+    expect_status 2
+}

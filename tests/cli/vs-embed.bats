@@ -157,3 +157,15 @@ assert dot(v["q"], v["rel"]) > dot(v["q"], v["unrel"]) + 0.1, (dot(v["q"], v["re
     expect_ndjson
     [ "$(printf '%s\n' "$out" | grep -c '"vector_model":"hash-v1:16"')" -eq 6 ]
 }
+
+@test "vs-embed: settings come from the environment; a flag wins" {
+    VS_EMBED_DIM=8 run_split vs-embed "$FIXTURES/embed/texts.jsonl" || true
+    expect_status 0
+    [[ "$out" == *'"vector_model":"hash-v1:8"'* ]]
+    VS_EMBED_DIM=8 run_split vs-embed --dim 16 "$FIXTURES/embed/texts.jsonl" || true
+    expect_status 0
+    [[ "$out" == *'"vector_model":"hash-v1:16"'* ]]
+    VS_EMBED_MODEL=gpt run_split vs-embed "$FIXTURES/embed/texts.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"model 'gpt' is not available"* ]]
+}
