@@ -98,19 +98,22 @@ static int report_gates(const struct opts *o, json_t *out, const char *run,
     json_t *v;
     json_array_foreach(verdicts, i, v) {
         int pass = json_is_true(json_object_get(v, "pass"));
-        json_t *x = json_object_get(v, "regression");
-        if (!x)
-            x = json_object_get(v, "value");
-        if (pass)
-            vs_cli_info(0, "gate passed: %s (%s: %.6f, run '%s')",
-                        json_string_value(json_object_get(v, "rule")),
-                        json_string_value(json_object_get(v, "measure")),
-                        json_real_value(x), run);
+        const char *rule = json_string_value(json_object_get(v, "rule"));
+        const char *m = json_string_value(json_object_get(v, "measure"));
+        char what[256];
+        json_t *reg = json_object_get(v, "regression");
+        if (reg)
+            snprintf(what, sizeof what, "%s regression: %.6f = baseline %.6f - run %.6f",
+                     m, json_real_value(reg), json_real_value(json_object_get(v, "baseline")),
+                     json_real_value(json_object_get(v, "run")));
         else
-            fprintf(stderr, "%s: gate failed: %s (%s: %.6f, run '%s')\n", vs_cli.prog,
-                    json_string_value(json_object_get(v, "rule")),
-                    json_string_value(json_object_get(v, "measure")),
-                    json_real_value(x), run);
+            snprintf(what, sizeof what, "%s: %.6f", m,
+                     json_real_value(json_object_get(v, "value")));
+        if (pass)
+            vs_cli_info(0, "gate passed: %s (%s, run '%s')", rule, what, run);
+        else
+            fprintf(stderr, "%s: gate failed: %s (%s, run '%s')\n", vs_cli.prog,
+                    rule, what, run);
     }
     json_object_set_new(out, "gates", verdicts);
     *failed += f;

@@ -309,3 +309,13 @@ rag() {
     rag "$E/rag.ndjson" || true
     expect_status 2
 }
+
+@test "examples/gate: the CI job fails on the regression, passes on main" {
+    run_split "$ROOT/examples/gate/ci.sh" "$VS_BIN" || true
+    expect_status 1
+    expect_ndjson
+    [ "$(printf '%s\n' "$err" | grep -c 'gate failed')" -eq 2 ]
+    [ "$(json '[g["pass"] for g in o["gates"]]')" = "[True, True, False, False]" ]
+    run_split "$ROOT/examples/gate/ci.sh" "$VS_BIN" "$ROOT/examples/gate/main.trec" || true
+    expect_status 0
+}
