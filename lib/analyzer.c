@@ -1,12 +1,26 @@
 /* analyzer.c: Unicode normalisation, case folding, segmentation, stop words
  * and Snowball stemming (see vs_analyzer.h for the rules). */
 #include "vs_analyzer.h"
+#include "analyzer_internal.h"
 
 #include <libstemmer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+
+/* A small inline hash for short strings (FNV-1a with a final mix); the
+ * hash tables here are in-memory only, so it is never persisted. */
+static inline uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
 
 struct vs_analyzer {
     char id[192];
@@ -20,7 +34,21 @@ struct vs_analyzer {
     size_t cps_cap;
     char tok[VS_ANALYZER_MAX_TERM * 2 + 8];
     char stem[VS_ANALYZER_MAX_TERM * 4 + 8];
+    /* a direct-mapped cache of token -> term (or stop word), so frequent
+     * tokens skip the stop list and the stemmer */
+    struct centry *cache;
 };
+
+/* One cached token; vlen CACHE_STOP marks a stop word, klen 0 an empty
+ * slot. Longer tokens are not cached. */
+struct centry {
+    uint8_t klen, vlen;
+    char key[26];
+    char val[32]; /* NUL-terminated */
+    uint32_t memo;
+};
+#define CACHE_SLOTS 4096u
+#define CACHE_STOP 0xFFu
 
 /* The English stop list "en": our own, function words only (articles,
  * pronouns, auxiliaries, prepositions, conjunctions), sorted for bsearch.
@@ -168,6 +196,7 @@ void vs_analyzer_free(struct vs_analyzer *a)
         return;
     if (a->stemmer)
         sb_stemmer_delete(a->stemmer);
+    free(a->cache);
     free(a->cps);
     free(a);
 }
@@ -265,6 +294,52 @@ static long normalize(struct vs_analyzer *a, const char *text, size_t len)
         }
         return (long)len;
     }
+    if (a->strip) {
+        /* Marks are stripped: decompose code point by code point (NFKD with
+         * case folding when fold=1), dropping marks; nothing is left to
+         * recompose except Hangul syllables, which are kept whole. */
+        if (grow_cps(a, len * 3 + 16))
+            return -1;
+        int opts = UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_IGNORE;
+        if (a->fold)
+            opts |= UTF8PROC_COMPAT | UTF8PROC_CASEFOLD;
+        long n = 0;
+        for (i = 0; i < len;) {
+            if (s[i] < 128 && s[i] != 0) {
+                int32_t c = s[i++];
+                if (a->fold && c >= 'A' && c <= 'Z')
+                    c += 'a' - 'A';
+                a->cps[n++] = c;
+                continue;
+            }
+            utf8proc_int32_t c;
+            utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+            if (k <= 0 || c == 0) {
+                a->cps[n++] = ' ';
+                i++;
+                continue;
+            }
+            i += (size_t)k;
+            if (c >= 0xAC00 && c <= 0xD7A3) {
+                a->cps[n++] = c;
+                continue;
+            }
+            utf8proc_int32_t buf[32];
+            int bc = 0;
+            utf8proc_ssize_t m = utf8proc_decompose_char(c, buf, 32,
+                                                         (utf8proc_option_t)opts, &bc);
+            if (m < 0 || m > 32) {
+                a->cps[n++] = ' ';
+                continue;
+            }
+            if ((size_t)(n + m) + 4 > a->cps_cap &&
+                grow_cps(a, (size_t)(n + m) * 2 + 16))
+                return -1;
+            for (utf8proc_ssize_t j = 0; j < m; j++)
+                a->cps[n++] = buf[j];
+        }
+        return n;
+    }
     /* Replace invalid UTF-8 (and NUL) with spaces, then normalise. */
     unsigned char *clean = malloc(len + 1);
     if (!clean)
@@ -318,6 +393,7 @@ static long normalize(struct vs_analyzer *a, const char *text, size_t len)
 struct tokstate {
     struct vs_analyzer *a;
     vs_analyzer_emit_fn emit;
+    vs_analyzer_memo_fn emit_memo; /* used instead of emit when set */
     void *arg;
     size_t len;      /* bytes in a->tok */
     int overflow;    /* token longer than the maximum */
@@ -329,6 +405,10 @@ static void tok_add(struct tokstate *t, int32_t c)
 {
     if (t->overflow)
         return;
+    if (c < 128 && t->len < VS_ANALYZER_MAX_TERM) {
+        t->a->tok[t->len++] = (char)c;
+        return;
+    }
     if (t->len + 4 > VS_ANALYZER_MAX_TERM) {
         utf8proc_uint8_t b[4];
         utf8proc_ssize_t n = utf8proc_encode_char(c, b);
@@ -338,6 +418,46 @@ static void tok_add(struct tokstate *t, int32_t c)
         }
     }
     t->len += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)t->a->tok + t->len);
+}
+
+/* The cache slot of a token (holding it or not), or NULL when the token is
+ * too long or the cache cannot be allocated. */
+static struct centry *cache_slot(struct vs_analyzer *a, const char *k,
+                                 size_t len)
+{
+    if (len > sizeof a->cache->key)
+        return NULL;
+    if (!a->cache) {
+        a->cache = calloc(CACHE_SLOTS, sizeof *a->cache);
+        if (!a->cache)
+            return NULL;
+    }
+    return &a->cache[hash_bytes(k, len) & (CACHE_SLOTS - 1)];
+}
+
+static void cache_set(struct centry *e, const char *k, size_t klen,
+                      const char *v, size_t vlen)
+{
+    if (v && vlen >= sizeof e->val)
+        return;
+    e->memo = 0;
+    e->klen = (uint8_t)klen;
+    memcpy(e->key, k, klen);
+    e->vlen = v ? (uint8_t)vlen : CACHE_STOP;
+    if (v) {
+        memcpy(e->val, v, vlen);
+        e->val[vlen] = '\0';
+    }
+}
+
+static inline int emit_term(struct tokstate *t, const char *term, size_t len,
+                            uint32_t pos, uint32_t *memo)
+{
+    if (t->emit_memo) {
+        uint32_t dummy = 0;
+        return t->emit_memo(t->arg, term, len, pos, memo ? memo : &dummy);
+    }
+    return t->emit(t->arg, term, len, pos);
 }
 
 static int tok_end(struct tokstate *t)
@@ -355,8 +475,19 @@ static int tok_end(struct tokstate *t)
     if (drop)
         return VS_OK;
     a->tok[len] = '\0';
-    if (vs_analyzer_is_stop(a, a->tok, len))
+    struct centry *ce = cache_slot(a, a->tok, len);
+    if (ce && ce->klen == len && memcmp(ce->key, a->tok, len) == 0) {
+        if (ce->vlen == CACHE_STOP)
+            return VS_OK;
+        return emit_term(t, ce->val, ce->vlen, pos, &ce->memo);
+    }
+    if (vs_analyzer_is_stop(a, a->tok, len)) {
+        if (ce)
+            cache_set(ce, a->tok, len, NULL, 0);
         return VS_OK;
+    }
+    const char *out = a->tok;
+    size_t olen = len;
     if (a->stemmer && !digit) {
         const sb_symbol *st = sb_stemmer_stem(a->stemmer,
                                               (const sb_symbol *)a->tok, (int)len);
@@ -366,15 +497,41 @@ static int tok_end(struct tokstate *t)
         if (sl > 0 && (size_t)sl < sizeof a->stem) {
             memcpy(a->stem, st, (size_t)sl);
             a->stem[sl] = '\0';
-            return t->emit(t->arg, a->stem, (size_t)sl, pos);
+            out = a->stem;
+            olen = (size_t)sl;
         }
     }
-    return t->emit(t->arg, a->tok, len, pos);
+    uint32_t *memo = NULL;
+    if (ce) {
+        cache_set(ce, a->tok, len, out, olen);
+        if (ce->klen == len && ce->vlen == olen &&
+            memcmp(ce->key, a->tok, len) == 0)
+            memo = &ce->memo; /* cached now */
+    }
+    return emit_term(t, out, olen, pos, memo);
 }
+
+static int run(struct vs_analyzer *a, const char *text, size_t len,
+               struct tokstate *tp, uint32_t *npos, struct vs_diag *d);
 
 int vs_analyzer_run(struct vs_analyzer *a, const char *text, size_t len,
                     vs_analyzer_emit_fn emit, void *arg, uint32_t *npos,
                     struct vs_diag *d)
+{
+    struct tokstate t = {.a = a, .emit = emit, .arg = arg};
+    return run(a, text, len, &t, npos, d);
+}
+
+int vs_analyzer_run_memo(struct vs_analyzer *a, const char *text, size_t len,
+                         vs_analyzer_memo_fn emit, void *arg,
+                         struct vs_diag *d)
+{
+    struct tokstate t = {.a = a, .emit_memo = emit, .arg = arg};
+    return run(a, text, len, &t, NULL, d);
+}
+
+static int run(struct vs_analyzer *a, const char *text, size_t len,
+               struct tokstate *tp, uint32_t *npos, struct vs_diag *d)
 {
     if (npos)
         *npos = 0;
@@ -382,7 +539,7 @@ int vs_analyzer_run(struct vs_analyzer *a, const char *text, size_t len,
     if (n < 0)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     const int32_t *cp = a->cps;
-    struct tokstate t = {.a = a, .emit = emit, .arg = arg};
+    struct tokstate t = *tp;
     int rc = VS_OK;
     for (long i = 0; i < n && rc == VS_OK; i++) {
         int32_t c = cp[i];

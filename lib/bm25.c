@@ -20,14 +20,27 @@
  *     per doc tf varints (first absolute, then deltas).
  */
 #include "vs_bm25.h"
+#include "analyzer_internal.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 #include <zstd.h>
+
+/* A small inline hash for short strings (FNV-1a with a final mix); the
+ * hash tables here are in-memory only, so it is never persisted. */
+static inline uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
 
 #define MAGIC "VSBM25\r\n"
 #define HDR_SIZE 128
@@ -138,12 +151,10 @@ struct bterm {
     uint32_t off, len; /* in the term arena */
     uint32_t df;
     uint32_t last_row;
+    uint32_t cur_row, doc_tf, prevpos; /* the document being added */
     struct vbuf docs, pos;
 };
 
-struct tokref {
-    uint32_t term, pos;
-};
 
 struct vs_bm25_builder {
     struct vs_analyzer *an; /* NULL for merges */
@@ -151,14 +162,15 @@ struct vs_bm25_builder {
     struct vbuf arena;
     struct bterm *terms;
     size_t nterms, terms_cap;
-    uint32_t *slots; /* hash table of term index + 1 */
+    uint64_t *slots; /* hash table: high hash bits << 32 | term index + 1 */
     size_t nslots;
     uint32_t *doclens; /* per row, ABSENT when not added */
     size_t nrows, rows_cap;
     uint64_t ndocs, total_len;
     int64_t last_row;
-    struct tokref *toks; /* one document's tokens */
+    uint32_t *toks; /* distinct terms of the document being added */
     size_t ntoks, toks_cap;
+    uint32_t cur_row, doc_len;
     int err;
 };
 
@@ -211,15 +223,16 @@ void vs_bm25_builder_free(struct vs_bm25_builder *b)
 static int rehash(struct vs_bm25_builder *b)
 {
     size_t ns = b->nslots * 2;
-    uint32_t *s = calloc(ns, sizeof *s);
+    uint64_t *s = calloc(ns, sizeof *s);
     if (!s)
         return -1;
     for (size_t i = 0; i < b->nterms; i++) {
         const struct bterm *t = &b->terms[i];
-        size_t h = (size_t)XXH3_64bits(b->arena.p + t->off, t->len) & (ns - 1);
+        uint64_t hv = hash_bytes(b->arena.p + t->off, t->len);
+        size_t h = (size_t)hv & (ns - 1);
         while (s[h])
             h = (h + 1) & (ns - 1);
-        s[h] = (uint32_t)i + 1;
+        s[h] = (hv & 0xFFFFFFFF00000000ull) | ((uint64_t)i + 1);
     }
     free(b->slots);
     b->slots = s;
@@ -231,14 +244,17 @@ static int rehash(struct vs_bm25_builder *b)
 static long term_id(struct vs_bm25_builder *b, const char *s, size_t len)
 {
     size_t mask = b->nslots - 1;
-    size_t h = (size_t)XXH3_64bits(s, len) & mask;
+    uint64_t hv = hash_bytes(s, len), hi = hv & 0xFFFFFFFF00000000ull;
+    size_t h = (size_t)hv & mask;
     for (;;) {
-        uint32_t v = b->slots[h];
+        uint64_t v = b->slots[h];
         if (!v)
             break;
-        const struct bterm *t = &b->terms[v - 1];
-        if (t->len == len && memcmp(b->arena.p + t->off, s, len) == 0)
-            return (long)v - 1;
+        if ((v & 0xFFFFFFFF00000000ull) == hi) {
+            const struct bterm *t = &b->terms[(uint32_t)v - 1];
+            if (t->len == len && memcmp(b->arena.p + t->off, s, len) == 0)
+                return (long)(uint32_t)v - 1;
+        }
         h = (h + 1) & mask;
     }
     if (b->nterms == b->terms_cap) {
@@ -253,9 +269,10 @@ static long term_id(struct vs_bm25_builder *b, const char *s, size_t len)
     memset(t, 0, sizeof *t);
     t->off = (uint32_t)b->arena.n;
     t->len = (uint32_t)len;
+    t->cur_row = ABSENT;
     if (vb_put(&b->arena, s, len))
         return -1;
-    b->slots[h] = (uint32_t)++b->nterms;
+    b->slots[h] = hi | (uint64_t)++b->nterms;
     if (b->nterms * 2 > b->nslots && rehash(b))
         return -1;
     return (long)b->nterms - 1;
@@ -282,14 +299,14 @@ static int set_doclen(struct vs_bm25_builder *b, uint64_t row, uint32_t len)
 
 /* Append one document's postings for a term (rows increase per term). */
 static int term_append(struct bterm *t, uint32_t row, uint32_t tf,
-                       const uint32_t *pos, size_t pos_stride)
+                       const uint32_t *pos)
 {
     uint32_t delta = t->df ? row - t->last_row : row;
     if (vb_varint(&t->docs, delta) || vb_varint(&t->docs, tf))
         return -1;
     uint32_t prev = 0;
     for (uint32_t i = 0; i < tf; i++) {
-        uint32_t p = pos[i * pos_stride];
+        uint32_t p = pos[i];
         if (vb_varint(&t->pos, p - prev))
             return -1;
         prev = p;
@@ -299,32 +316,42 @@ static int term_append(struct bterm *t, uint32_t row, uint32_t tf,
     return 0;
 }
 
-static int emit_tok(void *arg, const char *term, size_t len, uint32_t pos)
+static int emit_tok(void *arg, const char *term, size_t len, uint32_t pos,
+                    uint32_t *memo)
 {
     struct vs_bm25_builder *b = arg;
-    long id = term_id(b, term, len);
-    if (id < 0)
-        return VS_E_NOMEM;
-    if (b->ntoks == b->toks_cap) {
-        size_t cap = b->toks_cap ? b->toks_cap * 2 : 256;
-        struct tokref *t = realloc(b->toks, cap * sizeof *t);
-        if (!t)
+    long id;
+    if (*memo)
+        id = (long)*memo - 1; /* the analyzer remembered the term's index */
+    else {
+        id = term_id(b, term, len);
+        if (id < 0)
             return VS_E_NOMEM;
-        b->toks = t;
-        b->toks_cap = cap;
+        *memo = (uint32_t)id + 1;
     }
-    b->toks[b->ntoks].term = (uint32_t)id;
-    b->toks[b->ntoks].pos = pos;
-    b->ntoks++;
+    struct bterm *t = &b->terms[id];
+    if (t->cur_row != b->cur_row) { /* first time in this document */
+        if (b->ntoks == b->toks_cap) {
+            size_t cap = b->toks_cap ? b->toks_cap * 2 : 256;
+            uint32_t *x = realloc(b->toks, cap * sizeof *x);
+            if (!x)
+                return VS_E_NOMEM;
+            b->toks = x;
+            b->toks_cap = cap;
+        }
+        b->toks[b->ntoks++] = (uint32_t)id;
+        t->cur_row = b->cur_row;
+        t->doc_tf = 0;
+        t->prevpos = 0;
+    }
+    /* positions of a term arrive in increasing order: first absolute,
+     * then deltas, straight into the term's positions stream */
+    if (vb_varint(&t->pos, pos - t->prevpos))
+        return VS_E_NOMEM;
+    t->prevpos = pos;
+    t->doc_tf++;
+    b->doc_len++;
     return VS_OK;
-}
-
-static int cmp_tokref(const void *x, const void *y)
-{
-    const struct tokref *a = x, *b = y;
-    if (a->term != b->term)
-        return a->term < b->term ? -1 : 1;
-    return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
 int vs_bm25_builder_add(struct vs_bm25_builder *b, uint64_t row,
@@ -335,23 +362,23 @@ int vs_bm25_builder_add(struct vs_bm25_builder *b, uint64_t row,
                            "bm25: row %llu added out of order or too large",
                            (unsigned long long)row);
     b->ntoks = 0;
-    int rc = vs_analyzer_run(b->an, text, len, emit_tok, b, NULL, d);
+    b->doc_len = 0;
+    b->cur_row = (uint32_t)row;
+    int rc = vs_analyzer_run_memo(b->an, text, len, emit_tok, b, d);
     if (rc != VS_OK)
         return rc == VS_E_NOMEM ? vs_diag_set(d, rc, "out of memory") : rc;
-    qsort(b->toks, b->ntoks, sizeof *b->toks, cmp_tokref);
-    for (size_t i = 0; i < b->ntoks;) {
-        size_t j = i;
-        while (j < b->ntoks && b->toks[j].term == b->toks[i].term)
-            j++;
-        if (term_append(&b->terms[b->toks[i].term], (uint32_t)row,
-                        (uint32_t)(j - i), &b->toks[i].pos, 2))
+    for (size_t i = 0; i < b->ntoks; i++) {
+        struct bterm *t = &b->terms[b->toks[i]];
+        uint32_t delta = t->df ? (uint32_t)row - t->last_row : (uint32_t)row;
+        if (vb_varint(&t->docs, delta) || vb_varint(&t->docs, t->doc_tf))
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        i = j;
+        t->df++;
+        t->last_row = (uint32_t)row;
     }
-    if (set_doclen(b, row, (uint32_t)b->ntoks))
+    if (set_doclen(b, row, b->doc_len))
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     b->ndocs++;
-    b->total_len += b->ntoks;
+    b->total_len += b->doc_len;
     b->last_row = (int64_t)row;
     return VS_OK;
 }
@@ -922,7 +949,7 @@ int vs_bm25_merge(const struct vs_bm25_merge_input *in, size_t n, void **buf,
                     }
                 }
                 if (term_append(&b->terms[id], (uint32_t)nr, l.tfs[j],
-                                l.pos + l.poff[j], 1)) {
+                                l.pos + l.poff[j])) {
                     rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
                     break;
                 }

@@ -70,7 +70,8 @@ void vs_bm25_builder_free(struct vs_bm25_builder *b);
 
 /* Add the text of one row. Rows must be strictly increasing; rows never
  * added are absent (not counted in N). Errors: VS_E_USAGE (row not
- * increasing or too large), VS_E_NOMEM. */
+ * increasing or too large; the builder is unchanged), VS_E_NOMEM (after
+ * which the builder may only be freed). */
 int vs_bm25_builder_add(struct vs_bm25_builder *b, uint64_t row,
                         const char *text, size_t len, struct vs_diag *d);
 
