@@ -14,8 +14,9 @@
  *     sign * weight * (1 + ln tf) to bucket (h mod 2^32) mod dim, where sign is
  *     -1 when bit 63 of h is set, else +1 (signed feature hashing).
  *  5. The vector is L2-normalised; a text with no features is an error.
- * Sums are in double over features sorted by hash, so the result does not
- * depend on the machine, the thread count or the batch.
+ * Sums are in double, in the order in which features first occur in the
+ * text, so the result does not depend on the machine, the thread count or
+ * the batch.
  */
 #include "embed_internal.h"
 
@@ -45,6 +46,12 @@ struct feature {
     uint32_t kind; /* 0 word, 1 bigram, 2 char n-gram */
 };
 
+struct slot {
+    uint64_t h;
+    uint32_t kind;
+    uint32_t tf; /* 0 = empty */
+};
+
 /* Per-thread scratch, grown before the parallel region. */
 struct scratch {
     utf8proc_int32_t *cps; /* normalised code points */
@@ -54,6 +61,10 @@ struct scratch {
     size_t word_cap;    /* capacity of buf (bytes) and off (entries) */
     struct feature *feat;
     size_t feat_cap;
+    struct slot *tab; /* counting table, a power of two */
+    size_t tab_cap;
+    size_t *uniq; /* table slots in order of first occurrence */
+    size_t uniq_cap;
     double *acc;
 };
 
@@ -116,14 +127,6 @@ static void le64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int cmp_feature(const void *a, const void *b)
-{
-    const struct feature *x = a, *y = b;
-    if (x->h != y->h)
-        return x->h < y->h ? -1 : 1;
-    return (x->kind > y->kind) - (x->kind < y->kind);
 }
 
 /* Normalise text into s->cps; returns the count, or -1 on bad UTF-8, -2 on
@@ -211,20 +214,37 @@ static int embed_text(struct scratch *s, size_t dim, const char *text,
     }
     if (nf == 0)
         return VS_E_FIELD;
-    qsort(s->feat, nf, sizeof *s->feat, cmp_feature);
+    /* Count each distinct (hash, kind) in an open-addressing table; sum in
+     * the order of first occurrence. */
+    size_t cap = 16;
+    while (cap < 2 * nf)
+        cap *= 2;
+    if (grow((void **)&s->tab, &s->tab_cap, cap, sizeof *s->tab) ||
+        grow((void **)&s->uniq, &s->uniq_cap, nf, sizeof *s->uniq))
+        return VS_E_NOMEM;
+    memset(s->tab, 0, cap * sizeof *s->tab);
+    size_t mask = cap - 1, nu = 0;
+    for (size_t a = 0; a < nf; a++) {
+        uint64_t h = s->feat[a].h;
+        uint32_t kind = s->feat[a].kind;
+        size_t k = (size_t)(h ^ (h >> 29) ^ kind) & mask;
+        while (s->tab[k].tf && (s->tab[k].h != h || s->tab[k].kind != kind))
+            k = (k + 1) & mask;
+        if (!s->tab[k].tf) {
+            s->tab[k].h = h;
+            s->tab[k].kind = kind;
+            s->uniq[nu++] = k;
+        }
+        s->tab[k].tf++;
+    }
     static const double weight[3] = {W_WORD, W_BIGRAM, W_CHAR};
     double *acc = s->acc;
     memset(acc, 0, dim * sizeof *acc);
-    for (size_t a = 0; a < nf;) {
-        size_t b = a + 1;
-        while (b < nf && s->feat[b].h == s->feat[a].h &&
-               s->feat[b].kind == s->feat[a].kind)
-            b++;
-        uint64_t h = s->feat[a].h;
-        double w = weight[s->feat[a].kind] * (1.0 + log((double)(b - a)));
-        size_t bucket = (size_t)((uint32_t)h % (uint32_t)dim);
-        acc[bucket] += (h >> 63) ? -w : w;
-        a = b;
+    for (size_t u = 0; u < nu; u++) {
+        const struct slot *sl = &s->tab[s->uniq[u]];
+        double w = weight[sl->kind] * (1.0 + log((double)sl->tf));
+        size_t bucket = (size_t)((uint32_t)sl->h % (uint32_t)dim);
+        acc[bucket] += (sl->h >> 63) ? -w : w;
     }
     double norm = 0;
     for (size_t k = 0; k < dim; k++)
@@ -278,6 +298,8 @@ static void hash_free(void *state)
         free(h->sc[t].buf);
         free(h->sc[t].off);
         free(h->sc[t].feat);
+        free(h->sc[t].tab);
+        free(h->sc[t].uniq);
         free(h->sc[t].acc);
     }
     free(h->sc);
