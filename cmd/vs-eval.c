@@ -207,28 +207,9 @@ static int eval_one(const struct opts *o, const struct vs_eval_qrels *qrels,
                                                          : (long)vs_eval_run_queries(run)));
     json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
     if (bres) {
-        json_t *cmp = json_object();
-        for (size_t m = 0; m < vs_eval_result_measures(res); m++) {
-            const char *name = vs_eval_result_measure(res, m);
-            struct vs_eval_cmp c;
-            if (strncmp(name, "num_", 4) == 0 ||
-                vs_eval_compare(res, bres, name, o->permutations,
-                                (uint64_t)o->seed, &c) != VS_OK)
-                continue;
-            json_t *x = json_object();
-            json_object_set_new(x, "run", json_real(c.run_mean));
-            json_object_set_new(x, "baseline", json_real(c.base_mean));
-            json_object_set_new(x, "diff", json_real(c.diff));
-            json_object_set_new(x, "p_randomization", json_real(c.p_randomization));
-            json_object_set_new(x, "p_ttest", json_real(c.p_ttest));
-            json_object_set_new(x, "n", json_integer(c.n));
-            json_object_set_new(x, "improved", json_integer(c.improved));
-            json_object_set_new(x, "worse", json_integer(c.worse));
-            json_object_set_new(x, "ties", json_integer(c.ties));
-            json_object_set_new(cmp, name, x);
-        }
         json_object_set_new(sum, "baseline", json_string(o->baseline));
-        json_object_set_new(sum, "compare", cmp);
+        json_object_set_new(sum, "compare", vs_eval_compare_json(res, bres, o->permutations,
+                                                                 (uint64_t)o->seed));
     }
     int rc = 0;
     if (vs_eval_gates_count(o->gates))
@@ -238,67 +219,6 @@ static int eval_one(const struct opts *o, const struct vs_eval_qrels *qrels,
     else
         json_decref(sum);
     vs_eval_result_free(res);
-    return rc;
-}
-
-static const char *const rag_names[] = {"faithfulness", "answer_relevance",
-                                        "context_precision", "context_recall"};
-
-static int rag_file(struct vs_eval_judge *j, const char *path,
-                    struct vs_eval_result *res, json_t *explain)
-{
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    struct vs_ndjson_reader *rd = NULL;
-    int st = vs_ndjson_open(path, 0, &rd, &d);
-    if (st != VS_OK)
-        return vs_cli_report(st, &d);
-    int rc = 0;
-    for (;;) {
-        json_t *rec = NULL, *scores = NULL, *raw = NULL;
-        st = vs_ndjson_read(rd, &rec, &d);
-        if (st != VS_OK) {
-            rc = vs_cli_report(st, &d);
-            break;
-        }
-        if (!rec)
-            break;
-        char qid[64];
-        const char *id = json_string_value(json_object_get(rec, "id"));
-        if (!id)
-            id = json_string_value(json_object_get(rec, "qid"));
-        if (!id) {
-            snprintf(qid, sizeof qid, "%ld", vs_ndjson_line(rd));
-            id = qid;
-        }
-        st = vs_eval_judge_record(j, rec, &scores, &raw, &d);
-        if (st != VS_OK) {
-            if (vs_status_exit(st) == VS_EXIT_DATA)
-                vs_diag_where(&d, vs_ndjson_name(rd), vs_ndjson_line(rd));
-            json_decref(rec);
-            rc = vs_cli_report(st, &d);
-            break;
-        }
-        double v[4];
-        int present[4];
-        for (int i = 0; i < 4; i++) {
-            json_t *x = json_object_get(scores, rag_names[i]);
-            present[i] = json_is_number(x);
-            v[i] = present[i] ? json_number_value(x) : 0;
-        }
-        st = vs_eval_result_add_row(res, id, rag_names, v, present, 4);
-        if (explain)
-            json_array_append(explain, raw);
-        json_decref(scores);
-        json_decref(raw);
-        json_decref(rec);
-        if (st != VS_OK) {
-            rc = vs_cli_report(st, NULL);
-            break;
-        }
-        vs_cli_progress(vs_eval_result_queries(res), "records");
-    }
-    vs_ndjson_close(rd);
     return rc;
 }
 
@@ -319,7 +239,8 @@ static int run_rag(const struct opts *o, char **files, int nfiles, long *failed)
         return vs_cli_report(st, &d);
     int rc = vs_eval_result_new("rag", &res) == VS_OK ? 0 : vs_cli_report(VS_E_NOMEM, NULL);
     for (int i = 0; !rc && i < (nfiles ? nfiles : 1); i++)
-        rc = rag_file(j, nfiles ? files[i] : NULL, res, explain);
+        if ((st = vs_eval_judge_file(j, nfiles ? files[i] : NULL, res, explain, &d)) != VS_OK)
+            rc = vs_cli_report(st, &d);
     long reqs, retries;
     vs_eval_judge_counts(j, &reqs, &retries);
     vs_cli_stat_int("judge_requests", reqs);

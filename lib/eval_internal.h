@@ -30,6 +30,38 @@ struct vs_eval_run {
     struct vs_eval_hit *all; /* storage of every hit */
 };
 
+/* Results: one row per query, values per measure (p: value present). */
+struct vs_eval_row {
+    char *qid;
+    double *v;
+    unsigned char *p;
+};
+
+struct vs_eval_extra {
+    char *name;
+    double v;
+};
+
+struct vs_eval_result {
+    char *name;
+    int has_runid, has_num_q;
+    int ranked; /* made by vs_eval_evaluate: every value is defined */
+    char **mname;
+    int *mcount;
+    size_t nm;
+    struct vs_eval_row *rows;
+    size_t nr, rcap;
+    struct vs_eval_extra *ex;
+    size_t nex;
+};
+
+/* Add a measure column (count: summed and printed as an integer), and a
+ * row for qid with every value absent. */
+int vs_eval_result_add_measure_(struct vs_eval_result *r, const char *name,
+                                int count);
+struct vs_eval_row *vs_eval_result_add_row_(struct vs_eval_result *r,
+                                            const char *qid);
+
 /* Lookup a query of a run by qid (binary search), or NULL. */
 const struct vs_eval_rq *vs_eval_run_query(const struct vs_eval_run *r,
                                            const char *qid);

@@ -4,6 +4,7 @@
  * docs/eval.md; the judge answers in JSON that is parsed here. */
 #include "eval_internal.h"
 #include "vs_http.h"
+#include "vs_ndjson.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -331,5 +332,54 @@ int vs_eval_judge_record(struct vs_eval_judge *j, const json_t *rec,
         json_decref(*raw);
         *scores = *raw = NULL;
     }
+    return st;
+}
+
+static const char *const rag_names[] = {"faithfulness", "answer_relevance",
+                                        "context_precision", "context_recall"};
+
+int vs_eval_judge_file(struct vs_eval_judge *j, const char *path,
+                       struct vs_eval_result *res, json_t *explain,
+                       struct vs_diag *d)
+{
+    struct vs_ndjson_reader *rd = NULL;
+    int st = vs_ndjson_open(path, 0, &rd, d);
+    if (st != VS_OK)
+        return st;
+    for (;;) {
+        json_t *rec = NULL, *scores = NULL, *raw = NULL;
+        if ((st = vs_ndjson_read(rd, &rec, d)) != VS_OK || !rec)
+            break;
+        char qid[32];
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (!id)
+            id = json_string_value(json_object_get(rec, "qid"));
+        if (!id) {
+            snprintf(qid, sizeof qid, "%ld", vs_ndjson_line(rd));
+            id = qid;
+        }
+        st = vs_eval_judge_record(j, rec, &scores, &raw, d);
+        if (st != VS_OK) {
+            vs_diag_where(d, vs_ndjson_name(rd), vs_ndjson_line(rd));
+            json_decref(rec);
+            break;
+        }
+        double v[4];
+        int present[4];
+        for (int i = 0; i < 4; i++) {
+            json_t *x = json_object_get(scores, rag_names[i]);
+            present[i] = json_is_number(x);
+            v[i] = present[i] ? json_number_value(x) : 0;
+        }
+        st = vs_eval_result_add_row(res, id, rag_names, v, present, 4);
+        if (st == VS_OK && explain && json_array_append(explain, raw))
+            st = VS_E_NOMEM;
+        json_decref(scores);
+        json_decref(raw);
+        json_decref(rec);
+        if (st != VS_OK)
+            break;
+    }
+    vs_ndjson_close(rd);
     return st;
 }

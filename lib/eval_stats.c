@@ -185,6 +185,32 @@ int vs_eval_compare(const struct vs_eval_result *run,
     return VS_OK;
 }
 
+json_t *vs_eval_compare_json(const struct vs_eval_result *run,
+                             const struct vs_eval_result *base,
+                             long permutations, uint64_t seed)
+{
+    json_t *cmp = json_object();
+    for (size_t m = 0; cmp && m < vs_eval_result_measures(run); m++) {
+        const char *name = vs_eval_result_measure(run, m);
+        struct vs_eval_cmp c;
+        if (run->mcount[m] ||
+            vs_eval_compare(run, base, name, permutations, seed, &c) != VS_OK)
+            continue;
+        json_t *x = json_pack("{s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
+                              "run", c.run_mean, "baseline", c.base_mean,
+                              "diff", c.diff, "p_randomization", c.p_randomization,
+                              "p_ttest", c.p_ttest, "n", (json_int_t)c.n,
+                              "improved", (json_int_t)c.improved,
+                              "worse", (json_int_t)c.worse,
+                              "ties", (json_int_t)c.ties);
+        if (!x || json_object_set_new(cmp, name, x)) {
+            json_decref(cmp);
+            return NULL;
+        }
+    }
+    return cmp;
+}
+
 int vs_eval_ann(const struct vs_eval_run *approx, const struct vs_eval_run *exact,
                 long k, double *recall, long *shortfall, long *nq)
 {

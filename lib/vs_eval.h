@@ -138,6 +138,12 @@ struct vs_eval_cmp {
 int vs_eval_compare(const struct vs_eval_result *run,
                     const struct vs_eval_result *base, const char *name,
                     long permutations, uint64_t seed, struct vs_eval_cmp *out);
+/* Every measure of run but the counts, compared as vs_eval_compare does:
+ * {"map": {"run", "baseline", "diff", "p_randomization", "p_ttest", "n",
+ * "improved", "worse", "ties"}, ...}. New reference (NULL: no memory). */
+json_t *vs_eval_compare_json(const struct vs_eval_result *run,
+                             const struct vs_eval_result *base,
+                             long permutations, uint64_t seed);
 /* Paired randomization test on differences d[0..n): the share of sign
  * assignments whose |mean| reaches the observed one. Exhaustive when
  * 2^n <= permutations (p = count / 2^n), else seeded Monte Carlo with
@@ -208,6 +214,13 @@ void vs_eval_judge_free(struct vs_eval_judge *j);
  * VS_E_NETWORK / VS_E_REMOTE when the judge fails after retries. */
 int vs_eval_judge_record(struct vs_eval_judge *j, const json_t *rec,
                          json_t **scores, json_t **raw, struct vs_diag *d);
+/* Judge every record of an NDJSON file (NULL or "-": stdin), adding one
+ * row per record to res (qid from "id", else "qid", else the line number);
+ * with explain non-NULL, append each record's raw replies to that array.
+ * Errors as vs_eval_judge_record, with FILE:LINE for bad records. */
+int vs_eval_judge_file(struct vs_eval_judge *j, const char *path,
+                       struct vs_eval_result *res, json_t *explain,
+                       struct vs_diag *d);
 /* HTTP requests made and retries done so far. */
 void vs_eval_judge_counts(const struct vs_eval_judge *j, long *requests,
                           long *retries);
