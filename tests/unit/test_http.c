@@ -1,0 +1,105 @@
+/* test_http.c: the HTTP client's retries, rate limit and URL checks (the
+ * server side, 429/Retry-After/500/timeouts, is tested in vs-eval.bats with
+ * tests/mock_llm.py). */
+#include "test.h"
+#include "vecstore.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A local port with nothing listening. */
+static int closed_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &l) != 0)
+        return -1;
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static void test_connection_refused_is_retried(void)
+{
+    int port = closed_port();
+    if (port < 0)
+        SKIP("no loopback socket");
+    struct vs_http_opts o;
+    vs_http_opts_init(&o);
+    o.max_retries = 2;
+    o.backoff_base_ms = 10;
+    o.seed = 7;
+    struct vs_http *h = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_http_new(&o, &h, &d), VS_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/x", port);
+    const char *hdr[] = {"Authorization: Bearer sk-unit-SECRET", NULL};
+    struct vs_http_response r;
+    CHECK_EQ_INT(vs_http_post_json(h, url, hdr, "{}", 2, &r, &d), VS_E_NETWORK);
+    CHECK(strstr(d.detail, "after 2 retries") != NULL);
+    CHECK(strstr(d.detail, "SECRET") == NULL);
+    CHECK(r.body == NULL);
+    long req, ret;
+    vs_http_counts(h, &req, &ret);
+    CHECK_EQ_INT(req, 3);
+    CHECK_EQ_INT(ret, 2);
+    vs_http_free(h);
+}
+
+static void test_rate_limit_spaces_requests(void)
+{
+    int port = closed_port();
+    if (port < 0)
+        SKIP("no loopback socket");
+    struct vs_http_opts o;
+    vs_http_opts_init(&o);
+    o.max_retries = 0;
+    o.rpm = 600; /* one request every 0.1 s */
+    struct vs_http *h = NULL;
+    CHECK_EQ_INT(vs_http_new(&o, &h, NULL), VS_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    struct vs_http_response r;
+    double t0 = now();
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(vs_http_post_json(h, url, NULL, "{}", 2, &r, NULL), VS_E_NETWORK);
+    CHECK(now() - t0 >= 0.19);
+    vs_http_free(h);
+}
+
+static void test_bad_url(void)
+{
+    struct vs_http *h = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_http_new(NULL, &h, &d), VS_OK);
+    struct vs_http_response r;
+    CHECK_EQ_INT(vs_http_post_json(h, "ftp://x/", NULL, "{}", 2, &r, &d), VS_E_USAGE);
+    vs_http_free(h);
+    vs_http_free(NULL);
+    vs_http_response_release(NULL);
+}
+
+int main(void)
+{
+    RUN(test_connection_refused_is_retried);
+    RUN(test_rate_limit_spaces_requests);
+    RUN(test_bad_url);
+    return vs_test_done();
+}
