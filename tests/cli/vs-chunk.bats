@@ -240,3 +240,14 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     VS_CHUNK_SPLITTER=nope run_split vs-chunk "$SCRATCH/s.jsonl" || true
     expect_status 2
 }
+
+@test "vs-chunk: a damaged PDF is a warning and exit 3, never a crash" {
+    printf '%%PDF-1.4\ngarbage\n' > "$SCRATCH/bad.pdf"
+    head -c 600 "$FIXTURES/docs/sample.pdf" > "$SCRATCH/trunc.pdf"
+    run_split vs-chunk "$SCRATCH" || true
+    expect_status 3
+    [ -z "$out" ]
+    [[ "$err" == *"bad.pdf: cannot read the PDF"*"trunc.pdf: cannot read the PDF"* ]]
+    run_split vs-chunk --keep-going "$SCRATCH" || true
+    expect_status 0
+}
