@@ -3,6 +3,7 @@
  * Run from the repository root (tests/run.sh does). */
 #include "test.h"
 #include "vecstore.h"
+#include "loader_internal.h"
 
 #include <stdint.h>
 
@@ -344,6 +345,67 @@ static void test_walk(void)
     CHECK_EQ_INT(vs_walk("tests/fixtures/no-such-dir", NULL, collect, &s, &d), VS_E_IO);
 }
 
+/* Random Markdown and HTML tag soup: loaders never fail on valid UTF-8,
+ * sections are sorted, inside the text and (Markdown) at line starts. */
+static void test_fuzz_loaders(void)
+{
+    static const char *const md_parts[] = {
+        "# ", "## ", "###### ", "```", "~~~", "\n", "\n\n", "- ", "1. ", "*", "_",
+        "[", "](", ")", "<div>", "</div>", "&amp;", "é", "東京", "> ", "    ",
+        "text", "|a|b|\n|-|-|\n", "===", "---", "\\", "`", "<!--", "-->"};
+    static const char *const html_parts[] = {
+        "<p>", "</p>", "<h1>", "</h1>", "<h3>", "</h3>", "<script>", "</script>",
+        "<pre>", "</pre>", "<title>", "</title>", "<br>", "<li>", "<table><tr><td>",
+        "&amp;", "&#233;", "&bogus;", "<", ">", "\"", "words here", " ", "\n",
+        "<style>x{}</style>", "<!--c-->", "<![CDATA[x]]>", "é", "<div", "/>"};
+    static char buf[4096];
+    int bad = 0;
+    size_t nsec[2] = {0, 0};
+    for (int round = 0; round < 400; round++) {
+        int html = round & 1;
+        const char *const *parts = html ? html_parts : md_parts;
+        size_t np = html ? sizeof html_parts / sizeof *html_parts
+                         : sizeof md_parts / sizeof *md_parts;
+        size_t n = 0, want = next_rand() % 600;
+        while (n < want) {
+            const char *p = parts[next_rand() % np];
+            size_t l = strlen(p);
+            if (n + l + 1 >= sizeof buf)
+                break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        buf[n] = '\0';
+        struct vs_doc *doc = NULL;
+        int st;
+        if (html) {
+            doc = vs_doc_alloc("h");
+            st = doc ? vs_loader_html(doc, buf, n, NULL) : VS_E_NOMEM;
+        } else
+            st = vs_doc_from_text("m", buf, n, VS_FORMAT_MARKDOWN, &doc, NULL);
+        if (st != VS_OK) {
+            bad++;
+            vs_doc_free(doc);
+            continue;
+        }
+        size_t len;
+        const char *t = vs_doc_text(doc, &len);
+        if (!vs_utf8_valid(t, len))
+            bad++;
+        nsec[html] += vs_doc_nsections(doc);
+        for (size_t i = 0; i < vs_doc_nsections(doc); i++) {
+            size_t s0 = vs_doc_section_start(doc, i);
+            if (s0 > len || (i && s0 <= vs_doc_section_start(doc, i - 1)))
+                bad++;
+            if (!html && s0 > 0 && t[s0 - 1] != '\n')
+                bad++;
+        }
+        vs_doc_free(doc);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(nsec[0] > 0 && nsec[1] > 0); /* the soup did make headings */
+}
+
 int main(void)
 {
     RUN(test_names);
@@ -354,5 +416,6 @@ int main(void)
     RUN(test_record_doc);
     RUN(test_files);
     RUN(test_walk);
+    RUN(test_fuzz_loaders);
     return vs_test_done();
 }
