@@ -47,7 +47,7 @@ struct centry {
     char val[32]; /* NUL-terminated */
     uint32_t memo;
 };
-#define CACHE_SLOTS 4096u
+#define CACHE_SLOTS 16384u
 #define CACHE_STOP 0xFFu
 
 /* The English stop list "en": our own, function words only (articles,
@@ -232,6 +232,22 @@ static int ideographic(int32_t c)
            (c >= 0xF900 && c <= 0xFAFF) ||   /* CJK compatibility */
            (c >= 0x20000 && c <= 0x3FFFF);   /* CJK extensions B.. */
 }
+
+/* C_LETTER or C_DIGIT for ASCII letters and digits, 0 otherwise. */
+static const unsigned char ascii_word[128] = {
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2,
+    ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+};
 
 static int cclass(int32_t c)
 {
@@ -543,6 +559,14 @@ static int run(struct vs_analyzer *a, const char *text, size_t len,
     int rc = VS_OK;
     for (long i = 0; i < n && rc == VS_OK; i++) {
         int32_t c = cp[i];
+        if (c < 128 && ascii_word[c]) { /* the common case, inline */
+            if (t.len < VS_ANALYZER_MAX_TERM) {
+                a->tok[t.len++] = (char)c;
+                if (ascii_word[c] == C_DIGIT)
+                    t.has_digit = 1;
+                continue;
+            }
+        }
         int cl = cclass(c);
         if (cl == C_LETTER || cl == C_DIGIT || (cl == C_MARK && t.len > 0)) {
             if (cl == C_DIGIT)

@@ -128,6 +128,68 @@ static void test_scripts_and_bad_bytes(void)
     vs_analyzer_free(a);
 }
 
+/* The token cache must never change the answer: analyze a long text of many
+ * distinct tokens (forcing evictions) twice with one analyzer and once
+ * with a fresh one per token, and compare. */
+static void test_cache_consistency(void)
+{
+    size_t n = 40000, cap = n * 24;
+    char *text = malloc(cap);
+    size_t len = 0;
+    unsigned seed = 7;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        static const char *const stems[] = {"running", "the", "Nation", "cats",
+                                            "generalization", "of", "x"};
+        len += (size_t)snprintf(text + len, cap - len, "%s%u ",
+                                stems[(seed >> 16) % 7], (seed >> 8) % 3000);
+        if (i % 5 == 0)
+            len += (size_t)snprintf(text + len, cap - len, "%s ",
+                                    stems[(seed >> 20) % 7]);
+    }
+    struct toks *t1 = calloc(1, sizeof *t1);
+    struct vs_analyzer *a;
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_analyzer_new(NULL, &a, &d), VS_OK);
+    /* digest of all terms: sum of a rolling hash (toks.s is too small) */
+    unsigned long h1 = 0, h2 = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned long *h = pass ? &h2 : &h1;
+        const char *p = text;
+        while (*p) {
+            const char *e = strchr(p, ' ');
+            t1->s[0] = '\0';
+            CHECK_EQ_INT(vs_analyzer_run(a, p, (size_t)(e - p), collect, t1, NULL, &d),
+                         VS_OK);
+            for (const char *c = t1->s; *c; c++)
+                *h = *h * 31 + (unsigned char)*c;
+            p = e + 1;
+        }
+    }
+    CHECK(h1 == h2);
+    CHECK(h1 != 0);
+    /* the warm analyzer agrees with a fresh one, token by token */
+    struct toks *t2 = calloc(1, sizeof *t2);
+    const char *p = text;
+    int same = 1;
+    for (int i = 0; i < 300 && *p; i++) {
+        const char *e = strchr(p, ' ');
+        struct vs_analyzer *f;
+        CHECK_EQ_INT(vs_analyzer_new(NULL, &f, &d), VS_OK);
+        t1->s[0] = t2->s[0] = '\0';
+        vs_analyzer_run(f, p, (size_t)(e - p), collect, t1, NULL, &d);
+        vs_analyzer_run(a, p, (size_t)(e - p), collect, t2, NULL, &d);
+        same &= strcmp(t1->s, t2->s) == 0;
+        vs_analyzer_free(f);
+        p = e + 1;
+    }
+    CHECK(same);
+    vs_analyzer_free(a);
+    free(t2);
+    free(t1);
+    free(text);
+}
+
 static int stop_at_two(void *arg, const char *term, size_t len, uint32_t pos)
 {
     (void)term, (void)len;
@@ -182,6 +244,7 @@ int main(void)
     RUN(test_stop_words);
     RUN(test_stemming_languages);
     RUN(test_scripts_and_bad_bytes);
+    RUN(test_cache_consistency);
     RUN(test_emit_can_stop);
     RUN(test_spec);
     return vs_test_done();
