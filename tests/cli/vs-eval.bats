@@ -319,3 +319,20 @@ rag() {
     run_split "$ROOT/examples/gate/ci.sh" "$VS_BIN" "$ROOT/examples/gate/main.trec" || true
     expect_status 0
 }
+
+@test "vs-eval -q: passed gates are silent, failed gates still reported" {
+    run_split vs-eval -q --qrels "$E/qrels.trec" --gate "$E/gate_pass.yaml" "$E/run.trec" || true
+    expect_status 0
+    [ -z "$err" ]
+    run_split vs-eval -q --qrels "$E/qrels.trec" --gate "$E/gate_fail.yaml" "$E/run.trec" || true
+    expect_status 1
+    [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
+    [[ "$err" == *"gate failed: map >= 0.5"* ]]
+}
+
+@test "vs-eval --rag --rpm: the client-side rate limit spaces the judge's requests" {
+    rag --judge-model judge-ok --rpm 600 "$E/rag.ndjson"
+    expect_status 0
+    # 7 requests at most 10 a second: the last starts >= 0.6 s after the first
+    $PY -c 'import json,sys; t=[json.loads(l)["t"] for l in open(sys.argv[1]) if "judge-ok" in l][-7:]; assert t[-1]-t[0] >= 0.55, t' "$MOCK_DIR/log"
+}
