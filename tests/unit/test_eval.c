@@ -141,6 +141,25 @@ static void test_graded_gain_and_level(void)
     vs_eval_result_free(r);
 }
 
+static void test_bpref_and_rprec(void)
+{
+    /* R = 3 (r1 r2 r3), N = 2 judged non-relevant (n1 n2), u unjudged.
+     * ranking: r1 u n1 r2 r3 n2
+     * bpref = (1 + (1 - 1/2) + (1 - 1/2)) / 3; Rprec: top 3 = r1 u n1 -> 1/3 */
+    const char *qrels = "1 0 r1 1\n1 0 r2 1\n1 0 r3 2\n1 0 n1 0\n1 0 n2 0\n";
+    const char *run = "1 Q0 r1 1 6 t\n1 Q0 u 2 5 t\n1 Q0 n1 3 4 t\n1 Q0 r2 4 3 t\n"
+                      "1 Q0 r3 5 2 t\n1 Q0 n2 6 1 t\n";
+    static const char *const m[] = {"bpref", "Rprec", "recip_rank", "map", NULL};
+    struct vs_eval_result *r = evaluate(qrels, run, m, 0);
+    if (!r)
+        return;
+    CHECK_NEAR(val(r, "1", "bpref"), 2.0 / 3, 1e-12);
+    CHECK_NEAR(val(r, "1", "Rprec"), 1.0 / 3, 1e-12);
+    CHECK_NEAR(val(r, "1", "recip_rank"), 1.0, 1e-12);
+    CHECK_NEAR(val(r, "1", "map"), (1.0 + 2.0 / 4 + 3.0 / 5) / 3, 1e-12);
+    vs_eval_result_free(r);
+}
+
 static void test_empty_run(void)
 {
     static const char *const m[] = {"map", "P_5", NULL};
@@ -356,6 +375,7 @@ int main(void)
     RUN(test_measures_hand_computed);
     RUN(test_complete_averages_over_judged);
     RUN(test_graded_gain_and_level);
+    RUN(test_bpref_and_rprec);
     RUN(test_empty_run);
     RUN(test_formats_detected);
     RUN(test_bad_input_names_line);
