@@ -25,6 +25,8 @@ struct vs_chunker {
     size_t npcs, pcscap;
     size_t *secs;
     size_t seccap;
+    const size_t *keep; /* pairs [start, end) where L_PARA does not split */
+    size_t nkeep;
     int status;
 };
 
@@ -212,6 +214,20 @@ static void cut_chars(struct vs_chunker *c, size_t s, size_t e, int trim)
 /* Find where the next piece ends at `level`, scanning from i in [i, e).
  * Returns 1 with *pend (end of the piece) and *next (start of the next), or
  * 0 when there is no boundary before e. */
+/* Non-zero when byte offset off is inside a keep range. */
+static int in_keep(const struct vs_chunker *c, size_t off)
+{
+    size_t lo = 0, hi = c->nkeep; /* first range with end > off */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->keep[2 * mid + 1] <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nkeep && c->keep[2 * lo] <= off;
+}
+
 static int next_boundary(const struct vs_chunker *c, size_t i, size_t e,
                          int level, size_t *pend, size_t *next)
 {
@@ -238,7 +254,7 @@ static int next_boundary(const struct vs_chunker *c, size_t i, size_t e,
             size_t j = i + 1;
             while (j < e && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r'))
                 j++;
-            if (j < e && t[j] == '\n') {
+            if (j < e && t[j] == '\n' && !(c->nkeep && in_keep(c, i))) {
                 *pend = i;
                 *next = j + 1;
                 return 1;
@@ -364,11 +380,13 @@ static void split_fixed(struct vs_chunker *c)
     c->npcs = base;
 }
 
-int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
-                     const size_t *sec, size_t nsec,
-                     const struct vs_chunk_span **spans, size_t *n,
-                     struct vs_diag *d)
+static int split_impl(struct vs_chunker *c, const char *text, size_t len,
+                      const size_t *sec, size_t nsec, const size_t *keep,
+                      size_t nkeep, const struct vs_chunk_span **spans,
+                      size_t *n, struct vs_diag *d)
 {
+    c->keep = keep;
+    c->nkeep = nkeep;
     c->t = text;
     c->len = len;
     c->nspans = 0;
@@ -423,6 +441,14 @@ int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
     *spans = c->spans;
     *n = c->nspans;
     return VS_OK;
+}
+
+int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
+                     const size_t *sec, size_t nsec,
+                     const struct vs_chunk_span **spans, size_t *n,
+                     struct vs_diag *d)
+{
+    return split_impl(c, text, len, sec, nsec, NULL, 0, spans, n, d);
 }
 
 /* Index of the last section starting at or before off, or -1. */
@@ -505,8 +531,8 @@ int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
         c->secs[i] = doc->sec[i].start;
     const struct vs_chunk_span *sp;
     size_t n;
-    int st = vs_chunker_split(c, doc->text, doc->len, c->secs, doc->nsec, &sp,
-                              &n, d);
+    int st = split_impl(c, doc->text, doc->len, c->secs, doc->nsec, doc->keep,
+                        doc->nkeep, &sp, &n, d);
     if (st != VS_OK)
         return st;
     for (size_t i = 0; i < n; i++) {

@@ -103,6 +103,7 @@ void vs_doc_free(struct vs_doc *doc)
         json_decref(doc->sec[i].path);
     free(doc->sec);
     free(doc->pages);
+    free(doc->keep);
     json_decref(doc->meta);
     json_decref(doc->extra);
     free(doc->text);
@@ -171,6 +172,25 @@ int vs_doc_add_page(struct vs_doc *doc, size_t start)
         doc->pagecap = cap;
     }
     doc->pages[doc->npages++] = start;
+    return VS_OK;
+}
+
+int vs_doc_add_keep(struct vs_doc *doc, size_t start, size_t end)
+{
+    if (end <= start ||
+        (doc->nkeep && start < doc->keep[2 * doc->nkeep - 1]))
+        return VS_OK;
+    if (doc->nkeep == doc->keepcap) {
+        size_t cap = doc->keepcap ? doc->keepcap * 2 : 8;
+        size_t *p = realloc(doc->keep, 2 * cap * sizeof *p);
+        if (!p)
+            return VS_E_NOMEM;
+        doc->keep = p;
+        doc->keepcap = cap;
+    }
+    doc->keep[2 * doc->nkeep] = start;
+    doc->keep[2 * doc->nkeep + 1] = end;
+    doc->nkeep++;
     return VS_OK;
 }
 

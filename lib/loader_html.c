@@ -164,10 +164,18 @@ static void walk(struct html_state *h, xmlNode *n)
                 free(t);
         }
         int was_pre = h->pre;
-        if (!strcasecmp(name, "pre"))
+        size_t pre_start = 0;
+        if (!strcasecmp(name, "pre")) {
             h->pre = 1;
+            if (!was_pre) {
+                flush_sep(h);
+                pre_start = h->doc->len;
+            }
+        }
         walk(h, n->children);
         h->pre = was_pre;
+        if (!strcasecmp(name, "pre") && !was_pre && !h->status)
+            h->status = vs_doc_add_keep(h->doc, pre_start, h->doc->len);
         if (block)
             owe(h, 2);
         else if (line)

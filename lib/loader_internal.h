@@ -21,6 +21,9 @@ struct vs_doc {
     size_t nsec, seccap;
     size_t *pages; /* byte offset of each page start */
     size_t npages, pagecap;
+    size_t *keep; /* pairs [start, end): blocks (code, <pre>) in which a
+                     blank line is not a paragraph break; sorted, disjoint */
+    size_t nkeep, keepcap; /* nkeep counts pairs */
 };
 
 /* Append bytes to doc->text. Returns VS_OK or VS_E_NOMEM. */
@@ -30,6 +33,9 @@ int vs_doc_append(struct vs_doc *doc, const char *s, size_t n);
 int vs_doc_add_section(struct vs_doc *doc, size_t start, char *const *titles,
                        int level);
 int vs_doc_add_page(struct vs_doc *doc, size_t start);
+/* Add a keep range [start, end) after the last one (ranges that overlap the
+ * last are ignored). Returns VS_OK or VS_E_NOMEM. */
+int vs_doc_add_keep(struct vs_doc *doc, size_t start, size_t end);
 struct vs_doc *vs_doc_alloc(const char *id);
 
 /* Format parsers: fill doc->text, sections, pages and metadata.title from

@@ -16,6 +16,8 @@ struct md_state {
     char *title;    /* heading text being collected */
     size_t tlen, tcap;
     char *stack[7]; /* titles by level 1..6 */
+    int in_code;    /* inside a code block */
+    long code_start, code_end; /* its text, -1 none yet */
     int status;
 };
 
@@ -40,6 +42,10 @@ static int md_append(struct md_state *m, const char *s, size_t n)
 static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
     struct md_state *m = ud;
+    if (type == MD_BLOCK_CODE) {
+        m->in_code = 1;
+        m->code_start = m->code_end = -1;
+    }
     if (type == MD_BLOCK_H) {
         const MD_BLOCK_H_DETAIL *h = detail;
         m->in_h = (int)h->level;
@@ -65,6 +71,16 @@ static char *trimmed(char *s)
 static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
     struct md_state *m = ud;
+    if (type == MD_BLOCK_CODE && m->in_code) {
+        m->in_code = 0;
+        if (m->code_start >= 0) {
+            int st = vs_doc_add_keep(m->doc, (size_t)m->code_start,
+                                     (size_t)m->code_end);
+            if (st != VS_OK)
+                return m->status = st;
+        }
+        return 0;
+    }
     if (type != MD_BLOCK_H || !m->in_h)
         return 0;
     int level = m->in_h;
@@ -100,6 +116,11 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
                    void *ud)
 {
     struct md_state *m = ud;
+    if (m->in_code && text >= m->src && text + size <= m->src + m->len) {
+        if (m->code_start < 0)
+            m->code_start = (long)(text - m->src);
+        m->code_end = (long)(text + size - m->src);
+    }
     if (!m->in_h)
         return 0;
     if (m->first_off < 0 && text >= m->src && text < m->src + m->len)

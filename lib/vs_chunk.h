@@ -8,7 +8,9 @@
  *   recursive  paragraphs (blank lines), then lines, then sentences, then
  *              words, then code points: a piece too big at one level is split
  *              at the next; pieces at one level are packed greedily into
- *              chunks up to `size`
+ *              chunks up to `size`; in documents from vs_chunker_doc, a blank
+ *              line inside a Markdown code block or an HTML <pre> is not a
+ *              paragraph break
  *   sentence   sentences (end . ! ? followed by space, or a CJK full stop,
  *              or a blank line) packed greedily up to `size`; a sentence too
  *              big is split at words, then code points

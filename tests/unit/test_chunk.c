@@ -240,6 +240,48 @@ static void test_markdown_sections(void)
     vs_doc_free(doc);
 }
 
+/* A blank line inside a fenced code block or a <pre> is no paragraph
+ * break for the recursive splitter. */
+static void test_code_blocks_kept(void)
+{
+    const char *md = "# T\n\nIntro.\n\n```\nline one\n\nline two after blank\n```\n\nAfter.\n";
+    struct vs_doc *doc;
+    CHECK_EQ_INT(vs_doc_from_text("m", md, strlen(md), VS_FORMAT_MARKDOWN, &doc, NULL), VS_OK);
+    if (!doc)
+        return;
+    CHECK_EQ_INT(doc->nkeep, 1);
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 40, 0};
+    struct vs_chunker *c;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    json_t *all = json_array();
+    CHECK_EQ_INT(vs_chunker_doc(c, doc, append_rec, all, NULL, NULL), VS_OK);
+    CHECK_EQ_INT(json_array_size(all), 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(all, 1), "text")),
+                 "```\nline one\n\nline two after blank\n```");
+    json_decref(all);
+    vs_doc_free(doc);
+
+    const char *html = "<p>Intro.</p><pre>a\n\nb after blank</pre><p>After.</p>";
+    doc = vs_doc_alloc("h");
+    CHECK_EQ_INT(vs_loader_html(doc, html, strlen(html), NULL), VS_OK);
+    const struct vs_chunk_span *sp;
+    size_t n;
+    o.size = 20;
+    vs_chunker_free(c);
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    all = json_array();
+    CHECK_EQ_INT(vs_chunker_doc(c, doc, append_rec, all, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(all, 1), "text")),
+                 "a\n\nb after blank");
+    json_decref(all);
+    /* the plain text API knows no blocks: the blank line splits */
+    CHECK_EQ_INT(vs_chunker_split(c, doc->text, doc->len, NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK(n >= 1 && sp[0].end - sp[0].start == strlen("Intro.\n\na"));
+    vs_chunker_free(c);
+    vs_doc_free(doc);
+}
+
 static void test_record_doc(void)
 {
     json_error_t je;
@@ -393,6 +435,10 @@ static void test_fuzz_loaders(void)
         if (!vs_utf8_valid(t, len))
             bad++;
         nsec[html] += vs_doc_nsections(doc);
+        for (size_t i = 0; i < doc->nkeep; i++)
+            if (doc->keep[2 * i] >= doc->keep[2 * i + 1] || doc->keep[2 * i + 1] > len ||
+                (i && doc->keep[2 * i] < doc->keep[2 * i - 1]))
+                bad++;
         for (size_t i = 0; i < vs_doc_nsections(doc); i++) {
             size_t s0 = vs_doc_section_start(doc, i);
             if (s0 > len || (i && s0 <= vs_doc_section_start(doc, i - 1)))
@@ -413,6 +459,7 @@ int main(void)
     RUN(test_recursive_prefers_paragraphs);
     RUN(test_properties);
     RUN(test_markdown_sections);
+    RUN(test_code_blocks_kept);
     RUN(test_record_doc);
     RUN(test_files);
     RUN(test_walk);
