@@ -5,7 +5,8 @@
  *   text      the file itself (offsets are into the file)
  *   markdown  the file itself; headings come from md4c's parser, so a "#" in
  *             a code block is not a heading; metadata.title is the first
- *             level-1 heading
+ *             level-1 heading; a blank line inside a code block (or an HTML
+ *             <pre>) is no paragraph break for the recursive splitter
  *   html      text extracted with libxml2's HTML parser: scripts, styles and
  *             <head> dropped, whitespace collapsed outside <pre>, blocks
  *             separated by blank lines; offsets are into this extracted text;
