@@ -201,7 +201,7 @@ int main(int argc, char **argv)
         switch (c) {
         case OPT_B64: o.b64 = 1; break;
         case OPT_BATCH:
-            if (vs_cli_parse_long("--batch", optarg, 1, 1 << 20, &o.batch))
+            if (vs_cli_parse_long("--batch", optarg, 1, 65536, &o.batch))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
         case OPT_DIM: dim_s = optarg; break;
