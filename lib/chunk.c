@@ -17,7 +17,7 @@ struct vs_chunker {
     struct vs_chunk_options o;
     const char *t;
     size_t len;
-    size_t *pre; /* prefix counts of the unit: pre[i] = units starting in [0,i) */
+    uint32_t *pre; /* prefix counts of the unit: pre[i] = units starting in [0,i) */
     size_t pre_cap;
     struct vs_chunk_span *spans;
     size_t nspans, spancap;
@@ -110,7 +110,7 @@ static int is_cont(unsigned char ch) { return (ch & 0xC0) == 0x80; }
 
 static size_t measure(const struct vs_chunker *c, size_t s, size_t e)
 {
-    size_t n = c->pre[e] - c->pre[s];
+    size_t n = (size_t)(c->pre[e] - c->pre[s]);
     /* a span that starts inside a word counts that word too */
     if (c->o.unit == VS_CHUNK_WORDS && s > 0 && s < e &&
         !is_ws((unsigned char)c->t[s]) && !is_ws((unsigned char)c->t[s - 1]))
@@ -392,15 +392,17 @@ static int split_impl(struct vs_chunker *c, const char *text, size_t len,
     c->nspans = 0;
     c->npcs = 0;
     c->status = VS_OK;
+    if (len >= UINT32_MAX)
+        return vs_diag_set(d, VS_E_DATA, "document larger than 4 GiB");
     if (c->pre_cap < len + 1) {
-        size_t *p = realloc(c->pre, (len + 1) * sizeof *p);
+        uint32_t *p = realloc(c->pre, (len + 1) * sizeof *p);
         if (!p)
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
         c->pre = p;
         c->pre_cap = len + 1;
     }
     const unsigned char *t = (const unsigned char *)text;
-    size_t cnt = 0;
+    uint32_t cnt = 0;
     for (size_t i = 0; i < len; i++) {
         c->pre[i] = cnt;
         if (c->o.unit == VS_CHUNK_CHARS)

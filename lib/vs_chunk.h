@@ -77,7 +77,8 @@ void vs_chunker_free(struct vs_chunker *c);
 
 /* Split text (UTF-8, len bytes) whose sections start at the sorted byte
  * offsets sec[0..nsec) (may be NULL/0). *spans is owned by the chunker and
- * valid until the next call. Returns VS_OK or VS_E_NOMEM. */
+ * valid until the next call. Returns VS_OK, VS_E_DATA (a text of 4 GiB or
+ * more) or VS_E_NOMEM. */
 int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
                      const size_t *sec, size_t nsec,
                      const struct vs_chunk_span **spans, size_t *n,
@@ -88,7 +89,7 @@ int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
 typedef int (*vs_chunk_emit_fn)(void *ctx, json_t *rec);
 
 /* Split a document and make its chunk records, in order. Returns VS_OK,
- * VS_E_NOMEM, or the first non-OK status of emit. *nchunks (may be NULL)
+ * VS_E_DATA, VS_E_NOMEM, or the first non-OK status of emit. *nchunks (may be NULL)
  * receives how many records were emitted. */
 int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
                    vs_chunk_emit_fn emit, void *ctx, size_t *nchunks,
