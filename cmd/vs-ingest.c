@@ -60,8 +60,8 @@ static int filter_pred(const json_t *doc, void *arg)
 }
 
 /* Apply one record. Returns a status; d says where. */
-static int apply(struct vs_writer *w, json_t *rec, const char *model,
-                 struct counters *c, struct vs_diag *d)
+static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
+                 const char *model, struct counters *c, struct vs_diag *d)
 {
     const char *op = NULL;
     int st = vs_record_string(rec, "op", &op, d);
@@ -106,14 +106,13 @@ static int apply(struct vs_writer *w, json_t *rec, const char *model,
         return vs_diag_set(d, VS_E_FIELD, json_object_get(rec, "id") ? "must be a string"
                                                                       : "is missing");
     }
-    float *vec;
-    size_t dim;
-    if ((st = vs_record_vector(rec, &vec, &dim, d)) != VS_OK)
-        return st;
+    if (!vec) {
+        vs_diag_field(d, "vector");
+        return vs_diag_set(d, VS_E_FIELD, "is missing (a record to store needs a vector)");
+    }
     if (model && !json_object_get(rec, "vector_model"))
         json_object_set_new(rec, "vector_model", json_string(model));
     st = vs_writer_upsert(w, rec, vec, dim, d);
-    free(vec);
     if (st == VS_OK)
         c->upserts++;
     return st;
@@ -209,15 +208,25 @@ int main(int argc, char **argv)
         if ((st = vs_ndjson_open(file, 0, &r, &d)) != VS_OK)
             break;
         for (;;) {
-            json_t *rec;
+            const char *line;
+            size_t len;
             vs_diag_clear(&d);
-            st = vs_ndjson_read(r, &rec, &d);
-            if (st == VS_OK && !rec)
+            st = vs_ndjson_read_line(r, &line, &len, &d);
+            if (st == VS_OK && !line)
                 break;
+            if (st == VS_OK && strspn(line, " \t\r") == len)
+                continue; /* empty lines are skipped */
             if (st == VS_OK) {
+                json_t *rec;
+                float *vec;
+                size_t dim;
                 cnt.records++;
-                st = apply(w, rec, model, &cnt, &d);
-                json_decref(rec);
+                st = vs_ingest_parse(line, len, &rec, &vec, &dim, &d);
+                if (st == VS_OK) {
+                    st = apply(w, rec, vec, dim, model, &cnt, &d);
+                    json_decref(rec);
+                    free(vec);
+                }
                 if (st != VS_OK)
                     vs_diag_where(&d, vs_ndjson_name(r), vs_ndjson_line(r));
             }

@@ -153,6 +153,15 @@ uint64_t vs_writer_deletes(const struct vs_writer *w);
  * compactions). */
 uint64_t vs_writer_commits(const struct vs_writer *w);
 
+/* Parse one NDJSON line of records to ingest (a fast path for the vector:
+ * "vector" arrays and "vector_b64" strings are decoded from the text without
+ * building JSON values). *rec (a new reference) is the record without
+ * "vector" and "vector_b64"; *vec (malloc'd, the caller frees it; NULL with
+ * *dim 0 when the record has no vector) holds its *dim floats. Results and
+ * errors are those of vs_ndjson_parse followed by vs_record_vector. */
+int vs_ingest_parse(const char *line, size_t len, json_t **rec, float **vec,
+                    size_t *dim, struct vs_diag *d);
+
 /* Create an empty store with the given settings (VS_E_EXISTS if it exists). */
 int vs_store_create(const char *path, const struct vs_store_settings *st,
                     struct vs_diag *d);

@@ -325,6 +325,112 @@ static void test_snapshot(void)
     CHECK_EQ_INT(vs_store_verify(dest, &d), VS_OK);
 }
 
+
+/* vs_ingest_parse against the generic path: same record, same floats
+ * (bit for bit), same status. */
+static int generic_parse(const char *line, json_t **rec, float **vec, size_t *dim)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_ndjson_parse(line, strlen(line), rec, &d);
+    if (st != VS_OK)
+        return st;
+    st = vs_record_vector(*rec, vec, dim, &d);
+    if (st != VS_OK) {
+        json_decref(*rec);
+        *rec = NULL;
+        return st;
+    }
+    json_object_del(*rec, "vector");
+    json_object_del(*rec, "vector_b64");
+    return VS_OK;
+}
+
+static int same_parse(const char *line)
+{
+    json_t *r1 = NULL, *r2 = NULL;
+    float *v1 = NULL, *v2 = NULL;
+    size_t d1 = 0, d2 = 0;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int s1 = vs_ingest_parse(line, strlen(line), &r1, &v1, &d1, &d);
+    int s2 = generic_parse(line, &r2, &v2, &d2);
+    int ok = s1 == s2 && d1 == d2 && (d1 == 0 || memcmp(v1, v2, d1 * sizeof(float)) == 0);
+    if (ok && r1) {
+        char *a = json_dumps(r1, VS_JSON_DUMP_FLAGS), *b = json_dumps(r2, VS_JSON_DUMP_FLAGS);
+        ok = a && b && strcmp(a, b) == 0;
+        free(a);
+        free(b);
+    }
+    if (!ok)
+        printf("#   differs: %s (status %d vs %d)\n", line, s1, s2);
+    json_decref(r1);
+    json_decref(r2);
+    free(v1);
+    free(v2);
+    return ok;
+}
+
+static void test_ingest_parse_matches_generic(void)
+{
+    static const char *lines[] = {
+        "{\"id\":\"a\",\"vector\":[1,2.5,-3e2,0.000123,-0,1E-7]}",
+        "{\"id\":\"a\",\"vector\":[-0.0,-0e1,0.0,-0.000,16777217,9007199254740993]}",
+        "{\"vector\":[1,2],\"id\":\"a\",\"t\":\"x\"}",
+        "{ \"id\" : \"a\" , \"vector\" : [ 1 , 2 ] }",
+        "{\"vector\":[1]}",
+        "{\"id\":\"a\",\"vector\":[]}",
+        "{\"id\":\"a\",\"vector\":[1,]}",
+        "{\"id\":\"a\",\"vector\":[01]}",
+        "{\"id\":\"a\",\"vector\":[1e39]}",
+        "{\"id\":\"a\",\"vector\":[\"1\"]}",
+        "{\"id\":\"a\",\"vector\":null}",
+        "{\"id\":\"a\",\"vector\":[1],\"vector_b64\":\"AACAPw==\"}",
+        "{\"id\":\"a\",\"vector\":[1],\"vector\":[2]}",
+        "{\"id\":\"a\",\"vector_b64\":\"AACAPwAAAEA=\"}",
+        "{\"id\":\"a\",\"vector_b64\":\"AACAPwAAAE\"}",
+        "{\"id\":\"a\",\"vector_b64\":\"AAD4fw==\"}",
+        "{\"id\":\"a\",\"vector_b64\":\"!!!!\"}",
+        "{\"id\":\"a\",\"vec\\u0074or\":[1,2]}",
+        "{\"id\":\"a\",\"m\":{\"vector\":[9]},\"s\":\"]}\\\"\",\"vector\":[3]}",
+        "{\"id\":\"a\",\"vector\":[1,2]",
+        "{\"id\":\"a\",\"vector\":[1,2]} x",
+        "[1,2]",
+        "{\"id\":\"a\"}",
+        "{}",
+        "{\"op\":\"delete\",\"id\":\"a\"}",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        CHECK(same_parse(lines[i]));
+    /* random floats in many notations */
+    unsigned seed = 12345;
+    static const char *fmts[] = {"%.9g", "%.7g", "%.3e", "%.17g", "%.12f", "%.1f", "%.15g", "%g"};
+    char line[8192];
+    for (int t = 0; t < 2000; t++) {
+        size_t n = 0;
+        n += (size_t)snprintf(line + n, sizeof line - n, "{\"id\":\"r%d\",\"vector\":[", t);
+        for (int k = 0; k < 16; k++) {
+            seed = seed * 1103515245u + 12345u;
+            uint32_t u = seed ^ (seed >> 11) * 2654435761u;
+            float f;
+            memcpy(&f, &u, 4);
+            /* jansson reads integers beyond 64 bits as errors: stay below */
+            if (!isfinite(f) || fabsf(f) > 1e15f || (fabsf(f) < 1e-30f && f != 0))
+                f = (float)(u % 100000) / 977.0f - 50.0f;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+            n += (size_t)snprintf(line + n, sizeof line - n, fmts[(t + k) % 8], (double)f);
+#pragma GCC diagnostic pop
+            line[n++] = k < 15 ? ',' : ']';
+        }
+        n += (size_t)snprintf(line + n, sizeof line - n, "}");
+        if (!same_parse(line)) {
+            CHECK(0);
+            break;
+        }
+    }
+}
+
 static void test_metric_names(void)
 {
     enum vs_metric m;
@@ -349,6 +455,7 @@ int main(void)
     RUN(test_delete_where);
     RUN(test_corruption_detected);
     RUN(test_snapshot);
+    RUN(test_ingest_parse_matches_generic);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
