@@ -47,7 +47,7 @@ static inline uint64_t hash_bytes(const void *p, size_t n)
 #define CHUNK_TARGET (64u << 10)
 #define ABSENT 0xFFFFFFFFu
 #define MAX_ROW 0xFFFFFFFEull
-#define ZLEVEL 3
+#define ZLEVEL 1
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -383,8 +383,6 @@ int vs_bm25_builder_add(struct vs_bm25_builder *b, uint64_t row,
     return VS_OK;
 }
 
-static const struct vs_bm25_builder *sort_ctx;
-
 static int cmp_term_bytes(const uint8_t *a, size_t al, const uint8_t *b,
                           size_t bl)
 {
@@ -395,15 +393,14 @@ static int cmp_term_bytes(const uint8_t *a, size_t al, const uint8_t *b,
     return al < bl ? -1 : al > bl;
 }
 
-static int cmp_term_idx(const void *x, const void *y)
+static int cmp_term_idx(const void *x, const void *y, void *ctx)
 {
-    const struct bterm *a = &sort_ctx->terms[*(const uint32_t *)x];
-    const struct bterm *b = &sort_ctx->terms[*(const uint32_t *)y];
-    return cmp_term_bytes(sort_ctx->arena.p + a->off, a->len,
-                          sort_ctx->arena.p + b->off, b->len);
+    const struct vs_bm25_builder *bl = ctx;
+    const struct bterm *a = &bl->terms[*(const uint32_t *)x];
+    const struct bterm *b = &bl->terms[*(const uint32_t *)y];
+    return cmp_term_bytes(bl->arena.p + a->off, a->len, bl->arena.p + b->off,
+                          b->len);
 }
-
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int zcompress(struct vbuf *out, const void *src, size_t n)
 {
@@ -431,11 +428,7 @@ int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
         goto done;
     for (size_t i = 0; i < b->nterms; i++)
         order[i] = (uint32_t)i;
-    pthread_mutex_lock(&sort_lock);
-    sort_ctx = b;
-    qsort(order, b->nterms, sizeof *order, cmp_term_idx);
-    sort_ctx = NULL;
-    pthread_mutex_unlock(&sort_lock);
+    qsort_r(order, b->nterms, sizeof *order, cmp_term_idx, b);
 
     const uint8_t *prev = NULL;
     size_t prevlen = 0;
@@ -1437,8 +1430,10 @@ int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
     size_t nmust = 0;
     for (size_t c = 0; c < q->ncl; c++) {
         const struct clause *cl = &q->cl[c];
-        if (cl->kind == CL_MUST)
-            nmust++;
+        if (cl->kind == CL_MUST && ++nmust > UINT16_MAX) {
+            free(idf);
+            return vs_diag_set(d, VS_E_USAGE, "bm25: too many required clauses");
+        }
         for (size_t i = 0; i < cl->nterms; i++) {
             double df = 0;
             for (size_t v = 0; v < nviews; v++)
