@@ -50,6 +50,7 @@ int vs_cli_common_option(int c, const char *arg, void (*usage)(FILE *))
         printf("%s %s\n", vs_cli.prog, VS_VERSION);
         exit(fflush(stdout) == 0 ? 0 : VS_EXIT_SYSTEM);
     case 'q':
+    case VS_OPT_QUIET:
         vs_cli.verbosity = -1;
         return 1;
     case 'v':

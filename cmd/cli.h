@@ -20,6 +20,7 @@
 enum {
     VS_OPT_STATS = 1000,
     VS_OPT_CONFIG,
+    VS_OPT_QUIET, /* --quiet: the long form maps here so a program may give -q another meaning */
     VS_OPT_FIRST_PROGRAM /* programs number their own long-only options from here */
 };
 
@@ -27,7 +28,7 @@ enum {
 #define VS_CLI_COMMON_LONGOPTS                                   \
     {"config", required_argument, NULL, VS_OPT_CONFIG},          \
     {"help", no_argument, NULL, 'h'},                            \
-    {"quiet", no_argument, NULL, 'q'},                           \
+    {"quiet", no_argument, NULL, VS_OPT_QUIET},                           \
     {"stats", no_argument, NULL, VS_OPT_STATS},                  \
     {"verbose", no_argument, NULL, 'v'},                         \
     {"version", no_argument, NULL, 'V'}

@@ -24,7 +24,7 @@ static const struct option longopts[] = {
     {"judge-url", required_argument, NULL, OPT_JUDGE_URL},
     {"level", required_argument, NULL, 'l'},
     {"measure", required_argument, NULL, 'm'},
-    {"per-query", no_argument, NULL, 'Q'},
+    {"per-query", no_argument, NULL, 'q'},
     {"permutations", required_argument, NULL, OPT_PERMUTATIONS},
     {"qrels", required_argument, NULL, OPT_QRELS},
     {"rag", no_argument, NULL, OPT_RAG},
@@ -48,7 +48,7 @@ static void usage(FILE *fp)
 "  -m, --measure NAME     a measure (repeatable): map, P_5, ndcg@10, mrr...\n"
 "  -l, --level N          relevance threshold: rel >= N is relevant (1)\n"
 "  -c, --complete         average over every judged query (trec_eval -c)\n"
-"  -Q, --per-query        also print values per query (trec_eval -q)\n"
+"  -q, --per-query        also print values per query (as trec_eval -q)\n"
 "      --format FMT       ndjson (default) or tsv (trec_eval's layout)\n"
 "      --baseline RUN     compare with RUN: differences and p-values\n"
 "      --permutations N   randomization test permutations (10000)\n"
@@ -66,7 +66,7 @@ static void usage(FILE *fp)
 "      --rpm N            judge requests per minute, 0 = unlimited (0)\n"
 "      --config FILE      settings file (default ./.vecstore.toml)\n"
 "      --stats            print counters as JSON on stderr at exit\n"
-"  -q, --quiet            only errors on stderr\n"
+"      --quiet            only errors on stderr (-q is --per-query here)\n"
 "  -v, --verbose          more messages on stderr\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n"
@@ -133,7 +133,7 @@ static int write_rec(json_t *rec)
     return 0;
 }
 
-/* Print one result: per query (with -Q) and the summary object `sum`. */
+/* Print one result: per query (with -q) and the summary object `sum`. */
 static int emit(const struct opts *o, const struct vs_eval_result *res,
                 const char *runid, json_t *sum, json_t *explain)
 {
@@ -334,13 +334,13 @@ int main(int argc, char **argv)
     vs_diag_clear(&d);
     if (vs_eval_spec_new(&o.spec) != VS_OK || vs_eval_gates_new(&o.gates) != VS_OK)
         return vs_cli_exit(vs_cli_report(VS_E_NOMEM, NULL));
-    while ((c = getopt_long(argc, argv, "cQk:l:m:" VS_CLI_COMMON_SHORTOPTS,
+    while ((c = getopt_long(argc, argv, "cqk:l:m:hvV",
                             longopts, NULL)) != -1) {
-        if (vs_cli_common_option(c, optarg, usage))
+        if (c != 'q' && vs_cli_common_option(c, optarg, usage))
             continue;
         switch (c) {
         case 'c': o.complete = 1; break;
-        case 'Q': o.per_query = 1; break;
+        case 'q': o.per_query = 1; break;
         case 'k': rc = vs_cli_parse_long("--ann-k", optarg, 1, 1000000, &o.ann_k); break;
         case 'l': rc = vs_cli_parse_long("--level", optarg, 0, 1000000, &o.level); break;
         case 'm':

@@ -84,8 +84,8 @@ print(eval(last))" "$1"
     [[ "$err" == *"dup.run:3:"* && "$err" == *"duplicate document 'a' for query 'q1'"* ]]
 }
 
-@test "vs-eval --format tsv -Q: trec_eval's layout byte for byte (hand-checked golden)" {
-    run_split vs-eval --qrels "$E/qrels.trec" $M -Q --format tsv "$E/run.trec" || true
+@test "vs-eval --format tsv -q: trec_eval's layout byte for byte (hand-checked golden)" {
+    run_split vs-eval --qrels "$E/qrels.trec" $M -q --format tsv "$E/run.trec" || true
     expect_status 0
     diff <(printf '%s\n' "$out") "$E/expected_q.tsv"
 }
@@ -100,8 +100,8 @@ print(eval(last))" "$1"
     [ "$(json '"P_1000" in o["measures"] and "success_10" in o["measures"] and "ndcg_cut_1000" in o["measures"]')" = True ]
 }
 
-@test "vs-eval -Q: one NDJSON record per query, then the summary" {
-    run_split vs-eval --qrels "$E/qrels.trec" -m map -m p@5 -Q "$E/run.trec" || true
+@test "vs-eval -q: one NDJSON record per query, then the summary" {
+    run_split vs-eval --qrels "$E/qrels.trec" -m map -m p@5 -q "$E/run.trec" || true
     expect_status 0
     expect_ndjson
     [ "$(printf '%s\n' "$out" | head -1)" = '{"run":"'"$E"'/run.trec","qid":"q1","measures":{"map":0.216666666666667,"P_5":0.4}}' ]
@@ -237,7 +237,7 @@ print(eval(last))" "$1"
         q="$VS_DATA/datasets/$ds/qrels/test.tsv"
         $PY "$ROOT/tests/eval_ref.py" genrun "$q" 11 > "$BATS_TEST_TMPDIR/$ds.run"
         $PY "$ROOT/tests/eval_ref.py" $M -q "$q" "$BATS_TEST_TMPDIR/$ds.run" > "$BATS_TEST_TMPDIR/$ds.ref"
-        run_split vs-eval --qrels "$q" $M -Q --format tsv "$BATS_TEST_TMPDIR/$ds.run" || true
+        run_split vs-eval --qrels "$q" $M -q --format tsv "$BATS_TEST_TMPDIR/$ds.run" || true
         expect_status 0
         diff <(printf '%s\n' "$out") "$BATS_TEST_TMPDIR/$ds.ref"
         # graded levels and -c on Cranfield too
@@ -255,7 +255,7 @@ rag() {
 }
 
 @test "vs-eval --rag: judge scores, raw verdicts with --explain" {
-    rag --judge-model judge-ok -Q --explain "$E/rag.ndjson" || true
+    rag --judge-model judge-ok -q --explain "$E/rag.ndjson" || true
     expect_status 0
     expect_ndjson
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
@@ -288,7 +288,7 @@ rag() {
 }
 
 @test "vs-eval --rag: the key is sent but never printed" {
-    rag --judge-model judge-ok -Q --explain -v --stats "$E/rag.ndjson" || true
+    rag --judge-model judge-ok -q --explain -v --stats "$E/rag.ndjson" || true
     expect_status 0
     [[ "$out$err" != *"SECRET-4242"* ]]
     OPENAI_API_KEY=sk-wrong-SECRET-9999 VS_JUDGE_KEY= run_split vs-eval --rag \
@@ -320,11 +320,11 @@ rag() {
     expect_status 0
 }
 
-@test "vs-eval -q: passed gates are silent, failed gates still reported" {
-    run_split vs-eval -q --qrels "$E/qrels.trec" --gate "$E/gate_pass.yaml" "$E/run.trec" || true
+@test "vs-eval --quiet: passed gates are silent, failed gates still reported" {
+    run_split vs-eval --quiet --qrels "$E/qrels.trec" --gate "$E/gate_pass.yaml" "$E/run.trec" || true
     expect_status 0
     [ -z "$err" ]
-    run_split vs-eval -q --qrels "$E/qrels.trec" --gate "$E/gate_fail.yaml" "$E/run.trec" || true
+    run_split vs-eval --quiet --qrels "$E/qrels.trec" --gate "$E/gate_fail.yaml" "$E/run.trec" || true
     expect_status 1
     [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
     [[ "$err" == *"gate failed: map >= 0.5"* ]]
