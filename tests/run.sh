@@ -2,7 +2,9 @@
 # Run the unit tests (TAP from tests/unit binaries) and the CLI tests (bats,
 # TAP) against each build directory given, and end with one summary line:
 #   N passed, N failed, N skipped
-# Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter).
+# Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter),
+# BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
+# binary gets 600).
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,7 +35,7 @@ for build in "$@"; do
         [ -x "$t" ] || continue
         echo "# unit: $(basename "$t")"
         before=$(grep -c F "$tally")
-        "$t" 2>&1 | count_tap
+        timeout 600 "$t" 2>&1 | count_tap
         rc=${PIPESTATUS[0]}
         after=$(grep -c F "$tally")
         if [ "$rc" -ne 0 ] && [ "$after" -eq "$before" ]; then
@@ -45,6 +47,7 @@ for build in "$@"; do
     if [ -n "$bats_files" ]; then
         echo "# cli: bats against $build/bin"
         # shellcheck disable=SC2086
+        BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
             bats --tap $bats_files 2>&1 | count_tap
     fi
