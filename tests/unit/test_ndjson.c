@@ -154,12 +154,57 @@ static void test_base64_vectors(void)
     json_decref(rec);
 }
 
+/* The fast formatter prints exactly what the first %.6g..%.9g that reads
+ * back prints, for random bit patterns and for typical embedding values. */
+static void test_float_format_matches_reference(void)
+{
+    unsigned seed = 12345;
+    int bad = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        float f;
+        if (i % 2) {
+            uint32_t u = seed;
+            memcpy(&f, &u, 4);
+            if (!isfinite(f))
+                continue;
+        } else {
+            f = ((float)(seed >> 8) / 16777216.0f - 0.5f) * 0.2f;
+        }
+        char a[48], b[48];
+        vs_float_format(a, sizeof a, f);
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(b, sizeof b, "%.*g", prec, (double)f);
+            if (strtof(b, NULL) == f)
+                break;
+        }
+        if (strcmp(a, b) != 0) {
+            printf("#   %.9g: fast \"%s\" reference \"%s\"\n", (double)f, a, b);
+            bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    float specials[] = {1.0f, -1.0f, 100000.0f, 1000000.0f, 1e-5f, 1.5e-5f, 9.9999999e-5f,
+                        123456789.0f, 3.4028235e38f, 1.4e-45f, -0.0f, 0.0f, 0.5f};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
+        char a[48], b[48];
+        vs_float_format(a, sizeof a, specials[i]);
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(b, sizeof b, "%.*g", prec, (double)specials[i]);
+            if (strtof(b, NULL) == specials[i])
+                break;
+        }
+        CHECK_EQ_STR(a, b);
+    }
+}
+
 int main(void)
 {
     RUN(test_status_table);
     RUN(test_read_lines_and_errors);
     RUN(test_line_too_long);
     RUN(test_float_roundtrip);
+    RUN(test_float_format_matches_reference);
     RUN(test_base64_vectors);
     return vs_test_done();
 }
