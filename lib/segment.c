@@ -4,10 +4,11 @@
  *   header (64 bytes)   magic, format version, rows, dim, table offset,
  *                       table checksum, header checksum
  *   DOCS blocks         zstd frames of VS_DOCS_PER_BLOCK '\n'-ended docs
- *   IDS, VECTORS, DOCINDEX sections
+ *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX
  *   section table       48 bytes per section
- * Each section carries an XXH64 of its stored bytes; each docs block has its
- * own XXH64 in DOCINDEX, so one doc can be read without the others.
+ * Each section carries an XXH64 of its stored bytes; each docs block and
+ * each vectors block has its own XXH64 in DOCINDEX / VECINDEX, so one record
+ * can be read without decompressing the others.
  */
 #include "store_internal.h"
 
@@ -80,6 +81,7 @@ static const char *sect_name(uint32_t type)
     case VS_SECT_VECTORS: return "vectors";
     case VS_SECT_DOCINDEX: return "docindex";
     case VS_SECT_DOCS: return "docs";
+    case VS_SECT_VECINDEX: return "vecindex";
     default: return "unknown";
     }
 }
@@ -103,6 +105,8 @@ struct vs_segw {
     size_t cbuf_cap;
     unsigned char *docidx;
     size_t docidx_len, docidx_cap;
+    unsigned char *vecidx;
+    size_t vecidx_len;
     uint64_t pos;      /* file offset of the next write */
     uint64_t docs_raw; /* uncompressed bytes of all docs */
     XXH64_state_t *docs_sum;
@@ -110,6 +114,9 @@ struct vs_segw {
     unsigned nsect;
     struct vs_sect sect[8];
 };
+
+static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
+                      size_t len, int level);
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
 {
@@ -283,6 +290,55 @@ static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
     return VS_OK;
 }
 
+/* The VECTORS section as blocks of VS_VEC_BLOCK_ROWS rows, each zstd (or
+ * raw when zstd does not gain 5%) with its own checksum in VECINDEX. */
+static int write_vectors(struct vs_segw *w)
+{
+    uint64_t nb = (w->rows + VS_VEC_BLOCK_ROWS - 1) / VS_VEC_BLOCK_ROWS;
+    w->vecidx = calloc(nb ? nb : 1, VS_DOCIDX_ENTRY);
+    XXH64_state_t *sum = XXH64_createState();
+    if (!w->vecidx || !sum) {
+        XXH64_freeState(sum);
+        return VS_E_NOMEM;
+    }
+    XXH64_reset(sum, 0);
+    uint64_t start = w->pos;
+    int st = VS_OK;
+    for (uint64_t b = 0; b < nb; b++) {
+        uint64_t first = b * VS_VEC_BLOCK_ROWS;
+        uint64_t n = w->rows - first < VS_VEC_BLOCK_ROWS ? w->rows - first : VS_VEC_BLOCK_ROWS;
+        size_t raw = (size_t)(n * w->dim * sizeof(float));
+        uint32_t codec;
+        const void *p;
+        size_t len;
+        if ((st = pack(w, w->vecs + first * w->dim, raw, 1, &codec, &p, &len)) != VS_OK ||
+            (st = vs_io_write_all(w->fd, p, len)) != VS_OK)
+            break;
+        XXH64_update(sum, p, len);
+        unsigned char *e = w->vecidx + b * VS_DOCIDX_ENTRY;
+        vs_put64(e, w->pos - start);
+        vs_put64(e + 8, len);
+        vs_put64(e + 16, raw);
+        vs_put64(e + 24, XXH64(p, len, 0));
+        vs_put64(e + 32, first);
+        vs_put64(e + 40, n);
+        w->pos += len;
+    }
+    w->vecidx_len = (size_t)(nb * VS_DOCIDX_ENTRY);
+    if (st == VS_OK) {
+        struct vs_sect *s = &w->sect[w->nsect++];
+        s->type = VS_SECT_VECTORS;
+        s->flags = VS_SECT_REQUIRED;
+        s->codec = VS_CODEC_ZSTD; /* blocks: each raw or zstd, see VECINDEX */
+        s->off = start;
+        s->len = w->pos - start;
+        s->raw = w->rows * w->dim * sizeof(float);
+        s->sum = XXH64_digest(sum);
+    }
+    XXH64_freeState(sum);
+    return st;
+}
+
 int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
 {
     int st = flush_block(w);
@@ -297,9 +353,9 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
     docs->raw = w->docs_raw;
     docs->sum = XXH64_digest(w->docs_sum);
     if ((st = write_sect(w, VS_SECT_IDS, w->ids, w->ids_len, 3)) != VS_OK ||
-        (st = write_sect(w, VS_SECT_VECTORS, w->vecs,
-                         w->rows * w->dim * sizeof(float), 1)) != VS_OK ||
-        (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK)
+        (st = write_vectors(w)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_VECINDEX, w->vecidx, w->vecidx_len, 0)) != VS_OK)
         goto fail;
     unsigned char table[8 * VS_SEG_SECT_SIZE];
     memset(table, 0, sizeof table);
@@ -368,6 +424,7 @@ void vs_segw_free(struct vs_segw *w)
     free(w->blk);
     free(w->cbuf);
     free(w->docidx);
+    free(w->vecidx);
     XXH64_freeState(w->docs_sum);
     ZSTD_freeCCtx(w->cctx);
     free(w);
@@ -400,6 +457,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     snprintf(g->name, sizeof g->name, "%s", name);
     pthread_mutex_init(&g->mu, NULL);
     g->blk_no = UINT64_MAX;
+    g->vblk_no = UINT64_MAX;
     int st;
     g->fd = open(g->path, O_RDONLY | O_CLOEXEC);
     if (g->fd < 0) {
@@ -461,7 +519,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
         st = corrupt(d, g, "section table checksum mismatch");
         goto fail;
     }
-    int have[5] = {0};
+    int have[6] = {0};
     for (uint32_t i = 0; i < g->nsect; i++) {
         const unsigned char *e = table + i * VS_SEG_SECT_SIZE;
         struct vs_sect *s = &g->sect[i];
@@ -477,7 +535,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
                          sect_name(s->type));
             goto fail;
         }
-        if (s->type >= 1 && s->type <= 4) {
+        if (s->type >= 1 && s->type <= 5) {
             have[s->type] = 1;
             if (s->codec > VS_CODEC_ZSTD) {
                 vs_diag_where(d, g->path, 0);
@@ -492,7 +550,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
             goto fail;
         }
     }
-    for (int t = 1; t <= 4; t++)
+    for (int t = 1; t <= 5; t++)
         if (!have[t]) {
             st = corrupt(d, g, "section '%s' is missing", sect_name((uint32_t)t));
             goto fail;
@@ -503,11 +561,13 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
             st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
             goto fail;
         }
-        if (s->type == VS_SECT_DOCINDEX && s->raw % VS_DOCIDX_ENTRY != 0) {
-            st = corrupt(d, g, "section 'docindex': bad size");
+        if ((s->type == VS_SECT_DOCINDEX || s->type == VS_SECT_VECINDEX) &&
+            s->raw % VS_DOCIDX_ENTRY != 0) {
+            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
             goto fail;
         }
-        if (s->codec == VS_CODEC_RAW && s->type != VS_SECT_DOCS && s->len != s->raw) {
+        if (s->codec == VS_CODEC_RAW && s->type != VS_SECT_DOCS &&
+            s->type != VS_SECT_VECTORS && s->len != s->raw) {
             st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
             goto fail;
         }
@@ -534,6 +594,8 @@ void vs_seg_close(struct vs_segment *g)
     free(g->idbuf);
     free(g->ids);
     free(g->docidx);
+    free(g->vecidx);
+    free(g->vblk);
     free(g->blk);
     free(g->blk_off);
     pthread_mutex_destroy(&g->mu);
@@ -738,18 +800,115 @@ int vs_segment_live(const struct vs_segment *g, uint64_t row)
     return !(g->del && (g->del[row >> 3] >> (row & 7) & 1));
 }
 
+/* Load and check VECINDEX (caller holds g->mu). */
+static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->vecidx)
+        return VS_OK;
+    void *p;
+    int st = load_sect(g, VS_SECT_VECINDEX, &p, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const struct vs_sect *ix = find_sect(g, VS_SECT_VECINDEX);
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0, rowbytes = (uint64_t)g->dim * 4;
+    for (uint64_t b = 0; b < n; b++) {
+        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
+        uint64_t off = vs_get64(e), len = vs_get64(e + 8), rows = vs_get64(e + 40);
+        if (off > vs->len || len > vs->len - off || vs_get64(e + 32) != next || rows == 0 ||
+            rows > VS_VEC_BLOCK_ROWS || vs_get64(e + 16) != rows * rowbytes) {
+            free(p);
+            vs_diag_where(d, g->path, 0);
+            return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': entry %llu is invalid",
+                               (unsigned long long)b);
+        }
+        next += rows;
+    }
+    if (next != g->rows) {
+        free(p);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': covers %llu rows, not %llu",
+                           (unsigned long long)next, (unsigned long long)g->rows);
+    }
+    g->vecidx = p;
+    g->nvblocks = n;
+    return VS_OK;
+}
+
+/* Read, check and decompress vectors block b into a new buffer. */
+static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_diag *d)
+{
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
+    uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    char what[80];
+    snprintf(what, sizeof what, "section 'vectors' block %llu", (unsigned long long)b);
+    return load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
+                      len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
+}
+
 int vs_segment_vectors(struct vs_segment *g, const float **vecs,
                        struct vs_diag *d)
 {
     pthread_mutex_lock(&g->mu);
     int st = VS_OK;
-    if (!g->vecs) {
-        void *p;
-        st = load_sect(g, VS_SECT_VECTORS, &p, d);
+    if (!g->vecs && (st = ensure_vecidx(g, d)) == VS_OK) {
+        size_t total = (size_t)(g->rows * g->dim * sizeof(float));
+        float *all = aligned_alloc(64, (total + 64) / 64 * 64);
+        if (!all)
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
+        for (uint64_t b = 0; st == VS_OK && b < g->nvblocks; b++) {
+            void *p;
+            const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
+            if ((st = load_vblock(g, b, &p, d)) != VS_OK)
+                break;
+            memcpy(all + vs_get64(e + 32) * g->dim, p, (size_t)vs_get64(e + 16));
+            free(p);
+        }
         if (st == VS_OK)
-            g->vecs = p;
+            g->vecs = all;
+        else
+            free(all);
     }
     *vecs = g->vecs;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
+                      struct vs_diag *d)
+{
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (g->vecs) {
+        memcpy(out, g->vecs + row * g->dim, g->dim * sizeof(float));
+        goto out;
+    }
+    if ((st = ensure_vecidx(g, d)) != VS_OK)
+        goto out;
+    uint64_t lo = 0, hi = g->nvblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (vs_get64(g->vecidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (g->vblk_no != lo) {
+        void *p;
+        if ((st = load_vblock(g, lo, &p, d)) != VS_OK)
+            goto out;
+        free(g->vblk);
+        g->vblk = p;
+        g->vblk_no = lo;
+        g->vblk_first = vs_get64(g->vecidx + lo * VS_DOCIDX_ENTRY + 32);
+        g->vblk_n = vs_get64(g->vecidx + lo * VS_DOCIDX_ENTRY + 40);
+    }
+    memcpy(out, g->vblk + (row - g->vblk_first) * g->dim, g->dim * sizeof(float));
+out:
     pthread_mutex_unlock(&g->mu);
     return st;
 }
@@ -823,7 +982,7 @@ uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < g->nsect; i++)
-        if (g->sect[i].type >= 1 && g->sect[i].type <= 4)
+        if (g->sect[i].type >= 1 && g->sect[i].type <= 5)
             n += g->sect[i].raw;
     return n;
 }
@@ -835,11 +994,11 @@ int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
         char what[64];
         snprintf(what, sizeof what, "section '%s'", sect_name(s->type));
         void *p;
-        /* the docs section is checked as a whole (checksum only) here and
-         * block by block below */
-        int st = load_bytes(g, what, s->off, s->len,
-                            s->type == VS_SECT_DOCS ? s->len : s->raw, s->sum,
-                            s->type == VS_SECT_DOCS ? VS_CODEC_RAW : s->codec, &p, d);
+        /* the docs and vectors sections are checked as a whole (checksum
+         * only) here and block by block below */
+        int blocks = s->type == VS_SECT_DOCS || s->type == VS_SECT_VECTORS;
+        int st = load_bytes(g, what, s->off, s->len, blocks ? s->len : s->raw, s->sum,
+                            blocks ? VS_CODEC_RAW : s->codec, &p, d);
         if (st != VS_OK)
             return st;
         free(p);

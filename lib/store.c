@@ -445,12 +445,18 @@ int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
     }
     struct vs_segment *g = s->seg[s->map.seg[slot]];
     uint64_t row = s->map.row[slot];
-    const float *v;
-    json_t *doc;
-    if ((st = vs_segment_vectors(g, &v, d)) != VS_OK ||
-        (st = vs_segment_doc(g, row, &doc, d)) != VS_OK)
+    float *v = malloc((g->dim ? g->dim : 1) * sizeof *v);
+    json_t *doc = NULL;
+    if (!v)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vector");
+    if ((st = vs_seg_vector_row(g, row, v, d)) != VS_OK ||
+        (st = vs_segment_doc(g, row, &doc, d)) != VS_OK) {
+        free(v);
         return st;
-    if (vs_record_set_vector(doc, v + row * g->dim, g->dim, 0) != VS_OK) {
+    }
+    st = vs_record_set_vector(doc, v, g->dim, 0);
+    free(v);
+    if (st != VS_OK) {
         json_decref(doc);
         return vs_diag_set(d, VS_E_NOMEM, "cannot build a record");
     }
@@ -476,10 +482,11 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
         json_object_set_new(e, "bytes", json_integer((json_int_t)g->file_bytes));
         json_object_set_new(e, "del", g->delname[0] ? json_string(g->delname) : json_null());
         for (uint32_t k = 0; k < g->nsect; k++) {
-            static const char *names[] = {"unknown", "ids", "vectors", "docindex", "docs"};
+            static const char *names[] = {"unknown", "ids",  "vectors",
+                                          "docindex", "docs", "vecindex"};
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
-            json_object_set_new(je, "name", json_string(names[x->type <= 4 ? x->type : 0]));
+            json_object_set_new(je, "name", json_string(names[x->type <= 5 ? x->type : 0]));
             json_object_set_new(je, "codec", json_string(x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));
             json_object_set_new(je, "raw_bytes", json_integer((json_int_t)x->raw));

@@ -27,14 +27,16 @@
 #define VS_SEG_MAX_SECT 32u
 #define VS_DOCS_PER_BLOCK 256u
 #define VS_DOCIDX_ENTRY 48u
+#define VS_VEC_BLOCK_ROWS 1024u
 
 /* Section types. A reader skips types it does not know unless the section
  * has VS_SECT_REQUIRED in its flags (then the file is VS_E_VERSION). */
 enum {
     VS_SECT_IDS = 1,      /* rows NUL-terminated ids, concatenated */
-    VS_SECT_VECTORS = 2,  /* rows x dim float32 */
+    VS_SECT_VECTORS = 2,  /* blocks of VS_VEC_BLOCK_ROWS x dim float32 */
     VS_SECT_DOCINDEX = 3, /* one 48-byte entry per docs block */
-    VS_SECT_DOCS = 4      /* zstd blocks of '\n'-separated JSON docs */
+    VS_SECT_DOCS = 4,     /* zstd blocks of '\n'-separated JSON docs */
+    VS_SECT_VECINDEX = 5  /* one 48-byte entry per vectors block */
 };
 #define VS_SECT_REQUIRED 1u
 
@@ -66,6 +68,10 @@ struct vs_segment {
     const char **ids;
     unsigned char *docidx;  /* raw DOCINDEX section */
     uint64_t nblocks;
+    unsigned char *vecidx;  /* raw VECINDEX section */
+    uint64_t nvblocks;
+    float *vblk;            /* the last vectors block decompressed */
+    uint64_t vblk_no, vblk_first, vblk_n;
     char *blk;              /* the last docs block decompressed */
     size_t blk_len;
     uint64_t blk_no, blk_first, blk_n;
@@ -99,6 +105,10 @@ int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
 /* The JSON text of a row's doc, copied into *buf (grown as needed). */
 int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
                    size_t *cap, size_t *len, struct vs_diag *d);
+/* Copy the vector of one row into out (dim floats), loading only the block
+ * that holds it (or using the whole section when it is loaded). */
+int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
+                      struct vs_diag *d);
 /* Sum of the raw (uncompressed) sizes of the known sections. */
 uint64_t vs_seg_raw_bytes(const struct vs_segment *g);
 
