@@ -1,16 +1,19 @@
 /* vs-embed: add a vector to each NDJSON record from its text. */
 #include "cli.h"
+#include "vs_bert.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum {
-    OPT_B64 = VS_OPT_FIRST_PROGRAM,
+    OPT_AS = VS_OPT_FIRST_PROGRAM,
+    OPT_B64,
     OPT_BATCH,
     OPT_DIM,
     OPT_FIELD,
     OPT_KEEP_GOING,
-    OPT_MODEL
+    OPT_MODEL,
+    OPT_THREADS
 };
 
 static void usage(FILE *fp)
@@ -20,12 +23,17 @@ static void usage(FILE *fp)
             "Add \"vector\" and \"vector_model\" to each NDJSON record of FILE\n"
             "(or standard input; - is standard input), computed from its text.\n"
             "\n"
+            "      --as ROLE        embed as document (default) or query: selects the\n"
+            "                       model's prefix (e5, bge)\n"
             "      --b64            write \"vector_b64\" (base64 float32) instead of \"vector\"\n"
             "      --batch N        records embedded in parallel at a time (default 256)\n"
             "      --dim N          vector dimension (default 384)\n"
             "      --field NAME     the text field (default \"text\")\n"
             "      --keep-going     skip records without usable text, with a warning\n"
-            "      --model NAME     model name or identity: hash (default), hash-v1:DIM\n"
+            "      --model NAME     model name or identity: hash (default), hash-v1:DIM,\n"
+            "                       a BERT model folder (DIR/NAME), or NAME in\n"
+            "                       $VS_MODEL_DIR (default ~/.cache/vecstore/models)\n"
+            "      --threads N      threads for transformer models (default: all cores)\n"
             "      --config FILE    settings file (default .vecstore.toml)\n"
             "      --stats          print counters as JSON on stderr at exit\n"
             "  -q, --quiet          no warnings\n"
@@ -41,7 +49,7 @@ struct opts {
 };
 
 struct counters {
-    long long in, out, skipped;
+    long long in, out, skipped, truncated;
 };
 
 struct item {
@@ -80,6 +88,10 @@ static int flush_batch(struct vs_embedder *e, const struct opts *o,
             continue;
         }
         json_t *rec = items[i].rec;
+        if (vs_embedder_local_truncated(e, i)) {
+            json_object_set_new(rec, "truncated", json_true());
+            c->truncated++;
+        }
         if (vs_record_set_vector(rec, vecs + i * dim, dim, o->b64) != VS_OK ||
             json_object_set_new(rec, "vector_model",
                                 json_string(vs_embedder_identity(e))) != 0) {
@@ -183,22 +195,34 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     static const struct option longopts[] = {
+        {"as", required_argument, NULL, OPT_AS},
         {"b64", no_argument, NULL, OPT_B64},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"dim", required_argument, NULL, OPT_DIM},
         {"field", required_argument, NULL, OPT_FIELD},
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
         {"model", required_argument, NULL, OPT_MODEL},
+        {"threads", required_argument, NULL, OPT_THREADS},
         VS_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
     struct opts o = {0, 0, 256, 0, "text", NULL};
     const char *dim_s = NULL;
-    int c;
+    int c, role = 0;
+    long threads = 0;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
         switch (c) {
+        case OPT_AS:
+            if (strcmp(optarg, "document") == 0)
+                role = 0;
+            else if (strcmp(optarg, "query") == 0)
+                role = 1;
+            else
+                return vs_cli_exit(vs_cli_usage_error(
+                    "--as: '%s' is neither document nor query", optarg));
+            break;
         case OPT_B64: o.b64 = 1; break;
         case OPT_BATCH:
             if (vs_cli_parse_long("--batch", optarg, 1, 65536, &o.batch))
@@ -208,6 +232,10 @@ int main(int argc, char **argv)
         case OPT_FIELD: o.field = optarg; break;
         case OPT_KEEP_GOING: o.keep_going = 1; break;
         case OPT_MODEL: o.model = optarg; break;
+        case OPT_THREADS:
+            if (vs_cli_parse_long("--threads", optarg, 1, 1024, &threads))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
         }
@@ -226,8 +254,10 @@ int main(int argc, char **argv)
     if (st != VS_OK)
         return vs_cli_exit(vs_cli_report(st, &d));
     vs_cli_info(1, "model %s", vs_embedder_identity(e));
+    vs_embedder_set_role(e, role);
+    vs_embedder_set_threads((int)threads);
 
-    struct counters cnt = {0, 0, 0};
+    struct counters cnt = {0, 0, 0, 0};
     int code = 0;
     if (optind >= argc)
         code = embed_file(e, &o, NULL, &cnt);
@@ -239,6 +269,7 @@ int main(int argc, char **argv)
     vs_cli_stat_int("records_in", cnt.in);
     vs_cli_stat_int("records_out", cnt.out);
     vs_cli_stat_int("skipped", cnt.skipped);
+    vs_cli_stat_int("truncated", cnt.truncated);
     vs_cli_stat_real("records_per_s", el > 0 ? (double)cnt.out / el : 0);
     return vs_cli_exit(code);
 }

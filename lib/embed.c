@@ -2,6 +2,7 @@
  * per-text statuses. Implementations live in their own files (hashembed.c). */
 #include "vs_embed.h"
 #include "embed_internal.h"
+#include "vs_bert.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@ struct vs_embedder {
     const struct vs_embed_ops *ops;
     void *state;
     size_t dim;
-    char identity[64];
+    char identity[320];
+    int is_bert;      /* state is bertembed.c's */
     int *st_scratch; /* per-text statuses when the caller passes none */
     size_t st_cap;
 };
@@ -43,12 +45,53 @@ static int split_identity(const char *model, char *name, size_t namesz,
     return 0;
 }
 
+/* A BERT-family model folder: identity "NAME@xxh64 hex". */
+static int new_bert(const char *dir, const char *bname, uint64_t want,
+                    int has_sum, size_t dim, struct vs_embedder **out,
+                    struct vs_diag *d)
+{
+    struct vs_embedder *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    uint64_t sum;
+    int st = vs_bertembed_create(dir, bname, &e->dim, &e->ops, &e->state, &sum, d);
+    if (st != VS_OK) {
+        free(e);
+        return st;
+    }
+    e->is_bert = 1;
+    snprintf(e->identity, sizeof e->identity, "%s@%016llx", bname,
+             (unsigned long long)sum);
+    if (has_sum && sum != want)
+        st = vs_diag_set(d, VS_E_MISMATCH,
+                         "model '%s' has other weights (checksum %016llx, wanted %016llx)",
+                         bname, (unsigned long long)sum, (unsigned long long)want);
+    else if (dim && dim != e->dim)
+        st = vs_diag_set(d, VS_E_USAGE, "model '%s' has dimension %zu, not %zu",
+                         bname, e->dim, dim);
+    if (st != VS_OK) {
+        vs_embedder_free(e);
+        return st;
+    }
+    *out = e;
+    return VS_OK;
+}
+
 int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
                     struct vs_diag *d)
 {
     *out = NULL;
     if (!model || !*model)
         model = "hash";
+    {
+        char dir[4096], bname[256];
+        uint64_t want = 0;
+        int has_sum = 0;
+        if (strncmp(model, "hash", 4) != 0 &&
+            vs_bertembed_resolve(model, dir, sizeof dir, bname, sizeof bname,
+                                 &want, &has_sum) == 0)
+            return new_bert(dir, bname, want, has_sum, dim, out, d);
+    }
     char name[64];
     size_t idim;
     if (split_identity(model, name, sizeof name, &idim) != 0)
@@ -136,6 +179,19 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
     }
     return VS_OK;
 }
+
+void vs_embedder_set_role(struct vs_embedder *e, int role)
+{
+    if (e->is_bert)
+        vs_bertembed_set_role(e->state, role);
+}
+
+int vs_embedder_local_truncated(const struct vs_embedder *e, size_t i)
+{
+    return e->is_bert ? vs_bertembed_truncated(e->state, i) : 0;
+}
+
+void vs_embedder_set_threads(int n) { vs_bert_set_threads(n); }
 
 int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
                           float *out, struct vs_diag *d)

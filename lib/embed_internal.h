@@ -5,6 +5,8 @@
 #ifndef VS_EMBED_INTERNAL_H
 #define VS_EMBED_INTERNAL_H
 
+#include <stdint.h>
+
 #include "vs_embed.h"
 
 struct vs_embed_ops {
@@ -20,6 +22,24 @@ struct vs_embed_ops {
 /* The hash embedder (hashembed.c). Returns VS_OK or VS_E_NOMEM. */
 int vs_hashembed_create(size_t dim, const struct vs_embed_ops **ops,
                         void **state);
+
+/* BERT-family models (bertembed.c). resolve: model is a folder path (with a
+ * '/'), or a name looked up in $VS_MODEL_DIR (default
+ * ~/.cache/vecstore/models), optionally followed by "@" and the 16 hex
+ * digits of the weights checksum (an identity); fills dir and name (the
+ * folder's base name), *want_sum and *has_sum. Returns 0 when dir/config.json
+ * exists, else -1. create: loads the folder; *dim and *sum (xxh64 of
+ * model.safetensors) are filled. Errors as vs_bert_open. */
+int vs_bertembed_resolve(const char *model, char *dir, size_t dirsz,
+                         char *name, size_t namesz, uint64_t *want_sum,
+                         int *has_sum);
+int vs_bertembed_create(const char *dir, const char *name, size_t *dim,
+                        const struct vs_embed_ops **ops, void **state,
+                        uint64_t *sum, struct vs_diag *d);
+/* Role of the following calls (0 document, 1 query: selects the prefix);
+ * whether text i of the last call was cut to the model's maximum. */
+void vs_bertembed_set_role(void *state, int role);
+int vs_bertembed_truncated(const void *state, size_t i);
 
 /* Version tag of the hash embedder's feature set, part of its identity. */
 #define VS_HASHEMBED_VERSION "hash-v1"

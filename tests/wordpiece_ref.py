@@ -103,4 +103,5 @@ def main():
         print(json.dumps({"ids": ids, "truncated": trunc}))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,639 @@
+/* bert.c: the BERT-family sentence encoder (vs_bert.h). */
+#include "vs_bert.h"
+#include "vs_safetensors.h"
+#include "vs_wordpiece.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Tokens per forward batch: bounds scratch memory. */
+#define BERT_BATCH_TOKENS 8192
+
+struct layer {
+    float *wqkv, *bqkv;     /* [3H, H], [3H]: query, key, value stacked */
+    float *wo, *bo;         /* attention output [H, H], [H] */
+    float *ln1_g, *ln1_b;   /* after attention */
+    float *wi, *bi;         /* intermediate [I, H], [I] */
+    float *wout, *bout;     /* output [H, I], [H] */
+    float *ln2_g, *ln2_b;
+};
+
+struct vs_bert {
+    size_t hidden, layers, heads, inter, max_pos, types, vocab, max_len;
+    float eps;
+    int gelu_tanh, cls_pool;
+    float *word, *pos, *type, *ln_g, *ln_b;
+    struct layer *layer;
+    struct vs_wordpiece *wp;
+    uint64_t sum;
+    /* scratch, grown as needed */
+    float *x, *qkv, *ctx, *tmp, *mid;
+    size_t cap_tokens;
+};
+
+/* ---- loading ---- */
+
+static json_t *load_json(const char *dir, const char *file, int required,
+                         int *st, struct vs_diag *d)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (access(path, F_OK) != 0) {
+        if (required)
+            *st = vs_diag_set(d, VS_E_IO, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        *st = vs_diag_set(d, VS_E_DATA, "%s:%d: %s", path, je.line, je.text);
+    }
+    return j;
+}
+
+static int get_size(json_t *cfg, const char *key, size_t dflt, size_t *out,
+                    struct vs_diag *d)
+{
+    json_t *v = json_object_get(cfg, key);
+    if (!v) {
+        if (!dflt)
+            return vs_diag_set(d, VS_E_DATA, "config.json lacks '%s'", key);
+        *out = dflt;
+        return VS_OK;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+        json_integer_value(v) > (1 << 20))
+        return vs_diag_set(d, VS_E_DATA, "config.json: '%s' is not a positive integer",
+                           key);
+    *out = (size_t)json_integer_value(v);
+    return VS_OK;
+}
+
+static int load_t(const struct vs_safetensors *s, const char *pfx,
+                  const char *name, int ndim, size_t a, size_t b, float **out,
+                  struct vs_diag *d)
+{
+    char full[256];
+    size_t dims[2] = {a, b};
+    snprintf(full, sizeof full, "%s%s", pfx, name);
+    return vs_safetensors_load_f32(s, full, ndim, dims, out, d);
+}
+
+/* LayerNorm parameters are "weight"/"bias" or, in older checkpoints,
+ * "gamma"/"beta". */
+static int load_ln(const struct vs_safetensors *s, const char *pfx,
+                   const char *base, size_t h, float **g, float **b,
+                   struct vs_diag *d)
+{
+    char n1[200], n2[200], full[256];
+    size_t dims[1] = {h};
+    snprintf(n1, sizeof n1, "%s.weight", base);
+    snprintf(n2, sizeof n2, "%s.bias", base);
+    snprintf(full, sizeof full, "%s%s", pfx, n1);
+    if (vs_safetensors_shape(s, full, dims) < 0) {
+        snprintf(n1, sizeof n1, "%s.gamma", base);
+        snprintf(n2, sizeof n2, "%s.beta", base);
+    }
+    int st = load_t(s, pfx, n1, 1, h, 0, g, d);
+    if (st == VS_OK)
+        st = load_t(s, pfx, n2, 1, h, 0, b, d);
+    return st;
+}
+
+static int load_layer(struct vs_bert *m, const struct vs_safetensors *s,
+                      const char *pfx, size_t i, struct vs_diag *d)
+{
+    struct layer *L = &m->layer[i];
+    size_t H = m->hidden, NI = m->inter;
+    char n[200];
+    const char *part[3] = {"query", "key", "value"};
+    int st = VS_OK;
+    L->wqkv = malloc(3 * H * H * sizeof(float));
+    L->bqkv = malloc(3 * H * sizeof(float));
+    if (!L->wqkv || !L->bqkv)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    for (int k = 0; k < 3 && st == VS_OK; k++) {
+        float *w = NULL, *b = NULL;
+        snprintf(n, sizeof n, "encoder.layer.%zu.attention.self.%s.weight", i, part[k]);
+        st = load_t(s, pfx, n, 2, H, H, &w, d);
+        if (st == VS_OK) {
+            snprintf(n, sizeof n, "encoder.layer.%zu.attention.self.%s.bias", i, part[k]);
+            st = load_t(s, pfx, n, 1, H, 0, &b, d);
+        }
+        if (st == VS_OK) {
+            memcpy(L->wqkv + (size_t)k * H * H, w, H * H * sizeof(float));
+            memcpy(L->bqkv + (size_t)k * H, b, H * sizeof(float));
+        }
+        free(w);
+        free(b);
+    }
+#define LOAD(field, name, nd, a, b)                                            \
+    do {                                                                       \
+        if (st == VS_OK) {                                                     \
+            snprintf(n, sizeof n, "encoder.layer.%zu.%s", i, name);            \
+            st = load_t(s, pfx, n, nd, a, b, &L->field, d);                    \
+        }                                                                      \
+    } while (0)
+    LOAD(wo, "attention.output.dense.weight", 2, H, H);
+    LOAD(bo, "attention.output.dense.bias", 1, H, 0);
+    LOAD(wi, "intermediate.dense.weight", 2, NI, H);
+    LOAD(bi, "intermediate.dense.bias", 1, NI, 0);
+    LOAD(wout, "output.dense.weight", 2, H, NI);
+    LOAD(bout, "output.dense.bias", 1, H, 0);
+#undef LOAD
+    if (st == VS_OK) {
+        snprintf(n, sizeof n, "encoder.layer.%zu.attention.output.LayerNorm", i);
+        st = load_ln(s, pfx, n, H, &L->ln1_g, &L->ln1_b, d);
+    }
+    if (st == VS_OK) {
+        snprintf(n, sizeof n, "encoder.layer.%zu.output.LayerNorm", i);
+        st = load_ln(s, pfx, n, H, &L->ln2_g, &L->ln2_b, d);
+    }
+    return st;
+}
+
+static int read_config(struct vs_bert *m, json_t *cfg, struct vs_diag *d)
+{
+    json_t *mt = json_object_get(cfg, "model_type");
+    if (mt && (!json_is_string(mt) || strcmp(json_string_value(mt), "bert") != 0))
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "config.json: model_type '%s' is not supported (bert is)",
+                           json_is_string(mt) ? json_string_value(mt) : "?");
+    json_t *pe = json_object_get(cfg, "position_embedding_type");
+    if (pe && (!json_is_string(pe) || strcmp(json_string_value(pe), "absolute") != 0))
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "config.json: only absolute position embeddings are supported");
+    json_t *act = json_object_get(cfg, "hidden_act");
+    const char *a = json_is_string(act) ? json_string_value(act) : "gelu";
+    if (strcmp(a, "gelu") == 0)
+        m->gelu_tanh = 0;
+    else if (strcmp(a, "gelu_new") == 0 || strcmp(a, "gelu_pytorch_tanh") == 0)
+        m->gelu_tanh = 1;
+    else
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "config.json: hidden_act '%s' is not supported", a);
+    int st;
+    if ((st = get_size(cfg, "hidden_size", 0, &m->hidden, d)) ||
+        (st = get_size(cfg, "num_hidden_layers", 0, &m->layers, d)) ||
+        (st = get_size(cfg, "num_attention_heads", 0, &m->heads, d)) ||
+        (st = get_size(cfg, "intermediate_size", 0, &m->inter, d)) ||
+        (st = get_size(cfg, "max_position_embeddings", 512, &m->max_pos, d)) ||
+        (st = get_size(cfg, "type_vocab_size", 2, &m->types, d)) ||
+        (st = get_size(cfg, "vocab_size", 0, &m->vocab, d)))
+        return st;
+    if (m->hidden % m->heads)
+        return vs_diag_set(d, VS_E_DATA,
+                           "config.json: hidden_size is not a multiple of num_attention_heads");
+    json_t *eps = json_object_get(cfg, "layer_norm_eps");
+    m->eps = json_is_number(eps) ? (float)json_number_value(eps) : 1e-12f;
+    return VS_OK;
+}
+
+static int read_side_configs(struct vs_bert *m, const char *dir, struct vs_diag *d)
+{
+    int st = VS_OK;
+    json_t *pool = load_json(dir, "1_Pooling/config.json", 0, &st, d);
+    if (st != VS_OK)
+        return st;
+    if (pool) {
+        int cls = json_is_true(json_object_get(pool, "pooling_mode_cls_token"));
+        int mean = json_is_true(json_object_get(pool, "pooling_mode_mean_tokens"));
+        int other = json_is_true(json_object_get(pool, "pooling_mode_max_tokens")) ||
+                    json_is_true(json_object_get(pool, "pooling_mode_mean_sqrt_len_tokens"));
+        json_decref(pool);
+        if (other || cls + mean != 1)
+            return vs_diag_set(d, VS_E_UNSUPPORTED,
+                               "1_Pooling/config.json: only one of mean or CLS pooling is supported");
+        m->cls_pool = cls;
+    }
+    m->max_len = m->max_pos;
+    json_t *sb = load_json(dir, "sentence_bert_config.json", 0, &st, d);
+    if (st != VS_OK)
+        return st;
+    json_t *ml = json_object_get(sb, "max_seq_length");
+    if (json_is_integer(ml) && json_integer_value(ml) >= 2 &&
+        (size_t)json_integer_value(ml) < m->max_len)
+        m->max_len = (size_t)json_integer_value(ml);
+    json_decref(sb);
+    json_t *tc = load_json(dir, "tokenizer_config.json", 0, &st, d);
+    if (st != VS_OK)
+        return st;
+    json_t *lc = json_object_get(tc, "do_lower_case");
+    int cased = lc && json_is_false(lc);
+    json_decref(tc);
+    if (cased)
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "tokenizer_config.json: cased tokenizers are not supported");
+    return VS_OK;
+}
+
+int vs_bert_open(const char *dir, struct vs_bert **out, struct vs_diag *d)
+{
+    *out = NULL;
+    int st = VS_OK;
+    json_t *cfg = NULL;
+    struct vs_safetensors *s = NULL;
+    struct vs_bert *m = calloc(1, sizeof *m);
+    if (!m)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    cfg = load_json(dir, "config.json", 1, &st, d);
+    if (st != VS_OK)
+        goto done;
+    if ((st = read_config(m, cfg, d)) != VS_OK ||
+        (st = read_side_configs(m, dir, d)) != VS_OK)
+        goto done;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    if ((st = vs_wordpiece_open(path, &m->wp, d)) != VS_OK)
+        goto done;
+    if (vs_wordpiece_size(m->wp) > m->vocab) {
+        st = vs_diag_set(d, VS_E_DATA, "vocab.txt has more tokens than vocab_size");
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if ((st = vs_safetensors_open(path, &s, d)) != VS_OK)
+        goto done;
+    m->sum = vs_safetensors_checksum(s);
+    size_t dims[2];
+    const char *pfx =
+        vs_safetensors_shape(s, "embeddings.word_embeddings.weight", dims) >= 0
+            ? "" : "bert.";
+    size_t H = m->hidden;
+    if ((st = load_t(s, pfx, "embeddings.word_embeddings.weight", 2, m->vocab, H, &m->word, d)) ||
+        (st = load_t(s, pfx, "embeddings.position_embeddings.weight", 2, m->max_pos, H, &m->pos, d)) ||
+        (st = load_t(s, pfx, "embeddings.token_type_embeddings.weight", 2, m->types, H, &m->type, d)) ||
+        (st = load_ln(s, pfx, "embeddings.LayerNorm", H, &m->ln_g, &m->ln_b, d)))
+        goto done;
+    m->layer = calloc(m->layers, sizeof *m->layer);
+    if (!m->layer) {
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m->layers && st == VS_OK; i++)
+        st = load_layer(m, s, pfx, i, d);
+done:
+    vs_safetensors_close(s);
+    json_decref(cfg);
+    if (st != VS_OK)
+        vs_bert_free(m);
+    else
+        *out = m;
+    return st;
+}
+
+void vs_bert_free(struct vs_bert *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->layer && i < m->layers; i++) {
+        struct layer *L = &m->layer[i];
+        float *p[] = {L->wqkv, L->bqkv, L->wo, L->bo, L->ln1_g, L->ln1_b,
+                      L->wi, L->bi, L->wout, L->bout, L->ln2_g, L->ln2_b};
+        for (size_t k = 0; k < sizeof p / sizeof *p; k++)
+            free(p[k]);
+    }
+    free(m->layer);
+    free(m->word);
+    free(m->pos);
+    free(m->type);
+    free(m->ln_g);
+    free(m->ln_b);
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->tmp);
+    free(m->mid);
+    vs_wordpiece_free(m->wp);
+    free(m);
+}
+
+size_t vs_bert_dim(const struct vs_bert *m) { return m->hidden; }
+size_t vs_bert_max_len(const struct vs_bert *m) { return m->max_len; }
+uint64_t vs_bert_checksum(const struct vs_bert *m) { return m->sum; }
+
+void vs_bert_set_threads(int n)
+{
+    if (n <= 0)
+        return;
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    openblas_set_num_threads(n);
+}
+
+/* ---- kernels ---- */
+
+/* y[T, N] = x[T, K] * w[N, K]^T + b[N] */
+static void linear(const float *x, size_t T, size_t K, const float *w,
+                   const float *b, size_t N, float *y)
+{
+    long t;
+#pragma omp parallel for schedule(static)
+    for (t = 0; t < (long)T; t++)
+        memcpy(y + (size_t)t * N, b, N * sizeof *y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)N, (int)K,
+                1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
+}
+
+/* x[t] = LayerNorm(x[t] + r[t]) for every row (r may be NULL). */
+static void add_layernorm(float *x, const float *r, size_t T, size_t H,
+                          const float *g, const float *b, float eps)
+{
+    long t;
+#pragma omp parallel for schedule(static)
+    for (t = 0; t < (long)T; t++) {
+        float *row = x + (size_t)t * H;
+        if (r) {
+            const float *rr = r + (size_t)t * H;
+            for (size_t i = 0; i < H; i++)
+                row[i] += rr[i];
+        }
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < H; i++)
+            mean += row[i];
+        mean /= (double)H;
+        for (size_t i = 0; i < H; i++) {
+            double dv = row[i] - mean;
+            var += dv * dv;
+        }
+        var /= (double)H;
+        float inv = (float)(1.0 / sqrt(var + (double)eps)), mu = (float)mean;
+        for (size_t i = 0; i < H; i++)
+            row[i] = (row[i] - mu) * inv * g[i] + b[i];
+    }
+}
+
+static void gelu(float *x, size_t count, int tanh_form)
+{
+    long i;
+    if (tanh_form) {
+#pragma omp parallel for schedule(static)
+        for (i = 0; i < (long)count; i++) {
+            float v = x[i];
+            x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
+        }
+    } else {
+#pragma omp parallel for schedule(static)
+        for (i = 0; i < (long)count; i++)
+            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    }
+}
+
+/* Self-attention of every (sequence, head): ctx from qkv [T, 3H]. */
+static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
+                     size_t nseq, const size_t *off, const size_t *len,
+                     size_t maxlen)
+{
+    size_t H = m->hidden, nh = m->heads, dh = H / nh, H3 = 3 * H;
+    float scale = 1.0f / sqrtf((float)dh);
+    int fail = 0;
+#pragma omp parallel
+    {
+        float *p = malloc(maxlen * sizeof *p);
+        if (!p) {
+#pragma omp atomic write
+            fail = 1;
+        }
+        long task;
+#pragma omp for schedule(dynamic, 1)
+        for (task = 0; task < (long)(nseq * nh); task++) {
+            if (!p)
+                continue;
+            size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
+            const float *base = qkv + off[s] * H3;
+            for (size_t i = 0; i < L; i++) {
+                const float *q = base + i * H3 + h * dh;
+                float mx = -INFINITY;
+                for (size_t j = 0; j < L; j++) {
+                    const float *k = base + j * H3 + H + h * dh;
+                    float acc = 0;
+                    for (size_t c = 0; c < dh; c++)
+                        acc += q[c] * k[c];
+                    p[j] = acc * scale;
+                    if (p[j] > mx)
+                        mx = p[j];
+                }
+                float sum = 0;
+                for (size_t j = 0; j < L; j++) {
+                    p[j] = expf(p[j] - mx);
+                    sum += p[j];
+                }
+                float inv = 1.0f / sum;
+                float *o = ctx + (off[s] + i) * H + h * dh;
+                for (size_t c = 0; c < dh; c++)
+                    o[c] = 0;
+                for (size_t j = 0; j < L; j++) {
+                    const float *v = base + j * H3 + 2 * H + h * dh;
+                    float w = p[j] * inv;
+                    for (size_t c = 0; c < dh; c++)
+                        o[c] += w * v[c];
+                }
+            }
+        }
+        free(p);
+    }
+    return fail ? VS_E_NOMEM : VS_OK;
+}
+
+static int grow(struct vs_bert *m, size_t T)
+{
+    if (T <= m->cap_tokens)
+        return VS_OK;
+    size_t H = m->hidden;
+    float *x = realloc(m->x, T * H * sizeof(float));
+    if (x)
+        m->x = x;
+    float *q = realloc(m->qkv, T * 3 * H * sizeof(float));
+    if (q)
+        m->qkv = q;
+    float *c = realloc(m->ctx, T * H * sizeof(float));
+    if (c)
+        m->ctx = c;
+    float *t = realloc(m->tmp, T * H * sizeof(float));
+    if (t)
+        m->tmp = t;
+    float *mi = realloc(m->mid, T * m->inter * sizeof(float));
+    if (mi)
+        m->mid = mi;
+    if (!x || !q || !c || !t || !mi)
+        return VS_E_NOMEM;
+    m->cap_tokens = T;
+    return VS_OK;
+}
+
+/* One packed batch: sequences [0, n) with T tokens in all. */
+static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
+                         const size_t *lens, float *out)
+{
+    size_t H = m->hidden, T = 0, maxlen = 0;
+    size_t *off = malloc((n + 1) * sizeof *off);
+    if (!off)
+        return VS_E_NOMEM;
+    for (size_t s = 0; s < n; s++) {
+        off[s] = T;
+        T += lens[s];
+        if (lens[s] > maxlen)
+            maxlen = lens[s];
+    }
+    off[n] = T;
+    int st = grow(m, T);
+    if (st != VS_OK)
+        goto done;
+    /* embeddings */
+    long s_;
+#pragma omp parallel for schedule(static)
+    for (s_ = 0; s_ < (long)n; s_++) {
+        size_t s = (size_t)s_;
+        for (size_t i = 0; i < lens[s]; i++) {
+            int32_t id = ids[s][i];
+            if (id < 0 || (size_t)id >= m->vocab)
+                id = 0;
+            float *row = m->x + (off[s] + i) * H;
+            const float *w = m->word + (size_t)id * H, *p = m->pos + i * H,
+                        *ty = m->type;
+            for (size_t c = 0; c < H; c++)
+                row[c] = w[c] + p[c] + ty[c];
+        }
+    }
+    add_layernorm(m->x, NULL, T, H, m->ln_g, m->ln_b, m->eps);
+    for (size_t l = 0; l < m->layers; l++) {
+        const struct layer *L = &m->layer[l];
+        linear(m->x, T, H, L->wqkv, L->bqkv, 3 * H, m->qkv);
+        if ((st = attention(m, m->qkv, m->ctx, n, off, lens, maxlen)) != VS_OK)
+            goto done;
+        linear(m->ctx, T, H, L->wo, L->bo, H, m->tmp);
+        add_layernorm(m->x, m->tmp, T, H, L->ln1_g, L->ln1_b, m->eps);
+        linear(m->x, T, H, L->wi, L->bi, m->inter, m->mid);
+        gelu(m->mid, T * m->inter, m->gelu_tanh);
+        linear(m->mid, T, m->inter, L->wout, L->bout, H, m->tmp);
+        add_layernorm(m->x, m->tmp, T, H, L->ln2_g, L->ln2_b, m->eps);
+    }
+    /* pooling and normalisation */
+#pragma omp parallel for schedule(static)
+    for (s_ = 0; s_ < (long)n; s_++) {
+        size_t s = (size_t)s_;
+        float *o = out + s * H;
+        if (m->cls_pool) {
+            memcpy(o, m->x + off[s] * H, H * sizeof *o);
+        } else {
+            for (size_t c = 0; c < H; c++)
+                o[c] = 0;
+            for (size_t i = 0; i < lens[s]; i++) {
+                const float *row = m->x + (off[s] + i) * H;
+                for (size_t c = 0; c < H; c++)
+                    o[c] += row[c];
+            }
+            for (size_t c = 0; c < H; c++)
+                o[c] /= (float)lens[s];
+        }
+        double nn = 0;
+        for (size_t c = 0; c < H; c++)
+            nn += (double)o[c] * o[c];
+        float inv = nn > 0 ? (float)(1.0 / sqrt(nn)) : 0;
+        for (size_t c = 0; c < H; c++)
+            o[c] *= inv;
+    }
+done:
+    free(off);
+    return st;
+}
+
+int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
+                    const size_t *lens, float *out)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i, T = 0;
+        while (j < n && (j == i || T + lens[j] <= BERT_BATCH_TOKENS)) {
+            T += lens[j];
+            j++;
+        }
+        int st = forward_batch(m, j - i, ids + i, lens + i, out + i * m->hidden);
+        if (st != VS_OK)
+            return st;
+        i = j;
+    }
+    return VS_OK;
+}
+
+int vs_bert_embed(struct vs_bert *m, const char *prefix, size_t n,
+                  const char *const *texts, const size_t *lens, float *out,
+                  int *st, int *truncated)
+{
+    int rc = VS_OK;
+    size_t plen = prefix ? strlen(prefix) : 0, ml = m->max_len, H = m->hidden;
+    int32_t *idbuf = malloc((n ? n : 1) * ml * sizeof *idbuf);
+    const int32_t **rows = malloc((n ? n : 1) * sizeof *rows);
+    size_t *nids = malloc((n ? n : 1) * sizeof *nids), *which = malloc((n ? n : 1) * sizeof *which);
+    float *vec = malloc((n ? n : 1) * H * sizeof *vec);
+    char *cat = NULL;
+    size_t catcap = 0, k = 0;
+    if (!idbuf || !rows || !nids || !which || !vec) {
+        rc = VS_E_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *t = texts[i];
+        size_t tl = lens[i];
+        memset(out + i * H, 0, H * sizeof *out);
+        if (truncated)
+            truncated[i] = 0;
+        if (plen) {
+            if (catcap < plen + tl + 1) {
+                char *p = realloc(cat, plen + tl + 1);
+                if (!p) {
+                    rc = VS_E_NOMEM;
+                    goto done;
+                }
+                cat = p;
+                catcap = plen + tl + 1;
+            }
+            memcpy(cat, prefix, plen);
+            memcpy(cat + plen, t, tl);
+            t = cat;
+            tl += plen;
+        }
+        size_t cnt;
+        int tr = 0;
+        int32_t *ids = idbuf + k * ml;
+        int s = vs_wordpiece_encode(m->wp, t, tl, ml, ids, &cnt, &tr, NULL);
+        if (s == VS_E_NOMEM) {
+            rc = s;
+            goto done;
+        }
+        if (s == VS_OK && (lens[i] == 0 || cnt <= 2))
+            s = VS_E_FIELD; /* nothing but [CLS] [SEP] */
+        st[i] = s;
+        if (s != VS_OK)
+            continue;
+        if (truncated)
+            truncated[i] = tr;
+        rows[k] = ids;
+        nids[k] = cnt;
+        which[k] = i;
+        k++;
+    }
+    rc = vs_bert_forward(m, k, rows, nids, vec);
+    if (rc == VS_OK)
+        for (size_t j = 0; j < k; j++)
+            memcpy(out + which[j] * H, vec + j * H, H * sizeof *out);
+done:
+    free(cat);
+    free(vec);
+    free(which);
+    free(nids);
+    free(rows);
+    free(idbuf);
+    return rc;
+}

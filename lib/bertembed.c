@@ -1,0 +1,136 @@
+/* bertembed.c: BERT-family models behind the embedder interface
+ * (embed_internal.h): model folder resolution, identity, prefixes. */
+#include "embed_internal.h"
+#include "vs_bert.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct bertembed {
+    struct vs_bert *m;
+    const char *prefix[2]; /* by role: document, query */
+    int role;
+    int *trunc;
+    size_t trunc_cap;
+};
+
+/* Prefixes the models were trained with, keyed by the start of the model's
+ * name (the folder's base name): {name start, document prefix, query prefix}. */
+static const struct {
+    const char *name, *doc, *query;
+} prefixes[] = {
+    {"e5-", "passage: ", "query: "},
+    {"multilingual-e5-", "passage: ", "query: "},
+    {"bge-small-en", "", "Represent this sentence for searching relevant passages: "},
+    {"bge-base-en", "", "Represent this sentence for searching relevant passages: "},
+    {"bge-large-en", "", "Represent this sentence for searching relevant passages: "},
+};
+
+static int be_embed(void *state, size_t dim, size_t n, const char *const *texts,
+                    const size_t *lens, float *out, int *st)
+{
+    struct bertembed *b = state;
+    (void)dim;
+    if (b->trunc_cap < n) {
+        int *p = realloc(b->trunc, n * sizeof *p);
+        if (!p)
+            return VS_E_NOMEM;
+        b->trunc = p;
+        b->trunc_cap = n;
+    }
+    return vs_bert_embed(b->m, b->prefix[b->role], n, texts, lens, out, st,
+                         b->trunc);
+}
+
+void vs_bertembed_set_role(void *state, int role)
+{
+    struct bertembed *b = state;
+    b->role = role != 0; /* VS_EMBED_DOCUMENT is 0, VS_EMBED_QUERY 1 */
+}
+
+int vs_bertembed_truncated(const void *state, size_t i)
+{
+    const struct bertembed *b = state;
+    return b->trunc && i < b->trunc_cap ? b->trunc[i] : 0;
+}
+
+static void be_free(void *state)
+{
+    struct bertembed *b = state;
+    if (!b)
+        return;
+    vs_bert_free(b->m);
+    free(b->trunc);
+    free(b);
+}
+
+static const struct vs_embed_ops bert_ops = {
+    .name = "bert",
+    .embed = be_embed,
+    .free = be_free,
+};
+
+int vs_bertembed_resolve(const char *model, char *dir, size_t dirsz,
+                         char *name, size_t namesz, uint64_t *want_sum,
+                         int *has_sum)
+{
+    char spec[4096];
+    snprintf(spec, sizeof spec, "%s", model);
+    *has_sum = 0;
+    char *at = strrchr(spec, '@');
+    if (at && strlen(at + 1) == 16 && strspn(at + 1, "0123456789abcdef") == 16) {
+        *want_sum = strtoull(at + 1, NULL, 16);
+        *has_sum = 1;
+        *at = '\0';
+    }
+    size_t sl = strlen(spec);
+    while (sl > 1 && spec[sl - 1] == '/')
+        spec[--sl] = '\0';
+    if (strchr(spec, '/') || strcmp(spec, ".") == 0) {
+        snprintf(dir, dirsz, "%s", spec);
+        const char *base = strrchr(spec, '/');
+        snprintf(name, namesz, "%s", base ? base + 1 : spec);
+    } else {
+        const char *md = getenv("VS_MODEL_DIR");
+        const char *home = getenv("HOME");
+        if (md && *md)
+            snprintf(dir, dirsz, "%s/%s", md, spec);
+        else
+            snprintf(dir, dirsz, "%s/.cache/vecstore/models/%s",
+                     home && *home ? home : ".", spec);
+        snprintf(name, namesz, "%s", spec);
+    }
+    struct stat sb;
+    char cfg[4200];
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    return stat(cfg, &sb) == 0 ? 0 : -1;
+}
+
+int vs_bertembed_create(const char *dir, const char *name, size_t *dim,
+                        const struct vs_embed_ops **ops, void **state,
+                        uint64_t *sum, struct vs_diag *d)
+{
+    struct bertembed *b = calloc(1, sizeof *b);
+    if (!b)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    int st = vs_bert_open(dir, &b->m, d);
+    if (st != VS_OK) {
+        free(b);
+        return st;
+    }
+    b->prefix[0] = b->prefix[1] = "";
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (strncmp(name, prefixes[i].name, strlen(prefixes[i].name)) == 0) {
+            b->prefix[0] = prefixes[i].doc;
+            b->prefix[1] = prefixes[i].query;
+            break;
+        }
+    *dim = vs_bert_dim(b->m);
+    *sum = vs_bert_checksum(b->m);
+    *ops = &bert_ops;
+    *state = b;
+    return VS_OK;
+}
