@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,12 @@ struct vs_http {
 };
 
 static int curl_ready;
+
+struct vs_ratelimit {
+    pthread_mutex_t mu;
+    double rpm, tpm;
+    double next_req, next_tok; /* monotonic seconds */
+};
 
 void vs_http_opts_init(struct vs_http_opts *o)
 {
@@ -55,6 +62,48 @@ static void sleep_s(double s)
     ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+int vs_ratelimit_new(double rpm, double tpm, struct vs_ratelimit **out)
+{
+    *out = NULL;
+    struct vs_ratelimit *rl = calloc(1, sizeof *rl);
+    if (!rl)
+        return VS_E_NOMEM;
+    if (pthread_mutex_init(&rl->mu, NULL) != 0) {
+        free(rl);
+        return VS_E_NOMEM;
+    }
+    rl->rpm = rpm > 0 ? rpm : 0;
+    rl->tpm = tpm > 0 ? tpm : 0;
+    *out = rl;
+    return VS_OK;
+}
+
+void vs_ratelimit_free(struct vs_ratelimit *rl)
+{
+    if (!rl)
+        return;
+    pthread_mutex_destroy(&rl->mu);
+    free(rl);
+}
+
+void vs_ratelimit_wait(struct vs_ratelimit *rl, double tokens)
+{
+    if (!rl || (rl->rpm <= 0 && rl->tpm <= 0))
+        return;
+    pthread_mutex_lock(&rl->mu);
+    double now = mono_now(), start = now;
+    if (rl->rpm > 0 && rl->next_req > start)
+        start = rl->next_req;
+    if (rl->tpm > 0 && rl->next_tok > start)
+        start = rl->next_tok;
+    if (rl->rpm > 0)
+        rl->next_req = start + 60.0 / rl->rpm;
+    if (rl->tpm > 0)
+        rl->next_tok = start + 60.0 * (tokens > 0 ? tokens : 0) / rl->tpm;
+    pthread_mutex_unlock(&rl->mu);
+    sleep_s(start - now);
 }
 
 static uint64_t rng_next(uint64_t *s)
@@ -209,6 +258,14 @@ int vs_http_post_json(struct vs_http *h, const char *url,
                       size_t len, struct vs_http_response *resp,
                       struct vs_diag *d)
 {
+    return vs_http_post_json_tokens(h, url, headers, body, len, 0, resp, d);
+}
+
+int vs_http_post_json_tokens(struct vs_http *h, const char *url,
+                             const char *const *headers, const char *body,
+                             size_t len, double tokens,
+                             struct vs_http_response *resp, struct vs_diag *d)
+{
     memset(resp, 0, sizeof *resp);
     if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         return vs_diag_set(d, VS_E_USAGE, "URL '%s' is not http:// or https://",
@@ -233,6 +290,7 @@ int vs_http_post_json(struct vs_http *h, const char *url,
                 sleep_s(h->next_start - now);
             h->next_start = mono_now() + 60.0 / h->o.rpm;
         }
+        vs_ratelimit_wait(h->o.limit, tokens);
         struct sink s = {NULL, 0, 0, 0, -1};
         CURL *c = h->curl;
         curl_easy_reset(c);

@@ -16,6 +16,7 @@
 #define VS_EMBED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vs_status.h"
 
@@ -60,5 +61,66 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
  * Same statuses as vs_embedder_embed. */
 int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
                           float *out, struct vs_diag *d);
+
+/* ---- API embedders (embed_api.c): openai:, ollama:, cohere: ----
+ *
+ * Model names "openai:MODEL[:DIM]", "ollama:MODEL[:DIM]",
+ * "cohere:MODEL[:DIM]" (docs/embedding.md lists the models, their limits
+ * and prices). The identity is "PROVIDER:MODEL:DIM". vs_embedder_new()
+ * accepts them with default options (key from the provider's environment
+ * variable); vs_embedder_new_opts() takes the options below. */
+
+enum { VS_EMBED_DOCUMENT = 0, VS_EMBED_QUERY = 1 };
+
+struct vs_embed_opts {
+    const char *base_url;    /* NULL = the provider's default */
+    const char *api_key_env; /* NULL = OPENAI_API_KEY / COHERE_API_KEY */
+    int input_type;          /* VS_EMBED_DOCUMENT or VS_EMBED_QUERY (cohere) */
+    int split_long;          /* 1: split over-long texts and average; 0: truncate */
+    int concurrency;         /* requests in flight (default 1) */
+    int max_retries;         /* default 4 */
+    long timeout_ms;         /* per request (default 60000) */
+    double rpm, tpm;         /* client-side limits, 0 = none */
+    long request_inputs;     /* texts per request, 0 = provider maximum */
+    long request_tokens;     /* tokens per request, 0 = provider maximum */
+    long max_tokens;         /* tokens per text, 0 = the model's limit */
+    int no_cache;            /* 1: no embedding cache */
+    const char *cache_dir;   /* NULL = $VS_CACHE_DIR or ~/.cache/vecstore */
+    long long cache_max_bytes; /* 0 = 1 GiB */
+    int dry_run;             /* count tokens and requests, send nothing */
+    uint64_t seed;           /* backoff jitter seed, 0 = clock */
+};
+void vs_embed_opts_init(struct vs_embed_opts *o);
+
+/* Like vs_embedder_new; o (may be NULL) applies to API models and must be
+ * NULL or all defaults for the others. Errors as vs_embedder_new, plus
+ * VS_E_CONFIG (missing API key, missing tokenizer, unknown dimension). */
+int vs_embedder_new_opts(const char *model, size_t dim,
+                         const struct vs_embed_opts *o,
+                         struct vs_embedder **out, struct vs_diag *d);
+
+/* 1 when the embedder calls a remote API. */
+int vs_embedder_is_remote(const struct vs_embedder *e);
+
+struct vs_embed_stats {
+    long long tokens;       /* tokens of the texts sent (local count) */
+    long long usage_tokens; /* tokens the provider reported, -1 = none */
+    long long requests;     /* batches (dry run: that would be) sent */
+    long long attempts;     /* HTTP attempts, retries included */
+    long long retries;
+    long long cache_hits, cache_misses;
+    long long truncated, split, failed;
+    double price;           /* USD per million tokens, < 0 = unknown */
+    double cost;            /* USD (usage tokens when reported), < 0 = unknown */
+    const char *price_date; /* date of the built-in price table */
+};
+/* Counters so far (all zero for local embedders). */
+void vs_embedder_stats(const struct vs_embedder *e, struct vs_embed_stats *s);
+/* Override the price (USD per million tokens). */
+void vs_embedder_set_price(struct vs_embedder *e, double usd_per_mtok);
+/* For text i of the last vs_embedder_embed call: the message of its failure
+ * (NULL when it did not fail or the embedder gives none), valid until the
+ * next call. */
+const char *vs_embedder_error(const struct vs_embedder *e, size_t i);
 
 #endif

@@ -20,6 +20,17 @@
 
 #include "vs_status.h"
 
+/* A limit on requests and tokens per minute shared by several clients (one
+ * per thread): request starts are spaced at least 60/rpm seconds apart, and
+ * a request of T tokens moves the next start on by 60*T/tpm seconds (no
+ * burst). Thread safe. */
+struct vs_ratelimit;
+/* rpm, tpm: 0 = no limit. Returns VS_OK or VS_E_NOMEM. */
+int vs_ratelimit_new(double rpm, double tpm, struct vs_ratelimit **out);
+void vs_ratelimit_free(struct vs_ratelimit *rl);
+/* Sleep until a request of `tokens` may start and account for it. */
+void vs_ratelimit_wait(struct vs_ratelimit *rl, double tokens);
+
 struct vs_http_opts {
     long timeout_ms;          /* whole request (default 30000) */
     long connect_timeout_ms;  /* connection setup (default 10000) */
@@ -29,6 +40,8 @@ struct vs_http_opts {
     long retry_after_max_ms;  /* cap on Retry-After (default 120000) */
     double rpm;               /* requests per minute, 0 = unlimited */
     uint64_t seed;            /* jitter seed, 0 = from the clock */
+    struct vs_ratelimit *limit; /* shared limiter consulted before every
+                                   attempt (NULL = none; not owned) */
 };
 
 /* Fill o with the defaults above. */
@@ -56,6 +69,13 @@ int vs_http_post_json(struct vs_http *h, const char *url,
                       const char *const *headers, const char *body,
                       size_t len, struct vs_http_response *resp,
                       struct vs_diag *d);
+
+/* The same, weighing the request as `tokens` for the shared limiter's
+ * tokens-per-minute budget (every attempt, retries included, counts). */
+int vs_http_post_json_tokens(struct vs_http *h, const char *url,
+                             const char *const *headers, const char *body,
+                             size_t len, double tokens,
+                             struct vs_http_response *resp, struct vs_diag *d);
 
 /* Requests sent (attempts) and retries done by this client so far. */
 void vs_http_counts(const struct vs_http *h, long *requests, long *retries);
