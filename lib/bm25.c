@@ -1,4 +1,5 @@
-/* bm25.c: BM25 index: builder, serialised format, reader, merge, search.
+/* bm25.c: BM25 index: builder, serialised format, reader, merge (queries
+ * and search are in bm25_search.c).
  *
  * Serialised format, version 1 (all integers little-endian):
  *   header (128 bytes):
@@ -21,6 +22,7 @@
  */
 #include "vs_bm25.h"
 #include "analyzer_internal.h"
+#include "bm25_internal.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -55,7 +57,6 @@ static inline uint64_t hash_bytes(const void *p, size_t n)
 #define MAGIC "VSBM25\r\n"
 #define HDR_SIZE 128
 #define CHUNK_TARGET (64u << 10)
-#define ABSENT 0xFFFFFFFFu
 #define MAX_ROW 0xFFFFFFFEull
 #define ZLEVEL 1
 
@@ -132,27 +133,6 @@ static uint32_t rd_u32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
-}
-
-/* Read a varint from [*p, end); -1 on overrun or overlong value. */
-static inline int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    int shift = 0;
-    const uint8_t *q = *p;
-    while (q < end) {
-        uint8_t c = *q++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *p = q;
-            *v = x;
-            return 0;
-        }
-        shift += 7;
-        if (shift > 63)
-            return -1;
-    }
-    return -1;
 }
 
 /* ---------------------------------------------------------------- builder */
@@ -541,22 +521,7 @@ done:
 
 /* ---------------------------------------------------------------- reader */
 
-struct vs_bm25 {
-    const uint8_t *buf;
-    size_t len;
-    int own;
-    char *analyzer;
-    uint64_t ndocs, total_len, nrows, nterms, nchunks;
-    uint32_t *doclens;
-    uint8_t *termbytes;  /* all terms, concatenated */
-    uint32_t *t_off;     /* nterms + 1 offsets into termbytes */
-    uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;
-    const uint8_t *ctab;
-    uint8_t **cache; /* decompressed chunks */
-    pthread_mutex_t lock;
-};
-
-static int corrupt(struct vs_diag *d, const char *what)
+int vs_bm25_corrupt(struct vs_diag *d, const char *what)
 {
     return vs_diag_set(d, VS_E_CORRUPT, "bm25 index: %s", what);
 }
@@ -606,13 +571,13 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     *out = NULL;
     const uint8_t *p = buf;
     if (len < HDR_SIZE || memcmp(p, MAGIC, 8) != 0)
-        return corrupt(d, "bad magic or truncated header");
+        return vs_bm25_corrupt(d, "bad magic or truncated header");
     if (rd_u32(p + 8) != VS_BM25_FORMAT)
         return vs_diag_set(d, VS_E_VERSION,
                            "bm25 index: format version %u, expected %u",
                            rd_u32(p + 8), VS_BM25_FORMAT);
     if (rd_u32(p + 12) != HDR_SIZE)
-        return corrupt(d, "bad header size");
+        return vs_bm25_corrupt(d, "bad header size");
     struct vs_bm25 *ix = calloc(1, sizeof *ix);
     if (!ix)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -635,7 +600,7 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
         !in_range(coff, ix->nchunks * 16, len) || ix->nrows > MAX_ROW + 1 ||
         ix->ndocs > ix->nrows || ix->nterms > draw || draw > (1ull << 32) ||
         ix->nrows * 4 > (1ull << 36)) {
-        rc = corrupt(d, "bad section offsets or sizes");
+        rc = vs_bm25_corrupt(d, "bad section offsets or sizes");
         goto fail;
     }
     ix->analyzer = malloc(alen + 1);
@@ -649,7 +614,7 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     ix->ctab = p + coff;
     /* doclens */
     if (zdecompress(p + dloff, dlclen, (uint8_t *)ix->doclens, ix->nrows * 4)) {
-        rc = corrupt(d, "bad document lengths");
+        rc = vs_bm25_corrupt(d, "bad document lengths");
         goto fail;
     }
     uint64_t ndocs = 0, total = 0;
@@ -662,19 +627,19 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
         }
     }
     if (ndocs != ix->ndocs || total != ix->total_len) {
-        rc = corrupt(d, "document lengths disagree with the header");
+        rc = vs_bm25_corrupt(d, "document lengths disagree with the header");
         goto fail;
     }
     for (uint64_t c = 0; c < ix->nchunks; c++) {
         const uint8_t *e = ix->ctab + c * 16;
         if (!in_range(rd_u64(e), rd_u32(e + 8), len)) {
-            rc = corrupt(d, "bad chunk table");
+            rc = vs_bm25_corrupt(d, "bad chunk table");
             goto fail;
         }
     }
     /* dictionary */
     if (zdecompress(p + doff, dclen, dict, draw)) {
-        rc = corrupt(d, "bad dictionary");
+        rc = vs_bm25_corrupt(d, "bad dictionary");
         goto fail;
     }
     size_t nt = (size_t)ix->nterms;
@@ -697,7 +662,7 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
             shared > prevlen || slen > (uint64_t)(end - q) ||
             shared + slen > VS_ANALYZER_MAX_TERM * 4 ||
             tb + shared + slen > UINT32_MAX) {
-            rc = corrupt(d, "bad dictionary entry");
+            rc = vs_bm25_corrupt(d, "bad dictionary entry");
             goto fail;
         }
         if (tb + shared + slen > tcap) {
@@ -721,13 +686,13 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
             df > ix->ndocs || co > UINT32_MAX || dlen > UINT32_MAX ||
             plen > UINT32_MAX ||
             co + dlen + plen > rd_u32(ix->ctab + ch * 16 + 12)) {
-            rc = corrupt(d, "bad dictionary entry");
+            rc = vs_bm25_corrupt(d, "bad dictionary entry");
             goto fail;
         }
         if (i > 0 && cmp_term_bytes(ix->termbytes + ix->t_off[i - 1],
                                     ix->t_off[i] - ix->t_off[i - 1],
                                     ix->termbytes + tb - prevlen, prevlen) >= 0) {
-            rc = corrupt(d, "dictionary out of order");
+            rc = vs_bm25_corrupt(d, "dictionary out of order");
             goto fail;
         }
         ix->t_df[i] = (uint32_t)df;
@@ -738,7 +703,7 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     }
     ix->t_off[nt] = tb;
     if (q != end) {
-        rc = corrupt(d, "trailing bytes in the dictionary");
+        rc = vs_bm25_corrupt(d, "trailing bytes in the dictionary");
         goto fail;
     }
     free(dict);
@@ -766,8 +731,7 @@ long vs_bm25_doc_len(const struct vs_bm25 *ix, uint64_t row)
     return (long)ix->doclens[row];
 }
 
-/* Index of the term in the dictionary, or -1. */
-static long find_term(const struct vs_bm25 *ix, const char *s, size_t len)
+long vs_bm25_lookup(const struct vs_bm25 *ix, const char *s, size_t len)
 {
     size_t lo = 0, hi = (size_t)ix->nterms;
     while (lo < hi) {
@@ -787,13 +751,11 @@ static long find_term(const struct vs_bm25 *ix, const char *s, size_t len)
 
 uint64_t vs_bm25_df(const struct vs_bm25 *ix, const char *term, size_t len)
 {
-    long t = find_term(ix, term, len);
+    long t = vs_bm25_lookup(ix, term, len);
     return t < 0 ? 0 : ix->t_df[t];
 }
 
-/* The postings of term t: docs stream at *docs (dlen bytes), positions
- * right after it (plen bytes). */
-static int postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
+int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
                     struct vs_diag *d)
 {
     uint32_t c = ix->t_chunk[t];
@@ -809,7 +771,7 @@ static int postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
         else if (zdecompress(ix->buf + rd_u64(e), rd_u32(e + 8), raw, rawlen)) {
             free(raw);
             raw = NULL;
-            rc = corrupt(d, "bad postings chunk");
+            rc = vs_bm25_corrupt(d, "bad postings chunk");
         } else
             ix->cache[c] = raw;
     }
@@ -819,14 +781,7 @@ static int postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
     return rc;
 }
 
-/* A decoded posting list with positions (for phrases and merges). */
-struct plist {
-    uint32_t n;
-    uint32_t *rows, *tfs, *poff; /* poff: n + 1 offsets into pos */
-    uint32_t *pos;
-};
-
-static void plist_release(struct plist *l)
+void vs_bm25_plist_release(struct plist *l)
 {
     free(l->rows);
     free(l->tfs);
@@ -835,12 +790,12 @@ static void plist_release(struct plist *l)
     memset(l, 0, sizeof *l);
 }
 
-static int plist_load(struct vs_bm25 *ix, long t, struct plist *l,
+int vs_bm25_plist_load(struct vs_bm25 *ix, long t, struct plist *l,
                       struct vs_diag *d)
 {
     memset(l, 0, sizeof *l);
     const uint8_t *p;
-    int rc = postings(ix, t, &p, d);
+    int rc = vs_bm25_postings(ix, t, &p, d);
     if (rc != VS_OK)
         return rc;
     uint32_t df = ix->t_df[t];
@@ -852,7 +807,7 @@ static int plist_load(struct vs_bm25 *ix, long t, struct plist *l,
     size_t cap = ix->t_plen[t] + 1; /* at least one byte per position */
     l->pos = malloc(cap * 4);
     if (!l->rows || !l->tfs || !l->poff || !l->pos) {
-        plist_release(l);
+        vs_bm25_plist_release(l);
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
     uint64_t row = 0, np = 0;
@@ -883,8 +838,8 @@ static int plist_load(struct vs_bm25 *ix, long t, struct plist *l,
     l->n = df;
     return VS_OK;
 bad:
-    plist_release(l);
-    return corrupt(d, "bad postings");
+    vs_bm25_plist_release(l);
+    return vs_bm25_corrupt(d, "bad postings");
 }
 
 /* ---------------------------------------------------------------- merge */
@@ -934,7 +889,7 @@ int vs_bm25_merge(const struct vs_bm25_merge_input *in, size_t n, void **buf,
         }
         (void)in_floor;
         for (uint64_t t = 0; t < ix->nterms && rc == VS_OK; t++) {
-            rc = plist_load(ix, (long)t, &l, d);
+            rc = vs_bm25_plist_load(ix, (long)t, &l, d);
             if (rc != VS_OK)
                 break;
             long id = -1;
@@ -957,7 +912,7 @@ int vs_bm25_merge(const struct vs_bm25_merge_input *in, size_t n, void **buf,
                     break;
                 }
             }
-            plist_release(&l);
+            vs_bm25_plist_release(&l);
         }
     }
     if (rc == VS_OK)
@@ -966,542 +921,3 @@ int vs_bm25_merge(const struct vs_bm25_merge_input *in, size_t n, void **buf,
     return rc;
 }
 
-/* ---------------------------------------------------------------- queries */
-
-enum { CL_SHOULD = 0, CL_MUST = 1, CL_NOT = 2 };
-
-struct clause {
-    int kind;
-    size_t nterms;
-    char **terms;
-    uint32_t *offs; /* position of each term relative to the first */
-    double weight;  /* repeated single-term optional clauses merge */
-};
-
-struct vs_bm25_query {
-    char analyzer[192];
-    struct clause *cl;
-    size_t ncl, cap;
-};
-
-void vs_bm25_query_free(struct vs_bm25_query *q)
-{
-    if (!q)
-        return;
-    for (size_t i = 0; i < q->ncl; i++) {
-        for (size_t j = 0; j < q->cl[i].nterms; j++)
-            free(q->cl[i].terms[j]);
-        free(q->cl[i].terms);
-        free(q->cl[i].offs);
-    }
-    free(q->cl);
-    free(q);
-}
-
-const char *vs_bm25_query_analyzer(const struct vs_bm25_query *q)
-{
-    return q->analyzer;
-}
-
-size_t vs_bm25_query_clauses(const struct vs_bm25_query *q) { return q->ncl; }
-
-struct collect {
-    char **terms;
-    uint32_t *pos;
-    size_t n, cap;
-};
-
-static int collect_tok(void *arg, const char *term, size_t len, uint32_t pos)
-{
-    struct collect *c = arg;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        char **t = realloc(c->terms, cap * sizeof *t);
-        if (!t)
-            return VS_E_NOMEM;
-        c->terms = t;
-        uint32_t *p = realloc(c->pos, cap * sizeof *p);
-        if (!p)
-            return VS_E_NOMEM;
-        c->pos = p;
-        c->cap = cap;
-    }
-    c->terms[c->n] = strndup(term, len);
-    if (!c->terms[c->n])
-        return VS_E_NOMEM;
-    c->pos[c->n++] = pos;
-    return VS_OK;
-}
-
-static int add_clause(struct vs_bm25_query *q, int kind, struct collect *c,
-                      size_t from, size_t to)
-{
-    if (q->ncl == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 8;
-        struct clause *x = realloc(q->cl, cap * sizeof *x);
-        if (!x)
-            return -1;
-        q->cl = x;
-        q->cap = cap;
-    }
-    if (kind == CL_SHOULD && to - from == 1) {
-        for (size_t i = 0; i < q->ncl; i++) {
-            struct clause *o = &q->cl[i];
-            if (o->kind == CL_SHOULD && o->nterms == 1 &&
-                strcmp(o->terms[0], c->terms[from]) == 0) {
-                o->weight += 1;
-                free(c->terms[from]);
-                c->terms[from] = NULL;
-                return 0;
-            }
-        }
-    }
-    struct clause *cl = &q->cl[q->ncl];
-    cl->kind = kind;
-    cl->nterms = to - from;
-    cl->weight = 1;
-    cl->terms = malloc(cl->nterms * sizeof *cl->terms);
-    cl->offs = malloc(cl->nterms * sizeof *cl->offs);
-    if (!cl->terms || !cl->offs) {
-        free(cl->terms);
-        free(cl->offs);
-        return -1;
-    }
-    for (size_t i = from; i < to; i++) {
-        cl->terms[i - from] = c->terms[i];
-        cl->offs[i - from] = c->pos[i] - c->pos[from];
-        c->terms[i] = NULL;
-    }
-    q->ncl++;
-    return 0;
-}
-
-int vs_bm25_query_parse(struct vs_analyzer *a, const char *text,
-                        struct vs_bm25_query **out, struct vs_diag *d)
-{
-    *out = NULL;
-    struct vs_bm25_query *q = calloc(1, sizeof *q);
-    struct collect c = {0};
-    int rc = VS_OK;
-    if (!q) {
-        rc = VS_E_NOMEM;
-        goto done;
-    }
-    snprintf(q->analyzer, sizeof q->analyzer, "%s", vs_analyzer_id(a));
-    const char *s = text;
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-            s++;
-        if (!*s)
-            break;
-        int kind = CL_SHOULD;
-        if ((*s == '+' || *s == '-') && s[1] && s[1] != ' ' && s[1] != '\t') {
-            kind = *s == '+' ? CL_MUST : CL_NOT;
-            s++;
-        }
-        const char *start, *stop;
-        int phrase = 0;
-        if (*s == '"') {
-            phrase = 1;
-            start = ++s;
-            while (*s && *s != '"')
-                s++;
-            stop = s;
-            if (*s)
-                s++;
-        } else {
-            start = s;
-            while (*s && *s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-                s++;
-            stop = s;
-        }
-        c.n = 0;
-        rc = vs_analyzer_run(a, start, (size_t)(stop - start), collect_tok, &c,
-                             NULL, d);
-        if (rc != VS_OK)
-            goto done;
-        if (c.n == 0)
-            continue;
-        if (!phrase && kind == CL_SHOULD) {
-            for (size_t i = 0; i < c.n && rc == VS_OK; i++)
-                if (add_clause(q, kind, &c, i, i + 1))
-                    rc = VS_E_NOMEM;
-        } else if (add_clause(q, kind, &c, 0, c.n))
-            rc = VS_E_NOMEM;
-        for (size_t i = 0; i < c.n; i++)
-            free(c.terms[i]);
-        if (rc != VS_OK)
-            goto done;
-    }
-done:
-    free(c.terms);
-    free(c.pos);
-    if (rc != VS_OK) {
-        vs_bm25_query_free(q);
-        return rc == VS_E_NOMEM ? vs_diag_set(d, rc, "out of memory") : rc;
-    }
-    *out = q;
-    return VS_OK;
-}
-
-/* ---------------------------------------------------------------- search */
-
-enum { ST_TOUCHED = 1, ST_POS = 2, ST_EXCL = 4 };
-
-struct vs_bm25_scratch {
-    size_t cap;
-    double *acc;
-    uint8_t *state;
-    uint16_t *must;
-    uint32_t *touched;
-    size_t ntouched;
-};
-
-struct vs_bm25_scratch *vs_bm25_scratch_new(void)
-{
-    return calloc(1, sizeof(struct vs_bm25_scratch));
-}
-
-void vs_bm25_scratch_free(struct vs_bm25_scratch *s)
-{
-    if (!s)
-        return;
-    free(s->acc);
-    free(s->state);
-    free(s->must);
-    free(s->touched);
-    free(s);
-}
-
-static int scratch_size(struct vs_bm25_scratch *s, size_t n)
-{
-    if (n <= s->cap)
-        return 0;
-    double *acc = realloc(s->acc, n * sizeof *acc);
-    if (acc)
-        s->acc = acc;
-    uint8_t *st = realloc(s->state, n);
-    if (st)
-        s->state = st;
-    uint16_t *m = realloc(s->must, n * sizeof *m);
-    if (m)
-        s->must = m;
-    uint32_t *t = realloc(s->touched, n * sizeof *t);
-    if (t)
-        s->touched = t;
-    if (!acc || !st || !m || !t)
-        return -1;
-    memset(s->state + s->cap, 0, n - s->cap);
-    s->cap = n;
-    return 0;
-}
-
-/* 1 when hit a ranks before hit b. */
-static inline int better(const struct vs_bm25_hit *a, const struct vs_bm25_hit *b)
-{
-    if (a->score != b->score)
-        return a->score > b->score;
-    if (a->view != b->view)
-        return a->view < b->view;
-    return a->row < b->row;
-}
-
-/* Min-heap on "better": the root is the worst hit kept. */
-static void heap_push(struct vs_bm25_hit *h, size_t *n, size_t k,
-                      struct vs_bm25_hit x)
-{
-    size_t i;
-    if (*n < k) {
-        i = (*n)++;
-        while (i > 0) {
-            size_t p = (i - 1) / 2;
-            if (!better(&h[p], &x))
-                break;
-            h[i] = h[p];
-            i = p;
-        }
-        h[i] = x;
-        return;
-    }
-    if (!better(&x, &h[0]))
-        return;
-    i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const struct vs_bm25_hit *mv = &x;
-        if (l < *n && better(mv, &h[l])) {
-            m = l;
-            mv = &h[l];
-        }
-        if (r < *n && better(mv, &h[r])) {
-            m = r;
-            mv = &h[r];
-        }
-        if (m == i)
-            break;
-        h[i] = h[m];
-        i = m;
-    }
-    h[i] = x;
-}
-
-static int cmp_hits(const void *x, const void *y)
-{
-    const struct vs_bm25_hit *a = x, *b = y;
-    return better(a, b) ? -1 : better(b, a) ? 1 : 0;
-}
-
-static inline void touch(struct vs_bm25_scratch *s, uint32_t row)
-{
-    if (!s->state[row]) {
-        s->state[row] = ST_TOUCHED;
-        s->acc[row] = 0;
-        s->must[row] = 0;
-        s->touched[s->ntouched++] = row;
-    }
-}
-
-/* Number of times the phrase occurs in the document: positions p of the
- * first term such that every term i has position p + offs[i]. */
-static uint32_t phrase_freq(const struct plist *ls, size_t nt,
-                            const uint32_t *offs, const uint32_t *at)
-{
-    const struct plist *l0 = &ls[0];
-    uint32_t f = 0;
-    for (uint32_t a = l0->poff[at[0]]; a < l0->poff[at[0] + 1]; a++) {
-        uint32_t p = l0->pos[a];
-        size_t i;
-        for (i = 1; i < nt; i++) {
-            const struct plist *li = &ls[i];
-            uint32_t want = p + offs[i], lo = li->poff[at[i]],
-                     hi = li->poff[at[i] + 1];
-            while (lo < hi) { /* positions are sorted: binary search */
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (li->pos[mid] < want)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo >= li->poff[at[i] + 1] || li->pos[lo] != want)
-                break;
-        }
-        if (i == nt)
-            f++;
-    }
-    return f;
-}
-
-struct gstats {
-    double N, avgdl, k1, b;
-};
-
-static inline double bm25_tf(const struct gstats *g, double tf, uint32_t dl)
-{
-    return tf * (g->k1 + 1) / (tf + g->k1 * (1 - g->b + g->b * dl / g->avgdl));
-}
-
-static double idf_of(double N, double df)
-{
-    return log(1 + (N - df + 0.5) / (df + 0.5));
-}
-
-static void mark(struct vs_bm25_scratch *s, uint32_t row, int kind, double v)
-{
-    touch(s, row);
-    if (kind == CL_NOT) {
-        s->state[row] |= ST_EXCL;
-        return;
-    }
-    s->state[row] |= ST_POS;
-    s->acc[row] += v;
-    if (kind == CL_MUST)
-        s->must[row]++;
-}
-
-static int run_phrase(struct vs_bm25 *ix, const struct clause *cl, double idf,
-                      const struct gstats *g, struct vs_bm25_scratch *s,
-                      uint64_t *npost, struct vs_diag *d)
-{
-    size_t nt = cl->nterms;
-    struct plist *ls = calloc(nt, sizeof *ls);
-    uint32_t *at = calloc(nt, sizeof *at);
-    int rc = VS_OK;
-    if (!ls || !at) {
-        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nt; i++) {
-        long t = find_term(ix, cl->terms[i], strlen(cl->terms[i]));
-        if (t < 0)
-            goto done; /* a term absent: no match in this segment */
-        rc = plist_load(ix, t, &ls[i], d);
-        if (rc != VS_OK)
-            goto done;
-        *npost += ls[i].n;
-    }
-    for (at[0] = 0; at[0] < ls[0].n; at[0]++) {
-        uint32_t row = ls[0].rows[at[0]];
-        size_t i;
-        for (i = 1; i < nt; i++) {
-            while (at[i] < ls[i].n && ls[i].rows[at[i]] < row)
-                at[i]++;
-            if (at[i] >= ls[i].n)
-                goto done;
-            if (ls[i].rows[at[i]] != row)
-                break;
-        }
-        if (i < nt)
-            continue;
-        uint32_t f = phrase_freq(ls, nt, cl->offs, at);
-        if (f)
-            mark(s, row, cl->kind, idf * cl->weight * bm25_tf(g, f, ix->doclens[row]));
-    }
-done:
-    if (ls)
-        for (size_t i = 0; i < nt; i++)
-            plist_release(&ls[i]);
-    free(ls);
-    free(at);
-    return rc;
-}
-
-static int run_term(struct vs_bm25 *ix, const struct clause *cl, double idf,
-                    const struct gstats *g, struct vs_bm25_scratch *s,
-                    uint64_t *npost, struct vs_diag *d)
-{
-    long t = find_term(ix, cl->terms[0], strlen(cl->terms[0]));
-    if (t < 0)
-        return VS_OK;
-    const uint8_t *p;
-    int rc = postings(ix, t, &p, d);
-    if (rc != VS_OK)
-        return rc;
-    const uint8_t *end = p + ix->t_dlen[t];
-    uint32_t df = ix->t_df[t];
-    uint64_t row = 0;
-    double w = idf * cl->weight;
-    for (uint32_t i = 0; i < df; i++) {
-        uint64_t delta, tf;
-        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
-            return corrupt(d, "bad postings");
-        row += delta;
-        if (row >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0)
-            return corrupt(d, "bad postings");
-        mark(s, (uint32_t)row, cl->kind,
-             w * bm25_tf(g, (double)tf, ix->doclens[row]));
-    }
-    *npost += df;
-    return VS_OK;
-}
-
-static inline int bit(const uint64_t *bm, uint64_t row)
-{
-    return (int)((bm[row >> 6] >> (row & 63)) & 1);
-}
-
-int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
-                   const struct vs_bm25_query *q,
-                   const struct vs_bm25_params *p, size_t k,
-                   struct vs_bm25_scratch *scratch, struct vs_bm25_hit *hits,
-                   size_t *nhits, struct vs_bm25_search_stats *st,
-                   struct vs_diag *d)
-{
-    *nhits = 0;
-    struct vs_bm25_search_stats stats = {0};
-    struct vs_bm25_params def = {VS_BM25_K1_DEFAULT, VS_BM25_B_DEFAULT};
-    if (!p)
-        p = &def;
-    if (!(p->k1 >= 0) || !(p->b >= 0 && p->b <= 1) || !isfinite(p->k1))
-        return vs_diag_set(d, VS_E_USAGE,
-                           "bm25: k1 must be >= 0 and b in [0, 1]");
-    struct gstats g = {0, 0, p->k1, p->b};
-    double total = 0;
-    size_t maxrows = 0;
-    for (size_t v = 0; v < nviews; v++) {
-        const struct vs_bm25 *ix = views[v].index;
-        if (strcmp(ix->analyzer, q->analyzer) != 0)
-            return vs_diag_set(d, VS_E_MISMATCH,
-                               "bm25: index analyzer '%s' is not the query's '%s'",
-                               ix->analyzer, q->analyzer);
-        g.N += (double)ix->ndocs;
-        total += (double)ix->total_len;
-        if (ix->nrows > maxrows)
-            maxrows = (size_t)ix->nrows;
-    }
-    if (g.N == 0 || k == 0 || q->ncl == 0)
-        goto out;
-    g.avgdl = total / g.N;
-    if (g.avgdl <= 0)
-        g.avgdl = 1;
-    /* global idf per clause: phrases sum their terms' idfs */
-    double *idf = calloc(q->ncl, sizeof *idf);
-    if (!idf)
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    size_t nmust = 0;
-    for (size_t c = 0; c < q->ncl; c++) {
-        const struct clause *cl = &q->cl[c];
-        if (cl->kind == CL_MUST && ++nmust > UINT16_MAX) {
-            free(idf);
-            return vs_diag_set(d, VS_E_USAGE, "bm25: too many required clauses");
-        }
-        for (size_t i = 0; i < cl->nterms; i++) {
-            double df = 0;
-            for (size_t v = 0; v < nviews; v++)
-                df += (double)vs_bm25_df(views[v].index, cl->terms[i],
-                                         strlen(cl->terms[i]));
-            idf[c] += idf_of(g.N, df);
-        }
-    }
-    struct vs_bm25_scratch *own = NULL;
-    if (!scratch)
-        scratch = own = vs_bm25_scratch_new();
-    int rc = VS_OK;
-    if (!scratch || scratch_size(scratch, maxrows + 1)) {
-        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        goto done;
-    }
-    size_t n = 0;
-    for (size_t v = 0; v < nviews && rc == VS_OK; v++) {
-        struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)views[v].index;
-        scratch->ntouched = 0;
-        for (size_t c = 0; c < q->ncl && rc == VS_OK; c++) {
-            const struct clause *cl = &q->cl[c];
-            if (cl->nterms == 1)
-                rc = run_term(ix, cl, idf[c], &g, scratch, &stats.postings, d);
-            else
-                rc = run_phrase(ix, cl, idf[c], &g, scratch, &stats.postings, d);
-        }
-        for (size_t i = 0; i < scratch->ntouched; i++) {
-            uint32_t row = scratch->touched[i];
-            uint8_t sv = scratch->state[row];
-            scratch->state[row] = 0;
-            if (rc != VS_OK || (sv & ST_EXCL) || !(sv & ST_POS) ||
-                scratch->must[row] < nmust)
-                continue;
-            stats.matched++;
-            const struct vs_bm25_view *vw = &views[v];
-            if (vw->live ? !bit(vw->live, row)
-                         : vw->live_fn && !vw->live_fn(vw->live_arg, row))
-                continue;
-            if (vw->filter && !bit(vw->filter, row))
-                continue;
-            stats.eligible++;
-            struct vs_bm25_hit h = {(uint32_t)v, row, scratch->acc[row]};
-            heap_push(hits, &n, k, h);
-        }
-    }
-    if (rc == VS_OK) {
-        qsort(hits, n, sizeof *hits, cmp_hits);
-        *nhits = n;
-    }
-done:
-    vs_bm25_scratch_free(own);
-    free(idf);
-    if (st)
-        *st = stats;
-    return rc;
-out:
-    if (st)
-        *st = stats;
-    return VS_OK;
-}

@@ -1,0 +1,71 @@
+/* bm25_internal.h: what bm25.c (build, format, open, merge) shares with
+ * bm25_search.c (queries, search). Private to the bm25 module. */
+#ifndef VS_BM25_INTERNAL_H
+#define VS_BM25_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "vs_bm25.h"
+
+#define ABSENT 0xFFFFFFFFu /* document length of a row never added */
+
+struct vs_bm25 {
+    const uint8_t *buf;
+    size_t len;
+    int own;
+    char *analyzer;
+    uint64_t ndocs, total_len, nrows, nterms, nchunks;
+    uint32_t *doclens;
+    uint8_t *termbytes;  /* all terms, concatenated */
+    uint32_t *t_off;     /* nterms + 1 offsets into termbytes */
+    uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;
+    const uint8_t *ctab;
+    uint8_t **cache; /* decompressed chunks */
+    pthread_mutex_t lock;
+};
+
+/* A decoded posting list with positions (for phrases and merges). */
+struct plist {
+    uint32_t n;
+    uint32_t *rows, *tfs, *poff; /* poff: n + 1 offsets into pos */
+    uint32_t *pos;
+};
+
+/* Read a varint from [*p, end); -1 on overrun or overlong value. */
+static inline int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    int shift = 0;
+    const uint8_t *q = *p;
+    while (q < end) {
+        uint8_t c = *q++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *p = q;
+            *v = x;
+            return 0;
+        }
+        shift += 7;
+        if (shift > 63)
+            return -1;
+    }
+    return -1;
+}
+
+/* Index of the term in the dictionary, or -1. */
+long vs_bm25_lookup(const struct vs_bm25 *ix, const char *s, size_t len);
+/* The postings of term t: docs stream at *docs (t_dlen bytes), positions
+ * right after it (t_plen bytes); the chunk is decompressed on first use.
+ * VS_E_CORRUPT, VS_E_NOMEM. */
+int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
+                     struct vs_diag *d);
+/* Decode term t's postings with positions into l (release with
+ * vs_bm25_plist_release). VS_E_CORRUPT, VS_E_NOMEM. */
+int vs_bm25_plist_load(struct vs_bm25 *ix, long t, struct plist *l,
+                       struct vs_diag *d);
+void vs_bm25_plist_release(struct plist *l);
+/* Set d and return VS_E_CORRUPT ("bm25 index: what"). */
+int vs_bm25_corrupt(struct vs_diag *d, const char *what);
+
+#endif
