@@ -2,6 +2,7 @@
  * per-text statuses. Implementations live in their own files (hashembed.c). */
 #include "vs_embed.h"
 #include "embed_internal.h"
+#include "embedapi_internal.h"
 #include "vs_bert.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@ struct vs_embedder {
     size_t dim;
     char identity[320];
     int is_bert;      /* state is bertembed.c's */
+    int is_api;       /* state is embed_api.c's */
     int *st_scratch; /* per-text statuses when the caller passes none */
     size_t st_cap;
 };
@@ -81,6 +83,8 @@ int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
                     struct vs_diag *d)
 {
     *out = NULL;
+    if (vs_embedapi_match(model))
+        return vs_embedder_new_opts(model, dim, NULL, out, d);
     if (!model || !*model)
         model = "hash";
     {
@@ -171,6 +175,8 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (st[i] == VS_OK)
             continue;
+        if (e->is_api && vs_embedapi_error(e->state, i))
+            return vs_diag_set(d, st[i], "%s", vs_embedapi_error(e->state, i));
         if (st[i] == VS_E_DATA)
             return vs_diag_set(d, st[i], "text is not valid UTF-8");
         return vs_diag_set(d, st[i],
@@ -180,14 +186,63 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
     return VS_OK;
 }
 
+int vs_embedder_new_opts(const char *model, size_t dim,
+                         const struct vs_embed_opts *o,
+                         struct vs_embedder **out, struct vs_diag *d)
+{
+    *out = NULL;
+    if (!vs_embedapi_match(model))
+        return vs_embedder_new(model, dim, out, d);
+    struct vs_embedder *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    int st = vs_embedapi_create(model, dim, o, &e->ops, &e->state, e->identity,
+                                sizeof e->identity, &e->dim, d);
+    if (st != VS_OK) {
+        free(e);
+        return st;
+    }
+    e->is_api = 1;
+    *out = e;
+    return VS_OK;
+}
+
+int vs_embedder_is_remote(const struct vs_embedder *e) { return e->is_api; }
+
+void vs_embedder_stats(const struct vs_embedder *e, struct vs_embed_stats *s)
+{
+    if (e->is_api) {
+        vs_embedapi_stats(e->state, s);
+        return;
+    }
+    memset(s, 0, sizeof *s);
+    s->usage_tokens = -1;
+    s->price = s->cost = -1;
+}
+
+void vs_embedder_set_price(struct vs_embedder *e, double usd_per_mtok)
+{
+    if (e->is_api)
+        vs_embedapi_set_price(e->state, usd_per_mtok);
+}
+
+const char *vs_embedder_error(const struct vs_embedder *e, size_t i)
+{
+    return e->is_api ? vs_embedapi_error(e->state, i) : NULL;
+}
+
 void vs_embedder_set_role(struct vs_embedder *e, int role)
 {
+    if (e->is_api)
+        vs_embedapi_set_role(e->state, role);
     if (e->is_bert)
         vs_bertembed_set_role(e->state, role);
 }
 
 int vs_embedder_local_truncated(const struct vs_embedder *e, size_t i)
 {
+    if (e->is_api)
+        return vs_embedapi_truncated(e->state, i);
     return e->is_bert ? vs_bertembed_truncated(e->state, i) : 0;
 }
 

@@ -107,6 +107,8 @@ struct api {
     struct vs_embed_stats s;
 };
 
+static void set_cache_key(struct api *a, const char *identity);
+
 int vs_embedapi_match(const char *model)
 {
     if (!model)
@@ -780,9 +782,7 @@ int vs_embedapi_create(const char *model, size_t dim,
     }
     /* identity and cache key */
     snprintf(identity, idsz, "%s:%s:%zu", pv->name, a->model, a->dim);
-    snprintf(a->cache_key, sizeof a->cache_key, "%.256s|%.1200s|%s", identity, a->url,
-             prov == P_COHERE ? (a->input_type == VS_EMBED_QUERY ? "query" : "document")
-                              : "-");
+    set_cache_key(a, identity);
     if (!o.no_cache) {
         st = vs_embcache_open(o.cache_dir, o.cache_max_bytes, &a->cache, d);
         if (st != VS_OK)
@@ -844,6 +844,24 @@ void vs_embedapi_stats(void *state, struct vs_embed_stats *s)
     }
     long long t = !a->dry && s->usage_tokens >= 0 ? s->usage_tokens : s->tokens;
     s->cost = s->price >= 0 ? (double)t * s->price / 1e6 : -1;
+}
+
+static void set_cache_key(struct api *a, const char *identity)
+{
+    snprintf(a->cache_key, sizeof a->cache_key, "%.256s|%.1200s|%s", identity,
+             a->url,
+             a->prov == P_COHERE
+                 ? (a->input_type == VS_EMBED_QUERY ? "query" : "document")
+                 : "-");
+}
+
+void vs_embedapi_set_role(void *state, int role)
+{
+    struct api *a = state;
+    a->input_type = role == VS_EMBED_QUERY ? VS_EMBED_QUERY : VS_EMBED_DOCUMENT;
+    char id[300];
+    snprintf(id, sizeof id, "%s:%s:%zu", a->pv->name, a->model, a->dim);
+    set_cache_key(a, id);
 }
 
 void vs_embedapi_set_price(void *state, double usd_per_mtok)

@@ -21,6 +21,9 @@ int vs_embedapi_create(const char *model, size_t dim,
 void vs_embedapi_stats(void *state, struct vs_embed_stats *s);
 void vs_embedapi_set_price(void *state, double usd_per_mtok);
 int vs_embedapi_truncated(void *state, size_t i);
+/* Role of the following calls: VS_EMBED_DOCUMENT or VS_EMBED_QUERY (Cohere's
+ * input_type; part of the cache key). */
+void vs_embedapi_set_role(void *state, int role);
 const char *vs_embedapi_error(void *state, size_t i);
 
 #endif
