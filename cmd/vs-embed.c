@@ -13,7 +13,21 @@ enum {
     OPT_FIELD,
     OPT_KEEP_GOING,
     OPT_MODEL,
-    OPT_THREADS
+    OPT_THREADS,
+    /* API models */
+    OPT_API_KEY_ENV,
+    OPT_BASE_URL,
+    OPT_CONCURRENCY,
+    OPT_DRY_RUN,
+    OPT_MAX_RETRIES,
+    OPT_MAX_TOKENS,
+    OPT_NO_CACHE,
+    OPT_REQUEST_SIZE,
+    OPT_REQUEST_TOKENS,
+    OPT_RPM,
+    OPT_SPLIT_LONG,
+    OPT_TIMEOUT,
+    OPT_TPM
 };
 
 static void usage(FILE *fp)
@@ -34,6 +48,21 @@ static void usage(FILE *fp)
             "                       a BERT model folder (DIR/NAME), or NAME in\n"
             "                       $VS_MODEL_DIR (default ~/.cache/vecstore/models)\n"
             "      --threads N      threads for transformer models (default: all cores)\n"
+            "API models (--model openai:MODEL[:DIM], ollama:MODEL:DIM, cohere:MODEL):\n"
+            "      --api-key-env NAME  environment variable holding the API key\n"
+            "                       (default OPENAI_API_KEY, COHERE_API_KEY)\n"
+            "      --base-url URL   an OpenAI-compatible server, or another Ollama/Cohere host\n"
+            "      --concurrency N  requests in flight (default 1)\n"
+            "      --dry-run        print requests, tokens and estimated cost; send nothing\n"
+            "      --max-retries N  retries of a failed request (default 4)\n"
+            "      --max-tokens N   tokens per text (default: the model's limit)\n"
+            "      --no-cache       do not read or write the embedding cache\n"
+            "      --request-size N  texts per request (default: the provider's maximum)\n"
+            "      --request-tokens N  tokens per request (default: the provider's maximum)\n"
+            "      --rpm N          at most N requests a minute\n"
+            "      --split-long     embed over-long texts in parts and average (default: truncate)\n"
+            "      --timeout SEC    seconds per request (default 60)\n"
+            "      --tpm N          at most N tokens a minute\n"
             "      --config FILE    settings file (default .vecstore.toml)\n"
             "      --stats          print counters as JSON on stderr at exit\n"
             "  -q, --quiet          no warnings\n"
@@ -43,13 +72,13 @@ static void usage(FILE *fp)
 }
 
 struct opts {
-    int b64, keep_going;
+    int b64, keep_going, dry_run;
     long batch, dim;
     const char *field, *model;
 };
 
 struct counters {
-    long long in, out, skipped, truncated;
+    long long in, out, skipped, truncated, failed;
 };
 
 struct item {
@@ -71,6 +100,25 @@ static int flush_batch(struct vs_embedder *e, const struct opts *o,
     size_t dim = vs_embedder_dim(e);
     int code = 0;
     for (size_t i = 0; i < n && !code; i++) {
+        const char *apierr = st[i] != VS_OK ? vs_embedder_error(e, i) : NULL;
+        if (apierr && (st[i] == VS_E_REMOTE || st[i] == VS_E_NETWORK)) {
+            vs_diag_clear(&d);
+            vs_diag_where(&d, name, items[i].line);
+            vs_diag_set(&d, st[i], "%s", apierr);
+            if (!o->keep_going) {
+                code = vs_cli_report(st[i], &d);
+                break;
+            }
+            vs_cli_report_warning(st[i], &d);
+            c->failed++;
+            json_object_set_new(items[i].rec, "error", json_string(apierr));
+            int ws = vs_cli_write(items[i].rec);
+            if (ws != VS_OK) {
+                vs_diag_clear(&d);
+                code = vs_cli_report(vs_diag_set(&d, ws, "write error on standard output"), &d);
+            }
+            continue;
+        }
         if (st[i] != VS_OK) {
             vs_diag_clear(&d);
             vs_diag_where(&d, name, items[i].line);
@@ -88,6 +136,10 @@ static int flush_batch(struct vs_embedder *e, const struct opts *o,
             continue;
         }
         json_t *rec = items[i].rec;
+        if (o->dry_run) {
+            c->out++;
+            continue;
+        }
         if (vs_embedder_local_truncated(e, i)) {
             json_object_set_new(rec, "truncated", json_true());
             c->truncated++;
@@ -191,21 +243,105 @@ done:
     return code;
 }
 
+/* embed.price.MODEL (USD per million tokens) overrides the built-in
+ * price; returns an exit code. */
+static int set_price(struct vs_embedder *e)
+{
+    char key[400], model[300];
+    snprintf(model, sizeof model, "%s", vs_embedder_identity(e));
+    char *c1 = strchr(model, ':'), *c2 = strrchr(model, ':');
+    if (c1 && c2 > c1)
+        *c2 = '\0';
+    snprintf(key, sizeof key, "embed.price.%s", c1 ? c1 + 1 : model);
+    const char *v = vs_cli_setting(key);
+    double p;
+    if (!v)
+        return 0;
+    if (vs_cli_parse_double(key, v, 0, 1e6, &p))
+        return VS_EXIT_USAGE;
+    vs_embedder_set_price(e, p);
+    return 0;
+}
+
+static void put_num(json_t *o, const char *k, double v)
+{
+    json_object_set_new(o, k, v >= 0 ? json_real(v) : json_null());
+}
+
+/* --dry-run: one summary object on stdout. */
+static int dry_run_report(struct vs_embedder *e, const struct vs_embed_stats *s,
+                          long long records)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "dry_run", json_true());
+    json_object_set_new(o, "model", json_string(vs_embedder_identity(e)));
+    json_object_set_new(o, "records", json_integer(records));
+    json_object_set_new(o, "requests", json_integer(s->requests));
+    json_object_set_new(o, "tokens", json_integer(s->tokens));
+    json_object_set_new(o, "cache_hits", json_integer(s->cache_hits));
+    json_object_set_new(o, "truncated", json_integer(s->truncated));
+    json_object_set_new(o, "split", json_integer(s->split));
+    put_num(o, "price_usd_per_1m_tokens", s->price);
+    json_object_set_new(o, "price_date", json_string(s->price_date));
+    put_num(o, "cost_usd", s->cost);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int ws = vs_cli_write(o);
+    json_decref(o);
+    if (ws != VS_OK)
+        return vs_cli_report(vs_diag_set(&d, ws, "write error on standard output"), &d);
+    return 0;
+}
+
+static void api_stats(const struct vs_embed_stats *s, long long failed)
+{
+    vs_cli_stat_int("tokens", s->tokens);
+    if (s->usage_tokens >= 0)
+        vs_cli_stat_int("usage_tokens", s->usage_tokens);
+    vs_cli_stat_int("requests", s->requests);
+    vs_cli_stat_int("attempts", s->attempts);
+    vs_cli_stat_int("retries", s->retries);
+    vs_cli_stat_int("cache_hits", s->cache_hits);
+    vs_cli_stat_int("cache_misses", s->cache_misses);
+    vs_cli_stat_int("split", s->split);
+    vs_cli_stat_int("failed", failed);
+    if (s->cost >= 0)
+        vs_cli_stat_real("cost_usd", s->cost);
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     static const struct option longopts[] = {
+        {"api-key-env", required_argument, NULL, OPT_API_KEY_ENV},
         {"as", required_argument, NULL, OPT_AS},
         {"b64", no_argument, NULL, OPT_B64},
+        {"base-url", required_argument, NULL, OPT_BASE_URL},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
         {"dim", required_argument, NULL, OPT_DIM},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"field", required_argument, NULL, OPT_FIELD},
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+        {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
         {"model", required_argument, NULL, OPT_MODEL},
+        {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+        {"request-size", required_argument, NULL, OPT_REQUEST_SIZE},
+        {"request-tokens", required_argument, NULL, OPT_REQUEST_TOKENS},
+        {"rpm", required_argument, NULL, OPT_RPM},
+        {"split-long", no_argument, NULL, OPT_SPLIT_LONG},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"tpm", required_argument, NULL, OPT_TPM},
         VS_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
-    struct opts o = {0, 0, 256, 0, "text", NULL};
+    struct opts o = {0, 0, 0, 256, 0, "text", NULL};
+    struct vs_embed_opts ao;
+    vs_embed_opts_init(&ao);
+    const char *api_opt = NULL; /* an API-only option given */
+    long lv;
+    double dv;
     const char *dim_s = NULL;
     int c, role = 0;
     long threads = 0;
@@ -236,6 +372,54 @@ int main(int argc, char **argv)
             if (vs_cli_parse_long("--threads", optarg, 1, 1024, &threads))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
+        case OPT_API_KEY_ENV: ao.api_key_env = optarg; api_opt = "--api-key-env"; break;
+        case OPT_BASE_URL: ao.base_url = optarg; api_opt = "--base-url"; break;
+        case OPT_CONCURRENCY:
+            if (vs_cli_parse_long("--concurrency", optarg, 1, 64, &lv))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            ao.concurrency = (int)lv;
+            api_opt = "--concurrency";
+            break;
+        case OPT_DRY_RUN: o.dry_run = ao.dry_run = 1; api_opt = "--dry-run"; break;
+        case OPT_MAX_RETRIES:
+            if (vs_cli_parse_long("--max-retries", optarg, 0, 100, &lv))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            ao.max_retries = (int)lv;
+            api_opt = "--max-retries";
+            break;
+        case OPT_MAX_TOKENS:
+            if (vs_cli_parse_long("--max-tokens", optarg, 1, 10000000, &ao.max_tokens))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            api_opt = "--max-tokens";
+            break;
+        case OPT_NO_CACHE: ao.no_cache = 1; api_opt = "--no-cache"; break;
+        case OPT_REQUEST_SIZE:
+            if (vs_cli_parse_long("--request-size", optarg, 1, 1000000, &ao.request_inputs))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            api_opt = "--request-size";
+            break;
+        case OPT_REQUEST_TOKENS:
+            if (vs_cli_parse_long("--request-tokens", optarg, 1, 100000000, &ao.request_tokens))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            api_opt = "--request-tokens";
+            break;
+        case OPT_RPM:
+            if (vs_cli_parse_double("--rpm", optarg, 0.001, 1e9, &ao.rpm))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            api_opt = "--rpm";
+            break;
+        case OPT_SPLIT_LONG: ao.split_long = 1; api_opt = "--split-long"; break;
+        case OPT_TIMEOUT:
+            if (vs_cli_parse_double("--timeout", optarg, 0.001, 86400, &dv))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            ao.timeout_ms = (long)(dv * 1000);
+            api_opt = "--timeout";
+            break;
+        case OPT_TPM:
+            if (vs_cli_parse_double("--tpm", optarg, 1, 1e12, &ao.tpm))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            api_opt = "--tpm";
+            break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
         }
@@ -250,19 +434,43 @@ int main(int argc, char **argv)
     struct vs_diag d;
     vs_diag_clear(&d);
     struct vs_embedder *e = NULL;
-    int st = vs_embedder_new(o.model ? o.model : "hash", (size_t)o.dim, &e, &d);
+    if (!ao.base_url)
+        ao.base_url = vs_cli_setting("embed.base_url");
+    const char *cmax = vs_cli_setting("embed.cache_max_mb");
+    if (cmax) {
+        if (vs_cli_parse_long("embed.cache_max_mb", cmax, 1, 1L << 40, &lv))
+            return vs_cli_exit(VS_EXIT_USAGE);
+        ao.cache_max_bytes = (long long)lv << 20;
+    }
+    int st = vs_embedder_new_opts(o.model ? o.model : "hash", (size_t)o.dim, &ao,
+                                  &e, &d);
     if (st != VS_OK)
         return vs_cli_exit(vs_cli_report(st, &d));
+    if (api_opt && !vs_embedder_is_remote(e)) {
+        vs_embedder_free(e);
+        return vs_cli_exit(vs_cli_usage_error(
+            "%s applies to API models only (openai:, ollama:, cohere:)", api_opt));
+    }
+    if (vs_embedder_is_remote(e) && set_price(e) != 0) {
+        vs_embedder_free(e);
+        return vs_cli_exit(VS_EXIT_USAGE);
+    }
     vs_cli_info(1, "model %s", vs_embedder_identity(e));
     vs_embedder_set_role(e, role);
     vs_embedder_set_threads((int)threads);
 
-    struct counters cnt = {0, 0, 0, 0};
+    struct counters cnt = {0, 0, 0, 0, 0};
     int code = 0;
     if (optind >= argc)
         code = embed_file(e, &o, NULL, &cnt);
     for (int i = optind; i < argc && !code; i++)
         code = embed_file(e, &o, argv[i], &cnt);
+    struct vs_embed_stats es;
+    vs_embedder_stats(e, &es);
+    if (o.dry_run && !code)
+        code = dry_run_report(e, &es, cnt.out);
+    if (vs_embedder_is_remote(e))
+        api_stats(&es, cnt.failed);
     vs_embedder_free(e);
 
     double el = vs_cli_elapsed();
