@@ -88,6 +88,12 @@ static const char *sect_name(uint32_t type)
 
 /* ---- writing ---- */
 
+/* The writer streams vectors blocks to the file as they fill (they are the
+ * bulk of a segment and do not compress much) and keeps the compressed docs
+ * blocks, the ids and the two indexes in memory until vs_segw_finish. So a
+ * segment of any size is written with O(block) memory for its vectors.
+ * Layout written: header, VECTORS, DOCS, IDS, DOCINDEX, VECINDEX, table
+ * (readers go by the section table, not by this order). */
 struct vs_segw {
     char path[4096];
     int fd;
@@ -96,27 +102,26 @@ struct vs_segw {
     uint64_t rows;
     char *ids;
     size_t ids_len, ids_cap;
-    float *vecs;
-    size_t vecs_cap; /* rows */
-    char *blk;
+    float *vbuf;            /* the vectors block being filled */
+    uint64_t vrows;
+    unsigned char *vecidx;
+    size_t vecidx_len, vecidx_cap;
+    XXH64_state_t *vec_sum;
+    char *blk;              /* the docs block being filled (raw) */
     size_t blk_len, blk_cap;
     uint64_t blk_rows, blk_first;
-    void *cbuf;
-    size_t cbuf_cap;
+    unsigned char *docs;    /* compressed docs blocks */
+    size_t docs_len, docs_cap;
     unsigned char *docidx;
     size_t docidx_len, docidx_cap;
-    unsigned char *vecidx;
-    size_t vecidx_len;
-    uint64_t pos;      /* file offset of the next write */
-    uint64_t docs_raw; /* uncompressed bytes of all docs */
-    XXH64_state_t *docs_sum;
+    uint64_t docs_raw;      /* uncompressed bytes of all docs */
+    void *cbuf;
+    size_t cbuf_cap;
+    uint64_t pos;           /* file offset of the next write */
     ZSTD_CCtx *cctx;
     unsigned nsect;
     struct vs_sect sect[8];
 };
-
-static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
-                      size_t len, int level);
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
 {
@@ -140,32 +145,31 @@ int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
     struct vs_segw *w = calloc(1, sizeof *w);
     if (!w)
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
-    snprintf(w->path, sizeof w->path, "%s", path);
     w->dim = dim;
     w->fd = -1;
-    w->docs_sum = XXH64_createState();
+    w->vec_sum = XXH64_createState();
     w->cctx = ZSTD_createCCtx();
-    if (!w->docs_sum || !w->cctx) {
+    w->vbuf = malloc((size_t)VS_VEC_BLOCK_ROWS * (dim ? dim : 1) * sizeof(float));
+    if (!w->vec_sum || !w->cctx || !w->vbuf) {
         vs_segw_free(w);
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
     }
-    XXH64_reset(w->docs_sum, 0);
+    XXH64_reset(w->vec_sum, 0);
     w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (w->fd < 0) {
-        int st = vs_status_from_errno(errno);
+        int e = errno;
+        vs_segw_free(w); /* path not set yet: removes nothing */
         vs_diag_where(d, path, 0);
-        vs_diag_set(d, st, "cannot create segment: %s", strerror(errno));
-        free(w->cbuf);
-        XXH64_freeState(w->docs_sum);
-        ZSTD_freeCCtx(w->cctx);
-        free(w);
-        return st;
+        return vs_diag_set(d, vs_status_from_errno(e), "cannot create segment: %s",
+                           strerror(e));
     }
+    snprintf(w->path, sizeof w->path, "%s", path);
     unsigned char hdr[VS_SEG_HEADER_SIZE] = {0};
     int st = vs_io_write_all(w->fd, hdr, sizeof hdr);
     if (st != VS_OK) {
         vs_segw_free(w);
-        return vs_diag_set(d, st, "cannot write segment '%s'", path);
+        vs_diag_where(d, path, 0);
+        return vs_diag_set(d, st, "cannot write segment");
     }
     w->pos = VS_SEG_HEADER_SIZE;
     *out = w;
@@ -200,36 +204,59 @@ static int pack(struct vs_segw *w, const void *src, size_t len, int level,
     return VS_OK;
 }
 
+static void index_entry(unsigned char *e, uint64_t off, uint64_t len, uint64_t raw,
+                        const void *p, uint64_t first, uint64_t rows)
+{
+    vs_put64(e, off);
+    vs_put64(e + 8, len);
+    vs_put64(e + 16, raw);
+    vs_put64(e + 24, XXH64(p, (size_t)len, 0));
+    vs_put64(e + 32, first);
+    vs_put64(e + 40, rows);
+}
+
+/* Write the vectors block being filled to the file. */
+static int flush_vblock(struct vs_segw *w)
+{
+    if (w->vrows == 0)
+        return VS_OK;
+    size_t raw = (size_t)(w->vrows * w->dim * sizeof(float));
+    uint32_t codec;
+    const void *p;
+    size_t len;
+    int st = pack(w, w->vbuf, raw, 1, &codec, &p, &len);
+    if (st == VS_OK)
+        st = vs_io_write_all(w->fd, p, len);
+    if (st == VS_OK && grow(&w->vecidx, &w->vecidx_cap, w->vecidx_len + VS_DOCIDX_ENTRY, 1))
+        st = VS_E_NOMEM;
+    if (st != VS_OK)
+        return st;
+    XXH64_update(w->vec_sum, p, len);
+    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, raw, p,
+                w->rows - w->vrows, w->vrows);
+    w->vecidx_len += VS_DOCIDX_ENTRY;
+    w->pos += len;
+    w->vrows = 0;
+    return VS_OK;
+}
+
+/* Compress the docs block being filled into memory. */
 static int flush_block(struct vs_segw *w)
 {
     if (w->blk_rows == 0)
         return VS_OK;
     size_t bound = ZSTD_compressBound(w->blk_len);
-    if (bound > w->cbuf_cap) {
-        void *p = realloc(w->cbuf, bound);
-        if (!p)
-            return VS_E_NOMEM;
-        w->cbuf = p;
-        w->cbuf_cap = bound;
-    }
-    size_t n = ZSTD_compressCCtx(w->cctx, w->cbuf, bound, w->blk, w->blk_len, 3);
+    if (grow(&w->docs, &w->docs_cap, w->docs_len + bound, 1) != VS_OK ||
+        grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
+        return VS_E_NOMEM;
+    size_t n = ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk,
+                                 w->blk_len, 3);
     if (ZSTD_isError(n))
         return VS_E_INTERNAL;
-    int st = vs_io_write_all(w->fd, w->cbuf, n);
-    if (st != VS_OK)
-        return st;
-    XXH64_update(w->docs_sum, w->cbuf, n);
-    if (grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
-        return VS_E_NOMEM;
-    unsigned char *e = w->docidx + w->docidx_len;
-    vs_put64(e, w->pos - VS_SEG_HEADER_SIZE);
-    vs_put64(e + 8, n);
-    vs_put64(e + 16, w->blk_len);
-    vs_put64(e + 24, XXH64(w->cbuf, n, 0));
-    vs_put64(e + 32, w->blk_first);
-    vs_put64(e + 40, w->blk_rows);
+    index_entry(w->docidx + w->docidx_len, w->docs_len, n, w->blk_len,
+                w->docs + w->docs_len, w->blk_first, w->blk_rows);
     w->docidx_len += VS_DOCIDX_ENTRY;
-    w->pos += n;
+    w->docs_len += n;
     w->docs_raw += w->blk_len;
     w->blk_len = 0;
     w->blk_rows = 0;
@@ -242,27 +269,44 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
 {
     size_t idl = strlen(id) + 1;
     if (grow(&w->ids, &w->ids_cap, w->ids_len + idl, 1) != VS_OK ||
-        grow(&w->vecs, &w->vecs_cap, w->rows + 1,
-             (size_t)w->dim * sizeof(float)) != VS_OK ||
         grow(&w->blk, &w->blk_cap, w->blk_len + doclen + 1, 1) != VS_OK)
         return vs_diag_set(d, VS_E_NOMEM, "cannot grow a segment in memory");
     memcpy(w->ids + w->ids_len, id, idl);
     w->ids_len += idl;
-    memcpy(w->vecs + w->rows * w->dim, vec, (size_t)w->dim * sizeof(float));
+    memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
+    w->vrows++;
     memcpy(w->blk + w->blk_len, doc, doclen);
     w->blk_len += doclen;
     w->blk[w->blk_len++] = '\n';
     w->blk_rows++;
     w->rows++;
-    if (w->blk_rows == VS_DOCS_PER_BLOCK) {
-        int st = flush_block(w);
-        if (st != VS_OK)
-            return vs_diag_set(d, st, "cannot write segment '%s'", w->path);
+    int st = VS_OK;
+    if (w->blk_rows == VS_DOCS_PER_BLOCK)
+        st = flush_block(w);
+    if (st == VS_OK && w->vrows == VS_VEC_BLOCK_ROWS)
+        st = flush_vblock(w);
+    if (st != VS_OK) {
+        vs_diag_where(d, w->path, 0);
+        return vs_diag_set(d, st, "cannot write segment: %s", vs_status_message(st));
     }
     return VS_OK;
 }
 
 uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+static struct vs_sect *add_sect(struct vs_segw *w, uint32_t type, uint32_t codec,
+                                uint64_t off, uint64_t len, uint64_t raw, uint64_t sum)
+{
+    struct vs_sect *s = &w->sect[w->nsect++];
+    s->type = type;
+    s->flags = VS_SECT_REQUIRED;
+    s->codec = codec;
+    s->off = off;
+    s->len = len;
+    s->raw = raw;
+    s->sum = sum;
+    return s;
+}
 
 static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
                       size_t len, int level)
@@ -278,82 +322,28 @@ static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
     int st = vs_io_write_all(w->fd, p, n);
     if (st != VS_OK)
         return st;
-    struct vs_sect *s = &w->sect[w->nsect++];
-    s->type = type;
-    s->flags = VS_SECT_REQUIRED;
-    s->codec = codec;
-    s->off = w->pos;
-    s->len = n;
-    s->raw = len;
-    s->sum = XXH64(p, n, 0);
+    add_sect(w, type, codec, w->pos, n, len, XXH64(p, n, 0));
     w->pos += n;
     return VS_OK;
 }
 
-/* The VECTORS section as blocks of VS_VEC_BLOCK_ROWS rows, each zstd (or
- * raw when zstd does not gain 5%) with its own checksum in VECINDEX. */
-static int write_vectors(struct vs_segw *w)
-{
-    uint64_t nb = (w->rows + VS_VEC_BLOCK_ROWS - 1) / VS_VEC_BLOCK_ROWS;
-    w->vecidx = calloc(nb ? nb : 1, VS_DOCIDX_ENTRY);
-    XXH64_state_t *sum = XXH64_createState();
-    if (!w->vecidx || !sum) {
-        XXH64_freeState(sum);
-        return VS_E_NOMEM;
-    }
-    XXH64_reset(sum, 0);
-    uint64_t start = w->pos;
-    int st = VS_OK;
-    for (uint64_t b = 0; b < nb; b++) {
-        uint64_t first = b * VS_VEC_BLOCK_ROWS;
-        uint64_t n = w->rows - first < VS_VEC_BLOCK_ROWS ? w->rows - first : VS_VEC_BLOCK_ROWS;
-        size_t raw = (size_t)(n * w->dim * sizeof(float));
-        uint32_t codec;
-        const void *p;
-        size_t len;
-        if ((st = pack(w, w->vecs + first * w->dim, raw, 1, &codec, &p, &len)) != VS_OK ||
-            (st = vs_io_write_all(w->fd, p, len)) != VS_OK)
-            break;
-        XXH64_update(sum, p, len);
-        unsigned char *e = w->vecidx + b * VS_DOCIDX_ENTRY;
-        vs_put64(e, w->pos - start);
-        vs_put64(e + 8, len);
-        vs_put64(e + 16, raw);
-        vs_put64(e + 24, XXH64(p, len, 0));
-        vs_put64(e + 32, first);
-        vs_put64(e + 40, n);
-        w->pos += len;
-    }
-    w->vecidx_len = (size_t)(nb * VS_DOCIDX_ENTRY);
-    if (st == VS_OK) {
-        struct vs_sect *s = &w->sect[w->nsect++];
-        s->type = VS_SECT_VECTORS;
-        s->flags = VS_SECT_REQUIRED;
-        s->codec = VS_CODEC_ZSTD; /* blocks: each raw or zstd, see VECINDEX */
-        s->off = start;
-        s->len = w->pos - start;
-        s->raw = w->rows * w->dim * sizeof(float);
-        s->sum = XXH64_digest(sum);
-    }
-    XXH64_freeState(sum);
-    return st;
-}
-
 int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
 {
-    int st = flush_block(w);
-    if (st != VS_OK)
+    int st;
+    if ((st = flush_vblock(w)) != VS_OK || (st = flush_block(w)) != VS_OK)
         goto fail;
-    struct vs_sect *docs = &w->sect[w->nsect++];
-    docs->type = VS_SECT_DOCS;
-    docs->flags = VS_SECT_REQUIRED;
-    docs->codec = VS_CODEC_ZSTD;
-    docs->off = VS_SEG_HEADER_SIZE;
-    docs->len = w->pos - VS_SEG_HEADER_SIZE;
-    docs->raw = w->docs_raw;
-    docs->sum = XXH64_digest(w->docs_sum);
+    /* VECTORS were streamed since the header; codec "zstd" means blocks,
+     * each raw or zstd (see VECINDEX) */
+    add_sect(w, VS_SECT_VECTORS, VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
+             w->pos - VS_SEG_HEADER_SIZE, w->rows * w->dim * sizeof(float),
+             XXH64_digest(w->vec_sum));
+    /* DOCS: the compressed blocks; docidx offsets are relative to here */
+    if ((st = vs_io_write_all(w->fd, w->docs, w->docs_len)) != VS_OK)
+        goto fail;
+    add_sect(w, VS_SECT_DOCS, VS_CODEC_ZSTD, w->pos, w->docs_len, w->docs_raw,
+             XXH64(w->docs, w->docs_len, 0));
+    w->pos += w->docs_len;
     if ((st = write_sect(w, VS_SECT_IDS, w->ids, w->ids_len, 3)) != VS_OK ||
-        (st = write_vectors(w)) != VS_OK ||
         (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK ||
         (st = write_sect(w, VS_SECT_VECINDEX, w->vecidx, w->vecidx_len, 0)) != VS_OK)
         goto fail;
@@ -384,6 +374,7 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
     vs_put64(h + 32, table_off);
     vs_put64(h + 40, XXH64(table, tlen, 0));
     vs_put64(h + 56, XXH64(h, 56, 0));
+    errno = 0;
     if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
         st = vs_status_from_errno(errno ? errno : EIO);
         goto fail;
@@ -392,12 +383,12 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
         st = vs_status_from_errno(errno);
         goto fail;
     }
-    if (close(w->fd) != 0) {
-        w->fd = -1;
+    int rc = close(w->fd);
+    w->fd = -1;
+    if (rc != 0) {
         st = vs_status_from_errno(errno);
         goto fail;
     }
-    w->fd = -1;
     w->finished = 1;
     if (bytes)
         *bytes = w->pos;
@@ -420,12 +411,13 @@ void vs_segw_free(struct vs_segw *w)
     if (!w->finished && w->path[0])
         unlink(w->path);
     free(w->ids);
-    free(w->vecs);
-    free(w->blk);
-    free(w->cbuf);
-    free(w->docidx);
+    free(w->vbuf);
     free(w->vecidx);
-    XXH64_freeState(w->docs_sum);
+    free(w->blk);
+    free(w->docs);
+    free(w->docidx);
+    free(w->cbuf);
+    XXH64_freeState(w->vec_sum);
     ZSTD_freeCCtx(w->cctx);
     free(w);
 }

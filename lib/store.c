@@ -1152,20 +1152,23 @@ static int copy_live(struct vs_writer *w, size_t i, struct vs_segw *sw,
 {
     struct vs_segment *g = w->s->seg[i];
     const char *const *ids;
-    const float *v;
     int st;
-    if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
-        (st = vs_segment_vectors(g, &v, d)) != VS_OK)
+    if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
         return st;
-    for (uint64_t r = 0; r < g->rows; r++) {
+    /* row by row: one vectors block and one docs block in memory at a time */
+    float *v = malloc((g->dim ? g->dim : 1) * sizeof *v);
+    if (!v)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vector");
+    for (uint64_t r = 0; st == VS_OK && r < g->rows; r++) {
         if (!row_live(w, i, r))
             continue;
         size_t len;
-        if ((st = vs_seg_doc_raw(g, r, &w->scratch, &w->scratch_cap, &len, d)) != VS_OK ||
-            (st = vs_segw_add(sw, ids[r], v + r * g->dim, w->scratch, len, d)) != VS_OK)
-            return st;
+        if ((st = vs_seg_vector_row(g, r, v, d)) == VS_OK &&
+            (st = vs_seg_doc_raw(g, r, &w->scratch, &w->scratch_cap, &len, d)) == VS_OK)
+            st = vs_segw_add(sw, ids[r], v, w->scratch, len, d);
     }
-    return VS_OK;
+    free(v);
+    return st;
 }
 
 /* Write a new generation: segments [0, keep) stay (with new deletion files
