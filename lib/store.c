@@ -836,6 +836,25 @@ int vs_writer_open(const char *path, const struct vs_writer_opts *o,
             goto fail;
         }
         w->created_dir = 1;
+        /* make the new directory's name durable in its parent */
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", path);
+        char *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == '\0') { /* trailing '/' */
+            *slash = '\0';
+            slash = strrchr(parent, '/');
+        }
+        if (slash == parent)
+            parent[1] = '\0';
+        else if (slash)
+            *slash = '\0';
+        else
+            snprintf(parent, sizeof parent, ".");
+        if ((st = vs_io_fsync_dir(parent)) != VS_OK) {
+            vs_diag_where(d, parent, 0);
+            vs_diag_set(d, st, "cannot sync the directory of the new store");
+            goto fail;
+        }
     } else if (!S_ISDIR(sb.st_mode)) {
         vs_diag_where(d, path, 0);
         st = vs_diag_set(d, VS_E_NOSTORE, "not a store (not a directory)");
