@@ -184,10 +184,11 @@ static inline float to_score(enum vs_metric m, float raw)
     return m == VS_METRIC_L2 ? -raw : raw;
 }
 
-/* Score block [r0, r1) of part p for every query; push into thread t's heaps. */
+/* Score block [r0, r1) of part p for the dense queries [d0, d1) and the
+ * sparse ones [s0, s1); push into thread t's heaps. */
 static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t p,
                        uint64_t r0, uint64_t r1, const struct vs_flat_query *q,
-                       size_t ndense, size_t nsparse, int t)
+                       size_t d0, size_t d1, size_t s0, size_t s1, int t)
 {
     const size_t dim = f->dim, br = f->block_rows;
     const enum vs_metric metric = f->metric;
@@ -200,8 +201,8 @@ static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t 
     float (*pair)(const float *, const float *, size_t) =
         metric == VS_METRIC_L2 ? f->k->l2sq : f->k->dot;
 
-    for (size_t g = 0; g < ndense; g += TILE_Q) {
-        size_t gq = ndense - g < TILE_Q ? ndense - g : TILE_Q;
+    for (size_t g = d0; g < d1; g += TILE_Q) {
+        size_t gq = d1 - g < TILE_Q ? d1 - g : TILE_Q;
         block(f->qbuf + g * dim, gq, x, nr, dim, sc, br);
         for (size_t i = 0; i < gq; i++) {
             size_t qi = f->dense[g + i];
@@ -218,7 +219,7 @@ static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t 
             }
         }
     }
-    for (size_t s = 0; s < nsparse; s++) {
+    for (size_t s = s0; s < s1; s++) {
         size_t qi = f->sparse[s];
         const uint8_t *allow = q[qi].allow ? q[qi].allow[p] : NULL;
         struct vs_flat_hit *h = heaps + qi * f->kmax;
@@ -299,6 +300,20 @@ int vs_flat_search(struct vs_flat *f, const struct vs_flat_part *parts,
     f->unit_start[nparts] = units;
     memset(f->heapn, 0, (size_t)f->nthreads * f->batch * sizeof *f->heapn);
 
+    /* Work units are (block, chunk of queries): with fewer blocks than
+     * about 4 per thread, the batch is cut into chunks so every thread
+     * gets work; otherwise one chunk, so each block is read once. */
+    uint64_t blocks = units, nchunks = 1;
+    size_t dgroups = (ndense + TILE_Q - 1) / TILE_Q;
+    if (blocks > 0 && blocks < 4 * (uint64_t)f->nthreads && nq > 1) {
+        nchunks = (4 * (uint64_t)f->nthreads + blocks - 1) / blocks;
+        uint64_t most = dgroups > nsparse ? dgroups : nsparse;
+        if (nchunks > most)
+            nchunks = most ? most : 1;
+    }
+    size_t dper = (size_t)((dgroups + nchunks - 1) / nchunks) * TILE_Q;
+    size_t sper = (size_t)((nsparse + nchunks - 1) / nchunks);
+    units = blocks * nchunks;
     int nt = f->nthreads;
     if ((uint64_t)nt > units)
         nt = units > 0 ? (int)units : 1;
@@ -312,15 +327,22 @@ int vs_flat_search(struct vs_flat *f, const struct vs_flat_part *parts,
         size_t p = 0;
         VS_OMP("omp for schedule(dynamic, 1)")
         for (uint64_t u = 0; u < units; u++) {
-            while (p > 0 && u < f->unit_start[p])
+            uint64_t b = u / nchunks, c = u % nchunks;
+            while (p > 0 && b < f->unit_start[p])
                 p--;
-            while (u >= f->unit_start[p + 1])
+            while (b >= f->unit_start[p + 1])
                 p++;
-            uint64_t r0 = (u - f->unit_start[p]) * f->block_rows;
+            uint64_t r0 = (b - f->unit_start[p]) * f->block_rows;
             uint64_t r1 = r0 + f->block_rows;
             if (r1 > parts[p].rows)
                 r1 = parts[p].rows;
-            scan_block(f, &parts[p], p, r0, r1, q, ndense, nsparse, t);
+            size_t d0 = (size_t)c * dper, d1 = d0 + dper;
+            size_t s0 = (size_t)c * sper, s1 = s0 + sper;
+            d0 = d0 < ndense ? d0 : ndense;
+            d1 = d1 < ndense ? d1 : ndense;
+            s0 = s0 < nsparse ? s0 : nsparse;
+            s1 = s1 < nsparse ? s1 : nsparse;
+            scan_block(f, &parts[p], p, r0, r1, q, d0, d1, s0, s1, t);
         }
     }
 

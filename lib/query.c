@@ -346,11 +346,12 @@ int vs_query_add(struct vs_query *q, const json_t *rec, struct vs_diag *d)
         if (q->dim == 0)
             goto done;
         memcpy(dst, vec, dim * sizeof *dst);
-        if (q->st.normalize && vs_distance_normalize(dst, dim) != VS_OK) {
-            st = field_error(d, VS_E_DATA, "vector",
-                             "has length 0 and cannot be normalised like the store's vectors");
-            goto fail;
-        }
+    }
+    /* the same arithmetic the store applied to its vectors at ingest */
+    if (q->st.normalize && vs_distance_normalize(dst, q->dim) != VS_OK) {
+        st = field_error(d, VS_E_DATA, "vector",
+                         "has length 0 and cannot be normalised like the store's vectors");
+        goto fail;
     }
 done:
     free(vec);

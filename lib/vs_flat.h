@@ -5,7 +5,8 @@
  * (each with its own k and an optional per-part allow map from a filter).
  * vs_flat_search scans every part once per batch: rows are cut into blocks
  * that stay in cache while every query of the batch is scored against them
- * (4 x 4 tiles of queries x vectors), with OpenMP threads taking blocks.
+ * (4 x 4 tiles of queries x vectors), with OpenMP threads taking blocks
+ * (and, when there are few blocks, chunks of the batch within a block).
  * Each thread keeps its own top-k heaps (made before the parallel region;
  * the hot loop never allocates); the heaps are merged at the end.
  *

@@ -220,7 +220,11 @@ q Q0 x 4 -25 vecstore" ]
     echo '{"id":"q","text":"vectors and pipes in C"}' > "$S/q.ndjson"
     run_split vs-query -k 1 --no-metadata "$S/e.vs" "$S/q.ndjson" || true
     expect_status 0
-    [[ "$out" == '{"qid":"q","id":"3","rank":1,"score":0.99999'* ]]
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+h = json.loads(sys.stdin.read())
+assert h["id"] == "3" and h["rank"] == 1 and h["score"] > 0.9999, h
+'
 }
 
 gen_random() { # DIR METRIC: random integer data, overwrites, deletes, queries
@@ -362,9 +366,10 @@ EOF
     vs-embed -q --dim 128 "$S/queries.ndjson" > "$S/queries.vec"
     vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.vec" > "$S/hits.ndjson"
     [ "$(wc -l < "$S/hits.ndjson")" -eq 400 ]
-    # text-only queries give the same hits as pre-embedded ones
-    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
-    cmp "$S/hits.ndjson" "$S/hits2.ndjson"
     $PY "$REF" --docs "$S/corpus.vec" --queries "$S/queries.vec" --metric cosine -k 10 \
         --normalize --tol 1e-5 --check "$S/hits.ndjson"
+    # text-only queries, embedded by vs-query with the store's model and
+    # normalised like the store's vectors, give exactly the same hits
+    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
+    cmp "$S/hits.ndjson" "$S/hits2.ndjson"
 }
