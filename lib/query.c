@@ -39,7 +39,7 @@ struct vs_query {
     const uint8_t **qallow_ptr; /* batch x nparts */
     struct vs_embedder *emb;
     int emb_tried, emb_status;
-    char emb_detail[256];
+    char emb_detail[384];
     struct pending *pend;
     size_t npend;
     float *vecs;              /* batch x dim: the pending query vectors */
@@ -254,6 +254,11 @@ static int embed_text(struct vs_query *q, const char *text, float *out,
         } else if ((q->emb_status = vs_embedder_new(q->st.model, q->dim, &q->emb, &ed)) != VS_OK) {
             snprintf(q->emb_detail, sizeof q->emb_detail,
                      "the store's model '%s' is not available here", q->st.model);
+        } else if (vs_embedder_is_remote(q->emb)) {
+            q->emb_status = VS_E_UNSUPPORTED;
+            snprintf(q->emb_detail, sizeof q->emb_detail,
+                     "the store's model '%s' is a remote API; vs-query embeds only with "
+                     "local models (embed the queries with vs-embed first)", q->st.model);
         } else if (vs_embedder_dim(q->emb) != q->dim) {
             q->emb_status = VS_E_MISMATCH;
             snprintf(q->emb_detail, sizeof q->emb_detail,

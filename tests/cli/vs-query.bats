@@ -227,6 +227,17 @@ assert h["id"] == "3" and h["rank"] == 1 and h["score"] > 0.9999, h
 '
 }
 
+@test "vs-query: a text query needs a local model pinned by the store" {
+    echo '{"id":"q","text":"alpha"}' > "$S/q.ndjson"
+    run_split vs-query "$S/kb.vs" "$S/q.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"q.ndjson:1:"*"pins no embedding model"* ]]
+    echo '{"id":"a","vector":[1,0],"vector_model":"no-such-model"}' | vs-ingest -q "$S/m.vs"
+    run_split vs-query "$S/m.vs" "$S/q.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"'no-such-model' is not available here"* ]]
+}
+
 gen_random() { # DIR METRIC: random integer data, overwrites, deletes, queries
     $PY - "$1" "$2" <<'EOF'
 import json, random, sys
