@@ -181,6 +181,10 @@ int main(int argc, char **argv)
     qo.k = k ? (size_t)k : 10;
     qo.batch = batch ? (size_t)batch : 64;
     qo.threads = (int)threads;
+#ifdef _OPENMP
+    if (threads)
+        omp_set_num_threads((int)threads); /* filter evaluation too */
+#endif
 
     struct vs_diag d;
     vs_diag_clear(&d);

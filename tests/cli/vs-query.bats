@@ -346,6 +346,15 @@ check_metric() { # METRIC TOL [vs-query options]
     expect_status 2
 }
 
+@test "vs-query: settings come from --config FILE ([query] k)" {
+    printf '[query]\nk = 3\n' > "$S/conf.toml"
+    vs-query --config "$S/conf.toml" "$S/kb.vs" "$S/q1.ndjson" > "$S/o"
+    [ "$(wc -l < "$S/o")" -eq 3 ]
+    printf '[query]\nk = "many"\n' > "$S/conf.toml"
+    run_split vs-query --config "$S/conf.toml" "$S/kb.vs" "$S/q1.ndjson" || true
+    expect_status 2
+}
+
 @test "vs-query --stats counts queries and hits" {
     run_split vs-query --stats -k 2 "$S/kb.vs" "$S/q1.ndjson" || true
     expect_status 0
