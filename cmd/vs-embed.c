@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "vs_bert.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,13 @@ static int flush_batch(struct vs_embedder *e, const struct opts *o,
     }
     for (size_t i = 0; i < n; i++)
         json_decref(items[i].rec);
+    /* API models: a finished batch reaches the file now, so a killed run
+     * keeps it (the cache holds the rest). */
+    if (!code && vs_embedder_is_remote(e) && fflush(stdout) != 0) {
+        vs_diag_clear(&d);
+        code = vs_cli_report(vs_diag_set(&d, vs_status_from_errno(errno),
+                                         "write error on standard output"), &d);
+    }
     vs_cli_progress((uint64_t)c->out, "records");
     return code;
 }

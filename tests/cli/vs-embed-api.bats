@@ -1,0 +1,392 @@
+#!/usr/bin/env bats
+# vs-embed with API models (openai:, ollama:, cohere:) against tests/mock_embed.py,
+# and the cl100k_base token counts against js-tiktoken's own counter.
+load helpers
+
+KEY=sk-test-VERYSECRET-4242
+
+setup() {
+    SCRATCH=$(mktemp -d)
+    mkdir -p "$SCRATCH/mock"
+    $PY "$BATS_TEST_DIRNAME/../mock_embed.py" --port-file "$SCRATCH/mock/port" \
+        --log "$SCRATCH/mock/log" --key "$KEY" &
+    MOCK_PID=$!
+    for _ in $(seq 50); do [ -f "$SCRATCH/mock/port" ] && break; sleep 0.1; done
+    URL="http://127.0.0.1:$(cat "$SCRATCH/mock/port")"
+    export VS_MODEL_DIR="$FIXTURES/bpe"   # the toy rank table
+    export VS_CACHE_DIR="$SCRATCH/cache"
+    export OPENAI_API_KEY="$KEY" COHERE_API_KEY="$KEY"
+    cd "$SCRATCH"
+    printf '%s\n' '{"id":"a","text":"the vector"}' '{"id":"b","text":"hello there","n":1}' \
+        '{"id":"c","text":"a third text"}' '{"id":"d","text":"and the fourth"}' > in.jsonl
+}
+
+teardown() {
+    kill "$MOCK_PID" 2>/dev/null || true
+    wait "$MOCK_PID" 2>/dev/null || true
+    rm -rf "$SCRATCH"
+}
+
+# vectors_from_mock DIM < NDJSON: every record's vector is the mock's vector
+# of its text, records in the order of file $2 (ids).
+vectors_ok() {
+    $PY -c '
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from mock_embed import vector
+dim = int(sys.argv[1])
+want = [json.loads(l)["id"] for l in open(sys.argv[2])]
+got = [json.loads(l) for l in sys.stdin if l.strip()]
+assert [g["id"] for g in got] == want, ([g["id"] for g in got], want)
+for g in got:
+    v = vector(g["text"], dim)
+    assert len(g["vector"]) == dim
+    assert max(abs(a - b) for a, b in zip(g["vector"], v)) < 1e-6, g["id"]
+' "$1" "$2" "$BATS_TEST_DIRNAME/.."
+}
+
+log_field() { # log_field EXPR: print EXPR over the mock log lines (as o)
+    $PY -c '
+import json, sys
+for o in map(json.loads, open(sys.argv[1])):
+    v = eval(sys.argv[2])
+    print(*v) if isinstance(v, tuple) else print(v)
+' "$SCRATCH/mock/log" "$1"
+}
+
+@test "vs-embed openai: vectors from the server, in input order, fields kept, key sent" {
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" in.jsonl || true
+    expect_status 0
+    expect_ndjson
+    [ -z "$err" ]
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    printf '%s\n' "$out" | sed -n 2p | $PY -c '
+import json, sys
+o = json.loads(sys.stdin.read())
+assert list(o) == ["id", "text", "n", "vector", "vector_model"], list(o)
+assert o["vector_model"] == "openai:ok-4:4"
+'
+    [ "$(log_field 'o["auth_ok"], o["n"], o["path"]')" = "True 4 /v1/embeddings" ]
+}
+
+@test "vs-embed openai: items out of order are placed by index" {
+    run_split vs-embed --model openai:shuffle-4:4 --base-url "$URL/v1" in.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+}
+
+@test "vs-embed openai: text-embedding-3-small with a smaller DIM sends dimensions" {
+    run_split vs-embed --model openai:text-embedding-3-small:4 --base-url "$URL/v1" in.jsonl || true
+    expect_status 0
+    [ "$(log_field 'o["dimensions"], o["model"]')" = "4 text-embedding-3-small" ]
+    run_split vs-embed --model openai:text-embedding-ada-002:4 --base-url "$URL/v1" in.jsonl || true
+    expect_status 2
+    [[ "$err" == *"has dimension 1536"* ]]
+}
+
+@test "vs-embed ollama and cohere: their endpoints and shapes; --as sets input_type" {
+    run_split vs-embed --model ollama:ok-4:4 --base-url "$URL" --api-key-env OPENAI_API_KEY in.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    run_split vs-embed --dry-run --model cohere:embed-english-light-v3.0 in.jsonl || true
+    expect_status 0
+    [[ "$out" == *'"model":"cohere:embed-english-light-v3.0:384"'* ]]
+    # the mock answers 8 numbers for this name: the dimension is checked
+    run_split vs-embed --model cohere:embed-english-light-v3.0 --base-url "$URL/v1" --no-cache in.jsonl || true
+    expect_status 5
+    [[ "$err" == *"embedding 0 has 8 numbers, expected 384"* ]]
+    run_split vs-embed --model cohere:ok-4:4 --as query --base-url "$URL/v1" in.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [ "$(log_field 'o["path"], o["input_type"]' | sort -u | tr '\n' ';')" = "/api/embed None;/v1/embed search_document;/v1/embed search_query;" ]
+}
+
+@test "vs-embed openai: 429 with Retry-After waits that long, then succeeds" {
+    run_split vs-embed --model openai:ratelimit-4:4 --base-url "$URL/v1" --stats --no-cache in.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [[ "$err" == *'"retries":2'* ]]
+    [[ "$err" == *'"attempts":3'* ]]
+    [ "$(log_field 'o["status"]' | tr '\n' ' ')" = "429 429 200 " ]
+    $PY -c 'import json,sys; t=[json.loads(l)["t"] for l in open(sys.argv[1])]; assert t[1]-t[0] >= 0.95 and t[2]-t[1] >= 0.95, t' "$SCRATCH/mock/log"
+}
+
+@test "vs-embed openai: 429 without Retry-After and 500s back off with jitter within 0.5, 1, 2 s" {
+    local t0=$SECONDS
+    run_split vs-embed --model openai:ratelimit0-4:4 --base-url "$URL/v1" --stats --no-cache in.jsonl || true
+    expect_status 0
+    [[ "$err" == *'"retries":3'* ]]
+    $PY -c '
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1])]
+gaps = [b - a for a, b in zip(t, t[1:])]
+assert len(gaps) == 3, gaps
+for g, ceil in zip(gaps, [0.5, 1.0, 2.0]):
+    assert g <= ceil + 0.3, gaps
+' "$SCRATCH/mock/log"
+    run_split vs-embed --model openai:flaky-4:4 --base-url "$URL/v1" --stats --no-cache in.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [[ "$err" == *'"retries":2'* ]]
+}
+
+@test "vs-embed openai: a server that stays down is exit 5 after --max-retries, with its message" {
+    run_split vs-embed --model openai:down-4:4 --base-url "$URL/v1" --max-retries 2 --no-cache in.jsonl || true
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == "vs-embed: error: in.jsonl:1: "*"HTTP 500 (after 2 retries): the server is down"* ]]
+    [ "$(wc -l < "$SCRATCH/mock/log")" -eq 3 ]
+}
+
+@test "vs-embed openai: a timeout is retried, then exit 5" {
+    local t0=$SECONDS
+    run_split vs-embed --model openai:slow-4:4 --base-url "$URL/v1" --timeout 0.5 --max-retries 1 --no-cache in.jsonl || true
+    expect_status 5
+    [[ "$err" == *"imeout"*"(after 1 retries)"* ]]
+    [ $((SECONDS - t0)) -lt 4 ]
+}
+
+@test "vs-embed openai: invalid responses are exit 5 naming the problem" {
+    for m in truncjson:"not a JSON object" wrongcount:"3 embeddings for 4 inputs" \
+             wrongdim:"embedding 3 has 3 numbers, expected 4" dupindex:"index 0 appears twice" \
+             badvalue:"not a number"; do
+        run_split vs-embed --model "openai:${m%%:*}-4:4" --base-url "$URL/v1" --no-cache in.jsonl || true
+        expect_status 5
+        [[ "$err" == *"bad response from"*"${m#*:}"* ]] || { echo "$m: $err" >&2; false; }
+        [ -z "$out" ]
+    done
+}
+
+@test "vs-embed openai: a failed batch keeps the records already written; --keep-going writes an error field" {
+    printf '%s\n' '{"id":"a","text":"one"}' '{"id":"b","text":"two"}' \
+        '{"id":"c","text":"FAIL here"}' '{"id":"d","text":"four"}' '{"id":"e","text":"five"}' > f.jsonl
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --batch 2 --max-retries 0 --no-cache f.jsonl || true
+    expect_status 5
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    [[ "$err" == *"f.jsonl:3: "*"cannot embed this"* ]]
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --batch 2 --max-retries 0 --no-cache --keep-going --stats f.jsonl || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+r = [json.loads(l) for l in sys.stdin]
+assert [o["id"] for o in r] == list("abcde")
+for o in r:
+    if o["id"] in "cd":   # one request: c and d
+        assert "vector" not in o and "cannot embed this" in o["error"], o
+    else:
+        assert "vector" in o and "error" not in o, o
+'
+    [[ "$err" == *warning*"f.jsonl:3:"* ]]
+    [[ "$err" == *'"failed":2'* ]]
+}
+
+@test "vs-embed openai: --rpm spaces requests; --tpm spaces them by tokens" {
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --request-size 1 --rpm 300 --no-cache in.jsonl || true
+    expect_status 0
+    $PY -c '
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1])]
+assert len(t) == 4 and all(b - a >= 0.19 for a, b in zip(t, t[1:])), t
+' "$SCRATCH/mock/log"
+    : > "$SCRATCH/mock/log"
+    # toy tokenizer: "the vector" is 2 tokens, "hello there" 6, "a third text" 9, "and the fourth" 8
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --request-size 1 --tpm 600 --no-cache in.jsonl || true
+    expect_status 0
+    $PY -c '
+import json, sys
+t = [json.loads(l)["t"] for l in open(sys.argv[1])]
+toks = [2, 6, 9]
+for a, b, k in zip(t, t[1:], toks):
+    assert b - a >= 60.0 * k / 600 - 0.02, (t, k)
+' "$SCRATCH/mock/log"
+}
+
+@test "vs-embed openai: --concurrency sends requests in parallel and keeps input order" {
+    for i in $(seq 16); do printf '{"id":"r%02d","text":"record number %d"}\n' "$i" "$i"; done > c.jsonl
+    local t0 t1
+    t0=$(date +%s.%N)
+    run_split vs-embed --model openai:slowish-4:4 --base-url "$URL/v1" --request-size 2 --concurrency 4 --stats --no-cache c.jsonl || true
+    t1=$(date +%s.%N)
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 c.jsonl
+    [[ "$err" == *'"requests":8'* ]]
+    # 8 requests of 0.3 s: about 0.6 s with 4 in flight, 2.4 s one at a time
+    $PY -c 'import sys; assert float(sys.argv[2]) - float(sys.argv[1]) < 1.8' "$t0" "$t1"
+}
+
+@test "vs-embed openai: the cache makes a rerun after SIGKILL send only what is missing" {
+    for i in $(seq 20); do printf '{"id":"r%02d","text":"record number %d"}\n' "$i" "$i"; done > k.jsonl
+    vs-embed --model openai:slowish-4:4 --base-url "$URL/v1" --batch 2 > part.jsonl 2>/dev/null k.jsonl &
+    local pid=$!
+    for _ in $(seq 100); do [ "$(wc -l < part.jsonl)" -ge 6 ] && break; sleep 0.05; done
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null || true
+    local first
+    first=$(wc -l < "$SCRATCH/mock/log")
+    [ "$first" -ge 3 ] && [ "$first" -lt 10 ]
+    run_split vs-embed --model openai:slowish-4:4 --base-url "$URL/v1" --batch 2 --stats k.jsonl || true
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 k.jsonl
+    # every text was sent once in all, give or take the batch in flight at the kill
+    local total
+    total=$(log_field 'o["n"]' | paste -sd+ | bc)
+    [ "$total" -ge 20 ] && [ "$total" -le 22 ]
+    [[ "$err" == *'"cache_hits":'[1-9]* ]]
+    # the partial output is a prefix of the full one
+    [ "$(head -c "$(wc -c < part.jsonl)" <<<"$out")" = "$(cat part.jsonl)" ]
+}
+
+@test "vs-embed openai: the API key never appears in any output, log or cache file" {
+    : > all.txt
+    for m in ok-4 echokey-4 down-4 wrongdim-4; do
+        vs-embed -v -v --stats --model "openai:$m:4" --base-url "$URL/v1" --max-retries 1 in.jsonl >> all.txt 2>&1 || true
+        vs-embed -v -v --stats --keep-going --model "openai:$m:4" --base-url "$URL/v1" --max-retries 0 in.jsonl >> all.txt 2>&1 || true
+    done
+    vs-embed --dry-run --stats --model openai:text-embedding-3-small in.jsonl >> all.txt 2>&1
+    grep -q 'redacted' all.txt
+    grep -q 'answered HTTP 401' all.txt
+    ! grep -rq 'VERYSECRET' all.txt "$SCRATCH/cache"
+    [ "$(log_field 'o["auth_ok"]' | sort -u)" = "True" ]
+}
+
+@test "vs-embed openai: a missing key is exit 2 naming the variable, never a request" {
+    run_split env -u OPENAI_API_KEY vs-embed --model openai:text-embedding-3-small in.jsonl || true
+    expect_status 2
+    [[ "$err" == *"OPENAI_API_KEY is not set"* ]]
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --api-key-env NO_SUCH_KEY_VAR in.jsonl || true
+    expect_status 2
+    [[ "$err" == *"NO_SUCH_KEY_VAR is not set"* ]]
+    [ ! -s "$SCRATCH/mock/log" ]
+    MY_KEY=$KEY run_split env -u OPENAI_API_KEY MY_KEY="$KEY" vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --api-key-env MY_KEY in.jsonl || true
+    expect_status 0
+}
+
+@test "vs-embed --dry-run: requests, tokens and cost from the price table or the config" {
+    run_split vs-embed --dry-run --model openai:text-embedding-3-small --request-size 3 in.jsonl || true
+    expect_status 0
+    [ "$out" = '{"dry_run":true,"model":"openai:text-embedding-3-small:1536","records":4,"requests":2,"tokens":25,"cache_hits":0,"truncated":0,"split":0,"price_usd_per_1m_tokens":0.02,"price_date":"2025-01-15","cost_usd":5e-7}' ]
+    [ ! -s "$SCRATCH/mock/log" ]
+    printf '[embed.price]\n"text-embedding-3-small" = 1000000\nfoo = 2\n' > .vecstore.toml
+    run_split vs-embed --dry-run --model openai:text-embedding-3-small in.jsonl || true
+    expect_status 0
+    [[ "$out" == *'"requests":1,"tokens":25,'*'"price_usd_per_1m_tokens":1000000.0,'*'"cost_usd":25.0}' ]]
+    run_split vs-embed --dry-run --model openai:unknown-model:8 in.jsonl || true
+    expect_status 0
+    [[ "$out" == *'"price_usd_per_1m_tokens":null,'*'"cost_usd":null}' ]]
+    run_split vs-embed --dry-run --model hash in.jsonl || true
+    expect_status 2
+    [[ "$err" == *"--dry-run applies to API models only"* ]]
+}
+
+@test "vs-embed openai: over-long texts are truncated (truncated: true) or split and averaged" {
+    printf '%s\n' '{"id":"long","text":"the vector the vector the vector"}' '{"id":"short","text":"the"}' > l.jsonl
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --max-tokens 4 --no-cache l.jsonl || true
+    expect_status 0
+    [ "$(log_field 'o["texts"]')" = "['the vector the vector', 'the']" ]
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from mock_embed import vector
+a, b = [json.loads(l) for l in sys.stdin]
+assert a["truncated"] is True and "truncated" not in b
+v = vector("the vector the vector", 4)
+assert max(abs(x - y) for x, y in zip(a["vector"], v)) < 1e-6
+' "$BATS_TEST_DIRNAME/.."
+    : > "$SCRATCH/mock/log"
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --max-tokens 4 --split-long --no-cache --stats l.jsonl || true
+    expect_status 0
+    [ "$(log_field 'o["texts"]')" = "['the vector the vector', ' the vector', 'the']" ]
+    [[ "$err" == *'"split":1'* ]]
+    printf '%s\n' "$out" | $PY -c '
+import json, sys, math
+sys.path.insert(0, sys.argv[1])
+from mock_embed import vector
+a = json.loads(sys.stdin.readline())
+assert "truncated" not in a
+p, q = vector("the vector the vector", 4), vector(" the vector", 4)
+m = [4 * x + 2 * y for x, y in zip(p, q)]   # weighted by tokens: 4 and 2
+n = math.sqrt(sum(x * x for x in m))
+assert max(abs(x - y / n) for x, y in zip(a["vector"], m)) < 1e-6
+' "$BATS_TEST_DIRNAME/.."
+}
+
+@test "vs-embed: API-only options are refused for local models" {
+    run_split vs-embed --rpm 10 in.jsonl || true
+    expect_status 2
+    [[ "$err" == *"--rpm applies to API models only"* ]]
+    [ -z "$out" ]
+}
+
+@test "vs-embed openai: malformed line is exit 3 with the line; /dev/full is exit 5" {
+    printf '{"id":"a","text":"one"}\n{"id":\n' > bad.jsonl
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" bad.jsonl || true
+    expect_status 3
+    [[ "$err" == *"bad.jsonl:2:"* ]]
+    run_split sh -c 'vs-embed --model openai:ok-4:4 --base-url "$1" in.jsonl > /dev/full' sh "$URL/v1" || true
+    expect_status 5
+}
+
+@test "vs-embed: cl100k_base token counts equal js-tiktoken's own counter" {
+    command -v node >/dev/null || skip "node is not installed"
+    local md="${VS_TOKENIZER_DIR:-$HOME/.cache/vecstore/models}"
+    VS_MODEL_DIR="$md" "$BATS_TEST_DIRNAME/../../scripts/get-model.sh" cl100k_base >/dev/null 2>&1 ||
+        skip "cannot fetch cl100k_base with npm (offline?)"
+    [ -d "$md/npm/node_modules/js-tiktoken" ] || skip "js-tiktoken package not unpacked in $md"
+    # One text a file; U+0085 and U+FEFF are left out: JavaScript's \s differs
+    # from the Unicode White_Space that tiktoken (and we) use for those two.
+    $PY - > texts.jsonl <<'EOF'
+import json, random
+T = ["hello world", "Hello, World! It's a test; we'll see don't I'd you're they've I'm",
+     "  leading spaces   and   multiple\n\nnewlines\r\n\ttabs\t \n x",
+     "numbers 1234567 3.14159 1,000,000 and 42nd", "unicode: café naïve 日本語のテキスト 中文 한국어 русский",
+     "emoji 😀👍🏽 🇫🇷 and symbols ©®™ → ∑∫√", "code: def f(x):\n    return x**2 + {'a': [1,2]}\n",
+     "'S 'T 'RE 'Ve 'lL 'D ' 's", "trailing space ", "   ", "\n\n\n", " \u3000word \u00a0nbsp",
+     "Mixed123abc456 x1y2z3", "a" * 3000, "(hello) [world] {x} <tag attr=\"v\">", "Ⅻ ½ ٣٤٥ ①②"]
+random.seed(7)
+pool = list("aAzZ09 '\t\n\r.,!?-_()[]{}\"$%&*+/\\|~`^@#<>=;:") + \
+    ["é", "ß", "日", "😀", "\u3000", "\u00a0", "\u2028", "٣", "½", "\u0301", "ſ", "\u200b", "𝔘"]
+for i in range(60):
+    T.append("".join(random.choice(pool) for _ in range(random.randint(1, 80))))
+for t in T:
+    print(json.dumps(t))
+EOF
+    NODE_PATH="$md/npm/node_modules" node -e '
+const {getEncoding} = require("js-tiktoken"); const e = getEncoding("cl100k_base");
+for (const l of require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean))
+    console.log(e.encode(JSON.parse(l)).length);' < texts.jsonl > want.txt
+    local i=0
+    : > got.txt
+    while IFS= read -r t; do
+        i=$((i + 1))
+        printf '{"id":"%d","text":%s}\n' "$i" "$t" > one.jsonl
+        VS_MODEL_DIR="$md" vs-embed --dry-run --model openai:text-embedding-3-small one.jsonl |
+            $PY -c 'import json,sys; print(json.load(sys.stdin)["tokens"])' >> got.txt
+    done < texts.jsonl
+    diff want.txt got.txt
+    [ "$(wc -l < got.txt)" -eq 76 ]
+}
+
+@test "vs-embed: cl100k_base token total over 300 SciFact documents equals js-tiktoken's" {
+    need_data
+    command -v node >/dev/null || skip "node is not installed"
+    local md="${VS_TOKENIZER_DIR:-$HOME/.cache/vecstore/models}"
+    VS_MODEL_DIR="$md" "$BATS_TEST_DIRNAME/../../scripts/get-model.sh" cl100k_base >/dev/null 2>&1 ||
+        skip "cannot fetch cl100k_base with npm (offline?)"
+    [ -d "$md/npm/node_modules/js-tiktoken" ] || skip "js-tiktoken package not unpacked in $md"
+    head -300 "$VS_DATA/datasets/scifact/corpus.jsonl" > s.jsonl
+    want=$(NODE_PATH="$md/npm/node_modules" node -e '
+const {getEncoding} = require("js-tiktoken"); const e = getEncoding("cl100k_base"); let n = 0;
+for (const l of require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean))
+    n += e.encode(JSON.parse(l).text).length;
+console.log(n);' < s.jsonl)
+    got=$(VS_MODEL_DIR="$md" vs-embed --dry-run --model openai:text-embedding-3-small s.jsonl |
+        $PY -c 'import json,sys; print(json.load(sys.stdin)["tokens"])')
+    [ "$want" = "$got" ]
+}
+
+@test "get-model.sh: an unknown name is exit 2 with the known names" {
+    run_split "$BATS_TEST_DIRNAME/../../scripts/get-model.sh" no-such-model || true
+    expect_status 2
+    [[ "$err" == *"unknown model 'no-such-model' (known: cl100k_base)"* ]]
+}

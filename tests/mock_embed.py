@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""A mock embeddings server for vs-embed's tests (OpenAI, Ollama, Cohere).
+
+    /usr/bin/python3 tests/mock_embed.py --port-file FILE --log FILE [--key KEY]
+
+Listens on 127.0.0.1 on a free port (written to --port-file) and answers
+  POST /v1/embeddings  OpenAI shape: {"data": [{"index", "embedding"}], "usage"}
+  POST /api/embed      Ollama shape: {"embeddings": [[...]]}
+  POST /v1/embed       Cohere shape: {"embeddings": [[...]], "meta": ...}
+with vector(text, dim) for each input (dim from "dimensions", else the
+number after the last "-" of the model name, e.g. "ok-8", else 8), and
+appends one JSON line per request to --log: t (start time), path, model,
+n (inputs), texts, input_type, status, auth_ok.
+
+The model name (before "-DIM") picks a behaviour; counters are per model:
+  ok          answers
+  shuffle     answers with the data items in reverse order (correct index)
+  ratelimit   1st and 2nd request: 429 with Retry-After: 1; then answers
+  ratelimit0  1st to 3rd request: 429 without Retry-After; then answers
+  flaky       1st and 2nd request: 500; then answers
+  down        always 500 with an error message
+  slow        sleeps 3 s before answering
+  slowish     sleeps 0.3 s before answering
+  truncjson   a body cut in the middle (valid Content-Length)
+  wrongcount  one embedding too few
+  wrongdim    the last embedding one number short
+  dupindex    two items with index 0
+  badvalue    a string inside the vector
+  echokey     401 whose message repeats the Authorization header
+Any model: a request with a text containing "FAIL" gets 500.
+With --key, a request without "Authorization: Bearer KEY" gets 401.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+COUNT = {}
+
+
+def vector(text, dim):
+    """Deterministic unit vector of a text (SHA-256 in counter mode)."""
+    out = []
+    i = 0
+    while len(out) < dim:
+        h = hashlib.sha256(("%d:" % i).encode() + text.encode("utf-8")).digest()
+        for k in range(0, 32, 4):
+            (u,) = struct.unpack("<I", h[k:k + 4])
+            out.append(u / 4294967295.0 * 2 - 1)
+        i += 1
+    out = out[:dim]
+    n = math.sqrt(sum(x * x for x in out))
+    return [x / n for x in out]
+
+
+def split_model(model):
+    base, _, tail = model.rpartition("-")
+    if base and tail.isdigit():
+        return base, int(tail)
+    return model, 8
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body, headers=()):
+        if not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        t0 = time.time()
+        n = int(self.headers.get("Content-Length", "0"))
+        req = json.loads(self.rfile.read(n) or b"{}")
+        model = req.get("model", "")
+        beh, dim = split_model(model)
+        dim = req.get("dimensions", dim)
+        texts = req.get("texts") if self.path == "/v1/embed" else req.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = texts or []
+        auth = self.headers.get("Authorization", "")
+        auth_ok = not self.server.key or auth == "Bearer " + self.server.key
+        with LOCK:
+            COUNT[beh] = COUNT.get(beh, 0) + 1
+            seq = COUNT[beh]
+        status, headers, body = 200, (), None
+        if not auth_ok:
+            status, body = 401, {"error": {"message": "invalid key"}}
+        elif self.path not in ("/v1/embeddings", "/api/embed", "/v1/embed"):
+            status, body = 404, {"error": {"message": "no such path"}}
+        elif any("FAIL" in t for t in texts):
+            status, body = 500, {"error": {"message": "cannot embed this"}}
+        elif beh == "echokey":
+            status, body = 401, {"error": {"message": "Incorrect API key provided: " + auth}}
+        elif beh == "ratelimit" and seq <= 2:
+            status, headers = 429, (("Retry-After", "1"),)
+            body = {"error": {"message": "rate limited"}}
+        elif beh == "ratelimit0" and seq <= 3:
+            status, body = 429, {"error": {"message": "rate limited"}}
+        elif beh == "flaky" and seq <= 2:
+            status, body = 500, {"error": {"message": "internal"}}
+        elif beh == "down":
+            status, body = 500, {"error": {"message": "the server is down"}}
+        elif beh == "slow":
+            time.sleep(3)
+        elif beh == "slowish":
+            time.sleep(0.3)
+        with open(self.server.log, "a") as f:
+            f.write(json.dumps({"t": t0, "path": self.path, "model": model,
+                                "n": len(texts), "texts": texts,
+                                "input_type": req.get("input_type"),
+                                "dimensions": req.get("dimensions"),
+                                "status": status, "auth_ok": auth_ok}) + "\n")
+        if body is None:
+            vecs = [vector(t, dim) for t in texts]
+            if beh == "wrongcount":
+                vecs = vecs[:-1]
+            if beh == "wrongdim" and vecs:
+                vecs[-1] = vecs[-1][:-1]
+            if beh == "badvalue" and vecs:
+                vecs[0][0] = "x"
+            if self.path == "/v1/embeddings":
+                data = [{"object": "embedding", "index": i, "embedding": v}
+                        for i, v in enumerate(vecs)]
+                if beh == "shuffle":
+                    data.reverse()
+                if beh == "dupindex" and len(data) > 1:
+                    data[1]["index"] = 0
+                body = {"object": "list", "data": data, "model": model,
+                        "usage": {"prompt_tokens": sum(len(t.split()) for t in texts),
+                                  "total_tokens": sum(len(t.split()) for t in texts)}}
+            elif self.path == "/api/embed":
+                body = {"model": model, "embeddings": vecs}
+            else:
+                body = {"id": "x", "embeddings": vecs, "texts": texts,
+                        "meta": {"billed_units": {"input_tokens": len(texts)}}}
+            if beh == "truncjson":
+                raw = json.dumps(body).encode()
+                body = raw[:len(raw) // 2]
+        try:
+            self.reply(status, body, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--key", default="")
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.key = a.key
+    srv.log = a.log
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(tmp, a.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
