@@ -5,6 +5,7 @@
 #include "vecstore.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -96,10 +97,54 @@ static void test_bad_url(void)
     vs_http_response_release(NULL);
 }
 
+struct limiter_job {
+    struct vs_ratelimit *rl;
+    double tokens;
+};
+
+static void *limiter_worker(void *arg)
+{
+    struct limiter_job *j = arg;
+    for (int i = 0; i < 3; i++)
+        vs_ratelimit_wait(j->rl, j->tokens);
+    return NULL;
+}
+
+/* A shared limiter spaces the requests of several threads: 6 requests of
+ * 10 tokens at 6000 tokens a minute take at least 5 x 0.1 s; with 1200 rpm
+ * and no token limit at least 5 x 0.05 s. */
+static void test_shared_limiter(void)
+{
+    struct vs_ratelimit *rl = NULL;
+    CHECK_EQ_INT(vs_ratelimit_new(0, 6000, &rl), VS_OK);
+    pthread_t th[2];
+    struct limiter_job j = {rl, 10};
+    double t0 = now();
+    for (int t = 0; t < 2; t++)
+        pthread_create(&th[t], NULL, limiter_worker, &j);
+    for (int t = 0; t < 2; t++)
+        pthread_join(th[t], NULL);
+    double el = now() - t0;
+    CHECK(el >= 0.49);
+    CHECK(el < 1.5);
+    vs_ratelimit_free(rl);
+    CHECK_EQ_INT(vs_ratelimit_new(1200, 0, &rl), VS_OK);
+    t0 = now();
+    for (int i = 0; i < 6; i++)
+        vs_ratelimit_wait(rl, 1e9); /* tokens do not count without a tpm */
+    el = now() - t0;
+    CHECK(el >= 0.24);
+    CHECK(el < 1.0);
+    vs_ratelimit_free(rl);
+    vs_ratelimit_free(NULL);
+    vs_ratelimit_wait(NULL, 5); /* no limiter: returns at once */
+}
+
 int main(void)
 {
     RUN(test_connection_refused_is_retried);
     RUN(test_rate_limit_spaces_requests);
     RUN(test_bad_url);
+    RUN(test_shared_limiter);
     return vs_test_done();
 }
