@@ -33,7 +33,7 @@ ifneq ($(CI),)
 WARN    += -Werror
 endif
 
-PKGS    := jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0 openblas
+PKGS    := jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0 openblas libmicrohttpd
 HAVE_POPPLER := $(shell pkg-config --exists poppler-glib 2>/dev/null && echo 1)
 ifeq ($(HAVE_POPPLER),1)
 PKGS    += poppler-glib
