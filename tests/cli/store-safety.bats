@@ -14,8 +14,9 @@ setup() {
 }
 
 teardown() {
-    # stop any background job a test left behind
-    for p in $(jobs -p); do kill -9 "$p" 2>/dev/null || true; done
+    # stop the background processes this test started (only those: bats
+    # has its own background jobs, e.g. the BATS_TEST_TIMEOUT countdown)
+    for p in ${BG:-}; do kill -9 "$p" 2>/dev/null || true; done
     rm -rf "$T"
 }
 
@@ -76,7 +77,8 @@ EOF
         cp -r "$T/base.vs" "$T/w.vs"
         vs-ingest -q "$T/w.vs" "$T/run.jsonl" 3>&- &
         pid=$!
-        random_sleep $(( dur * 12 / 10 ))
+        BG=$pid
+        random_sleep $(( dur * 2 ))
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" || true
         run_split vs-index verify "$T/w.vs" || true
@@ -120,7 +122,8 @@ for i in range(0, 20000, 3):
         cp -r "$T/base.vs" "$T/w.vs"
         vs-index compact "$T/w.vs" 3>&- &
         pid=$!
-        random_sleep $(( dur * 12 / 10 ))
+        BG=$pid
+        random_sleep $(( dur * 2 ))
         kill -9 "$pid" 2>/dev/null || true
         wait "$pid" || true
         vs-index verify "$T/w.vs" >/dev/null
@@ -252,6 +255,7 @@ check_damaged() {
     vs-index create --metric l2 "$T/s.vs"
     vs-ingest -q --commit-every 500 "$T/s.vs" "$T/all.jsonl" 3>&- &
     wpid=$!
+    BG=$wpid
     reads=0
     while kill -0 "$wpid" 2>/dev/null; do
         n=$(vs-index list-ids "$T/s.vs" | wc -l)
@@ -275,6 +279,7 @@ check_damaged() {
     # the first writer holds the lock while its input stays open
     vs-ingest -q "$T/s.vs" <"$T/fifo" 3>&- &
     wpid=$!
+    BG=$wpid
     exec 7>"$T/fifo"
     # (every command below that outlives this test's use of fd 7 closes it)
     for i in $(seq 100); do
@@ -295,6 +300,7 @@ check_damaged() {
     # with --wait the second writer goes on once the first is done
     vs-ingest -q --wait "$T/s.vs" "$T/b.jsonl" 3>&- 7>&- &
     w2=$!
+    BG="$wpid $w2"
     sleep 0.3
     kill -0 "$w2"
     printf '{"id":"c1","vector":[1,2,3,4,5,6,7,8]}\n' >&7
