@@ -211,6 +211,10 @@ int main(int argc, char **argv)
             if (st != VS_OK) {
                 if (vs_status_exit(st) == VS_EXIT_DATA && !d.line)
                     vs_diag_where(&d, vs_ndjson_name(rd), vs_ndjson_line(rd));
+                else if (vs_status_exit(st) != VS_EXIT_DATA) {
+                    d.file[0] = '\0'; /* a remote or system error is no input line's */
+                    d.line = 0;
+                }
                 break;
             }
         }

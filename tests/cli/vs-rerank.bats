@@ -1,0 +1,335 @@
+#!/usr/bin/env bats
+# vs-rerank: grouping by qid, bm25 (against a Python BM25 over the candidate
+# set), mmr (against a numpy MMR), blending, -k, --min-score, and the api
+# method against tests/mock_rerank.py.
+load helpers
+
+KEY=rk-test-SECRET-77
+
+setup() {
+    SCRATCH=$(mktemp -d)
+    R="$FIXTURES/rerank"
+    MOCK_PID=
+}
+
+teardown() {
+    if [ -n "$MOCK_PID" ]; then
+        kill "$MOCK_PID" 2>/dev/null || true
+        wait "$MOCK_PID" 2>/dev/null || true
+    fi
+    rm -rf "$SCRATCH"
+}
+
+start_mock() {
+    mkdir -p "$SCRATCH/mock"
+    $PY "$BATS_TEST_DIRNAME/../mock_rerank.py" --port-file "$SCRATCH/mock/port" \
+        --log "$SCRATCH/mock/log" --key "$KEY" &
+    MOCK_PID=$!
+    for _ in $(seq 50); do [ -f "$SCRATCH/mock/port" ] && break; sleep 0.1; done
+    URL="http://127.0.0.1:$(cat "$SCRATCH/mock/port")"
+    export VS_RERANK_API_KEY="$KEY"
+}
+
+@test "vs-rerank --help lists the options and exits 0" {
+    run_split vs-rerank --help || true
+    expect_status 0
+    [[ "$out" == *"Usage: vs-rerank"* ]]
+    [[ "$out" == *"--blend-mode"* ]]
+    [ -z "$err" ]
+}
+
+@test "vs-rerank --help and the man page list the same options" {
+    help_matches_man vs-rerank
+}
+
+@test "vs-rerank: unknown option and bad values exit 2" {
+    run_split vs-rerank --no-such-option || true
+    expect_status 2
+    [[ "$err" == *"vs-rerank:"* ]]
+    [ -z "$out" ]
+    run_split vs-rerank --blend 1.5 "$R/hits.jsonl" || true
+    expect_status 2
+    run_split vs-rerank --blend-mode minmax "$R/hits.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"needs --blend"* ]]
+    run_split vs-rerank -m nope "$R/hits.jsonl" || true
+    expect_status 2
+    run_split vs-rerank -m api "$R/hits.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"--url"* ]]
+    run_split vs-rerank --url http://127.0.0.1:1/ "$R/hits.jsonl" || true
+    expect_status 2
+}
+
+@test "vs-rerank: methods not built are refused with exit 2" {
+    run_split vs-rerank -m cross-encoder --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"not built"* ]]
+    [ -z "$out" ]
+    run_split vs-rerank -m late-interaction --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 2
+}
+
+@test "vs-rerank: empty input gives no output" {
+    run_split vs-rerank --queries "$R/queries.jsonl" /dev/null || true
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+}
+
+@test "vs-rerank: a malformed line exits 3 with its line" {
+    printf '%s\n' '{"qid":"q1","id":"a","rank":1,"score":1,"text":"x"}' '{"qid": ' > "$SCRATCH/bad.jsonl"
+    run_split vs-rerank --queries "$R/queries.jsonl" "$SCRATCH/bad.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"bad.jsonl:2:"* ]]
+    # a hit without text for bm25, a hit without qid
+    printf '%s\n' '{"qid":"q1","id":"a","rank":1}' > "$SCRATCH/notext.jsonl"
+    run_split vs-rerank --queries "$R/queries.jsonl" "$SCRATCH/notext.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"notext.jsonl:1:"*"'text'"* ]]
+    printf '%s\n' '{"id":"a","text":"x"}' > "$SCRATCH/noqid.jsonl"
+    run_split vs-rerank --queries "$R/queries.jsonl" "$SCRATCH/noqid.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"noqid.jsonl:1:"*"'qid'"* ]]
+    # a bad query record
+    printf '%s\n' '{"id":"q1","text":"a"}' '{"id":"q1","text":"b"}' > "$SCRATCH/dupq.jsonl"
+    run_split vs-rerank --queries "$SCRATCH/dupq.jsonl" "$R/hits.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"dupq.jsonl:2:"* ]]
+}
+
+@test "vs-rerank: hits of one qid not together is an error at the line" {
+    (cat "$R/hits.jsonl"; head -1 "$R/hits.jsonl") > "$SCRATCH/mixed.jsonl"
+    run_split vs-rerank --queries "$R/queries.jsonl" "$SCRATCH/mixed.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"mixed.jsonl:7:"*"not together"* ]]
+    # the groups before the violation were written
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 6 ]
+}
+
+@test "vs-rerank: no query text is an error naming the qid" {
+    run_split vs-rerank "$R/hits.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"hits.jsonl:1:"*"'q1'"* ]]
+    # a carried query field is enough
+    $PY -c '
+import json, sys
+for l in open(sys.argv[1]):
+    o = json.loads(l); o["query"] = "heat" if o["qid"] == "q1" else "wing"; print(json.dumps(o))
+' "$R/hits.jsonl" > "$SCRATCH/carry.jsonl"
+    run_split vs-rerank -k 1 "$SCRATCH/carry.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "c a" ]
+}
+
+@test "vs-rerank: bm25 happy path matches the golden output and a Python BM25" {
+    run_split vs-rerank --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 0
+    [ -z "$err" ]
+    expect_ndjson
+    [ "$out" = "$(cat "$R/bm25.expected.jsonl")" ]
+    # independent BM25 over each query's candidate set (k1 1.2, b 0.75;
+    # these texts need no stemming; the, of, in, a are stop words)
+    printf '%s\n' "$out" | $PY -c '
+import json, math, sys
+stop = {"the", "of", "in", "a"}
+qs = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(sys.argv[1])}
+hits = {}
+for l in open(sys.argv[2]):
+    o = json.loads(l); hits.setdefault(o["qid"], []).append(o)
+def toks(s): return [w for w in s.lower().split() if w not in stop]
+got = [json.loads(l) for l in sys.stdin]
+for qid, hs in hits.items():
+    docs = [toks(h["text"]) for h in hs]
+    N = len(docs); avg = sum(map(len, docs)) / N
+    exp = {}
+    for h, d in zip(hs, docs):
+        s = 0.0
+        for t in toks(qs[qid]):
+            df = sum(t in x for x in docs)
+            if not df: continue
+            idf = math.log(1 + (N - df + 0.5) / (df + 0.5))
+            tf = d.count(t)
+            s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(d) / avg))
+        exp[h["id"]] = s
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["id"] for g in mine] == sorted(exp, key=lambda i: (-exp[i], [h["id"] for h in hs].index(i))), (qid, mine)
+    for g in mine:
+        assert abs(g["score"] - exp[g["id"]]) < 1e-9, (g, exp)
+        assert g["retrieval_rank"] == [h["id"] for h in hs].index(g["id"]) + 1
+    assert [g["rank"] for g in mine] == list(range(1, len(mine) + 1))
+' "$R/queries.jsonl" "$R/hits.jsonl"
+}
+
+@test "vs-rerank: -k and --min-score cut each query's hits" {
+    run_split vs-rerank --queries "$R/queries.jsonl" -k 1 "$R/hits.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["qid"]+json.loads(l)["id"] for l in sys.stdin))')" = "q1b q2a" ]
+    run_split vs-rerank --queries "$R/queries.jsonl" --min-score 0.4 "$R/hits.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["qid"]+json.loads(l)["id"] for l in sys.stdin))')" = "q1b q1c q2a q2d" ]
+}
+
+@test "vs-rerank: --blend rrf and minmax mix retrieval and rerank" {
+    run_split vs-rerank --queries "$R/queries.jsonl" --blend 0.5 --blend-mode minmax "$R/hits.jsonl" || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+got = [json.loads(l) for l in sys.stdin]
+for qid in ("q1", "q2"):
+    g = [x for x in got if x["qid"] == qid]
+    r = [x["rerank_score"] for x in g]; s = [x["retrieval_score"] for x in g]
+    for x in g:
+        exp = 0.5 * (x["rerank_score"] - min(r)) / (max(r) - min(r)) + 0.5 * (x["retrieval_score"] - min(s)) / (max(s) - min(s))
+        assert abs(x["score"] - exp) < 1e-9, (x, exp)
+    assert [x["score"] for x in g] == sorted((x["score"] for x in g), reverse=True)
+'
+    run_split vs-rerank --queries "$R/queries.jsonl" --blend 0 "$R/hits.jsonl" || true
+    expect_status 0
+    # alpha 0 is the retrieval order
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(str(json.loads(l)["retrieval_rank"]) for l in sys.stdin))')" = "1 2 3 1 2 3" ]
+    run_split vs-rerank --queries "$R/queries.jsonl" --blend 0.5 "$R/hits.jsonl" || true
+    expect_status 0
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+for x in map(json.loads, sys.stdin):
+    assert "rerank_score" in x
+' 
+    # q1: bm25 order b c a, retrieval a b c: b = 0.5/61 + 0.5/62 is first
+    [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; x=json.load(sys.stdin); print(x["id"], abs(x["score"]-(0.5/61+0.5/62))<1e-12)')" = "b True" ]
+}
+
+@test "vs-rerank: mmr matches a numpy MMR (query vector and retrieval scores)" {
+    run_split vs-rerank -m mmr --lambda 0.3 --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+import numpy as np
+qs = {}
+for l in open(sys.argv[1]):
+    o = json.loads(l); qs[o["id"]] = o.get("vector")
+hits = {}
+for l in open(sys.argv[2]):
+    o = json.loads(l); hits.setdefault(o["qid"], []).append(o)
+lam = 0.3
+got = [json.loads(l) for l in sys.stdin]
+def cos(a, b):
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return 0.0 if na == 0 or nb == 0 else float(a @ b / (na * nb))
+for qid, hs in hits.items():
+    V = [np.array(h["vector"], float) for h in hs]
+    rel = [cos(np.array(qs[qid], float), v) for v in V] if qs[qid] else [h["score"] for h in hs]
+    chosen, vals = [], []
+    while len(chosen) < len(hs):
+        best, bv = None, None
+        for i in range(len(hs)):
+            if i in chosen: continue
+            red = max([cos(V[i], V[j]) for j in chosen], default=0.0)
+            v = lam * rel[i] - (1 - lam) * red
+            if bv is None or v > bv + 1e-12:
+                best, bv = i, v
+        chosen.append(best); vals.append(bv)
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["id"] for g in mine] == [hs[i]["id"] for i in chosen], (qid, mine, chosen)
+    for g, v in zip(mine, vals):
+        assert abs(g["score"] - v) < 1e-6, (g, v)
+' "$R/queries.jsonl" "$R/hits.jsonl"
+}
+
+@test "vs-rerank: mmr needs the hits' vectors" {
+    printf '%s\n' '{"qid":"q1","id":"a","rank":1,"score":1,"text":"x"}' > "$SCRATCH/nov.jsonl"
+    run_split vs-rerank -m mmr "$SCRATCH/nov.jsonl" || true
+    expect_status 3
+    [[ "$err" == *"nov.jsonl:1:"*"'vector'"* ]]
+}
+
+@test "vs-rerank: api method against the mock (Cohere and TEI shapes, key)" {
+    start_mock
+    run_split vs-rerank -m api --url "$URL/v1/rerank" --model ok --queries "$R/queries.jsonl" --stats "$R/hits.jsonl" || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from mock_rerank import score
+qs = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(sys.argv[1])}
+hits = {}
+for l in open(sys.argv[2]):
+    o = json.loads(l); hits.setdefault(o["qid"], []).append(o)
+got = [json.loads(l) for l in sys.stdin]
+for qid, hs in hits.items():
+    exp = {h["id"]: score(qs[qid], h["text"], i) for i, h in enumerate(hs)}
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["id"] for g in mine] == sorted(exp, key=lambda i: -exp[i])
+    for g in mine:
+        assert abs(g["score"] - exp[g["id"]]) < 1e-12
+' "$R/queries.jsonl" "$R/hits.jsonl" "$BATS_TEST_DIRNAME/.."
+    [[ "$err" == *'"requests":2'* ]]
+    $PY -c '
+import json, sys
+log = [json.loads(l) for l in open(sys.argv[1])]
+assert len(log) == 2 and all(x["auth_ok"] for x in log), log
+assert [x["n"] for x in log] == [3, 3] and log[0]["query"] == "boundary layer heat transfer"
+' "$SCRATCH/mock/log"
+    run_split vs-rerank -m api --url "$URL/rerank" --queries "$R/queries.jsonl" -k 1 "$R/hits.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "b a" ]
+}
+
+@test "vs-rerank: api retries 429 and 5xx, then fails with 5" {
+    start_mock
+    run_split vs-rerank -m api --url "$URL/v1/rerank" --model flaky --queries "$R/queries.jsonl" --stats "$R/hits.jsonl" || true
+    expect_status 0
+    [[ "$err" == *'"retries":2'* ]]
+    run_split vs-rerank -m api --url "$URL/v1/rerank" --model ratelimit --queries "$R/queries.jsonl" -k 1 "$R/hits.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    run_split vs-rerank -m api --url "$URL/v1/rerank" --model down --max-retries 1 --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 5
+    [[ "$err" == *"HTTP 500"* ]]
+    [ -z "$out" ]
+}
+
+@test "vs-rerank: api answers that are wrong are errors (5), the key stays secret" {
+    start_mock
+    for m in missing dupindex badjson; do
+        run_split vs-rerank -m api --url "$URL/v1/rerank" --model $m --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+        expect_status 5
+        [[ "$err" == *"rerank answer"* ]] || [[ "$err" == *"JSON"* ]] || [[ "$err" == *"not"* ]]
+    done
+    VS_RERANK_API_KEY=wrong run_split vs-rerank -m api --url "$URL/v1/rerank" --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 5
+    [[ "$err" == *"401"* ]]
+    [[ "$err" != *"wrong"* ]]
+}
+
+@test "vs-rerank: an explain record of a query without hits passes through" {
+    printf '%s\n' '{"qid":"q0","hits":0,"explain":{}}' > "$SCRATCH/in.jsonl"
+    head -3 "$R/hits.jsonl" >> "$SCRATCH/in.jsonl"
+    run_split vs-rerank --queries "$R/queries.jsonl" "$SCRATCH/in.jsonl" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | head -1)" = '{"qid":"q0","hits":0,"explain":{}}' ]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 4 ]
+}
+
+@test "vs-rerank: stdout to /dev/full exits 5" {
+    run_split vs-rerank --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 0
+    vs-rerank --queries "$R/queries.jsonl" "$R/hits.jsonl" > /dev/full 2>"$SCRATCH/err" && st=0 || st=$?
+    [ "$st" -eq 5 ]
+}
+
+@test "vs-rerank: vs-query top hits reranked end to end" {
+    cd "$SCRATCH"
+    printf '%s\n' '{"id":"d1","text":"boundary layer heat transfer","vector":[1,0,0]}' \
+        '{"id":"d2","text":"wing theory","vector":[0.9,0.1,0]}' \
+        '{"id":"d3","text":"heat flow","vector":[0.8,0.2,0]}' > docs.jsonl
+    vs-ingest kb.vs docs.jsonl >/dev/null 2>&1 || skip "vs-ingest could not build a store"
+    printf '%s\n' '{"id":"q","text":"wing","vector":[1,0,0]}' > q.jsonl
+    vs-query -k 3 kb.vs q.jsonl > hits.jsonl
+    run_split vs-rerank --queries q.jsonl -k 1 hits.jsonl || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; x=json.load(sys.stdin); print(x["id"], x["retrieval_rank"])')" = "d2 2" ]
+}
