@@ -1,0 +1,292 @@
+/* vs-serve: serve stores over HTTP (query, upsert, delete, info, compact,
+ * snapshot, health, Prometheus metrics). The work is in lib/server*.c. */
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vs_server.h"
+
+enum {
+    OPT_ACCESS_LOG = VS_OPT_FIRST_PROGRAM,
+    OPT_BURST,
+    OPT_HASH_KEY,
+    OPT_IDLE_TIMEOUT,
+    OPT_INSECURE_NO_AUTH,
+    OPT_KEYS,
+    OPT_LISTEN,
+    OPT_MAX_BATCH,
+    OPT_MAX_BODY,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_K,
+    OPT_RATE,
+    OPT_SLOW_LOG,
+    OPT_SLOW_MS,
+    OPT_SNAPSHOT_DIR,
+    OPT_THREADS,
+    OPT_TIMEOUT_MS,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY
+};
+
+static const struct option longopts[] = {
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"burst", required_argument, NULL, OPT_BURST},
+    {"hash-key", no_argument, NULL, OPT_HASH_KEY},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"insecure-no-auth", no_argument, NULL, OPT_INSECURE_NO_AUTH},
+    {"keys", required_argument, NULL, OPT_KEYS},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"max-batch", required_argument, NULL, OPT_MAX_BATCH},
+    {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-k", required_argument, NULL, OPT_MAX_K},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"slow-log", required_argument, NULL, OPT_SLOW_LOG},
+    {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
+    {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    VS_CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0}};
+
+static void usage(FILE *fp)
+{
+    fputs("Usage: vs-serve [OPTIONS] [NAME=]STORE...\n"
+          "       vs-serve --hash-key < KEY\n"
+          "Serve each STORE over HTTP as NAME (default: the directory's base name):\n"
+          "POST /v1/stores/NAME/query|upsert|delete|compact|snapshot, GET /v1/stores/NAME,\n"
+          "GET /healthz, /readyz, /metrics. Runs until SIGINT or SIGTERM.\n"
+          "\n"
+          "Options:\n"
+          "      --listen HOST:PORT    IPv4 address to listen on (default 127.0.0.1:8080;\n"
+          "                            port 0 picks a free one)\n"
+          "      --threads N           worker threads (default 4)\n"
+          "      --keys FILE           API keys (NDJSON; see vs-serve(1)); without it only\n"
+          "                            127.0.0.1 may be used\n"
+          "      --insecure-no-auth    allow other addresses without --keys\n"
+          "      --hash-key            read a key on stdin, print its hash record, exit\n"
+          "      --rate R              requests/s per key (default 0: unlimited)\n"
+          "      --burst N             token bucket size (default: max(R, 1))\n"
+          "      --max-body BYTES      largest request body (default 16777216)\n"
+          "      --max-batch N         records per request (default 1000)\n"
+          "      --max-k N             largest k (default 1000)\n"
+          "      --max-connections N   connections at once (default 256)\n"
+          "      --timeout-ms MS       deadline per request (default 10000)\n"
+          "      --idle-timeout S      close connections silent for S seconds (default 30)\n"
+          "      --slow-ms MS          log queries slower than MS to --slow-log\n"
+          "      --slow-log FILE       slow-query log (NDJSON; - for stderr)\n"
+          "      --access-log FILE     access log (NDJSON; - for stderr)\n"
+          "      --snapshot-dir DIR    where POST .../snapshot writes (default: disabled)\n"
+          "      --tls-cert FILE       HTTPS certificate (PEM), with --tls-key\n"
+          "      --tls-key FILE        HTTPS private key (PEM)\n"
+          "      --config FILE         read settings from FILE instead of .vecstore.toml\n"
+          "      --stats               print counters as JSON on stderr at exit\n"
+          "  -q, --quiet               no messages\n"
+          "  -v, --verbose             more messages\n"
+          "  -h, --help                show this help and exit\n"
+          "  -V, --version             show the version and exit\n",
+          fp);
+}
+
+static int hash_key(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    vs_diag_where(&d, "<stdin>", 1);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    if (n <= 0) {
+        free(line);
+        return vs_cli_report(vs_diag_set(&d, VS_E_DATA, "no key on standard input"), &d);
+    }
+    for (ssize_t i = 0; i < n; i++)
+        if ((unsigned char)line[i] <= ' ') {
+            free(line);
+            return vs_cli_report(vs_diag_set(&d, VS_E_DATA, "a key may not hold spaces or control characters"), &d);
+        }
+    char h[160];
+    int st = vs_server_hash_key(line, h, sizeof h, &d);
+    memset(line, 0, (size_t)n);
+    free(line);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    json_t *o = json_pack("{s:s}", "hash", h);
+    st = vs_cli_write(o);
+    json_decref(o);
+    return st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, NULL);
+}
+
+static FILE *open_log(const char *path, const char *opt)
+{
+    if (strcmp(path, "-") == 0)
+        return stderr;
+    FILE *fp = fopen(path, "a");
+    if (!fp)
+        vs_cli_error("%s '%s': %s", opt, path, strerror(errno));
+    return fp;
+}
+
+int main(int argc, char **argv)
+{
+    vs_cli_init(argv[0]);
+    struct vs_server_opts o = {0};
+    o.threads = 4;
+    o.slow_ms = -1;
+    const char *keys = NULL, *slow_log = NULL, *access_log = NULL;
+    int do_hash = 0, c;
+    long v;
+    double x;
+    while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (vs_cli_common_option(c, optarg, usage))
+            continue;
+        switch (c) {
+        case OPT_LISTEN: o.listen = optarg; break;
+        case OPT_KEYS: keys = optarg; break;
+        case OPT_INSECURE_NO_AUTH: o.insecure_no_auth = 1; break;
+        case OPT_HASH_KEY: do_hash = 1; break;
+        case OPT_SLOW_LOG: slow_log = optarg; break;
+        case OPT_ACCESS_LOG: access_log = optarg; break;
+        case OPT_SNAPSHOT_DIR: o.snapshot_dir = optarg; break;
+        case OPT_TLS_CERT: o.tls_cert = optarg; break;
+        case OPT_TLS_KEY: o.tls_key = optarg; break;
+        case OPT_THREADS:
+            if (vs_cli_parse_long("--threads", optarg, 1, 1024, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.threads = (int)v;
+            break;
+        case OPT_MAX_BODY:
+            if (vs_cli_parse_long("--max-body", optarg, 1, 1L << 31, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.max_body = (size_t)v;
+            break;
+        case OPT_MAX_BATCH:
+            if (vs_cli_parse_long("--max-batch", optarg, 1, 1000000, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.max_batch = (size_t)v;
+            break;
+        case OPT_MAX_K:
+            if (vs_cli_parse_long("--max-k", optarg, 1, 100000, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.max_k = (size_t)v;
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (vs_cli_parse_long("--max-connections", optarg, 1, 100000, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.max_conns = (unsigned)v;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (vs_cli_parse_long("--idle-timeout", optarg, 1, 86400, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.idle_timeout_s = (unsigned)v;
+            break;
+        case OPT_TIMEOUT_MS:
+            if (vs_cli_parse_double("--timeout-ms", optarg, 1, 86400000, &x))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.timeout_ms = x;
+            break;
+        case OPT_SLOW_MS:
+            if (vs_cli_parse_double("--slow-ms", optarg, 0, 86400000, &x))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.slow_ms = x;
+            break;
+        case OPT_RATE:
+            if (vs_cli_parse_double("--rate", optarg, 0, 1e9, &x))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.rate = x;
+            break;
+        case OPT_BURST:
+            if (vs_cli_parse_double("--burst", optarg, 1, 1e9, &x))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.burst = x;
+            break;
+        default:
+            return vs_cli_exit(vs_cli_usage_error(NULL));
+        }
+    }
+    if (do_hash) {
+        if (optind < argc)
+            return vs_cli_exit(vs_cli_usage_error("--hash-key takes no STORE"));
+        return vs_cli_exit(hash_key());
+    }
+    if (optind >= argc)
+        return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+    if (slow_log && o.slow_ms < 0)
+        return vs_cli_exit(vs_cli_usage_error("--slow-log needs --slow-ms"));
+    if (o.slow_ms >= 0 && !slow_log)
+        slow_log = "-";
+    if (!o.listen && !(o.listen = vs_cli_setting("serve.listen")))
+        o.listen = "127.0.0.1:8080";
+
+    int code = VS_EXIT_OK, st = VS_OK;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_server *srv = NULL;
+    if (slow_log && !(o.slow_log = open_log(slow_log, "--slow-log")))
+        return vs_cli_exit(VS_EXIT_SYSTEM);
+    if (access_log && !(o.access_log = open_log(access_log, "--access-log"))) {
+        code = VS_EXIT_SYSTEM;
+        goto done;
+    }
+    if ((st = vs_server_new(&o, &srv, &d)) != VS_OK)
+        goto report;
+    for (int i = optind; i < argc; i++) {
+        char name[80];
+        const char *arg = argv[i], *eq = strchr(arg, '='), *path = arg;
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - arg < 79 ? eq - arg : 79), arg);
+            path = eq + 1;
+        } else {
+            size_t n = strlen(arg);
+            while (n > 1 && arg[n - 1] == '/')
+                n--;
+            const char *b = arg + n;
+            while (b > arg && b[-1] != '/')
+                b--;
+            size_t bl = (size_t)(arg + n - b);
+            if (bl > 3 && memcmp(b + bl - 3, ".vs", 3) == 0)
+                bl -= 3;
+            snprintf(name, sizeof name, "%.*s", (int)(bl < 79 ? bl : 79), b);
+        }
+        if ((st = vs_server_add_store(srv, name, path, &d)) != VS_OK)
+            goto report;
+    }
+    if (keys && (st = vs_server_load_keys(srv, keys, &d)) != VS_OK)
+        goto report;
+    /* the worker threads inherit this mask; the main thread waits */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if ((st = vs_server_start(srv, &d)) != VS_OK)
+        goto report;
+    if (vs_cli.verbosity >= 0)
+        fprintf(stderr, "%s: listening on %s://%.*s:%u\n", vs_cli.prog,
+                o.tls_cert ? "https" : "http",
+                (int)(strrchr(o.listen, ':') - o.listen), o.listen, vs_server_port(srv));
+    int sig = 0;
+    sigwait(&set, &sig);
+    vs_cli_info(1, "signal %d: stopping", sig);
+    vs_server_stop(srv);
+report:
+    if (st != VS_OK)
+        code = vs_cli_report(st, &d);
+done:
+    if (vs_cli.stats)
+        vs_cli_stat_int("requests", srv ? (long long)vs_server_requests(srv) : 0);
+    vs_server_free(srv);
+    if (o.slow_log && o.slow_log != stderr)
+        fclose(o.slow_log);
+    if (o.access_log && o.access_log != stderr)
+        fclose(o.access_log);
+    return vs_cli_exit(code);
+}
