@@ -247,6 +247,7 @@ int vs_bert_open(const char *dir, struct vs_bert **out, struct vs_diag *d)
     struct vs_bert *m = calloc(1, sizeof *m);
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    openblas_set_num_threads(1); /* threads come from OpenMP (linear()) */
     cfg = load_json(dir, "config.json", 1, &st, d);
     if (st != VS_OK)
         goto done;
@@ -329,21 +330,33 @@ void vs_bert_set_threads(int n)
 #ifdef _OPENMP
     omp_set_num_threads(n);
 #endif
-    openblas_set_num_threads(n);
 }
 
 /* ---- kernels ---- */
 
-/* y[T, N] = x[T, K] * w[N, K]^T + b[N] */
+/* y[T, N] = x[T, K] * w[N, K]^T + b[N]. OpenBLAS runs single-threaded;
+ * the rows are split over the OpenMP threads (one thread pool, no
+ * oversubscription between OpenMP and OpenBLAS workers). */
 static void linear(const float *x, size_t T, size_t K, const float *w,
                    const float *b, size_t N, float *y)
 {
-    long t;
-#pragma omp parallel for schedule(static)
-    for (t = 0; t < (long)T; t++)
-        memcpy(y + (size_t)t * N, b, N * sizeof *y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)N, (int)K,
-                1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
+#pragma omp parallel
+    {
+        size_t nt = 1, id = 0;
+#ifdef _OPENMP
+        nt = (size_t)omp_get_num_threads();
+        id = (size_t)omp_get_thread_num();
+#endif
+        size_t per = (T + nt - 1) / nt, r0 = id * per;
+        size_t r1 = r0 + per < T ? r0 + per : T;
+        if (r0 < r1) {
+            for (size_t t = r0; t < r1; t++)
+                memcpy(y + t * N, b, N * sizeof *y);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0),
+                        (int)N, (int)K, 1.0f, x + r0 * K, (int)K, w, (int)K,
+                        1.0f, y + r0 * N, (int)N);
+        }
+    }
 }
 
 /* x[t] = LayerNorm(x[t] + r[t]) for every row (r may be NULL). */
@@ -390,7 +403,9 @@ static void gelu(float *x, size_t count, int tanh_form)
     }
 }
 
-/* Self-attention of every (sequence, head): ctx from qkv [T, 3H]. */
+/* Self-attention of every (sequence, head): ctx from qkv [T, 3H]. Each task
+ * copies its head's keys transposed (kt[dh][L]) and values (v[L][dh]) so the
+ * inner loops run over contiguous memory (SIMD). */
 static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                      size_t nseq, const size_t *off, const size_t *len,
                      size_t maxlen)
@@ -401,29 +416,44 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
 #pragma omp parallel
     {
         float *p = malloc(maxlen * sizeof *p);
-        if (!p) {
+        float *kt = malloc(maxlen * dh * sizeof *kt);
+        float *v = malloc(maxlen * dh * sizeof *v);
+        float *q = malloc(dh * sizeof *q);
+        if (!p || !kt || !v || !q) {
 #pragma omp atomic write
             fail = 1;
         }
         long task;
 #pragma omp for schedule(dynamic, 1)
         for (task = 0; task < (long)(nseq * nh); task++) {
-            if (!p)
+            if (!p || !kt || !v || !q)
                 continue;
             size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
             const float *base = qkv + off[s] * H3;
-            for (size_t i = 0; i < L; i++) {
-                const float *q = base + i * H3 + h * dh;
-                float mx = -INFINITY;
-                for (size_t j = 0; j < L; j++) {
-                    const float *k = base + j * H3 + H + h * dh;
-                    float acc = 0;
-                    for (size_t c = 0; c < dh; c++)
-                        acc += q[c] * k[c];
-                    p[j] = acc * scale;
-                    if (p[j] > mx)
-                        mx = p[j];
+            for (size_t j = 0; j < L; j++) {
+                const float *k = base + j * H3 + H + h * dh;
+                const float *vv = base + j * H3 + 2 * H + h * dh;
+                for (size_t c = 0; c < dh; c++) {
+                    kt[c * L + j] = k[c];
+                    v[j * dh + c] = vv[c];
                 }
+            }
+            for (size_t i = 0; i < L; i++) {
+                const float *qi = base + i * H3 + h * dh;
+                for (size_t c = 0; c < dh; c++)
+                    q[c] = qi[c] * scale;
+                for (size_t j = 0; j < L; j++)
+                    p[j] = 0;
+                for (size_t c = 0; c < dh; c++) {
+                    float qc = q[c];
+                    const float *kr = kt + c * L;
+#pragma omp simd
+                    for (size_t j = 0; j < L; j++)
+                        p[j] += qc * kr[j];
+                }
+                float mx = -INFINITY;
+                for (size_t j = 0; j < L; j++)
+                    mx = p[j] > mx ? p[j] : mx;
                 float sum = 0;
                 for (size_t j = 0; j < L; j++) {
                     p[j] = expf(p[j] - mx);
@@ -434,13 +464,17 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                 for (size_t c = 0; c < dh; c++)
                     o[c] = 0;
                 for (size_t j = 0; j < L; j++) {
-                    const float *v = base + j * H3 + 2 * H + h * dh;
                     float w = p[j] * inv;
+                    const float *vr = v + j * dh;
+#pragma omp simd
                     for (size_t c = 0; c < dh; c++)
-                        o[c] += w * v[c];
+                        o[c] += w * vr[c];
                 }
             }
         }
+        free(q);
+        free(v);
+        free(kt);
         free(p);
     }
     return fail ? VS_E_NOMEM : VS_OK;
