@@ -1,0 +1,75 @@
+#!/bin/sh
+# bench/rerank.sh: does reranking vs-query's top 100 improve nDCG@10?
+#
+#   bench/rerank.sh [BUILD_DIR] [DATASET...]     (default: build, scifact cranfield)
+#
+# For each BEIR collection in $VS_DATA/datasets: the corpus (title and text
+# joined) embedded with the hash model into a store, the test queries
+# embedded the same way, vs-query -k 100 (exact cosine), then the hits
+# reranked by vs-rerank (bm25; mmr over the hits' vectors; blends) and every
+# run scored with vs-eval (ndcg@10, map, recall@100, mrr). Prints a Markdown
+# table (docs/rerank.md). vs-query cannot put the stored vectors on its hits
+# yet, so for mmr the hits' texts are embedded again with the same
+# (deterministic) hash model, which gives the stored vectors up to scale.
+set -eu
+BUILD=${1:-build}
+[ $# -gt 0 ] && shift
+SETS=${*:-scifact cranfield}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/$BUILD/bin
+VS_DATA=${VS_DATA:-$ROOT/../shared/data}
+PY=/usr/bin/python3
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+echo "| collection | run | ndcg@10 | map | recall@100 | mrr |"
+echo "|---|---|---|---|---|---|"
+for ds in $SETS; do
+    dir=$VS_DATA/datasets/$ds
+    [ -f "$dir/corpus.jsonl" ] || { echo "$ds: not found at $dir, skipped" >&2; continue; }
+    w=$TMP/$ds
+    mkdir -p "$w"
+    $PY - "$dir" "$w" <<'EOF'
+import json, sys
+d, w = sys.argv[1], sys.argv[2]
+with open(w + "/corpus.jsonl", "w") as out:
+    for l in open(d + "/corpus.jsonl"):
+        o = json.loads(l)
+        t = (o.get("title", "") + " " + o.get("text", "")).strip()
+        out.write(json.dumps({"id": str(o["_id"]), "text": t}) + "\n")
+judged = set()
+for i, l in enumerate(open(d + "/qrels/test.tsv")):
+    p = l.split("\t")
+    if i == 0 and not p[-1].strip().lstrip("-").isdigit():
+        continue
+    judged.add(p[0])
+with open(w + "/queries.jsonl", "w") as out:
+    for l in open(d + "/queries.jsonl"):
+        o = json.loads(l)
+        if str(o["_id"]) in judged:
+            out.write(json.dumps({"id": str(o["_id"]), "text": o["text"]}) + "\n")
+EOF
+    "$BIN/vs-embed" -q --keep-going "$w/corpus.jsonl" | "$BIN/vs-ingest" -q "$w/kb.vs" >/dev/null
+    "$BIN/vs-embed" -q "$w/queries.jsonl" > "$w/qvec.jsonl"
+    "$BIN/vs-query" -k 100 --no-metadata "$w/kb.vs" "$w/qvec.jsonl" > "$w/dense.jsonl"
+    "$BIN/vs-embed" -q "$w/dense.jsonl" > "$w/dense_vec.jsonl"
+    nq=$(wc -l < "$w/queries.jsonl")
+    score() { # NAME < run
+        "$BIN/vs-eval" --qrels "$dir/qrels/test.tsv" -m ndcg@10 -m map -m recall@100 -m mrr \
+            --format tsv | awk -v ds="$ds ($nq queries)" -v run="$1" '
+            $2 == "all" { v[$1] = $3 }
+            END { printf "| %s | %s | %.4f | %.4f | %.4f | %.4f |\n", ds, run,
+                  v["ndcg_cut_10"], v["map"], v["recall_100"], v["recip_rank"] }'
+    }
+    score "dense (hash embedding, exact cosine), top 100" < "$w/dense.jsonl"
+    "$BIN/vs-rerank" --queries "$w/queries.jsonl" "$w/dense.jsonl" |
+        score "rerank bm25 (candidate-set statistics)"
+    "$BIN/vs-rerank" --queries "$w/queries.jsonl" --blend 0.5 "$w/dense.jsonl" |
+        score "rerank bm25, --blend 0.5 (rrf)"
+    "$BIN/vs-rerank" --queries "$w/queries.jsonl" --blend 0.5 --blend-mode minmax "$w/dense.jsonl" |
+        score "rerank bm25, --blend 0.5 --blend-mode minmax"
+    for lam in 0.9 0.7 0.5; do
+        "$BIN/vs-rerank" -m mmr --lambda $lam --queries "$w/qvec.jsonl" "$w/dense_vec.jsonl" |
+            score "rerank mmr, --lambda $lam"
+    done
+done

@@ -1,0 +1,207 @@
+/* test_rerank.c: the rerank module: parsing names, scoring a group (bm25,
+ * mmr), streaming groups with blending, cuts and violation detection. */
+#include "test.h"
+#include "vecstore.h"
+#include "vs_rerank.h"
+
+struct sink {
+    char ids[64][16];
+    double score[64];
+    long rrank[64];
+    int n;
+};
+
+static int collect(const json_t *rec, void *arg)
+{
+    struct sink *s = arg;
+    if (s->n >= 64)
+        return VS_E_INTERNAL;
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    snprintf(s->ids[s->n], sizeof s->ids[0], "%s", id ? id : "-");
+    s->score[s->n] = json_number_value(json_object_get(rec, "score"));
+    s->rrank[s->n] = (long)json_integer_value(json_object_get(rec, "retrieval_rank"));
+    s->n++;
+    return VS_OK;
+}
+
+static int push(struct vs_rerank *r, const char *json, struct sink *s,
+                struct vs_diag *d)
+{
+    json_error_t je;
+    json_t *rec = json_loads(json, 0, &je);
+    if (!rec)
+        return VS_E_JSON;
+    int st = vs_rerank_push(r, rec, collect, s, d);
+    json_decref(rec);
+    return st;
+}
+
+static int add_query(struct vs_rerank *r, const char *json, struct vs_diag *d)
+{
+    json_error_t je;
+    json_t *rec = json_loads(json, 0, &je);
+    int st = vs_rerank_add_query(r, rec, d);
+    json_decref(rec);
+    return st;
+}
+
+static void test_names(void)
+{
+    enum vs_rerank_method m;
+    enum vs_rerank_blend b;
+    CHECK_EQ_INT(vs_rerank_method_parse("mmr", &m), VS_OK);
+    CHECK_EQ_INT(m, VS_RERANK_MMR);
+    CHECK_EQ_STR(vs_rerank_method_name(VS_RERANK_API), "api");
+    CHECK_EQ_INT(vs_rerank_method_parse("colbert", &m), VS_E_USAGE);
+    CHECK_EQ_INT(vs_rerank_blend_parse("minmax", &b), VS_OK);
+    CHECK_EQ_INT(b, VS_RERANK_BLEND_MINMAX);
+    CHECK_EQ_INT(vs_rerank_blend_parse("max", &b), VS_E_USAGE);
+}
+
+static void test_new_errors(void)
+{
+    struct vs_rerank_opts o;
+    struct vs_rerank *r;
+    struct vs_diag d;
+    vs_rerank_opts_init(&o);
+    o.method = VS_RERANK_CROSS_ENCODER;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_UNSUPPORTED);
+    CHECK(r == NULL);
+    vs_rerank_opts_init(&o);
+    o.lambda = 2;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
+    vs_rerank_opts_init(&o);
+    o.method = VS_RERANK_API;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
+    vs_rerank_opts_init(&o);
+    o.analyzer = "v1;lang=klingon";
+    CHECK(vs_rerank_new(&o, &r, &d) != VS_OK);
+    vs_rerank_free(NULL);
+}
+
+static void test_score_bm25(void)
+{
+    struct vs_rerank_opts o;
+    struct vs_rerank *r;
+    struct vs_diag d;
+    vs_rerank_opts_init(&o);
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_OK);
+    const char *texts[] = {"wing plane", "heat transfer boundary layer flow",
+                           "boundary layer heat"};
+    double s[3];
+    size_t order[3];
+    CHECK_EQ_INT(vs_rerank_score(r, "boundary layer heat transfer", texts, 3, NULL, 0,
+                                 NULL, NULL, s, order, &d), VS_OK);
+    /* N 3, avgdl 10/3; idf(df 2) = ln 1.6, idf(df 1) = ln(8/3) */
+    double i2 = log(1.6), i1 = log(8.0 / 3);
+    double nb = 2.2 / (1 + 1.2 * (0.25 + 0.75 * 5 / (10.0 / 3)));
+    double nc = 2.2 / (1 + 1.2 * (0.25 + 0.75 * 3 / (10.0 / 3)));
+    CHECK_NEAR(s[0], 0, 1e-12);
+    CHECK_NEAR(s[1], (3 * i2 + i1) * nb, 1e-9);
+    CHECK_NEAR(s[2], 3 * i2 * nc, 1e-9);
+    CHECK_EQ_INT(order[0], 1);
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_EQ_INT(order[2], 0);
+    /* a query of stop words only: every score 0, order kept */
+    CHECK_EQ_INT(vs_rerank_score(r, "the of", texts, 3, NULL, 0, NULL, NULL, s, order, &d),
+                 VS_OK);
+    CHECK_EQ_INT(order[0], 0);
+    CHECK_NEAR(s[1], 0, 0);
+    vs_rerank_free(r);
+}
+
+static void test_score_mmr(void)
+{
+    struct vs_rerank_opts o;
+    struct vs_rerank *r;
+    struct vs_diag d;
+    vs_rerank_opts_init(&o);
+    o.method = VS_RERANK_MMR;
+    o.lambda = 0.5;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_OK);
+    const float v[] = {1, 0, 0.99f, 0.141f, 0, 1};
+    const double rel[] = {0.9, 0.8, 0.7};
+    double s[3];
+    size_t order[3];
+    CHECK_EQ_INT(vs_rerank_score(r, NULL, NULL, 3, v, 2, NULL, rel, s, order, &d), VS_OK);
+    /* 0 first (0.45), then 2 (0.35 - 0) beats 1 (0.4 - 0.5 * ~0.99) */
+    CHECK_EQ_INT(order[0], 0);
+    CHECK_EQ_INT(order[1], 2);
+    CHECK_EQ_INT(order[2], 1);
+    CHECK_NEAR(s[0], 0.45, 1e-12);
+    CHECK_NEAR(s[2], 0.35, 1e-12);
+    vs_rerank_free(r);
+}
+
+static void test_stream(void)
+{
+    struct vs_rerank_opts o;
+    struct vs_rerank *r;
+    struct vs_diag d;
+    struct sink s = {0};
+    vs_rerank_opts_init(&o);
+    o.k = 2;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_OK);
+    CHECK_EQ_INT(add_query(r, "{\"id\":\"q1\",\"text\":\"heat\"}", &d), VS_OK);
+    CHECK_EQ_INT(add_query(r, "{\"id\":2,\"text\":\"wing\"}", &d), VS_OK);
+    CHECK_EQ_INT(add_query(r, "{\"id\":\"q1\",\"text\":\"again\"}", &d), VS_E_DATA);
+    CHECK_EQ_INT(add_query(r, "{\"id\":\"q9\"}", &d), VS_E_FIELD);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q1\",\"id\":\"a\",\"rank\":1,\"score\":3,\"text\":\"wing\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q1\",\"id\":\"b\",\"rank\":2,\"score\":2,\"text\":\"heat\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q1\",\"id\":\"c\",\"rank\":3,\"score\":1,\"text\":\"heat heat\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(s.n, 0); /* the group is still open */
+    CHECK_EQ_INT(push(r, "{\"qid\":2,\"id\":\"a\",\"rank\":1,\"score\":1,\"text\":\"wing\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(s.n, 2);  /* q1 written, cut to 2 */
+    CHECK_EQ_STR(s.ids[0], "c"); /* tf 2 beats tf 1 */
+    CHECK_EQ_STR(s.ids[1], "b");
+    CHECK_EQ_INT(s.rrank[0], 3);
+    /* q1 again: a violation */
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q1\",\"id\":\"z\",\"rank\":1,\"text\":\"x\"}", &s, &d), VS_E_DATA);
+    CHECK(strstr(d.detail, "not together") != NULL);
+    CHECK_EQ_INT(s.n, 3); /* group 2 was flushed first */
+    /* a hit without text, a qid without query text */
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q3\",\"id\":\"z\"}", &s, &d), VS_E_FIELD);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q3\",\"id\":\"z\",\"text\":\"x\"}", &s, &d), VS_E_FIELD);
+    CHECK_EQ_INT(vs_rerank_finish(r, collect, &s, &d), VS_OK);
+    struct vs_rerank_stats st;
+    vs_rerank_stats(r, &st);
+    CHECK_EQ_INT(st.groups, 2);
+    CHECK_EQ_INT(st.hits_out, 3);
+    vs_rerank_free(r);
+}
+
+static void test_blend_minmax(void)
+{
+    struct vs_rerank_opts o;
+    struct vs_rerank *r;
+    struct vs_diag d;
+    struct sink s = {0};
+    vs_rerank_opts_init(&o);
+    o.blend = 0.25;
+    o.blend_mode = VS_RERANK_BLEND_MINMAX;
+    o.has_min_score = 1;
+    o.min_score = 0.5;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_OK);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q\",\"query\":\"heat\",\"id\":\"a\",\"rank\":1,\"score\":10,\"text\":\"wing\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q\",\"query\":\"heat\",\"id\":\"b\",\"rank\":2,\"score\":8,\"text\":\"heat\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(push(r, "{\"qid\":\"q\",\"query\":\"heat\",\"id\":\"c\",\"rank\":3,\"score\":6,\"text\":\"flow\"}", &s, &d), VS_OK);
+    CHECK_EQ_INT(vs_rerank_finish(r, collect, &s, &d), VS_OK);
+    /* a: 0.25*0 + 0.75*1 = 0.75; b: 0.25*1 + 0.75*0.5 = 0.625; c: 0 (dropped) */
+    CHECK_EQ_INT(s.n, 2);
+    CHECK_EQ_STR(s.ids[0], "a");
+    CHECK_NEAR(s.score[0], 0.75, 1e-12);
+    CHECK_EQ_STR(s.ids[1], "b");
+    CHECK_NEAR(s.score[1], 0.625, 1e-12);
+    vs_rerank_free(r);
+}
+
+int main(void)
+{
+    RUN(test_names);
+    RUN(test_new_errors);
+    RUN(test_score_bm25);
+    RUN(test_score_mmr);
+    RUN(test_stream);
+    RUN(test_blend_minmax);
+    return vs_test_done();
+}
