@@ -390,3 +390,22 @@ console.log(n);' < s.jsonl)
     expect_status 2
     [[ "$err" == *"unknown model 'no-such-model' (known: "*cl100k_base* ]]
 }
+
+@test "examples/cloud/embed-corpus.sh: --dry-run estimates; the whole pipeline runs against the mock" {
+    need_data
+    local ex="$BATS_TEST_DIRNAME/../../examples/cloud/embed-corpus.sh" D="$VS_DATA/datasets/scifact"
+    # the toy table stands in for cl100k_base: no fetch needed
+    run_split env OUT="$SCRATCH/ex" VS_BIN="$VS_BIN" "$ex" --dry-run "$D" || true
+    expect_status 0
+    [[ "$err" == *'"model":"openai:text-embedding-3-small:1536","records":5183,'*'"cost_usd":'* ]]
+    [ ! -s "$SCRATCH/mock/log" ]
+    mkdir -p sub/qrels
+    head -40 "$D/corpus.jsonl" > sub/corpus.jsonl
+    head -5 "$D/queries.jsonl" > sub/queries.jsonl
+    cp "$D/qrels/test.tsv" sub/qrels/
+    run_split env OUT="$SCRATCH/ex2" VS_BIN="$VS_BIN" VS_EMBED_BASE_URL="$URL/v1" "$ex" sub openai:ok-16:16 || true
+    expect_status 0
+    [[ "$out" == *'"measures":'* ]]
+    [ "$(wc -l < "$SCRATCH/ex2/corpus.emb.jsonl")" -eq 40 ]
+    [ "$(log_field 'o["n"]' | paste -sd+ | bc)" -eq 45 ]
+}
