@@ -6,20 +6,26 @@
 #include <string.h>
 
 enum {
-    OPT_COMMIT_EVERY = VS_OPT_FIRST_PROGRAM,
+    OPT_ANALYZER = VS_OPT_FIRST_PROGRAM,
+    OPT_COMMIT_EVERY,
     OPT_KEEP_GOING,
+    OPT_LANGUAGE,
     OPT_METRIC,
     OPT_MODEL,
     OPT_NORMALIZE,
+    OPT_TEXT_FIELD,
     OPT_WAIT
 };
 
 static const struct option longopts[] = {
+    {"analyzer", required_argument, NULL, OPT_ANALYZER},
     {"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"language", required_argument, NULL, OPT_LANGUAGE},
     {"metric", required_argument, NULL, OPT_METRIC},
     {"model", required_argument, NULL, OPT_MODEL},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
     {"wait", optional_argument, NULL, OPT_WAIT},
     VS_CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0}};
@@ -32,14 +38,20 @@ static void usage(FILE *fp)
           "The store is created on first use. Nothing is written on stdout.\n"
           "\n"
           "Options:\n"
+          "      --analyzer SPEC   text analyzer of a new store's BM25 index, e.g.\n"
+          "                        'lang=english;stop=en' (default), or 'none' for\n"
+          "                        no text index; an existing store must match\n"
           "      --commit-every N  commit after every N records (default: once, at the end)\n"
           "      --keep-going      skip bad records with a warning instead of stopping\n"
+          "      --language LANG   stemming language of the analyzer (english, french,\n"
+          "                        ..., none); same as --analyzer 'lang=LANG'\n"
           "      --metric NAME     cosine, dot or l2 for a new store (default cosine);\n"
           "                        an existing store must have this metric\n"
           "      --model NAME      embedding model name; pins it in a new store and\n"
           "                        must match the store's model\n"
           "      --normalize       L2-normalise vectors of a new dot or l2 store\n"
           "                        (cosine stores always normalise)\n"
+          "      --text-field NAME field indexed for text search (default text)\n"
           "      --wait[=SECONDS]  wait for another writer's lock (forever without SECONDS)\n"
           "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
           "      --stats           print counters as JSON on stderr at exit\n"
@@ -130,13 +142,17 @@ int main(int argc, char **argv)
     vs_cli_init(argv[0]);
     long commit_every = 0;
     int keep_going = 0, normalize = 0;
-    const char *metric = NULL, *model = NULL;
+    const char *metric = NULL, *model = NULL, *analyzer = NULL, *language = NULL,
+               *text_field = NULL;
     double wait_s = 0;
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
         switch (c) {
+        case OPT_ANALYZER: analyzer = optarg; break;
+        case OPT_LANGUAGE: language = optarg; break;
+        case OPT_TEXT_FIELD: text_field = optarg; break;
         case OPT_COMMIT_EVERY:
             if (vs_cli_parse_long("--commit-every", optarg, 1, 1000000000L, &commit_every))
                 return vs_cli_exit(VS_EXIT_USAGE);
@@ -176,6 +192,33 @@ int main(int argc, char **argv)
         return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
     if (model)
         snprintf(create.model, sizeof create.model, "%s", model);
+    int explicit_text = analyzer || language || text_field;
+    if (!analyzer)
+        analyzer = vs_cli_setting("ingest.analyzer");
+    if (!text_field)
+        text_field = vs_cli_setting("ingest.text_field");
+    if (text_field && (!*text_field || strlen(text_field) >= sizeof create.text_field))
+        return vs_cli_exit(vs_cli_usage_error("--text-field must have 1 to 63 bytes"));
+    snprintf(create.text_field, sizeof create.text_field, "%s",
+             text_field ? text_field : "text");
+    if (!analyzer || strcmp(analyzer, "none") != 0) {
+        char spec[256];
+        snprintf(spec, sizeof spec, "%s%s%s", analyzer ? analyzer : "",
+                 analyzer && language ? ";" : "", language ? "lang=" : "");
+        if (language)
+            snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s", language);
+        struct vs_analyzer *an;
+        struct vs_diag ad;
+        vs_diag_clear(&ad);
+        if (vs_analyzer_new(spec, &an, &ad) != VS_OK)
+            return vs_cli_exit(vs_cli_usage_error("%s %s",
+                                                  language ? "--language/--analyzer:"
+                                                           : "--analyzer:",
+                                                  ad.detail));
+        snprintf(create.analyzer, sizeof create.analyzer, "%s", vs_analyzer_id(an));
+        vs_analyzer_free(an);
+    } else if (language)
+        return vs_cli_exit(vs_cli_usage_error("--language needs a text index (not --analyzer none)"));
 
     struct vs_diag d;
     vs_diag_clear(&d);
@@ -189,6 +232,20 @@ int main(int argc, char **argv)
         vs_diag_where(&d, path, 0);
         st = vs_diag_set(&d, VS_E_MISMATCH, "option --metric is '%s', the store uses '%s'",
                          metric, vs_metric_name(ss->metric));
+        vs_writer_close(w);
+        return vs_cli_exit(vs_cli_report(st, &d));
+    }
+    if (explicit_text && (strcmp(ss->analyzer, create.analyzer) != 0 ||
+                          (create.analyzer[0] &&
+                           strcmp(ss->text_field[0] ? ss->text_field : "text",
+                                  create.text_field) != 0))) {
+        vs_diag_where(&d, path, 0);
+        st = vs_diag_set(&d, VS_E_MISMATCH,
+                         "the text options ask for analyzer '%s' on field '%s', the store "
+                         "has analyzer '%s' on field '%s'",
+                         create.analyzer[0] ? create.analyzer : "none", create.text_field,
+                         ss->analyzer[0] ? ss->analyzer : "none",
+                         ss->text_field[0] ? ss->text_field : "text");
         vs_writer_close(w);
         return vs_cli_exit(vs_cli_report(st, &d));
     }

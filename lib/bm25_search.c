@@ -547,3 +547,105 @@ out:
         *st = stats;
     return VS_OK;
 }
+
+/* ---------------------------------------------------------------- explain */
+
+/* Binary search of row in a decoded posting list; -1 when absent. */
+static long plist_find(const struct plist *l, uint32_t row)
+{
+    uint32_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->rows[mid] < row)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && l->rows[lo] == row ? (long)lo : -1;
+}
+
+int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
+                    const struct vs_bm25_query *q,
+                    const struct vs_bm25_params *p, size_t view, uint64_t row,
+                    vs_bm25_explain_fn emit, void *arg, struct vs_diag *d)
+{
+    struct vs_bm25_params def = {VS_BM25_K1_DEFAULT, VS_BM25_B_DEFAULT};
+    if (!p)
+        p = &def;
+    if (!(p->k1 >= 0) || !(p->b >= 0 && p->b <= 1) || !isfinite(p->k1))
+        return vs_diag_set(d, VS_E_USAGE, "bm25: k1 must be >= 0 and b in [0, 1]");
+    if (view >= nviews)
+        return vs_diag_set(d, VS_E_USAGE, "bm25: no such view");
+    struct gstats g = {0, 0, p->k1, p->b};
+    double total = 0;
+    for (size_t v = 0; v < nviews; v++) {
+        if (strcmp(views[v].index->analyzer, q->analyzer) != 0)
+            return vs_diag_set(d, VS_E_MISMATCH,
+                               "bm25: index analyzer '%s' is not the query's '%s'",
+                               views[v].index->analyzer, q->analyzer);
+        g.N += (double)views[v].index->ndocs;
+        total += (double)views[v].index->total_len;
+    }
+    struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)views[view].index;
+    if (g.N == 0 || row >= ix->nrows || ix->doclens[row] == ABSENT)
+        return VS_OK;
+    g.avgdl = total / g.N > 0 ? total / g.N : 1;
+    int rc = VS_OK;
+    char *label = NULL;
+    for (size_t c = 0; c < q->ncl && rc == VS_OK; c++) {
+        const struct clause *cl = &q->cl[c];
+        if (cl->kind == CL_NOT)
+            continue;
+        size_t nt = cl->nterms, llen = 0;
+        double idf = 0;
+        for (size_t i = 0; i < nt; i++) {
+            double df = 0;
+            for (size_t v = 0; v < nviews; v++)
+                df += (double)vs_bm25_df(views[v].index, cl->terms[i],
+                                         strlen(cl->terms[i]));
+            idf += idf_of(g.N, df);
+            llen += strlen(cl->terms[i]) + 1;
+        }
+        struct plist *ls = calloc(nt, sizeof *ls);
+        uint32_t *at = calloc(nt, sizeof *at);
+        free(label);
+        label = malloc(llen + 1);
+        if (!ls || !at || !label) {
+            free(ls);
+            free(at);
+            rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            break;
+        }
+        label[0] = '\0';
+        for (size_t i = 0; i < nt; i++) {
+            if (i)
+                strcat(label, " ");
+            strcat(label, cl->terms[i]);
+        }
+        size_t i;
+        for (i = 0; i < nt && rc == VS_OK; i++) {
+            long t = vs_bm25_lookup(ix, cl->terms[i], strlen(cl->terms[i]));
+            if (t < 0)
+                break;
+            rc = vs_bm25_plist_load(ix, t, &ls[i], d);
+            if (rc != VS_OK)
+                break;
+            long a = plist_find(&ls[i], (uint32_t)row);
+            if (a < 0)
+                break;
+            at[i] = (uint32_t)a;
+        }
+        if (rc == VS_OK && i == nt) {
+            uint32_t f = nt == 1 ? ls[0].tfs[at[0]] : phrase_freq(ls, nt, cl->offs, at);
+            if (f)
+                rc = emit(arg, label, cl->kind == CL_MUST, f,
+                          idf * cl->weight * bm25_tf(&g, f, ix->doclens[row]));
+        }
+        for (size_t j = 0; j < nt; j++)
+            vs_bm25_plist_release(&ls[j]);
+        free(ls);
+        free(at);
+    }
+    free(label);
+    return rc;
+}

@@ -11,6 +11,7 @@
  * can be read without decompressing the others.
  */
 #include "store_internal.h"
+#include "store_text_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -82,6 +83,7 @@ static const char *sect_name(uint32_t type)
     case VS_SECT_DOCINDEX: return "docindex";
     case VS_SECT_DOCS: return "docs";
     case VS_SECT_VECINDEX: return "vecindex";
+    case VS_SECT_BM25: return "bm25";
     default: return "unknown";
     }
 }
@@ -121,6 +123,7 @@ struct vs_segw {
     ZSTD_CCtx *cctx;
     unsigned nsect;
     struct vs_sect sect[8];
+    struct vs_textb *text;  /* BM25 section builder, or NULL */
 };
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
@@ -271,6 +274,11 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
     if (grow(&w->ids, &w->ids_cap, w->ids_len + idl, 1) != VS_OK ||
         grow(&w->blk, &w->blk_cap, w->blk_len + doclen + 1, 1) != VS_OK)
         return vs_diag_set(d, VS_E_NOMEM, "cannot grow a segment in memory");
+    if (w->text) {
+        int tst = vs_textb_add(w->text, w->rows, doc, doclen, d);
+        if (tst != VS_OK)
+            return tst;
+    }
     memcpy(w->ids + w->ids_len, id, idl);
     w->ids_len += idl;
     memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
@@ -293,6 +301,12 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
 }
 
 uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
+                 struct vs_diag *d)
+{
+    return vs_textb_new(field, analyzer, &w->text, d);
+}
 
 static struct vs_sect *add_sect(struct vs_segw *w, uint32_t type, uint32_t codec,
                                 uint64_t off, uint64_t len, uint64_t raw, uint64_t sum)
@@ -347,6 +361,17 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
         (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK ||
         (st = write_sect(w, VS_SECT_VECINDEX, w->vecidx, w->vecidx_len, 0)) != VS_OK)
         goto fail;
+    if (w->text) { /* postings are compressed inside; optional for readers */
+        void *tb;
+        size_t tl;
+        if ((st = vs_textb_finish(w->text, &tb, &tl, d)) != VS_OK)
+            goto fail;
+        st = write_sect(w, VS_SECT_BM25, tb, tl, 0);
+        free(tb);
+        if (st != VS_OK)
+            goto fail;
+        w->sect[w->nsect - 1].flags = 0;
+    }
     unsigned char table[8 * VS_SEG_SECT_SIZE];
     memset(table, 0, sizeof table);
     for (unsigned i = 0; i < w->nsect; i++) {
@@ -410,6 +435,7 @@ void vs_segw_free(struct vs_segw *w)
         close(w->fd);
     if (!w->finished && w->path[0])
         unlink(w->path);
+    vs_textb_free(w->text);
     free(w->ids);
     free(w->vbuf);
     free(w->vecidx);
@@ -662,6 +688,20 @@ static int load_sect(struct vs_segment *g, uint32_t type, void **out,
     char what[64];
     snprintf(what, sizeof what, "section '%s'", sect_name(type));
     return load_bytes(g, what, s->off, s->len, s->raw, s->sum, s->codec, out, d);
+}
+
+int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
+                   size_t *len, struct vs_diag *d)
+{
+    *buf = NULL;
+    *len = 0;
+    const struct vs_sect *s = find_sect(g, type);
+    if (!s)
+        return VS_E_NOTFOUND;
+    int st = load_sect(g, type, buf, d);
+    if (st == VS_OK)
+        *len = (size_t)s->raw;
+    return st;
 }
 
 static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)

@@ -281,6 +281,17 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
     s->st.dim = (uint32_t)json_integer_value(jd);
     s->st.normalize = json_is_true(jnorm);
     snprintf(s->st.model, sizeof s->st.model, "%s", model);
+    /* optional (absent in stores made before the text index) */
+    const char *an = json_string_value(json_object_get(m, "analyzer"));
+    const char *tf = json_string_value(json_object_get(m, "text_field"));
+    if ((an && strlen(an) >= sizeof s->st.analyzer) ||
+        (tf && strlen(tf) >= sizeof s->st.text_field)) {
+        json_decref(m);
+        free(buf);
+        return bad_manifest(d, s->path, "invalid analyzer or text_field");
+    }
+    snprintf(s->st.analyzer, sizeof s->st.analyzer, "%s", an ? an : "");
+    snprintf(s->st.text_field, sizeof s->st.text_field, "%s", tf ? tf : "");
     size_t i;
     json_t *e;
     json_array_foreach(sg, i, e) {
@@ -483,10 +494,10 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
         json_object_set_new(e, "del", g->delname[0] ? json_string(g->delname) : json_null());
         for (uint32_t k = 0; k < g->nsect; k++) {
             static const char *names[] = {"unknown", "ids",  "vectors",
-                                          "docindex", "docs", "vecindex"};
+                                          "docindex", "docs", "vecindex", "bm25"};
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
-            json_object_set_new(je, "name", json_string(names[x->type <= 5 ? x->type : 0]));
+            json_object_set_new(je, "name", json_string(names[x->type <= 6 ? x->type : 0]));
             json_object_set_new(je, "codec", json_string(x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));
             json_object_set_new(je, "raw_bytes", json_integer((json_int_t)x->raw));
@@ -504,6 +515,12 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
     json_object_set_new(o, "metric", json_string(vs_metric_name(s->st.metric)));
     json_object_set_new(o, "normalize", json_boolean(s->st.normalize));
     json_object_set_new(o, "model", json_string(s->st.model));
+    json_object_set_new(o, "analyzer", s->st.analyzer[0] ? json_string(s->st.analyzer)
+                                                         : json_null());
+    json_object_set_new(o, "text_field",
+                        s->st.analyzer[0] ? json_string(s->st.text_field[0] ? s->st.text_field
+                                                                            : "text")
+                                          : json_null());
     json_object_set_new(o, "generation", json_integer((json_int_t)s->generation));
     json_object_set_new(o, "format_version", json_integer(VS_MANIFEST_VERSION));
     json_object_set_new(o, "segments", segs);
@@ -561,6 +578,11 @@ static int write_manifest(const char *dir, const struct vs_store_settings *st,
     json_object_set_new(m, "metric", json_string(vs_metric_name(st->metric)));
     json_object_set_new(m, "normalize", json_boolean(st->normalize));
     json_object_set_new(m, "model", json_string(st->model));
+    if (st->analyzer[0]) {
+        json_object_set_new(m, "analyzer", json_string(st->analyzer));
+        json_object_set_new(m, "text_field",
+                            json_string(st->text_field[0] ? st->text_field : "text"));
+    }
     json_object_set_new(m, "segments", json_incref(segs));
     char *body = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(m);
@@ -806,6 +828,9 @@ static int check_settings(const struct vs_store_settings *st, struct vs_diag *d)
                            st->dim);
     if (memchr(st->model, '\0', sizeof st->model) == NULL)
         return vs_diag_set(d, VS_E_USAGE, "model name is too long");
+    if (memchr(st->analyzer, '\0', sizeof st->analyzer) == NULL ||
+        memchr(st->text_field, '\0', sizeof st->text_field) == NULL)
+        return vs_diag_set(d, VS_E_USAGE, "analyzer or text field name is too long");
     return VS_OK;
 }
 
@@ -1240,7 +1265,9 @@ static int write_generation(struct vs_writer *w, size_t keep, int with_pending,
         char name[64], p[4200];
         snprintf(name, sizeof name, "seg-%08llu.vseg", (unsigned long long)next++);
         snprintf(p, sizeof p, "%s/%s", w->path, name);
-        if ((st = vs_segw_new(p, w->st.dim, &sw, d)) != VS_OK)
+        if ((st = vs_segw_new(p, w->st.dim, &sw, d)) != VS_OK ||
+            (w->st.analyzer[0] &&
+             (st = vs_segw_text(sw, w->st.text_field, w->st.analyzer, d)) != VS_OK))
             goto done;
         for (size_t i = keep; i < s->nseg; i++)
             if ((st = copy_live(w, i, sw, d)) != VS_OK)

@@ -85,6 +85,10 @@ struct vs_segw;
 /* Start writing a new segment file at path (created exclusively). */
 int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
                 struct vs_diag *d);
+/* Index the string field `field` of every row's doc with a BM25 section
+ * (store_text_internal.h) built with the analyzer. Call before any add. */
+int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
+                 struct vs_diag *d);
 /* Add one row; doc is the JSON text of the record without its vector. */
 int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
                 const char *doc, size_t doclen, struct vs_diag *d);
@@ -100,6 +104,10 @@ void vs_segw_free(struct vs_segw *w);
 int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
                 struct vs_diag *d);
 void vs_seg_close(struct vs_segment *g);
+/* A whole section of the given type, checked and decompressed, into a new
+ * malloc'd buffer (*len bytes). VS_E_NOTFOUND when the segment has none. */
+int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
+                   size_t *len, struct vs_diag *d);
 /* Read and check every section and docs block. */
 int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
 /* The JSON text of a row's doc, copied into *buf (grown as needed). */

@@ -184,4 +184,22 @@ int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
                    size_t *nhits, struct vs_bm25_search_stats *st,
                    struct vs_diag *d);
 
+/* ---- explain ---- */
+
+/* Called once per positive clause (a term or a phrase) that matches the
+ * document: label is the analyzed term, or a phrase's terms joined by
+ * spaces; required says it was +term; tf is the term (or phrase) frequency
+ * in the document; score its BM25 contribution (they sum to the document's
+ * score). Return VS_OK to go on. */
+typedef int (*vs_bm25_explain_fn)(void *arg, const char *label, int required,
+                                  uint32_t tf, double score);
+
+/* Explain the score of row of views[view] for q, with the same global
+ * statistics as vs_bm25_search over the same views. Errors: those of
+ * vs_bm25_search, or what emit returns. */
+int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
+                    const struct vs_bm25_query *q,
+                    const struct vs_bm25_params *p, size_t view, uint64_t row,
+                    vs_bm25_explain_fn emit, void *arg, struct vs_diag *d);
+
 #endif

@@ -40,6 +40,10 @@ struct vs_store_settings {
     enum vs_metric metric; /* default cosine */
     int normalize;         /* vectors are L2-normalised at ingest (cosine: always 1) */
     char model[128];       /* embedding model name; "" = not pinned yet */
+    /* text analyzer id (vs_analyzer.h) for the per-segment BM25 sections;
+     * "" = no text index (stores made before it existed) */
+    char analyzer[192];
+    char text_field[64];   /* field indexed for text search; "" = "text" */
 };
 
 /* ---- readers ---- */
