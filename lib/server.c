@@ -231,7 +231,7 @@ static void set_body(struct vs_server_response *r, char *body, const char *ctype
 static void set_json(struct vs_server_response *r, int http, json_t *o)
 {
     r->status = http;
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? json_dumps(o, VS_JSON_DUMP_FLAGS) : NULL;
     json_decref(o);
     if (s) {
         size_t n = strlen(s);
@@ -300,7 +300,7 @@ static int each_line(const char *body, size_t len, size_t max,
         json_error_t je;
         json_t *o = json_loadb(body + a, len - a, 0, &je);
         if (o && json_is_object(o)) {
-            char *one = json_dumps(o, JSON_COMPACT);
+            char *one = json_dumps(o, VS_JSON_DUMP_FLAGS);
             json_decref(o);
             o = NULL;
             if (one) {
@@ -406,7 +406,7 @@ static int emit_hit(const json_t *hit, void *arg)
         h->c->explain_first = json_incref(ex);
     if (h->arr)
         return json_array_append(h->arr, (json_t *)(uintptr_t)hit) == 0 ? VS_OK : VS_E_NOMEM;
-    char *s = json_dumps(hit, JSON_COMPACT);
+    char *s = json_dumps(hit, VS_JSON_DUMP_FLAGS);
     if (!s)
         return VS_E_NOMEM;
     size_t n = strlen(s);

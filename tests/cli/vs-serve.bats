@@ -1,0 +1,489 @@
+#!/usr/bin/env bats
+# vs-serve: the store over HTTP. Every server listens on 127.0.0.1 with a
+# port the kernel picks (--listen 127.0.0.1:0) and is stopped by teardown.
+load helpers
+
+OPENAPI="$BATS_TEST_DIRNAME/../../docs/openapi.yaml"
+CHECK="$BATS_TEST_DIRNAME/openapi_check.py"
+OBS="$BATS_TEST_DIRNAME/../../examples/observability"
+
+setup_file() {
+    # 200 records, dimension 8, fixed seed
+    $PY - "$BATS_FILE_TMPDIR/recs.ndjson" <<'EOF'
+import json, random, sys
+r = random.Random(7)
+with open(sys.argv[1], "w") as f:
+    for i in range(200):
+        v = [round(r.uniform(-1, 1), 4) for _ in range(8)]
+        f.write(json.dumps({"id": "d%03d" % i, "vector": v, "text": "doc %d" % i,
+                            "metadata": {"n": i, "even": i % 2 == 0}}) + "\n")
+EOF
+    vs-ingest "$BATS_FILE_TMPDIR/base.vs" < "$BATS_FILE_TMPDIR/recs.ndjson" 2>/dev/null
+}
+
+setup() {
+    cp -r "$BATS_FILE_TMPDIR/base.vs" "$BATS_TEST_TMPDIR/kb.vs"
+    KB="$BATS_TEST_TMPDIR/kb.vs"
+    SRV_PID=""
+}
+
+teardown() {
+    if [ -n "$SRV_PID" ]; then
+        kill "$SRV_PID" 2>/dev/null || true
+        wait "$SRV_PID" 2>/dev/null || true
+    fi
+}
+
+# start_server ARGS...: vs-serve on 127.0.0.1, a free port; sets U, SRV_PID.
+start_server() {
+    SRV_ERR="$BATS_TEST_TMPDIR/serve.err"
+    vs-serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$SRV_ERR" &
+    SRV_PID=$!
+    local i
+    for i in $(seq 200); do
+        grep -q 'listening on' "$SRV_ERR" && break
+        kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_ERR" >&2; return 1; }
+        sleep 0.05
+    done
+    PORT=$(sed -n 's/.*listening on https*:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
+    [ -n "$PORT" ] || { cat "$SRV_ERR" >&2; return 1; }
+    U="http://127.0.0.1:$PORT"
+}
+
+stop_server() {
+    kill -TERM "$SRV_PID"
+    wait "$SRV_PID"
+    local rc=$?
+    SRV_PID=""
+    return $rc
+}
+
+# req METHOD PATH [BODY-FILE-OR-STRING] [CURL ARGS...]: sets code, body,
+# ctype (and the body in $BATS_TEST_TMPDIR/body).
+req() {
+    local m=$1 p=$2 data=${3-}
+    shift 3 2>/dev/null || shift $#
+    local args=(-s -o "$BATS_TEST_TMPDIR/body" -D "$BATS_TEST_TMPDIR/headers"
+                -w '%{http_code}' -X "$m")
+    if [ -n "$data" ]; then
+        if [ -f "$data" ]; then args+=(--data-binary "@$data")
+        else args+=(--data-binary "$data"); fi
+    fi
+    code=$(curl "${args[@]}" "$@" "$U$p")
+    body=$(cat "$BATS_TEST_TMPDIR/body")
+    ctype=$(sed -n 's/^Content-Type: \([^;\r]*\).*/\1/Ip' "$BATS_TEST_TMPDIR/headers" | head -1)
+}
+
+# conforms TEMPLATE METHOD: the last response matches docs/openapi.yaml.
+conforms() {
+    $PY "$CHECK" "$OPENAPI" "$1" "$2" "$code" "$ctype" "$BATS_TEST_TMPDIR/body"
+}
+
+@test "vs-serve --help lists the options and matches the man page" {
+    run_split vs-serve --help || true
+    expect_status 0
+    [[ "$out" == *"--listen"* ]]
+    [[ "$out" == *"--keys"* ]]
+    [ -z "$err" ]
+    help_matches_man vs-serve
+}
+
+@test "vs-serve: unknown option is a usage error" {
+    run_split vs-serve --no-such-option "$KB" || true
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"vs-serve: "* ]]
+}
+
+@test "vs-serve: no store, missing store, bad listen address" {
+    run_split vs-serve || true
+    expect_status 2
+    [[ "$err" == *"missing STORE"* ]]
+    run_split vs-serve --listen 127.0.0.1:0 "$BATS_TEST_TMPDIR/none.vs" || true
+    expect_status 4
+    run_split vs-serve --listen nowhere:80 "$KB" || true
+    expect_status 2
+    [[ "$err" == *"IPv4"* ]]
+}
+
+@test "vs-serve: a non-loopback address needs keys or --insecure-no-auth" {
+    run_split vs-serve --listen 0.0.0.0:0 "$KB" || true
+    expect_status 2
+    [[ "$err" == *"--insecure-no-auth"* ]]
+}
+
+@test "vs-serve --hash-key: empty input is an error" {
+    run_split vs-serve --hash-key < /dev/null || true
+    expect_status 3
+    [[ "$err" == *"<stdin>:1:"* ]]
+    [ -z "$out" ]
+}
+
+@test "vs-serve --hash-key: the hash is salted SHA-256 of salt bytes + key, valid NDJSON" {
+    run_split vs-serve --hash-key <<< "s3cret-key" || true
+    expect_status 0
+    expect_ndjson
+    [[ "$out" != *"s3cret"* ]]
+    printf '%s\n' "$out" | $PY -c '
+import hashlib, json, sys
+h = json.loads(sys.stdin.readline())["hash"]
+alg, salt, dig = h.split(":")
+assert alg == "sha256" and len(salt) == 32
+assert hashlib.sha256(bytes.fromhex(salt) + b"s3cret-key").hexdigest() == dig
+'
+    # two hashes of one key differ (random salt)
+    a=$(vs-serve --hash-key <<< k1); b=$(vs-serve --hash-key <<< k1)
+    [ "$a" != "$b" ]
+}
+
+@test "vs-serve --hash-key: writing to /dev/full is a system error" {
+    run_split sh -c 'echo key | vs-serve --hash-key > /dev/full' || true
+    expect_status 5
+}
+
+@test "vs-serve: a malformed key file line is reported with its line" {
+    h=$(vs-serve --hash-key <<< k1 | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    printf '{"name":"a","hash":"%s","scopes":["read"]}\n{"name":"b",\n' "$h" > "$BATS_TEST_TMPDIR/keys"
+    run_split vs-serve --keys "$BATS_TEST_TMPDIR/keys" --listen 127.0.0.1:0 "$KB" || true
+    expect_status 3
+    [[ "$err" == *"keys:2:"* ]]
+    printf '{"name":"a","hash":"%s","scopes":["root"]}\n' "$h" > "$BATS_TEST_TMPDIR/keys"
+    run_split vs-serve --keys "$BATS_TEST_TMPDIR/keys" --listen 127.0.0.1:0 "$KB" || true
+    expect_status 3
+    [[ "$err" == *"keys:1:"*"scopes"* ]]
+}
+
+@test "vs-serve: healthz, readyz, list and info conform to the OpenAPI file" {
+    start_server "$KB"
+    req GET /healthz
+    [ "$code" = 200 ]; conforms /healthz GET
+    req GET /readyz
+    [ "$code" = 200 ]; conforms /readyz GET
+    [ "$(echo "$body" | $PY -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = ready ]
+    req GET /v1/stores
+    [ "$code" = 200 ]; conforms /v1/stores GET
+    [ "$body" = '{"stores":["kb"]}' ]
+    req GET /v1/stores/kb
+    [ "$code" = 200 ]; conforms /v1/stores/{name} GET
+    [ "$(echo "$body" | $PY -c 'import json,sys; print(json.load(sys.stdin)["records"])')" = 200 ]
+    stop_server
+}
+
+@test "vs-serve: query hits equal vs-query's, as JSON and as NDJSON" {
+    start_server "$KB"
+    q1='{"id":"q1","vector":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],"k":5}'
+    q2='{"id":"q2","vector":[1,0,0,0,0,0,0,1],"k":3,"filter":"metadata.even = true"}'
+    expected=$(printf '%s\n%s\n' "$q1" "$q2" | vs-query "$KB")
+    [ "$(echo "$expected" | wc -l)" = 8 ]
+    printf '%s\n%s\n' "$q1" "$q2" > "$BATS_TEST_TMPDIR/qs"
+    req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/qs"
+    [ "$code" = 200 ]
+    [ "$ctype" = application/x-ndjson ]
+    conforms /v1/stores/{name}/query POST
+    [ "$body" = "$expected" ]
+    out=$body; expect_ndjson
+    req POST /v1/stores/kb/query "$q1"
+    [ "$code" = 200 ]
+    [ "$ctype" = application/json ]
+    conforms /v1/stores/{name}/query POST
+    got=$(echo "$body" | $PY -c 'import json,sys; [print(json.dumps(h,separators=(",",":"))) for h in json.load(sys.stdin)["hits"]]')
+    want=$(echo "$expected" | head -5 | $PY -c 'import json,sys; [print(json.dumps(json.loads(l),separators=(",",":"))) for l in sys.stdin]')
+    [ "$got" = "$want" ]
+    stop_server
+}
+
+@test "vs-serve: explain on request" {
+    start_server "$KB"
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2,"explain":true}'
+    [ "$code" = 200 ]
+    conforms /v1/stores/{name}/query POST
+    echo "$body" | $PY -c '
+import json, sys
+h = json.load(sys.stdin)["hits"]
+assert h[0]["explain"]["records_scanned"] == 200, h[0]
+assert "explain" not in h[1]'
+    stop_server
+}
+
+@test "vs-serve: malformed requests get JSON errors and the server stays up" {
+    start_server --max-batch 5 --max-body 4096 --max-k 50 "$KB"
+    # bad JSON on line 2 of a batch
+    req POST /v1/stores/kb/query $'{"id":"a","vector":[1,0,0,0,0,0,0,0]}\n{"id":'
+    [ "$code" = 400 ]; conforms /v1/stores/{name}/query POST
+    [ "$(echo "$body" | $PY -c 'import json,sys; e=json.load(sys.stdin)["error"]; print(e["code"], e["line"])')" = "json 2" ]
+    # wrong dimension, wrong types, huge numbers, k over the limit
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1,0]}'
+    [ "$code" = 400 ]; [[ "$body" == *'"code":"dimension"'* ]]
+    req POST /v1/stores/kb/query '{"id":"a","vector":"abc"}'
+    [ "$code" = 400 ]; conforms /v1/stores/{name}/query POST
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1e999,0,0,0,0,0,0,0]}'
+    [ "$code" = 400 ]
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1,0,0,0,0,0,0,0],"k":99999999999999999999}'
+    [ "$code" = 400 ]
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1,0,0,0,0,0,0,0],"k":51}'
+    [ "$code" = 400 ]; [[ "$body" == *"--max-k"* ]]
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1,0,0,0,0,0,0,0],"filter":"metadata.n >"}'
+    [ "$code" = 400 ]
+    req POST /v1/stores/kb/query '{"id":"a","vector":[1,0,0,0,0,0,0,0],"explain":"yes"}'
+    [ "$code" = 400 ]
+    # deep nesting
+    deep=$($PY -c 'print("{\"id\":\"a\",\"x\":" + "["*5000 + "]"*5000 + "}")')
+    req POST /v1/stores/kb/query "$deep" -H 'Content-Type: application/json'
+    [ "$code" = 400 ] || [ "$code" = 413 ]
+    # invalid UTF-8
+    printf '{"id":"\xff\xfe","vector":[1,0,0,0,0,0,0,0]}' > "$BATS_TEST_TMPDIR/bad"
+    req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/bad"
+    [ "$code" = 400 ]; conforms /v1/stores/{name}/query POST
+    # too many records, too large a body
+    $PY -c 'import json
+for i in range(6): print(json.dumps({"id": str(i), "vector": [1,0,0,0,0,0,0,0]}))' > "$BATS_TEST_TMPDIR/six"
+    req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/six"
+    [ "$code" = 413 ]; conforms /v1/stores/{name}/query POST
+    head -c 5000 /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/big"
+    req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/big"
+    [ "$code" = 413 ]; [[ "$body" == *"--max-body"* ]]
+    # empty body, unknown store, unknown path, wrong method
+    req POST /v1/stores/kb/query ''
+    [ "$code" = 400 ]
+    req POST /v1/stores/nope/query '{"id":"a"}'
+    [ "$code" = 404 ]
+    req GET /v1/nothing
+    [ "$code" = 404 ]
+    req GET /v1/stores/kb/query
+    [ "$code" = 405 ]
+    req GET /healthz
+    [ "$code" = 200 ]
+    stop_server
+}
+
+@test "vs-serve: a stalled partial request is dropped after --idle-timeout" {
+    start_server --idle-timeout 1 "$KB"
+    start=$(date +%s)
+    # send half a request and stall; the server must close the connection
+    run_split $PY - "$PORT" <<'EOF' || true
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/stores/kb/query HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\"")
+s.settimeout(10)
+t = time.time()
+data = s.recv(100)
+print("closed" if not data or b"HTTP/1.1" in data else "other", round(time.time() - t))
+EOF
+    expect_status 0
+    [[ "$out" == closed* ]]
+    [ $(( $(date +%s) - start )) -lt 8 ]
+    req GET /healthz
+    [ "$code" = 200 ]
+    stop_server
+}
+
+@test "vs-serve: upserts and deletes are acknowledged after a durable commit" {
+    start_server "$KB"
+    printf '%s\n' '{"id":"new1","vector":[9,9,9,9,9,9,9,9],"text":"fresh"}' \
+                  '{"id":"d000","vector":[0,0,0,0,0,0,0,1],"text":"replaced"}' > "$BATS_TEST_TMPDIR/up"
+    req POST /v1/stores/kb/upsert "$BATS_TEST_TMPDIR/up"
+    [ "$code" = 200 ]; conforms /v1/stores/{name}/upsert POST
+    [ "$(echo "$body" | $PY -c 'import json,sys; o=json.load(sys.stdin); print(o["upserted"], o["records"], o["generation"])')" = "2 201 2" ]
+    # visible to the batch programs at once (durable on disk)
+    run_split sh -c "echo '{\"id\":\"q\",\"vector\":[1,1,1,1,1,1,1,1],\"k\":1}' | vs-query --no-metadata '$KB'" || true
+    expect_status 0
+    [[ "$out" == *'"id":"new1"'* ]]
+    # and to the server's next query
+    req POST /v1/stores/kb/query '{"id":"q","vector":[0,0,0,0,0,0,0,1],"k":1}'
+    [[ "$body" == *'"text":"replaced"'* ]]
+    req POST /v1/stores/kb/delete $'{"id":"new1"}\n{"id":"missing"}'
+    [ "$code" = 200 ]; conforms /v1/stores/{name}/delete POST
+    [ "$(echo "$body" | $PY -c 'import json,sys; o=json.load(sys.stdin); print(o["deleted"], o["not_found"], o["records"])')" = "1 1 200" ]
+    # a bad record rejects the whole request; nothing is written
+    req POST /v1/stores/kb/upsert $'{"id":"x1","vector":[1,1,1,1,1,1,1,1]}\n{"id":"x2","vector":[1]}'
+    [ "$code" = 400 ]; [[ "$body" == *'"line":2'* ]]
+    req POST /v1/stores/kb/upsert '{"id":"x3"}'
+    [ "$code" = 400 ]; [[ "$body" == *'"field":"vector"'* ]]
+    req GET /v1/stores/kb
+    [ "$(echo "$body" | $PY -c 'import json,sys; print(json.load(sys.stdin)["records"])')" = 200 ]
+    stop_server
+    run_split vs-index verify "$KB" || true
+    expect_status 0
+}
+
+@test "vs-serve: readers pick up generations written by vs-ingest; a held lock gives 503" {
+    start_server --timeout-ms 300 "$KB"
+    echo '{"id":"ing1","vector":[-5,5,-5,5,-5,5,-5,5],"text":"from ingest"}' | vs-ingest "$KB" 2>/dev/null
+    req POST /v1/stores/kb/query '{"id":"q","vector":[-1,1,-1,1,-1,1,-1,1],"k":1}'
+    [ "$code" = 200 ]
+    [[ "$body" == *'"id":"ing1"'* ]]
+    # vs-ingest holds the lock while it reads stdin: an HTTP write waits, then 503
+    mkfifo "$BATS_TEST_TMPDIR/fifo"
+    vs-ingest "$KB" < "$BATS_TEST_TMPDIR/fifo" 2>/dev/null &
+    ing=$!
+    exec 7>"$BATS_TEST_TMPDIR/fifo"
+    sleep 0.3
+    req POST /v1/stores/kb/upsert '{"id":"h1","vector":[1,1,1,1,1,1,1,1]}'
+    [ "$code" = 503 ]; [[ "$body" == *'"code":"locked"'* ]]
+    grep -qi '^Retry-After: 1' "$BATS_TEST_TMPDIR/headers"
+    exec 7>&-
+    wait $ing
+    req POST /v1/stores/kb/upsert '{"id":"h1","vector":[1,1,1,1,1,1,1,1]}'
+    [ "$code" = 200 ]
+    stop_server
+}
+
+@test "vs-serve: keys with scopes and stores; 401 and 403 never echo the key" {
+    cp -r "$KB" "$BATS_TEST_TMPDIR/other.vs"
+    hr=$(vs-serve --hash-key <<< reader-key | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    hw=$(vs-serve --hash-key <<< writer-key | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    {
+        echo "# readers of kb only"
+        printf '{"name":"reader","hash":"%s","scopes":["read"],"stores":["kb"]}\n' "$hr"
+        printf '{"name":"writer","hash":"%s","scopes":["read","write"]}\n' "$hw"
+    } > "$BATS_TEST_TMPDIR/keys"
+    start_server --keys "$BATS_TEST_TMPDIR/keys" "$KB" "$BATS_TEST_TMPDIR/other.vs"
+    q='{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":1}'
+    req POST /v1/stores/kb/query "$q"
+    [ "$code" = 401 ]; conforms /v1/stores/{name}/query POST
+    req POST /v1/stores/kb/query "$q" -H 'Authorization: Bearer wrong-key-123'
+    [ "$code" = 401 ]; [[ "$body" != *wrong-key* ]]
+    req POST /v1/stores/kb/query "$q" -H 'Authorization: Bearer reader-key'
+    [ "$code" = 200 ]
+    req POST /v1/stores/other/query "$q" -H 'Authorization: Bearer reader-key'
+    [ "$code" = 403 ]; conforms /v1/stores/{name}/query POST
+    req POST /v1/stores/kb/upsert '{"id":"z","vector":[1,1,1,1,1,1,1,1]}' -H 'Authorization: Bearer reader-key'
+    [ "$code" = 403 ]; [[ "$body" != *reader-key* ]]
+    req POST /v1/stores/kb/upsert '{"id":"z","vector":[1,1,1,1,1,1,1,1]}' -H 'Authorization: Bearer writer-key'
+    [ "$code" = 200 ]
+    req POST /v1/stores/kb/compact '' -H 'Authorization: Bearer writer-key'
+    [ "$code" = 403 ]
+    # health and metrics stay open
+    req GET /healthz
+    [ "$code" = 200 ]
+    req GET /metrics
+    [ "$code" = 200 ]
+    stop_server
+}
+
+@test "vs-serve: per-key token bucket gives 429 with Retry-After" {
+    h=$(vs-serve --hash-key <<< k | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    printf '{"name":"slow","hash":"%s","scopes":["read"],"rate":0.5,"burst":3}\n' "$h" > "$BATS_TEST_TMPDIR/keys"
+    start_server --keys "$BATS_TEST_TMPDIR/keys" "$KB"
+    codes=""
+    for i in 1 2 3 4 5; do
+        req GET /v1/stores/kb '' -H 'Authorization: Bearer k'
+        codes="$codes $code"
+    done
+    [ "$codes" = " 200 200 200 429 429" ]
+    grep -qiE '^Retry-After: [12]' "$BATS_TEST_TMPDIR/headers"
+    [[ "$body" == *'"code":"rate_limited"'* ]]
+    req GET /metrics
+    [[ "$body" == *'vs_rate_limited_total{key="slow"} 2'* ]]
+    stop_server
+}
+
+@test "vs-serve: access log and slow-query log are NDJSON with the traceparent's trace id" {
+    start_server --access-log "$BATS_TEST_TMPDIR/access" --slow-ms 0 \
+        --slow-log "$BATS_TEST_TMPDIR/slow" "$KB"
+    tp=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2,"filter":"metadata.n < 50"}' -H "traceparent: $tp"
+    [ "$code" = 200 ]
+    grep -qi '^X-Trace-Id: 4bf92f3577b34da6a3ce929d0e0e4736' "$BATS_TEST_TMPDIR/headers"
+    req GET /healthz '' -H 'traceparent: garbage'
+    stop_server
+    out=$(cat "$BATS_TEST_TMPDIR/access"); expect_ndjson
+    $PY - "$BATS_TEST_TMPDIR/access" "$BATS_TEST_TMPDIR/slow" <<'EOF'
+import json, sys
+acc = [json.loads(l) for l in open(sys.argv[1])]
+assert len(acc) == 2, acc
+a = acc[0]
+assert a["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and a["status"] == 200, a
+assert a["endpoint"] == "query" and a["store"] == "kb" and a["hits"] == 2, a
+assert len(acc[1]["trace_id"]) == 32 and acc[1]["trace_id"] != a["trace_id"]
+slow = [json.loads(l) for l in open(sys.argv[2])]
+assert len(slow) == 1, slow
+s = slow[0]
+assert s["filter"] == "metadata.n < 50" and s["hits"] == 2 and "vector" not in s["query"], s
+assert s["trace_id"] == a["trace_id"] and s["took_ms"] >= 0
+EOF
+}
+
+@test "vs-serve: metrics carry the documented names and the dashboard queries only those" {
+    start_server "$KB"
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":300}'
+    req GET /metrics
+    [ "$code" = 200 ]
+    [[ "$ctype" == text/plain* ]]
+    printf '%s\n' "$body" > "$BATS_TEST_TMPDIR/metrics"
+    stop_server
+    grep -q '^vs_query_k_shortfalls_total{store="kb"} 1$' "$BATS_TEST_TMPDIR/metrics"
+    grep -q '^vs_store_records{store="kb"} 200$' "$BATS_TEST_TMPDIR/metrics"
+    grep -q '^vs_http_requests_total{endpoint="query",method="POST",status="200"} 1$' "$BATS_TEST_TMPDIR/metrics"
+    grep -q '^vs_http_request_duration_seconds_bucket{endpoint="query",le="+Inf"} 1$' "$BATS_TEST_TMPDIR/metrics"
+    $PY - "$BATS_TEST_TMPDIR/metrics" "$OBS/grafana-dashboard.json" "$OBS/prometheus.yml" <<'EOF'
+import json, re, sys, yaml
+names = set()
+for l in open(sys.argv[1]):
+    if l.startswith("# TYPE "):
+        _, _, n, t = l.split()
+        names.add(n)
+        if t == "histogram":
+            names.update({n + "_bucket", n + "_sum", n + "_count"})
+dash = json.load(open(sys.argv[2]))
+exprs = []
+def walk(o):
+    if isinstance(o, dict):
+        if "expr" in o:
+            exprs.append(o["expr"])
+        for v in o.values():
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(dash)
+assert len(exprs) >= 6, exprs
+used = set()
+for e in exprs:
+    used.update(m for m in re.findall(r"\b(vs_[a-z_]+)", e))
+missing = used - names
+assert not missing, "dashboard queries unknown metrics: %s" % sorted(missing)
+prom = yaml.safe_load(open(sys.argv[3]))
+assert prom["scrape_configs"][0]["metrics_path"] == "/metrics"
+EOF
+}
+
+@test "vs-serve: snapshot needs --snapshot-dir and the admin scope; the snapshot opens" {
+    start_server "$KB"
+    req POST /v1/stores/kb/snapshot '{"name":"s1"}'
+    [ "$code" = 501 ]; conforms /v1/stores/{name}/snapshot POST
+    stop_server
+    mkdir "$BATS_TEST_TMPDIR/snaps"
+    start_server --snapshot-dir "$BATS_TEST_TMPDIR/snaps" "$KB"
+    req POST /v1/stores/kb/snapshot '{"name":"../evil"}'
+    [ "$code" = 400 ]
+    req POST /v1/stores/kb/snapshot '{"name":"s1"}'
+    [ "$code" = 200 ]; conforms /v1/stores/{name}/snapshot POST
+    req POST /v1/stores/kb/snapshot '{"name":"s1"}'
+    [ "$code" = 409 ]
+    stop_server
+    run_split vs-index verify "$BATS_TEST_TMPDIR/snaps/s1" || true
+    expect_status 0
+}
+
+@test "vs-serve: HTTPS with --tls-cert and --tls-key" {
+    command -v openssl >/dev/null || skip "openssl command not installed"
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+        -keyout "$BATS_TEST_TMPDIR/key.pem" -out "$BATS_TEST_TMPDIR/cert.pem" 2>/dev/null
+    start_server --tls-cert "$BATS_TEST_TMPDIR/cert.pem" --tls-key "$BATS_TEST_TMPDIR/key.pem" "$KB"
+    grep -q 'listening on https://' "$SRV_ERR"
+    U="https://127.0.0.1:$PORT"
+    req GET /healthz '' --cacert "$BATS_TEST_TMPDIR/cert.pem"
+    [ "$code" = 200 ]
+    stop_server
+    run_split vs-serve --tls-cert "$BATS_TEST_TMPDIR/cert.pem" --listen 127.0.0.1:0 "$KB" || true
+    expect_status 2
+}
+
+@test "vs-serve: SIGTERM stops it with status 0 and --stats counts requests" {
+    start_server --stats "$KB"
+    req GET /healthz
+    req GET /readyz
+    stop_server
+    grep -q '"requests":2' "$SRV_ERR"
+}
