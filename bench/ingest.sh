@@ -36,15 +36,16 @@ raw=$((DIM * 4))
 out=$tmp/table.txt
 {
     echo "ingest: $N records, dim $DIM, $(nproc) cpus, $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-    printf '%-12s %10s %10s %10s %10s %12s %10s %12s\n' input MB seconds 'rec/s' 'MB/s' 'disk B/rec' 'vs raw' 'get ms'
+    printf '%-12s %8s %8s %8s %9s %8s %10s %12s %8s %8s\n' input MB seconds 'rec/s' 'MB/s' 'cpu s' 'rec/cpu-s' 'disk B/rec' 'vs raw' 'get ms'
 } >"$out"
 for kind in arr b64; do
     f=$tmp/$kind.jsonl
     s=$tmp/$kind.vs
     mb=$(awk -v b="$(stat -c %s "$f")" 'BEGIN { printf "%.1f", b / 1e6 }')
     t0=$(now)
-    "$bin/vs-ingest" -q "$s" "$f"
+    /usr/bin/time -f '%U %S' -o "$tmp/cpu" "$bin/vs-ingest" -q "$s" "$f"
     t1=$(now)
+    cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$tmp/cpu")
     disk=$("$bin/vs-index" info "$s" | /usr/bin/python3 -c 'import json,sys; o=json.load(sys.stdin); print(o["bytes_on_disk"] / o["records"])')
     gets=""
     for i in 1 2 3 4 5; do
@@ -55,12 +56,16 @@ for kind in arr b64; do
     done
     getms=$(echo $gets | tr ' ' '\n' | sort -n | sed -n 3p)
     case $kind in arr) name="json-array" ;; *) name="base64" ;; esac
-    awk -v n="$N" -v mb="$mb" -v a="$t0" -v b="$t1" -v disk="$disk" -v raw="$raw" -v get="$getms" -v name="$name" 'BEGIN {
+    awk -v n="$N" -v mb="$mb" -v a="$t0" -v b="$t1" -v cpu="$cpu" -v disk="$disk" -v raw="$raw" -v get="$getms" -v name="$name" 'BEGIN {
         s = b - a
-        printf "%-12s %10.1f %10.2f %10.0f %10.1f %12.1f %9.2fx %12s\n", name, mb, s, n / s, mb / s, disk, disk / raw, get
+        printf "%-12s %8.1f %8.2f %8.0f %9.1f %8.2f %10.0f %12.1f %7.2fx %8s\n", name, mb, s, n / s, mb / s, cpu, n / cpu, disk, disk / raw, get
     }' >>"$out"
 done
-echo "(raw float32 per record: $raw B; 'vs raw' = disk bytes per record / raw; random vectors do not compress, docs do)" >>"$out"
+{
+    echo "(raw float32 per record: $raw B; 'vs raw' = disk bytes per record / raw; random vectors"
+    echo " compress little, docs do; 'cpu s' = user+sys of vs-ingest, steadier than wall time on a"
+    echo " shared machine; wall time includes the fsyncs; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+} >>"$out"
 cat "$out"
 mkdir -p bench/results
 { cat "$out"; echo; } >>bench/results/ingest.txt
