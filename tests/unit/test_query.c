@@ -1,0 +1,340 @@
+/* test_query.c: the query module over a real store: hits and their fields,
+ * record errors, filters (global and per query), explain, tombstones,
+ * batches, an empty store. */
+#include "test.h"
+#include "vecstore.h"
+
+#include <unistd.h>
+
+static char dir[256];
+
+static json_t *js(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    if (!j)
+        printf("# bad test JSON: %s\n", e.text);
+    return j;
+}
+
+/* A cosine store with 4 docs, then "gone" deleted. */
+static int make_store(const char *path, enum vs_metric m)
+{
+    static const char *docs[] = {
+        "{\"id\":\"a\",\"text\":\"alpha\",\"metadata\":{\"lang\":\"en\",\"year\":2021}}",
+        "{\"id\":\"b\",\"text\":\"beta\",\"metadata\":{\"lang\":\"de\",\"year\":2019}}",
+        "{\"id\":\"c\",\"text\":\"gamma\",\"metadata\":{\"lang\":\"en\",\"year\":2018}}",
+        "{\"id\":\"gone\",\"text\":\"x\"}",
+    };
+    static const float vecs[4][3] = {{1, 0, 0}, {0, 1, 0}, {1, 1, 0}, {1, 0.1f, 0}};
+    struct vs_store_settings st = {0};
+    st.metric = m;
+    st.normalize = m == VS_METRIC_COSINE;
+    struct vs_writer_opts o = {&st, 0};
+    struct vs_writer *w;
+    int rc = vs_writer_open(path, &o, &w, NULL);
+    if (rc != VS_OK)
+        return rc;
+    for (int i = 0; i < 4 && rc == VS_OK; i++) {
+        json_t *r = js(docs[i]);
+        rc = vs_writer_upsert(w, r, vecs[i], 3, NULL);
+        json_decref(r);
+    }
+    if (rc == VS_OK)
+        rc = vs_writer_commit(w, NULL);
+    if (rc == VS_OK)
+        rc = vs_writer_delete(w, "gone", NULL, NULL);
+    if (rc == VS_OK)
+        rc = vs_writer_commit(w, NULL);
+    vs_writer_close(w);
+    return rc;
+}
+
+struct sink {
+    json_t *hits;
+};
+
+static int collect(const json_t *hit, void *arg)
+{
+    struct sink *s = arg;
+    return json_array_append(s->hits, (json_t *)(uintptr_t)hit) == 0 ? VS_OK : VS_E_NOMEM;
+}
+
+static int add(struct vs_query *q, const char *rec, struct vs_diag *d)
+{
+    json_t *r = js(rec);
+    int st = vs_query_add(q, r, d);
+    json_decref(r);
+    return st;
+}
+
+static const char *hit_id(json_t *hits, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(hits, i), "id"));
+}
+
+static void test_hits_and_fields(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/cos.vs", dir);
+    CHECK_EQ_INT(make_store(path, VS_METRIC_COSINE), VS_OK);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"q1\",\"vector\":[2,0.2,0],\"k\":2}", &d), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":7,\"vector\":[0,0,1]}", &d), VS_OK);
+    CHECK_EQ_INT(vs_query_pending(q), 2);
+    struct sink sk = {json_array()};
+    uint64_t nh = 0, ne = 0;
+    CHECK_EQ_INT(vs_query_run(q, collect, &sk, &nh, &ne, &d), VS_OK);
+    CHECK_EQ_INT(vs_query_pending(q), 0);
+    CHECK_EQ_INT(nh, 5); /* 2 for q1, 3 live records for "7" */
+    CHECK_EQ_INT(ne, 0);
+    json_t *h0 = json_array_get(sk.hits, 0);
+    CHECK_EQ_STR(json_string_value(json_object_get(h0, "qid")), "q1");
+    CHECK_EQ_STR(hit_id(sk.hits, 0), "a");
+    CHECK_EQ_STR(hit_id(sk.hits, 1), "c");
+    CHECK_EQ_INT(json_integer_value(json_object_get(h0, "rank")), 1);
+    CHECK_NEAR(json_real_value(json_object_get(h0, "score")), 0.9950372, 1e-6);
+    CHECK_NEAR(json_real_value(json_object_get(h0, "distance")), 1 - 0.9950372, 1e-6);
+    CHECK_EQ_STR(json_string_value(json_object_get(h0, "metric")), "cosine");
+    CHECK_EQ_STR(json_string_value(json_object_get(h0, "text")), "alpha");
+    CHECK(json_is_object(json_object_get(h0, "metadata")));
+    /* field order: qid, id, rank, score, distance, metric, text, metadata */
+    char *dump = json_dumps(h0, JSON_COMPACT);
+    CHECK(dump && strncmp(dump, "{\"qid\":\"q1\",\"id\":\"a\",\"rank\":1,\"score\":", 38) == 0);
+    free(dump);
+    /* an integer query id comes out as a string; orthogonal ties -> by id */
+    json_t *h2 = json_array_get(sk.hits, 2);
+    CHECK_EQ_STR(json_string_value(json_object_get(h2, "qid")), "7");
+    CHECK_EQ_STR(hit_id(sk.hits, 2), "a");
+    CHECK_EQ_STR(hit_id(sk.hits, 3), "b");
+    CHECK_EQ_STR(hit_id(sk.hits, 4), "c");
+    CHECK_EQ_INT(vs_query_shortfalls(q), 1); /* "7" wanted 10, got 3 */
+    json_decref(sk.hits);
+    vs_query_free(q);
+    vs_store_close(s);
+}
+
+static void test_record_errors(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/cos.vs", dir);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {10, 2, 1, -1, NULL, 0, 0, 0};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"vector\":[1,0,0]}", &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "id");
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0]}", &d), VS_E_DIM);
+    CHECK_EQ_STR(d.field, "vector");
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\"}", &d), VS_E_FIELD);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"text\":\"alpha\"}", &d), VS_E_FIELD); /* no model */
+    CHECK(strstr(d.detail, "no embedding model") != NULL);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0,0],\"k\":0}", &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "k");
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0,0],\"k\":\"3\"}", &d), VS_E_FIELD);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0,0],\"filter\":\"a =\"}", &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.field, "filter");
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0,0],\"filter\":3}", &d), VS_E_FIELD);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[0,0,0]}", &d), VS_E_DATA);
+    CHECK_EQ_INT(vs_query_pending(q), 0); /* rejected records leave nothing */
+    CHECK_EQ_INT(add(q, "{\"id\":\"x\",\"vector\":[1,0,0]}", &d), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"y\",\"vector\":[1,0,0]}", &d), VS_OK);
+    CHECK(vs_query_full(q));
+    vs_query_free(q); /* frees pending queries too */
+    /* a global filter that does not parse */
+    o.filter = "lang = ";
+    q = NULL;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, &d), VS_E_FILTER);
+    CHECK_EQ_INT(d.col, 8);
+    CHECK(q == NULL);
+    o.filter = NULL;
+    o.simd = 99;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, &d), VS_E_UNSUPPORTED);
+    vs_store_close(s);
+}
+
+static void test_filters_and_explain(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/cos.vs", dir);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {10, 8, 2, -1, "lang = \"en\"", 1, 1, 1};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(add(q, "{\"id\":\"g\",\"vector\":[0,1,0]}", &d), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"own\",\"vector\":[0,1,0],\"filter\":\"year < 2020\"}", &d), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"none\",\"vector\":[0,1,0],\"filter\":\"year > 3000\"}", &d), VS_OK);
+    struct sink sk = {json_array()};
+    uint64_t nh = 0, ne = 0;
+    CHECK_EQ_INT(vs_query_run(q, collect, &sk, &nh, &ne, &d), VS_OK);
+    CHECK_EQ_INT(nh, 3);
+    CHECK_EQ_INT(ne, 1);
+    CHECK_EQ_INT(json_array_size(sk.hits), 4); /* + the explain record of "none" */
+    CHECK_EQ_STR(hit_id(sk.hits, 0), "c"); /* en only: c (cos .707) before a (0) */
+    CHECK_EQ_STR(hit_id(sk.hits, 1), "a");
+    CHECK_EQ_STR(hit_id(sk.hits, 2), "c"); /* en AND year < 2020 */
+    json_t *h0 = json_array_get(sk.hits, 0);
+    CHECK(json_object_get(h0, "text") == NULL);
+    CHECK(json_object_get(h0, "metadata") == NULL);
+    json_t *e = json_object_get(h0, "explain");
+    CHECK(json_is_true(json_object_get(e, "exact")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(e, "records_scanned")), 3);
+    CHECK_EQ_INT(json_integer_value(json_object_get(e, "filter_matched")), 2);
+    CHECK(json_object_get(json_array_get(sk.hits, 1), "explain") == NULL);
+    json_t *e2 = json_object_get(json_array_get(sk.hits, 2), "explain");
+    CHECK_EQ_STR(json_string_value(json_object_get(e2, "filter")),
+                 "(lang = \"en\") AND (year < 2020)");
+    json_t *last = json_array_get(sk.hits, 3);
+    CHECK_EQ_STR(json_string_value(json_object_get(last, "qid")), "none");
+    CHECK(json_object_get(last, "id") == NULL);
+    CHECK_EQ_INT(json_integer_value(json_object_get(last, "hits")), 0);
+    CHECK(json_is_object(json_object_get(last, "explain")));
+    json_decref(sk.hits);
+    vs_query_free(q);
+    vs_store_close(s);
+}
+
+static void test_l2_and_dot_scores(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/l2.vs", dir);
+    CHECK_EQ_INT(make_store(path, VS_METRIC_L2), VS_OK);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {1, 1, 1, VS_SIMD_SCALAR, NULL, 1, 1, 0};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    CHECK_EQ_STR(vs_query_kernel(q), "scalar");
+    CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[3,1,0]}", NULL), VS_OK);
+    struct sink sk = {json_array()};
+    CHECK_EQ_INT(vs_query_run(q, collect, &sk, NULL, NULL, NULL), VS_OK);
+    json_t *h = json_array_get(sk.hits, 0);
+    CHECK_EQ_STR(hit_id(sk.hits, 0), "c"); /* (3,1) - (1,1): 4 */
+    CHECK_NEAR(json_real_value(json_object_get(h, "score")), -4.0, 0);
+    CHECK_NEAR(json_real_value(json_object_get(h, "distance")), 4.0, 0);
+    CHECK_EQ_INT(vs_query_distances(q), 4); /* every row is scored, dead too */
+    json_decref(sk.hits);
+    vs_query_free(q);
+    vs_store_close(s);
+
+    snprintf(path, sizeof path, "%s/dot.vs", dir);
+    CHECK_EQ_INT(make_store(path, VS_METRIC_DOT), VS_OK);
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    o.simd = -1;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[3,1,0]}", NULL), VS_OK);
+    sk.hits = json_array();
+    CHECK_EQ_INT(vs_query_run(q, collect, &sk, NULL, NULL, NULL), VS_OK);
+    h = json_array_get(sk.hits, 0);
+    CHECK_EQ_STR(hit_id(sk.hits, 0), "c"); /* 3 + 1 = 4 */
+    CHECK_NEAR(json_real_value(json_object_get(h, "score")), 4.0, 0);
+    CHECK(json_object_get(h, "distance") == NULL);
+    json_decref(sk.hits);
+    vs_query_free(q);
+    vs_store_close(s);
+}
+
+static void test_empty_store(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/empty.vs", dir);
+    struct vs_store_settings st = {0};
+    st.normalize = 1;
+    CHECK_EQ_INT(vs_store_create(path, &st, NULL), VS_OK);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {5, 3, 1, -1, NULL, 0, 0, 1};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[1,2]}", NULL), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"t\",\"text\":\"hello\"}", NULL), VS_OK);
+    struct sink sk = {json_array()};
+    uint64_t nh = 9, ne = 0;
+    CHECK_EQ_INT(vs_query_run(q, collect, &sk, &nh, &ne, NULL), VS_OK);
+    CHECK_EQ_INT(nh, 0);
+    CHECK_EQ_INT(ne, 2);
+    CHECK_EQ_INT(json_array_size(sk.hits), 2); /* explain records only */
+    json_decref(sk.hits);
+    vs_query_free(q);
+    vs_store_close(s);
+    vs_query_free(NULL);
+}
+
+static int stop_after_one(const json_t *hit, void *arg)
+{
+    int *n = arg;
+    return ++*n >= 1 ? VS_E_NOSPC : VS_OK;
+}
+
+static void test_emit_error_stops(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/cos.vs", dir);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0};
+    struct vs_query *q = NULL;
+    CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
+    CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[1,0,0]}", NULL), VS_OK);
+    int n = 0;
+    CHECK_EQ_INT(vs_query_run(q, stop_after_one, &n, NULL, NULL, NULL), VS_E_NOSPC);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(vs_query_pending(q), 0);
+    vs_query_free(q);
+    vs_store_close(s);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/vs-test-query-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_hits_and_fields);
+    RUN(test_record_errors);
+    RUN(test_filters_and_explain);
+    RUN(test_l2_and_dot_scores);
+    RUN(test_empty_store);
+    RUN(test_emit_error_stops);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return vs_test_done();
+}
