@@ -78,6 +78,11 @@ struct vs_segment {
     uint32_t *blk_off;      /* line offsets in blk, blk_n + 1 entries */
 };
 
+/* ---- store.c ---- */
+
+/* The manifest bytes the store was opened from (owned by s). */
+const char *vs_store_manifest_bytes(const struct vs_store *s, size_t *len);
+
 /* ---- segment.c ---- */
 
 struct vs_segw;
