@@ -19,6 +19,8 @@ enum {
     OPT_MODEL,
     OPT_QUERIES,
     OPT_RPM,
+    OPT_SIGMOID,
+    OPT_THREADS,
     OPT_TIMEOUT,
     OPT_URL
 };
@@ -35,6 +37,8 @@ static const struct option longopts[] = {
     {"model", required_argument, NULL, OPT_MODEL},
     {"queries", required_argument, NULL, OPT_QUERIES},
     {"rpm", required_argument, NULL, OPT_RPM},
+    {"sigmoid", no_argument, NULL, OPT_SIGMOID},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"url", required_argument, NULL, OPT_URL},
     VS_CLI_COMMON_LONGOPTS,
@@ -49,7 +53,7 @@ static void usage(FILE *fp)
           "retrieval_rank and retrieval_score.\n"
           "\n"
           "Options:\n"
-          "  -m, --method NAME     bm25 (default), mmr or api\n"
+          "  -m, --method NAME     bm25 (default), mmr, api or cross-encoder\n"
           "      --queries FILE    query records (id, text, optional vector); a\n"
           "                        \"query\" field on the hits wins\n"
           "  -k N                  keep the top N hits per query (default: all)\n"
@@ -58,8 +62,11 @@ static void usage(FILE *fp)
           "      --blend-mode MODE rrf (ranks, default) or minmax (normalised scores)\n"
           "      --analyzer SPEC   bm25: analyzer spec (default: the store default)\n"
           "      --lambda X        mmr: relevance weight in [0, 1] (default 0.5)\n"
+          "      --model NAME      cross-encoder: model folder (DIR, or NAME in\n"
+          "                        $VS_MODEL_DIR); api: model name sent with the request\n"
+          "      --sigmoid         cross-encoder: score = sigmoid(logit)\n"
+          "      --threads N       cross-encoder: threads (default: all cores)\n"
           "      --url URL         api: rerank endpoint (POST {query, documents, top_n})\n"
-          "      --model NAME      api: model name sent with the request\n"
           "      --api-key-env VAR api: environment variable holding the key\n"
           "                        (default VS_RERANK_API_KEY; none when unset)\n"
           "      --max-retries N   api: retries after a failed request (default 4)\n"
@@ -126,7 +133,7 @@ int main(int argc, char **argv)
         case OPT_METHOD:
             if (vs_rerank_method_parse(optarg, &o.method) != VS_OK)
                 return vs_cli_exit(vs_cli_usage_error(
-                    "unknown method '%s' (bm25, mmr, api)", optarg));
+                    "unknown method '%s' (bm25, mmr, api, cross-encoder)", optarg));
             break;
         case OPT_ANALYZER: o.analyzer = optarg; break;
         case OPT_API_KEY_ENV: key_env = optarg; break;
@@ -154,6 +161,14 @@ int main(int argc, char **argv)
             o.has_min_score = 1;
             break;
         case OPT_MODEL: o.model = optarg; break;
+        case OPT_SIGMOID: o.sigmoid = 1; break;
+        case OPT_THREADS: {
+            long t;
+            if (vs_cli_parse_long("--threads", optarg, 1, 1024, &t))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.threads = (int)t;
+            break;
+        }
         case OPT_QUERIES: queries = optarg; break;
         case OPT_RPM:
             if (vs_cli_parse_double("--rpm", optarg, 0.001, 1e9, &rpm))
@@ -170,10 +185,16 @@ int main(int argc, char **argv)
     }
     if (have_mode && o.blend < 0)
         return vs_cli_exit(vs_cli_usage_error("--blend-mode needs --blend ALPHA"));
-    int is_api = o.method == VS_RERANK_API;
-    if (!is_api && (o.url || o.model || retries >= 0 || timeout > 0 || rpm > 0))
+    int is_api = o.method == VS_RERANK_API, is_ce = o.method == VS_RERANK_CROSS_ENCODER;
+    if (!is_api && (o.url || retries >= 0 || timeout > 0 || rpm > 0))
         return vs_cli_exit(vs_cli_usage_error(
-            "--url, --model, --max-retries, --timeout and --rpm are for --method api"));
+            "--url, --max-retries, --timeout and --rpm are for --method api"));
+    if (!is_api && !is_ce && o.model)
+        return vs_cli_exit(vs_cli_usage_error("--model is for --method api or cross-encoder"));
+    if (!is_ce && (o.sigmoid || o.threads))
+        return vs_cli_exit(vs_cli_usage_error("--sigmoid and --threads are for --method cross-encoder"));
+    if (is_ce && !o.model && !(o.model = vs_cli_setting("rerank.model")))
+        return vs_cli_exit(vs_cli_usage_error("--method cross-encoder needs --model DIR"));
     if (o.method != VS_RERANK_BM25 && o.analyzer)
         return vs_cli_exit(vs_cli_usage_error("--analyzer is for --method bm25"));
     if (is_api && !o.url && !(o.url = vs_cli_setting("rerank.url")))
@@ -232,6 +253,8 @@ int main(int argc, char **argv)
         vs_cli_stat_int("hits_in", (long long)rs.hits_in);
         vs_cli_stat_int("hits_out", (long long)rs.hits_out);
         vs_cli_stat_int("passthrough", (long long)rs.passthrough);
+        if (is_ce)
+            vs_cli_stat_int("truncated", (long long)rs.truncated);
         if (is_api) {
             vs_cli_stat_int("requests", rs.requests);
             vs_cli_stat_int("retries", rs.retries);

@@ -27,6 +27,7 @@ struct vs_rerank {
     struct vs_rerank_opts o;
     struct vs_analyzer *an;
     struct vs_http *http;
+    struct vs_cross *cross;
     json_t *queries;  /* qid -> {"text", "vector"} */
     json_t *done;     /* qids whose group ended -> true */
     char qid[512];    /* current group ("" = none) */
@@ -87,9 +88,10 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
                   struct vs_diag *d)
 {
     *out = NULL;
-    if (o->method == VS_RERANK_CROSS_ENCODER || o->method == VS_RERANK_LATE_INTERACTION)
+    if (o->method == VS_RERANK_LATE_INTERACTION)
         return vs_diag_set(d, VS_E_UNSUPPORTED,
-                           "method '%s' is not built yet (available: bm25, mmr, api)",
+                           "method '%s' is not built yet (available: bm25, mmr, api, "
+                           "cross-encoder)",
                            vs_rerank_method_name(o->method));
     if ((unsigned)o->method > VS_RERANK_LATE_INTERACTION)
         return vs_diag_set(d, VS_E_USAGE, "unknown rerank method");
@@ -99,6 +101,8 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         return vs_diag_set(d, VS_E_USAGE, "blend must be in [0, 1]");
     if (!(o->k1 >= 0) || !(o->b >= 0 && o->b <= 1))
         return vs_diag_set(d, VS_E_USAGE, "bm25: k1 must be >= 0 and b in [0, 1]");
+    if (o->method == VS_RERANK_CROSS_ENCODER && !(o->model && *o->model))
+        return vs_diag_set(d, VS_E_USAGE, "method cross-encoder needs a model folder");
     if (o->method == VS_RERANK_API && !(o->url && *o->url))
         return vs_diag_set(d, VS_E_USAGE, "method api needs a URL");
     struct vs_rerank *r = calloc(1, sizeof *r);
@@ -116,6 +120,9 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         (st = vs_analyzer_new(o->analyzer, &r->an, d)) != VS_OK)
         goto fail;
     if (o->method == VS_RERANK_API && (st = vs_http_new(&o->http, &r->http, d)) != VS_OK)
+        goto fail;
+    if (o->method == VS_RERANK_CROSS_ENCODER &&
+        (st = vs_rerank_cross_open(o->model, &r->cross, d)) != VS_OK)
         goto fail;
     *out = r;
     return VS_OK;
@@ -149,6 +156,7 @@ void vs_rerank_free(struct vs_rerank *r)
     json_decref(r->queries);
     json_decref(r->done);
     vs_http_free(r->http);
+    vs_rerank_cross_free(r->cross);
     vs_analyzer_free(r->an);
     free(r);
 }
@@ -297,6 +305,13 @@ int vs_rerank_score(struct vs_rerank *r, const char *query,
         st = vs_rerank_api_call(r->http, r->o.url, r->o.model, r->o.api_key,
                                 query ? query : "", texts, n, scores, d);
         break;
+    case VS_RERANK_CROSS_ENCODER: {
+        size_t nt = 0;
+        st = vs_rerank_cross_score(r->cross, query ? query : "", texts, n, r->o.sigmoid,
+                                   r->o.threads, scores, &nt, d);
+        r->st.truncated += nt;
+        break;
+    }
     case VS_RERANK_MMR: {
         size_t *ord = order, nout;
         double *val = malloc(n * sizeof *val);
@@ -537,7 +552,7 @@ int vs_rerank_push(struct vs_rerank *r, const json_t *hit, vs_rerank_emit_fn emi
     const char *text = NULL;
     if ((st = vs_record_string(hit, "text", &text, d)) != VS_OK)
         return st;
-    if (!text && (r->o.method == VS_RERANK_BM25 || r->o.method == VS_RERANK_API)) {
+    if (!text && r->o.method != VS_RERANK_MMR) {
         vs_diag_field(d, "text");
         return vs_diag_set(d, VS_E_FIELD, "missing (method %s scores the hit's text)",
                            vs_rerank_method_name(r->o.method));

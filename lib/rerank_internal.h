@@ -14,4 +14,24 @@ int vs_rerank_api_call(struct vs_http *h, const char *url, const char *model,
                        const char *const *texts, size_t n, double *scores,
                        struct vs_diag *d);
 
+/* The cross-encoder (rerank_cross.c): a BERT sequence-pair classifier
+ * loaded from a Hugging Face folder (config.json, vocab.txt,
+ * model.safetensors with classifier.weight/bias and the pooler). name is a
+ * folder, else a folder name in $VS_MODEL_DIR (else
+ * ~/.cache/vecstore/models). Errors: VS_E_IO, VS_E_DATA (bad config or
+ * tensors), VS_E_UNSUPPORTED (activation), VS_E_NOMEM. */
+struct vs_cross;
+int vs_rerank_cross_open(const char *name, struct vs_cross **out,
+                         struct vs_diag *d);
+void vs_rerank_cross_free(struct vs_cross *m);
+size_t vs_rerank_cross_max_len(const struct vs_cross *m);
+/* Score n (query, doc) pairs: logit 0 of the classifier (through a sigmoid
+ * when sigmoid is set); threads 0 = OpenMP default. *ntrunc (may be NULL)
+ * gets the number of pairs cut to the model's length. Errors: VS_E_DATA
+ * (invalid UTF-8), VS_E_NOMEM. */
+int vs_rerank_cross_score(struct vs_cross *m, const char *query,
+                          const char *const *docs, size_t n, int sigmoid,
+                          int threads, double *scores, size_t *ntrunc,
+                          struct vs_diag *d);
+
 #endif

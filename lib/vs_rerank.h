@@ -18,6 +18,9 @@
  *         lambda; relevance is cos(query vector, hit) when the query record
  *         has a vector, else the hit's retrieval score. The group keeps the
  *         MMR pick order (no re-sort by score); score is each pick's MMR value.
+ *   cross-encoder  a BERT sequence-pair classifier (rerank_cross.c):
+ *         [CLS] q [SEP] d [SEP] with token types, the passage cut to fit,
+ *         pooler and classifier; score = logit 0 (or its sigmoid).
  *   api   an HTTP rerank endpoint: POST {model?, query, documents, top_n}
  *         and read {results: [{index, relevance_score}]} (Cohere, Jina,
  *         llama.cpp) or a bare array [{index, score}] (Hugging Face TEI).
@@ -57,7 +60,7 @@ enum vs_rerank_method {
     VS_RERANK_BM25 = 0,
     VS_RERANK_MMR = 1,
     VS_RERANK_API = 2,
-    VS_RERANK_CROSS_ENCODER = 3,   /* not built: VS_E_UNSUPPORTED */
+    VS_RERANK_CROSS_ENCODER = 3,
     VS_RERANK_LATE_INTERACTION = 4 /* not built: VS_E_UNSUPPORTED */
 };
 
@@ -77,7 +80,10 @@ struct vs_rerank_opts {
     const char *analyzer;  /* bm25 analyzer spec; NULL = default */
     double k1, b;          /* bm25 parameters */
     const char *url;       /* api: endpoint (required) */
-    const char *model;     /* api: "model" of the request; NULL = left out */
+    const char *model;     /* api: "model" of the request (NULL = left out);
+                              cross-encoder: the model folder (required) */
+    int sigmoid;           /* cross-encoder: score = sigmoid(logit) */
+    int threads;           /* cross-encoder: threads, 0 = OpenMP default */
     const char *api_key;   /* api: sent as "Authorization: Bearer KEY"; NULL = none */
     struct vs_http_opts http; /* api: timeouts, retries, rpm */
 };
@@ -97,8 +103,8 @@ int vs_rerank_blend_parse(const char *s, enum vs_rerank_blend *out);
 struct vs_rerank;
 
 /* Errors: VS_E_USAGE (bad k1, b, lambda, blend; api without url),
- * VS_E_CONFIG (bad analyzer spec), VS_E_UNSUPPORTED (cross-encoder,
- * late-interaction), VS_E_NOMEM, VS_E_INTERNAL (curl would not start). */
+ * VS_E_CONFIG (bad analyzer spec), VS_E_UNSUPPORTED (late-interaction),
+ * errors of loading the cross-encoder, VS_E_NOMEM, VS_E_INTERNAL (curl would not start). */
 int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
                   struct vs_diag *d);
 void vs_rerank_free(struct vs_rerank *r);
@@ -137,6 +143,7 @@ int vs_rerank_score(struct vs_rerank *r, const char *query,
 
 struct vs_rerank_stats {
     uint64_t groups, hits_in, hits_out, passthrough;
+    uint64_t truncated;     /* cross-encoder pairs cut to the model length */
     long requests, retries; /* api */
 };
 void vs_rerank_stats(const struct vs_rerank *r, struct vs_rerank_stats *st);

@@ -61,13 +61,65 @@ start_mock() {
     expect_status 2
 }
 
-@test "vs-rerank: methods not built are refused with exit 2" {
-    run_split vs-rerank -m cross-encoder --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+@test "vs-rerank: late-interaction is not built and is refused with exit 2" {
+    run_split vs-rerank -m late-interaction --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
     expect_status 2
     [[ "$err" == *"not built"* ]]
     [ -z "$out" ]
-    run_split vs-rerank -m late-interaction --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    run_split vs-rerank -m cross-encoder --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
     expect_status 2
+    [[ "$err" == *"--model"* ]]
+    run_split vs-rerank -m cross-encoder --model "$SCRATCH/none" --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 5
+    run_split vs-rerank --sigmoid "$R/hits.jsonl" || true
+    expect_status 2
+}
+
+# ce_ref DIR QUERIES HITS [--sigmoid]: the numpy score of each hit, input order
+ce_ref() {
+    $PY -c '
+import json, sys
+q = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(sys.argv[1])}
+for l in open(sys.argv[2]):
+    o = json.loads(l); print(json.dumps({"query": q[o["qid"]], "text": o["text"]}))
+' "$2" "$3" | $PY "$BATS_TEST_DIRNAME/../ref_cross_encoder.py" score "$1" $4
+}
+
+@test "vs-rerank: cross-encoder matches a numpy reference (pairs, truncation, sigmoid, threads)" {
+    $PY "$BATS_TEST_DIRNAME/../ref_cross_encoder.py" make "$SCRATCH/ce" --max-pos 32 >/dev/null
+    printf '%s\n' '{"id":"q1","text":"boundary layer heat transfer"}' \
+        '{"id":"q2","text":"wave theory results of the pressure test data for the high speed flow over a plate with heat and more wave theory results of the pressure test data for the high speed flow"}' > "$SCRATCH/q.jsonl"
+    printf '%s\n' '{"qid":"q1","id":"a","rank":1,"score":0.9,"text":"the wing of the plane"}' \
+        '{"qid":"q1","id":"b","rank":2,"score":0.8,"text":"heat transfer in boundary layer flow with a very long passage that goes on about shock waves and pressure and mach number effects on the wing surface in high speed air"}' \
+        '{"qid":"q1","id":"c","rank":3,"score":0.7,"text":"boundary layer heat"}' \
+        '{"qid":"q1","id":"e","rank":4,"score":0.6,"text":""}' \
+        '{"qid":"q2","id":"d","rank":1,"score":0.7,"text":"Théorie des ondes: résultats!"}' \
+        '{"qid":"q2","id":"f","rank":2,"score":0.6,"text":"flow"}' > "$SCRATCH/h.jsonl"
+    ce_ref "$SCRATCH/ce" "$SCRATCH/q.jsonl" "$SCRATCH/h.jsonl" > "$SCRATCH/ref.jsonl"
+    for args in "--threads 1" "--threads 2" "--sigmoid"; do
+        run_split vs-rerank -m cross-encoder --model "$SCRATCH/ce" $args --queries "$SCRATCH/q.jsonl" --stats "$SCRATCH/h.jsonl" || true
+        expect_status 0
+        expect_ndjson
+        [[ "$err" == *'"truncated":3'* ]]
+        sig=0; [ "$args" = "--sigmoid" ] && sig=1
+        printf '%s\n' "$out" | $PY -c '
+import json, math, sys
+ref = [json.loads(l)["score"] for l in open(sys.argv[1])]
+hits = [json.loads(l) for l in open(sys.argv[2])]
+if sys.argv[3] == "1":
+    ref = [1 / (1 + math.exp(-r)) for r in ref]
+exp = {(h["qid"], h["id"]): r for h, r in zip(hits, ref)}
+got = [json.loads(l) for l in sys.stdin]
+assert len(got) == len(hits)
+for g in got:
+    assert abs(g["score"] - exp[(g["qid"], g["id"])]) < 1e-4, (g, exp)
+for qid in ("q1", "q2"):
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["score"] for g in mine] == sorted((g["score"] for g in mine), reverse=True)
+' "$SCRATCH/ref.jsonl" "$SCRATCH/h.jsonl" $sig
+    done
+    # the reference agrees on which pairs were cut
+    [ "$($PY -c 'import json,sys; print(sum(json.loads(l)["truncated"] for l in open(sys.argv[1])))' "$SCRATCH/ref.jsonl")" -eq 3 ]
 }
 
 @test "vs-rerank: empty input gives no output" {

@@ -64,9 +64,13 @@ static void test_new_errors(void)
     struct vs_rerank *r;
     struct vs_diag d;
     vs_rerank_opts_init(&o);
-    o.method = VS_RERANK_CROSS_ENCODER;
+    o.method = VS_RERANK_LATE_INTERACTION;
     CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_UNSUPPORTED);
     CHECK(r == NULL);
+    o.method = VS_RERANK_CROSS_ENCODER; /* needs a model */
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
+    o.model = "/nonexistent/model";
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_IO);
     vs_rerank_opts_init(&o);
     o.lambda = 2;
     CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);

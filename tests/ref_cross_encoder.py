@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""A random-weight cross-encoder and an independent numpy (float64)
+reference of its scores, for vs-rerank's tests.
+
+    ref_cross_encoder.py make DIR [make_tiny_bert.py options]
+        writes a BertForSequenceClassification folder shaped like
+        cross-encoder/ms-marco-MiniLM-L-6-v2: make_tiny_bert.py's random
+        BERT under the "bert." prefix (with its pooler), plus
+        classifier.weight [1, H] and classifier.bias [1], and num_labels 1
+        in config.json.
+    ref_cross_encoder.py score DIR [--sigmoid] < pairs.jsonl
+        reads {"query", "text"} records and writes {"score", "truncated"}:
+        [CLS] q [SEP] d [SEP] with token types 0 then 1, the query kept
+        (cut to max_position_embeddings - 2 ids with its [CLS] and [SEP])
+        and the passage cut to what is left; the BERT encoder; pooler
+        tanh(W x[CLS] + b); logit 0 of the classifier (sigmoid optional)."""
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from wordpiece_ref import basic, wordpiece  # noqa: E402
+
+
+def read_st(path):
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    hdr = json.loads(raw[8:8 + n])
+    out = {}
+    for name, e in hdr.items():
+        if name == "__metadata__":
+            continue
+        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
+        b, end = e["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=dt).reshape(e["shape"])
+    return out
+
+
+def write_st(path, t):
+    header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(t):
+        arr = np.ascontiguousarray(t[name])
+        raw = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
+        dt = "F16" if arr.dtype.itemsize == 2 else "F32"
+        header[name] = {"dtype": dt, "shape": list(arr.shape),
+                        "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    hj = json.dumps(header, separators=(",", ":")).encode()
+    hj += b" " * (-len(hj) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)) + hj)
+        for b in blobs:
+            f.write(b)
+
+
+def make(d, opts):
+    subprocess.check_call([sys.executable, os.path.join(HERE, "make_tiny_bert.py"), d,
+                           "--prefix", "bert."] + opts)
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    cfg["architectures"] = ["BertForSequenceClassification"]
+    cfg["num_labels"] = 1
+    cfg["id2label"] = {"0": "LABEL_0"}
+    json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
+    path = os.path.join(d, "model.safetensors")
+    t = read_st(path)
+    H = cfg["hidden_size"]
+    rng = np.random.default_rng(4242)
+    t["classifier.weight"] = (rng.standard_normal((1, H)) * 0.5).astype(np.float32)
+    t["classifier.bias"] = np.array([0.1], dtype=np.float32)
+    write_st(path, t)
+
+
+def layernorm(x, g, b, eps):
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * g + b
+
+
+def act(x, name):
+    if name == "gelu":
+        return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def score(d, sigmoid):
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    vocab = {}
+    for i, line in enumerate(open(os.path.join(d, "vocab.txt"), encoding="utf-8")):
+        vocab.setdefault(line.rstrip("\n"), i)
+    W = {k: v.astype(np.float64) for k, v in read_st(os.path.join(d, "model.safetensors")).items()}
+    B = {k[5:]: v for k, v in W.items() if k.startswith("bert.")}
+    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    dh, maxp = H // nh, cfg["max_position_embeddings"]
+    unk = vocab["[UNK]"]
+    for line in sys.stdin:
+        rec = json.loads(line)
+        q = [vocab.get(p, unk) for w in basic(rec["query"]) for p in wordpiece(w, vocab)]
+        p = [vocab.get(x, unk) for w in basic(rec["text"]) for x in wordpiece(w, vocab)]
+        trunc = len(q) > maxp - 4
+        q = q[:maxp - 4]
+        room = maxp - (len(q) + 2) - 1
+        trunc = trunc or len(p) > room
+        p = p[:room]
+        ids = [vocab["[CLS]"]] + q + [vocab["[SEP]"]] + p + [vocab["[SEP]"]]
+        tt = [0] * (len(q) + 2) + [1] * (len(p) + 1)
+        L = len(ids)
+        x = (B["embeddings.word_embeddings.weight"][ids] +
+             B["embeddings.position_embeddings.weight"][:L] +
+             B["embeddings.token_type_embeddings.weight"][tt])
+        x = layernorm(x, B["embeddings.LayerNorm.weight"], B["embeddings.LayerNorm.bias"], eps)
+        for i in range(cfg["num_hidden_layers"]):
+            pre = "encoder.layer.%d." % i
+
+            def lin(v, name):
+                return v @ B[pre + name + ".weight"].T + B[pre + name + ".bias"]
+            qh = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
+            kh = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
+            vh = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
+            s = qh @ kh.transpose(0, 2, 1) / math.sqrt(dh)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            ctx = (s @ vh).transpose(1, 0, 2).reshape(L, H)
+            x = layernorm(x + lin(ctx, "attention.output.dense"),
+                          B[pre + "attention.output.LayerNorm.weight"],
+                          B[pre + "attention.output.LayerNorm.bias"], eps)
+            h = act(lin(x, "intermediate.dense"), cfg["hidden_act"])
+            x = layernorm(x + lin(h, "output.dense"), B[pre + "output.LayerNorm.weight"],
+                          B[pre + "output.LayerNorm.bias"], eps)
+        pooled = np.tanh(B["pooler.dense.weight"] @ x[0] + B["pooler.dense.bias"])
+        logit = float(W["classifier.weight"][0] @ pooled + W["classifier.bias"][0])
+        s = 1 / (1 + math.exp(-logit)) if sigmoid else logit
+        print(json.dumps({"score": s, "truncated": trunc}))
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "make":
+        make(sys.argv[2], sys.argv[3:])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "score":
+        score(sys.argv[2], "--sigmoid" in sys.argv[3:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
