@@ -122,7 +122,7 @@ t = [json.loads(l)["t"] for l in open(sys.argv[1])]
 gaps = [b - a for a, b in zip(t, t[1:])]
 assert len(gaps) == 3, gaps
 for g, ceil in zip(gaps, [0.5, 1.0, 2.0]):
-    assert g <= ceil + 0.3, gaps
+    assert g <= ceil + 0.6, gaps   # the ceiling plus time for the mock to answer
 ' "$SCRATCH/mock/log"
     run_split vs-embed --model openai:flaky-4:4 --base-url "$URL/v1" --stats --no-cache in.jsonl || true
     expect_status 0
@@ -204,15 +204,17 @@ for a, b, k in zip(t, t[1:], toks):
 
 @test "vs-embed openai: --concurrency sends requests in parallel and keeps input order" {
     for i in $(seq 16); do printf '{"id":"r%02d","text":"record number %d"}\n' "$i" "$i"; done > c.jsonl
-    local t0 t1
-    t0=$(date +%s.%N)
     run_split vs-embed --model openai:slowish-4:4 --base-url "$URL/v1" --request-size 2 --concurrency 4 --stats --no-cache c.jsonl || true
-    t1=$(date +%s.%N)
     expect_status 0
     printf '%s\n' "$out" | vectors_ok 4 c.jsonl
     [[ "$err" == *'"requests":8'* ]]
-    # 8 requests of 0.3 s: about 0.6 s with 4 in flight, 2.4 s one at a time
-    $PY -c 'import sys; assert float(sys.argv[2]) - float(sys.argv[1]) < 1.8' "$t0" "$t1"
+    # each request takes 0.3 s: one at a time, starts are 0.3 s apart; with 4
+    # in flight, 4 start together
+    $PY -c '
+import json, sys
+t = sorted(json.loads(l)["t"] for l in open(sys.argv[1]))
+assert len(t) == 8 and sum(1 for x in t if x < t[0] + 0.25) >= 3, t
+' "$SCRATCH/mock/log"
 }
 
 @test "vs-embed openai: the cache makes a rerun after SIGKILL send only what is missing" {
@@ -351,20 +353,24 @@ for i in range(60):
 for t in T:
     print(json.dumps(t))
 EOF
+    # token counts per group of 4 texts (one vs-embed run a group)
     NODE_PATH="$md/npm/node_modules" node -e '
 const {getEncoding} = require("js-tiktoken"); const e = getEncoding("cl100k_base");
-for (const l of require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean))
-    console.log(e.encode(JSON.parse(l)).length);' < texts.jsonl > want.txt
-    local i=0
+const L = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
+for (let i = 0; i < L.length; i += 4)
+    console.log(L.slice(i, i + 4).reduce((n, l) => n + e.encode(JSON.parse(l)).length, 0));' < texts.jsonl > want.txt
+    split -l 4 -d -a 3 texts.jsonl grp.
     : > got.txt
-    while IFS= read -r t; do
-        i=$((i + 1))
-        printf '{"id":"%d","text":%s}\n' "$i" "$t" > one.jsonl
-        VS_MODEL_DIR="$md" vs-embed --dry-run --model openai:text-embedding-3-small one.jsonl |
+    for g in grp.*; do
+        $PY -c '
+import json, sys
+for i, l in enumerate(open(sys.argv[1])):
+    print(json.dumps({"id": str(i), "text": json.loads(l)}))' "$g" |
+            VS_MODEL_DIR="$md" vs-embed --dry-run --model openai:text-embedding-3-small |
             $PY -c 'import json,sys; print(json.load(sys.stdin)["tokens"])' >> got.txt
-    done < texts.jsonl
+    done
     diff want.txt got.txt
-    [ "$(wc -l < got.txt)" -eq 76 ]
+    [ "$(wc -l < got.txt)" -eq 19 ]
 }
 
 @test "vs-embed: cl100k_base token total over 300 SciFact documents equals js-tiktoken's" {
