@@ -10,7 +10,8 @@ Listens on 127.0.0.1 on a free port (written to --port-file) and answers
 with vector(text, dim) for each input (dim from "dimensions", else the
 number after the last "-" of the model name, e.g. "ok-8", else 8), and
 appends one JSON line per request to --log: t (start time), path, model,
-n (inputs), texts, input_type, status, auth_ok.
+n (inputs), texts, input_type, dimensions, status, auth_ok, port (the
+client's port: the same port means a reused connection).
 
 The model name (before "-DIM") picks a behaviour; counters are per model:
   ok          answers
@@ -126,7 +127,8 @@ class Handler(BaseHTTPRequestHandler):
                                 "n": len(texts), "texts": texts,
                                 "input_type": req.get("input_type"),
                                 "dimensions": req.get("dimensions"),
-                                "status": status, "auth_ok": auth_ok}) + "\n")
+                                "status": status, "auth_ok": auth_ok,
+                                "port": self.client_address[1]}) + "\n")
         if body is None:
             vecs = [vector(t, dim) for t in texts]
             if beh == "wrongcount":

@@ -69,6 +69,13 @@ assert o["vector_model"] == "openai:ok-4:4"
     [ "$(log_field 'o["auth_ok"], o["n"], o["path"]')" = "True 4 /v1/embeddings" ]
 }
 
+@test "vs-embed openai: one connection is reused for all requests of a worker" {
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --request-size 1 --no-cache in.jsonl || true
+    expect_status 0
+    [ "$(log_field 'o["port"]' | wc -l)" -eq 4 ]
+    [ "$(log_field 'o["port"]' | sort -u | wc -l)" -eq 1 ]
+}
+
 @test "vs-embed openai: items out of order are placed by index" {
     run_split vs-embed --model openai:shuffle-4:4 --base-url "$URL/v1" in.jsonl || true
     expect_status 0
