@@ -260,6 +260,8 @@ int main(int argc, char **argv)
     }
     if (keys && (st = vs_server_load_keys(srv, keys, &d)) != VS_OK)
         goto report;
+    if ((st = vs_server_trace_from_env(srv, &d)) != VS_OK)
+        goto report;
     /* the worker threads inherit this mask; the main thread waits */
     sigset_t set;
     sigemptyset(&set);

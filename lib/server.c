@@ -143,6 +143,7 @@ void vs_server_free(struct vs_server *srv)
         pthread_mutex_destroy(&e->write_mu);
         free(e);
     }
+    vs_otlp_free(srv->otlp);
     vs_srv_keys_free(srv);
     vs_srv_metrics_release(&srv->m);
     pthread_mutex_destroy(&srv->key_mu);
@@ -195,6 +196,20 @@ int vs_server_add_store(struct vs_server *srv, const char *name,
     vs_srv_gen_release(e, g);
     srv->stores[srv->nstores++] = e;
     return VS_OK;
+}
+
+int vs_server_trace_from_env(struct vs_server *srv, struct vs_diag *d)
+{
+    vs_otlp_free(srv->otlp);
+    srv->otlp = NULL;
+    return vs_otlp_new_from_env("vs-serve", &srv->otlp, d);
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t vs_server_requests(const struct vs_server *srv)
@@ -389,7 +404,41 @@ struct ctx {
     size_t nqueries;
     uint64_t nhits;
     json_t *explain_first;
+    char span_id[17];     /* this request's server span */
+    char parent_id[17];   /* from traceparent, "" = root */
+    uint64_t t0_ns;
 };
+
+static int random_hex(char *out, size_t nbytes);
+
+/* A child span of the request's server span (when tracing is on). */
+static void child_span(struct ctx *c, const char *name, uint64_t t0, int error,
+                       json_t *attrs)
+{
+    if (!c->srv->otlp) {
+        json_decref(attrs);
+        return;
+    }
+    char id[17];
+    if (random_hex(id, 8) != 0) {
+        json_decref(attrs);
+        return;
+    }
+    vs_otlp_span(c->srv->otlp, c->r->trace_id, id, c->span_id, name, 1, t0,
+                 wall_ns(), error, attrs);
+}
+
+static json_t *attr_s(const char *k, const char *v)
+{
+    return json_pack("{s:s,s:{s:s}}", "key", k, "value", "stringValue", v);
+}
+
+static json_t *attr_i(const char *k, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", v); /* OTLP JSON: int64 as a decimal string */
+    return json_pack("{s:s,s:{s:s}}", "key", k, "value", "intValue", b);
+}
 
 struct hits_out {
     json_t *arr;     /* JSON mode */
@@ -466,6 +515,7 @@ static void ep_query(struct ctx *c)
         h.arr = json_array();
     }
     uint64_t hits = 0;
+    uint64_t search_t0 = wall_ns();
     for (size_t i = 0; i < n; i++) {
         vs_diag_clear(&d);
         if ((st = vs_query_add(q, json_array_get(p.recs, i), &d)) != VS_OK) {
@@ -489,6 +539,12 @@ static void ep_query(struct ctx *c)
     }
     c->nqueries = n;
     c->nhits = hits;
+    child_span(c, "query", search_t0, 0,
+               json_pack("[o,o,o,o,o]", attr_s("vecstore.store", c->store->name),
+                         attr_i("vecstore.queries", (long long)n),
+                         attr_i("vecstore.hits", (long long)hits),
+                         attr_i("vecstore.k_shortfalls", (long long)vs_query_shortfalls(q)),
+                         attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
     __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q), __ATOMIC_RELAXED);
@@ -626,6 +682,7 @@ static void ep_write(struct ctx *c, int ep)
             return;
         }
     }
+    uint64_t commit_t0 = wall_ns();
     pthread_mutex_lock(&c->store->write_mu);
     struct vs_writer *w = NULL;
     struct vs_writer_opts wo = {NULL, c->deadline - vs_srv_now()};
@@ -649,6 +706,10 @@ static void ep_write(struct ctx *c, int ep)
     vs_writer_close(w);
     pthread_mutex_unlock(&c->store->write_mu);
     wparse_release(&p);
+    child_span(c, ep == VS_EP_COMPACT ? "compact" : "commit", commit_t0, st != VS_OK,
+               json_pack("[o,o,o]", attr_s("vecstore.store", c->store->name),
+                         attr_s("vecstore.operation", vs_srv_ep_name(ep)),
+                         attr_i("vecstore.records", (long long)n)));
     if (st != VS_OK) {
         set_status_error(c->r, st, &d);
         if (st == VS_E_LOCKED)
@@ -805,7 +866,7 @@ static int random_hex(char *out, size_t nbytes)
 
 /* W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>,
  * lowercase, trace id and parent id not all zeros. */
-static int traceparent_trace_id(const char *tp, char out[33])
+static int traceparent_trace_id(const char *tp, char out[33], char parent[17])
 {
     if (!tp || strlen(tp) < 55)
         return -1;
@@ -821,6 +882,10 @@ static int traceparent_trace_id(const char *tp, char out[33])
         return -1;
     memcpy(out, tp + 3, 32);
     out[32] = 0;
+    if (parent) {
+        memcpy(parent, tp + 36, 16);
+        parent[16] = 0;
+    }
     return 0;
 }
 
@@ -864,13 +929,16 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL};
+    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    c.t0_ns = wall_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
+    if (random_hex(c.span_id, 8) != 0)
+        snprintf(c.span_id, sizeof c.span_id, "%016x", 1);
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
-    if (traceparent_trace_id(rq->traceparent, resp->trace_id) != 0 &&
+    if (traceparent_trace_id(rq->traceparent, resp->trace_id, c.parent_id) != 0 &&
         random_hex(resp->trace_id, 16) != 0)
-        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 0);
+        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
     int want_post;
     const char *method = rq->method ? rq->method : "";
     int ep = route(srv, rq->path ? rq->path : "", method, &c.store, &want_post);
@@ -942,6 +1010,23 @@ out:
         set_error(resp, 500, "internal", NULL, "no response");
     vs_srv_metrics_observe(&srv->m, ep, method, resp->status, vs_srv_now() - c.t0);
     access_log(&c, ep, key ? key->name : NULL);
+    if (srv->otlp) {
+        char name[64];
+        const char *mn = method[0] && strlen(method) < 16 && strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(method)
+                             ? method : "_OTHER";
+        snprintf(name, sizeof name, "%s %s", mn, vs_srv_ep_name(ep));
+        json_t *jp = json_string(rq->path ? rq->path : "");
+        json_t *attrs = json_pack("[o,o,o,o]", attr_s("http.request.method", mn),
+                                  attr_i("http.response.status_code", resp->status),
+                                  attr_s("vecstore.endpoint", vs_srv_ep_name(ep)),
+                                  attr_s("vecstore.store", c.store ? c.store->name : ""));
+        if (jp)
+            json_array_append_new(attrs, json_pack("{s:s,s:{s:o}}", "key", "url.path",
+                                                   "value", "stringValue", jp));
+        json_array_append_new(attrs, attr_i("http.request.body.size", (long long)rq->len));
+        vs_otlp_span(srv->otlp, resp->trace_id, c.span_id, c.parent_id, name, 2, c.t0_ns,
+                     wall_ns(), resp->status >= 500, attrs);
+    }
     __atomic_sub_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
     return resp->body ? VS_OK : VS_E_NOMEM;
 }
@@ -951,11 +1036,11 @@ void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
                    struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL};
+    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
-    if (traceparent_trace_id(rq->traceparent, resp->trace_id) != 0 &&
+    if (traceparent_trace_id(rq->traceparent, resp->trace_id, NULL) != 0 &&
         random_hex(resp->trace_id, 16) != 0)
-        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 0);
+        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
     set_error(resp, http, code, NULL, "%s", message);
     vs_srv_metrics_observe(&srv->m, VS_EP_OTHER, rq->method ? rq->method : "", http, 0);
     access_log(&c, VS_EP_OTHER, NULL);

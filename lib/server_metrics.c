@@ -155,6 +155,16 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
                 (unsigned long long)srv->keys[i].limited);
     pthread_mutex_unlock(&srv->key_mu);
 
+    if (srv->otlp) {
+        uint64_t ex, dr, fa;
+        vs_otlp_counts(srv->otlp, &ex, &dr, &fa);
+        bprintf(&b, "# HELP vs_trace_spans_total Spans by outcome: exported, dropped (queue full), failed (collector).\n"
+                    "# TYPE vs_trace_spans_total counter\n"
+                    "vs_trace_spans_total{outcome=\"exported\"} %llu\n"
+                    "vs_trace_spans_total{outcome=\"dropped\"} %llu\n"
+                    "vs_trace_spans_total{outcome=\"failed\"} %llu\n",
+                (unsigned long long)ex, (unsigned long long)dr, (unsigned long long)fa);
+    }
     static const char *const per_store[][3] = {
         {"vs_queries_total", "counter", "Queries answered."},
         {"vs_query_hits_total", "counter", "Hit records returned."},

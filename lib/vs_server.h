@@ -124,6 +124,13 @@ unsigned vs_server_port(const struct vs_server *srv);
 /* Stop accepting and finish the requests in flight. */
 void vs_server_stop(struct vs_server *srv);
 
+/* Export spans over OTLP/HTTP (JSON) as the OTEL_* environment variables
+ * say (OTEL_EXPORTER_OTLP_ENDPOINT, ...; docs/http.md); nothing when no
+ * endpoint is set. Per request: a server span (child of the request's
+ * traceparent) and "query" or "commit" child spans. Errors:
+ * VS_E_UNSUPPORTED (protocol other than http/json), VS_E_NOMEM. */
+int vs_server_trace_from_env(struct vs_server *srv, struct vs_diag *d);
+
 /* Counters for --stats. */
 uint64_t vs_server_requests(const struct vs_server *srv);
 

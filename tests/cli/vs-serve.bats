@@ -487,3 +487,58 @@ EOF
     stop_server
     grep -q '"requests":2' "$SRV_ERR"
 }
+
+@test "vs-serve: spans go to an OTLP/HTTP JSON collector, children of the traceparent" {
+    $PY "$BATS_TEST_DIRNAME/otlp_collector.py" "$BATS_TEST_TMPDIR/cport" "$BATS_TEST_TMPDIR/spans" &
+    col=$!
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/cport" ] && break; sleep 0.05; done
+    export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/cport")"
+    export OTEL_SERVICE_NAME=vs-test OTEL_BSP_SCHEDULE_DELAY=100 OTEL_RESOURCE_ATTRIBUTES="deployment.environment=test"
+    start_server "$KB"
+    tp=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2}' -H "traceparent: $tp"
+    [ "$code" = 200 ]
+    req POST /v1/stores/kb/upsert '{"id":"t1","vector":[1,2,1,2,1,2,1,2]}'
+    [ "$code" = 200 ]
+    sleep 0.5
+    req GET /metrics
+    [[ "$body" == *'vs_trace_spans_total{outcome="exported"}'* ]]
+    stop_server
+    kill $col; wait $col || true
+    unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_SERVICE_NAME OTEL_BSP_SCHEDULE_DELAY OTEL_RESOURCE_ATTRIBUTES
+    $PY - "$BATS_TEST_TMPDIR/spans" <<'PYEOF'
+import json, re, sys
+spans, res = [], None
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    for rs in d["resourceSpans"]:
+        res = {a["key"]: a["value"]["stringValue"] for a in rs["resource"]["attributes"]}
+        for ss in rs["scopeSpans"]:
+            assert ss["scope"]["name"] == "vecstore"
+            spans += ss["spans"]
+assert res["service.name"] == "vs-test" and res["deployment.environment"] == "test", res
+for s in spans:
+    assert re.fullmatch(r"[0-9a-f]{32}", s["traceId"]) and re.fullmatch(r"[0-9a-f]{16}", s["spanId"]), s
+    assert int(s["endTimeUnixNano"]) >= int(s["startTimeUnixNano"]) > 1.6e18, s
+byname = {}
+for s in spans:
+    byname.setdefault(s["name"], []).append(s)
+srv = byname["POST query"][0]
+assert srv["traceId"] == "4bf92f3577b34da6a3ce929d0e0e4736" and srv["kind"] == 2
+assert srv["parentSpanId"] == "00f067aa0ba902b7"
+attrs = {a["key"]: a["value"] for a in srv["attributes"]}
+assert attrs["http.response.status_code"] == {"intValue": "200"}, attrs
+q = byname["query"][0]
+assert q["traceId"] == srv["traceId"] and q["parentSpanId"] == srv["spanId"] and q["kind"] == 1
+qa = {a["key"]: a["value"] for a in q["attributes"]}
+assert qa["vecstore.hits"] == {"intValue": "2"}, qa
+up = byname["POST upsert"][0]
+assert "parentSpanId" not in up and up["traceId"] != srv["traceId"]
+c = byname["commit"][0]
+assert c["parentSpanId"] == up["spanId"] and c["traceId"] == up["traceId"]
+PYEOF
+    OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+        run_split vs-serve --listen 127.0.0.1:0 "$KB" || true
+    expect_status 2
+    [[ "$err" == *"http/json"* ]]
+}
