@@ -1,39 +1,61 @@
-/* vs-query: exact search of a store with query records; one hit record a
- * line (or TREC run lines). The work is in lib/query.c and lib/flat.c. */
+/* vs-query: exact vector, BM25 text and hybrid search of a store with query
+ * records; one hit record a line (or TREC run lines); --fuse fuses hit
+ * streams. The work is in lib/query.c, lib/flat.c, lib/query_text.c and
+ * lib/query_fuse.c. */
 #include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vs_query_text.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 enum {
-    OPT_BATCH = VS_OPT_FIRST_PROGRAM,
+    OPT_ALPHA = VS_OPT_FIRST_PROGRAM,
+    OPT_B,
+    OPT_BATCH,
+    OPT_CANDIDATES,
     OPT_EXACT,
     OPT_EXPLAIN,
     OPT_FAIL_EMPTY,
     OPT_FILTER,
     OPT_FORMAT,
+    OPT_FUSE,
+    OPT_FUSION,
+    OPT_K1,
     OPT_KEEP_GOING,
+    OPT_MMR,
+    OPT_MODE,
     OPT_NO_METADATA,
     OPT_NO_TEXT,
+    OPT_RRF_K,
     OPT_SIMD,
     OPT_THREADS
 };
 
 static const struct option longopts[] = {
+    {"alpha", required_argument, NULL, OPT_ALPHA},
+    {"b", required_argument, NULL, OPT_B},
     {"batch", required_argument, NULL, OPT_BATCH},
+    {"candidates", required_argument, NULL, OPT_CANDIDATES},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"fail-empty", no_argument, NULL, OPT_FAIL_EMPTY},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"fuse", no_argument, NULL, OPT_FUSE},
+    {"fusion", required_argument, NULL, OPT_FUSION},
+    {"k1", required_argument, NULL, OPT_K1},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"mmr", required_argument, NULL, OPT_MMR},
+    {"mode", required_argument, NULL, OPT_MODE},
     {"no-metadata", no_argument, NULL, OPT_NO_METADATA},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
+    {"rrf-k", required_argument, NULL, OPT_RRF_K},
     {"simd", required_argument, NULL, OPT_SIMD},
     {"threads", required_argument, NULL, OPT_THREADS},
     VS_CLI_COMMON_LONGOPTS,
@@ -42,17 +64,36 @@ static const struct option longopts[] = {
 static void usage(FILE *fp)
 {
     fputs("Usage: vs-query [OPTIONS] STORE [FILE...]\n"
+          "       vs-query --fuse [OPTIONS] RUN RUN...\n"
           "Search STORE with the query records of FILE (or standard input): id,\n"
           "vector or vector_b64 (or text, embedded with the store's model), and\n"
           "optionally filter and k. Writes one hit record per hit: qid, id, rank,\n"
-          "score (higher is better), distance, metric, text, metadata.\n"
+          "score (higher is better), distance, metric, text, metadata; text and\n"
+          "hybrid hits add mode, score_vector, score_text, rank_vector, rank_text,\n"
+          "fusion and bm25. With --fuse, fuse the hit streams RUN... by qid.\n"
           "\n"
           "Options:\n"
           "  -k N                  hits per query (default 10; a query's own k wins)\n"
-          "      --exact           exact search (the only mode so far: always exact)\n"
+          "      --mode MODE       vector, text (BM25 over the query's text), hybrid,\n"
+          "                        or auto (default: hybrid when the store has text\n"
+          "                        and the query has text, else vector)\n"
+          "      --fusion METHOD   rrf (default), weighted or dbsf (hybrid, --fuse)\n"
+          "      --rrf-k K         RRF constant (default 60)\n"
+          "      --alpha A         weight of the vector side (first run) for weighted\n"
+          "                        and dbsf fusion, 0..1 (default 0.5)\n"
+          "      --k1 K1           BM25 k1 (default 1.2)\n"
+          "      --b B             BM25 b, 0..1 (default 0.75)\n"
+          "      --candidates N    candidates per side for hybrid and MMR\n"
+          "                        (default max(k, 100))\n"
+          "      --mmr LAMBDA      re-rank the candidates by MMR over their vectors\n"
+          "                        (0 = diverse .. 1 = relevance)\n"
+          "      --fuse            fuse the runs given as arguments (no store)\n"
+          "      --exact           exact vector search (always exact)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
           "      --format FMT      ndjson (default) or trec (qid Q0 docno rank score tag)\n"
           "      --explain         add an explain object to each query's first hit\n"
+          "                        (text and hybrid: to every hit, with the matched\n"
+          "                        terms' BM25 contributions and the vector score)\n"
           "      --fail-empty      exit 1 when no query found anything\n"
           "      --keep-going      skip bad query records with a warning\n"
           "      --no-text         leave the stored text out of hits\n"
@@ -96,17 +137,40 @@ struct totals {
     long long queries, hits, empty, skipped;
 };
 
-static int run_batch(struct vs_query *q, struct out_state *o, struct totals *t,
+static int run_batch(struct vs_qtext *q, struct out_state *o, struct totals *t,
                      struct vs_diag *d)
 {
     uint64_t nh = 0, ne = 0;
-    size_t n = vs_query_pending(q);
-    int st = vs_query_run(q, emit, o, &nh, &ne, d);
+    size_t n = vs_qtext_pending(q);
+    int st = vs_qtext_run(q, emit, o, &nh, &ne, d);
     t->queries += (long long)n;
     t->hits += (long long)nh;
     t->empty += (long long)ne;
     vs_cli_progress((uint64_t)t->queries, "queries");
     return st;
+}
+
+/* vs-query --fuse RUN...: fuse hit streams by qid (lib/query_fuse.c). */
+static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k,
+                    const char *format)
+{
+    struct out_state out = {0};
+    if (strcmp(format, "trec") == 0)
+        out.trec = 1;
+    else if (strcmp(format, "ndjson") != 0)
+        return vs_cli_usage_error("unknown format '%s' (ndjson, trec)", format);
+    if (n < 1)
+        return vs_cli_usage_error("--fuse needs at least one RUN file");
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    uint64_t nq = 0, nh = 0;
+    int st = vs_query_fuse_files((const char *const *)runs, (size_t)n, &to->fuse, k,
+                                 emit, &out, &nq, &nh, &d);
+    if (vs_cli.stats) {
+        vs_cli_stat_int("queries", (long long)nq);
+        vs_cli_stat_int("hits", (long long)nh);
+    }
+    return st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
 }
 
 static int setting_long(const char *key, long min, long max, long *v)
@@ -119,10 +183,13 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     long k = 0, batch = 0, threads = 0;
-    int fail_empty = 0, keep_going = 0, c;
+    int fail_empty = 0, keep_going = 0, fuse = 0, c;
     const char *format = "ndjson", *simd = NULL;
     struct vs_query_opts qo = {0};
     qo.simd = -1;
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    long cand = 0;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
@@ -139,6 +206,42 @@ int main(int argc, char **argv)
             if (vs_cli_parse_long("--threads", optarg, 1, 1024, &threads))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
+        case OPT_ALPHA:
+            if (vs_cli_parse_double("--alpha", optarg, 0, 1, &to.fuse.alpha))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_B:
+            if (vs_cli_parse_double("--b", optarg, 0, 1, &to.bm25.b))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_K1:
+            if (vs_cli_parse_double("--k1", optarg, 0, 1000, &to.bm25.k1))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_RRF_K:
+            if (vs_cli_parse_double("--rrf-k", optarg, 1e-9, 1e9, &to.fuse.rrf_k))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_MMR:
+            if (vs_cli_parse_double("--mmr", optarg, 0, 1, &to.mmr))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_CANDIDATES:
+            if (vs_cli_parse_long("--candidates", optarg, 1, VS_QUERY_K_MAX, &cand))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            to.depth = (size_t)cand;
+            break;
+        case OPT_MODE:
+            if (vs_qmode_parse(optarg, &to.mode) != VS_OK)
+                return vs_cli_exit(vs_cli_usage_error(
+                    "unknown mode '%s' (vector, text, hybrid, auto)", optarg));
+            break;
+        case OPT_FUSION:
+            if (vs_fuse_method_parse(optarg, &to.fuse.method) != VS_OK)
+                return vs_cli_exit(vs_cli_usage_error(
+                    "unknown fusion '%s' (rrf, weighted, dbsf)", optarg));
+            break;
+        case OPT_FUSE: fuse = 1; break;
         case OPT_EXACT: break; /* exact search is what every query gets */
         case OPT_EXPLAIN: qo.explain = 1; break;
         case OPT_FAIL_EMPTY: fail_empty = 1; break;
@@ -152,6 +255,9 @@ int main(int argc, char **argv)
             return vs_cli_exit(vs_cli_usage_error(NULL));
         }
     }
+    if (fuse)
+        return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
+                                    format));
     if (optind >= argc)
         return vs_cli_exit(vs_cli_usage_error("missing STORE"));
     const char *path = argv[optind++];
@@ -189,10 +295,10 @@ int main(int argc, char **argv)
     struct vs_diag d;
     vs_diag_clear(&d);
     struct vs_store *s = NULL;
-    struct vs_query *q = NULL;
+    struct vs_qtext *q = NULL;
     struct totals t = {0};
     int st = vs_store_open(path, &s, &d);
-    if (st == VS_OK && (st = vs_query_new(s, &qo, &q, &d)) == VS_E_FILTER) {
+    if (st == VS_OK && (st = vs_qtext_new(s, &qo, &to, &q, &d)) == VS_E_FILTER) {
         char detail[sizeof d.detail];
         snprintf(detail, sizeof detail, "%s", d.detail);
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
@@ -209,7 +315,7 @@ int main(int argc, char **argv)
             if (st == VS_OK && !rec)
                 break;
             if (st == VS_OK) {
-                st = vs_query_add(q, rec, &d);
+                st = vs_qtext_add(q, rec, &d);
                 json_decref(rec);
                 if (st != VS_OK)
                     vs_diag_where(&d, vs_ndjson_name(r), vs_ndjson_line(r));
@@ -231,7 +337,7 @@ int main(int argc, char **argv)
                 }
                 break;
             }
-            if (vs_query_full(q) && (st = run_batch(q, &out, &t, &d)) != VS_OK)
+            if (vs_qtext_full(q) && (st = run_batch(q, &out, &t, &d)) != VS_OK)
                 break;
         }
         vs_ndjson_close(r);
@@ -246,13 +352,14 @@ int main(int argc, char **argv)
         vs_cli_stat_int("hits", t.hits);
         vs_cli_stat_int("empty_queries", t.empty);
         vs_cli_stat_int("skipped", t.skipped);
-        vs_cli_stat_int("k_shortfalls", q ? (long long)vs_query_shortfalls(q) : 0);
-        vs_cli_stat_int("distance_computations", q ? (long long)vs_query_distances(q) : 0);
-        vs_cli_stat_str("kernel", q ? vs_query_kernel(q) : "none");
+        struct vs_query *vq = q ? vs_qtext_vector(q) : NULL;
+        vs_cli_stat_int("k_shortfalls", q ? (long long)vs_qtext_shortfalls(q) : 0);
+        vs_cli_stat_int("distance_computations", vq ? (long long)vs_query_distances(vq) : 0);
+        vs_cli_stat_str("kernel", vq ? vs_query_kernel(vq) : "none");
         double el = vs_cli_elapsed();
         vs_cli_stat_real("queries_per_s", el > 0 ? (double)t.queries / el : 0.0);
     }
-    vs_query_free(q);
+    vs_qtext_free(q);
     vs_store_close(s);
     return vs_cli_exit(code);
 }

@@ -218,7 +218,7 @@ q Q0 x 4 -25 vecstore" ]
     printf '%s\n' '{"id":"1","text":"the quick brown fox"}' '{"id":"2","text":"lorem ipsum dolor"}' \
         '{"id":"3","text":"vectors and pipes in C"}' | vs-embed --dim 64 | vs-ingest -q "$S/e.vs"
     echo '{"id":"q","text":"vectors and pipes in C"}' > "$S/q.ndjson"
-    run_split vs-query -k 1 --no-metadata "$S/e.vs" "$S/q.ndjson" || true
+    run_split vs-query --mode vector -k 1 --no-metadata "$S/e.vs" "$S/q.ndjson" || true
     expect_status 0
     printf '%s\n' "$out" | $PY -c '
 import json, sys
@@ -229,11 +229,11 @@ assert h["id"] == "3" and h["rank"] == 1 and h["score"] > 0.9999, h
 
 @test "vs-query: a text query needs a local model pinned by the store" {
     echo '{"id":"q","text":"alpha"}' > "$S/q.ndjson"
-    run_split vs-query "$S/kb.vs" "$S/q.ndjson" || true
+    run_split vs-query --mode vector "$S/kb.vs" "$S/q.ndjson" || true
     expect_status 3
     [[ "$err" == *"q.ndjson:1:"*"pins no embedding model"* ]]
     echo '{"id":"a","vector":[1,0],"vector_model":"no-such-model"}' | vs-ingest -q "$S/m.vs"
-    run_split vs-query "$S/m.vs" "$S/q.ndjson" || true
+    run_split vs-query --mode vector "$S/m.vs" "$S/q.ndjson" || true
     expect_status 3
     [[ "$err" == *"'no-such-model' is not available here"* ]]
 }
@@ -384,12 +384,12 @@ EOF
     vs-embed --keep-going -q --dim 128 "$S/corpus.ndjson" > "$S/corpus.vec"
     vs-ingest -q "$S/cran.vs" "$S/corpus.vec"
     vs-embed -q --dim 128 "$S/queries.ndjson" > "$S/queries.vec"
-    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.vec" > "$S/hits.ndjson"
+    vs-query --mode vector -k 10 --no-text "$S/cran.vs" "$S/queries.vec" > "$S/hits.ndjson"
     [ "$(wc -l < "$S/hits.ndjson")" -eq 400 ]
     $PY "$REF" --docs "$S/corpus.vec" --queries "$S/queries.vec" --metric cosine -k 10 \
         --normalize --tol 1e-5 --check "$S/hits.ndjson"
     # text-only queries, embedded by vs-query with the store's model and
     # normalised like the store's vectors, give exactly the same hits
-    vs-query -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
+    vs-query --mode vector -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
     cmp "$S/hits.ndjson" "$S/hits2.ndjson"
 }

@@ -380,7 +380,7 @@ assert [x["n"] for x in log] == [3, 3] and log[0]["query"] == "boundary layer he
         '{"id":"d3","text":"heat flow","vector":[0.8,0.2,0]}' > docs.jsonl
     vs-ingest kb.vs docs.jsonl >/dev/null 2>&1 || skip "vs-ingest could not build a store"
     printf '%s\n' '{"id":"q","text":"wing","vector":[1,0,0]}' > q.jsonl
-    vs-query -k 3 kb.vs q.jsonl > hits.jsonl
+    vs-query --mode vector -k 3 kb.vs q.jsonl > hits.jsonl
     run_split vs-rerank --queries q.jsonl -k 1 hits.jsonl || true
     expect_status 0
     [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; x=json.load(sys.stdin); print(x["id"], x["retrieval_rank"])')" = "d2 2" ]

@@ -1,0 +1,673 @@
+/* query_text.c: text, hybrid and MMR search around the vector search of
+ * query.c (vs_query_text.h). */
+#include "vs_query_text.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vs_filter.h"
+#include "vs_mmr.h"
+#include "vs_ndjson.h"
+#include "vs_store_text.h"
+
+struct tpend {
+    json_t *qid;              /* string */
+    size_t k;
+    enum vs_qmode mode;       /* resolved: vector, text or hybrid */
+    char *text;               /* the query text (text, hybrid) */
+    struct vs_filter *filter; /* the record's own filter */
+    long vidx;                /* index in the vector batch, -1: none */
+    json_t *vhits;            /* the vector side's hit records */
+    json_t *vempty;           /* its "hits": 0 record (explain) */
+};
+
+struct vs_qtext {
+    struct vs_store *s;
+    struct vs_query_opts qo;
+    struct vs_qtext_opts o;
+    struct vs_query *vq;
+    struct vs_store_text *tx;
+    int has_text;
+    struct vs_filter *gfilter;
+    struct tpend *pend;
+    size_t npend, nvec;
+    size_t nseg;
+    json_t ***docs;   /* per segment, per row: cached docs (filters) */
+    uint8_t **gallow; /* per segment: the global filter (live rows) */
+    uint8_t **qallow; /* per segment: a record's filter (scratch) */
+    struct vs_store_text_hit *thits;
+    size_t thitcap;
+    json_t *idmap;    /* id -> seg << 40 | row, built for explain */
+    uint64_t shortfalls;
+};
+
+const char *vs_qmode_name(enum vs_qmode m)
+{
+    switch (m) {
+    case VS_QMODE_VECTOR: return "vector";
+    case VS_QMODE_TEXT: return "text";
+    case VS_QMODE_HYBRID: return "hybrid";
+    default: return "auto";
+    }
+}
+
+int vs_qmode_parse(const char *name, enum vs_qmode *out)
+{
+    static const char *names[] = {"auto", "vector", "text", "hybrid"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            *out = (enum vs_qmode)i;
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+void vs_qtext_opts_init(struct vs_qtext_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = VS_QMODE_AUTO;
+    vs_fuse_opts_init(&o->fuse);
+    o->bm25.k1 = VS_BM25_K1_DEFAULT;
+    o->bm25.b = VS_BM25_B_DEFAULT;
+    o->mmr = -1;
+}
+
+static void pend_clear(struct tpend *p)
+{
+    json_decref(p->qid);
+    free(p->text);
+    vs_filter_free(p->filter);
+    json_decref(p->vhits);
+    json_decref(p->vempty);
+    memset(p, 0, sizeof *p);
+}
+
+void vs_qtext_free(struct vs_qtext *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; t->pend && i < t->npend; i++)
+        pend_clear(&t->pend[i]);
+    for (size_t g = 0; g < t->nseg; g++) {
+        if (t->docs && t->docs[g]) {
+            uint64_t rows = vs_segment_rows(vs_store_segment(t->s, g));
+            for (uint64_t r = 0; r < rows; r++)
+                json_decref(t->docs[g][r]);
+            free(t->docs[g]);
+        }
+        if (t->gallow)
+            free(t->gallow[g]);
+        if (t->qallow)
+            free(t->qallow[g]);
+    }
+    free(t->docs);
+    free(t->gallow);
+    free(t->qallow);
+    free(t->pend);
+    free(t->thits);
+    json_decref(t->idmap);
+    vs_filter_free(t->gfilter);
+    vs_store_text_close(t->tx);
+    vs_query_free(t->vq);
+    free(t);
+}
+
+int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
+                 const struct vs_qtext_opts *to, struct vs_qtext **out,
+                 struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_qtext *t = calloc(1, sizeof *t);
+    if (!t)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    t->s = s;
+    t->qo = *qo;
+    if (t->qo.k == 0)
+        t->qo.k = 10;
+    if (t->qo.batch == 0)
+        t->qo.batch = 1;
+    t->o = *to;
+    int st;
+    if (to->mmr > 1 || (to->mmr < 0 && to->mmr != -1) || isnan(to->mmr)) {
+        st = vs_diag_set(d, VS_E_USAGE, "mmr lambda must be in [0, 1]");
+        goto fail;
+    }
+    if ((st = vs_query_new(s, qo, &t->vq, d)) != VS_OK ||
+        (st = vs_store_text_open(s, &t->tx, d)) != VS_OK)
+        goto fail;
+    if (qo->filter && (st = vs_filter_compile(qo->filter, &t->gfilter, d)) != VS_OK)
+        goto fail;
+    t->has_text = vs_store_text_segments(t->tx) > 0;
+    if ((to->mode == VS_QMODE_TEXT || to->mode == VS_QMODE_HYBRID) &&
+        !vs_store_text_analyzer(t->tx)[0]) {
+        vs_diag_where(d, vs_store_path(s), 0);
+        st = vs_diag_set(d, VS_E_UNSUPPORTED,
+                         "--mode %s: the store has no text index (it was made without an "
+                         "analyzer; re-ingest into a new store to get one)",
+                         vs_qmode_name(to->mode));
+        goto fail;
+    }
+    t->nseg = vs_store_nsegments(s);
+    size_t n = t->nseg ? t->nseg : 1;
+    t->pend = calloc(t->qo.batch, sizeof *t->pend);
+    t->docs = calloc(n, sizeof *t->docs);
+    t->qallow = calloc(n, sizeof *t->qallow);
+    if (!t->pend || !t->docs || !t->qallow) {
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    *out = t;
+    return VS_OK;
+fail:
+    vs_qtext_free(t);
+    return st;
+}
+
+size_t vs_qtext_pending(const struct vs_qtext *t) { return t->npend; }
+int vs_qtext_full(const struct vs_qtext *t) { return t->npend >= t->qo.batch; }
+struct vs_query *vs_qtext_vector(struct vs_qtext *t) { return t->vq; }
+uint64_t vs_qtext_shortfalls(const struct vs_qtext *t) { return t->shortfalls; }
+
+static size_t depth_of(const struct vs_qtext *t, size_t k)
+{
+    size_t dp = t->o.depth ? t->o.depth : VS_QTEXT_DEPTH_DEFAULT;
+    return dp > k ? dp : k;
+}
+
+static int field_error(struct vs_diag *d, int st, const char *field,
+                       const char *detail)
+{
+    vs_diag_field(d, "%s", field);
+    return vs_diag_set(d, st, "%s", detail);
+}
+
+int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
+{
+    if (t->npend >= t->qo.batch)
+        return vs_diag_set(d, VS_E_INTERNAL, "query batch is full");
+    struct tpend *p = &t->pend[t->npend];
+    memset(p, 0, sizeof *p);
+    p->vidx = -1;
+    int st = VS_OK;
+    json_t *jid = json_object_get(rec, "id");
+    if (json_is_string(jid))
+        p->qid = json_string(json_string_value(jid));
+    else if (json_is_integer(jid))
+        p->qid = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+    else
+        return field_error(d, VS_E_FIELD, "id", jid ? "must be a string or an integer"
+                                                    : "is missing");
+    if (!p->qid)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    p->k = t->qo.k;
+    json_t *jk = json_object_get(rec, "k");
+    if (jk) {
+        if (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
+            json_integer_value(jk) > VS_QUERY_K_MAX) {
+            st = field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
+            goto fail;
+        }
+        p->k = (size_t)json_integer_value(jk);
+    }
+    json_t *jt = json_object_get(rec, "text");
+    int has_text = json_is_string(jt);
+    int has_vec = json_object_get(rec, "vector") || json_object_get(rec, "vector_b64");
+    enum vs_qmode m = t->o.mode;
+    if (m == VS_QMODE_AUTO)
+        m = t->has_text && has_text ? VS_QMODE_HYBRID : VS_QMODE_VECTOR;
+    if ((m == VS_QMODE_TEXT || m == VS_QMODE_HYBRID) && !has_text) {
+        st = field_error(d, VS_E_FIELD, "text",
+                         jt ? "must be a string" : "is missing (text and hybrid search need it)");
+        goto fail;
+    }
+    if (m != VS_QMODE_VECTOR) {
+        json_t *jf = json_object_get(rec, "filter");
+        if (jf && !json_is_null(jf)) {
+            struct vs_diag fd;
+            vs_diag_clear(&fd);
+            if (!json_is_string(jf)) {
+                st = field_error(d, VS_E_FIELD, "filter", "must be a string");
+                goto fail;
+            }
+            if ((st = vs_filter_compile(json_string_value(jf), &p->filter, &fd)) != VS_OK) {
+                vs_diag_field(d, "filter");
+                st = vs_diag_set(d, st == VS_E_FILTER ? VS_E_FIELD : st, "%s", fd.detail);
+                goto fail;
+            }
+        }
+        if (!(p->text = strdup(json_string_value(jt)))) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if (m == VS_QMODE_VECTOR || m == VS_QMODE_HYBRID) {
+        /* the vector side: the record under the batch index, depth hits */
+        json_t *vr = json_copy((json_t *)(uintptr_t)rec);
+        if (!vr) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        json_object_set_new(vr, "id", json_integer((json_int_t)t->nvec));
+        if (m != VS_QMODE_VECTOR || t->o.mmr >= 0)
+            json_object_set_new(vr, "k", json_integer((json_int_t)depth_of(t, p->k)));
+        struct vs_diag vd;
+        vs_diag_clear(&vd);
+        st = vs_query_add(t->vq, vr, &vd);
+        json_decref(vr);
+        if (st != VS_OK) {
+            /* auto mode: a text the store's model cannot embed: text only */
+            if (t->o.mode == VS_QMODE_AUTO && m == VS_QMODE_HYBRID && !has_vec &&
+                st == VS_E_FIELD && strcmp(vd.field, "vector") == 0) {
+                m = VS_QMODE_TEXT;
+                st = VS_OK;
+            } else {
+                if (strcmp(vd.field, "k") == 0 && jk == NULL)
+                    snprintf(vd.field, sizeof vd.field, "id");
+                *d = vd;
+                goto fail;
+            }
+        } else
+            p->vidx = (long)t->nvec++;
+    }
+    p->mode = m;
+    t->npend++;
+    return VS_OK;
+fail:
+    pend_clear(p);
+    return st;
+}
+
+/* ---- filters on the text side ---- */
+
+static int load_docs(struct vs_qtext *t, struct vs_diag *d)
+{
+    for (size_t g = 0; g < t->nseg; g++) {
+        struct vs_segment *sg = vs_store_segment(t->s, g);
+        uint64_t rows = vs_segment_rows(sg);
+        if (t->docs[g])
+            continue;
+        if (!(t->docs[g] = calloc(rows ? rows : 1, sizeof(json_t *))))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (uint64_t r = 0; r < rows; r++) {
+            if (!vs_segment_live(sg, r))
+                continue;
+            int st = vs_segment_doc(sg, r, &t->docs[g][r], d);
+            if (st != VS_OK)
+                return st;
+        }
+    }
+    return VS_OK;
+}
+
+/* allow maps for a record filter f (may be NULL) ANDed with the global one;
+ * *out NULL when there is no filter at all. */
+static int allow_maps(struct vs_qtext *t, const struct vs_filter *f,
+                      const uint8_t *const **out, struct vs_diag *d)
+{
+    *out = NULL;
+    if (!f && !t->gfilter)
+        return VS_OK;
+    int st = load_docs(t, d);
+    if (st != VS_OK)
+        return st;
+    if (t->gfilter && !t->gallow) {
+        if (!(t->gallow = calloc(t->nseg ? t->nseg : 1, sizeof *t->gallow)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (size_t g = 0; g < t->nseg; g++) {
+            uint64_t rows = vs_segment_rows(vs_store_segment(t->s, g));
+            if (!(t->gallow[g] = calloc(rows ? rows : 1, 1)))
+                return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            for (uint64_t r = 0; r < rows; r++)
+                t->gallow[g][r] = t->docs[g][r] && vs_filter_match(t->gfilter, t->docs[g][r]);
+        }
+    }
+    if (!f) {
+        *out = (const uint8_t *const *)t->gallow;
+        return VS_OK;
+    }
+    for (size_t g = 0; g < t->nseg; g++) {
+        uint64_t rows = vs_segment_rows(vs_store_segment(t->s, g));
+        if (!t->qallow[g] && !(t->qallow[g] = calloc(rows ? rows : 1, 1)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (uint64_t r = 0; r < rows; r++)
+            t->qallow[g][r] = t->docs[g][r] && (!t->gallow || t->gallow[g][r]) &&
+                              vs_filter_match(f, t->docs[g][r]);
+    }
+    *out = (const uint8_t *const *)t->qallow;
+    return VS_OK;
+}
+
+/* ---- running ---- */
+
+static int collect(const json_t *hit, void *arg)
+{
+    struct vs_qtext *t = arg;
+    const char *qs = json_string_value(json_object_get(hit, "qid"));
+    long idx = qs ? strtol(qs, NULL, 10) : -1;
+    for (size_t i = 0; i < t->npend; i++) {
+        struct tpend *p = &t->pend[i];
+        if (p->vidx != idx)
+            continue;
+        if (!json_object_get(hit, "id")) {
+            json_decref(p->vempty);
+            p->vempty = json_copy((json_t *)(uintptr_t)hit);
+            return p->vempty ? VS_OK : VS_E_NOMEM;
+        }
+        if (!p->vhits && !(p->vhits = json_array()))
+            return VS_E_NOMEM;
+        json_t *c = json_copy((json_t *)(uintptr_t)hit);
+        return c && json_array_append_new(p->vhits, c) == 0 ? VS_OK : VS_E_NOMEM;
+    }
+    return VS_OK;
+}
+
+/* One candidate of the final list. */
+struct cand {
+    const char *id;
+    double score;
+    double sv, st; /* side scores (NAN when absent) */
+    size_t rv, rt; /* side ranks, 0 when absent */
+    json_t *vhit;  /* the vector side's hit (borrowed), or NULL */
+    long seg;      /* text side: segment and row; -1 when unknown */
+    uint64_t row;
+    double mmr;
+};
+
+static int find_row(struct vs_qtext *t, const char *id, long *seg, uint64_t *row,
+                    struct vs_diag *d)
+{
+    if (!t->idmap) {
+        if (!(t->idmap = json_object()))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (size_t g = 0; g < t->nseg; g++) {
+            struct vs_segment *sg = vs_store_segment(t->s, g);
+            const char *const *ids;
+            int st = vs_segment_ids(sg, &ids, d);
+            if (st != VS_OK)
+                return st;
+            for (uint64_t r = 0; r < vs_segment_rows(sg); r++)
+                if (vs_segment_live(sg, r))
+                    json_object_set_new(t->idmap, ids[r],
+                                        json_integer((json_int_t)((uint64_t)g << 40 | r)));
+        }
+    }
+    json_t *v = json_object_get(t->idmap, id);
+    if (!v) {
+        *seg = -1;
+        return VS_OK;
+    }
+    uint64_t x = (uint64_t)json_integer_value(v);
+    *seg = (long)(x >> 40);
+    *row = x & (((uint64_t)1 << 40) - 1);
+    return VS_OK;
+}
+
+static json_t *num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+static int emit_query(struct vs_qtext *t, struct tpend *p,
+                      int (*emit)(const json_t *, void *), void *arg,
+                      uint64_t *nh, uint64_t *ne, struct vs_diag *d)
+{
+    int st = VS_OK;
+    size_t nv = p->vhits ? json_array_size(p->vhits) : 0;
+    if (p->mode == VS_QMODE_VECTOR && t->o.mmr < 0) {
+        /* plain vector search: the hits as they are */
+        if (nv == 0 && p->vempty) {
+            json_object_set(p->vempty, "qid", p->qid);
+            st = emit(p->vempty, arg);
+        }
+        for (size_t j = 0; j < nv && st == VS_OK; j++) {
+            json_t *h = json_array_get(p->vhits, j);
+            json_object_set(h, "qid", p->qid);
+            st = emit(h, arg);
+        }
+        *nh += nv;
+        *ne += nv == 0;
+        if (nv < p->k)
+            t->shortfalls++;
+        return st;
+    }
+    size_t depth = depth_of(t, p->k);
+    size_t nt = 0;
+    struct cand *c = NULL;
+    struct vs_fuse_item *vi = NULL, *ti = NULL;
+    struct vs_fuse_result *fr = NULL;
+    size_t nfr = 0, nc = 0;
+    float *vecs = NULL;
+    double *rel = NULL, *mm = NULL;
+    size_t *order = NULL;
+    if (p->mode != VS_QMODE_VECTOR) {
+        const uint8_t *const *allow;
+        if ((st = allow_maps(t, p->filter, &allow, d)) != VS_OK)
+            goto done;
+        if (depth > t->thitcap) {
+            free(t->thits);
+            t->thitcap = 0;
+            if (!(t->thits = malloc(depth * sizeof *t->thits))) {
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                goto done;
+            }
+            t->thitcap = depth;
+        }
+        if ((st = vs_store_text_search(t->tx, p->text, &t->o.bm25, allow, depth,
+                                       t->thits, &nt, d)) != VS_OK)
+            goto done;
+    }
+    vi = calloc(nv + 1, sizeof *vi);
+    ti = calloc(nt + 1, sizeof *ti);
+    c = calloc(nv + nt + 1, sizeof *c);
+    if (!vi || !ti || !c) {
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t j = 0; j < nv; j++) {
+        json_t *h = json_array_get(p->vhits, j);
+        vi[j].id = json_string_value(json_object_get(h, "id"));
+        vi[j].score = json_number_value(json_object_get(h, "score"));
+    }
+    for (size_t j = 0; j < nt; j++) {
+        const char *const *ids;
+        if ((st = vs_segment_ids(vs_store_segment(t->s, t->thits[j].seg), &ids, d)) != VS_OK)
+            goto done;
+        ti[j].id = ids[t->thits[j].row];
+        ti[j].score = t->thits[j].score;
+    }
+    struct vs_fuse_list lists[2] = {{vi, nv}, {ti, nt}};
+    if (p->mode == VS_QMODE_HYBRID) {
+        if ((st = vs_fuse(lists, 2, &t->o.fuse, &fr, &nfr, d)) != VS_OK)
+            goto done;
+        for (size_t j = 0; j < nfr; j++)
+            c[nc++] = (struct cand){fr[j].id, fr[j].score, NAN, NAN, fr[j].ranks[0],
+                                    fr[j].ranks[1], NULL, -1, 0, NAN};
+    } else {
+        const struct vs_fuse_list *l = &lists[p->mode == VS_QMODE_TEXT];
+        for (size_t j = 0; j < l->n; j++)
+            c[nc++] = (struct cand){l->items[j].id, l->items[j].score, NAN, NAN,
+                                    p->mode == VS_QMODE_VECTOR ? j + 1 : 0,
+                                    p->mode == VS_QMODE_TEXT ? j + 1 : 0, NULL, -1, 0, NAN};
+    }
+    for (size_t j = 0; j < nc; j++) {
+        if (c[j].rv) {
+            c[j].vhit = json_array_get(p->vhits, c[j].rv - 1);
+            c[j].sv = vi[c[j].rv - 1].score;
+        }
+        if (c[j].rt) {
+            c[j].st = ti[c[j].rt - 1].score;
+            c[j].seg = (long)t->thits[c[j].rt - 1].seg;
+            c[j].row = t->thits[c[j].rt - 1].row;
+        }
+    }
+    if (nc > depth)
+        nc = depth;
+    size_t nout = nc < p->k ? nc : p->k;
+    if (t->o.mmr >= 0 && nc > 0) {
+        /* re-rank the candidates by MMR over their stored vectors */
+        size_t dim = vs_store_settings(t->s)->dim;
+        vecs = calloc(nc * (dim ? dim : 1), sizeof *vecs);
+        rel = calloc(nc, sizeof *rel);
+        mm = calloc(nc, sizeof *mm);
+        order = calloc(nc, sizeof *order);
+        if (!vecs || !rel || !mm || !order) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            goto done;
+        }
+        double lo = c[0].score, hi = c[0].score;
+        for (size_t j = 0; j < nc; j++) {
+            lo = c[j].score < lo ? c[j].score : lo;
+            hi = c[j].score > hi ? c[j].score : hi;
+            json_t *rec;
+            if ((st = vs_store_get(t->s, c[j].id, &rec, d)) != VS_OK)
+                goto done;
+            float *v = NULL;
+            size_t vd = 0;
+            st = vs_record_vector(rec, &v, &vd, d);
+            json_decref(rec);
+            if (st != VS_OK)
+                goto done;
+            if (v && vd == dim)
+                memcpy(vecs + j * dim, v, dim * sizeof *v);
+            free(v);
+        }
+        for (size_t j = 0; j < nc; j++)
+            rel[j] = hi > lo ? (c[j].score - lo) / (hi - lo) : 1.0;
+        size_t got;
+        if ((st = vs_mmr_select(vecs, nc, dim ? dim : 1, NULL, rel, t->o.mmr, p->k,
+                                order, mm, &got, d)) != VS_OK)
+            goto done;
+        struct cand *r = calloc(got + 1, sizeof *r);
+        if (!r) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t j = 0; j < got; j++) {
+            r[j] = c[order[j]];
+            r[j].mmr = mm[j];
+        }
+        free(c);
+        c = r;
+        nout = got;
+    }
+    const char *metric = vs_metric_name(vs_store_settings(t->s)->metric);
+    for (size_t j = 0; j < nout && st == VS_OK; j++) {
+        struct cand *x = &c[j];
+        json_t *h = json_object();
+        if (!h) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            break;
+        }
+        json_object_set(h, "qid", p->qid);
+        json_object_set_new(h, "id", json_string(x->id));
+        json_object_set_new(h, "rank", json_integer((json_int_t)j + 1));
+        json_object_set_new(h, "score", json_real(x->score));
+        json_object_set_new(h, "mode", json_string(vs_qmode_name(p->mode)));
+        json_object_set_new(h, "score_vector", num_or_null(x->sv));
+        json_object_set_new(h, "score_text", num_or_null(x->st));
+        json_object_set_new(h, "rank_vector", x->rv ? json_integer((json_int_t)x->rv) : json_null());
+        json_object_set_new(h, "rank_text", x->rt ? json_integer((json_int_t)x->rt) : json_null());
+        if (p->mode == VS_QMODE_HYBRID) {
+            const struct vs_fuse_opts *fo = &t->o.fuse;
+            json_t *f = fo->method == VS_FUSE_RRF
+                            ? json_pack("{s:s,s:f}", "method", "rrf", "rrf_k", fo->rrf_k)
+                            : json_pack("{s:s,s:f}", "method", vs_fuse_method_name(fo->method),
+                                        "alpha", fo->alpha);
+            json_object_set_new(h, "fusion", f);
+        } else
+            json_object_set_new(h, "fusion", json_null());
+        if (p->mode != VS_QMODE_VECTOR)
+            json_object_set_new(h, "bm25", json_pack("{s:f,s:f}", "k1", t->o.bm25.k1,
+                                                     "b", t->o.bm25.b));
+        if (t->o.mmr >= 0)
+            json_object_set_new(h, "mmr", json_pack("{s:f,s:f}", "lambda", t->o.mmr,
+                                                    "value", x->mmr));
+        if (x->vhit || p->mode != VS_QMODE_TEXT)
+            json_object_set_new(h, "metric", json_string(metric));
+        if (!t->qo.no_text || !t->qo.no_metadata || t->qo.explain) {
+            if (x->seg < 0 && (st = find_row(t, x->id, &x->seg, &x->row, d)) != VS_OK) {
+                json_decref(h);
+                break;
+            }
+        }
+        if ((!t->qo.no_text || !t->qo.no_metadata) && x->seg >= 0) {
+            json_t *doc;
+            if ((st = vs_segment_doc(vs_store_segment(t->s, (size_t)x->seg), x->row, &doc,
+                                     d)) != VS_OK) {
+                json_decref(h);
+                break;
+            }
+            json_t *tx = json_object_get(doc, "text"), *md = json_object_get(doc, "metadata");
+            if (!t->qo.no_text && tx)
+                json_object_set(h, "text", tx);
+            if (!t->qo.no_metadata && md)
+                json_object_set(h, "metadata", md);
+            json_decref(doc);
+        }
+        if (t->qo.explain) {
+            json_t *terms = json_array();
+            if (p->text && x->seg >= 0) {
+                json_decref(terms);
+                if ((st = vs_store_text_explain(t->tx, p->text, &t->o.bm25, (size_t)x->seg,
+                                                x->row, &terms, d)) != VS_OK) {
+                    json_decref(h);
+                    break;
+                }
+            }
+            json_t *e = json_object();
+            json_object_set_new(e, "mode", json_string(vs_qmode_name(p->mode)));
+            json_object_set_new(e, "terms", terms);
+            json_object_set_new(e, "score_text", num_or_null(x->st));
+            json_object_set_new(e, "score_vector", num_or_null(x->sv));
+            json_object_set_new(e, "candidates", json_integer((json_int_t)depth));
+            json_object_set_new(h, "explain", e);
+        }
+        st = emit(h, arg);
+        json_decref(h);
+    }
+    if (st == VS_OK) {
+        *nh += nout;
+        *ne += nout == 0;
+        if (nout < p->k)
+            t->shortfalls++;
+        if (nout == 0 && t->qo.explain) {
+            json_t *h = json_pack("{s:O,s:i,s:{s:s,s:I}}", "qid", p->qid, "hits", 0,
+                                  "explain", "mode", vs_qmode_name(p->mode), "candidates",
+                                  (json_int_t)depth);
+            st = h ? emit(h, arg) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            json_decref(h);
+        }
+    }
+done:
+    vs_fuse_results_free(fr, nfr);
+    free(vi);
+    free(ti);
+    free(c);
+    free(vecs);
+    free(rel);
+    free(mm);
+    free(order);
+    return st;
+}
+
+int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
+                 void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    uint64_t nh = 0, ne = 0;
+    int st = VS_OK;
+    if (t->nvec > 0)
+        st = vs_query_run(t->vq, collect, t, NULL, NULL, d);
+    for (size_t i = 0; i < t->npend && st == VS_OK; i++)
+        st = emit_query(t, &t->pend[i], emit, arg, &nh, &ne, d);
+    for (size_t i = 0; i < t->npend; i++)
+        pend_clear(&t->pend[i]);
+    t->npend = 0;
+    t->nvec = 0;
+    if (nhits)
+        *nhits = nh;
+    if (nempty)
+        *nempty = ne;
+    return st;
+}

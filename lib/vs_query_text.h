@@ -1,0 +1,99 @@
+/* vs_query_text.h: text (BM25), hybrid and diversified search over a store,
+ * around the vector search of vs_query.h (what vs-query runs).
+ *
+ * Modes (per query record):
+ *   vector  the vector search of vs_query.h, hits unchanged
+ *   text    BM25 over the store's per-segment sections (vs_store_text.h)
+ *           with the record's "text" as the query (vs_bm25.h syntax: words,
+ *           "phrases", +required, -excluded); no vector needed
+ *   hybrid  both, fused with vs_fuse (rrf, weighted or dbsf)
+ *   auto    hybrid when the store has a text index and the record has a
+ *           "text"; else vector. A record with text only whose text cannot
+ *           be embedded (no local model) falls back to text in auto mode.
+ * Each side fetches `depth` candidates (default max(k, 100)) under the
+ * filters (the global one ANDed with the record's), so a query gets k hits
+ * whenever k records match the filter on the vector side; the fused list is
+ * cut to k.
+ *
+ * MMR (mmr >= 0): the final candidate list (up to depth) is re-ordered by
+ * vs_mmr_select over the candidates' stored vectors, with relevance the
+ * list's scores min-max normalised to [0, 1], and cut to k.
+ *
+ * Hits of text, hybrid and MMR queries: qid, id, rank, score (the fused
+ * score; BM25 in text mode; the vector score in vector mode), mode,
+ * score_vector and score_text (null when the side did not return the
+ * record), rank_vector and rank_text, fusion {method, rrf_k | alpha},
+ * bm25 {k1, b}, mmr {lambda, value} when used, metric, text, metadata;
+ * with explain, an "explain" object on every hit: terms (matched terms with
+ * tf and BM25 contribution, summing to score_text), score_text,
+ * score_vector.
+ *
+ * Fusion of hit streams (vs_query_fuse_files): NDJSON hit records of
+ * several runs (qid, id, score, rank order), grouped by qid, fused per qid;
+ * output hits: qid, id, rank, score, fusion, and per input i "scores"[i]
+ * and "ranks"[i] (null when absent), plus text and metadata from the first
+ * input that had the hit.
+ */
+#ifndef VS_QUERY_TEXT_H
+#define VS_QUERY_TEXT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs_bm25.h"
+#include "vs_fuse.h"
+#include "vs_query.h"
+#include "vs_status.h"
+#include "vs_store.h"
+
+#define VS_QTEXT_DEPTH_DEFAULT 100
+
+enum vs_qmode { VS_QMODE_AUTO = 0, VS_QMODE_VECTOR, VS_QMODE_TEXT, VS_QMODE_HYBRID };
+
+/* "auto", "vector", "text", "hybrid"; parse gives VS_OK or VS_E_USAGE. */
+const char *vs_qmode_name(enum vs_qmode m);
+int vs_qmode_parse(const char *name, enum vs_qmode *out);
+
+struct vs_qtext_opts {
+    enum vs_qmode mode;
+    struct vs_fuse_opts fuse;
+    struct vs_bm25_params bm25;
+    double mmr;   /* lambda in [0, 1]; < 0: no MMR */
+    size_t depth; /* candidates per side; 0: max(k, VS_QTEXT_DEPTH_DEFAULT) */
+};
+
+void vs_qtext_opts_init(struct vs_qtext_opts *o);
+
+struct vs_qtext;
+
+/* Errors: those of vs_query_new and vs_store_text_open; VS_E_UNSUPPORTED
+ * when the mode is text or hybrid and the store has no text index. */
+int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
+                 const struct vs_qtext_opts *to, struct vs_qtext **out,
+                 struct vs_diag *d);
+void vs_qtext_free(struct vs_qtext *t);
+
+/* As vs_query_add; text and hybrid records need a string "text". */
+int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d);
+size_t vs_qtext_pending(const struct vs_qtext *t);
+int vs_qtext_full(const struct vs_qtext *t);
+/* As vs_query_run. */
+int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
+                 void *arg, uint64_t *nhits, uint64_t *nempty,
+                 struct vs_diag *d);
+/* The vector side (for its counters). */
+struct vs_query *vs_qtext_vector(struct vs_qtext *t);
+/* Queries that got fewer than k hits (all modes). */
+uint64_t vs_qtext_shortfalls(const struct vs_qtext *t);
+
+/* Fuse the hit streams of n files ("-" is standard input), k hits per
+ * qid at most (0: all). Errors: VS_E_FIELD, VS_E_JSON (d has file and
+ * line), VS_E_IO, VS_E_USAGE (bad fusion options), VS_E_NOMEM, or what
+ * emit returns. */
+int vs_query_fuse_files(const char *const *paths, size_t n,
+                        const struct vs_fuse_opts *o, size_t k,
+                        int (*emit)(const json_t *hit, void *arg), void *arg,
+                        uint64_t *nqueries, uint64_t *nhits, struct vs_diag *d);
+
+#endif
