@@ -203,8 +203,11 @@ int main(int argc, char **argv)
              text_field ? text_field : "text");
     if (!analyzer || strcmp(analyzer, "none") != 0) {
         char spec[256];
-        snprintf(spec, sizeof spec, "%s%s%s", analyzer ? analyzer : "",
-                 analyzer && language ? ";" : "", language ? "lang=" : "");
+        /* the version key may be left out: "lang=french" */
+        snprintf(spec, sizeof spec, "%s%s%s%s",
+                 !analyzer || strncmp(analyzer, "v1", 2) != 0 ? "v1;" : "",
+                 analyzer ? analyzer : "", analyzer && language ? ";" : "",
+                 language ? "lang=" : "");
         if (language)
             snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s", language);
         struct vs_analyzer *an;

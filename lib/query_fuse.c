@@ -119,7 +119,7 @@ int vs_query_fuse_files(const char *const *paths, size_t n,
                                          "alpha", o->alpha);
         for (size_t j = 0; j < nout && st == VS_OK; j++) {
             json_t *h = json_object(), *sc = json_array(), *rk = json_array();
-            json_t *first = NULL;
+            json_t *text = NULL, *meta = NULL;
             json_object_set_new(h, "qid", json_string(qid));
             json_object_set_new(h, "id", json_string(fr[j].id));
             json_object_set_new(h, "rank", json_integer((json_int_t)j + 1));
@@ -130,18 +130,18 @@ int vs_query_fuse_files(const char *const *paths, size_t n,
                 json_array_append_new(sc, r ? json_real(lists[i].items[r - 1].score)
                                             : json_null());
                 json_array_append_new(rk, r ? json_integer((json_int_t)r) : json_null());
-                if (r && !first)
-                    first = json_array_get(json_object_get(by[i], qid), r - 1);
+                json_t *src = r ? json_array_get(json_object_get(by[i], qid), r - 1) : NULL;
+                if (src && !text)
+                    text = json_object_get(src, "text");
+                if (src && !meta)
+                    meta = json_object_get(src, "metadata");
             }
             json_object_set_new(h, "scores", sc);
             json_object_set_new(h, "ranks", rk);
-            if (first) {
-                json_t *t = json_object_get(first, "text"), *m = json_object_get(first, "metadata");
-                if (t)
-                    json_object_set(h, "text", t);
-                if (m)
-                    json_object_set(h, "metadata", m);
-            }
+            if (text)
+                json_object_set(h, "text", text);
+            if (meta)
+                json_object_set(h, "metadata", meta);
             st = emit(h, arg);
             json_decref(h);
             nh++;

@@ -32,7 +32,7 @@
  * several runs (qid, id, score, rank order), grouped by qid, fused per qid;
  * output hits: qid, id, rank, score, fusion, and per input i "scores"[i]
  * and "ranks"[i] (null when absent), plus text and metadata from the first
- * input that had the hit.
+ * input whose hit has them.
  */
 #ifndef VS_QUERY_TEXT_H
 #define VS_QUERY_TEXT_H

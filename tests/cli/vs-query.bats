@@ -393,3 +393,265 @@ EOF
     vs-query --mode vector -k 10 --no-text "$S/cran.vs" "$S/queries.ndjson" > "$S/hits2.ndjson"
     cmp "$S/hits.ndjson" "$S/hits2.ndjson"
 }
+
+# ---- text (BM25), hybrid, fusion, MMR, explain (issue 4) ----
+
+# A tiny store with text whose analysis is splitting at spaces (no stop
+# words), so tests/ref_hybrid.py can recompute every score.
+text_store() {
+    cat > "$S/tdocs.ndjson" <<'EOF2'
+{"id":"t1","text":"apple banana","vector":[1,0,0],"metadata":{"shelf":1}}
+{"id":"t2","text":"apple apple cherry","vector":[0.9,0.3,0],"metadata":{"shelf":2}}
+{"id":"t3","text":"cherry date fig","vector":[0,1,0],"metadata":{"shelf":1}}
+{"id":"t4","text":"banana","vector":[0,0.2,1],"metadata":{"shelf":2}}
+{"id":"t5","text":"grape melon","vector":[0.5,0.5,0.5],"metadata":{"shelf":3}}
+EOF2
+    vs-ingest -q "$S/t.vs" "$S/tdocs.ndjson"
+    printf '%s\n' '{"id":"q1","text":"apple cherry","vector":[1,0.2,0]}' \
+        '{"id":"q2","text":"banana","vector":[0,0,1]}' \
+        '{"id":"q3","text":"fig date apple","vector":[0.2,1,0.1]}' > "$S/tq.ndjson"
+}
+
+@test "vs-query --mode text: BM25 scores and order match the reference; no vector needed" {
+    text_store
+    run_split vs-query --mode text --no-text "$S/t.vs" "$S/tq.ndjson" || true
+    expect_status 0
+    [ -z "$err" ]
+    expect_ndjson
+    printf '%s\n' "$out" > "$S/h.ndjson"
+    $PY "$ROOT/tests/ref_hybrid.py" --mode text "$S/tdocs.ndjson" "$S/tq.ndjson" "$S/h.ndjson"
+    # q2 "banana": t1 and t4 only; t4 is shorter so it ranks first
+    [ "$(grep '"qid":"q2"' "$S/h.ndjson" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "t4 t1" ]
+    echo '{"id":"x","text":"melon"}' | vs-query --mode text "$S/t.vs" > "$S/x.ndjson"
+    [ "$($PY -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h["id"], h["mode"], h["score_vector"], h["text"], h["metadata"]["shelf"])' "$S/x.ndjson")" = "t5 text None grape melon 3" ]
+}
+
+@test "vs-query --mode text: --k1 and --b change the scores and are echoed" {
+    text_store
+    run_split vs-query --mode text --k1 2 --b 0.3 "$S/t.vs" "$S/tq.ndjson" || true
+    expect_status 0
+    printf '%s\n' "$out" > "$S/h.ndjson"
+    $PY "$ROOT/tests/ref_hybrid.py" --mode text --k1 2 --b 0.3 "$S/tdocs.ndjson" "$S/tq.ndjson" "$S/h.ndjson"
+    ! $PY "$ROOT/tests/ref_hybrid.py" --mode text "$S/tdocs.ndjson" "$S/tq.ndjson" "$S/h.ndjson" >/dev/null
+    [ "$(head -1 "$S/h.ndjson" | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["bm25"], h["fusion"])')" = "{'k1': 2.0, 'b': 0.3} None" ]
+}
+
+@test "vs-query hybrid: rrf, weighted and dbsf fusion match the reference; fields echoed" {
+    text_store
+    for f in "rrf" "rrf --rrf-k 5" "weighted" "weighted --alpha 0.2" "dbsf --alpha 0.7"; do
+        set -- $f
+        run_split vs-query --mode hybrid --fusion "$@" --no-text "$S/t.vs" "$S/tq.ndjson" || true
+        expect_status 0
+        [ -z "$err" ]
+        printf '%s\n' "$out" > "$S/h.ndjson"
+        shift
+        $PY "$ROOT/tests/ref_hybrid.py" --fusion $f "$S/tdocs.ndjson" "$S/tq.ndjson" "$S/h.ndjson"
+    done
+    # the default mode is hybrid when the store has text and the query has text
+    vs-query "$S/t.vs" "$S/tq.ndjson" > "$S/d.ndjson"
+    $PY "$ROOT/tests/ref_hybrid.py" "$S/tdocs.ndjson" "$S/tq.ndjson" "$S/d.ndjson"
+    $PY - "$S/d.ndjson" <<'EOF2'
+import json, sys
+for l in open(sys.argv[1]):
+    h = json.loads(l)
+    assert h["mode"] == "hybrid" and h["fusion"] == {"method": "rrf", "rrf_k": 60.0}, h
+    assert set(["score_vector", "score_text", "rank_vector", "rank_text", "bm25", "metric"]) <= set(h), h
+EOF2
+    # q1 by hand: t2 is first on both sides (cosine 0.992; apple x2 + cherry)
+    [ "$(head -1 "$S/d.ndjson" | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], round(h["score"], 12), h["rank_vector"], h["rank_text"])')" = "t2 $($PY -c 'print(round(2/61, 12))') 1 1" ]
+}
+
+@test "vs-query: a query without text is vector search; text mode without text is exit 3 naming the line" {
+    text_store
+    echo '{"id":"v","vector":[1,0,0]}' | vs-query -k 1 "$S/t.vs" > "$S/v.ndjson"
+    [ "$($PY -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h["id"], "mode" in h, h["distance"] < 1e-6)' "$S/v.ndjson")" = "t1 False True" ]
+    printf '%s\n' '{"id":"a","text":"apple"}' '{"id":"b","vector":[1,0,0]}' > "$S/bad.ndjson"
+    run_split vs-query --mode text "$S/t.vs" "$S/bad.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"bad.ndjson:2:"*"'text'"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '"qid":"a"')" -eq 2 ]
+    run_split vs-query --mode fuzzy "$S/t.vs" "$S/bad.ndjson" || true
+    expect_status 2
+    [ -z "$out" ]
+    run_split vs-query --fusion best "$S/t.vs" "$S/bad.ndjson" || true
+    expect_status 2
+    run_split vs-query --mmr 2 "$S/t.vs" "$S/bad.ndjson" || true
+    expect_status 2
+}
+
+@test "vs-query: filters apply to both sides, with k hits whenever k records match" {
+    text_store
+    # shelf 2 holds t2 and t4: text-only "apple" matches t2 only
+    echo '{"id":"q","text":"apple","vector":[1,0,0]}' > "$S/q.ndjson"
+    run_split vs-query --mode text --filter 'shelf = 2' "$S/t.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "t2" ]
+    # hybrid: the vector side fills k = 2 with the filter's records
+    run_split vs-query --mode hybrid -k 2 --filter 'shelf = 2' "$S/t.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "t2 t4" ]
+    # a record filter ANDed with the global one, on the text side too
+    echo '{"id":"q","text":"apple banana","filter":"shelf = 1"}' > "$S/q2.ndjson"
+    run_split vs-query --mode text "$S/t.vs" "$S/q2.ndjson" || true
+    [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "t1" ]
+    run_split vs-query --mode text --filter 'shelf = 2' "$S/t.vs" "$S/q2.ndjson" || true
+    expect_status 0
+    [ -z "$out" ]
+}
+
+@test "vs-query --explain: matched terms with BM25 contributions summing to score_text, and the vector score" {
+    text_store
+    echo '{"id":"q","text":"apple \"apple cherry\" +cherry","vector":[1,0.2,0]}' > "$S/q.ndjson"
+    run_split vs-query --explain --mode hybrid "$S/t.vs" "$S/q.ndjson" || true
+    expect_status 0
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+hs = [json.loads(l) for l in sys.stdin]
+t2 = [h for h in hs if h["id"] == "t2"][0]
+e = t2["explain"]
+terms = {t["term"]: t for t in e["terms"]}
+assert set(terms) == {"appl", "appl cherri", "cherri"}, e
+assert terms["appl"]["tf"] == 2 and terms["appl cherri"]["tf"] == 1 and terms["cherri"].get("required"), e
+assert abs(sum(t["score"] for t in e["terms"]) - t2["score_text"]) < 1e-9, t2
+assert e["score_vector"] == t2["score_vector"] and e["score_vector"] > 0.9, t2
+assert all("explain" in h for h in hs)
+assert [h["id"] for h in hs if h["score_text"] is not None] == ["t2", "t3"] or \
+       sorted(h["id"] for h in hs if h["score_text"] is not None) == ["t2", "t3"], hs
+'
+}
+
+@test "vs-query --mmr: lambda 1 keeps the relevance order, lambda 0 picks diverse vectors" {
+    printf '%s\n' '{"id":"a","text":"x","vector":[1,0]}' '{"id":"a2","text":"x","vector":[1,0.01]}' \
+        '{"id":"b","text":"x","vector":[0.6,0.8]}' '{"id":"c","text":"x","vector":[0,1]}' |
+        vs-ingest -q "$S/m.vs"
+    echo '{"id":"q","vector":[1,0.05]}' > "$S/q.ndjson"
+    ids() { printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))'; }
+    run_split vs-query --mode vector -k 3 "$S/m.vs" "$S/q.ndjson" || true
+    [ "$(ids)" = "a2 a b" ]
+    run_split vs-query --mode vector --mmr 1 -k 3 "$S/m.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$(ids)" = "a2 a b" ]
+    # lambda 0.3: after a2, its near-duplicate a is pushed behind b and c
+    run_split vs-query --mode vector --mmr 0.3 -k 3 "$S/m.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$(ids)" = "a2 c b" ]
+    [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; print(json.load(sys.stdin)["mmr"]["lambda"])')" = "0.3" ]
+}
+
+@test "vs-query --fuse: fuses runs by qid (rrf, weighted), errors name RUN:LINE" {
+    printf '%s\n' '{"qid":"1","id":"a","score":3}' '{"qid":"1","id":"b","score":2}' \
+        '{"qid":"2","id":"x","score":1}' > "$S/r1.ndjson"
+    printf '%s\n' '{"qid":"1","id":"b","score":0.9,"text":"bee"}' '{"qid":"1","id":"c","score":0.5}' \
+        '{"qid":"3","id":"y","score":7}' > "$S/r2.ndjson"
+    run_split vs-query --fuse "$S/r1.ndjson" "$S/r2.ndjson" || true
+    expect_status 0
+    [ -z "$err" ]
+    expect_ndjson
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+hs = [json.loads(l) for l in sys.stdin]
+got = [(h["qid"], h["id"], h["rank"], round(h["score"], 12)) for h in hs]
+r = lambda *x: round(sum(1 / (60 + i) for i in x), 12)
+want = [("1", "b", 1, r(2, 1)), ("1", "a", 2, r(1)), ("1", "c", 3, r(2)),
+        ("2", "x", 1, r(1)), ("3", "y", 1, r(1))]
+assert got == want, (got, want)
+assert hs[0]["scores"] == [2, 0.9] and hs[0]["ranks"] == [2, 1] and hs[0]["text"] == "bee", hs[0]
+assert hs[1]["scores"] == [3, None] and hs[0]["fusion"] == {"method": "rrf", "rrf_k": 60.0}
+'
+    run_split vs-query --fuse -k 1 --fusion weighted --alpha 0.25 "$S/r1.ndjson" "$S/r2.ndjson" || true
+    expect_status 0
+    # qid 1: a = 0.25*1, b = 0.25*0 + 0.75*1, c = 0 -> b first
+    [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], h["score"], h["fusion"]["method"])')" = "b 0.75 weighted" ]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
+    printf '%s\n' '{"qid":"1","id":"a","score":3}' '{"qid":"1","id":"b"}' > "$S/bad.ndjson"
+    run_split vs-query --fuse "$S/r1.ndjson" "$S/bad.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"bad.ndjson:2:"*"score"* ]]
+    [ -z "$out" ]
+    run_split vs-query --fuse || true
+    expect_status 2
+    run_split vs-query --fuse "$S/r1.ndjson" "$S/none.ndjson" || true
+    expect_status 5
+}
+
+@test "vs-query --fuse: empty runs give nothing; output to /dev/full is exit 5" {
+    : > "$S/e.ndjson"
+    run_split vs-query --fuse "$S/e.ndjson" "$S/e.ndjson" || true
+    expect_status 0
+    [ -z "$out" ]
+    printf '%s\n' '{"qid":"1","id":"a","score":3}' > "$S/r.ndjson"
+    run vs-query --fuse "$S/r.ndjson" "$S/r.ndjson"
+    [ "$status" -eq 0 ]
+    vs-query --fuse "$S/r.ndjson" > /dev/full 2> "$S/err" && false || [ $? -eq 5 ]
+}
+
+@test "vs-query text search: deleted records are never returned; compaction keeps text search working" {
+    text_store
+    printf '%s\n' '{"id":"t6","text":"apple kiwi","vector":[1,0,1]}' | vs-ingest -q "$S/t.vs"
+    printf '%s\n' '{"id":"t2","op":"delete"}' '{"id":"t1","text":"kiwi lime","vector":[1,0,0]}' | vs-ingest -q "$S/t.vs"
+    echo '{"id":"q","text":"apple kiwi"}' > "$S/q.ndjson"
+    vs-query --mode text --no-text "$S/t.vs" "$S/q.ndjson" > "$S/before.ndjson"
+    ids() { $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in open(sys.argv[1])))' "$1"; }
+    [ "$(ids "$S/before.ndjson")" = "t6 t1" ]
+    run_split vs-index compact "$S/t.vs" || true
+    expect_status 0
+    vs-index info "$S/t.vs" > "$S/info.json"
+    $PY - "$S/info.json" <<'EOF2'
+import json, sys
+i = json.load(open(sys.argv[1]))
+assert i["tombstones"] == 0 and len(i["segments"]) == 1, i
+assert "bm25" in [s["name"] for s in i["segments"][0]["sections"]], i
+assert i["analyzer"].startswith("v1;lang=english") and i["text_field"] == "text", i
+EOF2
+    vs-query --mode text --no-text "$S/t.vs" "$S/q.ndjson" > "$S/after.ndjson"
+    [ "$(ids "$S/after.ndjson")" = "t6 t1" ]
+    # the compacted segment scores as an index built from the live records
+    grep -v '"id":"t2"' "$S/tdocs.ndjson" | sed 's/"apple banana"/"kiwi lime"/' > "$S/live.ndjson"
+    echo '{"id":"t6","text":"apple kiwi","vector":[1,0,1]}' >> "$S/live.ndjson"
+    $PY "$ROOT/tests/ref_hybrid.py" --mode text "$S/live.ndjson" "$S/q.ndjson" "$S/after.ndjson"
+}
+
+@test "vs-query: the v1 fixture store (no text index) opens and searches as vector only" {
+    F=$FIXTURES/store-v1
+    cp -r "$F" "$S/v1.vs"
+    echo '{"id":"q","text":"anything","vector":[1,0,0,0]}' > "$S/q.ndjson"
+    dim=$(vs-index info "$S/v1.vs" | $PY -c 'import json,sys; i=json.load(sys.stdin); print(i["dimension"], i["analyzer"])')
+    [[ "$dim" == *" None" ]]
+    $PY -c 'import sys; n=int(sys.argv[1]); print("{\"id\":\"q\",\"text\":\"anything\",\"vector\":[%s]}" % ",".join(["1"] + ["0"] * (n - 1)))' "${dim%% *}" > "$S/q.ndjson"
+    run_split vs-query -k 2 "$S/v1.vs" "$S/q.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    [[ "$out" != *'"mode"'* ]]
+    run_split vs-query --mode text "$S/v1.vs" "$S/q.ndjson" || true
+    expect_status 2
+    [[ "$err" == *"no text index"* ]]
+    [ -z "$out" ]
+}
+
+@test "vs-query text mode: output to /dev/full is exit 5" {
+    text_store
+    run bash -c "vs-query --mode text '$S/t.vs' '$S/tq.ndjson' > /dev/full"
+    [ "$status" -eq 5 ]
+}
+
+@test "vs-ingest: --analyzer, --language and --text-field make the store's text index" {
+    printf '%s\n' '{"id":"1","body":"Les chats mangent","text":"ignored words","vector":[1,0]}' > "$S/fr.ndjson"
+    run_split vs-ingest -q --language french --text-field body "$S/fr.vs" "$S/fr.ndjson" || true
+    expect_status 0
+    [ "$(vs-index info "$S/fr.vs" | $PY -c 'import json,sys; i=json.load(sys.stdin); print(i["analyzer"], i["text_field"])')" = "v1;lang=french;stop=en;fold=1;marks=strip body" ]
+    echo '{"id":"q","text":"chat"}' | vs-query --mode text "$S/fr.vs" > "$S/h.ndjson"
+    [ "$(wc -l < "$S/h.ndjson")" -eq 1 ]
+    echo '{"id":"q","text":"ignored"}' | vs-query --mode text "$S/fr.vs" > "$S/h2.ndjson"
+    [ ! -s "$S/h2.ndjson" ]
+    run_split vs-ingest --language english "$S/fr.vs" "$S/fr.ndjson" || true
+    expect_status 3
+    [[ "$err" == *"the store has analyzer"* ]]
+    run_split vs-ingest --language klingon "$S/k.vs" "$S/fr.ndjson" || true
+    expect_status 2
+    [ ! -e "$S/k.vs" ]
+    run_split vs-ingest -q --analyzer none "$S/n.vs" "$S/fr.ndjson" || true
+    expect_status 0
+    run_split vs-query --mode hybrid "$S/n.vs" "$S/q1.ndjson" || true
+    expect_status 2
+}
