@@ -1,0 +1,1015 @@
+/* hnsw.c: HNSW graph build (parallel), search (filters, tombstones, exact
+ * fallback) and a compressed, lazily decoded serialised form. See vs_hnsw.h. */
+#include "vs_hnsw.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define VS_OMP(x) _Pragma(x)
+#else
+#define VS_OMP(x)
+#endif
+
+#define BLK_SHIFT 12
+#define BLK ((uint64_t)1 << BLK_SHIFT)
+#define MAX_LEVEL 30
+#define HDR_SIZE 88
+#define BENT_SIZE 24
+static const char MAGIC[8] = {'V', 'S', 'H', 'N', 'S', 'W', '0', '1'};
+
+struct blkent {
+    uint64_t off;
+    uint32_t clen, rows;
+    uint64_t hash;
+};
+
+struct vs_hnsw {
+    size_t dim;
+    enum vs_metric metric;
+    uint64_t n;
+    uint32_t M, M0, efc;
+    uint64_t seed;
+    uint32_t entry;
+    int maxlevel;
+    const struct vs_distance_kernels *k;
+    uint8_t *level;               /* n */
+    uint32_t **upper;             /* n: level * (M + 1): count, ids */
+    _Atomic(uint32_t *) *blocks;  /* nblocks: rows * (M0 + 1) */
+    uint64_t nblocks;
+    atomic_flag *locks;           /* n, build only */
+    /* opened from bytes */
+    uint8_t *buf;
+    size_t len;
+    struct blkent *bent;
+};
+
+struct hn {
+    float d;
+    uint32_t id;
+};
+
+struct heap {
+    struct hn *a;
+    size_t n, cap;
+};
+
+struct vs_hnsw_scratch {
+    uint32_t *vis;
+    uint32_t epoch;
+    uint64_t n;
+    struct heap cand, res;
+    uint32_t *nbuf;     /* a copy of one list */
+    struct hn *sel;     /* selection work */
+    size_t selcap;
+    uint64_t visited, dists;
+    int err;
+};
+
+/* ---- heaps: max-heap on (d, id) ---- */
+
+static inline int hn_less(struct hn a, struct hn b)
+{
+    return a.d < b.d || (a.d == b.d && a.id < b.id);
+}
+
+static int heap_push(struct heap *h, struct hn x)
+{
+    if (h->n == h->cap) {
+        size_t c = h->cap ? h->cap * 2 : 256;
+        struct hn *a = realloc(h->a, c * sizeof *a);
+        if (!a)
+            return -1;
+        h->a = a;
+        h->cap = c;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!hn_less(h->a[p], x))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = x;
+    return 0;
+}
+
+static void heap_pop(struct heap *h)
+{
+    struct hn x = h->a[--h->n];
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        struct hn best = x;
+        if (l < n && hn_less(best, h->a[l])) {
+            m = l;
+            best = h->a[l];
+        }
+        if (r < n && hn_less(best, h->a[r]))
+            m = r;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    if (n)
+        h->a[i] = x;
+}
+
+static int cmp_hn(const void *a, const void *b)
+{
+    const struct hn *x = a, *y = b;
+    return hn_less(*x, *y) ? -1 : hn_less(*y, *x) ? 1 : 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- small helpers ---- */
+
+static inline float dist(const struct vs_hnsw *h, const float *a, const float *b)
+{
+    if (h->metric == VS_METRIC_L2)
+        return h->k->l2sq(a, b, h->dim);
+    return -h->k->dot(a, b, h->dim);
+}
+
+static inline uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static inline void lock(struct vs_hnsw *h, uint32_t i)
+{
+    while (atomic_flag_test_and_set_explicit(&h->locks[i], memory_order_acquire))
+        ;
+}
+
+static inline void unlock(struct vs_hnsw *h, uint32_t i)
+{
+    atomic_flag_clear_explicit(&h->locks[i], memory_order_release);
+}
+
+static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
+{
+    uint64_t r = h->n - b * BLK;
+    return r < BLK ? r : BLK;
+}
+
+static int load_block(struct vs_hnsw *h, uint64_t b);
+
+/* The list of node u at level lv (count first), or NULL (damaged block). */
+static inline uint32_t *list_of(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    if (lv > 0)
+        return h->upper[u] + (size_t)(lv - 1) * (h->M + 1);
+    uint64_t b = u >> BLK_SHIFT;
+    uint32_t *blk = atomic_load_explicit(&h->blocks[b], memory_order_acquire);
+    if (!blk) {
+        if (load_block(h, b) != VS_OK)
+            return NULL;
+        blk = atomic_load_explicit(&h->blocks[b], memory_order_acquire);
+    }
+    return blk + (size_t)(u & (BLK - 1)) * (h->M0 + 1);
+}
+
+static int scratch_init(struct vs_hnsw_scratch *s, const struct vs_hnsw *h)
+{
+    memset(s, 0, sizeof *s);
+    s->n = h->n;
+    s->vis = calloc(h->n ? h->n : 1, sizeof *s->vis);
+    s->nbuf = malloc((h->M0 + 1) * sizeof *s->nbuf);
+    s->selcap = h->M0 + 2;
+    s->sel = malloc(s->selcap * sizeof *s->sel);
+    if (!s->vis || !s->nbuf || !s->sel)
+        return -1;
+    return 0;
+}
+
+static void scratch_fini(struct vs_hnsw_scratch *s)
+{
+    free(s->vis);
+    free(s->nbuf);
+    free(s->sel);
+    free(s->cand.a);
+    free(s->res.a);
+}
+
+static inline void new_epoch(struct vs_hnsw_scratch *s)
+{
+    if (++s->epoch == 0) {
+        memset(s->vis, 0, s->n * sizeof *s->vis);
+        s->epoch = 1;
+    }
+}
+
+/* Copy u's list at lv into s->nbuf (under u's lock while building).
+ * Returns the count, or -1 on a damaged block. */
+static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                           uint32_t u, int lv, int building)
+{
+    uint32_t *l = list_of(h, u, lv);
+    if (!l)
+        return -1;
+    if (building)
+        lock(h, u);
+    uint32_t c = l[0];
+    memcpy(s->nbuf, l + 1, c * sizeof *l);
+    if (building)
+        unlock(h, u);
+    return (int)c;
+}
+
+/* Greedy walk at one level from *ep toward q. */
+static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                  const float *vecs, const float *q, uint32_t *ep, float *epd,
+                  int lv, int building)
+{
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        int c = get_list(h, s, *ep, lv, building);
+        if (c < 0)
+            return -1;
+        for (int i = 0; i < c; i++) {
+            uint32_t v = s->nbuf[i];
+            float dv = dist(h, q, vecs + (size_t)v * h->dim);
+            s->dists++;
+            if (dv < *epd) {
+                *epd = dv;
+                *ep = v;
+                changed = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
+ * A node is admitted when live and allow (NULL = all) say so. */
+static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                        const float *vecs, const float *q, uint32_t ep,
+                        float epd, size_t ef, int lv, const uint8_t *live,
+                        const uint8_t *allow, int building)
+{
+    new_epoch(s);
+    s->cand.n = s->res.n = 0;
+    s->vis[ep] = s->epoch;
+    s->visited++;
+    if (heap_push(&s->cand, (struct hn){-epd, ep}))
+        return -2;
+    if ((!live || live[ep]) && (!allow || allow[ep]))
+        if (heap_push(&s->res, (struct hn){epd, ep}))
+            return -2;
+    while (s->cand.n) {
+        struct hn c = s->cand.a[0];
+        if (s->res.n >= ef && -c.d > s->res.a[0].d)
+            break;
+        heap_pop(&s->cand);
+        int cnt = get_list(h, s, c.id, lv, building);
+        if (cnt < 0)
+            return -1;
+        for (int i = 0; i < cnt; i++) {
+            uint32_t v = s->nbuf[i];
+            if (i + 1 < cnt)
+                __builtin_prefetch(vecs + (size_t)s->nbuf[i + 1] * h->dim);
+            if (s->vis[v] == s->epoch)
+                continue;
+            s->vis[v] = s->epoch;
+            s->visited++;
+            float dv = dist(h, q, vecs + (size_t)v * h->dim);
+            s->dists++;
+            if (s->res.n < ef || dv < s->res.a[0].d) {
+                if (heap_push(&s->cand, (struct hn){-dv, v}))
+                    return -2;
+                if ((!live || live[v]) && (!allow || allow[v])) {
+                    if (heap_push(&s->res, (struct hn){dv, v}))
+                        return -2;
+                    if (s->res.n > ef)
+                        heap_pop(&s->res);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* Neighbour selection heuristic: from cand (sorted nearest first, distance
+ * to the base node), keep e when it is closer to the base than to every
+ * kept one; at most m. Returns the number kept (in place at the front). */
+static size_t select_heuristic(const struct vs_hnsw *h, const float *vecs,
+                               struct hn *cand, size_t nc, size_t m)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < nc && kept < m; i++) {
+        const float *e = vecs + (size_t)cand[i].id * h->dim;
+        int good = 1;
+        for (size_t j = 0; j < kept; j++) {
+            if (dist(h, e, vecs + (size_t)cand[j].id * h->dim) < cand[i].d) {
+                good = 0;
+                break;
+            }
+        }
+        if (good)
+            cand[kept++] = cand[i];
+    }
+    return kept;
+}
+
+static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                  const float *vecs, uint32_t i, atomic_flag *glock,
+                  _Atomic uint32_t *gentry, _Atomic int *gmax)
+{
+    const float *q = vecs + (size_t)i * h->dim;
+    int L = h->level[i];
+    while (atomic_flag_test_and_set_explicit(glock, memory_order_acquire))
+        ;
+    int maxl = atomic_load(gmax);
+    uint32_t ep = atomic_load(gentry);
+    int hold = L > maxl;
+    if (!hold)
+        atomic_flag_clear_explicit(glock, memory_order_release);
+    float epd = dist(h, q, vecs + (size_t)ep * h->dim);
+    for (int lv = maxl; lv > L; lv--)
+        greedy(h, s, vecs, q, &ep, &epd, lv, 1);
+    for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
+        if (search_layer(h, s, vecs, q, ep, epd, h->efc, lv, NULL, NULL, 1))
+            return -1;
+        size_t nc = s->res.n;
+        if (nc > s->selcap) {
+            struct hn *t = realloc(s->sel, nc * sizeof *t);
+            if (!t)
+                return -1;
+            s->sel = t;
+            s->selcap = nc;
+        }
+        memcpy(s->sel, s->res.a, nc * sizeof *s->sel);
+        qsort(s->sel, nc, sizeof *s->sel, cmp_hn);
+        ep = s->sel[0].id;
+        epd = s->sel[0].d;
+        size_t m = select_heuristic(h, vecs, s->sel, nc, h->M);
+        uint32_t mmax = lv ? h->M : h->M0;
+        uint32_t *li = list_of(h, i, lv);
+        lock(h, i);
+        li[0] = (uint32_t)m;
+        for (size_t j = 0; j < m; j++)
+            li[1 + j] = s->sel[j].id;
+        unlock(h, i);
+        for (size_t j = 0; j < m; j++) {
+            uint32_t v = s->sel[j].id;
+            uint32_t *lvl = list_of(h, v, lv);
+            const float *pv = vecs + (size_t)v * h->dim;
+            lock(h, v);
+            if (lvl[0] < mmax) {
+                lvl[1 + lvl[0]] = i;
+                lvl[0]++;
+            } else {
+                /* prune: v's links plus i, by the heuristic */
+                struct hn tmp[2050];
+                uint32_t c = lvl[0];
+                for (uint32_t t = 0; t < c; t++)
+                    tmp[t] = (struct hn){dist(h, pv, vecs + (size_t)lvl[1 + t] * h->dim),
+                                         lvl[1 + t]};
+                tmp[c] = (struct hn){s->sel[j].d, i};
+                qsort(tmp, c + 1, sizeof *tmp, cmp_hn);
+                size_t km = select_heuristic(h, vecs, tmp, c + 1, mmax);
+                lvl[0] = (uint32_t)km;
+                for (size_t t = 0; t < km; t++)
+                    lvl[1 + t] = tmp[t].id;
+            }
+            unlock(h, v);
+        }
+    }
+    if (hold) {
+        atomic_store(gentry, i);
+        atomic_store(gmax, L);
+        atomic_flag_clear_explicit(glock, memory_order_release);
+    }
+    return 0;
+}
+
+static struct vs_hnsw *alloc_graph(uint64_t n, size_t dim, enum vs_metric metric,
+                                   uint32_t M, const struct vs_distance_kernels *k)
+{
+    struct vs_hnsw *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->n = n;
+    h->dim = dim;
+    h->metric = metric;
+    h->M = M;
+    h->M0 = 2 * M;
+    h->k = k;
+    h->nblocks = (n + BLK - 1) / BLK;
+    h->level = calloc(n ? n : 1, 1);
+    h->upper = calloc(n ? n : 1, sizeof *h->upper);
+    h->blocks = calloc(h->nblocks ? h->nblocks : 1, sizeof *h->blocks);
+    if (!h->level || !h->upper || !h->blocks) {
+        vs_hnsw_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static const struct vs_distance_kernels *pick_kernels(int simd)
+{
+    if (simd < 0)
+        return vs_distance_best();
+    return vs_distance_kernels((enum vs_simd)simd);
+}
+
+int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
+                  enum vs_metric metric, const struct vs_hnsw_opts *o,
+                  struct vs_hnsw **out, struct vs_diag *d)
+{
+    *out = NULL;
+    uint32_t M = o && o->M ? o->M : 16;
+    uint32_t efc = o && o->ef_construction ? o->ef_construction : 200;
+    if (dim == 0 || n >= UINT32_MAX || M < 2 || M > 1024)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: dim must be > 0, rows < 2^32 and M in 2..1024");
+    const struct vs_distance_kernels *k = pick_kernels(o ? o->simd : -1);
+    if (!k)
+        return vs_diag_set(d, VS_E_UNSUPPORTED, "hnsw: simd variant not supported on this cpu");
+    struct vs_hnsw *h = alloc_graph(n, dim, metric, M, k);
+    if (!h)
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    h->efc = efc;
+    h->seed = o ? o->seed : 0;
+    int rc = VS_OK;
+    h->locks = calloc(n ? n : 1, sizeof *h->locks);
+    if (!h->locks)
+        goto nomem;
+    for (uint64_t b = 0; b < h->nblocks; b++) {
+        uint32_t *blk = calloc(blk_rows(h, b) * (h->M0 + 1), sizeof *blk);
+        if (!blk)
+            goto nomem;
+        atomic_store(&h->blocks[b], blk);
+    }
+    double ml = 1.0 / log((double)M);
+    for (uint64_t i = 0; i < n; i++) {
+        atomic_flag_clear(&h->locks[i]);
+        uint64_t r = splitmix(h->seed ^ splitmix(i + 1));
+        double u = ((double)(r >> 11) + 1.0) / 9007199254740993.0;
+        int L = (int)floor(-log(u) * ml);
+        if (L > MAX_LEVEL)
+            L = MAX_LEVEL;
+        h->level[i] = (uint8_t)L;
+        if (L > 0) {
+            h->upper[i] = calloc((size_t)L * (M + 1), sizeof(uint32_t));
+            if (!h->upper[i])
+                goto nomem;
+        }
+    }
+    if (n == 0) {
+        *out = h;
+        free(h->locks);
+        h->locks = NULL;
+        return VS_OK;
+    }
+    atomic_flag glock = ATOMIC_FLAG_INIT;
+    _Atomic uint32_t gentry = 0;
+    _Atomic int gmax = h->level[0];
+    int threads = o && o->threads > 0 ? o->threads : 0;
+#ifdef _OPENMP
+    if (threads == 0)
+        threads = omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    int failed = 0;
+    VS_OMP("omp parallel num_threads(threads)")
+    {
+        struct vs_hnsw_scratch s;
+        int ok = scratch_init(&s, h) == 0;
+        if (!ok) {
+            VS_OMP("omp atomic write")
+            failed = 1;
+        }
+        VS_OMP("omp for schedule(dynamic, 64)")
+        for (uint64_t i = 1; i < n; i++) {
+            if (ok && insert(h, &s, vecs, (uint32_t)i, &glock, &gentry, &gmax)) {
+                ok = 0;
+                VS_OMP("omp atomic write")
+                failed = 1;
+            }
+        }
+        scratch_fini(&s);
+    }
+    if (failed)
+        goto nomem;
+    h->entry = atomic_load(&gentry);
+    h->maxlevel = atomic_load(&gmax);
+    /* sorted lists: the saved and the built graph are the same graph */
+    VS_OMP("omp parallel for schedule(static) num_threads(threads)")
+    for (uint64_t i = 0; i < n; i++) {
+        for (int lv = 0; lv <= h->level[i]; lv++) {
+            uint32_t *l = list_of(h, (uint32_t)i, lv);
+            qsort(l + 1, l[0], sizeof *l, cmp_u32);
+        }
+    }
+    free(h->locks);
+    h->locks = NULL;
+    *out = h;
+    return rc;
+nomem:
+    vs_hnsw_free(h);
+    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory while building");
+}
+
+void vs_hnsw_free(struct vs_hnsw *h)
+{
+    if (!h)
+        return;
+    if (h->upper)
+        for (uint64_t i = 0; i < h->n; i++)
+            free(h->upper[i]);
+    if (h->blocks)
+        for (uint64_t b = 0; b < h->nblocks; b++)
+            free(atomic_load(&h->blocks[b]));
+    free(h->upper);
+    free((void *)(uintptr_t)h->blocks);
+    free(h->level);
+    free(h->locks);
+    free(h->buf);
+    free(h->bent);
+    free(h);
+}
+
+uint64_t vs_hnsw_count(const struct vs_hnsw *h) { return h->n; }
+size_t vs_hnsw_dim(const struct vs_hnsw *h) { return h->dim; }
+uint32_t vs_hnsw_M(const struct vs_hnsw *h) { return h->M; }
+uint32_t vs_hnsw_ef_construction(const struct vs_hnsw *h) { return h->efc; }
+
+size_t vs_hnsw_memory(const struct vs_hnsw *h)
+{
+    size_t m = sizeof *h + h->n * (1 + sizeof *h->upper) +
+               h->nblocks * (sizeof *h->blocks + (h->bent ? sizeof *h->bent : 0)) +
+               h->len;
+    for (uint64_t i = 0; i < h->n; i++)
+        m += (size_t)h->level[i] * (h->M + 1) * sizeof(uint32_t);
+    for (uint64_t b = 0; b < h->nblocks; b++)
+        if (atomic_load(&h->blocks[b]))
+            m += blk_rows(h, b) * (h->M0 + 1) * sizeof(uint32_t);
+    return m;
+}
+
+int vs_hnsw_scratch_new(const struct vs_hnsw *h, struct vs_hnsw_scratch **out,
+                        struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_hnsw_scratch *s = malloc(sizeof *s);
+    if (!s || scratch_init(s, h)) {
+        if (s)
+            scratch_fini(s);
+        free(s);
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    }
+    *out = s;
+    return VS_OK;
+}
+
+void vs_hnsw_scratch_free(struct vs_hnsw_scratch *s)
+{
+    if (!s)
+        return;
+    scratch_fini(s);
+    free(s);
+}
+
+/* ---- search ---- */
+
+static int exact_scan(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                      const float *vecs, const float *q, size_t k,
+                      const uint8_t *live, const uint8_t *allow)
+{
+    s->res.n = 0;
+    for (uint64_t r = 0; r < h->n; r++) {
+        if ((live && !live[r]) || (allow && !allow[r]))
+            continue;
+        float dv = dist(h, q, vecs + r * h->dim);
+        s->dists++;
+        struct hn x = {dv, (uint32_t)r};
+        if (s->res.n < k) {
+            if (heap_push(&s->res, x))
+                return -2;
+        } else if (hn_less(x, s->res.a[0])) {
+            heap_pop(&s->res);
+            heap_push(&s->res, x);
+        }
+    }
+    return 0;
+}
+
+int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                   const float *vecs, const struct vs_hnsw_query *q,
+                   struct vs_hnsw_hit *hits, size_t *nhits,
+                   struct vs_hnsw_stats *st, struct vs_diag *d)
+{
+    *nhits = 0;
+    if (q->k == 0)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: k must be >= 1");
+    struct vs_hnsw_stats lst = {0};
+    s->visited = s->dists = 0;
+    size_t k = q->k;
+    size_t ef = q->ef ? q->ef : 64;
+    if (ef < k)
+        ef = k;
+    uint64_t matched = h->n;
+    int counted = 0;
+    if (q->allow) {
+        matched = 0;
+        for (uint64_t r = 0; r < h->n; r++)
+            matched += q->allow[r] && (!q->live || q->live[r]);
+        counted = 1;
+    }
+    double below = q->exact_below == 0 ? 0.05 : q->exact_below;
+    int rc = 0;
+    if (h->n == 0 || matched == 0) {
+        s->res.n = 0;
+    } else if (counted && (double)matched < below * (double)h->n) {
+        lst.exact = 1;
+        rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+    } else {
+        if (counted && matched < h->n) {
+            uint64_t f = (h->n + matched - 1) / matched;
+            ef *= f < 4 ? f : 4;
+        }
+        uint32_t ep = h->entry;
+        float epd = dist(h, q->vec, vecs + (size_t)ep * h->dim);
+        s->dists++;
+        for (int lv = h->maxlevel; lv > 0 && rc == 0; lv--)
+            rc = greedy(h, s, vecs, q->vec, &ep, &epd, lv, 0);
+        if (rc == 0)
+            rc = search_layer(h, s, vecs, q->vec, ep, epd, ef, 0, q->live,
+                              q->allow, 0);
+        size_t want = k;
+        if (rc == 0 && s->res.n < want) {
+            if (!counted) {
+                matched = 0;
+                for (uint64_t r = 0; r < h->n; r++)
+                    matched += !q->live || q->live[r];
+                counted = 1;
+            }
+            if (s->res.n < (matched < k ? matched : k)) {
+                lst.fallback = 1;
+                rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+            }
+        }
+    }
+    lst.ef = ef;
+    lst.visited = s->visited;
+    lst.distances = s->dists;
+    lst.matched = matched;
+    if (st)
+        *st = lst;
+    if (rc == -1)
+        return vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
+    if (rc)
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    while (s->res.n > k)
+        heap_pop(&s->res);
+    size_t n = s->res.n;
+    if (n > 1)
+        qsort(s->res.a, n, sizeof *s->res.a, cmp_hn);
+    for (size_t i = 0; i < n; i++) {
+        struct hn x = s->res.a[i];
+        float raw = h->metric == VS_METRIC_L2 ? x.d : -x.d;
+        hits[i].raw = raw;
+        hits[i].score = vs_distance_score(h->metric, raw, NULL, NULL);
+        hits[i].row = x.id;
+    }
+    *nhits = n;
+    return VS_OK;
+}
+
+/* ---- serialised form ---- */
+
+struct wbuf {
+    uint8_t *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void wb_need(struct wbuf *w, size_t more)
+{
+    if (w->oom || w->n + more <= w->cap)
+        return;
+    size_t c = w->cap ? w->cap : 4096;
+    while (c < w->n + more)
+        c *= 2;
+    uint8_t *p = realloc(w->p, c);
+    if (!p) {
+        w->oom = 1;
+        return;
+    }
+    w->p = p;
+    w->cap = c;
+}
+
+static void wb_varint(struct wbuf *w, uint64_t v)
+{
+    wb_need(w, 10);
+    if (w->oom)
+        return;
+    while (v >= 0x80) {
+        w->p[w->n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    w->p[w->n++] = (uint8_t)v;
+}
+
+static void wb_list(struct wbuf *w, const uint32_t *l)
+{
+    wb_varint(w, l[0]);
+    uint32_t prev = 0;
+    for (uint32_t j = 0; j < l[0]; j++) {
+        wb_varint(w, l[1 + j] - prev);
+        prev = l[1 + j];
+    }
+}
+
+static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        if (*p >= end)
+            return -1;
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) {
+            *v = x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int rd_list(const uint8_t **p, const uint8_t *end, uint32_t *l,
+                   uint32_t max, uint64_t n)
+{
+    uint64_t c, prev = 0, g;
+    if (rd_varint(p, end, &c) || c > max)
+        return -1;
+    l[0] = (uint32_t)c;
+    for (uint64_t j = 0; j < c; j++) {
+        if (rd_varint(p, end, &g))
+            return -1;
+        prev += g;
+        if (prev >= n || (j > 0 && g == 0))
+            return -1;
+        l[1 + j] = (uint32_t)prev;
+    }
+    return 0;
+}
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* zstd-compress src into w; returns the compressed size or 0 on failure. */
+static size_t wb_zstd(struct wbuf *w, const struct wbuf *src, int level)
+{
+    size_t bound = ZSTD_compressBound(src->n);
+    wb_need(w, bound);
+    if (w->oom)
+        return 0;
+    size_t c = ZSTD_compress(w->p + w->n, bound, src->p, src->n, level);
+    if (ZSTD_isError(c))
+        return 0;
+    w->n += c;
+    return c;
+}
+
+int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
+                 size_t *len, struct vs_diag *d)
+{
+    struct vs_hnsw *h = (struct vs_hnsw *)(uintptr_t)hc;
+    *buf = NULL;
+    *len = 0;
+    struct wbuf out = {0}, raw = {0};
+    int rc = VS_OK;
+    size_t tab = HDR_SIZE, upper_off = tab + h->nblocks * BENT_SIZE;
+    wb_need(&out, upper_off);
+    if (out.oom)
+        goto nomem;
+    memset(out.p, 0, upper_off);
+    out.n = upper_off;
+    for (uint64_t i = 0; i < h->n; i++)
+        wb_varint(&raw, h->level[i]);
+    for (uint64_t i = 0; i < h->n; i++)
+        for (int lv = 1; lv <= h->level[i]; lv++)
+            wb_list(&raw, list_of(h, (uint32_t)i, lv));
+    if (raw.oom)
+        goto nomem;
+    size_t uraw = raw.n, uc = raw.n ? wb_zstd(&out, &raw, zstd_level) : 0;
+    if (raw.n && !uc)
+        goto nomem;
+    uint64_t uhash = XXH64(out.p + upper_off, uc, 0);
+    for (uint64_t b = 0; b < h->nblocks; b++) {
+        raw.n = 0;
+        uint64_t rows = blk_rows(h, b);
+        for (uint64_t r = 0; r < rows; r++) {
+            const uint32_t *l = list_of(h, (uint32_t)(b * BLK + r), 0);
+            if (!l) {
+                rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
+                goto fail;
+            }
+            wb_list(&raw, l);
+        }
+        if (raw.oom)
+            goto nomem;
+        size_t off = out.n, c = wb_zstd(&out, &raw, zstd_level);
+        if (!c)
+            goto nomem;
+        uint8_t *e = out.p + tab + b * BENT_SIZE;
+        put64(e, off);
+        put32(e + 8, (uint32_t)c);
+        put32(e + 12, (uint32_t)rows);
+        put64(e + 16, XXH64(out.p + off, c, 0));
+    }
+    uint8_t *p = out.p;
+    memcpy(p, MAGIC, 8);
+    put32(p + 8, 1);
+    put32(p + 12, (uint32_t)h->dim);
+    put32(p + 16, (uint32_t)h->metric);
+    put32(p + 20, h->M);
+    put32(p + 24, h->efc);
+    put32(p + 28, h->entry);
+    put64(p + 32, h->n);
+    put64(p + 40, h->seed);
+    put32(p + 48, (uint32_t)h->maxlevel);
+    put32(p + 52, (uint32_t)uraw);
+    put64(p + 56, uc);
+    put64(p + 64, uhash);
+    put64(p + 72, h->nblocks);
+    put64(p + 80, XXH64(p, 80, 0) ^ XXH64(p + tab, h->nblocks * BENT_SIZE, 1));
+    free(raw.p);
+    *buf = out.p;
+    *len = out.n;
+    return VS_OK;
+nomem:
+    rc = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory while saving");
+fail:
+    free(raw.p);
+    free(out.p);
+    return rc;
+}
+
+static int load_block(struct vs_hnsw *h, uint64_t b)
+{
+    if (!h->bent)
+        return -1;
+    const struct blkent *e = &h->bent[b];
+    const uint8_t *src = h->buf + e->off;
+    if (XXH64(src, e->clen, 0) != e->hash)
+        return -1;
+    unsigned long long rawn = ZSTD_getFrameContentSize(src, e->clen);
+    if (rawn == ZSTD_CONTENTSIZE_ERROR || rawn == ZSTD_CONTENTSIZE_UNKNOWN ||
+        rawn > (unsigned long long)e->rows * (h->M0 + 1) * 5 + 16)
+        return -1;
+    uint8_t *raw = malloc(rawn ? rawn : 1);
+    uint32_t *blk = calloc((size_t)e->rows * (h->M0 + 1), sizeof *blk);
+    int rc = -1;
+    if (!raw || !blk)
+        goto done;
+    size_t got = ZSTD_decompress(raw, rawn, src, e->clen);
+    if (ZSTD_isError(got) || got != rawn)
+        goto done;
+    const uint8_t *p = raw, *end = raw + got;
+    for (uint32_t r = 0; r < e->rows; r++)
+        if (rd_list(&p, end, blk + (size_t)r * (h->M0 + 1), h->M0, h->n))
+            goto done;
+    if (p != end)
+        goto done;
+    uint32_t *expect = NULL;
+    if (atomic_compare_exchange_strong(&h->blocks[b], &expect, blk))
+        blk = NULL;
+    rc = 0;
+done:
+    free(raw);
+    free(blk);
+    return rc;
+}
+
+int vs_hnsw_open(const void *buf, size_t len, int simd, struct vs_hnsw **out,
+                 struct vs_diag *d)
+{
+    *out = NULL;
+    const uint8_t *p = buf;
+    if (len < HDR_SIZE || memcmp(p, MAGIC, 6) != 0)
+        return vs_diag_set(d, VS_E_CORRUPT, "hnsw: not a graph (bad magic)");
+    if (memcmp(p + 6, MAGIC + 6, 2) != 0 || get32(p + 8) != 1)
+        return vs_diag_set(d, VS_E_VERSION, "hnsw: unsupported graph format version");
+    uint64_t nblocks = get64(p + 72), n = get64(p + 32);
+    uint32_t M = get32(p + 20), dim = get32(p + 12), metric = get32(p + 16);
+    if (nblocks > len / BENT_SIZE || HDR_SIZE + nblocks * BENT_SIZE > len ||
+        get64(p + 80) != (XXH64(p, 80, 0) ^ XXH64(p + HDR_SIZE, nblocks * BENT_SIZE, 1)))
+        return vs_diag_set(d, VS_E_CORRUPT, "hnsw: graph header checksum mismatch");
+    if (n >= UINT32_MAX || nblocks != (n + BLK - 1) / BLK || M < 2 || M > 1024 ||
+        dim == 0 || metric > VS_METRIC_L2)
+        return vs_diag_set(d, VS_E_CORRUPT, "hnsw: graph header is inconsistent");
+    const struct vs_distance_kernels *k = pick_kernels(simd);
+    if (!k)
+        return vs_diag_set(d, VS_E_UNSUPPORTED, "hnsw: simd variant not supported on this cpu");
+    struct vs_hnsw *h = alloc_graph(n, dim, (enum vs_metric)metric, M, k);
+    uint8_t *uraw = NULL;
+    int rc = VS_OK;
+    if (!h)
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    h->efc = get32(p + 24);
+    h->entry = get32(p + 28);
+    h->seed = get64(p + 40);
+    h->maxlevel = (int)get32(p + 48);
+    size_t upper_off = HDR_SIZE + nblocks * BENT_SIZE;
+    uint64_t ulen = get64(p + 56), urawn = get32(p + 52);
+    if ((n && h->entry >= n) || h->maxlevel > MAX_LEVEL || ulen > len - upper_off ||
+        XXH64(p + upper_off, ulen, 0) != get64(p + 64))
+        goto corrupt;
+    h->buf = malloc(len);
+    h->bent = calloc(nblocks ? nblocks : 1, sizeof *h->bent);
+    uraw = malloc(urawn ? urawn : 1);
+    if (!h->buf || !h->bent || !uraw)
+        goto nomem;
+    memcpy(h->buf, buf, len);
+    h->len = len;
+    for (uint64_t b = 0; b < nblocks; b++) {
+        const uint8_t *e = p + HDR_SIZE + b * BENT_SIZE;
+        struct blkent *be = &h->bent[b];
+        be->off = get64(e);
+        be->clen = get32(e + 8);
+        be->rows = get32(e + 12);
+        be->hash = get64(e + 16);
+        if (be->off < upper_off + ulen || be->off > len || be->clen > len - be->off ||
+            be->rows != blk_rows(h, b))
+            goto corrupt;
+    }
+    if (n) {
+        size_t got = ZSTD_decompress(uraw, urawn, p + upper_off, ulen);
+        if (ZSTD_isError(got) || got != urawn)
+            goto corrupt;
+    } else if (urawn) {
+        goto corrupt;
+    }
+    const uint8_t *q = uraw, *end = uraw + urawn;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t L;
+        if (rd_varint(&q, end, &L) || L > (uint64_t)h->maxlevel)
+            goto corrupt;
+        h->level[i] = (uint8_t)L;
+    }
+    if (n && h->level[h->entry] != h->maxlevel)
+        goto corrupt;
+    for (uint64_t i = 0; i < n; i++) {
+        int L = h->level[i];
+        if (!L)
+            continue;
+        h->upper[i] = malloc((size_t)L * (M + 1) * sizeof(uint32_t));
+        if (!h->upper[i])
+            goto nomem;
+        for (int lv = 1; lv <= L; lv++) {
+            uint32_t *l = h->upper[i] + (size_t)(lv - 1) * (M + 1);
+            if (rd_list(&q, end, l, M, n))
+                goto corrupt;
+            for (uint32_t j = 0; j < l[0]; j++)
+                if (h->level[l[1 + j]] < lv)
+                    goto corrupt;
+        }
+    }
+    if (q != end)
+        goto corrupt;
+    free(uraw);
+    *out = h;
+    return VS_OK;
+corrupt:
+    rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: graph data is damaged");
+    goto fail;
+nomem:
+    rc = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+fail:
+    free(uraw);
+    vs_hnsw_free(h);
+    return rc;
+}
+
+int vs_hnsw_verify(struct vs_hnsw *h, struct vs_diag *d)
+{
+    for (uint64_t b = 0; b < h->nblocks; b++)
+        if (!atomic_load(&h->blocks[b]) && load_block(h, b))
+            return vs_diag_set(d, VS_E_CORRUPT, "hnsw: level-0 block %llu is damaged",
+                               (unsigned long long)b);
+    return VS_OK;
+}

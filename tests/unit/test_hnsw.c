@@ -1,0 +1,364 @@
+/* test_hnsw.c: HNSW build/search against exact search, filters, tombstones,
+ * serialised round trip, reproducibility and damage. */
+#include "test.h"
+
+#include <stdint.h>
+
+#include "vs_hnsw.h"
+
+static uint64_t rng_state;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+static float gauss(void)
+{
+    double u = urand() + 1e-12, v = urand();
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+/* n rows of dim: a mixture of 20 gaussian clusters */
+static float *make_data(size_t n, size_t dim, uint64_t seed)
+{
+    rng_state = seed;
+    float *c = malloc(20 * dim * sizeof *c), *x = malloc(n * dim * sizeof *x);
+    for (size_t i = 0; i < 20 * dim; i++)
+        c[i] = gauss();
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)(urand() * 20);
+        for (size_t j = 0; j < dim; j++)
+            x[i * dim + j] = c[k * dim + j] + gauss();
+    }
+    free(c);
+    return x;
+}
+
+static float l2(const float *a, const float *b, size_t d)
+{
+    float s = 0;
+    for (size_t i = 0; i < d; i++)
+        s += (a[i] - b[i]) * (a[i] - b[i]);
+    return s;
+}
+
+/* exact top-k rows by scalar L2 over admitted rows */
+static size_t exact(const float *x, size_t n, size_t dim, const float *q, size_t k,
+                    const uint8_t *live, const uint8_t *allow, uint64_t *out)
+{
+    float *best = malloc(k * sizeof *best);
+    size_t m = 0;
+    for (size_t r = 0; r < n; r++) {
+        if ((live && !live[r]) || (allow && !allow[r]))
+            continue;
+        float dv = l2(q, x + r * dim, dim);
+        size_t pos = m;
+        while (pos > 0 && best[pos - 1] > dv)
+            pos--;
+        if (pos >= k)
+            continue;
+        size_t end = m < k ? m : k - 1;
+        for (size_t t = end; t > pos; t--) {
+            best[t] = best[t - 1];
+            out[t] = out[t - 1];
+        }
+        best[pos] = dv;
+        out[pos] = r;
+        if (m < k)
+            m++;
+    }
+    free(best);
+    return m;
+}
+
+enum { N = 5000, DIM = 32, NQ = 200, K = 10 };
+
+static float *data, *queries;
+static struct vs_hnsw *graph;
+
+static double recall_at(struct vs_hnsw *h, size_t ef, const uint8_t *live,
+                        const uint8_t *allow, int *short_count)
+{
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+    struct vs_hnsw_hit hits[K];
+    uint64_t truth[K];
+    size_t found = 0, total = 0;
+    for (size_t i = 0; i < NQ; i++) {
+        struct vs_hnsw_query q = {.vec = queries + i * DIM, .k = K, .ef = ef,
+                                  .live = live, .allow = allow};
+        size_t nh = 0;
+        CHECK_EQ_INT(vs_hnsw_search(h, s, data, &q, hits, &nh, NULL, NULL), VS_OK);
+        size_t nt = exact(data, N, DIM, q.vec, K, live, allow, truth);
+        if (nh < nt && short_count)
+            (*short_count)++;
+        for (size_t a = 0; a < nh; a++) {
+            if (live)
+                CHECK(live[hits[a].row]);
+            if (allow)
+                CHECK(allow[hits[a].row]);
+            if (a)
+                CHECK(hits[a - 1].score >= hits[a].score);
+            for (size_t b = 0; b < nt; b++)
+                if (hits[a].row == truth[b]) {
+                    found++;
+                    break;
+                }
+        }
+        total += nt;
+    }
+    vs_hnsw_scratch_free(s);
+    return total ? (double)found / (double)total : 1.0;
+}
+
+static void test_build_and_recall(void)
+{
+    data = make_data(N + NQ, DIM, 42); /* queries: the last NQ rows */
+    queries = data + (size_t)N * DIM;
+    struct vs_hnsw_opts o = {.M = 16, .ef_construction = 100, .seed = 1, .threads = 2, .simd = -1};
+    CHECK_EQ_INT(vs_hnsw_build(data, N, DIM, VS_METRIC_L2, &o, &graph, NULL), VS_OK);
+    if (!graph)
+        return;
+    CHECK_EQ_INT(vs_hnsw_count(graph), N);
+    double r64 = recall_at(graph, 64, NULL, NULL, NULL);
+    printf("# recall@10 ef=64: %.4f\n", r64);
+    CHECK(r64 >= 0.95);
+    double r16 = recall_at(graph, 16, NULL, NULL, NULL);
+    printf("# recall@10 ef=16: %.4f\n", r16);
+    CHECK(r16 <= r64 + 1e-9);
+}
+
+static void test_scores_match_kernel(void)
+{
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(graph, &s, NULL), VS_OK);
+    struct vs_hnsw_hit hits[K];
+    size_t nh;
+    struct vs_hnsw_stats st;
+    struct vs_hnsw_query q = {.vec = queries, .k = K, .ef = 32};
+    CHECK_EQ_INT(vs_hnsw_search(graph, s, data, &q, hits, &nh, &st, NULL), VS_OK);
+    CHECK_EQ_INT(nh, K);
+    for (size_t i = 0; i < nh; i++) {
+        float ref = l2(queries, data + hits[i].row * DIM, DIM);
+        CHECK_NEAR(hits[i].raw, ref, 1e-3 * (1 + ref));
+        CHECK_NEAR(hits[i].score, -hits[i].raw, 1e-6);
+    }
+    CHECK(st.distances > 0 && st.distances < N);
+    CHECK(st.visited > 0);
+    CHECK_EQ_INT(st.exact, 0);
+    q.k = 0;
+    CHECK_EQ_INT(vs_hnsw_search(graph, s, data, &q, hits, &nh, NULL, NULL), VS_E_USAGE);
+    vs_hnsw_scratch_free(s);
+}
+
+static void test_filters_every_selectivity(void)
+{
+    static const double sel[] = {0.5, 0.1, 0.03, 0.01, 0.001, 0.0004, 0};
+    uint8_t *allow = malloc(N);
+    for (size_t t = 0; t < sizeof sel / sizeof *sel; t++) {
+        rng_state = 99 + t;
+        for (size_t r = 0; r < N; r++)
+            allow[r] = urand() < sel[t];
+        int shortq = 0;
+        double r = recall_at(graph, 64, NULL, allow, &shortq);
+        printf("# filter %.4f: recall@10 %.4f, short %d\n", sel[t], r, shortq);
+        CHECK_EQ_INT(shortq, 0);
+        CHECK(r >= 0.95);
+    }
+    /* selective filters are answered exactly */
+    memset(allow, 0, N);
+    allow[3] = allow[4000] = 1;
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(graph, &s, NULL), VS_OK);
+    struct vs_hnsw_hit hits[K];
+    size_t nh;
+    struct vs_hnsw_stats st;
+    struct vs_hnsw_query q = {.vec = queries, .k = K, .allow = allow};
+    CHECK_EQ_INT(vs_hnsw_search(graph, s, data, &q, hits, &nh, &st, NULL), VS_OK);
+    CHECK_EQ_INT(nh, 2);
+    CHECK_EQ_INT(st.exact, 1);
+    CHECK_EQ_INT(st.matched, 2);
+    /* the same filter with exact scans disabled still gives both rows */
+    q.exact_below = -1;
+    CHECK_EQ_INT(vs_hnsw_search(graph, s, data, &q, hits, &nh, &st, NULL), VS_OK);
+    CHECK_EQ_INT(nh, 2);
+    CHECK_EQ_INT(st.exact, 0);
+    vs_hnsw_scratch_free(s);
+    free(allow);
+}
+
+static void test_tombstones(void)
+{
+    uint8_t *live = malloc(N);
+    rng_state = 5;
+    for (size_t r = 0; r < N; r++)
+        live[r] = urand() >= 0.3;
+    int shortq = 0;
+    double r = recall_at(graph, 64, live, NULL, &shortq);
+    printf("# 30%% deleted: recall@10 %.4f\n", r);
+    CHECK(r >= 0.95);
+    CHECK_EQ_INT(shortq, 0);
+    free(live);
+}
+
+static void test_round_trip(void)
+{
+    void *buf;
+    size_t len;
+    CHECK_EQ_INT(vs_hnsw_save(graph, 3, &buf, &len, NULL), VS_OK);
+    printf("# %zu bytes serialised, %.1f bytes/vector\n", len, (double)len / N);
+    struct vs_hnsw *h2;
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h2, NULL), VS_OK);
+    if (!h2) {
+        free(buf);
+        return;
+    }
+    size_t lazy = vs_hnsw_memory(h2);
+    struct vs_hnsw_scratch *s1, *s2;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(graph, &s1, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h2, &s2, NULL), VS_OK);
+    for (size_t i = 0; i < 50; i++) {
+        struct vs_hnsw_hit a[K], b[K];
+        size_t na, nb;
+        struct vs_hnsw_query q = {.vec = queries + i * DIM, .k = K, .ef = 40};
+        CHECK_EQ_INT(vs_hnsw_search(graph, s1, data, &q, a, &na, NULL, NULL), VS_OK);
+        CHECK_EQ_INT(vs_hnsw_search(h2, s2, data, &q, b, &nb, NULL, NULL), VS_OK);
+        CHECK_EQ_INT(na, nb);
+        for (size_t j = 0; j < na && j < nb; j++)
+            CHECK_EQ_INT(a[j].row, b[j].row);
+    }
+    CHECK(vs_hnsw_memory(h2) >= lazy);
+    CHECK_EQ_INT(vs_hnsw_verify(h2, NULL), VS_OK);
+    /* saving the opened graph gives the same bytes */
+    void *buf2;
+    size_t len2;
+    CHECK_EQ_INT(vs_hnsw_save(h2, 3, &buf2, &len2, NULL), VS_OK);
+    CHECK_EQ_INT(len2, len);
+    CHECK(len2 == len && memcmp(buf, buf2, len) == 0);
+    free(buf2);
+    vs_hnsw_scratch_free(s1);
+    vs_hnsw_scratch_free(s2);
+    vs_hnsw_free(h2);
+    free(buf);
+}
+
+static void test_reproducible(void)
+{
+    struct vs_hnsw_opts o = {.M = 8, .ef_construction = 50, .seed = 77, .threads = 1, .simd = -1};
+    struct vs_hnsw *a, *b, *c;
+    CHECK_EQ_INT(vs_hnsw_build(data, 2000, DIM, VS_METRIC_L2, &o, &a, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_build(data, 2000, DIM, VS_METRIC_L2, &o, &b, NULL), VS_OK);
+    o.seed = 78;
+    CHECK_EQ_INT(vs_hnsw_build(data, 2000, DIM, VS_METRIC_L2, &o, &c, NULL), VS_OK);
+    void *ba, *bb, *bc;
+    size_t la, lb, lc;
+    CHECK_EQ_INT(vs_hnsw_save(a, 3, &ba, &la, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_save(b, 3, &bb, &lb, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_save(c, 3, &bc, &lc, NULL), VS_OK);
+    CHECK(la == lb && memcmp(ba, bb, la) == 0);
+    CHECK(la != lc || memcmp(ba, bc, la) != 0);
+    free(ba);
+    free(bb);
+    free(bc);
+    vs_hnsw_free(a);
+    vs_hnsw_free(b);
+    vs_hnsw_free(c);
+}
+
+static void test_damage(void)
+{
+    void *buf;
+    size_t len;
+    CHECK_EQ_INT(vs_hnsw_save(graph, 3, &buf, &len, NULL), VS_OK);
+    uint8_t *p = buf;
+    /* every 97th byte flipped in turn: open or verify must say corrupt */
+    int bad = 0;
+    for (size_t off = 0; off < len; off += 97) {
+        p[off] ^= 0x5a;
+        struct vs_hnsw *h = NULL;
+        int rc = vs_hnsw_open(buf, len, -1, &h, NULL);
+        if (rc == VS_OK)
+            rc = vs_hnsw_verify(h, NULL);
+        if (rc != VS_E_CORRUPT && rc != VS_E_VERSION)
+            bad++;
+        vs_hnsw_free(h);
+        p[off] ^= 0x5a;
+    }
+    CHECK_EQ_INT(bad, 0);
+    struct vs_hnsw *h = NULL;
+    CHECK_EQ_INT(vs_hnsw_open(buf, len / 2, -1, &h, NULL), VS_E_CORRUPT);
+    CHECK_EQ_INT(vs_hnsw_open(buf, 10, -1, &h, NULL), VS_E_CORRUPT);
+    CHECK(h == NULL);
+    /* a damaged block found lazily by a search -> corrupt */
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h, NULL), VS_OK);
+    if (h) {
+        p[len - 5] ^= 0xff;
+        vs_hnsw_free(h);
+        CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h, NULL), VS_OK);
+        struct vs_hnsw_scratch *s;
+        CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+        int corrupt = 0;
+        for (size_t i = 0; i < 20; i++) {
+            struct vs_hnsw_hit a[K];
+            size_t na;
+            struct vs_hnsw_query q = {.vec = queries + i * DIM, .k = K, .ef = 200};
+            corrupt |= vs_hnsw_search(h, s, data, &q, a, &na, NULL, NULL) == VS_E_CORRUPT;
+        }
+        CHECK(corrupt);
+        vs_hnsw_scratch_free(s);
+        vs_hnsw_free(h);
+    }
+    free(buf);
+}
+
+static void test_edge_cases(void)
+{
+    struct vs_hnsw *h;
+    CHECK_EQ_INT(vs_hnsw_build(data, 10, 0, VS_METRIC_L2, NULL, &h, NULL), VS_E_USAGE);
+    struct vs_hnsw_opts o = {.M = 1, .simd = -1};
+    CHECK_EQ_INT(vs_hnsw_build(data, 10, DIM, VS_METRIC_L2, &o, &h, NULL), VS_E_USAGE);
+    CHECK_EQ_INT(vs_hnsw_build(data, 0, DIM, VS_METRIC_L2, NULL, &h, NULL), VS_OK);
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+    struct vs_hnsw_hit a[K];
+    size_t na = 9;
+    struct vs_hnsw_query q = {.vec = queries, .k = K};
+    CHECK_EQ_INT(vs_hnsw_search(h, s, data, &q, a, &na, NULL, NULL), VS_OK);
+    CHECK_EQ_INT(na, 0);
+    vs_hnsw_scratch_free(s);
+    void *buf;
+    size_t len;
+    CHECK_EQ_INT(vs_hnsw_save(h, 3, &buf, &len, NULL), VS_OK);
+    vs_hnsw_free(h);
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h, NULL), VS_OK);
+    vs_hnsw_free(h);
+    free(buf);
+    /* one row; cosine (dot of normalised rows) */
+    CHECK_EQ_INT(vs_hnsw_build(data, 3, DIM, VS_METRIC_COSINE, NULL, &h, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+    CHECK_EQ_INT(vs_hnsw_search(h, s, data, &q, a, &na, NULL, NULL), VS_OK);
+    CHECK_EQ_INT(na, 3);
+    vs_hnsw_scratch_free(s);
+    vs_hnsw_free(h);
+    vs_hnsw_free(NULL);
+    vs_hnsw_scratch_free(NULL);
+}
+
+int main(void)
+{
+    RUN(test_build_and_recall);
+    if (!graph) {
+        printf("Bail out! no graph\n");
+        return 1;
+    }
+    RUN(test_scores_match_kernel);
+    RUN(test_filters_every_selectivity);
+    RUN(test_tombstones);
+    RUN(test_round_trip);
+    RUN(test_reproducible);
+    RUN(test_damage);
+    RUN(test_edge_cases);
+    vs_hnsw_free(graph);
+    free(data);
+    return vs_test_done();
+}
