@@ -647,8 +647,12 @@ int vs_embedapi_create(const char *model, size_t dim,
     struct vs_embed_opts o;
     if (o_in)
         o = *o_in;
-    else
+    else {
+        /* vs_embedder_new() from an identity (the query side): the
+         * endpoint may come from the environment, as vs-embed's setting */
         vs_embed_opts_init(&o);
+        o.base_url = getenv("VS_EMBED_BASE_URL");
+    }
     *state = NULL;
     int prov = -1;
     for (int i = 0; i < (int)(sizeof PROVIDERS / sizeof *PROVIDERS); i++)

@@ -68,7 +68,8 @@ int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
  * "cohere:MODEL[:DIM]" (docs/embedding.md lists the models, their limits
  * and prices). The identity is "PROVIDER:MODEL:DIM". vs_embedder_new()
  * accepts them with default options (key from the provider's environment
- * variable); vs_embedder_new_opts() takes the options below. */
+ * variable, base URL from $VS_EMBED_BASE_URL when set);
+ * vs_embedder_new_opts() takes the options below. */
 
 enum { VS_EMBED_DOCUMENT = 0, VS_EMBED_QUERY = 1 };
 
