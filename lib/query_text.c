@@ -586,7 +586,14 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
                                                     "value", x->mmr));
         if (x->vhit || p->mode != VS_QMODE_TEXT)
             json_object_set_new(h, "metric", json_string(metric));
-        if (!t->qo.no_text || !t->qo.no_metadata || t->qo.explain) {
+        if (x->seg < 0 && x->vhit && !t->qo.explain) {
+            /* a vector hit carries the stored text and metadata already */
+            json_t *tx = json_object_get(x->vhit, "text"), *md = json_object_get(x->vhit, "metadata");
+            if (tx)
+                json_object_set(h, "text", tx);
+            if (md)
+                json_object_set(h, "metadata", md);
+        } else if (!t->qo.no_text || !t->qo.no_metadata || t->qo.explain) {
             if (x->seg < 0 && (st = find_row(t, x->id, &x->seg, &x->row, d)) != VS_OK) {
                 json_decref(h);
                 break;
