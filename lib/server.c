@@ -33,6 +33,8 @@ static int manifest_id(const char *path, dev_t *dev, ino_t *ino, long long *mt)
 static void gen_unref_locked(struct vs_srv_gen *g)
 {
     if (g && --g->refs == 0) {
+        for (int i = 0; i < g->npool; i++)
+            vs_query_free(g->pool[i]);
         vs_store_close(g->store);
         free(g);
     }
@@ -500,7 +502,13 @@ static void ep_query(struct ctx *c)
         goto done;
     }
     struct vs_query_opts qo = {10, 64, 1, -1, NULL, 0, 0, p.explain};
-    if ((st = vs_query_new(g->store, &qo, &q, &d)) != VS_OK) {
+    if (!p.explain) {
+        pthread_mutex_lock(&c->store->mu);
+        if (g->npool > 0)
+            q = g->pool[--g->npool];
+        pthread_mutex_unlock(&c->store->mu);
+    }
+    if (!q && (st = vs_query_new(g->store, &qo, &q, &d)) != VS_OK) {
         set_status_error(c->r, st, &d);
         goto done;
     }
@@ -514,7 +522,7 @@ static void ep_query(struct ctx *c)
     } else {
         h.arr = json_array();
     }
-    uint64_t hits = 0;
+    uint64_t hits = 0, short0 = vs_query_shortfalls(q);
     uint64_t search_t0 = wall_ns();
     for (size_t i = 0; i < n; i++) {
         vs_diag_clear(&d);
@@ -543,11 +551,19 @@ static void ep_query(struct ctx *c)
                json_pack("[o,o,o,o,o]", attr_s("vecstore.store", c->store->name),
                          attr_i("vecstore.queries", (long long)n),
                          attr_i("vecstore.hits", (long long)hits),
-                         attr_i("vecstore.k_shortfalls", (long long)vs_query_shortfalls(q)),
+                         attr_i("vecstore.k_shortfalls", (long long)(vs_query_shortfalls(q) - short0)),
                          attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
     __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q), __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q) - short0, __ATOMIC_RELAXED);
+    if (!p.explain && vs_query_pending(q) == 0) { /* back to the pool */
+        pthread_mutex_lock(&c->store->mu);
+        if (g->npool < (int)(sizeof g->pool / sizeof g->pool[0])) {
+            g->pool[g->npool++] = q;
+            q = NULL;
+        }
+        pthread_mutex_unlock(&c->store->mu);
+    }
     c->r->status = 200;
     if (c->ndjson) {
         set_body(c->r, h.buf, "application/x-ndjson");
