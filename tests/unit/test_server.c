@@ -137,6 +137,26 @@ static void test_endpoints(void)
     vs_server_free(srv);
 }
 
+static void test_deadline(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/dl.vs", tmpdir);
+    make_store(path);
+    struct vs_server_opts o = {0};
+    o.timeout_ms = 0.001; /* passed after the first block of 64 queries */
+    struct vs_server *srv = new_server(&o, path);
+    size_t cap = 200 * 64, len = 0;
+    char *body = malloc(cap);
+    for (int i = 0; i < 200; i++)
+        len += (size_t)snprintf(body + len, cap - len, "{\"id\":\"q%d\",\"vector\":[1,%d,0,1]}\n", i, i);
+    struct vs_server_response r;
+    CHECK_EQ_INT(call(srv, "POST", "/v1/stores/kb/query", body, NULL, NULL, &r), 504);
+    CHECK(strstr(r.body, "\"code\":\"deadline\"") != NULL);
+    free(r.body);
+    free(body);
+    vs_server_free(srv);
+}
+
 static void test_keys_and_buckets(void)
 {
     char h[160], kpath[300];
@@ -315,6 +335,7 @@ int main(void)
         return 1;
     RUN(test_sha256_fips_examples);
     RUN(test_endpoints);
+    RUN(test_deadline);
     RUN(test_keys_and_buckets);
     RUN(test_traceparent);
     RUN(test_concurrent_queries_during_upserts);
