@@ -1,0 +1,327 @@
+/* hnsw_bench.c: HNSW through the library (lib/hnsw.c), for bench/hnsw.sh.
+ *
+ *   hnsw_bench gen N D SEED FILE        N x D Gaussian mixture (64 centres
+ *                                       from a fixed seed; rows from SEED)
+ *   hnsw_bench truth DATA QUERIES D K OUT
+ *                                       exact top-K rows (uint32) by L2
+ *   hnsw_bench run DATA QUERIES TRUTH D M EFC EFS...
+ *                                       build on 1 and 2 threads, save/open,
+ *                                       recall@10, QPS on 1 and 2 threads,
+ *                                       p50/p99 latency per ef
+ *   hnsw_bench filter DATA QUERIES D M EFC EF
+ *                                       recall@10, QPS and short answers at
+ *                                       filter selectivities 50/10/1/0.1 %
+ *
+ * Files are raw little-endian float32 rows. Output: "key value" lines.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "vs_hnsw.h"
+
+#define K 10
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t rng;
+static double urand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
+}
+static double gauss(void)
+{
+    return sqrt(-2 * log(urand())) * cos(6.283185307179586 * urand());
+}
+
+static float *load(const char *path, size_t dim, size_t *rows)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *rows = (size_t)sz / (dim * sizeof(float));
+    float *x = malloc((size_t)sz);
+    if (!x || fread(x, 1, (size_t)sz, f) != (size_t)sz) {
+        fprintf(stderr, "%s: read failed\n", path);
+        exit(1);
+    }
+    fclose(f);
+    return x;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int gen(size_t n, size_t d, uint64_t seed, const char *path)
+{
+    rng = 0x9E3779B97F4A7C15ull;
+    float *c = malloc(64 * d * sizeof *c), *row = malloc(d * sizeof *row);
+    for (size_t i = 0; i < 64 * d; i++)
+        c[i] = (float)gauss();
+    rng = 0x2545F4914F6CDD1Dull ^ (seed * 0x9E3779B97F4A7C15ull);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = (size_t)(urand() * 64) % 64;
+        for (size_t j = 0; j < d; j++)
+            row[j] = c[k * d + j] + (float)(0.7 * gauss());
+        fwrite(row, sizeof *row, d, f);
+    }
+    free(c);
+    free(row);
+    return fclose(f) != 0;
+}
+
+static int truth(const char *dp, const char *qp, size_t d, size_t k, const char *out)
+{
+    size_t n, nq;
+    float *x = load(dp, d, &n), *q = load(qp, d, &nq);
+    const struct vs_distance_kernels *kn = vs_distance_best();
+    uint32_t *t = malloc(nq * k * sizeof *t);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t i = 0; i < nq; i++) {
+        float bd[64];
+        uint32_t bi[64];
+        size_t m = 0;
+        for (size_t r = 0; r < n; r++) {
+            float dv = kn->l2sq(q + i * d, x + r * d, d);
+            if (m == k && dv >= bd[k - 1])
+                continue;
+            size_t p = m < k ? m++ : k - 1;
+            while (p > 0 && bd[p - 1] > dv) {
+                bd[p] = bd[p - 1];
+                bi[p] = bi[p - 1];
+                p--;
+            }
+            bd[p] = dv;
+            bi[p] = (uint32_t)r;
+        }
+        memcpy(t + i * k, bi, k * sizeof *t);
+    }
+    FILE *f = fopen(out, "wb");
+    fwrite(t, sizeof *t, nq * k, f);
+    fclose(f);
+    free(x);
+    free(q);
+    free(t);
+    return 0;
+}
+
+static double recall(const struct vs_hnsw_hit *hits, const size_t *nh,
+                     const uint32_t *t, size_t nq)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < nq; i++)
+        for (size_t a = 0; a < nh[i]; a++)
+            for (size_t b = 0; b < K; b++)
+                if (hits[i * K + a].row == t[i * K + b]) {
+                    found++;
+                    break;
+                }
+    return (double)found / (double)(nq * K);
+}
+
+/* nq queries on `threads` threads; lat (per query seconds) when 1 thread */
+static double run_queries(struct vs_hnsw *h, const float *x, const float *q,
+                          size_t nq, size_t d, size_t ef, int threads,
+                          struct vs_hnsw_hit *hits, size_t *nh, double *lat)
+{
+    double t0 = now();
+#pragma omp parallel num_threads(threads)
+    {
+        struct vs_hnsw_scratch *s;
+        vs_hnsw_scratch_new(h, &s, NULL);
+#pragma omp for schedule(dynamic, 16)
+        for (size_t i = 0; i < nq; i++) {
+            double a = lat ? now() : 0;
+            struct vs_hnsw_query qq = {.vec = q + i * d, .k = K, .ef = ef};
+            vs_hnsw_search(h, s, x, &qq, hits + i * K, &nh[i], NULL, NULL);
+            if (lat)
+                lat[i] = now() - a;
+        }
+        vs_hnsw_scratch_free(s);
+    }
+    return (double)nq / (now() - t0);
+}
+
+static int run(int argc, char **argv)
+{
+    size_t d = (size_t)atol(argv[5]), n, nq, nt;
+    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
+    FILE *tf = fopen(argv[4], "rb");
+    uint32_t *t = malloc(nq * K * sizeof *t);
+    nt = fread(t, sizeof *t, nq * K, tf);
+    fclose(tf);
+    if (nt != nq * K) {
+        fprintf(stderr, "truth file too short\n");
+        return 1;
+    }
+    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
+                             .ef_construction = (uint32_t)atol(argv[7]),
+                             .seed = 1, .simd = -1};
+    struct vs_hnsw *h = NULL;
+    for (int th = 1; th <= 2; th++) {
+        vs_hnsw_free(h);
+        o.threads = th;
+        double t0 = now();
+        if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
+            return 1;
+        double bt = now() - t0;
+        printf("build_s_t%d %.3f\nbuild_vps_t%d %.0f\n", th, bt, th, (double)n / bt);
+    }
+    void *buf;
+    size_t len;
+    vs_hnsw_save(h, 3, &buf, &len, NULL);
+    vs_hnsw_free(h);
+    printf("disk_bpv %.2f\n", (double)len / (double)n);
+    double t0 = now();
+    vs_hnsw_open(buf, len, -1, &h, NULL);
+    printf("open_ms %.3f\n", (now() - t0) * 1e3);
+    free(buf);
+    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
+    size_t *nh = malloc(nq * sizeof *nh);
+    double *lat = malloc(nq * sizeof *lat);
+    for (int a = 8; a < argc; a++) {
+        size_t ef = (size_t)atol(argv[a]);
+        run_queries(h, x, q, nq < 200 ? nq : 200, d, ef, 1, hits, nh, NULL); /* warm */
+        double q1 = 0, q2 = 0;
+        for (int rep = 0; rep < 2; rep++) {
+            double v = run_queries(h, x, q, nq, d, ef, 1, hits, nh, lat);
+            if (v > q1)
+                q1 = v;
+        }
+        double r = recall(hits, nh, t, nq);
+        for (int rep = 0; rep < 2; rep++) {
+            double v = run_queries(h, x, q, nq, d, ef, 2, hits, nh, NULL);
+            if (v > q2)
+                q2 = v;
+        }
+        qsort(lat, nq, sizeof *lat, cmp_d);
+        printf("ef%zu_recall %.4f\nef%zu_qps1 %.0f\nef%zu_qps2 %.0f\n"
+               "ef%zu_p50_us %.1f\nef%zu_p99_us %.1f\n",
+               ef, r, ef, q1, ef, q2, ef, lat[nq / 2] * 1e6, ef,
+               lat[(size_t)(nq * 0.99)] * 1e6);
+    }
+    /* memory: every block decoded by now (the queries touched them all) */
+    vs_hnsw_verify(h, NULL);
+    printf("mem_bpv %.2f\n", (double)vs_hnsw_memory(h) / (double)n);
+    vs_hnsw_free(h);
+    free(x);
+    free(q);
+    free(t);
+    free(hits);
+    free(nh);
+    free(lat);
+    return 0;
+}
+
+static int filter(char **argv)
+{
+    size_t d = (size_t)atol(argv[4]), n, nq;
+    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
+    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[5]),
+                             .ef_construction = (uint32_t)atol(argv[6]),
+                             .seed = 1, .simd = -1, .threads = 2};
+    size_t ef = (size_t)atol(argv[7]);
+    struct vs_hnsw *h;
+    if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
+        return 1;
+    struct vs_hnsw_scratch *s;
+    vs_hnsw_scratch_new(h, &s, NULL);
+    uint8_t *allow = malloc(n);
+    const struct vs_distance_kernels *kn = vs_distance_best();
+    static const double sel[] = {0.5, 0.1, 0.01, 0.001};
+    for (size_t si = 0; si < 4; si++) {
+        rng = 12345 + si;
+        for (size_t r = 0; r < n; r++)
+            allow[r] = urand() < sel[si];
+        size_t found = 0, total = 0, shortq = 0, exactq = 0;
+        double tq = 0;
+        for (size_t i = 0; i < nq; i++) {
+            struct vs_hnsw_hit hits[K];
+            size_t nh;
+            struct vs_hnsw_stats st;
+            struct vs_hnsw_query qq = {.vec = q + i * d, .k = K, .ef = ef, .allow = allow};
+            double t0 = now();
+            vs_hnsw_search(h, s, x, &qq, hits, &nh, &st, NULL);
+            tq += now() - t0;
+            exactq += st.exact;
+            /* truth: exact over the allowed rows */
+            float bd[K];
+            uint64_t bi[K];
+            size_t m = 0;
+            for (size_t r = 0; r < n; r++) {
+                if (!allow[r])
+                    continue;
+                float dv = kn->l2sq(q + i * d, x + r * d, d);
+                if (m == K && dv >= bd[K - 1])
+                    continue;
+                size_t p = m < K ? m++ : K - 1;
+                while (p > 0 && bd[p - 1] > dv) {
+                    bd[p] = bd[p - 1];
+                    bi[p] = bi[p - 1];
+                    p--;
+                }
+                bd[p] = dv;
+                bi[p] = r;
+            }
+            if (nh < m)
+                shortq++;
+            for (size_t a = 0; a < nh; a++)
+                for (size_t b = 0; b < m; b++)
+                    if (hits[a].row == bi[b]) {
+                        found++;
+                        break;
+                    }
+            total += m;
+        }
+        printf("sel%g_recall %.4f\nsel%g_qps1 %.0f\nsel%g_short %zu\nsel%g_exact %zu\n",
+               sel[si] * 100, total ? (double)found / (double)total : 1.0,
+               sel[si] * 100, (double)nq / tq, sel[si] * 100, shortq,
+               sel[si] * 100, exactq);
+    }
+    vs_hnsw_scratch_free(s);
+    vs_hnsw_free(h);
+    free(allow);
+    free(x);
+    free(q);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 6 && strcmp(argv[1], "gen") == 0)
+        return gen((size_t)atol(argv[2]), (size_t)atol(argv[3]),
+                   (uint64_t)atoll(argv[4]), argv[5]);
+    if (argc == 7 && strcmp(argv[1], "truth") == 0)
+        return truth(argv[2], argv[3], (size_t)atol(argv[4]), (size_t)atol(argv[5]), argv[6]);
+    if (argc >= 9 && strcmp(argv[1], "run") == 0)
+        return run(argc, argv);
+    if (argc == 8 && strcmp(argv[1], "filter") == 0)
+        return filter(argv);
+    fprintf(stderr, "usage: hnsw_bench gen|truth|run|filter ... (see the source)\n");
+    return 2;
+}
