@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cblas.h>
+#undef I /* complex.h, pulled in by cblas.h */
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -207,6 +210,7 @@ int vs_rerank_cross_open(const char *name, struct vs_cross **out, struct vs_diag
     }
     vs_safetensors_close(st);
     json_decref(cfg);
+    openblas_set_num_threads(1); /* threads come from OpenMP over pairs */
     *out = m;
     return VS_OK;
 fail:
@@ -221,21 +225,15 @@ size_t vs_rerank_cross_max_len(const struct vs_cross *m)
     return m->maxpos;
 }
 
-/* y[T][o] = x[T][i] W[o][i]^T + b[o] */
+/* y[T][o] = x[T][i] W[o][i]^T + b[o] (one OpenBLAS call; OpenBLAS runs on
+ * one thread, the threads are OpenMP's over pairs) */
 static void linear(const float *x, size_t T, size_t in, const float *W,
                    const float *b, size_t outn, float *y)
 {
-    for (size_t t = 0; t < T; t++) {
-        const float *xr = x + t * in;
-        float *yr = y + t * outn;
-        for (size_t o = 0; o < outn; o++) {
-            const float *w = W + o * in;
-            float s = 0;
-            for (size_t i = 0; i < in; i++)
-                s += xr[i] * w[i];
-            yr[o] = s + b[o];
-        }
-    }
+    for (size_t t = 0; t < T; t++)
+        memcpy(y + t * outn, b, outn * sizeof *b);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)outn, (int)in,
+                1.0f, x, (int)in, W, (int)in, 1.0f, y, (int)outn);
 }
 
 static void layernorm(float *x, size_t T, size_t H, const float *g, const float *b,
