@@ -67,12 +67,12 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
 out="bench/results/serve.txt"
 {
-    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve, $N records dim $DIM, k=10, $(nproc) cores, wrk ${DUR}s per row"
+    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve, $N records dim $DIM, k=10, $(nproc) cores, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row (errors: non-2xx + socket errors, 10 s client timeout)"
     printf '%-28s %10s %10s %10s %8s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors"
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
-    r=$(wrk -t$t -c$c -d${DUR}s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
+    r=$(wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
     set -- $r
     printf '%-28s %10.0f %10.2f %10.2f %8d\n' "http c=$c" \
         "$(echo "$1 $4" | awk '{print $1 / ($2 / 1e6)}')" \
@@ -87,7 +87,7 @@ t1=$(date +%s.%N)
 printf '%-28s %10.0f %10s %10s %8d\n' "vs-query batch (2 threads)" \
     "$(echo "$t0 $t1" | awk '{print 6400 / ($2 - $1)}')" "-" "-" 0 >> "$tmp/table"
 r0=$(rss)
-r=$(wrk -t2 -c8 -d${SOAK_S}s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
+r=$(wrk -t2 -c8 -d${SOAK_S}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
 r1=$(rss)
 set -- $r
 printf 'soak %ss c=8: %d requests, %d errors, RSS %s kB at start, %s kB at end\n' \
