@@ -11,6 +11,7 @@
  * can be read without decompressing the others.
  */
 #include "store_internal.h"
+#include "store_hnsw_internal.h"
 #include "store_text_internal.h"
 
 #include <errno.h>
@@ -84,6 +85,7 @@ static const char *sect_name(uint32_t type)
     case VS_SECT_DOCS: return "docs";
     case VS_SECT_VECINDEX: return "vecindex";
     case VS_SECT_BM25: return "bm25";
+    case VS_SECT_HNSW: return "hnsw";
     default: return "unknown";
     }
 }
@@ -124,6 +126,7 @@ struct vs_segw {
     unsigned nsect;
     struct vs_sect sect[8];
     struct vs_textb *text;  /* BM25 section builder, or NULL */
+    struct vs_hnswb *graph; /* HNSW section builder, or NULL */
 };
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem)
@@ -279,6 +282,11 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
         if (tst != VS_OK)
             return tst;
     }
+    if (w->graph) {
+        int gst = vs_hnswb_add(w->graph, vec, d);
+        if (gst != VS_OK)
+            return gst;
+    }
     memcpy(w->ids + w->ids_len, id, idl);
     w->ids_len += idl;
     memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
@@ -306,6 +314,13 @@ int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
                  struct vs_diag *d)
 {
     return vs_textb_new(field, analyzer, &w->text, d);
+}
+
+int vs_segw_hnsw(struct vs_segw *w, enum vs_metric metric,
+                 const struct vs_hnsw_opts *o, uint64_t min_rows,
+                 struct vs_diag *d)
+{
+    return vs_hnswb_new(w->dim, metric, o, min_rows, &w->graph, d);
 }
 
 static struct vs_sect *add_sect(struct vs_segw *w, uint32_t type, uint32_t codec,
@@ -372,6 +387,20 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
             goto fail;
         w->sect[w->nsect - 1].flags = 0;
     }
+    if (w->graph) { /* optional for readers: without it, exact search */
+        void *gb;
+        size_t gl;
+        st = vs_hnswb_finish(w->graph, &gb, &gl, d);
+        if (st == VS_OK) {
+            st = write_sect(w, VS_SECT_HNSW, gb, gl, 0);
+            free(gb);
+            if (st != VS_OK)
+                goto fail;
+            w->sect[w->nsect - 1].flags = 0;
+        } else if (st != VS_E_NOTFOUND) {
+            goto fail;
+        }
+    }
     unsigned char table[8 * VS_SEG_SECT_SIZE];
     memset(table, 0, sizeof table);
     for (unsigned i = 0; i < w->nsect; i++) {
@@ -436,6 +465,7 @@ void vs_segw_free(struct vs_segw *w)
     if (!w->finished && w->path[0])
         unlink(w->path);
     vs_textb_free(w->text);
+    vs_hnswb_free(w->graph);
     free(w->ids);
     free(w->vbuf);
     free(w->vecidx);

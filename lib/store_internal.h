@@ -94,6 +94,12 @@ int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
  * (store_text_internal.h) built with the analyzer. Call before any add. */
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
                  struct vs_diag *d);
+/* Build an HNSW graph section (store_hnsw_internal.h) over the rows when
+ * there are at least min_rows of them. Call before any add. */
+struct vs_hnsw_opts;
+int vs_segw_hnsw(struct vs_segw *w, enum vs_metric metric,
+                 const struct vs_hnsw_opts *o, uint64_t min_rows,
+                 struct vs_diag *d);
 /* Add one row; doc is the JSON text of the record without its vector. */
 int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
                 const char *doc, size_t doclen, struct vs_diag *d);

@@ -1,0 +1,94 @@
+/* store_hnsw.c: building and opening the HNSW section of a segment. See
+ * store_hnsw_internal.h. */
+#include "store_hnsw_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct vs_hnswb {
+    uint32_t dim;
+    enum vs_metric metric;
+    struct vs_hnsw_opts o;
+    uint64_t min_rows, rows, cap;
+    float *vecs;
+};
+
+int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
+                 const struct vs_hnsw_opts *o, uint64_t min_rows,
+                 struct vs_hnswb **out, struct vs_diag *d)
+{
+    *out = NULL;
+    if (dim == 0)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: the store has no dimension yet");
+    struct vs_hnswb *b = calloc(1, sizeof *b);
+    if (!b)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    b->dim = dim;
+    b->metric = metric;
+    if (o)
+        b->o = *o;
+    else
+        b->o.simd = -1;
+    b->min_rows = min_rows;
+    *out = b;
+    return VS_OK;
+}
+
+int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d)
+{
+    if (b->rows == b->cap) {
+        uint64_t c = b->cap ? b->cap * 2 : 1024;
+        float *v = realloc(b->vecs, (size_t)c * b->dim * sizeof *v);
+        if (!v)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory keeping vectors for the graph");
+        b->vecs = v;
+        b->cap = c;
+    }
+    memcpy(b->vecs + (size_t)b->rows * b->dim, vec, (size_t)b->dim * sizeof *vec);
+    b->rows++;
+    return VS_OK;
+}
+
+int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
+                    struct vs_diag *d)
+{
+    *buf = NULL;
+    *len = 0;
+    if (b->rows == 0 || b->rows < b->min_rows)
+        return VS_E_NOTFOUND;
+    struct vs_hnsw *h;
+    int st = vs_hnsw_build(b->vecs, b->rows, b->dim, b->metric, &b->o, &h, d);
+    if (st != VS_OK)
+        return st;
+    st = vs_hnsw_save(h, 3, buf, len, d);
+    vs_hnsw_free(h);
+    return st;
+}
+
+void vs_hnswb_free(struct vs_hnswb *b)
+{
+    if (!b)
+        return;
+    free(b->vecs);
+    free(b);
+}
+
+int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
+{
+    *out = NULL;
+    void *buf;
+    size_t len;
+    int st = vs_seg_section(g, VS_SECT_HNSW, &buf, &len, d);
+    if (st != VS_OK)
+        return st;
+    st = vs_hnsw_open(buf, len, -1, out, d);
+    free(buf);
+    if (st == VS_OK && (vs_hnsw_count(*out) != g->rows || vs_hnsw_dim(*out) != g->dim)) {
+        vs_hnsw_free(*out);
+        *out = NULL;
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'hnsw' does not match the segment's rows or dimension");
+    }
+    if (st != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    return st;
+}

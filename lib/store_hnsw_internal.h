@@ -1,0 +1,44 @@
+/* store_hnsw_internal.h: the HNSW section of a segment (private to
+ * lib/segment.c, lib/store_hnsw.c and their callers in lib/).
+ *
+ * A graph builder is attached to a segment writer when the store asks for
+ * graphs (vs_segw_hnsw). It keeps a copy of every row's vector; at finish,
+ * when the segment has at least min_rows rows, the graph is built
+ * (vs_hnsw.h, parallel) and written as section VS_SECT_HNSW without the
+ * "required" flag: a reader that does not know the section still opens the
+ * segment and searches it exactly. The section holds the vs_hnsw_save
+ * bytes (already zstd-compressed per block inside). Merges and compactions
+ * copy live rows into a new writer, so their graphs are rebuilt over the
+ * live rows only (tombstones disappear). */
+#ifndef VS_STORE_HNSW_INTERNAL_H
+#define VS_STORE_HNSW_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_internal.h"
+#include "vs_hnsw.h"
+#include "vs_status.h"
+#include "vs_store.h"
+
+#define VS_SECT_HNSW 7u
+
+struct vs_hnswb;
+
+/* A builder for rows of dim floats. o: M, ef_construction, seed, threads
+ * (vs_hnsw_opts); min_rows: smaller segments get no graph. */
+int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
+                 const struct vs_hnsw_opts *o, uint64_t min_rows,
+                 struct vs_hnswb **out, struct vs_diag *d);
+int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d);
+/* The section bytes (a new malloc'd buffer), or VS_E_NOTFOUND when the
+ * segment is too small for a graph. */
+int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
+                    struct vs_diag *d);
+void vs_hnswb_free(struct vs_hnswb *b);
+
+/* The graph of a segment (opened from its section; level-0 blocks decoded
+ * on first use). VS_E_NOTFOUND when the segment has no graph. */
+int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d);
+
+#endif

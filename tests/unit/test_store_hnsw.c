@@ -1,0 +1,151 @@
+/* test_store_hnsw.c: the HNSW section of a segment: written by the segment
+ * writer when asked for and large enough, opened from the segment file,
+ * searched over the segment's own vectors; absent sections and damage. */
+#include "test.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+#include "store_hnsw_internal.h"
+#include "vecstore.h"
+
+static char dir[] = "/tmp/test_store_hnsw.XXXXXX";
+enum { DIM = 16, ROWS = 3000 };
+
+static uint64_t rs = 11;
+static float urand(void)
+{
+    rs = rs * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (float)((double)(rs >> 11) / 9007199254740992.0) - 0.5f;
+}
+
+static int write_seg(const char *name, uint64_t rows, int graph, uint64_t min_rows)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct vs_segw *w;
+    int st = vs_segw_new(p, DIM, &w, NULL);
+    if (st != VS_OK)
+        return st;
+    struct vs_hnsw_opts o = {.M = 8, .ef_construction = 64, .seed = 3, .threads = 2, .simd = -1};
+    if (graph && (st = vs_segw_hnsw(w, VS_METRIC_L2, &o, min_rows, NULL)) != VS_OK)
+        goto done;
+    rs = 11;
+    for (uint64_t r = 0; r < rows && st == VS_OK; r++) {
+        float v[DIM];
+        for (int j = 0; j < DIM; j++)
+            v[j] = urand();
+        char id[32], doc[64];
+        snprintf(id, sizeof id, "r%llu", (unsigned long long)r);
+        int n = snprintf(doc, sizeof doc, "{\"id\":\"%s\"}", id);
+        st = vs_segw_add(w, id, v, doc, (size_t)n, NULL);
+    }
+    if (st == VS_OK)
+        st = vs_segw_finish(w, NULL, NULL);
+done:
+    vs_segw_free(w);
+    return st;
+}
+
+static void test_section_written_and_searched(void)
+{
+    CHECK_EQ_INT(write_seg("seg-00000001.vseg", ROWS, 1, 1000), VS_OK);
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000001.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    CHECK_EQ_INT(vs_seg_verify(g, NULL), VS_OK);
+    struct vs_hnsw *h;
+    CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_OK);
+    const float *vecs = NULL;
+    CHECK_EQ_INT(vs_segment_vectors(g, &vecs, NULL), VS_OK);
+    if (h && vecs) {
+        CHECK_EQ_INT(vs_hnsw_count(h), ROWS);
+        CHECK_EQ_INT(vs_hnsw_M(h), 8);
+        CHECK_EQ_INT(vs_hnsw_ef_construction(h), 64);
+        struct vs_hnsw_scratch *s;
+        CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+        /* each of 50 rows finds itself first (distance 0) */
+        int self = 0;
+        for (uint64_t r = 0; r < 50; r++) {
+            struct vs_hnsw_hit hits[5];
+            size_t nh;
+            struct vs_hnsw_query q = {.vec = vecs + r * 7 * DIM, .k = 5, .ef = 64};
+            CHECK_EQ_INT(vs_hnsw_search(h, s, vecs, &q, hits, &nh, NULL, NULL), VS_OK);
+            self += nh == 5 && hits[0].row == r * 7 && hits[0].raw == 0.0f;
+        }
+        CHECK_EQ_INT(self, 50);
+        vs_hnsw_scratch_free(s);
+    }
+    vs_hnsw_free(h);
+    vs_seg_close(g);
+}
+
+static void test_no_section(void)
+{
+    /* too small for a graph, and a writer not asked for one */
+    CHECK_EQ_INT(write_seg("seg-00000002.vseg", 500, 1, 1000), VS_OK);
+    CHECK_EQ_INT(write_seg("seg-00000003.vseg", 2000, 0, 0), VS_OK);
+    const char *names[] = {"seg-00000002.vseg", "seg-00000003.vseg"};
+    for (int i = 0; i < 2; i++) {
+        struct vs_segment *g;
+        CHECK_EQ_INT(vs_seg_open(dir, names[i], &g, NULL), VS_OK);
+        if (!g)
+            continue;
+        struct vs_hnsw *h;
+        CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_E_NOTFOUND);
+        CHECK(h == NULL);
+        vs_seg_close(g);
+    }
+}
+
+static void test_damaged_section(void)
+{
+    CHECK_EQ_INT(write_seg("seg-00000004.vseg", 1500, 1, 1), VS_OK);
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000004.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    uint64_t off = 0, len = 0;
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == VS_SECT_HNSW) {
+            off = g->sect[i].off;
+            len = g->sect[i].len;
+            CHECK_EQ_INT(g->sect[i].flags, 0);
+        }
+    CHECK(len > 0);
+    vs_seg_close(g);
+    char p[512];
+    snprintf(p, sizeof p, "%s/seg-00000004.vseg", dir);
+    FILE *f = fopen(p, "r+b");
+    fseek(f, (long)(off + len / 2), SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, (long)(off + len / 2), SEEK_SET);
+    fputc(c ^ 0xff, f);
+    fclose(f);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000004.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    struct vs_hnsw *h;
+    struct vs_diag dg;
+    vs_diag_clear(&dg);
+    CHECK_EQ_INT(vs_seg_hnsw(g, &h, &dg), VS_E_CORRUPT);
+    CHECK(strstr(dg.file, "seg-00000004.vseg") != NULL);
+    vs_seg_close(g);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        printf("Bail out! mkdtemp\n");
+        return 1;
+    }
+    RUN(test_section_written_and_searched);
+    RUN(test_no_section);
+    RUN(test_damaged_section);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return vs_test_done();
+}
