@@ -1,12 +1,14 @@
 /* vs-index: store administration: create, info, verify, compact, snapshot,
  * export, list-ids, get. */
 #include "cli.h"
+#include "vs_store_sync.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum {
     OPT_B64 = VS_OPT_FIRST_PROGRAM,
+    OPT_DIG,
     OPT_DIM,
     OPT_FILTER,
     OPT_METRIC,
@@ -17,6 +19,7 @@ enum {
 
 static const struct option longopts[] = {
     {"b64", no_argument, NULL, OPT_B64},
+    {"digest", no_argument, NULL, OPT_DIG},
     {"dim", required_argument, NULL, OPT_DIM},
     {"filter", required_argument, NULL, OPT_FILTER},
     {"metric", required_argument, NULL, OPT_METRIC},
@@ -29,7 +32,7 @@ static const struct option longopts[] = {
 static void usage(FILE *fp)
 {
     fputs("Usage: vs-index [OPTIONS] create STORE [--dim N] [--metric NAME] [--model NAME] [--normalize]\n"
-          "       vs-index [OPTIONS] info STORE\n"
+          "       vs-index [OPTIONS] info STORE [--digest]\n"
           "       vs-index [OPTIONS] verify STORE\n"
           "       vs-index [OPTIONS] compact STORE [--wait[=SECONDS]]\n"
           "       vs-index [OPTIONS] snapshot STORE DEST\n"
@@ -42,6 +45,7 @@ static void usage(FILE *fp)
           "\n"
           "Options:\n"
           "      --b64             export: vectors as \"vector_b64\" (base64 float32)\n"
+          "      --digest          info: add \"digest\", a hash of the visible contents\n"
           "      --dim N           create: the vector dimension (default: from the first vector)\n"
           "      --filter EXPR     export: only records whose doc matches EXPR\n"
           "      --metric NAME     create: cosine, dot or l2 (default cosine)\n"
@@ -166,7 +170,7 @@ static int get_stdin(struct vs_store *s, struct vs_diag *d)
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
-    int b64 = 0, normalize = 0, have_wait = 0;
+    int b64 = 0, normalize = 0, have_wait = 0, digest = 0;
     long dim = -1;
     const char *filter = NULL, *metric = NULL, *model = NULL;
     double wait_s = 0;
@@ -176,6 +180,7 @@ int main(int argc, char **argv)
             continue;
         switch (c) {
         case OPT_B64: b64 = 1; break;
+        case OPT_DIG: digest = 1; break;
         case OPT_DIM:
             if (vs_cli_parse_long("--dim", optarg, 1, 65536, &dim))
                 return vs_cli_exit(VS_EXIT_USAGE);
@@ -206,6 +211,8 @@ int main(int argc, char **argv)
             "--dim, --metric, --model and --normalize only apply to 'create'"));
     if (!is_export && (b64 || filter))
         return vs_cli_exit(vs_cli_usage_error("--b64 and --filter only apply to 'export'"));
+    if (digest && strcmp(cmd, "info") != 0)
+        return vs_cli_exit(vs_cli_usage_error("--digest only applies to 'info'"));
     if (have_wait && strcmp(cmd, "compact") != 0)
         return vs_cli_exit(vs_cli_usage_error("--wait only applies to 'compact'"));
     int want = !strcmp(cmd, "snapshot") ? 1 : !strcmp(cmd, "get") ? -1 : 0;
@@ -236,8 +243,15 @@ int main(int argc, char **argv)
         struct vs_store *s;
         json_t *info;
         if ((st = vs_store_open(path, &s, &d)) == VS_OK) {
-            if ((st = vs_store_info(s, &info, &d)) == VS_OK)
-                st = print_object(info, &d);
+            char hex[33];
+            if ((st = vs_store_info(s, &info, &d)) == VS_OK) {
+                if (digest && (st = vs_store_digest(s, hex, &d)) == VS_OK)
+                    json_object_set_new(info, "digest", json_string(hex));
+                if (st == VS_OK)
+                    st = print_object(info, &d);
+                else
+                    json_decref(info);
+            }
             vs_store_close(s);
         }
     } else if (!strcmp(cmd, "verify")) {
