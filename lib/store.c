@@ -2,6 +2,7 @@
  * commits, the merge policy, compaction, snapshots, info and verify.
  * Segment and deletion files are in segment.c; docs/store-format.md
  * describes the format and the commit protocol. */
+#include "store_hnsw_internal.h"
 #include "store_internal.h"
 #include "vs_ndjson.h"
 
@@ -292,6 +293,11 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
     }
     snprintf(s->st.analyzer, sizeof s->st.analyzer, "%s", an ? an : "");
     snprintf(s->st.text_field, sizeof s->st.text_field, "%s", tf ? tf : "");
+    if (vs_store_hnsw_read(m, &s->st) != VS_OK) {
+        json_decref(m);
+        free(buf);
+        return bad_manifest(d, s->path, "invalid hnsw settings");
+    }
     size_t i;
     json_t *e;
     json_array_foreach(sg, i, e) {
@@ -499,10 +505,10 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
         json_object_set_new(e, "del", g->delname[0] ? json_string(g->delname) : json_null());
         for (uint32_t k = 0; k < g->nsect; k++) {
             static const char *names[] = {"unknown", "ids",  "vectors",
-                                          "docindex", "docs", "vecindex", "bm25"};
+                                          "docindex", "docs", "vecindex", "bm25", "hnsw"};
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
-            json_object_set_new(je, "name", json_string(names[x->type <= 6 ? x->type : 0]));
+            json_object_set_new(je, "name", json_string(names[x->type <= 7 ? x->type : 0]));
             json_object_set_new(je, "codec", json_string(x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));
             json_object_set_new(je, "raw_bytes", json_integer((json_int_t)x->raw));
@@ -526,6 +532,8 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
                         s->st.analyzer[0] ? json_string(s->st.text_field[0] ? s->st.text_field
                                                                             : "text")
                                           : json_null());
+    if (s->st.hnsw_m)
+        json_object_set_new(o, "hnsw", vs_store_hnsw_json(&s->st));
     json_object_set_new(o, "generation", json_integer((json_int_t)s->generation));
     json_object_set_new(o, "format_version", json_integer(VS_MANIFEST_VERSION));
     json_object_set_new(o, "segments", segs);
@@ -588,6 +596,8 @@ static int write_manifest(const char *dir, const struct vs_store_settings *st,
         json_object_set_new(m, "text_field",
                             json_string(st->text_field[0] ? st->text_field : "text"));
     }
+    if (st->hnsw_m)
+        json_object_set_new(m, "hnsw", vs_store_hnsw_json(st));
     json_object_set_new(m, "segments", json_incref(segs));
     char *body = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(m);
@@ -836,7 +846,7 @@ static int check_settings(const struct vs_store_settings *st, struct vs_diag *d)
     if (memchr(st->analyzer, '\0', sizeof st->analyzer) == NULL ||
         memchr(st->text_field, '\0', sizeof st->text_field) == NULL)
         return vs_diag_set(d, VS_E_USAGE, "analyzer or text field name is too long");
-    return VS_OK;
+    return vs_store_hnsw_check(st, d);
 }
 
 int vs_writer_open(const char *path, const struct vs_writer_opts *o,
@@ -1272,7 +1282,8 @@ static int write_generation(struct vs_writer *w, size_t keep, int with_pending,
         snprintf(p, sizeof p, "%s/%s", w->path, name);
         if ((st = vs_segw_new(p, w->st.dim, &sw, d)) != VS_OK ||
             (w->st.analyzer[0] &&
-             (st = vs_segw_text(sw, w->st.text_field, w->st.analyzer, d)) != VS_OK))
+             (st = vs_segw_text(sw, w->st.text_field, w->st.analyzer, d)) != VS_OK) ||
+            (st = vs_store_hnsw_attach(sw, &w->st, d)) != VS_OK)
             goto done;
         for (size_t i = keep; i < s->nseg; i++)
             if ((st = copy_live(w, i, sw, d)) != VS_OK)

@@ -92,3 +92,49 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
         vs_diag_where(d, g->path, 0);
     return st;
 }
+
+int vs_store_hnsw_read(json_t *manifest, struct vs_store_settings *st)
+{
+    st->hnsw_m = st->hnsw_ef_construction = 0;
+    json_t *o = json_object_get(manifest, "hnsw");
+    if (!o || json_is_null(o))
+        return VS_OK;
+    json_t *m = json_object_get(o, "M"), *e = json_object_get(o, "ef_construction");
+    if (!json_is_integer(m) || !json_is_integer(e) || json_integer_value(m) < 2 ||
+        json_integer_value(m) > 1024 || json_integer_value(e) < 1 ||
+        json_integer_value(e) > 100000)
+        return VS_E_CORRUPT;
+    st->hnsw_m = (uint32_t)json_integer_value(m);
+    st->hnsw_ef_construction = (uint32_t)json_integer_value(e);
+    return VS_OK;
+}
+
+json_t *vs_store_hnsw_json(const struct vs_store_settings *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "M", json_integer(st->hnsw_m));
+    json_object_set_new(o, "ef_construction",
+                        json_integer(st->hnsw_ef_construction ? st->hnsw_ef_construction : 200));
+    json_object_set_new(o, "min_rows", json_integer(VS_HNSW_MIN_ROWS));
+    return o;
+}
+
+int vs_store_hnsw_check(const struct vs_store_settings *st, struct vs_diag *d)
+{
+    if (st->hnsw_m && (st->hnsw_m < 2 || st->hnsw_m > 1024))
+        return vs_diag_set(d, VS_E_USAGE, "hnsw M must be between 2 and 1024");
+    if (st->hnsw_ef_construction > 100000)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw ef_construction must be at most 100000");
+    return VS_OK;
+}
+
+int vs_store_hnsw_attach(struct vs_segw *w, const struct vs_store_settings *st,
+                         struct vs_diag *d)
+{
+    if (!st->hnsw_m)
+        return VS_OK;
+    struct vs_hnsw_opts o = {.M = st->hnsw_m,
+                             .ef_construction = st->hnsw_ef_construction,
+                             .seed = 1, .simd = -1};
+    return vs_segw_hnsw(w, st->metric, &o, VS_HNSW_MIN_ROWS, d);
+}

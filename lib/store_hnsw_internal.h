@@ -21,7 +21,11 @@
 #include "vs_status.h"
 #include "vs_store.h"
 
+#include <jansson.h>
+
 #define VS_SECT_HNSW 7u
+/* Segments with fewer rows get no graph (they are scanned exactly). */
+#define VS_HNSW_MIN_ROWS 1000u
 
 struct vs_hnswb;
 
@@ -40,5 +44,14 @@ void vs_hnswb_free(struct vs_hnswb *b);
 /* The graph of a segment (opened from its section; level-0 blocks decoded
  * on first use). VS_E_NOTFOUND when the segment has no graph. */
 int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d);
+
+/* Store settings: the manifest's optional "hnsw" object
+ * {"M": m, "ef_construction": e}; absent = no graphs. */
+int vs_store_hnsw_read(json_t *manifest, struct vs_store_settings *st);
+json_t *vs_store_hnsw_json(const struct vs_store_settings *st);
+int vs_store_hnsw_check(const struct vs_store_settings *st, struct vs_diag *d);
+/* Attach a graph builder to a new segment when the settings ask for graphs. */
+int vs_store_hnsw_attach(struct vs_segw *w, const struct vs_store_settings *st,
+                         struct vs_diag *d);
 
 #endif

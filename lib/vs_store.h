@@ -44,6 +44,10 @@ struct vs_store_settings {
      * "" = no text index (stores made before it existed) */
     char analyzer[192];
     char text_field[64];   /* field indexed for text search; "" = "text" */
+    /* HNSW graph per segment (vs_hnsw.h) of at least VS_HNSW_MIN_ROWS rows;
+     * hnsw_m 0 = no graphs (exact search only) */
+    uint32_t hnsw_m;
+    uint32_t hnsw_ef_construction; /* 0 = 200 */
 };
 
 /* ---- readers ---- */
