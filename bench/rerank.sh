@@ -5,12 +5,16 @@
 #
 # For each BEIR collection in $VS_DATA/datasets: the corpus (title and text
 # joined) embedded with the hash model into a store, the test queries
-# embedded the same way, vs-query -k 100 (exact cosine), then the hits
+# embedded the same way, vs-query --mode vector -k 100 (exact cosine), then the hits
 # reranked by vs-rerank (bm25; mmr over the hits' vectors; blends) and every
 # run scored with vs-eval (ndcg@10, map, recall@100, mrr). Prints a Markdown
 # table (docs/rerank.md). vs-query cannot put the stored vectors on its hits
 # yet, so for mmr the hits' texts are embedded again with the same
 # (deterministic) hash model, which gives the stored vectors up to scale.
+# With CE=1 (and $VS_DATA/models/minilm-tokenizer/vocab.txt) also a
+# cross-encoder run with a small random-weight model (hidden 64, 2 layers,
+# 128 positions, MiniLM's vocabulary): it proves the plumbing end to end,
+# its quality is that of random weights.
 set -eu
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -51,7 +55,7 @@ with open(w + "/queries.jsonl", "w") as out:
 EOF
     "$BIN/vs-embed" -q --keep-going "$w/corpus.jsonl" | "$BIN/vs-ingest" -q "$w/kb.vs" >/dev/null
     "$BIN/vs-embed" -q "$w/queries.jsonl" > "$w/qvec.jsonl"
-    "$BIN/vs-query" -k 100 --no-metadata "$w/kb.vs" "$w/qvec.jsonl" > "$w/dense.jsonl"
+    "$BIN/vs-query" --mode vector -k 100 --no-metadata "$w/kb.vs" "$w/qvec.jsonl" > "$w/dense.jsonl"
     "$BIN/vs-embed" -q "$w/dense.jsonl" > "$w/dense_vec.jsonl"
     nq=$(wc -l < "$w/queries.jsonl")
     score() { # NAME < run
@@ -68,6 +72,13 @@ EOF
         score "rerank bm25, --blend 0.5 (rrf)"
     "$BIN/vs-rerank" --queries "$w/queries.jsonl" --blend 0.5 --blend-mode minmax "$w/dense.jsonl" |
         score "rerank bm25, --blend 0.5 --blend-mode minmax"
+    if [ "${CE:-0}" = 1 ] && [ -f "$VS_DATA/models/minilm-tokenizer/vocab.txt" ]; then
+        [ -d "$TMP/ce" ] || $PY "$ROOT/tests/ref_cross_encoder.py" make "$TMP/ce" --hidden 64 \
+            --layers 2 --heads 4 --inter 128 --max-pos 128 \
+            --vocab "$VS_DATA/models/minilm-tokenizer/vocab.txt" >/dev/null
+        "$BIN/vs-rerank" -m cross-encoder --model "$TMP/ce" --queries "$w/queries.jsonl" "$w/dense.jsonl" |
+            score "rerank cross-encoder, random weights (plumbing only)"
+    fi
     for lam in 0.9 0.7 0.5; do
         "$BIN/vs-rerank" -m mmr --lambda $lam --queries "$w/qvec.jsonl" "$w/dense_vec.jsonl" |
             score "rerank mmr, --lambda $lam"
