@@ -1,5 +1,6 @@
 /* vs-ingest: apply upserts and deletes from NDJSON records to a store. */
 #include "cli.h"
+#include "vs_store_sync.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,28 +8,34 @@
 
 enum {
     OPT_ANALYZER = VS_OPT_FIRST_PROGRAM,
+    OPT_BY_DOC,
     OPT_COMMIT_EVERY,
-    OPT_EF_CONSTRUCTION,
-    OPT_HNSW_M,
+    OPT_DRY_RUN,
     OPT_KEEP_GOING,
     OPT_LANGUAGE,
     OPT_METRIC,
     OPT_MODEL,
     OPT_NORMALIZE,
+    OPT_SKIP_UNCHANGED,
+    OPT_SYNC,
+    OPT_SYNC_SCOPE,
     OPT_TEXT_FIELD,
     OPT_WAIT
 };
 
 static const struct option longopts[] = {
     {"analyzer", required_argument, NULL, OPT_ANALYZER},
+    {"by-doc", no_argument, NULL, OPT_BY_DOC},
     {"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
-    {"ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
-    {"hnsw-m", required_argument, NULL, OPT_HNSW_M},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"language", required_argument, NULL, OPT_LANGUAGE},
     {"metric", required_argument, NULL, OPT_METRIC},
     {"model", required_argument, NULL, OPT_MODEL},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
+    {"sync", no_argument, NULL, OPT_SYNC},
+    {"sync-scope", required_argument, NULL, OPT_SYNC_SCOPE},
     {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
     {"wait", optional_argument, NULL, OPT_WAIT},
     VS_CLI_COMMON_LONGOPTS,
@@ -39,18 +46,20 @@ static void usage(FILE *fp)
     fputs("Usage: vs-ingest [OPTIONS] STORE [FILE...]\n"
           "Apply the records of FILE (or standard input) to STORE: upserts, and\n"
           "deletes ({\"id\":ID,\"op\":\"delete\"} or {\"op\":\"delete\",\"filter\":EXPR}).\n"
-          "The store is created on first use. Nothing is written on stdout.\n"
+          "The store is created on first use. A record identical to the stored one\n"
+          "(same doc and vector) is left as it is: a run that changes nothing makes\n"
+          "no new generation. Nothing is written on stdout (but see --dry-run).\n"
           "\n"
           "Options:\n"
           "      --analyzer SPEC   text analyzer of a new store's BM25 index, e.g.\n"
           "                        'lang=english;stop=en' (default), or 'none' for\n"
           "                        no text index; an existing store must match\n"
+          "      --by-doc          the records of each doc_id in the run are the document's\n"
+          "                        complete set: its other stored chunks are deleted\n"
           "      --commit-every N  commit after every N records (default: once, at the end)\n"
-          "      --ef-construction N  beam width building a new store's HNSW graphs\n"
-          "                        (default 200)\n"
-          "      --hnsw-m N        links per node of a new store's HNSW graphs (2..1024;\n"
-          "                        default: no graphs, exact search); an existing\n"
-          "                        store must match\n"
+          "      --dry-run         change nothing; print {\"action\":\"add\"|\"replace\"|\n"
+          "                        \"delete\",\"id\":...,\"doc_id\":...} records on stdout\n"
+          "                        (the store must exist)\n"
           "      --keep-going      skip bad records with a warning instead of stopping\n"
           "      --language LANG   stemming language of the analyzer (english, french,\n"
           "                        ..., none); same as --analyzer 'lang=LANG'\n"
@@ -60,6 +69,10 @@ static void usage(FILE *fp)
           "                        must match the store's model\n"
           "      --normalize       L2-normalise vectors of a new dot or l2 store\n"
           "                        (cosine stores always normalise)\n"
+          "      --skip-unchanged  leave documents whose doc_hash equals the stored one\n"
+          "      --sync            --by-doc, and delete every stored document not in the run\n"
+          "      --sync-scope PREFIX  --sync deletes only documents whose source starts\n"
+          "                        with PREFIX\n"
           "      --text-field NAME field indexed for text search (default text)\n"
           "      --wait[=SECONDS]  wait for another writer's lock (forever without SECONDS)\n"
           "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
@@ -72,8 +85,24 @@ static void usage(FILE *fp)
 }
 
 struct counters {
-    long long records, upserts, deletes, skipped, commits;
+    long long records, upserts, deletes, skipped, commits, unchanged;
 };
+
+struct run {
+    struct vs_sync *view;
+    int dry_run, skip_unchanged;
+};
+
+static int dry_print(const char *action, const char *id, const char *doc,
+                     struct vs_diag *d)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s?}", "action", action, "id", id, "doc_id", doc);
+    int st = o ? vs_cli_write(o) : VS_E_NOMEM;
+    json_decref(o);
+    if (st != VS_OK)
+        vs_diag_set(d, st, "write error on standard output");
+    return st;
+}
 
 static int filter_pred(const json_t *doc, void *arg)
 {
@@ -82,7 +111,8 @@ static int filter_pred(const json_t *doc, void *arg)
 
 /* Apply one record. Returns a status; d says where. */
 static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
-                 const char *model, struct counters *c, struct vs_diag *d)
+                 const char *model, struct counters *c, struct run *run,
+                 struct vs_diag *d)
 {
     const char *op = NULL;
     int st = vs_record_string(rec, "op", &op, d);
@@ -90,6 +120,8 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
         return st;
     if (op && strcmp(op, "delete") == 0) {
         json_t *jf = json_object_get(rec, "filter");
+        if (jf && run->dry_run)
+            return vs_diag_set(d, VS_E_USAGE, "--dry-run does not support deletes by filter");
         if (jf) {
             if (!json_is_string(jf)) {
                 vs_diag_field(d, "filter");
@@ -113,7 +145,17 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
             vs_diag_field(d, "id");
             return vs_diag_set(d, VS_E_FIELD, "a delete needs an id or a filter");
         }
-        int found;
+        int found, live, same;
+        if ((st = vs_sync_lookup(run->view, rec, NULL, 0, &live, &same, d)) != VS_OK)
+            return st;
+        int again = vs_sync_touched(run->view, id);
+        if ((st = vs_sync_note(run->view, id, NULL, d)) != VS_OK)
+            return st;
+        if (run->dry_run) {
+            if (live && !again)
+                c->deletes++;
+            return live && !again ? dry_print("delete", id, NULL, d) : VS_OK;
+        }
         if ((st = vs_writer_delete(w, id, &found, d)) == VS_OK && found)
             c->deletes++;
         return st;
@@ -130,6 +172,28 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
     if (!vec) {
         vs_diag_field(d, "vector");
         return vs_diag_set(d, VS_E_FIELD, "is missing (a record to store needs a vector)");
+    }
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *doc = vs_sync_record_doc(rec);
+    const char *hash = json_string_value(json_object_get(rec, "doc_hash"));
+    const char *stored = vs_sync_doc_hash(run->view, doc);
+    if (run->skip_unchanged && hash && stored && strcmp(hash, stored) == 0) {
+        c->unchanged++;
+        return vs_sync_keep(run->view, doc, d);
+    }
+    int live, same;
+    if ((st = vs_sync_lookup(run->view, rec, vec, dim, &live, &same, d)) != VS_OK)
+        return st;
+    int again = vs_sync_touched(run->view, id);
+    if ((st = vs_sync_note(run->view, id, doc, d)) != VS_OK)
+        return st;
+    if (same && !again) {
+        c->unchanged++;
+        return VS_OK;
+    }
+    if (run->dry_run) {
+        c->upserts++;
+        return dry_print(live && !again ? "replace" : "add", id, doc, d);
     }
     if (model && !json_object_get(rec, "vector_model"))
         json_object_set_new(rec, "vector_model", json_string(model));
@@ -150,11 +214,12 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     long commit_every = 0;
-    int keep_going = 0, normalize = 0;
+    int keep_going = 0, normalize = 0, by_doc = 0, dry_run = 0, skip_unchanged = 0,
+        sync = 0;
+    const char *scope = NULL;
     const char *metric = NULL, *model = NULL, *analyzer = NULL, *language = NULL,
                *text_field = NULL;
     double wait_s = 0;
-    long hnsw_m = -1, efc = -1;
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
@@ -167,15 +232,12 @@ int main(int argc, char **argv)
             if (vs_cli_parse_long("--commit-every", optarg, 1, 1000000000L, &commit_every))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
-        case OPT_EF_CONSTRUCTION:
-            if (vs_cli_parse_long("--ef-construction", optarg, 1, 100000L, &efc))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_HNSW_M:
-            if (vs_cli_parse_long("--hnsw-m", optarg, 2, 1024L, &hnsw_m))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
         case OPT_KEEP_GOING: keep_going = 1; break;
+        case OPT_BY_DOC: by_doc = 1; break;
+        case OPT_DRY_RUN: dry_run = 1; break;
+        case OPT_SKIP_UNCHANGED: skip_unchanged = 1; break;
+        case OPT_SYNC: sync = 1; break;
+        case OPT_SYNC_SCOPE: scope = optarg; break;
         case OPT_METRIC: metric = optarg; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_NORMALIZE: normalize = 1; break;
@@ -206,10 +268,6 @@ int main(int argc, char **argv)
     if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
         return vs_cli_exit(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
     create.normalize = create.metric == VS_METRIC_COSINE ? 1 : normalize;
-    if (efc > 0 && hnsw_m < 0)
-        return vs_cli_exit(vs_cli_usage_error("--ef-construction needs --hnsw-m"));
-    create.hnsw_m = hnsw_m > 0 ? (uint32_t)hnsw_m : 0;
-    create.hnsw_ef_construction = efc > 0 ? (uint32_t)efc : (hnsw_m > 0 ? 200 : 0);
     if (model && strlen(model) >= sizeof create.model)
         return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
     if (model)
@@ -247,7 +305,11 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
-    struct vs_writer_opts o = {&create, wait_s};
+    if (scope && !sync)
+        return vs_cli_exit(vs_cli_usage_error("--sync-scope needs --sync"));
+    if (dry_run && commit_every)
+        return vs_cli_exit(vs_cli_usage_error("--dry-run and --commit-every exclude each other"));
+    struct vs_writer_opts o = {dry_run ? NULL : &create, wait_s};
     struct vs_writer *w = NULL;
     int st = vs_writer_open(path, &o, &w, &d);
     if (st != VS_OK)
@@ -274,16 +336,6 @@ int main(int argc, char **argv)
         vs_writer_close(w);
         return vs_cli_exit(vs_cli_report(st, &d));
     }
-    if (hnsw_m > 0 && (ss->hnsw_m != create.hnsw_m ||
-                       ss->hnsw_ef_construction != create.hnsw_ef_construction)) {
-        vs_diag_where(&d, path, 0);
-        st = vs_diag_set(&d, VS_E_MISMATCH,
-                         "options ask for HNSW M %u, ef_construction %u; the store has %s",
-                         create.hnsw_m, create.hnsw_ef_construction,
-                         ss->hnsw_m ? "other graph settings" : "no graphs");
-        vs_writer_close(w);
-        return vs_cli_exit(vs_cli_report(st, &d));
-    }
     if (normalize && !ss->normalize) {
         vs_diag_where(&d, path, 0);
         st = vs_diag_set(&d, VS_E_MISMATCH,
@@ -293,6 +345,17 @@ int main(int argc, char **argv)
     }
 
     struct counters cnt = {0};
+    struct run run = {NULL, dry_run, skip_unchanged};
+    struct vs_store *base = NULL;
+    /* the writer holds the lock: this reader sees the generation it changes */
+    st = vs_store_open(path, &base, &d);
+    if (st == VS_E_NOSTORE) {
+        base = NULL;
+        vs_diag_clear(&d);
+        st = VS_OK;
+    }
+    if (st == VS_OK)
+        st = vs_sync_new(base, by_doc || sync || skip_unchanged, &run.view, &d);
     int nfiles = argc - optind;
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
         const char *file = nfiles ? argv[optind + fi] : "-";
@@ -315,7 +378,7 @@ int main(int argc, char **argv)
                 cnt.records++;
                 st = vs_ingest_parse(line, len, &rec, &vec, &dim, &d);
                 if (st == VS_OK) {
-                    st = apply(w, rec, vec, dim, model, &cnt, &d);
+                    st = apply(w, rec, vec, dim, model, &cnt, &run, &d);
                     json_decref(rec);
                     free(vec);
                 }
@@ -339,11 +402,27 @@ int main(int argc, char **argv)
         }
         vs_ndjson_close(r);
     }
-    if (st == VS_OK)
+    for (size_t i = 0; st == VS_OK && (by_doc || sync) && i < vs_sync_count(run.view); i++) {
+        if (!vs_sync_stale(run.view, i, sync, scope))
+            continue;
+        int found = 0;
+        if (dry_run)
+            st = dry_print("delete", vs_sync_id(run.view, i), vs_sync_doc(run.view, i), &d);
+        else
+            st = vs_writer_delete(w, vs_sync_id(run.view, i), &found, &d);
+        cnt.deletes++;
+    }
+    if (st == VS_OK && !dry_run)
         st = commit(w, &cnt, &d);
+    vs_sync_free(run.view);
+    vs_store_close(base);
     int code = 0;
     if (st != VS_OK)
         code = vs_cli_report(st, &d);
+    else if (vs_cli.verbosity >= 0 && dry_run)
+        fprintf(stderr, "%s: %s: dry run: %lld records read, %lld adds or replaces, "
+                        "%lld deletes, %lld unchanged; nothing written\n",
+                vs_cli.prog, path, cnt.records, cnt.upserts, cnt.deletes, cnt.unchanged);
     else if (vs_cli.verbosity >= 0) {
         struct vs_store *s;
         struct vs_diag d2;
@@ -356,9 +435,11 @@ int main(int argc, char **argv)
         }
         fprintf(stderr,
                 "%s: %s: %lld records read, %lld upserts, %lld deletes, %lld skipped, "
-                "%lld commits; generation %llu holds %llu records\n",
+                "%lld commits; generation %llu holds %llu records%s",
                 vs_cli.prog, path, cnt.records, cnt.upserts, cnt.deletes, cnt.skipped,
-                cnt.commits, gen, live);
+                cnt.commits, gen, live, cnt.unchanged ? "" : "\n");
+        if (cnt.unchanged)
+            fprintf(stderr, "; %lld records unchanged\n", cnt.unchanged);
     }
     vs_writer_close(w);
     vs_cli_stat_int("records_in", cnt.records);
@@ -366,6 +447,7 @@ int main(int argc, char **argv)
     vs_cli_stat_int("deletes", cnt.deletes);
     vs_cli_stat_int("skipped", cnt.skipped);
     vs_cli_stat_int("commits", cnt.commits);
+    vs_cli_stat_int("unchanged", cnt.unchanged);
     double el = vs_cli_elapsed();
     vs_cli_stat_real("records_per_s", el > 0 ? (double)cnt.records / el : 0);
     return vs_cli_exit(code);

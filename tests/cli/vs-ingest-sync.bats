@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# vs-ingest: idempotent runs, --by-doc, --sync, --dry-run, --skip-unchanged;
+# vs-index info --digest.
+
+load helpers
+
+setup() {
+    T=$(mktemp -d)
+    S=$T/kb.vs
+}
+
+teardown() {
+    rm -rf "$T"
+}
+
+# rec DOC CHUNK TEXT [SOURCE [HASH]]: one chunk record with a 3-d vector
+rec() {
+    local src=${4-d/$1} h=""
+    [ -n "${5:-}" ] && h=",\"doc_hash\":\"$5\""
+    printf '{"id":"%s#%s","doc_id":"%s","chunk":%s,"text":"%s","source":"%s"%s,"vector":[1,%s,0.5]}\n' \
+        "$1" "$2" "$1" "$2" "$3" "$src" "$h" "$2"
+}
+
+ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
+gen() { vs-index info "$1" | jq -r .generation; }
+digest() { vs-index info --digest "$1" | jq -r .digest; }
+
+@test "vs-ingest-sync: the same ingest twice keeps the generation, digest and MANIFEST mtime" {
+    { rec a 0 x; rec a 1 y; rec b 0 z; } > "$T/r.jsonl"
+    vs-ingest -q "$S" "$T/r.jsonl"
+    g1=$(gen "$S"); d1=$(digest "$S"); m1=$(stat -c %y "$S/MANIFEST")
+    [[ "$d1" =~ ^[0-9a-f]{32}$ ]]
+    sleep 0.05
+    run_split vs-ingest --stats "$S" "$T/r.jsonl"
+    expect_status 0
+    [ -z "$out" ]
+    [[ "$err" == *"3 records unchanged"* ]]
+    [[ "$err" == *'"unchanged":3'* ]]
+    [[ "$err" == *'"commits":0'* ]]
+    [ "$(gen "$S")" = "$g1" ]
+    [ "$(digest "$S")" = "$d1" ]
+    [ "$(stat -c %y "$S/MANIFEST")" = "$m1" ]
+}
+
+@test "vs-ingest-sync: the digest changes exactly when the contents change" {
+    { rec a 0 x; rec b 0 z; } > "$T/r.jsonl"
+    vs-ingest -q "$S" "$T/r.jsonl"
+    d1=$(digest "$S")
+    rec a 0 x2 | vs-ingest -q "$S"
+    d2=$(digest "$S")
+    [ "$d1" != "$d2" ]
+    rec a 0 x | vs-ingest -q "$S"
+    [ "$(digest "$S")" = "$d1" ]
+    vs-index -q compact "$S"
+    [ "$(digest "$S")" = "$d1" ]
+    # a vector change alone changes it too
+    printf '{"id":"a#0","doc_id":"a","chunk":0,"text":"x","source":"d/a","vector":[1,0.01,0.5]}\n' |
+        vs-ingest -q "$S"
+    [ "$(digest "$S")" != "$d1" ]
+    # same contents in another store, ingested in another order: same digest
+    { rec b 0 z; rec a 0 x; } | vs-ingest -q "$T/other.vs"
+    [ "$(digest "$T/other.vs")" = "$d1" ]
+    run_split vs-index --digest verify "$S"
+    expect_status 2
+}
+
+@test "vs-ingest-sync: --by-doc replaces a document's chunk set in one commit" {
+    { for i in 0 1 2 3 4; do rec a $i "a$i"; done; rec b 0 b0; rec b 1 b1; } | vs-ingest -q "$S"
+    g=$(gen "$S")
+    { rec a 0 a0; rec a 1 "a1 edited"; rec a 2 a2; } > "$T/r2.jsonl"
+    run_split vs-ingest --by-doc --stats "$S" "$T/r2.jsonl"
+    expect_status 0
+    [[ "$err" == *'"deletes":2'* ]]
+    [[ "$err" == *'"upserts":1'* ]]
+    [[ "$err" == *'"commits":1'* ]]
+    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ]
+    [ "$(gen "$S")" = $((g + 1)) ]
+    [ "$(vs-index get "$S" 'a#1' | jq -r .text)" = "a1 edited" ]
+    # without --by-doc the extra chunks would stay
+    rec b 0 b0 | vs-ingest -q "$S"
+    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ]
+}
+
+@test "vs-ingest-sync: --sync deletes absent documents, --sync-scope limits it by source" {
+    { rec a 0 a0; rec a 1 a1; rec b 0 b0; rec c 0 c0 e/c; rec k 0 k0 ""; } | vs-ingest -q "$S"
+    { rec a 0 a0; rec x 0 x0; } > "$T/r2.jsonl"
+    vs-ingest -q --sync --sync-scope d/ "$S" "$T/r2.jsonl"
+    [ "$(ids "$S")" = "a#0 c#0 k#0 x#0 " ]
+    vs-ingest -q --sync "$S" "$T/r2.jsonl"
+    [ "$(ids "$S")" = "a#0 x#0 " ]
+    run_split vs-ingest --sync-scope d/ "$S" "$T/r2.jsonl"
+    expect_status 2
+    [[ "$err" == *"--sync-scope needs --sync"* ]]
+}
+
+@test "vs-ingest-sync: --dry-run lists what the real run then does, and changes nothing" {
+    { rec a 0 a0; rec a 1 a1; rec b 0 b0; rec c 0 c0; } | vs-ingest -q "$S"
+    printf '{"id":"c#0","op":"delete"}\n' > "$T/r2.jsonl"
+    { rec a 0 "a0 new"; rec a 1 a1; rec x 0 x0; } >> "$T/r2.jsonl"
+    g=$(gen "$S"); dg=$(digest "$S"); before=$(ids "$S")
+    run_split vs-ingest --sync --dry-run "$S" "$T/r2.jsonl"
+    expect_status 0
+    expect_ndjson
+    [ "$(printf '%s\n' "$out" | jq -r '.action + " " + .id' | sort | tr '\n' ',')" = \
+      "add x#0,delete b#0,delete c#0,replace a#0," ]
+    [[ "$err" == *"nothing written"* ]]
+    [ "$(gen "$S")" = "$g" ] && [ "$(digest "$S")" = "$dg" ] && [ "$(ids "$S")" = "$before" ]
+    plan="$out"
+    vs-index export "$S" > "$T/before.jsonl"
+    vs-ingest -q --sync "$S" "$T/r2.jsonl"
+    vs-index export "$S" > "$T/after.jsonl"
+    # every listed action happened, and nothing else changed
+    /usr/bin/python3 - "$T/before.jsonl" "$T/after.jsonl" <<PY
+import json, sys
+b = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+a = {r["id"]: r for r in map(json.loads, open(sys.argv[2]))}
+plan = [json.loads(l) for l in """$plan""".splitlines()]
+acts = {p["id"]: p["action"] for p in plan}
+for i in set(b) | set(a):
+    if i not in a: got = "delete"
+    elif i not in b: got = "add"
+    elif a[i] != b[i]: got = "replace"
+    else: got = None
+    assert acts.get(i) == got, (i, acts.get(i), got)
+PY
+}
+
+@test "vs-ingest-sync: --dry-run errors: missing store 4, filter delete 2, /dev/full 5" {
+    run_split vs-ingest --dry-run "$S" < /dev/null
+    expect_status 4
+    [ ! -e "$S" ]
+    rec a 0 a0 | vs-ingest -q "$S"
+    run_split vs-ingest --dry-run "$S" <<< '{"op":"delete","filter":"chunk = 0"}'
+    expect_status 2
+    [[ "$err" == *"filter"* ]]
+    run bash -c "rec() { :; }; printf '%s\n' '{\"id\":\"n\",\"vector\":[1,2,3]}' | vs-ingest --dry-run '$S' > /dev/full"
+    [ "$status" -eq 5 ]
+}
+
+@test "vs-ingest-sync: --skip-unchanged leaves documents with the stored doc_hash alone" {
+    { rec a 0 a0 d/a h1; rec a 1 a1 d/a h1; rec b 0 b0 d/b h2; } | vs-ingest -q "$S"
+    g=$(gen "$S"); dg=$(digest "$S")
+    # same hashes, other texts: not read at all; b is present for --sync
+    { rec a 0 other d/a h1; rec b 0 other d/b h2; } > "$T/r2.jsonl"
+    run_split vs-ingest --skip-unchanged --sync --stats "$S" "$T/r2.jsonl"
+    expect_status 0
+    [[ "$err" == *'"unchanged":2'* ]]
+    [ "$(gen "$S")" = "$g" ] && [ "$(digest "$S")" = "$dg" ]
+    [ "$(ids "$S")" = "a#0 a#1 b#0 " ]
+    # a new hash replaces the document
+    rec a 0 "a0 v2" d/a h3 | vs-ingest -q --skip-unchanged --by-doc "$S"
+    [ "$(ids "$S")" = "a#0 b#0 " ]
+    [ "$(vs-index get "$S" 'a#0' | jq -r .doc_hash)" = h3 ]
+}
