@@ -90,7 +90,8 @@ static void usage(FILE *fp)
           "      --fuse            fuse the runs given as arguments (no store)\n"
           "      --exact           exact vector search (always exact)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
-          "      --format FMT      ndjson (default) or trec (qid Q0 docno rank score tag)\n"
+          "      --format FMT      ndjson (default), trec (qid Q0 docno rank score tag)\n"
+          "                        or text (readable: rank, score, id, text)\n"
           "      --explain         add an explain object to each query's first hit\n"
           "                        (text and hybrid: to every hit, with the matched\n"
           "                        terms' BM25 contributions and the vector score)\n"
@@ -111,15 +112,93 @@ static void usage(FILE *fp)
           fp);
 }
 
+enum out_format { OUT_NDJSON, OUT_TREC, OUT_TEXT };
+
 struct out_state {
-    int trec;
+    enum out_format format;
+    char qid[256]; /* --format text: the query whose hits are being printed */
 };
+
+/* ndjson, trec or text into o; a usage error (exit 2) for anything else. */
+static int parse_format(const char *name, struct out_state *o)
+{
+    if (strcmp(name, "ndjson") == 0)
+        o->format = OUT_NDJSON;
+    else if (strcmp(name, "trec") == 0)
+        o->format = OUT_TREC;
+    else if (strcmp(name, "text") == 0)
+        o->format = OUT_TEXT;
+    else
+        return vs_cli_usage_error("unknown format '%s' (ndjson, trec, text)", name);
+    return 0;
+}
+
+/* --format text: a heading per query, then per hit its rank, score and id,
+ * and the first 200 bytes of its text on one line (whitespace collapsed). */
+static int emit_text(const json_t *hit, struct out_state *o)
+{
+    const char *qid = json_string_value(json_object_get(hit, "qid"));
+    const char *id = json_string_value(json_object_get(hit, "id"));
+    const char *text = json_string_value(json_object_get(hit, "text"));
+    if (!qid || !id) /* an explain-only record of a query without hits */
+        return VS_OK;
+    if (strcmp(qid, o->qid) != 0) {
+        snprintf(o->qid, sizeof o->qid, "%s", qid);
+        if (printf("\n%s\n", qid) < 0)
+            return vs_status_from_errno(errno);
+    }
+    char score[40];
+    vs_float_format(score, sizeof score,
+                    (float)json_number_value(json_object_get(hit, "score")));
+    if (printf("%3lld. %-10s %s\n", (long long)json_integer_value(json_object_get(hit, "rank")),
+               score, id) < 0)
+        return vs_status_from_errno(errno);
+    if (text) {
+        char line[256];
+        size_t n = 0;
+        int space = 1, cut = 0;
+        for (const char *p = text; *p; p++) {
+            int ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+            if (ws && space)
+                continue;
+            if (n == 200) {
+                cut = 1;
+                break;
+            }
+            line[n++] = ws ? ' ' : *p;
+            space = ws;
+        }
+        if (cut) { /* never end inside a UTF-8 sequence */
+            size_t k = n;
+            while (k > 0 && ((unsigned char)line[k - 1] & 0xC0) == 0x80)
+                k--;
+            if (k > 0 && ((unsigned char)line[k - 1] & 0x80)) {
+                unsigned char lead = (unsigned char)line[k - 1];
+                size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+                if (n - (k - 1) < len)
+                    n = k - 1;
+            }
+        }
+        while (n > 0 && line[n - 1] == ' ')
+            n--;
+        line[n] = '\0';
+        if (printf("     %s%s\n", line, cut ? "..." : "") < 0)
+            return vs_status_from_errno(errno);
+    }
+    return VS_OK;
+}
 
 static int emit(const json_t *hit, void *arg)
 {
-    const struct out_state *o = arg;
-    if (!o->trec)
+    struct out_state *o = arg;
+    if (o->format == OUT_NDJSON)
         return vs_cli_write(hit);
+    if (o->format == OUT_TEXT) {
+        int st = emit_text(hit, o);
+        if (st == VS_OK && vs_cli.stdout_is_pipe && fflush(stdout) != 0)
+            st = vs_status_from_errno(errno);
+        return st;
+    }
     char score[40];
     vs_float_format(score, sizeof score,
                     (float)json_number_value(json_object_get(hit, "score")));
@@ -155,10 +234,8 @@ static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k
                     const char *format)
 {
     struct out_state out = {0};
-    if (strcmp(format, "trec") == 0)
-        out.trec = 1;
-    else if (strcmp(format, "ndjson") != 0)
-        return vs_cli_usage_error("unknown format '%s' (ndjson, trec)", format);
+    if (parse_format(format, &out))
+        return VS_EXIT_USAGE;
     if (n < 1)
         return vs_cli_usage_error("--fuse needs at least one RUN file");
     struct vs_diag d;
@@ -266,11 +343,9 @@ int main(int argc, char **argv)
         (!threads && setting_long("query.threads", 1, 1024, &threads)))
         return vs_cli_exit(VS_EXIT_USAGE);
     struct out_state out = {0};
-    if (strcmp(format, "trec") == 0)
-        out.trec = 1;
-    else if (strcmp(format, "ndjson") != 0)
-        return vs_cli_exit(vs_cli_usage_error("unknown format '%s' (ndjson, trec)", format));
-    if (out.trec && qo.explain)
+    if (parse_format(format, &out))
+        return vs_cli_exit(VS_EXIT_USAGE);
+    if (out.format != OUT_NDJSON && qo.explain)
         return vs_cli_exit(vs_cli_usage_error("--explain needs --format ndjson"));
     if (simd) {
         enum vs_simd lv;

@@ -655,3 +655,20 @@ EOF2
     run_split vs-query --mode hybrid "$S/n.vs" "$S/q1.ndjson" || true
     expect_status 2
 }
+
+@test "vs-query --format text: a heading per query, rank, score, id and the text" {
+    d=$BATS_TEST_TMPDIR
+    printf '%s\n' '{"id":"a","text":"alpha  line\none","vector":[1,0]}' \
+                  '{"id":"b","text":"beta","vector":[0.6,0.8]}' > "$d/r.ndjson"
+    vs-ingest -q "$d/t.vs" "$d/r.ndjson"
+    printf '%s\n' '{"id":"q1","vector":[1,0]}' '{"id":"q2","vector":[0,1]}' > "$d/q.ndjson"
+    run_split vs-query "$d/t.vs" --mode vector -k 2 --format text "$d/q.ndjson"
+    expect_status 0
+    [ -z "$err" ]
+    expected=$(printf '\nq1\n  1. 1          a\n     alpha line one\n  2. 0.6        b\n     beta\n\nq2\n  1. 0.8        b\n     beta\n  2. 0          a\n     alpha line one')
+    [ "$out" = "$expected" ]
+    run_split vs-query "$d/t.vs" --format yaml "$d/q.ndjson"
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"unknown format 'yaml' (ndjson, trec, text)"* ]]
+}
