@@ -8,6 +8,7 @@
 #include "vs_distance.h"
 #include "vs_embed.h"
 #include "vs_filter.h"
+#include "query_hnsw_internal.h"
 #include "vs_flat.h"
 #include "vs_ndjson.h"
 
@@ -50,6 +51,8 @@ struct vs_query {
     struct vs_flat_hit *hitbuf;
     size_t hitcap;
     uint64_t distances, shortfalls;
+    struct vs_qgraph *graphs;     /* segments searched through a graph */
+    struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
 };
 
 void vs_query_free(struct vs_query *q)
@@ -71,6 +74,8 @@ void vs_query_free(struct vs_query *q)
         if (q->gallow)
             free(q->gallow[p]);
     }
+    vs_qgraph_free(q->graphs);
+    free(q->fparts);
     free(q->hitbuf);
     free(q->fr);
     free(q->fq);
@@ -155,6 +160,22 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
         q->parts[p] = (struct vs_flat_part){v, ids, rows, lv};
         q->rows_total += rows;
         q->live_total += nlive;
+    }
+    if (!q->o.exact && q->nparts && q->dim) {
+        if ((st = vs_qgraph_open(q->segs, q->nparts, q->o.batch, q->o.threads, &q->graphs,
+                                 d)) != VS_OK)
+            goto fail;
+        if (q->graphs) {
+            if (!(q->fparts = malloc(q->nparts * sizeof *q->fparts))) {
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                goto fail;
+            }
+            for (size_t p = 0; p < q->nparts; p++) {
+                q->fparts[p] = q->parts[p];
+                if (vs_qgraph_has(q->graphs, p))
+                    q->fparts[p].rows = 0;
+            }
+        }
     }
     *out = q;
     return VS_OK;
@@ -382,8 +403,8 @@ static json_t *explain_obj(struct vs_query *q, const struct pending *pq,
     json_t *e = json_object();
     if (!e)
         return NULL;
-    json_object_set_new(e, "mode", json_string("exact"));
-    json_object_set_new(e, "exact", json_true());
+    json_object_set_new(e, "mode", json_string(q->graphs ? "hnsw" : "exact"));
+    json_object_set_new(e, "exact", json_boolean(!q->graphs));
     json_object_set_new(e, "kernel", json_string(vs_query_kernel(q)));
     json_object_set_new(e, "segments", json_integer((json_int_t)q->nparts));
     json_object_set_new(e, "records_scanned", json_integer((json_int_t)r->scanned));
@@ -400,6 +421,10 @@ static json_t *explain_obj(struct vs_query *q, const struct pending *pq,
     json_object_set_new(e, "distance_computations", json_integer((json_int_t)r->distances));
     json_object_set_new(e, "k", json_integer((json_int_t)k));
     json_object_set_new(e, "hits", json_integer((json_int_t)r->n));
+    if (q->graphs || q->o.exact)
+        json_object_set_new(e, "segment_search",
+                            vs_qgraph_explain(q->graphs, (size_t)(pq - q->pend), q->nparts,
+                                              q->o.exact));
     return e;
 }
 
@@ -537,7 +562,11 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
             }
             q->fq[i].allow = q->qallow_ptr + i * q->nparts;
         }
-        if ((st = vs_flat_search(q->flat, q->parts, q->nparts, q->fq, nq, q->fr, d)) != VS_OK)
+        if ((st = vs_flat_search(q->flat, q->graphs ? q->fparts : q->parts, q->nparts, q->fq,
+                                 nq, q->fr, d)) != VS_OK)
+            goto out;
+        if (q->graphs && (st = vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
+                                                q->st.metric, q->fr, d)) != VS_OK)
             goto out;
     }
     for (size_t i = 0; i < nq && st == VS_OK; i++) {

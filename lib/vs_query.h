@@ -41,6 +41,8 @@ struct vs_query_opts {
     int no_text;         /* leave "text" out of hits */
     int no_metadata;     /* leave "metadata" out of hits */
     int explain;         /* add the "explain" object */
+    size_t ef;           /* HNSW beam width for segments with a graph; 0 = 64 */
+    int exact;           /* 1 = exact scan of every segment (ignore graphs) */
 };
 
 struct vs_query;

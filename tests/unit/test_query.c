@@ -82,7 +82,7 @@ static void test_hits_and_fields(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0};
+    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     struct vs_diag d;
@@ -130,7 +130,7 @@ static void test_record_errors(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {10, 2, 1, -1, NULL, 0, 0, 0};
+    struct vs_query_opts o = {10, 2, 1, -1, NULL, 0, 0, 0, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     struct vs_diag d;
@@ -183,7 +183,7 @@ static void test_filters_and_explain(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {10, 8, 2, -1, "lang = \"en\"", 1, 1, 1};
+    struct vs_query_opts o = {10, 8, 2, -1, "lang = \"en\"", 1, 1, 1, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     struct vs_diag d;
@@ -230,7 +230,7 @@ static void test_l2_and_dot_scores(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {1, 1, 1, VS_SIMD_SCALAR, NULL, 1, 1, 0};
+    struct vs_query_opts o = {1, 1, 1, VS_SIMD_SCALAR, NULL, 1, 1, 0, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     CHECK_EQ_STR(vs_query_kernel(q), "scalar");
@@ -276,7 +276,7 @@ static void test_empty_store(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {5, 3, 1, -1, NULL, 0, 0, 1};
+    struct vs_query_opts o = {5, 3, 1, -1, NULL, 0, 0, 1, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[1,2]}", NULL), VS_OK);
@@ -307,7 +307,7 @@ static void test_emit_error_stops(void)
     CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
     if (!s)
         return;
-    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0};
+    struct vs_query_opts o = {10, 4, 1, -1, NULL, 0, 0, 0, 0, 0};
     struct vs_query *q = NULL;
     CHECK_EQ_INT(vs_query_new(s, &o, &q, NULL), VS_OK);
     CHECK_EQ_INT(add(q, "{\"id\":\"q\",\"vector\":[1,0,0]}", NULL), VS_OK);
@@ -316,6 +316,100 @@ static void test_emit_error_stops(void)
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(vs_query_pending(q), 0);
     vs_query_free(q);
+    vs_store_close(s);
+}
+
+/* A store with HNSW graphs (commits of 1500, 1500 and 200 rows; segments
+ * under 1000 rows stay exact): graph search agrees with --exact on most hits, explain
+ * reports the per-segment choice, filters still give k hits. */
+static void test_graph_search(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/graph.vs", dir);
+    struct vs_store_settings st = {0};
+    st.metric = VS_METRIC_L2;
+    st.hnsw_m = 8;
+    st.hnsw_ef_construction = 64;
+    struct vs_writer_opts wo = {&st, 0};
+    struct vs_writer *w;
+    CHECK_EQ_INT(vs_writer_open(path, &wo, &w, NULL), VS_OK);
+    if (!w)
+        return;
+    uint64_t r = 7;
+    static const int sizes[] = {1500, 1500, 200};
+    int n = 0;
+    for (int seg = 0; seg < 3; seg++) {
+        for (int i = 0; i < sizes[seg]; i++, n++) {
+            float v[8];
+            for (int j = 0; j < 8; j++) {
+                r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+                v[j] = (float)((double)(r >> 11) / 9007199254740992.0);
+            }
+            char rec[128];
+            snprintf(rec, sizeof rec, "{\"id\":\"r%d\",\"metadata\":{\"odd\":%d}}", n, n % 100 == 1);
+            json_t *j = js(rec);
+            CHECK_EQ_INT(vs_writer_upsert(w, j, v, 8, NULL), VS_OK);
+            json_decref(j);
+        }
+        CHECK_EQ_INT(vs_writer_commit(w, NULL), VS_OK);
+    }
+    vs_writer_close(w);
+    struct vs_store *s = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &s, NULL), VS_OK);
+    if (!s)
+        return;
+    int agree = 0, total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct vs_query *qe = NULL, *qg = NULL;
+        struct vs_query_opts o = {10, 4, 1, -1, pass ? "metadata.odd = 1" : NULL, 1, 1, 1, 32, 1};
+        CHECK_EQ_INT(vs_query_new(s, &o, &qe, NULL), VS_OK);
+        o.exact = 0;
+        CHECK_EQ_INT(vs_query_new(s, &o, &qg, NULL), VS_OK);
+        if (!qe || !qg) {
+            vs_query_free(qe);
+            vs_query_free(qg);
+            break;
+        }
+        for (int i = 0; i < 20; i++) {
+            char rec[200];
+            snprintf(rec, sizeof rec, "{\"id\":\"q%d\",\"vector\":[%d,0.5,0.5,0.5,0.5,0.5,0.5,%g]}",
+                     i, i % 2, i / 20.0);
+            struct sink a = {json_array()}, b = {json_array()};
+            CHECK_EQ_INT(add(qe, rec, NULL), VS_OK);
+            CHECK_EQ_INT(add(qg, rec, NULL), VS_OK);
+            CHECK_EQ_INT(vs_query_run(qe, collect, &a, NULL, NULL, NULL), VS_OK);
+            CHECK_EQ_INT(vs_query_run(qg, collect, &b, NULL, NULL, NULL), VS_OK);
+            CHECK_EQ_INT(json_array_size(a.hits), 10);
+            CHECK_EQ_INT(json_array_size(b.hits), 10);
+            for (size_t x = 0; x < json_array_size(b.hits); x++)
+                for (size_t y = 0; y < json_array_size(a.hits); y++)
+                    if (strcmp(hit_id(b.hits, x), hit_id(a.hits, y)) == 0) {
+                        agree++;
+                        break;
+                    }
+            total += 10;
+            json_t *eg = json_object_get(json_array_get(b.hits, 0), "explain");
+            json_t *ee = json_object_get(json_array_get(a.hits, 0), "explain");
+            CHECK_EQ_STR(json_string_value(json_object_get(eg, "mode")), "hnsw");
+            CHECK_EQ_STR(json_string_value(json_object_get(ee, "mode")), "exact");
+            json_t *segs = json_object_get(eg, "segment_search");
+            size_t nseg = vs_store_nsegments(s);
+            CHECK_EQ_INT(json_array_size(segs), nseg);
+            const char *m0 = json_string_value(json_object_get(json_array_get(segs, 0), "method"));
+            CHECK_EQ_STR(m0, pass ? "exact_filter" : "hnsw");
+            for (size_t g = 0; g < nseg; g++) {
+                json_t *e = json_array_get(segs, g);
+                if (vs_segment_rows(vs_store_segment(s, g)) < 1000)
+                    CHECK_EQ_STR(json_string_value(json_object_get(e, "reason")), "no graph");
+            }
+            json_decref(a.hits);
+            json_decref(b.hits);
+        }
+        vs_query_free(qe);
+        vs_query_free(qg);
+    }
+    printf("# graph vs exact: %d of %d hits agree\n", agree, total);
+    CHECK(agree >= total * 95 / 100);
     vs_store_close(s);
 }
 
@@ -332,6 +426,7 @@ int main(void)
     RUN(test_l2_and_dot_scores);
     RUN(test_empty_store);
     RUN(test_emit_error_stops);
+    RUN(test_graph_search);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -1,0 +1,206 @@
+/* query_hnsw.c: graph search of segments with an HNSW section, merged with
+ * the exact scan of the others. See query_hnsw_internal.h. */
+#include "query_hnsw_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_hnsw_internal.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+struct pstat {
+    int used, exact, fallback;
+    uint64_t ef, visited, distances;
+};
+
+struct vs_qgraph {
+    size_t nparts, batch;
+    int nthreads;
+    struct vs_hnsw **h;              /* per part, or NULL */
+    struct vs_hnsw_scratch **scr;    /* nthreads x nparts, made on first use */
+    struct vs_hnsw_hit *hbuf;        /* nthreads x kmax */
+    size_t hcap;
+    struct vs_flat_hit *mbuf;        /* nthreads x 2 kmax: merging */
+    struct pstat *ps;                /* batch x nparts */
+};
+
+void vs_qgraph_free(struct vs_qgraph *g)
+{
+    if (!g)
+        return;
+    for (size_t p = 0; p < g->nparts; p++)
+        vs_hnsw_free(g->h[p]);
+    if (g->scr)
+        for (size_t i = 0; i < (size_t)g->nthreads * g->nparts; i++)
+            vs_hnsw_scratch_free(g->scr[i]);
+    free(g->scr);
+    free(g->h);
+    free(g->hbuf);
+    free(g->mbuf);
+    free(g->ps);
+    free(g);
+}
+
+int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
+                   int threads, struct vs_qgraph **out, struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_qgraph *g = calloc(1, sizeof *g);
+    if (!g)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    g->nparts = nparts;
+    g->batch = batch;
+#ifdef _OPENMP
+    g->nthreads = threads > 0 ? threads : omp_get_max_threads();
+#else
+    g->nthreads = 1;
+#endif
+    g->h = calloc(nparts ? nparts : 1, sizeof *g->h);
+    if (!g->h) {
+        vs_qgraph_free(g);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    int any = 0;
+    for (size_t p = 0; p < nparts; p++) {
+        int st = vs_seg_hnsw(segs[p], &g->h[p], d);
+        if (st == VS_E_NOTFOUND)
+            continue;
+        if (st != VS_OK) {
+            vs_qgraph_free(g);
+            return st;
+        }
+        any = 1;
+    }
+    if (!any) {
+        vs_qgraph_free(g);
+        return VS_OK;
+    }
+    g->scr = calloc((size_t)g->nthreads * nparts, sizeof *g->scr);
+    g->ps = calloc(batch * nparts, sizeof *g->ps);
+    if (!g->scr || !g->ps) {
+        vs_qgraph_free(g);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    *out = g;
+    return VS_OK;
+}
+
+int vs_qgraph_has(const struct vs_qgraph *g, size_t p)
+{
+    return g && p < g->nparts && g->h[p] != NULL;
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const struct vs_flat_hit *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
+                     const struct vs_flat_query *fq, size_t nq, size_t ef,
+                     enum vs_metric metric, struct vs_flat_result *fr,
+                     struct vs_diag *d)
+{
+    (void)metric;
+    size_t kmax = 1;
+    for (size_t i = 0; i < nq; i++)
+        kmax = fq[i].k > kmax ? fq[i].k : kmax;
+    if (kmax > g->hcap) {
+        free(g->hbuf);
+        free(g->mbuf);
+        g->hbuf = malloc((size_t)g->nthreads * kmax * sizeof *g->hbuf);
+        g->mbuf = malloc((size_t)g->nthreads * 2 * kmax * sizeof *g->mbuf);
+        g->hcap = g->hbuf && g->mbuf ? kmax : 0;
+        if (!g->hcap)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    memset(g->ps, 0, nq * g->nparts * sizeof *g->ps);
+    int status = VS_OK;
+    struct vs_diag derr;
+    vs_diag_clear(&derr);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(g->nthreads)
+    for (size_t i = 0; i < nq; i++) {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        struct vs_hnsw_hit *hb = g->hbuf + (size_t)t * g->hcap;
+        struct vs_flat_hit *mb = g->mbuf + (size_t)t * 2 * g->hcap;
+        for (size_t p = 0; p < g->nparts; p++) {
+            if (!g->h[p])
+                continue;
+            int st = VS_OK;
+            struct vs_hnsw_scratch **s = &g->scr[(size_t)t * g->nparts + p];
+            if (!*s)
+                st = vs_hnsw_scratch_new(g->h[p], s, NULL);
+            struct vs_hnsw_query hq = {.vec = fq[i].vec, .k = fq[i].k, .ef = ef,
+                                       .live = parts[p].live,
+                                       .allow = fq[i].allow ? fq[i].allow[p] : NULL};
+            size_t nh = 0;
+            struct vs_hnsw_stats hs = {0};
+            struct vs_diag dd;
+            if (st == VS_OK)
+                st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, &dd);
+            if (st != VS_OK) {
+#pragma omp critical(vs_qgraph_err)
+                if (status == VS_OK) {
+                    status = st;
+                    derr = dd;
+                }
+                break;
+            }
+            struct pstat *ps = &g->ps[i * g->nparts + p];
+            *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited, hs.distances};
+            fr[i].distances += hs.distances;
+            fr[i].matched += hs.matched;
+            fr[i].scanned += hs.visited;
+            /* merge: current hits + this part's, best k */
+            size_t n = fr[i].n;
+            memcpy(mb, fr[i].hits, n * sizeof *mb);
+            for (size_t j = 0; j < nh; j++)
+                mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row,
+                                               parts[p].ids[hb[j].row]};
+            qsort(mb, n, sizeof *mb, cmp_hit);
+            if (n > fq[i].k)
+                n = fq[i].k;
+            memcpy(fr[i].hits, mb, n * sizeof *mb);
+            fr[i].n = n;
+        }
+    }
+    if (status != VS_OK) {
+        if (d)
+            *d = derr;
+        return status;
+    }
+    return VS_OK;
+}
+
+json_t *vs_qgraph_explain(const struct vs_qgraph *g, size_t i, size_t nparts,
+                          int exact_requested)
+{
+    json_t *a = json_array();
+    for (size_t p = 0; p < nparts && a; p++) {
+        const struct pstat *ps = g && p < g->nparts ? &g->ps[i * g->nparts + p] : NULL;
+        json_t *e = json_object();
+        json_object_set_new(e, "segment", json_integer((json_int_t)p));
+        if (!ps || !ps->used) {
+            json_object_set_new(e, "method", json_string("exact"));
+            json_object_set_new(e, "reason", json_string(exact_requested ? "exact requested" : "no graph"));
+        } else {
+            json_object_set_new(e, "method",
+                                json_string(ps->exact ? "exact_filter"
+                                            : ps->fallback ? "hnsw_then_exact" : "hnsw"));
+            json_object_set_new(e, "ef", json_integer((json_int_t)ps->ef));
+            json_object_set_new(e, "visited", json_integer((json_int_t)ps->visited));
+            json_object_set_new(e, "distance_computations",
+                                json_integer((json_int_t)ps->distances));
+        }
+        json_array_append_new(a, e);
+    }
+    return a;
+}
