@@ -11,6 +11,8 @@ enum {
     OPT_BY_DOC,
     OPT_COMMIT_EVERY,
     OPT_DRY_RUN,
+    OPT_EF_CONSTRUCTION,
+    OPT_HNSW_M,
     OPT_KEEP_GOING,
     OPT_LANGUAGE,
     OPT_METRIC,
@@ -28,6 +30,8 @@ static const struct option longopts[] = {
     {"by-doc", no_argument, NULL, OPT_BY_DOC},
     {"commit-every", required_argument, NULL, OPT_COMMIT_EVERY},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"ef-construction", required_argument, NULL, OPT_EF_CONSTRUCTION},
+    {"hnsw-m", required_argument, NULL, OPT_HNSW_M},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"language", required_argument, NULL, OPT_LANGUAGE},
     {"metric", required_argument, NULL, OPT_METRIC},
@@ -57,6 +61,11 @@ static void usage(FILE *fp)
           "      --by-doc          the records of each doc_id in the run are the document's\n"
           "                        complete set: its other stored chunks are deleted\n"
           "      --commit-every N  commit after every N records (default: once, at the end)\n"
+          "      --ef-construction N  beam width building a new store's HNSW graphs\n"
+          "                        (default 200)\n"
+          "      --hnsw-m N        links per node of a new store's HNSW graphs (2..1024;\n"
+          "                        default: no graphs, exact search); an existing\n"
+          "                        store must match\n"
           "      --dry-run         change nothing; print {\"action\":\"add\"|\"replace\"|\n"
           "                        \"delete\",\"id\":...,\"doc_id\":...} records on stdout\n"
           "                        (the store must exist)\n"
@@ -220,6 +229,7 @@ int main(int argc, char **argv)
     const char *metric = NULL, *model = NULL, *analyzer = NULL, *language = NULL,
                *text_field = NULL;
     double wait_s = 0;
+    long hnsw_m = -1, efc = -1;
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
@@ -230,6 +240,14 @@ int main(int argc, char **argv)
         case OPT_TEXT_FIELD: text_field = optarg; break;
         case OPT_COMMIT_EVERY:
             if (vs_cli_parse_long("--commit-every", optarg, 1, 1000000000L, &commit_every))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_EF_CONSTRUCTION:
+            if (vs_cli_parse_long("--ef-construction", optarg, 1, 100000L, &efc))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_HNSW_M:
+            if (vs_cli_parse_long("--hnsw-m", optarg, 2, 1024L, &hnsw_m))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
         case OPT_KEEP_GOING: keep_going = 1; break;
@@ -268,6 +286,10 @@ int main(int argc, char **argv)
     if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
         return vs_cli_exit(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
     create.normalize = create.metric == VS_METRIC_COSINE ? 1 : normalize;
+    if (efc > 0 && hnsw_m < 0)
+        return vs_cli_exit(vs_cli_usage_error("--ef-construction needs --hnsw-m"));
+    create.hnsw_m = hnsw_m > 0 ? (uint32_t)hnsw_m : 0;
+    create.hnsw_ef_construction = efc > 0 ? (uint32_t)efc : (hnsw_m > 0 ? 200 : 0);
     if (model && strlen(model) >= sizeof create.model)
         return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
     if (model)
@@ -333,6 +355,16 @@ int main(int argc, char **argv)
                          create.analyzer[0] ? create.analyzer : "none", create.text_field,
                          ss->analyzer[0] ? ss->analyzer : "none",
                          ss->text_field[0] ? ss->text_field : "text");
+        vs_writer_close(w);
+        return vs_cli_exit(vs_cli_report(st, &d));
+    }
+    if (hnsw_m > 0 && (ss->hnsw_m != create.hnsw_m ||
+                       ss->hnsw_ef_construction != create.hnsw_ef_construction)) {
+        vs_diag_where(&d, path, 0);
+        st = vs_diag_set(&d, VS_E_MISMATCH,
+                         "options ask for HNSW M %u, ef_construction %u; the store has %s",
+                         create.hnsw_m, create.hnsw_ef_construction,
+                         ss->hnsw_m ? "other graph settings" : "no graphs");
         vs_writer_close(w);
         return vs_cli_exit(vs_cli_report(st, &d));
     }
