@@ -501,7 +501,8 @@ static void ep_query(struct ctx *c)
         set_status_error(c->r, st, &d);
         goto done;
     }
-    struct vs_query_opts qo = {10, 64, 1, -1, NULL, 0, 0, p.explain};
+    struct vs_query_opts qo = {.k = 10, .batch = 64, .threads = 1, .simd = -1,
+                               .explain = p.explain};
     if (!p.explain) {
         pthread_mutex_lock(&c->store->mu);
         if (g->npool > 0)
@@ -701,7 +702,7 @@ static void ep_write(struct ctx *c, int ep)
     uint64_t commit_t0 = wall_ns();
     pthread_mutex_lock(&c->store->write_mu);
     struct vs_writer *w = NULL;
-    struct vs_writer_opts wo = {NULL, c->deadline - vs_srv_now()};
+    struct vs_writer_opts wo = {.create = NULL, .wait_s = c->deadline - vs_srv_now()};
     if (wo.wait_s < 0)
         wo.wait_s = 0;
     uint64_t found = 0;

@@ -29,7 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     snprintf(path, sizeof path, "%s/kb.vs", dir);
     struct vs_store_settings st = {.dim = 4, .metric = VS_METRIC_COSINE, .normalize = 1};
-    struct vs_writer_opts wo = {&st, 0};
+    struct vs_writer_opts wo = {.create = &st, .wait_s = 0};
     struct vs_writer *w = NULL;
     if (vs_writer_open(path, &wo, &w, NULL) != VS_OK)
         abort();

@@ -47,7 +47,7 @@ static void test_sha256_fips_examples(void)
 static void make_store(const char *path)
 {
     struct vs_store_settings st = {.dim = 4, .metric = VS_METRIC_COSINE, .normalize = 1};
-    struct vs_writer_opts wo = {&st, 0};
+    struct vs_writer_opts wo = {.create = &st, .wait_s = 0};
     struct vs_writer *w = NULL;
     CHECK_EQ_INT(vs_writer_open(path, &wo, &w, NULL), VS_OK);
     for (int i = 0; i < 50; i++) {
