@@ -175,7 +175,9 @@ int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
     if (st != VS_OK) {
         vs_segw_free(w);
         vs_diag_where(d, path, 0);
-        return vs_diag_set(d, st, "cannot write segment");
+        return vs_diag_set(d, st, "cannot write segment: %s",
+                           st == VS_E_NOSPC ? "no space left on device"
+                                            : vs_status_message(st));
     }
     w->pos = VS_SEG_HEADER_SIZE;
     *out = w;
