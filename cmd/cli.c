@@ -200,6 +200,57 @@ int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
     return 0;
 }
 
+/* Every key .vecstore.toml may hold (documented in .vecstore.toml.example;
+ * tests/cli/config.bats checks that this list, the example and the keys the
+ * programs read are the same). A trailing '.' admits any key below it. */
+static const char *const known_keys[] = {
+    "chunk.overlap", "chunk.size", "chunk.splitter", "chunk.unit",
+    "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
+    "embed.price.",
+    "eval.judge_model", "eval.judge_url",
+    "ingest.analyzer", "ingest.commit_every", "ingest.metric", "ingest.model",
+    "ingest.text_field",
+    "query.batch", "query.k", "query.threads",
+    "rerank.model", "rerank.url",
+    "serve.listen",
+};
+
+static int known_key(const char *key)
+{
+    for (size_t i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++) {
+        size_t n = strlen(known_keys[i]);
+        if (known_keys[i][n - 1] == '.' ? strncmp(key, known_keys[i], n) == 0 && key[n]
+                                        : strcmp(key, known_keys[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Load .vecstore.toml (or --config FILE) once; a file that does not parse or
+ * holds a key no program knows ends the program with exit 2. */
+static void load_config(void)
+{
+    vs_cli.cfg_loaded = 1;
+    const char *path = vs_cli.config;
+    if (!path && access(".vecstore.toml", F_OK) == 0)
+        path = ".vecstore.toml";
+    if (!path)
+        return;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_config_load(path, &vs_cli.cfg, &d);
+    for (size_t i = 0; st == VS_OK && i < vs_config_count(vs_cli.cfg); i++) {
+        const char *k = vs_config_key(vs_cli.cfg, i);
+        if (!known_key(k)) {
+            vs_diag_where(&d, path, vs_config_key_line(vs_cli.cfg, i));
+            st = vs_diag_set(&d, VS_E_CONFIG,
+                             "unknown key '%s' (see .vecstore.toml.example)", k);
+        }
+    }
+    if (st != VS_OK)
+        exit(vs_cli_exit(vs_cli_report(st, &d)));
+}
+
 const char *vs_cli_setting(const char *key)
 {
     char env[256] = "VS_";
@@ -210,19 +261,8 @@ const char *vs_cli_setting(const char *key)
     const char *v = getenv(env);
     if (v && *v)
         return v;
-    if (!vs_cli.cfg_loaded) {
-        vs_cli.cfg_loaded = 1;
-        const char *path = vs_cli.config;
-        if (!path && access(".vecstore.toml", F_OK) == 0)
-            path = ".vecstore.toml";
-        if (path) {
-            struct vs_diag d;
-            vs_diag_clear(&d);
-            int st = vs_config_load(path, &vs_cli.cfg, &d);
-            if (st != VS_OK)
-                exit(vs_cli_exit(vs_cli_report(st, &d)));
-        }
-    }
+    if (!vs_cli.cfg_loaded)
+        load_config();
     return vs_cli.cfg ? vs_config_get(vs_cli.cfg, key) : NULL;
 }
 

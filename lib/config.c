@@ -19,6 +19,7 @@ struct entry {
     char **items;   /* array elements, NULL for scalars */
     size_t nitems;
     int is_array;
+    long line;      /* where the key is defined */
 };
 
 struct vs_config {
@@ -489,6 +490,7 @@ int vs_config_parse(const char *text, size_t len, const char *name,
             break;
         }
         struct entry e = {0};
+        e.line = ps.line;
         e.key = strdup(full);
         if (!e.key) {
             st = VS_E_NOMEM;
@@ -572,6 +574,11 @@ size_t vs_config_count(const struct vs_config *c) { return c ? c->n : 0; }
 const char *vs_config_key(const struct vs_config *c, size_t i)
 {
     return c && i < c->n ? c->e[i].key : NULL;
+}
+
+long vs_config_key_line(const struct vs_config *c, size_t i)
+{
+    return c && i < c->n ? c->e[i].line : 0;
 }
 
 void vs_config_free(struct vs_config *c)

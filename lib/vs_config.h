@@ -34,6 +34,8 @@ const char *vs_config_array_get(const struct vs_config *c, const char *key,
 /* Number of keys, and the i-th key in file order (for listing, tests). */
 size_t vs_config_count(const struct vs_config *c);
 const char *vs_config_key(const struct vs_config *c, size_t i);
+/* The line where the i-th key is defined (0 when i is out of range). */
+long vs_config_key_line(const struct vs_config *c, size_t i);
 
 void vs_config_free(struct vs_config *c);
 

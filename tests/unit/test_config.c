@@ -49,6 +49,9 @@ static void test_values(void)
     CHECK(vs_config_get(c, "nope") == NULL);
     CHECK_EQ_INT(vs_config_count(c), 11);
     CHECK_EQ_STR(vs_config_key(c, 0), "top");
+    CHECK_EQ_INT(vs_config_key_line(c, 0), 2);
+    CHECK_EQ_INT(vs_config_key_line(c, 1), 4);
+    CHECK_EQ_INT(vs_config_key_line(c, 99), 0);
     vs_config_free(c);
 }
 
