@@ -19,6 +19,7 @@ enum {
     OPT_B,
     OPT_BATCH,
     OPT_CANDIDATES,
+    OPT_EF,
     OPT_EXACT,
     OPT_EXPLAIN,
     OPT_FAIL_EMPTY,
@@ -42,6 +43,7 @@ static const struct option longopts[] = {
     {"b", required_argument, NULL, OPT_B},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"candidates", required_argument, NULL, OPT_CANDIDATES},
+    {"ef", required_argument, NULL, OPT_EF},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"fail-empty", no_argument, NULL, OPT_FAIL_EMPTY},
@@ -88,7 +90,8 @@ static void usage(FILE *fp)
           "      --mmr LAMBDA      re-rank the candidates by MMR over their vectors\n"
           "                        (0 = diverse .. 1 = relevance)\n"
           "      --fuse            fuse the runs given as arguments (no store)\n"
-          "      --exact           exact vector search (always exact)\n"
+          "      --ef N            HNSW beam width for segments with a graph (default 64)\n"
+          "      --exact           exact vector search of every segment (ground truth)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
           "      --format FMT      ndjson (default), trec (qid Q0 docno rank score tag)\n"
           "                        or text (readable: rank, score, id, text)\n"
@@ -319,7 +322,14 @@ int main(int argc, char **argv)
                     "unknown fusion '%s' (rrf, weighted, dbsf)", optarg));
             break;
         case OPT_FUSE: fuse = 1; break;
-        case OPT_EXACT: break; /* exact search is what every query gets */
+        case OPT_EXACT: qo.exact = 1; break;
+        case OPT_EF: {
+            long ef;
+            if (vs_cli_parse_long("--ef", optarg, 1, 100000L, &ef))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            qo.ef = (size_t)ef;
+            break;
+        }
         case OPT_EXPLAIN: qo.explain = 1; break;
         case OPT_FAIL_EMPTY: fail_empty = 1; break;
         case OPT_FILTER: qo.filter = optarg; break;

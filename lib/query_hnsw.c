@@ -25,6 +25,7 @@ struct vs_qgraph {
     size_t hcap;
     struct vs_flat_hit *mbuf;        /* nthreads x 2 kmax: merging */
     struct pstat *ps;                /* batch x nparts */
+    uint64_t *nlive;                 /* per part: live rows */
 };
 
 void vs_qgraph_free(struct vs_qgraph *g)
@@ -41,6 +42,7 @@ void vs_qgraph_free(struct vs_qgraph *g)
     free(g->hbuf);
     free(g->mbuf);
     free(g->ps);
+    free(g->nlive);
     free(g);
 }
 
@@ -120,6 +122,13 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
     memset(g->ps, 0, nq * g->nparts * sizeof *g->ps);
+    if (!g->nlive) {
+        if (!(g->nlive = calloc(g->nparts, sizeof *g->nlive)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (size_t p = 0; p < g->nparts; p++)
+            for (uint64_t r = 0; r < parts[p].rows; r++)
+                g->nlive[p] += !parts[p].live || parts[p].live[r];
+    }
     int status = VS_OK;
     struct vs_diag derr;
     vs_diag_clear(&derr);
@@ -157,8 +166,8 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             struct pstat *ps = &g->ps[i * g->nparts + p];
             *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited, hs.distances};
             fr[i].distances += hs.distances;
-            fr[i].matched += hs.matched;
-            fr[i].scanned += hs.visited;
+            fr[i].matched += hq.allow ? hs.matched : g->nlive[p];
+            fr[i].scanned += g->nlive[p];
             /* merge: current hits + this part's, best k */
             size_t n = fr[i].n;
             memcpy(mb, fr[i].hits, n * sizeof *mb);
