@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 enum { L_PARA, L_LINE, L_SENT, L_WORD, L_CHAR };
 
@@ -485,6 +486,12 @@ static json_t *chunk_record(const struct vs_doc *doc, size_t n,
         goto fail;
     if (doc->source &&
         json_object_set_new(rec, "source", json_string(doc->source)))
+        goto fail;
+    /* doc_hash: XXH3-64 of the document's whole extracted text, 16 hex
+     * digits (vs-ingest --skip-unchanged compares it with the stored one) */
+    if (json_object_set_new(rec, "doc_hash",
+                            json_sprintf("%016llx", (unsigned long long)XXH3_64bits(
+                                                        doc->text, doc->len))))
         goto fail;
     long si = section_at(doc, sp->start);
     if (si >= 0 && json_array_size(doc->sec[si].path) &&
