@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vs_bert.h"
 #include "vs_distance.h"
 #include "vs_embed.h"
 #include "vs_filter.h"
@@ -285,6 +286,9 @@ static int embed_text(struct vs_query *q, const char *text, float *out,
             snprintf(q->emb_detail, sizeof q->emb_detail,
                      "model '%s' gives dimension %zu, the store has %zu", q->st.model,
                      vs_embedder_dim(q->emb), q->dim);
+        } else {
+            /* queries take the model's query prefix (e5, bge) */
+            vs_embedder_set_role(q->emb, VS_EMBED_QUERY);
         }
     }
     if (q->emb_status != VS_OK) {
