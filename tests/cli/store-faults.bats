@@ -27,7 +27,7 @@ setup() {
 }
 
 teardown() {
-    [ -n "${T:-}" ] && rm -rf "$T"
+    if [ -n "${T:-}" ]; then rm -rf "$T"; fi
 }
 
 # gen_records FILE PREFIX N: N records with ids PREFIX0.. and 8-dim vectors
