@@ -48,6 +48,8 @@ static void usage(FILE *fp)
             "      --model NAME     model name or identity: hash (default), hash-v1:DIM,\n"
             "                       a BERT model folder (DIR/NAME), or NAME in\n"
             "                       $VS_MODEL_DIR (default ~/.cache/vecstore/models)\n"
+            "      --no-cache       do not read or write the embedding cache (BERT and\n"
+            "                       API models; $VS_CACHE_DIR, default ~/.cache/vecstore)\n"
             "      --threads N      threads for transformer models (default: all cores)\n"
             "API models (--model openai:MODEL[:DIM], ollama:MODEL:DIM, cohere:MODEL):\n"
             "      --api-key-env NAME  environment variable holding the API key\n"
@@ -57,7 +59,6 @@ static void usage(FILE *fp)
             "      --dry-run        print requests, tokens and estimated cost; send nothing\n"
             "      --max-retries N  retries of a failed request (default 4)\n"
             "      --max-tokens N   tokens per text (default: the model's limit)\n"
-            "      --no-cache       do not read or write the embedding cache\n"
             "      --request-size N  texts per request (default: the provider's maximum)\n"
             "      --request-tokens N  tokens per request (default: the provider's maximum)\n"
             "      --rpm N          at most N requests a minute\n"
@@ -400,7 +401,7 @@ int main(int argc, char **argv)
                 return vs_cli_exit(VS_EXIT_USAGE);
             api_opt = "--max-tokens";
             break;
-        case OPT_NO_CACHE: ao.no_cache = 1; api_opt = "--no-cache"; break;
+        case OPT_NO_CACHE: ao.no_cache = 1; break;
         case OPT_REQUEST_SIZE:
             if (vs_cli_parse_long("--request-size", optarg, 1, 1000000, &ao.request_inputs))
                 return vs_cli_exit(VS_EXIT_USAGE);
@@ -459,6 +460,11 @@ int main(int argc, char **argv)
         return vs_cli_exit(vs_cli_usage_error(
             "%s applies to API models only (openai:, ollama:, cohere:)", api_opt));
     }
+    if (ao.no_cache && strcmp(vs_embedder_name(e), "hash") == 0) {
+        vs_embedder_free(e);
+        return vs_cli_exit(vs_cli_usage_error(
+            "--no-cache: the hash model has no cache (it applies to BERT and API models)"));
+    }
     if (vs_embedder_is_remote(e) && set_price(e) != 0) {
         vs_embedder_free(e);
         return vs_cli_exit(VS_EXIT_USAGE);
@@ -479,6 +485,10 @@ int main(int argc, char **argv)
         code = dry_run_report(e, &es, cnt.out);
     if (vs_embedder_is_remote(e))
         api_stats(&es, cnt.failed);
+    else if (strcmp(vs_embedder_name(e), "hash") != 0 && !ao.no_cache) {
+        vs_cli_stat_int("cache_hits", es.cache_hits);
+        vs_cli_stat_int("cache_misses", es.cache_misses);
+    }
     vs_embedder_free(e);
 
     double el = vs_cli_elapsed();

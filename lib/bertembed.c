@@ -51,6 +51,12 @@ void vs_bertembed_set_role(void *state, int role)
     b->role = role != 0; /* VS_EMBED_DOCUMENT is 0, VS_EMBED_QUERY 1 */
 }
 
+const char *vs_bertembed_prefix(const void *state)
+{
+    const struct bertembed *b = state;
+    return b->prefix[b->role];
+}
+
 int vs_bertembed_truncated(const void *state, size_t i)
 {
     const struct bertembed *b = state;

@@ -4,6 +4,7 @@
 #include "embed_internal.h"
 #include "embedapi_internal.h"
 #include "vs_bert.h"
+#include "vs_embcache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,17 @@ struct vs_embedder {
     int is_api;       /* state is embed_api.c's */
     int *st_scratch; /* per-text statuses when the caller passes none */
     size_t st_cap;
+    /* local models: the embedding cache (NULL = none) and its scratch */
+    struct vs_embcache *cache;
+    int role;
+    long long hits, misses;
+    int *trunc;          /* per text of the last call */
+    size_t *miss;        /* indexes of the texts the model must embed */
+    const char **mtexts;
+    size_t *mlens;
+    int *mst;
+    float *mout;
+    size_t mcap;
 };
 
 /* Parse "NAME" or "NAME:DIM". *dim_out is 0 when no ":DIM" is given.
@@ -136,6 +148,13 @@ void vs_embedder_free(struct vs_embedder *e)
         return;
     if (e->ops && e->ops->free)
         e->ops->free(e->state);
+    vs_embcache_close(e->cache);
+    free(e->trunc);
+    free(e->miss);
+    free(e->mtexts);
+    free(e->mlens);
+    free(e->mst);
+    free(e->mout);
     free(e->st_scratch);
     free(e);
 }
@@ -151,6 +170,96 @@ const char *vs_embedder_identity(const struct vs_embedder *e)
 }
 
 size_t vs_embedder_dim(const struct vs_embedder *e) { return e->dim; }
+
+/* The cache key of a local model: identity (with the weights checksum), role
+ * and prefix; texts the model cut to its maximum length are stored under
+ * the key with "|truncated" appended, so a hit also gives the flag. */
+static void cache_key(const struct vs_embedder *e, int truncated, char *key,
+                      size_t n)
+{
+    const char *prefix = vs_bertembed_prefix(e->state);
+    snprintf(key, n, "local|%s|%s|prefix=%zu:%s%s", e->identity,
+             e->role ? "query" : "document", strlen(prefix), prefix,
+             truncated ? "|truncated" : "");
+}
+
+static int grow_cache_scratch(struct vs_embedder *e, size_t n)
+{
+    if (e->mcap >= n)
+        return VS_OK;
+    int *t = realloc(e->trunc, n * sizeof *t);
+    if (t)
+        e->trunc = t;
+    size_t *m = realloc(e->miss, n * sizeof *m);
+    if (m)
+        e->miss = m;
+    const char **mt = realloc(e->mtexts, n * sizeof *mt);
+    if (mt)
+        e->mtexts = mt;
+    size_t *ml = realloc(e->mlens, n * sizeof *ml);
+    if (ml)
+        e->mlens = ml;
+    int *ms = realloc(e->mst, n * sizeof *ms);
+    if (ms)
+        e->mst = ms;
+    float *mo = realloc(e->mout, n * e->dim * sizeof *mo);
+    if (mo)
+        e->mout = mo;
+    if (!t || !m || !mt || !ml || !ms || !mo)
+        return VS_E_NOMEM;
+    e->mcap = n;
+    return VS_OK;
+}
+
+/* Look every text up in the cache; the model embeds only the misses, which
+ * are then stored (a failed put is ignored: the cache is an optimisation). */
+static int cached_embed(struct vs_embedder *e, size_t n,
+                        const char *const *texts, const size_t *lens,
+                        float *out, int *st)
+{
+    if (grow_cache_scratch(e, n) != VS_OK)
+        return VS_E_NOMEM;
+    char key[2][1024];
+    cache_key(e, 0, key[0], sizeof key[0]);
+    cache_key(e, 1, key[1], sizeof key[1]);
+    size_t nm = 0, dim = e->dim;
+    for (size_t i = 0; i < n; i++) {
+        float *row = out + i * dim;
+        st[i] = VS_OK;
+        e->trunc[i] = 0;
+        if (vs_embcache_get(e->cache, key[0], texts[i], lens[i], row, dim) == 1) {
+            e->hits++;
+            continue;
+        }
+        if (vs_embcache_get(e->cache, key[1], texts[i], lens[i], row, dim) == 1) {
+            e->trunc[i] = 1;
+            e->hits++;
+            continue;
+        }
+        e->misses++;
+        e->miss[nm] = i;
+        e->mtexts[nm] = texts[i];
+        e->mlens[nm] = lens[i];
+        nm++;
+    }
+    if (nm == 0)
+        return VS_OK;
+    int rc = e->ops->embed(e->state, dim, nm, e->mtexts, e->mlens, e->mout,
+                           e->mst);
+    if (rc != VS_OK)
+        return rc;
+    for (size_t j = 0; j < nm; j++) {
+        size_t i = e->miss[j];
+        const float *row = e->mout + j * dim;
+        memcpy(out + i * dim, row, dim * sizeof *out);
+        st[i] = e->mst[j];
+        e->trunc[i] = vs_bertembed_truncated(e->state, j);
+        if (st[i] == VS_OK)
+            (void)vs_embcache_put(e->cache, key[e->trunc[i] != 0], texts[i],
+                                  lens[i], row, dim);
+    }
+    return VS_OK;
+}
 
 int vs_embedder_embed(struct vs_embedder *e, size_t n,
                       const char *const *texts, const size_t *lens,
@@ -169,7 +278,8 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
         }
         st = e->st_scratch;
     }
-    int rc = e->ops->embed(e->state, e->dim, n, texts, lens, out, st);
+    int rc = e->cache ? cached_embed(e, n, texts, lens, out, st)
+                      : e->ops->embed(e->state, e->dim, n, texts, lens, out, st);
     if (rc != VS_OK)
         return vs_diag_set(d, rc, "out of memory while embedding");
     for (size_t i = 0; i < n; i++) {
@@ -191,8 +301,23 @@ int vs_embedder_new_opts(const char *model, size_t dim,
                          struct vs_embedder **out, struct vs_diag *d)
 {
     *out = NULL;
-    if (!vs_embedapi_match(model))
-        return vs_embedder_new(model, dim, out, d);
+    if (!vs_embedapi_match(model)) {
+        struct vs_embedder *le;
+        int lst = vs_embedder_new(model, dim, &le, d);
+        if (lst != VS_OK)
+            return lst;
+        /* local transformer models use the embedding cache unless told not
+         * to; the hash embedder is cheaper than a cache lookup */
+        if (le->is_bert && o && !o->no_cache) {
+            lst = vs_embcache_open(o->cache_dir, o->cache_max_bytes, &le->cache, d);
+            if (lst != VS_OK) {
+                vs_embedder_free(le);
+                return lst;
+            }
+        }
+        *out = le;
+        return VS_OK;
+    }
     struct vs_embedder *e = calloc(1, sizeof *e);
     if (!e)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -218,6 +343,8 @@ void vs_embedder_stats(const struct vs_embedder *e, struct vs_embed_stats *s)
     memset(s, 0, sizeof *s);
     s->usage_tokens = -1;
     s->price = s->cost = -1;
+    s->cache_hits = e->hits;
+    s->cache_misses = e->misses;
 }
 
 void vs_embedder_set_price(struct vs_embedder *e, double usd_per_mtok)
@@ -237,12 +364,15 @@ void vs_embedder_set_role(struct vs_embedder *e, int role)
         vs_embedapi_set_role(e->state, role);
     if (e->is_bert)
         vs_bertembed_set_role(e->state, role);
+    e->role = role != 0;
 }
 
 int vs_embedder_local_truncated(const struct vs_embedder *e, size_t i)
 {
     if (e->is_api)
         return vs_embedapi_truncated(e->state, i);
+    if (e->cache)
+        return e->trunc && i < e->mcap ? e->trunc[i] : 0;
     return e->is_bert ? vs_bertembed_truncated(e->state, i) : 0;
 }
 

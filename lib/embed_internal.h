@@ -40,6 +40,8 @@ int vs_bertembed_create(const char *dir, const char *name, size_t *dim,
  * whether text i of the last call was cut to the model's maximum. */
 void vs_bertembed_set_role(void *state, int role);
 int vs_bertembed_truncated(const void *state, size_t i);
+/* The prefix of the current role ("" when the model has none). */
+const char *vs_bertembed_prefix(const void *state);
 
 /* Version tag of the hash embedder's feature set, part of its identity. */
 #define VS_HASHEMBED_VERSION "hash-v1"

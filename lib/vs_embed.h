@@ -93,8 +93,11 @@ struct vs_embed_opts {
 };
 void vs_embed_opts_init(struct vs_embed_opts *o);
 
-/* Like vs_embedder_new; o (may be NULL) applies to API models and must be
- * NULL or all defaults for the others. Errors as vs_embedder_new, plus
+/* Like vs_embedder_new; o (may be NULL) applies to API models; for local
+ * transformer models only its cache fields count (with o non-NULL and
+ * no_cache 0 they use the embedding cache, keyed by identity, role, prefix
+ * and text; vs_embedder_stats then counts hits and misses); it must be NULL
+ * or all defaults for the hash embedder. Errors as vs_embedder_new, plus
  * VS_E_CONFIG (missing API key, missing tokenizer, unknown dimension). */
 int vs_embedder_new_opts(const char *model, size_t dim,
                          const struct vs_embed_opts *o,

@@ -27,7 +27,10 @@ EOT
 
 teardown_file() { rm -rf "$MODELS"; }
 
-setup() { SCRATCH=$(mktemp -d); }
+setup() {
+    SCRATCH=$(mktemp -d)
+    export VS_CACHE_DIR="$SCRATCH/cache"
+}
 teardown() { rm -rf "$SCRATCH"; }
 
 # Compare vectors (and the truncated flag) of NDJSON file $1 with the
@@ -80,8 +83,8 @@ for l in sys.stdin:
 }
 
 @test "vs-embed bert: 1 and 2 threads, and batches of 1, give the same vectors" {
-    vs-embed --model "$MODELS/tiny" --threads 1 --batch 1 "$MODELS/texts.jsonl" > "$SCRATCH/one.jsonl"
-    vs-embed --model "$MODELS/tiny" --threads 2 "$MODELS/texts.jsonl" > "$SCRATCH/two.jsonl"
+    vs-embed --model "$MODELS/tiny" --no-cache --threads 1 --batch 1 "$MODELS/texts.jsonl" > "$SCRATCH/one.jsonl"
+    vs-embed --model "$MODELS/tiny" --no-cache --threads 2 "$MODELS/texts.jsonl" > "$SCRATCH/two.jsonl"
     $PY "$REF" "$MODELS/tiny" < "$MODELS/texts.jsonl" > "$SCRATCH/want.jsonl"
     match_ref "$SCRATCH/one.jsonl" "$SCRATCH/want.jsonl"
     match_ref "$SCRATCH/two.jsonl" "$SCRATCH/want.jsonl"
@@ -158,4 +161,76 @@ for l in sys.stdin:
 @test "vs-embed bert: writing to /dev/full is exit 5" {
     run_split sh -c "vs-embed --model '$MODELS/tiny' '$MODELS/texts.jsonl' > /dev/full" || true
     expect_status 5
+}
+
+# The value of cache_hits / cache_misses in a --stats line ($1 = stderr).
+stat_of() {
+    printf '%s\n' "$1" | $PY -c '
+import json, sys
+for l in sys.stdin:
+    if l.startswith("{"):
+        print(json.loads(l)[sys.argv[1]])
+' "$2"
+}
+
+@test "vs-embed bert: a rerun over unchanged text is all cache hits with identical output (truncated flag kept)" {
+    run_split vs-embed --model "$MODELS/tiny-f16" --stats "$MODELS/texts.jsonl"
+    expect_status 0
+    first="$out"
+    [ "$(stat_of "$err" cache_hits)" = 0 ]
+    [ "$(stat_of "$err" cache_misses)" = 6 ]
+    [ -n "$(find "$VS_CACHE_DIR" -name '*.zst')" ]
+    run_split vs-embed --model "$MODELS/tiny-f16" --stats "$MODELS/texts.jsonl"
+    expect_status 0
+    [ "$out" = "$first" ]
+    [ "$(stat_of "$err" cache_hits)" = 6 ]
+    [ "$(stat_of "$err" cache_misses)" = 0 ]
+    [[ "$out" == *'"truncated":true'* ]]
+    printf '%s\n' "$out" > "$SCRATCH/got.jsonl"
+    $PY "$REF" "$MODELS/tiny-f16" < "$MODELS/texts.jsonl" > "$SCRATCH/want.jsonl"
+    match_ref "$SCRATCH/got.jsonl" "$SCRATCH/want.jsonl"
+    # one changed text is the only miss
+    sed 's/heat transfer/heat flux/' "$MODELS/texts.jsonl" > "$SCRATCH/t2.jsonl"
+    run_split vs-embed --model "$MODELS/tiny-f16" --stats "$SCRATCH/t2.jsonl"
+    expect_status 0
+    [ "$(stat_of "$err" cache_hits)" = 5 ]
+    [ "$(stat_of "$err" cache_misses)" = 1 ]
+}
+
+@test "vs-embed bert: the cache key holds the weights and the role's prefix" {
+    mkdir "$SCRATCH/a" "$SCRATCH/b"
+    cp -r "$MODELS/e5-tiny" "$SCRATCH/a/e5-tiny"
+    cp -r "$MODELS/tiny-other" "$SCRATCH/b/e5-tiny"
+    vs-embed --model "$SCRATCH/a/e5-tiny" "$MODELS/texts.jsonl" > /dev/null
+    # same name, other weights: all misses, and the right vectors
+    run_split vs-embed --model "$SCRATCH/b/e5-tiny" --stats "$MODELS/texts.jsonl"
+    expect_status 0
+    [ "$(stat_of "$err" cache_hits)" = 0 ]
+    printf '%s\n' "$out" > "$SCRATCH/got.jsonl"
+    $PY "$REF" "$SCRATCH/b/e5-tiny" "passage: " < "$MODELS/texts.jsonl" > "$SCRATCH/want.jsonl"
+    match_ref "$SCRATCH/got.jsonl" "$SCRATCH/want.jsonl"
+    # same weights, query role: all misses, the query prefix
+    run_split vs-embed --model "$SCRATCH/a/e5-tiny" --as query --stats "$MODELS/texts.jsonl"
+    expect_status 0
+    [ "$(stat_of "$err" cache_hits)" = 0 ]
+    printf '%s\n' "$out" > "$SCRATCH/got.jsonl"
+    $PY "$REF" "$SCRATCH/a/e5-tiny" "query: " < "$MODELS/texts.jsonl" > "$SCRATCH/want.jsonl"
+    match_ref "$SCRATCH/got.jsonl" "$SCRATCH/want.jsonl"
+    run_split vs-embed --model "$SCRATCH/a/e5-tiny" --as query --stats "$MODELS/texts.jsonl"
+    [ "$(stat_of "$err" cache_hits)" = 6 ]
+}
+
+@test "vs-embed bert: --no-cache neither reads nor writes the cache; hash has no cache" {
+    vs-embed --model "$MODELS/tiny" "$MODELS/texts.jsonl" > "$SCRATCH/one.jsonl"
+    run_split vs-embed --model "$MODELS/tiny" --no-cache --stats "$MODELS/texts.jsonl"
+    expect_status 0
+    [[ "$err" != *cache_hits* ]]
+    printf '%s\n' "$out" > "$SCRATCH/two.jsonl"
+    cmp "$SCRATCH/one.jsonl" "$SCRATCH/two.jsonl"
+    rm -rf "$VS_CACHE_DIR"
+    vs-embed --model "$MODELS/tiny" --no-cache "$MODELS/texts.jsonl" > /dev/null
+    [ ! -e "$VS_CACHE_DIR" ]
+    run_split vs-embed --no-cache "$MODELS/texts.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"hash model has no cache"* ]]
 }
