@@ -5,6 +5,7 @@
 #include "embedapi_internal.h"
 #include "vs_bert.h"
 #include "vs_embcache.h"
+#include "vs_uselite.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ struct vs_embedder {
     size_t dim;
     char identity[320];
     int is_bert;      /* state is bertembed.c's */
+    int is_use;       /* state is uselite.c's */
     int is_api;       /* state is embed_api.c's */
     int *st_scratch; /* per-text statuses when the caller passes none */
     size_t st_cap;
@@ -91,6 +93,63 @@ static int new_bert(const char *dir, const char *bname, uint64_t want,
     return VS_OK;
 }
 
+/* USE-lite: "use-lite", or the identity "use-lite@<xxh64 of the shards>";
+ * the folder is $VS_MODEL_DIR/use-lite (default ~/.cache/vecstore/models). */
+static int new_use(const char *model, size_t dim, struct vs_embedder **out,
+                   struct vs_diag *d)
+{
+    uint64_t want = 0;
+    int has_sum = 0;
+    const char *at = model + strlen("use-lite");
+    if (*at == '@') {
+        if (strlen(at + 1) != 16 || strspn(at + 1, "0123456789abcdef") != 16)
+            return vs_diag_set(d, VS_E_USAGE, "model '%s': bad weights checksum", model);
+        want = strtoull(at + 1, NULL, 16);
+        has_sum = 1;
+    }
+    char dir[4096];
+    const char *md = getenv("VS_MODEL_DIR"), *home = getenv("HOME");
+    if (md && *md)
+        snprintf(dir, sizeof dir, "%s/use-lite", md);
+    else
+        snprintf(dir, sizeof dir, "%s/.cache/vecstore/models/use-lite",
+                 home && *home ? home : ".");
+    char mj[4200];
+    snprintf(mj, sizeof mj, "%s/model.json", dir);
+    FILE *fp = fopen(mj, "r");
+    if (!fp)
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "model 'use-lite' is not available (no %s; run scripts/get-model.sh use-lite)",
+                           mj);
+    fclose(fp);
+    struct vs_embedder *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    uint64_t sum;
+    int st = vs_uselite_create(dir, &e->ops, &e->state, &sum, d);
+    if (st != VS_OK) {
+        free(e);
+        return st;
+    }
+    e->is_use = 1;
+    e->dim = VS_USELITE_DIM;
+    snprintf(e->identity, sizeof e->identity, "use-lite@%016llx",
+             (unsigned long long)sum);
+    if (has_sum && sum != want)
+        st = vs_diag_set(d, VS_E_MISMATCH,
+                         "model 'use-lite' has other weights (checksum %016llx, wanted %016llx)",
+                         (unsigned long long)sum, (unsigned long long)want);
+    else if (dim && dim != e->dim)
+        st = vs_diag_set(d, VS_E_USAGE, "model 'use-lite' has dimension %zu, not %zu",
+                         e->dim, dim);
+    if (st != VS_OK) {
+        vs_embedder_free(e);
+        return st;
+    }
+    *out = e;
+    return VS_OK;
+}
+
 int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
                     struct vs_diag *d)
 {
@@ -99,6 +158,8 @@ int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
         return vs_embedder_new_opts(model, dim, NULL, out, d);
     if (!model || !*model)
         model = "hash";
+    if (strcmp(model, "use-lite") == 0 || strncmp(model, "use-lite@", 9) == 0)
+        return new_use(model, dim, out, d);
     {
         char dir[4096], bname[256];
         uint64_t want = 0;
@@ -177,7 +238,7 @@ size_t vs_embedder_dim(const struct vs_embedder *e) { return e->dim; }
 static void cache_key(const struct vs_embedder *e, int truncated, char *key,
                       size_t n)
 {
-    const char *prefix = vs_bertembed_prefix(e->state);
+    const char *prefix = e->is_bert ? vs_bertembed_prefix(e->state) : "";
     snprintf(key, n, "local|%s|%s|prefix=%zu:%s%s", e->identity,
              e->role ? "query" : "document", strlen(prefix), prefix,
              truncated ? "|truncated" : "");
@@ -253,7 +314,8 @@ static int cached_embed(struct vs_embedder *e, size_t n,
         const float *row = e->mout + j * dim;
         memcpy(out + i * dim, row, dim * sizeof *out);
         st[i] = e->mst[j];
-        e->trunc[i] = vs_bertembed_truncated(e->state, j);
+        e->trunc[i] = e->is_bert ? vs_bertembed_truncated(e->state, j)
+                                 : vs_uselite_truncated(e->state, j);
         if (st[i] == VS_OK)
             (void)vs_embcache_put(e->cache, key[e->trunc[i] != 0], texts[i],
                                   lens[i], row, dim);
@@ -308,7 +370,7 @@ int vs_embedder_new_opts(const char *model, size_t dim,
             return lst;
         /* local transformer models use the embedding cache unless told not
          * to; the hash embedder is cheaper than a cache lookup */
-        if (le->is_bert && o && !o->no_cache) {
+        if ((le->is_bert || le->is_use) && o && !o->no_cache) {
             lst = vs_embcache_open(o->cache_dir, o->cache_max_bytes, &le->cache, d);
             if (lst != VS_OK) {
                 vs_embedder_free(le);
@@ -373,6 +435,8 @@ int vs_embedder_local_truncated(const struct vs_embedder *e, size_t i)
         return vs_embedapi_truncated(e->state, i);
     if (e->cache)
         return e->trunc && i < e->mcap ? e->trunc[i] : 0;
+    if (e->is_use)
+        return vs_uselite_truncated(e->state, i);
     return e->is_bert ? vs_bertembed_truncated(e->state, i) : 0;
 }
 

@@ -43,6 +43,13 @@ int vs_bertembed_truncated(const void *state, size_t i);
 /* The prefix of the current role ("" when the model has none). */
 const char *vs_bertembed_prefix(const void *state);
 
+/* USE-lite (uselite.c): load the model folder (model.json, shards,
+ * vocab.json); *sum is the xxh64 of the shards. Errors as vs_uselite_open.
+ * truncated: text i of the last call had more than 128 tokens. */
+int vs_uselite_create(const char *dir, const struct vs_embed_ops **ops,
+                      void **state, uint64_t *sum, struct vs_diag *d);
+int vs_uselite_truncated(const void *state, size_t i);
+
 /* Version tag of the hash embedder's feature set, part of its identity. */
 #define VS_HASHEMBED_VERSION "hash-v1"
 

@@ -5,6 +5,7 @@
  *   layer 1: the same at 512, identity residual
  *   mean over tokens, tanh dense 512 -> 512, L2 normalisation. */
 #include "vs_uselite.h"
+#include "embed_internal.h"
 #include "vs_sentencepiece.h"
 
 #include <jansson.h>
@@ -423,10 +424,12 @@ done:
 }
 
 int vs_uselite_embed(const struct vs_uselite *m, const char *text, size_t len,
-                     float *out)
+                     float *out, int *truncated)
 {
     int32_t *ids = NULL;
     size_t n = 0;
+    if (truncated)
+        *truncated = 0;
     memset(out, 0, VS_USELITE_DIM * sizeof *out);
     int st = vs_sentencepiece_encode(m->sp, text, len, &ids, &n, NULL);
     if (st != VS_OK)
@@ -435,6 +438,76 @@ int vs_uselite_embed(const struct vs_uselite *m, const char *text, size_t len,
         st = VS_E_FIELD;
     else
         st = vs_uselite_forward(m, ids, n, out);
+    if (truncated)
+        *truncated = n > (size_t)m->maxlen;
     free(ids);
     return st;
+}
+
+/* ---- behind the embedder interface (embed_internal.h) ---- */
+
+struct useembed {
+    struct vs_uselite *m;
+    int *trunc;
+    size_t trunc_cap;
+};
+
+static int ue_embed(void *state, size_t dim, size_t n, const char *const *texts,
+                    const size_t *lens, float *out, int *st)
+{
+    struct useembed *u = state;
+    if (u->trunc_cap < n) {
+        int *p = realloc(u->trunc, n * sizeof *p);
+        if (!p)
+            return VS_E_NOMEM;
+        u->trunc = p;
+        u->trunc_cap = n;
+    }
+    int nomem = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : nomem)
+    for (size_t i = 0; i < n; i++) {
+        st[i] = vs_uselite_embed(u->m, texts[i], lens[i], out + i * dim, &u->trunc[i]);
+        if (st[i] == VS_E_NOMEM)
+            nomem = 1;
+    }
+    return nomem ? VS_E_NOMEM : VS_OK;
+}
+
+static void ue_free(void *state)
+{
+    struct useembed *u = state;
+    if (!u)
+        return;
+    vs_uselite_free(u->m);
+    free(u->trunc);
+    free(u);
+}
+
+static const struct vs_embed_ops use_ops = {
+    .name = "use-lite",
+    .embed = ue_embed,
+    .free = ue_free,
+};
+
+int vs_uselite_create(const char *dir, const struct vs_embed_ops **ops,
+                      void **state, uint64_t *sum, struct vs_diag *d)
+{
+    struct useembed *u = calloc(1, sizeof *u);
+    if (!u)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    int st = vs_uselite_open(dir, &u->m, d);
+    if (st != VS_OK) {
+        free(u);
+        return st;
+    }
+    *sum = vs_uselite_checksum(u->m);
+    *ops = &use_ops;
+    *state = u;
+    return VS_OK;
+}
+
+int vs_uselite_truncated(const void *state, size_t i)
+{
+    const struct useembed *u = state;
+    return u->trunc && i < u->trunc_cap ? u->trunc[i] : 0;
 }

@@ -28,9 +28,10 @@ uint64_t vs_uselite_checksum(const struct vs_uselite *m);
 int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,
                        float *out);
 
-/* Tokenize and embed one text. VS_OK, VS_E_DATA (not UTF-8), VS_E_FIELD (no
- * tokens), VS_E_NOMEM. */
+/* Tokenize and embed one text; *truncated (may be NULL) is 1 when it had
+ * more tokens than the model reads (128). VS_OK, VS_E_DATA (not UTF-8),
+ * VS_E_FIELD (no tokens), VS_E_NOMEM. */
 int vs_uselite_embed(const struct vs_uselite *m, const char *text, size_t len,
-                     float *out);
+                     float *out, int *truncated);
 
 #endif

@@ -59,7 +59,8 @@ static void test_golden(void)
         json_t *t = json_object_get(o, "text"), *want = json_object_get(o, "vector");
         CHECK_EQ_INT(json_array_size(want), VS_USELITE_DIM);
         float v[VS_USELITE_DIM];
-        CHECK_EQ_INT(vs_uselite_embed(m, json_string_value(t), json_string_length(t), v),
+        CHECK_EQ_INT(vs_uselite_embed(m, json_string_value(t), json_string_length(t), v,
+                                      NULL),
                      VS_OK);
         double dot = 0, na = 0, nb = 0;
         for (size_t i = 0; i < VS_USELITE_DIM && i < json_array_size(want); i++) {
