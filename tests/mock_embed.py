@@ -31,15 +31,14 @@ The model name (before "-DIM") picks a behaviour; counters are per model:
 Any model: a request with a text containing "FAIL" gets 500.
 With --key, a request without "Authorization: Bearer KEY" gets 401.
 """
-import argparse
 import hashlib
 import json
 import math
-import os
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mockhttp import JSONHandler, main
 
 LOCK = threading.Lock()
 COUNT = {}
@@ -67,23 +66,7 @@ def split_model(model):
     return model, 8
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body, headers=()):
-        if not isinstance(body, bytes):
-            body = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(JSONHandler):
     def do_POST(self):
         t0 = time.time()
         n = int(self.headers.get("Content-Length", "0"))
@@ -161,22 +144,5 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--key", default="")
-    a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.key = a.key
-    srv.log = a.log
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    main(Handler)

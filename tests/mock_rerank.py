@@ -23,12 +23,11 @@ The model name picks a behaviour; counters are per model:
   badjson     a body that is not JSON
 With --key, a request without "Authorization: Bearer KEY" gets 401.
 """
-import argparse
 import json
-import os
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from mockhttp import JSONHandler, main
 
 LOCK = threading.Lock()
 COUNT = {}
@@ -44,23 +43,7 @@ def score(query, doc, index):
     return share + 0.001 / (1 + index)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body, headers=()):
-        if not isinstance(body, bytes):
-            body = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(JSONHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
@@ -109,22 +92,5 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
-    ap.add_argument("--key", default="")
-    a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.key = a.key
-    srv.log = a.log
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    main(Handler)
