@@ -10,6 +10,7 @@
 #include "vs_embed.h"
 #include "vs_filter.h"
 #include "query_hnsw_internal.h"
+#include "query_internal.h"
 #include "vs_flat.h"
 #include "vs_ndjson.h"
 
@@ -263,6 +264,31 @@ static int field_error(struct vs_diag *d, int st, const char *field,
     return vs_diag_set(d, st, "%s", detail);
 }
 
+int vs_query_record_id_k(const json_t *rec, size_t default_k, json_t **qid,
+                         size_t *k, struct vs_diag *d)
+{
+    json_t *jid = json_object_get(rec, "id");
+    *qid = NULL;
+    if (json_is_string(jid))
+        *qid = json_string(json_string_value(jid));
+    else if (json_is_integer(jid))
+        *qid = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(jid));
+    else
+        return field_error(d, VS_E_FIELD, "id", jid ? "must be a string or an integer"
+                                                    : "is missing");
+    if (!*qid)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    *k = default_k;
+    json_t *jk = json_object_get(rec, "k");
+    if (jk) {
+        if (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
+            json_integer_value(jk) > VS_QUERY_K_MAX)
+            return field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
+        *k = (size_t)json_integer_value(jk);
+    }
+    return VS_OK;
+}
+
 static int embed_text(struct vs_query *q, const char *text, float *out,
                       struct vs_diag *d)
 {
@@ -314,27 +340,9 @@ int vs_query_add(struct vs_query *q, const json_t *rec, struct vs_diag *d)
     int st;
     memset(pq, 0, sizeof *pq);
 
-    json_t *jid = json_object_get(rec, "id");
-    if (json_is_string(jid))
-        pq->qid = json_string(json_string_value(jid));
-    else if (json_is_integer(jid))
-        pq->qid = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(jid));
-    else
-        return field_error(d, VS_E_FIELD, "id", jid ? "must be a string or an integer"
-                                                    : "is missing");
-    if (!pq->qid)
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-
-    pq->k = q->o.k;
-    json_t *jk = json_object_get(rec, "k");
-    if (jk) {
-        if (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
-            json_integer_value(jk) > VS_QUERY_K_MAX) {
-            st = field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
-            goto fail;
-        }
-        pq->k = (size_t)json_integer_value(jk);
-    }
+    st = vs_query_record_id_k(rec, q->o.k, &pq->qid, &pq->k, d);
+    if (st != VS_OK)
+        goto fail;
 
     json_t *jf = json_object_get(rec, "filter");
     if (jf && !json_is_null(jf)) {

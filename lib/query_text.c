@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query_internal.h"
 #include "vs_filter.h"
 #include "vs_mmr.h"
 #include "vs_ndjson.h"
@@ -191,26 +192,9 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
     memset(p, 0, sizeof *p);
     p->vidx = -1;
     int st = VS_OK;
-    json_t *jid = json_object_get(rec, "id");
-    if (json_is_string(jid))
-        p->qid = json_string(json_string_value(jid));
-    else if (json_is_integer(jid))
-        p->qid = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(jid));
-    else
-        return field_error(d, VS_E_FIELD, "id", jid ? "must be a string or an integer"
-                                                    : "is missing");
-    if (!p->qid)
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    p->k = t->qo.k;
-    json_t *jk = json_object_get(rec, "k");
-    if (jk) {
-        if (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
-            json_integer_value(jk) > VS_QUERY_K_MAX) {
-            st = field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
-            goto fail;
-        }
-        p->k = (size_t)json_integer_value(jk);
-    }
+    st = vs_query_record_id_k(rec, t->qo.k, &p->qid, &p->k, d);
+    if (st != VS_OK)
+        goto fail;
     json_t *jt = json_object_get(rec, "text");
     int has_text = json_is_string(jt);
     int has_vec = json_object_get(rec, "vector") || json_object_get(rec, "vector_b64");
@@ -263,7 +247,7 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
                 m = VS_QMODE_TEXT;
                 st = VS_OK;
             } else {
-                if (strcmp(vd.field, "k") == 0 && jk == NULL)
+                if (strcmp(vd.field, "k") == 0 && json_object_get(rec, "k") == NULL)
                     snprintf(vd.field, sizeof vd.field, "id");
                 *d = vd;
                 goto fail;
