@@ -155,16 +155,7 @@ void vs_server_free(struct vs_server *srv)
 
 static int store_name_ok(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+    return vs_srv_name_ok(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
 int vs_server_add_store(struct vs_server *srv, const char *name,

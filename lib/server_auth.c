@@ -153,7 +153,7 @@ int vs_server_hash_key(const char *key, char *out, size_t size,
     return VS_OK;
 }
 
-static int name_ok(const char *s)
+int vs_srv_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64)
@@ -174,7 +174,7 @@ static int parse_key(const json_t *o, struct vs_srv_key *k, struct vs_diag *d)
     json_t *sc = json_object_get(o, "scopes");
     json_t *stores = json_object_get(o, "stores");
     json_t *rate = json_object_get(o, "rate"), *burst = json_object_get(o, "burst");
-    if (!name || !name_ok(name)) {
+    if (!name || !vs_srv_name_ok(name)) {
         vs_diag_field(d, "name");
         return vs_diag_set(d, VS_E_DATA, "a key needs a name of 1 to 64 letters, digits, '.', '_' or '-'");
     }
@@ -210,7 +210,7 @@ static int parse_key(const json_t *o, struct vs_srv_key *k, struct vs_diag *d)
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
         for (size_t i = 0; i < json_array_size(stores); i++) {
             const char *s = json_string_value(json_array_get(stores, i));
-            if (!s || !name_ok(s)) {
+            if (!s || !vs_srv_name_ok(s)) {
                 vs_diag_field(d, "stores");
                 return vs_diag_set(d, VS_E_DATA, "expected an array of store names");
             }

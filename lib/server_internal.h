@@ -105,6 +105,8 @@ int vs_srv_auth(struct vs_server *srv, const char *authorization,
 int vs_srv_take_token(struct vs_server *srv, struct vs_srv_key *key,
                       long *retry_after);
 void vs_srv_keys_free(struct vs_server *srv);
+/* 1 when s is a valid key or store name: 1 to 64 of [A-Za-z0-9._-]. */
+int vs_srv_name_ok(const char *s);
 
 /* server_otlp.c: OTLP/HTTP JSON span export (see the file's header). */
 struct vs_otlp;
