@@ -48,6 +48,41 @@ def gelu(x, act):
                                   (x + 0.044715 * x ** 3)))
 
 
+def encode(W, cfg, ids, types):
+    """The last hidden states (len(ids) x hidden) of a BERT encoder whose
+    weights W (float64, names without "bert.") and config.json cfg are
+    given, for token ids with their token types."""
+    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    dh = H // nh
+    L = len(ids)
+    x = (W["embeddings.word_embeddings.weight"][ids] +
+         W["embeddings.position_embeddings.weight"][:L] +
+         W["embeddings.token_type_embeddings.weight"][types])
+    x = layernorm(x, W["embeddings.LayerNorm.weight"],
+                  W["embeddings.LayerNorm.bias"], eps)
+    for i in range(cfg["num_hidden_layers"]):
+        p = "encoder.layer.%d." % i
+
+        def lin(v, name):
+            return v @ W[p + name + ".weight"].T + W[p + name + ".bias"]
+
+        q = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
+        k = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
+        v = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
+        s = q @ k.transpose(0, 2, 1) / math.sqrt(dh)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        ctx = (s @ v).transpose(1, 0, 2).reshape(L, H)
+        x = layernorm(x + lin(ctx, "attention.output.dense"),
+                      W[p + "attention.output.LayerNorm.weight"],
+                      W[p + "attention.output.LayerNorm.bias"], eps)
+        h = gelu(lin(x, "intermediate.dense"), cfg["hidden_act"])
+        x = layernorm(x + lin(h, "output.dense"),
+                      W[p + "output.LayerNorm.weight"],
+                      W[p + "output.LayerNorm.bias"], eps)
+    return x
+
+
 def main():
     d = sys.argv[1]
     prefix = sys.argv[2] if len(sys.argv) > 2 else ""
@@ -63,44 +98,18 @@ def main():
     W = load_safetensors(os.path.join(d, "model.safetensors"))
     if "bert.embeddings.word_embeddings.weight" in W:
         W = {k[5:]: v for k, v in W.items() if k.startswith("bert.")}
-    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
-    dh = H // nh
     for line in sys.stdin:
         text = prefix + json.loads(line)["text"]
         toks = [p for w in basic(text) for p in wordpiece(w, vocab)]
         trunc = len(toks) > maxlen - 2
         toks = toks[:maxlen - 2]
         ids = [vocab["[CLS]"]] + [vocab[t] for t in toks] + [vocab["[SEP]"]]
-        L = len(ids)
-        x = (W["embeddings.word_embeddings.weight"][ids] +
-             W["embeddings.position_embeddings.weight"][:L] +
-             W["embeddings.token_type_embeddings.weight"][0])
-        x = layernorm(x, W["embeddings.LayerNorm.weight"],
-                      W["embeddings.LayerNorm.bias"], eps)
-        for i in range(cfg["num_hidden_layers"]):
-            p = "encoder.layer.%d." % i
-
-            def lin(v, name):
-                return v @ W[p + name + ".weight"].T + W[p + name + ".bias"]
-
-            q = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
-            k = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
-            v = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
-            s = q @ k.transpose(0, 2, 1) / math.sqrt(dh)
-            s = np.exp(s - s.max(-1, keepdims=True))
-            s /= s.sum(-1, keepdims=True)
-            ctx = (s @ v).transpose(1, 0, 2).reshape(L, H)
-            x = layernorm(x + lin(ctx, "attention.output.dense"),
-                          W[p + "attention.output.LayerNorm.weight"],
-                          W[p + "attention.output.LayerNorm.bias"], eps)
-            h = gelu(lin(x, "intermediate.dense"), cfg["hidden_act"])
-            x = layernorm(x + lin(h, "output.dense"),
-                          W[p + "output.LayerNorm.weight"],
-                          W[p + "output.LayerNorm.bias"], eps)
+        x = encode(W, cfg, ids, [0] * len(ids))
         vec = x[0] if pool["pooling_mode_cls_token"] else x.mean(0)
         vec = vec / np.linalg.norm(vec)
         print(json.dumps({"vector": [round(float(c), 7) for c in vec],
                           "truncated": trunc}))
 
 
-main()
+if __name__ == "__main__":
+    main()

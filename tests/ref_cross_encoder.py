@@ -25,6 +25,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from bert_ref import encode, load_safetensors  # noqa: E402
 from wordpiece_ref import basic, wordpiece  # noqa: E402
 
 
@@ -77,27 +78,14 @@ def make(d, opts):
     write_st(path, t)
 
 
-def layernorm(x, g, b, eps):
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * g + b
-
-
-def act(x, name):
-    if name == "gelu":
-        return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
-    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
-
-
 def score(d, sigmoid):
     cfg = json.load(open(os.path.join(d, "config.json")))
     vocab = {}
     for i, line in enumerate(open(os.path.join(d, "vocab.txt"), encoding="utf-8")):
         vocab.setdefault(line.rstrip("\n"), i)
-    W = {k: v.astype(np.float64) for k, v in read_st(os.path.join(d, "model.safetensors")).items()}
+    W = load_safetensors(os.path.join(d, "model.safetensors"))
     B = {k[5:]: v for k, v in W.items() if k.startswith("bert.")}
-    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
-    dh, maxp = H // nh, cfg["max_position_embeddings"]
+    maxp = cfg["max_position_embeddings"]
     unk = vocab["[UNK]"]
     for line in sys.stdin:
         rec = json.loads(line)
@@ -110,29 +98,7 @@ def score(d, sigmoid):
         p = p[:room]
         ids = [vocab["[CLS]"]] + q + [vocab["[SEP]"]] + p + [vocab["[SEP]"]]
         tt = [0] * (len(q) + 2) + [1] * (len(p) + 1)
-        L = len(ids)
-        x = (B["embeddings.word_embeddings.weight"][ids] +
-             B["embeddings.position_embeddings.weight"][:L] +
-             B["embeddings.token_type_embeddings.weight"][tt])
-        x = layernorm(x, B["embeddings.LayerNorm.weight"], B["embeddings.LayerNorm.bias"], eps)
-        for i in range(cfg["num_hidden_layers"]):
-            pre = "encoder.layer.%d." % i
-
-            def lin(v, name):
-                return v @ B[pre + name + ".weight"].T + B[pre + name + ".bias"]
-            qh = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
-            kh = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
-            vh = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
-            s = qh @ kh.transpose(0, 2, 1) / math.sqrt(dh)
-            s = np.exp(s - s.max(-1, keepdims=True))
-            s /= s.sum(-1, keepdims=True)
-            ctx = (s @ vh).transpose(1, 0, 2).reshape(L, H)
-            x = layernorm(x + lin(ctx, "attention.output.dense"),
-                          B[pre + "attention.output.LayerNorm.weight"],
-                          B[pre + "attention.output.LayerNorm.bias"], eps)
-            h = act(lin(x, "intermediate.dense"), cfg["hidden_act"])
-            x = layernorm(x + lin(h, "output.dense"), B[pre + "output.LayerNorm.weight"],
-                          B[pre + "output.LayerNorm.bias"], eps)
+        x = encode(B, cfg, ids, tt)
         pooled = np.tanh(B["pooler.dense.weight"] @ x[0] + B["pooler.dense.bias"])
         logit = float(W["classifier.weight"][0] @ pooled + W["classifier.bias"][0])
         s = 1 / (1 + math.exp(-logit)) if sigmoid else logit
