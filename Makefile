@@ -48,6 +48,8 @@ VS_LIBS   := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread
 ifeq ($(OPENMP),1)
 VS_CFLAGS += -fopenmp
 VS_LIBS   += -fopenmp
+else
+VS_CFLAGS += -Wno-unknown-pragmas
 endif
 ifneq ($(SANITIZE),)
 VS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

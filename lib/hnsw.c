@@ -487,7 +487,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     if (threads == 0)
         threads = omp_get_max_threads();
 #else
-    threads = 1;
+    (void)threads; /* a serial build inserts on the one thread */
 #endif
     int failed = 0;
     VS_OMP("omp parallel num_threads(threads)")
