@@ -19,6 +19,7 @@ enum {
     OPT_B,
     OPT_BATCH,
     OPT_CANDIDATES,
+    OPT_CARRY_QUERY,
     OPT_EF,
     OPT_EXACT,
     OPT_EXPLAIN,
@@ -35,7 +36,8 @@ enum {
     OPT_NO_TEXT,
     OPT_RRF_K,
     OPT_SIMD,
-    OPT_THREADS
+    OPT_THREADS,
+    OPT_WITH_VECTORS
 };
 
 static const struct option longopts[] = {
@@ -43,6 +45,7 @@ static const struct option longopts[] = {
     {"b", required_argument, NULL, OPT_B},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"candidates", required_argument, NULL, OPT_CANDIDATES},
+    {"carry-query", no_argument, NULL, OPT_CARRY_QUERY},
     {"ef", required_argument, NULL, OPT_EF},
     {"exact", no_argument, NULL, OPT_EXACT},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
@@ -60,6 +63,7 @@ static const struct option longopts[] = {
     {"rrf-k", required_argument, NULL, OPT_RRF_K},
     {"simd", required_argument, NULL, OPT_SIMD},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"with-vectors", no_argument, NULL, OPT_WITH_VECTORS},
     VS_CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0}};
 
@@ -102,6 +106,10 @@ static void usage(FILE *fp)
           "      --keep-going      skip bad query records with a warning\n"
           "      --no-text         leave the stored text out of hits\n"
           "      --no-metadata     leave the stored metadata out of hits\n"
+          "      --carry-query     put the query record's text on each of its hits\n"
+          "                        as \"query\" (for vs-rerank without --queries)\n"
+          "      --with-vectors    put each hit's stored vector on it as \"vector\"\n"
+          "                        (for vs-rerank --method mmr)\n"
           "      --batch N         queries searched together per pass (default 64)\n"
           "      --threads N       threads (default: all cores)\n"
           "      --simd NAME       distance kernels: scalar, sse, avx2, avx512\n"
@@ -337,11 +345,16 @@ int main(int argc, char **argv)
         case OPT_KEEP_GOING: keep_going = 1; break;
         case OPT_NO_METADATA: qo.no_metadata = 1; break;
         case OPT_NO_TEXT: qo.no_text = 1; break;
+        case OPT_CARRY_QUERY: to.carry_query = 1; break;
+        case OPT_WITH_VECTORS: to.with_vectors = 1; break;
         case OPT_SIMD: simd = optarg; break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
         }
     }
+    if (fuse && (to.carry_query || to.with_vectors))
+        return vs_cli_exit(vs_cli_usage_error(
+            "--carry-query and --with-vectors search a store; --fuse does not"));
     if (fuse)
         return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
                                     format));
@@ -357,6 +370,9 @@ int main(int argc, char **argv)
         return vs_cli_exit(VS_EXIT_USAGE);
     if (out.format != OUT_NDJSON && qo.explain)
         return vs_cli_exit(vs_cli_usage_error("--explain needs --format ndjson"));
+    if (out.format != OUT_NDJSON && (to.carry_query || to.with_vectors))
+        return vs_cli_exit(vs_cli_usage_error(
+            "--carry-query and --with-vectors need --format ndjson"));
     if (simd) {
         enum vs_simd lv;
         if (vs_simd_parse(simd, &lv) != VS_OK)

@@ -18,6 +18,7 @@ struct tpend {
     size_t k;
     enum vs_qmode mode;       /* resolved: vector, text or hybrid */
     char *text;               /* the query text (text, hybrid) */
+    json_t *qtext;            /* the record's "text" string (carry_query), or NULL */
     struct vs_filter *filter; /* the record's own filter */
     long vidx;                /* index in the vector batch, -1: none */
     json_t *vhits;            /* the vector side's hit records */
@@ -78,6 +79,7 @@ void vs_qtext_opts_init(struct vs_qtext_opts *o)
 static void pend_clear(struct tpend *p)
 {
     json_decref(p->qid);
+    json_decref(p->qtext);
     free(p->text);
     vs_filter_free(p->filter);
     json_decref(p->vhits);
@@ -255,6 +257,8 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
         } else
             p->vidx = (long)t->nvec++;
     }
+    if (t->o.carry_query && has_text)
+        p->qtext = json_incref(jt);
     p->mode = m;
     t->npend++;
     return VS_OK;
@@ -388,6 +392,30 @@ static int find_row(struct vs_qtext *t, const char *id, long *seg, uint64_t *row
     return VS_OK;
 }
 
+/* Emit hit h (owned by the caller, changed here) of query p, with the
+ * query text (carry_query) and the stored vector (with_vectors) added. */
+static int emit_hit(struct vs_qtext *t, const struct tpend *p, json_t *h,
+                    int (*emit)(const json_t *, void *), void *arg, struct vs_diag *d)
+{
+    if (t->o.carry_query && p->qtext && json_object_set(h, "query", p->qtext) != 0)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    if (t->o.with_vectors) {
+        json_t *rec;
+        const char *id = json_string_value(json_object_get(h, "id"));
+        int st = vs_store_get(t->s, id ? id : "", &rec, d);
+        if (st != VS_OK)
+            return st;
+        json_t *v = json_object_get(rec, "vector"); /* vs_store_get sets it */
+        st = v && json_object_set(h, "vector", v) == 0
+                 ? VS_OK
+                 : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        json_decref(rec);
+        if (st != VS_OK)
+            return st;
+    }
+    return emit(h, arg);
+}
+
 static json_t *num_or_null(double v)
 {
     return isnan(v) ? json_null() : json_real(v);
@@ -408,7 +436,7 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
         for (size_t j = 0; j < nv && st == VS_OK; j++) {
             json_t *h = json_array_get(p->vhits, j);
             json_object_set(h, "qid", p->qid);
-            st = emit(h, arg);
+            st = emit_hit(t, p, h, emit, arg, d);
         }
         *nh += nv;
         *ne += nv == 0;
@@ -615,7 +643,7 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
             json_object_set_new(e, "candidates", json_integer((json_int_t)depth));
             json_object_set_new(h, "explain", e);
         }
-        st = emit(h, arg);
+        st = emit_hit(t, p, h, emit, arg, d);
         json_decref(h);
     }
     if (st == VS_OK) {

@@ -28,6 +28,11 @@
  * tf and BM25 contribution, summing to score_text), score_text,
  * score_vector.
  *
+ * Extra fields (all modes, appended last): with carry_query, "query" is the
+ * query record's "text" string (left out when the record has none); with
+ * with_vectors, "vector" is the hit's stored vector as the store keeps it
+ * (normalised in a cosine store), as vs_store_get gives it.
+ *
  * Fusion of hit streams (vs_query_fuse_files): NDJSON hit records of
  * several runs (qid, id, score, rank order), grouped by qid, fused per qid;
  * output hits: qid, id, rank, score, fusion, and per input i "scores"[i]
@@ -61,6 +66,8 @@ struct vs_qtext_opts {
     struct vs_bm25_params bm25;
     double mmr;   /* lambda in [0, 1]; < 0: no MMR */
     size_t depth; /* candidates per side; 0: max(k, VS_QTEXT_DEPTH_DEFAULT) */
+    int carry_query;  /* add "query" (the record's "text") to its hits */
+    int with_vectors; /* add "vector" (the stored vector) to every hit */
 };
 
 void vs_qtext_opts_init(struct vs_qtext_opts *o);

@@ -675,3 +675,49 @@ EOF2
     [ -z "$out" ]
     [[ "$err" == *"unknown format 'yaml' (ndjson, trec, text)"* ]]
 }
+
+@test "vs-query: --carry-query puts the query text on its hits, --with-vectors the stored vectors" {
+    printf '%s\n' '{"id":"q1","text":"alpha gamma","vector":[1,0.1,0]}' '{"id":"q2","vector":[0,1,0.2]}' > "$S/qs.ndjson"
+    head -1 "$S/qs.ndjson" > "$S/q1t.ndjson"
+    for mode in vector text hybrid; do
+        qf="$S/qs.ndjson"; [ $mode = vector ] || qf="$S/q1t.ndjson"
+        run_split vs-query -k 3 --mode $mode --carry-query --with-vectors "$S/kb.vs" "$qf" || true
+        expect_status 0
+        expect_ndjson
+        printf '%s\n' "$out" | $PY -c '
+import json, sys
+import numpy as np
+docs = {}
+for l in open(sys.argv[1]):
+    o = json.loads(l); v = np.array(o["vector"], float); docs[o["id"]] = v / np.linalg.norm(v)
+n = {"q1": 0, "q2": 0}
+for l in sys.stdin:
+    h = json.loads(l)
+    n[h["qid"]] += 1
+    if h["qid"] == "q1":
+        assert h["query"] == "alpha gamma", h
+    else:
+        assert "query" not in h, h
+    assert list(h)[-1] == "vector", h
+    assert np.allclose(h["vector"], docs[h["id"]], atol=1e-7), h
+assert n["q1"] == (2 if sys.argv[2] == "text" else 3), n
+assert n["q2"] == (3 if sys.argv[2] == "vector" else 0), n
+' "$S/docs.ndjson" $mode
+    done
+    # without the options, neither field
+    run_split vs-query -k 3 "$S/kb.vs" "$S/qs.ndjson" || true
+    expect_status 0
+    [[ "$out" != *'"query"'* ]]
+    [[ "$out" != *'"vector"'* ]]
+}
+
+@test "vs-query: --carry-query and --with-vectors need ndjson output and a store" {
+    run_split vs-query --carry-query --format trec "$S/kb.vs" < "$S/q1.ndjson" || true
+    expect_status 2
+    [[ "$err" == *"--format ndjson"* ]]
+    run_split vs-query --with-vectors --format text "$S/kb.vs" < "$S/q1.ndjson" || true
+    expect_status 2
+    run_split vs-query --fuse --with-vectors "$S/q1.ndjson" || true
+    expect_status 2
+    [[ "$err" == *"--fuse"* ]]
+}

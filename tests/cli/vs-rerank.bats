@@ -385,3 +385,60 @@ assert [x["n"] for x in log] == [3, 3] and log[0]["query"] == "boundary layer he
     expect_status 0
     [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; x=json.load(sys.stdin); print(x["id"], x["retrieval_rank"])')" = "d2 2" ]
 }
+
+@test "vs-rerank: vs-query --carry-query --with-vectors | vs-rerank -m mmr needs no --queries" {
+    cd "$SCRATCH"
+    $PY -c '
+import json, random
+random.seed(7)
+words = "wing heat flow layer shock wave plate pressure mach boundary".split()
+for i in range(30):
+    print(json.dumps({"id": "d%02d" % i, "text": " ".join(random.choice(words) for _ in range(6)),
+                      "vector": [round(random.uniform(-1, 1), 3) for _ in range(8)]}))
+for i in range(3):
+    open("q.jsonl", "a").write(json.dumps({"id": "q%d" % i, "text": " ".join(random.sample(words, 2)),
+                      "vector": [round(random.uniform(-1, 1), 3) for _ in range(8)]}) + "\n")
+' > docs.jsonl
+    vs-ingest -q kb.vs docs.jsonl
+    vs-query --mode vector -k 12 --carry-query --with-vectors kb.vs q.jsonl > hits.jsonl
+    run_split vs-rerank -m mmr --lambda 0.6 -k 5 hits.jsonl || true
+    expect_status 0
+    expect_ndjson
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 15 ]
+    printf '%s\n' "$out" | $PY -c '
+import json, sys
+import numpy as np
+hits = {}
+for l in open(sys.argv[1]):
+    o = json.loads(l); hits.setdefault(o["qid"], []).append(o)
+got = [json.loads(l) for l in sys.stdin]
+lam = 0.6
+def cos(a, b):
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+for qid, hs in hits.items():
+    V = [np.array(h["vector"], float) for h in hs]
+    rel = [h["score"] for h in hs]
+    chosen, vals = [], []
+    while len(chosen) < 5:
+        best, bv = None, None
+        for i in range(len(hs)):
+            if i in chosen: continue
+            v = lam * rel[i] - (1 - lam) * max([cos(V[i], V[j]) for j in chosen], default=0.0)
+            if bv is None or v > bv + 1e-12:
+                best, bv = i, v
+        chosen.append(best); vals.append(bv)
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["id"] for g in mine] == [hs[i]["id"] for i in chosen], (qid, mine, chosen)
+    assert [g["retrieval_rank"] for g in mine] == [i + 1 for i in chosen]
+    for g, v in zip(mine, vals):
+        assert abs(g["score"] - v) < 1e-6, (g, v)
+' hits.jsonl
+    # the carried query text serves bm25 the same as --queries does
+    run_split vs-rerank -m bm25 hits.jsonl || true
+    expect_status 0
+    a=$out
+    run_split vs-rerank -m bm25 --queries q.jsonl hits.jsonl || true
+    expect_status 0
+    [ "$a" = "$out" ]
+    [ "$(grep -c '"query"' hits.jsonl)" -eq 36 ]
+}
