@@ -20,6 +20,7 @@ enum {
     OPT_QUERIES,
     OPT_RPM,
     OPT_SIGMOID,
+    OPT_STORE,
     OPT_THREADS,
     OPT_TIMEOUT,
     OPT_URL
@@ -38,6 +39,7 @@ static const struct option longopts[] = {
     {"queries", required_argument, NULL, OPT_QUERIES},
     {"rpm", required_argument, NULL, OPT_RPM},
     {"sigmoid", no_argument, NULL, OPT_SIGMOID},
+    {"store", required_argument, NULL, OPT_STORE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"url", required_argument, NULL, OPT_URL},
@@ -61,6 +63,8 @@ static void usage(FILE *fp)
           "      --blend ALPHA     final score = ALPHA x rerank + (1 - ALPHA) x retrieval\n"
           "      --blend-mode MODE rrf (ranks, default) or minmax (normalised scores)\n"
           "      --analyzer SPEC   bm25: analyzer spec (default: the store default)\n"
+          "      --store STORE     bm25: score each hit as STORE's own BM25 scores its\n"
+          "                        stored record (its analyzer and statistics)\n"
           "      --lambda X        mmr: relevance weight in [0, 1] (default 0.5)\n"
           "      --model NAME      cross-encoder: model folder (DIR, or NAME in\n"
           "                        $VS_MODEL_DIR); api: model name sent with the request\n"
@@ -162,6 +166,7 @@ int main(int argc, char **argv)
             break;
         case OPT_MODEL: o.model = optarg; break;
         case OPT_SIGMOID: o.sigmoid = 1; break;
+        case OPT_STORE: o.store = optarg; break;
         case OPT_THREADS: {
             long t;
             if (vs_cli_parse_long("--threads", optarg, 1, 1024, &t))
@@ -195,8 +200,11 @@ int main(int argc, char **argv)
         return vs_cli_exit(vs_cli_usage_error("--sigmoid and --threads are for --method cross-encoder"));
     if (is_ce && !o.model && !(o.model = vs_cli_setting("rerank.model")))
         return vs_cli_exit(vs_cli_usage_error("--method cross-encoder needs --model DIR"));
-    if (o.method != VS_RERANK_BM25 && o.analyzer)
-        return vs_cli_exit(vs_cli_usage_error("--analyzer is for --method bm25"));
+    if (o.method != VS_RERANK_BM25 && (o.analyzer || o.store))
+        return vs_cli_exit(vs_cli_usage_error("--analyzer and --store are for --method bm25"));
+    if (o.analyzer && o.store)
+        return vs_cli_exit(vs_cli_usage_error(
+            "--store scores with the store's own analyzer; drop --analyzer"));
     if (is_api && !o.url && !(o.url = vs_cli_setting("rerank.url")))
         return vs_cli_exit(vs_cli_usage_error("--method api needs --url URL"));
     if (is_api) {

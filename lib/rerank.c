@@ -15,6 +15,7 @@
 struct hit {
     json_t *rec;     /* own reference */
     const char *text;/* borrowed from rec */
+    const char *id;  /* borrowed from rec, or NULL */
     long rrank;      /* retrieval rank */
     double rscore;   /* retrieval score */
     int has_rscore;
@@ -28,6 +29,7 @@ struct vs_rerank {
     struct vs_analyzer *an;
     struct vs_http *http;
     struct vs_cross *cross;
+    struct vs_rerank_store *store; /* bm25 --store */
     json_t *queries;  /* qid -> {"text", "vector"} */
     json_t *done;     /* qids whose group ended -> true */
     char qid[512];    /* current group ("" = none) */
@@ -103,6 +105,11 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         return vs_diag_set(d, VS_E_USAGE, "bm25: k1 must be >= 0 and b in [0, 1]");
     if (o->method == VS_RERANK_CROSS_ENCODER && !(o->model && *o->model))
         return vs_diag_set(d, VS_E_USAGE, "method cross-encoder needs a model folder");
+    if (o->store && o->method != VS_RERANK_BM25)
+        return vs_diag_set(d, VS_E_USAGE, "a store is for method bm25");
+    if (o->store && o->analyzer)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "bm25 with a store uses the store's analyzer; give no other");
     if (o->method == VS_RERANK_API && !(o->url && *o->url))
         return vs_diag_set(d, VS_E_USAGE, "method api needs a URL");
     struct vs_rerank *r = calloc(1, sizeof *r);
@@ -116,8 +123,10 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         vs_diag_set(d, st, "out of memory");
         goto fail;
     }
-    if (o->method == VS_RERANK_BM25 &&
+    if (o->method == VS_RERANK_BM25 && !o->store &&
         (st = vs_analyzer_new(o->analyzer, &r->an, d)) != VS_OK)
+        goto fail;
+    if (o->store && (st = vs_rerank_store_open(o->store, &r->store, d)) != VS_OK)
         goto fail;
     if (o->method == VS_RERANK_API && (st = vs_http_new(&o->http, &r->http, d)) != VS_OK)
         goto fail;
@@ -157,6 +166,7 @@ void vs_rerank_free(struct vs_rerank *r)
     json_decref(r->done);
     vs_http_free(r->http);
     vs_rerank_cross_free(r->cross);
+    vs_rerank_store_free(r->store);
     vs_analyzer_free(r->an);
     free(r);
 }
@@ -289,6 +299,21 @@ done:
     return st;
 }
 
+/* order[n] gets 0..n-1 sorted by scores, best first, ties in input order. */
+static void order_by_score(const double *scores, size_t n, size_t *order)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) { /* insertion sort, stable */
+        size_t v = order[i], j = i;
+        while (j > 0 && scores[order[j - 1]] < scores[v]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+}
+
 int vs_rerank_score(struct vs_rerank *r, const char *query,
                     const char *const *texts, size_t n, const float *vecs,
                     size_t dim, const float *qvec, const double *rel,
@@ -332,18 +357,8 @@ int vs_rerank_score(struct vs_rerank *r, const char *query,
     default:
         return vs_diag_set(d, VS_E_UNSUPPORTED, "method not built");
     }
-    if (st == VS_OK && order) {
-        for (size_t i = 0; i < n; i++)
-            order[i] = i;
-        for (size_t i = 1; i < n; i++) { /* insertion sort, stable, best first */
-            size_t v = order[i], j = i;
-            while (j > 0 && scores[order[j - 1]] < scores[v]) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = v;
-        }
-    }
+    if (st == VS_OK && order)
+        order_by_score(scores, n, order);
     return st;
 }
 
@@ -379,15 +394,17 @@ static int flush(struct vs_rerank *r, vs_rerank_emit_fn emit, void *arg,
     size_t n = r->n;
     int st = VS_OK;
     const char **texts = calloc(n ? n : 1, sizeof *texts);
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
     double *scores = calloc(n ? n : 1, sizeof *scores);
     double *rel = calloc(n ? n : 1, sizeof *rel);
     size_t *order = calloc(n ? n : 1, sizeof *order);
-    if (!texts || !scores || !rel || !order) {
+    if (!texts || !ids || !scores || !rel || !order) {
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         texts[i] = r->hits[i].text ? r->hits[i].text : "";
+        ids[i] = r->hits[i].id;
         rel[i] = r->hits[i].rscore;
     }
     if (r->o.method == VS_RERANK_MMR && !r->qvec)
@@ -403,8 +420,14 @@ static int flush(struct vs_rerank *r, vs_rerank_emit_fn emit, void *arg,
                          r->qid, r->qdim, r->dim);
         goto done;
     }
-    st = vs_rerank_score(r, r->qtext, texts, n, r->vecs, r->dim, r->qvec, rel,
-                         scores, order, d);
+    if (r->store) {
+        struct vs_bm25_params p = {r->o.k1, r->o.b};
+        st = vs_rerank_store_score(r->store, r->qtext ? r->qtext : "", ids, n, &p, scores, d);
+        if (st == VS_OK)
+            order_by_score(scores, n, order);
+    } else
+        st = vs_rerank_score(r, r->qtext, texts, n, r->vecs, r->dim, r->qvec, rel,
+                             scores, order, d);
     if (st != VS_OK) {
         if (d && strstr(d->detail, r->qid) == NULL) {
             char det[sizeof d->detail];
@@ -473,6 +496,7 @@ done:
     free(order);
     free(rel);
     free(scores);
+    free(ids);
     free(texts);
     if (json_object_set_new(r->done, r->qid, json_true()) != 0 && st == VS_OK)
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -552,7 +576,17 @@ int vs_rerank_push(struct vs_rerank *r, const json_t *hit, vs_rerank_emit_fn emi
     const char *text = NULL;
     if ((st = vs_record_string(hit, "text", &text, d)) != VS_OK)
         return st;
-    if (!text && r->o.method != VS_RERANK_MMR) {
+    const char *id = NULL;
+    if (r->store && (st = vs_record_string(hit, "id", &id, d)) != VS_OK)
+        return st;
+    if (r->store && !id) {
+        vs_diag_field(d, "id");
+        return vs_diag_set(d, VS_E_FIELD, "missing (bm25 with a store scores the stored "
+                           "record of the hit's id)");
+    }
+    if (r->store && (st = vs_rerank_store_check(r->store, id, d)) != VS_OK)
+        return st;
+    if (!text && r->o.method != VS_RERANK_MMR && !r->store) {
         vs_diag_field(d, "text");
         return vs_diag_set(d, VS_E_FIELD, "missing (method %s scores the hit's text)",
                            vs_rerank_method_name(r->o.method));
@@ -612,6 +646,7 @@ int vs_rerank_push(struct vs_rerank *r, const json_t *hit, vs_rerank_emit_fn emi
     h->text = NULL;
     if (text)
         h->text = json_string_value(json_object_get(h->rec, "text"));
+    h->id = id ? json_string_value(json_object_get(h->rec, "id")) : NULL;
     h->rrank = jr ? (long)json_integer_value(jr) : (long)r->n + 1;
     h->has_rscore = js != NULL;
     h->rscore = js ? json_number_value(js) : 0;

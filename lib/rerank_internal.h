@@ -34,4 +34,24 @@ int vs_rerank_cross_score(struct vs_cross *m, const char *query,
                           int threads, double *scores, size_t *ntrunc,
                           struct vs_diag *d);
 
+/* bm25 with a store's analyzer and statistics (rerank_store.c): each id is
+ * scored as the store's BM25 search over its text sections scores that
+ * stored record (p: k1 and b). Open errors: those of vs_store_open and
+ * vs_store_text_open, VS_E_UNSUPPORTED (the store has no text index),
+ * VS_E_NOMEM. Score errors: VS_E_DATA (an id that is not a live record of
+ * the store; d->field "id"), VS_E_CORRUPT, VS_E_NOMEM. */
+struct vs_bm25_params;
+struct vs_rerank_store;
+int vs_rerank_store_open(const char *path, struct vs_rerank_store **out,
+                         struct vs_diag *d);
+void vs_rerank_store_free(struct vs_rerank_store *rs);
+/* VS_OK when id is a live record of the store, else VS_E_DATA (or the
+ * errors of reading the ids: VS_E_CORRUPT, VS_E_NOMEM). */
+int vs_rerank_store_check(struct vs_rerank_store *rs, const char *id,
+                          struct vs_diag *d);
+int vs_rerank_store_score(struct vs_rerank_store *rs, const char *query,
+                          const char *const *ids, size_t n,
+                          const struct vs_bm25_params *p, double *scores,
+                          struct vs_diag *d);
+
 #endif

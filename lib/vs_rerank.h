@@ -14,6 +14,11 @@
  *   bm25  BM25 (vs_bm25.h) of the query over the group's texts, with the
  *         statistics (N, df, avgdl) of the group itself and an analyzer spec
  *         (default VS_ANALYZER_DEFAULT). A hit matching no query term: 0.
+ *         With a store (opts.store): each hit's id is scored as that
+ *         store's own BM25 search scores the stored record (its analyzer,
+ *         N, document frequencies and average length; the stored text, so
+ *         hits need no "text"); a hit whose id is not a live record of the
+ *         store is a data error (VS_E_DATA).
  *   mmr   maximal marginal relevance (vs_mmr.h) over the hits' vectors with
  *         lambda; relevance is cos(query vector, hit) when the query record
  *         has a vector, else the hit's retrieval score. The group keeps the
@@ -78,6 +83,8 @@ struct vs_rerank_opts {
     enum vs_rerank_blend blend_mode;
     double lambda;         /* mmr, [0, 1] */
     const char *analyzer;  /* bm25 analyzer spec; NULL = default */
+    const char *store;     /* bm25: score with this store's analyzer and
+                              statistics (then analyzer must be NULL) */
     double k1, b;          /* bm25 parameters */
     const char *url;       /* api: endpoint (required) */
     const char *model;     /* api: "model" of the request (NULL = left out);
@@ -102,7 +109,9 @@ int vs_rerank_blend_parse(const char *s, enum vs_rerank_blend *out);
 
 struct vs_rerank;
 
-/* Errors: VS_E_USAGE (bad k1, b, lambda, blend; api without url),
+/* Errors: VS_E_USAGE (bad k1, b, lambda, blend; api without url; store
+ * with analyzer or with another method), errors of opening the store
+ * (VS_E_NOSTORE, VS_E_CORRUPT, ...; VS_E_UNSUPPORTED without a text index),
  * VS_E_CONFIG (bad analyzer spec), VS_E_UNSUPPORTED (late-interaction),
  * errors of loading the cross-encoder, VS_E_NOMEM, VS_E_INTERNAL (curl would not start). */
 int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,

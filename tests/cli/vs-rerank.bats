@@ -442,3 +442,62 @@ for qid, hs in hits.items():
     [ "$a" = "$out" ]
     [ "$(grep -c '"query"' hits.jsonl)" -eq 36 ]
 }
+
+@test "vs-rerank: bm25 --store gives the store's own BM25 scores (two segments, an overwrite)" {
+    cd "$SCRATCH"
+    $PY -c '
+import json, random
+random.seed(11)
+words = "wing heat flow layer shock wave plate pressure mach boundary the of running runs".split()
+docs = [{"id": "d%02d" % i, "text": " ".join(random.choice(words) for _ in range(random.randint(3, 12))),
+         "vector": [round(random.uniform(-1, 1), 3) for _ in range(8)]} for i in range(40)]
+with open("a.jsonl", "w") as f:
+    for d in docs[:25]: f.write(json.dumps(d) + "\n")
+with open("b.jsonl", "w") as f:
+    for d in docs[25:]: f.write(json.dumps(d) + "\n")
+    d = dict(docs[3]); d["text"] = "shock shock wave running"; f.write(json.dumps(d) + "\n")
+with open("q.jsonl", "w") as f:
+    for i in range(4):
+        f.write(json.dumps({"id": "q%d" % i, "text": " ".join(random.sample(words, 3)),
+                            "vector": [round(random.uniform(-1, 1), 3) for _ in range(8)]}) + "\n")
+'
+    vs-ingest -q kb.vs a.jsonl
+    vs-ingest -q kb.vs b.jsonl
+    vs-query --mode vector -k 15 --carry-query kb.vs q.jsonl > hits.jsonl
+    vs-query --mode text -k 40 kb.vs q.jsonl > text.jsonl
+    run_split vs-rerank -m bm25 --store kb.vs hits.jsonl || true
+    expect_status 0
+    expect_ndjson
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 60 ]
+    printf '%s\n' "$out" > store.jsonl
+    vs-rerank -m bm25 hits.jsonl > cand.jsonl
+    $PY -c '
+import json, sys
+ref = {}
+for l in open("text.jsonl"):
+    o = json.loads(l); ref[(o["qid"], o["id"])] = o["score_text"]
+got = [json.loads(l) for l in open("store.jsonl")]
+cand = {(o["qid"], o["id"]): o["score"] for o in map(json.loads, open("cand.jsonl"))}
+nonzero = differ = 0
+for g in got:
+    want = ref.get((g["qid"], g["id"]), 0.0)
+    assert abs(g["score"] - want) < 1e-9, (g, want)
+    nonzero += want > 0
+    differ += abs(cand[(g["qid"], g["id"])] - want) > 1e-6
+for q in {g["qid"] for g in got}:
+    s = [g["score"] for g in got if g["qid"] == q]
+    assert s == sorted(s, reverse=True)
+assert nonzero > 20 and differ > 10, (nonzero, differ)
+'
+    # errors: an id not in the store is a data error at its line; option conflicts
+    printf '%s\n' '{"qid":"q0","id":"d01","query":"wing"}' '{"qid":"q0","id":"zz","query":"wing"}' > bad.jsonl
+    run_split vs-rerank -m bm25 --store kb.vs bad.jsonl || true
+    expect_status 3
+    [[ "$err" == *"bad.jsonl:2:"*"'zz'"* ]]
+    run_split vs-rerank -m bm25 --store nope.vs hits.jsonl || true
+    expect_status 4
+    run_split vs-rerank -m bm25 --store kb.vs --analyzer en hits.jsonl || true
+    expect_status 2
+    run_split vs-rerank -m mmr --store kb.vs hits.jsonl || true
+    expect_status 2
+}
