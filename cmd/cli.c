@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vs_trace.h"
+
 #ifndef VS_VERSION
 #define VS_VERSION "0.1.0"
 #endif
@@ -32,6 +34,7 @@ void vs_cli_init(const char *prog)
     memset(&vs_cli, 0, sizeof vs_cli);
     vs_cli.prog = slash ? slash + 1 : prog;
     vs_cli.t0 = now();
+    vs_cli.t0_ns = vs_trace_now_ns();
     struct stat st;
     vs_cli.stdout_is_pipe = fstat(STDOUT_FILENO, &st) == 0 &&
                             (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
@@ -300,6 +303,63 @@ void vs_cli_progress(uint64_t done, const char *unit)
     vs_cli.progress_shown = 1;
 }
 
+void vs_cli_no_trace(void) { vs_cli.no_trace = 1; }
+
+/* The process span: exported synchronously at exit (a batch program has
+ * nothing else to overlap it with), bounded by the exporter's timeouts. */
+static void trace_export(int code)
+{
+    struct vs_otlp *x = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (vs_cli.no_trace)
+        return;
+    if (vs_otlp_new_from_env(vs_cli.prog, VS_OTLP_BATCH, &x, &d) != VS_OK) {
+        vs_cli_warn("tracing off: %s", d.detail);
+        return;
+    }
+    if (!x)
+        return;
+    char trace_id[VS_TRACE_ID_LEN], parent[VS_SPAN_ID_LEN] = "", span[VS_SPAN_ID_LEN];
+    const char *tp = getenv("TRACEPARENT");
+    if (vs_trace_parse_traceparent(tp, trace_id, parent) != 0) {
+        if (tp && *tp)
+            vs_cli_info(1, "TRACEPARENT '%.80s' is not a W3C traceparent; starting a new trace", tp);
+        parent[0] = 0;
+        if (vs_trace_random_hex(trace_id, 16) != 0) {
+            vs_otlp_free(x);
+            return;
+        }
+    }
+    if (vs_trace_random_hex(span, 8) != 0) {
+        vs_otlp_free(x);
+        return;
+    }
+    json_t *attrs = json_array();
+    json_array_append_new(attrs, vs_trace_attr_s("process.executable.name", vs_cli.prog));
+    json_array_append_new(attrs, vs_trace_attr_i("process.exit.code", code));
+    const char *k;
+    json_t *v;
+    json_object_foreach(vs_cli.stat, k, v) {
+        char key[160];
+        snprintf(key, sizeof key, "vecstore.%s", k);
+        if (json_is_integer(v))
+            json_array_append_new(attrs, vs_trace_attr_i(key, (long long)json_integer_value(v)));
+        else if (json_is_real(v))
+            json_array_append_new(attrs, vs_trace_attr_d(key, json_real_value(v)));
+        else if (json_is_string(v))
+            json_array_append_new(attrs, vs_trace_attr_s(key, json_string_value(v)));
+    }
+    vs_otlp_span(x, trace_id, span, parent, vs_cli.prog, 1, vs_cli.t0_ns, vs_trace_now_ns(),
+                 code != 0 && code != VS_EXIT_NEGATIVE, attrs);
+    vs_otlp_shutdown(x);
+    uint64_t exported, dropped, failed;
+    vs_otlp_counts(x, &exported, &dropped, &failed);
+    if (failed || dropped)
+        vs_cli_warn("could not export the trace span to '%s'", vs_otlp_url(x));
+    vs_otlp_free(x);
+}
+
 int vs_cli_exit(int code)
 {
     clear_progress();
@@ -322,6 +382,7 @@ int vs_cli_exit(int code)
             fprintf(stderr, "%s\n", s);
         free(s);
     }
+    trace_export(code);
     json_decref(vs_cli.stat);
     vs_cli.stat = NULL;
     vs_config_free(vs_cli.cfg);

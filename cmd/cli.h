@@ -47,6 +47,8 @@ struct vs_cli_state {
     json_t *stat;         /* --stats object, keys in insertion order */
     struct vs_config *cfg;/* loaded lazily by vs_cli_setting() */
     int cfg_loaded;
+    uint64_t t0_ns;       /* start, Unix nanoseconds (the process span) */
+    int no_trace;         /* vs_cli_no_trace() was called */
 };
 extern struct vs_cli_state vs_cli;
 
@@ -106,9 +108,18 @@ void vs_cli_progress(uint64_t done, const char *unit);
 /* Seconds since vs_cli_init. */
 double vs_cli_elapsed(void);
 
+/* Tracing (docs/tracing.md): when the OTEL_* variables name an OTLP/HTTP
+ * endpoint, vs_cli_exit exports one span for the whole run, named after
+ * the program, a child of $TRACEPARENT when that is a valid W3C
+ * traceparent (else the root of a new trace), with the --stats values as
+ * attributes. Export failures are one warning; they never change the exit
+ * code. vs_cli_no_trace turns this off (vs-serve traces requests). */
+void vs_cli_no_trace(void);
+
 /* Finish: clear the progress line, flush and close stdout (a failure is
  * reported and turns code into VS_EXIT_SYSTEM unless it already is an
- * error), print the --stats object with "elapsed_s", and return the code. */
+ * error), print the --stats object with "elapsed_s", export the process
+ * span when tracing is on, and return the code. */
 int vs_cli_exit(int code);
 
 #endif

@@ -137,6 +137,7 @@ static FILE *open_log(const char *path, const char *opt)
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
+    vs_cli_no_trace(); /* requests are traced, not the process */
     struct vs_server_opts o = {0};
     o.threads = 4;
     o.slow_ms = -1;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vs_bert.h"
 #include "vs_distance.h"
@@ -55,6 +56,7 @@ struct vs_query {
     uint64_t distances, shortfalls;
     struct vs_qgraph *graphs;     /* segments searched through a graph */
     struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
+    uint64_t run_ns[3];           /* last run: search start, exact scan done, graphs done */
 };
 
 void vs_query_free(struct vs_query *q)
@@ -190,6 +192,25 @@ size_t vs_query_pending(const struct vs_query *q) { return q->npend; }
 int vs_query_full(const struct vs_query *q) { return q->npend >= q->o.batch; }
 uint64_t vs_query_distances(const struct vs_query *q) { return q->distances; }
 uint64_t vs_query_shortfalls(const struct vs_query *q) { return q->shortfalls; }
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int vs_query_segment_stat(const struct vs_query *q, size_t p,
+                          struct vs_query_segstat *out)
+{
+    if (p >= q->nparts || q->run_ns[0] == 0)
+        return VS_E_NOTFOUND;
+    out->rows = q->parts[p].rows;
+    out->graph = vs_qgraph_has(q->graphs, p);
+    out->start_ns = q->run_ns[out->graph ? 1 : 0];
+    out->end_ns = q->run_ns[out->graph ? 2 : 1];
+    return VS_OK;
+}
 
 const char *vs_query_kernel(const struct vs_query *q)
 {
@@ -510,6 +531,7 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
     int st = VS_OK;
     uint64_t hits = 0, empty = 0;
     size_t nq = q->npend, kmax = 1, total_k = 0;
+    memset(q->run_ns, 0, sizeof q->run_ns);
     if (nq == 0)
         goto out;
     for (size_t i = 0; i < nq; i++) {
@@ -574,12 +596,15 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
             }
             q->fq[i].allow = q->qallow_ptr + i * q->nparts;
         }
+        q->run_ns[0] = wall_ns();
         if ((st = vs_flat_search(q->flat, q->graphs ? q->fparts : q->parts, q->nparts, q->fq,
                                  nq, q->fr, d)) != VS_OK)
             goto out;
+        q->run_ns[1] = wall_ns();
         if (q->graphs && (st = vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
                                                 q->st.metric, q->fr, d)) != VS_OK)
             goto out;
+        q->run_ns[2] = wall_ns();
     }
     for (size_t i = 0; i < nq && st == VS_OK; i++) {
         q->distances += q->fr[i].distances;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -195,14 +194,7 @@ int vs_server_trace_from_env(struct vs_server *srv, struct vs_diag *d)
 {
     vs_otlp_free(srv->otlp);
     srv->otlp = NULL;
-    return vs_otlp_new_from_env("vs-serve", &srv->otlp, d);
-}
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    return vs_otlp_new_from_env("vs-serve", VS_OTLP_SERVER, &srv->otlp, d);
 }
 
 uint64_t vs_server_requests(const struct vs_server *srv)
@@ -402,35 +394,39 @@ struct ctx {
     uint64_t t0_ns;
 };
 
-static int random_hex(char *out, size_t nbytes);
-
-/* A child span of the request's server span (when tracing is on). */
-static void child_span(struct ctx *c, const char *name, uint64_t t0, int error,
+/* A child span (when tracing is on) of parent, or of the request's server
+ * span when parent is NULL; id is its span id, or NULL for a new one. */
+static void child_span(struct ctx *c, const char *id, const char *parent,
+                       const char *name, uint64_t t0, uint64_t t1, int error,
                        json_t *attrs)
 {
-    if (!c->srv->otlp) {
+    char own[VS_SPAN_ID_LEN];
+    if (!c->srv->otlp || (!id && vs_trace_random_hex(own, 8) != 0)) {
         json_decref(attrs);
         return;
     }
-    char id[17];
-    if (random_hex(id, 8) != 0) {
-        json_decref(attrs);
+    vs_otlp_span(c->srv->otlp, c->r->trace_id, id ? id : own, parent ? parent : c->span_id,
+                 name, 1, t0, t1, error, attrs);
+}
+
+/* One "search" span per segment for the last run of q, children of the
+ * query span qspan: segment index, rows, exact scan or graph, queries. */
+static void segment_spans(struct ctx *c, const struct vs_query *q, size_t nseg,
+                          const char *qspan, size_t nq)
+{
+    if (!c->srv->otlp)
         return;
+    for (size_t p = 0; p < nseg; p++) {
+        struct vs_query_segstat ss;
+        if (vs_query_segment_stat(q, p, &ss) != VS_OK)
+            return;
+        child_span(c, NULL, qspan, "search", ss.start_ns, ss.end_ns, 0,
+                   json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                             vs_trace_attr_i("vecstore.segment", (long long)p),
+                             vs_trace_attr_i("vecstore.segment.rows", (long long)ss.rows),
+                             vs_trace_attr_s("vecstore.search", ss.graph ? "graph" : "exact"),
+                             vs_trace_attr_i("vecstore.queries", (long long)nq)));
     }
-    vs_otlp_span(c->srv->otlp, c->r->trace_id, id, c->span_id, name, 1, t0,
-                 wall_ns(), error, attrs);
-}
-
-static json_t *attr_s(const char *k, const char *v)
-{
-    return json_pack("{s:s,s:{s:s}}", "key", k, "value", "stringValue", v);
-}
-
-static json_t *attr_i(const char *k, long long v)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%lld", v); /* OTLP JSON: int64 as a decimal string */
-    return json_pack("{s:s,s:{s:s}}", "key", k, "value", "intValue", b);
 }
 
 struct hits_out {
@@ -515,7 +511,11 @@ static void ep_query(struct ctx *c)
         h.arr = json_array();
     }
     uint64_t hits = 0, short0 = vs_query_shortfalls(q);
-    uint64_t search_t0 = wall_ns();
+    uint64_t search_t0 = vs_trace_now_ns();
+    size_t in_run = 0;
+    char qspan[VS_SPAN_ID_LEN] = "";
+    if (c->srv->otlp && vs_trace_random_hex(qspan, 8) != 0)
+        qspan[0] = 0;
     for (size_t i = 0; i < n; i++) {
         vs_diag_clear(&d);
         if ((st = vs_query_add(q, json_array_get(p.recs, i), &d)) != VS_OK) {
@@ -525,10 +525,13 @@ static void ep_query(struct ctx *c)
         }
         if (vs_query_full(q) || i + 1 == n) {
             uint64_t nh = 0;
+            in_run = vs_query_pending(q);
             if ((st = vs_query_run(q, emit_hit, &h, &nh, NULL, &d)) != VS_OK) {
                 set_status_error(c->r, st, &d);
                 goto done;
             }
+            if (qspan[0])
+                segment_spans(c, q, vs_store_nsegments(g->store), qspan, in_run);
             hits += nh;
             if (i + 1 < n && vs_srv_now() > c->deadline) {
                 set_error(c->r, 504, "deadline", NULL,
@@ -539,12 +542,13 @@ static void ep_query(struct ctx *c)
     }
     c->nqueries = n;
     c->nhits = hits;
-    child_span(c, "query", search_t0, 0,
-               json_pack("[o,o,o,o,o]", attr_s("vecstore.store", c->store->name),
-                         attr_i("vecstore.queries", (long long)n),
-                         attr_i("vecstore.hits", (long long)hits),
-                         attr_i("vecstore.k_shortfalls", (long long)(vs_query_shortfalls(q) - short0)),
-                         attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
+    if (qspan[0])
+        child_span(c, qspan, NULL, "query", search_t0, vs_trace_now_ns(), 0,
+               json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                         vs_trace_attr_i("vecstore.queries", (long long)n),
+                         vs_trace_attr_i("vecstore.hits", (long long)hits),
+                         vs_trace_attr_i("vecstore.k_shortfalls", (long long)(vs_query_shortfalls(q) - short0)),
+                         vs_trace_attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
     __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q) - short0, __ATOMIC_RELAXED);
@@ -690,7 +694,7 @@ static void ep_write(struct ctx *c, int ep)
             return;
         }
     }
-    uint64_t commit_t0 = wall_ns();
+    uint64_t commit_t0 = vs_trace_now_ns();
     pthread_mutex_lock(&c->store->write_mu);
     struct vs_writer *w = NULL;
     struct vs_writer_opts wo = {.create = NULL, .wait_s = c->deadline - vs_srv_now()};
@@ -714,10 +718,11 @@ static void ep_write(struct ctx *c, int ep)
     vs_writer_close(w);
     pthread_mutex_unlock(&c->store->write_mu);
     wparse_release(&p);
-    child_span(c, ep == VS_EP_COMPACT ? "compact" : "commit", commit_t0, st != VS_OK,
-               json_pack("[o,o,o]", attr_s("vecstore.store", c->store->name),
-                         attr_s("vecstore.operation", vs_srv_ep_name(ep)),
-                         attr_i("vecstore.records", (long long)n)));
+    child_span(c, NULL, NULL, ep == VS_EP_COMPACT ? "compact" : "commit", commit_t0,
+               vs_trace_now_ns(), st != VS_OK,
+               json_pack("[o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                         vs_trace_attr_s("vecstore.operation", vs_srv_ep_name(ep)),
+                         vs_trace_attr_i("vecstore.records", (long long)n)));
     if (st != VS_OK) {
         set_status_error(c->r, st, &d);
         if (st == VS_E_LOCKED)
@@ -858,45 +863,6 @@ static int route(struct vs_server *srv, const char *path, const char *method,
     return -1;
 }
 
-static int random_hex(char *out, size_t nbytes)
-{
-    unsigned char b[16];
-    if (nbytes > sizeof b || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
-        return -1;
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[2 * nbytes] = 0;
-    return 0;
-}
-
-/* W3C traceparent: 00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>,
- * lowercase, trace id and parent id not all zeros. */
-static int traceparent_trace_id(const char *tp, char out[33], char parent[17])
-{
-    if (!tp || strlen(tp) < 55)
-        return -1;
-    for (int i = 0; i < 55; i++) {
-        char ch = tp[i];
-        int dash = i == 2 || i == 35 || i == 52;
-        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
-            return -1;
-    }
-    if (strncmp(tp, "ff", 2) == 0 || (strncmp(tp, "00", 2) == 0 && tp[55]))
-        return -1;
-    if (strspn(tp + 3, "0") >= 32 || strspn(tp + 36, "0") >= 16)
-        return -1;
-    memcpy(out, tp + 3, 32);
-    out[32] = 0;
-    if (parent) {
-        memcpy(parent, tp + 36, 16);
-        parent[16] = 0;
-    }
-    return 0;
-}
-
 static void access_log(struct ctx *c, int ep, const char *key)
 {
     FILE *fp = c->srv->o.access_log;
@@ -938,14 +904,14 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
 {
     memset(resp, 0, sizeof *resp);
     struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
-    c.t0_ns = wall_ns();
+    c.t0_ns = vs_trace_now_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
-    if (random_hex(c.span_id, 8) != 0)
+    if (vs_trace_random_hex(c.span_id, 8) != 0)
         snprintf(c.span_id, sizeof c.span_id, "%016x", 1);
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
-    if (traceparent_trace_id(rq->traceparent, resp->trace_id, c.parent_id) != 0 &&
-        random_hex(resp->trace_id, 16) != 0)
+    if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, c.parent_id) != 0 &&
+        vs_trace_random_hex(resp->trace_id, 16) != 0)
         snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
     int want_post;
     const char *method = rq->method ? rq->method : "";
@@ -1024,16 +990,16 @@ out:
                              ? method : "_OTHER";
         snprintf(name, sizeof name, "%s %s", mn, vs_srv_ep_name(ep));
         json_t *jp = json_string(rq->path ? rq->path : "");
-        json_t *attrs = json_pack("[o,o,o,o]", attr_s("http.request.method", mn),
-                                  attr_i("http.response.status_code", resp->status),
-                                  attr_s("vecstore.endpoint", vs_srv_ep_name(ep)),
-                                  attr_s("vecstore.store", c.store ? c.store->name : ""));
+        json_t *attrs = json_pack("[o,o,o,o]", vs_trace_attr_s("http.request.method", mn),
+                                  vs_trace_attr_i("http.response.status_code", resp->status),
+                                  vs_trace_attr_s("vecstore.endpoint", vs_srv_ep_name(ep)),
+                                  vs_trace_attr_s("vecstore.store", c.store ? c.store->name : ""));
         if (jp)
             json_array_append_new(attrs, json_pack("{s:s,s:{s:o}}", "key", "url.path",
                                                    "value", "stringValue", jp));
-        json_array_append_new(attrs, attr_i("http.request.body.size", (long long)rq->len));
+        json_array_append_new(attrs, vs_trace_attr_i("http.request.body.size", (long long)rq->len));
         vs_otlp_span(srv->otlp, resp->trace_id, c.span_id, c.parent_id, name, 2, c.t0_ns,
-                     wall_ns(), resp->status >= 500, attrs);
+                     vs_trace_now_ns(), resp->status >= 500, attrs);
     }
     __atomic_sub_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
     return resp->body ? VS_OK : VS_E_NOMEM;
@@ -1046,8 +1012,8 @@ void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
     memset(resp, 0, sizeof *resp);
     struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
-    if (traceparent_trace_id(rq->traceparent, resp->trace_id, NULL) != 0 &&
-        random_hex(resp->trace_id, 16) != 0)
+    if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, NULL) != 0 &&
+        vs_trace_random_hex(resp->trace_id, 16) != 0)
         snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
     set_error(resp, http, code, NULL, "%s", message);
     vs_srv_metrics_observe(&srv->m, VS_EP_OTHER, rq->method ? rq->method : "", http, 0);

@@ -10,6 +10,7 @@
 #include "vs_query.h"
 #include "vs_server.h"
 #include "vs_store.h"
+#include "vs_trace.h"
 
 #define VS_SRV_MAX_STORES 64
 
@@ -107,22 +108,6 @@ int vs_srv_take_token(struct vs_server *srv, struct vs_srv_key *key,
 void vs_srv_keys_free(struct vs_server *srv);
 /* 1 when s is a valid key or store name: 1 to 64 of [A-Za-z0-9._-]. */
 int vs_srv_name_ok(const char *s);
-
-/* server_otlp.c: OTLP/HTTP JSON span export (see the file's header). */
-struct vs_otlp;
-/* VS_OK with *out NULL when no endpoint is configured. VS_E_UNSUPPORTED for
- * a protocol other than http/json or an exporter other than otlp/none. */
-int vs_otlp_new_from_env(const char *service, struct vs_otlp **out,
-                         struct vs_diag *d);
-/* Flushes the queue (bounded by the export timeout), then frees. */
-void vs_otlp_free(struct vs_otlp *x);
-/* Queue one span (ids as hex; parent_id may be NULL; kind 1 internal,
- * 2 server); attrs (an array of OTLP KeyValue, may be NULL) is stolen. */
-void vs_otlp_span(struct vs_otlp *x, const char *trace_id, const char *span_id,
-                  const char *parent_id, const char *name, int kind,
-                  uint64_t start_ns, uint64_t end_ns, int error, json_t *attrs);
-void vs_otlp_counts(struct vs_otlp *x, uint64_t *exported, uint64_t *dropped,
-                    uint64_t *failed);
 
 /* server_metrics.c */
 void vs_srv_metrics_init(struct vs_srv_metrics *m);

@@ -80,6 +80,20 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
 uint64_t vs_query_distances(const struct vs_query *q);
 /* Queries that got fewer than k hits (fewer records matched than k). */
 uint64_t vs_query_shortfalls(const struct vs_query *q);
+/* Per segment, for tracing (vs-serve's search spans): what the last
+ * vs_query_run did with segment p. The exact scan covers all segments
+ * without a graph at once, then the graph segments are searched, so the
+ * times are those of the phase that searched p (Unix nanoseconds). */
+struct vs_query_segstat {
+    uint64_t rows;      /* rows of the segment, live and dead */
+    int graph;          /* 1 searched through its HNSW graph, 0 scanned exactly */
+    uint64_t start_ns, end_ns;
+};
+/* VS_OK, or VS_E_NOTFOUND when p is past the last segment or the last run
+ * searched nothing (an empty batch or store). */
+int vs_query_segment_stat(const struct vs_query *q, size_t p,
+                          struct vs_query_segstat *out);
+
 /* The kernel variant in use ("avx512", ...). */
 const char *vs_query_kernel(const struct vs_query *q);
 

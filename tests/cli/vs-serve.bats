@@ -543,6 +543,57 @@ PYEOF
     [[ "$err" == *"http/json"* ]]
 }
 
+@test "vs-serve: a search span per segment (graph or exact) under the query span" {
+    # 1000 records with an HNSW graph, then one more record in a segment of its own
+    $PY -c '
+import json, random
+r = random.Random(3)
+for i in range(1000):
+    print(json.dumps({"id": "g%d" % i, "vector": [round(r.uniform(-1, 1), 4) for _ in range(8)]}))
+' | vs-ingest -q --hnsw-m 8 "$BATS_TEST_TMPDIR/g.vs"
+    $PY "$BATS_TEST_DIRNAME/otlp_collector.py" "$BATS_TEST_TMPDIR/cport" "$BATS_TEST_TMPDIR/spans" &
+    col=$!
+    for i in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/cport" ] && break; sleep 0.05; done
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/cport")" OTEL_BSP_SCHEDULE_DELAY=50 \
+        start_server "$BATS_TEST_TMPDIR/g.vs"
+    req POST /v1/stores/g/upsert '{"id":"one","vector":[1,2,1,2,1,2,1,2]}'
+    [ "$code" = 200 ]
+    tp=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+    printf '{"id":"q1","vector":[1,1,1,1,1,1,1,1],"k":3}\n{"id":"q2","vector":[1,0,1,0,1,0,1,0],"k":3}\n' > "$BATS_TEST_TMPDIR/qs"
+    req POST /v1/stores/g/query "$BATS_TEST_TMPDIR/qs" -H "traceparent: $tp" -H 'Content-Type: application/x-ndjson'
+    [ "$code" = 200 ]
+    stop_server
+    kill $col; wait $col || true
+    $PY - "$BATS_TEST_TMPDIR/spans" <<'PYEOF'
+import json, sys
+spans = [s for l in open(sys.argv[1]) for r in json.loads(l)["resourceSpans"]
+         for ss in r["scopeSpans"] for s in ss["spans"]]
+tid = "0af7651916cd43dd8448eb211c80319c"
+mine = [s for s in spans if s["traceId"] == tid]
+srv = [s for s in mine if s["name"] == "POST query"]
+q = [s for s in mine if s["name"] == "query"]
+assert len(srv) == 1 and len(q) == 1, [s["name"] for s in mine]
+assert q[0]["parentSpanId"] == srv[0]["spanId"]
+search = [s for s in mine if s["name"] == "search"]
+assert len(search) == 2, search
+by = {}
+for s in search:
+    assert s["parentSpanId"] == q[0]["spanId"] and s["kind"] == 1, s
+    assert int(q[0]["startTimeUnixNano"]) <= int(s["startTimeUnixNano"]) <= int(s["endTimeUnixNano"]) <= int(q[0]["endTimeUnixNano"]), (s, q)
+    a = {x["key"]: list(x["value"].values())[0] for x in s["attributes"]}
+    by[a["vecstore.segment"]] = a
+assert by["0"]["vecstore.search"] == "graph" and by["0"]["vecstore.segment.rows"] == "1000", by
+assert by["1"]["vecstore.search"] == "exact" and by["1"]["vecstore.segment.rows"] == "1", by
+assert by["0"]["vecstore.queries"] == "2" and by["0"]["vecstore.store"] == "g", by
+# the commit of the upsert is a child of its request's span
+up = [s for s in spans if s["name"] == "POST upsert"][0]
+c = [s for s in spans if s["name"] == "commit"][0]
+assert c["parentSpanId"] == up["spanId"] and c["traceId"] == up["traceId"]
+ca = {x["key"]: list(x["value"].values())[0] for x in c["attributes"]}
+assert ca["vecstore.operation"] == "upsert" and ca["vecstore.records"] == "1", ca
+PYEOF
+}
+
 @test "vs-serve: kill -9 during writes and queries loses no acknowledged write" {
     start_server --threads 4 "$KB"
     # writer: one record per request, the id is logged once acknowledged

@@ -1,4 +1,4 @@
-/* server_otlp.c: spans exported over OTLP/HTTP with the JSON encoding
+/* trace.c: spans exported over OTLP/HTTP with the JSON encoding
  * (ExportTraceServiceRequest: resourceSpans -> scopeSpans -> spans; trace
  * and span ids as lowercase hex, times as decimal strings of Unix nanos).
  * Spans are queued and sent by one background thread in batches, so a
@@ -10,15 +10,23 @@
  * OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_SCHEDULE_DELAY,
  * OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE. */
-#include "server_internal.h"
+#include "vs_trace.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "vs_http.h"
+
+#ifndef VS_VERSION
+#define VS_VERSION "0.1.0"
+#endif
 
 struct vs_otlp {
     char url[2048];
@@ -31,7 +39,7 @@ struct vs_otlp {
     json_t **q;
     size_t n, cap, batch;
     long delay_ms;
-    int stop;
+    int stop, joined;
     uint64_t exported, dropped, failed;
 };
 
@@ -167,17 +175,23 @@ static void *exporter(void *arg)
     return NULL;
 }
 
+void vs_otlp_shutdown(struct vs_otlp *x)
+{
+    if (!x || !x->http || x->joined)
+        return;
+    pthread_mutex_lock(&x->mu);
+    x->stop = 1;
+    pthread_cond_signal(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    pthread_join(x->th, NULL);
+    x->joined = 1;
+}
+
 void vs_otlp_free(struct vs_otlp *x)
 {
     if (!x)
         return;
-    if (x->http) {
-        pthread_mutex_lock(&x->mu);
-        x->stop = 1;
-        pthread_cond_signal(&x->cv);
-        pthread_mutex_unlock(&x->mu);
-        pthread_join(x->th, NULL);
-    }
+    vs_otlp_shutdown(x);
     for (size_t i = 0; i < x->n; i++)
         json_decref(x->q[i]);
     free(x->q);
@@ -191,7 +205,7 @@ void vs_otlp_free(struct vs_otlp *x)
     free(x);
 }
 
-int vs_otlp_new_from_env(const char *service, struct vs_otlp **out,
+int vs_otlp_new_from_env(const char *service, int mode, struct vs_otlp **out,
                          struct vs_diag *d)
 {
     *out = NULL;
@@ -251,6 +265,10 @@ int vs_otlp_new_from_env(const char *service, struct vs_otlp **out,
     ho.timeout_ms = timeout;
     ho.connect_timeout_ms = timeout < 5000 ? timeout : 5000;
     ho.max_retries = 2;
+    if (mode == VS_OTLP_BATCH) {
+        ho.connect_timeout_ms = timeout < 1000 ? timeout : 1000;
+        ho.max_retries = 0;
+    }
     ho.backoff_base_ms = 200;
     ho.backoff_max_ms = 2000;
     ho.retry_after_max_ms = 5000;
@@ -291,7 +309,7 @@ void vs_otlp_span(struct vs_otlp *x, const char *trace_id, const char *span_id,
     if (!sp)
         return;
     pthread_mutex_lock(&x->mu);
-    if (x->n < x->cap) {
+    if (!x->stop && x->n < x->cap) {
         x->q[x->n++] = sp;
         if (x->n >= x->batch)
             pthread_cond_signal(&x->cv);
@@ -314,4 +332,77 @@ void vs_otlp_counts(struct vs_otlp *x, uint64_t *exported, uint64_t *dropped,
     *dropped = x->dropped;
     *failed = x->failed;
     pthread_mutex_unlock(&x->mu);
+}
+
+const char *vs_otlp_url(const struct vs_otlp *x)
+{
+    return x ? x->url : "";
+}
+
+int vs_trace_parse_traceparent(const char *tp, char trace_id[VS_TRACE_ID_LEN],
+                               char parent_id[VS_SPAN_ID_LEN])
+{
+    if (!tp || strlen(tp) < 55)
+        return -1;
+    for (int i = 0; i < 55; i++) {
+        char ch = tp[i];
+        int dash = i == 2 || i == 35 || i == 52;
+        if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return -1;
+    }
+    /* version ff is invalid; version 00 is exactly 55 characters; a later
+     * version may append fields after a '-' */
+    if (strncmp(tp, "ff", 2) == 0 || (strncmp(tp, "00", 2) == 0 && tp[55]) ||
+        (tp[55] && tp[55] != '-'))
+        return -1;
+    if (strspn(tp + 3, "0") >= 32 || strspn(tp + 36, "0") >= 16)
+        return -1;
+    memcpy(trace_id, tp + 3, 32);
+    trace_id[32] = 0;
+    if (parent_id) {
+        memcpy(parent_id, tp + 36, 16);
+        parent_id[16] = 0;
+    }
+    return 0;
+}
+
+int vs_trace_random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[16];
+    if (nbytes > sizeof b || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+        return -1;
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * nbytes] = 0;
+    return 0;
+}
+
+uint64_t vs_trace_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+json_t *vs_trace_attr_s(const char *key, const char *v)
+{
+    json_t *jv = json_string(v); /* NULL for invalid UTF-8 */
+    if (!jv)
+        jv = json_string("(not utf-8)");
+    return json_pack("{s:s,s:{s:o}}", "key", key, "value", "stringValue", jv);
+}
+
+json_t *vs_trace_attr_i(const char *key, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", v);
+    return json_pack("{s:s,s:{s:s}}", "key", key, "value", "intValue", b);
+}
+
+json_t *vs_trace_attr_d(const char *key, double v)
+{
+    return json_pack("{s:s,s:{s:f}}", "key", key, "value", "doubleValue", v);
 }
