@@ -1,8 +1,10 @@
 /* vs-index: store administration: create, info, verify, compact, snapshot,
  * export, list-ids, get. */
 #include "cli.h"
+#include "vs_quant.h"
 #include "vs_store_sync.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +12,14 @@ enum {
     OPT_B64 = VS_OPT_FIRST_PROGRAM,
     OPT_DIG,
     OPT_DIM,
+    OPT_EFC,
     OPT_FILTER,
+    OPT_HNSW_M,
     OPT_METRIC,
     OPT_MODEL,
     OPT_NORMALIZE,
+    OPT_QUANT,
+    OPT_SEED,
     OPT_WAIT
 };
 
@@ -21,10 +27,14 @@ static const struct option longopts[] = {
     {"b64", no_argument, NULL, OPT_B64},
     {"digest", no_argument, NULL, OPT_DIG},
     {"dim", required_argument, NULL, OPT_DIM},
+    {"ef-construction", required_argument, NULL, OPT_EFC},
     {"filter", required_argument, NULL, OPT_FILTER},
+    {"hnsw-m", required_argument, NULL, OPT_HNSW_M},
     {"metric", required_argument, NULL, OPT_METRIC},
     {"model", required_argument, NULL, OPT_MODEL},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"quant", required_argument, NULL, OPT_QUANT},
+    {"seed", required_argument, NULL, OPT_SEED},
     {"wait", optional_argument, NULL, OPT_WAIT},
     VS_CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0}};
@@ -32,6 +42,7 @@ static const struct option longopts[] = {
 static void usage(FILE *fp)
 {
     fputs("Usage: vs-index [OPTIONS] create STORE [--dim N] [--metric NAME] [--model NAME] [--normalize]\n"
+          "                [--hnsw-m M [--ef-construction N] [--seed N] [--quant KIND]]\n"
           "       vs-index [OPTIONS] info STORE [--digest]\n"
           "       vs-index [OPTIONS] verify STORE\n"
           "       vs-index [OPTIONS] compact STORE [--wait[=SECONDS]]\n"
@@ -47,10 +58,16 @@ static void usage(FILE *fp)
           "      --b64             export: vectors as \"vector_b64\" (base64 float32)\n"
           "      --digest          info: add \"digest\", a hash of the visible contents\n"
           "      --dim N           create: the vector dimension (default: from the first vector)\n"
+          "      --ef-construction N  create: beam width of graph builds (default 200)\n"
           "      --filter EXPR     export: only records whose doc matches EXPR\n"
+          "      --hnsw-m N        create: keep an HNSW graph of N links per node (2..1024)\n"
+          "                        in every segment of at least 1000 rows\n"
           "      --metric NAME     create: cosine, dot or l2 (default cosine)\n"
           "      --model NAME      create: pin the embedding model name\n"
           "      --normalize       create: L2-normalise vectors of a dot or l2 store\n"
+          "      --quant KIND      create: walk the graphs with f16, sq8 or binary vector\n"
+          "                        codes, re-scoring the best from full precision\n"
+          "      --seed N          create: reproducible graphs (built from seed N on one thread)\n"
           "      --wait[=SECONDS]  compact: wait for another writer's lock\n"
           "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
           "      --stats           print counters as JSON on stderr at exit\n"
@@ -171,7 +188,8 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     int b64 = 0, normalize = 0, have_wait = 0, digest = 0;
-    long dim = -1;
+    long dim = -1, hnsw_m = -1, efc = -1, seed = -1;
+    enum vs_quant_kind quant = VS_QUANT_NONE;
     const char *filter = NULL, *metric = NULL, *model = NULL;
     double wait_s = 0;
     int c;
@@ -185,7 +203,23 @@ int main(int argc, char **argv)
             if (vs_cli_parse_long("--dim", optarg, 1, 65536, &dim))
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
+        case OPT_EFC:
+            if (vs_cli_parse_long("--ef-construction", optarg, 1, 100000, &efc))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
         case OPT_FILTER: filter = optarg; break;
+        case OPT_HNSW_M:
+            if (vs_cli_parse_long("--hnsw-m", optarg, 2, 1024, &hnsw_m))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
+        case OPT_QUANT:
+            if (vs_quant_parse(optarg, &quant) != VS_OK)
+                return vs_cli_exit(vs_cli_usage_error("unknown --quant '%s' (none, f16, sq8, binary)", optarg));
+            break;
+        case OPT_SEED:
+            if (vs_cli_parse_long("--seed", optarg, 0, LONG_MAX, &seed))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            break;
         case OPT_METRIC: metric = optarg; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_NORMALIZE: normalize = 1; break;
@@ -206,9 +240,13 @@ int main(int argc, char **argv)
     char **args = argv + optind + 2;
     /* options belong to one subcommand each: refuse them elsewhere */
     int is_create = !strcmp(cmd, "create"), is_export = !strcmp(cmd, "export");
-    if (!is_create && (dim >= 0 || metric || model || normalize))
+    if (!is_create && (dim >= 0 || metric || model || normalize || hnsw_m >= 0 || efc >= 0 ||
+                       seed >= 0 || quant))
         return vs_cli_exit(vs_cli_usage_error(
-            "--dim, --metric, --model and --normalize only apply to 'create'"));
+            "--dim, --metric, --model, --normalize, --hnsw-m, --ef-construction, --seed "
+            "and --quant only apply to 'create'"));
+    if (hnsw_m < 0 && (efc >= 0 || seed >= 0 || quant))
+        return vs_cli_exit(vs_cli_usage_error("--ef-construction, --seed and --quant need --hnsw-m"));
     if (!is_export && (b64 || filter))
         return vs_cli_exit(vs_cli_usage_error("--b64 and --filter only apply to 'export'"));
     if (digest && strcmp(cmd, "info") != 0)
@@ -225,6 +263,11 @@ int main(int argc, char **argv)
     if (is_create) {
         struct vs_store_settings ss = {0};
         ss.dim = dim > 0 ? (uint32_t)dim : 0;
+        ss.hnsw_m = hnsw_m > 0 ? (uint32_t)hnsw_m : 0;
+        ss.hnsw_ef_construction = efc > 0 ? (uint32_t)efc : (hnsw_m > 0 ? 200 : 0);
+        ss.hnsw_seeded = seed >= 0;
+        ss.hnsw_seed = seed >= 0 ? (uint64_t)seed : 0;
+        ss.hnsw_quant = (uint32_t)quant;
         if (!metric)
             metric = vs_cli_setting("ingest.metric");
         if (!model)

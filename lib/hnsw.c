@@ -1,6 +1,7 @@
 /* hnsw.c: HNSW graph build (parallel), search (filters, tombstones, exact
  * fallback) and a compressed, lazily decoded serialised form. See vs_hnsw.h. */
 #include "vs_hnsw.h"
+#include "vs_quant.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -70,6 +71,16 @@ struct vs_hnsw_scratch {
     size_t selcap;
     uint64_t visited, dists;
     int err;
+    float *prep;        /* a prepared query for vector codes */
+    size_t prepcap;
+};
+
+/* What distances are taken to: float32 rows, or the codes of a vs_quant
+ * (q prepared into prep). */
+struct space {
+    const float *vecs, *q;
+    const struct vs_quant *qz;
+    const float *prep;
 };
 
 /* ---- heaps: max-heap on (d, id) ---- */
@@ -144,6 +155,21 @@ static inline float dist(const struct vs_hnsw *h, const float *a, const float *b
     return -h->k->dot(a, b, h->dim);
 }
 
+static inline float sdist(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
+{
+    if (sp->qz)
+        return vs_quant_dist(sp->qz, sp->prep, v);
+    return dist(h, sp->q, sp->vecs + (size_t)v * h->dim);
+}
+
+static inline void sprefetch(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
+{
+    if (sp->qz)
+        __builtin_prefetch(vs_quant_code(sp->qz, v));
+    else
+        __builtin_prefetch(sp->vecs + (size_t)v * h->dim);
+}
+
 static inline uint64_t splitmix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
@@ -206,6 +232,7 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
     free(s->sel);
     free(s->cand.a);
     free(s->res.a);
+    free(s->prep);
 }
 
 static inline void new_epoch(struct vs_hnsw_scratch *s)
@@ -235,7 +262,7 @@ static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 
 /* Greedy walk at one level from *ep toward q. */
 static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                  const float *vecs, const float *q, uint32_t *ep, float *epd,
+                  const struct space *sp, uint32_t *ep, float *epd,
                   int lv, int building)
 {
     int changed = 1;
@@ -246,7 +273,7 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             return -1;
         for (int i = 0; i < c; i++) {
             uint32_t v = s->nbuf[i];
-            float dv = dist(h, q, vecs + (size_t)v * h->dim);
+            float dv = sdist(h, sp, v);
             s->dists++;
             if (dv < *epd) {
                 *epd = dv;
@@ -261,7 +288,7 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 /* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
  * A node is admitted when live and allow (NULL = all) say so. */
 static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                        const float *vecs, const float *q, uint32_t ep,
+                        const struct space *sp, uint32_t ep,
                         float epd, size_t ef, int lv, const uint8_t *live,
                         const uint8_t *allow, int building)
 {
@@ -285,12 +312,12 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         for (int i = 0; i < cnt; i++) {
             uint32_t v = s->nbuf[i];
             if (i + 1 < cnt)
-                __builtin_prefetch(vecs + (size_t)s->nbuf[i + 1] * h->dim);
+                sprefetch(h, sp, s->nbuf[i + 1]);
             if (s->vis[v] == s->epoch)
                 continue;
             s->vis[v] = s->epoch;
             s->visited++;
-            float dv = dist(h, q, vecs + (size_t)v * h->dim);
+            float dv = sdist(h, sp, v);
             s->dists++;
             if (s->res.n < ef || dv < s->res.a[0].d) {
                 if (heap_push(&s->cand, (struct hn){-dv, v}))
@@ -334,6 +361,7 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                   _Atomic uint32_t *gentry, _Atomic int *gmax)
 {
     const float *q = vecs + (size_t)i * h->dim;
+    const struct space sp = {vecs, q, NULL, NULL};
     int L = h->level[i];
     while (atomic_flag_test_and_set_explicit(glock, memory_order_acquire))
         ;
@@ -344,9 +372,9 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         atomic_flag_clear_explicit(glock, memory_order_release);
     float epd = dist(h, q, vecs + (size_t)ep * h->dim);
     for (int lv = maxl; lv > L; lv--)
-        greedy(h, s, vecs, q, &ep, &epd, lv, 1);
+        greedy(h, s, &sp, &ep, &epd, lv, 1);
     for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
-        if (search_layer(h, s, vecs, q, ep, epd, h->efc, lv, NULL, NULL, 1))
+        if (search_layer(h, s, &sp, ep, epd, h->efc, lv, NULL, NULL, 1))
             return -1;
         size_t nc = s->res.n;
         if (nc > s->selcap) {
@@ -621,6 +649,8 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     *nhits = 0;
     if (q->k == 0)
         return vs_diag_set(d, VS_E_USAGE, "hnsw: k must be >= 1");
+    if (q->quant && (vs_quant_rows(q->quant) != h->n || vs_quant_dim(q->quant) != h->dim))
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: the codes do not match the graph's rows");
     struct vs_hnsw_stats lst = {0};
     s->visited = s->dists = 0;
     size_t k = q->k;
@@ -647,14 +677,36 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             uint64_t f = (h->n + matched - 1) / matched;
             ef *= f < 4 ? f : 4;
         }
+        struct space sp = {vecs, q->vec, NULL, NULL};
+        if (q->quant) {
+            size_t need = vs_quant_prep_floats(q->quant);
+            if (need > s->prepcap) {
+                float *p = realloc(s->prep, need * sizeof *p);
+                if (!p)
+                    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+                s->prep = p;
+                s->prepcap = need;
+            }
+            vs_quant_prep(q->quant, q->vec, s->prep);
+            sp.qz = q->quant;
+            sp.prep = s->prep;
+        }
         uint32_t ep = h->entry;
-        float epd = dist(h, q->vec, vecs + (size_t)ep * h->dim);
+        float epd = sdist(h, &sp, ep);
         s->dists++;
         for (int lv = h->maxlevel; lv > 0 && rc == 0; lv--)
-            rc = greedy(h, s, vecs, q->vec, &ep, &epd, lv, 0);
+            rc = greedy(h, s, &sp, &ep, &epd, lv, 0);
         if (rc == 0)
-            rc = search_layer(h, s, vecs, q->vec, ep, epd, ef, 0, q->live,
-                              q->allow, 0);
+            rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
+        if (rc == 0 && q->quant) {
+            /* re-score the beam from the full-precision rows, keep k */
+            for (size_t i = 0; i < s->res.n; i++)
+                s->res.a[i].d = dist(h, q->vec, vecs + (size_t)s->res.a[i].id * h->dim);
+            lst.rescored = s->res.n;
+            qsort(s->res.a, s->res.n, sizeof *s->res.a, cmp_hn);
+            if (s->res.n > k)
+                s->res.n = k;
+        }
         size_t want = k;
         if (rc == 0 && s->res.n < want) {
             if (!counted) {

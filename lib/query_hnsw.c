@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store_hnsw_internal.h"
+#include "vs_quant.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -13,13 +14,14 @@
 
 struct pstat {
     int used, exact, fallback;
-    uint64_t ef, visited, distances;
+    uint64_t ef, visited, distances, rescored;
 };
 
 struct vs_qgraph {
     size_t nparts, batch;
     int nthreads;
     struct vs_hnsw **h;              /* per part, or NULL */
+    struct vs_quant **qz;            /* per part: vector codes, or NULL */
     struct vs_hnsw_scratch **scr;    /* nthreads x nparts, made on first use */
     struct vs_hnsw_hit *hbuf;        /* nthreads x kmax */
     size_t hcap;
@@ -32,8 +34,11 @@ void vs_qgraph_free(struct vs_qgraph *g)
 {
     if (!g)
         return;
-    for (size_t p = 0; p < g->nparts; p++)
+    for (size_t p = 0; p < g->nparts; p++) {
         vs_hnsw_free(g->h[p]);
+        vs_quant_free(g->qz ? g->qz[p] : NULL);
+    }
+    free(g->qz);
     if (g->scr)
         for (size_t i = 0; i < (size_t)g->nthreads * g->nparts; i++)
             vs_hnsw_scratch_free(g->scr[i]);
@@ -61,7 +66,8 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
     g->nthreads = 1;
 #endif
     g->h = calloc(nparts ? nparts : 1, sizeof *g->h);
-    if (!g->h) {
+    g->qz = calloc(nparts ? nparts : 1, sizeof *g->qz);
+    if (!g->h || !g->qz) {
         vs_qgraph_free(g);
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
@@ -70,6 +76,11 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
         int st = vs_seg_hnsw(segs[p], &g->h[p], d);
         if (st == VS_E_NOTFOUND)
             continue;
+        if (st == VS_OK) {
+            st = vs_seg_quant(segs[p], &g->qz[p], d);
+            if (st == VS_E_NOTFOUND)
+                st = VS_OK;
+        }
         if (st != VS_OK) {
             vs_qgraph_free(g);
             return st;
@@ -149,7 +160,8 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                 st = vs_hnsw_scratch_new(g->h[p], s, NULL);
             struct vs_hnsw_query hq = {.vec = fq[i].vec, .k = fq[i].k, .ef = ef,
                                        .live = parts[p].live,
-                                       .allow = fq[i].allow ? fq[i].allow[p] : NULL};
+                                       .allow = fq[i].allow ? fq[i].allow[p] : NULL,
+                                       .quant = g->qz[p]};
             size_t nh = 0;
             struct vs_hnsw_stats hs = {0};
             struct vs_diag dd;
@@ -164,7 +176,8 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                 break;
             }
             struct pstat *ps = &g->ps[i * g->nparts + p];
-            *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited, hs.distances};
+            *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited,
+                                 hs.distances, hs.rescored};
             fr[i].distances += hs.distances;
             fr[i].matched += hq.allow ? hs.matched : g->nlive[p];
             fr[i].scanned += g->nlive[p];
@@ -208,6 +221,11 @@ json_t *vs_qgraph_explain(const struct vs_qgraph *g, size_t i, size_t nparts,
             json_object_set_new(e, "visited", json_integer((json_int_t)ps->visited));
             json_object_set_new(e, "distance_computations",
                                 json_integer((json_int_t)ps->distances));
+            if (g->qz[p]) {
+                json_object_set_new(e, "quant",
+                                    json_string(vs_quant_name(vs_quant_kind(g->qz[p]))));
+                json_object_set_new(e, "rescored", json_integer((json_int_t)ps->rescored));
+            }
         }
         json_array_append_new(a, e);
     }

@@ -86,6 +86,7 @@ static const char *sect_name(uint32_t type)
     case VS_SECT_VECINDEX: return "vecindex";
     case VS_SECT_BM25: return "bm25";
     case VS_SECT_HNSW: return "hnsw";
+    case VS_SECT_QUANT: return "quant";
     default: return "unknown";
     }
 }
@@ -124,7 +125,7 @@ struct vs_segw {
     uint64_t pos;           /* file offset of the next write */
     ZSTD_CCtx *cctx;
     unsigned nsect;
-    struct vs_sect sect[8];
+    struct vs_sect sect[12];
     struct vs_textb *text;  /* BM25 section builder, or NULL */
     struct vs_hnswb *graph; /* HNSW section builder, or NULL */
 };
@@ -390,20 +391,28 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
         w->sect[w->nsect - 1].flags = 0;
     }
     if (w->graph) { /* optional for readers: without it, exact search */
-        void *gb;
-        size_t gl;
-        st = vs_hnswb_finish(w->graph, &gb, &gl, d);
+        void *gb, *qb;
+        size_t gl, ql;
+        st = vs_hnswb_finish(w->graph, &gb, &gl, &qb, &ql, d);
         if (st == VS_OK) {
             st = write_sect(w, VS_SECT_HNSW, gb, gl, 0);
             free(gb);
+            if (st == VS_OK)
+                w->sect[w->nsect - 1].flags = 0;
+            /* vector codes: compressed and checksummed like the others */
+            if (st == VS_OK && qb) {
+                st = write_sect(w, VS_SECT_QUANT, qb, ql, 1);
+                if (st == VS_OK)
+                    w->sect[w->nsect - 1].flags = 0;
+            }
+            free(qb);
             if (st != VS_OK)
                 goto fail;
-            w->sect[w->nsect - 1].flags = 0;
         } else if (st != VS_E_NOTFOUND) {
             goto fail;
         }
     }
-    unsigned char table[8 * VS_SEG_SECT_SIZE];
+    unsigned char table[12 * VS_SEG_SECT_SIZE];
     memset(table, 0, sizeof table);
     for (unsigned i = 0; i < w->nsect; i++) {
         unsigned char *e = table + i * VS_SEG_SECT_SIZE;

@@ -505,10 +505,11 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
         json_object_set_new(e, "del", g->delname[0] ? json_string(g->delname) : json_null());
         for (uint32_t k = 0; k < g->nsect; k++) {
             static const char *names[] = {"unknown", "ids",  "vectors",
-                                          "docindex", "docs", "vecindex", "bm25", "hnsw"};
+                                          "docindex", "docs", "vecindex", "bm25", "hnsw",
+                                          "quant"};
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
-            json_object_set_new(je, "name", json_string(names[x->type <= 7 ? x->type : 0]));
+            json_object_set_new(je, "name", json_string(names[x->type <= 8 ? x->type : 0]));
             json_object_set_new(je, "codec", json_string(x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));
             json_object_set_new(je, "raw_bytes", json_integer((json_int_t)x->raw));

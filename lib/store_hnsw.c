@@ -1,6 +1,7 @@
 /* store_hnsw.c: building and opening the HNSW section of a segment. See
  * store_hnsw_internal.h. */
 #include "store_hnsw_internal.h"
+#include "vs_quant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +51,10 @@ int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d)
 }
 
 int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
-                    struct vs_diag *d)
+                    void **qbuf, size_t *qlen, struct vs_diag *d)
 {
-    *buf = NULL;
-    *len = 0;
+    *buf = *qbuf = NULL;
+    *len = *qlen = 0;
     if (b->rows == 0 || b->rows < b->min_rows)
         return VS_E_NOTFOUND;
     struct vs_hnsw *h;
@@ -62,6 +63,20 @@ int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
         return st;
     st = vs_hnsw_save(h, 3, buf, len, d);
     vs_hnsw_free(h);
+    if (st == VS_OK && b->o.quant) {
+        struct vs_quant *q;
+        st = vs_quant_build((enum vs_quant_kind)b->o.quant, b->metric, b->vecs, b->rows,
+                            b->dim, -1, &q, d);
+        if (st == VS_OK) {
+            st = vs_quant_save(q, qbuf, qlen, d);
+            vs_quant_free(q);
+        }
+        if (st != VS_OK) {
+            free(*buf);
+            *buf = NULL;
+            *len = 0;
+        }
+    }
     return st;
 }
 
@@ -93,9 +108,33 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
     return st;
 }
 
+int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d)
+{
+    *out = NULL;
+    void *buf;
+    size_t len;
+    int st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d);
+    if (st != VS_OK)
+        return st;
+    st = vs_quant_open(buf, len, -1, out, d);
+    if (st != VS_OK)
+        free(buf);
+    if (st == VS_OK && (vs_quant_rows(*out) != g->rows || vs_quant_dim(*out) != g->dim)) {
+        vs_quant_free(*out);
+        *out = NULL;
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'quant' does not match the segment's rows or dimension");
+    }
+    if (st != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    return st;
+}
+
 int vs_store_hnsw_read(json_t *manifest, struct vs_store_settings *st)
 {
     st->hnsw_m = st->hnsw_ef_construction = 0;
+    st->hnsw_seeded = 0;
+    st->hnsw_seed = 0;
+    st->hnsw_quant = 0;
     json_t *o = json_object_get(manifest, "hnsw");
     if (!o || json_is_null(o))
         return VS_OK;
@@ -106,6 +145,19 @@ int vs_store_hnsw_read(json_t *manifest, struct vs_store_settings *st)
         return VS_E_CORRUPT;
     st->hnsw_m = (uint32_t)json_integer_value(m);
     st->hnsw_ef_construction = (uint32_t)json_integer_value(e);
+    json_t *seed = json_object_get(o, "seed"), *quant = json_object_get(o, "quant");
+    if (seed) {
+        if (!json_is_integer(seed) || json_integer_value(seed) < 0)
+            return VS_E_CORRUPT;
+        st->hnsw_seeded = 1;
+        st->hnsw_seed = (uint64_t)json_integer_value(seed);
+    }
+    if (quant) {
+        enum vs_quant_kind k;
+        if (!json_is_string(quant) || vs_quant_parse(json_string_value(quant), &k) != VS_OK)
+            return VS_E_VERSION;
+        st->hnsw_quant = (uint32_t)k;
+    }
     return VS_OK;
 }
 
@@ -116,6 +168,11 @@ json_t *vs_store_hnsw_json(const struct vs_store_settings *st)
     json_object_set_new(o, "ef_construction",
                         json_integer(st->hnsw_ef_construction ? st->hnsw_ef_construction : 200));
     json_object_set_new(o, "min_rows", json_integer(VS_HNSW_MIN_ROWS));
+    if (st->hnsw_seeded)
+        json_object_set_new(o, "seed", json_integer((json_int_t)st->hnsw_seed));
+    if (st->hnsw_quant)
+        json_object_set_new(o, "quant",
+                            json_string(vs_quant_name((enum vs_quant_kind)st->hnsw_quant)));
     return o;
 }
 
@@ -125,6 +182,12 @@ int vs_store_hnsw_check(const struct vs_store_settings *st, struct vs_diag *d)
         return vs_diag_set(d, VS_E_USAGE, "hnsw M must be between 2 and 1024");
     if (st->hnsw_ef_construction > 100000)
         return vs_diag_set(d, VS_E_USAGE, "hnsw ef_construction must be at most 100000");
+    if (st->hnsw_quant > VS_QUANT_BINARY)
+        return vs_diag_set(d, VS_E_USAGE, "unknown vector code kind %u", st->hnsw_quant);
+    if (!st->hnsw_m && (st->hnsw_quant || st->hnsw_seeded))
+        return vs_diag_set(d, VS_E_USAGE, "a seed or vector codes need HNSW graphs (M)");
+    if (st->hnsw_seed > (uint64_t)INT64_MAX)
+        return vs_diag_set(d, VS_E_USAGE, "the hnsw seed must be below 2^63");
     return VS_OK;
 }
 
@@ -133,8 +196,11 @@ int vs_store_hnsw_attach(struct vs_segw *w, const struct vs_store_settings *st,
 {
     if (!st->hnsw_m)
         return VS_OK;
+    /* a seeded store builds on one thread: the same rows, the same graph */
     struct vs_hnsw_opts o = {.M = st->hnsw_m,
                              .ef_construction = st->hnsw_ef_construction,
-                             .seed = 1, .simd = -1};
+                             .seed = st->hnsw_seeded ? st->hnsw_seed : 1,
+                             .threads = st->hnsw_seeded ? 1 : 0,
+                             .simd = -1, .quant = st->hnsw_quant};
     return vs_segw_hnsw(w, st->metric, &o, VS_HNSW_MIN_ROWS, d);
 }

@@ -24,6 +24,9 @@
 #include <jansson.h>
 
 #define VS_SECT_HNSW 7u
+/* The vector codes (vs_quant.h) of a store with a "quant" setting: written
+ * beside the graph (optional for readers, zstd-compressed, checksummed). */
+#define VS_SECT_QUANT 8u
 /* Segments with fewer rows get no graph (they are scanned exactly). */
 #define VS_HNSW_MIN_ROWS 1000u
 
@@ -36,17 +39,23 @@ int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
                  struct vs_hnswb **out, struct vs_diag *d);
 int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d);
 /* The section bytes (a new malloc'd buffer), or VS_E_NOTFOUND when the
- * segment is too small for a graph. */
+ * segment is too small for a graph. When the options ask for vector codes,
+ * *qbuf and *qlen get the 'quant' section bytes (else NULL and 0). */
 int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
-                    struct vs_diag *d);
+                    void **qbuf, size_t *qlen, struct vs_diag *d);
 void vs_hnswb_free(struct vs_hnswb *b);
 
 /* The graph of a segment (opened from its section; level-0 blocks decoded
  * on first use). VS_E_NOTFOUND when the segment has no graph. */
 int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d);
+/* The vector codes of a segment; VS_E_NOTFOUND when it has none. */
+struct vs_quant;
+int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d);
 
 /* Store settings: the manifest's optional "hnsw" object
- * {"M": m, "ef_construction": e}; absent = no graphs. */
+ * {"M": m, "ef_construction": e[, "seed": s][, "quant": "f16"|"sq8"|"binary"]};
+ * absent = no graphs. With a seed, graphs are built on one thread
+ * (reproducible bytes); without, in parallel from seed 1. */
 int vs_store_hnsw_read(json_t *manifest, struct vs_store_settings *st);
 json_t *vs_store_hnsw_json(const struct vs_store_settings *st);
 int vs_store_hnsw_check(const struct vs_store_settings *st, struct vs_diag *d);

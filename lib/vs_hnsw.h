@@ -47,9 +47,13 @@ struct vs_hnsw_opts {
     uint64_t seed;            /* level generator seed */
     int threads;              /* 0 = OpenMP default */
     int simd;                 /* an enum vs_simd, or -1 for the best supported */
+    /* store segments only (store_hnsw_internal.h): the kind of vector codes
+     * (enum vs_quant_kind) written beside the graph; vs_hnsw_build ignores it */
+    uint32_t quant;
 };
 
 struct vs_hnsw;
+struct vs_quant;
 
 /* Build a graph over n rows of dim floats (row-major, borrowed for the call
  * only). Errors: VS_E_USAGE (dim 0, n >= 2^32, M < 2 or > 1024),
@@ -81,6 +85,10 @@ struct vs_hnsw_query {
     double exact_below;     /* admitted fraction under which the admitted
                                rows are scanned exactly; < 0 = never,
                                0 = default 0.05 */
+    /* Vector codes of the same rows (vs_quant.h), or NULL: when given, the
+     * graph is walked with their distances and the ef best of the beam are
+     * re-scored from vecs (full precision) before the k best are kept. */
+    const struct vs_quant *quant;
 };
 
 struct vs_hnsw_hit {
@@ -96,6 +104,7 @@ struct vs_hnsw_stats {
     uint64_t ef;         /* beam width used */
     int exact;           /* 1 = answered by exact scan */
     int fallback;        /* 1 = graph found too few hits, rescanned exactly */
+    uint64_t rescored;   /* beam entries re-scored from full precision */
 };
 
 /* Search: hits (caller array of at least k) ordered by score, ties by row.

@@ -48,6 +48,13 @@ struct vs_store_settings {
      * hnsw_m 0 = no graphs (exact search only) */
     uint32_t hnsw_m;
     uint32_t hnsw_ef_construction; /* 0 = 200 */
+    /* hnsw_seeded 1: graphs are built from hnsw_seed on one thread, so the
+     * same rows give the same graph bytes; 0: seed 1, built in parallel */
+    int hnsw_seeded;
+    uint64_t hnsw_seed;
+    /* vector codes searched in the graphs (enum vs_quant_kind, vs_quant.h):
+     * 0 none (float32), 1 f16, 2 sq8, 3 binary; needs hnsw_m */
+    uint32_t hnsw_quant;
 };
 
 /* ---- readers ---- */

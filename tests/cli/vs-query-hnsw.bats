@@ -114,3 +114,119 @@ for l in sys.stdin:
     [[ "$(printf '%s\n' "$out" | head -1)" == *'"mode":"exact"'* ]]
     [[ "$(printf '%s\n' "$out" | head -1)" != *'segment_search'* ]]
 }
+
+@test "vs-index create: --hnsw-m, --ef-construction, --seed and --quant are pinned, shown and honoured" {
+    run_split vs-index create "$S/c.vs" --metric l2 --hnsw-m 6 --ef-construction 40 --seed 9 --quant sq8
+    expect_status 0
+    vs-ingest -q "$S/c.vs" "$S/docs.ndjson"
+    run_split vs-index info "$S/c.vs"
+    expect_status 0
+    [[ "$out" == *'"hnsw":{"M":6,"ef_construction":40,"min_rows":1000,"seed":9,"quant":"sq8"}'* ]]
+    [[ "$out" == *'{"name":"hnsw","codec":"raw","bytes":'* ]]
+    [[ "$out" == *'{"name":"quant","codec":'* ]]
+    # the settings survive a second ingest and a compaction (merged segments keep codes)
+    sed 's/"id": "d/"id": "e/' "$S/docs.ndjson" | head -n 1200 | vs-ingest -q "$S/c.vs"
+    vs-index -q compact "$S/c.vs"
+    run_split vs-index info "$S/c.vs"
+    expect_status 0
+    [[ "$out" == *'"records":4200'* ]]
+    [[ "$out" == *'"seed":9,"quant":"sq8"}'* ]]
+    [ "$(printf '%s\n' "$out" | grep -o '"name":"quant"' | wc -l)" -eq 1 ]
+    run_split vs-index verify "$S/c.vs"
+    expect_status 0
+}
+
+@test "vs-index create: graph options are checked" {
+    run_split vs-index create "$S/x.vs" --quant sq8
+    expect_status 2
+    [[ "$err" == *"need --hnsw-m"* ]]
+    run_split vs-index create "$S/x.vs" --hnsw-m 8 --quant pq
+    expect_status 2
+    [[ "$err" == *"unknown --quant 'pq'"* ]]
+    run_split vs-index create "$S/x.vs" --hnsw-m 1
+    expect_status 2
+    run_split vs-index create "$S/x.vs" --hnsw-m 8 --seed -1
+    expect_status 2
+    run_split vs-index info "$S/g.vs" --seed 3
+    expect_status 2
+    [[ "$err" == *"only apply to 'create'"* ]]
+    [ ! -e "$S/x.vs" ]
+}
+
+@test "--seed: the same rows give byte-identical segments (graph built on one thread)" {
+    for s in a b; do
+        vs-index -q create "$S/$s.vs" --metric l2 --hnsw-m 8 --seed 4
+        vs-ingest -q "$S/$s.vs" "$S/docs.ndjson"
+    done
+    cmp "$S/a.vs/seg-00000001.vseg" "$S/b.vs/seg-00000001.vseg"
+    vs-index -q create "$S/c.vs" --metric l2 --hnsw-m 8 --seed 5
+    vs-ingest -q "$S/c.vs" "$S/docs.ndjson"
+    ! cmp -s "$S/a.vs/seg-00000001.vseg" "$S/c.vs/seg-00000001.vseg"
+}
+
+# recall of graph search against --exact (ids) and exact scores of the hits
+check_against_exact() { # STORE MIN_RECALL
+    vs-query -k 10 --no-metadata --exact "$1" "$S/q.ndjson" > "$S/e.out"
+    vs-query -k 10 --no-metadata "$1" "$S/q.ndjson" > "$S/g.out"
+    $PY - "$S" "$2" <<'PYEOF'
+import json, sys
+import numpy as np
+d, need = sys.argv[1], float(sys.argv[2])
+docs = {}
+for l in open(d + "/docs.ndjson"):
+    o = json.loads(l)
+    docs[o["id"]] = np.array(o["vector"], dtype=np.float64)
+qs = {}
+for l in open(d + "/q.ndjson"):
+    o = json.loads(l)
+    qs[o["id"]] = np.array(o["vector"], dtype=np.float64)
+def load(p):
+    r = {}
+    for l in open(p):
+        o = json.loads(l)
+        r.setdefault(o["qid"], []).append(o)
+    return r
+g, e = load(d + "/g.out"), load(d + "/e.out")
+assert len(e) == 50 and all(len(g[q]) == 10 for q in e)
+hit = sum(len({h["id"] for h in g[q]} & {h["id"] for h in e[q]}) for q in e)
+print("recall", hit / 500.0)
+assert hit >= need * 500, hit
+for q in g:   # scores are full precision (re-scored), not code distances
+    for h in g[q]:
+        want = -float(((qs[q] - docs[h["id"]]) ** 2).sum())
+        assert abs(h["score"] - want) <= 1e-4 * (1 + abs(want)), (h, want)
+PYEOF
+}
+
+@test "--quant f16, sq8: code bytes 0.5x and 0.25x float32, recall like float32, exact scores" {
+    for k in f16 sq8; do
+        vs-index -q create "$S/$k.vs" --metric l2 --hnsw-m 8 --ef-construction 64 --quant $k
+        vs-ingest -q "$S/$k.vs" "$S/docs.ndjson"
+        run_split vs-index info "$S/$k.vs"
+        expect_status 0
+        raw=$(printf '%s\n' "$out" | $PY -c '
+import json, sys
+o = json.load(sys.stdin)
+print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == "quant"))')
+        codes=$((raw - 32))
+        [ "$k" = f16 ] && [ "$codes" -eq $((3000 * 16 * 2)) ]
+        [ "$k" = sq8 ] && [ "$codes" -eq $((3000 * 16 + 2 * 16 * 4)) ]
+        check_against_exact "$S/$k.vs" 0.95
+        run_split vs-query -k 5 --explain --ef 40 "$S/$k.vs" "$S/q.ndjson"
+        expect_status 0
+        expect_ndjson
+        [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw","ef":40,"visited":'*',"quant":"'$k'","rescored":40}'* ]]
+    done
+}
+
+@test "--quant binary: a Hamming first pass, re-scored to exact scores" {
+    vs-index -q create "$S/b.vs" --metric l2 --hnsw-m 8 --quant binary
+    vs-ingest -q "$S/b.vs" "$S/docs.ndjson"
+    run_split vs-index info "$S/b.vs"
+    expect_status 0
+    [[ "$out" == *'"quant":"binary"'* ]]
+    check_against_exact "$S/b.vs" 0.2
+    run_split vs-query -k 3 --explain --filter 'metadata.tag = 1' "$S/b.vs" "$S/q.ndjson"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 150 ]
+}

@@ -1,0 +1,513 @@
+/* quant.c: f16, sq8 and binary vector codes with scalar and AVX2 distance
+ * kernels. See vs_quant.h. The codes live in one buffer laid out as the
+ * serialised form, so saving is a copy and opening checks and points. */
+#include "vs_quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define VS_QUANT_X86 1
+#else
+#define VS_QUANT_X86 0
+#endif
+
+#define QHDR 32
+static const char QMAGIC[8] = {'V', 'S', 'Q', 'U', 'A', 'N', 'T', '1'};
+
+typedef float (*qdist_fn)(const struct vs_quant *q, const float *prep,
+                          const uint8_t *code);
+
+struct vs_quant {
+    enum vs_quant_kind kind;
+    enum vs_metric metric;
+    size_t dim, cb;
+    uint64_t n;
+    const float *off, *scale; /* sq8: dim each, inside buf */
+    const uint8_t *codes;     /* n * cb, inside buf */
+    unsigned char *buf;
+    size_t len;
+    qdist_fn fn;
+};
+
+/* ---- names ---- */
+
+static const char *const NAMES[] = {"none", "f16", "sq8", "binary"};
+
+int vs_quant_parse(const char *name, enum vs_quant_kind *out)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, NAMES[i])) {
+            *out = (enum vs_quant_kind)i;
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+const char *vs_quant_name(enum vs_quant_kind k)
+{
+    return (unsigned)k < 4 ? NAMES[k] : "unknown";
+}
+
+/* ---- half floats ---- */
+
+uint16_t vs_quant_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u;
+    uint32_t ex = (x >> 23) & 0xffu, man = x & 0x7fffffu;
+    if (ex == 0xff) /* inf or nan */
+        return (uint16_t)(sign | 0x7c00u | (man ? 0x200u : 0));
+    int e = (int)ex - 127 + 15;
+    if (e >= 31)
+        return (uint16_t)(sign | 0x7c00u);
+    if (e <= 0) { /* subnormal half or zero */
+        if (e < -10)
+            return (uint16_t)sign;
+        man |= 0x800000u;
+        unsigned shift = (unsigned)(14 - e);
+        uint32_t h = man >> shift, rem = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (h & 1)))
+            h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t h = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (h & 1)))
+        h++; /* may carry into the exponent: still right (up to inf) */
+    return (uint16_t)(sign | h);
+}
+
+float vs_quant_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1fu, man = h & 0x3ffu, x;
+    if (e == 0) {
+        if (man == 0) {
+            x = sign;
+        } else { /* subnormal: normalise */
+            int k = -1;
+            do {
+                k++;
+                man <<= 1;
+            } while (!(man & 0x400u));
+            x = sign | ((uint32_t)(127 - 15 - k) << 23) | ((man & 0x3ffu) << 13);
+        }
+    } else if (e == 31) {
+        x = sign | 0x7f800000u | (man << 13);
+    } else {
+        x = sign | ((e - 15 + 127) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+static inline uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint64_t get64w(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* ---- scalar reference kernels ---- */
+
+static float f16_l2_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
+{
+    float s = 0;
+    for (size_t i = 0; i < q->dim; i++) {
+        float t = p[i] - vs_quant_f16_to_f32(get16(c + 2 * i));
+        s += t * t;
+    }
+    return s;
+}
+
+static float f16_dot_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
+{
+    float s = 0;
+    for (size_t i = 0; i < q->dim; i++)
+        s += p[i] * vs_quant_f16_to_f32(get16(c + 2 * i));
+    return -s;
+}
+
+/* sq8 l2: p = q - offset; dist = sum (p_i - scale_i c_i)^2 */
+static float sq8_l2_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
+{
+    float s = 0;
+    for (size_t i = 0; i < q->dim; i++) {
+        float t = p[i] - q->scale[i] * (float)c[i];
+        s += t * t;
+    }
+    return s;
+}
+
+/* sq8 dot: p_i = q_i scale_i, p[dim] = q . offset */
+static float sq8_dot_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
+{
+    float s = 0;
+    for (size_t i = 0; i < q->dim; i++)
+        s += p[i] * (float)c[i];
+    return -(s + p[q->dim]);
+}
+
+static float bin_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
+{
+    const uint8_t *pq = (const uint8_t *)p;
+    unsigned s = 0;
+    for (size_t w = 0; w < q->cb; w += 8)
+        s += (unsigned)__builtin_popcountll(get64w(pq + w) ^ get64w(c + w));
+    return (float)s;
+}
+
+/* ---- AVX2 kernels ---- */
+
+#if VS_QUANT_X86
+#define QT "avx2,fma,f16c,popcnt"
+
+__attribute__((target(QT))) static inline float hsum8(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+    return _mm_cvtss_f32(a);
+}
+
+__attribute__((target(QT))) static float f16_l2_avx2(const struct vs_quant *q,
+                                                     const float *p, const uint8_t *c)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 8 <= d; i += 8) {
+        __m256 h = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(c + 2 * i)));
+        __m256 t = _mm256_sub_ps(_mm256_loadu_ps(p + i), h);
+        acc = _mm256_fmadd_ps(t, t, acc);
+    }
+    float s = hsum8(acc);
+    for (; i < d; i++) {
+        float t = p[i] - vs_quant_f16_to_f32(get16(c + 2 * i));
+        s += t * t;
+    }
+    return s;
+}
+
+__attribute__((target(QT))) static float f16_dot_avx2(const struct vs_quant *q,
+                                                      const float *p, const uint8_t *c)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 8 <= d; i += 8) {
+        __m256 h = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(c + 2 * i)));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), h, acc);
+    }
+    float s = hsum8(acc);
+    for (; i < d; i++)
+        s += p[i] * vs_quant_f16_to_f32(get16(c + 2 * i));
+    return -s;
+}
+
+__attribute__((target(QT))) static inline __m256 load8u8(const uint8_t *c)
+{
+    __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)c);
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+}
+
+__attribute__((target(QT))) static float sq8_l2_avx2(const struct vs_quant *q,
+                                                     const float *p, const uint8_t *c)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 8 <= d; i += 8) {
+        __m256 t = _mm256_fnmadd_ps(_mm256_loadu_ps(q->scale + i), load8u8(c + i),
+                                    _mm256_loadu_ps(p + i));
+        acc = _mm256_fmadd_ps(t, t, acc);
+    }
+    float s = hsum8(acc);
+    for (; i < d; i++) {
+        float t = p[i] - q->scale[i] * (float)c[i];
+        s += t * t;
+    }
+    return s;
+}
+
+__attribute__((target(QT))) static float sq8_dot_avx2(const struct vs_quant *q,
+                                                      const float *p, const uint8_t *c)
+{
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 8 <= d; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), load8u8(c + i), acc);
+    float s = hsum8(acc);
+    for (; i < d; i++)
+        s += p[i] * (float)c[i];
+    return -(s + p[d]);
+}
+
+__attribute__((target(QT))) static float bin_avx2(const struct vs_quant *q,
+                                                  const float *p, const uint8_t *c)
+{
+    const uint8_t *pq = (const uint8_t *)p;
+    unsigned long long s = 0;
+    for (size_t w = 0; w < q->cb; w += 8)
+        s += (unsigned long long)_mm_popcnt_u64(get64w(pq + w) ^ get64w(c + w));
+    return (float)s;
+}
+#endif
+
+static int have_avx2(void)
+{
+#if VS_QUANT_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
+#else
+    return 0;
+#endif
+}
+
+static void pick(struct vs_quant *q, int simd)
+{
+    int fast = simd != 0 && have_avx2();
+    int l2 = q->metric == VS_METRIC_L2;
+    switch (q->kind) {
+    case VS_QUANT_F16: q->fn = l2 ? f16_l2_ref : f16_dot_ref; break;
+    case VS_QUANT_SQ8: q->fn = l2 ? sq8_l2_ref : sq8_dot_ref; break;
+    default: q->fn = bin_ref; break;
+    }
+#if VS_QUANT_X86
+    if (fast) {
+        switch (q->kind) {
+        case VS_QUANT_F16: q->fn = l2 ? f16_l2_avx2 : f16_dot_avx2; break;
+        case VS_QUANT_SQ8: q->fn = l2 ? sq8_l2_avx2 : sq8_dot_avx2; break;
+        default: q->fn = bin_avx2; break;
+        }
+    }
+#else
+    (void)fast;
+#endif
+}
+
+/* ---- layout ---- */
+
+static size_t code_bytes(enum vs_quant_kind k, size_t dim)
+{
+    switch (k) {
+    case VS_QUANT_F16: return 2 * dim;
+    case VS_QUANT_SQ8: return dim;
+    default: return 8 * ((dim + 63) / 64);
+    }
+}
+
+static size_t params_bytes(enum vs_quant_kind k, size_t dim)
+{
+    return k == VS_QUANT_SQ8 ? 2 * dim * sizeof(float) : 0;
+}
+
+static void put32(unsigned char *p, uint32_t x) { memcpy(p, &x, 4); }
+static void put64(unsigned char *p, uint64_t x) { memcpy(p, &x, 8); }
+static uint32_t rd32(const unsigned char *p) { uint32_t x; memcpy(&x, p, 4); return x; }
+static uint64_t rd64(const unsigned char *p) { uint64_t x; memcpy(&x, p, 8); return x; }
+
+static void point(struct vs_quant *q)
+{
+    size_t pb = params_bytes(q->kind, q->dim);
+    q->off = pb ? (const float *)(const void *)(q->buf + QHDR) : NULL;
+    q->scale = pb ? q->off + q->dim : NULL;
+    q->codes = q->buf + QHDR + pb;
+}
+
+static void encode(const struct vs_quant *q, const float *v, uint8_t *c)
+{
+    size_t d = q->dim;
+    if (q->kind == VS_QUANT_F16) {
+        for (size_t i = 0; i < d; i++) {
+            uint16_t h = vs_quant_f32_to_f16(v[i]);
+            c[2 * i] = (uint8_t)h;
+            c[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+    } else if (q->kind == VS_QUANT_SQ8) {
+        for (size_t i = 0; i < d; i++) {
+            float t = q->scale[i] > 0 ? (v[i] - q->off[i]) / q->scale[i] : 0;
+            long r = lrintf(t);
+            c[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+        }
+    } else {
+        memset(c, 0, q->cb);
+        for (size_t i = 0; i < d; i++)
+            if (v[i] > 0)
+                c[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+}
+
+int vs_quant_build(enum vs_quant_kind kind, enum vs_metric metric,
+                   const float *vecs, uint64_t n, size_t dim, int simd,
+                   struct vs_quant **out, struct vs_diag *d)
+{
+    *out = NULL;
+    if (kind < VS_QUANT_F16 || kind > VS_QUANT_BINARY || dim == 0 || dim > (1u << 20))
+        return vs_diag_set(d, VS_E_USAGE, "quant: a code kind (f16, sq8, binary) and a dimension are needed");
+    struct vs_quant *q = calloc(1, sizeof *q);
+    if (!q)
+        return vs_diag_set(d, VS_E_NOMEM, "quant: out of memory");
+    q->kind = kind;
+    q->metric = metric;
+    q->dim = dim;
+    q->cb = code_bytes(kind, dim);
+    q->n = n;
+    size_t pb = params_bytes(kind, dim);
+    if (n > (SIZE_MAX - QHDR - pb) / q->cb) {
+        free(q);
+        return vs_diag_set(d, VS_E_NOMEM, "quant: too many rows");
+    }
+    q->len = QHDR + pb + (size_t)n * q->cb;
+    q->buf = calloc(1, q->len);
+    if (!q->buf) {
+        free(q);
+        return vs_diag_set(d, VS_E_NOMEM, "quant: out of memory");
+    }
+    memcpy(q->buf, QMAGIC, 8);
+    put32(q->buf + 8, (uint32_t)kind);
+    put32(q->buf + 12, (uint32_t)metric);
+    put32(q->buf + 16, (uint32_t)dim);
+    put32(q->buf + 20, (uint32_t)q->cb);
+    put64(q->buf + 24, n);
+    point(q);
+    if (kind == VS_QUANT_SQ8) {
+        float *off = (float *)(void *)(q->buf + QHDR), *scale = off + dim;
+        for (size_t i = 0; i < dim; i++) {
+            float lo = n ? vecs[i] : 0, hi = lo;
+            for (uint64_t r = 1; r < n; r++) {
+                float x = vecs[r * dim + i];
+                lo = x < lo ? x : lo;
+                hi = x > hi ? x : hi;
+            }
+            off[i] = lo;
+            scale[i] = (hi - lo) / 255.0f;
+        }
+    }
+    for (uint64_t r = 0; r < n; r++)
+        encode(q, vecs + r * dim, (uint8_t *)(uintptr_t)(q->codes + r * q->cb));
+    pick(q, simd);
+    *out = q;
+    return VS_OK;
+}
+
+void vs_quant_free(struct vs_quant *q)
+{
+    if (!q)
+        return;
+    free(q->buf);
+    free(q);
+}
+
+enum vs_quant_kind vs_quant_kind(const struct vs_quant *q) { return q->kind; }
+uint64_t vs_quant_rows(const struct vs_quant *q) { return q->n; }
+size_t vs_quant_dim(const struct vs_quant *q) { return q->dim; }
+size_t vs_quant_code_bytes(const struct vs_quant *q) { return q->cb; }
+
+const uint8_t *vs_quant_code(const struct vs_quant *q, uint64_t r)
+{
+    return q->codes + r * q->cb;
+}
+
+size_t vs_quant_prep_floats(const struct vs_quant *q)
+{
+    if (q->kind == VS_QUANT_BINARY)
+        return (q->cb + sizeof(float) - 1) / sizeof(float);
+    return q->dim + 1;
+}
+
+void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
+{
+    size_t d = q->dim;
+    switch (q->kind) {
+    case VS_QUANT_F16:
+        memcpy(p, v, d * sizeof *p);
+        p[d] = 0;
+        break;
+    case VS_QUANT_SQ8:
+        if (q->metric == VS_METRIC_L2) {
+            for (size_t i = 0; i < d; i++)
+                p[i] = v[i] - q->off[i];
+            p[d] = 0;
+        } else {
+            float c = 0;
+            for (size_t i = 0; i < d; i++) {
+                p[i] = v[i] * q->scale[i];
+                c += v[i] * q->off[i];
+            }
+            p[d] = c;
+        }
+        break;
+    default:
+        encode(q, v, (uint8_t *)p);
+        break;
+    }
+}
+
+float vs_quant_dist(const struct vs_quant *q, const float *prep, uint64_t r)
+{
+    return q->fn(q, prep, q->codes + r * q->cb);
+}
+
+void vs_quant_decode(const struct vs_quant *q, uint64_t r, float *out)
+{
+    const uint8_t *c = q->codes + r * q->cb;
+    for (size_t i = 0; i < q->dim; i++) {
+        switch (q->kind) {
+        case VS_QUANT_F16: out[i] = vs_quant_f16_to_f32(get16(c + 2 * i)); break;
+        case VS_QUANT_SQ8: out[i] = q->off[i] + q->scale[i] * (float)c[i]; break;
+        default: out[i] = (c[i >> 3] >> (i & 7)) & 1 ? 1.0f : -1.0f; break;
+        }
+    }
+}
+
+int vs_quant_save(const struct vs_quant *q, void **buf, size_t *len,
+                  struct vs_diag *d)
+{
+    *buf = malloc(q->len ? q->len : 1);
+    if (!*buf)
+        return vs_diag_set(d, VS_E_NOMEM, "quant: out of memory");
+    memcpy(*buf, q->buf, q->len);
+    *len = q->len;
+    return VS_OK;
+}
+
+int vs_quant_open(void *buf, size_t len, int simd, struct vs_quant **out,
+                  struct vs_diag *d)
+{
+    *out = NULL;
+    const unsigned char *b = buf;
+    if (len < QHDR || memcmp(b, QMAGIC, 7) != 0)
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'quant': bad magic");
+    if (b[7] != QMAGIC[7])
+        return vs_diag_set(d, VS_E_VERSION, "section 'quant': format '%c' is not supported", b[7]);
+    uint32_t kind = rd32(b + 8), metric = rd32(b + 12), dim = rd32(b + 16), cb = rd32(b + 20);
+    uint64_t n = rd64(b + 24);
+    if (kind < VS_QUANT_F16 || kind > VS_QUANT_BINARY || metric > VS_METRIC_L2 ||
+        dim == 0 || dim > (1u << 20) || cb != code_bytes((enum vs_quant_kind)kind, dim))
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'quant': bad parameters");
+    size_t pb = params_bytes((enum vs_quant_kind)kind, dim);
+    if (n > (len - QHDR) / cb || QHDR + pb + n * cb != len)
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'quant': size does not match its rows");
+    struct vs_quant *q = calloc(1, sizeof *q);
+    if (!q)
+        return vs_diag_set(d, VS_E_NOMEM, "quant: out of memory");
+    q->kind = (enum vs_quant_kind)kind;
+    q->metric = (enum vs_metric)metric;
+    q->dim = dim;
+    q->cb = cb;
+    q->n = n;
+    q->buf = buf;
+    q->len = len;
+    point(q);
+    pick(q, simd);
+    *out = q;
+    return VS_OK;
+}
