@@ -533,9 +533,12 @@ static int grow(struct vs_bert *m, size_t T)
     return VS_OK;
 }
 
-/* One packed batch: sequences [0, n) with T tokens in all. */
+/* One packed batch: sequences [0, n) with T tokens in all. types NULL:
+ * type 0 everywhere. tokens 0: out gets n pooled, normalised vectors;
+ * tokens 1: out gets the T final hidden states. */
 static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
-                         const size_t *lens, float *out)
+                         const int32_t *const *types, const size_t *lens,
+                         float *out, int tokens)
 {
     size_t H = m->hidden, T = 0, maxlen = 0;
     size_t *off = malloc((n + 1) * sizeof *off);
@@ -561,8 +564,11 @@ static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
             if (id < 0 || (size_t)id >= m->vocab)
                 id = 0;
             float *row = m->x + (off[s] + i) * H;
+            int32_t tt = types ? types[s][i] : 0;
+            if (tt < 0 || (size_t)tt >= m->types)
+                tt = 0;
             const float *w = m->word + (size_t)id * H, *p = m->pos + i * H,
-                        *ty = m->type;
+                        *ty = m->type + (size_t)tt * H;
             for (size_t c = 0; c < H; c++)
                 row[c] = w[c] + p[c] + ty[c];
         }
@@ -579,6 +585,10 @@ static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
         gelu(m->mid, T * m->inter, m->gelu_tanh);
         linear(m->mid, T, m->inter, L->wout, L->bout, H, m->tmp);
         add_layernorm(m->x, m->tmp, T, H, L->ln2_g, L->ln2_b, m->eps);
+    }
+    if (tokens) {
+        memcpy(out, m->x, T * H * sizeof *out);
+        goto done;
     }
     /* pooling and normalisation */
 #pragma omp parallel for schedule(static)
@@ -620,13 +630,36 @@ int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
             T += lens[j];
             j++;
         }
-        int st = forward_batch(m, j - i, ids + i, lens + i, out + i * m->hidden);
+        int st = forward_batch(m, j - i, ids + i, NULL, lens + i, out + i * m->hidden, 0);
         if (st != VS_OK)
             return st;
         i = j;
     }
     return VS_OK;
 }
+
+int vs_bert_forward_tokens(struct vs_bert *m, size_t n, const int32_t *const *ids,
+                           const int32_t *const *types, const size_t *lens, float *out)
+{
+    size_t i = 0, done = 0;
+    while (i < n) {
+        size_t j = i, T = 0;
+        while (j < n && (j == i || T + lens[j] <= BERT_BATCH_TOKENS)) {
+            T += lens[j];
+            j++;
+        }
+        int st = forward_batch(m, j - i, ids + i, types ? types + i : NULL, lens + i,
+                               out + done * m->hidden, 1);
+        if (st != VS_OK)
+            return st;
+        done += T;
+        i = j;
+    }
+    return VS_OK;
+}
+
+size_t vs_bert_types(const struct vs_bert *m) { return m->types; }
+struct vs_wordpiece *vs_bert_wordpiece(const struct vs_bert *m) { return m->wp; }
 
 int vs_bert_embed(struct vs_bert *m, const char *prefix, size_t n,
                   const char *const *texts, const size_t *lens, float *out,

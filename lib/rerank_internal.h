@@ -14,6 +14,18 @@ int vs_rerank_api_call(struct vs_http *h, const char *url, const char *model,
                        const char *const *texts, size_t n, double *scores,
                        struct vs_diag *d);
 
+/* Pairs per forward batch of the cross-encoder (packed, no padding). */
+#define VS_RERANK_CROSS_BATCH 32
+
+/* A model folder for name: name itself when it exists or has a '/', else
+ * $VS_MODEL_DIR/name, else ~/.cache/vecstore/models/name. */
+void vs_rerank_model_dir(const char *name, char *buf, size_t size);
+/* Load tensor prefix+name as float32 with the given shape (b unused when
+ * ndim is 1). Errors: those of vs_safetensors_load_f32. */
+struct vs_safetensors;
+int vs_rerank_load_f32(struct vs_safetensors *st, const char *prefix, const char *name,
+                       int ndim, size_t a, size_t b, float **out, struct vs_diag *d);
+
 /* The cross-encoder (rerank_cross.c): a BERT sequence-pair classifier
  * loaded from a Hugging Face folder (config.json, vocab.txt,
  * model.safetensors with classifier.weight/bias and the pooler). name is a

@@ -45,6 +45,19 @@ uint64_t vs_bert_checksum(const struct vs_bert *m);
 int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
                     const size_t *lens, float *out);
 
+/* The same forward pass with token types (types[i][j] in [0,
+ * type_vocab_size); types NULL: all 0) and no pooling: out receives the
+ * final hidden state of every token, sum(lens) * dim floats, sequence after
+ * sequence (what a cross-encoder's head or ColBERT's MaxSim read). Returns
+ * VS_OK or VS_E_NOMEM. */
+int vs_bert_forward_tokens(struct vs_bert *m, size_t n, const int32_t *const *ids,
+                           const int32_t *const *types, const size_t *lens,
+                           float *out);
+/* type_vocab_size, and the model's WordPiece tokenizer (owned by m). */
+size_t vs_bert_types(const struct vs_bert *m);
+struct vs_wordpiece;
+struct vs_wordpiece *vs_bert_wordpiece(const struct vs_bert *m);
+
 /* Tokenize (prefix + text) and embed n texts. st[i]: VS_OK, VS_E_DATA (not
  * UTF-8) or VS_E_FIELD (no tokens); truncated[i] (may be NULL): 1 when the
  * text was cut to max_len tokens. Rows of failed texts are zeros. Returns
