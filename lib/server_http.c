@@ -17,27 +17,47 @@ struct upload {
     int too_big;
 };
 
-static int parse_listen(const char *s, struct sockaddr_in *sa, struct vs_diag *d)
+/* HOST:PORT with an IPv4 address or "localhost", or [IPV6]:PORT. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6,
+                        struct vs_diag *d)
 {
     const char *colon = strrchr(s, ':');
     char host[64];
     if (!colon || (size_t)(colon - s) >= sizeof host || colon == s)
-        return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': expected HOST:PORT with an IPv4 address", s);
+        return vs_diag_set(d, VS_E_USAGE,
+                           "--listen '%.200s': expected HOST:PORT (an IPv4 address, or [IPv6]:PORT)", s);
     memcpy(host, s, (size_t)(colon - s));
     host[colon - s] = 0;
-    if (strcmp(host, "localhost") == 0)
+    *v6 = host[0] == '[';
+    if (*v6) {
+        size_t n = strlen(host);
+        if (n < 3 || host[n - 1] != ']')
+            return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': expected [IPv6]:PORT", s);
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = 0;
+    } else if (strcmp(host, "localhost") == 0) {
         snprintf(host, sizeof host, "127.0.0.1");
+    }
     char *end;
     errno = 0;
     long port = strtol(colon + 1, &end, 10);
     if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
         return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': bad port", s);
-    memset(sa, 0, sizeof *sa);
+    memset(ss, 0, sizeof *ss);
+    if (*v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1)
+            return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': '%s' is not an IPv6 address", s, host);
+        return VS_OK;
+    }
+    struct sockaddr_in *sa = (struct sockaddr_in *)ss;
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
         return vs_diag_set(d, VS_E_USAGE,
-                           "--listen '%.200s': expected an IPv4 address (IPv6 is not supported)", s);
+                           "--listen '%.200s': expected an IPv4 address or [IPv6] in brackets", s);
     return VS_OK;
 }
 
@@ -79,6 +99,9 @@ static void fill_request(struct MHD_Connection *conn, const char *url,
     remote[0] = 0;
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  remote, (socklen_t)rsize);
+    else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
                   remote, (socklen_t)rsize);
     rq->remote = remote[0] ? remote : NULL;
 }
@@ -185,16 +208,22 @@ static char *slurp(const char *path, struct vs_diag *d)
 
 int vs_server_start(struct vs_server *srv, struct vs_diag *d)
 {
-    struct sockaddr_in sa;
-    int st = parse_listen(srv->o.listen, &sa, d);
+    struct sockaddr_storage sa;
+    int v6 = 0;
+    int st = parse_listen(srv->o.listen, &sa, &v6, d);
     if (st != VS_OK)
         return st;
-    int loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sa;
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sa;
+    int loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)
+                      : (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
     if (!loopback && !srv->have_keys && !srv->o.insecure_no_auth)
         return vs_diag_set(d, VS_E_USAGE,
-                           "--listen %s: without --keys only 127.0.0.1 may be used (or give --insecure-no-auth)",
+                           "--listen %s: without --keys only 127.0.0.1 or [::1] may be used (or give --insecure-no-auth)",
                            srv->o.listen);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (v6)
+        flags |= MHD_USE_IPv6;
     char *cert = NULL, *key = NULL;
     if (srv->o.tls_cert || srv->o.tls_key) {
         if (!srv->o.tls_cert || !srv->o.tls_key)
@@ -230,7 +259,7 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
     srv->tls_mem[0] = cert;
     srv->tls_mem[1] = key;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(dm, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = di ? di->port : ntohs(sa.sin_port);
+    srv->port = di ? di->port : ntohs(v6 ? s6->sin6_port : s4->sin_port);
     srv->daemon = dm;
     return VS_OK;
 }

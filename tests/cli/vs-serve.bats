@@ -112,6 +112,36 @@ conforms() {
     [[ "$err" == *"--insecure-no-auth"* ]]
 }
 
+@test "vs-serve: IPv6 listen addresses in brackets; [::1] needs no keys, [::] does" {
+    run_split vs-serve --listen '[::1:0' "$KB" || true
+    expect_status 2
+    [[ "$err" == *"[IPv6]:PORT"* ]]
+    run_split vs-serve --listen '[1.2.3.4]:0' "$KB" || true
+    expect_status 2
+    [[ "$err" == *"not an IPv6 address"* ]]
+    run_split vs-serve --listen '[::]:0' "$KB" || true
+    expect_status 2
+    [[ "$err" == *"--insecure-no-auth"* ]]
+    $PY -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ||
+        skip "this machine has no IPv6 loopback address ::1"
+    SRV_ERR="$BATS_TEST_TMPDIR/serve6.err"
+    vs-serve --listen '[::1]:0' --access-log - "$KB" >/dev/null 2>"$SRV_ERR" &
+    SRV_PID=$!
+    for i in $(seq 200); do
+        grep -q 'listening on' "$SRV_ERR" && break
+        sleep 0.05
+    done
+    port=$(sed -n 's/.*listening on http:\/\/\[::1\]:\([0-9]*\)$/\1/p' "$SRV_ERR")
+    [ -n "$port" ] || { cat "$SRV_ERR" >&2; false; }
+    [ "$(curl -s -g "http://[::1]:$port/healthz")" = '{"status":"ok"}' ]
+    hits=$(curl -s -g --data-binary '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2}' "http://[::1]:$port/v1/stores/kb/query")
+    [[ "$hits" == '{"hits":[{"qid":"q",'* ]]
+    # not reachable over IPv4
+    ! curl -s -m 2 "http://127.0.0.1:$port/healthz"
+    stop_server
+    grep -q '"remote":"::1"' "$SRV_ERR"
+}
+
 @test "vs-serve --hash-key: empty input is an error" {
     run_split vs-serve --hash-key < /dev/null || true
     expect_status 3
