@@ -10,6 +10,7 @@ enum {
     OPT_INCLUDE,
     OPT_KEEP_GOING,
     OPT_OVERLAP,
+    OPT_SINCE,
     OPT_SIZE,
     OPT_SPLITTER,
     OPT_UNIT
@@ -31,6 +32,9 @@ static void usage(FILE *fp)
             "      --include GLOB   only files matching GLOB (repeatable)\n"
             "      --keep-going     skip bad files and records with a warning, exit 0\n"
             "      --overlap N      overlap between chunks, in units (default 0)\n"
+            "      --since STORE    do not read files whose stamp (times, size, inode,\n"
+            "                       chunking options) equals the one STORE holds for them;\n"
+            "                       write a {\"op\":\"keep\"} marker for each at the end\n"
             "      --size N         largest chunk, in units (default 1000)\n"
             "      --splitter NAME  fixed, recursive (default), sentence, markdown\n"
             "      --unit UNIT      chars (Unicode code points, default) or words\n"
@@ -45,10 +49,13 @@ static void usage(FILE *fp)
 struct run {
     struct vs_chunker *chunker;
     struct vs_walk_filter filter;
+    struct vs_chunk_options opts;
+    struct vs_chunk_since *since; /* --since STORE, or NULL */
+    json_t *keeps;                /* keep markers, written at the end */
     const char *field;
     int keep_going;
     int code;      /* exit code of a reported fatal error */
-    long long docs, chunks, bytes, files_skipped, records_skipped;
+    long long docs, chunks, bytes, files_skipped, records_skipped, files_unchanged;
 };
 
 static int emit(void *ctx, json_t *rec)
@@ -143,6 +150,21 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
         return do_records(r, path);
     struct vs_diag d;
     vs_diag_clear(&d);
+    /* the stamp is taken before the read: a file changed meanwhile gets a
+     * stamp older than its contents, so the next --since run reads it */
+    char stamp[256];
+    int have_stamp = vs_chunk_stamp(path, &r->opts, stamp, sizeof stamp, &d) == VS_OK;
+    if (have_stamp && vs_chunk_since_unchanged(r->since, path, rel, stamp)) {
+        json_t *k = vs_chunk_keep_record(rel, path);
+        if (!k || json_array_append_new(r->keeps, k) != 0) {
+            r->code = vs_cli_report(vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+            return STOP;
+        }
+        r->files_unchanged++;
+        vs_cli_info(2, "%s: unchanged since the store's copy, not read", path);
+        return VS_OK;
+    }
+    vs_diag_clear(&d);
     struct vs_doc *doc;
     int st = vs_doc_load_file(path, rel, &doc, &d);
     if (st == VS_E_NOMEM) {
@@ -155,6 +177,12 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
         return VS_OK;
     }
     vs_cli_info(2, "%s: %s", path, vs_doc_format_name(vs_doc_format(doc)));
+    if (have_stamp &&
+        json_object_set_new(vs_doc_metadata(doc), "file_stamp", json_string(stamp)) != 0) {
+        vs_doc_free(doc);
+        r->code = vs_cli_report(vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+        return STOP;
+    }
     st = chunk_doc(r, doc);
     vs_doc_free(doc);
     return st;
@@ -174,13 +202,15 @@ int main(int argc, char **argv)
         {"include", required_argument, NULL, OPT_INCLUDE},
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
         {"overlap", required_argument, NULL, OPT_OVERLAP},
+        {"since", required_argument, NULL, OPT_SINCE},
         {"size", required_argument, NULL, OPT_SIZE},
         {"splitter", required_argument, NULL, OPT_SPLITTER},
         {"unit", required_argument, NULL, OPT_UNIT},
         VS_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *incl[MAX_GLOBS], *excl[MAX_GLOBS];
-    const char *splitter = NULL, *unit = NULL, *size_s = NULL, *overlap_s = NULL;
+    const char *splitter = NULL, *unit = NULL, *size_s = NULL, *overlap_s = NULL,
+               *since = NULL;
     struct run r;
     memset(&r, 0, sizeof r);
     r.field = "text";
@@ -204,6 +234,7 @@ int main(int argc, char **argv)
         case OPT_FIELD: r.field = optarg; break;
         case OPT_KEEP_GOING: r.keep_going = 1; break;
         case OPT_OVERLAP: overlap_s = optarg; break;
+        case OPT_SINCE: since = optarg; break;
         case OPT_SIZE: size_s = optarg; break;
         case OPT_SPLITTER: splitter = optarg; break;
         case OPT_UNIT: unit = optarg; break;
@@ -236,6 +267,20 @@ int main(int argc, char **argv)
     int st = vs_chunker_new(&o, &r.chunker, &d);
     if (st != VS_OK)
         return vs_cli_exit(vs_cli_usage_error("%s", d.detail));
+    r.opts = o;
+    if (since) {
+        st = vs_chunk_since_open(since, &r.since, &d);
+        if (st == VS_E_NOSTORE) { /* a first run: every file is new */
+            vs_cli_info(1, "%s: no store yet, every file is read", since);
+            st = VS_OK;
+        }
+        if (st == VS_OK && !(r.keeps = json_array()))
+            st = vs_diag_set(&d, VS_E_NOMEM, "out of memory");
+        if (st != VS_OK) {
+            vs_chunker_free(r.chunker);
+            return vs_cli_exit(vs_cli_report(st, &d));
+        }
+    }
 
     if (optind >= argc)
         do_records(&r, NULL);
@@ -255,6 +300,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    /* keep markers after the chunks, so that vs-embed's batches stay whole */
+    for (size_t i = 0; !r.code && i < json_array_size(r.keeps); i++) {
+        st = vs_cli_write(json_array_get(r.keeps, i));
+        if (st != VS_OK) {
+            vs_diag_clear(&d);
+            r.code = vs_cli_report(vs_diag_set(&d, st, "write error on standard output"), &d);
+        }
+    }
+    json_decref(r.keeps);
+    vs_chunk_since_free(r.since);
     vs_chunker_free(r.chunker);
     int code = r.code;
     if (!code && r.files_skipped && !r.keep_going)
@@ -265,6 +320,8 @@ int main(int argc, char **argv)
     vs_cli_stat_int("bytes", r.bytes);
     vs_cli_stat_int("files_skipped", r.files_skipped);
     vs_cli_stat_int("records_skipped", r.records_skipped);
+    if (since)
+        vs_cli_stat_int("files_unchanged", r.files_unchanged);
     vs_cli_stat_real("docs_per_s", el > 0 ? (double)r.docs / el : 0);
     vs_cli_stat_real("mb_per_s", el > 0 ? (double)r.bytes / el / 1e6 : 0);
     return vs_cli_exit(code);

@@ -37,6 +37,7 @@ static void usage(FILE *fp)
             "usage: vs-embed [OPTION]... [FILE]...\n"
             "Add \"vector\" and \"vector_model\" to each NDJSON record of FILE\n"
             "(or standard input; - is standard input), computed from its text.\n"
+            "Records with \"op\" \"delete\" or \"keep\" pass through unchanged.\n"
             "\n"
             "      --as ROLE        embed as document (default) or query: selects the\n"
             "                       model's prefix (e5, bge)\n"
@@ -81,7 +82,7 @@ struct opts {
 };
 
 struct counters {
-    long long in, out, skipped, truncated, failed;
+    long long in, out, skipped, truncated, failed, passed;
 };
 
 struct item {
@@ -208,6 +209,25 @@ static int embed_file(struct vs_embedder *e, const struct opts *o,
             }
             vs_cli_report_warning(rs, &d);
             c->skipped++;
+            continue;
+        }
+        const char *op = rec ? json_string_value(json_object_get(rec, "op")) : NULL;
+        if (op && (!strcmp(op, "keep") || !strcmp(op, "delete"))) {
+            /* keep markers and deletes pass through, in order */
+            c->in++;
+            if (n) {
+                code = flush_batch(e, o, name, items, texts, lens, vecs, st, n, c);
+                n = 0;
+            }
+            int ws = code || o->dry_run ? VS_OK : vs_cli_write(rec);
+            json_decref(rec);
+            if (ws != VS_OK) {
+                vs_diag_clear(&d);
+                code = vs_cli_report(vs_diag_set(&d, ws, "write error on standard output"), &d);
+            }
+            if (code)
+                break;
+            c->passed++;
             continue;
         }
         if (rec) {
@@ -474,7 +494,7 @@ int main(int argc, char **argv)
     vs_embedder_set_role(e, role);
     vs_embedder_set_threads((int)threads);
 
-    struct counters cnt = {0, 0, 0, 0, 0};
+    struct counters cnt = {0, 0, 0, 0, 0, 0};
     int code = 0;
     if (optind >= argc)
         code = embed_file(e, &o, NULL, &cnt);
@@ -497,6 +517,7 @@ int main(int argc, char **argv)
     vs_cli_stat_int("records_out", cnt.out);
     vs_cli_stat_int("skipped", cnt.skipped);
     vs_cli_stat_int("truncated", cnt.truncated);
+    vs_cli_stat_int("passed_through", cnt.passed);
     vs_cli_stat_real("records_per_s", el > 0 ? (double)cnt.out / el : 0);
     return vs_cli_exit(code);
 }

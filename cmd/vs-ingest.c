@@ -1,9 +1,11 @@
 /* vs-ingest: apply upserts and deletes from NDJSON records to a store. */
 #include "cli.h"
+#include "vs_promfile.h"
 #include "vs_store_sync.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 enum {
@@ -16,6 +18,7 @@ enum {
     OPT_KEEP_GOING,
     OPT_LANGUAGE,
     OPT_METRIC,
+    OPT_METRICS_FILE,
     OPT_MODEL,
     OPT_NORMALIZE,
     OPT_SKIP_UNCHANGED,
@@ -35,6 +38,7 @@ static const struct option longopts[] = {
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"language", required_argument, NULL, OPT_LANGUAGE},
     {"metric", required_argument, NULL, OPT_METRIC},
+    {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
     {"model", required_argument, NULL, OPT_MODEL},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
     {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
@@ -49,7 +53,9 @@ static void usage(FILE *fp)
 {
     fputs("Usage: vs-ingest [OPTIONS] STORE [FILE...]\n"
           "Apply the records of FILE (or standard input) to STORE: upserts, and\n"
-          "deletes ({\"id\":ID,\"op\":\"delete\"} or {\"op\":\"delete\",\"filter\":EXPR}).\n"
+          "deletes ({\"id\":ID,\"op\":\"delete\"} or {\"op\":\"delete\",\"filter\":EXPR}),\n"
+          "and keep markers ({\"op\":\"keep\",\"doc_id\":DOC}, from vs-chunk --since: the\n"
+          "stored document is unchanged; --by-doc and --sync neither rewrite nor delete it).\n"
           "The store is created on first use. A record identical to the stored one\n"
           "(same doc and vector) is left as it is: a run that changes nothing makes\n"
           "no new generation. Nothing is written on stdout (but see --dry-run).\n"
@@ -74,6 +80,9 @@ static void usage(FILE *fp)
           "                        ..., none); same as --analyzer 'lang=LANG'\n"
           "      --metric NAME     cosine, dot or l2 for a new store (default cosine);\n"
           "                        an existing store must have this metric\n"
+          "      --metrics-file FILE  write the run's counters, duration, exit status and\n"
+          "                        last success time to FILE (Prometheus text format,\n"
+          "                        atomically; for node_exporter's textfile collector)\n"
           "      --model NAME      embedding model name; pins it in a new store and\n"
           "                        must match the store's model\n"
           "      --normalize       L2-normalise vectors of a new dot or l2 store\n"
@@ -95,12 +104,18 @@ static void usage(FILE *fp)
 
 struct counters {
     long long records, upserts, deletes, skipped, commits, unchanged;
+    long long added, replaced, kept; /* upserts = added + replaced */
 };
 
 struct run {
     struct vs_sync *view;
-    int dry_run, skip_unchanged;
+    int dry_run, skip_unchanged, docs; /* docs: the view knows documents */
 };
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
 
 static int dry_print(const char *action, const char *id, const char *doc,
                      struct vs_diag *d)
@@ -169,9 +184,28 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
             c->deletes++;
         return st;
     }
+    if (op && strcmp(op, "keep") == 0) {
+        const char *doc = NULL;
+        if ((st = vs_record_string(rec, "doc_id", &doc, d)) != VS_OK)
+            return st;
+        if (!doc || !*doc) {
+            vs_diag_field(d, "doc_id");
+            return vs_diag_set(d, VS_E_FIELD, "a keep marker needs a doc_id");
+        }
+        c->kept++;
+        if (!run->docs)
+            return VS_OK; /* plain upserts: a kept document needs nothing */
+        if (!vs_sync_has_doc(run->view, doc)) {
+            vs_diag_field(d, "doc_id");
+            return vs_diag_set(d, VS_E_DATA,
+                               "keep marker for document '%s', which the store does not "
+                               "hold (run vs-chunk without --since)", doc);
+        }
+        return vs_sync_keep(run->view, doc, d);
+    }
     if (op && strcmp(op, "upsert") != 0) {
         vs_diag_field(d, "op");
-        return vs_diag_set(d, VS_E_FIELD, "must be \"upsert\" or \"delete\", not \"%s\"", op);
+        return vs_diag_set(d, VS_E_FIELD, "must be \"upsert\", \"delete\" or \"keep\", not \"%s\"", op);
     }
     if (!json_is_string(json_object_get(rec, "id"))) {
         vs_diag_field(d, "id");
@@ -186,7 +220,12 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
     const char *doc = vs_sync_record_doc(rec);
     const char *hash = json_string_value(json_object_get(rec, "doc_hash"));
     const char *stored = vs_sync_doc_hash(run->view, doc);
-    if (run->skip_unchanged && hash && stored && strcmp(hash, stored) == 0) {
+    /* same text and same file stamp: a touched file is rewritten once, so
+     * that vs-chunk --since stops reading it */
+    const char *stamp = json_string_value(
+        json_object_get(json_object_get(rec, "metadata"), "file_stamp"));
+    if (run->skip_unchanged && hash && stored && strcmp(hash, stored) == 0 &&
+        same_str(stamp, vs_sync_doc_stamp(run->view, doc))) {
         c->unchanged++;
         return vs_sync_keep(run->view, doc, d);
     }
@@ -200,16 +239,107 @@ static int apply(struct vs_writer *w, json_t *rec, const float *vec, size_t dim,
         c->unchanged++;
         return VS_OK;
     }
+    int replace = live && !again;
     if (run->dry_run) {
         c->upserts++;
-        return dry_print(live && !again ? "replace" : "add", id, doc, d);
+        *(replace ? &c->replaced : &c->added) += 1;
+        return dry_print(replace ? "replace" : "add", id, doc, d);
     }
     if (model && !json_object_get(rec, "vector_model"))
         json_object_set_new(rec, "vector_model", json_string(model));
     st = vs_writer_upsert(w, rec, vec, dim, d);
-    if (st == VS_OK)
+    if (st == VS_OK) {
         c->upserts++;
+        *(replace ? &c->replaced : &c->added) += 1;
+    }
     return st;
+}
+
+static struct counters cnt;
+static const char *metrics_file, *store_path;
+
+/* --metrics-file: this run's counters for node_exporter's textfile
+ * collector; the last success time is carried over from the previous file
+ * when this run failed. */
+static int write_metrics(int code)
+{
+    char store[1024], lab[1100], act[8][1200];
+    vs_prom_label_value(store_path, store, sizeof store);
+    snprintf(lab, sizeof lab, "store=\"%s\"", store);
+    static const char *const actions[] = {"read", "added", "replaced", "deleted",
+                                          "unchanged", "skipped"};
+    long long v[] = {cnt.records, cnt.added, cnt.replaced, cnt.deletes, cnt.unchanged,
+                     cnt.skipped};
+    for (int i = 0; i < 6; i++)
+        snprintf(act[i], sizeof act[i], "%s,action=\"%s\"", lab, actions[i]);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double t = (double)now.tv_sec + (double)now.tv_nsec / 1e9, last_ok = 0;
+    int have_ok = code == 0;
+    if (code == 0)
+        last_ok = t;
+    else
+        have_ok = vs_promfile_value(metrics_file, "vecstore_ingest_last_success_timestamp_seconds",
+                                    lab, &last_ok);
+    unsigned long long gen = 0, live = 0;
+    struct vs_store *s;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int have_store = vs_store_open(store_path, &s, &d) == VS_OK;
+    if (have_store) {
+        gen = vs_store_generation(s);
+        live = vs_store_count(s);
+        vs_store_close(s);
+    }
+    const char *rh = "records of the last vs-ingest run, by action";
+    struct vs_prom_sample m[16] = {
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[0], (double)v[0]},
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[1], (double)v[1]},
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[2], (double)v[2]},
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[3], (double)v[3]},
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[4], (double)v[4]},
+        {"vecstore_ingest_last_run_records", rh, "gauge", act[5], (double)v[5]},
+        {"vecstore_ingest_last_run_documents_kept",
+         "documents of the last run kept as stored (vs-chunk --since keep markers)",
+         "gauge", lab, (double)cnt.kept},
+        {"vecstore_ingest_last_run_commits", "commits of the last run (0: no new generation)",
+         "gauge", lab, (double)cnt.commits},
+        {"vecstore_ingest_last_run_duration_seconds", "duration of the last run", "gauge",
+         lab, vs_cli_elapsed()},
+        {"vecstore_ingest_last_run_exit_status", "exit status of the last run (0 success)",
+         "gauge", lab, (double)code},
+        {"vecstore_ingest_last_run_timestamp_seconds", "when the last run ended (Unix time)",
+         "gauge", lab, t},
+    };
+    size_t n = 11;
+    if (have_ok)
+        m[n++] = (struct vs_prom_sample){
+            "vecstore_ingest_last_success_timestamp_seconds",
+            "when the last successful run ended (Unix time)", "gauge", lab, last_ok};
+    if (have_store) {
+        m[n++] = (struct vs_prom_sample){"vecstore_store_generation",
+                                         "the store's current generation", "gauge", lab,
+                                         (double)gen};
+        m[n++] = (struct vs_prom_sample){"vecstore_store_records",
+                                         "live records in the store", "gauge", lab,
+                                         (double)live};
+    }
+    vs_diag_clear(&d);
+    int st = vs_promfile_write(metrics_file, m, n, &d);
+    if (st != VS_OK) {
+        int c2 = vs_cli_report(st, &d);
+        return code ? code : c2;
+    }
+    return code;
+}
+
+/* Every exit once the options are known: the metrics file, then the
+ * checked exit. */
+static int finish(int code)
+{
+    if (metrics_file && store_path)
+        code = write_metrics(code);
+    return vs_cli_exit(code);
 }
 
 static int commit(struct vs_writer *w, struct counters *c, struct vs_diag *d)
@@ -257,6 +387,7 @@ int main(int argc, char **argv)
         case OPT_SYNC: sync = 1; break;
         case OPT_SYNC_SCOPE: scope = optarg; break;
         case OPT_METRIC: metric = optarg; break;
+        case OPT_METRICS_FILE: metrics_file = optarg; break;
         case OPT_MODEL: model = optarg; break;
         case OPT_NORMALIZE: normalize = 1; break;
         case OPT_WAIT:
@@ -269,8 +400,13 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+        return finish(vs_cli_usage_error("missing STORE"));
     const char *path = argv[optind++];
+    store_path = path;
+    if (metrics_file && dry_run) {
+        metrics_file = NULL;
+        return finish(vs_cli_usage_error("--metrics-file and --dry-run exclude each other"));
+    }
     int explicit_metric = metric != NULL;
     if (!metric)
         metric = vs_cli_setting("ingest.metric");
@@ -279,19 +415,19 @@ int main(int argc, char **argv)
     if (!commit_every) {
         const char *s = vs_cli_setting("ingest.commit_every");
         if (s && vs_cli_parse_long("ingest.commit_every", s, 1, 1000000000L, &commit_every))
-            return vs_cli_exit(VS_EXIT_USAGE);
+            return finish(VS_EXIT_USAGE);
     }
     struct vs_store_settings create = {0};
     create.metric = VS_METRIC_COSINE;
     if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
-        return vs_cli_exit(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
+        return finish(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
     create.normalize = create.metric == VS_METRIC_COSINE ? 1 : normalize;
     if (efc > 0 && hnsw_m < 0)
-        return vs_cli_exit(vs_cli_usage_error("--ef-construction needs --hnsw-m"));
+        return finish(vs_cli_usage_error("--ef-construction needs --hnsw-m"));
     create.hnsw_m = hnsw_m > 0 ? (uint32_t)hnsw_m : 0;
     create.hnsw_ef_construction = efc > 0 ? (uint32_t)efc : (hnsw_m > 0 ? 200 : 0);
     if (model && strlen(model) >= sizeof create.model)
-        return vs_cli_exit(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
+        return finish(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
     if (model)
         snprintf(create.model, sizeof create.model, "%s", model);
     int explicit_text = analyzer || language || text_field;
@@ -300,7 +436,7 @@ int main(int argc, char **argv)
     if (!text_field)
         text_field = vs_cli_setting("ingest.text_field");
     if (text_field && (!*text_field || strlen(text_field) >= sizeof create.text_field))
-        return vs_cli_exit(vs_cli_usage_error("--text-field must have 1 to 63 bytes"));
+        return finish(vs_cli_usage_error("--text-field must have 1 to 63 bytes"));
     snprintf(create.text_field, sizeof create.text_field, "%s",
              text_field ? text_field : "text");
     if (!analyzer || strcmp(analyzer, "none") != 0) {
@@ -316,33 +452,33 @@ int main(int argc, char **argv)
         struct vs_diag ad;
         vs_diag_clear(&ad);
         if (vs_analyzer_new(spec, &an, &ad) != VS_OK)
-            return vs_cli_exit(vs_cli_usage_error("%s %s",
+            return finish(vs_cli_usage_error("%s %s",
                                                   language ? "--language/--analyzer:"
                                                            : "--analyzer:",
                                                   ad.detail));
         snprintf(create.analyzer, sizeof create.analyzer, "%s", vs_analyzer_id(an));
         vs_analyzer_free(an);
     } else if (language)
-        return vs_cli_exit(vs_cli_usage_error("--language needs a text index (not --analyzer none)"));
+        return finish(vs_cli_usage_error("--language needs a text index (not --analyzer none)"));
 
     struct vs_diag d;
     vs_diag_clear(&d);
     if (scope && !sync)
-        return vs_cli_exit(vs_cli_usage_error("--sync-scope needs --sync"));
+        return finish(vs_cli_usage_error("--sync-scope needs --sync"));
     if (dry_run && commit_every)
-        return vs_cli_exit(vs_cli_usage_error("--dry-run and --commit-every exclude each other"));
+        return finish(vs_cli_usage_error("--dry-run and --commit-every exclude each other"));
     struct vs_writer_opts o = {dry_run ? NULL : &create, wait_s};
     struct vs_writer *w = NULL;
     int st = vs_writer_open(path, &o, &w, &d);
     if (st != VS_OK)
-        return vs_cli_exit(vs_cli_report(st, &d));
+        return finish(vs_cli_report(st, &d));
     const struct vs_store_settings *ss = vs_writer_settings(w);
     if (explicit_metric && ss->metric != create.metric) {
         vs_diag_where(&d, path, 0);
         st = vs_diag_set(&d, VS_E_MISMATCH, "option --metric is '%s', the store uses '%s'",
                          metric, vs_metric_name(ss->metric));
         vs_writer_close(w);
-        return vs_cli_exit(vs_cli_report(st, &d));
+        return finish(vs_cli_report(st, &d));
     }
     if (explicit_text && (strcmp(ss->analyzer, create.analyzer) != 0 ||
                           (create.analyzer[0] &&
@@ -356,7 +492,7 @@ int main(int argc, char **argv)
                          ss->analyzer[0] ? ss->analyzer : "none",
                          ss->text_field[0] ? ss->text_field : "text");
         vs_writer_close(w);
-        return vs_cli_exit(vs_cli_report(st, &d));
+        return finish(vs_cli_report(st, &d));
     }
     if (hnsw_m > 0 && (ss->hnsw_m != create.hnsw_m ||
                        ss->hnsw_ef_construction != create.hnsw_ef_construction)) {
@@ -366,18 +502,17 @@ int main(int argc, char **argv)
                          create.hnsw_m, create.hnsw_ef_construction,
                          ss->hnsw_m ? "other graph settings" : "no graphs");
         vs_writer_close(w);
-        return vs_cli_exit(vs_cli_report(st, &d));
+        return finish(vs_cli_report(st, &d));
     }
     if (normalize && !ss->normalize) {
         vs_diag_where(&d, path, 0);
         st = vs_diag_set(&d, VS_E_MISMATCH,
                          "option --normalize given, the store does not normalise");
         vs_writer_close(w);
-        return vs_cli_exit(vs_cli_report(st, &d));
+        return finish(vs_cli_report(st, &d));
     }
 
-    struct counters cnt = {0};
-    struct run run = {NULL, dry_run, skip_unchanged};
+    struct run run = {NULL, dry_run, skip_unchanged, by_doc || sync || skip_unchanged};
     struct vs_store *base = NULL;
     /* the writer holds the lock: this reader sees the generation it changes */
     st = vs_store_open(path, &base, &d);
@@ -387,7 +522,7 @@ int main(int argc, char **argv)
         st = VS_OK;
     }
     if (st == VS_OK)
-        st = vs_sync_new(base, by_doc || sync || skip_unchanged, &run.view, &d);
+        st = vs_sync_new(base, run.docs, &run.view, &d);
     int nfiles = argc - optind;
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
         const char *file = nfiles ? argv[optind + fi] : "-";
@@ -480,7 +615,10 @@ int main(int argc, char **argv)
     vs_cli_stat_int("skipped", cnt.skipped);
     vs_cli_stat_int("commits", cnt.commits);
     vs_cli_stat_int("unchanged", cnt.unchanged);
+    vs_cli_stat_int("added", cnt.added);
+    vs_cli_stat_int("replaced", cnt.replaced);
+    vs_cli_stat_int("kept", cnt.kept);
     double el = vs_cli_elapsed();
     vs_cli_stat_real("records_per_s", el > 0 ? (double)cnt.records / el : 0);
-    return vs_cli_exit(code);
+    return finish(code);
 }

@@ -22,6 +22,7 @@ struct vs_sync {
     size_t n, cap;
     json_t *byid;   /* id -> integer index into e */
     json_t *hashes; /* document -> stored doc_hash */
+    json_t *stamps; /* document -> stored metadata.file_stamp, or null */
     json_t *run_ids, *run_docs, *kept; /* sets of the run */
     int docs;
 };
@@ -133,6 +134,7 @@ void vs_sync_free(struct vs_sync *y)
     free(y->e);
     json_decref(y->byid);
     json_decref(y->hashes);
+    json_decref(y->stamps);
     json_decref(y->run_ids);
     json_decref(y->run_docs);
     json_decref(y->kept);
@@ -145,6 +147,7 @@ int vs_sync_new(struct vs_store *s, int docs, struct vs_sync **out,
     *out = NULL;
     struct vs_sync *y = calloc(1, sizeof *y);
     if (!y || !(y->byid = json_object()) || !(y->hashes = json_object()) ||
+        !(y->stamps = json_object()) ||
         !(y->run_ids = json_object()) || !(y->run_docs = json_object()) ||
         !(y->kept = json_object())) {
         vs_sync_free(y);
@@ -176,6 +179,10 @@ int vs_sync_new(struct vs_store *s, int docs, struct vs_sync **out,
         x->source = strdup(src ? src : "");
         if (hh && x->doc)
             json_object_set_new(y->hashes, x->doc, json_string(hh));
+        const char *fs = json_string_value(
+            json_object_get(json_object_get(doc, "metadata"), "file_stamp"));
+        if (x->doc)
+            json_object_set_new(y->stamps, x->doc, fs ? json_string(fs) : json_null());
         json_decref(doc);
         if (!x->doc || !x->source ||
             json_object_set_new(y->byid, x->id, json_integer((json_int_t)i)) != 0) {
@@ -257,6 +264,16 @@ const char *vs_sync_source(const struct vs_sync *y, size_t i)
 const char *vs_sync_doc_hash(const struct vs_sync *y, const char *doc)
 {
     return json_string_value(json_object_get(y->hashes, doc));
+}
+
+int vs_sync_has_doc(const struct vs_sync *y, const char *doc)
+{
+    return json_object_get(y->stamps, doc) != NULL;
+}
+
+const char *vs_sync_doc_stamp(const struct vs_sync *y, const char *doc)
+{
+    return json_string_value(json_object_get(y->stamps, doc));
 }
 
 int vs_sync_note(struct vs_sync *y, const char *id, const char *doc,

@@ -95,4 +95,42 @@ int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
                    vs_chunk_emit_fn emit, void *ctx, size_t *nchunks,
                    struct vs_diag *d);
 
+/* ---- incremental runs (vs-chunk --since STORE) ----
+ *
+ * A file stamp says "this file, read this way": "v1 MTIME CTIME SIZE INODE
+ * SPLITTER/UNIT/SIZE/OVERLAP", with the times as seconds.nanoseconds from
+ * stat(2). vs-chunk puts it on every chunk record of a file as
+ * metadata.file_stamp. A later run with --since compares the stamp of each
+ * file (one stat, no read) with the stamp stored for the same source and
+ * doc_id; when they are equal the file is not read and a keep marker
+ * {"op":"keep","doc_id":...,"source":...} stands for its chunks. The stamp
+ * is compared as an opaque string: any change of time, size, inode (an
+ * editor's write-and-rename) or chunking options means "read it again".
+ * Known limit: a file rewritten with the same size, inode and times within
+ * the filesystem's timestamp granularity is taken as unchanged.
+ */
+
+/* The stamp of the file at path for chunking options o into buf (n bytes;
+ * 160 are enough). Errors: VS_E_IO (stat failed; d names the file),
+ * VS_E_INTERNAL (buf too small). */
+int vs_chunk_stamp(const char *path, const struct vs_chunk_options *o,
+                   char *buf, size_t n, struct vs_diag *d);
+
+struct vs_chunk_since;
+
+/* Read the stamps stored in the store at path: for each source, its doc_id
+ * and the metadata.file_stamp its chunks share (none when they disagree or
+ * one has none). Errors: the store's (VS_E_NOSTORE, VS_E_CORRUPT, ...),
+ * VS_E_NOMEM. The caller owns *out (vs_chunk_since_free). */
+int vs_chunk_since_open(const char *store, struct vs_chunk_since **out,
+                        struct vs_diag *d);
+void vs_chunk_since_free(struct vs_chunk_since *s);
+/* How many file documents the store holds. */
+size_t vs_chunk_since_docs(const struct vs_chunk_since *s);
+/* 1 when the store holds document doc_id from source with exactly stamp. */
+int vs_chunk_since_unchanged(const struct vs_chunk_since *s, const char *source,
+                             const char *doc_id, const char *stamp);
+/* A new keep marker record, or NULL when out of memory. */
+json_t *vs_chunk_keep_record(const char *doc_id, const char *source);
+
 #endif

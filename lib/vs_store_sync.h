@@ -47,6 +47,10 @@ const char *vs_sync_doc(const struct vs_sync *y, size_t i);
 const char *vs_sync_source(const struct vs_sync *y, size_t i);
 /* The stored doc_hash of a document (NULL when none is stored). */
 const char *vs_sync_doc_hash(const struct vs_sync *y, const char *doc);
+/* Whether the store holds a record of document doc, and the
+ * metadata.file_stamp of one of its records (vs-chunk's; NULL when none). */
+int vs_sync_has_doc(const struct vs_sync *y, const char *doc);
+const char *vs_sync_doc_stamp(const struct vs_sync *y, const char *doc);
 
 /* The run: note an id the run upserts or deletes, with its document (doc
  * NULL for a delete); mark a document the run keeps as stored. */

@@ -5,8 +5,8 @@ load helpers
 setup() { SCRATCH=$(mktemp -d); }
 teardown() { rm -rf "$SCRATCH"; }
 
-# Compare NDJSON on stdin with a golden file, ignoring metadata.mtime (it is
-# the checkout time of the fixtures).
+# Compare NDJSON on stdin with a golden file, ignoring metadata.mtime and
+# metadata.file_stamp (they hold the checkout time of the fixtures).
 same_as_golden() {
     $PY -c '
 import json, sys
@@ -16,6 +16,7 @@ def load(lines):
         if l.strip():
             o = json.loads(l)
             o.get("metadata", {}).pop("mtime", None)
+            o.get("metadata", {}).pop("file_stamp", None)
             out.append(o)
     return out
 got = load(sys.stdin)

@@ -198,10 +198,21 @@ pipeline() {
     d2=$(digest "$S"); g2=$(gen "$S")
     pipeline --sync --sync-scope docs/
     [ "$(gen "$S")" = "$g2" ] && [ "$(digest "$S")" = "$d2" ]
-    # touch only: with --skip-unchanged the document stays as stored
+    # touch only: same doc_hash, another file stamp: --skip-unchanged
+    # rewrites the document once (so that vs-chunk --since can trust its
+    # stamp), then leaves it alone
     touch -d '2001-01-01' "$T/docs/e.md"
     pipeline --sync --skip-unchanged
-    [ "$(gen "$S")" = "$g2" ]
+    [ "$(gen "$S")" = $((g2 + 1)) ]
+    [ "$(vs-index get "$S" 'e.md#0' | jq -r .metadata.mtime)" = 2001-01-01T00:00:00Z ]
+    pipeline --sync --skip-unchanged
+    [ "$(gen "$S")" = $((g2 + 1)) ]
+    # stamps alone (doc_hash the same, no file_stamp on either side): left
+    jq -c 'del(.metadata.file_stamp)' "$T/chunks.jsonl" > "$T/nostamp.jsonl"
+    vs-ingest -q --by-doc "$S" "$T/nostamp.jsonl"
+    g3=$(gen "$S")
+    jq -c '.text = "changed"' "$T/nostamp.jsonl" | vs-ingest -q --skip-unchanged --by-doc "$S"
+    [ "$(gen "$S")" = "$g3" ]
 }
 
 @test "vs-ingest-sync: SIGKILL in the middle of a sync leaves the previous state; a rerun completes it" {
@@ -222,4 +233,103 @@ pipeline() {
     vs-ingest -q --sync "$S" "$T/r2.jsonl"
     [ "$(ids "$S")" = "a#0 x#0 " ]
     [ "$(vs-index get "$S" 'a#0' | jq -r .text)" = "a0 new" ]
+}
+
+# Check a Prometheus text-format file (exposition format 0.0.4) and print
+# its samples as JSON {"name{labels}": value}.
+prom_parse() {
+    $PY - "$1" <<'PYEOF'
+import json, math, re, sys
+name_re = r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+lab_re = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+sample = re.compile(r'^(%s)(\{%s(?:,%s)*\})? (\S+)$' % (name_re, lab_re, lab_re))
+text = open(sys.argv[1], encoding="utf-8").read()
+assert text.endswith("\n"), "no final newline"
+helps, types, seen, out = {}, {}, [], {}
+for i, line in enumerate(text.splitlines(), 1):
+    if line.startswith("# HELP "):
+        n = line.split(" ")[2]
+        assert n not in helps, "line %d: second HELP for %s" % (i, n)
+        helps[n] = i
+    elif line.startswith("# TYPE "):
+        _, _, n, t = line.split(" ")
+        assert t in ("gauge", "counter", "untyped"), "line %d: type %s" % (i, t)
+        assert n not in types and n not in seen, "line %d: TYPE after samples" % i
+        types[n] = t
+    else:
+        m = sample.match(line)
+        assert m, "line %d is not a sample: %r" % (i, line)
+        n = m.group(1)
+        assert n in types and n in helps, "line %d: %s has no TYPE/HELP" % (i, n)
+        assert not seen or seen[-1] == n or n not in seen, "line %d: %s not grouped" % (i, n)
+        seen.append(n)
+        v = float(m.group(3))
+        assert math.isfinite(v)
+        out[n + (m.group(2) or "")] = v
+print(json.dumps(out))
+PYEOF
+}
+
+@test "vs-ingest-sync: --metrics-file writes the run's counters in Prometheus text format, atomically" {
+    mkdir "$T/prom"
+    M=$T/prom/vecstore.prom
+    { rec a 0 a0; rec a 1 a1; rec b 0 b0; rec c 0 c0; } > "$T/r1.jsonl"
+    t0=$(date +%s)
+    run_split vs-ingest -q --metrics-file "$M" "$S" "$T/r1.jsonl"
+    expect_status 0
+    [ -z "$out" ] && [ -z "$err" ]
+    [ "$(stat -c %a "$M")" = 644 ]
+    [ "$(ls "$T/prom")" = vecstore.prom ] # no temporary file left
+    j=$(prom_parse "$M")
+    l='{store=\"'$S'\"'
+    [ "$(jq ".\"vecstore_ingest_last_run_records$l,action=\\\"read\\\"}\"" <<<"$j")" = 4 ]
+    [ "$(jq ".\"vecstore_ingest_last_run_records$l,action=\\\"added\\\"}\"" <<<"$j")" = 4 ]
+    [ "$(jq ".\"vecstore_ingest_last_run_exit_status$l}\"" <<<"$j")" = 0 ]
+    [ "$(jq ".\"vecstore_ingest_last_run_commits$l}\"" <<<"$j")" = 1 ]
+    [ "$(jq ".\"vecstore_store_generation$l}\"" <<<"$j")" = 1 ]
+    [ "$(jq ".\"vecstore_store_records$l}\"" <<<"$j")" = 4 ]
+    ok1=$(jq ".\"vecstore_ingest_last_success_timestamp_seconds$l}\"" <<<"$j")
+    jq -e ".\"vecstore_ingest_last_run_timestamp_seconds$l}\" == $ok1 and $ok1 >= $t0 and $ok1 < $t0 + 60" <<<"$j"
+    jq -e ".\"vecstore_ingest_last_run_duration_seconds$l}\" >= 0" <<<"$j"
+    # every action is there, in one group with one HELP and TYPE
+    [ "$(grep -c '^vecstore_ingest_last_run_records{' "$M")" = 6 ]
+    [ "$(grep -c '^# TYPE vecstore_ingest_last_run_records gauge$' "$M")" = 1 ]
+    # a sync: replaced, deleted, unchanged, skipped (--keep-going)
+    { rec a 0 a0; rec b 0 "b0 new"; echo '{"id":'; } > "$T/r2.jsonl"
+    vs-ingest -q --sync --keep-going --metrics-file "$M" "$S" "$T/r2.jsonl"
+    j=$(prom_parse "$M")
+    for kv in read=3 added=0 replaced=1 deleted=2 unchanged=1 skipped=1; do
+        [ "$(jq ".\"vecstore_ingest_last_run_records$l,action=\\\"${kv%=*}\\\"}\"" <<<"$j")" = "${kv#*=}" ]
+    done
+    ok2=$(jq ".\"vecstore_ingest_last_success_timestamp_seconds$l}\"" <<<"$j")
+    # a failed run: its exit status; the last success time is the previous one
+    echo '{"id":' > "$T/bad.jsonl"
+    run_split vs-ingest -q --metrics-file "$M" "$S" "$T/bad.jsonl"
+    expect_status 3
+    j=$(prom_parse "$M")
+    [ "$(jq ".\"vecstore_ingest_last_run_exit_status$l}\"" <<<"$j")" = 3 ]
+    [ "$(jq ".\"vecstore_ingest_last_success_timestamp_seconds$l}\"" <<<"$j")" = "$ok2" ]
+    jq -e ".\"vecstore_ingest_last_run_timestamp_seconds$l}\" >= $ok2" <<<"$j"
+    # a store error (locked by nobody, but not a store): exit 4 is recorded
+    mkdir "$T/notastore"; echo junk > "$T/notastore/MANIFEST"
+    run_split vs-ingest -q --metrics-file "$T/prom/other.prom" "$T/notastore" "$T/r1.jsonl"
+    expect_status 4
+    grep -qx "vecstore_ingest_last_run_exit_status{store=\"$T/notastore\"} 4" "$T/prom/other.prom"
+    [ "$(grep -c last_success "$T/prom/other.prom")" = 0 ]
+}
+
+@test "vs-ingest-sync: --metrics-file errors: unwritable is exit 5, --dry-run excludes it" {
+    rec a 0 a0 > "$T/r.jsonl"
+    run_split vs-ingest -q --metrics-file "$T/no/such/dir/m.prom" "$S" "$T/r.jsonl"
+    expect_status 5
+    [[ "$err" == *"vs-ingest: error: "*"no/such/dir/m.prom"* ]]
+    [ "$(gen "$S")" = 1 ] # the ingest itself was done
+    run_split vs-ingest --dry-run --metrics-file "$T/m.prom" "$S" "$T/r.jsonl"
+    expect_status 2
+    [[ "$err" == *"--metrics-file and --dry-run"* ]]
+    [ ! -e "$T/m.prom" ]
+    # label values are escaped
+    mkdir "$T/we\"ird"
+    vs-ingest -q --metrics-file "$T/m.prom" "$T/we\"ird/kb.vs" "$T/r.jsonl"
+    prom_parse "$T/m.prom" | jq -e 'keys | any(test("store=\"[^\"]*we\\\\\"ird/kb.vs\""))'
 }
