@@ -3,9 +3,10 @@
 # A store of N records (default 100000, dimension DIM=128, random), queries
 # of k=10 at 1, 8 and 64 connections for DUR seconds each (default 10):
 # queries/s and p50/p99 latency; the same queries with vs-query in batch;
-# then a soak of SOAK_S seconds (default 30; 300 for the 5-minute soak) at
-# 8 connections with the server's RSS at start and end. Appends the table to
-# bench/results/serve.txt.
+# then a soak of SOAK_S seconds (default 300: five minutes) at 8
+# connections with the server's RSS at start and end. Appends the table to
+# bench/results/serve.txt (or $OUT). bench/serve_mixed.sh is the mixed load
+# (queries during upserts, kill -9 mid-write).
 #   N=20000 DUR=5 SOAK_S=10 bench/serve.sh build
 set -eu
 build=${1:-build}
@@ -13,7 +14,7 @@ bin="$build/bin"
 N=${N:-100000}
 DIM=${DIM:-128}
 DUR=${DUR:-10}
-SOAK_S=${SOAK_S:-30}
+SOAK_S=${SOAK_S:-300}
 PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "serve.sh: wrk not installed (scripts/deps.sh --bench)" >&2; exit 5; }
 tmp=$(mktemp -d)
@@ -65,7 +66,7 @@ port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/err")
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
-out="bench/results/serve.txt"
+out=${OUT:-bench/results/serve.txt}
 {
     echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve, $N records dim $DIM, k=10, $(nproc) cores, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row (errors: non-2xx + socket errors, 10 s client timeout)"
     printf '%-28s %10s %10s %10s %8s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors"
