@@ -55,7 +55,8 @@ static void usage(FILE *fp)
           "retrieval_rank and retrieval_score.\n"
           "\n"
           "Options:\n"
-          "  -m, --method NAME     bm25 (default), mmr, api or cross-encoder\n"
+          "  -m, --method NAME     bm25 (default), mmr, api, cross-encoder or\n"
+          "                        late-interaction\n"
           "      --queries FILE    query records (id, text, optional vector); a\n"
           "                        \"query\" field on the hits wins\n"
           "  -k N                  keep the top N hits per query (default: all)\n"
@@ -66,10 +67,12 @@ static void usage(FILE *fp)
           "      --store STORE     bm25: score each hit as STORE's own BM25 scores its\n"
           "                        stored record (its analyzer and statistics)\n"
           "      --lambda X        mmr: relevance weight in [0, 1] (default 0.5)\n"
-          "      --model NAME      cross-encoder: model folder (DIR, or NAME in\n"
-          "                        $VS_MODEL_DIR); api: model name sent with the request\n"
+          "      --model NAME      cross-encoder, late-interaction: model folder (DIR,\n"
+          "                        or NAME in $VS_MODEL_DIR); api: model name sent\n"
+          "                        with the request\n"
           "      --sigmoid         cross-encoder: score = sigmoid(logit)\n"
-          "      --threads N       cross-encoder: threads (default: all cores)\n"
+          "      --threads N       cross-encoder, late-interaction: threads (default:\n"
+          "                        all cores)\n"
           "      --url URL         api: rerank endpoint (POST {query, documents, top_n})\n"
           "      --api-key-env VAR api: environment variable holding the key\n"
           "                        (default VS_RERANK_API_KEY; none when unset)\n"
@@ -137,7 +140,7 @@ int main(int argc, char **argv)
         case OPT_METHOD:
             if (vs_rerank_method_parse(optarg, &o.method) != VS_OK)
                 return vs_cli_exit(vs_cli_usage_error(
-                    "unknown method '%s' (bm25, mmr, api, cross-encoder)", optarg));
+                    "unknown method '%s' (bm25, mmr, api, cross-encoder, late-interaction)", optarg));
             break;
         case OPT_ANALYZER: o.analyzer = optarg; break;
         case OPT_API_KEY_ENV: key_env = optarg; break;
@@ -191,15 +194,21 @@ int main(int argc, char **argv)
     if (have_mode && o.blend < 0)
         return vs_cli_exit(vs_cli_usage_error("--blend-mode needs --blend ALPHA"));
     int is_api = o.method == VS_RERANK_API, is_ce = o.method == VS_RERANK_CROSS_ENCODER;
+    int is_li = o.method == VS_RERANK_LATE_INTERACTION;
     if (!is_api && (o.url || retries >= 0 || timeout > 0 || rpm > 0))
         return vs_cli_exit(vs_cli_usage_error(
             "--url, --max-retries, --timeout and --rpm are for --method api"));
-    if (!is_api && !is_ce && o.model)
-        return vs_cli_exit(vs_cli_usage_error("--model is for --method api or cross-encoder"));
-    if (!is_ce && (o.sigmoid || o.threads))
-        return vs_cli_exit(vs_cli_usage_error("--sigmoid and --threads are for --method cross-encoder"));
-    if (is_ce && !o.model && !(o.model = vs_cli_setting("rerank.model")))
-        return vs_cli_exit(vs_cli_usage_error("--method cross-encoder needs --model DIR"));
+    if (!is_api && !is_ce && !is_li && o.model)
+        return vs_cli_exit(vs_cli_usage_error(
+            "--model is for --method api, cross-encoder or late-interaction"));
+    if (!is_ce && o.sigmoid)
+        return vs_cli_exit(vs_cli_usage_error("--sigmoid is for --method cross-encoder"));
+    if (!is_ce && !is_li && o.threads)
+        return vs_cli_exit(vs_cli_usage_error(
+            "--threads is for --method cross-encoder or late-interaction"));
+    if ((is_ce || is_li) && !o.model && !(o.model = vs_cli_setting("rerank.model")))
+        return vs_cli_exit(vs_cli_usage_error("--method %s needs --model DIR",
+                                              vs_rerank_method_name(o.method)));
     if (o.method != VS_RERANK_BM25 && (o.analyzer || o.store))
         return vs_cli_exit(vs_cli_usage_error("--analyzer and --store are for --method bm25"));
     if (o.analyzer && o.store)
@@ -261,7 +270,7 @@ int main(int argc, char **argv)
         vs_cli_stat_int("hits_in", (long long)rs.hits_in);
         vs_cli_stat_int("hits_out", (long long)rs.hits_out);
         vs_cli_stat_int("passthrough", (long long)rs.passthrough);
-        if (is_ce)
+        if (is_ce || is_li)
             vs_cli_stat_int("truncated", (long long)rs.truncated);
         if (is_api) {
             vs_cli_stat_int("requests", rs.requests);

@@ -29,6 +29,7 @@ struct vs_rerank {
     struct vs_analyzer *an;
     struct vs_http *http;
     struct vs_cross *cross;
+    struct vs_late *late;
     struct vs_rerank_store *store; /* bm25 --store */
     json_t *queries;  /* qid -> {"text", "vector"} */
     json_t *done;     /* qids whose group ended -> true */
@@ -90,11 +91,6 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
                   struct vs_diag *d)
 {
     *out = NULL;
-    if (o->method == VS_RERANK_LATE_INTERACTION)
-        return vs_diag_set(d, VS_E_UNSUPPORTED,
-                           "method '%s' is not built yet (available: bm25, mmr, api, "
-                           "cross-encoder)",
-                           vs_rerank_method_name(o->method));
     if ((unsigned)o->method > VS_RERANK_LATE_INTERACTION)
         return vs_diag_set(d, VS_E_USAGE, "unknown rerank method");
     if (!(o->lambda >= 0 && o->lambda <= 1))
@@ -103,8 +99,10 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         return vs_diag_set(d, VS_E_USAGE, "blend must be in [0, 1]");
     if (!(o->k1 >= 0) || !(o->b >= 0 && o->b <= 1))
         return vs_diag_set(d, VS_E_USAGE, "bm25: k1 must be >= 0 and b in [0, 1]");
-    if (o->method == VS_RERANK_CROSS_ENCODER && !(o->model && *o->model))
-        return vs_diag_set(d, VS_E_USAGE, "method cross-encoder needs a model folder");
+    if ((o->method == VS_RERANK_CROSS_ENCODER || o->method == VS_RERANK_LATE_INTERACTION) &&
+        !(o->model && *o->model))
+        return vs_diag_set(d, VS_E_USAGE, "method %s needs a model folder",
+                           vs_rerank_method_name(o->method));
     if (o->store && o->method != VS_RERANK_BM25)
         return vs_diag_set(d, VS_E_USAGE, "a store is for method bm25");
     if (o->store && o->analyzer)
@@ -132,6 +130,9 @@ int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
         goto fail;
     if (o->method == VS_RERANK_CROSS_ENCODER &&
         (st = vs_rerank_cross_open(o->model, &r->cross, d)) != VS_OK)
+        goto fail;
+    if (o->method == VS_RERANK_LATE_INTERACTION &&
+        (st = vs_rerank_late_open(o->model, &r->late, d)) != VS_OK)
         goto fail;
     *out = r;
     return VS_OK;
@@ -166,6 +167,7 @@ void vs_rerank_free(struct vs_rerank *r)
     json_decref(r->done);
     vs_http_free(r->http);
     vs_rerank_cross_free(r->cross);
+    vs_rerank_late_free(r->late);
     vs_rerank_store_free(r->store);
     vs_analyzer_free(r->an);
     free(r);
@@ -334,6 +336,13 @@ int vs_rerank_score(struct vs_rerank *r, const char *query,
         size_t nt = 0;
         st = vs_rerank_cross_score(r->cross, query ? query : "", texts, n, r->o.sigmoid,
                                    r->o.threads, scores, &nt, d);
+        r->st.truncated += nt;
+        break;
+    }
+    case VS_RERANK_LATE_INTERACTION: {
+        size_t nt = 0;
+        st = vs_rerank_late_score(r->late, query ? query : "", texts, n, r->o.threads,
+                                  scores, &nt, d);
         r->st.truncated += nt;
         break;
     }

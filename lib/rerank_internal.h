@@ -66,4 +66,18 @@ int vs_rerank_store_score(struct vs_rerank_store *rs, const char *query,
                           const struct vs_bm25_params *p, double *scores,
                           struct vs_diag *d);
 
+/* Late interaction (rerank_late.c): ColBERT-style MaxSim over the token
+ * embeddings of a BERT folder, with its linear projection when
+ * model.safetensors has "linear.weight" [D, H] (and "linear.bias" [D]).
+ * Errors: those of vs_bert_open, VS_E_DATA (a projection of the wrong
+ * shape), VS_E_NOMEM. Score errors: VS_E_DATA (invalid UTF-8), VS_E_NOMEM;
+ * *ntrunc (may be NULL) counts passages or queries cut to the model
+ * length. */
+struct vs_late;
+int vs_rerank_late_open(const char *name, struct vs_late **out, struct vs_diag *d);
+void vs_rerank_late_free(struct vs_late *m);
+int vs_rerank_late_score(struct vs_late *m, const char *query, const char *const *docs,
+                         size_t n, int threads, double *scores, size_t *ntrunc,
+                         struct vs_diag *d);
+
 #endif

@@ -25,7 +25,12 @@
  *         MMR pick order (no re-sort by score); score is each pick's MMR value.
  *   cross-encoder  a BERT sequence-pair classifier (rerank_cross.c):
  *         [CLS] q [SEP] d [SEP] with token types, the passage cut to fit,
- *         pooler and classifier; score = logit 0 (or its sigmoid).
+ *         the encoder of vs_bert.h in packed batches of 32 pairs, pooler
+ *         and classifier; score = logit 0 (or its sigmoid).
+ *   late-interaction  ColBERT-style MaxSim (rerank_late.c): query and
+ *         passage token embeddings of a BERT folder, through its linear
+ *         projection when it has one, unit length; score = sum over query
+ *         tokens of the best dot product with a passage token.
  *   api   an HTTP rerank endpoint: POST {model?, query, documents, top_n}
  *         and read {results: [{index, relevance_score}]} (Cohere, Jina,
  *         llama.cpp) or a bare array [{index, score}] (Hugging Face TEI).
@@ -66,7 +71,7 @@ enum vs_rerank_method {
     VS_RERANK_MMR = 1,
     VS_RERANK_API = 2,
     VS_RERANK_CROSS_ENCODER = 3,
-    VS_RERANK_LATE_INTERACTION = 4 /* not built: VS_E_UNSUPPORTED */
+    VS_RERANK_LATE_INTERACTION = 4
 };
 
 enum vs_rerank_blend {
@@ -88,9 +93,11 @@ struct vs_rerank_opts {
     double k1, b;          /* bm25 parameters */
     const char *url;       /* api: endpoint (required) */
     const char *model;     /* api: "model" of the request (NULL = left out);
-                              cross-encoder: the model folder (required) */
+                              cross-encoder, late-interaction: the model
+                              folder (required) */
     int sigmoid;           /* cross-encoder: score = sigmoid(logit) */
-    int threads;           /* cross-encoder: threads, 0 = OpenMP default */
+    int threads;           /* cross-encoder, late-interaction: threads,
+                              0 = OpenMP default */
     const char *api_key;   /* api: sent as "Authorization: Bearer KEY"; NULL = none */
     struct vs_http_opts http; /* api: timeouts, retries, rpm */
 };
@@ -112,7 +119,7 @@ struct vs_rerank;
 /* Errors: VS_E_USAGE (bad k1, b, lambda, blend; api without url; store
  * with analyzer or with another method), errors of opening the store
  * (VS_E_NOSTORE, VS_E_CORRUPT, ...; VS_E_UNSUPPORTED without a text index),
- * VS_E_CONFIG (bad analyzer spec), VS_E_UNSUPPORTED (late-interaction),
+ * VS_E_CONFIG (bad analyzer spec),
  * errors of loading the cross-encoder, VS_E_NOMEM, VS_E_INTERNAL (curl would not start). */
 int vs_rerank_new(const struct vs_rerank_opts *o, struct vs_rerank **out,
                   struct vs_diag *d);

@@ -61,18 +61,35 @@ start_mock() {
     expect_status 2
 }
 
-@test "vs-rerank: late-interaction is not built and is refused with exit 2" {
-    run_split vs-rerank -m late-interaction --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
-    expect_status 2
-    [[ "$err" == *"not built"* ]]
-    [ -z "$out" ]
+@test "vs-rerank: cross-encoder and late-interaction need a model; option mismatches exit 2" {
     run_split vs-rerank -m cross-encoder --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
     expect_status 2
     [[ "$err" == *"--model"* ]]
+    run_split vs-rerank -m late-interaction --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 2
+    [[ "$err" == *"--model"* ]]
+    [ -z "$out" ]
     run_split vs-rerank -m cross-encoder --model "$SCRATCH/none" --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
     expect_status 5
+    run_split vs-rerank -m late-interaction --model "$SCRATCH/none" --queries "$R/queries.jsonl" "$R/hits.jsonl" || true
+    expect_status 5
+    [[ "$err" == *"none"* ]]
     run_split vs-rerank --sigmoid "$R/hits.jsonl" || true
     expect_status 2
+    run_split vs-rerank -m late-interaction --model "$SCRATCH/none" --sigmoid "$R/hits.jsonl" || true
+    expect_status 2
+    run_split vs-rerank --threads 2 "$R/hits.jsonl" || true
+    expect_status 2
+}
+
+# pairs QUERIES HITS: {"query", "text"} per hit, input order
+pairs() {
+    $PY -c '
+import json, sys
+q = {json.loads(l)["id"]: json.loads(l)["text"] for l in open(sys.argv[1])}
+for l in open(sys.argv[2]):
+    o = json.loads(l); print(json.dumps({"query": q[o["qid"]], "text": o["text"]}))
+' "$1" "$2"
 }
 
 # ce_ref DIR QUERIES HITS [--sigmoid]: the numpy score of each hit, input order
@@ -500,4 +517,50 @@ assert nonzero > 20 and differ > 10, (nonzero, differ)
     expect_status 2
     run_split vs-rerank -m mmr --store kb.vs hits.jsonl || true
     expect_status 2
+}
+
+@test "vs-rerank: late-interaction matches a numpy MaxSim reference (projection, markers, punctuation, plain BERT)" {
+    $PY "$BATS_TEST_DIRNAME/../ref_late_interaction.py" make "$SCRATCH/li" --max-pos 24 --bias >/dev/null
+    $PY "$BATS_TEST_DIRNAME/../ref_late_interaction.py" make "$SCRATCH/plain" --plain --max-pos 24 >/dev/null
+    printf '%s\n' '{"id":"q1","text":"boundary layer heat transfer"}' \
+        '{"id":"q2","text":"wave theory results of the pressure test data for the high speed flow over a plate with heat and more wave"}' > "$SCRATCH/q.jsonl"
+    printf '%s\n' '{"qid":"q1","id":"a","rank":1,"score":0.9,"text":"the wing of the plane."}' \
+        '{"qid":"q1","id":"b","rank":2,"score":0.8,"text":"heat transfer in boundary layer flow with a very long passage that goes on about shock waves and pressure"}' \
+        '{"qid":"q1","id":"c","rank":3,"score":0.7,"text":"boundary, layer; heat!"}' \
+        '{"qid":"q1","id":"e","rank":4,"score":0.6,"text":""}' \
+        '{"qid":"q2","id":"d","rank":1,"score":0.7,"text":"Théorie des ondes: résultats!"}' \
+        '{"qid":"q2","id":"f","rank":2,"score":0.6,"text":"flow"}' > "$SCRATCH/h.jsonl"
+    for m in li plain; do
+        pairs "$SCRATCH/q.jsonl" "$SCRATCH/h.jsonl" |
+            $PY "$BATS_TEST_DIRNAME/../ref_late_interaction.py" score "$SCRATCH/$m" > "$SCRATCH/ref.jsonl"
+        [ "$($PY -c 'import json,sys; print(sum(json.loads(l)["truncated"] for l in open(sys.argv[1])))' "$SCRATCH/ref.jsonl")" -eq 3 ]
+        for t in 1 2; do
+            run_split vs-rerank -m late-interaction --model "$SCRATCH/$m" --threads $t --queries "$SCRATCH/q.jsonl" --stats "$SCRATCH/h.jsonl" || true
+            expect_status 0
+            expect_ndjson
+            [[ "$err" == *'"truncated":3'* ]]
+            printf '%s\n' "$out" | $PY -c '
+import json, sys
+ref = [json.loads(l)["score"] for l in open(sys.argv[1])]
+hits = [json.loads(l) for l in open(sys.argv[2])]
+exp = {(h["qid"], h["id"]): r for h, r in zip(hits, ref)}
+got = [json.loads(l) for l in sys.stdin]
+assert len(got) == len(hits)
+for g in got:
+    assert abs(g["score"] - exp[(g["qid"], g["id"])]) < 1e-4, (g, exp)
+for qid in ("q1", "q2"):
+    mine = [g for g in got if g["qid"] == qid]
+    assert [g["score"] for g in mine] == sorted((g["score"] for g in mine), reverse=True)
+' "$SCRATCH/ref.jsonl" "$SCRATCH/h.jsonl"
+        done
+    done
+    # the projection changes the scores: the two models disagree
+    run_split vs-rerank -m late-interaction --model "$SCRATCH/li" --queries "$SCRATCH/q.jsonl" "$SCRATCH/h.jsonl"
+    a=$out
+    run_split vs-rerank -m late-interaction --model "$SCRATCH/plain" --queries "$SCRATCH/q.jsonl" "$SCRATCH/h.jsonl"
+    [ "$a" != "$out" ]
+    # invalid UTF-8 in a passage is a data error
+    printf '{"qid":"q1","id":"x","query":"heat","text":"\xff\xfe"}\n' > "$SCRATCH/bad.jsonl"
+    run_split vs-rerank -m late-interaction --model "$SCRATCH/li" "$SCRATCH/bad.jsonl" || true
+    [ "$status" -eq 3 ]
 }
