@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # reindex.sh DOCS STORE [LOG]: nightly reindex of a document tree into a
-# vecstore store. Only what changed is written: documents whose text is
+# vecstore store. Only what changed is read and written: files whose stamp
+# (times, size, inode) the store already holds are not even opened
+# (vs-chunk --since; a keep marker stands for each), documents whose text is
 # unchanged are skipped (--skip-unchanged), vanished files are deleted
 # (--sync, limited to DOCS/ by --sync-scope), and a run that changes nothing
 # makes no new generation. Safe to run twice at once (flock: the second run
@@ -9,8 +11,12 @@
 #
 # crontab:  17 3 * * *  /path/to/reindex.sh /srv/docs /srv/kb.vs /var/log/reindex.log
 # Environment: REINDEX_LOCK (default STORE.lock), VS_EMBED_OPTS (e.g.
-# "--model hash-v1:256"), PATH must reach the vs-* programs.
-# A Prometheus textfile (--metrics-file) is not supported yet.
+# "--model hash-v1:256"), REINDEX_METRICS (a *.prom file in node_exporter's
+# textfile directory, e.g. /var/lib/node_exporter/textfile/reindex.prom:
+# vs-ingest --metrics-file writes the run's counters, duration, exit status
+# and last success time there; when chunking or embedding fails, this script
+# sets the exit status and run time in it and leaves the rest), PATH must
+# reach the vs-* programs.
 set -euo pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -19,6 +25,7 @@ if [ $# -lt 2 ] || [ $# -gt 3 ]; then
 fi
 docs=${1%/} store=$2 log=${3:-/dev/stderr}
 lock=${REINDEX_LOCK:-$store.lock}
+metrics=${REINDEX_METRICS:-}
 
 ts() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 say() { printf '%s reindex[%d]: %s\n' "$(ts)" "$$" "$*" >> "$log"; }
@@ -30,21 +37,49 @@ if ! flock -n 9; then
 fi
 
 tmp=$(mktemp "${TMPDIR:-/tmp}/reindex.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.prom"' EXIT
+
+# A failure before vs-ingest runs: record its status and time in the
+# metrics file (same format as vs-ingest's, replaced atomically).
+fail_metrics() {
+    [ -n "$metrics" ] || return 0
+    local lab now
+    lab="store=\"$(printf '%s' "$store" | sed 's/\\/\\\\/g; s/"/\\"/g')\""
+    now=$(date +%s)
+    if [ -f "$metrics" ] && grep -q '^vecstore_ingest_last_run_exit_status{' "$metrics"; then
+        sed -e "s/^\(vecstore_ingest_last_run_exit_status{[^}]*}\) .*/\1 $1/" \
+            -e "s/^\(vecstore_ingest_last_run_timestamp_seconds{[^}]*}\) .*/\1 $now/" \
+            "$metrics" > "$tmp.prom"
+    else
+        printf '%s\n' \
+            '# HELP vecstore_ingest_last_run_exit_status exit status of the last run (0 success)' \
+            '# TYPE vecstore_ingest_last_run_exit_status gauge' \
+            "vecstore_ingest_last_run_exit_status{$lab} $1" \
+            '# HELP vecstore_ingest_last_run_timestamp_seconds when the last run ended (Unix time)' \
+            '# TYPE vecstore_ingest_last_run_timestamp_seconds gauge' \
+            "vecstore_ingest_last_run_timestamp_seconds{$lab} $now" > "$tmp.prom"
+    fi
+    chmod 644 "$tmp.prom"
+    mv "$tmp.prom" "$metrics.tmp.$$" && mv "$metrics.tmp.$$" "$metrics"
+}
 
 say "start: $docs -> $store"
-# vs-chunk: exit 3 for files it cannot read (they are skipped with a warning)
+# vs-chunk: files it cannot read are skipped with a warning (--keep-going);
+# --since: files the store holds unchanged are not read; --stats: files read
+# (docs) and not read (files_unchanged) go to the log
 status=0
 # shellcheck disable=SC2086
-vs-chunk --keep-going "$docs" 2>> "$log" | vs-embed ${VS_EMBED_OPTS:-} > "$tmp" 2>> "$log" ||
-    status=$?
+vs-chunk --keep-going --since "$store" --stats "$docs" 2>> "$log" |
+    vs-embed ${VS_EMBED_OPTS:-} > "$tmp" 2>> "$log" || status=$?
 if [ "$status" -ne 0 ]; then
     say "chunk/embed failed with status $status; store left as it was"
+    fail_metrics "$status"
     exit "$status"
 fi
-# --stats: the counters (upserts, deletes, unchanged, commits) go to the log
+# --stats: the counters (upserts, deletes, unchanged, kept, commits) go to the
+# log; --metrics-file: the same for Prometheus
 vs-ingest --sync --sync-scope "$docs/" --skip-unchanged --wait=600 --stats \
-    "$store" "$tmp" 2>> "$log" || status=$?
+    ${metrics:+--metrics-file "$metrics"} "$store" "$tmp" 2>> "$log" || status=$?
 if [ "$status" -ne 0 ]; then
     say "vs-ingest failed with status $status; store left at its previous generation"
     exit "$status"
