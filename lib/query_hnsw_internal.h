@@ -33,7 +33,9 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                      struct vs_diag *d);
 /* The per-segment choices of query i of the last search, as a JSON array
  * of {"segment", "method" ("hnsw", "exact", "exact_filter",
- * "hnsw_then_exact"), "ef", "visited", "distance_computations"}. */
+ * "hnsw_then_exact"), "ef", "visited", "distance_computations"} and, when
+ * the segment has vector codes, "quant" (their kind) and "rescored" (beam
+ * entries re-scored from float32). */
 json_t *vs_qgraph_explain(const struct vs_qgraph *g, size_t i, size_t nparts,
                           int exact_requested);
 

@@ -13,6 +13,10 @@
  * threads the insertion order, hence the lists, may differ run to run.
  * Neighbour lists are kept sorted by node id once built.
  *
+ * With vector codes (vs_hnsw_query.quant, vs_quant.h) the descent and the
+ * beam use the codes' distances and the beam's entries are re-scored from
+ * the float32 rows before the k best are kept.
+ *
  * Search: greedy descent through the upper layers, then a beam of width ef
  * at layer 0. A liveness map (tombstones) and a filter allow map only decide
  * which nodes may enter the result: every node stays navigable. With a
