@@ -208,7 +208,7 @@ int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
  * programs read are the same). A trailing '.' admits any key below it. */
 static const char *const known_keys[] = {
     "chunk.overlap", "chunk.size", "chunk.splitter", "chunk.unit",
-    "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
+    "embed.api_version", "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
     "embed.price.",
     "eval.judge_model", "eval.judge_url",
     "ingest.analyzer", "ingest.commit_every", "ingest.metric", "ingest.model",

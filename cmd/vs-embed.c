@@ -17,6 +17,7 @@ enum {
     OPT_THREADS,
     /* API models */
     OPT_API_KEY_ENV,
+    OPT_API_VERSION,
     OPT_BASE_URL,
     OPT_CONCURRENCY,
     OPT_DRY_RUN,
@@ -53,10 +54,13 @@ static void usage(FILE *fp)
             "      --no-cache       do not read or write the embedding cache (BERT and\n"
             "                       API models; $VS_CACHE_DIR, default ~/.cache/vecstore)\n"
             "      --threads N      threads for transformer models (default: all cores)\n"
-            "API models (--model openai:MODEL[:DIM], ollama:MODEL:DIM, cohere:MODEL):\n"
-            "      --api-key-env NAME  environment variable holding the API key\n"
-            "                       (default OPENAI_API_KEY, COHERE_API_KEY)\n"
-            "      --base-url URL   an OpenAI-compatible server, or another Ollama/Cohere host\n"
+            "API models (--model openai:MODEL[:DIM], ollama:MODEL:DIM, cohere:MODEL,\n"
+            "azure:DEPLOYMENT[@MODEL][:DIM] for Azure OpenAI):\n"
+            "      --api-key-env NAME  environment variable holding the API key (default\n"
+            "                       OPENAI_API_KEY, COHERE_API_KEY, AZURE_OPENAI_API_KEY)\n"
+            "      --api-version V  Azure OpenAI API version (default 2024-10-21)\n"
+            "      --base-url URL   an OpenAI-compatible server, another Ollama/Cohere host,\n"
+            "                       or the Azure resource (https://NAME.openai.azure.com)\n"
             "      --concurrency N  requests in flight (default 1)\n"
             "      --dry-run        print requests, tokens and estimated cost; send nothing\n"
             "      --max-retries N  retries of a failed request (default 4)\n"
@@ -344,6 +348,7 @@ int main(int argc, char **argv)
     vs_cli_init(argv[0]);
     static const struct option longopts[] = {
         {"api-key-env", required_argument, NULL, OPT_API_KEY_ENV},
+        {"api-version", required_argument, NULL, OPT_API_VERSION},
         {"as", required_argument, NULL, OPT_AS},
         {"b64", no_argument, NULL, OPT_B64},
         {"base-url", required_argument, NULL, OPT_BASE_URL},
@@ -403,6 +408,7 @@ int main(int argc, char **argv)
                 return vs_cli_exit(VS_EXIT_USAGE);
             break;
         case OPT_API_KEY_ENV: ao.api_key_env = optarg; api_opt = "--api-key-env"; break;
+        case OPT_API_VERSION: ao.api_version = optarg; break;
         case OPT_BASE_URL: ao.base_url = optarg; api_opt = "--base-url"; break;
         case OPT_CONCURRENCY:
             if (vs_cli_parse_long("--concurrency", optarg, 1, 64, &lv))
@@ -466,6 +472,11 @@ int main(int argc, char **argv)
     struct vs_embedder *e = NULL;
     if (!ao.base_url)
         ao.base_url = vs_cli_setting("embed.base_url");
+    const char *mname = o.model ? o.model : "hash";
+    if (ao.api_version && strncmp(mname, "azure:", 6) != 0)
+        return vs_cli_exit(vs_cli_usage_error("--api-version applies to azure: models only"));
+    if (!ao.api_version)
+        ao.api_version = vs_cli_setting("embed.api_version");
     const char *cmax = vs_cli_setting("embed.cache_max_mb");
     if (cmax) {
         if (vs_cli_parse_long("embed.cache_max_mb", cmax, 1, 1L << 40, &lv))
@@ -479,7 +490,7 @@ int main(int argc, char **argv)
     if (api_opt && !vs_embedder_is_remote(e)) {
         vs_embedder_free(e);
         return vs_cli_exit(vs_cli_usage_error(
-            "%s applies to API models only (openai:, ollama:, cohere:)", api_opt));
+            "%s applies to API models only (openai:, azure:, ollama:, cohere:)", api_opt));
     }
     if (ao.no_cache && strcmp(vs_embedder_name(e), "hash") == 0) {
         vs_embedder_free(e);

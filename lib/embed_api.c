@@ -24,7 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_OPENAI, P_OLLAMA, P_COHERE };
+enum { P_OPENAI, P_OLLAMA, P_COHERE, P_AZURE };
+
+/* Azure OpenAI speaks OpenAI's request and response shapes. */
+#define OPENAI_SHAPE(p) ((p) == P_OPENAI || (p) == P_AZURE)
+/* Azure OpenAI's latest generally available data-plane API version. */
+#define AZURE_API_VERSION "2024-10-21"
 
 static const struct provider {
     const char *prefix, *base_url, *path, *key_env, *name;
@@ -37,6 +42,11 @@ static const struct provider {
     /* Cohere: at most 96 texts a request. */
     {"cohere:", "https://api.cohere.com/v1", "/embed", "COHERE_API_KEY",
      "cohere", 96, 0},
+    /* Azure OpenAI: {base}/openai/deployments/{deployment}/embeddings
+     * ?api-version=V with an "api-key" header; OpenAI's limits. The base
+     * (https://RESOURCE.openai.azure.com) has no default. */
+    {"azure:", NULL, "/openai/deployments/", "AZURE_OPENAI_API_KEY", "azure", 2048,
+     300000},
 };
 
 /* Prices: USD per million input tokens, list prices as published by the
@@ -79,7 +89,7 @@ struct api {
     const struct provider *pv;
     char model[160];
     char url[1200];
-    char *auth;     /* "Authorization: Bearer KEY" or NULL */
+    char *auth;     /* "Authorization: Bearer KEY", "api-key: KEY" or NULL */
     size_t keylen;  /* length of the key at the end of auth */
     size_t dim;
     int send_dims;
@@ -280,7 +290,7 @@ static int parse_response(struct api *a, struct req *r, const char *body,
         goto done;
     }
     json_t *arr = NULL;
-    if (a->prov == P_OPENAI) {
+    if (OPENAI_SHAPE(a->prov)) {
         arr = json_object_get(j, "data");
         json_t *u = json_object_get(j, "usage");
         json_t *pt = json_object_get(u, "prompt_tokens");
@@ -300,7 +310,7 @@ static int parse_response(struct api *a, struct req *r, const char *body,
     }
     if (!json_is_array(arr)) {
         snprintf(msg, cap, "response has no '%s' array",
-                 a->prov == P_OPENAI ? "data" : "embeddings");
+                 OPENAI_SHAPE(a->prov) ? "data" : "embeddings");
         st = VS_E_REMOTE;
         goto done;
     }
@@ -318,7 +328,7 @@ static int parse_response(struct api *a, struct req *r, const char *body,
     for (size_t k = 0; k < r->count && st == VS_OK; k++) {
         json_t *item = json_array_get(arr, k), *v = item;
         size_t idx = k;
-        if (a->prov == P_OPENAI) {
+        if (OPENAI_SHAPE(a->prov)) {
             json_t *ix = json_object_get(item, "index");
             v = json_object_get(item, "embedding");
             if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
@@ -359,9 +369,10 @@ static void do_request(struct api *a, int w, struct req *r)
         if (json_array_append_new(in, json_stringn(s->p, s->len)) != 0)
             goto done;
     }
-    json_object_set_new(body, "model", json_string(a->model));
+    if (a->prov != P_AZURE) /* Azure: the deployment is in the URL */
+        json_object_set_new(body, "model", json_string(a->model));
     json_object_set(body, a->prov == P_COHERE ? "texts" : "input", in);
-    if (a->prov == P_OPENAI) {
+    if (OPENAI_SHAPE(a->prov)) {
         json_object_set_new(body, "encoding_format", json_string("float"));
         if (a->send_dims)
             json_object_set_new(body, "dimensions", json_integer((json_int_t)a->dim));
@@ -652,6 +663,7 @@ int vs_embedapi_create(const char *model, size_t dim,
          * endpoint may come from the environment, as vs-embed's setting */
         vs_embed_opts_init(&o);
         o.base_url = getenv("VS_EMBED_BASE_URL");
+        o.api_version = getenv("VS_EMBED_API_VERSION");
     }
     *state = NULL;
     int prov = -1;
@@ -697,9 +709,30 @@ int vs_embedapi_create(const char *model, size_t dim,
     }
     if (!dim)
         dim = idim;
+    /* azure:DEPLOYMENT[@MODEL]: the model (else the deployment's name)
+     * selects the dimension, limits and price */
+    const char *kind = a->model;
+    char deploy[160] = "";
+    if (prov == P_AZURE) {
+        snprintf(deploy, sizeof deploy, "%s", a->model);
+        char *at = strchr(deploy, '@');
+        if (at) {
+            *at = '\0';
+            kind = strchr(a->model, '@') + 1;
+        }
+        if (!deploy[0] || !*kind ||
+            strspn(deploy, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                           "0123456789._-") != strlen(deploy)) {
+            st = vs_diag_set(d, VS_E_USAGE,
+                             "model '%s': an Azure deployment name is letters, digits, "
+                             "'.', '_' and '-' (azure:DEPLOYMENT[@MODEL][:DIM])", model);
+            goto fail;
+        }
+    }
     const struct model *m = NULL;
     for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS; i++)
-        if (MODELS[i].prov == prov && strcmp(MODELS[i].name, a->model) == 0)
+        if ((MODELS[i].prov == prov || (prov == P_AZURE && MODELS[i].prov == P_OPENAI)) &&
+            strcmp(MODELS[i].name, kind) == 0)
             m = &MODELS[i];
     if (m) {
         if (!dim)
@@ -717,7 +750,7 @@ int vs_embedapi_create(const char *model, size_t dim,
                          "model '%s' has no known dimension: give --dim N or '%s:N'",
                          model, model);
         goto fail;
-    } else if (prov == P_OPENAI)
+    } else if (OPENAI_SHAPE(prov))
         a->max_tok = 8191;
     if (prov == P_OLLAMA)
         a->s.price = 0; /* a local server */
@@ -742,6 +775,15 @@ int vs_embedapi_create(const char *model, size_t dim,
     a->dry = o.dry_run;
     /* URL */
     const char *base = o.base_url && *o.base_url ? o.base_url : pv->base_url;
+    if (!base && prov == P_AZURE)
+        base = getenv("AZURE_OPENAI_ENDPOINT");
+    if (!base || !*base) {
+        st = vs_diag_set(d, VS_E_CONFIG,
+                         "model '%s' needs the resource's endpoint: --base-url "
+                         "https://RESOURCE.openai.azure.com (or AZURE_OPENAI_ENDPOINT)",
+                         model);
+        goto fail;
+    }
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/')
         bl--;
@@ -753,13 +795,31 @@ int vs_embedapi_create(const char *model, size_t dim,
     }
     memcpy(a->url, base, bl);
     strcpy(a->url + bl, pv->path); /* fits: checked above */
+    if (prov == P_AZURE) {
+        const char *ver = o.api_version && *o.api_version ? o.api_version : AZURE_API_VERSION;
+        if (strspn(ver, "abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(ver) ||
+            strlen(ver) > 40) {
+            st = vs_diag_set(d, VS_E_USAGE,
+                             "API version '%.60s' is not like 2024-10-21 or "
+                             "2025-04-01-preview", ver);
+            goto fail;
+        }
+        /* the deployment is checked above: no escaping needed */
+        size_t ul = strlen(a->url);
+        if (ul + strlen(deploy) + strlen(ver) + 32 > sizeof a->url) {
+            st = vs_diag_set(d, VS_E_USAGE, "base URL '%.200s' is too long", base);
+            goto fail;
+        }
+        snprintf(a->url + ul, sizeof a->url - ul, "%s/embeddings?api-version=%s", deploy,
+                 ver);
+    }
     /* tokenizer: cl100k_base for OpenAI models (required), and for the
      * others when present (estimates) */
     {
         struct vs_diag bd;
         vs_diag_clear(&bd);
         int bs = vs_bpe_open("cl100k_base", &a->bpe, &bd);
-        if (bs != VS_OK && prov == P_OPENAI) {
+        if (bs != VS_OK && OPENAI_SHAPE(prov)) {
             if (d)
                 *d = bd;
             st = bs;
@@ -776,9 +836,11 @@ int vs_embedapi_create(const char *model, size_t dim,
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
             goto fail;
         }
-        snprintf(a->auth, kl + 32, "Authorization: Bearer %s", key);
+        /* Azure OpenAI takes its key in an "api-key" header */
+        snprintf(a->auth, kl + 32, "%s%s", prov == P_AZURE ? "api-key: " : "Authorization: Bearer ",
+                 key);
         a->keylen = kl;
-    } else if (!a->dry && env && (o.api_key_env || !o.base_url)) {
+    } else if (!a->dry && env && (o.api_key_env || !o.base_url || prov == P_AZURE)) {
         st = vs_diag_set(d, VS_E_CONFIG,
                          "the API key is missing: environment variable %s is not set",
                          env);
@@ -817,7 +879,8 @@ int vs_embedapi_create(const char *model, size_t dim,
         }
     }
     switch (prov) {
-    case P_OPENAI: *ops = &openai_ops; break;
+    case P_OPENAI:
+    case P_AZURE: *ops = &openai_ops; break;
     case P_OLLAMA: *ops = &ollama_ops; break;
     default: *ops = &cohere_ops; break;
     }

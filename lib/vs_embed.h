@@ -65,8 +65,10 @@ int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
 /* ---- API embedders (embed_api.c): openai:, ollama:, cohere: ----
  *
  * Model names "openai:MODEL[:DIM]", "ollama:MODEL[:DIM]",
- * "cohere:MODEL[:DIM]" (docs/embedding.md lists the models, their limits
- * and prices). The identity is "PROVIDER:MODEL:DIM". vs_embedder_new()
+ * "cohere:MODEL[:DIM]", "azure:DEPLOYMENT[@MODEL][:DIM]" (Azure OpenAI:
+ * the deployment URL under the base URL, which has no default, with
+ * ?api-version= and an "api-key" header) (docs/embedding.md lists the
+ * models, their limits and prices). The identity is "PROVIDER:MODEL:DIM". vs_embedder_new()
  * accepts them with default options (key from the provider's environment
  * variable, base URL from $VS_EMBED_BASE_URL when set);
  * vs_embedder_new_opts() takes the options below. */
@@ -75,7 +77,9 @@ enum { VS_EMBED_DOCUMENT = 0, VS_EMBED_QUERY = 1 };
 
 struct vs_embed_opts {
     const char *base_url;    /* NULL = the provider's default */
-    const char *api_key_env; /* NULL = OPENAI_API_KEY / COHERE_API_KEY */
+    const char *api_key_env; /* NULL = OPENAI_API_KEY / COHERE_API_KEY /
+                                AZURE_OPENAI_API_KEY */
+    const char *api_version; /* azure: only; NULL = 2024-10-21 */
     int input_type;          /* VS_EMBED_DOCUMENT or VS_EMBED_QUERY (cohere) */
     int split_long;          /* 1: split over-long texts and average; 0: truncate */
     int concurrency;         /* requests in flight (default 1) */

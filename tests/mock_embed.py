@@ -7,11 +7,17 @@ Listens on 127.0.0.1 on a free port (written to --port-file) and answers
   POST /v1/embeddings  OpenAI shape: {"data": [{"index", "embedding"}], "usage"}
   POST /api/embed      Ollama shape: {"embeddings": [[...]]}
   POST /v1/embed       Cohere shape: {"embeddings": [[...]], "meta": ...}
+  POST /openai/deployments/DEPLOYMENT/embeddings?api-version=V
+                       Azure OpenAI: OpenAI's shape; the model is DEPLOYMENT
+                       (the body has none); api-version is required (400
+                       without); the key must come as "api-key: KEY"
 with vector(text, dim) for each input (dim from "dimensions", else the
 number after the last "-" of the model name, e.g. "ok-8", else 8), and
 appends one JSON line per request to --log: t (start time), path, model,
 n (inputs), texts, input_type, dimensions, status, auth_ok, port (the
-client's port: the same port means a reused connection).
+client's port: the same port means a reused connection), and for Azure
+api_version, body_model (the body's "model", None when absent) and
+authorization (whether an Authorization header came).
 
 The model name (before "-DIM") picks a behaviour; counters are per model:
   ok          answers
@@ -27,9 +33,11 @@ The model name (before "-DIM") picks a behaviour; counters are per model:
   wrongdim    the last embedding one number short
   dupindex    two items with index 0
   badvalue    a string inside the vector
-  echokey     401 whose message repeats the Authorization header
+  echokey     401 whose message repeats the Authorization (Azure: api-key)
+              header
 Any model: a request with a text containing "FAIL" gets 500.
-With --key, a request without "Authorization: Bearer KEY" gets 401.
+With --key, a request without "Authorization: Bearer KEY" (Azure: without
+"api-key: KEY", or with an Authorization header) gets 401.
 """
 import hashlib
 import json
@@ -37,6 +45,7 @@ import math
 import struct
 import threading
 import time
+import urllib.parse
 
 from mockhttp import JSONHandler, main
 
@@ -71,27 +80,40 @@ class Handler(JSONHandler):
         t0 = time.time()
         n = int(self.headers.get("Content-Length", "0"))
         req = json.loads(self.rfile.read(n) or b"{}")
-        model = req.get("model", "")
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        parts = url.path.split("/")
+        azure = (len(parts) == 5 and parts[1:3] == ["openai", "deployments"]
+                 and parts[4] == "embeddings")
+        path = "/v1/embeddings" if azure else self.path
+        model = parts[3] if azure else req.get("model", "")
         beh, dim = split_model(model)
         dim = req.get("dimensions", dim)
-        texts = req.get("texts") if self.path == "/v1/embed" else req.get("input")
+        texts = req.get("texts") if path == "/v1/embed" else req.get("input")
         if isinstance(texts, str):
             texts = [texts]
         texts = texts or []
         auth = self.headers.get("Authorization", "")
-        auth_ok = not self.server.key or auth == "Bearer " + self.server.key
+        if azure:
+            auth_ok = (not self.server.key or
+                       (self.headers.get("api-key", "") == self.server.key and not auth))
+        else:
+            auth_ok = not self.server.key or auth == "Bearer " + self.server.key
         with LOCK:
             COUNT[beh] = COUNT.get(beh, 0) + 1
             seq = COUNT[beh]
         status, headers, body = 200, (), None
         if not auth_ok:
             status, body = 401, {"error": {"message": "invalid key"}}
-        elif self.path not in ("/v1/embeddings", "/api/embed", "/v1/embed"):
+        elif azure and not query.get("api-version"):
+            status, body = 400, {"error": {"message": "api-version is missing"}}
+        elif path not in ("/v1/embeddings", "/api/embed", "/v1/embed"):
             status, body = 404, {"error": {"message": "no such path"}}
         elif any("FAIL" in t for t in texts):
             status, body = 500, {"error": {"message": "cannot embed this"}}
         elif beh == "echokey":
-            status, body = 401, {"error": {"message": "Incorrect API key provided: " + auth}}
+            sent = self.headers.get("api-key", "") if azure else auth
+            status, body = 401, {"error": {"message": "Incorrect API key provided: " + sent}}
         elif beh == "ratelimit" and seq <= 2:
             status, headers = 429, (("Retry-After", "1"),)
             body = {"error": {"message": "rate limited"}}
@@ -105,13 +127,17 @@ class Handler(JSONHandler):
             time.sleep(3)
         elif beh == "slowish":
             time.sleep(0.3)
+        entry = {"t": t0, "path": self.path, "model": model,
+                 "n": len(texts), "texts": texts,
+                 "input_type": req.get("input_type"),
+                 "dimensions": req.get("dimensions"),
+                 "status": status, "auth_ok": auth_ok,
+                 "port": self.client_address[1]}
+        if azure:
+            entry.update(api_version=(query.get("api-version") or [None])[0],
+                         body_model=req.get("model"), authorization=bool(auth))
         with open(self.server.log, "a") as f:
-            f.write(json.dumps({"t": t0, "path": self.path, "model": model,
-                                "n": len(texts), "texts": texts,
-                                "input_type": req.get("input_type"),
-                                "dimensions": req.get("dimensions"),
-                                "status": status, "auth_ok": auth_ok,
-                                "port": self.client_address[1]}) + "\n")
+            f.write(json.dumps(entry) + "\n")
         if body is None:
             vecs = [vector(t, dim) for t in texts]
             if beh == "wrongcount":
@@ -120,7 +146,7 @@ class Handler(JSONHandler):
                 vecs[-1] = vecs[-1][:-1]
             if beh == "badvalue" and vecs:
                 vecs[0][0] = "x"
-            if self.path == "/v1/embeddings":
+            if path == "/v1/embeddings":
                 data = [{"object": "embedding", "index": i, "embedding": v}
                         for i, v in enumerate(vecs)]
                 if beh == "shuffle":
@@ -130,7 +156,7 @@ class Handler(JSONHandler):
                 body = {"object": "list", "data": data, "model": model,
                         "usage": {"prompt_tokens": sum(len(t.split()) for t in texts),
                                   "total_tokens": sum(len(t.split()) for t in texts)}}
-            elif self.path == "/api/embed":
+            elif path == "/api/embed":
                 body = {"model": model, "embeddings": vecs}
             else:
                 body = {"id": "x", "embeddings": vecs, "texts": texts,

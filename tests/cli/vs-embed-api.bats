@@ -258,8 +258,75 @@ assert len(t) == 8 and sum(1 for x in t if x < t[0] + 0.25) >= 3, t
     vs-embed --dry-run --stats --model openai:text-embedding-3-small in.jsonl >> all.txt 2>&1
     grep -q 'redacted' all.txt
     grep -q 'answered HTTP 401' all.txt
-    ! grep -rq 'VERYSECRET' all.txt "$SCRATCH/cache"
+    if grep -rq 'VERYSECRET' all.txt "$SCRATCH/cache"; then false; fi
     [ "$(log_field 'o["auth_ok"]' | sort -u)" = "True" ]
+}
+
+@test "vs-embed azure: the deployment URL with api-version, the key in an api-key header, no model in the body" {
+    export AZURE_OPENAI_API_KEY=$KEY
+    run_split vs-embed --model azure:ok-4:4 --base-url "$URL/" in.jsonl
+    expect_status 0
+    expect_ndjson
+    [ -z "$err" ]
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [ "$(printf '%s\n' "$out" | jq -r .vector_model | sort -u)" = "azure:ok-4:4" ]
+    [ "$(log_field 'o["path"], o["api_version"], o["auth_ok"], o["authorization"], o["body_model"], o["n"]')" = \
+      "/openai/deployments/ok-4/embeddings?api-version=2024-10-21 2024-10-21 True False None 4" ]
+    # the version from the flag, the environment, the config file
+    : > "$SCRATCH/mock/log"
+    vs-embed --no-cache --model azure:ok-4:4 --base-url "$URL" --api-version 2025-04-01-preview in.jsonl > /dev/null
+    VS_EMBED_API_VERSION=2024-06-01 vs-embed --no-cache --model azure:ok-4:4 --base-url "$URL" in.jsonl > /dev/null
+    printf '[embed]\napi_version = "2023-05-15"\n' > cfg.toml
+    vs-embed --config cfg.toml --no-cache --model azure:ok-4:4 --base-url "$URL" in.jsonl > /dev/null
+    [ "$(log_field 'o["api_version"]' | tr '\n' ' ')" = "2025-04-01-preview 2024-06-01 2023-05-15 " ]
+    # the endpoint from AZURE_OPENAI_ENDPOINT; a deployment named after a
+    # model, or @MODEL: its dimension; a smaller DIM is sent as dimensions
+    : > "$SCRATCH/mock/log"
+    AZURE_OPENAI_ENDPOINT=$URL run_split vs-embed --no-cache --model azure:emb@text-embedding-3-small:4 in.jsonl
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [ "$(log_field 'o["path"], o["dimensions"]')" = "/openai/deployments/emb/embeddings?api-version=2024-10-21 4" ]
+    run_split vs-embed --dry-run --model azure:text-embedding-3-large --base-url "$URL" in.jsonl
+    expect_status 0
+    [ "$(jq -r '.model' <<<"$out")" = "azure:text-embedding-3-large:3072" ]
+    jq -e '.price_usd_per_1m_tokens == 0.13' <<<"$out"
+    # retries work as for openai:
+    : > "$SCRATCH/mock/log"
+    run_split vs-embed --no-cache --model azure:flaky-4:4 --base-url "$URL" in.jsonl
+    expect_status 0
+    [ "$(log_field 'o["status"]' | tr '\n' ' ')" = "500 500 200 " ]
+}
+
+@test "vs-embed azure: usage errors, and the key never appears in any output" {
+    export AZURE_OPENAI_API_KEY=$KEY
+    run_split env -u AZURE_OPENAI_API_KEY vs-embed --model azure:ok-4:4 --base-url "$URL" in.jsonl
+    expect_status 2
+    [[ "$err" == *"AZURE_OPENAI_API_KEY is not set"* ]]
+    run_split env -u AZURE_OPENAI_ENDPOINT vs-embed --model azure:ok-4:4 in.jsonl
+    expect_status 2
+    [[ "$err" == *"--base-url"*"AZURE_OPENAI_ENDPOINT"* ]]
+    run_split vs-embed --model 'azure:a/b:4' --base-url "$URL" in.jsonl
+    expect_status 2
+    [[ "$err" == *"deployment name"* ]]
+    run_split vs-embed --model azure:mydeployment --base-url "$URL" in.jsonl
+    expect_status 2
+    [[ "$err" == *"no known dimension"* ]]
+    run_split vs-embed --model azure:ok-4:4 --base-url "$URL" --api-version '2024&x=1' in.jsonl
+    expect_status 2
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --api-version 2024-10-21 in.jsonl
+    expect_status 2
+    [[ "$err" == *"--api-version applies to azure: models only"* ]]
+    [ ! -s "$SCRATCH/mock/log" ]
+    # the key: sent, never shown (a server echoing it is redacted)
+    : > all.txt
+    for m in ok-4 echokey-4 down-4 truncjson-4; do
+        vs-embed -v -v --stats --keep-going --model "azure:$m:4" --base-url "$URL" --max-retries 0 in.jsonl >> all.txt 2>&1 || true
+    done
+    grep -q 'redacted' all.txt
+    grep -q 'answered HTTP 401' all.txt
+    if grep -rq 'VERYSECRET' all.txt "$SCRATCH/cache"; then false; fi
+    [ "$(log_field 'o["auth_ok"]' | sort -u)" = "True" ]
+    [ "$(log_field 'o["authorization"]' | sort -u)" = "False" ]
 }
 
 @test "vs-embed openai: a missing key is exit 2 naming the variable, never a request" {
