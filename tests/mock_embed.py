@@ -24,6 +24,8 @@ The model name (before "-DIM") picks a behaviour; counters are per model:
   shuffle     answers with the data items in reverse order (correct index)
   ratelimit   1st and 2nd request: 429 with Retry-After: 1; then answers
   ratelimit0  1st to 3rd request: 429 without Retry-After; then answers
+  ratelimitdate  1st request: 429 with Retry-After as an HTTP date 2 s
+              ahead; then answers
   flaky       1st and 2nd request: 500; then answers
   down        always 500 with an error message
   slow        sleeps 3 s before answering
@@ -33,6 +35,7 @@ The model name (before "-DIM") picks a behaviour; counters are per model:
   wrongdim    the last embedding one number short
   dupindex    two items with index 0
   badvalue    a string inside the vector
+  overflow    a number too big for a double (1e999) inside the vector
   echokey     401 whose message repeats the Authorization (Azure: api-key)
               header
 Any model: a request with a text containing "FAIL" gets 500.
@@ -46,6 +49,7 @@ import struct
 import threading
 import time
 import urllib.parse
+from email.utils import formatdate
 
 from mockhttp import JSONHandler, main
 
@@ -117,6 +121,10 @@ class Handler(JSONHandler):
         elif beh == "ratelimit" and seq <= 2:
             status, headers = 429, (("Retry-After", "1"),)
             body = {"error": {"message": "rate limited"}}
+        elif beh == "ratelimitdate" and seq <= 1:
+            status = 429
+            headers = (("Retry-After", formatdate(time.time() + 2, usegmt=True)),)
+            body = {"error": {"message": "rate limited"}}
         elif beh == "ratelimit0" and seq <= 3:
             status, body = 429, {"error": {"message": "rate limited"}}
         elif beh == "flaky" and seq <= 2:
@@ -161,6 +169,10 @@ class Handler(JSONHandler):
             else:
                 body = {"id": "x", "embeddings": vecs, "texts": texts,
                         "meta": {"billed_units": {"input_tokens": len(texts)}}}
+            if beh == "overflow":
+                raw = json.dumps(body).encode()
+                i = raw.index(b'"embedding": [') + len(b'"embedding": [')
+                body = raw[:i] + b"1e999, " + raw[i:]
             if beh == "truncjson":
                 raw = json.dumps(body).encode()
                 body = raw[:len(raw) // 2]

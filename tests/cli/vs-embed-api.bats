@@ -137,6 +137,38 @@ for g, ceil in zip(gaps, [0.5, 1.0, 2.0]):
     [[ "$err" == *'"retries":2'* ]]
 }
 
+@test "vs-embed openai: Retry-After as an HTTP date is honoured; a 401 is not retried" {
+    run_split vs-embed --model openai:ratelimitdate-4:4 --base-url "$URL/v1" --stats --no-cache in.jsonl
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 in.jsonl
+    [ "$(log_field 'o["status"]' | tr '\n' ' ')" = "429 200 " ]
+    # the date has whole seconds: 2 s ahead is a wait of more than 1 s, at most 2
+    $PY -c 'import json,sys; t=[json.loads(l)["t"] for l in open(sys.argv[1])]; assert 0.95 <= t[1]-t[0] <= 2.6, t' "$SCRATCH/mock/log"
+    : > "$SCRATCH/mock/log"
+    run_split vs-embed --model openai:echokey-4:4 --base-url "$URL/v1" --max-retries 3 --no-cache in.jsonl
+    expect_status 5
+    [[ "$err" == *"answered HTTP 401"* ]]
+    [ "$(wc -l < "$SCRATCH/mock/log")" -eq 1 ]
+}
+
+@test "vs-embed openai: a refused connection is retried, then exit 5" {
+    # a port nobody listens on: the mock's, after the mock is gone
+    kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null || true
+    local t0=$SECONDS
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --max-retries 2 --no-cache in.jsonl
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == "vs-embed: error: in.jsonl:1: "*"(after 2 retries)"* ]]
+    [ $((SECONDS - t0)) -lt 10 ]
+}
+
+@test "vs-embed openai: a number too big for a double in a response is exit 5" {
+    run_split vs-embed --model openai:overflow-4:4 --base-url "$URL/v1" --no-cache in.jsonl
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == *"bad response from"* ]]
+}
+
 @test "vs-embed openai: a server that stays down is exit 5 after --max-retries, with its message" {
     run_split vs-embed --model openai:down-4:4 --base-url "$URL/v1" --max-retries 2 --no-cache in.jsonl || true
     expect_status 5
