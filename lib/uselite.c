@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define KT "module_apply_default/Encoder_en/KonaTransformer/"
 
@@ -165,6 +169,7 @@ int vs_uselite_open(const char *dir, struct vs_uselite **out, struct vs_diag *d)
     struct vs_uselite *m = calloc(1, sizeof *m);
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    openblas_set_num_threads(1); /* threads come from OpenMP (dense()) */
     char path[4200];
     int st = VS_OK;
     snprintf(path, sizeof path, "%s/model.json", dir);
@@ -266,20 +271,31 @@ void vs_uselite_free(struct vs_uselite *m)
 
 uint64_t vs_uselite_checksum(const struct vs_uselite *m) { return m->sum; }
 
-/* y[T x b] = x[T x a] * k[a x b] (+ bias) */
+/* ---- kernels ----
+ * Tokens of a batch are packed (no padding): the dense layers run on all of
+ * them at once through cblas_sgemm, rows split over the OpenMP threads
+ * (OpenBLAS itself single-threaded: one thread pool, no oversubscription);
+ * attention runs per (sequence, head) with two sgemm calls each. */
+
+/* y[T x b] = x[T x a] * k[a x b] + bias */
 static void dense(const float *x, size_t T, size_t a, const float *k, size_t b,
                   const float *bias, float *y)
 {
-    for (size_t t = 0; t < T; t++) {
-        float *yr = y + t * b;
-        for (size_t j = 0; j < b; j++)
-            yr[j] = bias ? bias[j] : 0;
-        const float *xr = x + t * a;
-        for (size_t i = 0; i < a; i++) {
-            float xv = xr[i];
-            const float *kr = k + i * b;
-            for (size_t j = 0; j < b; j++)
-                yr[j] += xv * kr[j];
+#pragma omp parallel
+    {
+        size_t nt = 1, id = 0;
+#ifdef _OPENMP
+        nt = (size_t)omp_get_num_threads();
+        id = (size_t)omp_get_thread_num();
+#endif
+        size_t per = (T + nt - 1) / nt, r0 = id * per;
+        size_t r1 = r0 + per < T ? r0 + per : T;
+        if (r0 < r1) {
+            for (size_t t = r0; t < r1; t++)
+                memcpy(y + t * b, bias, b * sizeof *y);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0),
+                        (int)b, (int)a, 1.0f, x + r0 * a, (int)a, k, (int)b, 1.0f,
+                        y + r0 * b, (int)b);
         }
     }
 }
@@ -287,8 +303,11 @@ static void dense(const float *x, size_t T, size_t a, const float *k, size_t b,
 static void layer_norm(const float *x, size_t T, size_t n, const float *s,
                        const float *b, float eps, float *y)
 {
-    for (size_t t = 0; t < T; t++) {
-        const float *xr = x + t * n;
+    long t;
+#pragma omp parallel for schedule(static)
+    for (t = 0; t < (long)T; t++) {
+        const float *xr = x + (size_t)t * n;
+        float *yr = y + (size_t)t * n;
         double mu = 0, var = 0;
         for (size_t i = 0; i < n; i++)
             mu += xr[i];
@@ -296,131 +315,205 @@ static void layer_norm(const float *x, size_t T, size_t n, const float *s,
         for (size_t i = 0; i < n; i++)
             var += (xr[i] - mu) * (xr[i] - mu);
         var /= (double)n;
-        float r = (float)(1.0 / sqrt(var + eps));
+        float r = (float)(1.0 / sqrt(var + eps)), m = (float)mu;
         for (size_t i = 0; i < n; i++)
-            y[t * n + i] = s[i] * r * (float)(xr[i] - mu) + b[i];
+            yr[i] = s[i] * r * (xr[i] - m) + b[i];
     }
 }
 
-/* One transformer layer: x (T x din) -> y (T x dm). */
-static void run_layer(const struct vs_uselite *m, const struct ulayer *L,
-                      const float *x, size_t T, float *y, float *h, float *qkv,
-                      float *att, float *ff, float *sc)
+/* y[i] += x[i] (relu: y[i] = max(y[i], 0) instead when x is NULL). */
+static void add_rows(float *y, const float *x, size_t count)
 {
-    size_t din = L->din, dm = VS_USELITE_DIM, nq = L->dq + L->dk + L->dv;
-    size_t H = (size_t)m->heads, dh = L->dq / H, dvh = L->dv / H;
-    layer_norm(x, T, din, L->ln1_s, L->ln1_b, m->eps, h);
-    dense(h, T, din, L->qkv_k, nq, L->qkv_b, qkv);
-    for (size_t hd = 0; hd < H; hd++)
+    long i;
+#pragma omp parallel for schedule(static)
+    for (i = 0; i < (long)count; i++) {
+        if (x)
+            y[i] += x[i];
+        else if (y[i] < 0)
+            y[i] = 0;
+    }
+}
+
+/* Scratch of one batch: T packed tokens of n sequences. */
+struct work {
+    size_t n, T, maxT;
+    const size_t *off, *len;
+    float *x, *y, *h, *qkv, *att, *ff, *sc;
+};
+
+/* Attention of every (sequence, head): att = softmax(q k^T * qscale) v. */
+static void attention(const struct vs_uselite *m, const struct ulayer *L,
+                      const struct work *w)
+{
+    size_t nq = L->dq + L->dk + L->dv, H = (size_t)m->heads;
+    size_t dh = L->dq / H, dvh = L->dv / H, mt = w->maxT;
+    long job;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (job = 0; job < (long)(w->n * H); job++) {
+        size_t s = (size_t)job / H, hd = (size_t)job % H, T = w->len[s];
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *sc = w->sc + (size_t)tid * mt * mt;
+        const float *base = w->qkv + w->off[s] * nq;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T,
+                    (int)dh, L->qscale, base + hd * dh, (int)nq,
+                    base + L->dq + hd * dh, (int)nq, 0.0f, sc, (int)T);
         for (size_t i = 0; i < T; i++) {
-            const float *q = qkv + i * nq + hd * dh;
-            float mx = -INFINITY;
-            for (size_t j = 0; j < T; j++) {
-                const float *k = qkv + j * nq + L->dq + hd * dh;
-                float s = 0;
-                for (size_t c = 0; c < dh; c++)
-                    s += q[c] * L->qscale * k[c];
-                sc[j] = s;
-                if (s > mx)
-                    mx = s;
-            }
+            float *r = sc + i * T, mx = -INFINITY;
+            for (size_t j = 0; j < T; j++)
+                mx = r[j] > mx ? r[j] : mx;
             double z = 0;
             for (size_t j = 0; j < T; j++) {
-                sc[j] = expf(sc[j] - mx);
-                z += sc[j];
+                r[j] = expf(r[j] - mx);
+                z += r[j];
             }
-            float *o = att + i * L->dv + hd * dvh;
-            for (size_t c = 0; c < dvh; c++)
-                o[c] = 0;
-            for (size_t j = 0; j < T; j++) {
-                const float *v = qkv + j * nq + L->dq + L->dk + hd * dvh;
-                float p = (float)(sc[j] / z);
-                for (size_t c = 0; c < dvh; c++)
-                    o[c] += p * v[c];
+            float iz = (float)(1.0 / z);
+            for (size_t j = 0; j < T; j++)
+                r[j] *= iz;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dvh,
+                    (int)T, 1.0f, sc, (int)T, base + L->dq + L->dk + hd * dvh,
+                    (int)nq, 0.0f, w->att + w->off[s] * L->dv + hd * dvh,
+                    (int)L->dv);
+    }
+}
+
+/* One transformer layer over the packed tokens: x (T x din) -> y (T x dm). */
+static void run_layer(const struct vs_uselite *m, const struct ulayer *L,
+                      const float *x, float *y, const struct work *w)
+{
+    size_t T = w->T, din = L->din, dm = VS_USELITE_DIM;
+    size_t nq = L->dq + L->dk + L->dv;
+    layer_norm(x, T, din, L->ln1_s, L->ln1_b, m->eps, w->h);
+    dense(w->h, T, din, L->qkv_k, nq, L->qkv_b, w->qkv);
+    attention(m, L, w);
+    dense(w->att, T, L->dv, L->out_k, dm, L->out_b, y);
+    if (L->res_k) {
+        dense(x, T, din, L->res_k, dm, L->res_b, w->h);
+        add_rows(y, w->h, T * dm);
+    } else {
+        add_rows(y, x, T * dm);
+    }
+    layer_norm(y, T, dm, L->ln2_s, L->ln2_b, m->eps, w->h);
+    dense(w->h, T, dm, L->c1_k, L->dff, L->c1_b, w->ff);
+    add_rows(w->ff, NULL, T * L->dff);
+    dense(w->ff, T, L->dff, L->c2_k, dm, L->c2_b, w->h);
+    add_rows(y, w->h, T * dm);
+}
+
+int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
+                             const int32_t *const *ids, const size_t *lens,
+                             float *out)
+{
+    size_t dm = VS_USELITE_DIM, de = m->demb, nq = 0, dff = 0, dv = 0;
+    for (int l = 0; l < 2; l++) {
+        size_t q = m->L[l].dq + m->L[l].dk + m->L[l].dv;
+        nq = q > nq ? q : nq;
+        dff = m->L[l].dff > dff ? m->L[l].dff : dff;
+        dv = m->L[l].dv > dv ? m->L[l].dv : dv;
+    }
+    int nthreads = 1;
+#ifdef _OPENMP
+    nthreads = omp_get_max_threads();
+#endif
+    struct work w = {.n = n};
+    size_t *off = malloc((n ? n : 1) * sizeof *off);
+    size_t *len = malloc((n ? n : 1) * sizeof *len);
+    float *pooled = malloc((n ? n : 1) * dm * sizeof *pooled);
+    int st = VS_OK;
+    if (!off || !len || !pooled) {
+        st = VS_E_NOMEM;
+        goto done;
+    }
+    for (size_t s = 0; s < n; s++) {
+        len[s] = lens[s] < (size_t)m->maxlen ? lens[s] : (size_t)m->maxlen;
+        len[s] = len[s] ? len[s] : 1; /* an empty sequence reads token 0 */
+        off[s] = w.T;
+        w.T += len[s];
+        w.maxT = len[s] > w.maxT ? len[s] : w.maxT;
+    }
+    w.off = off;
+    w.len = len;
+    size_t T = w.T ? w.T : 1, wide = dm > de ? dm : de;
+    w.x = malloc(T * wide * sizeof *w.x);
+    w.y = malloc(T * wide * sizeof *w.y);
+    w.h = malloc(T * wide * sizeof *w.h);
+    w.qkv = malloc(T * nq * sizeof *w.qkv);
+    w.att = malloc(T * (dv > dm ? dv : dm) * sizeof *w.att);
+    w.ff = malloc(T * dff * sizeof *w.ff);
+    w.sc = malloc((size_t)nthreads * (w.maxT ? w.maxT * w.maxT : 1) * sizeof *w.sc);
+    if (!w.x || !w.y || !w.h || !w.qkv || !w.att || !w.ff || !w.sc) {
+        st = VS_E_NOMEM;
+        goto done;
+    }
+    /* x = 2 * emb[id] + timing(position), written e + (e + timing) as the
+     * graph does. */
+    long s;
+#pragma omp parallel for schedule(dynamic, 4)
+    for (s = 0; s < (long)n; s++) {
+        for (size_t t = 0; t < len[s]; t++) {
+            int32_t id = lens[s] ? ids[s][t] : 0;
+            if (id < 0 || (size_t)id >= m->vocab)
+                id = 0;
+            const float *e = m->emb + (size_t)id * de;
+            float *xr = w.x + (off[s] + t) * de;
+            for (size_t i = 0; i < m->ntime; i++) {
+                float a = (float)t * m->inv[i];
+                xr[i] = e[i] + (e[i] + sinf(a));
+                xr[m->ntime + i] = e[m->ntime + i] + (e[m->ntime + i] + cosf(a));
             }
         }
-    dense(att, T, L->dv, L->out_k, dm, L->out_b, y);
-    if (L->res_k) {
-        dense(x, T, din, L->res_k, dm, L->res_b, h);
-        for (size_t i = 0; i < T * dm; i++)
-            y[i] += h[i];
-    } else {
-        for (size_t i = 0; i < T * dm; i++)
-            y[i] += x[i];
     }
-    layer_norm(y, T, dm, L->ln2_s, L->ln2_b, m->eps, h);
-    dense(h, T, dm, L->c1_k, L->dff, L->c1_b, ff);
-    for (size_t i = 0; i < T * L->dff; i++)
-        if (ff[i] < 0)
-            ff[i] = 0;
-    dense(ff, T, L->dff, L->c2_k, dm, L->c2_b, h);
-    for (size_t i = 0; i < T * dm; i++)
-        y[i] += h[i];
+    run_layer(m, &m->L[0], w.x, w.y, &w);
+    run_layer(m, &m->L[1], w.y, w.x, &w);
+#pragma omp parallel for schedule(static)
+    for (s = 0; s < (long)n; s++) {
+        float *p = pooled + (size_t)s * dm;
+        for (size_t i = 0; i < dm; i++)
+            p[i] = 0;
+        for (size_t t = 0; t < len[s]; t++) {
+            const float *xr = w.x + (off[s] + t) * dm;
+            for (size_t i = 0; i < dm; i++)
+                p[i] += xr[i];
+        }
+        for (size_t i = 0; i < dm; i++)
+            p[i] /= (float)len[s];
+    }
+    dense(pooled, n, dm, m->tanh_k, dm, m->tanh_b, out);
+#pragma omp parallel for schedule(static)
+    for (s = 0; s < (long)n; s++) {
+        float *o = out + (size_t)s * dm;
+        double ss = 0;
+        for (size_t i = 0; i < dm; i++) {
+            o[i] = tanhf(o[i]);
+            ss += (double)o[i] * o[i];
+        }
+        if (ss < m->l2min)
+            ss = m->l2min;
+        float r = (float)(1.0 / sqrt(ss));
+        for (size_t i = 0; i < dm; i++)
+            o[i] *= r;
+    }
+done:
+    free(w.x);
+    free(w.y);
+    free(w.h);
+    free(w.qkv);
+    free(w.att);
+    free(w.ff);
+    free(w.sc);
+    free(pooled);
+    free(len);
+    free(off);
+    return st;
 }
 
 int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,
                        float *out)
 {
-    size_t T = n < (size_t)m->maxlen ? n : (size_t)m->maxlen, dm = VS_USELITE_DIM;
-    size_t nq = 0, dff = 0;
-    for (int l = 0; l < 2; l++) {
-        size_t q = m->L[l].dq + m->L[l].dk + m->L[l].dv;
-        if (q > nq)
-            nq = q;
-        if (m->L[l].dff > dff)
-            dff = m->L[l].dff;
-    }
-    size_t Tn = T ? T : 1;
-    float *x = malloc(Tn * dm * sizeof *x), *y = malloc(Tn * dm * sizeof *y);
-    float *h = malloc(Tn * dm * sizeof *h), *qkv = malloc(Tn * nq * sizeof *qkv);
-    float *att = malloc(Tn * dm * sizeof *att), *ff = malloc(Tn * dff * sizeof *ff);
-    float *sc = malloc(Tn * sizeof *sc);
-    int st = VS_OK;
-    if (!x || !y || !h || !qkv || !att || !ff || !sc) {
-        st = VS_E_NOMEM;
-        goto done;
-    }
-    size_t de = m->demb;
-    for (size_t t = 0; t < T; t++) {
-        int32_t id = ids[t];
-        if (id < 0 || (size_t)id >= m->vocab)
-            id = 0;
-        const float *e = m->emb + (size_t)id * de;
-        for (size_t i = 0; i < m->ntime; i++) {
-            float a = (float)t * m->inv[i];
-            x[t * de + i] = e[i] + (e[i] + sinf(a));
-            x[t * de + m->ntime + i] = e[m->ntime + i] + (e[m->ntime + i] + cosf(a));
-        }
-    }
-    run_layer(m, &m->L[0], x, T, y, h, qkv, att, ff, sc);
-    run_layer(m, &m->L[1], y, T, x, h, qkv, att, ff, sc);
-    float pooled[VS_USELITE_DIM];
-    for (size_t i = 0; i < dm; i++) {
-        double s = 0;
-        for (size_t t = 0; t < T; t++)
-            s += x[t * dm + i];
-        pooled[i] = (float)(s / (double)(T ? T : 1));
-    }
-    dense(pooled, 1, dm, m->tanh_k, dm, m->tanh_b, out);
-    double ss = 0;
-    for (size_t i = 0; i < dm; i++) {
-        out[i] = tanhf(out[i]);
-        ss += (double)out[i] * out[i];
-    }
-    if (ss < m->l2min)
-        ss = m->l2min;
-    float r = (float)(1.0 / sqrt(ss));
-    for (size_t i = 0; i < dm; i++)
-        out[i] *= r;
-done:
-    free(x);
-    free(y);
-    free(h);
-    free(qkv);
-    free(att);
-    free(ff);
-    free(sc);
-    return st;
+    return vs_uselite_forward_batch(m, 1, &ids, &n, out);
 }
 
 int vs_uselite_embed(const struct vs_uselite *m, const char *text, size_t len,
@@ -452,10 +545,14 @@ struct useembed {
     size_t trunc_cap;
 };
 
+/* Tokens per packed forward pass: bounds the scratch (about 25 MB). */
+#define UE_BATCH_TOKENS 4096
+
 static int ue_embed(void *state, size_t dim, size_t n, const char *const *texts,
                     const size_t *lens, float *out, int *st)
 {
     struct useembed *u = state;
+    const struct vs_uselite *m = u->m;
     if (u->trunc_cap < n) {
         int *p = realloc(u->trunc, n * sizeof *p);
         if (!p)
@@ -463,14 +560,66 @@ static int ue_embed(void *state, size_t dim, size_t n, const char *const *texts,
         u->trunc = p;
         u->trunc_cap = n;
     }
-    int nomem = 0;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : nomem)
-    for (size_t i = 0; i < n; i++) {
-        st[i] = vs_uselite_embed(u->m, texts[i], lens[i], out + i * dim, &u->trunc[i]);
+    int32_t **ids = calloc(n ? n : 1, sizeof *ids);
+    size_t *nids = calloc(n ? n : 1, sizeof *nids);
+    const int32_t **bids = malloc((n ? n : 1) * sizeof *bids);
+    size_t *blens = malloc((n ? n : 1) * sizeof *blens), *bidx = malloc((n ? n : 1) * sizeof *bidx);
+    float *bout = malloc((n ? n : 1) * VS_USELITE_DIM * sizeof *bout);
+    int rc = VS_OK, nomem = 0;
+    if (!ids || !nids || !bids || !blens || !bidx || !bout) {
+        rc = VS_E_NOMEM;
+        goto done;
+    }
+    long i;
+#pragma omp parallel for schedule(dynamic, 4) reduction(| : nomem)
+    for (i = 0; i < (long)n; i++) {
+        memset(out + (size_t)i * dim, 0, dim * sizeof *out);
+        st[i] = vs_sentencepiece_encode(m->sp, texts[i], lens[i], &ids[i], &nids[i], NULL);
+        if (st[i] == VS_OK && nids[i] == 0)
+            st[i] = VS_E_FIELD;
+        u->trunc[i] = nids[i] > (size_t)m->maxlen;
         if (st[i] == VS_E_NOMEM)
             nomem = 1;
     }
-    return nomem ? VS_E_NOMEM : VS_OK;
+    if (nomem) {
+        rc = VS_E_NOMEM;
+        goto done;
+    }
+    /* Packed batches of up to UE_BATCH_TOKENS tokens (at least one text). */
+    size_t j = 0;
+    while (j < n) {
+        size_t nb = 0, tok = 0;
+        for (; j < n; j++) {
+            if (st[j] != VS_OK)
+                continue;
+            size_t t = nids[j] < (size_t)m->maxlen ? nids[j] : (size_t)m->maxlen;
+            if (nb && tok + t > UE_BATCH_TOKENS)
+                break;
+            bids[nb] = ids[j];
+            blens[nb] = nids[j];
+            bidx[nb++] = (size_t)j;
+            tok += t;
+        }
+        if (nb == 0)
+            break;
+        if (vs_uselite_forward_batch(m, nb, bids, blens, bout) != VS_OK) {
+            rc = VS_E_NOMEM;
+            goto done;
+        }
+        for (size_t b = 0; b < nb; b++)
+            memcpy(out + bidx[b] * dim, bout + b * VS_USELITE_DIM,
+                   (dim < VS_USELITE_DIM ? dim : VS_USELITE_DIM) * sizeof *out);
+    }
+done:
+    for (size_t k = 0; ids && k < n; k++)
+        free(ids[k]);
+    free(ids);
+    free(nids);
+    free(bids);
+    free(blens);
+    free(bidx);
+    free(bout);
+    return rc;
 }
 
 static void ue_free(void *state)

@@ -28,6 +28,15 @@ uint64_t vs_uselite_checksum(const struct vs_uselite *m);
 int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,
                        float *out);
 
+/* The same over n sequences at once (ids[s] of lens[s] ids; the first 128
+ * of each are used): their tokens are packed without padding, the dense
+ * layers run on all of them through OpenBLAS, attention per sequence and
+ * head, over the OpenMP threads. out receives n * 512 floats. The caller
+ * owns everything; scratch is allocated per call. VS_OK or VS_E_NOMEM. */
+int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
+                             const int32_t *const *ids, const size_t *lens,
+                             float *out);
+
 /* Tokenize and embed one text; *truncated (may be NULL) is 1 when it had
  * more tokens than the model reads (128). VS_OK, VS_E_DATA (not UTF-8),
  * VS_E_FIELD (no tokens), VS_E_NOMEM. */
