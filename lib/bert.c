@@ -387,31 +387,36 @@ static void add_layernorm(float *x, const float *r, size_t T, size_t H,
     }
 }
 
-/* e^x for x <= 0 (x >= -87 keeps the result normal), written so the
- * compiler vectorises it: round with the 1.5 * 2^23 trick, a degree-6
- * polynomial on [-ln2/2, ln2/2] (relative error about 2e-7), the power of
- * two put in the exponent bits. */
+/* e^x for x <= 0 (x below -87 is taken as -87, which keeps the result
+ * normal), written so that GCC vectorises it at -O2 under omp simd (no
+ * branches, no libm calls: a float ternary or fmaxf stops it): the clamp
+ * is an integer min on the bits of -x, then round with the 1.5 * 2^23
+ * trick, a degree-6 polynomial on [-ln2/2, ln2/2] (relative error about
+ * 2e-7), the power of two put in the exponent bits. */
 static inline float exp_neg(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
+    union { float f; int32_t i; } c;
+    c.f = x;
+    c.i &= 0x7FFFFFFF;             /* |x| = -x, also for -0.0 */
+    int32_t dd = c.i - 0x42AE0000; /* bits of 87.0f; a NaN clamps too */
+    c.i = 0x42AE0000 + (dd & (dd >> 31));
+    x = -c.f;
     float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f +
                      r * (0.00833333377f + r * 0.00138888892f)))));
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    c.i = ((int32_t)n + 127) << 23;
+    return p * c.f;
 }
 
 /* erf(x) by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7). */
 static inline float erf_fast(float x)
 {
-    float a = x < 0 ? -x : x;
+    float a = fabsf(x);
     float t = 1.0f / (1.0f + 0.3275911f * a);
     float y = 1.0f - t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
                       t * (-1.453152027f + t * 1.061405429f)))) * exp_neg(-a * a);
-    return x < 0 ? -y : y;
+    return copysignf(y, x);
 }
 
 static void gelu(float *x, size_t count, int tanh_form)
@@ -431,8 +436,10 @@ static void gelu(float *x, size_t count, int tanh_form)
 }
 
 /* Self-attention of every (sequence, head): ctx from qkv [T, 3H]. Each task
- * copies its head's keys transposed (kt[dh][L]) and values (v[L][dh]) so the
- * inner loops run over contiguous memory (SIMD). */
+ * is two single-threaded OpenBLAS products reading the head's columns of
+ * qkv in place (leading dimension 3H): S = scale * Q K^T [L, L], a softmax
+ * of each row of S, then ctx = S V [L, dh]. The tasks run on the OpenMP
+ * threads, each with its own S made once per call. */
 static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                      size_t nseq, const size_t *off, const size_t *len,
                      size_t maxlen)
@@ -442,67 +449,41 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
     int fail = 0;
 #pragma omp parallel
     {
-        float *p = malloc(maxlen * sizeof *p);
-        float *kt = malloc(maxlen * dh * sizeof *kt);
-        float *v = malloc(maxlen * dh * sizeof *v);
-        float *q = malloc(dh * sizeof *q);
-        if (!p || !kt || !v || !q) {
+        float *S = malloc(maxlen * maxlen * sizeof *S);
+        if (!S) {
 #pragma omp atomic write
             fail = 1;
         }
         long task;
 #pragma omp for schedule(dynamic, 1)
         for (task = 0; task < (long)(nseq * nh); task++) {
-            if (!p || !kt || !v || !q)
+            if (!S)
                 continue;
             size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
-            const float *base = qkv + off[s] * H3;
-            for (size_t j = 0; j < L; j++) {
-                const float *k = base + j * H3 + H + h * dh;
-                const float *vv = base + j * H3 + 2 * H + h * dh;
-                for (size_t c = 0; c < dh; c++) {
-                    kt[c * L + j] = k[c];
-                    v[j * dh + c] = vv[c];
-                }
-            }
+            const float *base = qkv + off[s] * H3 + h * dh;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)dh,
+                        scale, base, (int)H3, base + H, (int)H3, 0.0f, S, (int)L);
             for (size_t i = 0; i < L; i++) {
-                const float *qi = base + i * H3 + h * dh;
-                for (size_t c = 0; c < dh; c++)
-                    q[c] = qi[c] * scale;
-                for (size_t j = 0; j < L; j++)
-                    p[j] = 0;
-                for (size_t c = 0; c < dh; c++) {
-                    float qc = q[c];
-                    const float *kr = kt + c * L;
-#pragma omp simd
-                    for (size_t j = 0; j < L; j++)
-                        p[j] += qc * kr[j];
-                }
+                float *p = S + i * L;
                 float mx = -INFINITY;
                 for (size_t j = 0; j < L; j++)
                     mx = p[j] > mx ? p[j] : mx;
-                float sum = 0;
-                for (size_t j = 0; j < L; j++) {
-                    p[j] = expf(p[j] - mx);
-                    sum += p[j];
-                }
-                float inv = 1.0f / sum;
-                float *o = ctx + (off[s] + i) * H + h * dh;
-                for (size_t c = 0; c < dh; c++)
-                    o[c] = 0;
-                for (size_t j = 0; j < L; j++) {
-                    float w = p[j] * inv;
-                    const float *vr = v + j * dh;
 #pragma omp simd
-                    for (size_t c = 0; c < dh; c++)
-                        o[c] += w * vr[c];
-                }
+                for (size_t j = 0; j < L; j++)
+                    p[j] = exp_neg(p[j] - mx);
+                float sum = 0;
+                for (size_t j = 0; j < L; j++)
+                    sum += p[j];
+                float inv = 1.0f / sum;
+#pragma omp simd
+                for (size_t j = 0; j < L; j++)
+                    p[j] *= inv;
             }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)L,
+                        1.0f, S, (int)L, base + 2 * H, (int)H3, 0.0f,
+                        ctx + off[s] * H + h * dh, (int)H);
         }
-        free(q);
-        free(v);
-        free(kt);
-        free(p);
+        free(S);
     }
     return fail ? VS_E_NOMEM : VS_OK;
 }
