@@ -5,16 +5,17 @@
 #
 # For each BEIR collection in $VS_DATA/datasets: the corpus (title and text
 # joined) embedded with the hash model into a store, the test queries
-# embedded the same way, vs-query --mode vector -k 100 (exact cosine), then the hits
-# reranked by vs-rerank (bm25; mmr over the hits' vectors; blends) and every
-# run scored with vs-eval (ndcg@10, map, recall@100, mrr). Prints a Markdown
-# table (docs/rerank.md). vs-query cannot put the stored vectors on its hits
-# yet, so for mmr the hits' texts are embedded again with the same
-# (deterministic) hash model, which gives the stored vectors up to scale.
+# embedded the same way, vs-query --mode vector -k 100 --carry-query
+# --with-vectors (exact cosine; the query text and the stored vectors on the
+# hits), then the hits reranked by vs-rerank (bm25 with the candidate set's
+# and with the store's statistics; mmr over the hits' vectors; blends) and
+# every run scored with vs-eval (ndcg@10, map, recall@100, mrr). Prints a
+# Markdown table (docs/rerank.md).
 # With CE=1 (and $VS_DATA/models/minilm-tokenizer/vocab.txt) also a
-# cross-encoder run with a small random-weight model (hidden 64, 2 layers,
-# 128 positions, MiniLM's vocabulary): it proves the plumbing end to end,
-# its quality is that of random weights.
+# cross-encoder run and a late-interaction run with small random-weight
+# models (hidden 64, 2 layers, 128 positions, MiniLM's vocabulary; the
+# late-interaction one with a 32-wide projection): they prove the plumbing
+# end to end, their quality is that of random weights.
 set -eu
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -55,8 +56,8 @@ with open(w + "/queries.jsonl", "w") as out:
 EOF
     "$BIN/vs-embed" -q --keep-going "$w/corpus.jsonl" | "$BIN/vs-ingest" -q "$w/kb.vs" >/dev/null
     "$BIN/vs-embed" -q "$w/queries.jsonl" > "$w/qvec.jsonl"
-    "$BIN/vs-query" --mode vector -k 100 --no-metadata "$w/kb.vs" "$w/qvec.jsonl" > "$w/dense.jsonl"
-    "$BIN/vs-embed" -q "$w/dense.jsonl" > "$w/dense_vec.jsonl"
+    "$BIN/vs-query" --mode vector -k 100 --no-metadata --carry-query --with-vectors \
+        "$w/kb.vs" "$w/qvec.jsonl" > "$w/dense.jsonl"
     nq=$(wc -l < "$w/queries.jsonl")
     score() { # NAME < run
         "$BIN/vs-eval" --qrels "$dir/qrels/test.tsv" -m ndcg@10 -m map -m recall@100 -m mrr \
@@ -66,8 +67,10 @@ EOF
                   v["ndcg_cut_10"], v["map"], v["recall_100"], v["recip_rank"] }'
     }
     score "dense (hash embedding, exact cosine), top 100" < "$w/dense.jsonl"
-    "$BIN/vs-rerank" --queries "$w/queries.jsonl" "$w/dense.jsonl" |
+    "$BIN/vs-rerank" "$w/dense.jsonl" |
         score "rerank bm25 (candidate-set statistics)"
+    "$BIN/vs-rerank" --store "$w/kb.vs" "$w/dense.jsonl" |
+        score "rerank bm25 --store (the store's statistics)"
     "$BIN/vs-rerank" --queries "$w/queries.jsonl" --blend 0.5 "$w/dense.jsonl" |
         score "rerank bm25, --blend 0.5 (rrf)"
     "$BIN/vs-rerank" --queries "$w/queries.jsonl" --blend 0.5 --blend-mode minmax "$w/dense.jsonl" |
@@ -76,11 +79,16 @@ EOF
         [ -d "$TMP/ce" ] || $PY "$ROOT/tests/ref_cross_encoder.py" make "$TMP/ce" --hidden 64 \
             --layers 2 --heads 4 --inter 128 --max-pos 128 \
             --vocab "$VS_DATA/models/minilm-tokenizer/vocab.txt" >/dev/null
-        "$BIN/vs-rerank" -m cross-encoder --model "$TMP/ce" --queries "$w/queries.jsonl" "$w/dense.jsonl" |
+        "$BIN/vs-rerank" -m cross-encoder --model "$TMP/ce" "$w/dense.jsonl" |
             score "rerank cross-encoder, random weights (plumbing only)"
+        [ -d "$TMP/li" ] || $PY "$ROOT/tests/ref_late_interaction.py" make "$TMP/li" --dim 32 \
+            --hidden 64 --layers 2 --heads 4 --inter 128 --max-pos 128 \
+            --vocab "$VS_DATA/models/minilm-tokenizer/vocab.txt" >/dev/null
+        "$BIN/vs-rerank" -m late-interaction --model "$TMP/li" "$w/dense.jsonl" |
+            score "rerank late-interaction, random weights (plumbing only)"
     fi
     for lam in 0.9 0.7 0.5; do
-        "$BIN/vs-rerank" -m mmr --lambda $lam --queries "$w/qvec.jsonl" "$w/dense_vec.jsonl" |
+        "$BIN/vs-rerank" -m mmr --lambda $lam --queries "$w/qvec.jsonl" "$w/dense.jsonl" |
             score "rerank mmr, --lambda $lam"
     done
 done

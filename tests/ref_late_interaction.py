@@ -52,7 +52,8 @@ def make(d, opts):
     vocab = [l.rstrip("\n") for l in open(os.path.join(d, "vocab.txt"), encoding="utf-8")]
     vf = os.path.join(d, "vocab.src")
     with open(vf, "w", encoding="utf-8") as f:
-        f.write("".join(t + "\n" for t in vocab + ["[unused0]", "[unused1]"]))
+        f.write("".join(t + "\n" for t in vocab + [m for m in ("[unused0]", "[unused1]")
+                                                    if m not in vocab]))
     subprocess.check_call([sys.executable, tool, d, "--prefix", "bert.", "--vocab", vf] + rest)
     os.remove(vf)
     if plain:
