@@ -305,6 +305,16 @@ void vs_cli_progress(uint64_t done, const char *unit)
 
 void vs_cli_no_trace(void) { vs_cli.no_trace = 1; }
 
+void vs_cli_stage(const char *name)
+{
+    int n = vs_cli.nstages;
+    if (n >= (int)(sizeof vs_cli.stage / sizeof vs_cli.stage[0]))
+        return;
+    vs_cli.stage[n] = name;
+    vs_cli.stage_ns[n] = vs_trace_now_ns();
+    vs_cli.nstages = n + 1;
+}
+
 /* The process span: exported synchronously at exit (a batch program has
  * nothing else to overlap it with), bounded by the exporter's timeouts. */
 static void trace_export(int code)
@@ -350,13 +360,20 @@ static void trace_export(int code)
         else if (json_is_string(v))
             json_array_append_new(attrs, vs_trace_attr_s(key, json_string_value(v)));
     }
-    vs_otlp_span(x, trace_id, span, parent, vs_cli.prog, 1, vs_cli.t0_ns, vs_trace_now_ns(),
+    uint64_t end = vs_trace_now_ns();
+    for (int i = 0; i < vs_cli.nstages; i++) {
+        char id[VS_SPAN_ID_LEN];
+        if (vs_trace_random_hex(id, 8) == 0)
+            vs_otlp_span(x, trace_id, id, span, vs_cli.stage[i], 1, vs_cli.stage_ns[i],
+                         i + 1 < vs_cli.nstages ? vs_cli.stage_ns[i + 1] : end, 0, NULL);
+    }
+    vs_otlp_span(x, trace_id, span, parent, vs_cli.prog, 1, vs_cli.t0_ns, end,
                  code != 0 && code != VS_EXIT_NEGATIVE, attrs);
     vs_otlp_shutdown(x);
     uint64_t exported, dropped, failed;
     vs_otlp_counts(x, &exported, &dropped, &failed);
     if (failed || dropped)
-        vs_cli_warn("could not export the trace span to '%s'", vs_otlp_url(x));
+        vs_cli_warn("could not export the trace spans to '%s'", vs_otlp_url(x));
     vs_otlp_free(x);
 }
 

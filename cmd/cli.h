@@ -49,6 +49,9 @@ struct vs_cli_state {
     int cfg_loaded;
     uint64_t t0_ns;       /* start, Unix nanoseconds (the process span) */
     int no_trace;         /* vs_cli_no_trace() was called */
+    const char *stage[8]; /* vs_cli_stage() names and start times */
+    uint64_t stage_ns[8];
+    int nstages;
 };
 extern struct vs_cli_state vs_cli;
 
@@ -115,6 +118,12 @@ double vs_cli_elapsed(void);
  * attributes. Export failures are one warning; they never change the exit
  * code. vs_cli_no_trace turns this off (vs-serve traces requests). */
 void vs_cli_no_trace(void);
+
+/* Mark the start of a stage of the run (a string literal: "open",
+ * "search", ...); the stage before it ends here and the last one at exit.
+ * With tracing on, each stage becomes a child span of the process span.
+ * One clock read; stages past the eighth are not kept. */
+void vs_cli_stage(const char *name);
 
 /* Finish: clear the progress line, flush and close stdout (a failure is
  * reported and turns code into VS_EXIT_SYSTEM unless it already is an

@@ -483,6 +483,7 @@ int main(int argc, char **argv)
             return vs_cli_exit(VS_EXIT_USAGE);
         ao.cache_max_bytes = (long long)lv << 20;
     }
+    vs_cli_stage("model");
     int st = vs_embedder_new_opts(o.model ? o.model : "hash", (size_t)o.dim, &ao,
                                   &e, &d);
     if (st != VS_OK)
@@ -507,6 +508,7 @@ int main(int argc, char **argv)
 
     struct counters cnt = {0, 0, 0, 0, 0, 0};
     int code = 0;
+    vs_cli_stage("embed");
     if (optind >= argc)
         code = embed_file(e, &o, NULL, &cnt);
     for (int i = optind; i < argc && !code; i++)

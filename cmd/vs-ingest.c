@@ -524,6 +524,7 @@ int main(int argc, char **argv)
     if (st == VS_OK)
         st = vs_sync_new(base, run.docs, &run.view, &d);
     int nfiles = argc - optind;
+    vs_cli_stage("read");
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
         const char *file = nfiles ? argv[optind + fi] : "-";
         struct vs_ndjson_reader *r;
@@ -579,6 +580,7 @@ int main(int argc, char **argv)
             st = vs_writer_delete(w, vs_sync_id(run.view, i), &found, &d);
         cnt.deletes++;
     }
+    vs_cli_stage("commit");
     if (st == VS_OK && !dry_run)
         st = commit(w, &cnt, &d);
     vs_sync_free(run.view);

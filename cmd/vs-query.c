@@ -398,6 +398,7 @@ int main(int argc, char **argv)
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
     struct totals t = {0};
+    vs_cli_stage("open");
     int st = vs_store_open(path, &s, &d);
     if (st == VS_OK && (st = vs_qtext_new(s, &qo, &to, &q, &d)) == VS_E_FILTER) {
         char detail[sizeof d.detail];
@@ -405,6 +406,7 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    vs_cli_stage("search");
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
         struct vs_ndjson_reader *r;
         if ((st = vs_ndjson_open(nfiles ? argv[optind + fi] : "-", 0, &r, &d)) != VS_OK)

@@ -65,8 +65,22 @@ for l in open(sys.argv[1]):
             for s in ss["spans"]:
                 s["service"] = res["service.name"]
                 spans.append(s)
-names = sorted(s["name"] for s in spans)
+top = [s for s in spans if s["name"].startswith("vs-")]
+stages = [s for s in spans if not s["name"].startswith("vs-")]
+names = sorted(s["name"] for s in top)
 assert names == ["vs-embed", "vs-query"], names
+# the stages of each run are child spans of its span, in order, inside it
+for prog, want in (("vs-embed", ["model", "embed"]), ("vs-query", ["open", "search"])):
+    p = [s for s in top if s["name"] == prog][0]
+    kids = sorted((s for s in stages if s.get("parentSpanId") == p["spanId"]),
+                  key=lambda s: int(s["startTimeUnixNano"]))
+    assert [k["name"] for k in kids] == want, (prog, kids)
+    for k in kids:
+        assert k["traceId"] == sys.argv[2] and k["service"] == prog, k
+        assert int(p["startTimeUnixNano"]) <= int(k["startTimeUnixNano"]) <= int(k["endTimeUnixNano"]) <= int(p["endTimeUnixNano"]), (k, p)
+    assert kids[0]["endTimeUnixNano"] == kids[1]["startTimeUnixNano"]
+assert len(stages) == 4, stages
+spans = top
 for s in spans:
     assert s["service"] == s["name"], s
     assert s["traceId"] == sys.argv[2], s
@@ -109,7 +123,8 @@ assert len(rs) == 1
 res = {a["key"]: a["value"]["stringValue"] for a in rs[0]["resource"]["attributes"]}
 assert res["service.name"] == "nightly", res
 s = rs[0]["scopeSpans"][0]["spans"]
-assert len(s) == 1 and s[0]["name"] == "vs-query" and "parentSpanId" not in s[0], s
+s = [x for x in s if x["name"] == "vs-query"]
+assert len(s) == 1 and "parentSpanId" not in s[0], s
 PYEOF
 }
 
@@ -124,6 +139,7 @@ PYEOF
 import json, sys
 s = [s for l in open(sys.argv[1]) for r in json.loads(l)["resourceSpans"]
      for ss in r["scopeSpans"] for s in ss["spans"]]
+s = [x for x in s if x["name"] == "vs-query"]
 assert len(s) == 1 and s[0]["status"] == {"code": 2}, s
 a = {x["key"]: x["value"] for x in s[0]["attributes"]}
 assert a["process.exit.code"] == {"intValue": "3"}, a
@@ -138,7 +154,7 @@ PYEOF
     expect_status 0
     [ "$out" = "$(cat "$BATS_TEST_TMPDIR/plain")" ]
     [[ "$err" == '{"queries":1,'*"
-vs-query: warning: could not export the trace span to 'http://127.0.0.1:9/v1/traces'" ]]
+vs-query: warning: could not export the trace spans to 'http://127.0.0.1:9/v1/traces'" ]]
     # -q silences it; the exit code of a failure stays
     run_split vs-query -q "$BATS_TEST_TMPDIR/kb.vs" < <(printf 'nope\n')
     expect_status 3
