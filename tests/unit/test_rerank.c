@@ -2,7 +2,12 @@
  * mmr), streaming groups with blending, cuts and violation detection. */
 #include "test.h"
 #include "vecstore.h"
+#include "vs_bert.h"
 #include "vs_rerank.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 struct sink {
     char ids[64][16];
@@ -199,6 +204,54 @@ static void test_blend_minmax(void)
     vs_rerank_free(r);
 }
 
+/* vs_bert_forward_tokens (what the cross-encoder and late interaction
+ * read): token types NULL gives token states whose mean, normalised, is
+ * vs_bert_forward's vector; token type 1 changes the states; sequences of a
+ * packed batch come back one after another, each as when run alone. */
+static void test_bert_tokens(void)
+{
+    if (access("/usr/bin/python3", X_OK) != 0)
+        SKIP("no /usr/bin/python3");
+    char dir[] = "/tmp/vs-test-rerank-XXXXXX", cmd[512];
+    if (!mkdtemp(dir))
+        SKIP("mkdtemp failed");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/make_tiny_bert.py %s/m >/dev/null", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/m", dir);
+    struct vs_bert *m = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_bert_open(cmd, &m, &d), VS_OK);
+    if (m) {
+        size_t H = vs_bert_dim(m), lens[2] = {5, 3};
+        int32_t a[5] = {2, 60, 61, 62, 3}, b[3] = {2, 63, 3};
+        int32_t ta[5] = {0, 0, 1, 1, 1}, tb[3] = {0, 0, 0};
+        const int32_t *ids[2] = {a, b}, *types[2] = {ta, tb};
+        float tok[8 * 64], tok0[8 * 64], alone[3 * 64], vec[2 * 64];
+        CHECK(H <= 64);
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, NULL, lens, tok0), VS_OK);
+        CHECK_EQ_INT(vs_bert_forward(m, 2, ids, lens, vec), VS_OK);
+        for (size_t s = 0, off = 0; s < 2; off += lens[s], s++) {
+            double nn = 0, mean[64] = {0};
+            for (size_t c = 0; c < H; c++) {
+                for (size_t i = 0; i < lens[s]; i++)
+                    mean[c] += tok0[(off + i) * H + c] / (double)lens[s];
+                nn += mean[c] * mean[c];
+            }
+            for (size_t c = 0; c < H; c++)
+                CHECK_NEAR(mean[c] / sqrt(nn), vec[s * H + c], 1e-5);
+        }
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, types, lens, tok), VS_OK);
+        CHECK(fabsf(tok[4 * H] - tok0[4 * H]) > 1e-4); /* type 1 counts */
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 1, ids + 1, types + 1, lens + 1, alone), VS_OK);
+        for (size_t i = 0; i < 3 * H; i++)
+            CHECK_NEAR(tok[5 * H + i], alone[i], 1e-5);
+    }
+    vs_bert_free(m);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     RUN(test_names);
@@ -207,5 +260,6 @@ int main(void)
     RUN(test_score_mmr);
     RUN(test_stream);
     RUN(test_blend_minmax);
+    RUN(test_bert_tokens);
     return vs_test_done();
 }
