@@ -7,7 +7,10 @@
 #   CORPUS_DIR  a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv),
 #               default $VS_DATA/datasets/scifact
 #   MODEL       default openai:text-embedding-3-small (key: OPENAI_API_KEY);
-#               cohere:embed-english-v3.0 uses COHERE_API_KEY
+#               cohere:embed-english-v3.0 uses COHERE_API_KEY;
+#               azure:DEPLOYMENT[@MODEL][:DIM] (Azure OpenAI) uses
+#               AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT
+#               (https://NAME.openai.azure.com), VS_EMBED_API_VERSION
 #
 # --dry-run prints the estimate (requests, tokens, cost) and stops; it needs
 # no key. Vectors are cached (~/.cache/vecstore/embeddings), so an

@@ -525,6 +525,23 @@ console.log(n);' < s.jsonl)
     [ "$(log_field 'o["n"]' | paste -sd+ | bc)" -eq 45 ]
 }
 
+@test "examples/cloud/embed-corpus.sh: the pipeline with an azure: deployment, endpoint and version from the environment" {
+    need_data
+    local ex="$BATS_TEST_DIRNAME/../../examples/cloud/embed-corpus.sh" D="$VS_DATA/datasets/scifact"
+    mkdir -p sub/qrels
+    head -30 "$D/corpus.jsonl" > sub/corpus.jsonl
+    head -4 "$D/queries.jsonl" > sub/queries.jsonl
+    cp "$D/qrels/test.tsv" sub/qrels/
+    run_split env OUT="$SCRATCH/ex3" VS_BIN="$VS_BIN" AZURE_OPENAI_API_KEY="$KEY" \
+        AZURE_OPENAI_ENDPOINT="$URL" VS_EMBED_API_VERSION=2024-06-01 "$ex" sub azure:ok-16:16
+    expect_status 0
+    [[ "$out" == *'"measures":'* ]]
+    [ "$(wc -l < "$SCRATCH/ex3/corpus.emb.jsonl")" -eq 30 ]
+    [ "$(log_field 'o["n"]' | paste -sd+ | bc)" -eq 34 ]
+    [ "$(log_field 'o["api_version"], o["auth_ok"]' | sort -u)" = "2024-06-01 True" ]
+    if grep -rq 'VERYSECRET' "$SCRATCH/ex3"; then false; fi
+}
+
 @test "vs-query: query texts are embedded with the store's API model (base URL from VS_EMBED_BASE_URL)" {
     vs-embed --model openai:ok-4:4 --base-url "$URL/v1" in.jsonl > emb.jsonl
     vs-ingest -q kb.vs < emb.jsonl
