@@ -542,11 +542,21 @@ console.log(n);' < s.jsonl)
     if grep -rq 'VERYSECRET' "$SCRATCH/ex3"; then false; fi
 }
 
-@test "vs-query: query texts are embedded with the store's API model (base URL from VS_EMBED_BASE_URL)" {
+@test "vs-query: a store of an API model answers query texts by text; vector mode asks for vectors, never calls the API" {
     vs-embed --model openai:ok-4:4 --base-url "$URL/v1" in.jsonl > emb.jsonl
     vs-ingest -q kb.vs < emb.jsonl
     echo '{"id":"q1","text":"a third text"}' > q.jsonl
-    run_split env VS_EMBED_BASE_URL="$URL/v1" vs-query kb.vs -k 1 q.jsonl || true
+    : > "$SCRATCH/mock/log"
+    run_split env VS_EMBED_BASE_URL="$URL/v1" vs-query kb.vs -k 1 q.jsonl
     expect_status 0
-    [[ "$out" == *'"qid":"q1","id":"c","rank":1'* ]]
+    [[ "$out" == *'"qid":"q1","id":"c","rank":1,'*'"mode":"text"'* ]]
+    run_split env VS_EMBED_BASE_URL="$URL/v1" vs-query --mode vector kb.vs -k 1 q.jsonl
+    expect_status 3
+    [[ "$err" == *"q.jsonl:1:"*"remote API"*"embed the queries with vs-embed first"* ]]
+    [ ! -s "$SCRATCH/mock/log" ]
+    # queries embedded by vs-embed --as query: vector search finds the text
+    vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --as query q.jsonl > qv.jsonl
+    run_split vs-query --mode vector kb.vs -k 1 qv.jsonl
+    expect_status 0
+    [[ "$out" == *'"qid":"q1","id":"c","rank":1,'* ]]
 }
