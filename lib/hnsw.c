@@ -243,20 +243,24 @@ static inline void new_epoch(struct vs_hnsw_scratch *s)
     }
 }
 
-/* Copy u's list at lv into s->nbuf (under u's lock while building).
+/* u's list at lv: *ids gets its ids (a copy in s->nbuf taken under u's
+ * lock while building, the list itself when searching a finished graph).
  * Returns the count, or -1 on a damaged block. */
 static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                           uint32_t u, int lv, int building)
+                           uint32_t u, int lv, int building, const uint32_t **ids)
 {
     uint32_t *l = list_of(h, u, lv);
     if (!l)
         return -1;
-    if (building)
-        lock(h, u);
+    if (!building) {
+        *ids = l + 1;
+        return (int)l[0];
+    }
+    lock(h, u);
     uint32_t c = l[0];
     memcpy(s->nbuf, l + 1, c * sizeof *l);
-    if (building)
-        unlock(h, u);
+    unlock(h, u);
+    *ids = s->nbuf;
     return (int)c;
 }
 
@@ -268,11 +272,12 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     int changed = 1;
     while (changed) {
         changed = 0;
-        int c = get_list(h, s, *ep, lv, building);
+        const uint32_t *ids;
+        int c = get_list(h, s, *ep, lv, building, &ids);
         if (c < 0)
             return -1;
         for (int i = 0; i < c; i++) {
-            uint32_t v = s->nbuf[i];
+            uint32_t v = ids[i];
             float dv = sdist(h, sp, v);
             s->dists++;
             if (dv < *epd) {
@@ -306,13 +311,14 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
         heap_pop(&s->cand);
-        int cnt = get_list(h, s, c.id, lv, building);
+        const uint32_t *ids;
+        int cnt = get_list(h, s, c.id, lv, building, &ids);
         if (cnt < 0)
             return -1;
         for (int i = 0; i < cnt; i++) {
-            uint32_t v = s->nbuf[i];
+            uint32_t v = ids[i];
             if (i + 1 < cnt)
-                sprefetch(h, sp, s->nbuf[i + 1]);
+                sprefetch(h, sp, ids[i + 1]);
             if (s->vis[v] == s->epoch)
                 continue;
             s->vis[v] = s->epoch;

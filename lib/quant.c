@@ -306,7 +306,8 @@ static size_t code_bytes(enum vs_quant_kind k, size_t dim)
 
 static size_t params_bytes(enum vs_quant_kind k, size_t dim)
 {
-    return k == VS_QUANT_SQ8 ? 2 * dim * sizeof(float) : 0;
+    return k == VS_QUANT_SQ8 ? 2 * dim * sizeof(float)
+         : k == VS_QUANT_BINARY ? dim * sizeof(float) : 0;
 }
 
 static void put32(unsigned char *p, uint32_t x) { memcpy(p, &x, 4); }
@@ -318,7 +319,7 @@ static void point(struct vs_quant *q)
 {
     size_t pb = params_bytes(q->kind, q->dim);
     q->off = pb ? (const float *)(const void *)(q->buf + QHDR) : NULL;
-    q->scale = pb ? q->off + q->dim : NULL;
+    q->scale = q->kind == VS_QUANT_SQ8 ? q->off + q->dim : NULL;
     q->codes = q->buf + QHDR + pb;
 }
 
@@ -340,7 +341,7 @@ static void encode(const struct vs_quant *q, const float *v, uint8_t *c)
     } else {
         memset(c, 0, q->cb);
         for (size_t i = 0; i < d; i++)
-            if (v[i] > 0)
+            if (v[i] > q->off[i])
                 c[i >> 3] |= (uint8_t)(1u << (i & 7));
     }
 }
@@ -389,6 +390,15 @@ int vs_quant_build(enum vs_quant_kind kind, enum vs_metric metric,
             }
             off[i] = lo;
             scale[i] = (hi - lo) / 255.0f;
+        }
+    } else if (kind == VS_QUANT_BINARY) {
+        /* sign bits of the row minus the mean row: balanced bits */
+        float *off = (float *)(void *)(q->buf + QHDR);
+        for (size_t i = 0; i < dim; i++) {
+            double s = 0;
+            for (uint64_t r = 0; r < n; r++)
+                s += vecs[r * dim + i];
+            off[i] = n ? (float)(s / (double)n) : 0.0f;
         }
     }
     for (uint64_t r = 0; r < n; r++)
@@ -463,7 +473,7 @@ void vs_quant_decode(const struct vs_quant *q, uint64_t r, float *out)
         switch (q->kind) {
         case VS_QUANT_F16: out[i] = vs_quant_f16_to_f32(get16(c + 2 * i)); break;
         case VS_QUANT_SQ8: out[i] = q->off[i] + q->scale[i] * (float)c[i]; break;
-        default: out[i] = (c[i >> 3] >> (i & 7)) & 1 ? 1.0f : -1.0f; break;
+        default: out[i] = q->off[i] + ((c[i >> 3] >> (i & 7)) & 1 ? 1.0f : -1.0f); break;
         }
     }
 }

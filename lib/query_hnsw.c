@@ -143,7 +143,7 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
     int status = VS_OK;
     struct vs_diag derr;
     vs_diag_clear(&derr);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(g->nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nq > 1 ? g->nthreads : 1)
     for (size_t i = 0; i < nq; i++) {
         int t = 0;
 #ifdef _OPENMP

@@ -1,7 +1,7 @@
 /* vs_quant.h: compact vector codes searched in place of float32 vectors:
  * f16 (IEEE half floats), sq8 (one byte per dimension with a per-dimension
- * offset and scale) and binary (one sign bit per dimension, Hamming
- * distance). Our own code.
+ * offset and scale) and binary (one bit per dimension: the sign of the
+ * value minus the mean of the training rows; Hamming distance). Our own code.
  *
  * A struct vs_quant holds the parameters (sq8: offset and scale per
  * dimension, taken from the minimum and maximum of the training rows) and,
@@ -16,7 +16,8 @@
  *
  * Serialised form (vs_quant_save / vs_quant_open), little-endian:
  *   "VSQUANT1", kind u32, metric u32, dim u32, code_bytes u32, rows u64,
- *   sq8 only: dim float32 offsets then dim float32 scales,
+ *   sq8: dim float32 offsets then dim float32 scales; binary: dim float32
+ *   means;
  *   rows * code_bytes codes.
  * (The segment writer compresses and checksums the whole section.)
  */
@@ -65,7 +66,7 @@ size_t vs_quant_prep_floats(const struct vs_quant *q);
 void vs_quant_prep(const struct vs_quant *q, const float *vec, float *prep);
 /* Approximate distance of the prepared query to row r (lower is better). */
 float vs_quant_dist(const struct vs_quant *q, const float *prep, uint64_t r);
-/* Decode row r into out (dim floats; binary gives -1 / +1). */
+/* Decode row r into out (dim floats; binary gives mean -1 / mean +1). */
 void vs_quant_decode(const struct vs_quant *q, uint64_t r, float *out);
 
 /* Serialise into a malloc'd buffer (*buf, *len; caller frees). */

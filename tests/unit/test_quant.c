@@ -76,7 +76,21 @@ static void test_half(void)
     }
 }
 
-/* reference: decode the row, then the distance in double */
+static float ref_mean[128];
+
+/* ref_mean: the per-dimension mean of n rows (binary codes' centre) */
+static void set_mean(const float *x, size_t n, size_t d)
+{
+    for (size_t i = 0; i < d; i++) {
+        double s = 0;
+        for (size_t r = 0; r < n; r++)
+            s += x[r * d + i];
+        ref_mean[i] = (float)(s / (double)n);
+    }
+}
+
+/* reference: decode the row, then the distance in double; binary: bits
+ * that differ about ref_mean */
 static double ref_dist(const struct vs_quant *q, enum vs_metric m, const float *v,
                        uint64_t r, float *tmp)
 {
@@ -85,7 +99,7 @@ static double ref_dist(const struct vs_quant *q, enum vs_metric m, const float *
     double s = 0;
     if (vs_quant_kind(q) == VS_QUANT_BINARY) {
         for (size_t i = 0; i < d; i++)
-            s += (v[i] > 0) != (tmp[i] > 0);
+            s += (v[i] > ref_mean[i]) != (tmp[i] > ref_mean[i]);
         return s;
     }
     for (size_t i = 0; i < d; i++)
@@ -102,6 +116,7 @@ static void test_kernels_against_reference(void)
     for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
         size_t d = dims[di], n = 200;
         float *x = make_data(n + 20, d, 7 + d), *tmp = malloc(d * sizeof *tmp);
+        set_mean(x, n, d);
         for (size_t ki = 0; ki < 3; ki++)
             for (size_t mi = 0; mi < 2; mi++) {
                 struct vs_quant *qs = NULL, *qf = NULL;
