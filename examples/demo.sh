@@ -1,8 +1,12 @@
 #!/bin/sh
 # make demo: the main job on a bundled default. Chunks the project's own
-# documentation (README.md and docs/), embeds it with the hash
-# embedder, ingests it into a store, shows the store, and asks a handful of
-# questions, printing the answers readably.
+# documentation (README.md and docs/), embeds it, ingests it into a store,
+# shows the store, and asks a handful of questions, printing the answers
+# readably.
+# The embedding model is USE-lite when it is in the model cache
+# ($VS_MODEL_DIR, default ~/.cache/vecstore/models; scripts/get-model.sh
+# use-lite puts it there), else the hash embedder (no model file needed);
+# the demo says which on stderr.
 #   examples/demo.sh [BIN_DIR] [STORE]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,14 +24,23 @@ vs-chunk --splitter recursive --size 600 --overlap 80 --include '*.md' \
     README.md docs > "$work/chunks.ndjson"
 echo "   $(wc -l < "$work/chunks.ndjson") chunks"
 
-echo "== 2. embed them (model: hash, no model file needed)"
-vs-embed --b64 < "$work/chunks.ndjson" > "$work/embedded.ndjson"
+models=${VS_MODEL_DIR:-${HOME:-/tmp}/.cache/vecstore/models}
+if [ -r "$models/use-lite/model.json" ]; then
+    model=use-lite
+    echo "demo: embedding model: use-lite (found in $models/use-lite)" >&2
+    echo "== 2. embed them (model: use-lite, from the model cache)"
+else
+    model=hash
+    echo "demo: embedding model: hash (no use-lite in $models; scripts/get-model.sh use-lite fetches it)" >&2
+    echo "== 2. embed them (model: hash, no model file needed)"
+fi
+vs-embed --model "$model" --b64 < "$work/chunks.ndjson" > "$work/embedded.ndjson"
 
 echo "== 3. ingest into $store"
 vs-ingest "$store" "$work/embedded.ndjson"
 vs-index info "$store"
 
-echo "== 4. ask questions (hybrid: BM25 and hash vectors fused by RRF)"
+echo "== 4. ask questions (hybrid: BM25 and $model vectors fused by RRF)"
 while IFS= read -r q; do
     [ -n "$q" ] || continue
     printf '\n? %s\n' "$q"
