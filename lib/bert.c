@@ -439,10 +439,12 @@ static void gelu(float *x, size_t count, int tanh_form)
  * is two single-threaded OpenBLAS products reading the head's columns of
  * qkv in place (leading dimension 3H): S = scale * Q K^T [L, L], a softmax
  * of each row of S, then ctx = S V [L, dh]. The tasks run on the OpenMP
- * threads, each with its own S made once per call. */
+ * threads, each with its own S made once per call. klen (may be NULL):
+ * only the first klen[s] tokens of sequence s serve as keys and values (an
+ * attention mask that hides the tail). */
 static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                      size_t nseq, const size_t *off, const size_t *len,
-                     size_t maxlen)
+                     const size_t *klen, size_t maxlen)
 {
     size_t H = m->hidden, nh = m->heads, dh = H / nh, H3 = 3 * H;
     float scale = 1.0f / sqrtf((float)dh);
@@ -460,27 +462,28 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
             if (!S)
                 continue;
             size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
+            size_t K = klen && klen[s] >= 1 && klen[s] < L ? klen[s] : L;
             const float *base = qkv + off[s] * H3 + h * dh;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)L, (int)dh,
-                        scale, base, (int)H3, base + H, (int)H3, 0.0f, S, (int)L);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)K, (int)dh,
+                        scale, base, (int)H3, base + H, (int)H3, 0.0f, S, (int)K);
             for (size_t i = 0; i < L; i++) {
-                float *p = S + i * L;
+                float *p = S + i * K;
                 float mx = -INFINITY;
-                for (size_t j = 0; j < L; j++)
+                for (size_t j = 0; j < K; j++)
                     mx = p[j] > mx ? p[j] : mx;
 #pragma omp simd
-                for (size_t j = 0; j < L; j++)
+                for (size_t j = 0; j < K; j++)
                     p[j] = exp_neg(p[j] - mx);
                 float sum = 0;
-                for (size_t j = 0; j < L; j++)
+                for (size_t j = 0; j < K; j++)
                     sum += p[j];
                 float inv = 1.0f / sum;
 #pragma omp simd
-                for (size_t j = 0; j < L; j++)
+                for (size_t j = 0; j < K; j++)
                     p[j] *= inv;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)L,
-                        1.0f, S, (int)L, base + 2 * H, (int)H3, 0.0f,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)K,
+                        1.0f, S, (int)K, base + 2 * H, (int)H3, 0.0f,
                         ctx + off[s] * H + h * dh, (int)H);
         }
         free(S);
@@ -519,7 +522,7 @@ static int grow(struct vs_bert *m, size_t T)
  * tokens 1: out gets the T final hidden states. */
 static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
                          const int32_t *const *types, const size_t *lens,
-                         float *out, int tokens)
+                         const size_t *klens, float *out, int tokens)
 {
     size_t H = m->hidden, T = 0, maxlen = 0;
     size_t *off = malloc((n + 1) * sizeof *off);
@@ -558,7 +561,7 @@ static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
     for (size_t l = 0; l < m->layers; l++) {
         const struct layer *L = &m->layer[l];
         linear(m->x, T, H, L->wqkv, L->bqkv, 3 * H, m->qkv);
-        if ((st = attention(m, m->qkv, m->ctx, n, off, lens, maxlen)) != VS_OK)
+        if ((st = attention(m, m->qkv, m->ctx, n, off, lens, klens, maxlen)) != VS_OK)
             goto done;
         linear(m->ctx, T, H, L->wo, L->bo, H, m->tmp);
         add_layernorm(m->x, m->tmp, T, H, L->ln1_g, L->ln1_b, m->eps);
@@ -611,7 +614,7 @@ int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
             T += lens[j];
             j++;
         }
-        int st = forward_batch(m, j - i, ids + i, NULL, lens + i, out + i * m->hidden, 0);
+        int st = forward_batch(m, j - i, ids + i, NULL, lens + i, NULL, out + i * m->hidden, 0);
         if (st != VS_OK)
             return st;
         i = j;
@@ -620,7 +623,8 @@ int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
 }
 
 int vs_bert_forward_tokens(struct vs_bert *m, size_t n, const int32_t *const *ids,
-                           const int32_t *const *types, const size_t *lens, float *out)
+                           const int32_t *const *types, const size_t *lens,
+                           const size_t *klens, float *out)
 {
     size_t i = 0, done = 0;
     while (i < n) {
@@ -630,7 +634,7 @@ int vs_bert_forward_tokens(struct vs_bert *m, size_t n, const int32_t *const *id
             j++;
         }
         int st = forward_batch(m, j - i, ids + i, types ? types + i : NULL, lens + i,
-                               out + done * m->hidden, 1);
+                               klens ? klens + i : NULL, out + done * m->hidden, 1);
         if (st != VS_OK)
             return st;
         done += T;

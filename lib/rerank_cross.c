@@ -213,7 +213,7 @@ int vs_rerank_cross_score(struct vs_cross *m, const char *query,
         }
         if (nb == 0)
             continue;
-        if ((st = vs_bert_forward_tokens(m->bert, nb, rid, rtt, lens, tok)) != VS_OK) {
+        if ((st = vs_bert_forward_tokens(m->bert, nb, rid, rtt, lens, NULL, tok)) != VS_OK) {
             st = vs_diag_set(d, st, "out of memory");
             goto done;
         }

@@ -5,18 +5,28 @@
  * goes through the model's linear projection when it has one
  * ("linear.weight" [D, H], optional "linear.bias" [D]: ColBERT's checkpoint
  * layout) and is L2-normalised. score = sum over the query's tokens of the
- * highest dot product with any passage token. With a projection (a ColBERT
- * model) the query gets the marker [unused0] and the passage [unused1]
- * after [CLS] when the vocabulary has them. Passage tokens that are a
+ * highest dot product with any passage token. Passage tokens that are a
  * single ASCII punctuation character are left out of the max (ColBERT's
- * punctuation skiplist). Query augmentation with [MASK] tokens is not
- * done. */
+ * punctuation skiplist; artifact.metadata "mask_punctuation": false turns
+ * it off).
+ *
+ * With a projection (a ColBERT model), as ColBERT does: the query gets the
+ * marker [unused0] and the passage [unused1] after [CLS] (when the
+ * vocabulary has them; artifact.metadata "query_token_id"/"doc_token_id"
+ * name others); the query is cut to query_maxlen (32) ids and padded to it
+ * with [MASK] (query augmentation), the padding hidden from attention
+ * unless "attend_to_mask_tokens" is true, yet scored; the passage is cut to
+ * doc_maxlen (180) ids. artifact.metadata (ColBERT's JSON config, optional)
+ * may set those; its "similarity" must be "cosine". A bare BERT folder gets
+ * no markers and no padding, both cut to the model length. */
 #include "rerank_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include <cblas.h>
 #undef I /* complex.h, pulled in by cblas.h */
@@ -31,7 +41,56 @@ struct vs_late {
     size_t H, D, maxlen;
     float *pw, *pb;    /* projection [D, H], [D]; NULL: none (D = H) */
     int32_t qmark, dmark; /* marker ids, -1: none */
+    int32_t mask;         /* [MASK] id for query padding, -1: no padding */
+    size_t qmax, dmax;    /* ids of a query, of a passage */
+    int attend_mask, skip_punct;
 };
+
+/* ColBERT's artifact.metadata, when the folder has one. */
+static int read_meta(struct vs_late *m, const char *dir, const char *name,
+                     struct vs_diag *d)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/artifact.metadata", dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return VS_OK;
+    json_error_t je;
+    json_t *j = json_loadf(fp, 0, &je);
+    fclose(fp);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return vs_diag_set(d, VS_E_DATA, "late-interaction model '%s': artifact.metadata "
+                           "is not a JSON object", name);
+    }
+    int st = VS_OK;
+    const json_t *v;
+    const char *sim = json_string_value(json_object_get(j, "similarity"));
+    if (sim && strcmp(sim, "cosine") != 0)
+        st = vs_diag_set(d, VS_E_UNSUPPORTED, "late-interaction model '%s': similarity "
+                         "'%s' is not supported (cosine is)", name, sim);
+    if ((v = json_object_get(j, "query_maxlen")) && json_is_integer(v) &&
+        json_integer_value(v) >= 4)
+        m->qmax = (size_t)json_integer_value(v);
+    if ((v = json_object_get(j, "doc_maxlen")) && json_is_integer(v) &&
+        json_integer_value(v) >= 4)
+        m->dmax = (size_t)json_integer_value(v);
+    if ((v = json_object_get(j, "attend_to_mask_tokens")) && json_is_boolean(v))
+        m->attend_mask = json_is_true(v);
+    if ((v = json_object_get(j, "mask_punctuation")) && json_is_boolean(v))
+        m->skip_punct = json_is_true(v);
+    const char *qt = json_string_value(json_object_get(j, "query_token_id"));
+    const char *dt = json_string_value(json_object_get(j, "doc_token_id"));
+    if (st == VS_OK && m->pw && qt && dt) {
+        m->qmark = vs_wordpiece_id(m->wp, qt);
+        m->dmark = vs_wordpiece_id(m->wp, dt);
+        if (m->qmark < 0 || m->dmark < 0)
+            st = vs_diag_set(d, VS_E_DATA, "late-interaction model '%s': marker '%s' or "
+                             "'%s' is not in vocab.txt", name, qt, dt);
+    }
+    json_decref(j);
+    return st;
+}
 
 void vs_rerank_late_free(struct vs_late *m)
 {
@@ -53,7 +112,8 @@ int vs_rerank_late_open(const char *name, struct vs_late **out, struct vs_diag *
     int rc;
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    m->qmark = m->dmark = -1;
+    m->qmark = m->dmark = m->mask = -1;
+    m->skip_punct = 1;
     if ((rc = vs_bert_open(dir, &m->bert, d)) != VS_OK) {
         char det[sizeof d->detail];
         snprintf(det, sizeof det, "%s", d ? d->detail : "");
@@ -89,7 +149,16 @@ int vs_rerank_late_open(const char *name, struct vs_late **out, struct vs_diag *
         m->dmark = vs_wordpiece_id(m->wp, "[unused1]");
         if (m->qmark < 0 || m->dmark < 0)
             m->qmark = m->dmark = -1;
+        m->mask = vs_wordpiece_id(m->wp, "[MASK]");
+        m->qmax = 32;
+        m->dmax = 180;
     }
+    if ((rc = read_meta(m, dir, name, d)) != VS_OK)
+        goto fail;
+    if (!m->qmax || m->qmax > m->maxlen)
+        m->qmax = m->maxlen;
+    if (!m->dmax || m->dmax > m->maxlen)
+        m->dmax = m->maxlen;
     vs_safetensors_close(st);
     *out = m;
     return VS_OK;
@@ -99,11 +168,11 @@ fail:
     return rc;
 }
 
-/* [CLS] (marker) pieces [SEP] into ids (room for maxlen). */
-static int encode(const struct vs_late *m, const char *text, int32_t mark, int32_t *ids,
-                  size_t *n, int *trunc)
+/* [CLS] (marker) pieces [SEP] into ids (room for max ids). */
+static int encode(const struct vs_late *m, const char *text, int32_t mark, size_t max,
+                  int32_t *ids, size_t *n, int *trunc)
 {
-    size_t ml = m->maxlen - (mark >= 0);
+    size_t ml = max - (mark >= 0);
     int st = vs_wordpiece_encode(m->wp, text, strlen(text), ml, ids, n, trunc, NULL);
     if (st != VS_OK || mark < 0)
         return st;
@@ -143,7 +212,7 @@ static void project(const struct vs_late *m, const float *tok, size_t T, float *
 static int is_punct(const struct vs_late *m, int32_t id)
 {
     const char *t = vs_wordpiece_token(m->wp, id);
-    return t && t[0] && !t[1] && ((t[0] >= '!' && t[0] <= '/') || (t[0] >= ':' && t[0] <= '@') ||
+    return m->skip_punct && t && t[0] && !t[1] && ((t[0] >= '!' && t[0] <= '/') || (t[0] >= ':' && t[0] <= '@') ||
                                   (t[0] >= '[' && t[0] <= '`') || (t[0] >= '{' && t[0] <= '~'));
 }
 
@@ -165,13 +234,18 @@ int vs_rerank_late_score(struct vs_late *m, const char *query, const char *const
         goto done;
     }
     vs_bert_set_threads(threads);
-    if ((st = encode(m, query, m->qmark, qids, &nq, &tq)) != VS_OK) {
+    if ((st = encode(m, query, m->qmark, m->qmax, qids, &nq, &tq)) != VS_OK) {
         st = vs_diag_set(d, st, st == VS_E_DATA ? "the query is not valid UTF-8"
                                                 : "out of memory");
         goto done;
     }
+    size_t qkeys = nq; /* query augmentation: [MASK] up to qmax, hidden as keys */
+    while (m->mask >= 0 && nq < m->qmax)
+        qids[nq++] = m->mask;
+    if (m->attend_mask)
+        qkeys = nq;
     const int32_t *qrow = qids;
-    if ((st = vs_bert_forward_tokens(m->bert, 1, &qrow, NULL, &nq, tok)) != VS_OK) {
+    if ((st = vs_bert_forward_tokens(m->bert, 1, &qrow, NULL, &nq, &qkeys, tok)) != VS_OK) {
         st = vs_diag_set(d, st, "out of memory");
         goto done;
     }
@@ -181,7 +255,7 @@ int vs_rerank_late_score(struct vs_late *m, const char *query, const char *const
         for (size_t i = i0; i < n && i < i0 + B; i++) {
             int td = 0;
             scores[i] = 0;
-            int e = encode(m, docs[i], m->dmark, ids + nb * ml, &lens[nb], &td);
+            int e = encode(m, docs[i], m->dmark, m->dmax, ids + nb * ml, &lens[nb], &td);
             if (e == VS_E_NOMEM) {
                 st = vs_diag_set(d, e, "out of memory");
                 goto done;
@@ -198,7 +272,7 @@ int vs_rerank_late_score(struct vs_late *m, const char *query, const char *const
         }
         if (nb == 0)
             continue;
-        if ((st = vs_bert_forward_tokens(m->bert, nb, rid, NULL, lens, tok)) != VS_OK) {
+        if ((st = vs_bert_forward_tokens(m->bert, nb, rid, NULL, lens, NULL, tok)) != VS_OK) {
             st = vs_diag_set(d, st, "out of memory");
             goto done;
         }

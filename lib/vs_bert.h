@@ -48,11 +48,14 @@ int vs_bert_forward(struct vs_bert *m, size_t n, const int32_t *const *ids,
 /* The same forward pass with token types (types[i][j] in [0,
  * type_vocab_size); types NULL: all 0) and no pooling: out receives the
  * final hidden state of every token, sum(lens) * dim floats, sequence after
- * sequence (what a cross-encoder's head or ColBERT's MaxSim read). Returns
- * VS_OK or VS_E_NOMEM. */
+ * sequence (what a cross-encoder's head or ColBERT's MaxSim read). klens
+ * (may be NULL): only the first klens[i] tokens of sequence i are attended
+ * to (an attention mask of 1s then 0s; the masked tail still gets its
+ * states, as ColBERT's [MASK] query padding does). Returns VS_OK or
+ * VS_E_NOMEM. */
 int vs_bert_forward_tokens(struct vs_bert *m, size_t n, const int32_t *const *ids,
                            const int32_t *const *types, const size_t *lens,
-                           float *out);
+                           const size_t *klens, float *out);
 /* type_vocab_size, and the model's WordPiece tokenizer (owned by m). */
 size_t vs_bert_types(const struct vs_bert *m);
 struct vs_wordpiece;

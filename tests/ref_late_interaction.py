@@ -4,19 +4,26 @@ independent numpy (float64) reference of its MaxSim scores, for vs-rerank's
 tests.
 
     ref_late_interaction.py make DIR [--dim D] [--bias] [--plain]
-                            [make_tiny_bert.py options]
+                            [--meta JSON] [make_tiny_bert.py options]
         a random BERT (make_tiny_bert.py, weights under "bert.") whose
         vocabulary also has [unused0] and [unused1], plus ColBERT's
         projection linear.weight [D, H] (and linear.bias [D] with --bias);
-        --plain leaves the projection out (a bare BERT: no markers).
+        --plain leaves the projection out (a bare BERT); --meta writes JSON
+        as ColBERT's artifact.metadata.
     ref_late_interaction.py score DIR < pairs.jsonl
-        reads {"query", "text"} records and writes {"score", "truncated"}:
-        query ids [CLS] ([unused0]) pieces [SEP], passage ids [CLS]
-        ([unused1]) pieces [SEP], markers only with a projection, each cut
-        to the model length; every token's last hidden state, projected,
-        unit length; score = sum over query tokens of the max dot product
-        over the passage tokens that are not one ASCII punctuation mark."""
+        reads {"query", "text"} records and writes {"score", "truncated"}.
+        With a projection (ColBERT): query ids [CLS] [unused0] pieces [SEP]
+        cut to query_maxlen (32) and padded to it with [MASK], the padding
+        masked out of attention (keys) unless attend_to_mask_tokens, but
+        scored; passage ids [CLS] [unused1] pieces [SEP] cut to doc_maxlen
+        (180); both limits capped at the model length; artifact.metadata
+        overrides. Without: no markers, no padding, the model length. Every
+        token's last hidden state, projected, unit length; score = sum over
+        query tokens of the max dot product over the passage tokens that
+        are not one ASCII punctuation mark (unless mask_punctuation is
+        false)."""
 import json
+import math
 import os
 import string
 import subprocess
@@ -26,18 +33,53 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bert_ref import encode, load_safetensors  # noqa: E402
+from bert_ref import gelu, layernorm, load_safetensors  # noqa: E402
 from ref_cross_encoder import read_st, write_st  # noqa: E402
 from wordpiece_ref import basic, wordpiece  # noqa: E402
 
 
+def encode(W, cfg, ids, nkeys):
+    """Last hidden states of the BERT encoder W (names without "bert.") for
+    ids (token type 0), attending only to the first nkeys tokens."""
+    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
+    dh, L = H // nh, len(ids)
+    x = (W["embeddings.word_embeddings.weight"][ids] +
+         W["embeddings.position_embeddings.weight"][:L] +
+         W["embeddings.token_type_embeddings.weight"][[0] * L])
+    x = layernorm(x, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
+    bias = np.where(np.arange(L) < nkeys, 0.0, -np.inf)
+    for i in range(cfg["num_hidden_layers"]):
+        p = "encoder.layer.%d." % i
+
+        def lin(v, name):
+            return v @ W[p + name + ".weight"].T + W[p + name + ".bias"]
+
+        q = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
+        k = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
+        v = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
+        a = q @ k.transpose(0, 2, 1) / math.sqrt(dh) + bias
+        a = np.exp(a - a.max(-1, keepdims=True))
+        a /= a.sum(-1, keepdims=True)
+        ctx = (a @ v).transpose(1, 0, 2).reshape(L, H)
+        x = layernorm(x + lin(ctx, "attention.output.dense"),
+                      W[p + "attention.output.LayerNorm.weight"],
+                      W[p + "attention.output.LayerNorm.bias"], eps)
+        h = gelu(lin(x, "intermediate.dense"), cfg["hidden_act"])
+        x = layernorm(x + lin(h, "output.dense"), W[p + "output.LayerNorm.weight"],
+                      W[p + "output.LayerNorm.bias"], eps)
+    return x
+
+
 def make(d, opts):
-    dim, bias, plain = 16, False, False
+    dim, bias, plain, meta = 16, False, False, None
     rest = []
     i = 0
     while i < len(opts):
-        if opts[i] == "--dim":
-            dim = int(opts[i + 1])
+        if opts[i] in ("--dim", "--meta"):
+            if opts[i] == "--dim":
+                dim = int(opts[i + 1])
+            else:
+                meta = opts[i + 1]
             i += 2
             continue
         if opts[i] == "--bias":
@@ -56,6 +98,9 @@ def make(d, opts):
                                                     if m not in vocab]))
     subprocess.check_call([sys.executable, tool, d, "--prefix", "bert.", "--vocab", vf] + rest)
     os.remove(vf)
+    if meta:
+        with open(os.path.join(d, "artifact.metadata"), "w") as f:
+            f.write(meta)
     if plain:
         return
     cfg = json.load(open(os.path.join(d, "config.json")))
@@ -82,15 +127,30 @@ def score(d):
     W = load_safetensors(os.path.join(d, "model.safetensors"))
     B = {k[5:]: v for k, v in W.items() if k.startswith("bert.")}
     lin = W.get("linear.weight")
-    marks = lin is not None and "[unused0]" in vocab and "[unused1]" in vocab
+    mp = os.path.join(d, "artifact.metadata")
+    meta = json.load(open(mp)) if os.path.exists(mp) else {}
+    colbert = lin is not None
+    qmark = meta.get("query_token_id", "[unused0]")
+    dmark = meta.get("doc_token_id", "[unused1]")
+    marks = colbert and qmark in vocab and dmark in vocab
+    qmax = min(meta.get("query_maxlen", 32), maxlen) if colbert else maxlen
+    dmax = min(meta.get("doc_maxlen", 180), maxlen) if colbert else maxlen
+    pad = colbert and "[MASK]" in vocab
+    attend = meta.get("attend_to_mask_tokens", False)
+    skip = meta.get("mask_punctuation", True)
     unk = vocab["[UNK]"]
 
-    def embed(text, mark):
+    def embed(text, mark, limit, augment):
         pieces = [vocab.get(p, unk) for w in basic(text) for p in wordpiece(w, vocab)]
-        room = maxlen - 2 - (1 if marks else 0)
+        room = limit - 2 - (1 if marks else 0)
         trunc = len(pieces) > room
         ids = [vocab["[CLS]"]] + ([vocab[mark]] if marks else []) + pieces[:room] + [vocab["[SEP]"]]
-        x = encode(B, cfg, ids, [0] * len(ids))
+        nkeys = len(ids)
+        if augment:
+            ids += [vocab["[MASK]"]] * (limit - len(ids))
+            if attend:
+                nkeys = len(ids)
+        x = encode(B, cfg, ids, nkeys)
         if lin is not None:
             x = x @ lin.T + W.get("linear.bias", 0)
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -98,10 +158,10 @@ def score(d):
 
     for line in sys.stdin:
         rec = json.loads(line)
-        _, q, tq = embed(rec["query"], "[unused0]")
-        ids, p, tp = embed(rec["text"], "[unused1]")
+        _, q, tq = embed(rec["query"], qmark, qmax, pad)
+        ids, p, tp = embed(rec["text"], dmark, dmax, False)
         keep = [j for j, t in enumerate(ids)
-                if not (len(inv[t]) == 1 and inv[t] in string.punctuation)]
+                if not (skip and len(inv[t]) == 1 and inv[t] in string.punctuation)]
         s = float((q @ p[keep].T).max(axis=1).sum())
         print(json.dumps({"score": s, "truncated": tq or tp}))
 

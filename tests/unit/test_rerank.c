@@ -69,9 +69,21 @@ static void test_new_errors(void)
     struct vs_rerank *r;
     struct vs_diag d;
     vs_rerank_opts_init(&o);
-    o.method = VS_RERANK_LATE_INTERACTION;
-    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_UNSUPPORTED);
+    o.method = VS_RERANK_LATE_INTERACTION; /* needs a model */
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
     CHECK(r == NULL);
+    o.model = "/nonexistent/model";
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_IO);
+    vs_rerank_opts_init(&o);
+    o.method = VS_RERANK_MMR; /* a store is for bm25 */
+    o.store = "/nonexistent/kb.vs";
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
+    o.method = VS_RERANK_BM25;
+    o.analyzer = "en";
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
+    o.analyzer = NULL;
+    CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_NOSTORE);
+    vs_rerank_opts_init(&o);
     o.method = VS_RERANK_CROSS_ENCODER; /* needs a model */
     CHECK_EQ_INT(vs_rerank_new(&o, &r, &d), VS_E_USAGE);
     o.model = "/nonexistent/model";
@@ -229,7 +241,7 @@ static void test_bert_tokens(void)
         const int32_t *ids[2] = {a, b}, *types[2] = {ta, tb};
         float tok[8 * 64], tok0[8 * 64], alone[3 * 64], vec[2 * 64];
         CHECK(H <= 64);
-        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, NULL, lens, tok0), VS_OK);
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, NULL, lens, NULL, tok0), VS_OK);
         CHECK_EQ_INT(vs_bert_forward(m, 2, ids, lens, vec), VS_OK);
         for (size_t s = 0, off = 0; s < 2; off += lens[s], s++) {
             double nn = 0, mean[64] = {0};
@@ -241,9 +253,9 @@ static void test_bert_tokens(void)
             for (size_t c = 0; c < H; c++)
                 CHECK_NEAR(mean[c] / sqrt(nn), vec[s * H + c], 1e-5);
         }
-        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, types, lens, tok), VS_OK);
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 2, ids, types, lens, NULL, tok), VS_OK);
         CHECK(fabsf(tok[4 * H] - tok0[4 * H]) > 1e-4); /* type 1 counts */
-        CHECK_EQ_INT(vs_bert_forward_tokens(m, 1, ids + 1, types + 1, lens + 1, alone), VS_OK);
+        CHECK_EQ_INT(vs_bert_forward_tokens(m, 1, ids + 1, types + 1, lens + 1, NULL, alone), VS_OK);
         for (size_t i = 0; i < 3 * H; i++)
             CHECK_NEAR(tok[5 * H + i], alone[i], 1e-5);
     }
