@@ -297,15 +297,24 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                         float epd, size_t ef, int lv, const uint8_t *live,
                         const uint8_t *allow, int building)
 {
+    /* the hot loop works on locals: kernel, sign, visited marks, counters */
+    const float *vecs = sp->vecs, *q = sp->q, *prep = sp->prep;
+    const struct vs_quant *qz = sp->qz;
+    const size_t dim = h->dim;
+    const int l2 = h->metric == VS_METRIC_L2;
+    float (*fn)(const float *, const float *, size_t) = l2 ? h->k->l2sq : h->k->dot;
     new_epoch(s);
+    uint32_t *vis = s->vis;
+    const uint32_t epoch = s->epoch;
+    uint64_t visited = 1, dists = 0;
     s->cand.n = s->res.n = 0;
-    s->vis[ep] = s->epoch;
-    s->visited++;
+    vis[ep] = epoch;
     if (heap_push(&s->cand, (struct hn){-epd, ep}))
         return -2;
     if ((!live || live[ep]) && (!allow || allow[ep]))
         if (heap_push(&s->res, (struct hn){epd, ep}))
             return -2;
+    int rc = 0;
     while (s->cand.n) {
         struct hn c = s->cand.a[0];
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
@@ -313,31 +322,53 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         heap_pop(&s->cand);
         const uint32_t *ids;
         int cnt = get_list(h, s, c.id, lv, building, &ids);
-        if (cnt < 0)
-            return -1;
+        if (cnt < 0) {
+            rc = -1;
+            break;
+        }
+        if (cnt > 0) {
+            __builtin_prefetch(vis + ids[0]);
+            sprefetch(h, sp, ids[0]);
+        }
         for (int i = 0; i < cnt; i++) {
             uint32_t v = ids[i];
-            if (i + 1 < cnt)
+            if (i + 1 < cnt) {
+                __builtin_prefetch(vis + ids[i + 1]);
                 sprefetch(h, sp, ids[i + 1]);
-            if (s->vis[v] == s->epoch)
+            }
+            if (vis[v] == epoch)
                 continue;
-            s->vis[v] = s->epoch;
-            s->visited++;
-            float dv = sdist(h, sp, v);
-            s->dists++;
+            vis[v] = epoch;
+            visited++;
+            float dv;
+            if (qz) {
+                dv = vs_quant_dist(qz, prep, v);
+            } else {
+                dv = fn(q, vecs + (size_t)v * dim, dim);
+                dv = l2 ? dv : -dv;
+            }
+            dists++;
             if (s->res.n < ef || dv < s->res.a[0].d) {
-                if (heap_push(&s->cand, (struct hn){-dv, v}))
-                    return -2;
+                if (heap_push(&s->cand, (struct hn){-dv, v})) {
+                    rc = -2;
+                    break;
+                }
                 if ((!live || live[v]) && (!allow || allow[v])) {
-                    if (heap_push(&s->res, (struct hn){dv, v}))
-                        return -2;
+                    if (heap_push(&s->res, (struct hn){dv, v})) {
+                        rc = -2;
+                        break;
+                    }
                     if (s->res.n > ef)
                         heap_pop(&s->res);
                 }
             }
         }
+        if (rc)
+            break;
     }
-    return 0;
+    s->visited += visited;
+    s->dists += dists;
+    return rc;
 }
 
 /* Neighbour selection heuristic: from cand (sorted nearest first, distance
