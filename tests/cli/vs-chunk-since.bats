@@ -116,6 +116,12 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     run_split vs-ingest --sync --dry-run kb.vs vecs.jsonl
     expect_status 0
     [ "$out" = '{"action":"delete","id":"d.md#0","doc_id":"d.md"}' ]
+    [ "$(gen kb.vs)" = 1 ]
+    # the real run then does exactly that
+    cp -a kb.vs real.vs
+    vs-ingest -q --sync real.vs vecs.jsonl
+    [ "$(ids real.vs)" = "$(ids kb.vs | sed 's/d\.md#0 //')" ]
+    [ "$(gen real.vs)" = 2 ]
     # a keep marker for a document the store does not hold: exit 3, FILE:LINE
     printf '{"op":"keep","doc_id":"zz.md","source":"docs/zz.md"}\n' >> vecs.jsonl
     run_split vs-ingest --sync kb.vs vecs.jsonl
