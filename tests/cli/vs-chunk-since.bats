@@ -153,3 +153,30 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     run_split sh -c 'vs-chunk --size 12 --since kb.vs docs > /dev/full'
     expect_status 5
 }
+
+@test "vs-chunk-since: SIGKILL in the middle of a --since sync leaves the previous state; a rerun completes it" {
+    pipeline kb.vs
+    g=$(gen kb.vs); dg=$(vs-index info --digest kb.vs | jq -r .digest)
+    printf 'Bravo, edited.\n' > docs/b.md
+    rm docs/d.md
+    vs-chunk --size 12 --since kb.vs docs | vs-embed --model hash-v1:64 > vecs.jsonl
+    [ "$(jq -r 'select(.op == "keep") | .doc_id' vecs.jsonl | tr '\n' ' ')" = "a.md c.md " ]
+    # the ingest dies after the first records, before its commit
+    mkfifo fifo
+    vs-ingest -q --sync --sync-scope docs/ kb.vs < fifo &
+    pid=$!
+    exec 5> fifo
+    head -n 1 vecs.jsonl >&5
+    sleep 0.3
+    kill -KILL "$pid"
+    wait "$pid" || true
+    exec 5>&-
+    [ "$(gen kb.vs)" = "$g" ] && [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
+    # the rerun (--since again: the stamps are still the old ones) completes it
+    pipeline kb.vs --since kb.vs
+    [ "$(gen kb.vs)" = $((g + 1)) ]
+    [ "$(ids kb.vs | tr ' ' '\n' | grep -c '^d\.md')" = 0 ]
+    [ "$(vs-index get kb.vs 'b.md#0' | jq -r .text)" = "Bravo," ]
+    pipeline ref.vs
+    [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$(vs-index info --digest ref.vs | jq -r .digest)" ]
+}
