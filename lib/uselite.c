@@ -15,9 +15,6 @@
 #include <string.h>
 #include <xxhash.h>
 #include <cblas.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define KT "module_apply_default/Encoder_en/KonaTransformer/"
 
@@ -169,7 +166,7 @@ int vs_uselite_open(const char *dir, struct vs_uselite **out, struct vs_diag *d)
     struct vs_uselite *m = calloc(1, sizeof *m);
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    openblas_set_num_threads(1); /* threads come from OpenMP (dense()) */
+    openblas_set_num_threads(1); /* threads come from OpenMP (groups) */
     char path[4200];
     int st = VS_OK;
     snprintf(path, sizeof path, "%s/model.json", dir);
@@ -272,42 +269,28 @@ void vs_uselite_free(struct vs_uselite *m)
 uint64_t vs_uselite_checksum(const struct vs_uselite *m) { return m->sum; }
 
 /* ---- kernels ----
- * Tokens of a batch are packed (no padding): the dense layers run on all of
- * them at once through cblas_sgemm, rows split over the OpenMP threads
- * (OpenBLAS itself single-threaded: one thread pool, no oversubscription);
- * attention runs per (sequence, head) with two sgemm calls each. */
+ * The tokens of a group of sequences are packed (no padding): the dense
+ * layers run on all of them at once through cblas_sgemm, attention per
+ * (sequence, head) with two sgemm calls each. A group runs on one thread
+ * (OpenBLAS single-threaded); vs_uselite_forward_batch spreads groups over
+ * the OpenMP threads. */
 
 /* y[T x b] = x[T x a] * k[a x b] + bias */
 static void dense(const float *x, size_t T, size_t a, const float *k, size_t b,
                   const float *bias, float *y)
 {
-#pragma omp parallel
-    {
-        size_t nt = 1, id = 0;
-#ifdef _OPENMP
-        nt = (size_t)omp_get_num_threads();
-        id = (size_t)omp_get_thread_num();
-#endif
-        size_t per = (T + nt - 1) / nt, r0 = id * per;
-        size_t r1 = r0 + per < T ? r0 + per : T;
-        if (r0 < r1) {
-            for (size_t t = r0; t < r1; t++)
-                memcpy(y + t * b, bias, b * sizeof *y);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0),
-                        (int)b, (int)a, 1.0f, x + r0 * a, (int)a, k, (int)b, 1.0f,
-                        y + r0 * b, (int)b);
-        }
-    }
+    for (size_t t = 0; t < T; t++)
+        memcpy(y + t * b, bias, b * sizeof *y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)b, (int)a,
+                1.0f, x, (int)a, k, (int)b, 1.0f, y, (int)b);
 }
 
 static void layer_norm(const float *x, size_t T, size_t n, const float *s,
                        const float *b, float eps, float *y)
 {
-    long t;
-#pragma omp parallel for schedule(static)
-    for (t = 0; t < (long)T; t++) {
-        const float *xr = x + (size_t)t * n;
-        float *yr = y + (size_t)t * n;
+    for (size_t t = 0; t < T; t++) {
+        const float *xr = x + t * n;
+        float *yr = y + t * n;
         double mu = 0, var = 0;
         for (size_t i = 0; i < n; i++)
             mu += xr[i];
@@ -324,9 +307,7 @@ static void layer_norm(const float *x, size_t T, size_t n, const float *s,
 /* y[i] += x[i] (relu: y[i] = max(y[i], 0) instead when x is NULL). */
 static void add_rows(float *y, const float *x, size_t count)
 {
-    long i;
-#pragma omp parallel for schedule(static)
-    for (i = 0; i < (long)count; i++) {
+    for (size_t i = 0; i < count; i++) {
         if (x)
             y[i] += x[i];
         else if (y[i] < 0)
@@ -346,16 +327,10 @@ static void attention(const struct vs_uselite *m, const struct ulayer *L,
                       const struct work *w)
 {
     size_t nq = L->dq + L->dk + L->dv, H = (size_t)m->heads;
-    size_t dh = L->dq / H, dvh = L->dv / H, mt = w->maxT;
-    long job;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (job = 0; job < (long)(w->n * H); job++) {
-        size_t s = (size_t)job / H, hd = (size_t)job % H, T = w->len[s];
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        float *sc = w->sc + (size_t)tid * mt * mt;
+    size_t dh = L->dq / H, dvh = L->dv / H;
+    for (size_t job = 0; job < w->n * H; job++) {
+        size_t s = job / H, hd = job % H, T = w->len[s];
+        float *sc = w->sc;
         const float *base = w->qkv + w->off[s] * nq;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T,
                     (int)dh, L->qscale, base + hd * dh, (int)nq,
@@ -403,9 +378,10 @@ static void run_layer(const struct vs_uselite *m, const struct ulayer *L,
     add_rows(y, w->h, T * dm);
 }
 
-int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
-                             const int32_t *const *ids, const size_t *lens,
-                             float *out)
+/* The forward pass of one group of sequences, packed, on this thread. */
+static int forward_group(const struct vs_uselite *m, size_t n,
+                         const int32_t *const *ids, const size_t *lens,
+                         float *out)
 {
     size_t dm = VS_USELITE_DIM, de = m->demb, nq = 0, dff = 0, dv = 0;
     for (int l = 0; l < 2; l++) {
@@ -414,10 +390,6 @@ int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
         dff = m->L[l].dff > dff ? m->L[l].dff : dff;
         dv = m->L[l].dv > dv ? m->L[l].dv : dv;
     }
-    int nthreads = 1;
-#ifdef _OPENMP
-    nthreads = omp_get_max_threads();
-#endif
     struct work w = {.n = n};
     size_t *off = malloc((n ? n : 1) * sizeof *off);
     size_t *len = malloc((n ? n : 1) * sizeof *len);
@@ -443,16 +415,14 @@ int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
     w.qkv = malloc(T * nq * sizeof *w.qkv);
     w.att = malloc(T * (dv > dm ? dv : dm) * sizeof *w.att);
     w.ff = malloc(T * dff * sizeof *w.ff);
-    w.sc = malloc((size_t)nthreads * (w.maxT ? w.maxT * w.maxT : 1) * sizeof *w.sc);
+    w.sc = malloc((w.maxT ? w.maxT * w.maxT : 1) * sizeof *w.sc);
     if (!w.x || !w.y || !w.h || !w.qkv || !w.att || !w.ff || !w.sc) {
         st = VS_E_NOMEM;
         goto done;
     }
     /* x = 2 * emb[id] + timing(position), written e + (e + timing) as the
      * graph does. */
-    long s;
-#pragma omp parallel for schedule(dynamic, 4)
-    for (s = 0; s < (long)n; s++) {
+    for (size_t s = 0; s < n; s++) {
         for (size_t t = 0; t < len[s]; t++) {
             int32_t id = lens[s] ? ids[s][t] : 0;
             if (id < 0 || (size_t)id >= m->vocab)
@@ -468,9 +438,8 @@ int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
     }
     run_layer(m, &m->L[0], w.x, w.y, &w);
     run_layer(m, &m->L[1], w.y, w.x, &w);
-#pragma omp parallel for schedule(static)
-    for (s = 0; s < (long)n; s++) {
-        float *p = pooled + (size_t)s * dm;
+    for (size_t s = 0; s < n; s++) {
+        float *p = pooled + s * dm;
         for (size_t i = 0; i < dm; i++)
             p[i] = 0;
         for (size_t t = 0; t < len[s]; t++) {
@@ -482,9 +451,8 @@ int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
             p[i] /= (float)len[s];
     }
     dense(pooled, n, dm, m->tanh_k, dm, m->tanh_b, out);
-#pragma omp parallel for schedule(static)
-    for (s = 0; s < (long)n; s++) {
-        float *o = out + (size_t)s * dm;
+    for (size_t s = 0; s < n; s++) {
+        float *o = out + s * dm;
         double ss = 0;
         for (size_t i = 0; i < dm; i++) {
             o[i] = tanhf(o[i]);
@@ -508,6 +476,44 @@ done:
     free(len);
     free(off);
     return st;
+}
+
+/* Sequences are cut into contiguous groups of about USE_GROUP_TOKENS
+ * tokens (a longer sequence is a group of its own); each group runs through
+ * the whole forward pass on one thread, groups handed out dynamically over
+ * the OpenMP threads: one parallel region, no barrier per kernel, a thread
+ * the machine delays holds up little work, and the same groups (so the same
+ * numbers) at any thread count. */
+#define USE_GROUP_TOKENS 256
+
+int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
+                             const int32_t *const *ids, const size_t *lens,
+                             float *out)
+{
+    size_t *g = malloc((n + 1) * sizeof *g), ng = 0, acc = 0;
+    if (!g)
+        return VS_E_NOMEM;
+    g[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t t = lens[i] < (size_t)m->maxlen ? lens[i] : (size_t)m->maxlen;
+        if (acc && acc + t > USE_GROUP_TOKENS) {
+            g[++ng] = i;
+            acc = 0;
+        }
+        acc += t ? t : 1;
+    }
+    if (n)
+        g[++ng] = n;
+    int fail = 0;
+    long j;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : fail)
+    for (j = 0; j < (long)ng; j++) {
+        size_t a = g[j], b = g[j + 1];
+        if (forward_group(m, b - a, ids + a, lens + a, out + a * VS_USELITE_DIM) != VS_OK)
+            fail = 1;
+    }
+    free(g);
+    return fail ? VS_E_NOMEM : VS_OK;
 }
 
 int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,

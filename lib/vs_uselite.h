@@ -29,10 +29,12 @@ int vs_uselite_forward(const struct vs_uselite *m, const int32_t *ids, size_t n,
                        float *out);
 
 /* The same over n sequences at once (ids[s] of lens[s] ids; the first 128
- * of each are used): their tokens are packed without padding, the dense
- * layers run on all of them through OpenBLAS, attention per sequence and
- * head, over the OpenMP threads. out receives n * 512 floats. The caller
- * owns everything; scratch is allocated per call. VS_OK or VS_E_NOMEM. */
+ * of each are used): contiguous groups of about 256 tokens are packed
+ * without padding, their dense layers run through OpenBLAS, attention per
+ * sequence and head; the groups are spread over the OpenMP threads, and the
+ * result does not depend on the thread count. out receives n * 512 floats.
+ * The caller owns everything; scratch is allocated per group. VS_OK or
+ * VS_E_NOMEM. */
 int vs_uselite_forward_batch(const struct vs_uselite *m, size_t n,
                              const int32_t *const *ids, const size_t *lens,
                              float *out);
