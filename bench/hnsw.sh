@@ -89,7 +89,8 @@ one() { # one NAME D: data in $tmp/NAME.{x,q,t}
     echo "python peers, build on 2 threads: pyhnswlib $(val "$tmp/py" pyhnswlib.build_s_t2) s, faiss $(val "$tmp/py" faiss.build_s_t2) s"
     echo "graph bytes/vector: ours on disk $(val "$tmp/ours" disk_bpv) (zstd, varint), in memory $(val "$tmp/ours" mem_bpv) (all blocks decoded, incl. the on-disk copy);" \
          "hnswlib in memory $(val "$tmp/peer" mem_bpv), in its file $(val "$tmp/peer" graph_file_bpv) (vectors excluded)"
-    echo "ours: open $(val "$tmp/ours" open_ms) ms (header + upper layers; level-0 blocks decoded on first touch)"
+    echo "ours: open $(val "$tmp/ours" open_ms) ms (header + upper layers; level-0 blocks decoded on first touch);" \
+         "graph memory right after open $(val "$tmp/ours" mem_open_bpv) bytes/vector"
     echo "cpuqps1: queries per CPU second of the querying thread (1 thread), which a loaded machine"
     echo "disturbs far less than wall-clock qps1; the ratio column compares cpuqps1 (python peers: qps1)"
     printf '%-5s %-10s %7s %8s %8s %8s %8s %8s %10s\n' ef engine recall qps1 cpuqps1 qps2 p50_us p99_us "ours/this"

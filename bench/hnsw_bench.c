@@ -275,6 +275,7 @@ static int run(int argc, char **argv)
     double t0 = now();
     vs_hnsw_open(buf, len, -1, &h, NULL);
     printf("open_ms %.3f\n", (now() - t0) * 1e3);
+    printf("mem_open_bpv %.2f\n", (double)vs_hnsw_memory(h) / (double)n);
     free(buf);
     struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
     size_t *nh = malloc(nq * sizeof *nh);

@@ -994,8 +994,10 @@ done:
     return rc;
 }
 
-int vs_hnsw_open(const void *buf, size_t len, int simd, struct vs_hnsw **out,
-                 struct vs_diag *d)
+/* take: NULL (copy buf), or a pointer to buf's malloc'd block, set to NULL
+ * once the graph owns it */
+static int open_graph(const void *buf, size_t len, int simd, void **take,
+                      struct vs_hnsw **out, struct vs_diag *d)
 {
     *out = NULL;
     const uint8_t *p = buf;
@@ -1028,12 +1030,16 @@ int vs_hnsw_open(const void *buf, size_t len, int simd, struct vs_hnsw **out,
     if ((n && h->entry >= n) || h->maxlevel > MAX_LEVEL || ulen > len - upper_off ||
         XXH64(p + upper_off, ulen, 0) != get64(p + 64))
         goto corrupt;
-    h->buf = malloc(len);
+    if (take) {
+        h->buf = *take;
+        *take = NULL;
+    } else if ((h->buf = malloc(len)) != NULL) {
+        memcpy(h->buf, buf, len);
+    }
     h->bent = calloc(nblocks ? nblocks : 1, sizeof *h->bent);
     uraw = malloc(urawn ? urawn : 1);
     if (!h->buf || !h->bent || !uraw)
         goto nomem;
-    memcpy(h->buf, buf, len);
     h->len = len;
     for (uint64_t b = 0; b < nblocks; b++) {
         const uint8_t *e = p + HDR_SIZE + b * BENT_SIZE;
@@ -1092,6 +1098,21 @@ fail:
     free(uraw);
     vs_hnsw_free(h);
     return rc;
+}
+
+int vs_hnsw_open(const void *buf, size_t len, int simd, struct vs_hnsw **out,
+                 struct vs_diag *d)
+{
+    return open_graph(buf, len, simd, NULL, out, d);
+}
+
+int vs_hnsw_open_take(void *buf, size_t len, int simd, struct vs_hnsw **out,
+                      struct vs_diag *d)
+{
+    void *take = buf;
+    int st = open_graph(buf, len, simd, &take, out, d);
+    free(take); /* NULL once the graph owns it */
+    return st;
 }
 
 int vs_hnsw_verify(struct vs_hnsw *h, struct vs_diag *d)

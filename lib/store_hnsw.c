@@ -96,8 +96,7 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
     int st = vs_seg_section(g, VS_SECT_HNSW, &buf, &len, d);
     if (st != VS_OK)
         return st;
-    st = vs_hnsw_open(buf, len, -1, out, d);
-    free(buf);
+    st = vs_hnsw_open_take(buf, len, -1, out, d); /* owns or frees buf */
     if (st == VS_OK && (vs_hnsw_count(*out) != g->rows || vs_hnsw_dim(*out) != g->dim)) {
         vs_hnsw_free(*out);
         *out = NULL;

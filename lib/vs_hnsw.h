@@ -126,6 +126,10 @@ int vs_hnsw_save(const struct vs_hnsw *h, int zstd_level, void **buf,
  * (bad magic, checksum, sizes), VS_E_VERSION, VS_E_NOMEM. */
 int vs_hnsw_open(const void *buf, size_t len, int simd, struct vs_hnsw **out,
                  struct vs_diag *d);
+/* The same, taking buf (a malloc'd block) instead of copying it: the graph
+ * owns it on success and it is freed on failure. */
+int vs_hnsw_open_take(void *buf, size_t len, int simd, struct vs_hnsw **out,
+                      struct vs_diag *d);
 /* Decode and check every level-0 block (VS_E_CORRUPT on damage). */
 int vs_hnsw_verify(struct vs_hnsw *h, struct vs_diag *d);
 
