@@ -232,15 +232,15 @@ const char *vs_embedder_identity(const struct vs_embedder *e)
 
 size_t vs_embedder_dim(const struct vs_embedder *e) { return e->dim; }
 
-/* The cache key of a local model: identity (with the weights checksum), role
- * and prefix; texts the model cut to its maximum length are stored under
+/* The cache key of a local model: the engine revision, identity (with the
+ * weights checksum), role and prefix; texts the model cut to its maximum length are stored under
  * the key with "|truncated" appended, so a hit also gives the flag. */
 static void cache_key(const struct vs_embedder *e, int truncated, char *key,
                       size_t n)
 {
     const char *prefix = e->is_bert ? vs_bertembed_prefix(e->state) : "";
-    snprintf(key, n, "local|%s|%s|prefix=%zu:%s%s", e->identity,
-             e->role ? "query" : "document", strlen(prefix), prefix,
+    snprintf(key, n, "local%d|%s|%s|prefix=%zu:%s%s", VS_LOCAL_ENGINE_REV,
+             e->identity, e->role ? "query" : "document", strlen(prefix), prefix,
              truncated ? "|truncated" : "");
 }
 

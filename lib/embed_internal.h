@@ -53,4 +53,10 @@ int vs_uselite_truncated(const void *state, size_t i);
 /* Version tag of the hash embedder's feature set, part of its identity. */
 #define VS_HASHEMBED_VERSION "hash-v1"
 
+/* Revision of the local engines' outputs (tokenizers, forward passes,
+ * pooling), part of every local cache key: bump it with any change that can
+ * alter a vector, even in the last bit, so no cache returns vectors an older
+ * engine computed. 2: OpenBLAS attention in bert.c, batched USE-lite. */
+#define VS_LOCAL_ENGINE_REV 2
+
 #endif

@@ -4,6 +4,9 @@ VS_BIN="${VS_BIN:-$BATS_TEST_DIRNAME/../../build/bin}"
 PATH="$VS_BIN:$PATH"
 VS_DATA="${VS_DATA:-$BATS_TEST_DIRNAME/../../../shared/data}"
 FIXTURES="$BATS_TEST_DIRNAME/../fixtures"
+# No test reads or fills the user's embedding cache; tests that look at the
+# cache set their own VS_CACHE_DIR.
+export VS_CACHE_DIR="$BATS_FILE_TMPDIR/vs-cache"
 PY=/usr/bin/python3   # Debian's python3, which has python3-numpy
 
 # run_split CMD...: run a command capturing stdout, stderr and status apart:
