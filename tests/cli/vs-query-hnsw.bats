@@ -230,3 +230,29 @@ print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == 
     expect_status 0
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 150 ]
 }
+
+@test "a damaged quant section is exit 4 for verify and vs-query, naming the section" {
+    vs-index -q create "$S/d.vs" --metric l2 --hnsw-m 8 --quant sq8
+    vs-ingest -q "$S/d.vs" "$S/docs.ndjson"
+    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+for i in range(n):
+    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
+    off, size = struct.unpack_from("<QQ", b, table + 48 * i + 16)
+    if kind == 8:
+        b[off + size // 2] ^= 0x40
+        open(p, "wb").write(b)
+        sys.exit(0)
+sys.exit("no quant section")
+PYEOF
+    run_split vs-index verify "$S/d.vs"
+    expect_status 4
+    [[ "$err" == *"section 'quant': checksum mismatch"* ]]
+    run_split vs-query -k 3 "$S/d.vs" "$S/q.ndjson"
+    expect_status 4
+    [ -z "$out" ]
+    [[ "$err" == "vs-query: error: "*"section 'quant'"* ]]
+}
