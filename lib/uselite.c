@@ -551,9 +551,6 @@ struct useembed {
     size_t trunc_cap;
 };
 
-/* Tokens per packed forward pass: bounds the scratch (about 25 MB). */
-#define UE_BATCH_TOKENS 4096
-
 static int ue_embed(void *state, size_t dim, size_t n, const char *const *texts,
                     const size_t *lens, float *out, int *st)
 {
@@ -591,31 +588,21 @@ static int ue_embed(void *state, size_t dim, size_t n, const char *const *texts,
         rc = VS_E_NOMEM;
         goto done;
     }
-    /* Packed batches of up to UE_BATCH_TOKENS tokens (at least one text). */
-    size_t j = 0;
-    while (j < n) {
-        size_t nb = 0, tok = 0;
-        for (; j < n; j++) {
-            if (st[j] != VS_OK)
-                continue;
-            size_t t = nids[j] < (size_t)m->maxlen ? nids[j] : (size_t)m->maxlen;
-            if (nb && tok + t > UE_BATCH_TOKENS)
-                break;
+    /* The texts that tokenized, in order, in one call (it groups them). */
+    size_t nb = 0;
+    for (size_t j = 0; j < n; j++)
+        if (st[j] == VS_OK) {
             bids[nb] = ids[j];
             blens[nb] = nids[j];
-            bidx[nb++] = (size_t)j;
-            tok += t;
+            bidx[nb++] = j;
         }
-        if (nb == 0)
-            break;
-        if (vs_uselite_forward_batch(m, nb, bids, blens, bout) != VS_OK) {
-            rc = VS_E_NOMEM;
-            goto done;
-        }
-        for (size_t b = 0; b < nb; b++)
-            memcpy(out + bidx[b] * dim, bout + b * VS_USELITE_DIM,
-                   (dim < VS_USELITE_DIM ? dim : VS_USELITE_DIM) * sizeof *out);
+    if (nb && vs_uselite_forward_batch(m, nb, bids, blens, bout) != VS_OK) {
+        rc = VS_E_NOMEM;
+        goto done;
     }
+    for (size_t k = 0; k < nb; k++)
+        memcpy(out + bidx[k] * dim, bout + k * VS_USELITE_DIM,
+               (dim < VS_USELITE_DIM ? dim : VS_USELITE_DIM) * sizeof *out);
 done:
     for (size_t k = 0; ids && k < n; k++)
         free(ids[k]);
