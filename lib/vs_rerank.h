@@ -159,7 +159,7 @@ int vs_rerank_score(struct vs_rerank *r, const char *query,
 
 struct vs_rerank_stats {
     uint64_t groups, hits_in, hits_out, passthrough;
-    uint64_t truncated;     /* cross-encoder pairs cut to the model length */
+    uint64_t truncated;     /* cross-encoder, late-interaction: texts cut to fit */
     long requests, retries; /* api */
 };
 void vs_rerank_stats(const struct vs_rerank *r, struct vs_rerank_stats *st);
