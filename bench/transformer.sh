@@ -8,7 +8,7 @@
 # (bench/make_onnx_bert.py, Debian's python3-onnx), takes 1,000 sentences of
 # the Cranfield corpus, and in one run embeds them at batch 32 with 1 and 2
 # threads:
-#   - ours: vs-embed --model DIR --batch 32 --threads N, end to end (model
+#   - ours: vs-embed --model DIR --no-cache --batch 32 --threads N, end to end (model
 #     load, tokenization, NDJSON in and out); also without the model load
 #     (the time of the same command on empty input subtracted);
 #   - ONNX Runtime (onnxruntime-node, bench/ort_bench.js): session.run on
@@ -68,9 +68,9 @@ now() { $PY -c 'import time; print(time.time())'; }
 } > "$tmp/table"
 for t in 1 2; do
     t0=$(now)
-    "$build/bin/vs-embed" --model "$tmp/minilm" --batch 32 --threads "$t" "$tmp/sent.jsonl" > "$tmp/ours$t.jsonl"
+    "$build/bin/vs-embed" --model "$tmp/minilm" --no-cache --batch 32 --threads "$t" "$tmp/sent.jsonl" > "$tmp/ours$t.jsonl"
     t1=$(now)
-    "$build/bin/vs-embed" --model "$tmp/minilm" --threads "$t" < /dev/null
+    "$build/bin/vs-embed" --model "$tmp/minilm" --no-cache --threads "$t" < /dev/null
     t2=$(now)
     NODE_PATH="$ORT_DIR/node_modules" node bench/ort_bench.js "$tmp/minilm.onnx" \
         "$tmp/ids.jsonl" "$t" 32 "$tmp/ort$t.jsonl" 2>/dev/null > "$tmp/ort$t.json"
