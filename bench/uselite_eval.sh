@@ -22,6 +22,7 @@ build=${1:-build}
 bin=$(cd "$build/bin" && pwd)
 export PATH="$bin:$PATH"
 PY=/usr/bin/python3
+. scripts/beir.sh
 data=${VS_DATA:-../shared/data}
 MODEL=${VS_MODEL_DIR:-${HOME:-/tmp}/.cache/vecstore/models}/use-lite
 skip() { echo "uselite_eval.sh: skipped: $1" >&2; exit 0; }
@@ -49,25 +50,7 @@ for c in scifact cranfield; do
     fi
     w=$tmp/$c
     mkdir -p "$w"
-    "$PY" - "$src" "$w" <<'PYEOF'
-import json, sys
-src, w = sys.argv[1], sys.argv[2]
-judged = set()
-with open(src + "/qrels/test.tsv") as f:
-    next(f)
-    for l in f:
-        judged.add(l.split("\t")[0])
-with open(src + "/corpus.jsonl") as f, open(w + "/corpus.ndjson", "w") as o:
-    for l in f:
-        r = json.loads(l)
-        t = (r.get("title", "") + " " + r.get("text", "")).strip()
-        o.write(json.dumps({"id": str(r["_id"]), "text": t}) + "\n")
-with open(src + "/queries.jsonl") as f, open(w + "/queries.ndjson", "w") as o:
-    for l in f:
-        r = json.loads(l)
-        if str(r["_id"]) in judged:
-            o.write(json.dumps({"id": str(r["_id"]), "text": r["text"]}) + "\n")
-PYEOF
+    beir_prepare "$src" "$w"
     t0=$(date +%s.%N)
     vs-embed -q --model use-lite --keep-going "$w/corpus.ndjson" | vs-ingest -q "$w/kb.vs"
     t1=$(date +%s.%N)
@@ -76,11 +59,7 @@ PYEOF
     echo "$c: $nd documents embedded and ingested in $(echo "$t1 - $t0" | bc) s, $nq judged queries" >> "$tmp/notes"
     for m in "${methods[@]}"; do
         label=${m%%|*} opts=${m#*|}
-        # shellcheck disable=SC2086
-        vs-query $opts -k 100 --no-text --no-metadata "$w/kb.vs" "$w/queries.vec" > "$w/run.ndjson"
-        read -r ndcg rec < <(vs-eval --qrels "$src/qrels/test.tsv" -m ndcg@10 -m recall@100 \
-            --format tsv "$w/run.ndjson" |
-            awk '$1=="ndcg_cut_10"{n=$3} $1=="recall_100"{r=$3} END{print n, r}')
+        read -r ndcg rec < <(beir_score "$src" "$w" "$opts")
         printf '%-10s %-22s %9s %11s\n' "$c" "$label" "$ndcg" "$rec" >> "$tmp/table"
     done
 done

@@ -13,6 +13,7 @@ bin=$(cd "$bin" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${VS_DATA:-$root/../shared/data}
 PY=/usr/bin/python3
+. "$root/scripts/beir.sh"
 export PATH="$bin:$PATH"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -39,25 +40,7 @@ for c in adi cranfield scifact; do
     fi
     w=$tmp/$c
     mkdir -p "$w"
-    "$PY" - "$src" "$w" <<'PYEOF'
-import json, sys
-src, w = sys.argv[1], sys.argv[2]
-judged = set()
-with open(src + "/qrels/test.tsv") as f:
-    next(f)
-    for l in f:
-        judged.add(l.split("\t")[0])
-with open(src + "/corpus.jsonl") as f, open(w + "/corpus.ndjson", "w") as o:
-    for l in f:
-        r = json.loads(l)
-        t = (r.get("title", "") + " " + r.get("text", "")).strip()
-        o.write(json.dumps({"id": str(r["_id"]), "text": t}) + "\n")
-with open(src + "/queries.jsonl") as f, open(w + "/queries.ndjson", "w") as o:
-    for l in f:
-        r = json.loads(l)
-        if str(r["_id"]) in judged:
-            o.write(json.dumps({"id": str(r["_id"]), "text": r["text"]}) + "\n")
-PYEOF
+    beir_prepare "$src" "$w"
     nq=$(wc -l < "$w/queries.ndjson")
     t0=$(date +%s.%N)
     vs-embed -q --keep-going "$w/corpus.ndjson" | vs-ingest -q "$w/kb.vs"
@@ -68,11 +51,7 @@ PYEOF
     for m in "${methods[@]}"; do
         label=${m%%|*}
         opts=${m#*|}
-        # shellcheck disable=SC2086
-        vs-query $opts -k 100 --no-text --no-metadata "$w/kb.vs" "$w/queries.vec" > "$w/run.ndjson"
-        read -r ndcg rec < <(vs-eval --qrels "$src/qrels/test.tsv" -m ndcg@10 -m recall@100 \
-            --format tsv "$w/run.ndjson" |
-            awk '$1=="ndcg_cut_10"{n=$3} $1=="recall_100"{r=$3} END{print n, r}')
+        read -r ndcg rec < <(beir_score "$src" "$w" "$opts")
         rows+=("| $c ($nq queries) | $label | $ndcg | $rec |")
         printf '%-10s %-20s ndcg@10 %s  recall@100 %s\n' "$c" "$label" "$ndcg" "$rec"
         case $label in
