@@ -8,35 +8,21 @@ Inputs input_ids and attention_mask [batch, seq] int64; output embedding
 usage: make_onnx_bert.py DIR OUT.onnx"""
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in hdr.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
-        b, end = e["data_offsets"]
-        a = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=dt)
-        out[name.replace("bert.", "", 1) if name.startswith("bert.") else name] = \
-            a.astype(np.float32).reshape(e["shape"])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from bert_ref import load_safetensors  # noqa: E402
 
 
 def main():
     d, outp = sys.argv[1], sys.argv[2]
     cfg = json.load(open(os.path.join(d, "config.json")))
     pool = json.load(open(os.path.join(d, "1_Pooling", "config.json")))
-    W = load_safetensors(os.path.join(d, "model.safetensors"))
+    W = load_safetensors(os.path.join(d, "model.safetensors"), np.float32, "bert.")
     H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     dh, eps = H // nh, cfg["layer_norm_eps"]
     inits, nodes = [], []

@@ -10,33 +10,20 @@ attention), the pooler tanh(W x[CLS] + b), the classifier.
 usage: rerank_onnx.py DIR OUT.onnx"""
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-
-def tensors(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in hdr.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
-        b, end = e["data_offsets"]
-        a = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=dt).astype(np.float32)
-        out[name[5:] if name.startswith("bert.") else name] = a.reshape(e["shape"])
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from bert_ref import load_safetensors  # noqa: E402
 
 
 def main():
     d, outp = sys.argv[1], sys.argv[2]
     cfg = json.load(open(os.path.join(d, "config.json")))
-    W = tensors(os.path.join(d, "model.safetensors"))
+    W = load_safetensors(os.path.join(d, "model.safetensors"), np.float32, "bert.")
     H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     dh, eps = H // nh, cfg["layer_norm_eps"]
     inits, nodes = [], []

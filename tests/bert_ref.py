@@ -17,7 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wordpiece_ref import basic, wordpiece  # noqa: E402
 
 
-def load_safetensors(path):
+def read_safetensors(path):
+    """The tensors of a safetensors file as numpy arrays of their stored
+    type (F32 or F16), by their stored names."""
     with open(path, "rb") as f:
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
@@ -29,8 +31,18 @@ def load_safetensors(path):
             continue
         dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
         b, end = e["data_offsets"]
-        a = np.frombuffer(raw[base + b:base + end], dtype=dt)
-        out[name] = a.astype(np.float64).reshape(e["shape"])
+        out[name] = np.frombuffer(raw[base + b:base + end], dtype=dt).reshape(e["shape"])
+    return out
+
+
+def load_safetensors(path, dtype=np.float64, strip=""):
+    """read_safetensors converted to dtype; with strip, names that start
+    with it lose it (e.g. "bert.")."""
+    out = {}
+    for name, a in read_safetensors(path).items():
+        if strip and name.startswith(strip):
+            name = name[len(strip):]
+        out[name] = a.astype(dtype)
     return out
 
 
@@ -48,10 +60,11 @@ def gelu(x, act):
                                   (x + 0.044715 * x ** 3)))
 
 
-def encode(W, cfg, ids, types):
+def encode(W, cfg, ids, types, nkeys=None):
     """The last hidden states (len(ids) x hidden) of a BERT encoder whose
     weights W (float64, names without "bert.") and config.json cfg are
-    given, for token ids with their token types."""
+    given, for token ids with their token types; with nkeys, every token
+    attends only to the first nkeys tokens."""
     H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
     dh = H // nh
     L = len(ids)
@@ -70,6 +83,8 @@ def encode(W, cfg, ids, types):
         k = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
         v = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
         s = q @ k.transpose(0, 2, 1) / math.sqrt(dh)
+        if nkeys is not None:
+            s = s + np.where(np.arange(L) < nkeys, 0.0, -np.inf)
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
         ctx = (s @ v).transpose(1, 0, 2).reshape(L, H)

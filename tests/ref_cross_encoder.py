@@ -25,22 +25,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bert_ref import encode, load_safetensors  # noqa: E402
+from bert_ref import encode, load_safetensors, read_safetensors  # noqa: E402
 from wordpiece_ref import basic, wordpiece  # noqa: E402
-
-
-def read_st(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, e in hdr.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
-        b, end = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=dt).reshape(e["shape"])
-    return out
 
 
 def write_st(path, t):
@@ -70,7 +56,7 @@ def make(d, opts):
     cfg["id2label"] = {"0": "LABEL_0"}
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=2)
     path = os.path.join(d, "model.safetensors")
-    t = read_st(path)
+    t = read_safetensors(path)
     H = cfg["hidden_size"]
     rng = np.random.default_rng(4242)
     t["classifier.weight"] = (rng.standard_normal((1, H)) * 0.5).astype(np.float32)

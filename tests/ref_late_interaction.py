@@ -23,7 +23,6 @@ tests.
         are not one ASCII punctuation mark (unless mask_punctuation is
         false)."""
 import json
-import math
 import os
 import string
 import subprocess
@@ -33,41 +32,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bert_ref import gelu, layernorm, load_safetensors  # noqa: E402
-from ref_cross_encoder import read_st, write_st  # noqa: E402
+from bert_ref import encode, load_safetensors, read_safetensors  # noqa: E402
+from ref_cross_encoder import write_st  # noqa: E402
 from wordpiece_ref import basic, wordpiece  # noqa: E402
-
-
-def encode(W, cfg, ids, nkeys):
-    """Last hidden states of the BERT encoder W (names without "bert.") for
-    ids (token type 0), attending only to the first nkeys tokens."""
-    H, nh, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
-    dh, L = H // nh, len(ids)
-    x = (W["embeddings.word_embeddings.weight"][ids] +
-         W["embeddings.position_embeddings.weight"][:L] +
-         W["embeddings.token_type_embeddings.weight"][[0] * L])
-    x = layernorm(x, W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], eps)
-    bias = np.where(np.arange(L) < nkeys, 0.0, -np.inf)
-    for i in range(cfg["num_hidden_layers"]):
-        p = "encoder.layer.%d." % i
-
-        def lin(v, name):
-            return v @ W[p + name + ".weight"].T + W[p + name + ".bias"]
-
-        q = lin(x, "attention.self.query").reshape(L, nh, dh).transpose(1, 0, 2)
-        k = lin(x, "attention.self.key").reshape(L, nh, dh).transpose(1, 0, 2)
-        v = lin(x, "attention.self.value").reshape(L, nh, dh).transpose(1, 0, 2)
-        a = q @ k.transpose(0, 2, 1) / math.sqrt(dh) + bias
-        a = np.exp(a - a.max(-1, keepdims=True))
-        a /= a.sum(-1, keepdims=True)
-        ctx = (a @ v).transpose(1, 0, 2).reshape(L, H)
-        x = layernorm(x + lin(ctx, "attention.output.dense"),
-                      W[p + "attention.output.LayerNorm.weight"],
-                      W[p + "attention.output.LayerNorm.bias"], eps)
-        h = gelu(lin(x, "intermediate.dense"), cfg["hidden_act"])
-        x = layernorm(x + lin(h, "output.dense"), W[p + "output.LayerNorm.weight"],
-                      W[p + "output.LayerNorm.bias"], eps)
-    return x
 
 
 def make(d, opts):
@@ -105,7 +72,7 @@ def make(d, opts):
         return
     cfg = json.load(open(os.path.join(d, "config.json")))
     path = os.path.join(d, "model.safetensors")
-    t = read_st(path)
+    t = read_safetensors(path)
     rng = np.random.default_rng(777)
     H = cfg["hidden_size"]
     t["linear.weight"] = (rng.standard_normal((dim, H)) * H ** -0.5).astype(np.float32)
@@ -150,7 +117,7 @@ def score(d):
             ids += [vocab["[MASK]"]] * (limit - len(ids))
             if attend:
                 nkeys = len(ids)
-        x = encode(B, cfg, ids, nkeys)
+        x = encode(B, cfg, ids, [0] * len(ids), nkeys)
         if lin is not None:
             x = x @ lin.T + W.get("linear.bias", 0)
         x = x / np.linalg.norm(x, axis=1, keepdims=True)
