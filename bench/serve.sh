@@ -16,6 +16,7 @@ DIM=${DIM:-128}
 DUR=${DUR:-10}
 SOAK_S=${SOAK_S:-300}
 PY=/usr/bin/python3
+. "$(dirname "$0")/serve_lib.sh"
 command -v wrk >/dev/null || { echo "serve.sh: wrk not installed (scripts/deps.sh --bench)" >&2; exit 5; }
 tmp=$(mktemp -d)
 pid=""
@@ -41,28 +42,10 @@ for i in range(64):
 with open(tmp + "/queries.ndjson", "w") as f:
     for q in qs:
         f.write(q + "\n")
-with open(tmp + "/wrk.lua", "w") as f:
-    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-    f.write("local bodies = {\n")
-    for q in qs:
-        f.write("  [==[%s]==],\n" % q)
-    f.write("}\nlocal i = 0\nrequest = function()\n  i = i %% %d + 1\n"
-            "  return wrk.format(nil, nil, nil, bodies[i])\nend\n" % len(qs))
-    f.write('done = function(summary, latency, requests)\n'
-            '  io.write(string.format("RESULT %d %d %d %d %.1f %.1f\\n", summary.requests,'
-            ' summary.errors.status, summary.errors.connect + summary.errors.read +'
-            ' summary.errors.write + summary.errors.timeout, summary.duration,'
-            ' latency:percentile(50), latency:percentile(99)))\nend\n')
 EOF
+serve_wrk_lua "$tmp/queries.ndjson" "$tmp/wrk.lua"
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
-"$bin/vs-serve" --listen 127.0.0.1:0 --threads 2 "$tmp/kb.vs" 2>"$tmp/err" &
-pid=$!
-i=0
-until grep -q 'listening on' "$tmp/err"; do
-    i=$((i + 1)); [ $i -gt 200 ] && { cat "$tmp/err" >&2; exit 5; }
-    sleep 0.05
-done
-port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/err")
+serve_start "$tmp/kb.vs" 2 200
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
 
@@ -74,11 +57,7 @@ out=${OUT:-bench/results/serve.txt}
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
     r=$(wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
-    set -- $r
-    printf '%-28s %10.0f %10.2f %10.2f %8d\n' "http c=$c" \
-        "$(echo "$1 $4" | awk '{print $1 / ($2 / 1e6)}')" \
-        "$(echo "$5" | awk '{print $1 / 1000}')" "$(echo "$6" | awk '{print $1 / 1000}')" \
-        $(($2 + $3)) >> "$tmp/table"
+    serve_row "http c=$c" "$r" >> "$tmp/table"
 done
 # the same 64 queries in batch, repeated to 6400
 for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"

@@ -18,6 +18,7 @@ DIM=${DIM:-128}
 MIX_S=${MIX_S:-30}
 B=${B:-10}
 PY=/usr/bin/python3
+. "$(dirname "$0")/serve_lib.sh"
 command -v wrk >/dev/null || { echo "serve_mixed.sh: wrk not installed (scripts/deps.sh --bench)" >&2; exit 5; }
 tmp=$(mktemp -d)
 pid="" wpid=""
@@ -38,19 +39,10 @@ with open(tmp + "/recs.ndjson", "w") as f:
         f.write(json.dumps({"id": "d%d" % i, "vector": v}) + "\n")
 qs = [json.dumps({"id": "q%d" % i, "k": 10,
                   "vector": [round(r.gauss(0, 1), 4) for _ in range(dim)]}) for i in range(64)]
-with open(tmp + "/wrk.lua", "w") as f:
-    f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-    f.write("local bodies = {\n")
-    for q in qs:
-        f.write("  [==[%s]==],\n" % q)
-    f.write("}\nlocal i = 0\nrequest = function()\n  i = i %% %d + 1\n"
-            "  return wrk.format(nil, nil, nil, bodies[i])\nend\n" % len(qs))
-    f.write('done = function(summary, latency, requests)\n'
-            '  io.write(string.format("RESULT %d %d %d %d %.1f %.1f\\n", summary.requests,'
-            ' summary.errors.status, summary.errors.connect + summary.errors.read +'
-            ' summary.errors.write + summary.errors.timeout, summary.duration,'
-            ' latency:percentile(50), latency:percentile(99)))\nend\n')
+with open(tmp + "/queries.ndjson", "w") as f:
+    f.write("".join(q + "\n" for q in qs))
 EOF
+serve_wrk_lua "$tmp/queries.ndjson" "$tmp/wrk.lua"
 # the writer: batches of B new records, one request after another on one
 # connection; each acknowledged id goes to acked (flushed at once), then
 # the count of requests and the seconds taken to writer.out when it stops
@@ -86,18 +78,7 @@ with open(acked + ".stats", "w") as f:
 EOF
 
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
-start() {
-    : > "$tmp/err"
-    "$bin/vs-serve" --listen 127.0.0.1:0 --threads 4 "$tmp/kb.vs" 2>"$tmp/err" &
-    pid=$!
-    i=0
-    until grep -q 'listening on' "$tmp/err"; do
-        i=$((i + 1)); [ $i -gt 400 ] && { cat "$tmp/err" >&2; exit 5; }
-        sleep 0.05
-    done
-    port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$tmp/err")
-}
-start
+serve_start "$tmp/kb.vs" 4 400
 $PY "$tmp/writer.py" "$port" "$DIM" "$B" "$tmp/acked" &
 wpid=$!
 sleep 1
@@ -110,7 +91,6 @@ wait "$pid" 2>/dev/null || true
 pid=""
 wait "$wpid" 2>/dev/null || true
 wpid=""
-set -- $r
 nacked=$(wc -l < "$tmp/acked")
 read -r wreqs wsecs < "$tmp/acked.stats"
 verify=ok
@@ -122,7 +102,7 @@ have = set(json.loads(l)["id"] for l in sys.stdin)
 acked = [l.strip() for l in open(sys.argv[1])]
 print(sum(1 for a in acked if a not in have), len(have))' "$tmp/acked" > "$tmp/missing"
 read -r missing total < "$tmp/missing"
-start
+serve_start "$tmp/kb.vs" 4 400
 last=$(tail -n 1 "$tmp/acked")
 served=$(curl -s --data-binary "{\"id\":\"q\",\"vector\":[$(seq -s, $DIM | sed 's/[0-9]*/0.5/g')],\"k\":1,\"filter\":\"id = \\\"$last\\\"\"}" \
     "http://127.0.0.1:$port/v1/stores/kb/query")
@@ -134,10 +114,7 @@ out=${OUT:-bench/results/serve.txt}
 {
     echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve mixed load, $N records dim $DIM, $(nproc) cores, load average $(cut -d" " -f1 /proc/loadavg) at the end, ${MIX_S}s of wrk -c8 queries (k=10) during upserts of $B records per request, then kill -9 mid-write"
     printf '%-28s %10s %10s %10s %8s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors"
-    printf '%-28s %10.0f %10.2f %10.2f %8d\n' "http c=8 during upserts" \
-        "$(echo "$1 $4" | awk '{print $1 / ($2 / 1e6)}')" \
-        "$(echo "$5" | awk '{print $1 / 1000}')" "$(echo "$6" | awk '{print $1 / 1000}')" \
-        $(($2 + $3))
+    serve_row "http c=8 during upserts" "$r"
     printf 'upserts: %d requests (%d records) acknowledged in %.1f s (%.1f requests/s), %d records by the end of the query run\n' \
         "$wreqs" "$nacked" "$wsecs" "$(echo "$wreqs $wsecs" | awk '{print $1 / $2}')" "$acked_during"
     printf 'after kill -9: vs-index verify %s; %d of %d acknowledged records missing (store holds %d); last acknowledged id found by a restarted server: %s\n' \
