@@ -8,6 +8,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define VS_QUANT_X86 1
 #else
@@ -263,9 +264,14 @@ __attribute__((target(QT))) static float bin_avx2(const struct vs_quant *q,
 static int have_avx2(void)
 {
 #if VS_QUANT_X86
+    /* F16C through CPUID leaf 1 (ECX bit 29): clang 14's
+     * __builtin_cpu_supports does not know "f16c". */
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 29)))
+        return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
+           __builtin_cpu_supports("popcnt");
 #else
     return 0;
 #endif
