@@ -81,7 +81,45 @@ struct space {
     const float *vecs, *q;
     const struct vs_quant *qz;
     const float *prep;
+    const struct vs_hnsw_rows *rows; /* lazily decoded vecs, or NULL */
+    struct vs_hnsw_scratch *s;       /* where a failed load leaves its status */
+    struct vs_diag *d;
 };
+
+/* Make sure row v of sp->vecs holds data (lazy rows); 0 or -3 (the load's
+ * status in sp->s->err, its diag in sp->d). */
+static int row_load(const struct space *sp, uint32_t v)
+{
+    const struct vs_hnsw_rows *r = sp->rows;
+    uint64_t b = (uint64_t)v >> r->shift;
+    if (__atomic_load_n(&r->ready[b], __ATOMIC_ACQUIRE))
+        return 0;
+    int st = r->load(r->ctx, b, sp->d);
+    if (st != VS_OK) {
+        sp->s->err = st;
+        return -3;
+    }
+    return 0;
+}
+
+static inline int row_ready(const struct space *sp, uint32_t v)
+{
+    if (!sp->rows || __atomic_load_n(&sp->rows->ready[(uint64_t)v >> sp->rows->shift],
+                                     __ATOMIC_ACQUIRE))
+        return 0;
+    return row_load(sp, v);
+}
+
+/* Every row of a lazy space (before an exact scan); 0 or -3. */
+static int rows_all(const struct space *sp, uint64_t n)
+{
+    if (!sp->rows)
+        return 0;
+    for (uint64_t b = 0; n && b <= (n - 1) >> sp->rows->shift; b++)
+        if (row_ready(sp, (uint32_t)(b << sp->rows->shift)))
+            return -3;
+    return 0;
+}
 
 /* ---- heaps: max-heap on (d, id) ---- */
 
@@ -278,6 +316,8 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             return -1;
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
+            if (!sp->qz && row_ready(sp, v))
+                return -3;
             float dv = sdist(h, sp, v);
             s->dists++;
             if (dv < *epd) {
@@ -344,6 +384,10 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             if (qz) {
                 dv = vs_quant_dist(qz, prep, v);
             } else {
+                if (sp->rows && row_ready(sp, v)) {
+                    rc = -3;
+                    break;
+                }
                 dv = fn(q, vecs + (size_t)v * dim, dim);
                 dv = l2 ? dv : -dv;
             }
@@ -398,7 +442,7 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                   _Atomic uint32_t *gentry, _Atomic int *gmax)
 {
     const float *q = vecs + (size_t)i * h->dim;
-    const struct space sp = {vecs, q, NULL, NULL};
+    const struct space sp = {.vecs = vecs, .q = q};
     int L = h->level[i];
     while (atomic_flag_test_and_set_explicit(glock, memory_order_acquire))
         ;
@@ -690,6 +734,8 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         return vs_diag_set(d, VS_E_USAGE, "hnsw: the codes do not match the graph's rows");
     struct vs_hnsw_stats lst = {0};
     s->visited = s->dists = 0;
+    s->err = VS_OK;
+    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d};
     size_t k = q->k;
     size_t ef = q->ef ? q->ef : 64;
     if (ef < k)
@@ -708,13 +754,14 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         s->res.n = 0;
     } else if (counted && (double)matched < below * (double)h->n) {
         lst.exact = 1;
-        rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+        rc = rows_all(&sp, h->n);
+        if (rc == 0)
+            rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
     } else {
         if (counted && matched < h->n) {
             uint64_t f = (h->n + matched - 1) / matched;
             ef *= f < 4 ? f : 4;
         }
-        struct space sp = {vecs, q->vec, NULL, NULL};
         if (q->quant) {
             size_t need = vs_quant_prep_floats(q->quant);
             if (need > s->prepcap) {
@@ -729,16 +776,24 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             sp.prep = s->prep;
         }
         uint32_t ep = h->entry;
-        float epd = sdist(h, &sp, ep);
-        s->dists++;
+        float epd = 0;
+        if (!sp.qz)
+            rc = row_ready(&sp, ep);
+        if (rc == 0) {
+            epd = sdist(h, &sp, ep);
+            s->dists++;
+        }
         for (int lv = h->maxlevel; lv > 0 && rc == 0; lv--)
             rc = greedy(h, s, &sp, &ep, &epd, lv, 0);
         if (rc == 0)
             rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
         if (rc == 0 && q->quant) {
             /* re-score the beam from the full-precision rows, keep k */
-            for (size_t i = 0; i < s->res.n; i++)
-                s->res.a[i].d = dist(h, q->vec, vecs + (size_t)s->res.a[i].id * h->dim);
+            for (size_t i = 0; i < s->res.n && rc == 0; i++)
+                if ((rc = row_ready(&sp, s->res.a[i].id)) == 0)
+                    s->res.a[i].d = dist(h, q->vec, vecs + (size_t)s->res.a[i].id * h->dim);
+        }
+        if (rc == 0 && q->quant) {
             lst.rescored = s->res.n;
             qsort(s->res.a, s->res.n, sizeof *s->res.a, cmp_hn);
             if (s->res.n > k)
@@ -754,7 +809,9 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             }
             if (s->res.n < (matched < k ? matched : k)) {
                 lst.fallback = 1;
-                rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+                rc = rows_all(&sp, h->n);
+                if (rc == 0)
+                    rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
             }
         }
     }
@@ -764,6 +821,8 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     lst.matched = matched;
     if (st)
         *st = lst;
+    if (rc == -3)
+        return s->err;
     if (rc == -1)
         return vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
     if (rc)

@@ -138,12 +138,10 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
     }
     for (size_t p = 0; p < q->nparts; p++) {
         struct vs_segment *g = vs_store_segment(s, p);
-        const float *v;
         const char *const *ids;
         uint64_t rows = vs_segment_rows(g);
         q->segs[p] = g;
-        if ((st = vs_segment_vectors(g, &v, d)) != VS_OK ||
-            (st = vs_segment_ids(g, &ids, d)) != VS_OK)
+        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
             goto fail;
         uint8_t *lv = NULL;
         uint64_t nlive = 0;
@@ -161,7 +159,7 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
                 lv[r] = alive != 0;
         }
         q->live[p] = lv;
-        q->parts[p] = (struct vs_flat_part){v, ids, rows, lv};
+        q->parts[p] = (struct vs_flat_part){NULL, ids, rows, lv};
         q->rows_total += rows;
         q->live_total += nlive;
     }
@@ -174,11 +172,19 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
                 st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
                 goto fail;
             }
-            for (size_t p = 0; p < q->nparts; p++) {
-                q->fparts[p] = q->parts[p];
-                if (vs_qgraph_has(q->graphs, p))
-                    q->fparts[p].rows = 0;
-            }
+        }
+    }
+    /* the exact scan reads every row of its segments; a graph segment's
+     * rows are decoded block by block as its searches touch them */
+    for (size_t p = 0; p < q->nparts; p++) {
+        if (vs_qgraph_has(q->graphs, p))
+            q->parts[p].vecs = vs_qgraph_vecs(q->graphs, p);
+        else if ((st = vs_segment_vectors(q->segs[p], &q->parts[p].vecs, d)) != VS_OK)
+            goto fail;
+        if (q->fparts) {
+            q->fparts[p] = q->parts[p];
+            if (vs_qgraph_has(q->graphs, p))
+                q->fparts[p].rows = 0;
         }
     }
     *out = q;

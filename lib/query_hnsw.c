@@ -28,7 +28,17 @@ struct vs_qgraph {
     struct vs_flat_hit *mbuf;        /* nthreads x 2 kmax: merging */
     struct pstat *ps;                /* batch x nparts */
     uint64_t *nlive;                 /* per part: live rows */
+    const float **vecs;              /* per graph part: its rows (lazy or all) */
+    struct vs_hnsw_rows *rows;       /* per graph part: lazy decoding (ready NULL = all there) */
 };
+
+/* rows r of a segment sit in vectors block r >> 10 */
+_Static_assert(VS_VEC_BLOCK_ROWS == 1u << 10, "vectors blocks of 1024 rows");
+
+static int load_rows(void *ctx, uint64_t b, struct vs_diag *d)
+{
+    return vs_seg_vector_block(ctx, b, d);
+}
 
 void vs_qgraph_free(struct vs_qgraph *g)
 {
@@ -39,6 +49,8 @@ void vs_qgraph_free(struct vs_qgraph *g)
         vs_quant_free(g->qz ? g->qz[p] : NULL);
     }
     free(g->qz);
+    free(g->vecs);
+    free(g->rows);
     if (g->scr)
         for (size_t i = 0; i < (size_t)g->nthreads * g->nparts; i++)
             vs_hnsw_scratch_free(g->scr[i]);
@@ -67,7 +79,9 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
 #endif
     g->h = calloc(nparts ? nparts : 1, sizeof *g->h);
     g->qz = calloc(nparts ? nparts : 1, sizeof *g->qz);
-    if (!g->h || !g->qz) {
+    g->vecs = calloc(nparts ? nparts : 1, sizeof *g->vecs);
+    g->rows = calloc(nparts ? nparts : 1, sizeof *g->rows);
+    if (!g->h || !g->qz || !g->vecs || !g->rows) {
         vs_qgraph_free(g);
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
@@ -81,6 +95,10 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
             if (st == VS_E_NOTFOUND)
                 st = VS_OK;
         }
+        /* the rows are decoded block by block as the search touches them */
+        if (st == VS_OK &&
+            (st = vs_seg_vectors_lazy(segs[p], g->qz[p] == NULL, &g->vecs[p], &g->rows[p].ready, d)) == VS_OK)
+            g->rows[p] = (struct vs_hnsw_rows){g->rows[p].ready, 10, load_rows, segs[p]};
         if (st != VS_OK) {
             vs_qgraph_free(g);
             return st;
@@ -104,6 +122,11 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
 int vs_qgraph_has(const struct vs_qgraph *g, size_t p)
 {
     return g && p < g->nparts && g->h[p] != NULL;
+}
+
+const float *vs_qgraph_vecs(const struct vs_qgraph *g, size_t p)
+{
+    return vs_qgraph_has(g, p) ? g->vecs[p] : NULL;
 }
 
 static int cmp_hit(const void *a, const void *b)
@@ -161,10 +184,12 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             struct vs_hnsw_query hq = {.vec = fq[i].vec, .k = fq[i].k, .ef = ef,
                                        .live = parts[p].live,
                                        .allow = fq[i].allow ? fq[i].allow[p] : NULL,
-                                       .quant = g->qz[p]};
+                                       .quant = g->qz[p],
+                                       .rows = g->rows[p].ready ? &g->rows[p] : NULL};
             size_t nh = 0;
             struct vs_hnsw_stats hs = {0};
             struct vs_diag dd;
+            vs_diag_clear(&dd);
             if (st == VS_OK)
                 st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, &dd);
             if (st != VS_OK) {

@@ -24,6 +24,10 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
 void vs_qgraph_free(struct vs_qgraph *g);
 /* 1 when part p is searched through its graph. */
 int vs_qgraph_has(const struct vs_qgraph *g, size_t p);
+/* The rows of graph part p (NULL for other parts): only the blocks the
+ * searches touch are decoded (vs_seg_vectors_lazy), so they may be read
+ * only through vs_qgraph_search. */
+const float *vs_qgraph_vecs(const struct vs_qgraph *g, size_t p);
 /* Search the graph parts for the nq queries and merge their hits into
  * fr[i] (which holds the exact hits of the other parts; hits arrays have
  * room for fq[i].k). ef 0 = 64. */

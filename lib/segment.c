@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -649,7 +650,9 @@ void vs_seg_close(struct vs_segment *g)
     if (g->fd >= 0)
         close(g->fd);
     free(g->del);
-    free(g->vecs);
+    free(g->vregion);
+    free(g->vready);
+    free(g->vsbuf);
     free(g->idbuf);
     free(g->ids);
     free(g->docidx);
@@ -671,15 +674,35 @@ static const struct vs_sect *find_sect(const struct vs_segment *g, uint32_t type
 
 /* Read stored bytes [off, off+len) of the file, check sum, decompress into a
  * new buffer of raw bytes (64-byte aligned, NUL-terminated past raw). */
+#define VS_HUGE_PAGE ((size_t)2 << 20)
+
+/* n bytes aligned to 64 (free() them); from 2 MiB up, on huge pages where
+ * the kernel gives them on request (madvise mode): filling a large section
+ * then takes a page fault per 2 MiB instead of one per 4 KiB, which was
+ * most of the time to a store's first answer. */
+static void *big_alloc(size_t n)
+{
+    if (n < VS_HUGE_PAGE)
+        return aligned_alloc(64, (n + 63) / 64 * 64);
+    size_t cap = (n + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE;
+    void *p = aligned_alloc(VS_HUGE_PAGE, cap);
+    if (p)
+        (void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: may fail */
+    return p;
+}
+
 static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
                       uint64_t len, uint64_t raw, uint64_t sum, uint32_t codec,
                       void **out, struct vs_diag *d)
 {
     *out = NULL;
-    void *stored = malloc(len ? len : 1);
-    size_t cap = (raw + 1 + 63) / 64 * 64;
-    void *dst = aligned_alloc(64, cap);
+    /* a raw section is read straight into its buffer */
+    int direct = codec == VS_CODEC_RAW && len == raw;
+    void *dst = big_alloc((size_t)raw + 1);
+    void *stored = direct ? dst : big_alloc(len ? (size_t)len : 1);
     if (!stored || !dst) {
+        if (stored != dst)
+            free(stored);
         free(stored);
         free(dst);
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
@@ -703,7 +726,8 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
             st = vs_diag_set(d, VS_E_CORRUPT, "%s: bad size", what);
             goto fail;
         }
-        memcpy(dst, stored, len);
+        if (!direct)
+            memcpy(dst, stored, len);
     } else {
         size_t n = ZSTD_decompress(dst, raw, stored, len);
         if (ZSTD_isError(n) || n != raw) {
@@ -713,11 +737,13 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
         }
     }
     ((char *)dst)[raw] = '\0';
-    free(stored);
+    if (!direct)
+        free(stored);
     *out = dst;
     return VS_OK;
 fail:
-    free(stored);
+    if (!direct)
+        free(stored);
     free(dst);
     return st;
 }
@@ -920,65 +946,152 @@ static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_d
                       len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
 }
 
+/* Read, check and decompress vectors block b straight into its place in
+ * all (rows x dim floats); sbuf/scap: a read buffer for compressed blocks,
+ * grown as needed and kept (raw blocks are read in place). Caller holds
+ * g->mu. */
+static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sbuf,
+                         size_t *scap, struct vs_diag *d)
+{
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
+    float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
+    uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    void *src = at;
+    if (len != raw) {
+        if (len > *scap) {
+            free(*sbuf);
+            *scap = (size_t)len;
+            if (!(*sbuf = malloc(*scap))) {
+                *scap = 0;
+                return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vectors block");
+            }
+        }
+        src = *sbuf;
+    }
+    const char *why = NULL;
+    int st;
+    if ((st = vs_io_pread_all(g->fd, src, (size_t)len, vs->off + vs_get64(e))) != VS_OK) {
+        why = st == VS_E_CORRUPT ? "cannot read (file is truncated)" : "cannot read";
+    } else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24)) {
+        why = "checksum mismatch";
+        st = VS_E_CORRUPT;
+    } else if (len != raw) {
+        size_t n = ZSTD_decompress(at, (size_t)raw, src, (size_t)len);
+        if (ZSTD_isError(n) || n != raw) {
+            why = "does not decompress";
+            st = VS_E_CORRUPT;
+        }
+    }
+    if (why) {
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "section 'vectors' block %llu: %s", (unsigned long long)b, why);
+    }
+    return st;
+}
+
+/* The region every block decodes into, made on first use (caller holds
+ * g->mu). Its pages are only touched as blocks are decoded; dense: most
+ * blocks will be (huge pages pay off). */
+static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
+{
+    if (g->vregion)
+        return VS_OK;
+    size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
+    if (dense || total < VS_HUGE_PAGE) {
+        g->vregion = big_alloc(total);
+    } else {
+        /* sparse use (a few blocks re-scored): 4 KiB pages, as a huge page
+         * would clear 2 MiB for each block touched; aligned for a later
+         * full load's madvise */
+        size_t cap = (total + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE;
+        g->vregion = aligned_alloc(VS_HUGE_PAGE, cap);
+    }
+    g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+    if (!g->vregion || !g->vready) {
+        free(g->vregion);
+        free(g->vready);
+        g->vregion = NULL;
+        g->vready = NULL;
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
+    }
+    return VS_OK;
+}
+
 int vs_segment_vectors(struct vs_segment *g, const float **vecs,
                        struct vs_diag *d)
 {
     pthread_mutex_lock(&g->mu);
     int st = VS_OK;
-    if (!g->vecs && (st = ensure_vecidx(g, d)) == VS_OK) {
-        size_t total = (size_t)(g->rows * g->dim * sizeof(float));
-        float *all = aligned_alloc(64, (total + 64) / 64 * 64);
-        if (!all)
-            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
-        /* each block is read (raw: in place) into one reused buffer, checked
-         * and decompressed straight into place: no per-block allocations or
-         * copies, which were most of the time to a store's first answer */
-        const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
-        void *sbuf = NULL;
-        size_t scap = 0;
+    if (!g->vecs && (st = ensure_vecidx(g, d)) == VS_OK &&
+        (st = ensure_vregion(g, 1, d)) == VS_OK) {
+        size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
+        if (total >= VS_HUGE_PAGE) /* the rest on huge pages (a hint) */
+            (void)madvise(g->vregion, (total + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE,
+                          MADV_HUGEPAGE);
+        /* each block not decoded yet is read (raw: in place) into one reused
+         * buffer, checked and decompressed straight into place: no per-block
+         * allocations or copies */
         for (uint64_t b = 0; st == VS_OK && b < g->nvblocks; b++) {
-            const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
-            float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
-            uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
-            void *src = at;
-            if (len != raw) {
-                if (len > scap) {
-                    free(sbuf);
-                    scap = (size_t)len;
-                    if (!(sbuf = malloc(scap))) {
-                        scap = 0;
-                        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vectors block");
-                        break;
-                    }
-                }
-                src = sbuf;
-            }
-            const char *why = NULL;
-            if ((st = vs_io_pread_all(g->fd, src, (size_t)len, vs->off + vs_get64(e))) != VS_OK) {
-                why = st == VS_E_CORRUPT ? "cannot read (file is truncated)" : "cannot read";
-            } else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24)) {
-                why = "checksum mismatch";
-                st = VS_E_CORRUPT;
-            } else if (len != raw) {
-                size_t n = ZSTD_decompress(at, (size_t)raw, src, (size_t)len);
-                if (ZSTD_isError(n) || n != raw) {
-                    why = "does not decompress";
-                    st = VS_E_CORRUPT;
-                }
-            }
-            if (why) {
-                vs_diag_where(d, g->path, 0);
-                vs_diag_set(d, st, "section 'vectors' block %llu: %s", (unsigned long long)b,
-                            why);
-            }
+            if (__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE))
+                continue;
+            if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
+                __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
         }
-        free(sbuf);
-        if (st == VS_OK)
-            g->vecs = all;
-        else
-            free(all);
+        if (st == VS_OK) {
+            g->vecs = g->vregion;
+            free(g->vsbuf); /* every block is in: the read buffer is done */
+            g->vsbuf = NULL;
+            g->vscap = 0;
+        }
     }
     *vecs = g->vecs;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
+                        const uint8_t **ready, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    *base = NULL;
+    *ready = NULL;
+    if (g->vecs) {
+        *base = g->vecs;
+        goto out;
+    }
+    if ((st = ensure_vecidx(g, d)) != VS_OK)
+        goto out;
+    /* row r must sit in block r / VS_VEC_BLOCK_ROWS: every block but the
+     * last is full (the writer's layout); else load everything */
+    int uniform = 1;
+    for (uint64_t b = 0; b + 1 < g->nvblocks && uniform; b++)
+        uniform = vs_get64(g->vecidx + b * VS_DOCIDX_ENTRY + 40) == VS_VEC_BLOCK_ROWS;
+    if (!uniform) {
+        pthread_mutex_unlock(&g->mu);
+        return vs_segment_vectors(g, base, d);
+    }
+    if ((st = ensure_vregion(g, dense, d)) != VS_OK)
+        goto out;
+    *base = g->vregion;
+    *ready = g->vready;
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->vready || b >= g->nvblocks) {
+        st = vs_diag_set(d, VS_E_INTERNAL, "vectors block %llu out of range",
+                         (unsigned long long)b);
+    } else if (!__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE)) {
+        if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
+            __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&g->mu);
     return st;
 }

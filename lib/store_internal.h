@@ -63,7 +63,11 @@ struct vs_segment {
     uint64_t del_bytes;
     /* lazily loaded parts, guarded by mu */
     pthread_mutex_t mu;
-    float *vecs;
+    float *vecs;            /* all rows, once every block is decoded (= vregion) */
+    float *vregion;         /* rows x dim floats, blocks decoded into place */
+    uint8_t *vready;        /* per vectors block: 1 once decoded (atomic) */
+    void *vsbuf;            /* read buffer for compressed vectors blocks */
+    size_t vscap;
     char *idbuf;
     const char **ids;
     unsigned char *docidx;  /* raw DOCINDEX section */
@@ -128,6 +132,15 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
  * that holds it (or using the whole section when it is loaded). */
 int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
                       struct vs_diag *d);
+/* Lazy access to the vectors: *base gets rows x dim floats of which only
+ * the blocks marked in *ready (one byte per VS_VEC_BLOCK_ROWS rows, read
+ * with an acquire load) hold data; vs_seg_vector_block decodes block b
+ * (checked against its checksum) into place. *ready is NULL when every row
+ * is already there. dense: most blocks will be touched (the region is then
+ * put on huge pages). */
+int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
+                        const uint8_t **ready, struct vs_diag *d);
+int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);
 /* Sum of the raw (uncompressed) sizes of the known sections. */
 uint64_t vs_seg_raw_bytes(const struct vs_segment *g);
 

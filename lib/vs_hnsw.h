@@ -93,6 +93,20 @@ struct vs_hnsw_query {
      * graph is walked with their distances and the ef best of the beam are
      * re-scored from vecs (full precision) before the k best are kept. */
     const struct vs_quant *quant;
+    /* Rows decoded on demand, or NULL when vecs holds every row: vecs is
+     * then a region where only the blocks of 1 << rows->shift rows marked
+     * in rows->ready (read with an acquire load) hold data, and
+     * rows->load(rows->ctx, b, d) decodes block b into place (VS_OK or a
+     * status with d filled). The search loads each block it touches first;
+     * an exact scan loads them all. */
+    const struct vs_hnsw_rows *rows;
+};
+
+struct vs_hnsw_rows {
+    const uint8_t *ready;
+    unsigned shift;
+    int (*load)(void *ctx, uint64_t block, struct vs_diag *d);
+    void *ctx;
 };
 
 struct vs_hnsw_hit {
@@ -113,7 +127,8 @@ struct vs_hnsw_stats {
 
 /* Search: hits (caller array of at least k) ordered by score, ties by row.
  * vecs are the rows the graph was built over. Errors: VS_E_USAGE (k 0),
- * VS_E_CORRUPT (a damaged level-0 block), VS_E_NOMEM. */
+ * VS_E_CORRUPT (a damaged level-0 block), VS_E_NOMEM, or the status of a
+ * failed q->rows->load (d as it filled it). */
 int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                    const float *vecs, const struct vs_hnsw_query *q,
                    struct vs_hnsw_hit *hits, size_t *nhits,

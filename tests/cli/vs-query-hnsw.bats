@@ -256,3 +256,30 @@ PYEOF
     [ -z "$out" ]
     [[ "$err" == "vs-query: error: "*"section 'quant'"* ]]
 }
+
+@test "vectors are decoded per block as the graph search touches them; a damaged block touched is exit 4" {
+    cp -r "$S/g.vs" "$S/d.vs"
+    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+for i in range(n):
+    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
+    off, size = struct.unpack_from("<QQ", b, table + 48 * i + 16)
+    if kind == 2:
+        b[off + 100] ^= 0x40
+        open(p, "wb").write(b)
+        sys.exit(0)
+sys.exit("no vectors section")
+PYEOF
+    run_split vs-index verify "$S/d.vs"
+    expect_status 4
+    [[ "$err" == *"section 'vectors'"*"checksum mismatch"* ]]
+    run_split vs-query -k 3 "$S/d.vs" "$S/q.ndjson"
+    expect_status 4
+    [[ "$err" == "vs-query: error: "*"seg-00000001.vseg"*"section 'vectors' block 0: checksum mismatch"* ]]
+    run_split vs-query -k 3 --exact "$S/d.vs" "$S/q.ndjson"
+    expect_status 4
+    [[ "$err" == *"section 'vectors' block 0"* ]]
+}

@@ -4,6 +4,8 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "store_hnsw_internal.h"
@@ -136,6 +138,153 @@ static void test_damaged_section(void)
     vs_seg_close(g);
 }
 
+static int lazy_load(void *ctx, uint64_t b, struct vs_diag *d)
+{
+    return vs_seg_vector_block(ctx, b, d);
+}
+
+static int count_ready(const uint8_t *ready, uint64_t n)
+{
+    int c = 0;
+    for (uint64_t b = 0; b < n; b++)
+        c += __atomic_load_n(&ready[b], __ATOMIC_ACQUIRE) != 0;
+    return c;
+}
+
+/* A graph searched over lazily decoded rows gives the hits of the same
+ * search over all rows, decoding only the blocks it touches; a full load
+ * afterwards completes the same region. */
+static void test_lazy_rows(void)
+{
+    CHECK_EQ_INT(write_seg("seg-00000005.vseg", ROWS, 1, 1000), VS_OK);
+    struct vs_segment *g, *full;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000005.vseg", &g, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000005.vseg", &full, NULL), VS_OK);
+    if (!g || !full)
+        return;
+    struct vs_hnsw *h;
+    const float *all = NULL, *base = NULL;
+    const uint8_t *ready = NULL;
+    CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_OK);
+    CHECK_EQ_INT(vs_segment_vectors(full, &all, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 0, &base, &ready, NULL), VS_OK);
+    uint64_t nb = (ROWS + 1023) / 1024;
+    CHECK(nb == 3 && base && ready);
+    if (!h || !all || !base || !ready)
+        goto done;
+    CHECK_EQ_INT(count_ready(ready, nb), 0);
+    /* one block by hand: the rows of the full load */
+    CHECK_EQ_INT(vs_seg_vector_block(g, 1, NULL), VS_OK);
+    CHECK_EQ_INT(count_ready(ready, nb), 1);
+    CHECK(memcmp(base + 1024 * DIM, all + 1024 * DIM, 1024 * DIM * sizeof(float)) == 0);
+    CHECK(vs_seg_vector_block(g, nb, NULL) != VS_OK);
+    struct vs_hnsw_rows rows = {ready, 10, lazy_load, g};
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+    int same = 1;
+    for (uint64_t r = 0; r < 20; r++) {
+        struct vs_hnsw_hit a[5], b[5];
+        size_t na, nbh;
+        struct vs_hnsw_query q = {.vec = all + r * 131 * DIM, .k = 5, .ef = 32};
+        CHECK_EQ_INT(vs_hnsw_search(h, s, all, &q, a, &na, NULL, NULL), VS_OK);
+        q.rows = &rows;
+        CHECK_EQ_INT(vs_hnsw_search(h, s, base, &q, b, &nbh, NULL, NULL), VS_OK);
+        same &= na == nbh;
+        for (size_t i = 0; i < na && i < nbh; i++)
+            same &= a[i].row == b[i].row && a[i].raw == b[i].raw;
+    }
+    CHECK(same);
+    CHECK_EQ_INT(count_ready(ready, nb), 3);
+    /* an exact scan (a selective filter) loads every block first */
+    struct vs_segment *g2;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000005.vseg", &g2, NULL), VS_OK);
+    const float *b2 = NULL;
+    const uint8_t *r2 = NULL;
+    if (g2 && vs_seg_vectors_lazy(g2, 1, &b2, &r2, NULL) == VS_OK && r2) {
+        uint8_t *allow = calloc(ROWS, 1);
+        allow[2999] = 1;
+        struct vs_hnsw_rows rows2 = {r2, 10, lazy_load, g2};
+        struct vs_hnsw_query q = {.vec = all, .k = 5, .ef = 32, .allow = allow, .rows = &rows2};
+        struct vs_hnsw_hit hit[5];
+        size_t nh;
+        struct vs_hnsw_stats hs;
+        CHECK_EQ_INT(vs_hnsw_search(h, s, b2, &q, hit, &nh, &hs, NULL), VS_OK);
+        CHECK(nh == 1 && hit[0].row == 2999 && hs.exact == 1);
+        CHECK_EQ_INT(count_ready(r2, nb), 3);
+        free(allow);
+        /* the full load reuses the decoded region */
+        const float *v2 = NULL;
+        CHECK_EQ_INT(vs_segment_vectors(g2, &v2, NULL), VS_OK);
+        CHECK(v2 == b2 && memcmp(v2, all, (size_t)ROWS * DIM * sizeof(float)) == 0);
+    }
+    vs_seg_close(g2);
+    vs_hnsw_scratch_free(s);
+done:
+    vs_hnsw_free(h);
+    vs_seg_close(full);
+    vs_seg_close(g);
+}
+
+/* A damaged vectors block is reported when a lazy search touches it
+ * (VS_E_CORRUPT naming the block), not at open. */
+static void test_lazy_damaged_block(void)
+{
+    CHECK_EQ_INT(write_seg("seg-00000006.vseg", ROWS, 1, 1000), VS_OK);
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000006.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == VS_SECT_VECTORS)
+            off = g->sect[i].off;
+    vs_seg_close(g);
+    char p[512];
+    snprintf(p, sizeof p, "%s/seg-00000006.vseg", dir);
+    FILE *f = fopen(p, "r+b");
+    fseek(f, (long)(off + 100), SEEK_SET); /* inside block 0 */
+    int c = fgetc(f);
+    fseek(f, (long)(off + 100), SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000006.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    struct vs_hnsw *h;
+    const float *base = NULL;
+    const uint8_t *ready = NULL;
+    CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_vector_block(g, 2, NULL), VS_OK);
+    struct vs_diag dg;
+    vs_diag_clear(&dg);
+    CHECK_EQ_INT(vs_seg_vector_block(g, 0, &dg), VS_E_CORRUPT);
+    CHECK(strstr(dg.detail, "section 'vectors' block 0: checksum mismatch") != NULL);
+    if (h && ready) {
+        struct vs_hnsw_rows rows = {ready, 10, lazy_load, g};
+        struct vs_hnsw_scratch *s;
+        CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+        /* a selective filter scans every row: block 0 is touched */
+        uint8_t *allow = calloc(ROWS, 1);
+        allow[5] = 1;
+        float qv[DIM] = {0};
+        struct vs_hnsw_query q = {.vec = qv, .k = 5, .allow = allow, .rows = &rows};
+        struct vs_hnsw_hit hit[5];
+        size_t nh = 9;
+        vs_diag_clear(&dg);
+        CHECK_EQ_INT(vs_hnsw_search(h, s, base, &q, hit, &nh, NULL, &dg), VS_E_CORRUPT);
+        CHECK(nh == 0 && strstr(dg.detail, "block 0") != NULL);
+        CHECK(strstr(dg.file, "seg-00000006.vseg") != NULL);
+        free(allow);
+        vs_hnsw_scratch_free(s);
+    }
+    const float *v = NULL;
+    CHECK_EQ_INT(vs_segment_vectors(g, &v, NULL), VS_E_CORRUPT);
+    CHECK_EQ_INT(vs_seg_verify(g, NULL), VS_E_CORRUPT);
+    vs_hnsw_free(h);
+    vs_seg_close(g);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -145,6 +294,8 @@ int main(void)
     RUN(test_section_written_and_searched);
     RUN(test_no_section);
     RUN(test_damaged_section);
+    RUN(test_lazy_rows);
+    RUN(test_lazy_damaged_block);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
