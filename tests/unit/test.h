@@ -86,4 +86,40 @@ static inline const char *vs_test_data(void)
     return d && *d ? d : "../shared/data";
 }
 
+/* A fresh directory $TMPDIR/vs-test-NAME-XXXXXX (TMPDIR default /tmp) in
+ * buf; prints "Bail out!" and returns -1 when it cannot be made. */
+static inline int vs_test_tmpdir(char *buf, size_t n, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, n, "%s/vs-test-%s-XXXXXX", t && *t ? t : "/tmp", name);
+    if (!mkdtemp(buf)) {
+        printf("Bail out! cannot make a temporary directory %s\n", buf);
+        return -1;
+    }
+    return 0;
+}
+
+/* Remove a directory tree made by vs_test_tmpdir. */
+static inline void vs_test_rmtree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# cleanup of %s failed\n", dir);
+}
+
+/* The file at path as a NUL-terminated string in a static 64 KiB buffer
+ * (longer files are cut), or NULL when it cannot be read. */
+static inline char *vs_test_slurp(const char *path)
+{
+    static char buf[65536];
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    return buf;
+}
+
 #endif

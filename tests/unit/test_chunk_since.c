@@ -148,17 +148,10 @@ static void test_since_view(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "%s/vs-test-since-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(root)) {
-        printf("Bail out! mkdtemp\n");
+    if (vs_test_tmpdir(root, sizeof root, "since") != 0)
         return 1;
-    }
     RUN(test_stamp);
     RUN(test_since_view);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("# cleanup failed\n");
+    vs_test_rmtree(root);
     return vs_test_done();
 }

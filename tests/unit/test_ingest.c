@@ -140,18 +140,6 @@ static void test_dry_run(void)
     vs_store_close(s);
 }
 
-static char *slurp(const char *path)
-{
-    static char buf[8192];
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    return buf;
-}
-
 static void test_metrics(void)
 {
     char path[300], store[300], want[400];
@@ -164,7 +152,7 @@ static void test_metrics(void)
     c.added = 2;
     c.kept = 1;
     CHECK_EQ_INT(vs_ingest_metrics_write(path, store, &c, 0, 1.5, &d), VS_OK);
-    char *t = slurp(path);
+    char *t = vs_test_slurp(path);
     CHECK(t != NULL);
     if (!t)
         return;
@@ -192,25 +180,18 @@ static void test_metrics(void)
     /* a store that does not open: no store samples */
     snprintf(store, sizeof store, "%s/none.vs", root);
     CHECK_EQ_INT(vs_ingest_metrics_write(path, store, &c, 4, 0.1, &d), VS_OK);
-    t = slurp(path);
+    t = vs_test_slurp(path);
     CHECK(t && !strstr(t, "vecstore_store_generation"));
     CHECK(t && !strstr(t, "vecstore_ingest_last_success_timestamp_seconds"));
 }
 
 int main(void)
 {
-    snprintf(root, sizeof root, "%s/vs-test-ingest-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(root)) {
-        printf("Bail out! mkdtemp\n");
+    if (vs_test_tmpdir(root, sizeof root, "ingest") != 0)
         return 1;
-    }
     RUN(test_apply_counts);
     RUN(test_dry_run);
     RUN(test_metrics);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("# cleanup failed\n");
+    vs_test_rmtree(root);
     return vs_test_done();
 }

@@ -7,18 +7,6 @@
 
 static char dir[] = "/tmp/vs-test-promfile-XXXXXX";
 
-static char *slurp(const char *path)
-{
-    static char buf[8192];
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    size_t n = fread(buf, 1, sizeof buf - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    return buf;
-}
-
 static void test_label_escape(void)
 {
     char b[64];
@@ -54,7 +42,7 @@ static void test_write_read(void)
         "# HELP x_nan nan\n"
         "# TYPE x_nan untyped\n"
         "x_nan NaN\n";
-    CHECK_EQ_STR(slurp(path), want);
+    CHECK_EQ_STR(vs_test_slurp(path), want);
     struct stat sb;
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644);
     double v = 0;
@@ -67,7 +55,7 @@ static void test_write_read(void)
     CHECK_EQ_INT(vs_promfile_value("/nonexistent/m.prom", "x_seconds", "", &v), 0);
     /* rewriting replaces the file; no temporary file is left */
     CHECK_EQ_INT(vs_promfile_write(path, s + 2, 1, &d), VS_OK);
-    CHECK_EQ_STR(slurp(path), "# HELP x_seconds time\n# TYPE x_seconds gauge\n"
+    CHECK_EQ_STR(vs_test_slurp(path), "# HELP x_seconds time\n# TYPE x_seconds gauge\n"
                               "x_seconds 1795481789.25\n");
     char tmp[300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());

@@ -140,17 +140,10 @@ static void test_view_lookup_and_stale(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "%s/vs-test-sync-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(root)) {
-        printf("Bail out! mkdtemp\n");
+    if (vs_test_tmpdir(root, sizeof root, "sync") != 0)
         return 1;
-    }
     RUN(test_digest_order_and_layout);
     RUN(test_view_lookup_and_stale);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("# cleanup failed\n");
+    vs_test_rmtree(root);
     return vs_test_done();
 }
