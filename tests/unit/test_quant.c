@@ -8,33 +8,11 @@
 
 #include "vs_hnsw.h"
 #include "vs_quant.h"
+#include "test_data.h"
 
-static uint64_t rng_state;
-static double urand(void)
-{
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
-static float gauss(void)
-{
-    double u = urand() + 1e-12, v = urand();
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
-
-/* n rows of dim around 20 centres */
 static float *make_data(size_t n, size_t dim, uint64_t seed)
 {
-    rng_state = seed;
-    float *c = malloc(20 * dim * sizeof *c), *x = malloc(n * dim * sizeof *x);
-    for (size_t i = 0; i < 20 * dim; i++)
-        c[i] = 3 * gauss();
-    for (size_t i = 0; i < n; i++) {
-        size_t k = (size_t)(urand() * 20);
-        for (size_t j = 0; j < dim; j++)
-            x[i * dim + j] = c[k * dim + j] + gauss();
-    }
-    free(c);
-    return x;
+    return make_mixture(n, dim, seed, 3);
 }
 
 static void test_names(void)
