@@ -114,6 +114,32 @@ static int gen(size_t n, size_t d, uint64_t seed, const char *path)
     return fclose(f) != 0;
 }
 
+/* Exact top-k (k <= 64) of q by L2 over the rows allow admits (all when
+ * allow is NULL), nearest first, into ids; returns how many. */
+static size_t exact_topk(const struct vs_distance_kernels *kn, const float *x, size_t n,
+                         size_t d, const float *q, const uint8_t *allow, size_t k,
+                         uint64_t *ids)
+{
+    float bd[64];
+    size_t m = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (allow && !allow[r])
+            continue;
+        float dv = kn->l2sq(q, x + r * d, d);
+        if (m == k && dv >= bd[k - 1])
+            continue;
+        size_t p = m < k ? m++ : k - 1;
+        while (p > 0 && bd[p - 1] > dv) {
+            bd[p] = bd[p - 1];
+            ids[p] = ids[p - 1];
+            p--;
+        }
+        bd[p] = dv;
+        ids[p] = r;
+    }
+    return m;
+}
+
 static int truth(const char *dp, const char *qp, size_t d, size_t k, const char *out)
 {
     size_t n, nq;
@@ -122,23 +148,10 @@ static int truth(const char *dp, const char *qp, size_t d, size_t k, const char 
     uint32_t *t = malloc(nq * k * sizeof *t);
 #pragma omp parallel for schedule(dynamic, 4)
     for (size_t i = 0; i < nq; i++) {
-        float bd[64];
-        uint32_t bi[64];
-        size_t m = 0;
-        for (size_t r = 0; r < n; r++) {
-            float dv = kn->l2sq(q + i * d, x + r * d, d);
-            if (m == k && dv >= bd[k - 1])
-                continue;
-            size_t p = m < k ? m++ : k - 1;
-            while (p > 0 && bd[p - 1] > dv) {
-                bd[p] = bd[p - 1];
-                bi[p] = bi[p - 1];
-                p--;
-            }
-            bd[p] = dv;
-            bi[p] = (uint32_t)r;
-        }
-        memcpy(t + i * k, bi, k * sizeof *t);
+        uint64_t bi[64];
+        exact_topk(kn, x, n, d, q + i * d, NULL, k, bi);
+        for (size_t j = 0; j < k; j++)
+            t[i * k + j] = (uint32_t)bi[j];
     }
     FILE *f = fopen(out, "wb");
     fwrite(t, sizeof *t, nq * k, f);
@@ -353,24 +366,8 @@ static int filter(char **argv)
             tq += now() - t0;
             exactq += st.exact;
             /* truth: exact over the allowed rows */
-            float bd[K];
             uint64_t bi[K];
-            size_t m = 0;
-            for (size_t r = 0; r < n; r++) {
-                if (!allow[r])
-                    continue;
-                float dv = kn->l2sq(q + i * d, x + r * d, d);
-                if (m == K && dv >= bd[K - 1])
-                    continue;
-                size_t p = m < K ? m++ : K - 1;
-                while (p > 0 && bd[p - 1] > dv) {
-                    bd[p] = bd[p - 1];
-                    bi[p] = bi[p - 1];
-                    p--;
-                }
-                bd[p] = dv;
-                bi[p] = r;
-            }
+            size_t m = exact_topk(kn, x, n, d, q + i * d, allow, K, bi);
             if (nh < m)
                 shortq++;
             for (size_t a = 0; a < nh; a++)
