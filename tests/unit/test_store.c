@@ -442,11 +442,8 @@ static void test_metric_names(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/vs-test-store-XXXXXX");
-    if (!mkdtemp(root)) {
-        printf("Bail out! cannot make a temporary directory\n");
+    if (vs_test_tmpdir(root, sizeof root, "store") != 0)
         return 1;
-    }
     RUN(test_metric_names);
     RUN(test_roundtrip);
     RUN(test_upsert_delete_and_tombstones);
@@ -456,9 +453,6 @@ int main(void)
     RUN(test_corruption_detected);
     RUN(test_snapshot);
     RUN(test_ingest_parse_matches_generic);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("# could not remove %s\n", root);
+    vs_test_rmtree(root);
     return vs_test_done();
 }

@@ -228,18 +228,12 @@ static void test_explain_sums(void)
 
 int main(void)
 {
-    snprintf(root, sizeof root, "/tmp/vs-test-stext-XXXXXX");
-    if (!mkdtemp(root)) {
-        printf("Bail out! cannot make a temporary directory\n");
+    if (vs_test_tmpdir(root, sizeof root, "stext") != 0)
         return 1;
-    }
     RUN(test_commit_merge_delete_compact);
     RUN(test_no_analyzer_and_field);
     RUN(test_fixture_v1_opens);
     RUN(test_explain_sums);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0)
-        printf("# could not remove %s\n", root);
+    vs_test_rmtree(root);
     return vs_test_done();
 }
