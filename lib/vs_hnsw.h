@@ -26,7 +26,7 @@
  * fewer than min(k, admitted) hits: a query always gets min(k, admitted)
  * hits.
  *
- * Serialised form (vs_hnsw_save/vs_hnsw_open), little-endian:
+ * Serialised form (vs_hnsw_save/vs_hnsw_open, hnsw_file.c), little-endian:
  *   header (magic "VSHNSW01", parameters, xxh64 of header + block table)
  *   block table: per block of 4096 nodes: offset, sizes, xxh64
  *   upper section: zstd(levels as varints, upper-layer lists)

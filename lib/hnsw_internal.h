@@ -1,0 +1,71 @@
+/* hnsw_internal.h: the in-memory graph shared by hnsw.c (build, search) and
+ * hnsw_file.c (the serialised form and its lazily decoded level-0 blocks). */
+#ifndef VS_HNSW_INTERNAL_H
+#define VS_HNSW_INTERNAL_H
+
+#include "vs_hnsw.h"
+
+#include <stdatomic.h>
+
+#define BLK_SHIFT 12
+#define BLK ((uint64_t)1 << BLK_SHIFT)
+#define MAX_LEVEL 30
+
+/* one level-0 block of the serialised form */
+struct blkent {
+    uint64_t off;
+    uint32_t clen, rows;
+    uint64_t hash;
+};
+
+struct vs_hnsw {
+    size_t dim;
+    enum vs_metric metric;
+    uint64_t n;
+    uint32_t M, M0, efc;
+    uint64_t seed;
+    uint32_t entry;
+    int maxlevel;
+    const struct vs_distance_kernels *k;
+    uint8_t *level;               /* n */
+    uint32_t **upper;             /* n: level * (M + 1): count, ids */
+    _Atomic(uint32_t *) *blocks;  /* nblocks: rows * (M0 + 1) */
+    uint64_t nblocks;
+    atomic_flag *locks;           /* n, build only */
+    /* opened from bytes */
+    uint8_t *buf;
+    size_t len;
+    struct blkent *bent;
+};
+
+/* An empty graph of n nodes (levels, upper lists and blocks unset), or NULL. */
+struct vs_hnsw *vs_hnsw_alloc(uint64_t n, size_t dim, enum vs_metric metric,
+                              uint32_t M, const struct vs_distance_kernels *k);
+/* The kernels of a SIMD variant (-1 = best), or NULL when unsupported. */
+const struct vs_distance_kernels *vs_hnsw_kernels(int simd);
+/* Decode level-0 block b of an opened graph into h->blocks[b]; 0, or -1 when
+ * it is damaged (or the graph was built, not opened). */
+int vs_hnsw_load_block(struct vs_hnsw *h, uint64_t b);
+
+static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
+{
+    uint64_t r = h->n - b * BLK;
+    return r < BLK ? r : BLK;
+}
+
+/* The list of node u at level lv (count first), or NULL (damaged block). */
+static inline uint32_t *list_of(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    if (lv > 0)
+        return h->upper[u] + (size_t)(lv - 1) * (h->M + 1);
+    uint64_t b = u >> BLK_SHIFT;
+    uint32_t *blk = atomic_load_explicit(&h->blocks[b], memory_order_acquire);
+    if (!blk) {
+        if (vs_hnsw_load_block(h, b) != 0)
+            return NULL;
+        blk = atomic_load_explicit(&h->blocks[b], memory_order_acquire);
+    }
+    return blk + (size_t)(u & (BLK - 1)) * (h->M0 + 1);
+}
+
+#endif
