@@ -9,6 +9,7 @@
 #include "vs_distance.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -35,26 +36,54 @@
     {                                                                          \
         size_t i = 0, j;                                                       \
         for (; i + 4 <= nq; i += 4) {                                          \
-            for (j = 0; j + 4 <= nx; j += 4)                                   \
-                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 4, 4);   \
-            for (; j < nx; j++)                                                \
-                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 4, 1);   \
+            for (j = 0; j + 4 <= nx; j += 4) {                                 \
+                const float *xp[4] = {x + j * d, x + (j + 1) * d,              \
+                                      x + (j + 2) * d, x + (j + 3) * d};       \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 4, 4);          \
+            }                                                                  \
+            for (; j < nx; j++) {                                              \
+                const float *xp[1] = {x + j * d};                              \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 4, 1);          \
+            }                                                                  \
         }                                                                      \
         for (; i < nq; i++)                                                    \
-            for (j = 0; j < nx; j++)                                           \
-                TILE(q + i * d, x + j * d, d, out + i * ldo + j, ldo, 1, 1);   \
+            for (j = 0; j < nx; j++) {                                         \
+                const float *xp[1] = {x + j * d};                              \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 1, 1);          \
+            }                                                                  \
+    }
+
+/* Drive a tile function over gathered rows: out[j] = f(q, x + ids[j] * d),
+ * four rows per 1 x 4 tile (four independent accumulators hide the add
+ * latency; the caller prefetches the rows), the rest one at a time. */
+#define DEFINE_GATHER(NAME, TILE)                                              \
+    static void NAME(const float *q, const float *x, const uint32_t *ids,      \
+                     size_t n, size_t d, float *out)                           \
+    {                                                                          \
+        size_t j = 0;                                                          \
+        for (; j + 4 <= n; j += 4) {                                           \
+            const float *xp[4] = {x + (size_t)ids[j] * d,                      \
+                                  x + (size_t)ids[j + 1] * d,                  \
+                                  x + (size_t)ids[j + 2] * d,                  \
+                                  x + (size_t)ids[j + 3] * d};                 \
+            TILE(q, xp, d, out + j, 1, 1, 4);                                  \
+        }                                                                      \
+        for (; j < n; j++) {                                                   \
+            const float *xp[1] = {x + (size_t)ids[j] * d};                     \
+            TILE(q, xp, d, out + j, 1, 1, 1);                                  \
+        }                                                                      \
     }
 
 /* ---- scalar reference ---- */
 
-ALWAYS_INLINE void tile_scalar(const float *q, const float *x, size_t d,
+ALWAYS_INLINE void tile_scalar(const float *q, const float *const *xp, size_t d,
                                float *out, size_t ldo, int iq, int jx, int l2)
 {
     UNROLL
     for (int i = 0; i < iq; i++)
         UNROLL
         for (int j = 0; j < jx; j++) {
-            const float *a = q + (size_t)i * d, *b = x + (size_t)j * d;
+            const float *a = q + (size_t)i * d, *b = xp[j];
             float acc = 0.0f;
             for (size_t k = 0; k < d; k++) {
                 if (l2) {
@@ -72,18 +101,20 @@ ALWAYS_INLINE void tile_scalar(const float *q, const float *x, size_t d,
 #define T_SCALAR_L2(q, x, d, o, l, I, J) tile_scalar(q, x, d, o, l, I, J, 1)
 DEFINE_BLOCK(scalar_dot_block, T_SCALAR_DOT)
 DEFINE_BLOCK(scalar_l2_block, T_SCALAR_L2)
+DEFINE_GATHER(scalar_dot_ids, T_SCALAR_DOT)
+DEFINE_GATHER(scalar_l2_ids, T_SCALAR_L2)
 
 static float scalar_dot(const float *a, const float *b, size_t d)
 {
     float r;
-    tile_scalar(a, b, d, &r, 1, 1, 1, 0);
+    tile_scalar(a, &b, d, &r, 1, 1, 1, 0);
     return r;
 }
 
 static float scalar_l2(const float *a, const float *b, size_t d)
 {
     float r;
-    tile_scalar(a, b, d, &r, 1, 1, 1, 1);
+    tile_scalar(a, &b, d, &r, 1, 1, 1, 1);
     return r;
 }
 
@@ -99,7 +130,7 @@ __attribute__((target("sse2"))) ALWAYS_INLINE float hsum128(__m128 v)
 }
 
 __attribute__((target("sse2"))) ALWAYS_INLINE void
-tile_sse(const float *q, const float *x, size_t d, float *out, size_t ldo,
+tile_sse(const float *q, const float *const *xp, size_t d, float *out, size_t ldo,
          int iq, int jx, int l2)
 {
     __m128 acc[4][4];
@@ -113,7 +144,7 @@ tile_sse(const float *q, const float *x, size_t d, float *out, size_t ldo,
         __m128 xv[4];
         UNROLL
         for (int j = 0; j < jx; j++)
-            xv[j] = _mm_loadu_ps(x + (size_t)j * d + k);
+            xv[j] = _mm_loadu_ps(xp[j] + k);
         UNROLL
         for (int i = 0; i < iq; i++) {
             __m128 qv = _mm_loadu_ps(q + (size_t)i * d + k);
@@ -135,7 +166,7 @@ tile_sse(const float *q, const float *x, size_t d, float *out, size_t ldo,
         memset(xb, 0, sizeof xb);
         UNROLL
         for (int j = 0; j < jx; j++)
-            memcpy(xb[j], x + (size_t)j * d + k, rem * sizeof(float));
+            memcpy(xb[j], xp[j] + k, rem * sizeof(float));
         UNROLL
         for (int i = 0; i < iq; i++)
             memcpy(qb[i], q + (size_t)i * d + k, rem * sizeof(float));
@@ -165,12 +196,14 @@ tile_sse(const float *q, const float *x, size_t d, float *out, size_t ldo,
 #define T_SSE_L2(q, x, d, o, l, I, J) tile_sse(q, x, d, o, l, I, J, 1)
 __attribute__((target("sse2"))) DEFINE_BLOCK(sse_dot_block, T_SSE_DOT)
 __attribute__((target("sse2"))) DEFINE_BLOCK(sse_l2_block, T_SSE_L2)
+__attribute__((target("sse2"))) DEFINE_GATHER(sse_dot_ids, T_SSE_DOT)
+__attribute__((target("sse2"))) DEFINE_GATHER(sse_l2_ids, T_SSE_L2)
 
 __attribute__((target("sse2"))) static float sse_dot(const float *a,
                                                      const float *b, size_t d)
 {
     float r;
-    tile_sse(a, b, d, &r, 1, 1, 1, 0);
+    tile_sse(a, &b, d, &r, 1, 1, 1, 0);
     return r;
 }
 
@@ -178,7 +211,7 @@ __attribute__((target("sse2"))) static float sse_l2(const float *a,
                                                     const float *b, size_t d)
 {
     float r;
-    tile_sse(a, b, d, &r, 1, 1, 1, 1);
+    tile_sse(a, &b, d, &r, 1, 1, 1, 1);
     return r;
 }
 
@@ -214,7 +247,7 @@ __attribute__((target(AVX2_T))) ALWAYS_INLINE __m128 hsum256x4(__m256 a, __m256 
 }
 
 __attribute__((target(AVX2_T))) ALWAYS_INLINE void
-tile_avx2(const float *q, const float *x, size_t d, float *out, size_t ldo,
+tile_avx2(const float *q, const float *const *xp, size_t d, float *out, size_t ldo,
           int iq, int jx, int l2)
 {
     __m256 acc[4][4];
@@ -228,7 +261,7 @@ tile_avx2(const float *q, const float *x, size_t d, float *out, size_t ldo,
         __m256 xv[4];
         UNROLL
         for (int j = 0; j < jx; j++)
-            xv[j] = _mm256_loadu_ps(x + (size_t)j * d + k);
+            xv[j] = _mm256_loadu_ps(xp[j] + k);
         UNROLL
         for (int i = 0; i < iq; i++) {
             __m256 qv = _mm256_loadu_ps(q + (size_t)i * d + k);
@@ -248,7 +281,7 @@ tile_avx2(const float *q, const float *x, size_t d, float *out, size_t ldo,
         __m256 xv[4];
         UNROLL
         for (int j = 0; j < jx; j++)
-            xv[j] = _mm256_maskload_ps(x + (size_t)j * d + k, m);
+            xv[j] = _mm256_maskload_ps(xp[j] + k, m);
         UNROLL
         for (int i = 0; i < iq; i++) {
             __m256 qv = _mm256_maskload_ps(q + (size_t)i * d + k, m);
@@ -281,12 +314,14 @@ tile_avx2(const float *q, const float *x, size_t d, float *out, size_t ldo,
 #define T_AVX2_L2(q, x, d, o, l, I, J) tile_avx2(q, x, d, o, l, I, J, 1)
 __attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_dot_block, T_AVX2_DOT)
 __attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_l2_block, T_AVX2_L2)
+__attribute__((target(AVX2_T))) DEFINE_GATHER(avx2_dot_ids, T_AVX2_DOT)
+__attribute__((target(AVX2_T))) DEFINE_GATHER(avx2_l2_ids, T_AVX2_L2)
 
 __attribute__((target(AVX2_T))) static float avx2_dot(const float *a,
                                                       const float *b, size_t d)
 {
     float r;
-    tile_avx2(a, b, d, &r, 1, 1, 1, 0);
+    tile_avx2(a, &b, d, &r, 1, 1, 1, 0);
     return r;
 }
 
@@ -294,7 +329,7 @@ __attribute__((target(AVX2_T))) static float avx2_l2(const float *a,
                                                      const float *b, size_t d)
 {
     float r;
-    tile_avx2(a, b, d, &r, 1, 1, 1, 1);
+    tile_avx2(a, &b, d, &r, 1, 1, 1, 1);
     return r;
 }
 
@@ -338,7 +373,7 @@ __attribute__((target(AVX512_T))) ALWAYS_INLINE __m128 hsum512x4(__m512 a, __m51
 }
 
 __attribute__((target(AVX512_T))) ALWAYS_INLINE void
-tile_avx512(const float *q, const float *x, size_t d, float *out, size_t ldo,
+tile_avx512(const float *q, const float *const *xp, size_t d, float *out, size_t ldo,
             int iq, int jx, int l2)
 {
     __m512 acc[4][4];
@@ -352,7 +387,7 @@ tile_avx512(const float *q, const float *x, size_t d, float *out, size_t ldo,
         __m512 xv[4];
         UNROLL
         for (int j = 0; j < jx; j++)
-            xv[j] = _mm512_loadu_ps(x + (size_t)j * d + k);
+            xv[j] = _mm512_loadu_ps(xp[j] + k);
         UNROLL
         for (int i = 0; i < iq; i++) {
             __m512 qv = _mm512_loadu_ps(q + (size_t)i * d + k);
@@ -372,7 +407,7 @@ tile_avx512(const float *q, const float *x, size_t d, float *out, size_t ldo,
         __m512 xv[4];
         UNROLL
         for (int j = 0; j < jx; j++)
-            xv[j] = _mm512_maskz_loadu_ps(m, x + (size_t)j * d + k);
+            xv[j] = _mm512_maskz_loadu_ps(m, xp[j] + k);
         UNROLL
         for (int i = 0; i < iq; i++) {
             __m512 qv = _mm512_maskz_loadu_ps(m, q + (size_t)i * d + k);
@@ -405,12 +440,14 @@ tile_avx512(const float *q, const float *x, size_t d, float *out, size_t ldo,
 #define T_AVX512_L2(q, x, d, o, l, I, J) tile_avx512(q, x, d, o, l, I, J, 1)
 __attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_dot_block, T_AVX512_DOT)
 __attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_l2_block, T_AVX512_L2)
+__attribute__((target(AVX512_T))) DEFINE_GATHER(avx512_dot_ids, T_AVX512_DOT)
+__attribute__((target(AVX512_T))) DEFINE_GATHER(avx512_l2_ids, T_AVX512_L2)
 
 __attribute__((target(AVX512_T))) static float avx512_dot(const float *a,
                                                           const float *b, size_t d)
 {
     float r;
-    tile_avx512(a, b, d, &r, 1, 1, 1, 0);
+    tile_avx512(a, &b, d, &r, 1, 1, 1, 0);
     return r;
 }
 
@@ -418,22 +455,26 @@ __attribute__((target(AVX512_T))) static float avx512_l2(const float *a,
                                                          const float *b, size_t d)
 {
     float r;
-    tile_avx512(a, b, d, &r, 1, 1, 1, 1);
+    tile_avx512(a, &b, d, &r, 1, 1, 1, 1);
     return r;
 }
 #pragma GCC diagnostic pop
 #endif /* VS_X86 */
 
 static const struct vs_distance_kernels table[VS_SIMD_COUNT] = {
-    {VS_SIMD_SCALAR, "scalar", scalar_dot, scalar_l2, scalar_dot_block, scalar_l2_block},
+    {VS_SIMD_SCALAR, "scalar", scalar_dot, scalar_l2, scalar_dot_block, scalar_l2_block,
+     scalar_dot_ids, scalar_l2_ids},
 #if VS_X86
-    {VS_SIMD_SSE, "sse", sse_dot, sse_l2, sse_dot_block, sse_l2_block},
-    {VS_SIMD_AVX2, "avx2", avx2_dot, avx2_l2, avx2_dot_block, avx2_l2_block},
-    {VS_SIMD_AVX512, "avx512", avx512_dot, avx512_l2, avx512_dot_block, avx512_l2_block},
+    {VS_SIMD_SSE, "sse", sse_dot, sse_l2, sse_dot_block, sse_l2_block,
+     sse_dot_ids, sse_l2_ids},
+    {VS_SIMD_AVX2, "avx2", avx2_dot, avx2_l2, avx2_dot_block, avx2_l2_block,
+     avx2_dot_ids, avx2_l2_ids},
+    {VS_SIMD_AVX512, "avx512", avx512_dot, avx512_l2, avx512_dot_block, avx512_l2_block,
+     avx512_dot_ids, avx512_l2_ids},
 #else
-    {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL},
-    {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL},
-    {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL},
+    {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL, NULL, NULL},
 #endif
 };
 

@@ -30,6 +30,8 @@ struct vs_hnsw_scratch {
     uint64_t n;
     struct heap cand, res;
     uint32_t *nbuf;     /* a copy of one list */
+    uint32_t *batch;    /* the unvisited neighbours of one node */
+    float *bdist;       /* their distances */
     struct hn *sel;     /* selection work */
     size_t selcap;
     uint64_t visited, dists;
@@ -135,6 +137,27 @@ static void heap_pop(struct heap *h)
         h->a[i] = x;
 }
 
+/* Replace the top (the largest) by x and restore the heap. */
+static void heap_replace_top(struct heap *h, struct hn x)
+{
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        struct hn best = x;
+        if (l < n && hn_less(best, h->a[l])) {
+            m = l;
+            best = h->a[l];
+        }
+        if (r < n && hn_less(best, h->a[r]))
+            m = r;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    h->a[i] = x;
+}
+
 static int cmp_hn(const void *a, const void *b)
 {
     const struct hn *x = a, *y = b;
@@ -163,14 +186,6 @@ static inline float sdist(const struct vs_hnsw *h, const struct space *sp, uint3
     return dist(h, sp->q, sp->vecs + (size_t)v * h->dim);
 }
 
-static inline void sprefetch(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
-{
-    if (sp->qz)
-        __builtin_prefetch(vs_quant_code(sp->qz, v));
-    else
-        __builtin_prefetch(sp->vecs + (size_t)v * h->dim);
-}
-
 static inline uint64_t splitmix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
@@ -196,9 +211,11 @@ static int scratch_init(struct vs_hnsw_scratch *s, const struct vs_hnsw *h)
     s->n = h->n;
     s->vis = calloc(h->n ? h->n : 1, sizeof *s->vis);
     s->nbuf = malloc((h->M0 + 1) * sizeof *s->nbuf);
+    s->batch = malloc((h->M0 + 1) * sizeof *s->batch);
+    s->bdist = malloc((h->M0 + 1) * sizeof *s->bdist);
     s->selcap = h->M0 + 2;
     s->sel = malloc(s->selcap * sizeof *s->sel);
-    if (!s->vis || !s->nbuf || !s->sel)
+    if (!s->vis || !s->nbuf || !s->sel || !s->batch || !s->bdist)
         return -1;
     return 0;
 }
@@ -207,6 +224,8 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
 {
     free(s->vis);
     free(s->nbuf);
+    free(s->batch);
+    free(s->bdist);
     free(s->sel);
     free(s->cand.a);
     free(s->res.a);
@@ -270,8 +289,25 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return 0;
 }
 
+/* Prefetch the first cache lines of row v (at most 8: the hardware
+ * prefetcher follows the rest of a long row). */
+static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines,
+                                size_t dim)
+{
+    if (sp->qz) {
+        __builtin_prefetch(vs_quant_code(sp->qz, v));
+        return;
+    }
+    const char *p = (const char *)(sp->vecs + (size_t)v * dim);
+    for (size_t l = 0; l < lines; l++)
+        __builtin_prefetch(p + 64 * l);
+}
+
 /* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
- * A node is admitted when live and allow (NULL = all) say so. */
+ * A node is admitted when live and allow (NULL = all) say so. Per expanded
+ * node: its unvisited neighbours are collected first (their rows
+ * prefetched), then their distances computed together by the gather
+ * kernel, then the heaps updated in list order. */
 static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                         const struct space *sp, uint32_t ep,
                         float epd, size_t ef, int lv, const uint8_t *live,
@@ -282,9 +318,13 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const struct vs_quant *qz = sp->qz;
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
-    float (*fn)(const float *, const float *, size_t) = l2 ? h->k->l2sq : h->k->dot;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    size_t lines = (dim * sizeof(float) + 63) / 64;
+    if (lines > 8)
+        lines = 8;
     new_epoch(s);
-    uint32_t *vis = s->vis;
+    uint32_t *vis = s->vis, *batch = s->batch;
+    float *bd = s->bdist;
     const uint32_t epoch = s->epoch;
     uint64_t visited = 1, dists = 0;
     s->cand.n = s->res.n = 0;
@@ -306,44 +346,53 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             rc = -1;
             break;
         }
-        if (cnt > 0) {
-            __builtin_prefetch(vis + ids[0]);
-            sprefetch(h, sp, ids[0]);
-        }
+        for (int i = 0; i < cnt; i++)
+            __builtin_prefetch(vis + ids[i]);
+        size_t nb = 0;
         for (int i = 0; i < cnt; i++) {
             uint32_t v = ids[i];
-            if (i + 1 < cnt) {
-                __builtin_prefetch(vis + ids[i + 1]);
-                sprefetch(h, sp, ids[i + 1]);
-            }
             if (vis[v] == epoch)
                 continue;
             vis[v] = epoch;
-            visited++;
-            float dv;
-            if (qz) {
-                dv = vs_quant_dist(qz, prep, v);
-            } else {
-                if (sp->rows && row_ready(sp, v)) {
-                    rc = -3;
-                    break;
-                }
-                dv = fn(q, vecs + (size_t)v * dim, dim);
-                dv = l2 ? dv : -dv;
-            }
-            dists++;
+            batch[nb++] = v;
+            prefetch_row(sp, v, lines, dim);
+        }
+        if (nb == 0)
+            continue;
+        visited += nb;
+        dists += nb;
+        if (qz) {
+            for (size_t j = 0; j < nb; j++)
+                bd[j] = vs_quant_dist(qz, prep, batch[j]);
+        } else {
+            if (sp->rows)
+                for (size_t j = 0; j < nb && rc == 0; j++)
+                    if (row_ready(sp, batch[j]))
+                        rc = -3;
+            if (rc)
+                break;
+            fn(q, vecs, batch, nb, dim, bd);
+            if (!l2)
+                for (size_t j = 0; j < nb; j++)
+                    bd[j] = -bd[j];
+        }
+        for (size_t j = 0; j < nb; j++) {
+            float dv = bd[j];
+            uint32_t v = batch[j];
             if (s->res.n < ef || dv < s->res.a[0].d) {
                 if (heap_push(&s->cand, (struct hn){-dv, v})) {
                     rc = -2;
                     break;
                 }
                 if ((!live || live[v]) && (!allow || allow[v])) {
-                    if (heap_push(&s->res, (struct hn){dv, v})) {
-                        rc = -2;
-                        break;
+                    if (s->res.n < ef) {
+                        if (heap_push(&s->res, (struct hn){dv, v})) {
+                            rc = -2;
+                            break;
+                        }
+                    } else {
+                        heap_replace_top(&s->res, (struct hn){dv, v});
                     }
-                    if (s->res.n > ef)
-                        heap_pop(&s->res);
                 }
             }
         }

@@ -17,6 +17,7 @@
 #define VS_DISTANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vs_status.h"
 #include "vs_store.h"
@@ -34,6 +35,11 @@ enum vs_simd {
 typedef void (*vs_block_fn)(const float *q, size_t nq, const float *x,
                             size_t nx, size_t d, float *out, size_t ldo);
 
+/* Gather kernels: out[j] = f(q, x + ids[j] * d) for j < n (rows picked by
+ * id, as a graph search visits them; four rows share each query load). */
+typedef void (*vs_gather_fn)(const float *q, const float *x, const uint32_t *ids,
+                             size_t n, size_t d, float *out);
+
 struct vs_distance_kernels {
     enum vs_simd level;
     const char *name;                                   /* "avx2", ... */
@@ -41,6 +47,8 @@ struct vs_distance_kernels {
     float (*l2sq)(const float *a, const float *b, size_t d);
     vs_block_fn dot_block;
     vs_block_fn l2sq_block;
+    vs_gather_fn dot_ids;
+    vs_gather_fn l2sq_ids;
 };
 
 /* 1 when this CPU (and this build) can run the variant. */

@@ -83,6 +83,40 @@ static void check_blocks(const struct vs_distance_kernels *k)
     free(out);
 }
 
+/* gathered rows (any order, repeats allowed) against the one-pair kernels,
+ * bit for bit */
+static void check_gather(const struct vs_distance_kernels *k)
+{
+    const size_t rows = 23;
+    float *q = malloc(1000 * sizeof(float)), *x = malloc(rows * 1000 * sizeof(float));
+    float out[16];
+    uint32_t ids[16];
+    for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+        size_t d = dims[t];
+        fill(q, d);
+        fill(x, rows * d);
+        for (size_t n = 0; n <= 13; n++) {
+            for (size_t j = 0; j < n; j++) {
+                frand();
+                ids[j] = (uint32_t)((rng >> 20) % rows);
+            }
+            int bad_dot = 0, bad_l2 = 0;
+            out[n] = 42.0f;
+            k->dot_ids(q, x, ids, n, d, out);
+            for (size_t j = 0; j < n; j++)
+                bad_dot += out[j] != k->dot(q, x + (size_t)ids[j] * d, d);
+            CHECK(out[n] == 42.0f); /* nothing written past n */
+            k->l2sq_ids(q, x, ids, n, d, out);
+            for (size_t j = 0; j < n; j++)
+                bad_l2 += out[j] != k->l2sq(q, x + (size_t)ids[j] * d, d);
+            CHECK_EQ_INT(bad_dot, 0);
+            CHECK_EQ_INT(bad_l2, 0);
+        }
+    }
+    free(q);
+    free(x);
+}
+
 #define VARIANT_TEST(NAME, LEVEL)                                              \
     static void NAME(void)                                                     \
     {                                                                          \
@@ -92,6 +126,7 @@ static void check_blocks(const struct vs_distance_kernels *k)
         CHECK_EQ_INT(k->level, LEVEL);                                         \
         check_pairs(k);                                                        \
         check_blocks(k);                                                       \
+        check_gather(k);                                                       \
     }
 VARIANT_TEST(test_scalar, VS_SIMD_SCALAR)
 VARIANT_TEST(test_sse, VS_SIMD_SSE)
