@@ -25,8 +25,9 @@ struct heap {
 };
 
 struct vs_hnsw_scratch {
-    uint32_t *vis;
-    uint32_t epoch;
+    uint8_t *vis;       /* visited marks: == epoch when visited (one byte a
+                           node keeps the array in L2; cleared every 255) */
+    uint8_t epoch;
     uint64_t n;
     struct heap cand, res;
     uint32_t *nbuf;     /* a copy of one list */
@@ -303,6 +304,17 @@ static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines
         __builtin_prefetch(p + 64 * l);
 }
 
+/* Prefetch the level-0 list of u (the next candidate, likely expanded
+ * next) when its block is decoded. */
+static inline void prefetch_list(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    if (lv > 0)
+        return;
+    uint32_t *blk = atomic_load_explicit(&h->blocks[u >> BLK_SHIFT], memory_order_relaxed);
+    if (blk)
+        __builtin_prefetch(blk + (size_t)(u & (BLK - 1)) * (h->M0 + 1));
+}
+
 /* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
  * A node is admitted when live and allow (NULL = all) say so. Per expanded
  * node: its unvisited neighbours are collected first (their rows
@@ -323,9 +335,10 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     if (lines > 8)
         lines = 8;
     new_epoch(s);
-    uint32_t *vis = s->vis, *batch = s->batch;
+    uint8_t *vis = s->vis;
+    uint32_t *batch = s->batch;
     float *bd = s->bdist;
-    const uint32_t epoch = s->epoch;
+    const uint8_t epoch = s->epoch;
     uint64_t visited = 1, dists = 0;
     s->cand.n = s->res.n = 0;
     vis[ep] = epoch;
@@ -340,6 +353,8 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
         heap_pop(&s->cand);
+        if (s->cand.n)
+            prefetch_list(h, s->cand.a[0].id, lv);
         const uint32_t *ids;
         int cnt = get_list(h, s, c.id, lv, building, &ids);
         if (cnt < 0) {
