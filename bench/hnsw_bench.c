@@ -5,9 +5,20 @@
  *   hnsw_bench truth DATA QUERIES D K OUT
  *                                       exact top-K rows (uint32) by L2
  *   hnsw_bench run DATA QUERIES TRUTH D M EFC EFS...
- *                                       build on 1 and 2 threads, save/open,
- *                                       recall@10, QPS on 1 and 2 threads,
- *                                       p50/p99 latency per ef
+ *                                       build on 1 and 2 threads (wall and
+ *                                       process CPU seconds, load before and
+ *                                       after), save/open, graph bytes per
+ *                                       vector after open, after the queries
+ *                                       and fully decoded; per ef recall@10,
+ *                                       QPS on 1 thread (wall and per CPU
+ *                                       second of the querying thread) and
+ *                                       2 threads, p50/p99 latency; then the
+ *                                       same graph walked with sq8 codes
+ *                                       (keys sq8.*; HNSW_BENCH_SQ8=0 skips)
+ *   hnsw_bench search DATA QUERIES TRUTH D M EFC EFS...
+ *                                       one 2-thread build; per ef recall@10,
+ *                                       qps1, cpuqps1, qps2 (the library
+ *                                       side of bench/hnsw_e2e.sh)
  *   hnsw_bench filter DATA QUERIES D M EFC EF
  *                                       recall@10, QPS and short answers at
  *                                       filter selectivities 50/10/1/0.1 %
@@ -207,6 +218,80 @@ static double run_queries(struct vs_hnsw *h, const float *x, const float *q,
     return run_queries_q(h, x, q, nq, d, ef, threads, hits, nh, lat, NULL);
 }
 
+/* CPU seconds of the whole process (all threads): over a build's wall
+ * time, the cores it actually got. */
+static double proctime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The 1-minute load average (first field of /proc/loadavg), as text. */
+static const char *loadavg(char *buf, size_t len)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    snprintf(buf, len, "?");
+    if (f) {
+        if (fscanf(f, "%15s", buf) != 1)
+            snprintf(buf, len, "?");
+        fclose(f);
+    }
+    return buf;
+}
+
+static uint32_t *load_truth(const char *path, size_t nq)
+{
+    FILE *tf = fopen(path, "rb");
+    uint32_t *t = malloc(nq * K * sizeof *t);
+    if (!tf || !t || fread(t, sizeof *t, nq * K, tf) != nq * K) {
+        fprintf(stderr, "%s: truth file too short\n", path);
+        exit(1);
+    }
+    fclose(tf);
+    return t;
+}
+
+/* Repetitions of each timed pass (best kept): HNSW_BENCH_REPS, default 2. */
+static int reps(void)
+{
+    const char *e = getenv("HNSW_BENCH_REPS");
+    int r = e ? atoi(e) : 2;
+    return r >= 1 ? r : 1;
+}
+
+struct ef_result {
+    double recall, qps1, cpuqps1, qps2, p50_us, p99_us;
+};
+
+/* One ef: a warm-up pass, then the best of reps() passes on 1 thread (wall
+ * QPS, QPS per CPU second of the querying thread, per-query latency), the
+ * recall of the last, and (threads2) the best of reps() passes on 2
+ * threads. */
+static void measure(struct vs_hnsw *h, const float *x, const float *q, size_t nq,
+                    size_t d, size_t ef, const struct vs_quant *qz, const uint32_t *t,
+                    int threads2, struct vs_hnsw_hit *hits, size_t *nh, double *lat,
+                    struct ef_result *r)
+{
+    memset(r, 0, sizeof *r);
+    run_queries_q(h, x, q, nq < 200 ? nq : 200, d, ef, 1, hits, nh, NULL, qz);
+    for (int rep = 0; rep < reps(); rep++) {
+        double c0 = cputime();
+        double v = run_queries_q(h, x, q, nq, d, ef, 1, hits, nh, lat, qz);
+        double cv = (double)nq / (cputime() - c0);
+        r->qps1 = v > r->qps1 ? v : r->qps1;
+        r->cpuqps1 = cv > r->cpuqps1 ? cv : r->cpuqps1;
+    }
+    r->recall = recall(hits, nh, t, nq);
+    qsort(lat, nq, sizeof *lat, cmp_d);
+    r->p50_us = lat[nq / 2] * 1e6;
+    r->p99_us = lat[(size_t)((double)nq * 0.99)] * 1e6;
+    for (int rep = 0; threads2 && rep < reps(); rep++) {
+        double v = run_queries_q(h, x, q, nq, d, ef, 2, hits, nh, NULL, qz);
+        r->qps2 = v > r->qps2 ? v : r->qps2;
+    }
+}
+
 /* quant X Q T D M EFC EF...: one graph (2-thread build); per code kind
  * (none = float32) and ef: recall@10 after re-scoring and 1-thread QPS;
  * bytes per vector of the codes. */
@@ -214,13 +299,7 @@ static int quant(int argc, char **argv)
 {
     size_t d = (size_t)atol(argv[5]), n, nq;
     float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    FILE *tf = fopen(argv[4], "rb");
-    uint32_t *t = malloc(nq * K * sizeof *t);
-    if (!tf || fread(t, sizeof *t, nq * K, tf) != nq * K) {
-        fprintf(stderr, "truth file too short\n");
-        return 1;
-    }
-    fclose(tf);
+    uint32_t *t = load_truth(argv[4], nq);
     struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
                              .ef_construction = (uint32_t)atol(argv[7]),
                              .seed = 1, .threads = 2, .simd = -1};
@@ -262,34 +341,31 @@ static int quant(int argc, char **argv)
 
 static int run(int argc, char **argv)
 {
-    size_t d = (size_t)atol(argv[5]), n, nq, nt;
+    size_t d = (size_t)atol(argv[5]), n, nq;
     float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    FILE *tf = fopen(argv[4], "rb");
-    uint32_t *t = malloc(nq * K * sizeof *t);
-    nt = fread(t, sizeof *t, nq * K, tf);
-    fclose(tf);
-    if (nt != nq * K) {
-        fprintf(stderr, "truth file too short\n");
-        return 1;
-    }
+    uint32_t *t = load_truth(argv[4], nq);
     struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
                              .ef_construction = (uint32_t)atol(argv[7]),
                              .seed = 1, .simd = -1};
     struct vs_hnsw *h = NULL;
+    char l0[16], l1[16];
     for (int th = 1; th <= 2; th++) {
         vs_hnsw_free(h);
         o.threads = th;
-        double t0 = now();
+        loadavg(l0, sizeof l0);
+        double t0 = now(), p0 = proctime();
         if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
             return 1;
-        double bt = now() - t0;
-        printf("build_s_t%d %.3f\nbuild_vps_t%d %.0f\n", th, bt, th, (double)n / bt);
+        double bt = now() - t0, bc = proctime() - p0;
+        printf("build_s_t%d %.3f\nbuild_vps_t%d %.0f\nbuild_cpu_s_t%d %.3f\n"
+               "build_load_t%d %s/%s\n", th, bt, th, (double)n / bt, th, bc, th, l0,
+               loadavg(l1, sizeof l1));
     }
     void *buf;
     size_t len;
     vs_hnsw_save(h, 3, &buf, &len, NULL);
     vs_hnsw_free(h);
-    printf("disk_bpv %.2f\n", (double)len / (double)n);
+    printf("disk_bpv %.2f\nvec_bpv %zu\n", (double)len / (double)n, d * sizeof(float));
     double t0 = now();
     vs_hnsw_open(buf, len, -1, &h, NULL);
     printf("open_ms %.3f\n", (now() - t0) * 1e3);
@@ -300,30 +376,66 @@ static int run(int argc, char **argv)
     double *lat = malloc(nq * sizeof *lat);
     for (int a = 8; a < argc; a++) {
         size_t ef = (size_t)atol(argv[a]);
-        run_queries(h, x, q, nq < 200 ? nq : 200, d, ef, 1, hits, nh, NULL); /* warm */
-        double q1 = 0, q2 = 0, c1 = 0;
-        for (int rep = 0; rep < 2; rep++) {
-            double c0 = cputime();
-            double v = run_queries(h, x, q, nq, d, ef, 1, hits, nh, lat);
-            double cv = (double)nq / (cputime() - c0);
-            q1 = v > q1 ? v : q1;
-            c1 = cv > c1 ? cv : c1;
-        }
-        double r = recall(hits, nh, t, nq);
-        for (int rep = 0; rep < 2; rep++) {
-            double v = run_queries(h, x, q, nq, d, ef, 2, hits, nh, NULL);
-            if (v > q2)
-                q2 = v;
-        }
-        qsort(lat, nq, sizeof *lat, cmp_d);
+        struct ef_result r;
+        measure(h, x, q, nq, d, ef, NULL, t, 1, hits, nh, lat, &r);
         printf("ef%zu_recall %.4f\nef%zu_qps1 %.0f\nef%zu_qps2 %.0f\n"
                "ef%zu_p50_us %.1f\nef%zu_p99_us %.1f\nef%zu_cpuqps1 %.0f\n",
-               ef, r, ef, q1, ef, q2, ef, lat[nq / 2] * 1e6, ef,
-               lat[(size_t)(nq * 0.99)] * 1e6, ef, c1);
+               ef, r.recall, ef, r.qps1, ef, r.qps2, ef, r.p50_us, ef, r.p99_us, ef,
+               r.cpuqps1);
     }
-    /* memory: every block decoded by now (the queries touched them all) */
+    /* graph memory once the queries ran (the blocks they touched decoded),
+     * then with every block decoded */
+    printf("mem_query_bpv %.2f\n", (double)vs_hnsw_memory(h) / (double)n);
     vs_hnsw_verify(h, NULL);
     printf("mem_bpv %.2f\n", (double)vs_hnsw_memory(h) / (double)n);
+    const char *sq = getenv("HNSW_BENCH_SQ8");
+    struct vs_quant *qz = NULL;
+    if ((!sq || strcmp(sq, "0") != 0) &&
+        vs_quant_build(VS_QUANT_SQ8, VS_METRIC_L2, x, n, d, -1, &qz, NULL) == VS_OK) {
+        printf("sq8.code_bpv %zu\n", vs_quant_code_bytes(qz));
+        for (int a = 8; a < argc; a++) {
+            size_t ef = (size_t)atol(argv[a]);
+            struct ef_result r;
+            measure(h, x, q, nq, d, ef, qz, t, 0, hits, nh, lat, &r);
+            printf("sq8.ef%zu_recall %.4f\nsq8.ef%zu_qps1 %.0f\nsq8.ef%zu_p50_us %.1f\n"
+                   "sq8.ef%zu_p99_us %.1f\nsq8.ef%zu_cpuqps1 %.0f\n",
+                   ef, r.recall, ef, r.qps1, ef, r.p50_us, ef, r.p99_us, ef, r.cpuqps1);
+        }
+        vs_quant_free(qz);
+    }
+    vs_hnsw_free(h);
+    free(x);
+    free(q);
+    free(t);
+    free(hits);
+    free(nh);
+    free(lat);
+    return 0;
+}
+
+/* search X Q T D M EFC EF...: one graph built on 2 threads (as a store
+ * without --seed builds it); per ef recall@10, qps1, cpuqps1, qps2. */
+static int search(int argc, char **argv)
+{
+    size_t d = (size_t)atol(argv[5]), n, nq;
+    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
+    uint32_t *t = load_truth(argv[4], nq);
+    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
+                             .ef_construction = (uint32_t)atol(argv[7]),
+                             .seed = 1, .threads = 2, .simd = -1};
+    struct vs_hnsw *h = NULL;
+    if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
+        return 1;
+    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
+    size_t *nh = malloc(nq * sizeof *nh);
+    double *lat = malloc(nq * sizeof *lat);
+    for (int a = 8; a < argc; a++) {
+        size_t ef = (size_t)atol(argv[a]);
+        struct ef_result r;
+        measure(h, x, q, nq, d, ef, NULL, t, 1, hits, nh, lat, &r);
+        printf("ef%zu_recall %.4f\nef%zu_qps1 %.0f\nef%zu_cpuqps1 %.0f\nef%zu_qps2 %.0f\n",
+               ef, r.recall, ef, r.qps1, ef, r.cpuqps1, ef, r.qps2);
+    }
     vs_hnsw_free(h);
     free(x);
     free(q);
@@ -442,12 +554,14 @@ int main(int argc, char **argv)
         return truth(argv[2], argv[3], (size_t)atol(argv[4]), (size_t)atol(argv[5]), argv[6]);
     if (argc >= 9 && strcmp(argv[1], "run") == 0)
         return run(argc, argv);
+    if (argc >= 9 && strcmp(argv[1], "search") == 0)
+        return search(argc, argv);
     if (argc >= 9 && strcmp(argv[1], "quant") == 0)
         return quant(argc, argv);
     if (argc >= 8 && strcmp(argv[1], "reopen") == 0)
         return reopen(argc, argv);
     if (argc == 8 && strcmp(argv[1], "filter") == 0)
         return filter(argv);
-    fprintf(stderr, "usage: hnsw_bench gen|truth|run|quant|reopen|filter ... (see the source)\n");
+    fprintf(stderr, "usage: hnsw_bench gen|truth|run|search|quant|reopen|filter ... (see the source)\n");
     return 2;
 }
