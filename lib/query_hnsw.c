@@ -32,9 +32,6 @@ struct vs_qgraph {
     struct vs_hnsw_rows *rows;       /* per graph part: lazy decoding (ready NULL = all there) */
 };
 
-/* rows r of a segment sit in vectors block r >> 10 */
-_Static_assert(VS_VEC_BLOCK_ROWS == 1u << 10, "vectors blocks of 1024 rows");
-
 static int load_rows(void *ctx, uint64_t b, struct vs_diag *d)
 {
     return vs_seg_vector_block(ctx, b, d);
@@ -95,10 +92,13 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
             if (st == VS_E_NOTFOUND)
                 st = VS_OK;
         }
-        /* the rows are decoded block by block as the search touches them */
+        /* the rows are decoded (or checked in place) block by block as the
+         * search touches them */
+        const uint8_t *ready;
+        unsigned shift;
         if (st == VS_OK &&
-            (st = vs_seg_vectors_lazy(segs[p], g->qz[p] == NULL, &g->vecs[p], &g->rows[p].ready, d)) == VS_OK)
-            g->rows[p] = (struct vs_hnsw_rows){g->rows[p].ready, 10, load_rows, segs[p]};
+            (st = vs_seg_vectors_lazy(segs[p], g->qz[p] == NULL, &g->vecs[p], &ready, &shift, d)) == VS_OK)
+            g->rows[p] = (struct vs_hnsw_rows){ready, shift, load_rows, segs[p]};
         if (st != VS_OK) {
             vs_qgraph_free(g);
             return st;

@@ -27,7 +27,12 @@
 #define VS_SEG_MAX_SECT 32u
 #define VS_DOCS_PER_BLOCK 256u
 #define VS_DOCIDX_ENTRY 48u
-#define VS_VEC_BLOCK_ROWS 1024u
+/* Rows per vectors block written (raw float32, each block checksummed, so a
+ * reader checks only the blocks a search touches, in place in the mapped
+ * file); readers accept blocks of up to VS_VEC_BLOCK_ROWS_MAX rows (older
+ * writers used 1024-row blocks, zstd or raw). */
+#define VS_VEC_BLOCK_ROWS 64u
+#define VS_VEC_BLOCK_ROWS_MAX 1024u
 
 /* Section types. A reader skips types it does not know unless the section
  * has VS_SECT_REQUIRED in its flags (then the file is VS_E_VERSION). */
@@ -63,8 +68,14 @@ struct vs_segment {
     uint64_t del_bytes;
     /* lazily loaded parts, guarded by mu */
     pthread_mutex_t mu;
+    unsigned char *map;     /* the whole file mapped read-only, or NULL */
+    size_t map_len;
     float *vecs;            /* all rows, once every block is decoded (= vregion) */
     float *vregion;         /* rows x dim floats, blocks decoded into place */
+    int vmapped;            /* 1: vregion is the VECTORS section in map (raw,
+                               contiguous blocks: checked in place, not copied) */
+    unsigned vshift;        /* row r sits in vectors block r >> vshift, or
+                               vshift = 0 and blocks are not uniform */
     uint8_t *vready;        /* per vectors block: 1 once decoded (atomic) */
     void *vsbuf;            /* read buffer for compressed vectors blocks */
     size_t vscap;
@@ -123,6 +134,12 @@ void vs_seg_close(struct vs_segment *g);
  * malloc'd buffer (*len bytes). VS_E_NOTFOUND when the segment has none. */
 int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
                    size_t *len, struct vs_diag *d);
+/* The stored bytes of a raw section in place in the mapped file (not
+ * checked against the section checksum: for sections whose parts carry
+ * their own checksums). VS_E_NOTFOUND when the segment has none,
+ * VS_E_UNSUPPORTED when it is compressed. */
+int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
+                       size_t *len, struct vs_diag *d);
 /* Read and check every section and docs block. */
 int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
 /* The JSON text of a row's doc, copied into *buf (grown as needed). */
@@ -133,13 +150,15 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
 int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
                       struct vs_diag *d);
 /* Lazy access to the vectors: *base gets rows x dim floats of which only
- * the blocks marked in *ready (one byte per VS_VEC_BLOCK_ROWS rows, read
- * with an acquire load) hold data; vs_seg_vector_block decodes block b
- * (checked against its checksum) into place. *ready is NULL when every row
- * is already there. dense: most blocks will be touched (the region is then
- * put on huge pages). */
+ * the blocks marked in *ready (one byte per 1 << *shift rows, read with an
+ * acquire load) hold data; vs_seg_vector_block decodes block b (checked
+ * against its checksum) into place. Raw blocks (what this version writes)
+ * are not copied: *base points into the mapped file and "decoding" a block
+ * is checking its checksum. *ready is NULL when every row is already there.
+ * dense: most blocks will be touched (a decoded region is then put on huge
+ * pages). */
 int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
-                        const uint8_t **ready, struct vs_diag *d);
+                        const uint8_t **ready, unsigned *shift, struct vs_diag *d);
 int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);
 /* Sum of the raw (uncompressed) sizes of the known sections. */
 uint64_t vs_seg_raw_bytes(const struct vs_segment *g);

@@ -165,20 +165,25 @@ static void test_lazy_rows(void)
     struct vs_hnsw *h;
     const float *all = NULL, *base = NULL;
     const uint8_t *ready = NULL;
+    unsigned sh = 0;
     CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_OK);
     CHECK_EQ_INT(vs_segment_vectors(full, &all, NULL), VS_OK);
-    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 0, &base, &ready, NULL), VS_OK);
-    uint64_t nb = (ROWS + 1023) / 1024;
-    CHECK(nb == 3 && base && ready);
+    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 0, &base, &ready, &sh, NULL), VS_OK);
+    /* blocks of VS_VEC_BLOCK_ROWS raw rows, checked in place in the file */
+    CHECK_EQ_INT(1u << sh, VS_VEC_BLOCK_ROWS);
+    CHECK(g->vmapped == 1 && (const unsigned char *)base > g->map &&
+          (const unsigned char *)base < g->map + g->map_len);
+    uint64_t br = (uint64_t)1 << sh, nb = (ROWS + br - 1) / br;
+    CHECK(nb == 47 && base && ready);
     if (!h || !all || !base || !ready)
         goto done;
     CHECK_EQ_INT(count_ready(ready, nb), 0);
     /* one block by hand: the rows of the full load */
     CHECK_EQ_INT(vs_seg_vector_block(g, 1, NULL), VS_OK);
     CHECK_EQ_INT(count_ready(ready, nb), 1);
-    CHECK(memcmp(base + 1024 * DIM, all + 1024 * DIM, 1024 * DIM * sizeof(float)) == 0);
+    CHECK(memcmp(base + br * DIM, all + br * DIM, br * DIM * sizeof(float)) == 0);
     CHECK(vs_seg_vector_block(g, nb, NULL) != VS_OK);
-    struct vs_hnsw_rows rows = {ready, 10, lazy_load, g};
+    struct vs_hnsw_rows rows = {ready, sh, lazy_load, g};
     struct vs_hnsw_scratch *s;
     CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
     int same = 1;
@@ -194,23 +199,26 @@ static void test_lazy_rows(void)
             same &= a[i].row == b[i].row && a[i].raw == b[i].raw;
     }
     CHECK(same);
-    CHECK_EQ_INT(count_ready(ready, nb), 3);
+    int touched = count_ready(ready, nb);
+    printf("# 20 searches checked %d of %llu vectors blocks\n", touched, (unsigned long long)nb);
+    CHECK(touched > 1 && touched <= (int)nb);
     /* an exact scan (a selective filter) loads every block first */
     struct vs_segment *g2;
     CHECK_EQ_INT(vs_seg_open(dir, "seg-00000005.vseg", &g2, NULL), VS_OK);
     const float *b2 = NULL;
     const uint8_t *r2 = NULL;
-    if (g2 && vs_seg_vectors_lazy(g2, 1, &b2, &r2, NULL) == VS_OK && r2) {
+    unsigned sh2 = 0;
+    if (g2 && vs_seg_vectors_lazy(g2, 1, &b2, &r2, &sh2, NULL) == VS_OK && r2) {
         uint8_t *allow = calloc(ROWS, 1);
         allow[2999] = 1;
-        struct vs_hnsw_rows rows2 = {r2, 10, lazy_load, g2};
+        struct vs_hnsw_rows rows2 = {r2, sh2, lazy_load, g2};
         struct vs_hnsw_query q = {.vec = all, .k = 5, .ef = 32, .allow = allow, .rows = &rows2};
         struct vs_hnsw_hit hit[5];
         size_t nh;
         struct vs_hnsw_stats hs;
         CHECK_EQ_INT(vs_hnsw_search(h, s, b2, &q, hit, &nh, &hs, NULL), VS_OK);
         CHECK(nh == 1 && hit[0].row == 2999 && hs.exact == 1);
-        CHECK_EQ_INT(count_ready(r2, nb), 3);
+        CHECK_EQ_INT(count_ready(r2, nb), (int)nb);
         free(allow);
         /* the full load reuses the decoded region */
         const float *v2 = NULL;
@@ -253,15 +261,16 @@ static void test_lazy_damaged_block(void)
     struct vs_hnsw *h;
     const float *base = NULL;
     const uint8_t *ready = NULL;
+    unsigned sh = 0;
     CHECK_EQ_INT(vs_seg_hnsw(g, &h, NULL), VS_OK);
-    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, &sh, NULL), VS_OK);
     CHECK_EQ_INT(vs_seg_vector_block(g, 2, NULL), VS_OK);
     struct vs_diag dg;
     vs_diag_clear(&dg);
     CHECK_EQ_INT(vs_seg_vector_block(g, 0, &dg), VS_E_CORRUPT);
     CHECK(strstr(dg.detail, "section 'vectors' block 0: checksum mismatch") != NULL);
     if (h && ready) {
-        struct vs_hnsw_rows rows = {ready, 10, lazy_load, g};
+        struct vs_hnsw_rows rows = {ready, sh, lazy_load, g};
         struct vs_hnsw_scratch *s;
         CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
         /* a selective filter scans every row: block 0 is touched */
