@@ -268,10 +268,7 @@ int main(int argc, char **argv)
         json_decref(sum);
     }
     json_t *stats = vs_embed_stats_json(e, &es, &cnt, ao.no_cache);
-    const char *key;
-    json_t *v;
-    json_object_foreach(stats, key, v)
-        json_object_set(vs_cli.stat, key, v);
+    json_object_update(vs_cli.stat, stats);
     json_decref(stats);
     vs_embedder_free(e);
     double el = vs_cli_elapsed();

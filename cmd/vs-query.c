@@ -4,7 +4,6 @@
  * lib/query_fuse.c. */
 #include "cli.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,29 +14,10 @@
 #endif
 
 enum {
-    OPT_ALPHA = VS_OPT_FIRST_PROGRAM,
-    OPT_B,
-    OPT_BATCH,
-    OPT_CANDIDATES,
-    OPT_CARRY_QUERY,
-    OPT_EF,
-    OPT_EXACT,
-    OPT_EXPLAIN,
-    OPT_FAIL_EMPTY,
-    OPT_FILTER,
-    OPT_FORMAT,
-    OPT_FUSE,
-    OPT_FUSION,
-    OPT_K1,
-    OPT_KEEP_GOING,
-    OPT_MMR,
-    OPT_MODE,
-    OPT_NO_METADATA,
-    OPT_NO_TEXT,
-    OPT_RRF_K,
-    OPT_SIMD,
-    OPT_THREADS,
-    OPT_WITH_VECTORS
+    OPT_ALPHA = VS_OPT_FIRST_PROGRAM, OPT_B, OPT_BATCH, OPT_CANDIDATES,
+    OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
+    OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MMR, OPT_MODE,
+    OPT_NO_METADATA, OPT_NO_TEXT, OPT_RRF_K, OPT_SIMD, OPT_THREADS, OPT_WITH_VECTORS
 };
 
 static const struct option longopts[] = {
@@ -123,128 +103,38 @@ static void usage(FILE *fp)
           fp);
 }
 
-enum out_format { OUT_NDJSON, OUT_TREC, OUT_TEXT };
-
-struct out_state {
-    enum out_format format;
-    char qid[256]; /* --format text: the query whose hits are being printed */
-};
-
-/* ndjson, trec or text into o; a usage error (exit 2) for anything else. */
-static int parse_format(const char *name, struct out_state *o)
-{
-    if (strcmp(name, "ndjson") == 0)
-        o->format = OUT_NDJSON;
-    else if (strcmp(name, "trec") == 0)
-        o->format = OUT_TREC;
-    else if (strcmp(name, "text") == 0)
-        o->format = OUT_TEXT;
-    else
-        return vs_cli_usage_error("unknown format '%s' (ndjson, trec, text)", name);
-    return 0;
-}
-
-/* --format text: a heading per query, then per hit its rank, score and id,
- * and the first 200 bytes of its text on one line (whitespace collapsed). */
-static int emit_text(const json_t *hit, struct out_state *o)
-{
-    const char *qid = json_string_value(json_object_get(hit, "qid"));
-    const char *id = json_string_value(json_object_get(hit, "id"));
-    const char *text = json_string_value(json_object_get(hit, "text"));
-    if (!qid || !id) /* an explain-only record of a query without hits */
-        return VS_OK;
-    if (strcmp(qid, o->qid) != 0) {
-        snprintf(o->qid, sizeof o->qid, "%s", qid);
-        if (printf("\n%s\n", qid) < 0)
-            return vs_status_from_errno(errno);
-    }
-    char score[40];
-    vs_float_format(score, sizeof score,
-                    (float)json_number_value(json_object_get(hit, "score")));
-    if (printf("%3lld. %-10s %s\n", (long long)json_integer_value(json_object_get(hit, "rank")),
-               score, id) < 0)
-        return vs_status_from_errno(errno);
-    if (text) {
-        char line[256];
-        size_t n = 0;
-        int space = 1, cut = 0;
-        for (const char *p = text; *p; p++) {
-            int ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
-            if (ws && space)
-                continue;
-            if (n == 200) {
-                cut = 1;
-                break;
-            }
-            line[n++] = ws ? ' ' : *p;
-            space = ws;
-        }
-        if (cut) { /* never end inside a UTF-8 sequence */
-            size_t k = n;
-            while (k > 0 && ((unsigned char)line[k - 1] & 0xC0) == 0x80)
-                k--;
-            if (k > 0 && ((unsigned char)line[k - 1] & 0x80)) {
-                unsigned char lead = (unsigned char)line[k - 1];
-                size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-                if (n - (k - 1) < len)
-                    n = k - 1;
-            }
-        }
-        while (n > 0 && line[n - 1] == ' ')
-            n--;
-        line[n] = '\0';
-        if (printf("     %s%s\n", line, cut ? "..." : "") < 0)
-            return vs_status_from_errno(errno);
-    }
-    return VS_OK;
-}
-
+/* The hit writer; --format text and trec flush per hit on a pipe, as
+ * vs_cli_write does for NDJSON. */
 static int emit(const json_t *hit, void *arg)
 {
-    struct out_state *o = arg;
-    if (o->format == OUT_NDJSON)
-        return vs_cli_write(hit);
-    if (o->format == OUT_TEXT) {
-        int st = emit_text(hit, o);
-        if (st == VS_OK && vs_cli.stdout_is_pipe && fflush(stdout) != 0)
-            st = vs_status_from_errno(errno);
-        return st;
-    }
-    char score[40];
-    vs_float_format(score, sizeof score,
-                    (float)json_number_value(json_object_get(hit, "score")));
-    if (printf("%s Q0 %s %lld %s vecstore\n",
-               json_string_value(json_object_get(hit, "qid")),
-               json_string_value(json_object_get(hit, "id")),
-               (long long)json_integer_value(json_object_get(hit, "rank")), score) < 0)
-        return vs_status_from_errno(errno);
-    if (vs_cli.stdout_is_pipe && fflush(stdout) != 0)
-        return vs_status_from_errno(errno);
-    return VS_OK;
+    return vs_query_writer_put(arg, stdout, hit, vs_cli.stdout_is_pipe);
 }
 
-struct totals {
-    long long queries, hits, empty, skipped;
-};
-
-static int run_batch(struct vs_qtext *q, struct out_state *o, struct totals *t,
-                     struct vs_diag *d)
+static void warn(int status, const struct vs_diag *d, void *arg)
 {
-    uint64_t nh = 0, ne = 0;
-    size_t n = vs_qtext_pending(q);
-    int st = vs_qtext_run(q, emit, o, &nh, &ne, d);
-    t->queries += (long long)n;
-    t->hits += (long long)nh;
-    t->empty += (long long)ne;
-    vs_cli_progress((uint64_t)t->queries, "queries");
-    return st;
+    vs_cli_report_warning(status, d);
+}
+
+static void progress(const struct vs_qtext_totals *t, void *arg)
+{
+    vs_cli_progress(t->queries, "queries");
+}
+
+/* ndjson, trec or text into w; a usage error (exit 2) for anything else. */
+static int parse_format(const char *name, struct vs_query_writer *w)
+{
+    enum vs_query_format f;
+    if (vs_query_format_parse(name, &f) != VS_OK)
+        return vs_cli_usage_error("unknown format '%s' (ndjson, trec, text)", name);
+    vs_query_writer_init(w, f);
+    return 0;
 }
 
 /* vs-query --fuse RUN...: fuse hit streams by qid (lib/query_fuse.c). */
 static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k,
                     const char *format)
 {
-    struct out_state out = {0};
+    struct vs_query_writer out;
     if (parse_format(format, &out))
         return VS_EXIT_USAGE;
     if (n < 1)
@@ -277,67 +167,38 @@ int main(int argc, char **argv)
     qo.simd = -1;
     struct vs_qtext_opts to;
     vs_qtext_opts_init(&to);
-    long cand = 0;
+    long cand = 0, ef = 0;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
+        int bad = 0;
         switch (c) {
-        case 'k':
-            if (vs_cli_parse_long("-k", optarg, 1, VS_QUERY_K_MAX, &k))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_BATCH:
-            if (vs_cli_parse_long("--batch", optarg, 1, 65536, &batch))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_THREADS:
-            if (vs_cli_parse_long("--threads", optarg, 1, 1024, &threads))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_ALPHA:
-            if (vs_cli_parse_double("--alpha", optarg, 0, 1, &to.fuse.alpha))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_B:
-            if (vs_cli_parse_double("--b", optarg, 0, 1, &to.bm25.b))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_K1:
-            if (vs_cli_parse_double("--k1", optarg, 0, 1000, &to.bm25.k1))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_RRF_K:
-            if (vs_cli_parse_double("--rrf-k", optarg, 1e-9, 1e9, &to.fuse.rrf_k))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
-        case OPT_MMR:
-            if (vs_cli_parse_double("--mmr", optarg, 0, 1, &to.mmr))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            break;
+        case 'k': bad = vs_cli_parse_long("-k", optarg, 1, VS_QUERY_K_MAX, &k); break;
+        case OPT_BATCH: bad = vs_cli_parse_long("--batch", optarg, 1, 65536, &batch); break;
+        case OPT_THREADS: bad = vs_cli_parse_long("--threads", optarg, 1, 1024, &threads); break;
+        case OPT_ALPHA: bad = vs_cli_parse_double("--alpha", optarg, 0, 1, &to.fuse.alpha); break;
+        case OPT_B: bad = vs_cli_parse_double("--b", optarg, 0, 1, &to.bm25.b); break;
+        case OPT_K1: bad = vs_cli_parse_double("--k1", optarg, 0, 1000, &to.bm25.k1); break;
+        case OPT_RRF_K: bad = vs_cli_parse_double("--rrf-k", optarg, 1e-9, 1e9, &to.fuse.rrf_k); break;
+        case OPT_MMR: bad = vs_cli_parse_double("--mmr", optarg, 0, 1, &to.mmr); break;
         case OPT_CANDIDATES:
-            if (vs_cli_parse_long("--candidates", optarg, 1, VS_QUERY_K_MAX, &cand))
-                return vs_cli_exit(VS_EXIT_USAGE);
+            bad = vs_cli_parse_long("--candidates", optarg, 1, VS_QUERY_K_MAX, &cand);
             to.depth = (size_t)cand;
             break;
         case OPT_MODE:
             if (vs_qmode_parse(optarg, &to.mode) != VS_OK)
-                return vs_cli_exit(vs_cli_usage_error(
-                    "unknown mode '%s' (vector, text, hybrid, auto)", optarg));
+                bad = vs_cli_usage_error("unknown mode '%s' (vector, text, hybrid, auto)", optarg);
             break;
         case OPT_FUSION:
             if (vs_fuse_method_parse(optarg, &to.fuse.method) != VS_OK)
-                return vs_cli_exit(vs_cli_usage_error(
-                    "unknown fusion '%s' (rrf, weighted, dbsf)", optarg));
+                bad = vs_cli_usage_error("unknown fusion '%s' (rrf, weighted, dbsf)", optarg);
             break;
         case OPT_FUSE: fuse = 1; break;
         case OPT_EXACT: qo.exact = 1; break;
-        case OPT_EF: {
-            long ef;
-            if (vs_cli_parse_long("--ef", optarg, 1, 100000L, &ef))
-                return vs_cli_exit(VS_EXIT_USAGE);
+        case OPT_EF:
+            bad = vs_cli_parse_long("--ef", optarg, 1, 100000L, &ef);
             qo.ef = (size_t)ef;
             break;
-        }
         case OPT_EXPLAIN: qo.explain = 1; break;
         case OPT_FAIL_EMPTY: fail_empty = 1; break;
         case OPT_FILTER: qo.filter = optarg; break;
@@ -348,9 +209,10 @@ int main(int argc, char **argv)
         case OPT_CARRY_QUERY: to.carry_query = 1; break;
         case OPT_WITH_VECTORS: to.with_vectors = 1; break;
         case OPT_SIMD: simd = optarg; break;
-        default:
-            return vs_cli_exit(vs_cli_usage_error(NULL));
+        default: bad = vs_cli_usage_error(NULL); break;
         }
+        if (bad)
+            return vs_cli_exit(VS_EXIT_USAGE);
     }
     if (fuse && (to.carry_query || to.with_vectors))
         return vs_cli_exit(vs_cli_usage_error(
@@ -365,12 +227,12 @@ int main(int argc, char **argv)
         (!batch && setting_long("query.batch", 1, 65536, &batch)) ||
         (!threads && setting_long("query.threads", 1, 1024, &threads)))
         return vs_cli_exit(VS_EXIT_USAGE);
-    struct out_state out = {0};
+    struct vs_query_writer out;
     if (parse_format(format, &out))
         return vs_cli_exit(VS_EXIT_USAGE);
-    if (out.format != OUT_NDJSON && qo.explain)
+    if (out.format != VS_QUERY_NDJSON && qo.explain)
         return vs_cli_exit(vs_cli_usage_error("--explain needs --format ndjson"));
-    if (out.format != OUT_NDJSON && (to.carry_query || to.with_vectors))
+    if (out.format != VS_QUERY_NDJSON && (to.carry_query || to.with_vectors))
         return vs_cli_exit(vs_cli_usage_error(
             "--carry-query and --with-vectors need --format ndjson"));
     if (simd) {
@@ -397,7 +259,7 @@ int main(int argc, char **argv)
     vs_diag_clear(&d);
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
-    struct totals t = {0};
+    struct vs_qtext_totals t = {0};
     vs_cli_stage("open");
     int st = vs_store_open(path, &s, &d);
     if (st == VS_OK && (st = vs_qtext_new(s, &qo, &to, &q, &d)) == VS_E_FILTER) {
@@ -406,59 +268,19 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    const struct vs_qtext_sink sink = {emit, warn, progress, &out};
     vs_cli_stage("search");
-    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
-        struct vs_ndjson_reader *r;
-        if ((st = vs_ndjson_open(nfiles ? argv[optind + fi] : "-", 0, &r, &d)) != VS_OK)
-            break;
-        for (;;) {
-            json_t *rec;
-            vs_diag_clear(&d);
-            st = vs_ndjson_read(r, &rec, &d);
-            if (st == VS_OK && !rec)
-                break;
-            if (st == VS_OK) {
-                st = vs_qtext_add(q, rec, &d);
-                json_decref(rec);
-                if (st != VS_OK)
-                    vs_diag_where(&d, vs_ndjson_name(r), vs_ndjson_line(r));
-            }
-            if (st != VS_OK && keep_going && vs_status_exit(st) == VS_EXIT_DATA) {
-                vs_cli_report_warning(st, &d);
-                t.skipped++;
-                st = VS_OK;
-                continue;
-            }
-            if (st != VS_OK) {
-                /* answer the good queries read before the bad one first */
-                struct vs_diag d2;
-                vs_diag_clear(&d2);
-                int st2 = run_batch(q, &out, &t, &d2);
-                if (st2 != VS_OK && vs_status_exit(st2) > vs_status_exit(st)) {
-                    st = st2;
-                    d = d2;
-                }
-                break;
-            }
-            if (vs_qtext_full(q) && (st = run_batch(q, &out, &t, &d)) != VS_OK)
-                break;
-        }
-        vs_ndjson_close(r);
-    }
+    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++)
+        st = vs_qtext_stream(q, nfiles ? argv[optind + fi] : "-", keep_going, &sink, &t, &d);
     if (st == VS_OK && q)
-        st = run_batch(q, &out, &t, &d);
+        st = vs_qtext_finish(q, &sink, &t, &d);
     int code = st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
     if (code == VS_EXIT_OK && fail_empty && t.hits == 0)
         code = VS_EXIT_NEGATIVE;
     if (vs_cli.stats) {
-        vs_cli_stat_int("queries", t.queries);
-        vs_cli_stat_int("hits", t.hits);
-        vs_cli_stat_int("empty_queries", t.empty);
-        vs_cli_stat_int("skipped", t.skipped);
-        struct vs_query *vq = q ? vs_qtext_vector(q) : NULL;
-        vs_cli_stat_int("k_shortfalls", q ? (long long)vs_qtext_shortfalls(q) : 0);
-        vs_cli_stat_int("distance_computations", vq ? (long long)vs_query_distances(vq) : 0);
-        vs_cli_stat_str("kernel", vq ? vs_query_kernel(vq) : "none");
+        json_t *stats = vs_qtext_stats_json(q, &t);
+        json_object_update(vs_cli.stat, stats);
+        json_decref(stats);
         double el = vs_cli_elapsed();
         vs_cli_stat_real("queries_per_s", el > 0 ? (double)t.queries / el : 0.0);
     }

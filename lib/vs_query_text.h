@@ -45,6 +45,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vs_bm25.h"
 #include "vs_fuse.h"
@@ -102,5 +103,74 @@ int vs_query_fuse_files(const char *const *paths, size_t n,
                         const struct vs_fuse_opts *o, size_t k,
                         int (*emit)(const json_t *hit, void *arg), void *arg,
                         uint64_t *nqueries, uint64_t *nhits, struct vs_diag *d);
+
+/* ---- streams of query records (lib/query_stream.c) --------------------- */
+
+/* Counters of vs_qtext_stream and vs_qtext_finish (the caller zeroes them
+ * once; every call adds). */
+struct vs_qtext_totals {
+    uint64_t queries; /* queries searched */
+    uint64_t hits;    /* hit records emitted */
+    uint64_t empty;   /* queries that found nothing */
+    uint64_t skipped; /* bad query records skipped with keep_going */
+};
+
+struct vs_qtext_sink {
+    /* One hit record (borrowed for the call); VS_OK or a status that stops
+     * the run (returned as is). */
+    int (*emit)(const json_t *hit, void *arg);
+    /* A bad query record skipped with keep_going; may be NULL. */
+    void (*warn)(int status, const struct vs_diag *d, void *arg);
+    /* After each searched batch, with the totals so far; may be NULL. */
+    void (*progress)(const struct vs_qtext_totals *t, void *arg);
+    void *arg;
+};
+
+/* Add the query records of path ("-" is standard input) one by one,
+ * searching whenever the batch is full. A bad record (its status and d
+ * with FILE:LINE) stops the run, after the good queries read before it
+ * are answered (a worse failure of that search wins); with keep_going a
+ * bad record whose status is a data error (exit class 3) goes to
+ * sink->warn and is skipped instead. Queries still pending at the end of
+ * the file stay pending (vs_qtext_finish searches them), so several files
+ * can feed one batch. Returns VS_OK, the status of the reader (open, read),
+ * of vs_qtext_add, of the search, or what emit returned. */
+int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
+                    const struct vs_qtext_sink *sink,
+                    struct vs_qtext_totals *tot, struct vs_diag *d);
+/* Search the pending queries (as vs_qtext_run) and count them in tot. */
+int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
+                    struct vs_qtext_totals *tot, struct vs_diag *d);
+/* The counters of a run, for --stats: {"queries", "hits", "empty_queries",
+ * "skipped", "k_shortfalls", "distance_computations", "kernel"} (t may be
+ * NULL when the store did not open: zeros and kernel "none"). New
+ * reference, NULL when out of memory. */
+json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *tot);
+
+/* ---- writing hit records (lib/query_stream.c) -------------------------- */
+
+/* ndjson: the hit record as one JSON line;
+ * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format);
+ * text:   for people: a blank line and the qid before each query's hits,
+ *         then per hit "%3d. %-10s %s" (rank, score, id) and, when the hit
+ *         has text, its first 200 bytes on one indented line (whitespace
+ *         runs collapsed to one space, never cut inside a UTF-8 sequence,
+ *         "..." when cut). Records without qid or id (explain-only) are
+ *         left out. */
+enum vs_query_format { VS_QUERY_NDJSON = 0, VS_QUERY_TREC, VS_QUERY_TEXT };
+/* "ndjson", "trec", "text"; VS_OK or VS_E_USAGE. */
+int vs_query_format_parse(const char *name, enum vs_query_format *out);
+
+/* An embedded struct: the format and, for text, the query whose hits are
+ * being written. */
+struct vs_query_writer {
+    enum vs_query_format format;
+    char qid[256];
+};
+void vs_query_writer_init(struct vs_query_writer *w, enum vs_query_format f);
+/* Write one hit to fp, flushing after it when flush is non-zero. Returns
+ * VS_OK or the write status (VS_E_IO, VS_E_NOSPC). */
+int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
+                        int flush);
 
 #endif

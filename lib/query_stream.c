@@ -1,0 +1,195 @@
+/* query_stream.c: feeding a struct vs_qtext from NDJSON query files, and
+ * writing hit records as NDJSON, TREC run lines or text (vs_query_text.h). */
+#include "vs_query_text.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vs_ndjson.h"
+
+/* ---- streams of query records ------------------------------------------ */
+
+int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
+                    struct vs_qtext_totals *tot, struct vs_diag *d)
+{
+    uint64_t nh = 0, ne = 0;
+    size_t n = vs_qtext_pending(t);
+    int st = vs_qtext_run(t, sink->emit, sink->arg, &nh, &ne, d);
+    tot->queries += n;
+    tot->hits += nh;
+    tot->empty += ne;
+    if (sink->progress)
+        sink->progress(tot, sink->arg);
+    return st;
+}
+
+int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
+                    const struct vs_qtext_sink *sink,
+                    struct vs_qtext_totals *tot, struct vs_diag *d)
+{
+    struct vs_ndjson_reader *r;
+    int st = vs_ndjson_open(path, 0, &r, d);
+    if (st != VS_OK)
+        return st;
+    for (;;) {
+        json_t *rec;
+        vs_diag_clear(d);
+        st = vs_ndjson_read(r, &rec, d);
+        if (st == VS_OK && !rec)
+            break;
+        if (st == VS_OK) {
+            st = vs_qtext_add(t, rec, d);
+            json_decref(rec);
+            if (st != VS_OK)
+                vs_diag_where(d, vs_ndjson_name(r), vs_ndjson_line(r));
+        }
+        if (st != VS_OK && keep_going && vs_status_exit(st) == VS_EXIT_DATA) {
+            if (sink->warn)
+                sink->warn(st, d, sink->arg);
+            tot->skipped++;
+            st = VS_OK;
+            continue;
+        }
+        if (st != VS_OK) {
+            /* answer the good queries read before the bad one first */
+            struct vs_diag d2;
+            vs_diag_clear(&d2);
+            int st2 = vs_qtext_finish(t, sink, tot, &d2);
+            if (st2 != VS_OK && vs_status_exit(st2) > vs_status_exit(st)) {
+                st = st2;
+                if (d)
+                    *d = d2;
+            }
+            break;
+        }
+        if (vs_qtext_full(t) && (st = vs_qtext_finish(t, sink, tot, d)) != VS_OK)
+            break;
+    }
+    vs_ndjson_close(r);
+    return st;
+}
+
+json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *tot)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    struct vs_query *vq = t ? vs_qtext_vector(t) : NULL;
+    json_object_set_new(o, "queries", json_integer((json_int_t)tot->queries));
+    json_object_set_new(o, "hits", json_integer((json_int_t)tot->hits));
+    json_object_set_new(o, "empty_queries", json_integer((json_int_t)tot->empty));
+    json_object_set_new(o, "skipped", json_integer((json_int_t)tot->skipped));
+    json_object_set_new(o, "k_shortfalls",
+                        json_integer(t ? (json_int_t)vs_qtext_shortfalls(t) : 0));
+    json_object_set_new(o, "distance_computations",
+                        json_integer(vq ? (json_int_t)vs_query_distances(vq) : 0));
+    json_object_set_new(o, "kernel", json_string(vq ? vs_query_kernel(vq) : "none"));
+    return o;
+}
+
+/* ---- writing hit records ----------------------------------------------- */
+
+int vs_query_format_parse(const char *name, enum vs_query_format *out)
+{
+    if (strcmp(name, "ndjson") == 0)
+        *out = VS_QUERY_NDJSON;
+    else if (strcmp(name, "trec") == 0)
+        *out = VS_QUERY_TREC;
+    else if (strcmp(name, "text") == 0)
+        *out = VS_QUERY_TEXT;
+    else
+        return VS_E_USAGE;
+    return VS_OK;
+}
+
+void vs_query_writer_init(struct vs_query_writer *w, enum vs_query_format f)
+{
+    memset(w, 0, sizeof *w);
+    w->format = f;
+}
+
+/* The first 200 bytes of text on one line into line (>= 201 bytes):
+ * whitespace runs collapsed, never ending inside a UTF-8 sequence, trailing
+ * spaces dropped; returns 1 when the text was cut. */
+static int snippet(const char *text, char *line)
+{
+    size_t n = 0;
+    int space = 1, cut = 0;
+    for (const char *p = text; *p; p++) {
+        int ws = *p == ' ' || *p == '\n' || *p == '\t' || *p == '\r';
+        if (ws && space)
+            continue;
+        if (n == 200) {
+            cut = 1;
+            break;
+        }
+        line[n++] = ws ? ' ' : *p;
+        space = ws;
+    }
+    if (cut) { /* never end inside a UTF-8 sequence */
+        size_t k = n;
+        while (k > 0 && ((unsigned char)line[k - 1] & 0xC0) == 0x80)
+            k--;
+        if (k > 0 && ((unsigned char)line[k - 1] & 0x80)) {
+            unsigned char lead = (unsigned char)line[k - 1];
+            size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (n - (k - 1) < len)
+                n = k - 1;
+        }
+    }
+    while (n > 0 && line[n - 1] == ' ')
+        n--;
+    line[n] = '\0';
+    return cut;
+}
+
+static int put_text(struct vs_query_writer *w, FILE *fp, const json_t *hit)
+{
+    const char *qid = json_string_value(json_object_get(hit, "qid"));
+    const char *id = json_string_value(json_object_get(hit, "id"));
+    const char *text = json_string_value(json_object_get(hit, "text"));
+    if (!qid || !id) /* an explain-only record of a query without hits */
+        return VS_OK;
+    if (strcmp(qid, w->qid) != 0) {
+        snprintf(w->qid, sizeof w->qid, "%s", qid);
+        if (fprintf(fp, "\n%s\n", qid) < 0)
+            return vs_status_from_errno(errno);
+    }
+    char score[40];
+    vs_float_format(score, sizeof score,
+                    (float)json_number_value(json_object_get(hit, "score")));
+    if (fprintf(fp, "%3lld. %-10s %s\n",
+                (long long)json_integer_value(json_object_get(hit, "rank")), score, id) < 0)
+        return vs_status_from_errno(errno);
+    if (text) {
+        char line[256];
+        int cut = snippet(text, line);
+        if (fprintf(fp, "     %s%s\n", line, cut ? "..." : "") < 0)
+            return vs_status_from_errno(errno);
+    }
+    return VS_OK;
+}
+
+int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
+                        int flush)
+{
+    if (w->format == VS_QUERY_NDJSON)
+        return vs_ndjson_write(fp, hit, flush);
+    if (w->format == VS_QUERY_TEXT) {
+        int st = put_text(w, fp, hit);
+        if (st == VS_OK && flush && fflush(fp) != 0)
+            st = vs_status_from_errno(errno);
+        return st;
+    }
+    char score[40];
+    vs_float_format(score, sizeof score,
+                    (float)json_number_value(json_object_get(hit, "score")));
+    if (fprintf(fp, "%s Q0 %s %lld %s vecstore\n",
+                json_string_value(json_object_get(hit, "qid")),
+                json_string_value(json_object_get(hit, "id")),
+                (long long)json_integer_value(json_object_get(hit, "rank")), score) < 0)
+        return vs_status_from_errno(errno);
+    if (flush && fflush(fp) != 0)
+        return vs_status_from_errno(errno);
+    return VS_OK;
+}
