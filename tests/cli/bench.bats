@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# Smoke runs of the HNSW benchmarks at a tiny size: the scripts run end to
+# end and their figures hang together (recall in range, vs-query's answers
+# as good as the library's). Not a measurement: timing is not checked.
+
+load helpers
+
+setup() {
+    BUILD=$(cd "$VS_BIN/.." && pwd)
+    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+    [ -f "$BUILD/libvecstore.a" ] || skip "no libvecstore.a in $BUILD"
+    # the bench programs link the library without sanitizer run-times
+    if nm -A "$BUILD/libvecstore.a" 2>/dev/null | grep -q '__asan_\|__ubsan_'; then
+        skip "sanitizer build: the bench programs are built without sanitizers"
+    fi
+    command -v pkg-config > /dev/null || skip "pkg-config not installed"
+}
+
+@test "bench/hnsw.sh: a tiny synth run reports every engine and the equal-recall summary" {
+    [ -f /usr/include/hnswlib/hnswlib.h ] || skip "libhnswlib-dev not installed"
+    $PY -c 'import faiss, hnswlib' 2> /dev/null || skip "python3-faiss or python3-hnswlib not installed"
+    res=$BATS_TEST_TMPDIR/hnsw.txt
+    run_split env HNSW_RESULTS="$res" HNSW_SETS=synth HNSW_N=1500 HNSW_NQ=60 \
+        HNSW_EFS="10 16 64" HNSW_BENCH_REPS=1 HNSW_PY_LAT_NQ=20 sh "$ROOT/bench/hnsw.sh" "$BUILD"
+    expect_status 0
+    [ "$(cat "$res")" = "$out" ]
+    [[ "$out" == *"command: "*"HNSW_N='1500'"*"bench/hnsw.sh $BUILD"* ]]
+    [[ "$out" == *"-- synth: 1500 x 128, 60 queries"* ]]
+    # per-ef rows: every engine, recall within [0, 1], increasing with ef for ours
+    printf '%s\n' "$out" | awk '
+        $1 ~ /^(10|16|64)$/ && $2 ~ /^(ours|ours-sq8|hnswlib|pyhnswlib|faiss)$/ {
+            seen[$2]++
+            if ($3 < 0 || $3 > 1) { print "bad recall: " $0; bad = 1 }
+            if ($2 == "ours") { if ($3 + 0 < last) { print "recall fell: " $0; bad = 1 }; last = $3 + 0 }
+        }
+        END {
+            for (e in seen) if (seen[e] != 3) { print e " rows: " seen[e]; bad = 1 }
+            if (length(seen) != 5) { print "engines: " length(seen); bad = 1 }
+            exit bad
+        }'
+    [[ "$out" == *"exact   faiss IndexFlatL2: recall 1.0000"* ]]
+    # the summary: a row per engine with a figure or "not reached" at 0.95
+    n=$(printf '%s\n' "$out" | awk '/^== summary: queries per CPU second/ { s = 1 }
+        /^== summary: build/ { s = 0 } s && $1 == "synth" { n++ } END { print n + 0 }')
+    [ "$n" -eq 5 ]
+    printf '%s\n' "$out" | grep -E '^synth +ours +[0-9]+ ef(10>=|[0-9]+-[0-9]+) +[0-9.]+ +[0-9.]+ '
+    printf '%s\n' "$out" | grep -E '^synth +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ '
+}
+
+@test "bench/hnsw_e2e.sh: vs-query finds what the library finds, on a store built by vs-ingest" {
+    res=$BATS_TEST_TMPDIR/e2e.txt
+    run_split env E2E_RESULTS="$res" E2E_N=1500 E2E_NQ=100 E2E_EFS="16 64" E2E_REPS=1 \
+        sh "$ROOT/bench/hnsw_e2e.sh" "$BUILD"
+    expect_status 0
+    [ "$(cat "$res")" = "$out" ]
+    [[ "$out" == *"vs-ingest of 1500 x 128 rows"*"1 segment(s)"* ]]
+    # per ef: vs-query's recall within 0.02 of the library's, none short
+    printf '%s\n' "$out" | awk '
+        $1 ~ /^(16|64)$/ && NF == 12 {
+            n++
+            d = $2 - $3; if (d < 0) d = -d
+            if (d > 0.02 || $4 != 0 || $2 < 0.8) { print "bad row: " $0; bad = 1 }
+        }
+        END { if (n != 2) { print "rows: " n; bad = 1 }; exit bad }'
+    [[ "$out" == *"at recall@10 = 0.95: vs-query "* ]]
+}
