@@ -93,6 +93,8 @@ report=$tmp/report
 echo "== hnsw $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
      "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start; M=$M ef_construction=$EFC k=10, L2"
 echo "command: $cmd"
+dirty=$(git status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
+[ -n "$dirty" ] && echo "built from a working tree with uncommitted changes in: $dirty"
 echo "peers: libhnswlib-dev $(pv libhnswlib-dev) (native driver, ${CXX:-g++} -O3 -march=native)," \
      "python3-hnswlib $(pv python3-hnswlib), python3-faiss $(pv python3-faiss)$([ "$PEERS" = 1 ] || echo ' (Python peers skipped)')"
 } > "$report"

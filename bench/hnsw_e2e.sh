@@ -56,6 +56,7 @@ for v in E2E_N E2E_NQ E2E_EFS E2E_REPS; do
     [ -n "$val" ] && cmd="$v='$val' $cmd"
 done
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+dirty=$(git status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
 
 "$B" gen "$N" 128 1 "$tmp/x"
 "$B" gen "$NQ" 128 2 "$tmp/q"
@@ -117,6 +118,7 @@ report=$tmp/report
 echo "== hnsw_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
      "$(nproc) cores, load $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "command: $cmd"
+[ -n "$dirty" ] && echo "built from a working tree with uncommitted changes in: $dirty"
 $PY - "$tmp" "$N" "$NQ" "$EFS" <<'PYEOF'
 import json, math, sys
 tmp, n, nq, efs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split()
