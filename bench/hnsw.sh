@@ -82,18 +82,20 @@ start=$(date +%s)
 # the command as run, with the settings that came from the environment
 cmd="bench/hnsw.sh $build"
 for v in HNSW_N HNSW_NQ HNSW_MNIST_N HNSW_MNIST_NQ HNSW_EFS HNSW_PEERS HNSW_SETS \
-         HNSW_SCIFACT_MODELS HNSW_SCIFACT_EFS HNSW_BENCH_REPS HNSW_PY_LAT_NQ VS_DATA; do
+         HNSW_SCIFACT_MODELS HNSW_SCIFACT_EFS HNSW_BENCH_REPS HNSW_PY_LAT_NQ VS_DATA VS_BENCH_COMMIT; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
 done
 pv() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo none; }
+# VS_BENCH_COMMIT: the commit of a tree exported with git archive (no .git)
+commit=${VS_BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo none)}
+dirty=$(git --no-optional-locks status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
 report=$tmp/report
 {
-echo "== hnsw $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
+echo "== hnsw $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit," \
      "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the start; M=$M ef_construction=$EFC k=10, L2"
 echo "command: $cmd"
-dirty=$(git status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
 [ -n "$dirty" ] && echo "built from a working tree with uncommitted changes in: $dirty"
 echo "peers: libhnswlib-dev $(pv libhnswlib-dev) (native driver, ${CXX:-g++} -O3 -march=native)," \
      "python3-hnswlib $(pv python3-hnswlib), python3-faiss $(pv python3-faiss)$([ "$PEERS" = 1 ] || echo ' (Python peers skipped)')"

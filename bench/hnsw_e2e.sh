@@ -50,13 +50,15 @@ trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 
 cmd="bench/hnsw_e2e.sh $build"
-for v in E2E_N E2E_NQ E2E_EFS E2E_REPS; do
+for v in E2E_N E2E_NQ E2E_EFS E2E_REPS VS_BENCH_COMMIT; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
 done
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-dirty=$(git status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
+# VS_BENCH_COMMIT: the commit of a tree exported with git archive (no .git)
+commit=${VS_BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo none)}
+dirty=$(git --no-optional-locks status --porcelain -- lib cmd 2>/dev/null | awk '{ print $2 }' | tr '\n' ' ')
 
 "$B" gen "$N" 128 1 "$tmp/x"
 "$B" gen "$NQ" 128 2 "$tmp/q"
@@ -115,7 +117,7 @@ HNSW_BENCH_REPS=$REPS "$B" search "$tmp/x" "$tmp/q" "$tmp/t" 128 16 200 $EFS > "
 
 report=$tmp/report
 {
-echo "== hnsw_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
+echo "== hnsw_e2e $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit," \
      "$(nproc) cores, load $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "command: $cmd"
 [ -n "$dirty" ] && echo "built from a working tree with uncommitted changes in: $dirty"
