@@ -7,9 +7,14 @@
 
 #include <stdatomic.h>
 
-#define BLK_SHIFT 12
+/* Level-0 lists live in blocks of BLK nodes, in memory and (format 2) on
+ * disk: an opened graph decodes a block the first time a search reads one
+ * of its lists, so one query decodes a small part of the graph. */
+#define BLK_SHIFT 6
 #define BLK ((uint64_t)1 << BLK_SHIFT)
 #define MAX_LEVEL 30
+/* format 1 wrote level-0 blocks of 4096 nodes (zstd) */
+#define BLK1_SHIFT 12
 
 /* one level-0 block of the serialised form */
 struct blkent {
@@ -33,9 +38,13 @@ struct vs_hnsw {
     uint64_t nblocks;
     atomic_flag *locks;           /* n, build only */
     /* opened from bytes */
-    uint8_t *buf;
-    size_t len;
-    struct blkent *bent;
+    uint8_t *buf;                 /* owned bytes, or NULL (borrowed) */
+    size_t len;                   /* bytes owned */
+    const uint8_t *src;           /* the serialised form: buf, or borrowed */
+    struct blkent *bent;          /* ndisk stored level-0 blocks */
+    uint64_t ndisk;
+    int fmt;                      /* serialised format version (1, 2) */
+    _Atomic uint64_t bad;         /* 1 + the first damaged block found, or 0 */
 };
 
 /* An empty graph of n nodes (levels, upper lists and blocks unset), or NULL. */
@@ -46,6 +55,16 @@ const struct vs_distance_kernels *vs_hnsw_kernels(int simd);
 /* Decode level-0 block b of an opened graph into h->blocks[b]; 0, or -1 when
  * it is damaged (or the graph was built, not opened). */
 int vs_hnsw_load_block(struct vs_hnsw *h, uint64_t b);
+/* Open a serialised graph in place: the bytes (e.g. a mapped segment
+ * section) are neither copied nor owned, and must outlive the graph. Only
+ * the header, the block table and the upper layers are checked and decoded
+ * here; each level-0 block is checked against its own checksum when first
+ * decoded. */
+int vs_hnsw_open_borrowed(const void *buf, size_t len, int simd, struct vs_hnsw **out,
+                          struct vs_diag *d);
+/* The stored level-0 block found damaged by a search or vs_hnsw_verify
+ * (1 + its number), or 0. */
+uint64_t vs_hnsw_damaged_block(const struct vs_hnsw *h);
 
 static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hnsw_internal.h"
 #include "store_hnsw_internal.h"
 #include "vs_quant.h"
 
@@ -21,6 +22,7 @@ struct vs_qgraph {
     size_t nparts, batch;
     int nthreads;
     struct vs_hnsw **h;              /* per part, or NULL */
+    struct vs_segment **segs;        /* per part (borrowed) */
     struct vs_quant **qz;            /* per part: vector codes, or NULL */
     struct vs_hnsw_scratch **scr;    /* nthreads x nparts, made on first use */
     struct vs_hnsw_hit *hbuf;        /* nthreads x kmax */
@@ -69,6 +71,7 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     g->nparts = nparts;
     g->batch = batch;
+    g->segs = segs;
 #ifdef _OPENMP
     g->nthreads = threads > 0 ? threads : omp_get_max_threads();
 #else
@@ -192,6 +195,12 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             vs_diag_clear(&dd);
             if (st == VS_OK)
                 st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, &dd);
+            if (st == VS_E_CORRUPT && vs_hnsw_damaged_block(g->h[p])) {
+                /* name the graph block and the segment */
+                vs_diag_set(&dd, st, "section 'hnsw' level-0 block %llu: damaged (checksum mismatch or bad data)",
+                            (unsigned long long)vs_hnsw_damaged_block(g->h[p]) - 1);
+                vs_diag_where(&dd, g->segs[p]->path, 0);
+            }
             if (st != VS_OK) {
 #pragma omp critical(vs_qgraph_err)
                 if (status == VS_OK) {

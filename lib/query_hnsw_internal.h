@@ -18,7 +18,8 @@
 struct vs_qgraph;
 
 /* Open the graphs of the segments (NULL entries and *out NULL when no
- * segment has one). batch: most queries per run. */
+ * segment has one). batch: most queries per run. segs is borrowed: it must
+ * outlive the result. */
 int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
                    int threads, struct vs_qgraph **out, struct vs_diag *d);
 void vs_qgraph_free(struct vs_qgraph *g);

@@ -1,6 +1,7 @@
 /* store_hnsw.c: building and opening the HNSW section of a segment. See
  * store_hnsw_internal.h. */
 #include "store_hnsw_internal.h"
+#include "hnsw_internal.h"
 #include "vs_quant.h"
 
 #include <stdlib.h>
@@ -91,12 +92,23 @@ void vs_hnswb_free(struct vs_hnswb *b)
 int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
 {
     *out = NULL;
-    void *buf;
+    /* a raw section is read in place from the mapped file: the graph
+     * checks its header, block table and upper layers now and each level-0
+     * block when a search first reads it (vs-index verify checks the
+     * section's own checksum) */
+    const void *mp;
     size_t len;
-    int st = vs_seg_section(g, VS_SECT_HNSW, &buf, &len, d);
-    if (st != VS_OK)
+    int st = vs_seg_section_map(g, VS_SECT_HNSW, &mp, &len, d);
+    if (st == VS_OK) {
+        st = vs_hnsw_open_borrowed(mp, len, -1, out, d);
+    } else if (st == VS_E_UNSUPPORTED) {
+        void *buf;
+        if ((st = vs_seg_section(g, VS_SECT_HNSW, &buf, &len, d)) != VS_OK)
+            return st;
+        st = vs_hnsw_open_take(buf, len, -1, out, d); /* owns or frees buf */
+    } else {
         return st;
-    st = vs_hnsw_open_take(buf, len, -1, out, d); /* owns or frees buf */
+    }
     if (st == VS_OK && (vs_hnsw_count(*out) != g->rows || vs_hnsw_dim(*out) != g->dim)) {
         vs_hnsw_free(*out);
         *out = NULL;

@@ -283,3 +283,36 @@ PYEOF
     expect_status 4
     [[ "$err" == *"section 'vectors' block 0"* ]]
 }
+
+@test "graph level-0 blocks are decoded as the search reads them; a damaged block read is exit 4 naming it" {
+    cp -r "$S/g.vs" "$S/d.vs"
+    # damage the block of 64 nodes holding row 1234, and query with its vector
+    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+for i in range(n):
+    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
+    off = struct.unpack_from("<Q", b, table + 48 * i + 16)[0]
+    if kind == 7:
+        assert b[off:off + 8] == b"VSHNSW02"
+        blk = struct.unpack_from("<Q", b, off + 104 + 16 * (1234 >> 6))[0]
+        b[off + blk + 1] ^= 0x10
+        open(p, "wb").write(b)
+        sys.exit(0)
+sys.exit("no hnsw section")
+PYEOF
+    sed -n 1235p "$S/docs.ndjson" > "$S/q1.ndjson"
+    run_split vs-query -k 3 "$S/d.vs" "$S/q1.ndjson"
+    expect_status 4
+    [ -z "$out" ]
+    [[ "$err" == "vs-query: error: "*"seg-00000001.vseg"*"section 'hnsw' level-0 block 19: damaged"* ]]
+    run_split vs-index verify "$S/d.vs"
+    expect_status 4
+    [[ "$err" == *"section 'hnsw': checksum mismatch"* ]]
+    # the undamaged store answers the same query with the row itself
+    run_split vs-query -k 1 --no-metadata "$S/g.vs" "$S/q1.ndjson"
+    expect_status 0
+    [[ "$out" == *'"id":"d1234","rank":1'* ]]
+}

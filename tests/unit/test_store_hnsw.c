@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hnsw_internal.h"
 #include "store_hnsw_internal.h"
 #include "vecstore.h"
 
@@ -130,11 +131,35 @@ static void test_damaged_section(void)
     CHECK_EQ_INT(vs_seg_open(dir, "seg-00000004.vseg", &g, NULL), VS_OK);
     if (!g)
         return;
+    /* the middle of the section is a level-0 block: the graph opens (only
+     * its header, table and upper layers are checked), the block is found
+     * damaged when decoded, and verify finds the section's checksum wrong */
     struct vs_hnsw *h;
     struct vs_diag dg;
     vs_diag_clear(&dg);
+    CHECK_EQ_INT(vs_seg_hnsw(g, &h, &dg), VS_OK);
+    if (h) {
+        CHECK_EQ_INT(vs_hnsw_damaged_block(h), 0);
+        CHECK_EQ_INT(vs_hnsw_verify(h, &dg), VS_E_CORRUPT);
+        CHECK(strstr(dg.detail, "level-0 block") != NULL);
+        CHECK(vs_hnsw_damaged_block(h) > 0);
+        vs_hnsw_free(h);
+    }
+    CHECK_EQ_INT(vs_seg_verify(g, NULL), VS_E_CORRUPT);
+    vs_seg_close(g);
+    /* a damaged header is found at open */
+    f = fopen(p, "r+b");
+    fseek(f, (long)(off + 20), SEEK_SET);
+    c = fgetc(f);
+    fseek(f, (long)(off + 20), SEEK_SET);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000004.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    vs_diag_clear(&dg);
     CHECK_EQ_INT(vs_seg_hnsw(g, &h, &dg), VS_E_CORRUPT);
-    CHECK(strstr(dg.file, "seg-00000004.vseg") != NULL);
+    CHECK(h == NULL && strstr(dg.file, "seg-00000004.vseg") != NULL);
     vs_seg_close(g);
 }
 
@@ -294,6 +319,65 @@ static void test_lazy_damaged_block(void)
     vs_seg_close(g);
 }
 
+/* Format 2 round trip: every list of every level of graphs of many sizes
+ * (empty, one node, block edges, a partial last block) and link counts
+ * comes back as built, and a truncated or extended block is refused. */
+static void test_graph_roundtrip(void)
+{
+    static const uint64_t sizes[] = {0, 1, 2, 63, 64, 65, 130, 700};
+    static const uint32_t ms[] = {2, 3, 8};
+    int same = 1, opened = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+            uint64_t n = sizes[si];
+            float *v = malloc((n ? n : 1) * DIM * sizeof *v);
+            rs = 5 + n;
+            for (uint64_t i = 0; i < n * DIM; i++)
+                v[i] = urand();
+            struct vs_hnsw_opts o = {.M = ms[mi], .ef_construction = 32, .seed = 9,
+                                     .threads = 1, .simd = -1};
+            struct vs_hnsw *h = NULL, *h2 = NULL;
+            void *buf = NULL;
+            size_t len = 0;
+            CHECK_EQ_INT(vs_hnsw_build(v, n, DIM, VS_METRIC_L2, &o, &h, NULL), VS_OK);
+            if (h)
+                CHECK_EQ_INT(vs_hnsw_save(h, 3, &buf, &len, NULL), VS_OK);
+            if (buf)
+                CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h2, NULL), VS_OK);
+            if (h && h2) {
+                opened++;
+                same &= h2->n == n && h2->entry == h->entry && h2->maxlevel == h->maxlevel;
+                for (uint64_t i = 0; i < n && same; i++) {
+                    same &= h2->level[i] == h->level[i];
+                    for (int lv = 0; lv <= h->level[i] && same; lv++) {
+                        const uint32_t *a = list_of(h, (uint32_t)i, lv);
+                        const uint32_t *b = list_of(h2, (uint32_t)i, lv);
+                        same &= a && b && a[0] == b[0] &&
+                                memcmp(a + 1, b + 1, a[0] * sizeof *a) == 0;
+                    }
+                }
+                CHECK_EQ_INT(vs_hnsw_verify(h2, NULL), VS_OK);
+            }
+            vs_hnsw_free(h2);
+            h2 = NULL;
+            if (buf && n > 64) {
+                /* a block table entry changed (a block one byte longer) is found */
+                uint8_t *e = (uint8_t *)buf + 104 + 16;
+                uint64_t off;
+                memcpy(&off, e, 8);
+                off -= 1;
+                memcpy(e, &off, 8);
+                CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h2, NULL), VS_E_CORRUPT);
+                vs_hnsw_free(h2);
+            }
+            free(buf);
+            vs_hnsw_free(h);
+            free(v);
+        }
+    CHECK(same);
+    CHECK_EQ_INT(opened, 24);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -305,6 +389,7 @@ int main(void)
     RUN(test_damaged_section);
     RUN(test_lazy_rows);
     RUN(test_lazy_damaged_block);
+    RUN(test_graph_roundtrip);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
