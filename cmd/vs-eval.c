@@ -83,147 +83,40 @@ struct opts {
     int have_m;
 };
 
-static int report_gates(const struct opts *o, json_t *out, const char *run,
-                        const struct vs_eval_result *res,
-                        const struct vs_eval_result *base, long *failed)
+/* Gates (a line on stderr per verdict), then the output, for one scored
+ * run; takes the reference to sum and frees res. */
+static int finish(const struct opts *o, const char *run, const char *runid,
+                  struct vs_eval_result *res, const struct vs_eval_result *base,
+                  json_t *sum, json_t *explain, long *failed)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
-    json_t *verdicts = NULL;
-    long f = 0;
-    int st = vs_eval_gates_check(o->gates, res, base, &verdicts, &f, &d);
-    if (st != VS_OK)
-        return vs_cli_report(st, &d);
+    int st = vs_eval_gates_count(o->gates)
+                 ? vs_eval_gates_apply(o->gates, res, base, sum, failed, &d) : VS_OK;
     size_t i;
     json_t *v;
-    json_array_foreach(verdicts, i, v) {
-        int pass = json_is_true(json_object_get(v, "pass"));
+    json_array_foreach(st == VS_OK ? json_object_get(sum, "gates") : NULL, i, v) {
         const char *rule = json_string_value(json_object_get(v, "rule"));
-        const char *m = json_string_value(json_object_get(v, "measure"));
         char what[256];
-        json_t *reg = json_object_get(v, "regression");
-        if (reg)
-            snprintf(what, sizeof what, "%s regression: %.6f = baseline %.6f - run %.6f",
-                     m, json_real_value(reg), json_real_value(json_object_get(v, "baseline")),
-                     json_real_value(json_object_get(v, "run")));
-        else
-            snprintf(what, sizeof what, "%s: %.6f", m,
-                     json_real_value(json_object_get(v, "value")));
-        if (pass)
+        vs_eval_verdict_format(v, what, sizeof what);
+        if (json_is_true(json_object_get(v, "pass")))
             vs_cli_info(0, "gate passed: %s (%s, run '%s')", rule, what, run);
         else
             fprintf(stderr, "%s: gate failed: %s (%s, run '%s')\n", vs_cli.prog,
                     rule, what, run);
     }
-    json_object_set_new(out, "gates", verdicts);
-    *failed += f;
-    return 0;
-}
-
-static int write_rec(json_t *rec)
-{
-    int st = vs_cli_write(rec);
-    json_decref(rec);
-    if (st != VS_OK) {
-        struct vs_diag d;
-        vs_diag_clear(&d);
+    if (st == VS_OK && (st = vs_eval_write(stdout, vs_cli.stdout_is_pipe, o->tsv,
+                                           o->per_query, res, runid, sum, explain)) &&
+        !o->tsv)
         vs_diag_set(&d, st, "cannot write to standard output");
-        return vs_cli_report(st, &d);
-    }
-    return 0;
-}
-
-/* Print one result: per query (with -q) and the summary object `sum`. */
-static int emit(const struct opts *o, const struct vs_eval_result *res,
-                const char *runid, json_t *sum, json_t *explain)
-{
-    if (o->tsv) {
-        int st = vs_eval_result_write_tsv(stdout, res, runid, o->per_query);
-        json_decref(sum);
-        if (st != VS_OK) {
-            struct vs_diag d;
-            vs_diag_clear(&d);
-            return vs_cli_report(st, &d);
-        }
-        return 0;
-    }
-    if (o->per_query)
-        for (size_t q = 0; q < vs_eval_result_queries(res); q++) {
-            json_t *r = json_object();
-            json_object_set(r, "run", json_object_get(sum, "run"));
-            json_object_set_new(r, "qid", json_string(vs_eval_result_qid(res, q)));
-            json_object_set_new(r, "measures", vs_eval_result_json(res, q));
-            if (explain)
-                json_object_set(r, "judge", json_array_get(explain, q));
-            int rc = write_rec(r);
-            if (rc) {
-                json_decref(sum);
-                return rc;
-            }
-        }
-    return write_rec(sum);
-}
-
-static int load_run(const char *path, struct vs_eval_run **r)
-{
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    int st = vs_eval_run_load(path, NULL, r, &d);
+    json_decref(sum);
+    vs_eval_result_free(res);
     return st == VS_OK ? 0 : vs_cli_report(st, &d);
 }
 
-static int eval_one(const struct opts *o, const struct vs_eval_qrels *qrels,
-                    const struct vs_eval_run *run, const struct vs_eval_result *bres,
-                    const struct vs_eval_run *exact, long *failed)
+static int run_rag(const struct opts *o, char **files, int nfiles)
 {
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    struct vs_eval_opts eo = {o->level, o->complete};
-    struct vs_eval_result *res = NULL;
-    int st = qrels ? vs_eval_evaluate(qrels, run, o->spec, &eo, &res, &d)
-                   : vs_eval_result_new(vs_eval_run_name(run), &res);
-    if (st != VS_OK)
-        return vs_cli_report(st, &d);
-    if (exact) {
-        double rec;
-        long sh, nq;
-        vs_eval_ann(run, exact, o->ann_k, &rec, &sh, &nq);
-        char name[64];
-        snprintf(name, sizeof name, "ann_recall_%ld", o->ann_k);
-        vs_eval_result_set_extra(res, name, rec);
-        vs_eval_result_set_extra(res, "k_shortfall", (double)sh);
-    }
-    double p50, p95, p99;
-    long nl;
-    if (vs_eval_run_latency(run, &p50, &p95, &p99, &nl) == VS_OK) {
-        vs_eval_result_set_extra(res, "latency_p50_us", p50);
-        vs_eval_result_set_extra(res, "latency_p95_us", p95);
-        vs_eval_result_set_extra(res, "latency_p99_us", p99);
-    }
-    json_t *sum = json_object();
-    json_object_set_new(sum, "run", json_string(vs_eval_run_name(run)));
-    json_object_set_new(sum, "runid", json_string(vs_eval_run_id(run)));
-    json_object_set_new(sum, "num_q", json_integer(qrels ? vs_eval_result_num_q(res)
-                                                         : (long)vs_eval_run_queries(run)));
-    json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
-    if (bres) {
-        json_object_set_new(sum, "baseline", json_string(o->baseline));
-        json_object_set_new(sum, "compare", vs_eval_compare_json(res, bres, o->permutations,
-                                                                 (uint64_t)o->seed));
-    }
-    int rc = 0;
-    if (vs_eval_gates_count(o->gates))
-        rc = report_gates(o, sum, vs_eval_run_name(run), res, bres, failed);
-    if (!rc)
-        rc = emit(o, res, vs_eval_run_id(run), sum, NULL);
-    else
-        json_decref(sum);
-    vs_eval_result_free(res);
-    return rc;
-}
-
-static int run_rag(const struct opts *o, char **files, int nfiles, long *failed)
-{
+    long failed = 0;
     struct vs_diag d;
     vs_diag_clear(&d);
     const char *key = getenv("VS_JUDGE_KEY");
@@ -247,79 +140,50 @@ static int run_rag(const struct opts *o, char **files, int nfiles, long *failed)
     vs_cli_stat_int("judge_retries", retries);
     vs_cli_stat_int("records", (long long)vs_eval_result_queries(res));
     if (!rc) {
-        json_t *sum = json_object();
-        json_object_set_new(sum, "run", json_string(nfiles == 1 ? files[0] : "<stdin>"));
-        json_object_set_new(sum, "num_q", json_integer(vs_eval_result_num_q(res)));
-        json_object_set_new(sum, "measures", vs_eval_result_json(res, (size_t)-1));
-        json_object_set_new(sum, "judge_model", json_string(o->judge_model));
-        if (vs_eval_gates_count(o->gates))
-            rc = report_gates(o, sum, "rag", res, NULL, failed);
-        if (!rc)
-            rc = emit(o, res, "rag", sum, explain);
-        else
-            json_decref(sum);
+        json_t *sum = vs_eval_rag_summary(res, nfiles == 1 ? files[0] : "<stdin>",
+                                          o->judge_model);
+        rc = finish(o, "rag", "rag", res, NULL, sum, explain, &failed);
+        res = NULL;
     }
+    if (!rc && failed)
+        rc = VS_EXIT_NEGATIVE;
     json_decref(explain);
     vs_eval_result_free(res);
     vs_eval_judge_free(j);
     return rc;
 }
 
-/* Ranked measures named by gates join the spec; ann_, latency_ and RAG
- * measures are not ranked measures and are computed elsewhere. */
-static void add_gate_measures(struct opts *o)
-{
-    for (size_t i = 0; i < vs_eval_gates_count(o->gates); i++)
-        (void)vs_eval_spec_add(o->spec, vs_eval_gates_measure(o->gates, i), NULL);
-}
-
 static int run_main(struct opts *o, char **files, int nfiles)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
-    struct vs_eval_qrels *qrels = NULL;
-    struct vs_eval_run *base = NULL, *exact = NULL, *run = NULL;
-    struct vs_eval_result *bres = NULL;
+    struct vs_eval_job_opts jo = {o->qrels, o->against, o->baseline, o->level, o->complete,
+                                  o->ann_k, o->permutations, (uint64_t)o->seed, !o->have_m};
+    struct vs_eval_job *job = NULL;
     long failed = 0;
-    int rc = 0, st;
-    if (!o->have_m && o->qrels && vs_eval_spec_add_default(o->spec) != VS_OK)
-        return vs_cli_report(VS_E_NOMEM, NULL);
-    add_gate_measures(o);
-    if (o->qrels && (st = vs_eval_qrels_load(o->qrels, &qrels, &d)) != VS_OK) {
-        rc = vs_cli_report(st, &d);
-        goto done;
-    }
-    if (o->against && (rc = load_run(o->against, &exact)))
-        goto done;
-    if (o->baseline) {
-        if ((rc = load_run(o->baseline, &base)))
-            goto done;
-        struct vs_eval_opts eo = {o->level, o->complete};
-        st = qrels ? vs_eval_evaluate(qrels, base, o->spec, &eo, &bres, &d)
-                   : vs_eval_result_new(o->baseline, &bres);
-        if (st != VS_OK) {
+    int rc = 0, st = vs_eval_job_new(&jo, o->spec, o->gates, &job, &d);
+    if (st != VS_OK)
+        return vs_cli_report(st, &d);
+    for (int i = 0; !rc && i < (nfiles ? nfiles : 1); i++) {
+        struct vs_eval_run *run = NULL;
+        struct vs_eval_result *res;
+        json_t *sum;
+        vs_diag_clear(&d);
+        if ((st = vs_eval_run_load(nfiles ? files[i] : NULL, NULL, &run, &d)) != VS_OK) {
             rc = vs_cli_report(st, &d);
-            goto done;
+            break;
         }
-    }
-    for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-        if ((rc = load_run(nfiles ? files[i] : NULL, &run)))
-            goto done;
         vs_cli_stat_int("hits", (long long)vs_eval_run_hits(run));
-        rc = eval_one(o, qrels, run, bres, exact, &failed);
+        if ((st = vs_eval_job_score(job, run, &res, &sum, &d)) != VS_OK)
+            rc = vs_cli_report(st, &d);
+        else
+            rc = finish(o, vs_eval_run_name(run), vs_eval_run_id(run), res,
+                        vs_eval_job_baseline(job), sum, NULL, &failed);
         vs_eval_run_free(run);
-        run = NULL;
-        if (rc)
-            goto done;
     }
-    if (failed)
+    if (!rc && failed)
         rc = VS_EXIT_NEGATIVE;
-done:
-    vs_eval_run_free(run);
-    vs_eval_result_free(bres);
-    vs_eval_run_free(base);
-    vs_eval_run_free(exact);
-    vs_eval_qrels_free(qrels);
+    vs_eval_job_free(job);
     return rc;
 }
 
@@ -414,13 +278,8 @@ int main(int argc, char **argv)
             rc = vs_cli_usage_error("a regression gate needs --baseline RUN");
             goto out;
         }
-    if (o.rag) {
-        long failed = 0;
-        rc = run_rag(&o, argv + optind, argc - optind, &failed);
-        if (!rc && failed)
-            rc = VS_EXIT_NEGATIVE;
-    } else
-        rc = run_main(&o, argv + optind, argc - optind);
+    rc = o.rag ? run_rag(&o, argv + optind, argc - optind)
+               : run_main(&o, argv + optind, argc - optind);
 out:
     vs_eval_spec_free(o.spec);
     vs_eval_gates_free(o.gates);

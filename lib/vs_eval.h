@@ -227,4 +227,67 @@ void vs_eval_judge_counts(const struct vs_eval_judge *j, long *requests,
 /* The prompt templates (for docs and tests), by measure name, or NULL. */
 const char *vs_eval_judge_prompt(const char *measure);
 
+/* ---- a whole evaluation (lib/eval_job.c: what vs-eval runs) ------------
+ * A job holds the judgments, the exact run (--against) and the scored
+ * baseline (--baseline) shared by every run it scores; the caller loads
+ * each run (vs_eval_run_load) and scores it with vs_eval_job_score. */
+struct vs_eval_job_opts {
+    const char *qrels;    /* judgments path, or NULL (then an exact run) */
+    const char *against;  /* exact run path for ann_recall_K, or NULL */
+    const char *baseline; /* baseline run path, or NULL */
+    long rel_level;       /* as struct vs_eval_opts */
+    int complete;
+    long ann_k;           /* depth of ann_recall_K and k_shortfall */
+    long permutations;    /* randomization test of the comparison */
+    uint64_t seed;
+    int default_measures; /* with qrels: add the default measure set first */
+};
+struct vs_eval_job;
+/* Borrows spec and gates (they must outlive the job): the default set
+ * (with default_measures and qrels) and the measures named by gates join
+ * spec, then the judgments, the exact run and the baseline are loaded and
+ * the baseline scored. Errors: those of the loaders and vs_eval_evaluate,
+ * VS_E_NOMEM. */
+int vs_eval_job_new(const struct vs_eval_job_opts *o, struct vs_eval_spec *spec,
+                    const struct vs_eval_gates *gates, struct vs_eval_job **out,
+                    struct vs_diag *d);
+void vs_eval_job_free(struct vs_eval_job *j);
+/* The scored baseline, or NULL without one. */
+const struct vs_eval_result *vs_eval_job_baseline(const struct vs_eval_job *j);
+/* Score run: its ranked measures (against the judgments), ann_recall_K and
+ * k_shortfall (against the exact run), latency_p50_us/p95/p99 (when its
+ * hits carry elapsed_us). *res gets the result (vs_eval_result_free) and
+ * *summary a new object {"run", "runid", "num_q", "measures"} plus, with a
+ * baseline, "baseline" (its path) and "compare" (vs_eval_compare_json).
+ * Errors: those of vs_eval_evaluate, VS_E_NOMEM. */
+int vs_eval_job_score(const struct vs_eval_job *j, const struct vs_eval_run *run,
+                      struct vs_eval_result **res, json_t **summary,
+                      struct vs_diag *d);
+
+/* The RAG summary: {"run", "num_q", "measures", "judge_model"}. New
+ * reference, NULL when out of memory. */
+json_t *vs_eval_rag_summary(const struct vs_eval_result *res, const char *run,
+                            const char *judge_model);
+/* Check the gates (vs_eval_gates_check) and put the verdicts on summary as
+ * "gates"; *failed is increased by the number of failed rules. Errors as
+ * vs_eval_gates_check (then summary is unchanged). */
+int vs_eval_gates_apply(const struct vs_eval_gates *g,
+                        const struct vs_eval_result *res,
+                        const struct vs_eval_result *base, json_t *summary,
+                        long *failed, struct vs_diag *d);
+/* One gate verdict (an element of vs_eval_gates_check's array) as text:
+ * "MEASURE: VALUE", or for a regression rule "MEASURE regression: X =
+ * baseline B - run R" (six decimals). Returns the length snprintf gives. */
+int vs_eval_verdict_format(const json_t *verdict, char *buf, size_t size);
+
+/* Write a scored run to fp. tsv: trec_eval's layout
+ * (vs_eval_result_write_tsv, runid, per query when per_query). Else NDJSON
+ * lines (flushed each when flush): with per_query, one {"run", "qid",
+ * "measures"[, "judge"]} per query (run taken from summary, judge the
+ * query's element of explain when explain is not NULL), then summary.
+ * Returns VS_OK or the write status. */
+int vs_eval_write(FILE *fp, int flush, int tsv, int per_query,
+                  const struct vs_eval_result *res, const char *runid,
+                  const json_t *summary, const json_t *explain);
+
 #endif
