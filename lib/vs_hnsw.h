@@ -100,6 +100,11 @@ struct vs_hnsw_query {
      * status with d filled). The search loads each block it touches first;
      * an exact scan loads them all. */
     const struct vs_hnsw_rows *rows;
+    /* Codes checked on demand, or NULL when every code of quant may be
+     * read: the same contract as rows, for the codes (blocks of
+     * 1 << codes->shift rows; codes->load checks block b). The search
+     * checks a code's block before its first distance to it. */
+    const struct vs_hnsw_rows *codes;
 };
 
 struct vs_hnsw_rows {
