@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "hnsw_internal.h"
+#include "quant_internal.h"
 #include "store_hnsw_internal.h"
-#include "vs_quant.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -32,11 +32,28 @@ struct vs_qgraph {
     uint64_t *nlive;                 /* per part: live rows */
     const float **vecs;              /* per graph part: its rows (lazy or all) */
     struct vs_hnsw_rows *rows;       /* per graph part: lazy decoding (ready NULL = all there) */
+    struct vs_hnsw_rows *codes;      /* per part: codes checked on demand (ready NULL = all) */
 };
 
 static int load_rows(void *ctx, uint64_t b, struct vs_diag *d)
 {
     return vs_seg_vector_block(ctx, b, d);
+}
+
+/* ctx: the part's entry in g->segs (the codes are g->qz at the same index) */
+struct codes_ctx {
+    struct vs_quant *q;
+    struct vs_segment *seg;
+};
+
+static int load_codes(void *ctx, uint64_t b, struct vs_diag *d)
+{
+    struct codes_ctx *c = ctx;
+    if (vs_quant_check_block(c->q, b) == 0)
+        return VS_OK;
+    vs_diag_where(d, c->seg->path, 0);
+    return vs_diag_set(d, VS_E_CORRUPT, "section 'quant' block %llu: checksum mismatch",
+                       (unsigned long long)b);
 }
 
 void vs_qgraph_free(struct vs_qgraph *g)
@@ -50,6 +67,10 @@ void vs_qgraph_free(struct vs_qgraph *g)
     free(g->qz);
     free(g->vecs);
     free(g->rows);
+    if (g->codes)
+        for (size_t p = 0; p < g->nparts; p++)
+            free(g->codes[p].ctx);
+    free(g->codes);
     if (g->scr)
         for (size_t i = 0; i < (size_t)g->nthreads * g->nparts; i++)
             vs_hnsw_scratch_free(g->scr[i]);
@@ -81,7 +102,8 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
     g->qz = calloc(nparts ? nparts : 1, sizeof *g->qz);
     g->vecs = calloc(nparts ? nparts : 1, sizeof *g->vecs);
     g->rows = calloc(nparts ? nparts : 1, sizeof *g->rows);
-    if (!g->h || !g->qz || !g->vecs || !g->rows) {
+    g->codes = calloc(nparts ? nparts : 1, sizeof *g->codes);
+    if (!g->h || !g->qz || !g->vecs || !g->rows || !g->codes) {
         vs_qgraph_free(g);
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
@@ -94,6 +116,14 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
             st = vs_seg_quant(segs[p], &g->qz[p], d);
             if (st == VS_E_NOTFOUND)
                 st = VS_OK;
+        }
+        if (st == VS_OK && g->qz[p] && g->qz[p]->ready) {
+            struct codes_ctx *c = malloc(sizeof *c);
+            if (!c)
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            else
+                *c = (struct codes_ctx){g->qz[p], segs[p]};
+            g->codes[p] = (struct vs_hnsw_rows){g->qz[p]->ready, g->qz[p]->shift, load_codes, c};
         }
         /* the rows are decoded (or checked in place) block by block as the
          * search touches them */
@@ -188,6 +218,7 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                                        .live = parts[p].live,
                                        .allow = fq[i].allow ? fq[i].allow[p] : NULL,
                                        .quant = g->qz[p],
+                                       .codes = g->codes[p].ready ? &g->codes[p] : NULL,
                                        .rows = g->rows[p].ready ? &g->rows[p] : NULL};
             size_t nh = 0;
             struct vs_hnsw_stats hs = {0};

@@ -399,9 +399,16 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
             free(gb);
             if (st == VS_OK)
                 w->sect[w->nsect - 1].flags = 0;
-            /* vector codes: compressed and checksummed like the others */
+            /* vector codes: raw (each block carries its own checksum,
+             * read in place), 64-byte aligned in the file */
+            if (st == VS_OK && qb && w->pos % 64) {
+                static const unsigned char zero[64];
+                size_t pad = 64 - w->pos % 64;
+                if ((st = vs_io_write_all(w->fd, zero, pad)) == VS_OK)
+                    w->pos += pad;
+            }
             if (st == VS_OK && qb) {
-                st = write_sect(w, VS_SECT_QUANT, qb, ql, 1);
+                st = write_sect(w, VS_SECT_QUANT, qb, ql, 0);
                 if (st == VS_OK)
                     w->sect[w->nsect - 1].flags = 0;
             }

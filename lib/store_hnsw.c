@@ -2,7 +2,7 @@
  * store_hnsw_internal.h. */
 #include "store_hnsw_internal.h"
 #include "hnsw_internal.h"
-#include "vs_quant.h"
+#include "quant_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -122,14 +122,22 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
 int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d)
 {
     *out = NULL;
-    void *buf;
+    /* format 2 codes are used in place in the mapped file, each block
+     * checked when a search first reads it; format 1 (one compressed
+     * frame) is read and checked whole */
+    const void *mp;
     size_t len;
-    int st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d);
-    if (st != VS_OK)
-        return st;
-    st = vs_quant_open(buf, len, -1, out, d);
-    if (st != VS_OK)
-        free(buf);
+    int st = vs_seg_section_map(g, VS_SECT_QUANT, &mp, &len, d);
+    if (st == VS_OK)
+        st = vs_quant_open_borrowed(mp, len, -1, out, d);
+    if (st == VS_E_UNSUPPORTED) {
+        void *buf;
+        if ((st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d)) != VS_OK)
+            return st;
+        st = vs_quant_open(buf, len, -1, out, d);
+        if (st != VS_OK)
+            free(buf);
+    }
     if (st == VS_OK && (vs_quant_rows(*out) != g->rows || vs_quant_dim(*out) != g->dim)) {
         vs_quant_free(*out);
         *out = NULL;

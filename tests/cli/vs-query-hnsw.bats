@@ -208,9 +208,13 @@ PYEOF
 import json, sys
 o = json.load(sys.stdin)
 print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == "quant"))')
-        codes=$((raw - 32))
-        [ "$k" = f16 ] && [ "$codes" -eq $((3000 * 16 * 2)) ]
-        [ "$k" = sq8 ] && [ "$codes" -eq $((3000 * 16 + 2 * 16 * 4)) ]
+        # format 2: 64-byte header, parameters (sq8: 2 x 16 floats), an
+        # xxh64 per 64 rows (47 blocks), padded to 64 bytes, then the codes
+        if [ "$k" = f16 ]; then
+            [ "$raw" -eq $(( (64 + 8 * 47 + 63) / 64 * 64 + 3000 * 16 * 2 )) ]
+        else
+            [ "$raw" -eq $(( (64 + 2 * 16 * 4 + 8 * 47 + 63) / 64 * 64 + 3000 * 16 )) ]
+        fi
         check_against_exact "$S/$k.vs" 0.95
         run_split vs-query -k 5 --explain --ef 40 "$S/$k.vs" "$S/q.ndjson"
         expect_status 0
@@ -234,27 +238,33 @@ print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == 
 @test "a damaged quant section is exit 4 for verify and vs-query, naming the section" {
     vs-index -q create "$S/d.vs" --metric l2 --hnsw-m 8 --quant sq8
     vs-ingest -q "$S/d.vs" "$S/docs.ndjson"
-    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+    # damage the code of the graph's entry point (every search reads it)
+    blk=$($PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
 import struct, sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
 n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+sect = {}
 for i in range(n):
     kind = struct.unpack_from("<I", b, table + 48 * i)[0]
-    off, size = struct.unpack_from("<QQ", b, table + 48 * i + 16)
-    if kind == 8:
-        b[off + size // 2] ^= 0x40
-        open(p, "wb").write(b)
-        sys.exit(0)
-sys.exit("no quant section")
+    sect[kind] = struct.unpack_from("<QQ", b, table + 48 * i + 16)
+entry = struct.unpack_from("<I", b, sect[7][0] + 28)[0]
+off = sect[8][0]
+assert b[off:off + 8] == b"VSQUANT2" and off % 64 == 0
+nblocks = struct.unpack_from("<Q", b, off + 40)[0]
+codes = off + (64 + 2 * 16 * 4 + 8 * nblocks + 63) // 64 * 64
+b[codes + 16 * entry] ^= 0x40
+open(p, "wb").write(b)
+print(entry >> 6)
 PYEOF
+)
     run_split vs-index verify "$S/d.vs"
     expect_status 4
     [[ "$err" == *"section 'quant': checksum mismatch"* ]]
     run_split vs-query -k 3 "$S/d.vs" "$S/q.ndjson"
     expect_status 4
     [ -z "$out" ]
-    [[ "$err" == "vs-query: error: "*"section 'quant'"* ]]
+    [[ "$err" == "vs-query: error: "*"seg-00000001.vseg"*"section 'quant' block $blk: checksum mismatch"* ]]
 }
 
 @test "vectors are decoded per block as the graph search touches them; a damaged block touched is exit 4" {

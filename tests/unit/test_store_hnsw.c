@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hnsw_internal.h"
+#include "quant_internal.h"
 #include "store_hnsw_internal.h"
 #include "vecstore.h"
 
@@ -166,6 +167,13 @@ static void test_damaged_section(void)
 static int lazy_load(void *ctx, uint64_t b, struct vs_diag *d)
 {
     return vs_seg_vector_block(ctx, b, d);
+}
+
+static int codes_load(void *ctx, uint64_t b, struct vs_diag *d)
+{
+    if (vs_quant_check_block(ctx, b) == 0)
+        return VS_OK;
+    return vs_diag_set(d, VS_E_CORRUPT, "codes block %llu damaged", (unsigned long long)b);
 }
 
 static int count_ready(const uint8_t *ready, uint64_t n)
@@ -378,6 +386,110 @@ static void test_graph_roundtrip(void)
     CHECK_EQ_INT(opened, 24);
 }
 
+/* Format-2 codes: opened in place, each block checked once when read; a
+ * damaged block is found by the check, by an owned open and by a search
+ * that reads it; format-1 codes still open (owned), not in place. */
+static void test_codes_blocks(void)
+{
+    enum { N = 1000 };
+    float *v = malloc((size_t)N * DIM * sizeof *v);
+    rs = 21;
+    for (size_t i = 0; i < (size_t)N * DIM; i++)
+        v[i] = urand();
+    struct vs_quant *q = NULL, *o = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, VS_METRIC_L2, v, N, DIM, -1, &q, NULL), VS_OK);
+    CHECK_EQ_INT(vs_quant_save(q, &buf, &len, NULL), VS_OK);
+    if (!q || !buf)
+        goto done;
+    CHECK_EQ_INT(vs_quant_open_borrowed(buf, len, -1, &o, NULL), VS_OK);
+    if (o) {
+        CHECK(o->ready != NULL && o->nblocks == (N + 63) / 64 && o->shift == 6);
+        CHECK(o->codes == (const uint8_t *)buf + len - (size_t)N * DIM);
+        CHECK(((uintptr_t)o->codes - (uintptr_t)buf) % 64 == 0);
+        int none = 1;
+        for (uint64_t b = 0; b < o->nblocks; b++)
+            none &= o->ready[b] == 0;
+        CHECK(none);
+        CHECK_EQ_INT(vs_quant_check_block(o, 3), 0);
+        CHECK(o->ready[3] == 1 && o->ready[2] == 0);
+        CHECK_EQ_INT(vs_quant_check_block(o, o->nblocks), -1);
+        CHECK(memcmp(vs_quant_code(o, 200), vs_quant_code(q, 200), DIM) == 0);
+        vs_quant_free(o);
+        o = NULL;
+    }
+    /* damage a code of row 5 * 64 + 1 (block 5) */
+    unsigned char *codes = (unsigned char *)buf + len - (size_t)N * DIM;
+    codes[(5 * 64 + 1) * DIM] ^= 0x08;
+    CHECK_EQ_INT(vs_quant_open_borrowed(buf, len, -1, &o, NULL), VS_OK);
+    if (o) {
+        CHECK_EQ_INT(vs_quant_check_block(o, 4), 0);
+        CHECK_EQ_INT(vs_quant_check_block(o, 5), -1);
+        CHECK(o->ready[5] == 0);
+        /* a graph search reading row 321's code fails with the load's status */
+        struct vs_hnsw *h = NULL;
+        struct vs_hnsw_opts ho = {.M = 8, .ef_construction = 32, .seed = 1, .threads = 1, .simd = -1};
+        CHECK_EQ_INT(vs_hnsw_build(v, N, DIM, VS_METRIC_L2, &ho, &h, NULL), VS_OK);
+        struct vs_hnsw_scratch *s = NULL;
+        if (h)
+            CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+        if (s) {
+            struct vs_hnsw_rows cr = {o->ready, o->shift, codes_load, o};
+            struct vs_hnsw_query hq = {.vec = v + (5 * 64 + 1) * DIM, .k = 3, .ef = 32,
+                                       .quant = o, .codes = &cr};
+            struct vs_hnsw_hit hit[3];
+            size_t nh = 7;
+            struct vs_diag dg;
+            vs_diag_clear(&dg);
+            CHECK_EQ_INT(vs_hnsw_search(h, s, v, &hq, hit, &nh, NULL, &dg), VS_E_CORRUPT);
+            CHECK(nh == 0 && strstr(dg.detail, "codes block 5") != NULL);
+            vs_hnsw_scratch_free(s);
+        }
+        vs_hnsw_free(h);
+        vs_quant_free(o);
+        o = NULL;
+    }
+    void *copy = malloc(len);
+    memcpy(copy, buf, len);
+    struct vs_diag dg;
+    vs_diag_clear(&dg);
+    CHECK_EQ_INT(vs_quant_open(copy, len, -1, &o, &dg), VS_E_CORRUPT);
+    CHECK(o == NULL && strstr(dg.detail, "block 5: checksum mismatch") != NULL);
+    free(copy);
+    /* format 1: "VSQUANT1", a 32-byte header, the parameters, the codes */
+    codes[(5 * 64 + 1) * DIM] ^= 0x08;
+    size_t pb = 2 * DIM * sizeof(float), len1 = 32 + pb + (size_t)N * DIM;
+    unsigned char *v1 = malloc(len1);
+    memcpy(v1, buf, 32);
+    v1[7] = '1';
+    memcpy(v1 + 32, (unsigned char *)buf + 64, pb);
+    memcpy(v1 + 32 + pb, codes, (size_t)N * DIM);
+    CHECK_EQ_INT(vs_quant_open_borrowed(v1, len1, -1, &o, NULL), VS_E_UNSUPPORTED);
+    CHECK(o == NULL);
+    CHECK_EQ_INT(vs_quant_open(v1, len1, -1, &o, NULL), VS_OK); /* o owns v1 */
+    if (o) {
+        CHECK(o->ready == NULL && memcmp(vs_quant_code(o, 999), vs_quant_code(q, 999), DIM) == 0);
+        float p1[2 * DIM], p2[2 * DIM];
+        vs_quant_prep(q, v, p1);
+        vs_quant_prep(o, v, p2);
+        CHECK(vs_quant_dist(q, p1, 77) == vs_quant_dist(o, p2, 77));
+        /* saved again: format 2, the same bytes as saved from the build */
+        void *b2 = NULL;
+        size_t l2 = 0;
+        CHECK_EQ_INT(vs_quant_save(o, &b2, &l2, NULL), VS_OK);
+        CHECK(l2 == len && b2 && memcmp(b2, buf, len) == 0);
+        free(b2);
+    } else {
+        free(v1);
+    }
+    vs_quant_free(o);
+done:
+    free(buf);
+    vs_quant_free(q);
+    free(v);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -390,6 +502,7 @@ int main(void)
     RUN(test_lazy_rows);
     RUN(test_lazy_damaged_block);
     RUN(test_graph_roundtrip);
+    RUN(test_codes_blocks);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
