@@ -50,13 +50,13 @@ struct space {
     const struct vs_hnsw_rows *rows; /* lazily decoded vecs, or NULL */
     struct vs_hnsw_scratch *s;       /* where a failed load leaves its status */
     struct vs_diag *d;
-    const struct vs_hnsw_rows *codes; /* codes checked on demand, or NULL */
 };
 
-/* Make sure row v of lazy rows r holds data; 0 or -3 (the load's status in
- * sp->s->err, its diag in sp->d). */
-static int row_load(const struct space *sp, const struct vs_hnsw_rows *r, uint32_t v)
+/* Make sure row v of sp->vecs holds data (lazy rows); 0 or -3 (the load's
+ * status in sp->s->err, its diag in sp->d). */
+static int row_load(const struct space *sp, uint32_t v)
 {
+    const struct vs_hnsw_rows *r = sp->rows;
     uint64_t b = (uint64_t)v >> r->shift;
     if (__atomic_load_n(&r->ready[b], __ATOMIC_ACQUIRE))
         return 0;
@@ -73,16 +73,7 @@ static inline int row_ready(const struct space *sp, uint32_t v)
     if (!sp->rows || __atomic_load_n(&sp->rows->ready[(uint64_t)v >> sp->rows->shift],
                                      __ATOMIC_ACQUIRE))
         return 0;
-    return row_load(sp, sp->rows, v);
-}
-
-/* The same for the code of row v (vs_hnsw_query.codes). */
-static inline int code_ready(const struct space *sp, uint32_t v)
-{
-    if (!sp->codes || __atomic_load_n(&sp->codes->ready[(uint64_t)v >> sp->codes->shift],
-                                      __ATOMIC_ACQUIRE))
-        return 0;
-    return row_load(sp, sp->codes, v);
+    return row_load(sp, v);
 }
 
 /* Every row of a lazy space (before an exact scan); 0 or -3. */
@@ -103,16 +94,21 @@ static inline int hn_less(struct hn a, struct hn b)
     return a.d < b.d || (a.d == b.d && a.id < b.id);
 }
 
-static int heap_push(struct heap *h, struct hn x)
+static __attribute__((noinline)) int heap_grow(struct heap *h)
 {
-    if (h->n == h->cap) {
-        size_t c = h->cap ? h->cap * 2 : 256;
-        struct hn *a = realloc(h->a, c * sizeof *a);
-        if (!a)
-            return -1;
-        h->a = a;
-        h->cap = c;
-    }
+    size_t c = h->cap ? h->cap * 2 : 256;
+    struct hn *a = realloc(h->a, c * sizeof *a);
+    if (!a)
+        return -1;
+    h->a = a;
+    h->cap = c;
+    return 0;
+}
+
+static inline int heap_push(struct heap *h, struct hn x)
+{
+    if (h->n == h->cap && heap_grow(h))
+        return -1;
     size_t i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -125,7 +121,7 @@ static int heap_push(struct heap *h, struct hn x)
     return 0;
 }
 
-static void heap_pop(struct heap *h)
+static inline void heap_pop(struct heap *h)
 {
     struct hn x = h->a[--h->n];
     size_t i = 0, n = h->n;
@@ -148,7 +144,7 @@ static void heap_pop(struct heap *h)
 }
 
 /* Replace the top (the largest) by x and restore the heap. */
-static void heap_replace_top(struct heap *h, struct hn x)
+static inline void heap_replace_top(struct heap *h, struct hn x)
 {
     size_t i = 0, n = h->n;
     for (;;) {
@@ -168,10 +164,28 @@ static void heap_replace_top(struct heap *h, struct hn x)
     h->a[i] = x;
 }
 
-static int cmp_hn(const void *a, const void *b)
+/* Sort a[0..n) ascending by (d, id) in place: heapify, then move the
+ * largest to the end (no comparison callback; a result heap is already
+ * heapified, which the first loop then leaves as it is). */
+static void sort_hn(struct hn *a, size_t n)
 {
-    const struct hn *x = a, *y = b;
-    return hn_less(*x, *y) ? -1 : hn_less(*y, *x) ? 1 : 0;
+    struct heap hp = {a, 0, n};
+    for (size_t i = 0; i < n; i++) {
+        /* sift a[i] up */
+        struct hn x = a[i];
+        size_t j = i;
+        while (j > 0 && hn_less(a[(j - 1) / 2], x)) {
+            a[j] = a[(j - 1) / 2];
+            j = (j - 1) / 2;
+        }
+        a[j] = x;
+    }
+    hp.n = n;
+    while (hp.n > 1) {
+        struct hn top = a[0];
+        heap_pop(&hp);
+        a[hp.n] = top;
+    }
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -285,7 +299,7 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             return -1;
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
-            if (sp->qz ? code_ready(sp, v) : row_ready(sp, v))
+            if (!sp->qz && row_ready(sp, v))
                 return -3;
             float dv = sdist(h, sp, v);
             s->dists++;
@@ -386,12 +400,6 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         visited += nb;
         dists += nb;
         if (qz) {
-            if (sp->codes)
-                for (size_t j = 0; j < nb && rc == 0; j++)
-                    if (code_ready(sp, batch[j]))
-                        rc = -3;
-            if (rc)
-                break;
             for (size_t j = 0; j < nb; j++)
                 bd[j] = vs_quant_dist(qz, prep, batch[j]);
         } else {
@@ -437,21 +445,30 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 /* Neighbour selection heuristic: from cand (sorted nearest first, distance
  * to the base node), keep e when it is closer to the base than to every
  * kept one; at most m. Returns the number kept (in place at the front). */
-static size_t select_heuristic(const struct vs_hnsw *h, const float *vecs,
-                               struct hn *cand, size_t nc, size_t m)
+static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                               const float *vecs, struct hn *cand, size_t nc, size_t m)
 {
+    vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+    int neg = h->metric != VS_METRIC_L2;
+    uint32_t *kept_ids = s->batch; /* m <= M0 */
+    float *bd = s->bdist;
     size_t kept = 0;
     for (size_t i = 0; i < nc && kept < m; i++) {
         const float *e = vecs + (size_t)cand[i].id * h->dim;
         int good = 1;
-        for (size_t j = 0; j < kept; j++) {
-            if (dist(h, e, vecs + (size_t)cand[j].id * h->dim) < cand[i].d) {
-                good = 0;
-                break;
-            }
+        /* distances to the kept ones four at a time (the gather kernel's
+         * tile), stopping at the first group holding a closer one */
+        for (size_t j = 0; j < kept && good; j += 4) {
+            size_t g = kept - j < 4 ? kept - j : 4;
+            fn(e, vecs, kept_ids + j, g, h->dim, bd);
+            for (size_t t = 0; t < g; t++)
+                if ((neg ? -bd[t] : bd[t]) < cand[i].d)
+                    good = 0;
         }
-        if (good)
+        if (good) {
+            kept_ids[kept] = cand[i].id;
             cand[kept++] = cand[i];
+        }
     }
     return kept;
 }
@@ -485,10 +502,10 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             s->selcap = nc;
         }
         memcpy(s->sel, s->res.a, nc * sizeof *s->sel);
-        qsort(s->sel, nc, sizeof *s->sel, cmp_hn);
+        sort_hn(s->sel, nc);
         ep = s->sel[0].id;
         epd = s->sel[0].d;
-        size_t m = select_heuristic(h, vecs, s->sel, nc, h->M);
+        size_t m = select_heuristic(h, s, vecs, s->sel, nc, h->M);
         uint32_t mmax = lv ? h->M : h->M0;
         uint32_t *li = list_of(h, i, lv);
         lock(h, i);
@@ -508,12 +525,14 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                 /* prune: v's links plus i, by the heuristic */
                 struct hn tmp[2050];
                 uint32_t c = lvl[0];
+                (h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids)(
+                    pv, vecs, lvl + 1, c, h->dim, s->bdist);
                 for (uint32_t t = 0; t < c; t++)
-                    tmp[t] = (struct hn){dist(h, pv, vecs + (size_t)lvl[1 + t] * h->dim),
+                    tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
                                          lvl[1 + t]};
                 tmp[c] = (struct hn){s->sel[j].d, i};
-                qsort(tmp, c + 1, sizeof *tmp, cmp_hn);
-                size_t km = select_heuristic(h, vecs, tmp, c + 1, mmax);
+                sort_hn(tmp, c + 1);
+                size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
                 lvl[0] = (uint32_t)km;
                 for (size_t t = 0; t < km; t++)
                     lvl[1 + t] = tmp[t].id;
@@ -754,7 +773,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     struct vs_hnsw_stats lst = {0};
     s->visited = s->dists = 0;
     s->err = VS_OK;
-    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d, NULL};
+    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d};
     size_t k = q->k;
     size_t ef = q->ef ? q->ef : 64;
     if (ef < k)
@@ -792,12 +811,12 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             }
             vs_quant_prep(q->quant, q->vec, s->prep);
             sp.qz = q->quant;
-            sp.codes = q->codes;
             sp.prep = s->prep;
         }
         uint32_t ep = h->entry;
         float epd = 0;
-        rc = sp.qz ? code_ready(&sp, ep) : row_ready(&sp, ep);
+        if (!sp.qz)
+            rc = row_ready(&sp, ep);
         if (rc == 0) {
             epd = sdist(h, &sp, ep);
             s->dists++;
@@ -814,7 +833,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         }
         if (rc == 0 && q->quant) {
             lst.rescored = s->res.n;
-            qsort(s->res.a, s->res.n, sizeof *s->res.a, cmp_hn);
+            sort_hn(s->res.a, s->res.n);
             if (s->res.n > k)
                 s->res.n = k;
         }
@@ -849,8 +868,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     while (s->res.n > k)
         heap_pop(&s->res);
     size_t n = s->res.n;
-    if (n > 1)
-        qsort(s->res.a, n, sizeof *s->res.a, cmp_hn);
+    sort_hn(s->res.a, n);
     for (size_t i = 0; i < n; i++) {
         struct hn x = s->res.a[i];
         float raw = h->metric == VS_METRIC_L2 ? x.d : -x.d;
