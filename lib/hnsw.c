@@ -50,13 +50,13 @@ struct space {
     const struct vs_hnsw_rows *rows; /* lazily decoded vecs, or NULL */
     struct vs_hnsw_scratch *s;       /* where a failed load leaves its status */
     struct vs_diag *d;
+    const struct vs_hnsw_rows *codes; /* codes checked on demand, or NULL */
 };
 
-/* Make sure row v of sp->vecs holds data (lazy rows); 0 or -3 (the load's
- * status in sp->s->err, its diag in sp->d). */
-static int row_load(const struct space *sp, uint32_t v)
+/* Make sure row v of lazy rows r holds data; 0 or -3 (the load's status in
+ * sp->s->err, its diag in sp->d). */
+static int row_load(const struct space *sp, const struct vs_hnsw_rows *r, uint32_t v)
 {
-    const struct vs_hnsw_rows *r = sp->rows;
     uint64_t b = (uint64_t)v >> r->shift;
     if (__atomic_load_n(&r->ready[b], __ATOMIC_ACQUIRE))
         return 0;
@@ -73,7 +73,16 @@ static inline int row_ready(const struct space *sp, uint32_t v)
     if (!sp->rows || __atomic_load_n(&sp->rows->ready[(uint64_t)v >> sp->rows->shift],
                                      __ATOMIC_ACQUIRE))
         return 0;
-    return row_load(sp, v);
+    return row_load(sp, sp->rows, v);
+}
+
+/* The same for the code of row v (vs_hnsw_query.codes). */
+static inline int code_ready(const struct space *sp, uint32_t v)
+{
+    if (!sp->codes || __atomic_load_n(&sp->codes->ready[(uint64_t)v >> sp->codes->shift],
+                                      __ATOMIC_ACQUIRE))
+        return 0;
+    return row_load(sp, sp->codes, v);
 }
 
 /* Every row of a lazy space (before an exact scan); 0 or -3. */
@@ -299,7 +308,7 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             return -1;
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
-            if (!sp->qz && row_ready(sp, v))
+            if (sp->qz ? code_ready(sp, v) : row_ready(sp, v))
                 return -3;
             float dv = sdist(h, sp, v);
             s->dists++;
@@ -400,6 +409,12 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         visited += nb;
         dists += nb;
         if (qz) {
+            if (sp->codes)
+                for (size_t j = 0; j < nb && rc == 0; j++)
+                    if (code_ready(sp, batch[j]))
+                        rc = -3;
+            if (rc)
+                break;
             for (size_t j = 0; j < nb; j++)
                 bd[j] = vs_quant_dist(qz, prep, batch[j]);
         } else {
@@ -773,7 +788,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     struct vs_hnsw_stats lst = {0};
     s->visited = s->dists = 0;
     s->err = VS_OK;
-    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d};
+    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d, NULL};
     size_t k = q->k;
     size_t ef = q->ef ? q->ef : 64;
     if (ef < k)
@@ -811,12 +826,12 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             }
             vs_quant_prep(q->quant, q->vec, s->prep);
             sp.qz = q->quant;
+            sp.codes = q->codes;
             sp.prep = s->prep;
         }
         uint32_t ep = h->entry;
         float epd = 0;
-        if (!sp.qz)
-            rc = row_ready(&sp, ep);
+        rc = sp.qz ? code_ready(&sp, ep) : row_ready(&sp, ep);
         if (rc == 0) {
             epd = sdist(h, &sp, ep);
             s->dists++;
