@@ -326,6 +326,8 @@ int vs_segw_hnsw(struct vs_segw *w, enum vs_metric metric,
     return vs_hnswb_new(w->dim, metric, o, min_rows, &w->graph, d);
 }
 
+struct vs_hnswb *vs_segw_graph(struct vs_segw *w) { return w->graph; }
+
 static struct vs_sect *add_sect(struct vs_segw *w, uint32_t type, uint32_t codec,
                                 uint64_t off, uint64_t len, uint64_t raw, uint64_t sum)
 {
@@ -1231,15 +1233,14 @@ int vs_segment_ids(struct vs_segment *g, const char *const **ids,
             st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
             goto out;
         }
+        /* load_bytes ends the buffer with a NUL past raw: strlen stops
+         * there at worst */
         const char *c = p;
         uint64_t k = 0, start = 0;
-        for (uint64_t i = 0; i < s->raw; i++)
-            if (c[i] == '\0') {
-                if (k == g->rows)
-                    break;
-                v[k++] = c + start;
-                start = i + 1;
-            }
+        while (start < s->raw && k < g->rows) {
+            v[k++] = c + start;
+            start += strlen(c + start) + 1;
+        }
         if (k != g->rows || start != s->raw) {
             free(p);
             free(v);

@@ -13,7 +13,17 @@ struct vs_hnswb {
     struct vs_hnsw_opts o;
     uint64_t min_rows, rows, cap;
     float *vecs;
+    struct vs_hnsw *h;  /* adopted graph, or NULL (built at finish) */
+    struct vs_quant *q; /* adopted codes, or NULL */
 };
+
+void vs_hnswb_adopt(struct vs_hnswb *b, struct vs_hnsw *h, struct vs_quant *q)
+{
+    vs_hnsw_free(b->h);
+    vs_quant_free(b->q);
+    b->h = h;
+    b->q = q;
+}
 
 int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
                  const struct vs_hnsw_opts *o, uint64_t min_rows,
@@ -38,6 +48,10 @@ int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
 
 int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d)
 {
+    if (b->h && (b->q || !b->o.quant)) { /* nothing to build from the rows */
+        b->rows++;
+        return VS_OK;
+    }
     if (b->rows == b->cap) {
         uint64_t c = b->cap ? b->cap * 2 : 1024;
         float *v = realloc(b->vecs, (size_t)c * b->dim * sizeof *v);
@@ -56,21 +70,27 @@ int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
 {
     *buf = *qbuf = NULL;
     *len = *qlen = 0;
-    if (b->rows == 0 || b->rows < b->min_rows)
+    if (b->h && (vs_hnsw_count(b->h) != b->rows || vs_hnsw_dim(b->h) != b->dim ||
+                 (b->q && (vs_quant_rows(b->q) != b->rows || vs_quant_dim(b->q) != b->dim))))
+        return vs_diag_set(d, VS_E_INTERNAL, "hnsw: the adopted graph does not match the rows");
+    if (!b->h && (b->rows == 0 || b->rows < b->min_rows))
         return VS_E_NOTFOUND;
-    struct vs_hnsw *h;
-    int st = vs_hnsw_build(b->vecs, b->rows, b->dim, b->metric, &b->o, &h, d);
+    struct vs_hnsw *h = b->h;
+    int st = h ? VS_OK : vs_hnsw_build(b->vecs, b->rows, b->dim, b->metric, &b->o, &h, d);
     if (st != VS_OK)
         return st;
     st = vs_hnsw_save(h, 3, buf, len, d);
-    vs_hnsw_free(h);
-    if (st == VS_OK && b->o.quant) {
-        struct vs_quant *q;
-        st = vs_quant_build((enum vs_quant_kind)b->o.quant, b->metric, b->vecs, b->rows,
-                            b->dim, -1, &q, d);
+    if (h != b->h)
+        vs_hnsw_free(h);
+    if (st == VS_OK && (b->q || b->o.quant)) {
+        struct vs_quant *q = b->q;
+        if (!q)
+            st = vs_quant_build((enum vs_quant_kind)b->o.quant, b->metric, b->vecs, b->rows,
+                                b->dim, -1, &q, d);
         if (st == VS_OK) {
             st = vs_quant_save(q, qbuf, qlen, d);
-            vs_quant_free(q);
+            if (q != b->q)
+                vs_quant_free(q);
         }
         if (st != VS_OK) {
             free(*buf);
@@ -85,6 +105,8 @@ void vs_hnswb_free(struct vs_hnswb *b)
 {
     if (!b)
         return;
+    vs_hnsw_free(b->h);
+    vs_quant_free(b->q);
     free(b->vecs);
     free(b);
 }

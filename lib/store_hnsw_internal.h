@@ -44,12 +44,17 @@ int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d);
 int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
                     void **qbuf, size_t *qlen, struct vs_diag *d);
 void vs_hnswb_free(struct vs_hnswb *b);
+/* Write graph h (over exactly the rows that will be added, e.g. opened from
+ * an older segment being rewritten in the current format) and codes q (or
+ * NULL: built at finish when the options ask for codes) instead of building
+ * a graph; b takes both, and keeps no copy of the rows when it needs none. */
+struct vs_quant;
+void vs_hnswb_adopt(struct vs_hnswb *b, struct vs_hnsw *h, struct vs_quant *q);
 
 /* The graph of a segment (opened from its section; level-0 blocks decoded
  * on first use). VS_E_NOTFOUND when the segment has no graph. */
 int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d);
 /* The vector codes of a segment; VS_E_NOTFOUND when it has none. */
-struct vs_quant;
 int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d);
 
 /* Store settings: the manifest's optional "hnsw" object

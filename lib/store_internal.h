@@ -115,6 +115,8 @@ struct vs_hnsw_opts;
 int vs_segw_hnsw(struct vs_segw *w, enum vs_metric metric,
                  const struct vs_hnsw_opts *o, uint64_t min_rows,
                  struct vs_diag *d);
+/* The graph builder attached by vs_segw_hnsw, or NULL. */
+struct vs_hnswb *vs_segw_graph(struct vs_segw *w);
 /* Add one row; doc is the JSON text of the record without its vector. */
 int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
                 const char *doc, size_t doclen, struct vs_diag *d);
