@@ -255,8 +255,9 @@ int main(int argc, char **argv)
     struct vs_embed_counts cnt = {0, 0, 0, 0, 0, 0};
     const struct vs_embed_sink sink = {write_rec, warn, flush_out, progress, NULL};
     vs_cli_stage("embed");
-    for (int i = optind; (i < argc || i == optind) && !code; i++)
-        if ((st = vs_embed_records(e, &o, i < argc ? argv[i] : NULL, &sink, &cnt, &d)))
+    int nfiles = argc - optind;
+    for (int i = 0; !code && i < (nfiles ? nfiles : 1); i++)
+        if ((st = vs_embed_records(e, &o, nfiles ? argv[optind + i] : NULL, &sink, &cnt, &d)))
             code = vs_cli_report(st, &d);
     struct vs_embed_stats es;
     vs_embedder_stats(e, &es);

@@ -272,6 +272,46 @@ static void test_summary_objects(void)
     vs_embedder_free(e);
 }
 
+/* An API embedder whose server refuses connections: each failed text stops
+ * the run, or with keep_going is written with "error" (and the batch is
+ * flushed, as a remote embedder's batches are). */
+static void test_api_failures(void)
+{
+    struct vs_embed_opts ao;
+    vs_embed_opts_init(&ao);
+    ao.base_url = "http://127.0.0.1:9";
+    ao.max_retries = 0;
+    ao.no_cache = 1;
+    struct vs_embedder *e;
+    if (vs_embedder_new_opts("ollama:nomic-embed-text:8", 0, &ao, &e, NULL) != VS_OK)
+        SKIP("ollama embedder not available");
+    const char *path = write_file("api.ndjson", "{\"id\":\"a\",\"text\":\"one\"}\n"
+                                                "{\"id\":\"b\",\"text\":\"two\"}\n");
+    struct vs_embed_records_opts o;
+    vs_embed_records_opts_init(&o);
+    struct seen s = {.out = json_array()};
+    struct vs_embed_sink sink = {w_write, w_warn, w_flush, w_progress, &s};
+    struct vs_embed_counts c = {0};
+    struct vs_diag d;
+    int st = vs_embed_records(e, &o, path, &sink, &c, &d);
+    CHECK(st == VS_E_NETWORK || st == VS_E_REMOTE);
+    CHECK_EQ_INT(d.line, 1);
+    CHECK_EQ_INT(json_array_size(s.out), 0);
+    CHECK_EQ_INT(s.flushes, 0); /* a failed batch is not flushed */
+    o.keep_going = 1;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(vs_embed_records(e, &o, path, &sink, &c, &d), VS_OK);
+    CHECK_EQ_INT(json_array_size(s.out), 2);
+    CHECK(str(s.out, 1, "error") != NULL);
+    CHECK(json_object_get(json_array_get(s.out, 1), "vector") == NULL);
+    CHECK_EQ_INT(c.failed, 2);
+    CHECK_EQ_INT(c.out, 0);
+    CHECK_EQ_INT(s.warnings, 2);
+    CHECK_EQ_INT(s.flushes, 1);
+    json_decref(s.out);
+    vs_embedder_free(e);
+}
+
 int main(void)
 {
     if (vs_test_tmpdir(dir, sizeof dir, "embed-records") != 0)
@@ -281,6 +321,7 @@ int main(void)
     RUN(test_bad_records_stop_or_are_skipped);
     RUN(test_dry_run_and_write_failure);
     RUN(test_summary_objects);
+    RUN(test_api_failures);
     vs_test_rmtree(dir);
     return vs_test_done();
 }

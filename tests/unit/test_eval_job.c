@@ -192,6 +192,12 @@ static void test_verdict_text_and_rag_summary(void)
     fclose(fp);
     CHECK(strstr(buf2, "faithfulness") != NULL && strstr(buf2, "\tall\t") != NULL);
     free(buf2);
+    /* a full device: the write status comes back */
+    fp = fopen("/dev/full", "w");
+    if (fp) {
+        CHECK_EQ_INT(vs_eval_write(fp, 1, 0, 1, res, "rag", sum, explain), VS_E_NOSPC);
+        fclose(fp);
+    }
     json_decref(explain);
     json_decref(sum);
     vs_eval_result_free(res);

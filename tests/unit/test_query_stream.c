@@ -267,6 +267,23 @@ static void test_writer_text_cut(void)
     CHECK_EQ_STR(written(VS_QUERY_TEXT, hits, 1), want);
 }
 
+/* A full device: the status of the failed write or flush comes back. */
+static void test_writer_write_error(void)
+{
+    FILE *fp = fopen("/dev/full", "w");
+    if (!fp)
+        SKIP("no /dev/full");
+    json_t *h = json_loads("{\"qid\":\"q\",\"id\":\"a\",\"rank\":1,\"score\":1}", 0, NULL);
+    for (int f = VS_QUERY_NDJSON; f <= VS_QUERY_TEXT; f++) {
+        struct vs_query_writer w;
+        vs_query_writer_init(&w, (enum vs_query_format)f);
+        CHECK_EQ_INT(vs_query_writer_put(&w, fp, h, 1), VS_E_NOSPC);
+        clearerr(fp);
+    }
+    json_decref(h);
+    fclose(fp);
+}
+
 int main(void)
 {
     if (vs_test_tmpdir(dir, sizeof dir, "query-stream") != 0)
@@ -282,6 +299,7 @@ int main(void)
     RUN(test_stats_without_store);
     RUN(test_writer_formats);
     RUN(test_writer_text_cut);
+    RUN(test_writer_write_error);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
