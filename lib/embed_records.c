@@ -2,6 +2,7 @@
  * (vs_embed_records.h). */
 #include "vs_embed_records.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,7 @@ json_t *vs_embed_stats_json(const struct vs_embedder *e,
         INT_("split", s->split);
         INT_("failed", c->failed);
         if (s->cost >= 0)
-            json_object_set_new(o, "cost_usd", json_real(s->cost));
+            json_object_set_new(o, "cost_usd", json_real(isfinite(s->cost) ? s->cost : 0.0));
     } else if (strcmp(vs_embedder_name(e), "hash") != 0 && !no_cache) {
         INT_("cache_hits", s->cache_hits);
         INT_("cache_misses", s->cache_misses);
