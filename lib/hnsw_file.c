@@ -3,27 +3,33 @@
  *
  * Format 2 ("VSHNSW02", written), little-endian:
  *   header (104 bytes): magic, version 2, dim, metric, M, ef_construction,
- *     entry, n, seed, maxlevel, block shift (6), upper raw and stored
- *     lengths, upper xxh64, number of level-0 blocks, end of the last
- *     block, xxh64(header[0..96)) ^ xxh64(block table, seed 1)
- *   block table: per level-0 block of 64 nodes: offset (8), xxh64 (8); a
- *     block ends where the next begins (the last at "end")
- *   upper section: zstd(levels as varints, upper-layer lists as count +
- *     delta varints)
- *   level-0 blocks: per node, a bit stream (least significant bit first):
- *     the count in bitwidth(2M) bits, then each gap id[j] - id[j-1] - 1
- *     (id[-1] = -1) Rice-coded with parameter floor(log2(n / (count + 1))):
- *     the quotient in unary (ones ended by a zero), the remainder in that
- *     many bits; the block is padded with zero bits to a byte.
- *   Rice codes are near the entropy of the gaps of a random sorted list
- *   (33.4 bytes a node at 100k x 128, 43.4 at 1M, against 39.5 and 54.1
- *   for delta varints), need no dictionary, and decode a block of 64 nodes
- *   in microseconds, so blocks can be small: one query decodes only the
- *   blocks of the lists it reads.
+ *     entry, n, seed, maxlevel, block shift (6), stored length and xxh64 of
+ *     the levels frame, number of upper blocks, number of level-0 blocks,
+ *     end of the last block, xxh64(header[0..96)) ^ xxh64(table, seed 1)
+ *   block table: per upper block, then per level-0 block: offset (8) and
+ *     xxh64 (8) of its bytes; a block ends where the next begins (the last
+ *     at "end")
+ *   levels: zstd(one byte per node: its top level)
+ *   upper blocks: the upper-layer lists of 64 nodes above level 0 at a time
+ *     (in id order), per node its lists of levels 1..L, each coded like a
+ *     level-0 list with counts of bitwidth(M) bits
+ *   level-0 blocks of 64 nodes: per node, a bit stream (least significant
+ *     bit first): the count in bitwidth(2M) bits, then each gap id[j] -
+ *     id[j-1] - 1 (id[-1] = -1) Rice-coded with parameter
+ *     floor(log2(n / (count + 1))): the quotient in unary (ones ended by a
+ *     zero), the remainder in that many bits; every block is padded with
+ *     zero bits to a byte.
+ *   Opening decodes the levels only; a block (upper or level-0) is checked
+ *   and decoded the first time a search reads one of its lists, so one
+ *   query decodes a small part of the graph. Rice codes are near the
+ *   entropy of the gaps of a random sorted list (33.4 bytes a node at
+ *   100k x 128, 43.4 at 1M, against 39.5 and 54.1 for delta varints), need
+ *   no dictionary and decode 64 lists in microseconds.
  * Format 1 ("VSHNSW01", read only): an 88-byte header, 24-byte entries for
  *   blocks of 4096 nodes, each a zstd frame of count + delta varints. */
 #include "hnsw_internal.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,28 +63,6 @@ static void wb_need(struct wbuf *w, size_t more)
     }
     w->p = p;
     w->cap = c;
-}
-
-static void wb_varint(struct wbuf *w, uint64_t v)
-{
-    wb_need(w, 10);
-    if (w->oom)
-        return;
-    while (v >= 0x80) {
-        w->p[w->n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    w->p[w->n++] = (uint8_t)v;
-}
-
-static void wb_list(struct wbuf *w, const uint32_t *l)
-{
-    wb_varint(w, l[0]);
-    uint32_t prev = 0;
-    for (uint32_t j = 0; j < l[0]; j++) {
-        wb_varint(w, l[1 + j] - prev);
-        prev = l[1 + j];
-    }
 }
 
 static int rd_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -177,7 +161,7 @@ static unsigned rice_k(uint64_t n, uint32_t c)
     return q ? bitwidth(q) - 1 : 0;
 }
 
-static int bw_list(struct bitw *b, const uint32_t *l, uint32_t M0, uint64_t n)
+static int bw_list(struct bitw *b, const uint32_t *l, uint32_t M0, uint64_t n) /* M0: most links */
 {
     uint32_t c = l[0], s[2049];
     if (c > M0 || c > 2048)
@@ -293,26 +277,53 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
     *len = 0;
     struct wbuf out = {0}, raw = {0};
     int rc = VS_OK;
-    size_t tab = HDR2_SIZE, upper_off = tab + h->nblocks * BENT2_SIZE;
-    wb_need(&out, upper_off);
-    if (out.oom)
-        goto nomem;
-    memset(out.p, 0, upper_off);
-    out.n = upper_off;
+    uint64_t nup = 0;
     for (uint64_t i = 0; i < h->n; i++)
-        wb_varint(&raw, h->level[i]);
-    for (uint64_t i = 0; i < h->n; i++)
-        for (int lv = 1; lv <= h->level[i]; lv++)
-            wb_list(&raw, list_of(h, (uint32_t)i, lv));
-    if (raw.oom)
+        nup += h->level[i] != 0;
+    uint64_t nub = (nup + 63) / 64, nent = nub + h->nblocks, e = 0;
+    size_t tab = HDR2_SIZE, data_off = tab + nent * BENT2_SIZE;
+    wb_need(&out, data_off);
+    wb_need(&raw, h->n ? h->n : 1);
+    if (out.oom || raw.oom)
         goto nomem;
-    size_t uraw = raw.n, uc = raw.n ? wb_zstd(&out, &raw, zstd_level) : 0;
-    if (raw.n && !uc)
+    memset(out.p, 0, data_off);
+    out.n = data_off;
+    memcpy(raw.p, h->level, h->n);
+    raw.n = h->n;
+    size_t lc = raw.n ? wb_zstd(&out, &raw, zstd_level) : 0;
+    if (raw.n && !lc)
         goto nomem;
-    uint64_t uhash = XXH64(out.p + upper_off, uc, 0);
+    uint64_t lhash = XXH64(out.p + data_off, lc, 0);
+    /* upper blocks: 64 nodes above level 0 at a time */
+    struct bitw bw = {&out, 0, 0};
+    uint64_t c = 0;
+    for (uint64_t i = 0; i < h->n; i++) {
+        if (!h->level[i])
+            continue;
+        if (c++ % 64 == 0) {
+            bw_flush(&bw);
+            if (out.oom)
+                goto nomem;
+            put64(out.p + tab + e++ * BENT2_SIZE, out.n);
+        }
+        for (int lv = 1; lv <= h->level[i]; lv++) {
+            const uint32_t *l = list_of(h, (uint32_t)i, lv);
+            if (!l) {
+                rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: an upper block is damaged");
+                goto fail;
+            }
+            if (bw_list(&bw, l, h->M, h->n)) {
+                rc = vs_diag_set(d, VS_E_INTERNAL, "hnsw: node %llu has an invalid list",
+                                 (unsigned long long)i);
+                goto fail;
+            }
+        }
+    }
     for (uint64_t b = 0; b < h->nblocks; b++) {
-        size_t off = out.n;
-        struct bitw bw = {&out, 0, 0};
+        bw_flush(&bw);
+        if (out.oom)
+            goto nomem;
+        put64(out.p + tab + e++ * BENT2_SIZE, out.n);
         uint64_t rows = blk_rows(h, b);
         for (uint64_t r = 0; r < rows; r++) {
             const uint32_t *l = list_of(h, (uint32_t)(b * BLK + r), 0);
@@ -326,14 +337,16 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
                 goto fail;
             }
         }
-        bw_flush(&bw);
-        if (out.oom)
-            goto nomem;
-        uint8_t *e = out.p + tab + b * BENT2_SIZE;
-        put64(e, off);
-        put64(e + 8, XXH64(out.p + off, out.n - off, 0));
     }
+    bw_flush(&bw);
+    if (out.oom)
+        goto nomem;
     uint8_t *p = out.p;
+    for (uint64_t k = 0; k < nent; k++) {
+        uint64_t a = get64(p + tab + k * BENT2_SIZE);
+        uint64_t z = k + 1 < nent ? get64(p + tab + (k + 1) * BENT2_SIZE) : out.n;
+        put64(p + tab + k * BENT2_SIZE + 8, XXH64(p + a, z - a, 0));
+    }
     memcpy(p, MAGIC2, 8);
     put32(p + 8, 2);
     put32(p + 12, (uint32_t)h->dim);
@@ -345,12 +358,12 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
     put64(p + 40, h->seed);
     put32(p + 48, (uint32_t)h->maxlevel);
     put32(p + 52, BLK_SHIFT);
-    put64(p + 56, uraw);
-    put64(p + 64, uc);
-    put64(p + 72, uhash);
+    put64(p + 56, lc);
+    put64(p + 64, lhash);
+    put64(p + 72, nub);
     put64(p + 80, h->nblocks);
     put64(p + 88, out.n);
-    put64(p + 96, XXH64(p, 96, 0) ^ XXH64(p + tab, h->nblocks * BENT2_SIZE, 1));
+    put64(p + 96, XXH64(p, 96, 0) ^ XXH64(p + tab, nent * BENT2_SIZE, 1));
     free(raw.p);
     *buf = out.p;
     *len = out.n;
@@ -468,10 +481,88 @@ uint64_t vs_hnsw_damaged_block(const struct vs_hnsw *h)
     return atomic_load(&((struct vs_hnsw *)(uintptr_t)h)->bad);
 }
 
-/* the parameters common to both formats' headers */
+uint64_t vs_hnsw_damaged_upper(const struct vs_hnsw *h)
+{
+    return atomic_load(&((struct vs_hnsw *)(uintptr_t)h)->ubad);
+}
+
+/* the id of the first node above level 0 after v */
+static uint32_t next_up(const struct vs_hnsw *h, uint32_t v)
+{
+    uint64_t u = (uint64_t)v + 1, w = u >> 6;
+    uint64_t m = h->up1[w] & (~(uint64_t)0 << (u & 63));
+    while (!m)
+        m = h->up1[++w];
+    return (uint32_t)(w * 64 + (uint64_t)__builtin_ctzll(m));
+}
+
+/* decode upper block kb into the arena (the caller owns its state) */
+static int decode_upper(struct vs_hnsw *h, uint64_t kb)
+{
+    struct ublk *k = &h->ub[kb];
+    const uint8_t *src = h->src + k->off;
+    if (XXH64(src, k->len, 0) != k->hash)
+        return -1;
+    uint32_t *base = h->uarena + k->aoff;
+    uint64_t at = 64;
+    struct bitr r = {src, src + k->len, 0, 0};
+    uint32_t v = k->first;
+    for (uint32_t j = 0; j < k->cnt; j++) {
+        if (j)
+            v = next_up(h, v);
+        base[j] = (uint32_t)at;
+        for (int lv = 1; lv <= h->level[v]; lv++) {
+            uint32_t *l = base + at;
+            if (br_list(&r, l, h->M, h->n))
+                return -1;
+            for (uint32_t i = 0; i < l[0]; i++)
+                if (h->level[l[1 + i]] < lv)
+                    return -1;
+            at += h->M + 1;
+        }
+    }
+    if (r.p != r.end || r.n >= 8 || r.buf != 0)
+        return -1;
+    return 0;
+}
+
+/* make upper block kb ready: 0, or -1 when damaged */
+static int load_upper(struct vs_hnsw *h, uint64_t kb)
+{
+    struct ublk *k = &h->ub[kb];
+    uint8_t z = 0;
+    if (atomic_compare_exchange_strong(&k->state, &z, 1)) {
+        int bad = decode_upper(h, kb);
+        atomic_store_explicit(&k->state, bad ? 3 : 2, memory_order_release);
+        if (bad) {
+            uint64_t none = 0;
+            atomic_compare_exchange_strong(&h->ubad, &none, kb + 1);
+        }
+        return bad;
+    }
+    while ((z = atomic_load_explicit(&k->state, memory_order_acquire)) == 1)
+        sched_yield(); /* another thread is decoding it */
+    return z == 2 ? 0 : -1;
+}
+
+uint32_t *vs_hnsw_upper_list(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    if (u >= h->n || lv > h->level[u])
+        return NULL;
+    uint64_t w = u >> 6;
+    uint64_t rk = h->upcum[w] + (uint64_t)__builtin_popcountll(h->up1[w] &
+                                                               (((uint64_t)1 << (u & 63)) - 1));
+    struct ublk *k = &h->ub[rk >> 6];
+    if (atomic_load_explicit(&k->state, memory_order_acquire) != 2 && load_upper(h, rk >> 6))
+        return NULL;
+    uint32_t *base = h->uarena + k->aoff;
+    return base + base[rk & 63] + (size_t)(lv - 1) * (h->M + 1);
+}
+
+/* the parameters of both formats' headers */
 struct ghdr {
     int fmt;
-    uint64_t n, nblocks, seed, ulen, urawn, uhash, end;
+    uint64_t n, nblocks, nub, seed, ulen, urawn, uhash, end;
     uint32_t dim, metric, M, efc, entry, maxlevel;
     size_t hdr, bent;
 };
@@ -496,17 +587,19 @@ static int read_header(const uint8_t *p, size_t len, struct ghdr *g, struct vs_d
         if (get32(p + 52) != BLK_SHIFT)
             return vs_diag_set(d, VS_E_VERSION, "hnsw: level-0 blocks of 2^%u nodes are not supported",
                                get32(p + 52));
-        g->urawn = get64(p + 56);
-        g->ulen = get64(p + 64);
-        g->uhash = get64(p + 72);
+        g->ulen = get64(p + 56);  /* the levels frame */
+        g->uhash = get64(p + 64);
+        g->nub = get64(p + 72);
         g->nblocks = get64(p + 80);
         g->end = get64(p + 88);
     } else {
         return vs_diag_set(d, VS_E_VERSION, "hnsw: unsupported graph format version");
     }
     size_t hp = g->fmt == 1 ? 80 : 96;
-    if (g->nblocks > len / g->bent || g->hdr + g->nblocks * g->bent > len ||
-        get64(p + hp) != (XXH64(p, hp, 0) ^ XXH64(p + g->hdr, g->nblocks * g->bent, 1)))
+    uint64_t nent = g->nblocks + g->nub;
+    if (g->nblocks > len / g->bent || g->nub > len / g->bent || nent > len / g->bent ||
+        g->hdr + nent * g->bent > len ||
+        get64(p + hp) != (XXH64(p, hp, 0) ^ XXH64(p + g->hdr, nent * g->bent, 1)))
         return vs_diag_set(d, VS_E_CORRUPT, "hnsw: graph header checksum mismatch");
     g->n = get64(p + 32);
     g->M = get32(p + 20);
@@ -516,12 +609,96 @@ static int read_header(const uint8_t *p, size_t len, struct ghdr *g, struct vs_d
     g->entry = get32(p + 28);
     g->seed = get64(p + 40);
     g->maxlevel = get32(p + 48);
+    if (g->fmt == 2)
+        g->urawn = g->n;
     unsigned sh = g->fmt == 1 ? BLK1_SHIFT : BLK_SHIFT;
     if (g->n >= UINT32_MAX || g->nblocks != (g->n + ((uint64_t)1 << sh) - 1) >> sh ||
         g->M < 2 || g->M > 1024 || g->dim == 0 || g->metric > VS_METRIC_L2 || g->end > len ||
-        g->urawn > ((uint64_t)1 << 40))
+        g->urawn > ((uint64_t)1 << 40) || g->nub > (g->n + 63) / 64 ||
+        (g->n && g->entry >= g->n) || g->maxlevel > MAX_LEVEL)
         return vs_diag_set(d, VS_E_CORRUPT, "hnsw: graph header is inconsistent");
     return VS_OK;
+}
+
+/* format 2 after the header: the levels, the bitmap of nodes above level 0
+ * and its ranks, the block tables, the arena (one allocation, h->bent);
+ * no list is decoded */
+static int open2(struct vs_hnsw *h, const uint8_t *p, size_t len, const struct ghdr *gh)
+{
+    uint64_t n = gh->n, nblocks = gh->nblocks, nub = gh->nub, nent = nub + nblocks;
+    size_t data_off = gh->hdr + nent * gh->bent;
+    if (gh->ulen > len - data_off || XXH64(p + data_off, gh->ulen, 0) != gh->uhash)
+        return -1;
+    if (n) {
+        size_t got = ZSTD_decompress(h->level, n, p + data_off, gh->ulen);
+        if (ZSTD_isError(got) || got != n)
+            return -1;
+    } else if (gh->ulen) {
+        return -1;
+    }
+    uint64_t nup = 0, cells = 0, words = (n + 63) / 64;
+    int bad = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        bad |= h->level[i] > h->maxlevel;
+        nup += h->level[i] != 0;
+        cells += h->level[i];
+    }
+    if (bad || (n && h->level[h->entry] != h->maxlevel) || (nup + 63) / 64 != nub)
+        return -1;
+    /* one allocation: bent first (vs_hnsw_free frees h->bent) */
+    size_t o_ub = (nblocks * sizeof(struct blkent) + 63) / 64 * 64;
+    size_t o_up = o_ub + (nub * sizeof(struct ublk) + 63) / 64 * 64;
+    size_t o_cum = o_up + (words + 1) * 8;
+    size_t o_ar = (o_cum + (words + 1) * 4 + 63) / 64 * 64;
+    size_t total = o_ar + (cells * (h->M + 1) + nub * 64) * sizeof(uint32_t);
+    unsigned char *x = calloc(1, total); /* the arena's pages stay untouched until used */
+    if (!x)
+        return -2;
+    h->bent = (struct blkent *)(void *)x;
+    h->ub = (struct ublk *)(void *)(x + o_ub);
+    uint64_t *up1 = (uint64_t *)(void *)(x + o_up);
+    uint32_t *cum = (uint32_t *)(void *)(x + o_cum);
+    h->up1 = up1;
+    h->upcum = cum;
+    h->uarena = (uint32_t *)(void *)(x + o_ar);
+    h->nub = nub;
+    uint64_t rk = 0, at = 0;
+    for (uint64_t w = 0; w < words; w++) {
+        cum[w] = (uint32_t)rk;
+        for (uint64_t i = w * 64; i < n && i < w * 64 + 64; i++) {
+            if (!h->level[i])
+                continue;
+            up1[w] |= (uint64_t)1 << (i & 63);
+            if (rk % 64 == 0) {
+                struct ublk *k = &h->ub[rk / 64];
+                k->first = (uint32_t)i;
+                k->aoff = at;
+                k->cnt = (uint32_t)(nup - rk < 64 ? nup - rk : 64);
+                at += 64;
+            }
+            at += (uint64_t)h->level[i] * (h->M + 1);
+            rk++;
+        }
+    }
+    for (uint64_t e = 0; e < nent; e++) {
+        const uint8_t *t = p + gh->hdr + e * gh->bent;
+        uint64_t off = get64(t), next = e + 1 < nent ? get64(t + gh->bent) : gh->end;
+        if (off < data_off + gh->ulen || off > next || next > gh->end || next - off > UINT32_MAX)
+            return -1;
+        if (e < nub) {
+            h->ub[e].off = off;
+            h->ub[e].hash = get64(t + 8);
+            h->ub[e].len = (uint32_t)(next - off);
+        } else {
+            struct blkent *be = &h->bent[e - nub];
+            be->off = off;
+            be->hash = get64(t + 8);
+            be->clen = (uint32_t)(next - off);
+            be->rows = (uint32_t)blk_rows(h, e - nub);
+        }
+    }
+    h->ndisk = nblocks;
+    return 0;
 }
 
 /* take: NULL (copy buf, or borrow it when borrow is set), or a pointer to
@@ -542,6 +719,7 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
         return vs_diag_set(d, VS_E_UNSUPPORTED, "hnsw: simd variant not supported on this cpu");
     struct vs_hnsw *h = vs_hnsw_alloc(n, gh.dim, (enum vs_metric)gh.metric, M, k);
     uint8_t *uraw = NULL;
+    uint64_t *up1 = NULL;
     if (!h)
         return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
     h->efc = gh.efc;
@@ -549,11 +727,6 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
     h->seed = gh.seed;
     h->maxlevel = (int)gh.maxlevel;
     h->fmt = gh.fmt;
-    size_t upper_off = gh.hdr + nblocks * gh.bent;
-    uint64_t ulen = gh.ulen, urawn = gh.urawn;
-    if ((n && h->entry >= n) || gh.maxlevel > MAX_LEVEL || ulen > len - upper_off ||
-        XXH64(p + upper_off, ulen, 0) != gh.uhash)
-        goto corrupt;
     if (take) {
         h->buf = *take;
         h->len = len;
@@ -563,33 +736,37 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
         h->len = len;
     }
     h->src = borrow ? p : h->buf;
+    if (!h->src)
+        goto nomem;
+    if (gh.fmt == 2) {
+        int r2 = open2(h, p, len, &gh);
+        if (r2 == -2)
+            goto nomem;
+        if (r2)
+            goto corrupt;
+        *out = h;
+        return VS_OK;
+    }
+    size_t upper_off = gh.hdr + nblocks * gh.bent;
+    uint64_t ulen = gh.ulen, urawn = gh.urawn;
+    if (ulen > len - upper_off || XXH64(p + upper_off, ulen, 0) != gh.uhash)
+        goto corrupt;
     h->ndisk = nblocks;
     h->bent = calloc(nblocks ? nblocks : 1, sizeof *h->bent);
     uraw = malloc(urawn ? urawn : 1);
-    if (!h->src || !h->bent || !uraw)
+    if (!h->bent || !uraw)
         goto nomem;
     for (uint64_t b = 0; b < nblocks; b++) {
         const uint8_t *e = p + gh.hdr + b * gh.bent;
         struct blkent *be = &h->bent[b];
-        if (gh.fmt == 1) {
-            be->off = get64(e);
-            be->clen = get32(e + 8);
-            be->rows = get32(e + 12);
-            be->hash = get64(e + 16);
-            if (be->off < upper_off + ulen || be->off > len || be->clen > len - be->off ||
-                be->rows != (b + 1 < nblocks ? ((uint64_t)1 << BLK1_SHIFT)
-                             : n - (b << BLK1_SHIFT)))
-                goto corrupt;
-        } else {
-            uint64_t next = b + 1 < nblocks ? get64(e + BENT2_SIZE) : gh.end;
-            be->off = get64(e);
-            be->hash = get64(e + 8);
-            be->rows = (uint32_t)blk_rows(h, b);
-            if (be->off < upper_off + ulen || be->off > next || next > gh.end ||
-                next - be->off > UINT32_MAX)
-                goto corrupt;
-            be->clen = (uint32_t)(next - be->off);
-        }
+        be->off = get64(e);
+        be->clen = get32(e + 8);
+        be->rows = get32(e + 12);
+        be->hash = get64(e + 16);
+        if (be->off < upper_off + ulen || be->off > len || be->clen > len - be->off ||
+            be->rows != (b + 1 < nblocks ? ((uint64_t)1 << BLK1_SHIFT)
+                         : n - (b << BLK1_SHIFT)))
+            goto corrupt;
     }
     if (n) {
         size_t got = ZSTD_decompress(uraw, urawn, p + upper_off, ulen);
@@ -607,6 +784,14 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
     }
     if (n && h->level[h->entry] != h->maxlevel)
         goto corrupt;
+    /* a link at level lv must reach a node of level >= lv; most links are
+     * at level 1, checked in a bitmap of the nodes above level 0 (n / 8
+     * bytes, cache-resident where the level array is not) */
+    up1 = calloc((n + 63) / 64 + 1, sizeof *up1);
+    if (!up1)
+        goto nomem;
+    for (uint64_t i = 0; i < n; i++)
+        up1[i >> 6] |= (uint64_t)(h->level[i] != 0) << (i & 63);
     for (uint64_t i = 0; i < n; i++) {
         int L = h->level[i];
         if (!L)
@@ -618,14 +803,17 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
             uint32_t *l = h->upper[i] + (size_t)(lv - 1) * (M + 1);
             if (rd_list(&q, end, l, M, n))
                 goto corrupt;
-            for (uint32_t j = 0; j < l[0]; j++)
-                if (h->level[l[1 + j]] < lv)
+            for (uint32_t j = 0; j < l[0]; j++) {
+                uint32_t v = l[1 + j];
+                if (lv == 1 ? !(up1[v >> 6] >> (v & 63) & 1) : h->level[v] < lv)
                     goto corrupt;
+            }
         }
     }
     if (q != end)
         goto corrupt;
     free(uraw);
+    free(up1);
     *out = h;
     return VS_OK;
 corrupt:
@@ -635,6 +823,7 @@ nomem:
     rc = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
 fail:
     free(uraw);
+    free(up1);
     vs_hnsw_free(h);
     return rc;
 }
@@ -662,6 +851,10 @@ int vs_hnsw_open_take(void *buf, size_t len, int simd, struct vs_hnsw **out,
 
 int vs_hnsw_verify(struct vs_hnsw *h, struct vs_diag *d)
 {
+    for (uint64_t k = 0; k < h->nub; k++)
+        if (atomic_load(&h->ub[k].state) != 2 && load_upper(h, k))
+            return vs_diag_set(d, VS_E_CORRUPT, "hnsw: upper block %llu is damaged",
+                               (unsigned long long)k);
     for (uint64_t b = 0; b < h->nblocks; b++)
         if (!atomic_load(&h->blocks[b]) && vs_hnsw_load_block(h, b))
             return vs_diag_set(d, VS_E_CORRUPT, "hnsw: level-0 block %llu is damaged",

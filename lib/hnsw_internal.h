@@ -23,6 +23,16 @@ struct blkent {
     uint64_t hash;
 };
 
+/* one block of the upper-layer lists of 64 nodes above level 0 (format 2),
+ * decoded into the graph's arena on first use */
+struct ublk {
+    uint64_t off, hash;
+    uint64_t aoff;          /* where it decodes to in uarena (uint32s) */
+    uint32_t len, first;    /* stored bytes; id of its first node */
+    uint32_t cnt;           /* its nodes (64, fewer in the last block) */
+    _Atomic uint8_t state;  /* 0 not decoded, 1 decoding, 2 ready, 3 damaged */
+};
+
 struct vs_hnsw {
     size_t dim;
     enum vs_metric metric;
@@ -45,6 +55,15 @@ struct vs_hnsw {
     uint64_t ndisk;
     int fmt;                      /* serialised format version (1, 2) */
     _Atomic uint64_t bad;         /* 1 + the first damaged block found, or 0 */
+    /* format 2, opened: upper lists are decoded per block of 64 nodes above
+     * level 0 on first use (upper[] stays NULL); all of this lives in the
+     * bent allocation */
+    struct ublk *ub;
+    uint64_t nub;
+    const uint64_t *up1;          /* n bits: node is above level 0 */
+    const uint32_t *upcum;        /* per word of up1: bits set before it */
+    uint32_t *uarena;
+    _Atomic uint64_t ubad;        /* 1 + the first damaged upper block, or 0 */
 };
 
 /* An empty graph of n nodes (levels, upper lists and blocks unset), or NULL. */
@@ -65,6 +84,8 @@ int vs_hnsw_open_borrowed(const void *buf, size_t len, int simd, struct vs_hnsw 
 /* The stored level-0 block found damaged by a search or vs_hnsw_verify
  * (1 + its number), or 0. */
 uint64_t vs_hnsw_damaged_block(const struct vs_hnsw *h);
+/* The same for a block of upper-layer lists. */
+uint64_t vs_hnsw_damaged_upper(const struct vs_hnsw *h);
 
 static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
 {
@@ -72,11 +93,18 @@ static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
     return r < BLK ? r : BLK;
 }
 
+/* The list of node u at level lv > 0 of an opened format-2 graph, decoding
+ * its block on first use; NULL when damaged (or u has no such level). */
+uint32_t *vs_hnsw_upper_list(struct vs_hnsw *h, uint32_t u, int lv);
+
 /* The list of node u at level lv (count first), or NULL (damaged block). */
 static inline uint32_t *list_of(struct vs_hnsw *h, uint32_t u, int lv)
 {
-    if (lv > 0)
+    if (lv > 0) {
+        if (h->ub)
+            return vs_hnsw_upper_list(h, u, lv);
         return h->upper[u] + (size_t)(lv - 1) * (h->M + 1);
+    }
     uint64_t b = u >> BLK_SHIFT;
     uint32_t *blk = atomic_load_explicit(&h->blocks[b], memory_order_acquire);
     if (!blk) {

@@ -226,10 +226,14 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             vs_diag_clear(&dd);
             if (st == VS_OK)
                 st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, &dd);
-            if (st == VS_E_CORRUPT && vs_hnsw_damaged_block(g->h[p])) {
+            if (st == VS_E_CORRUPT &&
+                (vs_hnsw_damaged_block(g->h[p]) || vs_hnsw_damaged_upper(g->h[p]))) {
                 /* name the graph block and the segment */
-                vs_diag_set(&dd, st, "section 'hnsw' level-0 block %llu: damaged (checksum mismatch or bad data)",
-                            (unsigned long long)vs_hnsw_damaged_block(g->h[p]) - 1);
+                int l0 = vs_hnsw_damaged_block(g->h[p]) != 0;
+                vs_diag_set(&dd, st, "section 'hnsw' %s block %llu: damaged (checksum mismatch or bad data)",
+                            l0 ? "level-0" : "upper",
+                            (unsigned long long)(l0 ? vs_hnsw_damaged_block(g->h[p])
+                                                    : vs_hnsw_damaged_upper(g->h[p])) - 1);
                 vs_diag_where(&dd, g->segs[p]->path, 0);
             }
             if (st != VS_OK) {

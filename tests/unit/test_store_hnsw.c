@@ -490,6 +490,61 @@ done:
     free(v);
 }
 
+/* Format 2 upper blocks: decoded on first use; a damaged one is found by
+ * vs_hnsw_verify (named) and a list of it reads as NULL. */
+static void test_upper_blocks(void)
+{
+    enum { N = 700 };
+    float *v = malloc((size_t)N * DIM * sizeof *v);
+    rs = 33;
+    for (size_t i = 0; i < (size_t)N * DIM; i++)
+        v[i] = urand();
+    struct vs_hnsw_opts o = {.M = 3, .ef_construction = 32, .seed = 4, .threads = 1, .simd = -1};
+    struct vs_hnsw *h = NULL, *h2 = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(vs_hnsw_build(v, N, DIM, VS_METRIC_L2, &o, &h, NULL), VS_OK);
+    if (h)
+        CHECK_EQ_INT(vs_hnsw_save(h, 3, &buf, &len, NULL), VS_OK);
+    if (!buf)
+        goto done;
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h2, NULL), VS_OK);
+    if (!h2)
+        goto done;
+    printf("# %llu upper blocks\n", (unsigned long long)h2->nub);
+    CHECK(h2->nub >= 2 && h2->ub[0].cnt == 64);
+    int none = 1;
+    for (uint64_t k = 0; k < h2->nub; k++)
+        none &= atomic_load(&h2->ub[k].state) == 0;
+    CHECK(none);
+    /* the first node above level 0 of block 1: its lists as built */
+    uint32_t u = h2->ub[1].first;
+    const uint32_t *a = list_of(h, u, 1), *b = list_of(h2, u, 1);
+    CHECK(a && b && a[0] == b[0] && memcmp(a, b, (a[0] + 1) * sizeof *a) == 0);
+    CHECK(atomic_load(&h2->ub[1].state) == 2 && atomic_load(&h2->ub[0].state) == 0);
+    CHECK(list_of(h2, u, h2->level[u] + 1) == NULL);
+    vs_hnsw_free(h2);
+    h2 = NULL;
+    /* damage upper block 0 (the table's first entry) */
+    uint64_t off;
+    memcpy(&off, (unsigned char *)buf + 104, 8);
+    ((unsigned char *)buf)[off + 2] ^= 0x20;
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h2, NULL), VS_OK);
+    if (h2) {
+        struct vs_diag dg;
+        vs_diag_clear(&dg);
+        CHECK(list_of(h2, h2->ub[0].first, 1) == NULL);
+        CHECK_EQ_INT(vs_hnsw_damaged_upper(h2), 1);
+        CHECK_EQ_INT(vs_hnsw_verify(h2, &dg), VS_E_CORRUPT);
+        CHECK(strstr(dg.detail, "upper block 0 is damaged") != NULL);
+    }
+done:
+    vs_hnsw_free(h2);
+    vs_hnsw_free(h);
+    free(buf);
+    free(v);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -503,6 +558,7 @@ int main(void)
     RUN(test_lazy_damaged_block);
     RUN(test_graph_roundtrip);
     RUN(test_codes_blocks);
+    RUN(test_upper_blocks);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
