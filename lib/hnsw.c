@@ -38,6 +38,9 @@ struct vs_hnsw_scratch {
     uint64_t visited, dists;
     int err;
     float *prep;        /* a prepared query for vector codes */
+    uint32_t *rids;     /* re-scoring: the beam's rows and distances */
+    float *rd;
+    size_t rcap;
     size_t prepcap;
 };
 
@@ -263,6 +266,8 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
     free(s->cand.a);
     free(s->res.a);
     free(s->prep);
+    free(s->rids);
+    free(s->rd);
 }
 
 static inline void new_epoch(struct vs_hnsw_scratch *s)
@@ -327,11 +332,8 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines,
                                 size_t dim)
 {
-    if (sp->qz) {
-        __builtin_prefetch(vs_quant_code(sp->qz, v));
-        return;
-    }
-    const char *p = (const char *)(sp->vecs + (size_t)v * dim);
+    const char *p = sp->qz ? (const char *)vs_quant_code(sp->qz, v)
+                           : (const char *)(sp->vecs + (size_t)v * dim);
     for (size_t l = 0; l < lines; l++)
         __builtin_prefetch(p + 64 * l);
 }
@@ -363,7 +365,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
     vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
-    size_t lines = (dim * sizeof(float) + 63) / 64;
+    size_t lines = ((qz ? vs_quant_code_bytes(qz) : dim * sizeof(float)) + 63) / 64;
     if (lines > 8)
         lines = 8;
     new_epoch(s);
@@ -415,8 +417,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                         rc = -3;
             if (rc)
                 break;
-            for (size_t j = 0; j < nb; j++)
-                bd[j] = vs_quant_dist(qz, prep, batch[j]);
+            vs_quant_dist_ids(qz, prep, batch, nb, bd);
         } else {
             if (sp->rows)
                 for (size_t j = 0; j < nb && rc == 0; j++)
@@ -753,6 +754,48 @@ void vs_hnsw_scratch_free(struct vs_hnsw_scratch *s)
 
 /* ---- search ---- */
 
+/* Re-score the entries of s->res from the float32 rows (gather kernel,
+ * rows prefetched one group ahead); 0, -2 (memory) or -3 (a row load). */
+static int rescore(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp)
+{
+    size_t n = s->res.n, dim = h->dim;
+    if (n > s->rcap) {
+        uint32_t *ri = realloc(s->rids, n * sizeof *ri);
+        if (ri)
+            s->rids = ri;
+        float *rd = realloc(s->rd, n * sizeof *rd);
+        if (rd)
+            s->rd = rd;
+        if (!ri || !rd)
+            return -2;
+        s->rcap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->rids[i] = s->res.a[i].id;
+        if (row_ready(sp, s->rids[i]))
+            return -3;
+    }
+    const int l2 = h->metric == VS_METRIC_L2;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    size_t lines = (dim * sizeof(float) + 63) / 64;
+    if (lines > 8)
+        lines = 8;
+    const size_t G = 16;
+    struct space fsp = *sp;
+    fsp.qz = NULL;
+    for (size_t i = 0; i < n && i < G; i++)
+        prefetch_row(&fsp, s->rids[i], lines, dim);
+    for (size_t g = 0; g < n; g += G) {
+        size_t e = g + G < n ? g + G : n;
+        for (size_t i = e; i < n && i < e + G; i++)
+            prefetch_row(&fsp, s->rids[i], lines, dim);
+        fn(sp->q, sp->vecs, s->rids + g, e - g, dim, s->rd + g);
+    }
+    for (size_t i = 0; i < n; i++)
+        s->res.a[i].d = l2 ? s->rd[i] : -s->rd[i];
+    return 0;
+}
+
 static int exact_scan(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                       const float *vecs, const float *q, size_t k,
                       const uint8_t *live, const uint8_t *allow)
@@ -842,9 +885,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
         if (rc == 0 && q->quant) {
             /* re-score the beam from the full-precision rows, keep k */
-            for (size_t i = 0; i < s->res.n && rc == 0; i++)
-                if ((rc = row_ready(&sp, s->res.a[i].id)) == 0)
-                    s->res.a[i].d = dist(h, q->vec, vecs + (size_t)s->res.a[i].id * h->dim);
+            rc = rescore(h, s, &sp);
         }
         if (rc == 0 && q->quant) {
             lst.rescored = s->res.n;

@@ -15,6 +15,10 @@
 #define VS_QUANT_X86 0
 #endif
 
+/* The tile loops have constant trip counts once inlined: unrolled fully,
+ * their accumulators stay in registers. */
+#define UNROLL _Pragma("GCC unroll 4")
+
 /* ---- names ---- */
 
 static const char *const NAMES[] = {"none", "f16", "sq8", "binary"};
@@ -241,7 +245,201 @@ __attribute__((target(QT))) static float bin_avx2(const struct vs_quant *q,
         s += (unsigned long long)_mm_popcnt_u64(get64w(pq + w) ^ get64w(c + w));
     return (float)s;
 }
+
+/* Four codes at once (kind: 0 f16 l2, 1 f16 dot, 2 sq8 l2, 3 sq8 dot): each
+ * pair gets exactly the operations of its one-code kernel above (same
+ * accumulator order, same tail), so the results are bit-identical; the
+ * four independent accumulators hide the FMA latency, and p and scale are
+ * loaded once for the four. */
+__attribute__((target(QT))) static inline __attribute__((always_inline)) void
+q4_avx2(const struct vs_quant *q, const float *p, const uint8_t *const c[4], int kind,
+        float out[4])
+{
+    __m256 acc[4];
+    UNROLL
+    for (int j = 0; j < 4; j++)
+        acc[j] = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 8 <= d; i += 8) {
+        __m256 pv = _mm256_loadu_ps(p + i);
+        if (kind == 2) {
+            __m256 sc = _mm256_loadu_ps(q->scale + i);
+            UNROLL
+            for (int j = 0; j < 4; j++) {
+                __m256 t = _mm256_fnmadd_ps(sc, load8u8(c[j] + i), pv);
+                acc[j] = _mm256_fmadd_ps(t, t, acc[j]);
+            }
+        } else if (kind == 3) {
+            UNROLL
+            for (int j = 0; j < 4; j++)
+                acc[j] = _mm256_fmadd_ps(pv, load8u8(c[j] + i), acc[j]);
+        } else {
+            UNROLL
+            for (int j = 0; j < 4; j++) {
+                __m256 h = _mm256_cvtph_ps(
+                    _mm_loadu_si128((const __m128i *)(const void *)(c[j] + 2 * i)));
+                if (kind == 0) {
+                    __m256 t = _mm256_sub_ps(pv, h);
+                    acc[j] = _mm256_fmadd_ps(t, t, acc[j]);
+                } else {
+                    acc[j] = _mm256_fmadd_ps(pv, h, acc[j]);
+                }
+            }
+        }
+    }
+    for (int j = 0; j < 4; j++) {
+        float sj = hsum8(acc[j]);
+        for (size_t r = i; r < d; r++) {
+            if (kind == 0) {
+                float t = p[r] - vs_quant_f16_to_f32(get16(c[j] + 2 * r));
+                sj += t * t;
+            } else if (kind == 1) {
+                sj += p[r] * vs_quant_f16_to_f32(get16(c[j] + 2 * r));
+            } else if (kind == 2) {
+                float t = p[r] - q->scale[r] * (float)c[j][r];
+                sj += t * t;
+            } else {
+                sj += p[r] * (float)c[j][r];
+            }
+        }
+        out[j] = kind == 1 ? -sj : kind == 3 ? -(sj + p[d]) : sj;
+    }
+}
+
+#define Q4_IDS(NAME, KIND)                                                      \
+    __attribute__((target(QT))) static void NAME(const struct vs_quant *q,      \
+                                                 const float *p,                \
+                                                 const uint32_t *ids, size_t n, \
+                                                 float *out)                    \
+    {                                                                           \
+        size_t j = 0;                                                           \
+        for (; j + 4 <= n; j += 4) {                                            \
+            const uint8_t *c[4] = {q->codes + (size_t)ids[j] * q->cb,           \
+                                   q->codes + (size_t)ids[j + 1] * q->cb,       \
+                                   q->codes + (size_t)ids[j + 2] * q->cb,       \
+                                   q->codes + (size_t)ids[j + 3] * q->cb};      \
+            q4_avx2(q, p, c, KIND, out + j);                                    \
+        }                                                                       \
+        for (; j < n; j++)                                                      \
+            out[j] = q->fn(q, p, q->codes + (size_t)ids[j] * q->cb);            \
+    }
+Q4_IDS(f16_l2_ids_avx2, 0)
+Q4_IDS(f16_dot_ids_avx2, 1)
+Q4_IDS(sq8_l2_ids_avx2, 2)
+Q4_IDS(sq8_dot_ids_avx2, 3)
+
+/* ---- AVX-512 kernels (F + BW + VL): 16 lanes, masked tail (no scalar
+ * loop). Each pair gets the same operations in every tile width J, so one
+ * code and four codes at a time agree bit for bit. ---- */
+
+#define QT512 "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
+
+/* GCC 12's avx512fintrin.h builds _mm512_undefined_ps() as a self-
+ * initialised variable (see distance.c): silence those two here only. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/* codes 16 at a time as floats: sq8 bytes, or f16 halves */
+__attribute__((target(QT512))) static inline __attribute__((always_inline)) __m512
+load16c(const uint8_t *c, size_t i, __mmask16 m, int f16)
+{
+    if (f16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, c + 2 * i));
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, c + i)));
+}
+
+/* J codes (1..4) at once; kind: 0 f16 l2, 1 f16 dot, 2 sq8 l2, 3 sq8 dot */
+__attribute__((target(QT512))) static inline __attribute__((always_inline)) void
+qj_avx512(const struct vs_quant *q, const float *p, const uint8_t *const *c, int J,
+          int kind, float *out)
+{
+    __m512 acc[4];
+    UNROLL
+    for (int j = 0; j < J; j++)
+        acc[j] = _mm512_setzero_ps();
+    const int f16 = kind < 2;
+    size_t i = 0, d = q->dim;
+    for (; i < d; i += 16) {
+        __mmask16 m = d - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - i)) - 1u);
+        __m512 pv = _mm512_maskz_loadu_ps(m, p + i);
+        if (kind == 2) {
+            __m512 sc = _mm512_maskz_loadu_ps(m, q->scale + i);
+            UNROLL
+            for (int j = 0; j < J; j++) {
+                __m512 t = _mm512_fnmadd_ps(sc, load16c(c[j], i, m, 0), pv);
+                acc[j] = _mm512_fmadd_ps(t, t, acc[j]);
+            }
+        } else if (kind == 0) {
+            UNROLL
+            for (int j = 0; j < J; j++) {
+                __m512 t = _mm512_sub_ps(pv, load16c(c[j], i, m, 1));
+                acc[j] = _mm512_fmadd_ps(t, t, acc[j]);
+            }
+        } else {
+            UNROLL
+            for (int j = 0; j < J; j++)
+                acc[j] = _mm512_fmadd_ps(pv, load16c(c[j], i, m, f16), acc[j]);
+        }
+    }
+    for (int j = 0; j < J; j++) {
+        float sj = _mm512_reduce_add_ps(acc[j]);
+        out[j] = kind == 1 ? -sj : kind == 3 ? -(sj + p[d]) : sj;
+    }
+}
+
+#define Q512_ONE(NAME, KIND)                                                    \
+    __attribute__((target(QT512))) static float NAME(const struct vs_quant *q,  \
+                                                     const float *p,            \
+                                                     const uint8_t *c)          \
+    {                                                                           \
+        float r;                                                                \
+        qj_avx512(q, p, &c, 1, KIND, &r);                                       \
+        return r;                                                               \
+    }
+#define Q512_IDS(NAME, KIND)                                                    \
+    __attribute__((target(QT512))) static void NAME(const struct vs_quant *q,   \
+                                                    const float *p,             \
+                                                    const uint32_t *ids,        \
+                                                    size_t n, float *out)       \
+    {                                                                           \
+        const uint8_t *c[4];                                                    \
+        size_t j = 0;                                                           \
+        for (; j + 4 <= n; j += 4) {                                            \
+            for (int t = 0; t < 4; t++)                                         \
+                c[t] = q->codes + (size_t)ids[j + t] * q->cb;                   \
+            qj_avx512(q, p, c, 4, KIND, out + j);                               \
+        }                                                                       \
+        for (size_t t = j; t < n; t++)                                          \
+            c[t - j] = q->codes + (size_t)ids[t] * q->cb;                       \
+        if (n - j == 3)                                                         \
+            qj_avx512(q, p, c, 3, KIND, out + j);                               \
+        else if (n - j == 2)                                                    \
+            qj_avx512(q, p, c, 2, KIND, out + j);                               \
+        else if (n - j == 1)                                                    \
+            qj_avx512(q, p, c, 1, KIND, out + j);                               \
+    }
+Q512_ONE(f16_l2_avx512, 0)
+Q512_ONE(f16_dot_avx512, 1)
+Q512_ONE(sq8_l2_avx512, 2)
+Q512_ONE(sq8_dot_avx512, 3)
+Q512_IDS(f16_l2_ids_avx512, 0)
+Q512_IDS(f16_dot_ids_avx512, 1)
+Q512_IDS(sq8_l2_ids_avx512, 2)
+Q512_IDS(sq8_dot_ids_avx512, 3)
+#pragma GCC diagnostic pop
 #endif
+
+static int have_avx512(void)
+{
+#if VS_QUANT_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
 
 static int have_avx2(void)
 {
@@ -275,6 +473,12 @@ void vs_quant_pick(struct vs_quant *q, int simd)
         case VS_QUANT_SQ8: q->fn = l2 ? sq8_l2_avx2 : sq8_dot_avx2; break;
         default: q->fn = bin_avx2; break;
         }
+    }
+    if (fast && (simd < 0 || simd > 2) && have_avx512()) {
+        if (q->kind == VS_QUANT_F16)
+            q->fn = l2 ? f16_l2_avx512 : f16_dot_avx512;
+        else if (q->kind == VS_QUANT_SQ8)
+            q->fn = l2 ? sq8_l2_avx512 : sq8_dot_avx512;
     }
 #else
     (void)fast;
@@ -352,6 +556,32 @@ void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
 float vs_quant_dist(const struct vs_quant *q, const float *prep, uint64_t r)
 {
     return q->fn(q, prep, q->codes + r * q->cb);
+}
+
+void vs_quant_dist_ids(const struct vs_quant *q, const float *prep, const uint32_t *ids,
+                       size_t n, float *out)
+{
+#if VS_QUANT_X86
+    if (q->fn == sq8_l2_avx512)
+        sq8_l2_ids_avx512(q, prep, ids, n, out);
+    else if (q->fn == sq8_dot_avx512)
+        sq8_dot_ids_avx512(q, prep, ids, n, out);
+    else if (q->fn == f16_l2_avx512)
+        f16_l2_ids_avx512(q, prep, ids, n, out);
+    else if (q->fn == f16_dot_avx512)
+        f16_dot_ids_avx512(q, prep, ids, n, out);
+    else if (q->fn == f16_l2_avx2)
+        f16_l2_ids_avx2(q, prep, ids, n, out);
+    else if (q->fn == f16_dot_avx2)
+        f16_dot_ids_avx2(q, prep, ids, n, out);
+    else if (q->fn == sq8_l2_avx2)
+        sq8_l2_ids_avx2(q, prep, ids, n, out);
+    else if (q->fn == sq8_dot_avx2)
+        sq8_dot_ids_avx2(q, prep, ids, n, out);
+    else
+#endif
+        for (size_t j = 0; j < n; j++)
+            out[j] = q->fn(q, prep, q->codes + (size_t)ids[j] * q->cb);
 }
 
 void vs_quant_decode(const struct vs_quant *q, uint64_t r, float *out)

@@ -11,8 +11,8 @@
  * metric. f16 and sq8 are asymmetric: the query stays float32 (prepared
  * once per query with vs_quant_prep), only the rows are coded.
  *
- * Kernels: a scalar reference and an AVX2 (+FMA, F16C) variant picked at
- * run time; the tests compare them on random data.
+ * Kernels: a scalar reference, an AVX2 (+FMA, F16C) and an AVX-512 variant
+ * picked at run time; the tests compare them on random data.
  *
  * Serialised form (vs_quant_save / vs_quant_open), little-endian:
  *   "VSQUANT1", kind u32, metric u32, dim u32, code_bytes u32, rows u64,
@@ -45,7 +45,8 @@ struct vs_quant;
 
 /* Train codes of a kind over n rows of dim floats (sq8 uses them for its
  * ranges; n may be 0) and encode the same rows. simd: 0 forces the scalar
- * reference, -1 the best supported. Errors: VS_E_USAGE (kind none, dim 0),
+ * reference, 2 (VS_SIMD_AVX2) the AVX2 kernels, -1 the best supported
+ * (AVX-512 F/BW/VL kernels when the CPU has them). Errors: VS_E_USAGE (kind none, dim 0),
  * VS_E_NOMEM. */
 int vs_quant_build(enum vs_quant_kind kind, enum vs_metric metric,
                    const float *vecs, uint64_t n, size_t dim, int simd,
@@ -66,6 +67,10 @@ size_t vs_quant_prep_floats(const struct vs_quant *q);
 void vs_quant_prep(const struct vs_quant *q, const float *vec, float *prep);
 /* Approximate distance of the prepared query to row r (lower is better). */
 float vs_quant_dist(const struct vs_quant *q, const float *prep, uint64_t r);
+/* The same for rows ids[0..n) into out[0..n) (bit-identical to
+ * vs_quant_dist on each; the SIMD kernels take four codes at a time). */
+void vs_quant_dist_ids(const struct vs_quant *q, const float *prep, const uint32_t *ids,
+                       size_t n, float *out);
 /* Decode row r into out (dim floats; binary gives mean -1 / mean +1). */
 void vs_quant_decode(const struct vs_quant *q, uint64_t r, float *out);
 

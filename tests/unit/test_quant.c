@@ -1,5 +1,5 @@
 /* test_quant.c: f16/sq8/binary codes against a scalar reference written
- * here (decode, then distance in double), the AVX2 kernels against the
+ * here (decode, then distance in double), the AVX2 and AVX-512 kernels against the
  * scalar ones, the serialised form and its damage, and graph search with
  * codes + re-scoring against float32 graph search. */
 #include "test.h"
@@ -97,38 +97,83 @@ static void test_kernels_against_reference(void)
         set_mean(x, n, d);
         for (size_t ki = 0; ki < 3; ki++)
             for (size_t mi = 0; mi < 2; mi++) {
-                struct vs_quant *qs = NULL, *qf = NULL;
-                CHECK_EQ_INT(vs_quant_build(kinds[ki], metrics[mi], x, n, d, 0, &qs, NULL), VS_OK);
-                CHECK_EQ_INT(vs_quant_build(kinds[ki], metrics[mi], x, n, d, -1, &qf, NULL), VS_OK);
-                if (!qs || !qf)
-                    continue;
-                float *ps = malloc(vs_quant_prep_floats(qs) * sizeof(float));
-                float *pf = malloc(vs_quant_prep_floats(qf) * sizeof(float));
-                double worst = 0;
-                for (size_t t = 0; t < 20; t++) {
-                    const float *v = x + (n + t) * d;
-                    vs_quant_prep(qs, v, ps);
-                    vs_quant_prep(qf, v, pf);
-                    for (uint64_t r = 0; r < n; r++) {
-                        double want = ref_dist(qs, metrics[mi], v, r, tmp);
-                        double a = vs_quant_dist(qs, ps, r), b = vs_quant_dist(qf, pf, r);
-                        double tol = 1e-4 * (fabs(want) + (double)d);
-                        if (fabs(a - want) > tol || fabs(b - want) > tol)
-                            worst = fabs(a - want) > fabs(b - want) ? fabs(a - want)
-                                                                    : fabs(b - want);
+                for (int simd = 2; simd >= -1; simd -= 3) { /* AVX2, then the best */
+                    struct vs_quant *qs = NULL, *qf = NULL;
+                    CHECK_EQ_INT(vs_quant_build(kinds[ki], metrics[mi], x, n, d, 0, &qs, NULL),
+                                 VS_OK);
+                    CHECK_EQ_INT(vs_quant_build(kinds[ki], metrics[mi], x, n, d, simd, &qf, NULL),
+                                 VS_OK);
+                    if (!qs || !qf)
+                        continue;
+                    float *ps = malloc(vs_quant_prep_floats(qs) * sizeof(float));
+                    float *pf = malloc(vs_quant_prep_floats(qf) * sizeof(float));
+                    double worst = 0;
+                    for (size_t t = 0; t < 20; t++) {
+                        const float *v = x + (n + t) * d;
+                        vs_quant_prep(qs, v, ps);
+                        vs_quant_prep(qf, v, pf);
+                        for (uint64_t r = 0; r < n; r++) {
+                            double want = ref_dist(qs, metrics[mi], v, r, tmp);
+                            double a = vs_quant_dist(qs, ps, r), b = vs_quant_dist(qf, pf, r);
+                            double tol = 1e-4 * (fabs(want) + (double)d);
+                            if (fabs(a - want) > tol || fabs(b - want) > tol)
+                                worst = fabs(a - want) > fabs(b - want) ? fabs(a - want)
+                                                                        : fabs(b - want);
+                        }
                     }
+                    CHECK(worst == 0);
+                    if (worst != 0)
+                        printf("# %s %s d=%zu: off by %g\n", vs_quant_name(kinds[ki]),
+                               metrics[mi] == VS_METRIC_L2 ? "l2" : "dot", d, worst);
+                    free(ps);
+                    free(pf);
+                    vs_quant_free(qs);
+                    vs_quant_free(qf);
                 }
-                CHECK(worst == 0);
-                if (worst != 0)
-                    printf("# %s %s d=%zu: off by %g\n", vs_quant_name(kinds[ki]),
-                           metrics[mi] == VS_METRIC_L2 ? "l2" : "dot", d, worst);
-                free(ps);
-                free(pf);
-                vs_quant_free(qs);
-                vs_quant_free(qf);
             }
         free(x);
         free(tmp);
+    }
+}
+
+/* vs_quant_dist_ids (four codes at a time) against vs_quant_dist, bit for
+ * bit, for every kind and metric, scalar and SIMD, dims with and without a
+ * tail, any number of rows (groups of four and the rest) */
+static void test_dist_ids(void)
+{
+    static const size_t dims[] = {1, 7, 8, 13, 16, 64, 100, 128};
+    static const enum vs_quant_kind kinds[] = {VS_QUANT_F16, VS_QUANT_SQ8, VS_QUANT_BINARY};
+    static const enum vs_metric metrics[] = {VS_METRIC_L2, VS_METRIC_DOT};
+    uint32_t ids[11];
+    float out[12];
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        size_t d = dims[di], n = 50;
+        float *x = make_data(n + 1, d, 11 + d);
+        for (size_t ki = 0; ki < 3; ki++)
+            for (size_t mi = 0; mi < 2; mi++)
+                for (int simd = 2; simd >= -1; simd--) { /* AVX2, SSE (= AVX2), scalar, best */
+                    struct vs_quant *q = NULL;
+                    CHECK_EQ_INT(vs_quant_build(kinds[ki], metrics[mi], x, n, d, simd, &q, NULL),
+                                 VS_OK);
+                    if (!q)
+                        continue;
+                    float *p = malloc(vs_quant_prep_floats(q) * sizeof(float));
+                    vs_quant_prep(q, x + n * d, p);
+                    int bad = 0;
+                    for (size_t m = 0; m <= 11; m++) {
+                        for (size_t j = 0; j < m; j++)
+                            ids[j] = (uint32_t)(urand() * (double)n) % (uint32_t)n;
+                        out[m] = 42.0f;
+                        vs_quant_dist_ids(q, p, ids, m, out);
+                        for (size_t j = 0; j < m; j++)
+                            bad += out[j] != vs_quant_dist(q, p, ids[j]);
+                        bad += out[m] != 42.0f; /* nothing written past m */
+                    }
+                    CHECK_EQ_INT(bad, 0);
+                    free(p);
+                    vs_quant_free(q);
+                }
+        free(x);
     }
 }
 
@@ -287,6 +332,7 @@ int main(void)
     RUN(test_names);
     RUN(test_half);
     RUN(test_kernels_against_reference);
+    RUN(test_dist_ids);
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
     RUN(test_graph_with_codes);
