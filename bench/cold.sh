@@ -8,9 +8,14 @@
 # has (we do not drop it: the machine is shared), so the first of the
 # COLD_RUNS (default 5) runs after a build reads from a warm cache too.
 # Stores are kept in COLD_DIR (default BUILD_DIR/bench/cold) and reused:
-# building 1M rows takes minutes. Reports min and median ms, the store's
-# bytes, and the time of `vs-index info` (open only) for comparison. The
-# table is printed and appended to bench/results/cold.txt.
+# building 1M rows takes minutes. COLD_FROM=DIR makes a missing store by
+# rewriting DIR's store of the same name in the current segment format
+# (bench/cold_rewrite.c: the same rows, graph links and codes; seconds
+# instead of tens of minutes, and old and new layouts compare on one
+# graph). Reports min and median ms, the store's bytes, the bytes of its
+# graph per vector, the time of `vs-index info` (open only) for comparison,
+# and the resident memory of the vs-query run (max RSS, KiB). The table is
+# printed and appended to bench/results/cold.txt.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -31,6 +36,12 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/hnsw_bench"
     bench/hnsw_bench.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
     -lstemmer -lmd4c -lopenblas -lm -lpthread
 B=$build/bench/hnsw_bench
+if [ -n "${COLD_FROM:-}" ]; then
+    # shellcheck disable=SC2046
+    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/cold_rewrite" \
+        bench/cold_rewrite.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
+        -lstemmer -lmd4c -lopenblas -lm -lpthread
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,6 +51,11 @@ make_store() { # N Q STORE
         return 0
     fi
     rm -rf "$3"
+    if [ -n "${COLD_FROM:-}" ] && [ -f "$COLD_FROM/$(basename "$3")/done" ]; then
+        "$build/bench/cold_rewrite" "$COLD_FROM/$(basename "$3")" "$3"
+        : > "$3/done"
+        return 0
+    fi
     "$B" gen "$1" 128 1 "$tmp/x"
     if [ "$2" = none ]; then
         "$build/bin/vs-index" -q create "$3" --metric l2 --hnsw-m 16 --ef-construction 200
@@ -66,40 +82,55 @@ q = np.fromfile(sys.argv[1], dtype="<f4")
 print(json.dumps({"id": "q0", "vector": [float(v) for v in q]}))
 PYEOF
 
-# ms from start to the first stdout line of CMD..., RUNS times: "min median"
+# ms from start to the first stdout line of CMD..., RUNS times: "min median
+# maxrss_kib" (the largest resident set of the runs)
 timeit() {
     $PY - "$RUNS" "$@" <<'PYEOF'
-import subprocess, sys, time
+import os, subprocess, sys, time
 runs, cmd = int(sys.argv[1]), sys.argv[2:]
-ts = []
+ts, rss = [], 0
 for _ in range(runs):
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     p.stdout.readline()
     ts.append((time.perf_counter() - t0) * 1e3)
     p.stdout.read()
-    if p.wait() != 0:
+    _, status, ru = os.wait4(p.pid, 0)
+    rss = max(rss, ru.ru_maxrss)
+    if status != 0:
         sys.exit("failed: " + " ".join(cmd))
 ts.sort()
-print("%.1f %.1f" % (ts[0], ts[len(ts) // 2]))
+print("%.1f %.1f %d" % (ts[0], ts[len(ts) // 2], rss))
 PYEOF
+}
+
+# bytes of the hnsw sections of STORE per vector
+graph_bpv() {
+    "$build/bin/vs-index" info "$1" | $PY -c '
+import json, sys
+o = json.load(sys.stdin)
+b = sum(s["bytes"] for g in o["segments"] for s in g["sections"] if s["name"] == "hnsw")
+print("%.1f" % (b / max(1, o["records"])))'
 }
 
 report=$tmp/report
 {
 echo "== cold open $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo none)," \
      "$(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); 128-d, M=16, one query, k=10, $RUNS runs"
-printf '%-9s %-6s %10s %12s %12s %12s %12s\n' rows codes store_MB first_min_ms first_med_ms info_min_ms info_med_ms
+printf '%-9s %-6s %10s %9s %12s %12s %12s %12s %11s\n' rows codes store_MB graph_Bpv \
+    first_min_ms first_med_ms info_min_ms info_med_ms maxrss_KiB
 } > "$report"
 for n in $SIZES; do
     for q in $QUANTS; do
         s=$DIR/s$n-$q.vs
         make_store "$n" "$q" "$s"
         mb=$(du -sm "$s" | cut -f1)
-        first=$(timeit "$build/bin/vs-query" -k 10 --no-metadata "$s" "$tmp/q.ndjson")
-        info=$(timeit "$build/bin/vs-index" info "$s")
-        printf '%-9s %-6s %10s %12s %12s %12s %12s\n' "$n" "$q" "$mb" \
-            "${first% *}" "${first#* }" "${info% *}" "${info#* }" >> "$report"
+        bpv=$(graph_bpv "$s")
+        set -- $(timeit "$build/bin/vs-query" -k 10 --no-metadata "$s" "$tmp/q.ndjson")
+        fmin=$1 fmed=$2 frss=$3
+        set -- $(timeit "$build/bin/vs-index" info "$s")
+        printf '%-9s %-6s %10s %9s %12s %12s %12s %12s %11s\n' "$n" "$q" "$mb" "$bpv" \
+            "$fmin" "$fmed" "$1" "$2" "$frss" >> "$report"
     done
 done
 cat "$report"
