@@ -4,6 +4,7 @@
 #include "vs_quant.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,10 +231,26 @@ static inline uint64_t splitmix(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* A node's spin lock. Held for a list copy or update only; a waiter that
+ * spins long (the holder was likely preempted on a busy machine) yields
+ * its core instead of burning the holder's time slice. */
+static inline void spin_acquire(atomic_flag *f)
+{
+    unsigned spins = 0;
+    while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+        if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
 static inline void lock(struct vs_hnsw *h, uint32_t i)
 {
-    while (atomic_flag_test_and_set_explicit(&h->locks[i], memory_order_acquire))
-        ;
+    spin_acquire(&h->locks[i]);
 }
 
 static inline void unlock(struct vs_hnsw *h, uint32_t i)
@@ -496,8 +513,7 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const float *q = vecs + (size_t)i * h->dim;
     const struct space sp = {.vecs = vecs, .q = q};
     int L = h->level[i];
-    while (atomic_flag_test_and_set_explicit(glock, memory_order_acquire))
-        ;
+    spin_acquire(glock);
     int maxl = atomic_load(gmax);
     uint32_t ep = atomic_load(gentry);
     int hold = L > maxl;
