@@ -31,7 +31,7 @@
  * reader checks only the blocks a search touches, in place in the mapped
  * file); readers accept blocks of up to VS_VEC_BLOCK_ROWS_MAX rows (older
  * writers used 1024-row blocks, zstd or raw). */
-#define VS_VEC_BLOCK_ROWS 64u
+#define VS_VEC_BLOCK_ROWS 16u
 #define VS_VEC_BLOCK_ROWS_MAX 1024u
 
 /* Section types. A reader skips types it does not know unless the section
