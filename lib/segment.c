@@ -11,6 +11,7 @@
  * can be read without decompressing the others.
  */
 #include "store_internal.h"
+#include "quant_internal.h"
 #include "store_hnsw_internal.h"
 #include "store_text_internal.h"
 
@@ -1351,6 +1352,26 @@ int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
         vs_diag_where(d, g->path, 0);
         st = vs_diag_set(d, VS_E_CORRUPT, "section 'docs': size does not match");
     }
+    /* the graph and codes: every block decoded and checked on its own too
+     * (a search relies on those checks, not on the section's) */
+    struct vs_hnsw *h = NULL;
+    struct vs_quant *q = NULL;
+    int gs = st == VS_OK ? vs_seg_hnsw(g, &h, d) : VS_E_NOTFOUND;
+    if (gs == VS_OK && (gs = vs_hnsw_verify(h, d)) != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    if (gs == VS_OK)
+        gs = vs_seg_quant(g, &q, d);
+    if (gs == VS_OK && q)
+        for (uint64_t b = 0; gs == VS_OK && b < q->nblocks; b++)
+            if (vs_quant_check_block(q, b) != 0) {
+                vs_diag_where(d, g->path, 0);
+                gs = vs_diag_set(d, VS_E_CORRUPT, "section 'quant' block %llu: checksum mismatch",
+                                 (unsigned long long)b);
+            }
+    vs_quant_free(q);
+    vs_hnsw_free(h);
+    if (st == VS_OK && gs != VS_OK && gs != VS_E_NOTFOUND)
+        st = gs;
     return st;
 }
 
