@@ -26,14 +26,18 @@
  * fewer than min(k, admitted) hits: a query always gets min(k, admitted)
  * hits.
  *
- * Serialised form (vs_hnsw_save/vs_hnsw_open, hnsw_file.c), little-endian:
- *   header (magic "VSHNSW01", parameters, xxh64 of header + block table)
- *   block table: per block of 4096 nodes: offset, sizes, xxh64
- *   upper section: zstd(levels as varints, upper-layer lists)
- *   level-0 blocks: zstd(per node: count, sorted ids as delta varints)
- * Opening checks the header and decodes the (small) upper section; a
- * level-0 block is decoded (and its checksum checked) the first time a
- * search touches it, so one query does not decompress the whole graph.
+ * Serialised form (vs_hnsw_save/vs_hnsw_open, format 2, hnsw_file.c has
+ * the details), little-endian:
+ *   header (magic "VSHNSW02", parameters, xxh64 of header + block table)
+ *   block table: per block, offset and xxh64
+ *   levels: zstd(one byte per node)
+ *   upper blocks: the upper-layer lists of 64 nodes above level 0
+ *   level-0 blocks: the lists of 64 nodes
+ *   (a list: its count, then its sorted ids as Rice-coded gaps)
+ * Opening checks the header and decodes the levels; a block is checked and
+ * decoded the first time a search reads one of its lists, so one query
+ * decodes a small part of the graph. Format 1 ("VSHNSW01": level-0 blocks
+ * of 4096 nodes as zstd frames of varint lists) is still read.
  */
 #ifndef VS_HNSW_H
 #define VS_HNSW_H
