@@ -14,12 +14,18 @@
  * Kernels: a scalar reference, an AVX2 (+FMA, F16C) and an AVX-512 variant
  * picked at run time; the tests compare them on random data.
  *
- * Serialised form (vs_quant_save / vs_quant_open), little-endian:
- *   "VSQUANT1", kind u32, metric u32, dim u32, code_bytes u32, rows u64,
+ * Serialised form (vs_quant_save / vs_quant_open, format 2; quant_file.c
+ * has the details), little-endian:
+ *   "VSQUANT2", kind u32, metric u32, dim u32, code_bytes u32, rows u64,
+ *   block shift, blocks, xxh64 of header, parameters and table (64 bytes);
  *   sq8: dim float32 offsets then dim float32 scales; binary: dim float32
  *   means;
+ *   an xxh64 per block of 64 rows; zero bytes to a multiple of 64;
  *   rows * code_bytes codes.
- * (The segment writer compresses and checksums the whole section.)
+ * The segment stores it raw, so a reader uses the codes in place and checks
+ * a block when it first reads one of its codes. Format 1 ("VSQUANT1", no
+ * block checksums, the section compressed whole) is still read; saving
+ * always writes format 2.
  */
 #ifndef VS_QUANT_H
 #define VS_QUANT_H
