@@ -14,8 +14,10 @@
 # instead of tens of minutes, and old and new layouts compare on one
 # graph). Reports min and median ms, the store's bytes, the bytes of its
 # graph per vector, the time of `vs-index info` (open only) for comparison,
-# and the resident memory of the vs-query run (max RSS, KiB). The table is
-# printed and appended to bench/results/cold.txt.
+# and the resident memory of the vs-query run (max RSS, KiB); then, per
+# store, private and mapped-file memory after opening and after one query
+# (bench/cold_mem.c). The table is printed and appended to
+# bench/results/cold.txt.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -36,6 +38,10 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/hnsw_bench"
     bench/hnsw_bench.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
     -lstemmer -lmd4c -lopenblas -lm -lpthread
 B=$build/bench/hnsw_bench
+# shellcheck disable=SC2046
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/cold_mem" \
+    bench/cold_mem.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
+    -lstemmer -lmd4c -lopenblas -lm -lpthread
 if [ -n "${COLD_FROM:-}" ]; then
     # shellcheck disable=SC2046
     ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/cold_rewrite" \
@@ -131,7 +137,9 @@ for n in $SIZES; do
         set -- $(timeit "$build/bin/vs-index" info "$s")
         printf '%-9s %-6s %10s %9s %12s %12s %12s %12s %11s\n' "$n" "$q" "$mb" "$bpv" \
             "$fmin" "$fmed" "$1" "$2" "$frss" >> "$report"
+        { echo "memory, $n rows, $q:"; "$build/bench/cold_mem" "$s" "$tmp/q.ndjson"; } >> "$tmp/mem"
     done
 done
+cat "$tmp/mem" >> "$report"
 cat "$report"
 cat "$report" >> bench/results/cold.txt

@@ -307,7 +307,9 @@ for i in range(n):
     off = struct.unpack_from("<Q", b, table + 48 * i + 16)[0]
     if kind == 7:
         assert b[off:off + 8] == b"VSHNSW02"
-        blk = struct.unpack_from("<Q", b, off + 104 + 16 * (1234 >> 6))[0]
+        # the table lists the upper blocks first, then the level-0 blocks
+        nub = struct.unpack_from("<Q", b, off + 72)[0]
+        blk = struct.unpack_from("<Q", b, off + 104 + 16 * (nub + (1234 >> 6)))[0]
         b[off + blk + 1] ^= 0x10
         open(p, "wb").write(b)
         sys.exit(0)
