@@ -328,3 +328,19 @@ PYEOF
     expect_status 0
     [[ "$out" == *'"id":"d1234","rank":1'* ]]
 }
+
+@test "a store written with graph and codes format 1 still verifies and answers as when written" {
+    # tests/fixtures/store-hnsw-v1: 1200 rows of 8-d, M=4, sq8, written by
+    # the build before graph and codes format 2 (1024-row zstd vectors
+    # blocks, VSHNSW01, VSQUANT1); the expected hits are that build's
+    cp -r "$FIXTURES/store-hnsw-v1" "$S/v1.vs"
+    run_split vs-index verify "$S/v1.vs"
+    expect_status 0
+    run_split vs-query -k 3 --no-metadata "$S/v1.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
+    expect_status 0
+    expect_ndjson
+    [ "$out" = "$(cat "$FIXTURES/store-hnsw-v1.expected.jsonl")" ]
+    run_split vs-query -k 3 --explain "$S/v1.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
+    expect_status 0
+    [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8","rescored":64}'* ]]
+}
