@@ -18,13 +18,17 @@
  * the float32 rows before the k best are kept.
  *
  * Search: greedy descent through the upper layers, then a beam of width ef
- * at layer 0. A liveness map (tombstones) and a filter allow map only decide
- * which nodes may enter the result: every node stays navigable. With a
- * filter, ef is widened by the inverse selectivity (up to 4x); a filter
- * admitting few nodes (see vs_hnsw_query.exact_below) is answered by an
- * exact scan of the admitted rows, and so is any graph search that found
- * fewer than min(k, admitted) hits: a query always gets min(k, admitted)
- * hits.
+ * at layer 0. Each expanded node's unvisited neighbours are collected first
+ * (their rows prefetched, visited marks one byte per node), then their
+ * distances computed together by the gather kernels of vs_distance.h (or
+ * vs_quant_dist_ids for codes), each pair bit-identical to the one-pair
+ * kernel, so batching never changes a result. A liveness map (tombstones)
+ * and a filter allow map only decide which nodes may enter the result:
+ * every node stays navigable. With a filter, ef is widened by the inverse
+ * selectivity (up to 4x); a filter admitting few nodes (see
+ * vs_hnsw_query.exact_below) is answered by an exact scan of the admitted
+ * rows, and so is any graph search that found fewer than min(k, admitted)
+ * hits: a query always gets min(k, admitted) hits.
  *
  * Serialised form (vs_hnsw_save/vs_hnsw_open, format 2, hnsw_file.c has
  * the details), little-endian:
