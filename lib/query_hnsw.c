@@ -192,9 +192,14 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
     if (!g->nlive) {
         if (!(g->nlive = calloc(g->nparts, sizeof *g->nlive)))
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        for (size_t p = 0; p < g->nparts; p++)
+        for (size_t p = 0; p < g->nparts; p++) {
+            if (!parts[p].live) { /* no deletions: every row */
+                g->nlive[p] = parts[p].rows;
+                continue;
+            }
             for (uint64_t r = 0; r < parts[p].rows; r++)
-                g->nlive[p] += !parts[p].live || parts[p].live[r];
+                g->nlive[p] += parts[p].live[r] != 0;
+        }
     }
     int status = VS_OK;
     struct vs_diag derr;
