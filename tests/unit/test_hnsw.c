@@ -129,6 +129,37 @@ static void test_scores_match_kernel(void)
     vs_hnsw_scratch_free(s);
 }
 
+/* One scratch reused for 600 searches (the one-byte visited marks wrap
+ * around every 255) answers exactly as a fresh scratch does each time. */
+static void test_scratch_reuse(void)
+{
+    struct vs_hnsw_scratch *s;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(graph, &s, NULL), VS_OK);
+    int bad = 0;
+    for (size_t i = 0; i < 600; i++) {
+        struct vs_hnsw_hit a[K], b[K];
+        size_t na = 0, nb = 0;
+        struct vs_hnsw_scratch *f;
+        struct vs_hnsw_stats sa, sb;
+        /* query 0 right before and right after each wrap, others between:
+         * marks it left would look current after a wrap without a reset */
+        size_t qi = i % 255 == 0 ? 0 : 1 + i % 2;
+        struct vs_hnsw_query q = {.vec = queries + qi * DIM, .k = K, .ef = 64};
+        CHECK_EQ_INT(vs_hnsw_search(graph, s, data, &q, a, &na, &sa, NULL), VS_OK);
+        CHECK_EQ_INT(vs_hnsw_scratch_new(graph, &f, NULL), VS_OK);
+        CHECK_EQ_INT(vs_hnsw_search(graph, f, data, &q, b, &nb, &sb, NULL), VS_OK);
+        vs_hnsw_scratch_free(f);
+        /* the same walk, not only the same answer (an exact fallback
+         * would hide a walk cut short by stale marks) */
+        bad += na != nb || sa.visited != sb.visited || sa.distances != sb.distances ||
+               sa.fallback != sb.fallback;
+        for (size_t j = 0; j < na && j < nb; j++)
+            bad += a[j].row != b[j].row || a[j].raw != b[j].raw;
+    }
+    CHECK_EQ_INT(bad, 0);
+    vs_hnsw_scratch_free(s);
+}
+
 static void test_filters_every_selectivity(void)
 {
     static const double sel[] = {0.5, 0.1, 0.03, 0.01, 0.001, 0.0004, 0};
@@ -371,6 +402,7 @@ int main(void)
         return 1;
     }
     RUN(test_scores_match_kernel);
+    RUN(test_scratch_reuse);
     RUN(test_filters_every_selectivity);
     RUN(test_tombstones);
     RUN(test_round_trip);
