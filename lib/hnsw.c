@@ -201,6 +201,43 @@ static void sort_hn(struct hn *a, size_t n)
     }
 }
 
+/* Reorder a[0..n) so that a[0..k) holds its k smallest by (d, id), in any
+ * order (quickselect, median of three; k < n): the k best of an ef-wide
+ * beam without popping ef - k entries off the heap. */
+static void select_k(struct hn *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1; /* the k-th smallest (index k - 1) is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hn_less(a[mid], a[lo])) {
+            struct hn t = a[mid]; a[mid] = a[lo]; a[lo] = t;
+        }
+        if (hn_less(a[hi], a[lo])) {
+            struct hn t = a[hi]; a[hi] = a[lo]; a[lo] = t;
+        }
+        if (hn_less(a[hi], a[mid])) {
+            struct hn t = a[hi]; a[hi] = a[mid]; a[mid] = t;
+        }
+        struct hn pivot = a[mid];
+        size_t i = lo, j = hi;
+        for (;;) { /* Hoare partition: a[lo..j] <= pivot <= a[j+1..hi] */
+            while (hn_less(a[i], pivot))
+                i++;
+            while (hn_less(pivot, a[j]))
+                j--;
+            if (i >= j)
+                break;
+            struct hn t = a[i]; a[i] = a[j]; a[j] = t;
+            i++;
+            j--;
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -905,9 +942,10 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         }
         if (rc == 0 && q->quant) {
             lst.rescored = s->res.n;
-            sort_hn(s->res.a, s->res.n);
-            if (s->res.n > k)
+            if (s->res.n > k) {
+                select_k(s->res.a, s->res.n, k);
                 s->res.n = k;
+            }
         }
         size_t want = k;
         if (rc == 0 && s->res.n < want) {
@@ -937,8 +975,10 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         return vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
     if (rc)
         return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
-    while (s->res.n > k)
-        heap_pop(&s->res);
+    if (s->res.n > k) {
+        select_k(s->res.a, s->res.n, k);
+        s->res.n = k;
+    }
     size_t n = s->res.n;
     sort_hn(s->res.a, n);
     for (size_t i = 0; i < n; i++) {
