@@ -134,28 +134,6 @@ static inline int heap_push(struct heap *h, struct hn x)
     return 0;
 }
 
-static inline void heap_pop(struct heap *h)
-{
-    struct hn x = h->a[--h->n];
-    size_t i = 0, n = h->n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        struct hn best = x;
-        if (l < n && hn_less(best, h->a[l])) {
-            m = l;
-            best = h->a[l];
-        }
-        if (r < n && hn_less(best, h->a[r]))
-            m = r;
-        if (m == i)
-            break;
-        h->a[i] = h->a[m];
-        i = m;
-    }
-    if (n)
-        h->a[i] = x;
-}
-
 /* Replace the top (the largest) by x and restore the heap. */
 static inline void heap_replace_top(struct heap *h, struct hn x)
 {
@@ -175,6 +153,13 @@ static inline void heap_replace_top(struct heap *h, struct hn x)
         i = m;
     }
     h->a[i] = x;
+}
+
+static inline void heap_pop(struct heap *h)
+{
+    struct hn x = h->a[--h->n];
+    if (h->n)
+        heap_replace_top(h, x);
 }
 
 /* Sort a[0..n) ascending by (d, id) in place: heapify, then move the
