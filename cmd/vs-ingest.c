@@ -132,11 +132,22 @@ static int finish(int code)
     return vs_cli_exit(code);
 }
 
-static int commit(struct vs_writer *w, struct vs_ingest_counts *c, struct vs_diag *d)
+static void warn(int st, const struct vs_diag *d, void *arg)
 {
-    int st = vs_writer_commit(w, d);
-    c->commits = (long long)vs_writer_commits(w);
-    return st;
+    (void)arg;
+    vs_cli_report_warning(st, d);
+}
+
+static void stage(const char *name, void *arg)
+{
+    (void)arg;
+    vs_cli_stage(name);
+}
+
+static void progress(long long records, void *arg)
+{
+    (void)arg;
+    vs_cli_progress((uint64_t)records, "records");
 }
 
 int main(int argc, char **argv)
@@ -207,52 +218,15 @@ int main(int argc, char **argv)
         if (s && vs_cli_parse_long("ingest.commit_every", s, 1, 1000000000L, &commit_every))
             return finish(VS_EXIT_USAGE);
     }
-    struct vs_store_settings create = {0};
-    create.metric = VS_METRIC_COSINE;
-    if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
-        return finish(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
-    create.normalize = create.metric == VS_METRIC_COSINE ? 1 : normalize;
-    if (efc > 0 && hnsw_m < 0)
-        return finish(vs_cli_usage_error("--ef-construction needs --hnsw-m"));
-    create.hnsw_m = hnsw_m > 0 ? (uint32_t)hnsw_m : 0;
-    create.hnsw_ef_construction = efc > 0 ? (uint32_t)efc : (hnsw_m > 0 ? 200 : 0);
-    if (model && strlen(model) >= sizeof create.model)
-        return finish(vs_cli_usage_error("model name is too long (at most 127 bytes)"));
-    if (model)
-        snprintf(create.model, sizeof create.model, "%s", model);
     int explicit_text = analyzer || language || text_field;
-    if (!analyzer)
-        analyzer = vs_cli_setting("ingest.analyzer");
-    if (!text_field)
-        text_field = vs_cli_setting("ingest.text_field");
-    if (text_field && (!*text_field || strlen(text_field) >= sizeof create.text_field))
-        return finish(vs_cli_usage_error("--text-field must have 1 to 63 bytes"));
-    snprintf(create.text_field, sizeof create.text_field, "%s",
-             text_field ? text_field : "text");
-    if (!analyzer || strcmp(analyzer, "none") != 0) {
-        char spec[256];
-        /* the version key may be left out: "lang=french" */
-        snprintf(spec, sizeof spec, "%s%s%s%s",
-                 !analyzer || strncmp(analyzer, "v1", 2) != 0 ? "v1;" : "",
-                 analyzer ? analyzer : "", analyzer && language ? ";" : "",
-                 language ? "lang=" : "");
-        if (language)
-            snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s", language);
-        struct vs_analyzer *an;
-        struct vs_diag ad;
-        vs_diag_clear(&ad);
-        if (vs_analyzer_new(spec, &an, &ad) != VS_OK)
-            return finish(vs_cli_usage_error("%s %s",
-                                                  language ? "--language/--analyzer:"
-                                                           : "--analyzer:",
-                                                  ad.detail));
-        snprintf(create.analyzer, sizeof create.analyzer, "%s", vs_analyzer_id(an));
-        vs_analyzer_free(an);
-    } else if (language)
-        return finish(vs_cli_usage_error("--language needs a text index (not --analyzer none)"));
-
+    struct vs_ingest_config cfg = {
+        metric, model, analyzer ? analyzer : vs_cli_setting("ingest.analyzer"), language,
+        text_field ? text_field : vs_cli_setting("ingest.text_field"), hnsw_m, efc, normalize};
+    struct vs_store_settings create;
     struct vs_diag d;
     vs_diag_clear(&d);
+    if (vs_ingest_settings(&cfg, &create, &d) != VS_OK)
+        return finish(vs_cli_usage_error("%s", d.detail));
     if (scope && !sync)
         return finish(vs_cli_usage_error("--sync-scope needs --sync"));
     if (dry_run && commit_every)
@@ -262,120 +236,17 @@ int main(int argc, char **argv)
     int st = vs_writer_open(path, &o, &w, &d);
     if (st != VS_OK)
         return finish(vs_cli_report(st, &d));
-    const struct vs_store_settings *ss = vs_writer_settings(w);
-    if (explicit_metric && ss->metric != create.metric) {
-        vs_diag_where(&d, path, 0);
-        st = vs_diag_set(&d, VS_E_MISMATCH, "option --metric is '%s', the store uses '%s'",
-                         metric, vs_metric_name(ss->metric));
+    st = vs_ingest_check_store(vs_writer_settings(w), &create, &cfg, explicit_metric,
+                               explicit_text, path, &d);
+    if (st != VS_OK) {
         vs_writer_close(w);
         return finish(vs_cli_report(st, &d));
     }
-    if (explicit_text && (strcmp(ss->analyzer, create.analyzer) != 0 ||
-                          (create.analyzer[0] &&
-                           strcmp(ss->text_field[0] ? ss->text_field : "text",
-                                  create.text_field) != 0))) {
-        vs_diag_where(&d, path, 0);
-        st = vs_diag_set(&d, VS_E_MISMATCH,
-                         "the text options ask for analyzer '%s' on field '%s', the store "
-                         "has analyzer '%s' on field '%s'",
-                         create.analyzer[0] ? create.analyzer : "none", create.text_field,
-                         ss->analyzer[0] ? ss->analyzer : "none",
-                         ss->text_field[0] ? ss->text_field : "text");
-        vs_writer_close(w);
-        return finish(vs_cli_report(st, &d));
-    }
-    if (hnsw_m > 0 && (ss->hnsw_m != create.hnsw_m ||
-                       ss->hnsw_ef_construction != create.hnsw_ef_construction)) {
-        vs_diag_where(&d, path, 0);
-        st = vs_diag_set(&d, VS_E_MISMATCH,
-                         "options ask for HNSW M %u, ef_construction %u; the store has %s",
-                         create.hnsw_m, create.hnsw_ef_construction,
-                         ss->hnsw_m ? "other graph settings" : "no graphs");
-        vs_writer_close(w);
-        return finish(vs_cli_report(st, &d));
-    }
-    if (normalize && !ss->normalize) {
-        vs_diag_where(&d, path, 0);
-        st = vs_diag_set(&d, VS_E_MISMATCH,
-                         "option --normalize given, the store does not normalise");
-        vs_writer_close(w);
-        return finish(vs_cli_report(st, &d));
-    }
-
-    struct vs_ingest_run run = {NULL, dry_run, skip_unchanged,
-                                by_doc || sync || skip_unchanged, dry_print, NULL};
-    struct vs_store *base = NULL;
-    /* the writer holds the lock: this reader sees the generation it changes */
-    st = vs_store_open(path, &base, &d);
-    if (st == VS_E_NOSTORE) {
-        base = NULL;
-        vs_diag_clear(&d);
-        st = VS_OK;
-    }
-    if (st == VS_OK)
-        st = vs_sync_new(base, run.docs, &run.view, &d);
-    int nfiles = argc - optind;
-    vs_cli_stage("read");
-    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
-        const char *file = nfiles ? argv[optind + fi] : "-";
-        struct vs_ndjson_reader *r;
-        if ((st = vs_ndjson_open(file, 0, &r, &d)) != VS_OK)
-            break;
-        for (;;) {
-            const char *line;
-            size_t len;
-            vs_diag_clear(&d);
-            st = vs_ndjson_read_line(r, &line, &len, &d);
-            if (st == VS_OK && !line)
-                break;
-            if (st == VS_OK && strspn(line, " \t\r") == len)
-                continue; /* empty lines are skipped */
-            if (st == VS_OK) {
-                json_t *rec;
-                float *vec;
-                size_t dim;
-                cnt.records++;
-                st = vs_ingest_parse(line, len, &rec, &vec, &dim, &d);
-                if (st == VS_OK) {
-                    st = vs_ingest_apply(w, rec, vec, dim, model, &cnt, &run, &d);
-                    json_decref(rec);
-                    free(vec);
-                }
-                if (st != VS_OK)
-                    vs_diag_where(&d, vs_ndjson_name(r), vs_ndjson_line(r));
-            }
-            if (st != VS_OK) {
-                int code = vs_status_exit(st);
-                if (keep_going && (code == VS_EXIT_DATA || st == VS_E_FILTER)) {
-                    vs_cli_report_warning(st, &d);
-                    cnt.skipped++;
-                    st = VS_OK;
-                    continue;
-                }
-                break;
-            }
-            if (commit_every && (cnt.records - cnt.skipped) % commit_every == 0 &&
-                (st = commit(w, &cnt, &d)) != VS_OK)
-                break;
-            vs_cli_progress((uint64_t)cnt.records, "records");
-        }
-        vs_ndjson_close(r);
-    }
-    for (size_t i = 0; st == VS_OK && (by_doc || sync) && i < vs_sync_count(run.view); i++) {
-        if (!vs_sync_stale(run.view, i, sync, scope))
-            continue;
-        int found = 0;
-        if (dry_run)
-            st = dry_print("delete", vs_sync_id(run.view, i), vs_sync_doc(run.view, i), NULL, &d);
-        else
-            st = vs_writer_delete(w, vs_sync_id(run.view, i), &found, &d);
-        cnt.deletes++;
-    }
-    vs_cli_stage("commit");
-    if (st == VS_OK && !dry_run)
-        st = commit(w, &cnt, &d);
-    vs_sync_free(run.view);
-    vs_store_close(base);
+    struct vs_ingest_job job = {path, (const char *const *)argv + optind,
+                                (size_t)(argc - optind), model, commit_every, keep_going,
+                                by_doc, sync, scope, dry_run, skip_unchanged};
+    struct vs_ingest_sink sink = {dry_print, warn, stage, progress, NULL};
+    st = vs_ingest_job_run(w, &job, &sink, &cnt, &d);
     int code = 0;
     if (st != VS_OK)
         code = vs_cli_report(st, &d);
