@@ -1,5 +1,6 @@
 /* vs-chunk: documents (files, directories, NDJSON records) to chunk records. */
 #include "cli.h"
+#include "vs_chunk_job.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@ enum {
 };
 
 #define MAX_GLOBS 64
-#define STOP (-1) /* a callback's "already reported, stop" */
 
 static void usage(FILE *fp)
 {
@@ -46,146 +46,28 @@ static void usage(FILE *fp)
             "  -V, --version        show the version and exit\n");
 }
 
-struct run {
-    struct vs_chunker *chunker;
-    struct vs_walk_filter filter;
-    struct vs_chunk_options opts;
-    struct vs_chunk_since *since; /* --since STORE, or NULL */
-    json_t *keeps;                /* keep markers, written at the end */
-    const char *field;
-    int keep_going;
-    int code;      /* exit code of a reported fatal error */
-    long long docs, chunks, bytes, files_skipped, records_skipped, files_unchanged;
-};
-
-static int emit(void *ctx, json_t *rec)
+static int write_rec(const json_t *rec, void *arg)
 {
-    struct run *r = ctx;
-    int st = vs_cli_write(rec);
-    if (st == VS_OK) {
-        r->chunks++;
-        vs_cli_progress((uint64_t)r->chunks, "chunks");
-    }
-    return st;
+    (void)arg;
+    return vs_cli_write(rec);
 }
 
-/* Chunk one document; returns VS_OK or STOP (reported). */
-static int chunk_doc(struct run *r, struct vs_doc *doc)
+static void warn(int st, const struct vs_diag *d, void *arg)
 {
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    size_t len;
-    vs_doc_text(doc, &len);
-    int st = vs_chunker_doc(r->chunker, doc, emit, r, NULL, &d);
-    if (st != VS_OK) {
-        if (st == VS_E_IO || st == VS_E_NOSPC)
-            vs_diag_set(&d, st, "write error on standard output");
-        r->code = vs_cli_report(st, &d);
-        return STOP;
-    }
-    r->docs++;
-    r->bytes += (long long)len;
-    return VS_OK;
+    (void)arg;
+    vs_cli_report_warning(st, d);
 }
 
-static int do_records(struct run *r, const char *path)
+static void info(int level, const char *path, const char *what, void *arg)
 {
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    struct vs_ndjson_reader *rd;
-    int st = vs_ndjson_open(path, 0, &rd, &d);
-    if (st != VS_OK) {
-        if (path && strcmp(path, "-") != 0) { /* a file: warn and skip */
-            vs_cli_report_warning(st, &d);
-            r->files_skipped++;
-            return VS_OK;
-        }
-        r->code = vs_cli_report(st, &d);
-        return STOP;
-    }
-    const char *source = path && strcmp(path, "-") ? path : NULL;
-    int ret = VS_OK;
-    for (;;) {
-        json_t *rec;
-        vs_diag_clear(&d);
-        st = vs_ndjson_read(rd, &rec, &d);
-        struct vs_doc *doc = NULL;
-        if (st == VS_OK && rec) {
-            st = vs_doc_from_record(rec, r->field, source, &doc, &d);
-            vs_diag_where(&d, vs_ndjson_name(rd), vs_ndjson_line(rd));
-            json_decref(rec);
-        } else if (st == VS_OK)
-            break;
-        if (st != VS_OK) {
-            if (st == VS_E_IO || st == VS_E_NOMEM || !r->keep_going) {
-                r->code = vs_cli_report(st, &d);
-                ret = STOP;
-                break;
-            }
-            vs_cli_report_warning(st, &d);
-            r->records_skipped++;
-            continue;
-        }
-        st = chunk_doc(r, doc);
-        vs_doc_free(doc);
-        if (st != VS_OK) {
-            ret = STOP;
-            break;
-        }
-    }
-    vs_ndjson_close(rd);
-    return ret;
+    (void)arg;
+    vs_cli_info(level, "%s: %s", path, what);
 }
 
-static int on_file(void *ctx, const char *path, const char *rel, int status,
-                   const struct vs_diag *wd)
+static void progress(long long chunks, void *arg)
 {
-    struct run *r = ctx;
-    if (status != VS_OK) {
-        vs_cli_report_warning(status, wd);
-        r->files_skipped++;
-        return VS_OK;
-    }
-    if (vs_doc_format_of(path) == VS_FORMAT_NDJSON)
-        return do_records(r, path);
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    /* the stamp is taken before the read: a file changed meanwhile gets a
-     * stamp older than its contents, so the next --since run reads it */
-    char stamp[256];
-    int have_stamp = vs_chunk_stamp(path, &r->opts, stamp, sizeof stamp, &d) == VS_OK;
-    if (have_stamp && vs_chunk_since_unchanged(r->since, path, rel, stamp)) {
-        json_t *k = vs_chunk_keep_record(rel, path);
-        if (!k || json_array_append_new(r->keeps, k) != 0) {
-            r->code = vs_cli_report(vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
-            return STOP;
-        }
-        r->files_unchanged++;
-        vs_cli_info(2, "%s: unchanged since the store's copy, not read", path);
-        return VS_OK;
-    }
-    vs_diag_clear(&d);
-    struct vs_doc *doc;
-    int st = vs_doc_load_file(path, rel, &doc, &d);
-    if (st == VS_E_NOMEM) {
-        r->code = vs_cli_report(st, &d);
-        return STOP;
-    }
-    if (st != VS_OK) {
-        vs_cli_report_warning(st, &d);
-        r->files_skipped++;
-        return VS_OK;
-    }
-    vs_cli_info(2, "%s: %s", path, vs_doc_format_name(vs_doc_format(doc)));
-    if (have_stamp &&
-        json_object_set_new(vs_doc_metadata(doc), "file_stamp", json_string(stamp)) != 0) {
-        vs_doc_free(doc);
-        r->code = vs_cli_report(vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
-        return STOP;
-    }
-    st = chunk_doc(r, doc);
-    vs_doc_free(doc);
-    return st;
+    (void)arg;
+    vs_cli_progress((uint64_t)chunks, "chunks");
 }
 
 static int parse_size(const char *opt, const char *s, long *out)
@@ -211,11 +93,9 @@ int main(int argc, char **argv)
     const char *incl[MAX_GLOBS], *excl[MAX_GLOBS];
     const char *splitter = NULL, *unit = NULL, *size_s = NULL, *overlap_s = NULL,
                *since = NULL;
-    struct run r;
-    memset(&r, 0, sizeof r);
-    r.field = "text";
-    r.filter.include = incl;
-    r.filter.exclude = excl;
+    struct vs_walk_filter filter = {incl, 0, excl, 0};
+    const char *field = "text";
+    int keep_going = 0;
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
@@ -224,15 +104,15 @@ int main(int argc, char **argv)
         switch (c) {
         case OPT_EXCLUDE:
         case OPT_INCLUDE:
-            if ((c == OPT_EXCLUDE ? r.filter.nexclude : r.filter.ninclude) >= MAX_GLOBS)
+            if ((c == OPT_EXCLUDE ? filter.nexclude : filter.ninclude) >= MAX_GLOBS)
                 return vs_cli_exit(vs_cli_usage_error("at most %d globs per option", MAX_GLOBS));
             if (c == OPT_EXCLUDE)
-                excl[r.filter.nexclude++] = optarg;
+                excl[filter.nexclude++] = optarg;
             else
-                incl[r.filter.ninclude++] = optarg;
+                incl[filter.ninclude++] = optarg;
             break;
-        case OPT_FIELD: r.field = optarg; break;
-        case OPT_KEEP_GOING: r.keep_going = 1; break;
+        case OPT_FIELD: field = optarg; break;
+        case OPT_KEEP_GOING: keep_going = 1; break;
         case OPT_OVERLAP: overlap_s = optarg; break;
         case OPT_SINCE: since = optarg; break;
         case OPT_SIZE: size_s = optarg; break;
@@ -264,55 +144,29 @@ int main(int argc, char **argv)
     }
     struct vs_diag d;
     vs_diag_clear(&d);
-    int st = vs_chunker_new(&o, &r.chunker, &d);
+    struct vs_chunker *chunker;
+    int st = vs_chunker_new(&o, &chunker, &d);
     if (st != VS_OK)
         return vs_cli_exit(vs_cli_usage_error("%s", d.detail));
-    r.opts = o;
-    if (since) {
-        st = vs_chunk_since_open(since, &r.since, &d);
-        if (st == VS_E_NOSTORE) { /* a first run: every file is new */
-            vs_cli_info(1, "%s: no store yet, every file is read", since);
-            st = VS_OK;
-        }
-        if (st == VS_OK && !(r.keeps = json_array()))
-            st = vs_diag_set(&d, VS_E_NOMEM, "out of memory");
-        if (st != VS_OK) {
-            vs_chunker_free(r.chunker);
-            return vs_cli_exit(vs_cli_report(st, &d));
-        }
+    struct vs_chunk_sink sink = {write_rec, warn, info, progress, NULL};
+    struct vs_chunk_job *job;
+    st = vs_chunk_job_new(chunker, &o, &filter, field, keep_going, since, &sink, &job, &d);
+    if (st != VS_OK) {
+        vs_chunker_free(chunker);
+        return vs_cli_exit(vs_cli_report(st, &d));
     }
-
     if (optind >= argc)
-        do_records(&r, NULL);
-    for (int i = optind; i < argc && !r.code; i++) {
-        if (!strcmp(argv[i], "-")) {
-            do_records(&r, NULL);
-            continue;
-        }
-        vs_diag_clear(&d);
-        st = vs_walk(argv[i], &r.filter, on_file, &r, &d);
-        if (st != VS_OK && st != STOP && !r.code) {
-            if (st == VS_E_NOMEM) {
-                r.code = vs_cli_report(st, &d);
-            } else {
-                vs_cli_report_warning(st, &d);
-                r.files_skipped++;
-            }
-        }
-    }
-    /* keep markers after the chunks, so that vs-embed's batches stay whole */
-    for (size_t i = 0; !r.code && i < json_array_size(r.keeps); i++) {
-        st = vs_cli_write(json_array_get(r.keeps, i));
-        if (st != VS_OK) {
-            vs_diag_clear(&d);
-            r.code = vs_cli_report(vs_diag_set(&d, st, "write error on standard output"), &d);
-        }
-    }
-    json_decref(r.keeps);
-    vs_chunk_since_free(r.since);
-    vs_chunker_free(r.chunker);
-    int code = r.code;
-    if (!code && r.files_skipped && !r.keep_going)
+        st = vs_chunk_job_records(job, NULL, &d);
+    for (int i = optind; i < argc && st == VS_OK; i++)
+        st = strcmp(argv[i], "-") ? vs_chunk_job_path(job, argv[i], &d)
+                                  : vs_chunk_job_records(job, NULL, &d);
+    if (st == VS_OK)
+        st = vs_chunk_job_finish(job, &d);
+    int code = st == VS_OK ? 0 : vs_cli_report(st, &d);
+    const struct vs_chunk_counts r = *vs_chunk_job_counts(job);
+    vs_chunk_job_free(job);
+    vs_chunker_free(chunker);
+    if (!code && r.files_skipped && !keep_going)
         code = VS_EXIT_DATA;
     double el = vs_cli_elapsed();
     vs_cli_stat_int("docs", r.docs);
