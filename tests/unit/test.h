@@ -122,4 +122,20 @@ static inline char *vs_test_slurp(const char *path)
     return buf;
 }
 
+/* Write text to DIR/NAME; returns that path in a static buffer (the next
+ * call reuses it). A file that cannot be written is left absent, for the
+ * test's own checks to notice. */
+static inline const char *vs_test_write(const char *dir, const char *name,
+                                        const char *text)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+    return path;
+}
+
 #endif

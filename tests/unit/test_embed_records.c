@@ -46,18 +46,6 @@ static void w_progress(const struct vs_embed_counts *c, void *arg)
     ((struct seen *)arg)->progress++;
 }
 
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
-        fputs(text, fp);
-        fclose(fp);
-    }
-    return path;
-}
-
 /* Run vs_embed_records over text with the hash embedder (dim 16). */
 static int run(const char *text, const struct vs_embed_records_opts *o,
                struct seen *s, struct vs_embed_counts *c, struct vs_diag *d)
@@ -68,7 +56,7 @@ static int run(const char *text, const struct vs_embed_records_opts *o,
     struct vs_embed_sink sink = {w_write, w_warn, w_flush, w_progress, s};
     memset(c, 0, sizeof *c);
     s->out = json_array();
-    int st = vs_embed_records(e, o, write_file("in.ndjson", text), &sink, c, d);
+    int st = vs_embed_records(e, o, vs_test_write(dir, "in.ndjson", text), &sink, c, d);
     vs_embedder_free(e);
     return st;
 }
@@ -285,7 +273,7 @@ static void test_api_failures(void)
     struct vs_embedder *e;
     if (vs_embedder_new_opts("ollama:nomic-embed-text:8", 0, &ao, &e, NULL) != VS_OK)
         SKIP("ollama embedder not available");
-    const char *path = write_file("api.ndjson", "{\"id\":\"a\",\"text\":\"one\"}\n"
+    const char *path = vs_test_write(dir, "api.ndjson", "{\"id\":\"a\",\"text\":\"one\"}\n"
                                                 "{\"id\":\"b\",\"text\":\"two\"}\n");
     struct vs_embed_records_opts o;
     vs_embed_records_opts_init(&o);

@@ -64,18 +64,6 @@ static void s_progress(const struct vs_qtext_totals *t, void *arg)
     ((struct seen *)arg)->progress++;
 }
 
-static const char *write_file(const char *name, const char *text)
-{
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
-        fputs(text, fp);
-        fclose(fp);
-    }
-    return path;
-}
-
 /* Open the store, stream text with k 2 and the given batch, finish when
  * the stream succeeded; fills s and tot, returns the status. */
 static int run(const char *text, size_t batch, int keep_going, struct seen *s,
@@ -98,7 +86,7 @@ static int run(const char *text, size_t batch, int keep_going, struct seen *s,
         rc = vs_qtext_new(st, &qo, &to, &q, d);
     struct vs_qtext_sink sink = {s_emit, s_warn, s_progress, s};
     if (rc == VS_OK)
-        rc = vs_qtext_stream(q, write_file("q.ndjson", text), keep_going, &sink, tot, d);
+        rc = vs_qtext_stream(q, vs_test_write(dir, "q.ndjson", text), keep_going, &sink, tot, d);
     if (rc == VS_OK)
         rc = vs_qtext_finish(q, &sink, tot, d);
     json_t *stats = vs_qtext_stats_json(q, tot);
