@@ -223,6 +223,9 @@ int main(int argc, char **argv)
         metric, model, analyzer ? analyzer : vs_cli_setting("ingest.analyzer"), language,
         text_field ? text_field : vs_cli_setting("ingest.text_field"), hnsw_m, efc, normalize};
     struct vs_store_settings create;
+    /* here too, so that a long name is printed whole (d.detail has 1 KiB) */
+    if (metric && vs_metric_parse(metric, &create.metric) != VS_OK)
+        return finish(vs_cli_usage_error("unknown metric '%s' (cosine, dot, l2)", metric));
     struct vs_diag d;
     vs_diag_clear(&d);
     if (vs_ingest_settings(&cfg, &create, &d) != VS_OK)
