@@ -252,6 +252,52 @@ static uint32_t *load_truth(const char *path, size_t nq)
     return t;
 }
 
+/* What a mode works on: rows x (n), queries q (nq), optionally their true
+ * top K t, and per-query result buffers. */
+struct bset {
+    size_t d, n, nq;
+    float *x, *q;
+    uint32_t *t;
+    struct vs_hnsw_hit *hits;
+    size_t *nh;
+    double *lat;
+};
+
+/* Load rows X and queries Q of dimension d, and truth T unless NULL. */
+static void bset_load(struct bset *b, const char *xp, const char *qp, const char *tp,
+                      size_t d)
+{
+    b->d = d;
+    b->x = load(xp, d, &b->n);
+    b->q = load(qp, d, &b->nq);
+    b->t = tp ? load_truth(tp, b->nq) : NULL;
+    b->hits = malloc(b->nq * K * sizeof *b->hits);
+    b->nh = malloc(b->nq * sizeof *b->nh);
+    b->lat = malloc(b->nq * sizeof *b->lat);
+    if (!b->hits || !b->nh || !b->lat) {
+        fprintf(stderr, "hnsw_bench: out of memory\n");
+        exit(1);
+    }
+}
+
+static void bset_free(struct bset *b)
+{
+    free(b->x);
+    free(b->q);
+    free(b->t);
+    free(b->hits);
+    free(b->nh);
+    free(b->lat);
+}
+
+/* Build options from the M and ef_construction arguments (seed 1). */
+static struct vs_hnsw_opts opts_of(const char *m, const char *efc, int threads)
+{
+    return (struct vs_hnsw_opts){.M = (uint32_t)atol(m),
+                                 .ef_construction = (uint32_t)atol(efc),
+                                 .seed = 1, .threads = threads, .simd = -1};
+}
+
 /* Repetitions of each timed pass (best kept): HNSW_BENCH_REPS, default 2. */
 static int reps(void)
 {
@@ -297,17 +343,16 @@ static void measure(struct vs_hnsw *h, const float *x, const float *q, size_t nq
  * bytes per vector of the codes. */
 static int quant(int argc, char **argv)
 {
-    size_t d = (size_t)atol(argv[5]), n, nq;
-    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    uint32_t *t = load_truth(argv[4], nq);
-    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
-                             .ef_construction = (uint32_t)atol(argv[7]),
-                             .seed = 1, .threads = 2, .simd = -1};
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], argv[4], (size_t)atol(argv[5]));
+    size_t d = b.d, n = b.n, nq = b.nq, *nh = b.nh;
+    float *x = b.x, *q = b.q;
+    uint32_t *t = b.t;
+    struct vs_hnsw_hit *hits = b.hits;
+    struct vs_hnsw_opts o = opts_of(argv[6], argv[7], 2);
     struct vs_hnsw *h = NULL;
     if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
         return 1;
-    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
-    size_t *nh = malloc(nq * sizeof *nh);
     static const char *const kinds[] = {"none", "f16", "sq8", "binary"};
     for (int kd = 0; kd < 4; kd++) {
         struct vs_quant *qz = NULL;
@@ -331,22 +376,19 @@ static int quant(int argc, char **argv)
         vs_quant_free(qz);
     }
     vs_hnsw_free(h);
-    free(x);
-    free(q);
-    free(t);
-    free(hits);
-    free(nh);
+    bset_free(&b);
     return 0;
 }
 
 static int run(int argc, char **argv)
 {
-    size_t d = (size_t)atol(argv[5]), n, nq;
-    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    uint32_t *t = load_truth(argv[4], nq);
-    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
-                             .ef_construction = (uint32_t)atol(argv[7]),
-                             .seed = 1, .simd = -1};
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], argv[4], (size_t)atol(argv[5]));
+    size_t d = b.d, n = b.n, nq = b.nq, *nh = b.nh;
+    float *x = b.x, *q = b.q;
+    uint32_t *t = b.t;
+    struct vs_hnsw_hit *hits = b.hits;
+    struct vs_hnsw_opts o = opts_of(argv[6], argv[7], 0);
     struct vs_hnsw *h = NULL;
     char l0[16], l1[16];
     for (int th = 1; th <= 2; th++) {
@@ -371,9 +413,7 @@ static int run(int argc, char **argv)
     printf("open_ms %.3f\n", (now() - t0) * 1e3);
     printf("mem_open_bpv %.2f\n", (double)vs_hnsw_memory(h) / (double)n);
     free(buf);
-    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
-    size_t *nh = malloc(nq * sizeof *nh);
-    double *lat = malloc(nq * sizeof *lat);
+    double *lat = b.lat;
     for (int a = 8; a < argc; a++) {
         size_t ef = (size_t)atol(argv[a]);
         struct ef_result r;
@@ -404,12 +444,7 @@ static int run(int argc, char **argv)
         vs_quant_free(qz);
     }
     vs_hnsw_free(h);
-    free(x);
-    free(q);
-    free(t);
-    free(hits);
-    free(nh);
-    free(lat);
+    bset_free(&b);
     return 0;
 }
 
@@ -417,18 +452,17 @@ static int run(int argc, char **argv)
  * without --seed builds it); per ef recall@10, qps1, cpuqps1, qps2. */
 static int search(int argc, char **argv)
 {
-    size_t d = (size_t)atol(argv[5]), n, nq;
-    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    uint32_t *t = load_truth(argv[4], nq);
-    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[6]),
-                             .ef_construction = (uint32_t)atol(argv[7]),
-                             .seed = 1, .threads = 2, .simd = -1};
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], argv[4], (size_t)atol(argv[5]));
+    size_t d = b.d, n = b.n, nq = b.nq, *nh = b.nh;
+    float *x = b.x, *q = b.q;
+    uint32_t *t = b.t;
+    struct vs_hnsw_hit *hits = b.hits;
+    struct vs_hnsw_opts o = opts_of(argv[6], argv[7], 2);
     struct vs_hnsw *h = NULL;
     if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
         return 1;
-    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
-    size_t *nh = malloc(nq * sizeof *nh);
-    double *lat = malloc(nq * sizeof *lat);
+    double *lat = b.lat;
     for (int a = 8; a < argc; a++) {
         size_t ef = (size_t)atol(argv[a]);
         struct ef_result r;
@@ -437,22 +471,17 @@ static int search(int argc, char **argv)
                ef, r.recall, ef, r.qps1, ef, r.cpuqps1, ef, r.qps2);
     }
     vs_hnsw_free(h);
-    free(x);
-    free(q);
-    free(t);
-    free(hits);
-    free(nh);
-    free(lat);
+    bset_free(&b);
     return 0;
 }
 
 static int filter(char **argv)
 {
-    size_t d = (size_t)atol(argv[4]), n, nq;
-    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[5]),
-                             .ef_construction = (uint32_t)atol(argv[6]),
-                             .seed = 1, .simd = -1, .threads = 2};
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], NULL, (size_t)atol(argv[4]));
+    size_t d = b.d, n = b.n, nq = b.nq;
+    float *x = b.x, *q = b.q;
+    struct vs_hnsw_opts o = opts_of(argv[5], argv[6], 2);
     size_t ef = (size_t)atol(argv[7]);
     struct vs_hnsw *h;
     if (vs_hnsw_build(x, n, d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
@@ -483,8 +512,8 @@ static int filter(char **argv)
             if (nh < m)
                 shortq++;
             for (size_t a = 0; a < nh; a++)
-                for (size_t b = 0; b < m; b++)
-                    if (hits[a].row == bi[b]) {
+                for (size_t j = 0; j < m; j++)
+                    if (hits[a].row == bi[j]) {
                         found++;
                         break;
                     }
@@ -498,8 +527,7 @@ static int filter(char **argv)
     vs_hnsw_scratch_free(s);
     vs_hnsw_free(h);
     free(allow);
-    free(x);
-    free(q);
+    bset_free(&b);
     return 0;
 }
 
@@ -507,11 +535,12 @@ static int filter(char **argv)
  * on 1 thread, the two alternated so that load changes hit both. */
 static int reopen(int argc, char **argv)
 {
-    size_t d = (size_t)atol(argv[4]), n, nq;
-    float *x = load(argv[2], d, &n), *q = load(argv[3], d, &nq);
-    struct vs_hnsw_opts o = {.M = (uint32_t)atol(argv[5]),
-                             .ef_construction = (uint32_t)atol(argv[6]),
-                             .seed = 1, .threads = 2, .simd = -1};
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], NULL, (size_t)atol(argv[4]));
+    size_t d = b.d, n = b.n, nq = b.nq, *nh = b.nh;
+    float *x = b.x, *q = b.q;
+    struct vs_hnsw_hit *hits = b.hits;
+    struct vs_hnsw_opts o = opts_of(argv[5], argv[6], 2);
     struct vs_hnsw *h[2] = {NULL, NULL};
     void *buf = NULL;
     size_t len = 0;
@@ -520,8 +549,6 @@ static int reopen(int argc, char **argv)
         vs_hnsw_open(buf, len, -1, &h[1], NULL) != VS_OK)
         return 1;
     free(buf);
-    struct vs_hnsw_hit *hits = malloc(nq * K * sizeof *hits);
-    size_t *nh = malloc(nq * sizeof *nh);
     for (int a = 7; a < argc; a++) {
         size_t ef = (size_t)atol(argv[a]);
         double best[2] = {0, 0};
@@ -538,10 +565,7 @@ static int reopen(int argc, char **argv)
     }
     vs_hnsw_free(h[0]);
     vs_hnsw_free(h[1]);
-    free(x);
-    free(q);
-    free(hits);
-    free(nh);
+    bset_free(&b);
     return 0;
 }
 
