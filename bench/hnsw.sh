@@ -200,7 +200,7 @@ def set_report(name, rows, d, nq, note):
     P("ours/t1, ours/t2: build throughput of ours over this engine's (goal vs hnswlib >= 1.0);"
       " 2t/1t of ours: goal >= 1.8")
     P("memory, bytes per vector:")
-    P("  graph  ours: on disk %s (zstd, varint), after open %s, after the queries %s,"
+    P("  graph  ours: on disk %s (graph format 2: Rice-coded blocks of 64 nodes), after open %s, after the queries %s,"
       " every block decoded %s (incl. the on-disk copy)" % (o.get("disk_bpv", "-"),
       o.get("mem_open_bpv", "-"), o.get("mem_query_bpv", "-"), o.get("mem_bpv", "-")))
     P("         hnswlib: in memory %s (links of every level), in its file %s (vectors and labels"
