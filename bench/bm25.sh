@@ -28,11 +28,8 @@ if [ ! -d "$data" ]; then
 fi
 mkdir -p "$build/bench" bench/results
 bin=$build/bench/bm25_bench
-pkgs="jansson libzstd libxxhash libutf8proc yaml-0.1 libcurl libxml-2.0"
-pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
-# shellcheck disable=SC2046
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$bin" bench/bm25_bench.c \
-    "$build/libvecstore.a" $(pkg-config --libs $pkgs) -lstemmer -lmd4c -lm -lpthread
+. bench/cc_lib.sh
+bench_cc "$build" "$bin" bench/bm25_bench.c
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -31,23 +31,11 @@ if [ ! -x "$build/bin/vs-query" ] || [ ! -f "$build/libvecstore.a" ]; then
     exit 2
 fi
 mkdir -p "$DIR" "$build/bench" bench/results
-pkgs="jansson libzstd libxxhash libutf8proc yaml-0.1 libcurl libxml-2.0"
-pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
-# shellcheck disable=SC2046
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/hnsw_bench" \
-    bench/hnsw_bench.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
-    -lstemmer -lmd4c -lopenblas -lm -lpthread
+. bench/cc_lib.sh
+bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
 B=$build/bench/hnsw_bench
-# shellcheck disable=SC2046
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/cold_mem" \
-    bench/cold_mem.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
-    -lstemmer -lmd4c -lopenblas -lm -lpthread
-if [ -n "${COLD_FROM:-}" ]; then
-    # shellcheck disable=SC2046
-    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/cold_rewrite" \
-        bench/cold_rewrite.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
-        -lstemmer -lmd4c -lopenblas -lm -lpthread
-fi
+bench_cc "$build" "$build/bench/cold_mem" bench/cold_mem.c
+[ -z "${COLD_FROM:-}" ] || bench_cc "$build" "$build/bench/cold_rewrite" bench/cold_rewrite.c
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -24,11 +24,8 @@ if [ ! -f "$build/libvecstore.a" ] || [ ! -x "$build/bin/vs-query" ]; then
 fi
 mkdir -p "$build/bench" bench/results
 bin=$build/bench/exact_bench
-pkgs="jansson libzstd libxxhash libutf8proc yaml-0.1 libcurl libxml-2.0"
-pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
-# shellcheck disable=SC2046
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$bin" bench/exact_bench.c \
-    "$build/libvecstore.a" $(pkg-config --libs $pkgs) -lstemmer -lmd4c -lm -lpthread
+. bench/cc_lib.sh
+bench_cc "$build" "$bin" bench/exact_bench.c
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -66,12 +66,8 @@ if [ ! -f "$build/libvecstore.a" ] || [ ! -x "$build/bin/vs-embed" ]; then
 fi
 cache=$build/bench/cache
 mkdir -p "$build/bench" "$cache" bench/results
-pkgs="jansson libzstd libxxhash libutf8proc yaml-0.1 libcurl libxml-2.0"
-pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
-# shellcheck disable=SC2046,SC2086
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/hnsw_bench" \
-    bench/hnsw_bench.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
-    -lstemmer -lmd4c -lopenblas -lm -lpthread
+. bench/cc_lib.sh
+bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
 peer=""
 if [ -f /usr/include/hnswlib/hnswlib.h ]; then
     ${CXX:-g++} -O3 -march=native -fopenmp -o "$build/bench/hnsw_peer" bench/hnsw_peer.cpp -lzstd

@@ -37,12 +37,8 @@ if [ ! -x /usr/bin/time ]; then
     exit 2
 fi
 mkdir -p "$build/bench" bench/results
-pkgs="jansson libzstd libxxhash libutf8proc yaml-0.1 libcurl libxml-2.0"
-pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
-# shellcheck disable=SC2046,SC2086
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Ilib -fopenmp -o "$build/bench/hnsw_bench" \
-    bench/hnsw_bench.c "$build/libvecstore.a" $(pkg-config --libs $pkgs) \
-    -lstemmer -lmd4c -lopenblas -lm -lpthread
+. bench/cc_lib.sh
+bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
 B=$build/bench/hnsw_bench
 bin=$build/bin
 tmp=$(mktemp -d)
