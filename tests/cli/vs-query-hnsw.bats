@@ -25,6 +25,23 @@ PYEOF
 }
 teardown() { rm -rf "$S"; }
 
+# seg_py SEGFILE: run the Python on stdin with the segment's bytes in b (a
+# bytearray), its section table in sect (kind -> (offset, size)) and save()
+# writing b back.
+seg_py() {
+    $PY -c 'import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+sect = {}
+for i in range(n):
+    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
+    sect[kind] = struct.unpack_from("<QQ", b, table + 48 * i + 16)
+def save():
+    open(p, "wb").write(b)
+'"$(cat)" "$1"
+}
+
 @test "vs-index info shows the hnsw settings and section" {
     run_split vs-index info "$S/g.vs"
     expect_status 0
@@ -239,22 +256,14 @@ print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == 
     vs-index -q create "$S/d.vs" --metric l2 --hnsw-m 8 --quant sq8
     vs-ingest -q "$S/d.vs" "$S/docs.ndjson"
     # damage the code of the graph's entry point (every search reads it)
-    blk=$($PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
-import struct, sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
-sect = {}
-for i in range(n):
-    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
-    sect[kind] = struct.unpack_from("<QQ", b, table + 48 * i + 16)
+    blk=$(seg_py "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
 entry = struct.unpack_from("<I", b, sect[7][0] + 28)[0]
 off = sect[8][0]
 assert b[off:off + 8] == b"VSQUANT2" and off % 64 == 0
 nblocks = struct.unpack_from("<Q", b, off + 40)[0]
 codes = off + (64 + 2 * 16 * 4 + 8 * nblocks + 63) // 64 * 64
 b[codes + 16 * entry] ^= 0x40
-open(p, "wb").write(b)
+save()
 print(entry >> 6)
 PYEOF
 )
@@ -269,19 +278,9 @@ PYEOF
 
 @test "vectors are decoded per block as the graph search touches them; a damaged block touched is exit 4" {
     cp -r "$S/g.vs" "$S/d.vs"
-    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
-import struct, sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
-for i in range(n):
-    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
-    off, size = struct.unpack_from("<QQ", b, table + 48 * i + 16)
-    if kind == 2:
-        b[off + 100] ^= 0x40
-        open(p, "wb").write(b)
-        sys.exit(0)
-sys.exit("no vectors section")
+    seg_py "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+b[sect[2][0] + 100] ^= 0x40
+save()
 PYEOF
     run_split vs-index verify "$S/d.vs"
     expect_status 4
@@ -297,23 +296,14 @@ PYEOF
 @test "graph level-0 blocks are decoded as the search reads them; a damaged block read is exit 4 naming it" {
     cp -r "$S/g.vs" "$S/d.vs"
     # damage the block of 64 nodes holding row 1234, and query with its vector
-    $PY - "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
-import struct, sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-n, table = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
-for i in range(n):
-    kind = struct.unpack_from("<I", b, table + 48 * i)[0]
-    off = struct.unpack_from("<Q", b, table + 48 * i + 16)[0]
-    if kind == 7:
-        assert b[off:off + 8] == b"VSHNSW02"
-        # the table lists the upper blocks first, then the level-0 blocks
-        nub = struct.unpack_from("<Q", b, off + 72)[0]
-        blk = struct.unpack_from("<Q", b, off + 104 + 16 * (nub + (1234 >> 6)))[0]
-        b[off + blk + 1] ^= 0x10
-        open(p, "wb").write(b)
-        sys.exit(0)
-sys.exit("no hnsw section")
+    seg_py "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+off = sect[7][0]
+assert b[off:off + 8] == b"VSHNSW02"
+# the table lists the upper blocks first, then the level-0 blocks
+nub = struct.unpack_from("<Q", b, off + 72)[0]
+blk = struct.unpack_from("<Q", b, off + 104 + 16 * (nub + (1234 >> 6)))[0]
+b[off + blk + 1] ^= 0x10
+save()
 PYEOF
     sed -n 1235p "$S/docs.ndjson" > "$S/q1.ndjson"
     run_split vs-query -k 3 "$S/d.vs" "$S/q1.ndjson"
