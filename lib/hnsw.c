@@ -61,10 +61,7 @@ struct space {
  * sp->s->err, its diag in sp->d). */
 static int row_load(const struct space *sp, const struct vs_hnsw_rows *r, uint32_t v)
 {
-    uint64_t b = (uint64_t)v >> r->shift;
-    if (__atomic_load_n(&r->ready[b], __ATOMIC_ACQUIRE))
-        return 0;
-    int st = r->load(r->ctx, b, sp->d);
+    int st = r->load(r->ctx, (uint64_t)v >> r->shift, sp->d);
     if (st != VS_OK) {
         sp->s->err = st;
         return -3;
@@ -72,21 +69,25 @@ static int row_load(const struct space *sp, const struct vs_hnsw_rows *r, uint32
     return 0;
 }
 
+/* Make sure the block of r (NULL: all rows present) holding row v is ready:
+ * one acquire load when it is; 0 or -3 as row_load. */
+static inline int block_ready(const struct space *sp, const struct vs_hnsw_rows *r,
+                              uint32_t v)
+{
+    if (!r || __atomic_load_n(&r->ready[(uint64_t)v >> r->shift], __ATOMIC_ACQUIRE))
+        return 0;
+    return row_load(sp, r, v);
+}
+
 static inline int row_ready(const struct space *sp, uint32_t v)
 {
-    if (!sp->rows || __atomic_load_n(&sp->rows->ready[(uint64_t)v >> sp->rows->shift],
-                                     __ATOMIC_ACQUIRE))
-        return 0;
-    return row_load(sp, sp->rows, v);
+    return block_ready(sp, sp->rows, v);
 }
 
 /* The same for the code of row v (vs_hnsw_query.codes). */
 static inline int code_ready(const struct space *sp, uint32_t v)
 {
-    if (!sp->codes || __atomic_load_n(&sp->codes->ready[(uint64_t)v >> sp->codes->shift],
-                                      __ATOMIC_ACQUIRE))
-        return 0;
-    return row_load(sp, sp->codes, v);
+    return block_ready(sp, sp->codes, v);
 }
 
 /* Every row of a lazy space (before an exact scan); 0 or -3. */
