@@ -230,8 +230,10 @@ static int br_unary(struct bitr *r, uint64_t max, uint64_t *q)
             br_fill(r);
         if (r->n == 0)
             return -1;
-        /* bits past n are zero, so the first zero is at most at n */
-        unsigned t = (unsigned)__builtin_ctzll(~r->buf);
+        /* bits past n are zero, so the first zero is at most at n; with
+         * n == 64 all ones there is none in buf (and ctz of 0 is undefined) */
+        uint64_t z = ~r->buf;
+        unsigned t = z ? (unsigned)__builtin_ctzll(z) : 64;
         if (t < r->n) {
             c += t;
             r->buf = t + 1 < 64 ? r->buf >> (t + 1) : 0;
