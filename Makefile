@@ -7,6 +7,7 @@
 #   make test       one pass of the tests on the normal build
 #   make bench      speed and memory against the peers (results in bench/results/)
 #   make eval       retrieval quality on the collections in $(VS_DATA)
+#   make fuzz       each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (60)
 #   make install    programs and man pages into $(DESTDIR)$(PREFIX)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR.
@@ -119,6 +120,12 @@ bench: all
 
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
+
+# libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh)
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -1,0 +1,78 @@
+/* fuzz_bpe.c: libFuzzer target for the byte-level BPE token counter
+ * (lib/models/bpe.c): its rank table file and its pre-tokenizer and merges.
+ *
+ * Byte 0 even: the rest is text, encoded with the toy rank table
+ * tests/fixtures/bpe/cl100k_base.tiktoken. Byte 0 odd: the bytes up to the
+ * first NUL are a rank table, and what follows is the text. The count must
+ * equal the encoding's length, and vs_bpe_prefix must give a prefix on a
+ * character boundary that encodes to at most max tokens (all of it when
+ * max is the whole count). */
+#include "fuzz.h"
+#include "loader_internal.h" /* vs_utf8_valid */
+#include "vs_bpe.h"
+
+#define FUZZ_MAX_LEN 4096
+
+static struct vs_bpe *base;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (vs_bpe_load(fuzz_repo_file("tests/fixtures/bpe/cl100k_base.tiktoken"), &base, &d) != VS_OK) {
+        fprintf(stderr, "fuzz_bpe: %s: %s\n", d.file, d.detail);
+        abort();
+    }
+    return 0;
+}
+
+static void encode(const struct vs_bpe *b, const char *text, size_t len)
+{
+    uint32_t *toks = NULL;
+    size_t n = 0, c = 0;
+    FUZZ_CHECK(vs_bpe_encode(b, text, len, &toks, &n) == VS_OK);
+    FUZZ_CHECK((n == 0) == (toks == NULL));
+    FUZZ_CHECK(n <= len);
+    FUZZ_CHECK(vs_bpe_count(b, text, len, &c) == VS_OK && c == n);
+    int valid = vs_utf8_valid(text, len);
+    size_t maxes[] = {0, 1, 3, n / 2, n};
+    for (size_t i = 0; i < sizeof maxes / sizeof maxes[0]; i++) {
+        size_t pre = 0, nt = 0, nt2 = 0;
+        FUZZ_CHECK(vs_bpe_prefix(b, text, len, maxes[i], &pre, &nt) == VS_OK);
+        FUZZ_CHECK(pre <= len && nt <= maxes[i]);
+        /* in valid UTF-8 the cut is on a character boundary (an invalid
+         * byte is a piece, and a character, of its own) */
+        FUZZ_CHECK(pre == len || !valid || ((unsigned char)text[pre] & 0xc0) != 0x80);
+        FUZZ_CHECK(vs_bpe_count(b, text, pre, &nt2) == VS_OK && nt2 == nt);
+        if (maxes[i] == n)
+            FUZZ_CHECK(pre == len && nt == n);
+    }
+    free(toks);
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    if (!(data[0] & 1)) {
+        encode(base, (const char *)data + 1, size - 1);
+        return 0;
+    }
+    const unsigned char *nul = memchr(data + 1, 0, size - 1);
+    size_t vlen = nul ? (size_t)(nul - data - 1) : size - 1;
+    char path[512];
+    fuzz_write("ranks.tiktoken", data + 1, vlen, path, sizeof path);
+    struct vs_bpe *b = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    int st = vs_bpe_load(path, &b, &d);
+    FUZZ_CHECK(st == VS_OK || st == VS_E_DATA || st == VS_E_NOMEM);
+    if (st != VS_OK)
+        return 0;
+    if (nul)
+        encode(b, (const char *)nul + 1, size - vlen - 2);
+    else
+        encode(b, "the vector's 123 tokens\r\n  \xe4\xb8\xad!", 32);
+    vs_bpe_free(b);
+    return 0;
+}
