@@ -3,6 +3,8 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <string.h>
+#include <xxhash.h>
 
 #include "vs_hnsw.h"
 #include "test_data.h"
@@ -361,6 +363,51 @@ static void test_damage(void)
     free(buf);
 }
 
+/* A level-0 list whose 58th gap starts exactly where the 64-bit reader
+ * refills, on 8 bytes of one bits (their checksums made right): the unary
+ * code longer than the buffer is refused as damage. Before, the reader took
+ * ctz of 0 (undefined; found by tests/fuzz/fuzz_hnsw.c). With n = 100,
+ * M = 32 (lists of up to 64 ids, counts of 7 bits) and a count of 58, the
+ * Rice parameter is 0: the count and 57 one-bit gaps fill the first 64
+ * bits. */
+static void test_block_unary_refill(void)
+{
+    struct vs_hnsw_opts o = {.M = 32, .ef_construction = 16, .seed = 1, .threads = 1, .simd = -1};
+    struct vs_hnsw *g = NULL;
+    CHECK_EQ_INT(vs_hnsw_build(data, 100, DIM, VS_METRIC_L2, &o, &g, NULL), VS_OK);
+    void *buf = NULL;
+    size_t len = 0;
+    if (g)
+        CHECK_EQ_INT(vs_hnsw_save(g, 3, &buf, &len, NULL), VS_OK);
+    vs_hnsw_free(g);
+    if (!buf)
+        return;
+    uint8_t *p = buf;
+    uint64_t nub, nb, end, off, next, tab = 104;
+    memcpy(&nub, p + 72, 8);
+    memcpy(&nb, p + 80, 8);
+    memcpy(&end, p + 88, 8);
+    uint64_t e0 = tab + nub * 16; /* the first level-0 block's entry */
+    memcpy(&off, p + e0, 8);
+    if (nb > 1)
+        memcpy(&next, p + e0 + 16, 8);
+    else
+        next = end;
+    CHECK(memcmp(p, "VSHNSW02", 8) == 0 && nb == 2 && next - off >= 16 && next <= len);
+    uint64_t first = 58; /* count 58 in bits 0..6, then 57 zero bits */
+    memcpy(p + off, &first, 8);
+    memset(p + off + 8, 0xff, next - off - 8);
+    uint64_t h = XXH64(p + off, next - off, 0);
+    memcpy(p + e0 + 8, &h, 8);
+    h = XXH64(p, 96, 0) ^ XXH64(p + tab, (nub + nb) * 16, 1);
+    memcpy(p + 96, &h, 8);
+    CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &g, NULL), VS_OK);
+    if (g)
+        CHECK_EQ_INT(vs_hnsw_verify(g, NULL), VS_E_CORRUPT);
+    vs_hnsw_free(g);
+    free(buf);
+}
+
 static void test_edge_cases(void)
 {
     struct vs_hnsw *h;
@@ -409,6 +456,7 @@ int main(void)
     RUN(test_open_take);
     RUN(test_reproducible);
     RUN(test_damage);
+    RUN(test_block_unary_refill);
     RUN(test_edge_cases);
     vs_hnsw_free(graph);
     free(data);
