@@ -1,33 +1,25 @@
 /* fuzz_request.c: libFuzzer target for vs-serve's request handling
  * (routing, body splitting, JSON and NDJSON parsing, query/upsert/delete/
  * snapshot validation) through vs_server_handle, on a small store made at
- * start-up in a temporary directory. Build and run: tests/fuzz/run.sh.
+ * start-up in a temporary directory (fuzz_dir, removed at exit). Build and
+ * run: tests/fuzz/run.sh.
  *
  * Input: byte 0 picks the path, byte 1 the method and whether a key is
  * sent, the rest is the body. Every answer must be a complete response:
  * a body, a status in 200..599, and for errors a JSON object with
  * error.code. */
 #include <jansson.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
+#include "fuzz.h"
 #include "vs_internal.h"
 #include "vs_server.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 static struct vs_server *srv;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static char dir[] = "/tmp/vs-fuzz-XXXXXX";
-    char path[64];
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(path, sizeof path, "%s/kb.vs", dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/kb.vs", fuzz_dir());
     struct vs_store_settings st = {.dim = 4, .metric = VS_METRIC_COSINE, .normalize = 1};
     struct vs_writer_opts wo = {.create = &st, .wait_s = 0};
     struct vs_writer *w = NULL;

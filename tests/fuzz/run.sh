@@ -74,11 +74,14 @@ cflags="-std=c11 -D_GNU_SOURCE $incs $(pkg-config --cflags $pkgs) -O1 -g -fsanit
 # shellcheck disable=SC2086
 libs="$(pkg-config --libs $pkgs) -lstemmer -lmd4c -lm -lpthread"
 
-# the targets' own files (fuzz_dir in fuzz.h): in memory where there is some
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
-    TMPDIR=/dev/shm
-    export TMPDIR
-fi
+# the targets' own files (fuzz_dir in fuzz.h) go to one directory of this
+# run, in memory where there is some, removed at the end (a target that
+# crashed or was killed could not remove its own)
+base=${TMPDIR:-/tmp}
+[ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+TMPDIR=$(mktemp -d "$base/vs-fuzz-run.XXXXXX") || exit 5
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 if [ "$secs" = --make-seeds ]; then
     # shellcheck disable=SC2086
