@@ -29,6 +29,20 @@ count_tap() { # reads TAP on stdin, echoes it, updates counters via a temp file
 tally=$(mktemp)
 trap 'rm -f "$tally"' EXIT
 
+# The bats lint (tests/lint-bats.py): no check that bats would ignore.
+bats_files=$(ls tests/cli/*.bats 2>/dev/null | grep -e "${TESTS:-.}" || true)
+if [ -n "$bats_files" ]; then
+    echo "# lint: bats checks that cannot fail"
+    before=$(grep -c F "$tally")
+    # shellcheck disable=SC2086
+    /usr/bin/python3 tests/lint-bats.py $bats_files tests/cli/helpers.bash 2>&1 | count_tap
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -ne 0 ] && [ "$(grep -c F "$tally")" -eq "$before" ]; then
+        echo "not ok - lint-bats.py exited with status $rc"
+        echo F >>"$tally"
+    fi
+fi
+
 for build in "$@"; do
     echo "# ---- tests against $build ----"
     for t in "$build"/tests/test_*; do
@@ -43,7 +57,6 @@ for build in "$@"; do
             echo F >>"$tally"
         fi
     done
-    bats_files=$(ls tests/cli/*.bats 2>/dev/null | grep -e "${TESTS:-.}" || true)
     if [ -n "$bats_files" ]; then
         echo "# cli: bats against $build/bin"
         # shellcheck disable=SC2086

@@ -115,7 +115,8 @@ all_faults() {
     local pristine=$1 prog=$2; shift 2
     state "$pristine" >"$T/before.txt"
     count_run "$pristine" "$@"
-    ! cmp -s "$T/before.txt" "$T/after.txt"   # the run changes the store
+    # the run changes the store (else "keeps the previous state" holds trivially)
+    run ! cmp -s "$T/before.txt" "$T/after.txt"
     local c b n=0
     for ((c = 0; c < CALLS; c++)); do
         one_fault "$pristine" CALLS "$c" "$prog" "$@"
@@ -135,7 +136,8 @@ all_faults() {
     gen_records "$T/a.jsonl" a 20
     LD_PRELOAD="$SHIM" VS_ENOSPC_COUNT="$T/c.txt" vs-ingest -q "$T/s0" "$T/a.jsonl"
     read -r calls bytes <"$T/c.txt"
-    [ "$calls" -ge 3 ] && [ "$bytes" -ge 64 ]
+    [ "$calls" -ge 3 ]
+    [ "$bytes" -ge 64 ]
     run_split env LD_PRELOAD="$SHIM" VS_ENOSPC_CALLS=0 vs-ingest "$T/s1" "$T/a.jsonl"
     expect_status 5
     [[ "$err" == *"no space left on device"* ]]
@@ -176,7 +178,8 @@ all_faults() {
         out=$(<"$T/out") err=$(<"$T/err")
         expect_status 5
         mapfile -t lines <"$T/err"
-        [ "${#lines[@]}" -eq 1 ] && [ -z "$out" ]
+        [ "${#lines[@]}" -eq 1 ]
+        [ -z "$out" ]
         # either no store or an empty, valid one
         if [ -e "$T/e/s/MANIFEST" ]; then
             vs-index verify "$T/e/s" >/dev/null
@@ -227,7 +230,7 @@ wait_for() {
     vs-ingest -q "$T/p" <(head -30 "$T/base.jsonl" | sed 's/record /changed /')
     vs-index -q compact "$T/p"
     state "$T/p" >"$T/after.txt"
-    ! cmp -s "$T/before.txt" "$T/after.txt"
+    run ! cmp -s "$T/before.txt" "$T/after.txt"
     [ ! -e "$T/p/seg-00000001.vseg" ]
     touch "$h/go"
     wait "$pid" || rc=$?

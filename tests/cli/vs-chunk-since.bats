@@ -176,7 +176,8 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     kill -KILL "$pid"
     wait "$pid" || true
     exec 5>&-
-    [ "$(gen kb.vs)" = "$g" ] && [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
+    [ "$(gen kb.vs)" = "$g" ]
+    [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
     # the rerun (--since again: the stamps are still the old ones) completes it
     pipeline kb.vs --since kb.vs
     [ "$(gen kb.vs)" = $((g + 1)) ]

@@ -268,14 +268,16 @@ assert len(t) == 8 and sum(1 for x in t if x < t[0] + 0.25) >= 3, t
     wait "$pid" 2>/dev/null || true
     local first
     first=$(wc -l < "$SCRATCH/mock/log")
-    [ "$first" -ge 3 ] && [ "$first" -lt 10 ]
+    [ "$first" -ge 3 ]
+    [ "$first" -lt 10 ]
     run_split vs-embed --model openai:slowish-4:4 --base-url "$URL/v1" --batch 2 --stats k.jsonl || true
     expect_status 0
     printf '%s\n' "$out" | vectors_ok 4 k.jsonl
     # every text was sent once in all, give or take the batch in flight at the kill
     local total
     total=$(log_field 'o["n"]' | paste -sd+ | bc)
-    [ "$total" -ge 20 ] && [ "$total" -le 22 ]
+    [ "$total" -ge 20 ]
+    [ "$total" -le 22 ]
     [[ "$err" == *'"cache_hits":'[1-9]* ]]
     # the partial output is a prefix of the full one
     [ "$(head -c "$(wc -c < part.jsonl)" <<<"$out")" = "$(cat part.jsonl)" ]
