@@ -172,10 +172,14 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     pid=$!
     exec 5> fifo
     head -n 1 vecs.jsonl >&5
-    sleep 0.3
+    # the kill lands mid-write: the writer holds the store's lock and has
+    # read the first record (no sleep: both are waited for)
+    wait_until 60 lock_held kb.vs "$pid"
+    wait_until 60 pipe_drained 5
     kill -KILL "$pid"
-    wait "$pid" || true
+    wait "$pid" && st=0 || st=$?
     exec 5>&-
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself
     [ "$(gen kb.vs)" = "$g" ]
     [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
     # the rerun (--since again: the stamps are still the old ones) completes it

@@ -229,10 +229,14 @@ pipeline() {
     pid=$!
     exec 5> "$T/fifo"
     head -n 1 "$T/r2.jsonl" >&5
-    sleep 0.3
+    # the kill lands mid-write: the writer holds the store's lock and has
+    # read the first record (no sleep: both are waited for)
+    wait_until 60 lock_held "$S" "$pid"
+    wait_until 60 pipe_drained 5
     kill -KILL "$pid"
-    wait "$pid" || true
+    wait "$pid" && st=0 || st=$?
     exec 5>&-
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself
     [ "$(gen "$S")" = "$g" ]
     [ "$(digest "$S")" = "$dg" ]
     vs-index -q verify "$S" > /dev/null
