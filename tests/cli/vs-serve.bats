@@ -74,6 +74,12 @@ req() {
     ctype=$(sed -n 's/^Content-Type: \([^;\r]*\).*/\1/Ip' "$BATS_TEST_TMPDIR/headers" | head -1)
 }
 
+# spans_exported: /metrics counts exported spans (more than 0)
+spans_exported() {
+    req GET /metrics
+    [[ "$body" == *'vs_trace_spans_total{outcome="exported"} '[1-9]* ]]
+}
+
 # conforms TEMPLATE METHOD: the last response matches docs/openapi.yaml.
 conforms() {
     $PY "$CHECK" "$OPENAPI" "$1" "$2" "$code" "$ctype" "$BATS_TEST_TMPDIR/body"
@@ -348,7 +354,7 @@ EOF
     vs-ingest "$KB" < "$BATS_TEST_TMPDIR/fifo" 2>/dev/null &
     ing=$!
     exec 7>"$BATS_TEST_TMPDIR/fifo"
-    sleep 0.3
+    wait_until 60 lock_held "$KB" "$ing"
     req POST /v1/stores/kb/upsert '{"id":"h1","vector":[1,1,1,1,1,1,1,1]}'
     [ "$code" = 503 ]; [[ "$body" == *'"code":"locked"'* ]]
     grep -qi '^Retry-After: 1' "$BATS_TEST_TMPDIR/headers"
@@ -531,9 +537,8 @@ EOF
     [ "$code" = 200 ]
     req POST /v1/stores/kb/upsert '{"id":"t1","vector":[1,2,1,2,1,2,1,2]}'
     [ "$code" = 200 ]
-    sleep 0.5
-    req GET /metrics
-    [[ "$body" == *'vs_trace_spans_total{outcome="exported"}'* ]]
+    # the batch goes out within OTEL_BSP_SCHEDULE_DELAY; wait for it, not a time
+    wait_until 60 spans_exported
     stop_server
     kill $col; wait $col || true
     unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_SERVICE_NAME OTEL_BSP_SCHEDULE_DELAY OTEL_RESOURCE_ATTRIBUTES
