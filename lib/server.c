@@ -51,6 +51,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
     pthread_mutex_lock(&e->mu);
     struct vs_srv_gen *g = e->cur;
     if (g && (!have || (g->dev == dev && g->ino == ino && g->mtime_ns == mt))) {
+        e->stale = !have;
         g->refs++;
         *out = g;
         pthread_mutex_unlock(&e->mu);
@@ -66,6 +67,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
         free(ng);
         if (g) { /* keep serving the generation we have */
             pthread_mutex_lock(&e->mu);
+            e->stale = 1;
             g = e->cur;
             g->refs++;
             *out = g;
@@ -88,6 +90,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
     } else {
         gen_unref_locked(e->cur);
         e->cur = ng;
+        e->stale = 0;
         *out = ng;
     }
     pthread_mutex_unlock(&e->mu);
@@ -817,10 +820,15 @@ static void ep_readyz(struct ctx *c)
 {
     size_t ok = 0;
     for (size_t i = 0; i < c->srv->nstores; i++) {
+        struct vs_srv_store *e = c->srv->stores[i];
         struct vs_srv_gen *g;
-        if (vs_srv_gen_acquire(c->srv->stores[i], &g, NULL) == VS_OK) {
-            ok++;
-            vs_srv_gen_release(c->srv->stores[i], g);
+        if (vs_srv_gen_acquire(e, &g, NULL) == VS_OK) {
+            /* serving an older generation because the newest does not
+             * open is not ready */
+            pthread_mutex_lock(&e->mu);
+            ok += !e->stale;
+            pthread_mutex_unlock(&e->mu);
+            vs_srv_gen_release(e, g);
         }
     }
     json_t *o = json_object();
