@@ -264,6 +264,42 @@ assert t[3] - t[0] >= 60.0 * 17 / 600 - 0.1, t
 ' "$SCRATCH/mock/log"
 }
 
+@test "vs-embed openai: --request-tokens fills each request up to N tokens, in input order" {
+    local t
+    : > r.jsonl
+    for t in "one" "the vector of words" "a much longer text with many more words in it than the others" \
+             "x y" "hello there general" "short"; do
+        printf '{"id":"r%d","text":"%s"}\n' "$(wc -l < r.jsonl)" "$t" >> r.jsonl
+        # each text's token count on its own (one run per text)
+        printf '{"id":"i","text":"%s"}\n' "$t" |
+            vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --no-cache --stats 2>&1 >/dev/null |
+            jq .tokens >> tok.txt
+    done
+    : > "$SCRATCH/mock/log"
+    run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --request-tokens 15 --stats --no-cache r.jsonl
+    expect_status 0
+    printf '%s\n' "$out" | vectors_ok 4 r.jsonl
+    # the requests: texts in input order, a new request when the next text
+    # would pass 15 tokens; a text longer than 15 goes alone
+    $PY - tok.txt r.jsonl "$SCRATCH/mock/log" <<'PYEOF'
+import json, sys
+tok = [int(l) for l in open(sys.argv[1])]
+texts = [json.loads(l)["text"] for l in open(sys.argv[2])]
+want, cur, n = [], [], 0
+for t, k in zip(texts, tok):
+    if cur and n + k > 15:
+        want.append(cur)
+        cur, n = [], 0
+    cur.append(t)
+    n += k
+want.append(cur)
+got = [json.loads(l)["texts"] for l in open(sys.argv[3])]
+assert got == want, (got, want, tok)
+assert 1 < len(want) < len(texts), want   # batching happened, and limits did
+PYEOF
+    [[ "$err" == *"\"tokens\":$(paste -sd+ tok.txt | bc),\"usage_tokens\":"*'"requests":4,'* ]]
+}
+
 @test "vs-embed openai: --concurrency sends requests in parallel and keeps input order" {
     for i in $(seq 16); do printf '{"id":"r%02d","text":"record number %d"}\n' "$i" "$i"; done > c.jsonl
     # the mock holds each request until 4 are in flight at once (a client

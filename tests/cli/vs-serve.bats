@@ -671,3 +671,114 @@ PYEOF
     done < "$BATS_TEST_TMPDIR/acked"
     stop_server
 }
+
+@test "vs-serve: POST compact rewrites the store into one segment without tombstones; answers unchanged" {
+    # a second segment and tombstones: deletes and overwrites through HTTP
+    start_server "$KB"
+    req POST /v1/stores/kb/delete "$(printf '{"id":"d%03d"}\n' 0 1 2 3)"
+    [ "$code" = 200 ]
+    [[ "$body" == '{"deleted":4,'* ]]
+    req POST /v1/stores/kb/upsert '{"id":"d010","vector":[1,0,0,0,0,0,0,1],"text":"new ten"}'
+    [ "$code" = 200 ]
+    [ "$(vs-index info "$KB" | jq -c '[(.segments | length), .tombstones, .records]')" = "[2,5,196]" ]
+    q='{"id":"q","vector":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],"k":20}'
+    req POST /v1/stores/kb/query "$q"
+    [ "$code" = 200 ]
+    before=$body
+    gen=$(vs-index info "$KB" | jq .generation)
+    req POST /v1/stores/kb/compact ''
+    [ "$code" = 200 ]; conforms /v1/stores/{name}/compact POST
+    [ "$body" = "{\"generation\":$((gen + 1)),\"records\":196}" ]
+    [ "$(vs-index info "$KB" | jq -c '[(.segments | length), .tombstones, .records, .generation]')" = "[1,0,196,$((gen + 1))]" ]
+    vs-index -q verify "$KB"
+    req POST /v1/stores/kb/query "$q"
+    [ "$code" = 200 ]
+    [ "$body" = "$before" ]
+    stop_server
+}
+
+@test "vs-serve: /readyz is 503 while a store's newest generation does not open; queries keep the one it has" {
+    start_server "$KB"
+    req GET /readyz
+    [ "$code" = 200 ]
+    cp "$KB/MANIFEST" "$BATS_TEST_TMPDIR/MANIFEST.good"
+    $PY "$BATS_TEST_DIRNAME/../fixtures/store_damage.py" flip "$KB/MANIFEST" 30
+    req GET /readyz
+    [ "$code" = 503 ]; conforms /readyz GET
+    [ "$body" = '{"status":"not_ready","stores":0}' ]
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2}'
+    [ "$code" = 200 ]
+    # the store repaired: ready again
+    cp "$BATS_TEST_TMPDIR/MANIFEST.good" "$KB/MANIFEST.new"
+    mv "$KB/MANIFEST.new" "$KB/MANIFEST"
+    req GET /readyz
+    [ "$code" = 200 ]
+    [ "$body" = '{"status":"ready","stores":1}' ]
+    stop_server
+}
+
+@test "vs-serve: --rate and --burst give clients without keys one shared bucket" {
+    # 1 request per 1000 s: no token comes back during the test
+    start_server --rate 0.001 --burst 3 "$KB"
+    codes=""
+    for src in 127.0.0.1 127.0.0.1 127.0.0.2 127.0.0.2 127.0.0.3; do
+        req GET /v1/stores/kb '' --interface "$src"
+        codes="$codes $code"
+    done
+    # three requests from two addresses take the bucket's 3 tokens; then
+    # every address, a new one too, gets 429
+    [ "$codes" = " 200 200 200 429 429" ]
+    [[ "$body" == *'"code":"rate_limited"'* ]]
+    grep -qiE '^Retry-After: [0-9]+' "$BATS_TEST_TMPDIR/headers"
+    # health and metrics are not rate limited
+    req GET /healthz
+    [ "$code" = 200 ]
+    req GET /metrics
+    [ "$code" = 200 ]
+    [[ "$body" == *'vs_rate_limited_total{key=""} 2'* ]]
+    stop_server
+}
+
+# hold_connections N PORT DIR: open N keep-alive connections to 127.0.0.1:PORT,
+# each with a request answered (so the server has accepted it), write
+# DIR/held, and keep them open until DIR/release exists
+hold_connections() {
+    $PY - "$@" <<'PYEOF' &
+import os, socket, sys, time
+n, port, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b'"ok"}' not in got:
+        b = s.recv(4096)
+        if not b:
+            sys.exit("connection closed")
+        got += b
+    socks.append(s)
+open(os.path.join(d, "held"), "w").close()
+for _ in range(1200):
+    if os.path.exists(os.path.join(d, "release")):
+        break
+    time.sleep(0.05)
+PYEOF
+    HOLD_PID=$!
+}
+
+# http_code URL: the HTTP status curl gets, 000 when none
+http_code() {
+    curl -s -o /dev/null -m 10 -w '%{http_code}' "$1" || true
+}
+
+@test "vs-serve: --max-connections N: connection N+1 gets no answer until one closes" {
+    start_server --max-connections 2 "$KB"
+    hold_connections 2 "$PORT" "$BATS_TEST_TMPDIR"
+    wait_until 60 test -e "$BATS_TEST_TMPDIR/held"
+    [ "$(http_code "$U/healthz")" = 000 ]
+    touch "$BATS_TEST_TMPDIR/release"
+    wait "$HOLD_PID"
+    # the server notices the closed connections: answers again
+    wait_until 60 eval '[ "$(http_code "$U/healthz")" = 200 ]'
+    stop_server
+}
