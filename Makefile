@@ -103,7 +103,8 @@ test: all units
 check: deps
 	@$(MAKE) --no-print-directory all units
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
-	@tests/run.sh $(BUILD) build-san
+	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
+	@tests/run.sh $(BUILD) build-san units:build-serial
 
 demo: deps all
 	@examples/demo.sh $(BUILD)/bin
