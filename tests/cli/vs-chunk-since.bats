@@ -179,7 +179,8 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     kill -KILL "$pid"
     wait "$pid" && st=0 || st=$?
     exec 5>&-
-    [ "$st" -eq 137 ]   # it died by the kill, not by itself
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself ...
+    [ "$(cat kb.vs/LOCK)" = "$pid" ]   # ... holding the lock (a writer empties LOCK when it lets go)
     [ "$(gen kb.vs)" = "$g" ]
     [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
     # the rerun (--since again: the stamps are still the old ones) completes it

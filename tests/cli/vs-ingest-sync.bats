@@ -236,7 +236,8 @@ pipeline() {
     kill -KILL "$pid"
     wait "$pid" && st=0 || st=$?
     exec 5>&-
-    [ "$st" -eq 137 ]   # it died by the kill, not by itself
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself ...
+    [ "$(cat "$S"/LOCK)" = "$pid" ]   # ... holding the lock (a writer empties LOCK when it lets go)
     [ "$(gen "$S")" = "$g" ]
     [ "$(digest "$S")" = "$dg" ]
     vs-index -q verify "$S" > /dev/null
