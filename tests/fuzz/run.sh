@@ -55,7 +55,8 @@ make --no-print-directory -j2 BUILD="$out" CC=clang CFLAGS="-O1 -g" OPENMP=0 CI=
 pkgs="jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0 openblas libmicrohttpd"
 pkg-config --exists poppler-glib 2>/dev/null && pkgs="$pkgs poppler-glib"
 # shellcheck disable=SC2086
-cflags="-std=c11 -D_GNU_SOURCE -Ilib -Icmd $(pkg-config --cflags $pkgs) -O1 -g -fsanitize=fuzzer,address,undefined"
+# lib/ has a folder per subsystem, each on the include path (as in the Makefile)
+cflags="-std=c11 -D_GNU_SOURCE -Ilib $(for d in lib/*/; do printf -- " -I%s" "${d%/}"; done) -Icmd $(pkg-config --cflags $pkgs) -O1 -g -fsanitize=fuzzer,address,undefined"
 # shellcheck disable=SC2086
 libs="$(pkg-config --libs $pkgs) -lstemmer -lmd4c -lm -lpthread"
 
