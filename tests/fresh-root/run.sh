@@ -28,6 +28,7 @@
 #                     (default: demo\|install\|readme\|vs-index)
 #     --no-cache      neither read nor write the cached bare root
 #     --log FILE      write every step's full output to FILE
+# A step is stopped after 30 min (debootstrap 20 min, the small ones 5 min).
 # Exit: 0 every step passed, 1 a step failed, 2 usage.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,7 +60,7 @@ fi
 
 echo "1..6"
 step=0 failed=0
-work="" root=""
+work="" root="" limit=300
 user=newcomer
 includes=make,sudo
 
@@ -106,7 +107,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Run a command in the root in its own mount and PID namespaces, with /proc,
-# /dev, /dev/pts and /sys mounted; as root, or as the user with -u.
+# /dev (and /dev/pts) and /sys mounted; as root, or as the user with -u. It
+# is killed, with every process it started, after $limit seconds.
 in_root() { # in_root [-u] CMD...
     local spec="" name=root home=/root
     if [ "$1" = "-u" ]; then
@@ -120,7 +122,7 @@ in_root() { # in_root [-u] CMD...
     for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
         [ -n "${!v:-}" ] && envs+=("$v=${!v}")
     done
-    unshare --mount --pid --fork --propagation private -- /bin/sh -c '
+    timeout -k 30 "$limit" unshare --mount --pid --fork --kill-child --propagation private -- /bin/sh -c '
         set -e
         r=$1; shift
         mount -t proc proc "$r/proc"
@@ -201,7 +203,7 @@ if [ "$use_cache" -eq 1 ] && [ -s "$tarball" ] &&
     how="from the cache $tarball"
 else
     rm -rf --one-file-system "$root"; mkdir "$root"
-    if ! unshare --mount --pid --fork --propagation private -- \
+    if ! timeout -k 30 1200 unshare --mount --pid --fork --kill-child --propagation private -- \
             debootstrap --variant=minbase --include="$includes" --arch="$arch" \
             "$suite" "$root" "$mirror" >"$work/step1" 2>&1; then
         report 1 "bare Debian root: debootstrap $suite $arch from $mirror" "$work/step1"
@@ -258,12 +260,14 @@ report $st "repository ($what) copied into ~$user/vecstore; $user may sudo" "$wo
 [ $st -eq 0 ] || give_up "no repository in the root"
 
 # ---- 3. make demo, once ---------------------------------------------------
+limit=1800
 t0=$(date +%s)
 in_root -u /bin/bash -c 'cd ~/vecstore && make demo' >"$work/step3" 2>&1
 st=$?
 report $st "make demo, first try, in $(( $(date +%s) - t0 )) s" "$work/step3"
 
 # ---- 4. the PATH line the demo printed -------------------------------------
+limit=300
 line=$(grep -E '^[[:space:]]*export PATH=' "$work/step3" | head -n 1 | sed 's/^[[:space:]]*//')
 if [ -n "$line" ]; then
     in_root -u /bin/bash -c "$line"'
@@ -291,6 +295,7 @@ fi
 report $st "make install PREFIX=~/.local without root; a login shell finds the programs" "$work/step5"
 
 # ---- 6. a reduced test pass ---------------------------------------------------
+limit=1800
 t0=$(date +%s)
 in_root -u /bin/bash -c 'cd ~/vecstore && make test TESTS="$0"' "$tests" >"$work/step6" 2>&1
 st=$?
