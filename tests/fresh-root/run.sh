@@ -59,6 +59,7 @@ fi
 : >"$log" || { echo "fresh-root: error: --log '$log': cannot write" >&2; exit 2; }
 
 echo "1..6"
+start=$(date +%s)
 step=0 failed=0
 work="" root="" limit=300
 user=newcomer
@@ -85,6 +86,7 @@ give_up() { # give_up REASON
     finish
 }
 finish() {
+    echo "# $((6 - failed)) of 6 steps passed in $(( $(date +%s) - start )) s"
     [ "$failed" -eq 0 ]
     exit $?
 }
@@ -98,7 +100,9 @@ cleanup() {
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || left=1
     done
     if [ "$left" -eq 0 ] && ! awk -v r="$root" 'index($2, r "/") == 1 { f = 1 } END { exit !f }' /proc/self/mounts; then
+        local t=$(date +%s)
         rm -rf --one-file-system "$work"
+        echo "# the root removed in $(( $(date +%s) - t )) s"
     else
         echo "# fresh-root: mounts remain under $root: left in place" >&2
     fi
@@ -225,6 +229,7 @@ if [ -n "$ref" ]; then
 else
     what="the working tree at $(git -C "$repo" rev-parse --short HEAD)"
 fi
+t0=$(date +%s)
 (
     set -e
     cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -256,7 +261,7 @@ fi
     chown -R "$uid" "$dest"
 ) >"$work/step2" 2>&1
 st=$?
-report $st "repository ($what) copied into ~$user/vecstore; $user may sudo" "$work/step2"
+report $st "repository ($what) copied into ~$user/vecstore; $user may sudo; in $(( $(date +%s) - t0 )) s" "$work/step2"
 [ $st -eq 0 ] || give_up "no repository in the root"
 
 # ---- 3. make demo, once ---------------------------------------------------
