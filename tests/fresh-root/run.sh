@@ -20,6 +20,8 @@
 # and /sys are mounted inside a private mount and PID namespace (unshare), so
 # they vanish with it; the trap unmounts anything left under the root before
 # deleting it, and the PID namespace ends every process the steps started.
+# The root is a tmpfs (4 GB at most) when 8 GB of memory are available, so
+# the disk does not slow installing, building and removing it.
 #
 #   tests/fresh-root/run.sh [--ref REF] [--tests REGEX] [--no-cache] [--log FILE]
 #     --ref REF       copy in the commit REF (git archive) instead of the
@@ -61,7 +63,7 @@ fi
 echo "1..6"
 start=$(date +%s)
 step=0 failed=0
-work="" root="" limit=300
+work="" root="" limit=300 where=""
 user=newcomer
 includes=make,sudo
 
@@ -96,10 +98,12 @@ cleanup() {
     # Mounts live in the steps' private namespaces; unmount anything that
     # still shows under the root here before deleting it, deepest first.
     local m left=0
+    [ "$where" = "on disk in $work" ] ||
+        echo "# the root used $(df -m --output=used "$root" | tail -n 1 | tr -d ' ') MB"
     for m in $(awk -v r="$root" 'index($2, r "/") == 1 || $2 == r { print $2 }' /proc/self/mounts | sort -r); do
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || left=1
     done
-    if [ "$left" -eq 0 ] && ! awk -v r="$root" 'index($2, r "/") == 1 { f = 1 } END { exit !f }' /proc/self/mounts; then
+    if [ "$left" -eq 0 ] && ! awk -v r="$root" 'index($2, r "/") == 1 || $2 == r { f = 1 } END { exit !f }' /proc/self/mounts; then
         local t=$(date +%s)
         rm -rf --one-file-system "$work"
         echo "# the root removed in $(( $(date +%s) - t )) s"
@@ -198,6 +202,11 @@ fi
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/vecstore-fresh-root.XXXXXX")
 root=$work/root
 mkdir "$root"
+where="on disk in $work"
+avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1048576) }' /proc/meminfo)
+if [ "${avail:-0}" -ge 8 ] && mount -t tmpfs -o size=4g,mode=755 vecstore-fresh-root "$root" 2>/dev/null; then
+    where="in a tmpfs at $root"
+fi
 key=$(printf '%s %s %s %s\n' "$suite" "$arch" "$mirror" "$includes" | sha256sum | cut -c1-12)
 cache=${VS_FRESH_ROOT_CACHE:-${HOME:-/root}/.cache/vecstore/fresh-root}
 tarball=$cache/debian-$suite-$arch-minbase-$key.tar.zst
@@ -206,7 +215,7 @@ if [ "$use_cache" -eq 1 ] && [ -s "$tarball" ] &&
    tar --zstd -xpf "$tarball" -C "$root" --numeric-owner 2>"$work/step1"; then
     how="from the cache $tarball"
 else
-    rm -rf --one-file-system "$root"; mkdir "$root"
+    find "$root" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
     if ! timeout -k 30 1200 unshare --mount --pid --fork --kill-child --propagation private -- \
             debootstrap --variant=minbase --include="$includes" --arch="$arch" \
             "$suite" "$root" "$mirror" >"$work/step1" 2>&1; then
@@ -221,7 +230,7 @@ else
         mv "$tarball.tmp" "$tarball" || { rm -f "$tarball.tmp"; how="$how (could not write the cache)"; }
     fi
 fi
-report 0 "bare Debian $suite $arch root $how in $(( $(date +%s) - t0 )) s" "$work/step1"
+report 0 "bare Debian $suite $arch root $how, $where, in $(( $(date +%s) - t0 )) s" "$work/step1"
 
 # ---- 2. the repository, in the home of a user who may sudo -----------------
 if [ -n "$ref" ]; then
