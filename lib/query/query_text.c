@@ -68,6 +68,67 @@ int vs_qmode_parse(const char *name, enum vs_qmode *out)
     return VS_E_USAGE;
 }
 
+const char *const vs_qtext_opt_keys[] = {"mode", "fusion", "rrf_k", "alpha", "k1", "b",
+                                          "candidates", "mmr", "group_by", NULL};
+
+static int opt_number(const json_t *o, const char *key, double lo, double hi, int open_lo,
+                      double *out, struct vs_diag *d)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return VS_OK;
+    double x = json_number_value(v);
+    if (!json_is_number(v) || !(open_lo ? x > lo : x >= lo) || !(x <= hi)) {
+        vs_diag_field(d, "%s", key);
+        return vs_diag_set(d, VS_E_FIELD, "must be a number %s %g and <= %g",
+                           open_lo ? ">" : ">=", lo, hi);
+    }
+    *out = x;
+    return VS_OK;
+}
+
+int vs_qtext_opts_from_json(const json_t *o, struct vs_qtext_opts *to, struct vs_diag *d)
+{
+    json_t *v;
+    int st;
+    if ((v = json_object_get(o, "mode")) &&
+        (!json_is_string(v) || vs_qmode_parse(json_string_value(v), &to->mode) != VS_OK)) {
+        vs_diag_field(d, "mode");
+        return vs_diag_set(d, VS_E_FIELD, "must be vector, text, hybrid or auto");
+    }
+    if ((v = json_object_get(o, "fusion")) &&
+        (!json_is_string(v) ||
+         vs_fuse_method_parse(json_string_value(v), &to->fuse.method) != VS_OK)) {
+        vs_diag_field(d, "fusion");
+        return vs_diag_set(d, VS_E_FIELD, "must be rrf, weighted or dbsf");
+    }
+    double cand = 0;
+    if ((st = opt_number(o, "rrf_k", 0, 1e9, 1, &to->fuse.rrf_k, d)) != VS_OK ||
+        (st = opt_number(o, "alpha", 0, 1, 0, &to->fuse.alpha, d)) != VS_OK ||
+        (st = opt_number(o, "k1", 0, 1000, 0, &to->bm25.k1, d)) != VS_OK ||
+        (st = opt_number(o, "b", 0, 1, 0, &to->bm25.b, d)) != VS_OK ||
+        (st = opt_number(o, "mmr", 0, 1, 0, &to->mmr, d)) != VS_OK ||
+        (st = opt_number(o, "candidates", 1, VS_QUERY_K_MAX, 0, &cand, d)) != VS_OK)
+        return st;
+    if ((v = json_object_get(o, "candidates"))) {
+        if (!json_is_integer(v)) {
+            vs_diag_field(d, "candidates");
+            return vs_diag_set(d, VS_E_FIELD, "must be an integer from 1 to %d", VS_QUERY_K_MAX);
+        }
+        to->depth = (size_t)cand;
+    }
+    if ((v = json_object_get(o, "group_by"))) {
+        if (!json_is_string(v) || !json_string_length(v) ||
+            strcmp(json_string_value(v), "metadata.") == 0) {
+            vs_diag_field(d, "group_by");
+            return vs_diag_set(d, VS_E_FIELD, "must name a stored field (doc_id) or "
+                                              "metadata.NAME");
+        }
+        to->group_by = json_string_value(v);
+    }
+    return VS_OK;
+}
+
 void vs_qtext_opts_init(struct vs_qtext_opts *o)
 {
     memset(o, 0, sizeof *o);

@@ -86,6 +86,15 @@ struct vs_qtext_opts {
 
 void vs_qtext_opts_init(struct vs_qtext_opts *o);
 
+/* The search options a JSON object may set (vs-serve's query records), by
+ * the names of vs-query's options: "mode", "fusion", "rrf_k", "alpha",
+ * "k1", "b", "candidates", "mmr", "group_by"; NULL-terminated. */
+extern const char *const vs_qtext_opt_keys[];
+/* Set to's fields from those keys of o (absent keys leave to as it is);
+ * to->group_by borrows o's string. VS_E_FIELD (d->field named) for a bad
+ * value. */
+int vs_qtext_opts_from_json(const json_t *o, struct vs_qtext_opts *to, struct vs_diag *d);
+
 struct vs_qtext;
 
 /* Errors: those of vs_query_new and vs_store_text_open; VS_E_UNSUPPORTED
