@@ -188,6 +188,20 @@ int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
     return 0;
 }
 
+int vs_cli_parse_bool(const char *opt, const char *s, int *out)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")) {
+        *out = 0;
+        return 0;
+    }
+    vs_cli_usage_error("setting '%s' needs true or false, not '%s'", opt, s);
+    return VS_EXIT_USAGE;
+}
+
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out)
 {
@@ -207,7 +221,8 @@ int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
  * tests/cli/config.bats checks that this list, the example and the keys the
  * programs read are the same). A trailing '.' admits any key below it. */
 static const char *const known_keys[] = {
-    "chunk.overlap", "chunk.size", "chunk.splitter", "chunk.unit",
+    "chunk.html_all", "chunk.min_size", "chunk.overlap", "chunk.size", "chunk.splitter",
+    "chunk.unit",
     "embed.api_version", "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
     "embed.price.",
     "eval.judge_model", "eval.judge_url",

@@ -88,6 +88,8 @@ int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
                       long *out);
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out);
+/* true/1/yes or false/0/no (a setting from the environment or the config). */
+int vs_cli_parse_bool(const char *opt, const char *s, int *out);
 
 /* A setting by precedence: the environment variable VS_<KEY> (key upper-cased,
  * dots and dashes as underscores, e.g. "ingest.metric" -> VS_INGEST_METRIC),
