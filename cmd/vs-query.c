@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vs_query_text.h"
 
@@ -309,6 +310,12 @@ int main(int argc, char **argv)
     if (text_only)
         vs_cli_warn("%llu quer%s searched by text (BM25) only: %s",
                     (unsigned long long)text_only, text_only == 1 ? "y" : "ies", why);
+    if (st == VS_E_IO && nfiles && strchr(d.file, ' ') && access(d.file, F_OK) != 0) {
+        /* vs-query kb.vs "how do I ...": a question where a FILE goes */
+        size_t n = strlen(d.detail);
+        snprintf(d.detail + n, sizeof d.detail - n,
+                 " (to ask a question, give it with --query TEXT)");
+    }
     int code = st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
     if (code == VS_EXIT_OK && fail_empty && t.hits == 0)
         code = VS_EXIT_NEGATIVE;

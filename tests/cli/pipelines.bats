@@ -25,6 +25,11 @@ teardown() { rm -rf "$S"; }
     expect_status 0
     qids=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["qid"] + ":" + json.loads(l)["id"] for l in sys.stdin))')
     [ "$qids" = "q1:d1#0 q2:d2#0" ]
+    # a question where a FILE goes: the missing file, and how to ask
+    run_split vs-query "$S/kb.vs" "how do I create a partial index"
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == *"how do I create a partial index: No such file or directory (to ask a question, give it with --query TEXT)"* ]]
 }
 
 @test "vs-query --query: a store whose model is not here says so (vector: exit 3; auto: text only, warned)" {
