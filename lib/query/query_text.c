@@ -753,13 +753,14 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
                 json_object_set(h, "text", tx);
             if (md)
                 json_object_set(h, "metadata", md);
-        } else {
+        } else if (!t->qo.no_text || !t->qo.no_metadata || t->qo.explain) {
             if (x->seg < 0 && (st = find_row(t, x->id, &x->seg, &x->row, d)) != VS_OK) {
                 json_decref(h);
                 break;
             }
         }
-        if (!(x->seg < 0 && x->vhit && !t->qo.explain) && x->seg >= 0) {
+        if ((!t->qo.no_text || !t->qo.no_metadata) &&
+            !(x->seg < 0 && x->vhit && !t->qo.explain) && x->seg >= 0) {
             json_t *doc;
             if ((st = vs_segment_doc(vs_store_segment(t->s, (size_t)x->seg), x->row, &doc,
                                      d)) != VS_OK) {

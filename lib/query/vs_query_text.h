@@ -37,7 +37,8 @@
  * the layout of text and hybrid hits (mode "vector", no distance).
  *
  * Every hit carries the stored record's "doc_id" when it has one (before
- * text and metadata), whatever no_text and no_metadata say.
+ * text and metadata), unless both no_text and no_metadata are set (then no
+ * stored doc is read; grouping reads them, the hits still leave it out).
  *
  * Extra fields (all modes, appended last): with carry_query, "query" is the
  * query record's "text" string (left out when the record has none); with

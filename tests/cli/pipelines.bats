@@ -225,4 +225,8 @@ if mode == "hybrid":
     [ "$a" = "$b" ]
     run_split vs-query "$S/kb.vs" --mode vector -k 1 --query "heat pipe"
     [[ "$out" == '{"qid":"q1","id":"d1#1","rank":1,"score":'*',"distance":'*',"metric":"cosine","doc_id":"d1","text":"heat pipe design notes"}' ]]
+    # with neither text nor metadata no stored record is read: no doc_id
+    run_split vs-query "$S/kb.vs" --mode vector -k 1 --no-text --no-metadata --query "heat pipe"
+    expect_status 0
+    [[ "$out" == '{"qid":"q1","id":"d1#1","rank":1,"score":'*',"distance":'*',"metric":"cosine"}' ]]
 }
