@@ -90,12 +90,23 @@ struct opts {
  * run; takes the reference to sum and frees res. */
 static int finish(const struct opts *o, const char *run, const char *runid,
                   struct vs_eval_result *res, const struct vs_eval_result *base,
-                  json_t *sum, json_t *explain, long *failed)
+                  json_t *sum, json_t *explain, long *failed, int unjudged)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
     int st = vs_eval_gates_count(o->gates)
                  ? vs_eval_gates_apply(o->gates, res, base, sum, failed, &d) : VS_OK;
+    if (st == VS_OK && unjudged && vs_eval_gates_count(o->gates)) {
+        /* no hit judged: the measures say nothing, so the gate fails too */
+        json_t *g = json_object_get(sum, "gates");
+        json_t *v = json_pack("{s:s,s:s,s:i,s:s,s:i,s:b}", "rule", "judged hits > 0",
+                              "measure", "judged_hits", "value", 0, "op", ">",
+                              "threshold", 0, "pass", 0);
+        if (!v || !json_is_array(g) || json_array_append_new(g, v) != 0)
+            st = vs_diag_set(&d, VS_E_NOMEM, "out of memory");
+        else
+            (*failed)++;
+    }
     size_t i;
     json_t *v;
     json_array_foreach(st == VS_OK ? json_object_get(sum, "gates") : NULL, i, v) {
@@ -145,7 +156,7 @@ static int run_rag(const struct opts *o, char **files, int nfiles)
     if (!rc) {
         json_t *sum = vs_eval_rag_summary(res, nfiles == 1 ? files[0] : "<stdin>",
                                           o->judge_model);
-        rc = finish(o, "rag", "rag", res, NULL, sum, explain, &failed);
+        rc = finish(o, "rag", "rag", res, NULL, sum, explain, &failed, 0);
         res = NULL;
     }
     if (!rc && failed)
@@ -181,17 +192,14 @@ static int run_main(struct opts *o, char **files, int nfiles)
         }
         vs_cli_stat_int("hits", (long long)vs_eval_run_hits(run));
         size_t nret, njudged;
+        int unjudged = 0;
         if (vs_eval_job_judged(job, run, &nret, &njudged) && nret > 0 && njudged == 0) {
+            unjudged = 1;
             /* every measure would be 0 for a reason that is not quality */
             fprintf(stderr, "%s: warning: run '%s': none of its %zu hits is judged in '%s' "
                     "(other ids or qids than the qrels'%s); every measure is 0\n",
                     vs_cli.prog, vs_eval_run_name(run), nret, o->qrels,
                     o->doc_level ? "" : "; for chunk ids like X#0 use --doc-level");
-            if (vs_eval_gates_count(o->gates)) {
-                fprintf(stderr, "%s: gate failed: no hit of run '%s' is judged\n",
-                        vs_cli.prog, vs_eval_run_name(run));
-                failed++;
-            }
         }
         if (o->doc_level)
             vs_cli_info(1, "run '%s': %zu chunk hits merged into their documents' best",
@@ -200,7 +208,7 @@ static int run_main(struct opts *o, char **files, int nfiles)
             rc = vs_cli_report(st, &d);
         else
             rc = finish(o, vs_eval_run_name(run), vs_eval_run_id(run), res,
-                        vs_eval_job_baseline(job), sum, NULL, &failed);
+                        vs_eval_job_baseline(job), sum, NULL, &failed, unjudged);
         vs_eval_run_free(run);
     }
     if (!rc && failed)

@@ -150,7 +150,8 @@ if mode == "hybrid":
     [[ "$err" == *"warning: run '$S/run.ndjson': none of its 3 hits is judged"*"use --doc-level"* ]]
     run_split vs-eval --qrels "$S/qrels.txt" -m ndcg@10 --fail-under ndcg@10=0 "$S/run.ndjson"
     expect_status 1
-    [[ "$err" == *"gate failed: no hit of run '$S/run.ndjson' is judged"* ]]
+    [[ "$err" == *"gate failed: judged hits > 0 (judged_hits: 0.000000, run '$S/run.ndjson')"* ]]
+    [[ "$out" == *'{"rule":"judged hits > 0","measure":"judged_hits","value":0,"op":">","threshold":0,"pass":false}'* ]]
     # documents: d2 (rel 0) first, d1 by its best chunk (0.85) second
     run_split vs-eval --qrels "$S/qrels.txt" -m ndcg@10 -m num_ret --doc-level "$S/run.ndjson"
     expect_status 0
