@@ -221,7 +221,11 @@ int vs_sentencepiece_encode(const struct vs_sentencepiece *sp, const char *text,
     long it = (long)ns;
     while (it > 0) {
         res[nr++] = words[it];
-        it -= (long)sp->u16len[words[it]];
+        /* an empty piece (length 0) chosen as the unknown id still covers
+         * its one position: without this the walk never ended and wrote
+         * past res (found by tests/fuzz/fuzz_sentencepiece.c) */
+        long step = (long)sp->u16len[words[it]];
+        it -= step > 0 ? step : 1;
     }
     /* merge runs of unknown ids, reverse */
     int32_t *ids = malloc((nr ? nr : 1) * sizeof *ids);

@@ -59,6 +59,36 @@ static void test_hand(void)
     unlink(path);
 }
 
+/* An empty piece as the unknown id (id 0): the backward pass steps one
+ * position over it instead of never ending (it wrote past its buffer;
+ * found by tests/fuzz/fuzz_sentencepiece.c). */
+static void test_empty_unknown_piece(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/vs-test-sp-empty-%ld.json", (long)getpid());
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return;
+    fputs("[[\"\",-2],[\"c\",-2],[\"\\u2581a\",-1],[\"bc\",-1.5]]", fp);
+    fclose(fp);
+    struct vs_sentencepiece *sp = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_sentencepiece_open(path, &sp, &d), VS_OK);
+    unlink(path);
+    if (!sp)
+        return;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    /* 7 positions (▁abc▁ab): at most one id each, every id in the vocabulary */
+    CHECK_EQ_INT(vs_sentencepiece_encode(sp, "abc ab", 6, &ids, &n, &d), VS_OK);
+    CHECK(n >= 1 && n <= 7);
+    for (size_t i = 0; ids && i < n; i++)
+        CHECK(ids[i] >= 0 && ids[i] < 4);
+    free(ids);
+    vs_sentencepiece_free(sp);
+}
+
 static void test_golden(void)
 {
     char vocab[1024], golden[1024];
@@ -118,6 +148,7 @@ static void test_golden(void)
 int main(void)
 {
     RUN(test_hand);
+    RUN(test_empty_unknown_piece);
     RUN(test_golden);
     return vs_test_done();
 }
