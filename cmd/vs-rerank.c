@@ -231,6 +231,7 @@ int main(int argc, char **argv)
     struct vs_rerank *r = NULL;
     long nq = 0;
     int st = vs_rerank_new(&o, &r, &d);
+    vs_cli_stream(VS_CLI_STREAM_FILTER);
     if (st == VS_OK && queries)
         st = load_queries(r, queries, &nq, &d);
     int nfiles = argc - optind;
