@@ -385,7 +385,10 @@ const char *vs_eval_run_id(const struct vs_eval_run *r) { return r->runid ? r->r
 size_t vs_eval_run_queries(const struct vs_eval_run *r) { return r->nq; }
 size_t vs_eval_run_hits(const struct vs_eval_run *r) { return r->nhits; }
 
-static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
+/* One line of a run into row; *skip is set for a stream marker, which is
+ * accounted on rd (docs/streams.md: a cut run is an error). */
+static int run_line(struct vs_eval_run *r, struct vs_ndjson_reader *rd, int *skip,
+                    char *line, size_t len, long ln,
                     struct hitrow *row, struct vs_diag *d)
 {
     memset(row, 0, sizeof *row);
@@ -395,7 +398,9 @@ static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
     if (strcmp(r->format, "ndjson") == 0) {
         json_t *rec = NULL;
         int st = vs_ndjson_parse(line, len, &rec, d);
-        if (st != VS_OK)
+        if (st == VS_OK && ((st = vs_ndjson_account(rd, rec, skip, d)) != VS_OK || *skip))
+            json_decref(rec);
+        if (st != VS_OK || *skip)
             return st;
         qid = id_field(rec, "qid", buf[0], sizeof buf[0]);
         doc = id_field(rec, "id", buf[1], sizeof buf[1]);
@@ -500,7 +505,10 @@ int vs_eval_run_load(const char *path, const char *name,
             st = VS_E_NOMEM;
             break;
         }
-        st = run_line(r, copy, len, ln, &rows[nrows], d);
+        int skip = 0;
+        st = run_line(r, rd, &skip, copy, len, ln, &rows[nrows], d);
+        if (st == VS_OK && skip)
+            continue;
         if (st != VS_OK) {
             free(rows[nrows].qid);
             free(rows[nrows].h.docno);
