@@ -215,8 +215,11 @@ int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d)
         if (blank(line, len))
             continue;
         vs_diag_where(d, r->name, r->line);
-        if ((st = vs_ndjson_parse(line, len, rec, d)) != VS_OK)
+        if ((st = vs_ndjson_parse(line, len, rec, d)) != VS_OK) {
+            int m;
+            (void)vs_stream_account(&r->stream, NULL, &m, NULL); /* still a line */
             return st;
+        }
         int marker;
         if ((st = vs_ndjson_account(r, *rec, &marker, d)) != VS_OK || marker) {
             json_decref(*rec);

@@ -13,7 +13,7 @@ void vs_stream_tally_reset(void) { memset(&tally, 0, sizeof tally); }
 
 int vs_stream_marker_kind(const json_t *rec)
 {
-    const char *op = json_string_value(json_object_get(rec, "op"));
+    const char *op = rec ? json_string_value(json_object_get(rec, "op")) : NULL;
     if (!op)
         return 0;
     if (strcmp(op, "begin") == 0)

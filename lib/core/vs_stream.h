@@ -53,10 +53,12 @@ struct vs_stream_tally {
 };
 
 /* 0 for a data record, 1 for a begin marker, 2 for an end marker: records
- * whose "op" is "begin" or "end". */
+ * whose "op" is "begin" or "end". rec NULL (a line that is not a JSON
+ * object) is a data record: the producer counted it. */
 int vs_stream_marker_kind(const json_t *rec);
 
-/* Account one record read from an input. *marker is set to 1 when rec is a
+/* Account one record read from an input (NULL: a line that did not parse,
+ * which counts as a data record). *marker is set to 1 when rec is a
  * marker (the caller skips it), else 0. Errors, with d->detail (the caller
  * adds file and line):
  *   VS_E_FIELD      a marker with a missing or wrong "stream", "program" or

@@ -119,6 +119,8 @@ static int read_records(struct vs_writer *w, const struct vs_ingest_job *job,
             int marker = 0;
             c->records++;
             st = vs_ingest_parse(line, len, &rec, &vec, &dim, d);
+            if (st != VS_OK) /* a bad line is a line of the stream all the same */
+                (void)vs_ndjson_account(r, NULL, &marker, NULL);
             if (st == VS_OK && ((st = vs_ndjson_account(r, rec, &marker, d)) != VS_OK ||
                                 marker)) {
                 json_decref(rec);

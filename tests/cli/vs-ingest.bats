@@ -62,6 +62,7 @@ teardown() {
     run_split vs-index export "$S" || true
     expect_status 0
     expect_ndjson
+    unmark_out vs-index
     [ "$out" = "$(cat "$FIXTURES/ingest/small.expected.jsonl")" ]
 }
 
@@ -165,6 +166,7 @@ assert "elapsed_s" in o
     [[ "$err" == *'"deletes":3'* ]]
     run_split vs-index export "$S" || true
     expect_status 0
+    unmark_out vs-index
     [ "$(printf '%s\n' "$out" | $PY -c '
 import json, sys
 print(" ".join(sorted(json.loads(l)["id"] + ":" + json.loads(l).get("text", "") for l in sys.stdin)))')" = "doc2:replaced doc4:A dog sleeps." ]
