@@ -69,11 +69,13 @@ if got != want:
 @test "vs-chunk: empty input gives no records and exit 0" {
     run_split vs-chunk < /dev/null || true
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$out" ]
     [ -z "$err" ]
     : > "$SCRATCH/empty.txt"
     run_split vs-chunk "$SCRATCH/empty.txt" || true
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$out" ]
 }
 
@@ -81,10 +83,12 @@ if got != want:
     printf '{"id":"a","text":"one"}\n{"id":"b", nope\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
     run_split vs-chunk < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:2:"* ]]
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
     run_split vs-chunk "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"in.jsonl:2:"* ]]
 }
 
@@ -92,13 +96,16 @@ if got != want:
     printf '{"id":"a","text":"one"}\n{"id":"b","body":"x"}\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
     run_split vs-chunk < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:2:"*"field 'text'"* ]]
     run_split vs-chunk --keep-going < "$SCRATCH/in.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$err" == *warning*"<stdin>:2:"* ]]
     [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(",".join(json.loads(l)["id"] for l in sys.stdin))')" = "a#0,c#0" ]
     run_split vs-chunk --field body < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:1:"*"field 'body'"* ]]
 }
 
@@ -106,11 +113,13 @@ if got != want:
     cd "$FIXTURES"
     run_split vs-chunk docs || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"warning: docs/sub/blob.bin: binary file"* ]]
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
     expect_ndjson
     run_split vs-chunk --keep-going docs || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
 }
 
@@ -118,6 +127,7 @@ if got != want:
     cd "$FIXTURES"
     run_split vs-chunk --splitter markdown --size 60 --overlap 20 docs/guide.md docs/page.html || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | same_as_golden chunk/docs-markdown-60.jsonl
     [[ "$out" != *'"headings":["Guide","Install","this is a comment'* ]]
 }
@@ -125,10 +135,12 @@ if got != want:
 @test "vs-chunk: HTML drops scripts and styles and keeps the title; PDF text has pages" {
     run_split vs-chunk "$FIXTURES/docs/page.html" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$out" != *hidden* && "$out" != *color* ]]
     [[ "$out" == *'"title":"Sample Page"'* ]]
     run_split vs-chunk --splitter recursive --size 40 "$FIXTURES/docs/sample.pdf" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$out" == *'"text":"Page two talks about chunking."'*'"page":2'* ]]
     [[ "$out" == *'"title":"Sample PDF"'* ]]
 }
@@ -140,6 +152,7 @@ if got != want:
                 "--splitter recursive --unit words --size 6 --overlap 2"; do
         run_split vs-chunk $args "$f" || true
         expect_status 0
+        unmark_out vs-chunk
         unit=chars; [[ "$args" == *words* ]] && unit=words
         size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
         printf '%s\n' "$out" | $PY -c '
@@ -164,6 +177,7 @@ assert n > 1
     printf '{"id":"u","text":"ééééé東京"}\n' > "$SCRATCH/u.jsonl"
     run_split vs-chunk --splitter fixed --size 3 --overlap 1 "$SCRATCH/u.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     got=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print("|".join(json.loads(l)["text"] for l in sys.stdin))')
     [ "$got" = "ééé|ééé|é東京" ]
 }
@@ -172,10 +186,12 @@ assert n > 1
     cd "$FIXTURES"
     run_split vs-chunk --include '*.md' --include '*.txt' docs || true
     expect_status 0
+    unmark_out vs-chunk
     ids=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(sorted(set(json.loads(l)["doc_id"] for l in sys.stdin))))')
     [ "$ids" = "guide.md notes.txt" ]
     run_split vs-chunk --exclude sub --exclude '*.pdf' docs || true
     expect_status 0
+    unmark_out vs-chunk
     order=$(printf '%s\n' "$out" | $PY -c '
 import json, sys
 seen = []
@@ -189,6 +205,7 @@ print(" ".join(seen))')
 @test "vs-chunk: records pass their other fields through" {
     run_split vs-chunk "$FIXTURES/docs/sub/records.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     first=$(printf '%s\n' "$out" | head -1)
     [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"The first record. It has two sentences.","start":0,"end":39,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
 }
@@ -196,6 +213,7 @@ print(" ".join(seen))')
 @test "vs-chunk: a missing path is a warning and exit 3" {
     run_split vs-chunk "$SCRATCH/nope" "$FIXTURES/docs/notes.txt" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *nope* ]]
     [ -n "$out" ]
 }
@@ -211,6 +229,7 @@ print(" ".join(seen))')
     corpus="$VS_DATA/datasets/scifact/corpus.jsonl"
     run_split sh -c 'head -200 "$1" | vs-chunk --size 500 --overlap 100' sh "$corpus" || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | $PY -c '
 import json, sys
 docs = {}
@@ -234,9 +253,11 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     printf '{"id":"s","text":"one two three four five six seven"}\n' > "$SCRATCH/s.jsonl"
     VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk "$SCRATCH/s.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
     VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk --size 4 "$SCRATCH/s.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
     VS_CHUNK_SPLITTER=nope run_split vs-chunk "$SCRATCH/s.jsonl" || true
     expect_status 2
@@ -247,8 +268,10 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     head -c 600 "$FIXTURES/docs/sample.pdf" > "$SCRATCH/trunc.pdf"
     run_split vs-chunk "$SCRATCH" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [ -z "$out" ]
     [[ "$err" == *"bad.pdf: cannot read the PDF"*"trunc.pdf: cannot read the PDF"* ]]
     run_split vs-chunk --keep-going "$SCRATCH" || true
     expect_status 0
+    unmark_out vs-chunk
 }
