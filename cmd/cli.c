@@ -211,7 +211,7 @@ static const char *const known_keys[] = {
     "embed.api_version", "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
     "embed.price.",
     "eval.judge_model", "eval.judge_url",
-    "ingest.analyzer", "ingest.commit_every", "ingest.metric", "ingest.model",
+    "ingest.analyzer", "ingest.commit_every", "ingest.max_delete", "ingest.metric", "ingest.model",
     "ingest.text_field",
     "query.batch", "query.k", "query.threads",
     "rerank.model", "rerank.url",
