@@ -126,7 +126,7 @@ static void test_no_empty_chunks(void)
     const char *t = "ab\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xe2\x80\x8b\x01\xe3\x80\x80  "
                     "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0**";
     for (int sp_kind = VS_SPLITTER_FIXED; sp_kind <= VS_SPLITTER_MARKDOWN; sp_kind++) {
-        struct vs_chunk_options o = {(enum vs_splitter)sp_kind, VS_CHUNK_CHARS, 3, 0};
+        struct vs_chunk_options o = {(enum vs_splitter)sp_kind, VS_CHUNK_CHARS, 3, 0, 0, 0};
         struct vs_chunker *c;
         CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
         const struct vs_chunk_span *sp;
