@@ -114,6 +114,7 @@ if got != want:
     # sub/blob.bin is no document format: a directory walk leaves it out quietly
     run_split vs-chunk docs
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$err" ]
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
     expect_ndjson
@@ -298,6 +299,7 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     printf 'draft*\n' > site/.vecstoreignore
     run_split vs-chunk -vv --stats site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md sub/keep.txt " ]
     [[ "$err" == *"site/logo.png: left out: not a document format (--include reads it)"* ]]
     [[ "$err" == *"site/build: left out: ignored by site/.gitignore"* ]]
@@ -306,14 +308,17 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     [ "$(printf '%s\n' "$err" | tail -1 | jq -r .files_left_out)" = 6 ]
     run_split vs-chunk --no-ignore site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md build/out.txt robots.txt sub/draft.txt sub/keep.txt " ]
     run_split vs-chunk --include '*.css' --include '*.js' site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "app.js css/style.css " ]
     [ -z "$err" ]
     # a file named on the command line is read whatever its name
     run_split vs-chunk site/app.js
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .text)" = "console.log(1)" ]
 }
 
@@ -330,17 +335,20 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
 EOF
     run_split vs-chunk page.html
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .text)" = "Partial Indexes
 
 A partial index is an index over a subset of the rows of a table, chosen by a WHERE clause." ]
     [ "$(printf '%s\n' "$out" | jq -r .metadata.title)" = "Partial indexes" ]
     run_split vs-chunk --html-all page.html
     expect_status 0
+    unmark_out vs-chunk
     [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."*"Home"*"Partial Indexes"*"last modified"* ]]
     # the setting does the same
     printf '[chunk]\nhtml_all = true\n' > cfg.toml
     run_split vs-chunk --config cfg.toml page.html
     expect_status 0
+    unmark_out vs-chunk
     [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."* ]]
     printf '[chunk]\nhtml_all = "maybe"\n' > cfg.toml
     run_split vs-chunk --config cfg.toml page.html
@@ -356,9 +364,11 @@ A partial index is an index over a subset of the rows of a table, chosen by a WH
         "Another long paragraph about the write-ahead log and its checkpoints, and about what a reader sees in the meantime." > notes.txt
     run_split vs-chunk --size 120 --min-size 0 notes.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "10 116 115 4 " ]
     run_split vs-chunk --size 120 notes.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "128 121 " ]
     [[ "$(printf '%s\n' "$out" | head -1 | jq -r .text)" == "Bug Fixes:"* ]]
     # offsets still point into the file
