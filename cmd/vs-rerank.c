@@ -104,7 +104,8 @@ static int emit(const json_t *rec, void *arg)
 {
     struct out *o = arg;
     vs_cli_progress(++o->hits, "hits");
-    return vs_query_writer_put(&o->w, stdout, rec, vs_cli.stdout_is_pipe);
+    int st = vs_cli_stream_record(); /* counted for the end marker (ndjson only) */
+    return st != VS_OK ? st : vs_query_writer_put(&o->w, stdout, rec, vs_cli.stdout_is_pipe);
 }
 
 /* Read every query record of path into r. */
@@ -252,7 +253,8 @@ int main(int argc, char **argv)
     struct vs_rerank *r = NULL;
     long nq = 0;
     int st = vs_rerank_new(&o, &r, &d);
-    vs_cli_stream(VS_CLI_STREAM_FILTER);
+    if (fmt == VS_QUERY_NDJSON)
+        vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     if (st == VS_OK && queries)
         st = load_queries(r, queries, &nq, &d);
     int nfiles = argc - optind;

@@ -107,6 +107,10 @@ count() { vs-index info "$1" | jq -r .records; }
     expect_status 0
     unmark_out vs-rerank
     [ "$(printf '%s\n' "$out" | jq -r .qid | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" = "3 3 " ]
+    run_split vs-rerank --method bm25 --format trec run.jsonl
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" = 6 ]
+    [[ "$out" != *'"op"'* ]]
     run_split bash -c 'vs-embed < q.jsonl | vs-query kb.vs -k 3 --format trec'
     expect_status 0
     [ "$(printf '%s\n' "$out" | wc -l)" = 6 ]
