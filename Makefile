@@ -106,7 +106,8 @@ test: all units
 check: deps
 	@$(MAKE) --no-print-directory all units
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
-	@tests/run.sh $(BUILD) build-san
+	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
+	@tests/run.sh $(BUILD) build-san units:build-serial
 
 # deps first, then a new make: the pkg-config flags above are computed when a
 # make starts, so the build must start after deps.sh has installed them.

@@ -838,10 +838,15 @@ static void ep_readyz(struct ctx *c)
 {
     size_t ok = 0;
     for (size_t i = 0; i < c->srv->nstores; i++) {
+        struct vs_srv_store *e = c->srv->stores[i];
         struct vs_srv_gen *g;
-        if (vs_srv_gen_acquire(c->srv->stores[i], &g, NULL) == VS_OK) {
-            ok++;
-            vs_srv_gen_release(c->srv->stores[i], g);
+        if (vs_srv_gen_acquire(e, &g, NULL) == VS_OK) {
+            /* serving an older generation because the newest does not
+             * open is not ready */
+            pthread_mutex_lock(&e->mu);
+            ok += !e->stale;
+            pthread_mutex_unlock(&e->mu);
+            vs_srv_gen_release(e, g);
         }
     }
     json_t *o = json_object();

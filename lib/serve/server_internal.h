@@ -47,6 +47,7 @@ struct vs_srv_store {
     pthread_mutex_t mu;       /* guards cur and refs */
     pthread_mutex_t write_mu; /* one HTTP writer at a time */
     struct vs_srv_gen *cur;
+    int stale; /* the newest MANIFEST did not open: cur is an older generation */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
 };

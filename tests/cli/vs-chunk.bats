@@ -146,7 +146,8 @@ if got != want:
                 "--splitter recursive --unit words --size 6 --overlap 2"; do
         run_split vs-chunk $args "$f" || true
         expect_status 0
-        unit=chars; [[ "$args" == *words* ]] && unit=words
+        unit=chars
+        if [[ "$args" == *words* ]]; then unit=words; fi
         size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
         printf '%s\n' "$out" | $PY -c '
 import json, sys
