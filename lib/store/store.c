@@ -302,12 +302,13 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
      * number above every segment listed (a writer creates its next segment
      * there with O_EXCL), each segment once, deletion files of their own
      * segment and of no later generation */
-    if (json_integer_value(jg) < 1 || json_integer_value(jn) < 1) {
+    const char *why = json_integer_value(jg) < 1   ? "generation is not a positive number"
+                      : json_integer_value(jn) < 1 ? "next_segment is not a positive number"
+                                                   : NULL;
+    if (why) {
         json_decref(m);
         free(buf);
-        return bad_manifest(d, s->path, json_integer_value(jg) < 1
-                                            ? "generation is not a positive number"
-                                            : "next_segment is not a positive number");
+        return bad_manifest(d, s->path, why);
     }
     size_t i;
     json_t *e;
@@ -317,7 +318,6 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         free(buf);
         return vs_diag_set(d, VS_E_NOMEM, "cannot read the manifest");
     }
-    const char *why = NULL;
     json_array_foreach(sg, i, e) {
         const char *file = json_string_value(json_object_get(e, "file"));
         json_t *del = json_object_get(e, "del");

@@ -1,0 +1,388 @@
+#!/usr/bin/env bats
+# Hardening (issue 16, section 2): inputs that used to crash or stall the
+# programs. Each test is the reproduction of one row of the issue's table,
+# run through the real programs; forged stores are made by small Python
+# scripts that recompute the checksums with libxxhash (docs/store-format.md).
+# Servers listen on 127.0.0.1 with a port the kernel picks, every wait is a
+# bounded loop, and nothing asserts a wall-clock time.
+load helpers
+
+setup() {
+    T=$BATS_TEST_TMPDIR
+    SRV_PID=""
+    printf '{"id":"q","vector":[1,1,2,3]}\n' > "$T/q.ndjson"
+}
+
+teardown() {
+    if [ -n "$SRV_PID" ]; then
+        kill "$SRV_PID" 2>/dev/null || true
+        wait "$SRV_PID" 2>/dev/null || true
+    fi
+    if [ -n "${FIFO_PID:-}" ]; then kill "$FIFO_PID" 2>/dev/null || true; fi
+}
+
+san_build() {
+    case "$(basename "$(dirname "$VS_BIN")")" in *san*) return 0 ;; esac
+    return 1
+}
+
+# mkstore STORE N [IDLEN]: N records of dimension 4 with text, ids r0.. (or
+# ids padded to IDLEN bytes)
+mkstore() {
+    $PY - "$2" "${3:-0}" <<'PYEOF' | vs-ingest -q "$1"
+import json, sys
+n, idlen = int(sys.argv[1]), int(sys.argv[2])
+for i in range(n):
+    rid = "r%d" % i
+    if idlen:
+        rid = rid.ljust(idlen, "x")
+    print(json.dumps({"id": rid, "text": "record %d about cats" % i,
+                      "vector": [i % 7 + 1, 1, 2, 3]}))
+PYEOF
+}
+
+# forge SEGFILE: run the Python on stdin with the segment's bytes in b,
+# set(kind, field, value) changing a section table entry (field: off, len,
+# raw, sum), setq(off, value), h(bytes) = XXH64, and save() recomputing the
+# table and header checksums and writing the file back.
+forge() {
+    $PY -c 'import ctypes, struct, sys
+xx = ctypes.CDLL("libxxhash.so.0")
+xx.XXH64.restype = ctypes.c_uint64
+xx.XXH64.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64]
+def h(bs):
+    bs = bytes(bs)
+    return xx.XXH64(bs, len(bs), 0)
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+nsect, toff = struct.unpack_from("<I", b, 12)[0], struct.unpack_from("<Q", b, 32)[0]
+FIELDS = {"off": 16, "len": 24, "raw": 32, "sum": 40}
+def setq(off, v):
+    struct.pack_into("<Q", b, off, v)
+def entry(kind):
+    for i in range(nsect):
+        if struct.unpack_from("<I", b, toff + 48 * i)[0] == kind:
+            return toff + 48 * i
+    raise SystemExit("no section %d" % kind)
+def get(kind, field):
+    return struct.unpack_from("<Q", b, entry(kind) + FIELDS[field])[0]
+def set(kind, field, v):
+    setq(entry(kind) + FIELDS[field], v)
+def save():
+    setq(40, h(b[toff:toff + 48 * nsect]))
+    setq(56, h(b[:56]))
+    open(p, "wb").write(b)
+'"$(cat)" "$1"
+}
+
+# manifest STORE: run the Python on stdin with the manifest's JSON in m and
+# save() writing it back with a valid checksum line.
+manifest() {
+    $PY -c 'import ctypes, json, sys
+xx = ctypes.CDLL("libxxhash.so.0")
+xx.XXH64.restype = ctypes.c_uint64
+xx.XXH64.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64]
+p = sys.argv[1] + "/MANIFEST"
+t = open(p).read()
+m = json.loads(t[: t.rindex("xxh64 ")])
+def save():
+    body = (json.dumps(m, indent=1) + "\n").encode()
+    open(p, "wb").write(body + b"xxh64 %016x\n" % xx.XXH64(body, len(body), 0))
+'"$(cat)" "$1"
+}
+
+# digest STORE: a hash of every file of the store (to check it is unchanged)
+digest() {
+    (cd "$1" && cat ./* | md5sum)
+}
+
+# every_reader STORE STATUS PATTERN: each command that reads a store exits
+# with STATUS and one line on stderr matching PATTERN (a glob), without a
+# crash, and the store's files are unchanged.
+every_reader() {
+    local s=$1 want=$2 pat=$3 before n=0
+    before=$(digest "$s")
+    printf '{"qid":"q","id":"r1","rank":1,"score":1,"text":"cats"}\n' > "$T/hits.ndjson"
+    local cmds=(
+        "vs-index verify $s"
+        "vs-index info --digest $s"
+        "vs-index export $s"
+        "vs-index list-ids $s"
+        "vs-index get $s r1"
+        "vs-index snapshot $s $T/snap.vs"
+        "vs-index compact $s"
+        "vs-query $s $T/q.ndjson"
+        "vs-rerank -m bm25 --store $s $T/hits.ndjson"
+    )
+    local c
+    for c in "${cmds[@]}"; do
+        run_split $c
+        if [ "$status" -ne "$want" ] || [[ "$err" != $pat ]] ||
+           [ "$(printf '%s\n' "$err" | wc -l)" -ne 1 ]; then
+            echo "$c: status $status, stderr: $err" >&2
+            return 1
+        fi
+        n=$((n + 1))
+    done
+    [ "$n" -eq 9 ]
+    [ "$(digest "$s")" = "$before" ] || { echo "the store changed" >&2; return 1; }
+}
+
+# ---- vs-serve helpers ----
+
+# start_server ARGS...: vs-serve on 127.0.0.1, a free port; sets U, SRV_PID.
+start_server() {
+    SRV_ERR="$T/serve.err"
+    vs-serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$SRV_ERR" &
+    SRV_PID=$!
+    local i
+    for i in $(seq 200); do
+        grep -q 'listening on' "$SRV_ERR" && break
+        kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_ERR" >&2; return 1; }
+        sleep 0.05
+    done
+    PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
+    [ -n "$PORT" ] || { cat "$SRV_ERR" >&2; return 1; }
+    U="http://127.0.0.1:$PORT"
+}
+
+# req METHOD PATH [BODY] [CURL ARGS...]: sets code and body (curl gives up
+# after 60 s, far beyond any deadline these tests expect)
+req() {
+    local m=$1 p=$2 data=${3-}
+    shift 3 2>/dev/null || shift $#
+    local args=(-s --max-time 60 -o "$T/body" -w '%{http_code}' -X "$m")
+    if [ -n "$data" ]; then
+        if [ -f "$data" ]; then args+=(--data-binary "@$data")
+        else args+=(--data-binary "$data"); fi
+    fi
+    code=$(curl "${args[@]}" "$@" "$U$p") || true
+    body=$(cat "$T/body" 2>/dev/null || true)
+}
+
+# ---- a: out of memory while loading a section ----
+
+@test "hardening a: out of memory loading a section is exit 5 in every reader, never a double free" {
+    san_build && skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"
+    mkstore "$T/small.vs" 50
+    # 30,000 ids of 2 KB: the ids section is 61 MB raw (compressed to little)
+    mkstore "$T/big.vs" 30000 2048
+    local c lim ok
+    for c in "vs-index verify" "vs-index list-ids" "vs-index export" "vs-index info --digest" \
+             "vs-query" "vs-index get"; do
+        local extra=()
+        case $c in vs-query) extra=("$T/q.ndjson") ;; "vs-index get") extra=(r1) ;; esac
+        # the smallest address-space limit (10 MB steps) under which the
+        # command reads the small store ...
+        ok=""
+        for lim in $(seq 30000 10000 600000); do
+            if (ulimit -v "$lim"; $c "$T/small.vs" "${extra[@]}" >/dev/null 2>&1); then
+                ok=$lim
+                break
+            fi
+        done
+        [ -n "$ok" ] || { echo "$c: does not run under 600 MB" >&2; return 1; }
+        # ... is 50 MB short of the big store's ids: out of memory, exit 5
+        run_split bash -c "ulimit -v $ok; exec $c $T/big.vs ${extra[*]}"
+        expect_status 5
+        [[ "$err" == *"cannot allocate"* ]] || [[ "$err" == *"out of memory"* ]]
+        [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
+    done
+}
+
+@test "hardening a: vs-serve answers 500 when a store's section cannot be allocated and keeps serving" {
+    san_build && skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"
+    mkstore "$T/small.vs" 50
+    mkstore "$T/big.vs" 30000 2048
+    local lim ok=""
+    for lim in $(seq 100000 20000 1200000); do
+        ulimit_serve() { (ulimit -v "$lim"; exec vs-serve --threads 2 --listen 127.0.0.1:0 "$@") ; }
+        SRV_ERR="$T/serve.err"
+        ulimit_serve "$T/small.vs" >/dev/null 2>"$SRV_ERR" &
+        SRV_PID=$!
+        local i
+        for i in $(seq 100); do
+            grep -q 'listening on' "$SRV_ERR" && break
+            kill -0 "$SRV_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
+        if [ -n "$PORT" ]; then
+            U="http://127.0.0.1:$PORT"
+            req POST /v1/stores/small/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+            kill "$SRV_PID"; wait "$SRV_PID" || true; SRV_PID=""
+            if [ "$code" = 200 ]; then ok=$lim; break; fi
+        else
+            kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" || true; SRV_PID=""
+        fi
+    done
+    [ -n "$ok" ] || { echo "vs-serve does not answer under 1.2 GB" >&2; return 1; }
+    lim=$ok
+    ulimit_serve "$T/small.vs" "$T/big.vs" >/dev/null 2>"$SRV_ERR" &
+    SRV_PID=$!
+    for i in $(seq 100); do grep -q 'listening on' "$SRV_ERR" && break; sleep 0.05; done
+    PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
+    U="http://127.0.0.1:$PORT"
+    req POST /v1/stores/big/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+    [ "$code" = 500 ] || { echo "big: $code $body" >&2; return 1; }
+    [[ "$body" == *memory* ]]
+    req POST /v1/stores/small/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+    [ "$code" = 200 ]
+    req GET /healthz
+    [ "$code" = 200 ]
+    kill -0 "$SRV_PID"
+}
+
+# ---- b, c: lengths in a forged segment ----
+
+@test "hardening b: an ids section claiming 2^40 raw bytes (checksums fixed) is exit 4 in every reader" {
+    mkstore "$T/kb.vs" 50
+    forge "$T/kb.vs/seg-00000001.vseg" <<'PYEOF'
+set(1, "raw", 1 << 40)
+save()
+PYEOF
+    every_reader "$T/kb.vs" 4 "*seg-00000001.vseg*section 'ids'*"
+}
+
+@test "hardening b: a raw length its zstd frame does not hold is exit 4, and vs-serve survives it" {
+    mkstore "$T/kb.vs" 50
+    mkstore "$T/ok.vs" 50
+    # plausible for the stored size (so the store opens), but not the
+    # frame's content size: refused when the section is first loaded
+    forge "$T/kb.vs/seg-00000001.vseg" <<'PYEOF'
+set(1, "raw", get(1, "raw") + 4096)
+save()
+PYEOF
+    run_split vs-index verify "$T/kb.vs"
+    expect_status 4
+    [[ "$err" == *"section 'ids': does not decompress to its"* ]]
+    run_split vs-query "$T/kb.vs" "$T/q.ndjson"
+    expect_status 4
+    start_server "$T/kb.vs" "$T/ok.vs"
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+    [ "$code" = 500 ]
+    [[ "$body" == *"does not decompress"* ]]
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+    [ "$code" = 500 ]
+    req POST /v1/stores/ok/query '{"id":"q","vector":[1,1,2,3],"k":2}'
+    [ "$code" = 200 ]
+    req GET /healthz
+    [ "$code" = 200 ]
+}
+
+@test "hardening c: rows x dim x 4 overflowing 64 bits in a forged header is exit 4, no allocation tried" {
+    mkstore "$T/kb.vs" 50
+    # rows 2^62 + 50, dim 4: rows x dim x 4 wraps to 800, the vectors size
+    forge "$T/kb.vs/seg-00000001.vseg" <<'PYEOF'
+setq(16, (1 << 62) + 50)
+save()
+PYEOF
+    every_reader "$T/kb.vs" 4 "*seg-00000001.vseg*rows x dimension 4 is not a valid size"
+}
+
+@test "hardening c: a docs block or vectors block claiming more rows than the segment is exit 4" {
+    mkstore "$T/kb.vs" 50
+    cp -r "$T/kb.vs" "$T/kb2.vs"
+    # docindex entry 0: rows 2^61 (its count was the segment's 50 rows);
+    # the section is raw, its checksum is recomputed
+    forge "$T/kb.vs/seg-00000001.vseg" <<'PYEOF'
+o = get(3, "off")
+setq(o + 40, 1 << 61)
+set(3, "sum", h(b[o:o + get(3, "len")]))
+save()
+PYEOF
+    run_split vs-index export "$T/kb.vs"
+    expect_status 4
+    [[ "$err" == *"section 'docindex': entry 0 is invalid"* ]]
+    forge "$T/kb2.vs/seg-00000001.vseg" <<'PYEOF'
+o = get(5, "off")
+setq(o + 40, (1 << 64) - 16)
+set(5, "sum", h(b[o:o + get(5, "len")]))
+save()
+PYEOF
+    run_split vs-query "$T/kb2.vs" "$T/q.ndjson"
+    expect_status 4
+    [[ "$err" == *"section 'vecindex': entry 0 is invalid"* ]]
+}
+
+# ---- d: FIFOs in place of store files ----
+
+@test "hardening d: a FIFO as MANIFEST or as a segment is exit 4 'not a regular file', no hang" {
+    mkstore "$T/kb.vs" 50
+    cp -r "$T/kb.vs" "$T/seg.vs"
+    rm "$T/kb.vs/MANIFEST"
+    mkfifo "$T/kb.vs/MANIFEST"
+    rm "$T/seg.vs/seg-00000001.vseg"
+    mkfifo "$T/seg.vs/seg-00000001.vseg"
+    # a bounded guard: a reader that still hung would be killed after 60 s
+    # and the test would fail on its status
+    local c
+    for c in "vs-index verify" "vs-index info" "vs-index export" "vs-query"; do
+        local extra=()
+        [ "$c" = vs-query ] && extra=("$T/q.ndjson")
+        run_split timeout 60 $c "$T/kb.vs" "${extra[@]}"
+        expect_status 4
+        [[ "$err" == *"kb.vs/MANIFEST: manifest is not a regular file"* ]]
+        run_split timeout 60 $c "$T/seg.vs" "${extra[@]}"
+        expect_status 4
+        [[ "$err" == *"seg-00000001.vseg: segment is not a regular file"* ]]
+    done
+    run_split timeout 60 vs-ingest "$T/seg.vs" "$T/q.ndjson"
+    expect_status 4
+    [[ "$err" == *"not a regular file"* ]]
+    start_server "$T/seg.vs" || true
+    # vs-serve refuses the store at start-up (exit 4), it does not hang
+    wait "$SRV_PID" && rc=0 || rc=$?
+    SRV_PID=""
+    [ "$rc" -eq 4 ]
+    grep -q "segment is not a regular file" "$T/serve.err"
+}
+
+@test "hardening d: a FIFO as a deletion file is exit 4" {
+    mkstore "$T/kb.vs" 50
+    echo '{"id":"r1","op":"delete"}' | vs-ingest -q "$T/kb.vs"
+    local del
+    del=$(cd "$T/kb.vs" && ls del-*.vdel)
+    rm "$T/kb.vs/$del"
+    mkfifo "$T/kb.vs/$del"
+    run_split timeout 60 vs-index list-ids "$T/kb.vs"
+    expect_status 4
+    [[ "$err" == *"$del: deletion file is not a regular file"* ]]
+}
+
+# ---- e: manifests whose checksum is valid but whose numbers are not ----
+
+@test "hardening e: next_segment 0 or -1, generation -5, a segment twice, an unknown analyzer: exit 4" {
+    mkstore "$T/base.vs" 20
+    printf '{"id":"s","text":"more","vector":[1,1,1,1]}\n' | vs-ingest -q "$T/base.vs"
+    local case
+    for case in next0 nextneg gen dup below del analyzer; do
+        rm -rf "$T/kb.vs"
+        cp -r "$T/base.vs" "$T/kb.vs"
+        manifest "$T/kb.vs" <<PYEOF
+c = "$case"
+if c == "next0": m["next_segment"] = 0
+if c == "nextneg": m["next_segment"] = -1
+if c == "gen": m["generation"] = -5
+if c == "dup": m["segments"].append(dict(m["segments"][0]))
+if c == "below": m["next_segment"] = 2
+if c == "del": m["segments"][0]["del"] = "del-00000009-00000002.vdel"
+if c == "analyzer": m["analyzer"] = "v1;lang=klingon"
+save()
+PYEOF
+        local want
+        case $case in
+            next0|nextneg) want="next_segment is not a positive number" ;;
+            gen) want="generation is not a positive number" ;;
+            dup) want="a segment is listed twice" ;;
+            below) want="a segment number is not below next_segment" ;;
+            del) want="a deletion file does not belong to its segment and generation" ;;
+            analyzer) want="unknown analyzer" ;;
+        esac
+        every_reader "$T/kb.vs" 4 "*kb.vs/MANIFEST: manifest is damaged: $want"
+        # and the writer refuses it too, leaving it as it is
+        run_split vs-ingest "$T/kb.vs" "$T/q.ndjson"
+        expect_status 4
+        [[ "$err" == *"$want"* ]]
+    done
+}
