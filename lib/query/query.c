@@ -498,9 +498,8 @@ static int emit_hits(struct vs_query *q, size_t i, int (*emit)(const json_t *, v
         if (!isfinite(score) || (has_dist && !isfinite(dist))) {
             vs_diag_field(d, "vector");
             return vs_diag_set(d, VS_E_DATA,
-                               "query '%.200s': the %s score of record '%.200s' is not a "
-                               "finite float32 (the vectors are too large for its arithmetic)",
-                               json_is_string(pq->qid) ? json_string_value(pq->qid) : "",
+                               "the %s score of record '%.200s' is not a finite float32 "
+                               "(the vectors are too large for its arithmetic)",
                                metric, r->hits[j].id);
         }
     }

@@ -415,3 +415,85 @@ PYEOF
         [[ "$err" == *"$want"* ]]
     done
 }
+
+# ---- i: non-finite scores ----
+
+@test "hardening i: an l2 query whose distances overflow float32 is refused, no hit without a score" {
+    printf '%s\n' '{"id":"a","vector":[3e38,3e38,3e38]}' '{"id":"b","vector":[-3e38,3e38,-3e38]}' \
+                  '{"id":"c","vector":[1,2,3]}' | vs-ingest -q --metric l2 "$T/l2.vs"
+    local f
+    for f in ndjson trec; do
+        run_split vs-query --format "$f" "$T/l2.vs" <<< '{"id":"q","vector":[3e38,3e38,3e38]}'
+        expect_status 3
+        [ -z "$out" ]
+        [[ "$err" == *"field 'vector' the l2 score of record '"*"' is not a finite float32"* ]]
+    done
+    run_split vs-query --exact "$T/l2.vs" <<< '{"id":"q","vector":[3e38,3e38,3e38]}'
+    expect_status 3
+    # a query whose hits all have finite scores is answered as before
+    run_split vs-query -k 1 --no-text "$T/l2.vs" <<< '{"id":"q","vector":[1,2,3]}'
+    expect_status 0
+    [ "$out" = '{"qid":"q","id":"c","rank":1,"score":0.0,"distance":0.0,"metric":"l2"}' ]
+}
+
+@test "hardening i: weighted and dbsf fusion over scores of +-1e308 rank correctly with finite scores" {
+    printf '%s\n' '{"qid":"q","id":"a","rank":1,"score":1e308}' '{"qid":"q","id":"b","rank":2,"score":-1e308}' \
+                  '{"qid":"q","id":"c","rank":3,"score":0}' > "$T/r1.ndjson"
+    printf '%s\n' '{"qid":"q","id":"c","rank":1,"score":1e308}' '{"qid":"q","id":"a","rank":2,"score":5e307}' \
+                  '{"qid":"q","id":"b","rank":3,"score":-1e308}' > "$T/r2.ndjson"
+    run_split vs-query --fuse --fusion weighted --format trec "$T/r1.ndjson" "$T/r2.ndjson"
+    expect_status 0
+    # min-max: a = (1 + 0.75) / 2, c = (0.5 + 1) / 2, b = 0
+    [ "$out" = "$(printf 'q Q0 a 1 0.875 vecstore\nq Q0 c 2 0.75 vecstore\nq Q0 b 3 0 vecstore')" ]
+    # the same lists scaled down by 2^1000 fuse to the same scores
+    sed 's/e308/e7/; s/5e307/5e6/' "$T/r1.ndjson" > "$T/s1.ndjson"
+    sed 's/e308/e7/; s/5e307/5e6/' "$T/r2.ndjson" > "$T/s2.ndjson"
+    run_split vs-query --fuse --fusion dbsf --format trec "$T/r1.ndjson" "$T/r2.ndjson"
+    expect_status 0
+    local big=$out
+    [ "$(echo "$big" | cut -d' ' -f3 | tr '\n' ' ')" = "a c b " ]
+    [[ "$big" != *nan* ]] && [[ "$big" != *inf* ]] || false
+    run_split vs-query --fuse --fusion dbsf --format trec "$T/s1.ndjson" "$T/s2.ndjson"
+    expect_status 0
+    [ "$out" = "$big" ]
+}
+
+# ---- j: a delete record with a bad filter ----
+
+@test "hardening j: a delete record whose filter does not parse is exit 3 with FILE:LINE:COL" {
+    mkstore "$T/kb.vs" 5
+    local before
+    before=$(digest "$T/kb.vs")
+    run_split vs-ingest "$T/kb.vs" <<< '{"op":"delete","filter":"x ="}'
+    expect_status 3
+    [ -z "$out" ]
+    [ "$err" = "vs-ingest: error: <stdin>:1:4: field 'filter' column 4: expected a value (a string, number, true, false or null)" ]
+    [ "$(digest "$T/kb.vs")" = "$before" ]
+}
+
+# ---- k: ids TREC cannot hold ----
+
+@test "hardening k: vs-query --format trec refuses ids with spaces or newlines (exit 3), ndjson keeps them" {
+    printf '%s\n' '{"id":"a b","vector":[1,0]}' '{"id":"c\nd","vector":[0.9,0.1]}' \
+                  '{"id":"ok","vector":[0,1]}' | vs-ingest -q "$T/k.vs"
+    run_split vs-query --format trec -k 1 "$T/k.vs" <<< '{"id":"q1","vector":[1,0]}'
+    expect_status 3
+    [ -z "$out" ]
+    [ "$err" = "vs-query: error: field 'id' \"a b\" cannot be written in TREC format (empty, or holds whitespace or a control character); use --format ndjson" ]
+    run_split vs-query --format trec -k 2 "$T/k.vs" <<< '{"id":"q1","vector":[0.1,1]}'
+    expect_status 3
+    # what was written before the refusal is whole TREC lines only
+    printf '%s\n' "$out" | awk 'NF && NF != 6 { exit 1 }'
+    [[ "$out" != *"Q0 c"* ]] || false
+    [[ "$err" == *"field 'id' \"c\\nd\" cannot be written in TREC format"* ]]
+    run_split vs-query --format trec -k 1 "$T/k.vs" <<< '{"id":"q 1","vector":[0,1]}'
+    expect_status 3
+    [[ "$err" == *"field 'qid' \"q 1\" cannot be written"* ]]
+    # fused runs go through the same writer
+    printf '{"qid":"q","id":"x y","rank":1,"score":1}\n' > "$T/run.ndjson"
+    run_split vs-query --fuse --format trec "$T/run.ndjson" "$T/run.ndjson"
+    expect_status 3
+    run_split vs-query --format ndjson -k 3 --no-text "$T/k.vs" <<< '{"id":"q1","vector":[1,0]}'
+    expect_status 0
+    [[ "$out" == *'"id":"c\nd"'* ]]
+}
