@@ -497,3 +497,82 @@ PYEOF
     expect_status 0
     [[ "$out" == *'"id":"c\nd"'* ]]
 }
+
+# cpu_seconds CMD...: run CMD (stdout to /dev/null) and print the CPU time
+# (user + system) it used
+cpu_seconds() {
+    $PY -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.3f" % (r.ru_utime + r.ru_stime))' "$@"
+}
+
+# in_query FILE N: a query record whose filter is "text IN [N strings]"
+in_query() {
+    $PY -c 'import json, sys
+n = int(sys.argv[2])
+f = "text IN [" + ",".join("\"c%d\"" % i for i in range(n)) + ",\"record 3 about cats\"]"
+open(sys.argv[1], "w").write(json.dumps({"id": "q", "vector": [1, 1, 2, 3], "filter": f, "k": 2}) + "\n")' "$@"
+}
+
+# ---- f: a filter with a long IN list ----
+
+@test "hardening f: an IN list of 400,000 strings costs linear time (CPU vs a list of 50,000)" {
+    mkstore "$T/kb.vs" 200
+    in_query "$T/small.ndjson" 50000
+    in_query "$T/big.ndjson" 400000
+    run_split vs-query --no-text --no-metadata "$T/kb.vs" "$T/big.ndjson"
+    expect_status 0
+    [ "$out" = '{"qid":"q","id":"r3","rank":1,"score":0.84852815,"distance":0.15147185,"metric":"cosine"}' ]
+    local small big
+    small=$(cpu_seconds vs-query "$T/kb.vs" "$T/small.ndjson")
+    big=$(cpu_seconds vs-query "$T/kb.vs" "$T/big.ndjson")
+    echo "# IN list CPU: 50,000 strings ${small} s, 400,000 strings ${big} s" >&3
+    # 8 times the list: linear is about 8 times the time, quadratic 64;
+    # the bound is generous (and 0.05 s keeps a fast small run from
+    # making the ratio noise)
+    $PY -c 'import sys; s, b = map(float, sys.argv[1:]); sys.exit(0 if b <= 24 * max(s, 0.05) else 1)' "$small" "$big"
+}
+
+@test "hardening f: over HTTP the deadline gives 504 for a long IN list and /healthz answers meanwhile" {
+    mkstore "$T/kb.vs" 200
+    in_query "$T/big.ndjson" 400000
+    start_server --timeout-ms 1 "$T/kb.vs"
+    req POST /v1/stores/kb/query "$T/big.ndjson"
+    [ "$code" = 504 ] || { echo "$code $body" >&2; return 1; }
+    [[ "$body" == *'"deadline"'* ]]
+    kill "$SRV_PID"; wait "$SRV_PID" || true
+    start_server --threads 2 "$T/kb.vs"
+    # three long requests at once, and health checks while they run
+    local i pids=()
+    for i in 1 2 3; do
+        curl -s --max-time 60 -o "$T/long$i" -w '%{http_code}' --data-binary "@$T/big.ndjson" \
+            "$U/v1/stores/kb/query" > "$T/code$i" &
+        pids+=($!)
+    done
+    req GET /healthz
+    [ "$code" = 200 ]
+    for i in 1 2 3; do wait "${pids[$((i - 1))]}"; [ "$(cat "$T/code$i")" = 200 ]; done
+    grep -q '"id":"r3"' "$T/long1"
+}
+
+# ---- g: a text query of many distinct words ----
+
+@test "hardening g: a text query of 100,000 distinct words costs linear time (CPU vs 10,000)" {
+    mkstore "$T/kb.vs" 200
+    local n
+    for n in 10000 100000; do
+        $PY -c 'import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"id": "q", "text": "cats " + " ".join("w%dq" % i for i in range(n))}))' $n > "$T/t$n.ndjson"
+    done
+    run_split vs-query --mode text -k 1 --no-text --no-metadata "$T/kb.vs" "$T/t100000.ndjson"
+    expect_status 0
+    [[ "$out" == '{"qid":"q","id":"r'* ]]
+    local small big
+    small=$(cpu_seconds vs-query --mode text "$T/kb.vs" "$T/t10000.ndjson")
+    big=$(cpu_seconds vs-query --mode text "$T/kb.vs" "$T/t100000.ndjson")
+    echo "# text query CPU: 10,000 words ${small} s, 100,000 words ${big} s" >&3
+    # 10 times the words: linear about 10 times, quadratic 100
+    $PY -c 'import sys; s, b = map(float, sys.argv[1:]); sys.exit(0 if b <= 30 * max(s, 0.05) else 1)' "$small" "$big"
+}
