@@ -576,3 +576,100 @@ print(json.dumps({"id": "q", "text": "cats " + " ".join("w%dq" % i for i in rang
     # 10 times the words: linear about 10 times, quadratic 100
     $PY -c 'import sys; s, b = map(float, sys.argv[1:]); sys.exit(0 if b <= 30 * max(s, 0.05) else 1)' "$small" "$big"
 }
+
+# ---- h: slow-header clients ----
+
+@test "hardening h: clients trickling headers are dropped at --header-timeout and /healthz gets through" {
+    mkstore "$T/kb.vs" 5
+    start_server --max-connections 10 --idle-timeout 5 --header-timeout 2 "$T/kb.vs"
+    # 10 clients, each sending one header byte a second (at most 30 bytes,
+    # so each ends by itself), recording whether the server closed it first
+    $PY - "$PORT" "$T/trickle.out" <<'PYEOF' &
+import socket, sys, threading, time
+port, out = int(sys.argv[1]), sys.argv[2]
+res = []
+def client(i):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    req = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    closed = "held"
+    for k in range(30):
+        try:
+            s.send(req[k:k + 1])
+        except OSError:
+            closed = "closed"
+            break
+        time.sleep(1)
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed = "closed"
+                break
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed = "closed"
+            break
+        s.setblocking(True)
+    res.append(closed)
+    s.close()
+ts = [threading.Thread(target=client, args=(i,)) for i in range(10)]
+for t in ts: t.start()
+for t in ts: t.join()
+open(out, "w").write(" ".join(sorted(res)) + "\n")
+PYEOF
+    local tp=$! i ok=""
+    sleep 1
+    # health checks keep trying (each bounded); one gets through once the
+    # tricklers are dropped, long before they would have finished
+    for i in $(seq 20); do
+        req GET /healthz '' --max-time 2
+        if [ "$code" = 200 ]; then ok=1; break; fi
+        sleep 0.5
+    done
+    wait "$tp"
+    [ -n "$ok" ]
+    # every trickler was closed by the server, none held to its end
+    [ "$(cat "$T/trickle.out")" = "closed closed closed closed closed closed closed closed closed closed" ]
+    # a normal request on a fresh connection is answered
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,2,3],"k":1}'
+    [ "$code" = 200 ]
+}
+
+# ---- l: keys limited to stores, and /metrics behind a key ----
+
+@test "hardening l: GET /v1/stores lists only a key's stores; --metrics-auth puts /metrics behind a key" {
+    mkstore "$T/kb.vs" 5
+    mkstore "$T/other.vs" 5
+    hr=$(vs-serve --hash-key <<< reader-key | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    ha=$(vs-serve --hash-key <<< all-key | $PY -c 'import json,sys; print(json.load(sys.stdin)["hash"])')
+    {
+        printf '{"name":"reader","hash":"%s","scopes":["read"],"stores":["kb"]}\n' "$hr"
+        printf '{"name":"all","hash":"%s","scopes":["read"]}\n' "$ha"
+    } > "$T/keys"
+    start_server --keys "$T/keys" "$T/kb.vs" "$T/other.vs"
+    req GET /v1/stores '' -H 'Authorization: Bearer reader-key'
+    [ "$code" = 200 ]
+    [ "$body" = '{"stores":["kb"]}' ]
+    req GET /v1/stores '' -H 'Authorization: Bearer all-key'
+    [ "$code" = 200 ]
+    [ "$body" = '{"stores":["kb","other"]}' ]
+    # without --metrics-auth, /metrics stays open (as before)
+    req GET /metrics
+    [ "$code" = 200 ]
+    kill "$SRV_PID"; wait "$SRV_PID" || true
+    start_server --keys "$T/keys" --metrics-auth "$T/kb.vs" "$T/other.vs"
+    req GET /metrics
+    [ "$code" = 401 ]
+    req GET /metrics '' -H 'Authorization: Bearer wrong-key'
+    [ "$code" = 401 ]
+    [[ "$body" != *wrong-key* ]]
+    req GET /metrics '' -H 'Authorization: Bearer reader-key'
+    [ "$code" = 200 ]
+    [[ "$body" == *vs_build_info* ]]
+    req GET /healthz
+    [ "$code" = 200 ]
+    # --metrics-auth without keys is a usage error
+    run_split vs-serve --metrics-auth --listen 127.0.0.1:0 "$T/kb.vs"
+    expect_status 2
+    [[ "$err" == *"--metrics-auth needs --keys"* ]]
+}
