@@ -493,6 +493,12 @@ PYEOF
     printf '{"qid":"q","id":"x y","rank":1,"score":1}\n' > "$T/run.ndjson"
     run_split vs-query --fuse --format trec "$T/run.ndjson" "$T/run.ndjson"
     expect_status 3
+    # and so does vs-rerank's
+    printf '{"id":"q","text":"cats"}\n' > "$T/queries.ndjson"
+    printf '{"qid":"q","id":"x y","rank":1,"score":1,"text":"cats"}\n' > "$T/hits.ndjson"
+    run_split vs-rerank -m bm25 --format trec --queries "$T/queries.ndjson" "$T/hits.ndjson"
+    expect_status 3
+    [[ "$err" == "vs-rerank: error: field 'id' \"x y\" cannot be written in TREC format"* ]]
     run_split vs-query --format ndjson -k 3 --no-text "$T/k.vs" <<< '{"id":"q1","vector":[1,0]}'
     expect_status 0
     [[ "$out" == *'"id":"c\nd"'* ]]
