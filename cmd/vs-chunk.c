@@ -17,6 +17,7 @@ enum {
     OPT_SINCE,
     OPT_SIZE,
     OPT_SPLITTER,
+    OPT_TITLE,
     OPT_UNIT
 };
 
@@ -46,6 +47,9 @@ static void usage(FILE *fp)
             "                       write a {\"op\":\"keep\"} marker for each at the end\n"
             "      --size N         largest chunk, in units (default 1000)\n"
             "      --splitter NAME  fixed, recursive (default), sentence, markdown\n"
+            "      --title WHERE    a record's \"title\" (BEIR corpora): text (default:\n"
+            "                       \"TITLE\\n\\nTEXT\" is chunked, embedded and indexed; offsets\n"
+            "                       are into it) or metadata (only metadata.title)\n"
             "      --unit UNIT      chars (Unicode code points, default) or words\n"
             "      --config FILE    settings file (default .vecstore.toml)\n"
             "      --stats          print counters as JSON on stderr at exit\n"
@@ -99,6 +103,7 @@ int main(int argc, char **argv)
         {"since", required_argument, NULL, OPT_SINCE},
         {"size", required_argument, NULL, OPT_SIZE},
         {"splitter", required_argument, NULL, OPT_SPLITTER},
+        {"title", required_argument, NULL, OPT_TITLE},
         {"unit", required_argument, NULL, OPT_UNIT},
         VS_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
@@ -108,6 +113,7 @@ int main(int argc, char **argv)
     struct vs_walk_filter filter = {incl, 0, excl, 0, 0, NULL};
     const char *field = "text";
     int keep_going = 0;
+    const char *title = "text";
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
@@ -132,6 +138,12 @@ int main(int argc, char **argv)
         case OPT_SINCE: since = optarg; break;
         case OPT_SIZE: size_s = optarg; break;
         case OPT_SPLITTER: splitter = optarg; break;
+        case OPT_TITLE:
+            if (strcmp(optarg, "text") && strcmp(optarg, "metadata"))
+                return vs_cli_exit(vs_cli_usage_error("--title takes text or metadata, not '%s'",
+                                                      optarg));
+            title = optarg;
+            break;
         case OPT_UNIT: unit = optarg; break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
@@ -184,6 +196,8 @@ int main(int argc, char **argv)
         vs_chunker_free(chunker);
         return vs_cli_exit(vs_cli_report(st, &d));
     }
+    vs_chunk_job_set_title(job, strcmp(title, "metadata") ? VS_CHUNK_TITLE_TEXT
+                                                          : VS_CHUNK_TITLE_METADATA);
     if (optind >= argc)
         st = vs_chunk_job_records(job, NULL, &d);
     for (int i = optind; i < argc && st == VS_OK; i++)

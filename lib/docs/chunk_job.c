@@ -17,6 +17,7 @@ struct vs_chunk_job {
     json_t *keeps;                /* keep markers, written at the end */
     const char *field;
     int keep_going;
+    int title_metadata_only; /* a record's "title" only in metadata.title */
     struct vs_chunk_sink sink;
     struct vs_chunk_counts c;
     int fatal;           /* status of a fatal error in a walk callback */
@@ -121,6 +122,34 @@ static int chunk_doc(struct vs_chunk_job *j, struct vs_doc *doc, struct vs_diag 
     return VS_OK;
 }
 
+void vs_chunk_job_set_title(struct vs_chunk_job *j, enum vs_chunk_title t)
+{
+    j->title_metadata_only = t == VS_CHUNK_TITLE_METADATA;
+}
+
+/* A record's non-empty string "title" (BEIR corpora) goes before its text,
+ * "TITLE\n\nTEXT", so that it is embedded and indexed with the text; the
+ * chunks' offsets are into that text. A record without a string text is
+ * left for vs_doc_from_record to refuse. */
+static int title_into_text(json_t *rec, const char *field, struct vs_diag *d)
+{
+    json_t *ti = json_object_get(rec, "title"), *tx = json_object_get(rec, field);
+    if (!json_is_string(ti) || !json_string_length(ti) || !json_is_string(tx))
+        return VS_OK;
+    size_t a = json_string_length(ti), b = json_string_length(tx);
+    char *buf = malloc(a + b + 3);
+    if (!buf)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    memcpy(buf, json_string_value(ti), a);
+    memcpy(buf + a, "\n\n", 2);
+    memcpy(buf + a + 2, json_string_value(tx), b);
+    json_t *nt = json_stringn_nocheck(buf, a + b + 2);
+    free(buf);
+    if (!nt || json_object_set_new(rec, field, nt) != 0)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    return VS_OK;
+}
+
 int vs_chunk_job_records(struct vs_chunk_job *j, const char *path, struct vs_diag *d)
 {
     vs_diag_clear(d);
@@ -141,7 +170,10 @@ int vs_chunk_job_records(struct vs_chunk_job *j, const char *path, struct vs_dia
         st = vs_ndjson_read(rd, &rec, d);
         struct vs_doc *doc = NULL;
         if (st == VS_OK && rec) {
-            st = vs_doc_from_record(rec, j->field, source, &doc, d);
+            if (!j->title_metadata_only)
+                st = title_into_text(rec, j->field ? j->field : "text", d);
+            if (st == VS_OK)
+                st = vs_doc_from_record(rec, j->field, source, &doc, d);
             vs_diag_where(d, vs_ndjson_name(rd), vs_ndjson_line(rd));
             json_decref(rec);
         } else if (st == VS_OK)

@@ -51,6 +51,13 @@ int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
                      struct vs_chunk_job **out, struct vs_diag *d);
 void vs_chunk_job_free(struct vs_chunk_job *j);
 
+/* Where a record's "title" goes (BEIR corpora have one). TEXT (the
+ * default): before the text, "TITLE\n\nTEXT", so it is embedded and indexed
+ * with it (chunk offsets are into that text), and into metadata.title;
+ * METADATA: only into metadata.title (the text as given). */
+enum vs_chunk_title { VS_CHUNK_TITLE_TEXT = 0, VS_CHUNK_TITLE_METADATA };
+void vs_chunk_job_set_title(struct vs_chunk_job *j, enum vs_chunk_title t);
+
 /* The records of the NDJSON file path (NULL or "-": standard input), one
  * document each. A file that does not open is skipped (warning);
  * standard input that does not is fatal. */

@@ -69,6 +69,32 @@ int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
     return st;
 }
 
+int vs_qtext_ask(struct vs_qtext *t, const char *const *texts, size_t n,
+                 const struct vs_qtext_sink *sink, struct vs_qtext_totals *tot,
+                 struct vs_diag *d)
+{
+    int st = VS_OK;
+    for (size_t i = 0; i < n && st == VS_OK; i++) {
+        char qid[32];
+        snprintf(qid, sizeof qid, "q%zu", i + 1);
+        json_t *rec = json_pack("{s:s,s:s}", "id", qid, "text", texts[i]);
+        if (!rec)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        vs_diag_clear(d);
+        st = vs_qtext_add(t, rec, d);
+        json_decref(rec);
+        if (st != VS_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "option --query %zu", i + 1);
+            vs_diag_where(d, where, 0);
+            break;
+        }
+        if (vs_qtext_full(t))
+            st = vs_qtext_finish(t, sink, tot, d);
+    }
+    return st;
+}
+
 json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *tot)
 {
     json_t *o = json_object();

@@ -200,11 +200,14 @@ bad:
 int vs_rerank_add_query(struct vs_rerank *r, const json_t *rec, struct vs_diag *d)
 {
     char key[512];
-    int st = key_of(rec, "id", key, sizeof key, d);
+    /* BEIR queries.jsonl name the query "_id" */
+    const char *idname = !json_object_get(rec, "id") && json_object_get(rec, "_id") ? "_id"
+                                                                                     : "id";
+    int st = key_of(rec, idname, key, sizeof key, d);
     if (st != VS_OK)
         return st;
     if (json_object_get(r->queries, key)) {
-        vs_diag_field(d, "id");
+        vs_diag_field(d, "%s", idname);
         return vs_diag_set(d, VS_E_DATA, "query '%s' given twice", key);
     }
     const char *text;

@@ -32,7 +32,7 @@ static void gen_unref_locked(struct vs_srv_gen *g)
 {
     if (g && --g->refs == 0) {
         for (int i = 0; i < g->npool; i++)
-            vs_query_free(g->pool[i]);
+            vs_qtext_free(g->pool[i]);
         vs_store_close(g->store);
         free(g);
     }

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "vs_query.h"
+#include "vs_query_text.h"
 #include "vs_server.h"
 #include "vs_store.h"
 #include "vs_trace.h"
@@ -32,10 +33,11 @@ struct vs_srv_gen {
     dev_t dev;          /* MANIFEST identity when opened */
     ino_t ino;
     long long mtime_ns;
-    /* idle query objects of this generation (without explain): they keep
+    /* idle query objects of this generation (default search options,
+     * without explain): they keep
      * the parsed docs that filters need, so a filtered query does not
      * parse the whole store again. Under the store entry's mutex. */
-    struct vs_query *pool[32];
+    struct vs_qtext *pool[32];
     int npool;
 };
 

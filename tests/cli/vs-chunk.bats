@@ -196,7 +196,8 @@ print(" ".join(seen))')
     run_split vs-chunk "$FIXTURES/docs/sub/records.jsonl" || true
     expect_status 0
     first=$(printf '%s\n' "$out" | head -1)
-    [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"The first record. It has two sentences.","start":0,"end":39,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
+    # the title goes before the text (offsets are into "TITLE\n\nTEXT")
+    [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"First\n\nThe first record. It has two sentences.","start":0,"end":46,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
 }
 
 @test "vs-chunk: a missing path is a warning and exit 3" {
@@ -228,8 +229,10 @@ seen = set()
 for l in sys.stdin:
     c = json.loads(l)
     d = docs[c["doc_id"]]
-    assert d["text"].encode()[c["start"]:c["end"]].decode() == c["text"]
-    assert len(c["text"]) <= 500
+    full = d["title"] + "\n\n" + d["text"] if d["title"] else d["text"]
+    assert full.encode()[c["start"]:c["end"]].decode() == c["text"]
+    # a short title line merges into the next piece: size + min-size - 1
+    assert len(c["text"]) <= 500 + 50 - 1, (c["id"], len(c["text"]))
     if d["title"]: assert c["metadata"]["title"] == d["title"]
     seen.add(c["doc_id"])
 assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen)
