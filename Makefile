@@ -116,13 +116,15 @@ $(LIBSO): $(LIB_OBJ) $(LIBMAP)
 	ln -sf libvecstore.so.$(SOMAJOR) $(BUILD)/libvecstore.so
 
 # pkg-config file: `pkg-config --cflags --libs vecstore` for the shared
-# library, `--static` adds what libvecstore.a needs. PC_PREFIX etc. are the
-# installed locations (install writes the file again with its own PREFIX).
-PC_REQUIRES := $(PKGS)
-PC_LIBS_PRIVATE := -lstemmer -lmd4c -lm -lpthread $(if $(filter 1,$(OPENMP)),-lgomp)
+# library; `--static` adds the libraries libvecstore.a needs, as the -l flags
+# of their own (shared) .pc files: not Requires.private, whose recursive
+# --static expansion asks for archives Debian does not ship (libcurl's).
+# vecstore.h needs no other header, so no Cflags of theirs. install writes
+# the file again with its own PREFIX.
+PC_LIBS_PRIVATE := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread $(if $(filter 1,$(OPENMP)),-lgomp)
 define pc_gen
 sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
-    -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES_PRIVATE@|$(PC_REQUIRES)|g' \
+    -e 's|@VERSION@|$(VERSION)|g' \
     -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g' vecstore.pc.in
 endef
 $(PCFILE): vecstore.pc.in Makefile
