@@ -42,10 +42,11 @@
  * prints, never exits, never aborts on bad input.
  *
  * Passing NULL where a handle or a required pointer is expected returns
- * VS_E_USAGE (never a crash). Using a handle after it was closed or freed is
- * undefined behaviour, as with free(); vs_db_close marks the handle so that
- * a use that follows at once is caught (VS_E_USAGE) in practice, but do not
- * rely on it.
+ * VS_E_USAGE (never a crash). The library keeps a list of open vs_db
+ * handles: a vs_db used after vs_db_close is refused with VS_E_USAGE (its
+ * memory is not touched) unless a new handle has since been given the same
+ * address. Using any other handle after its _free is undefined behaviour,
+ * as with free().
  *
  * ---- Ownership ------------------------------------------------------------
  *
@@ -289,9 +290,10 @@ VS_API int vs_db_upsert(vs_db *db, const struct vs_record *rec,
 VS_API int vs_db_delete(vs_db *db, const char *id, int *found,
                         struct vs_error *err);
 
-/* Delete every live record that satisfies filter (the language of docs/filter.md: `lang = "en" AND year
- * >= 2020`). *n (may be NULL) gets the number deleted. Errors: VS_E_FILTER
- * (err->col the column), VS_E_USAGE, store errors. */
+/* Delete every live record that satisfies filter (the language of
+ * docs/filter.md: `lang = "en" AND year >= 2020`). *n (may be NULL) gets
+ * the number deleted. Needs VS_DB_WRITE; visible after vs_db_commit.
+ * Errors: VS_E_FILTER (err->col the column), VS_E_USAGE, store errors. */
 VS_API int vs_db_delete_where(vs_db *db, const char *filter, uint64_t *n,
                               struct vs_error *err);
 
