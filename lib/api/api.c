@@ -210,10 +210,12 @@ static void db_free(vs_db *db)
 {
     if (!db)
         return;
+    vs_api_prepared_clear(db);
     vs_writer_close(db->writer);
     vs_store_close(db->store);
     pthread_rwlock_destroy(&db->rw);
     pthread_mutex_destroy(&db->wmu);
+    pthread_mutex_destroy(&db->qmu);
     free(db->path);
     free(db);
 }
@@ -248,6 +250,7 @@ int vs_db_open(const char *path, int flags, const struct vs_db_config *cfg,
     }
     pthread_rwlock_init(&db->rw, NULL);
     pthread_mutex_init(&db->wmu, NULL);
+    pthread_mutex_init(&db->qmu, NULL);
     rc = VS_OK;
     if (flags & VS_DB_CREATE) {
         rc = vs_store_create(path, &st, &d);
@@ -440,6 +443,7 @@ int vs_db_commit(vs_db *db, struct vs_error *err)
     if (fresh) {
         /* searches hold the read lock for their whole run */
         pthread_rwlock_wrlock(&db->rw);
+        vs_api_prepared_clear(db); /* they borrow the old generation */
         struct vs_store *old = db->store;
         db->store = fresh;
         pthread_rwlock_unlock(&db->rw);

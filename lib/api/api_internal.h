@@ -16,7 +16,17 @@ struct vs_db {
     struct vs_writer *writer; /* NULL when read-only */
     pthread_rwlock_t rw;      /* read: a search; write: swapping store */
     pthread_mutex_t wmu;      /* serialises the writer's calls */
+    /* prepared searches of the current generation, reused across calls
+     * (a search object keeps the graph and docs blocks it decoded); an
+     * entry is taken by one search at a time. Emptied when a commit swaps
+     * the generation. */
+    pthread_mutex_t qmu;
+    struct vs_api_prepared *prep;
+    size_t nprep;
 };
+
+/* Free every prepared search of db (none may be in use). */
+void vs_api_prepared_clear(vs_db *db);
 
 /* Fill err (may be NULL) from status and d (may be NULL); returns status. */
 int vs_api_fail(struct vs_error *err, int status, const struct vs_diag *d);

@@ -242,7 +242,7 @@ static int add_doc_ids(struct vs_store *s, vs_results *r, struct vs_diag *d)
     for (size_t q = 0; q < r->nq; q++)
         for (size_t i = 0; i < r->q[q].n; i++) {
             json_t *rec;
-            int st = vs_store_get(s, r->q[q].hits[i].id, &rec, d);
+            int st = vs_store_get_doc(s, r->q[q].hits[i].id, &rec, d);
             if (st == VS_E_NOTFOUND)
                 continue;
             if (st != VS_OK)
@@ -255,6 +255,94 @@ static int add_doc_ids(struct vs_store *s, vs_results *r, struct vs_diag *d)
                 return st;
         }
     return VS_OK;
+}
+
+/* ---- prepared searches, reused while the options are the same ---- */
+
+#define PREPARED_MAX 8
+
+struct vs_api_prepared {
+    char *key; /* the options that made it */
+    struct vs_qtext *t;
+    int busy;
+};
+
+void vs_api_prepared_clear(vs_db *db)
+{
+    for (size_t i = 0; i < db->nprep; i++) {
+        vs_qtext_free(db->prep[i].t);
+        free(db->prep[i].key);
+    }
+    free(db->prep);
+    db->prep = NULL;
+    db->nprep = 0;
+}
+
+static char *options_key(const struct vs_search_opts *o)
+{
+    char *key = NULL;
+    if (asprintf(&key, "%zu|%d|%zu|%d|%d|%d|%d|%d|%.17g|%.17g|%zu|%.17g|%s%s", o->k,
+                 o->threads, o->ef, o->exact, o->mode, o->fusion, o->with_text,
+                 o->with_metadata, o->rrf_k, o->alpha, o->depth, o->mmr,
+                 o->filter ? "F" : "-", o->filter ? o->filter : "") < 0)
+        return NULL;
+    return key;
+}
+
+/* An idle prepared search made with key, marked busy; NULL when none. */
+static struct vs_qtext *prepared_take(vs_db *db, const char *key)
+{
+    struct vs_qtext *t = NULL;
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep && !t; i++)
+        if (!db->prep[i].busy && strcmp(db->prep[i].key, key) == 0) {
+            db->prep[i].busy = 1;
+            t = db->prep[i].t;
+        }
+    pthread_mutex_unlock(&db->qmu);
+    return t;
+}
+
+/* Give t back after a search that succeeded (its batch is empty), keeping
+ * it for the next search with the same options; t is freed when it cannot
+ * be kept. key is the caller's (copied when kept). */
+static void prepared_give(vs_db *db, struct vs_qtext *t, const char *key)
+{
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep; i++)
+        if (db->prep[i].t == t) {
+            db->prep[i].busy = 0;
+            pthread_mutex_unlock(&db->qmu);
+            return;
+        }
+    if (db->nprep < PREPARED_MAX) {
+        struct vs_api_prepared *n = realloc(db->prep, (db->nprep + 1) * sizeof *n);
+        char *k = strdup(key);
+        if (n)
+            db->prep = n;
+        if (n && k) {
+            db->prep[db->nprep++] = (struct vs_api_prepared){k, t, 0};
+            pthread_mutex_unlock(&db->qmu);
+            return;
+        }
+        free(k);
+    }
+    pthread_mutex_unlock(&db->qmu);
+    vs_qtext_free(t);
+}
+
+/* After a failed search: t may hold queries; drop it. */
+static void prepared_drop(vs_db *db, struct vs_qtext *t)
+{
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep; i++)
+        if (db->prep[i].t == t) {
+            free(db->prep[i].key);
+            db->prep[i] = db->prep[--db->nprep];
+            break;
+        }
+    pthread_mutex_unlock(&db->qmu);
+    vs_qtext_free(t);
 }
 
 int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
@@ -306,11 +394,18 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
     to.mmr = o.mmr;
     to.depth = o.depth;
     struct emit_ctx ctx = {r, o.with_doc_id};
+    char *key = options_key(&o);
+    if (!key) {
+        vs_results_free(r);
+        return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+    }
     pthread_rwlock_rdlock(&db->rw);
-    struct vs_qtext *t = NULL;
-    rc = vs_qtext_new(db->store, &qo, &to, &t, &d);
-    if (rc == VS_E_FILTER)
-        vs_diag_field(&d, "filter");
+    struct vs_qtext *t = prepared_take(db, key);
+    if (!t) {
+        rc = vs_qtext_new(db->store, &qo, &to, &t, &d);
+        if (rc == VS_E_FILTER)
+            vs_diag_field(&d, "filter");
+    }
     for (size_t i = 0; rc == VS_OK && i < n; i++) {
         json_t *rec = query_record(i, &qs[i], &d, &rc);
         if (rc == VS_OK)
@@ -327,8 +422,12 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
         rc = vs_qtext_run(t, emit_hit, &ctx, NULL, NULL, &d);
     if (rc == VS_OK && ctx.with_doc_id)
         rc = add_doc_ids(db->store, r, &d);
-    vs_qtext_free(t);
+    if (t && rc == VS_OK)
+        prepared_give(db, t, key);
+    else if (t)
+        prepared_drop(db, t);
     pthread_rwlock_unlock(&db->rw);
+    free(key);
     if (rc != VS_OK) {
         vs_results_free(r);
         return vs_api_fail(err, rc, &d);

@@ -116,6 +116,24 @@ static void test_round_trip(void)
     CHECK(vs_results_hit(res, 1, 0) == NULL);
     vs_results_free(res);
 
+    /* the same options again after a commit: the new generation is searched
+     * (prepared searches of the old one are dropped) */
+    float vq[4] = {1, 0, 0, 0.5f};
+    struct vs_record nr = {"n", vq, 4, "new", NULL, "doc9"};
+    CHECK_EQ_INT(vs_db_upsert(db, &nr, &err), VS_OK);
+    q.vector = vq;
+    CHECK_EQ_INT(vs_db_search(db, &q, &o, &res, &err), VS_OK);
+    CHECK_EQ_STR(vs_results_hit(res, 0, 0)->id, "a"); /* not committed yet */
+    vs_results_free(res);
+    CHECK_EQ_INT(vs_db_commit(db, &err), VS_OK);
+    CHECK_EQ_INT(vs_db_search(db, &q, &o, &res, &err), VS_OK);
+    CHECK_EQ_STR(vs_results_hit(res, 0, 0)->id, "n");
+    CHECK_EQ_STR(vs_results_hit(res, 0, 0)->doc_id, "doc9");
+    vs_results_free(res);
+    CHECK_EQ_INT(vs_db_delete(db, "n", NULL, &err), VS_OK);
+    CHECK_EQ_INT(vs_db_commit(db, &err), VS_OK);
+    q.vector = VA;
+
     /* without text, metadata, doc_id */
     o.with_text = o.with_metadata = o.with_doc_id = 0;
     CHECK_EQ_INT(vs_db_search(db, &q, &o, &res, &err), VS_OK);
@@ -130,6 +148,7 @@ static void test_round_trip(void)
     CHECK_EQ_INT(vs_db_open(p, VS_DB_READONLY, NULL, 0, &ro, &err), VS_OK);
     CHECK_EQ_INT(vs_db_info(ro, &info), VS_OK);
     CHECK_EQ_INT(info.records, 3);
+    CHECK_EQ_INT(info.generation, 4);
     CHECK_EQ_INT(info.writable, 0);
     struct vs_record r = {"d", VA, 4, NULL, NULL, NULL};
     CHECK_EQ_INT(vs_db_upsert(ro, &r, &err), VS_E_USAGE);
