@@ -121,3 +121,28 @@ setup() {
     [ ! -e "$P/lib/libvecstore.so.1" ]
     [ ! -e "$P/lib/pkgconfig/vecstore.pc" ]
 }
+
+@test "api: embedding and search through the API give the programs' scores (hash; use-lite when fetched)" {
+    cd "$BATS_TEST_TMPDIR"
+    run_split cc -std=c99 $SANFLAGS -I"$ROOT/lib" -o embed_search "$ROOT/examples/c/embed_search.c" \
+        "$build/libvecstore.so.1" -Wl,-rpath,"$build"
+    expect_status 0
+    models=hash
+    MD="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
+    [ -r "$MD/use-lite/model.json" ] && models="hash use-lite"
+    for m in $models; do
+        run_split ./embed_search "api-$m" "$m" "cat on a mat" \
+            <<< $'the cat sat on the mat\ndogs chase cats\nstock markets fell today'
+        expect_status 0
+        api=$(printf '%s\n' "$out" | tail -n +2 | awk '{printf "%s %s %.4f\n", $1, $2, $3}')
+        printf '{"id":"d1","text":"the cat sat on the mat"}\n{"id":"d2","text":"dogs chase cats"}\n{"id":"d3","text":"stock markets fell today"}\n' |
+            vs-embed --model "$m" | vs-ingest "prog-$m" 2>/dev/null
+        run_split sh -c "echo '{\"id\":\"q\",\"text\":\"cat on a mat\"}' | vs-embed --model $m --as query |
+            vs-query --mode vector --format trec -k 3 prog-$m"
+        expect_status 0
+        prog=$(printf '%s\n' "$out" | awk '{printf "%s %s %.4f\n", $4, $3, $5}')
+        [ "$(printf '%s\n' "$api" | wc -l)" -eq 3 ]
+        [ "$api" = "$prog" ]
+    done
+    [ "$models" = "hash use-lite" ] || skip "use-lite not fetched: only hash compared (scripts/get-model.sh use-lite)"
+}
