@@ -471,6 +471,37 @@ static void test_rerank_and_report(void)
     vs_db_close(db);
 }
 
+/* more queries than one internal batch (256): every query answered, in order */
+static void test_big_batch(void)
+{
+    struct vs_error err;
+    vs_db *db = make_store("big", &err);
+    if (!db)
+        return;
+    enum { N = 600 };
+    static struct vs_search_query qs[N];
+    static char qid[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(qid[i], sizeof qid[i], "q%d", i);
+        qs[i] = (struct vs_search_query){qid[i], i % 2 ? VB : VA, 4, NULL, NULL, 1};
+    }
+    vs_results *res = NULL;
+    CHECK_EQ_INT(vs_db_search_batch(db, qs, N, NULL, &res, &err), VS_OK);
+    CHECK_EQ_INT(vs_results_queries(res), N);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        const struct vs_hit *h = vs_results_hit(res, (size_t)i, 0);
+        bad += vs_results_count(res, (size_t)i) != 1 || !h ||
+               strcmp(h->id, i % 2 ? "b" : "a") != 0 || strcmp(h->qid, qid[i]) != 0;
+    }
+    CHECK_EQ_INT(bad, 0);
+    vs_results_free(res);
+    CHECK_EQ_INT(vs_db_search_batch(db, qs, 0, NULL, &res, &err), VS_OK);
+    CHECK_EQ_INT(vs_results_queries(res), 0);
+    vs_results_free(res);
+    vs_db_close(db);
+}
+
 /* two threads search one handle while the main thread commits */
 struct worker {
     vs_db *db;
@@ -543,6 +574,7 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_encoder);
     RUN(test_rerank_and_report);
+    RUN(test_big_batch);
     RUN(test_threads);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return vs_test_done();
