@@ -209,7 +209,11 @@ struct vs_db_config {
     const char *model;        /* embedding model identity to pin, or NULL */
     const char *analyzer;     /* BM25 analyzer spec; NULL = default; "none" =
                                  no text index (no text/hybrid search) */
-    const char *text_field;   /* field indexed for text search; NULL = "text" */
+    const char *text_field;   /* field vs_record.text is stored under and
+                                 text search indexes; NULL = "text". Hits
+                                 carry a record's "text" field only, so
+                                 leave it NULL unless programs that write
+                                 another field share the store */
     int hnsw_m;               /* HNSW graph degree (2..1024); 0 = no graphs
                                  (exact search only). Default 16 */
     int hnsw_ef_construction; /* 0 = 200 */

@@ -360,10 +360,14 @@ int vs_db_upsert(vs_db *db, const struct vs_record *rec, struct vs_error *err)
             return vs_api_fail(err, VS_E_JSON, &d);
         }
     }
+    /* the text goes where the store's text index reads it */
+    const char *text_field = vs_writer_settings(db->writer)->text_field;
+    if (!*text_field)
+        text_field = "text";
     json_t *r = json_object();
     if (!r || json_object_set_new(r, "id", json_string(rec->id)) != 0 ||
         (rec->doc_id && json_object_set_new(r, "doc_id", json_string(rec->doc_id)) != 0) ||
-        (rec->text && json_object_set_new(r, "text", json_string(rec->text)) != 0) ||
+        (rec->text && json_object_set_new(r, text_field, json_string(rec->text)) != 0) ||
         (meta && json_object_set(r, "metadata", meta) != 0)) {
         json_decref(r);
         json_decref(meta);
