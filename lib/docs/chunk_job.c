@@ -3,6 +3,7 @@
 
 #include "vs_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 
 struct vs_chunk_job {
     struct vs_chunker *chunker;
-    const struct vs_walk_filter *filter;
+    struct vs_walk_filter filter; /* the caller's, with left_out set here */
     struct vs_chunk_options opts;
     struct vs_chunk_since *since; /* or NULL */
     json_t *keeps;                /* keep markers, written at the end */
@@ -34,6 +35,15 @@ static void info(struct vs_chunk_job *j, int level, const char *path, const char
         j->sink.info(level, path, what, j->sink.arg);
 }
 
+static void on_left_out(void *ctx, const char *path, const char *why)
+{
+    struct vs_chunk_job *j = ctx;
+    j->c.files_left_out++;
+    char what[4200];
+    snprintf(what, sizeof what, "left out: %s", why);
+    info(j, 2, path, what);
+}
+
 int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
                      const struct vs_walk_filter *filter, const char *field,
                      int keep_going, const char *since, const struct vs_chunk_sink *sink,
@@ -44,7 +54,9 @@ int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
     if (!j)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     j->chunker = ch;
-    j->filter = filter;
+    if (filter)
+        j->filter = *filter;
+    j->filter.left_out = on_left_out;
     j->opts = *o;
     j->field = field ? field : "text";
     j->keep_going = keep_going;
@@ -186,7 +198,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
     }
     vs_diag_clear(&d);
     struct vs_doc *doc;
-    st = vs_doc_load_file(path, rel, &doc, &d);
+    st = vs_doc_load_file_flags(path, rel, j->opts.load_flags, &doc, &d);
     if (st == VS_E_NOMEM)
         return fatal(j, st, &d);
     if (st != VS_OK) {
@@ -209,7 +221,7 @@ int vs_chunk_job_path(struct vs_chunk_job *j, const char *path, struct vs_diag *
 {
     vs_diag_clear(d);
     j->fatal = VS_OK;
-    int st = vs_walk(path, j->filter, on_file, j, d);
+    int st = vs_walk(path, &j->filter, on_file, j, d);
     if (j->fatal != VS_OK) {
         if (d)
             *d = j->fd;

@@ -24,6 +24,7 @@ struct vs_chunk_job;
 struct vs_chunk_counts {
     long long docs, chunks, bytes; /* bytes: of the documents' text */
     long long files_skipped, records_skipped, files_unchanged;
+    long long files_left_out; /* not documents, or ignored (vs_walk) */
 };
 
 struct vs_chunk_sink {
@@ -39,7 +40,8 @@ struct vs_chunk_sink {
 };
 
 /* A run with the chunker ch (borrowed; made from o) over the text field of
- * records (NULL = "text"), files chosen by filter (borrowed), and with
+ * records (NULL = "text"), files chosen by filter (copied; its left_out is
+ * the job's: counted, and an info note at level 2), and with
  * since (a store path, or NULL) the stamps of the files that store holds:
  * a store that does not exist yet is noted (info level 1) and every file
  * is read. Errors: those of vs_chunk_since_open, VS_E_NOMEM. */

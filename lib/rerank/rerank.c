@@ -545,10 +545,9 @@ static int start_group(struct vs_rerank *r, const char *key, const json_t *hit,
         r->qdim = dim;
     }
     if (!r->qtext && r->o.method != VS_RERANK_MMR) {
-        vs_diag_field(d, "qid");
         return vs_diag_set(d, VS_E_FIELD,
-                           "no text for query '%s' (give --queries FILE or carry a "
-                           "\"query\" field on the hits)", key);
+                           "no text for query '%s': give --queries FILE, or a "
+                           "\"query\" field on its hits", key);
     }
     return VS_OK;
 }

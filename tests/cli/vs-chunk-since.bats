@@ -35,7 +35,7 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     [ "$(gen kb.vs)" = 1 ]
     digest=$(vs-index info --digest kb.vs | jq -r .digest)
     # every chunk of a file carries its stamp
-    jq -e '.metadata.file_stamp | test("^v1 [0-9]+\\.[0-9]{9} [0-9]+\\.[0-9]{9} [0-9]+ [0-9]+ recursive/chars/12/0$")' chunks.jsonl
+    jq -e '.metadata.file_stamp | test("^v2 [0-9]+\\.[0-9]{9} [0-9]+\\.[0-9]{9} [0-9]+ [0-9]+ recursive/chars/12/0/1/0$")' chunks.jsonl
     # strace proves that no document is opened (only the store's files are)
     # (LeakSanitizer cannot run under ptrace: leaks are checked by the other
     # tests; a failing vs-chunk fails this test, only a missing or blocked
