@@ -1,6 +1,7 @@
-/* api.c: the public C API (vecstore.h): versions, statuses, and stores
- * (open, upsert, delete, commit, close). Search is in api_search.c,
- * embedding, reranking and evaluation in api_models.c.
+/* api.c: stores of the public C API (vecstore.h): open, upsert, delete,
+ * commit, close. Versions, errors and the handle registry are in
+ * api_core.c, search in api_search.c, embedding, reranking and evaluation
+ * in api_models.c (api_core.c <- api_search.c <- api.c, api_models.c).
  *
  * Every entry point checks its pointers (VS_E_USAGE, never a crash),
  * converts the internal struct vs_diag into the caller's struct vs_error,
@@ -16,124 +17,6 @@
 #include "vs_filter.h"
 #include "vs_ingest.h"
 #include "vs_quant.h"
-
-/* vecstore.h has its own copy of the status list (it must not include
- * vs_status.h); tests/cli/api.bats compares the two texts. Appending a
- * status here stops the build until vecstore.h has it too. */
-#define VS_API_COUNT_(name, value, sname, msg, code) +1
-_Static_assert(0 VS_STATUS_MAP(VS_API_COUNT_) == 27,
-               "a status was appended: add it to lib/vecstore.h and this count");
-#undef VS_API_COUNT_
-
-/* ---- versions, statuses, errors ---- */
-
-const char *vs_version(void) { return VECSTORE_VERSION_STRING; }
-int vs_version_number(void) { return VECSTORE_VERSION_NUMBER; }
-const char *vs_errname(int status) { return vs_status_name(status); }
-const char *vs_errstr(int status) { return vs_status_message(status); }
-
-int vs_api_fail(struct vs_error *err, int status, const struct vs_diag *d)
-{
-    if (!err)
-        return status;
-    memset(err, 0, sizeof *err);
-    err->status = status;
-    if (d) {
-        snprintf(err->file, sizeof err->file, "%s", d->file);
-        snprintf(err->field, sizeof err->field, "%s", d->field);
-        snprintf(err->detail, sizeof err->detail, "%s", d->detail);
-        err->line = d->line;
-        err->col = d->col;
-    }
-    if (!err->detail[0])
-        snprintf(err->detail, sizeof err->detail, "%s", vs_status_message(status));
-    return status;
-}
-
-int vs_api_usage(struct vs_error *err, const char *field, const char *detail)
-{
-    struct vs_diag d;
-    vs_diag_clear(&d);
-    if (field)
-        vs_diag_field(&d, "%s", field);
-    vs_diag_set(&d, VS_E_USAGE, "%s", detail);
-    return vs_api_fail(err, VS_E_USAGE, &d);
-}
-
-int vs_api_take_opts(void *dst, size_t dsize, const void *src,
-                     struct vs_error *err, const char *what)
-{
-    if (!src)
-        return VS_OK;
-    size_t ssize;
-    memcpy(&ssize, src, sizeof ssize);
-    if (ssize < sizeof(size_t) || ssize > (1u << 16)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s: not initialised (call %s_init)", what, what);
-        return vs_api_usage(err, "size", msg);
-    }
-    memcpy(dst, src, ssize < dsize ? ssize : dsize);
-    memcpy(dst, &dsize, sizeof dsize);
-    return VS_OK;
-}
-
-/* ---- the registry of open stores: a closed handle is refused ---- */
-
-static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static vs_db **reg;
-static size_t nreg, capreg;
-
-static int reg_add(vs_db *db)
-{
-    pthread_mutex_lock(&reg_mu);
-    if (nreg == capreg) {
-        size_t cap = capreg ? capreg * 2 : 16;
-        vs_db **n = realloc(reg, cap * sizeof *n);
-        if (!n) {
-            pthread_mutex_unlock(&reg_mu);
-            return VS_E_NOMEM;
-        }
-        reg = n;
-        capreg = cap;
-    }
-    reg[nreg++] = db;
-    pthread_mutex_unlock(&reg_mu);
-    return VS_OK;
-}
-
-/* 1 when db was removed (it was open), 0 when it was not there */
-static int reg_remove(vs_db *db)
-{
-    int found = 0;
-    pthread_mutex_lock(&reg_mu);
-    for (size_t i = 0; i < nreg; i++)
-        if (reg[i] == db) {
-            reg[i] = reg[--nreg];
-            found = 1;
-            break;
-        }
-    if (nreg == 0) {
-        free(reg);
-        reg = NULL;
-        capreg = 0;
-    }
-    pthread_mutex_unlock(&reg_mu);
-    return found;
-}
-
-int vs_api_db_check(const vs_db *db, struct vs_error *err)
-{
-    if (!db)
-        return vs_api_usage(err, NULL, "the store handle is NULL");
-    int found = 0;
-    pthread_mutex_lock(&reg_mu);
-    for (size_t i = 0; i < nreg && !found; i++)
-        found = reg[i] == db;
-    pthread_mutex_unlock(&reg_mu);
-    if (!found)
-        return vs_api_usage(err, NULL, "the store handle is closed or was never opened");
-    return VS_OK;
-}
 
 /* ---- open, close, info ---- */
 
@@ -265,7 +148,7 @@ int vs_db_open(const char *path, int flags, const struct vs_db_config *cfg,
     }
     if (rc == VS_OK)
         rc = vs_store_open(path, &db->store, &d);
-    if (rc == VS_OK && (rc = reg_add(db)) != VS_OK)
+    if (rc == VS_OK && (rc = vs_api_db_register(db)) != VS_OK)
         vs_diag_set(&d, rc, "out of memory");
     if (rc != VS_OK) {
         db_free(db);
@@ -279,7 +162,7 @@ int vs_db_close(vs_db *db)
 {
     if (!db)
         return VS_OK;
-    if (!reg_remove(db))
+    if (!vs_api_db_unregister(db))
         return VS_E_USAGE;
     db_free(db);
     return VS_OK;

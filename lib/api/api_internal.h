@@ -37,6 +37,10 @@ int vs_api_usage(struct vs_error *err, const char *field, const char *detail);
  * keeps the defaults. VS_E_USAGE when src was not initialised. */
 int vs_api_take_opts(void *dst, size_t dsize, const void *src,
                      struct vs_error *err, const char *what);
+/* Add db to the list of open handles (VS_E_NOMEM); take it out again: 1
+ * when it was there. */
+int vs_api_db_register(vs_db *db);
+int vs_api_db_unregister(vs_db *db);
 /* VS_OK when db is an open handle, else VS_E_USAGE. */
 int vs_api_db_check(const vs_db *db, struct vs_error *err);
 
