@@ -111,11 +111,9 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) && defined(VS_BUILDING_API)
-#define VS_API __attribute__((visibility("default")))
-#else
+/* Marks every public function; libvecstore.so exports exactly these
+ * (lib/api/vecstore.map, checked against this header by a test). */
 #define VS_API
-#endif
 
 /* ---- Version ------------------------------------------------------------ */
 
