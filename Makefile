@@ -184,3 +184,9 @@ uninstall:
 
 clean:
 	rm -rf build build-san
+
+# The README's set-up in a fresh Debian root: needs root and the Debian
+# mirror, takes minutes (docs/fresh-root.md). TAP on stdout.
+.PHONY: fresh-root-test
+fresh-root-test:
+	@tests/fresh-root/run.sh

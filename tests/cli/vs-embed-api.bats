@@ -395,6 +395,8 @@ assert len(t) == 8 and sum(1 for x in t if x < t[0] + 0.25) >= 3, t
     run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --max-tokens 4 --no-cache l.jsonl || true
     expect_status 0
     [ "$(log_field 'o["texts"]')" = "['the vector the vector', 'the']" ]
+    # one warning at the end, with the count
+    [ "$err" = 'vs-embed: warning: 1 of 2 records were longer than the model reads and were cut (they carry "truncated": true; --split-long embeds them in parts, or chunk them smaller)' ]
     printf '%s\n' "$out" | $PY -c '
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -407,6 +409,7 @@ assert max(abs(x - y) for x, y in zip(a["vector"], v)) < 1e-6
     : > "$SCRATCH/mock/log"
     run_split vs-embed --model openai:ok-4:4 --base-url "$URL/v1" --max-tokens 4 --split-long --no-cache --stats l.jsonl || true
     expect_status 0
+    [[ "$err" != *warning* ]]
     [ "$(log_field 'o["texts"]')" = "['the vector the vector', ' the vector', 'the']" ]
     [[ "$err" == *'"split":1'* ]]
     printf '%s\n' "$out" | $PY -c '
