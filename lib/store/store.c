@@ -492,10 +492,10 @@ static int build_map(struct vs_store *s, struct idmap *m, struct vs_diag *d)
     return VS_OK;
 }
 
-int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
-                 struct vs_diag *d)
+/* The segment and row of a live id (VS_E_NOTFOUND naming it). */
+static int store_find(struct vs_store *s, const char *id, struct vs_segment **g,
+                      uint64_t *row, struct vs_diag *d)
 {
-    *rec = NULL;
     pthread_mutex_lock(&s->mu);
     int st = VS_OK;
     if (!s->map_ready) {
@@ -514,8 +514,30 @@ int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
         vs_diag_field(d, "id");
         return vs_diag_set(d, VS_E_NOTFOUND, "no record with id '%s'", id);
     }
-    struct vs_segment *g = s->seg[s->map.seg[slot]];
-    uint64_t row = s->map.row[slot];
+    *g = s->seg[s->map.seg[slot]];
+    *row = s->map.row[slot];
+    return VS_OK;
+}
+
+int vs_store_get_doc(struct vs_store *s, const char *id, json_t **doc,
+                     struct vs_diag *d)
+{
+    *doc = NULL;
+    struct vs_segment *g;
+    uint64_t row;
+    int st = store_find(s, id, &g, &row, d);
+    return st == VS_OK ? vs_segment_doc(g, row, doc, d) : st;
+}
+
+int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
+                 struct vs_diag *d)
+{
+    *rec = NULL;
+    struct vs_segment *g;
+    uint64_t row;
+    int st = store_find(s, id, &g, &row, d);
+    if (st != VS_OK)
+        return st;
     float *v = malloc((g->dim ? g->dim : 1) * sizeof *v);
     json_t *doc = NULL;
     if (!v)
