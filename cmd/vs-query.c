@@ -162,6 +162,7 @@ static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k
         vs_cli_stream(VS_CLI_STREAM_FILTER);
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     uint64_t nq = 0, nh = 0;
     int st = vs_query_fuse_files((const char *const *)runs, (size_t)n, &to->fuse, k,
                                  emit, &out, &nq, &nh, &d);
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
     struct vs_qtext_totals t = {0};

@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.w.d = &d; /* a hit --format trec cannot hold is described here */
     struct vs_rerank *r = NULL;
     long nq = 0;
     int st = vs_rerank_new(&o, &r, &d);

@@ -47,6 +47,7 @@ struct vs_srv_store {
     pthread_mutex_t mu;       /* guards cur and refs */
     pthread_mutex_t write_mu; /* one HTTP writer at a time */
     struct vs_srv_gen *cur;
+    int stale; /* the newest MANIFEST did not open: cur is an older generation */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
 };
@@ -96,6 +97,7 @@ struct vs_server {
      * transport (server_http.c) */
     void (*stop)(struct vs_server *srv);
     char *tls_mem[2];       /* certificate and key PEM, kept while serving */
+    struct vs_srv_watch *watch; /* the header/body deadline (server_http.c) */
     struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
     unsigned port;
     uint64_t requests;

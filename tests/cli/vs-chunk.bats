@@ -160,7 +160,8 @@ if got != want:
         run_split vs-chunk $args "$f" || true
         expect_status 0
         unmark_out vs-chunk
-        unit=chars; [[ "$args" == *words* ]] && unit=words
+        unit=chars
+        if [[ "$args" == *words* ]]; then unit=words; fi
         size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
         printf '%s\n' "$out" | $PY -c '
 import json, sys

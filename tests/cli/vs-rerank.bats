@@ -118,7 +118,8 @@ for l in open(sys.argv[2]):
         expect_status 0
         expect_ndjson
         [[ "$err" == *'"truncated":3'* ]]
-        sig=0; [ "$args" = "--sigmoid" ] && sig=1
+        sig=0
+        if [ "$args" = "--sigmoid" ]; then sig=1; fi
         printf '%s\n' "$out" | $PY -c '
 import json, math, sys
 ref = [json.loads(l)["score"] for l in open(sys.argv[1])]
