@@ -166,7 +166,9 @@ enum vs_status {
     VS_E_INTERNAL = 23,      /* internal: internal error (5) */
     VS_E_NOTFOUND = 24,      /* not_found: not found (1) */
     VS_E_EMPTY = 25,         /* empty: nothing found (1) */
-    VS_E_GATE = 26           /* gate: evaluation gate failed (1) */
+    VS_E_GATE = 26,          /* gate: evaluation gate failed (1) */
+    VS_E_TRUNCATED = 27,     /* truncated: a record stream was cut (3) */
+    VS_E_MAX_DELETE = 28     /* max_delete: more deletes than allowed (3) */
 };
 #endif
 

@@ -12,7 +12,7 @@
  * vs_status.h); tests/cli/api.bats compares the two texts. Appending a
  * status here stops the build until vecstore.h has it too. */
 #define VS_API_COUNT_(name, value, sname, msg, code) +1
-_Static_assert(0 VS_STATUS_MAP(VS_API_COUNT_) == 27,
+_Static_assert(0 VS_STATUS_MAP(VS_API_COUNT_) == 29,
                "a status was appended: add it to lib/vecstore.h and this count");
 #undef VS_API_COUNT_
 
