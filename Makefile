@@ -8,7 +8,9 @@
 #   make bench      speed and memory against the peers (results in bench/results/)
 #   make eval       retrieval quality on the collections in $(VS_DATA)
 #   make fuzz       each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (60)
-#   make install    programs and man pages into $(DESTDIR)$(PREFIX)
+#   make install    programs, man pages, vecstore.h, libvecstore.{a,so},
+#                   vecstore.pc into $(DESTDIR)$(PREFIX) (PREFIX=~/.local works
+#                   without root)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR.
 # SANITIZE=address,undefined turns sanitizers on; OPENMP=0 builds serial;
@@ -17,6 +19,9 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD   ?= build
 VS_DATA ?= $(CURDIR)/../shared/data
 OPENMP  ?= 1
@@ -63,6 +68,23 @@ endif
 LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libvecstore.a
+# The shared library: soname libvecstore.so.1 (the ABI number of
+# lib/vecstore.h's stability rules); lib/api/vecstore.map exports exactly the
+# public API. Library objects are position-independent (both archives use the
+# same objects); -fno-semantic-interposition keeps calls between library
+# functions direct, as in a program.
+SOMAJOR   := 1
+LIBSO     := $(BUILD)/libvecstore.so.$(SOMAJOR)
+LIBMAP    := lib/api/vecstore.map
+PCFILE    := $(BUILD)/vecstore.pc
+MANS3     := $(sort $(wildcard man/*.3))
+$(LIB_OBJ): VS_CFLAGS += -fPIC -fno-semantic-interposition
+# objects of a build made before they were position-independent are rebuilt
+# once: the stamp is newer than them
+$(LIB_OBJ): $(BUILD)/lib/.pic
+$(BUILD)/lib/.pic:
+	@mkdir -p $(@D)
+	touch $@
 CLI_OBJ   := $(BUILD)/cmd/cli.o
 PROG_SRC  := $(sort $(wildcard cmd/vs-*.c))
 PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
@@ -73,9 +95,9 @@ MANS      := $(sort $(wildcard man/*.1))
 .PHONY: all lib programs units test check demo bench eval install uninstall clean deps
 .DELETE_ON_ERROR:
 
-all: $(LIBA) $(PROGS)
+all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
 
-lib: $(LIBA)
+lib: $(LIBA) $(LIBSO) $(PCFILE)
 programs: $(PROGS)
 units: $(UNITS)
 
@@ -87,6 +109,28 @@ $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ) $(LIBMAP)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libvecstore.so.$(SOMAJOR) -Wl,--version-script=$(LIBMAP) \
+	    -Wl,--no-undefined $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(VS_LIBS) $(LDLIBS)
+	ln -sf libvecstore.so.$(SOMAJOR) $(BUILD)/libvecstore.so
+
+# pkg-config file: `pkg-config --cflags --libs vecstore` for the shared
+# library; `--static` adds the libraries libvecstore.a needs, as the -l flags
+# of their own (shared) .pc files: not Requires.private, whose recursive
+# --static expansion asks for archives Debian does not ship (libcurl's).
+# vecstore.h needs no other header, so no Cflags of theirs. install writes
+# the file again with its own PREFIX.
+PC_LIBS_PRIVATE := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread $(if $(filter 1,$(OPENMP)),-lgomp)
+define pc_gen
+sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+    -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g' vecstore.pc.in
+endef
+$(PCFILE): vecstore.pc.in Makefile
+	@mkdir -p $(@D)
+	$(call pc_gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) > $@
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
@@ -129,12 +173,22 @@ fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MANS3) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 lib/vecstore.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)
+	ln -sf libvecstore.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libvecstore.so
+	$(call pc_gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 uninstall:
 	rm -f $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%) $(MANS:man/%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -f $(MANS3:man/%=$(DESTDIR)$(MANDIR)/man3/%) $(DESTDIR)$(INCLUDEDIR)/vecstore.h
+	rm -f $(DESTDIR)$(LIBDIR)/libvecstore.a $(DESTDIR)$(LIBDIR)/libvecstore.so \
+	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
 	rm -rf build build-san

@@ -98,7 +98,7 @@ verify=ok
 # every acknowledged id is in the store: as exported, and as a restarted server finds it
 "$bin/vs-index" export "$tmp/kb.vs" | $PY -c '
 import json, sys
-have = set(json.loads(l)["id"] for l in sys.stdin)
+have = set(o["id"] for o in map(json.loads, sys.stdin) if "op" not in o)  # not the stream markers
 acked = [l.strip() for l in open(sys.argv[1])]
 print(sum(1 for a in acked if a not in have), len(have))' "$tmp/acked" > "$tmp/missing"
 read -r missing total < "$tmp/missing"

@@ -60,6 +60,9 @@ struct vs_cli_state {
     const char *stage[8]; /* vs_cli_stage() names and start times */
     uint64_t stage_ns[8];
     int nstages;
+    int stream_mode;      /* vs_cli_stream(): 0 off, VS_CLI_STREAM_ORIGIN or _FILTER */
+    int stream_begun;     /* the begin marker is written */
+    long long stream_records; /* records written after it */
 };
 extern struct vs_cli_state vs_cli;
 
@@ -110,8 +113,29 @@ int vs_cli_parse_bool(const char *opt, const char *s, int *out);
 const char *vs_cli_setting(const char *key);
 
 /* Write one record to stdout, flushing when stdout is a pipe. Returns a
- * status (VS_OK, VS_E_IO, VS_E_NOSPC). */
+ * status (VS_OK, VS_E_IO, VS_E_NOSPC). With vs_cli_stream on, the record
+ * is counted (and the begin marker written first when it is due). */
 int vs_cli_write(const json_t *rec);
+
+/* The stream-integrity protocol on stdout (docs/streams.md, vs_stream.h).
+ * VS_CLI_STREAM_ORIGIN: the program makes the records (vs-chunk, vs-index
+ * export): the begin marker is written now. VS_CLI_STREAM_FILTER: the
+ * records come from the program's inputs (vs-embed, vs-query, vs-rerank):
+ * the begin marker is written before the first record, or at exit, only
+ * when the inputs read so far were marked (vs_stream_tally(): a begin
+ * marker and no unmarked record), so unmarked input gives unmarked output.
+ * vs_cli_exit(code) writes the end marker, counting the records, when code
+ * is 0 or 1, the begin marker was written, and no input was cut (and, for
+ * a filter, none was unmarked); when an input was cut but the program did
+ * not fail (--keep-going), it reports that and the exit code becomes 3.
+ * Returns VS_OK or a write status. */
+enum { VS_CLI_STREAM_ORIGIN = 1, VS_CLI_STREAM_FILTER = 2 };
+int vs_cli_stream(int mode);
+
+/* Count one record a program writes to stdout by other means than
+ * vs_cli_write (vs-query's hit writer), after writing the begin marker
+ * when it is due. Returns VS_OK or a write status. */
+int vs_cli_stream_record(void);
 
 /* --stats: add a counter or a value to the object printed at exit. */
 void vs_cli_stat_int(const char *key, long long v);

@@ -198,7 +198,9 @@ int main(int argc, char **argv)
     }
     vs_chunk_job_set_title(job, strcmp(title, "metadata") ? VS_CHUNK_TITLE_TEXT
                                                           : VS_CHUNK_TITLE_METADATA);
-    if (optind >= argc)
+    if ((st = vs_cli_stream(VS_CLI_STREAM_ORIGIN)) != VS_OK)
+        vs_diag_set(&d, st, "write error on standard output");
+    else if (optind >= argc)
         st = vs_chunk_job_records(job, NULL, &d);
     for (int i = optind; i < argc && st == VS_OK; i++)
         st = strcmp(argv[i], "-") ? vs_chunk_job_path(job, argv[i], &d)

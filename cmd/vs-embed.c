@@ -255,6 +255,7 @@ int main(int argc, char **argv)
     struct vs_embed_counts cnt = {0, 0, 0, 0, 0, 0};
     const struct vs_embed_sink sink = {write_rec, warn, flush_out, progress, NULL};
     vs_cli_stage("embed");
+    vs_cli_stream(VS_CLI_STREAM_FILTER);
     int nfiles = argc - optind;
     for (int i = 0; !code && i < (nfiles ? nfiles : 1); i++)
         if ((st = vs_embed_records(e, &o, nfiles ? argv[optind + i] : NULL, &sink, &cnt, &d)))

@@ -94,6 +94,9 @@ static int dump(const char *path, int ids_only, int b64, const char *filter,
         return st;
     }
     long long n = 0;
+    /* export is a record stream (docs/streams.md); list-ids is a listing */
+    if (!ids_only && (st = vs_cli_stream(VS_CLI_STREAM_ORIGIN)) != VS_OK)
+        vs_diag_set(d, st, "write error on standard output");
     for (size_t i = 0; st == VS_OK && i < vs_store_nsegments(s); i++) {
         struct vs_segment *g = vs_store_segment(s, i);
         const char *const *ids;

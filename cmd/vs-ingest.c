@@ -14,6 +14,7 @@ enum {
     OPT_HNSW_M,
     OPT_KEEP_GOING,
     OPT_LANGUAGE,
+    OPT_MAX_DELETE,
     OPT_METRIC,
     OPT_METRICS_FILE,
     OPT_MODEL,
@@ -22,6 +23,7 @@ enum {
     OPT_SYNC,
     OPT_SYNC_SCOPE,
     OPT_TEXT_FIELD,
+    OPT_TRUST_PARTIAL,
     OPT_WAIT
 };
 
@@ -34,6 +36,7 @@ static const struct option longopts[] = {
     {"hnsw-m", required_argument, NULL, OPT_HNSW_M},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"language", required_argument, NULL, OPT_LANGUAGE},
+    {"max-delete", required_argument, NULL, OPT_MAX_DELETE},
     {"metric", required_argument, NULL, OPT_METRIC},
     {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
     {"model", required_argument, NULL, OPT_MODEL},
@@ -42,6 +45,7 @@ static const struct option longopts[] = {
     {"sync", no_argument, NULL, OPT_SYNC},
     {"sync-scope", required_argument, NULL, OPT_SYNC_SCOPE},
     {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
+    {"trust-partial", no_argument, NULL, OPT_TRUST_PARTIAL},
     {"wait", optional_argument, NULL, OPT_WAIT},
     VS_CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0}};
@@ -53,6 +57,9 @@ static void usage(FILE *fp)
           "deletes ({\"id\":ID,\"op\":\"delete\"} or {\"op\":\"delete\",\"filter\":EXPR}),\n"
           "and keep markers ({\"op\":\"keep\",\"doc_id\":DOC}, from vs-chunk --since: the\n"
           "stored document is unchanged; --by-doc and --sync neither rewrite nor delete it).\n"
+          "A stream from vecstore programs ends with an end marker (docs/streams.md):\n"
+          "a stream cut before it (a stage failed or was killed) commits nothing\n"
+          "(exit 3), and --by-doc and --sync need it.\n"
           "The store is created on first use. A record identical to the stored one\n"
           "(same doc and vector) is left as it is: a run that changes nothing makes\n"
           "no new generation. Nothing is written on stdout (but see --dry-run).\n"
@@ -75,6 +82,9 @@ static void usage(FILE *fp)
           "      --keep-going      skip bad records with a warning instead of stopping\n"
           "      --language LANG   stemming language of the analyzer (english, french,\n"
           "                        ..., none); same as --analyzer 'lang=LANG'\n"
+          "      --max-delete N|P% --sync refuses (exit 3, nothing committed) to delete\n"
+          "                        more than N records, or P percent of the store's\n"
+          "                        records (default 50%; 100% turns the check off)\n"
           "      --metric NAME     cosine, dot or l2 for a new store (default cosine);\n"
           "                        an existing store must have this metric\n"
           "      --metrics-file FILE  write the run's counters, duration, exit status and\n"
@@ -90,6 +100,9 @@ static void usage(FILE *fp)
           "      --sync-scope PREFIX  --sync deletes only documents whose source starts\n"
           "                        with PREFIX\n"
           "      --text-field NAME field indexed for text search (default text)\n"
+          "      --trust-partial   DANGEROUS: apply a cut stream's records, and let\n"
+          "                        --by-doc and --sync delete by absence without an end\n"
+          "                        marker: a failed upstream stage can empty the store\n"
           "      --wait[=SECONDS]  wait for another writer's lock (forever without SECONDS)\n"
           "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
           "      --stats           print counters as JSON on stderr at exit\n"
@@ -110,6 +123,28 @@ static int dry_print(const char *action, const char *id, const char *doc,
     if (st != VS_OK)
         vs_diag_set(d, st, "write error on standard output");
     return st;
+}
+
+/* --max-delete N or P%: kind 1 (count) or 2 (percent) and the value;
+ * returns an exit code. */
+static int parse_max_delete(const char *opt, const char *s, int *kind, double *v)
+{
+    size_t n = strlen(s);
+    if (n > 1 && s[n - 1] == '%') {
+        char num[32];
+        if (n - 1 >= sizeof num)
+            return vs_cli_usage_error("%s: '%s' is not N or P%%", opt, s);
+        memcpy(num, s, n - 1);
+        num[n - 1] = '\0';
+        *kind = 2;
+        return vs_cli_parse_double(opt, num, 0, 100, v);
+    }
+    long l;
+    *kind = 1;
+    if (vs_cli_parse_long(opt, s, 0, 1L << 53, &l))
+        return VS_EXIT_USAGE;
+    *v = (double)l;
+    return 0;
 }
 
 static struct vs_ingest_counts cnt;
@@ -155,7 +190,9 @@ int main(int argc, char **argv)
     vs_cli_init(argv[0]);
     long commit_every = 0;
     int keep_going = 0, normalize = 0, by_doc = 0, dry_run = 0, skip_unchanged = 0,
-        sync = 0;
+        sync = 0, trust_partial = 0, max_delete_kind = 2;
+    double max_delete = 50; /* percent: the default valve */
+    const char *max_delete_s = NULL;
     const char *scope = NULL;
     const char *metric = NULL, *model = NULL, *analyzer = NULL, *language = NULL,
                *text_field = NULL;
@@ -187,6 +224,8 @@ int main(int argc, char **argv)
         case OPT_SKIP_UNCHANGED: skip_unchanged = 1; break;
         case OPT_SYNC: sync = 1; break;
         case OPT_SYNC_SCOPE: scope = optarg; break;
+        case OPT_TRUST_PARTIAL: trust_partial = 1; break;
+        case OPT_MAX_DELETE: max_delete_s = optarg; break;
         case OPT_METRIC: metric = optarg; break;
         case OPT_METRICS_FILE: metrics_file = optarg; break;
         case OPT_MODEL: model = optarg; break;
@@ -232,6 +271,13 @@ int main(int argc, char **argv)
         return finish(vs_cli_usage_error("%s", d.detail));
     if (scope && !sync)
         return finish(vs_cli_usage_error("--sync-scope needs --sync"));
+    if (max_delete_s && !sync)
+        return finish(vs_cli_usage_error("--max-delete needs --sync"));
+    if (!max_delete_s)
+        max_delete_s = vs_cli_setting("ingest.max_delete");
+    if (max_delete_s &&
+        parse_max_delete("--max-delete", max_delete_s, &max_delete_kind, &max_delete))
+        return finish(VS_EXIT_USAGE);
     if (dry_run && commit_every)
         return finish(vs_cli_usage_error("--dry-run and --commit-every exclude each other"));
     struct vs_writer_opts o = {dry_run ? NULL : &create, wait_s};
@@ -247,7 +293,8 @@ int main(int argc, char **argv)
     }
     struct vs_ingest_job job = {path, (const char *const *)argv + optind,
                                 (size_t)(argc - optind), model, commit_every, keep_going,
-                                by_doc, sync, scope, dry_run, skip_unchanged};
+                                by_doc, sync, scope, dry_run, skip_unchanged,
+                                trust_partial, sync ? max_delete_kind : 0, max_delete};
     struct vs_ingest_sink sink = {dry_print, warn, stage, progress, NULL};
     st = vs_ingest_job_run(w, &job, &sink, &cnt, &d);
     int code = 0;

@@ -125,7 +125,8 @@ static void usage(FILE *fp)
  * vs_cli_write does for NDJSON. */
 static int emit(const json_t *hit, void *arg)
 {
-    return vs_query_writer_put(arg, stdout, hit, vs_cli.stdout_is_pipe);
+    int st = vs_cli_stream_record();
+    return st != VS_OK ? st : vs_query_writer_put(arg, stdout, hit, vs_cli.stdout_is_pipe);
 }
 
 static void warn(int status, const struct vs_diag *d, void *arg)
@@ -157,8 +158,11 @@ static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k
         return VS_EXIT_USAGE;
     if (n < 1)
         return vs_cli_usage_error("--fuse needs at least one RUN file");
+    if (out.format == VS_QUERY_NDJSON)
+        vs_cli_stream(VS_CLI_STREAM_FILTER);
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     uint64_t nq = 0, nh = 0;
     int st = vs_query_fuse_files((const char *const *)runs, (size_t)n, &to->fuse, k,
                                  emit, &out, &nq, &nh, &d);
@@ -287,6 +291,7 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
     struct vs_qtext_totals t = {0};
@@ -298,6 +303,8 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    if (out.format == VS_QUERY_NDJSON)
+        vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     const struct vs_qtext_sink sink = {emit, warn, progress, &out};
     vs_cli_stage("search");
     if (st == VS_OK && nask)

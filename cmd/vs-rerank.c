@@ -104,7 +104,8 @@ static int emit(const json_t *rec, void *arg)
 {
     struct out *o = arg;
     vs_cli_progress(++o->hits, "hits");
-    return vs_query_writer_put(&o->w, stdout, rec, vs_cli.stdout_is_pipe);
+    int st = vs_cli_stream_record(); /* counted for the end marker (ndjson only) */
+    return st != VS_OK ? st : vs_query_writer_put(&o->w, stdout, rec, vs_cli.stdout_is_pipe);
 }
 
 /* Read every query record of path into r. */
@@ -249,9 +250,12 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.w.d = &d; /* a hit --format trec cannot hold is described here */
     struct vs_rerank *r = NULL;
     long nq = 0;
     int st = vs_rerank_new(&o, &r, &d);
+    if (fmt == VS_QUERY_NDJSON)
+        vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     if (st == VS_OK && queries)
         st = load_queries(r, queries, &nq, &d);
     int nfiles = argc - optind;

@@ -9,14 +9,23 @@
 # exits 0 at once) and safe to kill: the store keeps its previous generation
 # and the next run completes the sync.
 #
+# A failed or killed stage never empties the index: vs-chunk and vs-embed
+# end a complete stream with an end marker (docs/streams.md), this script
+# checks that the embedded stream has it, and vs-ingest --sync refuses a
+# stream without it and a run that would delete more than --max-delete of
+# the store (default 50%), committing nothing. set -o pipefail alone would
+# miss a stage that dies after its last write or a truncated file: the
+# marker is the guarantee. Every refusal is logged with its reason.
+#
 # crontab:  17 3 * * *  /path/to/reindex.sh /srv/docs /srv/kb.vs /var/log/reindex.log
 # Environment: REINDEX_LOCK (default STORE.lock), VS_EMBED_OPTS (e.g.
 # "--model hash-v1:256"), REINDEX_METRICS (a *.prom file in node_exporter's
 # textfile directory, e.g. /var/lib/node_exporter/textfile/reindex.prom:
 # vs-ingest --metrics-file writes the run's counters, duration, exit status
 # and last success time there; when chunking or embedding fails, this script
-# sets the exit status and run time in it and leaves the rest), PATH must
-# reach the vs-* programs.
+# sets the exit status and run time in it and leaves the rest),
+# REINDEX_MAX_DELETE (vs-ingest --max-delete, N records or P%; default
+# vs-ingest's 50%), PATH must reach the vs-* programs.
 set -euo pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -37,7 +46,7 @@ if ! flock -n 9; then
 fi
 
 tmp=$(mktemp "${TMPDIR:-/tmp}/reindex.XXXXXX")
-trap 'rm -f "$tmp" "$tmp.prom"' EXIT
+trap 'rm -f "$tmp" "$tmp.prom" "$tmp.err"' EXIT
 
 # A failure before vs-ingest runs: record its status and time in the
 # metrics file (same format as vs-ingest's, replaced atomically).
@@ -76,12 +85,25 @@ if [ "$status" -ne 0 ]; then
     fail_metrics "$status"
     exit "$status"
 fi
+# the stream must end with vs-embed's end marker (vs-ingest checks it too)
+last=$(tail -n 1 "$tmp")
+case $last in
+'{"op":"end","stream":"vecstore/1","program":"vs-embed",'*) ;;
+*)
+    say "chunk/embed stream has no end marker (a stage failed or was killed); store left as it was"
+    fail_metrics 3
+    exit 3
+    ;;
+esac
 # --stats: the counters (upserts, deletes, unchanged, kept, commits) go to the
 # log; --metrics-file: the same for Prometheus
 vs-ingest --sync --sync-scope "$docs/" --skip-unchanged --wait=600 --stats \
-    ${metrics:+--metrics-file "$metrics"} "$store" "$tmp" 2>> "$log" || status=$?
+    ${REINDEX_MAX_DELETE:+--max-delete "$REINDEX_MAX_DELETE"} \
+    ${metrics:+--metrics-file "$metrics"} "$store" "$tmp" 2> "$tmp.err" || status=$?
+cat "$tmp.err" >> "$log"
 if [ "$status" -ne 0 ]; then
-    say "vs-ingest failed with status $status; store left at its previous generation"
+    why=$(grep -m 1 '^vs-ingest: error: ' "$tmp.err" | sed 's/^vs-ingest: error: //' || true)
+    say "vs-ingest failed with status $status${why:+: $why}; store left at its previous generation"
     exit "$status"
 fi
 say "done: $(vs-index info --digest "$store" | jq -c '{generation, records, digest}')"

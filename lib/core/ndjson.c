@@ -22,6 +22,9 @@ struct vs_ndjson_reader {
     /* current line */
     char *buf;
     size_t cap;
+    /* stream markers (vs_stream.h) */
+    struct vs_stream_state stream;
+    int cut_reported;
 };
 
 int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
@@ -161,8 +164,14 @@ int vs_ndjson_read_line(struct vs_ndjson_reader *r, const char **line,
         if (nl)
             break;
     }
-    if (!any)
-        return VS_OK; /* end of input */
+    if (!any) { /* end of input: a cut stream is reported once */
+        if (r->stream.open && !r->cut_reported) {
+            r->cut_reported = 1;
+            vs_diag_where(d, r->name, r->line);
+            return vs_stream_eof(&r->stream, d);
+        }
+        return VS_OK;
+    }
     r->line++;
     if (too_long) {
         vs_diag_where(d, r->name, r->line);
@@ -220,8 +229,35 @@ int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d)
         if (blank(line, len))
             continue;
         vs_diag_where(d, r->name, r->line);
-        return vs_ndjson_parse(line, len, rec, d);
+        if ((st = vs_ndjson_parse(line, len, rec, d)) != VS_OK) {
+            int m;
+            (void)vs_stream_account(&r->stream, NULL, &m, NULL); /* still a line */
+            return st;
+        }
+        int marker;
+        if ((st = vs_ndjson_account(r, *rec, &marker, d)) != VS_OK || marker) {
+            json_decref(*rec);
+            *rec = NULL;
+            if (st != VS_OK)
+                return st;
+        } else {
+            return VS_OK;
+        }
     }
+}
+
+int vs_ndjson_account(struct vs_ndjson_reader *r, const json_t *rec, int *marker,
+                      struct vs_diag *d)
+{
+    int st = vs_stream_account(&r->stream, rec, marker, d);
+    if (st != VS_OK)
+        vs_diag_where(d, r->name, r->line);
+    return st;
+}
+
+const struct vs_stream_state *vs_ndjson_stream(const struct vs_ndjson_reader *r)
+{
+    return &r->stream;
 }
 
 int vs_ndjson_write(FILE *fp, const json_t *rec, int flush)

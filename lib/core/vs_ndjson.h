@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "vs_status.h"
+#include "vs_stream.h"
 
 /* Default bound on one input line (bytes, without the newline). */
 #define VS_NDJSON_MAX_LINE_DEFAULT (64u << 20)
@@ -44,17 +45,34 @@ int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
                           struct vs_ndjson_reader **out, struct vs_diag *d);
 
 /* Read the next record. On VS_OK, *rec is a new reference to a JSON object, or
- * NULL at end of input. Empty (or all-whitespace) lines are skipped.
+ * NULL at end of input. Empty (or all-whitespace) lines are skipped, and so
+ * are stream markers (vs_stream.h), which are accounted with
+ * vs_ndjson_account.
  * Errors (d gets file and line): VS_E_LINE_TOO_LONG (the rest of the line is
  * skipped, so reading can go on), VS_E_JSON (not JSON, or not an object),
- * VS_E_IO. After a data error the next call reads the next line. */
+ * the errors of vs_ndjson_account, VS_E_TRUNCATED at the end of an input
+ * whose stream has a begin marker and no end marker (once; the next call
+ * gives the end of input), VS_E_IO. After a data error the next call reads
+ * the next line. */
 int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d);
 
 /* Read the next raw line (without its newline) into the reader's buffer,
  * valid until the next call. *line is NULL at end of input. Same errors as
- * vs_ndjson_read except VS_E_JSON. Empty lines are returned too. */
+ * vs_ndjson_read except VS_E_JSON and the marker errors. Empty lines are
+ * returned too. A caller of raw lines passes every parsed record to
+ * vs_ndjson_account, and skips the markers. */
 int vs_ndjson_read_line(struct vs_ndjson_reader *r, const char **line,
                         size_t *len, struct vs_diag *d);
+
+/* Account one record of this reader for the stream protocol: *marker is 1
+ * when rec is a begin or end marker. Errors: those of vs_stream_account,
+ * with d naming the reader's file and line. */
+int vs_ndjson_account(struct vs_ndjson_reader *r, const json_t *rec, int *marker,
+                      struct vs_diag *d);
+
+/* The reader's stream state: markers seen, complete streams, unmarked
+ * records (valid until vs_ndjson_close). */
+const struct vs_stream_state *vs_ndjson_stream(const struct vs_ndjson_reader *r);
 
 /* 1-based number of the line last read, and the reader's name. */
 long vs_ndjson_line(const struct vs_ndjson_reader *r);

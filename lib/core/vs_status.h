@@ -41,7 +41,9 @@
     X(VS_E_INTERNAL,    23, "internal",       "internal error",            5)   \
     X(VS_E_NOTFOUND,    24, "not_found",      "not found",                 1)   \
     X(VS_E_EMPTY,       25, "empty",          "nothing found",             1)   \
-    X(VS_E_GATE,        26, "gate",           "evaluation gate failed",    1)
+    X(VS_E_GATE,        26, "gate",           "evaluation gate failed",    1)   \
+    X(VS_E_TRUNCATED,   27, "truncated",      "incomplete record stream",  3)   \
+    X(VS_E_MAX_DELETE,  28, "max_delete",     "too many deletes",          3)
 
 enum vs_status {
 #define VS_STATUS_ENUM_(name, value, sname, msg, code) name = value,

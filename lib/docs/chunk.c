@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 #include <xxhash.h>
 
 enum { L_PARA, L_LINE, L_SENT, L_WORD, L_CHAR };
@@ -123,6 +124,30 @@ static size_t measure(const struct vs_chunker *c, size_t s, size_t e)
     return n;
 }
 
+/* A span has content when one of its code points is not white space
+ * (Unicode Z*), a control (Cc) or a format character (Cf): a chunk of
+ * nothing else would carry nothing to embed or search (issue 16). */
+static int has_content(const char *t, size_t s, size_t e)
+{
+    while (s < e) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)t + s,
+                                              (utf8proc_ssize_t)(e - s), &cp);
+        if (n <= 0)
+            return 1; /* not UTF-8: the loader's concern, not empty */
+        switch (utf8proc_category(cp)) {
+        case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL:
+        case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_CC:
+        case UTF8PROC_CATEGORY_CF:
+            break;
+        default:
+            return 1;
+        }
+        s += (size_t)n;
+    }
+    return 0;
+}
+
 static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
 {
     if (c->status)
@@ -132,15 +157,9 @@ static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
             s++;
         while (e > s && is_ws((unsigned char)c->t[e - 1]))
             e--;
-    } else {
-        size_t k = s;
-        while (k < e && is_ws((unsigned char)c->t[k]))
-            k++;
-        if (k == e)
-            return; /* all whitespace */
     }
-    if (s >= e)
-        return;
+    if (s >= e || !has_content(c->t, s, e))
+        return; /* all white space, controls or format characters */
     if (c->nspans == c->spancap) {
         size_t cap = c->spancap ? c->spancap * 2 : 64;
         struct vs_chunk_span *p = realloc(c->spans, cap * sizeof *p);

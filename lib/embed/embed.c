@@ -352,7 +352,7 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
         if (st[i] == VS_E_DATA)
             return vs_diag_set(d, st[i], "text is not valid UTF-8");
         return vs_diag_set(d, st[i],
-                           lens[i] ? "text has no letters or digits to embed"
+                           lens[i] ? "text has no content to embed (white space only, or no token of the model)"
                                    : "text is empty");
     }
     return VS_OK;

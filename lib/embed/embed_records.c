@@ -81,7 +81,7 @@ static int flush_batch(struct job *j, size_t n, struct vs_diag *d)
             vs_diag_field(d, "%s", j->field);
             vs_diag_set(d, st[i], "%s",
                         st[i] == VS_E_DATA ? "is not valid UTF-8"
-                        : j->lens[i]       ? "has no letters or digits to embed"
+                        : j->lens[i]       ? "has no content to embed (white space only, or no token of the model)"
                                            : "is empty");
             if (!j->keep_going) {
                 code = st[i];

@@ -4,6 +4,9 @@
  *  1. Normalise: Unicode NFKC with case folding (utf8proc: COMPAT + COMPOSE +
  *     CASEFOLD + STABLE).
  *  2. Words: maximal runs of code points of category letter, mark or number.
+ *     A text with no such code point (punctuation, symbols, ASCII art) takes
+ *     as words the maximal runs of code points that are not white space
+ *     (categories Z*, Cc, Cf), with the same features and seeds.
  *  3. Features, each hashed with XXH64 and a fixed seed per kind:
  *       word unigram   XXH64(word UTF-8, seed 0x7631)               weight 1.0
  *       word bigram    XXH64(LE64(h(w1)) LE64(h(w2)), seed 0x7632)  weight 0.5
@@ -13,7 +16,9 @@
  *  4. Each distinct feature with term frequency tf adds
  *     sign * weight * (1 + ln tf) to bucket (h mod 2^32) mod dim, where sign is
  *     -1 when bit 63 of h is set, else +1 (signed feature hashing).
- *  5. The vector is L2-normalised; a text with no features is an error.
+ *  5. The vector is L2-normalised. A text with no features (empty or all
+ *     white space) is an error; features that cancel to a zero vector give
+ *     the unit vector on bucket 0.
  * Sums are in double, in the order in which features first occur in the
  * text, so the result does not depend on the machine, the thread count or
  * the batch.
@@ -123,6 +128,20 @@ static int is_word_cp(utf8proc_int32_t c)
     }
 }
 
+/* Words of a text without letters, marks or numbers: anything but white
+ * space and control or format characters. */
+static int is_symbol_cp(utf8proc_int32_t c)
+{
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 static void le64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -153,6 +172,9 @@ static long normalise(struct scratch *s, const char *text, size_t len)
     }
 }
 
+static size_t features(struct scratch *s, long ncp, int (*is_word)(utf8proc_int32_t));
+static int sum_features(struct scratch *s, size_t nf, size_t dim, float *out);
+
 static int embed_text(struct scratch *s, size_t dim, const char *text,
                       size_t len, float *out)
 {
@@ -172,12 +194,24 @@ static int embed_text(struct scratch *s, size_t dim, const char *text,
         return VS_E_NOMEM;
     s->word_cap = wcap < wcap2 ? wcap : wcap2;
 
+    size_t nf = features(s, ncp, is_word_cp);
+    if (nf == 0)
+        nf = features(s, ncp, is_symbol_cp);
+    if (nf == 0)
+        return VS_E_FIELD;
+    return sum_features(s, nf, dim, out);
+}
+
+/* The features of the words of s->cps[0..ncp) (words: runs of code points
+ * for which is_word is true) into s->feat; returns their count. */
+static size_t features(struct scratch *s, long ncp, int (*is_word)(utf8proc_int32_t))
+{
     size_t nf = 0;
     uint64_t prev = 0;
     int have_prev = 0;
     long i = 0;
     while (i < ncp) {
-        if (!is_word_cp(s->cps[i])) {
+        if (!is_word(s->cps[i])) {
             i++;
             continue;
         }
@@ -185,7 +219,7 @@ static int embed_text(struct scratch *s, size_t dim, const char *text,
         size_t nb = 0, k = 0;
         s->buf[nb] = '<';
         s->off[k++] = nb++;
-        while (j < ncp && is_word_cp(s->cps[j])) {
+        while (j < ncp && is_word(s->cps[j])) {
             s->off[k++] = nb;
             nb += (size_t)utf8proc_encode_char(s->cps[j], s->buf + nb);
             j++;
@@ -212,8 +246,12 @@ static int embed_text(struct scratch *s, size_t dim, const char *text,
                           SEED_CHAR), 2};
         i = j;
     }
-    if (nf == 0)
-        return VS_E_FIELD;
+    return nf;
+}
+
+/* Sum the nf features of s->feat into out (dim floats, L2-normalised). */
+static int sum_features(struct scratch *s, size_t nf, size_t dim, float *out)
+{
     /* Count each distinct (hash, kind) in an open-addressing table; sum in
      * the order of first occurrence. */
     size_t cap = 16;
@@ -249,8 +287,10 @@ static int embed_text(struct scratch *s, size_t dim, const char *text,
     double norm = 0;
     for (size_t k = 0; k < dim; k++)
         norm += acc[k] * acc[k];
-    if (!(norm > 0))
-        return VS_E_FIELD;
+    if (!(norm > 0)) { /* the features cancelled: a defined vector all the same */
+        out[0] = 1.0f;
+        return VS_OK;
+    }
     norm = sqrt(norm);
     for (size_t k = 0; k < dim; k++)
         out[k] = (float)(acc[k] / norm);

@@ -47,8 +47,8 @@ size_t vs_embedder_dim(const struct vs_embedder *e);
 /* Embed n texts (texts[i] of lens[i] bytes, UTF-8) into out, which holds
  * n * dim floats: row i is the L2-normalised vector of text i.
  * status (may be NULL) receives one status per text: VS_OK, or VS_E_FIELD
- * when the text gives no features (empty, or no letters or digits: a zero
- * vector cannot be normalised), or VS_E_DATA when it is not valid UTF-8;
+ * when the text gives no features (empty or white space only for the hash
+ * model, no tokens for USE-lite: a zero vector cannot be normalised), or VS_E_DATA when it is not valid UTF-8;
  * the row of a failed text is all zeros.
  * Returns VS_OK when every text succeeded, else the status of the first
  * failed text, with d->detail describing it (the caller adds file and line);

@@ -12,7 +12,7 @@
  * would send.
  *
  * Bad records: a record whose text field is missing or not a string, a
- * text the embedder cannot use (empty, no letters or digits, not UTF-8), a
+ * text the embedder cannot use (empty, white space only, not UTF-8), a
  * malformed line, and (API models) a text whose request failed. Without
  * keep_going the first one stops the run with its status and d (FILE:LINE,
  * field). With keep_going each is handed to the sink's warn callback and
@@ -71,7 +71,7 @@ struct vs_embed_sink {
  * Returns VS_OK at the end of the file, else the status that stopped the
  * run with d filled: what vs_ndjson_open/read give (VS_E_JSON,
  * VS_E_LINE_TOO_LONG, VS_E_IO, ...), VS_E_FIELD (text field missing, not a
- * string, empty or without letters or digits), VS_E_DATA (not UTF-8),
+ * string, empty or white space only), VS_E_DATA (not UTF-8),
  * VS_E_REMOTE / VS_E_NETWORK (API request failed), VS_E_NOMEM, or what a
  * sink callback returned. Counters in c are updated either way. */
 int vs_embed_records(struct vs_embedder *e, const struct vs_embed_records_opts *o,

@@ -403,7 +403,10 @@ static char *doc_of(const char *id, const char *doc_id)
     return strndup(id, n);
 }
 
-static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
+/* One line of a run into row; *skip is set for a stream marker, which is
+ * accounted on rd (docs/streams.md: a cut run is an error). */
+static int run_line(struct vs_eval_run *r, struct vs_ndjson_reader *rd, int *skip,
+                    char *line, size_t len, long ln,
                     struct hitrow *row, struct vs_diag *d)
 {
     memset(row, 0, sizeof *row);
@@ -413,7 +416,9 @@ static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
     if (strcmp(r->format, "ndjson") == 0) {
         json_t *rec = NULL;
         int st = vs_ndjson_parse(line, len, &rec, d);
-        if (st != VS_OK)
+        if (st == VS_OK && ((st = vs_ndjson_account(rd, rec, skip, d)) != VS_OK || *skip))
+            json_decref(rec);
+        if (st != VS_OK || *skip)
             return st;
         qid = id_field(rec, "qid", buf[0], sizeof buf[0]);
         doc = id_field(rec, "id", buf[1], sizeof buf[1]);
@@ -529,7 +534,10 @@ int vs_eval_run_load_opts(const char *path, const char *name,
             st = VS_E_NOMEM;
             break;
         }
-        st = run_line(r, copy, len, ln, &rows[nrows], d);
+        int skip = 0;
+        st = run_line(r, rd, &skip, copy, len, ln, &rows[nrows], d);
+        if (st == VS_OK && skip)
+            continue;
         if (st != VS_OK) {
             free(rows[nrows].qid);
             free(rows[nrows].h.docno);

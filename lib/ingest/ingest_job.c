@@ -116,9 +116,19 @@ static int read_records(struct vs_writer *w, const struct vs_ingest_job *job,
             json_t *rec;
             float *vec;
             size_t dim;
+            int marker = 0;
             c->records++;
             st = vs_ingest_parse(line, len, &rec, &vec, &dim, d);
-            if (st == VS_OK) {
+            if (st != VS_OK) /* a bad line is a line of the stream all the same */
+                (void)vs_ndjson_account(r, NULL, &marker, NULL);
+            if (st == VS_OK && ((st = vs_ndjson_account(r, rec, &marker, d)) != VS_OK ||
+                                marker)) {
+                json_decref(rec);
+                free(vec);
+                c->records--; /* a marker is no record */
+                if (st == VS_OK)
+                    continue;
+            } else if (st == VS_OK) {
                 st = vs_ingest_apply(w, rec, vec, dim, job->model, c, run, d);
                 json_decref(rec);
                 free(vec);
@@ -126,6 +136,13 @@ static int read_records(struct vs_writer *w, const struct vs_ingest_job *job,
             if (st != VS_OK)
                 vs_diag_where(d, vs_ndjson_name(r), vs_ndjson_line(r));
         }
+        if (st == VS_E_TRUNCATED && job->trust_partial) {
+            if (sink->warn) /* --trust-partial: what arrived is applied all the same */
+                sink->warn(st, d, sink->arg);
+            continue;
+        }
+        if (st == VS_E_TRUNCATED)
+            return st; /* a cut stream: never skipped by --keep-going */
         if (st != VS_OK) {
             if (job->keep_going && (vs_status_exit(st) == VS_EXIT_DATA || st == VS_E_FILTER)) {
                 if (sink->warn)
@@ -141,6 +158,55 @@ static int read_records(struct vs_writer *w, const struct vs_ingest_job *job,
         if (sink->progress)
             sink->progress(c->records, sink->arg);
     }
+}
+
+/* Deletes by absence trust that the run holds every document: the input
+ * must be complete (docs/streams.md). */
+static int check_complete(struct vs_ndjson_reader *r, int sync, struct vs_diag *d)
+{
+    const struct vs_stream_state *s = vs_ndjson_stream(r);
+    if (vs_stream_complete(s))
+        return VS_OK;
+    vs_diag_clear(d);
+    vs_diag_where(d, vs_ndjson_name(r), 0);
+    return vs_diag_set(d, VS_E_TRUNCATED,
+                       "%s deletes what the run does not hold, so it needs a stream "
+                       "ended by its end marker; this input %s (nothing was committed; "
+                       "docs/streams.md, or --trust-partial)",
+                       sync ? "--sync" : "--by-doc",
+                       s->unmarked && vs_stream_marked(s) ? "mixes unmarked records with a stream"
+                       : s->unmarked                    ? "has no stream markers"
+                                                        : "holds no stream");
+}
+
+/* The --max-delete valve: the deletes of the run (explicit ones so far and
+ * those by absence to come) against the limit. */
+static int check_max_delete(const struct vs_ingest_job *job, struct vs_ingest_run *run,
+                            struct vs_store *base, const struct vs_ingest_counts *c,
+                            struct vs_diag *d)
+{
+    if (!job->max_delete_kind)
+        return VS_OK;
+    long long n = c->deletes;
+    for (size_t i = 0; i < vs_sync_count(run->view); i++)
+        n += vs_sync_stale(run->view, i, job->sync, job->scope) != 0;
+    unsigned long long held = base ? vs_store_count(base) : 0;
+    double limit = job->max_delete_kind == 1 ? job->max_delete
+                                             : job->max_delete / 100.0 * (double)held;
+    if ((double)n <= limit)
+        return VS_OK;
+    vs_diag_clear(d);
+    vs_diag_where(d, job->path, 0);
+    if (job->max_delete_kind == 1)
+        return vs_diag_set(d, VS_E_MAX_DELETE,
+                           "the run would delete %lld of %llu records, more than "
+                           "--max-delete %.0f; nothing was committed",
+                           n, held, job->max_delete);
+    return vs_diag_set(d, VS_E_MAX_DELETE,
+                       "the run would delete %lld of %llu records (%.1f%%), more than "
+                       "--max-delete %g%%; nothing was committed",
+                       n, held, held ? 100.0 * (double)n / (double)held : 100.0,
+                       job->max_delete);
 }
 
 int vs_ingest_job_run(struct vs_writer *w, const struct vs_ingest_job *job,
@@ -168,8 +234,12 @@ int vs_ingest_job_run(struct vs_writer *w, const struct vs_ingest_job *job,
         if ((st = vs_ndjson_open(nfiles ? job->files[fi] : "-", 0, &r, d)) != VS_OK)
             break;
         st = read_records(w, job, sink, &run, r, c, d);
+        if (st == VS_OK && (job->by_doc || job->sync) && !job->trust_partial)
+            st = check_complete(r, job->sync, d);
         vs_ndjson_close(r);
     }
+    if (st == VS_OK && job->sync && !job->dry_run)
+        st = check_max_delete(job, &run, base, c, d);
     for (size_t i = 0; st == VS_OK && (job->by_doc || job->sync) && i < vs_sync_count(run.view);
          i++) {
         if (!vs_sync_stale(run.view, i, job->sync, job->scope))

@@ -83,6 +83,19 @@ struct vs_ingest_job {
     const char *scope;        /* sync only documents whose source has this prefix */
     int dry_run;              /* write nothing; report actions to sink->dry */
     int skip_unchanged;
+    /* The stream protocol (docs/streams.md): without trust_partial, an input
+     * whose stream was cut (a begin marker and no end marker) stops the run
+     * with VS_E_TRUNCATED before anything is committed, and by_doc or sync
+     * need every input complete (ended by its marker, no unmarked record).
+     * With trust_partial, a cut input is a warning and its records are
+     * applied; by_doc and sync delete by absence all the same (dangerous). */
+    int trust_partial;
+    /* The --max-delete valve of sync runs: 0 no limit; 1 at most max_delete
+     * deletes (explicit ones and those by absence); 2 at most max_delete
+     * percent of the records the store held when the run started. More
+     * gives VS_E_MAX_DELETE before anything is committed. */
+    int max_delete_kind;
+    double max_delete;
 };
 
 /* What a run hands out; the library prints nothing. Any callback but dry
@@ -97,11 +110,15 @@ struct vs_ingest_sink {
 };
 
 /* Apply every record of job->files to w (NULL with dry_run): empty lines
- * are skipped, each record is parsed (vs_ingest_parse) and applied
- * (vs_ingest_apply); then, with by_doc or sync, the stale records are
- * deleted, and without dry_run the writer commits. Counters go into c (the
- * caller zeroes them). Returns VS_OK or the status that stopped the run,
- * with d naming FILE:LINE for a record's error. The writer is left open. */
+ * are skipped, stream markers are checked (docs/streams.md), each record is
+ * parsed (vs_ingest_parse) and applied (vs_ingest_apply); then, with by_doc
+ * or sync, the stale records are deleted, and without dry_run the writer
+ * commits. Counters go into c (the caller zeroes them). Returns VS_OK or
+ * the status that stopped the run, with d naming FILE:LINE for a record's
+ * error: VS_E_TRUNCATED for a cut stream or a by_doc/sync run over an input
+ * without its end marker, VS_E_MAX_DELETE past the valve; then nothing is
+ * committed (except the commits --commit-every made before). The writer is
+ * left open. */
 int vs_ingest_job_run(struct vs_writer *w, const struct vs_ingest_job *job,
                       const struct vs_ingest_sink *sink, struct vs_ingest_counts *c,
                       struct vs_diag *d);

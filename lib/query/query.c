@@ -2,6 +2,7 @@
  * filters into allow maps, run vs_flat on a batch, build hit records. */
 #include "vs_query.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -513,6 +514,22 @@ static int emit_hits(struct vs_query *q, size_t i, int (*emit)(const json_t *, v
         st = emit(h, arg);
         json_decref(h);
         return st;
+    }
+    /* vectors near the float32 limit (l2 or dot over components ~1e38)
+     * overflow the distance arithmetic: such a score would rank anywhere
+     * and could not be written, so the query is refused before any of its
+     * hits is written (README: NaN and infinities are refused) */
+    for (size_t j = 0; j < r->n; j++) {
+        float dist;
+        int has_dist;
+        float score = vs_distance_score(q->st.metric, r->hits[j].raw, &dist, &has_dist);
+        if (!isfinite(score) || (has_dist && !isfinite(dist))) {
+            vs_diag_field(d, "vector");
+            return vs_diag_set(d, VS_E_DATA,
+                               "the %s score of record '%.200s' is not a finite float32 "
+                               "(the vectors are too large for its arithmetic)",
+                               metric, r->hits[j].id);
+        }
     }
     for (size_t j = 0; j < r->n && st == VS_OK; j++) {
         const struct vs_flat_hit *hit = &r->hits[j];

@@ -187,7 +187,10 @@ json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *to
 /* ---- writing hit records (lib/query_stream.c) -------------------------- */
 
 /* ndjson: the hit record as one JSON line;
- * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format);
+ * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format, whose
+ *         fields are split on whitespace: a hit whose qid or id is empty or
+ *         holds whitespace or a control character is refused with
+ *         VS_E_DATA, as the format has no escape for it);
  * text:   for people: a blank line and the qid before each query's hits,
  *         then per hit "%3d. %-10s %s" (rank, score, id) and, when the hit
  *         has text, its first 200 bytes on one indented line (whitespace
@@ -203,10 +206,12 @@ int vs_query_format_parse(const char *name, enum vs_query_format *out);
 struct vs_query_writer {
     enum vs_query_format format;
     char qid[256];
+    struct vs_diag *d; /* where a refused hit is described (may be NULL) */
 };
 void vs_query_writer_init(struct vs_query_writer *w, enum vs_query_format f);
 /* Write one hit to fp, flushing after it when flush is non-zero. Returns
- * VS_OK or the write status (VS_E_IO, VS_E_NOSPC). */
+ * VS_OK, VS_E_DATA (trec: an id that cannot be written; w->d says which)
+ * or the write status (VS_E_IO, VS_E_NOSPC). */
 int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
                         int flush);
 

@@ -33,6 +33,7 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     if (!srv->o.max_conns) srv->o.max_conns = 256;
     if (srv->o.timeout_ms <= 0) srv->o.timeout_ms = 10000;
     if (!srv->o.idle_timeout_s) srv->o.idle_timeout_s = 30;
+    if (!srv->o.header_timeout_s) srv->o.header_timeout_s = 10;
     pthread_mutex_init(&srv->key_mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
     vs_srv_metrics_init(&srv->m);
@@ -326,6 +327,7 @@ struct ctx {
     struct vs_server_response *r;
     struct vs_srv_store *store;
     double t0, deadline;
+    struct vs_srv_key *key; /* the caller's key, NULL without keys */
     int ndjson;           /* answer with NDJSON */
     /* for logs */
     size_t nqueries;
@@ -472,6 +474,11 @@ static void ep_query(struct ctx *c)
             set_status_error(c->r, st, &d);
             goto done;
         }
+        if (i == 0 && vs_srv_now() > c->deadline) { /* reading and parsing took it all */
+            set_error(c->r, 504, "deadline", NULL,
+                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+            goto done;
+        }
         if (vs_qtext_full(q) || i + 1 == n) {
             uint64_t nh = 0;
             in_run = vs_qtext_pending(q);
@@ -483,7 +490,10 @@ static void ep_query(struct ctx *c)
                 segment_spans(c, vs_qtext_vector(q), vs_store_nsegments(g->store), qspan,
                               in_run);
             hits += nh;
-            if (i + 1 < n && vs_srv_now() > c->deadline) {
+            /* after every block, the last one too: an answer that came too
+             * late (one huge query, a long filter) is a 504 as documented,
+             * not a 200 after the client's deadline */
+            if (vs_srv_now() > c->deadline) {
                 set_error(c->r, 504, "deadline", NULL,
                           "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
                 goto done;
@@ -827,8 +837,15 @@ static void ep_info(struct ctx *c)
 static void ep_list(struct ctx *c)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < c->srv->nstores; i++)
-        json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+    const struct vs_srv_key *k = c->key;
+    for (size_t i = 0; i < c->srv->nstores; i++) {
+        /* a key limited to some stores sees only those */
+        int ok = !k || !k->stores;
+        for (size_t j = 0; !ok && j < k->nstores; j++)
+            ok = strcmp(k->stores[j], c->srv->stores[i]->name) == 0;
+        if (ok)
+            json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+    }
     json_t *o = json_object();
     json_object_set_new(o, "stores", arr);
     set_json(c->r, 200, o);
@@ -929,7 +946,7 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
     c.t0_ns = vs_trace_now_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
     if (vs_trace_random_hex(c.span_id, 8) != 0)
@@ -957,12 +974,16 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
         set_error(resp, 405, "method", NULL, "use %s", want_post ? "POST" : "GET");
         goto out;
     }
-    int open = ep == VS_EP_HEALTHZ || ep == VS_EP_READYZ || ep == VS_EP_METRICS;
+    int open = ep == VS_EP_HEALTHZ || ep == VS_EP_READYZ ||
+               (ep == VS_EP_METRICS && !srv->o.metrics_auth);
     if (srv->have_keys && !open) {
         if (vs_srv_auth(srv, rq->authorization, &key) != VS_OK) {
             set_error(resp, 401, "unauthorized", NULL, "a valid 'Authorization: Bearer KEY' header is needed");
             goto out;
         }
+        c.key = key;
+        if (ep == VS_EP_METRICS)
+            goto authorised; /* any valid key may read the metrics */
         unsigned need = ep == VS_EP_QUERY || ep == VS_EP_INFO || ep == VS_EP_LIST ? VS_SCOPE_READ
                         : ep == VS_EP_UPSERT || ep == VS_EP_DELETE ? VS_SCOPE_WRITE
                                                                    : VS_SCOPE_ADMIN;
@@ -976,6 +997,7 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
             goto out;
         }
     }
+authorised:
     if (!open && !vs_srv_take_token(srv, key, &resp->retry_after)) {
         set_error(resp, 429, "rate_limited", NULL, "too many requests; retry after %ld s", resp->retry_after);
         goto out;
@@ -1036,7 +1058,7 @@ void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
                    struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
     if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, NULL) != 0 &&
         vs_trace_random_hex(resp->trace_id, 16) != 0)

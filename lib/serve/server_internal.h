@@ -97,6 +97,7 @@ struct vs_server {
      * transport (server_http.c) */
     void (*stop)(struct vs_server *srv);
     char *tls_mem[2];       /* certificate and key PEM, kept while serving */
+    struct vs_srv_watch *watch; /* the header/body deadline (server_http.c) */
     struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
     unsigned port;
     uint64_t requests;

@@ -51,16 +51,20 @@ uncommented_example() {
     printf '[chunk]\nsplitter = "fixed"\nunit = "words"\nsize = 5\n' > .vecstore.toml
     run_split vs-chunk doc.txt                       # file: 5 words a chunk
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
     VS_CHUNK_SIZE=2 run_split vs-chunk doc.txt       # environment over file
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 5 ]
     VS_CHUNK_SIZE=2 run_split vs-chunk --size 10 doc.txt   # flag over both
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
     rm .vecstore.toml
     run_split vs-chunk --splitter fixed --unit words doc.txt   # default size 1000
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
 }
 
@@ -93,17 +97,20 @@ uncommented_example() {
     cd proj/a/b
     run_split vs-chunk -v doc.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
     [ "$err" = "vs-chunk: config: ../../.vecstore.toml" ]
     # a nearer file wins over the parent's
     printf '[chunk]\nsplitter = "fixed"\nunit = "words"\nsize = 2\n' > ../.vecstore.toml
     run_split vs-chunk -v doc.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 5 ]
     [ "$err" = "vs-chunk: config: ../.vecstore.toml" ]
     # --config still names the file; -vv says when there is none
     run_split vs-chunk -v --config ../../.vecstore.toml doc.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
     [ "$err" = "vs-chunk: config: ../../.vecstore.toml" ]
     cd "$BATS_TEST_TMPDIR"

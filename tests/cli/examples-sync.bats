@@ -125,3 +125,49 @@ vecstore_ingest_last_run_timestamp_seconds{store="new.vs"}' ]
     run_split "$EX/cron/reindex.sh" docs
     expect_status 2
 }
+
+@test "examples/cron/reindex.sh: a stage that fails, stops early or is killed keeps the previous index; the log says why" {
+    mkdir -p "$T/docs" "$T/bin"
+    for i in 1 2 3 4 5 6; do echo "Text of file $i." > "$T/docs/f$i.md"; done
+    cd "$T"
+    "$EX/cron/reindex.sh" docs kb.vs run.log
+    digest() { vs-index info --digest kb.vs | jq -r .digest; }
+    d0=$(digest)
+    [ "$(vs-index info kb.vs | jq -r .records)" = 6 ]
+    echo "Text of file 1, edited." > docs/f1.md
+    real=$(command -v vs-embed)
+    # a vs-embed that stops after 3 lines and exits 0: set -o pipefail sees
+    # success; the missing end marker is what stops the run
+    printf '#!/bin/sh\n"%s" "$@" | head -n 3\n' "$real" > bin/vs-embed
+    chmod +x bin/vs-embed
+    : > run.log
+    PATH=$T/bin:$PATH run_split "$EX/cron/reindex.sh" docs kb.vs run.log
+    expect_status 3
+    grep -q 'reindex\[[0-9]*\]: chunk/embed stream has no end marker (a stage failed or was killed); store left as it was' run.log
+    [ "$(digest)" = "$d0" ]
+    # the same cut stream handed to vs-ingest directly: it refuses too
+    vs-chunk docs | PATH=$T/bin:$PATH vs-embed > cut.jsonl
+    run_split vs-ingest --sync --sync-scope docs/ kb.vs cut.jsonl
+    expect_status 3
+    [[ "$err" == *"cut.jsonl:3: the stream from vs-embed ended without its end marker after 2 records"* ]]
+    [ "$(digest)" = "$d0" ]
+    # a vs-embed killed by SIGKILL in the middle
+    printf '#!/bin/bash\n"%s" "$@" | head -n 2\nkill -KILL $$\n' "$real" > bin/vs-embed
+    : > run.log
+    PATH=$T/bin:$PATH run_split "$EX/cron/reindex.sh" docs kb.vs run.log
+    expect_status 137
+    grep -q 'chunk/embed failed with status 137; store left as it was' run.log
+    [ "$(digest)" = "$d0" ]
+    rm bin/vs-embed
+    # five of six files vanished (an unmounted share, a bad checkout): the
+    # --max-delete valve refuses, the log has vs-ingest's reason
+    mkdir gone && mv docs/f[2-6].md gone/
+    : > run.log
+    run_split "$EX/cron/reindex.sh" docs kb.vs run.log
+    expect_status 3
+    grep -q 'vs-ingest failed with status 3: kb.vs: the run would delete 5 of 6 records (83.3%), more than --max-delete 50%; nothing was committed; store left at its previous generation' run.log
+    [ "$(digest)" = "$d0" ]
+    # told so, the run goes through
+    REINDEX_MAX_DELETE=100% "$EX/cron/reindex.sh" docs kb.vs run.log
+    [ "$(vs-index info kb.vs | jq -r .records)" = 1 ]
+}

@@ -44,6 +44,51 @@ for i, l in enumerate(sys.stdin, 1):
 '
 }
 
+# unmark_out [--cut] PROGRAM: $out is a complete record stream of PROGRAM
+# (docs/streams.md): its first line is PROGRAM's begin marker and its last
+# the end marker counting the records between them. With --cut, $out is a
+# cut stream instead: the begin marker and no end marker anywhere (what a
+# program that failed leaves). Fails otherwise; on success $out becomes the
+# records alone.
+unmark_out() {
+    local r cut=0
+    [ "$1" = --cut ] && { cut=1; shift; }
+    r=$(printf '%s\n' "$out" | $PY -c '
+import sys
+prog, cut = sys.argv[1], sys.argv[2] == "1"
+lines = sys.stdin.read().split("\n")
+while lines and lines[-1] == "":
+    lines.pop()
+begin = "{\"op\":\"begin\",\"stream\":\"vecstore/1\",\"program\":\"%s\"}" % prog
+end = "{\"op\":\"end\",\"stream\":\"vecstore/1\",\"program\":\"%s\",\"records\":%d}" % (prog, len(lines) - 2)
+if cut:
+    if not lines or lines[0] != begin or any(l.startswith("{\"op\":\"end\"") for l in lines):
+        sys.exit("not a cut stream of %s: first %r, last %r" % (prog, lines[:1], lines[-1:]))
+    sys.stdout.write("\n".join(lines[1:]))
+    sys.exit(0)
+if len(lines) < 2 or lines[0] != begin or lines[-1] != end:
+    sys.exit("not a complete stream of %s: first %r, last %r" % (prog, lines[:1], lines[-1:]))
+sys.stdout.write("\n".join(lines[1:-1]))
+' "$1" "$cut") || { echo "stdout: $out" >&2; return 1; }
+    out=$r
+}
+
+# mark [PROGRAM]: copy the lines of stdin between a begin and an end marker
+# (docs/streams.md), counting the non-blank lines, as a vecstore program
+# writes a complete stream; hand-written input needs them for --by-doc and
+# --sync.
+mark() {
+    $PY -c '
+import sys
+p = sys.argv[1]
+lines = [l for l in sys.stdin.read().split("\n") if l.strip()]
+print("{\"op\":\"begin\",\"stream\":\"vecstore/1\",\"program\":\"%s\"}" % p)
+for l in lines:
+    print(l)
+print("{\"op\":\"end\",\"stream\":\"vecstore/1\",\"program\":\"%s\",\"records\":%d}" % (p, len(lines)))
+' "${1:-test}"
+}
+
 need_data() {
     [ -d "$VS_DATA/datasets" ] || skip "shared data not found at VS_DATA=$VS_DATA"
 }

@@ -72,7 +72,9 @@ quiet_then_verbose() {
     [ "$err" = "vs-chunk: $T/none.vs: no store yet, every file is read" ]
     run_split vs-chunk -v -v --size 40 --since "$T/none.vs" "$T/docs"
     expect_status 0
-    [ "$(printf '%s\n' "$err" | sort)" = "vs-chunk: $T/docs/a.md: markdown
+    # -vv also says which .vecstore.toml applies (or that none does)
+    [ "$(printf '%s\n' "$err" | grep -c '^vs-chunk: config: ')" -eq 1 ]
+    [ "$(printf '%s\n' "$err" | grep -v '^vs-chunk: config: ' | sort)" = "vs-chunk: $T/docs/a.md: markdown
 vs-chunk: $T/docs/b.txt: text
 vs-chunk: $T/none.vs: no store yet, every file is read" ]
 }

@@ -69,11 +69,13 @@ if got != want:
 @test "vs-chunk: empty input gives no records and exit 0" {
     run_split vs-chunk < /dev/null || true
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$out" ]
     [ -z "$err" ]
     : > "$SCRATCH/empty.txt"
     run_split vs-chunk "$SCRATCH/empty.txt" || true
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$out" ]
 }
 
@@ -81,10 +83,12 @@ if got != want:
     printf '{"id":"a","text":"one"}\n{"id":"b", nope\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
     run_split vs-chunk < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:2:"* ]]
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
     run_split vs-chunk "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"in.jsonl:2:"* ]]
 }
 
@@ -92,13 +96,16 @@ if got != want:
     printf '{"id":"a","text":"one"}\n{"id":"b","body":"x"}\n{"id":"c","text":"three"}\n' > "$SCRATCH/in.jsonl"
     run_split vs-chunk < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:2:"*"field 'text'"* ]]
     run_split vs-chunk --keep-going < "$SCRATCH/in.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$err" == *warning*"<stdin>:2:"* ]]
     [ "$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(",".join(json.loads(l)["id"] for l in sys.stdin))')" = "a#0,c#0" ]
     run_split vs-chunk --field body < "$SCRATCH/in.jsonl" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"<stdin>:1:"*"field 'body'"* ]]
 }
 
@@ -107,16 +114,19 @@ if got != want:
     # sub/blob.bin is no document format: a directory walk leaves it out quietly
     run_split vs-chunk docs
     expect_status 0
+    unmark_out vs-chunk
     [ -z "$err" ]
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
     expect_ndjson
     # asked for by --include, it is read, found binary, skipped with exit 3
     run_split vs-chunk --include '*' docs || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *"warning: docs/sub/blob.bin: binary file"* ]]
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
     run_split vs-chunk --keep-going --include '*' docs || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
 }
 
@@ -124,6 +134,7 @@ if got != want:
     cd "$FIXTURES"
     run_split vs-chunk --splitter markdown --size 60 --overlap 20 docs/guide.md docs/page.html || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | same_as_golden chunk/docs-markdown-60.jsonl
     [[ "$out" != *'"headings":["Guide","Install","this is a comment'* ]]
 }
@@ -131,10 +142,12 @@ if got != want:
 @test "vs-chunk: HTML drops scripts and styles and keeps the title; PDF text has pages" {
     run_split vs-chunk "$FIXTURES/docs/page.html" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$out" != *hidden* && "$out" != *color* ]]
     [[ "$out" == *'"title":"Sample Page"'* ]]
     run_split vs-chunk --splitter recursive --size 40 "$FIXTURES/docs/sample.pdf" || true
     expect_status 0
+    unmark_out vs-chunk
     [[ "$out" == *'"text":"Page two talks about chunking."'*'"page":2'* ]]
     [[ "$out" == *'"title":"Sample PDF"'* ]]
 }
@@ -146,6 +159,7 @@ if got != want:
                 "--splitter recursive --unit words --size 6 --overlap 2"; do
         run_split vs-chunk $args "$f" || true
         expect_status 0
+        unmark_out vs-chunk
         unit=chars
         if [[ "$args" == *words* ]]; then unit=words; fi
         size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
@@ -171,6 +185,7 @@ assert n > 1
     printf '{"id":"u","text":"ééééé東京"}\n' > "$SCRATCH/u.jsonl"
     run_split vs-chunk --splitter fixed --size 3 --overlap 1 "$SCRATCH/u.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     got=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print("|".join(json.loads(l)["text"] for l in sys.stdin))')
     [ "$got" = "ééé|ééé|é東京" ]
 }
@@ -179,10 +194,12 @@ assert n > 1
     cd "$FIXTURES"
     run_split vs-chunk --include '*.md' --include '*.txt' docs || true
     expect_status 0
+    unmark_out vs-chunk
     ids=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(" ".join(sorted(set(json.loads(l)["doc_id"] for l in sys.stdin))))')
     [ "$ids" = "guide.md notes.txt" ]
     run_split vs-chunk --exclude sub --exclude '*.pdf' docs || true
     expect_status 0
+    unmark_out vs-chunk
     order=$(printf '%s\n' "$out" | $PY -c '
 import json, sys
 seen = []
@@ -196,6 +213,7 @@ print(" ".join(seen))')
 @test "vs-chunk: records pass their other fields through" {
     run_split vs-chunk "$FIXTURES/docs/sub/records.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     first=$(printf '%s\n' "$out" | head -1)
     # the title goes before the text (offsets are into "TITLE\n\nTEXT")
     [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"First\n\nThe first record. It has two sentences.","start":0,"end":46,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
@@ -204,6 +222,7 @@ print(" ".join(seen))')
 @test "vs-chunk: a missing path is a warning and exit 3" {
     run_split vs-chunk "$SCRATCH/nope" "$FIXTURES/docs/notes.txt" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [[ "$err" == *nope* ]]
     [ -n "$out" ]
 }
@@ -219,6 +238,7 @@ print(" ".join(seen))')
     corpus="$VS_DATA/datasets/scifact/corpus.jsonl"
     run_split sh -c 'head -200 "$1" | vs-chunk --size 500 --overlap 100' sh "$corpus" || true
     expect_status 0
+    unmark_out vs-chunk
     printf '%s\n' "$out" | $PY -c '
 import json, sys
 docs = {}
@@ -244,9 +264,11 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     printf '{"id":"s","text":"one two three four five six seven"}\n' > "$SCRATCH/s.jsonl"
     VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk "$SCRATCH/s.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
     VS_CHUNK_SPLITTER=fixed VS_CHUNK_UNIT=words VS_CHUNK_SIZE=3 run_split vs-chunk --size 4 "$SCRATCH/s.jsonl" || true
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
     VS_CHUNK_SPLITTER=nope run_split vs-chunk "$SCRATCH/s.jsonl" || true
     expect_status 2
@@ -257,10 +279,12 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     head -c 600 "$FIXTURES/docs/sample.pdf" > "$SCRATCH/trunc.pdf"
     run_split vs-chunk "$SCRATCH" || true
     expect_status 3
+    unmark_out --cut vs-chunk
     [ -z "$out" ]
     [[ "$err" == *"bad.pdf: cannot read the PDF"*"trunc.pdf: cannot read the PDF"* ]]
     run_split vs-chunk --keep-going "$SCRATCH" || true
     expect_status 0
+    unmark_out vs-chunk
 }
 
 @test "vs-chunk: a directory walk reads documents only, honours ignore files, --include and --no-ignore" {
@@ -279,6 +303,7 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     printf 'draft*\n' > site/.vecstoreignore
     run_split vs-chunk -vv --stats site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md sub/keep.txt " ]
     [[ "$err" == *"site/logo.png: left out: not a document format (--include reads it)"* ]]
     [[ "$err" == *"site/build: left out: ignored by site/.gitignore"* ]]
@@ -287,14 +312,17 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     [ "$(printf '%s\n' "$err" | tail -1 | jq -r .files_left_out)" = 6 ]
     run_split vs-chunk --no-ignore site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md build/out.txt robots.txt sub/draft.txt sub/keep.txt " ]
     run_split vs-chunk --include '*.css' --include '*.js' site
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "app.js css/style.css " ]
     [ -z "$err" ]
     # a file named on the command line is read whatever its name
     run_split vs-chunk site/app.js
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .text)" = "console.log(1)" ]
 }
 
@@ -311,17 +339,20 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
 EOF
     run_split vs-chunk page.html
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r .text)" = "Partial Indexes
 
 A partial index is an index over a subset of the rows of a table, chosen by a WHERE clause." ]
     [ "$(printf '%s\n' "$out" | jq -r .metadata.title)" = "Partial indexes" ]
     run_split vs-chunk --html-all page.html
     expect_status 0
+    unmark_out vs-chunk
     [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."*"Home"*"Partial Indexes"*"last modified"* ]]
     # the setting does the same
     printf '[chunk]\nhtml_all = true\n' > cfg.toml
     run_split vs-chunk --config cfg.toml page.html
     expect_status 0
+    unmark_out vs-chunk
     [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."* ]]
     printf '[chunk]\nhtml_all = "maybe"\n' > cfg.toml
     run_split vs-chunk --config cfg.toml page.html
@@ -337,9 +368,11 @@ A partial index is an index over a subset of the rows of a table, chosen by a WH
         "Another long paragraph about the write-ahead log and its checkpoints, and about what a reader sees in the meantime." > notes.txt
     run_split vs-chunk --size 120 --min-size 0 notes.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "10 116 115 4 " ]
     run_split vs-chunk --size 120 notes.txt
     expect_status 0
+    unmark_out vs-chunk
     [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "128 121 " ]
     [[ "$(printf '%s\n' "$out" | head -1 | jq -r .text)" == "Bug Fixes:"* ]]
     # offsets still point into the file

@@ -76,16 +76,18 @@ for g, w in zip(got, want):
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
 }
 
-@test "vs-embed: missing, non-string and empty texts are exit 3 with the line; --keep-going skips them" {
-    printf '{"id":"a","text":"ok"}\n{"id":"b"}\n{"id":"c","text":7}\n{"id":"d","text":""}\n{"id":"e","text":"?!"}\n{"id":"f","text":"fine"}\n' > "$SCRATCH/in.jsonl"
+@test "vs-embed: missing, non-string, empty and blank texts are exit 3 with the line; --keep-going skips them" {
+    # "?!" (symbols only) is content: it has a vector (docs/embedding.md)
+    printf '{"id":"a","text":"ok"}\n{"id":"b"}\n{"id":"c","text":7}\n{"id":"d","text":""}\n{"id":"e","text":"   \\u00a0"}\n{"id":"f","text":"fine"}\n{"id":"g","text":"?!"}\n' > "$SCRATCH/in.jsonl"
     run_split vs-embed < "$SCRATCH/in.jsonl" || true
     expect_status 3
     [[ "$err" == *"<stdin>:2: field 'text'"*missing* ]]
     run_split vs-embed --keep-going < "$SCRATCH/in.jsonl" || true
     expect_status 0
-    [[ "$err" == *"<stdin>:2:"*"<stdin>:3:"*"<stdin>:4:"*empty*"<stdin>:5:"* ]]
+    [[ "$err" == *"<stdin>:2:"*"<stdin>:3:"*"<stdin>:4:"*empty*"<stdin>:5:"*"no content to embed"* ]]
+    [[ "$err" != *"<stdin>:7:"* ]]
     ids=$(printf '%s\n' "$out" | $PY -c 'import json,sys; print(",".join(json.loads(l)["id"] for l in sys.stdin))')
-    [ "$ids" = "a,f" ]
+    [ "$ids" = "a,f,g" ]
     printf '{"id":"a","text":""}\n' > "$SCRATCH/empty.jsonl"
     run_split vs-embed "$SCRATCH/empty.jsonl" || true
     expect_status 3

@@ -84,10 +84,12 @@ for k in ("bytes_on_disk", "raw_bytes", "compression_ratio", "format_version"):
     expect_status 3
 }
 
-@test "vs-index: empty store exports nothing" {
+@test "vs-index: empty store exports no records, only the stream's two markers" {
     vs-index create "$S"
     run_split vs-index export "$S" || true
     expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    unmark_out vs-index
     [ -z "$out" ]
     run_split vs-index list-ids "$S" || true
     expect_status 0
@@ -101,6 +103,7 @@ for k in ("bytes_on_disk", "raw_bytes", "compression_ratio", "format_version"):
     run_split vs-index export "$S" || true
     expect_status 0
     expect_ndjson
+    unmark_out vs-index
     [ "$out" = "$(cat "$FIXTURES/ingest/small.expected.jsonl")" ]
     run_split vs-index list-ids "$S" || true
     expect_status 0
@@ -141,6 +144,7 @@ for k in ("bytes_on_disk", "raw_bytes", "compression_ratio", "format_version"):
     [[ "$out" != *'"vector":'* ]]
     run_split vs-index export --filter 'lang = "en" AND year >= 2020' "$S" || true
     expect_status 0
+    unmark_out vs-index
     [ "$(echo "$out" | $PY -c 'import json,sys; print(" ".join(json.loads(l)["id"] for l in sys.stdin))')" = "doc4 doc5" ]
     run_split vs-index export --filter 'lang = = 1' "$S" || true
     expect_status 2
@@ -203,6 +207,7 @@ for i in range(0, 2000, 2):
     [[ "$out" == *'"ok":true'* ]]
     run_split vs-index export "$F" || true
     expect_status 0
+    unmark_out vs-index
     [ "$out" = "$(cat "$FIXTURES/store-v1.expected.jsonl")" ]
     run_split vs-index info "$F" || true
     $PY -c '

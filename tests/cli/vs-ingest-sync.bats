@@ -67,7 +67,7 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
 @test "vs-ingest-sync: --by-doc replaces a document's chunk set in one commit" {
     { for i in 0 1 2 3 4; do rec a $i "a$i"; done; rec b 0 b0; rec b 1 b1; } | vs-ingest -q "$S"
     g=$(gen "$S")
-    { rec a 0 a0; rec a 1 "a1 edited"; rec a 2 a2; } > "$T/r2.jsonl"
+    { rec a 0 a0; rec a 1 "a1 edited"; rec a 2 a2; } | mark > "$T/r2.jsonl"
     run_split vs-ingest --by-doc --stats "$S" "$T/r2.jsonl"
     expect_status 0
     [[ "$err" == *'"deletes":2'* ]]
@@ -79,11 +79,21 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
     # without --by-doc the extra chunks would stay
     rec b 0 b0 | vs-ingest -q "$S"
     [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ]
+    # --by-doc deletes by absence: hand-written input without an end marker
+    # is refused, and nothing changes (docs/streams.md)
+    g=$(gen "$S")
+    run_split vs-ingest --by-doc "$S" <<< "$(rec b 0 b0)"
+    expect_status 3
+    [ -z "$out" ]
+    [ "$err" = "vs-ingest: error: <stdin>: --by-doc deletes what the run does not hold, so it needs a stream ended by its end marker; this input has no stream markers (nothing was committed; docs/streams.md, or --trust-partial)" ]
+    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ] && [ "$(gen "$S")" = "$g" ]
+    vs-ingest -q --by-doc --trust-partial "$S" <<< "$(rec b 0 b0)"
+    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 " ]
 }
 
 @test "vs-ingest-sync: --sync deletes absent documents, --sync-scope limits it by source" {
     { rec a 0 a0; rec a 1 a1; rec b 0 b0; rec c 0 c0 e/c; rec k 0 k0 ""; } | vs-ingest -q "$S"
-    { rec a 0 a0; rec x 0 x0; } > "$T/r2.jsonl"
+    { rec a 0 a0; rec x 0 x0; } | mark > "$T/r2.jsonl"
     vs-ingest -q --sync --sync-scope d/ "$S" "$T/r2.jsonl"
     [ "$(ids "$S")" = "a#0 c#0 k#0 x#0 " ]
     vs-ingest -q --sync "$S" "$T/r2.jsonl"
@@ -95,8 +105,8 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
 
 @test "vs-ingest-sync: --dry-run lists what the real run then does, and changes nothing" {
     { rec a 0 a0; rec a 1 a1; rec b 0 b0; rec c 0 c0; } | vs-ingest -q "$S"
-    printf '{"id":"c#0","op":"delete"}\n' > "$T/r2.jsonl"
-    { rec a 0 "a0 new"; rec a 1 a1; rec x 0 x0; } >> "$T/r2.jsonl"
+    { printf '{"id":"c#0","op":"delete"}\n'; rec a 0 "a0 new"; rec a 1 a1; rec x 0 x0; } |
+        mark > "$T/r2.jsonl"
     g=$(gen "$S"); dg=$(digest "$S"); before=$(ids "$S")
     run_split vs-ingest --sync --dry-run "$S" "$T/r2.jsonl"
     expect_status 0
@@ -108,9 +118,9 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
     [ "$(digest "$S")" = "$dg" ]
     [ "$(ids "$S")" = "$before" ]
     plan="$out"
-    vs-index export "$S" > "$T/before.jsonl"
+    vs-index export "$S" | grep -v '"op":"' > "$T/before.jsonl"
     vs-ingest -q --sync "$S" "$T/r2.jsonl"
-    vs-index export "$S" > "$T/after.jsonl"
+    vs-index export "$S" | grep -v '"op":"' > "$T/after.jsonl"
     # every listed action happened, and nothing else changed
     /usr/bin/python3 - "$T/before.jsonl" "$T/after.jsonl" <<PY
 import json, sys
@@ -143,7 +153,7 @@ PY
     { rec a 0 a0 d/a h1; rec a 1 a1 d/a h1; rec b 0 b0 d/b h2; } | vs-ingest -q "$S"
     g=$(gen "$S"); dg=$(digest "$S")
     # same hashes, other texts: not read at all; b is present for --sync
-    { rec a 0 other d/a h1; rec b 0 other d/b h2; } > "$T/r2.jsonl"
+    { rec a 0 other d/a h1; rec b 0 other d/b h2; } | mark > "$T/r2.jsonl"
     run_split vs-ingest --skip-unchanged --sync --stats "$S" "$T/r2.jsonl"
     expect_status 0
     [[ "$err" == *'"unchanged":2'* ]]
@@ -151,7 +161,7 @@ PY
     [ "$(digest "$S")" = "$dg" ]
     [ "$(ids "$S")" = "a#0 a#1 b#0 " ]
     # a new hash replaces the document
-    rec a 0 "a0 v2" d/a h3 | vs-ingest -q --skip-unchanged --by-doc "$S"
+    rec a 0 "a0 v2" d/a h3 | mark | vs-ingest -q --skip-unchanged --by-doc "$S"
     [ "$(ids "$S")" = "a#0 b#0 " ]
     [ "$(vs-index get "$S" 'a#0' | jq -r .doc_hash)" = h3 ]
 }
@@ -183,7 +193,13 @@ pipeline() {
     mv "$T/docs/c.md" "$T/docs/c2.md"
     rm "$T/docs/d.md"
     echo "Foxtrot text." > "$T/docs/f.md"
-    pipeline --sync --sync-scope docs/
+    # 10 of the 16 records go: more than the default --max-delete 50%
+    dg1=$(digest "$S")
+    run_split pipeline --sync --sync-scope docs/
+    expect_status 3
+    [ "$err" = "vs-ingest: error: $S: the run would delete 10 of 16 records (62.5%), more than --max-delete 50%; nothing was committed" ]
+    [ "$(gen "$S")" = "$g1" ] && [ "$(digest "$S")" = "$dg1" ]
+    pipeline --sync --sync-scope docs/ --max-delete 10
     [ "$(gen "$S")" = $((g1 + 1)) ]
     [ "$(vs-index list-ids "$S" | jq -r .id | grep -v '^a\.md#' | sort | tr '\n' ' ')" = \
       "b.md#0 c2.md#0 e.md#0 f.md#0 " ]
@@ -223,7 +239,7 @@ pipeline() {
 @test "vs-ingest-sync: SIGKILL in the middle of a sync leaves the previous state; a rerun completes it" {
     { for i in 0 1 2; do rec a $i "a$i"; done; rec b 0 b0; rec c 0 c0; } | vs-ingest -q "$S"
     g=$(gen "$S"); dg=$(digest "$S")
-    { rec a 0 "a0 new"; rec x 0 x0; } > "$T/r2.jsonl"
+    { rec a 0 "a0 new"; rec x 0 x0; } | mark > "$T/r2.jsonl"
     mkfifo "$T/fifo"
     vs-ingest -q --sync "$S" < "$T/fifo" &
     pid=$!
@@ -241,7 +257,7 @@ pipeline() {
     [ "$(gen "$S")" = "$g" ]
     [ "$(digest "$S")" = "$dg" ]
     vs-index -q verify "$S" > /dev/null
-    vs-ingest -q --sync "$S" "$T/r2.jsonl"
+    vs-ingest -q --sync --max-delete 100% "$S" "$T/r2.jsonl"
     [ "$(ids "$S")" = "a#0 x#0 " ]
     [ "$(vs-index get "$S" 'a#0' | jq -r .text)" = "a0 new" ]
 }
@@ -307,7 +323,7 @@ PYEOF
     [ "$(grep -c '^vecstore_ingest_last_run_records{' "$M")" = 6 ]
     [ "$(grep -c '^# TYPE vecstore_ingest_last_run_records gauge$' "$M")" = 1 ]
     # a sync: replaced, deleted, unchanged, skipped (--keep-going)
-    { rec a 0 a0; rec b 0 "b0 new"; echo '{"id":'; } > "$T/r2.jsonl"
+    { rec a 0 a0; rec b 0 "b0 new"; echo '{"id":'; } | mark > "$T/r2.jsonl"
     vs-ingest -q --sync --keep-going --metrics-file "$M" "$S" "$T/r2.jsonl"
     j=$(prom_parse "$M")
     for kv in read=3 added=0 replaced=1 deleted=2 unchanged=1 skipped=1; do

@@ -672,6 +672,106 @@ PYEOF
     stop_server
 }
 
+# A small chunked store with a text index, hash-embedded (issue 17).
+text_store() {
+    printf '%s\n' '{"id":"d1#0","doc_id":"d1","text":"heat transfer in a pipe"}' \
+                  '{"id":"d1#1","doc_id":"d1","text":"heat pipe design notes"}' \
+                  '{"id":"d2#0","doc_id":"d2","text":"boundary layer flow over a heated plate"}' \
+                  '{"id":"x","text":"heat and pipes without a document"}' |
+        vs-embed | vs-ingest -q "$BATS_TEST_TMPDIR/t.vs"
+    TS="$BATS_TEST_TMPDIR/t.vs"
+}
+
+@test "vs-serve: text, hybrid, modes, fusion and grouping answer the bytes vs-query writes" {
+    text_store
+    start_server "$TS"
+    q="$BATS_TEST_TMPDIR/q.ndjson"
+    printf '%s\n' '{"id":"q1","text":"heat pipe"}' '{"_id":"q2","text":"boundary flow","k":2}' > "$q"
+    # text only: auto mode, hybrid with the store's model, as vs-query
+    req POST /v1/stores/t/query "$q" -H 'Content-Type: application/x-ndjson'
+    [ "$code" = 200 ]
+    conforms /v1/stores/{name}/query post
+    [ "$body" = "$(vs-query "$TS" "$q")" ]
+    [[ "$body" == *'"mode":"hybrid"'* ]]
+    for opts in '"mode":"text"|--mode text' \
+                '"mode":"vector"|--mode vector' \
+                '"mode":"hybrid","fusion":"weighted","alpha":0.3|--mode hybrid --fusion weighted --alpha 0.3' \
+                '"fusion":"dbsf","candidates":3|--fusion dbsf --candidates 3' \
+                '"rrf_k":10,"group_by":"doc_id"|--rrf-k 10 --group-by doc_id' \
+                '"mode":"vector","group_by":"doc_id","mmr":0.5|--mode vector --group-by doc_id --mmr 0.5'; do
+        json=${opts%%|*} flags=${opts#*|}
+        printf '%s\n' "{\"id\":\"q1\",\"text\":\"heat pipe\",$json}" \
+                      "{\"id\":\"q2\",\"text\":\"boundary flow\",\"k\":2,$json}" > "$q"
+        req POST /v1/stores/t/query "$q"
+        [ "$code" = 200 ] || { echo "$opts: $body" >&2; false; }
+        conforms /v1/stores/{name}/query post
+        want=$(sed 's/,"\(mode\|fusion\|alpha\|candidates\|rrf_k\|group_by\|mmr\)":[^,}]*//g' "$q" |
+               vs-query "$TS" $flags)
+        [ "$body" = "$want" ] || { echo "$opts"; echo "$body"; echo "$want"; false; } >&2
+    done
+    # one JSON record: {"hits": [...]} holding the same hit objects
+    req POST /v1/stores/t/query '{"id":"q1","text":"heat pipe","mode":"text","group_by":"doc_id"}'
+    [ "$code" = 200 ]
+    conforms /v1/stores/{name}/query post
+    want=$(echo '{"id":"q1","text":"heat pipe"}' | vs-query "$TS" --mode text --group-by doc_id |
+           $PY -c 'import json,sys; print(json.dumps({"hits": [json.loads(l) for l in sys.stdin]}))')
+    $PY -c 'import json,sys; assert json.loads(sys.argv[1]) == json.loads(sys.argv[2])' "$body" "$want"
+    stop_server
+}
+
+@test "vs-serve: bad or differing search options are 400 naming line and field" {
+    text_store
+    start_server "$TS"
+    req POST /v1/stores/t/query '{"id":"q","text":"heat","mode":"fuzzy"}'
+    [ "$code" = 400 ]
+    conforms /v1/stores/{name}/query post
+    [[ "$body" == *'"line":1,"field":"mode"'* ]]
+    printf '%s\n' '{"id":"a","text":"heat","mode":"text"}' '{"id":"b","text":"pipe","mode":"hybrid"}' > "$BATS_TEST_TMPDIR/q"
+    req POST /v1/stores/t/query "$BATS_TEST_TMPDIR/q"
+    [ "$code" = 400 ]
+    [[ "$body" == *"apply to the whole request"*'"line":2'* ]]
+    req POST /v1/stores/t/query '{"id":"q","text":"heat","rrf_k":0}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'"field":"rrf_k"'* ]]
+    # a query vector of another model than the store's
+    req POST /v1/stores/t/query '{"id":"q","vector_b64":"AACAPwAAAAAAAAAA","vector_model":"use-lite"}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'"code":"mismatch"'*'"field":"vector_model"'* ]]
+    stop_server
+}
+
+@test "vs-serve: an upsert with text only is embedded with the store's model, as vs-embed does" {
+    text_store
+    start_server "$TS"
+    req POST /v1/stores/t/upsert '{"id":"new","text":"a pipe full of heat","metadata":{"n":1}}'
+    [ "$code" = 200 ] || { echo "$body" >&2; false; }
+    conforms /v1/stores/{name}/upsert post
+    [[ "$body" == *'"upserted":1'* ]]
+    stop_server
+    vs-index get "$TS" new > "$BATS_TEST_TMPDIR/got"
+    echo '{"id":"new","text":"a pipe full of heat"}' | vs-embed > "$BATS_TEST_TMPDIR/want"
+    $PY - "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); w = json.load(open(sys.argv[2]))
+assert g["metadata"] == {"n": 1}, g
+assert len(g["vector"]) == len(w["vector"]) == 384
+assert max(abs(a - b) for a, b in zip(g["vector"], w["vector"])) < 1e-6
+PY
+    # a store whose model the server does not have: 400, nothing written
+    printf '%s\n' '{"id":"a","text":"x","vector":[1,0,0],"vector_model":"no-such-model:3"}' |
+        vs-ingest -q "$BATS_TEST_TMPDIR/m.vs"
+    start_server "$BATS_TEST_TMPDIR/m.vs"
+    req POST /v1/stores/m/upsert '{"id":"b","text":"heat"}'
+    [ "$code" = 400 ]
+    conforms /v1/stores/{name}/upsert post
+    [[ "$body" == *"cannot be embedded"*"no-such-model:3"*'"line":1,"field":"vector"'* ]]
+    req POST /v1/stores/m/upsert '{"id":"c"}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'or a string \"text\"'* ]]
+    stop_server
+    [ "$(vs-index list-ids "$BATS_TEST_TMPDIR/m.vs")" = '{"id":"a"}' ]
+}
+
 @test "vs-serve: POST compact rewrites the store into one segment without tombstones; answers unchanged" {
     # a second segment and tombstones: deletes and overwrites through HTTP
     start_server "$KB"
@@ -781,104 +881,4 @@ http_code() {
     # the server notices the closed connections: answers again
     wait_until 60 eval '[ "$(http_code "$U/healthz")" = 200 ]'
     stop_server
-}
-
-# A small chunked store with a text index, hash-embedded (issue 17).
-text_store() {
-    printf '%s\n' '{"id":"d1#0","doc_id":"d1","text":"heat transfer in a pipe"}' \
-                  '{"id":"d1#1","doc_id":"d1","text":"heat pipe design notes"}' \
-                  '{"id":"d2#0","doc_id":"d2","text":"boundary layer flow over a heated plate"}' \
-                  '{"id":"x","text":"heat and pipes without a document"}' |
-        vs-embed | vs-ingest -q "$BATS_TEST_TMPDIR/t.vs"
-    TS="$BATS_TEST_TMPDIR/t.vs"
-}
-
-@test "vs-serve: text, hybrid, modes, fusion and grouping answer the bytes vs-query writes" {
-    text_store
-    start_server "$TS"
-    q="$BATS_TEST_TMPDIR/q.ndjson"
-    printf '%s\n' '{"id":"q1","text":"heat pipe"}' '{"_id":"q2","text":"boundary flow","k":2}' > "$q"
-    # text only: auto mode, hybrid with the store's model, as vs-query
-    req POST /v1/stores/t/query "$q" -H 'Content-Type: application/x-ndjson'
-    [ "$code" = 200 ]
-    conforms /v1/stores/{name}/query post
-    [ "$body" = "$(vs-query "$TS" "$q")" ]
-    [[ "$body" == *'"mode":"hybrid"'* ]]
-    for opts in '"mode":"text"|--mode text' \
-                '"mode":"vector"|--mode vector' \
-                '"mode":"hybrid","fusion":"weighted","alpha":0.3|--mode hybrid --fusion weighted --alpha 0.3' \
-                '"fusion":"dbsf","candidates":3|--fusion dbsf --candidates 3' \
-                '"rrf_k":10,"group_by":"doc_id"|--rrf-k 10 --group-by doc_id' \
-                '"mode":"vector","group_by":"doc_id","mmr":0.5|--mode vector --group-by doc_id --mmr 0.5'; do
-        json=${opts%%|*} flags=${opts#*|}
-        printf '%s\n' "{\"id\":\"q1\",\"text\":\"heat pipe\",$json}" \
-                      "{\"id\":\"q2\",\"text\":\"boundary flow\",\"k\":2,$json}" > "$q"
-        req POST /v1/stores/t/query "$q"
-        [ "$code" = 200 ] || { echo "$opts: $body" >&2; false; }
-        conforms /v1/stores/{name}/query post
-        want=$(sed 's/,"\(mode\|fusion\|alpha\|candidates\|rrf_k\|group_by\|mmr\)":[^,}]*//g' "$q" |
-               vs-query "$TS" $flags)
-        [ "$body" = "$want" ] || { echo "$opts"; echo "$body"; echo "$want"; false; } >&2
-    done
-    # one JSON record: {"hits": [...]} holding the same hit objects
-    req POST /v1/stores/t/query '{"id":"q1","text":"heat pipe","mode":"text","group_by":"doc_id"}'
-    [ "$code" = 200 ]
-    conforms /v1/stores/{name}/query post
-    want=$(echo '{"id":"q1","text":"heat pipe"}' | vs-query "$TS" --mode text --group-by doc_id |
-           $PY -c 'import json,sys; print(json.dumps({"hits": [json.loads(l) for l in sys.stdin]}))')
-    $PY -c 'import json,sys; assert json.loads(sys.argv[1]) == json.loads(sys.argv[2])' "$body" "$want"
-    stop_server
-}
-
-@test "vs-serve: bad or differing search options are 400 naming line and field" {
-    text_store
-    start_server "$TS"
-    req POST /v1/stores/t/query '{"id":"q","text":"heat","mode":"fuzzy"}'
-    [ "$code" = 400 ]
-    conforms /v1/stores/{name}/query post
-    [[ "$body" == *'"line":1,"field":"mode"'* ]]
-    printf '%s\n' '{"id":"a","text":"heat","mode":"text"}' '{"id":"b","text":"pipe","mode":"hybrid"}' > "$BATS_TEST_TMPDIR/q"
-    req POST /v1/stores/t/query "$BATS_TEST_TMPDIR/q"
-    [ "$code" = 400 ]
-    [[ "$body" == *"apply to the whole request"*'"line":2'* ]]
-    req POST /v1/stores/t/query '{"id":"q","text":"heat","rrf_k":0}'
-    [ "$code" = 400 ]
-    [[ "$body" == *'"field":"rrf_k"'* ]]
-    # a query vector of another model than the store's
-    req POST /v1/stores/t/query '{"id":"q","vector_b64":"AACAPwAAAAAAAAAA","vector_model":"use-lite"}'
-    [ "$code" = 400 ]
-    [[ "$body" == *'"code":"mismatch"'*'"field":"vector_model"'* ]]
-    stop_server
-}
-
-@test "vs-serve: an upsert with text only is embedded with the store's model, as vs-embed does" {
-    text_store
-    start_server "$TS"
-    req POST /v1/stores/t/upsert '{"id":"new","text":"a pipe full of heat","metadata":{"n":1}}'
-    [ "$code" = 200 ] || { echo "$body" >&2; false; }
-    conforms /v1/stores/{name}/upsert post
-    [[ "$body" == *'"upserted":1'* ]]
-    stop_server
-    vs-index get "$TS" new > "$BATS_TEST_TMPDIR/got"
-    echo '{"id":"new","text":"a pipe full of heat"}' | vs-embed > "$BATS_TEST_TMPDIR/want"
-    $PY - "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want" <<'PY'
-import json, sys
-g = json.load(open(sys.argv[1])); w = json.load(open(sys.argv[2]))
-assert g["metadata"] == {"n": 1}, g
-assert len(g["vector"]) == len(w["vector"]) == 384
-assert max(abs(a - b) for a, b in zip(g["vector"], w["vector"])) < 1e-6
-PY
-    # a store whose model the server does not have: 400, nothing written
-    printf '%s\n' '{"id":"a","text":"x","vector":[1,0,0],"vector_model":"no-such-model:3"}' |
-        vs-ingest -q "$BATS_TEST_TMPDIR/m.vs"
-    start_server "$BATS_TEST_TMPDIR/m.vs"
-    req POST /v1/stores/m/upsert '{"id":"b","text":"heat"}'
-    [ "$code" = 400 ]
-    conforms /v1/stores/{name}/upsert post
-    [[ "$body" == *"cannot be embedded"*"no-such-model:3"*'"line":1,"field":"vector"'* ]]
-    req POST /v1/stores/m/upsert '{"id":"c"}'
-    [ "$code" = 400 ]
-    [[ "$body" == *'or a string \"text\"'* ]]
-    stop_server
-    [ "$(vs-index list-ids "$BATS_TEST_TMPDIR/m.vs")" = '{"id":"a"}' ]
 }

@@ -118,6 +118,34 @@ static void test_fixed_exact(void)
     vs_chunker_free(c);
 }
 
+/* No splitter makes a chunk of white space, controls or format characters
+ * only (issue 16): NBSP, zero-width space, U+0001, ideographic space. A
+ * chunk of symbols is content and is kept. */
+static void test_no_empty_chunks(void)
+{
+    const char *t = "ab\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xe2\x80\x8b\x01\xe3\x80\x80  "
+                    "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0**";
+    for (int sp_kind = VS_SPLITTER_FIXED; sp_kind <= VS_SPLITTER_MARKDOWN; sp_kind++) {
+        struct vs_chunk_options o = {(enum vs_splitter)sp_kind, VS_CHUNK_CHARS, 3, 0, 0, 0};
+        struct vs_chunker *c;
+        CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+        const struct vs_chunk_span *sp;
+        size_t n;
+        CHECK_EQ_INT(vs_chunker_split(c, t, strlen(t), NULL, 0, &sp, &n, NULL), VS_OK);
+        int ab = 0, stars = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *s = t + sp[i].start;
+            size_t len = sp[i].end - sp[i].start;
+            ab += memmem(s, len, "ab", 2) != NULL;
+            stars += memmem(s, len, "**", 2) != NULL;
+            CHECK(memchr(s, 'a', len) || memchr(s, 'b', len) || memchr(s, '*', len));
+        }
+        CHECK_EQ_INT(ab, 1);
+        CHECK_EQ_INT(stars, 1);
+        vs_chunker_free(c);
+    }
+}
+
 static void test_recursive_prefers_paragraphs(void)
 {
     struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 0, 0};
@@ -634,6 +662,7 @@ int main(void)
 {
     RUN(test_names);
     RUN(test_fixed_exact);
+    RUN(test_no_empty_chunks);
     RUN(test_recursive_prefers_paragraphs);
     RUN(test_properties);
     RUN(test_markdown_sections);

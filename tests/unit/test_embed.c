@@ -77,12 +77,37 @@ static void test_errors(void)
     vs_diag_clear(&d);
     CHECK_EQ_INT(vs_embedder_embed_one(e, "", v, &d), VS_E_FIELD);
     CHECK_EQ_STR(d.detail, "text is empty");
-    CHECK_EQ_INT(vs_embedder_embed_one(e, " ... !!! ", v, &d), VS_E_FIELD);
+    CHECK_EQ_INT(vs_embedder_embed_one(e, " \t \n\u00a0 ", v, &d), VS_E_FIELD);
+    CHECK_EQ_STR(d.detail, "text has no content to embed (white space only, or no token of the model)");
     CHECK_EQ_INT(vs_embedder_embed_one(e, "\xff\xfe bad", v, &d), VS_E_DATA);
     double z = 0;
     for (int i = 0; i < 16; i++)
         z += fabs(v[i]);
     CHECK(z == 0);
+    vs_embedder_free(e);
+}
+
+/* Text without letters or digits (issue 16) has a defined vector: its
+ * words are the runs of non-space code points. */
+static void test_symbols(void)
+{
+    struct vs_embedder *e;
+    CHECK_EQ_INT(vs_embedder_new("hash", 64, &e, NULL), VS_OK);
+    float a[64], b[64], c[64], w1[64], w2[64];
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "!!!! ***", a, &d), VS_OK);
+    CHECK(fabs(dot(a, a, 64) - 1.0) < 1e-5);
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "!!!! ***", b, &d), VS_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0); /* deterministic */
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "***   !!!!", b, &d), VS_OK);
+    CHECK(dot(a, b, 64) > 0.8 && dot(a, b, 64) < 0.9999); /* same words, bigram differs */
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "~~~~ ###", c, &d), VS_OK);
+    CHECK(dot(a, c, 64) < 0.5);
+    /* a text with a letter is embedded from its words alone, as before */
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "hello", w1, &d), VS_OK);
+    CHECK_EQ_INT(vs_embedder_embed_one(e, "*** hello !!!", w2, &d), VS_OK);
+    CHECK(memcmp(w1, w2, sizeof w1) == 0);
     vs_embedder_free(e);
 }
 
@@ -128,6 +153,7 @@ int main(void)
     RUN(test_names_and_identity);
     RUN(test_vectors);
     RUN(test_errors);
+    RUN(test_symbols);
     RUN(test_batch);
     return vs_test_done();
 }

@@ -204,6 +204,89 @@ static int run(const char *store, const char *file, struct vs_ingest_job *job,
     return st;
 }
 
+/* The stream protocol in a run (issue 16): the store holds a#1 a#2 b#1.
+ * A cut stream commits nothing; --by-doc and --sync need a complete
+ * stream unless trust_partial; the --max-delete valve. */
+static void test_stream_rules(const char *store, const char *dir)
+{
+    char cut[300], hand[300], empty[300];
+    snprintf(cut, sizeof cut, "%s/cut.ndjson", dir);
+    snprintf(hand, sizeof hand, "%s/hand.ndjson", dir);
+    snprintf(empty, sizeof empty, "%s/empty.ndjson", dir);
+    put(cut, "{\"op\":\"begin\",\"stream\":\"vecstore/1\",\"program\":\"vs-embed\"}\n"
+             "{\"id\":\"z#1\",\"doc_id\":\"z\",\"text\":\"new\",\"vector\":[1,0]}\n");
+    put(hand, "{\"id\":\"a#1\",\"doc_id\":\"a\",\"text\":\"one\",\"vector\":[1,0]}\n");
+    put(empty, "{\"op\":\"begin\",\"stream\":\"vecstore/1\",\"program\":\"t\"}\n"
+               "{\"op\":\"end\",\"stream\":\"vecstore/1\",\"program\":\"t\",\"records\":0}\n");
+    struct log l;
+    struct vs_ingest_counts c;
+    struct vs_diag d;
+    struct vs_store *s;
+    struct vs_ingest_job job = {0};
+    CHECK_EQ_INT(vs_store_open(store, &s, &d), VS_OK);
+    unsigned long long gen0 = vs_store_generation(s);
+    vs_store_close(s);
+    /* a cut stream: plain upserts, --keep-going or not, commit nothing */
+    for (int kg = 0; kg <= 1; kg++) {
+        job = (struct vs_ingest_job){0};
+        job.keep_going = kg;
+        CHECK_EQ_INT(run(store, cut, &job, &l, &c, &d), VS_E_TRUNCATED);
+        CHECK(strstr(d.file, "cut.ndjson") != NULL);
+        CHECK(strstr(d.detail, "the stream from vs-embed ended without its end marker") != NULL);
+        CHECK_EQ_INT(c.commits, 0);
+        CHECK_EQ_INT(vs_store_open(store, &s, &d), VS_OK);
+        CHECK(vs_store_count(s) == 3 && vs_store_generation(s) == gen0);
+        vs_store_close(s);
+    }
+    /* hand-written records without markers: fine for upserts (unchanged
+     * here), refused by --by-doc and --sync */
+    job = (struct vs_ingest_job){0};
+    CHECK_EQ_INT(run(store, hand, &job, &l, &c, &d), VS_OK);
+    job.by_doc = 1;
+    CHECK_EQ_INT(run(store, hand, &job, &l, &c, &d), VS_E_TRUNCATED);
+    CHECK(strstr(d.detail, "--by-doc deletes what the run does not hold") != NULL);
+    CHECK(strstr(d.detail, "has no stream markers") != NULL);
+    job.sync = 1;
+    CHECK_EQ_INT(run(store, hand, &job, &l, &c, &d), VS_E_TRUNCATED);
+    CHECK_EQ_INT(c.deletes, 0);
+    CHECK_EQ_INT(vs_store_open(store, &s, &d), VS_OK);
+    CHECK(vs_store_count(s) == 3 && vs_store_generation(s) == gen0);
+    vs_store_close(s);
+    /* a complete but empty stream with --sync would delete all 3 records:
+     * over a valve of 2 records or of 50% */
+    job = (struct vs_ingest_job){0};
+    job.sync = 1;
+    job.max_delete_kind = 1;
+    job.max_delete = 2;
+    CHECK_EQ_INT(run(store, empty, &job, &l, &c, &d), VS_E_MAX_DELETE);
+    CHECK_EQ_STR(d.detail, "the run would delete 3 of 3 records, more than --max-delete 2; "
+                           "nothing was committed");
+    job.max_delete_kind = 2;
+    job.max_delete = 50;
+    CHECK_EQ_INT(run(store, empty, &job, &l, &c, &d), VS_E_MAX_DELETE);
+    CHECK(strstr(d.detail, "(100.0%), more than --max-delete 50%") != NULL);
+    CHECK_EQ_INT(vs_store_open(store, &s, &d), VS_OK);
+    CHECK(vs_store_count(s) == 3 && vs_store_generation(s) == gen0);
+    vs_store_close(s);
+    /* the dry run shows the deletes (no valve: it changes nothing) */
+    job.dry_run = 1;
+    CHECK_EQ_INT(run(store, empty, &job, &l, &c, &d), VS_OK);
+    CHECK_EQ_INT(c.deletes, 3);
+    /* trust_partial: the cut stream's record is applied and hand-written
+     * input may drive --by-doc (the dangerous, explicit way) */
+    job = (struct vs_ingest_job){0};
+    job.trust_partial = 1;
+    CHECK_EQ_INT(run(store, cut, &job, &l, &c, &d), VS_OK);
+    CHECK_EQ_INT(l.warnings, 1);
+    CHECK_EQ_INT(c.added, 1);
+    job.by_doc = 1;
+    CHECK_EQ_INT(run(store, hand, &job, &l, &c, &d), VS_OK);
+    CHECK_EQ_INT(c.deletes, 1); /* a#2 */
+    CHECK_EQ_INT(vs_store_open(store, &s, &d), VS_OK);
+    CHECK(vs_store_count(s) == 3); /* a#1 b#1 z#1 */
+    vs_store_close(s);
+}
+
 static void test_job_run(void)
 {
     char store[300], f1[300], f2[300], f3[300];
@@ -215,7 +298,10 @@ static void test_job_run(void)
             "  \n"
             "{\"id\":\"a#2\",\"doc_id\":\"a\",\"text\":\"two\",\"vector\":[0,1]}\n"
             "{\"id\":\"b#1\",\"doc_id\":\"b\",\"text\":\"three\",\"vector\":[1,1]}\n");
-    put(f2, "{\"id\":\"a#1\",\"doc_id\":\"a\",\"text\":\"one\",\"vector\":[1,0]}\n");
+    /* a complete stream (docs/streams.md): --by-doc and --sync need one */
+    put(f2, "{\"op\":\"begin\",\"stream\":\"vecstore/1\",\"program\":\"t\"}\n"
+            "{\"id\":\"a#1\",\"doc_id\":\"a\",\"text\":\"one\",\"vector\":[1,0]}\n"
+            "{\"op\":\"end\",\"stream\":\"vecstore/1\",\"program\":\"t\",\"records\":1}\n");
     put(f3, "{\"id\":\"c#1\",\"doc_id\":\"c\",\"text\":\"x\",\"vector\":[1,0]}\n"
             "{\"id\":\"c#2\",\"vector\":\"no\"}\n"
             "{\"id\":\"c#3\",\"doc_id\":\"c\",\"text\":\"y\",\"vector\":[0,1]}\n");
@@ -247,6 +333,8 @@ static void test_job_run(void)
     CHECK_EQ_INT(run(store, f2, &job, &l, &c, &d), VS_OK);
     CHECK_EQ_STR(l.text, "delete a#2 a\ndelete b#1 b\n");
     CHECK(c.deletes == 2);
+    CHECK_EQ_INT(c.records, 1); /* markers are no records */
+    test_stream_rules(store, root);
 
     /* a bad record stops the run at its line, uncommitted */
     job = (struct vs_ingest_job){0};
