@@ -129,7 +129,7 @@ setup() {
     expect_status 0
     models=hash
     MD="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
-    [ -r "$MD/use-lite/model.json" ] && models="hash use-lite"
+    if [ -r "$MD/use-lite/model.json" ]; then models="hash use-lite"; fi
     for m in $models; do
         run_split ./embed_search "api-$m" "$m" "cat on a mat" \
             <<< $'the cat sat on the mat\ndogs chase cats\nstock markets fell today'

@@ -161,7 +161,8 @@ vecstore_ingest_last_run_timestamp_seconds{store="new.vs"}' ]
     rm bin/vs-embed
     # five of six files vanished (an unmounted share, a bad checkout): the
     # --max-delete valve refuses, the log has vs-ingest's reason
-    mkdir gone && mv docs/f[2-6].md gone/
+    mkdir gone
+    mv docs/f[2-6].md gone/
     : > run.log
     run_split "$EX/cron/reindex.sh" docs kb.vs run.log
     expect_status 3

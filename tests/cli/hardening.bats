@@ -189,7 +189,7 @@ for i in range(5000):
 }
 
 @test "hardening a: out of memory loading a section is exit 5 in every reader, never a double free" {
-    san_build && skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"
+    if san_build; then skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"; fi
     mkstore "$T/small.vs" 50
     big_ids "$T/big.vs"
     local c lim
@@ -233,7 +233,7 @@ small_answers() {
     local ok=1
     if serve_under "$1" "$T/small.vs" "$T/big.vs"; then
         req POST /v1/stores/small/query '{"id":"q","vector":[1,1,2,3],"k":2}'
-        [ "$code" = 200 ] && ok=0
+        if [ "$code" = 200 ]; then ok=0; fi
     fi
     kill "$SRV_PID" 2>/dev/null || true
     wait "$SRV_PID" 2>/dev/null || true
@@ -242,7 +242,7 @@ small_answers() {
 }
 
 @test "hardening a: vs-serve answers 500 when a store's section cannot be allocated and keeps serving" {
-    san_build && skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"
+    if san_build; then skip "ulimit -v does not work with the sanitizers' shadow memory ($VS_BIN)"; fi
     mkstore "$T/small.vs" 50
     big_ids "$T/big.vs"
     local lo=16384 hi=1048576 mid
@@ -348,7 +348,7 @@ PYEOF
     local c
     for c in "vs-index verify" "vs-index info" "vs-index export" "vs-query"; do
         local extra=()
-        [ "$c" = vs-query ] && extra=("$T/q.ndjson")
+        if [ "$c" = vs-query ]; then extra=("$T/q.ndjson"); fi
         run_split timeout 60 $c "$T/kb.vs" "${extra[@]}"
         expect_status 4
         [[ "$err" == *"kb.vs/MANIFEST: manifest is not a regular file"* ]]

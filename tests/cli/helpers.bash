@@ -52,7 +52,10 @@ for i, l in enumerate(sys.stdin, 1):
 # records alone.
 unmark_out() {
     local r cut=0
-    [ "$1" = --cut ] && { cut=1; shift; }
+    if [ "$1" = --cut ]; then
+        cut=1
+        shift
+    fi
     r=$(printf '%s\n' "$out" | $PY -c '
 import sys
 prog, cut = sys.argv[1], sys.argv[2] == "1"

@@ -132,7 +132,8 @@ count() { vs-index info "$1" | jq -r .records; }
 @test "streams: --max-delete and --trust-partial: usage, counts, percentages, the config key" {
     vs-chunk docs | vs-embed | vs-ingest -q kb.vs
     d0=$(digest kb.vs)
-    mkdir few && cp docs/d0[1-5].txt few/
+    mkdir few
+    cp docs/d0[1-5].txt few/
     (vs-chunk few | vs-embed) > few.jsonl
     run_split vs-ingest --max-delete 3 kb.vs few.jsonl
     expect_status 2

@@ -86,7 +86,8 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
     expect_status 3
     [ -z "$out" ]
     [ "$err" = "vs-ingest: error: <stdin>: --by-doc deletes what the run does not hold, so it needs a stream ended by its end marker; this input has no stream markers (nothing was committed; docs/streams.md, or --trust-partial)" ]
-    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ] && [ "$(gen "$S")" = "$g" ]
+    [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 b#1 " ]
+    [ "$(gen "$S")" = "$g" ]
     vs-ingest -q --by-doc --trust-partial "$S" <<< "$(rec b 0 b0)"
     [ "$(ids "$S")" = "a#0 a#1 a#2 b#0 " ]
 }
@@ -198,7 +199,8 @@ pipeline() {
     run_split pipeline --sync --sync-scope docs/
     expect_status 3
     [ "$err" = "vs-ingest: error: $S: the run would delete 10 of 16 records (62.5%), more than --max-delete 50%; nothing was committed" ]
-    [ "$(gen "$S")" = "$g1" ] && [ "$(digest "$S")" = "$dg1" ]
+    [ "$(gen "$S")" = "$g1" ]
+    [ "$(digest "$S")" = "$dg1" ]
     pipeline --sync --sync-scope docs/ --max-delete 10
     [ "$(gen "$S")" = $((g1 + 1)) ]
     [ "$(vs-index list-ids "$S" | jq -r .id | grep -v '^a\.md#' | sort | tr '\n' ' ')" = \

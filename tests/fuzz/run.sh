@@ -63,7 +63,7 @@ clang -fsanitize=fuzzer -o "$out/probe" "$out/probe.c" 2> "$out/probe.err" ||
 
 # CI= and WERROR=0: clang's warnings are not the gate (the gcc builds are)
 make --no-print-directory -j2 BUILD="$out" CC=clang CFLAGS="-O1 -g" OPENMP=0 CI= WERROR=0 \
-    SANITIZE=fuzzer-no-link,address,undefined lib > "$out/lib.log" 2>&1 ||
+    SANITIZE=fuzzer-no-link,address,undefined "$out/libvecstore.a" > "$out/lib.log" 2>&1 ||
     fail_all "cannot build the library with clang" "$out/lib.log"
 
 pkgs="jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0 openblas libmicrohttpd"
