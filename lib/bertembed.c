@@ -29,6 +29,23 @@ static const struct {
     {"bge-large-en", "", "Represent this sentence for searching relevant passages: "},
 };
 
+/* Short names (vs-embed --model, scripts/get-model.sh) of the models
+ * get-model.sh fetches, by the folder they are fetched into. */
+static const struct {
+    const char *alias, *folder;
+} aliases[] = {
+    {"minilm", "all-MiniLM-L6-v2"},
+    {"bge-small", "bge-small-en-v1.5"},
+};
+
+const char *vs_bertembed_alias(const char *name)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++)
+        if (strcmp(name, aliases[i].alias) == 0)
+            return aliases[i].folder;
+    return NULL;
+}
+
 static int be_embed(void *state, size_t dim, size_t n, const char *const *texts,
                     const size_t *lens, float *out, int *st)
 {
@@ -100,6 +117,9 @@ int vs_bertembed_resolve(const char *model, char *dir, size_t dirsz,
         const char *base = strrchr(spec, '/');
         snprintf(name, namesz, "%s", base ? base + 1 : spec);
     } else {
+        const char *full = vs_bertembed_alias(spec);
+        if (full)
+            snprintf(spec, sizeof spec, "%s", full);
         const char *md = getenv("VS_MODEL_DIR");
         const char *home = getenv("HOME");
         if (md && *md)
