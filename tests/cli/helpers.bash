@@ -10,9 +10,13 @@ export VS_CACHE_DIR="$BATS_FILE_TMPDIR/vs-cache"
 # Models fetched by scripts/get-model.sh are in $VS_FETCHED_MODELS for the
 # tests that use them; VS_MODEL_DIR itself is an empty folder, so a plain
 # vs-embed uses the hash embedder whatever this machine has fetched.
-export VS_FETCHED_MODELS="${VS_FETCHED_MODELS:-${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}}"
-export VS_MODEL_DIR="$BATS_FILE_TMPDIR/no-models"
-mkdir -p "$VS_MODEL_DIR"
+# Done once per bats file, so that a VS_MODEL_DIR its setup_file exports
+# holds in its tests.
+if [ -z "${VS_FETCHED_MODELS:-}" ]; then
+    export VS_FETCHED_MODELS="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
+    export VS_MODEL_DIR="$BATS_FILE_TMPDIR/no-models"
+    mkdir -p "$VS_MODEL_DIR"
+fi
 PY=/usr/bin/python3   # Debian's python3, which has python3-numpy
 
 # run_split CMD...: run a command capturing stdout, stderr and status apart:
