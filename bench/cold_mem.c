@@ -7,7 +7,7 @@
  * pages are the page cache the kernel maps around each block a search
  * touches; they are shared and reclaimable, not copies. bench/cold.sh
  * builds and runs it. */
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_query.h"
 
 #include <stdio.h>

@@ -21,7 +21,7 @@
 #include <immintrin.h>
 #endif
 
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static double now(void)
 {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vecstore.h"
+#include "vs_internal.h"
 
 /* Long-only option codes shared by the programs (keep above 255). */
 enum {

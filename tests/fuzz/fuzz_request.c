@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_server.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -9,11 +9,11 @@ secs=${1:-60}
 out=build-fuzz
 mkdir -p "$out/obj" "$out/corpus"
 pkgs="jansson libzstd yaml-0.1 libxxhash libutf8proc libcurl libxml-2.0 openblas libmicrohttpd"
-cflags="-std=c11 -D_GNU_SOURCE -DVS_VERSION=\"0.1.0\" -Ilib -Icmd $(pkg-config --cflags $pkgs) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fopenmp"
+cflags="-std=c11 -D_GNU_SOURCE -DVS_VERSION=\"0.1.0\" -Ilib $(for d in lib/*/; do printf -- " -I%s" "${d%/}"; done) -Icmd $(pkg-config --cflags $pkgs) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fopenmp"
 libs="$(pkg-config --libs $pkgs) $(pkg-config --libs poppler-glib 2>/dev/null || true) -lstemmer -lmd4c -lm -lpthread -fopenmp"
 [ -n "$(pkg-config --libs poppler-glib 2>/dev/null || true)" ] && cflags="$cflags -DVS_HAVE_POPPLER=1 $(pkg-config --cflags poppler-glib)"
 objs=""
-for f in lib/*.c; do
+for f in lib/*/*.c; do
     o="$out/obj/$(basename "$f" .c).o"
     [ "$o" -nt "$f" ] || clang $cflags -c -o "$o" "$f"
     objs="$objs $o"

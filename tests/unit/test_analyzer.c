@@ -1,7 +1,7 @@
 /* test_analyzer.c: folding, accents, segmentation rules, stop words,
  * stemming per language, spec parsing. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 struct toks {
     char s[1024]; /* "term@pos term@pos" */

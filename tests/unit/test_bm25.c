@@ -2,7 +2,7 @@
  * serialise/open, merge, several segments, liveness and filters, damaged
  * buffers. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #define PLAIN "v1;lang=none;stop=none"
 

@@ -2,7 +2,7 @@
  * (Markdown headings, HTML extraction, records, binary files) and the walk.
  * Run from the repository root (tests/run.sh does). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "loader_internal.h"
 
 #include <stdint.h>

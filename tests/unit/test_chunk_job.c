@@ -1,7 +1,7 @@
 /* test_chunk_job.c: the document loop of a vs-chunk run
  * (lib/chunk_job.c). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_chunk_job.h"
 
 #include <stdio.h>

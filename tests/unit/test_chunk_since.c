@@ -1,7 +1,7 @@
 /* test_chunk_since.c: file stamps and the stored-stamp view of vs-chunk
  * --since (lib/chunk_since.c), and the stamps in vs-ingest's sync view. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_store_sync.h"
 
 #include <fcntl.h>

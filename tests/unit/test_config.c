@@ -1,6 +1,6 @@
 /* test_config.c: the .vecstore.toml subset parser. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static struct vs_config *parse(const char *s, int *st, struct vs_diag *d)
 {

@@ -2,7 +2,7 @@
  * precision reference on random data, blocks against pairs (bit-identical),
  * scores, normalisation. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <stdint.h>
 

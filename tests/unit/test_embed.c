@@ -1,6 +1,6 @@
 /* test_embed.c: the embedder interface and the hash-v1 embedder. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static double dot(const float *a, const float *b, size_t n)
 {

@@ -1,7 +1,7 @@
 /* test_embed_records.c: vs_embed_records (batches, pass-through, bad
  * records, dry run) and the --dry-run and --stats objects, called directly. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_embed_records.h"
 
 static char dir[256];

@@ -1,7 +1,7 @@
 /* test_eval.c: trec_eval measures on hand-computed cases, readers, the
  * statistics, gates and ANN overlap recall. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <unistd.h>
 

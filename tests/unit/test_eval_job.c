@@ -2,7 +2,7 @@
  * baseline), the summary objects, gates applied to a summary, verdict text
  * and the output records, called directly. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static char dir[256];
 

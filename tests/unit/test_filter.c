@@ -1,7 +1,7 @@
 /* test_filter.c: the filter language: parsing, errors with columns, and the
  * evaluation rules of docs/filter.md. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static json_t *doc(const char *s)
 {

@@ -2,7 +2,7 @@
  * allow maps (dense and sparse paths), k beyond the data, several parts,
  * and the same answer for every thread count, batch and block size. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <stdint.h>
 

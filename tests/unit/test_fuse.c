@@ -1,7 +1,7 @@
 /* test_fuse.c: RRF, weighted min-max and DBSF fusion, and MMR, against
  * hand-computed values. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_fuse.h"
 #include "vs_mmr.h"
 

@@ -2,7 +2,7 @@
  * server side, 429/Retry-After/500/timeouts, is tested in vs-eval.bats with
  * tests/mock_llm.py). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /* test_ingest.c: applying records as vs-ingest does, and its metrics
  * textfile (lib/ingest.c). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_ingest.h"
 #include "vs_promfile.h"
 

@@ -1,7 +1,7 @@
 /* test_ingest_job.c: the settings checks and the record loop of a
  * vs-ingest run (lib/ingest_job.c). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_ingest.h"
 
 #include <stdio.h>

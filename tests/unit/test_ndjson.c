@@ -1,6 +1,6 @@
 /* test_ndjson.c: the NDJSON reader and writer, vectors, base64, statuses. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <unistd.h>
 

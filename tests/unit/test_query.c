@@ -2,7 +2,7 @@
  * record errors, filters (global and per query), explain, tombstones,
  * batches, an empty store. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <unistd.h>
 

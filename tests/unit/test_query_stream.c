@@ -2,7 +2,7 @@
  * (batches, bad records, keep_going, emit failures), the --stats object,
  * and the hit writer's NDJSON, TREC and text forms, called directly. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_query_text.h"
 
 static char dir[256];

@@ -1,7 +1,7 @@
 /* test_rerank.c: the rerank module: parsing names, scoring a group (bm25,
  * mmr), streaming groups with blending, cuts and violation detection. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_bert.h"
 #include "vs_rerank.h"
 

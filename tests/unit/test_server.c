@@ -4,7 +4,7 @@
  * during upserts, and random mutations of request bodies (a small fuzz
  * loop: every answer is a JSON error or a success, never a crash). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_server.h"
 
 #include <jansson.h>

@@ -1,7 +1,7 @@
 /* test_store.c: the store: writer, commits, merge policy, deletes, readers,
  * compaction, snapshots, checksums, the lock. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 #include <fcntl.h>
 #include <stdint.h>

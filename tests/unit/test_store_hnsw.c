@@ -11,7 +11,7 @@
 #include "hnsw_internal.h"
 #include "quant_internal.h"
 #include "store_hnsw_internal.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 
 static char dir[] = "/tmp/test_store_hnsw.XXXXXX";
 enum { DIM = 16, ROWS = 3000 };

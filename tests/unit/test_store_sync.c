@@ -1,6 +1,6 @@
 /* test_store_sync.c: the content digest and the sync view (lib/store_sync.c). */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_store_sync.h"
 
 #include <stdlib.h>

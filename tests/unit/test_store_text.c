@@ -3,7 +3,7 @@
  * deletes honoured, absent in stores without an analyzer (and in the v1
  * fixture), explain terms summing to the score. */
 #include "test.h"
-#include "vecstore.h"
+#include "vs_internal.h"
 #include "vs_store_text.h"
 
 #include <math.h>

@@ -1,0 +1,930 @@
+/* hnsw.c: HNSW graph build (parallel) and search (filters, tombstones,
+ * exact fallback). The serialised form is in hnsw_file.c. See vs_hnsw.h. */
+#include "hnsw_internal.h"
+#include "vs_quant.h"
+
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define VS_OMP(x) _Pragma(x)
+#else
+#define VS_OMP(x)
+#endif
+
+struct hn {
+    float d;
+    uint32_t id;
+};
+
+struct heap {
+    struct hn *a;
+    size_t n, cap;
+};
+
+struct vs_hnsw_scratch {
+    uint8_t *vis;       /* visited marks: == epoch when visited (one byte a
+                           node keeps the array in L2; cleared every 255) */
+    uint8_t epoch;
+    uint64_t n;
+    struct heap cand, res;
+    uint32_t *nbuf;     /* a copy of one list */
+    uint32_t *batch;    /* the unvisited neighbours of one node */
+    float *bdist;       /* their distances */
+    struct hn *sel;     /* selection work */
+    size_t selcap;
+    uint64_t visited, dists;
+    int err;
+    float *prep;        /* a prepared query for vector codes */
+    uint32_t *rids;     /* re-scoring: the beam's rows and distances */
+    float *rd;
+    size_t rcap;
+    size_t prepcap;
+};
+
+/* What distances are taken to: float32 rows, or the codes of a vs_quant
+ * (q prepared into prep). */
+struct space {
+    const float *vecs, *q;
+    const struct vs_quant *qz;
+    const float *prep;
+    const struct vs_hnsw_rows *rows; /* lazily decoded vecs, or NULL */
+    struct vs_hnsw_scratch *s;       /* where a failed load leaves its status */
+    struct vs_diag *d;
+    const struct vs_hnsw_rows *codes; /* codes checked on demand, or NULL */
+};
+
+/* Make sure row v of lazy rows r holds data; 0 or -3 (the load's status in
+ * sp->s->err, its diag in sp->d). */
+static int row_load(const struct space *sp, const struct vs_hnsw_rows *r, uint32_t v)
+{
+    int st = r->load(r->ctx, (uint64_t)v >> r->shift, sp->d);
+    if (st != VS_OK) {
+        sp->s->err = st;
+        return -3;
+    }
+    return 0;
+}
+
+/* Make sure the block of r (NULL: all rows present) holding row v is ready:
+ * one acquire load when it is; 0 or -3 as row_load. */
+static inline int block_ready(const struct space *sp, const struct vs_hnsw_rows *r,
+                              uint32_t v)
+{
+    if (!r || __atomic_load_n(&r->ready[(uint64_t)v >> r->shift], __ATOMIC_ACQUIRE))
+        return 0;
+    return row_load(sp, r, v);
+}
+
+static inline int row_ready(const struct space *sp, uint32_t v)
+{
+    return block_ready(sp, sp->rows, v);
+}
+
+/* The same for the code of row v (vs_hnsw_query.codes). */
+static inline int code_ready(const struct space *sp, uint32_t v)
+{
+    return block_ready(sp, sp->codes, v);
+}
+
+/* Every row of a lazy space (before an exact scan); 0 or -3. */
+static int rows_all(const struct space *sp, uint64_t n)
+{
+    if (!sp->rows)
+        return 0;
+    for (uint64_t b = 0; n && b <= (n - 1) >> sp->rows->shift; b++)
+        if (row_ready(sp, (uint32_t)(b << sp->rows->shift)))
+            return -3;
+    return 0;
+}
+
+/* ---- heaps: max-heap on (d, id) ---- */
+
+static inline int hn_less(struct hn a, struct hn b)
+{
+    return a.d < b.d || (a.d == b.d && a.id < b.id);
+}
+
+static __attribute__((noinline)) int heap_grow(struct heap *h)
+{
+    size_t c = h->cap ? h->cap * 2 : 256;
+    struct hn *a = realloc(h->a, c * sizeof *a);
+    if (!a)
+        return -1;
+    h->a = a;
+    h->cap = c;
+    return 0;
+}
+
+static inline int heap_push(struct heap *h, struct hn x)
+{
+    if (h->n == h->cap && heap_grow(h))
+        return -1;
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!hn_less(h->a[p], x))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = x;
+    return 0;
+}
+
+/* Replace the top (the largest) by x and restore the heap. */
+static inline void heap_replace_top(struct heap *h, struct hn x)
+{
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        struct hn best = x;
+        if (l < n && hn_less(best, h->a[l])) {
+            m = l;
+            best = h->a[l];
+        }
+        if (r < n && hn_less(best, h->a[r]))
+            m = r;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    h->a[i] = x;
+}
+
+static inline void heap_pop(struct heap *h)
+{
+    struct hn x = h->a[--h->n];
+    if (h->n)
+        heap_replace_top(h, x);
+}
+
+/* Sort a[0..n) ascending by (d, id) in place: heapify, then move the
+ * largest to the end (no comparison callback; a result heap is already
+ * heapified, which the first loop then leaves as it is). */
+static void sort_hn(struct hn *a, size_t n)
+{
+    struct heap hp = {a, 0, n};
+    for (size_t i = 0; i < n; i++) {
+        /* sift a[i] up */
+        struct hn x = a[i];
+        size_t j = i;
+        while (j > 0 && hn_less(a[(j - 1) / 2], x)) {
+            a[j] = a[(j - 1) / 2];
+            j = (j - 1) / 2;
+        }
+        a[j] = x;
+    }
+    hp.n = n;
+    while (hp.n > 1) {
+        struct hn top = a[0];
+        heap_pop(&hp);
+        a[hp.n] = top;
+    }
+}
+
+/* Reorder a[0..n) so that a[0..k) holds its k smallest by (d, id), in any
+ * order (quickselect, median of three; k < n): the k best of an ef-wide
+ * beam without popping ef - k entries off the heap. */
+static void select_k(struct hn *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1; /* the k-th smallest (index k - 1) is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (hn_less(a[mid], a[lo])) {
+            struct hn t = a[mid]; a[mid] = a[lo]; a[lo] = t;
+        }
+        if (hn_less(a[hi], a[lo])) {
+            struct hn t = a[hi]; a[hi] = a[lo]; a[lo] = t;
+        }
+        if (hn_less(a[hi], a[mid])) {
+            struct hn t = a[hi]; a[hi] = a[mid]; a[mid] = t;
+        }
+        struct hn pivot = a[mid];
+        size_t i = lo, j = hi;
+        for (;;) { /* Hoare partition: a[lo..j] <= pivot <= a[j+1..hi] */
+            while (hn_less(a[i], pivot))
+                i++;
+            while (hn_less(pivot, a[j]))
+                j--;
+            if (i >= j)
+                break;
+            struct hn t = a[i]; a[i] = a[j]; a[j] = t;
+            i++;
+            j--;
+        }
+        if (k - 1 <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- small helpers ---- */
+
+static inline float dist(const struct vs_hnsw *h, const float *a, const float *b)
+{
+    if (h->metric == VS_METRIC_L2)
+        return h->k->l2sq(a, b, h->dim);
+    return -h->k->dot(a, b, h->dim);
+}
+
+static inline float sdist(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
+{
+    if (sp->qz)
+        return vs_quant_dist(sp->qz, sp->prep, v);
+    return dist(h, sp->q, sp->vecs + (size_t)v * h->dim);
+}
+
+static inline uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A node's spin lock. Held for a list copy or update only; a waiter that
+ * spins long (the holder was likely preempted on a busy machine) yields
+ * its core instead of burning the holder's time slice. */
+static inline void spin_acquire(atomic_flag *f)
+{
+    unsigned spins = 0;
+    while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+        if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+static inline void lock(struct vs_hnsw *h, uint32_t i)
+{
+    spin_acquire(&h->locks[i]);
+}
+
+static inline void unlock(struct vs_hnsw *h, uint32_t i)
+{
+    atomic_flag_clear_explicit(&h->locks[i], memory_order_release);
+}
+
+static int scratch_init(struct vs_hnsw_scratch *s, const struct vs_hnsw *h)
+{
+    memset(s, 0, sizeof *s);
+    s->n = h->n;
+    s->vis = calloc(h->n ? h->n : 1, sizeof *s->vis);
+    s->nbuf = malloc((h->M0 + 1) * sizeof *s->nbuf);
+    s->batch = malloc((h->M0 + 1) * sizeof *s->batch);
+    s->bdist = malloc((h->M0 + 1) * sizeof *s->bdist);
+    s->selcap = h->M0 + 2;
+    s->sel = malloc(s->selcap * sizeof *s->sel);
+    if (!s->vis || !s->nbuf || !s->sel || !s->batch || !s->bdist)
+        return -1;
+    return 0;
+}
+
+static void scratch_fini(struct vs_hnsw_scratch *s)
+{
+    free(s->vis);
+    free(s->nbuf);
+    free(s->batch);
+    free(s->bdist);
+    free(s->sel);
+    free(s->cand.a);
+    free(s->res.a);
+    free(s->prep);
+    free(s->rids);
+    free(s->rd);
+}
+
+static inline void new_epoch(struct vs_hnsw_scratch *s)
+{
+    if (++s->epoch == 0) {
+        memset(s->vis, 0, s->n * sizeof *s->vis);
+        s->epoch = 1;
+    }
+}
+
+/* u's list at lv: *ids gets its ids (a copy in s->nbuf taken under u's
+ * lock while building, the list itself when searching a finished graph).
+ * Returns the count, or -1 on a damaged block. */
+static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                           uint32_t u, int lv, int building, const uint32_t **ids)
+{
+    uint32_t *l = list_of(h, u, lv);
+    if (!l)
+        return -1;
+    if (!building) {
+        *ids = l + 1;
+        return (int)l[0];
+    }
+    lock(h, u);
+    uint32_t c = l[0];
+    memcpy(s->nbuf, l + 1, c * sizeof *l);
+    unlock(h, u);
+    *ids = s->nbuf;
+    return (int)c;
+}
+
+/* Greedy walk at one level from *ep toward q. */
+static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                  const struct space *sp, uint32_t *ep, float *epd,
+                  int lv, int building)
+{
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        const uint32_t *ids;
+        int c = get_list(h, s, *ep, lv, building, &ids);
+        if (c < 0)
+            return -1;
+        for (int i = 0; i < c; i++) {
+            uint32_t v = ids[i];
+            if (sp->qz ? code_ready(sp, v) : row_ready(sp, v))
+                return -3;
+            float dv = sdist(h, sp, v);
+            s->dists++;
+            if (dv < *epd) {
+                *epd = dv;
+                *ep = v;
+                changed = 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Prefetch the first cache lines of row v (at most 8: the hardware
+ * prefetcher follows the rest of a long row). */
+static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines,
+                                size_t dim)
+{
+    const char *p = sp->qz ? (const char *)vs_quant_code(sp->qz, v)
+                           : (const char *)(sp->vecs + (size_t)v * dim);
+    for (size_t l = 0; l < lines; l++)
+        __builtin_prefetch(p + 64 * l);
+}
+
+/* Prefetch the level-0 list of u (the next candidate, likely expanded
+ * next) when its block is decoded. */
+static inline void prefetch_list(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    if (lv > 0)
+        return;
+    uint32_t *blk = atomic_load_explicit(&h->blocks[u >> BLK_SHIFT], memory_order_relaxed);
+    if (blk)
+        __builtin_prefetch(blk + (size_t)(u & (BLK - 1)) * (h->M0 + 1));
+}
+
+/* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
+ * A node is admitted when live and allow (NULL = all) say so. Per expanded
+ * node: its unvisited neighbours are collected first (their rows
+ * prefetched), then their distances computed together by the gather
+ * kernel, then the heaps updated in list order. */
+static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                        const struct space *sp, uint32_t ep,
+                        float epd, size_t ef, int lv, const uint8_t *live,
+                        const uint8_t *allow, int building)
+{
+    /* the hot loop works on locals: kernel, sign, visited marks, counters */
+    const float *vecs = sp->vecs, *q = sp->q, *prep = sp->prep;
+    const struct vs_quant *qz = sp->qz;
+    const size_t dim = h->dim;
+    const int l2 = h->metric == VS_METRIC_L2;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    size_t lines = ((qz ? vs_quant_code_bytes(qz) : dim * sizeof(float)) + 63) / 64;
+    if (lines > 8)
+        lines = 8;
+    new_epoch(s);
+    uint8_t *vis = s->vis;
+    uint32_t *batch = s->batch;
+    float *bd = s->bdist;
+    const uint8_t epoch = s->epoch;
+    uint64_t visited = 1, dists = 0;
+    s->cand.n = s->res.n = 0;
+    vis[ep] = epoch;
+    if (heap_push(&s->cand, (struct hn){-epd, ep}))
+        return -2;
+    if ((!live || live[ep]) && (!allow || allow[ep]))
+        if (heap_push(&s->res, (struct hn){epd, ep}))
+            return -2;
+    int rc = 0;
+    while (s->cand.n) {
+        struct hn c = s->cand.a[0];
+        if (s->res.n >= ef && -c.d > s->res.a[0].d)
+            break;
+        heap_pop(&s->cand);
+        if (s->cand.n)
+            prefetch_list(h, s->cand.a[0].id, lv);
+        const uint32_t *ids;
+        int cnt = get_list(h, s, c.id, lv, building, &ids);
+        if (cnt < 0) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < cnt; i++)
+            __builtin_prefetch(vis + ids[i]);
+        size_t nb = 0;
+        for (int i = 0; i < cnt; i++) {
+            uint32_t v = ids[i];
+            if (vis[v] == epoch)
+                continue;
+            vis[v] = epoch;
+            batch[nb++] = v;
+            prefetch_row(sp, v, lines, dim);
+        }
+        if (nb == 0)
+            continue;
+        visited += nb;
+        dists += nb;
+        if (qz) {
+            if (sp->codes)
+                for (size_t j = 0; j < nb && rc == 0; j++)
+                    if (code_ready(sp, batch[j]))
+                        rc = -3;
+            if (rc)
+                break;
+            vs_quant_dist_ids(qz, prep, batch, nb, bd);
+        } else {
+            if (sp->rows)
+                for (size_t j = 0; j < nb && rc == 0; j++)
+                    if (row_ready(sp, batch[j]))
+                        rc = -3;
+            if (rc)
+                break;
+            fn(q, vecs, batch, nb, dim, bd);
+            if (!l2)
+                for (size_t j = 0; j < nb; j++)
+                    bd[j] = -bd[j];
+        }
+        for (size_t j = 0; j < nb; j++) {
+            float dv = bd[j];
+            uint32_t v = batch[j];
+            if (s->res.n < ef || dv < s->res.a[0].d) {
+                if (heap_push(&s->cand, (struct hn){-dv, v})) {
+                    rc = -2;
+                    break;
+                }
+                if ((!live || live[v]) && (!allow || allow[v])) {
+                    if (s->res.n < ef) {
+                        if (heap_push(&s->res, (struct hn){dv, v})) {
+                            rc = -2;
+                            break;
+                        }
+                    } else {
+                        heap_replace_top(&s->res, (struct hn){dv, v});
+                    }
+                }
+            }
+        }
+        if (rc)
+            break;
+    }
+    s->visited += visited;
+    s->dists += dists;
+    return rc;
+}
+
+/* Neighbour selection heuristic: from cand (sorted nearest first, distance
+ * to the base node), keep e when it is closer to the base than to every
+ * kept one; at most m. Returns the number kept (in place at the front). */
+static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                               const float *vecs, struct hn *cand, size_t nc, size_t m)
+{
+    vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+    int neg = h->metric != VS_METRIC_L2;
+    uint32_t *kept_ids = s->batch; /* m <= M0 */
+    float *bd = s->bdist;
+    size_t kept = 0;
+    for (size_t i = 0; i < nc && kept < m; i++) {
+        const float *e = vecs + (size_t)cand[i].id * h->dim;
+        int good = 1;
+        /* distances to the kept ones four at a time (the gather kernel's
+         * tile), stopping at the first group holding a closer one */
+        for (size_t j = 0; j < kept && good; j += 4) {
+            size_t g = kept - j < 4 ? kept - j : 4;
+            fn(e, vecs, kept_ids + j, g, h->dim, bd);
+            for (size_t t = 0; t < g; t++)
+                if ((neg ? -bd[t] : bd[t]) < cand[i].d)
+                    good = 0;
+        }
+        if (good) {
+            kept_ids[kept] = cand[i].id;
+            cand[kept++] = cand[i];
+        }
+    }
+    return kept;
+}
+
+static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                  const float *vecs, uint32_t i, atomic_flag *glock,
+                  _Atomic uint32_t *gentry, _Atomic int *gmax)
+{
+    const float *q = vecs + (size_t)i * h->dim;
+    const struct space sp = {.vecs = vecs, .q = q};
+    int L = h->level[i];
+    spin_acquire(glock);
+    int maxl = atomic_load(gmax);
+    uint32_t ep = atomic_load(gentry);
+    int hold = L > maxl;
+    if (!hold)
+        atomic_flag_clear_explicit(glock, memory_order_release);
+    float epd = dist(h, q, vecs + (size_t)ep * h->dim);
+    for (int lv = maxl; lv > L; lv--)
+        greedy(h, s, &sp, &ep, &epd, lv, 1);
+    for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
+        if (search_layer(h, s, &sp, ep, epd, h->efc, lv, NULL, NULL, 1))
+            return -1;
+        size_t nc = s->res.n;
+        if (nc > s->selcap) {
+            struct hn *t = realloc(s->sel, nc * sizeof *t);
+            if (!t)
+                return -1;
+            s->sel = t;
+            s->selcap = nc;
+        }
+        memcpy(s->sel, s->res.a, nc * sizeof *s->sel);
+        sort_hn(s->sel, nc);
+        ep = s->sel[0].id;
+        epd = s->sel[0].d;
+        size_t m = select_heuristic(h, s, vecs, s->sel, nc, h->M);
+        uint32_t mmax = lv ? h->M : h->M0;
+        uint32_t *li = list_of(h, i, lv);
+        lock(h, i);
+        li[0] = (uint32_t)m;
+        for (size_t j = 0; j < m; j++)
+            li[1 + j] = s->sel[j].id;
+        unlock(h, i);
+        for (size_t j = 0; j < m; j++) {
+            uint32_t v = s->sel[j].id;
+            uint32_t *lvl = list_of(h, v, lv);
+            const float *pv = vecs + (size_t)v * h->dim;
+            lock(h, v);
+            if (lvl[0] < mmax) {
+                lvl[1 + lvl[0]] = i;
+                lvl[0]++;
+            } else {
+                /* prune: v's links plus i, by the heuristic */
+                struct hn tmp[2050];
+                uint32_t c = lvl[0];
+                (h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids)(
+                    pv, vecs, lvl + 1, c, h->dim, s->bdist);
+                for (uint32_t t = 0; t < c; t++)
+                    tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
+                                         lvl[1 + t]};
+                tmp[c] = (struct hn){s->sel[j].d, i};
+                sort_hn(tmp, c + 1);
+                size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
+                lvl[0] = (uint32_t)km;
+                for (size_t t = 0; t < km; t++)
+                    lvl[1 + t] = tmp[t].id;
+            }
+            unlock(h, v);
+        }
+    }
+    if (hold) {
+        atomic_store(gentry, i);
+        atomic_store(gmax, L);
+        atomic_flag_clear_explicit(glock, memory_order_release);
+    }
+    return 0;
+}
+
+int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
+                  enum vs_metric metric, const struct vs_hnsw_opts *o,
+                  struct vs_hnsw **out, struct vs_diag *d)
+{
+    *out = NULL;
+    uint32_t M = o && o->M ? o->M : 16;
+    uint32_t efc = o && o->ef_construction ? o->ef_construction : 200;
+    if (dim == 0 || n >= UINT32_MAX || M < 2 || M > 1024)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: dim must be > 0, rows < 2^32 and M in 2..1024");
+    const struct vs_distance_kernels *k = vs_hnsw_kernels(o ? o->simd : -1);
+    if (!k)
+        return vs_diag_set(d, VS_E_UNSUPPORTED, "hnsw: simd variant not supported on this cpu");
+    struct vs_hnsw *h = vs_hnsw_alloc(n, dim, metric, M, k);
+    if (!h)
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    h->efc = efc;
+    h->seed = o ? o->seed : 0;
+    int rc = VS_OK;
+    h->locks = calloc(n ? n : 1, sizeof *h->locks);
+    if (!h->locks)
+        goto nomem;
+    for (uint64_t b = 0; b < h->nblocks; b++) {
+        uint32_t *blk = calloc(blk_rows(h, b) * (h->M0 + 1), sizeof *blk);
+        if (!blk)
+            goto nomem;
+        atomic_store(&h->blocks[b], blk);
+    }
+    double ml = 1.0 / log((double)M);
+    for (uint64_t i = 0; i < n; i++) {
+        atomic_flag_clear(&h->locks[i]);
+        uint64_t r = splitmix(h->seed ^ splitmix(i + 1));
+        double u = ((double)(r >> 11) + 1.0) / 9007199254740993.0;
+        int L = (int)floor(-log(u) * ml);
+        if (L > MAX_LEVEL)
+            L = MAX_LEVEL;
+        h->level[i] = (uint8_t)L;
+        if (L > 0) {
+            h->upper[i] = calloc((size_t)L * (M + 1), sizeof(uint32_t));
+            if (!h->upper[i])
+                goto nomem;
+        }
+    }
+    if (n == 0) {
+        *out = h;
+        free(h->locks);
+        h->locks = NULL;
+        return VS_OK;
+    }
+    atomic_flag glock = ATOMIC_FLAG_INIT;
+    _Atomic uint32_t gentry = 0;
+    _Atomic int gmax = h->level[0];
+    int threads = o && o->threads > 0 ? o->threads : 0;
+#ifdef _OPENMP
+    if (threads == 0)
+        threads = omp_get_max_threads();
+#else
+    (void)threads; /* a serial build inserts on the one thread */
+#endif
+    int failed = 0;
+    VS_OMP("omp parallel num_threads(threads)")
+    {
+        struct vs_hnsw_scratch s;
+        int ok = scratch_init(&s, h) == 0;
+        if (!ok) {
+            VS_OMP("omp atomic write")
+            failed = 1;
+        }
+        VS_OMP("omp for schedule(dynamic, 64)")
+        for (uint64_t i = 1; i < n; i++) {
+            if (ok && insert(h, &s, vecs, (uint32_t)i, &glock, &gentry, &gmax)) {
+                ok = 0;
+                VS_OMP("omp atomic write")
+                failed = 1;
+            }
+        }
+        scratch_fini(&s);
+    }
+    if (failed)
+        goto nomem;
+    h->entry = atomic_load(&gentry);
+    h->maxlevel = atomic_load(&gmax);
+    /* sorted lists: the saved and the built graph are the same graph */
+    VS_OMP("omp parallel for schedule(static) num_threads(threads)")
+    for (uint64_t i = 0; i < n; i++) {
+        for (int lv = 0; lv <= h->level[i]; lv++) {
+            uint32_t *l = list_of(h, (uint32_t)i, lv);
+            qsort(l + 1, l[0], sizeof *l, cmp_u32);
+        }
+    }
+    free(h->locks);
+    h->locks = NULL;
+    *out = h;
+    return rc;
+nomem:
+    vs_hnsw_free(h);
+    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory while building");
+}
+
+uint64_t vs_hnsw_count(const struct vs_hnsw *h) { return h->n; }
+size_t vs_hnsw_dim(const struct vs_hnsw *h) { return h->dim; }
+uint32_t vs_hnsw_M(const struct vs_hnsw *h) { return h->M; }
+uint32_t vs_hnsw_ef_construction(const struct vs_hnsw *h) { return h->efc; }
+
+size_t vs_hnsw_memory(const struct vs_hnsw *h)
+{
+    size_t m = sizeof *h + h->n * (1 + sizeof *h->upper) +
+               h->nblocks * (sizeof *h->blocks + (h->bent ? sizeof *h->bent : 0)) +
+               h->len;
+    for (uint64_t i = 0; i < h->n; i++)
+        m += (size_t)h->level[i] * (h->M + 1) * sizeof(uint32_t);
+    for (uint64_t b = 0; b < h->nblocks; b++)
+        if (atomic_load(&h->blocks[b]))
+            m += blk_rows(h, b) * (h->M0 + 1) * sizeof(uint32_t);
+    return m;
+}
+
+int vs_hnsw_scratch_new(const struct vs_hnsw *h, struct vs_hnsw_scratch **out,
+                        struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_hnsw_scratch *s = malloc(sizeof *s);
+    if (!s || scratch_init(s, h)) {
+        if (s)
+            scratch_fini(s);
+        free(s);
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    }
+    *out = s;
+    return VS_OK;
+}
+
+void vs_hnsw_scratch_free(struct vs_hnsw_scratch *s)
+{
+    if (!s)
+        return;
+    scratch_fini(s);
+    free(s);
+}
+
+/* ---- search ---- */
+
+/* Re-score the entries of s->res from the float32 rows (gather kernel,
+ * rows prefetched one group ahead); 0, -2 (memory) or -3 (a row load). */
+static int rescore(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp)
+{
+    size_t n = s->res.n, dim = h->dim;
+    if (n > s->rcap) {
+        uint32_t *ri = realloc(s->rids, n * sizeof *ri);
+        if (ri)
+            s->rids = ri;
+        float *rd = realloc(s->rd, n * sizeof *rd);
+        if (rd)
+            s->rd = rd;
+        if (!ri || !rd)
+            return -2;
+        s->rcap = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s->rids[i] = s->res.a[i].id;
+        if (row_ready(sp, s->rids[i]))
+            return -3;
+    }
+    const int l2 = h->metric == VS_METRIC_L2;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    size_t lines = (dim * sizeof(float) + 63) / 64;
+    if (lines > 8)
+        lines = 8;
+    const size_t G = 16;
+    struct space fsp = *sp;
+    fsp.qz = NULL;
+    for (size_t i = 0; i < n && i < G; i++)
+        prefetch_row(&fsp, s->rids[i], lines, dim);
+    for (size_t g = 0; g < n; g += G) {
+        size_t e = g + G < n ? g + G : n;
+        for (size_t i = e; i < n && i < e + G; i++)
+            prefetch_row(&fsp, s->rids[i], lines, dim);
+        fn(sp->q, sp->vecs, s->rids + g, e - g, dim, s->rd + g);
+    }
+    for (size_t i = 0; i < n; i++)
+        s->res.a[i].d = l2 ? s->rd[i] : -s->rd[i];
+    return 0;
+}
+
+static int exact_scan(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                      const float *vecs, const float *q, size_t k,
+                      const uint8_t *live, const uint8_t *allow)
+{
+    s->res.n = 0;
+    for (uint64_t r = 0; r < h->n; r++) {
+        if ((live && !live[r]) || (allow && !allow[r]))
+            continue;
+        float dv = dist(h, q, vecs + r * h->dim);
+        s->dists++;
+        struct hn x = {dv, (uint32_t)r};
+        if (s->res.n < k) {
+            if (heap_push(&s->res, x))
+                return -2;
+        } else if (hn_less(x, s->res.a[0])) {
+            heap_pop(&s->res);
+            heap_push(&s->res, x);
+        }
+    }
+    return 0;
+}
+
+int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                   const float *vecs, const struct vs_hnsw_query *q,
+                   struct vs_hnsw_hit *hits, size_t *nhits,
+                   struct vs_hnsw_stats *st, struct vs_diag *d)
+{
+    *nhits = 0;
+    if (q->k == 0)
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: k must be >= 1");
+    if (q->quant && (vs_quant_rows(q->quant) != h->n || vs_quant_dim(q->quant) != h->dim))
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: the codes do not match the graph's rows");
+    struct vs_hnsw_stats lst = {0};
+    s->visited = s->dists = 0;
+    s->err = VS_OK;
+    struct space sp = {vecs, q->vec, NULL, NULL, q->rows, s, d, NULL};
+    size_t k = q->k;
+    size_t ef = q->ef ? q->ef : 64;
+    if (ef < k)
+        ef = k;
+    uint64_t matched = h->n;
+    int counted = 0;
+    if (q->allow) {
+        matched = 0;
+        for (uint64_t r = 0; r < h->n; r++)
+            matched += q->allow[r] && (!q->live || q->live[r]);
+        counted = 1;
+    }
+    double below = q->exact_below == 0 ? 0.05 : q->exact_below;
+    int rc = 0;
+    if (h->n == 0 || matched == 0) {
+        s->res.n = 0;
+    } else if (counted && (double)matched < below * (double)h->n) {
+        lst.exact = 1;
+        rc = rows_all(&sp, h->n);
+        if (rc == 0)
+            rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+    } else {
+        if (counted && matched < h->n) {
+            uint64_t f = (h->n + matched - 1) / matched;
+            ef *= f < 4 ? f : 4;
+        }
+        if (q->quant) {
+            size_t need = vs_quant_prep_floats(q->quant);
+            if (need > s->prepcap) {
+                float *p = realloc(s->prep, need * sizeof *p);
+                if (!p)
+                    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+                s->prep = p;
+                s->prepcap = need;
+            }
+            vs_quant_prep(q->quant, q->vec, s->prep);
+            sp.qz = q->quant;
+            sp.codes = q->codes;
+            sp.prep = s->prep;
+        }
+        uint32_t ep = h->entry;
+        float epd = 0;
+        rc = sp.qz ? code_ready(&sp, ep) : row_ready(&sp, ep);
+        if (rc == 0) {
+            epd = sdist(h, &sp, ep);
+            s->dists++;
+        }
+        for (int lv = h->maxlevel; lv > 0 && rc == 0; lv--)
+            rc = greedy(h, s, &sp, &ep, &epd, lv, 0);
+        if (rc == 0)
+            rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
+        if (rc == 0 && q->quant) {
+            /* re-score the beam from the full-precision rows, keep k */
+            rc = rescore(h, s, &sp);
+        }
+        if (rc == 0 && q->quant) {
+            lst.rescored = s->res.n;
+            if (s->res.n > k) {
+                select_k(s->res.a, s->res.n, k);
+                s->res.n = k;
+            }
+        }
+        size_t want = k;
+        if (rc == 0 && s->res.n < want) {
+            if (!counted) {
+                matched = 0;
+                for (uint64_t r = 0; r < h->n; r++)
+                    matched += !q->live || q->live[r];
+                counted = 1;
+            }
+            if (s->res.n < (matched < k ? matched : k)) {
+                lst.fallback = 1;
+                rc = rows_all(&sp, h->n);
+                if (rc == 0)
+                    rc = exact_scan(h, s, vecs, q->vec, k, q->live, q->allow);
+            }
+        }
+    }
+    lst.ef = ef;
+    lst.visited = s->visited;
+    lst.distances = s->dists;
+    lst.matched = matched;
+    if (st)
+        *st = lst;
+    if (rc == -3)
+        return s->err;
+    if (rc == -1)
+        return vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
+    if (rc)
+        return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
+    if (s->res.n > k) {
+        select_k(s->res.a, s->res.n, k);
+        s->res.n = k;
+    }
+    size_t n = s->res.n;
+    sort_hn(s->res.a, n);
+    for (size_t i = 0; i < n; i++) {
+        struct hn x = s->res.a[i];
+        float raw = h->metric == VS_METRIC_L2 ? x.d : -x.d;
+        hits[i].raw = raw;
+        hits[i].score = vs_distance_score(h->metric, raw, NULL, NULL);
+        hits[i].row = x.id;
+    }
+    *nhits = n;
+    return VS_OK;
+}

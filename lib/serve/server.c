@@ -1,0 +1,931 @@
+/* server.c: request routing and the endpoints of vs-serve (no sockets here:
+ * server_http.c puts libmicrohttpd in front of vs_server_handle). */
+#include "server_internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "vs_ndjson.h"
+#include "vs_query.h"
+
+int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
+                  struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    srv->o = *o;
+    if (!srv->o.listen) srv->o.listen = "127.0.0.1:8080";
+    if (srv->o.threads < 1) srv->o.threads = 1;
+    if (!srv->o.max_body) srv->o.max_body = 16u << 20;
+    if (!srv->o.max_batch) srv->o.max_batch = 1000;
+    if (!srv->o.max_k) srv->o.max_k = 1000;
+    if (!srv->o.max_conns) srv->o.max_conns = 256;
+    if (srv->o.timeout_ms <= 0) srv->o.timeout_ms = 10000;
+    if (!srv->o.idle_timeout_s) srv->o.idle_timeout_s = 30;
+    pthread_mutex_init(&srv->key_mu, NULL);
+    pthread_mutex_init(&srv->log_mu, NULL);
+    vs_srv_metrics_init(&srv->m);
+    srv->anon.rate = srv->o.rate;
+    srv->anon.burst = srv->o.burst > 0 ? srv->o.burst : (srv->o.rate > 1 ? srv->o.rate : 1);
+    srv->anon.tokens = srv->anon.burst;
+    srv->anon.last = vs_srv_now();
+    *out = srv;
+    return VS_OK;
+}
+
+void vs_server_free(struct vs_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->stop) /* set by vs_server_start (server_http.c) */
+        srv->stop(srv);
+    for (size_t i = 0; i < srv->nstores; i++) {
+        struct vs_srv_store *e = srv->stores[i];
+        vs_srv_gen_drop(e);
+        pthread_mutex_destroy(&e->mu);
+        pthread_mutex_destroy(&e->write_mu);
+        free(e);
+    }
+    vs_otlp_free(srv->otlp);
+    vs_srv_keys_free(srv);
+    vs_srv_metrics_release(&srv->m);
+    pthread_mutex_destroy(&srv->key_mu);
+    pthread_mutex_destroy(&srv->log_mu);
+    free(srv);
+}
+
+static int store_name_ok(const char *s)
+{
+    return vs_srv_name_ok(s) && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+int vs_server_add_store(struct vs_server *srv, const char *name,
+                        const char *path, struct vs_diag *d)
+{
+    if (!store_name_ok(name))
+        return vs_diag_set(d, VS_E_USAGE, "store name '%.64s' must be 1 to 64 letters, digits, '.', '_' or '-'", name);
+    if (strlen(path) >= sizeof srv->stores[0]->path)
+        return vs_diag_set(d, VS_E_USAGE, "store path too long");
+    for (size_t i = 0; i < srv->nstores; i++)
+        if (strcmp(srv->stores[i]->name, name) == 0)
+            return vs_diag_set(d, VS_E_EXISTS, "store name '%s' given twice", name);
+    if (srv->nstores == VS_SRV_MAX_STORES)
+        return vs_diag_set(d, VS_E_USAGE, "at most %d stores", VS_SRV_MAX_STORES);
+    struct vs_srv_store *e = calloc(1, sizeof *e);
+    if (!e)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->path, sizeof e->path, "%s", path);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->write_mu, NULL);
+    struct vs_srv_gen *g;
+    int st = vs_srv_gen_acquire(e, &g, d);
+    if (st != VS_OK) {
+        vs_diag_where(d, path, 0);
+        pthread_mutex_destroy(&e->mu);
+        pthread_mutex_destroy(&e->write_mu);
+        free(e);
+        return st;
+    }
+    vs_srv_gen_release(e, g);
+    srv->stores[srv->nstores++] = e;
+    return VS_OK;
+}
+
+int vs_server_trace_from_env(struct vs_server *srv, struct vs_diag *d)
+{
+    vs_otlp_free(srv->otlp);
+    srv->otlp = NULL;
+    return vs_otlp_new_from_env("vs-serve", VS_OTLP_SERVER, &srv->otlp, d);
+}
+
+uint64_t vs_server_requests(const struct vs_server *srv)
+{
+    return __atomic_load_n(&srv->requests, __ATOMIC_RELAXED);
+}
+
+/* ---- responses ---- */
+
+static int http_of_status(int st)
+{
+    switch (st) {
+    case VS_OK: return 200;
+    case VS_E_NOSTORE: case VS_E_NOTFOUND: return 404;
+    case VS_E_LOCKED: return 503;
+    case VS_E_EXISTS: return 409;
+    case VS_E_UNSUPPORTED: return 501;
+    case VS_E_NOSPC: return 507;
+    case VS_E_NOMEM: case VS_E_IO: case VS_E_STORE: case VS_E_CORRUPT:
+    case VS_E_VERSION: case VS_E_INTERNAL: case VS_E_NETWORK: case VS_E_REMOTE:
+        return 500;
+    default: return 400; /* usage, filter, data, json, field, dim, ... */
+    }
+}
+
+static void set_body(struct vs_server_response *r, char *body, const char *ctype)
+{
+    free(r->body);
+    r->body = body;
+    r->len = body ? strlen(body) : 0;
+    r->content_type = ctype;
+}
+
+static void set_json(struct vs_server_response *r, int http, json_t *o)
+{
+    r->status = http;
+    char *s = o ? json_dumps(o, VS_JSON_DUMP_FLAGS) : NULL;
+    json_decref(o);
+    if (s) {
+        size_t n = strlen(s);
+        char *t = realloc(s, n + 2);
+        if (t) {
+            t[n] = '\n';
+            t[n + 1] = 0;
+            s = t;
+        }
+    }
+    set_body(r, s, "application/json");
+}
+
+/* {"error": {"code": NAME, "message": ...}} (line and field when known).
+ * Messages never include header values or key material. */
+static void set_error(struct vs_server_response *r, int http, const char *code,
+                      const struct vs_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void set_error(struct vs_server_response *r, int http, const char *code,
+                      const struct vs_diag *d, const char *fmt, ...)
+{
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *e = json_object();
+    json_object_set_new(e, "code", json_string(code));
+    json_t *m = json_string(msg); /* NULL when msg is not UTF-8 */
+    json_object_set_new(e, "message", m ? m : json_string(vs_status_message(VS_E_DATA)));
+    if (d && d->line)
+        json_object_set_new(e, "line", json_integer(d->line));
+    if (d && d->field[0])
+        json_object_set_new(e, "field", json_string(d->field));
+    json_t *o = json_object();
+    json_object_set_new(o, "error", e);
+    set_json(r, http, o);
+}
+
+static void set_status_error(struct vs_server_response *r, int st,
+                             const struct vs_diag *d)
+{
+    set_error(r, http_of_status(st), vs_status_name(st), d, "%s%s%s",
+              vs_status_message(st), d && d->detail[0] ? ": " : "",
+              d ? d->detail : "");
+}
+
+/* ---- bodies ---- */
+
+/* Split the body into NDJSON lines (a single JSON document spread over
+ * several lines is accepted too when the body is one object). Calls fn for
+ * each non-blank line with its 1-based number. */
+static int each_line(const char *body, size_t len, size_t max,
+                     int (*fn)(const char *l, size_t n, long line, void *arg),
+                     void *arg, size_t *count, struct vs_diag *d)
+{
+    *count = 0;
+    long lineno = 0;
+    size_t i = 0;
+    /* a pretty-printed single object: the first non-blank char is '{' and
+     * the whole body parses as one object */
+    size_t a = 0;
+    while (a < len && (body[a] == ' ' || body[a] == '\t' || body[a] == '\r' || body[a] == '\n'))
+        a++;
+    if (a < len && body[a] == '{' && memchr(body + a, '\n', len - a)) {
+        json_error_t je;
+        json_t *o = json_loadb(body + a, len - a, 0, &je);
+        if (o && json_is_object(o)) {
+            char *one = json_dumps(o, VS_JSON_DUMP_FLAGS);
+            json_decref(o);
+            o = NULL;
+            if (one) {
+                *count = 1;
+                int st = fn(one, strlen(one), 1, arg);
+                free(one);
+                return st;
+            }
+        }
+        json_decref(o);
+    }
+    while (i < len) {
+        const char *nl = memchr(body + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - body) : len;
+        lineno++;
+        size_t s = i, t = e;
+        while (s < t && (body[s] == ' ' || body[s] == '\t' || body[s] == '\r'))
+            s++;
+        while (t > s && (body[t - 1] == ' ' || body[t - 1] == '\t' || body[t - 1] == '\r'))
+            t--;
+        i = e + 1;
+        if (s == t)
+            continue;
+        if (++*count > max) {
+            d->line = lineno;
+            return vs_diag_set(d, VS_E_USAGE, "more than %zu records in one request (--max-batch)", max);
+        }
+        int st = fn(body + s, t - s, lineno, arg);
+        if (st != VS_OK) {
+            if (!d->line)
+                d->line = lineno;
+            return st;
+        }
+    }
+    return VS_OK;
+}
+
+struct parsed {
+    json_t *recs;   /* array */
+    struct vs_diag *d;
+    size_t max_k;
+    int explain;
+};
+
+static int collect_json(const char *l, size_t n, long line, void *arg)
+{
+    struct parsed *p = arg;
+    json_t *rec;
+    int st = vs_ndjson_parse(l, n, &rec, p->d);
+    if (st != VS_OK) {
+        p->d->line = line;
+        return st;
+    }
+    json_t *k = json_object_get(rec, "k");
+    if (k && json_is_integer(k) && (json_integer_value(k) < 1 ||
+                                    (size_t)json_integer_value(k) > p->max_k)) {
+        json_decref(rec);
+        vs_diag_field(p->d, "k");
+        p->d->line = line;
+        return vs_diag_set(p->d, VS_E_FIELD, "k must be between 1 and %zu (--max-k)", p->max_k);
+    }
+    json_t *ex = json_object_get(rec, "explain");
+    if (ex && json_is_true(ex))
+        p->explain = 1;
+    else if (ex && !json_is_boolean(ex)) {
+        json_decref(rec);
+        vs_diag_field(p->d, "explain");
+        p->d->line = line;
+        return vs_diag_set(p->d, VS_E_FIELD, "expected true or false");
+    }
+    json_object_del(rec, "explain");
+    json_array_append_new(p->recs, rec);
+    return VS_OK;
+}
+
+/* ---- endpoints ---- */
+
+struct ctx {
+    struct vs_server *srv;
+    const struct vs_server_request *rq;
+    struct vs_server_response *r;
+    struct vs_srv_store *store;
+    double t0, deadline;
+    int ndjson;           /* answer with NDJSON */
+    /* for logs */
+    size_t nqueries;
+    uint64_t nhits;
+    json_t *explain_first;
+    char span_id[17];     /* this request's server span */
+    char parent_id[17];   /* from traceparent, "" = root */
+    uint64_t t0_ns;
+};
+
+/* A child span (when tracing is on) of parent, or of the request's server
+ * span when parent is NULL; id is its span id, or NULL for a new one. */
+static void child_span(struct ctx *c, const char *id, const char *parent,
+                       const char *name, uint64_t t0, uint64_t t1, int error,
+                       json_t *attrs)
+{
+    char own[VS_SPAN_ID_LEN];
+    if (!c->srv->otlp || (!id && vs_trace_random_hex(own, 8) != 0)) {
+        json_decref(attrs);
+        return;
+    }
+    vs_otlp_span(c->srv->otlp, c->r->trace_id, id ? id : own, parent ? parent : c->span_id,
+                 name, 1, t0, t1, error, attrs);
+}
+
+/* One "search" span per segment for the last run of q, children of the
+ * query span qspan: segment index, rows, exact scan or graph, queries. */
+static void segment_spans(struct ctx *c, const struct vs_query *q, size_t nseg,
+                          const char *qspan, size_t nq)
+{
+    if (!c->srv->otlp)
+        return;
+    for (size_t p = 0; p < nseg; p++) {
+        struct vs_query_segstat ss;
+        if (vs_query_segment_stat(q, p, &ss) != VS_OK)
+            return;
+        child_span(c, NULL, qspan, "search", ss.start_ns, ss.end_ns, 0,
+                   json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                             vs_trace_attr_i("vecstore.segment", (long long)p),
+                             vs_trace_attr_i("vecstore.segment.rows", (long long)ss.rows),
+                             vs_trace_attr_s("vecstore.search", ss.graph ? "graph" : "exact"),
+                             vs_trace_attr_i("vecstore.queries", (long long)nq)));
+    }
+}
+
+struct hits_out {
+    json_t *arr;     /* JSON mode */
+    char *buf;       /* NDJSON mode */
+    size_t len, cap;
+    struct ctx *c;
+};
+
+static int emit_hit(const json_t *hit, void *arg)
+{
+    struct hits_out *h = arg;
+    json_t *ex = json_object_get(hit, "explain");
+    if (ex && !h->c->explain_first)
+        h->c->explain_first = json_incref(ex);
+    if (h->arr)
+        return json_array_append(h->arr, (json_t *)(uintptr_t)hit) == 0 ? VS_OK : VS_E_NOMEM;
+    char *s = json_dumps(hit, VS_JSON_DUMP_FLAGS);
+    if (!s)
+        return VS_E_NOMEM;
+    size_t n = strlen(s);
+    if (h->len + n + 2 > h->cap) {
+        size_t nc = (h->cap + n + 2) * 2;
+        char *nb = realloc(h->buf, nc);
+        if (!nb) {
+            free(s);
+            return VS_E_NOMEM;
+        }
+        h->buf = nb;
+        h->cap = nc;
+    }
+    memcpy(h->buf + h->len, s, n);
+    h->len += n;
+    h->buf[h->len++] = '\n';
+    h->buf[h->len] = 0;
+    free(s);
+    return VS_OK;
+}
+
+static void ep_query(struct ctx *c)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct parsed p = {json_array(), &d, c->srv->o.max_k, 0};
+    struct vs_srv_gen *g = NULL;
+    struct vs_query *q = NULL;
+    struct hits_out h = {0};
+    h.c = c;
+    size_t n = 0;
+    int st = each_line(c->rq->body, c->rq->len, c->srv->o.max_batch, collect_json, &p, &n, &d);
+    if (st == VS_OK && n == 0)
+        st = vs_diag_set(&d, VS_E_DATA, "the body holds no query record");
+    if (st != VS_OK) {
+        set_error(c->r, st == VS_E_USAGE ? 413 : 400, vs_status_name(st), &d, "%s", d.detail);
+        goto done;
+    }
+    c->ndjson = n > 1 || (c->rq->content_type && strstr(c->rq->content_type, "ndjson"));
+    if ((st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
+        set_status_error(c->r, st, &d);
+        goto done;
+    }
+    struct vs_query_opts qo = {.k = 10, .batch = 64, .threads = 1, .simd = -1,
+                               .explain = p.explain};
+    if (!p.explain) {
+        pthread_mutex_lock(&c->store->mu);
+        if (g->npool > 0)
+            q = g->pool[--g->npool];
+        pthread_mutex_unlock(&c->store->mu);
+    }
+    if (!q && (st = vs_query_new(g->store, &qo, &q, &d)) != VS_OK) {
+        set_status_error(c->r, st, &d);
+        goto done;
+    }
+    if (c->ndjson) {
+        h.cap = 4096;
+        if (!(h.buf = malloc(h.cap))) {
+            set_status_error(c->r, VS_E_NOMEM, NULL);
+            goto done;
+        }
+        h.buf[0] = 0;
+    } else {
+        h.arr = json_array();
+    }
+    uint64_t hits = 0, short0 = vs_query_shortfalls(q);
+    uint64_t search_t0 = vs_trace_now_ns();
+    size_t in_run = 0;
+    char qspan[VS_SPAN_ID_LEN] = "";
+    if (c->srv->otlp && vs_trace_random_hex(qspan, 8) != 0)
+        qspan[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        vs_diag_clear(&d);
+        if ((st = vs_query_add(q, json_array_get(p.recs, i), &d)) != VS_OK) {
+            d.line = (long)i + 1;
+            set_status_error(c->r, st, &d);
+            goto done;
+        }
+        if (vs_query_full(q) || i + 1 == n) {
+            uint64_t nh = 0;
+            in_run = vs_query_pending(q);
+            if ((st = vs_query_run(q, emit_hit, &h, &nh, NULL, &d)) != VS_OK) {
+                set_status_error(c->r, st, &d);
+                goto done;
+            }
+            if (qspan[0])
+                segment_spans(c, q, vs_store_nsegments(g->store), qspan, in_run);
+            hits += nh;
+            if (i + 1 < n && vs_srv_now() > c->deadline) {
+                set_error(c->r, 504, "deadline", NULL,
+                          "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+                goto done;
+            }
+        }
+    }
+    c->nqueries = n;
+    c->nhits = hits;
+    if (qspan[0])
+        child_span(c, qspan, NULL, "query", search_t0, vs_trace_now_ns(), 0,
+               json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                         vs_trace_attr_i("vecstore.queries", (long long)n),
+                         vs_trace_attr_i("vecstore.hits", (long long)hits),
+                         vs_trace_attr_i("vecstore.k_shortfalls", (long long)(vs_query_shortfalls(q) - short0)),
+                         vs_trace_attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
+    __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q) - short0, __ATOMIC_RELAXED);
+    if (!p.explain && vs_query_pending(q) == 0) { /* back to the pool */
+        pthread_mutex_lock(&c->store->mu);
+        if (g->npool < (int)(sizeof g->pool / sizeof g->pool[0])) {
+            g->pool[g->npool++] = q;
+            q = NULL;
+        }
+        pthread_mutex_unlock(&c->store->mu);
+    }
+    c->r->status = 200;
+    if (c->ndjson) {
+        set_body(c->r, h.buf, "application/x-ndjson");
+        c->r->len = h.len;
+        h.buf = NULL;
+    } else {
+        json_t *o = json_object();
+        json_object_set_new(o, "hits", h.arr);
+        h.arr = NULL;
+        set_json(c->r, 200, o);
+    }
+    /* slow-query log */
+    double ms = (vs_srv_now() - c->t0) * 1000.0;
+    if (c->srv->o.slow_log && c->srv->o.slow_ms >= 0 && ms > c->srv->o.slow_ms) {
+        json_t *o = json_object();
+        char ts[40];
+        time_t now = time(NULL);
+        struct tm tm;
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        json_object_set_new(o, "ts", json_string(ts));
+        json_object_set_new(o, "trace_id", json_string(c->r->trace_id));
+        json_object_set_new(o, "store", json_string(c->store->name));
+        json_object_set_new(o, "queries", json_integer((json_int_t)n));
+        json_t *q0 = json_deep_copy(json_array_get(p.recs, 0));
+        if (q0) {
+            json_object_del(q0, "vector");
+            json_object_del(q0, "vector_b64");
+        }
+        json_object_set_new(o, "query", q0 ? q0 : json_null());
+        json_t *f = json_object_get(json_array_get(p.recs, 0), "filter");
+        json_object_set(o, "filter", f ? f : json_null());
+        json_object_set_new(o, "hits", json_integer((json_int_t)hits));
+        json_object_set_new(o, "took_ms", json_real(ms));
+        if (c->explain_first)
+            json_object_set(o, "explain", c->explain_first);
+        pthread_mutex_lock(&c->srv->log_mu);
+        vs_ndjson_write(c->srv->o.slow_log, o, 1);
+        pthread_mutex_unlock(&c->srv->log_mu);
+        json_decref(o);
+    }
+done:
+    json_decref(h.arr);
+    free(h.buf);
+    json_decref(c->explain_first);
+    c->explain_first = NULL;
+    vs_query_free(q);
+    vs_srv_gen_release(c->store, g);
+    json_decref(p.recs);
+}
+
+struct wrec {
+    json_t *rec;
+    float *vec;
+    size_t dim;
+};
+
+struct wparse {
+    struct wrec *v;
+    size_t n, cap;
+    int del;
+    struct vs_diag *d;
+};
+
+static int collect_write(const char *l, size_t n, long line, void *arg)
+{
+    struct wparse *p = arg;
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 64;
+        struct wrec *nv = realloc(p->v, nc * sizeof *nv);
+        if (!nv)
+            return vs_diag_set(p->d, VS_E_NOMEM, "out of memory");
+        p->v = nv;
+        p->cap = nc;
+    }
+    struct wrec *w = &p->v[p->n];
+    memset(w, 0, sizeof *w);
+    int st;
+    if (p->del) {
+        st = vs_ndjson_parse(l, n, &w->rec, p->d);
+        if (st == VS_OK && !json_is_string(json_object_get(w->rec, "id"))) {
+            json_decref(w->rec);
+            vs_diag_field(p->d, "id");
+            st = vs_diag_set(p->d, VS_E_FIELD, "expected a string id");
+        }
+    } else {
+        st = vs_ingest_parse(l, n, &w->rec, &w->vec, &w->dim, p->d);
+        if (st == VS_OK && !w->vec) {
+            json_decref(w->rec);
+            vs_diag_field(p->d, "vector");
+            st = vs_diag_set(p->d, VS_E_FIELD, "a record to upsert needs \"vector\" or \"vector_b64\"");
+        } else if (st == VS_OK && !json_is_string(json_object_get(w->rec, "id"))) {
+            json_decref(w->rec);
+            free(w->vec);
+            vs_diag_field(p->d, "id");
+            st = vs_diag_set(p->d, VS_E_FIELD, "expected a string id");
+        }
+    }
+    if (st != VS_OK) {
+        p->d->line = line;
+        return st;
+    }
+    p->n++;
+    return VS_OK;
+}
+
+static void wparse_release(struct wparse *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        json_decref(p->v[i].rec);
+        free(p->v[i].vec);
+    }
+    free(p->v);
+}
+
+/* upsert, delete, compact: through the store's writer and lock. */
+static void ep_write(struct ctx *c, int ep)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct wparse p = {0};
+    p.del = ep == VS_EP_DELETE;
+    p.d = &d;
+    size_t n = 0;
+    int st = VS_OK;
+    if (ep != VS_EP_COMPACT) {
+        st = each_line(c->rq->body, c->rq->len, c->srv->o.max_batch, collect_write, &p, &n, &d);
+        if (st == VS_OK && n == 0)
+            st = vs_diag_set(&d, VS_E_DATA, "the body holds no record");
+        if (st != VS_OK) {
+            set_error(c->r, st == VS_E_USAGE ? 413 : 400, vs_status_name(st), &d, "%s", d.detail);
+            wparse_release(&p);
+            return;
+        }
+    }
+    uint64_t commit_t0 = vs_trace_now_ns();
+    pthread_mutex_lock(&c->store->write_mu);
+    struct vs_writer *w = NULL;
+    struct vs_writer_opts wo = {.create = NULL, .wait_s = c->deadline - vs_srv_now()};
+    if (wo.wait_s < 0)
+        wo.wait_s = 0;
+    uint64_t found = 0;
+    st = vs_writer_open(c->store->path, &wo, &w, &d);
+    for (size_t i = 0; st == VS_OK && i < p.n; i++) {
+        if (p.del) {
+            int f = 0;
+            st = vs_writer_delete(w, json_string_value(json_object_get(p.v[i].rec, "id")), &f, &d);
+            found += f != 0;
+        } else {
+            st = vs_writer_upsert(w, p.v[i].rec, p.v[i].vec, p.v[i].dim, &d);
+        }
+        if (st != VS_OK)
+            d.line = (long)i + 1;
+    }
+    if (st == VS_OK)
+        st = ep == VS_EP_COMPACT ? vs_writer_compact(w, &d) : vs_writer_commit(w, &d);
+    vs_writer_close(w);
+    pthread_mutex_unlock(&c->store->write_mu);
+    wparse_release(&p);
+    child_span(c, NULL, NULL, ep == VS_EP_COMPACT ? "compact" : "commit", commit_t0,
+               vs_trace_now_ns(), st != VS_OK,
+               json_pack("[o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
+                         vs_trace_attr_s("vecstore.operation", vs_srv_ep_name(ep)),
+                         vs_trace_attr_i("vecstore.records", (long long)n)));
+    if (st != VS_OK) {
+        set_status_error(c->r, st, &d);
+        if (st == VS_E_LOCKED)
+            c->r->retry_after = 1;
+        return;
+    }
+    struct vs_srv_gen *g = NULL;
+    if ((st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
+        set_status_error(c->r, st, &d);
+        return;
+    }
+    json_t *o = json_object();
+    if (ep == VS_EP_UPSERT)
+        json_object_set_new(o, "upserted", json_integer((json_int_t)n));
+    if (ep == VS_EP_DELETE) {
+        json_object_set_new(o, "deleted", json_integer((json_int_t)found));
+        json_object_set_new(o, "not_found", json_integer((json_int_t)(n - found)));
+    }
+    json_object_set_new(o, "generation", json_integer((json_int_t)vs_store_generation(g->store)));
+    json_object_set_new(o, "records", json_integer((json_int_t)vs_store_count(g->store)));
+    vs_srv_gen_release(c->store, g);
+    set_json(c->r, 200, o);
+}
+
+static void ep_snapshot(struct ctx *c)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (!c->srv->o.snapshot_dir) {
+        set_error(c->r, 501, "unsupported", NULL, "snapshots are off (start vs-serve with --snapshot-dir)");
+        return;
+    }
+    json_t *o = NULL;
+    int st = vs_ndjson_parse(c->rq->body ? c->rq->body : "", c->rq->len, &o, &d);
+    const char *name = st == VS_OK ? json_string_value(json_object_get(o, "name")) : NULL;
+    if (st != VS_OK || !name || !store_name_ok(name)) {
+        json_decref(o);
+        vs_diag_field(&d, "name");
+        set_error(c->r, 400, st != VS_OK ? vs_status_name(st) : "field", &d,
+                  "expected {\"name\": N} with N of 1 to 64 letters, digits, '.', '_' or '-'");
+        return;
+    }
+    char dest[4200];
+    snprintf(dest, sizeof dest, "%s/%s", c->srv->o.snapshot_dir, name);
+    json_t *res = json_object();
+    json_object_set_new(res, "snapshot", json_string(name));
+    json_decref(o);
+    pthread_mutex_lock(&c->store->write_mu);
+    st = vs_store_snapshot(c->store->path, dest, &d);
+    pthread_mutex_unlock(&c->store->write_mu);
+    if (st != VS_OK) {
+        json_decref(res);
+        d.file[0] = 0;
+        set_status_error(c->r, st, &d);
+        return;
+    }
+    set_json(c->r, 200, res);
+}
+
+static void ep_info(struct ctx *c)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_srv_gen *g = NULL;
+    json_t *info = NULL;
+    int st = vs_srv_gen_acquire(c->store, &g, &d);
+    if (st == VS_OK)
+        st = vs_store_info(g->store, &info, &d);
+    vs_srv_gen_release(c->store, g);
+    if (st != VS_OK) {
+        set_status_error(c->r, st, &d);
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(c->store->name));
+    json_object_update(o, info);
+    json_decref(info);
+    set_json(c->r, 200, o);
+}
+
+static void ep_list(struct ctx *c)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < c->srv->nstores; i++)
+        json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+    json_t *o = json_object();
+    json_object_set_new(o, "stores", arr);
+    set_json(c->r, 200, o);
+}
+
+static void ep_readyz(struct ctx *c)
+{
+    size_t ok = 0;
+    for (size_t i = 0; i < c->srv->nstores; i++) {
+        struct vs_srv_gen *g;
+        if (vs_srv_gen_acquire(c->srv->stores[i], &g, NULL) == VS_OK) {
+            ok++;
+            vs_srv_gen_release(c->srv->stores[i], g);
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(ok == c->srv->nstores ? "ready" : "not_ready"));
+    json_object_set_new(o, "stores", json_integer((json_int_t)ok));
+    set_json(c->r, ok == c->srv->nstores ? 200 : 503, o);
+}
+
+/* ---- routing ---- */
+
+static int route(struct vs_server *srv, const char *path, const char *method,
+                 struct vs_srv_store **store, int *want_post)
+{
+    *store = NULL;
+    *want_post = 0;
+    if (strcmp(path, "/healthz") == 0) return VS_EP_HEALTHZ;
+    if (strcmp(path, "/readyz") == 0) return VS_EP_READYZ;
+    if (strcmp(path, "/metrics") == 0) return VS_EP_METRICS;
+    if (strcmp(path, "/v1/stores") == 0) return VS_EP_LIST;
+    static const char pre[] = "/v1/stores/";
+    if (strncmp(path, pre, sizeof pre - 1) != 0)
+        return -1;
+    const char *name = path + sizeof pre - 1;
+    const char *sl = strchr(name, '/');
+    size_t nl = sl ? (size_t)(sl - name) : strlen(name);
+    for (size_t i = 0; i < srv->nstores; i++)
+        if (strlen(srv->stores[i]->name) == nl && memcmp(srv->stores[i]->name, name, nl) == 0)
+            *store = srv->stores[i];
+    if (!*store)
+        return -2;
+    if (!sl)
+        return VS_EP_INFO;
+    *want_post = 1;
+    if (strcmp(sl, "/query") == 0) return VS_EP_QUERY;
+    if (strcmp(sl, "/upsert") == 0) return VS_EP_UPSERT;
+    if (strcmp(sl, "/delete") == 0) return VS_EP_DELETE;
+    if (strcmp(sl, "/compact") == 0) return VS_EP_COMPACT;
+    if (strcmp(sl, "/snapshot") == 0) return VS_EP_SNAPSHOT;
+    (void)method;
+    return -1;
+}
+
+static void access_log(struct ctx *c, int ep, const char *key)
+{
+    FILE *fp = c->srv->o.access_log;
+    if (!fp)
+        return;
+    json_t *o = json_object();
+    char ts[40];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", gmtime_r(&now.tv_sec, &tm));
+    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    json_object_set_new(o, "ts", json_string(ts));
+    json_object_set_new(o, "remote", c->rq->remote ? json_string(c->rq->remote) : json_null());
+    json_t *jm = json_string(c->rq->method ? c->rq->method : "");
+    json_object_set_new(o, "method", jm ? jm : json_null());
+    json_t *p = json_string(c->rq->path); /* NULL on invalid UTF-8 */
+    json_object_set_new(o, "path", p ? p : json_string("(not utf-8)"));
+    json_object_set_new(o, "endpoint", json_string(vs_srv_ep_name(ep)));
+    json_object_set_new(o, "store", c->store ? json_string(c->store->name) : json_null());
+    json_object_set_new(o, "status", json_integer(c->r->status));
+    json_object_set_new(o, "bytes_in", json_integer((json_int_t)c->rq->len));
+    json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->r->len));
+    json_object_set_new(o, "duration_ms", json_real((vs_srv_now() - c->t0) * 1000.0));
+    json_object_set_new(o, "key", key ? json_string(key) : json_null());
+    json_object_set_new(o, "trace_id", json_string(c->r->trace_id));
+    if (c->nqueries) {
+        json_object_set_new(o, "queries", json_integer((json_int_t)c->nqueries));
+        json_object_set_new(o, "hits", json_integer((json_int_t)c->nhits));
+    }
+    pthread_mutex_lock(&c->srv->log_mu);
+    vs_ndjson_write(fp, o, 1);
+    pthread_mutex_unlock(&c->srv->log_mu);
+    json_decref(o);
+}
+
+int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
+                     struct vs_server_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    c.t0_ns = vs_trace_now_ns();
+    c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
+    if (vs_trace_random_hex(c.span_id, 8) != 0)
+        snprintf(c.span_id, sizeof c.span_id, "%016x", 1);
+    __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
+    if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, c.parent_id) != 0 &&
+        vs_trace_random_hex(resp->trace_id, 16) != 0)
+        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
+    int want_post;
+    const char *method = rq->method ? rq->method : "";
+    int ep = route(srv, rq->path ? rq->path : "", method, &c.store, &want_post);
+    struct vs_srv_key *key = NULL;
+    if (ep == -1) {
+        set_error(resp, 404, "not_found", NULL, "no such endpoint");
+        ep = VS_EP_OTHER;
+        goto out;
+    }
+    if (ep == -2) {
+        set_error(resp, 404, "no_store", NULL, "no store by that name");
+        ep = VS_EP_OTHER;
+        goto out;
+    }
+    if (strcmp(method, want_post ? "POST" : "GET") != 0) {
+        set_error(resp, 405, "method", NULL, "use %s", want_post ? "POST" : "GET");
+        goto out;
+    }
+    int open = ep == VS_EP_HEALTHZ || ep == VS_EP_READYZ || ep == VS_EP_METRICS;
+    if (srv->have_keys && !open) {
+        if (vs_srv_auth(srv, rq->authorization, &key) != VS_OK) {
+            set_error(resp, 401, "unauthorized", NULL, "a valid 'Authorization: Bearer KEY' header is needed");
+            goto out;
+        }
+        unsigned need = ep == VS_EP_QUERY || ep == VS_EP_INFO || ep == VS_EP_LIST ? VS_SCOPE_READ
+                        : ep == VS_EP_UPSERT || ep == VS_EP_DELETE ? VS_SCOPE_WRITE
+                                                                   : VS_SCOPE_ADMIN;
+        int store_ok = !c.store || !key->stores;
+        for (size_t i = 0; !store_ok && i < key->nstores; i++)
+            store_ok = strcmp(key->stores[i], c.store->name) == 0;
+        if (!(key->scopes & need) || !store_ok) {
+            set_error(resp, 403, "forbidden", NULL, "key '%s' may not %s %s", key->name,
+                      need == VS_SCOPE_READ ? "read" : need == VS_SCOPE_WRITE ? "write" : "administer",
+                      store_ok ? "here" : "this store");
+            goto out;
+        }
+    }
+    if (!open && !vs_srv_take_token(srv, key, &resp->retry_after)) {
+        set_error(resp, 429, "rate_limited", NULL, "too many requests; retry after %ld s", resp->retry_after);
+        goto out;
+    }
+    switch (ep) {
+    case VS_EP_HEALTHZ: {
+        json_t *o = json_object();
+        json_object_set_new(o, "status", json_string("ok"));
+        set_json(resp, 200, o);
+        break;
+    }
+    case VS_EP_READYZ: ep_readyz(&c); break;
+    case VS_EP_METRICS: {
+        char *t = NULL;
+        size_t n = 0;
+        if (vs_srv_metrics_render(srv, &t, &n) != VS_OK) {
+            set_status_error(resp, VS_E_NOMEM, NULL);
+            break;
+        }
+        resp->status = 200;
+        set_body(resp, t, "text/plain; version=0.0.4; charset=utf-8");
+        break;
+    }
+    case VS_EP_LIST: ep_list(&c); break;
+    case VS_EP_INFO: ep_info(&c); break;
+    case VS_EP_QUERY: ep_query(&c); break;
+    case VS_EP_SNAPSHOT: ep_snapshot(&c); break;
+    default: ep_write(&c, ep); break;
+    }
+out:
+    if (!resp->body && resp->status == 0)
+        set_error(resp, 500, "internal", NULL, "no response");
+    vs_srv_metrics_observe(&srv->m, ep, method, resp->status, vs_srv_now() - c.t0);
+    access_log(&c, ep, key ? key->name : NULL);
+    if (srv->otlp) {
+        char name[64];
+        const char *mn = method[0] && strlen(method) < 16 && strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(method)
+                             ? method : "_OTHER";
+        snprintf(name, sizeof name, "%s %s", mn, vs_srv_ep_name(ep));
+        json_t *jp = json_string(rq->path ? rq->path : "");
+        json_t *attrs = json_pack("[o,o,o,o]", vs_trace_attr_s("http.request.method", mn),
+                                  vs_trace_attr_i("http.response.status_code", resp->status),
+                                  vs_trace_attr_s("vecstore.endpoint", vs_srv_ep_name(ep)),
+                                  vs_trace_attr_s("vecstore.store", c.store ? c.store->name : ""));
+        if (jp)
+            json_array_append_new(attrs, json_pack("{s:s,s:{s:o}}", "key", "url.path",
+                                                   "value", "stringValue", jp));
+        json_array_append_new(attrs, vs_trace_attr_i("http.request.body.size", (long long)rq->len));
+        vs_otlp_span(srv->otlp, resp->trace_id, c.span_id, c.parent_id, name, 2, c.t0_ns,
+                     vs_trace_now_ns(), resp->status >= 500, attrs);
+    }
+    __atomic_sub_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
+    return resp->body ? VS_OK : VS_E_NOMEM;
+}
+
+void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
+                   int http, const char *code, const char *message,
+                   struct vs_server_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
+    if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, NULL) != 0 &&
+        vs_trace_random_hex(resp->trace_id, 16) != 0)
+        snprintf(resp->trace_id, sizeof resp->trace_id, "%032x", 1);
+    set_error(resp, http, code, NULL, "%s", message);
+    vs_srv_metrics_observe(&srv->m, VS_EP_OTHER, rq->method ? rq->method : "", http, 0);
+    access_log(&c, VS_EP_OTHER, NULL);
+}

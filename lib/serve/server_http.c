@@ -1,0 +1,282 @@
+/* server_http.c: libmicrohttpd in front of vs_server_handle: a thread pool,
+ * connection limit and idle timeout (slow clients), body size limit, TLS. */
+#include "server_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct upload {
+    char *buf;
+    size_t len, cap;
+    int too_big;
+};
+
+/* HOST:PORT with an IPv4 address or "localhost", or [IPV6]:PORT. */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6,
+                        struct vs_diag *d)
+{
+    const char *colon = strrchr(s, ':');
+    char host[64];
+    if (!colon || (size_t)(colon - s) >= sizeof host || colon == s)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "--listen '%.200s': expected HOST:PORT (an IPv4 address, or [IPv6]:PORT)", s);
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    *v6 = host[0] == '[';
+    if (*v6) {
+        size_t n = strlen(host);
+        if (n < 3 || host[n - 1] != ']')
+            return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': expected [IPv6]:PORT", s);
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = 0;
+    } else if (strcmp(host, "localhost") == 0) {
+        snprintf(host, sizeof host, "127.0.0.1");
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535)
+        return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': bad port", s);
+    memset(ss, 0, sizeof *ss);
+    if (*v6) {
+        struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ss;
+        sa->sin6_family = AF_INET6;
+        sa->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &sa->sin6_addr) != 1)
+            return vs_diag_set(d, VS_E_USAGE, "--listen '%.200s': '%s' is not an IPv6 address", s, host);
+        return VS_OK;
+    }
+    struct sockaddr_in *sa = (struct sockaddr_in *)ss;
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "--listen '%.200s': expected an IPv4 address or [IPv6] in brackets", s);
+    return VS_OK;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn,
+                                 struct vs_server_response *r)
+{
+    struct MHD_Response *mr = MHD_create_response_from_buffer(
+        r->len, r->body ? r->body : (void *)(uintptr_t)"", r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!mr) {
+        free(r->body);
+        return MHD_NO;
+    }
+    r->body = NULL;
+    MHD_add_response_header(mr, "Content-Type", r->content_type ? r->content_type : "application/json");
+    if (r->retry_after > 0) {
+        char ra[32];
+        snprintf(ra, sizeof ra, "%ld", r->retry_after);
+        MHD_add_response_header(mr, "Retry-After", ra);
+    }
+    if (r->trace_id[0])
+        MHD_add_response_header(mr, "X-Trace-Id", r->trace_id);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
+static void fill_request(struct MHD_Connection *conn, const char *url,
+                         const char *method, struct vs_server_request *rq,
+                         char *remote, size_t rsize)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->method = method;
+    rq->path = url;
+    rq->authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    rq->traceparent = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
+    rq->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    remote[0] = 0;
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  remote, (socklen_t)rsize);
+    else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr,
+                  remote, (socklen_t)rsize);
+    rq->remote = remote[0] ? remote : NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct vs_server *srv = cls;
+    struct upload *u = *con_cls;
+    if (!u) {
+        if (!(u = calloc(1, sizeof *u)))
+            return MHD_NO;
+        *con_cls = u;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > srv->o.max_body)
+            u->too_big = 1; /* answered once the body is drained */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        if (!u->too_big && u->len + n > srv->o.max_body) {
+            u->too_big = 1;
+            free(u->buf);
+            u->buf = NULL;
+            u->len = u->cap = 0;
+        }
+        if (!u->too_big) {
+            if (u->len + n + 1 > u->cap) {
+                size_t nc = (u->len + n + 1) * 2;
+                if (nc > srv->o.max_body + 1)
+                    nc = srv->o.max_body + 1;
+                char *nb = realloc(u->buf, nc);
+                if (!nb)
+                    return MHD_NO;
+                u->buf = nb;
+                u->cap = nc;
+            }
+            memcpy(u->buf + u->len, upload_data, n);
+            u->len += n;
+            u->buf[u->len] = 0;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    char remote[64];
+    struct vs_server_request rq;
+    struct vs_server_response r;
+    fill_request(conn, url, method, &rq, remote, sizeof remote);
+    rq.body = u->buf;
+    rq.len = u->len;
+    if (u->too_big)
+        vs_srv_reject(srv, &rq, 413, "too_large", "the request body is larger than --max-body", &r);
+    else
+        vs_server_handle(srv, &rq, &r);
+    if (!r.body && r.status == 0)
+        return MHD_NO;
+    return send_resp(conn, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct upload *u = *con_cls;
+    if (u) {
+        free(u->buf);
+        free(u);
+    }
+    *con_cls = NULL;
+}
+
+static char *slurp(const char *path, struct vs_diag *d)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        vs_diag_where(d, path, 0);
+        vs_diag_set(d, vs_status_from_errno(errno), "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096) * 2;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, 4096, fp);
+        len += n;
+        if (n < 4096)
+            break;
+    }
+    buf[len] = 0;
+    fclose(fp);
+    return buf;
+}
+
+int vs_server_start(struct vs_server *srv, struct vs_diag *d)
+{
+    struct sockaddr_storage sa;
+    int v6 = 0;
+    int st = parse_listen(srv->o.listen, &sa, &v6, d);
+    if (st != VS_OK)
+        return st;
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sa;
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sa;
+    int loopback = v6 ? IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr)
+                      : (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+    if (!loopback && !srv->have_keys && !srv->o.insecure_no_auth)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "--listen %s: without --keys only 127.0.0.1 or [::1] may be used (or give --insecure-no-auth)",
+                           srv->o.listen);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    char *cert = NULL, *key = NULL;
+    if (srv->o.tls_cert || srv->o.tls_key) {
+        if (!srv->o.tls_cert || !srv->o.tls_key)
+            return vs_diag_set(d, VS_E_USAGE, "--tls-cert and --tls-key go together");
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return vs_diag_set(d, VS_E_UNSUPPORTED, "this libmicrohttpd has no TLS support");
+        if (!(cert = slurp(srv->o.tls_cert, d)) || !(key = slurp(srv->o.tls_key, d))) {
+            free(cert);
+            return VS_E_IO;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem tls_opts[3] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_Daemon *dm = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->o.threads,
+        MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conns,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->o.idle_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2,
+        MHD_OPTION_END);
+    if (!dm) {
+        free(cert);
+        free(key);
+        /* TLS material is checked by MHD: report both possibilities */
+        return vs_diag_set(d, VS_E_NETWORK, "cannot listen on %s%s", srv->o.listen,
+                           cert ? " (or the TLS certificate/key is invalid)" : " (address in use?)");
+    }
+    srv->tls_mem[0] = cert;
+    srv->tls_mem[1] = key;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(dm, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : ntohs(v6 ? s6->sin6_port : s4->sin_port);
+    srv->daemon = dm;
+    srv->stop = vs_server_stop;
+    return VS_OK;
+}
+
+unsigned vs_server_port(const struct vs_server *srv)
+{
+    return srv->port;
+}
+
+void vs_server_stop(struct vs_server *srv)
+{
+    if (srv && srv->daemon) {
+        MHD_stop_daemon(srv->daemon);
+        srv->daemon = NULL;
+        free(srv->tls_mem[0]);
+        free(srv->tls_mem[1]);
+        srv->tls_mem[0] = srv->tls_mem[1] = NULL;
+    }
+}

@@ -1,0 +1,140 @@
+/* server_internal.h: what server_gen.c, server_metrics.c, server_auth.c,
+ * server.c and server_http.c share (in that order of layering: each file
+ * calls only files before it; ARCHITECTURE.md). Private to lib/. */
+#ifndef VS_SERVER_INTERNAL_H
+#define VS_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vs_query.h"
+#include "vs_server.h"
+#include "vs_store.h"
+#include "vs_trace.h"
+
+#define VS_SRV_MAX_STORES 64
+
+enum vs_srv_scope { VS_SCOPE_READ = 1, VS_SCOPE_WRITE = 2, VS_SCOPE_ADMIN = 4 };
+
+/* Endpoints, for metrics and scopes. */
+enum vs_srv_ep {
+    VS_EP_QUERY, VS_EP_UPSERT, VS_EP_DELETE, VS_EP_INFO, VS_EP_LIST,
+    VS_EP_COMPACT, VS_EP_SNAPSHOT, VS_EP_HEALTHZ, VS_EP_READYZ, VS_EP_METRICS,
+    VS_EP_OTHER, VS_EP_COUNT
+};
+const char *vs_srv_ep_name(int ep);
+
+/* One open generation, shared by the requests using it. */
+struct vs_srv_gen {
+    struct vs_store *store;
+    int refs;           /* under the store entry's mutex */
+    dev_t dev;          /* MANIFEST identity when opened */
+    ino_t ino;
+    long long mtime_ns;
+    /* idle query objects of this generation (without explain): they keep
+     * the parsed docs that filters need, so a filtered query does not
+     * parse the whole store again. Under the store entry's mutex. */
+    struct vs_query *pool[32];
+    int npool;
+};
+
+struct vs_srv_store {
+    char name[65];
+    char path[4096];
+    pthread_mutex_t mu;       /* guards cur and refs */
+    pthread_mutex_t write_mu; /* one HTTP writer at a time */
+    struct vs_srv_gen *cur;
+    /* metrics (atomics) */
+    uint64_t queries, hits, shortfalls;
+};
+
+struct vs_srv_key {
+    char name[65];
+    unsigned char salt[64];
+    size_t salt_len;
+    unsigned char digest[32];
+    unsigned scopes;
+    char **stores;      /* NULL = all */
+    size_t nstores;
+    double rate, burst; /* 0 rate = unlimited */
+    double tokens;
+    double last;        /* monotonic seconds of the last refill */
+    uint64_t limited;   /* 429s given */
+};
+
+#define VS_SRV_NBUCKETS 14
+struct vs_srv_metrics {
+    pthread_mutex_t mu;
+    /* requests by endpoint, method (0 GET, 1 POST, 2 other) and status class
+     * kept as the exact code in a small table */
+    struct { int ep, method, status; uint64_t n; } req[256];
+    size_t nreq;
+    uint64_t hist[VS_EP_COUNT][VS_SRV_NBUCKETS + 1];
+    double hist_sum[VS_EP_COUNT];
+    uint64_t hist_count[VS_EP_COUNT];
+    uint64_t limited_anon;
+    uint64_t inflight;
+};
+
+struct vs_server {
+    struct vs_server_opts o;
+    struct vs_srv_store *stores[VS_SRV_MAX_STORES];
+    size_t nstores;
+    struct vs_srv_key *keys;
+    size_t nkeys;
+    int have_keys;
+    pthread_mutex_t key_mu; /* token buckets */
+    struct vs_srv_key anon; /* bucket for requests without keys */
+    struct vs_srv_metrics m;
+    pthread_mutex_t log_mu;
+    void *daemon;           /* struct MHD_Daemon */
+    /* vs_server_stop, set by vs_server_start, so that vs_server_free
+     * (server.c) stops a running server without calling up into the
+     * transport (server_http.c) */
+    void (*stop)(struct vs_server *srv);
+    char *tls_mem[2];       /* certificate and key PEM, kept while serving */
+    struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
+    unsigned port;
+    uint64_t requests;
+};
+
+/* server_gen.c */
+double vs_srv_now(void); /* monotonic seconds */
+/* The store's current generation, opened again when its MANIFEST changed
+ * (a failed reopen keeps serving the one it has); release each acquired
+ * generation once. drop: let go of the current one (at free). */
+int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **g,
+                       struct vs_diag *d);
+void vs_srv_gen_release(struct vs_srv_store *e, struct vs_srv_gen *g);
+void vs_srv_gen_drop(struct vs_srv_store *e);
+
+/* server_auth.c */
+/* Find the key for an "Authorization" header value: VS_OK with *key set,
+ * VS_E_NOTFOUND (no/unknown key). */
+int vs_srv_auth(struct vs_server *srv, const char *authorization,
+                struct vs_srv_key **key);
+/* Take one token from the key's bucket (or the anonymous one when key is
+ * NULL): 1 when allowed, else 0 with *retry_after in whole seconds. */
+int vs_srv_take_token(struct vs_server *srv, struct vs_srv_key *key,
+                      long *retry_after);
+void vs_srv_keys_free(struct vs_server *srv);
+/* 1 when s is a valid key or store name: 1 to 64 of [A-Za-z0-9._-]. */
+int vs_srv_name_ok(const char *s);
+
+/* server_metrics.c */
+void vs_srv_metrics_init(struct vs_srv_metrics *m);
+void vs_srv_metrics_release(struct vs_srv_metrics *m);
+void vs_srv_metrics_observe(struct vs_srv_metrics *m, int ep, const char *method,
+                            int status, double seconds);
+/* The Prometheus text exposition into a new malloc'd string. */
+int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len);
+
+/* server.c */
+/* Answer with an error without routing (body too large), counted in the
+ * metrics and the access log like any other request. */
+void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
+                   int http, const char *code, const char *message,
+                   struct vs_server_response *resp);
+
+#endif

@@ -1,0 +1,1141 @@
+/* segment.c: immutable segment files and deletion files.
+ *
+ * A segment file is
+ *   header (64 bytes)   magic, format version, rows, dim, table offset,
+ *                       table checksum, header checksum
+ *   DOCS blocks         zstd frames of VS_DOCS_PER_BLOCK '\n'-ended docs
+ *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX
+ *   section table       48 bytes per section
+ * Each section carries an XXH64 of its stored bytes; each docs block and
+ * each vectors block has its own XXH64 in DOCINDEX / VECINDEX, so one record
+ * can be read without decompressing the others.
+ */
+#include "store_internal.h"
+#include "hnsw_internal.h"
+#include "quant_internal.h"
+#include "store_hnsw_internal.h"
+#include "store_text_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the segment format stores float32 little-endian; port vs_segw_add"
+#endif
+
+/* ---- I/O helpers ---- */
+
+int vs_io_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return vs_status_from_errno(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return VS_OK;
+}
+
+int vs_io_pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return vs_status_from_errno(errno);
+        }
+        if (n == 0)
+            return VS_E_CORRUPT; /* file shorter than its table says */
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return VS_OK;
+}
+
+int vs_io_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_status_from_errno(errno);
+    int st = fsync(fd) == 0 ? VS_OK : vs_status_from_errno(errno);
+    close(fd);
+    return st;
+}
+
+static const char *sect_name(uint32_t type)
+{
+    switch (type) {
+    case VS_SECT_IDS: return "ids";
+    case VS_SECT_VECTORS: return "vectors";
+    case VS_SECT_DOCINDEX: return "docindex";
+    case VS_SECT_DOCS: return "docs";
+    case VS_SECT_VECINDEX: return "vecindex";
+    case VS_SECT_BM25: return "bm25";
+    case VS_SECT_HNSW: return "hnsw";
+    case VS_SECT_QUANT: return "quant";
+    default: return "unknown";
+    }
+}
+
+/* ---- reading ---- */
+
+static int corrupt(struct vs_diag *d, const struct vs_segment *g,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int corrupt(struct vs_diag *d, const struct vs_segment *g,
+                   const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    vs_diag_where(d, g->path, 0);
+    return vs_diag_set(d, VS_E_CORRUPT, "%s", buf);
+}
+
+int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
+                struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_segment *g = calloc(1, sizeof *g);
+    if (!g)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment");
+    snprintf(g->path, sizeof g->path, "%s/%s", dir, name);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    pthread_mutex_init(&g->mu, NULL);
+    g->blk_no = UINT64_MAX;
+    g->vblk_no = UINT64_MAX;
+    int st;
+    g->fd = open(g->path, O_RDONLY | O_CLOEXEC);
+    if (g->fd < 0) {
+        int e = errno;
+        vs_diag_where(d, g->path, 0);
+        st = e == ENOENT ? VS_E_NOTFOUND : vs_status_from_errno(e);
+        vs_diag_set(d, st, "cannot open segment: %s", strerror(e));
+        vs_seg_close(g);
+        return st;
+    }
+    struct stat sb;
+    if (fstat(g->fd, &sb) != 0) {
+        st = vs_status_from_errno(errno);
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "cannot stat segment: %s", strerror(errno));
+        goto fail;
+    }
+    g->file_bytes = (uint64_t)sb.st_size;
+    unsigned char h[VS_SEG_HEADER_SIZE];
+    if (g->file_bytes < VS_SEG_HEADER_SIZE) {
+        st = corrupt(d, g, "truncated segment (%llu bytes)", (unsigned long long)g->file_bytes);
+        goto fail;
+    }
+    if ((st = vs_io_pread_all(g->fd, h, sizeof h, 0)) != VS_OK) {
+        st = corrupt(d, g, "cannot read the header");
+        goto fail;
+    }
+    if (memcmp(h, VS_SEG_MAGIC, 8) != 0) {
+        st = corrupt(d, g, "not a segment file (bad magic)");
+        goto fail;
+    }
+    if (vs_get64(h + 56) != XXH64(h, 56, 0)) {
+        st = corrupt(d, g, "header checksum mismatch");
+        goto fail;
+    }
+    uint32_t version = vs_get32(h + 8);
+    if (version != VS_SEG_VERSION) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_VERSION,
+                         "segment format version %u is not supported (this "
+                         "build reads version %u)", version, VS_SEG_VERSION);
+        goto fail;
+    }
+    g->nsect = vs_get32(h + 12);
+    g->rows = vs_get64(h + 16);
+    g->dim = vs_get32(h + 24);
+    uint64_t toff = vs_get64(h + 32);
+    if (g->nsect == 0 || g->nsect > VS_SEG_MAX_SECT || toff < VS_SEG_HEADER_SIZE ||
+        toff > g->file_bytes ||
+        g->file_bytes - toff < (uint64_t)g->nsect * VS_SEG_SECT_SIZE) {
+        st = corrupt(d, g, "truncated segment (%llu bytes): the section table "
+                     "is missing", (unsigned long long)g->file_bytes);
+        goto fail;
+    }
+    unsigned char table[VS_SEG_MAX_SECT * VS_SEG_SECT_SIZE];
+    size_t tlen = g->nsect * VS_SEG_SECT_SIZE;
+    if (vs_io_pread_all(g->fd, table, tlen, toff) != VS_OK ||
+        XXH64(table, tlen, 0) != vs_get64(h + 40)) {
+        st = corrupt(d, g, "section table checksum mismatch");
+        goto fail;
+    }
+    int have[6] = {0};
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const unsigned char *e = table + i * VS_SEG_SECT_SIZE;
+        struct vs_sect *s = &g->sect[i];
+        s->type = vs_get32(e);
+        s->flags = vs_get32(e + 4);
+        s->codec = vs_get32(e + 8);
+        s->off = vs_get64(e + 16);
+        s->len = vs_get64(e + 24);
+        s->raw = vs_get64(e + 32);
+        s->sum = vs_get64(e + 40);
+        if (s->off > toff || s->len > toff - s->off) {
+            st = corrupt(d, g, "section '%s': extends past the end of the data",
+                         sect_name(s->type));
+            goto fail;
+        }
+        if (s->type >= 1 && s->type <= 5) {
+            have[s->type] = 1;
+            if (s->codec > VS_CODEC_ZSTD) {
+                vs_diag_where(d, g->path, 0);
+                st = vs_diag_set(d, VS_E_VERSION, "section '%s': unknown codec %u",
+                                 sect_name(s->type), s->codec);
+                goto fail;
+            }
+        } else if (s->flags & VS_SECT_REQUIRED) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_VERSION,
+                             "required section type %u is not supported", s->type);
+            goto fail;
+        }
+    }
+    for (int t = 1; t <= 5; t++)
+        if (!have[t]) {
+            st = corrupt(d, g, "section '%s' is missing", sect_name((uint32_t)t));
+            goto fail;
+        }
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const struct vs_sect *s = &g->sect[i];
+        if (s->type == VS_SECT_VECTORS && s->raw != g->rows * g->dim * sizeof(float)) {
+            st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
+            goto fail;
+        }
+        if ((s->type == VS_SECT_DOCINDEX || s->type == VS_SECT_VECINDEX) &&
+            s->raw % VS_DOCIDX_ENTRY != 0) {
+            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
+            goto fail;
+        }
+        if (s->codec == VS_CODEC_RAW && s->type != VS_SECT_DOCS &&
+            s->type != VS_SECT_VECTORS && s->len != s->raw) {
+            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
+            goto fail;
+        }
+        if (s->raw > ((uint64_t)1 << 40)) {
+            st = corrupt(d, g, "section '%s': implausible size", sect_name(s->type));
+            goto fail;
+        }
+    }
+    *out = g;
+    return VS_OK;
+fail:
+    vs_seg_close(g);
+    return st;
+}
+
+void vs_seg_close(struct vs_segment *g)
+{
+    if (!g)
+        return;
+    if (g->fd >= 0)
+        close(g->fd);
+    if (g->map)
+        munmap(g->map, g->map_len);
+    free(g->del);
+    if (g->vmapped != 1)
+        free(g->vregion);
+    free(g->vready);
+    free(g->vsbuf);
+    free(g->idbuf);
+    free(g->ids);
+    free(g->docidx);
+    free(g->vecidx);
+    free(g->vblk);
+    free(g->blk);
+    free(g->blk_off);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+static const struct vs_sect *find_sect(const struct vs_segment *g, uint32_t type)
+{
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == type)
+            return &g->sect[i];
+    return NULL;
+}
+
+/* Read stored bytes [off, off+len) of the file, check sum, decompress into a
+ * new buffer of raw bytes (64-byte aligned, NUL-terminated past raw). */
+#define VS_HUGE_PAGE ((size_t)2 << 20)
+
+/* n bytes aligned to 64 (free() them); from 2 MiB up, on huge pages where
+ * the kernel gives them on request (madvise mode): filling a large section
+ * then takes a page fault per 2 MiB instead of one per 4 KiB, which was
+ * most of the time to a store's first answer. */
+static void *big_alloc(size_t n)
+{
+    if (n < VS_HUGE_PAGE)
+        return aligned_alloc(64, (n + 63) / 64 * 64);
+    size_t cap = (n + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE;
+    void *p = aligned_alloc(VS_HUGE_PAGE, cap);
+    if (p)
+        (void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: may fail */
+    return p;
+}
+
+static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
+                      uint64_t len, uint64_t raw, uint64_t sum, uint32_t codec,
+                      void **out, struct vs_diag *d)
+{
+    *out = NULL;
+    /* a raw section is read straight into its buffer */
+    int direct = codec == VS_CODEC_RAW && len == raw;
+    void *dst = big_alloc((size_t)raw + 1);
+    void *stored = direct ? dst : big_alloc(len ? (size_t)len : 1);
+    if (!stored || !dst) {
+        if (stored != dst)
+            free(stored);
+        free(stored);
+        free(dst);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
+                           (unsigned long long)raw, what);
+    }
+    int st = vs_io_pread_all(g->fd, stored, len, off);
+    if (st != VS_OK) {
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "%s: cannot read%s", what,
+                    st == VS_E_CORRUPT ? " (file is truncated)" : "");
+        goto fail;
+    }
+    if (XXH64(stored, len, 0) != sum) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "%s: checksum mismatch", what);
+        goto fail;
+    }
+    if (codec == VS_CODEC_RAW) {
+        if (len != raw) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "%s: bad size", what);
+            goto fail;
+        }
+        if (!direct)
+            memcpy(dst, stored, len);
+    } else {
+        size_t n = ZSTD_decompress(dst, raw, stored, len);
+        if (ZSTD_isError(n) || n != raw) {
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "%s: does not decompress", what);
+            goto fail;
+        }
+    }
+    ((char *)dst)[raw] = '\0';
+    if (!direct)
+        free(stored);
+    *out = dst;
+    return VS_OK;
+fail:
+    if (!direct)
+        free(stored);
+    free(dst);
+    return st;
+}
+
+/* Map the whole file read-only on first use (caller holds g->mu). A segment
+ * is never modified once written, so the mapping stays valid. */
+static int seg_map(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->map)
+        return VS_OK;
+    void *p = mmap(NULL, (size_t)g->file_bytes, PROT_READ, MAP_SHARED, g->fd, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, vs_status_from_errno(e), "cannot map segment: %s", strerror(e));
+    }
+    g->map = p;
+    g->map_len = (size_t)g->file_bytes;
+    return VS_OK;
+}
+
+int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
+                       size_t *len, struct vs_diag *d)
+{
+    *p = NULL;
+    *len = 0;
+    const struct vs_sect *s = find_sect(g, type);
+    if (!s)
+        return VS_E_NOTFOUND;
+    if (s->codec != VS_CODEC_RAW || s->len != s->raw)
+        return VS_E_UNSUPPORTED;
+    pthread_mutex_lock(&g->mu);
+    int st = seg_map(g, d);
+    pthread_mutex_unlock(&g->mu);
+    if (st != VS_OK)
+        return st;
+    *p = g->map + s->off; /* vs_seg_open checked it lies inside the file */
+    *len = (size_t)s->len;
+    return VS_OK;
+}
+
+static int load_sect(struct vs_segment *g, uint32_t type, void **out,
+                     struct vs_diag *d)
+{
+    const struct vs_sect *s = find_sect(g, type);
+    char what[64];
+    snprintf(what, sizeof what, "section '%s'", sect_name(type));
+    return load_bytes(g, what, s->off, s->len, s->raw, s->sum, s->codec, out, d);
+}
+
+int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
+                   size_t *len, struct vs_diag *d)
+{
+    *buf = NULL;
+    *len = 0;
+    const struct vs_sect *s = find_sect(g, type);
+    if (!s)
+        return VS_E_NOTFOUND;
+    int st = load_sect(g, type, buf, d);
+    if (st == VS_OK)
+        *len = (size_t)s->raw;
+    return st;
+}
+
+static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->docidx)
+        return VS_OK;
+    void *p;
+    int st = load_sect(g, VS_SECT_DOCINDEX, &p, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
+    const struct vs_sect *ix = find_sect(g, VS_SECT_DOCINDEX);
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0;
+    for (uint64_t b = 0; b < n; b++) {
+        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
+        uint64_t off = vs_get64(e), len = vs_get64(e + 8);
+        if (off > docs->len || len > docs->len - off || vs_get64(e + 32) != next ||
+            vs_get64(e + 40) == 0 || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
+            free(p);
+            vs_diag_where(d, g->path, 0);
+            return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
+                               (unsigned long long)b);
+        }
+        next += vs_get64(e + 40);
+    }
+    if (next != g->rows) {
+        free(p);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': covers %llu rows, not %llu",
+                           (unsigned long long)next, (unsigned long long)g->rows);
+    }
+    g->docidx = p;
+    g->nblocks = n;
+    return VS_OK;
+}
+
+static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    if (g->blk_no == b)
+        return VS_OK;
+    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t nrows = vs_get64(e + 40), raw = vs_get64(e + 16);
+    char what[80];
+    snprintf(what, sizeof what, "section 'docs' block %llu", (unsigned long long)b);
+    void *p;
+    int st = load_bytes(g, what, docs->off + vs_get64(e), vs_get64(e + 8), raw,
+                        vs_get64(e + 24), VS_CODEC_ZSTD, &p, d);
+    if (st != VS_OK)
+        return st;
+    uint32_t *offs = malloc((nrows + 1) * sizeof *offs);
+    if (!offs) {
+        free(p);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a docs block");
+    }
+    const char *s = p;
+    uint64_t k = 0;
+    offs[0] = 0;
+    for (uint64_t i = 0; i < raw; i++)
+        if (s[i] == '\n') {
+            if (k == nrows)
+                break;
+            offs[++k] = (uint32_t)(i + 1);
+        }
+    if (k != nrows || (raw > 0 && s[raw - 1] != '\n') || raw > UINT32_MAX) {
+        free(p);
+        free(offs);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "%s: holds the wrong number of docs", what);
+    }
+    free(g->blk);
+    free(g->blk_off);
+    g->blk = p;
+    g->blk_len = raw;
+    g->blk_off = offs;
+    g->blk_no = b;
+    g->blk_first = vs_get64(e + 32);
+    g->blk_n = nrows;
+    return VS_OK;
+}
+
+int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
+                   size_t *len, struct vs_diag *d)
+{
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    pthread_mutex_lock(&g->mu);
+    int st = ensure_docidx(g, d);
+    if (st != VS_OK)
+        goto out;
+    /* blocks are in row order: binary search on first_row */
+    uint64_t lo = 0, hi = g->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if ((st = load_block(g, lo, d)) != VS_OK)
+        goto out;
+    uint64_t k = row - g->blk_first;
+    size_t a = g->blk_off[k], n = g->blk_off[k + 1] - a - 1;
+    if (n + 1 > *cap) {
+        char *p = realloc(*buf, n + 1);
+        if (!p) {
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
+            goto out;
+        }
+        *buf = p;
+        *cap = n + 1;
+    }
+    memcpy(*buf, g->blk + a, n);
+    (*buf)[n] = '\0';
+    *len = n;
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+uint64_t vs_segment_rows(const struct vs_segment *g) { return g->rows; }
+
+int vs_segment_live(const struct vs_segment *g, uint64_t row)
+{
+    if (row >= g->rows)
+        return 0;
+    return !(g->del && (g->del[row >> 3] >> (row & 7) & 1));
+}
+
+/* Load and check VECINDEX (caller holds g->mu). */
+static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->vecidx)
+        return VS_OK;
+    void *p;
+    int st = load_sect(g, VS_SECT_VECINDEX, &p, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const struct vs_sect *ix = find_sect(g, VS_SECT_VECINDEX);
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0, rowbytes = (uint64_t)g->dim * 4;
+    uint64_t r0 = n ? vs_get64((unsigned char *)p + 40) : 0;
+    /* uniform: every block but the last has r0 rows, a power of two (so row
+     * r sits in block r >> vshift); in place: and every block is raw at
+     * its row's offset (the section is one float32 array) */
+    int uniform = n > 0 && r0 > 0 && (r0 & (r0 - 1)) == 0, inplace = uniform && vs->off % 4 == 0;
+    for (uint64_t b = 0; b < n; b++) {
+        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
+        uint64_t off = vs_get64(e), len = vs_get64(e + 8), rows = vs_get64(e + 40);
+        if (off > vs->len || len > vs->len - off || vs_get64(e + 32) != next || rows == 0 ||
+            rows > VS_VEC_BLOCK_ROWS_MAX || vs_get64(e + 16) != rows * rowbytes) {
+            free(p);
+            vs_diag_where(d, g->path, 0);
+            return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': entry %llu is invalid",
+                               (unsigned long long)b);
+        }
+        if ((b + 1 < n && rows != r0) || rows > r0)
+            uniform = inplace = 0;
+        if (len != rows * rowbytes || off != next * rowbytes)
+            inplace = 0;
+        next += rows;
+    }
+    if (next != g->rows) {
+        free(p);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': covers %llu rows, not %llu",
+                           (unsigned long long)next, (unsigned long long)g->rows);
+    }
+    g->vecidx = p;
+    g->nvblocks = n;
+    g->vshift = 0;
+    if (uniform)
+        while (((uint64_t)1 << g->vshift) < r0)
+            g->vshift++;
+    if (!uniform || g->vshift == 0)
+        g->vshift = 0;
+    g->vmapped = inplace && g->vshift > 0 ? -1 : 0; /* -1: in place, not mapped yet */
+    return VS_OK;
+}
+
+/* Read, check and decompress vectors block b into a new buffer. */
+static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_diag *d)
+{
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
+    uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    char what[80];
+    snprintf(what, sizeof what, "section 'vectors' block %llu", (unsigned long long)b);
+    return load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
+                      len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
+}
+
+/* Read, check and decompress vectors block b straight into its place in
+ * all (rows x dim floats); sbuf/scap: a read buffer for compressed blocks,
+ * grown as needed and kept (raw blocks are read in place). Caller holds
+ * g->mu. */
+static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sbuf,
+                         size_t *scap, struct vs_diag *d)
+{
+    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
+    float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
+    uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    void *src = at;
+    if (g->vmapped == 1) { /* in place in the mapped file: check only */
+        if (XXH64(at, (size_t)len, 0) == vs_get64(e + 24))
+            return VS_OK;
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'vectors' block %llu: checksum mismatch",
+                           (unsigned long long)b);
+    }
+    if (len != raw) {
+        if (len > *scap) {
+            free(*sbuf);
+            *scap = (size_t)len;
+            if (!(*sbuf = malloc(*scap))) {
+                *scap = 0;
+                return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vectors block");
+            }
+        }
+        src = *sbuf;
+    }
+    const char *why = NULL;
+    int st;
+    if ((st = vs_io_pread_all(g->fd, src, (size_t)len, vs->off + vs_get64(e))) != VS_OK) {
+        why = st == VS_E_CORRUPT ? "cannot read (file is truncated)" : "cannot read";
+    } else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24)) {
+        why = "checksum mismatch";
+        st = VS_E_CORRUPT;
+    } else if (len != raw) {
+        size_t n = ZSTD_decompress(at, (size_t)raw, src, (size_t)len);
+        if (ZSTD_isError(n) || n != raw) {
+            why = "does not decompress";
+            st = VS_E_CORRUPT;
+        }
+    }
+    if (why) {
+        vs_diag_where(d, g->path, 0);
+        vs_diag_set(d, st, "section 'vectors' block %llu: %s", (unsigned long long)b, why);
+    }
+    return st;
+}
+
+/* The region every block decodes into, made on first use (caller holds
+ * g->mu). Its pages are only touched as blocks are decoded; dense: most
+ * blocks will be (huge pages pay off). */
+static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
+{
+    if (g->vregion)
+        return VS_OK;
+    size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
+    if (g->vmapped == -1) { /* raw blocks: the region is the mapped section */
+        int st = seg_map(g, d);
+        if (st != VS_OK)
+            return st;
+        g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+        if (!g->vready)
+            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes",
+                               (unsigned long long)g->nvblocks);
+        g->vregion = (float *)(void *)(g->map + find_sect(g, VS_SECT_VECTORS)->off);
+        g->vmapped = 1;
+        return VS_OK;
+    }
+    if (dense || total < VS_HUGE_PAGE) {
+        g->vregion = big_alloc(total);
+    } else {
+        /* sparse use (a few blocks re-scored): 4 KiB pages, as a huge page
+         * would clear 2 MiB for each block touched; aligned for a later
+         * full load's madvise */
+        size_t cap = (total + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE;
+        g->vregion = aligned_alloc(VS_HUGE_PAGE, cap);
+    }
+    g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+    if (!g->vregion || !g->vready) {
+        free(g->vregion);
+        free(g->vready);
+        g->vregion = NULL;
+        g->vready = NULL;
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
+    }
+    return VS_OK;
+}
+
+int vs_segment_vectors(struct vs_segment *g, const float **vecs,
+                       struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->vecs && (st = ensure_vecidx(g, d)) == VS_OK &&
+        (st = ensure_vregion(g, 1, d)) == VS_OK) {
+        size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
+        if (total >= VS_HUGE_PAGE && !g->vmapped) /* the rest on huge pages (a hint) */
+            (void)madvise(g->vregion, (total + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE,
+                          MADV_HUGEPAGE);
+        /* each block not decoded yet is read (raw: in place) into one reused
+         * buffer, checked and decompressed straight into place: no per-block
+         * allocations or copies */
+        for (uint64_t b = 0; st == VS_OK && b < g->nvblocks; b++) {
+            if (__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE))
+                continue;
+            if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
+                __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
+        }
+        if (st == VS_OK) {
+            g->vecs = g->vregion;
+            free(g->vsbuf); /* every block is in: the read buffer is done */
+            g->vsbuf = NULL;
+            g->vscap = 0;
+        }
+    }
+    *vecs = g->vecs;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
+                        const uint8_t **ready, unsigned *shift, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    *base = NULL;
+    *ready = NULL;
+    *shift = 0;
+    if (g->vecs) {
+        *base = g->vecs;
+        goto out;
+    }
+    if ((st = ensure_vecidx(g, d)) != VS_OK)
+        goto out;
+    /* row r must sit in block r >> vshift: every block but the last is
+     * full (the writer's layout); else load everything */
+    if (!g->vshift) {
+        pthread_mutex_unlock(&g->mu);
+        return vs_segment_vectors(g, base, d);
+    }
+    if ((st = ensure_vregion(g, dense, d)) != VS_OK)
+        goto out;
+    *base = g->vregion;
+    *ready = g->vready;
+    *shift = g->vshift;
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->vready || b >= g->nvblocks) {
+        st = vs_diag_set(d, VS_E_INTERNAL, "vectors block %llu out of range",
+                         (unsigned long long)b);
+    } else if (!__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE)) {
+        if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
+            __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
+                      struct vs_diag *d)
+{
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (g->vecs) {
+        memcpy(out, g->vecs + row * g->dim, g->dim * sizeof(float));
+        goto out;
+    }
+    if ((st = ensure_vecidx(g, d)) != VS_OK)
+        goto out;
+    uint64_t lo = 0, hi = g->nvblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (vs_get64(g->vecidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (g->vblk_no != lo) {
+        void *p;
+        if ((st = load_vblock(g, lo, &p, d)) != VS_OK)
+            goto out;
+        free(g->vblk);
+        g->vblk = p;
+        g->vblk_no = lo;
+        g->vblk_first = vs_get64(g->vecidx + lo * VS_DOCIDX_ENTRY + 32);
+        g->vblk_n = vs_get64(g->vecidx + lo * VS_DOCIDX_ENTRY + 40);
+    }
+    memcpy(out, g->vblk + (row - g->vblk_first) * g->dim, g->dim * sizeof(float));
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_segment_ids(struct vs_segment *g, const char *const **ids,
+                   struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->ids) {
+        void *p;
+        st = load_sect(g, VS_SECT_IDS, &p, d);
+        if (st != VS_OK)
+            goto out;
+        const struct vs_sect *s = find_sect(g, VS_SECT_IDS);
+        const char **v = malloc((g->rows ? g->rows : 1) * sizeof *v);
+        if (!v) {
+            free(p);
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
+            goto out;
+        }
+        /* an id starts after each NUL: found 8 bytes at a time (the exact
+         * zero-byte test, no false hits), so 1M short ids split in about a
+         * millisecond instead of a strlen call each */
+        const char *c = p;
+        uint64_t k = 0, start = 0, i = 0;
+        const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+        if (g->rows && s->raw)
+            v[k++] = c;
+        for (; i + 8 <= s->raw && k <= g->rows; i += 8) {
+            uint64_t x;
+            memcpy(&x, c + i, 8);
+            uint64_t z = ~(((x & lo7) + lo7) | x | lo7); /* 0x80 where a byte is 0 */
+            while (z) {
+                uint64_t at = i + (uint64_t)__builtin_ctzll(z) / 8 + 1;
+                z &= z - 1;
+                start = at;
+                if (at < s->raw) {
+                    if (k == g->rows) {
+                        k++; /* one id too many */
+                        break;
+                    }
+                    v[k++] = c + at;
+                }
+            }
+        }
+        for (; i < s->raw && k <= g->rows; i++)
+            if (c[i] == '\0') {
+                start = i + 1;
+                if (i + 1 < s->raw) {
+                    if (k == g->rows) {
+                        k++;
+                        break;
+                    }
+                    v[k++] = c + i + 1;
+                }
+            }
+        if (k != g->rows || start != s->raw) {
+            free(p);
+            free(v);
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "section 'ids': holds %llu ids, not %llu",
+                             (unsigned long long)k, (unsigned long long)g->rows);
+            goto out;
+        }
+        g->idbuf = p;
+        g->ids = v;
+    }
+out:
+    *ids = g->ids;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
+                   struct vs_diag *d)
+{
+    *doc = NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
+    if (st != VS_OK)
+        return st;
+    json_error_t je;
+    *doc = json_loadb(buf, len, 0, &je);
+    free(buf);
+    if (!*doc || !json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docs': row %llu is not a JSON object",
+                           (unsigned long long)row);
+    }
+    return VS_OK;
+}
+
+uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type >= 1 && g->sect[i].type <= 5)
+            n += g->sect[i].raw;
+    return n;
+}
+
+int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
+{
+    for (uint32_t i = 0; i < g->nsect; i++) {
+        const struct vs_sect *s = &g->sect[i];
+        char what[64];
+        snprintf(what, sizeof what, "section '%s'", sect_name(s->type));
+        void *p;
+        /* the docs and vectors sections are checked as a whole (checksum
+         * only) here and block by block below */
+        int blocks = s->type == VS_SECT_DOCS || s->type == VS_SECT_VECTORS;
+        int st = load_bytes(g, what, s->off, s->len, blocks ? s->len : s->raw, s->sum,
+                            blocks ? VS_CODEC_RAW : s->codec, &p, d);
+        if (st != VS_OK)
+            return st;
+        free(p);
+    }
+    const char *const *ids;
+    const float *v;
+    int st;
+    if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
+        (st = vs_segment_vectors(g, &v, d)) != VS_OK)
+        return st;
+    pthread_mutex_lock(&g->mu);
+    st = ensure_docidx(g, d);
+    uint64_t docs_raw = 0;
+    for (uint64_t b = 0; st == VS_OK && b < g->nblocks; b++) {
+        st = load_block(g, b, d);
+        docs_raw += g->blk_len;
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (st == VS_OK && docs_raw != find_sect(g, VS_SECT_DOCS)->raw) {
+        vs_diag_where(d, g->path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'docs': size does not match");
+    }
+    /* the graph and codes: every block decoded and checked on its own too
+     * (a search relies on those checks, not on the section's) */
+    struct vs_hnsw *h = NULL;
+    struct vs_quant *q = NULL;
+    int gs = st == VS_OK ? vs_seg_hnsw(g, &h, d) : VS_E_NOTFOUND;
+    if (gs == VS_OK && (gs = vs_hnsw_verify(h, d)) != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    if (gs == VS_OK)
+        gs = vs_seg_quant(g, &q, d);
+    if (gs == VS_OK && q)
+        for (uint64_t b = 0; gs == VS_OK && b < q->nblocks; b++)
+            if (vs_quant_check_block(q, b) != 0) {
+                vs_diag_where(d, g->path, 0);
+                gs = vs_diag_set(d, VS_E_CORRUPT, "section 'quant' block %llu: checksum mismatch",
+                                 (unsigned long long)b);
+            }
+    vs_quant_free(q);
+    vs_hnsw_free(h);
+    if (st == VS_OK && gs != VS_OK && gs != VS_E_NOTFOUND)
+        st = gs;
+    return st;
+}
+
+/* ---- the graph and codes sections, opened for search and verify ---- */
+
+int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
+{
+    *out = NULL;
+    /* a raw section is read in place from the mapped file: the graph
+     * checks its header, block table and upper layers now and each level-0
+     * block when a search first reads it (vs-index verify checks the
+     * section's own checksum) */
+    const void *mp;
+    size_t len;
+    int st = vs_seg_section_map(g, VS_SECT_HNSW, &mp, &len, d);
+    if (st == VS_OK) {
+        st = vs_hnsw_open_borrowed(mp, len, -1, out, d);
+    } else if (st == VS_E_UNSUPPORTED) {
+        void *buf;
+        if ((st = vs_seg_section(g, VS_SECT_HNSW, &buf, &len, d)) != VS_OK)
+            return st;
+        st = vs_hnsw_open_take(buf, len, -1, out, d); /* owns or frees buf */
+    } else {
+        return st;
+    }
+    if (st == VS_OK && (vs_hnsw_count(*out) != g->rows || vs_hnsw_dim(*out) != g->dim)) {
+        vs_hnsw_free(*out);
+        *out = NULL;
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'hnsw' does not match the segment's rows or dimension");
+    }
+    if (st != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    return st;
+}
+
+int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d)
+{
+    *out = NULL;
+    /* format 2 codes are used in place in the mapped file, each block
+     * checked when a search first reads it; format 1 (one compressed
+     * frame) is read and checked whole */
+    const void *mp;
+    size_t len;
+    int st = vs_seg_section_map(g, VS_SECT_QUANT, &mp, &len, d);
+    if (st == VS_OK)
+        st = vs_quant_open_borrowed(mp, len, -1, out, d);
+    if (st == VS_E_UNSUPPORTED) {
+        void *buf;
+        if ((st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d)) != VS_OK)
+            return st;
+        st = vs_quant_open(buf, len, -1, out, d);
+        if (st != VS_OK)
+            free(buf);
+    }
+    if (st == VS_OK && (vs_quant_rows(*out) != g->rows || vs_quant_dim(*out) != g->dim)) {
+        vs_quant_free(*out);
+        *out = NULL;
+        st = vs_diag_set(d, VS_E_CORRUPT, "section 'quant' does not match the segment's rows or dimension");
+    }
+    if (st != VS_OK)
+        vs_diag_where(d, g->path, 0);
+    return st;
+}
+
+/* ---- deletion files ---- */
+
+int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,
+                uint64_t *ndel, uint64_t *bytes, struct vs_diag *d)
+{
+    *bits = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        vs_diag_where(d, path, 0);
+        int st = e == ENOENT ? VS_E_NOTFOUND : vs_status_from_errno(e);
+        return vs_diag_set(d, st, "cannot open deletion file: %s", strerror(e));
+    }
+    size_t nb = (size_t)((rows + 7) / 8);
+    size_t total = 32 + nb + 8;
+    unsigned char *buf = malloc(total + 1);
+    uint8_t *out = calloc(nb ? nb : 1, 1);
+    struct stat sb;
+    int st = VS_OK;
+    if (!buf || !out) {
+        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a deletion bitmap");
+        goto done;
+    }
+    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != total ||
+        vs_io_pread_all(fd, buf, total, 0) != VS_OK) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file has the wrong size");
+        goto done;
+    }
+    if (memcmp(buf, VS_DEL_MAGIC, 8) != 0 ||
+        XXH64(buf, total - 8, 0) != vs_get64(buf + total - 8)) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file checksum mismatch");
+        goto done;
+    }
+    if (vs_get32(buf + 8) != VS_DEL_VERSION) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_VERSION, "deletion file version %u is not supported",
+                         vs_get32(buf + 8));
+        goto done;
+    }
+    uint64_t cnt = 0;
+    memcpy(out, buf + 32, nb);
+    for (uint64_t r = 0; r < nb * 8; r++)
+        if (out[r >> 3] >> (r & 7) & 1) {
+            if (r >= rows)
+                break;
+            cnt++;
+        }
+    if (vs_get64(buf + 16) != rows || vs_get64(buf + 24) != cnt) {
+        vs_diag_where(d, path, 0);
+        st = vs_diag_set(d, VS_E_CORRUPT, "deletion file does not match its segment");
+        goto done;
+    }
+    *bits = out;
+    out = NULL;
+    *ndel = cnt;
+    if (bytes)
+        *bytes = total;
+done:
+    close(fd);
+    free(buf);
+    free(out);
+    return st;
+}
+
+int vs_del_write(const char *path, uint64_t rows, const uint8_t *bits,
+                 uint64_t *bytes, struct vs_diag *d)
+{
+    size_t nb = (size_t)((rows + 7) / 8);
+    size_t total = 32 + nb + 8;
+    unsigned char *buf = calloc(total, 1);
+    if (!buf)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a deletion file");
+    uint64_t cnt = 0;
+    for (uint64_t r = 0; r < rows; r++)
+        cnt += bits[r >> 3] >> (r & 7) & 1;
+    memcpy(buf, VS_DEL_MAGIC, 8);
+    vs_put32(buf + 8, VS_DEL_VERSION);
+    vs_put64(buf + 16, rows);
+    vs_put64(buf + 24, cnt);
+    memcpy(buf + 32, bits, nb);
+    vs_put64(buf + 32 + nb, XXH64(buf, 32 + nb, 0));
+    int st = VS_OK;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || (st = vs_io_write_all(fd, buf, total)) != VS_OK ||
+        fsync(fd) != 0) {
+        if (st == VS_OK)
+            st = vs_status_from_errno(errno);
+        vs_diag_where(d, path, 0);
+        vs_diag_set(d, st, "cannot write deletion file: %s", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
+        free(buf);
+        return st;
+    }
+    free(buf);
+    if (close(fd) != 0) {
+        st = vs_status_from_errno(errno);
+        unlink(path);
+        return vs_diag_set(d, st, "cannot write deletion file '%s'", path);
+    }
+    if (bytes)
+        *bytes = total;
+    return VS_OK;
+}

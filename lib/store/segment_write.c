@@ -1,0 +1,427 @@
+/* segment_write.c: the segment writer (vs_segw_*, store_internal.h). It
+ * streams vectors blocks to the file, keeps docs, ids and indexes in memory
+ * and writes the sections, the table and the header at vs_segw_finish; the
+ * BM25 and HNSW sections come from the builders of segment_index.c. The
+ * format is described in segment.c, which reads it. */
+#include "store_internal.h"
+#include "store_hnsw_internal.h"
+#include "store_text_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the segment format stores float32 little-endian; port vs_segw_add"
+#endif
+
+/* The writer streams vectors blocks to the file as they fill (they are the
+ * bulk of a segment and do not compress much) and keeps the compressed docs
+ * blocks, the ids and the two indexes in memory until vs_segw_finish. So a
+ * segment of any size is written with O(block) memory for its vectors.
+ * Layout written: header, VECTORS, DOCS, IDS, DOCINDEX, VECINDEX, table
+ * (readers go by the section table, not by this order). */
+struct vs_segw {
+    char path[4096];
+    int fd;
+    int finished;
+    uint32_t dim;
+    uint64_t rows;
+    char *ids;
+    size_t ids_len, ids_cap;
+    float *vbuf;            /* the vectors block being filled */
+    uint64_t vrows;
+    unsigned char *vecidx;
+    size_t vecidx_len, vecidx_cap;
+    XXH64_state_t *vec_sum;
+    char *blk;              /* the docs block being filled (raw) */
+    size_t blk_len, blk_cap;
+    uint64_t blk_rows, blk_first;
+    unsigned char *docs;    /* compressed docs blocks */
+    size_t docs_len, docs_cap;
+    unsigned char *docidx;
+    size_t docidx_len, docidx_cap;
+    uint64_t docs_raw;      /* uncompressed bytes of all docs */
+    void *cbuf;
+    size_t cbuf_cap;
+    uint64_t pos;           /* file offset of the next write */
+    ZSTD_CCtx *cctx;
+    unsigned nsect;
+    struct vs_sect sect[12];
+    struct vs_textb *text;  /* BM25 section builder, or NULL */
+    struct vs_hnswb *graph; /* HNSW section builder, or NULL */
+};
+
+static int grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return VS_OK;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*(void **)pp, n * elem);
+    if (!p)
+        return VS_E_NOMEM;
+    *(void **)pp = p;
+    *cap = n;
+    return VS_OK;
+}
+
+int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
+                struct vs_diag *d)
+{
+    *out = NULL;
+    struct vs_segw *w = calloc(1, sizeof *w);
+    if (!w)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
+    w->dim = dim;
+    w->fd = -1;
+    w->vec_sum = XXH64_createState();
+    w->cctx = ZSTD_createCCtx();
+    w->vbuf = malloc((size_t)VS_VEC_BLOCK_ROWS * (dim ? dim : 1) * sizeof(float));
+    if (!w->vec_sum || !w->cctx || !w->vbuf) {
+        vs_segw_free(w);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a segment writer");
+    }
+    XXH64_reset(w->vec_sum, 0);
+    w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        int e = errno;
+        vs_segw_free(w); /* path not set yet: removes nothing */
+        vs_diag_where(d, path, 0);
+        return vs_diag_set(d, vs_status_from_errno(e), "cannot create segment: %s",
+                           strerror(e));
+    }
+    snprintf(w->path, sizeof w->path, "%s", path);
+    unsigned char hdr[VS_SEG_HEADER_SIZE] = {0};
+    int st = vs_io_write_all(w->fd, hdr, sizeof hdr);
+    if (st != VS_OK) {
+        vs_segw_free(w);
+        vs_diag_where(d, path, 0);
+        return vs_diag_set(d, st, "cannot write segment: %s",
+                           st == VS_E_NOSPC ? "no space left on device"
+                                            : vs_status_message(st));
+    }
+    w->pos = VS_SEG_HEADER_SIZE;
+    *out = w;
+    return VS_OK;
+}
+
+/* Compress src into w->cbuf (level), or keep it raw when that does not gain
+ * at least 5%. Sets *codec, *outp, *outlen. */
+static int pack(struct vs_segw *w, const void *src, size_t len, int level,
+                uint32_t *codec, const void **outp, size_t *outlen)
+{
+    size_t bound = ZSTD_compressBound(len);
+    if (bound > w->cbuf_cap) {
+        void *p = realloc(w->cbuf, bound);
+        if (!p)
+            return VS_E_NOMEM;
+        w->cbuf = p;
+        w->cbuf_cap = bound;
+    }
+    size_t n = ZSTD_compressCCtx(w->cctx, w->cbuf, bound, src, len, level);
+    if (ZSTD_isError(n))
+        return VS_E_INTERNAL;
+    if (n < len - len / 20) {
+        *codec = VS_CODEC_ZSTD;
+        *outp = w->cbuf;
+        *outlen = n;
+    } else {
+        *codec = VS_CODEC_RAW;
+        *outp = src;
+        *outlen = len;
+    }
+    return VS_OK;
+}
+
+static void index_entry(unsigned char *e, uint64_t off, uint64_t len, uint64_t raw,
+                        const void *p, uint64_t first, uint64_t rows)
+{
+    vs_put64(e, off);
+    vs_put64(e + 8, len);
+    vs_put64(e + 16, raw);
+    vs_put64(e + 24, XXH64(p, (size_t)len, 0));
+    vs_put64(e + 32, first);
+    vs_put64(e + 40, rows);
+}
+
+/* Write the vectors block being filled to the file, raw: float32 gains
+ * little from zstd (8% on a Gaussian mixture), and raw blocks are read in
+ * place from the mapped file, checked only when a search touches them. */
+static int flush_vblock(struct vs_segw *w)
+{
+    if (w->vrows == 0)
+        return VS_OK;
+    size_t raw = (size_t)(w->vrows * w->dim * sizeof(float));
+    const void *p = w->vbuf;
+    size_t len = raw;
+    int st = vs_io_write_all(w->fd, p, len);
+    if (st == VS_OK && grow(&w->vecidx, &w->vecidx_cap, w->vecidx_len + VS_DOCIDX_ENTRY, 1))
+        st = VS_E_NOMEM;
+    if (st != VS_OK)
+        return st;
+    XXH64_update(w->vec_sum, p, len);
+    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, raw, p,
+                w->rows - w->vrows, w->vrows);
+    w->vecidx_len += VS_DOCIDX_ENTRY;
+    w->pos += len;
+    w->vrows = 0;
+    return VS_OK;
+}
+
+/* Compress the docs block being filled into memory. */
+static int flush_block(struct vs_segw *w)
+{
+    if (w->blk_rows == 0)
+        return VS_OK;
+    size_t bound = ZSTD_compressBound(w->blk_len);
+    if (grow(&w->docs, &w->docs_cap, w->docs_len + bound, 1) != VS_OK ||
+        grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
+        return VS_E_NOMEM;
+    size_t n = ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk,
+                                 w->blk_len, 3);
+    if (ZSTD_isError(n))
+        return VS_E_INTERNAL;
+    index_entry(w->docidx + w->docidx_len, w->docs_len, n, w->blk_len,
+                w->docs + w->docs_len, w->blk_first, w->blk_rows);
+    w->docidx_len += VS_DOCIDX_ENTRY;
+    w->docs_len += n;
+    w->docs_raw += w->blk_len;
+    w->blk_len = 0;
+    w->blk_rows = 0;
+    w->blk_first = w->rows;
+    return VS_OK;
+}
+
+int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
+                const char *doc, size_t doclen, struct vs_diag *d)
+{
+    size_t idl = strlen(id) + 1;
+    if (grow(&w->ids, &w->ids_cap, w->ids_len + idl, 1) != VS_OK ||
+        grow(&w->blk, &w->blk_cap, w->blk_len + doclen + 1, 1) != VS_OK)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot grow a segment in memory");
+    if (w->text) {
+        int tst = vs_textb_add(w->text, w->rows, doc, doclen, d);
+        if (tst != VS_OK)
+            return tst;
+    }
+    if (w->graph) {
+        int gst = vs_hnswb_add(w->graph, vec, d);
+        if (gst != VS_OK)
+            return gst;
+    }
+    memcpy(w->ids + w->ids_len, id, idl);
+    w->ids_len += idl;
+    memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
+    w->vrows++;
+    memcpy(w->blk + w->blk_len, doc, doclen);
+    w->blk_len += doclen;
+    w->blk[w->blk_len++] = '\n';
+    w->blk_rows++;
+    w->rows++;
+    int st = VS_OK;
+    if (w->blk_rows == VS_DOCS_PER_BLOCK)
+        st = flush_block(w);
+    if (st == VS_OK && w->vrows == VS_VEC_BLOCK_ROWS)
+        st = flush_vblock(w);
+    if (st != VS_OK) {
+        vs_diag_where(d, w->path, 0);
+        return vs_diag_set(d, st, "cannot write segment: %s", vs_status_message(st));
+    }
+    return VS_OK;
+}
+
+uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
+                 struct vs_diag *d)
+{
+    return vs_textb_new(field, analyzer, &w->text, d);
+}
+
+int vs_segw_hnsw(struct vs_segw *w, enum vs_metric metric,
+                 const struct vs_hnsw_opts *o, uint64_t min_rows,
+                 struct vs_diag *d)
+{
+    return vs_hnswb_new(w->dim, metric, o, min_rows, &w->graph, d);
+}
+
+struct vs_hnswb *vs_segw_graph(struct vs_segw *w) { return w->graph; }
+
+static struct vs_sect *add_sect(struct vs_segw *w, uint32_t type, uint32_t codec,
+                                uint64_t off, uint64_t len, uint64_t raw, uint64_t sum)
+{
+    struct vs_sect *s = &w->sect[w->nsect++];
+    s->type = type;
+    s->flags = VS_SECT_REQUIRED;
+    s->codec = codec;
+    s->off = off;
+    s->len = len;
+    s->raw = raw;
+    s->sum = sum;
+    return s;
+}
+
+static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
+                      size_t len, int level)
+{
+    uint32_t codec = VS_CODEC_RAW;
+    const void *p = data;
+    size_t n = len;
+    if (level > 0 && len > 0) {
+        int st = pack(w, data, len, level, &codec, &p, &n);
+        if (st != VS_OK)
+            return st;
+    }
+    int st = vs_io_write_all(w->fd, p, n);
+    if (st != VS_OK)
+        return st;
+    add_sect(w, type, codec, w->pos, n, len, XXH64(p, n, 0));
+    w->pos += n;
+    return VS_OK;
+}
+
+int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
+{
+    int st;
+    if ((st = flush_vblock(w)) != VS_OK || (st = flush_block(w)) != VS_OK)
+        goto fail;
+    /* VECTORS were streamed since the header; codec "zstd" means blocks,
+     * each raw or zstd (see VECINDEX) */
+    add_sect(w, VS_SECT_VECTORS, VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
+             w->pos - VS_SEG_HEADER_SIZE, w->rows * w->dim * sizeof(float),
+             XXH64_digest(w->vec_sum));
+    /* DOCS: the compressed blocks; docidx offsets are relative to here */
+    if ((st = vs_io_write_all(w->fd, w->docs, w->docs_len)) != VS_OK)
+        goto fail;
+    add_sect(w, VS_SECT_DOCS, VS_CODEC_ZSTD, w->pos, w->docs_len, w->docs_raw,
+             XXH64(w->docs, w->docs_len, 0));
+    w->pos += w->docs_len;
+    if ((st = write_sect(w, VS_SECT_IDS, w->ids, w->ids_len, 3)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK ||
+        (st = write_sect(w, VS_SECT_VECINDEX, w->vecidx, w->vecidx_len, 0)) != VS_OK)
+        goto fail;
+    if (w->text) { /* postings are compressed inside; optional for readers */
+        void *tb;
+        size_t tl;
+        if ((st = vs_textb_finish(w->text, &tb, &tl, d)) != VS_OK)
+            goto fail;
+        st = write_sect(w, VS_SECT_BM25, tb, tl, 0);
+        free(tb);
+        if (st != VS_OK)
+            goto fail;
+        w->sect[w->nsect - 1].flags = 0;
+    }
+    if (w->graph) { /* optional for readers: without it, exact search */
+        void *gb, *qb;
+        size_t gl, ql;
+        st = vs_hnswb_finish(w->graph, &gb, &gl, &qb, &ql, d);
+        if (st == VS_OK) {
+            st = write_sect(w, VS_SECT_HNSW, gb, gl, 0);
+            free(gb);
+            if (st == VS_OK)
+                w->sect[w->nsect - 1].flags = 0;
+            /* vector codes: raw (each block carries its own checksum,
+             * read in place), 64-byte aligned in the file */
+            if (st == VS_OK && qb && w->pos % 64) {
+                static const unsigned char zero[64];
+                size_t pad = 64 - w->pos % 64;
+                if ((st = vs_io_write_all(w->fd, zero, pad)) == VS_OK)
+                    w->pos += pad;
+            }
+            if (st == VS_OK && qb) {
+                st = write_sect(w, VS_SECT_QUANT, qb, ql, 0);
+                if (st == VS_OK)
+                    w->sect[w->nsect - 1].flags = 0;
+            }
+            free(qb);
+            if (st != VS_OK)
+                goto fail;
+        } else if (st != VS_E_NOTFOUND) {
+            goto fail;
+        }
+    }
+    unsigned char table[12 * VS_SEG_SECT_SIZE];
+    memset(table, 0, sizeof table);
+    for (unsigned i = 0; i < w->nsect; i++) {
+        unsigned char *e = table + i * VS_SEG_SECT_SIZE;
+        vs_put32(e, w->sect[i].type);
+        vs_put32(e + 4, w->sect[i].flags);
+        vs_put32(e + 8, w->sect[i].codec);
+        vs_put64(e + 16, w->sect[i].off);
+        vs_put64(e + 24, w->sect[i].len);
+        vs_put64(e + 32, w->sect[i].raw);
+        vs_put64(e + 40, w->sect[i].sum);
+    }
+    size_t tlen = w->nsect * VS_SEG_SECT_SIZE;
+    uint64_t table_off = w->pos;
+    if ((st = vs_io_write_all(w->fd, table, tlen)) != VS_OK)
+        goto fail;
+    w->pos += tlen;
+    unsigned char h[VS_SEG_HEADER_SIZE] = {0};
+    memcpy(h, VS_SEG_MAGIC, 8);
+    vs_put32(h + 8, VS_SEG_VERSION);
+    vs_put32(h + 12, w->nsect);
+    vs_put64(h + 16, w->rows);
+    vs_put32(h + 24, w->dim);
+    vs_put32(h + 28, VS_DOCS_PER_BLOCK);
+    vs_put64(h + 32, table_off);
+    vs_put64(h + 40, XXH64(table, tlen, 0));
+    vs_put64(h + 56, XXH64(h, 56, 0));
+    errno = 0;
+    if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        st = vs_status_from_errno(errno ? errno : EIO);
+        goto fail;
+    }
+    if (fsync(w->fd) != 0) {
+        st = vs_status_from_errno(errno);
+        goto fail;
+    }
+    int rc = close(w->fd);
+    w->fd = -1;
+    if (rc != 0) {
+        st = vs_status_from_errno(errno);
+        goto fail;
+    }
+    w->finished = 1;
+    if (bytes)
+        *bytes = w->pos;
+    return VS_OK;
+fail:
+    vs_diag_where(d, w->path, 0);
+    if (st == VS_E_NOMEM)
+        return vs_diag_set(d, st, "out of memory writing a segment");
+    return vs_diag_set(d, st, "cannot write segment: %s",
+                       st == VS_E_NOSPC ? "no space left on device"
+                                        : vs_status_message(st));
+}
+
+void vs_segw_free(struct vs_segw *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (!w->finished && w->path[0])
+        unlink(w->path);
+    vs_textb_free(w->text);
+    vs_hnswb_free(w->graph);
+    free(w->ids);
+    free(w->vbuf);
+    free(w->vecidx);
+    free(w->blk);
+    free(w->docs);
+    free(w->docidx);
+    free(w->cbuf);
+    XXH64_freeState(w->vec_sum);
+    ZSTD_freeCCtx(w->cctx);
+    free(w);
+}
+
