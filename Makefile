@@ -7,7 +7,9 @@
 #   make test       one pass of the tests on the normal build
 #   make bench      speed and memory against the peers (results in bench/results/)
 #   make eval       retrieval quality on the collections in $(VS_DATA)
-#   make install    programs and man pages into $(DESTDIR)$(PREFIX)
+#   make install    programs, man pages, vecstore.h, libvecstore.{a,so},
+#                   vecstore.pc into $(DESTDIR)$(PREFIX) (PREFIX=~/.local works
+#                   without root)
 #
 # Honours CC, CFLAGS, CPPFLAGS, LDFLAGS, LDLIBS, PREFIX, DESTDIR.
 # SANITIZE=address,undefined turns sanitizers on; OPENMP=0 builds serial;
@@ -16,6 +18,9 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD   ?= build
 VS_DATA ?= $(CURDIR)/../shared/data
 OPENMP  ?= 1
@@ -62,6 +67,23 @@ endif
 LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libvecstore.a
+# The shared library: soname libvecstore.so.1 (the ABI number of
+# lib/vecstore.h's stability rules); lib/api/vecstore.map exports exactly the
+# public API. Library objects are position-independent (both archives use the
+# same objects); -fno-semantic-interposition keeps calls between library
+# functions direct, as in a program.
+SOMAJOR   := 1
+LIBSO     := $(BUILD)/libvecstore.so.$(SOMAJOR)
+LIBMAP    := lib/api/vecstore.map
+PCFILE    := $(BUILD)/vecstore.pc
+MANS3     := $(sort $(wildcard man/*.3))
+$(LIB_OBJ): VS_CFLAGS += -fPIC -fno-semantic-interposition
+# objects of a build made before they were position-independent are rebuilt
+# once: the stamp is newer than them
+$(LIB_OBJ): $(BUILD)/lib/.pic
+$(BUILD)/lib/.pic:
+	@mkdir -p $(@D)
+	touch $@
 CLI_OBJ   := $(BUILD)/cmd/cli.o
 PROG_SRC  := $(sort $(wildcard cmd/vs-*.c))
 PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
@@ -72,9 +94,9 @@ MANS      := $(sort $(wildcard man/*.1))
 .PHONY: all lib programs units test check demo bench eval install uninstall clean deps
 .DELETE_ON_ERROR:
 
-all: $(LIBA) $(PROGS)
+all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
 
-lib: $(LIBA)
+lib: $(LIBA) $(LIBSO) $(PCFILE)
 programs: $(PROGS)
 units: $(UNITS)
 
@@ -86,6 +108,28 @@ $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ) $(LIBMAP)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libvecstore.so.$(SOMAJOR) -Wl,--version-script=$(LIBMAP) \
+	    -Wl,--no-undefined $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(VS_LIBS) $(LDLIBS)
+	ln -sf libvecstore.so.$(SOMAJOR) $(BUILD)/libvecstore.so
+
+# pkg-config file: `pkg-config --cflags --libs vecstore` for the shared
+# library; `--static` adds the libraries libvecstore.a needs, as the -l flags
+# of their own (shared) .pc files: not Requires.private, whose recursive
+# --static expansion asks for archives Debian does not ship (libcurl's).
+# vecstore.h needs no other header, so no Cflags of theirs. install writes
+# the file again with its own PREFIX.
+PC_LIBS_PRIVATE := $(PKG_LIBS) -lstemmer -lmd4c -lm -lpthread $(if $(filter 1,$(OPENMP)),-lgomp)
+define pc_gen
+sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+    -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g' vecstore.pc.in
+endef
+$(PCFILE): vecstore.pc.in Makefile
+	@mkdir -p $(@D)
+	$(call pc_gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) > $@
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
@@ -106,7 +150,8 @@ test: all units
 check: deps
 	@$(MAKE) --no-print-directory all units
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
-	@tests/run.sh $(BUILD) build-san
+	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
+	@tests/run.sh $(BUILD) build-san units:build-serial
 
 # deps first, then a new make: the pkg-config flags above are computed when a
 # make starts, so the build must start after deps.sh has installed them.
@@ -124,12 +169,28 @@ eval: all
 	@scripts/eval.sh $(BUILD)/bin
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MANS3) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 lib/vecstore.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)
+	ln -sf libvecstore.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libvecstore.so
+	$(call pc_gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) > $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 uninstall:
 	rm -f $(PROGS:$(BUILD)/bin/%=$(DESTDIR)$(BINDIR)/%) $(MANS:man/%=$(DESTDIR)$(MANDIR)/man1/%)
+	rm -f $(MANS3:man/%=$(DESTDIR)$(MANDIR)/man3/%) $(DESTDIR)$(INCLUDEDIR)/vecstore.h
+	rm -f $(DESTDIR)$(LIBDIR)/libvecstore.a $(DESTDIR)$(LIBDIR)/libvecstore.so \
+	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
 	rm -rf build build-san
+
+# The README's set-up in a fresh Debian root: needs root and the Debian
+# mirror, takes minutes (docs/fresh-root.md). TAP on stdout.
+.PHONY: fresh-root-test
+fresh-root-test:
+	@tests/fresh-root/run.sh

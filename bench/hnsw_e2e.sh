@@ -10,7 +10,7 @@
 # bench/hnsw.sh and more) for each EF of E2E_EFS (default 32 48 64 96 128
 # 192) and T = 1 and 2. Each run is one process: start-up, store open, NDJSON
 # and base64 parsing, search and output included; queries/s are per wall
-# second and per CPU second of the process (user + system, /usr/bin/time),
+# second and per CPU second of the process (user + system of the process, from getrusage),
 # best of E2E_REPS (default 2). Every run's hits are checked against the
 # exact top 10 (hnsw_bench truth): recall@10, so the speed is that of
 # correct answers. The library side is `hnsw_bench search` on the same rows
@@ -71,11 +71,23 @@ for src, dst, p in (("x", "x.ndjson", "r"), ("q", "q.ndjson", "q")):
 PYEOF
 : > "$tmp/empty.ndjson"
 
-# wall, user and system seconds of one command into $tmp/time (stdout to $2)
+# wall, user and system seconds of one command into $tmp/time (stdout to
+# OUT), to the microsecond: /usr/bin/time's 10 ms steps made the CPU time of
+# a short run 0.00, and its queries per CPU second a division by zero
 timed() { # timed OUT CMD...
     out=$1
     shift
-    /usr/bin/time -f "%e %U %S" -o "$tmp/time" "$@" > "$out"
+    $PY - "$out" "$tmp/time" "$@" <<'PYEOF'
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+with open(sys.argv[1], "wb") as o:
+    rc = subprocess.call(sys.argv[3:], stdout=o)
+w = time.monotonic() - t0
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[2], "w") as f:
+    f.write("%.6f %.6f %.6f\n" % (w, r.ru_utime, r.ru_stime))
+sys.exit(rc)
+PYEOF
 }
 
 store=$tmp/store
@@ -148,12 +160,16 @@ print("qps = per wall second, /cpu = per CPU second (e2e: user + system of the p
 print("%-5s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s %9s" % ("ef", "recall", "lib_rec", "short",
       "e2e_qps1", "e2e/cpu1", "e2e_qps2", "e2e/cpu2", "lib_cpu1", "lib_qps2", "e2e/lib1",
       "e2e/lib2"))
+def per(n, t):  # n per second of t; nan when t is below what can be measured
+    return n / t if t > 0 else float("nan")
+
+
 e2e_curve, lib_curve = [], []
 for ef in efs:
     best = {}
     for th in ("1", "2"):
         r = runs.get((ef, th), [])
-        best[th] = (max(nq / x[0] for x in r), max(nq / (x[1] + x[2]) for x in r)) if r else (0, 0)
+        best[th] = (max(per(nq, x[0]) for x in r), max(per(nq, x[1] + x[2]) for x in r)) if r else (0, 0)
     r1, short = rec.get((ef, "1"), (float("nan"), 0))
     lr, lc1, lq2 = lib.get(f"ef{ef}_recall"), lib.get(f"ef{ef}_cpuqps1"), lib.get(f"ef{ef}_qps2")
     e2e_curve.append((ef, r1, best["1"][1]))

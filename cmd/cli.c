@@ -34,12 +34,21 @@ void vs_cli_init(const char *prog)
     memset(&vs_cli, 0, sizeof vs_cli);
     vs_cli.prog = slash ? slash + 1 : prog;
     vs_cli.t0 = now();
+    vs_cli.last_progress = vs_cli.t0; /* the first progress line comes after an interval */
     vs_cli.t0_ns = vs_trace_now_ns();
     struct stat st;
     vs_cli.stdout_is_pipe = fstat(STDOUT_FILENO, &st) == 0 &&
                             (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
                              isatty(STDOUT_FILENO));
     vs_cli.stderr_is_tty = isatty(STDERR_FILENO);
+    /* -v progress lines when stderr is no terminal: every 10 s, or every
+     * VS_PROGRESS_SECONDS (a number >= 0) */
+    vs_cli.progress_every = 10;
+    const char *pe = getenv("VS_PROGRESS_SECONDS");
+    char *pend;
+    double pv = pe && *pe ? strtod(pe, &pend) : -1;
+    if (pe && *pe && *pend == '\0' && pv >= 0 && isfinite(pv))
+        vs_cli.progress_every = pv;
     vs_cli.stat = json_object();
 }
 
@@ -173,30 +182,61 @@ void vs_cli_report_warning(int status, const struct vs_diag *d)
     vs_cli_warn("%s", buf);
 }
 
+/* How a parse error names the value: "option '--size'", or, for a value
+ * vs_cli_setting returned, where it came from ("FILE:LINE: setting
+ * 'chunk.size'" or "VS_CHUNK_SIZE: setting 'chunk.size'"). */
+static const char *value_name(const char *opt, const char *s, char *buf, size_t n)
+{
+    for (int i = 0; i < vs_cli.norigins; i++)
+        if (vs_cli.origin[i].value == s) {
+            snprintf(buf, n, "%s: setting '%s'", vs_cli.origin[i].where, vs_cli.origin[i].key);
+            return buf;
+        }
+    snprintf(buf, n, "%s '%s'", opt[0] == '-' ? "option" : "setting", opt);
+    return buf;
+}
+
 int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
                       long *out)
 {
+    char name[4400];
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end != '\0' || v < min || v > max) {
-        vs_cli_usage_error("option '%s' needs an integer from %ld to %ld, not '%s'",
-                           opt, min, max, s);
+        vs_cli_usage_error("%s needs an integer from %ld to %ld, not '%s'",
+                           value_name(opt, s, name, sizeof name), min, max, s);
         return VS_EXIT_USAGE;
     }
     *out = v;
     return 0;
 }
 
+int vs_cli_parse_bool(const char *opt, const char *s, int *out)
+{
+    char name[4400];
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no")) {
+        *out = 0;
+        return 0;
+    }
+    vs_cli_usage_error("%s needs true or false, not '%s'", value_name(opt, s, name, sizeof name), s);
+    return VS_EXIT_USAGE;
+}
+
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out)
 {
+    char name[4400];
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end != '\0' || !isfinite(v) || v < min || v > max) {
-        vs_cli_usage_error("option '%s' needs a number from %g to %g, not '%s'",
-                           opt, min, max, s);
+        vs_cli_usage_error("%s needs a number from %g to %g, not '%s'",
+                           value_name(opt, s, name, sizeof name), min, max, s);
         return VS_EXIT_USAGE;
     }
     *out = v;
@@ -207,7 +247,8 @@ int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
  * tests/cli/config.bats checks that this list, the example and the keys the
  * programs read are the same). A trailing '.' admits any key below it. */
 static const char *const known_keys[] = {
-    "chunk.overlap", "chunk.size", "chunk.splitter", "chunk.unit",
+    "chunk.html_all", "chunk.min_size", "chunk.overlap", "chunk.size", "chunk.splitter",
+    "chunk.unit",
     "embed.api_version", "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
     "embed.price.",
     "eval.judge_model", "eval.judge_url",
@@ -229,16 +270,45 @@ static int known_key(const char *key)
     return 0;
 }
 
-/* Load .vecstore.toml (or --config FILE) once; a file that does not parse or
- * holds a key no program knows ends the program with exit 2. */
+/* The nearest .vecstore.toml: in the current directory or the closest of
+ * its parents that has one (as git finds .git), into buf; 0 when found. */
+static int find_config(char *buf, size_t n)
+{
+    char dir[3800];
+    if (!getcwd(dir, sizeof dir))
+        dir[0] = '\0';
+    size_t up = 0;
+    for (;;) {
+        struct stat sb;
+        size_t k = 0;
+        for (size_t i = 0; i < up && k + 3 < n; i++, k += 3)
+            memcpy(buf + k, "../", 3);
+        snprintf(buf + k, n - k, ".vecstore.toml");
+        if (stat(buf, &sb) == 0 && S_ISREG(sb.st_mode))
+            return 0;
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir || up > 256)
+            return -1; /* checked the root's child; the root itself next */
+        *slash = '\0';
+        up++;
+    }
+}
+
+/* Load --config FILE, or the nearest .vecstore.toml, once; a file that does
+ * not parse or holds a key no program knows ends the program with exit 2. */
 static void load_config(void)
 {
     vs_cli.cfg_loaded = 1;
     const char *path = vs_cli.config;
-    if (!path && access(".vecstore.toml", F_OK) == 0)
-        path = ".vecstore.toml";
-    if (!path)
+    if (!path && find_config(vs_cli.cfg_path, sizeof vs_cli.cfg_path) == 0)
+        path = vs_cli.cfg_path;
+    if (!path) {
+        vs_cli_info(2, "config: no .vecstore.toml here or in a parent directory");
         return;
+    }
+    if (path != vs_cli.cfg_path)
+        snprintf(vs_cli.cfg_path, sizeof vs_cli.cfg_path, "%s", path);
+    vs_cli_info(1, "config: %s", path);
     struct vs_diag d;
     vs_diag_clear(&d);
     int st = vs_config_load(path, &vs_cli.cfg, &d);
@@ -254,6 +324,21 @@ static void load_config(void)
         exit(vs_cli_exit(vs_cli_report(st, &d)));
 }
 
+/* Remember where a setting's value came from, for parse errors. */
+static void remember_origin(const char *value, const char *key, const char *where)
+{
+    int n = vs_cli.norigins;
+    for (int i = 0; i < n; i++)
+        if (vs_cli.origin[i].value == value)
+            return;
+    if (n >= (int)(sizeof vs_cli.origin / sizeof vs_cli.origin[0]))
+        return;
+    vs_cli.origin[n].value = value;
+    snprintf(vs_cli.origin[n].key, sizeof vs_cli.origin[n].key, "%s", key);
+    snprintf(vs_cli.origin[n].where, sizeof vs_cli.origin[n].where, "%s", where);
+    vs_cli.norigins = n + 1;
+}
+
 const char *vs_cli_setting(const char *key)
 {
     char env[256] = "VS_";
@@ -262,11 +347,22 @@ const char *vs_cli_setting(const char *key)
         env[n++] = (*p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
     env[n] = '\0';
     const char *v = getenv(env);
-    if (v && *v)
+    if (v && *v) {
+        remember_origin(v, key, env);
         return v;
+    }
     if (!vs_cli.cfg_loaded)
         load_config();
-    return vs_cli.cfg ? vs_config_get(vs_cli.cfg, key) : NULL;
+    v = vs_cli.cfg ? vs_config_get(vs_cli.cfg, key) : NULL;
+    for (size_t i = 0; v && i < vs_config_count(vs_cli.cfg); i++)
+        if (!strcmp(vs_config_key(vs_cli.cfg, i), key)) {
+            char where[4200];
+            snprintf(where, sizeof where, "%s:%ld", vs_cli.cfg_path,
+                     vs_config_key_line(vs_cli.cfg, i));
+            remember_origin(v, key, where);
+            break;
+        }
+    return v;
 }
 
 int vs_cli_write(const json_t *rec)
@@ -291,13 +387,18 @@ void vs_cli_stat_str(const char *key, const char *v)
 
 void vs_cli_progress(uint64_t done, const char *unit)
 {
-    if (!vs_cli.stderr_is_tty || vs_cli.verbosity < 0)
+    if (vs_cli.verbosity < 0 || (!vs_cli.stderr_is_tty && vs_cli.verbosity < 1))
         return;
     double t = now();
-    if (t - vs_cli.last_progress < 0.2)
+    if (t - vs_cli.last_progress < (vs_cli.stderr_is_tty ? 0.2 : vs_cli.progress_every))
         return;
     vs_cli.last_progress = t;
     double el = t - vs_cli.t0;
+    if (!vs_cli.stderr_is_tty) { /* a log line, not a redrawn one */
+        fprintf(stderr, "%s: %llu %s, %.0f/s, %.0f s\n", vs_cli.prog,
+                (unsigned long long)done, unit, el > 0 ? (double)done / el : 0.0, el);
+        return;
+    }
     fprintf(stderr, "\r\033[K%s: %llu %s, %.0f/s", vs_cli.prog,
             (unsigned long long)done, unit, el > 0 ? (double)done / el : 0.0);
     vs_cli.progress_shown = 1;

@@ -43,10 +43,18 @@ struct vs_cli_state {
     int stderr_is_tty;    /* progress line allowed */
     double t0;            /* start time, seconds */
     double last_progress; /* time of the last progress line */
+    double progress_every; /* seconds between -v progress lines off a terminal */
     int progress_shown;
     json_t *stat;         /* --stats object, keys in insertion order */
     struct vs_config *cfg;/* loaded lazily by vs_cli_setting() */
     int cfg_loaded;
+    char cfg_path[4096];  /* the file loaded, for messages */
+    struct {              /* where returned settings came from */
+        const char *value;
+        char key[64];
+        char where[4200]; /* "FILE:LINE" or "VS_KEY" */
+    } origin[32];
+    int norigins;
     uint64_t t0_ns;       /* start, Unix nanoseconds (the process span) */
     int no_trace;         /* vs_cli_no_trace() was called */
     const char *stage[8]; /* vs_cli_stage() names and start times */
@@ -88,12 +96,17 @@ int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
                       long *out);
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out);
+/* true/1/yes or false/0/no (a setting from the environment or the config). */
+int vs_cli_parse_bool(const char *opt, const char *s, int *out);
 
 /* A setting by precedence: the environment variable VS_<KEY> (key upper-cased,
  * dots and dashes as underscores, e.g. "ingest.metric" -> VS_INGEST_METRIC),
- * then .vecstore.toml (or --config FILE), else NULL. Flags are the caller's
- * first choice. A config file that does not parse is reported and the program
- * exits 2. The returned string is valid until exit. */
+ * then --config FILE or the nearest .vecstore.toml (in the current directory,
+ * else the closest parent directory that has one, as git finds .git), else
+ * NULL. Flags are the caller's first choice. A config file that does not
+ * parse is reported and the program exits 2; -v names the file loaded. The
+ * returned string is valid until exit; vs_cli_parse_* name its origin
+ * (FILE:LINE or the variable) when it is not valid. */
 const char *vs_cli_setting(const char *key);
 
 /* Write one record to stdout, flushing when stdout is a pipe. Returns a
@@ -105,7 +118,9 @@ void vs_cli_stat_int(const char *key, long long v);
 void vs_cli_stat_real(const char *key, double v);
 void vs_cli_stat_str(const char *key, const char *v);
 
-/* A progress line on stderr when it is a terminal (at most 5 a second). */
+/* Progress on stderr: on a terminal, one line redrawn at most 5 times a
+ * second; otherwise, with -v, a line "PROG: N UNIT, R/s, S s" every 10
+ * seconds (VS_PROGRESS_SECONDS sets the interval). Never with -q. */
 void vs_cli_progress(uint64_t done, const char *unit);
 
 /* Seconds since vs_cli_init. */

@@ -8,12 +8,16 @@
 enum {
     OPT_EXCLUDE = VS_OPT_FIRST_PROGRAM,
     OPT_FIELD,
+    OPT_HTML_ALL,
     OPT_INCLUDE,
     OPT_KEEP_GOING,
+    OPT_MIN_SIZE,
+    OPT_NO_IGNORE,
     OPT_OVERLAP,
     OPT_SINCE,
     OPT_SIZE,
     OPT_SPLITTER,
+    OPT_TITLE,
     OPT_UNIT
 };
 
@@ -29,14 +33,23 @@ static void usage(FILE *fp)
             "\n"
             "      --exclude GLOB   skip files and directories matching GLOB (repeatable)\n"
             "      --field NAME     text field of input records (default \"text\")\n"
-            "      --include GLOB   only files matching GLOB (repeatable)\n"
+            "      --html-all       HTML: the whole page, navigation, headers and footers\n"
+            "                       too (default: the main content only)\n"
+            "      --include GLOB   in directories, read the files matching GLOB, of any\n"
+            "                       format (repeatable; default: document formats only)\n"
             "      --keep-going     skip bad files and records with a warning, exit 0\n"
+            "      --min-size N     merge chunks smaller than N units into a neighbour\n"
+            "                       (default: a tenth of --size; 0 = never)\n"
+            "      --no-ignore      do not read .gitignore, .ignore and .vecstoreignore\n"
             "      --overlap N      overlap between chunks, in units (default 0)\n"
             "      --since STORE    do not read files whose stamp (times, size, inode,\n"
             "                       chunking options) equals the one STORE holds for them;\n"
             "                       write a {\"op\":\"keep\"} marker for each at the end\n"
             "      --size N         largest chunk, in units (default 1000)\n"
             "      --splitter NAME  fixed, recursive (default), sentence, markdown\n"
+            "      --title WHERE    a record's \"title\" (BEIR corpora): text (default:\n"
+            "                       \"TITLE\\n\\nTEXT\" is chunked, embedded and indexed; offsets\n"
+            "                       are into it) or metadata (only metadata.title)\n"
             "      --unit UNIT      chars (Unicode code points, default) or words\n"
             "      --config FILE    settings file (default .vecstore.toml)\n"
             "      --stats          print counters as JSON on stderr at exit\n"
@@ -81,21 +94,26 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"exclude", required_argument, NULL, OPT_EXCLUDE},
         {"field", required_argument, NULL, OPT_FIELD},
+        {"html-all", no_argument, NULL, OPT_HTML_ALL},
         {"include", required_argument, NULL, OPT_INCLUDE},
         {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+        {"min-size", required_argument, NULL, OPT_MIN_SIZE},
+        {"no-ignore", no_argument, NULL, OPT_NO_IGNORE},
         {"overlap", required_argument, NULL, OPT_OVERLAP},
         {"since", required_argument, NULL, OPT_SINCE},
         {"size", required_argument, NULL, OPT_SIZE},
         {"splitter", required_argument, NULL, OPT_SPLITTER},
+        {"title", required_argument, NULL, OPT_TITLE},
         {"unit", required_argument, NULL, OPT_UNIT},
         VS_CLI_COMMON_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *incl[MAX_GLOBS], *excl[MAX_GLOBS];
     const char *splitter = NULL, *unit = NULL, *size_s = NULL, *overlap_s = NULL,
-               *since = NULL;
-    struct vs_walk_filter filter = {incl, 0, excl, 0};
+               *since = NULL, *min_s = NULL, *html_all = NULL;
+    struct vs_walk_filter filter = {incl, 0, excl, 0, 0, NULL};
     const char *field = "text";
     int keep_going = 0;
+    const char *title = "text";
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
@@ -112,11 +130,20 @@ int main(int argc, char **argv)
                 incl[filter.ninclude++] = optarg;
             break;
         case OPT_FIELD: field = optarg; break;
+        case OPT_HTML_ALL: html_all = "true"; break;
+        case OPT_MIN_SIZE: min_s = optarg; break;
         case OPT_KEEP_GOING: keep_going = 1; break;
+        case OPT_NO_IGNORE: filter.no_ignore = 1; break;
         case OPT_OVERLAP: overlap_s = optarg; break;
         case OPT_SINCE: since = optarg; break;
         case OPT_SIZE: size_s = optarg; break;
         case OPT_SPLITTER: splitter = optarg; break;
+        case OPT_TITLE:
+            if (strcmp(optarg, "text") && strcmp(optarg, "metadata"))
+                return vs_cli_exit(vs_cli_usage_error("--title takes text or metadata, not '%s'",
+                                                      optarg));
+            title = optarg;
+            break;
         case OPT_UNIT: unit = optarg; break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
@@ -126,7 +153,9 @@ int main(int argc, char **argv)
     if (!unit) unit = vs_cli_setting("chunk.unit");
     if (!size_s) size_s = vs_cli_setting("chunk.size");
     if (!overlap_s) overlap_s = vs_cli_setting("chunk.overlap");
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0};
+    if (!min_s) min_s = vs_cli_setting("chunk.min_size");
+    if (!html_all) html_all = vs_cli_setting("chunk.html_all");
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0};
     long v;
     if (splitter && vs_splitter_parse(splitter, &o.splitter) != VS_OK)
         return vs_cli_exit(vs_cli_usage_error("unknown splitter '%s' (fixed, recursive, sentence, markdown)", splitter));
@@ -142,6 +171,18 @@ int main(int argc, char **argv)
             return vs_cli_exit(VS_EXIT_USAGE);
         o.overlap = (size_t)v;
     }
+    o.min_size = o.size / 10;
+    if (min_s) {
+        if (parse_size("--min-size", min_s, &v))
+            return vs_cli_exit(VS_EXIT_USAGE);
+        o.min_size = (size_t)v;
+    }
+    if (html_all) {
+        int b;
+        if (vs_cli_parse_bool("chunk.html_all", html_all, &b))
+            return vs_cli_exit(VS_EXIT_USAGE);
+        o.load_flags = b ? VS_LOAD_HTML_ALL : 0;
+    }
     struct vs_diag d;
     vs_diag_clear(&d);
     struct vs_chunker *chunker;
@@ -155,6 +196,8 @@ int main(int argc, char **argv)
         vs_chunker_free(chunker);
         return vs_cli_exit(vs_cli_report(st, &d));
     }
+    vs_chunk_job_set_title(job, strcmp(title, "metadata") ? VS_CHUNK_TITLE_TEXT
+                                                          : VS_CHUNK_TITLE_METADATA);
     if (optind >= argc)
         st = vs_chunk_job_records(job, NULL, &d);
     for (int i = optind; i < argc && st == VS_OK; i++)
@@ -174,6 +217,7 @@ int main(int argc, char **argv)
     vs_cli_stat_int("bytes", r.bytes);
     vs_cli_stat_int("files_skipped", r.files_skipped);
     vs_cli_stat_int("records_skipped", r.records_skipped);
+    vs_cli_stat_int("files_left_out", r.files_left_out);
     if (since)
         vs_cli_stat_int("files_unchanged", r.files_unchanged);
     vs_cli_stat_real("docs_per_s", el > 0 ? (double)r.docs / el : 0);

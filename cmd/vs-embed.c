@@ -274,6 +274,11 @@ int main(int argc, char **argv)
     for (int i = 0; !code && i < (nfiles ? nfiles : 1); i++)
         if ((st = vs_embed_records(e, &o, nfiles ? argv[optind + i] : NULL, &sink, &cnt, &d)))
             code = vs_cli_report(st, &d);
+    if (cnt.truncated && !o.dry_run)
+        vs_cli_warn("%lld of %lld records were longer than the model reads and were cut "
+                    "(they carry \"truncated\": true; --split-long embeds them in parts, "
+                    "or chunk them smaller)",
+                    cnt.truncated, cnt.out);
     struct vs_embed_stats es;
     vs_embedder_stats(e, &es);
     if (o.dry_run && !code) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 enum {
-    OPT_AGAINST = VS_OPT_FIRST_PROGRAM, OPT_BASELINE, OPT_EXPLAIN,
+    OPT_AGAINST = VS_OPT_FIRST_PROGRAM, OPT_BASELINE, OPT_DOC_LEVEL, OPT_EXPLAIN,
     OPT_FAIL_UNDER, OPT_FORMAT, OPT_GATE, OPT_JUDGE_MODEL, OPT_JUDGE_URL,
     OPT_PERMUTATIONS, OPT_QRELS, OPT_RAG, OPT_RETRIES, OPT_RPM, OPT_SEED,
     OPT_TIMEOUT
@@ -16,6 +16,7 @@ static const struct option longopts[] = {
     {"ann-k", required_argument, NULL, 'k'},
     {"baseline", required_argument, NULL, OPT_BASELINE},
     {"complete", no_argument, NULL, 'c'},
+    {"doc-level", no_argument, NULL, OPT_DOC_LEVEL},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"fail-under", required_argument, NULL, OPT_FAIL_UNDER},
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -48,6 +49,8 @@ static void usage(FILE *fp)
 "  -m, --measure NAME     a measure (repeatable): map, P_5, ndcg@10, mrr...\n"
 "  -l, --level N          relevance threshold: rel >= N is relevant (1)\n"
 "  -c, --complete         average over every judged query (trec_eval -c)\n"
+"      --doc-level        score documents: a hit counts as its doc_id (or its\n"
+"                         id without a #N chunk suffix), best chunk per document\n"
 "  -q, --per-query        also print values per query (as trec_eval -q)\n"
 "      --format FMT       ndjson (default) or tsv (trec_eval's layout)\n"
 "      --baseline RUN     compare with RUN: differences and p-values\n"
@@ -75,7 +78,7 @@ static void usage(FILE *fp)
 
 struct opts {
     const char *qrels, *baseline, *against, *gate, *judge_url, *judge_model;
-    int tsv, per_query, complete, rag, explain;
+    int tsv, per_query, complete, rag, explain, doc_level;
     long level, ann_k, permutations, seed, retries;
     double timeout, rpm;
     struct vs_eval_spec *spec;
@@ -87,12 +90,23 @@ struct opts {
  * run; takes the reference to sum and frees res. */
 static int finish(const struct opts *o, const char *run, const char *runid,
                   struct vs_eval_result *res, const struct vs_eval_result *base,
-                  json_t *sum, json_t *explain, long *failed)
+                  json_t *sum, json_t *explain, long *failed, int unjudged)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
     int st = vs_eval_gates_count(o->gates)
                  ? vs_eval_gates_apply(o->gates, res, base, sum, failed, &d) : VS_OK;
+    if (st == VS_OK && unjudged && vs_eval_gates_count(o->gates)) {
+        /* no hit judged: the measures say nothing, so the gate fails too */
+        json_t *g = json_object_get(sum, "gates");
+        json_t *v = json_pack("{s:s,s:s,s:i,s:s,s:i,s:b}", "rule", "judged hits > 0",
+                              "measure", "judged_hits", "value", 0, "op", ">",
+                              "threshold", 0, "pass", 0);
+        if (!v || !json_is_array(g) || json_array_append_new(g, v) != 0)
+            st = vs_diag_set(&d, VS_E_NOMEM, "out of memory");
+        else
+            (*failed)++;
+    }
     size_t i;
     json_t *v;
     json_array_foreach(st == VS_OK ? json_object_get(sum, "gates") : NULL, i, v) {
@@ -142,7 +156,7 @@ static int run_rag(const struct opts *o, char **files, int nfiles)
     if (!rc) {
         json_t *sum = vs_eval_rag_summary(res, nfiles == 1 ? files[0] : "<stdin>",
                                           o->judge_model);
-        rc = finish(o, "rag", "rag", res, NULL, sum, explain, &failed);
+        rc = finish(o, "rag", "rag", res, NULL, sum, explain, &failed, 0);
         res = NULL;
     }
     if (!rc && failed)
@@ -158,7 +172,9 @@ static int run_main(struct opts *o, char **files, int nfiles)
     struct vs_diag d;
     vs_diag_clear(&d);
     struct vs_eval_job_opts jo = {o->qrels, o->against, o->baseline, o->level, o->complete,
-                                  o->ann_k, o->permutations, (uint64_t)o->seed, !o->have_m};
+                                  o->ann_k, o->permutations, (uint64_t)o->seed, !o->have_m,
+                                  o->doc_level};
+    struct vs_eval_run_opts ro = {o->doc_level};
     struct vs_eval_job *job = NULL;
     long failed = 0;
     int rc = 0, st = vs_eval_job_new(&jo, o->spec, o->gates, &job, &d);
@@ -169,16 +185,30 @@ static int run_main(struct opts *o, char **files, int nfiles)
         struct vs_eval_result *res;
         json_t *sum;
         vs_diag_clear(&d);
-        if ((st = vs_eval_run_load(nfiles ? files[i] : NULL, NULL, &run, &d)) != VS_OK) {
+        if ((st = vs_eval_run_load_opts(nfiles ? files[i] : NULL, NULL, &ro, &run, &d)) !=
+            VS_OK) {
             rc = vs_cli_report(st, &d);
             break;
         }
         vs_cli_stat_int("hits", (long long)vs_eval_run_hits(run));
+        size_t nret, njudged;
+        int unjudged = 0;
+        if (vs_eval_job_judged(job, run, &nret, &njudged) && nret > 0 && njudged == 0) {
+            unjudged = 1;
+            /* every measure would be 0 for a reason that is not quality */
+            fprintf(stderr, "%s: warning: run '%s': none of its %zu hits is judged in '%s' "
+                    "(other ids or qids than the qrels'%s); every measure is 0\n",
+                    vs_cli.prog, vs_eval_run_name(run), nret, o->qrels,
+                    o->doc_level ? "" : "; for chunk ids like X#0 use --doc-level");
+        }
+        if (o->doc_level)
+            vs_cli_info(1, "run '%s': %zu chunk hits merged into their documents' best",
+                        vs_eval_run_name(run), vs_eval_run_merged(run));
         if ((st = vs_eval_job_score(job, run, &res, &sum, &d)) != VS_OK)
             rc = vs_cli_report(st, &d);
         else
             rc = finish(o, vs_eval_run_name(run), vs_eval_run_id(run), res,
-                        vs_eval_job_baseline(job), sum, NULL, &failed);
+                        vs_eval_job_baseline(job), sum, NULL, &failed, unjudged);
         vs_eval_run_free(run);
     }
     if (!rc && failed)
@@ -204,6 +234,7 @@ int main(int argc, char **argv)
             continue;
         switch (c) {
         case 'c': o.complete = 1; break;
+        case OPT_DOC_LEVEL: o.doc_level = 1; break;
         case 'q': o.per_query = 1; break;
         case 'k': rc = vs_cli_parse_long("--ann-k", optarg, 1, 1000000, &o.ann_k); break;
         case 'l': rc = vs_cli_parse_long("--level", optarg, 0, 1000000, &o.level); break;
@@ -251,9 +282,9 @@ int main(int argc, char **argv)
     if (!o.judge_model)
         o.judge_model = vs_cli_setting("eval.judge_model");
     if (o.rag) {
-        if (o.qrels || o.against || o.baseline || o.have_m || o.complete)
+        if (o.qrels || o.against || o.baseline || o.have_m || o.complete || o.doc_level)
             rc = vs_cli_usage_error("--rag does not take --qrels, --against, "
-                                    "--baseline, -m or -c");
+                                    "--baseline, -m, -c or --doc-level");
         else if (!o.judge_url || !o.judge_model)
             rc = vs_cli_usage_error("--rag needs --judge-url and --judge-model");
     } else if (o.explain)

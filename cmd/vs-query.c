@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vs_query_text.h"
 
@@ -13,11 +14,14 @@
 #include <omp.h>
 #endif
 
+#define VS_QUERY_ASK_MAX 256
+
 enum {
     OPT_ALPHA = VS_OPT_FIRST_PROGRAM, OPT_B, OPT_BATCH, OPT_CANDIDATES,
     OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
     OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MMR, OPT_MODE,
-    OPT_NO_METADATA, OPT_NO_TEXT, OPT_RRF_K, OPT_SIMD, OPT_THREADS, OPT_WITH_VECTORS
+    OPT_GROUP_BY, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
+    OPT_THREADS, OPT_WITH_VECTORS
 };
 
 static const struct option longopts[] = {
@@ -34,12 +38,14 @@ static const struct option longopts[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"fuse", no_argument, NULL, OPT_FUSE},
     {"fusion", required_argument, NULL, OPT_FUSION},
+    {"group-by", required_argument, NULL, OPT_GROUP_BY},
     {"k1", required_argument, NULL, OPT_K1},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
     {"mmr", required_argument, NULL, OPT_MMR},
     {"mode", required_argument, NULL, OPT_MODE},
     {"no-metadata", no_argument, NULL, OPT_NO_METADATA},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
+    {"query", required_argument, NULL, OPT_QUERY},
     {"rrf-k", required_argument, NULL, OPT_RRF_K},
     {"simd", required_argument, NULL, OPT_SIMD},
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -51,14 +57,22 @@ static void usage(FILE *fp)
 {
     fputs("Usage: vs-query [OPTIONS] STORE [FILE...]\n"
           "       vs-query --fuse [OPTIONS] RUN RUN...\n"
-          "Search STORE with the query records of FILE (or standard input): id,\n"
-          "vector or vector_b64 (or text, embedded with the store's model), and\n"
-          "optionally filter and k. Writes one hit record per hit: qid, id, rank,\n"
-          "score (higher is better), distance, metric, text, metadata; text and\n"
-          "hybrid hits add mode, score_vector, score_text, rank_vector, rank_text,\n"
-          "fusion and bm25. With --fuse, fuse the hit streams RUN... by qid.\n"
+          "       vs-query [OPTIONS] STORE --query TEXT [--query TEXT...]\n"
+          "Search STORE with the query records of FILE (or standard input): id (or\n"
+          "BEIR's _id), vector or vector_b64 (or text, embedded with the store's\n"
+          "model), and optionally filter and k. Writes one hit record per hit.\n"
+          "Vector hits: qid, id, rank, score (higher is better), distance (not for\n"
+          "dot), metric, doc_id, text, metadata. Text, hybrid, MMR and grouped\n"
+          "hits: qid, id, rank, score, mode, score_vector, score_text, rank_vector,\n"
+          "rank_text, fusion, bm25, metric (when the vector side found the hit),\n"
+          "doc_id, text, metadata; no distance. doc_id, text and metadata come\n"
+          "from the stored record when it has them (no doc_id with both --no-text\n"
+          "and --no-metadata). With --fuse, fuse the hit\n"
+          "streams RUN... by qid.\n"
           "\n"
           "Options:\n"
+          "      --query TEXT      ask TEXT (repeatable; qids q1, q2, ...), embedded\n"
+          "                        with the store's model; no FILE or stdin is read\n"
           "  -k N                  hits per query (default 10; a query's own k wins)\n"
           "      --mode MODE       vector, text (BM25 over the query's text), hybrid,\n"
           "                        or auto (default: hybrid when the store has text\n"
@@ -71,6 +85,10 @@ static void usage(FILE *fp)
           "      --b B             BM25 b, 0..1 (default 0.75)\n"
           "      --candidates N    candidates per side for hybrid and MMR\n"
           "                        (default max(k, 100))\n"
+          "      --group-by FIELD  one hit per value of the stored FIELD (doc_id, or\n"
+          "                        metadata.NAME): the best chunk of each document,\n"
+          "                        k documents; a record without FIELD is its own\n"
+          "                        group (candidates default max(10k, 100))\n"
           "      --mmr LAMBDA      re-rank the candidates by MMR over their vectors\n"
           "                        (0 = diverse .. 1 = relevance)\n"
           "      --fuse            fuse the runs given as arguments (no store)\n"
@@ -141,6 +159,7 @@ static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k
         return vs_cli_usage_error("--fuse needs at least one RUN file");
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     uint64_t nq = 0, nh = 0;
     int st = vs_query_fuse_files((const char *const *)runs, (size_t)n, &to->fuse, k,
                                  emit, &out, &nq, &nh, &d);
@@ -168,6 +187,8 @@ int main(int argc, char **argv)
     struct vs_qtext_opts to;
     vs_qtext_opts_init(&to);
     long cand = 0, ef = 0;
+    const char *ask[VS_QUERY_ASK_MAX];
+    int nask = 0;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
@@ -207,6 +228,13 @@ int main(int argc, char **argv)
         case OPT_NO_METADATA: qo.no_metadata = 1; break;
         case OPT_NO_TEXT: qo.no_text = 1; break;
         case OPT_CARRY_QUERY: to.carry_query = 1; break;
+        case OPT_GROUP_BY: to.group_by = optarg; break;
+        case OPT_QUERY:
+            if (nask == VS_QUERY_ASK_MAX)
+                bad = vs_cli_usage_error("more than %d --query options", VS_QUERY_ASK_MAX);
+            else
+                ask[nask++] = optarg;
+            break;
         case OPT_WITH_VECTORS: to.with_vectors = 1; break;
         case OPT_SIMD: simd = optarg; break;
         default: bad = vs_cli_usage_error(NULL); break;
@@ -217,6 +245,9 @@ int main(int argc, char **argv)
     if (fuse && (to.carry_query || to.with_vectors))
         return vs_cli_exit(vs_cli_usage_error(
             "--carry-query and --with-vectors search a store; --fuse does not"));
+    if (fuse && (nask || to.group_by))
+        return vs_cli_exit(vs_cli_usage_error("--query and --group-by search a store; "
+                                              "--fuse does not"));
     if (fuse)
         return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
                                     format));
@@ -257,6 +288,7 @@ int main(int argc, char **argv)
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.d = &d;
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
     struct vs_qtext_totals t = {0};
@@ -270,10 +302,23 @@ int main(int argc, char **argv)
     int nfiles = argc - optind;
     const struct vs_qtext_sink sink = {emit, warn, progress, &out};
     vs_cli_stage("search");
-    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++)
+    if (st == VS_OK && nask)
+        st = vs_qtext_ask(q, ask, (size_t)nask, &sink, &t, &d);
+    for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : nask ? 0 : 1); fi++)
         st = vs_qtext_stream(q, nfiles ? argv[optind + fi] : "-", keep_going, &sink, &t, &d);
     if (st == VS_OK && q)
         st = vs_qtext_finish(q, &sink, &t, &d);
+    const char *why;
+    uint64_t text_only = q ? vs_qtext_text_only(q, &why) : 0;
+    if (text_only)
+        vs_cli_warn("%llu quer%s searched by text (BM25) only: %s",
+                    (unsigned long long)text_only, text_only == 1 ? "y" : "ies", why);
+    if (st == VS_E_IO && nfiles && strchr(d.file, ' ') && access(d.file, F_OK) != 0) {
+        /* vs-query kb.vs "how do I ...": a question where a FILE goes */
+        size_t n = strlen(d.detail);
+        snprintf(d.detail + n, sizeof d.detail - n,
+                 " (to ask a question, give it with --query TEXT)");
+    }
     int code = st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
     if (code == VS_EXIT_OK && fail_empty && t.hits == 0)
         code = VS_EXIT_NEGATIVE;

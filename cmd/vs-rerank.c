@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vs_query_text.h"
 #include "vs_rerank.h"
 
 enum {
@@ -12,6 +13,7 @@ enum {
     OPT_API_KEY_ENV,
     OPT_BLEND,
     OPT_BLEND_MODE,
+    OPT_FORMAT,
     OPT_LAMBDA,
     OPT_MAX_RETRIES,
     OPT_METHOD,
@@ -31,6 +33,7 @@ static const struct option longopts[] = {
     {"api-key-env", required_argument, NULL, OPT_API_KEY_ENV},
     {"blend", required_argument, NULL, OPT_BLEND},
     {"blend-mode", required_argument, NULL, OPT_BLEND_MODE},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"lambda", required_argument, NULL, OPT_LAMBDA},
     {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
     {"method", required_argument, NULL, OPT_METHOD},
@@ -61,6 +64,8 @@ static void usage(FILE *fp)
           "                        \"query\" field on the hits wins\n"
           "  -k N                  keep the top N hits per query (default: all)\n"
           "      --min-score X     drop hits whose final score is below X\n"
+          "      --format FMT      ndjson (default), trec (qid Q0 docno rank score tag)\n"
+          "                        or text (for people: rank, score, id, a snippet)\n"
           "      --blend ALPHA     final score = ALPHA x rerank + (1 - ALPHA) x retrieval\n"
           "      --blend-mode MODE rrf (ranks, default) or minmax (normalised scores)\n"
           "      --analyzer SPEC   bm25: analyzer spec (default: the store default)\n"
@@ -88,10 +93,18 @@ static void usage(FILE *fp)
           fp);
 }
 
+/* Hits go out through vs-query's hit writer (ndjson, trec, text), flushed
+ * per hit on a pipe as vs_cli_write does; progress counts them. */
+struct out {
+    struct vs_query_writer w;
+    uint64_t hits;
+};
+
 static int emit(const json_t *rec, void *arg)
 {
-    (void)arg;
-    return vs_cli_write(rec);
+    struct out *o = arg;
+    vs_cli_progress(++o->hits, "hits");
+    return vs_query_writer_put(&o->w, stdout, rec, vs_cli.stdout_is_pipe);
 }
 
 /* Read every query record of path into r. */
@@ -128,6 +141,7 @@ int main(int argc, char **argv)
     long k = 0, retries = -1;
     double timeout = 0, rpm = 0;
     int c, have_mode = 0;
+    const char *format = NULL;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:m:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
@@ -167,6 +181,7 @@ int main(int argc, char **argv)
                 return vs_cli_exit(VS_EXIT_USAGE);
             o.has_min_score = 1;
             break;
+        case OPT_FORMAT: format = optarg; break;
         case OPT_MODEL: o.model = optarg; break;
         case OPT_SIGMOID: o.sigmoid = 1; break;
         case OPT_STORE: o.store = optarg; break;
@@ -225,9 +240,16 @@ int main(int argc, char **argv)
         o.http.rpm = rpm;
     }
     o.k = (size_t)k;
+    struct out out;
+    enum vs_query_format fmt = VS_QUERY_NDJSON;
+    if (format && vs_query_format_parse(format, &fmt) != VS_OK)
+        return vs_cli_exit(vs_cli_usage_error("unknown format '%s' (ndjson, trec, text)", format));
+    vs_query_writer_init(&out.w, fmt);
+    out.hits = 0;
 
     struct vs_diag d;
     vs_diag_clear(&d);
+    out.w.d = &d; /* a hit --format trec cannot hold is described here */
     struct vs_rerank *r = NULL;
     long nq = 0;
     int st = vs_rerank_new(&o, &r, &d);
@@ -244,7 +266,7 @@ int main(int argc, char **argv)
             st = vs_ndjson_read(rd, &rec, &d);
             if (st != VS_OK || !rec)
                 break;
-            st = vs_rerank_push(r, rec, emit, NULL, &d);
+            st = vs_rerank_push(r, rec, emit, &out, &d);
             json_decref(rec);
             if (st != VS_OK) {
                 if (vs_status_exit(st) == VS_EXIT_DATA && !d.line)
@@ -259,7 +281,7 @@ int main(int argc, char **argv)
         vs_ndjson_close(rd);
     }
     if (st == VS_OK)
-        st = vs_rerank_finish(r, emit, NULL, &d);
+        st = vs_rerank_finish(r, emit, &out, &d);
     int code = st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
     if (vs_cli.stats && r) {
         struct vs_rerank_stats rs;

@@ -13,6 +13,7 @@ enum {
     OPT_ACCESS_LOG = VS_OPT_FIRST_PROGRAM,
     OPT_BURST,
     OPT_HASH_KEY,
+    OPT_HEADER_TIMEOUT,
     OPT_IDLE_TIMEOUT,
     OPT_INSECURE_NO_AUTH,
     OPT_KEYS,
@@ -21,6 +22,7 @@ enum {
     OPT_MAX_BODY,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_K,
+    OPT_METRICS_AUTH,
     OPT_RATE,
     OPT_SLOW_LOG,
     OPT_SLOW_MS,
@@ -35,6 +37,7 @@ static const struct option longopts[] = {
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"burst", required_argument, NULL, OPT_BURST},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
+    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"insecure-no-auth", no_argument, NULL, OPT_INSECURE_NO_AUTH},
     {"keys", required_argument, NULL, OPT_KEYS},
@@ -43,6 +46,7 @@ static const struct option longopts[] = {
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"max-k", required_argument, NULL, OPT_MAX_K},
+    {"metrics-auth", no_argument, NULL, OPT_METRICS_AUTH},
     {"rate", required_argument, NULL, OPT_RATE},
     {"slow-log", required_argument, NULL, OPT_SLOW_LOG},
     {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
@@ -69,6 +73,7 @@ static void usage(FILE *fp)
           "      --keys FILE           API keys (NDJSON; see vs-serve(1)); without it only\n"
           "                            127.0.0.1 or [::1] may be used\n"
           "      --insecure-no-auth    allow other addresses without --keys\n"
+          "      --metrics-auth        GET /metrics needs a key too (with --keys)\n"
           "      --hash-key            read a key on stdin, print its hash record, exit\n"
           "      --rate R              requests/s per key (default 0: unlimited)\n"
           "      --burst N             token bucket size (default: max(R, 1))\n"
@@ -78,6 +83,8 @@ static void usage(FILE *fp)
           "      --max-connections N   connections at once (default 256)\n"
           "      --timeout-ms MS       deadline per request (default 10000)\n"
           "      --idle-timeout S      close connections silent for S seconds (default 30)\n"
+          "      --header-timeout S    close a connection whose request headers and body\n"
+          "                            take longer than S seconds to arrive (default 10)\n"
           "      --slow-ms MS          log queries slower than MS to --slow-log\n"
           "      --slow-log FILE       slow-query log (NDJSON; - for stderr)\n"
           "      --access-log FILE     access log (NDJSON; - for stderr)\n"
@@ -152,6 +159,7 @@ int main(int argc, char **argv)
         case OPT_LISTEN: o.listen = optarg; break;
         case OPT_KEYS: keys = optarg; break;
         case OPT_INSECURE_NO_AUTH: o.insecure_no_auth = 1; break;
+        case OPT_METRICS_AUTH: o.metrics_auth = 1; break;
         case OPT_HASH_KEY: do_hash = 1; break;
         case OPT_SLOW_LOG: slow_log = optarg; break;
         case OPT_ACCESS_LOG: access_log = optarg; break;
@@ -188,6 +196,11 @@ int main(int argc, char **argv)
                 return vs_cli_exit(VS_EXIT_USAGE);
             o.idle_timeout_s = (unsigned)v;
             break;
+        case OPT_HEADER_TIMEOUT:
+            if (vs_cli_parse_long("--header-timeout", optarg, 1, 86400, &v))
+                return vs_cli_exit(VS_EXIT_USAGE);
+            o.header_timeout_s = (unsigned)v;
+            break;
         case OPT_TIMEOUT_MS:
             if (vs_cli_parse_double("--timeout-ms", optarg, 1, 86400000, &x))
                 return vs_cli_exit(VS_EXIT_USAGE);
@@ -219,6 +232,8 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+    if (o.metrics_auth && !keys)
+        return vs_cli_exit(vs_cli_usage_error("--metrics-auth needs --keys"));
     if (slow_log && o.slow_ms < 0)
         return vs_cli_exit(vs_cli_usage_error("--slow-log needs --slow-ms"));
     if (o.slow_ms >= 0 && !slow_log)

@@ -14,6 +14,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 bin=${1:-$root/build/bin}
 case "$bin" in /*) ;; *) bin=$root/$bin ;; esac
+bin=$(cd "$bin" && pwd)
+user_path=$PATH
 PATH="$bin:$PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vecstore-demo.XXXXXX")
 store=${2:-$work/demo.vs}
@@ -59,3 +61,27 @@ what happens if the machine crashes during a write?
 which exit code means the store is locked or corrupt?
 how are vectors passed as base64?
 Q
+
+# The programs are in $bin, not on the user's PATH: say how to put them there.
+echo
+if [ "$(PATH=$user_path command -v vs-query || true)" = "$bin/vs-query" ]; then
+    echo "== the programs are on your PATH (from $bin)"
+    exit 0
+fi
+install="make install PREFIX=~/.local"
+case "$bin" in
+    "$root/build/bin") ;;
+    "$root"/*/bin) b=${bin#"$root"/}; install="$install BUILD=${b%/bin}" ;;
+esac
+case "$bin" in   # a folder name the shell would expand inside "..." is single-quoted
+    *[\"\$\`\\]*) export_line="export PATH='$(printf '%s' "$bin" | sed "s/'/'\\\\''/g")':\"\$PATH\"" ;;
+    *) export_line="export PATH=\"$bin:\$PATH\"" ;;
+esac
+cat <<EOF
+== the programs are in $bin, not on your PATH; either install them for
+   yourself, in $root (no root needed; Debian's ~/.profile puts ~/.local/bin
+   on PATH at your next login, and man finds the pages beside it):
+     $install
+   or use them from the build, in this shell:
+     $export_line
+EOF

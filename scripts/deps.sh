@@ -8,7 +8,10 @@ set -eu
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
 libxxhash-dev libutf8proc-dev libstemmer-dev libcurl4-openssl-dev libxml2-dev
 libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
-TEST_PKGS="bats python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl"
+# clang and libclang-rt-dev (its libFuzzer and sanitizer run-times): the
+# HTTP fuzzing that `make check` runs (tests/fuzz/run.sh)
+TEST_PKGS="bats python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
+clang libclang-rt-dev"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 

@@ -30,6 +30,9 @@ The model name (before "-DIM") picks a behaviour; counters are per model:
   down        always 500 with an error message
   slow        sleeps 3 s before answering
   slowish     sleeps 0.3 s before answering
+  gatherN     holds each request until N requests of this model are in
+              flight at once (at most 5 s), then answers; the log line has
+              "inflight": how many were in flight when it went on
   truncjson   a body cut in the middle (valid Content-Length)
   wrongcount  one embedding too few
   wrongdim    the last embedding one number short
@@ -55,6 +58,8 @@ from mockhttp import JSONHandler, main
 
 LOCK = threading.Lock()
 COUNT = {}
+GATHER = threading.Condition()
+INFLIGHT = {}
 
 
 def vector(text, dim):
@@ -135,12 +140,23 @@ class Handler(JSONHandler):
             time.sleep(3)
         elif beh == "slowish":
             time.sleep(0.3)
+        inflight = None
+        if beh.startswith("gather") and beh[6:].isdigit():
+            want, end = int(beh[6:]), time.time() + 5
+            with GATHER:
+                INFLIGHT[beh] = INFLIGHT.get(beh, 0) + 1
+                GATHER.notify_all()
+                while INFLIGHT[beh] < want and time.time() < end:
+                    GATHER.wait(end - time.time())
+                inflight = INFLIGHT[beh]
         entry = {"t": t0, "path": self.path, "model": model,
                  "n": len(texts), "texts": texts,
                  "input_type": req.get("input_type"),
                  "dimensions": req.get("dimensions"),
                  "status": status, "auth_ok": auth_ok,
                  "port": self.client_address[1]}
+        if inflight is not None:
+            entry["inflight"] = inflight
         if azure:
             entry.update(api_version=(query.get("api-version") or [None])[0],
                          body_model=req.get("model"), authorization=bool(auth))
@@ -180,6 +196,9 @@ class Handler(JSONHandler):
             self.reply(status, body, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
+        if inflight is not None:
+            with GATHER:
+                INFLIGHT[beh] -= 1
 
 
 if __name__ == "__main__":

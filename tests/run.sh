@@ -1,10 +1,15 @@
 #!/bin/bash
 # Run the unit tests (TAP from tests/unit binaries) and the CLI tests (bats,
-# TAP) against each build directory given, and end with one summary line:
+# TAP) against each build directory given (units:DIR: the unit tests only),
+# and end with one summary line:
 #   N passed, N failed, N skipped
+# Before the builds, once: the bats lint (tests/lint-bats.py) and, when no
+# TESTS filter is set (or it matches "fuzz"), the HTTP fuzzing
+# (tests/fuzz/run.sh, FUZZ_SECONDS per target, default 20; FUZZ_SECONDS=0
+# leaves it out).
 # Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter),
 # BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
-# binary gets 600).
+# binary gets 600), FUZZ_SECONDS.
 set -u
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,8 +34,35 @@ count_tap() { # reads TAP on stdin, echoes it, updates counters via a temp file
 tally=$(mktemp)
 trap 'rm -f "$tally"' EXIT
 
-for build in "$@"; do
-    echo "# ---- tests against $build ----"
+# tap_cmd CMD...: run CMD, count its TAP; a non-zero exit with no failed
+# test counts as one failure
+tap_cmd() {
+    local before rc
+    before=$(grep -c F "$tally")
+    "$@" 2>&1 | count_tap
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -ne 0 ] && [ "$(grep -c F "$tally")" -eq "$before" ]; then
+        echo "not ok - $* exited with status $rc"
+        echo F >>"$tally"
+    fi
+}
+
+# The bats lint (tests/lint-bats.py): no check that bats would ignore.
+bats_files=$(ls tests/cli/*.bats 2>/dev/null | grep -e "${TESTS:-.}" || true)
+if [ -n "$bats_files" ]; then
+    echo "# lint: bats checks that cannot fail"
+    # shellcheck disable=SC2086
+    tap_cmd /usr/bin/python3 tests/lint-bats.py $bats_files tests/cli/helpers.bash
+fi
+
+if [ "${FUZZ_SECONDS:-20}" != 0 ] && { [ -z "${TESTS:-}" ] || [[ fuzz == *${TESTS}* ]]; }; then
+    echo "# fuzz: tests/fuzz/run.sh ${FUZZ_SECONDS:-20}"
+    tap_cmd tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+fi
+
+for arg in "$@"; do
+    build=${arg#units:}
+    echo "# ---- tests against $build$([ "$build" != "$arg" ] && echo ' (unit tests only)') ----"
     for t in "$build"/tests/test_*; do
         [ -x "$t" ] || continue
         echo "# unit: $(basename "$t")"
@@ -43,8 +75,7 @@ for build in "$@"; do
             echo F >>"$tally"
         fi
     done
-    bats_files=$(ls tests/cli/*.bats 2>/dev/null | grep -e "${TESTS:-.}" || true)
-    if [ -n "$bats_files" ]; then
+    if [ -n "$bats_files" ] && [ "$build" = "$arg" ]; then
         echo "# cli: bats against $build/bin"
         # shellcheck disable=SC2086
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \

@@ -40,6 +40,10 @@ struct node {
     struct node *a, *b;
     struct path path;
     json_t *lit;  /* N_CMP, N_CONTAINS, N_STARTS: the literal; N_IN: an array */
+    /* N_IN: the list's strings sorted (binary search) and its other
+     * literals (borrowed from lit), so a long list costs O(log n) a doc */
+    const json_t **strs, **others;
+    size_t nstrs, nothers;
 };
 
 struct vs_filter {
@@ -145,7 +149,13 @@ static int lex_string(struct parser *p, size_t start)
 {
     const char *s = p->s;
     char q = s[start];
-    size_t i = start + 1, cap = strlen(s + start) + 1, n = 0;
+    /* the literal's extent first (escapes only shrink it): the buffer is
+     * sized by the literal, not by the rest of the filter, so a long IN
+     * list lexes in linear time */
+    size_t end = start + 1;
+    while (s[end] && s[end] != q)
+        end += s[end] == '\\' && s[end + 1] ? 2 : 1;
+    size_t i = start + 1, cap = end - start + 1, n = 0;
     char *buf = malloc(cap);
     if (!buf)
         return fail(p, start, VS_E_NOMEM, "out of memory");
@@ -367,6 +377,8 @@ static void node_free(struct node *n)
     node_free(n->b);
     path_release(&n->path);
     json_decref(n->lit);
+    free(n->strs);
+    free(n->others);
     free(n);
 }
 
@@ -450,6 +462,8 @@ static struct node *wrap_not(struct parser *p, struct node *n)
     return x;
 }
 
+static int in_index(struct node *n);
+
 static struct node *parse_pred(struct parser *p)
 {
     struct node *n = node_new(p, N_CMP);
@@ -511,6 +525,10 @@ static struct node *parse_pred(struct parser *p)
         }
         if (next(p) != VS_OK)
             goto fail;
+        if (in_index(n) != VS_OK) {
+            fail(p, p->t.pos, VS_E_NOMEM, "out of memory");
+            goto fail;
+        }
         break;
     case T_CONTAINS:
         n->kind = N_CONTAINS;
@@ -700,6 +718,30 @@ static int order(const json_t *a, const json_t *b)
     return -2;
 }
 
+static int cmp_str_lit(const void *x, const void *y)
+{
+    return order(*(const json_t *const *)x, *(const json_t *const *)y);
+}
+
+/* Split an IN list into its sorted strings and its other literals. */
+static int in_index(struct node *n)
+{
+    size_t m = json_array_size(n->lit);
+    n->strs = malloc((m ? m : 1) * sizeof *n->strs);
+    n->others = malloc((m ? m : 1) * sizeof *n->others);
+    if (!n->strs || !n->others)
+        return VS_E_NOMEM;
+    for (size_t i = 0; i < m; i++) {
+        const json_t *v = json_array_get(n->lit, i);
+        if (json_is_string(v))
+            n->strs[n->nstrs++] = v;
+        else
+            n->others[n->nothers++] = v;
+    }
+    qsort(n->strs, n->nstrs, sizeof *n->strs, cmp_str_lit);
+    return VS_OK;
+}
+
 static int equal(const json_t *a, const json_t *b)
 {
     if (json_is_boolean(a) && json_is_boolean(b))
@@ -737,8 +779,22 @@ static int eval(const struct node *n, const json_t *doc)
         return 0;
     }
     case N_IN:
-        for (i = 0; i < json_array_size(n->lit); i++)
-            if (equal(v, json_array_get(n->lit, i)))
+        if (json_is_string(v)) { /* a string equals only strings */
+            size_t lo = 0, hi = n->nstrs;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = order(v, n->strs[mid]);
+                if (c == 0)
+                    return 1;
+                if (c < 0)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            return 0;
+        }
+        for (i = 0; i < n->nothers; i++)
+            if (equal(v, n->others[i]))
                 return 1;
         return 0;
     case N_CONTAINS:

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IO_CHUNK (1u << 16)
 
@@ -80,11 +81,24 @@ static int fill(struct vs_ndjson_reader *r, struct vs_diag *d)
 {
     if (r->eof)
         return VS_OK;
-    r->io_len = fread(r->io, 1, IO_CHUNK, r->fp);
+    /* read(2) returns what a pipe holds; fread would wait for a whole
+     * chunk, holding back complete lines (and --commit-every commits) until
+     * 64 KiB more input or its end arrives. Only this reader reads fp. */
+    int fd = fileno(r->fp), err = 0;
+    if (fd >= 0) {
+        ssize_t n;
+        do
+            n = read(fd, r->io, IO_CHUNK);
+        while (n < 0 && errno == EINTR);
+        err = n < 0 ? errno : 0;
+        r->io_len = n < 0 ? 0 : (size_t)n;
+    } else {
+        r->io_len = fread(r->io, 1, IO_CHUNK, r->fp);
+        err = ferror(r->fp) ? (errno ? errno : EIO) : 0;
+    }
     r->io_pos = 0;
     if (r->io_len == 0) {
-        if (ferror(r->fp)) {
-            int err = errno;
+        if (err) {
             vs_diag_where(d, r->name, r->line + 1);
             return vs_diag_set(d, vs_status_from_errno(err), "read error: %s",
                                strerror(err));

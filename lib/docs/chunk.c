@@ -82,6 +82,10 @@ int vs_chunker_new(const struct vs_chunk_options *o, struct vs_chunker **out,
         return vs_diag_set(d, VS_E_USAGE,
                            "overlap %zu must be smaller than the size %zu",
                            o->overlap, o->size);
+    if (o->min_size >= o->size)
+        return vs_diag_set(d, VS_E_USAGE,
+                           "minimum size %zu must be smaller than the size %zu",
+                           o->min_size, o->size);
     struct vs_chunker *c = calloc(1, sizeof *c);
     if (!c)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -381,6 +385,41 @@ static void split_fixed(struct vs_chunker *c)
     c->npcs = base;
 }
 
+/* Non-zero when a section of sec[0..nsec) starts in (a, b]. */
+static int section_between(const size_t *sec, size_t nsec, size_t a, size_t b)
+{
+    for (size_t i = 0; i < nsec; i++)
+        if (sec[i] > a && sec[i] <= b)
+            return 1;
+    return 0;
+}
+
+/* Merge each span measuring less than min_size into the next one (or, for
+ * the last, the previous one), unless a section of sec starts between
+ * them; the merged span covers both. */
+static void merge_tiny(struct vs_chunker *c, const size_t *sec, size_t nsec)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < c->nspans; i++) {
+        struct vs_chunk_span sp = c->spans[i];
+        if (measure(c, sp.start, sp.end) < c->o.min_size) {
+            if (i + 1 < c->nspans &&
+                !section_between(sec, nsec, sp.start, c->spans[i + 1].start)) {
+                if (c->spans[i + 1].start > sp.start)
+                    c->spans[i + 1].start = sp.start;
+                continue; /* carried into the next */
+            }
+            if (w > 0 && !section_between(sec, nsec, c->spans[w - 1].start, sp.start)) {
+                if (c->spans[w - 1].end < sp.end)
+                    c->spans[w - 1].end = sp.end;
+                continue;
+            }
+        }
+        c->spans[w++] = sp;
+    }
+    c->nspans = w;
+}
+
 static int split_impl(struct vs_chunker *c, const char *text, size_t len,
                       const size_t *sec, size_t nsec, const size_t *keep,
                       size_t nkeep, const struct vs_chunk_span **spans,
@@ -441,6 +480,9 @@ static int split_impl(struct vs_chunker *c, const char *text, size_t len,
     }
     if (c->status)
         return vs_diag_set(d, c->status, "out of memory");
+    if (c->o.min_size)
+        merge_tiny(c, c->o.splitter == VS_SPLITTER_MARKDOWN ? sec : NULL,
+                   c->o.splitter == VS_SPLITTER_MARKDOWN ? nsec : 0);
     *spans = c->spans;
     *n = c->nspans;
     return VS_OK;

@@ -3,6 +3,7 @@
 
 #include "vs_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +11,13 @@
 
 struct vs_chunk_job {
     struct vs_chunker *chunker;
-    const struct vs_walk_filter *filter;
+    struct vs_walk_filter filter; /* the caller's, with left_out set here */
     struct vs_chunk_options opts;
     struct vs_chunk_since *since; /* or NULL */
     json_t *keeps;                /* keep markers, written at the end */
     const char *field;
     int keep_going;
+    int title_metadata_only; /* a record's "title" only in metadata.title */
     struct vs_chunk_sink sink;
     struct vs_chunk_counts c;
     int fatal;           /* status of a fatal error in a walk callback */
@@ -34,6 +36,15 @@ static void info(struct vs_chunk_job *j, int level, const char *path, const char
         j->sink.info(level, path, what, j->sink.arg);
 }
 
+static void on_left_out(void *ctx, const char *path, const char *why)
+{
+    struct vs_chunk_job *j = ctx;
+    j->c.files_left_out++;
+    char what[4200];
+    snprintf(what, sizeof what, "left out: %s", why);
+    info(j, 2, path, what);
+}
+
 int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
                      const struct vs_walk_filter *filter, const char *field,
                      int keep_going, const char *since, const struct vs_chunk_sink *sink,
@@ -44,7 +55,9 @@ int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
     if (!j)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     j->chunker = ch;
-    j->filter = filter;
+    if (filter)
+        j->filter = *filter;
+    j->filter.left_out = on_left_out;
     j->opts = *o;
     j->field = field ? field : "text";
     j->keep_going = keep_going;
@@ -109,6 +122,34 @@ static int chunk_doc(struct vs_chunk_job *j, struct vs_doc *doc, struct vs_diag 
     return VS_OK;
 }
 
+void vs_chunk_job_set_title(struct vs_chunk_job *j, enum vs_chunk_title t)
+{
+    j->title_metadata_only = t == VS_CHUNK_TITLE_METADATA;
+}
+
+/* A record's non-empty string "title" (BEIR corpora) goes before its text,
+ * "TITLE\n\nTEXT", so that it is embedded and indexed with the text; the
+ * chunks' offsets are into that text. A record without a string text is
+ * left for vs_doc_from_record to refuse. */
+static int title_into_text(json_t *rec, const char *field, struct vs_diag *d)
+{
+    json_t *ti = json_object_get(rec, "title"), *tx = json_object_get(rec, field);
+    if (!json_is_string(ti) || !json_string_length(ti) || !json_is_string(tx))
+        return VS_OK;
+    size_t a = json_string_length(ti), b = json_string_length(tx);
+    char *buf = malloc(a + b + 3);
+    if (!buf)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    memcpy(buf, json_string_value(ti), a);
+    memcpy(buf + a, "\n\n", 2);
+    memcpy(buf + a + 2, json_string_value(tx), b);
+    json_t *nt = json_stringn_nocheck(buf, a + b + 2);
+    free(buf);
+    if (!nt || json_object_set_new(rec, field, nt) != 0)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    return VS_OK;
+}
+
 int vs_chunk_job_records(struct vs_chunk_job *j, const char *path, struct vs_diag *d)
 {
     vs_diag_clear(d);
@@ -129,7 +170,10 @@ int vs_chunk_job_records(struct vs_chunk_job *j, const char *path, struct vs_dia
         st = vs_ndjson_read(rd, &rec, d);
         struct vs_doc *doc = NULL;
         if (st == VS_OK && rec) {
-            st = vs_doc_from_record(rec, j->field, source, &doc, d);
+            if (!j->title_metadata_only)
+                st = title_into_text(rec, j->field ? j->field : "text", d);
+            if (st == VS_OK)
+                st = vs_doc_from_record(rec, j->field, source, &doc, d);
             vs_diag_where(d, vs_ndjson_name(rd), vs_ndjson_line(rd));
             json_decref(rec);
         } else if (st == VS_OK)
@@ -186,7 +230,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
     }
     vs_diag_clear(&d);
     struct vs_doc *doc;
-    st = vs_doc_load_file(path, rel, &doc, &d);
+    st = vs_doc_load_file_flags(path, rel, j->opts.load_flags, &doc, &d);
     if (st == VS_E_NOMEM)
         return fatal(j, st, &d);
     if (st != VS_OK) {
@@ -209,7 +253,7 @@ int vs_chunk_job_path(struct vs_chunk_job *j, const char *path, struct vs_diag *
 {
     vs_diag_clear(d);
     j->fatal = VS_OK;
-    int st = vs_walk(path, j->filter, on_file, j, d);
+    int st = vs_walk(path, &j->filter, on_file, j, d);
     if (j->fatal != VS_OK) {
         if (d)
             *d = j->fd;

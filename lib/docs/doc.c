@@ -29,7 +29,8 @@ enum vs_doc_format vs_doc_format_of(const char *path)
     if (!dot || dot == base)
         return VS_FORMAT_TEXT;
     dot++;
-    if (!strcasecmp(dot, "md") || !strcasecmp(dot, "markdown"))
+    if (!strcasecmp(dot, "md") || !strcasecmp(dot, "markdown") ||
+        !strcasecmp(dot, "mdown") || !strcasecmp(dot, "mkd"))
         return VS_FORMAT_MARKDOWN;
     if (!strcasecmp(dot, "html") || !strcasecmp(dot, "htm") ||
         !strcasecmp(dot, "xhtml"))
@@ -39,6 +40,23 @@ enum vs_doc_format vs_doc_format_of(const char *path)
     if (!strcasecmp(dot, "jsonl") || !strcasecmp(dot, "ndjson"))
         return VS_FORMAT_NDJSON;
     return VS_FORMAT_TEXT;
+}
+
+int vs_doc_is_document(const char *path)
+{
+    static const char *const text_ext[] = {
+        "txt", "text", "rst", "adoc", "asciidoc", "org", "tex", "mdown", "mkd", NULL};
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base) /* README, NEWS, LICENSE: text */
+        return 1;
+    if (vs_doc_format_of(path) != VS_FORMAT_TEXT)
+        return 1;
+    for (size_t i = 0; text_ext[i]; i++)
+        if (!strcasecmp(dot + 1, text_ext[i]))
+            return 1;
+    return 0;
 }
 
 int vs_utf8_valid(const char *str, size_t n)

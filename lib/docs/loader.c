@@ -45,8 +45,8 @@ static int read_all(FILE *fp, char **buf, size_t *len)
     return VS_OK;
 }
 
-int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
-                     struct vs_diag *d)
+int vs_doc_load_file_flags(const char *path, const char *id, unsigned flags,
+                           struct vs_doc **out, struct vs_diag *d)
 {
     *out = NULL;
     vs_diag_where(d, path, 0);
@@ -87,7 +87,7 @@ int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
             st = vs_diag_set(d, VS_E_DATA, "binary file (a NUL byte), skipped");
             break;
         }
-        st = vs_loader_html(doc, raw, len, d);
+        st = vs_loader_html_flags(doc, raw, len, flags, d);
         break;
     default:
         if (!vs_utf8_valid(raw, len)) {
@@ -222,6 +222,12 @@ int vs_doc_from_text(const char *id, const char *text, size_t len,
     return VS_OK;
 }
 
+int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
+                     struct vs_diag *d)
+{
+    return vs_doc_load_file_flags(path, id, 0, out, d);
+}
+
 /* ---- walking ---- */
 
 static int glob_any(const char *const *globs, size_t n, const char *rel,
@@ -244,21 +250,156 @@ static const char *base_of(const char *p)
     return s && s[1] ? s + 1 : p;
 }
 
-static int walk_dir(const char *dir, const char *rel,
-                    const struct vs_walk_filter *f, vs_walk_fn fn, void *ctx,
+/* One rule of an ignore file. */
+struct ign_rule {
+    char *pat;       /* without "!", leading "/" and trailing "/" */
+    const char *src; /* the ignore file's path (owned by the walk's list) */
+    size_t dlen;     /* length of the rel path of the file's directory */
+    int neg, dironly, anchored, deep;
+};
+
+struct walk {
+    const struct vs_walk_filter *f;
+    vs_walk_fn fn;
+    void *ctx;
+    struct ign_rule *rules;
+    size_t nrules, cap;
+    char **srcs; /* ignore file paths, freed at the end */
+    size_t nsrcs, srccap;
+};
+
+static int add_rule(struct walk *w, const char *line, size_t n, const char *src,
+                    size_t dlen)
+{
+    while (n && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+        n--;
+    if (!n || line[0] == '#')
+        return VS_OK;
+    struct ign_rule r = {NULL, src, dlen, 0, 0, 0, 0};
+    if (line[0] == '!') {
+        r.neg = 1;
+        line++;
+        n--;
+    } else if (line[0] == '\\' && n > 1 && (line[1] == '#' || line[1] == '!')) {
+        line++;
+        n--;
+    }
+    if (n && line[n - 1] == '/') {
+        r.dironly = 1;
+        n--;
+    }
+    if (!n)
+        return VS_OK;
+    r.anchored = memchr(line, '/', n) != NULL;
+    if (line[0] == '/') {
+        line++;
+        n--;
+    }
+    if (!n)
+        return VS_OK;
+    if (!(r.pat = strndup(line, n)))
+        return VS_E_NOMEM;
+    r.deep = strstr(r.pat, "**") != NULL;
+    if (w->nrules == w->cap) {
+        size_t c = w->cap ? 2 * w->cap : 16;
+        struct ign_rule *p = realloc(w->rules, c * sizeof *p);
+        if (!p) {
+            free(r.pat);
+            return VS_E_NOMEM;
+        }
+        w->rules = p;
+        w->cap = c;
+    }
+    w->rules[w->nrules++] = r;
+    return VS_OK;
+}
+
+/* Read dir's ignore files into w's rules (an unreadable one is skipped:
+ * it is not a document, and git skips it too). */
+static int read_ignores(struct walk *w, const char *dir, size_t dlen)
+{
+    static const char *const names[] = {".gitignore", ".ignore", ".vecstoreignore"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, names[i]) < 0)
+            return VS_E_NOMEM;
+        FILE *fp = fopen(path, "r");
+        if (!fp) {
+            free(path);
+            continue;
+        }
+        if (w->nsrcs == w->srccap) {
+            size_t c = w->srccap ? 2 * w->srccap : 8;
+            char **p = realloc(w->srcs, c * sizeof *p);
+            if (!p) {
+                fclose(fp);
+                free(path);
+                return VS_E_NOMEM;
+            }
+            w->srcs = p;
+            w->srccap = c;
+        }
+        w->srcs[w->nsrcs++] = path;
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        int st = VS_OK;
+        while (st == VS_OK && (n = getline(&line, &cap, fp)) >= 0) {
+            if (n && line[n - 1] == '\n')
+                n--;
+            st = add_rule(w, line, (size_t)n, path, dlen);
+        }
+        free(line);
+        fclose(fp);
+        if (st != VS_OK)
+            return st;
+    }
+    return VS_OK;
+}
+
+/* The ignore file whose last matching rule ignores rel, or NULL. */
+static const char *ignored_by(const struct walk *w, const char *rel,
+                              const char *base, int isdir)
+{
+    for (size_t i = w->nrules; i-- > 0;) {
+        const struct ign_rule *r = &w->rules[i];
+        if (r->dironly && !isdir)
+            continue;
+        const char *sub = rel + r->dlen + (r->dlen ? 1 : 0);
+        int hit = r->anchored ? fnmatch(r->pat, sub, r->deep ? 0 : FNM_PATHNAME) == 0
+                              : fnmatch(r->pat, base, 0) == 0;
+        if (hit)
+            return r->neg ? NULL : r->src;
+    }
+    return NULL;
+}
+
+static void left_out(const struct walk *w, const char *path, const char *why)
+{
+    if (w->f->left_out)
+        w->f->left_out(w->ctx, path, why);
+}
+
+static int walk_dir(struct walk *w, const char *dir, const char *rel,
                     struct vs_diag *d)
 {
+    const struct vs_walk_filter *f = w->f;
     DIR *dp = opendir(dir);
     if (!dp) {
         struct vs_diag e;
         vs_diag_clear(&e);
         vs_diag_where(&e, dir, 0);
         vs_diag_set(&e, vs_status_from_errno(errno), "%s", strerror(errno));
-        return fn(ctx, dir, rel, VS_E_IO, &e);
+        return w->fn(w->ctx, dir, rel, VS_E_IO, &e);
     }
+    size_t nrules = w->nrules; /* this directory's rules are dropped at the end */
     char **names = NULL;
     size_t n = 0, cap = 0;
-    int st = VS_OK;
+    int st = f->no_ignore ? VS_OK : read_ignores(w, dir, strlen(rel));
+    if (st != VS_OK) {
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
     struct dirent *de;
     while ((de = readdir(dp)) != NULL) {
         if (de->d_name[0] == '.')
@@ -295,25 +436,36 @@ static int walk_dir(const char *dir, const char *rel,
             break;
         }
         struct stat lsb, sb;
+        const char *by;
         if (lstat(path, &lsb) != 0 || stat(path, &sb) != 0) {
             struct vs_diag e;
             vs_diag_clear(&e);
             vs_diag_where(&e, path, 0);
             vs_diag_set(&e, VS_E_IO, "%s", strerror(errno));
-            st = fn(ctx, path, r, VS_E_IO, &e);
+            st = w->fn(w->ctx, path, r, VS_E_IO, &e);
         } else if (glob_any(f->exclude, f->nexclude, r, names[i])) {
             /* excluded */
+        } else if ((by = ignored_by(w, r, names[i], S_ISDIR(sb.st_mode))) != NULL) {
+            char why[4200];
+            snprintf(why, sizeof why, "ignored by %s", by);
+            left_out(w, path, why);
         } else if (S_ISDIR(sb.st_mode)) {
             if (!S_ISLNK(lsb.st_mode))
-                st = walk_dir(path, r, f, fn, ctx, d);
+                st = walk_dir(w, path, r, d);
         } else if (S_ISREG(sb.st_mode)) {
-            if (!f->ninclude || glob_any(f->include, f->ninclude, r, names[i]))
-                st = fn(ctx, path, r, VS_OK, NULL);
+            if (f->ninclude ? glob_any(f->include, f->ninclude, r, names[i])
+                            : vs_doc_is_document(names[i]))
+                st = w->fn(w->ctx, path, r, VS_OK, NULL);
+            else if (!f->ninclude)
+                left_out(w, path, "not a document format (--include reads it)");
         }
         free(path);
         free(r);
     }
 done:
+    for (size_t i = nrules; i < w->nrules; i++)
+        free(w->rules[i].pat);
+    w->nrules = nrules;
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -324,7 +476,7 @@ done:
 int vs_walk(const char *root, const struct vs_walk_filter *f, vs_walk_fn fn,
             void *ctx, struct vs_diag *d)
 {
-    static const struct vs_walk_filter none = {NULL, 0, NULL, 0};
+    static const struct vs_walk_filter none = {NULL, 0, NULL, 0, 0, NULL};
     if (!f)
         f = &none;
     struct stat sb;
@@ -332,8 +484,15 @@ int vs_walk(const char *root, const struct vs_walk_filter *f, vs_walk_fn fn,
         vs_diag_where(d, root, 0);
         return vs_diag_set(d, vs_status_from_errno(errno), "%s", strerror(errno));
     }
-    if (S_ISDIR(sb.st_mode))
-        return walk_dir(root, "", f, fn, ctx, d);
+    if (S_ISDIR(sb.st_mode)) {
+        struct walk w = {f, fn, ctx, NULL, 0, 0, NULL, 0, 0};
+        int st = walk_dir(&w, root, "", d);
+        free(w.rules);
+        for (size_t i = 0; i < w.nsrcs; i++)
+            free(w.srcs[i]);
+        free(w.srcs);
+        return st;
+    }
     const char *base = base_of(root);
     if (glob_any(f->exclude, f->nexclude, root, base))
         return VS_OK;

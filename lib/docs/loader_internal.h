@@ -45,6 +45,9 @@ int vs_loader_markdown(struct vs_doc *doc, const char *raw, size_t len,
                        struct vs_diag *d);
 int vs_loader_html(struct vs_doc *doc, const char *raw, size_t len,
                    struct vs_diag *d);
+/* The same with VS_LOAD_* flags (vs_loader_html: main content, flags 0). */
+int vs_loader_html_flags(struct vs_doc *doc, const char *raw, size_t len,
+                         unsigned flags, struct vs_diag *d);
 int vs_loader_pdf(struct vs_doc *doc, const char *raw, size_t len,
                   struct vs_diag *d);
 

@@ -17,6 +17,12 @@
  *   markdown   one chunk per section (heading to next heading); a section too
  *              big is split as `recursive`; a document without headings is
  *              one section
+ * Tiny pieces: with min_size, a chunk measuring less than min_size (a
+ * heading line such as "Bug Fixes:" before a long list, a date, the tail of
+ * a document) is merged into the next chunk of the document, or the last
+ * one into the one before it; the markdown splitter never merges across a
+ * section. A merged chunk may measure up to size + min_size - 1; a chunk
+ * left alone (a document that is all one tiny chunk) stays as it is.
  * Overlap (recursive, sentence, markdown): the next chunk starts with the
  * last whole pieces of the previous one that measure at most `overlap`
  * together, when they and the next piece fit in `size`. Chunks of the
@@ -53,6 +59,8 @@ struct vs_chunk_options {
     enum vs_chunk_unit unit;
     size_t size;    /* >= 1 */
     size_t overlap; /* < size */
+    size_t min_size; /* < size; 0 = no merging (see below) */
+    unsigned load_flags; /* VS_LOAD_* for files read by a vs_chunk_job */
 };
 
 /* Names: "fixed", "recursive", "sentence", "markdown"; "chars", "words".
@@ -97,8 +105,10 @@ int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
 
 /* ---- incremental runs (vs-chunk --since STORE) ----
  *
- * A file stamp says "this file, read this way": "v1 MTIME CTIME SIZE INODE
- * SPLITTER/UNIT/SIZE/OVERLAP", with the times as seconds.nanoseconds from
+ * A file stamp says "this file, read this way": "v2 MTIME CTIME SIZE INODE
+ * SPLITTER/UNIT/SIZE/OVERLAP/MIN_SIZE/LOAD_FLAGS" (v1, from before tiny
+ * merging and HTML main content, lacked the last two and never equals a
+ * v2 stamp, so such files are read again once), with the times as seconds.nanoseconds from
  * stat(2). vs-chunk puts it on every chunk record of a file as
  * metadata.file_stamp. A later run with --since compares the stamp of each
  * file (one stat, no read) with the stamp stored for the same source and

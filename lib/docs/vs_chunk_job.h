@@ -24,6 +24,7 @@ struct vs_chunk_job;
 struct vs_chunk_counts {
     long long docs, chunks, bytes; /* bytes: of the documents' text */
     long long files_skipped, records_skipped, files_unchanged;
+    long long files_left_out; /* not documents, or ignored (vs_walk) */
 };
 
 struct vs_chunk_sink {
@@ -39,7 +40,8 @@ struct vs_chunk_sink {
 };
 
 /* A run with the chunker ch (borrowed; made from o) over the text field of
- * records (NULL = "text"), files chosen by filter (borrowed), and with
+ * records (NULL = "text"), files chosen by filter (copied; its left_out is
+ * the job's: counted, and an info note at level 2), and with
  * since (a store path, or NULL) the stamps of the files that store holds:
  * a store that does not exist yet is noted (info level 1) and every file
  * is read. Errors: those of vs_chunk_since_open, VS_E_NOMEM. */
@@ -48,6 +50,13 @@ int vs_chunk_job_new(struct vs_chunker *ch, const struct vs_chunk_options *o,
                      int keep_going, const char *since, const struct vs_chunk_sink *sink,
                      struct vs_chunk_job **out, struct vs_diag *d);
 void vs_chunk_job_free(struct vs_chunk_job *j);
+
+/* Where a record's "title" goes (BEIR corpora have one). TEXT (the
+ * default): before the text, "TITLE\n\nTEXT", so it is embedded and indexed
+ * with it (chunk offsets are into that text), and into metadata.title;
+ * METADATA: only into metadata.title (the text as given). */
+enum vs_chunk_title { VS_CHUNK_TITLE_TEXT = 0, VS_CHUNK_TITLE_METADATA };
+void vs_chunk_job_set_title(struct vs_chunk_job *j, enum vs_chunk_title t);
 
 /* The records of the NDJSON file path (NULL or "-": standard input), one
  * document each. A file that does not open is skipped (warning);

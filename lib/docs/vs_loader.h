@@ -10,7 +10,10 @@
  *   html      text extracted with libxml2's HTML parser: scripts, styles and
  *             <head> dropped, whitespace collapsed outside <pre>, blocks
  *             separated by blank lines; offsets are into this extracted text;
- *             metadata.title from <title>; h1-h6 give sections
+ *             metadata.title from <title>; h1-h6 give sections; by default
+ *             only the main content (<main>, a lone <article>, or the body
+ *             without navigation, headers, footers, sidebars and link lists:
+ *             loader_html.c says exactly which), VS_LOAD_HTML_ALL for all
  *   pdf       the text of each page from poppler-glib, pages joined by a
  *             blank line; offsets are into this extracted text; page starts
  *             give metadata.page; metadata.title from the PDF's info
@@ -43,9 +46,14 @@ enum vs_doc_format {
 /* "text", "markdown", "html", "pdf", "ndjson", "record". */
 const char *vs_doc_format_name(enum vs_doc_format f);
 /* The format of a path from its extension (case-insensitive): .md .markdown
- * -> markdown, .html .htm .xhtml -> html, .pdf -> pdf, .jsonl .ndjson ->
+ * .mdown .mkd -> markdown, .html .htm .xhtml -> html, .pdf -> pdf, .jsonl .ndjson ->
  * ndjson, anything else -> text. */
 enum vs_doc_format vs_doc_format_of(const char *path);
+/* Non-zero when a directory walk reads the file at path by default: a name
+ * with no extension (README), a format above other than plain text, or a
+ * text extension: .txt .text .rst .adoc .asciidoc .org .tex. Images, style
+ * sheets, scripts, archives and every other extension are left out. */
+int vs_doc_is_document(const char *path);
 
 struct vs_doc;
 
@@ -57,6 +65,10 @@ struct vs_doc;
  * d->file is set to path. The caller owns *out (vs_doc_free). */
 int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
                      struct vs_diag *d);
+/* Flags of vs_doc_load_file_flags (vs_doc_load_file is flags 0). */
+#define VS_LOAD_HTML_ALL 1u /* HTML: the whole body, page furniture too */
+int vs_doc_load_file_flags(const char *path, const char *id, unsigned flags,
+                           struct vs_doc **out, struct vs_diag *d);
 
 /* Make a document from a record (borrowed). `field` names the text field
  * ("text"); source (may be NULL) is recorded as the document's source.
@@ -93,11 +105,17 @@ long vs_doc_page_at(const struct vs_doc *doc, size_t off);
 /* ---- walking paths ---- */
 
 struct vs_walk_filter {
-    const char *const *include; /* fnmatch globs; none = every file */
+    const char *const *include; /* fnmatch globs; none = every document
+                                   (vs_doc_is_document) */
     size_t ninclude;
     const char *const *exclude; /* fnmatch globs; matching files and
                                    directories are skipped */
     size_t nexclude;
+    int no_ignore;              /* do not read ignore files */
+    /* Told of each file a directory walk leaves out, with why ("not a
+     * document format", or the ignore file whose rule matched); may be NULL.
+     * Excluded files and hidden entries are not told. */
+    void (*left_out)(void *ctx, const char *path, const char *why);
 };
 
 /* Called for each file found: path (to open), rel (relative to the root;
@@ -108,11 +126,21 @@ struct vs_walk_filter {
 typedef int (*vs_walk_fn)(void *ctx, const char *path, const char *rel,
                           int status, const struct vs_diag *d);
 
-/* Visit root: a file is visited itself; a directory recursively, entries
- * sorted by byte order, hidden entries (names starting with ".") skipped,
- * symbolic links to directories not followed. A glob matches when it
- * matches the path relative to the root or the base name (fnmatch, flags
- * 0). Errors: VS_E_IO when root cannot be examined (d set), VS_E_NOMEM, or
+/* Visit root: a file is visited itself (whatever its name, unless an
+ * exclude glob matches it); a directory recursively, entries sorted by byte
+ * order, hidden entries (names starting with ".") skipped, symbolic links
+ * to directories not followed. A glob matches when it matches the path
+ * relative to the root or the base name (fnmatch, flags 0). In a directory,
+ * a file is read when an include glob matches it, or, with no include
+ * globs, when vs_doc_is_document says so.
+ * Ignore files: unless no_ignore, each directory's .gitignore, .ignore and
+ * .vecstoreignore (in that order, later rules winning) apply to it and
+ * everything below it, in git's syntax: one glob a line, "#" comments, "!"
+ * re-includes, a trailing "/" matches directories only, a pattern with a
+ * "/" before its end is anchored to the ignore file's directory (matched
+ * with FNM_PATHNAME; a "**" in it crosses directories), one without is
+ * matched against the base name at any depth; the last matching rule wins.
+ * A directory that is ignored is not entered. Errors: VS_E_IO when root cannot be examined (d set), VS_E_NOMEM, or
  * what fn returned. */
 int vs_walk(const char *root, const struct vs_walk_filter *f, vs_walk_fn fn,
             void *ctx, struct vs_diag *d);

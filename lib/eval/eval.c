@@ -385,6 +385,24 @@ const char *vs_eval_run_id(const struct vs_eval_run *r) { return r->runid ? r->r
 size_t vs_eval_run_queries(const struct vs_eval_run *r) { return r->nq; }
 size_t vs_eval_run_hits(const struct vs_eval_run *r) { return r->nhits; }
 
+/* --doc-level: the document of a hit: its doc_id when given, else the id
+ * without a chunk suffix "#<digits>" (vs-chunk's "X#n"). New string. */
+static char *doc_of(const char *id, const char *doc_id)
+{
+    if (doc_id)
+        return strdup(doc_id);
+    const char *h = strrchr(id, '#');
+    size_t n = strlen(id);
+    if (h && h > id && h[1]) {
+        const char *p = h + 1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (!*p)
+            n = (size_t)(h - id);
+    }
+    return strndup(id, n);
+}
+
 static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
                     struct hitrow *row, struct vs_diag *d)
 {
@@ -426,7 +444,10 @@ static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
                 row->h.has_elapsed = 1;
             }
             row->qid = strdup(qid);
-            row->h.docno = strdup(doc);
+            const json_t *di = json_object_get(rec, "doc_id");
+            row->h.docno = r->doc_level ? doc_of(doc, json_is_string(di)
+                                                          ? json_string_value(di) : NULL)
+                                        : strdup(doc);
             if (!row->qid || !row->h.docno)
                 st = VS_E_NOMEM;
         }
@@ -447,7 +468,7 @@ static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
     if (!r->runid && !(r->runid = strdup(f[5])))
         return VS_E_NOMEM;
     row->qid = strdup(f[0]);
-    row->h.docno = strdup(f[2]);
+    row->h.docno = r->doc_level ? doc_of(f[2], NULL) : strdup(f[2]);
     if (!row->qid || !row->h.docno)
         return VS_E_NOMEM;
     return VS_OK;
@@ -455,6 +476,13 @@ static int run_line(struct vs_eval_run *r, char *line, size_t len, long ln,
 
 int vs_eval_run_load(const char *path, const char *name,
                      struct vs_eval_run **out, struct vs_diag *d)
+{
+    return vs_eval_run_load_opts(path, name, NULL, out, d);
+}
+
+int vs_eval_run_load_opts(const char *path, const char *name,
+                          const struct vs_eval_run_opts *o,
+                          struct vs_eval_run **out, struct vs_diag *d)
 {
     *out = NULL;
     struct vs_ndjson_reader *rd = NULL;
@@ -464,6 +492,7 @@ int vs_eval_run_load(const char *path, const char *name,
     struct vs_eval_run *r = calloc(1, sizeof *r);
     if (!r)
         return VS_E_NOMEM;
+    r->doc_level = o && o->doc_level;
     int st = vs_ndjson_open(path, 0, &rd, d);
     if (st != VS_OK)
         goto done;
@@ -515,6 +544,27 @@ int vs_eval_run_load(const char *path, const char *name,
         r->format = "ndjson";
     if (nrows)
         qsort(rows, nrows, sizeof *rows, cmp_hitrow);
+    if (r->doc_level && nrows) {
+        /* several chunks of one document: the document keeps the best one
+         * (highest score; the first line on a tie) */
+        size_t n = 1;
+        for (size_t i = 1; i < nrows; i++) {
+            struct hitrow *k = &rows[n - 1];
+            if (strcmp(rows[i].qid, k->qid) == 0 && strcmp(rows[i].h.docno, k->h.docno) == 0) {
+                if (rows[i].h.score > k->h.score) {
+                    struct hitrow t = *k;
+                    *k = rows[i];
+                    rows[i] = t;
+                }
+                free(rows[i].qid);
+                free(rows[i].h.docno);
+                r->merged++;
+                continue;
+            }
+            rows[n++] = rows[i];
+        }
+        nrows = n;
+    }
     for (size_t i = 1; i < nrows; i++)
         if (strcmp(rows[i].qid, rows[i - 1].qid) == 0 &&
             strcmp(rows[i].h.docno, rows[i - 1].h.docno) == 0) {
@@ -906,6 +956,22 @@ static long lookup_rel(const struct qq *q, const char *docno)
     }
     return REL_NONPOOL;
 }
+
+void vs_eval_judged(const struct vs_eval_qrels *q, const struct vs_eval_run *r,
+                    size_t *retrieved, size_t *judged)
+{
+    *retrieved = r->nhits;
+    *judged = 0;
+    for (size_t i = 0; i < q->nq; i++) {
+        const struct vs_eval_rq *rq = vs_eval_run_query(r, q->q[i].qid);
+        for (size_t j = 0; rq && j < rq->n; j++) {
+            long rel = lookup_rel(&q->q[i], rq->hits[j].docno);
+            *judged += rel != REL_NONPOOL && rel != REL_UNJUDGED;
+        }
+    }
+}
+
+size_t vs_eval_run_merged(const struct vs_eval_run *r) { return r->merged; }
 
 static int cmp_long_desc(const void *a, const void *b)
 {

@@ -28,6 +28,8 @@ struct vs_eval_run {
     size_t nq;
     size_t nhits;
     struct vs_eval_hit *all; /* storage of every hit */
+    int doc_level;           /* ids mapped to documents at load */
+    size_t merged;           /* hits dropped as a better chunk's document */
 };
 
 /* Results: one row per query, values per measure (p: value present). */

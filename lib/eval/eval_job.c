@@ -39,11 +39,13 @@ int vs_eval_job_new(const struct vs_eval_job_opts *o, struct vs_eval_spec *spec,
     if (o->qrels && (st = vs_eval_qrels_load(o->qrels, &j->qrels, d)) != VS_OK)
         goto fail;
     vs_diag_clear(d);
-    if (o->against && (st = vs_eval_run_load(o->against, NULL, &j->exact, d)) != VS_OK)
+    struct vs_eval_run_opts ro = {o->doc_level};
+    if (o->against && (st = vs_eval_run_load_opts(o->against, NULL, &ro, &j->exact, d)) !=
+                          VS_OK)
         goto fail;
     vs_diag_clear(d);
     if (o->baseline) {
-        if ((st = vs_eval_run_load(o->baseline, NULL, &j->base, d)) != VS_OK)
+        if ((st = vs_eval_run_load_opts(o->baseline, NULL, &ro, &j->base, d)) != VS_OK)
             goto fail;
         vs_diag_clear(d);
         struct vs_eval_opts eo = {o->rel_level, o->complete};
@@ -122,6 +124,16 @@ int vs_eval_job_score(const struct vs_eval_job *j, const struct vs_eval_run *run
     *res = r;
     *summary = sum;
     return VS_OK;
+}
+
+int vs_eval_job_judged(const struct vs_eval_job *j, const struct vs_eval_run *run,
+                       size_t *retrieved, size_t *judged)
+{
+    *retrieved = *judged = 0;
+    if (!j->qrels)
+        return 0;
+    vs_eval_judged(j->qrels, run, retrieved, judged);
+    return 1;
 }
 
 json_t *vs_eval_rag_summary(const struct vs_eval_result *res, const char *run,

@@ -45,6 +45,19 @@ const char *vs_eval_qrels_format(const struct vs_eval_qrels *q);
 struct vs_eval_run;
 int vs_eval_run_load(const char *path, const char *name,
                      struct vs_eval_run **out, struct vs_diag *d);
+/* Options of a run's loading (NULL: as vs_eval_run_load).
+ * doc_level: score documents, not chunks: a hit's id becomes its "doc_id"
+ * (NDJSON, when a string) or else the id without a "#<digits>" suffix
+ * (vs-chunk's "X#n"); of several hits of one document for a query the
+ * best-scored one stays (trec_eval order then ranks the documents) and
+ * the others are dropped, counted by vs_eval_run_merged. */
+struct vs_eval_run_opts {
+    int doc_level;
+};
+int vs_eval_run_load_opts(const char *path, const char *name,
+                          const struct vs_eval_run_opts *o,
+                          struct vs_eval_run **out, struct vs_diag *d);
+size_t vs_eval_run_merged(const struct vs_eval_run *r);
 void vs_eval_run_free(struct vs_eval_run *r);
 const char *vs_eval_run_name(const struct vs_eval_run *r);
 /* The TREC tag of the first line, else the name. */
@@ -55,6 +68,13 @@ size_t vs_eval_run_hits(const struct vs_eval_run *r);
  * elapsed_us among a query's hits. VS_E_NOTFOUND when no hit has it. */
 int vs_eval_run_latency(const struct vs_eval_run *r, double *p50, double *p95,
                         double *p99, long *n);
+
+/* *retrieved: the run's hits; *judged: those whose (qid, id) the
+ * judgments name with a relevance >= 0 (relevant or not). judged 0 with
+ * retrieved > 0 means every measure is 0 because nothing was judged: ids
+ * of another kind (chunks "X#n" against document qrels), or other qids. */
+void vs_eval_judged(const struct vs_eval_qrels *q, const struct vs_eval_run *r,
+                    size_t *retrieved, size_t *judged);
 
 /* ---- measure selection ------------------------------------------------- */
 struct vs_eval_spec;
@@ -241,6 +261,8 @@ struct vs_eval_job_opts {
     long permutations;    /* randomization test of the comparison */
     uint64_t seed;
     int default_measures; /* with qrels: add the default measure set first */
+    int doc_level;        /* the exact run and the baseline load at document
+                             level (struct vs_eval_run_opts) */
 };
 struct vs_eval_job;
 /* Borrows spec and gates (they must outlive the job): the default set
@@ -263,6 +285,9 @@ const struct vs_eval_result *vs_eval_job_baseline(const struct vs_eval_job *j);
 int vs_eval_job_score(const struct vs_eval_job *j, const struct vs_eval_run *run,
                       struct vs_eval_result **res, json_t **summary,
                       struct vs_diag *d);
+/* vs_eval_judged against the job's judgments; 0 (and zeros) without them. */
+int vs_eval_job_judged(const struct vs_eval_job *j, const struct vs_eval_run *run,
+                       size_t *retrieved, size_t *judged);
 
 /* The RAG summary: {"run", "num_q", "measures", "judge_model"}. New
  * reference, NULL when out of memory. */

@@ -38,7 +38,8 @@ int vs_ingest_apply(struct vs_writer *w, json_t *rec, const float *vec, size_t d
             struct vs_filter *f;
             if ((st = vs_filter_compile(json_string_value(jf), &f, d)) != VS_OK) {
                 vs_diag_field(d, "filter");
-                return st;
+                /* a record's filter is input data (exit 3), not a usage error */
+                return st == VS_E_FILTER ? VS_E_DATA : st;
             }
             uint64_t n = 0;
             st = vs_writer_delete_where(w, filter_pred, f, &n, d);

@@ -108,22 +108,35 @@ int vs_fuse(const struct vs_fuse_list *lists, size_t nlists,
             w = o->weights[l];
         else if (nlists == 2 && o->method != VS_FUSE_RRF)
             w = l == 0 ? o->alpha : 1 - o->alpha;
+        /* both normalisations are scale-invariant: the scores are divided
+         * by a power of two (exact) that brings the largest magnitude to at
+         * most 1, so differences, sums and squares of scores near the
+         * double range (+-1e308) cannot overflow to inf or NaN */
+        double scale = 1, big = 0;
+        for (size_t i = 0; i < m && o->method != VS_FUSE_RRF; i++)
+            if (fabs(it[i].score) > big)
+                big = fabs(it[i].score);
+        if (big > 1) {
+            int ex;
+            (void)frexp(big, &ex);
+            scale = ldexp(1.0, -ex);
+        }
         double lo = 0, hi = 0;
         if (m > 0 && o->method == VS_FUSE_WEIGHTED) {
-            lo = hi = it[0].score;
+            lo = hi = it[0].score * scale;
             for (size_t i = 1; i < m; i++) {
-                if (it[i].score < lo)
-                    lo = it[i].score;
-                if (it[i].score > hi)
-                    hi = it[i].score;
+                if (it[i].score * scale < lo)
+                    lo = it[i].score * scale;
+                if (it[i].score * scale > hi)
+                    hi = it[i].score * scale;
             }
         } else if (m > 0 && o->method == VS_FUSE_DBSF) {
             double mu = 0, var = 0;
             for (size_t i = 0; i < m; i++)
-                mu += it[i].score;
+                mu += it[i].score * scale;
             mu /= (double)m;
             for (size_t i = 0; i < m; i++)
-                var += (it[i].score - mu) * (it[i].score - mu);
+                var += (it[i].score * scale - mu) * (it[i].score * scale - mu);
             double sd = sqrt(var / (double)m);
             lo = mu - 3 * sd;
             hi = mu + 3 * sd;
@@ -133,7 +146,7 @@ int vs_fuse(const struct vs_fuse_list *lists, size_t nlists,
             if (o->method == VS_FUSE_RRF)
                 v = 1.0 / (o->rrf_k + (double)(i + 1));
             else if (hi > lo) {
-                v = (it[i].score - lo) / (hi - lo);
+                v = (it[i].score * scale - lo) / (hi - lo);
                 v = v < 0 ? 0 : v > 1 ? 1 : v;
             } else
                 v = 1;

@@ -69,6 +69,32 @@ int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
     return st;
 }
 
+int vs_qtext_ask(struct vs_qtext *t, const char *const *texts, size_t n,
+                 const struct vs_qtext_sink *sink, struct vs_qtext_totals *tot,
+                 struct vs_diag *d)
+{
+    int st = VS_OK;
+    for (size_t i = 0; i < n && st == VS_OK; i++) {
+        char qid[32];
+        snprintf(qid, sizeof qid, "q%zu", i + 1);
+        json_t *rec = json_pack("{s:s,s:s}", "id", qid, "text", texts[i]);
+        if (!rec)
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        vs_diag_clear(d);
+        st = vs_qtext_add(t, rec, d);
+        json_decref(rec);
+        if (st != VS_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "option --query %zu", i + 1);
+            vs_diag_where(d, where, 0);
+            break;
+        }
+        if (vs_qtext_full(t))
+            st = vs_qtext_finish(t, sink, tot, d);
+    }
+    return st;
+}
+
 json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *tot)
 {
     json_t *o = json_object();
@@ -170,6 +196,42 @@ static int put_text(struct vs_query_writer *w, FILE *fp, const json_t *hit)
     return VS_OK;
 }
 
+/* trec_eval splits a run line on ASCII whitespace: a qid or id can be one
+ * of its words only when it is not empty and holds no space or control
+ * character (there is no escape in the format, so such ids are refused) */
+static int trec_word(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* s in double quotes on one line for a message, control characters and
+ * quotes escaped, cut to fit cap */
+static void quoted(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[n++] = '"';
+    for (; *s && n + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t' || c == '\r' || c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
+        } else if (c < ' ' || c == 0x7f) {
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    if (*s)
+        n += (size_t)snprintf(out + n, cap - n, "...");
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
                         int flush)
 {
@@ -181,12 +243,26 @@ int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
             st = vs_status_from_errno(errno);
         return st;
     }
+    const char *qid = json_string_value(json_object_get(hit, "qid"));
+    const char *id = json_string_value(json_object_get(hit, "id"));
+    if (!qid || !id) /* an explain-only record of a query without hits */
+        return VS_OK;
+    int qok = trec_word(qid), iok = trec_word(id);
+    if (!qok || !iok) {
+        if (w->d) {
+            char shown[256];
+            quoted(qok ? id : qid, shown, sizeof shown);
+            vs_diag_field(w->d, qok ? "id" : "qid");
+            vs_diag_set(w->d, VS_E_DATA,
+                        "%s cannot be written in TREC format (empty, or holds whitespace "
+                        "or a control character); use --format ndjson", shown);
+        }
+        return VS_E_DATA;
+    }
     char score[40];
     vs_float_format(score, sizeof score,
                     (float)json_number_value(json_object_get(hit, "score")));
-    if (fprintf(fp, "%s Q0 %s %lld %s vecstore\n",
-                json_string_value(json_object_get(hit, "qid")),
-                json_string_value(json_object_get(hit, "id")),
+    if (fprintf(fp, "%s Q0 %s %lld %s vecstore\n", qid, id,
                 (long long)json_integer_value(json_object_get(hit, "rank")), score) < 0)
         return vs_status_from_errno(errno);
     if (flush && fflush(fp) != 0)

@@ -43,6 +43,8 @@ struct vs_qtext {
     size_t thitcap;
     json_t *idmap;    /* id -> seg << 40 | row, built for explain */
     uint64_t shortfalls;
+    uint64_t text_only;       /* auto-mode queries searched by BM25 alone */
+    char text_only_why[1024]; /* why their text could not be embedded */
 };
 
 const char *vs_qmode_name(enum vs_qmode m)
@@ -64,6 +66,67 @@ int vs_qmode_parse(const char *name, enum vs_qmode *out)
             return VS_OK;
         }
     return VS_E_USAGE;
+}
+
+const char *const vs_qtext_opt_keys[] = {"mode", "fusion", "rrf_k", "alpha", "k1", "b",
+                                          "candidates", "mmr", "group_by", NULL};
+
+static int opt_number(const json_t *o, const char *key, double lo, double hi, int open_lo,
+                      double *out, struct vs_diag *d)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return VS_OK;
+    double x = json_number_value(v);
+    if (!json_is_number(v) || !(open_lo ? x > lo : x >= lo) || !(x <= hi)) {
+        vs_diag_field(d, "%s", key);
+        return vs_diag_set(d, VS_E_FIELD, "must be a number %s %g and <= %g",
+                           open_lo ? ">" : ">=", lo, hi);
+    }
+    *out = x;
+    return VS_OK;
+}
+
+int vs_qtext_opts_from_json(const json_t *o, struct vs_qtext_opts *to, struct vs_diag *d)
+{
+    json_t *v;
+    int st;
+    if ((v = json_object_get(o, "mode")) &&
+        (!json_is_string(v) || vs_qmode_parse(json_string_value(v), &to->mode) != VS_OK)) {
+        vs_diag_field(d, "mode");
+        return vs_diag_set(d, VS_E_FIELD, "must be vector, text, hybrid or auto");
+    }
+    if ((v = json_object_get(o, "fusion")) &&
+        (!json_is_string(v) ||
+         vs_fuse_method_parse(json_string_value(v), &to->fuse.method) != VS_OK)) {
+        vs_diag_field(d, "fusion");
+        return vs_diag_set(d, VS_E_FIELD, "must be rrf, weighted or dbsf");
+    }
+    double cand = 0;
+    if ((st = opt_number(o, "rrf_k", 0, 1e9, 1, &to->fuse.rrf_k, d)) != VS_OK ||
+        (st = opt_number(o, "alpha", 0, 1, 0, &to->fuse.alpha, d)) != VS_OK ||
+        (st = opt_number(o, "k1", 0, 1000, 0, &to->bm25.k1, d)) != VS_OK ||
+        (st = opt_number(o, "b", 0, 1, 0, &to->bm25.b, d)) != VS_OK ||
+        (st = opt_number(o, "mmr", 0, 1, 0, &to->mmr, d)) != VS_OK ||
+        (st = opt_number(o, "candidates", 1, VS_QUERY_K_MAX, 0, &cand, d)) != VS_OK)
+        return st;
+    if ((v = json_object_get(o, "candidates"))) {
+        if (!json_is_integer(v)) {
+            vs_diag_field(d, "candidates");
+            return vs_diag_set(d, VS_E_FIELD, "must be an integer from 1 to %d", VS_QUERY_K_MAX);
+        }
+        to->depth = (size_t)cand;
+    }
+    if ((v = json_object_get(o, "group_by"))) {
+        if (!json_is_string(v) || !json_string_length(v) ||
+            strcmp(json_string_value(v), "metadata.") == 0) {
+            vs_diag_field(d, "group_by");
+            return vs_diag_set(d, VS_E_FIELD, "must name a stored field (doc_id) or "
+                                              "metadata.NAME");
+        }
+        to->group_by = json_string_value(v);
+    }
+    return VS_OK;
 }
 
 void vs_qtext_opts_init(struct vs_qtext_opts *o)
@@ -137,6 +200,13 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
         st = vs_diag_set(d, VS_E_USAGE, "mmr lambda must be in [0, 1]");
         goto fail;
     }
+    if (to->group_by && (!to->group_by[0] || strcmp(to->group_by, "metadata.") == 0 ||
+                         strchr(to->group_by, '\n'))) {
+        st = vs_diag_set(d, VS_E_USAGE,
+                         "group-by '%.200s': give a stored field name (doc_id) or "
+                         "metadata.NAME", to->group_by);
+        goto fail;
+    }
     if ((st = vs_query_new(s, qo, &t->vq, d)) != VS_OK ||
         (st = vs_store_text_open(s, &t->tx, d)) != VS_OK)
         goto fail;
@@ -172,10 +242,18 @@ size_t vs_qtext_pending(const struct vs_qtext *t) { return t->npend; }
 int vs_qtext_full(const struct vs_qtext *t) { return t->npend >= t->qo.batch; }
 struct vs_query *vs_qtext_vector(struct vs_qtext *t) { return t->vq; }
 uint64_t vs_qtext_shortfalls(const struct vs_qtext *t) { return t->shortfalls; }
+uint64_t vs_qtext_text_only(const struct vs_qtext *t, const char **why)
+{
+    if (why)
+        *why = t->text_only_why;
+    return t->text_only;
+}
 
 static size_t depth_of(const struct vs_qtext *t, size_t k)
 {
     size_t dp = t->o.depth ? t->o.depth : VS_QTEXT_DEPTH_DEFAULT;
+    if (!t->o.depth && t->o.group_by && k * 10 > dp) /* several chunks per group */
+        dp = k * 10;
     return dp > k ? dp : k;
 }
 
@@ -236,7 +314,7 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
             goto fail;
         }
         json_object_set_new(vr, "id", json_integer((json_int_t)t->nvec));
-        if (m != VS_QMODE_VECTOR || t->o.mmr >= 0)
+        if (m != VS_QMODE_VECTOR || t->o.mmr >= 0 || t->o.group_by)
             json_object_set_new(vr, "k", json_integer((json_int_t)depth_of(t, p->k)));
         struct vs_diag vd;
         vs_diag_clear(&vd);
@@ -248,6 +326,8 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
                 st == VS_E_FIELD && strcmp(vd.field, "vector") == 0) {
                 m = VS_QMODE_TEXT;
                 st = VS_OK;
+                if (t->text_only++ == 0)
+                    snprintf(t->text_only_why, sizeof t->text_only_why, "%s", vd.detail);
             } else {
                 if (strcmp(vd.field, "k") == 0 && json_object_get(rec, "k") == NULL)
                     snprintf(vd.field, sizeof vd.field, "id");
@@ -416,6 +496,69 @@ static int emit_hit(struct vs_qtext *t, const struct tpend *p, json_t *h,
     return emit(h, arg);
 }
 
+/* The group of candidate x: the value of the stored field group_by
+ * ("doc_id", "metadata.NAME") as a string key; a record without the field
+ * is a group of its own (keyed by its id, with a prefix no value has). */
+static int group_key(struct vs_qtext *t, struct cand *x, char *key, size_t size,
+                     struct vs_diag *d)
+{
+    int st;
+    if (x->seg < 0 && (st = find_row(t, x->id, &x->seg, &x->row, d)) != VS_OK)
+        return st;
+    json_t *v = NULL, *doc = NULL;
+    if (x->seg >= 0) {
+        if ((st = vs_segment_doc(vs_store_segment(t->s, (size_t)x->seg), x->row, &doc, d)) !=
+            VS_OK)
+            return st;
+        const char *f = t->o.group_by;
+        if (strncmp(f, "metadata.", 9) == 0)
+            v = json_object_get(json_object_get(doc, "metadata"), f + 9);
+        else
+            v = json_object_get(doc, f);
+    }
+    if (!v || json_is_null(v))
+        snprintf(key, size, "\001%s", x->id);
+    else if (json_is_string(v))
+        snprintf(key, size, "s%s", json_string_value(v));
+    else {
+        char *js = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!js) {
+            json_decref(doc);
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        }
+        snprintf(key, size, "j%s", js);
+        free(js);
+    }
+    json_decref(doc);
+    return VS_OK;
+}
+
+/* Keep the first (best) candidate of each group, in order. */
+static int group_cands(struct vs_qtext *t, struct cand *c, size_t *nc, struct vs_diag *d)
+{
+    json_t *seen = json_object();
+    if (!seen)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    size_t n = 0;
+    int st = VS_OK;
+    for (size_t j = 0; j < *nc; j++) {
+        char key[1024];
+        if ((st = group_key(t, &c[j], key, sizeof key, d)) != VS_OK)
+            break;
+        if (json_object_get(seen, key))
+            continue;
+        if (json_object_set_new(seen, key, json_true()) != 0) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            break;
+        }
+        c[n++] = c[j];
+    }
+    json_decref(seen);
+    if (st == VS_OK)
+        *nc = n;
+    return st;
+}
+
 static json_t *num_or_null(double v)
 {
     return isnan(v) ? json_null() : json_real(v);
@@ -427,7 +570,7 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
 {
     int st = VS_OK;
     size_t nv = p->vhits ? json_array_size(p->vhits) : 0;
-    if (p->mode == VS_QMODE_VECTOR && t->o.mmr < 0) {
+    if (p->mode == VS_QMODE_VECTOR && t->o.mmr < 0 && !t->o.group_by) {
         /* plain vector search: the hits as they are */
         if (nv == 0 && p->vempty) {
             json_object_set(p->vempty, "qid", p->qid);
@@ -516,6 +659,8 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
     }
     if (nc > depth)
         nc = depth;
+    if (t->o.group_by && (st = group_cands(t, c, &nc, d)) != VS_OK)
+        goto done;
     size_t nout = nc < p->k ? nc : p->k;
     if (t->o.mmr >= 0 && nc > 0) {
         /* re-rank the candidates by MMR over their stored vectors */
@@ -599,8 +744,11 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
         if (x->vhit || p->mode != VS_QMODE_TEXT)
             json_object_set_new(h, "metric", json_string(metric));
         if (x->seg < 0 && x->vhit && !t->qo.explain) {
-            /* a vector hit carries the stored text and metadata already */
+            /* a vector hit carries the stored doc_id, text and metadata already */
             json_t *tx = json_object_get(x->vhit, "text"), *md = json_object_get(x->vhit, "metadata");
+            json_t *di = json_object_get(x->vhit, "doc_id");
+            if (di)
+                json_object_set(h, "doc_id", di);
             if (tx)
                 json_object_set(h, "text", tx);
             if (md)
@@ -611,7 +759,8 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
                 break;
             }
         }
-        if ((!t->qo.no_text || !t->qo.no_metadata) && x->seg >= 0) {
+        if ((!t->qo.no_text || !t->qo.no_metadata) &&
+            !(x->seg < 0 && x->vhit && !t->qo.explain) && x->seg >= 0) {
             json_t *doc;
             if ((st = vs_segment_doc(vs_store_segment(t->s, (size_t)x->seg), x->row, &doc,
                                      d)) != VS_OK) {
@@ -619,6 +768,9 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
                 break;
             }
             json_t *tx = json_object_get(doc, "text"), *md = json_object_get(doc, "metadata");
+            json_t *di = json_object_get(doc, "doc_id");
+            if (di && !json_is_null(di))
+                json_object_set(h, "doc_id", di);
             if (!t->qo.no_text && tx)
                 json_object_set(h, "text", tx);
             if (!t->qo.no_metadata && md)

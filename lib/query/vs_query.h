@@ -8,12 +8,15 @@
  * and runs the batch, which calls back once per hit record, in query order
  * then rank order.
  *
- * Query record: "id" (string or integer: the qid), "vector" or
- * "vector_b64" (else "text", embedded with the store's model), optional
- * "filter" (a vs_filter expression, ANDed with the global one) and "k".
+ * Query record: "id" (string or integer: the qid; BEIR's "_id" when there
+ * is no "id"), "vector" or "vector_b64" (else "text", embedded with the
+ * store's model), optional "vector_model" (must be the store's model when
+ * the store pins one: VS_E_MISMATCH), optional "filter" (a vs_filter
+ * expression, ANDed with the global one) and "k".
  *
  * Hit record: qid, id, rank (from 1), score, distance (not for dot),
- * metric, then text and metadata of the stored doc (unless switched off),
+ * metric, then doc_id (when the stored doc has one: a chunk's document),
+ * text and metadata of the stored doc (unless switched off),
  * and with explain an "explain" object on the rank-1 hit (a query with no
  * hits then gets one record with just qid, hits 0 and explain).
  *
@@ -59,6 +62,7 @@ void vs_query_free(struct vs_query *q);
  * Errors (d->field and detail set; the caller adds file and line):
  * VS_E_FIELD (no id, no vector and no usable text, bad k, bad filter),
  * VS_E_DIM (vector length differs from the store's dimension),
+ * VS_E_MISMATCH (vector_model is not the store's model),
  * VS_E_NONFINITE, VS_E_DATA (a zero vector where vectors are normalised),
  * VS_E_NOMEM. A rejected record leaves the batch as it was. */
 int vs_query_add(struct vs_query *q, const json_t *rec, struct vs_diag *d);

@@ -28,6 +28,18 @@
  * tf and BM25 contribution, summing to score_text), score_text,
  * score_vector.
  *
+ * Grouping (group_by): the candidate list (depth, default max(10 k, 100)
+ * with grouping) keeps only the best candidate of each value of the stored
+ * field group_by ("doc_id" or "metadata.NAME"; a record without the field
+ * is a group of its own), then is cut to k (MMR, when asked, re-orders the
+ * grouped list): k documents, each by its best chunk, as Vespa's and
+ * Qdrant's grouping with one hit per group. Grouped vector-mode hits take
+ * the layout of text and hybrid hits (mode "vector", no distance).
+ *
+ * Every hit carries the stored record's "doc_id" when it has one (before
+ * text and metadata), unless both no_text and no_metadata are set (then no
+ * stored doc is read; grouping reads them, the hits still leave it out).
+ *
  * Extra fields (all modes, appended last): with carry_query, "query" is the
  * query record's "text" string (left out when the record has none); with
  * with_vectors, "vector" is the hit's stored vector as the store keeps it
@@ -69,9 +81,20 @@ struct vs_qtext_opts {
     size_t depth; /* candidates per side; 0: max(k, VS_QTEXT_DEPTH_DEFAULT) */
     int carry_query;  /* add "query" (the record's "text") to its hits */
     int with_vectors; /* add "vector" (the stored vector) to every hit */
+    const char *group_by; /* one hit per value of this stored field ("doc_id",
+                             "metadata.NAME"); NULL: no grouping */
 };
 
 void vs_qtext_opts_init(struct vs_qtext_opts *o);
+
+/* The search options a JSON object may set (vs-serve's query records), by
+ * the names of vs-query's options: "mode", "fusion", "rrf_k", "alpha",
+ * "k1", "b", "candidates", "mmr", "group_by"; NULL-terminated. */
+extern const char *const vs_qtext_opt_keys[];
+/* Set to's fields from those keys of o (absent keys leave to as it is);
+ * to->group_by borrows o's string. VS_E_FIELD (d->field named) for a bad
+ * value. */
+int vs_qtext_opts_from_json(const json_t *o, struct vs_qtext_opts *to, struct vs_diag *d);
 
 struct vs_qtext;
 
@@ -94,6 +117,10 @@ int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
 struct vs_query *vs_qtext_vector(struct vs_qtext *t);
 /* Queries that got fewer than k hits (all modes). */
 uint64_t vs_qtext_shortfalls(const struct vs_qtext *t);
+/* Auto-mode queries with text only that were searched by BM25 alone
+ * because their text could not be embedded with the store's model; *why
+ * (may be NULL) gets the first reason ("" when none), for a warning. */
+uint64_t vs_qtext_text_only(const struct vs_qtext *t, const char **why);
 
 /* Fuse the hit streams of n files ("-" is standard input), k hits per
  * qid at most (0: all). Errors: VS_E_FIELD, VS_E_JSON (d has file and
@@ -138,6 +165,16 @@ struct vs_qtext_sink {
 int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
                     const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, struct vs_diag *d);
+/* Ask the n query texts (vs-query --query): each becomes the query record
+ * {"id": "q<i>", "text": texts[i-1]} (i from 1), searched as vs_qtext_add
+ * and vs_qtext_run would search it, in the store's mode (auto: hybrid when
+ * the store has text, embedding with the store's model). Queries still
+ * pending at the end stay pending (vs_qtext_finish searches them). A
+ * record the store cannot answer (the vector side cannot embed in vector
+ * mode) stops the run with d's file "option --query <i>". */
+int vs_qtext_ask(struct vs_qtext *t, const char *const *texts, size_t n,
+                 const struct vs_qtext_sink *sink, struct vs_qtext_totals *tot,
+                 struct vs_diag *d);
 /* Search the pending queries (as vs_qtext_run) and count them in tot. */
 int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, struct vs_diag *d);
@@ -150,7 +187,10 @@ json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *to
 /* ---- writing hit records (lib/query_stream.c) -------------------------- */
 
 /* ndjson: the hit record as one JSON line;
- * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format);
+ * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format, whose
+ *         fields are split on whitespace: a hit whose qid or id is empty or
+ *         holds whitespace or a control character is refused with
+ *         VS_E_DATA, as the format has no escape for it);
  * text:   for people: a blank line and the qid before each query's hits,
  *         then per hit "%3d. %-10s %s" (rank, score, id) and, when the hit
  *         has text, its first 200 bytes on one indented line (whitespace
@@ -166,10 +206,12 @@ int vs_query_format_parse(const char *name, enum vs_query_format *out);
 struct vs_query_writer {
     enum vs_query_format format;
     char qid[256];
+    struct vs_diag *d; /* where a refused hit is described (may be NULL) */
 };
 void vs_query_writer_init(struct vs_query_writer *w, enum vs_query_format f);
 /* Write one hit to fp, flushing after it when flush is non-zero. Returns
- * VS_OK or the write status (VS_E_IO, VS_E_NOSPC). */
+ * VS_OK, VS_E_DATA (trec: an id that cannot be written; w->d says which)
+ * or the write status (VS_E_IO, VS_E_NOSPC). */
 int vs_query_writer_put(struct vs_query_writer *w, FILE *fp, const json_t *hit,
                         int flush);
 

@@ -200,11 +200,14 @@ bad:
 int vs_rerank_add_query(struct vs_rerank *r, const json_t *rec, struct vs_diag *d)
 {
     char key[512];
-    int st = key_of(rec, "id", key, sizeof key, d);
+    /* BEIR queries.jsonl name the query "_id" */
+    const char *idname = !json_object_get(rec, "id") && json_object_get(rec, "_id") ? "_id"
+                                                                                     : "id";
+    int st = key_of(rec, idname, key, sizeof key, d);
     if (st != VS_OK)
         return st;
     if (json_object_get(r->queries, key)) {
-        vs_diag_field(d, "id");
+        vs_diag_field(d, "%s", idname);
         return vs_diag_set(d, VS_E_DATA, "query '%s' given twice", key);
     }
     const char *text;
@@ -545,10 +548,9 @@ static int start_group(struct vs_rerank *r, const char *key, const json_t *hit,
         r->qdim = dim;
     }
     if (!r->qtext && r->o.method != VS_RERANK_MMR) {
-        vs_diag_field(d, "qid");
         return vs_diag_set(d, VS_E_FIELD,
-                           "no text for query '%s' (give --queries FILE or carry a "
-                           "\"query\" field on the hits)", key);
+                           "no text for query '%s': give --queries FILE, or a "
+                           "\"query\" field on its hits", key);
     }
     return VS_OK;
 }

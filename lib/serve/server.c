@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "vs_embed.h"
+#include "vs_ingest.h"
 #include "vs_ndjson.h"
 #include "vs_query.h"
+#include "vs_query_text.h"
 
 int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
                   struct vs_diag *d)
@@ -30,6 +33,7 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     if (!srv->o.max_conns) srv->o.max_conns = 256;
     if (srv->o.timeout_ms <= 0) srv->o.timeout_ms = 10000;
     if (!srv->o.idle_timeout_s) srv->o.idle_timeout_s = 30;
+    if (!srv->o.header_timeout_s) srv->o.header_timeout_s = 10;
     pthread_mutex_init(&srv->key_mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
     vs_srv_metrics_init(&srv->m);
@@ -253,6 +257,7 @@ struct parsed {
     struct vs_diag *d;
     size_t max_k;
     int explain;
+    json_t *opts;   /* the request's search options (mode, fusion, ...), or NULL */
 };
 
 static int collect_json(const char *l, size_t n, long line, void *arg)
@@ -282,6 +287,34 @@ static int collect_json(const char *l, size_t n, long line, void *arg)
         return vs_diag_set(p->d, VS_E_FIELD, "expected true or false");
     }
     json_object_del(rec, "explain");
+    /* search options (vs-query's, by their names) apply to the request:
+     * every record that gives them gives the same */
+    json_t *o = json_object();
+    for (size_t i = 0; o && vs_qtext_opt_keys[i]; i++) {
+        json_t *v = json_object_get(rec, vs_qtext_opt_keys[i]);
+        if (v) {
+            json_object_set(o, vs_qtext_opt_keys[i], v);
+            json_object_del(rec, vs_qtext_opt_keys[i]);
+        }
+    }
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    int ost = o ? vs_qtext_opts_from_json(o, &to, p->d) : VS_E_NOMEM;
+    if (ost == VS_OK && json_object_size(o) && p->opts && !json_equal(o, p->opts)) {
+        vs_diag_field(p->d, "%s", "mode");
+        ost = vs_diag_set(p->d, VS_E_FIELD, "search options (mode, fusion, rrf_k, alpha, "
+                          "k1, b, candidates, mmr, group_by) differ from an earlier "
+                          "record's: they apply to the whole request");
+    }
+    if (ost != VS_OK) {
+        json_decref(o);
+        json_decref(rec);
+        p->d->line = line;
+        return ost;
+    }
+    if (json_object_size(o) && !p->opts)
+        p->opts = json_incref(o);
+    json_decref(o);
     json_array_append_new(p->recs, rec);
     return VS_OK;
 }
@@ -294,6 +327,7 @@ struct ctx {
     struct vs_server_response *r;
     struct vs_srv_store *store;
     double t0, deadline;
+    struct vs_srv_key *key; /* the caller's key, NULL without keys */
     int ndjson;           /* answer with NDJSON */
     /* for logs */
     size_t nqueries;
@@ -380,9 +414,9 @@ static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
-    struct parsed p = {json_array(), &d, c->srv->o.max_k, 0};
+    struct parsed p = {json_array(), &d, c->srv->o.max_k, 0, NULL};
     struct vs_srv_gen *g = NULL;
-    struct vs_query *q = NULL;
+    struct vs_qtext *q = NULL;
     struct hits_out h = {0};
     h.c = c;
     size_t n = 0;
@@ -400,13 +434,20 @@ static void ep_query(struct ctx *c)
     }
     struct vs_query_opts qo = {.k = 10, .batch = 64, .threads = 1, .simd = -1,
                                .explain = p.explain};
-    if (!p.explain) {
+    /* what vs-query runs, with its defaults unless the request sets them;
+     * the pool holds objects with the defaults and no explain */
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    if (p.opts)
+        vs_qtext_opts_from_json(p.opts, &to, &d); /* checked when parsed */
+    int pooled = !p.explain && !p.opts;
+    if (pooled) {
         pthread_mutex_lock(&c->store->mu);
         if (g->npool > 0)
             q = g->pool[--g->npool];
         pthread_mutex_unlock(&c->store->mu);
     }
-    if (!q && (st = vs_query_new(g->store, &qo, &q, &d)) != VS_OK) {
+    if (!q && (st = vs_qtext_new(g->store, &qo, &to, &q, &d)) != VS_OK) {
         set_status_error(c->r, st, &d);
         goto done;
     }
@@ -420,7 +461,7 @@ static void ep_query(struct ctx *c)
     } else {
         h.arr = json_array();
     }
-    uint64_t hits = 0, short0 = vs_query_shortfalls(q);
+    uint64_t hits = 0, short0 = vs_qtext_shortfalls(q);
     uint64_t search_t0 = vs_trace_now_ns();
     size_t in_run = 0;
     char qspan[VS_SPAN_ID_LEN] = "";
@@ -428,22 +469,31 @@ static void ep_query(struct ctx *c)
         qspan[0] = 0;
     for (size_t i = 0; i < n; i++) {
         vs_diag_clear(&d);
-        if ((st = vs_query_add(q, json_array_get(p.recs, i), &d)) != VS_OK) {
+        if ((st = vs_qtext_add(q, json_array_get(p.recs, i), &d)) != VS_OK) {
             d.line = (long)i + 1;
             set_status_error(c->r, st, &d);
             goto done;
         }
-        if (vs_query_full(q) || i + 1 == n) {
+        if (i == 0 && vs_srv_now() > c->deadline) { /* reading and parsing took it all */
+            set_error(c->r, 504, "deadline", NULL,
+                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+            goto done;
+        }
+        if (vs_qtext_full(q) || i + 1 == n) {
             uint64_t nh = 0;
-            in_run = vs_query_pending(q);
-            if ((st = vs_query_run(q, emit_hit, &h, &nh, NULL, &d)) != VS_OK) {
+            in_run = vs_qtext_pending(q);
+            if ((st = vs_qtext_run(q, emit_hit, &h, &nh, NULL, &d)) != VS_OK) {
                 set_status_error(c->r, st, &d);
                 goto done;
             }
             if (qspan[0])
-                segment_spans(c, q, vs_store_nsegments(g->store), qspan, in_run);
+                segment_spans(c, vs_qtext_vector(q), vs_store_nsegments(g->store), qspan,
+                              in_run);
             hits += nh;
-            if (i + 1 < n && vs_srv_now() > c->deadline) {
+            /* after every block, the last one too: an answer that came too
+             * late (one huge query, a long filter) is a 504 as documented,
+             * not a 200 after the client's deadline */
+            if (vs_srv_now() > c->deadline) {
                 set_error(c->r, 504, "deadline", NULL,
                           "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
                 goto done;
@@ -457,12 +507,12 @@ static void ep_query(struct ctx *c)
                json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
                          vs_trace_attr_i("vecstore.queries", (long long)n),
                          vs_trace_attr_i("vecstore.hits", (long long)hits),
-                         vs_trace_attr_i("vecstore.k_shortfalls", (long long)(vs_query_shortfalls(q) - short0)),
+                         vs_trace_attr_i("vecstore.k_shortfalls", (long long)(vs_qtext_shortfalls(q) - short0)),
                          vs_trace_attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
     __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&c->store->shortfalls, vs_query_shortfalls(q) - short0, __ATOMIC_RELAXED);
-    if (!p.explain && vs_query_pending(q) == 0) { /* back to the pool */
+    __atomic_add_fetch(&c->store->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
+    if (pooled && vs_qtext_pending(q) == 0) { /* back to the pool */
         pthread_mutex_lock(&c->store->mu);
         if (g->npool < (int)(sizeof g->pool / sizeof g->pool[0])) {
             g->pool[g->npool++] = q;
@@ -515,9 +565,10 @@ done:
     free(h.buf);
     json_decref(c->explain_first);
     c->explain_first = NULL;
-    vs_query_free(q);
+    vs_qtext_free(q);
     vs_srv_gen_release(c->store, g);
     json_decref(p.recs);
+    json_decref(p.opts);
 }
 
 struct wrec {
@@ -556,10 +607,12 @@ static int collect_write(const char *l, size_t n, long line, void *arg)
         }
     } else {
         st = vs_ingest_parse(l, n, &w->rec, &w->vec, &w->dim, p->d);
-        if (st == VS_OK && !w->vec) {
+        if (st == VS_OK && !w->vec && !json_is_string(json_object_get(w->rec, "text"))) {
             json_decref(w->rec);
             vs_diag_field(p->d, "vector");
-            st = vs_diag_set(p->d, VS_E_FIELD, "a record to upsert needs \"vector\" or \"vector_b64\"");
+            st = vs_diag_set(p->d, VS_E_FIELD, "a record to upsert needs \"vector\", "
+                             "\"vector_b64\" or a string \"text\" (embedded with the "
+                             "store's model)");
         } else if (st == VS_OK && !json_is_string(json_object_get(w->rec, "id"))) {
             json_decref(w->rec);
             free(w->vec);
@@ -584,6 +637,69 @@ static void wparse_release(struct wparse *p)
     free(p->v);
 }
 
+/* Upserts with text only: embed their text with the store's pinned model,
+ * as vs-embed would (document role), and name the model on the record so
+ * that the writer checks it like any other. On failure d has the line. */
+static int embed_texts(struct ctx *c, struct wparse *p, struct vs_diag *d)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < p->n; i++)
+        need += p->v[i].vec == NULL;
+    if (!need)
+        return VS_OK;
+    struct vs_srv_gen *g = NULL;
+    int st = vs_srv_gen_acquire(c->store, &g, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_store_settings *ss = vs_store_settings(g->store);
+    char model[sizeof ss->model];
+    snprintf(model, sizeof model, "%s", ss->model);
+    size_t dim = ss->dim;
+    vs_srv_gen_release(c->store, g);
+    struct vs_embedder *e = NULL;
+    struct vs_diag ed;
+    vs_diag_clear(&ed);
+    const char *why = NULL;
+    if (!model[0])
+        why = "the store pins no embedding model";
+    else if (vs_embedder_new(model, dim, &e, &ed) != VS_OK)
+        why = "the store's model is not available on the server";
+    else if (vs_embedder_is_remote(e))
+        why = "the store's model is a remote API; embed with vs-embed and send vectors";
+    else if (vs_embedder_dim(e) != dim)
+        why = "the store's model gives another dimension than the store's";
+    for (size_t i = 0; st == VS_OK && i < p->n; i++) {
+        struct wrec *w = &p->v[i];
+        if (w->vec)
+            continue;
+        d->line = (long)i + 1;
+        if (why) {
+            vs_diag_field(d, "vector");
+            st = vs_diag_set(d, VS_E_FIELD, "is missing and the text cannot be embedded: %s "
+                             "('%s')", why, model);
+            break;
+        }
+        if (!(w->vec = malloc(dim * sizeof *w->vec))) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            break;
+        }
+        w->dim = dim;
+        if ((st = vs_embedder_embed_one(e, json_string_value(json_object_get(w->rec, "text")),
+                                        w->vec, d)) != VS_OK) {
+            vs_diag_field(d, "text");
+            break;
+        }
+        if (!json_object_get(w->rec, "vector_model") &&
+            json_object_set_new(w->rec, "vector_model",
+                                json_string(vs_embedder_identity(e))) != 0)
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    if (st == VS_OK)
+        d->line = 0;
+    vs_embedder_free(e);
+    return st;
+}
+
 /* upsert, delete, compact: through the store's writer and lock. */
 static void ep_write(struct ctx *c, int ep)
 {
@@ -600,6 +716,11 @@ static void ep_write(struct ctx *c, int ep)
             st = vs_diag_set(&d, VS_E_DATA, "the body holds no record");
         if (st != VS_OK) {
             set_error(c->r, st == VS_E_USAGE ? 413 : 400, vs_status_name(st), &d, "%s", d.detail);
+            wparse_release(&p);
+            return;
+        }
+        if (!p.del && (st = embed_texts(c, &p, &d)) != VS_OK) {
+            set_status_error(c->r, st, &d);
             wparse_release(&p);
             return;
         }
@@ -716,8 +837,15 @@ static void ep_info(struct ctx *c)
 static void ep_list(struct ctx *c)
 {
     json_t *arr = json_array();
-    for (size_t i = 0; i < c->srv->nstores; i++)
-        json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+    const struct vs_srv_key *k = c->key;
+    for (size_t i = 0; i < c->srv->nstores; i++) {
+        /* a key limited to some stores sees only those */
+        int ok = !k || !k->stores;
+        for (size_t j = 0; !ok && j < k->nstores; j++)
+            ok = strcmp(k->stores[j], c->srv->stores[i]->name) == 0;
+        if (ok)
+            json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+    }
     json_t *o = json_object();
     json_object_set_new(o, "stores", arr);
     set_json(c->r, 200, o);
@@ -727,10 +855,15 @@ static void ep_readyz(struct ctx *c)
 {
     size_t ok = 0;
     for (size_t i = 0; i < c->srv->nstores; i++) {
+        struct vs_srv_store *e = c->srv->stores[i];
         struct vs_srv_gen *g;
-        if (vs_srv_gen_acquire(c->srv->stores[i], &g, NULL) == VS_OK) {
-            ok++;
-            vs_srv_gen_release(c->srv->stores[i], g);
+        if (vs_srv_gen_acquire(e, &g, NULL) == VS_OK) {
+            /* serving an older generation because the newest does not
+             * open is not ready */
+            pthread_mutex_lock(&e->mu);
+            ok += !e->stale;
+            pthread_mutex_unlock(&e->mu);
+            vs_srv_gen_release(e, g);
         }
     }
     json_t *o = json_object();
@@ -813,7 +946,7 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
     c.t0_ns = vs_trace_now_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
     if (vs_trace_random_hex(c.span_id, 8) != 0)
@@ -841,12 +974,16 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
         set_error(resp, 405, "method", NULL, "use %s", want_post ? "POST" : "GET");
         goto out;
     }
-    int open = ep == VS_EP_HEALTHZ || ep == VS_EP_READYZ || ep == VS_EP_METRICS;
+    int open = ep == VS_EP_HEALTHZ || ep == VS_EP_READYZ ||
+               (ep == VS_EP_METRICS && !srv->o.metrics_auth);
     if (srv->have_keys && !open) {
         if (vs_srv_auth(srv, rq->authorization, &key) != VS_OK) {
             set_error(resp, 401, "unauthorized", NULL, "a valid 'Authorization: Bearer KEY' header is needed");
             goto out;
         }
+        c.key = key;
+        if (ep == VS_EP_METRICS)
+            goto authorised; /* any valid key may read the metrics */
         unsigned need = ep == VS_EP_QUERY || ep == VS_EP_INFO || ep == VS_EP_LIST ? VS_SCOPE_READ
                         : ep == VS_EP_UPSERT || ep == VS_EP_DELETE ? VS_SCOPE_WRITE
                                                                    : VS_SCOPE_ADMIN;
@@ -860,6 +997,7 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
             goto out;
         }
     }
+authorised:
     if (!open && !vs_srv_take_token(srv, key, &resp->retry_after)) {
         set_error(resp, 429, "rate_limited", NULL, "too many requests; retry after %ld s", resp->retry_after);
         goto out;
@@ -920,7 +1058,7 @@ void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
                    struct vs_server_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {srv, rq, resp, NULL, vs_srv_now(), 0, 0, 0, 0, NULL, "", "", 0};
+    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
     __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
     if (vs_trace_parse_traceparent(rq->traceparent, resp->trace_id, NULL) != 0 &&
         vs_trace_random_hex(resp->trace_id, 16) != 0)

@@ -32,7 +32,7 @@ static void gen_unref_locked(struct vs_srv_gen *g)
 {
     if (g && --g->refs == 0) {
         for (int i = 0; i < g->npool; i++)
-            vs_query_free(g->pool[i]);
+            vs_qtext_free(g->pool[i]);
         vs_store_close(g->store);
         free(g);
     }
@@ -50,6 +50,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
     pthread_mutex_lock(&e->mu);
     struct vs_srv_gen *g = e->cur;
     if (g && (!have || (g->dev == dev && g->ino == ino && g->mtime_ns == mt))) {
+        e->stale = !have;
         g->refs++;
         *out = g;
         pthread_mutex_unlock(&e->mu);
@@ -65,6 +66,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
         free(ng);
         if (g) { /* keep serving the generation we have */
             pthread_mutex_lock(&e->mu);
+            e->stale = 1;
             g = e->cur;
             g->refs++;
             *out = g;
@@ -87,6 +89,7 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
     } else {
         gen_unref_locked(e->cur);
         e->cur = ng;
+        e->stale = 0;
         *out = ng;
     }
     pthread_mutex_unlock(&e->mu);

@@ -1,5 +1,6 @@
 /* server_http.c: libmicrohttpd in front of vs_server_handle: a thread pool,
- * connection limit and idle timeout (slow clients), body size limit, TLS. */
+ * connection limit, idle timeout and a header/body deadline (slow clients),
+ * body size limit, TLS. */
 #include "server_internal.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,151 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the header/body deadline ----
+ *
+ * MHD's connection timeout is an idle timeout: a client that sends one
+ * header byte every few seconds keeps its connection (and a slot of
+ * --max-connections) for ever. Like nginx's client_header_timeout and
+ * client_body_timeout, each request's headers and body must arrive within
+ * --header-timeout seconds of the connection opening or of the previous
+ * response; a watchdog thread shuts down the socket of a connection past
+ * it, so MHD reads end-of-file and closes it. */
+struct conn_watch {
+    int fd;
+    int reading;  /* 1 while a request's headers or body are awaited */
+    double start; /* monotonic seconds since reading began */
+    struct conn_watch *prev, *next;
+};
+
+struct vs_srv_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    int stop;
+    double limit_s;
+    struct conn_watch head; /* circular list of open connections */
+    uint64_t dropped;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *watchdog(void *arg)
+{
+    struct vs_srv_watch *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L; /* a check every 200 ms */
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        double now = mono_now();
+        for (struct conn_watch *c = w->head.next; c != &w->head; c = c->next)
+            if (c->reading && now - c->start > w->limit_s) {
+                (void)shutdown(c->fd, SHUT_RDWR);
+                c->reading = 0; /* once */
+                w->dropped++;
+            }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct vs_srv_watch *w = ((struct vs_server *)cls)->watch;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct conn_watch *c = ci ? calloc(1, sizeof *c) : NULL;
+        *socket_context = c;
+        if (!c)
+            return; /* not watched: the idle timeout still holds */
+        c->fd = ci->connect_fd;
+        c->reading = 1;
+        c->start = mono_now();
+        pthread_mutex_lock(&w->mu);
+        c->next = w->head.next;
+        c->prev = &w->head;
+        w->head.next->prev = c;
+        w->head.next = c;
+        pthread_mutex_unlock(&w->mu);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* MHD reports the close before it closes the socket, so the
+         * watchdog never shuts down a descriptor that was reused */
+        struct conn_watch *c = *socket_context;
+        *socket_context = NULL;
+        if (!c)
+            return;
+        pthread_mutex_lock(&w->mu);
+        c->prev->next = c->next;
+        c->next->prev = c->prev;
+        pthread_mutex_unlock(&w->mu);
+        free(c);
+    }
+}
+
+/* reading: 1 when the connection waits for a request again (after a
+ * response), 0 once a request is complete and being answered */
+static void watch_mark(struct vs_server *srv, struct MHD_Connection *conn, int reading)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn_watch *c = ci ? ci->socket_context : NULL;
+    if (!c)
+        return;
+    pthread_mutex_lock(&srv->watch->mu);
+    c->reading = reading;
+    c->start = mono_now();
+    pthread_mutex_unlock(&srv->watch->mu);
+}
+
+static int watch_start(struct vs_server *srv)
+{
+    struct vs_srv_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return VS_E_NOMEM;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->head.next = w->head.prev = &w->head;
+    w->limit_s = srv->o.header_timeout_s;
+    if (pthread_create(&w->thread, NULL, watchdog, w) != 0) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return VS_E_NOMEM;
+    }
+    srv->watch = w;
+    return VS_OK;
+}
+
+static void watch_stop(struct vs_server *srv)
+{
+    struct vs_srv_watch *w = srv->watch;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    srv->watch = NULL;
+}
 
 struct upload {
     char *buf;
@@ -148,6 +294,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
+    watch_mark(srv, conn, 0); /* the request is in: no deadline while answering */
     char remote[64];
     struct vs_server_request rq;
     struct vs_server_response r;
@@ -172,6 +319,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(u);
     }
     *con_cls = NULL;
+    watch_mark(cls, conn, 1); /* the next request's clock starts now */
 }
 
 static char *slurp(const char *path, struct vs_diag *d)
@@ -240,6 +388,11 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
         {MHD_OPTION_END, 0, NULL}};
+    if (watch_start(srv) != VS_OK) {
+        free(cert);
+        free(key);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot start the header deadline thread");
+    }
     struct MHD_Daemon *dm = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -247,9 +400,11 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conns,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->o.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2,
         MHD_OPTION_END);
     if (!dm) {
+        watch_stop(srv);
         free(cert);
         free(key);
         /* TLS material is checked by MHD: report both possibilities */
@@ -273,8 +428,9 @@ unsigned vs_server_port(const struct vs_server *srv)
 void vs_server_stop(struct vs_server *srv)
 {
     if (srv && srv->daemon) {
-        MHD_stop_daemon(srv->daemon);
+        MHD_stop_daemon(srv->daemon); /* closes every connection first */
         srv->daemon = NULL;
+        watch_stop(srv);
         free(srv->tls_mem[0]);
         free(srv->tls_mem[1]);
         srv->tls_mem[0] = srv->tls_mem[1] = NULL;

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "vs_query.h"
+#include "vs_query_text.h"
 #include "vs_server.h"
 #include "vs_store.h"
 #include "vs_trace.h"
@@ -32,10 +33,11 @@ struct vs_srv_gen {
     dev_t dev;          /* MANIFEST identity when opened */
     ino_t ino;
     long long mtime_ns;
-    /* idle query objects of this generation (without explain): they keep
+    /* idle query objects of this generation (default search options,
+     * without explain): they keep
      * the parsed docs that filters need, so a filtered query does not
      * parse the whole store again. Under the store entry's mutex. */
-    struct vs_query *pool[32];
+    struct vs_qtext *pool[32];
     int npool;
 };
 
@@ -45,6 +47,7 @@ struct vs_srv_store {
     pthread_mutex_t mu;       /* guards cur and refs */
     pthread_mutex_t write_mu; /* one HTTP writer at a time */
     struct vs_srv_gen *cur;
+    int stale; /* the newest MANIFEST did not open: cur is an older generation */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
 };
@@ -94,6 +97,7 @@ struct vs_server {
      * transport (server_http.c) */
     void (*stop)(struct vs_server *srv);
     char *tls_mem[2];       /* certificate and key PEM, kept while serving */
+    struct vs_srv_watch *watch; /* the header/body deadline (server_http.c) */
     struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
     unsigned port;
     uint64_t requests;

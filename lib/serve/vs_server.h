@@ -50,6 +50,9 @@ struct vs_server_opts {
     unsigned max_conns;      /* connections at once */
     double timeout_ms;       /* deadline per request (queries, lock waits) */
     unsigned idle_timeout_s; /* a connection silent this long is closed */
+    unsigned header_timeout_s; /* a request's headers and body must arrive
+                                * within this long (0 = default 10) */
+    int metrics_auth;        /* GET /metrics needs a key (of any scope) */
     double rate;             /* default requests/s per key (0 = unlimited) */
     double burst;            /* default bucket size */
     int insecure_no_auth;    /* allow non-loopback addresses without keys */
@@ -76,7 +79,9 @@ int vs_server_add_store(struct vs_server *srv, const char *name,
 
 /* Load the key file (format above). Errors: VS_E_IO, VS_E_CONFIG (d->line
  * names the bad line). With keys every request except /healthz, /readyz
- * and /metrics needs `Authorization: Bearer KEY`. */
+ * and /metrics (and /metrics too with metrics_auth) needs
+ * `Authorization: Bearer KEY`. GET /v1/stores lists only the stores the
+ * key may use. */
 int vs_server_load_keys(struct vs_server *srv, const char *path,
                         struct vs_diag *d);
 

@@ -69,6 +69,29 @@ int vs_io_pread_all(int fd, void *buf, size_t len, uint64_t off)
     return VS_OK;
 }
 
+int vs_io_open_regular(const char *path, struct stat *sb)
+{
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+     * writer forever; it changes nothing for a regular file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, sb) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        close(fd);
+        return -2;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
 int vs_io_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -123,7 +146,12 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     g->blk_no = UINT64_MAX;
     g->vblk_no = UINT64_MAX;
     int st;
-    g->fd = open(g->path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    g->fd = vs_io_open_regular(g->path, &sb);
+    if (g->fd == -2) {
+        st = corrupt(d, g, "segment is not a regular file");
+        goto fail;
+    }
     if (g->fd < 0) {
         int e = errno;
         vs_diag_where(d, g->path, 0);
@@ -131,13 +159,6 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
         vs_diag_set(d, st, "cannot open segment: %s", strerror(e));
         vs_seg_close(g);
         return st;
-    }
-    struct stat sb;
-    if (fstat(g->fd, &sb) != 0) {
-        st = vs_status_from_errno(errno);
-        vs_diag_where(d, g->path, 0);
-        vs_diag_set(d, st, "cannot stat segment: %s", strerror(errno));
-        goto fail;
     }
     g->file_bytes = (uint64_t)sb.st_size;
     unsigned char h[VS_SEG_HEADER_SIZE];
@@ -219,10 +240,34 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
             st = corrupt(d, g, "section '%s' is missing", sect_name((uint32_t)t));
             goto fail;
         }
+    /* every size below is computed from these two: rows x dim x 4 must
+     * not overflow, a segment with rows has a dimension (the manifest's
+     * limit), and each row takes at least its id's NUL in the ids section */
+    uint64_t vbytes;
+    if (__builtin_mul_overflow(g->rows, (uint64_t)g->dim * sizeof(float), &vbytes) ||
+        (g->rows && (g->dim == 0 || g->dim > VS_SEG_MAX_DIM))) {
+        st = corrupt(d, g, "header: %llu rows x dimension %u is not a valid size",
+                     (unsigned long long)g->rows, g->dim);
+        goto fail;
+    }
     for (uint32_t i = 0; i < g->nsect; i++) {
         const struct vs_sect *s = &g->sect[i];
-        if (s->type == VS_SECT_VECTORS && s->raw != g->rows * g->dim * sizeof(float)) {
+        if (s->type == VS_SECT_VECTORS && s->raw != vbytes) {
             st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
+            goto fail;
+        }
+        if (s->type == VS_SECT_IDS && s->raw < g->rows) {
+            st = corrupt(d, g, "section 'ids': too small for %llu rows",
+                         (unsigned long long)g->rows);
+            goto fail;
+        }
+        /* no zstd frame expands more than VS_ZSTD_MAX_RATIO times (an RLE
+         * block: 4 bytes for 128 KiB), so a larger raw length is a lie that
+         * would size an allocation */
+        if (s->codec == VS_CODEC_ZSTD && s->raw / VS_ZSTD_MAX_RATIO > s->len) {
+            st = corrupt(d, g, "section '%s': raw length %llu is impossible for %llu "
+                         "stored bytes", sect_name(s->type), (unsigned long long)s->raw,
+                         (unsigned long long)s->len);
             goto fail;
         }
         if ((s->type == VS_SECT_DOCINDEX || s->type == VS_SECT_VECINDEX) &&
@@ -303,18 +348,23 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
                       void **out, struct vs_diag *d)
 {
     *out = NULL;
-    /* a raw section is read straight into its buffer */
-    int direct = codec == VS_CODEC_RAW && len == raw;
-    void *dst = big_alloc((size_t)raw + 1);
-    void *stored = direct ? dst : big_alloc(len ? (size_t)len : 1);
-    if (!stored || !dst) {
-        if (stored != dst)
-            free(stored);
-        free(stored);
-        free(dst);
-        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
-                           (unsigned long long)raw, what);
+    /* every length here comes from the file: check it against the file and
+     * against what the stored bytes can hold before it sizes a buffer */
+    if (off > g->file_bytes || len > g->file_bytes - off) {
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "%s: extends past the end of the file", what);
     }
+    if (codec == VS_CODEC_RAW ? len != raw : raw / VS_ZSTD_MAX_RATIO > len) {
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "%s: bad size", what);
+    }
+    /* a raw section is read straight into its buffer */
+    int direct = codec == VS_CODEC_RAW;
+    void *dst = NULL;
+    void *stored = big_alloc(direct ? (size_t)raw + 1 : len ? (size_t)len : 1);
+    if (!stored)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
+                           (unsigned long long)(direct ? raw : len), what);
     int st = vs_io_pread_all(g->fd, stored, len, off);
     if (st != VS_OK) {
         vs_diag_where(d, g->path, 0);
@@ -327,30 +377,37 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
         st = vs_diag_set(d, VS_E_CORRUPT, "%s: checksum mismatch", what);
         goto fail;
     }
-    if (codec == VS_CODEC_RAW) {
-        if (len != raw) {
+    if (direct) {
+        dst = stored;
+        stored = NULL;
+    } else {
+        /* the frame says how much it holds (the writer records it): a
+         * different raw length is refused before it is allocated */
+        unsigned long long fs = ZSTD_getFrameContentSize(stored, (size_t)len);
+        if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != raw)) {
             vs_diag_where(d, g->path, 0);
-            st = vs_diag_set(d, VS_E_CORRUPT, "%s: bad size", what);
+            st = vs_diag_set(d, VS_E_CORRUPT, "%s: does not decompress to its %llu bytes",
+                             what, (unsigned long long)raw);
             goto fail;
         }
-        if (!direct)
-            memcpy(dst, stored, len);
-    } else {
+        if (!(dst = big_alloc((size_t)raw + 1))) {
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
+                             (unsigned long long)raw, what);
+            goto fail;
+        }
         size_t n = ZSTD_decompress(dst, raw, stored, len);
         if (ZSTD_isError(n) || n != raw) {
             vs_diag_where(d, g->path, 0);
             st = vs_diag_set(d, VS_E_CORRUPT, "%s: does not decompress", what);
             goto fail;
         }
+        free(stored);
     }
     ((char *)dst)[raw] = '\0';
-    if (!direct)
-        free(stored);
     *out = dst;
     return VS_OK;
 fail:
-    if (!direct)
-        free(stored);
+    free(stored);
     free(dst);
     return st;
 }
@@ -430,7 +487,8 @@ static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
         const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
         uint64_t off = vs_get64(e), len = vs_get64(e + 8);
         if (off > docs->len || len > docs->len - off || vs_get64(e + 32) != next ||
-            vs_get64(e + 40) == 0 || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
+            vs_get64(e + 40) == 0 || vs_get64(e + 40) > g->rows - next ||
+            vs_get64(e + 40) > vs_get64(e + 16) || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
             free(p);
             vs_diag_where(d, g->path, 0);
             return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
@@ -564,7 +622,8 @@ static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
         const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
         uint64_t off = vs_get64(e), len = vs_get64(e + 8), rows = vs_get64(e + 40);
         if (off > vs->len || len > vs->len - off || vs_get64(e + 32) != next || rows == 0 ||
-            rows > VS_VEC_BLOCK_ROWS_MAX || vs_get64(e + 16) != rows * rowbytes) {
+            rows > VS_VEC_BLOCK_ROWS_MAX || rows > g->rows - next ||
+            (len != rows * rowbytes && rows * rowbytes / VS_ZSTD_MAX_RATIO > len) || vs_get64(e + 16) != rows * rowbytes) {
             free(p);
             vs_diag_where(d, g->path, 0);
             return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': entry %llu is invalid",
@@ -1037,7 +1096,12 @@ int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,
                 uint64_t *ndel, uint64_t *bytes, struct vs_diag *d)
 {
     *bits = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    int fd = vs_io_open_regular(path, &sb);
+    if (fd == -2) {
+        vs_diag_where(d, path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "deletion file is not a regular file");
+    }
     if (fd < 0) {
         int e = errno;
         vs_diag_where(d, path, 0);
@@ -1048,13 +1112,12 @@ int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,
     size_t total = 32 + nb + 8;
     unsigned char *buf = malloc(total + 1);
     uint8_t *out = calloc(nb ? nb : 1, 1);
-    struct stat sb;
     int st = VS_OK;
     if (!buf || !out) {
         st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a deletion bitmap");
         goto done;
     }
-    if (fstat(fd, &sb) != 0 || (uint64_t)sb.st_size != total ||
+    if ((uint64_t)sb.st_size != total ||
         vs_io_pread_all(fd, buf, total, 0) != VS_OK) {
         vs_diag_where(d, path, 0);
         st = vs_diag_set(d, VS_E_CORRUPT, "deletion file has the wrong size");

@@ -4,6 +4,7 @@
  * describes the format and the commit protocol. */
 #include "store_hnsw_internal.h"
 #include "store_internal.h"
+#include "vs_analyzer.h"
 #include "vs_ndjson.h"
 
 #include <dirent.h>
@@ -158,6 +159,12 @@ static int valid_file_name(const char *name, const char *prefix, const char *suf
     return 1;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int bad_manifest(struct vs_diag *d, const char *path, const char *why)
 {
     char f[4200];
@@ -178,7 +185,11 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         vs_diag_where(d, s->path, 0);
         return vs_diag_set(d, VS_E_NOSTORE, "no such store");
     }
-    int fd = open(f, O_RDONLY | O_CLOEXEC);
+    int fd = vs_io_open_regular(f, &sb);
+    if (fd == -2) {
+        vs_diag_where(d, f, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "manifest is not a regular file");
+    }
     if (fd < 0) {
         int e = errno;
         vs_diag_where(d, s->path, 0);
@@ -187,7 +198,7 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         return vs_diag_set(d, vs_status_from_errno(e), "cannot open the manifest: %s",
                            strerror(e));
     }
-    if (fstat(fd, &sb) != 0 || sb.st_size > (64 << 20)) {
+    if (sb.st_size > (64 << 20)) {
         close(fd);
         return bad_manifest(d, s->path, "implausible size");
     }
@@ -247,7 +258,7 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
     const char *model = json_string_value(json_object_get(m, "model"));
     json_t *sg = json_object_get(m, "segments");
     if (!json_is_integer(jg) || !json_is_integer(jn) || !json_is_integer(jd) ||
-        json_integer_value(jd) < 0 || json_integer_value(jd) > 1000000 ||
+        json_integer_value(jd) < 0 || json_integer_value(jd) > VS_SEG_MAX_DIM ||
         !json_is_boolean(jnorm) || !metric || !model || strlen(model) >= 128 ||
         vs_metric_parse(metric, &s->st.metric) != VS_OK || !json_is_array(sg)) {
         json_decref(m);
@@ -268,6 +279,18 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         free(buf);
         return bad_manifest(d, s->path, "invalid analyzer or text_field");
     }
+    /* an analyzer this build cannot make would leave the text index
+     * unreadable and every writer failing later: refused here */
+    if (an && an[0]) {
+        struct vs_analyzer *a = NULL;
+        int ok = vs_analyzer_new(an, &a, NULL) == VS_OK;
+        vs_analyzer_free(a);
+        if (!ok) {
+            json_decref(m);
+            free(buf);
+            return bad_manifest(d, s->path, "unknown analyzer");
+        }
+    }
     snprintf(s->st.analyzer, sizeof s->st.analyzer, "%s", an ? an : "");
     snprintf(s->st.text_field, sizeof s->st.text_field, "%s", tf ? tf : "");
     if (vs_store_hnsw_read(m, &s->st) != VS_OK) {
@@ -275,19 +298,68 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         free(buf);
         return bad_manifest(d, s->path, "invalid hnsw settings");
     }
+    /* the numbers writers build on: a generation from 1, a next segment
+     * number above every segment listed (a writer creates its next segment
+     * there with O_EXCL), each segment once, deletion files of their own
+     * segment and of no later generation */
+    const char *why = json_integer_value(jg) < 1   ? "generation is not a positive number"
+                      : json_integer_value(jn) < 1 ? "next_segment is not a positive number"
+                                                   : NULL;
+    if (why) {
+        json_decref(m);
+        free(buf);
+        return bad_manifest(d, s->path, why);
+    }
     size_t i;
     json_t *e;
+    uint64_t *nums = calloc(json_array_size(sg) + 1, sizeof *nums);
+    if (!nums) {
+        json_decref(m);
+        free(buf);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot read the manifest");
+    }
     json_array_foreach(sg, i, e) {
         const char *file = json_string_value(json_object_get(e, "file"));
         json_t *del = json_object_get(e, "del");
-        if (!file || !valid_file_name(file, "seg-", ".vseg") ||
-            !json_is_integer(json_object_get(e, "rows")) ||
+        json_t *rows = json_object_get(e, "rows");
+        if (!file || !valid_file_name(file, "seg-", ".vseg") || !json_is_integer(rows) ||
+            json_integer_value(rows) < 0 ||
             !(json_is_null(del) || (json_is_string(del) &&
                                     valid_file_name(json_string_value(del), "del-", ".vdel")))) {
-            json_decref(m);
-            free(buf);
-            return bad_manifest(d, s->path, "invalid segment entry");
+            why = "invalid segment entry";
+            break;
         }
+        unsigned long long num = 0, dseg = 0, dgen = 0;
+        int nc = 0;
+        if (sscanf(file, "seg-%llu.vseg%n", &num, &nc) != 1 || file[nc] != '\0' || num == 0) {
+            why = "invalid segment entry";
+            break;
+        }
+        if (num >= s->next_segment) {
+            why = "a segment number is not below next_segment";
+            break;
+        }
+        nums[i] = num;
+        if (json_is_string(del)) {
+            const char *dn = json_string_value(del);
+            if (sscanf(dn, "del-%llu-%llu.vdel%n", &dseg, &dgen, &nc) != 2 || dn[nc] != '\0' ||
+                dseg != num || dgen == 0 || dgen > s->generation) {
+                why = "a deletion file does not belong to its segment and generation";
+                break;
+            }
+        }
+    }
+    if (!why) { /* sorted, a segment listed twice is two equal neighbours */
+        qsort(nums, json_array_size(sg), sizeof *nums, cmp_u64);
+        for (size_t k = 1; k < json_array_size(sg) && !why; k++)
+            if (nums[k] == nums[k - 1])
+                why = "a segment is listed twice";
+    }
+    free(nums);
+    if (why) {
+        json_decref(m);
+        free(buf);
+        return bad_manifest(d, s->path, why);
     }
     *segs = json_incref(sg);
     json_decref(m);
@@ -420,10 +492,10 @@ static int build_map(struct vs_store *s, struct idmap *m, struct vs_diag *d)
     return VS_OK;
 }
 
-int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
-                 struct vs_diag *d)
+/* The segment and row of a live id (VS_E_NOTFOUND naming it). */
+static int store_find(struct vs_store *s, const char *id, struct vs_segment **g,
+                      uint64_t *row, struct vs_diag *d)
 {
-    *rec = NULL;
     pthread_mutex_lock(&s->mu);
     int st = VS_OK;
     if (!s->map_ready) {
@@ -442,8 +514,30 @@ int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
         vs_diag_field(d, "id");
         return vs_diag_set(d, VS_E_NOTFOUND, "no record with id '%s'", id);
     }
-    struct vs_segment *g = s->seg[s->map.seg[slot]];
-    uint64_t row = s->map.row[slot];
+    *g = s->seg[s->map.seg[slot]];
+    *row = s->map.row[slot];
+    return VS_OK;
+}
+
+int vs_store_get_doc(struct vs_store *s, const char *id, json_t **doc,
+                     struct vs_diag *d)
+{
+    *doc = NULL;
+    struct vs_segment *g;
+    uint64_t row;
+    int st = store_find(s, id, &g, &row, d);
+    return st == VS_OK ? vs_segment_doc(g, row, doc, d) : st;
+}
+
+int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
+                 struct vs_diag *d)
+{
+    *rec = NULL;
+    struct vs_segment *g;
+    uint64_t row;
+    int st = store_find(s, id, &g, &row, d);
+    if (st != VS_OK)
+        return st;
     float *v = malloc((g->dim ? g->dim : 1) * sizeof *v);
     json_t *doc = NULL;
     if (!v)

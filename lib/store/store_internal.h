@@ -25,6 +25,12 @@
 #define VS_SEG_HEADER_SIZE 64u
 #define VS_SEG_SECT_SIZE 48u
 #define VS_SEG_MAX_SECT 32u
+/* the largest dimension a manifest or segment header may give */
+#define VS_SEG_MAX_DIM 1000000u
+/* no zstd frame holds more than this many raw bytes per stored byte (an
+ * RLE block is 4 bytes for up to 128 KiB); readers refuse a raw length
+ * beyond it before allocating for it */
+#define VS_ZSTD_MAX_RATIO 32768u
 #define VS_DOCS_PER_BLOCK 256u
 #define VS_DOCIDX_ENTRY 48u
 /* Rows per vectors block written (raw float32, each block checksummed, so a
@@ -175,6 +181,11 @@ int vs_del_write(const char *path, uint64_t rows, const uint8_t *bits,
 int vs_io_write_all(int fd, const void *buf, size_t len);
 int vs_io_pread_all(int fd, void *buf, size_t len, uint64_t off);
 int vs_io_fsync_dir(const char *dir);
+/* Open path read-only if it is a regular file (never blocks on a FIFO);
+ * fills *sb. Returns the descriptor, -1 with errno set, or -2 when path is
+ * not a regular file. */
+struct stat;
+int vs_io_open_regular(const char *path, struct stat *sb);
 
 static inline void vs_put32(unsigned char *p, uint32_t v)
 {

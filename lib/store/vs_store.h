@@ -72,6 +72,10 @@ struct vs_segment *vs_store_segment(const struct vs_store *s, size_t i);
  * VS_E_NOTFOUND when the id is not live. */
 int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
                  struct vs_diag *d);
+/* The same record without its vector (the doc), a new reference: cheaper
+ * when the vector is not wanted. VS_E_NOTFOUND when the id is not live. */
+int vs_store_get_doc(struct vs_store *s, const char *id, json_t **doc,
+                     struct vs_diag *d);
 
 /* The `vs-index info` object: records, tombstones, dimension, metric,
  * normalize, model, generation, segments (array with rows, live, bytes,

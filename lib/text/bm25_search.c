@@ -24,7 +24,49 @@ struct vs_bm25_query {
     char analyzer[192];
     struct clause *cl;
     size_t ncl, cap;
+    /* the single-term optional clauses by term (open addressing, clause
+     * index + 1, 0 empty), so repeats merge in O(1) and a query of n
+     * distinct words parses in O(n), not O(n^2) */
+    size_t *hslot;
+    size_t hcap, hn;
 };
+
+static uint64_t term_hash(const char *t)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *t; t++)
+        h = (h ^ (unsigned char)*t) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of term among the single-term optional clauses: its clause's
+ * slot, or the empty slot where it would go. */
+static size_t should_slot(const struct vs_bm25_query *q, const char *term)
+{
+    size_t m = q->hcap - 1, i = (size_t)term_hash(term) & m;
+    while (q->hslot[i] && strcmp(q->cl[q->hslot[i] - 1].terms[0], term) != 0)
+        i = (i + 1) & m;
+    return i;
+}
+
+/* Make room for one more entry (load at most one half). */
+static int should_grow(struct vs_bm25_query *q)
+{
+    if (q->hcap && (q->hn + 1) * 2 <= q->hcap)
+        return 0;
+    size_t ncap = q->hcap ? q->hcap * 2 : 64;
+    size_t *old = q->hslot, ocap = q->hcap;
+    if (!(q->hslot = calloc(ncap, sizeof *q->hslot))) {
+        q->hslot = old;
+        return -1;
+    }
+    q->hcap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i])
+            q->hslot[should_slot(q, q->cl[old[i] - 1].terms[0])] = old[i];
+    free(old);
+    return 0;
+}
 
 void vs_bm25_query_free(struct vs_bm25_query *q)
 {
@@ -37,6 +79,7 @@ void vs_bm25_query_free(struct vs_bm25_query *q)
         free(q->cl[i].offs);
     }
     free(q->cl);
+    free(q->hslot);
     free(q);
 }
 
@@ -86,16 +129,17 @@ static int add_clause(struct vs_bm25_query *q, int kind, struct collect *c,
         q->cl = x;
         q->cap = cap;
     }
-    if (kind == CL_SHOULD && to - from == 1) {
-        for (size_t i = 0; i < q->ncl; i++) {
-            struct clause *o = &q->cl[i];
-            if (o->kind == CL_SHOULD && o->nterms == 1 &&
-                strcmp(o->terms[0], c->terms[from]) == 0) {
-                o->weight += 1;
-                free(c->terms[from]);
-                c->terms[from] = NULL;
-                return 0;
-            }
+    size_t slot = 0;
+    int single = kind == CL_SHOULD && to - from == 1;
+    if (single) {
+        if (should_grow(q))
+            return -1;
+        slot = should_slot(q, c->terms[from]);
+        if (q->hslot[slot]) {
+            q->cl[q->hslot[slot] - 1].weight += 1;
+            free(c->terms[from]);
+            c->terms[from] = NULL;
+            return 0;
         }
     }
     struct clause *cl = &q->cl[q->ncl];
@@ -115,6 +159,10 @@ static int add_clause(struct vs_bm25_query *q, int kind, struct collect *c,
         c->terms[i] = NULL;
     }
     q->ncl++;
+    if (single) {
+        q->hslot[slot] = q->ncl;
+        q->hn++;
+    }
     return 0;
 }
 

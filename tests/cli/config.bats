@@ -85,3 +85,58 @@ uncommented_example() {
     expect_status 2
     [[ "$err" == *"nope.toml"* ]]
 }
+
+@test "config: the nearest .vecstore.toml of a parent directory is read, and -v names it" {
+    mkdir -p proj/a/b
+    printf '[chunk]\nsplitter = "fixed"\nunit = "words"\nsize = 5\n' > proj/.vecstore.toml
+    cp doc.txt proj/a/b/
+    cd proj/a/b
+    run_split vs-chunk -v doc.txt
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    [ "$err" = "vs-chunk: config: ../../.vecstore.toml" ]
+    # a nearer file wins over the parent's
+    printf '[chunk]\nsplitter = "fixed"\nunit = "words"\nsize = 2\n' > ../.vecstore.toml
+    run_split vs-chunk -v doc.txt
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 5 ]
+    [ "$err" = "vs-chunk: config: ../.vecstore.toml" ]
+    # --config still names the file; -vv says when there is none
+    run_split vs-chunk -v --config ../../.vecstore.toml doc.txt
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    [ "$err" = "vs-chunk: config: ../../.vecstore.toml" ]
+    cd "$BATS_TEST_TMPDIR"
+    run_split vs-chunk -vv doc.txt
+    expect_status 0
+    [[ "$err" == *"config: no .vecstore.toml here or in a parent directory"* ]]
+}
+
+@test "config: a bad value names FILE:LINE of the file, or the variable, that set it" {
+    printf '[chunk]\n\nsize = "big"\n' > .vecstore.toml
+    run_split vs-chunk doc.txt
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == "vs-chunk: error: .vecstore.toml:3: setting 'chunk.size' needs an integer from 0 to "*", not 'big'"* ]]
+    rm .vecstore.toml
+    VS_CHUNK_OVERLAP=x run_split vs-chunk doc.txt
+    expect_status 2
+    [[ "$err" == "vs-chunk: error: VS_CHUNK_OVERLAP: setting 'chunk.overlap' needs an integer from 0 to "*", not 'x'"* ]]
+    run_split vs-chunk --size big doc.txt
+    expect_status 2
+    [[ "$err" == "vs-chunk: error: option '--size' needs an integer from 0 to "*", not 'big'"* ]]
+}
+
+@test "config: -v gives periodic progress lines when stderr is not a terminal; -q none" {
+    for i in 1 2 3; do printf '{"id":"r%d","text":"record number %d"}\n' "$i" "$i"; done > in.jsonl
+    VS_PROGRESS_SECONDS=0 run_split vs-embed -v --model hash-v1:8 in.jsonl
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -c '"vector"')" -eq 3 ]
+    [[ "$err" =~ vs-embed:\ 3\ records,\ [0-9]+/s,\ [0-9]+\ s ]]
+    VS_PROGRESS_SECONDS=0 run_split vs-embed --model hash-v1:8 in.jsonl
+    expect_status 0
+    [[ "$err" != *records,* ]]
+    VS_PROGRESS_SECONDS=0 run_split vs-embed -q --model hash-v1:8 in.jsonl
+    expect_status 0
+    [ -z "$err" ]
+}

@@ -49,3 +49,39 @@ answers_every_question() {
     [[ "$out" == *'"model":"hash-v1:384"'* ]]
     [[ "$out" == *'(model: hash, no model file needed)'* ]]
 }
+
+# The export line the demo printed, run in a fresh shell whose PATH lacks the
+# programs: prints where vs-query is then found.
+found_after_export_line() {
+    local line
+    line=$(printf '%s\n' "$out" | sed -n 's/^     \(export PATH=.*\)$/\1/p')
+    [ "$(printf '%s\n' "$line" | grep -c .)" -eq 1 ] || { echo "export lines: '$line'" >&2; return 1; }
+    env PATH=/usr/bin:/bin bash -c "$line"'; command -v vs-query'
+}
+
+@test "demo: says the programs are not on PATH, how to install them, and an export line that works" {
+    PATH=/usr/bin:/bin run_split "$BATS_TEST_DIRNAME/../../examples/demo.sh" "$VS_BIN"
+    expect_status 0
+    answers_every_question
+    [[ "$out" == *"== the programs are in $VS_BIN, not on your PATH; either install them"* ]]
+    printf '%s\n' "$out" | grep -qE '^     make install PREFIX=~/\.local( BUILD=[^ ]+)?$' || false
+    [ "$(found_after_export_line)" = "$VS_BIN/vs-query" ]
+}
+
+@test "demo: the export line quotes a folder name with quotes, dollars and backquotes" {
+    odd="$SCRATCH/it's a \"\$HOME\` dir"
+    ln -s "$VS_BIN" "$odd"
+    PATH=/usr/bin:/bin run_split "$BATS_TEST_DIRNAME/../../examples/demo.sh" "$odd"
+    expect_status 0
+    [[ "$out" == *"== the programs are in $odd, not on your PATH"* ]]
+    [ "$(found_after_export_line)" = "$odd/vs-query" ]
+}
+
+@test "demo: when the programs are already on PATH it says so and prints no export line" {
+    PATH="$VS_BIN:/usr/bin:/bin" run_split "$BATS_TEST_DIRNAME/../../examples/demo.sh" "$VS_BIN"
+    expect_status 0
+    answers_every_question
+    [[ "$out" == *"== the programs are on your PATH (from $VS_BIN)" ]]
+    [[ "$out" != *"export PATH="* ]]
+    [[ "$out" != *"make install"* ]]
+}

@@ -34,7 +34,8 @@ mtime() { stat -c %y "$1"; }
     expect_status 0
     [[ "$out" == *"vs-ingest"* ]]
     [[ "$out" != *"vs-eval"* ]]
-    [ "$(mtime kb.vs/MANIFEST)" = "$m" ] && [ "$(mtime eval.json)" = "$e" ]
+    [ "$(mtime kb.vs/MANIFEST)" = "$m" ]
+    [ "$(mtime eval.json)" = "$e" ]
     # a file removed: the store loses it, the evaluation reruns
     rm docs/search.md
     run_split make

@@ -18,6 +18,8 @@ if [ -z "${VS_FETCHED_MODELS:-}" ]; then
     mkdir -p "$VS_MODEL_DIR"
 fi
 PY=/usr/bin/python3   # Debian's python3, which has python3-numpy
+# run ! CMD (bats 1.5) is how a test says CMD must fail
+bats_require_minimum_version 1.5.0
 
 # run_split CMD...: run a command capturing stdout, stderr and status apart:
 # $status, $out (stdout), $err (stderr).
@@ -66,4 +68,35 @@ help_matches_man() {
         diff <(echo "$a") <(echo "$b") >&2
         return 1
     fi
+}
+
+# wait_until SECONDS CMD...: run CMD every 0.05 s until it succeeds; fail
+# naming CMD after SECONDS (a generous bound on a wait for an event, never a
+# check on how fast something is).
+wait_until() {
+    local n=$(($1 * 20)) i
+    shift
+    for ((i = 0; i < n; i++)); do
+        "$@" && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for: $*" >&2
+    return 1
+}
+
+# lock_held STORE PID: the store's LOCK file names PID, i.e. the writer PID
+# holds the lock (a writer writes its pid there once it has the lock and
+# empties the file when it lets go).
+lock_held() {
+    [ "$(cat "$1/LOCK" 2>/dev/null)" = "$2" ]
+}
+
+# pipe_drained FD: the pipe open on FD holds no unread bytes (the reader at
+# the other end has read all that was written).
+pipe_drained() {
+    [ "$($PY -c '
+import array, fcntl, sys, termios
+a = array.array("i", [0])
+fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, a)
+print(a[0])' "$1")" -eq 0 ]
 }

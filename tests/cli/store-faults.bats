@@ -48,6 +48,13 @@ state() {
     vs-index export "$1" | sort
 }
 
+# generation STORE: the generation number and segment files of the store,
+# then its records: a compaction keeps the records and changes the rest
+generation() {
+    vs-index info "$1" | jq -c '{generation, segments: [.segments[] | {file, rows, live, del}]}'
+    state "$1"
+}
+
 # only_live_files STORE: the store holds MANIFEST, LOCK and the files the
 # manifest names, nothing else (no temporaries, no unreferenced segments)
 only_live_files() {
@@ -71,7 +78,7 @@ count_run() {
     cp -a "$store" "$T/count"
     LD_PRELOAD="$SHIM" VS_ENOSPC_COUNT="$T/count.txt" "${@/@STORE@/$T/count}" 2>/dev/null
     read -r CALLS BYTES <"$T/count.txt"
-    state "$T/count" >"$T/after.txt"
+    generation "$T/count" >"$T/after.txt"
     [ "$CALLS" -gt 0 ] && [ "$BYTES" -gt 0 ]
 }
 
@@ -97,13 +104,13 @@ one_fault() {
     fi
     vs-index verify "$s" >/dev/null ||
         { echo "$kind budget $budget: verify failed" >&2; return 1; }
-    vs-index export "$s" | sort >"$T/now.txt"
+    generation "$s" >"$T/now.txt"
     cmp -s "$T/before.txt" "$T/now.txt" ||
         { echo "$kind budget $budget: the store is not the previous generation" >&2; return 1; }
     # the next successful writer commits and sweeps what the failure left
     "${@/@STORE@/$s}" 2>"$T/err" ||
         { echo "$kind budget $budget: the retry failed: $(<"$T/err")" >&2; return 1; }
-    vs-index export "$s" | sort >"$T/now.txt"
+    generation "$s" >"$T/now.txt"
     cmp -s "$T/after.txt" "$T/now.txt" ||
         { echo "$kind budget $budget: the retry gave another store" >&2; return 1; }
     only_live_files "$s" || { echo "$kind budget $budget: stray files" >&2; return 1; }
@@ -113,9 +120,10 @@ one_fault() {
 # run's count and at byte budgets spread over its bytes
 all_faults() {
     local pristine=$1 prog=$2; shift 2
-    state "$pristine" >"$T/before.txt"
+    generation "$pristine" >"$T/before.txt"
     count_run "$pristine" "$@"
-    ! cmp -s "$T/before.txt" "$T/after.txt"   # the run changes the store
+    # the run changes the store (else "keeps the previous state" holds trivially)
+    run ! cmp -s "$T/before.txt" "$T/after.txt"
     local c b n=0
     for ((c = 0; c < CALLS; c++)); do
         one_fault "$pristine" CALLS "$c" "$prog" "$@"
@@ -135,7 +143,8 @@ all_faults() {
     gen_records "$T/a.jsonl" a 20
     LD_PRELOAD="$SHIM" VS_ENOSPC_COUNT="$T/c.txt" vs-ingest -q "$T/s0" "$T/a.jsonl"
     read -r calls bytes <"$T/c.txt"
-    [ "$calls" -ge 3 ] && [ "$bytes" -ge 64 ]
+    [ "$calls" -ge 3 ]
+    [ "$bytes" -ge 64 ]
     run_split env LD_PRELOAD="$SHIM" VS_ENOSPC_CALLS=0 vs-ingest "$T/s1" "$T/a.jsonl"
     expect_status 5
     [[ "$err" == *"no space left on device"* ]]
@@ -176,7 +185,8 @@ all_faults() {
         out=$(<"$T/out") err=$(<"$T/err")
         expect_status 5
         mapfile -t lines <"$T/err"
-        [ "${#lines[@]}" -eq 1 ] && [ -z "$out" ]
+        [ "${#lines[@]}" -eq 1 ]
+        [ -z "$out" ]
         # either no store or an empty, valid one
         if [ -e "$T/e/s/MANIFEST" ]; then
             vs-index verify "$T/e/s" >/dev/null
@@ -227,7 +237,7 @@ wait_for() {
     vs-ingest -q "$T/p" <(head -30 "$T/base.jsonl" | sed 's/record /changed /')
     vs-index -q compact "$T/p"
     state "$T/p" >"$T/after.txt"
-    ! cmp -s "$T/before.txt" "$T/after.txt"
+    run ! cmp -s "$T/before.txt" "$T/after.txt"
     [ ! -e "$T/p/seg-00000001.vseg" ]
     touch "$h/go"
     wait "$pid" || rc=$?

@@ -42,6 +42,25 @@ random_sleep() {
     sleep "$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))"
 }
 
+# kill_at STORE PID MAX_US: SIGKILL the writer PID of STORE at a random
+# instant in [0, MAX_US) and set WHERE to where the kill landed: "mid" (the
+# writer held the store's lock: the store was being changed), "before" (it
+# had not taken the lock yet) or "after" (it had finished by itself)
+kill_at() {
+    local st held=0
+    random_sleep "$3"
+    if lock_held "$1" "$2"; then held=1; fi
+    kill -9 "$2" 2>/dev/null || true
+    wait "$2" 2>/dev/null && st=0 || st=$?
+    if [ "$st" -ne 137 ]; then
+        WHERE=after
+    elif [ "$held" -eq 1 ]; then
+        WHERE=mid
+    else
+        WHERE=before
+    fi
+}
+
 # one-line stderr, exit 4, nothing on stdout
 expect_clean_store_error() {
     expect_status 4
@@ -50,7 +69,7 @@ expect_clean_store_error() {
     [[ "$err" == "vs-index: error: "* ]]
 }
 
-@test "crash safety: SIGKILL at 50 random instants of an ingest leaves the old or the new generation" {
+@test "crash safety: SIGKILL at random instants of an ingest (20 of them mid-write) leaves the old or the new generation" {
     gen_records "$T/base.jsonl" a 5000
     gen_records "$T/new.jsonl" b 5000
     # the run: 5000 new records, 1000 deletes, 1000 overwrites of old ones
@@ -71,16 +90,24 @@ EOF
     dur=$(( $(now_us) - t0 ))
     vs-index export "$T/full.vs" | md5sum >"$T/new.md5"
     [ "$(vs-index list-ids "$T/full.vs" | wc -l)" -eq 9000 ]
-    old=0 new=0
-    for i in $(seq 50); do
+    # kill until 20 kills have landed mid-write (at most 120 trials): a kill
+    # before the writer starts or after it ends proves nothing; the instants
+    # are drawn from [0, 2 x the run's time), then from a narrower range
+    # while kills keep landing after the end
+    old=0 new=0 mid=0 before=0 after=0 i=0 span=$((dur * 2))
+    while [ "$mid" -lt 20 ] && [ "$i" -lt 120 ]; do
+        i=$((i + 1))
         rm -rf "$T/w.vs"
         cp -r "$T/base.vs" "$T/w.vs"
         vs-ingest -q "$T/w.vs" "$T/run.jsonl" 3>&- &
         pid=$!
         BG=$pid
-        random_sleep $(( dur * 2 ))
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" || true
+        kill_at "$T/w.vs" "$pid" "$span"
+        case $WHERE in
+            mid) mid=$((mid + 1)) ;;
+            before) before=$((before + 1)) ;;
+            after) after=$((after + 1)); span=$((span * 3 / 4)) ;;
+        esac
         run_split vs-index verify "$T/w.vs" || true
         expect_status 0
         got=$(vs-index export "$T/w.vs" | md5sum)
@@ -93,7 +120,8 @@ EOF
             return 1
         fi
     done
-    echo "# crash trials: $old old, $new new (full run ${dur} us)" >&3
+    echo "# crash trials: $i ($mid mid-write, $before before, $after after); $old old, $new new (full run ${dur} us)" >&3
+    [ "$mid" -ge 20 ]
     # the next writer removes what the killed ones left behind
     printf '{"id":"z","vector":[1,1,1,1,1,1,1,1]}\n' | vs-ingest -q "$T/w.vs"
     listed=$($PY -c '
@@ -117,18 +145,23 @@ for i in range(0, 8000, 3):
     vs-index compact "$T/full.vs"
     dur=$(( $(now_us) - t0 ))
     [ "$(vs-index export "$T/full.vs" | md5sum)" = "$want" ]
-    for i in $(seq 15); do
+    # until 8 kills have landed mid-compaction (at most 60 trials; see above)
+    mid=0 i=0 span=$((dur * 2))
+    while [ "$mid" -lt 8 ] && [ "$i" -lt 60 ]; do
+        i=$((i + 1))
         rm -rf "$T/w.vs"
         cp -r "$T/base.vs" "$T/w.vs"
         vs-index compact "$T/w.vs" 3>&- &
         pid=$!
         BG=$pid
-        random_sleep $(( dur * 2 ))
-        kill -9 "$pid" 2>/dev/null || true
-        wait "$pid" || true
+        kill_at "$T/w.vs" "$pid" "$span"
+        if [ "$WHERE" = mid ]; then mid=$((mid + 1)); fi
+        if [ "$WHERE" = after ]; then span=$((span * 3 / 4)); fi
         vs-index verify "$T/w.vs" >/dev/null
         [ "$(vs-index export "$T/w.vs" | md5sum)" = "$want" ]
     done
+    echo "# compaction kills: $i trials, $mid mid-compaction (full run ${dur} us)" >&3
+    [ "$mid" -ge 8 ]
 }
 
 make_store() { # a store with two segments and a deletion file
@@ -139,12 +172,29 @@ make_store() { # a store with two segments and a deletion file
     [ "$(ls "$T/s.vs" | grep -c '^seg-')" -eq 2 ]
     [ "$(ls "$T/s.vs" | grep -c '^del-')" -eq 1 ]
     GOOD=$(vs-index export "$T/s.vs")
+    GOOD_IDS=$(vs-index list-ids "$T/s.vs")
+    GOOD_INFO=$(vs-index info "$T/s.vs" | info_answer)
+}
+
+# info_answer: the answer of `vs-index info` on stdin, less what differs
+# between two copies of a store, or between a truncated file and the whole
+# one, without being an answer about the records (the path, byte counts)
+info_answer() {
+    jq -c 'del(.store, .bytes_on_disk, .compression_ratio) | .segments |= map(del(.bytes))'
+}
+
+# expect_prefix_of GOOD WHAT: a command that failed on a damaged store
+# printed nothing but a prefix of GOOD's lines (streamed before the damage)
+expect_prefix_of() {
+    [ -z "$out" ] || [ "${1#"$out"$'\n'}" != "$1" ] || [ "$out" = "$1" ] ||
+        { echo "$2 of a damaged store printed a wrong record" >&2; return 1; }
 }
 
 # check_damaged STORE: verify must fail with exit 4; export, info and
 # list-ids either fail cleanly (exit 4, one line) or, when they do not read
 # the damaged part (e.g. an optional section such as bm25), give exactly the
-# answer of the undamaged store ($GOOD): never a wrong answer.
+# answer of the undamaged store ($GOOD, $GOOD_INFO, $GOOD_IDS): never a
+# wrong answer.
 check_damaged() {
     run_split vs-index verify "$1" || true
     expect_clean_store_error
@@ -158,13 +208,25 @@ check_damaged() {
         expect_status 4
         [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
         [[ "$err" == "vs-index: error: "* ]]
-        [ -z "$out" ] || [ "${GOOD#"$out"}" != "$GOOD" ] ||
-            { echo "export of a damaged store printed a wrong record" >&2; return 1; }
+        expect_prefix_of "$GOOD" export
     fi
     run_split vs-index info "$1" || true
-    [ "$status" -eq 0 ] || expect_clean_store_error
+    if [ "$status" -eq 0 ]; then
+        [ "$(printf '%s\n' "$out" | info_answer)" = "$GOOD_INFO" ] ||
+            { echo "info of a damaged store gave a wrong answer: $out" >&2; return 1; }
+    else
+        expect_clean_store_error
+    fi
     run_split vs-index list-ids "$1" || true
-    [ "$status" -eq 0 ] || [ "$status" -eq 4 ]
+    if [ "$status" -eq 0 ]; then
+        [ "$out" = "$GOOD_IDS" ] ||
+            { echo "list-ids of a damaged store gave a wrong answer" >&2; return 1; }
+    else
+        expect_status 4
+        [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
+        [[ "$err" == "vs-index: error: "* ]]
+        expect_prefix_of "$GOOD_IDS" list-ids
+    fi
 }
 
 @test "corruption: bit flips anywhere in a segment give exit 4, never a crash" {
@@ -259,24 +321,56 @@ check_damaged() {
     expect_clean_store_error
 }
 
+# reader LOG: until $T/stop exists, read the store (list-ids, info) and
+# append "IDS RECORDS" per read to LOG; a failed read appends "FAIL ..."
+reader() {
+    local n r
+    while [ ! -e "$T/stop" ]; do
+        vs-index list-ids "$T/s.vs" >"$T/ids" 2>"$T/rerr" ||
+            { echo "FAIL list-ids: $(cat "$T/rerr")" >>"$1"; return 1; }
+        n=$(wc -l <"$T/ids")
+        r=$(vs-index info "$T/s.vs" 2>"$T/rerr" | jq -e .records) ||
+            { echo "FAIL info: $(cat "$T/rerr")" >>"$1"; return 1; }
+        echo "$n $r" >>"$1"
+    done
+}
+
+# seen N: the reader has logged a list-ids of N records (or has failed)
+seen() {
+    grep -q -e "^$1 " -e '^FAIL' "$T/reads"
+}
+
 @test "concurrency: readers during writes always see one whole generation" {
-    # each commit adds exactly 500 records: a reader must see a multiple of 500
+    # each commit adds exactly 500 records: a reader must see a multiple of
+    # 500. The writer gets its input 500 records at a time, the next batch
+    # once the reader has seen the last commit, while the reader reads on
+    # without pause: every generation is read, and reads overlap commits.
     gen_records "$T/all.jsonl" r 10000 4
     vs-index create --metric l2 "$T/s.vs"
-    vs-ingest -q --commit-every 500 "$T/s.vs" "$T/all.jsonl" 3>&- &
+    mkfifo "$T/fifo"
+    : >"$T/reads"
+    reader "$T/reads" 3>&- &
+    rpid=$!
+    vs-ingest -q --commit-every 500 "$T/s.vs" <"$T/fifo" 3>&- &
     wpid=$!
-    BG=$wpid
-    reads=0
-    while kill -0 "$wpid" 2>/dev/null; do
-        n=$(vs-index list-ids "$T/s.vs" | wc -l)
-        [ $((n % 500)) -eq 0 ] || { echo "reader saw $n records" >&2; return 1; }
-        info=$(vs-index info "$T/s.vs")
-        r=$($PY -c 'import json,sys; print(json.loads(sys.argv[1])["records"])' "$info")
-        [ $((r % 500)) -eq 0 ]
-        reads=$((reads + 1))
+    BG="$rpid $wpid"
+    exec 7>"$T/fifo"
+    for k in $(seq 20); do
+        sed -n "$(( (k - 1) * 500 + 1 )),$(( k * 500 ))p" "$T/all.jsonl" >&7
+        wait_until 120 seen $((k * 500))
     done
+    exec 7>&-
     wait "$wpid"
+    touch "$T/stop"
+    wait "$rpid"
+    reads=$(wc -l <"$T/reads")
     echo "# $reads reads during the write" >&3
+    run ! grep '^FAIL' "$T/reads"
+    # every read saw whole generations, and each of the 20 commits was seen
+    run_split awk '$1 % 500 || $2 % 500 { print "read " NR ": " $0 }' "$T/reads"
+    [ -z "$out" ] || { echo "$out" >&2; false; }
+    [ "$(awk '$1 > 0 { print $1 }' "$T/reads" | sort -un | wc -l)" -eq 20 ]
+    [ "$reads" -ge 20 ]
     [ "$(vs-index list-ids "$T/s.vs" | wc -l)" -eq 10000 ]
     vs-index verify "$T/s.vs" >/dev/null
 }

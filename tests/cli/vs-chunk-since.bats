@@ -35,7 +35,7 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     [ "$(gen kb.vs)" = 1 ]
     digest=$(vs-index info --digest kb.vs | jq -r .digest)
     # every chunk of a file carries its stamp
-    jq -e '.metadata.file_stamp | test("^v1 [0-9]+\\.[0-9]{9} [0-9]+\\.[0-9]{9} [0-9]+ [0-9]+ recursive/chars/12/0$")' chunks.jsonl
+    jq -e '.metadata.file_stamp | test("^v2 [0-9]+\\.[0-9]{9} [0-9]+\\.[0-9]{9} [0-9]+ [0-9]+ recursive/chars/12/0/1/0$")' chunks.jsonl
     # strace proves that no document is opened (only the store's files are)
     # (LeakSanitizer cannot run under ptrace: leaks are checked by the other
     # tests; a failing vs-chunk fails this test, only a missing or blocked
@@ -172,11 +172,17 @@ ids() { vs-index list-ids "$1" | jq -r .id | sort | tr '\n' ' '; }
     pid=$!
     exec 5> fifo
     head -n 1 vecs.jsonl >&5
-    sleep 0.3
+    # the kill lands mid-write: the writer holds the store's lock and has
+    # read the first record (no sleep: both are waited for)
+    wait_until 60 lock_held kb.vs "$pid"
+    wait_until 60 pipe_drained 5
     kill -KILL "$pid"
-    wait "$pid" || true
+    wait "$pid" && st=0 || st=$?
     exec 5>&-
-    [ "$(gen kb.vs)" = "$g" ] && [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself ...
+    [ "$(cat kb.vs/LOCK)" = "$pid" ]   # ... holding the lock (a writer empties LOCK when it lets go)
+    [ "$(gen kb.vs)" = "$g" ]
+    [ "$(vs-index info --digest kb.vs | jq -r .digest)" = "$dg" ]
     # the rerun (--since again: the stamps are still the old ones) completes it
     pipeline kb.vs --since kb.vs
     [ "$(gen kb.vs)" = $((g + 1)) ]

@@ -102,14 +102,20 @@ if got != want:
     [[ "$err" == *"<stdin>:1:"*"field 'body'"* ]]
 }
 
-@test "vs-chunk: a directory of every format matches the golden output; binary file skipped with exit 3" {
+@test "vs-chunk: a directory of every format matches the golden output; a binary file read is skipped with exit 3" {
     cd "$FIXTURES"
-    run_split vs-chunk docs || true
+    # sub/blob.bin is no document format: a directory walk leaves it out quietly
+    run_split vs-chunk docs
+    expect_status 0
+    [ -z "$err" ]
+    printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
+    expect_ndjson
+    # asked for by --include, it is read, found binary, skipped with exit 3
+    run_split vs-chunk --include '*' docs || true
     expect_status 3
     [[ "$err" == *"warning: docs/sub/blob.bin: binary file"* ]]
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
-    expect_ndjson
-    run_split vs-chunk --keep-going docs || true
+    run_split vs-chunk --keep-going --include '*' docs || true
     expect_status 0
     printf '%s\n' "$out" | same_as_golden chunk/docs-recursive.jsonl
 }
@@ -140,7 +146,8 @@ if got != want:
                 "--splitter recursive --unit words --size 6 --overlap 2"; do
         run_split vs-chunk $args "$f" || true
         expect_status 0
-        unit=chars; [[ "$args" == *words* ]] && unit=words
+        unit=chars
+        if [[ "$args" == *words* ]]; then unit=words; fi
         size=$(echo "$args" | sed -E 's/.*--size ([0-9]+).*/\1/')
         printf '%s\n' "$out" | $PY -c '
 import json, sys
@@ -190,7 +197,8 @@ print(" ".join(seen))')
     run_split vs-chunk "$FIXTURES/docs/sub/records.jsonl" || true
     expect_status 0
     first=$(printf '%s\n' "$out" | head -1)
-    [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"The first record. It has two sentences.","start":0,"end":39,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
+    # the title goes before the text (offsets are into "TITLE\n\nTEXT")
+    [[ "$first" == '{"id":"d1#0","doc_id":"d1","chunk":0,"text":"First\n\nThe first record. It has two sentences.","start":0,"end":46,"source":'*'"metadata":{"title":"First","lang":"en"},"extra":7}' ]]
 }
 
 @test "vs-chunk: a missing path is a warning and exit 3" {
@@ -222,8 +230,10 @@ seen = set()
 for l in sys.stdin:
     c = json.loads(l)
     d = docs[c["doc_id"]]
-    assert d["text"].encode()[c["start"]:c["end"]].decode() == c["text"]
-    assert len(c["text"]) <= 500
+    full = d["title"] + "\n\n" + d["text"] if d["title"] else d["text"]
+    assert full.encode()[c["start"]:c["end"]].decode() == c["text"]
+    # a short title line merges into the next piece: size + min-size - 1
+    assert len(c["text"]) <= 500 + 50 - 1, (c["id"], len(c["text"]))
     if d["title"]: assert c["metadata"]["title"] == d["title"]
     seen.add(c["doc_id"])
 assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen)
@@ -251,4 +261,90 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     [[ "$err" == *"bad.pdf: cannot read the PDF"*"trunc.pdf: cannot read the PDF"* ]]
     run_split vs-chunk --keep-going "$SCRATCH" || true
     expect_status 0
+}
+
+@test "vs-chunk: a directory walk reads documents only, honours ignore files, --include and --no-ignore" {
+    cd "$SCRATCH"
+    mkdir -p site/css site/build site/sub
+    printf 'Real text.\n' > site/a.txt
+    printf '# Title\n\nMarkdown body.\n' > site/b.md
+    printf 'body { color: red }\n' > site/css/style.css
+    printf '\211PNG\r\n' > site/logo.png
+    printf 'console.log(1)\n' > site/app.js
+    printf 'User-agent: *\n' > site/robots.txt
+    printf 'built\n' > site/build/out.txt
+    printf 'draft\n' > site/sub/draft.txt
+    printf 'kept\n' > site/sub/keep.txt
+    printf 'build/\nrobots.txt\n' > site/.gitignore
+    printf 'draft*\n' > site/.vecstoreignore
+    run_split vs-chunk -vv --stats site
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md sub/keep.txt " ]
+    [[ "$err" == *"site/logo.png: left out: not a document format (--include reads it)"* ]]
+    [[ "$err" == *"site/build: left out: ignored by site/.gitignore"* ]]
+    [[ "$err" == *"site/sub/draft.txt: left out: ignored by site/.vecstoreignore"* ]]
+    [[ "$err" != *warning* ]]
+    [ "$(printf '%s\n' "$err" | tail -1 | jq -r .files_left_out)" = 6 ]
+    run_split vs-chunk --no-ignore site
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "a.txt b.md build/out.txt robots.txt sub/draft.txt sub/keep.txt " ]
+    run_split vs-chunk --include '*.css' --include '*.js' site
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r .doc_id | tr '\n' ' ')" = "app.js css/style.css " ]
+    [ -z "$err" ]
+    # a file named on the command line is read whatever its name
+    run_split vs-chunk site/app.js
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r .text)" = "console.log(1)" ]
+}
+
+@test "vs-chunk: HTML pages give their main content; --html-all keeps the furniture" {
+    cd "$SCRATCH"
+    cat > page.html <<'EOF'
+<html><head><title>Partial indexes</title></head><body>
+<div class="nosearch"><div class="tagline">Small. Fast. Reliable.</div>
+<div class="menu mainmenu"><ul><li><a href="/">Home</a><li><a href="/about">About</a><li><a href="/dl">Download</a></ul></div></div>
+<h1>Partial Indexes</h1>
+<p>A partial index is an index over a subset of the rows of a table, chosen by a WHERE clause.</p>
+<footer>This page last modified on 2024-01-01</footer>
+</body></html>
+EOF
+    run_split vs-chunk page.html
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r .text)" = "Partial Indexes
+
+A partial index is an index over a subset of the rows of a table, chosen by a WHERE clause." ]
+    [ "$(printf '%s\n' "$out" | jq -r .metadata.title)" = "Partial indexes" ]
+    run_split vs-chunk --html-all page.html
+    expect_status 0
+    [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."*"Home"*"Partial Indexes"*"last modified"* ]]
+    # the setting does the same
+    printf '[chunk]\nhtml_all = true\n' > cfg.toml
+    run_split vs-chunk --config cfg.toml page.html
+    expect_status 0
+    [[ "$(printf '%s\n' "$out" | jq -r .text)" == "Small. Fast. Reliable."* ]]
+    printf '[chunk]\nhtml_all = "maybe"\n' > cfg.toml
+    run_split vs-chunk --config cfg.toml page.html
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"setting 'chunk.html_all' needs true or false, not 'maybe'"* ]]
+}
+
+@test "vs-chunk: tiny pieces merge into a neighbour (--min-size, default a tenth of --size)" {
+    cd "$SCRATCH"
+    printf 'Bug Fixes:\n\n%s\n\n%s\n\nEnd.\n' \
+        "Fixed a crash when the disk fills during a commit of many rows, and another one when it fills during the checkpoint." \
+        "Another long paragraph about the write-ahead log and its checkpoints, and about what a reader sees in the meantime." > notes.txt
+    run_split vs-chunk --size 120 --min-size 0 notes.txt
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "10 116 115 4 " ]
+    run_split vs-chunk --size 120 notes.txt
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | jq -r '.text | length' | tr '\n' ' ')" = "128 121 " ]
+    [[ "$(printf '%s\n' "$out" | head -1 | jq -r .text)" == "Bug Fixes:"* ]]
+    # offsets still point into the file
+    [ "$(printf '%s\n' "$out" | head -1 | jq -r '"\(.start) \(.end)"')" = "0 128" ]
+    run_split vs-chunk --size 120 --min-size 120 notes.txt
+    expect_status 2
+    [[ "$err" == *"minimum size 120 must be smaller than the size 120"* ]]
 }

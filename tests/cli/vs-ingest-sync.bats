@@ -16,7 +16,7 @@ teardown() {
 # rec DOC CHUNK TEXT [SOURCE [HASH]]: one chunk record with a 3-d vector
 rec() {
     local src=${4-d/$1} h=""
-    [ -n "${5:-}" ] && h=",\"doc_hash\":\"$5\""
+    if [ -n "${5:-}" ]; then h=",\"doc_hash\":\"$5\""; fi
     printf '{"id":"%s#%s","doc_id":"%s","chunk":%s,"text":"%s","source":"%s"%s,"vector":[1,%s,0.5]}\n' \
         "$1" "$2" "$1" "$2" "$3" "$src" "$h" "$2"
 }
@@ -104,7 +104,9 @@ digest() { vs-index info --digest "$1" | jq -r .digest; }
     [ "$(printf '%s\n' "$out" | jq -r '.action + " " + .id' | sort | tr '\n' ',')" = \
       "add x#0,delete b#0,delete c#0,replace a#0," ]
     [[ "$err" == *"nothing written"* ]]
-    [ "$(gen "$S")" = "$g" ] && [ "$(digest "$S")" = "$dg" ] && [ "$(ids "$S")" = "$before" ]
+    [ "$(gen "$S")" = "$g" ]
+    [ "$(digest "$S")" = "$dg" ]
+    [ "$(ids "$S")" = "$before" ]
     plan="$out"
     vs-index export "$S" > "$T/before.jsonl"
     vs-ingest -q --sync "$S" "$T/r2.jsonl"
@@ -145,7 +147,8 @@ PY
     run_split vs-ingest --skip-unchanged --sync --stats "$S" "$T/r2.jsonl"
     expect_status 0
     [[ "$err" == *'"unchanged":2'* ]]
-    [ "$(gen "$S")" = "$g" ] && [ "$(digest "$S")" = "$dg" ]
+    [ "$(gen "$S")" = "$g" ]
+    [ "$(digest "$S")" = "$dg" ]
     [ "$(ids "$S")" = "a#0 a#1 b#0 " ]
     # a new hash replaces the document
     rec a 0 "a0 v2" d/a h3 | vs-ingest -q --skip-unchanged --by-doc "$S"
@@ -185,7 +188,8 @@ pipeline() {
     [ "$(vs-index list-ids "$S" | jq -r .id | grep -v '^a\.md#' | sort | tr '\n' ' ')" = \
       "b.md#0 c2.md#0 e.md#0 f.md#0 " ]
     na2=$(vs-index list-ids "$S" | grep -c '"a.md#')
-    [ "$na2" -lt "$na" ] && [ "$na2" -ge 1 ]
+    [ "$na2" -lt "$na" ]
+    [ "$na2" -ge 1 ]
     [ "$na2" = "$(grep -c '"doc_id":"a.md"' "$T/chunks.jsonl")" ]
     [ "$(vs-index list-ids "$S" | jq -r .id | grep '^a\.md#' | sort -t'#' -k2n | tail -n 1)" = "a.md#$((na2 - 1))" ]
     [ "$(vs-index get "$S" 'b.md#0' | jq -r .text)" = "Bravo text, edited." ]
@@ -197,7 +201,8 @@ pipeline() {
     # an identical second run: no new generation
     d2=$(digest "$S"); g2=$(gen "$S")
     pipeline --sync --sync-scope docs/
-    [ "$(gen "$S")" = "$g2" ] && [ "$(digest "$S")" = "$d2" ]
+    [ "$(gen "$S")" = "$g2" ]
+    [ "$(digest "$S")" = "$d2" ]
     # touch only: same doc_hash, another file stamp: --skip-unchanged
     # rewrites the document once (so that vs-chunk --since can trust its
     # stamp), then leaves it alone
@@ -224,11 +229,17 @@ pipeline() {
     pid=$!
     exec 5> "$T/fifo"
     head -n 1 "$T/r2.jsonl" >&5
-    sleep 0.3
+    # the kill lands mid-write: the writer holds the store's lock and has
+    # read the first record (no sleep: both are waited for)
+    wait_until 60 lock_held "$S" "$pid"
+    wait_until 60 pipe_drained 5
     kill -KILL "$pid"
-    wait "$pid" || true
+    wait "$pid" && st=0 || st=$?
     exec 5>&-
-    [ "$(gen "$S")" = "$g" ] && [ "$(digest "$S")" = "$dg" ]
+    [ "$st" -eq 137 ]   # it died by the kill, not by itself ...
+    [ "$(cat "$S"/LOCK)" = "$pid" ]   # ... holding the lock (a writer empties LOCK when it lets go)
+    [ "$(gen "$S")" = "$g" ]
+    [ "$(digest "$S")" = "$dg" ]
     vs-index -q verify "$S" > /dev/null
     vs-ingest -q --sync "$S" "$T/r2.jsonl"
     [ "$(ids "$S")" = "a#0 x#0 " ]
@@ -277,7 +288,8 @@ PYEOF
     t0=$(date +%s)
     run_split vs-ingest -q --metrics-file "$M" "$S" "$T/r1.jsonl"
     expect_status 0
-    [ -z "$out" ] && [ -z "$err" ]
+    [ -z "$out" ]
+    [ -z "$err" ]
     [ "$(stat -c %a "$M")" = 644 ]
     [ "$(ls "$T/prom")" = vecstore.prom ] # no temporary file left
     j=$(prom_parse "$M")

@@ -170,8 +170,8 @@ import json, sys
 print(" ".join(sorted(json.loads(l)["id"] + ":" + json.loads(l).get("text", "") for l in sys.stdin)))')" = "doc2:replaced doc4:A dog sleeps." ]
     printf '{"op":"delete","filter":"lang = = 1"}\n' >"$T/badf.jsonl"
     run_split vs-ingest "$S" "$T/badf.jsonl" || true
-    expect_status 2
-    [[ "$err" == *"badf.jsonl:1"* ]]
+    expect_status 3
+    [[ "$err" == *"badf.jsonl:1:"* ]]
     printf '{"id":"x","op":"frobnicate","vector":[1,1,1,1]}\n' >"$T/op.jsonl"
     run_split vs-ingest "$S" "$T/op.jsonl" || true
     expect_status 3

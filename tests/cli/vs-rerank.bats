@@ -118,7 +118,8 @@ for l in open(sys.argv[2]):
         expect_status 0
         expect_ndjson
         [[ "$err" == *'"truncated":3'* ]]
-        sig=0; [ "$args" = "--sigmoid" ] && sig=1
+        sig=0
+        if [ "$args" = "--sigmoid" ]; then sig=1; fi
         printf '%s\n' "$out" | $PY -c '
 import json, math, sys
 ref = [json.loads(l)["score"] for l in open(sys.argv[1])]
@@ -179,7 +180,8 @@ for qid in ("q1", "q2"):
 @test "vs-rerank: no query text is an error naming the qid" {
     run_split vs-rerank "$R/hits.jsonl" || true
     expect_status 3
-    [[ "$err" == *"hits.jsonl:1:"*"'q1'"* ]]
+    [ -z "$out" ]
+    [ "$err" = "vs-rerank: error: $R/hits.jsonl:1: no text for query 'q1': give --queries FILE, or a \"query\" field on its hits" ]
     # a carried query field is enough
     $PY -c '
 import json, sys
@@ -228,6 +230,42 @@ for qid, hs in hits.items():
         assert g["retrieval_rank"] == [h["id"] for h in hs].index(g["id"]) + 1
     assert [g["rank"] for g in mine] == list(range(1, len(mine) + 1))
 ' "$R/queries.jsonl" "$R/hits.jsonl"
+}
+
+@test "vs-rerank: --format text and trec write what vs-query writes in those formats" {
+    cd "$SCRATCH"
+    run_split vs-rerank --queries "$R/queries.jsonl" -k 2 --format text "$R/hits.jsonl"
+    expect_status 0
+    [ -z "$err" ]
+    nd=$(vs-rerank --queries "$R/queries.jsonl" -k 2 "$R/hits.jsonl")
+    # per query a blank line and its id, then per hit rank, score, id and its text
+    printf '%s\n' "$out" > text.out
+    printf '%s\n' "$nd" | $PY -c '
+import json, sys
+lines = open("text.out").read().split("\n")
+want, q = [], None
+for l in sys.stdin:
+    h = json.loads(l)
+    if h["qid"] != q:
+        q = h["qid"]; want += ["", q]
+    want.append((h["rank"], h["score"], h["id"])); want.append("     " + " ".join(h["text"].split()))
+assert len(lines) == len(want) + 1 and lines[-1] == "", (lines, want)
+for got, w in zip(lines, want):
+    if isinstance(w, tuple):
+        r, sc, i = got.split()
+        assert (int(r.rstrip(".")), i) == (w[0], w[2]) and abs(float(sc) - w[1]) < 1e-6, (got, w)
+    else:
+        assert got == w, (got, w)
+'
+    [[ "$out" == *"q1"*"  1. 1.9848484  b"* ]]
+    run_split vs-rerank --queries "$R/queries.jsonl" -k 2 --format trec "$R/hits.jsonl"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | awk '{print $1, $2, $3, $4}' | tr '\n' ';')" = \
+      "$(printf '%s\n' "$nd" | jq -r '"\(.qid) Q0 \(.id) \(.rank)"' | tr '\n' ';')" ]
+    run_split vs-rerank --format xml "$R/hits.jsonl"
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"unknown format 'xml' (ndjson, trec, text)"* ]]
 }
 
 @test "vs-rerank: -k and --min-score cut each query's hits" {

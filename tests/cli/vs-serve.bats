@@ -74,6 +74,12 @@ req() {
     ctype=$(sed -n 's/^Content-Type: \([^;\r]*\).*/\1/Ip' "$BATS_TEST_TMPDIR/headers" | head -1)
 }
 
+# spans_exported: /metrics counts exported spans (more than 0)
+spans_exported() {
+    req GET /metrics
+    [[ "$body" == *'vs_trace_spans_total{outcome="exported"} '[1-9]* ]]
+}
+
 # conforms TEMPLATE METHOD: the last response matches docs/openapi.yaml.
 conforms() {
     $PY "$CHECK" "$OPENAPI" "$1" "$2" "$code" "$ctype" "$BATS_TEST_TMPDIR/body"
@@ -136,8 +142,9 @@ conforms() {
     [ "$(curl -s -g "http://[::1]:$port/healthz")" = '{"status":"ok"}' ]
     hits=$(curl -s -g --data-binary '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2}' "http://[::1]:$port/v1/stores/kb/query")
     [[ "$hits" == '{"hits":[{"qid":"q",'* ]]
-    # not reachable over IPv4
-    ! curl -s -m 2 "http://127.0.0.1:$port/healthz"
+    # not reachable over IPv4: curl cannot connect (exit 7)
+    run curl -s -m 2 "http://127.0.0.1:$port/healthz"
+    [ "$status" -eq 7 ]
     stop_server
     grep -q '"remote":"::1"' "$SRV_ERR"
 }
@@ -347,7 +354,7 @@ EOF
     vs-ingest "$KB" < "$BATS_TEST_TMPDIR/fifo" 2>/dev/null &
     ing=$!
     exec 7>"$BATS_TEST_TMPDIR/fifo"
-    sleep 0.3
+    wait_until 60 lock_held "$KB" "$ing"
     req POST /v1/stores/kb/upsert '{"id":"h1","vector":[1,1,1,1,1,1,1,1]}'
     [ "$code" = 503 ]; [[ "$body" == *'"code":"locked"'* ]]
     grep -qi '^Retry-After: 1' "$BATS_TEST_TMPDIR/headers"
@@ -530,9 +537,8 @@ EOF
     [ "$code" = 200 ]
     req POST /v1/stores/kb/upsert '{"id":"t1","vector":[1,2,1,2,1,2,1,2]}'
     [ "$code" = 200 ]
-    sleep 0.5
-    req GET /metrics
-    [[ "$body" == *'vs_trace_spans_total{outcome="exported"}'* ]]
+    # the batch goes out within OTEL_BSP_SCHEDULE_DELAY; wait for it, not a time
+    wait_until 60 spans_exported
     stop_server
     kill $col; wait $col || true
     unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_SERVICE_NAME OTEL_BSP_SCHEDULE_DELAY OTEL_RESOURCE_ATTRIBUTES
@@ -631,7 +637,7 @@ PYEOF
         for i in $(seq 1 400); do
             c=$(curl -s -o /dev/null -w '%{http_code}' --data-binary \
                 "{\"id\":\"k$i\",\"vector\":[$i,1,2,3,4,5,6,7]}" "$U/v1/stores/kb/upsert") || break
-            [ "$c" = 200 ] && echo "k$i" >> "$BATS_TEST_TMPDIR/acked"
+            if [ "$c" = 200 ]; then echo "k$i" >> "$BATS_TEST_TMPDIR/acked"; fi
         done
     ) &
     w=$!
@@ -663,5 +669,216 @@ PYEOF
         [ "$code" = 200 ] || { echo "$body" >&2; false; }
         [[ "$body" == *"\"id\":\"$id\""* ]] || { echo "acknowledged $id is missing" >&2; false; }
     done < "$BATS_TEST_TMPDIR/acked"
+    stop_server
+}
+
+# A small chunked store with a text index, hash-embedded (issue 17).
+text_store() {
+    printf '%s\n' '{"id":"d1#0","doc_id":"d1","text":"heat transfer in a pipe"}' \
+                  '{"id":"d1#1","doc_id":"d1","text":"heat pipe design notes"}' \
+                  '{"id":"d2#0","doc_id":"d2","text":"boundary layer flow over a heated plate"}' \
+                  '{"id":"x","text":"heat and pipes without a document"}' |
+        vs-embed | vs-ingest -q "$BATS_TEST_TMPDIR/t.vs"
+    TS="$BATS_TEST_TMPDIR/t.vs"
+}
+
+@test "vs-serve: text, hybrid, modes, fusion and grouping answer the bytes vs-query writes" {
+    text_store
+    start_server "$TS"
+    q="$BATS_TEST_TMPDIR/q.ndjson"
+    printf '%s\n' '{"id":"q1","text":"heat pipe"}' '{"_id":"q2","text":"boundary flow","k":2}' > "$q"
+    # text only: auto mode, hybrid with the store's model, as vs-query
+    req POST /v1/stores/t/query "$q" -H 'Content-Type: application/x-ndjson'
+    [ "$code" = 200 ]
+    conforms /v1/stores/{name}/query post
+    [ "$body" = "$(vs-query "$TS" "$q")" ]
+    [[ "$body" == *'"mode":"hybrid"'* ]]
+    for opts in '"mode":"text"|--mode text' \
+                '"mode":"vector"|--mode vector' \
+                '"mode":"hybrid","fusion":"weighted","alpha":0.3|--mode hybrid --fusion weighted --alpha 0.3' \
+                '"fusion":"dbsf","candidates":3|--fusion dbsf --candidates 3' \
+                '"rrf_k":10,"group_by":"doc_id"|--rrf-k 10 --group-by doc_id' \
+                '"mode":"vector","group_by":"doc_id","mmr":0.5|--mode vector --group-by doc_id --mmr 0.5'; do
+        json=${opts%%|*} flags=${opts#*|}
+        printf '%s\n' "{\"id\":\"q1\",\"text\":\"heat pipe\",$json}" \
+                      "{\"id\":\"q2\",\"text\":\"boundary flow\",\"k\":2,$json}" > "$q"
+        req POST /v1/stores/t/query "$q"
+        [ "$code" = 200 ] || { echo "$opts: $body" >&2; false; }
+        conforms /v1/stores/{name}/query post
+        want=$(sed 's/,"\(mode\|fusion\|alpha\|candidates\|rrf_k\|group_by\|mmr\)":[^,}]*//g' "$q" |
+               vs-query "$TS" $flags)
+        [ "$body" = "$want" ] || { echo "$opts"; echo "$body"; echo "$want"; false; } >&2
+    done
+    # one JSON record: {"hits": [...]} holding the same hit objects
+    req POST /v1/stores/t/query '{"id":"q1","text":"heat pipe","mode":"text","group_by":"doc_id"}'
+    [ "$code" = 200 ]
+    conforms /v1/stores/{name}/query post
+    want=$(echo '{"id":"q1","text":"heat pipe"}' | vs-query "$TS" --mode text --group-by doc_id |
+           $PY -c 'import json,sys; print(json.dumps({"hits": [json.loads(l) for l in sys.stdin]}))')
+    $PY -c 'import json,sys; assert json.loads(sys.argv[1]) == json.loads(sys.argv[2])' "$body" "$want"
+    stop_server
+}
+
+@test "vs-serve: bad or differing search options are 400 naming line and field" {
+    text_store
+    start_server "$TS"
+    req POST /v1/stores/t/query '{"id":"q","text":"heat","mode":"fuzzy"}'
+    [ "$code" = 400 ]
+    conforms /v1/stores/{name}/query post
+    [[ "$body" == *'"line":1,"field":"mode"'* ]]
+    printf '%s\n' '{"id":"a","text":"heat","mode":"text"}' '{"id":"b","text":"pipe","mode":"hybrid"}' > "$BATS_TEST_TMPDIR/q"
+    req POST /v1/stores/t/query "$BATS_TEST_TMPDIR/q"
+    [ "$code" = 400 ]
+    [[ "$body" == *"apply to the whole request"*'"line":2'* ]]
+    req POST /v1/stores/t/query '{"id":"q","text":"heat","rrf_k":0}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'"field":"rrf_k"'* ]]
+    # a query vector of another model than the store's
+    req POST /v1/stores/t/query '{"id":"q","vector_b64":"AACAPwAAAAAAAAAA","vector_model":"use-lite"}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'"code":"mismatch"'*'"field":"vector_model"'* ]]
+    stop_server
+}
+
+@test "vs-serve: an upsert with text only is embedded with the store's model, as vs-embed does" {
+    text_store
+    start_server "$TS"
+    req POST /v1/stores/t/upsert '{"id":"new","text":"a pipe full of heat","metadata":{"n":1}}'
+    [ "$code" = 200 ] || { echo "$body" >&2; false; }
+    conforms /v1/stores/{name}/upsert post
+    [[ "$body" == *'"upserted":1'* ]]
+    stop_server
+    vs-index get "$TS" new > "$BATS_TEST_TMPDIR/got"
+    echo '{"id":"new","text":"a pipe full of heat"}' | vs-embed > "$BATS_TEST_TMPDIR/want"
+    $PY - "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want" <<'PY'
+import json, sys
+g = json.load(open(sys.argv[1])); w = json.load(open(sys.argv[2]))
+assert g["metadata"] == {"n": 1}, g
+assert len(g["vector"]) == len(w["vector"]) == 384
+assert max(abs(a - b) for a, b in zip(g["vector"], w["vector"])) < 1e-6
+PY
+    # a store whose model the server does not have: 400, nothing written
+    printf '%s\n' '{"id":"a","text":"x","vector":[1,0,0],"vector_model":"no-such-model:3"}' |
+        vs-ingest -q "$BATS_TEST_TMPDIR/m.vs"
+    start_server "$BATS_TEST_TMPDIR/m.vs"
+    req POST /v1/stores/m/upsert '{"id":"b","text":"heat"}'
+    [ "$code" = 400 ]
+    conforms /v1/stores/{name}/upsert post
+    [[ "$body" == *"cannot be embedded"*"no-such-model:3"*'"line":1,"field":"vector"'* ]]
+    req POST /v1/stores/m/upsert '{"id":"c"}'
+    [ "$code" = 400 ]
+    [[ "$body" == *'or a string \"text\"'* ]]
+    stop_server
+    [ "$(vs-index list-ids "$BATS_TEST_TMPDIR/m.vs")" = '{"id":"a"}' ]
+}
+
+@test "vs-serve: POST compact rewrites the store into one segment without tombstones; answers unchanged" {
+    # a second segment and tombstones: deletes and overwrites through HTTP
+    start_server "$KB"
+    req POST /v1/stores/kb/delete "$(printf '{"id":"d%03d"}\n' 0 1 2 3)"
+    [ "$code" = 200 ]
+    [[ "$body" == '{"deleted":4,'* ]]
+    req POST /v1/stores/kb/upsert '{"id":"d010","vector":[1,0,0,0,0,0,0,1],"text":"new ten"}'
+    [ "$code" = 200 ]
+    [ "$(vs-index info "$KB" | jq -c '[(.segments | length), .tombstones, .records]')" = "[2,5,196]" ]
+    q='{"id":"q","vector":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8],"k":20}'
+    req POST /v1/stores/kb/query "$q"
+    [ "$code" = 200 ]
+    before=$body
+    gen=$(vs-index info "$KB" | jq .generation)
+    req POST /v1/stores/kb/compact ''
+    [ "$code" = 200 ]; conforms /v1/stores/{name}/compact POST
+    [ "$body" = "{\"generation\":$((gen + 1)),\"records\":196}" ]
+    [ "$(vs-index info "$KB" | jq -c '[(.segments | length), .tombstones, .records, .generation]')" = "[1,0,196,$((gen + 1))]" ]
+    vs-index -q verify "$KB"
+    req POST /v1/stores/kb/query "$q"
+    [ "$code" = 200 ]
+    [ "$body" = "$before" ]
+    stop_server
+}
+
+@test "vs-serve: /readyz is 503 while a store's newest generation does not open; queries keep the one it has" {
+    start_server "$KB"
+    req GET /readyz
+    [ "$code" = 200 ]
+    cp "$KB/MANIFEST" "$BATS_TEST_TMPDIR/MANIFEST.good"
+    $PY "$BATS_TEST_DIRNAME/../fixtures/store_damage.py" flip "$KB/MANIFEST" 30
+    req GET /readyz
+    [ "$code" = 503 ]; conforms /readyz GET
+    [ "$body" = '{"status":"not_ready","stores":0}' ]
+    req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2}'
+    [ "$code" = 200 ]
+    # the store repaired: ready again
+    cp "$BATS_TEST_TMPDIR/MANIFEST.good" "$KB/MANIFEST.new"
+    mv "$KB/MANIFEST.new" "$KB/MANIFEST"
+    req GET /readyz
+    [ "$code" = 200 ]
+    [ "$body" = '{"status":"ready","stores":1}' ]
+    stop_server
+}
+
+@test "vs-serve: --rate and --burst give clients without keys one shared bucket" {
+    # 1 request per 1000 s: no token comes back during the test
+    start_server --rate 0.001 --burst 3 "$KB"
+    codes=""
+    for src in 127.0.0.1 127.0.0.1 127.0.0.2 127.0.0.2 127.0.0.3; do
+        req GET /v1/stores/kb '' --interface "$src"
+        codes="$codes $code"
+    done
+    # three requests from two addresses take the bucket's 3 tokens; then
+    # every address, a new one too, gets 429
+    [ "$codes" = " 200 200 200 429 429" ]
+    [[ "$body" == *'"code":"rate_limited"'* ]]
+    grep -qiE '^Retry-After: [0-9]+' "$BATS_TEST_TMPDIR/headers"
+    # health and metrics are not rate limited
+    req GET /healthz
+    [ "$code" = 200 ]
+    req GET /metrics
+    [ "$code" = 200 ]
+    [[ "$body" == *'vs_rate_limited_total{key=""} 2'* ]]
+    stop_server
+}
+
+# hold_connections N PORT DIR: open N keep-alive connections to 127.0.0.1:PORT,
+# each with a request answered (so the server has accepted it), write
+# DIR/held, and keep them open until DIR/release exists
+hold_connections() {
+    $PY - "$@" <<'PYEOF' &
+import os, socket, sys, time
+n, port, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = b""
+    while b'"ok"}' not in got:
+        b = s.recv(4096)
+        if not b:
+            sys.exit("connection closed")
+        got += b
+    socks.append(s)
+open(os.path.join(d, "held"), "w").close()
+for _ in range(1200):
+    if os.path.exists(os.path.join(d, "release")):
+        break
+    time.sleep(0.05)
+PYEOF
+    HOLD_PID=$!
+}
+
+# http_code URL: the HTTP status curl gets, 000 when none
+http_code() {
+    curl -s -o /dev/null -m 10 -w '%{http_code}' "$1" || true
+}
+
+@test "vs-serve: --max-connections N: connection N+1 gets no answer until one closes" {
+    start_server --max-connections 2 "$KB"
+    hold_connections 2 "$PORT" "$BATS_TEST_TMPDIR"
+    wait_until 60 test -e "$BATS_TEST_TMPDIR/held"
+    [ "$(http_code "$U/healthz")" = 000 ]
+    touch "$BATS_TEST_TMPDIR/release"
+    wait "$HOLD_PID"
+    # the server notices the closed connections: answers again
+    wait_until 60 eval '[ "$(http_code "$U/healthz")" = 200 ]'
     stop_server
 }

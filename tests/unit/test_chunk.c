@@ -6,6 +6,7 @@
 #include "loader_internal.h"
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 static int is_ws(unsigned char c)
 {
@@ -70,7 +71,7 @@ static void test_names(void)
     CHECK_EQ_INT(u, VS_CHUNK_WORDS);
     CHECK_EQ_INT(vs_chunk_unit_parse("bytes", &u), VS_E_USAGE);
     struct vs_chunker *c;
-    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 10, 10};
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 10, 10, 0, 0};
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_E_USAGE);
     o.size = 0;
     o.overlap = 0;
@@ -79,7 +80,7 @@ static void test_names(void)
 
 static void test_fixed_exact(void)
 {
-    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 4, 1};
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 4, 1, 0, 0};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     const struct vs_chunk_span *sp;
@@ -119,7 +120,7 @@ static void test_fixed_exact(void)
 
 static void test_recursive_prefers_paragraphs(void)
 {
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 0, 0};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     const char *t = "First para here.\n\nSecond one. Has two.\n\nThird.";
@@ -152,7 +153,7 @@ static void test_properties(void)
                 size_t overlap = next_rand() % 2 ? next_rand() % size : 0;
                 struct vs_chunk_options o = {(enum vs_splitter)sp_i,
                                              (enum vs_chunk_unit)unit, size,
-                                             overlap};
+                                             overlap, 0, 0};
                 struct vs_chunker *c;
                 if (vs_chunker_new(&o, &c, NULL) != VS_OK) {
                     CHECK(0);
@@ -214,7 +215,7 @@ static void test_markdown_sections(void)
         CHECK_EQ_STR(json_string_value(json_array_get(p, 1)), "Sub one");
         CHECK_EQ_INT(json_array_size(vs_doc_section_path(doc, 2)), 1);
     }
-    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 1000, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 1000, 0, 0, 0};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     json_t *all = json_array();
@@ -250,7 +251,7 @@ static void test_code_blocks_kept(void)
     if (!doc)
         return;
     CHECK_EQ_INT(doc->nkeep, 1);
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 40, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 40, 0, 0, 0};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     json_t *all = json_array();
@@ -365,6 +366,12 @@ static int collect(void *ctx, const char *path, const char *rel, int status,
     return VS_OK;
 }
 
+static int collect_none(void *ctx, const char *path, const char *rel, int status,
+                        const struct vs_diag *d)
+{
+    return VS_OK;
+}
+
 static void test_walk(void)
 {
     struct seen s = {""};
@@ -372,10 +379,11 @@ static void test_walk(void)
     vs_diag_clear(&d);
     if (vs_walk("tests/fixtures/docs", NULL, collect, &s, &d) != VS_OK)
         SKIP("fixtures not found (run from the repository root)");
-    CHECK_EQ_STR(s.list, "guide.md;notes.txt;page.html;sample.pdf;sub/blob.bin;sub/records.jsonl;");
+    /* sub/blob.bin is no document format: left out (told, not visited) */
+    CHECK_EQ_STR(s.list, "guide.md;notes.txt;page.html;sample.pdf;sub/records.jsonl;");
     const char *inc[] = {"*.md", "*.jsonl"};
     const char *exc[] = {"sub"};
-    struct vs_walk_filter f = {inc, 2, NULL, 0};
+    struct vs_walk_filter f = {inc, 2, NULL, 0, 0, NULL};
     s.list[0] = '\0';
     CHECK_EQ_INT(vs_walk("tests/fixtures/docs/", &f, collect, &s, &d), VS_OK);
     CHECK_EQ_STR(s.list, "guide.md;sub/records.jsonl;");
@@ -385,6 +393,176 @@ static void test_walk(void)
     CHECK_EQ_INT(vs_walk("tests/fixtures/docs", &f, collect, &s, &d), VS_OK);
     CHECK_EQ_STR(s.list, "guide.md;");
     CHECK_EQ_INT(vs_walk("tests/fixtures/no-such-dir", NULL, collect, &s, &d), VS_E_IO);
+}
+
+
+struct told {
+    char list[2048];
+};
+
+static void tell(void *ctx, const char *path, const char *why)
+{
+    struct told *t = ctx;
+    const char *base = strstr(path, "/w/");
+    snprintf(t->list + strlen(t->list), sizeof t->list - strlen(t->list), "%s<%s>;",
+             base ? base + 3 : path, strstr(why, ".gitignore") ? "gitignore" :
+             strstr(why, ".ignore") ? "ignore" : strstr(why, ".vecstoreignore") ? "vsignore" : why);
+}
+
+/* Ignore files: git's syntax, rules of deeper directories and later files
+ * win, negation, directory-only and anchored patterns; non-documents are
+ * left out and told; --include reads any format. */
+static void test_walk_ignores(void)
+{
+    char root[256], w[300], sub[320], deep[340], build[320];
+    if (vs_test_tmpdir(root, sizeof root, "walk") != 0)
+        return;
+    snprintf(w, sizeof w, "%s/w", root);
+    snprintf(sub, sizeof sub, "%s/sub", w);
+    snprintf(deep, sizeof deep, "%s/deep", sub);
+    snprintf(build, sizeof build, "%s/build", w);
+    mkdir(w, 0755);
+    mkdir(sub, 0755);
+    mkdir(deep, 0755);
+    mkdir(build, 0755);
+    vs_test_write(w, ".gitignore", "# comment\n*.md\nbuild/\n/top.txt\n!keep.md\nsub/deep/x.txt\n");
+    vs_test_write(w, ".vecstoreignore", "draft*\n");
+    vs_test_write(w, ".ignore", "!x.md\n"); /* .ignore is read after .gitignore */
+    vs_test_write(w, "a.txt", "a");
+    vs_test_write(w, "top.txt", "t");
+    vs_test_write(w, "x.md", "l");
+    vs_test_write(w, "keep.md", "k");
+    vs_test_write(w, "draft1.md", "d");
+    vs_test_write(w, "style.css", "c");
+    vs_test_write(w, "README", "r");
+    vs_test_write(build, "out.txt", "o");
+    vs_test_write(sub, ".ignore", "!draft2.md\n"); /* a deeper rule wins */
+    vs_test_write(sub, "draft2.md", "d2");
+    vs_test_write(sub, "top.txt", "anchored rule is for the top only");
+    vs_test_write(deep, "x.txt", "x");
+    vs_test_write(deep, "y.txt", "y");
+    struct seen s = {""};
+    struct told t = {""};
+    struct vs_walk_filter f = {NULL, 0, NULL, 0, 0, tell};
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    /* the walk's ctx goes to both callbacks: first what is read, then
+     * what is left out and why */
+    f.left_out = NULL;
+    CHECK_EQ_INT(vs_walk(w, &f, collect, &s, &d), VS_OK);
+    CHECK_EQ_STR(s.list, "README;a.txt;keep.md;sub/deep/y.txt;sub/draft2.md;sub/top.txt;x.md;");
+    f.left_out = tell;
+    CHECK_EQ_INT(vs_walk(w, &f, collect_none, &t, &d), VS_OK);
+    CHECK_EQ_STR(t.list, "build<gitignore>;draft1.md<vsignore>;style.css<not a document format (--include reads it)>;"
+                         "sub/deep/x.txt<gitignore>;top.txt<gitignore>;");
+    /* --no-ignore: every document; --include: any format, ignores still apply */
+    s.list[0] = '\0';
+    f.no_ignore = 1;
+    f.left_out = NULL;
+    CHECK_EQ_INT(vs_walk(w, &f, collect, &s, &d), VS_OK);
+    CHECK_EQ_STR(s.list, "README;a.txt;build/out.txt;draft1.md;keep.md;sub/deep/x.txt;sub/deep/y.txt;"
+                         "sub/draft2.md;sub/top.txt;top.txt;x.md;");
+    f.no_ignore = 0;
+    const char *inc[] = {"*.css", "*.md"};
+    struct vs_walk_filter h = {inc, 2, NULL, 0, 0, NULL};
+    s.list[0] = '\0';
+    CHECK_EQ_INT(vs_walk(w, &h, collect, &s, &d), VS_OK);
+    CHECK_EQ_STR(s.list, "keep.md;style.css;sub/draft2.md;x.md;");
+    /* a file named as the root is read whatever its format */
+    char css[400];
+    snprintf(css, sizeof css, "%s/style.css", w);
+    s.list[0] = '\0';
+    CHECK_EQ_INT(vs_walk(css, NULL, collect, &s, &d), VS_OK);
+    CHECK(strstr(s.list, "style.css;") != NULL);
+    vs_test_rmtree(root);
+}
+
+static void spans_of(const char *text, size_t size, size_t min, char *out, size_t n)
+{
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, size, 0, min, 0};
+    struct vs_chunker *c;
+    out[0] = '\0';
+    if (vs_chunker_new(&o, &c, NULL) != VS_OK)
+        return;
+    const struct vs_chunk_span *sp;
+    size_t ns;
+    if (vs_chunker_split(c, text, strlen(text), NULL, 0, &sp, &ns, NULL) == VS_OK)
+        for (size_t i = 0; i < ns; i++)
+            snprintf(out + strlen(out), n - strlen(out), "[%.*s]",
+                     (int)(sp[i].end - sp[i].start), text + sp[i].start);
+    vs_chunker_free(c);
+}
+
+/* Tiny chunks merge into the next one, the last into the one before. */
+static void test_min_size(void)
+{
+    char out[512];
+    const char *t = "Bug fixes:\n\nA long first paragraph here.\n\nAnother long paragraph.\n\nEnd.";
+    spans_of(t, 28, 0, out, sizeof out);
+    CHECK_EQ_STR(out, "[Bug fixes:][A long first paragraph here.][Another long paragraph.][End.]");
+    spans_of(t, 28, 12, out, sizeof out);
+    CHECK_EQ_STR(out, "[Bug fixes:\n\nA long first paragraph here.][Another long paragraph.\n\nEnd.]");
+    spans_of("Tiny.", 30, 12, out, sizeof out); /* alone: kept */
+    CHECK_EQ_STR(out, "[Tiny.]");
+    struct vs_chunk_options bad = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 30, 0};
+    struct vs_chunker *c = NULL;
+    CHECK_EQ_INT(vs_chunker_new(&bad, &c, NULL), VS_E_USAGE);
+    /* markdown: never across a section */
+    const char *md = "# A\n\nshort\n\n# B\n\nsecond section text";
+    struct vs_doc *doc = NULL;
+    CHECK_EQ_INT(vs_doc_from_text("m", md, strlen(md), VS_FORMAT_MARKDOWN, &doc, NULL), VS_OK);
+    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 100, 0, 15, 0};
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    json_t *all = json_array();
+    CHECK_EQ_INT(vs_chunker_doc(c, doc, append_rec, all, NULL, NULL), VS_OK);
+    CHECK_EQ_INT(json_array_size(all), 2);
+    json_decref(all);
+    vs_chunker_free(c);
+    vs_doc_free(doc);
+}
+
+static char *html_text(const char *html, unsigned flags)
+{
+    struct vs_doc *doc = vs_doc_alloc("h");
+    char *out = NULL;
+    if (doc && vs_loader_html_flags(doc, html, strlen(html), flags, NULL) == VS_OK) {
+        size_t n;
+        const char *t = vs_doc_text(doc, &n);
+        out = strndup(t ? t : "", n);
+    }
+    vs_doc_free(doc);
+    return out ? out : strdup("(failed)");
+}
+
+/* HTML: the main content by default, everything with VS_LOAD_HTML_ALL. */
+static void test_html_main(void)
+{
+    static const struct {
+        const char *html, *main, *all;
+    } cases[] = {
+        {"<body><nav>Home About</nav><main><h1>T</h1><p>Body.</p></main><footer>(c) x</footer></body>",
+         "T\n\nBody.", "Home About\n\nT\n\nBody.\n\n(c) x"},
+        {"<body><div role=main><p>Role main.</p></div><p>Outside.</p></body>",
+         "Role main.", "Role main.\n\nOutside."},
+        {"<body><div class=sidebar>Side</div><article><p>The article.</p></article></body>",
+         "The article.", "Side\n\nThe article."},
+        {"<body><div class='menu mainmenu'>A B</div><div class=tagline>Small.</div>"
+         "<div id=site-footer>Foot</div><p>Real text.</p></body>",
+         "Real text.", "A B\n\nSmall.\n\nFoot\n\nReal text."},
+        {"<body><ul><li><a href=a>One</a><li><a href=b>Two</a></ul><p>Prose with <a href=c>a link</a> "
+         "inside a longer sentence.</p></body>",
+         "Prose with a link inside a longer sentence.",
+         "One\nTwo\n\nProse with a link inside a longer sentence."},
+        {"<body><nav><p>Only navigation.</p></nav></body>", "Only navigation.", "Only navigation."},
+        {"<body><div class=canvas><p>Not furniture.</p></div></body>", "Not furniture.", "Not furniture."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *m = html_text(cases[i].html, 0), *a = html_text(cases[i].html, VS_LOAD_HTML_ALL);
+        CHECK_EQ_STR(m, cases[i].main);
+        CHECK_EQ_STR(a, cases[i].all);
+        free(m);
+        free(a);
+    }
 }
 
 /* Random Markdown and HTML tag soup: loaders never fail on valid UTF-8,
@@ -463,6 +641,9 @@ int main(void)
     RUN(test_record_doc);
     RUN(test_files);
     RUN(test_walk);
+    RUN(test_walk_ignores);
+    RUN(test_min_size);
+    RUN(test_html_main);
     RUN(test_fuzz_loaders);
     return vs_test_done();
 }

@@ -73,7 +73,7 @@ static void put(const char *dir, const char *name, const char *text)
     }
 }
 
-static struct vs_chunk_options opts = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0};
+static struct vs_chunk_options opts = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0};
 
 static struct vs_chunk_job *job_new(struct vs_chunker **ch, struct vs_walk_filter *f,
                                     int keep_going, const char *since, struct log *l,
@@ -98,7 +98,7 @@ static void test_records(void)
     char path[400], none[400];
     snprintf(path, sizeof path, "%s/r.jsonl", root);
     snprintf(none, sizeof none, "%s/none.jsonl", root);
-    struct vs_walk_filter f = {NULL, 0, NULL, 0};
+    struct vs_walk_filter f = {NULL, 0, NULL, 0, 0, NULL};
     struct vs_chunker *ch;
     struct log l;
     struct vs_diag d;
@@ -156,8 +156,9 @@ static void test_walk_and_since(void)
     put(docs, "a.txt", "alpha text\n");
     put(docs, "b.md", "# B\n\nbeta text\n");
     put(docs, "c.ndjson", "{\"id\":\"c1\",\"text\":\"gamma\"}\n");
-    put(docs, "d.bin", "\xff\xfe\x01");
-    struct vs_walk_filter f = {NULL, 0, NULL, 0};
+    put(docs, "d.txt", "\xff\xfe\x01"); /* a document name, binary bytes */
+    put(docs, "e.png", "\x89PNG");         /* not a document: left out */
+    struct vs_walk_filter f = {NULL, 0, NULL, 0, 0, NULL};
     struct vs_chunker *ch;
     struct log l;
     struct vs_diag d;
@@ -169,9 +170,11 @@ static void test_walk_and_since(void)
     CHECK_EQ_INT(vs_chunk_job_path(j, docs, &d), VS_OK);
     CHECK_EQ_STR(l.out, "a.txt#0|a.txt|-\nb.md#0|b.md|-\nc1#0|c1|-\n");
     CHECK_EQ_STR(l.notes, "info1 s.vs: no store yet, every file is read\n"
-                          "info2 a.txt: text\ninfo2 b.md: markdown\nwarn data d.bin:0\n");
+                          "info2 a.txt: text\ninfo2 b.md: markdown\nwarn data d.txt:0\n"
+                          "info2 e.png: left out: not a document format (--include reads it)\n");
     const struct vs_chunk_counts *c = vs_chunk_job_counts(j);
     CHECK(c->docs == 3 && c->files_skipped == 1 && c->files_unchanged == 0);
+    CHECK_EQ_INT((int)c->files_left_out, 1);
     vs_chunk_job_free(j);
     vs_chunker_free(ch);
     /* a path that does not exist: a warning, a skipped file */
@@ -205,7 +208,7 @@ static void test_walk_and_since(void)
     json_decref(r);
     CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
     vs_writer_close(w);
-    const char *ex[] = {"*.bin"};
+    const char *ex[] = {"d.txt"};
     f.exclude = ex;
     f.nexclude = 1;
     j = job_new(&ch, &f, 0, store, &l, &d);

@@ -26,14 +26,14 @@ static void test_stamp(void)
     char path[512], a[256], b[256];
     snprintf(path, sizeof path, "%s/f.txt", root);
     write_file(path, "hello\n");
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0};
     struct vs_diag d;
     vs_diag_clear(&d);
     CHECK_EQ_INT(vs_chunk_stamp(path, &o, a, sizeof a, &d), VS_OK);
     struct stat sb;
     CHECK(stat(path, &sb) == 0);
     char want[256];
-    snprintf(want, sizeof want, "v1 %lld.%09ld %lld.%09ld 6 %llu recursive/chars/1000/0",
+    snprintf(want, sizeof want, "v2 %lld.%09ld %lld.%09ld 6 %llu recursive/chars/1000/0/0/0",
              (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec,
              (long long)sb.st_ctim.tv_sec, (long)sb.st_ctim.tv_nsec,
              (unsigned long long)sb.st_ino);
@@ -46,10 +46,18 @@ static void test_stamp(void)
     CHECK_EQ_INT(vs_chunk_stamp(path, &o, b, sizeof b, &d), VS_OK);
     CHECK(strcmp(a, b) != 0);
     o.overlap = 0;
+    o.min_size = 5; /* tiny merging and HTML reading are part of the stamp */
+    CHECK_EQ_INT(vs_chunk_stamp(path, &o, b, sizeof b, &d), VS_OK);
+    CHECK(strcmp(a, b) != 0);
+    o.min_size = 0;
+    o.load_flags = VS_LOAD_HTML_ALL;
+    CHECK_EQ_INT(vs_chunk_stamp(path, &o, b, sizeof b, &d), VS_OK);
+    CHECK(strcmp(a, b) != 0);
+    o.load_flags = 0;
     struct timespec ts[2] = {{1000000000, 5}, {1000000000, 5}};
     CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
     CHECK_EQ_INT(vs_chunk_stamp(path, &o, b, sizeof b, &d), VS_OK);
-    CHECK(strncmp(b, "v1 1000000000.000000005 ", 24) == 0);
+    CHECK(strncmp(b, "v2 1000000000.000000005 ", 24) == 0);
     /* errors */
     CHECK_EQ_INT(vs_chunk_stamp(path, &o, b, 10, &d), VS_E_INTERNAL);
     vs_diag_clear(&d);

@@ -48,7 +48,7 @@ static void test_score_with_qrels_and_default_measures(void)
     struct vs_eval_gates *gates;
     CHECK_EQ_INT(vs_eval_spec_new(&spec), VS_OK);
     CHECK_EQ_INT(vs_eval_gates_new(&gates), VS_OK);
-    struct vs_eval_job_opts o = {put("qrels.txt", QRELS), NULL, NULL, 1, 0, 10, 1000, 1, 1};
+    struct vs_eval_job_opts o = {put("qrels.txt", QRELS), NULL, NULL, 1, 0, 10, 1000, 1, 1, 0};
     struct vs_eval_job *j = NULL;
     struct vs_diag d;
     CHECK_EQ_INT(vs_eval_job_new(&o, spec, gates, &j, &d), VS_OK);
@@ -94,7 +94,7 @@ static void test_against_baseline_and_gates(void)
     CHECK_EQ_INT(vs_eval_gates_add_fail_under(gates, "ann_recall_2=0.1", &d), VS_OK);
     /* no default set: only the gate's ranked measure joins */
     struct vs_eval_job_opts o = {put("qrels.txt", QRELS), put("exact.ndjson", RUN_A),
-                                 put("base.run", RUN_B), 1, 0, 2, 1000, 1, 0};
+                                 put("base.run", RUN_B), 1, 0, 2, 1000, 1, 0, 0};
     struct vs_eval_job *j = NULL;
     CHECK_EQ_INT(vs_eval_job_new(&o, spec, gates, &j, &d), VS_OK);
     CHECK_EQ_INT(vs_eval_spec_count(spec), 1);
@@ -137,7 +137,7 @@ static void test_job_errors(void)
     struct vs_diag d;
     char missing[600];
     snprintf(missing, sizeof missing, "%s/missing", dir);
-    struct vs_eval_job_opts o = {missing, NULL, NULL, 1, 0, 10, 1000, 1, 1};
+    struct vs_eval_job_opts o = {missing, NULL, NULL, 1, 0, 10, 1000, 1, 1, 0};
     CHECK(vs_eval_job_new(&o, spec, gates, &j, &d) != VS_OK);
     CHECK(j == NULL);
     /* a bad baseline names its line */

@@ -128,6 +128,39 @@ static void test_in_contains_startswith(void)
     json_decref(d);
 }
 
+/* A long IN list (lexed in linear time, searched by bisection) answers as
+ * the short one: every member found, near misses not, strings with escapes
+ * and prefixes of one another kept apart, numbers still compared by value. */
+static void test_long_in_list(void)
+{
+    size_t n = 20000, cap = n * 16 + 64, len = 0;
+    char *expr = malloc(cap);
+    CHECK(expr != NULL);
+    if (!expr)
+        return;
+    len += (size_t)snprintf(expr + len, cap - len, "v IN [");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(expr + len, cap - len, "%s\"k%zu\"", i ? "," : "", i * 2);
+    snprintf(expr + len, cap - len, ",\"a\\\"b\",\"k\",7]");
+    struct vs_filter *f;
+    struct vs_diag dg;
+    vs_diag_clear(&dg);
+    CHECK_EQ_INT(vs_filter_compile(expr, &f, &dg), VS_OK);
+    free(expr);
+    static const struct { const char *v; int want; } cases[] = {
+        {"{\"v\":\"k0\"}", 1},     {"{\"v\":\"k39998\"}", 1}, {"{\"v\":\"k2\"}", 1},
+        {"{\"v\":\"k1\"}", 0},     {"{\"v\":\"k39999\"}", 0}, {"{\"v\":\"k40000\"}", 0},
+        {"{\"v\":\"k\"}", 1},      {"{\"v\":\"\"}", 0},         {"{\"v\":\"a\\\"b\"}", 1},
+        {"{\"v\":7}", 1},          {"{\"v\":7.0}", 1},          {"{\"v\":8}", 0},
+        {"{\"v\":null}", 0},       {"{\"w\":\"k0\"}", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *d = doc(cases[i].v);
+        CHECK_EQ_INT(vs_filter_match(f, d), cases[i].want);
+        json_decref(d);
+    }
+    vs_filter_free(f);
+}
+
 static void test_paths(void)
 {
     json_t *d = doc(D1);
@@ -240,6 +273,7 @@ int main(void)
     RUN(test_comparisons);
     RUN(test_mixed_types_and_missing);
     RUN(test_in_contains_startswith);
+    RUN(test_long_in_list);
     RUN(test_paths);
     RUN(test_boolean_logic);
     RUN(test_strings_and_numbers);

@@ -1,5 +1,7 @@
 /* test_fuse.c: RRF, weighted min-max and DBSF fusion, and MMR, against
  * hand-computed values. */
+#include <math.h>
+
 #include "test.h"
 #include "vs_internal.h"
 #include "vs_fuse.h"
@@ -175,8 +177,44 @@ static void test_mmr(void)
     CHECK_EQ_INT(vs_mmr_select(c, 3, 2, NULL, NULL, 0.5, 2, order, mmr, &n, &d), VS_E_USAGE);
 }
 
+/* Scores near the double range fuse as the same lists scaled down do:
+ * min-max and DBSF are scale-invariant, and nothing overflows to inf/NaN. */
+static void test_huge_scores(void)
+{
+    static const struct vs_fuse_item H1[] = {{"a", 1e308}, {"b", -1e308}, {"c", 0}};
+    static const struct vs_fuse_item H2[] = {{"c", 1e308}, {"a", 5e307}, {"b", -1e308}};
+    static const struct vs_fuse_item S1[] = {{"a", 1}, {"b", -1}, {"c", 0}};
+    static const struct vs_fuse_item S2[] = {{"c", 1}, {"a", 0.5}, {"b", -1}};
+    const struct vs_fuse_list H[] = {{H1, 3}, {H2, 3}}, S[] = {{S1, 3}, {S2, 3}};
+    for (int m = VS_FUSE_WEIGHTED; m <= VS_FUSE_DBSF; m++) {
+        struct vs_fuse_opts o;
+        vs_fuse_opts_init(&o);
+        o.method = (enum vs_fuse_method)m;
+        struct vs_fuse_result *rh, *rs;
+        size_t nh, ns;
+        struct vs_diag d;
+        CHECK_EQ_INT(vs_fuse(H, 2, &o, &rh, &nh, &d), VS_OK);
+        CHECK_EQ_INT(vs_fuse(S, 2, &o, &rs, &ns, &d), VS_OK);
+        CHECK_EQ_INT(nh, 3);
+        CHECK_EQ_INT(ns, 3);
+        for (size_t i = 0; i < nh && i < ns; i++) {
+            CHECK(isfinite(rh[i].score));
+            CHECK_EQ_STR(rh[i].id, rs[i].id);
+            CHECK_NEAR(rh[i].score, rs[i].score, 1e-12);
+        }
+        if (m == VS_FUSE_WEIGHTED) { /* a = (1 + 0.75) / 2, c = (0.5 + 1) / 2 */
+            CHECK_EQ_STR(rh[0].id, "a");
+            CHECK_NEAR(rh[0].score, 0.875, 1e-12);
+            CHECK_NEAR(rh[1].score, 0.75, 1e-12);
+        }
+        vs_fuse_results_free(rh, nh);
+        vs_fuse_results_free(rs, ns);
+    }
+}
+
 int main(void)
 {
+    RUN(test_huge_scores);
     RUN(test_rrf);
     RUN(test_weighted);
     RUN(test_dbsf);

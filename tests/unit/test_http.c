@@ -112,7 +112,9 @@ static void *limiter_worker(void *arg)
 
 /* A shared limiter spaces the requests of several threads: 6 requests of
  * 10 tokens at 6000 tokens a minute take at least 5 x 0.1 s; with 1200 rpm
- * and no token limit at least 5 x 0.05 s. */
+ * and no token limit at least 5 x 0.05 s. The upper bounds are generous (a
+ * loaded machine is slow, never fast): they only catch a limiter that waits
+ * for a whole minute's budget to come back. */
 static void test_shared_limiter(void)
 {
     struct vs_ratelimit *rl = NULL;
@@ -126,7 +128,7 @@ static void test_shared_limiter(void)
         pthread_join(th[t], NULL);
     double el = now() - t0;
     CHECK(el >= 0.49);
-    CHECK(el < 1.5);
+    CHECK(el < 30.0);
     vs_ratelimit_free(rl);
     CHECK_EQ_INT(vs_ratelimit_new(1200, 0, &rl), VS_OK);
     t0 = now();
@@ -134,7 +136,7 @@ static void test_shared_limiter(void)
         vs_ratelimit_wait(rl, 1e9); /* tokens do not count without a tpm */
     el = now() - t0;
     CHECK(el >= 0.24);
-    CHECK(el < 1.0);
+    CHECK(el < 30.0);
     vs_ratelimit_free(rl);
     vs_ratelimit_free(NULL);
     vs_ratelimit_wait(NULL, 5); /* no limiter: returns at once */

@@ -1,0 +1,449 @@
+/* api_search.c: vs_db_search, vs_db_search_batch and the results object
+ * (vecstore.h). A search builds the query records vs-query reads, runs them
+ * through the query module (vs_query_text.h: vector, text, hybrid, MMR) on
+ * the generation the handle holds, and turns the hit records into plain
+ * struct vs_hit values owned by the results object. */
+#include "api_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vs_query.h"
+#include "vs_query_text.h"
+
+struct api_query {
+    char *qid;
+    struct vs_hit *hits;
+    size_t n, cap;
+};
+
+struct vs_results {
+    struct api_query *q;
+    size_t nq;
+};
+
+void vs_search_opts_init(struct vs_search_opts *o, size_t size)
+{
+    if (!o)
+        return;
+    struct vs_search_opts def = {size, VS_SEARCH_AUTO, 10, NULL, 0, 0,
+                                 VS_FUSION_RRF, VS_FUSE_RRF_K_DEFAULT,
+                                 VS_FUSE_ALPHA_DEFAULT, 0, -1.0, 0, 1, 1, 1};
+    memcpy(o, &def, size < sizeof def ? size : sizeof def);
+}
+
+/* the strings of a hit are the results object's, const only to callers */
+static void free_const(const char *s) { free((void *)(uintptr_t)s); }
+
+void vs_api_hit_clear(struct vs_hit *h)
+{
+    free_const(h->id);
+    free_const(h->text);
+    free_const(h->metadata_json);
+    free_const(h->doc_id);
+}
+
+void vs_results_free(vs_results *r)
+{
+    if (!r)
+        return;
+    for (size_t q = 0; q < r->nq; q++) {
+        for (size_t i = 0; i < r->q[q].n; i++)
+            vs_api_hit_clear(&r->q[q].hits[i]);
+        free(r->q[q].hits);
+        free(r->q[q].qid);
+    }
+    free(r->q);
+    free(r);
+}
+
+size_t vs_results_queries(const vs_results *r) { return r ? r->nq : 0; }
+
+size_t vs_results_count(const vs_results *r, size_t q)
+{
+    return r && q < r->nq ? r->q[q].n : 0;
+}
+
+const struct vs_hit *vs_results_hit(const vs_results *r, size_t q, size_t i)
+{
+    return r && q < r->nq && i < r->q[q].n ? &r->q[q].hits[i] : NULL;
+}
+
+const char *vs_results_qid(const vs_results *r, size_t q)
+{
+    return r && q < r->nq ? r->q[q].qid : NULL;
+}
+
+/* for api_models.c (reranking rewrites the hits in place) */
+struct vs_hit *vs_api_results_hits(vs_results *r, size_t q, size_t **n)
+{
+    *n = &r->q[q].n;
+    return r->q[q].hits;
+}
+
+int vs_results_write_trec(const vs_results *r, const char *path,
+                          const char *tag, struct vs_error *err)
+{
+    if (!r || !path)
+        return vs_api_usage(err, NULL, "vs_results_write_trec needs results and a path");
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    vs_diag_where(&d, path, 0);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return vs_api_fail(err, vs_diag_set(&d, vs_status_from_errno(errno),
+                                            "cannot write: %s", strerror(errno)), &d);
+    for (size_t q = 0; q < r->nq; q++)
+        for (size_t i = 0; i < r->q[q].n; i++) {
+            const struct vs_hit *h = &r->q[q].hits[i];
+            fprintf(fp, "%s Q0 %s %zu %.9g %s\n", h->qid, h->id, h->rank, h->score,
+                    tag && *tag ? tag : "vecstore");
+        }
+    int bad = ferror(fp);
+    int e = errno;
+    if (fclose(fp) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad)
+        return vs_api_fail(err, vs_diag_set(&d, vs_status_from_errno(e),
+                                            "cannot write: %s", strerror(e)), &d);
+    return VS_OK;
+}
+
+/* ---- running a search ---- */
+
+struct emit_ctx {
+    vs_results *r;
+    int with_doc_id;
+};
+
+static int emit_hit(const json_t *hit, void *arg)
+{
+    struct emit_ctx *c = arg;
+    const char *qs = json_string_value(json_object_get(hit, "qid"));
+    const char *id = json_string_value(json_object_get(hit, "id"));
+    if (!qs || !id) /* an explain-only record: nothing to keep */
+        return VS_OK;
+    size_t q = strtoul(qs, NULL, 10);
+    if (q >= c->r->nq)
+        return VS_E_INTERNAL;
+    struct api_query *aq = &c->r->q[q];
+    if (aq->n == aq->cap) {
+        size_t cap = aq->cap ? aq->cap * 2 : 16;
+        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
+        if (!n)
+            return VS_E_NOMEM;
+        aq->hits = n;
+        aq->cap = cap;
+    }
+    struct vs_hit *h = &aq->hits[aq->n];
+    memset(h, 0, sizeof *h);
+    h->qid = aq->qid;
+    h->id = strdup(id);
+    h->rank = (size_t)json_integer_value(json_object_get(hit, "rank"));
+    h->score = json_number_value(json_object_get(hit, "score"));
+    json_t *x;
+    if ((x = json_object_get(hit, "distance")) && json_is_number(x)) {
+        h->distance = json_number_value(x);
+        h->has_distance = 1;
+    }
+    if ((x = json_object_get(hit, "score_vector")) && json_is_number(x)) {
+        h->score_vector = json_number_value(x);
+        h->has_score_vector = 1;
+    }
+    if ((x = json_object_get(hit, "score_text")) && json_is_number(x)) {
+        h->score_text = json_number_value(x);
+        h->has_score_text = 1;
+    }
+    /* a vector-mode hit has only the vector side's score */
+    if (!json_object_get(hit, "mode")) {
+        h->score_vector = h->score;
+        h->has_score_vector = 1;
+    }
+    int oom = !h->id;
+    if ((x = json_object_get(hit, "text")) && json_is_string(x))
+        oom |= !(h->text = strdup(json_string_value(x)));
+    if ((x = json_object_get(hit, "metadata")) && x)
+        oom |= !(h->metadata_json = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY));
+    aq->n++; /* counted even when a copy failed, so it is freed */
+    return oom ? VS_E_NOMEM : VS_OK;
+}
+
+static int check_opts(const struct vs_search_opts *o, struct vs_error *err)
+{
+    if (o->mode < VS_SEARCH_AUTO || o->mode > VS_SEARCH_HYBRID)
+        return vs_api_usage(err, "mode", "mode must be one of VS_SEARCH_*");
+    if (o->k < 1 || o->k > VS_QUERY_K_MAX)
+        return vs_api_usage(err, "k", "k must be 1..100000");
+    if (o->fusion < VS_FUSION_RRF || o->fusion > VS_FUSION_DBSF)
+        return vs_api_usage(err, "fusion", "fusion must be one of VS_FUSION_*");
+    if (!(o->rrf_k > 0) || !isfinite(o->rrf_k))
+        return vs_api_usage(err, "rrf_k", "rrf_k must be a positive number");
+    if (!(o->alpha >= 0 && o->alpha <= 1))
+        return vs_api_usage(err, "alpha", "alpha must be in [0, 1]");
+    if (!(o->mmr <= 1) || isnan(o->mmr))
+        return vs_api_usage(err, "mmr", "mmr must be in [0, 1], or < 0 for none");
+    if (o->threads < 0)
+        return vs_api_usage(err, "threads", "threads must be >= 0");
+    return VS_OK;
+}
+
+static json_t *query_record(size_t i, const struct vs_search_query *q,
+                            struct vs_diag *d, int *st)
+{
+    json_t *r = json_object();
+    char idx[32];
+    snprintf(idx, sizeof idx, "%zu", i);
+    *st = VS_E_NOMEM;
+    if (!r || json_object_set_new(r, "id", json_string(idx)) != 0)
+        goto fail;
+    if (q->vector) {
+        json_t *v = json_array();
+        if (!v || json_object_set_new(r, "vector", v) != 0)
+            goto fail;
+        for (size_t j = 0; j < q->dim; j++) {
+            if (!isfinite(q->vector[j])) {
+                vs_diag_field(d, "vector");
+                *st = vs_diag_set(d, VS_E_NONFINITE, "vector[%zu] is not a finite number", j);
+                goto fail;
+            }
+            if (json_array_append_new(v, json_real(q->vector[j])) != 0)
+                goto fail;
+        }
+    }
+    if (q->text && json_object_set_new(r, "text", json_string(q->text)) != 0) {
+        vs_diag_field(d, "text");
+        *st = vs_diag_set(d, VS_E_DATA, "text is not valid UTF-8");
+        goto fail;
+    }
+    if (q->filter && json_object_set_new(r, "filter", json_string(q->filter)) != 0) {
+        vs_diag_field(d, "filter");
+        *st = vs_diag_set(d, VS_E_DATA, "filter is not valid UTF-8");
+        goto fail;
+    }
+    if (q->k && json_object_set_new(r, "k", json_integer((json_int_t)q->k)) != 0)
+        goto fail;
+    *st = VS_OK;
+    return r;
+fail:
+    if (*st == VS_E_NOMEM)
+        vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    json_decref(r);
+    return NULL;
+}
+
+static int add_doc_ids(struct vs_store *s, vs_results *r, struct vs_diag *d)
+{
+    for (size_t q = 0; q < r->nq; q++)
+        for (size_t i = 0; i < r->q[q].n; i++) {
+            json_t *rec;
+            int st = vs_store_get_doc(s, r->q[q].hits[i].id, &rec, d);
+            if (st == VS_E_NOTFOUND)
+                continue;
+            if (st != VS_OK)
+                return st;
+            const char *doc = json_string_value(json_object_get(rec, "doc_id"));
+            if (doc && !(r->q[q].hits[i].doc_id = strdup(doc)))
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            json_decref(rec);
+            if (st != VS_OK)
+                return st;
+        }
+    return VS_OK;
+}
+
+/* ---- prepared searches, reused while the options are the same ---- */
+
+#define PREPARED_MAX 8
+
+struct vs_api_prepared {
+    char *key; /* the options that made it */
+    struct vs_qtext *t;
+    int busy;
+};
+
+void vs_api_prepared_clear(vs_db *db)
+{
+    for (size_t i = 0; i < db->nprep; i++) {
+        vs_qtext_free(db->prep[i].t);
+        free(db->prep[i].key);
+    }
+    free(db->prep);
+    db->prep = NULL;
+    db->nprep = 0;
+}
+
+static char *options_key(const struct vs_search_opts *o)
+{
+    char *key = NULL;
+    if (asprintf(&key, "%zu|%d|%zu|%d|%d|%d|%d|%d|%.17g|%.17g|%zu|%.17g|%s%s", o->k,
+                 o->threads, o->ef, o->exact, o->mode, o->fusion, o->with_text,
+                 o->with_metadata, o->rrf_k, o->alpha, o->depth, o->mmr,
+                 o->filter ? "F" : "-", o->filter ? o->filter : "") < 0)
+        return NULL;
+    return key;
+}
+
+/* An idle prepared search made with key, marked busy; NULL when none. */
+static struct vs_qtext *prepared_take(vs_db *db, const char *key)
+{
+    struct vs_qtext *t = NULL;
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep && !t; i++)
+        if (!db->prep[i].busy && strcmp(db->prep[i].key, key) == 0) {
+            db->prep[i].busy = 1;
+            t = db->prep[i].t;
+        }
+    pthread_mutex_unlock(&db->qmu);
+    return t;
+}
+
+/* Give t back after a search that succeeded (its batch is empty), keeping
+ * it for the next search with the same options; t is freed when it cannot
+ * be kept. key is the caller's (copied when kept). */
+static void prepared_give(vs_db *db, struct vs_qtext *t, const char *key)
+{
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep; i++)
+        if (db->prep[i].t == t) {
+            db->prep[i].busy = 0;
+            pthread_mutex_unlock(&db->qmu);
+            return;
+        }
+    if (db->nprep < PREPARED_MAX) {
+        struct vs_api_prepared *n = realloc(db->prep, (db->nprep + 1) * sizeof *n);
+        char *k = strdup(key);
+        if (n)
+            db->prep = n;
+        if (n && k) {
+            db->prep[db->nprep++] = (struct vs_api_prepared){k, t, 0};
+            pthread_mutex_unlock(&db->qmu);
+            return;
+        }
+        free(k);
+    }
+    pthread_mutex_unlock(&db->qmu);
+    vs_qtext_free(t);
+}
+
+/* After a failed search: t may hold queries; drop it. */
+static void prepared_drop(vs_db *db, struct vs_qtext *t)
+{
+    pthread_mutex_lock(&db->qmu);
+    for (size_t i = 0; i < db->nprep; i++)
+        if (db->prep[i].t == t) {
+            free(db->prep[i].key);
+            db->prep[i] = db->prep[--db->nprep];
+            break;
+        }
+    pthread_mutex_unlock(&db->qmu);
+    vs_qtext_free(t);
+}
+
+int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
+                       const struct vs_search_opts *opts, vs_results **out,
+                       struct vs_error *err)
+{
+    if (out)
+        *out = NULL;
+    int rc = vs_api_db_check(db, err);
+    if (rc != VS_OK)
+        return rc;
+    if (!out || (!qs && n))
+        return vs_api_usage(err, NULL, "vs_db_search needs queries and an out pointer");
+    struct vs_search_opts o;
+    vs_search_opts_init(&o, sizeof o);
+    if ((rc = vs_api_take_opts(&o, sizeof o, opts, err, "vs_search_opts")) != VS_OK ||
+        (rc = check_opts(&o, err)) != VS_OK)
+        return rc;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    vs_results *r = calloc(1, sizeof *r);
+    if (r && n && !(r->q = calloc(n, sizeof *r->q))) {
+        free(r);
+        r = NULL;
+    }
+    if (!r)
+        return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+    r->nq = n;
+    for (size_t i = 0; i < n; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%zu", i + 1);
+        if (!(r->q[i].qid = strdup(qs[i].qid ? qs[i].qid : buf))) {
+            vs_results_free(r);
+            return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+        }
+    }
+    struct vs_query_opts qo = {o.k, 256, o.threads, -1, o.filter, !o.with_text,
+                               !o.with_metadata, 0, o.ef, o.exact};
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    static const enum vs_qmode modes[] = {VS_QMODE_AUTO, VS_QMODE_VECTOR,
+                                          VS_QMODE_TEXT, VS_QMODE_HYBRID};
+    static const enum vs_fuse_method fusions[] = {VS_FUSE_RRF, VS_FUSE_WEIGHTED,
+                                                  VS_FUSE_DBSF};
+    to.mode = modes[o.mode];
+    to.fuse.method = fusions[o.fusion];
+    to.fuse.rrf_k = o.rrf_k;
+    to.fuse.alpha = o.alpha;
+    to.mmr = o.mmr;
+    to.depth = o.depth;
+    struct emit_ctx ctx = {r, o.with_doc_id};
+    char *key = options_key(&o);
+    if (!key) {
+        vs_results_free(r);
+        return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
+    }
+    pthread_rwlock_rdlock(&db->rw);
+    struct vs_qtext *t = prepared_take(db, key);
+    if (!t) {
+        rc = vs_qtext_new(db->store, &qo, &to, &t, &d);
+        if (rc == VS_E_FILTER)
+            vs_diag_field(&d, "filter");
+    }
+    for (size_t i = 0; rc == VS_OK && i < n; i++) {
+        json_t *rec = query_record(i, &qs[i], &d, &rc);
+        if (rc == VS_OK)
+            rc = vs_qtext_add(t, rec, &d);
+        json_decref(rec);
+        if (rc != VS_OK) {
+            d.line = (long)i + 1;
+            break;
+        }
+        if (vs_qtext_full(t))
+            rc = vs_qtext_run(t, emit_hit, &ctx, NULL, NULL, &d);
+    }
+    if (rc == VS_OK && t && vs_qtext_pending(t))
+        rc = vs_qtext_run(t, emit_hit, &ctx, NULL, NULL, &d);
+    if (rc == VS_OK && ctx.with_doc_id)
+        rc = add_doc_ids(db->store, r, &d);
+    if (t && rc == VS_OK)
+        prepared_give(db, t, key);
+    else if (t)
+        prepared_drop(db, t);
+    pthread_rwlock_unlock(&db->rw);
+    free(key);
+    if (rc != VS_OK) {
+        vs_results_free(r);
+        return vs_api_fail(err, rc, &d);
+    }
+    *out = r;
+    return VS_OK;
+}
+
+int vs_db_search(vs_db *db, const struct vs_search_query *q,
+                 const struct vs_search_opts *opts, vs_results **out,
+                 struct vs_error *err)
+{
+    if (!q) {
+        if (out)
+            *out = NULL;
+        return vs_api_usage(err, NULL, "the query is NULL");
+    }
+    return vs_db_search_batch(db, q, 1, opts, out, err);
+}
