@@ -12,8 +12,9 @@ export VS_CACHE_DIR="$BATS_FILE_TMPDIR/vs-cache"
 # vs-embed uses the hash embedder whatever this machine has fetched.
 # Done once per bats file, so that a VS_MODEL_DIR its setup_file exports
 # holds in its tests.
-if [ -z "${VS_FETCHED_MODELS:-}" ]; then
-    export VS_FETCHED_MODELS="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
+if [ "${VS_ISOLATED_FOR:-}" != "$BATS_FILE_TMPDIR" ]; then
+    export VS_ISOLATED_FOR="$BATS_FILE_TMPDIR"
+    export VS_FETCHED_MODELS="${VS_FETCHED_MODELS:-${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}}"
     export VS_MODEL_DIR="$BATS_FILE_TMPDIR/no-models"
     mkdir -p "$VS_MODEL_DIR"
 fi

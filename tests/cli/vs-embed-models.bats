@@ -47,7 +47,8 @@ PYEOF
     $PY "$REF" "$MINILM" < "$SCRATCH/in.jsonl" > "$SCRATCH/ref.jsonl"
     run_split env VS_MODEL_DIR="$VS_FETCHED_MODELS" vs-embed --model minilm "$SCRATCH/in.jsonl"
     expect_status 0
-    [ -z "$err" ]
+    # the SciFact documents are cut, and vs-embed says so once
+    [ -z "$err" ] || [[ "$err" == "vs-embed: warning: 2 of 6 records were longer than the model reads and were cut"* ]]
     printf '%s\n' "$out" > "$SCRATCH/out.jsonl"
     run_split $PY -c '
 import json, sys
