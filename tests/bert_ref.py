@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference BERT sentence-encoder forward pass in numpy (float64), for the
-tests: reads a model folder written by make_tiny_bert.py (the safetensors
-file parsed here by hand) and NDJSON records with "text" on stdin; writes
+tests: reads a model folder written by make_tiny_bert.py or a real one such as
+all-MiniLM-L6-v2 (the safetensors file parsed here by hand) and NDJSON records with "text" on stdin; writes
 {"vector": [...], "truncated": bool} per record.
 
 usage: bert_ref.py DIR [PREFIX] < records.jsonl"""
@@ -19,7 +19,8 @@ from wordpiece_ref import basic, wordpiece  # noqa: E402
 
 def read_safetensors(path):
     """The tensors of a safetensors file as numpy arrays of their stored
-    type (F32 or F16), by their stored names."""
+    type (F32 or F16), by their stored names; tensors of other types (the
+    I64 embeddings.position_ids of real checkpoints) are left out."""
     with open(path, "rb") as f:
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
@@ -29,7 +30,9 @@ def read_safetensors(path):
     for name, e in hdr.items():
         if name == "__metadata__":
             continue
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
+        dt = {"F32": "<f4", "F16": "<f2"}.get(e["dtype"])
+        if dt is None:
+            continue
         b, end = e["data_offsets"]
         out[name] = np.frombuffer(raw[base + b:base + end], dtype=dt).reshape(e["shape"])
     return out

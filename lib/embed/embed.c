@@ -175,9 +175,15 @@ int vs_embedder_new(const char *model, size_t dim, struct vs_embedder **out,
         return vs_diag_set(d, VS_E_USAGE,
                            "model '%s' has a bad dimension (1 to %d)", model,
                            VS_EMBED_DIM_MAX);
-    if (strcmp(name, "hash") != 0 && strcmp(name, VS_HASHEMBED_VERSION) != 0)
+    if (strcmp(name, "hash") != 0 && strcmp(name, VS_HASHEMBED_VERSION) != 0) {
+        if (vs_bertembed_alias(model))
+            return vs_diag_set(d, VS_E_UNSUPPORTED,
+                               "model '%s' is not available (no %s in the model "
+                               "directory; run scripts/get-model.sh %s)",
+                               model, vs_bertembed_alias(model), model);
         return vs_diag_set(d, VS_E_UNSUPPORTED, "model '%s' is not available",
                            model);
+    }
     if (dim > VS_EMBED_DIM_MAX)
         return vs_diag_set(d, VS_E_USAGE, "dimension %zu is out of range (1 to %d)",
                            dim, VS_EMBED_DIM_MAX);

@@ -23,13 +23,16 @@ struct vs_embed_ops {
 int vs_hashembed_create(size_t dim, const struct vs_embed_ops **ops,
                         void **state);
 
-/* BERT-family models (bertembed.c). resolve: model is a folder path (with a
- * '/'), or a name looked up in $VS_MODEL_DIR (default
+/* BERT-family models (bertembed.c). alias: the folder name of a short
+ * name ("minilm" -> "all-MiniLM-L6-v2", "bge-small" -> "bge-small-en-v1.5"),
+ * else NULL. resolve: model is a folder path (with a
+ * '/'), or a name (or short name) looked up in $VS_MODEL_DIR (default
  * ~/.cache/vecstore/models), optionally followed by "@" and the 16 hex
  * digits of the weights checksum (an identity); fills dir and name (the
  * folder's base name), *want_sum and *has_sum. Returns 0 when dir/config.json
  * exists, else -1. create: loads the folder; *dim and *sum (xxh64 of
  * model.safetensors) are filled. Errors as vs_bert_open. */
+const char *vs_bertembed_alias(const char *name);
 int vs_bertembed_resolve(const char *model, char *dir, size_t dirsz,
                          char *name, size_t namesz, uint64_t *want_sum,
                          int *has_sum);

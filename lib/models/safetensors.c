@@ -11,11 +11,21 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-enum dtype { DT_F32, DT_F16, DT_BF16 };
+/* DT_OTHER: a dtype that is not read as float (the integer, bool and F64
+ * tensors real checkpoints carry beside the weights, such as BERT's I64
+ * "embeddings.position_ids"): its size is checked, loading it fails. */
+enum dtype { DT_F32, DT_F16, DT_BF16, DT_OTHER };
+
+static const struct {
+    const char *name;
+    size_t size;
+} other_dtypes[] = {{"F64", 8}, {"I64", 8}, {"U64", 8}, {"I32", 4}, {"U32", 4},
+                    {"I16", 2}, {"U16", 2}, {"I8", 1},  {"U8", 1},  {"BOOL", 1}};
 
 struct tensor {
     char *name;
     enum dtype dt;
+    char dtname[8];
     int ndim;
     size_t dims[VS_SAFETENSORS_MAX_DIMS];
     size_t off, len; /* bytes, from the start of the file */
@@ -39,7 +49,8 @@ static int parse_tensor(struct tensor *t, const char *name, json_t *v,
         json_array_size(js) > VS_SAFETENSORS_MAX_DIMS)
         return vs_diag_set(d, VS_E_DATA, "tensor '%s' has a malformed entry", name);
     const char *dt = json_string_value(jd);
-    size_t esz;
+    size_t esz = 0;
+    snprintf(t->dtname, sizeof t->dtname, "%s", dt);
     if (strcmp(dt, "F32") == 0) {
         t->dt = DT_F32;
         esz = 4;
@@ -50,8 +61,13 @@ static int parse_tensor(struct tensor *t, const char *name, json_t *v,
         t->dt = DT_BF16;
         esz = 2;
     } else {
-        return vs_diag_set(d, VS_E_DATA, "tensor '%s' has dtype %s (F32, F16 or BF16 are read)",
-                           name, dt);
+        t->dt = DT_OTHER;
+        for (size_t i = 0; i < sizeof other_dtypes / sizeof *other_dtypes; i++)
+            if (strcmp(dt, other_dtypes[i].name) == 0)
+                esz = other_dtypes[i].size;
+        if (!esz)
+            return vs_diag_set(d, VS_E_DATA, "tensor '%s' has an unknown dtype '%s'",
+                               name, dt);
     }
     size_t count = 1;
     t->ndim = (int)json_array_size(js);
@@ -227,6 +243,9 @@ int vs_safetensors_load_f32(const struct vs_safetensors *s, const char *name,
     if (!same)
         return vs_diag_set(d, VS_E_DATA, "tensor '%s' does not have the shape the config gives",
                            name);
+    if (t->dt == DT_OTHER)
+        return vs_diag_set(d, VS_E_DATA, "tensor '%s' has dtype %s (F32, F16 or BF16 are read)",
+                           name, t->dtname);
     float *f = malloc((count ? count : 1) * sizeof *f);
     if (!f)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");

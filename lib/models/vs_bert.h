@@ -69,6 +69,14 @@ int vs_bert_embed(struct vs_bert *m, const char *prefix, size_t n,
                   const char *const *texts, const size_t *lens, float *out,
                   int *st, int *truncated);
 
+/* The best trained model fetched into the model directory ($VS_MODEL_DIR,
+ * default ~/.cache/vecstore/models; scripts/get-model.sh): bge-small
+ * (folder bge-small-en-v1.5), else minilm (all-MiniLM-L6-v2), a folder with
+ * config.json, model.safetensors and vocab.txt. Returns 0 with its short
+ * name (for vs_embedder_new) in name and its folder in dir, or -1 with the
+ * model directory in dir when there is none. */
+int vs_bert_default_model(char *name, size_t namesz, char *dir, size_t dirsz);
+
 /* Threads for OpenMP kernels and OpenBLAS (0 = library default). */
 void vs_bert_set_threads(int n);
 

@@ -18,7 +18,9 @@
 struct vs_safetensors;
 
 /* Map and parse a file. Errors: VS_E_IO (cannot open/map), VS_E_DATA
- * (malformed header, offsets outside the file, unknown dtype), VS_E_NOMEM. */
+ * (malformed header, offsets outside the file, unknown dtype), VS_E_NOMEM.
+ * Integer, BOOL and F64 tensors are accepted (and skipped by their size)
+ * but cannot be loaded as float32. */
 int vs_safetensors_open(const char *path, struct vs_safetensors **out,
                         struct vs_diag *d);
 void vs_safetensors_close(struct vs_safetensors *st);
@@ -33,7 +35,8 @@ int vs_safetensors_shape(const struct vs_safetensors *st, const char *name,
 
 /* Copy a tensor out as a new float32 array (caller frees) after checking that
  * its shape is exactly dims[0..ndim). Errors: VS_E_NOTFOUND (no tensor),
- * VS_E_DATA (other shape), VS_E_NOMEM. */
+ * VS_E_DATA (another shape, or a dtype other than F32, F16, BF16),
+ * VS_E_NOMEM. */
 int vs_safetensors_load_f32(const struct vs_safetensors *st, const char *name,
                             int ndim, const size_t *dims, float **out,
                             struct vs_diag *d);

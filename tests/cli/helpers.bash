@@ -7,6 +7,17 @@ FIXTURES="$BATS_TEST_DIRNAME/../fixtures"
 # No test reads or fills the user's embedding cache; tests that look at the
 # cache set their own VS_CACHE_DIR.
 export VS_CACHE_DIR="$BATS_FILE_TMPDIR/vs-cache"
+# Models fetched by scripts/get-model.sh are in $VS_FETCHED_MODELS for the
+# tests that use them; VS_MODEL_DIR itself is an empty folder, so a plain
+# vs-embed uses the hash embedder whatever this machine has fetched.
+# Done once per bats file, so that a VS_MODEL_DIR its setup_file exports
+# holds in its tests.
+if [ "${VS_ISOLATED_FOR:-}" != "$BATS_FILE_TMPDIR" ]; then
+    export VS_ISOLATED_FOR="$BATS_FILE_TMPDIR"
+    export VS_FETCHED_MODELS="${VS_FETCHED_MODELS:-${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}}"
+    export VS_MODEL_DIR="$BATS_FILE_TMPDIR/no-models"
+    mkdir -p "$VS_MODEL_DIR"
+fi
 PY=/usr/bin/python3   # Debian's python3, which has python3-numpy
 # run ! CMD (bats 1.5) is how a test says CMD must fail
 bats_require_minimum_version 1.5.0

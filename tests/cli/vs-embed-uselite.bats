@@ -7,7 +7,7 @@ load helpers
 setup() {
     SCRATCH=$(mktemp -d)
     export VS_CACHE_DIR="$SCRATCH/cache"
-    MD="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
+    export VS_MODEL_DIR="$VS_FETCHED_MODELS" MD="$VS_FETCHED_MODELS"
 }
 teardown() { rm -rf "$SCRATCH"; }
 

@@ -89,11 +89,29 @@ static void test_safetensors(void)
     vs_safetensors_close(st);
     vs_safetensors_close(NULL);
 
+    /* an I64 tensor beside the weights (BERT checkpoints carry
+     * "embeddings.position_ids") opens; loading it as float fails */
+    write_st(path,
+             "{\"p\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]},"
+             "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}",
+             data, 24);
+    CHECK_EQ_INT(vs_safetensors_open(path, &st, &d), VS_OK);
+    if (st) {
+        size_t w2 = 2;
+        CHECK_EQ_INT(vs_safetensors_load_f32(st, "a", 1, &w2, &f, &d), VS_OK);
+        CHECK(f && f[0] == 4.0f && f[1] == 5.0f);
+        free(f);
+        CHECK_EQ_INT(vs_safetensors_load_f32(st, "p", 1, &w2, &f, &d), VS_E_DATA);
+        CHECK(strstr(d.detail, "I64") != NULL);
+        vs_safetensors_close(st);
+    }
+
     /* malformed files */
     const char *bad[] = {
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}",
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,2400]}}",
-        "{\"a\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]}}",
+        "{\"a\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,2]}}",
+        "{\"a\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,12]}}",
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
         "[1,2]",
         "{not json",

@@ -4,6 +4,8 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static struct vs_wordpiece *tiny_vocab(char *path, size_t pathsz)
@@ -169,6 +171,91 @@ static void compare_ref(size_t maxlen)
     vs_wordpiece_free(wp);
 }
 
+/* The project venv's python (scripts/venv.sh: $VS_VENV, default
+ * ~/.cache/vecstore/venv) in buf, or NULL when there is none. */
+static const char *venv_python(char *buf, size_t n)
+{
+    const char *v = getenv("VS_VENV"), *home = getenv("HOME");
+    if (v && *v)
+        snprintf(buf, n, "%s/bin/python", v);
+    else
+        snprintf(buf, n, "%s/.cache/vecstore/venv/bin/python", home && *home ? home : "/tmp");
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/* Every text of SciFact and Cranfield (titles, texts, both joined, queries)
+ * against Hugging Face tokenizers (tests/hf_tokens.py, reading the real
+ * all-MiniLM-L6-v2 tokenizer.json): the same ids, and truncation to 256
+ * keeps the first 254 pieces and [SEP], as the tokenizers' truncation does. */
+static void test_minilm_vs_hf_tokenizers(void)
+{
+    char vocab[1024], tj[1024], py[1024], cmd[8192];
+    const char *data = vs_test_data();
+    snprintf(vocab, sizeof vocab, "%s/models/minilm-tokenizer/vocab.txt", data);
+    snprintf(tj, sizeof tj, "%s/models/minilm-tokenizer/tokenizer.json", data);
+    snprintf(cmd, sizeof cmd, "%s/datasets/cranfield/corpus.jsonl", data);
+    if (access(vocab, R_OK) != 0 || access(tj, R_OK) != 0 || access(cmd, R_OK) != 0)
+        SKIP("no minilm-tokenizer or cranfield in $VS_DATA");
+    if (!venv_python(py, sizeof py))
+        SKIP("no project venv (scripts/venv.sh test)");
+    snprintf(cmd, sizeof cmd,
+             "'%s' tests/hf_tokens.py '%s' '%s/datasets/scifact' '%s/datasets/cranfield'",
+             py, tj, data, data);
+    struct vs_wordpiece *wp = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_wordpiece_open(vocab, &wp, &d), VS_OK);
+    FILE *ref = popen(cmd, "r");
+    CHECK(ref != NULL);
+    if (!wp || !ref) {
+        if (ref)
+            pclose(ref);
+        vs_wordpiece_free(wp);
+        return;
+    }
+    enum { CAP = 1 << 16 };
+    int32_t *ids = malloc(CAP * sizeof *ids), *cut = malloc(256 * sizeof *cut);
+    size_t linecap = 0, n, nc, count = 0, differ = 0, tokens = 0;
+    char *line = NULL;
+    int tr;
+    while (ids && cut && getline(&line, &linecap, ref) > 0) {
+        json_error_t je;
+        json_t *r = json_loads(line, 0, &je);
+        json_t *t = json_object_get(r, "text"), *rids = json_object_get(r, "ids");
+        CHECK(json_is_string(t) && json_is_array(rids));
+        if (!json_is_string(t) || !json_is_array(rids)) {
+            json_decref(r);
+            break;
+        }
+        const char *s = json_string_value(t);
+        size_t sl = json_string_length(t), rn = json_array_size(rids);
+        int same = vs_wordpiece_encode(wp, s, sl, CAP, ids, &n, &tr, &d) == VS_OK &&
+                   n == rn;
+        for (size_t i = 0; same && i < n; i++)
+            same = json_integer_value(json_array_get(rids, i)) == ids[i];
+        /* truncated: the first 254 pieces, then [SEP] */
+        int cut_ok = vs_wordpiece_encode(wp, s, sl, 256, cut, &nc, &tr, &d) == VS_OK &&
+                     nc == (rn < 256 ? rn : 256) && tr == (rn > 256);
+        for (size_t i = 0; cut_ok && i + 1 < nc; i++)
+            cut_ok = cut[i] == json_integer_value(json_array_get(rids, i));
+        cut_ok = cut_ok && cut[nc - 1] == json_integer_value(json_array_get(rids, rn - 1));
+        if ((!same || !cut_ok) && differ++ < 5)
+            printf("#   differs from tokenizers (%s): %.200s\n",
+                   same ? "truncated" : "ids", s);
+        tokens += rn;
+        count++;
+        json_decref(r);
+    }
+    printf("#   %zu texts, %zu tokens, %zu differ from tokenizers\n", count, tokens, differ);
+    CHECK_EQ_INT(differ, 0);
+    CHECK(count > 20000); /* 5183 + 1400 documents x 3, 1109 + 225 queries */
+    CHECK_EQ_INT(pclose(ref), 0);
+    free(line);
+    free(ids);
+    free(cut);
+    vs_wordpiece_free(wp);
+}
+
 static void test_minilm_vs_reference(void) { compare_ref(512); }
 static void test_minilm_truncation_vs_reference(void) { compare_ref(8); }
 
@@ -178,5 +265,6 @@ int main(void)
     RUN(test_bad_vocab);
     RUN(test_minilm_vs_reference);
     RUN(test_minilm_truncation_vs_reference);
+    RUN(test_minilm_vs_hf_tokenizers);
     return vs_test_done();
 }

@@ -1,0 +1,56 @@
+#!/bin/sh
+# venv.sh: make (or update) the project's Python venv for the PyPI tools
+# that tests and benchmarks use, and print its python's path.
+#
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench
+#
+#   test    numpy and Hugging Face tokenizers (the reference tokenizer the
+#           real-model tests compare vecstore's WordPiece with)
+#   bench   test's packages, onnx and onnxruntime (bench/ort_models.sh)
+#
+# Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
+# python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
+# $VS_PYTHON names another. Versions are pinned below; a group already
+# installed at these versions is not fetched again (a stamp file per
+# group). Exit 5 when the venv cannot be made or a package not installed.
+set -eu
+
+NUMPY=2.3.5
+TOKENIZERS=0.22.1
+ONNX=1.19.1
+ONNXRUNTIME=1.23.2
+
+me=venv.sh
+die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
+
+venv=${VS_VENV:-${HOME:-/tmp}/.cache/vecstore/venv}
+py=${VS_PYTHON:-python3}
+groups=${*:-test}
+for g in $groups; do
+    case $g in
+        test|bench) ;;
+        -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+        *) die "unknown group '$g' (test, bench)" 2 ;;
+    esac
+done
+
+if [ ! -x "$venv/bin/python" ]; then
+    command -v "$py" >/dev/null 2>&1 || die "no $py on PATH"
+    mkdir -p "$(dirname "$venv")"
+    "$py" -m venv "$venv" >&2 || die "cannot make a venv in $venv with $py"
+fi
+for g in $groups; do
+    case $g in
+        test) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS" ;;
+        bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
+    esac
+    stamp="$venv/.vecstore-$g"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
+        continue
+    fi
+    # shellcheck disable=SC2086
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check $pkgs >&2 ||
+        die "pip install $pkgs into $venv failed"
+    echo "$pkgs" > "$stamp"
+done
+echo "$venv/bin/python"
