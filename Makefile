@@ -85,7 +85,7 @@ $(LIB_OBJ): $(BUILD)/lib/.pic
 $(BUILD)/lib/.pic:
 	@mkdir -p $(@D)
 	touch $@
-CLI_OBJ   := $(BUILD)/cmd/cli.o
+CLI_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cmd/cli*.c)))
 PROG_SRC  := $(sort $(wildcard cmd/vs-*.c))
 PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))

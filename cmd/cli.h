@@ -116,6 +116,13 @@ const char *vs_cli_setting(const char *key);
  * status (VS_OK, VS_E_IO, VS_E_NOSPC). With vs_cli_stream on, the record
  * is counted (and the begin marker written first when it is due). */
 int vs_cli_write(const json_t *rec);
+/* At exit (vs_cli_exit): the end marker of a complete stream, or the
+ * reason there is none; returns the exit code to use. */
+int vs_cli_stream_finish(int code);
+/* At exit (vs_cli_exit): the process span, exported synchronously (a batch
+ * program has nothing else to overlap it with), bounded by the exporter's
+ * timeouts; nothing when tracing is off. */
+void vs_cli_trace_export(int code);
 
 /* The stream-integrity protocol on stdout (docs/streams.md, vs_stream.h).
  * VS_CLI_STREAM_ORIGIN: the program makes the records (vs-chunk, vs-index

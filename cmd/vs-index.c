@@ -79,6 +79,13 @@ static void usage(FILE *fp)
 }
 
 /* export and list-ids: every live record, segment by segment. */
+static int write_rec(const json_t *rec, void *arg)
+{
+    (void)arg;
+    return vs_cli_write(rec);
+}
+
+/* export and list-ids: the records through vs_store_export */
 static int dump(const char *path, int ids_only, int b64, const char *filter,
                 struct vs_diag *d)
 {
@@ -97,42 +104,14 @@ static int dump(const char *path, int ids_only, int b64, const char *filter,
     /* export is a record stream (docs/streams.md); list-ids is a listing */
     if (!ids_only && (st = vs_cli_stream(VS_CLI_STREAM_ORIGIN)) != VS_OK)
         vs_diag_set(d, st, "write error on standard output");
-    for (size_t i = 0; st == VS_OK && i < vs_store_nsegments(s); i++) {
-        struct vs_segment *g = vs_store_segment(s, i);
-        const char *const *ids;
-        const float *v = NULL;
-        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
-            (!ids_only && (st = vs_segment_vectors(g, &v, d)) != VS_OK))
-            break;
-        uint32_t dim = vs_store_settings(s)->dim;
-        for (uint64_t r = 0; r < vs_segment_rows(g); r++) {
-            if (!vs_segment_live(g, r))
-                continue;
-            json_t *rec;
-            if (ids_only) {
-                rec = json_pack("{s:s}", "id", ids[r]);
-            } else {
-                if ((st = vs_segment_doc(g, r, &rec, d)) != VS_OK)
-                    break;
-                if (f && !vs_filter_match(f, rec)) {
-                    json_decref(rec);
-                    continue;
-                }
-                if (vs_record_set_vector(rec, v + r * dim, dim, b64) != VS_OK) {
-                    json_decref(rec);
-                    st = vs_diag_set(d, VS_E_NOMEM, "cannot build a record");
-                    break;
-                }
-            }
-            st = rec ? vs_cli_write(rec) : VS_E_NOMEM;
-            json_decref(rec);
-            if (st != VS_OK) {
-                vs_diag_clear(d);
-                vs_diag_set(d, st, "write error on standard output");
-                break;
-            }
-            n++;
-        }
+    if (st == VS_OK) {
+        struct vs_diag wd; /* d as it was when a write failed */
+        vs_diag_clear(&wd);
+        st = vs_store_export(s, f, ids_only, b64, write_rec, NULL, &n, &wd);
+        if (st != VS_OK && !wd.detail[0])
+            vs_diag_set(&wd, st, "write error on standard output");
+        if (st != VS_OK)
+            *d = wd;
     }
     vs_cli_stat_int("records_out", n);
     vs_store_close(s);

@@ -77,6 +77,19 @@ int vs_store_get(struct vs_store *s, const char *id, json_t **rec,
 int vs_store_get_doc(struct vs_store *s, const char *id, json_t **doc,
                      struct vs_diag *d);
 
+/* Each live record, segment by segment, as `vs-index export` writes it: the
+ * stored record with its vector ("vector", or "vector_b64" when b64), or,
+ * with ids_only, {"id": ...} alone. f (may be NULL; not used with ids_only)
+ * leaves out the records it does not match. write gets each record
+ * (borrowed); a status other than VS_OK from it stops the walk and is
+ * returned as is, d untouched. *n (may be NULL) counts the records written.
+ * Errors: what reading the segments gives (VS_E_CORRUPT, VS_E_IO,
+ * VS_E_NOMEM). */
+struct vs_filter;
+int vs_store_export(struct vs_store *s, const struct vs_filter *f, int ids_only,
+                    int b64, int (*write)(const json_t *rec, void *arg), void *arg,
+                    long long *n, struct vs_diag *d);
+
 /* The `vs-index info` object: records, tombstones, dimension, metric,
  * normalize, model, generation, segments (array with rows, live, bytes,
  * sections), bytes_on_disk, raw_bytes, compression_ratio. New reference. */

@@ -33,16 +33,16 @@ uncommented_example() {
     [ -z "$err" ]
 }
 
-@test "config: the example, the programs and cli.c's list name the same keys" {
+@test "config: the example, the programs and cli_config.c's list name the same keys" {
     uncommented_example > all.toml
     ex=$(toml_keys all.toml | sed 's/^embed\.price\..*/embed.price./' | sort -u)
     code=$(cat "$ROOT"/cmd/*.c | grep -oE '(vs_cli_setting|setting_[a-z]+)\("[a-z_.]+"' |
            sed -E 's/.*\("//; s/"$//' | sort -u)
     code=$(printf '%s\nembed.price.\n' "$code" | sort -u)   # read as embed.price.MODEL
-    known=$(sed -n '/known_keys\[\] = {/,/^};/p' "$ROOT/cmd/cli.c" | grep -oE '"[a-z_.]+"' | tr -d '"' | sort -u)
+    known=$(sed -n '/known_keys\[\] = {/,/^};/p' "$ROOT/cmd/cli_config.c" | grep -oE '"[a-z_.]+"' | tr -d '"' | sort -u)
     if [ "$ex" != "$code" ] || [ "$ex" != "$known" ]; then
         echo "example vs code:"; diff <(echo "$ex") <(echo "$code") || true
-        echo "example vs cli.c:"; diff <(echo "$ex") <(echo "$known") || true
+        echo "example vs cli_config.c:"; diff <(echo "$ex") <(echo "$known") || true
         return 1
     fi
 }

@@ -71,7 +71,7 @@ count() { vs-index info "$1" | jq -r .records; }
     [ "$(printf '%s\n' "$out" | jq -r .id)" = q ]
     # a cut input: the filter fails with exit 3, and writes no end marker
     vs-chunk docs | head -n 5 > cut.jsonl
-    run_split vs-embed --batch 2 cut.jsonl
+    run_split vs-embed --model hash --batch 2 cut.jsonl
     expect_status 3
     [ "$err" = "vs-embed: error: cut.jsonl:5: the stream from vs-chunk ended without its end marker after 4 records (it was cut: a stage failed or was killed)" ]
     unmark_out --cut vs-embed

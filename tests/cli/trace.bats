@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Tracing of the batch programs (cmd/cli.c): with the OTEL_* variables each
+# Tracing of the batch programs (cmd/cli_trace.c): with the OTEL_* variables each
 # program exports one span for its run over OTLP/HTTP JSON, a child of
 # $TRACEPARENT, to a collector stub on 127.0.0.1; without them nothing is
 # sent; a collector that cannot be reached is a warning, never an exit code.

@@ -431,6 +431,68 @@ static void test_ingest_parse_matches_generic(void)
     }
 }
 
+
+struct collected {
+    char buf[1024];
+    int stop_after; /* > 0: return VS_E_IO on that record */
+    int seen;
+};
+
+static int collect_rec(const json_t *rec, void *arg)
+{
+    struct collected *c = arg;
+    if (c->stop_after && ++c->seen == c->stop_after)
+        return VS_E_IO;
+    char *t = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    snprintf(c->buf + strlen(c->buf), sizeof c->buf - strlen(c->buf), "%s\n", t ? t : "?");
+    free(t);
+    return VS_OK;
+}
+
+/* vs_store_export: live records in segment order, with vectors, filtered;
+ * ids only; a write callback's status stops the walk and is returned. */
+static void test_export(void)
+{
+    const char *p = newpath();
+    struct vs_writer *w = open_w(p, VS_METRIC_L2, 2);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    float a[2] = {1, 2}, b[2] = {3, 4}, c2[2] = {5, 6};
+    upsert(w, "a", a, 2, "\"n\":1");
+    upsert(w, "b", b, 2, "\"n\":2");
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    upsert(w, "c", c2, 2, "\"n\":3");
+    int found = 0;
+    CHECK_EQ_INT(vs_writer_delete(w, "a", &found, &d), VS_OK);
+    CHECK_EQ_INT(found, 1);
+    CHECK_EQ_INT(vs_writer_commit(w, &d), VS_OK);
+    vs_writer_close(w);
+    struct vs_store *s;
+    CHECK_EQ_INT(vs_store_open(p, &s, &d), VS_OK);
+    struct collected col = {"", 0, 0};
+    long long n = -1;
+    CHECK_EQ_INT(vs_store_export(s, NULL, 0, 0, collect_rec, &col, &n, &d), VS_OK);
+    CHECK_EQ_STR(col.buf, "{\"id\":\"b\",\"n\":2,\"vector\":[3.0,4.0]}\n"
+                          "{\"id\":\"c\",\"n\":3,\"vector\":[5.0,6.0]}\n");
+    CHECK_EQ_INT(n, 2);
+    struct vs_filter *f = NULL;
+    CHECK_EQ_INT(vs_filter_compile("n >= 3", &f, &d), VS_OK);
+    col.buf[0] = '\0';
+    CHECK_EQ_INT(vs_store_export(s, f, 0, 1, collect_rec, &col, &n, &d), VS_OK);
+    CHECK(strstr(col.buf, "\"id\":\"c\"") && strstr(col.buf, "\"vector_b64\"") && !strstr(col.buf, "\"b\""));
+    CHECK_EQ_INT(n, 1);
+    col.buf[0] = '\0';
+    CHECK_EQ_INT(vs_store_export(s, f, 1, 0, collect_rec, &col, &n, &d), VS_OK); /* ids: no filter */
+    CHECK_EQ_STR(col.buf, "{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
+    struct collected stop = {"", 2, 0};
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_store_export(s, NULL, 1, 0, collect_rec, &stop, &n, &d), VS_E_IO);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_STR(d.detail, "");
+    vs_filter_free(f);
+    vs_store_close(s);
+}
+
 static void test_metric_names(void)
 {
     enum vs_metric m;
@@ -450,6 +512,7 @@ int main(void)
     RUN(test_refusals);
     RUN(test_merge_policy_logarithmic);
     RUN(test_delete_where);
+    RUN(test_export);
     RUN(test_corruption_detected);
     RUN(test_snapshot);
     RUN(test_ingest_parse_matches_generic);
