@@ -10,7 +10,7 @@ libxxhash-dev libutf8proc-dev libstemmer-dev libcurl4-openssl-dev libxml2-dev
 libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # clang and libclang-rt-dev (its libFuzzer and sanitizer run-times): the
 # HTTP fuzzing that `make check` runs (tests/fuzz/run.sh)
-TEST_PKGS="bats python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
+TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"

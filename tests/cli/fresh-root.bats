@@ -21,8 +21,10 @@ why_not() {
 
 setup_file() {
     [ -z "$(why_not)" ] || return 0
-    "$RUN" --log "$BATS_FILE_TMPDIR/log" >"$BATS_FILE_TMPDIR/tap" 2>"$BATS_FILE_TMPDIR/err"
-    echo $? >"$BATS_FILE_TMPDIR/status"
+    # a failed step is reported by its test below, not by setup_file
+    local st=0
+    "$RUN" --log "$BATS_FILE_TMPDIR/log" >"$BATS_FILE_TMPDIR/tap" 2>"$BATS_FILE_TMPDIR/err" || st=$?
+    echo "$st" >"$BATS_FILE_TMPDIR/status"
 }
 
 # Pass when run.sh reported step N ok; else show its TAP line and comments.
