@@ -182,6 +182,7 @@ if mode == "hybrid":
     printf '%s\n' '{"_id":"p","title":"Partial indexes","text":"An index over a subset of rows."}' > "$S/c.jsonl"
     run_split vs-chunk "$S/c.jsonl"
     expect_status 0
+    unmark_out vs-chunk
     [[ "$out" == '{"id":"p#0","doc_id":"p","chunk":0,"text":"Partial indexes\n\nAn index over a subset of rows.","start":0,"end":48,'*'"metadata":{"title":"Partial indexes"}'* ]]
     vs-chunk "$S/c.jsonl" | vs-embed | vs-ingest -q "$S/t.vs"
     run_split vs-query "$S/t.vs" --mode text --no-text --query "partial"

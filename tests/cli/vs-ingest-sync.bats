@@ -169,7 +169,7 @@ PY
 
 # pipeline over the tree $T/docs: chunk, embed (hash model), ingest
 pipeline() {
-    (cd "$T" && vs-chunk --size 40 --overlap 0 docs | vs-embed) > "$T/chunks.jsonl"
+    (cd "$T" && vs-chunk --size 40 --overlap 0 docs | vs-embed --model hash) > "$T/chunks.jsonl"
     vs-ingest -q "$@" "$S" "$T/chunks.jsonl"
 }
 
