@@ -169,11 +169,12 @@ bench: all
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
 
-# libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh)
+# libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh);
+# make fuzz explores with a random seed, make check replays seed 1
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz:
-	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@FUZZ_SEED=$${FUZZ_SEED:-0} tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \

@@ -43,7 +43,9 @@ static void encode(const struct vs_bpe *b, const char *text, size_t len)
         /* in valid UTF-8 the cut is on a character boundary (an invalid
          * byte is a piece, and a character, of its own) */
         FUZZ_CHECK(pre == len || !valid || ((unsigned char)text[pre] & 0xc0) != 0x80);
-        FUZZ_CHECK(vs_bpe_count(b, text, pre, &nt2) == VS_OK && nt2 == nt);
+        /* counting the prefix alone gives the same count; in invalid UTF-8
+         * the pieces of a cut text may differ (a lone byte at the cut) */
+        FUZZ_CHECK(vs_bpe_count(b, text, pre, &nt2) == VS_OK && (nt2 == nt || !valid));
         if (maxes[i] == n)
             FUZZ_CHECK(pre == len && nt == n);
     }

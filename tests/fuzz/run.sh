@@ -3,6 +3,9 @@
 # each run for SECONDS (default 60) from its committed seed corpus, as TAP
 # (one test per target) for tests/run.sh. `make fuzz` runs it with
 # FUZZ_SECONDS (default 60); the suite runs each target for a few seconds.
+# FUZZ_SEED (default 1) seeds libFuzzer's mutations, so the suite tries the
+# same inputs each run and a red CI means a changed program, not a lucky
+# draw; `make fuzz` passes 0 (a random seed) to explore.
 #
 # Per target NAME (fuzz_NAME.c):
 #   tests/fuzz/corpus/NAME/   seeds, made from real inputs (read only: new
@@ -118,7 +121,7 @@ for t in $targets; do
     seeds=""
     [ -d "tests/fuzz/corpus/$short" ] && seeds="tests/fuzz/corpus/$short"
     # shellcheck disable=SC2086
-    if "$out/$name" -max_total_time="$secs" -max_len="${maxlen:-4096}" -timeout=25 \
+    if "$out/$name" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -max_len="${maxlen:-4096}" -timeout=25 \
             -artifact_prefix="$out/crashes/$name-" "$out/corpus/$short" $seeds > "$log" 2>&1; then
         runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -n 1)
         cov=$(sed -n 's/^#[0-9]*[[:space:]]*DONE[[:space:]]*cov: \([0-9]*\) ft: \([0-9]*\).*/cov \1 ft \2/p' "$log" | tail -n 1)
