@@ -872,7 +872,9 @@ http_code() {
 }
 
 @test "vs-serve: --max-connections N: connection N+1 gets no answer until one closes" {
-    start_server --max-connections 2 "$KB"
+    # held idle connections must outlive the wait: a --header-timeout (default
+    # 10 s) watchdog would close them and free the slots on a slow machine
+    start_server --max-connections 2 --header-timeout 600 --idle-timeout 600 "$KB"
     hold_connections 2 "$PORT" "$BATS_TEST_TMPDIR"
     wait_until 60 test -e "$BATS_TEST_TMPDIR/held"
     [ "$(http_code "$U/healthz")" = 000 ]
