@@ -128,8 +128,9 @@ setup() {
         "$build/libvecstore.so.1" -Wl,-rpath,"$build"
     expect_status 0
     models=hash
-    MD="${VS_MODEL_DIR:-$HOME/.cache/vecstore/models}"
-    if [ -r "$MD/use-lite/model.json" ]; then models="hash use-lite"; fi
+    # helpers.bash empties VS_MODEL_DIR per file; fetched models are here
+    export VS_MODEL_DIR="$VS_FETCHED_MODELS"
+    if [ -r "$VS_MODEL_DIR/use-lite/model.json" ]; then models="hash use-lite"; fi
     for m in $models; do
         run_split ./embed_search "api-$m" "$m" "cat on a mat" \
             <<< $'the cat sat on the mat\ndogs chase cats\nstock markets fell today'
