@@ -130,22 +130,6 @@ every_reader() {
 
 # ---- vs-serve helpers ----
 
-# start_server ARGS...: vs-serve on 127.0.0.1, a free port; sets U, SRV_PID.
-start_server() {
-    SRV_ERR="$T/serve.err"
-    vs-serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$SRV_ERR" &
-    SRV_PID=$!
-    local i
-    for i in $(seq 200); do
-        grep -q 'listening on' "$SRV_ERR" && break
-        kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_ERR" >&2; return 1; }
-        sleep 0.05
-    done
-    PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
-    [ -n "$PORT" ] || { cat "$SRV_ERR" >&2; return 1; }
-    U="http://127.0.0.1:$PORT"
-}
-
 # req METHOD PATH [BODY] [CURL ARGS...]: sets code and body (curl gives up
 # after 60 s, far beyond any deadline these tests expect)
 req() {

@@ -149,3 +149,21 @@ a = array.array("i", [0])
 fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, a)
 print(a[0])' "$1")" -eq 0 ]
 }
+
+# start_server ARGS...: vs-serve on 127.0.0.1, a free port (its stderr in
+# $SRV_ERR); sets PORT, U and SRV_PID. Shared by vs-serve.bats and
+# hardening.bats.
+start_server() {
+    SRV_ERR="$BATS_TEST_TMPDIR/serve.err"
+    vs-serve --listen 127.0.0.1:0 "$@" >/dev/null 2>"$SRV_ERR" &
+    SRV_PID=$!
+    local i
+    for i in $(seq 200); do
+        grep -q 'listening on' "$SRV_ERR" && break
+        kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_ERR" >&2; return 1; }
+        sleep 0.05
+    done
+    PORT=$(sed -n 's/.*listening on https*:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$SRV_ERR")
+    [ -n "$PORT" ] || { cat "$SRV_ERR" >&2; return 1; }
+    U="http://127.0.0.1:$PORT"
+}
