@@ -11,7 +11,7 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # clang and libclang-rt-dev (its libFuzzer and sanitizer run-times): the
 # HTTP fuzzing that `make check` runs (tests/fuzz/run.sh)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
-clang libclang-rt-dev"
+clang libclang-rt-dev xxhash"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 

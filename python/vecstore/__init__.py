@@ -567,4 +567,4 @@ def evaluate(run: Any, qrels: Any, measures: Any = None) -> dict[str, float]:
 
 # ---- chunking ---------------------------------------------------------------
 
-# from ._chunk import Chunk, chunk, chunk_file  # noqa: E402
+from ._chunk import Chunk, chunk, chunk_file  # noqa: E402

@@ -533,14 +533,16 @@ def chunk(
     unit: Literal["chars", "words"] = "chars",
     size: int = 1000,
     overlap: int = 0,
-    min_size: int = 0,
+    min_size: int | None = None,
     markdown: bool = False,
     metadata: Metadata | None = None,
 ) -> list[Chunk]:
     """Split a text into chunks exactly as vs-chunk does (docs: vs-chunk(1)).
     markdown=True parses headings (metadata "headings", the markdown
-    splitter's sections). size and overlap are in units (code points or
-    words); overlap < size. Raises UsageError for bad sizes."""
+    splitter's sections). size, overlap and min_size are in units (code
+    points or words); overlap < size; chunks smaller than min_size (None:
+    size // 10, as vs-chunk) merge into a neighbour. metadata is merged
+    into each chunk's. Raises UsageError for bad sizes (``field``)."""
 
 def chunk_file(
     path: StrPath,
@@ -550,7 +552,7 @@ def chunk_file(
     unit: Literal["chars", "words"] = "chars",
     size: int = 1000,
     overlap: int = 0,
-    min_size: int = 0,
+    min_size: int | None = None,
 ) -> list[Chunk]:
     """Load a document (text, Markdown, HTML, PDF when the library has
     poppler) and split it as vs-chunk does; doc_id defaults to the path.

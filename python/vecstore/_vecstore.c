@@ -1003,6 +1003,70 @@ static PyObject *evaluate(PyObject *mod, PyObject *args)
     return list ? Py_BuildValue("(Nn)", list, (Py_ssize_t)nq) : NULL;
 }
 
+/* ---- chunking ---- */
+
+static PyObject *chunks_list(vs_chunks *c)
+{
+    size_t n = vs_chunks_count(c);
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) {
+        PyObject *r = opt_str(vs_chunks_record(c, i));
+        if (!r) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SetItem(list, (Py_ssize_t)i, r);
+    }
+    vs_chunks_free(c);
+    return list;
+}
+
+/* chunk_text(doc_id, text, markdown, splitter, unit, size, overlap,
+ * min_size (-1 = default)) / chunk_file(path, doc_id or None, splitter,
+ * unit, size, overlap, min_size) -> list of JSON record texts */
+static PyObject *chunk_common(PyObject *args, int file)
+{
+    const char *a, *b = NULL, *splitter, *unit;
+    PyObject *text = NULL;
+    int markdown = 0;
+    Py_ssize_t size, overlap, min_size;
+    int ok = file ? PyArg_ParseTuple(args, "szssnnn", &a, &b, &splitter, &unit, &size,
+                                     &overlap, &min_size)
+                  : PyArg_ParseTuple(args, "sUpssnnn", &a, &text, &markdown, &splitter,
+                                     &unit, &size, &overlap, &min_size);
+    if (!ok)
+        return NULL;
+    if (size < 1 || overlap < 0 || min_size < -1)
+        return raise_here(VS_E_USAGE, size < 1 ? "size" : overlap < 0 ? "overlap" : "min_size",
+                          0, "size must be >= 1, overlap and min_size >= 0", 0);
+    struct vs_chunks_opts o;
+    vs_chunks_opts_init(&o, sizeof o);
+    o.splitter = splitter;
+    o.unit = unit;
+    o.chunk_size = (size_t)size;
+    o.overlap = (size_t)overlap;
+    if (min_size >= 0)
+        o.min_size = (size_t)min_size;
+    Py_ssize_t len = 0;
+    const char *t = NULL;
+    if (!file && !(t = PyUnicode_AsUTF8AndSize(text, &len)))
+        return NULL;
+    vs_chunks *c = NULL;
+    struct vs_error err;
+    memset(&err, 0, sizeof err);
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = file ? vs_chunks_split_file(a, b, &o, &c, &err)
+              : vs_chunks_split_text(a, t, (size_t)len, markdown, &o, &c, &err);
+    Py_END_ALLOW_THREADS
+    if (rc != VS_OK)
+        return raise_status(rc, &err, 0);
+    return chunks_list(c);
+}
+
+static PyObject *chunk_text(PyObject *mod, PyObject *args) { return chunk_common(args, 0); }
+static PyObject *chunk_file(PyObject *mod, PyObject *args) { return chunk_common(args, 1); }
+
 /* ---- module ---- */
 
 static PyObject *version(PyObject *mod, PyObject *unused)
@@ -1026,6 +1090,8 @@ static PyMethodDef module_methods[] = {
     {"encoder_open", enc_open, METH_VARARGS, "vs_encoder_open"},
     {"reranker_open", rr_open, METH_VARARGS, "vs_reranker_open"},
     {"evaluate", evaluate, METH_VARARGS, "vs_report_evaluate"},
+    {"chunk_text", chunk_text, METH_VARARGS, "vs_chunks_split_text"},
+    {"chunk_file", chunk_file, METH_VARARGS, "vs_chunks_split_file"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "vecstore._vecstore",
