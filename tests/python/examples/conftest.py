@@ -1,0 +1,30 @@
+"""Shared set-up of the tests of python/examples/ (run by make check through
+tests/run.sh's Python section, with the package of BUILD/python on the
+path). Each example is imported as a module from python/examples/."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+EXAMPLES = os.path.join(ROOT, "python", "examples")
+DATA = os.path.join(EXAMPLES, "data")
+if EXAMPLES not in sys.path:
+    sys.path.insert(0, EXAMPLES)
+
+
+@pytest.fixture
+def examples_dir():
+    return EXAMPLES
+
+
+@pytest.fixture
+def data_dir():
+    return DATA
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A scratch folder, also the current directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
