@@ -1,4 +1,5 @@
 """python/examples/fastapi_app.py through FastAPI's TestClient (no socket)."""
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import pytest
 
 pytest.importorskip("fastapi")

@@ -1,6 +1,7 @@
 """python/examples/import_peers.py on files written by the real chromadb and
 faiss-cpu from PyPI (scripts/venv.sh examples): the store gets every record
 and answers as the source does."""
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """python/examples/tutorial.ipynb, executed cell by cell in a real Jupyter
 kernel (nbclient, ipykernel; IPC transport: no TCP port)."""
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import os
 
 import pytest

@@ -1,6 +1,9 @@
-"""Shared set-up of the tests of python/examples/ (run by make check through
+"""Shared fixtures of the tests of python/examples/ (run by make check through
 tests/run.sh's Python section, with the package of BUILD/python on the
-path). Each example is imported as a module from python/examples/."""
+path), imported by each test file (`from ex_fixtures import ...`): not a
+conftest.py, whose module name would shadow tests/python/conftest.py's.
+Importing it puts python/examples/ on sys.path, so each example imports as
+a module."""
 import os
 import sys
 
