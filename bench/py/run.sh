@@ -18,7 +18,9 @@
 #               1109 queries embedded with all-MiniLM-L6-v2 by vs-embed
 #               --model minilm (scripts/get-model.sh minilm; skipped when
 #               absent), cached in BUILD_DIR/bench/cache/scifact-minilm.*
-#               (the cache of bench/hnsw.sh)
+#               (the cache of bench/hnsw.sh). PYB_SCIFACT_DOCS=N: the
+#               first N documents only (vs-embed's pure-C MiniLM takes
+#               about 0.3 CPU seconds a document; cache scifact-minilm-N.*)
 # 2. End to end (bench/py/e2e.py): ingest the synth rows as records with
 #    text and metadata into vecstore (the programs, and the Python package),
 #    chromadb and lancedb; query with text and metadata back (ef PYB_E2E_EF,
@@ -28,7 +30,8 @@
 #    the same store (the synth rows) and PYB_PERCALL_N (default 2000)
 #    queries.
 # Engines: PYB_ENGINES (default every ann.py engine), PYB_E2E (default
-# "vecstore-cli vecstore-py chromadb lancedb"); an engine whose package is
+# "vecstore-cli vecstore-py chromadb lancedb"; "none": no end-to-end part;
+# PYB_PERCALL_N=0: no per-call part); an engine whose package is
 # not installed is reported as such. PYB_PYTHON: the interpreter (default:
 # the venv's, after scripts/venv.sh peers). BENCH_REPS (default 2): timed
 # passes, the best kept. The report is printed and written to
@@ -68,7 +71,7 @@ log=$build/bench/py-log.txt
 : > "$log"
 start=$(date +%s)
 cmd="$me $build"
-for v in PYB_N PYB_NQ PYB_SETS PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
+for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
@@ -118,7 +121,8 @@ case " $SETS " in *" synth "*)
 ;; esac
 
 sf=$DATA/datasets/scifact
-c=$build/bench/cache/scifact-minilm
+SFN=${PYB_SCIFACT_DOCS:-}
+c=$build/bench/cache/scifact-minilm${SFN:+-$SFN}
 case " $SETS " in *" scifact "*)
     if [ ! -f "$sf/corpus.jsonl" ]; then
         echo "scifact: skipped (no $sf)" >> "$report"
@@ -136,6 +140,9 @@ with open(tmp + "/sf_q.in", "w") as o:
         r = json.loads(l)
         o.write(json.dumps({"id": r["_id"], "text": r["text"]}) + "\n")
 PYEOF
+            if [ -n "$SFN" ]; then
+                head -n "$SFN" "$tmp/sf_c.in" > "$tmp/sf_c.head" && mv "$tmp/sf_c.head" "$tmp/sf_c.in"
+            fi
             if "$build/bin/vs-embed" -q --keep-going --model minilm "$tmp/sf_c.in" > "$tmp/sf_c.jsonl" 2>> "$log" &&
                "$build/bin/vs-embed" -q --model minilm --as query "$tmp/sf_q.in" > "$tmp/sf_q.jsonl" 2>> "$log"; then
                 "$PY" - "$tmp" "$c" <<'PYEOF'
@@ -158,14 +165,15 @@ PYEOF
             ann scifact "$d"
             rows=$(( $(wc -c < "$tmp/scifact.x") / (4 * d) ))
             nq=$(( $(wc -c < "$tmp/scifact.q") / (4 * d) ))
-            setargs="$setargs scifact=${rows}_x_${d},_${nq}_queries,_all-MiniLM-L6-v2_by_vs-embed"
+            setargs="$setargs scifact=${rows}_x_${d},_${nq}_queries,_all-MiniLM-L6-v2_by_vs-embed${SFN:+,_the_first_${SFN}_documents}"
         else
             echo "scifact: skipped (vs-embed --model minilm failed: scripts/get-model.sh minilm; see $log)" >> "$report"
         fi
     fi
 ;; esac
 
-if [ ! -f "$tmp/synth.x" ]; then
+[ "$E2E" = none ] && E2E=""
+if [ ! -f "$tmp/synth.x" ] && { [ -n "$E2E" ] || [ "$PCN" != 0 ]; }; then
     "$B" gen "$N" 128 1 "$tmp/synth.x"
     "$B" gen "$NQ" 128 2 "$tmp/synth.q"
     "$B" truth "$tmp/synth.x" "$tmp/synth.q" 128 10 "$tmp/synth.t"
@@ -179,7 +187,7 @@ for e in $E2E; do
 done
 
 # per call: a store of the synth rows (the one e2e's vecstore-py made, else a new one)
-if [ ! -d "$tmp/percall.vs" ]; then
+if [ "$PCN" != 0 ] && [ ! -d "$tmp/percall.vs" ]; then
     "$PY" - "$tmp" <<'PYEOF' 2>> "$log"
 import sys
 import numpy as np
@@ -190,13 +198,13 @@ with vecstore.open(t + "/percall.vs", create=True, dim=128, metric="l2", hnsw_m=
     s.upsert([str(i) for i in range(len(x))], x)
 PYEOF
 fi
-"$B" gen "$PCN" 128 3 "$tmp/pc.q"
+[ "$PCN" = 0 ] || { "$B" gen "$PCN" 128 3 "$tmp/pc.q"
 {
     echo "setting ef$E2E_EF"
     echo "n $PCN"
     "$build/bench/percall" "$tmp/percall.vs" "$tmp/pc.q" 128 "$E2E_EF" "$PCN"
     "$PY" bench/py/percall.py "$tmp/percall.vs" "$tmp/pc.q" 128 "$E2E_EF" "$PCN"
-} > "$tmp/percall" 2>> "$log" || echo "(per call: failed; see $log)" >> "$report"
+} > "$tmp/percall" 2>> "$log" || echo "(per call: failed; see $log)" >> "$report"; }
 
 # shellcheck disable=SC2086
 E2E_ROWS=$N "$PY" bench/py/report.py "$tmp" $setargs >> "$report"
