@@ -40,6 +40,9 @@
 # command; the engines' own output goes to BUILD_DIR/bench/py-log.txt.
 # Smoke size for tests: PYB_N=2000 PYB_NQ=50 PYB_SETS=synth.
 set -eu
+# the body is one function, read whole before it runs: editing this file
+# during a run does not change the run
+main() {
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 N=${PYB_N:-100000}
@@ -212,3 +215,5 @@ echo >> "$report"
 echo "elapsed $(( $(date +%s) - start )) s; load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
 cat "$report"
 cp "$report" "$RESULTS"
+}
+main "$@"
