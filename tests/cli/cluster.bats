@@ -26,3 +26,15 @@ setup() {
     [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 5 ]
     [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
 }
+
+@test "2 vs-serve replicas behind HAProxy: a replica cut off mid-run fails at most the query in flight" {
+    command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] ||
+        skip "haproxy is not installed (scripts/deps.sh installs it)"
+    run_split env QUERIES=120 CLUSTER_RESULTS="$BATS_TEST_TMPDIR/cluster.txt" \
+        "$ROOT/tests/cluster/replicas-failover.sh" "$VS_BIN"
+    expect_status 0
+    [[ "$out" == "1..6"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 6 ]
+    grep -q '"failed": [01],' "$BATS_TEST_TMPDIR/cluster.txt"
+    [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
+}
