@@ -38,3 +38,15 @@ setup() {
     grep -q '"failed": [01],' "$BATS_TEST_TMPDIR/cluster.txt"
     [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
 }
+
+@test "publish shards to an S3-compatible store and pull them on a serving host: whole generations only" {
+    venv=${VS_VENV:-${HOME:-/tmp}/.cache/vecstore/venv}
+    [ -x "$venv/bin/moto_server" ] ||
+        skip "no S3 test server in $venv (scripts/venv.sh cluster installs moto; .ci/run does)"
+    command -v rclone >/dev/null || skip "rclone is not installed (scripts/deps.sh installs it)"
+    run_split "$ROOT/tests/cluster/s3-publish.sh" "$VS_BIN"
+    expect_status 0
+    [[ "$out" == "1..7"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 7 ]
+    [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
+}

@@ -78,6 +78,7 @@ start_on() {
     shift 2
     ip netns exec "${HOSTS_PREFIX}h$i" "$@" > "$log" 2>&1 &
     HOSTS_PIDS="$HOSTS_PIDS $!"
+    disown "$!" 2>/dev/null || true # hosts_down kills it: no job report
 }
 
 # sshd on hosts 1..N: a host key, root by key only, the client's key
