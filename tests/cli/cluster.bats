@@ -19,11 +19,11 @@ setup() {
     done
 }
 
-@test "GNU parallel over ssh builds shards on 2 hosts; they hold one store's records and merge to its hits" {
-    run_split "$ROOT/tests/cluster/parallel-build.sh" "$VS_BIN"
+@test "GNU parallel over ssh and make -j build shards on 2 hosts; they hold one store's records and merge to its hits" {
+    run_split "$ROOT/tests/cluster/build-recipes.sh" "$VS_BIN"
     expect_status 0
-    [[ "$out" == "1..5"* ]]
-    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 5 ]
+    [[ "$out" == "1..8"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 8 ]
     [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
 }
 
