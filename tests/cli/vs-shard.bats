@@ -185,3 +185,72 @@ print(b)' "$h" "$s")
     expect_status 5
     [[ "$err" == *"missing.ndjson"* ]]
 }
+
+# shards of the same records, embedded once, and three queries
+shard_stores() {
+    vs-embed --model hash all.ndjson 2>/dev/null > emb.ndjson
+    vs-ingest one.vs < emb.ndjson 2>/dev/null
+    for i in 0 1 2; do vs-shard "$i/3" emb.ndjson | vs-ingest "s$i.vs" 2>/dev/null; done
+    # a marked stream of three queries, so hits are marked too
+    printf '%s\n' '{"op":"begin","stream":"vecstore/1","program":"test"}' \
+        '{"id":"q1","text":"paragraph about topic 3"}' '{"id":"q2","text":"document 17"}' \
+        '{"id":"q3","text":"long enough to stand alone"}' \
+        '{"op":"end","stream":"vecstore/1","program":"test","records":3}' |
+        vs-embed --model hash 2>/dev/null > q.ndjson
+}
+
+@test "vs-query --merge of exact searches of the shards gives the hits of one store, byte for byte" {
+    shard_stores
+    vs-query --exact --mode vector -k 7 one.vs q.ndjson > one.hits
+    for i in 0 1 2; do vs-query --exact --mode vector -k 7 "s$i.vs" q.ndjson > "h$i.hits"; done
+    run_split vs-query --merge -k 7 h0.hits h1.hits h2.hits
+    expect_status 0
+    [ -z "$err" ]
+    [ "$out" = "$(cat one.hits)" ]
+    [ "$(grep -c '"qid"' one.hits)" -eq 21 ]
+    # the runs given in another order, and as plain unmarked lines, merge the same
+    run_split vs-query --merge -k 7 h2.hits h0.hits h1.hits
+    [ "$out" = "$(cat one.hits)" ]
+    cat h0.hits h1.hits h2.hits | grep -v '"op":"begin"\|"op":"end"' > loose.hits
+    run_split vs-query --merge -k 7 loose.hits
+    expect_status 0
+    [ "$out" = "$(grep -v '"op":"begin"\|"op":"end"' one.hits)" ]
+}
+
+@test "vs-query --merge: a qid with no hits gets a hits 0 record; text and hybrid hits are merged with a warning" {
+    shard_stores
+    printf '%s\n' '{"qid":"q9","hits":0}' > empty.hits
+    run_split vs-query --merge empty.hits
+    expect_status 0
+    [ "$out" = '{"qid":"q9","hits":0}' ]
+    [ -z "$err" ]
+    for i in 0 1 2; do vs-query -k 3 "s$i.vs" q.ndjson > "t$i.hits"; done
+    run_split vs-query --merge -k 3 t0.hits t1.hits t2.hits
+    expect_status 0
+    [[ "$err" == *"warning: 9 merged hits are BM25, hybrid or fused hits"*"not the ranking of one store"* ]]
+    unmark_out vs-query
+    [ "$(printf '%s\n' "$out" | grep -c '"qid"')" -eq 9 ]
+}
+
+@test "vs-query --merge: search options are usage errors; a cut run is exit 3; a bad hit names RUN:LINE" {
+    shard_stores
+    vs-query --exact --mode vector -k 3 s0.vs q.ndjson > h0.hits
+    for opt in --exact "--ef 10" "--filter x=1" --fuse "--mode vector" --explain; do
+        # shellcheck disable=SC2086
+        run_split vs-query --merge $opt h0.hits
+        expect_status 2
+        [ -z "$out" ]
+        [[ "$err" == *"--merge merges hit streams: it takes -k and --format, not --"* ]]
+    done
+    run_split vs-query --merge
+    expect_status 2
+    [[ "$err" == *"--merge needs at least one RUN file"* ]]
+    head -n 3 h0.hits > cut.hits
+    run_split vs-query --merge cut.hits
+    expect_status 3
+    [[ "$err" == *"cut.hits"*"without its end marker"* ]]
+    printf '%s\n' '{"qid":"a","id":"x","score":1}' '{"qid":"a","id":"y"}' > bad.hits
+    run_split vs-query --merge bad.hits
+    expect_status 3
+    [[ "$err" == *"bad.hits:2"*"field 'score' is missing"* ]]
+}
