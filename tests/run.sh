@@ -7,6 +7,9 @@
 # TESTS filter is set (or it matches "fuzz"), the fuzzing (tests/fuzz/run.sh,
 # FUZZ_SECONDS per target, default 5: 15 targets in about 2 minutes with
 # the clang build; FUZZ_SECONDS=0 leaves it out).
+# After the bats files of a build, the Python package's tests
+# (tests/python/run.sh: the extension, the wheel, pytest) when TESTS is
+# unset or matches "python".
 # Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter),
 # BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
 # binary gets 600), FUZZ_SECONDS.
@@ -81,6 +84,20 @@ for arg in "$@"; do
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
             bats --tap $bats_files 2>&1 | count_tap
+    fi
+    # the Python package (tests/python/run.sh: pytest from the project's
+    # venv, TAP): against each full build when TESTS matches "python";
+    # skipped against a sanitizer build (the interpreter is not: it would
+    # need libasan preloaded, and LeakSanitizer reports CPython's own
+    # allocations at exit)
+    if [ "$build" = "$arg" ] && echo python | grep -q -e "${TESTS:-.}"; then
+        if nm "$build/libvecstore.a" 2>/dev/null | grep -q __asan_; then
+            echo "# python: not against $build"
+            echo "ok - tests/python against $build # SKIP sanitizer build: CPython is not built with ASan (run them against a normal build)" | count_tap
+        else
+            echo "# python: tests/python/run.sh $build"
+            tap_cmd tests/python/run.sh "$build"
+        fi
     fi
 done
 
