@@ -193,7 +193,7 @@ def lance(x, q, work, ef, binpath):
         tbl = lancedb.connect(path).open_table("bench")
         got = []
         for v in q:
-            rows = tbl.search(v).limit(K).ef(ef).select(["id", "text", "n", "group"]).to_list()
+            rows = tbl.search(v).limit(K).ef(ef).select(["id", "text", "n", "group", "_distance"]).to_list()
             got.append([int(r["id"]) for r in rows if r["text"]])
         return got
 

@@ -74,7 +74,7 @@ setup() {
         PYB_PERCALL_N=50 BENCH_REPS=1 sh "$ROOT/bench/py/run.sh" "$BUILD"
     expect_status 0
     [ "$(cat "$res")" = "$out" ]
-    [[ "$out" == *"command: PYB_N='1500'"*"bench/py/run.sh $BUILD"* ]]
+    [[ "$out" == *"command: "*"PYB_N='1500' bench/py/run.sh $BUILD"* ]]
     [[ "$out" == *"-- synth: approximate search, k 10, L2 (1500 x 128, 40 queries"* ]]
     # every engine: rows with recall in [0, 1], or "not installed"; vecstore's
     # own recall at ef 256 is at least 0.95 on 1500 rows
