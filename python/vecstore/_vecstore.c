@@ -98,8 +98,14 @@ static const char *utf8_of(PyObject *s, const char *field, long line)
     }
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    if (!u)
+    if (!u) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) { /* a lone surrogate */
+            PyErr_Clear();
+            raise_here(VS_E_DATA, field, line, "the string is not valid UTF-8 (a lone surrogate)",
+                       0);
+        }
         return NULL;
+    }
     if ((Py_ssize_t)strlen(u) != n) {
         raise_here(VS_E_DATA, field, line, "a string holds a NUL character", 0);
         return NULL;

@@ -94,6 +94,15 @@ def test_id_with_nul(small: vecstore.Store) -> None:
         small.upsert(["a\0b"], rows(1, 8))
 
 
+def test_lone_surrogate(small: vecstore.Store) -> None:
+    with pytest.raises(vecstore.InputError) as ei:
+        small.upsert(["ok", "s"], rows(2, 8), texts=["fine", "bad \ud800"])
+    assert (ei.value.field, ei.value.line, ei.value.name) == ("text", 2, "data")
+    with pytest.raises(vecstore.InputError):
+        small.upsert(["\udcff"], rows(1, 8))
+    assert len(small) == 50
+
+
 def test_count_mismatch(small: vecstore.Store) -> None:
     with pytest.raises(vecstore.UsageError):
         small.upsert(["a", "b", "c"], rows(2, 8))
