@@ -217,7 +217,10 @@ class Store:
 
         The call is all or nothing: a bad record raises (InputError with
         ``line`` = its 1-based row, ``field``) and nothing of the call is
-        applied. Needs a writable store. Visible to searches after commit()
+        applied (ids, texts, metadata, dimension, NaN and, in a cosine
+        store, zero vectors are checked before the first record; a zero
+        vector in a normalised dot/l2 store is found only as it is applied,
+        leaving the rows before it pending). Needs a writable store. Visible to searches after commit()
         (at once with autocommit). Releases the GIL while it works.
         """
     def delete(
