@@ -342,7 +342,7 @@ class Store:
             _FUSIONS[fusion], _NAN if rrf_k is None else float(rrf_k),
             _NAN if alpha is None else float(alpha), int(depth or 0),
             -1.0 if mmr is None else float(mmr), int(threads or 0), bool(with_text),
-            bool(with_metadata), True)
+            bool(with_metadata), bool(with_text or with_metadata))
         out = [[Hit(*t) for t in row] for row in rows]
         return out[0] if single else out
 

@@ -98,8 +98,14 @@ static const char *utf8_of(PyObject *s, const char *field, long line)
     }
     Py_ssize_t n;
     const char *u = PyUnicode_AsUTF8AndSize(s, &n);
-    if (!u)
+    if (!u) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) { /* a lone surrogate */
+            PyErr_Clear();
+            raise_here(VS_E_DATA, field, line, "the string is not valid UTF-8 (a lone surrogate)",
+                       0);
+        }
         return NULL;
+    }
     if ((Py_ssize_t)strlen(u) != n) {
         raise_here(VS_E_DATA, field, line, "a string holds a NUL character", 0);
         return NULL;
@@ -163,6 +169,19 @@ static size_t first_nonfinite(const float *x, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
             return i;
+    return n;
+}
+
+/* The first all-zero row of n rows of cols floats, or n. */
+static size_t first_zero_row(const float *x, size_t n, size_t cols)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < cols && x[i * cols + j] == 0.0f)
+            j++;
+        if (j == cols)
+            return i;
+    }
     return n;
 }
 
@@ -332,7 +351,9 @@ static PyObject *db_upsert(PyObject *self, PyObject *args)
         goto out;
     }
     struct vs_db_info in;
-    if (vs_db_info(s->db, &in) == VS_OK && in.dim && cols != in.dim && n) {
+    if (vs_db_info(s->db, &in) != VS_OK)
+        memset(&in, 0, sizeof in);
+    if (in.dim && cols != in.dim && n) {
         char msg[160];
         snprintf(msg, sizeof msg, "vector has %zu numbers, the store has dimension %zu",
                  cols, in.dim);
@@ -352,13 +373,25 @@ static PyObject *db_upsert(PyObject *self, PyObject *args)
         goto out;
     const float *x = v.buf;
     size_t bad;
+    /* what the library would refuse part-way is refused before the first
+     * record: non-finite numbers, zero vectors of a cosine store (a
+     * normalised dot/l2 store's zero vector is found as it is applied) */
+    size_t zero = n;
+    int cosine = strcmp(in.metric, "cosine") == 0;
     Py_BEGIN_ALLOW_THREADS
     bad = first_nonfinite(x, n * cols);
+    if (cosine && bad == n * cols)
+        zero = first_zero_row(x, n, cols);
     Py_END_ALLOW_THREADS
     if (bad < n * cols) {
         char msg[96];
         snprintf(msg, sizeof msg, "vector[%zu] is not a finite number", bad % cols);
         raise_here(VS_E_NONFINITE, "vector", (long)(bad / cols) + 1, msg, 0);
+        goto out;
+    }
+    if (zero < n) {
+        raise_here(VS_E_DATA, "vector", (long)zero + 1,
+                   "a zero vector cannot be normalised (cosine store)", 0);
         goto out;
     }
     struct vs_error err;

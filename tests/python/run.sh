@@ -7,6 +7,8 @@
 # (scripts/venv.sh py) with BUILD/bin on PATH (the interop tests run the
 # programs). pytest's own report goes to BUILD/python-tests.log, whose
 # tail is printed as TAP comments when a test failed.
+# Against a sanitizer build (make check's ASan pass) the interpreter runs
+# with the sanitizers' run-times preloaded (see below).
 # When no Python with headers and venv can be had (a fresh root without
 # python3-dev / python3-venv, no PyPI), one "ok # SKIP" line says why.
 # VS_PYTHON_WHEEL=0 leaves out make python (and so the wheel test skips).
@@ -23,8 +25,22 @@ py=$(scripts/venv.sh py 2>"$root/$build/python-venv.log") ||
 inc=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 [ -f "$inc/Python.h" ] || skip "the venv's interpreter has no headers ($inc/Python.h; Debian: python3-dev)"
 
+# a sanitizer build: the extension is built with its flags and the
+# interpreter runs with libasan and libubsan preloaded; leaks are not
+# reported (CPython does not free everything at exit), the wheel is not
+# built (its library is a normal build) and test_memory.py skips (ASan's
+# shadow memory is not the binding's)
+san=()
+if nm "$build/libvecstore.a" 2>/dev/null | grep -q __asan_; then
+    asan=$(${CC:-cc} -print-file-name=libasan.so)
+    ubsan=$(${CC:-cc} -print-file-name=libubsan.so)
+    [ -f "$asan" ] && [ -f "$ubsan" ] || skip "no libasan.so/libubsan.so to preload for $build"
+    san=(SANITIZE=address,undefined)
+    export VS_PYTHON_WHEEL=0 VS_PYTHON_SANITIZED=1
+fi
+
 log=$root/$build/python-tests.log
-if ! make --no-print-directory BUILD="$build" PYTHON="$py" python-ext >"$log" 2>&1; then
+if ! make --no-print-directory BUILD="$build" "${san[@]}" PYTHON="$py" python-ext >"$log" 2>&1; then
     echo "not ok 1 - make python-ext BUILD=$build"
     sed 's/^/#   /' "$log" | tail -20
     echo "1..1"
@@ -41,9 +57,16 @@ if [ "${VS_PYTHON_WHEEL:-1}" != 0 ]; then
 fi
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
-VS_PYTEST_TAP=$tap PYTHONPATH="$root/$build/python:$root/tests/python" \
-PATH="$root/$build/bin:$PATH" \
-    "$py" -m pytest -p tap_plugin -p no:cacheprovider -q -rfE tests/python >>"$log" 2>&1
+if [ ${#san[@]} -gt 0 ]; then
+    VS_PYTEST_TAP=$tap PYTHONPATH="$root/$build/python:$root/tests/python" \
+    PATH="$root/$build/bin:$PATH" LD_PRELOAD="$asan $ubsan" \
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99 \
+        "$py" -m pytest -p tap_plugin -p no:cacheprovider -q -rfE tests/python >>"$log" 2>&1
+else
+    VS_PYTEST_TAP=$tap PYTHONPATH="$root/$build/python:$root/tests/python" \
+    PATH="$root/$build/bin:$PATH" \
+        "$py" -m pytest -p tap_plugin -p no:cacheprovider -q -rfE tests/python >>"$log" 2>&1
+fi
 rc=$?
 cat "$tap"
 if [ "$rc" -ne 0 ]; then

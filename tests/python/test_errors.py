@@ -82,6 +82,16 @@ def test_unserialisable_metadata(small: vecstore.Store) -> None:
         small.upsert(["m1"], rows(1, 8), metadata=[{"x": float("nan")}])
 
 
+def test_zero_vector_in_cosine_store(small: vecstore.Store) -> None:
+    v = rows(3, 8)
+    v[1] = 0
+    with pytest.raises(vecstore.InputError) as ei:
+        small.upsert(["z1", "z2", "z3"], v)
+    assert (ei.value.line, ei.value.field, ei.value.name) == (2, "vector", "data")
+    small.upsert(["ok"], rows(1, 8, seed=3))  # commits: z1 must not come with it
+    assert len(small) == 51
+
+
 def test_empty_id(small: vecstore.Store) -> None:
     with pytest.raises(vecstore.InputError) as ei:
         small.upsert(["ok", ""], rows(2, 8))
@@ -92,6 +102,15 @@ def test_empty_id(small: vecstore.Store) -> None:
 def test_id_with_nul(small: vecstore.Store) -> None:
     with pytest.raises(vecstore.InputError):
         small.upsert(["a\0b"], rows(1, 8))
+
+
+def test_lone_surrogate(small: vecstore.Store) -> None:
+    with pytest.raises(vecstore.InputError) as ei:
+        small.upsert(["ok", "s"], rows(2, 8), texts=["fine", "bad \ud800"])
+    assert (ei.value.field, ei.value.line, ei.value.name) == ("text", 2, "data")
+    with pytest.raises(vecstore.InputError):
+        small.upsert(["\udcff"], rows(1, 8))
+    assert len(small) == 50
 
 
 def test_count_mismatch(small: vecstore.Store) -> None:
