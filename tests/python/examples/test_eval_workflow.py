@@ -1,7 +1,7 @@
 """python/examples/eval_workflow.py: the table and the gate's exit status."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import os
 
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import eval_workflow
 
 

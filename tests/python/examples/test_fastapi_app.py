@@ -1,11 +1,11 @@
 """python/examples/fastapi_app.py through FastAPI's TestClient (no socket)."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import fastapi_app  # noqa: E402
 
 RECORDS = [

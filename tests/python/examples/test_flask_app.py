@@ -1,9 +1,9 @@
 """python/examples/flask_app.py through Flask's test client (no socket)."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import pytest
 
 pytest.importorskip("flask")
 
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import flask_app  # noqa: E402
 
 RECORDS = [

@@ -1,10 +1,10 @@
 """python/examples/import_peers.py on files written by the real chromadb and
 faiss-cpu from PyPI (scripts/venv.sh examples): the store gets every record
 and answers as the source does."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import numpy as np
 import pytest
 
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import import_peers
 import vecstore
 
@@ -50,7 +50,6 @@ def test_faiss_idmap(workdir, vectors):
     assert import_peers.main(["faiss", "f.index", "kb.vs"]) == 0
     with vecstore.open("kb.vs", readonly=True) as s:
         assert len(s) == len(vectors) and s.metric == "l2"
-        _, ref = faiss.IndexFlatL2(24), None
         flat = faiss.IndexFlatL2(24)
         flat.add(vectors)
         _, ref = flat.search(vectors[:20], 10)

@@ -1,6 +1,5 @@
 """python/examples/tutorial.ipynb, executed cell by cell in a real Jupyter
 kernel (nbclient, ipykernel; IPC transport: no TCP port)."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import os
 
 import pytest
@@ -9,6 +8,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 from jupyter_client.manager import KernelManager  # noqa: E402
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 
 
 def test_tutorial_runs_without_errors(examples_dir, tmp_path, monkeypatch):

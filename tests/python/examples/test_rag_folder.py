@@ -1,10 +1,10 @@
 """python/examples/rag_folder.py: a folder indexed, questions answered
 from the right file, citations that point at the bytes they quote."""
-from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import os
 
 import pytest
 
+from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 import rag_folder
 import vecstore
 
