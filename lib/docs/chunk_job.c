@@ -218,7 +218,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
         return (st = vs_chunk_job_records(j, path, &d)) == VS_OK ? VS_OK : fatal(j, st, &d);
     /* the stamp is taken before the read: a file changed meanwhile gets a
      * stamp older than its contents, so the next --since run reads it */
-    char stamp[256];
+    char stamp[640];
     int have_stamp = vs_chunk_stamp(path, &j->opts, stamp, sizeof stamp, &d) == VS_OK;
     if (have_stamp && vs_chunk_since_unchanged(j->since, path, rel, stamp)) {
         json_t *k = vs_chunk_keep_record(rel, path);
