@@ -99,6 +99,10 @@ int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
                       long *out);
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out);
+/* A value that is none of the choices: "OPT needs CHOICES, not 'S'", OPT
+ * named as by the parsers (its FILE:LINE for a setting); returns
+ * VS_EXIT_USAGE. */
+int vs_cli_bad_value(const char *opt, const char *s, const char *choices);
 /* true/1/yes or false/0/no (a setting from the environment or the config). */
 int vs_cli_parse_bool(const char *opt, const char *s, int *out);
 
@@ -111,6 +115,10 @@ int vs_cli_parse_bool(const char *opt, const char *s, int *out);
  * returned string is valid until exit; vs_cli_parse_* name its origin
  * (FILE:LINE or the variable) when it is not valid. */
 const char *vs_cli_setting(const char *key);
+/* The same for a setting that names a file or folder: a relative path
+ * from a config file is taken relative to the folder that file is in (a
+ * .vecstore.toml found in a parent directory names its own files). */
+const char *vs_cli_setting_path(const char *key);
 
 /* Write one record to stdout, flushing when stdout is a pipe. Returns a
  * status (VS_OK, VS_E_IO, VS_E_NOSPC). With vs_cli_stream on, the record

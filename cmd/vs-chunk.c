@@ -157,9 +157,8 @@ int main(int argc, char **argv)
     const char *splitter = NULL, *unit = NULL, *size_s = NULL, *overlap_s = NULL,
                *since = NULL, *min_s = NULL, *html_all = NULL, *model = NULL;
     struct vs_walk_filter filter = {incl, 0, excl, 0, 0, NULL};
-    const char *field = "text";
+    const char *field = NULL, *keep_s = NULL, *title = NULL;
     int keep_going = 0;
-    const char *title = "text";
     int c;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
@@ -179,18 +178,13 @@ int main(int argc, char **argv)
         case OPT_HTML_ALL: html_all = "true"; break;
         case OPT_MIN_SIZE: min_s = optarg; break;
         case OPT_MODEL: model = optarg; break;
-        case OPT_KEEP_GOING: keep_going = 1; break;
+        case OPT_KEEP_GOING: keep_s = "true"; break;
         case OPT_NO_IGNORE: filter.no_ignore = 1; break;
         case OPT_OVERLAP: overlap_s = optarg; break;
         case OPT_SINCE: since = optarg; break;
         case OPT_SIZE: size_s = optarg; break;
         case OPT_SPLITTER: splitter = optarg; break;
-        case OPT_TITLE:
-            if (strcmp(optarg, "text") && strcmp(optarg, "metadata"))
-                return vs_cli_exit(vs_cli_usage_error("--title takes text or metadata, not '%s'",
-                                                      optarg));
-            title = optarg;
-            break;
+        case OPT_TITLE: title = optarg; break;
         case OPT_UNIT: unit = optarg; break;
         default:
             return vs_cli_exit(vs_cli_usage_error(NULL));
@@ -202,6 +196,15 @@ int main(int argc, char **argv)
     if (!overlap_s) overlap_s = vs_cli_setting("chunk.overlap");
     if (!min_s) min_s = vs_cli_setting("chunk.min_size");
     if (!html_all) html_all = vs_cli_setting("chunk.html_all");
+    if (!field) field = vs_cli_setting("chunk.field");
+    if (!title) title = vs_cli_setting("chunk.title");
+    if (!keep_s) keep_s = vs_cli_setting("chunk.keep_going");
+    if (!field) field = "text";
+    if (!title) title = "text";
+    if (strcmp(title, "text") && strcmp(title, "metadata"))
+        return vs_cli_exit(vs_cli_bad_value("--title", title, "text or metadata"));
+    if (keep_s && vs_cli_parse_bool("--keep-going", keep_s, &keep_going))
+        return vs_cli_exit(VS_EXIT_USAGE);
     struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0, NULL, NULL, NULL};
     long size_v = -1, overlap_v = 0, min_v = -1;
     if (splitter && vs_splitter_parse(splitter, &o.splitter) != VS_OK)
