@@ -85,9 +85,16 @@ static void info(int level, const char *path, const char *what, void *arg)
     vs_cli_info(level, "%s: %s", path, what);
 }
 
+/* arg: the job; files_total: what the walks will hand over (0: no walk,
+ * or progress is not shown) */
+static long long files_total;
+
 static void progress(long long chunks, void *arg)
 {
-    (void)arg;
+    const struct vs_chunk_job *const *job = arg;
+    if (files_total && *job) /* the file being chunked is not done yet */
+        vs_cli_progress_part((uint64_t)vs_chunk_job_counts(*job)->files - 1,
+                             (uint64_t)files_total, "files done");
     vs_cli_progress((uint64_t)chunks, "chunks");
 }
 
@@ -253,7 +260,7 @@ int main(int argc, char **argv)
         code = vs_cli_usage_error("%s", d.detail);
         goto out;
     }
-    struct vs_chunk_sink sink = {write_rec, warn, info, progress, NULL};
+    struct vs_chunk_sink sink = {write_rec, warn, info, progress, &job};
     st = vs_chunk_job_new(chunker, &o, &filter, field, keep_going, since, &sink, &job, &d);
     if (st != VS_OK) {
         code = vs_cli_report(st, &d);
@@ -261,6 +268,22 @@ int main(int argc, char **argv)
     }
     vs_chunk_job_set_title(job, strcmp(title, "metadata") ? VS_CHUNK_TITLE_TEXT
                                                           : VS_CHUNK_TITLE_METADATA);
+    /* the total for progress lines: the files the walks will read (one
+     * stat-only walk first, when progress is shown at all), else the bytes
+     * of record inputs */
+    int walks = 0;
+    for (int i = optind; i < argc; i++)
+        walks += strcmp(argv[i], "-") != 0;
+    if (walks && vs_cli.verbosity >= 0 && (vs_cli.stderr_is_tty || vs_cli.verbosity >= 1)) {
+        for (int i = optind; i < argc; i++) {
+            long long n = 0;
+            struct vs_diag cd;
+            vs_diag_clear(&cd);
+            if (strcmp(argv[i], "-") && vs_chunk_count_files(argv[i], &filter, &n, &cd) == VS_OK)
+                files_total += n;
+        }
+    } else if (!walks)
+        vs_cli_progress_inputs(0, NULL);
     if ((st = vs_cli_stream(VS_CLI_STREAM_ORIGIN)) != VS_OK)
         vs_diag_set(&d, st, "write error on standard output");
     else if (optind >= argc)

@@ -329,6 +329,7 @@ int main(int argc, char **argv)
     vs_cli_stage("embed");
     vs_cli_stream(VS_CLI_STREAM_FILTER);
     int nfiles = argc - optind;
+    vs_cli_progress_inputs(nfiles, argv + optind);
     for (int i = 0; !code && i < (nfiles ? nfiles : 1); i++)
         if ((st = vs_embed_records(e, &o, nfiles ? argv[optind + i] : NULL, &sink, &cnt, &d)))
             code = vs_cli_report(st, &d);

@@ -353,6 +353,8 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    if (!nask || nfiles)
+        vs_cli_progress_inputs(nfiles, argv + optind);
     if (out.format == VS_QUERY_NDJSON)
         vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     const struct vs_qtext_sink sink = {emit, warn, progress, &out};

@@ -206,6 +206,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
                    const struct vs_diag *wd)
 {
     struct vs_chunk_job *j = ctx;
+    j->c.files++;
     if (status != VS_OK) {
         warn(j, status, wd);
         j->c.files_skipped++;
@@ -278,4 +279,24 @@ int vs_chunk_job_finish(struct vs_chunk_job *j, struct vs_diag *d)
         }
     }
     return VS_OK;
+}
+
+static int count_file(void *ctx, const char *path, const char *rel, int status,
+                      const struct vs_diag *wd)
+{
+    (void)path;
+    (void)rel;
+    (void)status;
+    (void)wd;
+    ++*(long long *)ctx;
+    return VS_OK;
+}
+
+int vs_chunk_count_files(const char *path, const struct vs_walk_filter *filter,
+                         long long *n, struct vs_diag *d)
+{
+    struct vs_walk_filter f = *filter;
+    f.left_out = NULL;
+    *n = 0;
+    return vs_walk(path, &f, count_file, n, d);
 }
