@@ -115,6 +115,7 @@ static int tokens_model(const char *model, struct vs_embedder **out, char *name,
     char dname[64], ddir[4096];
     if (!model)
         model = vs_cli_setting("embed.model");
+    int chosen = !model;
     if (!model)
         model = vs_bert_default_model(dname, sizeof dname, ddir, sizeof ddir) == 0 ? dname
                                                                                 : "hash";
@@ -131,7 +132,12 @@ static int tokens_model(const char *model, struct vs_embedder **out, char *name,
         *out = NULL;
         return vs_cli_report(st, &d);
     }
-    vs_cli_info(1, "tokens of model %s", vs_embedder_identity(*out));
+    if (chosen) /* as a plain vs-embed notes its choice */
+        vs_cli_info(0, "tokens of model %s (%s; --model names another)", model,
+                    strcmp(model, "hash") ? "the best local model"
+                                          : "no trained model fetched");
+    else
+        vs_cli_info(1, "tokens of model %s", vs_embedder_identity(*out));
     return 0;
 }
 

@@ -119,6 +119,23 @@ vs-chunk: tokens of model hash-v1:384" ]
 "g"' ]
 }
 
+@test "vs-chunk --unit tokens without a model named: vs-embed's choice, said on stderr" {
+    printf 'a b c d e f g\n' > w.txt
+    run_split vs-chunk --unit tokens --size 3 --min-size 0 w.txt     # VS_MODEL_DIR is empty
+    expect_status 0
+    [ "$err" = "vs-chunk: tokens of model hash (no trained model fetched; --model names another)" ]
+    unmark_out vs-chunk
+    [ "$(chunk_texts)" = '"a b c"
+"d e f"
+"g"' ]
+    mkdir models
+    cp -r "$TINY/tiny" models/all-MiniLM-L6-v2
+    VS_MODEL_DIR="$PWD/models" run_split vs-chunk --unit tokens w.txt
+    expect_status 0
+    [ "$err" = "vs-chunk: tokens of model minilm (the best local model; --model names another)" ]
+    grep -q 'tokens=all-MiniLM-L6-v2@' <<< "$out"
+}
+
 @test "vs-chunk --unit tokens --model minilm: no chunk exceeds --size by Hugging Face's count" {
     MINILM="$VS_FETCHED_MODELS/all-MiniLM-L6-v2"
     [ -s "$MINILM/model.safetensors" ] || skip "no all-MiniLM-L6-v2 in $VS_FETCHED_MODELS (scripts/get-model.sh minilm)"
