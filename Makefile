@@ -92,7 +92,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS      := $(sort $(wildcard man/*.1))
 
-.PHONY: all lib programs units test check demo bench eval install uninstall clean deps
+.PHONY: all lib programs units test check demo bench eval install uninstall clean deps wasm
 .DELETE_ON_ERROR:
 
 all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
@@ -169,6 +169,13 @@ bench: all
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
 
+# The WebAssembly build and the npm package (wasm/README.md): emcc from
+# Debian's emscripten (scripts/deps.sh --wasm), the C dependencies built
+# from their Debian source packages into build-wasm/; the `npm pack`
+# tarball in dist/.
+wasm:
+	@$(MAKE) --no-print-directory -f wasm/wasm.mk
+
 # libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh);
 # make fuzz explores with a random seed, make check replays seed 1
 FUZZ_SECONDS ?= 60
@@ -195,7 +202,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-wasm/lib build-wasm/pkg dist
 
 # The README's set-up in a fresh Debian root: needs root and the Debian
 # mirror, takes minutes (docs/fresh-root.md). TAP on stdout.

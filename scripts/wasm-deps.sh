@@ -19,7 +19,7 @@ B=$(cd "$B" && pwd)
 APT="$B/apt"
 SRC="$B/src"
 OUT="$B/deps"
-STAMP="$OUT/.stamp-v1"
+STAMP="$OUT/.stamp-v2"
 [ -f "$STAMP" ] && exit 0
 
 die() { echo "wasm-deps.sh: error: $*" >&2; exit 5; }
@@ -144,4 +144,9 @@ objs "$B/obj/stemmer" "-I$s/include -I$s/runtime" "$@" "$s"/runtime/*.c \
 lib libstemmer.a "$B"/obj/stemmer/*.o
 cp "$s/include/libstemmer.h" "$OUT/include/"
 fi
+# the libraries' copyright files, shipped in the npm package
+mkdir -p "$OUT/licenses"
+for p in libzstd xxhash utf8proc jansson snowball; do
+    cp "$(fetch "$p")/debian/copyright" "$OUT/licenses/$p.copyright"
+done
 touch "$STAMP"

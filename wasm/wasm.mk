@@ -55,10 +55,10 @@ JS_FILES := $(wildcard wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json)
 .DELETE_ON_ERROR:
 all: $(TGZ)
 
-$(WB)/deps/.stamp-v1: scripts/wasm-deps.sh
+$(WB)/deps/.stamp-v2: scripts/wasm-deps.sh
 	scripts/wasm-deps.sh $(WB)
 
-$(WB)/%.o: %.c $(WB)/deps/.stamp-v1 $(wildcard lib/*.h lib/*/*.h)
+$(WB)/%.o: %.c $(WB)/deps/.stamp-v2 $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(@D)
 	$(EMCC) $(WASM_CFLAGS) -c -o $@ $<
 
@@ -74,6 +74,7 @@ $(PKG)/.stamp: $(WB)/vecstore.mjs $(JS_FILES) wasm/README.md
 	cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json $(PKG)/
 	cp wasm/README.md $(PKG)/README.md
 	cp $(WB)/vecstore.mjs $(WB)/vecstore.wasm $(PKG)/dist/
+	cp -r $(WB)/deps/licenses $(PKG)/dist/licenses
 	touch $@
 
 $(TGZ): $(PKG)/.stamp
