@@ -278,7 +278,8 @@ export class VecStore {
       throw new VecStoreError("usage", "create() takes an options object");
     }
     const { dim = 0, metric = "cosine", normalize = false, model, text = true,
-      hnswM = 16, efConstruction = 0, seed = 1, quant = "none" } = options;
+      hnswM = 16, efConstruction = 0, quant = "none" } = options;
+    const seed = options.seed ?? (hnswM > 0 ? 1 : 0);
     if (!Number.isInteger(dim) || dim < 0 || dim > 65536) {
       throw new VecStoreError("config", "dim must be an integer 1..65536", { field: "dim" });
     }
