@@ -149,7 +149,8 @@ test: all units
 
 # Both passes; the last line is the combined summary.
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@scripts/deps.sh --wasm
+	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
 	@tests/run.sh $(BUILD) build-san units:build-serial

@@ -19,7 +19,7 @@ B=$(cd "$B" && pwd)
 APT="$B/apt"
 SRC="$B/src"
 OUT="$B/deps"
-STAMP="$OUT/.stamp-v2"
+STAMP="$OUT/.stamp-v3"
 [ -f "$STAMP" ] && exit 0
 
 die() { echo "wasm-deps.sh: error: $*" >&2; exit 5; }
@@ -56,7 +56,8 @@ fetch() { # source package name -> its unpacked directory on stdout
     echo "$d"
 }
 
-CF="-O3 -msimd128 -fno-exceptions"
+# no -msimd128: the same archives serve the SIMD128 and the scalar module
+CF="-O3 -fno-exceptions"
 lib() { # archive name, object files...
     a="$OUT/lib/$1"; shift
     rm -f "$a"; emar rcs "$a" "$@"

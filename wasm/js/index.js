@@ -7,8 +7,11 @@
 // in the format the vs-* programs read and write. The module is compiled at
 // the first create/load/open, never at import, and nothing here touches the
 // network except fetching the package's own .wasm file in browsers.
-
-import factory from "./dist/vecstore.mjs";
+//
+// Two builds of the module ship: dist/vecstore.wasm with SIMD128 and
+// dist/vecstore-scalar.wasm without, for runtimes that lack SIMD128 (the
+// loader asks WebAssembly.validate). Each has its own JS glue, imported
+// only when chosen.
 
 const STATUS_NAMES = [
   "ok", "usage", "config", "filter", "unsupported", "data", "json",
@@ -41,22 +44,34 @@ export class VecStoreError extends Error {
 // ---- the module ----
 
 let wasmOverride = null; // set by init()
+let wasmScalar = false;
 let modulePromise = null;
 
-/** Tell the loader where the .wasm is (before the first store): a
- *  WebAssembly.Module (edge runtimes that import .wasm files), its bytes,
- *  or a URL. Optional: by default it is found next to this file. */
 export function init(options = {}) {
   if (modulePromise) throw new VecStoreError("usage", "init() must come before the first store");
-  if (options.wasm === undefined) throw new VecStoreError("usage", "init() needs { wasm }", { field: "wasm" });
+  if (options.wasm === undefined || options.wasm === null) {
+    throw new VecStoreError("usage", "init() needs { wasm }", { field: "wasm" });
+  }
   wasmOverride = options.wasm;
+  wasmScalar = options.scalar === true;
 }
 
-async function compileWasm() {
+/** The kernels the module runs: "simd128" or "scalar" (after the first
+ *  store; null before). */
+export function kernels() {
+  return loadedKernels;
+}
+let loadedKernels = null;
+
+async function compileWasm(simd) {
   const src = wasmOverride;
   if (src instanceof WebAssembly.Module) return src;
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return WebAssembly.compile(src);
-  const url = src ? new URL(String(src), import.meta.url) : new URL("./dist/vecstore.wasm", import.meta.url);
+  const url = src
+    ? new URL(String(src), import.meta.url)
+    : simd
+      ? new URL("./dist/vecstore.wasm", import.meta.url)
+      : new URL("./dist/vecstore-scalar.wasm", import.meta.url);
   if (url.protocol === "file:") {
     // Node (and Deno/Bun): read the file; the name is a variable so that
     // browser bundlers do not try to resolve a Node built-in
@@ -75,10 +90,10 @@ async function compileWasm() {
 function getModule() {
   if (!modulePromise) {
     modulePromise = (async () => {
-      if (!simdSupported()) {
-        throw new VecStoreError("unsupported", "this runtime has no WebAssembly SIMD128 (needed by the module)");
-      }
-      const wasm = await compileWasm();
+      // a module given to init() is the SIMD128 build unless it says scalar
+      const simd = wasmOverride ? !wasmScalar : simdSupported();
+      const factory = (simd ? await import("./dist/vecstore.mjs") : await import("./dist/vecstore-scalar.mjs")).default;
+      const wasm = await compileWasm(simd);
       const M = await factory({
         instantiateWasm(imports, done) {
           WebAssembly.instantiate(wasm, imports).then((inst) => done(inst));
@@ -88,6 +103,7 @@ function getModule() {
         printErr: () => {},
       });
       M.FS.mkdir("/vs");
+      loadedKernels = M._vsw_simd_level() === 4 ? "simd128" : "scalar";
       return M;
     })();
     modulePromise.catch(() => { modulePromise = null; });
