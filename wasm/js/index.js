@@ -99,6 +99,9 @@ function getModule() {
           WebAssembly.instantiate(wasm, imports).then((inst) => done(inst));
           return {};
         },
+        // the glue would otherwise resolve its own URL from import.meta.url,
+        // which some edge runtimes leave undefined; index.js fetched it already
+        locateFile: (p) => p,
         print: () => {},
         printErr: () => {},
       });
