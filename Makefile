@@ -92,7 +92,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS      := $(sort $(wildcard man/*.1))
 
-.PHONY: all lib programs units test check demo bench eval install uninstall clean deps
+.PHONY: all lib programs units test check demo bench eval install uninstall clean deps wasm
 .DELETE_ON_ERROR:
 
 all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
@@ -149,7 +149,8 @@ test: all units
 
 # Both passes; the last line is the combined summary.
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@scripts/deps.sh --wasm
+	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
 	@tests/run.sh $(BUILD) build-san units:build-serial
@@ -201,6 +202,13 @@ python:
 print-libs:
 	@echo $(VS_LIBS)
 
+# The WebAssembly build and the npm package (wasm/README.md): emcc from
+# Debian's emscripten (scripts/deps.sh --wasm), the C dependencies built
+# from their Debian source packages into build-wasm/; the `npm pack`
+# tarball in dist/.
+wasm:
+	@$(MAKE) --no-print-directory -f wasm/wasm.mk
+
 # the scale-out recipes on network-namespace hosts (root; docs/scale-out.md)
 .PHONY: cluster-test
 cluster-test: deps
@@ -233,7 +241,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-wasm/simd build-wasm/scalar build-wasm/pkg dist
+	rm -f build-wasm/vecstore*.wasm build-wasm/vecstore*.mjs
 
 # The README's set-up in a fresh Debian root: needs root and the Debian
 # mirror, takes minutes (docs/fresh-root.md). TAP on stdout.

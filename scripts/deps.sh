@@ -3,6 +3,8 @@
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --wasm    also the WebAssembly build (make wasm, which
+#                             make check runs): emcc, node, npm, dpkg-source
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
@@ -23,8 +25,21 @@ munge slurmctld slurmd slurm-client python3-dev python3-venv"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 
+# emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
+# `npm pack` (Debian's, unless a node install such as NodeSource's brings
+# its own: the two conflict), dpkg-dev for `apt-get source` of the C
+# dependencies scripts/wasm-deps.sh compiles (wasm/README.md says why)
+WASM_PKGS="emscripten node-acorn dpkg-dev debian-archive-keyring xz-utils"
+command -v npm >/dev/null 2>&1 || WASM_PKGS="$WASM_PKGS npm"
+
 pkgs="$BUILD_PKGS $TEST_PKGS"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"
+for arg in "$@"; do
+    case "$arg" in
+        --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+        --wasm) pkgs="$pkgs $WASM_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm)" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $pkgs; do
