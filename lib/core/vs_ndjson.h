@@ -23,14 +23,15 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "vs_jsonfmt.h"
 #include "vs_status.h"
 #include "vs_stream.h"
 
 /* Default bound on one input line (bytes, without the newline). */
 #define VS_NDJSON_MAX_LINE_DEFAULT (64u << 20)
 
-/* Flags for json_dumpf()/json_dumps() used for every record we write. */
-#define VS_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* VS_JSON_DUMP_FLAGS (the flags of every record we write) is in
+ * vs_jsonfmt.h. */
 
 struct vs_ndjson_reader;
 
