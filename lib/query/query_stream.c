@@ -14,7 +14,9 @@ int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
 {
     uint64_t nh = 0, ne = 0;
     size_t n = vs_qtext_pending(t);
-    int st = vs_qtext_run(t, sink->emit, sink->arg, &nh, &ne, d);
+    int st = sink->write && vs_qtext_plain(t)
+                 ? vs_qtext_run_text(t, sink->write, sink->arg, &nh, &ne, d)
+                 : vs_qtext_run(t, sink->emit, sink->arg, &nh, &ne, d);
     tot->queries += n;
     tot->hits += nh;
     tot->empty += ne;

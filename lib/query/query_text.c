@@ -35,6 +35,8 @@ struct vs_qtext {
     struct vs_filter *gfilter;
     struct tpend *pend;
     size_t npend, nvec;
+    const char **qids; /* batch: the qids of a plain batch (vs_qtext_run_text) */
+    size_t *qlens;
     size_t nseg;
     json_t ***docs;   /* per segment, per row: cached docs (filters) */
     uint8_t **gallow; /* per segment: the global filter (live rows) */
@@ -172,6 +174,8 @@ void vs_qtext_free(struct vs_qtext *t)
     free(t->gallow);
     free(t->qallow);
     free(t->pend);
+    free(t->qids);
+    free(t->qlens);
     free(t->thits);
     json_decref(t->idmap);
     vs_filter_free(t->gfilter);
@@ -225,9 +229,11 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
     t->nseg = vs_store_nsegments(s);
     size_t n = t->nseg ? t->nseg : 1;
     t->pend = calloc(t->qo.batch, sizeof *t->pend);
+    t->qids = calloc(t->qo.batch, sizeof *t->qids);
+    t->qlens = calloc(t->qo.batch, sizeof *t->qlens);
     t->docs = calloc(n, sizeof *t->docs);
     t->qallow = calloc(n, sizeof *t->qallow);
-    if (!t->pend || !t->docs || !t->qallow) {
+    if (!t->pend || !t->qids || !t->qlens || !t->docs || !t->qallow) {
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto fail;
     }
@@ -832,6 +838,43 @@ int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
         st = vs_query_run(t->vq, collect, t, NULL, NULL, d);
     for (size_t i = 0; i < t->npend && st == VS_OK; i++)
         st = emit_query(t, &t->pend[i], emit, arg, &nh, &ne, d);
+    for (size_t i = 0; i < t->npend; i++)
+        pend_clear(&t->pend[i]);
+    t->npend = 0;
+    t->nvec = 0;
+    if (nhits)
+        *nhits = nh;
+    if (nempty)
+        *nempty = ne;
+    return st;
+}
+
+int vs_qtext_plain(const struct vs_qtext *t)
+{
+    if (t->qo.explain || t->o.mmr >= 0 || t->o.group_by || t->o.carry_query ||
+        t->o.with_vectors)
+        return 0;
+    for (size_t i = 0; i < t->npend; i++)
+        if (t->pend[i].mode != VS_QMODE_VECTOR || t->pend[i].vidx != (long)i)
+            return 0;
+    return 1;
+}
+
+int vs_qtext_run_text(struct vs_qtext *t,
+                      int (*write)(const char *buf, size_t len, size_t nrec, void *arg),
+                      void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    if (!vs_qtext_plain(t))
+        return vs_diag_set(d, VS_E_INTERNAL, "vs_qtext_run_text: not a plain vector batch");
+    uint64_t nh = 0, ne = 0, sf = vs_query_shortfalls(t->vq);
+    int st = VS_OK;
+    for (size_t i = 0; i < t->npend; i++) {
+        t->qids[i] = json_string_value(t->pend[i].qid);
+        t->qlens[i] = json_string_length(t->pend[i].qid);
+    }
+    if (t->nvec > 0)
+        st = vs_query_run_text(t->vq, t->qids, t->qlens, write, arg, &nh, &ne, d);
+    t->shortfalls += vs_query_shortfalls(t->vq) - sf;
     for (size_t i = 0; i < t->npend; i++)
         pend_clear(&t->pend[i]);
     t->npend = 0;
