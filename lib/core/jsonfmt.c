@@ -179,8 +179,13 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
         if (tries > 3 || !scale(&num, q > 0 ? q : 0, s9 < 0 ? -s9 : 0) ||
             !scale(&den, q < 0 ? -q : 0, s9 > 0 ? s9 : 0))
             return 0;
-        n9 = num / den;
-        r = num % den;
+        if ((num >> 64) == 0 && (den >> 64) == 0) { /* the common case: 64-bit division */
+            n9 = (uint64_t)num / (uint64_t)den;
+            r = (uint64_t)num % (uint64_t)den;
+        } else {
+            n9 = num / den;
+            r = num % den;
+        }
         if (n9 >= 1000000000u)
             ex++;
         else if (n9 < 100000000u)

@@ -246,6 +246,45 @@ int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d)
     }
 }
 
+int vs_ndjson_read_fast(struct vs_ndjson_reader *r,
+                        int (*take)(const char *line, size_t len, void *arg), void *arg,
+                        json_t **rec, int *taken, struct vs_diag *d)
+{
+    *rec = NULL;
+    *taken = 0;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int st = vs_ndjson_read_line(r, &line, &len, d);
+        if (st != VS_OK || !line)
+            return st;
+        if (blank(line, len))
+            continue;
+        vs_diag_where(d, r->name, r->line);
+        if (take && take(line, len, arg)) {
+            int marker; /* a record take accepts is never a marker */
+            if ((st = vs_ndjson_account(r, NULL, &marker, d)) != VS_OK)
+                return st;
+            *taken = 1;
+            return VS_OK;
+        }
+        if ((st = vs_ndjson_parse(line, len, rec, d)) != VS_OK) {
+            int m;
+            (void)vs_stream_account(&r->stream, NULL, &m, NULL); /* still a line */
+            return st;
+        }
+        int marker;
+        if ((st = vs_ndjson_account(r, *rec, &marker, d)) != VS_OK || marker) {
+            json_decref(*rec);
+            *rec = NULL;
+            if (st != VS_OK)
+                return st;
+        } else {
+            return VS_OK;
+        }
+    }
+}
+
 int vs_ndjson_account(struct vs_ndjson_reader *r, const json_t *rec, int *marker,
                       struct vs_diag *d)
 {

@@ -57,6 +57,17 @@ int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
  * the next line. */
 int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d);
 
+/* As vs_ndjson_read, but each non-blank line is first offered to
+ * take(line, len, arg) (when take is not NULL): a line it takes (returns 1)
+ * is accounted as one record that is not a marker, without a json_t:
+ * *taken is 1, *rec NULL, and the line stays valid until the next read.
+ * take reads a record it knows without parsing it into a json_t and must
+ * take only what vs_ndjson_read would return as a record (no marker, valid
+ * JSON). *taken 0 and *rec NULL: end of input. */
+int vs_ndjson_read_fast(struct vs_ndjson_reader *r,
+                        int (*take)(const char *line, size_t len, void *arg), void *arg,
+                        json_t **rec, int *taken, struct vs_diag *d);
+
 /* Read the next raw line (without its newline) into the reader's buffer,
  * valid until the next call. *line is NULL at end of input. Same errors as
  * vs_ndjson_read except VS_E_JSON and the marker errors. Empty lines are

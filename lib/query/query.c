@@ -13,6 +13,7 @@
 #include "vs_filter.h"
 #include "query_hnsw_internal.h"
 #include "query_internal.h"
+#include "query_scan_internal.h"
 #include "vs_flat.h"
 #include "vs_jsonfmt.h"
 #include "vs_ndjson.h"
@@ -462,6 +463,26 @@ fail:
     return st;
 }
 
+int vs_query_scan_next(struct vs_query *q, const char *line, size_t len,
+                       struct vs_query_scanned *sc)
+{
+    if (q->npend >= q->o.batch || q->dim == 0)
+        return 0;
+    float *dst = q->vecs + q->npend * q->dim;
+    if (!vs_query_scan(line, len, dst, q->dim, sc))
+        return 0;
+    /* the same arithmetic the store applied to its vectors at ingest; a
+     * zero vector takes the full parse, which reports it */
+    return !q->st.normalize || vs_distance_normalize(dst, q->dim) == VS_OK;
+}
+
+void vs_query_add_scanned(struct vs_query *q, size_t k)
+{
+    struct pending *pq = &q->pend[q->npend++];
+    memset(pq, 0, sizeof *pq);
+    pq->k = k ? k : q->o.k;
+}
+
 static int add_real(json_t *o, const char *key, float v)
 {
     json_t *j = vs_json_float(v);
@@ -676,6 +697,9 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
     size_t nq = q->npend;
     memset(q->run_ns, 0, sizeof q->run_ns);
     int st = nq ? search_batch(q, d) : VS_OK;
+    for (size_t i = 0; i < nq && st == VS_OK; i++) /* scanned: the index */
+        if (!q->pend[i].qid && !(q->pend[i].qid = json_sprintf("%zu", i)))
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nq && st == VS_OK; i++) {
         q->distances += q->fr[i].distances;
         if (q->fr[i].n < q->pend[i].k)

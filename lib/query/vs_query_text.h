@@ -113,6 +113,15 @@ int vs_qtext_full(const struct vs_qtext *t);
 int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
                  void *arg, uint64_t *nhits, uint64_t *nempty,
                  struct vs_diag *d);
+/* The record reader's fast path (vs_ndjson_read_fast's take, arg t): 1
+ * when line is a plain vector query record read without a json_t (the
+ * common {"id", "vector_b64" or "vector", "k"} shape, in the modes where
+ * such a record is a vector query: auto or vector, without MMR or
+ * group-by); vs_qtext_add_scanned then adds it. 0: parse it and use
+ * vs_qtext_add. */
+int vs_qtext_scan_line(const char *line, size_t len, void *arg);
+/* Add the record vs_qtext_scan_line read last (VS_OK or VS_E_NOMEM). */
+int vs_qtext_add_scanned(struct vs_qtext *t, struct vs_diag *d);
 /* 1 when every pending query is a plain vector query (no explain, MMR,
  * group-by, carry-query or with-vectors): vs_qtext_run_text can run it. */
 int vs_qtext_plain(const struct vs_qtext *t);
