@@ -149,17 +149,6 @@ static int scale(u128 *x, int a, int t)
     return 1;
 }
 
-/* The sign of x 2^x2 10^x10 - y 2^y2 10^y10 into *r; 0 when too large. */
-static int cmp_exact(u128 x, int x2, int x10, u128 y, int y2, int y10, int *r)
-{
-    int d2 = x2 - y2, d10 = x10 - y10;
-    if (!scale(&x, d2 > 0 ? d2 : 0, d10 > 0 ? d10 : 0) ||
-        !scale(&y, d2 < 0 ? -d2 : 0, d10 < 0 ? -d10 : 0))
-        return 0;
-    *r = x < y ? -1 : x > y;
-    return 1;
-}
-
 int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
 {
     uint32_t u;
@@ -171,13 +160,15 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
     int q = (int)bexp - 150;
     /* e: the decimal exponent of |f|; N9, r: |f| / 10^(e-8) = N9 + r/den */
     int ex = (int)floor(log10(fabs((double)f)));
-    u128 n9 = 0, r = 0, den = 0;
+    u128 n9 = 0, r = 0, den = 0, num = 0, unit = 0;
     for (int tries = 0;; tries++) {
         int s9 = ex - 8;
-        u128 num = m;
+        num = m;
         den = 1;
+        unit = 1; /* num = m * unit */
         if (tries > 3 || !scale(&num, q > 0 ? q : 0, s9 < 0 ? -s9 : 0) ||
-            !scale(&den, q < 0 ? -q : 0, s9 > 0 ? s9 : 0))
+            !scale(&den, q < 0 ? -q : 0, s9 > 0 ? s9 : 0) ||
+            !scale(&unit, q > 0 ? q : 0, s9 < 0 ? -s9 : 0))
             return 0;
         if ((num >> 64) == 0 && (den >> 64) == 0) { /* the common case: 64-bit division */
             n9 = (uint64_t)num / (uint64_t)den;
@@ -193,11 +184,14 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
         else
             break;
     }
-    /* the midpoints to the neighbours: hi = (2m+1) 2^(q-1); lo = (2m-1)
-     * 2^(q-1), or (4m-1) 2^(q-2) below a power of two */
+    /* In units of 10^(ex-8) / (4 den): |f| is 4 num, and the midpoints to
+     * its neighbours are 4 num + 2 unit above and 4 num - 2 unit below (-
+     * unit below a power of two: the gap below is half as wide). A
+     * candidate of C units of 10^(ex-8) is 4 den C. */
+    if (bits128(num) > 124 || bits128(den) > 94)
+        return 0;
     int pow2 = m == 0x800000 && bexp > 1, even = (m & 1) == 0;
-    u128 hi = 2 * m + 1, lo = pow2 ? 4 * m - 1 : 2 * m - 1;
-    int lo2 = pow2 ? q - 2 : q - 1;
+    u128 hi4 = 4 * num + 2 * unit, lo4 = 4 * num - (pow2 ? unit : 2 * unit);
     uint64_t best = 0;
     int bestp = 0, beste = 0;
     for (int pp = 8; pp >= 5; pp--) {
@@ -214,7 +208,9 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
         else
             up = r > 0 || (np & 1);
         int ep = ex;
-        if (up && ++np == pow10_64[prec]) {
+        np += (uint64_t)up;
+        u128 c4 = 4 * den * ((u128)np * div);
+        if (np == pow10_64[prec]) {
             np = pow10_64[prec - 1];
             ep++;
         }
@@ -224,10 +220,7 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
             beste = ep;
             break;
         }
-        int chi, clo;
-        if (!cmp_exact(np, 0, ep - prec + 1, hi, q - 1, 0, &chi) ||
-            !cmp_exact(np, 0, ep - prec + 1, lo, lo2, 0, &clo))
-            return 0;
+        int chi = c4 < hi4 ? -1 : c4 > hi4, clo = c4 < lo4 ? -1 : c4 > lo4;
         if (!((chi < 0 || (chi == 0 && even)) && (clo > 0 || (clo == 0 && even))))
             break;
         best = np;
