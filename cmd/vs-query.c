@@ -412,7 +412,7 @@ int main(int argc, char **argv)
         vs_cli_stage("search");
         if (out.format == VS_QUERY_NDJSON)
             vs_cli_stream(VS_CLI_STREAM_FILTER);
-        const struct vs_qtext_sink ssink = {emit, warn, progress, &out};
+        const struct vs_qtext_sink ssink = {emit, warn, progress, &out, NULL};
         uint64_t inc = 0;
         int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to,
                                   (const char *const *)argv + optind, (size_t)(argc - optind),
