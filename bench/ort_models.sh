@@ -12,6 +12,9 @@
 #   - ONNX Runtime: session.run on the token ids, batches of 32 padded to
 #     their longest, after a warm-up pass (bench/ort_bench.py): inference
 #     only.
+# CPU seconds (user + system) of both sides are reported too, and the rates
+# per CPU-second: on a machine loaded by other work they, not wall time,
+# compare the two.
 # Checks both give the same vectors (max abs difference), prints a table
 # with the load average and appends it to bench/results/ort_models.txt.
 # Needs the venv (scripts/venv.sh bench) and the model.
@@ -60,15 +63,19 @@ now() { date +%s.%N; }
 } > "$tmp/table"
 for t in 1 2; do
     t0=$(now)
-    VS_MODEL_DIR=$md "$build/bin/vs-embed" -q --model minilm --no-cache --batch 32 --threads "$t" "$tmp/sent.jsonl" > "$tmp/ours$t.jsonl"
+    VS_MODEL_DIR=$md /usr/bin/time -f "%U %S" -o "$tmp/cpu$t" "$build/bin/vs-embed" -q --model minilm --no-cache --batch 32 --threads "$t" "$tmp/sent.jsonl" > "$tmp/ours$t.jsonl"
     t1=$(now)
-    VS_MODEL_DIR=$md "$build/bin/vs-embed" -q --model minilm --no-cache --threads "$t" < /dev/null
+    # the model load alone: one short text
+    echo '{"id":"x","text":"warm up"}' > "$tmp/one.jsonl"
+    VS_MODEL_DIR=$md /usr/bin/time -f "%U %S" -o "$tmp/cpuload$t" "$build/bin/vs-embed" -q --model minilm --no-cache --threads "$t" "$tmp/one.jsonl" > /dev/null
     t2=$(now)
     "$VPY" bench/ort_bench.py "$tmp/minilm.onnx" "$tmp/ids.jsonl" "$t" 32 "$tmp/ort$t.jsonl" > "$tmp/ort$t.json"
-    "$VPY" - "$t" "$t0" "$t1" "$t2" "$tmp/ort$t.json" "$tmp/ours$t.jsonl" "$tmp/ort$t.jsonl" "$n" >> "$tmp/table" <<'PYEOF'
+    "$VPY" - "$t" "$t0" "$t1" "$t2" "$tmp/ort$t.json" "$tmp/ours$t.jsonl" "$tmp/ort$t.jsonl" "$n" "$tmp/cpu$t" "$tmp/cpuload$t" >> "$tmp/table" <<'PYEOF'
 import json, sys
 t, t0, t1, t2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 n = int(sys.argv[8])
+cpu = sum(float(x) for x in open(sys.argv[9]).read().split()[-2:])
+cpuload = sum(float(x) for x in open(sys.argv[10]).read().split()[-2:])
 ort = json.load(open(sys.argv[5]))
 ours = [json.loads(l)["vector"] for l in open(sys.argv[6])]
 theirs = [json.loads(l)["vector"] for l in open(sys.argv[7])]
@@ -81,6 +88,13 @@ print(row % (t, "vs-embed (minus model load)", e2e - load, n / (e2e - load)))
 print(row % (t, "onnxruntime %s (PyPI)" % ort["version"], ort["seconds"], ort["sentences_per_s"]))
 print("%-8s ratio ours/ORT: %.2fx end to end, %.2fx without load; max |diff| %.2e"
       % (t, ort["seconds"] / e2e, ort["seconds"] / (e2e - load), diff))
+# CPU time (user + system): on a loaded machine wall time measures the
+# other processes too; CPU seconds do not (sentences per CPU-second)
+ours_cpu = cpu - cpuload
+print("%-8s CPU-s: vs-embed %.2f (%.2f minus the load run: %.1f sentences/CPU-s), "
+      "onnxruntime %.2f (%.1f sentences/CPU-s); ratio %.2fx"
+      % (t, cpu, ours_cpu, n / ours_cpu, ort["cpu_seconds"], n / ort["cpu_seconds"],
+         ort["cpu_seconds"] / ours_cpu))
 PYEOF
 done
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$tmp/table"

@@ -82,7 +82,7 @@ static void usage(FILE *fp)
           "      --mode MODE       vector, text (BM25 over the query's text), hybrid,\n"
           "                        or auto (default: hybrid when the store has text\n"
           "                        and the query has text, else vector)\n"
-          "      --fusion METHOD   rrf (default), weighted or dbsf (hybrid, --fuse)\n"
+          "      --fusion METHOD   weighted (default), rrf or dbsf (hybrid, --fuse)\n"
           "      --rrf-k K         RRF constant (default 60)\n"
           "      --alpha A         weight of the vector side (first run) for weighted\n"
           "                        and dbsf fusion, 0..1 (default 0.5)\n"

@@ -11,10 +11,13 @@
 # Fusion settings are chosen per model on SciFact's train queries
 # (qrels/train.tsv, 809 queries) only; the test figures are reported. The
 # "default" row runs vs-embed and vs-query with no model or mode options,
-# as a user would (query texts go to vs-query unembedded). Prints the table
-# and writes it into docs/eval.md ("Retrieval quality table" section).
-# Absent collections are skipped with a message. Embeddings come from the
-# embedding cache on a rerun.
+# as a user would (query texts go to vs-query unembedded). Prints the table,
+# writes it to BIN_DIR/../eval.md and, only when every collection and
+# minilm were measured, into docs/eval.md ("Retrieval quality table"
+# section). Missing data (a collection, SciFact's train qrels) or a missing
+# minilm is exit 5 with a message naming it, before anything is measured,
+# and docs/eval.md is left as it was. Embeddings come from the embedding
+# cache on a rerun.
 set -euo pipefail
 bin=${1:?usage: scripts/eval.sh BIN_DIR}
 bin=$(cd "$bin" && pwd)
@@ -27,20 +30,30 @@ export PATH="$bin:$PATH"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [ ! -d "$data/datasets" ]; then
-    echo "eval: no data in $data/datasets (set VS_DATA); nothing measured" >&2
-    exit 0
-fi
-
+out_md=$(cd "$bin/.." && pwd)/eval.md
+missing=()
+for c in adi cranfield scifact; do
+    for f in corpus.jsonl queries.jsonl qrels/test.tsv; do
+        [ -f "$data/datasets/$c/$f" ] || missing+=("$data/datasets/$c/$f")
+    done
+done
+[ -f "$data/datasets/scifact/qrels/train.tsv" ] || missing+=("$data/datasets/scifact/qrels/train.tsv")
 models=(hash)
 declare -A folder=([minilm]=all-MiniLM-L6-v2 [bge-small]=bge-small-en-v1.5)
 for m in minilm bge-small; do
     if [ -s "$md/${folder[$m]}/model.safetensors" ]; then
         models+=("$m")
+    elif [ "$m" = minilm ]; then
+        missing+=("$md/${folder[$m]} (scripts/get-model.sh minilm)")
     else
         echo "eval: no $m in $md (scripts/get-model.sh $m), not measured" >&2
     fi
 done
+if [ ${#missing[@]} -gt 0 ]; then
+    printf 'eval: error: missing %s\n' "${missing[@]}" >&2
+    echo "eval: error: nothing measured; docs/eval.md left as it was (set VS_DATA, VS_MODEL_DIR)" >&2
+    exit 5
+fi
 
 # embed W/corpus.ndjson and W/queries.ndjson with model M into W/kb-M.vs
 # and W/q-M.vec
@@ -61,7 +74,7 @@ score() {
 }
 
 # Fusion settings tried on SciFact's train queries.
-grid=("rrf|--mode hybrid --fusion rrf")
+grid=("rrf 10|--mode hybrid --fusion rrf --rrf-k 10" "rrf 60|--mode hybrid --fusion rrf --rrf-k 60")
 for a in 0.2 0.3 0.4 0.5 0.6 0.7 0.8; do
     grid+=("weighted $a|--mode hybrid --fusion weighted --alpha $a"
            "dbsf $a|--mode hybrid --fusion dbsf --alpha $a")
@@ -69,7 +82,7 @@ done
 declare -A chosen chosen_train
 tune_rows=()
 sf=$data/datasets/scifact
-if [ -f "$sf/qrels/train.tsv" ]; then
+{
     w=$tmp/scifact-train
     mkdir -p "$w"
     beir_prepare "$sf" "$w" train
@@ -86,10 +99,7 @@ if [ -f "$sf/qrels/train.tsv" ]; then
         chosen_train[$m]=$best
         echo "eval: $m: fusion chosen on SciFact train: ${chosen[$m]%%|*} (ndcg@10 $best)" >&2
     done
-else
-    echo "eval: no scifact/qrels/train.tsv: fusion not tuned (rrf only)" >&2
-    for m in "${models[@]}"; do chosen[$m]="rrf|--mode hybrid --fusion rrf"; done
-fi
+}
 
 rows=()
 verdicts=()
@@ -117,8 +127,10 @@ for c in adi cranfield scifact; do
         read -r n r < <(score "$w" "$m" "$qrels" "--mode vector")
         add "$m" "$n" "$r"
         read -r n r < <(score "$w" "$m" "$qrels" "--mode hybrid --fusion rrf")
-        add "bm25 + $m, rrf" "$n" "$r"
-        if [ "${chosen[$m]%%|*}" != rrf ]; then
+        add "bm25 + $m, rrf 60" "$n" "$r"
+        read -r n r < <(score "$w" "$m" "$qrels" "--mode hybrid --fusion weighted --alpha 0.5")
+        add "bm25 + $m, weighted 0.5" "$n" "$r"
+        if [ "${chosen[$m]%%|*}" != "rrf 60" ] && [ "${chosen[$m]%%|*}" != "weighted 0.5" ]; then
             read -r n r < <(score "$w" "$m" "$qrels" "${chosen[$m]#*|}")
             add "bm25 + $m, ${chosen[$m]%%|*}" "$n" "$r"
         fi
@@ -133,10 +145,8 @@ for c in adi cranfield scifact; do
     if [ "$(echo "$n >= $bm_n" | bc)" = 1 ]; then v="at least as good as"; else v="worse than"; fi
     verdicts+=("* $c: default pipeline ndcg@10 $n, $v bm25 ($bm_n)")
 done
-[ ${#rows[@]} -gt 0 ] || exit 0
-
 doc=$root/docs/eval.md
-table=$tmp/table.md
+table=$out_md
 {
     echo "## Retrieval quality table"
     echo
@@ -148,8 +158,9 @@ table=$tmp/table.md
     echo "\`--as query\` and searched with \`vs-query -k 100\`, scored by"
     echo "\`vs-eval -m ndcg@10 -m recall@100\`. bm25 is \`--mode text\` (k1 1.2,"
     echo "b 0.75); a model's own row is \`--mode vector\` (exact cosine); \`bm25 + M\`"
-    echo "fuses the top 100 of each side (\`--mode hybrid\`): rrf (k 60, vs-query's"
-    echo "default) and the fusion chosen on SciFact's train queries (below). Models:"
+    echo "fuses the top 100 of each side (\`--mode hybrid\`): rrf (k 60), weighted"
+    echo "(alpha 0.5, vs-query's default) and the fusion chosen on SciFact's train"
+    echo "queries (below) when it is another. Models:"
     echo "hash (the built-in hash embedder, 384 dims)"
     for m in "${models[@]}"; do
         [ "$m" = hash ] || echo "and $m (${folder[$m]}, $(basename "$(ls -d "$md/${folder[$m]}")"), scripts/get-model.sh $m)"
@@ -157,7 +168,7 @@ table=$tmp/table.md
     echo "were present. The default row runs \`vs-embed\` on the documents and"
     echo "\`vs-query\` on the query texts with no model or mode options (model:"
     echo "\`${default_model:-?}\`; vs-query embeds the texts with the store's model as"
-    echo "queries and fuses by default: hybrid, rrf k 60)."
+    echo "queries and fuses by default: hybrid, weighted, alpha 0.5)."
     echo
     echo "| collection | method | ndcg@10 | recall@100 |"
     echo "|---|---|---|---|"
@@ -183,6 +194,7 @@ table=$tmp/table.md
     fi
 } > "$table"
 cat "$table" >&2
+echo "eval: table written to $table" >&2
 if [ -f "$doc" ] && grep -q '^## Retrieval quality table' "$doc"; then
     "$PY" - "$doc" "$table" <<'PYEOF'
 import sys

@@ -18,7 +18,7 @@ import argparse, json, math, sys
 
 ap = argparse.ArgumentParser()
 ap.add_argument("docs"); ap.add_argument("queries"); ap.add_argument("hits")
-ap.add_argument("--fusion", default="rrf"); ap.add_argument("--alpha", type=float, default=0.5)
+ap.add_argument("--fusion", default="weighted"); ap.add_argument("--alpha", type=float, default=0.5)
 ap.add_argument("--rrf-k", type=float, default=60.0); ap.add_argument("--k1", type=float, default=1.2)
 ap.add_argument("--b", type=float, default=0.75); ap.add_argument("--mode", default="hybrid")
 ap.add_argument("-k", type=int, default=10)

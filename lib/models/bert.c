@@ -1,6 +1,7 @@
 /* bert.c: the BERT-family sentence encoder (vs_bert.h). */
 #include "vs_bert.h"
 #include "vs_blas.h"
+#include "vs_gemm.h"
 #include "vs_safetensors.h"
 #include "vs_wordpiece.h"
 
@@ -20,6 +21,9 @@
 /* Tokens per forward batch: bounds scratch memory. */
 #define BERT_BATCH_TOKENS 8192
 
+/* The four dense weights of a layer are packed for vs_gemm_rows when the
+ * CPU has one of its kernels (struct vs_bert's gemm), else kept as read
+ * for cblas_sgemm. */
 struct layer {
     float *wqkv, *bqkv;     /* [3H, H], [3H]: query, key, value stacked */
     float *wo, *bo;         /* attention output [H, H], [H] */
@@ -33,6 +37,7 @@ struct vs_bert {
     size_t hidden, layers, heads, inter, max_pos, types, vocab, max_len;
     float eps;
     int gelu_tanh, cls_pool;
+    enum vs_gemm_kernel gemm; /* dense layers: packed kernel, or NONE (BLAS) */
     float *word, *pos, *type, *ln_g, *ln_b;
     struct layer *layer;
     struct vs_wordpiece *wp;
@@ -284,6 +289,21 @@ int vs_bert_open(const char *dir, struct vs_bert **out, struct vs_diag *d)
     }
     for (size_t i = 0; i < m->layers && st == VS_OK; i++)
         st = load_layer(m, s, pfx, i, d);
+    m->gemm = vs_gemm_best();
+    for (size_t i = 0; i < m->layers && st == VS_OK && m->gemm != VS_GEMM_NONE; i++) {
+        struct layer *L = &m->layer[i];
+        float **w[4] = {&L->wqkv, &L->wo, &L->wi, &L->wout};
+        size_t rows[4] = {3 * H, H, m->inter, H}, cols[4] = {H, H, H, m->inter};
+        for (int k = 0; k < 4 && st == VS_OK; k++) {
+            float *p = vs_gemm_pack(*w[k], rows[k], cols[k]);
+            if (!p)
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            else {
+                free(*w[k]);
+                *w[k] = p;
+            }
+        }
+    }
 done:
     vs_safetensors_close(s);
     json_decref(cfg);
@@ -335,12 +355,15 @@ void vs_bert_set_threads(int n)
 
 /* ---- kernels ---- */
 
-/* y[T, N] = x[T, K] * w[N, K]^T + b[N]. OpenBLAS runs single-threaded;
- * the rows are split over the OpenMP threads (one thread pool, no
- * oversubscription between OpenMP and OpenBLAS workers). */
-static void linear(const float *x, size_t T, size_t K, const float *w,
-                   const float *b, size_t N, float *y)
+/* y[T, N] = x[T, K] * w[N, K]^T + b[N]. The rows are split over the
+ * OpenMP threads; each runs vs_gemm_rows on w packed (m->gemm), or a
+ * single-threaded OpenBLAS sgemm when the CPU has no kernel of vs_gemm.h
+ * (one thread pool, no oversubscription between OpenMP and OpenBLAS
+ * workers). */
+static void linear(const struct vs_bert *m, const float *x, size_t T, size_t K,
+                   const float *w, const float *b, size_t N, float *y)
 {
+    enum vs_gemm_kernel gk = m->gemm;
 #pragma omp parallel
     {
         size_t nt = 1, id = 0;
@@ -350,7 +373,9 @@ static void linear(const float *x, size_t T, size_t K, const float *w,
 #endif
         size_t per = (T + nt - 1) / nt, r0 = id * per;
         size_t r1 = r0 + per < T ? r0 + per : T;
-        if (r0 < r1) {
+        if (r0 < r1 && gk != VS_GEMM_NONE) {
+            vs_gemm_rows(gk, x + r0 * K, K, r1 - r0, K, w, b, N, y + r0 * N, N);
+        } else if (r0 < r1) {
             for (size_t t = r0; t < r1; t++)
                 memcpy(y + t * N, b, N * sizeof *y);
             vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0),
@@ -437,45 +462,63 @@ static void gelu(float *x, size_t count, int tanh_form)
 }
 
 /* Self-attention of every (sequence, head): ctx from qkv [T, 3H]. Each task
- * is two single-threaded OpenBLAS products reading the head's columns of
- * qkv in place (leading dimension 3H): S = scale * Q K^T [L, L], a softmax
- * of each row of S, then ctx = S V [L, dh]. The tasks run on the OpenMP
- * threads, each with its own S made once per call. klen (may be NULL):
- * only the first klen[s] tokens of sequence s serve as keys and values (an
- * attention mask that hides the tail). */
+ * is two products reading the head's columns of qkv in place (leading
+ * dimension 3H): S = scale * Q K^T [L, K], a softmax of each row of S, then
+ * ctx = S V [L, dh]. With a vs_gemm kernel (m->gemm) the task packs K and V
+ * (small: K x dh each) and runs vs_gemm_rows, else two single-threaded
+ * OpenBLAS products. The tasks run on the OpenMP threads, each with its own
+ * buffers made once per call. klen (may be NULL): only the first klen[s]
+ * tokens of sequence s serve as keys and values (an attention mask that
+ * hides the tail). */
 static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                      size_t nseq, const size_t *off, const size_t *len,
                      const size_t *klen, size_t maxlen)
 {
     size_t H = m->hidden, nh = m->heads, dh = H / nh, H3 = 3 * H;
     float scale = 1.0f / sqrtf((float)dh);
+    enum vs_gemm_kernel gk = m->gemm;
+    size_t kpf = vs_gemm_packed_floats(maxlen, dh), vpf = vs_gemm_packed_floats(dh, maxlen);
     int fail = 0;
 #pragma omp parallel
     {
-        float *S = malloc(maxlen * maxlen * sizeof *S);
-        if (!S) {
+        float *S = malloc(maxlen * maxlen * sizeof *S), *kp = NULL, *vp = NULL;
+        if (gk != VS_GEMM_NONE) {
+            kp = aligned_alloc(64, (kpf * sizeof *kp + 63) / 64 * 64);
+            vp = aligned_alloc(64, (vpf * sizeof *vp + 63) / 64 * 64);
+        }
+        int ok = S && (gk == VS_GEMM_NONE || (kp && vp));
+        if (!ok) {
 #pragma omp atomic write
             fail = 1;
         }
         long task;
 #pragma omp for schedule(dynamic, 1)
         for (task = 0; task < (long)(nseq * nh); task++) {
-            if (!S)
+            if (!ok)
                 continue;
             size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
             size_t K = klen && klen[s] >= 1 && klen[s] < L ? klen[s] : L;
             const float *base = qkv + off[s] * H3 + h * dh;
-            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)K, (int)dh,
-                        scale, base, (int)H3, base + H, (int)H3, 0.0f, S, (int)K);
+            float *out = ctx + off[s] * H + h * dh;
+            if (gk != VS_GEMM_NONE) {
+                vs_gemm_pack_into(base + H, H3, 0, K, dh, kp);
+                vs_gemm_rows(gk, base, H3, L, dh, kp, NULL, K, S, K);
+            } else {
+                vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)K,
+                            (int)dh, 1.0f, base, (int)H3, base + H, (int)H3, 0.0f, S,
+                            (int)K);
+            }
             for (size_t i = 0; i < L; i++) {
                 float *p = S + i * K;
                 float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
                 for (size_t j = 0; j < K; j++)
                     mx = p[j] > mx ? p[j] : mx;
 #pragma omp simd
                 for (size_t j = 0; j < K; j++)
-                    p[j] = exp_neg(p[j] - mx);
+                    p[j] = exp_neg((p[j] - mx) * scale);
                 float sum = 0;
+#pragma omp simd reduction(+ : sum)
                 for (size_t j = 0; j < K; j++)
                     sum += p[j];
                 float inv = 1.0f / sum;
@@ -483,11 +526,18 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                 for (size_t j = 0; j < K; j++)
                     p[j] *= inv;
             }
-            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)K,
-                        1.0f, S, (int)K, base + 2 * H, (int)H3, 0.0f,
-                        ctx + off[s] * H + h * dh, (int)H);
+            if (gk != VS_GEMM_NONE) {
+                vs_gemm_pack_into(base + 2 * H, H3, 1, dh, K, vp);
+                vs_gemm_rows(gk, S, K, L, K, vp, NULL, dh, out, H);
+            } else {
+                vs_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh,
+                            (int)K, 1.0f, S, (int)K, base + 2 * H, (int)H3, 0.0f, out,
+                            (int)H);
+            }
         }
         free(S);
+        free(kp);
+        free(vp);
     }
     return fail ? VS_E_NOMEM : VS_OK;
 }
@@ -561,14 +611,14 @@ static int forward_batch(struct vs_bert *m, size_t n, const int32_t *const *ids,
     add_layernorm(m->x, NULL, T, H, m->ln_g, m->ln_b, m->eps);
     for (size_t l = 0; l < m->layers; l++) {
         const struct layer *L = &m->layer[l];
-        linear(m->x, T, H, L->wqkv, L->bqkv, 3 * H, m->qkv);
+        linear(m, m->x, T, H, L->wqkv, L->bqkv, 3 * H, m->qkv);
         if ((st = attention(m, m->qkv, m->ctx, n, off, lens, klens, maxlen)) != VS_OK)
             goto done;
-        linear(m->ctx, T, H, L->wo, L->bo, H, m->tmp);
+        linear(m, m->ctx, T, H, L->wo, L->bo, H, m->tmp);
         add_layernorm(m->x, m->tmp, T, H, L->ln1_g, L->ln1_b, m->eps);
-        linear(m->x, T, H, L->wi, L->bi, m->inter, m->mid);
+        linear(m, m->x, T, H, L->wi, L->bi, m->inter, m->mid);
         gelu(m->mid, T * m->inter, m->gelu_tanh);
-        linear(m->mid, T, m->inter, L->wout, L->bout, H, m->tmp);
+        linear(m, m->mid, T, m->inter, L->wout, L->bout, H, m->tmp);
         add_layernorm(m->x, m->tmp, T, H, L->ln2_g, L->ln2_b, m->eps);
     }
     if (tokens) {

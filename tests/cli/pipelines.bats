@@ -215,11 +215,11 @@ if mode == "hybrid":
         "$(cat "$S/metadata.ndcg")" "$(cat "$S/text.ndcg")"
 }
 
-@test "hit layouts: vector hits have distance, text and hybrid do not; rrf_k is the same with --explain" {
+@test "hit layouts: vector hits have distance, text and hybrid do not; the fusion is the same with --explain" {
     run_split vs-query "$S/kb.vs" --mode hybrid -k 2 --query "heat pipe"
     expect_status 0
     a=$(printf '%s\n' "$out" | grep -o '"fusion":{[^}]*}' | sort -u)
-    [ "$a" = '"fusion":{"method":"rrf","rrf_k":60.0}' ]
+    [ "$a" = '"fusion":{"method":"weighted","alpha":0.5}' ]
     [[ "$out" != *'"distance"'* ]]
     run_split vs-query "$S/kb.vs" --mode hybrid -k 2 --explain --query "heat pipe"
     expect_status 0

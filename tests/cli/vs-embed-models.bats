@@ -15,6 +15,7 @@ setup() {
     SCRATCH=$(mktemp -d)
     export VS_CACHE_DIR="$SCRATCH/cache"
     MINILM="$VS_FETCHED_MODELS/all-MiniLM-L6-v2"
+    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 }
 teardown() { rm -rf "$SCRATCH"; }
 
@@ -137,4 +138,29 @@ assert worst < 1e-5, worst
     expect_status 2
     [ -z "$out" ]
     [ "$err" = "vs-embed: error: model 'minilm' is not available (no all-MiniLM-L6-v2 in the model directory; run scripts/get-model.sh minilm)" ]
+}
+
+@test "make eval (scripts/eval.sh): missing data or minilm is exit 5 naming it; docs/eval.md untouched" {
+    cd "$SCRATCH"
+    before=$(sha256sum "$ROOT/docs/eval.md")
+    run_split env VS_DATA="$SCRATCH/nodata" "$ROOT/scripts/eval.sh" "$VS_BIN" || true
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == *"eval: error: missing $SCRATCH/nodata/datasets/adi/corpus.jsonl"* ]]
+    [[ "$err" == *"missing $SCRATCH/nodata/datasets/scifact/qrels/train.tsv"* ]]
+    [[ "$err" == *"nothing measured; docs/eval.md left as it was"* ]]
+    # the data but no minilm in the model directory
+    mkdir -p "$SCRATCH/nodata/datasets" "$SCRATCH/models"
+    for c in adi cranfield scifact; do
+        mkdir -p "$SCRATCH/nodata/datasets/$c/qrels"
+        touch "$SCRATCH/nodata/datasets/$c/corpus.jsonl" "$SCRATCH/nodata/datasets/$c/queries.jsonl" \
+            "$SCRATCH/nodata/datasets/$c/qrels/test.tsv"
+    done
+    touch "$SCRATCH/nodata/datasets/scifact/qrels/train.tsv"
+    run_split env VS_DATA="$SCRATCH/nodata" VS_MODEL_DIR="$SCRATCH/models" "$ROOT/scripts/eval.sh" "$VS_BIN" || true
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == *"missing $SCRATCH/models/all-MiniLM-L6-v2 (scripts/get-model.sh minilm)"* ]]
+    [[ "$err" != *"datasets/"* ]]
+    [ "$(sha256sum "$ROOT/docs/eval.md")" = "$before" ]
 }

@@ -458,11 +458,12 @@ EOF2
 import json, sys
 for l in open(sys.argv[1]):
     h = json.loads(l)
-    assert h["mode"] == "hybrid" and h["fusion"] == {"method": "rrf", "rrf_k": 60.0}, h
+    assert h["mode"] == "hybrid" and h["fusion"] == {"method": "weighted", "alpha": 0.5}, h
     assert set(["score_vector", "score_text", "rank_vector", "rank_text", "bm25", "metric"]) <= set(h), h
 EOF2
-    # q1 by hand: t2 is first on both sides (cosine 0.992; apple x2 + cherry)
-    [ "$(head -1 "$S/d.ndjson" | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], round(h["score"], 12), h["rank_vector"], h["rank_text"])')" = "t2 $($PY -c 'print(round(2/61, 12))') 1 1" ]
+    # q1 by hand: t2 is first on both sides (cosine 0.992; apple x2 + cherry),
+    # so both normalised scores are 1: 0.5 * 1 + 0.5 * 1
+    [ "$(head -1 "$S/d.ndjson" | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], round(h["score"], 12), h["rank_vector"], h["rank_text"])')" = "t2 1.0 1 1" ]
 }
 
 @test "vs-query hybrid --candidates: each side gives its top C (at least k) to the fusion" {
@@ -584,12 +585,12 @@ assert [h["id"] for h in hs if h["score_text"] is not None] == ["t2", "t3"] or \
     [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; print(json.load(sys.stdin)["mmr"]["lambda"])')" = "0.3" ]
 }
 
-@test "vs-query --fuse: fuses runs by qid (rrf, weighted), errors name RUN:LINE" {
+@test "vs-query --fuse: fuses runs by qid (rrf, weighted by default), errors name RUN:LINE" {
     printf '%s\n' '{"qid":"1","id":"a","score":3}' '{"qid":"1","id":"b","score":2}' \
         '{"qid":"2","id":"x","score":1}' > "$S/r1.ndjson"
     printf '%s\n' '{"qid":"1","id":"b","score":0.9,"text":"bee"}' '{"qid":"1","id":"c","score":0.5}' \
         '{"qid":"3","id":"y","score":7}' > "$S/r2.ndjson"
-    run_split vs-query --fuse "$S/r1.ndjson" "$S/r2.ndjson" || true
+    run_split vs-query --fuse --fusion rrf "$S/r1.ndjson" "$S/r2.ndjson" || true
     expect_status 0
     [ -z "$err" ]
     expect_ndjson
@@ -608,6 +609,11 @@ assert hs[1]["scores"] == [3, None] and hs[0]["fusion"] == {"method": "rrf", "rr
     expect_status 0
     # qid 1: a = 0.25*1, b = 0.25*0 + 0.75*1, c = 0 -> b first
     [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], h["score"], h["fusion"]["method"])')" = "b 0.75 weighted" ]
+    # the default: weighted, alpha 0.5; qid 1: a = 0.5, b = 0 + 0.5, c = 0; a
+    # and b tie at 0.5 (ties by id: a first)
+    run_split vs-query --fuse -k 1 "$S/r1.ndjson" "$S/r2.ndjson" || true
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | head -1 | $PY -c 'import json,sys; h=json.load(sys.stdin); print(h["id"], h["score"], h["fusion"])')" = "a 0.5 {'method': 'weighted', 'alpha': 0.5}" ]
     [ "$(printf '%s\n' "$out" | wc -l)" -eq 3 ]
     printf '%s\n' '{"qid":"1","id":"a","score":3}' '{"qid":"1","id":"b"}' > "$S/bad.ndjson"
     run_split vs-query --fuse "$S/r1.ndjson" "$S/bad.ndjson" || true

@@ -23,7 +23,10 @@ static void test_rrf(void)
     struct vs_fuse_result *r;
     size_t n;
     struct vs_diag d;
-    CHECK_EQ_INT(vs_fuse(AB, 2, NULL, &r, &n, &d), VS_OK);
+    struct vs_fuse_opts rrf;
+    vs_fuse_opts_init(&rrf);
+    rrf.method = VS_FUSE_RRF;
+    CHECK_EQ_INT(vs_fuse(AB, 2, &rrf, &r, &n, &d), VS_OK);
     CHECK_EQ_INT(n, 4);
     /* y: 1/61 + 1/62; x: 1/61; w: 1/62; z: 1/63 */
     CHECK_EQ_STR(r[0].id, "y");
@@ -41,9 +44,33 @@ static void test_rrf(void)
     /* another k */
     struct vs_fuse_opts o;
     vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_RRF;
     o.rrf_k = 1;
     CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_OK);
     CHECK_NEAR(r[0].score, 0.5 + 1.0 / 3, 1e-15); /* y */
+    vs_fuse_results_free(r, n);
+}
+
+/* The default (NULL options or vs_fuse_opts_init): weighted, alpha 0.5.
+ * A normalised: x 1, y 0.5, z 0; B: y 1, w 0. */
+static void test_default(void)
+{
+    struct vs_fuse_result *r;
+    size_t n;
+    struct vs_diag d;
+    struct vs_fuse_opts o;
+    vs_fuse_opts_init(&o);
+    CHECK_EQ_INT(o.method, VS_FUSE_WEIGHTED);
+    CHECK_NEAR(o.alpha, 0.5, 0);
+    CHECK_NEAR(o.rrf_k, 60, 0);
+    CHECK_EQ_INT(vs_fuse(AB, 2, NULL, &r, &n, &d), VS_OK);
+    CHECK_EQ_INT(n, 4);
+    CHECK_EQ_STR(r[0].id, "y");
+    CHECK_NEAR(r[0].score, 0.5 * 0.5 + 0.5 * 1, 1e-15);
+    CHECK_EQ_STR(r[1].id, "x");
+    CHECK_NEAR(r[1].score, 0.5, 1e-15);
+    CHECK_EQ_STR(r[2].id, "w");
+    CHECK_EQ_STR(r[3].id, "z");
     vs_fuse_results_free(r, n);
 }
 
@@ -109,6 +136,7 @@ static void test_weights_and_errors(void)
 {
     struct vs_fuse_opts o;
     vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_RRF;
     const double w[] = {2, 0};
     o.weights = w;
     struct vs_fuse_result *r;
@@ -121,7 +149,9 @@ static void test_weights_and_errors(void)
     /* repeats inside a list count once, at their best rank */
     const struct vs_fuse_item rep[] = {{"a", 3}, {"a", 2}, {"b", 1}};
     const struct vs_fuse_list lr[] = {{rep, 3}};
-    CHECK_EQ_INT(vs_fuse(lr, 1, NULL, &r, &n, &d), VS_OK);
+    vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_RRF;
+    CHECK_EQ_INT(vs_fuse(lr, 1, &o, &r, &n, &d), VS_OK);
     CHECK_EQ_INT(n, 2);
     CHECK_NEAR(r[0].score, 1.0 / 61, 1e-15);
     CHECK_NEAR(r[1].score, 1.0 / 63, 1e-15);
@@ -130,6 +160,7 @@ static void test_weights_and_errors(void)
     CHECK_EQ_INT(n, 0);
     vs_fuse_results_free(r, n);
     vs_fuse_opts_init(&o);
+    o.method = VS_FUSE_RRF;
     o.rrf_k = 0;
     CHECK_EQ_INT(vs_fuse(AB, 2, &o, &r, &n, &d), VS_E_USAGE);
     vs_fuse_opts_init(&o);
@@ -288,6 +319,7 @@ static void test_merge_files(void)
 int main(void)
 {
     RUN(test_huge_scores);
+    RUN(test_default);
     RUN(test_rrf);
     RUN(test_weighted);
     RUN(test_dbsf);
