@@ -3,6 +3,10 @@
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --web     also Debian's chromium, the browser that the
+#                             browser tests (tests/wasm/browser/), the JS
+#                             examples and bench/wasm/ drive headless
+# (the flags combine: scripts/deps.sh --bench --web)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
@@ -14,9 +18,18 @@ TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq
 clang libclang-rt-dev"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
+# the tests' npm packages (playwright-core, not its browser downloads) come
+# from scripts/web-deps.sh
+WEB_PKGS="chromium"
 
 pkgs="$BUILD_PKGS $TEST_PKGS"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"
+for arg in "$@"; do
+    case $arg in
+        --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+        --web) pkgs="$pkgs $WEB_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --web)" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $pkgs; do
