@@ -32,7 +32,7 @@ const SEGMENTS = "segments";
 const SEP = "\u0000";
 
 function fail(status, detail) {
-    return VecStoreError.from(status, detail);
+    return new VecStoreError(status, detail);
 }
 
 function idb() {

@@ -81,18 +81,24 @@ const TYPES = {
 
 /** A static file server on 127.0.0.1 (an ephemeral port). mounts maps a
  *  URL prefix ("/pkg/") to a folder; a folder URL serves its index.html;
- *  fixed maps an exact path to [content type, body] (generated pages).
- *  Returns { url, close(), requests } (requests: the paths asked, for tests
- *  that check nothing else was fetched). */
-export async function serve(mounts, fixed = {}) {
+ *  fixed maps an exact path to [content type, body] (generated pages);
+ *  opts.isolated adds the COOP/COEP headers that make the page
+ *  cross-origin isolated (finer performance.now(), for the benchmarks).
+ *  Returns { url, close(), requests, served } (requests: the paths asked,
+ *  for tests that check nothing else was fetched; served: [path, file] of
+ *  each file sent). */
+export async function serve(mounts, fixed = {}, opts = {}) {
     const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
     const requests = [];
+    const served = [];
+    const iso = opts.isolated ? { "cross-origin-opener-policy": "same-origin",
+                                  "cross-origin-embedder-policy": "require-corp" } : {};
     const server = http.createServer((req, res) => {
         const u = new URL(req.url, "http://x");
         let p = decodeURIComponent(u.pathname);
         requests.push(p);
         if (fixed[p] && req.method === "GET") {
-            res.writeHead(200, { "content-type": fixed[p][0], "cache-control": "no-store" });
+            res.writeHead(200, { "content-type": fixed[p][0], "cache-control": "no-store", ...iso });
             res.end(fixed[p][1]);
             return;
         }
@@ -104,9 +110,10 @@ export async function serve(mounts, fixed = {}) {
         try {
             if (fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
             const body = fs.readFileSync(file);
+            served.push([p, file]);
             res.writeHead(200, {
                 "content-type": TYPES[path.extname(file)] || "application/octet-stream",
-                "cache-control": "no-store",
+                "cache-control": "no-store", ...iso,
             });
             res.end(body);
         } catch {
@@ -116,7 +123,7 @@ export async function serve(mounts, fixed = {}) {
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${server.address().port}`;
     return {
-        url, requests,
+        url, requests, served,
         close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
     };
 }
@@ -161,7 +168,7 @@ export function packageEntry(pkgDir) {
 export function testPage(pkgDir, title = "vecstore test") {
     const map = { imports: { vecstore: "/pkg/" + packageEntry(pkgDir), "vecstore/": "/pkg/" } };
     return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>
-<script type="importmap">${JSON.stringify(map)}</script></head><body></body></html>`;
+<link rel="icon" href="data:,"><script type="importmap">${JSON.stringify(map)}</script></head><body></body></html>`;
 }
 
 /** The generated files of the test pages: /t/index.html (testPage) and
