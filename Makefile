@@ -92,7 +92,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS      := $(sort $(wildcard man/*.1))
 
-.PHONY: all lib programs units test check demo bench eval install uninstall clean deps
+.PHONY: all lib programs units test check demo bench eval install uninstall clean deps wasm
 .DELETE_ON_ERROR:
 
 all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
@@ -149,7 +149,8 @@ test: all units
 
 # Both passes; the last line is the combined summary.
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@scripts/deps.sh --wasm
+	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
 	@tests/run.sh $(BUILD) build-san units:build-serial
@@ -168,6 +169,19 @@ bench: all
 
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
+
+# The WebAssembly build and the npm package (wasm/README.md): emcc from
+# Debian's emscripten (scripts/deps.sh --wasm), the C dependencies built
+# from their Debian source packages into build-wasm/; the `npm pack`
+# tarball in dist/.
+wasm:
+	@$(MAKE) --no-print-directory -f wasm/wasm.mk
+
+# the scale-out recipes on network-namespace hosts (root; docs/scale-out.md)
+.PHONY: cluster-test
+cluster-test: deps
+	@$(MAKE) --no-print-directory all
+	@for t in tests/cluster/*-*.sh; do echo "# $$t"; $$t $(BUILD)/bin || exit 1; done
 
 # libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh);
 # make fuzz explores with a random seed, make check replays seed 1
@@ -195,7 +209,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-wasm/lib build-wasm/pkg dist
 
 # The README's set-up in a fresh Debian root: needs root and the Debian
 # mirror, takes minutes (docs/fresh-root.md). TAP on stdout.

@@ -3,31 +3,45 @@
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --wasm    also the WebAssembly build (make wasm, which
+#                             make check runs): emcc, node, npm, dpkg-source
 #   scripts/deps.sh --web     also Debian's chromium, the browser that the
 #                             browser tests (tests/wasm/browser/), the JS
 #                             examples and bench/wasm/ drive headless
-# (the flags combine: scripts/deps.sh --bench --web)
+# (the flags combine: scripts/deps.sh --bench --wasm --web)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
 libxxhash-dev libutf8proc-dev libstemmer-dev libcurl4-openssl-dev libxml2-dev
 libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # clang and libclang-rt-dev (its libFuzzer and sanitizer run-times): the
-# HTTP fuzzing that `make check` runs (tests/fuzz/run.sh)
+# HTTP fuzzing that `make check` runs (tests/fuzz/run.sh); xxhash: xxhsum,
+# the independent XXH64 of vs-shard.bats; iproute2, openssh-server and
+# -client, parallel, rsync: the scale-out recipes on namespace hosts
+# (tests/cluster/, cluster.bats; no sshd is started outside the test's
+# own namespaces)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
-clang libclang-rt-dev"
+clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 # the tests' npm packages (playwright-core, not its browser downloads) come
 # from scripts/web-deps.sh
 WEB_PKGS="chromium"
 
+# emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
+# `npm pack` (Debian's, unless a node install such as NodeSource's brings
+# its own: the two conflict), dpkg-dev for `apt-get source` of the C
+# dependencies scripts/wasm-deps.sh compiles (wasm/README.md says why)
+WASM_PKGS="emscripten node-acorn dpkg-dev debian-archive-keyring xz-utils"
+command -v npm >/dev/null 2>&1 || WASM_PKGS="$WASM_PKGS npm"
+
 pkgs="$BUILD_PKGS $TEST_PKGS"
 for arg in "$@"; do
-    case $arg in
+    case "$arg" in
         --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+        --wasm) pkgs="$pkgs $WASM_PKGS" ;;
         --web) pkgs="$pkgs $WEB_PKGS" ;;
-        *) echo "deps.sh: error: unknown option '$arg' (--bench, --web)" >&2; exit 2 ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web)" >&2; exit 2 ;;
     esac
 done
 

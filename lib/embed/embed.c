@@ -364,6 +364,15 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
     return VS_OK;
 }
 
+/* here, not in embed_api.c: the WebAssembly build has no embed_api.c */
+void vs_embed_opts_init(struct vs_embed_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->concurrency = 1;
+    o->max_retries = 4;
+    o->timeout_ms = 60000;
+}
+
 int vs_embedder_new_opts(const char *model, size_t dim,
                          const struct vs_embed_opts *o,
                          struct vs_embedder **out, struct vs_diag *d)

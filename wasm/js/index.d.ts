@@ -239,3 +239,24 @@ export declare class VecStoreError extends Error {
 
 /** Whether this runtime runs the SIMD128 build (else the scalar one). */
 export declare function simdSupported(): boolean;
+
+/** Options of {@link init}. */
+export interface InitOptions {
+  /** The module: a `WebAssembly.Module` (edge runtimes such as workerd
+   *  import `.wasm` files as modules: `import wasm from
+   *  "vecstore/vecstore.wasm"`), its bytes, or a URL (relative to the
+   *  package's index.js). */
+  wasm: WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
+  /** true: `wasm` is `dist/vecstore-scalar.wasm`, the build without
+   *  SIMD128. Default false. */
+  scalar?: boolean;
+}
+
+/** Where the WebAssembly module comes from, when not from the file next to
+ *  the package's index.js (bundlers that rename assets, edge runtimes).
+ *  Call before the first store; throws "usage" after. */
+export declare function init(options: InitOptions): void;
+
+/** The distance kernels of the loaded module, `"simd128"` or `"scalar"`;
+ *  null until the first store is made. */
+export declare function kernels(): "simd128" | "scalar" | null;
