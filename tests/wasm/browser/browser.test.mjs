@@ -118,14 +118,17 @@ btest("bad input throws VecStoreError with its status, changes nothing, and the 
     await done(page);
 });
 
-btest("10k x 384 vectors in the page: HNSW recall@10 >= 0.95 against the exact scan, k hits each", async () => {
+btest("10k x 384 vectors (100 clusters) in the page: HNSW recall@10 >= 0.95 against the exact scan, k hits each", async () => {
     const page = await fresh();
     const r = await page.evaluate(async () => {
         const { VecStore } = await import("vecstore");
         const U = await import("/t/util.js");
         const s = await VecStore.create({ dim: 384, metric: "cosine" });
-        s.upsert(U.randomRecords(10000, 384, 7));
-        const qv = U.randomVectors(50, 384, 99);
+        const base = U.mixtureVectors(10000, 384, 7);
+        const recs = [];
+        for (let i = 0; i < 10000; i++) recs.push({ id: `r${i}`, vector: base.subarray(i * 384, (i + 1) * 384) });
+        s.upsert(recs);
+        const qv = U.mixtureVectors(50, 384, 99);
         const got = [], want = [];
         for (let q = 0; q < 50; q++) {
             const v = qv.subarray(q * 384, (q + 1) * 384);

@@ -41,3 +41,24 @@ export function recallAt(k, got, want) {
     }
     return sum / want.length;
 }
+
+function gauss(r) {
+    const u = Math.max(r(), 1e-12), v = r();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** n rows of dim from a Gaussian mixture of 100 centres (each row a centre
+ *  plus noise), like embeddings of text on a hundred topics; uniform random
+ *  rows in 384 dimensions have no neighbourhoods for a graph to follow. */
+export function mixtureVectors(n, dim, seed) {
+    const rc = rng(12345);
+    const c = new Float32Array(100 * dim);
+    for (let i = 0; i < c.length; i++) c[i] = gauss(rc);
+    const r = rng(seed);
+    const out = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+        const k = Math.floor(r() * 100);
+        for (let j = 0; j < dim; j++) out[i * dim + j] = c[k * dim + j] + 0.6 * gauss(r);
+    }
+    return out;
+}
