@@ -35,7 +35,10 @@ try {
         store = await VecStore.create({ dim: 256, model: "hash", text: true });
         store.upsert(docs);
     }
-    for (const h of store.search(question, { k, mode: "hybrid" }))
+    // hybrid (BM25 and vectors) when the store can embed the question with
+    // its model; BM25 alone for a store of vectors from elsewhere
+    const mode = store.info().model ? "hybrid" : "text";
+    for (const h of store.search(question, { k, mode }))
         console.log(`${h.rank}\t${h.score.toFixed(4)}\t${h.id}\t${(h.text || "").replace(/\s+/g, " ").slice(0, 80)}`);
     if (saveFile) fs.writeFileSync(saveFile, store.save());
     store.close();

@@ -26,7 +26,9 @@ async function openStore() {
 }
 
 function el(tag, props, ...kids) {
-    const e = Object.assign(document.createElement(tag), props);
+    const { dataset, ...rest } = props;
+    const e = Object.assign(document.createElement(tag), rest);
+    Object.assign(e.dataset, dataset || {});
     e.append(...kids);
     return e;
 }
