@@ -65,7 +65,7 @@ export async function viteExample(name, query) {
     runTool(dir, "vite", ["build", "--logLevel", "warn"]);
     const dist = path.join(dir, "dist");
     const wasm = fs.readdirSync(path.join(dist, "assets")).filter((f) => f.endsWith(".wasm"));
-    assert.equal(wasm.length, 1, "the build emitted the package's .wasm as an asset");
+    assert.ok(wasm.length >= 1, "the build emitted the package's .wasm modules as assets");
     const srv = await H.serve({ "/": dist });
     try {
         const r = await searchInPage(srv.url + "/", query);
