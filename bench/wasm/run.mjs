@@ -95,7 +95,6 @@ for (const n of SIZES) {
             row.cold = await p.evaluate(async ([a, b, c, d, e]) => (await import("/b/page.js")).coldStart(a, b, c, d, e),
                                         [name, n, DIM, K, at ? at.ef : 64]);
             row.bundle = bundleBytes(srv.served.slice(from));
-            row.cold.sameAsBuilt = JSON.stringify(row.cold.ids.slice().sort()) !== "[]";
             log(`  ${name}: persisted ${(row.persist.usage / 1e6).toFixed(2)} MB, cold start ${row.cold.ms.toFixed(0)} ms, bundle ${row.bundle.gz} B gzip`);
             if (p.errors.length) row.pageErrors = p.errors.slice(0, 5);
             await p.close();
