@@ -473,3 +473,40 @@ progTest("a store saved in Chromium opens with vs-query and vs-index verify", as
         fs.rmSync(dir, { recursive: true, force: true });
     }
 });
+
+btest("a persisted segment damaged or lost in IndexedDB: open() throws corrupt, never a wrong answer", async () => {
+    const page = await fresh();
+    const r = await page.evaluate(async () => {
+        const { VecStore } = await import("vecstore");
+        const U = await import("/t/util.js");
+        const s = await VecStore.create({ dim: 8, hnswM: 0 });
+        s.upsert(U.randomRecords(300, 8, 71));
+        await s.persist("dmg");
+        const db = await new Promise((res, rej) => {
+            const q = indexedDB.open("vecstore");
+            q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error);
+        });
+        const tx = (mode) => db.transaction(["segments"], mode).objectStore("segments");
+        const keys = await new Promise((res) => {
+            tx("readonly").getAllKeys(IDBKeyRange.bound("dmg\u0000", "dmg\u0000\uffff")).onsuccess = (e) => res(e.target.result);
+        });
+        const blob = await new Promise((res) => { tx("readonly").get(keys[0]).onsuccess = (e) => res(e.target.result); });
+        const bytes = new Uint8Array(await blob.arrayBuffer());
+        bytes[100] ^= 0xff;   // inside the vectors section, past the header
+        await new Promise((res) => { tx("readwrite").put(new Blob([bytes]), keys[0]).onsuccess = res; });
+        const out = { segments: keys.length };
+        const attempt = async () => {
+            try { const t = await VecStore.open("dmg"); t.search(U.randomVectors(1, 8, 1), { k: 5, exact: true }); return "searched"; }
+            catch (e) { return e.status; }
+        };
+        out.flipped = await attempt();
+        await new Promise((res) => { tx("readwrite").delete(keys[0]).onsuccess = res; });
+        out.missing = await attempt();
+        db.close();
+        return out;
+    });
+    assert.equal(r.segments, 1);
+    assert.equal(r.flipped, "corrupt");
+    assert.equal(r.missing, "corrupt");
+    await done(page);
+});
