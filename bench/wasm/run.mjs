@@ -105,37 +105,41 @@ for (const n of SIZES) {
             await br.close();
         }
         results.push(row);
+        report(false);   // a run stopped part way still leaves what it measured
     }
 }
-await srv.close();
-const load1 = os.loadavg();
 
-const f1 = (x) => (x == null ? "-" : x.toFixed(1));
-const lines = [];
-lines.push(`# vecstore (npm, WebAssembly) vs hnswlib-wasm and voy-search, headless Chromium`);
-lines.push("");
-lines.push(`command: node bench/wasm/run.mjs --sizes ${SIZES.join(",")} --engines ${ENGINES.join(",")} --nq ${NQ}`);
-lines.push(`date: ${new Date().toISOString()}  cores: ${os.cpus().length}  load average before: ${load0.map((x) => x.toFixed(2)).join(" ")}  after: ${load1.map((x) => x.toFixed(2)).join(" ")}`);
-lines.push(`chromium: ${H.CHROMIUM}; data: Gaussian mixture (100 centres), ${DIM}-d unit rows, ${NQ} queries, recall@${K} against brute force; cross-origin isolated page (5 us timer)`);
-lines.push("");
-lines.push("| engine | rows | build s | ef at recall>=0.95 | recall@10 | queries/s | p50 ms | p99 ms | best recall | persisted bytes/vector | cold start ms (IndexedDB to first result) | bundle gzip bytes (raw) |");
-lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
-for (const r of results) {
-    if (r.error) { lines.push(`| ${r.engine} | ${r.n} | failed: ${r.error.replace(/\|/g, "/")} |||||||||||`); continue; }
-    const a = r.at95;
-    const best = Math.max(...r.sweep.map((s) => s.recall));
-    lines.push(`| ${r.engine} | ${r.n} | ${f1(r.buildMs / 1000)} | ${a ? (a.ef ?? "n/a") : "not reached"} | ${a ? a.recall.toFixed(3) : "-"} | ${a ? Math.round(a.qps) : "-"} | ${a ? a.p50.toFixed(3) : "-"} | ${a ? a.p99.toFixed(3) : "-"} | ${best.toFixed(3)} | ${Math.round(r.persist.bytesPerVector)} | ${Math.round(r.cold.ms)} | ${r.bundle.gz} (${r.bundle.raw}) |`);
+function report(final) {
+    const load1 = os.loadavg();
+    const f1 = (x) => (x == null ? "-" : x.toFixed(1));
+    const lines = [];
+    lines.push(`# vecstore (npm, WebAssembly) vs hnswlib-wasm and voy-search, headless Chromium${final ? "" : " (partial: the run is still going)"}`);
+    lines.push("");
+    lines.push(`command: node bench/wasm/run.mjs --sizes ${SIZES.join(",")} --engines ${ENGINES.join(",")} --nq ${NQ}`);
+    lines.push(`date: ${new Date().toISOString()}  cores: ${os.cpus().length}  load average before: ${load0.map((x) => x.toFixed(2)).join(" ")}  after: ${load1.map((x) => x.toFixed(2)).join(" ")}`);
+    lines.push(`chromium: ${H.CHROMIUM}; data: Gaussian mixture (100 centres), ${DIM}-d unit rows, ${NQ} queries, recall@${K} against brute force; cross-origin isolated page (5 us timer)`);
+    lines.push("");
+    lines.push("| engine | rows | build s | ef at recall>=0.95 | recall@10 | queries/s | p50 ms | p99 ms | best recall | persisted bytes/vector | cold start ms (IndexedDB to first result) | bundle gzip bytes (raw) |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const r of results) {
+        if (r.error) { lines.push(`| ${r.engine} | ${r.n} | failed: ${r.error.replace(/\|/g, "/")} |||||||||||`); continue; }
+        const a = r.at95;
+        const best = Math.max(...r.sweep.map((s) => s.recall));
+        lines.push(`| ${r.engine} | ${r.n} | ${f1(r.buildMs / 1000)} | ${a ? (a.ef ?? "n/a") : "not reached"} | ${a ? a.recall.toFixed(3) : "-"} | ${a ? Math.round(a.qps) : "-"} | ${a ? a.p50.toFixed(3) : "-"} | ${a ? a.p99.toFixed(3) : "-"} | ${best.toFixed(3)} | ${Math.round(r.persist.bytesPerVector)} | ${Math.round(r.cold.ms)} | ${r.bundle.gz} (${r.bundle.raw}) |`);
+    }
+    lines.push("");
+    lines.push("Sweeps (ef: recall@10, queries/s, p99 ms):");
+    for (const r of results) {
+        if (r.error) continue;
+        lines.push(`- ${r.engine} ${r.n}: ` + r.sweep.map((s) => `${s.ef ?? "-"}: ${s.recall.toFixed(3)}, ${Math.round(s.qps)}/s, ${s.p99.toFixed(3)}`).join("; "));
+    }
+    lines.push("");
+    lines.push("Bundle files fetched: " + results.filter((r) => r.bundle).map((r) => `${r.engine}: ${r.bundle.files.join(" ")}`).filter((v, i, a) => a.indexOf(v) === i).join("; "));
+    const text = lines.join("\n") + "\n";
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, text);
+    fs.writeFileSync(OUT.replace(/\.txt$/, "") + ".json", JSON.stringify({ load0, load1, results }, null, 1) + "\n");
+    if (final) process.stdout.write(text);
 }
-lines.push("");
-lines.push("Sweeps (ef: recall@10, queries/s, p99 ms):");
-for (const r of results) {
-    if (r.error) continue;
-    lines.push(`- ${r.engine} ${r.n}: ` + r.sweep.map((s) => `${s.ef ?? "-"}: ${s.recall.toFixed(3)}, ${Math.round(s.qps)}/s, ${s.p99.toFixed(3)}`).join("; "));
-}
-lines.push("");
-lines.push("Bundle files fetched: " + results.filter((r) => r.bundle).map((r) => `${r.engine}: ${r.bundle.files.join(" ")}`).filter((v, i, a) => a.indexOf(v) === i).join("; "));
-const text = lines.join("\n") + "\n";
-fs.mkdirSync(path.dirname(OUT), { recursive: true });
-fs.writeFileSync(OUT, text);
-fs.writeFileSync(OUT.replace(/\.txt$/, "") + ".json", JSON.stringify({ load0, load1, results }, null, 1) + "\n");
-process.stdout.write(text);
+report(true);
+await srv.close();
