@@ -8,8 +8,10 @@
 # folder.
 #
 #   hosts_up N DIR      make hosts 0..N on 10.77.X.1.. (X from the PID),
-#                       sshd on every host but 0, a client key for root;
-#                       DIR holds keys, configs, logs
+#                       sshd on every host but 0 (not with HOSTS_SSH=0), a
+#                       client key for root; DIR holds keys, configs, logs
+#   start_on I LOG CMD... run CMD in the background on host I (stopped by
+#                       hosts_down), its output to LOG
 #   on I CMD...         run CMD in host I's namespace
 #   host_addr I         the address of host I
 #   ssh_opts            the ssh options that reach the hosts (-F config)
@@ -68,7 +70,15 @@ hosts_up() {
         ip -n "$sw" link set "${HOSTS_PREFIX}b$i" master br0
         ip -n "$sw" link set "${HOSTS_PREFIX}b$i" up
     done
-    hosts_sshd
+    [ "${HOSTS_SSH:-1}" = 0 ] || hosts_sshd
+}
+
+start_on() {
+    local i=$1 log=$2
+    shift 2
+    ip netns exec "${HOSTS_PREFIX}h$i" "$@" > "$log" 2>&1 &
+    HOSTS_PIDS="$HOSTS_PIDS $!"
+    disown "$!" 2>/dev/null || true # hosts_down kills it: no job report
 }
 
 # sshd on hosts 1..N: a host key, root by key only, the client's key
