@@ -209,7 +209,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
-	rm -rf build build-san build-wasm/lib build-wasm/pkg dist
+	rm -rf build build-san build-wasm/simd build-wasm/scalar build-wasm/pkg dist
+	rm -f build-wasm/vecstore*.wasm build-wasm/vecstore*.mjs
 
 # The README's set-up in a fresh Debian root: needs root and the Debian
 # mirror, takes minutes (docs/fresh-root.md). TAP on stdout.

@@ -322,3 +322,21 @@ test("outside browsers persist and open say so with a VecStoreError", async () =
   await assert.rejects(s.persist("kb"), (e) => e instanceof VecStoreError);
   await assert.rejects(VecStore.open("kb"), (e) => e instanceof VecStoreError);
 });
+
+test("hybrid fusion methods: rrf, weighted and dbsf each rank the record that wins both sides first", async () => {
+  const s = await VecStore.create({ model: "hash", dim: 128 });
+  s.upsert([
+    { id: "both", text: "solar panels on the roof" },
+    { id: "other", text: "wind turbines at sea" },
+    { id: "third", text: "coal power plants" },
+  ]);
+  for (const fusion of ["rrf", "weighted", "dbsf"]) {
+    const hits = s.search("solar panels", { mode: "hybrid", fusion, alpha: 0.5, k: 3 });
+    assert.equal(hits[0].id, "both", fusion);
+    assert.deepEqual(hits.map((h) => h.rank), hits.map((_, i) => i + 1));
+  }
+  const a = s.search("solar panels", { mode: "hybrid", fusion: "rrf", rrfK: 1, k: 3 });
+  const b = s.search("solar panels", { mode: "hybrid", fusion: "rrf", rrfK: 100, k: 3 });
+  assert.ok(a[0].score > b[0].score); // 1/(k+rank) falls as k grows
+  rejectsWith(() => s.search("solar", { fusion: "max" }), "usage");
+});

@@ -85,3 +85,13 @@ test("a store saved by the package opens with vs-query and passes vs-index verif
   assert.deepEqual(cli.map((h) => h.id), s.search(q, { k: 10, exact: true }).map((h) => h.id));
   assert.deepEqual(cli[0].metadata, s.search(q, { k: 1, exact: true })[0].metadata);
 });
+
+test("a tar made inside the store directory (tar -C kb.vs .) loads; LOCK and ./ are ignored", { skip }, async (t) => {
+  const dir = scratch(t);
+  const store = path.join(dir, "kb.vs");
+  run("vs-ingest", [store], ndjson(records(50, 8, 12)));
+  const tar = execFileSync("tar", ["-cf", "-", "-C", store, "."]);
+  const s = await VecStore.load(new Uint8Array(tar));
+  assert.equal(s.size, 50);
+  assert.equal(s.search(Float32Array.from(records(50, 8, 12)[7].vector), { k: 1 })[0].id, "doc7");
+});
