@@ -99,11 +99,9 @@ function getModule() {
           WebAssembly.instantiate(wasm, imports).then((inst) => done(inst));
           return {};
         },
-        // the glue never fetches (instantiateWasm above); without
-        // locateFile it still builds new URL("vecstore.wasm",
-        // import.meta.url) at start, which throws where import.meta.url is
-        // not a URL (workerd's module names)
-        locateFile: (file) => file,
+        // the glue would otherwise resolve its own URL from import.meta.url,
+        // which some edge runtimes leave undefined; index.js fetched it already
+        locateFile: (p) => p,
         print: () => {},
         printErr: () => {},
       });
