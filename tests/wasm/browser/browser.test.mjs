@@ -510,3 +510,28 @@ btest("a persisted segment damaged or lost in IndexedDB: open() throws corrupt, 
     assert.equal(r.missing, "corrupt");
     await done(page);
 });
+
+btest("a Web Worker builds and persists a store; the page opens it", async () => {
+    const page = await fresh();
+    const r = await page.evaluate(async () => {
+        const { VecStore } = await import("vecstore");
+        const w = new Worker("/t/worker.js", { type: "module" });
+        const got = await new Promise((resolve, reject) => {
+            w.onmessage = (e) => resolve(e.data);
+            w.onerror = (e) => reject(new Error(e.message));
+            w.postMessage({ name: "from-worker", build: [
+                { id: "n", vector: [0, 1, 0, 0], metadata: { side: "north" } },
+                { id: "e", vector: [1, 0, 0, 0], metadata: { side: "east" } },
+            ] });
+        });
+        w.terminate();
+        const s = await VecStore.open("from-worker");
+        return { got, gen: s.info().generation, hit: s.search([0.1, 0.9, 0, 0], { k: 1 })[0] };
+    });
+    assert.equal(r.got.error, undefined, r.got.error);
+    assert.equal(r.got.stats.written, 1);
+    assert.equal(r.gen, r.got.generation);
+    assert.equal(r.hit.id, "n");
+    assert.deepEqual(r.hit.metadata, { side: "north" });
+    await done(page);
+});

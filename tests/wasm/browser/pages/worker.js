@@ -4,6 +4,17 @@
 import { VecStore } from "/t/entry.js"; // re-exports the package entry (workers have no import map)
 
 self.onmessage = async (e) => {
+    if (e.data.build) {   // build a store here and persist it for the page
+        try {
+            const s = await VecStore.create({ dim: 4, hnswM: 0 });
+            s.upsert(e.data.build);
+            const stats = await s.persist(e.data.name);
+            self.postMessage({ stats, generation: s.info().generation });
+        } catch (err) {
+            self.postMessage({ error: `${err && err.status} ${err && err.message}` });
+        }
+        return;
+    }
     try {
         const { name, query, k } = e.data;
         const s = await VecStore.open(name);
