@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import * as H from "../../../tests/wasm/browser/harness.mjs";
@@ -40,4 +41,22 @@ test("examples/js/node: search.mjs --store reads vs-ingest's store and --save wr
     const q = execFileSync(path.join(BIN, "vs-query"), [again, "-k", "1", "-q"],
                            { input: JSON.stringify({ id: "q", vector: [0, 0, 1] }) + "\n", encoding: "utf8" });
     assert.equal(JSON.parse(q.trim().split("\n").find((l) => l.includes('"rank"'))).id, "three");
+});
+
+test("examples/js/node: npm install in a folder of its own (the tarball, offline) and the script runs", skip ? { skip } : {}, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vs-node-example-"));
+    try {
+        for (const f of ["search.mjs", "docs.js", "package.json"])
+            fs.copyFileSync(path.join(H.ROOT, "examples/js/node", f), path.join(dir, f));
+        const pj = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        assert.equal(pj.dependencies.vecstore, "file:../../../dist/vecstore-0.1.0.tgz");
+        pj.dependencies.vecstore = `file:${H.packageTarball()}`;
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(pj, null, 2));
+        run(dir, "npm", ["install", "--offline", "--no-audit", "--no-fund", "--loglevel=error"]);
+        assert.ok(fs.existsSync(path.join(dir, "node_modules/vecstore/dist/vecstore.wasm")));
+        const out = run(dir, process.execPath, ["search.mjs", "-k", "1", "coral", "reefs"]);
+        assert.match(out, /^1\t[0-9.]+\tcoral\t/);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 });
