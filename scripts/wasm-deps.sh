@@ -19,7 +19,7 @@ B=$(cd "$B" && pwd)
 APT="$B/apt"
 SRC="$B/src"
 OUT="$B/deps"
-STAMP="$OUT/.stamp-v3"
+STAMP="$OUT/.stamp-v4"
 [ -f "$STAMP" ] && exit 0
 
 die() { echo "wasm-deps.sh: error: $*" >&2; exit 5; }
@@ -56,13 +56,20 @@ fetch() { # source package name -> its unpacked directory on stdout
     echo "$d"
 }
 
-# no -msimd128: the same archives serve the SIMD128 and the scalar module
-CF="-O3 -fno-exceptions"
+# no -msimd128: the same archives serve the SIMD128 and the scalar module.
+# -Os where speed matters little (zstd's compressor: commits in a page are
+# small; jansson, utf8proc, the stemmers), -O3 for zstd's decompressor
+# (opening a store) and xxhash (every checksum): 40 KB less gzipped.
+CF_SMALL="-Os -fno-exceptions"
+CF_FAST="-O3 -fno-exceptions"
+CF=$CF_SMALL
 lib() { # archive name, object files...
     a="$OUT/lib/$1"; shift
     rm -f "$a"; emar rcs "$a" "$@"
 }
-have() { [ -f "$OUT/lib/$1" ]; } # built by an earlier run
+# built by an earlier run of this script as it is now (a changed script,
+# e.g. new flags, builds again)
+have() { [ -f "$OUT/lib/$1" ] && [ "$OUT/lib/$1" -nt "$0" ]; }
 JOBS=${JOBS:-2}
 objs() { # build dir, cflags, sources... -> compiles each into build dir, JOBS at once
     od=$1; fl=$2; shift 2
@@ -77,15 +84,21 @@ objs() { # build dir, cflags, sources... -> compiles each into build dir, JOBS a
 if ! have libzstd.a; then
 z=$(fetch libzstd)
 objs "$B/obj/zstd" "-DZSTD_MULTITHREAD=0 -DZSTD_DISABLE_ASM -I$z/lib -I$z/lib/common" \
-    "$z"/lib/common/*.c "$z"/lib/compress/*.c "$z"/lib/decompress/*.c
-lib libzstd.a "$B"/obj/zstd/*.o
+    "$z"/lib/common/*.c "$z"/lib/compress/*.c
+CF=$CF_FAST
+objs "$B/obj/zstd-d" "-DZSTD_MULTITHREAD=0 -DZSTD_DISABLE_ASM -I$z/lib -I$z/lib/common" \
+    "$z"/lib/decompress/*.c
+CF=$CF_SMALL
+lib libzstd.a "$B"/obj/zstd/*.o "$B"/obj/zstd-d/*.o
 cp "$z/lib/zstd.h" "$z/lib/zstd_errors.h" "$OUT/include/"
 fi
 
 # xxhash: one file
 if ! have libxxhash.a; then
 x=$(fetch xxhash)
+CF=$CF_FAST
 objs "$B/obj/xxhash" "-I$x" "$x/xxhash.c"
+CF=$CF_SMALL
 lib libxxhash.a "$B"/obj/xxhash/*.o
 cp "$x/xxhash.h" "$OUT/include/"
 fi

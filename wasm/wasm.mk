@@ -61,14 +61,17 @@ JS_FILES := $(wildcard wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json)
 .DELETE_ON_ERROR:
 all: $(TGZ)
 
-$(WB)/deps/.stamp-v3: scripts/wasm-deps.sh
+$(WB)/deps/.stamp-v4: scripts/wasm-deps.sh
 	scripts/wasm-deps.sh $(WB)
+$(DEPS_LIBS): $(WB)/deps/.stamp-v4
 
 HDRS := $(wildcard lib/*.h lib/*/*.h)
-$(WB)/simd/%.o: %.c $(WB)/deps/.stamp-v3 $(HDRS)
+# the deps' headers must exist first (order only: a rebuilt archive does
+# not recompile the library)
+$(WB)/simd/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
 	@mkdir -p $(@D)
 	$(EMCC) $(WASM_CFLAGS) -msimd128 -c -o $@ $<
-$(WB)/scalar/%.o: %.c $(WB)/deps/.stamp-v3 $(HDRS)
+$(WB)/scalar/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
 	@mkdir -p $(@D)
 	$(EMCC) $(WASM_CFLAGS) -c -o $@ $<
 
