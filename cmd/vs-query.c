@@ -216,6 +216,51 @@ static int setting_long(const char *key, long min, long max, long *v)
     return s ? vs_cli_parse_long(key, s, min, max, v) : 0;
 }
 
+/* [query] settings for the options not given (bit OPT_X - OPT_ALPHA of
+ * given set); returns 0 or an exit code. */
+static int query_settings(unsigned long given, struct vs_qtext_opts *to,
+                          struct vs_query_opts *qo, int *keep_going)
+{
+#define NOT_GIVEN(opt) (!(given & (1UL << ((opt) - OPT_ALPHA))))
+    const char *v;
+    long l;
+    int b;
+    if (NOT_GIVEN(OPT_MODE) && (v = vs_cli_setting("query.mode")) &&
+        vs_qmode_parse(v, &to->mode) != VS_OK)
+        return vs_cli_bad_value("query.mode", v, "vector, text, hybrid or auto");
+    if (NOT_GIVEN(OPT_FUSION) && (v = vs_cli_setting("query.fusion")) &&
+        vs_fuse_method_parse(v, &to->fuse.method) != VS_OK)
+        return vs_cli_bad_value("query.fusion", v, "rrf, weighted or dbsf");
+    if ((NOT_GIVEN(OPT_ALPHA) && (v = vs_cli_setting("query.alpha")) &&
+         vs_cli_parse_double("query.alpha", v, 0, 1, &to->fuse.alpha)) ||
+        (NOT_GIVEN(OPT_RRF_K) && (v = vs_cli_setting("query.rrf_k")) &&
+         vs_cli_parse_double("query.rrf_k", v, 1e-9, 1e9, &to->fuse.rrf_k)) ||
+        (NOT_GIVEN(OPT_K1) && (v = vs_cli_setting("query.k1")) &&
+         vs_cli_parse_double("query.k1", v, 0, 1000, &to->bm25.k1)) ||
+        (NOT_GIVEN(OPT_B) && (v = vs_cli_setting("query.b")) &&
+         vs_cli_parse_double("query.b", v, 0, 1, &to->bm25.b)))
+        return VS_EXIT_USAGE;
+    if (NOT_GIVEN(OPT_CANDIDATES) && (v = vs_cli_setting("query.candidates"))) {
+        if (vs_cli_parse_long("query.candidates", v, 1, VS_QUERY_K_MAX, &l))
+            return VS_EXIT_USAGE;
+        to->depth = (size_t)l;
+    }
+    if (NOT_GIVEN(OPT_EF) && (v = vs_cli_setting("query.ef"))) {
+        if (vs_cli_parse_long("query.ef", v, 1, 100000L, &l))
+            return VS_EXIT_USAGE;
+        qo->ef = (size_t)l;
+    }
+    if (NOT_GIVEN(OPT_GROUP_BY) && (v = vs_cli_setting("query.group_by")))
+        to->group_by = v;
+    if (NOT_GIVEN(OPT_KEEP_GOING) && (v = vs_cli_setting("query.keep_going"))) {
+        if (vs_cli_parse_bool("query.keep_going", v, &b))
+            return VS_EXIT_USAGE;
+        *keep_going = b;
+    }
+#undef NOT_GIVEN
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
@@ -232,9 +277,12 @@ int main(int argc, char **argv)
     int nask = 0;
     const char *shards[VS_QUERY_ASK_MAX];
     int nshards = 0;
+    unsigned long given = 0; /* bit c - OPT_ALPHA: option c given */
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
+        if (c >= OPT_ALPHA && c <= OPT_WITH_VECTORS)
+            given |= 1UL << (c - OPT_ALPHA);
         for (const struct option *lo = longopts; !other && lo->name; lo++)
             if (lo->val == c && c != OPT_FORMAT && c != OPT_MERGE)
                 other = lo->name; /* an option that --merge does not take */
@@ -308,6 +356,8 @@ int main(int argc, char **argv)
                                               "--format, not --%s", other));
     if (merge)
         return vs_cli_exit(run_merge(argc - optind, argv + optind, (size_t)k, format));
+    if (query_settings(given, &to, &qo, &keep_going)) /* fusion settings apply to --fuse */
+        return vs_cli_exit(VS_EXIT_USAGE);
     if (fuse)
         return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
                                     format));
@@ -385,6 +435,8 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    if (!nask || nfiles)
+        vs_cli_progress_inputs(nfiles, argv + optind);
     if (out.format == VS_QUERY_NDJSON)
         vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     const struct vs_qtext_sink sink = {emit, warn, progress, &out};

@@ -19,10 +19,13 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # the independent XXH64 of vs-shard.bats; iproute2, openssh-server and
 # -client, parallel, rsync, haproxy, rclone, munge and slurm: the scale-out
 # recipes on namespace hosts (tests/cluster/, cluster.bats; their daemons
-# run only inside the test's own namespaces, with configs of their own)
+# run only inside the test's own namespaces, with configs of their own);
+# python3-dev and python3-venv: the Python package's tests
+# (tests/python/run.sh) where the python3 on PATH is Debian's (its headers,
+# and venv for scripts/venv.sh)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
-munge slurmctld slurmd slurm-client"
+munge slurmctld slurmd slurm-client python3-dev python3-venv"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 # the tests' npm packages (playwright-core, not its browser downloads) come

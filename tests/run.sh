@@ -9,6 +9,9 @@
 # the clang build; FUZZ_SECONDS=0 leaves it out) and the WebAssembly
 # package's node tests (tests/wasm, when make wasm has built it) and its
 # browser tests and JS examples (tests/wasm/browser/run.sh).
+# After the bats files of a build, the Python package's tests
+# (tests/python/run.sh: the extension, the wheel, pytest) when TESTS is
+# unset or matches "python".
 # Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter),
 # BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
 # binary gets 600), FUZZ_SECONDS.
@@ -116,6 +119,13 @@ for arg in "$@"; do
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
             bats --tap $bats_files 2>&1 | count_tap
+    fi
+    # the Python package (tests/python/run.sh: pytest from the project's
+    # venv, TAP): against each full build when TESTS matches "python"
+    # (against the ASan build with libasan preloaded into the interpreter)
+    if [ "$build" = "$arg" ] && echo python | grep -q -e "${TESTS:-.}"; then
+        echo "# python: tests/python/run.sh $build"
+        tap_cmd tests/python/run.sh "$build"
     fi
 done
 

@@ -200,13 +200,14 @@ int vs_query_merge_own(const char *const *paths, size_t n, size_t k, const json_
                        struct vs_diag *d)
 {
     int st = VS_OK;
-    json_t *by = json_object(), *order = json_array(), *seen = json_object();
+    json_t *by = json_object(), *order = json_array();
     struct merge_item *items = NULL;
     size_t cap = 0;
     uint64_t nq = 0, nh = 0, inc = 0;
-    if (!by || !order || !seen)
+    if (!by || !order)
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    /* one object for all files: a qid's hits of every shard in one array */
+    /* one object for all files: a qid's hits of every shard in one array,
+     * and each qid once in order */
     for (size_t i = 0; i < n && st == VS_OK; i++)
         st = read_stream(paths[i], by, order, d);
     if (tally) /* the files were the caller's own: not inputs of the process */
@@ -217,9 +218,6 @@ int vs_query_merge_own(const char *const *paths, size_t n, size_t k, const json_
         if (st != VS_OK)
             break;
         const char *qid = json_string_value(jq);
-        if (json_object_get(seen, qid))
-            continue;
-        json_object_set_new(seen, qid, json_true());
         nq++;
         json_t *a = json_object_get(by, qid), *jk = kmap ? json_object_get(kmap, qid) : NULL;
         size_t m = json_array_size(a), nout = 0, kq = json_is_integer(jk) ? (size_t)json_integer_value(jk) : k;
@@ -267,7 +265,6 @@ int vs_query_merge_own(const char *const *paths, size_t n, size_t k, const json_
     free(items);
     json_decref(by);
     json_decref(order);
-    json_decref(seen);
     if (nqueries)
         *nqueries = nq;
     if (nhits)
