@@ -153,7 +153,7 @@ test: all units
 
 # Both passes; the last line is the combined summary.
 check: deps
-	@scripts/deps.sh --wasm
+	@scripts/deps.sh --wasm --web
 	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units

@@ -5,6 +5,10 @@
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
 #   scripts/deps.sh --wasm    also the WebAssembly build (make wasm, which
 #                             make check runs): emcc, node, npm, dpkg-source
+#   scripts/deps.sh --web     also Debian's chromium, the browser that the
+#                             browser tests (tests/wasm/browser/), the JS
+#                             examples and bench/wasm/ drive headless
+# (the flags combine: scripts/deps.sh --bench --wasm --web)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
@@ -24,6 +28,9 @@ clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsy
 munge slurmctld slurmd slurm-client python3-dev python3-venv"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
+# the tests' npm packages (playwright-core, not its browser downloads) come
+# from scripts/web-deps.sh
+WEB_PKGS="chromium"
 
 # emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
 # `npm pack` (Debian's, unless a node install such as NodeSource's brings
@@ -37,7 +44,8 @@ for arg in "$@"; do
     case "$arg" in
         --bench) pkgs="$pkgs $BENCH_PKGS" ;;
         --wasm) pkgs="$pkgs $WASM_PKGS" ;;
-        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm)" >&2; exit 2 ;;
+        --web) pkgs="$pkgs $WEB_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web)" >&2; exit 2 ;;
     esac
 done
 

@@ -1,0 +1,12 @@
+// The Svelte example, built with Vite and used in headless Chromium
+// (tests/wasm/browser/run.sh runs it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { viteExample, when } from "../../../tests/wasm/browser/examples.mjs";
+
+test("examples/js/svelte: vite build, then a search in headless Chromium finds the whales document", when(), async () => {
+    const r = await viteExample("svelte", "mammals singing in the ocean");
+    assert.equal(r.status, "ready: 6 records");
+    assert.equal(r.ids[0], "whales");
+    assert.equal(r.ids.length, 3);
+});
