@@ -373,7 +373,9 @@ static int parse_value(struct parser *ps, struct entry *e)
         ps->p++;
         e->is_array = 1;
         struct buf joined = {0};
-        int st = buf_put(&joined, "", 0);
+        int st;
+        if (buf_put(&joined, "", 0) != VS_OK)
+            return VS_E_NOMEM;
         for (;;) {
             skip_all(ps);
             if (ps->p < ps->end && *ps->p == ']') {
@@ -398,9 +400,11 @@ static int parse_value(struct parser *ps, struct entry *e)
             }
             e->items = ni;
             e->items[e->nitems++] = v;
-            if (e->nitems > 1)
-                buf_put(&joined, ",", 1);
-            buf_put(&joined, v, strlen(v));
+            if ((e->nitems > 1 && buf_put(&joined, ",", 1) != VS_OK) ||
+                buf_put(&joined, v, strlen(v)) != VS_OK) {
+                free(joined.s);
+                return VS_E_NOMEM;
+            }
             skip_all(ps);
             if (ps->p < ps->end && *ps->p == ',') {
                 ps->p++;
