@@ -234,7 +234,7 @@ dist:
 	@v=$$(git show '$(DIST_REF):VERSION') && \
 	    name=vecstore-$$v && out='$(DIST_DIR)'/$$name.tar.gz && \
 	    mkdir -p '$(DIST_DIR)' && \
-	    git archive --format=tar --prefix=$$name/ '$(DIST_REF)' | gzip -n -9 >$$out.tmp && \
+	    git -c tar.umask=0022 archive --format=tar --prefix=$$name/ '$(DIST_REF)' | gzip -n -9 >$$out.tmp && \
 	    mv $$out.tmp $$out && \
 	    echo "$$out: $$(git rev-parse --short '$(DIST_REF)'), sha256 $$(sha256sum <$$out | cut -d' ' -f1)"
 	@[ '$(DIST_REF)' != HEAD ] || git diff --quiet HEAD -- || \
@@ -242,5 +242,7 @@ dist:
 
 # Static analysis of lib/ and cmd/: cppcheck (.cppcheck-suppressions) and
 # clang-tidy (.clang-tidy); fails on any finding not fixed or justified there.
+# LINT_FILES=... checks those files only; LINT_JOBS clang-tidy processes.
+lint: export LINT_FLAGS = $(filter-out $(WARN) -fsanitize=%,$(VS_CFLAGS))
 lint:
-	@scripts/lint.sh
+	@scripts/lint.sh $(LINT_FILES)

@@ -303,7 +303,7 @@ static int parse_key(struct parser *ps, char *out, size_t size)
         char part[256];
         size_t pn = 0;
         if (*ps->p == '"' || *ps->p == '\'') {
-            char *s;
+            char *s = NULL;
             int st = parse_string(ps, &s);
             if (st != VS_OK)
                 return st;
@@ -386,7 +386,7 @@ static int parse_value(struct parser *ps, struct entry *e)
                 free(joined.s);
                 return perr(ps, "nested arrays are not supported");
             }
-            char *v;
+            char *v = NULL;
             st = parse_scalar(ps, &v);
             if (st != VS_OK) {
                 free(joined.s);
