@@ -3,6 +3,8 @@
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --release also the release tools: make lint's cppcheck and
+#                             clang-tidy, dpkg-buildpackage's debhelper, lintian
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
@@ -15,8 +17,16 @@ clang libclang-rt-dev"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 
+RELEASE_PKGS="cppcheck clang-tidy debhelper dpkg-dev fakeroot lintian debootstrap"
+
 pkgs="$BUILD_PKGS $TEST_PKGS"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs $BENCH_PKGS"
+for a in "$@"; do
+    case "$a" in
+        --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+        --release) pkgs="$pkgs $RELEASE_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$a' (--bench, --release)" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $pkgs; do

@@ -6,8 +6,49 @@
 # fresh-root.bats: they need root, the Debian mirror and minutes.
 load helpers
 
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+# Why the Debian package tests do not run here, or nothing when they do.
+deb_why_not() {
+    local t
+    if [ "${VS_FRESH_ROOT:-0}" != 1 ]; then
+        echo "Debian packages off: VS_FRESH_ROOT=1 builds them, runs lintian and installs them in a fresh root (root, the Debian mirror, minutes)"
+        return
+    fi
+    if grep -qa -e __asan_init -e __ubsan_handle "$VS_BIN/vs-index"; then
+        echo "Debian packages are built once, in the pass against a normal build"
+        return
+    fi
+    for t in dpkg-buildpackage dh lintian; do
+        command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh --release installs it)"; return; }
+    done
+}
+
+# With VS_FRESH_ROOT=1: the packages built from a copy of the working tree
+# (tracked and untracked files, less ignored: as fresh-root/run.sh copies
+# it), lintian on them, and fresh-root/run.sh --debs; each test below reads
+# one result.
+setup_file() {
+    [ -z "$(deb_why_not)" ] || return 0
+    local D="$BATS_FILE_TMPDIR/deb" v
+    v=$(cat "$ROOT/VERSION")
+    mkdir -p "$D/src/vecstore-$v" "$D/debs"
+    (cd "$ROOT" && git ls-files -z -c -o --exclude-standard |
+        tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -x -C "$D/src/vecstore-$v"
+    local st=0
+    (cd "$D/src/vecstore-$v" && dpkg-buildpackage -us -uc -b -j2) >"$D/build.log" 2>&1 || st=$?
+    echo "$st" >"$D/build.status"
+    [ "$st" -eq 0 ] || return 0
+    cp "$D"/src/*.deb "$D/debs/"
+    st=0
+    lintian --fail-on error --no-tag-display-limit "$D"/src/*.changes >"$D/lintian.log" 2>&1 || st=$?
+    echo "$st" >"$D/lintian.status"
+    st=0
+    "$ROOT/tests/fresh-root/run.sh" --debs "$D/debs" --log "$D/root.log" >"$D/root.tap" 2>"$D/root.err" || st=$?
+    echo "$st" >"$D/root.status"
+}
+
 setup() {
-    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
     build=$(cd "$(dirname "$VS_BIN")" && pwd)
     V=$(cat "$ROOT/VERSION")
     SANFLAGS=
@@ -195,3 +236,84 @@ C
     expect_status 2
     [ "$err" = "lint: error: lib/no-such.c: no such file" ]
 }
+
+# ---- the Debian packages (VS_FRESH_ROOT=1) -----------------------------------
+
+deb_built() {
+    local why
+    why=$(deb_why_not)
+    [ -z "$why" ] || skip "$why"
+    D="$BATS_FILE_TMPDIR/deb"
+    if [ "$(cat "$D/build.status")" -ne 0 ]; then
+        tail -n 40 "$D/build.log" >&2
+        return 1
+    fi
+}
+
+@test "release: dpkg-buildpackage -us -uc -b builds vecstore, libvecstore1 and libvecstore-dev with their files" {
+    deb_built
+    a=$(dpkg-architecture -qDEB_HOST_ARCH)
+    m=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+    [ "$(ls "$D"/debs/*.deb | wc -l)" -eq 3 ]
+    for p in vecstore libvecstore1 libvecstore-dev; do
+        [ -f "$D/debs/${p}_$V-1_$a.deb" ]
+    done
+    run_split dpkg-deb -c "$D/debs/vecstore_$V-1_$a.deb"
+    expect_status 0
+    for prog in "$ROOT"/cmd/vs-*.c; do
+        b=$(basename "$prog" .c)
+        [[ "$out" == *" ./usr/bin/$b"$'\n'* ]]
+        [[ "$out" == *" ./usr/share/man/man1/$b.1.gz"$'\n'* ]]
+    done
+    [[ "$out" == *" ./usr/share/vecstore/demo/examples/demo.sh"$'\n'* ]]
+    run_split dpkg-deb -c "$D/debs/libvecstore-dev_$V-1_$a.deb"
+    expect_status 0
+    for f in usr/include/vecstore.h "usr/lib/$m/libvecstore.a" "usr/lib/$m/pkgconfig/vecstore.pc" \
+             usr/share/man/man3/vecstore.3.gz; do
+        [[ "$out" == *" ./$f"$'\n'* ]]
+    done
+    [[ "$out" == *" ./usr/lib/$m/libvecstore.so -> libvecstore.so.1"* ]]
+    # the shared library with its soname, and the shlibs file naming it
+    rm -rf "$D/x"
+    dpkg-deb -x "$D/debs/libvecstore1_$V-1_$a.deb" "$D/x"
+    run_split readelf -d "$D/x/usr/lib/$m/libvecstore.so.1"
+    expect_status 0
+    [[ "$out" == *"Library soname: [libvecstore.so.1]"* ]]
+    run_split dpkg-deb -I "$D/debs/libvecstore1_$V-1_$a.deb" shlibs
+    expect_status 0
+    [ "$out" = "libvecstore 1 libvecstore1 (>= $V)" ]
+    # the .pc file of the package names /usr and the multiarch folder
+    rm -rf "$D/y"
+    dpkg-deb -x "$D/debs/libvecstore-dev_$V-1_$a.deb" "$D/y"
+    grep -qx "libdir=/usr/lib/$m" "$D/y/usr/lib/$m/pkgconfig/vecstore.pc"
+    grep -qx "Version: $V" "$D/y/usr/lib/$m/pkgconfig/vecstore.pc"
+}
+
+@test "release: lintian finds no error in the packages (its warnings are listed)" {
+    deb_built
+    if [ "$(cat "$D/lintian.status")" -ne 0 ]; then
+        cat "$D/lintian.log" >&2
+        return 1
+    fi
+    run ! grep -E '^E: ' "$D/lintian.log"
+    # the warnings, so a CI log shows them
+    { grep -E '^[WI]: ' "$D/lintian.log" || true; } | sed 's/^/# /' >&3
+}
+
+# Pass when fresh-root/run.sh --debs reported step N ok.
+root_step_ok() {
+    deb_built
+    if ! grep -qE "^ok $1 - " "$D/root.tap"; then
+        sed -n "/^not ok $1 - /,/^\(not \)\{0,1\}ok /p" "$D/root.tap" >&2
+        cat "$D/root.err" >&2
+        return 1
+    fi
+    grep -E "^ok $1 - " "$D/root.tap" | sed 's/^/# /' >&3
+}
+
+@test "release: the packages in a fresh root 1: a bare Debian root" { root_step_ok 1; }
+@test "release: the packages in a fresh root 2: apt installs the three .deb files" { root_step_ok 2; }
+@test "release: the packages in a fresh root 3: the packaged demo runs" { root_step_ok 3; }
+@test "release: the packages in a fresh root 4: --version, man pages, libvecstore.so.1" { root_step_ok 4; }
+@test "release: the packages in a fresh root 5: a C program builds against libvecstore-dev" { root_step_ok 5; }
+@test "release: the packages in a fresh root 6: apt purges them and leaves none of their files" { root_step_ok 6; }
