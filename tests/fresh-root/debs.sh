@@ -5,7 +5,7 @@
 # ---- 2. apt installs the packages, their dependencies from the mirror -------
 limit=1200
 t0=$(date +%s)
-names=$(for f in "$debs"/*.deb; do dpkg-deb -f "$f" Package; done | sort -u | tr '\n' ' ')
+names=$(for f in "$debs"/*.deb; do dpkg-deb -f "$f" Package; done | sort -u | tr '\n' ' ' | sed 's/ $//')
 (
     set -e
     prepare_root
@@ -18,7 +18,7 @@ names=$(for f in "$debs"/*.deb; do dpkg-deb -f "$f" Package; done | sort -u | tr
     done
 ) >"$work/step2" 2>&1
 st=$?
-report $st "apt installs $names($(ls "$debs"/*.deb | wc -l) files) in $(( $(date +%s) - t0 )) s" "$work/step2"
+report $st "apt installs $names ($(ls "$debs"/*.deb | wc -l) files) in $(( $(date +%s) - t0 )) s" "$work/step2"
 [ $st -eq 0 ] || give_up "the packages are not installed"
 version=$(in_root dpkg-query -W -f='${Version}' vecstore 2>/dev/null)
 upstream=${version%-*}
@@ -59,9 +59,10 @@ t0=$(date +%s)
     in_root -u /bin/bash -c '
         cd && printf "%s\n" "#include <stdio.h>" "#include <vecstore.h>" \
             "int main(void) { printf(\"%s\\n\", vs_version()); return 0; }" >t.c &&
-        gcc t.c $(pkg-config --cflags --libs vecstore) -o t &&
-        ldd ./t | grep -q "libvecstore.so.1 => /usr/lib/" &&
-        got=$(./t) && [ "$got" = "$0" ] || { echo "vs_version(): ${got:-nothing} (want $0)"; exit 1; }
+        gcc t.c $(pkg-config --cflags --libs vecstore) -o t || exit 1
+        ldd ./t | grep "libvecstore.so.1 => /" || { echo "t is not linked with libvecstore.so.1"; ldd ./t; exit 1; }
+        got=$(./t) || { echo "t failed"; exit 1; }
+        [ "$got" = "$0" ] || { echo "vs_version(): $got (want $0)"; exit 1; }
         echo "vs_version() is $got"' "$upstream"
 } >"$work/step5" 2>&1
 st=$?
@@ -70,10 +71,11 @@ report $st "a C program builds with pkg-config --cflags --libs vecstore and runs
 # ---- 6. apt purges them, and none of their files is left -------------------------
 limit=600
 {
-    files=$(in_root dpkg -L $names | while read -r f; do [ -f "$root$f" ] && echo "$f"; done)
+    files=$(in_root dpkg -L $names | while read -r f; do if [ -f "$root$f" ]; then echo "$f"; fi; done)
     in_root /bin/sh -c "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $names" &&
-    left=$(for f in $files; do [ -e "$root$f" ] && echo "$f"; done) &&
+    left=$(for f in $files; do if [ -e "$root$f" ]; then echo "$f"; fi; done) &&
     { [ -z "$left" ] || { echo "left after purge:"; echo "$left"; false; }; } &&
+    [ -n "$files" ] &&
     echo "$(printf '%s\n' $files | wc -l) files removed"
 } >"$work/step6" 2>&1
 st=$?
