@@ -188,6 +188,12 @@ bench: all
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
 
+# the scale-out recipes on network-namespace hosts (root; docs/scale-out.md)
+.PHONY: cluster-test
+cluster-test: deps
+	@$(MAKE) --no-print-directory all
+	@for t in tests/cluster/*-*.sh; do echo "# $$t"; $$t $(BUILD)/bin || exit 1; done
+
 # libFuzzer targets, built with clang into build-fuzz/ (tests/fuzz/run.sh);
 # make fuzz explores with a random seed, make check replays seed 1
 FUZZ_SECONDS ?= 60

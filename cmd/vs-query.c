@@ -19,8 +19,8 @@
 enum {
     OPT_ALPHA = VS_OPT_FIRST_PROGRAM, OPT_B, OPT_BATCH, OPT_CANDIDATES,
     OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
-    OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MMR, OPT_MODE,
-    OPT_GROUP_BY, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
+    OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MERGE, OPT_MMR,
+    OPT_MODE, OPT_GROUP_BY, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
     OPT_THREADS, OPT_WITH_VECTORS
 };
 
@@ -41,6 +41,7 @@ static const struct option longopts[] = {
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
     {"k1", required_argument, NULL, OPT_K1},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"merge", no_argument, NULL, OPT_MERGE},
     {"mmr", required_argument, NULL, OPT_MMR},
     {"mode", required_argument, NULL, OPT_MODE},
     {"no-metadata", no_argument, NULL, OPT_NO_METADATA},
@@ -57,6 +58,7 @@ static void usage(FILE *fp)
 {
     fputs("Usage: vs-query [OPTIONS] STORE [FILE...]\n"
           "       vs-query --fuse [OPTIONS] RUN RUN...\n"
+          "       vs-query --merge [OPTIONS] RUN RUN...\n"
           "       vs-query [OPTIONS] STORE --query TEXT [--query TEXT...]\n"
           "Search STORE with the query records of FILE (or standard input): id (or\n"
           "BEIR's _id), vector or vector_b64 (or text, embedded with the store's\n"
@@ -68,7 +70,8 @@ static void usage(FILE *fp)
           "doc_id, text, metadata; no distance. doc_id, text and metadata come\n"
           "from the stored record when it has them (no doc_id with both --no-text\n"
           "and --no-metadata). With --fuse, fuse the hit\n"
-          "streams RUN... by qid.\n"
+          "streams RUN... by qid. With --merge, merge the hit streams of shards\n"
+          "(vs-shard) by score: the k best hits of each qid.\n"
           "\n"
           "Options:\n"
           "      --query TEXT      ask TEXT (repeatable; qids q1, q2, ...), embedded\n"
@@ -92,6 +95,8 @@ static void usage(FILE *fp)
           "      --mmr LAMBDA      re-rank the candidates by MMR over their vectors\n"
           "                        (0 = diverse .. 1 = relevance)\n"
           "      --fuse            fuse the runs given as arguments (no store)\n"
+          "      --merge           merge the runs of shards given as arguments by\n"
+          "                        score (no store; vector scores: docs/scale-out.md)\n"
           "      --ef N            HNSW beam width for segments with a graph (default 64)\n"
           "      --exact           exact vector search of every segment (ground truth)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
@@ -173,6 +178,34 @@ static int run_fuse(int n, char **runs, const struct vs_qtext_opts *to, size_t k
     return st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
 }
 
+/* vs-query --merge RUN...: the k best hits of each qid over the hit
+ * streams of shards (lib/query/query_fuse.c). */
+static int run_merge(int n, char **runs, size_t k, const char *format)
+{
+    struct vs_query_writer out;
+    if (parse_format(format, &out))
+        return VS_EXIT_USAGE;
+    if (n < 1)
+        return vs_cli_usage_error("--merge needs at least one RUN file");
+    if (out.format == VS_QUERY_NDJSON)
+        vs_cli_stream(VS_CLI_STREAM_FILTER);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    out.d = &d;
+    uint64_t nq = 0, nh = 0, inc = 0;
+    int st = vs_query_merge_files((const char *const *)runs, (size_t)n, k ? k : 10, emit,
+                                  &out, &nq, &nh, &inc, &d);
+    if (st == VS_OK && inc)
+        vs_cli_warn("%llu merged hits are BM25, hybrid or fused hits, whose scores depend "
+                    "on each shard's term statistics: the merge is not the ranking of one "
+                    "store (docs/scale-out.md)", (unsigned long long)inc);
+    if (vs_cli.stats) {
+        vs_cli_stat_int("queries", (long long)nq);
+        vs_cli_stat_int("hits", (long long)nh);
+    }
+    return st == VS_OK ? VS_EXIT_OK : vs_cli_report(st, &d);
+}
+
 static int setting_long(const char *key, long min, long max, long *v)
 {
     const char *s = vs_cli_setting(key);
@@ -183,7 +216,8 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     long k = 0, batch = 0, threads = 0;
-    int fail_empty = 0, keep_going = 0, fuse = 0, c;
+    int fail_empty = 0, keep_going = 0, fuse = 0, merge = 0, c;
+    const char *other = NULL;
     const char *format = "ndjson", *simd = NULL;
     struct vs_query_opts qo = {0};
     qo.simd = -1;
@@ -195,6 +229,9 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
+        for (const struct option *lo = longopts; !other && lo->name; lo++)
+            if (lo->val == c && c != OPT_FORMAT && c != OPT_MERGE)
+                other = lo->name; /* an option that --merge does not take */
         int bad = 0;
         switch (c) {
         case 'k': bad = vs_cli_parse_long("-k", optarg, 1, VS_QUERY_K_MAX, &k); break;
@@ -218,6 +255,7 @@ int main(int argc, char **argv)
                 bad = vs_cli_usage_error("unknown fusion '%s' (rrf, weighted, dbsf)", optarg);
             break;
         case OPT_FUSE: fuse = 1; break;
+        case OPT_MERGE: merge = 1; break;
         case OPT_EXACT: qo.exact = 1; break;
         case OPT_EF:
             bad = vs_cli_parse_long("--ef", optarg, 1, 100000L, &ef);
@@ -251,6 +289,11 @@ int main(int argc, char **argv)
     if (fuse && (nask || to.group_by))
         return vs_cli_exit(vs_cli_usage_error("--query and --group-by search a store; "
                                               "--fuse does not"));
+    if (merge && other)
+        return vs_cli_exit(vs_cli_usage_error("--merge merges hit streams: it takes -k and "
+                                              "--format, not --%s", other));
+    if (merge)
+        return vs_cli_exit(run_merge(argc - optind, argv + optind, (size_t)k, format));
     if (fuse)
         return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
                                     format));

@@ -2,11 +2,13 @@
 # venv.sh: make (or update) the project's Python venv for the PyPI tools
 # that tests and benchmarks use, and print its python's path.
 #
-#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
 #   bench   test's packages, onnx and onnxruntime (bench/ort_models.sh)
+#   cluster moto's S3 server (tests/cluster/s3-publish.sh: the shard
+#           publishing recipe against an S3-compatible store)
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
@@ -19,6 +21,7 @@ NUMPY=2.3.5
 TOKENIZERS=0.22.1
 ONNX=1.19.1
 ONNXRUNTIME=1.23.2
+MOTO=5.2.5
 
 me=venv.sh
 die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
@@ -28,9 +31,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench) ;;
+        test|bench|cluster) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench)" 2 ;;
+        *) die "unknown group '$g' (test, bench, cluster)" 2 ;;
     esac
 done
 
@@ -43,6 +46,7 @@ for g in $groups; do
     case $g in
         test) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS" ;;
         bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
+        cluster) pkgs="moto[server]==$MOTO" ;;
     esac
     stamp="$venv/.vecstore-$g"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then

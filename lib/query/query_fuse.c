@@ -1,5 +1,6 @@
-/* query_fuse.c: fusion of hit streams grouped by qid
- * (vs_query_fuse_files, vs_query_text.h). */
+/* query_fuse.c: fusion of hit streams grouped by qid, and the merge of
+ * the hit streams of shards (vs_query_fuse_files, vs_query_merge_files,
+ * vs_query_text.h). */
 #include "vs_query_text.h"
 
 #include <stdlib.h>
@@ -165,5 +166,100 @@ done:
         *nqueries = nq;
     if (nhits)
         *nhits = nh;
+    return st;
+}
+
+struct merge_item {
+    json_t *hit; /* borrowed from by[] */
+    const char *id;
+    double score;
+};
+
+static int merge_cmp(const void *a, const void *b)
+{
+    const struct merge_item *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
+                         int (*emit)(const json_t *hit, void *arg), void *arg,
+                         uint64_t *nqueries, uint64_t *nhits, uint64_t *incomparable,
+                         struct vs_diag *d)
+{
+    int st = VS_OK;
+    json_t *by = json_object(), *order = json_array(), *seen = json_object();
+    struct merge_item *items = NULL;
+    size_t cap = 0;
+    uint64_t nq = 0, nh = 0, inc = 0;
+    if (!by || !order || !seen)
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    /* one object for all files: a qid's hits of every shard in one array */
+    for (size_t i = 0; i < n && st == VS_OK; i++)
+        st = read_stream(paths[i], by, order, d);
+    size_t qi;
+    json_t *jq;
+    json_array_foreach(order, qi, jq) {
+        if (st != VS_OK)
+            break;
+        const char *qid = json_string_value(jq);
+        if (json_object_get(seen, qid))
+            continue;
+        json_object_set_new(seen, qid, json_true());
+        nq++;
+        json_t *a = json_object_get(by, qid);
+        size_t m = json_array_size(a), nout = 0;
+        if (m > cap) {
+            struct merge_item *p = realloc(items, m * sizeof *items);
+            if (!p) {
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                break;
+            }
+            items = p;
+            cap = m;
+        }
+        for (size_t j = 0; j < m; j++) {
+            json_t *h = json_array_get(a, j);
+            items[j] = (struct merge_item){h, json_string_value(json_object_get(h, "id")),
+                                           json_number_value(json_object_get(h, "score"))};
+        }
+        qsort(items, m, sizeof *items, merge_cmp);
+        json_t *ids = json_object(); /* the ids written for this qid */
+        if (!ids)
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        for (size_t j = 0; j < m && (!k || nout < k) && st == VS_OK; j++) {
+            if (json_object_get(ids, items[j].id))
+                continue; /* seen again (in two shards): the best counts */
+            json_object_set_new(ids, items[j].id, json_true());
+            json_t *h = json_copy(items[j].hit);
+            if (!h || json_object_set_new(h, "rank", json_integer((json_int_t)nout + 1)) != 0) {
+                json_decref(h);
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                break;
+            }
+            inc += json_object_get(h, "bm25") || json_object_get(h, "fusion");
+            st = emit(h, arg);
+            json_decref(h);
+            nout++;
+            nh++;
+        }
+        json_decref(ids);
+        if (st == VS_OK && nout == 0) {
+            json_t *h = json_pack("{s:s,s:i}", "qid", qid, "hits", 0);
+            st = h ? emit(h, arg) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            json_decref(h);
+        }
+    }
+    free(items);
+    json_decref(by);
+    json_decref(order);
+    json_decref(seen);
+    if (nqueries)
+        *nqueries = nq;
+    if (nhits)
+        *nhits = nh;
+    if (incomparable)
+        *incomparable = inc;
     return st;
 }

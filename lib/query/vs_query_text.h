@@ -122,6 +122,23 @@ uint64_t vs_qtext_shortfalls(const struct vs_qtext *t);
  * (may be NULL) gets the first reason ("" when none), for a warning. */
 uint64_t vs_qtext_text_only(const struct vs_qtext *t, const char **why);
 
+/* Merge the hit streams of n files that searched disjoint shards of one
+ * collection with the same queries ("-" is standard input): per qid, in
+ * the order qids first appear, the k best hits of all files by score
+ * (higher first; equal scores by id, strcmp), each written as it was read
+ * but for "rank", renumbered from 1; an id seen again for a qid keeps its
+ * first, best, occurrence. A qid with no hit in any file gets one
+ * {"qid":Q,"hits":0} record. Vector scores of shards are comparable, so
+ * with exact search the result is the hits of one store holding every
+ * record (but for the order of equal scores); BM25, hybrid and fused scores
+ * depend on each shard's term statistics and ranks, and are not:
+ * *incomparable (may be NULL) counts the hits that carry "bm25" or
+ * "fusion". Errors: as vs_query_fuse_files. */
+int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
+                         int (*emit)(const json_t *hit, void *arg), void *arg,
+                         uint64_t *nqueries, uint64_t *nhits, uint64_t *incomparable,
+                         struct vs_diag *d);
+
 /* Fuse the hit streams of n files ("-" is standard input), k hits per
  * qid at most (0: all). Errors: VS_E_FIELD, VS_E_JSON (d has file and
  * line), VS_E_IO, VS_E_USAGE (bad fusion options), VS_E_NOMEM, or what

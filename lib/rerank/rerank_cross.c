@@ -41,6 +41,19 @@ void vs_rerank_model_dir(const char *name, char *buf, size_t size)
         snprintf(buf, size, "%s/.cache/vecstore/models/%s", home, name);
 }
 
+int vs_rerank_bert_open(const char *kind, const char *name, char *dir, size_t dirsz,
+                        struct vs_bert **bert, struct vs_diag *d)
+{
+    vs_rerank_model_dir(name, dir, dirsz);
+    int rc = vs_bert_open(dir, bert, d);
+    if (rc != VS_OK) {
+        char det[sizeof d->detail];
+        snprintf(det, sizeof det, "%s", d ? d->detail : "");
+        vs_diag_set(d, rc, "%s '%s': %.900s", kind, name, det);
+    }
+    return rc;
+}
+
 int vs_rerank_load_f32(struct vs_safetensors *st, const char *prefix, const char *name,
                        int ndim, size_t a, size_t b, float **out, struct vs_diag *d)
 {
@@ -66,19 +79,14 @@ int vs_rerank_cross_open(const char *name, struct vs_cross **out, struct vs_diag
 {
     *out = NULL;
     char dir[1024], path[1200];
-    vs_rerank_model_dir(name, dir, sizeof dir);
     struct vs_cross *m = calloc(1, sizeof *m);
     struct vs_safetensors *st = NULL;
     json_t *cfg = NULL;
     int rc;
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    if ((rc = vs_bert_open(dir, &m->bert, d)) != VS_OK) {
-        char det[sizeof d->detail];
-        snprintf(det, sizeof det, "%s", d ? d->detail : "");
-        vs_diag_set(d, rc, "cross-encoder '%s': %.900s", name, det);
+    if ((rc = vs_rerank_bert_open("cross-encoder", name, dir, sizeof dir, &m->bert, d)))
         goto fail;
-    }
     m->wp = vs_bert_wordpiece(m->bert);
     m->H = vs_bert_dim(m->bert);
     m->maxlen = vs_bert_max_len(m->bert);

@@ -20,6 +20,11 @@ int vs_rerank_api_call(struct vs_http *h, const char *url, const char *model,
 /* A model folder for name: name itself when it exists or has a '/', else
  * $VS_MODEL_DIR/name, else ~/.cache/vecstore/models/name. */
 void vs_rerank_model_dir(const char *name, char *buf, size_t size);
+/* Resolve name's folder (vs_rerank_model_dir, into dir) and open its BERT
+ * encoder; an error's detail is prefixed with "KIND 'name': ". */
+struct vs_bert;
+int vs_rerank_bert_open(const char *kind, const char *name, char *dir, size_t dirsz,
+                        struct vs_bert **bert, struct vs_diag *d);
 /* Load tensor prefix+name as float32 with the given shape (b unused when
  * ndim is 1). Errors: those of vs_safetensors_load_f32. */
 struct vs_safetensors;

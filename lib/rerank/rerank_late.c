@@ -106,7 +106,6 @@ int vs_rerank_late_open(const char *name, struct vs_late **out, struct vs_diag *
 {
     *out = NULL;
     char dir[1024], path[1200];
-    vs_rerank_model_dir(name, dir, sizeof dir);
     struct vs_late *m = calloc(1, sizeof *m);
     struct vs_safetensors *st = NULL;
     int rc;
@@ -114,12 +113,9 @@ int vs_rerank_late_open(const char *name, struct vs_late **out, struct vs_diag *
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     m->qmark = m->dmark = m->mask = -1;
     m->skip_punct = 1;
-    if ((rc = vs_bert_open(dir, &m->bert, d)) != VS_OK) {
-        char det[sizeof d->detail];
-        snprintf(det, sizeof det, "%s", d ? d->detail : "");
-        vs_diag_set(d, rc, "late-interaction model '%s': %.900s", name, det);
+    if ((rc = vs_rerank_bert_open("late-interaction model", name, dir, sizeof dir,
+                                  &m->bert, d)))
         goto fail;
-    }
     m->wp = vs_bert_wordpiece(m->bert);
     m->H = m->D = vs_bert_dim(m->bert);
     m->maxlen = vs_bert_max_len(m->bert);

@@ -64,3 +64,19 @@ setup() {
         END { if (n != 2) { print "rows: " n; bad = 1 }; exit bad }'
     [[ "$out" == *"at recall@10 = 0.95: vs-query "* ]]
 }
+
+@test "bench/shards.sh: merged exact hits of 1, 2 and 3 shards equal one store's; graph recall in range" {
+    res=$BATS_TEST_TMPDIR/shards.txt
+    run_split env SHARDS_RESULTS="$res" SHARDS_N=2500 SHARDS_NQ=50 SHARDS_S="1 2 3" SHARDS_EFS="16 64" \
+        sh "$ROOT/bench/shards.sh" "$BUILD"
+    expect_status 0
+    [ "$(cat "$res")" = "$out" ]
+    [[ "$out" == *"command: "*"SHARDS_N='2500'"*"bench/shards.sh $BUILD"* ]]
+    # six rows (S 1, 2, 3 x ef 16, 64), every one exact=1 yes, recall >= 0.9
+    printf '%s\n' "$out" | awk '
+        $1 ~ /^[123]$/ && NF == 8 {
+            n++
+            if ($4 != "yes" || $6 < 0.9) { print "bad row: " $0; bad = 1 }
+        }
+        END { if (n != 6) { print "rows: " n; bad = 1 }; exit bad }'
+}

@@ -94,6 +94,37 @@ static void fuzz_write(const char *name, const void *buf, size_t len,
     }
 }
 
+/* The input of a tokenizer target: byte 0 even, the rest is text for the
+ * target's bundled table (table 0); byte 0 odd, the bytes up to the first
+ * NUL are a table file, written to dir/name (its path in path), and the
+ * text is what follows the NUL (text NULL when there is no NUL: the target
+ * encodes a text of its own). Returns 0 for an empty input. */
+struct fuzz_table_input {
+    int table;
+    const char *text;
+    size_t len;
+    char path[512];
+};
+
+static int fuzz_table_input(const unsigned char *data, size_t size, const char *name,
+                            struct fuzz_table_input *in)
+{
+    if (size < 1)
+        return 0;
+    in->table = data[0] & 1;
+    in->text = (const char *)data + 1;
+    in->len = size - 1;
+    in->path[0] = 0;
+    if (!in->table)
+        return 1;
+    const unsigned char *nul = memchr(data + 1, 0, size - 1);
+    size_t vlen = nul ? (size_t)(nul - data - 1) : size - 1;
+    fuzz_write(name, data + 1, vlen, in->path, sizeof in->path);
+    in->text = nul ? (const char *)nul + 1 : NULL;
+    in->len = nul ? size - vlen - 2 : 0;
+    return 1;
+}
+
 /* A NUL-terminated copy of the input (malloc'd). */
 static char *fuzz_str(const unsigned char *data, size_t size)
 {

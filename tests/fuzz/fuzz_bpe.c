@@ -54,25 +54,22 @@ static void encode(const struct vs_bpe *b, const char *text, size_t len)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    if (size < 1)
+    struct fuzz_table_input in;
+    if (!fuzz_table_input(data, size, "ranks.tiktoken", &in))
         return 0;
-    if (!(data[0] & 1)) {
-        encode(base, (const char *)data + 1, size - 1);
+    if (!in.table) {
+        encode(base, in.text, in.len);
         return 0;
     }
-    const unsigned char *nul = memchr(data + 1, 0, size - 1);
-    size_t vlen = nul ? (size_t)(nul - data - 1) : size - 1;
-    char path[512];
-    fuzz_write("ranks.tiktoken", data + 1, vlen, path, sizeof path);
     struct vs_bpe *b = NULL;
     struct vs_diag d;
     vs_diag_clear(&d);
-    int st = vs_bpe_load(path, &b, &d);
+    int st = vs_bpe_load(in.path, &b, &d);
     FUZZ_CHECK(st == VS_OK || st == VS_E_DATA || st == VS_E_NOMEM);
     if (st != VS_OK)
         return 0;
-    if (nul)
-        encode(b, (const char *)nul + 1, size - vlen - 2);
+    if (in.text)
+        encode(b, in.text, in.len);
     else
         encode(b, "the vector's 123 tokens\r\n  \xe4\xb8\xad!", 32);
     vs_bpe_free(b);

@@ -46,25 +46,22 @@ static void encode(const struct vs_sentencepiece *sp, const char *text, size_t l
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    if (size < 1)
+    struct fuzz_table_input in;
+    if (!fuzz_table_input(data, size, "vocab.json", &in))
         return 0;
-    if (!(data[0] & 1)) {
-        encode(base, (const char *)data + 1, size - 1);
+    if (!in.table) {
+        encode(base, in.text, in.len);
         return 0;
     }
-    const unsigned char *nul = memchr(data + 1, 0, size - 1);
-    size_t vlen = nul ? (size_t)(nul - data - 1) : size - 1;
-    char path[512];
-    fuzz_write("vocab.json", data + 1, vlen, path, sizeof path);
     struct vs_sentencepiece *sp = NULL;
     struct vs_diag d;
     vs_diag_clear(&d);
-    int st = vs_sentencepiece_open(path, &sp, &d);
+    int st = vs_sentencepiece_open(in.path, &sp, &d);
     FUZZ_CHECK(st == VS_OK || st == VS_E_DATA || st == VS_E_NOMEM);
     if (st != VS_OK)
         return 0;
-    if (nul)
-        encode(sp, (const char *)nul + 1, size - vlen - 2);
+    if (in.text)
+        encode(sp, in.text, in.len);
     else
         encode(sp, "Hello, wor\xc3\xb1ld! \xe4\xb8\xad\xe6\x96\x87 \xef\xac\x81 x", 27);
     vs_sentencepiece_free(sp);

@@ -50,26 +50,23 @@ static void encode(const struct vs_wordpiece *wp, const char *text, size_t len)
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    if (size < 1)
+    struct fuzz_table_input in;
+    if (!fuzz_table_input(data, size, "vocab.txt", &in))
         return 0;
-    if (!(data[0] & 1)) {
-        encode(base, (const char *)data + 1, size - 1);
+    if (!in.table) {
+        encode(base, in.text, in.len);
         return 0;
     }
-    const unsigned char *nul = memchr(data + 1, 0, size - 1);
-    size_t vlen = nul ? (size_t)(nul - data - 1) : size - 1;
-    char path[512];
-    fuzz_write("vocab.txt", data + 1, vlen, path, sizeof path);
     struct vs_wordpiece *wp = NULL;
     struct vs_diag d;
     vs_diag_clear(&d);
-    int st = vs_wordpiece_open(path, &wp, &d);
+    int st = vs_wordpiece_open(in.path, &wp, &d);
     FUZZ_CHECK(st == VS_OK || st == VS_E_DATA || st == VS_E_NOMEM);
     if (st != VS_OK)
         return 0;
     FUZZ_CHECK(vs_wordpiece_id(wp, "[UNK]") >= 0);
-    if (nul)
-        encode(wp, (const char *)nul + 1, size - vlen - 2);
+    if (in.text)
+        encode(wp, in.text, in.len);
     else
         encode(wp, "Hello, wor\xc3\xb1ld! \xe4\xb8\xad\xe6\x96\x87 unaffable", 28);
     vs_wordpiece_free(wp);

@@ -6,6 +6,12 @@
 #include "vs_internal.h"
 #include "vs_fuse.h"
 #include "vs_mmr.h"
+#include "vs_ndjson.h"
+#include "vs_query_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* list A: x 3, y 2, z 1; list B: y 10, w 0 */
 static const struct vs_fuse_item A[] = {{"x", 3}, {"y", 2}, {"z", 1}};
@@ -212,6 +218,73 @@ static void test_huge_scores(void)
     }
 }
 
+/* vs_query_merge_files: the k best hits per qid over shard runs, ranks
+ * renumbered, an id in two runs once (its best), ties by id, "hits": 0 for
+ * a qid with none. */
+static char merged[4096];
+
+static int collect(const json_t *hit, void *arg)
+{
+    char *s = json_dumps(hit, VS_JSON_DUMP_FLAGS);
+    strncat(merged, s, sizeof merged - strlen(merged) - 2);
+    strcat(merged, "\n");
+    free(s);
+    (*(int *)arg)++;
+    return VS_OK;
+}
+
+static void test_merge_files(void)
+{
+    char dir[256], a[300], b[300];
+    CHECK(vs_test_tmpdir(dir, sizeof dir, "merge") == 0);
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    FILE *fa = fopen(a, "w"), *fb = fopen(b, "w");
+    CHECK(fa && fb);
+    fputs("{\"qid\":\"q1\",\"id\":\"x\",\"rank\":1,\"score\":0.9,\"t\":\"a\"}\n"
+          "{\"qid\":\"q1\",\"id\":\"y\",\"rank\":2,\"score\":0.5}\n"
+          "{\"qid\":\"q2\",\"hits\":0}\n"
+          "{\"qid\":\"q3\",\"id\":\"z\",\"rank\":1,\"score\":1}\n", fa);
+    fputs("{\"qid\":\"q1\",\"id\":\"w\",\"rank\":1,\"score\":0.7}\n"
+          "{\"qid\":\"q1\",\"id\":\"v\",\"rank\":2,\"score\":0.5}\n"
+          "{\"qid\":\"q1\",\"id\":\"x\",\"rank\":3,\"score\":0.1}\n"
+          "{\"qid\":\"q2\",\"hits\":0}\n", fb);
+    fclose(fa);
+    fclose(fb);
+    const char *paths[] = {a, b};
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    uint64_t nq = 0, nh = 0, inc = 9;
+    int n = 0;
+    merged[0] = 0;
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, collect, &n, &nq, &nh, &inc, &d), VS_OK);
+    CHECK_EQ_STR(merged,
+                 "{\"qid\":\"q1\",\"id\":\"x\",\"rank\":1,\"score\":0.9,\"t\":\"a\"}\n"
+                 "{\"qid\":\"q1\",\"id\":\"w\",\"rank\":2,\"score\":0.7}\n"
+                 "{\"qid\":\"q1\",\"id\":\"v\",\"rank\":3,\"score\":0.5}\n"
+                 "{\"qid\":\"q2\",\"hits\":0}\n"
+                 "{\"qid\":\"q3\",\"id\":\"z\",\"rank\":1,\"score\":1}\n");
+    CHECK_EQ_INT(nq, 3);
+    CHECK_EQ_INT(nh, 4);
+    CHECK_EQ_INT(inc, 0);
+    /* k 0: all; x once (its best, 0.9), y after v (equal scores, by id) */
+    merged[0] = 0;
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 0, collect, &n, &nq, &nh, NULL, &d), VS_OK);
+    CHECK(strstr(merged, "\"id\":\"v\",\"rank\":3") != NULL);
+    CHECK(strstr(merged, "\"id\":\"y\",\"rank\":4") != NULL);
+    CHECK(strstr(merged, "\"score\":0.1") == NULL);
+    CHECK_EQ_INT(nh, 5);
+    /* a hit without a score: VS_E_FIELD naming the file and line */
+    fb = fopen(b, "w");
+    CHECK(fb != NULL);
+    fputs("{\"qid\":\"q1\",\"id\":\"w\"}\n", fb);
+    fclose(fb);
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, collect, &n, &nq, &nh, NULL, &d), VS_E_FIELD);
+    CHECK_EQ_INT(d.line, 1);
+    CHECK(strstr(d.file, "/b") != NULL);
+    vs_test_rmtree(dir);
+}
+
 int main(void)
 {
     RUN(test_huge_scores);
@@ -220,5 +293,6 @@ int main(void)
     RUN(test_dbsf);
     RUN(test_weights_and_errors);
     RUN(test_mmr);
+    RUN(test_merge_files);
     return vs_test_done();
 }
