@@ -29,9 +29,14 @@ for f in "${files[@]}"; do
     [ -f "$f" ] || { echo "lint: error: $f: no such file" >&2; exit 2; }
 done
 jobs=${LINT_JOBS:-2}
+work=$(mktemp -d "${TMPDIR:-/tmp}/vecstore-lint.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 eval "flags=($LINT_FLAGS)"
-# clang finds omp.h in GCC's own folder (after clang's builtin headers)
-flags+=(-idirafter "$(gcc -print-file-name=include)")
+# clang finds GCC's omp.h (alone: GCC's other headers, stdatomic.h among
+# them, are not for clang)
+mkdir "$work/omp"
+ln -s "$(gcc -print-file-name=include)/omp.h" "$work/omp/omp.h"
+flags+=(-idirafter "$work/omp")
 # cppcheck gets the project's own include folders and macros, not the
 # system's headers (it has its own models of libc and POSIX)
 cpp_flags=()
@@ -39,8 +44,6 @@ for a in "${flags[@]}"; do
     case "$a" in -Ilib*|-Icmd*|-D*) cpp_flags+=("$a") ;; esac
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vecstore-lint.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 # suppressed FILE ID PATH: 0 when a CHECK:PATH or CHECK entry of FILE covers it
 suppressed() {
