@@ -13,11 +13,12 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # clang and libclang-rt-dev (its libFuzzer and sanitizer run-times): the
 # HTTP fuzzing that `make check` runs (tests/fuzz/run.sh); xxhash: xxhsum,
 # the independent XXH64 of vs-shard.bats; iproute2, openssh-server and
-# -client, parallel, rsync, haproxy, rclone: the scale-out recipes on namespace hosts
-# (tests/cluster/, cluster.bats; no sshd is started outside the test's
-# own namespaces)
+# -client, parallel, rsync, haproxy, rclone, munge and slurm: the scale-out
+# recipes on namespace hosts (tests/cluster/, cluster.bats; their daemons
+# run only inside the test's own namespaces, with configs of their own)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
-clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone"
+clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
+munge slurmctld slurmd slurm-client"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 

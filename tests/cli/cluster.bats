@@ -70,3 +70,16 @@ print(c["readinessProbe"]["httpGet"]["path"], ss["spec"]["serviceName"])' "$ROOT
     [ "$out" = "Service Service StatefulSet
 /readyz vs-kb-0-pods" ]
 }
+
+@test "a Slurm array job builds the shards on a one-node cluster; a failing task fails the job" {
+    need_hosts
+    for p in munged slurmctld slurmd sbatch; do
+        command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] ||
+            skip "$p is not installed (scripts/deps.sh installs munge, slurmctld, slurmd, slurm-client)"
+    done
+    run_split "$ROOT/tests/cluster/slurm-array.sh" "$VS_BIN"
+    expect_status 0
+    [[ "$out" == "1..4"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 4 ]
+    [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
+}
