@@ -15,14 +15,17 @@ why_not() {
 
 setup_file() {
     [ -z "$(why_not)" ] || return 0
-    V=$(git -C "$ROOT" show HEAD:VERSION)
-    make -s -C "$ROOT" dist DIST_DIR="$BATS_FILE_TMPDIR/a" >"$BATS_FILE_TMPDIR/a.out" 2>&1 || true
+    # the commit, pinned: HEAD may move while the tests run
+    git -C "$ROOT" rev-parse HEAD >"$BATS_FILE_TMPDIR/commit"
+    make -s -C "$ROOT" dist DIST_REF="$(cat "$BATS_FILE_TMPDIR/commit")" DIST_DIR="$BATS_FILE_TMPDIR/a" \
+        >"$BATS_FILE_TMPDIR/a.out" 2>&1 || true
 }
 
 setup() {
     why=$(why_not)
     [ -z "$why" ] || skip "$why"
-    V=$(git -C "$ROOT" show HEAD:VERSION)
+    C=$(cat "$BATS_FILE_TMPDIR/commit")
+    V=$(git -C "$ROOT" show "$C:VERSION")
     TGZ="$BATS_FILE_TMPDIR/a/vecstore-$V.tar.gz"
 }
 
@@ -30,9 +33,9 @@ setup() {
     [ -s "$TGZ" ]
     out=$(cat "$BATS_FILE_TMPDIR/a.out")
     sum=$(sha256sum <"$TGZ" | cut -d' ' -f1)
-    [[ "$out" == "$TGZ: $(git -C "$ROOT" rev-parse --short HEAD), sha256 $sum"* ]]
+    [[ "$out" == "$TGZ: $(git -C "$ROOT" rev-parse --short "$C"), sha256 $sum"* ]]
     sleep 1   # a later second: nothing in the tarball may follow the clock
-    run_split make -s -C "$ROOT" dist DIST_DIR="$BATS_TEST_TMPDIR/b"
+    run_split make -s -C "$ROOT" dist DIST_REF="$C" DIST_DIR="$BATS_TEST_TMPDIR/b"
     expect_status 0
     [ "$(sha256sum <"$BATS_TEST_TMPDIR/b/vecstore-$V.tar.gz" | cut -d' ' -f1)" = "$sum" ]
     # gzip -n: no name and no time stamp in the gzip header (bytes 4-7 zero)
@@ -48,8 +51,8 @@ setup() {
 
 @test "dist: the tarball holds exactly the commit's files under vecstore-VERSION/, owner 0, every mtime the commit's date" {
     [ -s "$TGZ" ]
-    when=$(git -C "$ROOT" log -1 --format=%ct HEAD)
-    want=$(git -C "$ROOT" ls-tree -r --name-only HEAD | sed "s|^|vecstore-$V/|" | sort)
+    when=$(git -C "$ROOT" log -1 --format=%ct "$C")
+    want=$(git -C "$ROOT" ls-tree -r --name-only "$C" | sed "s|^|vecstore-$V/|" | sort)
     run_split /usr/bin/python3 - "$TGZ" "$when" <<'PY'
 import sys, tarfile
 bad = 0
