@@ -111,7 +111,7 @@ UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS      := $(sort $(wildcard man/*.1))
 
 .PHONY: dist lint
-.PHONY: all lib programs units test check demo bench eval install uninstall clean deps
+.PHONY: all lib programs units test check demo bench eval install uninstall clean deps wasm
 .DELETE_ON_ERROR:
 
 all: $(LIBA) $(LIBSO) $(PCFILE) $(PROGS)
@@ -168,7 +168,8 @@ test: all units
 
 # Both passes; the last line is the combined summary.
 check: deps
-	@$(MAKE) --no-print-directory all units
+	@scripts/deps.sh --wasm
+	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
 	@tests/run.sh $(BUILD) build-san units:build-serial
@@ -187,6 +188,45 @@ bench: all
 
 eval: all
 	@scripts/eval.sh $(BUILD)/bin
+
+# The Python package (python/, issue 19). python-ext: the extension, built
+# against lib/vecstore.h and libvecstore.a only (the library's symbols hidden
+# inside it), with the package's Python files into $(BUILD)/python, which
+# tests/run.sh puts on PYTHONPATH. make python: the abi3 wheel (repaired by
+# auditwheel to a manylinux tag) and the sdist into dist/ (python/build.sh).
+# PYTHON: the interpreter whose headers are used (the venv's: 3.11 or later).
+PYTHON    ?= python3
+PY_INCLUDE = $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_paths()['include'])" 2>/dev/null)
+PYPKG     := $(BUILD)/python/vecstore
+PY_FILES  := $(notdir $(wildcard python/vecstore/*.py python/vecstore/*.pyi)) py.typed
+PYEXT     := $(PYPKG)/_vecstore.abi3.so
+.PHONY: python-ext python print-libs
+python-ext: $(PYEXT) $(addprefix $(PYPKG)/,$(PY_FILES))
+
+$(PYPKG)/%: python/vecstore/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(PYEXT): python/vecstore/_vecstore.c lib/vecstore.h $(LIBA)
+	@mkdir -p $(@D)
+	@test -n "$(PY_INCLUDE)" || { echo "make: no Python headers from $(PYTHON)" >&2; exit 2; }
+	$(CC) -shared -fPIC -std=c11 -D_GNU_SOURCE -Ilib -isystem $(PY_INCLUDE) $(WARN) \
+	    $(filter -fopenmp -fsanitize=%,$(VS_CFLAGS)) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) \
+	    $(VS_LIBS) $(LDLIBS) -Wl,--exclude-libs,ALL
+
+python:
+	@python/build.sh
+
+# the link flags of libvecstore.a's dependencies (python/setup.py reads them)
+print-libs:
+	@echo $(VS_LIBS)
+
+# The WebAssembly build and the npm package (wasm/README.md): emcc from
+# Debian's emscripten (scripts/deps.sh --wasm), the C dependencies built
+# from their Debian source packages into build-wasm/; the `npm pack`
+# tarball in dist/.
+wasm:
+	@$(MAKE) --no-print-directory -f wasm/wasm.mk
 
 # the scale-out recipes on network-namespace hosts (root; docs/scale-out.md)
 .PHONY: cluster-test
@@ -220,7 +260,8 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/libvecstore.so.$(SOMAJOR) $(DESTDIR)$(PKGCONFIGDIR)/vecstore.pc
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-wasm/simd build-wasm/scalar build-wasm/pkg dist
+	rm -f build-wasm/vecstore*.wasm build-wasm/vecstore*.mjs
 
 # The README's set-up in a fresh Debian root: needs root and the Debian
 # mirror, takes minutes (docs/fresh-root.md). TAP on stdout.

@@ -21,21 +21,21 @@
 
 struct vs_cli_state vs_cli;
 
-static double now(void)
+double vs_cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double vs_cli_elapsed(void) { return now() - vs_cli.t0; }
+double vs_cli_elapsed(void) { return vs_cli_now() - vs_cli.t0; }
 
 void vs_cli_init(const char *prog)
 {
     const char *slash = strrchr(prog, '/');
     memset(&vs_cli, 0, sizeof vs_cli);
     vs_cli.prog = slash ? slash + 1 : prog;
-    vs_cli.t0 = now();
+    vs_cli.t0 = vs_cli_now();
     vs_cli.last_progress = vs_cli.t0; /* the first progress line comes after an interval */
     vs_cli.t0_ns = vs_trace_now_ns();
     struct stat st;
@@ -83,7 +83,7 @@ int vs_cli_common_option(int c, const char *arg, void (*usage)(FILE *))
     }
 }
 
-static void clear_progress(void)
+void vs_cli_progress_clear(void)
 {
     if (vs_cli.progress_shown) {
         fputs("\r\033[K", stderr);
@@ -93,7 +93,7 @@ static void clear_progress(void)
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
-    clear_progress();
+    vs_cli_progress_clear();
     if (kind)
         fprintf(stderr, "%s: %s: ", vs_cli.prog, kind);
     else
@@ -199,28 +199,9 @@ void vs_cli_stat_str(const char *key, const char *v)
     json_object_set_new(vs_cli.stat, key, json_string(v));
 }
 
-void vs_cli_progress(uint64_t done, const char *unit)
-{
-    if (vs_cli.verbosity < 0 || (!vs_cli.stderr_is_tty && vs_cli.verbosity < 1))
-        return;
-    double t = now();
-    if (t - vs_cli.last_progress < (vs_cli.stderr_is_tty ? 0.2 : vs_cli.progress_every))
-        return;
-    vs_cli.last_progress = t;
-    double el = t - vs_cli.t0;
-    if (!vs_cli.stderr_is_tty) { /* a log line, not a redrawn one */
-        fprintf(stderr, "%s: %llu %s, %.0f/s, %.0f s\n", vs_cli.prog,
-                (unsigned long long)done, unit, el > 0 ? (double)done / el : 0.0, el);
-        return;
-    }
-    fprintf(stderr, "\r\033[K%s: %llu %s, %.0f/s", vs_cli.prog,
-            (unsigned long long)done, unit, el > 0 ? (double)done / el : 0.0);
-    vs_cli.progress_shown = 1;
-}
-
 int vs_cli_exit(int code)
 {
-    clear_progress();
+    vs_cli_progress_clear();
     code = vs_cli_stream_finish(code);
     int failed = fflush(stdout) != 0 || ferror(stdout);
     int err = errno;

@@ -45,6 +45,10 @@ struct vs_cli_state {
     double last_progress; /* time of the last progress line */
     double progress_every; /* seconds between -v progress lines off a terminal */
     int progress_shown;
+    long long input_bytes; /* vs_cli_progress_inputs: their size, 0 unknown */
+    long long input_read0; /* the meter when they were given */
+    uint64_t part, whole;  /* vs_cli_progress_part */
+    const char *part_unit;
     json_t *stat;         /* --stats object, keys in insertion order */
     struct vs_config *cfg;/* loaded lazily by vs_cli_setting() */
     int cfg_loaded;
@@ -99,6 +103,10 @@ int vs_cli_parse_long(const char *opt, const char *s, long min, long max,
                       long *out);
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out);
+/* A value that is none of the choices: "OPT needs CHOICES, not 'S'", OPT
+ * named as by the parsers (its FILE:LINE for a setting); returns
+ * VS_EXIT_USAGE. */
+int vs_cli_bad_value(const char *opt, const char *s, const char *choices);
 /* true/1/yes or false/0/no (a setting from the environment or the config). */
 int vs_cli_parse_bool(const char *opt, const char *s, int *out);
 
@@ -111,6 +119,10 @@ int vs_cli_parse_bool(const char *opt, const char *s, int *out);
  * returned string is valid until exit; vs_cli_parse_* name its origin
  * (FILE:LINE or the variable) when it is not valid. */
 const char *vs_cli_setting(const char *key);
+/* The same for a setting that names a file or folder: a relative path
+ * from a config file is taken relative to the folder that file is in (a
+ * .vecstore.toml found in a parent directory names its own files). */
+const char *vs_cli_setting_path(const char *key);
 
 /* Write one record to stdout, flushing when stdout is a pipe. Returns a
  * status (VS_OK, VS_E_IO, VS_E_NOSPC). With vs_cli_stream on, the record
@@ -149,10 +161,24 @@ void vs_cli_stat_int(const char *key, long long v);
 void vs_cli_stat_real(const char *key, double v);
 void vs_cli_stat_str(const char *key, const char *v);
 
-/* Progress on stderr: on a terminal, one line redrawn at most 5 times a
- * second; otherwise, with -v, a line "PROG: N UNIT, R/s, S s" every 10
- * seconds (VS_PROGRESS_SECONDS sets the interval). Never with -q. */
+/* Progress on stderr (cli_progress.c): on a terminal, one line redrawn at
+ * most 5 times a second; otherwise, with -v, a line "PROG: N UNIT, R/s, S
+ * s" every 10 seconds (VS_PROGRESS_SECONDS sets the interval). Never with
+ * -q. Where the total is known, the line goes on with how far the run is
+ * and the time left at the rate so far: ", 120 of 228 files, ETA 12 s"
+ * (vs_cli_progress_part, the latest call), else ", 42% of the input, ETA
+ * 3 min 02 s" (vs_cli_progress_inputs: the bytes the NDJSON readers read,
+ * vs_ndjson_meter, of the inputs' size). */
 void vs_cli_progress(uint64_t done, const char *unit);
+/* The NDJSON inputs of the run (n files; n 0: standard input); when every
+ * one is a regular file their size is the total. */
+void vs_cli_progress_inputs(int n, char *const *files);
+/* part of whole UNIT are done (whole 0: not known). */
+void vs_cli_progress_part(uint64_t part, uint64_t whole, const char *unit);
+/* Erase a progress line on the terminal (before a message, at exit). */
+void vs_cli_progress_clear(void);
+/* Monotonic clock, seconds. */
+double vs_cli_now(void);
 
 /* Seconds since vs_cli_init. */
 double vs_cli_elapsed(void);

@@ -57,6 +57,14 @@ int vs_cli_parse_bool(const char *opt, const char *s, int *out)
     return VS_EXIT_USAGE;
 }
 
+int vs_cli_bad_value(const char *opt, const char *s, const char *choices)
+{
+    char name[4400];
+    vs_cli_usage_error("%s needs %s, not '%s'", value_name(opt, s, name, sizeof name),
+                       choices, s);
+    return VS_EXIT_USAGE;
+}
+
 int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
                         double *out)
 {
@@ -77,16 +85,23 @@ int vs_cli_parse_double(const char *opt, const char *s, double min, double max,
  * tests/cli/config.bats checks that this list, the example and the keys the
  * programs read are the same). A trailing '.' admits any key below it. */
 static const char *const known_keys[] = {
-    "chunk.html_all", "chunk.min_size", "chunk.overlap", "chunk.size", "chunk.splitter",
-    "chunk.unit",
-    "embed.api_version", "embed.base_url", "embed.cache_max_mb", "embed.dim", "embed.model",
-    "embed.price.",
+    "chunk.field", "chunk.html_all", "chunk.keep_going", "chunk.min_size", "chunk.overlap",
+    "chunk.size", "chunk.splitter", "chunk.title", "chunk.unit",
+    "embed.api_key_env", "embed.api_version", "embed.base_url", "embed.batch",
+    "embed.cache_max_mb", "embed.concurrency", "embed.dim", "embed.field", "embed.keep_going",
+    "embed.max_retries", "embed.model", "embed.price.", "embed.rpm", "embed.split_long",
+    "embed.threads", "embed.timeout", "embed.tpm",
     "eval.judge_model", "eval.judge_url",
     "ingest.analyzer", "ingest.commit_every", "ingest.max_delete", "ingest.metric", "ingest.model",
     "ingest.text_field",
-    "query.batch", "query.k", "query.threads",
+    "query.alpha", "query.b", "query.batch", "query.candidates", "query.ef", "query.fusion",
+    "query.group_by", "query.k", "query.k1", "query.keep_going", "query.mode", "query.rrf_k",
+    "query.threads",
     "rerank.model", "rerank.url",
-    "serve.listen",
+    "serve.access_log", "serve.burst", "serve.header_timeout", "serve.idle_timeout", "serve.keys",
+    "serve.listen", "serve.max_batch", "serve.max_body", "serve.max_connections", "serve.max_k",
+    "serve.metrics_auth", "serve.rate", "serve.slow_log", "serve.slow_ms", "serve.snapshot_dir",
+    "serve.threads", "serve.timeout_ms", "serve.tls_cert", "serve.tls_key",
 };
 
 static int known_key(const char *key)
@@ -193,4 +208,31 @@ const char *vs_cli_setting(const char *key)
             break;
         }
     return v;
+}
+
+/* Paths vs_cli_setting_path made (valid until exit: reachable, so no leak). */
+static char *made_paths[32];
+static int nmade;
+
+const char *vs_cli_setting_path(const char *key)
+{
+    const char *v = vs_cli_setting(key);
+    if (!v || v[0] == '/' || !vs_cli.cfg || v != vs_config_get(vs_cli.cfg, key))
+        return v; /* absolute, from the environment, or none */
+    const char *slash = strrchr(vs_cli.cfg_path, '/');
+    if (!slash || nmade >= (int)(sizeof made_paths / sizeof *made_paths))
+        return v; /* the file is in the current directory */
+    int dl = (int)(slash - vs_cli.cfg_path);
+    size_t n = (size_t)dl + 1 + strlen(v) + 1;
+    char *p = malloc(n);
+    if (!p)
+        return v;
+    snprintf(p, n, "%.*s/%s", dl, vs_cli.cfg_path, v);
+    made_paths[nmade++] = p;
+    for (int i = 0; i < vs_cli.norigins; i++)
+        if (vs_cli.origin[i].value == v) {
+            remember_origin(p, key, vs_cli.origin[i].where);
+            break;
+        }
+    return p;
 }

@@ -109,6 +109,58 @@ static int set_price(struct vs_embedder *e)
     return 0;
 }
 
+/* [embed] settings for the options not given (bit OPT_X - OPT_AS of
+ * given); returns 0 or an exit code. */
+static int embed_settings(unsigned long given, struct vs_embed_records_opts *o,
+                          struct vs_embed_opts *ao, long *batch, long *threads)
+{
+#define NOT_GIVEN(opt) (!(given & (1UL << ((opt) - OPT_AS))))
+    const char *v;
+    long l;
+    double x;
+    int b;
+    if (NOT_GIVEN(OPT_KEEP_GOING) && (v = vs_cli_setting("embed.keep_going"))) {
+        if (vs_cli_parse_bool("embed.keep_going", v, &b))
+            return VS_EXIT_USAGE;
+        o->keep_going = b;
+    }
+    if (NOT_GIVEN(OPT_SPLIT_LONG) && (v = vs_cli_setting("embed.split_long"))) {
+        if (vs_cli_parse_bool("embed.split_long", v, &b))
+            return VS_EXIT_USAGE;
+        ao->split_long = b;
+    }
+    if (NOT_GIVEN(OPT_FIELD) && (v = vs_cli_setting("embed.field")))
+        o->field = v;
+    if (NOT_GIVEN(OPT_API_KEY_ENV) && (v = vs_cli_setting("embed.api_key_env")))
+        ao->api_key_env = v;
+    if ((NOT_GIVEN(OPT_BATCH) && (v = vs_cli_setting("embed.batch")) &&
+         vs_cli_parse_long("embed.batch", v, 1, 65536, batch)) ||
+        (NOT_GIVEN(OPT_THREADS) && (v = vs_cli_setting("embed.threads")) &&
+         vs_cli_parse_long("embed.threads", v, 1, 1024, threads)) ||
+        (NOT_GIVEN(OPT_RPM) && (v = vs_cli_setting("embed.rpm")) &&
+         vs_cli_parse_double("embed.rpm", v, 0.001, 1e9, &ao->rpm)) ||
+        (NOT_GIVEN(OPT_TPM) && (v = vs_cli_setting("embed.tpm")) &&
+         vs_cli_parse_double("embed.tpm", v, 1, 1e12, &ao->tpm)))
+        return VS_EXIT_USAGE;
+    if (NOT_GIVEN(OPT_CONCURRENCY) && (v = vs_cli_setting("embed.concurrency"))) {
+        if (vs_cli_parse_long("embed.concurrency", v, 1, 64, &l))
+            return VS_EXIT_USAGE;
+        ao->concurrency = (int)l;
+    }
+    if (NOT_GIVEN(OPT_MAX_RETRIES) && (v = vs_cli_setting("embed.max_retries"))) {
+        if (vs_cli_parse_long("embed.max_retries", v, 0, 100, &l))
+            return VS_EXIT_USAGE;
+        ao->max_retries = (int)l;
+    }
+    if (NOT_GIVEN(OPT_TIMEOUT) && (v = vs_cli_setting("embed.timeout"))) {
+        if (vs_cli_parse_double("embed.timeout", v, 0.001, 86400, &x))
+            return VS_EXIT_USAGE;
+        ao->timeout_ms = (long)(x * 1000);
+    }
+#undef NOT_GIVEN
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
@@ -145,10 +197,13 @@ int main(int argc, char **argv)
     long lv, batch = 256, dim = 0, threads = 0;
     double dv;
     int c, role = 0, bad;
+    unsigned long given = 0; /* bit c - OPT_AS: option c given */
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts,
                             NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
+        if (c >= OPT_AS && c <= OPT_TPM)
+            given |= 1UL << (c - OPT_AS);
         bad = 0;
         switch (c) {
         case OPT_AS:
@@ -210,6 +265,8 @@ int main(int argc, char **argv)
         if (bad)
             return vs_cli_exit(VS_EXIT_USAGE);
     }
+    if (embed_settings(given, &o, &ao, &batch, &threads))
+        return vs_cli_exit(VS_EXIT_USAGE);
     o.batch = (size_t)batch;
     if (!model)
         model = vs_cli_setting("embed.model");
@@ -272,6 +329,7 @@ int main(int argc, char **argv)
     vs_cli_stage("embed");
     vs_cli_stream(VS_CLI_STREAM_FILTER);
     int nfiles = argc - optind;
+    vs_cli_progress_inputs(nfiles, argv + optind);
     for (int i = 0; !code && i < (nfiles ? nfiles : 1); i++)
         if ((st = vs_embed_records(e, &o, nfiles ? argv[optind + i] : NULL, &sink, &cnt, &d)))
             code = vs_cli_report(st, &d);

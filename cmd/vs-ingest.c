@@ -291,6 +291,7 @@ int main(int argc, char **argv)
         vs_writer_close(w);
         return finish(vs_cli_report(st, &d));
     }
+    vs_cli_progress_inputs(argc - optind, argv + optind);
     struct vs_ingest_job job = {path, (const char *const *)argv + optind,
                                 (size_t)(argc - optind), model, commit_every, keep_going,
                                 by_doc, sync, scope, dry_run, skip_unchanged,

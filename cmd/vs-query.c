@@ -20,7 +20,7 @@ enum {
     OPT_ALPHA = VS_OPT_FIRST_PROGRAM, OPT_B, OPT_BATCH, OPT_CANDIDATES,
     OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
     OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MERGE, OPT_MMR,
-    OPT_MODE, OPT_GROUP_BY, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
+    OPT_MODE, OPT_GROUP_BY, OPT_SHARD, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
     OPT_THREADS, OPT_WITH_VECTORS
 };
 
@@ -48,6 +48,7 @@ static const struct option longopts[] = {
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
     {"query", required_argument, NULL, OPT_QUERY},
     {"rrf-k", required_argument, NULL, OPT_RRF_K},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"simd", required_argument, NULL, OPT_SIMD},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"with-vectors", no_argument, NULL, OPT_WITH_VECTORS},
@@ -59,6 +60,7 @@ static void usage(FILE *fp)
     fputs("Usage: vs-query [OPTIONS] STORE [FILE...]\n"
           "       vs-query --fuse [OPTIONS] RUN RUN...\n"
           "       vs-query --merge [OPTIONS] RUN RUN...\n"
+          "       vs-query [OPTIONS] --shard STORE --shard STORE... [FILE...]\n"
           "       vs-query [OPTIONS] STORE --query TEXT [--query TEXT...]\n"
           "Search STORE with the query records of FILE (or standard input): id (or\n"
           "BEIR's _id), vector or vector_b64 (or text, embedded with the store's\n"
@@ -97,6 +99,8 @@ static void usage(FILE *fp)
           "      --fuse            fuse the runs given as arguments (no store)\n"
           "      --merge           merge the runs of shards given as arguments by\n"
           "                        score (no store; vector scores: docs/scale-out.md)\n"
+          "      --shard STORE     search this shard store (repeatable, instead of\n"
+          "                        STORE) and merge the shards' hits by score\n"
           "      --ef N            HNSW beam width for segments with a graph (default 64)\n"
           "      --exact           exact vector search of every segment (ground truth)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
@@ -193,7 +197,7 @@ static int run_merge(int n, char **runs, size_t k, const char *format)
     vs_diag_clear(&d);
     out.d = &d;
     uint64_t nq = 0, nh = 0, inc = 0;
-    int st = vs_query_merge_files((const char *const *)runs, (size_t)n, k ? k : 10, emit,
+    int st = vs_query_merge_files((const char *const *)runs, (size_t)n, k ? k : 10, NULL, emit,
                                   &out, &nq, &nh, &inc, &d);
     if (st == VS_OK && inc)
         vs_cli_warn("%llu merged hits are BM25, hybrid or fused hits, whose scores depend "
@@ -212,6 +216,51 @@ static int setting_long(const char *key, long min, long max, long *v)
     return s ? vs_cli_parse_long(key, s, min, max, v) : 0;
 }
 
+/* [query] settings for the options not given (bit OPT_X - OPT_ALPHA of
+ * given set); returns 0 or an exit code. */
+static int query_settings(unsigned long given, struct vs_qtext_opts *to,
+                          struct vs_query_opts *qo, int *keep_going)
+{
+#define NOT_GIVEN(opt) (!(given & (1UL << ((opt) - OPT_ALPHA))))
+    const char *v;
+    long l;
+    int b;
+    if (NOT_GIVEN(OPT_MODE) && (v = vs_cli_setting("query.mode")) &&
+        vs_qmode_parse(v, &to->mode) != VS_OK)
+        return vs_cli_bad_value("query.mode", v, "vector, text, hybrid or auto");
+    if (NOT_GIVEN(OPT_FUSION) && (v = vs_cli_setting("query.fusion")) &&
+        vs_fuse_method_parse(v, &to->fuse.method) != VS_OK)
+        return vs_cli_bad_value("query.fusion", v, "rrf, weighted or dbsf");
+    if ((NOT_GIVEN(OPT_ALPHA) && (v = vs_cli_setting("query.alpha")) &&
+         vs_cli_parse_double("query.alpha", v, 0, 1, &to->fuse.alpha)) ||
+        (NOT_GIVEN(OPT_RRF_K) && (v = vs_cli_setting("query.rrf_k")) &&
+         vs_cli_parse_double("query.rrf_k", v, 1e-9, 1e9, &to->fuse.rrf_k)) ||
+        (NOT_GIVEN(OPT_K1) && (v = vs_cli_setting("query.k1")) &&
+         vs_cli_parse_double("query.k1", v, 0, 1000, &to->bm25.k1)) ||
+        (NOT_GIVEN(OPT_B) && (v = vs_cli_setting("query.b")) &&
+         vs_cli_parse_double("query.b", v, 0, 1, &to->bm25.b)))
+        return VS_EXIT_USAGE;
+    if (NOT_GIVEN(OPT_CANDIDATES) && (v = vs_cli_setting("query.candidates"))) {
+        if (vs_cli_parse_long("query.candidates", v, 1, VS_QUERY_K_MAX, &l))
+            return VS_EXIT_USAGE;
+        to->depth = (size_t)l;
+    }
+    if (NOT_GIVEN(OPT_EF) && (v = vs_cli_setting("query.ef"))) {
+        if (vs_cli_parse_long("query.ef", v, 1, 100000L, &l))
+            return VS_EXIT_USAGE;
+        qo->ef = (size_t)l;
+    }
+    if (NOT_GIVEN(OPT_GROUP_BY) && (v = vs_cli_setting("query.group_by")))
+        to->group_by = v;
+    if (NOT_GIVEN(OPT_KEEP_GOING) && (v = vs_cli_setting("query.keep_going"))) {
+        if (vs_cli_parse_bool("query.keep_going", v, &b))
+            return VS_EXIT_USAGE;
+        *keep_going = b;
+    }
+#undef NOT_GIVEN
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
@@ -226,9 +275,14 @@ int main(int argc, char **argv)
     long cand = 0, ef = 0;
     const char *ask[VS_QUERY_ASK_MAX];
     int nask = 0;
+    const char *shards[VS_QUERY_ASK_MAX];
+    int nshards = 0;
+    unsigned long given = 0; /* bit c - OPT_ALPHA: option c given */
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
+        if (c >= OPT_ALPHA && c <= OPT_WITH_VECTORS)
+            given |= 1UL << (c - OPT_ALPHA);
         for (const struct option *lo = longopts; !other && lo->name; lo++)
             if (lo->val == c && c != OPT_FORMAT && c != OPT_MERGE)
                 other = lo->name; /* an option that --merge does not take */
@@ -277,6 +331,12 @@ int main(int argc, char **argv)
                 ask[nask++] = optarg;
             break;
         case OPT_WITH_VECTORS: to.with_vectors = 1; break;
+        case OPT_SHARD:
+            if (nshards == VS_QUERY_ASK_MAX)
+                bad = vs_cli_usage_error("more than %d --shard options", VS_QUERY_ASK_MAX);
+            else
+                shards[nshards++] = optarg;
+            break;
         case OPT_SIMD: simd = optarg; break;
         default: bad = vs_cli_usage_error(NULL); break;
         }
@@ -289,17 +349,21 @@ int main(int argc, char **argv)
     if (fuse && (nask || to.group_by))
         return vs_cli_exit(vs_cli_usage_error("--query and --group-by search a store; "
                                               "--fuse does not"));
+    if (fuse && nshards)
+        return vs_cli_exit(vs_cli_usage_error("--fuse reads hit streams; --shard searches stores"));
     if (merge && other)
         return vs_cli_exit(vs_cli_usage_error("--merge merges hit streams: it takes -k and "
                                               "--format, not --%s", other));
     if (merge)
         return vs_cli_exit(run_merge(argc - optind, argv + optind, (size_t)k, format));
+    if (query_settings(given, &to, &qo, &keep_going)) /* fusion settings apply to --fuse */
+        return vs_cli_exit(VS_EXIT_USAGE);
     if (fuse)
         return vs_cli_exit(run_fuse(argc - optind, argv + optind, &to, (size_t)k,
                                     format));
-    if (optind >= argc)
-        return vs_cli_exit(vs_cli_usage_error("missing STORE"));
-    const char *path = argv[optind++];
+    if (!nshards && optind >= argc)
+        return vs_cli_exit(vs_cli_usage_error("missing STORE (or --shard STORE)"));
+    const char *path = nshards ? NULL : argv[optind++];
     if ((!k && setting_long("query.k", 1, VS_QUERY_K_MAX, &k)) ||
         (!batch && setting_long("query.batch", 1, 65536, &batch)) ||
         (!threads && setting_long("query.threads", 1, 1024, &threads)))
@@ -338,6 +402,31 @@ int main(int argc, char **argv)
     struct vs_store *s = NULL;
     struct vs_qtext *q = NULL;
     struct vs_qtext_totals t = {0};
+    if (nshards) {
+        vs_cli_stage("search");
+        if (out.format == VS_QUERY_NDJSON)
+            vs_cli_stream(VS_CLI_STREAM_FILTER);
+        const struct vs_qtext_sink ssink = {emit, warn, progress, &out};
+        uint64_t inc = 0;
+        int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to,
+                                  (const char *const *)argv + optind, (size_t)(argc - optind),
+                                  ask, (size_t)nask, keep_going, &ssink, &t, &inc, &d);
+        if (sst == VS_OK && inc)
+            vs_cli_warn("%llu hits are BM25, hybrid or fused hits, whose scores depend on each "
+                        "shard's term statistics: the merge is not the ranking of one store "
+                        "(docs/scale-out.md)", (unsigned long long)inc);
+        int scode = sst == VS_E_USAGE ? vs_cli_usage_error("%s", d.detail)
+                    : sst == VS_OK    ? VS_EXIT_OK
+                                      : vs_cli_report(sst, &d);
+        if (scode == VS_EXIT_OK && fail_empty && t.hits == 0)
+            scode = VS_EXIT_NEGATIVE;
+        if (vs_cli.stats) {
+            vs_cli_stat_int("shards", nshards);
+            vs_cli_stat_int("queries", (long long)t.queries);
+            vs_cli_stat_int("hits", (long long)t.hits);
+        }
+        return vs_cli_exit(scode);
+    }
     vs_cli_stage("open");
     int st = vs_store_open(path, &s, &d);
     if (st == VS_OK && (st = vs_qtext_new(s, &qo, &to, &q, &d)) == VS_E_FILTER) {
@@ -346,6 +435,8 @@ int main(int argc, char **argv)
         vs_diag_set(&d, st, "option --filter: %.900s", detail);
     }
     int nfiles = argc - optind;
+    if (!nask || nfiles)
+        vs_cli_progress_inputs(nfiles, argv + optind);
     if (out.format == VS_QUERY_NDJSON)
         vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
     const struct vs_qtext_sink sink = {emit, warn, progress, &out};

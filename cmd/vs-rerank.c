@@ -259,6 +259,7 @@ int main(int argc, char **argv)
     if (st == VS_OK && queries)
         st = load_queries(r, queries, &nq, &d);
     int nfiles = argc - optind;
+    vs_cli_progress_inputs(nfiles, argv + optind);
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : 1); fi++) {
         struct vs_ndjson_reader *rd;
         if ((st = vs_ndjson_open(nfiles ? argv[optind + fi] : "-", 0, &rd, &d)) != VS_OK)

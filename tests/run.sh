@@ -6,7 +6,11 @@
 # Before the builds, once: the bats lint (tests/lint-bats.py) and, when no
 # TESTS filter is set (or it matches "fuzz"), the fuzzing (tests/fuzz/run.sh,
 # FUZZ_SECONDS per target, default 5: 15 targets in about 2 minutes with
-# the clang build; FUZZ_SECONDS=0 leaves it out).
+# the clang build; FUZZ_SECONDS=0 leaves it out) and the WebAssembly
+# package's node tests (tests/wasm, when make wasm has built it).
+# After the bats files of a build, the Python package's tests
+# (tests/python/run.sh: the extension, the wheel, pytest) when TESTS is
+# unset or matches "python".
 # Environment: VS_DATA (default ../shared/data), TESTS (a bats file filter),
 # BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
 # binary gets 600), FUZZ_SECONDS.
@@ -60,6 +64,27 @@ if [ "${FUZZ_SECONDS:-5}" != 0 ] && { [ -z "${TESTS:-}" ] || [[ fuzz == *${TESTS
     tap_cmd tests/fuzz/run.sh "${FUZZ_SECONDS:-5}"
 fi
 
+# The WebAssembly package (make wasm): node --test over tests/wasm/*.test.mjs
+# against build-wasm/pkg (VS_WASM_PKG), with the first build's programs for
+# the stores that cross between them. A package not built is a skip with
+# the reason, except in CI (CI set), where it fails.
+if [ -z "${TESTS:-}" ] || [[ wasm == *${TESTS}* ]]; then
+    echo "# wasm: node --test tests/wasm (package ${VS_WASM_PKG:-build-wasm/pkg})"
+    wasm_pkg="${VS_WASM_PKG:-build-wasm/pkg}"
+    if [ -f "$wasm_pkg/index.js" ] && command -v node >/dev/null; then
+        first=${1:-build}
+        first=${first#units:}
+        VS_BIN="$root/$first/bin" VS_WASM_PKG="$wasm_pkg" \
+            tap_cmd timeout 900 node --test --test-reporter=tap tests/wasm/*.test.mjs
+    elif [ -n "${CI:-}" ]; then
+        echo "not ok - wasm: no package in $wasm_pkg (make wasm) or no node"
+        echo F >>"$tally"
+    else
+        echo "ok - wasm # SKIP no package in $wasm_pkg (make wasm) or no node"
+        echo S >>"$tally"
+    fi
+fi
+
 for arg in "$@"; do
     build=${arg#units:}
     echo "# ---- tests against $build$([ "$build" != "$arg" ] && echo ' (unit tests only)') ----"
@@ -81,6 +106,13 @@ for arg in "$@"; do
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
             bats --tap $bats_files 2>&1 | count_tap
+    fi
+    # the Python package (tests/python/run.sh: pytest from the project's
+    # venv, TAP): against each full build when TESTS matches "python"
+    # (against the ASan build with libasan preloaded into the interpreter)
+    if [ "$build" = "$arg" ] && echo python | grep -q -e "${TESTS:-.}"; then
+        echo "# python: tests/python/run.sh $build"
+        tap_cmd tests/python/run.sh "$build"
     fi
 done
 

@@ -136,6 +136,10 @@ int vs_encoder_embed(vs_encoder *e, int role, const char *const *texts,
     return rc == VS_OK ? VS_OK : vs_api_fail(err, rc, &d);
 }
 
+/* The WebAssembly build (wasm/wasm.mk) has encoders only: rerank/ and
+ * eval/ are not compiled into it. */
+#ifndef VS_WASM_NO_MODELS
+
 /* ---- rerankers ---- */
 
 struct vs_reranker {
@@ -457,3 +461,5 @@ size_t vs_report_queries(const vs_report *rep)
 {
     return rep ? vs_eval_result_queries(rep->res) : 0;
 }
+
+#endif /* VS_WASM_NO_MODELS */

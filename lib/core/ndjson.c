@@ -27,6 +27,10 @@ struct vs_ndjson_reader {
     int cut_reported;
 };
 
+static struct vs_ndjson_meter meter;
+
+const struct vs_ndjson_meter *vs_ndjson_meter(void) { return &meter; }
+
 int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
                           struct vs_ndjson_reader **out, struct vs_diag *d)
 {
@@ -101,6 +105,7 @@ static int fill(struct vs_ndjson_reader *r, struct vs_diag *d)
         r->io_len = fread(r->io, 1, IO_CHUNK, r->fp);
         err = ferror(r->fp) ? (errno ? errno : EIO) : 0;
     }
+    meter.read += (long long)r->io_len;
     r->io_pos = 0;
     if (r->io_len == 0) {
         if (err) {

@@ -11,6 +11,8 @@ const struct vs_stream_tally *vs_stream_tally(void) { return &tally; }
 
 void vs_stream_tally_reset(void) { memset(&tally, 0, sizeof tally); }
 
+void vs_stream_tally_restore(const struct vs_stream_tally *t) { tally = *t; }
+
 int vs_stream_marker_kind(const json_t *rec)
 {
     const char *op = rec ? json_string_value(json_object_get(rec, "op")) : NULL;

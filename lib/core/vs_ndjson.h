@@ -44,6 +44,15 @@ int vs_ndjson_open(const char *path, size_t max_line,
 int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
                           struct vs_ndjson_reader **out, struct vs_diag *d);
 
+/* Process totals: the bytes every reader of this process has read from
+ * its input so far (for progress lines: a program that knows the size of
+ * its inputs tells how far it is). Not thread-safe: readers run on one
+ * thread, as vs_stream_tally. Never NULL. */
+struct vs_ndjson_meter {
+    long long read;
+};
+const struct vs_ndjson_meter *vs_ndjson_meter(void);
+
 /* Read the next record. On VS_OK, *rec is a new reference to a JSON object, or
  * NULL at end of input. Empty (or all-whitespace) lines are skipped, and so
  * are stream markers (vs_stream.h), which are accounted with

@@ -84,9 +84,12 @@ int vs_stream_complete(const struct vs_stream_state *s);
 int vs_stream_marked(const struct vs_stream_state *s);
 
 /* The process totals (never NULL). vs_stream_tally_reset zeroes them (for
- * tests). */
+ * tests); vs_stream_tally_restore puts back totals taken earlier (a program
+ * that reads streams of its own making, as vs-query's shard search reads
+ * its temporary hit files, keeps them out of the totals). */
 const struct vs_stream_tally *vs_stream_tally(void);
 void vs_stream_tally_reset(void);
+void vs_stream_tally_restore(const struct vs_stream_tally *t);
 
 /* The markers a program writes: new references, NULL on allocation failure. */
 json_t *vs_stream_begin(const char *program);

@@ -59,7 +59,7 @@ int vs_splitter_parse(const char *name, enum vs_splitter *out)
 
 const char *vs_chunk_unit_name(enum vs_chunk_unit u)
 {
-    return u == VS_CHUNK_WORDS ? "words" : "chars";
+    return u == VS_CHUNK_WORDS ? "words" : u == VS_CHUNK_TOKENS ? "tokens" : "chars";
 }
 
 int vs_chunk_unit_parse(const char *name, enum vs_chunk_unit *out)
@@ -68,6 +68,8 @@ int vs_chunk_unit_parse(const char *name, enum vs_chunk_unit *out)
         *out = VS_CHUNK_CHARS;
     else if (!strcmp(name, "words"))
         *out = VS_CHUNK_WORDS;
+    else if (!strcmp(name, "tokens"))
+        *out = VS_CHUNK_TOKENS;
     else
         return VS_E_USAGE;
     return VS_OK;
@@ -87,6 +89,8 @@ int vs_chunker_new(const struct vs_chunk_options *o, struct vs_chunker **out,
         return vs_diag_set(d, VS_E_USAGE,
                            "minimum size %zu must be smaller than the size %zu",
                            o->min_size, o->size);
+    if (o->unit == VS_CHUNK_TOKENS && !o->count)
+        return vs_diag_set(d, VS_E_USAGE, "the unit tokens needs a tokenizer");
     struct vs_chunker *c = calloc(1, sizeof *c);
     if (!c)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -114,8 +118,52 @@ static int is_ws(unsigned char ch)
 
 static int is_cont(unsigned char ch) { return (ch & 0xC0) == 0x80; }
 
-static size_t measure(const struct vs_chunker *c, size_t s, size_t e)
+/* Tokens of [s, e), counted whole by the caller's tokenizer; a failure
+ * stops the split (c->status) and counts as 0. */
+static size_t count_span(struct vs_chunker *c, size_t s, size_t e)
 {
+    size_t n = 0;
+    if (c->status || s >= e)
+        return 0;
+    int st = c->o.count(c->o.count_arg, c->t + s, e - s, &n);
+    if (st != VS_OK) {
+        c->status = st;
+        return 0;
+    }
+    return n;
+}
+
+/* Tokens: a word cut at s or at e (a span inside a run of non-white
+ * space) is counted directly, the whole words between from pre[]. */
+static size_t measure_tokens(struct vs_chunker *c, size_t s, size_t e)
+{
+    const unsigned char *t = (const unsigned char *)c->t;
+    size_t n = 0;
+    if (s >= e)
+        return 0;
+    if (s > 0 && !is_ws(t[s]) && !is_ws(t[s - 1])) {
+        size_t w = s;
+        while (w < e && !is_ws(t[w]))
+            w++;
+        n += count_span(c, s, w);
+        s = w;
+    }
+    if (s < e && e < c->len && !is_ws(t[e]) && !is_ws(t[e - 1])) {
+        size_t w = e;
+        while (w > s && !is_ws(t[w - 1]))
+            w--;
+        n += count_span(c, w, e);
+        e = w;
+    }
+    if (s < e)
+        n += (size_t)(c->pre[e] - c->pre[s]);
+    return n;
+}
+
+static size_t measure(struct vs_chunker *c, size_t s, size_t e)
+{
+    if (c->o.unit == VS_CHUNK_TOKENS)
+        return measure_tokens(c, s, e);
     size_t n = (size_t)(c->pre[e] - c->pre[s]);
     /* a span that starts inside a word counts that word too */
     if (c->o.unit == VS_CHUNK_WORDS && s > 0 && s < e &&
@@ -148,6 +196,63 @@ static int has_content(const char *t, size_t s, size_t e)
     return 0;
 }
 
+static void push_span(struct vs_chunker *c, size_t s, size_t e)
+{
+    if (c->nspans == c->spancap) {
+        size_t cap = c->spancap ? c->spancap * 2 : 64;
+        struct vs_chunk_span *p = realloc(c->spans, cap * sizeof *p);
+        if (!p) {
+            c->status = VS_E_NOMEM;
+            return;
+        }
+        c->spans = p;
+        c->spancap = cap;
+    }
+    c->spans[c->nspans++] = (struct vs_chunk_span){s, e};
+}
+
+static void cut_tokens(struct vs_chunker *c, size_t s, size_t e);
+
+/* Tokens: a span that counts more than size whole (the tokenizer joined
+ * words the sum counted apart) is cut at the last word end that fits; a
+ * first word that fits alone nowhere is cut at code points. */
+static void emit_fit(struct vs_chunker *c, size_t s, size_t e)
+{
+    const unsigned char *t = (const unsigned char *)c->t;
+    while (s < e && !c->status) {
+        while (s < e && is_ws(t[s]))
+            s++;
+        if (s >= e)
+            return;
+        if (count_span(c, s, e) <= c->o.size) {
+            if (has_content(c->t, s, e))
+                push_span(c, s, e);
+            return;
+        }
+        size_t best = s, w = s;
+        while (w < e && !c->status) {
+            while (w < e && !is_ws(t[w]))
+                w++; /* w: the end of a word */
+            if (w >= e || count_span(c, s, w) > c->o.size)
+                break;
+            best = w;
+            while (w < e && is_ws(t[w]))
+                w++;
+        }
+        if (best == s) { /* the first word alone is too big */
+            size_t we = s;
+            while (we < e && !is_ws(t[we]))
+                we++;
+            cut_tokens(c, s, we);
+            s = we;
+            continue;
+        }
+        if (has_content(c->t, s, best))
+            push_span(c, s, best);
+        s = best;
+    }
+}
+
 static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
 {
     if (c->status)
@@ -160,17 +265,11 @@ static void emit(struct vs_chunker *c, size_t s, size_t e, int trim)
     }
     if (s >= e || !has_content(c->t, s, e))
         return; /* all white space, controls or format characters */
-    if (c->nspans == c->spancap) {
-        size_t cap = c->spancap ? c->spancap * 2 : 64;
-        struct vs_chunk_span *p = realloc(c->spans, cap * sizeof *p);
-        if (!p) {
-            c->status = VS_E_NOMEM;
-            return;
-        }
-        c->spans = p;
-        c->spancap = cap;
+    if (c->o.unit == VS_CHUNK_TOKENS && count_span(c, s, e) > c->o.size) {
+        emit_fit(c, s, e);
+        return;
     }
-    c->spans[c->nspans++] = (struct vs_chunk_span){s, e};
+    push_span(c, s, e);
 }
 
 static void push_piece(struct vs_chunker *c, size_t s, size_t e)
@@ -231,6 +330,56 @@ static void cut_chars(struct vs_chunker *c, size_t s, size_t e, int trim)
         if (end >= e)
             break;
         size_t next = cp_back(c, end, pos, c->o.overlap);
+        pos = next > pos ? next : end;
+    }
+}
+
+/* Tokens: [s, e) (a word of more than size tokens) in pieces of at most
+ * size tokens, each the longest run of code points that fits (at least one
+ * code point, so a piece of one code point may count more when size is
+ * smaller than what the tokenizer makes of it), found by bisection over
+ * the number of code points (which assumes a longer run never counts
+ * fewer tokens; where it does, the piece is shorter than it could be, and
+ * still fits); the next piece starts with the longest tail
+ * of the previous one that counts at most `overlap`. */
+static void cut_tokens(struct vs_chunker *c, size_t s, size_t e)
+{
+    /* a piece is looked for among its first 64 * size code points (no
+     * tokenizer here makes a token of more, but WordPiece's [UNK]), so a
+     * long word costs linear time */
+    size_t cap = c->o.size > SIZE_MAX / 64 ? SIZE_MAX : c->o.size * 64;
+    size_t pos = s;
+    while (pos < e && !c->status) {
+        size_t hi = 0;
+        for (size_t i = pos; i < e && hi < cap; i++)
+            hi += !is_cont((unsigned char)c->t[i]);
+        size_t lo = 1; /* lo code points fit (or are the least a piece has) */
+        if (count_span(c, pos, cp_forward(c, pos, e, hi)) <= c->o.size)
+            lo = hi;
+        while (lo < hi && !c->status) {
+            size_t mid = lo + (hi - lo + 1) / 2;
+            if (count_span(c, pos, cp_forward(c, pos, e, mid)) <= c->o.size)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        size_t end = cp_forward(c, pos, e, lo);
+        if (has_content(c->t, pos, end))
+            push_span(c, pos, end);
+        if (end >= e)
+            break;
+        size_t next = end;
+        if (c->o.overlap) {
+            size_t olo = 0, ohi = lo - 1; /* code points taken back */
+            while (olo < ohi && !c->status) {
+                size_t mid = olo + (ohi - olo + 1) / 2;
+                if (count_span(c, cp_back(c, end, pos, mid), end) <= c->o.overlap)
+                    olo = mid;
+                else
+                    ohi = mid - 1;
+            }
+            next = cp_back(c, end, pos, olo);
+        }
         pos = next > pos ? next : end;
     }
 }
@@ -329,7 +478,10 @@ static void split_range(struct vs_chunker *c, size_t s, size_t e, int level)
         return;
     }
     if (level >= L_CHAR) {
-        cut_chars(c, s, e, 1);
+        if (c->o.unit == VS_CHUNK_TOKENS)
+            cut_tokens(c, s, e);
+        else
+            cut_chars(c, s, e, 1);
         return;
     }
     size_t base = c->npcs;
@@ -377,6 +529,10 @@ static void split_fixed(struct vs_chunker *c)
         cut_chars(c, 0, c->len, 0);
         return;
     }
+    if (c->o.unit == VS_CHUNK_TOKENS) { /* whole words up to size tokens */
+        split_range(c, 0, c->len, L_WORD);
+        return;
+    }
     /* words: windows of `size` words; pre[] counts word starts */
     const unsigned char *t = (const unsigned char *)c->t;
     size_t base = c->npcs;
@@ -422,13 +578,16 @@ static void merge_tiny(struct vs_chunker *c, const size_t *sec, size_t nsec)
     for (size_t i = 0; i < c->nspans; i++) {
         struct vs_chunk_span sp = c->spans[i];
         if (measure(c, sp.start, sp.end) < c->o.min_size) {
+            int tok = c->o.unit == VS_CHUNK_TOKENS; /* size stays a hard limit */
             if (i + 1 < c->nspans &&
-                !section_between(sec, nsec, sp.start, c->spans[i + 1].start)) {
+                !section_between(sec, nsec, sp.start, c->spans[i + 1].start) &&
+                (!tok || count_span(c, sp.start, c->spans[i + 1].end) <= c->o.size)) {
                 if (c->spans[i + 1].start > sp.start)
                     c->spans[i + 1].start = sp.start;
                 continue; /* carried into the next */
             }
-            if (w > 0 && !section_between(sec, nsec, c->spans[w - 1].start, sp.start)) {
+            if (w > 0 && !section_between(sec, nsec, c->spans[w - 1].start, sp.start) &&
+                (!tok || count_span(c, c->spans[w - 1].start, sp.end) <= c->o.size)) {
                 if (c->spans[w - 1].end < sp.end)
                     c->spans[w - 1].end = sp.end;
                 continue;
@@ -437,6 +596,14 @@ static void merge_tiny(struct vs_chunker *c, const size_t *sec, size_t nsec)
         c->spans[w++] = sp;
     }
     c->nspans = w;
+}
+
+static int split_failed(const struct vs_chunker *c, struct vs_diag *d)
+{
+    if (c->status == VS_E_NOMEM)
+        return vs_diag_set(d, c->status, "out of memory");
+    return vs_diag_set(d, c->status, "the tokenizer cannot count this text (%s)",
+                       vs_status_message(c->status));
 }
 
 static int split_impl(struct vs_chunker *c, const char *text, size_t len,
@@ -466,10 +633,19 @@ static int split_impl(struct vs_chunker *c, const char *text, size_t len,
         c->pre[i] = cnt;
         if (c->o.unit == VS_CHUNK_CHARS)
             cnt += !is_cont(t[i]);
-        else
+        else if (c->o.unit == VS_CHUNK_WORDS)
             cnt += !is_ws(t[i]) && (i == 0 || is_ws(t[i - 1]));
+        else if (!is_ws(t[i]) && (i == 0 || is_ws(t[i - 1]))) {
+            /* tokens: a word's count at its first byte */
+            size_t j = i;
+            while (j < len && !is_ws(t[j]))
+                j++;
+            cnt += (uint32_t)count_span(c, i, j);
+        }
     }
     c->pre[len] = cnt;
+    if (c->status)
+        return split_failed(c, d);
 
     switch (c->o.splitter) {
     case VS_SPLITTER_FIXED:
@@ -497,11 +673,11 @@ static int split_impl(struct vs_chunker *c, const char *text, size_t len,
         break;
     }
     }
-    if (c->status)
-        return vs_diag_set(d, c->status, "out of memory");
-    if (c->o.min_size)
+    if (!c->status && c->o.min_size)
         merge_tiny(c, c->o.splitter == VS_SPLITTER_MARKDOWN ? sec : NULL,
                    c->o.splitter == VS_SPLITTER_MARKDOWN ? nsec : 0);
+    if (c->status)
+        return split_failed(c, d);
     *spans = c->spans;
     *n = c->nspans;
     return VS_OK;

@@ -206,6 +206,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
                    const struct vs_diag *wd)
 {
     struct vs_chunk_job *j = ctx;
+    j->c.files++;
     if (status != VS_OK) {
         warn(j, status, wd);
         j->c.files_skipped++;
@@ -218,7 +219,7 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
         return (st = vs_chunk_job_records(j, path, &d)) == VS_OK ? VS_OK : fatal(j, st, &d);
     /* the stamp is taken before the read: a file changed meanwhile gets a
      * stamp older than its contents, so the next --since run reads it */
-    char stamp[256];
+    char stamp[640];
     int have_stamp = vs_chunk_stamp(path, &j->opts, stamp, sizeof stamp, &d) == VS_OK;
     if (have_stamp && vs_chunk_since_unchanged(j->since, path, rel, stamp)) {
         json_t *k = vs_chunk_keep_record(rel, path);
@@ -278,4 +279,24 @@ int vs_chunk_job_finish(struct vs_chunk_job *j, struct vs_diag *d)
         }
     }
     return VS_OK;
+}
+
+static int count_file(void *ctx, const char *path, const char *rel, int status,
+                      const struct vs_diag *wd)
+{
+    (void)path;
+    (void)rel;
+    (void)status;
+    (void)wd;
+    ++*(long long *)ctx;
+    return VS_OK;
+}
+
+int vs_chunk_count_files(const char *path, const struct vs_walk_filter *filter,
+                         long long *n, struct vs_diag *d)
+{
+    struct vs_walk_filter f = *filter;
+    f.left_out = NULL;
+    *n = 0;
+    return vs_walk(path, &f, count_file, n, d);
 }

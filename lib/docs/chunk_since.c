@@ -26,11 +26,13 @@ int vs_chunk_stamp(const char *path, const struct vs_chunk_options *o,
         vs_diag_where(d, path, 0);
         return vs_diag_set(d, vs_status_from_errno(errno), "%s", strerror(errno));
     }
-    int k = snprintf(buf, n, "v2 %lld.%09ld %lld.%09ld %lld %llu %s/%s/%zu/%zu/%zu/%u",
+    int k = snprintf(buf, n, "v2 %lld.%09ld %lld.%09ld %lld %llu %s/%s%s%s/%zu/%zu/%zu/%u",
                      (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec,
                      (long long)sb.st_ctim.tv_sec, (long)sb.st_ctim.tv_nsec,
                      (long long)sb.st_size, (unsigned long long)sb.st_ino,
                      vs_splitter_name(o->splitter), vs_chunk_unit_name(o->unit),
+                     o->unit == VS_CHUNK_TOKENS ? "=" : "",
+                     o->unit == VS_CHUNK_TOKENS && o->count_model ? o->count_model : "",
                      o->size, o->overlap, o->min_size, o->load_flags);
     if (k < 0 || (size_t)k >= n)
         return vs_diag_set(d, VS_E_INTERNAL, "file stamp buffer too small");

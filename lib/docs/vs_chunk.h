@@ -52,7 +52,24 @@ enum vs_splitter {
     VS_SPLITTER_MARKDOWN
 };
 
-enum vs_chunk_unit { VS_CHUNK_CHARS = 0, VS_CHUNK_WORDS };
+enum vs_chunk_unit { VS_CHUNK_CHARS = 0, VS_CHUNK_WORDS, VS_CHUNK_TOKENS };
+
+/* Tokens (VS_CHUNK_TOKENS): the caller's tokenizer counts the tokens of
+ * text[0..len) into *n (returns VS_OK, else the status that stops the
+ * split: VS_E_DATA, VS_E_NOMEM). The library has no tokenizer of its own at
+ * this layer: vs-chunk bridges it to the model's (vs_embedder_count_tokens).
+ * The chunker counts each white-space separated word once and adds the
+ * counts up (a tokenizer whose pieces never cross white space, as
+ * WordPiece's and SentencePiece's do not, counts a text as the sum of its
+ * words); every chunk it emits is then counted whole, and one that measures
+ * more than `size` after all (a tokenizer that joins words) is cut again at
+ * the last word that fits, so no chunk exceeds `size` by the tokenizer's
+ * own count. A word of more than `size` tokens is cut at code points, the
+ * longest piece that counts at most `size` (at least one code point). In
+ * tokens, tiny pieces are merged only where the merged chunk still fits
+ * in `size`, and the fixed splitter packs whole words, like recursive at
+ * the word level. */
+typedef int (*vs_chunk_count_fn)(void *arg, const char *text, size_t len, size_t *n);
 
 struct vs_chunk_options {
     enum vs_splitter splitter;
@@ -61,9 +78,14 @@ struct vs_chunk_options {
     size_t overlap; /* < size */
     size_t min_size; /* < size; 0 = no merging (see below) */
     unsigned load_flags; /* VS_LOAD_* for files read by a vs_chunk_job */
+    vs_chunk_count_fn count; /* VS_CHUNK_TOKENS: required; else unused */
+    void *count_arg;
+    const char *count_model; /* VS_CHUNK_TOKENS: the model's identity, for
+                                file stamps (--since) */
 };
 
-/* Names: "fixed", "recursive", "sentence", "markdown"; "chars", "words".
+/* Names: "fixed", "recursive", "sentence", "markdown"; "chars", "words",
+ * "tokens".
  * The parsers return VS_OK or VS_E_USAGE. */
 const char *vs_splitter_name(enum vs_splitter s);
 int vs_splitter_parse(const char *name, enum vs_splitter *out);
@@ -77,7 +99,8 @@ struct vs_chunk_span {
 
 struct vs_chunker;
 
-/* Errors: VS_E_USAGE (size 0, overlap >= size), VS_E_NOMEM.
+/* Errors: VS_E_USAGE (size 0, overlap >= size, tokens without count),
+ * VS_E_NOMEM.
  * The caller owns *out (vs_chunker_free). */
 int vs_chunker_new(const struct vs_chunk_options *o, struct vs_chunker **out,
                    struct vs_diag *d);
@@ -86,7 +109,7 @@ void vs_chunker_free(struct vs_chunker *c);
 /* Split text (UTF-8, len bytes) whose sections start at the sorted byte
  * offsets sec[0..nsec) (may be NULL/0). *spans is owned by the chunker and
  * valid until the next call. Returns VS_OK, VS_E_DATA (a text of 4 GiB or
- * more) or VS_E_NOMEM. */
+ * more, or one the tokenizer cannot count) or VS_E_NOMEM. */
 int vs_chunker_split(struct vs_chunker *c, const char *text, size_t len,
                      const size_t *sec, size_t nsec,
                      const struct vs_chunk_span **spans, size_t *n,
@@ -106,7 +129,8 @@ int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
 /* ---- incremental runs (vs-chunk --since STORE) ----
  *
  * A file stamp says "this file, read this way": "v2 MTIME CTIME SIZE INODE
- * SPLITTER/UNIT/SIZE/OVERLAP/MIN_SIZE/LOAD_FLAGS" (v1, from before tiny
+ * SPLITTER/UNIT/SIZE/OVERLAP/MIN_SIZE/LOAD_FLAGS" (UNIT "tokens=MODEL" names
+ * the tokenizer's model identity) (v1, from before tiny
  * merging and HTML main content, lacked the last two and never equals a
  * v2 stamp, so such files are read again once), with the times as seconds.nanoseconds from
  * stat(2). vs-chunk puts it on every chunk record of a file as
@@ -121,7 +145,7 @@ int vs_chunker_doc(struct vs_chunker *c, const struct vs_doc *doc,
  */
 
 /* The stamp of the file at path for chunking options o into buf (n bytes;
- * 160 are enough). Errors: VS_E_IO (stat failed; d names the file),
+ * 160 are enough, 640 with a model identity). Errors: VS_E_IO (stat failed; d names the file),
  * VS_E_INTERNAL (buf too small). */
 int vs_chunk_stamp(const char *path, const struct vs_chunk_options *o,
                    char *buf, size_t n, struct vs_diag *d);

@@ -25,6 +25,7 @@ struct vs_chunk_counts {
     long long docs, chunks, bytes; /* bytes: of the documents' text */
     long long files_skipped, records_skipped, files_unchanged;
     long long files_left_out; /* not documents, or ignored (vs_walk) */
+    long long files;          /* files walks handed over: read, skipped or unchanged */
 };
 
 struct vs_chunk_sink {
@@ -74,5 +75,11 @@ int vs_chunk_job_path(struct vs_chunk_job *j, const char *path, struct vs_diag *
 int vs_chunk_job_finish(struct vs_chunk_job *j, struct vs_diag *d);
 
 const struct vs_chunk_counts *vs_chunk_job_counts(const struct vs_chunk_job *j);
+
+/* How many files a walk of path with filter (its left_out is not called)
+ * would hand over, each stat-ed, none read (for progress against a
+ * total). Errors: VS_E_IO (path cannot be examined), VS_E_NOMEM. */
+int vs_chunk_count_files(const char *path, const struct vs_walk_filter *filter,
+                         long long *n, struct vs_diag *d);
 
 #endif

@@ -2,6 +2,7 @@
  * (embed_internal.h): model folder resolution, identity, prefixes. */
 #include "embed_internal.h"
 #include "vs_bert.h"
+#include "vs_wordpiece.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@ struct bertembed {
     int role;
     int *trunc;
     size_t trunc_cap;
+    int32_t *ids; /* vs_bertembed_count's scratch */
+    size_t ids_cap;
 };
 
 /* Prefixes the models were trained with, keyed by the start of the model's
@@ -117,12 +120,48 @@ int vs_bertembed_truncated(const void *state, size_t i)
     return b->trunc && i < b->trunc_cap ? b->trunc[i] : 0;
 }
 
+int vs_bertembed_count(void *state, const char *text, size_t len, size_t *n)
+{
+    struct bertembed *b = state;
+    /* a piece holds at least one code point (a whole word as [UNK]); lower
+     * casing may make more: grow and count again when the room was short */
+    for (size_t need = len + 2;; need *= 2) {
+        if (b->ids_cap < need) {
+            int32_t *p = realloc(b->ids, need * sizeof *p);
+            if (!p)
+                return VS_E_NOMEM;
+            b->ids = p;
+            b->ids_cap = need;
+        }
+        size_t cnt;
+        int tr = 0;
+        int st = vs_wordpiece_encode(vs_bert_wordpiece(b->m), text, len, b->ids_cap,
+                                     b->ids, &cnt, &tr, NULL);
+        if (st != VS_OK)
+            return st;
+        if (!tr) {
+            *n = cnt - 2; /* [CLS] and [SEP] */
+            return VS_OK;
+        }
+    }
+}
+
+size_t vs_bertembed_max_tokens(void *state)
+{
+    struct bertembed *b = state;
+    size_t ml = vs_bert_max_len(b->m), p = 0;
+    if (b->prefix[0][0] && vs_bertembed_count(state, b->prefix[0], strlen(b->prefix[0]), &p))
+        return 0;
+    return ml > p + 2 ? ml - p - 2 : 0;
+}
+
 static void be_free(void *state)
 {
     struct bertembed *b = state;
     if (!b)
         return;
     vs_bert_free(b->m);
+    free(b->ids);
     free(b->trunc);
     free(b);
 }

@@ -364,6 +364,15 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
     return VS_OK;
 }
 
+/* here, not in embed_api.c: the WebAssembly build has no embed_api.c */
+void vs_embed_opts_init(struct vs_embed_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->concurrency = 1;
+    o->max_retries = 4;
+    o->timeout_ms = 60000;
+}
+
 int vs_embedder_new_opts(const char *model, size_t dim,
                          const struct vs_embed_opts *o,
                          struct vs_embedder **out, struct vs_diag *d)
@@ -447,6 +456,36 @@ int vs_embedder_local_truncated(const struct vs_embedder *e, size_t i)
 }
 
 void vs_embedder_set_threads(int n) { vs_bert_set_threads(n); }
+
+int vs_embedder_count_tokens(struct vs_embedder *e, const char *text, size_t len,
+                             size_t *n, struct vs_diag *d)
+{
+    int st = VS_OK;
+    if (e->is_api)
+        return vs_diag_set(d, VS_E_UNSUPPORTED,
+                           "the tokens of API model '%s' are not counted here "
+                           "(hash, use-lite and BERT models are)", e->identity);
+    if (e->is_bert)
+        st = vs_bertembed_count(e->state, text, len, n);
+    else if (e->is_use)
+        st = vs_uselite_count(e->state, text, len, n);
+    else
+        *n = vs_hashembed_count_words(text, len);
+    if (st == VS_E_DATA)
+        return vs_diag_set(d, st, "text is not valid UTF-8");
+    if (st != VS_OK)
+        return vs_diag_set(d, st, "out of memory");
+    return VS_OK;
+}
+
+size_t vs_embedder_max_tokens(struct vs_embedder *e)
+{
+    if (e->is_bert)
+        return vs_bertembed_max_tokens(e->state);
+    if (e->is_use)
+        return vs_uselite_max_tokens(e->state);
+    return 0; /* the hash embedder reads every word; API models: not counted */
+}
 
 int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
                           float *out, struct vs_diag *d)

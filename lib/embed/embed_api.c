@@ -641,14 +641,6 @@ static const struct vs_embed_ops ollama_ops = {
 static const struct vs_embed_ops cohere_ops = {
     .name = "cohere", .embed = api_embed, .free = api_free};
 
-void vs_embed_opts_init(struct vs_embed_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->concurrency = 1;
-    o->max_retries = 4;
-    o->timeout_ms = 60000;
-}
-
 int vs_embedapi_create(const char *model, size_t dim,
                        const struct vs_embed_opts *o_in,
                        const struct vs_embed_ops **ops, void **state,

@@ -45,6 +45,11 @@ void vs_bertembed_set_role(void *state, int role);
 int vs_bertembed_truncated(const void *state, size_t i);
 /* The prefix of the current role ("" when the model has none). */
 const char *vs_bertembed_prefix(const void *state);
+/* Tokens of a text (WordPiece, [CLS] and [SEP] not counted): VS_OK,
+ * VS_E_DATA (not UTF-8), VS_E_NOMEM; and how many the model reads of a
+ * document (its maximum less [CLS], [SEP] and the document prefix). */
+int vs_bertembed_count(void *state, const char *text, size_t len, size_t *n);
+size_t vs_bertembed_max_tokens(void *state);
 
 /* USE-lite (uselite.c): load the model folder (model.json, shards,
  * vocab.json); *sum is the xxh64 of the shards. Errors as vs_uselite_open.
@@ -52,6 +57,13 @@ const char *vs_bertembed_prefix(const void *state);
 int vs_uselite_create(const char *dir, const struct vs_embed_ops **ops,
                       void **state, uint64_t *sum, struct vs_diag *d);
 int vs_uselite_truncated(const void *state, size_t i);
+/* Tokens of a text (SentencePiece ids): VS_OK, VS_E_DATA, VS_E_NOMEM; and
+ * how many the model reads (128). */
+int vs_uselite_count(void *state, const char *text, size_t len, size_t *n);
+size_t vs_uselite_max_tokens(void *state);
+
+/* The hash embedder's words of a text (hashembed.c, step 2). */
+size_t vs_hashembed_count_words(const char *text, size_t len);
 
 /* Version tag of the hash embedder's feature set, part of its identity. */
 #define VS_HASHEMBED_VERSION "hash-v1"

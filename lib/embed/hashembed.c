@@ -142,6 +142,32 @@ static int is_symbol_cp(utf8proc_int32_t c)
     }
 }
 
+/* The words of a text as step 2 above finds them, before normalising:
+ * runs of letters, marks and numbers, else (none) runs of symbols. */
+size_t vs_hashembed_count_words(const char *text, size_t len)
+{
+    size_t n[2] = {0, 0};
+    int in[2] = {0, 0};
+    utf8proc_ssize_t i = 0;
+    while ((size_t)i < len) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+                                              (utf8proc_ssize_t)len - i, &c);
+        if (k <= 0) { /* not UTF-8: one byte, a break */
+            in[0] = in[1] = 0;
+            i++;
+            continue;
+        }
+        int w = is_word_cp(c), s = is_symbol_cp(c);
+        n[0] += w && !in[0];
+        n[1] += s && !in[1];
+        in[0] = w;
+        in[1] = s;
+        i += k;
+    }
+    return n[0] ? n[0] : n[1];
+}
+
 static void le64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)

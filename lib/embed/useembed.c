@@ -115,3 +115,18 @@ int vs_uselite_truncated(const void *state, size_t i)
     const struct useembed *u = state;
     return u->trunc && i < u->trunc_cap ? u->trunc[i] : 0;
 }
+
+int vs_uselite_count(void *state, const char *text, size_t len, size_t *n)
+{
+    struct useembed *u = state;
+    int32_t *ids = NULL;
+    int st = vs_uselite_tokenize(u->m, text, len, &ids, n);
+    free(ids);
+    return st;
+}
+
+size_t vs_uselite_max_tokens(void *state)
+{
+    const struct useembed *u = state;
+    return vs_uselite_maxlen(u->m);
+}

@@ -62,6 +62,23 @@ int vs_embedder_embed(struct vs_embedder *e, size_t n,
 int vs_embedder_embed_one(struct vs_embedder *e, const char *text,
                           float *out, struct vs_diag *d);
 
+/* ---- token counts (vs-chunk --unit tokens) ----
+ *
+ * The tokens of a text as the model's own tokenizer makes them, without the
+ * special tokens and the document prefix it adds: WordPiece pieces for BERT
+ * models, SentencePiece ids for USE-lite, words (runs of letters, marks and
+ * numbers, as the hash embedder finds them) for the hash embedder. The
+ * count of a text is the sum of the counts of its white-space separated
+ * words for the BERT and hash tokenizers, and for USE-lite's whole-word
+ * pieces. Errors: VS_E_DATA (not UTF-8), VS_E_NOMEM, VS_E_UNSUPPORTED (API
+ * models). Not thread-safe (scratch in the embedder). */
+int vs_embedder_count_tokens(struct vs_embedder *e, const char *text, size_t len,
+                             size_t *n, struct vs_diag *d);
+/* How many tokens of a document text the model reads (BERT: its maximum
+ * less [CLS], [SEP] and the document prefix; USE-lite: 128); the rest is
+ * cut. 0: no limit (hash) or unknown (API models). */
+size_t vs_embedder_max_tokens(struct vs_embedder *e);
+
 /* ---- API embedders (embed_api.c): openai:, ollama:, cohere: ----
  *
  * Model names "openai:MODEL[:DIM]", "ollama:MODEL[:DIM]",

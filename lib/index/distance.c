@@ -18,6 +18,12 @@
 #else
 #define VS_X86 0
 #endif
+#if defined(__wasm_simd128__)
+#define VS_WASM128 1
+#include <wasm_simd128.h>
+#else
+#define VS_WASM128 0
+#endif
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 /* The tile loops have constant trip counts after inlining; unrolling them
@@ -461,6 +467,97 @@ __attribute__((target(AVX512_T))) static float avx512_l2(const float *a,
 #pragma GCC diagnostic pop
 #endif /* VS_X86 */
 
+#if VS_WASM128
+/* ---- WebAssembly SIMD128: 4 lanes, the same arithmetic as SSE2 ---- */
+
+ALWAYS_INLINE float hsum_w128(v128_t v)
+{
+    /* (x0 + x1) + (x2 + x3) */
+    v128_t s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 2, 3, 0, 1));
+    return wasm_f32x4_extract_lane(s, 0);
+}
+
+ALWAYS_INLINE v128_t step_w128(v128_t acc, v128_t qv, v128_t xv, int l2)
+{
+    if (l2) {
+        v128_t t = wasm_f32x4_sub(qv, xv);
+        return wasm_f32x4_add(acc, wasm_f32x4_mul(t, t));
+    }
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(qv, xv));
+}
+
+ALWAYS_INLINE void tile_w128(const float *q, const float *const *xp, size_t d,
+                             float *out, size_t ldo, int iq, int jx, int l2)
+{
+    v128_t acc[4][4];
+    UNROLL
+    for (int i = 0; i < iq; i++)
+        UNROLL
+        for (int j = 0; j < jx; j++)
+            acc[i][j] = wasm_f32x4_splat(0.0f);
+    size_t k = 0;
+    for (; k + 4 <= d; k += 4) {
+        v128_t xv[4];
+        UNROLL
+        for (int j = 0; j < jx; j++)
+            xv[j] = wasm_v128_load(xp[j] + k);
+        UNROLL
+        for (int i = 0; i < iq; i++) {
+            v128_t qv = wasm_v128_load(q + (size_t)i * d + k);
+            UNROLL
+            for (int j = 0; j < jx; j++)
+                acc[i][j] = step_w128(acc[i][j], qv, xv[j], l2);
+        }
+    }
+    if (k < d) {
+        size_t rem = d - k;
+        float qb[4][4], xb[4][4];
+        memset(qb, 0, sizeof qb);
+        memset(xb, 0, sizeof xb);
+        UNROLL
+        for (int j = 0; j < jx; j++)
+            memcpy(xb[j], xp[j] + k, rem * sizeof(float));
+        UNROLL
+        for (int i = 0; i < iq; i++)
+            memcpy(qb[i], q + (size_t)i * d + k, rem * sizeof(float));
+        UNROLL
+        for (int i = 0; i < iq; i++) {
+            v128_t qv = wasm_v128_load(qb[i]);
+            UNROLL
+            for (int j = 0; j < jx; j++)
+                acc[i][j] = step_w128(acc[i][j], qv, wasm_v128_load(xb[j]), l2);
+        }
+    }
+    UNROLL
+    for (int i = 0; i < iq; i++)
+        UNROLL
+        for (int j = 0; j < jx; j++)
+            out[(size_t)i * ldo + (size_t)j] = hsum_w128(acc[i][j]);
+}
+
+#define T_W128_DOT(q, x, d, o, l, I, J) tile_w128(q, x, d, o, l, I, J, 0)
+#define T_W128_L2(q, x, d, o, l, I, J) tile_w128(q, x, d, o, l, I, J, 1)
+DEFINE_BLOCK(w128_dot_block, T_W128_DOT)
+DEFINE_BLOCK(w128_l2_block, T_W128_L2)
+DEFINE_GATHER(w128_dot_ids, T_W128_DOT)
+DEFINE_GATHER(w128_l2_ids, T_W128_L2)
+
+static float w128_dot(const float *a, const float *b, size_t d)
+{
+    float r;
+    tile_w128(a, &b, d, &r, 1, 1, 1, 0);
+    return r;
+}
+
+static float w128_l2(const float *a, const float *b, size_t d)
+{
+    float r;
+    tile_w128(a, &b, d, &r, 1, 1, 1, 1);
+    return r;
+}
+#endif /* VS_WASM128 */
+
 static const struct vs_distance_kernels table[VS_SIMD_COUNT] = {
     {VS_SIMD_SCALAR, "scalar", scalar_dot, scalar_l2, scalar_dot_block, scalar_l2_block,
      scalar_dot_ids, scalar_l2_ids},
@@ -475,6 +572,12 @@ static const struct vs_distance_kernels table[VS_SIMD_COUNT] = {
     {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL, NULL, NULL},
     {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL, NULL, NULL},
     {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL, NULL, NULL},
+#endif
+#if VS_WASM128
+    {VS_SIMD_SIMD128, "simd128", w128_dot, w128_l2, w128_dot_block, w128_l2_block,
+     w128_dot_ids, w128_l2_ids},
+#else
+    {VS_SIMD_SIMD128, "simd128", NULL, NULL, NULL, NULL, NULL, NULL},
 #endif
 };
 
@@ -491,6 +594,10 @@ int vs_distance_supported(enum vs_simd level)
     case VS_SIMD_AVX512:
         return __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#if VS_WASM128
+    case VS_SIMD_SIMD128:
+        return 1; /* the module would not have compiled without SIMD128 */
 #endif
     default:
         return 0;

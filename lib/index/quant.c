@@ -430,16 +430,14 @@ Q512_IDS(sq8_dot_ids_avx512, 3)
 #pragma GCC diagnostic pop
 #endif
 
+#if VS_QUANT_X86 /* called only there (other targets: unused, a warning) */
 static int have_avx512(void)
 {
-#if VS_QUANT_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
-#else
-    return 0;
-#endif
 }
+#endif
 
 static int have_avx2(void)
 {

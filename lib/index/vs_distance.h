@@ -27,7 +27,8 @@ enum vs_simd {
     VS_SIMD_SSE = 1,    /* SSE2: 4 lanes, multiply + add */
     VS_SIMD_AVX2 = 2,   /* AVX2 + FMA: 8 lanes */
     VS_SIMD_AVX512 = 3, /* AVX-512F: 16 lanes, masked tails */
-    VS_SIMD_COUNT = 4
+    VS_SIMD_SIMD128 = 4, /* WebAssembly SIMD128 (a build with -msimd128) */
+    VS_SIMD_COUNT = 5
 };
 
 /* Block kernels: out[i * ldo + j] = f(q + i * d, x + j * d) for i < nq,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query_internal.h"
 #include "vs_ndjson.h"
 
 /* Read one stream: by[qid] = array of hits in file order; new qids are
@@ -183,33 +184,43 @@ static int merge_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
+int vs_query_merge_files(const char *const *paths, size_t n, size_t k, const json_t *kmap,
                          int (*emit)(const json_t *hit, void *arg), void *arg,
                          uint64_t *nqueries, uint64_t *nhits, uint64_t *incomparable,
                          struct vs_diag *d)
 {
+    return vs_query_merge_own(paths, n, k, kmap, NULL, emit, arg, nqueries, nhits,
+                              incomparable, d);
+}
+
+int vs_query_merge_own(const char *const *paths, size_t n, size_t k, const json_t *kmap,
+                       const struct vs_stream_tally *tally,
+                       int (*emit)(const json_t *hit, void *arg), void *arg,
+                       uint64_t *nqueries, uint64_t *nhits, uint64_t *incomparable,
+                       struct vs_diag *d)
+{
     int st = VS_OK;
-    json_t *by = json_object(), *order = json_array(), *seen = json_object();
+    json_t *by = json_object(), *order = json_array();
     struct merge_item *items = NULL;
     size_t cap = 0;
     uint64_t nq = 0, nh = 0, inc = 0;
-    if (!by || !order || !seen)
+    if (!by || !order)
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    /* one object for all files: a qid's hits of every shard in one array */
+    /* one object for all files: a qid's hits of every shard in one array,
+     * and each qid once in order */
     for (size_t i = 0; i < n && st == VS_OK; i++)
         st = read_stream(paths[i], by, order, d);
+    if (tally) /* the files were the caller's own: not inputs of the process */
+        vs_stream_tally_restore(tally);
     size_t qi;
     json_t *jq;
     json_array_foreach(order, qi, jq) {
         if (st != VS_OK)
             break;
         const char *qid = json_string_value(jq);
-        if (json_object_get(seen, qid))
-            continue;
-        json_object_set_new(seen, qid, json_true());
         nq++;
-        json_t *a = json_object_get(by, qid);
-        size_t m = json_array_size(a), nout = 0;
+        json_t *a = json_object_get(by, qid), *jk = kmap ? json_object_get(kmap, qid) : NULL;
+        size_t m = json_array_size(a), nout = 0, kq = json_is_integer(jk) ? (size_t)json_integer_value(jk) : k;
         if (m > cap) {
             struct merge_item *p = realloc(items, m * sizeof *items);
             if (!p) {
@@ -228,7 +239,7 @@ int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
         json_t *ids = json_object(); /* the ids written for this qid */
         if (!ids)
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        for (size_t j = 0; j < m && (!k || nout < k) && st == VS_OK; j++) {
+        for (size_t j = 0; j < m && (!kq || nout < kq) && st == VS_OK; j++) {
             if (json_object_get(ids, items[j].id))
                 continue; /* seen again (in two shards): the best counts */
             json_object_set_new(ids, items[j].id, json_true());
@@ -254,7 +265,6 @@ int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
     free(items);
     json_decref(by);
     json_decref(order);
-    json_decref(seen);
     if (nqueries)
         *nqueries = nq;
     if (nhits)

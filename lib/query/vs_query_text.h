@@ -133,11 +133,13 @@ uint64_t vs_qtext_text_only(const struct vs_qtext *t, const char **why);
  * record (but for the order of equal scores); BM25, hybrid and fused scores
  * depend on each shard's term statistics and ranks, and are not:
  * *incomparable (may be NULL) counts the hits that carry "bm25" or
- * "fusion". Errors: as vs_query_fuse_files. */
-int vs_query_merge_files(const char *const *paths, size_t n, size_t k,
+ * "fusion". kmap (may be NULL) maps a qid to its own k (an integer),
+ * which wins over k. Errors: as vs_query_fuse_files. */
+int vs_query_merge_files(const char *const *paths, size_t n, size_t k, const json_t *kmap,
                          int (*emit)(const json_t *hit, void *arg), void *arg,
                          uint64_t *nqueries, uint64_t *nhits, uint64_t *incomparable,
                          struct vs_diag *d);
+
 
 /* Fuse the hit streams of n files ("-" is standard input), k hits per
  * qid at most (0: all). Errors: VS_E_FIELD, VS_E_JSON (d has file and
@@ -202,6 +204,24 @@ int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
 json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *tot);
 
 /* ---- writing hit records (lib/query_stream.c) -------------------------- */
+
+/* Search the n shard stores (vs-shard) with the same queries and merge
+ * their hits (vs_query_merge_files): the queries of the files (n_files;
+ * "-" is standard input, read once into a temporary file) and the asked
+ * texts (as vs_qtext_stream and vs_qtext_ask), each shard searched in
+ * turn with qo and to into a temporary hit stream, then merged k per qid
+ * (a query's own "k" wins) and given to sink->emit. Bad query records are
+ * reported once (sink->warn, with keep_going). tot gets the merged
+ * totals; *incomparable the BM25, hybrid or fused hits merged. Refused
+ * (VS_E_USAGE): MMR, and group_by other than "doc_id" (a group's hits may
+ * lie in several shards). Errors: those of vs_store_open (d names the
+ * shard), vs_qtext_stream and vs_query_merge_files, VS_E_IO for the
+ * temporary files. */
+int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_opts *qo,
+                    const struct vs_qtext_opts *to, const char *const *files, size_t n_files,
+                    const char *const *asks, size_t n_asks, int keep_going,
+                    const struct vs_qtext_sink *sink, struct vs_qtext_totals *tot,
+                    uint64_t *incomparable, struct vs_diag *d);
 
 /* ndjson: the hit record as one JSON line;
  * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format, whose

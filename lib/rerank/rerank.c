@@ -193,8 +193,10 @@ static int key_of(const json_t *rec, const char *field, char *buf, size_t size,
     }
 bad:
     vs_diag_field(d, "%s", field);
-    return vs_diag_set(d, VS_E_FIELD, "missing, empty or not a string or integer%s",
-                       v ? " (or too long)" : "");
+    if (!v)
+        return vs_diag_set(d, VS_E_FIELD, "is missing");
+    return vs_diag_set(d, VS_E_FIELD, "must be a non-empty string or an integer (of at most "
+                       "%zu bytes)", size - 1);
 }
 
 int vs_rerank_add_query(struct vs_rerank *r, const json_t *rec, struct vs_diag *d)
@@ -592,14 +594,14 @@ int vs_rerank_push(struct vs_rerank *r, const json_t *hit, vs_rerank_emit_fn emi
         return st;
     if (r->store && !id) {
         vs_diag_field(d, "id");
-        return vs_diag_set(d, VS_E_FIELD, "missing (bm25 with a store scores the stored "
+        return vs_diag_set(d, VS_E_FIELD, "is missing (bm25 with a store scores the stored "
                            "record of the hit's id)");
     }
     if (r->store && (st = vs_rerank_store_check(r->store, id, d)) != VS_OK)
         return st;
     if (!text && r->o.method != VS_RERANK_MMR && !r->store) {
         vs_diag_field(d, "text");
-        return vs_diag_set(d, VS_E_FIELD, "missing (method %s scores the hit's text)",
+        return vs_diag_set(d, VS_E_FIELD, "is missing (method %s scores the hit's text)",
                            vs_rerank_method_name(r->o.method));
     }
     float *vec = NULL;
@@ -610,7 +612,7 @@ int vs_rerank_push(struct vs_rerank *r, const json_t *hit, vs_rerank_emit_fn emi
         if (!vec) {
             vs_diag_field(d, "vector");
             return vs_diag_set(d, VS_E_FIELD,
-                               "missing (method mmr needs the hits' vectors)");
+                               "is missing (method mmr needs the hits' vectors)");
         }
         if (r->has_group && r->n && dim != r->dim) {
             free(vec);

@@ -185,12 +185,23 @@ static void set_error(struct vs_server_response *r, int http, const char *code,
     set_json(r, http, o);
 }
 
+/* The message as the programs word it (cmd/cli.c): "field 'F' DETAIL"
+ * when a field is known, else the detail, else the status's message; the
+ * line is a member of its own. */
+static void set_diag_error(struct vs_server_response *r, int http, int st,
+                           const struct vs_diag *d)
+{
+    const char *detail = d && d->detail[0] ? d->detail : vs_status_message(st);
+    if (d && d->field[0])
+        set_error(r, http, vs_status_name(st), d, "field '%s' %s", d->field, detail);
+    else
+        set_error(r, http, vs_status_name(st), d, "%s", detail);
+}
+
 static void set_status_error(struct vs_server_response *r, int st,
                              const struct vs_diag *d)
 {
-    set_error(r, http_of_status(st), vs_status_name(st), d, "%s%s%s",
-              vs_status_message(st), d && d->detail[0] ? ": " : "",
-              d ? d->detail : "");
+    set_diag_error(r, http_of_status(st), st, d);
 }
 
 /* ---- bodies ---- */
@@ -424,7 +435,7 @@ static void ep_query(struct ctx *c)
     if (st == VS_OK && n == 0)
         st = vs_diag_set(&d, VS_E_DATA, "the body holds no query record");
     if (st != VS_OK) {
-        set_error(c->r, st == VS_E_USAGE ? 413 : 400, vs_status_name(st), &d, "%s", d.detail);
+        set_diag_error(c->r, st == VS_E_USAGE ? 413 : 400, st, &d);
         goto done;
     }
     c->ndjson = n > 1 || (c->rq->content_type && strstr(c->rq->content_type, "ndjson"));
@@ -601,23 +612,27 @@ static int collect_write(const char *l, size_t n, long line, void *arg)
     if (p->del) {
         st = vs_ndjson_parse(l, n, &w->rec, p->d);
         if (st == VS_OK && !json_is_string(json_object_get(w->rec, "id"))) {
+            st = vs_diag_set(p->d, VS_E_FIELD, json_object_get(w->rec, "id")
+                                                   ? "must be a string"
+                                                   : "is missing (a delete names a record by its id)");
             json_decref(w->rec);
             vs_diag_field(p->d, "id");
-            st = vs_diag_set(p->d, VS_E_FIELD, "expected a string id");
         }
     } else {
         st = vs_ingest_parse(l, n, &w->rec, &w->vec, &w->dim, p->d);
         if (st == VS_OK && !w->vec && !json_is_string(json_object_get(w->rec, "text"))) {
             json_decref(w->rec);
             vs_diag_field(p->d, "vector");
-            st = vs_diag_set(p->d, VS_E_FIELD, "a record to upsert needs \"vector\", "
-                             "\"vector_b64\" or a string \"text\" (embedded with the "
-                             "store's model)");
+            st = vs_diag_set(p->d, VS_E_FIELD, "is missing (a record to upsert needs "
+                             "\"vector\", \"vector_b64\" or a string \"text\", embedded "
+                             "with the store's model)");
         } else if (st == VS_OK && !json_is_string(json_object_get(w->rec, "id"))) {
+            st = vs_diag_set(p->d, VS_E_FIELD, json_object_get(w->rec, "id")
+                                                   ? "must be a string"
+                                                   : "is missing (a record to upsert needs one)");
             json_decref(w->rec);
             free(w->vec);
             vs_diag_field(p->d, "id");
-            st = vs_diag_set(p->d, VS_E_FIELD, "expected a string id");
         }
     }
     if (st != VS_OK) {
@@ -715,7 +730,7 @@ static void ep_write(struct ctx *c, int ep)
         if (st == VS_OK && n == 0)
             st = vs_diag_set(&d, VS_E_DATA, "the body holds no record");
         if (st != VS_OK) {
-            set_error(c->r, st == VS_E_USAGE ? 413 : 400, vs_status_name(st), &d, "%s", d.detail);
+            set_diag_error(c->r, st == VS_E_USAGE ? 413 : 400, st, &d);
             wparse_release(&p);
             return;
         }

@@ -370,6 +370,18 @@ static int cmp_term_idx(const void *x, const void *y, void *ctx)
                           b->len);
 }
 
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+/* Emscripten 3.1.6's libc has no qsort_r; its module runs one thread, so
+ * the builder can wait in a static for the comparison (WebAssembly build) */
+static struct vs_bm25_builder *sort_builder;
+static int cmp_term_idx_static(const void *x, const void *y)
+{
+    return cmp_term_idx(x, y, sort_builder);
+}
+#define qsort_r(base, n, size, cmp, ctx)                                       \
+    (sort_builder = (ctx), qsort((base), (n), (size), cmp_term_idx_static))
+#endif
+
 static int zcompress(struct vbuf *out, const void *src, size_t n)
 {
     size_t bound = ZSTD_compressBound(n);

@@ -36,10 +36,13 @@ uncommented_example() {
 @test "config: the example, the programs and cli_config.c's list name the same keys" {
     uncommented_example > all.toml
     ex=$(toml_keys all.toml | sed 's/^embed\.price\..*/embed.price./' | sort -u)
-    code=$(cat "$ROOT"/cmd/*.c | grep -oE '(vs_cli_setting|setting_[a-z]+)\("[a-z_.]+"' |
-           sed -E 's/.*\("//; s/"$//' | sort -u)
+    # keys the programs name: in calls (vs_cli_setting("query.k")) and in
+    # tables of options and keys (vs-serve's {OPT_THREADS, "serve.threads"})
+    code=$(cat $(ls "$ROOT"/cmd/*.c | grep -v cli_config.c) |
+           grep -oE '"(chunk|embed|eval|ingest|query|rerank|serve)\.[a-z0-9_]+"' |
+           tr -d '"' | sort -u)
     code=$(printf '%s\nembed.price.\n' "$code" | sort -u)   # read as embed.price.MODEL
-    known=$(sed -n '/known_keys\[\] = {/,/^};/p' "$ROOT/cmd/cli_config.c" | grep -oE '"[a-z_.]+"' | tr -d '"' | sort -u)
+    known=$(sed -n '/known_keys\[\] = {/,/^};/p' "$ROOT/cmd/cli_config.c" | grep -oE '"[a-z0-9_.]+"' | tr -d '"' | sort -u)
     if [ "$ex" != "$code" ] || [ "$ex" != "$known" ]; then
         echo "example vs code:"; diff <(echo "$ex") <(echo "$code") || true
         echo "example vs cli_config.c:"; diff <(echo "$ex") <(echo "$known") || true
@@ -146,4 +149,106 @@ uncommented_example() {
     VS_PROGRESS_SECONDS=0 run_split vs-embed -q --model hash-v1:8 in.jsonl
     expect_status 0
     [ -z "$err" ]
+}
+
+# a store of three records with texts and 4-d vectors, for vs-query
+make_store() {
+    for r in 'a|wal mode journal|1,0,0,0' 'b|partial index rows|0,1,0,0' 'c|wal checkpoint|0,0,1,0'; do
+        IFS='|' read -r id text vec <<< "$r"
+        printf '{"id":"%s","text":"%s","vector":[%s]}\n' "$id" "$text" "$vec"
+    done | vs-ingest -q kb.vs
+}
+
+@test "config: [query] mode, fusion, alpha, group_by and keep_going set vs-query's options; flags win" {
+    make_store
+    q='{"id":"q1","text":"wal","vector":[1,0,0,0]}'
+    printf '[query]\nmode = "text"\n' > .vecstore.toml
+    run_split vs-query kb.vs <<< "$q"
+    expect_status 0
+    [[ "$out" == *'"mode":"text"'* ]]
+    [[ "$out" != *'"mode":"hybrid"'* ]]
+    run_split vs-query --mode vector kb.vs <<< "$q"     # the flag wins
+    expect_status 0
+    [[ "$out" == *'"distance"'* ]]
+    [[ "$out" != *'"mode":"text"'* ]]
+    printf '[query]\nmode = "hybrid"\nfusion = "weighted"\nalpha = 0.25\ngroup_by = "doc_id"\n' > .vecstore.toml
+    run_split vs-query kb.vs <<< "$q"
+    expect_status 0
+    [[ "$out" == *'"fusion":{"method":"weighted","alpha":0.25'* ]]
+    # group_by: a.1 and a.2 are chunks of one document, one hit for both
+    printf '{"id":"a.1","doc_id":"a","text":"wal one","vector":[1,0,0,0]}\n{"id":"a.2","doc_id":"a","text":"wal two","vector":[0.9,0.1,0,0]}\n' |
+        vs-ingest -q kb.vs
+    run_split vs-query kb.vs <<< "$q"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -c '"doc_id":"a"')" -eq 1 ]
+    run_split vs-query kb.vs --mode hybrid <<< "$q"     # flags do not undo a setting they do not name
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -c '"doc_id":"a"')" -eq 1 ]
+    # keep_going: a bad query record is skipped with a warning
+    printf '[query]\nkeep_going = true\n' > .vecstore.toml
+    run_split vs-query kb.vs <<< "$(printf '%s\n{"id":"bad"}\n' "$q")"
+    expect_status 0
+    [[ "$err" == "vs-query: warning: <stdin>:2: "* ]]
+    rm .vecstore.toml
+    run_split vs-query kb.vs <<< "$(printf '%s\n{"id":"bad"}\n' "$q")"
+    expect_status 3
+}
+
+@test "config: a bad [query] value is exit 2 naming FILE:LINE" {
+    make_store
+    printf '[query]\nk = 5\nmode = "vectr"\n' > .vecstore.toml
+    run_split vs-query kb.vs < /dev/null
+    expect_status 2
+    [ -z "$out" ]
+    [ "$(printf '%s\n' "$err" | head -1)" = "vs-query: error: .vecstore.toml:3: setting 'query.mode' needs vector, text, hybrid or auto, not 'vectr'" ]
+    printf '[query]\nfusion = "rrf"\nalpha = 2\n' > .vecstore.toml
+    run_split vs-query kb.vs < /dev/null
+    expect_status 2
+    [ "$(printf '%s\n' "$err" | head -1)" = "vs-query: error: .vecstore.toml:3: setting 'query.alpha' needs a number from 0 to 1, not '2'" ]
+}
+
+@test "config: [embed] keep_going and field set vs-embed's options" {
+    printf '{"id":"a","body":"some words"}\n{"id":"b","body":""}\n' > in.jsonl
+    printf '[embed]\nmodel = "hash"\nfield = "body"\nkeep_going = true\n' > .vecstore.toml
+    run_split vs-embed in.jsonl
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -c '"vector"')" -eq 1 ]
+    [[ "$err" == "vs-embed: warning: in.jsonl:2: "* ]]
+    printf '[embed]\nmodel = "hash"\nfield = "body"\nkeep_going = maybe\n' > .vecstore.toml
+    run_split vs-embed in.jsonl
+    expect_status 2
+    [[ "$err" == "vs-embed: error: .vecstore.toml:"*": 'maybe' is not a valid value"* ]]
+    printf '[embed]\nmodel = "hash"\nbatch = 0\n' > .vecstore.toml
+    run_split vs-embed in.jsonl
+    expect_status 2
+    [ -z "$out" ]
+    [ "$(printf '%s\n' "$err" | head -1)" = "vs-embed: error: .vecstore.toml:3: setting 'embed.batch' needs an integer from 1 to 65536, not '0'" ]
+}
+
+@test "config: [serve] keys set vs-serve's options; paths are relative to the file; bad values name FILE:LINE" {
+    make_store
+    mkdir -p proj/sub
+    printf '[serve]\nmax_k = 3\naccess_log = "access.ndjson"\n' > proj/.vecstore.toml
+    cd proj/sub
+    start_server ../../kb.vs
+    run_split curl -s -X POST "$U/v1/stores/kb/query" -d '{"id":"q","vector":[1,0,0,0],"k":5}'
+    [[ "$out" == *'"error"'* ]]
+    [[ "$out" == *'k'* ]]
+    run_split curl -s -X POST "$U/v1/stores/kb/query" -d '{"id":"q","vector":[1,0,0,0],"k":3}'
+    [[ "$out" == *'"hits"'* ]]
+    kill "$SRV_PID"
+    wait "$SRV_PID" || true
+    [ -s ../access.ndjson ]       # next to the file that named it
+    [ ! -e access.ndjson ]
+    cd "$BATS_TEST_TMPDIR"
+    printf '[serve]\nlisten = "127.0.0.1:0"\n\nmax_body = "big"\n' > .vecstore.toml
+    run_split vs-serve kb.vs
+    expect_status 2
+    [ -z "$out" ]
+    [ "$(printf '%s\n' "$err" | head -1)" = "vs-serve: error: .vecstore.toml:4: setting 'serve.max_body' needs an integer from 1 to 2147483648, not 'big'" ]
+    # --insecure-no-auth has no key: a file must not turn authentication off
+    printf '[serve]\ninsecure_no_auth = true\n' > .vecstore.toml
+    run_split vs-serve kb.vs
+    expect_status 2
+    [ "$err" = "vs-serve: error: .vecstore.toml:2: unknown key 'serve.insecure_no_auth' (see .vecstore.toml.example)" ]
 }

@@ -193,7 +193,7 @@ if mode == "hybrid":
     [[ "$out" == *'"text":"An index over a subset of rows.","start":0,"end":31,'*'"metadata":{"title":"Partial indexes"}'* ]]
     run_split vs-chunk --title nowhere "$S/c.jsonl"
     expect_status 2
-    [[ "$err" == *"--title takes text or metadata"* ]]
+    [[ "$err" == *"option '--title' needs text or metadata, not "* ]]
     [ -z "$out" ]
 }
 

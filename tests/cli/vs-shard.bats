@@ -254,3 +254,43 @@ shard_stores() {
     expect_status 3
     [[ "$err" == *"bad.hits:2"*"field 'score' is missing"* ]]
 }
+
+@test "vs-query --shard: one process over the shard stores gives one store's exact hits, from a file or stdin" {
+    shard_stores
+    vs-query --exact --mode vector -k 7 one.vs q.ndjson > one.hits
+    run_split vs-query --exact --mode vector -k 7 --shard s0.vs --shard s1.vs --shard s2.vs q.ndjson
+    expect_status 0
+    [ -z "$err" ]
+    [ "$out" = "$(cat one.hits)" ]
+    run_split vs-query --exact --mode vector -k 7 --shard s0.vs --shard s1.vs --shard s2.vs < q.ndjson
+    expect_status 0
+    [ "$out" = "$(cat one.hits)" ]
+    # a query's own k wins over -k, in the union of the shards
+    printf '%s\n' '{"id":"a","text":"document 5","k":12}' | vs-embed --model hash 2>/dev/null > qk.ndjson
+    vs-query --exact --mode vector one.vs qk.ndjson > want.hits
+    [ "$(grep -c '"qid"' want.hits)" -eq 12 ]
+    run_split vs-query --exact --mode vector --shard s0.vs --shard s1.vs --shard s2.vs qk.ndjson
+    expect_status 0
+    [ "$out" = "$(cat want.hits)" ]
+}
+
+@test "vs-query --shard: --query output is unmarked as for one store; hybrid merges warn; MMR and metadata groups are refused" {
+    shard_stores
+    run_split vs-query -k 3 --shard s0.vs --shard s1.vs --shard s2.vs --query "topic 3"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | head -n 1 | cut -c1-12)" = '{"qid":"q1",' ]
+    [ "$(printf '%s\n' "$out" | grep -c '"qid":"q1"')" -eq 3 ]
+    [[ "$err" == *"warning: 3 hits are BM25, hybrid or fused hits"* ]]
+    run_split vs-query --mmr 0.5 --shard s0.vs --shard s1.vs q.ndjson
+    expect_status 2
+    [[ "$err" == *"MMR over shards is not built"* ]]
+    run_split vs-query --group-by metadata.title --shard s0.vs --shard s1.vs q.ndjson
+    expect_status 2
+    [[ "$err" == *"only doc_id"* ]]
+    run_split vs-query --fuse --shard s0.vs a b
+    expect_status 2
+    run_split vs-query --shard s0.vs --shard missing.vs q.ndjson
+    expect_status 4
+    [[ "$err" == *"missing.vs"* ]]
+    [ -z "$out" ]
+}

@@ -14,23 +14,13 @@
 # of the shards gives that store's hits byte for byte. TAP output; exit 0
 # when every check passed.
 set -u
-bin=$(cd "${1:?usage: parallel-build.sh BIN_DIR}" && pwd)
+bin=$(cd "${1:?usage: build-recipes.sh BIN_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 S=2
-work=$(mktemp -d "${TMPDIR:-/tmp}/vs-cluster.XXXXXX")
 . "$here/hosts.sh"
-trap 'hosts_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-n=0 failed=0
-check() { # check NAME CMD...: one TAP line
-    n=$((n + 1))
-    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-echo "1..8"
-if ! hosts_up "$S" "$work/hosts" 2> "$work/up.err"; then
-    echo "not ok 1 - hosts up: $(tail -n 1 "$work/up.err")"
-    exit 1
-fi
+cluster_test cluster 8
+hosts_up_or_bail "$S"
 echo "ok 1 - $S ssh hosts and a client in network namespaces ($HOSTS_NET.0/24)"
 n=1
 

@@ -17,6 +17,12 @@
 #   ssh_opts            the ssh options that reach the hosts (-F config)
 #   link_down I         cut host I off the bridge (ip link set down)
 #   hosts_down          stop every daemon started here, delete the namespaces
+#   cluster_test NAME PLAN  the start of a test script: $work (a new
+#                       temporary folder, removed at exit unless KEEP is
+#                       set), the EXIT trap (hosts_down), the TAP plan line
+#   check NAME CMD...   run CMD: one TAP line "ok N - NAME" or "not ok"
+#   hosts_up_or_bail N  hosts_up N $work/hosts, or the first check failed
+#                       with the reason, and exit 1
 #
 # Needs root, iproute2, and for sshd: openssh-server, openssh-client.
 # Names carry a prefix of this process (vsPID), so runs do not collide, and
@@ -137,4 +143,24 @@ hosts_down() {
     done
     ip netns del "${HOSTS_PREFIX}sw" 2>/dev/null
     return 0
+}
+
+cluster_test() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/vs-$1.XXXXXX")
+    # shellcheck disable=SC2154
+    trap 'hosts_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+    n=0 failed=0
+    echo "1..$2"
+}
+
+check() {
+    n=$((n + 1))
+    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
+}
+
+hosts_up_or_bail() {
+    if ! hosts_up "$1" "$work/hosts" 2> "$work/up.err"; then
+        echo "not ok 1 - hosts up: $(tail -n 1 "$work/up.err")"
+        exit 1
+    fi
 }

@@ -16,22 +16,12 @@ bin=$(cd "${1:?usage: replicas-failover.sh BIN_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 NQ=${QUERIES:-300}
-work=$(mktemp -d "${TMPDIR:-/tmp}/vs-replicas.XXXXXX")
 HOSTS_SSH=0
 . "$here/hosts.sh"
-trap 'hosts_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-n=0 failed=0
-check() { # check NAME CMD...: one TAP line
-    n=$((n + 1))
-    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-echo "1..6"
+cluster_test replicas 6
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || {
     echo "not ok 1 - no haproxy (scripts/deps.sh installs it)"; exit 1; }
-if ! hosts_up 2 "$work/hosts" 2> "$work/up.err"; then
-    echo "not ok 1 - hosts up: $(tail -n 1 "$work/up.err")"
-    exit 1
-fi
+hosts_up_or_bail 2
 
 cd "$work" || exit 1
 "$bin/vs-chunk" "$root/docs" 2>/dev/null | "$bin/vs-embed" --model hash 2>/dev/null |

@@ -14,22 +14,12 @@ bin=$(cd "${1:?usage: s3-publish.sh BIN_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 venv=${VS_VENV:-${HOME:-/tmp}/.cache/vecstore/venv}
-work=$(mktemp -d "${TMPDIR:-/tmp}/vs-s3.XXXXXX")
 HOSTS_SSH=0
 . "$here/hosts.sh"
-trap 'hosts_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-n=0 failed=0
-check() { # check NAME CMD...: one TAP line
-    n=$((n + 1))
-    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-echo "1..7"
+cluster_test s3 7
 [ -x "$venv/bin/moto_server" ] || { echo "not ok 1 - no $venv/bin/moto_server (scripts/venv.sh cluster)"; exit 1; }
 command -v rclone >/dev/null || { echo "not ok 1 - no rclone (scripts/deps.sh installs it)"; exit 1; }
-if ! hosts_up 2 "$work/hosts" 2> "$work/up.err"; then
-    echo "not ok 1 - hosts up: $(tail -n 1 "$work/up.err")"
-    exit 1
-fi
+hosts_up_or_bail 2
 cd "$work" || exit 1
 export PATH="$bin:$root/examples/scale-out:$PATH"
 # plain http to the test server: a CA bundle from the environment (some CI

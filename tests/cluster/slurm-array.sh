@@ -11,25 +11,15 @@ bin=$(cd "${1:?usage: slurm-array.sh BIN_DIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 S=2
-work=$(mktemp -d "${TMPDIR:-/tmp}/vs-slurm.XXXXXX")
-chmod 755 "$work"
 HOSTS_SSH=0
 . "$here/hosts.sh"
-trap 'hosts_down; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-n=0 failed=0
-check() { # check NAME CMD...: one TAP line
-    n=$((n + 1))
-    if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=$((failed + 1)); fi
-}
-echo "1..4"
+cluster_test slurm 4
+chmod 755 "$work"
 for p in munged slurmctld slurmd sbatch; do
     command -v "$p" >/dev/null || [ -x "/usr/sbin/$p" ] ||
         { echo "not ok 1 - no $p (scripts/deps.sh installs munge, slurmctld, slurmd, slurm-client)"; exit 1; }
 done
-if ! hosts_up 1 "$work/hosts" 2> "$work/up.err"; then
-    echo "not ok 1 - hosts up: $(tail -n 1 "$work/up.err")"
-    exit 1
-fi
+hosts_up_or_bail 1
 cd "$work" || exit 1
 node=$(hostname -s)
 addr=$(host_addr 1)

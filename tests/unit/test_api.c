@@ -3,7 +3,7 @@
  * filtered, text, hybrid and batch search, deletes, embedding, reranking,
  * evaluation, two threads searching one handle, and bad input (wrong
  * dimension, bad filter, bad metadata, NaN, NULLs, closed and read-only
- * handles, uninitialised options) returning statuses. */
+ * handles, uninitialised options) returning statuses; chunking. */
 #include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -559,6 +559,66 @@ static void test_threads(void)
     vs_db_close(db);
 }
 
+/* chunking: vs-chunk's records from a text and a file; bad options */
+static void test_chunks(void)
+{
+    struct vs_chunks_opts o;
+    vs_chunks_opts_init(&o, sizeof o);
+    o.chunk_size = 25;
+    o.min_size = 0;
+    const char *text = "First paragraph here.\n\nSecond one, a bit longer than that.";
+    vs_chunks *c = NULL;
+    struct vs_error err;
+    CHECK_EQ_INT(vs_chunks_split_text("d1", text, strlen(text), 0, &o, &c, &err), VS_OK);
+    CHECK(vs_chunks_count(c) >= 3);
+    const char *r0 = vs_chunks_record(c, 0);
+    CHECK(r0 && strstr(r0, "\"id\":\"d1#0\""));
+    CHECK(r0 && strstr(r0, "\"text\":\"First paragraph here.\""));
+    CHECK(r0 && strstr(r0, "\"start\":0"));
+    CHECK(vs_chunks_record(c, vs_chunks_count(c)) == NULL);
+    vs_chunks_free(c);
+    /* markdown headings reach the metadata */
+    const char *md = "# Title\n\nSome text.\n\n## Part\n\nMore text.\n";
+    o.splitter = "markdown";
+    o.chunk_size = 100;
+    CHECK_EQ_INT(vs_chunks_split_text("m", md, strlen(md), 1, &o, &c, &err), VS_OK);
+    CHECK_EQ_INT(vs_chunks_count(c), 2);
+    CHECK(vs_chunks_record(c, 1) && strstr(vs_chunks_record(c, 1), "\"headings\":[\"Title\",\"Part\"]"));
+    vs_chunks_free(c);
+    /* a file; doc_id defaults to the path */
+    char p[512];
+    path_of(p, sizeof p, "doc.txt");
+    FILE *fp = fopen(p, "w");
+    CHECK(fp != NULL);
+    if (fp) {
+        fputs("alpha beta gamma delta", fp);
+        fclose(fp);
+    }
+    vs_chunks_opts_init(&o, sizeof o);
+    o.unit = "words";
+    o.chunk_size = 2;
+    o.splitter = "fixed";
+    CHECK_EQ_INT(vs_chunks_split_file(p, NULL, &o, &c, &err), VS_OK);
+    CHECK_EQ_INT(vs_chunks_count(c), 2);
+    CHECK(vs_chunks_record(c, 1) && strstr(vs_chunks_record(c, 1), "\"text\":\"gamma delta\""));
+    vs_chunks_free(c);
+    /* bad options and inputs */
+    o.overlap = 2;
+    CHECK_EQ_INT(vs_chunks_split_file(p, "x", &o, &c, &err), VS_E_USAGE);
+    CHECK_EQ_STR(err.field, "overlap");
+    CHECK(c == NULL);
+    o.overlap = 0;
+    o.splitter = "nope";
+    CHECK_EQ_INT(vs_chunks_split_text("d", "a", 1, 0, &o, &c, &err), VS_E_USAGE);
+    CHECK_EQ_STR(err.field, "splitter");
+    CHECK_EQ_INT(vs_chunks_split_text(NULL, "a", 1, 0, NULL, &c, &err), VS_E_USAGE);
+    path_of(p, sizeof p, "missing.txt");
+    CHECK_EQ_INT(vs_chunks_split_file(p, NULL, NULL, &c, &err), VS_E_IO);
+    CHECK(strstr(err.file, "missing.txt") != NULL);
+    CHECK_EQ_INT(vs_chunks_count(NULL), 0);
+    vs_chunks_free(NULL);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -576,6 +636,7 @@ int main(void)
     RUN(test_rerank_and_report);
     RUN(test_big_batch);
     RUN(test_threads);
+    RUN(test_chunks);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return vs_test_done();
 }

@@ -60,6 +60,29 @@ static size_t random_text(char *buf, size_t cap)
     return n;
 }
 
+/* Toy tokenizers for the tokens unit: "pieces" counts a token per 3
+ * code points of each word (additive over words, as WordPiece is);
+ * "joined" counts a token per 3 code points of the whole text, white space
+ * included (more than its words' sum: the chunker must cut again what the
+ * sum let through). */
+static int toy_count(void *arg, const char *t, size_t len, size_t *n)
+{
+    int joined = arg != NULL;
+    size_t cps = 0, total = 0;
+    for (size_t i = 0; i <= len; i++) {
+        int end = i == len || (!joined && is_ws((unsigned char)t[i]));
+        if (end) {
+            total += (cps + 2) / 3;
+            cps = 0;
+            continue;
+        }
+        if (joined || !is_ws((unsigned char)t[i]))
+            cps += ((unsigned char)t[i] & 0xC0) != 0x80;
+    }
+    *n = total;
+    return VS_OK;
+}
+
 static void test_names(void)
 {
     enum vs_splitter s;
@@ -71,7 +94,7 @@ static void test_names(void)
     CHECK_EQ_INT(u, VS_CHUNK_WORDS);
     CHECK_EQ_INT(vs_chunk_unit_parse("bytes", &u), VS_E_USAGE);
     struct vs_chunker *c;
-    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 10, 10, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 10, 10, 0, 0, NULL, NULL, NULL};
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_E_USAGE);
     o.size = 0;
     o.overlap = 0;
@@ -80,7 +103,7 @@ static void test_names(void)
 
 static void test_fixed_exact(void)
 {
-    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 4, 1, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_FIXED, VS_CHUNK_CHARS, 4, 1, 0, 0, NULL, NULL, NULL};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     const struct vs_chunk_span *sp;
@@ -126,7 +149,7 @@ static void test_no_empty_chunks(void)
     const char *t = "ab\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xe2\x80\x8b\x01\xe3\x80\x80  "
                     "\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0**";
     for (int sp_kind = VS_SPLITTER_FIXED; sp_kind <= VS_SPLITTER_MARKDOWN; sp_kind++) {
-        struct vs_chunk_options o = {(enum vs_splitter)sp_kind, VS_CHUNK_CHARS, 3, 0, 0, 0};
+        struct vs_chunk_options o = {(enum vs_splitter)sp_kind, VS_CHUNK_CHARS, 3, 0, 0, 0, NULL, NULL, NULL};
         struct vs_chunker *c;
         CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
         const struct vs_chunk_span *sp;
@@ -148,7 +171,7 @@ static void test_no_empty_chunks(void)
 
 static void test_recursive_prefers_paragraphs(void)
 {
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 0, 0, NULL, NULL, NULL};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     const char *t = "First para here.\n\nSecond one. Has two.\n\nThird.";
@@ -181,7 +204,7 @@ static void test_properties(void)
                 size_t overlap = next_rand() % 2 ? next_rand() % size : 0;
                 struct vs_chunk_options o = {(enum vs_splitter)sp_i,
                                              (enum vs_chunk_unit)unit, size,
-                                             overlap, 0, 0};
+                                             overlap, 0, 0, NULL, NULL, NULL};
                 struct vs_chunker *c;
                 if (vs_chunker_new(&o, &c, NULL) != VS_OK) {
                     CHECK(0);
@@ -219,6 +242,99 @@ static void test_properties(void)
     CHECK_EQ_INT(bad_order, 0);
 }
 
+/* The tokens unit, for random texts, every splitter, both toy tokenizers,
+ * sizes, overlaps and tiny-piece merging: no chunk counts more than the
+ * size by the tokenizer's own count of it (but pieces of one code point),
+ * spans are on code point boundaries, every non-whitespace byte is in a
+ * chunk; the unit needs a tokenizer. */
+static void test_tokens(void)
+{
+    static char text[4096];
+    static unsigned char covered[4096];
+    int bad_size = 0, bad_utf8 = 0, bad_cover = 0, bad_order = 0, full = 0;
+    struct vs_chunk_options none = {VS_SPLITTER_RECURSIVE, VS_CHUNK_TOKENS, 10, 0, 0, 0,
+                                    NULL, NULL, NULL};
+    struct vs_chunker *c = NULL;
+    CHECK_EQ_INT(vs_chunker_new(&none, &c, NULL), VS_E_USAGE);
+    enum vs_chunk_unit u;
+    CHECK_EQ_INT(vs_chunk_unit_parse("tokens", &u), VS_OK);
+    CHECK_EQ_INT(u, VS_CHUNK_TOKENS);
+    CHECK_EQ_STR(vs_chunk_unit_name(VS_CHUNK_TOKENS), "tokens");
+    for (int round = 0; round < 200; round++) {
+        size_t len = random_text(text, sizeof text);
+        for (int sp_i = 0; sp_i < 4; sp_i++)
+            for (int joined = 0; joined < 2; joined++) {
+                size_t size = 1 + next_rand() % 40;
+                size_t overlap = next_rand() % 2 ? next_rand() % size : 0;
+                size_t min = next_rand() % 2 ? next_rand() % size : 0;
+                struct vs_chunk_options o = {(enum vs_splitter)sp_i, VS_CHUNK_TOKENS, size,
+                                             overlap, min, 0, toy_count,
+                                             joined ? (void *)text : NULL, "toy"};
+                if (vs_chunker_new(&o, &c, NULL) != VS_OK) {
+                    CHECK(0);
+                    continue;
+                }
+                size_t sec[2] = {len / 3, len / 2};
+                const struct vs_chunk_span *sp;
+                size_t n;
+                CHECK_EQ_INT(vs_chunker_split(c, text, len, sec, 2, &sp, &n, NULL), VS_OK);
+                memset(covered, 0, len);
+                for (size_t i = 0; i < n; i++) {
+                    size_t cnt, cps = count_units(text, sp[i].start, sp[i].end, VS_CHUNK_CHARS);
+                    toy_count(o.count_arg, text + sp[i].start, sp[i].end - sp[i].start, &cnt);
+                    if (sp[i].start >= sp[i].end || sp[i].end > len)
+                        bad_order++;
+                    if (cnt > size && cps > 1)
+                        bad_size++;
+                    full += cnt == size;
+                    if ((text[sp[i].start] & 0xC0) == 0x80 ||
+                        (sp[i].end < len && (text[sp[i].end] & 0xC0) == 0x80))
+                        bad_utf8++;
+                    for (size_t k = sp[i].start; k < sp[i].end && k < len; k++)
+                        covered[k] = 1;
+                }
+                for (size_t k = 0; k < len; k++)
+                    if (!covered[k] && !is_ws((unsigned char)text[k])) {
+                        bad_cover++;
+                        break;
+                    }
+                vs_chunker_free(c);
+            }
+    }
+    CHECK_EQ_INT(bad_size, 0);
+    CHECK_EQ_INT(bad_utf8, 0);
+    CHECK_EQ_INT(bad_cover, 0);
+    CHECK_EQ_INT(bad_order, 0);
+    CHECK(full > 100); /* chunks are packed up to the size, not merely under it */
+}
+
+/* Tokens: words are packed by their counts; a word too big for the size
+ * is cut at code points into the longest pieces that fit. */
+static void test_tokens_exact(void)
+{
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_TOKENS, 4, 0, 0, 0,
+                                 toy_count, NULL, "toy"};
+    struct vs_chunker *c;
+    CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
+    /* abc=1 abcdef=2 abcd=2 | abcdefghijklmnopq=6 -> 12 cps (4) + 5 cps (2) */
+    const char *t = "abc abcdef abcd abcdefghijklmnopq";
+    const struct vs_chunk_span *sp;
+    size_t n;
+    CHECK_EQ_INT(vs_chunker_split(c, t, strlen(t), NULL, 0, &sp, &n, NULL), VS_OK);
+    CHECK_EQ_INT(n, 4);
+    if (n == 4) {
+        CHECK_EQ_INT(sp[0].start, 0);
+        CHECK_EQ_INT(sp[0].end, 10); /* "abc abcdef": 3 tokens; + abcd would be 5 */
+        CHECK_EQ_INT(sp[1].start, 11);
+        CHECK_EQ_INT(sp[1].end, 15); /* "abcd" */
+        CHECK_EQ_INT(sp[2].start, 16);
+        CHECK_EQ_INT(sp[2].end, 28); /* 12 code points, 4 tokens */
+        CHECK_EQ_INT(sp[3].start, 28);
+        CHECK_EQ_INT(sp[3].end, 33);
+    }
+    vs_chunker_free(c);
+}
+
 static int append_rec(void *ctx, json_t *rec)
 {
     return json_array_append(ctx, rec) == 0 ? VS_OK : VS_E_NOMEM;
@@ -243,7 +359,7 @@ static void test_markdown_sections(void)
         CHECK_EQ_STR(json_string_value(json_array_get(p, 1)), "Sub one");
         CHECK_EQ_INT(json_array_size(vs_doc_section_path(doc, 2)), 1);
     }
-    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 1000, 0, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 1000, 0, 0, 0, NULL, NULL, NULL};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     json_t *all = json_array();
@@ -279,7 +395,7 @@ static void test_code_blocks_kept(void)
     if (!doc)
         return;
     CHECK_EQ_INT(doc->nkeep, 1);
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 40, 0, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 40, 0, 0, 0, NULL, NULL, NULL};
     struct vs_chunker *c;
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     json_t *all = json_array();
@@ -507,7 +623,7 @@ static void test_walk_ignores(void)
 
 static void spans_of(const char *text, size_t size, size_t min, char *out, size_t n)
 {
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, size, 0, min, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, size, 0, min, 0, NULL, NULL, NULL};
     struct vs_chunker *c;
     out[0] = '\0';
     if (vs_chunker_new(&o, &c, NULL) != VS_OK)
@@ -532,14 +648,14 @@ static void test_min_size(void)
     CHECK_EQ_STR(out, "[Bug fixes:\n\nA long first paragraph here.][Another long paragraph.\n\nEnd.]");
     spans_of("Tiny.", 30, 12, out, sizeof out); /* alone: kept */
     CHECK_EQ_STR(out, "[Tiny.]");
-    struct vs_chunk_options bad = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 30, 0};
+    struct vs_chunk_options bad = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 30, 0, 30, 0, NULL, NULL, NULL};
     struct vs_chunker *c = NULL;
     CHECK_EQ_INT(vs_chunker_new(&bad, &c, NULL), VS_E_USAGE);
     /* markdown: never across a section */
     const char *md = "# A\n\nshort\n\n# B\n\nsecond section text";
     struct vs_doc *doc = NULL;
     CHECK_EQ_INT(vs_doc_from_text("m", md, strlen(md), VS_FORMAT_MARKDOWN, &doc, NULL), VS_OK);
-    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 100, 0, 15, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_MARKDOWN, VS_CHUNK_CHARS, 100, 0, 15, 0, NULL, NULL, NULL};
     CHECK_EQ_INT(vs_chunker_new(&o, &c, NULL), VS_OK);
     json_t *all = json_array();
     CHECK_EQ_INT(vs_chunker_doc(c, doc, append_rec, all, NULL, NULL), VS_OK);
@@ -665,6 +781,8 @@ int main(void)
     RUN(test_no_empty_chunks);
     RUN(test_recursive_prefers_paragraphs);
     RUN(test_properties);
+    RUN(test_tokens);
+    RUN(test_tokens_exact);
     RUN(test_markdown_sections);
     RUN(test_code_blocks_kept);
     RUN(test_record_doc);

@@ -73,7 +73,7 @@ static void put(const char *dir, const char *name, const char *text)
     }
 }
 
-static struct vs_chunk_options opts = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0};
+static struct vs_chunk_options opts = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0, NULL, NULL, NULL};
 
 static struct vs_chunk_job *job_new(struct vs_chunker **ch, struct vs_walk_filter *f,
                                     int keep_going, const char *since, struct log *l,

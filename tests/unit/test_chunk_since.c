@@ -26,7 +26,7 @@ static void test_stamp(void)
     char path[512], a[256], b[256];
     snprintf(path, sizeof path, "%s/f.txt", root);
     write_file(path, "hello\n");
-    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0};
+    struct vs_chunk_options o = {VS_SPLITTER_RECURSIVE, VS_CHUNK_CHARS, 1000, 0, 0, 0, NULL, NULL, NULL};
     struct vs_diag d;
     vs_diag_clear(&d);
     CHECK_EQ_INT(vs_chunk_stamp(path, &o, a, sizeof a, &d), VS_OK);

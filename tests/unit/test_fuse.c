@@ -257,7 +257,7 @@ static void test_merge_files(void)
     uint64_t nq = 0, nh = 0, inc = 9;
     int n = 0;
     merged[0] = 0;
-    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, collect, &n, &nq, &nh, &inc, &d), VS_OK);
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, NULL, collect, &n, &nq, &nh, &inc, &d), VS_OK);
     CHECK_EQ_STR(merged,
                  "{\"qid\":\"q1\",\"id\":\"x\",\"rank\":1,\"score\":0.9,\"t\":\"a\"}\n"
                  "{\"qid\":\"q1\",\"id\":\"w\",\"rank\":2,\"score\":0.7}\n"
@@ -269,7 +269,7 @@ static void test_merge_files(void)
     CHECK_EQ_INT(inc, 0);
     /* k 0: all; x once (its best, 0.9), y after v (equal scores, by id) */
     merged[0] = 0;
-    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 0, collect, &n, &nq, &nh, NULL, &d), VS_OK);
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 0, NULL, collect, &n, &nq, &nh, NULL, &d), VS_OK);
     CHECK(strstr(merged, "\"id\":\"v\",\"rank\":3") != NULL);
     CHECK(strstr(merged, "\"id\":\"y\",\"rank\":4") != NULL);
     CHECK(strstr(merged, "\"score\":0.1") == NULL);
@@ -279,7 +279,7 @@ static void test_merge_files(void)
     CHECK(fb != NULL);
     fputs("{\"qid\":\"q1\",\"id\":\"w\"}\n", fb);
     fclose(fb);
-    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, collect, &n, &nq, &nh, NULL, &d), VS_E_FIELD);
+    CHECK_EQ_INT(vs_query_merge_files(paths, 2, 3, NULL, collect, &n, &nq, &nh, NULL, &d), VS_E_FIELD);
     CHECK_EQ_INT(d.line, 1);
     CHECK(strstr(d.file, "/b") != NULL);
     vs_test_rmtree(dir);

@@ -1,0 +1,102 @@
+# wasm/wasm.mk: the WebAssembly build (make wasm; see wasm/README.md).
+#
+#   make -f wasm/wasm.mk            the module, the npm package, its tarball
+#
+# build-wasm/deps     zstd, jansson, xxhash, utf8proc, libstemmer compiled by
+#                     scripts/wasm-deps.sh from their Debian source packages
+# build-wasm/lib/     the library's objects, compiled with emcc
+# build-wasm/pkg/     the npm package folder (wasm/js/ plus the module)
+# dist/               vecstore-$(VERSION).tgz, from `npm pack`
+#
+# What is built in: core (minus the HTTP client), index, text, store,
+# ingest settings, query, the hash embedder, the public API. Left out:
+# docs/ (HTML/PDF/Markdown loading), models/ and the BERT/USE-lite
+# embedders (they need BLAS), cloud embedders (curl), rerank/, eval/,
+# serve/, OpenMP. VS_WASM_NO_MODELS tells lib/embed/embed.c so.
+
+WB       ?= build-wasm
+VERSION  := 1.0.0
+EMCC     ?= emcc
+EMAR     ?= emar
+export NODE_PATH := /usr/share/nodejs$(if $(NODE_PATH),:$(NODE_PATH))
+
+# folders of lib/ that go in, and the files of them that do not
+WASM_DIRS := core index text store ingest query embed api
+WASM_SKIP := lib/core/http.c lib/core/trace.c lib/core/promfile.c \
+             lib/embed/bertembed.c lib/embed/useembed.c lib/embed/embed_api.c \
+             lib/embed/embed_records.c
+WASM_SRC  := $(filter-out $(WASM_SKIP),$(sort $(foreach d,$(WASM_DIRS),$(wildcard lib/$(d)/*.c))))
+
+# Two modules from the same sources: vecstore.wasm with SIMD128 (the
+# distance kernels of lib/index/distance.c's simd128 row; every current
+# browser, Node >= 16.4, workerd) and vecstore-scalar.wasm without, which
+# the loader picks where WebAssembly.validate refuses a SIMD instruction.
+SIMD_OBJ   := $(WASM_SRC:%.c=$(WB)/simd/%.o) $(WB)/simd/wasm/src/vsw.o
+SCALAR_OBJ := $(WASM_SRC:%.c=$(WB)/scalar/%.o) $(WB)/scalar/wasm/src/vsw.o
+
+LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.h))))
+WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_MODELS=1 \
+               -Ilib $(addprefix -I,$(LIB_DIRS)) -I$(WB)/deps/include \
+               -O3 -Wall -Wextra -Wno-unused-parameter -Werror
+DEPS_LIBS := $(addprefix $(WB)/deps/lib/,libjansson.a libzstd.a libxxhash.a libutf8proc.a libstemmer.a)
+
+# the module: an ES module factory (MODULARIZE) for web, worker and node,
+# memory that grows, no filesystem beyond MEMFS, no exit, errors as
+# statuses (no exceptions, no abort on bad input)
+EXPORTS := _vsw_err_status,_vsw_err_field,_vsw_err_detail,_vsw_err_line,_vsw_err_col,_vsw_errname,_vsw_version,_vsw_count,_vsw_malloc,_vsw_free,_vsw_open,_vsw_close,_vsw_upsert,_vsw_delete,_vsw_delete_where,_vsw_commit,_vsw_info,_vsw_search,_vsw_encoder_open,_vsw_encoder_dim,_vsw_encoder_identity,_vsw_encoder_free,_vsw_embed,_vsw_simd_level,_vsw_distance
+WASM_LDFLAGS := -O3 -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=vecstoreModule \
+    -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216 \
+    -sMAXIMUM_MEMORY=4294967296 -sTOTAL_STACK=1048576 \
+    -sEXPORTED_FUNCTIONS=$(EXPORTS) \
+    -sEXPORTED_RUNTIME_METHODS=FS,UTF8ToString,stringToUTF8,lengthBytesUTF8,HEAPU8,HEAPF32,HEAPU32 \
+    -sFILESYSTEM=1 -sEXIT_RUNTIME=0 -sINVOKE_RUN=0 -sDYNAMIC_EXECUTION=0 \
+    -sINCOMING_MODULE_JS_API=wasmBinary,instantiateWasm,locateFile,print,printErr \
+    -sERROR_ON_UNDEFINED_SYMBOLS=1
+
+PKG := $(WB)/pkg
+TGZ := dist/vecstore-$(VERSION).tgz
+JS_FILES := $(wildcard wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json)
+
+.PHONY: all
+.DELETE_ON_ERROR:
+all: $(TGZ)
+
+$(WB)/deps/.stamp-v4: scripts/wasm-deps.sh
+	scripts/wasm-deps.sh $(WB)
+$(DEPS_LIBS): $(WB)/deps/.stamp-v4
+
+HDRS := $(wildcard lib/*.h lib/*/*.h)
+# the deps' headers must exist first (order only: a rebuilt archive does
+# not recompile the library)
+$(WB)/simd/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
+	@mkdir -p $(@D)
+	$(EMCC) $(WASM_CFLAGS) -msimd128 -c -o $@ $<
+$(WB)/scalar/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
+	@mkdir -p $(@D)
+	$(EMCC) $(WASM_CFLAGS) -c -o $@ $<
+
+# the library's objects go in as an archive: only what vsw.c reaches is linked
+$(WB)/simd/libvecstore.a: $(filter-out %/vsw.o,$(SIMD_OBJ))
+	rm -f $@
+	$(EMAR) rcs $@ $^
+$(WB)/scalar/libvecstore.a: $(filter-out %/vsw.o,$(SCALAR_OBJ))
+	rm -f $@
+	$(EMAR) rcs $@ $^
+
+$(WB)/vecstore.mjs: $(WB)/simd/libvecstore.a $(WB)/simd/wasm/src/vsw.o $(DEPS_LIBS) wasm/wasm.mk
+	$(EMCC) $(WASM_LDFLAGS) -msimd128 -o $@ $(WB)/simd/wasm/src/vsw.o $(WB)/simd/libvecstore.a $(DEPS_LIBS)
+$(WB)/vecstore-scalar.mjs: $(WB)/scalar/libvecstore.a $(WB)/scalar/wasm/src/vsw.o $(DEPS_LIBS) wasm/wasm.mk
+	$(EMCC) $(WASM_LDFLAGS) -o $@ $(WB)/scalar/wasm/src/vsw.o $(WB)/scalar/libvecstore.a $(DEPS_LIBS)
+
+$(PKG)/.stamp: $(WB)/vecstore.mjs $(WB)/vecstore-scalar.mjs $(JS_FILES) wasm/README.md
+	rm -rf $(PKG) && mkdir -p $(PKG)/dist
+	cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json $(PKG)/
+	cp wasm/README.md $(PKG)/README.md
+	cp $(WB)/vecstore.mjs $(WB)/vecstore.wasm $(WB)/vecstore-scalar.mjs $(WB)/vecstore-scalar.wasm $(PKG)/dist/
+	cp -r $(WB)/deps/licenses $(PKG)/dist/licenses
+	touch $@
+
+$(TGZ): $(PKG)/.stamp
+	@mkdir -p dist
+	cd $(PKG) && npm pack --silent --pack-destination $(CURDIR)/dist >/dev/null
+	@ls -l $@ >&2
