@@ -55,7 +55,11 @@ PKGS    += poppler-glib
 VS_DEFS += -DVS_HAVE_POPPLER=1
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS and libcurl are not linked: lib/core/blas.c and lib/core/http.c
+# load them on first use (OpenBLAS's thread pool and curl's TLS, Kerberos
+# and LDAP relocations no longer cost every start-up); their headers are
+# still used.
+PKG_LIBS   := $(filter-out -lopenblas -lcurl -L%openblas-pthread/ -L%openblas-pthread,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) -ldl
 
 # lib/ is one folder per subsystem (ARCHITECTURE.md); headers are found by name.
 LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.c lib/*/*.h))))

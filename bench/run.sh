@@ -2,6 +2,10 @@
 # make bench: run every bench/*.sh against a build directory, side by side
 # with the peers from Debian (installed here with scripts/deps.sh --bench).
 # Each script prints its table and appends it, dated, to bench/results/NAME.txt.
+# Then bench/py/run.sh: the Python package against the PyPI peers (faiss-cpu,
+# hnswlib, usearch, NGT, ScaNN, chromadb, lancedb, installed into the
+# project's venv by scripts/venv.sh peers), a file per run in
+# bench/results/py-DATE.txt; BENCH=py runs only it.
 #   bench/run.sh [BUILD_DIR]          all benchmarks
 #   BENCH=exact bench/run.sh build    only those whose name matches
 set -eu
@@ -20,4 +24,11 @@ for b in bench/*.sh; do
         status=1
     fi
 done
+case py in *${BENCH:-}*)
+    echo "== bench: py"
+    if ! bench/py/run.sh "$build"; then
+        echo "bench: py failed" >&2
+        status=1
+    fi
+;; esac
 exit $status

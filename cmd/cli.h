@@ -155,6 +155,11 @@ int vs_cli_stream(int mode);
  * vs_cli_write (vs-query's hit writer), after writing the begin marker
  * when it is due. Returns VS_OK or a write status. */
 int vs_cli_stream_record(void);
+/* Write n records already laid out as NDJSON text (buf, len bytes, each
+ * ending in a newline) as vs_cli_write would write them one by one:
+ * counted for the end marker, the begin marker first when due, one flush
+ * when stdout is a pipe. Returns VS_OK or a write status. */
+int vs_cli_write_text(const char *buf, size_t len, size_t n);
 
 /* --stats: add a counter or a value to the object printed at exit. */
 void vs_cli_stat_int(const char *key, long long v);

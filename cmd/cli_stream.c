@@ -3,6 +3,8 @@
  * tally are lib/core/stream.c). */
 #include "cli.h"
 
+#include <errno.h>
+
 #include "vs_stream.h"
 
 static int stream_marker(json_t *m)
@@ -39,6 +41,20 @@ int vs_cli_stream_record(void)
             return st;
     }
     vs_cli.stream_records++;
+    return VS_OK;
+}
+
+int vs_cli_write_text(const char *buf, size_t len, size_t n)
+{
+    if (n == 0)
+        return VS_OK;
+    int st = vs_cli_stream_record();
+    if (st != VS_OK)
+        return st;
+    vs_cli.stream_records += (long long)n - 1;
+    if (fwrite(buf, 1, len, stdout) != len ||
+        (vs_cli.stdout_is_pipe && fflush(stdout) != 0))
+        return vs_status_from_errno(errno);
     return VS_OK;
 }
 

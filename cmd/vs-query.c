@@ -138,6 +138,12 @@ static int emit(const json_t *hit, void *arg)
     return st != VS_OK ? st : vs_query_writer_put(arg, stdout, hit, vs_cli.stdout_is_pipe);
 }
 
+/* A batch of plain vector hits as NDJSON text (vs_query_run_text). */
+static int write_text(const char *buf, size_t len, size_t nrec, void *arg)
+{
+    return vs_cli_write_text(buf, len, nrec);
+}
+
 static void warn(int status, const struct vs_diag *d, void *arg)
 {
     vs_cli_report_warning(status, d);
@@ -406,7 +412,7 @@ int main(int argc, char **argv)
         vs_cli_stage("search");
         if (out.format == VS_QUERY_NDJSON)
             vs_cli_stream(VS_CLI_STREAM_FILTER);
-        const struct vs_qtext_sink ssink = {emit, warn, progress, &out};
+        const struct vs_qtext_sink ssink = {emit, warn, progress, &out, NULL};
         uint64_t inc = 0;
         int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to,
                                   (const char *const *)argv + optind, (size_t)(argc - optind),
@@ -439,7 +445,9 @@ int main(int argc, char **argv)
         vs_cli_progress_inputs(nfiles, argv + optind);
     if (out.format == VS_QUERY_NDJSON)
         vs_cli_stream(VS_CLI_STREAM_FILTER); /* trec and text carry no markers */
-    const struct vs_qtext_sink sink = {emit, warn, progress, &out};
+    const struct vs_qtext_sink sink = {
+        .emit = emit, .warn = warn, .progress = progress, .arg = &out,
+        .write = out.format == VS_QUERY_NDJSON ? write_text : NULL};
     vs_cli_stage("search");
     if (st == VS_OK && nask)
         st = vs_qtext_ask(q, ask, (size_t)nask, &sink, &t, &d);

@@ -14,6 +14,7 @@
 
 /* core */
 #include "vs_status.h"
+#include "vs_jsonfmt.h"
 #include "vs_ndjson.h"
 #include "vs_config.h"
 #include "vs_filter.h"

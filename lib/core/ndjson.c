@@ -253,6 +253,45 @@ int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d)
     }
 }
 
+int vs_ndjson_read_fast(struct vs_ndjson_reader *r,
+                        int (*take)(const char *line, size_t len, void *arg), void *arg,
+                        json_t **rec, int *taken, struct vs_diag *d)
+{
+    *rec = NULL;
+    *taken = 0;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int st = vs_ndjson_read_line(r, &line, &len, d);
+        if (st != VS_OK || !line)
+            return st;
+        if (blank(line, len))
+            continue;
+        vs_diag_where(d, r->name, r->line);
+        if (take && take(line, len, arg)) {
+            int marker; /* a record take accepts is never a marker */
+            if ((st = vs_ndjson_account(r, NULL, &marker, d)) != VS_OK)
+                return st;
+            *taken = 1;
+            return VS_OK;
+        }
+        if ((st = vs_ndjson_parse(line, len, rec, d)) != VS_OK) {
+            int m;
+            (void)vs_stream_account(&r->stream, NULL, &m, NULL); /* still a line */
+            return st;
+        }
+        int marker;
+        if ((st = vs_ndjson_account(r, *rec, &marker, d)) != VS_OK || marker) {
+            json_decref(*rec);
+            *rec = NULL;
+            if (st != VS_OK)
+                return st;
+        } else {
+            return VS_OK;
+        }
+    }
+}
+
 int vs_ndjson_account(struct vs_ndjson_reader *r, const json_t *rec, int *marker,
                       struct vs_diag *d)
 {
@@ -322,65 +361,13 @@ static int layout_g(char *out, int neg, const char *dig, int nd, int e, int p)
     return (int)(o - out);
 }
 
-/* Round the 17 digits of the exact value to p digits and lay them out. */
-static int candidate(char *out, int neg, const char *d17, int e, int p)
-{
-    char dig[20];
-    memcpy(dig, d17, (size_t)p);
-    int up = d17[p] > '5';
-    if (d17[p] == '5') { /* a tie in the digits we have: round half to even, as printf */
-        up = (dig[p - 1] - '0') % 2 == 1;
-        for (int i = p + 1; i < 17; i++)
-            if (d17[i] != '0')
-                up = 1;
-    }
-    if (up) {
-        int i = p - 1;
-        while (i >= 0 && dig[i] == '9')
-            dig[i--] = '0';
-        if (i < 0) {
-            dig[0] = '1';
-            e++;
-        } else {
-            dig[i]++;
-        }
-    }
-    int nd = p;
-    while (nd > 1 && dig[nd - 1] == '0')
-        nd--;
-    return layout_g(out, neg, dig, nd, e, p);
-}
-
 int vs_float_format(char *buf, size_t size, float f)
 {
-    char tmp[40], d17[20], c[40];
-    if (f == 0.0f || size < 32)
+    char dig[12];
+    int nd, e, p;
+    if (size < 32 || !vs_float_digits(f, dig, &nd, &e, &p))
         return float_format_slow(buf, size, f);
-    /* one conversion of the exact value to 17 digits, then rounding by hand:
-     * try 8 digits, then fewer while they still read back, else 9 */
-    snprintf(tmp, sizeof tmp, "%.16e", (double)f);
-    int neg = tmp[0] == '-';
-    const char *t = tmp + neg;
-    d17[0] = t[0];
-    memcpy(d17 + 1, t + 2, 16);
-    d17[17] = '\0';
-    int e = atoi(t + 19);
-    int best = 9, n = 0;
-    for (int p = 8; p >= 6; p--) {
-        n = candidate(c, neg, d17, e, p);
-        if (strtof(c, NULL) != f)
-            break;
-        best = p;
-        memcpy(buf, c, (size_t)n + 1);
-    }
-    if (best == 9) {
-        n = candidate(buf, neg, d17, e, 9);
-        if (strtof(buf, NULL) != f) /* a double-rounding corner: be exact */
-            return float_format_slow(buf, size, f);
-    } else {
-        n = (int)strlen(buf);
-    }
-    return n;
+    return layout_g(buf, signbit(f) != 0, dig, nd, e, p);
 }
 
 json_t *vs_json_float(float f)

@@ -23,14 +23,15 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "vs_jsonfmt.h"
 #include "vs_status.h"
 #include "vs_stream.h"
 
 /* Default bound on one input line (bytes, without the newline). */
 #define VS_NDJSON_MAX_LINE_DEFAULT (64u << 20)
 
-/* Flags for json_dumpf()/json_dumps() used for every record we write. */
-#define VS_JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* VS_JSON_DUMP_FLAGS (the flags of every record we write) is in
+ * vs_jsonfmt.h. */
 
 struct vs_ndjson_reader;
 
@@ -64,6 +65,17 @@ const struct vs_ndjson_meter *vs_ndjson_meter(void);
  * gives the end of input), VS_E_IO. After a data error the next call reads
  * the next line. */
 int vs_ndjson_read(struct vs_ndjson_reader *r, json_t **rec, struct vs_diag *d);
+
+/* As vs_ndjson_read, but each non-blank line is first offered to
+ * take(line, len, arg) (when take is not NULL): a line it takes (returns 1)
+ * is accounted as one record that is not a marker, without a json_t:
+ * *taken is 1, *rec NULL, and the line stays valid until the next read.
+ * take reads a record it knows without parsing it into a json_t and must
+ * take only what vs_ndjson_read would return as a record (no marker, valid
+ * JSON). *taken 0 and *rec NULL: end of input. */
+int vs_ndjson_read_fast(struct vs_ndjson_reader *r,
+                        int (*take)(const char *line, size_t len, void *arg), void *arg,
+                        json_t **rec, int *taken, struct vs_diag *d);
 
 /* Read the next raw line (without its newline) into the reader's buffer,
  * valid until the next call. *line is NULL at end of input. Same errors as

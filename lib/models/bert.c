@@ -1,9 +1,10 @@
 /* bert.c: the BERT-family sentence encoder (vs_bert.h). */
 #include "vs_bert.h"
+#include "vs_blas.h"
 #include "vs_safetensors.h"
 #include "vs_wordpiece.h"
 
-#include <cblas.h>
+#include <cblas.h> /* the Cblas constants; vs_sgemm loads OpenBLAS on first use */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -247,7 +248,7 @@ int vs_bert_open(const char *dir, struct vs_bert **out, struct vs_diag *d)
     struct vs_bert *m = calloc(1, sizeof *m);
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    openblas_set_num_threads(1); /* threads come from OpenMP (linear()) */
+    vs_blas_set_threads(1); /* threads come from OpenMP (linear()) */
     cfg = load_json(dir, "config.json", 1, &st, d);
     if (st != VS_OK)
         goto done;
@@ -352,7 +353,7 @@ static void linear(const float *x, size_t T, size_t K, const float *w,
         if (r0 < r1) {
             for (size_t t = r0; t < r1; t++)
                 memcpy(y + t * N, b, N * sizeof *y);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0),
+            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0),
                         (int)N, (int)K, 1.0f, x + r0 * K, (int)K, w, (int)K,
                         1.0f, y + r0 * N, (int)N);
         }
@@ -464,7 +465,7 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
             size_t s = (size_t)task / nh, h = (size_t)task % nh, L = len[s];
             size_t K = klen && klen[s] >= 1 && klen[s] < L ? klen[s] : L;
             const float *base = qkv + off[s] * H3 + h * dh;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)K, (int)dh,
+            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)L, (int)K, (int)dh,
                         scale, base, (int)H3, base + H, (int)H3, 0.0f, S, (int)K);
             for (size_t i = 0; i < L; i++) {
                 float *p = S + i * K;
@@ -482,7 +483,7 @@ static int attention(const struct vs_bert *m, const float *qkv, float *ctx,
                 for (size_t j = 0; j < K; j++)
                     p[j] *= inv;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)K,
+            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)L, (int)dh, (int)K,
                         1.0f, S, (int)K, base + 2 * H, (int)H3, 0.0f,
                         ctx + off[s] * H + h * dh, (int)H);
         }

@@ -5,6 +5,7 @@
  *   layer 1: the same at 512, identity residual
  *   mean over tokens, tanh dense 512 -> 512, L2 normalisation. */
 #include "vs_uselite.h"
+#include "vs_blas.h"
 #include "vs_sentencepiece.h"
 
 #include <jansson.h>
@@ -13,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
-#include <cblas.h>
+#include <cblas.h> /* the Cblas constants; vs_sgemm loads OpenBLAS on first use */
 
 #define KT "module_apply_default/Encoder_en/KonaTransformer/"
 
@@ -165,7 +166,7 @@ int vs_uselite_open(const char *dir, struct vs_uselite **out, struct vs_diag *d)
     struct vs_uselite *m = calloc(1, sizeof *m);
     if (!m)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    openblas_set_num_threads(1); /* threads come from OpenMP (groups) */
+    vs_blas_set_threads(1); /* threads come from OpenMP (groups) */
     char path[4200];
     int st = VS_OK;
     snprintf(path, sizeof path, "%s/model.json", dir);
@@ -280,7 +281,7 @@ static void dense(const float *x, size_t T, size_t a, const float *k, size_t b,
 {
     for (size_t t = 0; t < T; t++)
         memcpy(y + t * b, bias, b * sizeof *y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)b, (int)a,
+    vs_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)b, (int)a,
                 1.0f, x, (int)a, k, (int)b, 1.0f, y, (int)b);
 }
 
@@ -331,7 +332,7 @@ static void attention(const struct vs_uselite *m, const struct ulayer *L,
         size_t s = job / H, hd = job % H, T = w->len[s];
         float *sc = w->sc;
         const float *base = w->qkv + w->off[s] * nq;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T,
+        vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T,
                     (int)dh, L->qscale, base + hd * dh, (int)nq,
                     base + L->dq + hd * dh, (int)nq, 0.0f, sc, (int)T);
         for (size_t i = 0; i < T; i++) {
@@ -347,7 +348,7 @@ static void attention(const struct vs_uselite *m, const struct ulayer *L,
             for (size_t j = 0; j < T; j++)
                 r[j] *= iz;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dvh,
+        vs_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dvh,
                     (int)T, 1.0f, sc, (int)T, base + L->dq + L->dk + hd * dvh,
                     (int)nq, 0.0f, w->att + w->off[s] * L->dv + hd * dvh,
                     (int)L->dv);

@@ -13,7 +13,9 @@
 #include "vs_filter.h"
 #include "query_hnsw_internal.h"
 #include "query_internal.h"
+#include "query_scan_internal.h"
 #include "vs_flat.h"
+#include "vs_jsonfmt.h"
 #include "vs_ndjson.h"
 
 #ifdef _OPENMP
@@ -58,6 +60,7 @@ struct vs_query {
     struct vs_qgraph *graphs;     /* segments searched through a graph */
     struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
     uint64_t run_ns[3];           /* last run: search start, exact scan done, graphs done */
+    struct vs_buf out;            /* vs_query_run_text's hit records */
 };
 
 void vs_query_free(struct vs_query *q)
@@ -80,6 +83,7 @@ void vs_query_free(struct vs_query *q)
             free(q->gallow[p]);
     }
     vs_qgraph_free(q->graphs);
+    vs_buf_release(&q->out);
     free(q->fparts);
     free(q->hitbuf);
     free(q->fr);
@@ -459,6 +463,26 @@ fail:
     return st;
 }
 
+int vs_query_scan_next(struct vs_query *q, const char *line, size_t len,
+                       struct vs_query_scanned *sc)
+{
+    if (q->npend >= q->o.batch || q->dim == 0)
+        return 0;
+    float *dst = q->vecs + q->npend * q->dim;
+    if (!vs_query_scan(line, len, dst, q->dim, sc))
+        return 0;
+    /* the same arithmetic the store applied to its vectors at ingest; a
+     * zero vector takes the full parse, which reports it */
+    return !q->st.normalize || vs_distance_normalize(dst, q->dim) == VS_OK;
+}
+
+void vs_query_add_scanned(struct vs_query *q, size_t k)
+{
+    struct pending *pq = &q->pend[q->npend++];
+    memset(pq, 0, sizeof *pq);
+    pq->k = k ? k : q->o.k;
+}
+
 static int add_real(json_t *o, const char *key, float v)
 {
     json_t *j = vs_json_float(v);
@@ -496,6 +520,28 @@ static json_t *explain_obj(struct vs_query *q, const struct pending *pq,
     return e;
 }
 
+/* vectors near the float32 limit (l2 or dot over components ~1e38)
+ * overflow the distance arithmetic: such a score would rank anywhere and
+ * could not be written, so the query is refused before any of its hits is
+ * written (README: NaN and infinities are refused) */
+static int finite_scores(const struct vs_query *q, const struct vs_flat_result *r,
+                         struct vs_diag *d)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        float dist;
+        int has_dist;
+        float score = vs_distance_score(q->st.metric, r->hits[j].raw, &dist, &has_dist);
+        if (!isfinite(score) || (has_dist && !isfinite(dist))) {
+            vs_diag_field(d, "vector");
+            return vs_diag_set(d, VS_E_DATA,
+                               "the %s score of record '%.200s' is not a finite float32 "
+                               "(the vectors are too large for its arithmetic)",
+                               vs_metric_name(q->st.metric), r->hits[j].id);
+        }
+    }
+    return VS_OK;
+}
+
 static int emit_hits(struct vs_query *q, size_t i, int (*emit)(const json_t *, void *),
                      void *arg, struct vs_diag *d)
 {
@@ -515,22 +561,8 @@ static int emit_hits(struct vs_query *q, size_t i, int (*emit)(const json_t *, v
         json_decref(h);
         return st;
     }
-    /* vectors near the float32 limit (l2 or dot over components ~1e38)
-     * overflow the distance arithmetic: such a score would rank anywhere
-     * and could not be written, so the query is refused before any of its
-     * hits is written (README: NaN and infinities are refused) */
-    for (size_t j = 0; j < r->n; j++) {
-        float dist;
-        int has_dist;
-        float score = vs_distance_score(q->st.metric, r->hits[j].raw, &dist, &has_dist);
-        if (!isfinite(score) || (has_dist && !isfinite(dist))) {
-            vs_diag_field(d, "vector");
-            return vs_diag_set(d, VS_E_DATA,
-                               "the %s score of record '%.200s' is not a finite float32 "
-                               "(the vectors are too large for its arithmetic)",
-                               metric, r->hits[j].id);
-        }
-    }
+    if ((st = finite_scores(q, r, d)) != VS_OK)
+        return st;
     for (size_t j = 0; j < r->n && st == VS_OK; j++) {
         const struct vs_flat_hit *hit = &r->hits[j];
         float dist;
@@ -582,15 +614,11 @@ static void clear_batch(struct vs_query *q)
     q->npend = 0;
 }
 
-int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
-                 void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+/* Search the pending batch: q->fr[i] gets query i's hits. */
+static int search_batch(struct vs_query *q, struct vs_diag *d)
 {
     int st = VS_OK;
-    uint64_t hits = 0, empty = 0;
     size_t nq = q->npend, kmax = 1, total_k = 0;
-    memset(q->run_ns, 0, sizeof q->run_ns);
-    if (nq == 0)
-        goto out;
     for (size_t i = 0; i < nq; i++) {
         size_t k = q->pend[i].k < q->live_total ? q->pend[i].k : (size_t)q->live_total;
         if (k == 0)
@@ -604,65 +632,74 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
     if (q->dim == 0 || q->nparts == 0) {
         for (size_t i = 0; i < nq; i++)
             memset(&q->fr[i], 0, sizeof q->fr[i]);
-    } else {
-        if (!q->flat || kmax > q->flat_kmax) {
-            vs_flat_free(q->flat);
-            q->flat = NULL;
-            size_t kcap = kmax > q->o.k ? kmax : q->o.k;
-            if (kcap > q->live_total && q->live_total > 0)
-                kcap = (size_t)q->live_total;
-            struct vs_flat_opts fo = {q->o.batch, kcap, q->o.threads, q->o.simd, 0};
-            if ((st = vs_flat_new(q->dim, q->st.metric, &fo, &q->flat, d)) != VS_OK)
-                goto out;
-            q->flat_kmax = kcap;
-        }
-        if (total_k > q->hitcap) {
-            free(q->hitbuf);
-            q->hitcap = 0;
-            if (!(q->hitbuf = malloc(total_k * sizeof *q->hitbuf))) {
-                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-                goto out;
-            }
-            q->hitcap = total_k;
-        }
-        if ((st = ensure_global_allow(q, d)) != VS_OK)
-            goto out;
-        size_t off = 0;
-        for (size_t i = 0; i < nq; i++) {
-            q->fr[i].hits = q->hitbuf + off;
-            off += q->fq[i].k;
-            if (q->gallow && !q->pend[i].filter)
-                q->fq[i].allow = (const uint8_t *const *)q->gallow;
-            if (!q->pend[i].filter)
-                continue;
-            if (!q->qallow) {
-                q->qallow = malloc(q->o.batch * (q->rows_total ? q->rows_total : 1));
-                q->qallow_ptr = malloc(q->o.batch * q->nparts * sizeof *q->qallow_ptr);
-                if (!q->qallow || !q->qallow_ptr) {
-                    st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-                    goto out;
-                }
-            }
-            if ((st = load_docs(q, d)) != VS_OK)
-                goto out;
-            uint8_t *a = q->qallow + i * q->rows_total;
-            for (size_t p = 0; p < q->nparts; p++) {
-                eval_filter(q, p, q->pend[i].filter, q->gallow ? q->gallow[p] : NULL, a);
-                q->qallow_ptr[i * q->nparts + p] = a;
-                a += q->parts[p].rows;
-            }
-            q->fq[i].allow = q->qallow_ptr + i * q->nparts;
-        }
-        q->run_ns[0] = wall_ns();
-        if ((st = vs_flat_search(q->flat, q->graphs ? q->fparts : q->parts, q->nparts, q->fq,
-                                 nq, q->fr, d)) != VS_OK)
-            goto out;
-        q->run_ns[1] = wall_ns();
-        if (q->graphs && (st = vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
-                                                q->st.metric, q->fr, d)) != VS_OK)
-            goto out;
-        q->run_ns[2] = wall_ns();
+        return VS_OK;
     }
+    if (!q->flat || kmax > q->flat_kmax) {
+        vs_flat_free(q->flat);
+        q->flat = NULL;
+        size_t kcap = kmax > q->o.k ? kmax : q->o.k;
+        if (kcap > q->live_total && q->live_total > 0)
+            kcap = (size_t)q->live_total;
+        struct vs_flat_opts fo = {q->o.batch, kcap, q->o.threads, q->o.simd, 0};
+        if ((st = vs_flat_new(q->dim, q->st.metric, &fo, &q->flat, d)) != VS_OK)
+            return st;
+        q->flat_kmax = kcap;
+    }
+    if (total_k > q->hitcap) {
+        free(q->hitbuf);
+        q->hitcap = 0;
+        if (!(q->hitbuf = malloc(total_k * sizeof *q->hitbuf)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        q->hitcap = total_k;
+    }
+    if ((st = ensure_global_allow(q, d)) != VS_OK)
+        return st;
+    size_t off = 0;
+    for (size_t i = 0; i < nq; i++) {
+        q->fr[i].hits = q->hitbuf + off;
+        off += q->fq[i].k;
+        if (q->gallow && !q->pend[i].filter)
+            q->fq[i].allow = (const uint8_t *const *)q->gallow;
+        if (!q->pend[i].filter)
+            continue;
+        if (!q->qallow) {
+            q->qallow = malloc(q->o.batch * (q->rows_total ? q->rows_total : 1));
+            q->qallow_ptr = malloc(q->o.batch * q->nparts * sizeof *q->qallow_ptr);
+            if (!q->qallow || !q->qallow_ptr)
+                return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        }
+        if ((st = load_docs(q, d)) != VS_OK)
+            return st;
+        uint8_t *a = q->qallow + i * q->rows_total;
+        for (size_t p = 0; p < q->nparts; p++) {
+            eval_filter(q, p, q->pend[i].filter, q->gallow ? q->gallow[p] : NULL, a);
+            q->qallow_ptr[i * q->nparts + p] = a;
+            a += q->parts[p].rows;
+        }
+        q->fq[i].allow = q->qallow_ptr + i * q->nparts;
+    }
+    q->run_ns[0] = wall_ns();
+    if ((st = vs_flat_search(q->flat, q->graphs ? q->fparts : q->parts, q->nparts, q->fq,
+                             nq, q->fr, d)) != VS_OK)
+        return st;
+    q->run_ns[1] = wall_ns();
+    if (q->graphs && (st = vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
+                                            q->st.metric, q->fr, d)) != VS_OK)
+        return st;
+    q->run_ns[2] = wall_ns();
+    return VS_OK;
+}
+
+int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
+                 void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    uint64_t hits = 0, empty = 0;
+    size_t nq = q->npend;
+    memset(q->run_ns, 0, sizeof q->run_ns);
+    int st = nq ? search_batch(q, d) : VS_OK;
+    for (size_t i = 0; i < nq && st == VS_OK; i++) /* scanned: the index */
+        if (!q->pend[i].qid && !(q->pend[i].qid = json_sprintf("%zu", i)))
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
     for (size_t i = 0; i < nq && st == VS_OK; i++) {
         q->distances += q->fr[i].distances;
         if (q->fr[i].n < q->pend[i].k)
@@ -671,7 +708,87 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
         empty += q->fr[i].n == 0;
         st = emit_hits(q, i, emit, arg, d);
     }
-out:
+    clear_batch(q);
+    if (nhits)
+        *nhits = hits;
+    if (nempty)
+        *nempty = empty;
+    return st;
+}
+
+/* Query i's hit records as NDJSON text into b: the bytes vs_ndjson_write
+ * writes for the records emit_hits makes (without explain). */
+static int format_hits(struct vs_query *q, size_t i, const char *qid, size_t qlen,
+                       struct vs_buf *b, struct vs_diag *d)
+{
+    const struct vs_flat_result *r = &q->fr[i];
+    const char *metric = vs_metric_name(q->st.metric);
+    size_t mlen = strlen(metric);
+    int st = finite_scores(q, r, d);
+    if (st != VS_OK)
+        return st;
+    for (size_t j = 0; j < r->n; j++) {
+        const struct vs_flat_hit *hit = &r->hits[j];
+        float dist;
+        int has_dist;
+        float score = vs_distance_score(q->st.metric, hit->raw, &dist, &has_dist);
+        json_t *doc = NULL;
+        if ((!q->o.no_text || !q->o.no_metadata) &&
+            (st = get_doc(q, hit->part, hit->row, &doc, d)) != VS_OK)
+            return st;
+        if (vs_buf_put(b, "{\"qid\":", 7) || vs_buf_json_string(b, qid, qlen) ||
+            vs_buf_put(b, ",\"id\":", 6) || vs_buf_json_string(b, hit->id, strlen(hit->id)) ||
+            vs_buf_put(b, ",\"rank\":", 8) || vs_buf_json_int(b, (long long)j + 1) ||
+            vs_buf_put(b, ",\"score\":", 9) || vs_buf_json_float(b, score) ||
+            (has_dist && (vs_buf_put(b, ",\"distance\":", 12) || vs_buf_json_float(b, dist))) ||
+            vs_buf_put(b, ",\"metric\":", 10) || vs_buf_json_string(b, metric, mlen))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        if (doc) {
+            json_t *t = json_object_get(doc, "text"), *m = json_object_get(doc, "metadata");
+            json_t *di = json_object_get(doc, "doc_id");
+            if ((di && !json_is_null(di) &&
+                 (vs_buf_put(b, ",\"doc_id\":", 10) || vs_buf_json_value(b, di))) ||
+                (!q->o.no_text && t &&
+                 (vs_buf_put(b, ",\"text\":", 8) || vs_buf_json_value(b, t))) ||
+                (!q->o.no_metadata && m &&
+                 (vs_buf_put(b, ",\"metadata\":", 12) || vs_buf_json_value(b, m))))
+                return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        }
+        if (vs_buf_put(b, "}\n", 2))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    return VS_OK;
+}
+
+int vs_query_run_text(struct vs_query *q, const char *const *qids, const size_t *qlens,
+                      int (*write)(const char *buf, size_t len, size_t nrec, void *arg),
+                      void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    uint64_t hits = 0, empty = 0;
+    size_t nq = q->npend;
+    memset(q->run_ns, 0, sizeof q->run_ns);
+    int st = q->o.explain ? vs_diag_set(d, VS_E_INTERNAL, "explain needs vs_query_run")
+             : nq         ? search_batch(q, d)
+                          : VS_OK;
+    q->out.len = 0;
+    size_t nrec = 0;
+    for (size_t i = 0; i < nq && st == VS_OK; i++) {
+        q->distances += q->fr[i].distances;
+        if (q->fr[i].n < q->pend[i].k)
+            q->shortfalls++;
+        /* a query refused by format_hits writes nothing; those before it
+         * are written (as vs_query_run emits them) */
+        if ((st = format_hits(q, i, qids[i], qlens[i], &q->out, d)) != VS_OK)
+            break;
+        hits += q->fr[i].n;
+        empty += q->fr[i].n == 0;
+        nrec += q->fr[i].n;
+    }
+    if (nrec) {
+        int st2 = write(q->out.p, q->out.len, nrec, arg);
+        if (st == VS_OK)
+            st = st2;
+    }
     clear_batch(q);
     if (nhits)
         *nhits = hits;

@@ -103,7 +103,7 @@ static int search_shard(const char *store, const struct vs_query_opts *qo,
     if (st == VS_OK)
         st = m ? vs_ndjson_write(o->fp, m, 0) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
     json_decref(m);
-    const struct vs_qtext_sink sink = {write_hit, warn_once, NULL, o};
+    const struct vs_qtext_sink sink = {write_hit, warn_once, NULL, o, NULL};
     if (st == VS_OK && n_asks)
         st = vs_qtext_ask(q, asks, n_asks, &sink, tot, d);
     for (size_t i = 0; st == VS_OK && i < n_files; i++)

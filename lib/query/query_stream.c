@@ -14,7 +14,9 @@ int vs_qtext_finish(struct vs_qtext *t, const struct vs_qtext_sink *sink,
 {
     uint64_t nh = 0, ne = 0;
     size_t n = vs_qtext_pending(t);
-    int st = vs_qtext_run(t, sink->emit, sink->arg, &nh, &ne, d);
+    int st = sink->write && vs_qtext_plain(t)
+                 ? vs_qtext_run_text(t, sink->write, sink->arg, &nh, &ne, d)
+                 : vs_qtext_run(t, sink->emit, sink->arg, &nh, &ne, d);
     tot->queries += n;
     tot->hits += nh;
     tot->empty += ne;
@@ -33,13 +35,18 @@ int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
         return st;
     for (;;) {
         json_t *rec;
+        int scanned;
         vs_diag_clear(d);
-        st = vs_ndjson_read(r, &rec, d);
-        if (st == VS_OK && !rec)
+        st = vs_ndjson_read_fast(r, vs_qtext_scan_line, t, &rec, &scanned, d);
+        if (st == VS_OK && !rec && !scanned)
             break;
         if (st == VS_OK) {
-            st = vs_qtext_add(t, rec, d);
-            json_decref(rec);
+            if (scanned) {
+                st = vs_qtext_add_scanned(t, d);
+            } else {
+                st = vs_qtext_add(t, rec, d);
+                json_decref(rec);
+            }
             if (st != VS_OK)
                 vs_diag_where(d, vs_ndjson_name(r), vs_ndjson_line(r));
         }

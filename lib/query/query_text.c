@@ -8,13 +8,16 @@
 #include <string.h>
 
 #include "query_internal.h"
+#include "query_scan_internal.h"
 #include "vs_filter.h"
+#include "vs_jsonfmt.h"
 #include "vs_mmr.h"
 #include "vs_ndjson.h"
 #include "vs_store_text.h"
 
 struct tpend {
-    json_t *qid;              /* string */
+    json_t *qid;              /* string; NULL: qlen bytes at qoff of the qid arena */
+    size_t qoff, qlen;
     size_t k;
     enum vs_qmode mode;       /* resolved: vector, text or hybrid */
     char *text;               /* the query text (text, hybrid) */
@@ -35,6 +38,11 @@ struct vs_qtext {
     struct vs_filter *gfilter;
     struct tpend *pend;
     size_t npend, nvec;
+    const char **qids; /* batch: the qids of a plain batch (vs_qtext_run_text) */
+    size_t *qlens;
+    int scan;          /* records without text are vector queries: scan them */
+    struct vs_query_scanned scanned; /* the record vs_qtext_scan_line read */
+    struct vs_buf qarena;            /* the qids of scanned records */
     size_t nseg;
     json_t ***docs;   /* per segment, per row: cached docs (filters) */
     uint8_t **gallow; /* per segment: the global filter (live rows) */
@@ -172,6 +180,9 @@ void vs_qtext_free(struct vs_qtext *t)
     free(t->gallow);
     free(t->qallow);
     free(t->pend);
+    free(t->qids);
+    free(t->qlens);
+    vs_buf_release(&t->qarena);
     free(t->thits);
     json_decref(t->idmap);
     vs_filter_free(t->gfilter);
@@ -213,6 +224,8 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
     if (qo->filter && (st = vs_filter_compile(qo->filter, &t->gfilter, d)) != VS_OK)
         goto fail;
     t->has_text = vs_store_text_segments(t->tx) > 0;
+    t->scan = (to->mode == VS_QMODE_AUTO || to->mode == VS_QMODE_VECTOR) && to->mmr < 0 &&
+              !to->group_by;
     if ((to->mode == VS_QMODE_TEXT || to->mode == VS_QMODE_HYBRID) &&
         !vs_store_text_analyzer(t->tx)[0]) {
         vs_diag_where(d, vs_store_path(s), 0);
@@ -225,9 +238,11 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
     t->nseg = vs_store_nsegments(s);
     size_t n = t->nseg ? t->nseg : 1;
     t->pend = calloc(t->qo.batch, sizeof *t->pend);
+    t->qids = calloc(t->qo.batch, sizeof *t->qids);
+    t->qlens = calloc(t->qo.batch, sizeof *t->qlens);
     t->docs = calloc(n, sizeof *t->docs);
     t->qallow = calloc(n, sizeof *t->qallow);
-    if (!t->pend || !t->docs || !t->qallow) {
+    if (!t->pend || !t->qids || !t->qlens || !t->docs || !t->qallow) {
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto fail;
     }
@@ -345,6 +360,29 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
 fail:
     pend_clear(p);
     return st;
+}
+
+int vs_qtext_scan_line(const char *line, size_t len, void *arg)
+{
+    struct vs_qtext *t = arg;
+    return t->scan && t->npend < t->qo.batch &&
+           vs_query_scan_next(t->vq, line, len, &t->scanned);
+}
+
+int vs_qtext_add_scanned(struct vs_qtext *t, struct vs_diag *d)
+{
+    struct tpend *p = &t->pend[t->npend];
+    memset(p, 0, sizeof *p);
+    p->qoff = t->qarena.len;
+    p->qlen = t->scanned.qlen;
+    if (vs_buf_put(&t->qarena, t->scanned.qid, t->scanned.qlen) != VS_OK)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    vs_query_add_scanned(t->vq, t->scanned.k);
+    p->k = t->scanned.k ? t->scanned.k : t->qo.k;
+    p->mode = VS_QMODE_VECTOR;
+    p->vidx = (long)t->nvec++;
+    t->npend++;
+    return VS_OK;
 }
 
 /* ---- filters on the text side ---- */
@@ -828,7 +866,12 @@ int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
 {
     uint64_t nh = 0, ne = 0;
     int st = VS_OK;
-    if (t->nvec > 0)
+    for (size_t i = 0; i < t->npend && st == VS_OK; i++) { /* scanned records' qids */
+        struct tpend *p = &t->pend[i];
+        if (!p->qid && !(p->qid = json_stringn(t->qarena.p + p->qoff, p->qlen)))
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    if (t->nvec > 0 && st == VS_OK)
         st = vs_query_run(t->vq, collect, t, NULL, NULL, d);
     for (size_t i = 0; i < t->npend && st == VS_OK; i++)
         st = emit_query(t, &t->pend[i], emit, arg, &nh, &ne, d);
@@ -836,6 +879,46 @@ int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
         pend_clear(&t->pend[i]);
     t->npend = 0;
     t->nvec = 0;
+    t->qarena.len = 0;
+    if (nhits)
+        *nhits = nh;
+    if (nempty)
+        *nempty = ne;
+    return st;
+}
+
+int vs_qtext_plain(const struct vs_qtext *t)
+{
+    if (t->qo.explain || t->o.mmr >= 0 || t->o.group_by || t->o.carry_query ||
+        t->o.with_vectors)
+        return 0;
+    for (size_t i = 0; i < t->npend; i++)
+        if (t->pend[i].mode != VS_QMODE_VECTOR || t->pend[i].vidx != (long)i)
+            return 0;
+    return 1;
+}
+
+int vs_qtext_run_text(struct vs_qtext *t,
+                      int (*write)(const char *buf, size_t len, size_t nrec, void *arg),
+                      void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d)
+{
+    if (!vs_qtext_plain(t))
+        return vs_diag_set(d, VS_E_INTERNAL, "vs_qtext_run_text: not a plain vector batch");
+    uint64_t nh = 0, ne = 0, sf = vs_query_shortfalls(t->vq);
+    int st = VS_OK;
+    for (size_t i = 0; i < t->npend; i++) {
+        const struct tpend *p = &t->pend[i];
+        t->qids[i] = p->qid ? json_string_value(p->qid) : t->qarena.p + p->qoff;
+        t->qlens[i] = p->qid ? json_string_length(p->qid) : p->qlen;
+    }
+    if (t->nvec > 0)
+        st = vs_query_run_text(t->vq, t->qids, t->qlens, write, arg, &nh, &ne, d);
+    t->shortfalls += vs_query_shortfalls(t->vq) - sf;
+    for (size_t i = 0; i < t->npend; i++)
+        pend_clear(&t->pend[i]);
+    t->npend = 0;
+    t->nvec = 0;
+    t->qarena.len = 0;
     if (nhits)
         *nhits = nh;
     if (nempty)

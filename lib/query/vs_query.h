@@ -80,6 +80,19 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
                  void *arg, uint64_t *nhits, uint64_t *nempty,
                  struct vs_diag *d);
 
+/* Search the pending batch as vs_query_run does and write its hit records
+ * as NDJSON text, byte for byte what vs_ndjson_write writes for the records
+ * vs_query_run hands to emit with "qid" set to qids[i] (qlens[i] bytes of
+ * UTF-8) for pending query i: one call of write(buf, len, nrec, arg) per
+ * batch with its nrec records (none when the batch found nothing), with no
+ * json_t per hit. When a query is refused (a score that is not finite) the
+ * records of the queries before it are written and its status returned.
+ * Not with explain (VS_E_INTERNAL). write returns VS_OK or a status that
+ * is returned as is. */
+int vs_query_run_text(struct vs_query *q, const char *const *qids, const size_t *qlens,
+                      int (*write)(const char *buf, size_t len, size_t nrec, void *arg),
+                      void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d);
+
 /* Totals over the object's life, for --stats. */
 uint64_t vs_query_distances(const struct vs_query *q);
 /* Queries that got fewer than k hits (fewer records matched than k). */

@@ -113,6 +113,24 @@ int vs_qtext_full(const struct vs_qtext *t);
 int vs_qtext_run(struct vs_qtext *t, int (*emit)(const json_t *hit, void *arg),
                  void *arg, uint64_t *nhits, uint64_t *nempty,
                  struct vs_diag *d);
+/* The record reader's fast path (vs_ndjson_read_fast's take, arg t): 1
+ * when line is a plain vector query record read without a json_t (the
+ * common {"id", "vector_b64" or "vector", "k"} shape, in the modes where
+ * such a record is a vector query: auto or vector, without MMR or
+ * group-by); vs_qtext_add_scanned then adds it. 0: parse it and use
+ * vs_qtext_add. */
+int vs_qtext_scan_line(const char *line, size_t len, void *arg);
+/* Add the record vs_qtext_scan_line read last (VS_OK or VS_E_NOMEM). */
+int vs_qtext_add_scanned(struct vs_qtext *t, struct vs_diag *d);
+/* 1 when every pending query is a plain vector query (no explain, MMR,
+ * group-by, carry-query or with-vectors): vs_qtext_run_text can run it. */
+int vs_qtext_plain(const struct vs_qtext *t);
+/* As vs_qtext_run for a plain batch, the hit records written as NDJSON
+ * text through write (vs_query_run_text). VS_E_INTERNAL when the batch is
+ * not plain. */
+int vs_qtext_run_text(struct vs_qtext *t,
+                      int (*write)(const char *buf, size_t len, size_t nrec, void *arg),
+                      void *arg, uint64_t *nhits, uint64_t *nempty, struct vs_diag *d);
 /* The vector side (for its counters). */
 struct vs_query *vs_qtext_vector(struct vs_qtext *t);
 /* Queries that got fewer than k hits (all modes). */
@@ -170,6 +188,13 @@ struct vs_qtext_sink {
     /* After each searched batch, with the totals so far; may be NULL. */
     void (*progress)(const struct vs_qtext_totals *t, void *arg);
     void *arg;
+    /* Optional: a batch of nrec hit records as NDJSON text (the bytes emit
+     * would get as json_t records and vs_ndjson_write would write). When
+     * set, plain vector queries (no explain, MMR, group-by, carry-query or
+     * with-vectors) are written through it without a json_t per hit
+     * (vs_query_run_text); the others still go to emit. VS_OK or a status
+     * that stops the run. */
+    int (*write)(const char *buf, size_t len, size_t nrec, void *arg);
 };
 
 /* Add the query records of path ("-" is standard input) one by one,

@@ -5,6 +5,7 @@
  * (dense + tanh on [CLS]) and a classifier head; the score is logit 0,
  * optionally through a sigmoid. */
 #include "rerank_internal.h"
+#include "vs_blas.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cblas.h>
+#include <cblas.h> /* the Cblas constants; vs_sgemm loads OpenBLAS on first use */
 #undef I /* complex.h, pulled in by cblas.h */
 
 #include "vs_bert.h"
@@ -231,7 +232,7 @@ int vs_rerank_cross_score(struct vs_cross *m, const char *query,
             memcpy(pooled + b * H, m->pb, H * sizeof *pooled);
             off += lens[b];
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)H, (int)H, 1.0f,
+        vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)H, (int)H, 1.0f,
                     cls, (int)H, m->pw, (int)H, 1.0f, pooled, (int)H);
         for (size_t b = 0; b < nb; b++) {
             double logit = m->cb[0];

@@ -20,6 +20,7 @@
  * may set those; its "similarity" must be "cosine". A bare BERT folder gets
  * no markers and no padding, both cut to the model length. */
 #include "rerank_internal.h"
+#include "vs_blas.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 
 #include <jansson.h>
 
-#include <cblas.h>
+#include <cblas.h> /* the Cblas constants; vs_sgemm loads OpenBLAS on first use */
 #undef I /* complex.h, pulled in by cblas.h */
 
 #include "vs_bert.h"
@@ -189,7 +190,7 @@ static void project(const struct vs_late *m, const float *tok, size_t T, float *
             else
                 memset(emb + t * D, 0, D * sizeof *emb);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)D, (int)H, 1.0f,
+        vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)D, (int)H, 1.0f,
                     tok, (int)H, m->pw, (int)H, 1.0f, emb, (int)D);
     } else {
         memcpy(emb, tok, T * H * sizeof *emb);
@@ -277,7 +278,7 @@ int vs_rerank_late_score(struct vs_late *m, const char *query, const char *const
         for (size_t b = 0; b < nb; b++) {
             size_t L = lens[b];
             /* sim[nq, L] = qemb . docemb^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)L, (int)D,
+            vs_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)L, (int)D,
                         1.0f, qemb, (int)D, emb + off * D, (int)D, 0.0f, sim, (int)L);
             double total = 0;
             for (size_t qi = 0; qi < nq; qi++) {

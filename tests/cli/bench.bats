@@ -65,6 +65,36 @@ setup() {
     [[ "$out" == *"at recall@10 = 0.95: vs-query "* ]]
 }
 
+@test "bench/py/run.sh: a tiny run reports every engine, end to end and per call" {
+    py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
+    [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
+    "$py" -c 'import numpy' 2> /dev/null || skip "no numpy in $py"
+    res=$BATS_TEST_TMPDIR/py.txt
+    run_split env PYB_PYTHON="$py" PYB_RESULTS="$res" PYB_N=1500 PYB_NQ=40 PYB_SETS=synth \
+        PYB_PERCALL_N=50 BENCH_REPS=1 sh "$ROOT/bench/py/run.sh" "$BUILD"
+    expect_status 0
+    [ "$(cat "$res")" = "$out" ]
+    [[ "$out" == *"command: "*"PYB_N='1500' bench/py/run.sh $BUILD"* ]]
+    [[ "$out" == *"-- synth: approximate search, k 10, L2 (1500 x 128, 40 queries"* ]]
+    # every engine: rows with recall in [0, 1], or "not installed"; vecstore's
+    # own recall at ef 256 is at least 0.95 on 1500 rows
+    printf '%s\n' "$out" | awk '
+        /^-- synth/ { s = 1 } /^-- end to end/ { s = 0 }
+        s && / not installed / { seen[$1] = 1 }
+        s && $1 ~ /^(vecstore|vecstore-sq8|faiss|hnswlib|usearch|ngt|scann)$/ && NF == 6 && $3 ~ /^[0-9.]+$/ {
+            seen[$1] = 1
+            if ($3 < 0 || $3 > 1) { print "bad recall: " $0; bad = 1 }
+            if ($1 == "vecstore" && $2 == 256 && $3 < 0.95) { print "low recall: " $0; bad = 1 }
+        }
+        END { if (length(seen) != 7) { print "engines: " length(seen); bad = 1 }; exit bad }'
+    # end to end: both vecstore ways found what the exact search finds
+    printf '%s\n' "$out" | grep -E '^vecstore-cli +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
+    printf '%s\n' "$out" | grep -E '^vecstore-py +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
+    printf '%s\n' "$out" | grep -E '^C: vs_db_search \(bench/py/percall.c\) +[0-9.]+ '
+    printf '%s\n' "$out" | grep -E '^Python: Store.search_arrays\(v\) +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+$'
+    [[ "$out" != *"failed"* ]]
+}
+
 @test "bench/shards.sh: merged exact hits of 1, 2 and 3 shards equal one store's; graph recall in range" {
     res=$BATS_TEST_TMPDIR/shards.txt
     run_split env SHARDS_RESULTS="$res" SHARDS_N=2500 SHARDS_NQ=50 SHARDS_S="1 2 3" SHARDS_EFS="16 64" \

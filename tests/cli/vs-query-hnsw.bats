@@ -74,6 +74,35 @@ assert hit >= 0.95 * 500, hit
 PYEOF
 }
 
+@test "vs-query: query records read by the scanner or parsed, on 1 or 2 threads, give byte-identical hits" {
+    # q.ndjson ({id, vector}) takes the scanner; the same queries as
+    # vector_b64, and with a field the scanner leaves to the full parse
+    $PY - "$S" <<'PYEOF'
+import base64, json, struct, sys
+d = sys.argv[1]
+with open(d + "/q.ndjson") as f, open(d + "/b.ndjson", "w") as b, open(d + "/p.ndjson", "w") as p:
+    for line in f:
+        r = json.loads(line)
+        v = struct.pack("<%df" % len(r["vector"]), *r["vector"])
+        b.write(json.dumps({"id": r["id"], "vector_b64": base64.b64encode(v).decode()}) + "\n")
+        p.write(json.dumps({"id": r["id"], "vector": r["vector"], "note": "parsed"}) + "\n")
+PYEOF
+    run_split vs-query -k 5 --threads 1 "$S/g.vs" "$S/p.ndjson"
+    expect_status 0
+    [ -z "$err" ]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 250 ]
+    printf '%s\n' "$out" > "$S/parsed.out"
+    for f in q b p; do
+        for th in "--threads 1" "--threads 2 --batch 7"; do
+            # shellcheck disable=SC2086
+            run_split vs-query -k 5 $th "$S/g.vs" "$S/$f.ndjson"
+            expect_status 0
+            [ -z "$err" ]
+            printf '%s\n' "$out" | cmp - "$S/parsed.out"
+        done
+    done
+}
+
 @test "vs-query --explain reports the per-segment choice; --exact says exact" {
     run_split vs-query -k 5 --explain --ef 40 "$S/g.vs" "$S/q.ndjson"
     expect_status 0

@@ -198,6 +198,79 @@ static void test_float_format_matches_reference(void)
     }
 }
 
+/* vs_buf_json_float writes what jansson writes for vs_json_float, and
+ * vs_buf_json_string and vs_buf_json_int what it writes for a string and an
+ * integer: the hit writer's bytes are those of the json_t path. */
+static void test_jsonfmt_matches_jansson(void)
+{
+    unsigned seed = 99;
+    int bad = 0;
+    struct vs_buf b;
+    vs_buf_init(&b);
+    for (int i = 0; i < 300000 && bad < 5; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        float f;
+        if (i % 3 == 0) {
+            uint32_t u = seed;
+            memcpy(&f, &u, 4);
+            if (!isfinite(f))
+                continue;
+        } else if (i % 3 == 1) {
+            f = ((float)(seed >> 8) / 16777216.0f - 0.5f) * 200.0f;
+        } else {
+            f = (float)(seed >> 12); /* whole numbers */
+        }
+        json_t *j = vs_json_float(f);
+        char *want = json_dumps(j, VS_JSON_DUMP_FLAGS | JSON_ENCODE_ANY);
+        b.len = 0;
+        CHECK_EQ_INT(vs_buf_json_float(&b, f), VS_OK);
+        if (strlen(want) != b.len || memcmp(want, b.p, b.len) != 0) {
+            printf("#   %.9g: \"%.*s\" jansson \"%s\"\n", (double)f, (int)b.len, b.p, want);
+            bad++;
+        }
+        free(want);
+        json_decref(j);
+    }
+    CHECK_EQ_INT(bad, 0);
+    float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 1e-5f, 1e-4f, 1.5e-5f, 1e15f, 1e14f,
+                        123456789.0f, 1e20f, 3.4028235e38f, 1.4e-45f, 1e-30f, 0.1f,
+                        100.0f, 72.71522f, -81.45221f, 9.999999e14f};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
+        json_t *j = vs_json_float(specials[i]);
+        char *want = json_dumps(j, VS_JSON_DUMP_FLAGS | JSON_ENCODE_ANY);
+        b.len = 0;
+        CHECK_EQ_INT(vs_buf_json_float(&b, specials[i]), VS_OK);
+        CHECK_EQ_INT(vs_buf_put(&b, "", 1), VS_OK);
+        CHECK_EQ_STR(b.p, want);
+        free(want);
+        json_decref(j);
+    }
+    const char *strs[] = {"", "q1", "a\"b\\c", "tab\there\nnl\r\b\f", "\x01\x1f\x7f",
+                          "caf\xc3\xa9 \xe2\x82\xac/\xf0\x9f\x98\x80"};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        json_t *j = json_string(strs[i]);
+        char *want = json_dumps(j, VS_JSON_DUMP_FLAGS | JSON_ENCODE_ANY);
+        b.len = 0;
+        CHECK_EQ_INT(vs_buf_json_string(&b, strs[i], strlen(strs[i])), VS_OK);
+        CHECK_EQ_INT(vs_buf_put(&b, "", 1), VS_OK);
+        CHECK_EQ_STR(b.p, want);
+        free(want);
+        json_decref(j);
+    }
+    long long ints[] = {0, 1, -1, 10, 9223372036854775807LL, -9223372036854775807LL - 1};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        json_t *j = json_integer(ints[i]);
+        char *want = json_dumps(j, VS_JSON_DUMP_FLAGS | JSON_ENCODE_ANY);
+        b.len = 0;
+        CHECK_EQ_INT(vs_buf_json_int(&b, ints[i]), VS_OK);
+        CHECK_EQ_INT(vs_buf_put(&b, "", 1), VS_OK);
+        CHECK_EQ_STR(b.p, want);
+        free(want);
+        json_decref(j);
+    }
+    vs_buf_release(&b);
+}
+
 int main(void)
 {
     RUN(test_status_table);
@@ -205,6 +278,7 @@ int main(void)
     RUN(test_line_too_long);
     RUN(test_float_roundtrip);
     RUN(test_float_format_matches_reference);
+    RUN(test_jsonfmt_matches_jansson);
     RUN(test_base64_vectors);
     return vs_test_done();
 }

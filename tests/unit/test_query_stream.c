@@ -84,7 +84,7 @@ static int run(const char *text, size_t batch, int keep_going, struct seen *s,
     int rc = vs_store_open(path, &st, d);
     if (rc == VS_OK)
         rc = vs_qtext_new(st, &qo, &to, &q, d);
-    struct vs_qtext_sink sink = {s_emit, s_warn, s_progress, s};
+    struct vs_qtext_sink sink = {s_emit, s_warn, s_progress, s, NULL};
     if (rc == VS_OK)
         rc = vs_qtext_stream(q, vs_test_write(dir, "q.ndjson", text), keep_going, &sink, tot, d);
     if (rc == VS_OK)
@@ -166,7 +166,7 @@ static void test_bad_record(void)
     json_decref(s4.hits);
     /* a file that is not there */
     struct vs_qtext_totals t5 = {0};
-    struct vs_qtext_sink sink = {s_emit, NULL, NULL, &s4};
+    struct vs_qtext_sink sink = {s_emit, NULL, NULL, &s4, NULL};
     char path[512];
     snprintf(path, sizeof path, "%s/missing.ndjson", dir);
     CHECK(vs_qtext_stream(NULL, path, 0, &sink, &t5, &d) != VS_OK);

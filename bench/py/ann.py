@@ -1,0 +1,350 @@
+"""ann.py ENGINE DATA QUERIES TRUTH D WORKDIR PARAMS...: one approximate
+nearest-neighbour engine, through the Python API a user would call, on the
+raw float32 files of bench/py/run.sh (DATA n x D rows, QUERIES m x D, TRUTH
+m x 10 uint32 row numbers of the exact top 10 by L2). One engine per
+process, so that its memory figures are its own. Prints "key value" lines:
+
+  engine, version, kernel   what ran (faiss: get_compile_options())
+  param                     the name of the swept search parameter
+  build_s, build_cpu_s      index build on 2 threads: wall seconds and CPU
+                            seconds of the process (user + system)
+  build_load                1-minute load average before/after the build
+  mem_mb                    resident memory growth from the loaded data to
+                            after the build and the queries (MiB)
+  disk_bytes                the index saved to WORKDIR (bytes of its files)
+  pV_recall                 recall@10 at parameter value V
+  pV_cpuqps1                queries per CPU second of the process, all
+                            queries in one batch call on 1 thread
+  pV_qps1, pV_qps2          queries per wall second on 1 and 2 threads
+
+Engines (graph degree 16, construction beam 200 where the engine has them):
+  vecstore       vecstore.open(create, metric l2, hnsw_m 16) + upsert +
+                 commit; Store.search_arrays(ef=V, threads=T)
+  vecstore-sq8   the same with quant="sq8" (graph walked with 8-bit codes)
+  faiss          faiss.IndexHNSWFlat, efSearch=V, omp threads
+  hnswlib        hnswlib.Index(space l2), set_ef(V), knn_query(num_threads)
+  usearch        usearch.index.Index(metric l2sq, f32), expansion_search=V
+  ngt            ngtpy ANNG (edge_size_for_creation 16), epsilon=V,
+                 batch_search (NGT's threads: OMP_NUM_THREADS)
+  scann          ScaNN tree (sqrt(n) leaves) + asymmetric hashing + exact
+                 reorder of 100; leaves_to_search=V
+Timed passes: BENCH_REPS (default 2), the best kept. BLAS is pinned to one
+thread so that "1 thread" holds."""
+import os
+import resource
+import sys
+import time
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+import numpy as np  # noqa: E402
+
+K = 10
+REPS = max(1, int(os.environ.get("BENCH_REPS", "2")))
+
+
+def out(key, value):
+    print(f"{key} {value}", flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def du(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            total += os.path.getsize(os.path.join(root, f))
+    return total
+
+
+def recall(labels, truth):
+    hit = 0
+    for g, t in zip(labels, truth):
+        hit += len(set(int(v) for v in g if v >= 0) & set(int(v) for v in t))
+    return hit / truth.size
+
+
+class Engine:
+    """make(x) builds on 2 threads; save(dir) -> path; search(q, v, t) ->
+    (m, K) int labels, -1 where missing."""
+
+    param = "ef"
+    values = [10, 16, 32, 64, 128, 256]
+    version = "-"
+    kernel = "-"
+
+    def labels(self, raw):
+        return raw
+
+
+class Vecstore(Engine):
+    def __init__(self, quant=None):
+        import vecstore
+        self.vs = vecstore
+        self.quant = quant
+        self.version = vecstore.__version__
+        self.kernel = "sq8 codes" if quant else "float32"
+
+    def make(self, x, work):
+        path = os.path.join(work, "store.vs")
+        s = self.vs.open(path, create=True, dim=x.shape[1], metric="l2", hnsw_m=16,
+                         hnsw_ef_construction=200, quant=self.quant, analyzer="none",
+                         autocommit=False)
+        s.upsert([str(i) for i in range(len(x))], x)
+        s.commit()
+        self.s = s
+        self.path = path
+
+    def save(self, work):
+        return self.path
+
+    def search(self, q, v, t):
+        return self.s.search_arrays(q, K, ef=v, threads=t)[0]
+
+    def labels(self, ids):
+        # the ids are str (row numbers here): converted outside the timing
+        lab = np.full(ids.shape, -1, dtype=np.int64)
+        for i, row in enumerate(ids):
+            for j, s in enumerate(row):
+                if s is not None:
+                    lab[i, j] = int(s)
+        return lab
+
+
+class Faiss(Engine):
+    def __init__(self):
+        import faiss
+        self.f = faiss
+        self.version = faiss.__version__
+        self.kernel = faiss.get_compile_options().replace(" ", "+")
+
+    def make(self, x, work):
+        self.f.omp_set_num_threads(2)
+        self.idx = self.f.IndexHNSWFlat(x.shape[1], 16)
+        self.idx.hnsw.efConstruction = 200
+        self.idx.add(x)
+
+    def save(self, work):
+        p = os.path.join(work, "faiss.index")
+        self.f.write_index(self.idx, p)
+        return p
+
+    def search(self, q, v, t):
+        self.f.omp_set_num_threads(t)
+        self.idx.hnsw.efSearch = v
+        return self.idx.search(q, K)[1]
+
+
+class Hnswlib(Engine):
+    def __init__(self):
+        import hnswlib
+        self.h = hnswlib
+        self.version = getattr(hnswlib, "__version__", "0.8.0")
+
+    def make(self, x, work):
+        self.idx = self.h.Index(space="l2", dim=x.shape[1])
+        self.idx.init_index(max_elements=len(x), M=16, ef_construction=200, random_seed=100)
+        self.idx.add_items(x, np.arange(len(x)), num_threads=2)
+
+    def save(self, work):
+        p = os.path.join(work, "hnswlib.bin")
+        self.idx.save_index(p)
+        return p
+
+    def search(self, q, v, t):
+        self.idx.set_ef(max(v, K))
+        return self.idx.knn_query(q, k=K, num_threads=t)[0]
+
+
+class Usearch(Engine):
+    def __init__(self):
+        import usearch
+        from usearch.index import Index
+        self.Index = Index
+        self.version = usearch.__version__
+
+    def make(self, x, work):
+        self.idx = self.Index(ndim=x.shape[1], metric="l2sq", dtype="f32", connectivity=16,
+                              expansion_add=200, expansion_search=64)
+        self.idx.add(np.arange(len(x)), x, threads=2)
+        self.kernel = str(getattr(self.idx, "hardware_acceleration", "-"))
+
+    def save(self, work):
+        p = os.path.join(work, "usearch.bin")
+        self.idx.save(p)
+        return p
+
+    def search(self, q, v, t):
+        self.idx.expansion_search = v
+        m = self.idx.search(q, K, threads=t)
+        lab = np.asarray(m.keys, dtype=np.int64).reshape(len(q), K)
+        cnt = np.asarray(m.counts).reshape(-1)
+        for i, c in enumerate(cnt):
+            lab[i, c:] = -1
+        return lab
+
+
+class Ngt(Engine):
+    param = "epsilon"
+    values = [0.0, 0.02, 0.05, 0.1, 0.2, 0.4]
+
+    def __init__(self):
+        import ngtpy
+        self.n = ngtpy
+        try:
+            from importlib.metadata import version
+            self.version = version("ngt")
+        except Exception:  # noqa: BLE001 - the version is informative only
+            self.version = "-"
+
+    def make(self, x, work):
+        self.path = os.path.join(work, "ngt")
+        self.n.create(self.path, x.shape[1], edge_size_for_creation=16,
+                      edge_size_for_search=40, distance_type="L2", object_type="Float")
+        self.idx = self.n.Index(self.path)
+        self.idx.batch_insert(x, num_threads=2)
+        self.idx.save()
+
+    def save(self, work):
+        return self.path
+
+    def search(self, q, v, t):
+        os.environ["OMP_NUM_THREADS"] = str(t)
+        self.idx.set(epsilon=v)
+        lab = np.full((len(q), K), -1, dtype=np.int64)
+        if t == 1:
+            for i, row in enumerate(q):
+                r = self.idx.search(row, size=K, with_distance=False)
+                lab[i, : len(r)] = r
+            return lab
+        from concurrent.futures import ThreadPoolExecutor
+        half = len(q) // 2
+
+        def part(lo, hi):
+            for i in range(lo, hi):
+                r = self.idx.search(q[i], size=K, with_distance=False)
+                lab[i, : len(r)] = r
+
+        with ThreadPoolExecutor(2) as ex:
+            list(ex.map(lambda a: part(*a), [(0, half), (half, len(q))]))
+        return lab
+
+
+class Scann(Engine):
+    param = "leaves"
+
+    def __init__(self):
+        from scann import scann_ops_pybind
+        self.sp = scann_ops_pybind
+        try:
+            from importlib.metadata import version
+            self.version = version("scann")
+        except Exception:  # noqa: BLE001
+            self.version = "-"
+        self.kernel = "AH 4-bit + reorder 100"
+
+    def make(self, x, work):
+        n = len(x)
+        leaves = max(4, int(n ** 0.5))
+        self.values = sorted({max(1, int(leaves * f)) for f in (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)})
+        self.searcher = (self.sp.builder(x, K, "squared_l2")
+                         .tree(num_leaves=leaves, num_leaves_to_search=self.values[2],
+                               training_sample_size=min(n, 100000))
+                         .score_ah(2, anisotropic_quantization_threshold=0.2)
+                         .reorder(100).build())
+
+    def save(self, work):
+        p = os.path.join(work, "scann")
+        os.makedirs(p, exist_ok=True)
+        self.searcher.serialize(p)
+        return p
+
+    def search(self, q, v, t):
+        if t == 1:
+            lab, _ = self.searcher.search_batched(q, leaves_to_search=v, pre_reorder_num_neighbors=100)
+        else:
+            self.searcher.set_num_threads(t)
+            lab, _ = self.searcher.search_batched_parallel(q, leaves_to_search=v,
+                                                           pre_reorder_num_neighbors=100)
+        return np.asarray(lab, dtype=np.int64)
+
+
+ENGINES = {
+    "vecstore": lambda: Vecstore(),
+    "vecstore-sq8": lambda: Vecstore("sq8"),
+    "faiss": Faiss,
+    "hnswlib": Hnswlib,
+    "usearch": Usearch,
+    "ngt": Ngt,
+    "scann": Scann,
+}
+
+
+def main():
+    if len(sys.argv) < 7 or sys.argv[1] not in ENGINES:
+        sys.exit("usage: ann.py ENGINE DATA QUERIES TRUTH D WORKDIR [VALUES...]; ENGINE: "
+                 + ", ".join(ENGINES))
+    name, data, queries, truth_path, d, work = sys.argv[1:7]
+    d = int(d)
+    x = np.fromfile(data, dtype=np.float32).reshape(-1, d)
+    q = np.fromfile(queries, dtype=np.float32).reshape(-1, d)
+    truth = np.fromfile(truth_path, dtype=np.uint32).reshape(-1, K)
+    try:
+        eng = ENGINES[name]()
+    except ImportError as e:
+        out("engine", name)
+        out("missing", str(e).replace(" ", "_"))
+        return
+    out("engine", name)
+    out("version", eng.version)
+    out("param", eng.param)
+    os.makedirs(work, exist_ok=True)
+    base = rss_mb()
+    l0 = loadavg()
+    t0, c0 = time.perf_counter(), cpu()
+    eng.make(x, work)
+    out("build_s", f"{time.perf_counter() - t0:.3f}")
+    out("build_cpu_s", f"{cpu() - c0:.3f}")
+    out("build_load", f"{l0}/{loadavg()}")
+    out("kernel", eng.kernel)
+    out("disk_bytes", du(eng.save(work)))
+    values = [type(eng.values[0])(v) for v in sys.argv[7:]] if len(sys.argv) > 7 else eng.values
+    out("values", ",".join(str(v) for v in values))
+    for v in values:
+        eng.search(q[: min(len(q), 100)], v, 1)  # warm
+        best1 = bestc = best2 = 0.0
+        lab = None
+        for _ in range(REPS):
+            t0, c0 = time.perf_counter(), cpu()
+            lab = eng.search(q, v, 1)
+            w, c = time.perf_counter() - t0, cpu() - c0
+            best1 = max(best1, len(q) / w)
+            bestc = max(bestc, len(q) / c) if c > 0 else bestc
+        for _ in range(REPS):
+            t0 = time.perf_counter()
+            eng.search(q, v, 2)
+            best2 = max(best2, len(q) / (time.perf_counter() - t0))
+        out(f"p{v}_recall", f"{recall(eng.labels(lab), truth):.4f}")
+        out(f"p{v}_qps1", f"{best1:.0f}")
+        out(f"p{v}_cpuqps1", f"{bestc:.0f}")
+        out(f"p{v}_qps2", f"{best2:.0f}")
+    out("mem_mb", f"{rss_mb() - base:.1f}")
+
+
+if __name__ == "__main__":
+    main()

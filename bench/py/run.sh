@@ -1,0 +1,220 @@
+#!/bin/sh
+# bench/py/run.sh [BUILD_DIR]: vecstore's Python package against the Python
+# libraries users would pick instead, installed from PyPI into the project's
+# venv (scripts/venv.sh peers: faiss-cpu, hnswlib, usearch, chromadb,
+# lancedb, scann, ngt at pinned versions). make bench runs it (bench/run.sh).
+#
+# 1. Approximate search (bench/py/ann.py, one process per engine): vecstore
+#    (float32 and sq8 codes), faiss IndexHNSWFlat, hnswlib, usearch, NGT
+#    (ANNG), ScaNN; graph degree 16, construction beam 200; build time (wall
+#    and CPU seconds on 2 threads), memory growth, bytes on disk; per search
+#    setting recall@10, queries per CPU second on 1 thread and per wall
+#    second on 2; at the end the figures at recall@10 0.95 and 0.99.
+#    Sets (PYB_SETS, default "synth scifact"):
+#      synth    Gaussian mixture PYB_N (default 100000) x 128 and PYB_NQ
+#               (default 1000) queries (bench/hnsw_bench gen, the rows of
+#               bench/hnsw.sh), the exact top 10 by bench/hnsw_bench truth
+#      scifact  the SciFact corpus (5183 abstracts, title + text) and its
+#               1109 queries embedded with all-MiniLM-L6-v2 by vs-embed
+#               --model minilm (scripts/get-model.sh minilm; skipped when
+#               absent), cached in BUILD_DIR/bench/cache/scifact-minilm.*
+#               (the cache of bench/hnsw.sh). PYB_SCIFACT_DOCS=N: the
+#               first N documents only (vs-embed's pure-C MiniLM takes
+#               about 0.3 CPU seconds a document; cache scifact-minilm-N.*)
+# 2. End to end (bench/py/e2e.py): ingest the synth rows as records with
+#    text and metadata into vecstore (the programs, and the Python package),
+#    chromadb and lancedb; query with text and metadata back (ef PYB_E2E_EF,
+#    default 64).
+# 3. Per-call overhead of one query: bench/py/percall.c (the C library
+#    through lib/vecstore.h) and bench/py/percall.py (the Python package) on
+#    the same store (the synth rows) and PYB_PERCALL_N (default 2000)
+#    queries.
+# Engines: PYB_ENGINES (default every ann.py engine), PYB_E2E (default
+# "vecstore-cli vecstore-py chromadb lancedb"; "none": no end-to-end part;
+# PYB_PERCALL_N=0: no per-call part); an engine whose package is
+# not installed is reported as such. PYB_PYTHON: the interpreter (default:
+# the venv's, after scripts/venv.sh peers). BENCH_REPS (default 2): timed
+# passes, the best kept. The report is printed and written to
+# bench/results/py-DATE.txt (a file per run; PYB_RESULTS names another),
+# with the commit, the load average at the start and the end and the
+# command; the engines' own output goes to BUILD_DIR/bench/py-log.txt.
+# Smoke size for tests: PYB_N=2000 PYB_NQ=50 PYB_SETS=synth.
+set -eu
+# the body is one function, read whole before it runs: editing this file
+# during a run does not change the run
+main() {
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+N=${PYB_N:-100000}
+NQ=${PYB_NQ:-1000}
+SETS=${PYB_SETS:-synth scifact}
+ENGINES=${PYB_ENGINES:-vecstore vecstore-sq8 faiss hnswlib usearch ngt scann}
+E2E=${PYB_E2E:-vecstore-cli vecstore-py chromadb lancedb}
+E2E_EF=${PYB_E2E_EF:-64}
+PCN=${PYB_PERCALL_N:-2000}
+DATA=${VS_DATA:-../shared/data}
+RESULTS=${PYB_RESULTS:-bench/results/py-$(date -u +%Y%m%dT%H%M%SZ).txt}
+me=bench/py/run.sh
+if [ ! -f "$build/libvecstore.a" ] || [ ! -x "$build/bin/vs-ingest" ]; then
+    echo "$me: $build/libvecstore.a or $build/bin/vs-ingest not found (make BUILD=$build)" >&2
+    exit 2
+fi
+PY=${PYB_PYTHON:-$(scripts/venv.sh peers)}
+"$PY" -c 'import numpy' 2>/dev/null || { echo "$me: $PY has no numpy (scripts/venv.sh peers)" >&2; exit 2; }
+make -s BUILD="$build" PYTHON="$PY" python-ext >&2
+babs=$(cd "$build" && pwd)
+export PYTHONPATH="$babs/python${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$build/bench" "$build/bench/cache" "$(dirname "$RESULTS")"
+. bench/cc_lib.sh
+bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
+bench_cc "$build" "$build/bench/percall" bench/py/percall.c
+B=$build/bench/hnsw_bench
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+log=$build/bench/py-log.txt
+: > "$log"
+start=$(date +%s)
+cmd="$me $build"
+for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
+    eval "val=\${$v:-}"
+    # shellcheck disable=SC2154
+    [ -n "$val" ] && cmd="$v='$val' $cmd"
+done
+commit=${VS_BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo none)}
+report=$tmp/report
+{
+echo "== bench/py $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit, $(nproc) cores," \
+     "load $(cut -d' ' -f1-3 /proc/loadavg) at the start"
+echo "command: $cmd"
+echo "python: $("$PY" -c 'import sys; print(sys.version.split()[0])'), $PY"
+"$PY" - <<'PYEOF'
+from importlib.metadata import version, PackageNotFoundError
+have = []
+for p in ("numpy", "faiss-cpu", "hnswlib", "usearch", "ngt", "scann", "chromadb", "lancedb"):
+    try:
+        have.append(f"{p} {version(p)}")
+    except PackageNotFoundError:
+        have.append(f"{p} not installed")
+print("packages: " + ", ".join(have))
+try:
+    import faiss
+    print("faiss kernel: get_compile_options() = " + faiss.get_compile_options())
+except ImportError:
+    pass
+PYEOF
+echo "note: the machine is shared: compare the CPU-second rates (cpuqps1, *_cpu); wall figures"
+echo "depend on the load. OPENBLAS_NUM_THREADS=1 in every engine's process."
+} > "$report"
+
+ann() { # ann NAME D: every engine on $tmp/NAME.{x,q,t}
+    for e in $ENGINES; do
+        echo "== $1 $e" >> "$log"
+        "$PY" bench/py/ann.py "$e" "$tmp/$1.x" "$tmp/$1.q" "$tmp/$1.t" "$2" "$tmp/w-$1-$e" \
+            > "$tmp/$1.ann.$e" 2>> "$log" || echo "($1 $e: ann.py failed, exit $?; see $log)" >> "$report"
+        rm -rf "$tmp/w-$1-$e"
+    done
+}
+
+setargs=""
+case " $SETS " in *" synth "*)
+    "$B" gen "$N" 128 1 "$tmp/synth.x"
+    "$B" gen "$NQ" 128 2 "$tmp/synth.q"
+    "$B" truth "$tmp/synth.x" "$tmp/synth.q" 128 10 "$tmp/synth.t"
+    ann synth 128
+    setargs="$setargs synth=${N}_x_128,_${NQ}_queries,_Gaussian_mixture"
+;; esac
+
+sf=$DATA/datasets/scifact
+SFN=${PYB_SCIFACT_DOCS:-}
+c=$build/bench/cache/scifact-minilm${SFN:+-$SFN}
+case " $SETS " in *" scifact "*)
+    if [ ! -f "$sf/corpus.jsonl" ]; then
+        echo "scifact: skipped (no $sf)" >> "$report"
+    else
+        if [ ! -f "$c.done" ]; then
+            "$PY" - "$sf" "$tmp" <<'PYEOF'
+import json, sys
+sf, tmp = sys.argv[1], sys.argv[2]
+with open(tmp + "/sf_c.in", "w") as o:
+    for l in open(sf + "/corpus.jsonl"):
+        r = json.loads(l)
+        o.write(json.dumps({"id": r["_id"], "text": (r.get("title", "") + "\n" + r["text"]).strip()}) + "\n")
+with open(tmp + "/sf_q.in", "w") as o:
+    for l in open(sf + "/queries.jsonl"):
+        r = json.loads(l)
+        o.write(json.dumps({"id": r["_id"], "text": r["text"]}) + "\n")
+PYEOF
+            if [ -n "$SFN" ]; then
+                head -n "$SFN" "$tmp/sf_c.in" > "$tmp/sf_c.head" && mv "$tmp/sf_c.head" "$tmp/sf_c.in"
+            fi
+            if "$build/bin/vs-embed" -q --keep-going --model minilm "$tmp/sf_c.in" > "$tmp/sf_c.jsonl" 2>> "$log" &&
+               "$build/bin/vs-embed" -q --model minilm --as query "$tmp/sf_q.in" > "$tmp/sf_q.jsonl" 2>> "$log"; then
+                "$PY" - "$tmp" "$c" <<'PYEOF'
+import json, sys
+import numpy as np
+t, c = sys.argv[1], sys.argv[2]
+for src, dst in (("sf_c.jsonl", ".x"), ("sf_q.jsonl", ".q")):
+    v = np.asarray([json.loads(l)["vector"] for l in open(t + "/" + src) if '"vector"' in l], dtype=np.float32)
+    v.tofile(c + dst)
+    open(c + ".d", "w").write("%d\n" % v.shape[1])
+PYEOF
+                : > "$c.done"
+            fi
+        fi
+        if [ -f "$c.done" ]; then
+            cp "$c.x" "$tmp/scifact.x"
+            cp "$c.q" "$tmp/scifact.q"
+            d=$(cat "$c.d")
+            "$B" truth "$tmp/scifact.x" "$tmp/scifact.q" "$d" 10 "$tmp/scifact.t"
+            ann scifact "$d"
+            rows=$(( $(wc -c < "$tmp/scifact.x") / (4 * d) ))
+            nq=$(( $(wc -c < "$tmp/scifact.q") / (4 * d) ))
+            setargs="$setargs scifact=${rows}_x_${d},_${nq}_queries,_all-MiniLM-L6-v2_by_vs-embed${SFN:+,_the_first_${SFN}_documents}"
+        else
+            echo "scifact: skipped (vs-embed --model minilm failed: scripts/get-model.sh minilm; see $log)" >> "$report"
+        fi
+    fi
+;; esac
+
+[ "$E2E" = none ] && E2E=""
+if [ ! -f "$tmp/synth.x" ] && { [ -n "$E2E" ] || [ "$PCN" != 0 ]; }; then
+    "$B" gen "$N" 128 1 "$tmp/synth.x"
+    "$B" gen "$NQ" 128 2 "$tmp/synth.q"
+    "$B" truth "$tmp/synth.x" "$tmp/synth.q" 128 10 "$tmp/synth.t"
+fi
+for e in $E2E; do
+    echo "== e2e $e" >> "$log"
+    "$PY" bench/py/e2e.py "$e" "$tmp/synth.x" "$tmp/synth.q" "$tmp/synth.t" 128 "$tmp/e2e-$e" \
+        "$E2E_EF" "$build/bin" > "$tmp/e2e.$e" 2>> "$log" || echo "(e2e $e: e2e.py failed, exit $?; see $log)" >> "$report"
+    [ "$e" = vecstore-py ] && [ -d "$tmp/e2e-$e/py.vs" ] && mv "$tmp/e2e-$e/py.vs" "$tmp/percall.vs"
+    rm -rf "$tmp/e2e-$e"
+done
+
+# per call: a store of the synth rows (the one e2e's vecstore-py made, else a new one)
+if [ "$PCN" != 0 ] && [ ! -d "$tmp/percall.vs" ]; then
+    "$PY" - "$tmp" <<'PYEOF' 2>> "$log" || echo "(per call: no store of the synth rows; see $log)" >> "$report"
+import sys
+import numpy as np
+import vecstore
+t = sys.argv[1]
+x = np.fromfile(t + "/synth.x", dtype=np.float32).reshape(-1, 128)
+with vecstore.open(t + "/percall.vs", create=True, dim=128, metric="l2", hnsw_m=16, autocommit=False) as s:
+    s.upsert([str(i) for i in range(len(x))], x)
+PYEOF
+fi
+[ "$PCN" = 0 ] || { "$B" gen "$PCN" 128 3 "$tmp/pc.q"
+{
+    echo "setting ef$E2E_EF"
+    echo "n $PCN"
+    "$build/bench/percall" "$tmp/percall.vs" "$tmp/pc.q" 128 "$E2E_EF" "$PCN"
+    "$PY" bench/py/percall.py "$tmp/percall.vs" "$tmp/pc.q" 128 "$E2E_EF" "$PCN"
+} > "$tmp/percall" 2>> "$log" || echo "(per call: failed; see $log)" >> "$report"; }
+
+# shellcheck disable=SC2086
+E2E_ROWS=$N "$PY" bench/py/report.py "$tmp" $setargs >> "$report"
+echo >> "$report"
+echo "elapsed $(( $(date +%s) - start )) s; load at the end $(cut -d' ' -f1-3 /proc/loadavg)" >> "$report"
+cat "$report"
+cp "$report" "$RESULTS"
+}
+main "$@"
