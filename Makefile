@@ -8,6 +8,10 @@
 #   make bench      speed and memory against the peers (results in bench/results/)
 #   make eval       retrieval quality on the collections in $(VS_DATA)
 #   make fuzz       each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (60)
+#   make dist       reproducible source tarball of DIST_REF (default HEAD) in
+#                   DIST_DIR (default $(BUILD)): vecstore-VERSION.tar.gz
+#   make lint       cppcheck and clang-tidy on lib/ and cmd/ (scripts/lint.sh)
+#   make version-check   every place carrying the version agrees with VERSION
 #   make install    programs, man pages, vecstore.h, libvecstore.{a,so},
 #                   vecstore.pc into $(DESTDIR)$(PREFIX) (PREFIX=~/.local works
 #                   without root)
@@ -26,7 +30,11 @@ BUILD   ?= build
 VS_DATA ?= $(CURDIR)/../shared/data
 OPENMP  ?= 1
 SANITIZE ?=
-VERSION := 0.1.0
+# The version, in one place: the file VERSION (scripts/version.sh). The
+# programs' --version, the library's strings and vecstore.pc take it from
+# here; the build stops when lib/vecstore.h's VECSTORE_VERSION_* (what
+# vs_version() returns) disagree; `make version-check` checks every place.
+VERSION := $(shell cat VERSION)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -85,17 +93,28 @@ MANS3     := $(sort $(wildcard man/*.3))
 $(LIB_OBJ): VS_CFLAGS += -fPIC -fno-semantic-interposition
 # objects of a build made before they were position-independent are rebuilt
 # once: the stamp is newer than them
-$(LIB_OBJ): $(BUILD)/lib/.pic
+$(LIB_OBJ): $(BUILD)/lib/.pic $(BUILD)/.version-$(VERSION)
 $(BUILD)/lib/.pic:
 	@mkdir -p $(@D)
 	touch $@
+# the header's version agrees with VERSION (checked again when either changes)
+$(BUILD)/.version-$(VERSION): VERSION lib/vecstore.h scripts/version.sh
+	@mkdir -p $(@D)
+	@scripts/version.sh check-header
+	@rm -f $(BUILD)/.version-*
+	@touch $@
+.PHONY: version-check
+version-check:
+	@scripts/version.sh check
 CLI_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(sort $(wildcard cmd/cli*.c)))
+$(CLI_OBJ): $(BUILD)/.version-$(VERSION)
 PROG_SRC  := $(sort $(wildcard cmd/vs-*.c))
 PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 MANS      := $(sort $(wildcard man/*.1))
 
+.PHONY: dist lint
 .PHONY: all lib programs units test check demo bench eval install uninstall clean deps wasm
 .DELETE_ON_ERROR:
 
@@ -253,3 +272,28 @@ clean:
 .PHONY: fresh-root-test
 fresh-root-test:
 	@tests/fresh-root/run.sh
+
+# The source tarball of one commit, the same bytes every time: git archive
+# (entries in the tree's order, owner and group 0, every mtime the commit's
+# date), gzip -n (no name, no time stamp). Its version is the commit's
+# VERSION file; changes not committed are not in it (a note says so).
+DIST_REF ?= HEAD
+DIST_DIR ?= $(BUILD)
+dist:
+	@git rev-parse -q --verify '$(DIST_REF)^{commit}' >/dev/null || \
+	    { echo "make dist: error: '$(DIST_REF)' is not a commit of a git checkout (dist packs a commit)" >&2; exit 2; }
+	@v=$$(git show '$(DIST_REF):VERSION') && \
+	    name=vecstore-$$v && out='$(DIST_DIR)'/$$name.tar.gz && \
+	    mkdir -p '$(DIST_DIR)' && \
+	    git -c tar.umask=0022 archive --format=tar --prefix=$$name/ '$(DIST_REF)' | gzip -n -9 >$$out.tmp && \
+	    mv $$out.tmp $$out && \
+	    echo "$$out: $$(git rev-parse --short '$(DIST_REF)'), sha256 $$(sha256sum <$$out | cut -d' ' -f1)"
+	@[ '$(DIST_REF)' != HEAD ] || git diff --quiet HEAD -- || \
+	    echo "make dist: note: the working tree has changes not committed; the tarball has HEAD's files" >&2
+
+# Static analysis of lib/ and cmd/: cppcheck (.cppcheck-suppressions) and
+# clang-tidy (.clang-tidy); fails on any finding not fixed or justified there.
+# LINT_FILES=... checks those files only; LINT_JOBS clang-tidy processes.
+lint: export LINT_FLAGS = $(filter-out $(WARN) -fsanitize=%,$(VS_CFLAGS))
+lint:
+	@scripts/lint.sh $(LINT_FILES)

@@ -16,7 +16,7 @@
 #include "vs_trace.h"
 
 #ifndef VS_VERSION
-#define VS_VERSION "0.1.0"
+#error "VS_VERSION is passed by the Makefile from the file VERSION"
 #endif
 
 struct vs_cli_state vs_cli;

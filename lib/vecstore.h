@@ -119,16 +119,16 @@ extern "C" {
 
 /* ---- Version ------------------------------------------------------------ */
 
-#define VECSTORE_VERSION_MAJOR 0
-#define VECSTORE_VERSION_MINOR 1
+#define VECSTORE_VERSION_MAJOR 1
+#define VECSTORE_VERSION_MINOR 0
 #define VECSTORE_VERSION_PATCH 0
-#define VECSTORE_VERSION_STRING "0.1.0"
+#define VECSTORE_VERSION_STRING "1.0.0"
 /* major * 10000 + minor * 100 + patch, for #if comparisons */
 #define VECSTORE_VERSION_NUMBER                                              \
     (VECSTORE_VERSION_MAJOR * 10000 + VECSTORE_VERSION_MINOR * 100 +         \
      VECSTORE_VERSION_PATCH)
 
-/* The version of the library actually linked ("0.1.0"); compare it with
+/* The version of the library actually linked ("1.0.0"); compare it with
  * VECSTORE_VERSION_STRING to detect a header/library mismatch. Static
  * string, never NULL. */
 VS_API const char *vs_version(void);

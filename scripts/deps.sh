@@ -8,7 +8,9 @@
 #   scripts/deps.sh --web     also Debian's chromium, the browser that the
 #                             browser tests (tests/wasm/browser/), the JS
 #                             examples and bench/wasm/ drive headless
-# (the flags combine: scripts/deps.sh --bench --wasm --web)
+#   scripts/deps.sh --release also the release tools: make lint's cppcheck and
+#                             clang-tidy, dpkg-buildpackage's debhelper, lintian
+# (the flags combine: scripts/deps.sh --bench --wasm --web --release)
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libjansson-dev libzstd-dev libyaml-dev
@@ -32,6 +34,7 @@ dataset-fashion-mnist"
 # from scripts/web-deps.sh
 WEB_PKGS="chromium"
 
+RELEASE_PKGS="cppcheck clang-tidy debhelper dpkg-dev fakeroot lintian debootstrap"
 # emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
 # `npm pack` (Debian's, unless a node install such as NodeSource's brings
 # its own: the two conflict), dpkg-dev for `apt-get source` of the C
@@ -45,7 +48,8 @@ for arg in "$@"; do
         --bench) pkgs="$pkgs $BENCH_PKGS" ;;
         --wasm) pkgs="$pkgs $WASM_PKGS" ;;
         --web) pkgs="$pkgs $WEB_PKGS" ;;
-        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web)" >&2; exit 2 ;;
+        --release) pkgs="$pkgs $RELEASE_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web, --release)" >&2; exit 2 ;;
     esac
 done
 

@@ -15,7 +15,7 @@
 # serve/, OpenMP. VS_WASM_NO_MODELS tells lib/embed/embed.c so.
 
 WB       ?= build-wasm
-VERSION  := 0.1.0
+VERSION  := 1.0.0
 EMCC     ?= emcc
 EMAR     ?= emar
 export NODE_PATH := /usr/share/nodejs$(if $(NODE_PATH),:$(NODE_PATH))

@@ -303,7 +303,7 @@ static int parse_key(struct parser *ps, char *out, size_t size)
         char part[256];
         size_t pn = 0;
         if (*ps->p == '"' || *ps->p == '\'') {
-            char *s;
+            char *s = NULL;
             int st = parse_string(ps, &s);
             if (st != VS_OK)
                 return st;
@@ -373,7 +373,9 @@ static int parse_value(struct parser *ps, struct entry *e)
         ps->p++;
         e->is_array = 1;
         struct buf joined = {0};
-        int st = buf_put(&joined, "", 0);
+        int st;
+        if (buf_put(&joined, "", 0) != VS_OK)
+            return VS_E_NOMEM;
         for (;;) {
             skip_all(ps);
             if (ps->p < ps->end && *ps->p == ']') {
@@ -384,7 +386,7 @@ static int parse_value(struct parser *ps, struct entry *e)
                 free(joined.s);
                 return perr(ps, "nested arrays are not supported");
             }
-            char *v;
+            char *v = NULL;
             st = parse_scalar(ps, &v);
             if (st != VS_OK) {
                 free(joined.s);
@@ -398,9 +400,11 @@ static int parse_value(struct parser *ps, struct entry *e)
             }
             e->items = ni;
             e->items[e->nitems++] = v;
-            if (e->nitems > 1)
-                buf_put(&joined, ",", 1);
-            buf_put(&joined, v, strlen(v));
+            if ((e->nitems > 1 && buf_put(&joined, ",", 1) != VS_OK) ||
+                buf_put(&joined, v, strlen(v)) != VS_OK) {
+                free(joined.s);
+                return VS_E_NOMEM;
+            }
             skip_all(ps);
             if (ps->p < ps->end && *ps->p == ',') {
                 ps->p++;

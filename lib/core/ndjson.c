@@ -45,6 +45,8 @@ int vs_ndjson_open_stream(FILE *fp, const char *name, size_t max_line,
     r->fp = fp;
     snprintf(r->name, sizeof r->name, "%s", name ? name : "<stdin>");
     r->max_line = max_line ? max_line : VS_NDJSON_MAX_LINE_DEFAULT;
+    if (r->max_line > SIZE_MAX / 2) /* the buffer holds max_line + 1 bytes */
+        r->max_line = SIZE_MAX / 2;
     *out = r;
     return VS_OK;
 }

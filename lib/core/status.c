@@ -1,4 +1,5 @@
 /* status.c: names, messages and exit codes of the status list; diagnostics. */
+#define VS_STATUS_IMPL /* the definition below, not vs_status.h's analyzer macro */
 #include "vs_status.h"
 
 #include <errno.h>

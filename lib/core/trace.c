@@ -25,7 +25,7 @@
 #include "vs_http.h"
 
 #ifndef VS_VERSION
-#define VS_VERSION "0.1.0"
+#error "VS_VERSION is passed by the Makefile from the file VERSION"
 #endif
 
 struct vs_otlp {

@@ -83,6 +83,12 @@ void vs_diag_clear(struct vs_diag *d);
  * Returns `status` so a caller can write `return vs_diag_set(d, VS_E_DATA, ...)`. */
 int vs_diag_set(struct vs_diag *d, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#if defined(__clang_analyzer__) && !defined(VS_STATUS_IMPL)
+/* For the static analyzer only (make lint): the function is in another
+ * file, so without this it assumes `return vs_diag_set(d, VS_E_..., ...)`
+ * may return VS_OK and follows error paths as if they succeeded. */
+#define vs_diag_set(d, status, ...) (vs_diag_set((d), (status), __VA_ARGS__), (status))
+#endif
 /* Set the field name (printf format). d may be NULL. */
 void vs_diag_field(struct vs_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

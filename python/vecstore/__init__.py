@@ -41,7 +41,7 @@ from ._errors import (
     usage,
 )
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [
     "__version__", "library_version", "open", "Store", "StoreInfo", "Hit",

@@ -10,6 +10,13 @@
 #   5. make install PREFIX=~/.local (no root) and a login shell finds them
 #   6. make test TESTS=REGEX        a reduced pass (the full make check is
 #                                   proven by CI itself)
+# With --debs DIR, the Debian packages built from the repository
+# (dpkg-buildpackage: docs/release-1.0.md) are proven instead, as root and
+# the same user: 2. apt installs DIR's .deb files (their dependencies from
+# the mirror); 3. the packaged demo runs; 4. every program's --version,
+# the man pages and libvecstore.so.1 are in place; 5. a C program builds
+# against libvecstore-dev with pkg-config and runs; 6. apt purges the
+# packages and leaves none of their files.
 # Prints TAP (1..6), one line a step; on a failure, the step's last lines as
 # TAP comments. The bare root is cached as a tarball under
 # $VS_FRESH_ROOT_CACHE (default ~/.cache/vecstore/fresh-root), so a second run
@@ -24,10 +31,12 @@
 # the disk does not slow installing, building and removing it.
 #
 #   tests/fresh-root/run.sh [--ref REF] [--tests REGEX] [--no-cache] [--log FILE]
+#   tests/fresh-root/run.sh --debs DIR [--no-cache] [--log FILE]
 #     --ref REF       copy in the commit REF (git archive) instead of the
 #                     working tree (tracked and untracked files, less ignored)
 #     --tests REGEX   bats files for step 6, as tests/run.sh's TESTS
 #                     (default: demo\|install\|readme\|vs-index)
+#     --debs DIR      install and check the .deb files in DIR instead
 #     --no-cache      neither read nor write the cached bare root
 #     --log FILE      write every step's full output to FILE
 # A step is stopped after 30 min (debootstrap 20 min, the small ones 5 min).
@@ -40,13 +49,15 @@ usage() {
     sed -n '/^#   tests\/fresh-root\/run.sh/,/^# Exit:/s/^# \{0,3\}//p' "$0"
 }
 
-ref="" tests='demo\|install\|readme\|vs-index' use_cache=1 log=/dev/null
+ref="" tests='demo\|install\|readme\|vs-index' use_cache=1 log=/dev/null debs="" tests_given=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --ref) [ $# -ge 2 ] || { echo "fresh-root: error: --ref needs a value" >&2; exit 2; }
                ref=$2; shift 2 ;;
         --tests) [ $# -ge 2 ] || { echo "fresh-root: error: --tests needs a value" >&2; exit 2; }
-                 tests=$2; shift 2 ;;
+                 tests=$2; tests_given=1; shift 2 ;;
+        --debs) [ $# -ge 2 ] || { echo "fresh-root: error: --debs needs a value" >&2; exit 2; }
+                debs=$2; shift 2 ;;
         --no-cache) use_cache=0; shift ;;
         --log) [ $# -ge 2 ] || { echo "fresh-root: error: --log needs a value" >&2; exit 2; }
                log=$2; shift 2 ;;
@@ -54,6 +65,15 @@ while [ $# -gt 0 ]; do
         *) echo "fresh-root: error: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
+if [ -n "$debs" ]; then
+    if [ -n "$ref" ] || [ "$tests_given" -eq 1 ]; then
+        echo "fresh-root: error: --debs installs packages: --ref and --tests do not apply" >&2
+        exit 2
+    fi
+    ls "$debs"/*.deb >/dev/null 2>&1 ||
+        { echo "fresh-root: error: --debs '$debs': no .deb files there" >&2; exit 2; }
+    debs=$(cd "$debs" && pwd)
+fi
 if [ -n "$ref" ] && ! git -C "$repo" rev-parse -q --verify "$ref^{commit}" >/dev/null; then
     echo "fresh-root: error: --ref '$ref': not a commit in $repo" >&2
     exit 2
@@ -239,8 +259,8 @@ else
     what="the working tree at $(git -C "$repo" rev-parse --short HEAD)"
 fi
 t0=$(date +%s)
-(
-    set -e
+# The root's network and apt (the host's entries), and the user who may sudo.
+prepare_root() {
     cp /etc/resolv.conf "$root/etc/resolv.conf"
     cp /etc/hosts "$root/etc/hosts"
     rm -f "$root"/etc/apt/sources.list "$root"/etc/apt/sources.list.d/*
@@ -257,6 +277,13 @@ t0=$(date +%s)
     in_root useradd -m -s /bin/bash "$user"
     echo "$user ALL=(ALL) NOPASSWD: ALL" >"$root/etc/sudoers.d/$user"
     chmod 440 "$root/etc/sudoers.d/$user"
+}
+
+[ -z "$debs" ] || . "$here/debs.sh"   # steps 2-6 for --debs; ends with finish
+
+(
+    set -e
+    prepare_root
     dest=$root/home/$user/vecstore
     mkdir "$dest"
     if [ -n "$ref" ]; then

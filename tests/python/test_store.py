@@ -14,8 +14,10 @@ import vecstore
 
 
 def test_version() -> None:
-    assert vecstore.__version__ == "0.1.0"
-    assert vecstore.library_version() == "0.1.0"
+    # the repository's one version (VERSION, scripts/version.sh)
+    want = (Path(__file__).resolve().parents[2] / "VERSION").read_text().strip()
+    assert vecstore.__version__ == want
+    assert vecstore.library_version() == want
 
 
 def test_create_and_info(tmp: Path) -> None:

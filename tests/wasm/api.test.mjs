@@ -2,6 +2,7 @@
 // save/load. Run by tests/run.sh (node --test, TAP).
 import assert from "node:assert/strict";
 import test from "node:test";
+import { readFileSync } from "node:fs";
 
 import { cosine, pkg, randomVectors } from "./helpers.mjs";
 
@@ -32,7 +33,9 @@ function rejectsWith(fn, status) {
 }
 
 test("version is the C library's and SIMD128 is detected", async () => {
-  assert.equal(await VecStore.version(), "0.1.0");
+  // the repository's one version (VERSION, scripts/version.sh)
+  const want = readFileSync(new URL("../../VERSION", import.meta.url), "utf8").trim();
+  assert.equal(await VecStore.version(), want);
   assert.equal(simdSupported(), true); // Node 20 has SIMD128
 });
 
