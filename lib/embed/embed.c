@@ -395,6 +395,15 @@ int vs_embedder_new_opts(const char *model, size_t dim,
         *out = le;
         return VS_OK;
     }
+    struct vs_embed_opts def;
+    if (!o) {
+        /* vs_embedder_new() from an identity (the query side): the
+         * endpoint may come from the environment, as vs-embed's setting */
+        vs_embed_opts_init(&def);
+        def.base_url = getenv("VS_EMBED_BASE_URL");
+        def.api_version = getenv("VS_EMBED_API_VERSION");
+        o = &def;
+    }
     struct vs_embedder *e = calloc(1, sizeof *e);
     if (!e)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");

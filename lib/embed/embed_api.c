@@ -647,16 +647,7 @@ int vs_embedapi_create(const char *model, size_t dim,
                        char *identity, size_t idsz, size_t *dim_out,
                        struct vs_diag *d)
 {
-    struct vs_embed_opts o;
-    if (o_in)
-        o = *o_in;
-    else {
-        /* vs_embedder_new() from an identity (the query side): the
-         * endpoint may come from the environment, as vs-embed's setting */
-        vs_embed_opts_init(&o);
-        o.base_url = getenv("VS_EMBED_BASE_URL");
-        o.api_version = getenv("VS_EMBED_API_VERSION");
-    }
+    struct vs_embed_opts o = *o_in; /* vs_embedder_new_opts gives the defaults */
     *state = NULL;
     int prov = -1;
     for (int i = 0; i < (int)(sizeof PROVIDERS / sizeof *PROVIDERS); i++)

@@ -9,7 +9,8 @@
 int vs_embedapi_match(const char *model);
 
 /* Make an API embedder: fills ops, state, the identity (idsz bytes) and the
- * dimension. o may be NULL (defaults). Errors: VS_E_UNSUPPORTED (unknown
+ * dimension. o: the options (vs_embedder_new_opts fills in the defaults
+ * when its caller gives none). Errors: VS_E_UNSUPPORTED (unknown
  * provider), VS_E_USAGE (bad dimension), VS_E_CONFIG (no key, no tokenizer,
  * unknown dimension), VS_E_NOMEM. */
 int vs_embedapi_create(const char *model, size_t dim,

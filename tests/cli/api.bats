@@ -63,7 +63,7 @@ setup() {
     export PKG_CONFIG_PATH="$P/lib/pkgconfig"
     run_split pkg-config --modversion vecstore
     expect_status 0
-    [ "$out" = "$(grep -oE '^VERSION := .*' "$ROOT/Makefile" | cut -d' ' -f3)" ]
+    [ "$out" = "$(cat "$ROOT/VERSION")" ]
     run_split pkg-config --cflags --libs vecstore
     expect_status 0
     [ "$(echo $out)" = "-I$P/include -L$P/lib -lvecstore" ]
