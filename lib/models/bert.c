@@ -117,6 +117,18 @@ static int load_ln(const struct vs_safetensors *s, const char *pfx,
     return st;
 }
 
+/* Replace the weights *w [rows, cols] by their packed copy (vs_gemm_pack);
+ * -1 when out of memory (*w is then unchanged). */
+static int pack_in_place(float **w, size_t rows, size_t cols)
+{
+    float *p = vs_gemm_pack(*w, rows, cols);
+    if (!p)
+        return -1;
+    free(*w);
+    *w = p;
+    return 0;
+}
+
 static int load_layer(struct vs_bert *m, const struct vs_safetensors *s,
                       const char *pfx, size_t i, struct vs_diag *d)
 {
@@ -292,17 +304,9 @@ int vs_bert_open(const char *dir, struct vs_bert **out, struct vs_diag *d)
     m->gemm = vs_gemm_best();
     for (size_t i = 0; i < m->layers && st == VS_OK && m->gemm != VS_GEMM_NONE; i++) {
         struct layer *L = &m->layer[i];
-        float **w[4] = {&L->wqkv, &L->wo, &L->wi, &L->wout};
-        size_t rows[4] = {3 * H, H, m->inter, H}, cols[4] = {H, H, H, m->inter};
-        for (int k = 0; k < 4 && st == VS_OK; k++) {
-            float *p = vs_gemm_pack(*w[k], rows[k], cols[k]);
-            if (!p)
-                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-            else {
-                free(*w[k]);
-                *w[k] = p;
-            }
-        }
+        if (pack_in_place(&L->wqkv, 3 * H, H) || pack_in_place(&L->wo, H, H) ||
+            pack_in_place(&L->wi, m->inter, H) || pack_in_place(&L->wout, H, m->inter))
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
 done:
     vs_safetensors_close(s);

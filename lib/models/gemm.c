@@ -120,8 +120,8 @@ kern512(const float *const *xr, size_t K, const float *w, const float *b,
 #undef STEP
     }
 #define PUT(R)                                                                 \
-    _mm512_storeu_ps(y + R * ldy, a##R##0);                                    \
-    _mm512_storeu_ps(y + R * ldy + 16, a##R##1);
+    _mm512_storeu_ps(y + (R) * ldy, a##R##0);                                  \
+    _mm512_storeu_ps(y + (R) * ldy + 16, a##R##1);
     PUT(0) PUT(1) PUT(2) PUT(3) PUT(4) PUT(5) PUT(6) PUT(7)
 #undef PUT
 }
@@ -149,8 +149,8 @@ kern256_half(const float *const *xr, size_t K, const float *w, const float *b,
 #undef STEP
     }
 #define PUT(R)                                                                 \
-    _mm256_storeu_ps(y + R * ldy, a##R##0);                                    \
-    _mm256_storeu_ps(y + R * ldy + 8, a##R##1);
+    _mm256_storeu_ps(y + (R) * ldy, a##R##0);                                  \
+    _mm256_storeu_ps(y + (R) * ldy + 8, a##R##1);
     PUT(0) PUT(1) PUT(2) PUT(3) PUT(4) PUT(5)
 #undef PUT
 }
