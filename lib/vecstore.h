@@ -333,7 +333,7 @@ struct vs_search_opts {
     const char *filter; /* ANDed with each query's own; NULL = none */
     size_t ef;          /* HNSW beam width; 0 = 64 */
     int exact;          /* 1: exact scan of every segment (ignore graphs) */
-    int fusion;         /* VS_FUSION_*; default RRF */
+    int fusion;         /* VS_FUSION_*; default WEIGHTED, as vs-query */
     double rrf_k;       /* default 60 */
     double alpha;       /* weight of the vector side, 0..1; default 0.5 */
     size_t depth;       /* candidates per side; 0 = max(k, 100) */

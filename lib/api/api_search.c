@@ -30,8 +30,9 @@ void vs_search_opts_init(struct vs_search_opts *o, size_t size)
 {
     if (!o)
         return;
+    /* the fusion of vs-query and vs-serve (vs_fuse_opts_init): weighted */
     struct vs_search_opts def = {size, VS_SEARCH_AUTO, 10, NULL, 0, 0,
-                                 VS_FUSION_RRF, VS_FUSE_RRF_K_DEFAULT,
+                                 VS_FUSION_WEIGHTED, VS_FUSE_RRF_K_DEFAULT,
                                  VS_FUSE_ALPHA_DEFAULT, 0, -1.0, 0, 1, 1, 1};
     memcpy(o, &def, size < sizeof def ? size : sizeof def);
 }

@@ -55,7 +55,8 @@ __all__ = [
 _vecstore.set_error_factory(make_error)
 
 _MODES = {None: 0, "auto": 0, "vector": 1, "text": 2, "hybrid": 3}
-_FUSIONS = {None: 0, "rrf": 0, "weighted": 1, "dbsf": 2}
+# None: weighted, the default of vs-query and the C API
+_FUSIONS = {None: 1, "rrf": 0, "weighted": 1, "dbsf": 2}
 _ROLES = {"document": 0, "query": 1}
 _NAN = float("nan")
 

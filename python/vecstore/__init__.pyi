@@ -312,8 +312,8 @@ class Store:
         filter: a filter expression (docs/filter.md), ANDed.
         mode: "auto" (default), "vector", "text" (BM25), "hybrid".
         ef: HNSW beam width (default 64); exact=True scans every row.
-        fusion, alpha, rrf_k, depth: hybrid fusion (rrf default, k 60;
-            weighted/dbsf with alpha, the vector side's weight).
+        fusion, alpha, rrf_k, depth: hybrid fusion (weighted default, as
+            vs-query, alpha 0.5, the vector side's weight; rrf with k 60).
         mmr: MMR lambda 0..1 (diversify), None = off.
         text: with a vector query, the text of a hybrid query (one str, or
             one per row of a matrix).

@@ -102,8 +102,8 @@ export interface SearchOptions {
   ef?: number;
   /** true: exact scan of every vector (ignore the graphs). */
   exact?: boolean;
-  /** Hybrid fusion: reciprocal rank fusion (default), weighted min-max,
-   *  or distribution-based. */
+  /** Hybrid fusion: weighted min-max (default, as vs-query), reciprocal
+   *  rank fusion, or distribution-based. */
   fusion?: "rrf" | "weighted" | "dbsf";
   /** Weight of the vector side for `weighted`/`dbsf`, 0..1; default 0.5. */
   alpha?: number;

@@ -491,7 +491,7 @@ export class VecStore {
     this.#check();
     const M = this.#M;
     if (options === null || typeof options !== "object") throw new VecStoreError("usage", "options must be an object");
-    const { k = 10, filter, mode = "auto", ef = 0, exact = false, fusion = "rrf", alpha, rrfK } = options;
+    const { k = 10, filter, mode = "auto", ef = 0, exact = false, fusion = "weighted", alpha, rrfK } = options;
     if (!(mode in MODES)) throw new VecStoreError("usage", `unknown mode '${mode}' (auto, vector, text, hybrid)`, { field: "mode" });
     if (!(fusion in FUSIONS)) throw new VecStoreError("usage", `unknown fusion '${fusion}' (rrf, weighted, dbsf)`, { field: "fusion" });
     if (!Number.isInteger(k) || k < 1 || k > 100000) throw new VecStoreError("usage", "k must be an integer 1..100000", { field: "k" });
