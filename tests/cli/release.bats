@@ -264,6 +264,7 @@ deb_built() {
     done
     run_split dpkg-deb -c "$D/debs/vecstore_$V-1_$a.deb"
     expect_status 0
+    out+=$'\n' # every entry, the last one too, ends with a newline
     for prog in "$ROOT"/cmd/vs-*.c; do
         b=$(basename "$prog" .c)
         [[ "$out" == *" ./usr/bin/$b"$'\n'* ]]
@@ -272,6 +273,7 @@ deb_built() {
     [[ "$out" == *" ./usr/share/vecstore/demo/examples/demo.sh"$'\n'* ]]
     run_split dpkg-deb -c "$D/debs/libvecstore-dev_$V-1_$a.deb"
     expect_status 0
+    out+=$'\n'
     for f in usr/include/vecstore.h "usr/lib/$m/libvecstore.a" "usr/lib/$m/pkgconfig/vecstore.pc" \
              usr/share/man/man3/vecstore.3.gz; do
         [[ "$out" == *" ./$f"$'\n'* ]]
