@@ -1,8 +1,10 @@
 """The built wheel (make python: dist/vecstore-*-cp311-abi3-manylinux_*.whl)
 installs into a fresh venv and works there with nothing of this tree: no
 PYTHONPATH, another directory, and the libraries it links (jansson, zstd,
-curl, openblas, ...) loaded from the wheel's own vecstore.libs/, not from
-the system's -dev packages. tests/run.sh runs make python and sets
+...) loaded from the wheel's own vecstore.libs/, not from the system's -dev
+packages. (libcurl and OpenBLAS are no longer linked: the library loads
+them on first use, an API embedder or a BLAS fallback, so a hash-model
+store loads neither.) tests/run.sh runs make python and sets
 VS_WHEEL_DIR."""
 
 from __future__ import annotations
@@ -60,4 +62,5 @@ def test_wheel_in_fresh_venv(tmp_path: Path) -> None:
     assert r["file"].startswith(str(venv))
     assert (r["hit"], r["meta"], r["v"], r["err"], r["typed"]) == ("a", {"k": 1}, "b", 3, True)
     ours = [lib for lib in r["libs"] if "numpy.libs" not in lib]  # numpy has its own BLAS
-    assert len(ours) >= 4 and all("/vecstore.libs/" in lib for lib in ours), ours
+    assert all("/vecstore.libs/" in lib for lib in ours), ours
+    assert any("jansson" in lib for lib in ours) and any("zstd" in lib for lib in ours), ours
