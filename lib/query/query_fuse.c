@@ -235,7 +235,8 @@ int vs_query_merge_own(const char *const *paths, size_t n, size_t k, const json_
             items[j] = (struct merge_item){h, json_string_value(json_object_get(h, "id")),
                                            json_number_value(json_object_get(h, "score"))};
         }
-        qsort(items, m, sizeof *items, merge_cmp);
+        if (m > 1) /* items is NULL for a qid with no hit */
+            qsort(items, m, sizeof *items, merge_cmp);
         json_t *ids = json_object(); /* the ids written for this qid */
         if (!ids)
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
