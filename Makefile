@@ -171,8 +171,11 @@ test: all units
 	@tests/run.sh $(BUILD)
 
 # Both passes; the last line is the combined summary.
+# deps.sh: the Debian packages (--release: the cppcheck and clang-tidy that
+# release.bats runs); test-deps.sh: the model files and venv groups
 check: deps
-	@scripts/deps.sh --wasm --web
+	@scripts/deps.sh --wasm --web --release
+	@scripts/test-deps.sh
 	@$(MAKE) --no-print-directory all units wasm
 	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
 	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
