@@ -59,16 +59,8 @@ dirty=$(git --no-optional-locks status --porcelain -- lib cmd 2>/dev/null | awk 
 "$B" gen "$N" 128 1 "$tmp/x"
 "$B" gen "$NQ" 128 2 "$tmp/q"
 "$B" truth "$tmp/x" "$tmp/q" 128 10 "$tmp/t"
-$PY - "$tmp" <<'PYEOF'
-import base64, sys
-import numpy as np
-t = sys.argv[1]
-for src, dst, p in (("x", "x.ndjson", "r"), ("q", "q.ndjson", "q")):
-    v = np.fromfile(t + "/" + src, dtype="<f4").reshape(-1, 128)
-    with open(t + "/" + dst, "w") as o:
-        for i in range(v.shape[0]):
-            o.write('{"id":"%s%d","vector_b64":"%s"}\n' % (p, i, base64.b64encode(v[i].tobytes()).decode()))
-PYEOF
+$PY bench/vectors_ndjson.py "$tmp/x" 128 r > "$tmp/x.ndjson"
+$PY bench/vectors_ndjson.py "$tmp/q" 128 q > "$tmp/q.ndjson"
 : > "$tmp/empty.ndjson"
 
 # wall, user and system seconds of one command into $tmp/time (stdout to
