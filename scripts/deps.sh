@@ -2,7 +2,8 @@
 # Install the Debian packages that vecstore's build, tests and benchmarks need.
 # Does nothing when they are all present. Uses sudo when not root.
 #   scripts/deps.sh           build and test dependencies
-#   scripts/deps.sh --bench   also the peers that `make bench` compares against
+#   scripts/deps.sh --bench   also the peers that `make bench` compares against,
+#                             and gnuplot (bench/scale_plot.sh draws its PNGs)
 #   scripts/deps.sh --wasm    also the WebAssembly build (make wasm, which
 #                             make check runs): emcc, node, npm, dpkg-source
 #   scripts/deps.sh --web     also Debian's chromium, the browser that the
@@ -28,7 +29,7 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
 munge slurmctld slurmd slurm-client python3-dev python3-venv"
-BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
+BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx gnuplot-nox
 dataset-fashion-mnist"
 # the tests' npm packages (playwright-core, not its browser downloads) come
 # from scripts/web-deps.sh

@@ -43,6 +43,7 @@
 #define BENT2_SIZE 16
 static const char MAGIC[8] = {'V', 'S', 'H', 'N', 'S', 'W', '0', '1'};
 static const char MAGIC2[8] = {'V', 'S', 'H', 'N', 'S', 'W', '0', '2'};
+static const char MAGIC3[8] = {'V', 'S', 'H', 'N', 'S', 'W', '0', '3'};
 
 struct wbuf {
     uint8_t *p;
@@ -162,28 +163,18 @@ static unsigned rice_k(uint64_t n, uint32_t c)
     return q ? bitwidth(q) - 1 : 0;
 }
 
-static int bw_list(struct bitw *b, const uint32_t *l, uint32_t M0, uint64_t n) /* M0: most links */
+/* Rice-code the gaps of the sorted ids s[0..c) from start - 1 with
+ * parameter k; the bits it takes when b is NULL */
+static uint64_t rice_gaps(struct bitw *b, const uint32_t *s, uint32_t c, uint64_t start,
+                          unsigned k)
 {
-    uint32_t c = l[0], s[2049];
-    if (c > M0 || c > 2048)
-        return -1;
-    /* sorted copy (built lists are sorted; this keeps the format's rule) */
+    uint64_t bits = 0, prev = start; /* the smallest id the next one may be */
     for (uint32_t j = 0; j < c; j++) {
-        uint32_t v = l[1 + j], i = j;
-        while (i > 0 && s[i - 1] > v) {
-            s[i] = s[i - 1];
-            i--;
-        }
-        s[i] = v;
-    }
-    bw_put(b, c, bitwidth(M0));
-    unsigned k = rice_k(n, c);
-    int64_t prev = -1;
-    for (uint32_t j = 0; j < c; j++) {
-        if (s[j] >= n || (int64_t)s[j] <= prev)
-            return -1;
-        uint64_t g = (uint64_t)((int64_t)s[j] - prev - 1), q = g >> k;
-        prev = s[j];
+        uint64_t g = s[j] - prev, q = g >> k;
+        prev = (uint64_t)s[j] + 1;
+        bits += q + 1 + k;
+        if (!b)
+            continue;
         while (q >= 32) {
             bw_put(b, 0xffffffffu, 32);
             q -= 32;
@@ -192,6 +183,73 @@ static int bw_list(struct bitw *b, const uint32_t *l, uint32_t M0, uint64_t n) /
         if (k)
             bw_put(b, g & (((uint64_t)1 << k) - 1), k);
     }
+    return bits;
+}
+
+/* the window of node u for exponent w: [lo, hi) */
+static void window(uint64_t u, unsigned w, uint64_t n, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t W = (uint64_t)1 << w;
+    *lo = u > W ? u - W : 0;
+    *hi = *lo + 2 * W < n ? *lo + 2 * W : n;
+}
+
+/* Format 3: a list of node u split into the ids near u (in its window of
+ * 2^(w+1) ids, w chosen per list for the fewest bits) and the others:
+ *   count (bitwidth(M0) bits), w (5 bits), near count (bitwidth(M0) bits),
+ *   the near ids as Rice gaps from the window's start with parameter
+ *   floor(log2(window / (near + 1))), the far ids as Rice gaps from 0 with
+ *   floor(log2(n / (far + 1))).
+ * Rows numbered in graph order (vs_hnsw_order) have most neighbours near. */
+static int bw_list3(struct bitw *b, const uint32_t *l, uint32_t M0, uint64_t n, uint64_t u)
+{
+    uint32_t c = l[0], s[2049], nr[2049], fr[2049];
+    if (c > M0 || c > 2048)
+        return -1;
+    for (uint32_t j = 0; j < c; j++) {
+        uint32_t v = l[1 + j], i = j;
+        while (i > 0 && s[i - 1] > v) {
+            s[i] = s[i - 1];
+            i--;
+        }
+        s[i] = v;
+    }
+    for (uint32_t j = 0; j < c; j++)
+        if (s[j] >= n || (j && s[j] == s[j - 1]))
+            return -1;
+    unsigned best_w = 0, wmax = bitwidth(n);
+    uint64_t best = UINT64_MAX;
+    for (unsigned w = 0; w <= wmax && w < 32; w++) {
+        uint64_t lo, hi;
+        uint32_t cn = 0, cf = 0;
+        window(u, w, n, &lo, &hi);
+        for (uint32_t j = 0; j < c; j++) {
+            if (s[j] >= lo && s[j] < hi)
+                nr[cn++] = s[j];
+            else
+                fr[cf++] = s[j];
+        }
+        uint64_t bits = rice_gaps(NULL, nr, cn, lo, rice_k(hi - lo, cn)) +
+                        rice_gaps(NULL, fr, cf, 0, rice_k(n, cf));
+        if (bits < best) {
+            best = bits;
+            best_w = w;
+        }
+    }
+    uint64_t lo, hi;
+    uint32_t cn = 0, cf = 0;
+    window(u, best_w, n, &lo, &hi);
+    for (uint32_t j = 0; j < c; j++) {
+        if (s[j] >= lo && s[j] < hi)
+            nr[cn++] = s[j];
+        else
+            fr[cf++] = s[j];
+    }
+    bw_put(b, c, bitwidth(M0));
+    bw_put(b, best_w, 5);
+    bw_put(b, cn, bitwidth(M0));
+    rice_gaps(b, nr, cn, lo, rice_k(hi - lo, cn));
+    rice_gaps(b, fr, cf, 0, rice_k(n, cf));
     return 0;
 }
 
@@ -272,6 +330,53 @@ static int br_list(struct bitr *r, uint32_t *l, uint32_t M0, uint64_t n)
     return 0;
 }
 
+/* c Rice-coded ids (parameter k) from start on, each below end, into l */
+static int br_gaps(struct bitr *r, uint32_t *l, uint64_t c, uint64_t start, uint64_t end,
+                   unsigned k)
+{
+    uint64_t next = start;
+    for (uint64_t j = 0; j < c; j++) {
+        uint64_t q, rem = 0;
+        if (br_unary(r, (end - next) >> k, &q) || (k && br_bits(r, k, &rem)))
+            return -1;
+        next += (q << k | rem);
+        if (next >= end)
+            return -1;
+        l[j] = (uint32_t)next++;
+    }
+    return 0;
+}
+
+/* a format-3 list of node u (bw_list3): sorted into l (count first) */
+static int br_list3(struct bitr *r, uint32_t *l, uint32_t M0, uint64_t n, uint64_t u)
+{
+    uint64_t c, w, cn;
+    uint32_t nr[2049], fr[2049];
+    if (br_bits(r, bitwidth(M0), &c) || c > M0 || c > 2048 || br_bits(r, 5, &w) ||
+        br_bits(r, bitwidth(M0), &cn) || cn > c)
+        return -1;
+    uint64_t lo, hi, cf = c - cn;
+    window(u, (unsigned)w, n, &lo, &hi);
+    if (lo >= hi && cn)
+        return -1;
+    if (br_gaps(r, nr, cn, lo, hi, rice_k(hi - lo, (uint32_t)cn)) ||
+        br_gaps(r, fr, cf, 0, n, rice_k(n, (uint32_t)cf)))
+        return -1;
+    /* merge: the far ids below the window, the near ids, the far above */
+    uint64_t i = 0, o = 1;
+    l[0] = (uint32_t)c;
+    while (i < cf && fr[i] < lo)
+        l[o++] = fr[i++];
+    for (uint64_t j = 0; j < cn; j++)
+        l[o++] = nr[j];
+    for (; i < cf; i++) {
+        if (fr[i] < hi) /* a far id inside the window: not how it is written */
+            return -1;
+        l[o++] = fr[i];
+    }
+    return 0;
+}
+
 int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
                  size_t *len, struct vs_diag *d)
 {
@@ -315,7 +420,7 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
                 rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: an upper block is damaged");
                 goto fail;
             }
-            if (bw_list(&bw, l, h->M, h->n)) {
+            if (bw_list3(&bw, l, h->M, h->n, i)) {
                 rc = vs_diag_set(d, VS_E_INTERNAL, "hnsw: node %llu has an invalid list",
                                  (unsigned long long)i);
                 goto fail;
@@ -334,7 +439,7 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
                 rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
                 goto fail;
             }
-            if (bw_list(&bw, l, h->M0, h->n)) {
+            if (bw_list3(&bw, l, h->M0, h->n, b * BLK + r)) {
                 rc = vs_diag_set(d, VS_E_INTERNAL, "hnsw: node %llu has an invalid list",
                                  (unsigned long long)(b * BLK + r));
                 goto fail;
@@ -350,8 +455,8 @@ int vs_hnsw_save(const struct vs_hnsw *hc, int zstd_level, void **buf,
         uint64_t z = k + 1 < nent ? get64(p + tab + (k + 1) * BENT2_SIZE) : out.n;
         put64(p + tab + k * BENT2_SIZE + 8, XXH64(p + a, z - a, 0));
     }
-    memcpy(p, MAGIC2, 8);
-    put32(p + 8, 2);
+    memcpy(p, MAGIC3, 8);
+    put32(p + 8, 3);
     put32(p + 12, (uint32_t)h->dim);
     put32(p + 16, (uint32_t)h->metric);
     put32(p + 20, h->M);
@@ -464,7 +569,8 @@ int vs_hnsw_load_block(struct vs_hnsw *h, uint64_t b)
         return -1;
     struct bitr r = {src, src + e->clen, 0, 0};
     for (uint32_t i = 0; i < e->rows; i++)
-        if (br_list(&r, blk + (size_t)i * stride, h->M0, h->n)) {
+        if (h->fmt == 3 ? br_list3(&r, blk + (size_t)i * stride, h->M0, h->n, b * BLK + i)
+                        : br_list(&r, blk + (size_t)i * stride, h->M0, h->n)) {
             free(blk);
             mark_bad(h, b);
             return -1;
@@ -516,7 +622,7 @@ static int decode_upper(struct vs_hnsw *h, uint64_t kb)
         base[j] = (uint32_t)at;
         for (int lv = 1; lv <= h->level[v]; lv++) {
             uint32_t *l = base + at;
-            if (br_list(&r, l, h->M, h->n))
+            if (h->fmt == 3 ? br_list3(&r, l, h->M, h->n, v) : br_list(&r, l, h->M, h->n))
                 return -1;
             for (uint32_t i = 0; i < l[0]; i++)
                 if (h->level[l[1 + i]] < lv)
@@ -583,8 +689,9 @@ static int read_header(const uint8_t *p, size_t len, struct ghdr *g, struct vs_d
         g->uhash = get64(p + 64);
         g->nblocks = get64(p + 72);
         g->end = len;
-    } else if (memcmp(p, MAGIC2, 8) == 0 && len >= HDR2_SIZE && get32(p + 8) == 2) {
-        g->fmt = 2;
+    } else if (len >= HDR2_SIZE && ((memcmp(p, MAGIC2, 8) == 0 && get32(p + 8) == 2) ||
+                                    (memcmp(p, MAGIC3, 8) == 0 && get32(p + 8) == 3))) {
+        g->fmt = (int)get32(p + 8);
         g->hdr = HDR2_SIZE;
         g->bent = BENT2_SIZE;
         if (get32(p + 52) != BLK_SHIFT)
@@ -612,7 +719,7 @@ static int read_header(const uint8_t *p, size_t len, struct ghdr *g, struct vs_d
     g->entry = get32(p + 28);
     g->seed = get64(p + 40);
     g->maxlevel = get32(p + 48);
-    if (g->fmt == 2)
+    if (g->fmt >= 2)
         g->urawn = g->n;
     unsigned sh = g->fmt == 1 ? BLK1_SHIFT : BLK_SHIFT;
     if (g->n >= UINT32_MAX || g->nblocks != (g->n + ((uint64_t)1 << sh) - 1) >> sh ||
@@ -741,7 +848,7 @@ static int open_graph(const void *buf, size_t len, int simd, void **take, int bo
     h->src = borrow ? p : h->buf;
     if (!h->src)
         goto nomem;
-    if (gh.fmt == 2) {
+    if (gh.fmt >= 2) {
         int r2 = open2(h, p, len, &gh);
         if (r2 == -2)
             goto nomem;

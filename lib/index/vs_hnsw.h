@@ -82,6 +82,21 @@ uint32_t vs_hnsw_ef_construction(const struct vs_hnsw *h);
 /* Bytes of graph held in memory now (decoded blocks, upper lists, maps). */
 size_t vs_hnsw_memory(const struct vs_hnsw *h);
 
+/* Graph order: perm (n entries) receives the nodes depth first on level 0
+ * from the entry point, each node's closest unseen neighbour first (by the
+ * rows vecs the graph was built on; list order when vecs is NULL),
+ * perm[new] = old. Numbered in this order, most of a node's neighbours get
+ * ids near its own, so their gaps code short (format 3) and a search
+ * touches fewer blocks and cache lines. Errors: VS_E_NOMEM, VS_E_CORRUPT
+ * (a damaged block of an opened graph). */
+int vs_hnsw_order(struct vs_hnsw *h, const float *vecs, uint32_t *perm, struct vs_diag *d);
+/* The same graph with node perm[i] renamed i (the rows it is searched with
+ * must be stored in that order too): lists mapped and sorted, levels and
+ * entry point moved. h is unchanged. Errors: VS_E_INTERNAL (perm is not a
+ * permutation of 0..n-1), VS_E_NOMEM, VS_E_CORRUPT. */
+int vs_hnsw_renumbered(struct vs_hnsw *h, const uint32_t *perm, struct vs_hnsw **out,
+                       struct vs_diag *d);
+
 /* Scratch for one searching thread (visited marks, heaps). */
 struct vs_hnsw_scratch;
 int vs_hnsw_scratch_new(const struct vs_hnsw *h,

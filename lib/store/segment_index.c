@@ -73,20 +73,85 @@ int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d)
     return VS_OK;
 }
 
+int vs_hnswb_keeps_rows(const struct vs_hnswb *b)
+{
+    return !(b->h && (b->q || !b->o.quant));
+}
+
+const float *vs_hnswb_vectors(const struct vs_hnswb *b, uint64_t *rows)
+{
+    *rows = b->rows;
+    return vs_hnswb_keeps_rows(b) ? b->vecs : NULL;
+}
+
+/* rows r of vecs become rows in perm order (row i = old row perm[i]), in
+ * place: each cycle of the permutation moves through one spare row */
+static int permute_rows(float *vecs, uint64_t n, size_t dim, const uint32_t *perm)
+{
+    uint8_t *done = calloc(n ? n : 1, 1);
+    float *tmp = malloc(dim * sizeof *tmp);
+    if (!done || !tmp) {
+        free(done);
+        free(tmp);
+        return VS_E_NOMEM;
+    }
+    size_t rb = dim * sizeof *tmp;
+    for (uint64_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        memcpy(tmp, vecs + i * dim, rb);
+        uint64_t j = i;
+        for (;;) {
+            done[j] = 1;
+            uint64_t src = perm[j];
+            if (src == i) {
+                memcpy(vecs + j * dim, tmp, rb);
+                break;
+            }
+            memcpy(vecs + j * dim, vecs + src * dim, rb);
+            j = src;
+        }
+    }
+    free(done);
+    free(tmp);
+    return VS_OK;
+}
+
 int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
-                    void **qbuf, size_t *qlen, struct vs_diag *d)
+                    void **qbuf, size_t *qlen, uint32_t **order, struct vs_diag *d)
 {
     *buf = *qbuf = NULL;
     *len = *qlen = 0;
+    *order = NULL;
     if (b->h && (vs_hnsw_count(b->h) != b->rows || vs_hnsw_dim(b->h) != b->dim ||
                  (b->q && (vs_quant_rows(b->q) != b->rows || vs_quant_dim(b->q) != b->dim))))
         return vs_diag_set(d, VS_E_INTERNAL, "hnsw: the adopted graph does not match the rows");
     if (!b->h && (b->rows == 0 || b->rows < b->min_rows))
         return VS_E_NOTFOUND;
     struct vs_hnsw *h = b->h;
+    uint32_t *perm = NULL;
     int st = h ? VS_OK : vs_hnsw_build(b->vecs, b->rows, b->dim, b->metric, &b->o, &h, d);
     if (st != VS_OK)
         return st;
+    if (!b->h) {
+        /* a graph built here: the rows are renumbered in graph order (the
+         * writer stores them so), and the codes are made in that order */
+        struct vs_hnsw *g = NULL;
+        perm = malloc(b->rows * sizeof *perm);
+        if (!perm)
+            st = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory ordering the graph");
+        if (st == VS_OK && (st = vs_hnsw_order(h, b->vecs, perm, d)) == VS_OK &&
+            (st = vs_hnsw_renumbered(h, perm, &g, d)) == VS_OK &&
+            permute_rows(b->vecs, b->rows, b->dim, perm) != VS_OK)
+            st = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory ordering the rows");
+        vs_hnsw_free(h);
+        h = g;
+        if (st != VS_OK) {
+            vs_hnsw_free(g);
+            free(perm);
+            return st;
+        }
+    }
     st = vs_hnsw_save(h, 3, buf, len, d);
     if (h != b->h)
         vs_hnsw_free(h);
@@ -106,6 +171,10 @@ int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
             *len = 0;
         }
     }
+    if (st == VS_OK)
+        *order = perm;
+    else
+        free(perm);
     return st;
 }
 

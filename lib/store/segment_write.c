@@ -152,28 +152,34 @@ static void index_entry(unsigned char *e, uint64_t off, uint64_t len, uint64_t r
     vs_put64(e + 40, rows);
 }
 
-/* Write the vectors block being filled to the file, raw: float32 gains
- * little from zstd (8% on a Gaussian mixture), and raw blocks are read in
- * place from the mapped file, checked only when a search touches them. */
-static int flush_vblock(struct vs_segw *w)
+/* Write a vectors block of rows [first, first + rows) to the file, raw:
+ * float32 gains little from zstd (8% on a Gaussian mixture), and raw blocks
+ * are read in place from the mapped file, checked only when a search
+ * touches them. */
+static int write_vblock(struct vs_segw *w, const float *p, uint64_t first, uint64_t rows)
 {
-    if (w->vrows == 0)
-        return VS_OK;
-    size_t raw = (size_t)(w->vrows * w->dim * sizeof(float));
-    const void *p = w->vbuf;
-    size_t len = raw;
+    size_t len = (size_t)(rows * w->dim * sizeof(float));
     int st = vs_io_write_all(w->fd, p, len);
     if (st == VS_OK && grow(&w->vecidx, &w->vecidx_cap, w->vecidx_len + VS_DOCIDX_ENTRY, 1))
         st = VS_E_NOMEM;
     if (st != VS_OK)
         return st;
     XXH64_update(w->vec_sum, p, len);
-    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, raw, p,
-                w->rows - w->vrows, w->vrows);
+    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, len, p,
+                first, rows);
     w->vecidx_len += VS_DOCIDX_ENTRY;
     w->pos += len;
-    w->vrows = 0;
     return VS_OK;
+}
+
+/* the vectors block being filled (rows streamed by vs_segw_add) */
+static int flush_vblock(struct vs_segw *w)
+{
+    if (w->vrows == 0)
+        return VS_OK;
+    int st = write_vblock(w, w->vbuf, w->rows - w->vrows, w->vrows);
+    w->vrows = 0;
+    return st;
 }
 
 /* Compress the docs block being filled into memory. */
@@ -207,7 +213,10 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
     if (grow(&w->ids, &w->ids_cap, w->ids_len + idl, 1) != VS_OK ||
         grow(&w->blk, &w->blk_cap, w->blk_len + doclen + 1, 1) != VS_OK)
         return vs_diag_set(d, VS_E_NOMEM, "cannot grow a segment in memory");
-    if (w->text) {
+    /* with a graph builder keeping the rows, the rows may be renumbered at
+     * finish: their vectors and text postings are written then */
+    int kept = w->graph && vs_hnswb_keeps_rows(w->graph);
+    if (w->text && !kept) {
         int tst = vs_textb_add(w->text, w->rows, doc, doclen, d);
         if (tst != VS_OK)
             return tst;
@@ -219,8 +228,10 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
     }
     memcpy(w->ids + w->ids_len, id, idl);
     w->ids_len += idl;
-    memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
-    w->vrows++;
+    if (!kept) {
+        memcpy(w->vbuf + w->vrows * w->dim, vec, (size_t)w->dim * sizeof(float));
+        w->vrows++;
+    }
     memcpy(w->blk + w->blk_len, doc, doclen);
     w->blk_len += doclen;
     w->blk[w->blk_len++] = '\n';
@@ -288,11 +299,128 @@ static int write_sect(struct vs_segw *w, uint32_t type, const void *data,
     return VS_OK;
 }
 
+/* The docs of all rows, decompressed: *raw holds them (each ended by a
+ * newline) and (*at)[r] is where row r starts, (*at)[rows] the end. */
+static int all_docs(struct vs_segw *w, char **raw, uint64_t **at)
+{
+    *raw = malloc(w->docs_raw ? w->docs_raw : 1);
+    *at = malloc((w->rows + 1) * sizeof **at);
+    if (!*raw || !*at)
+        return VS_E_NOMEM;
+    uint64_t pos = 0, r = 0;
+    for (size_t e = 0; e < w->docidx_len; e += VS_DOCIDX_ENTRY) {
+        const unsigned char *x = w->docidx + e;
+        uint64_t off = vs_get64(x), len = vs_get64(x + 8), rawn = vs_get64(x + 16);
+        size_t got = ZSTD_decompress(*raw + pos, rawn, w->docs + off, len);
+        if (ZSTD_isError(got) || got != rawn)
+            return VS_E_INTERNAL;
+        for (uint64_t i = 0; i < rawn; i++)
+            if (i == 0 || (*raw)[pos + i - 1] == '\n')
+                (*at)[r++] = pos + i;
+        pos += rawn;
+    }
+    if (r != w->rows || pos != w->docs_raw)
+        return VS_E_INTERNAL;
+    (*at)[r] = pos;
+    return VS_OK;
+}
+
+/* The rows' docs and ids in the order (row i = the order[i]-th added, or
+ * as added when order is NULL), and their text postings fed in that order
+ * when they were kept back (see vs_segw_add). */
+static int reorder_rows(struct vs_segw *w, const uint32_t *order, struct vs_diag *d)
+{
+    char *raw = NULL, *ids = NULL;
+    uint64_t *at = NULL;
+    size_t *idat = NULL;
+    int st = all_docs(w, &raw, &at);
+    if (st == VS_OK && order) {
+        /* the ids, moved */
+        idat = malloc((w->rows + 1) * sizeof *idat);
+        ids = malloc(w->ids_len ? w->ids_len : 1);
+        if (!idat || !ids) {
+            st = VS_E_NOMEM;
+            goto done;
+        }
+        size_t p = 0;
+        for (uint64_t r = 0; r < w->rows; r++) {
+            idat[r] = p;
+            p += strlen(w->ids + p) + 1;
+        }
+        idat[w->rows] = p;
+        size_t q = 0;
+        for (uint64_t r = 0; r < w->rows; r++) {
+            size_t n = idat[order[r] + 1] - idat[order[r]];
+            memcpy(ids + q, w->ids + idat[order[r]], n);
+            q += n;
+        }
+        free(w->ids);
+        w->ids = ids;
+        ids = NULL;
+        /* the docs blocks, made again in the new order */
+        w->docs_len = w->docidx_len = 0;
+        w->docs_raw = 0;
+        w->blk_len = w->blk_rows = w->blk_first = 0;
+        for (uint64_t r = 0; st == VS_OK && r < w->rows; r++) {
+            size_t n = at[order[r] + 1] - at[order[r]];
+            if (grow(&w->blk, &w->blk_cap, w->blk_len + n, 1) != VS_OK) {
+                st = VS_E_NOMEM;
+                break;
+            }
+            memcpy(w->blk + w->blk_len, raw + at[order[r]], n);
+            w->blk_len += n;
+            if (++w->blk_rows == VS_DOCS_PER_BLOCK || r + 1 == w->rows) {
+                st = flush_block(w);
+                w->blk_first = r + 1;
+            }
+        }
+    }
+    for (uint64_t r = 0; st == VS_OK && w->text && r < w->rows; r++) {
+        uint64_t o = order ? order[r] : r;
+        st = vs_textb_add(w->text, r, raw + at[o], at[o + 1] - at[o] - 1, d);
+        if (st != VS_OK)
+            goto done_diag;
+    }
+done:
+    if (st != VS_OK)
+        st = vs_diag_set(d, st, "cannot order a segment's rows: %s", vs_status_message(st));
+done_diag:
+    free(raw);
+    free(at);
+    free(ids);
+    free(idat);
+    return st;
+}
+
 int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
 {
     int st;
+    void *gb = NULL, *qb = NULL;
+    size_t gl = 0, ql = 0;
+    uint32_t *order = NULL;
+    int kept = w->graph && vs_hnswb_keeps_rows(w->graph);
     if ((st = flush_vblock(w)) != VS_OK || (st = flush_block(w)) != VS_OK)
         goto fail;
+    if (w->graph) { /* optional for readers: without it, exact search */
+        st = vs_hnswb_finish(w->graph, &gb, &gl, &qb, &ql, &order, d);
+        if (st == VS_E_NOTFOUND)
+            st = VS_OK; /* too few rows for a graph */
+        else if (st != VS_OK)
+            goto fail_diag;
+    }
+    if (kept) {
+        /* the rows kept by the graph builder, in graph order when it
+         * renumbered them: written now, from the header on */
+        uint64_t n;
+        const float *v = vs_hnswb_vectors(w->graph, &n);
+        for (uint64_t r = 0; st == VS_OK && r < n; r += VS_VEC_BLOCK_ROWS)
+            st = write_vblock(w, v + r * w->dim, r,
+                              n - r < VS_VEC_BLOCK_ROWS ? n - r : VS_VEC_BLOCK_ROWS);
+        if (st != VS_OK)
+            goto fail;
+        if ((order || w->text) && (st = reorder_rows(w, order, d)) != VS_OK)
+            goto fail_diag;
+    }
     /* VECTORS were streamed since the header; codec "zstd" means blocks,
      * each raw or zstd (see VECINDEX) */
     add_sect(w, VS_SECT_VECTORS, VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
@@ -319,34 +447,25 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
             goto fail;
         w->sect[w->nsect - 1].flags = 0;
     }
-    if (w->graph) { /* optional for readers: without it, exact search */
-        void *gb, *qb;
-        size_t gl, ql;
-        st = vs_hnswb_finish(w->graph, &gb, &gl, &qb, &ql, d);
-        if (st == VS_OK) {
-            st = write_sect(w, VS_SECT_HNSW, gb, gl, 0);
-            free(gb);
+    if (gb) {
+        st = write_sect(w, VS_SECT_HNSW, gb, gl, 0);
+        if (st == VS_OK)
+            w->sect[w->nsect - 1].flags = 0;
+        /* vector codes: raw (each block carries its own checksum,
+         * read in place), 64-byte aligned in the file */
+        if (st == VS_OK && qb && w->pos % 64) {
+            static const unsigned char zero[64];
+            size_t pad = 64 - w->pos % 64;
+            if ((st = vs_io_write_all(w->fd, zero, pad)) == VS_OK)
+                w->pos += pad;
+        }
+        if (st == VS_OK && qb) {
+            st = write_sect(w, VS_SECT_QUANT, qb, ql, 0);
             if (st == VS_OK)
                 w->sect[w->nsect - 1].flags = 0;
-            /* vector codes: raw (each block carries its own checksum,
-             * read in place), 64-byte aligned in the file */
-            if (st == VS_OK && qb && w->pos % 64) {
-                static const unsigned char zero[64];
-                size_t pad = 64 - w->pos % 64;
-                if ((st = vs_io_write_all(w->fd, zero, pad)) == VS_OK)
-                    w->pos += pad;
-            }
-            if (st == VS_OK && qb) {
-                st = write_sect(w, VS_SECT_QUANT, qb, ql, 0);
-                if (st == VS_OK)
-                    w->sect[w->nsect - 1].flags = 0;
-            }
-            free(qb);
-            if (st != VS_OK)
-                goto fail;
-        } else if (st != VS_E_NOTFOUND) {
-            goto fail;
         }
+        if (st != VS_OK)
+            goto fail;
     }
     unsigned char table[12 * VS_SEG_SECT_SIZE];
     memset(table, 0, sizeof table);
@@ -393,14 +512,23 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
     w->finished = 1;
     if (bytes)
         *bytes = w->pos;
+    free(gb);
+    free(qb);
+    free(order);
     return VS_OK;
 fail:
     vs_diag_where(d, w->path, 0);
     if (st == VS_E_NOMEM)
-        return vs_diag_set(d, st, "out of memory writing a segment");
-    return vs_diag_set(d, st, "cannot write segment: %s",
-                       st == VS_E_NOSPC ? "no space left on device"
-                                        : vs_status_message(st));
+        st = vs_diag_set(d, st, "out of memory writing a segment");
+    else
+        st = vs_diag_set(d, st, "cannot write segment: %s",
+                         st == VS_E_NOSPC ? "no space left on device"
+                                          : vs_status_message(st));
+fail_diag:
+    free(gb);
+    free(qb);
+    free(order);
+    return st;
 }
 
 void vs_segw_free(struct vs_segw *w)

@@ -40,9 +40,21 @@ int vs_hnswb_new(uint32_t dim, enum vs_metric metric,
 int vs_hnswb_add(struct vs_hnswb *b, const float *vec, struct vs_diag *d);
 /* The section bytes (a new malloc'd buffer), or VS_E_NOTFOUND when the
  * segment is too small for a graph. When the options ask for vector codes,
- * *qbuf and *qlen get the 'quant' section bytes (else NULL and 0). */
+ * *qbuf and *qlen get the 'quant' section bytes (else NULL and 0). A graph
+ * built here is renumbered in graph order (vs_hnsw_order): *order gets the
+ * new order (malloc'd, rows entries, row i = the i-th row added), the
+ * graph and the codes are in that order, and so are the kept rows
+ * (vs_hnswb_vectors); the writer must store the rows in it. An adopted
+ * graph keeps its order (*order NULL). */
 int vs_hnswb_finish(struct vs_hnswb *b, void **buf, size_t *len,
-                    void **qbuf, size_t *qlen, struct vs_diag *d);
+                    void **qbuf, size_t *qlen, uint32_t **order, struct vs_diag *d);
+/* Whether b keeps a copy of every row added (not with an adopted graph and
+ * codes): the writer then takes the rows from vs_hnswb_vectors at finish
+ * instead of streaming them. */
+int vs_hnswb_keeps_rows(const struct vs_hnswb *b);
+/* The rows added (in graph order after vs_hnswb_finish renumbered them),
+ * *rows of them, or NULL when b keeps none. */
+const float *vs_hnswb_vectors(const struct vs_hnswb *b, uint64_t *rows);
 void vs_hnswb_free(struct vs_hnswb *b);
 /* Write graph h (over exactly the rows that will be added, e.g. opened from
  * an older segment being rewritten in the current format) and codes q (or

@@ -25,9 +25,9 @@ PYEOF
 }
 teardown() { rm -rf "$S"; }
 
-# seg_py SEGFILE: run the Python on stdin with the segment's bytes in b (a
-# bytearray), its section table in sect (kind -> (offset, size)) and save()
-# writing b back.
+# seg_py SEGFILE [ARG]: run the Python on stdin with the segment's bytes in b
+# (a bytearray), its section table in sect (kind -> (offset, size)), save()
+# writing b back and ARG in sys.argv[2].
 seg_py() {
     $PY -c 'import struct, sys
 p = sys.argv[1]
@@ -39,7 +39,7 @@ for i in range(n):
     sect[kind] = struct.unpack_from("<QQ", b, table + 48 * i + 16)
 def save():
     open(p, "wb").write(b)
-'"$(cat)" "$1"
+'"$(cat)" "$@"
 }
 
 @test "vs-index info shows the hnsw settings and section" {
@@ -335,13 +335,20 @@ PYEOF
 
 @test "graph level-0 blocks are decoded as the search reads them; a damaged block read is exit 4 naming it" {
     cp -r "$S/g.vs" "$S/d.vs"
-    # damage the block of 64 nodes holding row 1234, and query with its vector
-    seg_py "$S"/d.vs/seg-00000001.vseg <<'PYEOF'
+    # rows are stored in graph order: the row of d1234 is its place in list-ids
+    run_split vs-index list-ids "$S/g.vs"
+    expect_status 0
+    row=$(printf '%s\n' "$out" | grep -n '^{"id":"d1234"}$' | cut -d: -f1)
+    row=$((row - 1))
+    [ "$row" -ge 0 ] || false
+    # damage the block of 64 nodes holding that row, and query with its vector
+    seg_py "$S"/d.vs/seg-00000001.vseg "$row" <<'PYEOF'
 off = sect[7][0]
-assert b[off:off + 8] == b"VSHNSW02"
+assert b[off:off + 8] == b"VSHNSW03"
+row = int(sys.argv[2])
 # the table lists the upper blocks first, then the level-0 blocks
 nub = struct.unpack_from("<Q", b, off + 72)[0]
-blk = struct.unpack_from("<Q", b, off + 104 + 16 * (nub + (1234 >> 6)))[0]
+blk = struct.unpack_from("<Q", b, off + 104 + 16 * (nub + (row >> 6)))[0]
 b[off + blk + 1] ^= 0x10
 save()
 PYEOF
@@ -349,7 +356,7 @@ PYEOF
     run_split vs-query -k 3 "$S/d.vs" "$S/q1.ndjson"
     expect_status 4
     [ -z "$out" ]
-    [[ "$err" == "vs-query: error: "*"seg-00000001.vseg"*"section 'hnsw' level-0 block 19: damaged"* ]]
+    [[ "$err" == "vs-query: error: "*"seg-00000001.vseg"*"section 'hnsw' level-0 block $((row >> 6)): damaged"* ]]
     run_split vs-index verify "$S/d.vs"
     expect_status 4
     [[ "$err" == *"section 'hnsw': checksum mismatch"* ]]
@@ -357,6 +364,26 @@ PYEOF
     run_split vs-query -k 1 --no-metadata "$S/g.vs" "$S/q1.ndjson"
     expect_status 0
     [[ "$out" == *'"id":"d1234","rank":1'* ]]
+}
+
+@test "rows are stored in graph order (graph format 3): every id once, graph hits equal --exact's" {
+    # vs-ingest renumbers a segment's rows in graph order (depth first from
+    # the entry point): the stored order differs from the input's, every id
+    # is still there once, and graph hits are the exact ones
+    run_split vs-index list-ids "$S/g.vs"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | head -1)" != '{"id":"d0000"}' ] || [ "$(printf '%s\n' "$out" | sed -n 2p)" != '{"id":"d0001"}' ]
+    [ "$(printf '%s\n' "$out" | sort | uniq | wc -l)" -eq 3000 ]
+    seg_py "$S"/g.vs/seg-00000001.vseg <<'PYEOF'
+off = sect[7][0]
+assert b[off:off + 8] == b"VSHNSW03", b[off:off + 8]
+PYEOF
+    run_split vs-query -k 10 --ef 400 --no-metadata "$S/g.vs" "$S/q.ndjson"
+    expect_status 0
+    graph=$out
+    run_split vs-query -k 10 --exact --no-metadata "$S/g.vs" "$S/q.ndjson"
+    expect_status 0
+    [ "$graph" = "$out" ]
 }
 
 @test "a store written with graph and codes format 1 still verifies and answers as when written" {
@@ -373,4 +400,32 @@ PYEOF
     run_split vs-query -k 3 --explain "$S/v1.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
     expect_status 0
     [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8","rescored":64}'* ]]
+}
+
+@test "a store written with graph format 2 (rows as ingested) still verifies and answers as when written" {
+    # tests/fixtures/store-hnsw-v2: 1200 rows of 8-d, M=4, seed 1, sq8,
+    # written by the build before rows were renumbered in graph order
+    # (VSHNSW02, VSQUANT2); the expected hits are that build's
+    cp -r "$FIXTURES/store-hnsw-v2" "$S/v2.vs"
+    seg_py "$S"/v2.vs/seg-00000001.vseg <<'PYEOF'
+assert b[sect[7][0]:sect[7][0] + 8] == b"VSHNSW02"
+PYEOF
+    run_split vs-index verify "$S/v2.vs"
+    expect_status 0
+    run_split vs-query -k 3 --no-metadata "$S/v2.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
+    expect_status 0
+    expect_ndjson
+    [ "$out" = "$(cat "$FIXTURES/store-hnsw-v2.expected.jsonl")" ]
+    run_split vs-query -k 3 --explain "$S/v2.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
+    expect_status 0
+    [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8"'* ]]
+    # compacting it writes the rows in graph order, graph format 3: same hits
+    run_split vs-index compact "$S/v2.vs"
+    expect_status 0
+    seg_py "$S"/v2.vs/seg-*.vseg <<'PYEOF'
+assert b[sect[7][0]:sect[7][0] + 8] == b"VSHNSW03"
+PYEOF
+    run_split vs-query -k 3 --no-metadata "$S/v2.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
+    expect_status 0
+    [ "$out" = "$(cat "$FIXTURES/store-hnsw-v2.expected.jsonl")" ]
 }

@@ -363,13 +363,14 @@ static void test_damage(void)
     free(buf);
 }
 
-/* A level-0 list whose 58th gap starts exactly where the 64-bit reader
+/* A level-0 list whose 46th gap starts exactly where the 64-bit reader
  * refills, on 8 bytes of one bits (their checksums made right): the unary
  * code longer than the buffer is refused as damage. Before, the reader took
  * ctz of 0 (undefined; found by tests/fuzz/fuzz_hnsw.c). With n = 100,
- * M = 32 (lists of up to 64 ids, counts of 7 bits) and a count of 58, the
- * Rice parameter is 0: the count and 57 one-bit gaps fill the first 64
- * bits. */
+ * M = 32 (lists of up to 64 ids, counts of 7 bits), a count of 58, window
+ * exponent 0 and no near ids (format 3: 7 + 5 + 7 bits), the far ids'
+ * Rice parameter is 0: the three fields and 45 one-bit gaps fill the first
+ * 64 bits. */
 static void test_block_unary_refill(void)
 {
     struct vs_hnsw_opts o = {.M = 32, .ef_construction = 16, .seed = 1, .threads = 1, .simd = -1};
@@ -393,8 +394,8 @@ static void test_block_unary_refill(void)
         memcpy(&next, p + e0 + 16, 8);
     else
         next = end;
-    CHECK(memcmp(p, "VSHNSW02", 8) == 0 && nb == 2 && next - off >= 16 && next <= len);
-    uint64_t first = 58; /* count 58 in bits 0..6, then 57 zero bits */
+    CHECK(memcmp(p, "VSHNSW03", 8) == 0 && nb == 2 && next - off >= 16 && next <= len);
+    uint64_t first = 58; /* count 58 in bits 0..6, w 0, near 0, 45 zero bits */
     memcpy(p + off, &first, 8);
     memset(p + off + 8, 0xff, next - off - 8);
     uint64_t h = XXH64(p + off, next - off, 0);
