@@ -1,9 +1,9 @@
 /* hnsw_file.c: the graph object (vs_hnsw_alloc, vs_hnsw_free), its
  * serialised form (vs_hnsw_save, vs_hnsw_open) and its blocks, decoded on
- * first touch. hnsw.c (build, search) builds on it.
+ * first touch. hnsw.c (build, search, graph order) builds on it.
  *
- * Format 2 ("VSHNSW02", written), little-endian:
- *   header (104 bytes): magic, version 2, dim, metric, M, ef_construction,
+ * Format 3 ("VSHNSW03", written), little-endian:
+ *   header (104 bytes): magic, version 3, dim, metric, M, ef_construction,
  *     entry, n, seed, maxlevel, block shift (6), stored length and xxh64 of
  *     the levels frame, number of upper blocks, number of level-0 blocks,
  *     end of the last block, xxh64(header[0..96)) ^ xxh64(table, seed 1)
@@ -14,18 +14,26 @@
  *   upper blocks: the upper-layer lists of 64 nodes above level 0 at a time
  *     (in id order), per node its lists of levels 1..L, each coded like a
  *     level-0 list with counts of bitwidth(M) bits
- *   level-0 blocks of 64 nodes: per node, a bit stream (least significant
- *     bit first): the count in bitwidth(2M) bits, then each gap id[j] -
- *     id[j-1] - 1 (id[-1] = -1) Rice-coded with parameter
- *     floor(log2(n / (count + 1))): the quotient in unary (ones ended by a
- *     zero), the remainder in that many bits; every block is padded with
- *     zero bits to a byte.
+ *   level-0 blocks of 64 nodes: per node u, a bit stream (least significant
+ *     bit first): the count c in bitwidth(2M) bits, a window exponent w (5
+ *     bits), the number of near ids in bitwidth(2M) bits; then the near ids
+ *     (those in the window [lo, hi), lo = max(0, u - 2^w), hi = min(n, lo +
+ *     2^(w+1))) as gaps id[j] - id[j-1] - 1 from id[-1] = lo - 1, then the
+ *     other ids as gaps from -1; each gap Rice-coded with parameter
+ *     floor(log2(span / (count + 1))) of its part (span hi - lo or n): the
+ *     quotient in unary (ones ended by a zero), the remainder in that many
+ *     bits. The writer picks w with the fewest bits for each list; every
+ *     block is padded with zero bits to a byte.
+ *   A segment writer numbers its rows in graph order (vs_hnsw_order: depth
+ *   first from the entry point, closest neighbour first), so most of a
+ *   node's neighbours fall in a small window around it: 29.4 bytes a node
+ *   at 200k x 128 against 39.0 in format 2 (bench/scale_order.c).
  *   Opening decodes the levels only; a block (upper or level-0) is checked
  *   and decoded the first time a search reads one of its lists, so one
- *   query decodes a small part of the graph. Rice codes are near the
- *   entropy of the gaps of a random sorted list (33.4 bytes a node at
- *   100k x 128, 43.4 at 1M, against 39.5 and 54.1 for delta varints), need
- *   no dictionary and decode 64 lists in microseconds.
+ *   query decodes a small part of the graph.
+ * Format 2 ("VSHNSW02", read only): the same layout; a list is its count
+ *   then all its gaps from -1 with the one parameter floor(log2(n /
+ *   (count + 1))). Rows were stored as inserted.
  * Format 1 ("VSHNSW01", read only): an 88-byte header, 24-byte entries for
  *   blocks of 4096 nodes, each a zstd frame of count + delta varints. */
 #include "hnsw_internal.h"

@@ -30,18 +30,20 @@
  * rows, and so is any graph search that found fewer than min(k, admitted)
  * hits: a query always gets min(k, admitted) hits.
  *
- * Serialised form (vs_hnsw_save/vs_hnsw_open, format 2, hnsw_file.c has
+ * Serialised form (vs_hnsw_save/vs_hnsw_open, format 3, hnsw_file.c has
  * the details), little-endian:
- *   header (magic "VSHNSW02", parameters, xxh64 of header + block table)
+ *   header (magic "VSHNSW03", parameters, xxh64 of header + block table)
  *   block table: per block, offset and xxh64
  *   levels: zstd(one byte per node)
  *   upper blocks: the upper-layer lists of 64 nodes above level 0
  *   level-0 blocks: the lists of 64 nodes
- *   (a list: its count, then its sorted ids as Rice-coded gaps)
+ *   (a list: its count, then its sorted ids in two parts, those in a
+ *   window around the node's own id and the others, as Rice-coded gaps)
  * Opening checks the header and decodes the levels; a block is checked and
  * decoded the first time a search reads one of its lists, so one query
- * decodes a small part of the graph. Format 1 ("VSHNSW01": level-0 blocks
- * of 4096 nodes as zstd frames of varint lists) is still read.
+ * decodes a small part of the graph. Formats 1 ("VSHNSW01": level-0 blocks
+ * of 4096 nodes as zstd frames of varint lists) and 2 ("VSHNSW02": every
+ * gap of a list with one Rice parameter) are still read.
  */
 #ifndef VS_HNSW_H
 #define VS_HNSW_H

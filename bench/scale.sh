@@ -1,0 +1,190 @@
+#!/bin/sh
+# bench/scale.sh [BUILD_DIR]: how the cost grows with the rows, one store
+# per set of SCALE_SETS (default "10000x128 100000x128 1000000x128", ROWSxDIM,
+# the Gaussian mixture of bench/hnsw.sh: hnsw_bench gen, rows from seed 1,
+# SCALE_NQ queries (default 1000) from seed 2, exact top 10 by hnsw_bench
+# truth), HNSW M=16, ef_construction=200, built through the programs
+# (vs-index create, vs-ingest of the rows as NDJSON). Per set:
+#   - build: vs-ingest's wall and CPU seconds (user + system, so a loaded
+#     machine shows in wall, not in CPU), CPU microseconds per vector, and
+#     its peak resident memory;
+#   - bytes per vector on disk: the store, its graph section, its vectors;
+#   - queries (bench/scale_query.c: the library's query path as vs-query
+#     runs it, one thread, without process start and output): recall@10 and
+#     CPU microseconds per query for each ef of SCALE_EFS, interpolated at
+#     recall@10 = 0.95 (log-linear in time between the two ef that bracket
+#     it; "-" when no ef reaches it), and the exact scan's time;
+#   - memory after the queries: private (RssAnon) and mapped-file (RssFile)
+#     bytes per vector of that process;
+#   - cold open: a new `vs-query -k 10` process on one query, start to exit,
+#     SCALE_COLD_RUNS times (default 5): min and median ms (as bench/cold.sh;
+#     the page cache is warm, the machine shared).
+# Graph order (format 3) against the rows as inserted: bench/scale_order.c on
+# SCALE_ORDER (default 100000x128, "" for none): one graph, its bytes per
+# vector in each numbering and queries per CPU second at SCALE_ORDER_EFS
+# (default "32 64 128"), alternated in one process; the graph as inserted
+# is kept in SCALE_DIR.
+# 10M rows at low dimension: add e.g. 10000000x16 to SCALE_SETS; a set whose
+# build would not fit in the memory available is skipped with a message.
+# Everything runs under nice. Stores are kept in SCALE_DIR (default
+# BUILD_DIR/bench/scale) and reused (a 1M build takes tens of minutes on a
+# shared machine); remove it after changing the segment format. The table,
+# with the date, commit, load before and after and the command, is printed
+# and appended to bench/results/scale.txt; the rows go to
+# bench/results/scale.tsv (the last run) and bench/scale_plot.sh draws one
+# PNG per quantity into bench/results/ (gnuplot: scripts/deps.sh --bench).
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build}
+SETS=${SCALE_SETS:-10000x128 100000x128 1000000x128}
+NQ=${SCALE_NQ:-1000}
+EFS=${SCALE_EFS:-10 16 24 32 48 64 96 128 192 256 384}
+RUNS=${SCALE_COLD_RUNS:-5}
+ORDER=${SCALE_ORDER-100000x128}
+ORDER_EFS=${SCALE_ORDER_EFS:-32 64 128}
+DIR=${SCALE_DIR:-$build/bench/scale}
+PY=/usr/bin/python3
+NICE="nice -n 10"
+if [ ! -x "$build/bin/vs-query" ] || [ ! -f "$build/libvecstore.a" ]; then
+    echo "scale.sh: $build/bin/vs-query not found (make BUILD=$build)" >&2
+    exit 2
+fi
+mkdir -p "$DIR" "$build/bench" bench/results
+. bench/cc_lib.sh
+bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
+bench_cc "$build" "$build/bench/scale_query" bench/scale_query.c
+bench_cc "$build" "$build/bench/scale_order" bench/scale_order.c
+B=$build/bench/hnsw_bench
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+load0=$(load)
+start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+rows=$tmp/rows.tsv
+printf 'rows\tdim\tbuild_wall_s\tbuild_cpu_s\tbuild_cpu_us_per_vec\tbuild_rss_kib\tdisk_B_per_vec\tgraph_B_per_vec\tvectors_B_per_vec\tef_at_095\tus_per_query_at_095\tus_per_query_exact\trss_anon_B_per_vec\trss_file_B_per_vec\tcold_min_ms\tcold_median_ms\tload\n' > "$rows"
+
+for set in $SETS; do
+    n=${set%x*}
+    d=${set#*x}
+    st=$DIR/s-$n-$d
+    # memory a build needs: the rows twice (ingest and the graph builder's
+    # copy) and the graph (about 33 ids a node, 4 bytes each, and locks)
+    need_kib=$(( (n * (d * 8 + 200)) / 1024 ))
+    avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+    if [ ! -f "$st/done" ] && [ "$need_kib" -gt $((avail_kib * 8 / 10)) ]; then
+        echo "scale.sh: $set skipped: its build needs about $((need_kib / 1048576)) GiB, $((avail_kib / 1048576)) GiB are available" >&2
+        continue
+    fi
+    [ -f "$DIR/q-$d.f32" ] || $NICE "$B" gen "$NQ" "$d" 2 "$DIR/q-$d.f32"
+    if [ ! -f "$st/done" ]; then
+        rm -rf "$st"
+        $NICE "$B" gen "$n" "$d" 1 "$tmp/x.f32"
+        $NICE "$B" truth "$tmp/x.f32" "$DIR/q-$d.f32" "$d" 10 "$st.truth"
+        $NICE $PY bench/vectors_ndjson.py "$tmp/x.f32" "$d" r > "$tmp/x.ndjson"
+        rm -f "$tmp/x.f32"
+        "$build/bin/vs-index" -q create "$st" --metric l2 --hnsw-m 16 --ef-construction 200
+        /usr/bin/time -f '%e %U %S %M' -o "$st.time" $NICE "$build/bin/vs-ingest" -q "$st" "$tmp/x.ndjson"
+        rm -f "$tmp/x.ndjson"
+        printf '%s\n' "$(load)" > "$st.load"
+        : > "$st/done"
+    fi
+    "$build/bin/vs-index" info "$st" > "$tmp/info.json"
+    # shellcheck disable=SC2086
+    $NICE "$build/bench/scale_query" "$st" "$DIR/q-$d.f32" "$st.truth" "$d" 0 $EFS > "$tmp/q.txt"
+    # one query record for the cold runs
+    $PY - "$DIR/q-$d.f32" "$d" > "$tmp/q1.ndjson" <<'PYEOF'
+import base64, sys
+import numpy as np
+v = np.fromfile(sys.argv[1], dtype="<f4").reshape(-1, int(sys.argv[2]))[0]
+print('{"id":"q0","vector_b64":"%s"}' % base64.b64encode(v.tobytes()).decode())
+PYEOF
+    : > "$tmp/cold.txt"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        t0=$(date +%s%N)
+        $NICE "$build/bin/vs-query" -k 10 "$st" "$tmp/q1.ndjson" > /dev/null
+        t1=$(date +%s%N)
+        echo $(( (t1 - t0) / 1000 )) >> "$tmp/cold.txt"
+        i=$((i + 1))
+    done
+    $PY - "$n" "$d" "$st.time" "$tmp/info.json" "$tmp/q.txt" "$tmp/cold.txt" "$st.load" >> "$rows" <<'PYEOF'
+import json, math, sys
+n, d = int(sys.argv[1]), int(sys.argv[2])
+wall, user, sys_, rss = open(sys.argv[3]).read().split()
+info = json.load(open(sys.argv[4]))
+sect = {}
+for s in info["segments"]:
+    for x in s["sections"]:
+        sect[x["name"]] = sect.get(x["name"], 0) + x["bytes"]
+pts, exact, anon, filek = [], None, 0, 0
+for line in open(sys.argv[5]):
+    f = line.split()
+    if f[0] == "ef":
+        ef, rec, us = int(f[1]), float(f[3]), float(f[5])
+        if ef == 0:
+            exact = us
+        else:
+            pts.append((ef, rec, us))
+    elif f[0] == "rss_anon_kib":
+        anon = int(f[1])
+    elif f[0] == "rss_file_kib":
+        filek = int(f[1])
+ef95 = us95 = "-"
+for (e0, r0, u0), (e1, r1, u1) in zip(pts, pts[1:]):
+    if r0 < 0.95 <= r1:
+        t = (0.95 - r0) / (r1 - r0)
+        ef95 = "%.0f" % (e0 + t * (e1 - e0))
+        us95 = "%.1f" % math.exp(math.log(u0) + t * (math.log(u1) - math.log(u0)))
+        break
+if ef95 == "-" and pts and pts[0][1] >= 0.95:
+    ef95, us95 = str(pts[0][0]), "%.1f" % pts[0][2]
+cold = sorted(int(x) / 1000.0 for x in open(sys.argv[6]))
+cpu = float(user) + float(sys_)
+print("\t".join(str(x) for x in [
+    n, d, wall, "%.2f" % cpu, "%.1f" % (cpu * 1e6 / n), rss,
+    "%.1f" % (info["bytes_on_disk"] / n), "%.1f" % (sect.get("hnsw", 0) / n),
+    "%.1f" % (sect.get("vectors", 0) / n), ef95, us95, "%.1f" % exact,
+    "%.1f" % (anon * 1024.0 / n), "%.1f" % (filek * 1024.0 / n),
+    "%.1f" % cold[0], "%.1f" % cold[len(cold) // 2],
+    open(sys.argv[7]).read().split()[0]]))
+PYEOF
+    sed 's/^/# /' "$tmp/q.txt" > "$st.queries"
+done
+if [ -n "$ORDER" ]; then
+    n=${ORDER%x*}
+    d=${ORDER#*x}
+    [ -f "$DIR/q-$d.f32" ] || $NICE "$B" gen "$NQ" "$d" 2 "$DIR/q-$d.f32"
+    $NICE "$B" gen "$n" "$d" 1 "$tmp/x.f32"
+    [ -f "$DIR/order-$n-$d.truth" ] || $NICE "$B" truth "$tmp/x.f32" "$DIR/q-$d.f32" "$d" 10 "$DIR/order-$n-$d.truth"
+    # shellcheck disable=SC2086
+    $NICE "$build/bench/scale_order" "$tmp/x.f32" "$DIR/q-$d.f32" "$DIR/order-$n-$d.truth" "$d" \
+        "$DIR/order-$n-$d.graph" $ORDER_EFS | sed 's/^/# /' > "$tmp/order.txt"
+    rm -f "$tmp/x.f32"
+fi
+load1=$(load)
+{
+    echo "== scale: $start, commit $commit, load $load0 before, $load1 after (1, 5, 15 min)"
+    echo "command: SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
+    echo "M 16, ef_construction 200, k 10; times are CPU of the querying thread; load column: 1-min load when the store was built"
+    column -t -s "$(printf '\t')" "$rows"
+    for set in $SETS; do
+        n=${set%x*}
+        d=${set#*x}
+        [ -f "$DIR/s-$n-$d.queries" ] || continue
+        echo "-- $set: per ef (ef 0 = exact scan)"
+        cat "$DIR/s-$n-$d.queries"
+    done
+    if [ -n "$ORDER" ]; then
+        echo "-- graph order against rows as inserted, $ORDER (bench/scale_order.c, one graph, alternated passes, best of 3)"
+        cat "$tmp/order.txt"
+    fi
+    echo
+} | tee -a bench/results/scale.txt
+cp "$rows" bench/results/scale.tsv
+if command -v gnuplot > /dev/null 2>&1; then
+    sh bench/scale_plot.sh bench/results/scale.tsv bench/results
+else
+    echo "scale.sh: gnuplot not found (scripts/deps.sh --bench): no plots" >&2
+    exit 1
+fi
