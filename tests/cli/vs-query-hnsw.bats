@@ -402,6 +402,37 @@ PYEOF
     [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8","rescored":64}'* ]]
 }
 
+@test "rows in graph order keep vectors, docs and BM25 postings together" {
+    # 1200 records with a unique word each: the text hit, the vector hit and
+    # the stored doc of a record all name the same id after renumbering
+    $PY - "$S" <<'PYEOF'
+import json, sys
+import numpy as np
+rng = np.random.default_rng(9)
+x = rng.normal(size=(1200, 8)).astype(np.float32)
+with open(sys.argv[1] + "/t.ndjson", "w") as f:
+    for i, v in enumerate(x):
+        f.write(json.dumps({"id": "t%04d" % i, "text": "common tok%04d" % i,
+                            "vector": [float(a) for a in v]}) + "\n")
+with open(sys.argv[1] + "/tq.ndjson", "w") as f:
+    for i in (0, 777, 1199):
+        f.write(json.dumps({"id": "q%d" % i, "text": "tok%04d" % i}) + "\n")
+with open(sys.argv[1] + "/vq.ndjson", "w") as f:
+    for i in (0, 777, 1199):
+        f.write(json.dumps({"id": "q%d" % i, "vector": [float(a) for a in x[i]]}) + "\n")
+PYEOF
+    vs-ingest -q --metric l2 --hnsw-m 8 --ef-construction 64 "$S/t.vs" "$S/t.ndjson"
+    run_split vs-index list-ids "$S/t.vs"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | head -3)" != "$(printf '{"id":"t%04d"}\n' 0 1 2)" ]
+    run_split vs-query --mode text -k 1 --no-metadata "$S/t.vs" "$S/tq.ndjson"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -v '^{"op"' | jq -r '[.qid, .id, .text] | @tsv')" = "$(printf 'q0\tt0000\tcommon tok0000\nq777\tt0777\tcommon tok0777\nq1199\tt1199\tcommon tok1199')" ]
+    run_split vs-query --mode vector -k 1 --no-metadata "$S/t.vs" "$S/vq.ndjson"
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -v '^{"op"' | jq -r '[.qid, .id, .text, .distance] | @tsv')" = "$(printf 'q0\tt0000\tcommon tok0000\t0\nq777\tt0777\tcommon tok0777\t0\nq1199\tt1199\tcommon tok1199\t0')" ]
+}
+
 @test "a store written with graph format 2 (rows as ingested) still verifies and answers as when written" {
     # tests/fixtures/store-hnsw-v2: 1200 rows of 8-d, M=4, seed 1, sq8,
     # written by the build before rows were renumbered in graph order
@@ -419,10 +450,15 @@ PYEOF
     run_split vs-query -k 3 --explain "$S/v2.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
     expect_status 0
     [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8"'* ]]
-    # compacting it writes the rows in graph order, graph format 3: same hits
+    # deleting a record that is no hit and compacting writes the rows in
+    # graph order, graph format 3: the same hits
+    [ "$(grep -c '"v0000"' "$FIXTURES/store-hnsw-v2.expected.jsonl")" = 0 ]
+    echo '{"id":"v0000","op":"delete"}' > "$S/del.ndjson"
+    vs-ingest -q "$S/v2.vs" "$S/del.ndjson"
     run_split vs-index compact "$S/v2.vs"
     expect_status 0
-    seg_py "$S"/v2.vs/seg-*.vseg <<'PYEOF'
+    [ ! -e "$S/v2.vs/seg-00000001.vseg" ]
+    seg_py "$S"/v2.vs/seg-00000002.vseg <<'PYEOF'
 assert b[sect[7][0]:sect[7][0] + 8] == b"VSHNSW03"
 PYEOF
     run_split vs-query -k 3 --no-metadata "$S/v2.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
