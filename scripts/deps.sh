@@ -28,8 +28,10 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
 munge slurmctld slurmd slurm-client python3-dev python3-venv"
+# openjdk-17-jdk-headless and maven: bench/text.sh fetches Lucene's jars from
+# Maven Central and compiles its driver (bench/TextLucene.java)
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
-dataset-fashion-mnist"
+dataset-fashion-mnist openjdk-17-jdk-headless maven"
 # the tests' npm packages (playwright-core, not its browser downloads) come
 # from scripts/web-deps.sh
 WEB_PKGS="chromium"
