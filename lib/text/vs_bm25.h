@@ -165,6 +165,9 @@ struct vs_bm25_search_stats {
     uint64_t postings; /* postings decoded */
     uint64_t matched;  /* documents matching the query (before live/filter) */
     uint64_t eligible; /* of those, live and allowed by the filter */
+    /* views where top-k pruning left postings unread; matched and eligible
+     * then count only the documents scored before it began */
+    uint64_t pruned;
 };
 
 /* Reusable per-thread buffers for vs_bm25_search (sized on use). */
