@@ -25,6 +25,9 @@
 #            Analyzer "plain": lowercase only (no stop words, no stemming),
 #            so every engine indexes the same terms. No judgments: the table
 #            gives each peer's top-10 overlap with vecstore's instead.
+# vecstore's search prunes (MaxScore, docs/bm25.md) where the query's
+# posting lists are long; "vecstore, no pruning" is the same index scored
+# exhaustively (same hits), the figure before pruning.
 # Measures, for each engine on one thread: indexing CPU seconds and bytes
 # on disk (vecstore: the serialised index its store writes; Tantivy and
 # Lucene: their index folders; bm25s: its saved model), top-10 queries per
@@ -35,15 +38,30 @@
 # average before and after each engine goes into the report.
 # The report is printed and appended, dated, to bench/results/text.txt.
 #   TEXT_DOCS=N        synthetic corpus size (default 1000000; 0 skips it)
-#   TEXT_ENGINES=LIST  engines to run (default "vecstore tantivy bm25s lucene")
+#   TEXT_SETS=LIST     data sets (default "scifact zipf")
+#   TEXT_RESULTS=FILE  where the report is appended (bench/results/text.txt)
+#   TEXT_ZIPF_DIR=DIR  where the synthetic corpus is kept (BUILD_DIR/bench/
+#                      zipf-TEXT_DOCS; made again when the generator changed)
+#   TEXT_ENGINES=LIST  engines to run (default "vecstore vecstore-exhaustive
+#                      tantivy bm25s lucene"; vecstore-exhaustive is ours
+#                      without top-k pruning: bm25_bench --exhaustive)
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
 data=${VS_DATA:-../shared/data}/datasets
 docs=${TEXT_DOCS:-1000000}
-engines=${TEXT_ENGINES:-vecstore tantivy bm25s lucene}
+results=${TEXT_RESULTS:-bench/results/text.txt}
+engines=${TEXT_ENGINES:-vecstore vecstore-exhaustive tantivy bm25s lucene}
 LUCENE=9.12.3
 me=text.sh
+for set in ${TEXT_SETS:-scifact zipf}; do
+    case $set in scifact|zipf) ;; *) echo "$me: unknown set '$set' (scifact, zipf)" >&2; exit 2 ;; esac
+done
+for e in $engines; do
+    case $e in vecstore|vecstore-exhaustive|tantivy|bm25s|lucene) ;;
+    *) echo "$me: unknown engine '$e' (vecstore, vecstore-exhaustive, tantivy, bm25s, lucene)" >&2; exit 2 ;;
+    esac
+done
 if [ ! -f "$build/libvecstore.a" ] || [ ! -x "$build/bin/vs-eval" ]; then
     echo "$me: $build/libvecstore.a or $build/bin/vs-eval not found (make BUILD=$build all)" >&2
     exit 2
@@ -52,7 +70,9 @@ mkdir -p "$build/bench" bench/results
 bin=$build/bench/bm25_bench
 . bench/cc_lib.sh
 bench_cc "$build" "$bin" bench/bm25_bench.c
-py=$(scripts/venv.sh text)
+PY=/usr/bin/python3
+py=
+case " $engines " in *" tantivy "*|*" bm25s "*) py=$(scripts/venv.sh text) ;; esac
 case " $engines " in *" lucene "*)
     jars=${VS_LUCENE_DIR:-${HOME:-/tmp}/.cache/vecstore/lucene-$LUCENE}
     for a in lucene-core lucene-analysis-common; do
@@ -72,11 +92,11 @@ sed -n '/stop_en\[\] = {/,/};/p' lib/text/analyzer.c | grep -o '"[a-z]*"' | tr -
 
 load() { cut -d' ' -f1 /proc/loadavg; }
 field() { # field JSON KEY
-    printf '%s' "$1" | $py -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2"
+    printf '%s' "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2"
 }
 # overlap RUN_A RUN_B: mean share of A's top-10 ids per query found in B's
 overlap() {
-    $py -c '
+    $PY -c '
 import sys
 def top(p):
     r = {}
@@ -112,13 +132,17 @@ one() {
         rm -rf "$ix"
         mkdir -p "$ix"
         case $e in
-            vecstore)
+            vecstore|vecstore-exhaustive)
                 spec="v1;lang=english;stop=en"
                 [ "$an" = plain ] && spec="v1;lang=none;stop=none"
-                nice "$bin" --analyzer "$spec" --depth 10 --repeat "$rep" "$dir" \
+                ex=
+                [ "$e" = vecstore-exhaustive ] && ex=--exhaustive
+                # shellcheck disable=SC2086
+                nice "$bin" --analyzer "$spec" --depth 10 --repeat "$rep" $ex "$dir" \
                     >"$tmp/run-$e" 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
                 j=$(tail -n 1 "$tmp/err")
-                name="vecstore bm25 $(cat VERSION)" ;;
+                name="vecstore bm25 $(cat VERSION)"
+                [ -n "$ex" ] && name="vecstore, no pruning" ;;
             tantivy|bm25s)
                 j=$(nice "$py" bench/text_peers.py "$e" "$dir" "$tmp/run-$e" "$an" "$tmp/stop" \
                     "$rep" "$ix") || return 1
@@ -134,7 +158,7 @@ one() {
         ndcg=-
         if [ -n "$qrels" ]; then
             ndcg=$("$build/bin/vs-eval" --qrels "$qrels" -m ndcg@10 -c "$tmp/run-$e" |
-                $py -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["measures"]["ndcg_cut_10"])')
+                $PY -c 'import json,sys; print("%.4f" % json.load(sys.stdin)["measures"]["ndcg_cut_10"])')
         fi
         ov=-
         [ "$e" != vecstore ] && [ -f "$tmp/run-vecstore" ] && ov=$(overlap "$tmp/run-vecstore" "$tmp/run-$e")
@@ -148,26 +172,31 @@ one() {
             echo "  (tantivy: $(field "$j" segments) segments after its merges)" | tee -a "$report"
     done
     if [ "$ours_qps" != 0 ] && [ "$tantivy_qps" != 0 ]; then
-        $py -c "print('ratio: vecstore %.2fx Tantivy queries/CPU s (goal 1.5x); nDCG@10 %s vs %s' % ($ours_qps / $tantivy_qps, '$ours_ndcg', '$tantivy_ndcg'))" |
+        $PY -c "print('ratio: vecstore %.2fx Tantivy queries/CPU s (goal 1.5x); nDCG@10 %s vs %s' % ($ours_qps / $tantivy_qps, '$ours_ndcg', '$tantivy_ndcg'))" |
             tee -a "$report"
     fi
 }
 
-if [ -f "$data/scifact/corpus.jsonl" ]; then
-    one "$data/scifact" "SciFact (5,183 docs, 300 judged queries x 20)" english 20
-else
-    echo "$me: no SciFact at $data/scifact (set VS_DATA): skipped" | tee -a "$report"
-fi
-if [ "$docs" -gt 0 ]; then
-    z=$build/bench/zipf-$docs
-    stamp="$(cksum <bench/zipf_corpus.py) $docs"
-    if [ ! -f "$z/queries.jsonl" ] || [ "$(cat "$z/stamp" 2>/dev/null)" != "$stamp" ]; then
-        t0=$(date +%s)
-        g=$(nice /usr/bin/python3 bench/zipf_corpus.py "$z" "$docs" 1000 25)
-        echo "$stamp" >"$z/stamp"
-        echo "zipf corpus generated in $(($(date +%s) - t0)) s wall: $g" | tee -a "$report"
-    fi
-    one "$z" "Zipf synthetic ($docs docs, 1,000 queries x 2)" plain 2
-fi
+for set in ${TEXT_SETS:-scifact zipf}; do
+    case $set in
+    scifact)
+        if [ -f "$data/scifact/corpus.jsonl" ]; then
+            one "$data/scifact" "SciFact (5,183 docs, 300 judged queries x 20)" english 20
+        else
+            echo "$me: no SciFact at $data/scifact (set VS_DATA): skipped" | tee -a "$report"
+        fi ;;
+    zipf)
+        [ "$docs" -gt 0 ] || continue
+        z=${TEXT_ZIPF_DIR:-$build/bench/zipf-$docs}
+        stamp="$(cksum <bench/zipf_corpus.py) $docs"
+        if [ ! -f "$z/queries.jsonl" ] || [ "$(cat "$z/stamp" 2>/dev/null)" != "$stamp" ]; then
+            t0=$(date +%s)
+            g=$(nice "$PY" bench/zipf_corpus.py "$z" "$docs" 1000 25)
+            echo "$stamp" >"$z/stamp"
+            echo "zipf corpus generated in $(($(date +%s) - t0)) s wall: $g" | tee -a "$report"
+        fi
+        one "$z" "Zipf synthetic ($docs docs, 1,000 queries x 2)" plain 2 ;;
+    esac
+done
 echo >>"$report"
-cat "$report" >>bench/results/text.txt
+cat "$report" >>"$results"
