@@ -11,6 +11,7 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: tune.sh BEIR_DIR WORK" >&2; exit 2; }
 beir=$1 work=$2
+[ -f "$beir/corpus.jsonl" ] || { echo "tune.sh: no corpus.jsonl in '$beir'" >&2; exit 2; }
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
 mkdir -p "$work"

@@ -19,8 +19,10 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: rag.sh BEIR_DIR WORK QUESTION" >&2; exit 2; }
 beir=$1 work=$2 question=$3
 k=${K:-4}
+[ -f "$beir/corpus.jsonl" ] || { echo "rag.sh: no corpus.jsonl in '$beir'" >&2; exit 2; }
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
+beir=$(cd "$beir" && pwd)   # the script works in WORK
 mkdir -p "$work"
 cd "$work"
 

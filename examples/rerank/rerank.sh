@@ -13,8 +13,10 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: rerank.sh BEIR_DIR WORK" >&2; exit 2; }
 beir=$1 work=$2
+[ -f "$beir/corpus.jsonl" ] || { echo "rerank.sh: no corpus.jsonl in '$beir'" >&2; exit 2; }
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
+beir=$(cd "$beir" && pwd)   # the script works in WORK
 mkdir -p "$work"
 cd "$work"
 if [ ! -d kb.vs ]; then

@@ -11,8 +11,10 @@
 set -euo pipefail
 [ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: shards.sh BEIR_DIR WORK [S]" >&2; exit 2; }
 beir=$1 work=$2 s=${3:-3}
+[ -f "$beir/corpus.jsonl" ] || { echo "shards.sh: no corpus.jsonl in '$beir'" >&2; exit 2; }
 model=()
 [ -n "${MODEL:-}" ] && model=(--model "$MODEL")
+beir=$(cd "$beir" && pwd)   # the script works in WORK
 mkdir -p "$work"
 cd "$work"
 rm -rf whole.vs shard-*.vs

@@ -165,6 +165,26 @@ EOF
     [ -z "$err" ]
 }
 
+@test "examples: the scripts say their usage (exit 2) for wrong arguments and a folder without corpus.jsonl" {
+    for s in rag-citations/rag.sh hybrid-tuning/tune.sh rerank/rerank.sh sharding/shards.sh \
+             haproxy/run.sh backup/backup.sh filters/filters.sh; do
+        run_split "$EX/$s"
+        expect_status 2
+        [ -z "$out" ]
+        [[ "$err" == "usage: $(basename "$s") "* ]]
+    done
+    mkdir empty
+    for s in hybrid-tuning/tune.sh rerank/rerank.sh sharding/shards.sh; do
+        run_split "$EX/$s" empty work
+        expect_status 2
+        [ "$err" = "$(basename "$s"): no corpus.jsonl in 'empty'" ]
+        [ ! -e work ]
+    done
+    run_split "$EX/rag-citations/rag.sh" empty work "a question"
+    expect_status 2
+    [ "$err" = "rag.sh: no corpus.jsonl in 'empty'" ]
+}
+
 # ci_steps KIND FILE JOB: the job's steps as a script (tests/cli/examples_ci.py)
 # in ci.sh, run from a folder where examples/ is the repository's; the
 # skipped steps in $skipped
