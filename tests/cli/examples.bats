@@ -267,11 +267,13 @@ if langs != families:
 if len(rows) < 28:
     bad.append("%d examples in the index, fewer than 28" % len(rows))
 # every example folder is in the index: examples/*, examples/js/*, python/examples/*
-# (a folder holding a README.md or a script; data folders excepted)
+# (every folder there but python/examples/data and caches)
 for base in ("examples", "examples/js", "python/examples"):
     for name in sorted(os.listdir(os.path.join(root, base))):
         rel = base + "/" + name
         if not os.path.isdir(os.path.join(root, rel)) or rel in ("examples/js", "python/examples/data"):
+            continue
+        if name.startswith((".", "__")) or name == "node_modules":  # caches, not examples
             continue
         if rel not in folders:
             bad.append("%s is not in examples/README.md" % rel)
