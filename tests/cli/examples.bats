@@ -86,8 +86,12 @@ EOF
 
 @test "examples/sharding: 3 shards hold every record once and give the whole store's exact top 10" {
     need_data
-    run_split "$EX/sharding/shards.sh" "$VS_DATA/datasets/adi" work 3
+    # MODEL picks the embedder (the other tests leave it to vs-embed: hash here)
+    MODEL=hash-v1:128 run_split "$EX/sharding/shards.sh" "$VS_DATA/datasets/adi" work 3
     expect_status 0
+    for s in whole shard-0 shard-1 shard-2; do
+        [ "$(vs-index info "work/$s.vs" | jq -r '.model + " " + (.dimension | tostring)')" = "hash-v1:128 128" ]
+    done
     [[ "$out" == *"exact vector top 10: the same over 3 shards as over the whole store"* ]]
     [ "$(sed -n '/^records per shard:/,/^exact/p' <<<"$out" | awk -F'\t' 'NF == 2 { s += $2 } END { print s }')" -eq 138 ]
     total=0
