@@ -20,7 +20,7 @@
 #           (tests/python/examples/, run by make check) use: fastapi,
 #           flask, httpx (their test clients), nbclient, nbformat and
 #           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
-#           (python/examples/import_peers.py reads their files)
+#           (python/examples/import_peers/ reads their files)
 #   text    the full-text search engines that bench/text.sh races (make
 #           bench, not make check): tantivy, bm25s with PyStemmer (its
 #           Snowball stemmer) and scipy
