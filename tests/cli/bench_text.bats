@@ -31,8 +31,8 @@ setup() {
     [[ "$out" == *"Zipf synthetic (2500 docs, 1,000 queries x 2): top-10 queries"* ]]
     # the rows: index seconds, bytes, queries per second; the exhaustive
     # search's top 10 are vecstore's (overlap 1.000)
-    printf '%s\n' "$out" | grep -E '^vecstore bm25 [0-9.]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +- +- '
-    printf '%s\n' "$out" | grep -E '^vecstore, no pruning +[0-9.]+ +[0-9]+ +[0-9.]+ +- +1\.000 '
+    printf '%s\n' "$out" | grep -E '^vecstore bm25 [0-9.]+ +[0-9.]+ +[0-9]+ +[0-9.]+ +- +-$'
+    printf '%s\n' "$out" | grep -E '^vecstore, no pruning +[0-9.]+ +[0-9]+ +[0-9.]+ +- +1\.000$'
 }
 
 @test "bench/text.sh: an unknown data set is a usage error" {
