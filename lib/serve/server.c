@@ -13,6 +13,7 @@
 
 #include "vs_embed.h"
 #include "vs_ingest.h"
+#include "vs_jsonfmt.h"
 #include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
@@ -450,7 +451,7 @@ struct vs_srv_waiter {
     struct vs_srv_waiter *next;
     const json_t *rec;   /* the request's record (borrowed) */
     char *qid;           /* its hits' qid; NULL: the id is unusable (add reports it) */
-    struct hits_out *h;  /* where its hits go */
+    struct vs_buf out;   /* its hit records, NDJSON */
     uint64_t hits;
     int st;              /* VS_OK, or the error of this query */
     struct vs_diag d;
@@ -492,14 +493,48 @@ static int batch_emit(const json_t *hit, void *arg)
     struct vs_srv_waiter *w = b->w[i];
     json_t *cp = json_copy((json_t *)(uintptr_t)hit);
     json_t *jq = json_string(w->qid);
-    if (!cp || !jq || json_object_set_new(cp, "qid", jq) != 0) {
+    char *t = NULL;
+    if (!cp || !jq || json_object_set_new(cp, "qid", jq) != 0 ||
+        !(t = json_dumps(cp, VS_JSON_DUMP_FLAGS))) {
         json_decref(cp);
         return VS_E_NOMEM;
     }
-    int st = emit_hit(cp, w->h);
     json_decref(cp);
-    w->hits += st == VS_OK;
+    int st = vs_buf_put(&w->out, t, strlen(t)) || vs_buf_put(&w->out, "\n", 1) ? VS_E_NOMEM : VS_OK;
+    free(t);
+    w->hits++;
     return st;
+}
+
+/* The hit records of a plain batch as NDJSON text (vs_qtext_run_text):
+ * each line, which starts {"qid":"I", to the request of query I, with
+ * its own qid instead. */
+static int batch_write(const char *buf, size_t len, size_t nrec, void *arg)
+{
+    struct batch_out *b = arg;
+    static const char pre[] = "{\"qid\":\"";
+    const char *p = buf, *e = buf + len;
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        if (!nl || (size_t)(nl - p) < sizeof pre || memcmp(p, pre, sizeof pre - 1) != 0)
+            return VS_E_INTERNAL;
+        const char *q = p + sizeof pre - 1;
+        size_t i = 0;
+        while (q < nl && *q >= '0' && *q <= '9')
+            i = i * 10 + (size_t)(*q++ - '0');
+        if (q == p + sizeof pre - 1 || q >= nl || *q != '"' || i >= b->n)
+            return VS_E_INTERNAL;
+        struct vs_srv_waiter *w = b->w[i];
+        q++; /* the rest: ,"id":... up to and with the newline */
+        if (vs_buf_put(&w->out, "{\"qid\":", 7) ||
+            vs_buf_json_string(&w->out, w->qid, strlen(w->qid)) ||
+            vs_buf_put(&w->out, q, (size_t)(nl + 1 - q)))
+            return VS_E_NOMEM;
+        w->hits++;
+        p = nl + 1;
+    }
+    (void)nrec;
+    return VS_OK;
 }
 
 /* A query object of g with the default options (from g's pool when one
@@ -569,7 +604,11 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
     uint64_t short0 = vs_qtext_shortfalls(q);
     struct batch_out b = {in, nin};
     vs_diag_clear(&d);
-    if ((st = vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d)) != VS_OK)
+    /* plain vector queries (the common case) as text, as vs-query writes
+     * them; hybrid ones and the like through json_t hits */
+    st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
+                           : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
+    if (st != VS_OK)
         for (size_t i = 0; i < nin; i++) {
             in[i]->st = st;
             in[i]->d = d;
@@ -673,6 +712,57 @@ static void ep_query(struct ctx *c)
     if (p.opts)
         vs_qtext_opts_from_json(p.opts, &to, &d); /* checked when parsed */
     int pooled = !p.explain && !p.opts;
+    uint64_t hits = 0;
+    if (pooled && n == 1 && !c->srv->otlp) { /* searched with others' (batching above) */
+        struct vs_srv_waiter w = {.rec = json_array_get(p.recs, 0)};
+        w.qid = record_qid(w.rec);
+        vs_buf_init(&w.out);
+        vs_diag_clear(&w.d);
+        search_queued(c->srv, c->store, g, &w);
+        free(w.qid);
+        st = w.st;
+        if (st == VS_OK && vs_srv_now() > c->deadline) {
+            vs_buf_release(&w.out);
+            set_error(c->r, 504, "deadline", NULL,
+                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+            goto done;
+        }
+        /* the body: the NDJSON lines, or {"hits":[...]} of them (the
+         * bytes json_dumps writes for the array of those records) */
+        struct vs_buf body;
+        vs_buf_init(&body);
+        if (st == VS_OK && !c->ndjson) {
+            int bad = vs_buf_put(&body, "{\"hits\":[", 9);
+            for (size_t a = 0; a < w.out.len && !bad;) {
+                const char *nl = memchr(w.out.p + a, '\n', w.out.len - a);
+                size_t e = nl ? (size_t)(nl - w.out.p) : w.out.len;
+                bad = (a && vs_buf_put(&body, ",", 1)) || vs_buf_put(&body, w.out.p + a, e - a);
+                a = e + 1;
+            }
+            if (bad || vs_buf_put(&body, "]}\n", 3))
+                st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
+        } else if (st == VS_OK) {
+            body = w.out;
+            vs_buf_init(&w.out);
+        }
+        if (st == VS_OK && vs_buf_put(&body, "", 1)) /* a NUL after the body */
+            st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
+        vs_buf_release(&w.out);
+        if (st != VS_OK) {
+            vs_buf_release(&body);
+            set_status_error(c->r, st, &w.d);
+            goto done;
+        }
+        hits = w.hits;
+        __atomic_add_fetch(&c->store->queries, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
+        c->nqueries = n;
+        c->nhits = hits;
+        c->r->status = 200;
+        set_body(c->r, body.p, c->ndjson ? "application/x-ndjson" : "application/json");
+        c->r->len = body.len - 1;
+        goto answered;
+    }
     if (c->ndjson) {
         h.cap = 4096;
         if (!(h.buf = malloc(h.cap))) {
@@ -683,27 +773,6 @@ static void ep_query(struct ctx *c)
     } else if (!(h.arr = json_array())) {
         set_status_error(c->r, VS_E_NOMEM, NULL);
         goto done;
-    }
-    uint64_t hits = 0;
-    if (pooled && n == 1 && !c->srv->otlp) { /* searched with others' (batching above) */
-        struct vs_srv_waiter w = {.rec = json_array_get(p.recs, 0), .h = &h};
-        w.qid = record_qid(w.rec);
-        vs_diag_clear(&w.d);
-        search_queued(c->srv, c->store, g, &w);
-        free(w.qid);
-        if (w.st != VS_OK) {
-            set_status_error(c->r, w.st, &w.d);
-            goto done;
-        }
-        if (vs_srv_now() > c->deadline) {
-            set_error(c->r, 504, "deadline", NULL,
-                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
-            goto done;
-        }
-        hits = w.hits;
-        __atomic_add_fetch(&c->store->queries, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
-        goto answer;
     }
     if (pooled) {
         pthread_mutex_lock(&c->store->mu);
@@ -776,7 +845,6 @@ static void ep_query(struct ctx *c)
         }
         pthread_mutex_unlock(&c->store->mu);
     }
-answer:
     c->nqueries = n;
     c->nhits = hits;
     c->r->status = 200;
@@ -790,6 +858,7 @@ answer:
         h.arr = NULL;
         set_json(c->r, 200, o);
     }
+answered:;
     /* slow-query log */
     double ms = (vs_srv_now() - c->t0) * 1000.0;
     if (c->srv->o.slow_log && c->srv->o.slow_ms >= 0 && ms > c->srv->o.slow_ms) {

@@ -216,8 +216,9 @@ assert hashlib.sha256(bytes.fromhex(salt) + b"s3cret-key").hexdigest() == dig
 @test "vs-serve: concurrent single-query requests get the hits each gets alone" {
     # one search at a time: concurrent single-record requests are searched
     # together in batches (lib/serve/server.c); each must get what it gets
-    # alone, with its own qid (string, integer, BEIR "_id"), its own k and
-    # filter, and a bad record only its own 400. 20000 records, so that a
+    # alone, with its own qid (string, integer, BEIR "_id"), its own k,
+    # filter and mode (vector, or hybrid with a text), and a bad record only
+    # its own 400. 20000 records, so that a
     # search lasts long enough for others to queue behind it (how many do
     # is up to the scheduler: the test prints the batch count, and holds
     # whatever it is)
@@ -228,6 +229,7 @@ r = random.Random(11)
 with open("recs.ndjson", "w") as f:
     for i in range(20000):
         f.write(json.dumps({"id": "d%d" % i, "vector": [round(r.uniform(-1, 1), 4) for _ in range(8)],
+                            "text": "doc %d word%d" % (i, i % 50),
                             "metadata": {"even": i % 2 == 0}}) + "\n")
 with open("all.ndjson", "w") as a:
     for i in range(48):
@@ -241,6 +243,8 @@ with open("all.ndjson", "w") as a:
             q["id"] = "q%d" % i
         if i % 4 == 0:
             q["filter"] = "metadata.even = true"
+        if i % 5 == 0:
+            q["text"] = "word%d" % i  # hybrid (auto mode): the json_t path
         if i == 13:
             q["vector"] = v[:3]  # the wrong dimension: a 400 of its own
         else:
@@ -277,6 +281,7 @@ else:
 EOF
     $PY ask.py "$PORT" alone alone
     $PY ask.py "$PORT" together together
+    grep -q '"mode":"hybrid"' alone.0 # q0 has a text
     for i in $(seq 0 47); do
         if [ "$i" = 13 ]; then
             [ "$(head -1 alone.13)" = 400 ]
