@@ -58,9 +58,9 @@ fi
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
 # the same 64 queries in batch, repeated: enough for about DUR seconds
 for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"
-vsq_rate() { # queries/s of vs-query over the file $1 of $2 queries
+vsq_rate() { # queries/s of vs-query over the file $1 of $2 queries (THREADS, default 2)
     t0=$(date +%s.%N)
-    "$bin/vs-query" --threads 2 "$tmp/kb.vs" < "$1" > /dev/null
+    "$bin/vs-query" --threads "${THREADS:-2}" "$tmp/kb.vs" < "$1" > /dev/null
     t1=$(date +%s.%N)
     echo "$t0 $t1" | awk -v n="$2" '{print n / ($2 - $1)}'
 }
@@ -71,6 +71,7 @@ while awk -v q="$vq" -v n="$nq" -v d="$DUR" 'BEGIN {exit !(n / q < d / 2 && n < 
     nq=$((nq * 2))
     vq=$(vsq_rate "$tmp/batch.ndjson" $nq)
 done
+vq1=$(THREADS=1 vsq_rate "$tmp/batch.ndjson" $nq)
 serve_start "$tmp/kb.vs" 2 200
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -83,6 +84,8 @@ out=${OUT:-bench/results/serve.txt}
     echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
     printf '%-28s %10s %10s %10s %8s %9s %11s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query"
     printf '%-28s %10.0f %10s %10s %8d %9s %11s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00
+    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
+        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')"
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
