@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""Run the shell examples of the documentation as tests.
+
+    docs_examples.py list ROOT          the Markdown files (README.md and
+                                        docs/**/*.md) with marked sh blocks
+    docs_examples.py run FILE [ROOT]    run FILE's marked blocks, in order,
+                                        in the current directory
+    docs_examples.py lint FILE...       check the markers without running
+
+The convention (HTML comments, invisible when the Markdown is rendered):
+
+    <!-- test -->              the next ```sh block runs and must exit 0
+    <!-- test exit=N -->       the next ```sh block runs and must exit N (it
+                               runs in a subshell: its cd and variables do
+                               not last)
+    <!-- output -->            the next fenced block (any language) is the
+                               exact standard output of the tested block
+                               just before it; a line "..." stands for any
+                               number of lines
+    <!-- test-requires: R... -->  the file's blocks need R: "data" (the
+                               collections in $VS_DATA), "model:NAME" (a
+                               model folder fetched into $VS_FETCHED_MODELS),
+                               "cmd:NAME" (a program on PATH or in /usr/sbin);
+                               a missing one skips the file, naming it
+    <!-- test-setup: SHELL -->  hidden shell run before the first block (to
+                               copy the files a page's examples read)
+
+Blocks of one file run in one bash (so cd, variables and background jobs
+carry over), with -e and -o pipefail, in its own process group, which is
+killed at the end (servers a page starts in the background end there).
+Environment: VECSTORE is the repository root, the pages' way to name the
+files it ships; PATH already has the programs (tests/run.sh sets it).
+
+Exit status of run: 0 every block passed, 1 a block failed (the message
+names FILE:LINE of its ``` line), 77 skipped (the reason on stdout),
+2 usage.
+"""
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+MARK = re.compile(r'^<!--\s*test(?:\s+exit=(\d+))?\s*-->\s*$')
+OUTPUT = re.compile(r'^<!--\s*output\s*-->\s*$')
+REQUIRES = re.compile(r'^<!--\s*test-requires:\s*(.*?)\s*-->\s*$')
+SETUP = re.compile(r'^<!--\s*test-setup:\s*(.*?)\s*-->\s*$')
+FENCE = re.compile(r'^(```+|~~~+)\s*([A-Za-z0-9_+-]*)')
+BLOCK_TIMEOUT = 300   # seconds for one file's blocks, all together
+
+
+class Block:
+    def __init__(self, line, lang, text):
+        self.line, self.lang, self.text = line, lang, text
+        self.exit = None        # expected status when marked
+        self.output = None      # expected stdout lines
+
+
+def parse(path):
+    """Return (blocks that are marked sh, requirements, setup lines, problems)."""
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    blocks, requires, setup, problems = [], [], [], []
+    pending = None          # ('test', exit) or ('output',) waiting for a fence
+    last_tested = None
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        m = MARK.match(ln)
+        if m:
+            pending = ('test', int(m.group(1) or 0), i + 1)
+            i += 1
+            continue
+        if OUTPUT.match(ln):
+            pending = ('output', None, i + 1)
+            i += 1
+            continue
+        m = REQUIRES.match(ln)
+        if m:
+            requires += m.group(1).split()
+            i += 1
+            continue
+        m = SETUP.match(ln)
+        if m:
+            setup.append(m.group(1))
+            i += 1
+            continue
+        m = FENCE.match(ln)
+        if m:
+            fence, lang = m.group(1), m.group(2)
+            start = i + 1
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith(fence):
+                j += 1
+            if j == len(lines):
+                problems.append('%s:%d: the fenced block is not closed' % (path, start))
+            body = lines[i + 1:j]
+            if pending and pending[0] == 'test':
+                if lang == 'sh':
+                    b = Block(start, lang, '\n'.join(body))
+                    b.exit = pending[1]
+                    blocks.append(b)
+                    last_tested = b
+                # a marked block in another language belongs to another
+                # runner (docs/migrate-python.md: pytest)
+                else:
+                    last_tested = None
+            elif pending and pending[0] == 'output':
+                if last_tested is None:
+                    problems.append('%s:%d: an output block follows no tested sh block' % (path, start))
+                elif last_tested.output is not None:
+                    problems.append('%s:%d: a second output block for the block at line %d' %
+                                    (path, start, last_tested.line))
+                else:
+                    last_tested.output = body
+            else:
+                last_tested = None
+            pending = None
+            i = j + 1
+            continue
+        if pending and ln.strip():
+            problems.append('%s:%d: a marker is not followed by a fenced block' % (path, pending[2]))
+            pending = None
+        i += 1
+    if pending:
+        problems.append('%s:%d: a marker is not followed by a fenced block' % (path, pending[2]))
+    return blocks, requires, setup, problems
+
+
+def missing_requirement(req):
+    if req == 'data':
+        d = os.environ.get('VS_DATA', '')
+        return None if os.path.isdir(os.path.join(d, 'datasets')) else \
+            'shared data not found at VS_DATA=%s' % d
+    if req.startswith('model:'):
+        name = req.split(':', 1)[1]
+        d = os.environ.get('VS_FETCHED_MODELS') or os.environ.get('VS_MODEL_DIR') or \
+            os.path.expanduser('~/.cache/vecstore/models')
+        return None if os.path.isdir(os.path.join(d, name)) else \
+            'model %s not in %s (scripts/get-model.sh fetches it)' % (name, d)
+    if req.startswith('cmd:'):
+        name = req.split(':', 1)[1]
+        for p in os.environ.get('PATH', '').split(':') + ['/usr/sbin', '/sbin']:
+            if p and os.access(os.path.join(p, name), os.X_OK):
+                return None
+        return '%s is not installed (scripts/deps.sh installs it)' % name
+    return 'unknown requirement %r' % req
+
+
+def output_matches(want, got):
+    """want: lines, where "..." is any run of lines; got: lines."""
+    def match(wi, gi):
+        if wi == len(want):
+            return gi == len(got)
+        if want[wi] == '...':
+            return any(match(wi + 1, g) for g in range(gi, len(got) + 1))
+        return gi < len(got) and got[gi] == want[wi] and match(wi + 1, gi + 1)
+    return match(0, 0)
+
+
+def script_for(blocks, setup, workdir):
+    """One bash script: the setup, then each block; records which block runs."""
+    out = ['set -o pipefail', 'cd "$__VS_DOCS_CWD"']
+    for s in setup:
+        out += ['set -e', s, 'set +e']
+    for n, b in enumerate(blocks):
+        o = os.path.join(workdir, 'out.%d' % n)
+        e = os.path.join(workdir, 'err.%d' % n)
+        out.append('echo %d > "%s/current"' % (n, workdir))
+        if b.exit == 0:
+            # in this shell, so that cd, variables and jobs carry over; -e
+            # ends the whole script at the first failing command
+            out += ['set -e', '{', b.text, '} > "%s" 2> "%s" < /dev/null' % (o, e), 'set +e']
+        else:
+            out += ['( set -e', b.text, ') > "%s" 2> "%s" < /dev/null' % (o, e),
+                    '__st=$?',
+                    'if [ "$__st" -ne %d ]; then echo "$__st" > "%s/status"; exit 86; fi' % (b.exit, workdir)]
+    out.append('echo done > "%s/current"' % workdir)
+    return '\n'.join(out) + '\n'
+
+
+def tail(path, n=15):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return ''.join(f.readlines()[-n:])
+    except OSError:
+        return ''
+
+
+def run(path, root):
+    blocks, requires, setup, problems = parse(path)
+    rel = os.path.relpath(path, root)
+    if problems:
+        print('\n'.join(p.replace(path, rel) for p in problems))
+        return 1
+    for r in requires:
+        why = missing_requirement(r)
+        if why:
+            print('%s: skipped: %s' % (rel, why))
+            return 77
+    if not blocks:
+        print('%s: no marked sh block' % rel)
+        return 1
+    env = dict(os.environ)
+    env['VECSTORE'] = root
+    env['__VS_DOCS_CWD'] = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix='docs-examples.') as work:
+        script = os.path.join(work, 'examples.sh')
+        with open(script, 'w') as f:
+            f.write(script_for(blocks, setup, work))
+        p = subprocess.Popen(['bash', script], env=env, start_new_session=True,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        try:
+            setup_out = p.communicate(timeout=BLOCK_TIMEOUT)[0].decode(errors='replace')
+            status = p.returncode
+        except subprocess.TimeoutExpired:
+            setup_out, status = '', None
+        finally:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        cur = open(os.path.join(work, 'current')).read().strip() \
+            if os.path.exists(os.path.join(work, 'current')) else None
+        if cur is None:
+            print('%s: the test-setup failed (status %s)\n%s' % (rel, status, setup_out))
+            return 1
+        if cur != 'done' or status != 0:
+            b = blocks[int(cur)] if cur != 'done' else blocks[-1]
+            if status is None:
+                why = 'did not finish in %d s' % BLOCK_TIMEOUT
+            elif status == 86:
+                why = 'exited %s, expected %d' % (open(os.path.join(work, 'status')).read().strip(), b.exit)
+            else:
+                why = 'exited %d, expected %d' % (status, b.exit)
+            n = blocks.index(b)
+            print('%s:%d: the example %s\n--- the block:\n%s\n--- its stdout (end):\n%s--- its stderr (end):\n%s' %
+                  (rel, b.line, why, b.text, tail(os.path.join(work, 'out.%d' % n)),
+                   tail(os.path.join(work, 'err.%d' % n))))
+            return 1
+        for n, b in enumerate(blocks):
+            if b.output is None:
+                continue
+            with open(os.path.join(work, 'out.%d' % n), encoding='utf-8', errors='replace') as f:
+                got = f.read().split('\n')
+            if got and got[-1] == '':
+                got.pop()
+            want = list(b.output)
+            if not output_matches(want, got):
+                print('%s:%d: the example\'s output differs from the page\n--- the page:\n%s\n--- the output:\n%s' %
+                      (rel, b.line, '\n'.join(want), '\n'.join(got)))
+                return 1
+        print('%s: %d examples passed' % (rel, len(blocks)))
+        return 0
+
+
+def listing(root):
+    files = [os.path.join(root, 'README.md')] + \
+        sorted(glob.glob(os.path.join(root, 'docs', '**', '*.md'), recursive=True))
+    for f in files:
+        if os.path.exists(f) and parse(f)[0]:
+            print(os.path.relpath(f, root))
+    return 0
+
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    default_root = os.path.normpath(os.path.join(here, '..', '..'))
+    if len(argv) >= 2 and argv[1] == 'list':
+        return listing(argv[2] if len(argv) > 2 else default_root)
+    if len(argv) >= 3 and argv[1] == 'run':
+        return run(os.path.abspath(argv[2]), os.path.abspath(argv[3]) if len(argv) > 3 else default_root)
+    if len(argv) >= 3 and argv[1] == 'lint':
+        bad = 0
+        for f in argv[2:]:
+            for p in parse(f)[3]:
+                print(p)
+                bad = 1
+        return bad
+    sys.stderr.write('usage: docs_examples.py list [ROOT] | run FILE [ROOT] | lint FILE...\n')
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
