@@ -168,7 +168,7 @@ def script_for(blocks, setup, workdir):
     for n, b in enumerate(blocks):
         o = os.path.join(workdir, 'out.%d' % n)
         e = os.path.join(workdir, 'err.%d' % n)
-        out.append('echo %d > "%s/current"' % (n, workdir))
+        out.append('echo %d > "%s/current"; times >> "%s/times"' % (n, workdir, workdir))
         if b.exit == 0:
             # in this shell, so that cd, variables and jobs carry over; -e
             # ends the whole script at the first failing command
@@ -254,6 +254,15 @@ def run(path, root):
                 print('%s:%d: the example\'s output differs from the page\n--- the page:\n%s\n--- the output:\n%s' %
                       (rel, b.line, '\n'.join(want), '\n'.join(got)))
                 return 1
+        if os.environ.get('DOCS_EXAMPLES_TIMES'):
+            # bash's times: the children's user and system CPU, cumulative,
+            # on the second line of each record
+            with open(os.path.join(work, 'times')) as f:
+                rec = f.read().split('\n')[1::2]
+            prev = 0.0
+            for n, r in enumerate(rec[1:] + [None]):
+                pass
+            print('\n'.join('%s:%d: cpu %s' % (rel, blocks[i].line, rec[i]) for i in range(len(rec))))
         print('%s: %d examples passed' % (rel, len(blocks)))
         return 0
 
