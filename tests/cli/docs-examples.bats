@@ -163,3 +163,31 @@ PAGE
     # the pages marked so far: troubleshooting and performance at least
     [ "$n" -ge 2 ]
 }
+
+@test "troubleshooting: every message it quotes is one the sources print" {
+    run_split $PY "$DOCS_RUN" messages "$ROOT/docs/troubleshooting.md" "$ROOT"
+    expect_status 0
+    [[ "$out" == *"docs/troubleshooting.md: "*" messages checked" ]] || false
+    # and the check finds a message that no source prints
+    page msgs <<'PAGE'
+<!-- messages -->
+| message | meaning | what to do |
+|---|---|---|
+| `no such store` | real | |
+| `the store is on fire: …` | invented | |
+PAGE
+    run_split $PY "$DOCS_RUN" messages fake/docs/msgs.md "$ROOT"
+    expect_status 1
+    [ "$out" = "fake/docs/msgs.md:5: 'the store is on fire: ' is not in cmd/ or lib/" ]
+}
+
+@test "troubleshooting: every exit status of every man page has its row" {
+    run_split $PY "$DOCS_RUN" exits "$ROOT/docs/troubleshooting.md" "$ROOT"
+    expect_status 0
+    [ -z "$out" ]
+    # a page without vs-shard's exit 3 row is caught
+    sed '/^### vs-shard/,$ { /^| 3 |/d }' "$ROOT/docs/troubleshooting.md" > less.md
+    run_split $PY "$DOCS_RUN" exits less.md "$ROOT"
+    expect_status 1
+    [ "$out" = "less.md: section vs-shard has no row for exit 3 (man/vs-shard.1 lists it)" ]
+}

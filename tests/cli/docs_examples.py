@@ -6,6 +6,15 @@
     docs_examples.py run FILE [ROOT]    run FILE's marked blocks, in order,
                                         in the current directory
     docs_examples.py lint FILE...       check the markers without running
+    docs_examples.py messages FILE ROOT every message quoted in FILE's tables
+                                        marked <!-- messages --> (first
+                                        column, in backquotes; "…" stands
+                                        for a variable part) is in the C
+                                        sources of ROOT/cmd and ROOT/lib
+    docs_examples.py exits FILE ROOT    every exit status that a man page
+                                        ROOT/man/vs-*.1 gives (other than
+                                        "not used") is a row "| N |" of the
+                                        section "### vs-NAME" of FILE
 
 The convention (HTML comments, invisible when the Markdown is rendered):
 
@@ -276,6 +285,80 @@ def listing(root):
     return 0
 
 
+def c_sources(root):
+    """The C sources' text, adjacent string literals joined, escapes of
+    quotes and backslashes undone, so that a message reads as printed."""
+    text = []
+    for pat in ('cmd/*.c', 'cmd/*.h', 'lib/**/*.c', 'lib/**/*.h'):
+        for f in glob.glob(os.path.join(root, pat), recursive=True):
+            with open(f, encoding='utf-8', errors='replace') as fh:
+                t = fh.read()
+            t = re.sub(r'"\s*\n\s*"', '', t)
+            text.append(t.replace('\\"', '"').replace('\\\\', '\\'))
+    return '\n'.join(text)
+
+
+def messages(path, root):
+    """Check the quoted messages of FILE's <!-- messages --> tables."""
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    src = c_sources(root)
+    n, bad = 0, []
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == '<!-- messages -->':
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith('|'):
+                j += 1
+            j += 2      # the header and the |---| line
+            while j < len(lines) and lines[j].startswith('|'):
+                m = re.match(r'^\|\s*`([^`]+)`\s*\|', lines[j])
+                if not m:
+                    bad.append('%s:%d: a message row without a `message` first' % (path, j + 1))
+                else:
+                    n += 1
+                    for part in m.group(1).split('\u2026'):
+                        if len(part.strip()) >= 4 and part not in src:
+                            bad.append('%s:%d: %r is not in cmd/ or lib/' % (path, j + 1, part))
+                j += 1
+            i = j
+        i += 1
+    for b in bad:
+        print(b)
+    if n == 0:
+        print('%s: no <!-- messages --> table' % path)
+        return 1
+    print('%s: %d messages checked' % (path, n)) if not bad else None
+    return 1 if bad else 0
+
+
+def exits(path, root):
+    """Every exit status of the man pages is a row of its program's section."""
+    with open(path, encoding='utf-8') as f:
+        doc = f.read()
+    bad = []
+    for man in sorted(glob.glob(os.path.join(root, 'man', 'vs-*.1'))):
+        prog = os.path.basename(man)[:-2]
+        with open(man, encoding='utf-8') as f:
+            t = f.read()
+        m = re.search(r'^\.SH EXIT STATUS\n(.*?)^\.SH', t, re.S | re.M)
+        if not m:
+            bad.append('%s: no EXIT STATUS section' % man)
+            continue
+        codes = [c for c, what in re.findall(r'^(\d)\t(.*)$', m.group(1), re.M)
+                 if 'not used' not in what]
+        sec = re.search(r'^### %s\n(.*?)(?=^#{1,3} |\Z)' % re.escape(prog), doc, re.S | re.M)
+        if not sec:
+            bad.append('%s: no section "### %s"' % (path, prog))
+            continue
+        for c in codes:
+            if not re.search(r'^\| %s \|' % c, sec.group(1), re.M):
+                bad.append('%s: section %s has no row for exit %s (man/%s.1 lists it)' % (path, prog, c, prog))
+    for b in bad:
+        print(b)
+    return 1 if bad else 0
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     default_root = os.path.normpath(os.path.join(here, '..', '..'))
@@ -290,7 +373,12 @@ def main(argv):
                 print(p)
                 bad = 1
         return bad
-    sys.stderr.write('usage: docs_examples.py list [ROOT] | run FILE [ROOT] | lint FILE...\n')
+    if len(argv) == 4 and argv[1] == 'messages':
+        return messages(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == 'exits':
+        return exits(argv[2], argv[3])
+    sys.stderr.write('usage: docs_examples.py list [ROOT] | run FILE [ROOT] | lint FILE... | '
+                     'messages FILE ROOT | exits FILE ROOT\n')
     return 2
 
 
