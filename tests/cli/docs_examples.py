@@ -40,6 +40,8 @@ killed at the end (servers a page starts in the background end there).
 Environment: VECSTORE is the repository root, the pages' way to name the
 files it ships; PATH already has the programs (tests/run.sh sets it).
 
+DOCS_EXAMPLES_TIMES=1 makes run print each block's CPU seconds.
+
 Exit status of run: 0 every block passed, 1 a block failed (the message
 names FILE:LINE of its ``` line), 77 skipped (the reason on stdout),
 2 usage.
@@ -186,8 +188,22 @@ def script_for(blocks, setup, workdir):
             out += ['( set -e', b.text, ') > "%s" 2> "%s" < /dev/null' % (o, e),
                     '__st=$?',
                     'if [ "$__st" -ne %d ]; then echo "$__st" > "%s/status"; exit 86; fi' % (b.exit, workdir)]
-    out.append('echo done > "%s/current"' % workdir)
+    out.append('echo done > "%s/current"; times >> "%s/times"' % (workdir, workdir))
     return '\n'.join(out) + '\n'
+
+
+def cpu_per_block(path, rel, blocks):
+    """FILE:LINE: CPU seconds (user + system of the block's commands), from
+    bash's times before each block and at the end (its second line of each
+    pair: the children's)."""
+    def secs(field):
+        m, s = field.rstrip('s').split('m')
+        return int(m) * 60 + float(s)
+    with open(path) as f:
+        rec = f.read().split('\n')[1::2]
+    tot = [sum(secs(x) for x in r.split()) for r in rec if r.strip()]
+    return ['%s:%d: %.2f s CPU' % (rel, b.line, tot[i + 1] - tot[i])
+            for i, b in enumerate(blocks) if i + 1 < len(tot)]
 
 
 def tail(path, n=15):
@@ -264,14 +280,7 @@ def run(path, root):
                       (rel, b.line, '\n'.join(want), '\n'.join(got)))
                 return 1
         if os.environ.get('DOCS_EXAMPLES_TIMES'):
-            # bash's times: the children's user and system CPU, cumulative,
-            # on the second line of each record
-            with open(os.path.join(work, 'times')) as f:
-                rec = f.read().split('\n')[1::2]
-            prev = 0.0
-            for n, r in enumerate(rec[1:] + [None]):
-                pass
-            print('\n'.join('%s:%d: cpu %s' % (rel, blocks[i].line, rec[i]) for i in range(len(rec))))
+            print('\n'.join(cpu_per_block(os.path.join(work, 'times'), rel, blocks)))
         print('%s: %d examples passed' % (rel, len(blocks)))
         return 0
 
