@@ -121,6 +121,16 @@ PAGE
     run_split $PY "$DOCS_RUN" lint fake/docs/stray.md
     expect_status 1
     [ "$out" = "fake/docs/stray.md:1: a marker is not followed by a fenced block" ]
+
+    page bash <<'PAGE'
+<!-- test -->
+```bash
+echo this would never run
+```
+PAGE
+    run_split $PY "$DOCS_RUN" lint fake/docs/bash.md
+    expect_status 1
+    [ "$out" = "fake/docs/bash.md:2: a marked block must be \`\`\`sh (or \`\`\`python for test_docs.py), not 'bash'" ]
 }
 
 @test "docs examples: a page needing what is absent skips, saying what" {

@@ -114,9 +114,13 @@ def parse(path):
                     b.exit = pending[1]
                     blocks.append(b)
                     last_tested = b
-                # a marked block in another language belongs to another
-                # runner (docs/migrate-python.md: pytest)
+                # a marked python block belongs to another runner
+                # (docs/migrate-python.md: tests/python/examples/test_docs.py);
+                # any other language would never run
                 else:
+                    if lang != 'python':
+                        problems.append('%s:%d: a marked block must be ```sh (or ```python for '
+                                        'test_docs.py), not %r' % (path, start, lang))
                     last_tested = None
             elif pending and pending[0] == 'output':
                 if last_tested is None:
