@@ -294,20 +294,24 @@ EOF
     done
     # the NDJSON answers are vs-query's lines of that query, the JSON ones
     # the same hits in an array
-    for i in $(seq 0 47); do
-        [ "$i" = 13 ] && continue
-        qid=$($PY -c 'import json,sys; q=json.load(open(sys.argv[1])); print(q.get("id", q.get("_id")))' "q$i")
-        grep -F "{\"qid\":\"$qid\"," expected > want
-        [ -s want ]
-        tail -n +2 "alone.$i" > got
-        if [ $((i % 2)) = 1 ]; then
-            cmp want got
-        else
-            $PY -c 'import json,sys; [print(json.dumps(h,separators=(",",":"))) for h in json.load(open(sys.argv[1]))["hits"]]' got > got2
-            $PY -c 'import json,sys; [print(json.dumps(json.loads(l),separators=(",",":"))) for l in open(sys.argv[1])]' want > want2
-            cmp want2 got2
-        fi
-    done
+    $PY - <<'EOF'
+import json
+want = {}
+for l in open("expected"):
+    want.setdefault(json.loads(l)["qid"], []).append(l)
+for i in range(48):
+    if i == 13:
+        continue
+    q = json.load(open("q%d" % i))
+    lines = want[str(q.get("id", q.get("_id")))]
+    got = open("alone.%d" % i).read().split("\n", 1)[1]
+    if i % 2:
+        assert got == "".join(lines), "q%d: NDJSON differs from vs-query's" % i
+    else:
+        hits = [json.dumps(h, separators=(",", ":")) for h in json.loads(got)["hits"]]
+        assert hits == [json.dumps(json.loads(l), separators=(",", ":")) for l in lines], \
+            "q%d: JSON hits differ from vs-query's" % i
+EOF
     req GET /metrics
     [[ "$body" == *'vs_queries_total{store="big"} 94'* ]] || false
     echo "# $(echo "$body" | grep '^vs_query_batches_total{store="big"} [1-9]') for 94 queries" >&3
