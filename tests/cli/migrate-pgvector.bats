@@ -49,7 +49,10 @@ SQL
          m == 1 && /^```sh$/ {m = 2; next}
          m == 2 && /^```$/ {m = 0; next}
          m == 2 {print}' "$DOC" > "$WORK/doc.sh"
-    (cd "$WORK" && bash -e -o pipefail doc.sh > doc.out 2> doc.err; echo $? > doc.rc)
+    cd "$WORK"
+    rc=0
+    bash -e -o pipefail doc.sh > doc.out 2> doc.err || rc=$?
+    echo "$rc" > doc.rc
     export WORK
 }
 
