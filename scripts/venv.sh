@@ -21,7 +21,7 @@
 #           (tests/python/examples/, run by make check) use: fastapi,
 #           flask, httpx (their test clients), nbclient, nbformat and
 #           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
-#           (python/examples/import_peers.py reads their files), sqlite-vec
+#           (python/examples/import_peers/ reads their files), sqlite-vec
 #           (the sqlite-vec guide's tested block, compare-docs.bats)
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
