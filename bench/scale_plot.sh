@@ -34,7 +34,7 @@ plot() { # FILE TITLE YLABEL LOGY PLOTCMD
     gnuplot <<EOF
 set terminal png size 800,520 noenhanced
 set output "$out/$1"
-set title "$2 ($dim-d Gaussian mixture, M 16, ef_construction 200)"
+set title "$2\\n$dim-d Gaussian mixture, M 16, ef_construction 200"
 set xlabel "vectors"
 set ylabel "$3"
 set logscale x
