@@ -32,7 +32,8 @@
 # with the date, commit, load before and after and the command, is printed
 # and appended to bench/results/scale.txt; the rows go to
 # bench/results/scale.tsv (the last run) and bench/scale_plot.sh draws one
-# PNG per quantity into bench/results/ (gnuplot: scripts/deps.sh --bench).
+# PNG per quantity into bench/results/ (gnuplot: scripts/deps.sh --bench);
+# SCALE_RESULTS=DIR writes the three there instead.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -43,13 +44,14 @@ RUNS=${SCALE_COLD_RUNS:-5}
 ORDER=${SCALE_ORDER-100000x128}
 ORDER_EFS=${SCALE_ORDER_EFS:-32 64 128}
 DIR=${SCALE_DIR:-$build/bench/scale}
+RES=${SCALE_RESULTS:-bench/results}
 PY=/usr/bin/python3
 NICE="nice -n 10"
 if [ ! -x "$build/bin/vs-query" ] || [ ! -f "$build/libvecstore.a" ]; then
     echo "scale.sh: $build/bin/vs-query not found (make BUILD=$build)" >&2
     exit 2
 fi
-mkdir -p "$DIR" "$build/bench" bench/results
+mkdir -p "$DIR" "$build/bench" "$RES"
 . bench/cc_lib.sh
 bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
 bench_cc "$build" "$build/bench/scale_query" bench/scale_query.c
@@ -180,10 +182,10 @@ load1=$(load)
         cat "$tmp/order.txt"
     fi
     echo
-} | tee -a bench/results/scale.txt
-cp "$rows" bench/results/scale.tsv
+} | tee -a "$RES/scale.txt"
+cp "$rows" "$RES/scale.tsv"
 if command -v gnuplot > /dev/null 2>&1; then
-    sh bench/scale_plot.sh bench/results/scale.tsv bench/results
+    sh bench/scale_plot.sh "$RES/scale.tsv" "$RES"
 else
     echo "scale.sh: gnuplot not found (scripts/deps.sh --bench): no plots" >&2
     exit 1
