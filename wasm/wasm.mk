@@ -4,6 +4,8 @@
 #
 # build-wasm/deps     zstd, jansson, xxhash, utf8proc, libstemmer compiled by
 #                     scripts/wasm-deps.sh from their Debian source packages
+#                     (zstd and utf8proc's tables built small, the stemmers
+#                     as English-only and all-languages archives)
 # build-wasm/lib/     the library's objects, compiled with emcc
 # build-wasm/pkg/     the npm package folder (wasm/js/ plus the module)
 # dist/               vecstore-$(VERSION).tgz, from `npm pack`
@@ -11,7 +13,8 @@
 # What is built in: core (minus the HTTP client), index, text, store,
 # ingest settings, query, the hash embedder, the public API. Left out:
 # docs/ (HTML/PDF/Markdown loading), models/ and the BERT/USE-lite
-# embedders (they need BLAS), cloud embedders (curl), rerank/, eval/,
+# embedders (not built for wasm yet; their weights are 28-88 MB), cloud
+# embedders (curl), rerank/, eval/,
 # serve/, OpenMP. VS_WASM_NO_MODELS tells lib/embed/embed.c so.
 
 WB       ?= build-wasm
