@@ -29,7 +29,9 @@ if (!out || files.length === 0) {
       mangle: true,
       keep_classnames: true,
       keep_fnames: /^(VecStore|VecStoreError)$/,
-      format: { comments: false },
+      // the bundler hints (webpackIgnore, turbopackIgnore, @vite-ignore)
+      // stay: the loader's dynamic import() and init()'s URL need them
+      format: { comments: /webpackIgnore|turbopackIgnore|@vite-ignore/ },
     });
     fs.writeFileSync(path.join(out, path.basename(f)), r.code);
   }

@@ -77,12 +77,18 @@ export function kernels() {
 }
 let loadedKernels = null;
 
+// The base of a URL given to init({ wasm }): a variable, so that bundlers
+// that resolve `new URL(x, import.meta.url)` at build time (Next.js's
+// Turbopack: "Can't resolve <dynamic>") leave this run-time one alone; the
+// package's own module URLs below keep the literal form they resolve.
+const BASE = import.meta.url;
+
 async function compileWasm(simd) {
   const src = wasmOverride;
   if (src instanceof WebAssembly.Module) return src;
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return WebAssembly.compile(src);
   const url = src
-    ? new URL(String(src), import.meta.url)
+    ? new URL(/* webpackIgnore: true */ /* turbopackIgnore: true */ String(src), BASE)
     : allLanguages
       ? new URL("./dist/vecstore-all.wasm", import.meta.url)
       : simd
