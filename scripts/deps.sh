@@ -37,8 +37,10 @@ munge slurmctld slurmd slurm-client python3-dev python3-venv"
 # scripts/test-deps.sh (make check, CI) installs it.
 PG_PKGS="postgresql-15 postgresql-client-15 postgresql-server-dev-15 dpkg-dev
 debian-archive-keyring"
+# openjdk-17-jdk-headless and maven: bench/text.sh fetches Lucene's jars from
+# Maven Central and compiles its driver (bench/TextLucene.java)
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
-dataset-fashion-mnist"
+dataset-fashion-mnist openjdk-17-jdk-headless maven"
 # the tests' npm packages (playwright-core, not its browser downloads) come
 # from scripts/web-deps.sh
 WEB_PKGS="chromium"
