@@ -887,6 +887,26 @@ static void ep_readyz(struct ctx *c)
     set_json(c->r, ok == c->srv->nstores ? 200 : 503, o);
 }
 
+/* POST .../shard: a coordinator's request to this store as one shard of a
+ * collection (server_shards.c). */
+static void ep_shard(struct ctx *c)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    char *out = NULL;
+    size_t n = 0;
+    int js = 0;
+    int st = vs_srv_shard(c->store, c->rq->body, c->rq->len, &out, &n, &js, &d);
+    if (st != VS_OK) {
+        free(out);
+        set_status_error(c->r, st, &d);
+        return;
+    }
+    c->r->status = 200;
+    set_body(c->r, out, js ? "application/json" : "application/x-ndjson");
+    c->r->len = n;
+}
+
 /* ---- routing ---- */
 
 static int route(struct vs_server *srv, const char *path, const char *method,
@@ -912,7 +932,7 @@ static int route(struct vs_server *srv, const char *path, const char *method,
     if (!sl)
         return VS_EP_INFO;
     *want_post = 1;
-    if (strcmp(sl, "/query") == 0) return VS_EP_QUERY;
+    if (strcmp(sl, "/query") == 0 || strcmp(sl, "/shard") == 0) return VS_EP_QUERY;
     if (strcmp(sl, "/upsert") == 0) return VS_EP_UPSERT;
     if (strcmp(sl, "/delete") == 0) return VS_EP_DELETE;
     if (strcmp(sl, "/compact") == 0) return VS_EP_COMPACT;
@@ -1038,7 +1058,12 @@ authorised:
     }
     case VS_EP_LIST: ep_list(&c); break;
     case VS_EP_INFO: ep_info(&c); break;
-    case VS_EP_QUERY: ep_query(&c); break;
+    case VS_EP_QUERY:
+        if (vs_srv_shard_path(rq->path))
+            ep_shard(&c);
+        else
+            ep_query(&c);
+        break;
     case VS_EP_SNAPSHOT: ep_snapshot(&c); break;
     default: ep_write(&c, ep); break;
     }

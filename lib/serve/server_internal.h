@@ -134,6 +134,15 @@ void vs_srv_metrics_observe(struct vs_srv_metrics *m, int ep, const char *method
 /* The Prometheus text exposition into a new malloc'd string. */
 int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len);
 
+/* server_shards.c */
+/* 1 when path is a store's .../shard endpoint (a VS_EP_QUERY route). */
+int vs_srv_shard_path(const char *path);
+/* Answer a coordinator's shard request on e's current generation
+ * (vs_qtext_shard_request): *out malloc'd, JSON (*is_json) or a marked hit
+ * stream. Errors: as vs_qtext_shard_request, VS_E_DATA (empty body). */
+int vs_srv_shard(struct vs_srv_store *e, const char *body, size_t len, char **out,
+                 size_t *outlen, int *is_json, struct vs_diag *d);
+
 /* server.c */
 /* Answer with an error without routing (body too large), counted in the
  * metrics and the access log like any other request. */
