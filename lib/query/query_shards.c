@@ -975,6 +975,7 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
             e.partial |= c.sh[i].out;
         /* the hit files are ours: the marking of the output follows the
          * queries' alone */
+        before = *vs_stream_tally();
         if (st == VS_OK)
             st = vs_query_merge_own((const char *const *)hits, n, qo->k, kmap, &before,
                                     emit_out, &e, &nq, &nh, &inc, d);
@@ -992,6 +993,7 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
         for (size_t i = 0; i < n; i++)
             e.partial |= c.sh[i].out;
         struct side vs = {json_object(), json_array()}, ts = {json_object(), json_array()};
+        before = *vs_stream_tally();
         if (st == VS_OK)
             st = vs_query_merge_own((const char *const *)hits, n, 0, NULL, &before,
                                     collect_side, &vs, NULL, NULL, NULL, d);
