@@ -138,3 +138,42 @@ hits() { grep -v '"op":"begin"\|"op":"end"' "$1"; }
     [ "$output" = 200 ]
     $PY -c 'import json; o = json.load(open("body")); assert o["docs"] > 0 and o["df"]["alpha"] > 0 and o["metric"] == "cosine", o'
 }
+
+@test "shards: vs-serve --shard serves local and remote shards as one collection, answers equal one store" {
+    serve 0 kb0.vs
+    serve 1 kb1.vs
+    start_server --shard "all=$URL_0" --shard all=kb2.vs --shard "all=$URL_1"
+    SRV+=("$SRV_PID")
+    for mode in text hybrid vector; do
+        $PY -c 'import json,sys
+for l in open("q.ndjson"):
+    r = json.loads(l); r["mode"] = sys.argv[1]; print(json.dumps(r))' "$mode" > req.ndjson
+        vs-query --mode "$mode" one.vs q.ndjson > one.out
+        run curl -s -H 'Content-Type: application/x-ndjson' --data-binary @req.ndjson "$U/v1/stores/all/query"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$(hits one.out)" ]
+    done
+    # one record: {"hits": [...]}, as for a store
+    run curl -s "$U/v1/stores/all/query" -d '{"id":"x","text":"alpha","k":2,"mode":"text"}'
+    [[ "$output" == '{"hits":[{"qid":"x","id":'* ]]
+    run curl -s "$U/v1/stores/all"
+    [ "$output" = "{\"name\":\"all\",\"shards\":[\"$URL_0\",\"kb2.vs\",\"$URL_1\"]}" ]
+    run curl -s -o body -w '%{http_code}' "$U/v1/stores/all/upsert" -d '{"id":"z","text":"x"}'
+    [ "$output" = 400 ]
+    grep -q '"code":"unsupported"' body
+    # a shard that is gone: 502 naming it
+    kill "${SRV[0]}"
+    wait "${SRV[0]}" 2>/dev/null || true
+    run curl -s -o body -w '%{http_code}' "$U/v1/stores/all/query" -d '{"id":"x","text":"alpha","mode":"text"}'
+    [ "$output" = 502 ]
+    grep -q "$URL_0" body
+}
+
+@test "shards: vs-serve --shard usage: NAME=SHARD, a local shard must open" {
+    run_split vs-serve --listen 127.0.0.1:0 --shard nosign
+    expect_status 2
+    [[ "$err" == *"--shard 'nosign': expected NAME=STORE or NAME=URL"* ]]
+    run_split vs-serve --listen 127.0.0.1:0 --shard all=missing.vs
+    expect_status 4
+    [[ "$err" == *"missing.vs"* ]]
+}
