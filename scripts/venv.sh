@@ -20,7 +20,7 @@
 #           (tests/python/examples/, run by make check) use: fastapi,
 #           flask, httpx (their test clients), nbclient, nbformat and
 #           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
-#           (python/examples/import_peers.py reads their files)
+#           (python/examples/import_peers/ reads their files)
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
