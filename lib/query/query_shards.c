@@ -240,6 +240,39 @@ static int header_opts(const json_t *h, struct vs_query_opts *qo, struct vs_qtex
     return v ? vs_qtext_opts_from_json(v, to, d) : VS_OK;
 }
 
+/* The stored doc_id, text and metadata of every id of the file that s
+ * holds, as NDJSON {"id", "doc_id"?, "text"?, "metadata"?} into fp. */
+static int shard_fetch(struct vs_store *s, const char *path, FILE *fp, struct vs_diag *d)
+{
+    struct vs_ndjson_reader *r;
+    int st = vs_ndjson_open(path, 0, &r, d);
+    while (st == VS_OK) {
+        json_t *rec = NULL, *doc = NULL;
+        if ((st = vs_ndjson_read(r, &rec, d)) != VS_OK || !rec)
+            break;
+        const char *id = json_string_value(json_object_get(rec, "id"));
+        if (!id) {
+            vs_diag_field(d, "id");
+            st = vs_diag_set(d, VS_E_FIELD, "expected a string");
+        } else if ((st = vs_store_get_doc(s, id, &doc, d)) == VS_E_NOTFOUND) {
+            st = VS_OK; /* another shard's */
+            vs_diag_clear(d);
+        } else if (st == VS_OK) {
+            json_t *o = json_pack("{s:s}", "id", id);
+            static const char *const keep[] = {"doc_id", "text", "metadata"};
+            for (size_t f = 0; o && f < 3; f++)
+                if (json_object_get(doc, keep[f]))
+                    json_object_set(o, keep[f], json_object_get(doc, keep[f]));
+            st = o ? write_full(fp, o) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            json_decref(o);
+        }
+        json_decref(doc);
+        json_decref(rec);
+    }
+    vs_ndjson_close(r);
+    return st;
+}
+
 int vs_qtext_shard_request(struct vs_store *s, const char *body, size_t len, char **out,
                            size_t *outlen, int *is_json, struct vs_diag *d)
 {
@@ -261,9 +294,10 @@ int vs_qtext_shard_request(struct vs_store *s, const char *body, size_t len, cha
     struct vs_query_opts qo;
     struct vs_qtext_opts to;
     int keep_going = 0;
-    if (!phase || (strcmp(phase, "stats") != 0 && strcmp(phase, "search") != 0)) {
+    if (!phase || (strcmp(phase, "stats") != 0 && strcmp(phase, "search") != 0 &&
+                   strcmp(phase, "fetch") != 0)) {
         vs_diag_field(d, "phase");
-        st = vs_diag_set(d, VS_E_FIELD, "expected \"stats\" or \"search\"");
+        st = vs_diag_set(d, VS_E_FIELD, "expected \"stats\", \"search\" or \"fetch\"");
     }
     if (st == VS_OK)
         st = header_opts(h, &qo, &to, &keep_going, d);
@@ -305,6 +339,12 @@ int vs_qtext_shard_request(struct vs_store *s, const char *body, size_t len, cha
     }
     if (!(mem = open_memstream(out, outlen))) {
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (strcmp(phase, "fetch") == 0) {
+        st = shard_fetch(s, path, mem, d);
+        if (fclose(mem) != 0 && st == VS_OK)
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto done;
     }
     struct vs_qtext_totals tot = {0};
@@ -736,10 +776,12 @@ static int emit_out(const json_t *hit, void *arg)
 }
 
 /* Hybrid: fuse the merged vector and text lists of each qid as one store
- * fuses its own (emit_query in query_text.c). */
+ * fuses its own (emit_query in query_text.c), the hits (without their
+ * stored fields) appended to outs. */
 static int fuse_sides(const struct vs_qtext_opts *to, const struct vs_query_opts *qo,
                       const json_t *kmap, const char *metric, struct side *vs,
-                      struct side *ts, struct emitter *e, uint64_t *nq, struct vs_diag *d)
+                      struct side *ts, json_t *outs, struct emitter *e, uint64_t *nq,
+                      struct vs_diag *d)
 {
     json_t *order = json_array();
     int st = order ? VS_OK : vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -790,8 +832,6 @@ static int fuse_sides(const struct vs_qtext_opts *to, const struct vs_query_opts
         nout = nout < k ? nout : k;
         for (size_t j = 0; j < nout && st == VS_OK; j++) {
             size_t rv = fr[j].ranks[0], rt = fr[j].ranks[1];
-            json_t *vh = rv ? json_array_get(va, rv - 1) : NULL;
-            json_t *th = rt ? json_array_get(ta, rt - 1) : NULL;
             json_t *h = json_object();
             if (!h) {
                 st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
@@ -809,15 +849,9 @@ static int fuse_sides(const struct vs_qtext_opts *to, const struct vs_query_opts
             json_object_set(h, "fusion", fusion);
             json_object_set(h, "bm25", bm);
             json_object_set_new(h, "metric", json_string(metric));
-            json_t *src = vh ? vh : th;
-            static const char *const keep[] = {"doc_id", "text", "metadata"};
-            for (size_t f = 0; f < 3; f++) {
-                json_t *v = json_object_get(src, keep[f]);
-                if (v && !(f == 0 && json_is_null(v)))
-                    json_object_set(h, keep[f], v);
-            }
-            st = emit_out(h, e);
-            json_decref(h);
+            /* doc_id, text and metadata: fetched for the hits kept */
+            st = json_array_append_new(outs, h) == 0 ? VS_OK
+                                                     : vs_diag_set(d, VS_E_NOMEM, "out of memory");
         }
         (*nq)++;
         if (st == VS_OK && nout == 0)
@@ -830,6 +864,97 @@ static int fuse_sides(const struct vs_qtext_opts *to, const struct vs_query_opts
     json_decref(bm);
     json_decref(seen);
     json_decref(order);
+    return st;
+}
+
+/* The stored doc_id, text and metadata of the hits in outs, from every
+ * shard that holds them (the candidate lists travel without them), then
+ * each hit emitted. */
+static int fetch_emit(struct coord *c, json_t *outs, struct emitter *e, struct vs_diag *d)
+{
+    char ids[SHARD_PATH_MAX];
+    snprintf(ids, sizeof ids, "%s/ids.ndjson", c->dir);
+    json_t *docs = json_object(); /* id -> {doc_id, text, metadata} */
+    FILE *w = fopen(ids, "wb");
+    int st = docs && w ? VS_OK : vs_diag_set(d, VS_E_IO, "%s: %s", ids, strerror(errno));
+    size_t i;
+    json_t *h;
+    json_array_foreach(outs, i, h) {
+        const char *id = json_string_value(json_object_get(h, "id"));
+        if (st != VS_OK || json_object_get(docs, id))
+            continue;
+        json_object_set_new(docs, id, json_null());
+        json_t *r = json_pack("{s:s}", "id", id);
+        st = r ? write_full(w, r) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        json_decref(r);
+    }
+    if (w && fclose(w) != 0 && st == VS_OK)
+        st = vs_diag_set(d, VS_E_IO, "%s: write failed", ids);
+    const char *one[1] = {ids};
+    struct queries qs = {one, one, 1, NULL, 0};
+    for (size_t k = 0; k < c->n && st == VS_OK && json_array_size(outs); k++) {
+        if (c->sh[k].out)
+            continue;
+        char *buf = NULL;
+        size_t blen = 0;
+        if (c->sh[k].remote) {
+            struct vs_http_response r = {0};
+            json_t *hd = json_pack("{s:s}", "phase", "fetch");
+            st = hd ? remote_call(&c->rm, c->sh[k].spec, hd, &qs, &r, d)
+                    : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            json_decref(hd);
+            if (st == VS_OK) {
+                buf = r.body;
+                blen = r.len;
+                r.body = NULL;
+            }
+            vs_http_response_release(&r);
+        } else {
+            struct vs_store *s = NULL;
+            FILE *m = open_memstream(&buf, &blen);
+            st = m ? vs_store_open(c->sh[k].spec, &s, d) : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            if (st == VS_OK)
+                st = shard_fetch(s, ids, m, d);
+            if (m && fclose(m) != 0 && st == VS_OK)
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            vs_store_close(s);
+        }
+        if (st != VS_OK) {
+            free(buf);
+            if ((st = shard_failed(c, k, st, d)) == VS_OK)
+                e->partial = 1;
+            continue;
+        }
+        for (char *p = buf; p && p < buf + blen;) {
+            char *nl = memchr(p, '\n', (size_t)(buf + blen - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(buf + blen - p);
+            json_t *o = json_loadb(p, n, 0, NULL);
+            const char *id = json_string_value(json_object_get(o, "id"));
+            if (id && json_object_get(docs, id)) {
+                json_object_set(docs, id, o); /* copies the key */
+                json_object_del(o, "id");
+            }
+            json_decref(o);
+            p += n + 1;
+        }
+        free(buf);
+    }
+    unlink(ids);
+    json_array_foreach(outs, i, h) {
+        if (st != VS_OK)
+            break;
+        json_t *doc = json_object_get(docs, json_string_value(json_object_get(h, "id")));
+        json_t *v;
+        if ((v = json_object_get(doc, "doc_id")) && !json_is_null(v) &&
+            (!c->qo->no_text || !c->qo->no_metadata))
+            json_object_set(h, "doc_id", v);
+        if ((v = json_object_get(doc, "text")) && !c->qo->no_text)
+            json_object_set(h, "text", v);
+        if ((v = json_object_get(doc, "metadata")) && !c->qo->no_metadata)
+            json_object_set(h, "metadata", v);
+        st = emit_out(h, e);
+    }
+    json_decref(docs);
     return st;
 }
 
@@ -987,9 +1112,15 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
         vt.mode = VS_QMODE_VECTOR;
         tt.mode = VS_QMODE_TEXT;
         sq.asks = NULL;
+        /* the lists travel without the stored fields (fetch_emit adds
+         * them to the hits kept) */
+        struct vs_query_opts lean = *qo;
+        lean.no_text = lean.no_metadata = 1;
+        c.qo = &lean;
         st = search_all(&c, &vt, &sq, NULL, "vector", hits, d);
         if (st == VS_OK)
             st = search_all(&c, &tt, &sq, stats, "text", thits, d);
+        c.qo = qo;
         for (size_t i = 0; i < n; i++)
             e.partial |= c.sh[i].out;
         struct side vs = {json_object(), json_array()}, ts = {json_object(), json_array()};
@@ -1001,8 +1132,14 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
             st = vs_query_merge_own((const char *const *)thits, n, 0, NULL, &before,
                                     collect_side, &ts, NULL, NULL, NULL, d);
         const char *metric = json_string_value(json_object_get(stats, "metric"));
+        json_t *outs = json_array();
+        if (st == VS_OK && !outs)
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         if (st == VS_OK)
-            st = fuse_sides(to, qo, kmap, metric ? metric : "cosine", &vs, &ts, &e, &nq, d);
+            st = fuse_sides(to, qo, kmap, metric ? metric : "cosine", &vs, &ts, outs, &e, &nq, d);
+        if (st == VS_OK)
+            st = fetch_emit(&c, outs, &e, d);
+        json_decref(outs);
         nh = e.hits;
         json_decref(vs.by);
         json_decref(vs.order);
