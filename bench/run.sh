@@ -5,7 +5,9 @@
 # Then bench/py/run.sh: the Python package against the PyPI peers (faiss-cpu,
 # hnswlib, usearch, NGT, ScaNN, chromadb, lancedb, installed into the
 # project's venv by scripts/venv.sh peers), a file per run in
-# bench/results/py-DATE.txt; BENCH=py runs only it.
+# bench/results/py-DATE.txt; BENCH=py runs only it. Then bench/compare/run.sh:
+# the comparison guides' figures (vecstore, Chroma, FAISS, sqlite-vec end to
+# end), bench/results/compare.txt; BENCH=compare runs only it.
 #   bench/run.sh [BUILD_DIR]          all benchmarks
 #   BENCH=exact bench/run.sh build    only those whose name matches
 set -eu
@@ -28,6 +30,13 @@ case py in *${BENCH:-}*)
     echo "== bench: py"
     if ! bench/py/run.sh "$build"; then
         echo "bench: py failed" >&2
+        status=1
+    fi
+;; esac
+case compare in *${BENCH:-}*)
+    echo "== bench: compare"
+    if ! bench/compare/run.sh "$build"; then
+        echo "bench: compare failed" >&2
         status=1
     fi
 ;; esac

