@@ -2,6 +2,10 @@
 # make bench: run every bench/*.sh against a build directory, side by side
 # with the peers from Debian (installed here with scripts/deps.sh --bench).
 # Each script prints its table and appends it, dated, to bench/results/NAME.txt.
+# bench/text.sh (BM25 against Tantivy, bm25s and Lucene on SciFact and a 1M
+# Zipf corpus) installs its peers itself: the venv group `text`
+# (scripts/venv.sh text) and Lucene's jars from Maven Central with the JDK
+# and Maven of deps.sh --bench; TEXT_DOCS=0 skips its 1M corpus.
 # Then bench/py/run.sh: the Python package against the PyPI peers (faiss-cpu,
 # hnswlib, usearch, NGT, ScaNN, chromadb, lancedb, installed into the
 # project's venv by scripts/venv.sh peers), a file per run in

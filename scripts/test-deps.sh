@@ -26,4 +26,5 @@ scripts/venv.sh py >/dev/null
 scripts/venv.sh examples >/dev/null
 # pgvector 0.8 from Debian 13's source package, built into a private copy
 # of PostgreSQL 15 in build/pg (migrate-pgvector.bats; about 20 CPU seconds)
+scripts/deps.sh --pg
 scripts/pgvector.sh build
