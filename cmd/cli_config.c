@@ -96,7 +96,7 @@ static const char *const known_keys[] = {
     "ingest.text_field",
     "query.alpha", "query.b", "query.batch", "query.candidates", "query.ef", "query.fusion",
     "query.group_by", "query.k", "query.k1", "query.keep_going", "query.mode", "query.rrf_k",
-    "query.threads",
+    "query.shard_key", "query.threads",
     "rerank.model", "rerank.url",
     "serve.access_log", "serve.burst", "serve.header_timeout", "serve.idle_timeout", "serve.keys",
     "serve.listen", "serve.max_batch", "serve.max_body", "serve.max_connections", "serve.max_k",

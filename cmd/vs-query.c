@@ -20,7 +20,8 @@ enum {
     OPT_ALPHA = VS_OPT_FIRST_PROGRAM, OPT_B, OPT_BATCH, OPT_CANDIDATES,
     OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
     OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MERGE, OPT_MMR,
-    OPT_MODE, OPT_GROUP_BY, OPT_SHARD, OPT_NO_METADATA, OPT_NO_TEXT, OPT_QUERY, OPT_RRF_K, OPT_SIMD,
+    OPT_MODE, OPT_GROUP_BY, OPT_SHARD, OPT_NO_METADATA, OPT_NO_TEXT, OPT_PARTIAL, OPT_QUERY,
+    OPT_RRF_K, OPT_SIMD,
     OPT_THREADS, OPT_WITH_VECTORS
 };
 
@@ -46,6 +47,7 @@ static const struct option longopts[] = {
     {"mode", required_argument, NULL, OPT_MODE},
     {"no-metadata", no_argument, NULL, OPT_NO_METADATA},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
+    {"partial", no_argument, NULL, OPT_PARTIAL},
     {"query", required_argument, NULL, OPT_QUERY},
     {"rrf-k", required_argument, NULL, OPT_RRF_K},
     {"shard", required_argument, NULL, OPT_SHARD},
@@ -99,8 +101,14 @@ static void usage(FILE *fp)
           "      --fuse            fuse the runs given as arguments (no store)\n"
           "      --merge           merge the runs of shards given as arguments by\n"
           "                        score (no store; vector scores: docs/scale-out.md)\n"
-          "      --shard STORE     search this shard store (repeatable, instead of\n"
-          "                        STORE) and merge the shards' hits by score\n"
+          "      --shard STORE     search this shard (repeatable, instead of STORE):\n"
+          "                        a store, or a vs-serve store's URL\n"
+          "                        http(s)://HOST:PORT/v1/stores/NAME (its key from\n"
+          "                        VS_QUERY_SHARD_KEY or query.shard_key); merge the\n"
+          "                        shards' hits by score (text and hybrid modes with\n"
+          "                        the statistics of all shards)\n"
+          "      --partial         with --shard: leave out a shard that fails, with a\n"
+          "                        warning, and mark every hit \"partial\": true\n"
           "      --ef N            HNSW beam width for segments with a graph (default 64)\n"
           "      --exact           exact vector search of every segment (ground truth)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
@@ -271,7 +279,7 @@ int main(int argc, char **argv)
 {
     vs_cli_init(argv[0]);
     long k = 0, batch = 0, threads = 0;
-    int fail_empty = 0, keep_going = 0, fuse = 0, merge = 0, c;
+    int fail_empty = 0, keep_going = 0, fuse = 0, merge = 0, partial = 0, c;
     const char *other = NULL;
     const char *format = "ndjson", *simd = NULL;
     struct vs_query_opts qo = {0};
@@ -329,6 +337,7 @@ int main(int argc, char **argv)
         case OPT_NO_METADATA: qo.no_metadata = 1; break;
         case OPT_NO_TEXT: qo.no_text = 1; break;
         case OPT_CARRY_QUERY: to.carry_query = 1; break;
+        case OPT_PARTIAL: partial = 1; break;
         case OPT_GROUP_BY: to.group_by = optarg; break;
         case OPT_QUERY:
             if (nask == VS_QUERY_ASK_MAX)
@@ -357,6 +366,8 @@ int main(int argc, char **argv)
                                               "--fuse does not"));
     if (fuse && nshards)
         return vs_cli_exit(vs_cli_usage_error("--fuse reads hit streams; --shard searches stores"));
+    if (partial && !nshards)
+        return vs_cli_exit(vs_cli_usage_error("--partial is for --shard"));
     if (merge && other)
         return vs_cli_exit(vs_cli_usage_error("--merge merges hit streams: it takes -k and "
                                               "--format, not --%s", other));
@@ -414,9 +425,17 @@ int main(int argc, char **argv)
             vs_cli_stream(VS_CLI_STREAM_FILTER);
         const struct vs_qtext_sink ssink = {emit, warn, progress, &out, NULL};
         uint64_t inc = 0;
-        int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to,
+        struct vs_shards_opts so = {vs_cli_setting("query.shard_key"), 0, partial,
+                                    json_array()};
+        int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to, &so,
                                   (const char *const *)argv + optind, (size_t)(argc - optind),
                                   ask, (size_t)nask, keep_going, &ssink, &t, &inc, &d);
+        size_t li;
+        json_t *lo;
+        json_array_foreach(so.left_out, li, lo)
+            vs_cli_warn("shard left out (--partial), its hits are missing: %s",
+                        json_string_value(lo));
+        json_decref(so.left_out);
         if (sst == VS_OK && inc)
             vs_cli_warn("%llu hits are BM25, hybrid or fused hits, whose scores depend on each "
                         "shard's term statistics: the merge is not the ranking of one store "

@@ -24,6 +24,7 @@ enum {
     OPT_MAX_K,
     OPT_METRICS_AUTH,
     OPT_RATE,
+    OPT_SHARD,
     OPT_SLOW_LOG,
     OPT_SLOW_MS,
     OPT_SNAPSHOT_DIR,
@@ -48,6 +49,7 @@ static const struct option longopts[] = {
     {"max-k", required_argument, NULL, OPT_MAX_K},
     {"metrics-auth", no_argument, NULL, OPT_METRICS_AUTH},
     {"rate", required_argument, NULL, OPT_RATE},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {"slow-log", required_argument, NULL, OPT_SLOW_LOG},
     {"slow-ms", required_argument, NULL, OPT_SLOW_MS},
     {"snapshot-dir", required_argument, NULL, OPT_SNAPSHOT_DIR},
@@ -60,7 +62,7 @@ static const struct option longopts[] = {
 
 static void usage(FILE *fp)
 {
-    fputs("Usage: vs-serve [OPTIONS] [NAME=]STORE...\n"
+    fputs("Usage: vs-serve [OPTIONS] [NAME=]STORE... [--shard NAME=SHARD...]\n"
           "       vs-serve --hash-key < KEY\n"
           "Serve each STORE over HTTP as NAME (default: the directory's base name):\n"
           "POST /v1/stores/NAME/query|upsert|delete|compact|snapshot, GET /v1/stores/NAME,\n"
@@ -90,6 +92,10 @@ static void usage(FILE *fp)
           "      --slow-log FILE       slow-query log (NDJSON; - for stderr)\n"
           "      --access-log FILE     access log (NDJSON; - for stderr)\n"
           "      --snapshot-dir DIR    where POST .../snapshot writes (default: disabled)\n"
+          "      --shard NAME=SHARD    serve the shards given for NAME (repeatable; a store\n"
+          "                            or a vs-serve store URL http(s)://H:P/v1/stores/S,\n"
+          "                            its key from VS_QUERY_SHARD_KEY) as one collection:\n"
+          "                            POST /v1/stores/NAME/query gives the global top k\n"
           "      --tls-cert FILE       HTTPS certificate (PEM), with --tls-key\n"
           "      --tls-key FILE        HTTPS private key (PEM)\n"
           "      --config FILE         read settings from FILE instead of .vecstore.toml\n"
@@ -276,12 +282,22 @@ int main(int argc, char **argv)
     const char *keys = NULL, *slow_log = NULL, *access_log = NULL;
     const char *given[NOPT] = {0}; /* the options given, by code */
     int do_hash = 0, c;
+    const char *shard[256];
+    size_t nshard = 0;
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
             continue;
         if (c < VS_OPT_FIRST_PROGRAM || c > OPT_TLS_KEY)
             return vs_cli_exit(vs_cli_usage_error(NULL));
-        if (c == OPT_HASH_KEY)
+        if (c == OPT_SHARD) {
+            if (nshard == sizeof shard / sizeof *shard)
+                return vs_cli_exit(vs_cli_usage_error("more than %zu --shard options",
+                                                      sizeof shard / sizeof *shard));
+            if (!strchr(optarg, '=') || optarg[0] == '=')
+                return vs_cli_exit(vs_cli_usage_error("--shard '%s': expected NAME=STORE or "
+                                                      "NAME=URL", optarg));
+            shard[nshard++] = optarg;
+        } else if (c == OPT_HASH_KEY)
             do_hash = 1;
         else if (c == OPT_INSECURE_NO_AUTH)
             o.insecure_no_auth = 1;
@@ -293,8 +309,9 @@ int main(int argc, char **argv)
             return vs_cli_exit(vs_cli_usage_error("--hash-key takes no STORE"));
         return vs_cli_exit(hash_key());
     }
-    if (optind >= argc)
+    if (optind >= argc && !nshard)
         return vs_cli_exit(vs_cli_usage_error("missing STORE"));
+    o.shard_key = nshard ? vs_cli_setting("query.shard_key") : NULL;
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++) {
         const char **a = &given[settings[i].opt - VS_OPT_FIRST_PROGRAM];
         if (!*a)
@@ -349,6 +366,14 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%.*s", (int)(bl < 79 ? bl : 79), b);
         }
         if ((st = vs_server_add_store(srv, name, path, &d)) != VS_OK)
+            goto report;
+    }
+    for (size_t i = 0; i < nshard; i++) {
+        const char *eq = strchr(shard[i], '=');
+        char name[80];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - shard[i] < 79 ? eq - shard[i] : 79),
+                 shard[i]);
+        if ((st = vs_server_add_shard(srv, name, eq + 1, &d)) != VS_OK)
             goto report;
     }
     if (keys && (st = vs_server_load_keys(srv, keys, &d)) != VS_OK)

@@ -47,11 +47,13 @@ dataset-fashion-mnist openjdk-17-jdk-headless maven"
 WEB_PKGS="chromium"
 
 RELEASE_PKGS="cppcheck clang-tidy debhelper dpkg-dev fakeroot lintian debootstrap"
-# emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), npm for
+# emscripten (Debian's emcc 3.1.6; its JS tools need node-acorn), terser
+# (node-terser: wasm/wasm.mk minifies the JS glue and loader), npm for
 # `npm pack` (Debian's, unless a node install such as NodeSource's brings
 # its own: the two conflict), dpkg-dev for `apt-get source` of the C
-# dependencies scripts/wasm-deps.sh compiles (wasm/README.md says why)
-WASM_PKGS="emscripten node-acorn dpkg-dev debian-archive-keyring xz-utils"
+# dependencies scripts/wasm-deps.sh compiles (wasm/README.md says why), zstd
+# (the command) for the packed utf8proc tables
+WASM_PKGS="emscripten node-acorn node-terser zstd dpkg-dev debian-archive-keyring xz-utils"
 command -v npm >/dev/null 2>&1 || WASM_PKGS="$WASM_PKGS npm"
 
 pkgs="$BUILD_PKGS $TEST_PKGS"

@@ -4,6 +4,8 @@
 #
 # build-wasm/deps     zstd, jansson, xxhash, utf8proc, libstemmer compiled by
 #                     scripts/wasm-deps.sh from their Debian source packages
+#                     (zstd and utf8proc's tables built small, the stemmers
+#                     as English-only and all-languages archives)
 # build-wasm/lib/     the library's objects, compiled with emcc
 # build-wasm/pkg/     the npm package folder (wasm/js/ plus the module)
 # dist/               vecstore-$(VERSION).tgz, from `npm pack`
@@ -11,7 +13,8 @@
 # What is built in: core (minus the HTTP client), index, text, store,
 # ingest settings, query, the hash embedder, the public API. Left out:
 # docs/ (HTML/PDF/Markdown loading), models/ and the BERT/USE-lite
-# embedders (they need BLAS), cloud embedders (curl), rerank/, eval/,
+# embedders (not built for wasm yet; their weights are 28-88 MB), cloud
+# embedders (curl), rerank/, eval/,
 # serve/, OpenMP. VS_WASM_NO_MODELS tells lib/embed/embed.c so.
 
 WB       ?= build-wasm
@@ -37,14 +40,24 @@ SCALAR_OBJ := $(WASM_SRC:%.c=$(WB)/scalar/%.o) $(WB)/scalar/wasm/src/vsw.o
 LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.h))))
 WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_MODELS=1 \
                -Ilib $(addprefix -I,$(LIB_DIRS)) -I$(WB)/deps/include \
-               -O3 -Wall -Wextra -Wno-unused-parameter -Werror
-DEPS_LIBS := $(addprefix $(WB)/deps/lib/,libjansson.a libzstd.a libxxhash.a libutf8proc.a libstemmer.a)
+               -Wall -Wextra -Wno-unused-parameter -Werror
+# -O3 for the search path (index: the distance kernels and HNSW; query;
+# store: segment reads), -Os for the rest (settings, text analysis, the
+# API's JSON, ingest): 7 KB less gzipped
+FAST_DIRS := lib/index lib/query lib/store wasm/src
+optflag = $(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O3,-Os)
+# libstemmer.a: English and Porter; libstemmer-all.a: Snowball's 29
+# languages, for vecstore-all.wasm (scripts/wasm-deps.sh)
+DEPS_BASE := $(addprefix $(WB)/deps/lib/,libjansson.a libzstd.a libxxhash.a libutf8proc.a)
+DEPS_LIBS := $(DEPS_BASE) $(WB)/deps/lib/libstemmer.a $(WB)/deps/lib/libstemmer-all.a
 
 # the module: an ES module factory (MODULARIZE) for web, worker and node,
 # memory that grows, no filesystem beyond MEMFS, no exit, errors as
 # statuses (no exceptions, no abort on bad input)
-EXPORTS := _vsw_err_status,_vsw_err_field,_vsw_err_detail,_vsw_err_line,_vsw_err_col,_vsw_errname,_vsw_version,_vsw_count,_vsw_malloc,_vsw_free,_vsw_open,_vsw_close,_vsw_upsert,_vsw_delete,_vsw_delete_where,_vsw_commit,_vsw_info,_vsw_search,_vsw_encoder_open,_vsw_encoder_dim,_vsw_encoder_identity,_vsw_encoder_free,_vsw_embed,_vsw_simd_level,_vsw_distance
-WASM_LDFLAGS := -O3 -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=vecstoreModule \
+EXPORTS := _vsw_err_status,_vsw_err_field,_vsw_err_detail,_vsw_err_line,_vsw_err_col,_vsw_errname,_vsw_version,_vsw_count,_vsw_malloc,_vsw_free,_vsw_open,_vsw_close,_vsw_upsert,_vsw_delete,_vsw_delete_where,_vsw_commit,_vsw_info,_vsw_search,_vsw_search_ids,_vsw_encoder_open,_vsw_encoder_dim,_vsw_encoder_identity,_vsw_encoder_free,_vsw_embed,_vsw_simd_level,_vsw_distance
+# -Oz at the link (wasm-opt): 5 KB less gzipped than -O3; the objects keep
+# their own levels
+WASM_LDFLAGS := -Oz -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=vecstoreModule \
     -sENVIRONMENT=web,worker -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16777216 \
     -sMAXIMUM_MEMORY=4294967296 -sTOTAL_STACK=1048576 \
     -sEXPORTED_FUNCTIONS=$(EXPORTS) \
@@ -61,19 +74,19 @@ JS_FILES := $(wildcard wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json)
 .DELETE_ON_ERROR:
 all: $(TGZ)
 
-$(WB)/deps/.stamp-v4: scripts/wasm-deps.sh
+$(WB)/deps/.stamp-v5: scripts/wasm-deps.sh
 	scripts/wasm-deps.sh $(WB)
-$(DEPS_LIBS): $(WB)/deps/.stamp-v4
+$(DEPS_LIBS): $(WB)/deps/.stamp-v5
 
 HDRS := $(wildcard lib/*.h lib/*/*.h)
 # the deps' headers must exist first (order only: a rebuilt archive does
 # not recompile the library)
-$(WB)/simd/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
+$(WB)/simd/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v5
 	@mkdir -p $(@D)
-	$(EMCC) $(WASM_CFLAGS) -msimd128 -c -o $@ $<
-$(WB)/scalar/%.o: %.c $(HDRS) | $(WB)/deps/.stamp-v4
+	$(EMCC) $(WASM_CFLAGS) $(call optflag,$<) -msimd128 -c -o $@ $<
+$(WB)/scalar/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v5
 	@mkdir -p $(@D)
-	$(EMCC) $(WASM_CFLAGS) -c -o $@ $<
+	$(EMCC) $(WASM_CFLAGS) $(call optflag,$<) -c -o $@ $<
 
 # the library's objects go in as an archive: only what vsw.c reaches is linked
 $(WB)/simd/libvecstore.a: $(filter-out %/vsw.o,$(SIMD_OBJ))
@@ -83,16 +96,27 @@ $(WB)/scalar/libvecstore.a: $(filter-out %/vsw.o,$(SCALAR_OBJ))
 	rm -f $@
 	$(EMAR) rcs $@ $^
 
+# three modules: SIMD128 and scalar with the English stemmer, and SIMD128
+# with all of Snowball's languages (vecstore-all.wasm, init({languages:
+# "all"}))
 $(WB)/vecstore.mjs: $(WB)/simd/libvecstore.a $(WB)/simd/wasm/src/vsw.o $(DEPS_LIBS) wasm/wasm.mk
-	$(EMCC) $(WASM_LDFLAGS) -msimd128 -o $@ $(WB)/simd/wasm/src/vsw.o $(WB)/simd/libvecstore.a $(DEPS_LIBS)
+	$(EMCC) $(WASM_LDFLAGS) -msimd128 -o $@ $(WB)/simd/wasm/src/vsw.o $(WB)/simd/libvecstore.a $(DEPS_BASE) $(WB)/deps/lib/libstemmer.a
 $(WB)/vecstore-scalar.mjs: $(WB)/scalar/libvecstore.a $(WB)/scalar/wasm/src/vsw.o $(DEPS_LIBS) wasm/wasm.mk
-	$(EMCC) $(WASM_LDFLAGS) -o $@ $(WB)/scalar/wasm/src/vsw.o $(WB)/scalar/libvecstore.a $(DEPS_LIBS)
+	$(EMCC) $(WASM_LDFLAGS) -o $@ $(WB)/scalar/wasm/src/vsw.o $(WB)/scalar/libvecstore.a $(DEPS_BASE) $(WB)/deps/lib/libstemmer.a
+$(WB)/vecstore-all.mjs: $(WB)/simd/libvecstore.a $(WB)/simd/wasm/src/vsw.o $(DEPS_LIBS) wasm/wasm.mk
+	$(EMCC) $(WASM_LDFLAGS) -msimd128 -o $@ $(WB)/simd/wasm/src/vsw.o $(WB)/simd/libvecstore.a $(DEPS_BASE) $(WB)/deps/lib/libstemmer-all.a
 
-$(PKG)/.stamp: $(WB)/vecstore.mjs $(WB)/vecstore-scalar.mjs $(JS_FILES) wasm/README.md
+# the JS (the loader, persist.js, the Emscripten glue) minified by terser
+# (Debian's node-terser; wasm/minify.cjs): 19 + 7 + 3 KB gzipped became
+# 15 + 5 + 2
+MODS := vecstore vecstore-scalar vecstore-all
+$(PKG)/.stamp: $(MODS:%=$(WB)/%.mjs) $(JS_FILES) wasm/README.md wasm/minify.cjs
 	rm -rf $(PKG) && mkdir -p $(PKG)/dist
-	cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json $(PKG)/
+	cp wasm/js/*.d.ts wasm/js/package.json $(PKG)/
+	node wasm/minify.cjs $(PKG) wasm/js/*.js
+	node wasm/minify.cjs $(PKG)/dist $(MODS:%=$(WB)/%.mjs)
+	cp $(MODS:%=$(WB)/%.wasm) $(PKG)/dist/
 	cp wasm/README.md $(PKG)/README.md
-	cp $(WB)/vecstore.mjs $(WB)/vecstore.wasm $(WB)/vecstore-scalar.mjs $(WB)/vecstore-scalar.wasm $(PKG)/dist/
 	cp -r $(WB)/deps/licenses $(PKG)/dist/licenses
 	touch $@
 

@@ -31,7 +31,9 @@ export const engines = {
             s.upsert(rows(base, n, dim).map((v, i) => ({ id: String(i), vector: v })));
             return s;
         },
-        search(s, q, k, ef) { return s.search(q, { k, ef }).map((h) => +h.id); },
+        // idsOnly: labels and scores as hnswlib-wasm and voy-search return,
+        // no stored text or metadata read
+        search(s, q, k, ef) { return s.search(q, { k, ef, idsOnly: true }).map((h) => +h.id); },
         async persist(s) { await s.persist("bench"); },
         async open(m) { return m.VecStore.open("bench"); },
     },

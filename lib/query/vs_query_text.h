@@ -230,23 +230,74 @@ json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *to
 
 /* ---- writing hit records (lib/query_stream.c) -------------------------- */
 
-/* Search the n shard stores (vs-shard) with the same queries and merge
- * their hits (vs_query_merge_files): the queries of the files (n_files;
+/* How vs_qtext_shards reaches remote shards and what it does when one
+ * fails. */
+struct vs_shards_opts {
+    const char *key;   /* "Authorization: Bearer KEY" for remote shards, or NULL */
+    long timeout_ms;   /* per remote request; 0: 30000 */
+    int partial;       /* leave out a shard that cannot be reached or opened
+                          (VS_E_NETWORK, VS_E_REMOTE, VS_E_NOSTORE, VS_E_CORRUPT,
+                          VS_E_IO) instead of failing: every hit then carries
+                          "partial": true */
+    json_t *left_out;  /* with partial: gets "SHARD: reason" per shard left
+                          out (an array; may be NULL) */
+};
+
+/* Search the n shards (vs-shard) with the same queries and merge their
+ * hits. A shard is a store path or the URL of a store of a vs-serve,
+ * http(s)://HOST:PORT/v1/stores/NAME (searched through its POST
+ * .../shard, vs_qtext_shard_request). The queries of the files (n_files;
  * "-" is standard input, read once into a temporary file) and the asked
- * texts (as vs_qtext_stream and vs_qtext_ask), each shard searched in
- * turn with qo and to into a temporary hit stream, then merged k per qid
- * (a query's own "k" wins) and given to sink->emit. Bad query records are
- * reported once (sink->warn, with keep_going). tot gets the merged
- * totals; *incomparable the BM25, hybrid or fused hits merged. Refused
- * (VS_E_USAGE): MMR, and group_by other than "doc_id" (a group's hits may
- * lie in several shards). Errors: those of vs_store_open (d names the
- * shard), vs_qtext_stream and vs_query_merge_files, VS_E_IO for the
- * temporary files. */
+ * texts (as vs_qtext_stream and vs_qtext_ask) search each shard in turn
+ * with qo and to into a temporary hit stream, merged k per qid (a query's
+ * own "k" wins) and given to sink->emit. Bad query records are reported
+ * once (sink->warn, with keep_going; by the first shard when it is local).
+ *
+ * Vector and auto modes: the shards' hits merged by score
+ * (vs_query_merge_files); *incomparable counts the BM25, hybrid or fused
+ * hits merged (their scores are each shard's own). Text and hybrid modes
+ * (given as to->mode): a first phase sums the shards' BM25 statistics
+ * (vs_bm25_global) and every shard scores with the sums; hybrid merges
+ * each side's candidates over the shards and fuses them here: the hits of
+ * one store holding every record (but for the order of equal scores).
+ * Refused (VS_E_USAGE): MMR, group_by other than "doc_id" (a group's hits
+ * may lie in several shards), and in text and hybrid modes group_by,
+ * explain, carry_query and with_vectors. Errors: those of vs_store_open,
+ * vs_qtext_stream and vs_query_merge_files, VS_E_NETWORK and VS_E_REMOTE
+ * (a remote shard), d naming the shard; VS_E_IO for the temporary files. */
 int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_opts *qo,
-                    const struct vs_qtext_opts *to, const char *const *files, size_t n_files,
-                    const char *const *asks, size_t n_asks, int keep_going,
-                    const struct vs_qtext_sink *sink, struct vs_qtext_totals *tot,
-                    uint64_t *incomparable, struct vs_diag *d);
+                    const struct vs_qtext_opts *to, const struct vs_shards_opts *so,
+                    const char *const *files, size_t n_files, const char *const *asks,
+                    size_t n_asks, int keep_going, const struct vs_qtext_sink *sink,
+                    struct vs_qtext_totals *tot, uint64_t *incomparable, struct vs_diag *d);
+
+/* One shard's part (local shards, and vs-serve for remote ones). */
+/* The first phase: the store's BM25 statistics for the text queries of
+ * the files and asks, as the search would use them: *out a new object
+ * {"docs", "total_len", "df": {term: n}, "metric"} (docs 0 without a text
+ * index). Records that are not text queries are skipped. */
+int vs_qtext_shard_stats(struct vs_store *s, const struct vs_qtext_opts *to,
+                         const char *const *files, size_t n_files, const char *const *asks,
+                         size_t n_asks, json_t **out, struct vs_diag *d);
+/* The second phase: the hits of the queries as a marked hit stream into
+ * fp, scores at 17 significant digits; bm25 (may be NULL) the summed
+ * statistics {"docs", "total_len", "df"} to score with. warn (may be
+ * NULL) gets the bad records skipped with keep_going. */
+int vs_qtext_shard_search(struct vs_store *s, const struct vs_query_opts *qo,
+                          const struct vs_qtext_opts *to, const json_t *bm25,
+                          const char *const *files, size_t n_files, const char *const *asks,
+                          size_t n_asks, int keep_going, FILE *fp,
+                          const struct vs_qtext_sink *warn, struct vs_qtext_totals *tot,
+                          struct vs_diag *d);
+/* A remote shard request (the body of POST .../shard): a header line
+ * {"phase": "stats" | "search", "k", "exact", "ef", "filter", "no_text",
+ * "no_metadata", "explain", "carry_query", "with_vectors", "keep_going",
+ * "opts": {vs_qtext_opt_keys}, "bm25": {...}} and the query records.
+ * *out (malloc'd, *outlen bytes) is the statistics object (*is_json 1) or
+ * the marked hit stream. Errors: as the two above, VS_E_JSON and
+ * VS_E_FIELD for the header (d->line 1), lines counted in the body. */
+int vs_qtext_shard_request(struct vs_store *s, const char *body, size_t len, char **out,
+                           size_t *outlen, int *is_json, struct vs_diag *d);
 
 /* ndjson: the hit record as one JSON line;
  * trec:   "QID Q0 ID RANK SCORE vecstore" (trec_eval's run format, whose

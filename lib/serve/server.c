@@ -61,6 +61,7 @@ void vs_server_free(struct vs_server *srv)
         pthread_mutex_destroy(&e->write_mu);
         free(e);
     }
+    vs_srv_sharded_free(srv);
     vs_otlp_free(srv->otlp);
     vs_srv_keys_free(srv);
     vs_srv_metrics_release(&srv->m);
@@ -1206,6 +1207,59 @@ static void ep_readyz(struct ctx *c)
     set_json(c->r, ok == c->srv->nstores ? 200 : 503, o);
 }
 
+/* POST .../shard: a coordinator's request to this store as one shard of a
+ * collection (server_shards.c). */
+static void ep_shard(struct ctx *c)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    char *out = NULL;
+    size_t n = 0;
+    int js = 0;
+    int st = vs_srv_shard(c->store, c->rq->body, c->rq->len, &out, &n, &js, &d);
+    if (st != VS_OK) {
+        free(out);
+        set_status_error(c->r, st, &d);
+        return;
+    }
+    c->r->status = 200;
+    set_body(c->r, out, js ? "application/json" : "application/x-ndjson");
+    c->r->len = n;
+}
+
+/* A sharded collection (vs-serve --shard): queries fan out to its shards;
+ * writes go to the shards themselves. */
+static void ep_sharded(struct ctx *c, int ep)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    if (ep == VS_EP_INFO) {
+        set_json(c->r, 200, vs_srv_sharded_info(c->store));
+        return;
+    }
+    if (ep != VS_EP_QUERY || vs_srv_shard_path(c->rq->path)) {
+        set_error(c->r, 400, "unsupported", NULL, "'%s' is a sharded collection: it answers "
+                  "queries; write to its shards", c->store->name);
+        return;
+    }
+    char *out = NULL;
+    size_t n = 0;
+    int js = 0;
+    int st = vs_srv_sharded_query(c->srv, c->store, c->rq, &out, &n, &js, &c->nqueries,
+                                  &c->nhits, &d);
+    if (st != VS_OK) {
+        free(out);
+        set_diag_error(c->r, st == VS_E_USAGE ? 413
+                             : st == VS_E_NETWORK || st == VS_E_REMOTE ? 502
+                                                                      : http_of_status(st),
+                       st, &d);
+        return;
+    }
+    c->r->status = 200;
+    set_body(c->r, out, js ? "application/json" : "application/x-ndjson");
+    c->r->len = n;
+}
+
 /* ---- routing ---- */
 
 static int route(struct vs_server *srv, const char *path, const char *method,
@@ -1227,11 +1281,13 @@ static int route(struct vs_server *srv, const char *path, const char *method,
         if (strlen(srv->stores[i]->name) == nl && memcmp(srv->stores[i]->name, name, nl) == 0)
             *store = srv->stores[i];
     if (!*store)
+        *store = vs_srv_sharded_find(srv, name, nl); /* server_shards.c */
+    if (!*store)
         return -2;
     if (!sl)
         return VS_EP_INFO;
     *want_post = 1;
-    if (strcmp(sl, "/query") == 0) return VS_EP_QUERY;
+    if (strcmp(sl, "/query") == 0 || strcmp(sl, "/shard") == 0) return VS_EP_QUERY;
     if (strcmp(sl, "/upsert") == 0) return VS_EP_UPSERT;
     if (strcmp(sl, "/delete") == 0) return VS_EP_DELETE;
     if (strcmp(sl, "/compact") == 0) return VS_EP_COMPACT;
@@ -1336,6 +1392,10 @@ authorised:
         set_error(resp, 429, "rate_limited", NULL, "too many requests; retry after %ld s", resp->retry_after);
         goto out;
     }
+    if (c.store && c.store->shards) { /* a sharded collection (server_shards.c) */
+        ep_sharded(&c, ep);
+        goto out;
+    }
     switch (ep) {
     case VS_EP_HEALTHZ: {
         json_t *o = json_object();
@@ -1357,7 +1417,12 @@ authorised:
     }
     case VS_EP_LIST: ep_list(&c); break;
     case VS_EP_INFO: ep_info(&c); break;
-    case VS_EP_QUERY: ep_query(&c); break;
+    case VS_EP_QUERY:
+        if (vs_srv_shard_path(rq->path))
+            ep_shard(&c);
+        else
+            ep_query(&c);
+        break;
     case VS_EP_SNAPSHOT: ep_snapshot(&c); break;
     default: ep_write(&c, ep); break;
     }

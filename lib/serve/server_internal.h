@@ -4,6 +4,7 @@
 #ifndef VS_SERVER_INTERNAL_H
 #define VS_SERVER_INTERNAL_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,6 +55,9 @@ struct vs_srv_store {
     int stale; /* the newest MANIFEST did not open: cur is an older generation */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
+    /* a sharded collection (vs-serve --shard; server_shards.c): no store
+     * of its own, queries fan out to these; NULL for a store */
+    struct vs_srv_shards *shards;
     uint64_t batches; /* searches of queued single-record queries */
 };
 
@@ -89,6 +93,8 @@ struct vs_server {
     struct vs_server_opts o;
     struct vs_srv_store *stores[VS_SRV_MAX_STORES];
     size_t nstores;
+    struct vs_srv_store *sharded[VS_SRV_MAX_STORES]; /* sharded collections */
+    size_t nsharded;
     struct vs_srv_key *keys;
     size_t nkeys;
     int have_keys;
@@ -143,6 +149,29 @@ void vs_srv_metrics_observe(struct vs_srv_metrics *m, int ep, const char *method
                             int status, double seconds);
 /* The Prometheus text exposition into a new malloc'd string. */
 int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len);
+
+/* server_shards.c */
+/* 1 when path is a store's .../shard endpoint (a VS_EP_QUERY route). */
+int vs_srv_shard_path(const char *path);
+/* Answer a coordinator's shard request on e's current generation
+ * (vs_qtext_shard_request): *out malloc'd, JSON (*is_json) or a marked hit
+ * stream. Errors: as vs_qtext_shard_request, VS_E_DATA (empty body). */
+int vs_srv_shard(struct vs_srv_store *e, const char *body, size_t len, char **out,
+                 size_t *outlen, int *is_json, struct vs_diag *d);
+
+/* The sharded collection of that name (nl bytes), or NULL. */
+struct vs_srv_store *vs_srv_sharded_find(struct vs_server *srv, const char *name, size_t nl);
+/* POST /v1/stores/NAME/query on a sharded collection: the records as
+ * ep_query reads them (search options on the records; no explain), the
+ * global top k of the shards as ep_query answers (*is_json: {"hits"}, else
+ * NDJSON). Errors: VS_E_JSON, VS_E_FIELD, VS_E_USAGE (--max-batch),
+ * VS_E_NETWORK and VS_E_REMOTE (a remote shard), store errors. */
+int vs_srv_sharded_query(struct vs_server *srv, struct vs_srv_store *e,
+                         const struct vs_server_request *rq, char **out, size_t *outlen,
+                         int *is_json, size_t *nq, uint64_t *nh, struct vs_diag *d);
+/* GET /v1/stores/NAME of a sharded collection: {"name", "shards": [...]}. */
+json_t *vs_srv_sharded_info(const struct vs_srv_store *e);
+void vs_srv_sharded_free(struct vs_server *srv);
 
 /* server.c */
 /* Answer with an error without routing (body too large), counted in the

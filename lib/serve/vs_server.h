@@ -62,6 +62,8 @@ struct vs_server_opts {
     const char *snapshot_dir;/* where /snapshot writes, or NULL (disabled) */
     const char *tls_cert;    /* PEM files for HTTPS, or NULL */
     const char *tls_key;
+    const char *shard_key;   /* key sent to remote shards of sharded
+                                collections, or NULL */
 };
 
 struct vs_server;
@@ -76,6 +78,17 @@ void vs_server_free(struct vs_server *srv);
  * it now: VS_E_NOSTORE, VS_E_CORRUPT, ... or VS_E_EXISTS (name taken). */
 int vs_server_add_store(struct vs_server *srv, const char *name,
                         const char *path, struct vs_diag *d);
+
+/* Add the shard spec (a store path, opened now to check it, or a
+ * vs-serve store URL http(s)://HOST:PORT/v1/stores/NAME) to the sharded
+ * collection `name` (made by its first shard). POST .../query on it
+ * answers the global top k of its shards (vs_qtext_shards: text and hybrid
+ * with global statistics); GET .../NAME lists the shards; the other
+ * endpoints answer 400 (write to the shards). Errors: VS_E_USAGE (bad
+ * name), VS_E_EXISTS (a store has the name), store errors (d names the
+ * store), VS_E_NOMEM. */
+int vs_server_add_shard(struct vs_server *srv, const char *name, const char *spec,
+                        struct vs_diag *d);
 
 /* Load the key file (format above). Errors: VS_E_IO, VS_E_CONFIG (d->line
  * names the bad line). With keys every request except /healthz, /readyz

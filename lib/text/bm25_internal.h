@@ -98,4 +98,13 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
 /* Set d and return VS_E_CORRUPT ("bm25 index: what"). */
 int vs_bm25_corrupt(struct vs_diag *d, const char *what);
 
+/* bm25_global.c: the statistics a search over views uses: N and the total
+ * length (*N 0: nothing to search), and a term's document frequency; the
+ * thread's vs_bm25_global when set (recording or replacing), else the
+ * views' own. df: VS_OK or VS_E_USAGE (a replacing set lacks the term). */
+void vs_bm25_stats_docs(const struct vs_bm25_view *views, size_t n, double *N,
+                        double *total);
+int vs_bm25_stats_df(const struct vs_bm25_view *views, size_t n, const char *term,
+                     double *df, struct vs_diag *d);
+
 #endif

@@ -914,11 +914,10 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
             return vs_diag_set(d, VS_E_MISMATCH,
                                "bm25: index analyzer '%s' is not the query's '%s'",
                                ix->analyzer, q->analyzer);
-        g.N += (double)ix->ndocs;
-        total += (double)ix->total_len;
         if (ix->nrows > maxrows)
             maxrows = (size_t)ix->nrows;
     }
+    vs_bm25_stats_docs(views, nviews, &g.N, &total); /* global ones when set */
     if (g.N == 0 || k == 0 || q->ncl == 0)
         goto out;
     g.avgdl = total / g.N;
@@ -936,10 +935,12 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
             return vs_diag_set(d, VS_E_USAGE, "bm25: too many required clauses");
         }
         for (size_t i = 0; i < cl->nterms; i++) {
-            double df = 0;
-            for (size_t v = 0; v < nviews; v++)
-                df += (double)vs_bm25_df(views[v].index, cl->terms[i],
-                                         strlen(cl->terms[i]));
+            double df;
+            int rc = vs_bm25_stats_df(views, nviews, cl->terms[i], &df, d);
+            if (rc != VS_OK) {
+                free(idf);
+                return rc;
+            }
             idf[c] += idf_of(g.N, df);
         }
     }
@@ -1053,9 +1054,8 @@ int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
             return vs_diag_set(d, VS_E_MISMATCH,
                                "bm25: index analyzer '%s' is not the query's '%s'",
                                views[v].index->analyzer, q->analyzer);
-        g.N += (double)views[v].index->ndocs;
-        total += (double)views[v].index->total_len;
     }
+    vs_bm25_stats_docs(views, nviews, &g.N, &total);
     struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)views[view].index;
     if (g.N == 0 || row >= ix->nrows || ix->doclens[row] == ABSENT)
         return VS_OK;
@@ -1068,14 +1068,14 @@ int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
             continue;
         size_t nt = cl->nterms, llen = 0;
         double idf = 0;
-        for (size_t i = 0; i < nt; i++) {
-            double df = 0;
-            for (size_t v = 0; v < nviews; v++)
-                df += (double)vs_bm25_df(views[v].index, cl->terms[i],
-                                         strlen(cl->terms[i]));
+        for (size_t i = 0; i < nt && rc == VS_OK; i++) {
+            double df;
+            rc = vs_bm25_stats_df(views, nviews, cl->terms[i], &df, d);
             idf += idf_of(g.N, df);
             llen += strlen(cl->terms[i]) + 1;
         }
+        if (rc != VS_OK)
+            break;
         struct plist *ls = calloc(nt, sizeof *ls);
         uint32_t *at = calloc(nt, sizeof *at);
         free(label);

@@ -207,4 +207,32 @@ int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
                     const struct vs_bm25_params *p, size_t view, uint64_t row,
                     vs_bm25_explain_fn emit, void *arg, struct vs_diag *d);
 
+/* ---- global statistics (shards) ----
+ *
+ * BM25 over several stores (shards of one collection) scores as one store
+ * holding every document when each shard searches with the statistics of
+ * all of them: the number of documents N, the sum of their lengths and each
+ * term's document frequency (Elasticsearch's dfs_query_then_fetch). A
+ * struct vs_bm25_global set for the calling thread applies to every
+ * vs_bm25_search and vs_bm25_explain of that thread until it is cleared:
+ *   record = 1: the search uses its views' own statistics and reports them:
+ *               docs and total_len are set to the views' sums and df is
+ *               called with each query term's document frequency over the
+ *               views (the first phase, gathering);
+ *   record = 0: docs, total_len and df replace the views' statistics (the
+ *               second phase); df returning non-zero for a term refuses
+ *               the search (VS_E_USAGE: the statistics lack the term).
+ * Integers summed as doubles are exact below 2^53, so the scores equal
+ * those of one store bit for bit. */
+struct vs_bm25_global {
+    int record;
+    double docs, total_len;
+    int (*df)(void *arg, const char *term, double *df);
+    void *arg;
+};
+
+/* Set (or clear, with NULL) the calling thread's global statistics; g is
+ * borrowed until cleared. */
+void vs_bm25_global_set(struct vs_bm25_global *g);
+
 #endif

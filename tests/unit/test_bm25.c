@@ -304,6 +304,96 @@ static void test_global_statistics(void)
     vs_bm25_close(s2);
 }
 
+/* vs_bm25_global: a search of each part alone, with the summed statistics
+ * the parts record, scores exactly as one index of every document. */
+struct dfmap {
+    char term[8][32];
+    double df[8];
+    int n;
+};
+
+struct gtest {
+    struct vs_bm25_global g; /* first: df's arg is the struct */
+    struct dfmap m;
+    int add;                 /* recording: add to m (else replace) */
+};
+
+static int gtest_df(void *arg, const char *term, double *df)
+{
+    struct gtest *t = arg;
+    for (int i = 0; i < t->m.n; i++)
+        if (strcmp(t->m.term[i], term) == 0) {
+            if (!t->g.record)
+                *df = t->m.df[i];
+            else
+                t->m.df[i] += *df;
+            return 0;
+        }
+    if (!t->g.record || t->m.n == 8)
+        return -1;
+    snprintf(t->m.term[t->m.n], sizeof t->m.term[0], "%s", term);
+    t->m.df[t->m.n++] = *df;
+    return 0;
+}
+
+static void test_global_override(void)
+{
+    struct vs_bm25 *one = index_of(NULL, corpus, NCORPUS);
+    struct vs_bm25 *part[2] = {index_of(NULL, corpus, 3), index_of(NULL, corpus + 3, NCORPUS - 3)};
+    struct vs_bm25_view v1 = {.index = one};
+    const char *queries[] = {"quick fox", "brown dog", "+lazy dog", "\"brown dog\" fish"};
+    for (size_t qi = 0; qi < 4; qi++) {
+        struct vs_bm25_hit a[NCORPUS], h[NCORPUS];
+        size_t na = search(&v1, 1, queries[qi], 1.2, 0.75, NCORPUS, a);
+        CHECK(na > 0 && na < 999);
+        /* phase 1: each part records its own statistics; they are summed */
+        struct gtest t;
+        memset(&t, 0, sizeof t);
+        double docs = 0, total = 0;
+        for (int p = 0; p < 2; p++) {
+            t.g = (struct vs_bm25_global){1, 0, 0, gtest_df, &t};
+            struct vs_bm25_view v = {.index = part[p]};
+            vs_bm25_global_set(&t.g);
+            search(&v, 1, queries[qi], 1.2, 0.75, 1, h);
+            vs_bm25_global_set(NULL);
+            docs += t.g.docs;
+            total += t.g.total_len;
+        }
+        CHECK(docs == (double)vs_bm25_docs(one));
+        CHECK(total == (double)vs_bm25_total_len(one));
+        /* phase 2: each part alone, with the sums: one index's scores, exactly */
+        t.g = (struct vs_bm25_global){0, docs, total, gtest_df, &t};
+        size_t got = 0;
+        for (int p = 0; p < 2; p++) {
+            struct vs_bm25_view v = {.index = part[p]};
+            vs_bm25_global_set(&t.g);
+            size_t n = search(&v, 1, queries[qi], 1.2, 0.75, NCORPUS, h);
+            vs_bm25_global_set(NULL);
+            for (size_t i = 0; i < n && n < 999; i++) {
+                uint64_t row = p == 0 ? h[i].row : h[i].row + 3;
+                for (size_t j = 0; j < na; j++)
+                    if (a[j].row == row) {
+                        CHECK(a[j].score == h[i].score);
+                        got++;
+                    }
+            }
+        }
+        CHECK_EQ_INT(got, na);
+    }
+    /* replacing statistics that lack a query term refuse the search */
+    struct gtest t;
+    memset(&t, 0, sizeof t);
+    t.g = (struct vs_bm25_global){0, 7, 50, gtest_df, &t};
+    struct vs_bm25_view v = {.index = part[0]};
+    struct vs_bm25_hit h[2];
+    vs_bm25_global_set(&t.g);
+    CHECK_EQ_INT(search(&v, 1, "quick", 1.2, 0.75, 2, h), 999);
+    vs_bm25_global_set(NULL);
+    vs_bm25_close(one);
+    vs_bm25_close(part[0]);
+    vs_bm25_close(part[1]);
+}
+
 static int odd_rows_dead(const void *arg, uint64_t row)
 {
     (void)arg;
@@ -567,6 +657,7 @@ int main(void)
     RUN(test_empty_index);
     RUN(test_merge_equals_scratch);
     RUN(test_global_statistics);
+    RUN(test_global_override);
     RUN(test_liveness_filter_topk);
     RUN(test_analyzer_mismatch);
     RUN(test_damaged_buffers);

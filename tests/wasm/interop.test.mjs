@@ -95,3 +95,30 @@ test("a tar made inside the store directory (tar -C kb.vs .) loads; LOCK and ./ 
   assert.equal(s.size, 50);
   assert.equal(s.search(Float32Array.from(records(50, 8, 12)[7].vector), { k: 1 })[0].id, "doc7");
 });
+
+// The module's Unicode tables are utf8proc's, packed (scripts/wasm-deps.sh)
+// and unpacked when it starts: BM25 over text that needs them (NFKC
+// folding, case folding beyond ASCII, marks, scripts without spaces) ranks
+// as vs-query does.
+test("text that needs the Unicode tables: the package's BM25 ranks as vs-query's", { skip }, async (t) => {
+  const dir = scratch(t);
+  const store = path.join(dir, "u.vs");
+  const texts = ["Ｃａｆé ＲＥＳＵＭÉ ﬁnance", "café résumé finance office", "ΣΊΣΥΦΟΣ ΟΔΟΣ σίσυφος", "Straße STRASSE strasse",
+    "ǅemal Ǆ ǆ ligature ﬀ", "東京都 東京 タワー", "ｶﾀｶﾅ カタカナ", "İstanbul ıi I", "Ⅻ ⅻ № ½ ²", "naïve coöperate Noël"];
+  const rs = texts.map((text, i) => ({ id: `u${i}`, vector: [i + 1, 1, 0], text }));
+  run("vs-ingest", [store], ndjson(rs));
+  const files = readdirSync(store).map((name) => ({ name, bytes: readFileSync(path.join(store, name)) }));
+  const s = await VecStore.load(files);
+  const queries = ["cafe", "RESUME", "finance", "σισυφος", "strasse", "dzemal", "東京", "カタカナ", "istanbul", "xii", "naive", "noel", "ﬀ"];
+  const cli = hitsOf(run("vs-query", [store, "--mode", "text", "-k", "10"],
+    queries.map((q, i) => JSON.stringify({ id: `q${i}`, text: q })).join("\n") + "\n"));
+  let nonEmpty = 0;
+  queries.forEach((q, i) => {
+    const want = cli.filter((h) => h.qid === `q${i}`);
+    const got = s.search(q, { mode: "text", k: 10 });
+    assert.deepEqual(got.map((h) => h.id), want.map((h) => h.id), q);
+    got.forEach((h, j) => assert.ok(Math.abs(h.score - want[j].score) < 1e-4, `${q}: ${h.score} ${want[j].score}`));
+    if (got.length) nonEmpty++;
+  });
+  assert.ok(nonEmpty >= 10, `only ${nonEmpty} queries matched`);
+});

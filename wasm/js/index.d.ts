@@ -109,6 +109,11 @@ export interface SearchOptions {
   alpha?: number;
   /** RRF constant; default 60. */
   rrfK?: number;
+  /** true: hits carry `id`, `score`, `rank` and `distance` only: no
+   *  stored record (text, metadata, document id) is read and no JSON is
+   *  made, the fastest search; `score` and `distance` are the engine's
+   *  float32 values. Default false. */
+  idsOnly?: boolean;
 }
 
 /** One search result. */
@@ -246,15 +251,24 @@ export interface InitOptions {
    *  import `.wasm` files as modules: `import wasm from
    *  "vecstore/vecstore.wasm"`), its bytes, or a URL (relative to the
    *  package's index.js). */
-  wasm: WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
+  wasm?: WebAssembly.Module | ArrayBuffer | ArrayBufferView | URL | string;
   /** true: `wasm` is `dist/vecstore-scalar.wasm`, the build without
    *  SIMD128. Default false. */
   scalar?: boolean;
+  /** `"en"` (default): the modules with the English (and Porter) stemmer
+   *  only; a store whose analyzer names another language fails with
+   *  "config". `"all"`: `dist/vecstore-all.wasm`, Snowball's 29 languages
+   *  (SIMD128 only; about 70 KB more gzipped). With `wasm`, says which
+   *  module that is. */
+  languages?: "en" | "all";
 }
 
 /** Where the WebAssembly module comes from, when not from the file next to
- *  the package's index.js (bundlers that rename assets, edge runtimes).
- *  Call before the first store; throws "usage" after. */
+ *  the package's index.js (bundlers that rename assets, edge runtimes), or
+ *  which module to load (`languages`). Call before the first store; throws
+ *  "usage" after. A module that cannot be fetched, compiled or instantiated
+ *  makes the first create/load/open reject with VecStoreError (status
+ *  "unsupported", or "io" for a failed fetch). */
 export declare function init(options: InitOptions): void;
 
 /** The distance kernels of the loaded module, `"simd128"` or `"scalar"`;

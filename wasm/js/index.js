@@ -8,10 +8,12 @@
 // the first create/load/open, never at import, and nothing here touches the
 // network except fetching the package's own .wasm file in browsers.
 //
-// Two builds of the module ship: dist/vecstore.wasm with SIMD128 and
+// Three builds of the module ship: dist/vecstore.wasm with SIMD128 and
 // dist/vecstore-scalar.wasm without, for runtimes that lack SIMD128 (the
-// loader asks WebAssembly.validate). Each has its own JS glue, imported
-// only when chosen.
+// loader asks WebAssembly.validate), both with the English stemmer only,
+// and dist/vecstore-all.wasm (SIMD128, Snowball's 29 languages) chosen by
+// init({ languages: "all" }). Each has its own JS glue, imported only when
+// chosen.
 
 const STATUS_NAMES = [
   "ok", "usage", "config", "filter", "unsupported", "data", "json",
@@ -45,15 +47,27 @@ export class VecStoreError extends Error {
 
 let wasmOverride = null; // set by init()
 let wasmScalar = false;
+let allLanguages = false; // init({ languages: "all" }): vecstore-all.wasm
 let modulePromise = null;
 
 export function init(options = {}) {
   if (modulePromise) throw new VecStoreError("usage", "init() must come before the first store");
-  if (options.wasm === undefined || options.wasm === null) {
-    throw new VecStoreError("usage", "init() needs { wasm }", { field: "wasm" });
+  if (options === null || typeof options !== "object") {
+    throw new VecStoreError("usage", "init() takes an options object");
   }
-  wasmOverride = options.wasm;
-  wasmScalar = options.scalar === true;
+  const { wasm, scalar = false, languages = "en" } = options;
+  if (languages !== "en" && languages !== "all") {
+    throw new VecStoreError("usage", `languages is "en" or "all", not '${languages}'`, { field: "languages" });
+  }
+  if ((wasm === undefined || wasm === null) && languages === "en") {
+    throw new VecStoreError("usage", "init() needs { wasm } or { languages: \"all\" }", { field: "wasm" });
+  }
+  if (languages === "all" && scalar === true) {
+    throw new VecStoreError("usage", "the all-languages module is a SIMD128 build: no scalar one ships", { field: "scalar" });
+  }
+  wasmOverride = wasm ?? null;
+  wasmScalar = scalar === true;
+  allLanguages = languages === "all";
 }
 
 /** The kernels the module runs: "simd128" or "scalar" (after the first
@@ -63,15 +77,23 @@ export function kernels() {
 }
 let loadedKernels = null;
 
+// The base of a URL given to init({ wasm }): a variable, so that bundlers
+// that resolve `new URL(x, import.meta.url)` at build time (Next.js's
+// Turbopack: "Can't resolve <dynamic>") leave this run-time one alone; the
+// package's own module URLs below keep the literal form they resolve.
+const BASE = import.meta.url;
+
 async function compileWasm(simd) {
   const src = wasmOverride;
   if (src instanceof WebAssembly.Module) return src;
   if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return WebAssembly.compile(src);
   const url = src
-    ? new URL(String(src), import.meta.url)
-    : simd
-      ? new URL("./dist/vecstore.wasm", import.meta.url)
-      : new URL("./dist/vecstore-scalar.wasm", import.meta.url);
+    ? new URL(/* webpackIgnore: true */ /* turbopackIgnore: true */ String(src), BASE)
+    : allLanguages
+      ? new URL("./dist/vecstore-all.wasm", import.meta.url)
+      : simd
+        ? new URL("./dist/vecstore.wasm", import.meta.url)
+        : new URL("./dist/vecstore-scalar.wasm", import.meta.url);
   if (url.protocol === "file:") {
     // Node (and Deno/Bun): read the file; the name is a variable so that
     // browser bundlers do not try to resolve a Node built-in
@@ -87,16 +109,34 @@ async function compileWasm(simd) {
   return WebAssembly.compile(await resp.arrayBuffer());
 }
 
+// Any failure to fetch, compile or instantiate the module (a runtime
+// without WebAssembly, bytes that are not the module, an import that does
+// not match, a trap while it starts) rejects with VecStoreError: the glue
+// would otherwise wait for ever on an instantiation that failed.
+function loadError(e) {
+  if (e instanceof VecStoreError) return e;
+  const what = e instanceof WebAssembly.CompileError ? "cannot compile"
+    : e instanceof WebAssembly.LinkError ? "cannot link"
+      : e instanceof WebAssembly.RuntimeError ? "trapped while starting" : "cannot load";
+  return new VecStoreError("unsupported", `the WebAssembly module ${what}: ${e && e.message ? e.message : String(e)}`);
+}
+
 function getModule() {
   if (!modulePromise) {
     modulePromise = (async () => {
+      if (allLanguages && !wasmOverride && !simdSupported()) {
+        throw new VecStoreError("unsupported", "the all-languages module needs SIMD128, which this runtime lacks");
+      }
       // a module given to init() is the SIMD128 build unless it says scalar
-      const simd = wasmOverride ? !wasmScalar : simdSupported();
-      const factory = (simd ? await import("./dist/vecstore.mjs") : await import("./dist/vecstore-scalar.mjs")).default;
+      const simd = allLanguages || (wasmOverride ? !wasmScalar : simdSupported());
+      const factory = (allLanguages ? await import("./dist/vecstore-all.mjs")
+        : simd ? await import("./dist/vecstore.mjs") : await import("./dist/vecstore-scalar.mjs")).default;
       const wasm = await compileWasm(simd);
-      const M = await factory({
+      let fail;
+      const failed = new Promise((resolve, reject) => { fail = reject; });
+      const M = await Promise.race([failed, factory({
         instantiateWasm(imports, done) {
-          WebAssembly.instantiate(wasm, imports).then((inst) => done(inst));
+          WebAssembly.instantiate(wasm, imports).then((inst) => done(inst), (e) => fail(e));
           return {};
         },
         // the glue would otherwise resolve its own URL from import.meta.url,
@@ -104,11 +144,13 @@ function getModule() {
         locateFile: (p) => p,
         print: () => {},
         printErr: () => {},
-      });
+      })]);
       M.FS.mkdir("/vs");
       loadedKernels = M._vsw_simd_level() === 4 ? "simd128" : "scalar";
       return M;
-    })();
+    })().catch((e) => {
+      throw loadError(e);
+    });
     modulePromise.catch(() => { modulePromise = null; });
   }
   return modulePromise;
@@ -170,6 +212,37 @@ function takeJson(M, p) {
   const s = M.UTF8ToString(p);
   M._vsw_free(p);
   return JSON.parse(s);
+}
+
+// vsw_search_ids's block (wasm/src/vsw.c): uint32 n, n entries of
+// { float32 score, float32 distance or NaN, uint32 rank, uint32 id bytes },
+// then the ids' bytes. Read through views made after the call (memory may
+// have grown), freed here.
+function takeIdHits(M, p) {
+  if (!p) throw lastError(M);
+  try {
+    const u32 = M.HEAPU32, f32 = M.HEAPF32, u8 = M.HEAPU8;
+    const n = u32[p >>> 2];
+    const hits = new Array(n);
+    let at = p + 4 + n * 16;
+    for (let i = 0, e = (p + 4) >>> 2; i < n; i++, e += 4) {
+      const len = u32[e + 3];
+      let id = "";
+      // ASCII ids (the usual case) without a TextDecoder call
+      let ascii = true;
+      for (let j = at; j < at + len; j++) if (u8[j] > 127) { ascii = false; break; }
+      if (ascii) for (let j = at; j < at + len; j++) id += String.fromCharCode(u8[j]);
+      else id = dec.decode(u8.subarray(at, at + len));
+      at += len;
+      const hit = { id, score: f32[e], rank: u32[e + 2] };
+      const d = f32[e + 1];
+      if (!Number.isNaN(d)) hit.distance = d;
+      hits[i] = hit;
+    }
+    return hits;
+  } finally {
+    M._vsw_free(p);
+  }
 }
 
 // ---- tar (ustar): the byte form of a store directory ----
@@ -491,7 +564,8 @@ export class VecStore {
     this.#check();
     const M = this.#M;
     if (options === null || typeof options !== "object") throw new VecStoreError("usage", "options must be an object");
-    const { k = 10, filter, mode = "auto", ef = 0, exact = false, fusion = "weighted", alpha, rrfK } = options;
+    const { k = 10, filter, mode = "auto", ef = 0, exact = false, fusion = "weighted", alpha, rrfK,
+      idsOnly = false } = options;
     if (!(mode in MODES)) throw new VecStoreError("usage", `unknown mode '${mode}' (auto, vector, text, hybrid)`, { field: "mode" });
     if (!(fusion in FUSIONS)) throw new VecStoreError("usage", `unknown fusion '${fusion}' (rrf, weighted, dbsf)`, { field: "fusion" });
     if (!Number.isInteger(k) || k < 1 || k > 100000) throw new VecStoreError("usage", "k must be an integer 1..100000", { field: "k" });
@@ -501,6 +575,7 @@ export class VecStore {
     }
     if (alpha !== undefined && !(alpha >= 0 && alpha <= 1)) throw new VecStoreError("usage", "alpha must be 0..1", { field: "alpha" });
     if (rrfK !== undefined && !(rrfK > 0)) throw new VecStoreError("usage", "rrfK must be > 0", { field: "rrfK" });
+    if (typeof idsOnly !== "boolean") throw new VecStoreError("usage", "idsOnly is true or false", { field: "idsOnly" });
     const s = new Scratch(M);
     try {
       let vp = 0, vdim = 0, tp = 0;
@@ -511,8 +586,10 @@ export class VecStore {
         vp = s.f32(v);
         vdim = v.length;
       }
-      const p = M._vsw_search(this.#db, vp, vdim, tp, MODES[mode], k, s.str(filter || null), ef, exact ? 1 : 0,
-        FUSIONS[fusion], alpha ?? -1, rrfK ?? 0);
+      const args = [this.#db, vp, vdim, tp, MODES[mode], k, s.str(filter || null), ef, exact ? 1 : 0,
+        FUSIONS[fusion], alpha ?? -1, rrfK ?? 0];
+      if (idsOnly) return takeIdHits(M, M._vsw_search_ids(...args));
+      const p = M._vsw_search(...args);
       if (!p) throw lastError(M);
       return takeJson(M, p);
     } finally {

@@ -228,6 +228,73 @@ EXPORT char *vsw_info(vs_db *db)
     return finish(&b);
 }
 
+static void search_opts(struct vs_search_opts *o, int mode, double k,
+                        const char *filter, double ef, int exact, int fusion,
+                        double alpha, double rrf_k)
+{
+    vs_search_opts_init(o, sizeof *o);
+    o->mode = mode;
+    o->k = (size_t)k;
+    o->filter = filter && *filter ? filter : NULL;
+    o->ef = (size_t)ef;
+    o->exact = exact;
+    o->fusion = fusion;
+    if (alpha >= 0)
+        o->alpha = alpha;
+    if (rrf_k > 0)
+        o->rrf_k = rrf_k;
+}
+
+/* Search one query, ids and scores only (search's idsOnly): no stored
+ * record is read and no JSON is written. The hits in one block the caller
+ * frees with vsw_free, or NULL on failure:
+ *   uint32 n, then n entries of { float32 score, float32 distance (NaN
+ *   when the hit has none), uint32 rank, uint32 id bytes }, then the ids'
+ *   UTF-8 bytes back to back (no NULs).
+ * Entries are 4-byte aligned (the block comes from malloc). */
+EXPORT void *vsw_search_ids(vs_db *db, const float *vec, double dim,
+                            const char *text, int mode, double k,
+                            const char *filter, double ef, int exact, int fusion,
+                            double alpha, double rrf_k)
+{
+    struct vs_search_opts o;
+    search_opts(&o, mode, k, filter, ef, exact, fusion, alpha, rrf_k);
+    o.with_text = 0;
+    o.with_metadata = 0;
+    o.with_doc_id = 0;
+    struct vs_search_query q = {NULL, vec, (size_t)dim, text, NULL, 0};
+    vs_results *res = NULL;
+    memset(&g_err, 0, sizeof g_err);
+    if (vs_db_search(db, &q, &o, &res, &g_err) != VS_OK)
+        return NULL;
+    size_t n = vs_results_count(res, 0), idbytes = 0;
+    for (size_t i = 0; i < n; i++)
+        idbytes += strlen(vs_results_hit(res, 0, i)->id);
+    unsigned char *out = malloc(4 + n * 16 + idbytes + 1);
+    if (!out) {
+        vs_results_free(res);
+        fail(VS_E_NOMEM, NULL, "out of memory for the hits");
+        return NULL;
+    }
+    uint32_t n32 = (uint32_t)n;
+    memcpy(out, &n32, 4);
+    unsigned char *e = out + 4, *ids = out + 4 + n * 16;
+    for (size_t i = 0; i < n; i++, e += 16) {
+        const struct vs_hit *h = vs_results_hit(res, 0, i);
+        float score = (float)h->score;
+        float dist = h->has_distance ? (float)h->distance : NAN;
+        uint32_t rank = (uint32_t)h->rank, len = (uint32_t)strlen(h->id);
+        memcpy(e, &score, 4);
+        memcpy(e + 4, &dist, 4);
+        memcpy(e + 8, &rank, 4);
+        memcpy(e + 12, &len, 4);
+        memcpy(ids, h->id, len);
+        ids += len;
+    }
+    vs_results_free(res);
+    return out;
+}
+
 /* Search one query (vec may be NULL, text may be NULL). The hits as a JSON
  * array, or NULL on failure. */
 EXPORT char *vsw_search(vs_db *db, const float *vec, double dim,
@@ -236,17 +303,7 @@ EXPORT char *vsw_search(vs_db *db, const float *vec, double dim,
                         double alpha, double rrf_k)
 {
     struct vs_search_opts o;
-    vs_search_opts_init(&o, sizeof o);
-    o.mode = mode;
-    o.k = (size_t)k;
-    o.filter = filter && *filter ? filter : NULL;
-    o.ef = (size_t)ef;
-    o.exact = exact;
-    o.fusion = fusion;
-    if (alpha >= 0)
-        o.alpha = alpha;
-    if (rrf_k > 0)
-        o.rrf_k = rrf_k;
+    search_opts(&o, mode, k, filter, ef, exact, fusion, alpha, rrf_k);
     struct vs_search_query q = {NULL, vec, (size_t)dim, text, NULL, 0};
     vs_results *res = NULL;
     memset(&g_err, 0, sizeof g_err);
