@@ -346,8 +346,11 @@ struct vs_search_opts {
                            score_vector only: no stored record is read for
                            them (text, metadata_json and doc_id are NULL,
                            whatever with_text, with_metadata and
-                           with_doc_id say); the fastest search, for
-                           bindings' array results. Default 0 */
+                           with_doc_id say), and score and distance
+                           are the engine's float32 values (else their
+                           shortest decimals: equal as float32); the
+                           fastest search, for bindings' array results.
+                           Default 0 */
 };
 VS_API void vs_search_opts_init(struct vs_search_opts *o, size_t size);
 

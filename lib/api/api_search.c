@@ -231,11 +231,13 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
     h->qid = aq->qid;
     h->id = strdup(qh->id);
     h->rank = rank;
-    h->score = score_double(qh->score);
+    /* ids_only: the engine's float32 values as they are (what array
+     * results keep); else their shortest decimals, as hit records give */
+    h->score = c->o->ids_only ? (double)qh->score : score_double(qh->score);
     h->score_vector = h->score;
     h->has_score_vector = 1;
     if (qh->has_distance) {
-        h->distance = score_double(qh->distance);
+        h->distance = c->o->ids_only ? (double)qh->distance : score_double(qh->distance);
         h->has_distance = 1;
     }
     int oom = !h->id;

@@ -666,7 +666,10 @@ static PyObject *db_search_arrays(PyObject *self, PyObject *args)
 {
     struct search_args a;
     vs_results *res;
-    if (parse_search(args, &a) < 0 || run_search((DBObject *)self, &a, &res) < 0)
+    if (parse_search(args, &a) < 0)
+        return NULL;
+    a.o.ids_only = 1; /* no stored record is read for the hits */
+    if (run_search((DBObject *)self, &a, &res) < 0)
         return NULL;
     size_t nq = vs_results_queries(res), k = a.o.k;
     PyObject *ids = PyList_New((Py_ssize_t)(nq * k));
