@@ -419,14 +419,19 @@ static char *options_key(const struct vs_search_opts *o)
     memset(&v, 0, sizeof v); /* the padding too */
     v.k = o->k;
     v.ef = o->ef;
-    v.depth = o->depth;
-    v.rrf_k = o->rrf_k;
-    v.alpha = o->alpha;
     v.mmr = o->mmr;
+    if (o->mode != VS_SEARCH_VECTOR || o->mmr >= 0) {
+        /* only fusion and MMR read these: a vector search without MMR
+         * shares its prepared search whatever they are (Python's search()
+         * and search_arrays() pass different fusion defaults) */
+        v.depth = o->depth;
+        v.rrf_k = o->rrf_k;
+        v.alpha = o->alpha;
+        v.fusion = o->fusion;
+    }
     v.threads = o->threads;
     v.exact = o->exact;
     v.mode = o->mode;
-    v.fusion = o->fusion;
     v.with_text = o->with_text;
     v.with_metadata = o->with_metadata;
     v.filter = o->filter != NULL;
