@@ -59,7 +59,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # load them on first use (OpenBLAS's thread pool and curl's TLS, Kerberos
 # and LDAP relocations no longer cost every start-up); their headers are
 # still used.
-PKG_LIBS   := $(filter-out -lopenblas -lcurl -L%openblas-pthread/ -L%openblas-pthread,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) -ldl
+# poppler-glib (with glib, gobject, cairo and ~50 libraries behind them) is
+# not linked either: lib/docs/loader_pdf.c opens it on the first PDF.
+PKG_LIBS   := $(filter-out -lopenblas -lcurl -L%openblas-pthread/ -L%openblas-pthread \
+                -lpoppler-glib -lgobject-2.0 -lglib-2.0 -lcairo,$(shell pkg-config --libs $(PKGS) 2>/dev/null)) -ldl
 
 # lib/ is one folder per subsystem (ARCHITECTURE.md); headers are found by name.
 LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.c lib/*/*.h))))

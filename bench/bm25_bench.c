@@ -9,6 +9,8 @@
  *                       together (default 1)
  *     --repeat N        run the query set N times for timing (default 1)
  *     --all-queries     every query of queries.jsonl, not only those judged
+ *     --exhaustive      score every posting (no top-k pruning), to measure
+ *                       what pruning gains; the hits are the same
  *
  * DATASET_DIR holds corpus.jsonl (_id, title, text: title + " " + text is
  * indexed, as BEIR does), queries.jsonl (_id, text) and qrels/test.tsv.
@@ -20,6 +22,7 @@
 #include <time.h>
 
 #include "vs_bm25.h"
+#include "bm25_internal.h"
 
 static double now(void)
 {
@@ -100,7 +103,7 @@ int main(int argc, char **argv)
     const char *spec = NULL, *dir = NULL;
     struct vs_bm25_params p = {VS_BM25_K1_DEFAULT, VS_BM25_B_DEFAULT};
     long depth = 1000, nseg = 1, repeat = 1;
-    int all = 0;
+    int all = 0, prune = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--analyzer") == 0 && i + 1 < argc)
@@ -117,12 +120,14 @@ int main(int argc, char **argv)
             repeat = strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--all-queries") == 0)
             all = 1;
+        else if (strcmp(a, "--exhaustive") == 0)
+            prune = 0;
         else if (a[0] != '-' && !dir)
             dir = a;
         else {
             fprintf(stderr, "usage: bm25_bench [--analyzer SPEC] [--k1 X] [--b X] "
                             "[--depth N] [--segments N] [--repeat N] "
-                            "[--all-queries] DATASET_DIR\n");
+                            "[--all-queries] [--exhaustive] DATASET_DIR\n");
             return 2;
         }
     }
@@ -206,8 +211,8 @@ int main(int argc, char **argv)
             if ((rc = vs_bm25_query_parse(an, qs[i].text, &q, &d)))
                 die("query", rc, &d);
             size_t nh;
-            if ((rc = vs_bm25_search(views, (size_t)nseg, q, &p, (size_t)depth,
-                                     sc, hits, &nh, NULL, &d)))
+            if ((rc = vs_bm25_search_opt(views, (size_t)nseg, q, &p, (size_t)depth,
+                                         sc, hits, &nh, NULL, prune, &d)))
                 die("search", rc, &d);
             vs_bm25_query_free(q);
             t_query += now() - t1;
@@ -223,10 +228,10 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "{\"docs\":%zu,\"segments\":%ld,\"index_s\":%.4f,\"index_bytes\":%zu,"
             "\"queries\":%zu,\"query_s\":%.4f,\"qps\":%.1f,\"analyzer\":\"%s\","
-            "\"k1\":%g,\"b\":%g,\"depth\":%ld}\n",
+            "\"k1\":%g,\"b\":%g,\"depth\":%ld,\"pruning\":%d}\n",
             ndocs, nseg, t_index, bytes, nrun, t_query,
             t_query > 0 ? (double)nrun / t_query : 0.0, vs_bm25_analyzer(ix[0]),
-            p.k1, p.b, depth);
+            p.k1, p.b, depth, prune);
     vs_bm25_scratch_free(sc);
     free(hits);
     vs_analyzer_free(an);

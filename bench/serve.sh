@@ -1,13 +1,18 @@
 #!/bin/sh
 # bench/serve.sh BUILD_DIR: vs-serve under load with wrk on 127.0.0.1.
-# A store of N records (default 100000, dimension DIM=128, random), queries
-# of k=10 at 1, 8 and 64 connections for DUR seconds each (default 10):
-# queries/s and p50/p99 latency; the same queries with vs-query in batch;
-# then a soak of SOAK_S seconds (default 300: five minutes) at 8
-# connections with the server's RSS at start and end. Appends the table to
+# A store of N records (default 100000, dimension DIM=128, random; exact
+# scan, or HNSW graphs of HNSW_M links per node when HNSW_M is set, searched
+# with ef 64 by both programs), one query of k=10 per request (keep-alive) at
+# 1, 8 and 64 connections for DUR seconds each (default 10): queries/s,
+# p50/p99 latency, queries per batch (the server's vs_query_batches_total)
+# and the ratio to vs-query, which searches the same queries in batch on 2
+# threads first (the server also runs 2 searches at once); then a soak of
+# SOAK_S seconds (default 300: five minutes) at 8 connections with the
+# server's RSS at start and end. Appends the table to
 # bench/results/serve.txt (or $OUT). bench/serve_mixed.sh is the mixed load
 # (queries during upserts, kill -9 mid-write).
 #   N=20000 DUR=5 SOAK_S=10 bench/serve.sh build
+#   HNSW_M=16 bench/serve.sh build
 set -eu
 build=${1:-build}
 bin="$build/bin"
@@ -15,6 +20,7 @@ N=${N:-100000}
 DIM=${DIM:-128}
 DUR=${DUR:-10}
 SOAK_S=${SOAK_S:-300}
+HNSW_M=${HNSW_M:-}
 PY=/usr/bin/python3
 . "$(dirname "$0")/serve_lib.sh"
 command -v wrk >/dev/null || { echo "serve.sh: wrk not installed (scripts/deps.sh --bench)" >&2; exit 5; }
@@ -44,28 +50,54 @@ with open(tmp + "/queries.ndjson", "w") as f:
         f.write(q + "\n")
 EOF
 serve_wrk_lua "$tmp/queries.ndjson" "$tmp/wrk.lua"
+index=exact
+if [ -n "$HNSW_M" ]; then
+    "$bin/vs-index" create --hnsw-m "$HNSW_M" "$tmp/kb.vs" >/dev/null
+    index="HNSW m=$HNSW_M ef=64"
+fi
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
+# the same 64 queries in batch, repeated: enough for about DUR seconds
+for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"
+vsq_rate() { # queries/s of vs-query over the file $1 of $2 queries (THREADS, default 2)
+    t0=$(date +%s.%N)
+    "$bin/vs-query" --threads "${THREADS:-2}" "$tmp/kb.vs" < "$1" > /dev/null
+    t1=$(date +%s.%N)
+    echo "$t0 $t1" | awk -v n="$2" '{print n / ($2 - $1)}'
+}
+nq=6400
+vq=$(vsq_rate "$tmp/batch.ndjson" $nq)
+while awk -v q="$vq" -v n="$nq" -v d="$DUR" 'BEGIN {exit !(n / q < d / 2 && n < 1000000)}'; do
+    cat "$tmp/batch.ndjson" "$tmp/batch.ndjson" > "$tmp/b2" && mv "$tmp/b2" "$tmp/batch.ndjson"
+    nq=$((nq * 2))
+    vq=$(vsq_rate "$tmp/batch.ndjson" $nq)
+done
+vq1=$(THREADS=1 vsq_rate "$tmp/batch.ndjson" $nq)
 serve_start "$tmp/kb.vs" 2 200
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+counter() { # the server's metric $1 for store kb
+    curl -s "http://127.0.0.1:$port/metrics" | sed -n "s/^$1{store=\"kb\"} //p"
+}
 
 out=${OUT:-bench/results/serve.txt}
 {
-    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve, $N records dim $DIM, k=10, $(nproc) cores, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row (errors: non-2xx + socket errors, 10 s client timeout)"
-    printf '%-28s %10s %10s %10s %8s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors"
+    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
+    printf '%-28s %10s %10s %10s %8s %9s %11s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query"
+    printf '%-28s %10.0f %10s %10s %8d %9s %11s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00
+    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
+        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')"
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
+    q0=$(counter vs_queries_total) b0=$(counter vs_query_batches_total)
     r=$(wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
-    serve_row "http c=$c" "$r" >> "$tmp/table"
+    q1=$(counter vs_queries_total) b1=$(counter vs_query_batches_total)
+    row=$(serve_row "http c=$c" "$r")
+    # shellcheck disable=SC2086
+    set -- $r
+    printf '%s %9.1f %11.2f\n' "$row" "$(echo "$q0 $q1 $b0 $b1" | awk '{print ($4 > $3 ? ($2 - $1) / ($4 - $3) : 0)}')" \
+        "$(echo "$1 $4 $vq" | awk '{print $1 / ($2 / 1e6) / $3}')" >> "$tmp/table"
 done
-# the same 64 queries in batch, repeated to 6400
-for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"
-t0=$(date +%s.%N)
-"$bin/vs-query" --threads 2 "$tmp/kb.vs" < "$tmp/batch.ndjson" > /dev/null
-t1=$(date +%s.%N)
-printf '%-28s %10.0f %10s %10s %8d\n' "vs-query batch (2 threads)" \
-    "$(echo "$t0 $t1" | awk '{print 6400 / ($2 - $1)}')" "-" "-" 0 >> "$tmp/table"
 r0=$(rss)
 r=$(wrk -t2 -c8 -d${SOAK_S}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
 r1=$(rss)

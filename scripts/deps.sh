@@ -10,6 +10,7 @@
 #                             examples and bench/wasm/ drive headless
 #   scripts/deps.sh --release also the release tools: make lint's cppcheck and
 #                             clang-tidy, dpkg-buildpackage's debhelper, lintian
+#   scripts/deps.sh --pg      also PostgreSQL 15 for the pgvector migration test
 # (the flags combine: scripts/deps.sh --bench --wasm --web --release)
 set -eu
 
@@ -28,8 +29,18 @@ libmd4c-dev libpoppler-glib-dev libopenblas-dev libmicrohttpd-dev"
 TEST_PKGS="bats procps python3 python3-numpy python3-yaml sqlite3 curl strace jq openssl
 clang libclang-rt-dev xxhash iproute2 openssh-server openssh-client parallel rsync haproxy rclone
 munge slurmctld slurmd slurm-client python3-dev python3-venv"
+# --pg: PostgreSQL 15, its client and postgresql-server-dev-15 for the
+# pgvector migration test (migrate-pgvector.bats), which builds pgvector
+# from Debian's source package (scripts/pgvector.sh) and runs a private
+# server of its own on a Unix socket. Not in make demo's set: Debian's
+# package also sets up and starts its usual "main" cluster.
+# scripts/test-deps.sh (make check, CI) installs it.
+PG_PKGS="postgresql-15 postgresql-client-15 postgresql-server-dev-15 dpkg-dev
+debian-archive-keyring"
+# openjdk-17-jdk-headless and maven: bench/text.sh fetches Lucene's jars from
+# Maven Central and compiles its driver (bench/TextLucene.java)
 BENCH_PKGS="python3-faiss python3-hnswlib libhnswlib-dev wrk python3-onnx
-dataset-fashion-mnist"
+dataset-fashion-mnist openjdk-17-jdk-headless maven"
 # the tests' npm packages (playwright-core, not its browser downloads) come
 # from scripts/web-deps.sh
 WEB_PKGS="chromium"
@@ -49,7 +60,8 @@ for arg in "$@"; do
         --wasm) pkgs="$pkgs $WASM_PKGS" ;;
         --web) pkgs="$pkgs $WEB_PKGS" ;;
         --release) pkgs="$pkgs $RELEASE_PKGS" ;;
-        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web, --release)" >&2; exit 2 ;;
+        --pg) pkgs="$pkgs $PG_PKGS" ;;
+        *) echo "deps.sh: error: unknown option '$arg' (--bench, --wasm, --web, --release, --pg)" >&2; exit 2 ;;
     esac
 done
 

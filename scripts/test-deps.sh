@@ -24,3 +24,7 @@ scripts/venv.sh py >/dev/null
 # and faiss-cpu that the import tool and docs/migrate-python.md's tested
 # blocks read and compare with (about 4 minutes of downloads)
 scripts/venv.sh examples >/dev/null
+# pgvector 0.8 from Debian 13's source package, built into a private copy
+# of PostgreSQL 15 in build/pg (migrate-pgvector.bats; about 20 CPU seconds)
+scripts/deps.sh --pg
+scripts/pgvector.sh build

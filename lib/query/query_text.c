@@ -342,7 +342,9 @@ int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d)
                 m = VS_QMODE_TEXT;
                 st = VS_OK;
                 if (t->text_only++ == 0)
-                    snprintf(t->text_only_why, sizeof t->text_only_why, "%s", vd.detail);
+                    snprintf(t->text_only_why, sizeof t->text_only_why, "%s%.64s%s%.900s",
+                             vd.field[0] ? "field '" : "", vd.field,
+                             vd.field[0] ? "' " : "", vd.detail);
             } else {
                 if (strcmp(vd.field, "k") == 0 && json_object_get(rec, "k") == NULL)
                     snprintf(vd.field, sizeof vd.field, "id");

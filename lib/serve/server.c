@@ -13,6 +13,7 @@
 
 #include "vs_embed.h"
 #include "vs_ingest.h"
+#include "vs_jsonfmt.h"
 #include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
@@ -36,6 +37,8 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     if (!srv->o.header_timeout_s) srv->o.header_timeout_s = 10;
     pthread_mutex_init(&srv->key_mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
+    pthread_mutex_init(&srv->run_mu, NULL);
+    pthread_cond_init(&srv->run_cv, NULL);
     vs_srv_metrics_init(&srv->m);
     srv->anon.rate = srv->o.rate;
     srv->anon.burst = srv->o.burst > 0 ? srv->o.burst : (srv->o.rate > 1 ? srv->o.rate : 1);
@@ -63,6 +66,8 @@ void vs_server_free(struct vs_server *srv)
     vs_srv_metrics_release(&srv->m);
     pthread_mutex_destroy(&srv->key_mu);
     pthread_mutex_destroy(&srv->log_mu);
+    pthread_mutex_destroy(&srv->run_mu);
+    pthread_cond_destroy(&srv->run_cv);
     free(srv);
 }
 
@@ -421,6 +426,260 @@ static int emit_hit(const json_t *hit, void *arg)
     return VS_OK;
 }
 
+/* ---- batching ----
+ *
+ * A search of a store's vectors reads every block of them (exact scan) or
+ * walks the graph once per query; a batch of queries reads each block once
+ * for all of them (vs_flat). So requests of one plain query record (the
+ * common case: one user, one question) are not searched alone: each is
+ * put in its generation's queue, and a request thread that finds a free
+ * search slot (at most --threads searches run at once) takes up to
+ * SRV_BATCH queued queries, searches them as one batch and hands every
+ * request its own hits. There is no timer: a query waits only while the
+ * slots are busy, and the queue fills in that time, so a lone request is
+ * searched at once and a busy server searches in batches as large as the
+ * queue (a search starts beside a running one only once SRV_BATCH_MIN
+ * queries wait). Each record is added alone (a bad one is its own request's
+ * error) with its id replaced by its place in the batch, which maps the
+ * hits back; they leave with the request's qid, as a search of the record
+ * alone gives them. */
+#define SRV_BATCH 64
+/* vs_flat scores 4 queries together against each block of vectors */
+#define SRV_BATCH_MIN 4
+
+struct vs_srv_waiter {
+    struct vs_srv_waiter *next;
+    const json_t *rec;   /* the request's record (borrowed) */
+    char *qid;           /* its hits' qid; NULL: the id is unusable (add reports it) */
+    struct vs_buf out;   /* its hit records, NDJSON */
+    uint64_t hits;
+    int st;              /* VS_OK, or the error of this query */
+    struct vs_diag d;
+    int done;            /* under run_mu */
+};
+
+/* The qid vs_query_add gives rec's hits: "id" (else BEIR's "_id"), a
+ * string as is, an integer in decimal. NULL when neither is usable. */
+static char *record_qid(const json_t *rec)
+{
+    const json_t *id = json_object_get(rec, "id");
+    if (!id)
+        id = json_object_get(rec, "_id");
+    if (json_is_string(id))
+        return strdup(json_string_value(id));
+    if (json_is_integer(id)) {
+        char b[32];
+        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        return strdup(b);
+    }
+    return NULL;
+}
+
+struct batch_out {
+    struct vs_srv_waiter **w;
+    size_t n;
+};
+
+/* A hit of the batch: to the request whose query it answers (the qid is
+ * the query's place in the batch), with the request's own qid. */
+static int batch_emit(const json_t *hit, void *arg)
+{
+    struct batch_out *b = arg;
+    const char *qs = json_string_value(json_object_get(hit, "qid"));
+    char *end = NULL;
+    unsigned long i = qs ? strtoul(qs, &end, 10) : 0;
+    if (!qs || end == qs || *end || i >= b->n)
+        return VS_E_INTERNAL;
+    struct vs_srv_waiter *w = b->w[i];
+    json_t *cp = json_copy((json_t *)(uintptr_t)hit);
+    json_t *jq = json_string(w->qid);
+    char *t = NULL;
+    if (!cp || !jq || json_object_set_new(cp, "qid", jq) != 0 ||
+        !(t = json_dumps(cp, VS_JSON_DUMP_FLAGS))) {
+        json_decref(cp);
+        return VS_E_NOMEM;
+    }
+    json_decref(cp);
+    int st = vs_buf_put(&w->out, t, strlen(t)) || vs_buf_put(&w->out, "\n", 1) ? VS_E_NOMEM : VS_OK;
+    free(t);
+    w->hits++;
+    return st;
+}
+
+/* The hit records of a plain batch as NDJSON text (vs_qtext_run_text):
+ * each line, which starts {"qid":"I", to the request of query I, with
+ * its own qid instead. */
+static int batch_write(const char *buf, size_t len, size_t nrec, void *arg)
+{
+    struct batch_out *b = arg;
+    static const char pre[] = "{\"qid\":\"";
+    const char *p = buf, *e = buf + len;
+    while (p < e) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        if (!nl || (size_t)(nl - p) < sizeof pre || memcmp(p, pre, sizeof pre - 1) != 0)
+            return VS_E_INTERNAL;
+        const char *q = p + sizeof pre - 1;
+        size_t i = 0;
+        while (q < nl && *q >= '0' && *q <= '9')
+            i = i * 10 + (size_t)(*q++ - '0');
+        if (q == p + sizeof pre - 1 || q >= nl || *q != '"' || i >= b->n)
+            return VS_E_INTERNAL;
+        struct vs_srv_waiter *w = b->w[i];
+        q++; /* the rest: ,"id":... up to and with the newline */
+        if (vs_buf_put(&w->out, "{\"qid\":", 7) ||
+            vs_buf_json_string(&w->out, w->qid, strlen(w->qid)) ||
+            vs_buf_put(&w->out, q, (size_t)(nl + 1 - q)))
+            return VS_E_NOMEM;
+        w->hits++;
+        p = nl + 1;
+    }
+    (void)nrec;
+    return VS_OK;
+}
+
+/* A query object of g with the default options (from g's pool when one
+ * is idle), and back to the pool when the batch is done. */
+static int pool_take(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_qtext **q,
+                     struct vs_diag *d)
+{
+    *q = NULL;
+    pthread_mutex_lock(&e->mu);
+    if (g->npool > 0)
+        *q = g->pool[--g->npool];
+    pthread_mutex_unlock(&e->mu);
+    if (*q)
+        return VS_OK;
+    struct vs_query_opts qo = {.k = 10, .batch = SRV_BATCH, .threads = 1, .simd = -1};
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    return vs_qtext_new(g->store, &qo, &to, q, d);
+}
+
+static void pool_put(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_qtext *q)
+{
+    if (q && vs_qtext_pending(q) == 0) {
+        pthread_mutex_lock(&e->mu);
+        if (g->npool < (int)(sizeof g->pool / sizeof g->pool[0])) {
+            g->pool[g->npool++] = q;
+            q = NULL;
+        }
+        pthread_mutex_unlock(&e->mu);
+    }
+    vs_qtext_free(q);
+}
+
+/* Search the n queued queries w as one batch (called without run_mu). */
+static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
+                      struct vs_srv_waiter **w, size_t n)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct vs_qtext *q = NULL;
+    struct vs_srv_waiter *in[SRV_BATCH];
+    size_t nin = 0;
+    int st = pool_take(e, g, &q, &d);
+    for (size_t i = 0; i < n; i++) {
+        w[i]->st = st;
+        w[i]->d = d;
+        if (st != VS_OK)
+            continue;
+        json_t *r = w[i]->qid ? json_copy((json_t *)(uintptr_t)w[i]->rec) : NULL;
+        if (w[i]->qid && (!r || json_object_set_new(r, "id", json_integer((json_int_t)nin)) != 0)) {
+            json_decref(r);
+            w[i]->st = vs_diag_set(&w[i]->d, VS_E_NOMEM, "out of memory");
+            continue;
+        }
+        /* an unusable id: the record as it came, for vs_qtext_add's error */
+        w[i]->st = vs_qtext_add(q, r ? r : w[i]->rec, &w[i]->d);
+        json_decref(r);
+        if (w[i]->st != VS_OK)
+            w[i]->d.line = 1;
+        else
+            in[nin++] = w[i];
+    }
+    if (st != VS_OK || nin == 0) {
+        pool_put(e, g, q);
+        return;
+    }
+    uint64_t short0 = vs_qtext_shortfalls(q);
+    struct batch_out b = {in, nin};
+    vs_diag_clear(&d);
+    /* plain vector queries (the common case) as text, as vs-query writes
+     * them; hybrid ones and the like through json_t hits */
+    st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
+                           : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
+    if (st != VS_OK)
+        for (size_t i = 0; i < nin; i++) {
+            in[i]->st = st;
+            in[i]->d = d;
+        }
+    __atomic_add_fetch(&e->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&e->batches, 1, __ATOMIC_RELAXED);
+    pool_put(e, g, q);
+}
+
+/* Queue w on g and wait until it has been searched: by this thread when a
+ * search slot is free (together with whatever else is queued then), else
+ * by the thread that takes it. */
+static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
+                          struct vs_srv_gen *g, struct vs_srv_waiter *w)
+{
+    pthread_mutex_lock(&srv->run_mu);
+    if (g->qtail)
+        g->qtail->next = w;
+    else
+        g->qhead = w;
+    g->qtail = w;
+    while (!w->done) {
+        /* with a search running, a second one waits for SRV_BATCH_MIN
+         * queries: several small batches cost more than one larger one */
+        size_t queued = 0;
+        for (struct vs_srv_waiter *x = g->qhead; x && queued < SRV_BATCH_MIN; x = x->next)
+            queued++;
+        if (srv->running >= srv->o.threads || !queued ||
+            (srv->running > 0 && queued < SRV_BATCH_MIN)) {
+            pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+            continue;
+        }
+        struct vs_srv_waiter *take[SRV_BATCH];
+        size_t n = 0;
+        while (g->qhead && n < SRV_BATCH) {
+            take[n++] = g->qhead;
+            g->qhead = g->qhead->next;
+        }
+        if (!g->qhead)
+            g->qtail = NULL;
+        srv->running++;
+        pthread_mutex_unlock(&srv->run_mu);
+        run_batch(e, g, take, n);
+        pthread_mutex_lock(&srv->run_mu);
+        srv->running--;
+        for (size_t i = 0; i < n; i++)
+            take[i]->done = 1;
+        pthread_cond_broadcast(&srv->run_cv);
+    }
+    pthread_mutex_unlock(&srv->run_mu);
+}
+
+/* A search slot for a request searched on its own (several records, or
+ * options, explain or tracing): held while it searches. */
+static void slot_take(struct vs_server *srv)
+{
+    pthread_mutex_lock(&srv->run_mu);
+    while (srv->running >= srv->o.threads)
+        pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+    srv->running++;
+    pthread_mutex_unlock(&srv->run_mu);
+}
+
+static void slot_give(struct vs_server *srv)
+{
+    pthread_mutex_lock(&srv->run_mu);
+    srv->running--;
+    pthread_cond_broadcast(&srv->run_cv);
+    pthread_mutex_unlock(&srv->run_mu);
+}
+
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
@@ -431,6 +690,7 @@ static void ep_query(struct ctx *c)
     struct hits_out h = {0};
     h.c = c;
     size_t n = 0;
+    int slot = 0; /* a search slot is held (slot_take) */
     int st = each_line(c->rq->body, c->rq->len, c->srv->o.max_batch, collect_json, &p, &n, &d);
     if (st == VS_OK && n == 0)
         st = vs_diag_set(&d, VS_E_DATA, "the body holds no query record");
@@ -452,6 +712,68 @@ static void ep_query(struct ctx *c)
     if (p.opts)
         vs_qtext_opts_from_json(p.opts, &to, &d); /* checked when parsed */
     int pooled = !p.explain && !p.opts;
+    uint64_t hits = 0;
+    if (pooled && n == 1 && !c->srv->otlp) { /* searched with others' (batching above) */
+        struct vs_srv_waiter w = {.rec = json_array_get(p.recs, 0)};
+        w.qid = record_qid(w.rec);
+        vs_buf_init(&w.out);
+        vs_diag_clear(&w.d);
+        search_queued(c->srv, c->store, g, &w);
+        free(w.qid);
+        st = w.st;
+        if (st == VS_OK && vs_srv_now() > c->deadline) {
+            vs_buf_release(&w.out);
+            set_error(c->r, 504, "deadline", NULL,
+                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+            goto done;
+        }
+        /* the body: the NDJSON lines, or {"hits":[...]} of them (the
+         * bytes json_dumps writes for the array of those records) */
+        struct vs_buf body;
+        vs_buf_init(&body);
+        if (st == VS_OK && !c->ndjson) {
+            int bad = vs_buf_put(&body, "{\"hits\":[", 9);
+            for (size_t a = 0; a < w.out.len && !bad;) {
+                const char *nl = memchr(w.out.p + a, '\n', w.out.len - a);
+                size_t e = nl ? (size_t)(nl - w.out.p) : w.out.len;
+                bad = (a && vs_buf_put(&body, ",", 1)) || vs_buf_put(&body, w.out.p + a, e - a);
+                a = e + 1;
+            }
+            if (bad || vs_buf_put(&body, "]}\n", 3))
+                st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
+        } else if (st == VS_OK) {
+            body = w.out;
+            vs_buf_init(&w.out);
+        }
+        if (st == VS_OK && vs_buf_put(&body, "", 1)) /* a NUL after the body */
+            st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
+        vs_buf_release(&w.out);
+        if (st != VS_OK) {
+            vs_buf_release(&body);
+            set_status_error(c->r, st, &w.d);
+            goto done;
+        }
+        hits = w.hits;
+        __atomic_add_fetch(&c->store->queries, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
+        c->nqueries = n;
+        c->nhits = hits;
+        c->r->status = 200;
+        set_body(c->r, body.p, c->ndjson ? "application/x-ndjson" : "application/json");
+        c->r->len = body.len - 1;
+        goto answered;
+    }
+    if (c->ndjson) {
+        h.cap = 4096;
+        if (!(h.buf = malloc(h.cap))) {
+            set_status_error(c->r, VS_E_NOMEM, NULL);
+            goto done;
+        }
+        h.buf[0] = 0;
+    } else if (!(h.arr = json_array())) {
+        set_status_error(c->r, VS_E_NOMEM, NULL);
+        goto done;
+    }
     if (pooled) {
         pthread_mutex_lock(&c->store->mu);
         if (g->npool > 0)
@@ -462,17 +784,9 @@ static void ep_query(struct ctx *c)
         set_status_error(c->r, st, &d);
         goto done;
     }
-    if (c->ndjson) {
-        h.cap = 4096;
-        if (!(h.buf = malloc(h.cap))) {
-            set_status_error(c->r, VS_E_NOMEM, NULL);
-            goto done;
-        }
-        h.buf[0] = 0;
-    } else {
-        h.arr = json_array();
-    }
-    uint64_t hits = 0, short0 = vs_qtext_shortfalls(q);
+    slot_take(c->srv);
+    slot = 1;
+    uint64_t short0 = vs_qtext_shortfalls(q);
     uint64_t search_t0 = vs_trace_now_ns();
     size_t in_run = 0;
     char qspan[VS_SPAN_ID_LEN] = "";
@@ -511,8 +825,6 @@ static void ep_query(struct ctx *c)
             }
         }
     }
-    c->nqueries = n;
-    c->nhits = hits;
     if (qspan[0])
         child_span(c, qspan, NULL, "query", search_t0, vs_trace_now_ns(), 0,
                json_pack("[o,o,o,o,o]", vs_trace_attr_s("vecstore.store", c->store->name),
@@ -520,6 +832,8 @@ static void ep_query(struct ctx *c)
                          vs_trace_attr_i("vecstore.hits", (long long)hits),
                          vs_trace_attr_i("vecstore.k_shortfalls", (long long)(vs_qtext_shortfalls(q) - short0)),
                          vs_trace_attr_i("vecstore.segments", (long long)vs_store_nsegments(g->store))));
+    slot_give(c->srv);
+    slot = 0;
     __atomic_add_fetch(&c->store->queries, n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
     __atomic_add_fetch(&c->store->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
@@ -531,6 +845,8 @@ static void ep_query(struct ctx *c)
         }
         pthread_mutex_unlock(&c->store->mu);
     }
+    c->nqueries = n;
+    c->nhits = hits;
     c->r->status = 200;
     if (c->ndjson) {
         set_body(c->r, h.buf, "application/x-ndjson");
@@ -542,6 +858,7 @@ static void ep_query(struct ctx *c)
         h.arr = NULL;
         set_json(c->r, 200, o);
     }
+answered:;
     /* slow-query log */
     double ms = (vs_srv_now() - c->t0) * 1000.0;
     if (c->srv->o.slow_log && c->srv->o.slow_ms >= 0 && ms > c->srv->o.slow_ms) {
@@ -572,6 +889,8 @@ static void ep_query(struct ctx *c)
         json_decref(o);
     }
 done:
+    if (slot)
+        slot_give(c->srv);
     json_decref(h.arr);
     free(h.buf);
     json_decref(c->explain_first);

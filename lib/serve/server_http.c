@@ -1,5 +1,5 @@
-/* server_http.c: libmicrohttpd in front of vs_server_handle: a thread pool,
- * connection limit, idle timeout and a header/body deadline (slow clients),
+/* server_http.c: libmicrohttpd in front of vs_server_handle: a thread per
+ * connection, connection limit, idle timeout and a header/body deadline (slow clients),
  * body size limit, TLS. */
 #include "server_internal.h"
 
@@ -369,7 +369,11 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         return vs_diag_set(d, VS_E_USAGE,
                            "--listen %s: without --keys only 127.0.0.1 or [::1] may be used (or give --insecure-no-auth)",
                            srv->o.listen);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    /* a thread per connection: a query request waits in its thread while
+     * its query is searched in a batch with the others' (server.c), and
+     * --threads bounds the searches that run at once, not the requests
+     * that can wait for one */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (v6)
         flags |= MHD_USE_IPv6;
     char *cert = NULL, *key = NULL;
@@ -396,7 +400,6 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
     struct MHD_Daemon *dm = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->o.threads,
         MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conns,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->o.idle_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

@@ -39,6 +39,10 @@ struct vs_srv_gen {
      * parse the whole store again. Under the store entry's mutex. */
     struct vs_qtext *pool[32];
     int npool;
+    /* single-record plain queries of concurrent requests waiting to be
+     * searched together in one batch (server.c); under the server's
+     * run_mu */
+    struct vs_srv_waiter *qhead, *qtail;
 };
 
 struct vs_srv_store {
@@ -50,6 +54,7 @@ struct vs_srv_store {
     int stale; /* the newest MANIFEST did not open: cur is an older generation */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
+    uint64_t batches; /* searches of queued single-record queries */
 };
 
 struct vs_srv_key {
@@ -101,6 +106,11 @@ struct vs_server {
     struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
     unsigned port;
     uint64_t requests;
+    /* searches running at once (server.c), at most o.threads: each a
+     * batch of queued single-record queries or one other query request */
+    pthread_mutex_t run_mu;
+    pthread_cond_t run_cv;
+    int running;
 };
 
 /* server_gen.c */

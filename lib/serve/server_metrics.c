@@ -162,6 +162,7 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
         {"vs_queries_total", "counter", "Queries answered."},
         {"vs_query_hits_total", "counter", "Hit records returned."},
         {"vs_query_k_shortfalls_total", "counter", "Queries that got fewer than k hits."},
+        {"vs_query_batches_total", "counter", "Searches of single-query requests combined in one batch."},
         {"vs_store_records", "gauge", "Live records in the served generation."},
         {"vs_store_tombstones", "gauge", "Dead rows kept until compaction."},
         {"vs_store_segments", "gauge", "Segments in the served generation."},
@@ -173,18 +174,19 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
         for (size_t i = 0; i < srv->nstores; i++) {
             struct vs_srv_store *e = srv->stores[i];
             unsigned long long v = 0;
-            if (mi < 3) {
-                uint64_t *c = mi == 0 ? &e->queries : mi == 1 ? &e->hits : &e->shortfalls;
+            if (mi < 4) {
+                uint64_t *c = mi == 0 ? &e->queries : mi == 1 ? &e->hits
+                              : mi == 2 ? &e->shortfalls : &e->batches;
                 v = __atomic_load_n(c, __ATOMIC_RELAXED);
             } else {
                 struct vs_srv_gen *g;
                 if (vs_srv_gen_acquire(e, &g, NULL) != VS_OK)
                     continue;
                 struct vs_store *s = g->store;
-                if (mi == 3) v = vs_store_count(s);
-                else if (mi == 4) v = vs_store_tombstones(s);
-                else if (mi == 5) v = vs_store_nsegments(s);
-                else if (mi == 7) v = vs_store_generation(s);
+                if (mi == 4) v = vs_store_count(s);
+                else if (mi == 5) v = vs_store_tombstones(s);
+                else if (mi == 6) v = vs_store_nsegments(s);
+                else if (mi == 8) v = vs_store_generation(s);
                 else {
                     json_t *info = NULL;
                     if (vs_store_info(s, &info, NULL) == VS_OK)

@@ -43,7 +43,7 @@
 
 struct vs_server_opts {
     const char *listen;      /* "HOST:PORT" (IPv4); port 0 = any free port */
-    int threads;             /* libmicrohttpd thread pool (>= 1) */
+    int threads;             /* searches run at once (>= 1); each connection has a thread */
     size_t max_body;         /* bytes per request body */
     size_t max_batch;        /* records per request */
     size_t max_k;            /* largest k a query may ask */
@@ -120,7 +120,7 @@ struct vs_server_response {
 int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp);
 
-/* Start listening (libmicrohttpd, o->threads threads). Refuses a
+/* Start listening (libmicrohttpd, a thread per connection). Refuses a
  * non-loopback address without keys unless o->insecure_no_auth:
  * VS_E_USAGE. VS_E_NETWORK when the address cannot be bound. */
 int vs_server_start(struct vs_server *srv, struct vs_diag *d);

@@ -512,7 +512,7 @@ static int store_find(struct vs_store *s, const char *id, struct vs_segment **g,
         return st;
     if (!found) {
         vs_diag_field(d, "id");
-        return vs_diag_set(d, VS_E_NOTFOUND, "no record with id '%s'", id);
+        return vs_diag_set(d, VS_E_NOTFOUND, "names no record: '%s'", id);
     }
     *g = s->seg[s->map.seg[slot]];
     *row = s->map.row[slot];

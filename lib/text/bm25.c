@@ -535,6 +535,11 @@ void vs_bm25_close(struct vs_bm25 *ix)
             free(ix->cache[c]);
         free(ix->cache);
     }
+    if (ix->skips) {
+        for (uint64_t t = 0; t < ix->nterms; t++)
+            free(ix->skips[t]);
+        free(ix->skips);
+    }
     pthread_mutex_destroy(&ix->lock);
     free(ix->analyzer);
     free(ix->doclens);

@@ -22,7 +22,25 @@ struct vs_bm25 {
     uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;
     const uint8_t *ctab;
     uint8_t **cache; /* decompressed chunks */
+    /* skip entries of long posting lists (nterms pointers, made on first
+     * use by top-k pruning in bm25_search.c; NULL until then) */
+    struct vs_bm25_skips **skips;
     pthread_mutex_t lock;
+};
+
+/* Every SKIP_EVERY-th posting of a term with df >= SKIP_MIN: where it
+ * starts in the docs stream, the row before it (the delta base) and its
+ * row, so a search can jump to the block that may hold a row. Built from
+ * the postings on first use and kept while the index is open (the format
+ * on disk does not change). */
+#define SKIP_EVERY 128
+#define SKIP_MIN 1024
+struct vs_bm25_skip {
+    uint32_t off, prev, first;
+};
+struct vs_bm25_skips {
+    uint32_t n;
+    struct vs_bm25_skip e[];
 };
 
 /* A decoded posting list with positions (for phrases and merges). */
@@ -65,6 +83,18 @@ int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
 int vs_bm25_plist_load(struct vs_bm25 *ix, long t, struct plist *l,
                        struct vs_diag *d);
 void vs_bm25_plist_release(struct plist *l);
+/* vs_bm25_search with top-k pruning where it pays (prune 1, what
+ * vs_bm25_search does: queries of optional terms whose posting lists in a
+ * view hold 65,536 postings or more), always (2: any query of two optional
+ * terms or more) or never (0: every posting of every clause scored); the
+ * hits are the same (unit tests and bench/bm25_bench --exhaustive compare
+ * them). */
+int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
+                       const struct vs_bm25_query *q,
+                       const struct vs_bm25_params *p, size_t k,
+                       struct vs_bm25_scratch *scratch, struct vs_bm25_hit *hits,
+                       size_t *nhits, struct vs_bm25_search_stats *st, int prune,
+                       struct vs_diag *d);
 /* Set d and return VS_E_CORRUPT ("bm25 index: what"). */
 int vs_bm25_corrupt(struct vs_diag *d, const char *what);
 

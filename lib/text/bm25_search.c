@@ -1,6 +1,7 @@
 /* bm25_search.c: BM25 queries (parsing) and search over several segment
  * indexes with global statistics (see vs_bm25.h). Term-at-a-time scoring
- * with dense per-segment accumulators and a size-k heap. */
+ * with dense per-segment accumulators and a size-k heap; queries of
+ * optional terms only are pruned (MaxScore, see "pruning" below). */
 #include "bm25_internal.h"
 
 #include <math.h>
@@ -238,6 +239,11 @@ done:
 
 enum { ST_TOUCHED = 1, ST_POS = 2, ST_EXCL = 4 };
 
+struct cand {
+    uint32_t row;
+    double acc;
+};
+
 struct vs_bm25_scratch {
     size_t cap;
     double *acc;
@@ -245,6 +251,11 @@ struct vs_bm25_scratch {
     uint16_t *must;
     uint32_t *touched;
     size_t ntouched;
+    /* top-k pruning: candidates, and a size-k heap of scores */
+    struct cand *cand;
+    size_t candcap;
+    double *kheap;
+    size_t kcap;
 };
 
 struct vs_bm25_scratch *vs_bm25_scratch_new(void)
@@ -260,6 +271,8 @@ void vs_bm25_scratch_free(struct vs_bm25_scratch *s)
     free(s->state);
     free(s->must);
     free(s->touched);
+    free(s->cand);
+    free(s->kheap);
     free(s);
 }
 
@@ -283,6 +296,25 @@ static int scratch_size(struct vs_bm25_scratch *s, size_t n)
         return -1;
     memset(s->state + s->cap, 0, n - s->cap);
     s->cap = n;
+    return 0;
+}
+
+static int scratch_cand(struct vs_bm25_scratch *s, size_t n, size_t k)
+{
+    if (n > s->candcap) {
+        struct cand *c = realloc(s->cand, n * sizeof *c);
+        if (!c)
+            return -1;
+        s->cand = c;
+        s->candcap = n;
+    }
+    if (k > s->kcap) {
+        double *h = realloc(s->kheap, k * sizeof *h);
+        if (!h)
+            return -1;
+        s->kheap = h;
+        s->kcap = k;
+    }
     return 0;
 }
 
@@ -489,12 +521,381 @@ static inline int bit(const uint64_t *bm, uint64_t row)
     return (int)((bm[row >> 6] >> (row & 63)) & 1);
 }
 
+/* ---------------------------------------------------------------- pruning
+ *
+ * Top-k pruning for a query of optional terms (MaxScore, term at a time):
+ * no term adds more than its upper bound ub = idf * weight * (k1 + 1) to a
+ * document (tf * (k1 + 1) / (tf + norm) < k1 + 1). Terms are taken by
+ * falling bound; after each one, theta is the k-th best partial score of
+ * the eligible documents seen (or the heap's worst hit of earlier views).
+ * Once the bounds of the terms left add up to less than theta, no document
+ * not seen yet can enter the top k: the terms left are only looked up for
+ * the candidates (with the skip entries of long lists, so most of their
+ * postings are never decoded), and a candidate is dropped as soon as its
+ * partial score plus the bounds left falls below theta. The candidates
+ * left at the end are scored again in clause order, so their scores are
+ * bit for bit those of exhaustive scoring (the bounds carry a margin of
+ * 1e-9 for the rounding of partial sums taken in another order). */
+
+#define MARGIN 1e-9
+#define PRUNE_MIN 65536
+
+/* The skip entries of term t (NULL for a short list), built on first use. */
+static int get_skips(struct vs_bm25 *ix, long t, const uint8_t *p0,
+                     const struct vs_bm25_skips **out, struct vs_diag *d)
+{
+    *out = NULL;
+    uint32_t df = ix->t_df[t];
+    if (df < SKIP_MIN)
+        return VS_OK;
+    pthread_mutex_lock(&ix->lock);
+    if (!ix->skips)
+        ix->skips = calloc(ix->nterms ? ix->nterms : 1, sizeof *ix->skips);
+    int ok = ix->skips != NULL;
+    const struct vs_bm25_skips *have = ok ? ix->skips[t] : NULL;
+    pthread_mutex_unlock(&ix->lock);
+    if (!ok)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    if (have) {
+        *out = have;
+        return VS_OK;
+    }
+    uint32_t nb = (df + SKIP_EVERY - 1) / SKIP_EVERY;
+    struct vs_bm25_skips *s = malloc(sizeof *s + nb * sizeof s->e[0]);
+    if (!s)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    s->n = nb;
+    const uint8_t *p = p0, *end = p0 + ix->t_dlen[t];
+    uint64_t row = 0;
+    for (uint32_t i = 0; i < df; i++) {
+        struct vs_bm25_skip *e = &s->e[i / SKIP_EVERY];
+        if (i % SKIP_EVERY == 0) {
+            e->off = (uint32_t)(p - p0);
+            e->prev = (uint32_t)row;
+        }
+        uint64_t delta, tf;
+        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf) ||
+            (row += delta) >= ix->nrows) {
+            free(s);
+            return vs_bm25_corrupt(d, "bad postings");
+        }
+        if (i % SKIP_EVERY == 0)
+            e->first = (uint32_t)row;
+    }
+    pthread_mutex_lock(&ix->lock);
+    if (ix->skips[t]) { /* another thread was first */
+        free(s);
+        have = ix->skips[t];
+    } else {
+        ix->skips[t] = s;
+        have = s;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    *out = have;
+    return VS_OK;
+}
+
+/* A reader of one term's postings that looks rows up in increasing order. */
+struct cursor {
+    const uint8_t *p0, *p, *end;
+    const struct vs_bm25_skips *sk;
+    uint32_t df, i; /* postings; the next one to decode */
+    uint64_t row;   /* the row of the last one decoded */
+    uint32_t tf;
+    int have;       /* a posting was decoded since the last jump */
+};
+
+static int cursor_open(struct vs_bm25 *ix, long t, struct cursor *c,
+                       struct vs_diag *d)
+{
+    memset(c, 0, sizeof *c);
+    int rc = vs_bm25_postings(ix, t, &c->p0, d);
+    if (rc != VS_OK)
+        return rc;
+    c->p = c->p0;
+    c->end = c->p0 + ix->t_dlen[t];
+    c->df = ix->t_df[t];
+    return get_skips(ix, t, c->p0, &c->sk, d);
+}
+
+/* *tf = the term's frequency in row (0: absent); rows must not decrease
+ * from one call to the next. Counts the postings decoded in *npost. */
+static int cursor_seek(const struct vs_bm25 *ix, struct cursor *c, uint32_t row,
+                       uint32_t *tf, uint64_t *npost, struct vs_diag *d)
+{
+    *tf = 0;
+    if (c->sk && c->i < c->df) {
+        /* the last block whose first row is <= row, from the current one */
+        uint32_t lo = c->i / SKIP_EVERY, hi = c->sk->n;
+        if (c->sk->e[lo].first <= row) {
+            while (hi - lo > 1) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (c->sk->e[mid].first <= row)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            if ((uint64_t)lo * SKIP_EVERY > c->i) {
+                c->p = c->p0 + c->sk->e[lo].off;
+                c->row = c->sk->e[lo].prev;
+                c->i = lo * SKIP_EVERY;
+                c->have = 0;
+            }
+        }
+    }
+    while (!c->have || c->row < row) {
+        if (c->i >= c->df)
+            return VS_OK;
+        uint64_t delta, f;
+        if (rd_varint(&c->p, c->end, &delta) || rd_varint(&c->p, c->end, &f))
+            return vs_bm25_corrupt(d, "bad postings");
+        c->row += delta;
+        if (c->row >= ix->nrows || ix->doclens[c->row] == ABSENT || f == 0 ||
+            f > UINT32_MAX)
+            return vs_bm25_corrupt(d, "bad postings");
+        c->tf = (uint32_t)f;
+        c->i++;
+        c->have = 1;
+        (*npost)++;
+    }
+    if (c->row == row)
+        *tf = c->tf;
+    return VS_OK;
+}
+
+/* Push x into the size-k min-heap h of n scores (the root is the k-th best
+ * when n == k). */
+static void kheap_push(double *h, size_t *n, size_t k, double x)
+{
+    size_t i;
+    if (*n < k) {
+        for (i = (*n)++; i > 0 && h[(i - 1) / 2] > x; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+        h[i] = x;
+        return;
+    }
+    if (x <= h[0])
+        return;
+    i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        double mv = x;
+        if (l < *n && h[l] < mv) {
+            m = l;
+            mv = h[l];
+        }
+        if (r < *n && h[r] < mv)
+            m = r;
+        if (m == i)
+            break;
+        h[i] = h[m];
+        i = m;
+    }
+    h[i] = x;
+}
+
+static inline int eligible(const struct vs_bm25_view *vw, uint64_t row)
+{
+    if (vw->live ? !((vw->live[row >> 6] >> (row & 63)) & 1)
+                 : vw->live_fn && !vw->live_fn(vw->live_arg, row))
+        return 0;
+    return !vw->filter || ((vw->filter[row >> 6] >> (row & 63)) & 1);
+}
+
+/* theta: the k-th best of the candidates' scores and of the earlier views'
+ * hits (0 while fewer than k are known). */
+static double theta_of(struct vs_bm25_scratch *s, size_t nc, size_t k,
+                       double theta_views)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nc; i++)
+        kheap_push(s->kheap, &n, k, s->cand[i].acc);
+    double t = n == k ? s->kheap[0] : 0;
+    return t > theta_views ? t : theta_views;
+}
+
+/* Keep the candidates whose score plus rest may reach theta (in order). */
+static size_t cand_prune(struct vs_bm25_scratch *s, size_t nc, double rest,
+                         double theta)
+{
+    size_t m = 0;
+    double cut = theta * (1 - MARGIN);
+    for (size_t i = 0; i < nc; i++)
+        if (s->cand[i].acc + rest >= cut)
+            s->cand[m++] = s->cand[i];
+    return m;
+}
+
+static int cmp_cand_row(const void *x, const void *y)
+{
+    const struct cand *a = x, *b = y;
+    return a->row < b->row ? -1 : a->row > b->row;
+}
+
+struct pterm {
+    size_t c;   /* clause */
+    long t;     /* term in this index */
+    double w;   /* idf * weight */
+    double ub;  /* w * (k1 + 1) */
+};
+
+static int cmp_pterm(const void *x, const void *y)
+{
+    const struct pterm *a = x, *b = y;
+    if (a->ub != b->ub)
+        return a->ub > b->ub ? -1 : 1;
+    return a->c < b->c ? -1 : a->c > b->c;
+}
+
+static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
+                         const struct vs_bm25_query *q, const double *idf,
+                         const struct gstats *g, struct vs_bm25_scratch *s,
+                         struct vs_bm25_hit *hits, size_t *n, size_t k,
+                         struct vs_bm25_search_stats *stats, struct vs_diag *d)
+{
+    struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)vw->index;
+    size_t m = 0;
+    struct pterm *pt = malloc(q->ncl * sizeof *pt);
+    double *rest = malloc((q->ncl + 1) * sizeof *rest);
+    int rc = VS_OK;
+    if (!pt || !rest) {
+        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t c = 0; c < q->ncl; c++) {
+        long t = vs_bm25_lookup(ix, q->cl[c].terms[0], strlen(q->cl[c].terms[0]));
+        if (t < 0)
+            continue;
+        double w = idf[c] * q->cl[c].weight;
+        pt[m++] = (struct pterm){c, t, w, w * (g->k1 + 1)};
+    }
+    if (m == 0)
+        goto done;
+    qsort(pt, m, sizeof *pt, cmp_pterm);
+    rest[m] = 0;
+    for (size_t j = m; j-- > 0;)
+        rest[j] = (rest[j + 1] + pt[j].ub) * (1 + MARGIN);
+    double theta_views = *n == k ? hits[0].score : 0, theta = theta_views;
+    if (scratch_cand(s, 1, k)) {
+        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto done;
+    }
+
+    /* phase 1: every posting of the terms of high bound */
+    size_t j = 0;
+    double seen_ub = 0;
+    while (j < m && !(theta > 0 && rest[j] < theta * (1 - MARGIN))) {
+        struct clause one = q->cl[pt[j].c];
+        rc = run_term(ix, &one, idf[pt[j].c], g, s, &stats->postings, d);
+        if (rc != VS_OK)
+            goto reset;
+        seen_ub += pt[j].ub;
+        j++;
+        /* theta can only pass rest[j] when the bounds seen do */
+        if (j < m && s->ntouched >= k && seen_ub * (1 + MARGIN) > rest[j]) {
+            size_t nh = 0;
+            for (size_t i = 0; i < s->ntouched; i++) {
+                uint32_t row = s->touched[i];
+                if (eligible(vw, row))
+                    kheap_push(s->kheap, &nh, k, s->acc[row]);
+            }
+            if (nh == k && s->kheap[0] > theta)
+                theta = s->kheap[0];
+        }
+    }
+    /* the candidates: eligible documents seen that may still reach theta */
+    if (scratch_cand(s, s->ntouched, k)) {
+        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        goto reset;
+    }
+    size_t nc = 0;
+    double cut = theta * (1 - MARGIN);
+    for (size_t i = 0; i < s->ntouched; i++) {
+        uint32_t row = s->touched[i];
+        s->state[row] = 0;
+        stats->matched++;
+        if (!eligible(vw, row))
+            continue;
+        stats->eligible++;
+        if (s->acc[row] + rest[j] >= cut)
+            s->cand[nc++] = (struct cand){row, s->acc[row]};
+    }
+    s->ntouched = 0;
+    theta = theta_of(s, nc, k, theta);
+    nc = cand_prune(s, nc, rest[j], theta);
+    qsort(s->cand, nc, sizeof *s->cand, cmp_cand_row);
+    if (j < m)
+        stats->pruned++;
+
+    /* phase 2: the terms left, looked up for the candidates only */
+    for (; j < m && nc > 0; j++) {
+        struct cursor cu;
+        if ((rc = cursor_open(ix, pt[j].t, &cu, d)) != VS_OK)
+            goto done;
+        for (size_t i = 0; i < nc; i++) {
+            uint32_t tf, row = s->cand[i].row;
+            if ((rc = cursor_seek(ix, &cu, row, &tf, &stats->postings, d)) != VS_OK)
+                goto done;
+            if (tf)
+                s->cand[i].acc += pt[j].w * bm25_tf(g, (double)tf, ix->doclens[row]);
+        }
+        theta = theta_of(s, nc, k, theta);
+        nc = cand_prune(s, nc, rest[j + 1], theta);
+    }
+
+    /* the scores of the candidates left, summed in clause order as
+     * exhaustive scoring sums them */
+    for (size_t i = 0; i < nc; i++)
+        s->cand[i].acc = 0;
+    for (size_t c = 0; c < q->ncl && nc > 0; c++) {
+        size_t x;
+        for (x = 0; x < m && pt[x].c != c; x++)
+            ;
+        if (x == m)
+            continue; /* the term is not in this index */
+        struct cursor cu;
+        if ((rc = cursor_open(ix, pt[x].t, &cu, d)) != VS_OK)
+            goto done;
+        for (size_t i = 0; i < nc; i++) {
+            uint32_t tf, row = s->cand[i].row;
+            if ((rc = cursor_seek(ix, &cu, row, &tf, &stats->postings, d)) != VS_OK)
+                goto done;
+            if (tf)
+                s->cand[i].acc += pt[x].w * bm25_tf(g, (double)tf, ix->doclens[row]);
+        }
+    }
+    for (size_t i = 0; i < nc; i++) {
+        struct vs_bm25_hit h = {v, s->cand[i].row, s->cand[i].acc};
+        heap_push(hits, n, k, h);
+    }
+    goto done;
+reset:
+    for (size_t i = 0; i < s->ntouched; i++)
+        s->state[s->touched[i]] = 0;
+    s->ntouched = 0;
+done:
+    free(pt);
+    free(rest);
+    return rc;
+}
+
 int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
                    const struct vs_bm25_query *q,
                    const struct vs_bm25_params *p, size_t k,
                    struct vs_bm25_scratch *scratch, struct vs_bm25_hit *hits,
                    size_t *nhits, struct vs_bm25_search_stats *st,
                    struct vs_diag *d)
+{
+    return vs_bm25_search_opt(views, nviews, q, p, k, scratch, hits, nhits, st,
+                              1, d);
+}
+
+int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
+                       const struct vs_bm25_query *q,
+                       const struct vs_bm25_params *p, size_t k,
+                       struct vs_bm25_scratch *scratch, struct vs_bm25_hit *hits,
+                       size_t *nhits, struct vs_bm25_search_stats *st, int prune,
+                       struct vs_diag *d)
 {
     *nhits = 0;
     struct vs_bm25_search_stats stats = {0};
@@ -551,9 +952,30 @@ int vs_bm25_search(const struct vs_bm25_view *views, size_t nviews,
         goto done;
     }
     size_t n = 0;
+    /* top-k pruning (MaxScore) for queries of optional terms only */
+    int optional_terms = prune && q->ncl >= 2;
+    for (size_t c = 0; c < q->ncl && optional_terms; c++)
+        if (q->cl[c].kind != CL_SHOULD || q->cl[c].nterms != 1)
+            optional_terms = 0;
     for (size_t v = 0; v < nviews && rc == VS_OK; v++) {
         struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)views[v].index;
         scratch->ntouched = 0;
+        if (optional_terms && prune == 1) {
+            /* on small lists the pruning's own work costs more than it
+             * saves (SciFact: 13% slower): prune when the query's lists
+             * hold PRUNE_MIN postings or more */
+            uint64_t listed = 0;
+            for (size_t c = 0; c < q->ncl; c++)
+                listed += vs_bm25_df(ix, q->cl[c].terms[0], strlen(q->cl[c].terms[0]));
+            if (listed < PRUNE_MIN)
+                goto exhaustive;
+        }
+        if (optional_terms) {
+            rc = search_pruned(&views[v], (uint32_t)v, q, idf, &g, scratch, hits,
+                               &n, k, &stats, d);
+            continue;
+        }
+    exhaustive:
         for (size_t c = 0; c < q->ncl && rc == VS_OK; c++) {
             const struct clause *cl = &q->cl[c];
             if (cl->nterms == 1)

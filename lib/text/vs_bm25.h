@@ -165,6 +165,9 @@ struct vs_bm25_search_stats {
     uint64_t postings; /* postings decoded */
     uint64_t matched;  /* documents matching the query (before live/filter) */
     uint64_t eligible; /* of those, live and allowed by the filter */
+    /* views where top-k pruning left postings unread; matched and eligible
+     * then count only the documents scored before it began */
+    uint64_t pruned;
 };
 
 /* Reusable per-thread buffers for vs_bm25_search (sized on use). */
@@ -173,7 +176,9 @@ struct vs_bm25_scratch *vs_bm25_scratch_new(void);
 void vs_bm25_scratch_free(struct vs_bm25_scratch *s);
 
 /* The top k documents of the views for q: hits (room for k) gets *nhits <=
- * k hits, best first. p NULL means the defaults; scratch NULL allocates for
+ * k hits, best first. Queries of optional terms over long posting lists
+ * are pruned (MaxScore, docs/bm25.md): the hits and scores are exactly
+ * those of scoring every posting. p NULL means the defaults; scratch NULL allocates for
  * this call; st may be NULL. Errors: VS_E_MISMATCH (a view's analyzer is not
  * the query's), VS_E_USAGE (bad k1 or b), VS_E_CORRUPT (damaged postings),
  * VS_E_NOMEM. */

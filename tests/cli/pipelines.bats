@@ -43,7 +43,7 @@ teardown() { rm -rf "$S"; }
     run_split vs-query "$S/m.vs" --no-text --query "heat pipe"
     expect_status 0
     [[ "$out" == '{"qid":"q1","id":"a","rank":1,'*'"mode":"text"'* ]]
-    [[ "$err" == *"1 query searched by text (BM25) only"*"no-such-model:3"* ]]
+    [[ "$err" == *"1 query searched by text (BM25) only: field 'vector' is missing"*"no-such-model:3"* ]]
 }
 
 @test "vs-query --query with --fuse is a usage error; --help and man list --query and --group-by" {

@@ -190,6 +190,19 @@ C
 
 # make lint's script on a scratch tree: both tools find a planted bug, and
 # an entry in each suppressions file is what lets it pass.
+@test "release: every man page renders at 80 columns without a groff warning (lintian's groff-message)" {
+    command -v man > /dev/null || skip "man not installed"
+    for f in "$ROOT"/man/*.[13]; do
+        w=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$f" 2>&1 > /dev/null)
+        [ -z "$w" ] || { echo "$f: $w"; false; }
+    done
+    # a table too wide is what the check is for: it finds a planted one
+    cd "$BATS_TEST_TMPDIR"
+    { echo "'\\\" t"; printf '.TH X 1\n.SH T\n.TS\nl l.\n1\t'; printf 'word %.0s' $(seq 40); printf '\n.TE\n'; } > wide.1
+    w=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z wide.1 2>&1 > /dev/null)
+    [[ "$w" == *"table wider than line width"* ]] || { echo "no warning: $w"; false; }
+}
+
 @test "release: scripts/lint.sh reports a planted null dereference by both tools; suppressions silence it" {
     for t in cppcheck clang-tidy; do
         command -v "$t" >/dev/null || skip "$t not installed (scripts/deps.sh --release installs it)"

@@ -287,6 +287,35 @@ assert len(seen) == sum(1 for d in docs.values() if d["text"].strip()), len(seen
     unmark_out vs-chunk
 }
 
+@test "vs-chunk: poppler-glib is loaded on the first PDF: not linked, and its absence is exit 5 naming the package" {
+    # no PDF stack at start-up (bench/startup.sh measures the cost)
+    run_split ldd "$(command -v vs-chunk)" || true
+    expect_status 0
+    [[ "$out" != *poppler* && "$out" != *glib* && "$out" != *cairo* ]] || false
+    lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libpoppler-glib\.so\.8 .* => //p' | head -n 1)
+    [ -n "$lib" ] || skip "libpoppler-glib.so.8 is not installed"
+    # hide it: an empty file over it, in a mount namespace of our own
+    unshare -r -m true 2>/dev/null || skip "unshare -r -m is not permitted here"
+    lib=$(readlink -f "$lib")
+    cp "$FIXTURES/docs/notes.txt" "$FIXTURES/docs/sample.pdf" "$SCRATCH/"
+    run_split unshare -r -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+        vs-chunk "$SCRATCH/notes.txt" "$SCRATCH/sample.pdf" || true
+    expect_status 5
+    # (dlerror names the file by the path it tried: /lib or /usr/lib)
+    [[ "$err" == "vs-chunk: error: $SCRATCH/sample.pdf: reading a PDF needs libpoppler-glib.so.8 (Debian package libpoppler-glib8): "*"libpoppler-glib.so.8: file too short" ]] || false
+    [ "$(printf '%s\n' "$err" | wc -l)" = 1 ]
+    unmark_out --cut vs-chunk
+    # --keep-going does not hide it either: every PDF would fail the same way
+    run_split unshare -r -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+        vs-chunk --keep-going "$SCRATCH/notes.txt" "$SCRATCH/sample.pdf" || true
+    expect_status 5
+    # text files alone need no PDF library
+    run_split unshare -r -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+        vs-chunk "$SCRATCH/notes.txt" || true
+    expect_status 0
+    [ -z "$err" ]
+}
+
 @test "vs-chunk: a directory walk reads documents only, honours ignore files, --include and --no-ignore" {
     cd "$SCRATCH"
     mkdir -p site/css site/build site/sub

@@ -115,7 +115,7 @@ for k in ("bytes_on_disk", "raw_bytes", "compression_ratio", "format_version"):
     run_split vs-index get "$S" nope || true
     expect_status 1
     [ -z "$out" ]
-    [[ "$err" == *"no record with id 'nope'"* ]]
+    [[ "$err" == *"field 'id' names no record: 'nope'"* ]]
     [ "$(info_field "$S" records)" = 5 ]
 }
 
@@ -129,7 +129,7 @@ for k in ("bytes_on_disk", "raw_bytes", "compression_ratio", "format_version"):
     [[ "$err" == "vs-index: error: <stdin>:2:"* ]]
     run_split vs-index get "$S" < <(printf '{"id":"doc3"}\n{"id":"zz"}\n') || true
     expect_status 1
-    [[ "$err" == *"<stdin>:2: field 'id' no record with id 'zz'"* ]]
+    [[ "$err" == *"<stdin>:2: field 'id' names no record: 'zz'"* ]]
     run_split vs-index get "$S" </dev/null || true
     expect_status 0
     [ -z "$out" ]

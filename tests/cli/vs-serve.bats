@@ -213,6 +213,111 @@ assert hashlib.sha256(bytes.fromhex(salt) + b"s3cret-key").hexdigest() == dig
     stop_server
 }
 
+@test "vs-serve: concurrent single-query requests get the hits each gets alone" {
+    # one search at a time: concurrent single-record requests are searched
+    # together in batches (lib/serve/server.c); each must get what it gets
+    # alone, with its own qid (string, integer, BEIR "_id"), its own k,
+    # filter and mode (vector, or hybrid with a text), and a bad record only
+    # its own 400. 20000 records, so that a
+    # search lasts long enough for others to queue behind it (how many do
+    # is up to the scheduler: the test prints the batch count, and holds
+    # whatever it is)
+    cd "$BATS_TEST_TMPDIR"
+    $PY - <<'EOF'
+import json, random
+r = random.Random(11)
+with open("recs.ndjson", "w") as f:
+    for i in range(20000):
+        f.write(json.dumps({"id": "d%d" % i, "vector": [round(r.uniform(-1, 1), 4) for _ in range(8)],
+                            "text": "doc %d word%d" % (i, i % 50),
+                            "metadata": {"even": i % 2 == 0}}) + "\n")
+with open("all.ndjson", "w") as a:
+    for i in range(48):
+        v = [round(r.uniform(-1, 1), 4) for _ in range(8)]
+        q = {"vector": v, "k": 1 + i % 7}
+        if i % 3 == 0:
+            q["id"] = i
+        elif i % 3 == 1:
+            q["_id"] = "b%d" % i
+        else:
+            q["id"] = "q%d" % i
+        if i % 4 == 0:
+            q["filter"] = "metadata.even = true"
+        if i % 5 == 0:
+            q["text"] = "word%d" % i  # hybrid (auto mode): the json_t path
+        if i == 13:
+            q["vector"] = v[:3]  # the wrong dimension: a 400 of its own
+        else:
+            a.write(json.dumps(q) + "\n")
+        open("q%d" % i, "w").write(json.dumps(q) + "\n")
+EOF
+    vs-ingest big.vs < recs.ndjson 2>/dev/null
+    vs-query big.vs < all.ndjson > expected
+    [ "$(wc -l < expected)" -gt 150 ]
+    start_server --threads 1 big.vs
+    # ask.py PORT PREFIX together|alone: each query qI as one request
+    # (NDJSON for odd I), all at once on 48 connections or one after
+    # another; PREFIX.I gets the status and the body
+    cat > ask.py <<'EOF'
+import http.client, sys, threading
+port, prefix, together = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "together"
+go = threading.Barrier(48)
+def ask(i):
+    body = open("q%d" % i, "rb").read()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.connect()
+    if together:
+        go.wait()
+    ct = "application/x-ndjson" if i % 2 else "application/json"
+    c.request("POST", "/v1/stores/big/query", body, {"Content-Type": ct})
+    r = c.getresponse()
+    open("%s.%d" % (prefix, i), "wb").write(b"%d\n" % r.status + r.read())
+if together:
+    ts = [threading.Thread(target=ask, args=(i,)) for i in range(48)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+else:
+    [ask(i) for i in range(48)]
+EOF
+    $PY ask.py "$PORT" alone alone
+    $PY ask.py "$PORT" together together
+    grep -q '"mode":"hybrid"' alone.0 # q0 has a text
+    for i in $(seq 0 47); do
+        if [ "$i" = 13 ]; then
+            [ "$(head -1 alone.13)" = 400 ]
+            grep -q '"line":1' alone.13
+            grep -q '"field":"vector"' alone.13
+        else
+            [ "$(head -1 "alone.$i")" = 200 ] || { echo "q$i: $(cat "alone.$i")"; false; }
+        fi
+        cmp "alone.$i" "together.$i" || { echo "q$i differs"; diff "alone.$i" "together.$i"; false; }
+    done
+    # the NDJSON answers are vs-query's lines of that query, the JSON ones
+    # the same hits in an array
+    $PY - <<'EOF'
+import json
+want = {}
+for l in open("expected"):
+    want.setdefault(json.loads(l)["qid"], []).append(l)
+for i in range(48):
+    if i == 13:
+        continue
+    q = json.load(open("q%d" % i))
+    lines = want[str(q.get("id", q.get("_id")))]
+    got = open("alone.%d" % i).read().split("\n", 1)[1]
+    if i % 2:
+        assert got == "".join(lines), "q%d: NDJSON differs from vs-query's" % i
+    else:
+        hits = [json.dumps(h, separators=(",", ":")) for h in json.loads(got)["hits"]]
+        assert hits == [json.dumps(json.loads(l), separators=(",", ":")) for l in lines], \
+            "q%d: JSON hits differ from vs-query's" % i
+EOF
+    req GET /metrics
+    [[ "$body" == *'vs_queries_total{store="big"} 94'* ]] || false
+    echo "# $(echo "$body" | grep '^vs_query_batches_total{store="big"} [1-9]') for 94 queries" >&3
+    stop_server
+}
+
 @test "vs-serve: explain on request" {
     start_server "$KB"
     req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2,"explain":true}'

@@ -2,8 +2,8 @@
 tests/run.sh's Python section, with the package of BUILD/python on the
 path), imported by each test file (`from ex_fixtures import ...`): not a
 conftest.py, whose module name would shadow tests/python/conftest.py's.
-Importing it puts python/examples/ on sys.path, so each example imports as
-a module."""
+Importing it puts each example's folder (python/examples/NAME/, holding
+NAME.py) on sys.path, so each example imports as a module."""
 import os
 import sys
 
@@ -12,8 +12,10 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 EXAMPLES = os.path.join(ROOT, "python", "examples")
 DATA = os.path.join(EXAMPLES, "data")
-if EXAMPLES not in sys.path:
-    sys.path.insert(0, EXAMPLES)
+for _name in sorted(os.listdir(EXAMPLES)):
+    _dir = os.path.join(EXAMPLES, _name)
+    if os.path.isfile(os.path.join(_dir, _name + ".py")) and _dir not in sys.path:
+        sys.path.insert(0, _dir)
 
 
 @pytest.fixture

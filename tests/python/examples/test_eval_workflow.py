@@ -1,4 +1,4 @@
-"""python/examples/eval_workflow.py: the table and the gate's exit status."""
+"""python/examples/eval_workflow/eval_workflow.py: the table and the gate's exit status."""
 import os
 
 from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)

@@ -1,4 +1,4 @@
-"""python/examples/fastapi_app.py through FastAPI's TestClient (no socket)."""
+"""python/examples/fastapi_app/fastapi_app.py through FastAPI's TestClient (no socket)."""
 import pytest
 
 pytest.importorskip("fastapi")

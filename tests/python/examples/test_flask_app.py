@@ -1,4 +1,4 @@
-"""python/examples/flask_app.py through Flask's test client (no socket)."""
+"""python/examples/flask_app/flask_app.py through Flask's test client (no socket)."""
 import pytest
 
 pytest.importorskip("flask")

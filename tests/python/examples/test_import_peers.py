@@ -1,4 +1,4 @@
-"""python/examples/import_peers.py on files written by the real chromadb and
+"""python/examples/import_peers/import_peers.py on files written by the real chromadb and
 faiss-cpu from PyPI (scripts/venv.sh examples): the store gets every record
 and answers as the source does."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""python/examples/tutorial.ipynb, executed cell by cell in a real Jupyter
+"""python/examples/notebook/tutorial.ipynb, executed cell by cell in a real Jupyter
 kernel (nbclient, ipykernel; IPC transport: no TCP port)."""
 import os
 
@@ -12,15 +12,17 @@ from ex_fixtures import data_dir, examples_dir, workdir  # noqa: F401 (fixtures)
 
 
 def test_tutorial_runs_without_errors(examples_dir, tmp_path, monkeypatch):
-    # the kernel runs in examples_dir: the package's folder as an absolute path
+    # the kernel runs in the notebook's folder (it reads ../data/): the
+    # package's folder as an absolute path
+    nbdir = os.path.join(examples_dir, "notebook")
     import vecstore
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(vecstore.__file__)))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([pkg] + [p for p in os.environ.get(
         "PYTHONPATH", "").split(os.pathsep) if p]))
-    nb = nbformat.read(os.path.join(examples_dir, "tutorial.ipynb"), as_version=4)
+    nb = nbformat.read(os.path.join(nbdir, "tutorial.ipynb"), as_version=4)
     km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
     client = nbclient.NotebookClient(nb, km=km, timeout=180,
-                                     resources={"metadata": {"path": examples_dir}})
+                                     resources={"metadata": {"path": nbdir}})
     client.execute()
     outputs = {}
     for i, cell in enumerate(nb.cells):
@@ -35,6 +37,6 @@ def test_tutorial_runs_without_errors(examples_dir, tmp_path, monkeypatch):
 
 
 def test_tutorial_is_committed_without_outputs(examples_dir):
-    nb = nbformat.read(os.path.join(examples_dir, "tutorial.ipynb"), as_version=4)
+    nb = nbformat.read(os.path.join(examples_dir, "notebook", "tutorial.ipynb"), as_version=4)
     nbformat.validate(nb)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")

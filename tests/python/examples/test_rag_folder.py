@@ -1,4 +1,4 @@
-"""python/examples/rag_folder.py: a folder indexed, questions answered
+"""python/examples/rag_folder/rag_folder.py: a folder indexed, questions answered
 from the right file, citations that point at the bytes they quote."""
 import os
 
