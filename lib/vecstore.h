@@ -341,8 +341,16 @@ struct vs_search_opts {
     int threads;        /* 0 = OpenMP default */
     int with_text;      /* 1 (default): hits carry the record's text */
     int with_metadata;  /* 1 (default): hits carry metadata_json */
-    int with_doc_id;    /* 1 (default): hits carry doc_id (an id lookup per
-                           hit; the first search builds the id map) */
+    int with_doc_id;    /* 1 (default): hits carry doc_id */
+    int ids_only;       /* 1: hits carry qid, id, rank, score, distance and
+                           score_vector only: no stored record is read for
+                           them (text, metadata_json and doc_id are NULL,
+                           whatever with_text, with_metadata and
+                           with_doc_id say), and score and distance
+                           are the engine's float32 values (else their
+                           shortest decimals: equal as float32); the
+                           fastest search, for bindings' array results.
+                           Default 0 */
 };
 VS_API void vs_search_opts_init(struct vs_search_opts *o, size_t size);
 

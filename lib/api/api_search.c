@@ -1,8 +1,11 @@
 /* api_search.c: vs_db_search, vs_db_search_batch and the results object
- * (vecstore.h). A search builds the query records vs-query reads, runs them
- * through the query module (vs_query_text.h: vector, text, hybrid, MMR) on
- * the generation the handle holds, and turns the hit records into plain
- * struct vs_hit values owned by the results object. */
+ * (vecstore.h). A batch of vector queries (vector mode, or auto mode
+ * without text; no MMR) goes straight into the vector engine
+ * (vs_query_add_vector, vs_query_run_hits: floats in, hits out, no JSON).
+ * Any other search builds the query records vs-query reads and runs them
+ * through the query module (vs_query_text.h: vector, text, hybrid, MMR).
+ * Both run on the generation the handle holds and give the same hits,
+ * kept as plain struct vs_hit values owned by the results object. */
 #include "api_internal.h"
 
 #include <errno.h>
@@ -12,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vs_jsonfmt.h"
+#include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
 
@@ -33,7 +38,7 @@ void vs_search_opts_init(struct vs_search_opts *o, size_t size)
     /* the fusion of vs-query and vs-serve (vs_fuse_opts_init): weighted */
     struct vs_search_opts def = {size, VS_SEARCH_AUTO, 10, NULL, 0, 0,
                                  VS_FUSION_WEIGHTED, VS_FUSE_RRF_K_DEFAULT,
-                                 VS_FUSE_ALPHA_DEFAULT, 0, -1.0, 0, 1, 1, 1};
+                                 VS_FUSE_ALPHA_DEFAULT, 0, -1.0, 0, 1, 1, 1, 0};
     memcpy(o, &def, size < sizeof def ? size : sizeof def);
 }
 
@@ -175,6 +180,129 @@ static int emit_hit(const json_t *hit, void *arg)
     return oom ? VS_E_NOMEM : VS_OK;
 }
 
+/* ---- the direct path: vector queries into the engine, no JSON ---- */
+
+/* The double a hit record's score reads as: the float's shortest decimal
+ * (vs_json_float), so both paths give the same scores. */
+static double score_double(float f)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    char dig[12], buf[48];
+    int nd, e, p;
+    if (vs_float_digits(f, dig, &nd, &e, &p)) {
+        /* the decimal is M * 10^x with M < 10^9: exact as a double, as is
+         * 10^|x| up to 22, so one multiplication or division rounds it
+         * once, as strtod does (Clinger's fast path) */
+        double m = 0;
+        for (int i = 0; i < nd; i++)
+            m = m * 10 + (dig[i] - '0');
+        int x = e - nd + 1;
+        if (x >= 0 && x <= 22)
+            return copysign(m * p10[x], f);
+        if (x < 0 && x >= -22)
+            return copysign(m / p10[-x], f);
+    }
+    vs_float_format(buf, sizeof buf, f);
+    return strtod(buf, NULL);
+}
+
+struct direct_ctx {
+    vs_results *r;
+    size_t base; /* the batch's first query */
+    const struct vs_search_opts *o;
+};
+
+static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void *arg)
+{
+    struct direct_ctx *c = arg;
+    struct api_query *aq = &c->r->q[c->base + i];
+    if (aq->n == aq->cap) {
+        size_t cap = aq->cap ? aq->cap * 2 : 16;
+        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
+        if (!n)
+            return VS_E_NOMEM;
+        aq->hits = n;
+        aq->cap = cap;
+    }
+    struct vs_hit *h = &aq->hits[aq->n];
+    memset(h, 0, sizeof *h);
+    h->qid = aq->qid;
+    h->id = strdup(qh->id);
+    h->rank = rank;
+    /* ids_only: the engine's float32 values as they are (what array
+     * results keep); else their shortest decimals, as hit records give */
+    h->score = c->o->ids_only ? (double)qh->score : score_double(qh->score);
+    h->score_vector = h->score;
+    h->has_score_vector = 1;
+    if (qh->has_distance) {
+        h->distance = c->o->ids_only ? (double)qh->distance : score_double(qh->distance);
+        h->has_distance = 1;
+    }
+    int oom = !h->id;
+    if (qh->doc) {
+        json_t *x;
+        if (c->o->with_text && (x = json_object_get(qh->doc, "text")) && json_is_string(x))
+            oom |= !(h->text = strdup(json_string_value(x)));
+        if (c->o->with_metadata && (x = json_object_get(qh->doc, "metadata")))
+            oom |= !(h->metadata_json = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY));
+        if (c->o->with_doc_id && (x = json_object_get(qh->doc, "doc_id")) &&
+            json_is_string(x))
+            oom |= !(h->doc_id = strdup(json_string_value(x)));
+    }
+    aq->n++; /* counted even when a copy failed, so it is freed */
+    return oom ? VS_E_NOMEM : VS_OK;
+}
+
+/* 1 when every query of the batch is a plain vector query the engine
+ * takes as floats: the direct path. */
+static int direct_ok(const struct vs_search_query *qs, size_t n,
+                     const struct vs_search_opts *o)
+{
+    if (o->mmr >= 0 || (o->mode != VS_SEARCH_VECTOR && o->mode != VS_SEARCH_AUTO))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!qs[i].vector || (o->mode == VS_SEARCH_AUTO && qs[i].text))
+            return 0;
+    return 1;
+}
+
+static int check_finite(const struct vs_search_query *q, struct vs_diag *d)
+{
+    for (size_t j = 0; j < q->dim; j++)
+        if (!isfinite(q->vector[j])) {
+            vs_diag_field(d, "vector");
+            return vs_diag_set(d, VS_E_NONFINITE, "vector[%zu] is not a finite number", j);
+        }
+    return VS_OK;
+}
+
+/* Search qs[0..n) on the vector side of t (its batch empty), the hits into
+ * r; a bad query's 1-based position goes to d->line. */
+static int run_direct(struct vs_qtext *t, const struct vs_search_query *qs, size_t n,
+                      const struct vs_search_opts *o, vs_results *r, struct vs_diag *d)
+{
+    struct vs_query *vq = vs_qtext_vector(t);
+    int with_doc = o->with_text || o->with_metadata || o->with_doc_id;
+    struct direct_ctx ctx = {r, 0, o};
+    int rc = VS_OK;
+    for (size_t i = 0; rc == VS_OK && i < n; i++) {
+        if ((rc = check_finite(&qs[i], d)) != VS_OK ||
+            (rc = vs_query_add_vector(vq, qs[i].vector, qs[i].dim, qs[i].k, qs[i].filter,
+                                      d)) != VS_OK) {
+            d->line = (long)i + 1;
+            break;
+        }
+        if (vs_query_full(vq) || i + 1 == n) {
+            rc = vs_query_run_hits(vq, with_doc, direct_hit, &ctx, d);
+            ctx.base = i + 1;
+        }
+    }
+    /* after a failure queries may be pending: the caller drops t */
+    return rc;
+}
+
 static int check_opts(const struct vs_search_opts *o, struct vs_error *err)
 {
     if (o->mode < VS_SEARCH_AUTO || o->mode > VS_SEARCH_HYBRID)
@@ -279,14 +407,45 @@ void vs_api_prepared_clear(vs_db *db)
     db->nprep = 0;
 }
 
+/* The options that shape a prepared search, as text: the bytes of their
+ * values in hex, then the filter (no printf: this runs on every call). */
 static char *options_key(const struct vs_search_opts *o)
 {
-    char *key = NULL;
-    if (asprintf(&key, "%zu|%d|%zu|%d|%d|%d|%d|%d|%.17g|%.17g|%zu|%.17g|%s%s", o->k,
-                 o->threads, o->ef, o->exact, o->mode, o->fusion, o->with_text,
-                 o->with_metadata, o->rrf_k, o->alpha, o->depth, o->mmr,
-                 o->filter ? "F" : "-", o->filter ? o->filter : "") < 0)
+    struct {
+        size_t k, ef, depth;
+        double rrf_k, alpha, mmr;
+        int threads, exact, mode, fusion, with_text, with_metadata, filter;
+    } v;
+    memset(&v, 0, sizeof v); /* the padding too */
+    v.k = o->k;
+    v.ef = o->ef;
+    v.mmr = o->mmr;
+    if (o->mode != VS_SEARCH_VECTOR || o->mmr >= 0) {
+        /* only fusion and MMR read these: a vector search without MMR
+         * shares its prepared search whatever they are (Python's search()
+         * and search_arrays() pass different fusion defaults) */
+        v.depth = o->depth;
+        v.rrf_k = o->rrf_k;
+        v.alpha = o->alpha;
+        v.fusion = o->fusion;
+    }
+    v.threads = o->threads;
+    v.exact = o->exact;
+    v.mode = o->mode;
+    v.with_text = o->with_text;
+    v.with_metadata = o->with_metadata;
+    v.filter = o->filter != NULL;
+    size_t flen = o->filter ? strlen(o->filter) : 0;
+    char *key = malloc(2 * sizeof v + flen + 1);
+    if (!key)
         return NULL;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *b = (const unsigned char *)&v;
+    for (size_t i = 0; i < sizeof v; i++) {
+        key[2 * i] = hex[b[i] >> 4];
+        key[2 * i + 1] = hex[b[i] & 15];
+    }
+    memcpy(key + 2 * sizeof v, o->filter ? o->filter : "", flen + 1);
     return key;
 }
 
@@ -362,6 +521,8 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
     if ((rc = vs_api_take_opts(&o, sizeof o, opts, err, "vs_search_opts")) != VS_OK ||
         (rc = check_opts(&o, err)) != VS_OK)
         return rc;
+    if (o.ids_only)
+        o.with_text = o.with_metadata = o.with_doc_id = 0;
     struct vs_diag d;
     vs_diag_clear(&d);
     vs_results *r = calloc(1, sizeof *r);
@@ -407,7 +568,10 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
         if (rc == VS_E_FILTER)
             vs_diag_field(&d, "filter");
     }
-    for (size_t i = 0; rc == VS_OK && i < n; i++) {
+    int direct = direct_ok(qs, n, &o);
+    if (rc == VS_OK && direct)
+        rc = run_direct(t, qs, n, &o, r, &d);
+    for (size_t i = 0; rc == VS_OK && !direct && i < n; i++) {
         json_t *rec = query_record(i, &qs[i], &d, &rc);
         if (rc == VS_OK)
             rc = vs_qtext_add(t, rec, &d);
@@ -421,7 +585,7 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
     }
     if (rc == VS_OK && t && vs_qtext_pending(t))
         rc = vs_qtext_run(t, emit_hit, &ctx, NULL, NULL, &d);
-    if (rc == VS_OK && ctx.with_doc_id)
+    if (rc == VS_OK && ctx.with_doc_id && !direct)
         rc = add_doc_ids(db->store, r, &d);
     if (t && rc == VS_OK)
         prepared_give(db, t, key);

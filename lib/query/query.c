@@ -483,6 +483,49 @@ void vs_query_add_scanned(struct vs_query *q, size_t k)
     pq->k = k ? k : q->o.k;
 }
 
+int vs_query_add_vector(struct vs_query *q, const float *vec, size_t dim, size_t k,
+                        const char *filter, struct vs_diag *d)
+{
+    if (q->npend >= q->o.batch)
+        return vs_diag_set(d, VS_E_INTERNAL, "query batch is full");
+    struct pending *pq = &q->pend[q->npend];
+    int st;
+    memset(pq, 0, sizeof *pq);
+    if (k > VS_QUERY_K_MAX)
+        return field_error(d, VS_E_FIELD, "k", "must be an integer from 1 to 100000");
+    pq->k = k ? k : q->o.k;
+    if (filter) {
+        struct vs_diag fd;
+        vs_diag_clear(&fd);
+        if ((st = vs_filter_compile(filter, &pq->filter, &fd)) != VS_OK) {
+            vs_diag_field(d, "filter");
+            return vs_diag_set(d, st == VS_E_FILTER ? VS_E_FIELD : st, "%s", fd.detail);
+        }
+    }
+    if (q->dim != 0 && dim != q->dim) {
+        vs_diag_field(d, "vector");
+        st = vs_diag_set(d, VS_E_DIM, "has %zu numbers, store '%s' has dimension %zu", dim,
+                         vs_store_path(q->s), q->dim);
+        goto fail;
+    }
+    if (q->dim != 0) {
+        float *dst = q->vecs + q->npend * q->dim;
+        memcpy(dst, vec, dim * sizeof *dst);
+        /* the same arithmetic the store applied to its vectors at ingest */
+        if (q->st.normalize && vs_distance_normalize(dst, q->dim) != VS_OK) {
+            st = field_error(d, VS_E_DATA, "vector",
+                             "has length 0 and cannot be normalised like the store's vectors");
+            goto fail;
+        }
+    }
+    q->npend++;
+    return VS_OK;
+fail:
+    vs_filter_free(pq->filter);
+    memset(pq, 0, sizeof *pq);
+    return st;
+}
+
 static int add_real(json_t *o, const char *key, float v)
 {
     json_t *j = vs_json_float(v);
@@ -713,6 +756,36 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
         *nhits = hits;
     if (nempty)
         *nempty = empty;
+    return st;
+}
+
+int vs_query_run_hits(struct vs_query *q, int with_doc,
+                      int (*hit)(size_t i, size_t rank, const struct vs_query_hit *h, void *arg),
+                      void *arg, struct vs_diag *d)
+{
+    size_t nq = q->npend;
+    memset(q->run_ns, 0, sizeof q->run_ns);
+    int st = nq ? search_batch(q, d) : VS_OK;
+    for (size_t i = 0; i < nq && st == VS_OK; i++) {
+        const struct vs_flat_result *r = &q->fr[i];
+        q->distances += r->distances;
+        if (r->n < q->pend[i].k)
+            q->shortfalls++;
+        if ((st = finite_scores(q, r, d)) != VS_OK)
+            break;
+        for (size_t j = 0; j < r->n && st == VS_OK; j++) {
+            struct vs_query_hit h = {r->hits[j].id, 0, 0, 0, NULL};
+            h.score = vs_distance_score(q->st.metric, r->hits[j].raw, &h.distance,
+                                        &h.has_distance);
+            json_t *doc = NULL;
+            if (with_doc &&
+                (st = get_doc(q, r->hits[j].part, r->hits[j].row, &doc, d)) != VS_OK)
+                break;
+            h.doc = doc;
+            st = hit(i, j + 1, &h, arg);
+        }
+    }
+    clear_batch(q);
     return st;
 }
 

@@ -80,6 +80,37 @@ int vs_query_run(struct vs_query *q, int (*emit)(const json_t *hit, void *arg),
                  void *arg, uint64_t *nhits, uint64_t *nempty,
                  struct vs_diag *d);
 
+/* Add a query given as dim floats rather than a record (the JSON-free path
+ * of the public API, lib/api/): k 0 = the default k; filter (may be NULL)
+ * is this query's own, as a record's "filter". The checks and errors of
+ * vs_query_add: VS_E_FIELD ("k" above VS_QUERY_K_MAX, "filter" that does
+ * not compile), VS_E_DIM ("vector"), VS_E_DATA (a zero vector where
+ * vectors are normalised), VS_E_NOMEM; the caller checks that the floats
+ * are finite. A rejected query leaves the batch as it was. */
+int vs_query_add_vector(struct vs_query *q, const float *vec, size_t dim, size_t k,
+                        const char *filter, struct vs_diag *d);
+
+/* One hit as vs_query_run_hits hands it over (borrowed for the call). */
+struct vs_query_hit {
+    const char *id;    /* the record's id (the store's bytes) */
+    float score;       /* as the hit record's "score" ... */
+    float distance;    /* ... and "distance" */
+    int has_distance;  /* 0 for dot */
+    const json_t *doc; /* the stored record (text, metadata, doc_id) when
+                          with_doc, else NULL */
+};
+
+/* Search the pending batch as vs_query_run does, without a json_t per
+ * hit: hit(i, rank, h, arg) for pending query i (0-based) and rank from 1,
+ * in query then rank order; with_doc 0 reads no stored record. A query
+ * refused for a score that is not finite stops the run (the queries
+ * before it were handed over). Not with explain (it is left out). hit
+ * returns VS_OK or a status that stops the run (returned as is). The
+ * batch is empty afterwards. */
+int vs_query_run_hits(struct vs_query *q, int with_doc,
+                      int (*hit)(size_t i, size_t rank, const struct vs_query_hit *h, void *arg),
+                      void *arg, struct vs_diag *d);
+
 /* Search the pending batch as vs_query_run does and write its hit records
  * as NDJSON text, byte for byte what vs_ndjson_write writes for the records
  * vs_query_run hands to emit with "qid" set to qids[i] (qlens[i] bytes of

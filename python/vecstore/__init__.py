@@ -69,11 +69,11 @@ def library_version() -> str:
 # ---- values -----------------------------------------------------------------
 
 
-class Hit:
-    """One search hit (see __init__.pyi)."""
+class Hit(_vecstore.HitBase):
+    """One search hit (see __init__.pyi). Its fields are the C base's
+    slots: Store.search fills them in C without calling __init__."""
 
-    __slots__ = ("id", "score", "rank", "text", "_meta_json", "doc_id", "distance",
-                 "qid", "score_vector", "score_text", "retrieval_rank", "_meta")
+    __slots__ = ()
 
     def __init__(self, id: str, score: float, rank: int, text: str | None = None,
                  metadata_json: str | None = None, doc_id: str | None = None,
@@ -129,6 +129,9 @@ class Hit:
 
     def __repr__(self) -> str:
         return f"Hit(id={self.id!r}, score={self.score:.6g}, rank={self.rank})"
+
+
+_vecstore.set_hit_type(Hit)
 
 
 class StoreInfo:
@@ -344,8 +347,7 @@ class Store:
             _NAN if alpha is None else float(alpha), int(depth or 0),
             -1.0 if mmr is None else float(mmr), int(threads or 0), bool(with_text),
             bool(with_metadata), bool(with_text or with_metadata))
-        out = [[Hit(*t) for t in row] for row in rows]
-        return out[0] if single else out
+        return rows[0] if single else rows
 
     def search_arrays(self, queries: Any, k: int = 10, *, filter: str | None = None,
                       ef: int | None = None, exact: bool = False,

@@ -13,6 +13,7 @@
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -491,27 +492,126 @@ static PyObject *db_commit(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static PyObject *opt_double(int has, double x)
+/* ---- hits ----
+ * HitBase: the storage of vecstore.Hit (a Python subclass that adds the
+ * methods: metadata, to_dict, __eq__, __repr__). Its fields are member
+ * slots (a NULL slot reads as None); search fills them straight from the
+ * results, with no tuple and no Python __init__ per hit. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *id, *score, *rank, *text, *meta_json, *doc_id, *distance, *qid,
+        *score_vector, *score_text, *retrieval_rank, *meta;
+} HitObject;
+
+#define HIT_NFIELDS 12
+
+static PyObject **hit_fields(HitObject *h) { return &h->id; }
+
+static int hit_traverse(PyObject *self, visitproc visit, void *arg)
 {
-    if (has)
-        return PyFloat_FromDouble(x);
+    PyObject **f = hit_fields((HitObject *)self);
+    for (int i = 0; i < HIT_NFIELDS; i++)
+        Py_VISIT(f[i]);
+    Py_VISIT((PyObject *)Py_TYPE(self));
+    return 0;
+}
+
+static int hit_clear(PyObject *self)
+{
+    PyObject **f = hit_fields((HitObject *)self);
+    for (int i = 0; i < HIT_NFIELDS; i++)
+        Py_CLEAR(f[i]);
+    return 0;
+}
+
+static void hit_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    hit_clear(self);
+    freefunc fr = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    fr(self);
+    Py_DECREF(tp);
+}
+
+#define HIT_MEMBER(name, field) \
+    {name, T_OBJECT, offsetof(HitObject, field), 0, NULL}
+static PyMemberDef hit_members[] = {
+    HIT_MEMBER("id", id),
+    HIT_MEMBER("score", score),
+    HIT_MEMBER("rank", rank),
+    HIT_MEMBER("text", text),
+    HIT_MEMBER("_meta_json", meta_json),
+    HIT_MEMBER("doc_id", doc_id),
+    HIT_MEMBER("distance", distance),
+    HIT_MEMBER("qid", qid),
+    HIT_MEMBER("score_vector", score_vector),
+    HIT_MEMBER("score_text", score_text),
+    HIT_MEMBER("retrieval_rank", retrieval_rank),
+    HIT_MEMBER("_meta", meta),
+    {NULL, 0, 0, 0, NULL}};
+
+static char hit_doc[] = "the storage of vecstore.Hit";
+static PyType_Slot hit_slots[] = {
+    {Py_tp_dealloc, hit_dealloc},
+    {Py_tp_traverse, hit_traverse},
+    {Py_tp_clear, hit_clear},
+    {Py_tp_members, hit_members},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_doc, hit_doc},
+    {0, NULL}};
+static PyType_Spec hit_spec = {"vecstore._vecstore.HitBase", sizeof(HitObject), 0,
+                               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+                               hit_slots};
+static PyTypeObject *HitBaseType;
+static PyTypeObject *hit_type; /* vecstore.Hit (set_hit_type), a subclass */
+
+static PyObject *set_hit_type(PyObject *mod, PyObject *arg)
+{
+    if (!PyType_Check(arg) || !PyType_IsSubtype((PyTypeObject *)arg, HitBaseType)) {
+        PyErr_SetString(PyExc_TypeError, "the hit type must subclass HitBase");
+        return NULL;
+    }
+    PyObject *old = (PyObject *)hit_type;
+    hit_type = (PyTypeObject *)Py_NewRef(arg);
+    Py_XDECREF(old);
     Py_RETURN_NONE;
 }
 
-/* One hit as a tuple: (id, score, rank, text, metadata_json, doc_id,
- * distance, qid, score_vector, score_text, retrieval_rank) */
-static PyObject *hit_tuple(const struct vs_hit *h)
+/* A new vecstore.Hit of h; qid is the query's (shared by its hits). */
+static PyObject *make_hit(const struct vs_hit *h, PyObject *qid)
 {
-    PyObject *rr;
+    allocfunc alloc = (allocfunc)PyType_GetSlot(hit_type, Py_tp_alloc);
+    HitObject *o = (HitObject *)alloc(hit_type, 0);
+    if (!o)
+        return NULL;
+    o->id = opt_str(h->id);
+    o->score = PyFloat_FromDouble(h->score);
+    o->rank = PyLong_FromSsize_t((Py_ssize_t)h->rank);
+    o->qid = Py_NewRef(qid);
+    if (h->text)
+        o->text = opt_str(h->text);
+    if (h->metadata_json)
+        o->meta_json = opt_str(h->metadata_json);
+    if (h->doc_id)
+        o->doc_id = opt_str(h->doc_id);
+    if (h->has_distance)
+        o->distance = PyFloat_FromDouble(h->distance);
+    if (h->has_score_vector)
+        o->score_vector = PyFloat_FromDouble(h->score_vector);
+    if (h->has_score_text)
+        o->score_text = PyFloat_FromDouble(h->score_text);
     if (h->retrieval_rank)
-        rr = PyLong_FromSize_t(h->retrieval_rank);
-    else
-        rr = Py_NewRef(Py_None);
-    return Py_BuildValue("(NdnNNNNNNNN)", opt_str(h->id), h->score, (Py_ssize_t)h->rank,
-                         opt_str(h->text), opt_str(h->metadata_json), opt_str(h->doc_id),
-                         opt_double(h->has_distance, h->distance), opt_str(h->qid),
-                         opt_double(h->has_score_vector, h->score_vector),
-                         opt_double(h->has_score_text, h->score_text), rr);
+        o->retrieval_rank = PyLong_FromSize_t(h->retrieval_rank);
+    if (!o->id || !o->score || !o->rank || (h->text && !o->text) ||
+        (h->metadata_json && !o->meta_json) || (h->doc_id && !o->doc_id) ||
+        (h->has_distance && !o->distance) || (h->has_score_vector && !o->score_vector) ||
+        (h->has_score_text && !o->score_text) || (h->retrieval_rank && !o->retrieval_rank)) {
+        Py_DECREF(o);
+        return NULL;
+    }
+    return (PyObject *)o;
 }
 
 struct search_args {
@@ -630,11 +730,15 @@ static int run_search(DBObject *s, struct search_args *a, vs_results **res)
 
 /* search(vectors, texts, nq, k, filter, mode, ef, exact, fusion, rrf_k,
  * alpha, depth, mmr, threads, with_text, with_metadata, with_doc_id)
- * -> list (per query) of lists of hit tuples */
+ * -> list (per query) of lists of vecstore.Hit (built here, no tuples) */
 static PyObject *db_search(PyObject *self, PyObject *args)
 {
     struct search_args a;
     vs_results *res;
+    if (!hit_type) {
+        PyErr_SetString(PyExc_RuntimeError, "vecstore: set_hit_type was not called");
+        return NULL;
+    }
     if (parse_search(args, &a) < 0 || run_search((DBObject *)self, &a, &res) < 0)
         return NULL;
     size_t nq = vs_results_queries(res);
@@ -647,14 +751,18 @@ static PyObject *db_search(PyObject *self, PyObject *args)
             break;
         }
         PyList_SetItem(out, (Py_ssize_t)q, row);
-        for (size_t i = 0; i < nh; i++) {
-            PyObject *t = hit_tuple(vs_results_hit(res, q, i));
+        PyObject *qid = opt_str(vs_results_qid(res, q));
+        for (size_t i = 0; qid && i < nh; i++) {
+            PyObject *t = make_hit(vs_results_hit(res, q, i), qid);
             if (!t) {
                 Py_CLEAR(out);
                 break;
             }
             PyList_SetItem(row, (Py_ssize_t)i, t);
         }
+        if (!qid)
+            Py_CLEAR(out);
+        Py_XDECREF(qid);
     }
     vs_results_free(res);
     return out;
@@ -666,7 +774,10 @@ static PyObject *db_search_arrays(PyObject *self, PyObject *args)
 {
     struct search_args a;
     vs_results *res;
-    if (parse_search(args, &a) < 0 || run_search((DBObject *)self, &a, &res) < 0)
+    if (parse_search(args, &a) < 0)
+        return NULL;
+    a.o.ids_only = 1; /* no stored record is read for the hits */
+    if (run_search((DBObject *)self, &a, &res) < 0)
         return NULL;
     size_t nq = vs_results_queries(res), k = a.o.k;
     PyObject *ids = PyList_New((Py_ssize_t)(nq * k));
@@ -1134,6 +1245,7 @@ static PyMethodDef module_methods[] = {
     {"version", version, METH_NOARGS, "vs_version()"},
     {"errname", errname, METH_VARARGS, "vs_errname(status)"},
     {"set_error_factory", set_error_factory, METH_O, "set the exception factory"},
+    {"set_hit_type", set_hit_type, METH_O, "set vecstore.Hit (a HitBase subclass)"},
     {"db_open", db_open, METH_VARARGS, "vs_db_open"},
     {"encoder_open", enc_open, METH_VARARGS, "vs_encoder_open"},
     {"reranker_open", rr_open, METH_VARARGS, "vs_reranker_open"},
@@ -1162,7 +1274,7 @@ PyMODINIT_FUNC PyInit__vecstore(void)
     if (!m)
         return NULL;
     if (add_type(m, &db_spec, &DBType) < 0 || add_type(m, &enc_spec, &EncType) < 0 ||
-        add_type(m, &rr_spec, &RrType) < 0 ||
+        add_type(m, &rr_spec, &RrType) < 0 || add_type(m, &hit_spec, &HitBaseType) < 0 ||
         PyModule_AddIntConstant(m, "DB_WRITE", VS_DB_WRITE) < 0 ||
         PyModule_AddIntConstant(m, "DB_CREATE", VS_DB_CREATE) < 0 ||
         PyModule_AddIntConstant(m, "DB_EXCL", VS_DB_EXCL) < 0 ||

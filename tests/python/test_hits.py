@@ -1,0 +1,71 @@
+"""Hit objects as Store.search builds them in C (the HitBase slots filled
+without __init__) against Hits made in Python from the same values, and the
+array path (search_arrays, ids_only in the C API) against Store.search."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from conftest import rows
+
+import vecstore
+
+
+def test_hits_from_c_equal_hits_from_python(small: vecstore.Store) -> None:
+    q = rows(3, 8, seed=5)
+    got = small.search(q, k=6)
+    assert len(got) == 3
+    for row in got:
+        assert [h.rank for h in row] == list(range(1, 7))
+        for h in row:
+            assert type(h) is vecstore.Hit
+            again = vecstore.Hit(h.id, h.score, h.rank, h.text, h.metadata_json, h.doc_id,
+                                 h.distance, h.qid, h.score_vector, h.score_text,
+                                 h.retrieval_rank)
+            assert h == again
+            assert h.to_dict() == again.to_dict()
+            assert isinstance(h.score, float) and isinstance(h.rank, int)
+            assert h.text is not None and h.text.startswith("record ")
+            assert h.metadata == again.metadata
+            assert h.score_text is None and h.retrieval_rank is None
+    assert [h.qid for h in got[1]] == ["2"] * 6
+
+
+def test_hit_fields_are_slots(small: vecstore.Store) -> None:
+    h = small.search(rows(1, 8, seed=6)[0], k=1)[0]
+    h.text = "changed"
+    assert h.text == "changed" and h.to_dict()["text"] == "changed"
+    with pytest.raises(AttributeError):
+        h.other = 1  # type: ignore[attr-defined]
+    assert not hasattr(h, "__dict__")
+    h2 = vecstore.Hit("a", 0.5, 1)
+    assert (h2.text, h2.doc_id, h2.distance, h2.metadata, h2.qid) == (None, None, None, {}, "1")
+
+
+class _Sentinel:
+    pass
+
+
+def test_hit_cycles_are_collected(small: vecstore.Store) -> None:
+    # a cycle through a C slot (hit -> dict -> hit): only a collector that
+    # traverses the slots frees it, and the sentinel in it with it
+    h = small.search(rows(1, 8, seed=7)[0], k=3)[0]
+    s = _Sentinel()
+    ref = weakref.ref(s)
+    h._meta = {"cycle": h, "sentinel": s}
+    del h, s
+    gc.collect()
+    assert ref() is None
+
+
+def test_search_arrays_same_as_search(small: vecstore.Store) -> None:
+    q = rows(4, 8, seed=8)
+    ids, scores = small.search_arrays(q, k=5)
+    hits = small.search(q, k=5, mode="vector", with_text=False, with_metadata=False)
+    assert ids.shape == (4, 5) and scores.dtype == np.float32
+    assert [[h.id for h in row] for row in hits] == ids.tolist()
+    want = np.array([[h.score for h in row] for row in hits], dtype=np.float32)
+    assert np.array_equal(want, scores)
