@@ -262,6 +262,7 @@ EXPORT void *vsw_search_ids(vs_db *db, const float *vec, double dim,
     o.with_text = 0;
     o.with_metadata = 0;
     o.with_doc_id = 0;
+    o.ids_only = 1; /* no stored record read; plain vector queries skip JSON */
     struct vs_search_query q = {NULL, vec, (size_t)dim, text, NULL, 0};
     vs_results *res = NULL;
     memset(&g_err, 0, sizeof g_err);
