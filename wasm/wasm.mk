@@ -44,8 +44,14 @@ WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_M
 # -O3 for the search path (index: the distance kernels and HNSW; query;
 # store: segment reads), -Os for the rest (settings, text analysis, the
 # API's JSON, ingest): 7 KB less gzipped
+# The store's write side (segment writes, graph order, ingest, export,
+# snapshots) and the shard coordinator are -Os too: commits in a page are
+# small, and the bundle must stay under hnswlib-wasm's (bundle.test.mjs)
 FAST_DIRS := lib/index lib/query lib/store wasm/src
-optflag = $(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O3,-Os)
+SMALL_FILES := lib/store/segment_write.c lib/store/segment_index.c lib/store/store_ingest.c \
+               lib/store/store_export.c lib/store/store_snapshot.c lib/store/store_sync.c \
+               lib/query/query_shards.c
+optflag = $(if $(filter $(SMALL_FILES),$(1)),-Os,$(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O3,-Os))
 # libstemmer.a: English and Porter; libstemmer-all.a: Snowball's 29
 # languages, for vecstore-all.wasm (scripts/wasm-deps.sh)
 DEPS_BASE := $(addprefix $(WB)/deps/lib/,libjansson.a libzstd.a libxxhash.a libutf8proc.a)
