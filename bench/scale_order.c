@@ -20,30 +20,7 @@
 
 #define K 10
 
-static double cputime(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void *load(const char *path, size_t *bytes)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *bytes = (size_t)(n > 0 ? n : 0);
-    return p;
-}
+#include "bench_util.h"
 
 /* all queries at ef: CPU seconds of this thread; *rec gets recall@10, the
  * hit rows mapped through map (NULL: as they are) */
