@@ -128,6 +128,24 @@ struct emit_ctx {
     int with_doc_id;
 };
 
+
+/* A new zeroed hit at the end of aq's list (its qid set; the caller fills
+ * the rest and counts it), or NULL when out of memory. */
+static struct vs_hit *api_query_push(struct api_query *aq)
+{
+    if (aq->n == aq->cap) {
+        size_t cap = aq->cap ? aq->cap * 2 : 16;
+        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        aq->hits = n;
+        aq->cap = cap;
+    }
+    struct vs_hit *h = &aq->hits[aq->n];
+    memset(h, 0, sizeof *h);
+    h->qid = aq->qid;
+    return h;
+}
 static int emit_hit(const json_t *hit, void *arg)
 {
     struct emit_ctx *c = arg;
@@ -139,17 +157,9 @@ static int emit_hit(const json_t *hit, void *arg)
     if (q >= c->r->nq)
         return VS_E_INTERNAL;
     struct api_query *aq = &c->r->q[q];
-    if (aq->n == aq->cap) {
-        size_t cap = aq->cap ? aq->cap * 2 : 16;
-        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
-        if (!n)
-            return VS_E_NOMEM;
-        aq->hits = n;
-        aq->cap = cap;
-    }
-    struct vs_hit *h = &aq->hits[aq->n];
-    memset(h, 0, sizeof *h);
-    h->qid = aq->qid;
+    struct vs_hit *h = api_query_push(aq);
+    if (!h)
+        return VS_E_NOMEM;
     h->id = strdup(id);
     h->rank = (size_t)json_integer_value(json_object_get(hit, "rank"));
     h->score = json_number_value(json_object_get(hit, "score"));
@@ -218,17 +228,9 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
 {
     struct direct_ctx *c = arg;
     struct api_query *aq = &c->r->q[c->base + i];
-    if (aq->n == aq->cap) {
-        size_t cap = aq->cap ? aq->cap * 2 : 16;
-        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
-        if (!n)
-            return VS_E_NOMEM;
-        aq->hits = n;
-        aq->cap = cap;
-    }
-    struct vs_hit *h = &aq->hits[aq->n];
-    memset(h, 0, sizeof *h);
-    h->qid = aq->qid;
+    struct vs_hit *h = api_query_push(aq);
+    if (!h)
+        return VS_E_NOMEM;
     h->id = strdup(qh->id);
     h->rank = rank;
     /* ids_only: the engine's float32 values as they are (what array

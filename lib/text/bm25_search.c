@@ -747,6 +747,22 @@ static int cmp_pterm(const void *x, const void *y)
     return a->c < b->c ? -1 : a->c > b->c;
 }
 
+/* Add term p's weighted BM25 part to each of the nc candidates (sorted by
+ * row), looking the rows up in its posting list. */
+static int cand_add_term(struct vs_bm25 *ix, const struct pterm *p,
+                         const struct gstats *g, struct cand *cand, size_t nc,
+                         uint64_t *npost, struct vs_diag *d)
+{
+    struct cursor cu;
+    int rc = cursor_open(ix, p->t, &cu, d);
+    for (size_t i = 0; rc == VS_OK && i < nc; i++) {
+        uint32_t tf, row = cand[i].row;
+        if ((rc = cursor_seek(ix, &cu, row, &tf, npost, d)) == VS_OK && tf)
+            cand[i].acc += p->w * bm25_tf(g, (double)tf, ix->doclens[row]);
+    }
+    return rc;
+}
+
 static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
                          const struct vs_bm25_query *q, const double *idf,
                          const struct gstats *g, struct vs_bm25_scratch *s,
@@ -829,16 +845,8 @@ static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
 
     /* phase 2: the terms left, looked up for the candidates only */
     for (; j < m && nc > 0; j++) {
-        struct cursor cu;
-        if ((rc = cursor_open(ix, pt[j].t, &cu, d)) != VS_OK)
+        if ((rc = cand_add_term(ix, &pt[j], g, s->cand, nc, &stats->postings, d)) != VS_OK)
             goto done;
-        for (size_t i = 0; i < nc; i++) {
-            uint32_t tf, row = s->cand[i].row;
-            if ((rc = cursor_seek(ix, &cu, row, &tf, &stats->postings, d)) != VS_OK)
-                goto done;
-            if (tf)
-                s->cand[i].acc += pt[j].w * bm25_tf(g, (double)tf, ix->doclens[row]);
-        }
         theta = theta_of(s, nc, k, theta);
         nc = cand_prune(s, nc, rest[j + 1], theta);
     }
@@ -853,16 +861,8 @@ static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
             ;
         if (x == m)
             continue; /* the term is not in this index */
-        struct cursor cu;
-        if ((rc = cursor_open(ix, pt[x].t, &cu, d)) != VS_OK)
+        if ((rc = cand_add_term(ix, &pt[x], g, s->cand, nc, &stats->postings, d)) != VS_OK)
             goto done;
-        for (size_t i = 0; i < nc; i++) {
-            uint32_t tf, row = s->cand[i].row;
-            if ((rc = cursor_seek(ix, &cu, row, &tf, &stats->postings, d)) != VS_OK)
-                goto done;
-            if (tf)
-                s->cand[i].acc += pt[x].w * bm25_tf(g, (double)tf, ix->doclens[row]);
-        }
     }
     for (size_t i = 0; i < nc; i++) {
         struct vs_bm25_hit h = {v, s->cand[i].row, s->cand[i].acc};
