@@ -432,9 +432,10 @@ int main(int argc, char **argv)
                                   ask, (size_t)nask, keep_going, &ssink, &t, &inc, &d);
         size_t li;
         json_t *lo;
-        json_array_foreach(so.left_out, li, lo)
+        json_array_foreach(so.left_out, li, lo) {
             vs_cli_warn("shard left out (--partial), its hits are missing: %s",
                         json_string_value(lo));
+        }
         json_decref(so.left_out);
         if (sst == VS_OK && inc)
             vs_cli_warn("%llu hits are BM25, hybrid or fused hits, whose scores depend on each "

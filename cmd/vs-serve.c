@@ -293,7 +293,7 @@ int main(int argc, char **argv)
             if (nshard == sizeof shard / sizeof *shard)
                 return vs_cli_exit(vs_cli_usage_error("more than %zu --shard options",
                                                       sizeof shard / sizeof *shard));
-            if (!strchr(optarg, '=') || optarg[0] == '=')
+            if (!optarg || !strchr(optarg, '=') || optarg[0] == '=')
                 return vs_cli_exit(vs_cli_usage_error("--shard '%s': expected NAME=STORE or "
                                                       "NAME=URL", optarg));
             shard[nshard++] = optarg;

@@ -641,9 +641,10 @@ static int gather_stats(struct coord *c, const struct vs_qtext_opts *to,
         }
         json_t *sdf = json_object_get(sum, "df"), *v;
         const char *term;
-        json_object_foreach(json_object_get(one, "df"), term, v)
+        json_object_foreach(json_object_get(one, "df"), term, v) {
             json_object_set_new(sdf, term, json_real(json_number_value(json_object_get(sdf, term)) +
                                                      json_number_value(v)));
+        }
         static const char *const keys[] = {"docs", "total_len"};
         for (size_t f = 0; f < 2; f++)
             json_object_set_new(sum, keys[f],
