@@ -45,6 +45,24 @@ need_hosts() {
     [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
 }
 
+@test "bench/replicas.sh: wrk through HAProxy to R = 1 and 2 replicas on namespace hosts, no failed request" {
+    need_hosts
+    for t in haproxy wrk; do
+        command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || skip "$t is not installed (scripts/deps.sh --bench)"
+    done
+    build=$(cd "$VS_BIN/.." && pwd)
+    run_split env REPL_N=1500 REPL_SECONDS=1 REPL_CONNS=4 REPL_RESULTS="$BATS_TEST_TMPDIR/cluster.txt" \
+        "$ROOT/bench/replicas.sh" "$build"
+    expect_status 0
+    [ "$(cat "$BATS_TEST_TMPDIR/cluster.txt")" = "$out" ]
+    # a row for each of R = 1 and R = 2 (and their netem rows where the
+    # kernel has netem): a rate, no non-2xx answer, no socket error
+    [ "$(printf '%s\n' "$out" | grep -c '^| R=[12]\( +1ms\)\? | 4 | [0-9.]* | [0-9.]* | [0-9.]* | 0 | none |$')" -ge 2 ]
+    printf '%s\n' "$out" | grep -q '^| R=1 | 4 | '
+    printf '%s\n' "$out" | grep -q '^| R=2 | 4 | '
+    [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
+}
+
 @test "publish shards to an S3-compatible store and pull them on a serving host: whole generations only" {
     need_hosts
     venv=${VS_VENV:-${HOME:-/tmp}/.cache/vecstore/venv}
