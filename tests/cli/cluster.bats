@@ -50,6 +50,9 @@ need_hosts() {
     for t in haproxy wrk; do
         command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || skip "$t is not installed (scripts/deps.sh --bench)"
     done
+    # bench programs are compiled without the sanitizers (bench/cc_lib.sh)
+    ! grep -qa -e __asan_init -e __ubsan_handle "$VS_BIN/vs-index" ||
+        skip "bench/replicas.sh runs in the pass against a normal build"
     build=$(cd "$VS_BIN/.." && pwd)
     run_split env REPL_N=1500 REPL_SECONDS=1 REPL_CONNS=4 REPL_RESULTS="$BATS_TEST_TMPDIR/cluster.txt" \
         "$ROOT/bench/replicas.sh" "$build"
