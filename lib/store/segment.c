@@ -3,8 +3,11 @@
  * A segment file is
  *   header (64 bytes)   magic, format version, rows, dim, table offset,
  *                       table checksum, header checksum
- *   DOCS blocks         zstd frames of VS_DOCS_PER_BLOCK '\n'-ended docs
- *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX
+ *   DOCS blocks         zstd frames of up to VS_DOCS_PER_BLOCK '\n'-ended
+ *                       docs, or of at most VS_DOCS_BLOCK_BYTES compressed
+ *                       with the dictionary of section DOCDICT
+ *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX,
+ *   DOCDICT (when the docs were big enough for a dictionary)
  *   section table       48 bytes per section
  * Each section carries an XXH64 of its stored bytes; each docs block and
  * each vectors block has its own XXH64 in DOCINDEX / VECINDEX, so one record
