@@ -234,42 +234,49 @@ static int write_batch(struct worker *w, size_t n, int plain, int sst, struct vs
     return st;
 }
 
+/* Search batch seq (read by read_batch with rst and rd), wait for its
+ * turn, write it, and pass the turn on. */
+static void run_batch(struct worker *w, uint64_t seq, int rst, struct vs_diag *rd)
+{
+    struct pipe *pp = w->pp;
+    struct vs_diag sd, d;
+    size_t n = vs_qtext_pending(w->t);
+    uint64_t nh = 0, ne = 0;
+    int plain = pp->sink->write && vs_qtext_plain(w->t);
+    int sst = VS_OK;
+    vs_diag_clear(&sd);
+    w->nrec = 0;
+    if (plain && n) /* search and format now, write in turn */
+        sst = vs_qtext_run_text(w->t, capture, w, &nh, &ne, &sd);
+    pthread_mutex_lock(&pp->mu);
+    while (pp->next_out != seq)
+        pthread_cond_wait(&pp->cv, &pp->mu);
+    int stopped = pp->stop;
+    pthread_mutex_unlock(&pp->mu);
+    int st = VS_OK;
+    if (!stopped)
+        st = write_batch(w, n, plain, sst, &sd, rst, rd, nh, ne, &d);
+    else if (!plain && n) /* dropped: nothing of it is written */
+        (void)vs_qtext_run(w->t, discard, NULL, NULL, NULL, &sd);
+    pthread_mutex_lock(&pp->mu);
+    if (st != VS_OK) {
+        pp->st = st;
+        pp->d = d;
+        __atomic_store_n(&pp->stop, 1, __ATOMIC_RELEASE);
+    }
+    pp->next_out++;
+    pthread_cond_broadcast(&pp->cv);
+    pthread_mutex_unlock(&pp->mu);
+}
+
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    struct pipe *pp = w->pp;
     uint64_t seq;
     int rst;
-    struct vs_diag rd, sd, d;
-    while (read_batch(w, &seq, &rst, &rd)) {
-        size_t n = vs_qtext_pending(w->t);
-        uint64_t nh = 0, ne = 0;
-        int plain = pp->sink->write && vs_qtext_plain(w->t);
-        int sst = VS_OK;
-        vs_diag_clear(&sd);
-        w->nrec = 0;
-        if (plain && n) /* search and format now, write in turn */
-            sst = vs_qtext_run_text(w->t, capture, w, &nh, &ne, &sd);
-        pthread_mutex_lock(&pp->mu);
-        while (pp->next_out != seq)
-            pthread_cond_wait(&pp->cv, &pp->mu);
-        int stopped = pp->stop;
-        pthread_mutex_unlock(&pp->mu);
-        int st = VS_OK;
-        if (!stopped)
-            st = write_batch(w, n, plain, sst, &sd, rst, &rd, nh, ne, &d);
-        else if (!plain && n) /* dropped: nothing of it is written */
-            (void)vs_qtext_run(w->t, discard, NULL, NULL, NULL, &sd);
-        pthread_mutex_lock(&pp->mu);
-        if (st != VS_OK) {
-            pp->st = st;
-            pp->d = d;
-            __atomic_store_n(&pp->stop, 1, __ATOMIC_RELEASE);
-        }
-        pp->next_out++;
-        pthread_cond_broadcast(&pp->cv);
-        pthread_mutex_unlock(&pp->mu);
-    }
+    struct vs_diag rd;
+    while (read_batch(w, &seq, &rst, &rd))
+        run_batch(w, seq, rst, &rd);
     return NULL;
 }
 
@@ -299,19 +306,32 @@ int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going
     pp.keep_going = keep_going;
     pp.sink = sink;
     pp.tot = tot;
-    vs_qtext_set_slot(t, 0);
     int nw = 1, started = 1;
     w[0] = (struct worker){.pp = &pp, .t = t};
-    for (; nw < nthreads; nw++) {
-        w[nw].pp = &pp;
-        if ((st = vs_qtext_sibling(t, nw, &w[nw].t, d)) != VS_OK)
-            break;
+    /* the first batch; when it is the whole file, it is searched on
+     * OpenMP threads within the batch (one query on a large exact store) */
+    uint64_t seq;
+    int rst;
+    struct vs_diag rd;
+    int first = read_batch(&w[0], &seq, &rst, &rd);
+    if (first && !pp.eof) {
+        vs_qtext_set_slot(t, 0);
+        /* a sibling or thread that cannot be made leaves its share to
+         * the others */
+        struct vs_diag sd;
+        for (; nw < nthreads; nw++) {
+            w[nw].pp = &pp;
+            if (vs_qtext_sibling(t, nw, &w[nw].t, &sd) != VS_OK)
+                break;
+        }
+        for (; started < nw; started++)
+            if (pthread_create(&w[started].th, NULL, work, &w[started]) != 0)
+                break;
     }
-    for (; st == VS_OK && started < nw; started++)
-        if (pthread_create(&w[started].th, NULL, work, &w[started]) != 0)
-            break; /* the threads started share the work */
-    if (st == VS_OK)
+    if (first) {
+        run_batch(&w[0], seq, rst, &rd);
         work(&w[0]);
+    }
     for (int i = 1; i < started; i++)
         pthread_join(w[i].th, NULL);
     if (st == VS_OK && pp.st != VS_OK) {

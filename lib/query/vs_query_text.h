@@ -233,8 +233,10 @@ int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
  * at a time; text, hybrid and other batches that are not plain vector
  * batches are searched in their turn. Pending queries of t are answered
  * first, and every query of path is answered before it returns (none stay
- * pending). nthreads <= 1: vs_qtext_stream; a thread that cannot be
- * started leaves its share to the others. Errors as vs_qtext_stream. */
+ * pending). A file of one batch is searched as vs_qtext_stream does (on
+ * OpenMP threads within the batch). nthreads <= 1: vs_qtext_stream; a
+ * thread that cannot be started leaves its share to the others. Errors as
+ * vs_qtext_stream. */
 int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going,
                             int nthreads, const struct vs_qtext_sink *sink,
                             struct vs_qtext_totals *tot, struct vs_diag *d);
