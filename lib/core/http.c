@@ -23,6 +23,7 @@ struct vs_http {
     uint64_t rng;
     double next_start; /* monotonic seconds: earliest next request */
     double deadline;   /* monotonic seconds: no request after it; 0 = none */
+    int timed_out;     /* the last request ended at the deadline */
     long requests, retries;
 };
 
@@ -326,6 +327,11 @@ void vs_http_set_deadline(struct vs_http *h, double deadline)
         h->deadline = deadline > 0 ? deadline : 0;
 }
 
+int vs_http_timed_out(const struct vs_http *h)
+{
+    return h ? h->timed_out : 0;
+}
+
 double vs_http_now(void)
 {
     return mono_now();
@@ -362,6 +368,7 @@ static int request(struct vs_http *h, int post, const char *url,
                    double tokens, struct vs_http_response *resp, struct vs_diag *d)
 {
     memset(resp, 0, sizeof *resp);
+    h->timed_out = 0;
     if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         return vs_diag_set(d, VS_E_USAGE, "URL '%s' is not http:// or https://",
                            url ? url : "");
@@ -393,6 +400,7 @@ static int request(struct vs_http *h, int post, const char *url,
         if (h->deadline > 0) {
             double left_ms = (h->deadline - mono_now()) * 1000.0;
             if (left_ms < 1) {
+                h->timed_out = 1;
                 if (attempt == 0)
                     st = vs_diag_set(d, VS_E_NETWORK, "no request to '%s': the deadline "
                                      "had passed", url);
@@ -439,6 +447,7 @@ static int request(struct vs_http *h, int post, const char *url,
             st = vs_diag_set(d, VS_E_NETWORK, "no answer from '%s' before the deadline "
                              "(%ld ms left for it)", url, tmo);
             retry = 0; /* no time left for another try */
+            h->timed_out = 1;
         } else if (cc != CURLE_OK) {
             st = vs_diag_set(d, VS_E_NETWORK, "request to '%s' failed: %s", url,
                              curl_easy_strerror(cc));
@@ -456,8 +465,10 @@ static int request(struct vs_http *h, int post, const char *url,
         double wait = retry ? backoff_s(h, attempt, code == 429 || code == 503 ? s.retry_after
                                                                               : -1)
                             : 0;
-        if (retry && h->deadline > 0 && mono_now() + wait >= h->deadline)
+        if (retry && h->deadline > 0 && mono_now() + wait >= h->deadline) {
             retry = 0; /* it would start after the deadline */
+            h->timed_out = 1;
+        }
         if (!retry || attempt >= h->o.max_retries) {
             if (cc == CURLE_OK) {
                 resp->status = code;

@@ -87,6 +87,8 @@ int vs_http_get(struct vs_http *h, const char *url, const char *const *headers,
  * to the time left, a retry that would start after it is not made, and a
  * request once it has passed is not sent: VS_E_NETWORK, d saying so. */
 void vs_http_set_deadline(struct vs_http *h, double deadline);
+/* 1 when h's last request failed because of the deadline. */
+int vs_http_timed_out(const struct vs_http *h);
 /* CLOCK_MONOTONIC seconds, the clock of vs_http_set_deadline. */
 double vs_http_now(void);
 

@@ -245,6 +245,7 @@ static void test_deadline(void)
     struct vs_http_response r;
     CHECK_EQ_INT(vs_http_post_json(h, url, NULL, "{}", 2, &r, &d), VS_E_NETWORK);
     CHECK(strstr(d.detail, "before the deadline") != NULL);
+    CHECK(vs_http_timed_out(h));
     long req, ret;
     vs_http_counts(h, &req, &ret);
     CHECK_EQ_INT(req, 1);
@@ -259,6 +260,7 @@ static void test_deadline(void)
     vs_http_set_deadline(h, 0); /* none again: the request is sent */
     close(fd);
     CHECK_EQ_INT(vs_http_get(h, url, NULL, &r, &d), VS_E_NETWORK);
+    CHECK(!vs_http_timed_out(h));
     vs_http_counts(h, &req, &ret);
     CHECK(req > 1);
     vs_http_free(h);
