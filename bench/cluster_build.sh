@@ -4,8 +4,9 @@
 # over ssh hosts made of network namespaces (tests/cluster/hosts.sh): the
 # corpus (this repository's docs/, as one tar) embedded with the MiniLM
 # model (CBUILD_MODEL, default all-MiniLM-L6-v2, from VS_MODEL_DIR; --threads
-# 1 per job) into S = 1 store on one host, then S = 2 shards on two hosts
-# at once. Measured: wall seconds of the whole parallel run on the client
+# 1 and --no-cache per job: the embedding cache would serve the second run
+# from the first) into S = 1 store on one host, then S = 2 shards on two
+# hosts at once. Measured: wall seconds of the whole parallel run on the client
 # (ssh, transfer, build, return) and the CPU seconds (user + system) of
 # every job on its host (GNU time, returned with the shard). Every host
 # shares this machine's cores (nproc): with 2 cores, S = 2 can at best
@@ -43,7 +44,7 @@ recipe() { # S: the recipe of docs/scale-out.md, each job timed on its host
     cd "$work/s$S" && PATH="$bin:$PATH" parallel --sshloginfile hosts --env PATH \
         --env VS_MODEL_DIR --workdir ... --transferfile docs.tar \
         --return "kb-{}.tar" --return "cpu-{}.txt" --cleanup \
-        "tar xf docs.tar && /usr/bin/time -o cpu-{}.txt -f '%U %S' bash -o pipefail -c 'vs-chunk docs | vs-shard {}/$S | vs-embed -q --threads 1 --model $model | vs-ingest -q kb-{}.vs' && tar cf kb-{}.tar kb-{}.vs" \
+        "tar xf docs.tar && /usr/bin/time -o cpu-{}.txt -f '%U %S' bash -o pipefail -c 'vs-chunk docs | vs-shard {}/$S | vs-embed -q --no-cache --threads 1 --model $model | vs-ingest -q kb-{}.vs' && tar cf kb-{}.tar kb-{}.vs" \
         ::: $(seq 0 $((S - 1)))
 }
 rows=""
@@ -65,7 +66,7 @@ done
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 out=$(
     echo "== cluster-build $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, load $load0 at the start, $load1 at the end"
-    echo "command: bench/cluster_build.sh $build; GNU parallel --sshloginfile over S namespace ssh hosts, one job each; docs/ ($chunks chunks), vs-embed --model $model --threads 1; every host shares the machine's $(nproc) cores"
+    echo "command: bench/cluster_build.sh $build; GNU parallel --sshloginfile over S namespace ssh hosts, one job each; docs/ ($chunks chunks), vs-embed --model $model --threads 1 --no-cache; every host shares the machine's $(nproc) cores"
     echo "| shards | hosts | wall s | CPU s (all jobs) | CPU s per job | records | load (1 min) after |"
     echo "|---|---|---|---|---|---|---|"
     printf '%s' "$rows"
