@@ -511,22 +511,36 @@ static void remote_message(const struct vs_http_response *r, int st, struct vs_d
  * /v1/stores; a coordinator's sharded collections are not shards).
  * VS_E_USAGE for any other form and for a server with several stores,
  * VS_E_REMOTE for one with none, and the errors of vs_http_get. */
+int vs_qtext_shard_url_check(const char *spec, size_t *base_len, struct vs_diag *d)
+{
+    const char *host = strstr(spec, "://");
+    host = host ? host + 3 : spec;
+    const char *path = strchr(host, '/');
+    if (base_len)
+        *base_len = path ? (size_t)(path - spec) : strlen(spec);
+    static const char pre[] = "/v1/stores/";
+    if (!path || strcmp(path, "/") == 0)
+        return 0;
+    const char *name = path + sizeof pre - 1, *sl;
+    if (strncmp(path, pre, sizeof pre - 1) != 0 || !*name || *name == '/' ||
+        ((sl = strchr(name, '/')) && sl[1])) {
+        vs_diag_set(d, VS_E_USAGE, "shard URL '%.300s': expected "
+                    "http(s)://HOST:PORT/v1/stores/NAME (or http(s)://HOST:PORT when that "
+                    "vs-serve serves one store)", spec);
+        return -1;
+    }
+    return 1;
+}
+
 static int resolve_url(struct vs_http *http, const char *key, const char *spec, char **url,
                        struct vs_diag *d)
 {
     *url = NULL;
-    const char *host = strstr(spec, "://");
-    host = host ? host + 3 : spec;
-    const char *path = strchr(host, '/');
-    size_t bl = path ? (size_t)(path - spec) : strlen(spec);
-    static const char pre[] = "/v1/stores/";
-    if (path && strcmp(path, "/") != 0) {
-        const char *name = path + sizeof pre - 1, *sl;
-        if (strncmp(path, pre, sizeof pre - 1) != 0 || !*name || *name == '/' ||
-            ((sl = strchr(name, '/')) && sl[1]))
-            return vs_diag_set(d, VS_E_USAGE, "shard URL '%.300s': expected "
-                               "http(s)://HOST:PORT/v1/stores/NAME (or http(s)://HOST:PORT "
-                               "when that vs-serve serves one store)", spec);
+    size_t bl;
+    int form = vs_qtext_shard_url_check(spec, &bl, d);
+    if (form < 0)
+        return VS_E_USAGE;
+    if (form == 1) {
         size_t ul = strlen(spec);
         while (ul > 0 && spec[ul - 1] == '/')
             ul--;

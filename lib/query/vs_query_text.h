@@ -283,6 +283,12 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
                     size_t n_asks, int keep_going, const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, uint64_t *incomparable, struct vs_diag *d);
 
+/* The form of a shard URL: 1 a store's URL, http(s)://HOST:PORT/v1/stores/
+ * NAME (a final '/' allowed); 0 a bare http(s)://HOST:PORT[/] (*base_len,
+ * may be NULL, the length of scheme, host and port); -1 for any other
+ * form, d (VS_E_USAGE) saying which forms are taken. */
+int vs_qtext_shard_url_check(const char *spec, size_t *base_len, struct vs_diag *d);
+
 /* Whether a shard can answer now (vs-serve's /readyz): a local store
  * opens; a remote one's vs-serve answers GET of the store's URL (a bare
  * http(s)://HOST:PORT found as vs_qtext_shards finds it), within

@@ -104,6 +104,8 @@ int vs_server_add_shard(struct vs_server *srv, const char *name, const char *spe
         if (strcmp(srv->stores[i]->name, name) == 0)
             return vs_diag_set(d, VS_E_EXISTS, "'%s' is a store and a sharded collection", name);
     int remote = strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0;
+    if (remote && vs_qtext_shard_url_check(spec, NULL, d) < 0)
+        return VS_E_USAGE;
     if (!remote) { /* a local shard must open now, as a served store must */
         struct vs_store *s = NULL;
         int st = vs_store_open(spec, &s, d);

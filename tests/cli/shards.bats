@@ -176,6 +176,10 @@ for l in open("q.ndjson"):
     run_split vs-serve --listen 127.0.0.1:0 --shard all=missing.vs
     expect_status 4
     [[ "$err" == *"missing.vs"* ]]
+    run_split vs-serve --listen 127.0.0.1:0 --shard all=http://127.0.0.1:1/v1/kb
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"shard URL 'http://127.0.0.1:1/v1/kb': expected http(s)://HOST:PORT/v1/stores/NAME"* ]]
 }
 
 # slow_shard: a port that takes connections and never answers (the kernel
