@@ -6,6 +6,7 @@
 #include "store_internal.h"
 #include "store_hnsw_internal.h"
 #include "store_text_internal.h"
+#include "vs_quant.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,8 @@ struct vs_segw {
     int fd;
     int finished;
     uint32_t dim;
+    uint32_t storage;       /* enum vs_vector_storage */
+    uint16_t *hbuf;         /* f16: one vectors block converted */
     uint64_t rows;
     char *ids;
     size_t ids_len, ids_cap;
@@ -156,16 +159,26 @@ static void index_entry(unsigned char *e, uint64_t off, uint64_t len, uint64_t r
  * float32 gains little from zstd (8% on a Gaussian mixture), and raw blocks
  * are read in place from the mapped file, checked only when a search
  * touches them. */
-static int write_vblock(struct vs_segw *w, const float *p, uint64_t first, uint64_t rows)
+static int write_vblock(struct vs_segw *w, const float *v, uint64_t first, uint64_t rows)
 {
-    size_t len = (size_t)(rows * w->dim * sizeof(float));
+    size_t n = (size_t)(rows * w->dim), raw = n * sizeof(float), len = raw;
+    const void *p = v;
+    if (w->storage == VS_VSTORE_F16) { /* half floats, rounded to nearest even */
+        if (!w->hbuf &&
+            !(w->hbuf = malloc((size_t)VS_VEC_BLOCK_ROWS * (w->dim ? w->dim : 1) * 2)))
+            return VS_E_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            w->hbuf[i] = vs_quant_f32_to_f16(v[i]);
+        p = w->hbuf;
+        len = n * 2;
+    }
     int st = vs_io_write_all(w->fd, p, len);
     if (st == VS_OK && grow(&w->vecidx, &w->vecidx_cap, w->vecidx_len + VS_DOCIDX_ENTRY, 1))
         st = VS_E_NOMEM;
     if (st != VS_OK)
         return st;
     XXH64_update(w->vec_sum, p, len);
-    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, len, p,
+    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, raw, p,
                 first, rows);
     w->vecidx_len += VS_DOCIDX_ENTRY;
     w->pos += len;
@@ -250,6 +263,8 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
 }
 
 uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+void vs_segw_storage(struct vs_segw *w, uint32_t kind) { w->storage = kind; }
 
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
                  struct vs_diag *d)
@@ -422,8 +437,9 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
             goto fail_diag;
     }
     /* VECTORS were streamed since the header; codec "zstd" means blocks,
-     * each raw or zstd (see VECINDEX) */
-    add_sect(w, VS_SECT_VECTORS, VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
+     * each raw or zstd (see VECINDEX), "f16" blocks of half floats */
+    add_sect(w, VS_SECT_VECTORS,
+             w->storage == VS_VSTORE_F16 ? VS_CODEC_F16 : VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
              w->pos - VS_SEG_HEADER_SIZE, w->rows * w->dim * sizeof(float),
              XXH64_digest(w->vec_sum));
     /* DOCS: the compressed blocks; docidx offsets are relative to here */
@@ -543,6 +559,7 @@ void vs_segw_free(struct vs_segw *w)
     vs_hnswb_free(w->graph);
     free(w->ids);
     free(w->vbuf);
+    free(w->hbuf);
     free(w->vecidx);
     free(w->blk);
     free(w->docs);
