@@ -117,24 +117,6 @@ static const char *sect_name(uint32_t type)
     }
 }
 
-int vs_vector_storage_parse(const char *name, uint32_t *kind)
-{
-    if (name && !strcmp(name, "float32")) {
-        *kind = VS_VSTORE_FLOAT32;
-        return VS_OK;
-    }
-    if (name && !strcmp(name, "f16")) {
-        *kind = VS_VSTORE_F16;
-        return VS_OK;
-    }
-    return VS_E_USAGE;
-}
-
-const char *vs_vector_storage_name(uint32_t kind)
-{
-    return kind == VS_VSTORE_FLOAT32 ? "float32" : kind == VS_VSTORE_F16 ? "f16" : "unknown";
-}
-
 /* n half floats at h -> float32 at f */
 static void f16_decode(float *f, const unsigned char *h, size_t n)
 {

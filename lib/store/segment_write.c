@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,52 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
 uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
 
 void vs_segw_storage(struct vs_segw *w, uint32_t kind) { w->storage = kind; }
+
+/* (here, not in segment.c: the WebAssembly build compiles this file for
+ * size, and the setting is read once per store) */
+int vs_vector_storage_parse(const char *name, uint32_t *kind)
+{
+    static const char *const names[] = {"float32", "f16"};
+    for (uint32_t k = 0; name && k < 2; k++)
+        if (!strcmp(name, names[k])) {
+            *kind = k;
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+const char *vs_vector_storage_name(uint32_t kind)
+{
+    return kind == VS_VSTORE_FLOAT32 ? "float32" : kind == VS_VSTORE_F16 ? "f16" : "unknown";
+}
+
+int vs_vector_storage_read(json_t *m, uint32_t *kind)
+{
+    /* version 2 names f16; version 1 has no key (float32) */
+    json_t *v = json_object_get(m, "vector_storage");
+    *kind = VS_VSTORE_FLOAT32;
+    if ((json_integer_value(json_object_get(m, "version")) == VS_MANIFEST_VERSION_F16) !=
+            (v != NULL) ||
+        (v && (vs_vector_storage_parse(json_string_value(v), kind) != VS_OK || !*kind)))
+        return VS_E_CORRUPT;
+    return VS_OK;
+}
+
+void vs_vector_storage_json(json_t *m, uint32_t kind)
+{
+    if (!kind)
+        return;
+    json_object_set_new(m, "version", json_integer(VS_MANIFEST_VERSION_F16));
+    json_object_set_new(m, "vector_storage", json_string(vs_vector_storage_name(kind)));
+}
+
+size_t vs_segw_misfit(uint32_t kind, const float *vec, size_t dim, double norm)
+{
+    for (size_t i = 0; kind == VS_VSTORE_F16 && i < dim; i++)
+        if (!(fabs(norm > 0 ? vec[i] / norm : vec[i]) <= 65504.0))
+            return i;
+    return dim;
+}
 
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
                  struct vs_diag *d)

@@ -294,13 +294,7 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
     }
     snprintf(s->st.analyzer, sizeof s->st.analyzer, "%s", an ? an : "");
     snprintf(s->st.text_field, sizeof s->st.text_field, "%s", tf ? tf : "");
-    /* version 2: "vector_storage" names how segments keep vectors (f16);
-     * version 1 has none (float32) */
-    json_t *jvs = json_object_get(m, "vector_storage");
-    s->st.vector_storage = VS_VSTORE_FLOAT32;
-    if ((json_integer_value(jv) == VS_MANIFEST_VERSION_F16) != (jvs != NULL) ||
-        (jvs && (vs_vector_storage_parse(json_string_value(jvs), &s->st.vector_storage) != VS_OK ||
-                 s->st.vector_storage == VS_VSTORE_FLOAT32))) {
+    if (vs_vector_storage_read(m, &s->st.vector_storage) != VS_OK) {
         json_decref(m);
         free(buf);
         return bad_manifest(d, s->path, "invalid vector_storage (version 2 names f16)");
@@ -623,8 +617,7 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
     json_object_set_new(o, "vector_storage",
                         json_string(vs_vector_storage_name(s->st.vector_storage)));
     json_object_set_new(o, "format_version",
-                        json_integer(s->st.vector_storage ? VS_MANIFEST_VERSION_F16
-                                                          : VS_MANIFEST_VERSION));
+                        json_integer(VS_MANIFEST_VERSION + (s->st.vector_storage != 0)));
     json_object_set_new(o, "segments", segs);
     json_object_set_new(o, "bytes_on_disk", json_integer((json_int_t)disk));
     json_object_set_new(o, "raw_bytes", json_integer((json_int_t)raw));
@@ -673,8 +666,7 @@ static int write_manifest(const char *dir, const struct vs_store_settings *st,
 {
     json_t *m = json_object();
     json_object_set_new(m, "format", json_string("vecstore"));
-    json_object_set_new(m, "version", json_integer(st->vector_storage ? VS_MANIFEST_VERSION_F16
-                                                                      : VS_MANIFEST_VERSION));
+    json_object_set_new(m, "version", json_integer(VS_MANIFEST_VERSION));
     json_object_set_new(m, "generation", json_integer((json_int_t)gen));
     json_object_set_new(m, "next_segment", json_integer((json_int_t)next_seg));
     json_object_set_new(m, "dim", json_integer(st->dim));
@@ -688,9 +680,7 @@ static int write_manifest(const char *dir, const struct vs_store_settings *st,
     }
     if (st->hnsw_m)
         json_object_set_new(m, "hnsw", vs_store_hnsw_json(st));
-    if (st->vector_storage)
-        json_object_set_new(m, "vector_storage",
-                            json_string(vs_vector_storage_name(st->vector_storage)));
+    vs_vector_storage_json(m, st->vector_storage);
     json_object_set_new(m, "segments", json_incref(segs));
     char *body = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(m);
@@ -1171,14 +1161,11 @@ int vs_writer_upsert(struct vs_writer *w, const json_t *rec, const float *vec,
         }
     }
     /* f16 storage holds |x| <= 65504: a larger value would become inf */
-    for (size_t i = 0; w->st.vector_storage == VS_VSTORE_F16 && i < dim; i++) {
-        double x = w->st.normalize ? vec[i] / norm : vec[i];
-        if (!(fabs(x) <= 65504.0)) {
-            vs_diag_field(d, "vector");
-            return vs_diag_set(d, VS_E_DATA, "value %g at index %zu is outside f16's range "
-                               "(|x| <= 65504) of store '%s' (vector storage f16)",
-                               x, i, w->path);
-        }
+    size_t bad = vs_segw_misfit(w->st.vector_storage, vec, dim, w->st.normalize ? norm : 0);
+    if (bad < dim) {
+        vs_diag_field(d, "vector");
+        return vs_diag_set(d, VS_E_DATA, "value at index %zu is outside f16's range "
+                           "(|x| <= 65504) of store '%s'", bad, w->path);
     }
     int st = ensure_map(w, d);
     if (st != VS_OK)

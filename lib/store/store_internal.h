@@ -121,6 +121,14 @@ int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
 /* Keep the vectors as kind (enum vs_vector_storage; default float32).
  * Call before any add. */
 void vs_segw_storage(struct vs_segw *w, uint32_t kind);
+/* The index of the first value of vec (divided by norm when norm > 0)
+ * that vector storage kind cannot hold (f16: |x| > 65504), or dim. */
+size_t vs_segw_misfit(uint32_t kind, const float *vec, size_t dim, double norm);
+/* The manifest m's vector storage (VS_E_CORRUPT: version 2 without
+ * "vector_storage" naming f16, or version 1 with the key); and setting it
+ * in a manifest being written (version 2 and the key, for f16 only). */
+int vs_vector_storage_read(json_t *m, uint32_t *kind);
+void vs_vector_storage_json(json_t *m, uint32_t kind);
 /* Index the string field `field` of every row's doc with a BM25 section
  * (store_text_internal.h) built with the analyzer. Call before any add. */
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
