@@ -59,6 +59,7 @@ struct vs_query {
     uint64_t distances, shortfalls;
     struct vs_qgraph *graphs;     /* segments searched through a graph */
     int graphs_borrowed;          /* graphs are a sibling's (vs_query_sibling) */
+    struct vs_query *parent;      /* a sibling's: embeds with the parent's model */
     int gslot;                    /* >= 0: search the graphs on this thread, slot gslot */
     int threads0;                 /* o.threads before vs_query_set_slot */
     struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
@@ -109,7 +110,7 @@ void vs_query_free(struct vs_query *q)
 
 /* vs_query_new; with from not NULL, its graphs are shared (sibling). */
 static int query_new(struct vs_store *s, const struct vs_query_opts *o,
-                     const struct vs_query *from, struct vs_query **out, struct vs_diag *d)
+                     struct vs_query *from, struct vs_query **out, struct vs_diag *d)
 {
     int st = VS_OK;
     struct vs_query *q = calloc(1, sizeof *q);
@@ -176,6 +177,7 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
         q->live_total += nlive;
     }
     if (from) {
+        q->parent = from;
         q->graphs = from->graphs;
         q->graphs_borrowed = 1;
         if (q->graphs && !(q->fparts = malloc(q->nparts * sizeof *q->fparts))) {
@@ -219,7 +221,7 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
     return query_new(s, o, NULL, out, d);
 }
 
-int vs_query_sibling(const struct vs_query *q, int slot, struct vs_query **out,
+int vs_query_sibling(struct vs_query *q, int slot, struct vs_query **out,
                      struct vs_diag *d)
 {
     if (slot < 0 || (q->graphs && slot >= vs_qgraph_slots(q->graphs)))
@@ -383,6 +385,8 @@ int vs_query_record_id_k(const json_t *rec, size_t default_k, json_t **qid,
 static int embed_text(struct vs_query *q, const char *text, float *out,
                       struct vs_diag *d)
 {
+    if (q->parent) /* one model loaded, however many siblings */
+        q = q->parent;
     if (!q->emb_tried) {
         struct vs_diag ed;
         vs_diag_clear(&ed);

@@ -108,7 +108,8 @@ void vs_qtext_free(struct vs_qtext *t);
  * text index (t must outlive it) and searches on the calling thread with
  * slot (0 .. vs_qtext_slots(t) - 1; see vs_query_sibling). Only one of t
  * and its siblings may run text, hybrid, MMR or group-by queries at once
- * (they share the text index's scratch space); plain vector batches
+ * (they share the text index's scratch space), and only one may add
+ * records at once (they share t's embedder); plain vector batches
  * (vs_qtext_run_text) of different siblings run at once. */
 int vs_qtext_sibling(const struct vs_qtext *t, int slot, struct vs_qtext **out,
                      struct vs_diag *d);
