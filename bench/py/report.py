@@ -68,6 +68,9 @@ def ann_set(tmp, name, rows):
     for eng, kv in e.items():
         if "missing" in kv:
             P(f"{eng}: not installed ({kv['missing'].replace('_', ' ')})")
+        elif "build_timeout" in kv:
+            P(f"{eng}: did not finish its build within {kv['build_limit_s']} s (stopped; "
+              "PYB_BUILD_LIMIT)")
         elif "build_s" not in kv:
             P(f"{eng}: failed (see the log)")
     e = {k: v for k, v in e.items() if "build_s" in v}
@@ -96,17 +99,19 @@ def ann_set(tmp, name, rows):
     for field, what in (("cpuqps1", "queries per CPU second, 1 thread"),
                         ("qps2", "queries per wall second, 2 threads")):
         P(f"at equal recall@10 ({what}; interpolated; 'V>=' the lowest setting already reaches it):")
-        P("%-13s %10s %-13s %8s %10s %-13s %8s" % ("engine", "@0.95", "setting", "vs/this",
-          "@0.99", "setting", "vs/this"))
+        P("%-13s %9s %-11s %7s %7s %9s %-11s %7s %7s" % ("engine", "@0.95", "setting",
+          "vs/this", "sq8/this", "@0.99", "setting", "vs/this", "sq8/this"))
         res = {eng: [at_recall(curve(kv, field), t) for t in (0.95, 0.99)] for eng, kv in e.items()}
-        ours = res.get("vecstore", [(None, "-"), (None, "-")])
+        none = [(None, "-"), (None, "-")]
+        ours, sq8 = res.get("vecstore", none), res.get("vecstore-sq8", none)
         for eng in e:
             cols = []
             for i in range(2):
                 q, how = res[eng][i]
-                cols += [fmt(q, "%.0f"), how, fmt(ratio(ours[i][0], q))]
-            P("%-13s %10s %-13s %8s %10s %-13s %8s" % tuple([eng] + cols))
-    P("vs/this: vecstore (float32 HNSW) over this engine (> 1: vecstore ahead)")
+                cols += [fmt(q, "%.0f"), how, fmt(ratio(ours[i][0], q)), fmt(ratio(sq8[i][0], q))]
+            P("%-13s %9s %-11s %7s %7s %9s %-11s %7s %7s" % tuple([eng] + cols))
+    P("vs/this: vecstore (float32 HNSW) over this engine; sq8/this: vecstore with sq8 codes")
+    P("(quant sq8) over this engine (> 1: vecstore ahead)")
 
 
 def e2e(tmp, rows):
