@@ -8,8 +8,10 @@
 # pass), so (Ir(N2) - Ir(N1)) / (2 (N2 - N1)) is one call's instructions
 # without the start-up (interpreter, imports, opening the store). The
 # same queries run the same graph walk on every path: the differences are
-# the binding's cost. Prints "key value" lines (c_ir, py_arrays_ir,
-# py_hits_ir per call, and the differences to c_ir). PYB_PYTHON: the
+# the binding's cost. Prints "key value" lines: c_ir (vs_db_search, hit
+# records' scores), c_ids_ir (ids_only, what search_arrays asks),
+# py_arrays_ir, py_hits_ir per call, and the differences of search_arrays
+# to c_ids_ir and of search to c_ir. The paths must not contain spaces. PYB_PYTHON: the
 # interpreter (default: the project's venv, scripts/venv.sh peers); the
 # extension is $BUILD/python (make python-ext). Exit 2 for usage, 5 when a
 # run fails.
@@ -33,17 +35,25 @@ ir() { # ir N CMD...: the instructions callgrind counts for CMD
         { echo "$me: failed under callgrind: $*" >&2; tail -5 "$tmp/err" >&2; exit 5; }
     sed -n 's/^summary: //p' "$tmp/cg.out"
 }
-per_call() { # per_call CMD-PREFIX... -- CMD-SUFFIX: Ir of one call
-    a=$(ir "$n1" "$@" "$n1")
-    b=$(ir "$n2" "$@" "$n2")
+per_call() { # per_call PROGRAM-AND-ARGS-BEFORE-N -- ARGS-AFTER-N: Ir of one call
+    pre="" post="" seen=0
+    for x in "$@"; do
+        if [ "$x" = -- ]; then seen=1; continue; fi
+        if [ $seen = 0 ]; then pre="$pre $x"; else post="$post $x"; fi
+    done
+    # shellcheck disable=SC2086
+    a=$(ir "$n1" $pre "$n1" $post)
+    # shellcheck disable=SC2086
+    b=$(ir "$n2" $pre "$n2" $post)
     echo $(( (b - a) / (2 * (n2 - n1)) ))
 }
-c=$(per_call "$build/bench/percall" "$store" "$queries" "$d" "$ef")
+c=$(per_call "$build/bench/percall" "$store" "$queries" "$d" "$ef" -- hits)
+ci=$(per_call "$build/bench/percall" "$store" "$queries" "$d" "$ef" -- ids)
+pa=$(per_call "$PY" bench/py/percall.py "$store" "$queries" "$d" "$ef" -- arrays)
+ph=$(per_call "$PY" bench/py/percall.py "$store" "$queries" "$d" "$ef" -- hits)
 echo "c_ir $c"
-for p in arrays hits; do
-    a=$(ir "$n1" "$PY" bench/py/percall.py "$store" "$queries" "$d" "$ef" "$n1" "$p")
-    b=$(ir "$n2" "$PY" bench/py/percall.py "$store" "$queries" "$d" "$ef" "$n2" "$p")
-    v=$(( (b - a) / (2 * (n2 - n1)) ))
-    echo "py_${p}_ir $v"
-    echo "py_${p}_minus_c_ir $(( v - c ))"
-done
+echo "c_ids_ir $ci"
+echo "py_arrays_ir $pa"
+echo "py_arrays_minus_c_ids_ir $(( pa - ci ))"
+echo "py_hits_ir $ph"
+echo "py_hits_minus_c_ir $(( ph - c ))"
