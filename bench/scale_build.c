@@ -5,7 +5,8 @@
  * build's cost per vector grows with (run it under valgrind --tool=callgrind
  * with THREADS 1 for instruction counts that do not depend on the load).
  * Output: "key value" lines: rows, build_cpu_s (process CPU: every
- * thread), build_cpu_us_per_vec, graph_bytes (vs_hnsw_memory), then per EF
+ * thread), build_cpu_us_per_vec, graph_bytes (vs_hnsw_memory), graph_hash
+ * (FNV-1a of the saved graph: equal hashes, equal graphs), then per EF
  * "ef E recall R distances_per_query X". */
 #include "vs_status.h"
 #include "vs_hnsw.h"
@@ -52,8 +53,21 @@ int main(int argc, char **argv)
         return 1;
     }
     double cpu = proc_cpu() - t0;
-    printf("rows %zu\nbuild_cpu_s %.3f\nbuild_cpu_us_per_vec %.1f\ngraph_bytes %zu\n", n, cpu,
-           cpu * 1e6 / (double)n, vs_hnsw_memory(h));
+    /* the saved graph's FNV-1a hash: two builds with THREADS 1 give the
+     * same graph when the hashes agree */
+    void *buf = NULL;
+    size_t len = 0;
+    if (vs_hnsw_save(h, 0, &buf, &len, &dg) != VS_OK) {
+        fprintf(stderr, "scale_build: %s\n", dg.detail);
+        return 1;
+    }
+    uint64_t fnv = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        fnv = (fnv ^ ((const unsigned char *)buf)[i]) * 1099511628211ULL;
+    free(buf);
+    printf("rows %zu\nbuild_cpu_s %.3f\nbuild_cpu_us_per_vec %.1f\ngraph_bytes %zu\n"
+           "graph_hash %016llx\n", n, cpu, cpu * 1e6 / (double)n, vs_hnsw_memory(h),
+           (unsigned long long)fnv);
     struct vs_hnsw_scratch *s = NULL;
     if (vs_hnsw_scratch_new(h, &s, &dg) != VS_OK) {
         fprintf(stderr, "scale_build: %s\n", dg.detail);
