@@ -206,7 +206,7 @@ fi
 load1=$(load)
 {
     echo "== scale: $start, commit $commit, load $load0 before, $load1 after (1, 5, 15 min)"
-    echo "command: SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
+    echo "command: SCALE_DIR=\"$DIR\" SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
     echo "M 16, ef_construction 200, k 10; times are CPU of the querying thread; load column: 1-min load when the store was built; every set measured in $DIR (commit and date: when that row was measured)"
     column -t -s "$(printf '\t')" "$rows"
     for f in "$DIR"/s-*.queries; do

@@ -118,7 +118,7 @@ setup() {
         SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
         sh "$ROOT/bench/scale.sh" "$BUILD"
     expect_status 0
-    [[ "$out" == *"== scale: "*"load "*"command: SCALE_SETS="* ]]
+    [[ "$out" == *"== scale: "*"load "*"command: SCALE_DIR=\"$BATS_TEST_TMPDIR/scale\" SCALE_SETS="* ]]
     [[ "$err" == *"scale.sh: 1100x8 measured: $res/scale.tsv and its PNGs updated"* ]]
     [[ "$err" != *"measured before"* ]]
     [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 " ]
