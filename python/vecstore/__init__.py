@@ -215,8 +215,10 @@ def _meta_json(m: Any, i: int) -> str | None:
 # ---- stores -----------------------------------------------------------------
 
 
-class Store:
-    """An open store (see __init__.pyi)."""
+class Store(_vecstore.StoreBase):
+    """An open store (see __init__.pyi). search and search_arrays are the C
+    base's: a float32 vector query runs there with no Python frame; any
+    other query comes back to _search_py / _search_arrays_py below."""
 
     def __init__(self, db: Any, path: str, autocommit: bool,
                  embedder: Embedder | None) -> None:
@@ -328,7 +330,7 @@ class Store:
             return None
         return self._embedder.embed(list(texts), role="query")
 
-    def search(self, query: Any, k: int = 10, *, filter: str | None = None,
+    def _search_py(self, query: Any, k: int = 10, *, filter: str | None = None,
                mode: str | None = None, ef: int | None = None, exact: bool = False,
                fusion: str | None = None, alpha: float | None = None,
                rrf_k: float | None = None, depth: int | None = None,
@@ -349,7 +351,7 @@ class Store:
             bool(with_metadata), bool(with_text or with_metadata))
         return rows[0] if single else rows
 
-    def search_arrays(self, queries: Any, k: int = 10, *, filter: str | None = None,
+    def _search_arrays_py(self, queries: Any, k: int = 10, *, filter: str | None = None,
                       ef: int | None = None, exact: bool = False,
                       threads: int | None = None) -> tuple[Any, Any]:
         vectors = _as_f32(queries, "queries")
@@ -393,7 +395,8 @@ def open(path: Any, *, create: bool = False, dim: int | None = None,
          hnsw_ef_construction: int | None = None, hnsw_seed: int | None = None,
          quant: str | None = None, normalize: bool = False, analyzer: str | None = None,
          readonly: bool = False, exclusive: bool = False, lock_wait: float = 0.0,
-         autocommit: bool = True, embedder: Embedder | None = None) -> Store:
+         autocommit: bool = True, embedder: Embedder | None = None,
+         vector_storage: str | None = None) -> Store:
     path = os.fspath(path)
     if readonly and (create or exclusive):
         raise usage("readonly cannot create a store", "readonly")
@@ -420,7 +423,7 @@ def open(path: Any, *, create: bool = False, dim: int | None = None,
     db = _vecstore.db_open(
         path, flags, int(dim or 0), metric, bool(normalize), pin, analyzer,
         -1 if hnsw_m is None else int(hnsw_m), int(hnsw_ef_construction or 0),
-        int(hnsw_seed or 0), quant, float(lock_wait))
+        int(hnsw_seed or 0), quant, float(lock_wait), vector_storage)
     s = Store(db, path, autocommit, embedder)
     s._own_embedder = own
     return s

@@ -325,6 +325,12 @@ class Store:
         Raises DimensionError, NonFiniteError, FilterError, UsageError (bad
         k, mode; text search without a text index), ClosedError. Releases
         the GIL while it searches.
+
+        A C-contiguous float32 query (numpy's default for float32 arrays)
+        with plain keyword values is parsed and searched in C, with no
+        Python frame and no copy (per call about 15,000 instructions over
+        the C library's vs_db_search, bench/py/percall_ir.sh); any other
+        query (a list, float64, a str) is converted in Python first.
         """
     def search_arrays(
         self,
@@ -340,7 +346,9 @@ class Store:
         matrix (or one (d,) vector, as m = 1) returning (ids, scores):
         ids an (m, k) object array of str (None where a query has fewer
         than k hits), scores an (m, k) float32 array (NaN there). No Hit
-        objects, no text or metadata."""
+        objects, no text or metadata. A C-contiguous float32 query runs in
+        C with no Python frame and writes both arrays in place; others are
+        converted to float32 first."""
 
     def info(self) -> StoreInfo:
         """Facts about the open generation."""
@@ -378,6 +386,7 @@ def open(
     lock_wait: float = 0.0,
     autocommit: bool = True,
     embedder: Embedder | None = None,
+    vector_storage: Literal["float32", "f16"] | None = None,
 ) -> Store:
     """Open the store at path (a directory, as vs-ingest writes).
 
@@ -390,7 +399,9 @@ def open(
         search only), hnsw_ef_construction (200), hnsw_seed (a fixed seed:
         one thread, same graph bytes), quant (vector codes in graphs),
         normalize (L2-normalise vectors of a dot/l2 store), analyzer (BM25
-        analyzer spec; "none" = no text index).
+        analyzer spec; "none" = no text index), vector_storage ("f16":
+        segments keep vectors as half floats, half the bytes, scores within
+        f16 rounding; None/"float32" the default).
     readonly: search only; takes no lock (any number of readers next to a
         writer, e.g. vs-ingest). Otherwise the store's lock is taken
         (lock_wait seconds to wait for it; 0 = raise LockedError at once,

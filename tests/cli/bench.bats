@@ -91,8 +91,24 @@ setup() {
     printf '%s\n' "$out" | grep -E '^vecstore-cli +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
     printf '%s\n' "$out" | grep -E '^vecstore-py +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
     printf '%s\n' "$out" | grep -E '^C: vs_db_search \(bench/py/percall.c\) +[0-9.]+ '
-    printf '%s\n' "$out" | grep -E '^Python: Store.search_arrays\(v\) +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+$'
+    printf '%s\n' "$out" | grep -E '^C: the same, ids_only +[0-9.]+ '
+    printf '%s\n' "$out" | grep -E '^Python: Store.search_arrays\(v\) +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +-?[0-9.]+$'
     [[ "$out" != *"failed"* ]]
+}
+
+@test "bench/py/report.py: an engine whose build was stopped at PYB_BUILD_LIMIT is reported as such" {
+    cd "$BATS_TEST_TMPDIR"
+    mkdir r
+    # what bench/py/run.sh leaves: ann.py's lines up to the build, then its mark
+    printf 'engine ngt\nversion 2.8.0\nparam epsilon\nbuild_limit_s 600\nbuild_timeout 1\n' > r/synth.ann.ngt
+    # an engine that failed otherwise (no mark) stays "failed"
+    printf 'engine scann\nversion 1.4.2\nparam leaves\nbuild_limit_s 600\n' > r/synth.ann.scann
+    run_split python3 "$ROOT/bench/py/report.py" r synth=100_x_128,_10_queries
+    expect_status 0
+    [ "$err" = "" ]
+    [[ "$out" == *"ngt: did not finish its build within 600 s (stopped; PYB_BUILD_LIMIT)"* ]]
+    [[ "$out" == *"scann: failed (see the log)"* ]]
+    [[ "$out" != *"ngt: failed"* ]]
 }
 
 @test "bench/shards.sh: merged exact hits of 1, 2 and 3 shards equal one store's; graph recall in range" {
