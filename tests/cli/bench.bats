@@ -127,18 +127,32 @@ setup() {
         END { if (n != 6) { print "rows: " n; bad = 1 }; exit bad }'
 }
 
-@test "bench/scale.sh: a tiny run prints its table and draws one PNG per quantity" {
+@test "bench/scale.sh: a tiny run prints its table and draws one PNG per quantity; a second run keeps the measured set and adds the new one" {
     command -v gnuplot >/dev/null 2>&1 || skip "gnuplot not installed (scripts/deps.sh --bench)"
     res=$BATS_TEST_TMPDIR/res
+    run_split env SCALE_RESULTS="$res" SCALE_DIR="$BATS_TEST_TMPDIR/scale" SCALE_SETS="1100x8" \
+        SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
+        sh "$ROOT/bench/scale.sh" "$BUILD"
+    expect_status 0
+    [[ "$out" == *"== scale: "*"load "*"command: SCALE_DIR=\"$BATS_TEST_TMPDIR/scale\" SCALE_SETS="* ]]
+    [[ "$err" == *"scale.sh: 1100x8 measured: $res/scale.tsv and its PNGs updated"* ]]
+    [[ "$err" != *"measured before"* ]]
+    [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 " ]
+    row1=$(sed -n 2p "$res/scale.tsv")
+    # a second run: 1100x8 and the graph order are not measured again, 2000x8 is added
     run_split env SCALE_RESULTS="$res" SCALE_DIR="$BATS_TEST_TMPDIR/scale" SCALE_SETS="1100x8 2000x8" \
         SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
         sh "$ROOT/bench/scale.sh" "$BUILD"
     expect_status 0
-    [[ "$out" == *"== scale: "*"load "*"command: SCALE_SETS="* ]]
+    [[ "$err" == *"scale.sh: 1100x8: measured before ($BATS_TEST_TMPDIR/scale/s-1100-8.row, commit "*"): kept"* ]]
+    [[ "$err" == *"scale.sh: graph order 1100x8: measured before"* ]]
+    [[ "$err" == *"scale.sh: 2000x8 measured: "* ]]
     [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 2000x8 " ]
-    # every row has its figures: graph bytes, query time at 0.95, cold open
-    [ "$(awk -F'\t' 'NR > 1 && $8 > 0 && $11 > 0 && $15 > 0' "$res/scale.tsv" | wc -l)" -eq 2 ]
-    [[ "$out" == *"format3_graph_order_bytes_per_vector"*"ratio"* ]]
+    [ "$(sed -n 2p "$res/scale.tsv")" = "$row1" ]
+    # every row has its figures: graph bytes, query time at 0.95, cold open, commit
+    [ "$(awk -F'\t' 'NR > 1 && $8 > 0 && $11 > 0 && $15 > 0 && $18 != ""' "$res/scale.tsv" | wc -l)" -eq 2 ]
+    [[ "$out" == *"-- 1100x8: per ef"*"-- 2000x8: per ef"*"format3_graph_order_bytes_per_vector"*"ratio"* ]]
+    [ "$(grep -c '^== scale: ' "$res/scale.txt")" -eq 2 ]
     for p in query build memory cold bytes; do
         [ "$(head -c 4 "$res/scale_$p.png" | od -An -c | tr -d ' ')" = '211PNG' ]
     done
