@@ -654,8 +654,10 @@ static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
     double *prefix = malloc((ncl + 1) * sizeof *prefix);
     double *nb = malloc((ncl + 1) * sizeof *nb);
     long *byclause = malloc(ncl * sizeof *byclause);
+    double *wb = malloc((ncl + 1) * sizeof *wb);
+    size_t *perm = malloc((ncl + 1) * sizeof *perm);
     int rc = VS_OK, skipped = 0;
-    if (!cu || !prefix || !nb || !byclause) {
+    if (!cu || !prefix || !nb || !byclause || !wb || !perm) {
         rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto done;
     }
@@ -693,92 +695,117 @@ static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
     size_t e = 0;
     while (e < m && prefix[e + 1] * (1 + MARGIN) < theta)
         e++;
+    uint32_t lo = 0;
     while (e < m) {
+        /* the next window: from the first row of an essential term (by
+         * their bounds) to the end of the shortest of their current blocks */
         uint32_t doc = END_ROW, wend = END_ROW - 1;
-        for (size_t j = e; j < m; j++)
+        for (size_t j = e; j < m; j++) {
+            if ((rc = bcur_advance(ix, &cu[j], lo, &stats->postings, d)) != VS_OK)
+                goto done;
             if (cu[j].row < doc)
                 doc = cu[j].row;
+        }
         if (doc == END_ROW)
             break;
-        if (theta > 0) {
-            /* the window up to the end of the essential terms' blocks: skip
-             * it whole when the block bounds of every term add up to less
-             * than theta */
-            for (size_t j = e; j < m; j++)
-                if (cu[j].sk && cu[j].row != END_ROW) {
-                    uint32_t last = cu[j].sk->e[(cu[j].i - 1) / SKIP_EVERY].last;
-                    if (last < wend)
-                        wend = last;
-                }
-            double wb = 0;
-            for (size_t j = 0; j < m; j++)
-                wb += range_bound(g, &cu[j], doc, wend);
-            if (wb * (1 + MARGIN) < theta) {
-                skipped = 1;
-                if (wend == END_ROW - 1)
-                    break;
-                for (size_t j = e; j < m && rc == VS_OK; j++)
-                    rc = bcur_advance(ix, &cu[j], wend + 1, &stats->postings, d);
-                if (rc != VS_OK)
-                    break;
-                continue;
-            }
-        }
-        /* the essential terms' exact parts and the others' block bounds */
-        uint32_t dl = ix->doclens[doc];
-        double ess = 0;
         for (size_t j = e; j < m; j++)
-            if (cu[j].row == doc)
-                ess += cu[j].w * bm25_tf(g, (double)cu[j].tf, dl);
+            if (cu[j].sk && cu[j].row != END_ROW) {
+                uint32_t last = cu[j].sk->e[(cu[j].i - 1) / SKIP_EVERY].last;
+                if (last < wend)
+                    wend = last;
+            }
+        lo = doc;
+        /* each term's block bound over the window, by rising bound: the
+         * first ne terms are the window's non-essential ones */
+        for (size_t j = 0; j < m; j++) {
+            wb[j] = range_bound(g, &cu[j], lo, wend);
+            size_t x = j;
+            while (x > 0 && wb[perm[x - 1]] > wb[j]) {
+                perm[x] = perm[x - 1];
+                x--;
+            }
+            perm[x] = j;
+        }
         nb[0] = 0;
-        for (size_t j = 0; j < e; j++)
-            nb[j + 1] = nb[j] + range_bound(g, &cu[j], doc, doc);
-        int take = (ess + nb[e]) * (1 + MARGIN) >= theta;
-        if (take) {
-            stats->matched++;
-            take = eligible(vw, doc);
+        for (size_t x = 0; x < m; x++)
+            nb[x + 1] = nb[x] + wb[perm[x]];
+        size_t ne = 0;
+        while (ne < m && nb[ne + 1] * (1 + MARGIN) < theta)
+            ne++;
+        if (ne == m) { /* the whole window stays below theta */
+            skipped = 1;
+            if (wend == END_ROW - 1)
+                break;
+            lo = wend + 1;
+            continue;
         }
-        if (take) {
-            stats->eligible++;
-            /* look the non-essential terms up, highest bound first, while
-             * the doc may still reach theta */
-            double part = ess;
-            for (size_t j = e; j-- > 0;) {
-                if (nb[j + 1] > nb[j]) {
-                    if ((rc = bcur_advance(ix, &cu[j], doc, &stats->postings, d)) != VS_OK)
-                        goto done;
-                    if (cu[j].row == doc)
-                        part += cu[j].w * bm25_tf(g, (double)cu[j].tf, dl);
+        for (size_t x = ne; x < m; x++)
+            if ((rc = bcur_advance(ix, &cu[perm[x]], lo, &stats->postings, d)) != VS_OK)
+                goto done;
+        for (;;) {
+            doc = END_ROW;
+            for (size_t x = ne; x < m; x++)
+                if (cu[perm[x]].row < doc)
+                    doc = cu[perm[x]].row;
+            if (doc > wend)
+                break;
+            uint32_t dl = ix->doclens[doc];
+            double part = 0;
+            for (size_t x = ne; x < m; x++) {
+                const struct bcur *c = &cu[perm[x]];
+                if (c->row == doc)
+                    part += c->w * bm25_tf(g, (double)c->tf, dl);
+            }
+            int take = (part + nb[ne]) * (1 + MARGIN) >= theta;
+            if (take) {
+                stats->matched++;
+                take = eligible(vw, doc);
+            }
+            if (take) {
+                stats->eligible++;
+                /* look the window's non-essential terms up, highest bound
+                 * first, while the document may still reach theta */
+                for (size_t x = ne; x-- > 0;) {
+                    struct bcur *c = &cu[perm[x]];
+                    if (wb[perm[x]] > 0) {
+                        if ((rc = bcur_advance(ix, c, doc, &stats->postings, d)) != VS_OK)
+                            goto done;
+                        if (c->row == doc)
+                            part += c->w * bm25_tf(g, (double)c->tf, dl);
+                    }
+                    if ((part + nb[x]) * (1 + MARGIN) < theta) {
+                        take = 0;
+                        skipped = 1;
+                        break;
+                    }
                 }
-                if ((part + nb[j]) * (1 + MARGIN) < theta) {
-                    take = 0;
-                    skipped = 1;
-                    break;
+            }
+            if (take) {
+                /* the exact score, summed in clause order as exhaustive
+                 * scoring sums it */
+                double sc = 0;
+                for (size_t c = 0; c < ncl; c++) {
+                    long j = byclause[c];
+                    if (j >= 0 && cu[j].row == doc)
+                        sc += cu[j].w * bm25_tf(g, (double)cu[j].tf, dl);
+                }
+                struct vs_bm25_hit h = {v, doc, sc};
+                heap_push(hits, n, k, h);
+                if (*n == k && hits[0].score > theta) {
+                    theta = hits[0].score;
+                    while (e < m && prefix[e + 1] * (1 + MARGIN) < theta)
+                        e++;
                 }
             }
+            for (size_t x = ne; x < m && rc == VS_OK; x++)
+                if (cu[perm[x]].row == doc)
+                    rc = bcur_next(ix, &cu[perm[x]], &stats->postings, d);
+            if (rc != VS_OK)
+                goto done;
         }
-        if (take) {
-            /* the exact score, summed in clause order as exhaustive
-             * scoring sums it */
-            double sc = 0;
-            for (size_t c = 0; c < ncl; c++) {
-                long j = byclause[c];
-                if (j >= 0 && cu[j].row == doc)
-                    sc += cu[j].w * bm25_tf(g, (double)cu[j].tf, dl);
-            }
-            struct vs_bm25_hit h = {v, doc, sc};
-            heap_push(hits, n, k, h);
-            if (*n == k && hits[0].score > theta) {
-                theta = hits[0].score;
-                while (e < m && prefix[e + 1] * (1 + MARGIN) < theta)
-                    e++;
-            }
-        }
-        for (size_t j = e; j < m && rc == VS_OK; j++)
-            if (cu[j].row == doc)
-                rc = bcur_next(ix, &cu[j], &stats->postings, d);
-        if (rc != VS_OK)
+        if (wend == END_ROW - 1)
             break;
+        lo = wend + 1;
     }
     if (skipped || e > 0)
         stats->pruned++;
@@ -787,6 +814,8 @@ done:
     free(prefix);
     free(nb);
     free(byclause);
+    free(wb);
+    free(perm);
     return rc;
 }
 
