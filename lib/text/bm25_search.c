@@ -471,15 +471,31 @@ static int run_term(struct vs_bm25 *ix, const struct clause *cl, double idf,
     uint32_t df = ix->t_df[t];
     uint64_t row = 0;
     double w = idf * cl->weight;
+    int should = cl->kind == CL_SHOULD;
     for (uint32_t i = 0; i < df; i++) {
         uint64_t delta, tf;
-        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
+        if (end - p >= 2 && !((p[0] | p[1]) & 0x80)) { /* both one byte */
+            delta = p[0];
+            tf = p[1];
+            p += 2;
+        } else if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
             return vs_bm25_corrupt(d, "bad postings");
         row += delta;
         if (row >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0)
             return vs_bm25_corrupt(d, "bad postings");
-        mark(s, (uint32_t)row, cl->kind,
-             w * bm25_tf(g, (double)tf, ix->doclens[row]));
+        double v = w * bm25_tf(g, (double)tf, ix->doclens[row]);
+        if (should) { /* mark(), for the common kind */
+            if (!s->state[row]) {
+                s->state[row] = ST_TOUCHED | ST_POS;
+                s->acc[row] = v; /* 0 + v */
+                s->must[row] = 0;
+                s->touched[s->ntouched++] = (uint32_t)row;
+            } else {
+                s->state[row] |= ST_POS;
+                s->acc[row] += v;
+            }
+        } else
+            mark(s, (uint32_t)row, cl->kind, v);
     }
     *npost += df;
     return VS_OK;
@@ -939,6 +955,10 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
             if (vw->filter && !bit(vw->filter, row))
                 continue;
             stats.eligible++;
+            /* a score below the worst kept hit's is not kept (heap_push
+             * would refuse it) */
+            if (n == k && scratch->acc[row] < hits[0].score)
+                continue;
             struct vs_bm25_hit h = {(uint32_t)v, row, scratch->acc[row]};
             heap_push(hits, &n, k, h);
         }
