@@ -119,7 +119,7 @@ for arg in "$@"; do
         # shellcheck disable=SC2086
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
-            bats --tap $bats_files 2>&1 | count_tap
+            bats --tap --timing $bats_files 2>&1 | count_tap
     fi
     # the Python package (tests/python/run.sh: pytest from the project's
     # venv, TAP): against each full build when TESTS matches "python"

@@ -235,6 +235,17 @@ json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *to
 struct vs_shards_opts {
     const char *key;   /* "Authorization: Bearer KEY" for remote shards, or NULL */
     long timeout_ms;   /* per remote request; 0: 30000 */
+    long deadline_ms;  /* for the whole search, from when the queries are read;
+                          0: none. A remote request is cut at it; a local shard
+                          is not cut, but no shard is asked after it: the shard
+                          fails (VS_E_NETWORK, d naming it; with partial it is
+                          left out) */
+    /* called after each request to shard i (its index in stores) with its
+       outcome and seconds taken (may be NULL) */
+    void (*observe)(void *arg, size_t i, int status, double seconds);
+    void *observe_arg;
+    int *late;         /* set to 1 when a shard failed for the deadline (may
+                          be NULL) */
     int partial;       /* leave out a shard that cannot be reached or opened
                           (VS_E_NETWORK, VS_E_REMOTE, VS_E_NOSTORE, VS_E_CORRUPT,
                           VS_E_IO) instead of failing: every hit then carries
@@ -246,7 +257,8 @@ struct vs_shards_opts {
 /* Search the n shards (vs-shard) with the same queries and merge their
  * hits. A shard is a store path or the URL of a store of a vs-serve,
  * http(s)://HOST:PORT/v1/stores/NAME (searched through its POST
- * .../shard, vs_qtext_shard_request). The queries of the files (n_files;
+ * .../shard, vs_qtext_shard_request), or http(s)://HOST:PORT when that
+ * vs-serve serves one store (found with GET /v1/stores, once per call). The queries of the files (n_files;
  * "-" is standard input, read once into a temporary file) and the asked
  * texts (as vs_qtext_stream and vs_qtext_ask) search each shard in turn
  * with qo and to into a temporary hit stream, merged k per qid (a query's
@@ -270,6 +282,20 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
                     const char *const *files, size_t n_files, const char *const *asks,
                     size_t n_asks, int keep_going, const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, uint64_t *incomparable, struct vs_diag *d);
+
+/* The form of a shard URL: 1 a store's URL, http(s)://HOST:PORT/v1/stores/
+ * NAME (a final '/' allowed); 0 a bare http(s)://HOST:PORT[/] (*base_len,
+ * may be NULL, the length of scheme, host and port); -1 for any other
+ * form, d (VS_E_USAGE) saying which forms are taken. */
+int vs_qtext_shard_url_check(const char *spec, size_t *base_len, struct vs_diag *d);
+
+/* Whether a shard can answer now (vs-serve's /readyz): a local store
+ * opens; a remote one's vs-serve answers GET of the store's URL (a bare
+ * http(s)://HOST:PORT found as vs_qtext_shards finds it), within
+ * timeout_ms (0: 2000) and without retries. The errors of vs_store_open,
+ * VS_E_NETWORK, VS_E_REMOTE, VS_E_USAGE (a URL of another form). */
+int vs_qtext_shard_check(const char *spec, const char *key, long timeout_ms,
+                         struct vs_diag *d);
 
 /* One shard's part (local shards, and vs-serve for remote ones). */
 /* The first phase: the store's BM25 statistics for the text queries of
