@@ -484,8 +484,15 @@ int main(int argc, char **argv)
     vs_cli_stage("search");
     if (st == VS_OK && nask)
         st = vs_qtext_ask(q, ask, (size_t)nask, &sink, &t, &d);
+    /* each thread reads, searches and formats a batch of its own; they
+     * write in the file's order (vs_qtext_stream_threads) */
+    int nth = 1;
+#ifdef _OPENMP
+    nth = threads ? (int)threads : omp_get_max_threads();
+#endif
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : nask ? 0 : 1); fi++)
-        st = vs_qtext_stream(q, nfiles ? argv[optind + fi] : "-", keep_going, &sink, &t, &d);
+        st = vs_qtext_stream_threads(q, nfiles ? argv[optind + fi] : "-", keep_going, nth,
+                                     &sink, &t, &d);
     if (st == VS_OK && q)
         st = vs_qtext_finish(q, &sink, &t, &d);
     const char *why;

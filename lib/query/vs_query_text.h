@@ -104,6 +104,20 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
                  const struct vs_qtext_opts *to, struct vs_qtext **out,
                  struct vs_diag *d);
 void vs_qtext_free(struct vs_qtext *t);
+/* A second vs_qtext with t's store and options that shares t's graphs and
+ * text index (t must outlive it) and searches on the calling thread with
+ * slot (0 .. vs_qtext_slots(t) - 1; see vs_query_sibling). Only one of t
+ * and its siblings may run text, hybrid, MMR or group-by queries at once
+ * (they share the text index's scratch space), and only one may add
+ * records at once (they share t's embedder); plain vector batches
+ * (vs_qtext_run_text) of different siblings run at once. */
+int vs_qtext_sibling(const struct vs_qtext *t, int slot, struct vs_qtext **out,
+                     struct vs_diag *d);
+int vs_qtext_slots(const struct vs_qtext *t);
+/* vs_query_set_slot of t's vector search. */
+void vs_qtext_set_slot(struct vs_qtext *t, int slot);
+/* Add from's counters (vs_qtext_stats_json) to t's and zero them. */
+void vs_qtext_absorb(struct vs_qtext *t, struct vs_qtext *from);
 
 /* As vs_query_add; text and hybrid records need a string "text". */
 int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d);
@@ -209,6 +223,24 @@ struct vs_qtext_sink {
 int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
                     const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, struct vs_diag *d);
+/* vs_qtext_stream on nthreads threads (t's and nthreads - 1 of its own,
+ * each with a sibling of t, at most vs_qtext_slots(t)): each thread in turn
+ * reads the next batch of records, searches it, formats its hits into its
+ * own buffer and waits for the batches before it to be written, so the
+ * reading and writing of one batch overlap the search of another, and
+ * the threads block (no spinning) while they wait. The output (emit,
+ * write, warn, progress, in that order per batch) is that of
+ * vs_qtext_stream, batch after batch in the file's order, from one thread
+ * at a time; text, hybrid and other batches that are not plain vector
+ * batches are searched in their turn. Pending queries of t are answered
+ * first, and every query of path is answered before it returns (none stay
+ * pending). A file of one batch is searched as vs_qtext_stream does (on
+ * OpenMP threads within the batch). nthreads <= 1: vs_qtext_stream; a
+ * thread that cannot be started leaves its share to the others. Errors as
+ * vs_qtext_stream. */
+int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going,
+                            int nthreads, const struct vs_qtext_sink *sink,
+                            struct vs_qtext_totals *tot, struct vs_diag *d);
 /* Ask the n query texts (vs-query --query): each becomes the query record
  * {"id": "q<i>", "text": texts[i-1]} (i from 1), searched as vs_qtext_add
  * and vs_qtext_run would search it, in the store's mode (auto: hybrid when
