@@ -1,7 +1,8 @@
 /* bm25_search.c: BM25 queries (parsing) and search over several segment
  * indexes with global statistics (see vs_bm25.h). Term-at-a-time scoring
  * with dense per-segment accumulators and a size-k heap; queries of
- * optional terms only are pruned (MaxScore, see "pruning" below). */
+ * optional terms only are pruned (block-max MaxScore, see "pruning"
+ * below). */
 #include "bm25_internal.h"
 
 #include <math.h>
@@ -508,19 +509,20 @@ static inline int bit(const uint64_t *bm, uint64_t row)
 
 /* ---------------------------------------------------------------- pruning
  *
- * Top-k pruning for a query of optional terms (MaxScore, term at a time):
- * no term adds more than its upper bound ub = idf * weight * (k1 + 1) to a
- * document (tf * (k1 + 1) / (tf + norm) < k1 + 1). Terms are taken by
- * falling bound; after each one, theta is the k-th best partial score of
- * the eligible documents seen (or the heap's worst hit of earlier views).
- * Once the bounds of the terms left add up to less than theta, no document
- * not seen yet can enter the top k: the terms left are only looked up for
- * the candidates (with the skip entries of long lists, so most of their
- * postings are never decoded), and a candidate is dropped as soon as its
- * partial score plus the bounds left falls below theta. The candidates
- * left at the end are scored again in clause order, so their scores are
- * bit for bit those of exhaustive scoring (the bounds carry a margin of
- * 1e-9 for the rounding of partial sums taken in another order). */
+ * Top-k pruning for a query of optional terms (block-max MaxScore, document
+ * at a time, docs/bm25.md): no term adds more than its bound ub = idf *
+ * weight * (k1 + 1) to a document, nor more than its block's bound (the
+ * BM25 part of the block's largest tf at its smallest length) to one of the
+ * block's. theta is the k-th best score kept (this view's or earlier
+ * views'). Terms whose bounds add up to less than theta are non-essential.
+ * Window by window (up to the end of the essential terms' shortest current
+ * block): a window whose terms' block bounds add up to less than theta is
+ * jumped over undecoded; otherwise the terms whose window bounds add up to
+ * less than theta are only looked up (with the skip entries) for the rows
+ * of the others, while a row's partial score plus their bounds may reach
+ * theta. A row that passes is scored in clause order, so its score is bit
+ * for bit that of exhaustive scoring (the bounds carry a margin of 1e-9 for
+ * the rounding of partial sums taken in another order). */
 
 #define MARGIN 1e-9
 #define PRUNE_MIN 65536
