@@ -25,7 +25,7 @@
 #            Analyzer "plain": lowercase only (no stop words, no stemming),
 #            so every engine indexes the same terms. No judgments: the table
 #            gives each peer's top-10 overlap with vecstore's instead.
-# vecstore's search prunes (MaxScore, docs/bm25.md) where the query's
+# vecstore's search prunes (block-max MaxScore, docs/bm25.md) where the query's
 # posting lists are long; "vecstore, no pruning" is the same index scored
 # exhaustively (same hits), the figure before pruning.
 # Measures, for each engine on one thread: indexing CPU seconds and bytes
@@ -39,8 +39,13 @@
 # The report is printed and appended, dated, to bench/results/text.txt.
 #   TEXT_DOCS=N        synthetic corpus size (default 1000000; 0 skips it)
 #   TEXT_SETS=LIST     data sets (default "scifact zipf")
-#   TEXT_ROUNDS=N      rounds on SciFact, best figures kept (default 3; the
-#                      Zipf corpus runs once)
+#   TEXT_ROUNDS=N      rounds on SciFact (default 5; the Zipf corpus runs
+#                      once): the engines take turns in each round, and the
+#                      table gives each one's median queries/CPU s with the
+#                      range over the rounds; the ratio to Tantivy is the
+#                      median of the rounds' own ratios (ours and Tantivy's
+#                      passes of the same round ran seconds apart, under the
+#                      same load), with its range
 #   TEXT_RESULTS=FILE  where the report is appended (bench/results/text.txt)
 #   TEXT_ZIPF_DIR=DIR  where the synthetic corpus is kept (BUILD_DIR/bench/
 #                      zipf-TEXT_DOCS; made again when the generator changed)
@@ -148,9 +153,9 @@ engine() {
 }
 
 # one DATASET_DIR LABEL ANALYZER(english|plain) REPEAT ROUNDS: every engine
-# ROUNDS times, interleaved; the best indexing and query figures of the
-# rounds are reported (the machine is shared), nDCG@10 and overlap from the
-# first round's run
+# ROUNDS times, interleaved; the median indexing and query figures of the
+# rounds are reported with the range of queries/CPU s (the machine is
+# shared), nDCG@10 and overlap from the first round's run
 one() {
     dir=$1 label=$2 an=$3 rep=$4 rounds=$5
     qrels=$dir/qrels/test.tsv
@@ -168,22 +173,34 @@ one() {
     done
     {
         echo
-        echo "$label: top-10 queries, one thread, CPU time, best of $rounds; analyzer $an;" \
+        echo "$label: top-10 queries, one thread, CPU time, median of $rounds; analyzer $an;" \
             "load $l0 before, $(load) after"
-        printf '%-26s %10s %12s %13s %8s %8s\n' system "index cpu s" "index bytes" \
-            "queries/cpu s" "nDCG@10" "overlap"
+        printf '%-26s %10s %12s %13s %17s %8s %8s\n' system "index cpu s" "index bytes" \
+            "queries/cpu s" "range" "nDCG@10" "overlap"
     } | tee -a "$report"
     ours_qps=0 tantivy_qps=0 ours_ndcg= tantivy_ndcg=
+    ratio=
+    case " $engines " in *" vecstore "*" tantivy "*|*" tantivy "*" vecstore "*)
+        ratio=$($PY -c '
+import json, statistics, sys
+a = [json.loads(l)["qps"] for l in open(sys.argv[1]) if l.strip()]
+b = [json.loads(l)["qps"] for l in open(sys.argv[2]) if l.strip()]
+r = [x / y for x, y in zip(a, b)]
+print("%.2fx (rounds %s)" % (statistics.median(r), " ".join("%.2f" % x for x in r)))' \
+            "$tmp/json-vecstore" "$tmp/json-tantivy") ;;
+    esac
     for e in $engines; do
         j=$($PY -c '
-import json, sys
+import json, statistics, sys
 v = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 o = dict(v[0])
-o["index_s"] = min(x["index_s"] for x in v)
-b = max(v, key=lambda x: x["qps"])
+o["index_s"] = round(statistics.median(x["index_s"] for x in v), 4)
+# the round of median queries/CPU s (the lower middle one for an even count)
+b = sorted(v, key=lambda x: x["qps"])[(len(v) - 1) // 2]
 for f in ("qps", "query_s", "query_thread_s"):
     if f in b:
         o[f] = b[f]
+o["range"] = "%.1f-%.1f" % (min(x["qps"] for x in v), max(x["qps"] for x in v))
 print(json.dumps(o))' "$tmp/json-$e")
         rm -f "$tmp/json-$e"
         name=$(cat "$tmp/name-$e")
@@ -197,16 +214,17 @@ print(json.dumps(o))' "$tmp/json-$e")
         [ "$e" != vecstore ] && [ -f "$tmp/run-vecstore" ] && ov=$(overlap "$tmp/run-vecstore" "$tmp/run-$e")
         [ "$e" = vecstore ] && { ours_qps=$qps; ours_ndcg=$ndcg; }
         [ "$e" = tantivy ] && { tantivy_qps=$qps; tantivy_ndcg=$ndcg; }
-        printf '%-26s %10s %12s %13s %8s %8s\n' "$name" "$(field "$j" index_s)" \
-            "$(field "$j" index_bytes)" "$qps" "$ndcg" "$ov" | tee -a "$report"
+        printf '%-26s %10s %12s %13s %17s %8s %8s\n' "$name" "$(field "$j" index_s)" \
+            "$(field "$j" index_bytes)" "$qps" "$(field "$j" range)" "$ndcg" "$ov" |
+            tee -a "$report"
         [ "$e" = lucene ] && echo "  (lucene: the searching thread alone $(field "$j" query_thread_s) s" \
             "of $(field "$j" query_s) s; the rest is JIT and GC)" | tee -a "$report"
         [ "$e" = tantivy ] && [ "$(field "$j" segments)" != 1 ] &&
             echo "  (tantivy: $(field "$j" segments) segments after its merges)" | tee -a "$report"
     done
-    if [ "$ours_qps" != 0 ] && [ "$tantivy_qps" != 0 ]; then
-        $PY -c "print('ratio: vecstore %.2fx Tantivy queries/CPU s (goal 1.5x); nDCG@10 %s vs %s' % ($ours_qps / $tantivy_qps, '$ours_ndcg', '$tantivy_ndcg'))" |
-            tee -a "$report"
+    if [ -n "$ratio" ] && [ "$ours_qps" != 0 ] && [ "$tantivy_qps" != 0 ]; then
+        echo "ratio: vecstore $ratio Tantivy queries/CPU s (goal 1.5x); nDCG@10" \
+            "$ours_ndcg vs $tantivy_ndcg" | tee -a "$report"
     fi
 }
 
@@ -215,7 +233,7 @@ for set in ${TEXT_SETS:-scifact zipf}; do
     scifact)
         if [ -f "$data/scifact/corpus.jsonl" ]; then
             one "$data/scifact" "SciFact (5,183 docs, 300 judged queries x 20)" english 20 \
-                "${TEXT_ROUNDS:-3}"
+                "${TEXT_ROUNDS:-5}"
         else
             echo "$me: no SciFact at $data/scifact (set VS_DATA): skipped" | tee -a "$report"
         fi ;;

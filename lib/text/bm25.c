@@ -1,7 +1,8 @@
 /* bm25.c: BM25 index: builder, serialised format, reader, merge (queries
  * and search are in bm25_search.c).
  *
- * Serialised format, version 1 (all integers little-endian):
+ * Serialised format, version 2 (all integers little-endian; version 1, still
+ * read, differs only where said):
  *   header (128 bytes):
  *     0 magic "VSBM25\r\n"   8 u32 version   12 u32 header size
  *    16 u64 ndocs           24 u64 total_len  32 u64 nrows   40 u64 nterms
@@ -14,11 +15,16 @@
  *   dictionary: zstd frame; per term, in byte order of the terms:
  *     varint shared prefix, varint suffix length, suffix bytes,
  *     varint df, varint chunk, varint offset in chunk, varint docs bytes,
- *     varint positions bytes
+ *     varint positions bytes, varint skip bytes (not in version 1)
  *   chunk table: nchunks x (u64 offset, u32 compressed, u32 raw size)
  *   chunks: zstd frames; a term's postings are its docs stream, varint
  *     (row delta, tf) pairs (first delta from 0), then its positions stream,
- *     per doc tf varints (first absolute, then deltas).
+ *     per doc tf varints (first absolute, then deltas), then (version 2) its
+ *     skip stream: empty when df < SKIP_MIN (bm25_internal.h), else per
+ *     block of SKIP_EVERY postings four varints: the block's bytes in the
+ *     docs stream, its last row minus the previous block's last row (the
+ *     first block's: its last row), its largest tf, its smallest document
+ *     length (block-max bounds).
  */
 #include "vs_bm25.h"
 #include "analyzer_internal.h"
@@ -37,6 +43,7 @@
 #define CHUNK_TARGET (64u << 10)
 #define MAX_ROW 0xFFFFFFFEull
 #define ZLEVEL 1
+#define FORMAT_V1 1 /* no skip streams: still opened */
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -394,6 +401,35 @@ static int zcompress(struct vbuf *out, const void *src, size_t n)
     return VS_OK;
 }
 
+/* Term t's skip stream (format at the top) into sk; -1 out of memory. */
+static int skip_stream(const struct vs_bm25_builder *b, const struct bterm *t,
+                       struct vbuf *sk)
+{
+    const uint8_t *p = t->docs.p, *end = p + t->docs.n, *start = p;
+    uint64_t row = 0, last = 0;
+    uint32_t maxtf = 0, mindl = UINT32_MAX;
+    for (uint32_t i = 0; i < t->df; i++) {
+        uint64_t delta, tf;
+        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
+            return -1; /* our own stream: cannot happen */
+        row += delta;
+        if (tf > maxtf)
+            maxtf = (uint32_t)tf;
+        if (b->doclens[row] < mindl)
+            mindl = b->doclens[row];
+        if (i % SKIP_EVERY == SKIP_EVERY - 1 || i + 1 == t->df) {
+            if (vb_varint(sk, (uint64_t)(p - start)) || vb_varint(sk, row - last) ||
+                vb_varint(sk, maxtf) || vb_varint(sk, mindl))
+                return -1;
+            start = p;
+            last = row;
+            maxtf = 0;
+            mindl = UINT32_MAX;
+        }
+    }
+    return 0;
+}
+
 int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
                            struct vs_diag *d)
 {
@@ -402,7 +438,7 @@ int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
     int rc = VS_E_NOMEM;
     uint32_t *order = malloc((b->nterms + 1) * sizeof *order);
     struct vbuf dict = {0}, chunk = {0}, chunks = {0}, ctab = {0}, out = {0},
-                dl = {0};
+                dl = {0}, sk = {0};
     uint64_t nchunks = 0;
     if (!order)
         goto done;
@@ -434,12 +470,16 @@ int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
         size_t shared = 0;
         while (prev && shared < prevlen && shared < t->len && prev[shared] == s[shared])
             shared++;
+        sk.n = 0;
+        if (t->df >= SKIP_MIN && skip_stream(b, t, &sk))
+            goto done;
         if (vb_varint(&dict, shared) || vb_varint(&dict, t->len - shared) ||
             vb_put(&dict, s + shared, t->len - shared) ||
             vb_varint(&dict, t->df) || vb_varint(&dict, nchunks) ||
             vb_varint(&dict, chunk.n) || vb_varint(&dict, t->docs.n) ||
-            vb_varint(&dict, t->pos.n) || vb_put(&chunk, t->docs.p, t->docs.n) ||
-            vb_put(&chunk, t->pos.p, t->pos.n))
+            vb_varint(&dict, t->pos.n) || vb_varint(&dict, sk.n) ||
+            vb_put(&chunk, t->docs.p, t->docs.n) ||
+            vb_put(&chunk, t->pos.p, t->pos.n) || vb_put(&chunk, sk.p, sk.n))
             goto done;
         prev = s;
         prevlen = t->len;
@@ -495,6 +535,7 @@ int vs_bm25_builder_finish(struct vs_bm25_builder *b, void **buf, size_t *len,
     out.p = NULL;
     rc = VS_OK;
 done:
+    free(sk.p);
     free(out.p);
     free(dl.p);
     free(ctab.p);
@@ -550,6 +591,7 @@ void vs_bm25_close(struct vs_bm25 *ix)
     free(ix->t_coff);
     free(ix->t_dlen);
     free(ix->t_plen);
+    free(ix->t_slen);
     if (ix->own)
         free((void *)(uintptr_t)ix->buf);
     free(ix);
@@ -567,16 +609,18 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     const uint8_t *p = buf;
     if (len < HDR_SIZE || memcmp(p, MAGIC, 8) != 0)
         return vs_bm25_corrupt(d, "bad magic or truncated header");
-    if (rd_u32(p + 8) != VS_BM25_FORMAT)
+    uint32_t version = rd_u32(p + 8);
+    if (version != VS_BM25_FORMAT && version != FORMAT_V1)
         return vs_diag_set(d, VS_E_VERSION,
-                           "bm25 index: format version %u, expected %u",
-                           rd_u32(p + 8), VS_BM25_FORMAT);
+                           "bm25 index: format version %u, expected %u or %u",
+                           version, FORMAT_V1, VS_BM25_FORMAT);
     if (rd_u32(p + 12) != HDR_SIZE)
         return vs_bm25_corrupt(d, "bad header size");
     struct vs_bm25 *ix = calloc(1, sizeof *ix);
     if (!ix)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     pthread_mutex_init(&ix->lock, NULL);
+    ix->version = version;
     int rc = VS_E_NOMEM;
     uint8_t *dict = NULL;
     ix->buf = p;
@@ -645,14 +689,17 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     ix->t_coff = malloc(nt * 4 + 4);
     ix->t_dlen = malloc(nt * 4 + 4);
     ix->t_plen = malloc(nt * 4 + 4);
+    if (version != FORMAT_V1)
+        ix->t_slen = malloc(nt * 4 + 4);
     if (!ix->termbytes || !ix->t_off || !ix->t_df || !ix->t_chunk ||
-        !ix->t_coff || !ix->t_dlen || !ix->t_plen)
+        !ix->t_coff || !ix->t_dlen || !ix->t_plen ||
+        (version != FORMAT_V1 && !ix->t_slen))
         goto fail;
     const uint8_t *q = dict, *end = dict + draw;
     uint32_t tb = 0, prevoff = 0, prevlen = 0;
     size_t tcap = draw + 1;
     for (size_t i = 0; i < nt; i++) {
-        uint64_t shared, slen, df, ch, co, dlen, plen;
+        uint64_t shared, slen, df, ch, co, dlen, plen, sklen = 0;
         if (rd_varint(&q, end, &shared) || rd_varint(&q, end, &slen) ||
             shared > prevlen || slen > (uint64_t)(end - q) ||
             shared + slen > VS_ANALYZER_MAX_TERM * 4 ||
@@ -677,10 +724,13 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
         tb += prevlen;
         if (rd_varint(&q, end, &df) || rd_varint(&q, end, &ch) ||
             rd_varint(&q, end, &co) || rd_varint(&q, end, &dlen) ||
-            rd_varint(&q, end, &plen) || ch >= ix->nchunks || df == 0 ||
+            rd_varint(&q, end, &plen) ||
+            (version != FORMAT_V1 && rd_varint(&q, end, &sklen)) ||
+            ch >= ix->nchunks || df == 0 ||
             df > ix->ndocs || co > UINT32_MAX || dlen > UINT32_MAX ||
-            plen > UINT32_MAX ||
-            co + dlen + plen > rd_u32(ix->ctab + ch * 16 + 12)) {
+            plen > UINT32_MAX || sklen > UINT32_MAX ||
+            (version != FORMAT_V1 && (df >= SKIP_MIN) != (sklen > 0)) ||
+            co + dlen + plen + sklen > rd_u32(ix->ctab + ch * 16 + 12)) {
             rc = vs_bm25_corrupt(d, "bad dictionary entry");
             goto fail;
         }
@@ -695,6 +745,8 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
         ix->t_coff[i] = (uint32_t)co;
         ix->t_dlen[i] = (uint32_t)dlen;
         ix->t_plen[i] = (uint32_t)plen;
+        if (ix->t_slen)
+            ix->t_slen[i] = (uint32_t)sklen;
     }
     ix->t_off[nt] = tb;
     if (q != end) {
@@ -774,6 +826,97 @@ int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
     if (rc == VS_OK)
         *docs = raw + ix->t_coff[t];
     return rc;
+}
+
+/* Term t's skip entries from its stored skip stream (version 2). */
+static int skips_read(const struct vs_bm25 *ix, long t, const uint8_t *p0,
+                      struct vs_bm25_skips *s)
+{
+    const uint8_t *q = p0 + ix->t_dlen[t] + ix->t_plen[t],
+                  *end = q + ix->t_slen[t];
+    uint64_t off = 0, last = 0;
+    for (uint32_t i = 0; i < s->n; i++) {
+        uint64_t bytes, dlast, maxtf, mindl;
+        if (rd_varint(&q, end, &bytes) || rd_varint(&q, end, &dlast) ||
+            rd_varint(&q, end, &maxtf) || rd_varint(&q, end, &mindl) ||
+            bytes == 0 || bytes > ix->t_dlen[t] - off || (i > 0 && dlast == 0) ||
+            dlast >= ix->nrows - last || maxtf == 0 || maxtf > UINT32_MAX ||
+            mindl > UINT32_MAX)
+            return -1;
+        s->e[i] = (struct vs_bm25_skip){(uint32_t)off, (uint32_t)last,
+                                        (uint32_t)(last + dlast), (uint32_t)maxtf,
+                                        (uint32_t)mindl};
+        off += bytes;
+        last += dlast;
+    }
+    return q == end && off == ix->t_dlen[t] ? 0 : -1;
+}
+
+/* Term t's skip entries from its postings (version 1). */
+static int skips_build(const struct vs_bm25 *ix, long t, const uint8_t *p0,
+                       struct vs_bm25_skips *s)
+{
+    uint32_t df = ix->t_df[t];
+    const uint8_t *p = p0, *end = p0 + ix->t_dlen[t];
+    uint64_t row = 0;
+    for (uint32_t i = 0; i < df; i++) {
+        struct vs_bm25_skip *e = &s->e[i / SKIP_EVERY];
+        if (i % SKIP_EVERY == 0)
+            *e = (struct vs_bm25_skip){(uint32_t)(p - p0), (uint32_t)row, 0, 0,
+                                       UINT32_MAX};
+        uint64_t delta, tf;
+        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf) ||
+            (row += delta) >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0 ||
+            tf > UINT32_MAX)
+            return -1;
+        e->last = (uint32_t)row;
+        if (tf > e->maxtf)
+            e->maxtf = (uint32_t)tf;
+        if (ix->doclens[row] < e->mindl)
+            e->mindl = ix->doclens[row];
+    }
+    return 0;
+}
+
+int vs_bm25_skips_get(struct vs_bm25 *ix, long t, const uint8_t *p0,
+                      const struct vs_bm25_skips **out, struct vs_diag *d)
+{
+    *out = NULL;
+    uint32_t df = ix->t_df[t];
+    if (df < SKIP_MIN)
+        return VS_OK;
+    pthread_mutex_lock(&ix->lock);
+    if (!ix->skips)
+        ix->skips = calloc(ix->nterms ? ix->nterms : 1, sizeof *ix->skips);
+    int ok = ix->skips != NULL;
+    const struct vs_bm25_skips *have = ok ? ix->skips[t] : NULL;
+    pthread_mutex_unlock(&ix->lock);
+    if (!ok)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    if (have) {
+        *out = have;
+        return VS_OK;
+    }
+    uint32_t nb = (df + SKIP_EVERY - 1) / SKIP_EVERY;
+    struct vs_bm25_skips *s = malloc(sizeof *s + nb * sizeof s->e[0]);
+    if (!s)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    s->n = nb;
+    if (ix->t_slen ? skips_read(ix, t, p0, s) : skips_build(ix, t, p0, s)) {
+        free(s);
+        return vs_bm25_corrupt(d, "bad skip entries");
+    }
+    pthread_mutex_lock(&ix->lock);
+    if (ix->skips[t]) { /* another thread was first */
+        free(s);
+        have = ix->skips[t];
+    } else {
+        ix->skips[t] = s;
+        have = s;
+    }
+    pthread_mutex_unlock(&ix->lock);
+    *out = have;
+    return VS_OK;
 }
 
 void vs_bm25_plist_release(struct plist *l)

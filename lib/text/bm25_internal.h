@@ -20,23 +20,29 @@ struct vs_bm25 {
     uint8_t *termbytes;  /* all terms, concatenated */
     uint32_t *t_off;     /* nterms + 1 offsets into termbytes */
     uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;
+    uint32_t *t_slen; /* skip stream bytes after the positions (version 2;
+                         NULL in a version 1 index) */
+    uint32_t version;
     const uint8_t *ctab;
     uint8_t **cache; /* decompressed chunks */
     /* skip entries of long posting lists (nterms pointers, made on first
-     * use by top-k pruning in bm25_search.c; NULL until then) */
+     * use by top-k pruning in bm25_search.c: read from the stored skip
+     * stream, or, in a version 1 index, built from the postings; NULL until
+     * then) */
     struct vs_bm25_skips **skips;
     pthread_mutex_t lock;
 };
 
-/* Every SKIP_EVERY-th posting of a term with df >= SKIP_MIN: where it
- * starts in the docs stream, the row before it (the delta base) and its
- * row, so a search can jump to the block that may hold a row. Built from
- * the postings on first use and kept while the index is open (the format
- * on disk does not change). */
+/* A term with df >= SKIP_MIN has one skip entry per block of SKIP_EVERY
+ * postings: where the block starts in the docs stream, the row before it
+ * (the delta base), its last row, and its largest tf and smallest document
+ * length, which bound the BM25 score of any posting in the block for any k1
+ * and b (block-max bounds). Version 2 stores them (docs/bm25.md); a version
+ * 1 index gets them from its postings on first use. */
 #define SKIP_EVERY 128
-#define SKIP_MIN 1024
+#define SKIP_MIN 256
 struct vs_bm25_skip {
-    uint32_t off, prev, first;
+    uint32_t off, prev, last, maxtf, mindl;
 };
 struct vs_bm25_skips {
     uint32_t n;
@@ -78,6 +84,11 @@ long vs_bm25_lookup(const struct vs_bm25 *ix, const char *s, size_t len);
  * VS_E_CORRUPT, VS_E_NOMEM. */
 int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
                      struct vs_diag *d);
+/* The skip entries of term t (*out NULL for a list shorter than SKIP_MIN),
+ * docs stream at p0; read or built on first use and kept while the index
+ * is open (thread-safe). VS_E_CORRUPT, VS_E_NOMEM. */
+int vs_bm25_skips_get(struct vs_bm25 *ix, long t, const uint8_t *p0,
+                      const struct vs_bm25_skips **out, struct vs_diag *d);
 /* Decode term t's postings with positions into l (release with
  * vs_bm25_plist_release). VS_E_CORRUPT, VS_E_NOMEM. */
 int vs_bm25_plist_load(struct vs_bm25 *ix, long t, struct plist *l,

@@ -1,7 +1,8 @@
 /* bm25_search.c: BM25 queries (parsing) and search over several segment
  * indexes with global statistics (see vs_bm25.h). Term-at-a-time scoring
  * with dense per-segment accumulators and a size-k heap; queries of
- * optional terms only are pruned (MaxScore, see "pruning" below). */
+ * optional terms only are pruned (block-max MaxScore, see "pruning"
+ * below). */
 #include "bm25_internal.h"
 
 #include <math.h>
@@ -239,11 +240,6 @@ done:
 
 enum { ST_TOUCHED = 1, ST_POS = 2, ST_EXCL = 4 };
 
-struct cand {
-    uint32_t row;
-    double acc;
-};
-
 struct vs_bm25_scratch {
     size_t cap;
     double *acc;
@@ -251,11 +247,6 @@ struct vs_bm25_scratch {
     uint16_t *must;
     uint32_t *touched;
     size_t ntouched;
-    /* top-k pruning: candidates, and a size-k heap of scores */
-    struct cand *cand;
-    size_t candcap;
-    double *kheap;
-    size_t kcap;
 };
 
 struct vs_bm25_scratch *vs_bm25_scratch_new(void)
@@ -271,8 +262,6 @@ void vs_bm25_scratch_free(struct vs_bm25_scratch *s)
     free(s->state);
     free(s->must);
     free(s->touched);
-    free(s->cand);
-    free(s->kheap);
     free(s);
 }
 
@@ -296,25 +285,6 @@ static int scratch_size(struct vs_bm25_scratch *s, size_t n)
         return -1;
     memset(s->state + s->cap, 0, n - s->cap);
     s->cap = n;
-    return 0;
-}
-
-static int scratch_cand(struct vs_bm25_scratch *s, size_t n, size_t k)
-{
-    if (n > s->candcap) {
-        struct cand *c = realloc(s->cand, n * sizeof *c);
-        if (!c)
-            return -1;
-        s->cand = c;
-        s->candcap = n;
-    }
-    if (k > s->kcap) {
-        double *h = realloc(s->kheap, k * sizeof *h);
-        if (!h)
-            return -1;
-        s->kheap = h;
-        s->kcap = k;
-    }
     return 0;
 }
 
@@ -502,15 +472,31 @@ static int run_term(struct vs_bm25 *ix, const struct clause *cl, double idf,
     uint32_t df = ix->t_df[t];
     uint64_t row = 0;
     double w = idf * cl->weight;
+    int should = cl->kind == CL_SHOULD;
     for (uint32_t i = 0; i < df; i++) {
         uint64_t delta, tf;
-        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
+        if (end - p >= 2 && !((p[0] | p[1]) & 0x80)) { /* both one byte */
+            delta = p[0];
+            tf = p[1];
+            p += 2;
+        } else if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
             return vs_bm25_corrupt(d, "bad postings");
         row += delta;
         if (row >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0)
             return vs_bm25_corrupt(d, "bad postings");
-        mark(s, (uint32_t)row, cl->kind,
-             w * bm25_tf(g, (double)tf, ix->doclens[row]));
+        double v = w * bm25_tf(g, (double)tf, ix->doclens[row]);
+        if (should) { /* mark(), for the common kind */
+            if (!s->state[row]) {
+                s->state[row] = ST_TOUCHED | ST_POS;
+                s->acc[row] = v; /* 0 + v */
+                s->must[row] = 0;
+                s->touched[s->ntouched++] = (uint32_t)row;
+            } else {
+                s->state[row] |= ST_POS;
+                s->acc[row] += v;
+            }
+        } else
+            mark(s, (uint32_t)row, cl->kind, v);
     }
     *npost += df;
     return VS_OK;
@@ -523,359 +509,331 @@ static inline int bit(const uint64_t *bm, uint64_t row)
 
 /* ---------------------------------------------------------------- pruning
  *
- * Top-k pruning for a query of optional terms (MaxScore, term at a time):
- * no term adds more than its upper bound ub = idf * weight * (k1 + 1) to a
- * document (tf * (k1 + 1) / (tf + norm) < k1 + 1). Terms are taken by
- * falling bound; after each one, theta is the k-th best partial score of
- * the eligible documents seen (or the heap's worst hit of earlier views).
- * Once the bounds of the terms left add up to less than theta, no document
- * not seen yet can enter the top k: the terms left are only looked up for
- * the candidates (with the skip entries of long lists, so most of their
- * postings are never decoded), and a candidate is dropped as soon as its
- * partial score plus the bounds left falls below theta. The candidates
- * left at the end are scored again in clause order, so their scores are
- * bit for bit those of exhaustive scoring (the bounds carry a margin of
- * 1e-9 for the rounding of partial sums taken in another order). */
+ * Top-k pruning for a query of optional terms (block-max MaxScore, document
+ * at a time, docs/bm25.md): no term adds more than its bound ub = idf *
+ * weight * (k1 + 1) to a document, nor more than its block's bound (the
+ * BM25 part of the block's largest tf at its smallest length) to one of the
+ * block's. theta is the k-th best score kept (this view's or earlier
+ * views'). Terms whose bounds add up to less than theta are non-essential.
+ * Window by window (up to the end of the essential terms' shortest current
+ * block): a window whose terms' block bounds add up to less than theta is
+ * jumped over undecoded; otherwise the terms whose window bounds add up to
+ * less than theta are only looked up (with the skip entries) for the rows
+ * of the others, while a row's partial score plus their bounds may reach
+ * theta. A row that passes is scored in clause order, so its score is bit
+ * for bit that of exhaustive scoring (the bounds carry a margin of 1e-9 for
+ * the rounding of partial sums taken in another order). */
 
 #define MARGIN 1e-9
 #define PRUNE_MIN 65536
+#define END_ROW 0xFFFFFFFFu
 
-/* The skip entries of term t (NULL for a short list), built on first use. */
-static int get_skips(struct vs_bm25 *ix, long t, const uint8_t *p0,
-                     const struct vs_bm25_skips **out, struct vs_diag *d)
-{
-    *out = NULL;
-    uint32_t df = ix->t_df[t];
-    if (df < SKIP_MIN)
-        return VS_OK;
-    pthread_mutex_lock(&ix->lock);
-    if (!ix->skips)
-        ix->skips = calloc(ix->nterms ? ix->nterms : 1, sizeof *ix->skips);
-    int ok = ix->skips != NULL;
-    const struct vs_bm25_skips *have = ok ? ix->skips[t] : NULL;
-    pthread_mutex_unlock(&ix->lock);
-    if (!ok)
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    if (have) {
-        *out = have;
-        return VS_OK;
-    }
-    uint32_t nb = (df + SKIP_EVERY - 1) / SKIP_EVERY;
-    struct vs_bm25_skips *s = malloc(sizeof *s + nb * sizeof s->e[0]);
-    if (!s)
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    s->n = nb;
-    const uint8_t *p = p0, *end = p0 + ix->t_dlen[t];
-    uint64_t row = 0;
-    for (uint32_t i = 0; i < df; i++) {
-        struct vs_bm25_skip *e = &s->e[i / SKIP_EVERY];
-        if (i % SKIP_EVERY == 0) {
-            e->off = (uint32_t)(p - p0);
-            e->prev = (uint32_t)row;
-        }
-        uint64_t delta, tf;
-        if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf) ||
-            (row += delta) >= ix->nrows) {
-            free(s);
-            return vs_bm25_corrupt(d, "bad postings");
-        }
-        if (i % SKIP_EVERY == 0)
-            e->first = (uint32_t)row;
-    }
-    pthread_mutex_lock(&ix->lock);
-    if (ix->skips[t]) { /* another thread was first */
-        free(s);
-        have = ix->skips[t];
-    } else {
-        ix->skips[t] = s;
-        have = s;
-    }
-    pthread_mutex_unlock(&ix->lock);
-    *out = have;
-    return VS_OK;
-}
-
-/* A reader of one term's postings that looks rows up in increasing order. */
-struct cursor {
+/* A term's cursor: its postings in row order, the current one at row (tf),
+ * END_ROW when none is left; the skip entries (NULL for a short list) and
+ * the block the bound was last asked of (blk, its bound bb). */
+struct bcur {
     const uint8_t *p0, *p, *end;
     const struct vs_bm25_skips *sk;
     uint32_t df, i; /* postings; the next one to decode */
-    uint64_t row;   /* the row of the last one decoded */
-    uint32_t tf;
-    int have;       /* a posting was decoded since the last jump */
+    uint32_t row, tf;
+    uint32_t blk, bblk; /* bb is the bound of block bblk (UINT32_MAX: none) */
+    double bb;
+    double w, ub; /* idf * weight; w * (k1 + 1) */
+    size_t c;     /* clause */
 };
 
-static int cursor_open(struct vs_bm25 *ix, long t, struct cursor *c,
-                       struct vs_diag *d)
+/* Decode the next posting (row END_ROW after the last one). */
+static inline int bcur_next(const struct vs_bm25 *ix, struct bcur *cu,
+                            uint64_t *npost, struct vs_diag *d)
 {
-    memset(c, 0, sizeof *c);
-    int rc = vs_bm25_postings(ix, t, &c->p0, d);
-    if (rc != VS_OK)
-        return rc;
-    c->p = c->p0;
-    c->end = c->p0 + ix->t_dlen[t];
-    c->df = ix->t_df[t];
-    return get_skips(ix, t, c->p0, &c->sk, d);
-}
-
-/* *tf = the term's frequency in row (0: absent); rows must not decrease
- * from one call to the next. Counts the postings decoded in *npost. */
-static int cursor_seek(const struct vs_bm25 *ix, struct cursor *c, uint32_t row,
-                       uint32_t *tf, uint64_t *npost, struct vs_diag *d)
-{
-    *tf = 0;
-    if (c->sk && c->i < c->df) {
-        /* the last block whose first row is <= row, from the current one */
-        uint32_t lo = c->i / SKIP_EVERY, hi = c->sk->n;
-        if (c->sk->e[lo].first <= row) {
-            while (hi - lo > 1) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (c->sk->e[mid].first <= row)
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            if ((uint64_t)lo * SKIP_EVERY > c->i) {
-                c->p = c->p0 + c->sk->e[lo].off;
-                c->row = c->sk->e[lo].prev;
-                c->i = lo * SKIP_EVERY;
-                c->have = 0;
-            }
-        }
+    if (cu->i >= cu->df) {
+        cu->row = END_ROW;
+        return VS_OK;
     }
-    while (!c->have || c->row < row) {
-        if (c->i >= c->df)
-            return VS_OK;
-        uint64_t delta, f;
-        if (rd_varint(&c->p, c->end, &delta) || rd_varint(&c->p, c->end, &f))
-            return vs_bm25_corrupt(d, "bad postings");
-        c->row += delta;
-        if (c->row >= ix->nrows || ix->doclens[c->row] == ABSENT || f == 0 ||
-            f > UINT32_MAX)
-            return vs_bm25_corrupt(d, "bad postings");
-        c->tf = (uint32_t)f;
-        c->i++;
-        c->have = 1;
-        (*npost)++;
+    uint64_t delta, tf;
+    if (rd_varint(&cu->p, cu->end, &delta) || rd_varint(&cu->p, cu->end, &tf))
+        return vs_bm25_corrupt(d, "bad postings");
+    uint64_t row = (cu->i ? (uint64_t)cu->row : 0) + delta;
+    if ((cu->i && delta == 0) || row >= ix->nrows || ix->doclens[row] == ABSENT ||
+        tf == 0 || tf > UINT32_MAX)
+        return vs_bm25_corrupt(d, "bad postings");
+    if (cu->sk) {
+        /* the posting agrees with its block's skip entry (a damaged one
+         * would send the search astray) */
+        const struct vs_bm25_skip *e = &cu->sk->e[cu->i / SKIP_EVERY];
+        int endblk = cu->i % SKIP_EVERY == SKIP_EVERY - 1 || cu->i + 1 == cu->df;
+        if (row <= e->prev && cu->i >= SKIP_EVERY)
+            return vs_bm25_corrupt(d, "bad skip entries");
+        if (row > e->last || (endblk && row != e->last) || tf > e->maxtf ||
+            ix->doclens[row] < e->mindl)
+            return vs_bm25_corrupt(d, "bad skip entries");
     }
-    if (c->row == row)
-        *tf = c->tf;
+    cu->row = (uint32_t)row;
+    cu->tf = (uint32_t)tf;
+    cu->i++;
+    (*npost)++;
     return VS_OK;
 }
 
-/* Push x into the size-k min-heap h of n scores (the root is the k-th best
- * when n == k). */
-static void kheap_push(double *h, size_t *n, size_t k, double x)
+/* Move to the first posting at or after target, jumping over the blocks
+ * that end before it without decoding them. */
+static int bcur_advance(const struct vs_bm25 *ix, struct bcur *cu, uint32_t target,
+                        uint64_t *npost, struct vs_diag *d)
 {
-    size_t i;
-    if (*n < k) {
-        for (i = (*n)++; i > 0 && h[(i - 1) / 2] > x; i = (i - 1) / 2)
-            h[i] = h[(i - 1) / 2];
-        h[i] = x;
-        return;
-    }
-    if (x <= h[0])
-        return;
-    i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        double mv = x;
-        if (l < *n && h[l] < mv) {
-            m = l;
-            mv = h[l];
+    if (cu->row >= target)
+        return VS_OK;
+    if (cu->sk) {
+        uint32_t b = (cu->i - 1) / SKIP_EVERY, n = cu->sk->n;
+        if (b < cu->blk)
+            b = cu->blk;
+        while (b < n && cu->sk->e[b].last < target)
+            b++;
+        if (b == n) {
+            cu->i = cu->df;
+            cu->row = END_ROW;
+            return VS_OK;
         }
-        if (r < *n && h[r] < mv)
-            m = r;
-        if (m == i)
-            break;
-        h[i] = h[m];
-        i = m;
+        if ((uint64_t)b * SKIP_EVERY >= cu->i) { /* a later block: jump */
+            cu->p = cu->p0 + cu->sk->e[b].off;
+            cu->row = cu->sk->e[b].prev;
+            cu->i = b * SKIP_EVERY;
+        }
     }
-    h[i] = x;
+    int rc = VS_OK;
+    while (rc == VS_OK && cu->row < target)
+        rc = bcur_next(ix, cu, npost, d);
+    return rc;
+}
+
+/* The bound of block b of the term. */
+static inline double block_bound(const struct gstats *g, struct bcur *cu, uint32_t b)
+{
+    if (cu->bblk != b) {
+        const struct vs_bm25_skip *e = &cu->sk->e[b];
+        cu->bblk = b;
+        cu->bb = cu->w * bm25_tf(g, (double)e->maxtf, e->mindl);
+    }
+    return cu->bb;
+}
+
+/* A bound of the term's score of any row in [lo, hi], for lo at or after
+ * every row the cursor was moved to (so its postings in [lo, hi] are at or
+ * after its current one): 0 when it has none there, the largest bound of
+ * the blocks that hold [lo, hi], or ub for a list without skip entries. */
+static double range_bound(const struct gstats *g, struct bcur *cu, uint32_t lo,
+                          uint32_t hi)
+{
+    if (cu->row > hi) /* END_ROW too */
+        return 0;
+    if (!cu->sk)
+        return cu->ub;
+    uint32_t from = cu->row > lo ? cu->row : lo, n = cu->sk->n;
+    uint32_t b = (cu->i - 1) / SKIP_EVERY;
+    if (b < cu->blk)
+        b = cu->blk;
+    while (b < n && cu->sk->e[b].last < from)
+        b++;
+    cu->blk = b;
+    double m = 0;
+    for (; b < n; b++) {
+        double x = block_bound(g, cu, b);
+        if (x > m)
+            m = x;
+        if (cu->sk->e[b].last >= hi)
+            break;
+    }
+    return m;
 }
 
 static inline int eligible(const struct vs_bm25_view *vw, uint64_t row)
 {
-    if (vw->live ? !((vw->live[row >> 6] >> (row & 63)) & 1)
-                 : vw->live_fn && !vw->live_fn(vw->live_arg, row))
+    if (vw->live ? !bit(vw->live, row) : vw->live_fn && !vw->live_fn(vw->live_arg, row))
         return 0;
-    return !vw->filter || ((vw->filter[row >> 6] >> (row & 63)) & 1);
+    return !vw->filter || bit(vw->filter, row);
 }
 
-/* theta: the k-th best of the candidates' scores and of the earlier views'
- * hits (0 while fewer than k are known). */
-static double theta_of(struct vs_bm25_scratch *s, size_t nc, size_t k,
-                       double theta_views)
+static int cmp_bcur(const void *x, const void *y)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < nc; i++)
-        kheap_push(s->kheap, &n, k, s->cand[i].acc);
-    double t = n == k ? s->kheap[0] : 0;
-    return t > theta_views ? t : theta_views;
-}
-
-/* Keep the candidates whose score plus rest may reach theta (in order). */
-static size_t cand_prune(struct vs_bm25_scratch *s, size_t nc, double rest,
-                         double theta)
-{
-    size_t m = 0;
-    double cut = theta * (1 - MARGIN);
-    for (size_t i = 0; i < nc; i++)
-        if (s->cand[i].acc + rest >= cut)
-            s->cand[m++] = s->cand[i];
-    return m;
-}
-
-static int cmp_cand_row(const void *x, const void *y)
-{
-    const struct cand *a = x, *b = y;
-    return a->row < b->row ? -1 : a->row > b->row;
-}
-
-struct pterm {
-    size_t c;   /* clause */
-    long t;     /* term in this index */
-    double w;   /* idf * weight */
-    double ub;  /* w * (k1 + 1) */
-};
-
-static int cmp_pterm(const void *x, const void *y)
-{
-    const struct pterm *a = x, *b = y;
+    const struct bcur *a = x, *b = y;
     if (a->ub != b->ub)
-        return a->ub > b->ub ? -1 : 1;
+        return a->ub < b->ub ? -1 : 1;
     return a->c < b->c ? -1 : a->c > b->c;
-}
-
-/* Add term p's weighted BM25 part to each of the nc candidates (sorted by
- * row), looking the rows up in its posting list. */
-static int cand_add_term(struct vs_bm25 *ix, const struct pterm *p,
-                         const struct gstats *g, struct cand *cand, size_t nc,
-                         uint64_t *npost, struct vs_diag *d)
-{
-    struct cursor cu;
-    int rc = cursor_open(ix, p->t, &cu, d);
-    for (size_t i = 0; rc == VS_OK && i < nc; i++) {
-        uint32_t tf, row = cand[i].row;
-        if ((rc = cursor_seek(ix, &cu, row, &tf, npost, d)) == VS_OK && tf)
-            cand[i].acc += p->w * bm25_tf(g, (double)tf, ix->doclens[row]);
-    }
-    return rc;
 }
 
 static int search_pruned(const struct vs_bm25_view *vw, uint32_t v,
                          const struct vs_bm25_query *q, const double *idf,
-                         const struct gstats *g, struct vs_bm25_scratch *s,
-                         struct vs_bm25_hit *hits, size_t *n, size_t k,
-                         struct vs_bm25_search_stats *stats, struct vs_diag *d)
+                         const struct gstats *g, struct vs_bm25_hit *hits,
+                         size_t *n, size_t k, struct vs_bm25_search_stats *stats,
+                         struct vs_diag *d)
 {
     struct vs_bm25 *ix = (struct vs_bm25 *)(uintptr_t)vw->index;
-    size_t m = 0;
-    struct pterm *pt = malloc(q->ncl * sizeof *pt);
-    double *rest = malloc((q->ncl + 1) * sizeof *rest);
-    int rc = VS_OK;
-    if (!pt || !rest) {
+    size_t m = 0, ncl = q->ncl;
+    struct bcur *cu = malloc(ncl * sizeof *cu);
+    double *prefix = malloc((ncl + 1) * sizeof *prefix);
+    double *nb = malloc((ncl + 1) * sizeof *nb);
+    long *byclause = malloc(ncl * sizeof *byclause);
+    double *wb = malloc((ncl + 1) * sizeof *wb);
+    size_t *perm = malloc((ncl + 1) * sizeof *perm);
+    int rc = VS_OK, skipped = 0;
+    if (!cu || !prefix || !nb || !byclause || !wb || !perm) {
         rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto done;
     }
-    for (size_t c = 0; c < q->ncl; c++) {
+    for (size_t c = 0; c < ncl && rc == VS_OK; c++) {
         long t = vs_bm25_lookup(ix, q->cl[c].terms[0], strlen(q->cl[c].terms[0]));
         if (t < 0)
             continue;
-        double w = idf[c] * q->cl[c].weight;
-        pt[m++] = (struct pterm){c, t, w, w * (g->k1 + 1)};
+        struct bcur *x = &cu[m++];
+        memset(x, 0, sizeof *x);
+        x->w = idf[c] * q->cl[c].weight;
+        x->ub = x->w * (g->k1 + 1);
+        x->c = c;
+        x->bblk = UINT32_MAX;
+        x->df = ix->t_df[t];
+        if ((rc = vs_bm25_postings(ix, t, &x->p0, d)) != VS_OK ||
+            (rc = vs_bm25_skips_get(ix, t, x->p0, &x->sk, d)) != VS_OK)
+            break;
+        x->p = x->p0;
+        x->end = x->p0 + ix->t_dlen[t];
+        rc = bcur_next(ix, x, &stats->postings, d);
     }
-    if (m == 0)
+    if (rc != VS_OK || m == 0)
         goto done;
-    qsort(pt, m, sizeof *pt, cmp_pterm);
-    rest[m] = 0;
-    for (size_t j = m; j-- > 0;)
-        rest[j] = (rest[j + 1] + pt[j].ub) * (1 + MARGIN);
-    double theta_views = *n == k ? hits[0].score : 0, theta = theta_views;
-    if (scratch_cand(s, 1, k)) {
-        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        goto done;
+    /* by rising bound: the first e terms are the non-essential ones, whose
+     * bounds add up to less than theta */
+    qsort(cu, m, sizeof *cu, cmp_bcur);
+    for (size_t c = 0; c < ncl; c++)
+        byclause[c] = -1;
+    prefix[0] = 0;
+    for (size_t j = 0; j < m; j++) {
+        byclause[cu[j].c] = (long)j;
+        prefix[j + 1] = prefix[j] + cu[j].ub;
     }
-
-    /* phase 1: every posting of the terms of high bound */
-    size_t j = 0;
-    double seen_ub = 0;
-    while (j < m && !(theta > 0 && rest[j] < theta * (1 - MARGIN))) {
-        struct clause one = q->cl[pt[j].c];
-        rc = run_term(ix, &one, idf[pt[j].c], g, s, &stats->postings, d);
-        if (rc != VS_OK)
-            goto reset;
-        seen_ub += pt[j].ub;
-        j++;
-        /* theta can only pass rest[j] when the bounds seen do */
-        if (j < m && s->ntouched >= k && seen_ub * (1 + MARGIN) > rest[j]) {
-            size_t nh = 0;
-            for (size_t i = 0; i < s->ntouched; i++) {
-                uint32_t row = s->touched[i];
-                if (eligible(vw, row))
-                    kheap_push(s->kheap, &nh, k, s->acc[row]);
-            }
-            if (nh == k && s->kheap[0] > theta)
-                theta = s->kheap[0];
+    double theta = *n == k ? hits[0].score : 0;
+    size_t e = 0;
+    while (e < m && prefix[e + 1] * (1 + MARGIN) < theta)
+        e++;
+    uint32_t lo = 0;
+    while (e < m) {
+        /* the next window: from the first row of an essential term (by
+         * their bounds) to the end of the shortest of their current blocks */
+        uint32_t doc = END_ROW, wend = END_ROW - 1;
+        for (size_t j = e; j < m; j++) {
+            if ((rc = bcur_advance(ix, &cu[j], lo, &stats->postings, d)) != VS_OK)
+                goto done;
+            if (cu[j].row < doc)
+                doc = cu[j].row;
         }
-    }
-    /* the candidates: eligible documents seen that may still reach theta */
-    if (scratch_cand(s, s->ntouched, k)) {
-        rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        goto reset;
-    }
-    size_t nc = 0;
-    double cut = theta * (1 - MARGIN);
-    for (size_t i = 0; i < s->ntouched; i++) {
-        uint32_t row = s->touched[i];
-        s->state[row] = 0;
-        stats->matched++;
-        if (!eligible(vw, row))
+        if (doc == END_ROW)
+            break;
+        for (size_t j = e; j < m; j++)
+            if (cu[j].sk && cu[j].row != END_ROW) {
+                uint32_t last = cu[j].sk->e[(cu[j].i - 1) / SKIP_EVERY].last;
+                if (last < wend)
+                    wend = last;
+            }
+        lo = doc;
+        /* each term's block bound over the window, by rising bound: the
+         * first ne terms are the window's non-essential ones */
+        for (size_t j = 0; j < m; j++) {
+            wb[j] = range_bound(g, &cu[j], lo, wend);
+            size_t x = j;
+            while (x > 0 && wb[perm[x - 1]] > wb[j]) {
+                perm[x] = perm[x - 1];
+                x--;
+            }
+            perm[x] = j;
+        }
+        nb[0] = 0;
+        for (size_t x = 0; x < m; x++)
+            nb[x + 1] = nb[x] + wb[perm[x]];
+        size_t ne = 0;
+        while (ne < m && nb[ne + 1] * (1 + MARGIN) < theta)
+            ne++;
+        if (ne == m) { /* the whole window stays below theta */
+            skipped = 1;
+            if (wend == END_ROW - 1)
+                break;
+            lo = wend + 1;
             continue;
-        stats->eligible++;
-        if (s->acc[row] + rest[j] >= cut)
-            s->cand[nc++] = (struct cand){row, s->acc[row]};
+        }
+        for (size_t x = ne; x < m; x++)
+            if ((rc = bcur_advance(ix, &cu[perm[x]], lo, &stats->postings, d)) != VS_OK)
+                goto done;
+        for (;;) {
+            doc = END_ROW;
+            for (size_t x = ne; x < m; x++)
+                if (cu[perm[x]].row < doc)
+                    doc = cu[perm[x]].row;
+            if (doc > wend)
+                break;
+            uint32_t dl = ix->doclens[doc];
+            double part = 0;
+            for (size_t x = ne; x < m; x++) {
+                const struct bcur *c = &cu[perm[x]];
+                if (c->row == doc)
+                    part += c->w * bm25_tf(g, (double)c->tf, dl);
+            }
+            int take = (part + nb[ne]) * (1 + MARGIN) >= theta;
+            if (take) {
+                stats->matched++;
+                take = eligible(vw, doc);
+            }
+            if (take) {
+                stats->eligible++;
+                /* look the window's non-essential terms up, highest bound
+                 * first, while the document may still reach theta */
+                for (size_t x = ne; x-- > 0;) {
+                    struct bcur *c = &cu[perm[x]];
+                    if (wb[perm[x]] > 0) {
+                        if ((rc = bcur_advance(ix, c, doc, &stats->postings, d)) != VS_OK)
+                            goto done;
+                        if (c->row == doc)
+                            part += c->w * bm25_tf(g, (double)c->tf, dl);
+                    }
+                    if ((part + nb[x]) * (1 + MARGIN) < theta) {
+                        take = 0;
+                        skipped = 1;
+                        break;
+                    }
+                }
+            }
+            if (take) {
+                /* the exact score, summed in clause order as exhaustive
+                 * scoring sums it */
+                double sc = 0;
+                for (size_t c = 0; c < ncl; c++) {
+                    long j = byclause[c];
+                    if (j >= 0 && cu[j].row == doc)
+                        sc += cu[j].w * bm25_tf(g, (double)cu[j].tf, dl);
+                }
+                struct vs_bm25_hit h = {v, doc, sc};
+                heap_push(hits, n, k, h);
+                if (*n == k && hits[0].score > theta) {
+                    theta = hits[0].score;
+                    while (e < m && prefix[e + 1] * (1 + MARGIN) < theta)
+                        e++;
+                }
+            }
+            for (size_t x = ne; x < m && rc == VS_OK; x++)
+                if (cu[perm[x]].row == doc)
+                    rc = bcur_next(ix, &cu[perm[x]], &stats->postings, d);
+            if (rc != VS_OK)
+                goto done;
+        }
+        if (wend == END_ROW - 1)
+            break;
+        lo = wend + 1;
     }
-    s->ntouched = 0;
-    theta = theta_of(s, nc, k, theta);
-    nc = cand_prune(s, nc, rest[j], theta);
-    qsort(s->cand, nc, sizeof *s->cand, cmp_cand_row);
-    if (j < m)
+    if (skipped || e > 0)
         stats->pruned++;
-
-    /* phase 2: the terms left, looked up for the candidates only */
-    for (; j < m && nc > 0; j++) {
-        if ((rc = cand_add_term(ix, &pt[j], g, s->cand, nc, &stats->postings, d)) != VS_OK)
-            goto done;
-        theta = theta_of(s, nc, k, theta);
-        nc = cand_prune(s, nc, rest[j + 1], theta);
-    }
-
-    /* the scores of the candidates left, summed in clause order as
-     * exhaustive scoring sums them */
-    for (size_t i = 0; i < nc; i++)
-        s->cand[i].acc = 0;
-    for (size_t c = 0; c < q->ncl && nc > 0; c++) {
-        size_t x;
-        for (x = 0; x < m && pt[x].c != c; x++)
-            ;
-        if (x == m)
-            continue; /* the term is not in this index */
-        if ((rc = cand_add_term(ix, &pt[x], g, s->cand, nc, &stats->postings, d)) != VS_OK)
-            goto done;
-    }
-    for (size_t i = 0; i < nc; i++) {
-        struct vs_bm25_hit h = {v, s->cand[i].row, s->cand[i].acc};
-        heap_push(hits, n, k, h);
-    }
-    goto done;
-reset:
-    for (size_t i = 0; i < s->ntouched; i++)
-        s->state[s->touched[i]] = 0;
-    s->ntouched = 0;
 done:
-    free(pt);
-    free(rest);
+    free(cu);
+    free(prefix);
+    free(nb);
+    free(byclause);
+    free(wb);
+    free(perm);
     return rc;
 }
 
@@ -972,8 +930,8 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
                 goto exhaustive;
         }
         if (optional_terms) {
-            rc = search_pruned(&views[v], (uint32_t)v, q, idf, &g, scratch, hits,
-                               &n, k, &stats, d);
+            rc = search_pruned(&views[v], (uint32_t)v, q, idf, &g, hits, &n, k,
+                               &stats, d);
             continue;
         }
     exhaustive:
@@ -999,6 +957,10 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
             if (vw->filter && !bit(vw->filter, row))
                 continue;
             stats.eligible++;
+            /* a score below the worst kept hit's is not kept (heap_push
+             * would refuse it) */
+            if (n == k && scratch->acc[row] < hits[0].score)
+                continue;
             struct vs_bm25_hit h = {(uint32_t)v, row, scratch->acc[row]};
             heap_push(hits, &n, k, h);
         }
