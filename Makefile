@@ -158,9 +158,22 @@ $(PCFILE): vecstore.pc.in Makefile
 	@mkdir -p $(@D)
 	$(call pc_gen,$(PREFIX),$(LIBDIR),$(INCLUDEDIR)) > $@
 
+# Each program gets the libraries it uses (the toolchain links with
+# --as-needed). Two are loaded on first use instead, by loaders of
+# cmd/lazy_*.c linked in their place (start-up: bench/startup.sh):
+# libmicrohttpd (GnuTLS and 9 more) in vs-serve, libxml2 (ICU, libstdc++)
+# in vs-chunk. PROG_OBJ and PROG_LIBS are set per program.
+PROG_LIBS = $(VS_LIBS)
+$(BUILD)/bin/vs-serve: $(BUILD)/cmd/lazy_mhd.o
+$(BUILD)/bin/vs-serve: PROG_OBJ = $(BUILD)/cmd/lazy_mhd.o
+$(BUILD)/bin/vs-serve: PROG_LIBS = $(filter-out -lmicrohttpd,$(VS_LIBS))
+$(BUILD)/bin/vs-chunk: $(BUILD)/cmd/lazy_xml.o
+$(BUILD)/bin/vs-chunk: PROG_OBJ = $(BUILD)/cmd/lazy_xml.o
+$(BUILD)/bin/vs-chunk: PROG_LIBS = $(filter-out -lxml2,$(VS_LIBS))
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(LIBA) $(VS_LIBS) $(LDLIBS)
+	$(CC) $(VS_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PROG_OBJ) $(CLI_OBJ) $(LIBA) \
+	    $(PROG_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(@D)

@@ -19,6 +19,12 @@
 # thread (cpuqps1) and per wall second on 2 threads. At the end, both at
 # recall@10 = 0.95 and 0.99 (interpolated as in bench/hnsw.sh). The table
 # is printed and appended to bench/results/hnsw.txt (or E2E_RESULTS).
+# 2t/1t is vs-query's wall throughput on 2 threads over 1 (goal >= 1.8,
+# meaningful only when the machine has 2 idle cores: on a loaded one the
+# threads wait for the scheduler), cpu2/1 its CPU seconds per query on 2
+# threads over 1 (1.00: the second thread adds no work, spinning included).
+# E2E_WRAP (say "taskset -c 0,1" or "nice -n 5") is put before each
+# vs-query command and recorded with the results.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -46,7 +52,8 @@ trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s)
 
 cmd="bench/hnsw_e2e.sh $build"
-for v in E2E_N E2E_NQ E2E_EFS E2E_REPS VS_BENCH_COMMIT; do
+WRAP=${E2E_WRAP:-}
+for v in E2E_N E2E_NQ E2E_EFS E2E_REPS E2E_WRAP VS_BENCH_COMMIT; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
@@ -93,7 +100,8 @@ for ef in $EFS; do
     for th in 1 2; do
         r=0
         while [ "$r" -lt "$REPS" ]; do
-            timed "$tmp/hits" "$bin/vs-query" -q -k 10 --ef "$ef" --threads "$th" \
+            # shellcheck disable=SC2086
+            timed "$tmp/hits" $WRAP "$bin/vs-query" -q -k 10 --ef "$ef" --threads "$th" \
                 --no-text --no-metadata "$store" "$tmp/q.ndjson"
             echo "run $ef $th $(cat "$tmp/time")" >> "$tmp/e2e"
             r=$((r + 1))
@@ -149,9 +157,9 @@ print(f"{nq} queries per run, k=10; e2e = vs-query (one process per run: start-u
       " included), best of the runs; lib = hnsw_bench search (the library on the same rows)")
 print("qps = per wall second, /cpu = per CPU second (e2e: user + system of the process, all threads;"
       " lib 1t: the querying thread)")
-print("%-5s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s %9s" % ("ef", "recall", "lib_rec", "short",
-      "e2e_qps1", "e2e/cpu1", "e2e_qps2", "e2e/cpu2", "lib_cpu1", "lib_qps2", "e2e/lib1",
-      "e2e/lib2"))
+print("%-5s %8s %8s %6s %8s %8s %8s %8s %8s %8s %8s %9s %6s %7s" % ("ef", "recall", "lib_rec",
+      "short", "e2e_qps1", "e2e/cpu1", "e2e_qps2", "e2e/cpu2", "lib_cpu1", "lib_qps2", "e2e/lib1",
+      "e2e/lib2", "2t/1t", "cpu2/1"))
 def per(n, t):  # n per second of t; nan when t is below what can be measured
     return n / t if t > 0 else float("nan")
 
@@ -166,9 +174,10 @@ for ef in efs:
     lr, lc1, lq2 = lib.get(f"ef{ef}_recall"), lib.get(f"ef{ef}_cpuqps1"), lib.get(f"ef{ef}_qps2")
     e2e_curve.append((ef, r1, best["1"][1]))
     lib_curve.append((ef, lr, lc1))
-    print("%-5s %8.4f %8.4f %6d %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.2f %9.2f" % (
+    print("%-5s %8.4f %8.4f %6d %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.2f %9.2f %6.2f %7.2f" % (
         ef, r1, lr, short, best["1"][0], best["1"][1], best["2"][0], best["2"][1], lc1, lq2,
-        best["1"][1] / lc1, best["2"][0] / lq2))
+        best["1"][1] / lc1, best["2"][0] / lq2, per(best["2"][0], best["1"][0]),
+        per(best["1"][1], best["2"][1])))
     r2 = rec.get((ef, "2"))
     if r2 and abs(r2[0] - r1) > 0.002:
         print(f"      (2 threads: recall {r2[0]:.4f})")
@@ -185,7 +194,9 @@ def at(pts, target):
 
 
 print("e2e/lib1: vs-query on 1 thread per CPU second over the library's cpuqps1; e2e/lib2: wall"
-      " qps on 2 threads, vs-query over the library; short = queries with fewer than 10 hits")
+      " qps on 2 threads, vs-query over the library; short = queries with fewer than 10 hits;"
+      " 2t/1t: vs-query's wall qps on 2 threads over 1 (goal >= 1.8; only meaningful on idle"
+      " cores); cpu2/1: its CPU seconds per query on 2 threads over 1 (1.00 = no added work)")
 for t in (0.95, 0.99):
     e, eh = at(e2e_curve, t)
     l, lh = at(lib_curve, t)

@@ -20,6 +20,7 @@ enum {
     OPT_NORMALIZE,
     OPT_QUANT,
     OPT_SEED,
+    OPT_VSTORE,
     OPT_WAIT
 };
 
@@ -35,6 +36,7 @@ static const struct option longopts[] = {
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
     {"quant", required_argument, NULL, OPT_QUANT},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"vector-storage", required_argument, NULL, OPT_VSTORE},
     {"wait", optional_argument, NULL, OPT_WAIT},
     VS_CLI_COMMON_LONGOPTS,
     {NULL, 0, NULL, 0}};
@@ -43,6 +45,7 @@ static void usage(FILE *fp)
 {
     fputs("Usage: vs-index [OPTIONS] create STORE [--dim N] [--metric NAME] [--model NAME] [--normalize]\n"
           "                [--hnsw-m M [--ef-construction N] [--seed N] [--quant KIND]]\n"
+          "                [--vector-storage KIND]\n"
           "       vs-index [OPTIONS] info STORE [--digest]\n"
           "       vs-index [OPTIONS] verify STORE\n"
           "       vs-index [OPTIONS] compact STORE [--wait[=SECONDS]]\n"
@@ -68,6 +71,9 @@ static void usage(FILE *fp)
           "      --quant KIND      create: walk the graphs with f16, sq8 or binary vector\n"
           "                        codes, re-scoring the best from full precision\n"
           "      --seed N          create: reproducible graphs (built from seed N on one thread)\n"
+          "      --vector-storage KIND  create: keep the segments' vectors as float32\n"
+          "                        (default) or f16 (half the bytes; scores within f16\n"
+          "                        rounding; older builds refuse the store)\n"
           "      --wait[=SECONDS]  compact: wait for another writer's lock\n"
           "      --config FILE     read settings from FILE instead of .vecstore.toml\n"
           "      --stats           print counters as JSON on stderr at exit\n"
@@ -172,6 +178,8 @@ int main(int argc, char **argv)
     int b64 = 0, normalize = 0, have_wait = 0, digest = 0;
     long dim = -1, hnsw_m = -1, efc = -1, seed = -1;
     enum vs_quant_kind quant = VS_QUANT_NONE;
+    uint32_t vstore = VS_VSTORE_FLOAT32;
+    int have_vstore = 0;
     const char *filter = NULL, *metric = NULL, *model = NULL;
     double wait_s = 0;
     int c;
@@ -198,6 +206,11 @@ int main(int argc, char **argv)
             if (vs_quant_parse(optarg, &quant) != VS_OK)
                 return vs_cli_exit(vs_cli_usage_error("unknown --quant '%s' (none, f16, sq8, binary)", optarg));
             break;
+        case OPT_VSTORE:
+            if (vs_vector_storage_parse(optarg, &vstore) != VS_OK)
+                return vs_cli_exit(vs_cli_usage_error("unknown --vector-storage '%s' (float32, f16)", optarg));
+            have_vstore = 1;
+            break;
         case OPT_SEED:
             if (vs_cli_parse_long("--seed", optarg, 0, LONG_MAX, &seed))
                 return vs_cli_exit(VS_EXIT_USAGE);
@@ -223,10 +236,10 @@ int main(int argc, char **argv)
     /* options belong to one subcommand each: refuse them elsewhere */
     int is_create = !strcmp(cmd, "create"), is_export = !strcmp(cmd, "export");
     if (!is_create && (dim >= 0 || metric || model || normalize || hnsw_m >= 0 || efc >= 0 ||
-                       seed >= 0 || quant))
+                       seed >= 0 || quant || have_vstore))
         return vs_cli_exit(vs_cli_usage_error(
-            "--dim, --metric, --model, --normalize, --hnsw-m, --ef-construction, --seed "
-            "and --quant only apply to 'create'"));
+            "--dim, --metric, --model, --normalize, --hnsw-m, --ef-construction, --seed, "
+            "--quant and --vector-storage only apply to 'create'"));
     if (hnsw_m < 0 && (efc >= 0 || seed >= 0 || quant))
         return vs_cli_exit(vs_cli_usage_error("--ef-construction, --seed and --quant need --hnsw-m"));
     if (!is_export && (b64 || filter))
@@ -250,6 +263,7 @@ int main(int argc, char **argv)
         ss.hnsw_seeded = seed >= 0;
         ss.hnsw_seed = seed >= 0 ? (uint64_t)seed : 0;
         ss.hnsw_quant = (uint32_t)quant;
+        ss.vector_storage = vstore;
         if (!metric)
             metric = vs_cli_setting("ingest.metric");
         if (!model)

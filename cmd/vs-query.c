@@ -21,7 +21,7 @@ enum {
     OPT_CARRY_QUERY, OPT_EF, OPT_EXACT, OPT_EXPLAIN, OPT_FAIL_EMPTY, OPT_FILTER,
     OPT_FORMAT, OPT_FUSE, OPT_FUSION, OPT_K1, OPT_KEEP_GOING, OPT_MERGE, OPT_MMR,
     OPT_MODE, OPT_GROUP_BY, OPT_SHARD, OPT_NO_METADATA, OPT_NO_TEXT, OPT_PARTIAL, OPT_QUERY,
-    OPT_RRF_K, OPT_SIMD,
+    OPT_RRF_K, OPT_SIMD, OPT_SHARD_TIMEOUT,
     OPT_THREADS, OPT_WITH_VECTORS
 };
 
@@ -51,6 +51,7 @@ static const struct option longopts[] = {
     {"query", required_argument, NULL, OPT_QUERY},
     {"rrf-k", required_argument, NULL, OPT_RRF_K},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"shard-timeout", required_argument, NULL, OPT_SHARD_TIMEOUT},
     {"simd", required_argument, NULL, OPT_SIMD},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"with-vectors", no_argument, NULL, OPT_WITH_VECTORS},
@@ -103,12 +104,17 @@ static void usage(FILE *fp)
           "                        score (no store; vector scores: docs/scale-out.md)\n"
           "      --shard STORE     search this shard (repeatable, instead of STORE):\n"
           "                        a store, or a vs-serve store's URL\n"
-          "                        http(s)://HOST:PORT/v1/stores/NAME (its key from\n"
+          "                        http(s)://HOST:PORT/v1/stores/NAME, or\n"
+          "                        http(s)://HOST:PORT if it serves one store (its key from\n"
           "                        VS_QUERY_SHARD_KEY or query.shard_key); merge the\n"
           "                        shards' hits by score (text and hybrid modes with\n"
           "                        the statistics of all shards)\n"
           "      --partial         with --shard: leave out a shard that fails, with a\n"
           "                        warning, and mark every hit \"partial\": true\n"
+          "      --shard-timeout MS  with --shard: one deadline for the whole search,\n"
+          "                        from when the queries are read; a shard not done\n"
+          "                        by then fails (exit 5 naming it; --partial: left\n"
+          "                        out). Default: none (30 s per remote request)\n"
           "      --ef N            HNSW beam width for segments with a graph (default 64)\n"
           "      --exact           exact vector search of every segment (ground truth)\n"
           "      --filter EXPR     only records matching EXPR (ANDed with a query's filter)\n"
@@ -291,6 +297,7 @@ int main(int argc, char **argv)
     int nask = 0;
     const char *shards[VS_QUERY_ASK_MAX];
     int nshards = 0;
+    long shard_timeout = 0;
     unsigned long given = 0; /* bit c - OPT_ALPHA: option c given */
     while ((c = getopt_long(argc, argv, VS_CLI_COMMON_SHORTOPTS "k:", longopts, NULL)) != -1) {
         if (vs_cli_common_option(c, optarg, usage))
@@ -353,6 +360,9 @@ int main(int argc, char **argv)
                 shards[nshards++] = optarg;
             break;
         case OPT_SIMD: simd = optarg; break;
+        case OPT_SHARD_TIMEOUT:
+            bad = vs_cli_parse_long("--shard-timeout", optarg, 1, 86400000L, &shard_timeout);
+            break;
         default: bad = vs_cli_usage_error(NULL); break;
         }
         if (bad)
@@ -368,6 +378,8 @@ int main(int argc, char **argv)
         return vs_cli_exit(vs_cli_usage_error("--fuse reads hit streams; --shard searches stores"));
     if (partial && !nshards)
         return vs_cli_exit(vs_cli_usage_error("--partial is for --shard"));
+    if (shard_timeout && !nshards)
+        return vs_cli_exit(vs_cli_usage_error("--shard-timeout is for --shard"));
     if (merge && other)
         return vs_cli_exit(vs_cli_usage_error("--merge merges hit streams: it takes -k and "
                                               "--format, not --%s", other));
@@ -425,8 +437,9 @@ int main(int argc, char **argv)
             vs_cli_stream(VS_CLI_STREAM_FILTER);
         const struct vs_qtext_sink ssink = {emit, warn, progress, &out, NULL};
         uint64_t inc = 0;
-        struct vs_shards_opts so = {vs_cli_setting("query.shard_key"), 0, partial,
-                                    json_array()};
+        struct vs_shards_opts so = {.key = vs_cli_setting("query.shard_key"),
+                                    .deadline_ms = shard_timeout, .partial = partial,
+                                    .left_out = json_array()};
         int sst = vs_qtext_shards(shards, (size_t)nshards, &qo, &to, &so,
                                   (const char *const *)argv + optind, (size_t)(argc - optind),
                                   ask, (size_t)nask, keep_going, &ssink, &t, &inc, &d);
@@ -471,8 +484,15 @@ int main(int argc, char **argv)
     vs_cli_stage("search");
     if (st == VS_OK && nask)
         st = vs_qtext_ask(q, ask, (size_t)nask, &sink, &t, &d);
+    /* each thread reads, searches and formats a batch of its own; they
+     * write in the file's order (vs_qtext_stream_threads) */
+    int nth = 1;
+#ifdef _OPENMP
+    nth = threads ? (int)threads : omp_get_max_threads();
+#endif
     for (int fi = 0; st == VS_OK && fi < (nfiles ? nfiles : nask ? 0 : 1); fi++)
-        st = vs_qtext_stream(q, nfiles ? argv[optind + fi] : "-", keep_going, &sink, &t, &d);
+        st = vs_qtext_stream_threads(q, nfiles ? argv[optind + fi] : "-", keep_going, nth,
+                                     &sink, &t, &d);
     if (st == VS_OK && q)
         st = vs_qtext_finish(q, &sink, &t, &d);
     const char *why;

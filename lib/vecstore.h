@@ -223,6 +223,12 @@ struct vs_db_config {
                                  same rows give the same graph bytes */
     const char *quant;        /* vector codes in graphs: NULL/"none", "f16",
                                  "sq8", "binary" (needs hnsw_m) */
+    const char *vector_storage; /* how segments keep vectors: NULL/"float32"
+                                 or "f16" (half the bytes, scores within f16
+                                 rounding; builds before the setting refuse
+                                 the store). Added after 1.0.0 at the end:
+                                 a caller built before passes a smaller size
+                                 and gets float32 */
 };
 /* Fill c with the defaults and record sizeof *c (pass sizeof *c as size). */
 VS_API void vs_db_config_init(struct vs_db_config *c, size_t size);
@@ -240,7 +246,8 @@ VS_API void vs_db_config_init(struct vs_db_config *c, size_t size);
  * (0 = fail at once with VS_E_LOCKED naming the holder, < 0 = forever).
  * On VS_OK *out is a new handle the caller closes with vs_db_close.
  * Errors: VS_E_USAGE (NULL path/out, unknown flag), VS_E_CONFIG (bad cfg:
- * metric, analyzer, quant, hnsw_m; err->field names it), VS_E_NOSTORE,
+ * metric, analyzer, quant, hnsw_m, vector_storage; err->field names it),
+ * VS_E_NOSTORE,
  * VS_E_EXISTS, VS_E_LOCKED, VS_E_CORRUPT, VS_E_VERSION, VS_E_IO,
  * VS_E_NOMEM. */
 VS_API int vs_db_open(const char *path, int flags,

@@ -22,21 +22,26 @@ function idb(op, key, value) {
 
 const rows = (base, n, dim) => Array.from({ length: n }, (_, i) => base.subarray(i * dim, (i + 1) * dim));
 
-export const engines = {
-    vecstore: {
-        efs: true,
-        async load() { return import("/pkg/" + globalThis.VS_ENTRY); },
-        async build(m, base, n, dim) {
-            const s = await m.VecStore.create({ dim, metric: "cosine", hnswM: 16, efConstruction: 200, text: false });
-            s.upsert(rows(base, n, dim).map((v, i) => ({ id: String(i), vector: v })));
-            return s;
-        },
-        // idsOnly: labels and scores as hnswlib-wasm and voy-search return,
-        // no stored text or metadata read
-        search(s, q, k, ef) { return s.search(q, { k, ef, idsOnly: true }).map((h) => +h.id); },
-        async persist(s) { await s.persist("bench"); },
-        async open(m) { return m.VecStore.open("bench"); },
+// our package; vectorStorage "f16": segments keep half floats
+const ours = (vectorStorage) => ({
+    efs: true,
+    async load() { return import("/pkg/" + globalThis.VS_ENTRY); },
+    async build(m, base, n, dim) {
+        const s = await m.VecStore.create({ dim, metric: "cosine", hnswM: 16, efConstruction: 200, text: false,
+                                            vectorStorage });
+        s.upsert(rows(base, n, dim).map((v, i) => ({ id: String(i), vector: v })));
+        return s;
     },
+    // idsOnly: labels and scores as hnswlib-wasm and voy-search return,
+    // no stored text or metadata read
+    search(s, q, k, ef) { return s.search(q, { k, ef, idsOnly: true }).map((h) => +h.id); },
+    async persist(s) { await s.persist("bench"); },
+    async open(m) { return m.VecStore.open("bench"); },
+});
+
+export const engines = {
+    vecstore: ours("float32"),
+    "vecstore-f16": ours("f16"),
     "hnswlib-wasm": {
         efs: true,
         async load() {

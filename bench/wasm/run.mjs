@@ -17,6 +17,8 @@
 // (navigator.storage.estimate) per vector, then in a new page the cold
 // start: import, instantiate, open from IndexedDB, first result. Bundle:
 // the bytes the page fetched for the engine (JS and wasm), raw and gzip -9.
+// Engines: vecstore, vecstore-f16 (the same with vectorStorage "f16":
+// segments keep half floats), hnswlib-wasm, voy-search.
 // Needs scripts/deps.sh --web, scripts/web-deps.sh and make wasm.
 // Writes a Markdown table (with the load average before and after) to
 // bench/results/wasm.txt unless --out says otherwise; JSON beside it.
@@ -32,7 +34,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 if (args.includes("-h") || args.includes("--help")) {
-    console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 22)
+    console.log(fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 24)
         .map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
     process.exit(0);
 }
@@ -55,7 +57,7 @@ if (FROM) {
     process.exit(0);
 }
 const why = H.missing();
-const ours = ENGINES.includes("vecstore");
+const ours = ENGINES.some((e) => e.startsWith("vecstore"));
 if (why && (ours || !why.includes("dist/"))) { console.error(`bench/wasm: ${why}`); process.exit(5); }
 const pkg = ours ? H.installPackage() : path.join(H.ROOT, "wasm/js");
 const entry = ours ? H.packageEntry(pkg) : "index.js";

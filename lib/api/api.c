@@ -25,7 +25,7 @@ void vs_db_config_init(struct vs_db_config *c, size_t size)
     if (!c)
         return;
     struct vs_db_config def = {sizeof def, 0, "cosine", 0, NULL, NULL, NULL,
-                               16, 0, 0, NULL};
+                               16, 0, 0, NULL, NULL};
     def.size = size;
     memcpy(c, &def, size < sizeof def ? size : sizeof def);
 }
@@ -85,6 +85,10 @@ static int make_settings(const struct vs_db_config *cfg,
             return config_error(err, "quant", &d);
         }
         st->hnsw_quant = (uint32_t)k;
+    }
+    if (c.vector_storage && vs_vector_storage_parse(c.vector_storage, &st->vector_storage) != VS_OK) {
+        vs_diag_set(&d, VS_E_CONFIG, "unknown vector_storage '%s' (float32, f16)", c.vector_storage);
+        return config_error(err, "vector_storage", &d);
     }
     return VS_OK;
 }

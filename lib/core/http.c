@@ -1,5 +1,6 @@
-/* http.c: POST JSON with timeouts, retries (backoff + jitter, Retry-After)
- * and a client-side requests-per-minute limit, over libcurl.
+/* http.c: POST JSON and GET with timeouts, an optional overall deadline,
+ * retries (backoff + jitter, Retry-After) and a client-side
+ * requests-per-minute limit, over libcurl.
  *
  * libcurl is loaded on first use (dlopen in vs_http_new), not linked: with
  * its TLS, Kerberos and LDAP libraries it was 88% of every program's
@@ -21,6 +22,8 @@ struct vs_http {
     CURL *curl;
     uint64_t rng;
     double next_start; /* monotonic seconds: earliest next request */
+    double deadline;   /* monotonic seconds: no request after it; 0 = none */
+    int timed_out;     /* the last request ended at the deadline */
     long requests, retries;
 };
 
@@ -318,12 +321,32 @@ static double backoff_s(struct vs_http *h, int attempt, double retry_after)
     return u * ceil_ms / 1000.0;
 }
 
+void vs_http_set_deadline(struct vs_http *h, double deadline)
+{
+    if (h)
+        h->deadline = deadline > 0 ? deadline : 0;
+}
+
+int vs_http_timed_out(const struct vs_http *h)
+{
+    return h ? h->timed_out : 0;
+}
+
+double vs_http_now(void)
+{
+    return mono_now();
+}
+
+static int request(struct vs_http *h, int post, const char *url,
+                   const char *const *headers, const char *body, size_t len,
+                   double tokens, struct vs_http_response *resp, struct vs_diag *d);
+
 int vs_http_post_json(struct vs_http *h, const char *url,
                       const char *const *headers, const char *body,
                       size_t len, struct vs_http_response *resp,
                       struct vs_diag *d)
 {
-    return vs_http_post_json_tokens(h, url, headers, body, len, 0, resp, d);
+    return request(h, 1, url, headers, body, len, 0, resp, d);
 }
 
 int vs_http_post_json_tokens(struct vs_http *h, const char *url,
@@ -331,15 +354,30 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
                              size_t len, double tokens,
                              struct vs_http_response *resp, struct vs_diag *d)
 {
+    return request(h, 1, url, headers, body, len, tokens, resp, d);
+}
+
+int vs_http_get(struct vs_http *h, const char *url, const char *const *headers,
+                struct vs_http_response *resp, struct vs_diag *d)
+{
+    return request(h, 0, url, headers, NULL, 0, 0, resp, d);
+}
+
+static int request(struct vs_http *h, int post, const char *url,
+                   const char *const *headers, const char *body, size_t len,
+                   double tokens, struct vs_http_response *resp, struct vs_diag *d)
+{
     memset(resp, 0, sizeof *resp);
+    h->timed_out = 0;
     if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         return vs_diag_set(d, VS_E_USAGE, "URL '%s' is not http:// or https://",
                            url ? url : "");
     struct curl_slist *hl = NULL, *t;
-    t = curl_slist_append(hl, "Content-Type: application/json");
-    if (!t)
-        return VS_E_NOMEM;
-    hl = t;
+    if (post) {
+        if (!(t = curl_slist_append(hl, "Content-Type: application/json")))
+            return VS_E_NOMEM;
+        hl = t;
+    }
     for (size_t i = 0; headers && headers[i]; i++) {
         if (!(t = curl_slist_append(hl, headers[i]))) {
             curl_slist_free_all(hl);
@@ -356,20 +394,42 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
             h->next_start = mono_now() + 60.0 / h->o.rpm;
         }
         vs_ratelimit_wait(h->o.limit, tokens);
+        /* the deadline cuts this attempt's timeouts to the time left */
+        long tmo = h->o.timeout_ms, ctmo = h->o.connect_timeout_ms;
+        int cut = 0;
+        if (h->deadline > 0) {
+            double left_ms = (h->deadline - mono_now()) * 1000.0;
+            if (left_ms < 1) {
+                h->timed_out = 1;
+                if (attempt == 0)
+                    st = vs_diag_set(d, VS_E_NETWORK, "no request to '%s': the deadline "
+                                     "had passed", url);
+                break; /* else d holds the last attempt's error */
+            }
+            if (left_ms < (double)tmo || tmo <= 0) {
+                tmo = (long)left_ms;
+                cut = 1;
+            }
+            if (ctmo > tmo || ctmo <= 0)
+                ctmo = tmo;
+        }
         struct sink s = {NULL, 0, 0, 0, -1};
         CURL *c = h->curl;
         curl_easy_reset(c);
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        if (post) {
+            curl_easy_setopt(c, CURLOPT_POST, 1L);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        } else
+            curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, tmo);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ctmo);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "vecstore/" VS_VERSION);
         h->requests++;
@@ -383,7 +443,12 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
             break;
         }
         int retry;
-        if (cc != CURLE_OK) {
+        if (cc != CURLE_OK && cut && cc == CURLE_OPERATION_TIMEDOUT) {
+            st = vs_diag_set(d, VS_E_NETWORK, "no answer from '%s' before the deadline "
+                             "(%ld ms left for it)", url, tmo);
+            retry = 0; /* no time left for another try */
+            h->timed_out = 1;
+        } else if (cc != CURLE_OK) {
             st = vs_diag_set(d, VS_E_NETWORK, "request to '%s' failed: %s", url,
                              curl_easy_strerror(cc));
             retry = retryable_curl(cc);
@@ -396,6 +461,13 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
         } else {
             st = vs_diag_set(d, VS_E_REMOTE, "'%s' answered HTTP %ld", url, code);
             retry = retryable_status(code);
+        }
+        double wait = retry ? backoff_s(h, attempt, code == 429 || code == 503 ? s.retry_after
+                                                                              : -1)
+                            : 0;
+        if (retry && h->deadline > 0 && mono_now() + wait >= h->deadline) {
+            retry = 0; /* it would start after the deadline */
+            h->timed_out = 1;
         }
         if (!retry || attempt >= h->o.max_retries) {
             if (cc == CURLE_OK) {
@@ -414,7 +486,7 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
         }
         free(s.buf);
         h->retries++;
-        sleep_s(backoff_s(h, attempt, code == 429 || code == 503 ? s.retry_after : -1));
+        sleep_s(wait);
     }
     curl_slist_free_all(hl);
     return st;

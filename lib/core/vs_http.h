@@ -1,5 +1,5 @@
 /* vs_http.h: a small HTTP client for JSON APIs (embedding, rerank, LLM
- * judges) over libcurl.
+ * judges, remote shards) over libcurl.
  *
  * One client holds one connection cache and one rate limiter; it is not
  * thread safe (use one per thread). A request is retried on connection
@@ -76,6 +76,21 @@ int vs_http_post_json_tokens(struct vs_http *h, const char *url,
                              const char *const *headers, const char *body,
                              size_t len, double tokens,
                              struct vs_http_response *resp, struct vs_diag *d);
+
+/* GET url with extra headers (NULL-terminated list, may be NULL): as
+ * vs_http_post_json otherwise (retries, statuses, errors). */
+int vs_http_get(struct vs_http *h, const char *url, const char *const *headers,
+                struct vs_http_response *resp, struct vs_diag *d);
+
+/* An overall deadline for h's requests from now on, in the seconds of
+ * vs_http_now (CLOCK_MONOTONIC); 0 = none. Each attempt's timeouts are cut
+ * to the time left, a retry that would start after it is not made, and a
+ * request once it has passed is not sent: VS_E_NETWORK, d saying so. */
+void vs_http_set_deadline(struct vs_http *h, double deadline);
+/* 1 when h's last request failed because of the deadline. */
+int vs_http_timed_out(const struct vs_http *h);
+/* CLOCK_MONOTONIC seconds, the clock of vs_http_set_deadline. */
+double vs_http_now(void);
 
 /* Requests sent (attempts) and retries done by this client so far. */
 void vs_http_counts(const struct vs_http *h, long *requests, long *retries);

@@ -58,6 +58,10 @@ struct vs_query {
     size_t hitcap;
     uint64_t distances, shortfalls;
     struct vs_qgraph *graphs;     /* segments searched through a graph */
+    int graphs_borrowed;          /* graphs are a sibling's (vs_query_sibling) */
+    struct vs_query *parent;      /* a sibling's: embeds with the parent's model */
+    int gslot;                    /* >= 0: search the graphs on this thread, slot gslot */
+    int threads0;                 /* o.threads before vs_query_set_slot */
     struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
     uint64_t run_ns[3];           /* last run: search start, exact scan done, graphs done */
     struct vs_buf out;            /* vs_query_run_text's hit records */
@@ -82,7 +86,8 @@ void vs_query_free(struct vs_query *q)
         if (q->gallow)
             free(q->gallow[p]);
     }
-    vs_qgraph_free(q->graphs);
+    if (!q->graphs_borrowed)
+        vs_qgraph_free(q->graphs);
     vs_buf_release(&q->out);
     free(q->fparts);
     free(q->hitbuf);
@@ -103,8 +108,9 @@ void vs_query_free(struct vs_query *q)
     free(q);
 }
 
-int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
-                 struct vs_query **out, struct vs_diag *d)
+/* vs_query_new; with from not NULL, its graphs are shared (sibling). */
+static int query_new(struct vs_store *s, const struct vs_query_opts *o,
+                     struct vs_query *from, struct vs_query **out, struct vs_diag *d)
 {
     int st = VS_OK;
     struct vs_query *q = calloc(1, sizeof *q);
@@ -114,6 +120,8 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
     q->s = s;
     q->st = *vs_store_settings(s);
     q->o = *o;
+    q->gslot = -1;
+    q->threads0 = o->threads;
     if (q->o.k == 0)
         q->o.k = 10;
     if (q->o.batch == 0)
@@ -168,7 +176,15 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
         q->rows_total += rows;
         q->live_total += nlive;
     }
-    if (!q->o.exact && q->nparts && q->dim) {
+    if (from) {
+        q->parent = from;
+        q->graphs = from->graphs;
+        q->graphs_borrowed = 1;
+        if (q->graphs && !(q->fparts = malloc(q->nparts * sizeof *q->fparts))) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    } else if (!q->o.exact && q->nparts && q->dim) {
         if ((st = vs_qgraph_open(q->segs, q->nparts, q->o.batch, q->o.threads, &q->graphs,
                                  d)) != VS_OK)
             goto fail;
@@ -197,6 +213,47 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
 fail:
     vs_query_free(q);
     return st;
+}
+
+int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
+                 struct vs_query **out, struct vs_diag *d)
+{
+    return query_new(s, o, NULL, out, d);
+}
+
+int vs_query_sibling(struct vs_query *q, int slot, struct vs_query **out,
+                     struct vs_diag *d)
+{
+    if (slot < 0 || (q->graphs && slot >= vs_qgraph_slots(q->graphs)))
+        return vs_diag_set(d, VS_E_INTERNAL, "query sibling slot %d out of range", slot);
+    int st = query_new(q->s, &q->o, q, out, d);
+    if (st == VS_OK)
+        vs_query_set_slot(*out, slot);
+    return st;
+}
+
+int vs_query_slots(const struct vs_query *q)
+{
+    return q->graphs ? vs_qgraph_slots(q->graphs) : 1024;
+}
+
+void vs_query_set_slot(struct vs_query *q, int slot)
+{
+    int threads = slot >= 0 ? 1 : q->threads0;
+    if (threads != q->o.threads) { /* the exact scan's threads: made anew */
+        vs_flat_free(q->flat);
+        q->flat = NULL;
+        q->flat_kmax = 0;
+    }
+    q->o.threads = threads;
+    q->gslot = slot;
+}
+
+void vs_query_absorb(struct vs_query *q, struct vs_query *from)
+{
+    q->distances += from->distances;
+    q->shortfalls += from->shortfalls;
+    from->distances = from->shortfalls = 0;
 }
 
 size_t vs_query_pending(const struct vs_query *q) { return q->npend; }
@@ -328,6 +385,8 @@ int vs_query_record_id_k(const json_t *rec, size_t default_k, json_t **qid,
 static int embed_text(struct vs_query *q, const char *text, float *out,
                       struct vs_diag *d)
 {
+    if (q->parent) /* one model loaded, however many siblings */
+        q = q->parent;
     if (!q->emb_tried) {
         struct vs_diag ed;
         vs_diag_clear(&ed);
@@ -558,8 +617,8 @@ static json_t *explain_obj(struct vs_query *q, const struct pending *pq,
     json_object_set_new(e, "hits", json_integer((json_int_t)r->n));
     if (q->graphs || q->o.exact)
         json_object_set_new(e, "segment_search",
-                            vs_qgraph_explain(q->graphs, (size_t)(pq - q->pend), q->nparts,
-                                              q->o.exact));
+                            vs_qgraph_explain(q->graphs, q->gslot, (size_t)(pq - q->pend),
+                                              q->nparts, q->o.exact));
     return e;
 }
 
@@ -726,8 +785,11 @@ static int search_batch(struct vs_query *q, struct vs_diag *d)
                              nq, q->fr, d)) != VS_OK)
         return st;
     q->run_ns[1] = wall_ns();
-    if (q->graphs && (st = vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
-                                            q->st.metric, q->fr, d)) != VS_OK)
+    if (q->graphs &&
+        (st = q->gslot >= 0 ? vs_qgraph_search_slot(q->graphs, q->gslot, q->parts, q->fq, nq,
+                                                     q->o.ef, q->fr, d)
+                            : vs_qgraph_search(q->graphs, q->parts, q->fq, nq, q->o.ef,
+                                               q->st.metric, q->fr, d)) != VS_OK)
         return st;
     q->run_ns[2] = wall_ns();
     return VS_OK;

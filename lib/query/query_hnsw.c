@@ -2,6 +2,7 @@
  * the exact scan of the others. See query_hnsw_internal.h. */
 #include "query_hnsw_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,13 @@ struct vs_qgraph {
     struct vs_hnsw_hit *hbuf;        /* nthreads x kmax */
     size_t hcap;
     struct vs_flat_hit *mbuf;        /* nthreads x 2 kmax: merging */
-    struct pstat *ps;                /* batch x nparts */
+    struct pstat *ps;                /* batch x nparts: an OpenMP search's stats */
+    /* a slot's own search (vs_qgraph_search_slot; per slot, made on first use) */
+    struct vs_hnsw_hit **shbuf;      /* nthreads: kmax */
+    struct vs_flat_hit **smbuf;      /* nthreads: 2 kmax */
+    size_t *shcap;                   /* nthreads */
+    struct pstat **sps;              /* nthreads: batch x nparts */
+    pthread_mutex_t mu;              /* nlive's first computation */
     uint64_t *nlive;                 /* per part: live rows */
     const float **vecs;              /* per graph part: its rows (lazy or all) */
     struct vs_hnsw_rows *rows;       /* per graph part: lazy decoding (ready NULL = all there) */
@@ -79,6 +86,16 @@ void vs_qgraph_free(struct vs_qgraph *g)
     free(g->hbuf);
     free(g->mbuf);
     free(g->ps);
+    for (int t = 0; t < g->nthreads; t++) {
+        free(g->shbuf ? g->shbuf[t] : NULL);
+        free(g->smbuf ? g->smbuf[t] : NULL);
+        free(g->sps ? g->sps[t] : NULL);
+    }
+    free(g->shbuf);
+    free(g->smbuf);
+    free(g->shcap);
+    free(g->sps);
+    pthread_mutex_destroy(&g->mu);
     free(g->nlive);
     free(g);
 }
@@ -93,6 +110,7 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
     g->nparts = nparts;
     g->batch = batch;
     g->segs = segs;
+    pthread_mutex_init(&g->mu, NULL);
 #ifdef _OPENMP
     g->nthreads = threads > 0 ? threads : omp_get_max_threads();
 #else
@@ -144,7 +162,11 @@ int vs_qgraph_open(struct vs_segment **segs, size_t nparts, size_t batch,
     }
     g->scr = calloc((size_t)g->nthreads * nparts, sizeof *g->scr);
     g->ps = calloc(batch * nparts, sizeof *g->ps);
-    if (!g->scr || !g->ps) {
+    g->shbuf = calloc((size_t)g->nthreads, sizeof *g->shbuf);
+    g->smbuf = calloc((size_t)g->nthreads, sizeof *g->smbuf);
+    g->shcap = calloc((size_t)g->nthreads, sizeof *g->shcap);
+    g->sps = calloc((size_t)g->nthreads, sizeof *g->sps);
+    if (!g->scr || !g->ps || !g->shbuf || !g->smbuf || !g->shcap || !g->sps) {
         vs_qgraph_free(g);
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
@@ -170,15 +192,107 @@ static int cmp_hit(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+/* The live rows of each part, counted on the first search (under g->mu:
+ * slots search at once). */
+static int count_live(struct vs_qgraph *g, const struct vs_flat_part *parts,
+                      struct vs_diag *d)
+{
+    int st = VS_OK;
+    pthread_mutex_lock(&g->mu);
+    if (!g->nlive) {
+        uint64_t *nl = calloc(g->nparts ? g->nparts : 1, sizeof *nl);
+        if (!nl) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        } else {
+            for (size_t p = 0; p < g->nparts; p++) {
+                if (!parts[p].live) { /* no deletions: every row */
+                    nl[p] = parts[p].rows;
+                    continue;
+                }
+                for (uint64_t r = 0; r < parts[p].rows; r++)
+                    nl[p] += parts[p].live[r] != 0;
+            }
+            g->nlive = nl;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+/* Query i on thread slot t: hb (kmax) and mb (2 kmax) are the slot's
+ * buffers, ps the batch's stats (batch x nparts). On an error *dd names
+ * it and the status is returned. */
+static int search_one(struct vs_qgraph *g, int t, struct vs_hnsw_hit *hb,
+                      struct vs_flat_hit *mb, struct pstat *pst,
+                      const struct vs_flat_part *parts, const struct vs_flat_query *fq,
+                      size_t i, size_t ef, struct vs_flat_result *fr, struct vs_diag *dd)
+{
+    for (size_t p = 0; p < g->nparts; p++) {
+        if (!g->h[p])
+            continue;
+        int st = VS_OK;
+        struct vs_hnsw_scratch **s = &g->scr[(size_t)t * g->nparts + p];
+        if (!*s)
+            st = vs_hnsw_scratch_new(g->h[p], s, NULL);
+        struct vs_hnsw_query hq = {.vec = fq[i].vec, .k = fq[i].k, .ef = ef,
+                                   .live = parts[p].live,
+                                   .allow = fq[i].allow ? fq[i].allow[p] : NULL,
+                                   .quant = g->qz[p],
+                                   .codes = g->codes[p].ready ? &g->codes[p] : NULL,
+                                   .rows = g->rows[p].ready ? &g->rows[p] : NULL};
+        size_t nh = 0;
+        struct vs_hnsw_stats hs = {0};
+        vs_diag_clear(dd);
+        if (st == VS_OK)
+            st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, dd);
+        if (st == VS_E_CORRUPT &&
+            (vs_hnsw_damaged_block(g->h[p]) || vs_hnsw_damaged_upper(g->h[p]))) {
+            /* name the graph block and the segment */
+            int l0 = vs_hnsw_damaged_block(g->h[p]) != 0;
+            vs_diag_set(dd, st, "section 'hnsw' %s block %llu: damaged (checksum mismatch or bad data)",
+                        l0 ? "level-0" : "upper",
+                        (unsigned long long)(l0 ? vs_hnsw_damaged_block(g->h[p])
+                                                : vs_hnsw_damaged_upper(g->h[p])) - 1);
+            vs_diag_where(dd, g->segs[p]->path, 0);
+        }
+        if (st != VS_OK)
+            return st;
+        struct pstat *ps = &pst[i * g->nparts + p];
+        *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited,
+                             hs.distances, hs.rescored};
+        fr[i].distances += hs.distances;
+        fr[i].matched += hq.allow ? hs.matched : g->nlive[p];
+        fr[i].scanned += g->nlive[p];
+        /* merge: current hits + this part's, best k */
+        size_t n = fr[i].n;
+        memcpy(mb, fr[i].hits, n * sizeof *mb);
+        for (size_t j = 0; j < nh; j++)
+            mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row,
+                                           parts[p].ids[hb[j].row]};
+        qsort(mb, n, sizeof *mb, cmp_hit);
+        if (n > fq[i].k)
+            n = fq[i].k;
+        memcpy(fr[i].hits, mb, n * sizeof *mb);
+        fr[i].n = n;
+    }
+    return VS_OK;
+}
+
+static size_t kmax_of(const struct vs_flat_query *fq, size_t nq)
+{
+    size_t kmax = 1;
+    for (size_t i = 0; i < nq; i++)
+        kmax = fq[i].k > kmax ? fq[i].k : kmax;
+    return kmax;
+}
+
 int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                      const struct vs_flat_query *fq, size_t nq, size_t ef,
                      enum vs_metric metric, struct vs_flat_result *fr,
                      struct vs_diag *d)
 {
     (void)metric;
-    size_t kmax = 1;
-    for (size_t i = 0; i < nq; i++)
-        kmax = fq[i].k > kmax ? fq[i].k : kmax;
+    size_t kmax = kmax_of(fq, nq);
     if (kmax > g->hcap) {
         free(g->hbuf);
         free(g->mbuf);
@@ -189,19 +303,9 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     }
     memset(g->ps, 0, nq * g->nparts * sizeof *g->ps);
-    if (!g->nlive) {
-        if (!(g->nlive = calloc(g->nparts, sizeof *g->nlive)))
-            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        for (size_t p = 0; p < g->nparts; p++) {
-            if (!parts[p].live) { /* no deletions: every row */
-                g->nlive[p] = parts[p].rows;
-                continue;
-            }
-            for (uint64_t r = 0; r < parts[p].rows; r++)
-                g->nlive[p] += parts[p].live[r] != 0;
-        }
-    }
-    int status = VS_OK;
+    int status = count_live(g, parts, d);
+    if (status != VS_OK)
+        return status;
     struct vs_diag derr;
     vs_diag_clear(&derr);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nq > 1 ? g->nthreads : 1)
@@ -210,62 +314,16 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
 #ifdef _OPENMP
         t = omp_get_thread_num();
 #endif
-        struct vs_hnsw_hit *hb = g->hbuf + (size_t)t * g->hcap;
-        struct vs_flat_hit *mb = g->mbuf + (size_t)t * 2 * g->hcap;
-        for (size_t p = 0; p < g->nparts; p++) {
-            if (!g->h[p])
-                continue;
-            int st = VS_OK;
-            struct vs_hnsw_scratch **s = &g->scr[(size_t)t * g->nparts + p];
-            if (!*s)
-                st = vs_hnsw_scratch_new(g->h[p], s, NULL);
-            struct vs_hnsw_query hq = {.vec = fq[i].vec, .k = fq[i].k, .ef = ef,
-                                       .live = parts[p].live,
-                                       .allow = fq[i].allow ? fq[i].allow[p] : NULL,
-                                       .quant = g->qz[p],
-                                       .codes = g->codes[p].ready ? &g->codes[p] : NULL,
-                                       .rows = g->rows[p].ready ? &g->rows[p] : NULL};
-            size_t nh = 0;
-            struct vs_hnsw_stats hs = {0};
-            struct vs_diag dd;
-            vs_diag_clear(&dd);
-            if (st == VS_OK)
-                st = vs_hnsw_search(g->h[p], *s, parts[p].vecs, &hq, hb, &nh, &hs, &dd);
-            if (st == VS_E_CORRUPT &&
-                (vs_hnsw_damaged_block(g->h[p]) || vs_hnsw_damaged_upper(g->h[p]))) {
-                /* name the graph block and the segment */
-                int l0 = vs_hnsw_damaged_block(g->h[p]) != 0;
-                vs_diag_set(&dd, st, "section 'hnsw' %s block %llu: damaged (checksum mismatch or bad data)",
-                            l0 ? "level-0" : "upper",
-                            (unsigned long long)(l0 ? vs_hnsw_damaged_block(g->h[p])
-                                                    : vs_hnsw_damaged_upper(g->h[p])) - 1);
-                vs_diag_where(&dd, g->segs[p]->path, 0);
-            }
-            if (st != VS_OK) {
+        struct vs_diag dd;
+        int st = search_one(g, t, g->hbuf + (size_t)t * g->hcap,
+                            g->mbuf + (size_t)t * 2 * g->hcap, g->ps, parts, fq, i, ef, fr,
+                            &dd);
+        if (st != VS_OK) {
 #pragma omp critical(vs_qgraph_err)
-                if (status == VS_OK) {
-                    status = st;
-                    derr = dd;
-                }
-                break;
+            if (status == VS_OK) {
+                status = st;
+                derr = dd;
             }
-            struct pstat *ps = &g->ps[i * g->nparts + p];
-            *ps = (struct pstat){1, hs.exact, hs.fallback, hs.ef, hs.visited,
-                                 hs.distances, hs.rescored};
-            fr[i].distances += hs.distances;
-            fr[i].matched += hq.allow ? hs.matched : g->nlive[p];
-            fr[i].scanned += g->nlive[p];
-            /* merge: current hits + this part's, best k */
-            size_t n = fr[i].n;
-            memcpy(mb, fr[i].hits, n * sizeof *mb);
-            for (size_t j = 0; j < nh; j++)
-                mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row,
-                                               parts[p].ids[hb[j].row]};
-            qsort(mb, n, sizeof *mb, cmp_hit);
-            if (n > fq[i].k)
-                n = fq[i].k;
-            memcpy(fr[i].hits, mb, n * sizeof *mb);
-            fr[i].n = n;
         }
     }
     if (status != VS_OK) {
@@ -276,12 +334,45 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
     return VS_OK;
 }
 
-json_t *vs_qgraph_explain(const struct vs_qgraph *g, size_t i, size_t nparts,
+int vs_qgraph_slots(const struct vs_qgraph *g) { return g ? g->nthreads : 0; }
+
+int vs_qgraph_search_slot(struct vs_qgraph *g, int slot, const struct vs_flat_part *parts,
+                          const struct vs_flat_query *fq, size_t nq, size_t ef,
+                          struct vs_flat_result *fr, struct vs_diag *d)
+{
+    if (slot < 0 || slot >= g->nthreads)
+        return vs_diag_set(d, VS_E_INTERNAL, "graph search slot %d of %d", slot, g->nthreads);
+    size_t kmax = kmax_of(fq, nq);
+    if (kmax > g->shcap[slot] || !g->sps[slot]) {
+        free(g->shbuf[slot]);
+        free(g->smbuf[slot]);
+        g->shbuf[slot] = malloc(kmax * sizeof **g->shbuf);
+        g->smbuf[slot] = malloc(2 * kmax * sizeof **g->smbuf);
+        g->shcap[slot] = g->shbuf[slot] && g->smbuf[slot] ? kmax : 0;
+        if (!g->sps[slot])
+            g->sps[slot] = calloc(g->batch * (g->nparts ? g->nparts : 1), sizeof **g->sps);
+        if (!g->shcap[slot] || !g->sps[slot])
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    memset(g->sps[slot], 0, nq * g->nparts * sizeof **g->sps);
+    int st = count_live(g, parts, d);
+    for (size_t i = 0; i < nq && st == VS_OK; i++) {
+        struct vs_diag dd;
+        st = search_one(g, slot, g->shbuf[slot], g->smbuf[slot], g->sps[slot], parts, fq, i,
+                        ef, fr, &dd);
+        if (st != VS_OK && d)
+            *d = dd;
+    }
+    return st;
+}
+
+json_t *vs_qgraph_explain(const struct vs_qgraph *g, int slot, size_t i, size_t nparts,
                           int exact_requested)
 {
     json_t *a = json_array();
+    const struct pstat *pst = !g ? NULL : slot < 0 ? g->ps : g->sps[slot];
     for (size_t p = 0; p < nparts && a; p++) {
-        const struct pstat *ps = g && p < g->nparts ? &g->ps[i * g->nparts + p] : NULL;
+        const struct pstat *ps = pst && p < g->nparts ? &pst[i * g->nparts + p] : NULL;
         json_t *e = json_object();
         json_object_set_new(e, "segment", json_integer((json_int_t)p));
         if (!ps || !ps->used) {

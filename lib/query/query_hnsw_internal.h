@@ -36,12 +36,21 @@ int vs_qgraph_search(struct vs_qgraph *g, const struct vs_flat_part *parts,
                      const struct vs_flat_query *fq, size_t nq, size_t ef,
                      enum vs_metric metric, struct vs_flat_result *fr,
                      struct vs_diag *d);
-/* The per-segment choices of query i of the last search, as a JSON array
+/* How many thread slots g has (the threads it was opened with). */
+int vs_qgraph_slots(const struct vs_qgraph *g);
+/* vs_qgraph_search on the calling thread alone, with the scratch space,
+ * buffers and stats of slot (0 .. vs_qgraph_slots - 1): threads of the
+ * caller's own, each with its slot, search one graph at once (no OpenMP). */
+int vs_qgraph_search_slot(struct vs_qgraph *g, int slot, const struct vs_flat_part *parts,
+                          const struct vs_flat_query *fq, size_t nq, size_t ef,
+                          struct vs_flat_result *fr, struct vs_diag *d);
+/* The per-segment choices of query i of the last search (slot: of the last
+ * vs_qgraph_search_slot of that slot; -1: of the last vs_qgraph_search), as a JSON array
  * of {"segment", "method" ("hnsw", "exact", "exact_filter",
  * "hnsw_then_exact"), "ef", "visited", "distance_computations"} and, when
  * the segment has vector codes, "quant" (their kind) and "rescored" (beam
  * entries re-scored from float32). */
-json_t *vs_qgraph_explain(const struct vs_qgraph *g, size_t i, size_t nparts,
+json_t *vs_qgraph_explain(const struct vs_qgraph *g, int slot, size_t i, size_t nparts,
                           int exact_requested);
 
 #endif

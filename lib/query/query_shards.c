@@ -21,6 +21,7 @@
 #include "vs_query_text.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,9 @@ struct shard {
     const char *spec; /* as given */
     int remote;
     int out;          /* left out (partial) */
+    char *url;        /* remote: the store's URL (spec, or found for a bare
+                         http://HOST:PORT); NULL until resolved */
+    int late;         /* failed for the deadline */
 };
 
 static int is_url(const char *s)
@@ -481,6 +485,141 @@ struct queries {
     size_t nasks;
 };
 
+/* "Authorization: Bearer KEY" into buf, or NULL without a key. */
+static const char *auth_header(const char *key, char *buf, size_t size)
+{
+    if (!key || !*key)
+        return NULL;
+    snprintf(buf, size, "Authorization: Bearer %.1100s", key);
+    return buf;
+}
+
+/* The message of a vs-serve error body {"error":{"message"}} into d. */
+static void remote_message(const struct vs_http_response *r, int st, struct vs_diag *d)
+{
+    json_t *e = r->body ? json_loads(r->body, 0, NULL) : NULL;
+    const char *msg = json_string_value(json_object_get(json_object_get(e, "error"),
+                                                        "message"));
+    if (msg)
+        vs_diag_set(d, st, "HTTP %ld: %.900s", r->status, msg);
+    json_decref(e);
+}
+
+/* The store URL of a remote shard into *url (malloc'd): the spec itself
+ * when it names a store, http(s)://HOST[:PORT]/v1/stores/NAME; for a bare
+ * http(s)://HOST[:PORT][/], the one store its vs-serve serves (GET
+ * /v1/stores; a coordinator's sharded collections are not shards).
+ * VS_E_USAGE for any other form and for a server with several stores,
+ * VS_E_REMOTE for one with none, and the errors of vs_http_get. */
+int vs_qtext_shard_url_check(const char *spec, size_t *base_len, struct vs_diag *d)
+{
+    const char *host = strstr(spec, "://");
+    host = host ? host + 3 : spec;
+    const char *path = strchr(host, '/');
+    if (base_len)
+        *base_len = path ? (size_t)(path - spec) : strlen(spec);
+    static const char pre[] = "/v1/stores/";
+    if (!path || strcmp(path, "/") == 0)
+        return 0;
+    const char *name = path + sizeof pre - 1, *sl;
+    if (strncmp(path, pre, sizeof pre - 1) != 0 || !*name || *name == '/' ||
+        ((sl = strchr(name, '/')) && sl[1])) {
+        vs_diag_set(d, VS_E_USAGE, "shard URL '%.300s': expected "
+                    "http(s)://HOST:PORT/v1/stores/NAME (or http(s)://HOST:PORT when that "
+                    "vs-serve serves one store)", spec);
+        return -1;
+    }
+    return 1;
+}
+
+static int resolve_url(struct vs_http *http, const char *key, const char *spec, char **url,
+                       struct vs_diag *d)
+{
+    *url = NULL;
+    size_t bl;
+    int form = vs_qtext_shard_url_check(spec, &bl, d);
+    if (form < 0)
+        return VS_E_USAGE;
+    if (form == 1) {
+        size_t ul = strlen(spec);
+        while (ul > 0 && spec[ul - 1] == '/')
+            ul--;
+        if (!(*url = strndup(spec, ul)))
+            return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        return VS_OK;
+    }
+    char list[SHARD_PATH_MAX], auth[1200];
+    snprintf(list, sizeof list, "%.*s/v1/stores", (int)bl, spec);
+    const char *hdrs[2] = {auth_header(key, auth, sizeof auth), NULL};
+    struct vs_http_response r = {0};
+    int st = vs_http_get(http, list, hdrs, &r, d);
+    if (st == VS_E_REMOTE)
+        remote_message(&r, st, d);
+    json_t *o = st == VS_OK ? json_loads(r.body, 0, NULL) : NULL;
+    vs_http_response_release(&r);
+    json_t *stores = json_object_get(o, "stores"), *sharded = json_object_get(o, "sharded");
+    if (st == VS_OK && !json_is_array(stores))
+        st = vs_diag_set(d, VS_E_REMOTE, "GET %.300s: not a vs-serve store list", list);
+    char names[600] = "";
+    size_t nn = 0, i, j;
+    const char *one = NULL;
+    json_t *v, *w;
+    json_array_foreach(stores, i, v) {
+        const char *nm = json_string_value(v);
+        int coll = 0;
+        json_array_foreach(sharded, j, w) coll |= nm && json_equal(v, w);
+        if (!nm || coll)
+            continue;
+        one = nm;
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", nn ? ", " : "", nm);
+        nn++;
+    }
+    if (st == VS_OK && nn == 0)
+        st = vs_diag_set(d, VS_E_REMOTE, "%.300s serves no store to use as a shard", list);
+    else if (st == VS_OK && nn > 1)
+        st = vs_diag_set(d, VS_E_USAGE, "shard URL '%.300s': that vs-serve serves %zu stores "
+                         "(%.400s): name one, %.*s/v1/stores/NAME", spec, nn, names, (int)bl,
+                         spec);
+    else if (st == VS_OK && asprintf(url, "%.*s/v1/stores/%s", (int)bl, spec, one) < 0) {
+        *url = NULL;
+        st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    json_decref(o);
+    return st;
+}
+
+int vs_qtext_shard_check(const char *spec, const char *key, long timeout_ms,
+                         struct vs_diag *d)
+{
+    if (!is_url(spec)) {
+        struct vs_store *s = NULL;
+        int st = vs_store_open(spec, &s, d);
+        vs_store_close(s);
+        return st;
+    }
+    struct vs_http_opts ho;
+    vs_http_opts_init(&ho);
+    ho.max_retries = 0;
+    ho.timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    ho.connect_timeout_ms = ho.timeout_ms;
+    struct vs_http *http = NULL;
+    char *url = NULL, auth[1200];
+    int st = vs_http_new(&ho, &http, d);
+    if (st == VS_OK)
+        st = resolve_url(http, key, spec, &url, d);
+    if (st == VS_OK) { /* the store's info: it is there and opens */
+        const char *hdrs[2] = {auth_header(key, auth, sizeof auth), NULL};
+        struct vs_http_response r = {0};
+        if ((st = vs_http_get(http, url, hdrs, &r, d)) == VS_E_REMOTE)
+            remote_message(&r, st, d);
+        vs_http_response_release(&r);
+    }
+    free(url);
+    vs_http_free(http);
+    return st;
+}
+
 /* POST the header h and the queries to a remote shard's .../shard: the
  * answer's body into *resp. VS_E_NETWORK, VS_E_REMOTE (d has the shard's
  * error message), VS_E_IO, VS_E_NOMEM. */
@@ -510,22 +649,11 @@ static int remote_call(struct remote *rm, const char *url, const json_t *h,
     while (ul > 0 && url[ul - 1] == '/')
         ul--;
     snprintf(full, sizeof full, "%.*s/shard", (int)ul, url);
-    const char *hdrs[2] = {NULL, NULL};
-    if (rm->key && *rm->key) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %.1100s", rm->key);
-        hdrs[0] = auth;
-    }
+    const char *hdrs[2] = {auth_header(rm->key, auth, sizeof auth), NULL};
     if (st == VS_OK)
         st = vs_http_post_json(rm->http, full, hdrs, body, blen, resp, d);
-    if (st == VS_E_REMOTE && resp->body) {
-        /* the shard's own message: {"error":{"message": ...}} */
-        json_t *e = json_loads(resp->body, 0, NULL);
-        const char *msg = json_string_value(json_object_get(json_object_get(e, "error"),
-                                                            "message"));
-        if (msg)
-            vs_diag_set(d, st, "HTTP %ld: %.900s", resp->status, msg);
-        json_decref(e);
-    }
+    if (st == VS_E_REMOTE) /* the shard's own message */
+        remote_message(resp, st, d);
     free(body);
     return st;
 }
@@ -571,6 +699,10 @@ static json_t *remote_header(const char *phase, const struct vs_query_opts *qo,
 struct coord {
     struct shard *sh;
     size_t n;
+    double deadline; /* vs_http_now seconds; 0 = none */
+    double phase_deadline; /* the current phase's share of it */
+    int phases_left;
+    struct vs_http_opts ho; /* of every remote request */
     const struct vs_query_opts *qo;
     int keep_going;
     const struct vs_shards_opts *so;
@@ -598,7 +730,8 @@ static int shard_failed(struct coord *c, size_t i, int st, struct vs_diag *d)
     if (!d->file[0] || c->sh[i].remote)
         vs_diag_where(d, c->sh[i].spec, 0);
     if (!c->so || !c->so->partial || st == VS_E_USAGE || st == VS_E_NOMEM ||
-        (!c->sh[i].remote && st != VS_E_NOSTORE && st != VS_E_CORRUPT && st != VS_E_IO))
+        (!c->sh[i].remote && st != VS_E_NOSTORE && st != VS_E_CORRUPT && st != VS_E_IO &&
+         st != VS_E_NETWORK /* the deadline */))
         return st; /* a bad query or option fails every shard alike */
     c->sh[i].out = 1;
     if (c->so->left_out) {
@@ -610,23 +743,153 @@ static int shard_failed(struct coord *c, size_t i, int st, struct vs_diag *d)
     return VS_OK;
 }
 
+/* Before asking shard i: VS_E_NETWORK once the deadline has passed (a
+ * local shard is not cut mid-search: the deadline is checked before each
+ * shard is asked). */
+static int before_shard(struct coord *c, size_t i, double *t0, struct vs_diag *d)
+{
+    *t0 = vs_http_now();
+    if (c->deadline > 0 && *t0 >= c->phase_deadline && (c->sh[i].late = 1))
+        return vs_diag_set(d, VS_E_NETWORK, "the deadline of %ld ms passed before this shard "
+                           "was asked%s", c->so->deadline_ms,
+                           c->phase_deadline < c->deadline ? " (its share for this phase)" : "");
+    return VS_OK;
+}
+
+/* A phase (finding bare URLs, statistics, a search, the fetch) starts: it
+ * gets an even share of the time left, so a shard that does not answer
+ * in one phase leaves time for the phases after it. */
+static void phase_begin(struct coord *c)
+{
+    if (c->deadline <= 0)
+        return;
+    double now = vs_http_now(), left = c->deadline - now;
+    c->phase_deadline = c->phases_left > 1 && left > 0 ? now + left / c->phases_left
+                                                       : c->deadline;
+    if (c->phases_left > 1)
+        c->phases_left--;
+    vs_http_set_deadline(c->rm.http, c->phase_deadline);
+}
+
+/* After asking shard i (st its outcome): the caller's observer. */
+static void after_shard(const struct coord *c, size_t i, int st, double t0)
+{
+    if (c->so && c->so->observe)
+        c->so->observe(c->so->observe_arg, i, st, vs_http_now() - t0);
+}
+
+/* The remote requests of a phase go out at once, one thread and client
+ * each, while the local shards are searched here: a slow shard costs the
+ * time it takes, not that and every later shard's. */
+struct rjob {
+    struct coord *c;
+    size_t i;
+    json_t *h; /* the request's header (owned) */
+    const struct queries *qs;
+    struct vs_http_response r;
+    int st, started, late;
+    struct vs_diag d;
+    pthread_t th;
+};
+
+static void *rjob_run(void *arg)
+{
+    struct rjob *j = arg;
+    double t0 = vs_http_now();
+    struct vs_http *http = NULL;
+    j->st = vs_http_new(&j->c->ho, &http, &j->d);
+    if (j->st == VS_OK) {
+        vs_http_set_deadline(http, j->c->phase_deadline);
+        struct remote rm = {http, j->c->rm.key};
+        j->st = remote_call(&rm, j->c->sh[j->i].url, j->h, j->qs, &j->r, &j->d);
+        j->late = j->st != VS_OK && vs_http_timed_out(http);
+    }
+    vs_http_free(http);
+    after_shard(j->c, j->i, j->st, t0);
+    return NULL;
+}
+
+/* Send a copy of h0 with the queries to every remote shard not left out:
+ * *out gets one job per shard (jobs of local shards unused). */
+static int remote_start(struct coord *c, const json_t *h0, const struct queries *qs,
+                        struct rjob **out, struct vs_diag *d)
+{
+    struct rjob *jobs = calloc(c->n + 1, sizeof *jobs);
+    *out = jobs;
+    if (!jobs || !h0)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->n; i++) {
+        struct rjob *j = &jobs[i];
+        if (!c->sh[i].remote || c->sh[i].out)
+            continue;
+        j->c = c;
+        j->i = i;
+        j->qs = qs;
+        vs_diag_clear(&j->d);
+        double t0;
+        if ((j->st = before_shard(c, i, &t0, &j->d)) != VS_OK)
+            continue;
+        if (!(j->h = json_deep_copy(h0))) {
+            j->st = vs_diag_set(&j->d, VS_E_NOMEM, "out of memory");
+            continue;
+        }
+        if (pthread_create(&j->th, NULL, rjob_run, j) == 0)
+            j->started = 1;
+        else
+            rjob_run(j); /* no thread: in turn */
+    }
+    return VS_OK;
+}
+
+/* Wait for job i; its outcome (d set from it on failure). */
+static int remote_wait(struct rjob *jobs, size_t i, struct vs_diag *d)
+{
+    struct rjob *j = &jobs[i];
+    if (j->started) {
+        pthread_join(j->th, NULL);
+        j->started = 0;
+    }
+    if (j->c && j->late)
+        j->c->sh[i].late = 1;
+    if (j->st != VS_OK && d)
+        *d = j->d;
+    return j->st;
+}
+
+static void remote_free(struct rjob *jobs, size_t n)
+{
+    for (size_t i = 0; jobs && i < n; i++) {
+        remote_wait(jobs, i, NULL);
+        json_decref(jobs[i].h);
+        vs_http_response_release(&jobs[i].r);
+    }
+    free(jobs);
+}
+
 /* Phase 1: the summed statistics of every shard into *out. */
 static int gather_stats(struct coord *c, const struct vs_qtext_opts *to,
                         const struct queries *qs, json_t **out, struct vs_diag *d)
 {
     json_t *sum = json_pack("{s:f,s:f,s:{}}", "docs", 0.0, "total_len", 0.0, "df");
     int st = sum ? VS_OK : vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < c->n && st == VS_OK; i++) {
+    json_t *h0 = remote_header("stats", c->qo, to, 0, NULL);
+    struct rjob *jobs = NULL;
+    phase_begin(c);
+    if (st == VS_OK)
+        st = remote_start(c, h0, qs, &jobs, d);
+    json_decref(h0);
+    /* the local shards first, searched while the remote ones answer */
+    for (size_t k = 0; k < 2 * c->n && st == VS_OK; k++) {
+        size_t i = k % c->n;
         json_t *one = NULL;
+        double t0;
+        if (c->sh[i].out || c->sh[i].remote != (k >= c->n))
+            continue;
         if (c->sh[i].remote) {
-            struct vs_http_response r = {0};
-            json_t *h = remote_header("stats", c->qo, to, 0, NULL);
-            st = h ? remote_call(&c->rm, c->sh[i].spec, h, qs, &r, d)
-                   : vs_diag_set(d, VS_E_NOMEM, "out of memory");
-            json_decref(h);
-            if (st == VS_OK && !(one = json_loads(r.body, 0, NULL)))
+            st = remote_wait(jobs, i, d);
+            if (st == VS_OK && !(one = json_loads(jobs[i].r.body, 0, NULL)))
                 st = vs_diag_set(d, VS_E_REMOTE, "the statistics are not JSON");
-            vs_http_response_release(&r);
+        } else if ((st = before_shard(c, i, &t0, d)) != VS_OK) {
         } else {
             struct vs_store *s = NULL;
             st = vs_store_open(c->sh[i].spec, &s, d);
@@ -634,6 +897,7 @@ static int gather_stats(struct coord *c, const struct vs_qtext_opts *to,
                 st = vs_qtext_shard_stats(s, to, qs->files, qs->nfiles, qs->asks, qs->nasks,
                                           &one, d);
             vs_store_close(s);
+            after_shard(c, i, st, t0);
         }
         if (st != VS_OK) {
             st = shard_failed(c, i, st, d);
@@ -655,6 +919,7 @@ static int gather_stats(struct coord *c, const struct vs_qtext_opts *to,
             json_object_set(sum, "metric", met);
         json_decref(one);
     }
+    remote_free(jobs, c->n);
     if (st != VS_OK) {
         json_decref(sum);
         sum = NULL;
@@ -668,8 +933,16 @@ static int gather_stats(struct coord *c, const struct vs_qtext_opts *to,
 static int search_all(struct coord *c, const struct vs_qtext_opts *to, const struct queries *qs,
                       const json_t *bm25, const char *tag, char **hits, struct vs_diag *d)
 {
-    int st = VS_OK;
-    for (size_t i = 0; i < c->n && st == VS_OK; i++) {
+    json_t *h0 = remote_header("search", c->qo, to, c->keep_going, bm25);
+    struct rjob *jobs = NULL;
+    phase_begin(c);
+    int st = remote_start(c, h0, qs, &jobs, d);
+    json_decref(h0);
+    /* the local shards first, searched while the remote ones answer */
+    for (size_t k = 0; k < 2 * c->n && st == VS_OK; k++) {
+        size_t i = k % c->n;
+        if (c->sh[i].remote != (k >= c->n))
+            continue;
         snprintf(hits[i], SHARD_PATH_MAX, "%s/%.16s-%zu.ndjson", c->dir, tag, i);
         FILE *fp = fopen(hits[i], "wb");
         if (!fp) {
@@ -677,7 +950,9 @@ static int search_all(struct coord *c, const struct vs_qtext_opts *to, const str
             break;
         }
         int ours = 0; /* a failure of our own files, not of the shard */
-        if (c->sh[i].out) {
+        double t0 = 0;
+        if (!c->sh[i].out && !c->sh[i].remote && (st = before_shard(c, i, &t0, d)) != VS_OK) {
+        } else if (c->sh[i].out) {
             json_t *b = vs_stream_begin("vs-query"), *e = vs_stream_end("vs-query", 0);
             st = b && e ? write_full(fp, b) : VS_E_NOMEM;
             if (st == VS_OK)
@@ -686,16 +961,12 @@ static int search_all(struct coord *c, const struct vs_qtext_opts *to, const str
             json_decref(e);
             ours = 1;
         } else if (c->sh[i].remote) {
-            struct vs_http_response r = {0};
-            json_t *h = remote_header("search", c->qo, to, c->keep_going, bm25);
-            st = h ? remote_call(&c->rm, c->sh[i].spec, h, qs, &r, d)
-                   : vs_diag_set(d, VS_E_NOMEM, "out of memory");
-            json_decref(h);
-            if (st == VS_OK && r.len && fwrite(r.body, 1, r.len, fp) != r.len) {
+            st = remote_wait(jobs, i, d);
+            struct vs_http_response *r = &jobs[i].r;
+            if (st == VS_OK && r->len && fwrite(r->body, 1, r->len, fp) != r->len) {
                 st = vs_diag_set(d, VS_E_IO, "%s: write failed", hits[i]);
                 ours = 1;
             }
-            vs_http_response_release(&r);
         } else {
             struct vs_store *s = NULL;
             struct vs_qtext_totals t = {0};
@@ -711,14 +982,16 @@ static int search_all(struct coord *c, const struct vs_qtext_opts *to, const str
             if (i == 0)
                 c->skipped = t.skipped;
             vs_store_close(s);
+            after_shard(c, i, st, t0);
         }
         if (fclose(fp) != 0 && st == VS_OK) {
             st = vs_diag_set(d, VS_E_IO, "%s: write failed", hits[i]);
             ours = 1;
         }
         if (st != VS_OK && !ours && (st = shard_failed(c, i, st, d)) == VS_OK)
-            i--; /* again, as a shard left out */
+            k--; /* again, as a shard left out */
     }
+    remote_free(jobs, c->n);
     return st;
 }
 
@@ -893,16 +1166,20 @@ static int fetch_emit(struct coord *c, json_t *outs, struct emitter *e, struct v
         st = vs_diag_set(d, VS_E_IO, "%s: write failed", ids);
     const char *one[1] = {ids};
     struct queries qs = {one, one, 1, NULL, 0};
+    phase_begin(c);
     for (size_t k = 0; k < c->n && st == VS_OK && json_array_size(outs); k++) {
         if (c->sh[k].out)
             continue;
         char *buf = NULL;
         size_t blen = 0;
-        if (c->sh[k].remote) {
+        double t0;
+        if ((st = before_shard(c, k, &t0, d)) != VS_OK) {
+        } else if (c->sh[k].remote) {
             struct vs_http_response r = {0};
             json_t *hd = json_pack("{s:s}", "phase", "fetch");
-            st = hd ? remote_call(&c->rm, c->sh[k].spec, hd, &qs, &r, d)
+            st = hd ? remote_call(&c->rm, c->sh[k].url, hd, &qs, &r, d)
                     : vs_diag_set(d, VS_E_NOMEM, "out of memory");
+            c->sh[k].late |= st != VS_OK && vs_http_timed_out(c->rm.http);
             json_decref(hd);
             if (st == VS_OK) {
                 buf = r.body;
@@ -910,6 +1187,7 @@ static int fetch_emit(struct coord *c, json_t *outs, struct emitter *e, struct v
                 r.body = NULL;
             }
             vs_http_response_release(&r);
+            after_shard(c, k, st, t0);
         } else {
             struct vs_store *s = NULL;
             FILE *m = open_memstream(&buf, &blen);
@@ -919,6 +1197,7 @@ static int fetch_emit(struct coord *c, json_t *outs, struct emitter *e, struct v
             if (m && fclose(m) != 0 && st == VS_OK)
                 st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
             vs_store_close(s);
+            after_shard(c, k, st, t0);
         }
         if (st != VS_OK) {
             free(buf);
@@ -1002,8 +1281,9 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
         return vs_diag_set(d, VS_E_USAGE, "text and hybrid search over shards (global term "
                            "statistics) do not take group-by, explain, carry-query or "
                            "with-vectors");
-    struct coord c = {calloc(n + 1, sizeof(struct shard)), n, qo, keep_going, so, sink,
-                      {NULL, so ? so->key : NULL}, "", 0};
+    struct coord c = {.sh = calloc(n + 1, sizeof(struct shard)), .n = n, .qo = qo,
+                      .keep_going = keep_going, .so = so, .user = sink,
+                      .rm = {NULL, so ? so->key : NULL}};
     size_t nf = n_files ? n_files : n_asks ? 0 : 1;
     struct queries qs = {calloc(nf + 1, sizeof(char *)), calloc(nf + 1, sizeof(char *)), nf,
                          asks, n_asks};
@@ -1016,7 +1296,7 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
                  : vs_diag_set(d, VS_E_NOMEM, "out of memory");
     int nremote = 0;
     for (size_t i = 0; st == VS_OK && i < n; i++) {
-        c.sh[i] = (struct shard){stores[i], is_url(stores[i]), 0};
+        c.sh[i] = (struct shard){stores[i], is_url(stores[i]), 0, NULL, 0};
         nremote += c.sh[i].remote;
     }
     const char *t = getenv("TMPDIR");
@@ -1026,14 +1306,14 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
         c.dir[0] = '\0';
     }
     if (st == VS_OK && nremote) {
-        struct vs_http_opts ho;
-        vs_http_opts_init(&ho);
-        ho.max_retries = 1; /* one more try, then the shard has failed */
-        ho.backoff_base_ms = 100;
-        ho.backoff_max_ms = 500;
-        ho.connect_timeout_ms = 3000;
-        ho.timeout_ms = so && so->timeout_ms > 0 ? so->timeout_ms : 30000;
-        st = vs_http_new(&ho, &c.rm.http, d);
+        struct vs_http_opts *ho = &c.ho;
+        vs_http_opts_init(ho);
+        ho->max_retries = 1; /* one more try, then the shard has failed */
+        ho->backoff_base_ms = 100;
+        ho->backoff_max_ms = 500;
+        ho->connect_timeout_ms = 3000;
+        ho->timeout_ms = so && so->timeout_ms > 0 ? so->timeout_ms : 30000;
+        st = vs_http_new(ho, &c.rm.http, d);
     }
     /* standard input is read once, into a file every shard reads */
     snprintf(qpath, sizeof qpath, "%s/queries.ndjson", c.dir);
@@ -1089,6 +1369,29 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
         sq.files[nf] = sides[nf];
         qs.names[nf] = "option --query";
         sq.nfiles = nf + 1;
+    }
+    /* the deadline counts from here, the queries read */
+    int bare = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *h = c.sh[i].remote ? strstr(c.sh[i].spec, "://") : NULL;
+        const char *sl = h ? strchr(h + 3, '/') : NULL;
+        bare |= h && (!sl || strcmp(sl, "/") == 0);
+    }
+    if (st == VS_OK && so && so->deadline_ms > 0) {
+        c.deadline = c.phase_deadline = vs_http_now() + (double)so->deadline_ms / 1000.0;
+        c.phases_left = bare + global + (to->mode == VS_QMODE_HYBRID ? 3 : 1);
+        if (bare)
+            phase_begin(&c);
+    }
+    for (size_t i = 0; st == VS_OK && i < n; i++) {
+        if (!c.sh[i].remote)
+            continue;
+        double t0;
+        if ((st = before_shard(&c, i, &t0, d)) == VS_OK)
+            st = resolve_url(c.rm.http, c.rm.key, c.sh[i].spec, &c.sh[i].url, d);
+        c.sh[i].late |= st != VS_OK && vs_http_timed_out(c.rm.http);
+        if (st != VS_OK)
+            st = shard_failed(&c, i, st, d);
     }
     if (st == VS_OK && global)
         st = gather_stats(&c, to, &qs, &stats, d);
@@ -1165,6 +1468,11 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
     vs_http_free(c.rm.http);
     json_decref(kmap);
     json_decref(stats);
+    for (size_t i = 0; c.sh && i < n; i++) {
+        if (c.sh[i].late && so && so->late)
+            *so->late = 1;
+        free(c.sh[i].url);
+    }
     free(qs.files);
     free(qs.names);
     free(sq.files);

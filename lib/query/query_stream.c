@@ -3,6 +3,8 @@
 #include "vs_query_text.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vs_ndjson.h"
@@ -73,6 +75,282 @@ int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
             break;
     }
     vs_ndjson_close(r);
+    return st;
+}
+
+/* ---- the stream on threads of our own ----------------------------------
+ *
+ * Each thread (a worker) owns a vs_qtext (t or a sibling). In turn, under
+ * rmu, it takes the next batch number and reads up to a batch of records
+ * into its vs_qtext; then it searches the batch and formats its hits into
+ * its vs_query's buffer with no lock held; then it waits on cv for its turn
+ * (next_out == its batch number) and writes. A batch that fails stops the
+ * stream: later batches, already read or searched, are dropped unwritten,
+ * so the output is that of the serial vs_qtext_stream. */
+
+struct pipe {
+    pthread_mutex_t rmu;      /* the reader, next_seq, eof */
+    struct vs_ndjson_reader *r;
+    uint64_t next_seq;        /* batch numbers handed out */
+    int eof;                  /* nothing more to read (end, or a read error) */
+    pthread_mutex_t mu;       /* next_out, stop, st, d, cv */
+    pthread_cond_t cv;
+    uint64_t next_out;        /* the batch whose turn it is to write */
+    int stop;                 /* a batch failed: later ones are dropped */
+    int st;                   /* the first failure, in batch order */
+    struct vs_diag d;
+    int keep_going;
+    const struct vs_qtext_sink *sink;
+    struct vs_qtext_totals *tot; /* touched only by the thread whose turn it is */
+};
+
+struct skipped {              /* a bad record skipped with keep_going */
+    int st;
+    struct vs_diag d;
+};
+
+struct worker {
+    struct pipe *pp;
+    struct vs_qtext *t;
+    struct skipped *sk;
+    size_t nsk, skcap;
+    const char *buf;          /* the hits vs_qtext_run_text formatted */
+    size_t len, nrec;
+    pthread_t th;
+};
+
+static int capture(const char *buf, size_t len, size_t nrec, void *arg)
+{
+    struct worker *w = arg;
+    w->buf = buf;
+    w->len = len;
+    w->nrec = nrec;
+    return VS_OK;
+}
+
+static int discard(const json_t *hit, void *arg)
+{
+    (void)hit;
+    (void)arg;
+    return VS_OK;
+}
+
+/* Read the next batch into w->t (under pp->rmu): its number in *seq, the
+ * status of the record that ended it (VS_OK at a full batch or the end)
+ * with rd. Returns 0 when there was nothing left to take. */
+static int read_batch(struct worker *w, uint64_t *seq, int *rst, struct vs_diag *rd)
+{
+    struct pipe *pp = w->pp;
+    pthread_mutex_lock(&pp->rmu);
+    if (pp->eof || __atomic_load_n(&pp->stop, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_unlock(&pp->rmu);
+        return 0;
+    }
+    *seq = pp->next_seq++;
+    *rst = VS_OK;
+    w->nsk = 0;
+    while (!vs_qtext_full(w->t)) {
+        json_t *rec;
+        int scanned;
+        vs_diag_clear(rd);
+        int st = vs_ndjson_read_fast(pp->r, vs_qtext_scan_line, w->t, &rec, &scanned, rd);
+        if (st == VS_OK && !rec && !scanned) {
+            pp->eof = 1;
+            break;
+        }
+        if (st == VS_OK) {
+            if (scanned) {
+                st = vs_qtext_add_scanned(w->t, rd);
+            } else {
+                st = vs_qtext_add(w->t, rec, rd);
+                json_decref(rec);
+            }
+            if (st != VS_OK)
+                vs_diag_where(rd, vs_ndjson_name(pp->r), vs_ndjson_line(pp->r));
+        }
+        if (st != VS_OK && pp->keep_going && vs_status_exit(st) == VS_EXIT_DATA) {
+            if (w->nsk == w->skcap) {
+                size_t cap = w->skcap ? 2 * w->skcap : 8;
+                struct skipped *p = realloc(w->sk, cap * sizeof *p);
+                if (!p) {
+                    *rst = vs_diag_set(rd, VS_E_NOMEM, "out of memory");
+                    pp->eof = 1;
+                    break;
+                }
+                w->sk = p;
+                w->skcap = cap;
+            }
+            w->sk[w->nsk++] = (struct skipped){st, *rd};
+            continue;
+        }
+        if (st != VS_OK) {
+            *rst = st;
+            pp->eof = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pp->rmu);
+    return 1;
+}
+
+/* One batch in its turn: warnings, hits, totals, progress; the status
+ * that stops the stream (VS_OK: go on) with d. */
+static int write_batch(struct worker *w, size_t n, int plain, int sst, struct vs_diag *sd,
+                       int rst, struct vs_diag *rd, uint64_t nh, uint64_t ne, struct vs_diag *d)
+{
+    struct pipe *pp = w->pp;
+    const struct vs_qtext_sink *sink = pp->sink;
+    for (size_t i = 0; i < w->nsk; i++) {
+        if (sink->warn)
+            sink->warn(w->sk[i].st, &w->sk[i].d, sink->arg);
+        pp->tot->skipped++;
+    }
+    if (plain) {
+        if (w->nrec) {
+            int st2 = sink->write(w->buf, w->len, w->nrec, sink->arg);
+            if (sst == VS_OK && st2 != VS_OK) {
+                sst = st2;
+                vs_diag_clear(sd);
+            }
+        }
+    } else if (n) {
+        sst = vs_qtext_run(w->t, sink->emit, sink->arg, &nh, &ne, sd);
+    }
+    if (n || rst == VS_OK) {
+        pp->tot->queries += n;
+        pp->tot->hits += nh;
+        pp->tot->empty += ne;
+        if (n && sink->progress)
+            sink->progress(pp->tot, sink->arg);
+    }
+    /* a bad record: the good ones before it are answered first, and a
+     * worse failure of their search wins (as vs_qtext_stream) */
+    int st = rst;
+    *d = *rd;
+    if (sst != VS_OK && (st == VS_OK || vs_status_exit(sst) > vs_status_exit(st))) {
+        st = sst;
+        *d = *sd;
+    }
+    return st;
+}
+
+/* Search batch seq (read by read_batch with rst and rd), wait for its
+ * turn, write it, and pass the turn on. */
+static void run_batch(struct worker *w, uint64_t seq, int rst, struct vs_diag *rd)
+{
+    struct pipe *pp = w->pp;
+    struct vs_diag sd, d;
+    size_t n = vs_qtext_pending(w->t);
+    uint64_t nh = 0, ne = 0;
+    int plain = pp->sink->write && vs_qtext_plain(w->t);
+    int sst = VS_OK;
+    vs_diag_clear(&sd);
+    w->nrec = 0;
+    if (plain && n) /* search and format now, write in turn */
+        sst = vs_qtext_run_text(w->t, capture, w, &nh, &ne, &sd);
+    pthread_mutex_lock(&pp->mu);
+    while (pp->next_out != seq)
+        pthread_cond_wait(&pp->cv, &pp->mu);
+    int stopped = pp->stop;
+    pthread_mutex_unlock(&pp->mu);
+    int st = VS_OK;
+    if (!stopped)
+        st = write_batch(w, n, plain, sst, &sd, rst, rd, nh, ne, &d);
+    else if (!plain && n) /* dropped: nothing of it is written */
+        (void)vs_qtext_run(w->t, discard, NULL, NULL, NULL, &sd);
+    pthread_mutex_lock(&pp->mu);
+    if (st != VS_OK) {
+        pp->st = st;
+        pp->d = d;
+        __atomic_store_n(&pp->stop, 1, __ATOMIC_RELEASE);
+    }
+    pp->next_out++;
+    pthread_cond_broadcast(&pp->cv);
+    pthread_mutex_unlock(&pp->mu);
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    uint64_t seq;
+    int rst;
+    struct vs_diag rd;
+    while (read_batch(w, &seq, &rst, &rd))
+        run_batch(w, seq, rst, &rd);
+    return NULL;
+}
+
+int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going,
+                            int nthreads, const struct vs_qtext_sink *sink,
+                            struct vs_qtext_totals *tot, struct vs_diag *d)
+{
+    if (nthreads > vs_qtext_slots(t))
+        nthreads = vs_qtext_slots(t);
+    if (nthreads <= 1)
+        return vs_qtext_stream(t, path, keep_going, sink, tot, d);
+    int st = VS_OK;
+    if (vs_qtext_pending(t) && (st = vs_qtext_finish(t, sink, tot, d)) != VS_OK)
+        return st;
+    struct pipe pp;
+    memset(&pp, 0, sizeof pp);
+    if ((st = vs_ndjson_open(path, 0, &pp.r, d)) != VS_OK)
+        return st;
+    struct worker *w = calloc((size_t)nthreads, sizeof *w);
+    if (!w) {
+        vs_ndjson_close(pp.r);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&pp.rmu, NULL);
+    pthread_mutex_init(&pp.mu, NULL);
+    pthread_cond_init(&pp.cv, NULL);
+    pp.keep_going = keep_going;
+    pp.sink = sink;
+    pp.tot = tot;
+    int nw = 1, started = 1;
+    w[0] = (struct worker){.pp = &pp, .t = t};
+    /* the first batch; when it is the whole file, it is searched on
+     * OpenMP threads within the batch (one query on a large exact store) */
+    uint64_t seq;
+    int rst;
+    struct vs_diag rd;
+    int first = read_batch(&w[0], &seq, &rst, &rd);
+    if (first && !pp.eof) {
+        vs_qtext_set_slot(t, 0);
+        /* a sibling or thread that cannot be made leaves its share to
+         * the others */
+        struct vs_diag sd;
+        for (; nw < nthreads; nw++) {
+            w[nw].pp = &pp;
+            if (vs_qtext_sibling(t, nw, &w[nw].t, &sd) != VS_OK)
+                break;
+        }
+        for (; started < nw; started++)
+            if (pthread_create(&w[started].th, NULL, work, &w[started]) != 0)
+                break;
+    }
+    if (first) {
+        run_batch(&w[0], seq, rst, &rd);
+        work(&w[0]);
+    }
+    for (int i = 1; i < started; i++)
+        pthread_join(w[i].th, NULL);
+    if (st == VS_OK && pp.st != VS_OK) {
+        st = pp.st;
+        if (d)
+            *d = pp.d;
+    }
+    for (int i = 1; i < nw; i++) {
+        vs_qtext_absorb(t, w[i].t);
+        vs_qtext_free(w[i].t);
+    }
+    for (int i = 0; i < nw; i++)
+        free(w[i].sk);
+    free(w);
+    vs_qtext_set_slot(t, -1);
+    pthread_cond_destroy(&pp.cv);
+    pthread_mutex_destroy(&pp.mu);
+    pthread_mutex_destroy(&pp.rmu);
+    vs_ndjson_close(pp.r);
     return st;
 }
 

@@ -34,6 +34,7 @@ struct vs_qtext {
     struct vs_qtext_opts o;
     struct vs_query *vq;
     struct vs_store_text *tx;
+    int tx_borrowed;   /* tx is a sibling's (vs_qtext_sibling) */
     int has_text;
     struct vs_filter *gfilter;
     struct tpend *pend;
@@ -186,14 +187,16 @@ void vs_qtext_free(struct vs_qtext *t)
     free(t->thits);
     json_decref(t->idmap);
     vs_filter_free(t->gfilter);
-    vs_store_text_close(t->tx);
+    if (!t->tx_borrowed)
+        vs_store_text_close(t->tx);
     vs_query_free(t->vq);
     free(t);
 }
 
-int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
-                 const struct vs_qtext_opts *to, struct vs_qtext **out,
-                 struct vs_diag *d)
+/* vs_qtext_new; with from not NULL, a sibling of from on slot. */
+static int qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
+                     const struct vs_qtext_opts *to, const struct vs_qtext *from, int slot,
+                     struct vs_qtext **out, struct vs_diag *d)
 {
     *out = NULL;
     struct vs_qtext *t = calloc(1, sizeof *t);
@@ -218,9 +221,15 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
                          "metadata.NAME", to->group_by);
         goto fail;
     }
-    if ((st = vs_query_new(s, qo, &t->vq, d)) != VS_OK ||
-        (st = vs_store_text_open(s, &t->tx, d)) != VS_OK)
+    if (from) {
+        if ((st = vs_query_sibling(from->vq, slot, &t->vq, d)) != VS_OK)
+            goto fail;
+        t->tx = from->tx;
+        t->tx_borrowed = 1;
+    } else if ((st = vs_query_new(s, qo, &t->vq, d)) != VS_OK ||
+               (st = vs_store_text_open(s, &t->tx, d)) != VS_OK) {
         goto fail;
+    }
     if (qo->filter && (st = vs_filter_compile(qo->filter, &t->gfilter, d)) != VS_OK)
         goto fail;
     t->has_text = vs_store_text_segments(t->tx) > 0;
@@ -251,6 +260,32 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
 fail:
     vs_qtext_free(t);
     return st;
+}
+
+int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
+                 const struct vs_qtext_opts *to, struct vs_qtext **out,
+                 struct vs_diag *d)
+{
+    return qtext_new(s, qo, to, NULL, -1, out, d);
+}
+
+int vs_qtext_sibling(const struct vs_qtext *t, int slot, struct vs_qtext **out,
+                     struct vs_diag *d)
+{
+    return qtext_new(t->s, &t->qo, &t->o, t, slot, out, d);
+}
+
+int vs_qtext_slots(const struct vs_qtext *t) { return vs_query_slots(t->vq); }
+void vs_qtext_set_slot(struct vs_qtext *t, int slot) { vs_query_set_slot(t->vq, slot); }
+
+void vs_qtext_absorb(struct vs_qtext *t, struct vs_qtext *from)
+{
+    vs_query_absorb(t->vq, from->vq);
+    t->shortfalls += from->shortfalls;
+    if (!t->text_only && from->text_only)
+        memcpy(t->text_only_why, from->text_only_why, sizeof t->text_only_why);
+    t->text_only += from->text_only;
+    from->shortfalls = from->text_only = 0;
 }
 
 size_t vs_qtext_pending(const struct vs_qtext *t) { return t->npend; }

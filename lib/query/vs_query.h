@@ -58,6 +58,24 @@ int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,
                  struct vs_query **out, struct vs_diag *d);
 void vs_query_free(struct vs_query *q);
 
+/* A second query object over q's store with q's options that shares q's
+ * graphs (q must outlive it) and searches them on the calling thread with
+ * slot (vs_query_set_slot): one query object per thread of the caller's
+ * own, each with its batch, search at once. Query texts are embedded with
+ * q's embedder, so vs_query_add of q and its siblings must not run at once.
+ * Errors: VS_E_INTERNAL (slot not below vs_query_slots), VS_E_NOMEM and the
+ * errors of vs_query_new. */
+int vs_query_sibling(struct vs_query *q, int slot, struct vs_query **out,
+                     struct vs_diag *d);
+/* How many slots q's graphs have (its threads; 1024 without graphs). */
+int vs_query_slots(const struct vs_query *q);
+/* slot >= 0: search on the calling thread alone (graphs with that slot,
+ * the exact scan on one thread, no OpenMP team); -1: OpenMP threads as
+ * opened. */
+void vs_query_set_slot(struct vs_query *q, int slot);
+/* Add from's counters (distances, shortfalls) to q's and zero them. */
+void vs_query_absorb(struct vs_query *q, struct vs_query *from);
+
 /* Parse one query record and add it to the pending batch.
  * Errors (d->field and detail set; the caller adds file and line):
  * VS_E_FIELD (no id, no vector and no usable text, bad k, bad filter),

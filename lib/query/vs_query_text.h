@@ -104,6 +104,20 @@ int vs_qtext_new(struct vs_store *s, const struct vs_query_opts *qo,
                  const struct vs_qtext_opts *to, struct vs_qtext **out,
                  struct vs_diag *d);
 void vs_qtext_free(struct vs_qtext *t);
+/* A second vs_qtext with t's store and options that shares t's graphs and
+ * text index (t must outlive it) and searches on the calling thread with
+ * slot (0 .. vs_qtext_slots(t) - 1; see vs_query_sibling). Only one of t
+ * and its siblings may run text, hybrid, MMR or group-by queries at once
+ * (they share the text index's scratch space), and only one may add
+ * records at once (they share t's embedder); plain vector batches
+ * (vs_qtext_run_text) of different siblings run at once. */
+int vs_qtext_sibling(const struct vs_qtext *t, int slot, struct vs_qtext **out,
+                     struct vs_diag *d);
+int vs_qtext_slots(const struct vs_qtext *t);
+/* vs_query_set_slot of t's vector search. */
+void vs_qtext_set_slot(struct vs_qtext *t, int slot);
+/* Add from's counters (vs_qtext_stats_json) to t's and zero them. */
+void vs_qtext_absorb(struct vs_qtext *t, struct vs_qtext *from);
 
 /* As vs_query_add; text and hybrid records need a string "text". */
 int vs_qtext_add(struct vs_qtext *t, const json_t *rec, struct vs_diag *d);
@@ -209,6 +223,24 @@ struct vs_qtext_sink {
 int vs_qtext_stream(struct vs_qtext *t, const char *path, int keep_going,
                     const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, struct vs_diag *d);
+/* vs_qtext_stream on nthreads threads (t's and nthreads - 1 of its own,
+ * each with a sibling of t, at most vs_qtext_slots(t)): each thread in turn
+ * reads the next batch of records, searches it, formats its hits into its
+ * own buffer and waits for the batches before it to be written, so the
+ * reading and writing of one batch overlap the search of another, and
+ * the threads block (no spinning) while they wait. The output (emit,
+ * write, warn, progress, in that order per batch) is that of
+ * vs_qtext_stream, batch after batch in the file's order, from one thread
+ * at a time; text, hybrid and other batches that are not plain vector
+ * batches are searched in their turn. Pending queries of t are answered
+ * first, and every query of path is answered before it returns (none stay
+ * pending). A file of one batch is searched as vs_qtext_stream does (on
+ * OpenMP threads within the batch). nthreads <= 1: vs_qtext_stream; a
+ * thread that cannot be started leaves its share to the others. Errors as
+ * vs_qtext_stream. */
+int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going,
+                            int nthreads, const struct vs_qtext_sink *sink,
+                            struct vs_qtext_totals *tot, struct vs_diag *d);
 /* Ask the n query texts (vs-query --query): each becomes the query record
  * {"id": "q<i>", "text": texts[i-1]} (i from 1), searched as vs_qtext_add
  * and vs_qtext_run would search it, in the store's mode (auto: hybrid when
@@ -235,6 +267,17 @@ json_t *vs_qtext_stats_json(struct vs_qtext *t, const struct vs_qtext_totals *to
 struct vs_shards_opts {
     const char *key;   /* "Authorization: Bearer KEY" for remote shards, or NULL */
     long timeout_ms;   /* per remote request; 0: 30000 */
+    long deadline_ms;  /* for the whole search, from when the queries are read;
+                          0: none. A remote request is cut at it; a local shard
+                          is not cut, but no shard is asked after it: the shard
+                          fails (VS_E_NETWORK, d naming it; with partial it is
+                          left out) */
+    /* called after each request to shard i (its index in stores) with its
+       outcome and seconds taken (may be NULL) */
+    void (*observe)(void *arg, size_t i, int status, double seconds);
+    void *observe_arg;
+    int *late;         /* set to 1 when a shard failed for the deadline (may
+                          be NULL) */
     int partial;       /* leave out a shard that cannot be reached or opened
                           (VS_E_NETWORK, VS_E_REMOTE, VS_E_NOSTORE, VS_E_CORRUPT,
                           VS_E_IO) instead of failing: every hit then carries
@@ -246,7 +289,8 @@ struct vs_shards_opts {
 /* Search the n shards (vs-shard) with the same queries and merge their
  * hits. A shard is a store path or the URL of a store of a vs-serve,
  * http(s)://HOST:PORT/v1/stores/NAME (searched through its POST
- * .../shard, vs_qtext_shard_request). The queries of the files (n_files;
+ * .../shard, vs_qtext_shard_request), or http(s)://HOST:PORT when that
+ * vs-serve serves one store (found with GET /v1/stores, once per call). The queries of the files (n_files;
  * "-" is standard input, read once into a temporary file) and the asked
  * texts (as vs_qtext_stream and vs_qtext_ask) search each shard in turn
  * with qo and to into a temporary hit stream, merged k per qid (a query's
@@ -270,6 +314,20 @@ int vs_qtext_shards(const char *const *stores, size_t n, const struct vs_query_o
                     const char *const *files, size_t n_files, const char *const *asks,
                     size_t n_asks, int keep_going, const struct vs_qtext_sink *sink,
                     struct vs_qtext_totals *tot, uint64_t *incomparable, struct vs_diag *d);
+
+/* The form of a shard URL: 1 a store's URL, http(s)://HOST:PORT/v1/stores/
+ * NAME (a final '/' allowed); 0 a bare http(s)://HOST:PORT[/] (*base_len,
+ * may be NULL, the length of scheme, host and port); -1 for any other
+ * form, d (VS_E_USAGE) saying which forms are taken. */
+int vs_qtext_shard_url_check(const char *spec, size_t *base_len, struct vs_diag *d);
+
+/* Whether a shard can answer now (vs-serve's /readyz): a local store
+ * opens; a remote one's vs-serve answers GET of the store's URL (a bare
+ * http(s)://HOST:PORT found as vs_qtext_shards finds it), within
+ * timeout_ms (0: 2000) and without retries. The errors of vs_store_open,
+ * VS_E_NETWORK, VS_E_REMOTE, VS_E_USAGE (a URL of another form). */
+int vs_qtext_shard_check(const char *spec, const char *key, long timeout_ms,
+                         struct vs_diag *d);
 
 /* One shard's part (local shards, and vs-serve for remote ones). */
 /* The first phase: the store's BM25 statistics for the text queries of

@@ -1171,18 +1171,27 @@ static void ep_info(struct ctx *c)
 
 static void ep_list(struct ctx *c)
 {
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *sharded = json_array();
     const struct vs_srv_key *k = c->key;
-    for (size_t i = 0; i < c->srv->nstores; i++) {
+    /* stores, then sharded collections (listed in "sharded" too) */
+    for (size_t i = 0; i < c->srv->nstores + c->srv->nsharded; i++) {
+        const char *name = i < c->srv->nstores ? c->srv->stores[i]->name
+                                               : c->srv->sharded[i - c->srv->nstores]->name;
         /* a key limited to some stores sees only those */
         int ok = !k || !k->stores;
         for (size_t j = 0; !ok && j < k->nstores; j++)
-            ok = strcmp(k->stores[j], c->srv->stores[i]->name) == 0;
+            ok = strcmp(k->stores[j], name) == 0;
         if (ok)
-            json_array_append_new(arr, json_string(c->srv->stores[i]->name));
+            json_array_append_new(arr, json_string(name));
+        if (ok && i >= c->srv->nstores)
+            json_array_append_new(sharded, json_string(name));
     }
     json_t *o = json_object();
     json_object_set_new(o, "stores", arr);
+    if (c->srv->nsharded)
+        json_object_set_new(o, "sharded", sharded);
+    else
+        json_decref(sharded);
     set_json(c->r, 200, o);
 }
 
@@ -1201,10 +1210,21 @@ static void ep_readyz(struct ctx *c)
             vs_srv_gen_release(e, g);
         }
     }
+    /* a sharded collection is ready when every shard answers (server_shards.c) */
+    json_t *why = json_array();
+    size_t cok = 0;
+    for (size_t i = 0; i < c->srv->nsharded; i++)
+        cok += vs_srv_sharded_unready(c->srv, c->srv->sharded[i], why) == 0;
+    int ready = ok == c->srv->nstores && cok == c->srv->nsharded;
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(ok == c->srv->nstores ? "ready" : "not_ready"));
+    json_object_set_new(o, "status", json_string(ready ? "ready" : "not_ready"));
     json_object_set_new(o, "stores", json_integer((json_int_t)ok));
-    set_json(c->r, ok == c->srv->nstores ? 200 : 503, o);
+    if (c->srv->nsharded) {
+        json_object_set_new(o, "sharded", json_integer((json_int_t)cok));
+        json_object_set_new(o, "shards_down", why);
+    } else
+        json_decref(why);
+    set_json(c->r, ready ? 200 : 503, o);
 }
 
 /* POST .../shard: a coordinator's request to this store as one shard of a
@@ -1245,13 +1265,17 @@ static void ep_sharded(struct ctx *c, int ep)
     char *out = NULL;
     size_t n = 0;
     int js = 0;
-    int st = vs_srv_sharded_query(c->srv, c->store, c->rq, &out, &n, &js, &c->nqueries,
-                                  &c->nhits, &d);
+    int late = 0;
+    int st = vs_srv_sharded_query(c->srv, c->store, c->rq, c->deadline, &out, &n, &js,
+                                  &c->nqueries, &c->nhits, &late, &d);
     if (st != VS_OK) {
         free(out);
+        /* a shard failed: 504 when the deadline (--timeout-ms) cut it */
+        int net = st == VS_E_NETWORK || st == VS_E_REMOTE;
         set_diag_error(c->r, st == VS_E_USAGE ? 413
-                             : st == VS_E_NETWORK || st == VS_E_REMOTE ? 502
-                                                                      : http_of_status(st),
+                             : net && late ? 504
+                             : net         ? 502
+                                           : http_of_status(st),
                        st, &d);
         return;
     }

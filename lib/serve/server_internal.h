@@ -76,6 +76,9 @@ struct vs_srv_key {
 };
 
 #define VS_SRV_NBUCKETS 14
+/* the latency histograms' upper bounds, seconds */
+#define VS_SRV_BUCKETS {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, \
+                        0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 struct vs_srv_metrics {
     pthread_mutex_t mu;
     /* requests by endpoint, method (0 GET, 1 POST, 2 other) and status class
@@ -164,11 +167,22 @@ struct vs_srv_store *vs_srv_sharded_find(struct vs_server *srv, const char *name
 /* POST /v1/stores/NAME/query on a sharded collection: the records as
  * ep_query reads them (search options on the records; no explain), the
  * global top k of the shards as ep_query answers (*is_json: {"hits"}, else
- * NDJSON). Errors: VS_E_JSON, VS_E_FIELD, VS_E_USAGE (--max-batch),
- * VS_E_NETWORK and VS_E_REMOTE (a remote shard), store errors. */
+ * NDJSON), every shard asked before the request's deadline (vs_srv_now
+ * seconds; *late set to 1 when a shard failed for it). Errors: VS_E_JSON, VS_E_FIELD, VS_E_USAGE (--max-batch),
+ * VS_E_NETWORK and VS_E_REMOTE (a remote shard, or the deadline), store
+ * errors. Each shard request is counted in the collection's metrics. */
 int vs_srv_sharded_query(struct vs_server *srv, struct vs_srv_store *e,
-                         const struct vs_server_request *rq, char **out, size_t *outlen,
-                         int *is_json, size_t *nq, uint64_t *nh, struct vs_diag *d);
+                         const struct vs_server_request *rq, double deadline, char **out,
+                         size_t *outlen, int *is_json, size_t *nq, uint64_t *nh,
+                         int *late, struct vs_diag *d);
+/* /readyz for a sharded collection: the number of its shards that cannot
+ * answer now (vs_qtext_shard_check, each within min(--timeout-ms, 2 s)),
+ * "SHARD: reason" appended to why for each. */
+size_t vs_srv_sharded_unready(struct vs_server *srv, struct vs_srv_store *e, json_t *why);
+/* The Prometheus lines of the sharded collections (queries, hits, and per
+ * shard requests, errors and a latency histogram): a malloc'd string, NULL
+ * when out of memory. */
+char *vs_srv_sharded_metrics(struct vs_server *srv);
 /* GET /v1/stores/NAME of a sharded collection: {"name", "shards": [...]}. */
 json_t *vs_srv_sharded_info(const struct vs_srv_store *e);
 void vs_srv_sharded_free(struct vs_server *srv);

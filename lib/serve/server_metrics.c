@@ -9,9 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-static const double BUCKETS[VS_SRV_NBUCKETS] = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-    0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double BUCKETS[VS_SRV_NBUCKETS] = VS_SRV_BUCKETS;
 
 static const char *const EP_NAMES[VS_EP_COUNT] = {
     "query", "upsert", "delete", "info", "list", "compact", "snapshot",
@@ -197,6 +195,19 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
             }
             bprintf(&b, "%s{store=\"%s\"} %llu\n", per_store[mi][0], e->name, v);
         }
+        for (size_t i = 0; mi < 2 && i < srv->nsharded; i++) /* sharded collections */
+            bprintf(&b, "%s{store=\"%s\"} %llu\n", per_store[mi][0], srv->sharded[i]->name,
+                    (unsigned long long)__atomic_load_n(mi == 0 ? &srv->sharded[i]->queries
+                                                                : &srv->sharded[i]->hits,
+                                                        __ATOMIC_RELAXED));
+    }
+    if (srv->nsharded) { /* server_shards.c */
+        char *t = vs_srv_sharded_metrics(srv);
+        if (!t)
+            b.oom = 1;
+        else
+            bprintf(&b, "%s", t);
+        free(t);
     }
     if (b.oom) {
         free(b.p);

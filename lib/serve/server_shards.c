@@ -47,10 +47,39 @@ int vs_srv_shard(struct vs_srv_store *e, const char *body, size_t len, char **ou
 
 /* ---- a sharded collection served as one store (vs-serve --shard) ---- */
 
+/* The requests of a coordinator to one shard, for /metrics. */
+struct sh_stat {
+    uint64_t requests, errors;
+    uint64_t hist[VS_SRV_NBUCKETS + 1];
+    double sum;
+};
+
 struct vs_srv_shards {
     char **specs; /* store paths and vs-serve store URLs */
     size_t n;
+    pthread_mutex_t mu; /* guards stat */
+    struct sh_stat *stat; /* one per spec */
 };
+
+static const double SH_BUCKETS[VS_SRV_NBUCKETS] = VS_SRV_BUCKETS;
+
+/* vs_shards_opts.observe: one request to shard i of the collection. */
+static void sh_observe(void *arg, size_t i, int status, double seconds)
+{
+    struct vs_srv_shards *sh = arg;
+    if (i >= sh->n)
+        return;
+    pthread_mutex_lock(&sh->mu);
+    struct sh_stat *t = &sh->stat[i];
+    t->requests++;
+    t->errors += status != VS_OK;
+    int b = 0;
+    while (b < VS_SRV_NBUCKETS && seconds > SH_BUCKETS[b])
+        b++;
+    t->hist[b]++;
+    t->sum += seconds;
+    pthread_mutex_unlock(&sh->mu);
+}
 
 static struct vs_srv_store *sharded_find(struct vs_server *srv, const char *name, size_t nl)
 {
@@ -75,6 +104,8 @@ int vs_server_add_shard(struct vs_server *srv, const char *name, const char *spe
         if (strcmp(srv->stores[i]->name, name) == 0)
             return vs_diag_set(d, VS_E_EXISTS, "'%s' is a store and a sharded collection", name);
     int remote = strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0;
+    if (remote && vs_qtext_shard_url_check(spec, NULL, d) < 0)
+        return VS_E_USAGE;
     if (!remote) { /* a local shard must open now, as a served store must */
         struct vs_store *s = NULL;
         int st = vs_store_open(spec, &s, d);
@@ -95,6 +126,7 @@ int vs_server_add_shard(struct vs_server *srv, const char *name, const char *spe
             free(e);
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
         }
+        pthread_mutex_init(&e->shards->mu, NULL);
         snprintf(e->name, sizeof e->name, "%s", name);
         pthread_mutex_init(&e->mu, NULL);
         pthread_mutex_init(&e->write_mu, NULL);
@@ -104,6 +136,11 @@ int vs_server_add_shard(struct vs_server *srv, const char *name, const char *spe
     if (!p)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     e->shards->specs = p;
+    struct sh_stat *ns = realloc(e->shards->stat, (e->shards->n + 1) * sizeof *ns);
+    if (!ns)
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    memset(&ns[e->shards->n], 0, sizeof *ns);
+    e->shards->stat = ns;
     if (!(p[e->shards->n] = strdup(spec)))
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     e->shards->n++;
@@ -117,6 +154,8 @@ void vs_srv_sharded_free(struct vs_server *srv)
         for (size_t j = 0; j < e->shards->n; j++)
             free(e->shards->specs[j]);
         free(e->shards->specs);
+        free(e->shards->stat);
+        pthread_mutex_destroy(&e->shards->mu);
         free(e->shards);
         pthread_mutex_destroy(&e->mu);
         pthread_mutex_destroy(&e->write_mu);
@@ -210,9 +249,11 @@ static int sh_records(const struct vs_server *srv, const char *body, size_t len,
 }
 
 int vs_srv_sharded_query(struct vs_server *srv, struct vs_srv_store *e,
-                         const struct vs_server_request *rq, char **out, size_t *outlen,
-                         int *is_json, size_t *nq, uint64_t *nh, struct vs_diag *d)
+                         const struct vs_server_request *rq, double deadline, char **out,
+                         size_t *outlen, int *is_json, size_t *nq, uint64_t *nh,
+                         int *late, struct vs_diag *d)
 {
+    *late = 0;
     *out = NULL;
     *outlen = 0;
     *nq = 0;
@@ -245,7 +286,14 @@ int vs_srv_sharded_query(struct vs_server *srv, struct vs_srv_store *e,
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
     if (st == VS_OK && !ndjson && !o.arr)
         st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    struct vs_shards_opts so = {srv->o.shard_key, (long)srv->o.timeout_ms, 0, NULL};
+    /* the request's deadline (--timeout-ms) holds for the whole fan-out */
+    double left_ms = (deadline - vs_srv_now()) * 1000.0;
+    struct vs_shards_opts so = {.key = srv->o.shard_key,
+                                .timeout_ms = (long)srv->o.timeout_ms,
+                                .deadline_ms = left_ms >= 1 ? (long)left_ms : 1,
+                                .observe = sh_observe,
+                                .observe_arg = e->shards,
+                                .late = late};
     const struct vs_qtext_sink sink = {sh_emit, NULL, NULL, &o, NULL};
     struct vs_qtext_totals tot = {0};
     const char *files[1] = {path};
@@ -296,4 +344,94 @@ json_t *vs_srv_sharded_info(const struct vs_srv_store *e)
     for (size_t i = 0; a && i < e->shards->n; i++)
         json_array_append_new(a, json_string(e->shards->specs[i]));
     return json_pack("{s:s,s:o}", "name", e->name, "shards", a ? a : json_array());
+}
+
+size_t vs_srv_sharded_unready(struct vs_server *srv, struct vs_srv_store *e, json_t *why)
+{
+    size_t bad = 0;
+    long tmo = srv->o.timeout_ms < 2000 ? (long)srv->o.timeout_ms : 2000;
+    for (size_t i = 0; i < e->shards->n; i++) {
+        struct vs_diag d;
+        vs_diag_clear(&d);
+        if (vs_qtext_shard_check(e->shards->specs[i], srv->o.shard_key, tmo, &d) == VS_OK)
+            continue;
+        bad++;
+        char msg[1500];
+        snprintf(msg, sizeof msg, "%s: shard %.300s: %.1000s", e->name, e->shards->specs[i],
+                 d.detail);
+        json_array_append_new(why, json_string(msg));
+    }
+    return bad;
+}
+
+/* A Prometheus label value: backslash, quote and line end escaped. */
+static void label(FILE *m, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fputc('\\', m);
+        if (*v == '\n')
+            fputs("\\n", m);
+        else
+            fputc(*v, m);
+    }
+}
+
+char *vs_srv_sharded_metrics(struct vs_server *srv)
+{
+    char *t = NULL;
+    size_t tl = 0;
+    FILE *m = open_memstream(&t, &tl);
+    if (!m)
+        return NULL;
+    static const char *const fam[][3] = {
+        {"vs_shard_requests_total", "counter",
+         "Requests of a sharded collection to each shard (statistics, search, fetch)."},
+        {"vs_shard_errors_total", "counter",
+         "Requests to a shard that failed (unreachable, an error, the deadline)."},
+        {"vs_shard_request_duration_seconds", "histogram", "Time a shard took to answer."}};
+    for (size_t f = 0; f < 3; f++) {
+        fprintf(m, "# HELP %s %s\n# TYPE %s %s\n", fam[f][0], fam[f][2], fam[f][0], fam[f][1]);
+        for (size_t c = 0; c < srv->nsharded; c++) {
+            struct vs_srv_shards *sh = srv->sharded[c]->shards;
+            pthread_mutex_lock(&sh->mu);
+            for (size_t i = 0; i < sh->n; i++) {
+                const struct sh_stat *st = &sh->stat[i];
+                if (f < 2) {
+                    fprintf(m, "%s{collection=\"%s\",shard=\"", fam[f][0], srv->sharded[c]->name);
+                    label(m, sh->specs[i]);
+                    fprintf(m, "\"} %llu\n",
+                            (unsigned long long)(f == 0 ? st->requests : st->errors));
+                    continue;
+                }
+                uint64_t cum = 0;
+                for (int b = 0; b <= VS_SRV_NBUCKETS; b++) {
+                    cum += st->hist[b];
+                    fprintf(m, "%s_bucket{collection=\"%s\",shard=\"", fam[f][0],
+                            srv->sharded[c]->name);
+                    label(m, sh->specs[i]);
+                    if (b < VS_SRV_NBUCKETS)
+                        fprintf(m, "\",le=\"%g\"} %llu\n", SH_BUCKETS[b], (unsigned long long)cum);
+                    else
+                        fprintf(m, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+                }
+                static const char *const tail[] = {"sum", "count"};
+                for (int k = 0; k < 2; k++) {
+                    fprintf(m, "%s_%s{collection=\"%s\",shard=\"", fam[f][0], tail[k],
+                            srv->sharded[c]->name);
+                    label(m, sh->specs[i]);
+                    if (k == 0)
+                        fprintf(m, "\"} %.9g\n", st->sum);
+                    else
+                        fprintf(m, "\"} %llu\n", (unsigned long long)st->requests);
+                }
+            }
+            pthread_mutex_unlock(&sh->mu);
+        }
+    }
+    if (fclose(m) != 0) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }

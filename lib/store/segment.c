@@ -117,6 +117,13 @@ static const char *sect_name(uint32_t type)
     }
 }
 
+/* n half floats at h -> float32 at f */
+static void f16_decode(float *f, const unsigned char *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        f[i] = vs_quant_f16_to_f32((uint16_t)(h[2 * i] | h[2 * i + 1] << 8));
+}
+
 /* ---- reading ---- */
 
 static int corrupt(struct vs_diag *d, const struct vs_segment *g,
@@ -222,7 +229,9 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
         }
         if (s->type >= 1 && s->type <= 5) {
             have[s->type] = 1;
-            if (s->codec > VS_CODEC_ZSTD) {
+            if (s->type == VS_SECT_VECTORS && s->codec == VS_CODEC_F16) {
+                g->vf16 = 1;
+            } else if (s->codec > VS_CODEC_ZSTD) {
                 vs_diag_where(d, g->path, 0);
                 st = vs_diag_set(d, VS_E_VERSION, "section '%s': unknown codec %u",
                                  sect_name(s->type), s->codec);
@@ -252,7 +261,8 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     }
     for (uint32_t i = 0; i < g->nsect; i++) {
         const struct vs_sect *s = &g->sect[i];
-        if (s->type == VS_SECT_VECTORS && s->raw != vbytes) {
+        if (s->type == VS_SECT_VECTORS &&
+            (s->raw != vbytes || (g->vf16 && s->len != vbytes / 2))) {
             st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
             goto fail;
         }
@@ -612,7 +622,10 @@ static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
         return st;
     const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
     const struct vs_sect *ix = find_sect(g, VS_SECT_VECINDEX);
-    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0, rowbytes = (uint64_t)g->dim * 4;
+    /* f16: each block is rows x dim half floats, decoded to float32 (never
+     * in place) */
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0, rowbytes = (uint64_t)g->dim * 4,
+             rowstored = g->vf16 ? rowbytes / 2 : rowbytes;
     uint64_t r0 = n ? vs_get64((unsigned char *)p + 40) : 0;
     /* uniform: every block but the last has r0 rows, a power of two (so row
      * r sits in block r >> vshift); in place: and every block is raw at
@@ -623,7 +636,9 @@ static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
         uint64_t off = vs_get64(e), len = vs_get64(e + 8), rows = vs_get64(e + 40);
         if (off > vs->len || len > vs->len - off || vs_get64(e + 32) != next || rows == 0 ||
             rows > VS_VEC_BLOCK_ROWS_MAX || rows > g->rows - next ||
-            (len != rows * rowbytes && rows * rowbytes / VS_ZSTD_MAX_RATIO > len) || vs_get64(e + 16) != rows * rowbytes) {
+            (len != rows * rowbytes && rows * rowbytes / VS_ZSTD_MAX_RATIO > len) ||
+            (g->vf16 && (len != rows * rowstored || off != next * rowstored)) ||
+            vs_get64(e + 16) != rows * rowbytes) {
             free(p);
             vs_diag_where(d, g->path, 0);
             return vs_diag_set(d, VS_E_CORRUPT, "section 'vecindex': entry %llu is invalid",
@@ -631,7 +646,7 @@ static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
         }
         if ((b + 1 < n && rows != r0) || rows > r0)
             uniform = inplace = 0;
-        if (len != rows * rowbytes || off != next * rowbytes)
+        if (g->vf16 || len != rows * rowbytes || off != next * rowbytes)
             inplace = 0;
         next += rows;
     }
@@ -661,8 +676,22 @@ static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_d
     uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
     char what[80];
     snprintf(what, sizeof what, "section 'vectors' block %llu", (unsigned long long)b);
-    return load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
-                      len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
+    if (!g->vf16)
+        return load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
+                          len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
+    void *h; /* half floats: read and checked as stored, then widened */
+    int st = load_bytes(g, what, vs->off + vs_get64(e), len, len, vs_get64(e + 24),
+                        VS_CODEC_RAW, &h, d);
+    if (st != VS_OK)
+        return st;
+    float *f = malloc(raw ? (size_t)raw : 1); /* ensure_vecidx: raw = 2 len */
+    if (f)
+        f16_decode(f, h, (size_t)len / 2);
+    free(h);
+    if (!f)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a vectors block");
+    *out = f;
+    return VS_OK;
 }
 
 /* Read, check and decompress vectors block b straight into its place in
@@ -702,6 +731,8 @@ static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sb
     } else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24)) {
         why = "checksum mismatch";
         st = VS_E_CORRUPT;
+    } else if (g->vf16) {
+        f16_decode(at, src, (size_t)len / 2);
     } else if (len != raw) {
         size_t n = ZSTD_decompress(at, (size_t)raw, src, (size_t)len);
         if (ZSTD_isError(n) || n != raw) {

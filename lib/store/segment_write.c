@@ -6,9 +6,11 @@
 #include "store_internal.h"
 #include "store_hnsw_internal.h"
 #include "store_text_internal.h"
+#include "vs_quant.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,8 @@ struct vs_segw {
     int fd;
     int finished;
     uint32_t dim;
+    uint32_t storage;       /* enum vs_vector_storage */
+    uint16_t *hbuf;         /* f16: one vectors block converted */
     uint64_t rows;
     char *ids;
     size_t ids_len, ids_cap;
@@ -156,16 +160,26 @@ static void index_entry(unsigned char *e, uint64_t off, uint64_t len, uint64_t r
  * float32 gains little from zstd (8% on a Gaussian mixture), and raw blocks
  * are read in place from the mapped file, checked only when a search
  * touches them. */
-static int write_vblock(struct vs_segw *w, const float *p, uint64_t first, uint64_t rows)
+static int write_vblock(struct vs_segw *w, const float *v, uint64_t first, uint64_t rows)
 {
-    size_t len = (size_t)(rows * w->dim * sizeof(float));
+    size_t n = (size_t)(rows * w->dim), raw = n * sizeof(float), len = raw;
+    const void *p = v;
+    if (w->storage == VS_VSTORE_F16) { /* half floats, rounded to nearest even */
+        if (!w->hbuf &&
+            !(w->hbuf = malloc((size_t)VS_VEC_BLOCK_ROWS * (w->dim ? w->dim : 1) * 2)))
+            return VS_E_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            w->hbuf[i] = vs_quant_f32_to_f16(v[i]);
+        p = w->hbuf;
+        len = n * 2;
+    }
     int st = vs_io_write_all(w->fd, p, len);
     if (st == VS_OK && grow(&w->vecidx, &w->vecidx_cap, w->vecidx_len + VS_DOCIDX_ENTRY, 1))
         st = VS_E_NOMEM;
     if (st != VS_OK)
         return st;
     XXH64_update(w->vec_sum, p, len);
-    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, len, p,
+    index_entry(w->vecidx + w->vecidx_len, w->pos - VS_SEG_HEADER_SIZE, len, raw, p,
                 first, rows);
     w->vecidx_len += VS_DOCIDX_ENTRY;
     w->pos += len;
@@ -250,6 +264,54 @@ int vs_segw_add(struct vs_segw *w, const char *id, const float *vec,
 }
 
 uint64_t vs_segw_rows(const struct vs_segw *w) { return w->rows; }
+
+void vs_segw_storage(struct vs_segw *w, uint32_t kind) { w->storage = kind; }
+
+/* (here, not in segment.c: the WebAssembly build compiles this file for
+ * size, and the setting is read once per store) */
+int vs_vector_storage_parse(const char *name, uint32_t *kind)
+{
+    static const char *const names[] = {"float32", "f16"};
+    for (uint32_t k = 0; name && k < 2; k++)
+        if (!strcmp(name, names[k])) {
+            *kind = k;
+            return VS_OK;
+        }
+    return VS_E_USAGE;
+}
+
+const char *vs_vector_storage_name(uint32_t kind)
+{
+    return kind == VS_VSTORE_FLOAT32 ? "float32" : kind == VS_VSTORE_F16 ? "f16" : "unknown";
+}
+
+int vs_vector_storage_read(json_t *m, uint32_t *kind)
+{
+    /* version 2 names f16; version 1 has no key (float32) */
+    json_t *v = json_object_get(m, "vector_storage");
+    *kind = VS_VSTORE_FLOAT32;
+    if ((json_integer_value(json_object_get(m, "version")) == VS_MANIFEST_VERSION_F16) !=
+            (v != NULL) ||
+        (v && (vs_vector_storage_parse(json_string_value(v), kind) != VS_OK || !*kind)))
+        return VS_E_CORRUPT;
+    return VS_OK;
+}
+
+void vs_vector_storage_json(json_t *m, uint32_t kind)
+{
+    if (!kind)
+        return;
+    json_object_set_new(m, "version", json_integer(VS_MANIFEST_VERSION_F16));
+    json_object_set_new(m, "vector_storage", json_string(vs_vector_storage_name(kind)));
+}
+
+size_t vs_segw_misfit(uint32_t kind, const float *vec, size_t dim, double norm)
+{
+    for (size_t i = 0; kind == VS_VSTORE_F16 && i < dim; i++)
+        if (!(fabs(norm > 0 ? vec[i] / norm : vec[i]) <= 65504.0))
+            return i;
+    return dim;
+}
 
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,
                  struct vs_diag *d)
@@ -422,8 +484,9 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
             goto fail_diag;
     }
     /* VECTORS were streamed since the header; codec "zstd" means blocks,
-     * each raw or zstd (see VECINDEX) */
-    add_sect(w, VS_SECT_VECTORS, VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
+     * each raw or zstd (see VECINDEX), "f16" blocks of half floats */
+    add_sect(w, VS_SECT_VECTORS,
+             w->storage == VS_VSTORE_F16 ? VS_CODEC_F16 : VS_CODEC_ZSTD, VS_SEG_HEADER_SIZE,
              w->pos - VS_SEG_HEADER_SIZE, w->rows * w->dim * sizeof(float),
              XXH64_digest(w->vec_sum));
     /* DOCS: the compressed blocks; docidx offsets are relative to here */
@@ -543,6 +606,7 @@ void vs_segw_free(struct vs_segw *w)
     vs_hnswb_free(w->graph);
     free(w->ids);
     free(w->vbuf);
+    free(w->hbuf);
     free(w->vecidx);
     free(w->blk);
     free(w->docs);

@@ -242,12 +242,13 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         free(buf);
         return bad_manifest(d, s->path, "not a vecstore manifest");
     }
-    if (json_integer_value(jv) != VS_MANIFEST_VERSION) {
+    if (json_integer_value(jv) != VS_MANIFEST_VERSION &&
+        json_integer_value(jv) != VS_MANIFEST_VERSION_F16) {
         vs_diag_where(d, f, 0);
         st = vs_diag_set(d, VS_E_VERSION,
                          "store format version %lld is not supported (this build "
-                         "reads version %d)", (long long)json_integer_value(jv),
-                         VS_MANIFEST_VERSION);
+                         "reads versions %d and %d)", (long long)json_integer_value(jv),
+                         VS_MANIFEST_VERSION, VS_MANIFEST_VERSION_F16);
         json_decref(m);
         free(buf);
         return st;
@@ -293,6 +294,11 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
     }
     snprintf(s->st.analyzer, sizeof s->st.analyzer, "%s", an ? an : "");
     snprintf(s->st.text_field, sizeof s->st.text_field, "%s", tf ? tf : "");
+    if (vs_vector_storage_read(m, &s->st.vector_storage) != VS_OK) {
+        json_decref(m);
+        free(buf);
+        return bad_manifest(d, s->path, "invalid vector_storage (version 2 names f16)");
+    }
     if (vs_store_hnsw_read(m, &s->st) != VS_OK) {
         json_decref(m);
         free(buf);
@@ -581,7 +587,8 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
             json_object_set_new(je, "name", json_string(names[x->type <= 8 ? x->type : 0]));
-            json_object_set_new(je, "codec", json_string(x->codec ? "zstd" : "raw"));
+            json_object_set_new(je, "codec", json_string(x->codec == VS_CODEC_F16 ? "f16"
+                                                         : x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));
             json_object_set_new(je, "raw_bytes", json_integer((json_int_t)x->raw));
             json_array_append_new(sects, je);
@@ -607,7 +614,10 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
     if (s->st.hnsw_m)
         json_object_set_new(o, "hnsw", vs_store_hnsw_json(&s->st));
     json_object_set_new(o, "generation", json_integer((json_int_t)s->generation));
-    json_object_set_new(o, "format_version", json_integer(VS_MANIFEST_VERSION));
+    json_object_set_new(o, "vector_storage",
+                        json_string(vs_vector_storage_name(s->st.vector_storage)));
+    json_object_set_new(o, "format_version",
+                        json_integer(VS_MANIFEST_VERSION + (s->st.vector_storage != 0)));
     json_object_set_new(o, "segments", segs);
     json_object_set_new(o, "bytes_on_disk", json_integer((json_int_t)disk));
     json_object_set_new(o, "raw_bytes", json_integer((json_int_t)raw));
@@ -670,6 +680,7 @@ static int write_manifest(const char *dir, const struct vs_store_settings *st,
     }
     if (st->hnsw_m)
         json_object_set_new(m, "hnsw", vs_store_hnsw_json(st));
+    vs_vector_storage_json(m, st->vector_storage);
     json_object_set_new(m, "segments", json_incref(segs));
     char *body = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(m);
@@ -918,6 +929,8 @@ static int check_settings(const struct vs_store_settings *st, struct vs_diag *d)
     if (memchr(st->analyzer, '\0', sizeof st->analyzer) == NULL ||
         memchr(st->text_field, '\0', sizeof st->text_field) == NULL)
         return vs_diag_set(d, VS_E_USAGE, "analyzer or text field name is too long");
+    if (st->vector_storage > VS_VSTORE_F16)
+        return vs_diag_set(d, VS_E_USAGE, "unknown vector storage kind %u", st->vector_storage);
     return vs_store_hnsw_check(st, d);
 }
 
@@ -1147,6 +1160,13 @@ int vs_writer_upsert(struct vs_writer *w, const json_t *rec, const float *vec,
             return vs_diag_set(d, VS_E_DATA, "has length %g and cannot be normalised", norm);
         }
     }
+    /* f16 storage holds |x| <= 65504: a larger value would become inf */
+    size_t bad = vs_segw_misfit(w->st.vector_storage, vec, dim, w->st.normalize ? norm : 0);
+    if (bad < dim) {
+        vs_diag_field(d, "vector");
+        return vs_diag_set(d, VS_E_DATA, "value at index %zu is outside f16's range "
+                           "(|x| <= 65504) of store '%s'", bad, w->path);
+    }
     int st = ensure_map(w, d);
     if (st != VS_OK)
         return st;
@@ -1352,7 +1372,9 @@ static int write_generation(struct vs_writer *w, size_t keep, int with_pending,
         char name[64], p[4200];
         snprintf(name, sizeof name, "seg-%08llu.vseg", (unsigned long long)next++);
         snprintf(p, sizeof p, "%s/%s", w->path, name);
-        if ((st = vs_segw_new(p, w->st.dim, &sw, d)) != VS_OK ||
+        if ((st = vs_segw_new(p, w->st.dim, &sw, d)) == VS_OK)
+            vs_segw_storage(sw, w->st.vector_storage);
+        if (st != VS_OK ||
             (w->st.analyzer[0] &&
              (st = vs_segw_text(sw, w->st.text_field, w->st.analyzer, d)) != VS_OK) ||
             (st = vs_store_hnsw_attach(sw, &w->st, d)) != VS_OK)

@@ -22,6 +22,9 @@
 #define VS_SEG_VERSION 1u
 #define VS_DEL_VERSION 1u
 #define VS_MANIFEST_VERSION 1
+/* the manifest version of a store whose segments keep vectors as f16
+ * (vs_store_settings.vector_storage): older builds refuse it */
+#define VS_MANIFEST_VERSION_F16 2
 #define VS_SEG_HEADER_SIZE 64u
 #define VS_SEG_SECT_SIZE 48u
 #define VS_SEG_MAX_SECT 32u
@@ -51,7 +54,10 @@ enum {
 };
 #define VS_SECT_REQUIRED 1u
 
-enum { VS_CODEC_RAW = 0, VS_CODEC_ZSTD = 1 };
+/* VS_CODEC_F16: the VECTORS section of a store with vector storage f16:
+ * every block is rows x dim IEEE half floats (little-endian), raw; its
+ * raw length (and the section's) counts the float32 it decodes to */
+enum { VS_CODEC_RAW = 0, VS_CODEC_ZSTD = 1, VS_CODEC_F16 = 2 };
 
 struct vs_sect {
     uint32_t type, flags, codec;
@@ -78,6 +84,7 @@ struct vs_segment {
     size_t map_len;
     float *vecs;            /* all rows, once every block is decoded (= vregion) */
     float *vregion;         /* rows x dim floats, blocks decoded into place */
+    int vf16;               /* the VECTORS section is f16 (VS_CODEC_F16) */
     int vmapped;            /* 1: vregion is the VECTORS section in map (raw,
                                contiguous blocks: checked in place, not copied) */
     unsigned vshift;        /* row r sits in vectors block r >> vshift, or
@@ -111,6 +118,17 @@ struct vs_segw;
 /* Start writing a new segment file at path (created exclusively). */
 int vs_segw_new(const char *path, uint32_t dim, struct vs_segw **out,
                 struct vs_diag *d);
+/* Keep the vectors as kind (enum vs_vector_storage; default float32).
+ * Call before any add. */
+void vs_segw_storage(struct vs_segw *w, uint32_t kind);
+/* The index of the first value of vec (divided by norm when norm > 0)
+ * that vector storage kind cannot hold (f16: |x| > 65504), or dim. */
+size_t vs_segw_misfit(uint32_t kind, const float *vec, size_t dim, double norm);
+/* The manifest m's vector storage (VS_E_CORRUPT: version 2 without
+ * "vector_storage" naming f16, or version 1 with the key); and setting it
+ * in a manifest being written (version 2 and the key, for f16 only). */
+int vs_vector_storage_read(json_t *m, uint32_t *kind);
+void vs_vector_storage_json(json_t *m, uint32_t kind);
 /* Index the string field `field` of every row's doc with a BM25 section
  * (store_text_internal.h) built with the analyzer. Call before any add. */
 int vs_segw_text(struct vs_segw *w, const char *field, const char *analyzer,

@@ -46,7 +46,19 @@ struct vs_store_settings {
     /* vector codes searched in the graphs (enum vs_quant_kind, vs_quant.h):
      * 0 none (float32), 1 f16, 2 sq8, 3 binary; needs hnsw_m */
     uint32_t hnsw_quant;
+    /* how segments keep their vectors (enum vs_vector_storage): float32
+     * (0, the default: format version 1, unchanged files) or f16 (half the
+     * bytes; the manifest is then format version 2 and the vectors
+     * section's codec is "f16", so an older build refuses the store) */
+    uint32_t vector_storage;
 };
+
+/* Vector storage kinds of a store (vs_store_settings.vector_storage). */
+enum vs_vector_storage { VS_VSTORE_FLOAT32 = 0, VS_VSTORE_F16 = 1 };
+/* "float32" or "f16" -> kind; VS_E_USAGE otherwise (segment.c). */
+int vs_vector_storage_parse(const char *name, uint32_t *kind);
+/* kind -> "float32" or "f16" ("unknown" for others). */
+const char *vs_vector_storage_name(uint32_t kind);
 
 /* ---- readers ---- */
 

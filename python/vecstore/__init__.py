@@ -393,7 +393,8 @@ def open(path: Any, *, create: bool = False, dim: int | None = None,
          hnsw_ef_construction: int | None = None, hnsw_seed: int | None = None,
          quant: str | None = None, normalize: bool = False, analyzer: str | None = None,
          readonly: bool = False, exclusive: bool = False, lock_wait: float = 0.0,
-         autocommit: bool = True, embedder: Embedder | None = None) -> Store:
+         autocommit: bool = True, embedder: Embedder | None = None,
+         vector_storage: str | None = None) -> Store:
     path = os.fspath(path)
     if readonly and (create or exclusive):
         raise usage("readonly cannot create a store", "readonly")
@@ -420,7 +421,7 @@ def open(path: Any, *, create: bool = False, dim: int | None = None,
     db = _vecstore.db_open(
         path, flags, int(dim or 0), metric, bool(normalize), pin, analyzer,
         -1 if hnsw_m is None else int(hnsw_m), int(hnsw_ef_construction or 0),
-        int(hnsw_seed or 0), quant, float(lock_wait))
+        int(hnsw_seed or 0), quant, float(lock_wait), vector_storage)
     s = Store(db, path, autocommit, embedder)
     s._own_embedder = own
     return s

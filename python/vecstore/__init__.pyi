@@ -378,6 +378,7 @@ def open(
     lock_wait: float = 0.0,
     autocommit: bool = True,
     embedder: Embedder | None = None,
+    vector_storage: Literal["float32", "f16"] | None = None,
 ) -> Store:
     """Open the store at path (a directory, as vs-ingest writes).
 
@@ -390,7 +391,9 @@ def open(
         search only), hnsw_ef_construction (200), hnsw_seed (a fixed seed:
         one thread, same graph bytes), quant (vector codes in graphs),
         normalize (L2-normalise vectors of a dot/l2 store), analyzer (BM25
-        analyzer spec; "none" = no text index).
+        analyzer spec; "none" = no text index), vector_storage ("f16":
+        segments keep vectors as half floats, half the bytes, scores within
+        f16 rounding; None/"float32" the default).
     readonly: search only; takes no lock (any number of readers next to a
         writer, e.g. vs-ingest). Otherwise the store's lock is taken
         (lock_wait seconds to wait for it; 0 = raise LockedError at once,

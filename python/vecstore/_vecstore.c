@@ -218,13 +218,14 @@ static void db_leave(DBObject *s) { s->busy--; }
 
 static PyObject *db_open(PyObject *mod, PyObject *args)
 {
-    const char *path, *metric, *model, *analyzer, *quant;
+    const char *path, *metric, *model, *analyzer, *quant, *vstore;
     int flags, normalize, hnsw_m, efc;
     unsigned long long seed;
     Py_ssize_t dim;
     double lock_wait;
-    if (!PyArg_ParseTuple(args, "sinzpzziiKzd", &path, &flags, &dim, &metric, &normalize,
-                          &model, &analyzer, &hnsw_m, &efc, &seed, &quant, &lock_wait))
+    if (!PyArg_ParseTuple(args, "sinzpzziiKzdz", &path, &flags, &dim, &metric, &normalize,
+                          &model, &analyzer, &hnsw_m, &efc, &seed, &quant, &lock_wait,
+                          &vstore))
         return NULL;
     if (dim < 0)
         return raise_here(VS_E_CONFIG, "dim", 0, "dim must be >= 0", 0);
@@ -241,6 +242,7 @@ static PyObject *db_open(PyObject *mod, PyObject *args)
     c.hnsw_ef_construction = efc;
     c.hnsw_seed = seed;
     c.quant = quant;
+    c.vector_storage = vstore;
     DBObject *s = PyObject_New(DBObject, DBType);
     if (!s)
         return NULL;

@@ -32,6 +32,15 @@ need_hosts() {
     [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
 }
 
+@test "remote shards on 2 namespace hosts: vs-query --shard and a vs-serve --shard coordinator on a third equal one store; a cut host is named" {
+    need_hosts
+    run_split "$ROOT/tests/cluster/remote-shards.sh" "$VS_BIN"
+    expect_status 0
+    [[ "$out" == "1..8"* ]]
+    [ "$(printf '%s\n' "$out" | grep -c '^ok ')" -eq 8 ]
+    [ -z "$(ip netns list | grep "^vs[0-9]*\(h[0-9]\|sw\)" || true)" ]
+}
+
 @test "2 vs-serve replicas behind HAProxy: a replica cut off mid-run fails at most the query in flight" {
     need_hosts
     command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] ||

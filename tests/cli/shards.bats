@@ -176,4 +176,125 @@ for l in open("q.ndjson"):
     run_split vs-serve --listen 127.0.0.1:0 --shard all=missing.vs
     expect_status 4
     [[ "$err" == *"missing.vs"* ]]
+    run_split vs-serve --listen 127.0.0.1:0 --shard all=http://127.0.0.1:1/v1/kb
+    expect_status 2
+    [ -z "$out" ]
+    [[ "$err" == *"shard URL 'http://127.0.0.1:1/v1/kb': expected http(s)://HOST:PORT/v1/stores/NAME"* ]]
+}
+
+# slow_shard: a port that takes connections and never answers (the kernel
+# accepts them; nothing reads), for at most 30 s; sets SLOW (a store URL)
+slow_shard() {
+    $PY -c '
+import os, socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open("slow.port.t", "w").write(str(s.getsockname()[1]))
+os.rename("slow.port.t", "slow.port")
+time.sleep(30)' &
+    SRV+=("$!")
+    local i
+    for i in $(seq 100); do [ -s slow.port ] && break; sleep 0.1; done
+    [ -s slow.port ] || false
+    SLOW="http://127.0.0.1:$(cat slow.port)/v1/stores/kb"
+}
+
+@test "shards: --shard-timeout: a shard that does not answer in time is exit 5 naming it; --partial keeps the others" {
+    serve 0 kb0.vs
+    slow_shard
+    run_split vs-query --mode text -k 5 --shard-timeout 400 --shard "$URL_0" --shard "$SLOW" \
+        --shard kb2.vs q.ndjson
+    expect_status 5
+    [ -z "$out" ]
+    [[ "$err" == "vs-query: error: $SLOW: no answer from '$SLOW/shard' before the deadline"* ]]
+    [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ]
+    for mode in text hybrid vector; do
+        run_split vs-query --partial --mode "$mode" -k 5 --shard-timeout 400 --shard "$URL_0" \
+            --shard "$SLOW" --shard kb2.vs q.ndjson
+        expect_status 0
+        [[ "$err" == "vs-query: warning: shard left out (--partial), its hits are missing: $SLOW: no answer"* ]]
+        [ "$(printf '%s\n' "$err" | grep -c 'left out')" -ge 1 ]
+        [[ "$err" != *"$URL_0:"* ]]
+        [[ "$err" != *"kb2.vs:"* ]]
+        # the others' hits are there: ids of shards 0 and 2 only, all marked
+        printf '%s\n' "$out" | $PY -c 'import json,sys; [print(json.loads(l)["id"]) for l in sys.stdin]' | sort -u > got
+        (vs-index list-ids kb0.vs; vs-index list-ids kb2.vs) | $PY -c 'import json,sys; [print(json.loads(l)["id"]) for l in sys.stdin]' | sort > ids02
+        [ -s got ]
+        [ -z "$(comm -23 got ids02)" ]
+        [ "$(printf '%s\n' "$out" | grep -c '"partial":true')" -eq "$(printf '%s\n' "$out" | wc -l)" ]
+    done
+    run_split vs-query --shard-timeout 400 one.vs q.ndjson
+    expect_status 2
+    [[ "$err" == *"--shard-timeout is for --shard"* ]]
+    run_split vs-query --shard-timeout 0 --shard kb0.vs q.ndjson
+    expect_status 2
+    [[ "$err" == *"--shard-timeout"* ]]
+}
+
+@test "shards: a bare http://HOST:PORT shard is the one store its vs-serve serves; several stores or another path is a usage error" {
+    serve 0 kb0.vs
+    base=${URL_0%/v1/stores/kb}
+    vs-query --mode vector --exact -k 4 one.vs q.ndjson > one.out
+    for b in "$base" "$base/"; do
+        run_split vs-query --mode vector --exact -k 4 --shard "$b" --shard kb1.vs --shard kb2.vs q.ndjson
+        expect_status 0
+        [ -z "$err" ]
+        [ "$out" = "$(hits one.out)" ]
+    done
+    start_server --insecure-no-auth a=kb1.vs b=kb2.vs
+    SRV+=("$SRV_PID")
+    run_split vs-query --shard "$U" --shard kb0.vs q.ndjson
+    expect_status 2
+    [ -z "$out" ]
+    [ "$(printf '%s\n' "$err" | head -n 1)" = "vs-query: error: shard URL '$U': that vs-serve serves 2 stores (a, b): name one, $U/v1/stores/NAME" ]
+    run_split vs-query --shard "$base/v1/kb" --shard kb1.vs q.ndjson
+    expect_status 2
+    [[ "$err" == "vs-query: error: shard URL '$base/v1/kb': expected http(s)://HOST:PORT/v1/stores/NAME"* ]]
+}
+
+@test "shards: a vs-serve --shard collection is in GET /v1/stores, /readyz (503 naming a shard that is down) and /metrics; its deadline is --timeout-ms (504)" {
+    serve 0 kb0.vs
+    serve 1 kb1.vs
+    slow_shard
+    start_server --insecure-no-auth --shard "all=${URL_0%/v1/stores/kb}" --shard all=kb2.vs \
+        --shard "all=$URL_1" kb=one.vs
+    SRV+=("$SRV_PID")
+    C=$U
+    run curl -s "$C/v1/stores"
+    [ "$output" = '{"stores":["kb","all"],"sharded":["all"]}' ]
+    run curl -s -o body -w '%{http_code}' "$C/readyz"
+    [ "$output" = 200 ]
+    [ "$(cat body)" = '{"status":"ready","stores":1,"sharded":1,"shards_down":[]}' ]
+    run curl -s -o body -w '%{http_code}' "$C/v1/stores/all/query" -d '{"id":"x","text":"alpha","mode":"text"}'
+    [ "$output" = 200 ]
+    run curl -s "$C/metrics"
+    # two requests (statistics, search) to each shard, none failed
+    [[ "$output" == *"vs_queries_total{store=\"all\"} 1"* ]]
+    for sh in "${URL_0%/v1/stores/kb}" kb2.vs "$URL_1"; do
+        [[ "$output" == *"vs_shard_requests_total{collection=\"all\",shard=\"$sh\"} 2"* ]]
+        [[ "$output" == *"vs_shard_errors_total{collection=\"all\",shard=\"$sh\"} 0"* ]]
+        [[ "$output" == *"vs_shard_request_duration_seconds_count{collection=\"all\",shard=\"$sh\"} 2"* ]]
+        [[ "$output" == *"vs_shard_request_duration_seconds_bucket{collection=\"all\",shard=\"$sh\",le=\"+Inf\"} 2"* ]]
+    done
+    # shard 1 gone: not ready, naming it; a query is 502 naming it, counted
+    kill "${SRV[1]}"
+    wait "${SRV[1]}" 2>/dev/null || true
+    run curl -s -o body -w '%{http_code}' "$C/readyz"
+    [ "$output" = 503 ]
+    $PY -c 'import json,sys; o = json.load(open("body")); assert o["status"] == "not_ready" and o["sharded"] == 0 and len(o["shards_down"]) == 1 and o["shards_down"][0].startswith("all: shard " + sys.argv[1] + ": "), o' "$URL_1"
+    run curl -s -o body -w '%{http_code}' "$C/v1/stores/all/query" -d '{"id":"x","text":"alpha","mode":"text"}'
+    [ "$output" = 502 ]
+    grep -q "$URL_1" body
+    run curl -s "$C/metrics"
+    [[ "$output" == *"vs_shard_errors_total{collection=\"all\",shard=\"$URL_1\"} 1"* ]]
+    # a shard that does not answer: 504 at the request's deadline, naming it
+    start_server --insecure-no-auth --timeout-ms 500 --shard "all=$URL_0" --shard "all=$SLOW"
+    SRV+=("$SRV_PID")
+    run curl -s -o body -w '%{http_code}' "$U/v1/stores/all/query" -d '{"id":"x","text":"alpha","mode":"text"}'
+    [ "$output" = 504 ]
+    grep -q "no answer from '$SLOW/shard' before the deadline" body
+    run curl -s -o body -w '%{http_code}' "$U/readyz"
+    [ "$output" = 503 ]
+    grep -q "all: shard $SLOW: " body
 }

@@ -103,6 +103,52 @@ PYEOF
     done
 }
 
+@test "vs-query on 2 threads: skipped and stopping bad records, filters, explain give the 1-thread output" {
+    # batches of 3 read by two threads in turn: bad records between them
+    # (skipped with --keep-going, or stopping the run at line 21), records
+    # with their own filter (full parse), and --explain (emitted per hit)
+    $PY - "$S" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+lines = open(d + "/q.ndjson").read().splitlines()
+with open(d + "/mix.ndjson", "w") as f:
+    for i, l in enumerate(lines):
+        f.write(l + "\n")
+        if i % 7 == 3:
+            f.write('{"id":"bad%d","vector":[1,2]}\n' % i)
+        if i % 11 == 5:
+            v = json.dumps(json.loads(l)["vector"])
+            f.write('{"id":"f%d","vector":%s,"filter":"metadata.tag = 1"}\n' % (i, v))
+with open(d + "/stop.ndjson", "w") as f:
+    f.write("\n".join(lines[:20]) + '\n{"id":"bad","vector":[1,2]}\n' + "\n".join(lines[20:]) + "\n")
+PYEOF
+    for c in "mix --keep-going" "stop" "q --explain"; do
+        f=${c%% *}
+        opt=${c#"$f"}
+        # shellcheck disable=SC2086
+        run_split vs-query -k 3 --threads 1 --batch 3 $opt "$S/g.vs" "$S/$f.ndjson"
+        local s1=$status o1=$out e1=$err
+        # shellcheck disable=SC2086
+        run_split vs-query -k 3 --threads 2 --batch 3 $opt "$S/g.vs" "$S/$f.ndjson"
+        [ "$status" -eq "$s1" ] || false
+        [ "$out" = "$o1" ] || false
+        [ "$err" = "$e1" ] || false
+    done
+    # the last run (explain): every query answered once, first hit explained
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep -c '"explain"')" -eq 50 ]
+    # --keep-going: 7 warnings, 55 queries (5 filtered) of 3 hits
+    run_split vs-query -k 3 --threads 2 --batch 3 --keep-going "$S/g.vs" "$S/mix.ndjson"
+    expect_status 0
+    [ "$(printf '%s\n' "$err" | grep -c 'mix.ndjson:.*dimension')" -eq 7 ]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 165 ]
+    # a bad record stops the run: the 20 queries before it are answered
+    run_split vs-query -k 3 --threads 2 --batch 3 "$S/g.vs" "$S/stop.ndjson"
+    expect_status 3
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 60 ]
+    [[ "$err" == *"stop.ndjson:21"* ]]
+}
+
 @test "vs-query --explain reports the per-segment choice; --exact says exact" {
     run_split vs-query -k 5 --explain --ef 40 "$S/g.vs" "$S/q.ndjson"
     expect_status 0

@@ -769,3 +769,26 @@ assert n["q2"] == (3 if sys.argv[2] == "vector" else 0), n
     expect_status 2
     [[ "$err" == *"--fuse"* ]]
 }
+
+@test "vs-query on 2 threads: texts embedded (vector mode) and hybrid queries over many batches give the 1-thread output" {
+    cd "$S"
+    for i in $(seq 1 60); do
+        echo "{\"id\":\"d$i\",\"text\":\"document $i on topic $((i % 7)) and word$((i % 13))\"}"
+    done > hd.ndjson
+    vs-embed -q --model hash --dim 32 hd.ndjson > hd.vec
+    vs-ingest -q h.vs hd.vec
+    for i in $(seq 1 20); do
+        echo "{\"id\":\"q$i\",\"text\":\"topic $((i % 7)) word$((i % 13))\"}"
+    done > hq.ndjson
+    for m in vector auto; do
+        run_split vs-query -k 3 --batch 3 --threads 1 --mode "$m" h.vs hq.ndjson
+        expect_status 0
+        local o1=$out
+        [ "$(printf '%s\n' "$out" | wc -l)" -eq 60 ]
+        run_split vs-query -k 3 --batch 3 --threads 2 --mode "$m" h.vs hq.ndjson
+        expect_status 0
+        [ -z "$err" ]
+        [ "$out" = "$o1" ] || false
+    done
+    [[ "$out" == *'"mode":"hybrid"'* ]]
+}

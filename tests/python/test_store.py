@@ -298,3 +298,28 @@ def test_chunk_file(tmp: Path) -> None:
     ch = vecstore.chunk_file(p, splitter="fixed", unit="words", size=2)
     assert [c.text for c in ch] == ["alpha beta", "gamma delta"]
     assert ch[0].doc_id == str(p) and ch[0].source == str(p)
+
+
+def test_vector_storage_f16(tmp: Path) -> None:
+    # vector_storage="f16": the segment keeps half floats (about half the
+    # bytes of a float32 store's), searches give the float32 store's hits
+    # with scores within f16 rounding, an unknown kind is a UsageError (VS_E_CONFIG)
+    x = rows(300, 64)
+    paths = {}
+    for kind in ("float32", "f16"):
+        with vecstore.open(tmp / f"{kind}.vs", create=True, dim=64, hnsw_m=0,
+                           vector_storage=kind) as s:
+            s.upsert([f"r{i}" for i in range(300)], x)
+        paths[kind] = tmp / f"{kind}.vs"
+    size = {k: sum(f.stat().st_size for f in p.glob("seg-*.vseg")) for k, p in paths.items()}
+    assert size["f16"] < 0.6 * size["float32"]
+    assert '"version": 2' in (paths["f16"] / "MANIFEST").read_text()
+    with vecstore.open(paths["float32"], readonly=True) as a, \
+            vecstore.open(paths["f16"], readonly=True) as b:
+        ha, hb = a.search(x[5], k=5), b.search(x[5], k=5)
+        assert [h.id for h in ha][:1] == [h.id for h in hb][:1] == ["r5"]
+        for h, g in zip(ha, hb):
+            assert abs(h.score - g.score) < 2e-3
+    with pytest.raises(vecstore.UsageError) as e:
+        vecstore.open(tmp / "bad.vs", create=True, dim=4, vector_storage="f8")
+    assert e.value.field == "vector_storage"

@@ -142,8 +142,134 @@ static void test_shared_limiter(void)
     vs_ratelimit_wait(NULL, 5); /* no limiter: returns at once */
 }
 
+/* A listening loopback socket (*port set); -1 when none. */
+static int listener(int *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 4) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &l) != 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
+/* One connection: the request's head into req, then a 200 with body "ok". */
+struct one_server {
+    int fd;
+    char req[2048];
+};
+
+static void *serve_one(void *arg)
+{
+    struct one_server *o = arg;
+    int c = accept(o->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    size_t n = 0;
+    while (n + 1 < sizeof o->req) {
+        ssize_t r = read(c, o->req + n, sizeof o->req - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        o->req[n] = '\0';
+        if (strstr(o->req, "\r\n\r\n"))
+            break;
+    }
+    static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    if (write(c, ans, sizeof ans - 1) < 0)
+        n = 0;
+    close(c);
+    return NULL;
+}
+
+/* vs_http_get sends a GET with the caller's headers and no body, and
+ * returns the answer. */
+static void test_get(void)
+{
+    struct one_server o = {-1, ""};
+    int port = 0;
+    if ((o.fd = listener(&port)) < 0)
+        SKIP("no loopback socket");
+    pthread_t th;
+    pthread_create(&th, NULL, serve_one, &o);
+    struct vs_http *h = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_http_new(NULL, &h, &d), VS_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/stores", port);
+    const char *hdr[] = {"Authorization: Bearer k1", NULL};
+    struct vs_http_response r;
+    CHECK_EQ_INT(vs_http_get(h, url, hdr, &r, &d), VS_OK);
+    pthread_join(th, NULL);
+    close(o.fd);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(r.body && strcmp(r.body, "ok") == 0);
+    CHECK(strncmp(o.req, "GET /v1/stores HTTP/1.1\r\n", 25) == 0);
+    CHECK(strstr(o.req, "\r\nAuthorization: Bearer k1\r\n") != NULL);
+    CHECK(strstr(o.req, "Content-Type") == NULL);
+    CHECK(strstr(o.req, "Content-Length") == NULL);
+    vs_http_response_release(&r);
+    CHECK_EQ_INT(vs_http_get(h, "ftp://x/", NULL, &r, &d), VS_E_USAGE);
+    vs_http_free(h);
+}
+
+/* A server that takes the connection and never answers: the deadline ends
+ * the request (not the 30 s timeout), without a retry, and a request after
+ * the deadline is not sent at all. */
+static void test_deadline(void)
+{
+    int port = 0, fd = listener(&port); /* the kernel accepts; no one answers */
+    if (fd < 0)
+        SKIP("no loopback socket");
+    struct vs_http_opts o;
+    vs_http_opts_init(&o);
+    o.max_retries = 3;
+    o.backoff_base_ms = 10;
+    struct vs_http *h = NULL;
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(vs_http_new(&o, &h, &d), VS_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/stores/kb/shard", port);
+    double deadline = vs_http_now() + 0.3;
+    vs_http_set_deadline(h, deadline);
+    struct vs_http_response r;
+    CHECK_EQ_INT(vs_http_post_json(h, url, NULL, "{}", 2, &r, &d), VS_E_NETWORK);
+    CHECK(strstr(d.detail, "before the deadline") != NULL);
+    CHECK(vs_http_timed_out(h));
+    long req, ret;
+    vs_http_counts(h, &req, &ret);
+    CHECK_EQ_INT(req, 1);
+    CHECK_EQ_INT(ret, 0);
+    vs_diag_clear(&d);
+    while (vs_http_now() <= deadline) /* curl may give up a moment early */
+        usleep(5000);
+    CHECK_EQ_INT(vs_http_get(h, url, NULL, &r, &d), VS_E_NETWORK);
+    CHECK(strstr(d.detail, "the deadline had passed") != NULL);
+    vs_http_counts(h, &req, &ret);
+    CHECK_EQ_INT(req, 1);
+    vs_http_set_deadline(h, 0); /* none again: the request is sent */
+    close(fd);
+    CHECK_EQ_INT(vs_http_get(h, url, NULL, &r, &d), VS_E_NETWORK);
+    CHECK(!vs_http_timed_out(h));
+    vs_http_counts(h, &req, &ret);
+    CHECK(req > 1);
+    vs_http_free(h);
+}
+
 int main(void)
 {
+    RUN(test_get);
+    RUN(test_deadline);
     RUN(test_connection_refused_is_retried);
     RUN(test_rate_limit_spaces_requests);
     RUN(test_bad_url);

@@ -69,6 +69,12 @@ export interface CreateOptions {
   /** Vector codes inside the graphs: `"none"` (float32, default), `"f16"`,
    *  `"sq8"` or `"binary"` (needs `hnswM` > 0). */
   quant?: "none" | "f16" | "sq8" | "binary";
+  /** How the store's segments keep the vectors (what `save()` and
+   *  `persist()` write): `"float32"` (default) or `"f16"` (IEEE half
+   *  floats: half the bytes; searches read them widened to float32, so
+   *  scores are within f16 rounding). Fixed at create; `vs-index create
+   *  --vector-storage f16` makes the same stores. */
+  vectorStorage?: "float32" | "f16";
 }
 
 /** Metadata of a record: a JSON object. */

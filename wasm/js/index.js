@@ -26,6 +26,7 @@ const MODES = { auto: 0, vector: 1, text: 2, hybrid: 3 };
 const FUSIONS = { rrf: 0, weighted: 1, dbsf: 2 };
 const METRICS = ["cosine", "dot", "l2"];
 const QUANTS = ["none", "f16", "sq8", "binary"];
+const VSTORES = ["float32", "f16"];
 
 export class VecStoreError extends Error {
   constructor(status, detail, extra = {}) {
@@ -370,7 +371,7 @@ export class VecStore {
       throw new VecStoreError("usage", "create() takes an options object");
     }
     const { dim = 0, metric = "cosine", normalize = false, model, text = true,
-      hnswM = 16, efConstruction = 0, quant = "none" } = options;
+      hnswM = 16, efConstruction = 0, quant = "none", vectorStorage = "float32" } = options;
     const seed = options.seed ?? (hnswM > 0 ? 1 : 0);
     if (!Number.isInteger(dim) || dim < 0 || dim > 65536) {
       throw new VecStoreError("config", "dim must be an integer 1..65536", { field: "dim" });
@@ -380,6 +381,9 @@ export class VecStore {
     }
     if (!QUANTS.includes(quant)) {
       throw new VecStoreError("config", `unknown quant '${quant}' (none, f16, sq8, binary)`, { field: "quant" });
+    }
+    if (!VSTORES.includes(vectorStorage)) {
+      throw new VecStoreError("config", `unknown vectorStorage '${vectorStorage}' (float32, f16)`, { field: "vectorStorage" });
     }
     if (!Number.isInteger(hnswM) || !Number.isInteger(efConstruction) || !Number.isInteger(seed) || seed < 0) {
       throw new VecStoreError("config", "hnswM, efConstruction and seed are integers", { field: "hnswM" });
@@ -403,7 +407,8 @@ export class VecStore {
     const s = new Scratch(M);
     try {
       const db = M._vsw_open(s.str(dir), 1, dim, s.str(metric), normalize ? 1 : 0, s.str(modelId),
-        s.str(analyzer), hnswM, efConstruction, seed, s.str(quant === "none" ? "" : quant));
+        s.str(analyzer), hnswM, efConstruction, seed, s.str(quant === "none" ? "" : quant),
+        s.str(vectorStorage));
       if (!db) throw lastError(M);
       return new VecStore(M, db, dir, CONSTRUCT);
     } finally {
@@ -440,7 +445,7 @@ export class VecStore {
     const s = new Scratch(M);
     try {
       for (const n of ["MANIFEST", ...need]) M.FS.writeFile(`${dir}/${n}`, byName.get(n));
-      const db = M._vsw_open(s.str(dir), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      const db = M._vsw_open(s.str(dir), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
       if (!db) throw lastError(M);
       return new VecStore(M, db, dir, CONSTRUCT);
     } catch (e) {
@@ -653,7 +658,7 @@ export class VecStore {
     M._vsw_close(this.#db);
     const s = new Scratch(M);
     try {
-      this.#db = M._vsw_open(s.str(this.#dir), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      this.#db = M._vsw_open(s.str(this.#dir), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     } finally {
       s.free();
     }

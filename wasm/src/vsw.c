@@ -135,11 +135,12 @@ static char *finish(struct buf *b)
 /* ---- stores ---- */
 
 /* Open the store at path, creating it when create is 1 (with these
- * settings; "" strings mean the default). NULL on failure. */
+ * settings; "" strings mean the default; vstore: "float32" or "f16",
+ * how segments keep vectors). NULL on failure. */
 EXPORT vs_db *vsw_open(const char *path, int create, double dim,
                        const char *metric, int normalize, const char *model,
                        const char *analyzer, int hnsw_m, int ef_construction,
-                       double seed, const char *quant)
+                       double seed, const char *quant, const char *vstore)
 {
     struct vs_db_config c;
     vs_db_config_init(&c, sizeof c);
@@ -152,6 +153,7 @@ EXPORT vs_db *vsw_open(const char *path, int create, double dim,
     c.hnsw_ef_construction = ef_construction;
     c.hnsw_seed = seed > 0 ? (uint64_t)seed : 0;
     c.quant = quant && *quant ? quant : NULL;
+    c.vector_storage = vstore && *vstore ? vstore : NULL;
     vs_db *db = NULL;
     memset(&g_err, 0, sizeof g_err);
     int flags = create ? VS_DB_CREATE | VS_DB_EXCL : VS_DB_WRITE;
