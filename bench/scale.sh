@@ -28,12 +28,20 @@
 # build would not fit in the memory available is skipped with a message.
 # Everything runs under nice. Stores are kept in SCALE_DIR (default
 # BUILD_DIR/bench/scale) and reused (a 1M build takes tens of minutes on a
-# shared machine); remove it after changing the segment format. The table,
-# with the date, commit, load before and after and the command, is printed
-# and appended to bench/results/scale.txt; the rows go to
-# bench/results/scale.tsv (the last run) and bench/scale_plot.sh draws one
-# PNG per quantity into bench/results/ (gnuplot: scripts/deps.sh --bench);
-# SCALE_RESULTS=DIR writes the three there instead.
+# shared machine); remove it after changing the segment format.
+# Resumable: a set's results are written as soon as it is measured
+# (SCALE_DIR/s-ROWS-DIM.row, its TSV row with the commit and date, and
+# .queries, its per-ef lines), and a set whose .row exists is not measured
+# again (a message says so; delete the .row, or SCALE_FORCE=1, to measure
+# again); the graph-order comparison likewise keeps
+# SCALE_DIR/order-ROWS-DIM.txt. After each set, bench/results/scale.tsv is
+# rewritten with the row of every set measured in SCALE_DIR (so a run of
+# SCALE_SETS=10000000x16 adds its point to the earlier ones) and
+# bench/scale_plot.sh redraws one PNG per quantity into bench/results/
+# (gnuplot: scripts/deps.sh --bench): a point finished before a later one
+# fails is kept. At the end the table, with the date, commit, load before
+# and after and the command, is printed and appended to
+# bench/results/scale.txt. SCALE_RESULTS=DIR writes the three there instead.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -44,6 +52,7 @@ RUNS=${SCALE_COLD_RUNS:-5}
 ORDER=${SCALE_ORDER-100000x128}
 ORDER_EFS=${SCALE_ORDER_EFS:-32 64 128}
 DIR=${SCALE_DIR:-$build/bench/scale}
+FORCE=${SCALE_FORCE:-0}
 RES=${SCALE_RESULTS:-bench/results}
 PY=/usr/bin/python3
 NICE="nice -n 10"
@@ -64,12 +73,29 @@ load0=$(load)
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 rows=$tmp/rows.tsv
-printf 'rows\tdim\tbuild_wall_s\tbuild_cpu_s\tbuild_cpu_us_per_vec\tbuild_rss_kib\tdisk_B_per_vec\tgraph_B_per_vec\tvectors_B_per_vec\tef_at_095\tus_per_query_at_095\tus_per_query_exact\trss_anon_B_per_vec\trss_file_B_per_vec\tcold_min_ms\tcold_median_ms\tload\n' > "$rows"
+# the TSV of every set measured in SCALE_DIR (header, then by dimension
+# from the largest, then by rows), and its PNGs
+collect() {
+    printf 'rows\tdim\tbuild_wall_s\tbuild_cpu_s\tbuild_cpu_us_per_vec\tbuild_rss_kib\tdisk_B_per_vec\tgraph_B_per_vec\tvectors_B_per_vec\tef_at_095\tus_per_query_at_095\tus_per_query_exact\trss_anon_B_per_vec\trss_file_B_per_vec\tcold_min_ms\tcold_median_ms\tload\tcommit\tdate\n' > "$rows"
+    for f in "$DIR"/s-*.row; do
+        [ -f "$f" ] && cat "$f"
+    done | sort -t "$(printf '\t')" -k2,2nr -k1,1n >> "$rows"
+    cp "$rows" "$RES/scale.tsv"
+    if command -v gnuplot > /dev/null 2>&1; then
+        sh bench/scale_plot.sh "$RES/scale.tsv" "$RES" > /dev/null
+    fi
+}
 
 for set in $SETS; do
     n=${set%x*}
     d=${set#*x}
     st=$DIR/s-$n-$d
+    if [ "$FORCE" = 1 ]; then
+        rm -f "$st.row" "$st.queries"
+    elif [ -f "$st.row" ]; then
+        echo "scale.sh: $set: measured before ($st.row, commit $(cut -f18 "$st.row")): kept (delete it or SCALE_FORCE=1 to measure again)" >&2
+        continue
+    fi
     # memory a build needs: the rows twice (ingest and the graph builder's
     # copy) and the graph (about 33 ids a node, 4 bytes each, and locks)
     need_kib=$(( (n * (d * 8 + 200)) / 1024 ))
@@ -110,7 +136,8 @@ PYEOF
         echo $(( (t1 - t0) / 1000 )) >> "$tmp/cold.txt"
         i=$((i + 1))
     done
-    $PY - "$n" "$d" "$st.time" "$tmp/info.json" "$tmp/q.txt" "$tmp/cold.txt" "$st.load" >> "$rows" <<'PYEOF'
+    $PY - "$n" "$d" "$st.time" "$tmp/info.json" "$tmp/q.txt" "$tmp/cold.txt" "$st.load" \
+        "$commit" "$(date -u +%Y-%m-%dT%H:%MZ)" > "$tmp/row" <<'PYEOF'
 import json, math, sys
 n, d = int(sys.argv[1]), int(sys.argv[2])
 wall, user, sys_, rss = open(sys.argv[3]).read().split()
@@ -149,43 +176,53 @@ print("\t".join(str(x) for x in [
     "%.1f" % (sect.get("vectors", 0) / n), ef95, us95, "%.1f" % exact,
     "%.1f" % (anon * 1024.0 / n), "%.1f" % (filek * 1024.0 / n),
     "%.1f" % cold[0], "%.1f" % cold[len(cold) // 2],
-    open(sys.argv[7]).read().split()[0]]))
+    open(sys.argv[7]).read().split()[0], sys.argv[8], sys.argv[9]]))
 PYEOF
     sed 's/^/# /' "$tmp/q.txt" > "$st.queries"
+    mv "$tmp/row" "$st.row"
+    collect
+    echo "scale.sh: $set measured: $RES/scale.tsv and its PNGs updated" >&2
 done
+collect
 if [ -n "$ORDER" ]; then
     n=${ORDER%x*}
     d=${ORDER#*x}
-    [ -f "$DIR/q-$d.f32" ] || $NICE "$B" gen "$NQ" "$d" 2 "$DIR/q-$d.f32"
-    $NICE "$B" gen "$n" "$d" 1 "$tmp/x.f32"
-    [ -f "$DIR/order-$n-$d.truth" ] || $NICE "$B" truth "$tmp/x.f32" "$DIR/q-$d.f32" "$d" 10 "$DIR/order-$n-$d.truth"
-    # shellcheck disable=SC2086
-    $NICE "$build/bench/scale_order" "$tmp/x.f32" "$DIR/q-$d.f32" "$DIR/order-$n-$d.truth" "$d" \
-        "$DIR/order-$n-$d.graph" $ORDER_EFS | sed 's/^/# /' > "$tmp/order.txt"
-    rm -f "$tmp/x.f32"
+    ord=$DIR/order-$n-$d
+    [ "$FORCE" = 1 ] && rm -f "$ord.txt"
+    if [ -f "$ord.txt" ]; then
+        echo "scale.sh: graph order $ORDER: measured before ($ord.txt): kept" >&2
+    else
+        [ -f "$DIR/q-$d.f32" ] || $NICE "$B" gen "$NQ" "$d" 2 "$DIR/q-$d.f32"
+        $NICE "$B" gen "$n" "$d" 1 "$tmp/x.f32"
+        [ -f "$ord.truth" ] || $NICE "$B" truth "$tmp/x.f32" "$DIR/q-$d.f32" "$d" 10 "$ord.truth"
+        # shellcheck disable=SC2086
+        $NICE "$build/bench/scale_order" "$tmp/x.f32" "$DIR/q-$d.f32" "$ord.truth" "$d" \
+            "$ord.graph" $ORDER_EFS | sed 's/^/# /' > "$tmp/order.txt"
+        echo "# commit $commit, $(date -u +%Y-%m-%dT%H:%MZ), efs $ORDER_EFS" >> "$tmp/order.txt"
+        mv "$tmp/order.txt" "$ord.txt"
+        rm -f "$tmp/x.f32"
+    fi
 fi
 load1=$(load)
 {
     echo "== scale: $start, commit $commit, load $load0 before, $load1 after (1, 5, 15 min)"
-    echo "command: SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
-    echo "M 16, ef_construction 200, k 10; times are CPU of the querying thread; load column: 1-min load when the store was built"
+    echo "command: SCALE_DIR=\"$DIR\" SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
+    echo "M 16, ef_construction 200, k 10; times are CPU of the querying thread; load column: 1-min load when the store was built; every set measured in $DIR (commit and date: when that row was measured)"
     column -t -s "$(printf '\t')" "$rows"
-    for set in $SETS; do
-        n=${set%x*}
-        d=${set#*x}
-        [ -f "$DIR/s-$n-$d.queries" ] || continue
+    for f in "$DIR"/s-*.queries; do
+        [ -f "$f" ] || continue
+        set=$(basename "$f" .queries | sed 's/^s-//; s/-/x/')
         echo "-- $set: per ef (ef 0 = exact scan)"
-        cat "$DIR/s-$n-$d.queries"
+        cat "$f"
     done
     if [ -n "$ORDER" ]; then
         echo "-- graph order against rows as inserted, $ORDER (bench/scale_order.c, one graph, alternated passes, best of 3)"
-        cat "$tmp/order.txt"
+        cat "$DIR/order-${ORDER%x*}-${ORDER#*x}.txt"
     fi
     echo
 } | tee -a "$RES/scale.txt"
-cp "$rows" "$RES/scale.tsv"
 if command -v gnuplot > /dev/null 2>&1; then
-    sh bench/scale_plot.sh "$RES/scale.tsv" "$RES"
+    echo "scale.sh: $RES/scale.tsv, scale_query.png scale_build.png scale_memory.png scale_cold.png scale_bytes.png"
 else
     echo "scale.sh: gnuplot not found (scripts/deps.sh --bench): no plots" >&2
     exit 1

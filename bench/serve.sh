@@ -6,7 +6,11 @@
 # 1, 8 and 64 connections for DUR seconds each (default 10): queries/s,
 # p50/p99 latency, queries per batch (the server's vs_query_batches_total)
 # and the ratio to vs-query, which searches the same queries in batch on 2
-# threads first (the server also runs 2 searches at once); then a soak of
+# threads first (the server also searches on 2 threads); cpu_ms/q is the
+# CPU (user + system) per query of vs-query (/usr/bin/time) and of the
+# server over the wrk run (/proc/PID/stat, the client not counted), x_cpu
+# vs-query's over it (on a loaded machine the wall ratio depends on the
+# share of the cores each process gets; the CPU ratio much less); then a soak of
 # SOAK_S seconds (default 300: five minutes) at 8 connections with the
 # server's RSS at start and end. Appends the table to
 # bench/results/serve.txt (or $OUT). bench/serve_mixed.sh is the mixed load
@@ -58,23 +62,28 @@ fi
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
 # the same 64 queries in batch, repeated: enough for about DUR seconds
 for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"
-vsq_rate() { # queries/s of vs-query over the file $1 of $2 queries (THREADS, default 2)
+vsq_rate() { # "queries/s CPU_ms_per_query" of vs-query over the file $1 of $2 queries (THREADS, default 2)
     t0=$(date +%s.%N)
-    "$bin/vs-query" --threads "${THREADS:-2}" "$tmp/kb.vs" < "$1" > /dev/null
+    /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin/vs-query" --threads "${THREADS:-2}" "$tmp/kb.vs" < "$1" > /dev/null
     t1=$(date +%s.%N)
-    echo "$t0 $t1" | awk -v n="$2" '{print n / ($2 - $1)}'
+    echo "$t0 $t1 $(cat "$tmp/time")" | awk -v n="$2" '{print n / ($2 - $1), ($3 + $4) * 1000 / n}'
 }
 nq=6400
-vq=$(vsq_rate "$tmp/batch.ndjson" $nq)
+set -- $(vsq_rate "$tmp/batch.ndjson" $nq)
+vq=$1 vqc=$2
 while awk -v q="$vq" -v n="$nq" -v d="$DUR" 'BEGIN {exit !(n / q < d / 2 && n < 1000000)}'; do
     cat "$tmp/batch.ndjson" "$tmp/batch.ndjson" > "$tmp/b2" && mv "$tmp/b2" "$tmp/batch.ndjson"
     nq=$((nq * 2))
-    vq=$(vsq_rate "$tmp/batch.ndjson" $nq)
+    set -- $(vsq_rate "$tmp/batch.ndjson" $nq)
+    vq=$1 vqc=$2
 done
-vq1=$(THREADS=1 vsq_rate "$tmp/batch.ndjson" $nq)
+set -- $(THREADS=1 vsq_rate "$tmp/batch.ndjson" $nq)
+vq1=$1 vqc1=$2
 serve_start "$tmp/kb.vs" 2 200
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # user + system clock ticks
+tck=$(getconf CLK_TCK)
 counter() { # the server's metric $1 for store kb
     curl -s "http://127.0.0.1:$port/metrics" | sed -n "s/^$1{store=\"kb\"} //p"
 }
@@ -82,21 +91,23 @@ counter() { # the server's metric $1 for store kb
 out=${OUT:-bench/results/serve.txt}
 {
     echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
-    printf '%-28s %10s %10s %10s %8s %9s %11s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query"
-    printf '%-28s %10.0f %10s %10s %8d %9s %11s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00
-    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
-        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')"
+    printf '%-28s %10s %10s %10s %8s %9s %11s %9s %9s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query" "cpu_ms/q" "x_cpu"
+    printf '%-28s %10.0f %10s %10s %8d %9s %11s %9.3f %9s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00 "$vqc" 1.00
+    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
+        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')" "$vqc1" "$(echo "$vqc $vqc1" | awk '{print $1 / $2}')"
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
-    q0=$(counter vs_queries_total) b0=$(counter vs_query_batches_total)
+    q0=$(counter vs_queries_total) b0=$(counter vs_query_batches_total) c0=$(cpu)
     r=$(wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
-    q1=$(counter vs_queries_total) b1=$(counter vs_query_batches_total)
+    c1=$(cpu) q1=$(counter vs_queries_total) b1=$(counter vs_query_batches_total)
     row=$(serve_row "http c=$c" "$r")
+    cq=$(echo "$c0 $c1 $q0 $q1 $tck" | awk '{print ($4 > $3 ? ($2 - $1) * 1000 / $5 / ($4 - $3) : 0)}')
     # shellcheck disable=SC2086
     set -- $r
-    printf '%s %9.1f %11.2f\n' "$row" "$(echo "$q0 $q1 $b0 $b1" | awk '{print ($4 > $3 ? ($2 - $1) / ($4 - $3) : 0)}')" \
-        "$(echo "$1 $4 $vq" | awk '{print $1 / ($2 / 1e6) / $3}')" >> "$tmp/table"
+    printf '%s %9.1f %11.2f %9.3f %9.2f\n' "$row" "$(echo "$q0 $q1 $b0 $b1" | awk '{print ($4 > $3 ? ($2 - $1) / ($4 - $3) : 0)}')" \
+        "$(echo "$1 $4 $vq" | awk '{print $1 / ($2 / 1e6) / $3}')" "$cq" \
+        "$(echo "$vqc $cq" | awk '{print ($2 > 0 ? $1 / $2 : 0)}')" >> "$tmp/table"
 done
 r0=$(rss)
 r=$(wrk -t2 -c8 -d${SOAK_S}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')

@@ -9,6 +9,12 @@ process, so that its memory figures are its own. Prints "key value" lines:
   build_s, build_cpu_s      index build on 2 threads: wall seconds and CPU
                             seconds of the process (user + system)
   build_load                1-minute load average before/after the build
+  build_limit_s             the wall seconds the build may take (PYB_BUILD_LIMIT,
+                            default 1200): a build still running then is
+                            stopped (faulthandler's watchdog thread, which
+                            runs while the engine's C code holds the GIL) and
+                            the process exits 1 with no build_s line; the
+                            report lists the engine as not finishing its build
   mem_mb                    resident memory growth from the loaded data to
                             after the build and the queries (MiB)
   disk_bytes                the index saved to WORKDIR (bytes of its files)
@@ -30,6 +36,7 @@ Engines (graph degree 16, construction beam 200 where the engine has them):
                  reorder of 100; leaves_to_search=V
 Timed passes: BENCH_REPS (default 2), the best kept. BLAS is pinned to one
 thread so that "1 thread" holds."""
+import faulthandler
 import os
 import resource
 import sys
@@ -40,6 +47,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 
 K = 10
+BUILD_LIMIT = float(os.environ.get("PYB_BUILD_LIMIT", "1200"))
 REPS = max(1, int(os.environ.get("BENCH_REPS", "2")))
 
 
@@ -316,8 +324,14 @@ def main():
     os.makedirs(work, exist_ok=True)
     base = rss_mb()
     l0 = loadavg()
+    out("build_limit_s", f"{BUILD_LIMIT:.0f}")
     t0, c0 = time.perf_counter(), cpu()
+    if BUILD_LIMIT > 0:
+        # exits the process (status 1 from faulthandler; the report reads
+        # the missing build_s) with the stack on stderr (the run's log)
+        faulthandler.dump_traceback_later(BUILD_LIMIT, exit=True)
     eng.make(x, work)
+    faulthandler.cancel_dump_traceback_later()
     out("build_s", f"{time.perf_counter() - t0:.3f}")
     out("build_cpu_s", f"{cpu() - c0:.3f}")
     out("build_load", f"{l0}/{loadavg()}")

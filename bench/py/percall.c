@@ -2,12 +2,16 @@
  * the public API (lib/vecstore.h only): vs_db_search with k 10, the given
  * ef, 1 thread, no text, metadata or doc_id, on a store opened read-only.
  *
- *   percall STORE QUERIES D EF N
+ *   percall STORE QUERIES D EF N [hits|ids]
  *
  * QUERIES: raw float32 rows of D; the first N are searched once each
- * after a warm-up pass over the same N. Prints "key value" lines: the
- * median and mean wall microseconds per call (c_p50_us, c_mean_us) and the
- * mean CPU microseconds of the calling thread (c_cpu_us). Exit 2 for
+ * after a warm-up pass over the same N. Two ways, each timed on its own:
+ * "hits" (the hit records' scores, what Store.search gets) and "ids"
+ * (ids_only: ids and the engine's float32 scores, what
+ * Store.search_arrays gets); the sixth argument runs only one. Prints
+ * "key value" lines: the median and mean wall microseconds per call
+ * (c_p50_us, c_mean_us; c_ids_p50_us, c_ids_mean_us) and the mean CPU
+ * microseconds of the calling thread (c_cpu_us, c_ids_cpu_us). Exit 2 for
  * usage, 4 when the store does not open or a search fails. */
 #include <stdint.h>
 #include <stdio.h>
@@ -32,8 +36,10 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: percall STORE QUERIES D EF N\n");
+    int only = argc == 7 ? (strcmp(argv[6], "hits") == 0 ? 1 : strcmp(argv[6], "ids") == 0 ? 2 : -1)
+                         : 0;
+    if ((argc != 6 && argc != 7) || only < 0) {
+        fprintf(stderr, "usage: percall STORE QUERIES D EF N [hits|ids]\n");
         return 2;
     }
     size_t d = strtoul(argv[3], NULL, 10), ef = strtoul(argv[4], NULL, 10);
@@ -74,32 +80,38 @@ int main(int argc, char **argv)
     o.with_doc_id = 0;
     double *lat = malloc(n * sizeof *lat);
     int rc = lat ? 0 : 5;
-    double cpu0 = 0, cpu = 0;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        if (pass == 1)
-            cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-        for (size_t i = 0; i < n; i++) {
-            struct vs_search_query sq = {.vector = q + i * d, .dim = d};
-            vs_results *r = NULL;
-            double t0 = clock_s(CLOCK_MONOTONIC);
-            if (vs_db_search(db, &sq, &o, &r, &err) != VS_OK) {
-                fprintf(stderr, "percall: search: %s\n", err.detail);
-                rc = 4;
-                break;
+    for (int way = 1; way <= 2 && rc == 0; way++) {
+        if (only && way != only)
+            continue;
+        o.ids_only = way == 2;
+        double cpu0 = 0, cpu = 0;
+        for (int pass = 0; pass < 2 && rc == 0; pass++) {
+            if (pass == 1)
+                cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+            for (size_t i = 0; i < n; i++) {
+                struct vs_search_query sq = {.vector = q + i * d, .dim = d};
+                vs_results *r = NULL;
+                double t0 = clock_s(CLOCK_MONOTONIC);
+                if (vs_db_search(db, &sq, &o, &r, &err) != VS_OK) {
+                    fprintf(stderr, "percall: search: %s\n", err.detail);
+                    rc = 4;
+                    break;
+                }
+                vs_results_free(r);
+                lat[i] = clock_s(CLOCK_MONOTONIC) - t0;
             }
-            vs_results_free(r);
-            lat[i] = clock_s(CLOCK_MONOTONIC) - t0;
+            if (pass == 1)
+                cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         }
-        if (pass == 1)
-            cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-    }
-    if (rc == 0) {
-        double sum = 0;
-        for (size_t i = 0; i < n; i++)
-            sum += lat[i];
-        qsort(lat, n, sizeof *lat, cmp_double);
-        printf("c_p50_us %.2f\nc_mean_us %.2f\nc_cpu_us %.2f\n", lat[n / 2] * 1e6,
-               sum / (double)n * 1e6, cpu / (double)n * 1e6);
+        if (rc == 0) {
+            double sum = 0;
+            for (size_t i = 0; i < n; i++)
+                sum += lat[i];
+            qsort(lat, n, sizeof *lat, cmp_double);
+            const char *tag = way == 2 ? "c_ids" : "c";
+            printf("%s_p50_us %.2f\n%s_mean_us %.2f\n%s_cpu_us %.2f\n", tag, lat[n / 2] * 1e6,
+                   tag, sum / (double)n * 1e6, tag, cpu / (double)n * 1e6);
+        }
     }
     free(lat);
     free(q);

@@ -1,4 +1,4 @@
-"""percall.py STORE QUERIES D EF N: the Python side of the per-call overhead
+"""percall.py STORE QUERIES D EF N [arrays|hits]: the Python side of the per-call overhead
 of one query, on the store and queries bench/py/percall.c times through the
 C library (same k 10, ef, 1 thread, no text or metadata). Prints:
 
@@ -9,7 +9,8 @@ C library (same k 10, ef, 1 thread, no text or metadata). Prints:
         with_text=False, with_metadata=False): a list of Hit objects
 
 Each is timed over the first N queries after a warm-up pass (CPU: the
-calling thread's time.thread_time)."""
+calling thread's time.thread_time). A sixth argument runs only that one
+(bench/py/percall_ir.sh counts its instructions under callgrind)."""
 import sys
 import time
 
@@ -31,8 +32,9 @@ def timed(call, q):
 
 
 def main():
-    if len(sys.argv) != 6:
-        sys.exit("usage: percall.py STORE QUERIES D EF N")
+    if len(sys.argv) not in (6, 7) or sys.argv[6:] not in ([], ["arrays"], ["hits"]):
+        sys.exit("usage: percall.py STORE QUERIES D EF N [arrays|hits]")
+    only = "py_" + sys.argv[6] if len(sys.argv) == 7 else None
     path, queries, d, ef, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     q = np.fromfile(queries, dtype=np.float32).reshape(-1, d)[:n]
     with vecstore.open(path, readonly=True) as s:
@@ -41,6 +43,8 @@ def main():
             ("py_hits", lambda v: s.search(v, 10, mode="vector", ef=ef, threads=1,
                                            with_text=False, with_metadata=False)),
         ):
+            if only and tag != only:
+                continue
             p50, mean, cpu = timed(call, q)
             print(f"{tag}_p50_us {p50:.2f}\n{tag}_mean_us {mean:.2f}\n{tag}_cpu_us {cpu:.2f}", flush=True)
 

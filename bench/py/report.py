@@ -68,6 +68,9 @@ def ann_set(tmp, name, rows):
     for eng, kv in e.items():
         if "missing" in kv:
             P(f"{eng}: not installed ({kv['missing'].replace('_', ' ')})")
+        elif "build_timeout" in kv:
+            P(f"{eng}: did not finish its build within {kv['build_limit_s']} s (stopped; "
+              "PYB_BUILD_LIMIT)")
         elif "build_s" not in kv:
             P(f"{eng}: failed (see the log)")
     e = {k: v for k, v in e.items() if "build_s" in v}
@@ -96,17 +99,19 @@ def ann_set(tmp, name, rows):
     for field, what in (("cpuqps1", "queries per CPU second, 1 thread"),
                         ("qps2", "queries per wall second, 2 threads")):
         P(f"at equal recall@10 ({what}; interpolated; 'V>=' the lowest setting already reaches it):")
-        P("%-13s %10s %-13s %8s %10s %-13s %8s" % ("engine", "@0.95", "setting", "vs/this",
-          "@0.99", "setting", "vs/this"))
+        P("%-13s %9s %-11s %7s %7s %9s %-11s %7s %7s" % ("engine", "@0.95", "setting",
+          "vs/this", "sq8/this", "@0.99", "setting", "vs/this", "sq8/this"))
         res = {eng: [at_recall(curve(kv, field), t) for t in (0.95, 0.99)] for eng, kv in e.items()}
-        ours = res.get("vecstore", [(None, "-"), (None, "-")])
+        none = [(None, "-"), (None, "-")]
+        ours, sq8 = res.get("vecstore", none), res.get("vecstore-sq8", none)
         for eng in e:
             cols = []
             for i in range(2):
                 q, how = res[eng][i]
-                cols += [fmt(q, "%.0f"), how, fmt(ratio(ours[i][0], q))]
-            P("%-13s %10s %-13s %8s %10s %-13s %8s" % tuple([eng] + cols))
-    P("vs/this: vecstore (float32 HNSW) over this engine (> 1: vecstore ahead)")
+                cols += [fmt(q, "%.0f"), how, fmt(ratio(ours[i][0], q)), fmt(ratio(sq8[i][0], q))]
+            P("%-13s %9s %-11s %7s %7s %9s %-11s %7s %7s" % tuple([eng] + cols))
+    P("vs/this: vecstore (float32 HNSW) over this engine; sq8/this: vecstore with sq8 codes")
+    P("(quant sq8) over this engine (> 1: vecstore ahead)")
 
 
 def e2e(tmp, rows):
@@ -157,15 +162,21 @@ def percall(tmp):
     P()
     P("-- per-call overhead of one query (k 10, %s, 1 thread, no text or metadata, %s queries)" % (
       kv.get("setting", "-"), kv.get("n", "-")))
-    P("%-40s %9s %9s %9s %12s" % ("call", "p50_us", "mean_us", "cpu_us", "p50 - C"))
-    c = num(kv["c_p50_us"])
-    for tag, what in (("c", "C: vs_db_search (bench/py/percall.c)"),
-                      ("py_arrays", "Python: Store.search_arrays(v)"),
-                      ("py_hits", "Python: Store.search(v) -> list[Hit]")):
-        p50 = num(kv.get(f"{tag}_p50_us"))
-        P("%-40s %9s %9s %9s %12s" % (what, kv.get(f"{tag}_p50_us", "-"), kv.get(f"{tag}_mean_us", "-"),
-          kv.get(f"{tag}_cpu_us", "-"), "-" if tag == "c" else fmt(None if p50 is None else p50 - c)))
-    P("(goal: the binding's single query within 10 us of the C library's)")
+    P("%-40s %9s %9s %9s %12s %12s" % ("call", "p50_us", "mean_us", "cpu_us", "p50 - C", "cpu - C"))
+    for tag, what, base in (("c", "C: vs_db_search (bench/py/percall.c)", None),
+                            ("c_ids", "C: the same, ids_only", None),
+                            ("py_arrays", "Python: Store.search_arrays(v)", "c_ids"),
+                            ("py_hits", "Python: Store.search(v) -> list[Hit]", "c")):
+        if f"{tag}_p50_us" not in kv:
+            continue
+        diff = []
+        for f in ("p50_us", "cpu_us"):
+            mine, c = num(kv.get(f"{tag}_{f}")), num(kv.get(f"{base or 'c'}_{f}"))
+            diff.append("-" if not base or mine is None or c is None else fmt(mine - c))
+        P("%-40s %9s %9s %9s %12s %12s" % (what, kv.get(f"{tag}_p50_us", "-"),
+          kv.get(f"{tag}_mean_us", "-"), kv.get(f"{tag}_cpu_us", "-"), diff[0], diff[1]))
+    P("(- C: search_arrays against the C call with ids_only, search against the plain C call;")
+    P("goal: the binding's single query within 10 us of the C library's)")
 
 
 def main():

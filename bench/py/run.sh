@@ -6,7 +6,9 @@
 #
 # 1. Approximate search (bench/py/ann.py, one process per engine): vecstore
 #    (float32 and sq8 codes), faiss IndexHNSWFlat, hnswlib, usearch, NGT
-#    (ANNG), ScaNN; graph degree 16, construction beam 200; build time (wall
+#    (ANNG), ScaNN; graph degree 16, construction beam 200; a build still
+#    running after PYB_BUILD_LIMIT wall seconds (default 1200) is stopped
+#    and reported as such (bench/py/ann.py); build time (wall
 #    and CPU seconds on 2 threads), memory growth, bytes on disk; per search
 #    setting recall@10, queries per CPU second on 1 thread and per wall
 #    second on 2; at the end the figures at recall@10 0.95 and 0.99.
@@ -75,7 +77,7 @@ log=$build/bench/py-log.txt
 : > "$log"
 start=$(date +%s)
 cmd="$me $build"
-for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
+for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
@@ -109,8 +111,16 @@ echo "depend on the load. OPENBLAS_NUM_THREADS=1 in every engine's process."
 ann() { # ann NAME D: every engine on $tmp/NAME.{x,q,t}
     for e in $ENGINES; do
         echo "== $1 $e" >> "$log"
+        st=0
         "$PY" bench/py/ann.py "$e" "$tmp/$1.x" "$tmp/$1.q" "$tmp/$1.t" "$2" "$tmp/w-$1-$e" \
-            > "$tmp/$1.ann.$e" 2>> "$log" || echo "($1 $e: ann.py failed, exit $?; see $log)" >> "$report"
+            > "$tmp/$1.ann.$e" 2> "$tmp/ann.err" || st=$?
+        cat "$tmp/ann.err" >> "$log"
+        # faulthandler's watchdog (PYB_BUILD_LIMIT) prints "Timeout (H:MM:SS)!"
+        if [ "$st" != 0 ] && grep -q '^Timeout (' "$tmp/ann.err"; then
+            echo "build_timeout 1" >> "$tmp/$1.ann.$e"
+        elif [ "$st" != 0 ]; then
+            echo "($1 $e: ann.py failed, exit $st; see $log)" >> "$report"
+        fi
         rm -rf "$tmp/w-$1-$e"
     done
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 
 #include "vs_status.h" /* first: vecstore.h then skips its copy of the list */
 #include "vs_store.h"
@@ -23,6 +24,17 @@ struct vs_db {
     pthread_mutex_t qmu;
     struct vs_api_prepared *prep;
     size_t nprep;
+    uint64_t prep_tick; /* counts takes: the entry used longest ago goes first */
+};
+
+/* A prepared search kept by a handle (api_search.c): at most
+ * VS_API_PREPARED_MAX, the idle one used longest ago replaced first. */
+#define VS_API_PREPARED_MAX 8
+struct vs_api_prepared {
+    char *key; /* the options that made it */
+    struct vs_qtext *t;
+    int busy;
+    uint64_t used; /* db->prep_tick when last taken or kept */
 };
 
 /* Free every prepared search of db (none may be in use). */

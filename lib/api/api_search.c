@@ -390,13 +390,6 @@ static int add_doc_ids(struct vs_store *s, vs_results *r, struct vs_diag *d)
 
 /* ---- prepared searches, reused while the options are the same ---- */
 
-#define PREPARED_MAX 8
-
-struct vs_api_prepared {
-    char *key; /* the options that made it */
-    struct vs_qtext *t;
-    int busy;
-};
 
 void vs_api_prepared_clear(vs_db *db)
 {
@@ -459,6 +452,7 @@ static struct vs_qtext *prepared_take(vs_db *db, const char *key)
     for (size_t i = 0; i < db->nprep && !t; i++)
         if (!db->prep[i].busy && strcmp(db->prep[i].key, key) == 0) {
             db->prep[i].busy = 1;
+            db->prep[i].used = ++db->prep_tick;
             t = db->prep[i].t;
         }
     pthread_mutex_unlock(&db->qmu);
@@ -466,8 +460,11 @@ static struct vs_qtext *prepared_take(vs_db *db, const char *key)
 }
 
 /* Give t back after a search that succeeded (its batch is empty), keeping
- * it for the next search with the same options; t is freed when it cannot
- * be kept. key is the caller's (copied when kept). */
+ * it for the next search with the same options: when VS_API_PREPARED_MAX are
+ * kept, it takes the place of the idle one used longest ago (a caller
+ * going through more option sets than that, say k or ef per call, would
+ * otherwise set up a search, ~7 ms at 100k rows, on every call); t is
+ * freed when it cannot be kept. key is the caller's (copied when kept). */
 static void prepared_give(vs_db *db, struct vs_qtext *t, const char *key)
 {
     pthread_mutex_lock(&db->qmu);
@@ -477,13 +474,28 @@ static void prepared_give(vs_db *db, struct vs_qtext *t, const char *key)
             pthread_mutex_unlock(&db->qmu);
             return;
         }
-    if (db->nprep < PREPARED_MAX) {
+    size_t old = db->nprep;
+    for (size_t i = 0; db->nprep == VS_API_PREPARED_MAX && i < db->nprep; i++)
+        if (!db->prep[i].busy && (old == db->nprep || db->prep[i].used < db->prep[old].used))
+            old = i;
+    if (old < db->nprep) {
+        char *k = strdup(key);
+        if (k) {
+            struct vs_qtext *gone = db->prep[old].t;
+            free(db->prep[old].key);
+            db->prep[old] = (struct vs_api_prepared){k, t, 0, ++db->prep_tick};
+            pthread_mutex_unlock(&db->qmu);
+            vs_qtext_free(gone);
+            return;
+        }
+    }
+    if (db->nprep < VS_API_PREPARED_MAX) {
         struct vs_api_prepared *n = realloc(db->prep, (db->nprep + 1) * sizeof *n);
         char *k = strdup(key);
         if (n)
             db->prep = n;
         if (n && k) {
-            db->prep[db->nprep++] = (struct vs_api_prepared){k, t, 0};
+            db->prep[db->nprep++] = (struct vs_api_prepared){k, t, 0, ++db->prep_tick};
             pthread_mutex_unlock(&db->qmu);
             return;
         }

@@ -184,6 +184,45 @@ static inline float to_score(enum vs_metric m, float raw)
     return m == VS_METRIC_L2 ? -raw : raw;
 }
 
+/* Offer the nr scores s of rows r0.. (all live and allowed) to a heap of
+ * cap hits. Once the heap is full, a row ranks only with a score of at
+ * least the worst hit's, so runs of OFFER_RUN rows are first tested all at
+ * once without a branch (vectorised) and skipped when none of them does;
+ * NaN fails every test, as offer drops it. */
+#define OFFER_RUN 8
+static void offer_run(struct vs_flat_hit *h, size_t *n, size_t cap, enum vs_metric metric,
+                      const float *s, size_t nr, size_t p, uint64_t r0,
+                      const char *const *ids)
+{
+    size_t r = 0;
+    while (r < nr) {
+        if (*n == cap) {
+            /* score >= worst: raw >= worst for dot, -raw >= worst for l2 */
+            float th = metric == VS_METRIC_L2 ? -h[0].score : h[0].score;
+            if (metric == VS_METRIC_L2) {
+                for (; r + OFFER_RUN <= nr; r += OFFER_RUN) {
+                    int any = 0;
+                    for (size_t j = 0; j < OFFER_RUN; j++)
+                        any |= s[r + j] <= th;
+                    if (any)
+                        break;
+                }
+            } else {
+                for (; r + OFFER_RUN <= nr; r += OFFER_RUN) {
+                    int any = 0;
+                    for (size_t j = 0; j < OFFER_RUN; j++)
+                        any |= s[r + j] >= th;
+                    if (any)
+                        break;
+                }
+            }
+        }
+        size_t e = r + OFFER_RUN < nr ? r + OFFER_RUN : nr;
+        for (; r < e; r++)
+            offer(h, n, cap, to_score(metric, s[r]), s[r], p, r0 + r, ids[r0 + r]);
+    }
+}
+
 /* Score block [r0, r1) of part p for the dense queries [d0, d1) and the
  * sparse ones [s0, s1); push into thread t's heaps. */
 static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t p,
@@ -210,6 +249,10 @@ static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t 
             struct vs_flat_hit *h = heaps + qi * f->kmax;
             size_t *hn = &heapn[qi];
             const float *s = sc + i * br;
+            if (!pt->live && !allow) {
+                offer_run(h, hn, q[qi].k, metric, s, nr, p, r0, pt->ids);
+                continue;
+            }
             for (size_t r = 0; r < nr; r++) {
                 uint64_t row = r0 + r;
                 if ((pt->live && !pt->live[row]) || (allow && !allow[row]))

@@ -43,6 +43,8 @@ struct vs_hnsw_scratch {
     float *rd;
     size_t rcap;
     size_t prepcap;
+    uint64_t *keys;     /* the build's sort keys (sort_build) */
+    size_t keycap;
 };
 
 /* What distances are taken to: float32 rows, or the codes of a vs_quant
@@ -224,6 +226,88 @@ static void select_k(struct hn *a, size_t n, size_t k)
     }
 }
 
+/* ---- the build's sort: (d, id) as one 64-bit key ---- */
+
+/* The key of x, ordered as hn_less orders entries: the float's bits made
+ * monotone (negatives flipped, -0 taken as +0 as hn_less has them equal),
+ * the id in the low half. Sorting these is one integer compare a step
+ * instead of a float compare, a tie test and 8-byte moves of a heap. */
+static inline uint64_t hn_key(struct hn x)
+{
+    float d = x.d + 0.0f; /* -0 + 0 is +0 */
+    uint32_t b;
+    memcpy(&b, &d, sizeof b);
+    b = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    return (uint64_t)b << 32 | x.id;
+}
+
+static inline struct hn hn_of_key(uint64_t k)
+{
+    uint32_t b = (uint32_t)(k >> 32);
+    b = (b & 0x80000000u) ? (b & 0x7fffffffu) : ~b;
+    struct hn x;
+    memcpy(&x.d, &b, sizeof b);
+    x.id = (uint32_t)k;
+    return x;
+}
+
+/* Sort a[0..n) ascending: quicksort (median of three, Hoare partition,
+ * the smaller side first so the depth stays under log2 n), insertion sort
+ * below 17 entries. */
+static void sort_u64(uint64_t *a, size_t n)
+{
+    while (n > 16) {
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) { /* a[0..j] <= p <= a[j+1..n) at the end */
+            while (a[i] < p)
+                i++;
+            while (p < a[j])
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1;
+        if (left >= n)
+            break; /* only with equal keys (ids are distinct): finish below */
+        if (left < n - left) {
+            sort_u64(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_u64(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+/* Sort a[0..n) ascending by (d, id), as sort_hn, through s->keys (at
+ * least n entries: insert makes room before it takes any lock). */
+static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_t n)
+{
+    uint64_t *k = s->keys;
+    for (size_t i = 0; i < n; i++)
+        k[i] = hn_key(a[i]);
+    sort_u64(k, n);
+    for (size_t i = 0; i < n; i++)
+        a[i] = hn_of_key(k[i]);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -308,6 +392,7 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
     free(s->prep);
     free(s->rids);
     free(s->rd);
+    free(s->keys);
 }
 
 static inline void new_epoch(struct vs_hnsw_scratch *s)
@@ -536,6 +621,15 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const float *q = vecs + (size_t)i * h->dim;
     const struct space sp = {.vecs = vecs, .q = q};
     int L = h->level[i];
+    /* sort keys for a beam (at most efc) and a pruned list (M0 + 1) */
+    size_t kneed = h->efc > h->M0 + 2 ? h->efc : h->M0 + 2;
+    if (s->keycap < kneed) {
+        uint64_t *k = realloc(s->keys, kneed * sizeof *k);
+        if (!k)
+            return -1;
+        s->keys = k;
+        s->keycap = kneed;
+    }
     spin_acquire(glock);
     int maxl = atomic_load(gmax);
     uint32_t ep = atomic_load(gentry);
@@ -557,7 +651,14 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             s->selcap = nc;
         }
         memcpy(s->sel, s->res.a, nc * sizeof *s->sel);
-        sort_hn(s->sel, nc);
+        if (nc > s->keycap) { /* not expected: the beam holds at most efc */
+            uint64_t *k = realloc(s->keys, nc * sizeof *k);
+            if (!k)
+                return -1;
+            s->keys = k;
+            s->keycap = nc;
+        }
+        sort_build(s, s->sel, nc);
         ep = s->sel[0].id;
         epd = s->sel[0].d;
         size_t m = select_heuristic(h, s, vecs, s->sel, nc, h->M);
@@ -586,7 +687,7 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                     tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
                                          lvl[1 + t]};
                 tmp[c] = (struct hn){s->sel[j].d, i};
-                sort_hn(tmp, c + 1);
+                sort_build(s, tmp, c + 1);
                 size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
                 lvl[0] = (uint32_t)km;
                 for (size_t t = 0; t < km; t++)

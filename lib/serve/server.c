@@ -38,7 +38,11 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     pthread_mutex_init(&srv->key_mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
     pthread_mutex_init(&srv->run_mu, NULL);
-    pthread_cond_init(&srv->run_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gathering waits (vs_srv_now) */
+    pthread_cond_init(&srv->run_cv, &ca);
+    pthread_condattr_destroy(&ca);
     vs_srv_metrics_init(&srv->m);
     srv->anon.rate = srv->o.rate;
     srv->anon.burst = srv->o.burst > 0 ? srv->o.burst : (srv->o.rate > 1 ? srv->o.rate : 1);
@@ -433,20 +437,39 @@ static int emit_hit(const json_t *hit, void *arg)
  * walks the graph once per query; a batch of queries reads each block once
  * for all of them (vs_flat). So requests of one plain query record (the
  * common case: one user, one question) are not searched alone: each is
- * put in its generation's queue, and a request thread that finds a free
- * search slot (at most --threads searches run at once) takes up to
- * SRV_BATCH queued queries, searches them as one batch and hands every
- * request its own hits. There is no timer: a query waits only while the
- * slots are busy, and the queue fills in that time, so a lone request is
- * searched at once and a busy server searches in batches as large as the
- * queue (a search starts beside a running one only once SRV_BATCH_MIN
- * queries wait). Each record is added alone (a bad one is its own request's
+ * put in its generation's queue, and a request thread that finds the
+ * search slots it needs free (--threads of them) takes up to SRV_BATCH
+ * queued queries, searches them as one batch and hands every request its
+ * own hits. Each record is added alone (a bad one is its own request's
  * error) with its id replaced by its place in the batch, which maps the
  * hits back; they leave with the request's qid, as a search of the record
- * alone gives them. */
+ * alone gives them.
+ *
+ * Graph batches (a walk per query: a batch saves little) take one slot
+ * each and start at once: a query waits only while the slots are busy, so
+ * a lone request is searched at once and a busy server searches in
+ * batches as large as the queue (a second one starts beside a running one
+ * only once SRV_BATCH_MIN queries wait).
+ *
+ * Scan batches (the last batch of the generation scanned at least
+ * SRV_SCAN_BYTES of vectors exactly) cost a pass over the rows plus a
+ * little per query, so they are made as large as the clients allow: one
+ * runs at a time, on all --threads threads (vs_flat splits the rows), as
+ * vs-query runs a batch; and before it starts it gathers: the clients the
+ * last batch answered usually send their next query at once, so it waits
+ * until the queue holds as many queries as the last batch plus those
+ * queued when it ended (at most SRV_BATCH), but never longer than a
+ * quarter of the last scan batch's time (SRV_GATHER_MAX at most): a lone
+ * client's next batch is its one query, searched at once. A scan batch
+ * waits for every slot; searches of other kinds that waited through one
+ * scan batch start before the next (no kind starves the other). */
 #define SRV_BATCH 64
 /* vs_flat scores 4 queries together against each block of vectors */
 #define SRV_BATCH_MIN 4
+/* a pass over more vector bytes than this leaves the cache (L2): each
+ * query of a batch saves a read of them */
+#define SRV_SCAN_BYTES ((uint64_t)1 << 20)
+#define SRV_GATHER_MAX 0.020
 
 struct vs_srv_waiter {
     struct vs_srv_waiter *next;
@@ -569,16 +592,33 @@ static void pool_put(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_qte
     vs_qtext_free(q);
 }
 
-/* Search the n queued queries w as one batch (called without run_mu). */
+/* Search the n queued queries w as one batch (called without run_mu):
+ * with g's scan object on threads threads when scan, else one of the pool
+ * on one thread. *scan_bytes: the vector bytes it scanned exactly. */
 static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
-                      struct vs_srv_waiter **w, size_t n)
+                      struct vs_srv_waiter **w, size_t n, int scan, int threads,
+                      uint64_t *scan_bytes)
 {
     struct vs_diag d;
     vs_diag_clear(&d);
     struct vs_qtext *q = NULL;
     struct vs_srv_waiter *in[SRV_BATCH];
     size_t nin = 0;
-    int st = pool_take(e, g, &q, &d);
+    int st = VS_OK;
+    *scan_bytes = 0;
+    if (scan) { /* one scan batch at a time: g->scanq is this thread's */
+        q = g->scanq;
+        g->scanq = NULL;
+        if (!q) {
+            struct vs_query_opts qo = {.k = 10, .batch = SRV_BATCH, .threads = threads,
+                                       .simd = -1};
+            struct vs_qtext_opts to;
+            vs_qtext_opts_init(&to);
+            st = vs_qtext_new(g->store, &qo, &to, &q, &d);
+        }
+    } else {
+        st = pool_take(e, g, &q, &d);
+    }
     for (size_t i = 0; i < n; i++) {
         w[i]->st = st;
         w[i]->d = d;
@@ -598,29 +638,76 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
         else
             in[nin++] = w[i];
     }
-    if (st != VS_OK || nin == 0) {
-        pool_put(e, g, q);
-        return;
+    if (st == VS_OK && nin > 0) {
+        uint64_t short0 = vs_qtext_shortfalls(q);
+        struct batch_out b = {in, nin};
+        vs_diag_clear(&d);
+        /* plain vector queries (the common case) as text, as vs-query
+         * writes them; hybrid ones and the like through json_t hits */
+        st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
+                               : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
+        if (st != VS_OK)
+            for (size_t i = 0; i < nin; i++) {
+                in[i]->st = st;
+                in[i]->d = d;
+            }
+        __atomic_add_fetch(&e->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&e->batches, 1, __ATOMIC_RELAXED);
+        struct vs_query *vq = vs_qtext_vector(q);
+        struct vs_query_segstat ss;
+        uint64_t rows = 0;
+        for (size_t p = 0; vq && vs_query_segment_stat(vq, p, &ss) == VS_OK; p++)
+            if (!ss.graph)
+                rows += ss.rows;
+        *scan_bytes = rows * vs_store_settings(g->store)->dim * sizeof(float);
     }
-    uint64_t short0 = vs_qtext_shortfalls(q);
-    struct batch_out b = {in, nin};
-    vs_diag_clear(&d);
-    /* plain vector queries (the common case) as text, as vs-query writes
-     * them; hybrid ones and the like through json_t hits */
-    st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
-                           : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
-    if (st != VS_OK)
-        for (size_t i = 0; i < nin; i++) {
-            in[i]->st = st;
-            in[i]->d = d;
-        }
-    __atomic_add_fetch(&e->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&e->batches, 1, __ATOMIC_RELAXED);
-    pool_put(e, g, q);
+    if (!scan) {
+        pool_put(e, g, q);
+    } else if (q && vs_qtext_pending(q) == 0) {
+        g->scanq = q;
+    } else {
+        vs_qtext_free(q);
+    }
 }
 
-/* Queue w on g and wait until it has been searched: by this thread when a
- * search slot is free (together with whatever else is queued then), else
+/* May a search other than a scan batch start (under run_mu)? Not while
+ * the slots are taken, nor while a scan batch waits for them, unless
+ * this one (waiting since scan epoch ep0) has already waited through a
+ * scan batch: then it goes first, counted in other_due (*due). */
+static int other_may_start(struct vs_server *srv, uint64_t ep0, int *due)
+{
+    int passed = srv->scan_epoch != ep0;
+    if (passed && !*due) {
+        srv->other_due++;
+        *due = 1;
+    }
+    return srv->running < srv->o.threads && (srv->scan_want == 0 || passed);
+}
+
+static void other_leave(struct vs_server *srv, int *due)
+{
+    if (*due)
+        srv->other_due--;
+    *due = 0;
+}
+
+/* Wait on run_cv, until the monotonic time until when it is not 0. */
+static void run_wait(struct vs_server *srv, double until)
+{
+    if (until <= 0) {
+        pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+        return;
+    }
+    struct timespec ts;
+    ts.tv_sec = (time_t)until;
+    ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    pthread_cond_timedwait(&srv->run_cv, &srv->run_mu, &ts);
+}
+
+/* Queue w on g and wait until it has been searched: by this thread when
+ * it may start a batch (together with whatever else is queued then), else
  * by the thread that takes it. */
 static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
                           struct vs_srv_gen *g, struct vs_srv_waiter *w)
@@ -631,17 +718,50 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
     else
         g->qhead = w;
     g->qtail = w;
+    g->nqueued++;
+    uint64_t ep0 = srv->scan_epoch;
+    int due = 0, want = 0;
     while (!w->done) {
-        /* with a search running, a second one waits for SRV_BATCH_MIN
-         * queries: several small batches cost more than one larger one */
-        size_t queued = 0;
-        for (struct vs_srv_waiter *x = g->qhead; x && queued < SRV_BATCH_MIN; x = x->next)
-            queued++;
-        if (srv->running >= srv->o.threads || !queued ||
-            (srv->running > 0 && queued < SRV_BATCH_MIN)) {
-            pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+        int scan = g->scan;
+        size_t queued = g->nqueued;
+        double until = 0;
+        if (want) {
+            srv->scan_want--;
+            want = 0;
+        }
+        if (!queued) {
+            run_wait(srv, 0);
             continue;
         }
+        if (scan) {
+            other_leave(srv, &due);
+            if (srv->running > 0 || srv->other_due > 0) {
+                srv->scan_want++; /* the others wait for this one */
+                want = 1;
+                run_wait(srv, 0);
+                continue;
+            }
+            double now = vs_srv_now();
+            size_t goal = g->gather < SRV_BATCH ? g->gather : SRV_BATCH;
+            if (queued < goal) {
+                if (g->gather_until == 0) {
+                    double wait = g->last_s / 4;
+                    g->gather_until = now + (wait < SRV_GATHER_MAX ? wait : SRV_GATHER_MAX);
+                }
+                until = g->gather_until;
+                if (now < until) {
+                    run_wait(srv, until);
+                    continue;
+                }
+            }
+        } else if (!other_may_start(srv, ep0, &due) ||
+                   (srv->running > 0 && queued < SRV_BATCH_MIN)) {
+            /* with a search running, a second one waits for SRV_BATCH_MIN
+             * queries: several small batches cost more than one larger one */
+            run_wait(srv, 0);
+            continue;
+        }
+        other_leave(srv, &due);
         struct vs_srv_waiter *take[SRV_BATCH];
         size_t n = 0;
         while (g->qhead && n < SRV_BATCH) {
@@ -650,15 +770,37 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
         }
         if (!g->qhead)
             g->qtail = NULL;
-        srv->running++;
+        g->nqueued -= n;
+        g->gather_until = 0;
+        /* a scan batch of a few queries on one thread: split over
+         * several, one pass saves nothing and they wait for each other
+         * (OpenMP threads spin while they wait: twice the CPU for one
+         * query under load) */
+        int all = scan && n >= SRV_BATCH_MIN && srv->o.threads > 1;
+        int slots = all ? srv->o.threads : 1;
+        srv->running += slots;
+        if (scan)
+            srv->scan_epoch++;
         pthread_mutex_unlock(&srv->run_mu);
-        run_batch(e, g, take, n);
+        double t0 = vs_srv_now();
+        uint64_t scanned = 0;
+        run_batch(e, g, take, n, all, srv->o.threads, &scanned);
+        double t1 = vs_srv_now();
         pthread_mutex_lock(&srv->run_mu);
-        srv->running--;
+        srv->running -= slots;
+        g->scan = scanned >= SRV_SCAN_BYTES;
+        if (scan)
+            g->last_s = t1 - t0;
+        /* the clients answered now come back: the next batch gathers them
+         * and those queued meanwhile */
+        g->gather = n + g->nqueued;
         for (size_t i = 0; i < n; i++)
             take[i]->done = 1;
         pthread_cond_broadcast(&srv->run_cv);
     }
+    if (want)
+        srv->scan_want--;
+    other_leave(srv, &due);
     pthread_mutex_unlock(&srv->run_mu);
 }
 
@@ -667,8 +809,11 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
 static void slot_take(struct vs_server *srv)
 {
     pthread_mutex_lock(&srv->run_mu);
-    while (srv->running >= srv->o.threads)
+    uint64_t ep0 = srv->scan_epoch;
+    int due = 0;
+    while (!other_may_start(srv, ep0, &due))
         pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+    other_leave(srv, &due);
     srv->running++;
     pthread_mutex_unlock(&srv->run_mu);
 }

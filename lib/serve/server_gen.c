@@ -33,6 +33,7 @@ static void gen_unref_locked(struct vs_srv_gen *g)
     if (g && --g->refs == 0) {
         for (int i = 0; i < g->npool; i++)
             vs_qtext_free(g->pool[i]);
+        vs_qtext_free(g->scanq);
         vs_store_close(g->store);
         free(g);
     }

@@ -42,8 +42,21 @@ struct vs_srv_gen {
     int npool;
     /* single-record plain queries of concurrent requests waiting to be
      * searched together in one batch (server.c); under the server's
-     * run_mu */
+     * run_mu, as the fields after them */
     struct vs_srv_waiter *qhead, *qtail;
+    size_t nqueued;
+    /* scan batches (server.c): scan 1 when the last batch scanned enough
+     * rows exactly that a pass over them costs more than the queries
+     * themselves; such a batch runs alone on all --threads threads with
+     * scanq (made with that many threads; one scan batch runs at a time)
+     * and first gathers: it waits for gather queries (the last batch's and
+     * those queued when it ended) until gather_until (monotonic seconds, 0
+     * when not gathering), at most a quarter of last_s, the time the last
+     * scan batch took */
+    int scan;
+    struct vs_qtext *scanq;
+    size_t gather;
+    double gather_until, last_s;
 };
 
 struct vs_srv_store {
@@ -118,8 +131,14 @@ struct vs_server {
     /* searches running at once (server.c), at most o.threads: each a
      * batch of queued single-record queries or one other query request */
     pthread_mutex_t run_mu;
-    pthread_cond_t run_cv;
-    int running;
+    pthread_cond_t run_cv;  /* CLOCK_MONOTONIC, as vs_srv_now */
+    int running;            /* slots taken: 1 per search, all for a scan batch */
+    /* turns between scan batches and the other searches (server.c):
+     * scan_want counts the threads waiting to lead a scan batch until the
+     * slots are free; scan_epoch counts scan batches started; other_due
+     * counts searches that waited through one and now go first */
+    int scan_want, other_due;
+    uint64_t scan_epoch;
 };
 
 /* server_gen.c */

@@ -43,7 +43,8 @@
 
 struct vs_server_opts {
     const char *listen;      /* "HOST:PORT" (IPv4); port 0 = any free port */
-    int threads;             /* searches run at once (>= 1); each connection has a thread */
+    int threads;             /* searches run at once (>= 1), or one exact-scan batch
+                                on all of them; each connection has a thread */
     size_t max_body;         /* bytes per request body */
     size_t max_batch;        /* records per request */
     size_t max_k;            /* largest k a query may ask */

@@ -3,8 +3,11 @@
  * A segment file is
  *   header (64 bytes)   magic, format version, rows, dim, table offset,
  *                       table checksum, header checksum
- *   DOCS blocks         zstd frames of VS_DOCS_PER_BLOCK '\n'-ended docs
- *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX
+ *   DOCS blocks         zstd frames of up to VS_DOCS_PER_BLOCK '\n'-ended
+ *                       docs, or of at most VS_DOCS_BLOCK_BYTES compressed
+ *                       with the dictionary of section DOCDICT
+ *   IDS, VECTORS (blocks of VS_VEC_BLOCK_ROWS rows), DOCINDEX, VECINDEX,
+ *   DOCDICT (when the docs were big enough for a dictionary)
  *   section table       48 bytes per section
  * Each section carries an XXH64 of its stored bytes; each docs block and
  * each vectors block has its own XXH64 in DOCINDEX / VECINDEX, so one record
@@ -113,6 +116,7 @@ static const char *sect_name(uint32_t type)
     case VS_SECT_BM25: return "bm25";
     case VS_SECT_HNSW: return "hnsw";
     case VS_SECT_QUANT: return "quant";
+    case VS_SECT_DOCDICT: return "docdict";
     default: return "unknown";
     }
 }
@@ -237,6 +241,11 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
                                  sect_name(s->type), s->codec);
                 goto fail;
             }
+        } else if (s->type == VS_SECT_DOCDICT) {
+            if (s->codec != VS_CODEC_RAW || s->len != s->raw) {
+                st = corrupt(d, g, "section 'docdict': bad size");
+                goto fail;
+            }
         } else if (s->flags & VS_SECT_REQUIRED) {
             vs_diag_where(d, g->path, 0);
             st = vs_diag_set(d, VS_E_VERSION,
@@ -321,7 +330,8 @@ void vs_seg_close(struct vs_segment *g)
     free(g->vecidx);
     free(g->vblk);
     free(g->blk);
-    free(g->blk_off);
+    ZSTD_freeDDict(g->ddict);
+    ZSTD_freeDCtx(g->dctx);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }
@@ -517,49 +527,110 @@ static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
     return VS_OK;
 }
 
+/* The decompression context of the docs blocks and, when the segment has
+ * section DOCDICT, their dictionary; once (caller holds g->mu). */
+static int ensure_dctx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->dctx)
+        return VS_OK;
+    const struct vs_sect *s = find_sect(g, VS_SECT_DOCDICT);
+    if (s && !g->ddict) {
+        void *p;
+        int st = load_sect(g, VS_SECT_DOCDICT, &p, d);
+        if (st != VS_OK)
+            return st;
+        g->ddict = ZSTD_createDDict(p, (size_t)s->raw);
+        free(p);
+        if (!g->ddict)
+            return corrupt(d, g, "section 'docdict': not a zstd dictionary");
+    }
+    if (!(g->dctx = ZSTD_createDCtx()))
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a zstd context");
+    return VS_OK;
+}
+
+/* Decompress docs block b into g->blk (caller holds g->mu), from the mapped
+ * file: checked against its checksum, decompressed with the segment's
+ * dictionary when it has one, into a buffer kept from block to block. */
 static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
 {
     if (g->blk_no == b)
         return VS_OK;
+    int st;
+    if ((st = ensure_dctx(g, d)) != VS_OK || (st = seg_map(g, d)) != VS_OK)
+        return st;
     const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-    uint64_t nrows = vs_get64(e + 40), raw = vs_get64(e + 16);
-    char what[80];
-    snprintf(what, sizeof what, "section 'docs' block %llu", (unsigned long long)b);
-    void *p;
-    int st = load_bytes(g, what, docs->off + vs_get64(e), vs_get64(e + 8), raw,
-                        vs_get64(e + 24), VS_CODEC_ZSTD, &p, d);
-    if (st != VS_OK)
-        return st;
-    uint32_t *offs = malloc((nrows + 1) * sizeof *offs);
-    if (!offs) {
-        free(p);
-        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a docs block");
+    uint64_t off = vs_get64(e), len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    /* ensure_docidx checked that the block lies inside the section, and
+     * vs_seg_open that the section lies inside the file */
+    const unsigned char *src = g->map + docs->off + off;
+    if (raw / VS_ZSTD_MAX_RATIO > len)
+        return corrupt(d, g, "section 'docs' block %llu: bad size", (unsigned long long)b);
+    if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
+        return corrupt(d, g, "section 'docs' block %llu: checksum mismatch",
+                       (unsigned long long)b);
+    unsigned long long fs = ZSTD_getFrameContentSize(src, (size_t)len);
+    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != raw))
+        return corrupt(d, g, "section 'docs' block %llu: does not decompress to its %llu bytes",
+                       (unsigned long long)b, (unsigned long long)raw);
+    g->blk_no = UINT64_MAX;
+    if (raw + 1 > g->blk_cap) {
+        free(g->blk);
+        g->blk_cap = 0;
+        if (!(g->blk = malloc((size_t)raw + 1)))
+            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
+                               (unsigned long long)raw);
+        g->blk_cap = (size_t)raw + 1;
     }
-    const char *s = p;
-    uint64_t k = 0;
-    offs[0] = 0;
-    for (uint64_t i = 0; i < raw; i++)
-        if (s[i] == '\n') {
-            if (k == nrows)
-                break;
-            offs[++k] = (uint32_t)(i + 1);
-        }
-    if (k != nrows || (raw > 0 && s[raw - 1] != '\n') || raw > UINT32_MAX) {
-        free(p);
-        free(offs);
-        vs_diag_where(d, g->path, 0);
-        return vs_diag_set(d, VS_E_CORRUPT, "%s: holds the wrong number of docs", what);
-    }
-    free(g->blk);
-    free(g->blk_off);
-    g->blk = p;
-    g->blk_len = raw;
-    g->blk_off = offs;
+    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, g->blk, (size_t)raw, src,
+                                                     (size_t)len, g->ddict)
+                        : ZSTD_decompressDCtx(g->dctx, g->blk, (size_t)raw, src, (size_t)len);
+    if (ZSTD_isError(n) || n != raw)
+        return corrupt(d, g, "section 'docs' block %llu: does not decompress",
+                       (unsigned long long)b);
+    /* every doc ends with a newline; a block claiming more docs than it
+     * holds is found when one of them is read (vs-index verify counts) */
+    if (g->blk[raw - 1] != '\n')
+        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                       (unsigned long long)b);
+    g->blk[raw] = '\0';
+    g->blk_len = (size_t)raw;
     g->blk_no = b;
     g->blk_first = vs_get64(e + 32);
-    g->blk_n = nrows;
+    g->blk_n = vs_get64(e + 40);
+    g->blk_at_row = 0;
+    g->blk_at = 0;
     return VS_OK;
+}
+
+/* Where doc k of the loaded block starts (*a) and its length without the
+ * newline (*n); from the last doc found when k is past it. */
+static int block_doc(struct vs_segment *g, uint64_t k, size_t *a, size_t *n,
+                     struct vs_diag *d)
+{
+    uint64_t j = 0;
+    size_t p = 0;
+    if (g->blk_at_row <= k) {
+        j = g->blk_at_row;
+        p = g->blk_at;
+    }
+    for (;;) {
+        const char *nl = p < g->blk_len ? memchr(g->blk + p, '\n', g->blk_len - p) : NULL;
+        if (!nl)
+            return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                           (unsigned long long)g->blk_no);
+        size_t end = (size_t)(nl - g->blk);
+        if (j == k) {
+            *a = p;
+            *n = end - p;
+            g->blk_at_row = k + 1;
+            g->blk_at = end + 1;
+            return VS_OK;
+        }
+        p = end + 1;
+        j++;
+    }
 }
 
 int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
@@ -572,19 +643,22 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
     int st = ensure_docidx(g, d);
     if (st != VS_OK)
         goto out;
-    /* blocks are in row order: binary search on first_row */
-    uint64_t lo = 0, hi = g->nblocks;
-    while (hi - lo > 1) {
-        uint64_t mid = (lo + hi) / 2;
-        if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
-            lo = mid;
-        else
-            hi = mid;
+    if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
+        /* blocks are in row order: binary search on first_row */
+        uint64_t lo = 0, hi = g->nblocks;
+        while (hi - lo > 1) {
+            uint64_t mid = (lo + hi) / 2;
+            if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        if ((st = load_block(g, lo, d)) != VS_OK)
+            goto out;
     }
-    if ((st = load_block(g, lo, d)) != VS_OK)
+    size_t a = 0, n = 0;
+    if ((st = block_doc(g, row - g->blk_first, &a, &n, d)) != VS_OK)
         goto out;
-    uint64_t k = row - g->blk_first;
-    size_t a = g->blk_off[k], n = g->blk_off[k + 1] - a - 1;
     if (n + 1 > *cap) {
         char *p = realloc(*buf, n + 1);
         if (!p) {
@@ -998,7 +1072,7 @@ uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < g->nsect; i++)
-        if (g->sect[i].type >= 1 && g->sect[i].type <= 5)
+        if (g->sect[i].type >= 1 && (g->sect[i].type <= 5 || g->sect[i].type == VS_SECT_DOCDICT))
             n += g->sect[i].raw;
     return n;
 }
@@ -1029,8 +1103,17 @@ int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
     st = ensure_docidx(g, d);
     uint64_t docs_raw = 0;
     for (uint64_t b = 0; st == VS_OK && b < g->nblocks; b++) {
-        st = load_block(g, b, d);
+        if ((st = load_block(g, b, d)) != VS_OK)
+            break;
         docs_raw += g->blk_len;
+        /* exactly the docs its entry says */
+        uint64_t k = 0;
+        for (const char *p = g->blk, *end = g->blk + g->blk_len;
+             (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+            k++;
+        if (k != g->blk_n)
+            st = corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                         (unsigned long long)b);
     }
     pthread_mutex_unlock(&g->mu);
     if (st == VS_OK && docs_raw != find_sect(g, VS_SECT_DOCS)->raw) {

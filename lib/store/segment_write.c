@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#ifndef __EMSCRIPTEN__
+#include <zdict.h> /* the WebAssembly build's zstd has no dictionary builder */
+#endif
 #include <zstd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -56,6 +59,9 @@ struct vs_segw {
     size_t cbuf_cap;
     uint64_t pos;           /* file offset of the next write */
     ZSTD_CCtx *cctx;
+    ZSTD_CDict *cdict;      /* docs blocks are compressed with it, or level 3 */
+    void *dict;             /* the DOCDICT section (zstd dictionary), or NULL */
+    size_t dict_len;
     unsigned nsect;
     struct vs_sect sect[12];
     struct vs_textb *text;  /* BM25 section builder, or NULL */
@@ -205,8 +211,10 @@ static int flush_block(struct vs_segw *w)
     if (grow(&w->docs, &w->docs_cap, w->docs_len + bound, 1) != VS_OK ||
         grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
         return VS_E_NOMEM;
-    size_t n = ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk,
-                                 w->blk_len, 3);
+    size_t n = w->cdict ? ZSTD_compress_usingCDict(w->cctx, w->docs + w->docs_len, bound,
+                                                   w->blk, w->blk_len, w->cdict)
+                        : ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk,
+                                            w->blk_len, 3);
     if (ZSTD_isError(n))
         return VS_E_INTERNAL;
     index_entry(w->docidx + w->docidx_len, w->docs_len, n, w->blk_len,
@@ -454,6 +462,171 @@ done_diag:
     return st;
 }
 
+/* Decompress the collected docs block at docidx offset e into *raw (grown
+ * as needed); *n gets its length. */
+static int collected_block(const unsigned char *docs, const unsigned char *e,
+                           ZSTD_DCtx *dc, char **raw, size_t *cap, size_t *n)
+{
+    size_t rawn = (size_t)vs_get64(e + 16);
+    if (grow(raw, cap, rawn ? rawn : 1, 1) != VS_OK)
+        return VS_E_NOMEM;
+    size_t got = ZSTD_decompressDCtx(dc, *raw, rawn, docs + vs_get64(e), (size_t)vs_get64(e + 8));
+    if (ZSTD_isError(got) || got != rawn)
+        return VS_E_INTERNAL;
+    *n = rawn;
+    return VS_OK;
+}
+
+/* The docs collected in blocks of VS_DOCS_PER_BLOCK, written again in
+ * blocks of at most VS_DOCS_BLOCK_BYTES compressed with a dictionary
+ * trained on a sample of them (store_internal.h), so that reading one doc
+ * decompresses a few KiB. Kept as they are when the docs are small, when
+ * no dictionary can be trained from them, or when the new blocks, their
+ * index entries and the dictionary would add more than 1/16 of the bytes
+ * of the old ones and the vectors (the segment would grow by more than
+ * about 6%). */
+static int repack_docs(struct vs_segw *w)
+{
+#ifdef __EMSCRIPTEN__
+    /* the WebAssembly build links zstd without its dictionary builder (the
+     * module's size): it writes the 256-doc blocks, and reads both kinds */
+    (void)w;
+    (void)collected_block;
+    return VS_OK;
+#else
+    if (w->docs_raw < VS_DOCS_DICT_MIN || w->rows == 0)
+        return VS_OK;
+    int st = VS_OK;
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    char *raw = NULL, *sample = NULL, *dict = NULL;
+    size_t raw_cap = 0, *sizes = NULL, nsamples = 0, sample_len = 0;
+    unsigned char *docs = w->docs, *docidx = w->docidx;
+    size_t docs_len = w->docs_len, docidx_len = w->docidx_len;
+    size_t docs_cap = w->docs_cap, docidx_cap = w->docidx_cap;
+    /* one doc in `step` goes to the sample, up to VS_DOCS_DICT_SAMPLE bytes */
+    uint64_t step = w->docs_raw / VS_DOCS_DICT_SAMPLE + 1;
+    size_t sample_cap = w->docs_raw < VS_DOCS_DICT_SAMPLE ? (size_t)w->docs_raw
+                                                           : VS_DOCS_DICT_SAMPLE;
+    size_t dict_cap = (size_t)(w->docs_raw / 64);
+    if (dict_cap > VS_DOCS_DICT_BYTES)
+        dict_cap = VS_DOCS_DICT_BYTES;
+    if (dict_cap < (2u << 10))
+        dict_cap = 2u << 10;
+    sample = malloc(sample_cap);
+    sizes = malloc((size_t)(w->rows / step + 1) * sizeof *sizes);
+    dict = malloc(dict_cap);
+    if (!dc || !sample || !sizes || !dict) {
+        st = VS_E_NOMEM;
+        goto done;
+    }
+    uint64_t r = 0;
+    for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY) {
+        size_t n;
+        if ((st = collected_block(docs, docidx + e, dc, &raw, &raw_cap, &n)) != VS_OK)
+            goto done;
+        for (size_t a = 0; a < n; r++) {
+            const char *nl = memchr(raw + a, '\n', n - a);
+            if (!nl) {
+                st = VS_E_INTERNAL;
+                goto done;
+            }
+            size_t len = (size_t)(nl - (raw + a)) + 1;
+            if (r % step == 0 && len <= sample_cap - sample_len) {
+                memcpy(sample + sample_len, raw + a, len);
+                sample_len += len;
+                sizes[nsamples++] = len;
+            }
+            a += len;
+        }
+    }
+    size_t dl = ZDICT_trainFromBuffer(dict, dict_cap, sample, sizes, (unsigned)nsamples);
+    if (ZDICT_isError(dl))
+        goto done; /* too few or too alike docs: the blocks stay as they are */
+    if (!(w->cdict = ZSTD_createCDict(dict, dl, 3))) {
+        st = VS_E_NOMEM;
+        goto done;
+    }
+    /* the blocks again, with the dictionary, into new buffers */
+    w->docs = w->docidx = NULL;
+    w->docs_len = w->docs_cap = w->docidx_len = w->docidx_cap = 0;
+    w->docs_raw = 0;
+    w->blk_len = w->blk_rows = w->blk_first = 0;
+    r = 0;
+    for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY) {
+        size_t n;
+        if ((st = collected_block(docs, docidx + e, dc, &raw, &raw_cap, &n)) != VS_OK)
+            goto done;
+        for (size_t a = 0; a < n; r++) {
+            const char *nl = memchr(raw + a, '\n', n - a);
+            if (!nl) {
+                st = VS_E_INTERNAL;
+                goto done;
+            }
+            size_t len = (size_t)(nl - (raw + a)) + 1;
+            if (w->blk_rows > 0 && (w->blk_len + len > VS_DOCS_BLOCK_BYTES ||
+                                    w->blk_rows == VS_DOCS_PER_BLOCK)) {
+                if ((st = flush_block(w)) != VS_OK)
+                    goto done;
+                w->blk_first = r;
+            }
+            if (grow(&w->blk, &w->blk_cap, w->blk_len + len, 1) != VS_OK) {
+                st = VS_E_NOMEM;
+                goto done;
+            }
+            memcpy(w->blk + w->blk_len, raw + a, len);
+            w->blk_len += len;
+            w->blk_rows++;
+            a += len;
+        }
+    }
+    if ((st = flush_block(w)) != VS_OK)
+        goto done;
+    uint64_t before = docs_len + docidx_len, after = w->docs_len + w->docidx_len + dl;
+    uint64_t vbytes = w->rows * w->dim * (w->storage == VS_VSTORE_F16 ? 2u : sizeof(float));
+    if (after > before && after - before > (before + vbytes) / 16) {
+        /* the dictionary does not pay here: back to the blocks collected */
+        free(w->docs);
+        free(w->docidx);
+        ZSTD_freeCDict(w->cdict);
+        w->cdict = NULL;
+        goto restore;
+    }
+    free(docs);
+    free(docidx);
+    w->dict = dict;
+    w->dict_len = dl;
+    dict = NULL;
+    goto free_tmp;
+done:
+    if (w->docs != docs) {
+        free(w->docs);
+        free(w->docidx);
+    }
+    ZSTD_freeCDict(w->cdict);
+    w->cdict = NULL;
+restore:
+    w->docs = docs;
+    w->docidx = docidx;
+    w->docs_len = docs_len;
+    w->docidx_len = docidx_len;
+    w->docs_cap = docs_cap;
+    w->docidx_cap = docidx_cap;
+    {
+        uint64_t total = 0;
+        for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY)
+            total += vs_get64(docidx + e + 16);
+        w->docs_raw = total;
+    }
+free_tmp:
+    ZSTD_freeDCtx(dc);
+    free(raw);
+    free(sample);
+    free(sizes);
+    free(dict);
+    return st;
+#endif
+}
+
 int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
 {
     int st;
@@ -483,6 +656,8 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
         if ((order || w->text) && (st = reorder_rows(w, order, d)) != VS_OK)
             goto fail_diag;
     }
+    if ((st = repack_docs(w)) != VS_OK)
+        goto fail;
     /* VECTORS were streamed since the header; codec "zstd" means blocks,
      * each raw or zstd (see VECINDEX), "f16" blocks of half floats */
     add_sect(w, VS_SECT_VECTORS,
@@ -498,6 +673,10 @@ int vs_segw_finish(struct vs_segw *w, uint64_t *bytes, struct vs_diag *d)
     if ((st = write_sect(w, VS_SECT_IDS, w->ids, w->ids_len, 3)) != VS_OK ||
         (st = write_sect(w, VS_SECT_DOCINDEX, w->docidx, w->docidx_len, 0)) != VS_OK ||
         (st = write_sect(w, VS_SECT_VECINDEX, w->vecidx, w->vecidx_len, 0)) != VS_OK)
+        goto fail;
+    /* the docs blocks' dictionary: required (the blocks cannot be read
+     * without it) */
+    if (w->dict && (st = write_sect(w, VS_SECT_DOCDICT, w->dict, w->dict_len, 0)) != VS_OK)
         goto fail;
     if (w->text) { /* postings are compressed inside; optional for readers */
         void *tb;
@@ -614,6 +793,8 @@ void vs_segw_free(struct vs_segw *w)
     free(w->cbuf);
     XXH64_freeState(w->vec_sum);
     ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeCDict(w->cdict);
+    free(w->dict);
     free(w);
 }
 

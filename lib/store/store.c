@@ -583,10 +583,10 @@ int vs_store_info(struct vs_store *s, json_t **info, struct vs_diag *d)
         for (uint32_t k = 0; k < g->nsect; k++) {
             static const char *names[] = {"unknown", "ids",  "vectors",
                                           "docindex", "docs", "vecindex", "bm25", "hnsw",
-                                          "quant"};
+                                          "quant", "docdict"};
             const struct vs_sect *x = &g->sect[k];
             json_t *je = json_object();
-            json_object_set_new(je, "name", json_string(names[x->type <= 8 ? x->type : 0]));
+            json_object_set_new(je, "name", json_string(names[x->type <= 9 ? x->type : 0]));
             json_object_set_new(je, "codec", json_string(x->codec == VS_CODEC_F16 ? "f16"
                                                          : x->codec ? "zstd" : "raw"));
             json_object_set_new(je, "bytes", json_integer((json_int_t)x->len));

@@ -34,7 +34,20 @@
  * RLE block is 4 bytes for up to 128 KiB); readers refuse a raw length
  * beyond it before allocating for it */
 #define VS_ZSTD_MAX_RATIO 32768u
+/* Docs blocks: a writer collects the docs in blocks of at most
+ * VS_DOCS_PER_BLOCK docs (zstd level 3, no dictionary). When a segment's
+ * docs add up to VS_DOCS_DICT_MIN raw bytes or more, it trains a zstd
+ * dictionary (1/64 of their raw bytes, from 2 KiB up to VS_DOCS_DICT_BYTES)
+ * on a sample of at most
+ * VS_DOCS_DICT_SAMPLE bytes of its docs, writes it as section DOCDICT and
+ * writes the docs again in blocks of at most VS_DOCS_BLOCK_BYTES raw bytes
+ * (a single larger doc is a block of its own) compressed with it: a reader
+ * then decompresses a few KiB to read one doc, not a block of 256. */
 #define VS_DOCS_PER_BLOCK 256u
+#define VS_DOCS_BLOCK_BYTES 4096u
+#define VS_DOCS_DICT_MIN (64u << 10)
+#define VS_DOCS_DICT_BYTES (16u << 10)
+#define VS_DOCS_DICT_SAMPLE (512u << 10)
 #define VS_DOCIDX_ENTRY 48u
 /* Rows per vectors block written (raw float32, each block checksummed, so a
  * reader checks only the blocks a search touches, in place in the mapped
@@ -50,7 +63,9 @@ enum {
     VS_SECT_VECTORS = 2,  /* blocks of VS_VEC_BLOCK_ROWS x dim float32 */
     VS_SECT_DOCINDEX = 3, /* one 48-byte entry per docs block */
     VS_SECT_DOCS = 4,     /* zstd blocks of '\n'-separated JSON docs */
-    VS_SECT_VECINDEX = 5  /* one 48-byte entry per vectors block */
+    VS_SECT_VECINDEX = 5, /* one 48-byte entry per vectors block */
+    VS_SECT_DOCDICT = 9   /* the zstd dictionary of the docs blocks (raw;
+                             required: the blocks need it) */
 };
 #define VS_SECT_REQUIRED 1u
 
@@ -100,10 +115,16 @@ struct vs_segment {
     uint64_t nvblocks;
     float *vblk;            /* the last vectors block decompressed */
     uint64_t vblk_no, vblk_first, vblk_n;
+    void *ddict;            /* ZSTD_DDict of section DOCDICT, or NULL */
+    int ddict_state;        /* 0 not looked for, 1 loaded or none */
+    void *dctx;             /* ZSTD_DCtx for docs blocks */
     char *blk;              /* the last docs block decompressed */
-    size_t blk_len;
+    size_t blk_len, blk_cap;
     uint64_t blk_no, blk_first, blk_n;
-    uint32_t *blk_off;      /* line offsets in blk, blk_n + 1 entries */
+    /* where the doc blk_at_row of the block starts in blk (a sequential
+     * read finds the next doc from there) */
+    uint64_t blk_at_row;
+    size_t blk_at;
 };
 
 /* ---- store.c ---- */

@@ -215,8 +215,10 @@ def _meta_json(m: Any, i: int) -> str | None:
 # ---- stores -----------------------------------------------------------------
 
 
-class Store:
-    """An open store (see __init__.pyi)."""
+class Store(_vecstore.StoreBase):
+    """An open store (see __init__.pyi). search and search_arrays are the C
+    base's: a float32 vector query runs there with no Python frame; any
+    other query comes back to _search_py / _search_arrays_py below."""
 
     def __init__(self, db: Any, path: str, autocommit: bool,
                  embedder: Embedder | None) -> None:
@@ -328,7 +330,7 @@ class Store:
             return None
         return self._embedder.embed(list(texts), role="query")
 
-    def search(self, query: Any, k: int = 10, *, filter: str | None = None,
+    def _search_py(self, query: Any, k: int = 10, *, filter: str | None = None,
                mode: str | None = None, ef: int | None = None, exact: bool = False,
                fusion: str | None = None, alpha: float | None = None,
                rrf_k: float | None = None, depth: int | None = None,
@@ -349,7 +351,7 @@ class Store:
             bool(with_metadata), bool(with_text or with_metadata))
         return rows[0] if single else rows
 
-    def search_arrays(self, queries: Any, k: int = 10, *, filter: str | None = None,
+    def _search_arrays_py(self, queries: Any, k: int = 10, *, filter: str | None = None,
                       ef: int | None = None, exact: bool = False,
                       threads: int | None = None) -> tuple[Any, Any]:
         vectors = _as_f32(queries, "queries")

@@ -15,6 +15,7 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,8 +601,10 @@ static PyObject *make_hit(const struct vs_hit *h, PyObject *qid)
         o->doc_id = opt_str(h->doc_id);
     if (h->has_distance)
         o->distance = PyFloat_FromDouble(h->distance);
-    if (h->has_score_vector)
-        o->score_vector = PyFloat_FromDouble(h->score_vector);
+    if (h->has_score_vector) /* a vector hit's score is its score_vector: one float */
+        o->score_vector = memcmp(&h->score_vector, &h->score, sizeof h->score) == 0 && o->score
+                              ? Py_NewRef(o->score)
+                              : PyFloat_FromDouble(h->score_vector);
     if (h->has_score_text)
         o->score_text = PyFloat_FromDouble(h->score_text);
     if (h->retrieval_rank)
@@ -622,18 +625,25 @@ struct search_args {
     Py_ssize_t nq;
     struct vs_search_opts o;
     const char *filter;
+    Py_buffer *held; /* the buffer of vectors when the caller holds it (the
+                        fast path), else NULL: make_queries takes it */
+    size_t cols;     /* with held: the row length */
 };
 
 /* Fill the queries of a search; 0 ok, -1 error set. *qs and *at are the
  * caller's to free; the buffer is held in *v when *have. */
 static int make_queries(DBObject *s, struct search_args *a, Py_buffer *v, int *have,
-                        struct vs_search_query **qs, const char ***at)
+                        struct vs_search_query **qs, const char ***at,
+                        struct vs_search_query *one)
 {
     size_t rows = 0, cols = 0;
     *qs = NULL;
     *at = NULL;
     *have = 0;
-    if (a->vectors != Py_None) {
+    if (a->held) {
+        v = a->held;
+        cols = a->cols;
+    } else if (a->vectors != Py_None) {
         if (float_buffer(a->vectors, v, 0, &rows, &cols) < 0)
             return -1;
         *have = 1;
@@ -650,14 +660,16 @@ static int make_queries(DBObject *s, struct search_args *a, Py_buffer *v, int *h
         if (!(*at = utf8_array(a->texts, "text", 1)))
             return -1;
     }
-    *qs = calloc((size_t)a->nq + 1, sizeof **qs);
-    if (!*qs) {
+    if (a->nq == 1) { /* one query: no allocation */
+        memset(one, 0, sizeof *one);
+        *qs = one;
+    } else if (!(*qs = calloc((size_t)a->nq + 1, sizeof **qs))) {
         PyErr_NoMemory();
         return -1;
     }
     for (Py_ssize_t i = 0; i < a->nq; i++) {
         struct vs_search_query *q = &(*qs)[i];
-        if (*have) {
+        if (*have || a->held) {
             q->vector = (const float *)v->buf + (size_t)i * cols;
             q->dim = cols;
         }
@@ -666,16 +678,13 @@ static int make_queries(DBObject *s, struct search_args *a, Py_buffer *v, int *h
     return 0;
 }
 
-static int parse_search(PyObject *args, struct search_args *a)
+/* The options of a search (NaN rrf_k or alpha: the library's default);
+ * 0, or -1 with the error set. */
+static int set_opts(struct search_args *a, Py_ssize_t k, int mode, Py_ssize_t ef, int exact,
+                    int fusion, double rrf_k, double alpha, Py_ssize_t depth, double mmr,
+                    int threads, int with_text, int with_meta, int with_doc)
 {
-    int mode, exact, fusion, threads, with_text, with_meta, with_doc;
-    Py_ssize_t k, ef, depth;
-    double rrf_k, alpha, mmr;
     vs_search_opts_init(&a->o, sizeof a->o);
-    if (!PyArg_ParseTuple(args, "OOnnzinpiddndippp", &a->vectors, &a->texts, &a->nq, &k,
-                          &a->filter, &mode, &ef, &exact, &fusion, &rrf_k, &alpha, &depth,
-                          &mmr, &threads, &with_text, &with_meta, &with_doc))
-        return -1;
     if (k < 1 || ef < 0 || depth < 0 || a->nq < 0) {
         raise_here(VS_E_USAGE, k < 1 ? "k" : ef < 0 ? "ef" : "depth", 0,
                    k < 1 ? "k must be 1..100000" : "ef and depth must be >= 0", 0);
@@ -700,17 +709,31 @@ static int parse_search(PyObject *args, struct search_args *a)
     return 0;
 }
 
+static int parse_search(PyObject *args, struct search_args *a)
+{
+    int mode, exact, fusion, threads, with_text, with_meta, with_doc;
+    Py_ssize_t k, ef, depth;
+    double rrf_k, alpha, mmr;
+    a->held = NULL;
+    if (!PyArg_ParseTuple(args, "OOnnzinpiddndippp", &a->vectors, &a->texts, &a->nq, &k,
+                          &a->filter, &mode, &ef, &exact, &fusion, &rrf_k, &alpha, &depth,
+                          &mmr, &threads, &with_text, &with_meta, &with_doc))
+        return -1;
+    return set_opts(a, k, mode, ef, exact, fusion, rrf_k, alpha, depth, mmr, threads,
+                    with_text, with_meta, with_doc);
+}
+
 /* Run the search of a; *res on success (0), -1 with the error set. */
 static int run_search(DBObject *s, struct search_args *a, vs_results **res)
 {
     Py_buffer v;
     int have = 0, ret = -1;
-    struct vs_search_query *qs = NULL;
+    struct vs_search_query *qs = NULL, one;
     const char **at = NULL;
     *res = NULL;
     if (db_enter(s) < 0)
         return -1;
-    if (make_queries(s, a, &v, &have, &qs, &at) == 0) {
+    if (make_queries(s, a, &v, &have, &qs, &at, &one) == 0) {
         struct vs_error err;
         memset(&err, 0, sizeof err);
         int rc;
@@ -722,13 +745,16 @@ static int run_search(DBObject *s, struct search_args *a, vs_results **res)
         else
             ret = 0;
     }
-    free(qs);
+    if (qs != &one)
+        free(qs);
     free(at);
     if (have)
         PyBuffer_Release(&v);
     db_leave(s);
     return ret;
 }
+
+static PyObject *hit_lists(vs_results *res);
 
 /* search(vectors, texts, nq, k, filter, mode, ef, exact, fusion, rrf_k,
  * alpha, depth, mmr, threads, with_text, with_metadata, with_doc_id)
@@ -743,6 +769,13 @@ static PyObject *db_search(PyObject *self, PyObject *args)
     }
     if (parse_search(args, &a) < 0 || run_search((DBObject *)self, &a, &res) < 0)
         return NULL;
+    return hit_lists(res);
+}
+
+/* The hits of res as a list (per query) of lists of vecstore.Hit; frees
+ * res. */
+static PyObject *hit_lists(vs_results *res)
+{
     size_t nq = vs_results_queries(res);
     PyObject *out = PyList_New((Py_ssize_t)nq);
     for (size_t q = 0; out && q < nq; q++) {
@@ -836,6 +869,441 @@ static PyType_Slot db_slots[] = {
 
 static PyType_Spec db_spec = {"vecstore._vecstore.DB", sizeof(DBObject), 0,
                               Py_TPFLAGS_DEFAULT, db_slots};
+
+/* ---- StoreBase: the C base of vecstore.Store ----
+ * Store.search and Store.search_arrays are this type's METH_FASTCALL |
+ * METH_KEYWORDS methods: a float32 C-contiguous buffer query with the
+ * keywords' plain values (int, float, str, None, bool) is parsed and
+ * searched here with no Python frame, no argument tuple or dict and one
+ * buffer acquisition; the results are built straight into their objects
+ * (Hit, or two preallocated numpy arrays). Anything else (text queries,
+ * lists, other dtypes, bad keywords) goes to the Python implementation
+ * (Store._search_py / Store._search_arrays_py), which converts, checks
+ * and raises as before. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *db; /* the DB handle (Store._db) */
+} StoreObject;
+
+static PyTypeObject *StoreBaseType;
+
+static int store_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(((StoreObject *)self)->db);
+    Py_VISIT((PyObject *)Py_TYPE(self));
+    return 0;
+}
+
+static int store_clear(PyObject *self)
+{
+    Py_CLEAR(((StoreObject *)self)->db);
+    return 0;
+}
+
+static void store_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    store_clear(self);
+    freefunc fr = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    fr(self);
+    Py_DECREF(tp);
+}
+
+/* the keywords of the two methods, interned at import */
+enum {
+    KW_QUERY, KW_K, KW_FILTER, KW_MODE, KW_EF, KW_EXACT, KW_FUSION, KW_ALPHA, KW_RRF_K,
+    KW_DEPTH, KW_MMR, KW_TEXT, KW_WITH_TEXT, KW_WITH_METADATA, KW_THREADS, KW_N
+};
+static const char *const search_kw[KW_N] = {
+    "query", "k", "filter", "mode", "ef", "exact", "fusion", "alpha", "rrf_k",
+    "depth", "mmr", "text", "with_text", "with_metadata", "threads"};
+static PyObject *search_kwo[KW_N];
+/* search_arrays(queries, k, *, filter, ef, exact, threads) */
+static const int arrays_kw[] = {KW_QUERY, KW_K, KW_FILTER, KW_EF, KW_EXACT, KW_THREADS};
+static PyObject *queries_name; /* "queries", search_arrays' first parameter */
+static PyObject *name_search_py, *name_arrays_py;
+
+/* The index in search_kw of keyword name (arrays: only search_arrays'
+ * keywords, "queries" for the query), or -1. */
+static int kw_index(PyObject *name, int arrays)
+{
+    int n = arrays ? (int)(sizeof arrays_kw / sizeof *arrays_kw) : KW_N;
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < n; j++) {
+            int i = arrays ? arrays_kw[j] : j;
+            PyObject *want = arrays && i == KW_QUERY ? queries_name : search_kwo[i];
+            if (pass == 0 ? name == want
+                          : PyUnicode_Check(name) && PyUnicode_Compare(name, want) == 0)
+                return i;
+        }
+    return -1;
+}
+
+/* Spread the arguments of a vectorcall over v (KW_N slots, NULL when not
+ * given); 0 when they do not fit (too many positionals, an unknown or
+ * repeated keyword): the Python implementation reports those. */
+static int spread_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int arrays,
+                       PyObject **v)
+{
+    for (int i = 0; i < KW_N; i++)
+        v[i] = NULL;
+    if (nargs > 2)
+        return 0;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        v[i] = args[i];
+    Py_ssize_t nk = kwnames ? PyTuple_Size(kwnames) : 0;
+    for (Py_ssize_t j = 0; j < nk; j++) {
+        int i = kw_index(PyTuple_GetItem(kwnames, j), arrays);
+        if (i < 0 || v[i])
+            return 0;
+        v[i] = args[nargs + j];
+    }
+    return 1;
+}
+
+/* Call the Python implementation name of self with the vectorcall's
+ * arguments (a tuple and a dict: the slow path only). */
+static PyObject *call_py(PyObject *self, PyObject *name, PyObject *const *args,
+                         Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *fn = PyObject_GetAttr(self, name);
+    if (!fn)
+        return NULL;
+    PyObject *t = PyTuple_New(nargs), *kw = NULL, *r = NULL;
+    Py_ssize_t nk = kwnames ? PyTuple_Size(kwnames) : 0;
+    if (t && nk && !(kw = PyDict_New()))
+        goto out;
+    for (Py_ssize_t i = 0; t && i < nargs; i++)
+        PyTuple_SetItem(t, i, Py_NewRef(args[i]));
+    for (Py_ssize_t j = 0; kw && j < nk; j++)
+        if (PyDict_SetItem(kw, PyTuple_GetItem(kwnames, j), args[nargs + j]) < 0)
+            goto out;
+    if (t)
+        r = PyObject_Call(fn, t, kw);
+out:
+    Py_XDECREF(t);
+    Py_XDECREF(kw);
+    Py_DECREF(fn);
+    return r;
+}
+
+/* An optional int (None: 0); 1 ok, 0 not a plain int (the slow path), -1
+ * error. */
+static int opt_int(PyObject *o, Py_ssize_t *out)
+{
+    *out = 0;
+    if (!o || o == Py_None)
+        return 1;
+    if (!PyLong_Check(o))
+        return 0;
+    *out = PyLong_AsSsize_t(o);
+    if (*out == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0; /* too large: int() in Python reports it */
+    }
+    return 1;
+}
+
+/* An optional float (None: dflt); 1, 0 (the slow path) */
+static int opt_double(PyObject *o, double dflt, double *out)
+{
+    *out = dflt;
+    if (!o || o == Py_None)
+        return 1;
+    if (!PyFloat_Check(o) && !PyLong_Check(o))
+        return 0;
+    *out = PyFloat_AsDouble(o);
+    if (*out == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* One of names[0..n) (None: dflt): its index; -2 not one of them (the slow
+ * path reports it). */
+static int opt_name(PyObject *o, const char *const *names, int n, int dflt)
+{
+    if (!o || o == Py_None)
+        return dflt;
+    if (!PyUnicode_Check(o))
+        return -2;
+    for (int i = 0; i < n; i++)
+        if (PyUnicode_CompareWithASCIIString(o, names[i]) == 0)
+            return i;
+    return -2;
+}
+
+/* bool(o) for an optional flag; -1 error */
+static int opt_bool(PyObject *o, int dflt)
+{
+    return !o ? dflt : PyObject_IsTrue(o);
+}
+
+/* Take the buffer of a float32 C-contiguous query of 1 or 2 dimensions into
+ * v: 1; 0 (no error set) when it is anything else. */
+static int query_buffer(PyObject *q, Py_buffer *v)
+{
+    if (!q || PyUnicode_Check(q) || !PyObject_CheckBuffer(q))
+        return 0;
+    if (PyObject_GetBuffer(q, v, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    const char *f = v->format ? v->format : "B";
+    if ((*f == '<' || *f == '=' || *f == '@') && f[1])
+        f++;
+    if (f[0] != 'f' || f[1] || v->itemsize != 4 || v->ndim < 1 || v->ndim > 2 ||
+        (v->ndim == 2 && v->shape[0] < 1)) {
+        PyBuffer_Release(v);
+        return 0;
+    }
+    return 1;
+}
+
+static const char *const mode_names[] = {"auto", "vector", "text", "hybrid"};
+static const char *const fusion_names[] = {"rrf", "weighted", "dbsf"};
+
+/* The fast path's search arguments from v; 1 ready (the buffer held in
+ * *buf), 0 the slow path, -1 error. */
+static int fast_args(PyObject *self, PyObject **v, int arrays, struct search_args *a,
+                     Py_buffer *buf, DBObject **db)
+{
+    PyObject *dbo = ((StoreObject *)self)->db;
+    if (!dbo || !PyObject_TypeCheck(dbo, DBType) || (v[KW_TEXT] && v[KW_TEXT] != Py_None))
+        return 0;
+    *db = (DBObject *)dbo;
+    Py_ssize_t k = 10, ef, depth, threads;
+    double rrf_k, alpha, mmr;
+    int mode = arrays ? 1 : opt_name(v[KW_MODE], mode_names, 4, 0);
+    int fusion = arrays ? 0 : opt_name(v[KW_FUSION], fusion_names, 3, 1);
+    if (mode < 0 || fusion < 0 || (v[KW_K] && (!opt_int(v[KW_K], &k) || v[KW_K] == Py_None)) ||
+        !opt_int(v[KW_EF], &ef) || !opt_int(v[KW_DEPTH], &depth) ||
+        !opt_int(v[KW_THREADS], &threads) || threads > INT_MAX || threads < INT_MIN ||
+        !opt_double(v[KW_RRF_K], NAN, &rrf_k) || !opt_double(v[KW_ALPHA], NAN, &alpha) ||
+        !opt_double(v[KW_MMR], -1.0, &mmr))
+        return 0;
+    a->filter = NULL;
+    if (v[KW_FILTER] && v[KW_FILTER] != Py_None) {
+        Py_ssize_t n;
+        if (!PyUnicode_Check(v[KW_FILTER]) ||
+            !(a->filter = PyUnicode_AsUTF8AndSize(v[KW_FILTER], &n)) ||
+            (Py_ssize_t)strlen(a->filter) != n) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    int exact = opt_bool(v[KW_EXACT], 0), wt = opt_bool(v[KW_WITH_TEXT], 1),
+        wm = opt_bool(v[KW_WITH_METADATA], 1);
+    if (exact < 0 || wt < 0 || wm < 0)
+        return -1;
+    if (arrays)
+        wt = wm = 0;
+    if (!query_buffer(v[KW_QUERY], buf))
+        return 0;
+    a->vectors = v[KW_QUERY];
+    a->texts = Py_None;
+    a->held = buf;
+    a->nq = buf->ndim == 1 ? 1 : buf->shape[0];
+    a->cols = (size_t)(buf->ndim == 1 ? buf->shape[0] : buf->shape[1]);
+    if (set_opts(a, k, mode, ef, exact, fusion, rrf_k, alpha, depth, mmr, (int)threads, wt, wm,
+                 wt || wm) < 0) {
+        PyBuffer_Release(buf);
+        return -1;
+    }
+    return 1;
+}
+
+static PyObject *store_search(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    PyObject *v[KW_N];
+    struct search_args a;
+    Py_buffer buf;
+    DBObject *db = NULL;
+    vs_results *res;
+    int r = spread_args(args, nargs, kwnames, 0, v) && hit_type
+                ? fast_args(self, v, 0, &a, &buf, &db)
+                : 0;
+    if (r < 0)
+        return NULL;
+    if (r == 0)
+        return call_py(self, name_search_py, args, nargs, kwnames);
+    int single = buf.ndim == 1;
+    Py_INCREF((PyObject *)db);
+    r = run_search(db, &a, &res);
+    PyBuffer_Release(&buf);
+    Py_DECREF((PyObject *)db);
+    if (r < 0)
+        return NULL;
+    PyObject *rows = hit_lists(res);
+    if (!rows || !single)
+        return rows;
+    PyObject *one = PyList_GetItem(rows, 0);
+    Py_XINCREF(one);
+    Py_DECREF(rows);
+    return one;
+}
+
+/* numpy.empty and the two dtypes, looked up once */
+static PyObject *np_empty, *np_f32, *np_obj;
+
+static int numpy_ready(void)
+{
+    if (np_empty)
+        return 0;
+    PyObject *np = PyImport_ImportModule("numpy");
+    if (!np)
+        return -1;
+    PyObject *e = PyObject_GetAttrString(np, "empty");
+    PyObject *f = PyObject_GetAttrString(np, "float32");
+    PyObject *o = PyObject_GetAttrString(np, "object_");
+    Py_DECREF(np);
+    if (!e || !f || !o) {
+        Py_XDECREF(e);
+        Py_XDECREF(f);
+        Py_XDECREF(o);
+        return -1;
+    }
+    np_empty = e;
+    np_f32 = f;
+    np_obj = o;
+    return 0;
+}
+
+/* A new numpy array of shape and dtype, its buffer (writable, C order) in
+ * *b with itemsize isz; NULL with the error set. */
+static PyObject *new_array(PyObject *shape, PyObject *dtype, Py_buffer *b, Py_ssize_t isz)
+{
+    PyObject *arr = PyObject_CallFunctionObjArgs(np_empty, shape, dtype, NULL);
+    if (!arr)
+        return NULL;
+    if (PyObject_GetBuffer(arr, b, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE | PyBUF_FORMAT) != 0)
+        goto fail;
+    if (b->itemsize != isz) {
+        PyBuffer_Release(b);
+        PyErr_SetString(PyExc_RuntimeError, "vecstore: numpy.empty gave an unexpected buffer");
+        goto fail;
+    }
+    return arr;
+fail:
+    Py_DECREF(arr);
+    return NULL;
+}
+
+/* (ids, scores): numpy arrays (nq, k) of object (str, None past a query's
+ * hits) and float32 (NaN there), written in place; frees res. */
+static PyObject *hit_arrays(vs_results *res, size_t nq, size_t k)
+{
+    PyObject *shape = NULL, *ids = NULL, *scores = NULL, *out = NULL;
+    Py_buffer bi, bs;
+    int have_i = 0, have_s = 0;
+    if (numpy_ready() < 0 || !(shape = Py_BuildValue("(nn)", (Py_ssize_t)nq, (Py_ssize_t)k)))
+        goto done;
+    if (!(ids = new_array(shape, np_obj, &bi, (Py_ssize_t)sizeof(PyObject *))))
+        goto done;
+    have_i = 1;
+    if (!(scores = new_array(shape, np_f32, &bs, (Py_ssize_t)sizeof(float))))
+        goto done;
+    have_s = 1;
+    /* numpy.empty(object) holds None in every slot (a reference each):
+     * each slot's reference is swapped for the id's */
+    PyObject **slot = bi.buf;
+    float *sc = bs.buf;
+    for (size_t q = 0; q < nq; q++) {
+        size_t nh = vs_results_count(res, q);
+        for (size_t i = 0; i < k; i++) {
+            const struct vs_hit *h = i < nh ? vs_results_hit(res, q, i) : NULL;
+            sc[q * k + i] = h ? (float)h->score : NAN;
+            if (!h)
+                continue;
+            PyObject *id = opt_str(h->id);
+            if (!id)
+                goto done;
+            PyObject *old = slot[q * k + i];
+            slot[q * k + i] = id;
+            Py_XDECREF(old);
+        }
+    }
+    out = PyTuple_Pack(2, ids, scores);
+done:
+    if (have_i)
+        PyBuffer_Release(&bi);
+    if (have_s)
+        PyBuffer_Release(&bs);
+    Py_XDECREF(shape);
+    Py_XDECREF(ids);
+    Py_XDECREF(scores);
+    vs_results_free(res);
+    return out;
+}
+
+static PyObject *store_search_arrays(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                     PyObject *kwnames)
+{
+    PyObject *v[KW_N];
+    struct search_args a;
+    Py_buffer buf;
+    DBObject *db = NULL;
+    vs_results *res;
+    int r = spread_args(args, nargs, kwnames, 1, v) ? fast_args(self, v, 1, &a, &buf, &db) : 0;
+    if (r < 0)
+        return NULL;
+    if (r == 0)
+        return call_py(self, name_arrays_py, args, nargs, kwnames);
+    a.o.ids_only = 1; /* no stored record is read for the hits */
+    Py_INCREF((PyObject *)db);
+    r = run_search(db, &a, &res);
+    PyBuffer_Release(&buf);
+    Py_DECREF((PyObject *)db);
+    if (r < 0)
+        return NULL;
+    return hit_arrays(res, (size_t)a.nq, a.o.k);
+}
+
+static PyMethodDef store_methods[] = {
+    {"search", (PyCFunction)(void (*)(void))store_search, METH_FASTCALL | METH_KEYWORDS,
+     "search($self, /, query, k=10, *, filter=None, mode=None, ef=None, exact=False, "
+     "fusion=None, alpha=None, rrf_k=None, depth=None, mmr=None, text=None, with_text=True, "
+     "with_metadata=True, threads=None)\n--\n\n"
+     "Search the store; hits best first (see vecstore/__init__.pyi)."},
+    {"search_arrays", (PyCFunction)(void (*)(void))store_search_arrays,
+     METH_FASTCALL | METH_KEYWORDS,
+     "search_arrays($self, /, queries, k=10, *, filter=None, ef=None, exact=False, "
+     "threads=None)\n--\n\n"
+     "Vector queries to (ids, scores) arrays of shape (m, k) (see vecstore/__init__.pyi)."},
+    {NULL, NULL, 0, NULL}};
+
+static PyMemberDef store_members[] = {
+    {"_db", T_OBJECT, offsetof(StoreObject, db), 0, "the DB handle"},
+    {NULL, 0, 0, 0, NULL}};
+
+static char store_doc[] = "the C base of vecstore.Store (its search fast paths)";
+static PyType_Slot store_slots[] = {
+    {Py_tp_dealloc, store_dealloc},
+    {Py_tp_traverse, store_traverse},
+    {Py_tp_clear, store_clear},
+    {Py_tp_methods, store_methods},
+    {Py_tp_members, store_members},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_doc, store_doc},
+    {0, NULL}};
+static PyType_Spec store_spec = {"vecstore._vecstore.StoreBase", sizeof(StoreObject), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+                                 store_slots};
+
+static int intern_names(void)
+{
+    for (int i = 0; i < KW_N; i++)
+        if (!(search_kwo[i] = PyUnicode_InternFromString(search_kw[i])))
+            return -1;
+    queries_name = PyUnicode_InternFromString("queries");
+    name_search_py = PyUnicode_InternFromString("_search_py");
+    name_arrays_py = PyUnicode_InternFromString("_search_arrays_py");
+    return queries_name && name_search_py && name_arrays_py ? 0 : -1;
+}
 
 /* ---- Encoder ---- */
 
@@ -1277,6 +1745,7 @@ PyMODINIT_FUNC PyInit__vecstore(void)
         return NULL;
     if (add_type(m, &db_spec, &DBType) < 0 || add_type(m, &enc_spec, &EncType) < 0 ||
         add_type(m, &rr_spec, &RrType) < 0 || add_type(m, &hit_spec, &HitBaseType) < 0 ||
+        add_type(m, &store_spec, &StoreBaseType) < 0 || intern_names() < 0 ||
         PyModule_AddIntConstant(m, "DB_WRITE", VS_DB_WRITE) < 0 ||
         PyModule_AddIntConstant(m, "DB_CREATE", VS_DB_CREATE) < 0 ||
         PyModule_AddIntConstant(m, "DB_EXCL", VS_DB_EXCL) < 0 ||

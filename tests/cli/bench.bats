@@ -91,8 +91,24 @@ setup() {
     printf '%s\n' "$out" | grep -E '^vecstore-cli +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
     printf '%s\n' "$out" | grep -E '^vecstore-py +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
     printf '%s\n' "$out" | grep -E '^C: vs_db_search \(bench/py/percall.c\) +[0-9.]+ '
-    printf '%s\n' "$out" | grep -E '^Python: Store.search_arrays\(v\) +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+$'
+    printf '%s\n' "$out" | grep -E '^C: the same, ids_only +[0-9.]+ '
+    printf '%s\n' "$out" | grep -E '^Python: Store.search_arrays\(v\) +[0-9.]+ +[0-9.]+ +[0-9.]+ +-?[0-9.]+ +-?[0-9.]+$'
     [[ "$out" != *"failed"* ]]
+}
+
+@test "bench/py/report.py: an engine whose build was stopped at PYB_BUILD_LIMIT is reported as such" {
+    cd "$BATS_TEST_TMPDIR"
+    mkdir r
+    # what bench/py/run.sh leaves: ann.py's lines up to the build, then its mark
+    printf 'engine ngt\nversion 2.8.0\nparam epsilon\nbuild_limit_s 600\nbuild_timeout 1\n' > r/synth.ann.ngt
+    # an engine that failed otherwise (no mark) stays "failed"
+    printf 'engine scann\nversion 1.4.2\nparam leaves\nbuild_limit_s 600\n' > r/synth.ann.scann
+    run_split python3 "$ROOT/bench/py/report.py" r synth=100_x_128,_10_queries
+    expect_status 0
+    [ "$err" = "" ]
+    [[ "$out" == *"ngt: did not finish its build within 600 s (stopped; PYB_BUILD_LIMIT)"* ]]
+    [[ "$out" == *"scann: failed (see the log)"* ]]
+    [[ "$out" != *"ngt: failed"* ]]
 }
 
 @test "bench/shards.sh: merged exact hits of 1, 2 and 3 shards equal one store's; graph recall in range" {
@@ -111,18 +127,32 @@ setup() {
         END { if (n != 6) { print "rows: " n; bad = 1 }; exit bad }'
 }
 
-@test "bench/scale.sh: a tiny run prints its table and draws one PNG per quantity" {
+@test "bench/scale.sh: a tiny run prints its table and draws one PNG per quantity; a second run keeps the measured set and adds the new one" {
     command -v gnuplot >/dev/null 2>&1 || skip "gnuplot not installed (scripts/deps.sh --bench)"
     res=$BATS_TEST_TMPDIR/res
+    run_split env SCALE_RESULTS="$res" SCALE_DIR="$BATS_TEST_TMPDIR/scale" SCALE_SETS="1100x8" \
+        SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
+        sh "$ROOT/bench/scale.sh" "$BUILD"
+    expect_status 0
+    [[ "$out" == *"== scale: "*"load "*"command: SCALE_DIR=\"$BATS_TEST_TMPDIR/scale\" SCALE_SETS="* ]]
+    [[ "$err" == *"scale.sh: 1100x8 measured: $res/scale.tsv and its PNGs updated"* ]]
+    [[ "$err" != *"measured before"* ]]
+    [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 " ]
+    row1=$(sed -n 2p "$res/scale.tsv")
+    # a second run: 1100x8 and the graph order are not measured again, 2000x8 is added
     run_split env SCALE_RESULTS="$res" SCALE_DIR="$BATS_TEST_TMPDIR/scale" SCALE_SETS="1100x8 2000x8" \
         SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
         sh "$ROOT/bench/scale.sh" "$BUILD"
     expect_status 0
-    [[ "$out" == *"== scale: "*"load "*"command: SCALE_SETS="* ]]
+    [[ "$err" == *"scale.sh: 1100x8: measured before ($BATS_TEST_TMPDIR/scale/s-1100-8.row, commit "*"): kept"* ]]
+    [[ "$err" == *"scale.sh: graph order 1100x8: measured before"* ]]
+    [[ "$err" == *"scale.sh: 2000x8 measured: "* ]]
     [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 2000x8 " ]
-    # every row has its figures: graph bytes, query time at 0.95, cold open
-    [ "$(awk -F'\t' 'NR > 1 && $8 > 0 && $11 > 0 && $15 > 0' "$res/scale.tsv" | wc -l)" -eq 2 ]
-    [[ "$out" == *"format3_graph_order_bytes_per_vector"*"ratio"* ]]
+    [ "$(sed -n 2p "$res/scale.tsv")" = "$row1" ]
+    # every row has its figures: graph bytes, query time at 0.95, cold open, commit
+    [ "$(awk -F'\t' 'NR > 1 && $8 > 0 && $11 > 0 && $15 > 0 && $18 != ""' "$res/scale.tsv" | wc -l)" -eq 2 ]
+    [[ "$out" == *"-- 1100x8: per ef"*"-- 2000x8: per ef"*"format3_graph_order_bytes_per_vector"*"ratio"* ]]
+    [ "$(grep -c '^== scale: ' "$res/scale.txt")" -eq 2 ]
     for p in query build memory cold bytes; do
         [ "$(head -c 4 "$res/scale_$p.png" | od -An -c | tr -d ' ')" = '211PNG' ]
     done

@@ -318,6 +318,78 @@ EOF
     stop_server
 }
 
+@test "vs-serve: scan batches on all threads get the hits each gets alone" {
+    # a store whose exact scan passes over 4 MiB of vectors (16384 x 64
+    # floats, more than 1 MiB) is searched in scan batches: one at a time on
+    # both threads, gathered from the queue (lib/serve/server.c); a pass
+    # lasts long enough for the others to queue. 40 concurrent
+    # single-query requests (k 1..9, string and integer ids, JSON and
+    # NDJSON) must get vs-query's lines of their query; the batch count
+    # depends on the scheduler and is printed
+    cd "$BATS_TEST_TMPDIR"
+    $PY - <<'EOF2'
+import base64, json, random
+import numpy as np
+x = np.random.default_rng(5).uniform(-1, 1, (16384, 64)).astype("<f4")
+with open("recs.ndjson", "w") as f:
+    for i in range(len(x)):
+        f.write('{"id":"d%d","vector_b64":"%s"}\n' % (i, base64.b64encode(x[i].tobytes()).decode()))
+r = random.Random(5)
+with open("all.ndjson", "w") as a:
+    for i in range(40):
+        q = {"id": i if i % 2 else "q%d" % i, "k": 1 + i % 9,
+             "vector": [round(r.uniform(-1, 1), 3) for _ in range(64)]}
+        a.write(json.dumps(q) + "\n")
+        open("q%d" % i, "w").write(json.dumps(q) + "\n")
+EOF2
+    vs-ingest scan.vs < recs.ndjson 2>/dev/null
+    vs-query scan.vs < all.ndjson > expected
+    [ "$(wc -l < expected)" -eq 190 ]
+    start_server --threads 2 scan.vs
+    cat > ask.py <<'EOF2'
+import http.client, json, sys, threading
+port, together = int(sys.argv[1]), sys.argv[2] == "together"
+go = threading.Barrier(40)
+want = {}
+for l in open("expected"):
+    want.setdefault(json.loads(l)["qid"], []).append(l)
+bad = []
+def ask(i):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.connect()
+    if together:
+        go.wait()
+    ct = "application/x-ndjson" if i % 3 else "application/json"
+    c.request("POST", "/v1/stores/scan/query", open("q%d" % i, "rb").read(), {"Content-Type": ct})
+    r = c.getresponse()
+    got = r.read().decode()
+    lines = want["%d" % i if i % 2 else "q%d" % i]
+    if i % 3 == 0:
+        got = "".join(json.dumps(h, separators=(",", ":")) + "\n" for h in json.loads(got)["hits"])
+        lines = [json.dumps(json.loads(l), separators=(",", ":")) + "\n" for l in lines]
+    if r.status != 200 or got != "".join(lines):
+        bad.append("q%d: %d %s" % (i, r.status, got[:200]))
+if together:
+    ts = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+else:
+    [ask(i) for i in range(40)]
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF2
+    req POST /v1/stores/scan/query q1 # the first batch finds the store's kind
+    [ "$code" = 200 ]
+    run_split $PY ask.py "$PORT" together
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+    req GET /metrics
+    [[ "$body" == *'vs_queries_total{store="scan"} 41'* ]] || false
+    echo "# $(echo "$body" | grep '^vs_query_batches_total{store="scan"} [1-9]') for 41 queries" >&3
+    stop_server
+}
+
 @test "vs-serve: explain on request" {
     start_server "$KB"
     req POST /v1/stores/kb/query '{"id":"q","vector":[1,1,1,1,1,1,1,1],"k":2,"explain":true}'

@@ -26,6 +26,12 @@ struct data {
     struct vs_flat_part parts[NPART];
 };
 
+/* 1: every row live and the parts without a live map (the common store:
+ * no deletes), which takes the flat search's run-at-a-time offer path */
+static int all_live;
+/* 1: every vector one of 3, so that most scores tie with the worst hit */
+static int three_values;
+
 static void data_make(struct data *D, size_t dim, int dups)
 {
     static const uint64_t rows[NPART] = {37, 0, 301};
@@ -38,7 +44,9 @@ static void data_make(struct data *D, size_t dim, int dups)
         D->live[p] = malloc(rows[p] + 1);
         for (uint64_t r = 0; r < rows[p]; r++) {
             float *v = D->vecs[p] + r * dim;
-            if (dups && r > 0 && urand() % 3 == 0) /* an exact duplicate: a tie */
+            if (three_values && r >= 3)
+                memcpy(v, D->vecs[p] + (urand() % 3) * dim, dim * sizeof(float));
+            else if (dups && r > 0 && urand() % 3 == 0) /* an exact duplicate: a tie */
                 memcpy(v, v - dim, dim * sizeof(float));
             else
                 for (size_t i = 0; i < dim; i++)
@@ -48,10 +56,10 @@ static void data_make(struct data *D, size_t dim, int dups)
             snprintf(buf, sizeof buf, "doc%05u", (unsigned)((n * 7919) % 100000));
             n++;
             D->ids[p][r] = strdup(buf);
-            D->live[p][r] = urand() % 10 != 0;
+            D->live[p][r] = all_live || urand() % 10 != 0;
         }
         D->parts[p] = (struct vs_flat_part){D->vecs[p], (const char *const *)D->ids[p],
-                                           D->rows[p], D->live[p]};
+                                           D->rows[p], all_live ? NULL : D->live[p]};
     }
 }
 
@@ -208,6 +216,29 @@ static void test_shapes_threads_batches(void)
     run_case(VS_METRIC_DOT, 20, -1, 4, 2, 1000);
 }
 
+/* Without live maps (no allow map either for a third of the queries):
+ * rows of 3 vectors make ties with the heap's worst hit, which the run
+ * test must let through (the smaller id ranks); every metric, block sizes
+ * cutting the runs of 8 */
+static void test_no_live_map(void)
+{
+    static const enum vs_metric ms[] = {VS_METRIC_COSINE, VS_METRIC_DOT, VS_METRIC_L2};
+    all_live = 1;
+    for (int mi = 0; mi < 3; mi++) {
+        run_case(ms[mi], 16, -1, 1, 4, 0);
+        run_case(ms[mi], 37, -1, 2, 11, 13);
+        run_case(ms[mi], 8, -1, 1, 3, 64);
+        for (int l = 0; l < VS_SIMD_COUNT; l++)
+            if (vs_distance_supported((enum vs_simd)l))
+                run_case(ms[mi], 33, l, 1, 5, 0);
+        three_values = 1;
+        run_case(ms[mi], 16, -1, 1, 4, 0);
+        run_case(ms[mi], 16, -1, 2, 11, 13);
+        three_values = 0;
+    }
+    all_live = 0;
+}
+
 static void test_errors_and_empty(void)
 {
     struct vs_flat *f = NULL;
@@ -241,6 +272,7 @@ int main(void)
     RUN(test_cosine_dot_l2);
     RUN(test_every_variant);
     RUN(test_shapes_threads_batches);
+    RUN(test_no_live_map);
     RUN(test_errors_and_empty);
     return vs_test_done();
 }

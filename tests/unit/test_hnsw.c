@@ -2,6 +2,7 @@
  * serialised round trip, reproducibility and damage. */
 #include "test.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <xxhash.h>
@@ -525,6 +526,76 @@ static void test_edge_cases(void)
     vs_hnsw_scratch_free(NULL);
 }
 
+/* A dot-product graph over unit vectors: its distances (minus the dot) are
+ * negative for near rows and positive for far ones, so the build's sort
+ * (64-bit keys from the float bits) must order negatives before positives
+ * and larger magnitudes of negatives first; a sort that got them backwards
+ * links each node to its farthest rows and the recall falls far below. */
+static void test_build_dot_signed_distances(void)
+{
+    enum { DN = 3000, DQ = 100 };
+    float *x = make_mixture(DN + DQ, DIM, 7, 1);
+    for (size_t r = 0; r < DN + DQ; r++) {
+        float nn = 0;
+        for (size_t j = 0; j < DIM; j++)
+            nn += x[r * DIM + j] * x[r * DIM + j];
+        nn = sqrtf(nn);
+        for (size_t j = 0; j < DIM && nn > 0; j++)
+            x[r * DIM + j] /= nn;
+    }
+    struct vs_hnsw_opts o = {.M = 8, .ef_construction = 64, .seed = 3, .threads = 1, .simd = -1};
+    struct vs_hnsw *h = NULL;
+    CHECK_EQ_INT(vs_hnsw_build(x, DN, DIM, VS_METRIC_DOT, &o, &h, NULL), VS_OK);
+    struct vs_hnsw_scratch *s = NULL;
+    CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+    size_t found = 0, negative = 0;
+    for (size_t i = 0; i < DQ; i++) {
+        const float *q = x + (size_t)(DN + i) * DIM;
+        /* exact top K by dot */
+        float best[K];
+        uint64_t truth[K];
+        size_t m = 0;
+        for (size_t r = 0; r < DN; r++) {
+            float dv = 0;
+            for (size_t j = 0; j < DIM; j++)
+                dv += q[j] * x[r * DIM + j];
+            size_t pos = m;
+            while (pos > 0 && best[pos - 1] < dv)
+                pos--;
+            if (pos >= K)
+                continue;
+            for (size_t t = m < K ? m : K - 1; t > pos; t--) {
+                best[t] = best[t - 1];
+                truth[t] = truth[t - 1];
+            }
+            best[pos] = dv;
+            truth[pos] = r;
+            if (m < K)
+                m++;
+        }
+        if (best[0] > 0)
+            negative++; /* its nearest row's distance is below zero */
+        struct vs_hnsw_query hq = {.vec = q, .k = K, .ef = 64};
+        struct vs_hnsw_hit hits[K];
+        size_t nh = 0;
+        CHECK_EQ_INT(vs_hnsw_search(h, s, x, &hq, hits, &nh, NULL, NULL), VS_OK);
+        for (size_t a = 0; a < nh; a++)
+            for (size_t b = 0; b < m; b++)
+                if (hits[a].row == truth[b]) {
+                    found++;
+                    break;
+                }
+    }
+    double rec = (double)found / (double)(DQ * K);
+    printf("# dot over unit vectors: recall@10 ef=64 %.4f (%zu of %d queries with negative distances)\n",
+           rec, negative, DQ);
+    CHECK(negative == DQ);
+    CHECK(rec >= 0.95);
+    vs_hnsw_scratch_free(s);
+    vs_hnsw_free(h);
+    free(x);
+}
+
 int main(void)
 {
     RUN(test_build_and_recall);
@@ -543,6 +614,7 @@ int main(void)
     RUN(test_damage);
     RUN(test_block_unary_refill);
     RUN(test_edge_cases);
+    RUN(test_build_dot_signed_distances);
     vs_hnsw_free(graph);
     free(data);
     return vs_test_done();
