@@ -41,26 +41,9 @@ PGLIB=/usr/lib/postgresql/15/lib
     || die "PGXS not found (scripts/deps.sh installs postgresql-server-dev-15)"
 command -v dpkg-source >/dev/null 2>&1 || die "dpkg-source not found (dpkg-dev)"
 
-APT="$P/apt"
-SRC="$P/src"
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/parts" "$SRC"
-KEY=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$KEY" ] || die "$KEY missing (debian-archive-keyring)"
-echo "deb-src [signed-by=$KEY] http://deb.debian.org/debian trixie main" > "$APT/sources.list"
-APTOPT="-o Dir::Etc::SourceList=$APT/sources.list -o Dir::Etc::SourceParts=$APT/parts
- -o Dir::State::Lists=$APT/lists -o Dir::Cache=$APT/cache -o Debug::NoLocking=1"
-if [ ! -f "$APT/.updated" ]; then
-    # shellcheck disable=SC2086
-    apt-get -qq $APTOPT update >&2 || die "apt-get update (deb-src trixie) failed"
-    touch "$APT/.updated"
-fi
-d=$(find "$SRC" -maxdepth 1 -type d -name "pgvector-[0-9]*" | head -n 1)
-if [ -z "$d" ]; then
-    # shellcheck disable=SC2086
-    (cd "$SRC" && apt-get -qq $APTOPT source pgvector >&2) || die "apt-get source pgvector failed"
-    d=$(find "$SRC" -maxdepth 1 -type d -name "pgvector-[0-9]*" | head -n 1)
-fi
-[ -n "$d" ] || die "no unpacked source for pgvector"
+. "$(dirname "$0")/apt-source.sh"
+apt_source_init "$P/apt" "$P/src" trixie
+d=$(apt_source_fetch pgvector)
 
 # the relocated PostgreSQL: same relative layout as Debian's (bin and lib
 # under usr/lib/postgresql/15, share under usr/share/postgresql/15)

@@ -29,32 +29,9 @@ command -v dpkg-source >/dev/null 2>&1 || die "dpkg-source not found (dpkg-dev)"
 # Debian's acorn (node-acorn) from /usr/share/nodejs.
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/parts" "$SRC" \
-    "$OUT/include" "$OUT/lib"
-KEY=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$KEY" ] || die "$KEY missing (debian-archive-keyring)"
-cat > "$APT/sources.list" <<EOS
-deb-src [signed-by=$KEY] http://deb.debian.org/debian bookworm main
-deb-src [signed-by=$KEY] http://deb.debian.org/debian bookworm-updates main
-EOS
-APTOPT="-o Dir::Etc::SourceList=$APT/sources.list -o Dir::Etc::SourceParts=$APT/parts
- -o Dir::State::Lists=$APT/lists -o Dir::Cache=$APT/cache -o Debug::NoLocking=1"
-if [ ! -f "$APT/.updated" ]; then
-    # shellcheck disable=SC2086
-    apt-get -qq $APTOPT update >&2 || die "apt-get update (deb-src) failed"
-    touch "$APT/.updated"
-fi
-
-fetch() { # source package name -> its unpacked directory on stdout
-    d=$(find "$SRC" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
-    if [ -z "$d" ]; then
-        # shellcheck disable=SC2086
-        (cd "$SRC" && apt-get -qq $APTOPT source "$1" >&2) || die "apt-get source $1 failed"
-        d=$(find "$SRC" -maxdepth 1 -type d -name "$1-[0-9]*" | head -n 1)
-    fi
-    [ -n "$d" ] || die "no unpacked source for $1"
-    echo "$d"
-}
+mkdir -p "$OUT/include" "$OUT/lib"
+. "$(dirname "$0")/apt-source.sh"
+apt_source_init "$APT" "$SRC" bookworm bookworm-updates
 
 # no -msimd128: the same archives serve the SIMD128 and the scalar module.
 # -Os where speed matters little (jansson, utf8proc, the stemmers), -Oz for
@@ -92,7 +69,7 @@ objs() { # build dir, cflags, sources... -> compiles each into build dir, JOBS a
 # ZSTD_EXCLUDE_*_BLOCK_COMPRESSOR for this; Debian bookworm's 1.5.4 does
 # not). 267 KB of code became 62 KB; the module 33 + 9 KB smaller gzipped.
 if ! have libzstd.a; then
-z=$(fetch libzstd)
+z=$(apt_source_fetch libzstd)
 ZF="-DZSTD_MULTITHREAD=0 -DZSTD_DISABLE_ASM -DHUF_FORCE_DECOMPRESS_X1
  -DZSTD_FORCE_DECOMPRESS_SEQUENCES_SHORT -DZSTD_NO_INLINE -DZSTD_STRIP_ERROR_STRINGS
  -DZSTD_LEGACY_SUPPORT=0 -DZSTD_NO_UNUSED_FUNCTIONS -I$z/lib -I$z/lib/common"
@@ -121,7 +98,7 @@ fi
 
 # xxhash: one file
 if ! have libxxhash.a; then
-x=$(fetch xxhash)
+x=$(apt_source_fetch xxhash)
 CF=$CF_FAST
 objs "$B/obj/xxhash" "-I$x" "$x/xxhash.c"
 CF=$CF_SMALL
@@ -139,7 +116,7 @@ fi
 # aborts: the module's instantiation fails, it never runs with empty
 # tables). utf8proc.c itself is compiled unchanged, next to that file.
 if ! have libutf8proc.a; then
-u=$(fetch utf8proc)
+u=$(apt_source_fetch utf8proc)
 command -v zstd >/dev/null 2>&1 || die "zstd (the command) not found (scripts/deps.sh --wasm)"
 P="$B/obj/utf8proc-pack"
 rm -rf "$P"; mkdir -p "$P/orig" "$P/packed"
@@ -206,7 +183,7 @@ fi
 # jansson: configure's jansson_config.h and config.h written here for
 # a 32-bit WebAssembly target with C11 atomics and no threads
 if ! have libjansson.a; then
-j=$(fetch jansson)
+j=$(apt_source_fetch jansson)
 mkdir -p "$B/obj/jansson-cfg"
 sed -e 's/@json_inline@/inline/' -e 's/@json_have_long_long@/1/' \
     -e 's/@json_have_localeconv@/0/' -e 's/@json_have_atomic_builtins@/1/' \
@@ -242,7 +219,7 @@ fi
 # modules.txt. An analyzer naming another language fails there with
 # "unknown stemmer language", as any unknown name does.
 if ! have libstemmer.a || ! have libstemmer-all.a; then
-s=$(fetch snowball)
+s=$(apt_source_fetch snowball)
 make -s -C "$s" snowball libstemmer/libstemmer_utf8.c libstemmer/modules_utf8.h \
     >&2 || die "snowball's generator failed"
 srcs=$(sed -n 's/^ *\(src_c\/stem_UTF_8_[a-z_0-9]*\.c\).*/\1/p' "$s/libstemmer/mkinc_utf8.mak")
@@ -275,6 +252,6 @@ fi
 # the libraries' copyright files, shipped in the npm package
 mkdir -p "$OUT/licenses"
 for p in libzstd xxhash utf8proc jansson snowball; do
-    cp "$(fetch "$p")/debian/copyright" "$OUT/licenses/$p.copyright"
+    cp "$(apt_source_fetch "$p")/debian/copyright" "$OUT/licenses/$p.copyright"
 done
 touch "$STAMP"
