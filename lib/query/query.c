@@ -180,7 +180,7 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
         q->parent = from;
         q->graphs = from->graphs;
         q->graphs_borrowed = 1;
-        if (q->graphs && !(q->fparts = malloc(q->nparts * sizeof *q->fparts))) {
+        if (q->graphs && q->nparts && !(q->fparts = malloc(q->nparts * sizeof *q->fparts))) {
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
             goto fail;
         }

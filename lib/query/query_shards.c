@@ -749,11 +749,12 @@ static int shard_failed(struct coord *c, size_t i, int st, struct vs_diag *d)
 static int before_shard(struct coord *c, size_t i, double *t0, struct vs_diag *d)
 {
     *t0 = vs_http_now();
-    if (c->deadline > 0 && *t0 >= c->phase_deadline && (c->sh[i].late = 1))
-        return vs_diag_set(d, VS_E_NETWORK, "the deadline of %ld ms passed before this shard "
-                           "was asked%s", c->so->deadline_ms,
-                           c->phase_deadline < c->deadline ? " (its share for this phase)" : "");
-    return VS_OK;
+    if (c->deadline <= 0 || *t0 < c->phase_deadline)
+        return VS_OK;
+    c->sh[i].late = 1;
+    return vs_diag_set(d, VS_E_NETWORK, "the deadline of %ld ms passed before this shard "
+                       "was asked%s", c->so->deadline_ms,
+                       c->phase_deadline < c->deadline ? " (its share for this phase)" : "");
 }
 
 /* A phase (finding bare URLs, statistics, a search, the fetch) starts: it

@@ -245,6 +245,7 @@ static void run_batch(struct worker *w, uint64_t seq, int rst, struct vs_diag *r
     int plain = pp->sink->write && vs_qtext_plain(w->t);
     int sst = VS_OK;
     vs_diag_clear(&sd);
+    vs_diag_clear(&d);
     w->nrec = 0;
     if (plain && n) /* search and format now, write in turn */
         sst = vs_qtext_run_text(w->t, capture, w, &nh, &ne, &sd);
