@@ -477,6 +477,69 @@ static int collected_block(const unsigned char *docs, const unsigned char *e,
     return VS_OK;
 }
 
+/* Calls fn(ctx, r, doc, len) for each doc r of the collected blocks, in
+ * order (doc includes its newline); stops at fn's first error. */
+static int each_collected_doc(const unsigned char *docs, const unsigned char *docidx,
+                              size_t docidx_len, ZSTD_DCtx *dc, char **raw, size_t *raw_cap,
+                              int (*fn)(void *ctx, uint64_t r, const char *doc, size_t len),
+                              void *ctx)
+{
+    uint64_t r = 0;
+    for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY) {
+        size_t n;
+        int st = collected_block(docs, docidx + e, dc, raw, raw_cap, &n);
+        if (st != VS_OK)
+            return st;
+        for (size_t a = 0; a < n; r++) {
+            const char *nl = memchr(*raw + a, '\n', n - a);
+            if (!nl)
+                return VS_E_INTERNAL;
+            size_t len = (size_t)(nl - (*raw + a)) + 1;
+            if ((st = fn(ctx, r, *raw + a, len)) != VS_OK)
+                return st;
+            a += len;
+        }
+    }
+    return VS_OK;
+}
+
+struct doc_sample {
+    char *sample;
+    size_t *sizes, nsamples, sample_len, sample_cap;
+    uint64_t step;
+};
+
+/* each_collected_doc: one doc in `step` into the dictionary's sample */
+static int sample_doc(void *ctx, uint64_t r, const char *doc, size_t len)
+{
+    struct doc_sample *ds = ctx;
+    if (r % ds->step == 0 && len <= ds->sample_cap - ds->sample_len) {
+        memcpy(ds->sample + ds->sample_len, doc, len);
+        ds->sample_len += len;
+        ds->sizes[ds->nsamples++] = len;
+    }
+    return VS_OK;
+}
+
+/* each_collected_doc: the doc into w's current block (dictionary blocks) */
+static int reblock_doc(void *ctx, uint64_t r, const char *doc, size_t len)
+{
+    struct vs_segw *w = ctx;
+    int st;
+    if (w->blk_rows > 0 && (w->blk_len + len > VS_DOCS_BLOCK_BYTES ||
+                            w->blk_rows == VS_DOCS_PER_BLOCK)) {
+        if ((st = flush_block(w)) != VS_OK)
+            return st;
+        w->blk_first = r;
+    }
+    if (grow(&w->blk, &w->blk_cap, w->blk_len + len, 1) != VS_OK)
+        return VS_E_NOMEM;
+    memcpy(w->blk + w->blk_len, doc, len);
+    w->blk_len += len;
+    w->blk_rows++;
+    return VS_OK;
+}
+
 /* The docs collected in blocks of VS_DOCS_PER_BLOCK, written again in
  * blocks of at most VS_DOCS_BLOCK_BYTES compressed with a dictionary
  * trained on a sample of them (store_internal.h), so that reading one doc
@@ -491,7 +554,9 @@ static int repack_docs(struct vs_segw *w)
     /* the WebAssembly build links zstd without its dictionary builder (the
      * module's size): it writes the 256-doc blocks, and reads both kinds */
     (void)w;
-    (void)collected_block;
+    (void)each_collected_doc;
+    (void)sample_doc;
+    (void)reblock_doc;
     return VS_OK;
 #else
     if (w->docs_raw < VS_DOCS_DICT_MIN || w->rows == 0)
@@ -499,7 +564,7 @@ static int repack_docs(struct vs_segw *w)
     int st = VS_OK;
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     char *raw = NULL, *sample = NULL, *dict = NULL;
-    size_t raw_cap = 0, *sizes = NULL, nsamples = 0, sample_len = 0;
+    size_t raw_cap = 0, *sizes = NULL;
     unsigned char *docs = w->docs, *docidx = w->docidx;
     size_t docs_len = w->docs_len, docidx_len = w->docidx_len;
     size_t docs_cap = w->docs_cap, docidx_cap = w->docidx_cap;
@@ -519,27 +584,11 @@ static int repack_docs(struct vs_segw *w)
         st = VS_E_NOMEM;
         goto done;
     }
-    uint64_t r = 0;
-    for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY) {
-        size_t n;
-        if ((st = collected_block(docs, docidx + e, dc, &raw, &raw_cap, &n)) != VS_OK)
-            goto done;
-        for (size_t a = 0; a < n; r++) {
-            const char *nl = memchr(raw + a, '\n', n - a);
-            if (!nl) {
-                st = VS_E_INTERNAL;
-                goto done;
-            }
-            size_t len = (size_t)(nl - (raw + a)) + 1;
-            if (r % step == 0 && len <= sample_cap - sample_len) {
-                memcpy(sample + sample_len, raw + a, len);
-                sample_len += len;
-                sizes[nsamples++] = len;
-            }
-            a += len;
-        }
-    }
-    size_t dl = ZDICT_trainFromBuffer(dict, dict_cap, sample, sizes, (unsigned)nsamples);
+    struct doc_sample ds = {sample, sizes, 0, 0, sample_cap, step};
+    if ((st = each_collected_doc(docs, docidx, docidx_len, dc, &raw, &raw_cap, sample_doc,
+                                 &ds)) != VS_OK)
+        goto done;
+    size_t dl = ZDICT_trainFromBuffer(dict, dict_cap, sample, sizes, (unsigned)ds.nsamples);
     if (ZDICT_isError(dl))
         goto done; /* too few or too alike docs: the blocks stay as they are */
     if (!(w->cdict = ZSTD_createCDict(dict, dl, 3))) {
@@ -551,34 +600,9 @@ static int repack_docs(struct vs_segw *w)
     w->docs_len = w->docs_cap = w->docidx_len = w->docidx_cap = 0;
     w->docs_raw = 0;
     w->blk_len = w->blk_rows = w->blk_first = 0;
-    r = 0;
-    for (size_t e = 0; e < docidx_len; e += VS_DOCIDX_ENTRY) {
-        size_t n;
-        if ((st = collected_block(docs, docidx + e, dc, &raw, &raw_cap, &n)) != VS_OK)
-            goto done;
-        for (size_t a = 0; a < n; r++) {
-            const char *nl = memchr(raw + a, '\n', n - a);
-            if (!nl) {
-                st = VS_E_INTERNAL;
-                goto done;
-            }
-            size_t len = (size_t)(nl - (raw + a)) + 1;
-            if (w->blk_rows > 0 && (w->blk_len + len > VS_DOCS_BLOCK_BYTES ||
-                                    w->blk_rows == VS_DOCS_PER_BLOCK)) {
-                if ((st = flush_block(w)) != VS_OK)
-                    goto done;
-                w->blk_first = r;
-            }
-            if (grow(&w->blk, &w->blk_cap, w->blk_len + len, 1) != VS_OK) {
-                st = VS_E_NOMEM;
-                goto done;
-            }
-            memcpy(w->blk + w->blk_len, raw + a, len);
-            w->blk_len += len;
-            w->blk_rows++;
-            a += len;
-        }
-    }
+    if ((st = each_collected_doc(docs, docidx, docidx_len, dc, &raw, &raw_cap, reblock_doc,
+                                 w)) != VS_OK)
+        goto done;
     if ((st = flush_block(w)) != VS_OK)
         goto done;
     uint64_t before = docs_len + docidx_len, after = w->docs_len + w->docidx_len + dl;
