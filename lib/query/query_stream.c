@@ -337,7 +337,9 @@ int vs_qtext_stream_threads(struct vs_qtext *t, const char *path, int keep_going
         pthread_join(w[i].th, NULL);
     if (st == VS_OK && pp.st != VS_OK) {
         st = pp.st;
-        if (d)
+        /* a sink's own failure (the writer's TREC refusal) leaves pp.d
+         * blank: the sink has described it in the caller's diag already */
+        if (d && (pp.d.detail[0] || pp.d.field[0] || pp.d.file[0]))
             *d = pp.d;
     }
     for (int i = 1; i < nw; i++) {

@@ -56,7 +56,7 @@ setup() {
     [[ "$out" == *"vs-ingest of 1500 x 128 rows"*"1 segment(s)"* ]]
     # per ef: vs-query's recall within 0.02 of the library's, none short
     printf '%s\n' "$out" | awk '
-        $1 ~ /^(16|64)$/ && NF == 12 {
+        $1 ~ /^(16|64)$/ && NF == 14 {
             n++
             d = $2 - $3; if (d < 0) d = -d
             if (d > 0.02 || $4 != 0 || $2 < 0.8) { print "bad row: " $0; bad = 1 }
