@@ -211,10 +211,16 @@ static int flush_block(struct vs_segw *w)
     if (grow(&w->docs, &w->docs_cap, w->docs_len + bound, 1) != VS_OK ||
         grow(&w->docidx, &w->docidx_cap, w->docidx_len + VS_DOCIDX_ENTRY, 1) != VS_OK)
         return VS_E_NOMEM;
+#ifdef __EMSCRIPTEN__
+    /* no dictionary blocks in the WebAssembly build (repack_docs): the
+     * dictionary compressor stays out of the module (about 6 KB) */
+    size_t n = ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk, w->blk_len, 3);
+#else
     size_t n = w->cdict ? ZSTD_compress_usingCDict(w->cctx, w->docs + w->docs_len, bound,
                                                    w->blk, w->blk_len, w->cdict)
                         : ZSTD_compressCCtx(w->cctx, w->docs + w->docs_len, bound, w->blk,
                                             w->blk_len, 3);
+#endif
     if (ZSTD_isError(n))
         return VS_E_INTERNAL;
     index_entry(w->docidx + w->docidx_len, w->docs_len, n, w->blk_len,
@@ -817,7 +823,9 @@ void vs_segw_free(struct vs_segw *w)
     free(w->cbuf);
     XXH64_freeState(w->vec_sum);
     ZSTD_freeCCtx(w->cctx);
+#ifndef __EMSCRIPTEN__
     ZSTD_freeCDict(w->cdict);
+#endif
     free(w->dict);
     free(w);
 }
