@@ -60,13 +60,24 @@ static void search_k(vs_db *db, size_t k)
     vs_results_free(r);
 }
 
-/* 1 when t is one of db's prepared searches */
-static int kept(const vs_db *db, const struct vs_qtext *t)
+/* 1 when a prepared search of db was made from the options key (keys,
+ * not pointers: a new prepared search may get a freed one's address) */
+static int kept(const vs_db *db, const char *key)
 {
     for (size_t i = 0; i < db->nprep; i++)
-        if (db->prep[i].t == t)
+        if (strcmp(db->prep[i].key, key) == 0)
             return 1;
     return 0;
+}
+
+/* the key of db's idle prepared search used longest ago (a copy) */
+static char *oldest_key(const vs_db *db)
+{
+    size_t oldest = 0;
+    for (size_t i = 1; i < db->nprep; i++)
+        if (db->prep[i].used < db->prep[oldest].used)
+            oldest = i;
+    return strdup(db->prep[oldest].key);
 }
 
 static void test_lru(void)
@@ -76,23 +87,23 @@ static void test_lru(void)
     for (size_t k = 1; k <= 12; k++)
         search_k(db, k);
     CHECK_EQ_INT(db->nprep, VS_API_PREPARED_MAX);
-    struct vs_qtext *before[VS_API_PREPARED_MAX];
+    char *before[VS_API_PREPARED_MAX];
+    struct vs_qtext *made[VS_API_PREPARED_MAX];
     for (size_t i = 0; i < db->nprep; i++) {
-        before[i] = db->prep[i].t;
+        before[i] = strdup(db->prep[i].key);
+        made[i] = db->prep[i].t;
         CHECK(!db->prep[i].busy);
     }
     /* k 5..12 again: every one is reused, none set up anew */
     for (size_t k = 5; k <= 12; k++)
         search_k(db, k);
     CHECK_EQ_INT(db->nprep, VS_API_PREPARED_MAX);
-    for (size_t i = 0; i < VS_API_PREPARED_MAX; i++)
+    for (size_t i = 0; i < VS_API_PREPARED_MAX; i++) {
         CHECK(kept(db, before[i]));
+        CHECK(db->prep[i].t == made[i]);
+    }
     /* the one used longest ago now is k 5's; k 1 takes its place */
-    size_t oldest = 0;
-    for (size_t i = 1; i < db->nprep; i++)
-        if (db->prep[i].used < db->prep[oldest].used)
-            oldest = i;
-    struct vs_qtext *gone = db->prep[oldest].t;
+    char *gone = oldest_key(db);
     search_k(db, 1);
     CHECK_EQ_INT(db->nprep, VS_API_PREPARED_MAX);
     CHECK(!kept(db, gone));
@@ -100,13 +111,21 @@ static void test_lru(void)
     for (size_t i = 0; i < VS_API_PREPARED_MAX; i++)
         still += kept(db, before[i]);
     CHECK_EQ_INT(still, VS_API_PREPARED_MAX - 1);
-    /* and k 5 comes back in place of k 6's */
+    /* and k 5 comes back in place of k 6's, the oldest then */
+    char *next = oldest_key(db);
+    CHECK(strcmp(next, gone) != 0);
     search_k(db, 5);
     CHECK_EQ_INT(db->nprep, VS_API_PREPARED_MAX);
+    CHECK(kept(db, gone));
+    CHECK(!kept(db, next));
     still = 0;
     for (size_t i = 0; i < VS_API_PREPARED_MAX; i++)
         still += kept(db, before[i]);
-    CHECK_EQ_INT(still, VS_API_PREPARED_MAX - 2);
+    CHECK_EQ_INT(still, VS_API_PREPARED_MAX - 1);
+    free(gone);
+    free(next);
+    for (size_t i = 0; i < VS_API_PREPARED_MAX; i++)
+        free(before[i]);
     CHECK_EQ_INT(vs_db_close(db), VS_OK);
 }
 
