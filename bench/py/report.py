@@ -6,7 +6,7 @@ import math
 import os
 import sys
 
-ANN = ["vecstore", "vecstore-sq8", "faiss", "hnswlib", "usearch", "ngt", "scann"]
+ANN = ["vecstore", "vecstore-sq8", "faiss", "hnswlib", "usearch", "usearch-i8", "ngt", "scann"]
 E2E = ["vecstore-cli", "vecstore-py", "chromadb", "lancedb"]
 
 
@@ -44,10 +44,24 @@ def curve(kv, field):
     return pts
 
 
+def frontier(pts):
+    """The settings no other setting beats on both recall and QPS, by
+    rising recall (an engine swept over two parameters, like ScaNN's
+    leaves and reorder count, gets its best setting at each recall)."""
+    out = []
+    for p in sorted(pts, key=lambda p: (p[1], -p[2])):
+        beaten = any(o[1] >= p[1] and o[2] >= p[2] and (o[1] > p[1] or o[2] > p[2]) for o in pts)
+        if not beaten and not any(o[1] == p[1] and o[2] == p[2] for o in out):
+            out.append(p)
+    return out
+
+
 def at_recall(pts, target):
-    """(qps, how): interpolated between the first two successive settings
-    that bracket target, log-linear in QPS, linear in recall; the lowest
-    setting's figure when it already reaches target (a lower bound)."""
+    """(qps, how): on the engine's frontier (frontier()), interpolated
+    between the two successive settings that bracket target, log-linear in
+    QPS, linear in recall; when the lowest-recall frontier setting already
+    reaches target, its figure (a lower bound)."""
+    pts = frontier(pts)
     if not pts:
         return None, "-"
     if pts[0][1] >= target:
@@ -88,7 +102,8 @@ def ann_set(tmp, name, rows):
             fmt(ratio(num(kv.get("disk_bytes")), n), "%.1f"),
             fmt(ratio(num(kv.get("build_cpu_s")), oc)), kv.get("kernel", "-")))
     P("cpu_x: this engine's build CPU seconds over vecstore's (> 1: vecstore builds with less CPU)")
-    P("per setting (ef; ngt: epsilon; scann: leaves searched): recall@10, queries per CPU second on")
+    P("per setting (ef; ngt: epsilon; scann: leaves searched/candidates reordered): recall@10, queries")
+    P("per CPU second on")
     P("1 thread (cpuqps1), per wall second on 1 and 2 threads")
     P("%-13s %-9s %7s %9s %9s %9s" % ("engine", "setting", "recall", "cpuqps1", "qps1", "qps2"))
     for eng, kv in e.items():
