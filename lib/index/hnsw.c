@@ -463,6 +463,15 @@ static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines
         __builtin_prefetch(p + 64 * l);
 }
 
+/* The same for the walk's hot loop: base and stride looked up once per
+ * search (vs_quant_code is not inlined across files). */
+static inline void prefetch_at(const char *base, size_t stride, uint32_t v, size_t lines)
+{
+    const char *p = base + (size_t)v * stride;
+    for (size_t l = 0; l < lines; l++)
+        __builtin_prefetch(p + 64 * l);
+}
+
 /* Prefetch the level-0 list of u (the next candidate, likely expanded
  * next) when its block is decoded. */
 static inline void prefetch_list(struct vs_hnsw *h, uint32_t u, int lv)
@@ -490,7 +499,9 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
     vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
-    size_t lines = ((qz ? vs_quant_code_bytes(qz) : dim * sizeof(float)) + 63) / 64;
+    const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
+    const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
+    size_t lines = (stride + 63) / 64;
     if (lines > 8)
         lines = 8;
     new_epoch(s);
@@ -529,7 +540,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                 continue;
             vis[v] = epoch;
             batch[nb++] = v;
-            prefetch_row(sp, v, lines, dim);
+            prefetch_at(base, stride, v, lines);
         }
         if (nb == 0)
             continue;
