@@ -81,12 +81,12 @@ setup() {
     printf '%s\n' "$out" | awk '
         /^-- synth/ { s = 1 } /^-- end to end/ { s = 0 }
         s && / not installed / { seen[$1] = 1 }
-        s && $1 ~ /^(vecstore|vecstore-sq8|faiss|hnswlib|usearch|ngt|scann)$/ && NF == 6 && $3 ~ /^[0-9.]+$/ {
+        s && $1 ~ /^(vecstore|vecstore-sq8|faiss|hnswlib|usearch|usearch-i8|ngt|scann)$/ && NF == 6 && $3 ~ /^[0-9.]+$/ {
             seen[$1] = 1
             if ($3 < 0 || $3 > 1) { print "bad recall: " $0; bad = 1 }
             if ($1 == "vecstore" && $2 == 256 && $3 < 0.95) { print "low recall: " $0; bad = 1 }
         }
-        END { if (length(seen) != 7) { print "engines: " length(seen); bad = 1 }; exit bad }'
+        END { if (length(seen) != 8) { print "engines: " length(seen); bad = 1 }; exit bad }'
     # end to end: both vecstore ways found what the exact search finds
     printf '%s\n' "$out" | grep -E '^vecstore-cli +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
     printf '%s\n' "$out" | grep -E '^vecstore-py +[0-9.]+ +ef64 +[0-9.]+ +[0-9.]+ +[0-9./]+ +[0-9.]+ +[0-9.]+ +(0\.9[5-9]|1\.0)'
@@ -109,6 +109,33 @@ setup() {
     [[ "$out" == *"ngt: did not finish its build within 600 s (stopped; PYB_BUILD_LIMIT)"* ]]
     [[ "$out" == *"scann: failed (see the log)"* ]]
     [[ "$out" != *"ngt: failed"* ]]
+}
+
+@test "bench/py/report.py: an engine swept over two parameters is read on its recall/QPS frontier" {
+    cd "$BATS_TEST_TMPDIR"
+    mkdir r
+    kv() { # kv FILE ENGINE VALUES then SETTING RECALL CPUQPS triples
+        f=$1 e=$2 v=$3
+        shift 3
+        printf 'engine %s\nversion 1\nparam p\nbuild_s 1\nbuild_cpu_s 1\nvalues %s\n' "$e" "$v" > "$f"
+        while [ $# -gt 0 ]; do
+            printf 'p%s_recall %s\np%s_cpuqps1 %s\np%s_qps1 %s\np%s_qps2 %s\n' "$1" "$2" "$1" "$3" \
+                "$1" "$3" "$1" "$3" >> "$f"
+            shift 3
+        done
+    }
+    kv r/synth.ann.vecstore vecstore 16,64 16 0.90 2000 64 0.99 1000
+    # 3/100 is beaten by 1/100 (same recall, more QPS) and sits between
+    # 3/800 and the others in the sweep's order: read in that order, 0.95
+    # would fall between 3/100 and 3/800 (1500 -> 500 QPS)
+    kv r/synth.ann.scann scann 3/100,3/800,1/100,1/800 3/100 0.88 1500 3/800 1.0 500 \
+        1/100 0.88 3000 1/800 0.99 2000
+    run_split python3 "$ROOT/bench/py/report.py" r synth=100_x_128,_10_queries
+    expect_status 0
+    [ "$err" = "" ]
+    # 0.95: 3000 * (2000/3000)^(0.07/0.11) = 2318; vecstore 2000 * 0.5^(0.05/0.09) = 1361
+    printf '%s\n' "$out" | grep -E '^scann +2318 +1/100-1/800 +0\.59 +- +2000 +1/100-1/800 +0\.50 +-$'
+    printf '%s\n' "$out" | grep -E '^vecstore +1361 +16-64 +1\.00 +- +1000 +16-64 +1\.00 +-$'
 }
 
 @test "bench/shards.sh: merged exact hits of 1, 2 and 3 shards equal one store's; graph recall in range" {
