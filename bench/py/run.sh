@@ -5,13 +5,16 @@
 # lancedb, scann, ngt at pinned versions). make bench runs it (bench/run.sh).
 #
 # 1. Approximate search (bench/py/ann.py, one process per engine): vecstore
-#    (float32 and sq8 codes), faiss IndexHNSWFlat, hnswlib, usearch, NGT
-#    (ANNG), ScaNN; graph degree 16, construction beam 200; a build still
+#    (float32 and sq8 codes), faiss IndexHNSWFlat, hnswlib, usearch (f32 and
+#    i8), NGT (ANNG; the PyPI ngt package opens QG/QBG indexes but cannot
+#    build them), ScaNN (tree + AH + reorder, swept over leaves and reorder
+#    count); graph degree 16, construction beam 200; a build still
 #    running after PYB_BUILD_LIMIT wall seconds (default 1200) is stopped
 #    and reported as such (bench/py/ann.py); build time (wall
 #    and CPU seconds on 2 threads), memory growth, bytes on disk; per search
 #    setting recall@10, queries per CPU second on 1 thread and per wall
-#    second on 2; at the end the figures at recall@10 0.95 and 0.99.
+#    second on 2; at the end the figures at recall@10 0.95 and 0.99, read on
+#    each engine's recall/QPS frontier (bench/py/report.py).
 #    Sets (PYB_SETS, default "synth scifact"):
 #      synth    Gaussian mixture PYB_N (default 100000) x 128 and PYB_NQ
 #               (default 1000) queries (bench/hnsw_bench gen, the rows of
