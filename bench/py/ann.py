@@ -279,7 +279,7 @@ class Scann(Engine):
     def make(self, x, work):
         n = len(x)
         leaves = max(4, int(n ** 0.5))
-        ls = sorted({max(1, int(leaves * f)) for f in (0.01, 0.03, 0.1)})
+        ls = sorted({max(1, int(leaves * f)) for f in (0.03, 0.1, 0.3, 0.5)})
         self.values = [f"{l}/{r}" for l in ls for r in (100, 200, 400, 800)]
         self.searcher = (self.sp.builder(x, K, "squared_l2")
                          .tree(num_leaves=leaves, num_leaves_to_search=ls[0],
