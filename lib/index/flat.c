@@ -12,7 +12,7 @@
 #define VS_OMP(x)
 #endif
 
-#define TILE_Q 4 /* queries scored together against a block */
+#define TILE_Q 4 /* queries scored together (a scan kernel's tile) */
 /* Rows per scan kernel call (vs_distance.h): the scores of a batch of 64
  * for them (16 KiB) stay in L1 until they are offered to the heaps. */
 #define SCAN_ROWS 64
