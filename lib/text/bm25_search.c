@@ -551,7 +551,12 @@ static inline int bcur_next(const struct vs_bm25 *ix, struct bcur *cu,
         return VS_OK;
     }
     uint64_t delta, tf;
-    if (rd_varint(&cu->p, cu->end, &delta) || rd_varint(&cu->p, cu->end, &tf))
+    const uint8_t *p = cu->p;
+    if (cu->end - p >= 2 && !((p[0] | p[1]) & 0x80)) { /* both one byte */
+        delta = p[0];
+        tf = p[1];
+        cu->p = p + 2;
+    } else if (rd_varint(&cu->p, cu->end, &delta) || rd_varint(&cu->p, cu->end, &tf))
         return vs_bm25_corrupt(d, "bad postings");
     uint64_t row = (cu->i ? (uint64_t)cu->row : 0) + delta;
     if ((cu->i && delta == 0) || row >= ix->nrows || ix->doclens[row] == ABSENT ||
