@@ -436,9 +436,11 @@ static void test_long_fronts(void)
     for (size_t i = 0; i < NDOCS; i++) {
         size_t at = 0, len = 1 + rnd() % 400;
         size_t nw = 1 + rnd() % 8; /* words w0 .. w(nw-1), w0 the most */
-        for (size_t w = 0; w < len; w++)
+        for (size_t w = 0; w < len; w++) {
+            size_t span = 1 + rnd() % nw; /* two draws, in this order */
             at += (size_t)snprintf(text + at, sizeof text - at, "w%zu ",
-                                   (size_t)(rnd() % (1 + rnd() % nw)));
+                                   (size_t)(rnd() % span));
+        }
         CHECK_EQ_INT(vs_bm25_builder_add(bld, i, text, at, &d), VS_OK);
     }
     void *buf;
