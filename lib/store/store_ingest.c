@@ -99,41 +99,55 @@ static const char *json_number_end(const char *p, const char *end)
     return p;
 }
 
-/* Decimal text [p, e) (a valid JSON number) to the nearest float. Fast and
- * exact when the digits fit in 2^53 and the power of ten is at most 22
+/* Decimal text [p, e) (a valid JSON number) to a float as the generic path
+ * makes it: the nearest double, then rounded to float (vs_record_vector).
+ * Exact when the digits fit in 2^53 and the power of ten is at most 22
  * (then m * 10^k and m / 10^k are correctly rounded doubles, Clinger's fast
- * path); a double that lands exactly on a float rounding midpoint, results
- * outside the normal float range, and everything else go to strtof. */
+ * path). Longer fractions (Python's repr of a float32 widened to double has
+ * 16 or 17 digits) keep 19 significant digits and scale by at most two
+ * exact powers of ten: the double is then within 4 units in the last place
+ * of the correctly rounded one (one rounding of m, at most two of the
+ * scaling, the dropped digits below 10^-18 relative), so it rounds to the
+ * same float unless a float rounding midpoint is within 16 units of it,
+ * which is decided exactly by strtod (one number in 2^24). Results outside
+ * the normal float range and integers of 16 to 18 digits go to strtod too;
+ * longer integers give NAN (parse_array then leaves the record to the
+ * generic path, where jansson refuses those beyond 64 bits). */
 static float to_float(const char *p, const char *e, char *num)
 {
     static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
                                  1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *q = p;
-    int neg = 0, digits = 0, scale = 0;
+    int neg = 0, digits = 0, scale = 0, frac = 0;
     uint64_t m = 0;
     if (*q == '-') {
         neg = 1;
         q++;
     }
     for (; q < e && *q >= '0' && *q <= '9'; q++) {
+        if (digits >= 19) {
+            scale++; /* a dropped integer digit */
+            continue;
+        }
         if (m || *q != '0')
             digits++;
         m = m * 10 + (uint64_t)(*q - '0');
-        if (digits > 15)
-            goto slow;
     }
-    if (q < e && *q == '.')
+    if (q < e && *q == '.') {
+        frac = 1;
         for (q++; q < e && *q >= '0' && *q <= '9'; q++) {
+            if (digits >= 19)
+                continue; /* a dropped fraction digit */
             if (m || *q != '0')
                 digits++;
             m = m * 10 + (uint64_t)(*q - '0');
             scale--;
-            if (digits > 15)
-                goto slow;
         }
+    }
     if (q < e && (*q == 'e' || *q == 'E')) {
         int es = 1, ev = 0;
+        frac = 1;
         q++;
         if (*q == '+' || *q == '-')
             es = *q++ == '-' ? -1 : 1;
@@ -145,24 +159,44 @@ static float to_float(const char *p, const char *e, char *num)
         scale += es * ev;
     }
     if (m == 0) /* "-0" is the integer 0 for jansson; "-0.0" is -0.0 */
-        return neg && memchr(p, '.', (size_t)(e - p)) ? -0.0f
-               : neg && (memchr(p, 'e', (size_t)(e - p)) || memchr(p, 'E', (size_t)(e - p)))
-                   ? -0.0f
-                   : 0.0f;
-    if (scale < -22 || scale > 22)
+        return neg && frac ? -0.0f : 0.0f;
+    double x;
+    uint64_t bits;
+    if (digits <= 15 && scale >= -22 && scale <= 22) {
+        x = scale < 0 ? (double)m / p10[-scale] : (double)m * p10[scale];
+        if (!(x >= 1.2e-38 && x <= 3.4e38))
+            goto slow;
+        memcpy(&bits, &x, sizeof bits);
+        if ((bits & ((1u << 29) - 1)) == (1u << 28))
+            goto slow; /* exactly halfway between two floats: decide exactly */
+        return neg ? -(float)x : (float)x;
+    }
+    if (!frac && digits >= 19)
+        return NAN; /* an integer jansson may refuse: the generic path decides */
+    if (!frac || scale < -44 || scale > 44)
         goto slow;
-    double x = scale < 0 ? (double)m / p10[-scale] : (double)m * p10[scale];
+    x = (double)m;
+    if (scale < -22)
+        x = x / p10[22] / p10[-scale - 22];
+    else if (scale < 0)
+        x /= p10[-scale];
+    else if (scale > 22)
+        x = x * p10[22] * p10[scale - 22];
+    else
+        x *= p10[scale];
     if (!(x >= 1.2e-38 && x <= 3.4e38))
         goto slow;
-    uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
-    if ((bits & ((1u << 29) - 1)) == (1u << 28))
-        goto slow; /* exactly halfway between two floats: decide exactly */
+    {
+        int64_t off = (int64_t)(bits & ((1u << 29) - 1)) - (1 << 28);
+        if (off >= -16 && off <= 16)
+            goto slow; /* near a midpoint: decide exactly */
+    }
     return neg ? -(float)x : (float)x;
 slow:
     memcpy(num, p, (size_t)(e - p));
     num[e - p] = '\0';
-    return strtof(num, NULL);
+    return (float)strtod(num, NULL);
 }
 
 /* "[n, n, ...]" at p into floats. Returns the end, or NULL to fall back. */
