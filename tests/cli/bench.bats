@@ -180,3 +180,28 @@ setup() {
     expect_status 2
     [ "$err" = "usage: cold_time RUNS CMD [ARG...] (RUNS 1 to 10000)" ]
 }
+
+@test "bench/run.sh --list: the benchmarks, not the scripts they source or call; BENCH selects; an unknown one is a usage error" {
+    cd "$BATS_TEST_TMPDIR"
+    run_split sh "$ROOT/bench/run.sh" --list
+    expect_status 0
+    [ "$err" = "" ]
+    # issue 25's tables are all there, py and compare last
+    for b in hnsw_e2e startup serve text scale; do
+        printf '%s\n' "$out" | grep -qx "$b"
+    done
+    [ "$(printf '%s\n' "$out" | tail -n 2 | tr '\n' ' ')" = "py compare " ]
+    # sourced libraries and scale.sh's plotter are not run as benchmarks
+    run ! grep -qx -e cc_lib -e serve_lib -e scale_plot -e run <<< "$out"
+    # every name but py and compare is an executable script
+    for b in $(printf '%s\n' "$out" | grep -vx -e py -e compare); do
+        [ -x "$ROOT/bench/$b.sh" ]
+    done
+    run_split env BENCH=serve sh "$ROOT/bench/run.sh" --list
+    expect_status 0
+    [ "$out" = "$(printf 'serve\nserve_mixed')" ]
+    run_split env BENCH=no-such-bench sh "$ROOT/bench/run.sh" build
+    expect_status 2
+    [ "$out" = "" ]
+    [ "$err" = "bench/run.sh: no benchmark matches BENCH=no-such-bench (bench/run.sh --list)" ]
+}
