@@ -26,7 +26,10 @@ dims=${SCALE_PLOT_DIM:-$(awk -F'\t' 'NR > 1 {print $2}' "$tsv" | sort -nru | tr 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for dim in $dims; do
-    awk -F'\t' -v d="$dim" 'NR > 1 && $2 == d' "$tsv" | sed 's/\t-\t/\tNaN\t/g; s/\t-$/\tNaN/' > "$work/$dim.dat"
+    # "-" (not measured, or recall 0.95 not reached) is NaN to gnuplot
+    awk -F'\t' -v OFS='\t' -v d="$dim" 'NR > 1 && $2 == d {
+        for (i = 1; i <= NF; i++) if ($i == "-") $i = "NaN"
+        print }' "$tsv" > "$work/$dim.dat"
 done
 if [ -z "$dims" ] || [ ! -s "$work/${dims%% *}.dat" ]; then
     echo "scale_plot.sh: no rows of dimension ${dims:-any} in $tsv" >&2
