@@ -224,7 +224,8 @@ load1=$(load)
     echo "command: SCALE_DIR=\"$DIR\" SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
     echo "M 16, ef_construction 200, k 10; query times are CPU of the querying thread; cold: a new vs-query process on one query, $RUNS runs (bench/cold_time.c), min and median of wall and of CPU (user + system) ms, median minor and major page faults; load column: 1-min load when the store was built; every set measured in $DIR (commit and date: when that row was measured)"
     column -t -s "$(printf '\t')" "$rows"
-    for f in "$DIR"/s-*.queries; do
+    # in the table's order
+    for f in $(awk -F'\t' -v dir="$DIR" 'NR > 1 {print dir "/s-" $1 "-" $2 ".queries"}' "$rows"); do
         [ -f "$f" ] || continue
         set=$(basename "$f" .queries | sed 's/^s-//; s/-/x/')
         echo "-- $set: per ef (ef 0 = exact scan)"
