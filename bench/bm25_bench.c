@@ -206,6 +206,7 @@ int main(int argc, char **argv)
     struct vs_bm25_scratch *sc = vs_bm25_scratch_new();
     size_t nrun = 0;
     double t_query = 0;
+    unsigned long long postings = 0; /* decoded, over every pass */
     for (long r = 0; r < repeat; r++) {
         int write = r == 0;
         for (size_t i = 0; i < nq; i++) {
@@ -216,9 +217,11 @@ int main(int argc, char **argv)
             if ((rc = vs_bm25_query_parse(an, qs[i].text, &q, &d)))
                 die("query", rc, &d);
             size_t nh;
+            struct vs_bm25_search_stats st;
             if ((rc = vs_bm25_search_opt(views, (size_t)nseg, q, &p, (size_t)depth,
-                                         sc, hits, &nh, NULL, prune, &d)))
+                                         sc, hits, &nh, &st, prune, &d)))
                 die("search", rc, &d);
+            postings += st.postings;
             vs_bm25_query_free(q);
             t_query += now() - t1;
             nrun++;
@@ -233,10 +236,11 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "{\"docs\":%zu,\"segments\":%ld,\"index_s\":%.4f,\"index_bytes\":%zu,"
             "\"queries\":%zu,\"query_s\":%.4f,\"qps\":%.1f,\"analyzer\":\"%s\","
-            "\"k1\":%g,\"b\":%g,\"depth\":%ld,\"pruning\":%d}\n",
+            "\"k1\":%g,\"b\":%g,\"depth\":%ld,\"pruning\":%d,"
+            "\"postings_per_query\":%.1f}\n",
             ndocs, nseg, t_index, bytes, nrun, t_query,
             t_query > 0 ? (double)nrun / t_query : 0.0, vs_bm25_analyzer(ix[0]),
-            p.k1, p.b, depth, prune);
+            p.k1, p.b, depth, prune, nrun ? (double)postings / (double)nrun : 0.0);
     vs_bm25_scratch_free(sc);
     free(hits);
     vs_analyzer_free(an);

@@ -1,10 +1,11 @@
 #!/bin/sh
 # bench/scale.sh [BUILD_DIR]: how the cost grows with the rows, one store
-# per set of SCALE_SETS (default "10000x128 100000x128 1000000x128", ROWSxDIM,
-# the Gaussian mixture of bench/hnsw.sh: hnsw_bench gen, rows from seed 1,
-# SCALE_NQ queries (default 1000) from seed 2, exact top 10 by hnsw_bench
-# truth), HNSW M=16, ef_construction=200, built through the programs
-# (vs-index create, vs-ingest of the rows as NDJSON). Per set:
+# per set of SCALE_SETS (default "10000x128 100000x128 300000x128
+# 1000000x128 10000000x16", ROWSxDIM, the Gaussian mixture of
+# bench/hnsw.sh: hnsw_bench gen, rows from seed 1, SCALE_NQ queries (default
+# 1000) from seed 2, exact top 10 by hnsw_bench truth), HNSW M=16,
+# ef_construction=200, built through the programs (vs-index create,
+# vs-ingest of the rows as NDJSON). Per set:
 #   - build: vs-ingest's wall and CPU seconds (user + system, so a loaded
 #     machine shows in wall, not in CPU), CPU microseconds per vector, and
 #     its peak resident memory;
@@ -17,23 +18,30 @@
 #   - memory after the queries: private (RssAnon) and mapped-file (RssFile)
 #     bytes per vector of that process;
 #   - cold open: a new `vs-query -k 10` process on one query, start to exit,
-#     SCALE_COLD_RUNS times (default 5): min and median ms (as bench/cold.sh;
-#     the page cache is warm, the machine shared).
+#     SCALE_COLD_RUNS times (default 5), run by bench/cold_time.c: min and
+#     median of its wall ms (which a loaded machine stretches) and of its
+#     CPU ms (user + system of that process, getrusage: what the open
+#     costs whatever the load), and the median of its minor and major page
+#     faults (the page cache is warm, as in bench/cold.sh: the machine is
+#     shared, we do not drop it).
 # Graph order (format 3) against the rows as inserted: bench/scale_order.c on
 # SCALE_ORDER (default 100000x128, "" for none): one graph, its bytes per
 # vector in each numbering and queries per CPU second at SCALE_ORDER_EFS
 # (default "32 64 128"), alternated in one process; the graph as inserted
 # is kept in SCALE_DIR.
-# 10M rows at low dimension: add e.g. 10000000x16 to SCALE_SETS; a set whose
+# 10M rows at low dimension (10000000x16, the issue's "if it fits in 24 GiB":
+# about 3,500 CPU s of build, vs-ingest's peak RSS 6.1 GiB): a set whose
 # build would not fit in the memory available is skipped with a message.
-# Everything runs under nice. Stores are kept in SCALE_DIR (default
+# Everything runs under nice (10: do not wrap the script in another nice,
+# which would take it to 19). Stores are kept in SCALE_DIR (default
 # BUILD_DIR/bench/scale) and reused (a 1M build takes tens of minutes on a
 # shared machine); remove it after changing the segment format.
 # Resumable: a set's results are written as soon as it is measured
 # (SCALE_DIR/s-ROWS-DIM.row, its TSV row with the commit and date, and
 # .queries, its per-ef lines), and a set whose .row exists is not measured
 # again (a message says so; delete the .row, or SCALE_FORCE=1, to measure
-# again); the graph-order comparison likewise keeps
+# again: the store is kept, only the queries and cold opens are rerun; a
+# .row of an older scale.sh, with other columns, is measured again); the graph-order comparison likewise keeps
 # SCALE_DIR/order-ROWS-DIM.txt. After each set, bench/results/scale.tsv is
 # rewritten with the row of every set measured in SCALE_DIR (so a run of
 # SCALE_SETS=10000000x16 adds its point to the earlier ones) and
@@ -45,7 +53,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
-SETS=${SCALE_SETS:-10000x128 100000x128 1000000x128}
+SETS=${SCALE_SETS:-10000x128 100000x128 300000x128 1000000x128 10000000x16}
 NQ=${SCALE_NQ:-1000}
 EFS=${SCALE_EFS:-10 16 24 32 48 64 96 128 192 256 384}
 RUNS=${SCALE_COLD_RUNS:-5}
@@ -65,6 +73,7 @@ mkdir -p "$DIR" "$build/bench" "$RES"
 bench_cc "$build" "$build/bench/hnsw_bench" bench/hnsw_bench.c
 bench_cc "$build" "$build/bench/scale_query" bench/scale_query.c
 bench_cc "$build" "$build/bench/scale_order" bench/scale_order.c
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -o "$build/bench/cold_time" bench/cold_time.c
 B=$build/bench/hnsw_bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -73,12 +82,21 @@ load0=$(load)
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 rows=$tmp/rows.tsv
+HEADER='rows	dim	build_wall_s	build_cpu_s	build_cpu_us_per_vec	build_rss_kib	disk_B_per_vec	graph_B_per_vec	vectors_B_per_vec	ef_at_095	us_per_query_at_095	us_per_query_exact	rss_anon_B_per_vec	rss_file_B_per_vec	cold_min_ms	cold_median_ms	cold_cpu_min_ms	cold_cpu_median_ms	cold_minflt	cold_majflt	load	commit	date'
+NCOL=$(printf '%s\n' "$HEADER" | awk -F'\t' '{print NF}')
+# the columns of a TSV row file
+ncol() { awk -F'\t' '{print NF; exit}' "$1"; }
 # the TSV of every set measured in SCALE_DIR (header, then by dimension
 # from the largest, then by rows), and its PNGs
 collect() {
-    printf 'rows\tdim\tbuild_wall_s\tbuild_cpu_s\tbuild_cpu_us_per_vec\tbuild_rss_kib\tdisk_B_per_vec\tgraph_B_per_vec\tvectors_B_per_vec\tef_at_095\tus_per_query_at_095\tus_per_query_exact\trss_anon_B_per_vec\trss_file_B_per_vec\tcold_min_ms\tcold_median_ms\tload\tcommit\tdate\n' > "$rows"
+    printf '%s\n' "$HEADER" > "$rows"
     for f in "$DIR"/s-*.row; do
-        [ -f "$f" ] && cat "$f"
+        [ -f "$f" ] || continue
+        if [ "$(ncol "$f")" != "$NCOL" ]; then
+            echo "scale.sh: $f: $(ncol "$f") columns, not $NCOL (an older scale.sh): left out, measure it again" >&2
+            continue
+        fi
+        cat "$f"
     done | sort -t "$(printf '\t')" -k2,2nr -k1,1n >> "$rows"
     cp "$rows" "$RES/scale.tsv"
     if command -v gnuplot > /dev/null 2>&1; then
@@ -92,13 +110,18 @@ for set in $SETS; do
     st=$DIR/s-$n-$d
     if [ "$FORCE" = 1 ]; then
         rm -f "$st.row" "$st.queries"
+    elif [ -f "$st.row" ] && [ "$(ncol "$st.row")" != "$NCOL" ]; then
+        echo "scale.sh: $set: $st.row has $(ncol "$st.row") columns, not $NCOL (an older scale.sh): measured again" >&2
+        rm -f "$st.row" "$st.queries"
     elif [ -f "$st.row" ]; then
-        echo "scale.sh: $set: measured before ($st.row, commit $(cut -f18 "$st.row")): kept (delete it or SCALE_FORCE=1 to measure again)" >&2
+        echo "scale.sh: $set: measured before ($st.row, commit $(cut -f22 "$st.row")): kept (delete it or SCALE_FORCE=1 to measure again)" >&2
         continue
     fi
     # memory a build needs: the rows twice (ingest and the graph builder's
-    # copy) and the graph (about 33 ids a node, 4 bytes each, and locks)
-    need_kib=$(( (n * (d * 8 + 200)) / 1024 ))
+    # copy), the graph (about 33 ids a node, 4 bytes each, and locks) and
+    # the ingested records; vs-ingest's peak RSS measured 1,665 B a vector
+    # at 1M x 128 and 658 at 10M x 16; d * 8 + 650 covers both
+    need_kib=$(( (n * (d * 8 + 650)) / 1024 ))
     avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
     if [ ! -f "$st/done" ] && [ "$need_kib" -gt $((avail_kib * 8 / 10)) ]; then
         echo "scale.sh: $set skipped: its build needs about $((need_kib / 1048576)) GiB, $((avail_kib / 1048576)) GiB are available" >&2
@@ -127,15 +150,7 @@ import numpy as np
 v = np.fromfile(sys.argv[1], dtype="<f4").reshape(-1, int(sys.argv[2]))[0]
 print('{"id":"q0","vector_b64":"%s"}' % base64.b64encode(v.tobytes()).decode())
 PYEOF
-    : > "$tmp/cold.txt"
-    i=0
-    while [ "$i" -lt "$RUNS" ]; do
-        t0=$(date +%s%N)
-        $NICE "$build/bin/vs-query" -k 10 "$st" "$tmp/q1.ndjson" > /dev/null
-        t1=$(date +%s%N)
-        echo $(( (t1 - t0) / 1000 )) >> "$tmp/cold.txt"
-        i=$((i + 1))
-    done
+    $NICE "$build/bench/cold_time" "$RUNS" "$build/bin/vs-query" -k 10 "$st" "$tmp/q1.ndjson" > "$tmp/cold.txt"
     $PY - "$n" "$d" "$st.time" "$tmp/info.json" "$tmp/q.txt" "$tmp/cold.txt" "$st.load" \
         "$commit" "$(date -u +%Y-%m-%dT%H:%MZ)" > "$tmp/row" <<'PYEOF'
 import json, math, sys
@@ -168,14 +183,16 @@ for (e0, r0, u0), (e1, r1, u1) in zip(pts, pts[1:]):
         break
 if ef95 == "-" and pts and pts[0][1] >= 0.95:
     ef95, us95 = str(pts[0][0]), "%.1f" % pts[0][2]
-cold = sorted(int(x) / 1000.0 for x in open(sys.argv[6]))
+cold = dict(line.split() for line in open(sys.argv[6]))
 cpu = float(user) + float(sys_)
 print("\t".join(str(x) for x in [
     n, d, wall, "%.2f" % cpu, "%.1f" % (cpu * 1e6 / n), rss,
     "%.1f" % (info["bytes_on_disk"] / n), "%.1f" % (sect.get("hnsw", 0) / n),
     "%.1f" % (sect.get("vectors", 0) / n), ef95, us95, "%.1f" % exact,
     "%.1f" % (anon * 1024.0 / n), "%.1f" % (filek * 1024.0 / n),
-    "%.1f" % cold[0], "%.1f" % cold[len(cold) // 2],
+    "%.1f" % float(cold["wall_min_ms"]), "%.1f" % float(cold["wall_median_ms"]),
+    "%.1f" % float(cold["cpu_min_ms"]), "%.1f" % float(cold["cpu_median_ms"]),
+    cold["minflt_median"], cold["majflt_median"],
     open(sys.argv[7]).read().split()[0], sys.argv[8], sys.argv[9]]))
 PYEOF
     sed 's/^/# /' "$tmp/q.txt" > "$st.queries"
@@ -207,9 +224,10 @@ load1=$(load)
 {
     echo "== scale: $start, commit $commit, load $load0 before, $load1 after (1, 5, 15 min)"
     echo "command: SCALE_DIR=\"$DIR\" SCALE_SETS=\"$SETS\" SCALE_NQ=$NQ SCALE_EFS=\"$EFS\" SCALE_COLD_RUNS=$RUNS SCALE_ORDER=\"$ORDER\" SCALE_ORDER_EFS=\"$ORDER_EFS\" bench/scale.sh $build"
-    echo "M 16, ef_construction 200, k 10; times are CPU of the querying thread; load column: 1-min load when the store was built; every set measured in $DIR (commit and date: when that row was measured)"
+    echo "M 16, ef_construction 200, k 10; query times are CPU of the querying thread; cold: a new vs-query process on one query, $RUNS runs (bench/cold_time.c), min and median of wall and of CPU (user + system) ms, median minor and major page faults; load column: 1-min load when the store was built; every set measured in $DIR (commit and date: when that row was measured)"
     column -t -s "$(printf '\t')" "$rows"
-    for f in "$DIR"/s-*.queries; do
+    # in the table's order
+    for f in $(awk -F'\t' -v dir="$DIR" 'NR > 1 {print dir "/s-" $1 "-" $2 ".queries"}' "$rows"); do
         [ -f "$f" ] || continue
         set=$(basename "$f" .queries | sed 's/^s-//; s/-/x/')
         echo "-- $set: per ef (ef 0 = exact scan)"

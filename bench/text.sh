@@ -45,7 +45,8 @@
 #                      range over the rounds; the ratio to Tantivy is the
 #                      median of the rounds' own ratios (ours and Tantivy's
 #                      passes of the same round ran seconds apart, under the
-#                      same load), with its range
+#                      same load), with its range; a last line gives the
+#                      same ratio to each peer run (Tantivy, Lucene, bm25s)
 #   TEXT_RESULTS=FILE  where the report is appended (bench/results/text.txt)
 #   TEXT_ZIPF_DIR=DIR  where the synthetic corpus is kept (BUILD_DIR/bench/
 #                      zipf-TEXT_DOCS; made again when the generator changed)
@@ -179,15 +180,25 @@ one() {
             "queries/cpu s" "range" "nDCG@10" "overlap"
     } | tee -a "$report"
     ours_qps=0 tantivy_qps=0 ours_ndcg= tantivy_ndcg=
-    ratio=
-    case " $engines " in *" vecstore "*" tantivy "*|*" tantivy "*" vecstore "*)
-        ratio=$($PY -c '
+    # ratio PEER: the median of the rounds' own ratios of ours to PEER's
+    ratio() {
+        $PY -c '
 import json, statistics, sys
 a = [json.loads(l)["qps"] for l in open(sys.argv[1]) if l.strip()]
 b = [json.loads(l)["qps"] for l in open(sys.argv[2]) if l.strip()]
 r = [x / y for x, y in zip(a, b)]
 print("%.2fx (rounds %s)" % (statistics.median(r), " ".join("%.2f" % x for x in r)))' \
-            "$tmp/json-vecstore" "$tmp/json-tantivy") ;;
+            "$tmp/json-vecstore" "$tmp/json-$1"
+    }
+    ratio= ratios=
+    case " $engines " in *" vecstore "*)
+        for e in tantivy lucene bm25s; do
+            case " $engines " in *" $e "*)
+                x=$(ratio "$e")
+                [ "$e" = tantivy ] && ratio=$x
+                ratios="$ratios${ratios:+; }$x $e" ;;
+            esac
+        done ;;
     esac
     for e in $engines; do
         j=$($PY -c '
@@ -226,6 +237,8 @@ print(json.dumps(o))' "$tmp/json-$e")
         echo "ratio: vecstore $ratio Tantivy queries/CPU s (goal 1.5x); nDCG@10" \
             "$ours_ndcg vs $tantivy_ndcg" | tee -a "$report"
     fi
+    [ -n "$ratios" ] && echo "vecstore's queries/CPU s over each peer's: $ratios" | tee -a "$report"
+    return 0
 }
 
 for set in ${TEXT_SETS:-scifact zipf}; do

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "vs_jsonfmt.h"
+#include "vs_jsonscan.h"
 #include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
@@ -243,16 +244,42 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
         h->has_distance = 1;
     }
     int oom = !h->id;
-    if (qh->doc) {
+    const struct vs_json_span *sp = qh->member; /* doc_id, text, metadata */
+    const json_t *doc = qh->doc;
+    if (qh->raw && !sp[1].esc && !sp[2].real && !sp[0].esc) {
+        /* the stored text in jansson's form (vs_jsonscan.h): its members'
+         * bytes are what parsing and dumping them would give (a string
+         * without escapes: its UTF-8 bytes; metadata without reals: the
+         * same with JSON_COMPACT alone) */
+        if (c->o->with_text && sp[1].p && sp[1].p[0] == '"')
+            oom |= !(h->text = strndup(sp[1].p + 1, sp[1].n - 2));
+        if (c->o->with_metadata && sp[2].p)
+            oom |= !(h->metadata_json = strndup(sp[2].p, sp[2].n));
+        if (c->o->with_doc_id && sp[0].p && sp[0].p[0] == '"')
+            oom |= !(h->doc_id = strndup(sp[0].p + 1, sp[0].n - 2));
+        aq->n++;
+        return oom ? VS_E_NOMEM : VS_OK;
+    }
+    json_t *parsed = NULL;
+    if (qh->raw) { /* escapes or reals: parsed (it parses: it was scanned) */
+        json_error_t je;
+        if (!(parsed = json_loadb(qh->raw, qh->raw_len, 0, &je))) {
+            aq->n++;
+            return VS_E_NOMEM;
+        }
+        doc = parsed;
+    }
+    if (doc) {
         json_t *x;
-        if (c->o->with_text && (x = json_object_get(qh->doc, "text")) && json_is_string(x))
+        if (c->o->with_text && (x = json_object_get(doc, "text")) && json_is_string(x))
             oom |= !(h->text = strdup(json_string_value(x)));
-        if (c->o->with_metadata && (x = json_object_get(qh->doc, "metadata")))
+        if (c->o->with_metadata && (x = json_object_get(doc, "metadata")))
             oom |= !(h->metadata_json = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY));
-        if (c->o->with_doc_id && (x = json_object_get(qh->doc, "doc_id")) &&
+        if (c->o->with_doc_id && (x = json_object_get(doc, "doc_id")) &&
             json_is_string(x))
             oom |= !(h->doc_id = strdup(json_string_value(x)));
     }
+    json_decref(parsed);
     aq->n++; /* counted even when a copy failed, so it is freed */
     return oom ? VS_E_NOMEM : VS_OK;
 }
@@ -286,7 +313,8 @@ static int run_direct(struct vs_qtext *t, const struct vs_search_query *qs, size
                       const struct vs_search_opts *o, vs_results *r, struct vs_diag *d)
 {
     struct vs_query *vq = vs_qtext_vector(t);
-    int with_doc = o->with_text || o->with_metadata || o->with_doc_id;
+    int with_doc = o->with_text || o->with_metadata || o->with_doc_id ? VS_QUERY_DOC_TEXT
+                                                                        : VS_QUERY_DOC_NONE;
     struct direct_ctx ctx = {r, 0, o};
     int rc = VS_OK;
     for (size_t i = 0; rc == VS_OK && i < n; i++) {

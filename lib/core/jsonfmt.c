@@ -221,8 +221,13 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
             break;
         }
         int chi = c4 < hi4 ? -1 : c4 > hi4, clo = c4 < lo4 ? -1 : c4 > lo4;
-        if (!((chi < 0 || (chi == 0 && even)) && (clo > 0 || (clo == 0 && even))))
+        if (!((chi < 0 || (chi == 0 && even)) && (clo > 0 || (clo == 0 && even)))) {
+            if (!bestp) { /* 8 digits do not read back: 9 do */
+                pp = 6;
+                continue;
+            }
             break;
+        }
         best = np;
         bestp = prec;
         beste = ep;

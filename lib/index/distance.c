@@ -59,6 +59,67 @@
             }                                                                  \
     }
 
+/* Drive a tile function over rows the scan way (the scan kernels): four
+ * rows at a time, each 4-row slice scored against every query while it is
+ * in L1 (4 x 4 tiles, the last 1-3 queries in one 1..3 x 4 tile), so the
+ * rows are read from memory once, in order, whatever the number of
+ * queries; the bytes SCAN_PREFETCH ahead of each slice are prefetched (up
+ * to `ahead` rows past the block), since the 4 x 4 tiles read four rows
+ * interleaved, which the hardware prefetchers follow badly. The last rows
+ * (fewer than 4) take 4 x 1 and 1 x 1 tiles. Every pair is the tile
+ * arithmetic of DEFINE_BLOCK: the same results. */
+#define SCAN_PREFETCH 4096
+#define DEFINE_SCAN(NAME, TILE)                                                \
+    static void NAME(const float *q, size_t nq, const float *x, size_t nx,     \
+                     size_t d, float *out, size_t ldo, size_t ahead)           \
+    {                                                                          \
+        const size_t slice = 4 * d * sizeof(float);                           \
+        const size_t all = (nx + ahead) * d * sizeof(float);                   \
+        size_t i, j = 0;                                                       \
+        for (; j + 4 <= nx; j += 4) {                                          \
+            size_t pf = j * d * sizeof(float) + SCAN_PREFETCH;                 \
+            size_t pe = pf + slice < all ? pf + slice : all;                   \
+            for (; pf < pe; pf += 64)                                          \
+                __builtin_prefetch((const char *)x + pf, 0, 3);                \
+            const float *xp[4] = {x + j * d, x + (j + 1) * d,                  \
+                                  x + (j + 2) * d, x + (j + 3) * d};           \
+            for (i = 0; i + 4 <= nq; i += 4)                                   \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 4, 4);          \
+            switch (nq - i) {                                                  \
+            case 3:                                                            \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 3, 4);          \
+                break;                                                         \
+            case 2:                                                            \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 2, 4);          \
+                break;                                                         \
+            case 1:                                                            \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 1, 4);          \
+                break;                                                         \
+            default:                                                           \
+                break;                                                         \
+            }                                                                  \
+        }                                                                      \
+        for (; j < nx; j++) {                                                  \
+            const float *xp[1] = {x + j * d};                                  \
+            for (i = 0; i + 4 <= nq; i += 4)                                   \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 4, 1);          \
+            for (; i < nq; i++)                                                \
+                TILE(q + i * d, xp, d, out + i * ldo + j, ldo, 1, 1);          \
+        }                                                                      \
+    }
+
+/* The scan kernel of a variant built into WebAssembly (scalar, SIMD128):
+ * its block kernel, which gives the same results in the block order
+ * without prefetching (a prefetch is a hint; the module has a size
+ * ceiling). */
+#define DEFINE_SCAN_BY_BLOCK(NAME, BLOCK)                                      \
+    static void NAME(const float *q, size_t nq, const float *x, size_t nx,     \
+                     size_t d, float *out, size_t ldo, size_t ahead)           \
+    {                                                                          \
+        (void)ahead;                                                           \
+        BLOCK(q, nq, x, nx, d, out, ldo);                                      \
+    }
+
 /* Drive a tile function over gathered rows: out[j] = f(q, x + ids[j] * d),
  * four rows per 1 x 4 tile (four independent accumulators hide the add
  * latency; the caller prefetches the rows), the rest one at a time. */
@@ -107,6 +168,8 @@ ALWAYS_INLINE void tile_scalar(const float *q, const float *const *xp, size_t d,
 #define T_SCALAR_L2(q, x, d, o, l, I, J) tile_scalar(q, x, d, o, l, I, J, 1)
 DEFINE_BLOCK(scalar_dot_block, T_SCALAR_DOT)
 DEFINE_BLOCK(scalar_l2_block, T_SCALAR_L2)
+DEFINE_SCAN_BY_BLOCK(scalar_dot_scan, scalar_dot_block)
+DEFINE_SCAN_BY_BLOCK(scalar_l2_scan, scalar_l2_block)
 DEFINE_GATHER(scalar_dot_ids, T_SCALAR_DOT)
 DEFINE_GATHER(scalar_l2_ids, T_SCALAR_L2)
 
@@ -202,6 +265,8 @@ tile_sse(const float *q, const float *const *xp, size_t d, float *out, size_t ld
 #define T_SSE_L2(q, x, d, o, l, I, J) tile_sse(q, x, d, o, l, I, J, 1)
 __attribute__((target("sse2"))) DEFINE_BLOCK(sse_dot_block, T_SSE_DOT)
 __attribute__((target("sse2"))) DEFINE_BLOCK(sse_l2_block, T_SSE_L2)
+__attribute__((target("sse2"))) DEFINE_SCAN(sse_dot_scan, T_SSE_DOT)
+__attribute__((target("sse2"))) DEFINE_SCAN(sse_l2_scan, T_SSE_L2)
 __attribute__((target("sse2"))) DEFINE_GATHER(sse_dot_ids, T_SSE_DOT)
 __attribute__((target("sse2"))) DEFINE_GATHER(sse_l2_ids, T_SSE_L2)
 
@@ -320,6 +385,8 @@ tile_avx2(const float *q, const float *const *xp, size_t d, float *out, size_t l
 #define T_AVX2_L2(q, x, d, o, l, I, J) tile_avx2(q, x, d, o, l, I, J, 1)
 __attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_dot_block, T_AVX2_DOT)
 __attribute__((target(AVX2_T))) DEFINE_BLOCK(avx2_l2_block, T_AVX2_L2)
+__attribute__((target(AVX2_T))) DEFINE_SCAN(avx2_dot_scan, T_AVX2_DOT)
+__attribute__((target(AVX2_T))) DEFINE_SCAN(avx2_l2_scan, T_AVX2_L2)
 __attribute__((target(AVX2_T))) DEFINE_GATHER(avx2_dot_ids, T_AVX2_DOT)
 __attribute__((target(AVX2_T))) DEFINE_GATHER(avx2_l2_ids, T_AVX2_L2)
 
@@ -446,6 +513,8 @@ tile_avx512(const float *q, const float *const *xp, size_t d, float *out, size_t
 #define T_AVX512_L2(q, x, d, o, l, I, J) tile_avx512(q, x, d, o, l, I, J, 1)
 __attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_dot_block, T_AVX512_DOT)
 __attribute__((target(AVX512_T))) DEFINE_BLOCK(avx512_l2_block, T_AVX512_L2)
+__attribute__((target(AVX512_T))) DEFINE_SCAN(avx512_dot_scan, T_AVX512_DOT)
+__attribute__((target(AVX512_T))) DEFINE_SCAN(avx512_l2_scan, T_AVX512_L2)
 __attribute__((target(AVX512_T))) DEFINE_GATHER(avx512_dot_ids, T_AVX512_DOT)
 __attribute__((target(AVX512_T))) DEFINE_GATHER(avx512_l2_ids, T_AVX512_L2)
 
@@ -540,6 +609,8 @@ ALWAYS_INLINE void tile_w128(const float *q, const float *const *xp, size_t d,
 #define T_W128_L2(q, x, d, o, l, I, J) tile_w128(q, x, d, o, l, I, J, 1)
 DEFINE_BLOCK(w128_dot_block, T_W128_DOT)
 DEFINE_BLOCK(w128_l2_block, T_W128_L2)
+DEFINE_SCAN_BY_BLOCK(w128_dot_scan, w128_dot_block)
+DEFINE_SCAN_BY_BLOCK(w128_l2_scan, w128_l2_block)
 DEFINE_GATHER(w128_dot_ids, T_W128_DOT)
 DEFINE_GATHER(w128_l2_ids, T_W128_L2)
 
@@ -560,24 +631,24 @@ static float w128_l2(const float *a, const float *b, size_t d)
 
 static const struct vs_distance_kernels table[VS_SIMD_COUNT] = {
     {VS_SIMD_SCALAR, "scalar", scalar_dot, scalar_l2, scalar_dot_block, scalar_l2_block,
-     scalar_dot_ids, scalar_l2_ids},
+     scalar_dot_ids, scalar_l2_ids, scalar_dot_scan, scalar_l2_scan},
 #if VS_X86
     {VS_SIMD_SSE, "sse", sse_dot, sse_l2, sse_dot_block, sse_l2_block,
-     sse_dot_ids, sse_l2_ids},
+     sse_dot_ids, sse_l2_ids, sse_dot_scan, sse_l2_scan},
     {VS_SIMD_AVX2, "avx2", avx2_dot, avx2_l2, avx2_dot_block, avx2_l2_block,
-     avx2_dot_ids, avx2_l2_ids},
+     avx2_dot_ids, avx2_l2_ids, avx2_dot_scan, avx2_l2_scan},
     {VS_SIMD_AVX512, "avx512", avx512_dot, avx512_l2, avx512_dot_block, avx512_l2_block,
-     avx512_dot_ids, avx512_l2_ids},
+     avx512_dot_ids, avx512_l2_ids, avx512_dot_scan, avx512_l2_scan},
 #else
-    {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL, NULL, NULL},
-    {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL, NULL, NULL},
-    {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_SSE, "sse", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX2, "avx2", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_AVX512, "avx512", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 #endif
 #if VS_WASM128
     {VS_SIMD_SIMD128, "simd128", w128_dot, w128_l2, w128_dot_block, w128_l2_block,
-     w128_dot_ids, w128_l2_ids},
+     w128_dot_ids, w128_l2_ids, w128_dot_scan, w128_l2_scan},
 #else
-    {VS_SIMD_SIMD128, "simd128", NULL, NULL, NULL, NULL, NULL, NULL},
+    {VS_SIMD_SIMD128, "simd128", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 #endif
 };
 

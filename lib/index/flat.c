@@ -12,7 +12,10 @@
 #define VS_OMP(x)
 #endif
 
-#define TILE_Q 4 /* queries scored together against a block */
+#define TILE_Q 4 /* queries scored together (a scan kernel's tile) */
+/* Rows per scan kernel call (vs_distance.h): the scores of a batch of 64
+ * for them (16 KiB) stay in L1 until they are offered to the heaps. */
+#define SCAN_ROWS 64
 
 struct vs_flat {
     size_t dim;
@@ -20,7 +23,7 @@ struct vs_flat {
     const struct vs_distance_kernels *k;
     int nthreads;
     size_t batch, kmax, block_rows;
-    float *scores;            /* per thread: TILE_Q x block_rows */
+    float *scores;            /* per thread: batch x SCAN_ROWS */
     struct vs_flat_hit *heap; /* per thread: batch x kmax */
     size_t *heapn;            /* per thread: batch */
     float *qbuf;              /* batch x dim: the dense queries, packed */
@@ -154,7 +157,7 @@ int vs_flat_new(size_t dim, enum vs_metric metric,
         f->block_rows = (f->block_rows + 3) & ~(size_t)3;
     }
     size_t nt = (size_t)f->nthreads;
-    f->scores = malloc(nt * TILE_Q * f->block_rows * sizeof *f->scores);
+    f->scores = malloc(nt * f->batch * SCAN_ROWS * sizeof *f->scores);
     f->heap = malloc(nt * f->batch * f->kmax * sizeof *f->heap);
     f->heapn = malloc(nt * f->batch * sizeof *f->heapn);
     f->qbuf = malloc(f->batch * dim * sizeof *f->qbuf);
@@ -229,32 +232,31 @@ static void scan_block(struct vs_flat *f, const struct vs_flat_part *pt, size_t 
                        uint64_t r0, uint64_t r1, const struct vs_flat_query *q,
                        size_t d0, size_t d1, size_t s0, size_t s1, int t)
 {
-    const size_t dim = f->dim, br = f->block_rows;
+    const size_t dim = f->dim;
     const enum vs_metric metric = f->metric;
-    const size_t nr = (size_t)(r1 - r0);
-    const float *x = pt->vecs + r0 * dim;
-    float *sc = f->scores + (size_t)t * TILE_Q * br;
+    float *sc = f->scores + (size_t)t * f->batch * SCAN_ROWS;
     struct vs_flat_hit *heaps = f->heap + (size_t)t * f->batch * f->kmax;
     size_t *heapn = f->heapn + (size_t)t * f->batch;
-    vs_block_fn block = metric == VS_METRIC_L2 ? f->k->l2sq_block : f->k->dot_block;
+    vs_scan_fn scan = metric == VS_METRIC_L2 ? f->k->l2sq_scan : f->k->dot_scan;
     float (*pair)(const float *, const float *, size_t) =
         metric == VS_METRIC_L2 ? f->k->l2sq : f->k->dot;
 
-    for (size_t g = d0; g < d1; g += TILE_Q) {
-        size_t gq = d1 - g < TILE_Q ? d1 - g : TILE_Q;
-        block(f->qbuf + g * dim, gq, x, nr, dim, sc, br);
-        for (size_t i = 0; i < gq; i++) {
-            size_t qi = f->dense[g + i];
+    for (uint64_t a = r0; a < r1 && d1 > d0; a += SCAN_ROWS) {
+        size_t na = r1 - a < SCAN_ROWS ? (size_t)(r1 - a) : SCAN_ROWS;
+        scan(f->qbuf + d0 * dim, d1 - d0, pt->vecs + a * dim, na, dim, sc, SCAN_ROWS,
+             (size_t)(r1 - a) - na);
+        for (size_t i = 0; i < d1 - d0; i++) {
+            size_t qi = f->dense[d0 + i];
             const uint8_t *allow = q[qi].allow ? q[qi].allow[p] : NULL;
             struct vs_flat_hit *h = heaps + qi * f->kmax;
             size_t *hn = &heapn[qi];
-            const float *s = sc + i * br;
+            const float *s = sc + i * SCAN_ROWS;
             if (!pt->live && !allow) {
-                offer_run(h, hn, q[qi].k, metric, s, nr, p, r0, pt->ids);
+                offer_run(h, hn, q[qi].k, metric, s, na, p, a, pt->ids);
                 continue;
             }
-            for (size_t r = 0; r < nr; r++) {
-                uint64_t row = r0 + r;
+            for (size_t r = 0; r < na; r++) {
+                uint64_t row = a + r;
                 if ((pt->live && !pt->live[row]) || (allow && !allow[row]))
                     continue;
                 offer(h, hn, q[qi].k, to_score(metric, s[r]), s[r], p, row,

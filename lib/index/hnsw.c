@@ -483,6 +483,16 @@ static inline void prefetch_list(struct vs_hnsw *h, uint32_t u, int lv)
         __builtin_prefetch(blk + (size_t)(u & (BLK - 1)) * (h->M0 + 1));
 }
 
+/* The same while building: every cache line of u's list at lv (level 0:
+ * M0 + 1 words, up to three lines; the list is copied whole next). */
+static inline void prefetch_list_all(struct vs_hnsw *h, uint32_t u, int lv)
+{
+    const char *l = (const char *)list_of(h, u, lv);
+    size_t bytes = ((lv ? h->M : h->M0) + 1) * sizeof(uint32_t);
+    for (size_t o = 0; o < bytes + 63; o += 64)
+        __builtin_prefetch(l + (o < bytes ? o : bytes - 1));
+}
+
 /* Beam search at level lv from ep; leaves up to ef admitted nodes in s->res.
  * A node is admitted when live and allow (NULL = all) say so. Per expanded
  * node: its unvisited neighbours are collected first (their rows
@@ -523,8 +533,12 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
         heap_pop(&s->cand);
-        if (s->cand.n)
-            prefetch_list(h, s->cand.a[0].id, lv);
+        if (s->cand.n) {
+            if (building)
+                prefetch_list_all(h, s->cand.a[0].id, lv);
+            else
+                prefetch_list(h, s->cand.a[0].id, lv);
+        }
         const uint32_t *ids;
         int cnt = get_list(h, s, c.id, lv, building, &ids);
         if (cnt < 0) {

@@ -156,12 +156,9 @@ static void bw_flush(struct bitw *b)
         bw_put(b, 0, 8 - b->n);
 }
 
-static unsigned bitwidth(uint64_t x)
+static unsigned bitwidth(uint64_t x) /* bits to write x: 0 for 0 */
 {
-    unsigned w = 0;
-    while (x >> w)
-        w++;
-    return w;
+    return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
 }
 
 /* the Rice parameter of a list of c ids among n */
@@ -267,20 +264,36 @@ struct bitr {
     unsigned n;
 };
 
-static void br_fill(struct bitr *r)
+/* Bits above n in buf are either zero or the stream's next bits at their
+ * own places (the 8-byte refill loads more than it counts), so a refill
+ * ORs in the same values again and every reader masks to n or consumes
+ * at most n bits. */
+static inline void br_fill(struct bitr *r)
 {
+    if (r->n > 56)
+        return;
+    if (r->end - r->p >= 8) {
+        uint64_t w;
+        memcpy(&w, r->p, 8);
+        r->buf |= w << r->n;
+        unsigned take = (63 - r->n) >> 3; /* whole bytes that fit */
+        r->p += take;
+        r->n += take * 8;
+        return;
+    }
     while (r->n <= 56 && r->p < r->end) {
         r->buf |= (uint64_t)*r->p++ << r->n;
         r->n += 8;
     }
 }
 
-static int br_bits(struct bitr *r, unsigned nb, uint64_t *v) /* nb <= 32 */
+static inline int br_bits(struct bitr *r, unsigned nb, uint64_t *v) /* nb <= 32 */
 {
-    if (r->n < nb)
+    if (r->n < nb) {
         br_fill(r);
-    if (r->n < nb)
-        return -1;
+        if (r->n < nb)
+            return -1;
+    }
     *v = r->buf & (((uint64_t)1 << nb) - 1);
     r->buf >>= nb;
     r->n -= nb;
@@ -288,16 +301,17 @@ static int br_bits(struct bitr *r, unsigned nb, uint64_t *v) /* nb <= 32 */
 }
 
 /* a unary quotient of at most max */
-static int br_unary(struct bitr *r, uint64_t max, uint64_t *q)
+static inline int br_unary(struct bitr *r, uint64_t max, uint64_t *q)
 {
     uint64_t c = 0;
     for (;;) {
-        if (r->n == 0)
+        if (r->n < 32)
             br_fill(r);
         if (r->n == 0)
             return -1;
-        /* bits past n are zero, so the first zero is at most at n; with
-         * n == 64 all ones there is none in buf (and ctz of 0 is undefined) */
+        /* the first zero bit among the n counted ones; the bits above n
+         * may hold the stream's next bits, so a zero found at or past n is
+         * not taken (and ctz of 0 is undefined) */
         uint64_t z = ~r->buf;
         unsigned t = z ? (unsigned)__builtin_ctzll(z) : 64;
         if (t < r->n) {
@@ -338,21 +352,46 @@ static int br_list(struct bitr *r, uint32_t *l, uint32_t M0, uint64_t n)
     return 0;
 }
 
-/* c Rice-coded ids (parameter k) from start on, each below end, into l */
+/* c Rice-coded ids (parameter k) from start on, each below end, into l.
+ * The reader is copied into a local so that its fields stay in registers
+ * (the stores into l could alias them). */
 static int br_gaps(struct bitr *r, uint32_t *l, uint64_t c, uint64_t start, uint64_t end,
                    unsigned k)
 {
-    uint64_t next = start;
+    struct bitr br = *r;
+    uint64_t next = start, mask = ((uint64_t)1 << k) - 1;
+    int rc = 0;
     for (uint64_t j = 0; j < c; j++) {
         uint64_t q, rem = 0;
-        if (br_unary(r, (end - next) >> k, &q) || (k && br_bits(r, k, &rem)))
-            return -1;
+        if (br.n < 48)
+            br_fill(&br);
+        /* the common case: the quotient's ones, its zero and the k low
+         * bits all among the n counted bits */
+        uint64_t z = ~br.buf;
+        unsigned t = z ? (unsigned)__builtin_ctzll(z) : 64;
+        if (t + 1 + k <= br.n) {
+            q = t;
+            uint64_t b = (br.buf >> t) >> 1;
+            rem = b & mask;
+            br.buf = b >> k;
+            br.n -= t + 1 + k;
+            if (q > (end - next) >> k) {
+                rc = -1;
+                break;
+            }
+        } else if (br_unary(&br, (end - next) >> k, &q) || (k && br_bits(&br, k, &rem))) {
+            rc = -1;
+            break;
+        }
         next += (q << k | rem);
-        if (next >= end)
-            return -1;
+        if (next >= end) {
+            rc = -1;
+            break;
+        }
         l[j] = (uint32_t)next++;
     }
-    return 0;
+    *r = br;
+    return rc;
 }
 
 /* a format-3 list of node u (bw_list3): sorted into l (count first) */

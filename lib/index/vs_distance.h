@@ -41,6 +41,14 @@ typedef void (*vs_block_fn)(const float *q, size_t nq, const float *x,
 typedef void (*vs_gather_fn)(const float *q, const float *x, const uint32_t *ids,
                              size_t n, size_t d, float *out);
 
+/* Scan kernels: the block kernels' results (same signature plus `ahead`)
+ * computed in the order of an exact scan of many rows by few queries
+ * (vs_flat): four rows at a time, each scored against every query while it
+ * is in L1, the rows ahead prefetched (up to `ahead` rows past x + nx * d,
+ * which must exist), so the rows stream from memory once. */
+typedef void (*vs_scan_fn)(const float *q, size_t nq, const float *x, size_t nx,
+                           size_t d, float *out, size_t ldo, size_t ahead);
+
 struct vs_distance_kernels {
     enum vs_simd level;
     const char *name;                                   /* "avx2", ... */
@@ -50,6 +58,8 @@ struct vs_distance_kernels {
     vs_block_fn l2sq_block;
     vs_gather_fn dot_ids;
     vs_gather_fn l2sq_ids;
+    vs_scan_fn dot_scan;
+    vs_scan_fn l2sq_scan;
 };
 
 /* 1 when this CPU (and this build) can run the variant. */

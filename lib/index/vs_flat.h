@@ -4,9 +4,12 @@
  * vectors, ids, an optional liveness map) and hands over a batch of queries
  * (each with its own k and an optional per-part allow map from a filter).
  * vs_flat_search scans every part once per batch: rows are cut into blocks
- * that stay in cache while every query of the batch is scored against them
- * (4 x 4 tiles of queries x vectors), with OpenMP threads taking blocks
- * (and, when there are few blocks, chunks of the batch within a block).
+ * (the work units: OpenMP threads take blocks and, when there are few
+ * blocks, chunks of the batch within a block) read once, in order, by the
+ * scan kernels (vs_distance.h): each slice of 4 rows is scored against
+ * every query of the batch while it is in L1 (4 x 4 tiles of queries x
+ * vectors), the rows ahead prefetched, so even a batch of a few queries
+ * streams the rows at about memory speed.
  * Each thread keeps its own top-k heaps (made before the parallel region;
  * the hot loop never allocates); the heaps are merged at the end.
  *

@@ -16,6 +16,7 @@
 #include "query_scan_internal.h"
 #include "vs_flat.h"
 #include "vs_jsonfmt.h"
+#include "vs_jsonscan.h"
 #include "vs_ndjson.h"
 
 #ifdef _OPENMP
@@ -65,6 +66,8 @@ struct vs_query {
     struct vs_flat_part *fparts;  /* parts for the exact scan (graph parts empty) */
     uint64_t run_ns[3];           /* last run: search start, exact scan done, graphs done */
     struct vs_buf out;            /* vs_query_run_text's hit records */
+    char *raw;                    /* a stored doc's text (raw_doc) */
+    size_t rawcap, rawlen;
 };
 
 void vs_query_free(struct vs_query *q)
@@ -89,6 +92,7 @@ void vs_query_free(struct vs_query *q)
     if (!q->graphs_borrowed)
         vs_qgraph_free(q->graphs);
     vs_buf_release(&q->out);
+    free(q->raw);
     free(q->fparts);
     free(q->hitbuf);
     free(q->fr);
@@ -155,6 +159,10 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
         uint64_t rows = vs_segment_rows(g);
         q->segs[p] = g;
         if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
+            goto fail;
+        /* hits read docs at random: each docs block decompressed once */
+        if ((!o->no_text || !o->no_metadata) &&
+            (st = vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, d)) != VS_OK)
             goto fail;
         uint8_t *lv = NULL;
         uint64_t nlive = 0;
@@ -301,6 +309,15 @@ static int get_doc(struct vs_query *q, size_t p, uint64_t row, json_t **doc,
     *doc = q->docs[p][row];
     return VS_OK;
 }
+
+/* The stored text of the doc of (part, row) into q->raw (q->rawlen bytes). */
+static int raw_doc(struct vs_query *q, size_t p, uint64_t row, struct vs_diag *d)
+{
+    return vs_segment_doc_raw(q->segs[p], row, &q->raw, &q->rawcap, &q->rawlen, d);
+}
+
+/* The members of a doc a hit record copies */
+static const char *const hit_keys[] = {"doc_id", "text", "metadata"};
 
 /* Load every live doc (needed to evaluate a filter). */
 static int load_docs(struct vs_query *q, struct vs_diag *d)
@@ -836,11 +853,22 @@ int vs_query_run_hits(struct vs_query *q, int with_doc,
         if ((st = finite_scores(q, r, d)) != VS_OK)
             break;
         for (size_t j = 0; j < r->n && st == VS_OK; j++) {
-            struct vs_query_hit h = {r->hits[j].id, 0, 0, 0, NULL};
+            struct vs_query_hit h;
+            memset(&h, 0, sizeof h);
+            h.id = r->hits[j].id;
             h.score = vs_distance_score(q->st.metric, r->hits[j].raw, &h.distance,
                                         &h.has_distance);
             json_t *doc = NULL;
-            if (with_doc &&
+            if (with_doc == VS_QUERY_DOC_TEXT &&
+                !(q->docs[r->hits[j].part] && q->docs[r->hits[j].part][r->hits[j].row])) {
+                if ((st = raw_doc(q, r->hits[j].part, r->hits[j].row, d)) != VS_OK)
+                    break;
+                if (vs_json_scan_doc(q->raw, q->rawlen, hit_keys, 3, h.member)) {
+                    h.raw = q->raw;
+                    h.raw_len = q->rawlen;
+                }
+            }
+            if (with_doc && !h.raw &&
                 (st = get_doc(q, r->hits[j].part, r->hits[j].row, &doc, d)) != VS_OK)
                 break;
             h.doc = doc;
@@ -868,9 +896,20 @@ static int format_hits(struct vs_query *q, size_t i, const char *qid, size_t qle
         int has_dist;
         float score = vs_distance_score(q->st.metric, hit->raw, &dist, &has_dist);
         json_t *doc = NULL;
-        if ((!q->o.no_text || !q->o.no_metadata) &&
-            (st = get_doc(q, hit->part, hit->row, &doc, d)) != VS_OK)
-            return st;
+        struct vs_json_span sp[3];
+        int spliced = 0;
+        if (!q->o.no_text || !q->o.no_metadata) {
+            /* the stored text's members copied as they are when the text is
+             * in the form jansson writes (vs_jsonscan.h), else parsed (a
+             * doc parsed for a filter already is used as it is) */
+            if (!(q->docs[hit->part] && q->docs[hit->part][hit->row])) {
+                if ((st = raw_doc(q, hit->part, hit->row, d)) != VS_OK)
+                    return st;
+                spliced = vs_json_scan_doc(q->raw, q->rawlen, hit_keys, 3, sp);
+            }
+            if (!spliced && (st = get_doc(q, hit->part, hit->row, &doc, d)) != VS_OK)
+                return st;
+        }
         if (vs_buf_put(b, "{\"qid\":", 7) || vs_buf_json_string(b, qid, qlen) ||
             vs_buf_put(b, ",\"id\":", 6) || vs_buf_json_string(b, hit->id, strlen(hit->id)) ||
             vs_buf_put(b, ",\"rank\":", 8) || vs_buf_json_int(b, (long long)j + 1) ||
@@ -887,6 +926,14 @@ static int format_hits(struct vs_query *q, size_t i, const char *qid, size_t qle
                  (vs_buf_put(b, ",\"text\":", 8) || vs_buf_json_value(b, t))) ||
                 (!q->o.no_metadata && m &&
                  (vs_buf_put(b, ",\"metadata\":", 12) || vs_buf_json_value(b, m))))
+                return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        } else if (spliced) {
+            if ((sp[0].p && !(sp[0].n == 4 && memcmp(sp[0].p, "null", 4) == 0) &&
+                 (vs_buf_put(b, ",\"doc_id\":", 10) || vs_buf_put(b, sp[0].p, sp[0].n))) ||
+                (!q->o.no_text && sp[1].p &&
+                 (vs_buf_put(b, ",\"text\":", 8) || vs_buf_put(b, sp[1].p, sp[1].n))) ||
+                (!q->o.no_metadata && sp[2].p &&
+                 (vs_buf_put(b, ",\"metadata\":", 12) || vs_buf_put(b, sp[2].p, sp[2].n))))
                 return vs_diag_set(d, VS_E_NOMEM, "out of memory");
         }
         if (vs_buf_put(b, "}\n", 2))

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vs_numparse.h"
+
 /* 1 + the base64 value of each byte; 0 for anything else ('=' is handled
  * apart) */
 static const unsigned char b64v[256] = {
@@ -120,13 +122,10 @@ static int number(struct scan *s, float *out)
             return 0;
         real = 1;
     }
-    char tmp[48];
     size_t n = (size_t)(q - b);
-    if (n >= sizeof tmp || (!real && q - dg > 15))
+    if (n >= 48 || (!real && q - dg > 15))
         return 0;
-    memcpy(tmp, b, n);
-    tmp[n] = '\0';
-    double v = strtod(tmp, NULL);
+    double v = vs_json_number(b, n); /* strtod's double */
     if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)
         return 0;
     *out = (float)v;

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vs_jsonscan.h"
 #include "vs_status.h"
 #include "vs_store.h"
 
@@ -115,12 +116,25 @@ struct vs_query_hit {
     float distance;    /* ... and "distance" */
     int has_distance;  /* 0 for dot */
     const json_t *doc; /* the stored record (text, metadata, doc_id) when
-                          with_doc, else NULL */
+                          with_doc is VS_QUERY_DOC_JSON, else NULL */
+    const char *raw;   /* with VS_QUERY_DOC_TEXT: the stored record's JSON
+                          text (vs_segment_doc_raw), raw_len bytes, when it
+                          is in the form vs_json_scan_doc accepts; its
+                          members doc_id, text and metadata in member[]
+                          (vs_jsonscan.h). Else NULL and doc is set. */
+    size_t raw_len;
+    struct vs_json_span member[3];
 };
+
+/* with_doc of vs_query_run_hits */
+#define VS_QUERY_DOC_NONE 0
+#define VS_QUERY_DOC_JSON 1
+#define VS_QUERY_DOC_TEXT 2
 
 /* Search the pending batch as vs_query_run does, without a json_t per
  * hit: hit(i, rank, h, arg) for pending query i (0-based) and rank from 1,
- * in query then rank order; with_doc 0 reads no stored record. A query
+ * in query then rank order; with_doc (VS_QUERY_DOC_*) says how the stored
+ * record is handed over: not at all, as json_t or as its text. A query
  * refused for a score that is not finite stops the run (the queries
  * before it were handed over). Not with explain (it is left out). hit
  * returns VS_OK or a status that stops the run (returned as is). The

@@ -330,6 +330,9 @@ void vs_seg_close(struct vs_segment *g)
     free(g->vecidx);
     free(g->vblk);
     free(g->blk);
+    for (uint64_t b = 0; g->dcache && b < g->nblocks; b++)
+        free(g->dcache[b]);
+    free(g->dcache);
     ZSTD_freeDDict(g->ddict);
     ZSTD_freeDCtx(g->dctx);
     pthread_mutex_destroy(&g->mu);
@@ -549,31 +552,68 @@ static int ensure_dctx(struct vs_segment *g, struct vs_diag *d)
     return VS_OK;
 }
 
-/* Decompress docs block b into g->blk (caller holds g->mu), from the mapped
- * file: checked against its checksum, decompressed with the segment's
- * dictionary when it has one, into a buffer kept from block to block. */
-static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+/* Decompress docs block b into dst (raw + 1 bytes, raw from the block's
+ * index entry; NUL-terminated) from the mapped file: checked against its
+ * checksum, decompressed with the segment's dictionary when it has one
+ * (caller holds g->mu: the context is the segment's). */
+static int unpack_block(struct vs_segment *g, uint64_t b, char *dst, struct vs_diag *d)
 {
-    if (g->blk_no == b)
-        return VS_OK;
-    int st;
-    if ((st = ensure_dctx(g, d)) != VS_OK || (st = seg_map(g, d)) != VS_OK)
-        return st;
     const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
     uint64_t off = vs_get64(e), len = vs_get64(e + 8), raw = vs_get64(e + 16);
     /* ensure_docidx checked that the block lies inside the section, and
      * vs_seg_open that the section lies inside the file */
     const unsigned char *src = g->map + docs->off + off;
-    if (raw / VS_ZSTD_MAX_RATIO > len)
+    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, dst, (size_t)raw, src,
+                                                     (size_t)len, g->ddict)
+                        : ZSTD_decompressDCtx(g->dctx, dst, (size_t)raw, src, (size_t)len);
+    if (ZSTD_isError(n) || n != raw)
+        return corrupt(d, g, "section 'docs' block %llu: does not decompress",
+                       (unsigned long long)b);
+    /* every doc ends with a newline; a block claiming more docs than it
+     * holds is found when one of them is read (vs-index verify counts) */
+    if (dst[raw - 1] != '\n')
+        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                       (unsigned long long)b);
+    dst[raw] = '\0';
+    return VS_OK;
+}
+
+/* The checks of docs block b before it is decompressed (caller holds
+ * g->mu): its size, checksum and frame; *raw its decompressed bytes. */
+static int check_block(struct vs_segment *g, uint64_t b, uint64_t *raw, struct vs_diag *d)
+{
+    int st;
+    if ((st = ensure_dctx(g, d)) != VS_OK || (st = seg_map(g, d)) != VS_OK)
+        return st;
+    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t off = vs_get64(e), len = vs_get64(e + 8);
+    *raw = vs_get64(e + 16);
+    const unsigned char *src = g->map + docs->off + off;
+    if (*raw / VS_ZSTD_MAX_RATIO > len)
         return corrupt(d, g, "section 'docs' block %llu: bad size", (unsigned long long)b);
     if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
         return corrupt(d, g, "section 'docs' block %llu: checksum mismatch",
                        (unsigned long long)b);
     unsigned long long fs = ZSTD_getFrameContentSize(src, (size_t)len);
-    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != raw))
+    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != *raw))
         return corrupt(d, g, "section 'docs' block %llu: does not decompress to its %llu bytes",
-                       (unsigned long long)b, (unsigned long long)raw);
+                       (unsigned long long)b, (unsigned long long)*raw);
+    return VS_OK;
+}
+
+/* Decompress docs block b into g->blk (caller holds g->mu), into a buffer
+ * kept from block to block. */
+static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    if (g->blk_no == b)
+        return VS_OK;
+    uint64_t raw;
+    int st = check_block(g, b, &raw, d);
+    if (st != VS_OK)
+        return st;
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
     g->blk_no = UINT64_MAX;
     if (raw + 1 > g->blk_cap) {
         free(g->blk);
@@ -583,24 +623,132 @@ static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
                                (unsigned long long)raw);
         g->blk_cap = (size_t)raw + 1;
     }
-    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, g->blk, (size_t)raw, src,
-                                                     (size_t)len, g->ddict)
-                        : ZSTD_decompressDCtx(g->dctx, g->blk, (size_t)raw, src, (size_t)len);
-    if (ZSTD_isError(n) || n != raw)
-        return corrupt(d, g, "section 'docs' block %llu: does not decompress",
-                       (unsigned long long)b);
-    /* every doc ends with a newline; a block claiming more docs than it
-     * holds is found when one of them is read (vs-index verify counts) */
-    if (g->blk[raw - 1] != '\n')
-        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                       (unsigned long long)b);
-    g->blk[raw] = '\0';
+    if ((st = unpack_block(g, b, g->blk, d)) != VS_OK)
+        return st;
     g->blk_len = (size_t)raw;
     g->blk_no = b;
     g->blk_first = vs_get64(e + 32);
     g->blk_n = vs_get64(e + 40);
     g->blk_at_row = 0;
     g->blk_at = 0;
+    return VS_OK;
+}
+
+/* A docs block kept by the cache (vs_segment_doc_cache): doc k (k <
+ * nfound) is text[off[k] .. off[k + 1] - 1) (without its newline). */
+struct vs_docblk {
+    uint64_t first, nfound;
+    size_t *off;
+    char *text;
+};
+
+/* The block holding row (docidx loaded). */
+static uint64_t block_of(const struct vs_segment *g, uint64_t row)
+{
+    /* blocks are in row order: binary search on first_row */
+    uint64_t lo = 0, hi = g->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Docs block b into the cache (caller holds g->mu): *out the block, or
+ * NULL when keeping it would pass the budget. */
+static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
+                       struct vs_diag *d)
+{
+    if ((*out = __atomic_load_n(&g->dcache[b], __ATOMIC_ACQUIRE)) != NULL)
+        return VS_OK;
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t raw, n = vs_get64(e + 40);
+    int st = check_block(g, b, &raw, d);
+    if (st != VS_OK)
+        return st;
+    size_t bytes = sizeof(struct vs_docblk) + (size_t)(n + 1) * sizeof(size_t) + (size_t)raw + 1;
+    if (bytes > g->dcache_budget - g->dcache_bytes || g->dcache_bytes > g->dcache_budget)
+        return VS_OK; /* over budget: read as without the cache */
+    struct vs_docblk *c = malloc(bytes);
+    if (!c)
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
+                           (unsigned long long)raw);
+    c->off = (size_t *)(void *)(c + 1);
+    c->text = (char *)(c->off + n + 1);
+    if ((st = unpack_block(g, b, c->text, d)) != VS_OK) {
+        free(c);
+        return st;
+    }
+    c->first = vs_get64(e + 32);
+    c->nfound = 0;
+    size_t p = 0;
+    c->off[0] = 0;
+    while (c->nfound < n) {
+        const char *nl = p < raw ? memchr(c->text + p, '\n', (size_t)raw - p) : NULL;
+        if (!nl)
+            break;
+        p = (size_t)(nl - c->text) + 1;
+        c->off[++c->nfound] = p;
+    }
+    g->dcache_bytes += bytes;
+    __atomic_store_n(&g->dcache[b], c, __ATOMIC_RELEASE);
+    *out = c;
+    return VS_OK;
+}
+
+int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->dcache && (st = ensure_docidx(g, d)) == VS_OK) {
+        struct vs_docblk **dc = calloc(g->nblocks ? g->nblocks : 1, sizeof *dc);
+        if (!dc) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        } else {
+            g->dcache_budget = budget;
+            __atomic_store_n(&g->dcache, dc, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+/* Row's doc from the cache into *buf; *done 0 when the cache cannot give
+ * it (off, or over budget) and the caller reads it the uncached way. */
+static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
+                      char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
+{
+    *done = 0;
+    uint64_t b = block_of(g, row);
+    struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
+    if (!c) {
+        pthread_mutex_lock(&g->mu);
+        int st = cache_block(g, b, &c, d);
+        pthread_mutex_unlock(&g->mu);
+        if (st != VS_OK)
+            return st;
+        if (!c)
+            return VS_OK;
+    }
+    *done = 1;
+    uint64_t k = row - c->first;
+    if (k >= c->nfound)
+        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                       (unsigned long long)b);
+    size_t a = c->off[k], n = c->off[k + 1] - 1 - a;
+    if (n + 1 > *cap) {
+        char *p = realloc(*buf, n + 1);
+        if (!p)
+            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
+        *buf = p;
+        *cap = n + 1;
+    }
+    memcpy(*buf, c->text + a, n);
+    (*buf)[n] = '\0';
+    *len = n;
     return VS_OK;
 }
 
@@ -639,21 +787,18 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
     if (row >= g->rows)
         return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
                            (unsigned long long)row);
+    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
+    if (dc) { /* set after the docs index was loaded */
+        int done, st = cached_doc(g, dc, row, buf, cap, len, &done, d);
+        if (st != VS_OK || done)
+            return st;
+    }
     pthread_mutex_lock(&g->mu);
     int st = ensure_docidx(g, d);
     if (st != VS_OK)
         goto out;
     if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
-        /* blocks are in row order: binary search on first_row */
-        uint64_t lo = 0, hi = g->nblocks;
-        while (hi - lo > 1) {
-            uint64_t mid = (lo + hi) / 2;
-            if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        if ((st = load_block(g, lo, d)) != VS_OK)
+        if ((st = load_block(g, block_of(g, row), d)) != VS_OK)
             goto out;
     }
     size_t a = 0, n = 0;
@@ -1044,6 +1189,12 @@ out:
     *ids = g->ids;
     pthread_mutex_unlock(&g->mu);
     return st;
+}
+
+int vs_segment_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
+                       size_t *cap, size_t *len, struct vs_diag *d)
+{
+    return vs_seg_doc_raw(g, row, buf, cap, len, d);
 }
 
 int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,

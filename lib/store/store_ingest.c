@@ -66,103 +66,164 @@ static const char *skip_value(const char *p, const char *end)
     return depth == 0 ? p : NULL;
 }
 
-/* A strict JSON number at p: returns its end, or NULL. */
-static const char *json_number_end(const char *p, const char *end)
+/* Whether the 8 bytes at p are all ASCII digits (one 64-bit test: each
+ * byte's high nibble is 3, and adding 6 leaves its low nibble below 16). */
+static inline int eight_digits(const char *p)
 {
-    if (p < end && *p == '-')
-        p++;
-    if (p >= end)
-        return NULL;
-    if (*p == '0')
-        p++;
-    else if (*p >= '1' && *p <= '9')
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    else
-        return NULL;
-    if (p < end && *p == '.') {
-        p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= end || *p < '0' || *p > '9')
-            return NULL;
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-    }
-    return p;
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return ((v & 0xF0F0F0F0F0F0F0F0u) |
+            (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
+           0x3333333333333333u;
 }
 
-/* Decimal text [p, e) (a valid JSON number) to the nearest float. Fast and
- * exact when the digits fit in 2^53 and the power of ten is at most 22
+/* The value of 8 ASCII digits at p (first digit most significant; a
+ * little-endian load): pairs, then quads, then the whole in three steps. */
+static inline uint32_t parse8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    v -= 0x3030303030303030u;
+    v = v * 10 + (v >> 8); /* byte 2i: the pair (2i, 2i + 1) */
+    v = ((v & 0x000000FF000000FFu) * (100 + (1000000ull << 32)) +
+         ((v >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32))) >> 32;
+    return (uint32_t)v;
+}
+
+/* A strict JSON number at p, read in one pass: returns its end (NULL when
+ * it is not one, or is numsz characters or longer) and its value in *out as
+ * the generic path makes it: the nearest double, then rounded to float
+ * (vs_record_vector).
+ * Exact when the digits fit in 2^53 and the power of ten is at most 22
  * (then m * 10^k and m / 10^k are correctly rounded doubles, Clinger's fast
- * path); a double that lands exactly on a float rounding midpoint, results
- * outside the normal float range, and everything else go to strtof. */
-static float to_float(const char *p, const char *e, char *num)
+ * path). Longer fractions (Python's repr of a float32 widened to double has
+ * 16 or 17 digits) keep 19 significant digits and scale by at most two
+ * exact powers of ten: the double is then within 4 units in the last place
+ * of the correctly rounded one (one rounding of m, at most two of the
+ * scaling, the dropped digits below 10^-18 relative), so it rounds to the
+ * same float unless a float rounding midpoint is within 16 units of it,
+ * which is decided exactly by strtod (one number in 2^24). Results outside
+ * the normal float range and integers of 16 to 18 digits go to strtod too;
+ * longer integers give NAN (parse_array then leaves the record to the
+ * generic path, where jansson refuses those beyond 64 bits). */
+static const char *to_float(const char *p, const char *end, char *num, size_t numsz,
+                            float *out)
 {
     static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
                                  1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *q = p;
-    int neg = 0, digits = 0, scale = 0;
+    int neg = 0, digits = 0, scale = 0, frac = 0;
     uint64_t m = 0;
-    if (*q == '-') {
+    if (q < end && *q == '-') {
         neg = 1;
         q++;
     }
-    for (; q < e && *q >= '0' && *q <= '9'; q++) {
-        if (m || *q != '0')
+    if (q >= end || *q < '0' || *q > '9')
+        return NULL;
+    if (*q == '0') {
+        q++;
+    } else {
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (digits >= 19) {
+                scale++; /* a dropped integer digit */
+                continue;
+            }
             digits++;
-        m = m * 10 + (uint64_t)(*q - '0');
-        if (digits > 15)
-            goto slow;
+            m = m * 10 + (uint64_t)(*q - '0');
+        }
     }
-    if (q < e && *q == '.')
-        for (q++; q < e && *q >= '0' && *q <= '9'; q++) {
+    if (q < end && *q == '.') {
+        frac = 1;
+        q++;
+        if (q >= end || *q < '0' || *q > '9')
+            return NULL;
+        if (m == 0)
+            for (; q < end && *q == '0'; q++)
+                scale--; /* leading zeros of the fraction */
+        while (digits <= 11 && end - q >= 8 && eight_digits(q)) {
+            m = m * 100000000u + parse8(q);
+            digits += 8;
+            scale -= 8;
+            q += 8;
+        }
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (digits >= 19)
+                continue; /* a dropped fraction digit */
             if (m || *q != '0')
                 digits++;
             m = m * 10 + (uint64_t)(*q - '0');
             scale--;
-            if (digits > 15)
-                goto slow;
         }
-    if (q < e && (*q == 'e' || *q == 'E')) {
+    }
+    int big = 0;
+    if (q < end && (*q == 'e' || *q == 'E')) {
         int es = 1, ev = 0;
+        frac = 1;
         q++;
-        if (*q == '+' || *q == '-')
+        if (q < end && (*q == '+' || *q == '-'))
             es = *q++ == '-' ? -1 : 1;
-        for (; q < e; q++) {
-            ev = ev * 10 + (*q - '0');
-            if (ev > 400)
-                goto slow;
+        if (q >= end || *q < '0' || *q > '9')
+            return NULL;
+        for (; q < end && *q >= '0' && *q <= '9'; q++) {
+            if (ev <= 400)
+                ev = ev * 10 + (*q - '0');
+            else
+                big = 1;
         }
         scale += es * ev;
     }
-    if (m == 0) /* "-0" is the integer 0 for jansson; "-0.0" is -0.0 */
-        return neg && memchr(p, '.', (size_t)(e - p)) ? -0.0f
-               : neg && (memchr(p, 'e', (size_t)(e - p)) || memchr(p, 'E', (size_t)(e - p)))
-                   ? -0.0f
-                   : 0.0f;
-    if (scale < -22 || scale > 22)
+    const char *e = q;
+    if ((size_t)(e - p) >= numsz)
+        return NULL; /* too long for the exact path's copy: the generic path */
+    if (big)
         goto slow;
-    double x = scale < 0 ? (double)m / p10[-scale] : (double)m * p10[scale];
+    if (m == 0) { /* "-0" is the integer 0 for jansson; "-0.0" is -0.0 */
+        *out = neg && frac ? -0.0f : 0.0f;
+        return e;
+    }
+    double x;
+    uint64_t bits;
+    if (digits <= 15 && scale >= -22 && scale <= 22) {
+        x = scale < 0 ? (double)m / p10[-scale] : (double)m * p10[scale];
+        if (!(x >= 1.2e-38 && x <= 3.4e38))
+            goto slow;
+        memcpy(&bits, &x, sizeof bits);
+        if ((bits & ((1u << 29) - 1)) == (1u << 28))
+            goto slow; /* exactly halfway between two floats: decide exactly */
+        *out = neg ? -(float)x : (float)x;
+        return e;
+    }
+    if (!frac && digits >= 19) {
+        *out = NAN; /* an integer jansson may refuse: the generic path decides */
+        return e;
+    }
+    if (!frac || scale < -44 || scale > 44)
+        goto slow;
+    x = (double)m;
+    if (scale < -22)
+        x = x / p10[22] / p10[-scale - 22];
+    else if (scale < 0)
+        x /= p10[-scale];
+    else if (scale > 22)
+        x = x * p10[22] * p10[scale - 22];
+    else
+        x *= p10[scale];
     if (!(x >= 1.2e-38 && x <= 3.4e38))
         goto slow;
-    uint64_t bits;
     memcpy(&bits, &x, sizeof bits);
-    if ((bits & ((1u << 29) - 1)) == (1u << 28))
-        goto slow; /* exactly halfway between two floats: decide exactly */
-    return neg ? -(float)x : (float)x;
+    {
+        int64_t off = (int64_t)(bits & ((1u << 29) - 1)) - (1 << 28);
+        if (off >= -16 && off <= 16)
+            goto slow; /* near a midpoint: decide exactly */
+    }
+    *out = neg ? -(float)x : (float)x;
+    return e;
 slow:
     memcpy(num, p, (size_t)(e - p));
     num[e - p] = '\0';
-    return strtof(num, NULL);
+    *out = (float)strtod(num, NULL);
+    return e;
 }
 
 /* "[n, n, ...]" at p into floats. Returns the end, or NULL to fall back. */
@@ -176,11 +237,9 @@ static const char *parse_array(const char *p, const char *end, float **vec,
     if (p < end && *p == ']')
         goto fail; /* empty: let the generic path say so */
     for (;;) {
-        const char *e = json_number_end(p, end);
-        if (!e || (size_t)(e - p) >= sizeof num)
-            goto fail;
-        float f = to_float(p, e, num);
-        if (!isfinite(f))
+        float f;
+        const char *e = to_float(p, end, num, sizeof num, &f);
+        if (!e || !isfinite(f))
             goto fail;
         if (n == cap) {
             cap = cap ? cap * 2 : 512;

@@ -125,6 +125,12 @@ struct vs_segment {
      * read finds the next doc from there) */
     uint64_t blk_at_row;
     size_t blk_at;
+    /* vs_segment_doc_cache: per docs block, the block decompressed once
+     * with where each doc starts (atomic pointers, filled under mu; NULL
+     * when the cache is off or the block not read yet), kept until close
+     * while dcache_bytes stays within dcache_budget */
+    struct vs_docblk **dcache;
+    size_t dcache_bytes, dcache_budget;
 };
 
 /* ---- store.c ---- */

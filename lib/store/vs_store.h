@@ -126,6 +126,18 @@ int vs_segment_ids(struct vs_segment *g, const char *const **ids,
 /* The doc of one row: a new reference to the record without its vector. */
 int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
                    struct vs_diag *d);
+/* The doc of one row as the JSON text stored (one object, compact, as
+ * json_dumps with VS_JSON_DUMP_FLAGS wrote it), copied into *buf (grown as
+ * needed, NUL-terminated), *len its bytes. Safe from several threads. */
+int vs_segment_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
+                       size_t *cap, size_t *len, struct vs_diag *d);
+/* Keep each docs block of g decompressed once it is read, so that random
+ * reads of docs (a query's hits) decompress a block once rather than once
+ * per doc; until budget bytes are kept (then blocks are read as without
+ * the cache). Idempotent; the first budget stays. VS_E_CORRUPT (a bad
+ * docs index), VS_E_NOMEM. */
+#define VS_DOC_CACHE_BUDGET ((size_t)64 << 20)
+int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d);
 
 /* ---- writers ---- */
 

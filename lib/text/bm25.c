@@ -1,8 +1,8 @@
 /* bm25.c: BM25 index: builder, serialised format, reader, merge (queries
  * and search are in bm25_search.c).
  *
- * Serialised format, version 2 (all integers little-endian; version 1, still
- * read, differs only where said):
+ * Serialised format, version 3 (all integers little-endian; versions 1 and
+ * 2, still read, differ only where said):
  *   header (128 bytes):
  *     0 magic "VSBM25\r\n"   8 u32 version   12 u32 header size
  *    16 u64 ndocs           24 u64 total_len  32 u64 nrows   40 u64 nterms
@@ -19,12 +19,15 @@
  *   chunk table: nchunks x (u64 offset, u32 compressed, u32 raw size)
  *   chunks: zstd frames; a term's postings are its docs stream, varint
  *     (row delta, tf) pairs (first delta from 0), then its positions stream,
- *     per doc tf varints (first absolute, then deltas), then (version 2) its
- *     skip stream: empty when df < SKIP_MIN (bm25_internal.h), else per
- *     block of SKIP_EVERY postings four varints: the block's bytes in the
- *     docs stream, its last row minus the previous block's last row (the
- *     first block's: its last row), its largest tf, its smallest document
- *     length (block-max bounds).
+ *     per doc tf varints (first absolute, then deltas), then (version 2
+ *     and later) its skip stream: empty when df < SKIP_MIN
+ *     (bm25_internal.h), else per block of SKIP_EVERY postings: varint the
+ *     block's bytes in the docs stream, varint its last row minus the
+ *     previous block's last row (the first block's: its last row), then
+ *     (version 3) varint np (1 .. FRONT_MAX) and np (tf, document length)
+ *     varint pairs, the block's front by rising tf (the first pair as is,
+ *     the others as rises of both over the pair before: block-max bounds),
+ *     or (version 2) varint its largest tf, varint its smallest length.
  */
 #include "vs_bm25.h"
 #include "analyzer_internal.h"
@@ -44,6 +47,7 @@
 #define MAX_ROW 0xFFFFFFFEull
 #define ZLEVEL 1
 #define FORMAT_V1 1 /* no skip streams: still opened */
+#define FORMAT_V2 2 /* skip streams of (largest tf, smallest length) */
 
 /* ---------------------------------------------------------------- bytes */
 
@@ -407,24 +411,26 @@ static int skip_stream(const struct vs_bm25_builder *b, const struct bterm *t,
 {
     const uint8_t *p = t->docs.p, *end = p + t->docs.n, *start = p;
     uint64_t row = 0, last = 0;
-    uint32_t maxtf = 0, mindl = UINT32_MAX;
+    struct vs_bm25_pair f[SKIP_EVERY + 1];
+    uint32_t nf = 0;
     for (uint32_t i = 0; i < t->df; i++) {
         uint64_t delta, tf;
         if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf))
             return -1; /* our own stream: cannot happen */
         row += delta;
-        if (tf > maxtf)
-            maxtf = (uint32_t)tf;
-        if (b->doclens[row] < mindl)
-            mindl = b->doclens[row];
+        vs_bm25_front_add(f, &nf, (uint32_t)tf, b->doclens[row]);
         if (i % SKIP_EVERY == SKIP_EVERY - 1 || i + 1 == t->df) {
+            vs_bm25_front_cap(f, &nf);
             if (vb_varint(sk, (uint64_t)(p - start)) || vb_varint(sk, row - last) ||
-                vb_varint(sk, maxtf) || vb_varint(sk, mindl))
+                vb_varint(sk, nf))
                 return -1;
+            for (uint32_t j = 0; j < nf; j++)
+                if (vb_varint(sk, f[j].tf - (j ? f[j - 1].tf : 0)) ||
+                    vb_varint(sk, f[j].dl - (j ? f[j - 1].dl : 0)))
+                    return -1;
             start = p;
             last = row;
-            maxtf = 0;
-            mindl = UINT32_MAX;
+            nf = 0;
         }
     }
     return 0;
@@ -610,9 +616,9 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
     if (len < HDR_SIZE || memcmp(p, MAGIC, 8) != 0)
         return vs_bm25_corrupt(d, "bad magic or truncated header");
     uint32_t version = rd_u32(p + 8);
-    if (version != VS_BM25_FORMAT && version != FORMAT_V1)
+    if (version < FORMAT_V1 || version > VS_BM25_FORMAT)
         return vs_diag_set(d, VS_E_VERSION,
-                           "bm25 index: format version %u, expected %u or %u",
+                           "bm25 index: format version %u, expected %u to %u",
                            version, FORMAT_V1, VS_BM25_FORMAT);
     if (rd_u32(p + 12) != HDR_SIZE)
         return vs_bm25_corrupt(d, "bad header size");
@@ -828,7 +834,7 @@ int vs_bm25_postings(struct vs_bm25 *ix, long t, const uint8_t **docs,
     return rc;
 }
 
-/* Term t's skip entries from its stored skip stream (version 2). */
+/* Term t's skip entries from its stored skip stream (versions 2 and 3). */
 static int skips_read(const struct vs_bm25 *ix, long t, const uint8_t *p0,
                       struct vs_bm25_skips *s)
 {
@@ -836,16 +842,34 @@ static int skips_read(const struct vs_bm25 *ix, long t, const uint8_t *p0,
                   *end = q + ix->t_slen[t];
     uint64_t off = 0, last = 0;
     for (uint32_t i = 0; i < s->n; i++) {
-        uint64_t bytes, dlast, maxtf, mindl;
+        uint64_t bytes, dlast, np = 1;
         if (rd_varint(&q, end, &bytes) || rd_varint(&q, end, &dlast) ||
-            rd_varint(&q, end, &maxtf) || rd_varint(&q, end, &mindl) ||
+            (ix->version != FORMAT_V2 && rd_varint(&q, end, &np)) ||
             bytes == 0 || bytes > ix->t_dlen[t] - off || (i > 0 && dlast == 0) ||
-            dlast >= ix->nrows - last || maxtf == 0 || maxtf > UINT32_MAX ||
-            mindl > UINT32_MAX)
+            dlast >= ix->nrows - last || np == 0 || np > FRONT_MAX)
             return -1;
+        struct vs_bm25_pair *f = s->pairs + (size_t)i * FRONT_MAX;
+        uint64_t tf = 0, dl = 0;
+        for (uint32_t j = 0; j < np; j++) {
+            uint64_t a, b;
+            if (rd_varint(&q, end, &a) || rd_varint(&q, end, &b))
+                return -1;
+            if (ix->version == FORMAT_V2) { /* largest tf, smallest length */
+                tf = a;
+                dl = b;
+            } else {
+                if (j > 0 && (a == 0 || b == 0))
+                    return -1; /* both rise along a front */
+                tf += a;
+                dl += b;
+            }
+            if (tf == 0 || tf > UINT32_MAX || dl > UINT32_MAX)
+                return -1;
+            f[j] = (struct vs_bm25_pair){(uint32_t)tf, (uint32_t)dl};
+        }
         s->e[i] = (struct vs_bm25_skip){(uint32_t)off, (uint32_t)last,
-                                        (uint32_t)(last + dlast), (uint32_t)maxtf,
-                                        (uint32_t)mindl};
+                                        (uint32_t)(last + dlast),
+                                        (uint32_t)(i * FRONT_MAX), (uint32_t)np};
         off += bytes;
         last += dlast;
     }
@@ -859,21 +883,27 @@ static int skips_build(const struct vs_bm25 *ix, long t, const uint8_t *p0,
     uint32_t df = ix->t_df[t];
     const uint8_t *p = p0, *end = p0 + ix->t_dlen[t];
     uint64_t row = 0;
+    struct vs_bm25_pair f[SKIP_EVERY + 1];
+    uint32_t nf = 0;
     for (uint32_t i = 0; i < df; i++) {
         struct vs_bm25_skip *e = &s->e[i / SKIP_EVERY];
-        if (i % SKIP_EVERY == 0)
-            *e = (struct vs_bm25_skip){(uint32_t)(p - p0), (uint32_t)row, 0, 0,
-                                       UINT32_MAX};
+        if (i % SKIP_EVERY == 0) {
+            *e = (struct vs_bm25_skip){(uint32_t)(p - p0), (uint32_t)row, 0,
+                                       (i / SKIP_EVERY) * FRONT_MAX, 0};
+            nf = 0;
+        }
         uint64_t delta, tf;
         if (rd_varint(&p, end, &delta) || rd_varint(&p, end, &tf) ||
             (row += delta) >= ix->nrows || ix->doclens[row] == ABSENT || tf == 0 ||
             tf > UINT32_MAX)
             return -1;
         e->last = (uint32_t)row;
-        if (tf > e->maxtf)
-            e->maxtf = (uint32_t)tf;
-        if (ix->doclens[row] < e->mindl)
-            e->mindl = ix->doclens[row];
+        vs_bm25_front_add(f, &nf, (uint32_t)tf, ix->doclens[row]);
+        if (i % SKIP_EVERY == SKIP_EVERY - 1 || i + 1 == df) {
+            vs_bm25_front_cap(f, &nf);
+            memcpy(s->pairs + e->pf, f, nf * sizeof *f);
+            e->np = nf;
+        }
     }
     return 0;
 }
@@ -898,10 +928,12 @@ int vs_bm25_skips_get(struct vs_bm25 *ix, long t, const uint8_t *p0,
         return VS_OK;
     }
     uint32_t nb = (df + SKIP_EVERY - 1) / SKIP_EVERY;
-    struct vs_bm25_skips *s = malloc(sizeof *s + nb * sizeof s->e[0]);
+    struct vs_bm25_skips *s =
+        malloc(sizeof *s + nb * sizeof s->e[0] + (size_t)nb * FRONT_MAX * sizeof *s->pairs);
     if (!s)
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     s->n = nb;
+    s->pairs = (struct vs_bm25_pair *)(void *)&s->e[nb];
     if (ix->t_slen ? skips_read(ix, t, p0, s) : skips_build(ix, t, p0, s)) {
         free(s);
         return vs_bm25_corrupt(d, "bad skip entries");

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vs_bm25.h"
 
@@ -35,19 +36,74 @@ struct vs_bm25 {
 
 /* A term with df >= SKIP_MIN has one skip entry per block of SKIP_EVERY
  * postings: where the block starts in the docs stream, the row before it
- * (the delta base), its last row, and its largest tf and smallest document
- * length, which bound the BM25 score of any posting in the block for any k1
- * and b (block-max bounds). Version 2 stores them (docs/bm25.md); a version
- * 1 index gets them from its postings on first use. */
+ * (the delta base), its last row, and its (tf, document length) front: the
+ * postings' pairs that no other posting of the block dominates (a tf as
+ * large and a length as small), at most FRONT_MAX of them (a longer front
+ * is coarsened: its two smallest-tf pairs become one that dominates both).
+ * BM25 rises with tf and falls with the length for any k1 and b, so the
+ * largest score of the front's pairs bounds the block's (block-max bounds).
+ * Version 3 stores the fronts; version 2 stored the block's largest tf and
+ * smallest length, read as a front of one pair (a looser bound); a version
+ * 1 index gets its fronts from its postings on first use (docs/bm25.md). */
 #define SKIP_EVERY 128
 #define SKIP_MIN 256
+#define FRONT_MAX 8
+struct vs_bm25_pair {
+    uint32_t tf, dl;
+};
 struct vs_bm25_skip {
-    uint32_t off, prev, last, maxtf, mindl;
+    uint32_t off, prev, last;
+    uint32_t pf, np; /* the front: np pairs from pairs[pf] */
 };
 struct vs_bm25_skips {
     uint32_t n;
+    struct vs_bm25_pair *pairs; /* n * FRONT_MAX room, after e[] */
     struct vs_bm25_skip e[];
 };
+
+/* Add (tf, dl) to the front f of *n pairs (tf and dl both strictly rising;
+ * room for one more): unless a pair dominates it, it goes in and the pairs
+ * it dominates go out. */
+static inline void vs_bm25_front_add(struct vs_bm25_pair *f, uint32_t *n,
+                                     uint32_t tf, uint32_t dl)
+{
+    uint32_t i = 0;
+    while (i < *n && f[i].tf < tf)
+        i++;
+    if (i < *n && f[i].dl <= dl)
+        return; /* f[i] dominates it */
+    /* the pairs it dominates: the smaller tfs of a length >= dl (a suffix
+     * of those before i) and f[i] itself when of the same tf */
+    uint32_t e = i < *n && f[i].tf == tf ? i + 1 : i, s = i;
+    while (s > 0 && f[s - 1].dl >= dl)
+        s--;
+    memmove(&f[s + 1], &f[e], (*n - e) * sizeof *f);
+    f[s] = (struct vs_bm25_pair){tf, dl};
+    *n = *n - (e - s) + 1;
+}
+
+/* At most FRONT_MAX pairs: the two of smallest tf become one pair (the
+ * larger tf, the smaller length) that dominates both, until few enough. */
+static inline void vs_bm25_front_cap(struct vs_bm25_pair *f, uint32_t *n)
+{
+    while (*n > FRONT_MAX) {
+        f[1].dl = f[0].dl;
+        for (uint32_t j = 1; j < *n; j++)
+            f[j - 1] = f[j];
+        (*n)--;
+    }
+}
+
+/* 1 when a pair of the front dominates (tf, dl): the first pair of a tf
+ * as large has a length as small. */
+static inline int vs_bm25_front_covers(const struct vs_bm25_pair *f, uint32_t n,
+                                       uint32_t tf, uint32_t dl)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (f[i].tf >= tf)
+            return f[i].dl <= dl;
+    return 0;
+}
 
 /* A decoded posting list with positions (for phrases and merges). */
 struct plist {

@@ -551,7 +551,12 @@ static inline int bcur_next(const struct vs_bm25 *ix, struct bcur *cu,
         return VS_OK;
     }
     uint64_t delta, tf;
-    if (rd_varint(&cu->p, cu->end, &delta) || rd_varint(&cu->p, cu->end, &tf))
+    const uint8_t *p = cu->p;
+    if (cu->end - p >= 2 && !((p[0] | p[1]) & 0x80)) { /* both one byte */
+        delta = p[0];
+        tf = p[1];
+        cu->p = p + 2;
+    } else if (rd_varint(&cu->p, cu->end, &delta) || rd_varint(&cu->p, cu->end, &tf))
         return vs_bm25_corrupt(d, "bad postings");
     uint64_t row = (cu->i ? (uint64_t)cu->row : 0) + delta;
     if ((cu->i && delta == 0) || row >= ix->nrows || ix->doclens[row] == ABSENT ||
@@ -564,8 +569,9 @@ static inline int bcur_next(const struct vs_bm25 *ix, struct bcur *cu,
         int endblk = cu->i % SKIP_EVERY == SKIP_EVERY - 1 || cu->i + 1 == cu->df;
         if (row <= e->prev && cu->i >= SKIP_EVERY)
             return vs_bm25_corrupt(d, "bad skip entries");
-        if (row > e->last || (endblk && row != e->last) || tf > e->maxtf ||
-            ix->doclens[row] < e->mindl)
+        if (row > e->last || (endblk && row != e->last) ||
+            !vs_bm25_front_covers(cu->sk->pairs + e->pf, e->np, (uint32_t)tf,
+                                  ix->doclens[row]))
             return vs_bm25_corrupt(d, "bad skip entries");
     }
     cu->row = (uint32_t)row;
@@ -605,13 +611,21 @@ static int bcur_advance(const struct vs_bm25 *ix, struct bcur *cu, uint32_t targ
     return rc;
 }
 
-/* The bound of block b of the term. */
+/* The bound of block b of the term: the largest score of its front's
+ * pairs. */
 static inline double block_bound(const struct gstats *g, struct bcur *cu, uint32_t b)
 {
     if (cu->bblk != b) {
         const struct vs_bm25_skip *e = &cu->sk->e[b];
+        const struct vs_bm25_pair *f = cu->sk->pairs + e->pf;
+        double m = 0;
+        for (uint32_t j = 0; j < e->np; j++) {
+            double x = bm25_tf(g, (double)f[j].tf, f[j].dl);
+            if (x > m)
+                m = x;
+        }
         cu->bblk = b;
-        cu->bb = cu->w * bm25_tf(g, (double)e->maxtf, e->mindl);
+        cu->bb = cu->w * m;
     }
     return cu->bb;
 }

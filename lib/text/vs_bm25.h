@@ -55,9 +55,9 @@
 #define VS_BM25_K1_DEFAULT 1.2
 #define VS_BM25_B_DEFAULT 0.75
 
-/* Format version written by this library (version 1, without skip
- * streams, is still read). */
-#define VS_BM25_FORMAT 2
+/* Format version written by this library (versions 1, without skip
+ * streams, and 2, with looser block bounds, are still read). */
+#define VS_BM25_FORMAT 3
 
 /* ---- building ---- */
 

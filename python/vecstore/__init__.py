@@ -93,11 +93,8 @@ class Hit(_vecstore.HitBase):
         self.retrieval_rank = retrieval_rank
         self._meta: dict[str, Any] | None = None
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        if self._meta is None:
-            self._meta = json.loads(self._meta_json) if self._meta_json else {}
-        return self._meta
+    # metadata: a property of the C base (the JSON read in C, json.loads
+    # for any form it does not read)
 
     @property
     def metadata_json(self) -> str | None:

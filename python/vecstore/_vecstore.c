@@ -555,8 +555,202 @@ static PyMemberDef hit_members[] = {
     HIT_MEMBER("_meta", meta),
     {NULL, 0, 0, 0, NULL}};
 
+/* ---- Hit.metadata: the metadata JSON as a dict, as json.loads makes it,
+ * read here for the form the library hands over (compact JSON: jansson's
+ * output or the stored bytes); anything else (escapes, whitespace, long
+ * integers) goes to json.loads itself. */
+
+struct mscan {
+    const char *p, *end;
+    int depth;
+};
+
+static PyObject *mvalue(struct mscan *s);
+
+/* NULL without an error set: not this reader's form (json.loads reads it) */
+static PyObject *mstring(struct mscan *s)
+{
+    const char *b = ++s->p;
+    while (s->p < s->end && *s->p != '"') {
+        if (*s->p == '\\')
+            return NULL;
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return NULL;
+    PyObject *o = PyUnicode_DecodeUTF8(b, s->p - b, NULL);
+    s->p++;
+    if (!o)
+        PyErr_Clear();
+    return o;
+}
+
+static PyObject *mnumber(struct mscan *s)
+{
+    const char *b = s->p, *q = s->p;
+    if (q < s->end && *q == '-')
+        q++;
+    const char *dg = q;
+    while (q < s->end && *q >= '0' && *q <= '9')
+        q++;
+    if (q == dg || (dg[0] == '0' && q - dg > 1))
+        return NULL;
+    int real = 0;
+    if (q < s->end && *q == '.') {
+        const char *f = ++q;
+        while (q < s->end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == f)
+            return NULL;
+        real = 1;
+    }
+    if (q < s->end && (*q == 'e' || *q == 'E')) {
+        q++;
+        if (q < s->end && (*q == '+' || *q == '-'))
+            q++;
+        const char *x = q;
+        while (q < s->end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == x)
+            return NULL;
+        real = 1;
+    }
+    char tmp[64];
+    if (q - b >= (Py_ssize_t)sizeof tmp || (!real && q - dg > 18))
+        return NULL;
+    memcpy(tmp, b, (size_t)(q - b));
+    tmp[q - b] = '\0';
+    s->p = q;
+    if (!real)
+        return PyLong_FromLongLong(strtoll(tmp, NULL, 10));
+    /* float(s), as json.loads makes a real */
+    double v = PyOS_string_to_double(tmp, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return PyFloat_FromDouble(v);
+}
+
+static PyObject *mliteral(struct mscan *s, const char *w, size_t n, PyObject *v)
+{
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0)
+        return NULL;
+    s->p += n;
+    return Py_NewRef(v);
+}
+
+static PyObject *mcontainer(struct mscan *s, int obj)
+{
+    if (++s->depth > 64)
+        return NULL;
+    PyObject *c = obj ? PyDict_New() : PyList_New(0);
+    if (!c)
+        return NULL;
+    s->p++;
+    char close = obj ? '}' : ']';
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return c;
+    }
+    for (;;) {
+        PyObject *k = NULL;
+        if (obj) {
+            if (s->p >= s->end || *s->p != '"' || !(k = mstring(s)) || s->p >= s->end ||
+                *s->p++ != ':')
+                goto fail;
+        }
+        PyObject *v = mvalue(s);
+        int bad = !v || (obj ? PyDict_SetItem(c, k, v) : PyList_Append(c, v)) < 0;
+        Py_XDECREF(v);
+        Py_XDECREF(k);
+        k = NULL;
+        if (bad)
+            goto fail;
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            s->depth--;
+            return c;
+        }
+    fail:
+        Py_XDECREF(k);
+        Py_DECREF(c);
+        PyErr_Clear();
+        return NULL;
+    }
+}
+
+static PyObject *mvalue(struct mscan *s)
+{
+    if (s->p >= s->end)
+        return NULL;
+    switch (*s->p) {
+    case '"': return mstring(s);
+    case '{': return mcontainer(s, 1);
+    case '[': return mcontainer(s, 0);
+    case 't': return mliteral(s, "true", 4, Py_True);
+    case 'f': return mliteral(s, "false", 5, Py_False);
+    case 'n': return mliteral(s, "null", 4, Py_None);
+    default: return mnumber(s);
+    }
+}
+
+static PyObject *json_loads_fn;
+
+static PyObject *hit_metadata(PyObject *self, void *unused)
+{
+    (void)unused;
+    HitObject *h = (HitObject *)self;
+    if (h->meta && h->meta != Py_None)
+        return Py_NewRef(h->meta);
+    PyObject *m = NULL;
+    Py_ssize_t n = 0;
+    const char *t = NULL;
+    int truthy = h->meta_json && PyObject_IsTrue(h->meta_json) == 1;
+    PyErr_Clear();
+    if (truthy && PyUnicode_Check(h->meta_json) &&
+        !(t = PyUnicode_AsUTF8AndSize(h->meta_json, &n)))
+        PyErr_Clear();
+    if (!truthy) {
+        m = PyDict_New(); /* as json.loads(x) if x else {} */
+    } else {
+        struct mscan s = {t, t + n, 0};
+        m = t ? mvalue(&s) : NULL;
+        if (m && s.p != s.end)
+            Py_CLEAR(m);
+        if (!m) {
+            PyErr_Clear();
+            if (!json_loads_fn) {
+                PyObject *mod = PyImport_ImportModule("json");
+                json_loads_fn = mod ? PyObject_GetAttrString(mod, "loads") : NULL;
+                Py_XDECREF(mod);
+                if (!json_loads_fn)
+                    return NULL;
+            }
+            m = PyObject_CallFunctionObjArgs(json_loads_fn, h->meta_json, NULL);
+        }
+    }
+    if (!m)
+        return NULL;
+    PyObject *old = h->meta;
+    h->meta = Py_NewRef(m);
+    Py_XDECREF(old);
+    return m;
+}
+
+static PyGetSetDef hit_getset[] = {
+    {"metadata", hit_metadata, NULL,
+     "the record's metadata (parsed from JSON on first access; {} when none)", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
 static char hit_doc[] = "the storage of vecstore.Hit";
 static PyType_Slot hit_slots[] = {
+    {Py_tp_getset, hit_getset},
     {Py_tp_dealloc, hit_dealloc},
     {Py_tp_traverse, hit_traverse},
     {Py_tp_clear, hit_clear},

@@ -166,6 +166,8 @@ setup() {
     [[ "$err" != *"measured before"* ]]
     [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 " ]
     row1=$(sed -n 2p "$res/scale.tsv")
+    # a row of an older scale.sh (19 columns, no cold CPU or faults) is left out, with a message
+    printf '500\t8%s\n' "$(printf '\tx%.0s' $(seq 17))" > "$BATS_TEST_TMPDIR/scale/s-500-8.row"
     # a second run: 1100x8 and the graph order are not measured again, 2000x8 is added
     run_split env SCALE_RESULTS="$res" SCALE_DIR="$BATS_TEST_TMPDIR/scale" SCALE_SETS="1100x8 2000x8" \
         SCALE_NQ=20 SCALE_EFS="16 64" SCALE_COLD_RUNS=1 SCALE_ORDER=1100x8 SCALE_ORDER_EFS=32 \
@@ -174,13 +176,59 @@ setup() {
     [[ "$err" == *"scale.sh: 1100x8: measured before ($BATS_TEST_TMPDIR/scale/s-1100-8.row, commit "*"): kept"* ]]
     [[ "$err" == *"scale.sh: graph order 1100x8: measured before"* ]]
     [[ "$err" == *"scale.sh: 2000x8 measured: "* ]]
+    [[ "$err" == *"scale.sh: $BATS_TEST_TMPDIR/scale/s-500-8.row: 19 columns, not 23 (an older scale.sh): left out"* ]]
     [ "$(awk -F'\t' 'NR > 1 {print $1 "x" $2}' "$res/scale.tsv" | tr '\n' ' ')" = "1100x8 2000x8 " ]
     [ "$(sed -n 2p "$res/scale.tsv")" = "$row1" ]
-    # every row has its figures: graph bytes, query time at 0.95, cold open, commit
-    [ "$(awk -F'\t' 'NR > 1 && $8 > 0 && $11 > 0 && $15 > 0 && $18 != ""' "$res/scale.tsv" | wc -l)" -eq 2 ]
+    # every row has its figures: graph bytes, query time at 0.95, cold open
+    # wall and CPU, minor faults, commit
+    [ "$(awk -F'\t' 'NR > 1 && NF == 23 && $8 > 0 && $11 > 0 && $15 > 0 && $17 > 0 && $17 <= $18 && $19 > 0 && $22 != ""' "$res/scale.tsv" | wc -l)" -eq 2 ]
     [[ "$out" == *"-- 1100x8: per ef"*"-- 2000x8: per ef"*"format3_graph_order_bytes_per_vector"*"ratio"* ]]
     [ "$(grep -c '^== scale: ' "$res/scale.txt")" -eq 2 ]
     for p in query build memory cold bytes; do
         [ "$(head -c 4 "$res/scale_$p.png" | od -An -c | tr -d ' ')" = '211PNG' ]
     done
+}
+
+@test "bench/cold_time.c: CPU and page faults of each run, the failing run named" {
+    cd "$BATS_TEST_TMPDIR"
+    ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -o cold_time "$ROOT/bench/cold_time.c"
+    run_split ./cold_time 3 "$VS_BIN/vs-index" --version
+    expect_status 0
+    [ "$err" = "" ]
+    [ "$(printf '%s\n' "$out" | cut -d' ' -f1 | tr '\n' ' ')" = "runs wall_min_ms wall_median_ms cpu_min_ms cpu_median_ms user_median_ms sys_median_ms minflt_median majflt_median maxrss_kib " ]
+    [[ "$out" == "runs 3"* ]]
+    # a process that ran: some CPU, some page faults, CPU min <= median
+    printf '%s\n' "$out" | awk '{ v[$1] = $2 } END { exit !(v["cpu_min_ms"] > 0 && v["cpu_min_ms"] <= v["cpu_median_ms"] && v["wall_min_ms"] <= v["wall_median_ms"] && v["minflt_median"] > 0 && v["maxrss_kib"] > 0) }'
+    run_split ./cold_time 2 "$VS_BIN/vs-index" info no-such-store
+    expect_status 1
+    [ "$out" = "" ]
+    [[ "$err" == *"no such store"*"cold_time: run 1 of $VS_BIN/vs-index: exit status 4" ]]
+    run_split ./cold_time 0 true
+    expect_status 2
+    [ "$err" = "usage: cold_time RUNS CMD [ARG...] (RUNS 1 to 10000)" ]
+}
+
+@test "bench/run.sh --list: the benchmarks, not the scripts they source or call; BENCH selects; an unknown one is a usage error" {
+    cd "$BATS_TEST_TMPDIR"
+    run_split sh "$ROOT/bench/run.sh" --list
+    expect_status 0
+    [ "$err" = "" ]
+    # issue 25's tables are all there, py and compare last
+    for b in hnsw_e2e startup serve text scale; do
+        printf '%s\n' "$out" | grep -qx "$b"
+    done
+    [ "$(printf '%s\n' "$out" | tail -n 2 | tr '\n' ' ')" = "py compare " ]
+    # sourced libraries and scale.sh's plotter are not run as benchmarks
+    run ! grep -qx -e cc_lib -e serve_lib -e scale_plot -e run <<< "$out"
+    # every name but py and compare is an executable script
+    for b in $(printf '%s\n' "$out" | grep -vx -e py -e compare); do
+        [ -x "$ROOT/bench/$b.sh" ]
+    done
+    run_split env BENCH=serve sh "$ROOT/bench/run.sh" --list
+    expect_status 0
+    [ "$out" = "$(printf 'serve\nserve_mixed')" ]
+    run_split env BENCH=no-such-bench sh "$ROOT/bench/run.sh" build
+    expect_status 2
+    [ "$out" = "" ]
+    [ "$err" = "bench/run.sh: no benchmark matches BENCH=no-such-bench (bench/run.sh --list)" ]
 }

@@ -5,6 +5,7 @@ array path (search_arrays, ids_only in the C API) against Store.search."""
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 
 import numpy as np
@@ -69,3 +70,20 @@ def test_search_arrays_same_as_search(small: vecstore.Store) -> None:
     assert [[h.id for h in row] for row in hits] == ids.tolist()
     want = np.array([[h.score for h in row] for row in hits], dtype=np.float32)
     assert np.array_equal(want, scores)
+
+
+def test_metadata_read_in_c_is_json_loads() -> None:
+    # Hit.metadata reads compact JSON in C and leaves any other form to
+    # json.loads: the same dict either way, cached, {} for none
+    cases = ['{"n":22946,"group":"g6"}', "{}", "", None, "[1,2]",
+             '{"a":[1,2.5,-0.0,1e999,true,false,null,{"b":"c\\u00e9"}]}',
+             '{"x":"caf\u00e9","y":123456789012345678901234}', '{ "sp": 1 }',
+             '{"a":1,"a":2}', '{"e":1E5,"f":-0,"g":0.30000000000000004}', '{"s":"\ud800"}']
+    for c in cases:
+        h = vecstore.Hit("1", 0.5, 1, "t", c)
+        want = json.loads(c) if c else {}
+        got = h.metadata
+        assert repr(got) == repr(want), c
+        assert h.metadata is got
+    with pytest.raises(json.JSONDecodeError):
+        vecstore.Hit("1", 0.5, 1, "t", "{bad").metadata

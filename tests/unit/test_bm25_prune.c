@@ -3,9 +3,12 @@
  * the same views, rows and scores (bit for bit), on random corpora with a
  * Zipf vocabulary, random queries of optional terms, several segments,
  * deleted rows, filters and parameters; pruning does happen (postings left
- * unread); a version 1 index (tests/fixtures/bm25-v1.idx, no stored skip
- * entries) still opens and answers as the version 2 index of the same
- * documents; damaged skip streams give errors, never a crash. */
+ * unread); the (tf, length) fronts of the skip entries cover every posting
+ * of their block and their bound is the block's largest score (coarsened
+ * fronts too); version 1 and 2 indexes (tests/fixtures/bm25-v1.idx, no
+ * stored skip entries; bm25-v2.idx, a front of one pair per block) still
+ * open and answer as the version 3 index of the same documents; damaged
+ * skip streams give errors, never a crash. */
 #include "test.h"
 #include "vs_internal.h"
 #include "bm25_internal.h"
@@ -273,10 +276,10 @@ static void test_version1_fixture(void)
     if (!nbuf)
         return;
     CHECK_EQ_INT(((uint8_t *)nbuf)[8], VS_BM25_FORMAT);
-    CHECK(VS_BM25_FORMAT == 2);
+    CHECK(VS_BM25_FORMAT == 3);
     /* the skip streams cost a few per cent */
     CHECK(nlen > olen && nlen < olen + olen / 20);
-    printf("#   version 1: %zu bytes, version 2: %zu bytes\n", olen, nlen);
+    printf("#   version 1: %zu bytes, version 3: %zu bytes\n", olen, nlen);
     struct vs_bm25 *a = NULL, *b = NULL;
     struct vs_diag d;
     CHECK_EQ_INT(vs_bm25_open(old, olen, 0, &a, &d), VS_OK);
@@ -294,6 +297,215 @@ static void test_version1_fixture(void)
     CHECK(pruned > 50);
     vs_bm25_close(a);
     vs_bm25_close(b);
+}
+
+/* tests/fixtures/bm25-v2.idx was written by the version 2 writer (commit
+ * f645fd5: per block the largest tf and the smallest length) from the
+ * documents of bm25-v1.idx. It opens and answers as the version 3 index
+ * of the same documents, whose bounds are tighter: pruned searches decode
+ * fewer postings over it. */
+static void test_version2_fixture(void)
+{
+    FILE *fp = fopen("tests/fixtures/bm25-v2.idx", "rb");
+    if (!fp)
+        SKIP("tests/fixtures/bm25-v2.idx not found from the working directory");
+    static uint8_t old[1 << 17];
+    size_t olen = fread(old, 1, sizeof old, fp);
+    fclose(fp);
+    CHECK(olen > 128 && olen < sizeof old);
+    CHECK_EQ_INT(old[8], 2); /* format version 2 */
+    enum { NV = 300 };
+    static double cdf[NV];
+    zipf_cdf(cdf, NV);
+    rng_state = 0xB25B25B25ULL;
+    size_t nlen;
+    void *nbuf = random_buf(3000, cdf, NV, &nlen);
+    CHECK(nbuf != NULL);
+    if (!nbuf)
+        return;
+    printf("#   version 2: %zu bytes, version 3: %zu bytes\n", olen, nlen);
+    struct vs_bm25 *a = NULL, *b = NULL;
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_bm25_open(old, olen, 0, &a, &d), VS_OK);
+    CHECK_EQ_INT(vs_bm25_open(nbuf, nlen, VS_BM25_OWN, &b, &d), VS_OK);
+    if (!a || !b) {
+        vs_bm25_close(a);
+        vs_bm25_close(b);
+        return;
+    }
+    CHECK_EQ_INT(vs_bm25_docs(a), vs_bm25_docs(b));
+    CHECK_EQ_INT(vs_bm25_terms(a), vs_bm25_terms(b));
+    size_t pruned = 0;
+    CHECK(same_answers(a, b, cdf, NV, 200, &pruned));
+    CHECK(pruned > 50);
+    /* the same pruned queries decode fewer postings with the fronts */
+    struct vs_analyzer *an;
+    CHECK_EQ_INT(vs_analyzer_new(PLAIN, &an, &d), VS_OK);
+    uint64_t pa = 0, pb = 0;
+    for (size_t qi = 0; qi < 100; qi++) {
+        char qtext[256];
+        size_t at = 0;
+        for (size_t t = 0; t < 3; t++)
+            at += (size_t)snprintf(qtext + at, sizeof qtext - at, "w%zu ", zipf(cdf, NV));
+        struct vs_bm25_query *q;
+        CHECK_EQ_INT(vs_bm25_query_parse(an, qtext, &q, &d), VS_OK);
+        struct vs_bm25_view va = {a, NULL, NULL, NULL, NULL}, vb = {b, NULL, NULL, NULL, NULL};
+        struct vs_bm25_hit h[10];
+        size_t n;
+        struct vs_bm25_search_stats sa, sb;
+        CHECK_EQ_INT(vs_bm25_search_opt(&va, 1, q, NULL, 10, NULL, h, &n, &sa, 2, &d), VS_OK);
+        CHECK_EQ_INT(vs_bm25_search_opt(&vb, 1, q, NULL, 10, NULL, h, &n, &sb, 2, &d), VS_OK);
+        pa += sa.postings;
+        pb += sb.postings;
+        vs_bm25_query_free(q);
+    }
+    printf("#   postings decoded by 100 pruned queries: version 2 %llu, version 3 %llu\n",
+           (unsigned long long)pa, (unsigned long long)pb);
+    CHECK(pb < pa);
+    vs_analyzer_free(an);
+    vs_bm25_close(a);
+    vs_bm25_close(b);
+}
+
+/* The front helpers against brute force on random (tf, length) sets: the
+ * front is the set's undominated pairs (tf and length both rising), a
+ * capped front dominates every pair, covers() agrees with domination. */
+static void test_front_helpers(void)
+{
+    rng_state = 0xF207F207ULL;
+    for (int trial = 0; trial < 2000; trial++) {
+        struct vs_bm25_pair all[SKIP_EVERY], f[SKIP_EVERY + 1];
+        uint32_t n = 1 + (uint32_t)(rnd() % SKIP_EVERY), nf = 0;
+        uint32_t tfmax = 1 + (uint32_t)(rnd() % 40), dlmax = 1 + (uint32_t)(rnd() % 100);
+        for (uint32_t i = 0; i < n; i++) {
+            all[i] = (struct vs_bm25_pair){1 + (uint32_t)(rnd() % tfmax),
+                                           (uint32_t)(rnd() % dlmax)};
+            vs_bm25_front_add(f, &nf, all[i].tf, all[i].dl);
+        }
+        int ok = nf >= 1;
+        for (uint32_t j = 1; j < nf; j++)
+            ok &= f[j].tf > f[j - 1].tf && f[j].dl > f[j - 1].dl;
+        /* each pair of the set: dominated by the front; each front pair: in
+         * the set and dominated by no other pair of it */
+        for (uint32_t i = 0; i < n; i++) {
+            int dom = 0;
+            for (uint32_t j = 0; j < nf; j++)
+                dom |= f[j].tf >= all[i].tf && f[j].dl <= all[i].dl;
+            ok &= dom && vs_bm25_front_covers(f, nf, all[i].tf, all[i].dl);
+        }
+        for (uint32_t j = 0; j < nf; j++) {
+            int in = 0, beaten = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                in |= all[i].tf == f[j].tf && all[i].dl == f[j].dl;
+                beaten |= all[i].tf >= f[j].tf && all[i].dl <= f[j].dl &&
+                          (all[i].tf != f[j].tf || all[i].dl != f[j].dl);
+            }
+            ok &= in && !beaten;
+        }
+        /* a pair no front pair dominates is not covered */
+        uint32_t tf = 1 + (uint32_t)(rnd() % (tfmax + 2)), dl = (uint32_t)(rnd() % dlmax);
+        int dom = 0;
+        for (uint32_t j = 0; j < nf; j++)
+            dom |= f[j].tf >= tf && f[j].dl <= dl;
+        ok &= dom == vs_bm25_front_covers(f, nf, tf, dl);
+        vs_bm25_front_cap(f, &nf);
+        ok &= nf >= 1 && nf <= FRONT_MAX;
+        for (uint32_t j = 1; j < nf; j++)
+            ok &= f[j].tf > f[j - 1].tf && f[j].dl > f[j - 1].dl;
+        for (uint32_t i = 0; i < n; i++)
+            ok &= vs_bm25_front_covers(f, nf, all[i].tf, all[i].dl);
+        CHECK(ok);
+        if (!ok)
+            return;
+    }
+}
+
+/* Documents of a few words repeated many times (tf 1 to 60, lengths 1 to
+ * 400): long fronts, some coarsened to FRONT_MAX. Every posting of every
+ * block is covered by its front; where the front was not coarsened its
+ * bound is the block's largest score exactly; pruned answers are those of
+ * exhaustive scoring. */
+static void test_long_fronts(void)
+{
+    rng_state = 0x10F207ULL;
+    struct vs_bm25_builder *bld;
+    struct vs_diag d;
+    CHECK_EQ_INT(vs_bm25_builder_new(PLAIN, &bld, &d), VS_OK);
+    static char text[8192];
+    enum { NDOCS = 3000 };
+    for (size_t i = 0; i < NDOCS; i++) {
+        size_t at = 0, len = 1 + rnd() % 400;
+        size_t nw = 1 + rnd() % 8; /* words w0 .. w(nw-1), w0 the most */
+        for (size_t w = 0; w < len; w++) {
+            size_t span = 1 + rnd() % nw; /* two draws, in this order */
+            at += (size_t)snprintf(text + at, sizeof text - at, "w%zu ",
+                                   (size_t)(rnd() % span));
+        }
+        CHECK_EQ_INT(vs_bm25_builder_add(bld, i, text, at, &d), VS_OK);
+    }
+    void *buf;
+    size_t len;
+    CHECK_EQ_INT(vs_bm25_builder_finish(bld, &buf, &len, &d), VS_OK);
+    vs_bm25_builder_free(bld);
+    struct vs_bm25 *ix;
+    CHECK_EQ_INT(vs_bm25_open(buf, len, VS_BM25_OWN, &ix, &d), VS_OK);
+    struct {
+        double k1, b;
+    } ps[] = {{1.2, 0.75}, {0.5, 1.0}, {3.0, 0.3}, {2.0, 0.0}};
+    double avgdl = (double)vs_bm25_total_len(ix) / (double)vs_bm25_docs(ix);
+    size_t capped = 0, exact = 0, blocks = 0;
+    int ok = 1;
+    for (long t = 0; t < (long)vs_bm25_terms(ix) && ok; t++) {
+        const uint8_t *p0;
+        const struct vs_bm25_skips *sk;
+        if (ix->t_df[t] < SKIP_MIN)
+            continue;
+        CHECK_EQ_INT(vs_bm25_postings(ix, t, &p0, &d), VS_OK);
+        CHECK_EQ_INT(vs_bm25_skips_get(ix, t, p0, &sk, &d), VS_OK);
+        struct plist l;
+        CHECK_EQ_INT(vs_bm25_plist_load(ix, t, &l, &d), VS_OK);
+        if (!sk || !l.n)
+            return;
+        for (uint32_t bi = 0; bi < sk->n; bi++) {
+            const struct vs_bm25_skip *e = &sk->e[bi];
+            const struct vs_bm25_pair *f = sk->pairs + e->pf;
+            blocks++;
+            capped += e->np == FRONT_MAX;
+            for (size_t x = 0; x < sizeof ps / sizeof ps[0]; x++) {
+                double best = 0, bound = 0;
+                for (uint32_t i = bi * SKIP_EVERY; i < l.n && i < (bi + 1) * SKIP_EVERY; i++) {
+                    uint32_t dl = (uint32_t)vs_bm25_doc_len(ix, l.rows[i]);
+                    ok &= vs_bm25_front_covers(f, e->np, l.tfs[i], dl);
+                    double v = l.tfs[i] * (ps[x].k1 + 1) /
+                               (l.tfs[i] + ps[x].k1 * (1 - ps[x].b + ps[x].b * dl / avgdl));
+                    if (v > best)
+                        best = v;
+                }
+                for (uint32_t j = 0; j < e->np; j++) {
+                    double v = f[j].tf * (ps[x].k1 + 1) /
+                               (f[j].tf + ps[x].k1 * (1 - ps[x].b + ps[x].b * f[j].dl / avgdl));
+                    if (v > bound)
+                        bound = v;
+                }
+                ok &= bound >= best;
+                if (e->np < FRONT_MAX) {
+                    ok &= bound == best;
+                    exact++;
+                }
+            }
+        }
+        vs_bm25_plist_release(&l);
+    }
+    CHECK(ok);
+    printf("#   %zu blocks, %zu with a coarsened front\n", blocks, capped);
+    CHECK(capped > 0);
+    CHECK(exact > 0);
+    double cdf[8];
+    zipf_cdf(cdf, 8);
+    size_t pruned = 0;
+    CHECK(same_answers(ix, ix, cdf, 8, 200, &pruned));
+    CHECK(pruned > 20);
+    vs_bm25_close(ix);
 }
 
 /* Bytes flipped in an index with skip streams: open refuses it or a
@@ -348,6 +560,9 @@ int main(void)
     RUN(test_pruned_equals_exhaustive);
     RUN(test_other_queries_unchanged);
     RUN(test_version1_fixture);
+    RUN(test_version2_fixture);
+    RUN(test_front_helpers);
+    RUN(test_long_fronts);
     RUN(test_damaged_skips);
     return vs_test_done();
 }

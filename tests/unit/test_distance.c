@@ -83,6 +83,54 @@ static void check_blocks(const struct vs_distance_kernels *k)
     free(out);
 }
 
+/* the scan kernels against the one-pair kernels, bit for bit: 1-9 queries
+ * (4 x 4 tiles and the 1..3 x 4 ones), rows not a multiple of 4, rows
+ * `ahead` of the block that it may prefetch but must not score, nothing
+ * written outside the nq x nx results */
+static void check_scan(const struct vs_distance_kernels *k)
+{
+    const size_t maxq = 9, maxx = 70, ahead = 9;
+    float *q = malloc(maxq * 1000 * sizeof(float));
+    float *x = malloc((maxx + ahead) * 1000 * sizeof(float));
+    float *out = malloc(maxq * (maxx + 2) * sizeof(float));
+    static const size_t nxs[] = {1, 3, 4, 5, 8, 13, 64, 70};
+    for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+        size_t d = dims[t];
+        fill(q, maxq * d);
+        fill(x, (maxx + ahead) * d);
+        memcpy(x + d, x, d * sizeof(float)); /* two equal rows: equal scores */
+        for (size_t nq = 1; nq <= maxq; nq++)
+            for (size_t xi = 0; xi < sizeof nxs / sizeof nxs[0]; xi++) {
+                size_t nx = nxs[xi], ldo = nx + 2;
+                int bad_dot = 0, bad_l2 = 0, bad_pad = 0;
+                for (int l2 = 0; l2 < 2; l2++) {
+                    for (size_t i = 0; i < nq * ldo; i++)
+                        out[i] = 42.0f;
+                    (l2 ? k->l2sq_scan : k->dot_scan)(q, nq, x, nx, d, out, ldo, ahead);
+                    for (size_t i = 0; i < nq; i++) {
+                        for (size_t j = 0; j < nx; j++) {
+                            const float *a = q + i * d, *b = x + j * d;
+                            float want = l2 ? k->l2sq(a, b, d) : k->dot(a, b, d);
+                            if (l2)
+                                bad_l2 += out[i * ldo + j] != want;
+                            else
+                                bad_dot += out[i * ldo + j] != want;
+                        }
+                        bad_pad += out[i * ldo + nx] != 42.0f || out[i * ldo + nx + 1] != 42.0f;
+                    }
+                }
+                CHECK_EQ_INT(bad_dot, 0);
+                CHECK_EQ_INT(bad_l2, 0);
+                CHECK_EQ_INT(bad_pad, 0);
+                if (nx >= 2) /* the equal rows */
+                    CHECK(out[0] == out[1]);
+            }
+    }
+    free(q);
+    free(x);
+    free(out);
+}
+
 /* gathered rows (any order, repeats allowed) against the one-pair kernels,
  * bit for bit */
 static void check_gather(const struct vs_distance_kernels *k)
@@ -126,6 +174,7 @@ static void check_gather(const struct vs_distance_kernels *k)
         CHECK_EQ_INT(k->level, LEVEL);                                         \
         check_pairs(k);                                                        \
         check_blocks(k);                                                       \
+        check_scan(k);                                                         \
         check_gather(k);                                                       \
     }
 VARIANT_TEST(test_scalar, VS_SIMD_SCALAR)

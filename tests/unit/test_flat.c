@@ -239,6 +239,24 @@ static void test_no_live_map(void)
     all_live = 0;
 }
 
+/* The batch sizes a server's scan batches take (1-9 queries: the scan
+ * kernel's 4 x 4 tiles and its 1..3 x 4 ones) at a store dimension, over
+ * parts longer than a scan kernel call (64 rows), on 1 and 2 threads:
+ * every ranking equal to the naive one made with the pair kernel (bit for
+ * bit scores, ties by id, k beyond the rows) */
+static void test_small_batches(void)
+{
+    static const enum vs_metric ms[] = {VS_METRIC_COSINE, VS_METRIC_DOT, VS_METRIC_L2};
+    for (size_t batch = 1; batch <= 9; batch++)
+        for (int threads = 1; threads <= 2; threads++) {
+            all_live = (batch + (size_t)threads) % 2;
+            three_values = batch % 3 == 0;
+            run_case(ms[batch % 3], 128, -1, threads, batch, batch < 5 ? 0 : 96);
+        }
+    all_live = 0;
+    three_values = 0;
+}
+
 static void test_errors_and_empty(void)
 {
     struct vs_flat *f = NULL;
@@ -273,6 +291,7 @@ int main(void)
     RUN(test_every_variant);
     RUN(test_shapes_threads_batches);
     RUN(test_no_live_map);
+    RUN(test_small_batches);
     RUN(test_errors_and_empty);
     return vs_test_done();
 }

@@ -196,6 +196,14 @@ static void test_float_format_matches_reference(void)
         }
         CHECK_EQ_STR(a, b);
     }
+    /* floats that need 9 digits take the exact path too (8 do not read
+     * back: 101.2655 is not 101.265495f), not printf */
+    char dig[12];
+    int nd, e, p;
+    CHECK_EQ_INT(vs_float_digits(101.265495f, dig, &nd, &e, &p), 1);
+    CHECK_EQ_INT(p, 9);
+    CHECK(nd == 9 && memcmp(dig, "101265495", 9) == 0);
+    CHECK_EQ_INT(e, 2);
 }
 
 /* vs_buf_json_float writes what jansson writes for vs_json_float, and

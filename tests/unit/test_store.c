@@ -382,6 +382,17 @@ static void test_ingest_parse_matches_generic(void)
         "{\"id\":\"a\",\"vector\":[]}",
         "{\"id\":\"a\",\"vector\":[1,]}",
         "{\"id\":\"a\",\"vector\":[01]}",
+        "{\"id\":\"a\",\"vector\":[-]}",
+        "{\"id\":\"a\",\"vector\":[1.]}",
+        "{\"id\":\"a\",\"vector\":[1e]}",
+        "{\"id\":\"a\",\"vector\":[1e+]}",
+        "{\"id\":\"a\",\"vector\":[.5]}",
+        "{\"id\":\"a\",\"vector\":[-01.5]}",
+        "{\"id\":\"a\",\"vector\":[1.5e400,1]}",
+        "{\"id\":\"a\",\"vector\":[1.5e-400,1]}",
+        "{\"id\":\"a\",\"vector\":[1e0000000000000000000000000000000000001]}",
+        "{\"id\":\"a\",\"vector\":[12345678901234567890123,1]}",
+        "{\"id\":\"a\",\"vector\":[0.1234567890123456789012345678901234567890123456789012345678901234567]}",
         "{\"id\":\"a\",\"vector\":[1e39]}",
         "{\"id\":\"a\",\"vector\":[\"1\"]}",
         "{\"id\":\"a\",\"vector\":null}",
@@ -420,6 +431,37 @@ static void test_ingest_parse_matches_generic(void)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
             n += (size_t)snprintf(line + n, sizeof line - n, fmts[(t + k) % 8], (double)f);
+#pragma GCC diagnostic pop
+            line[n++] = k < 15 ? ',' : ']';
+        }
+        n += (size_t)snprintf(line + n, sizeof line - n, "}");
+        if (!same_parse(line)) {
+            CHECK(0);
+            break;
+        }
+    }
+    /* long fractions (16 to 40 digits: the approximate path), magnitudes
+     * 1e-37..1e37 (two powers of ten), and decimals at, just above and
+     * just below a float rounding midpoint (decided exactly) */
+    static const char *lfmts[] = {"%.17g", "%.16g", "%.19g", "%.25e", "%.40g"};
+    for (int t = 0; t < 1000; t++) {
+        size_t n = 0;
+        n += (size_t)snprintf(line + n, sizeof line - n, "{\"id\":\"l%d\",\"vector\":[", t);
+        for (int k = 0; k < 16; k++) {
+            seed = seed * 1103515245u + 12345u;
+            uint32_t u = seed ^ (seed >> 11) * 2654435761u;
+            double x;
+            if (k % 4 == 3) {
+                /* a float midpoint, nudged by -1, 0 or +1 double ulp */
+                float f = (float)(u % 1000003) / 7.0f + 0.5f;
+                double mid = ((double)f + (double)nextafterf(f, 2 * f)) / 2;
+                x = k % 8 == 3 ? mid : nextafter(mid, (u & 1) ? 0.0 : 1e30);
+            } else {
+                x = ((double)u / 4294967296.0 - 0.5) * pow(10.0, (int)(u % 75) - 37);
+            }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+            n += (size_t)snprintf(line + n, sizeof line - n, lfmts[(t + k) % 5], x);
 #pragma GCC diagnostic pop
             line[n++] = k < 15 ? ',' : ']';
         }

@@ -1,0 +1,120 @@
+/* numparse.c: JSON numbers to double, correctly rounded (vs_numparse.h). */
+#include "vs_numparse.h"
+
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static double slow(const char *s, size_t n)
+{
+    char tmp[64];
+    if (n < sizeof tmp) {
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        return strtod(tmp, NULL);
+    }
+    char *t = strndup(s, n);
+    double v = t ? strtod(t, NULL) : 0.0;
+    free(t);
+    return v;
+}
+
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+#define HAVE_X87 1
+/* 10^k, exact in 64 bits of significand for k <= 27 (5^27 < 2^63) */
+static const long double p10l[] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+/* 1 when long double arithmetic really carries 64 bits (not under an
+ * emulator that computes it in double, as valgrind does) */
+static int x87_ok(void)
+{
+    static int state; /* 0 unknown, 1 yes, 2 no; a race only recomputes it */
+    int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+    if (!s) {
+        volatile long double a = 9223372036854775808.0L; /* 2^63 */
+        volatile long double b = a + 1.0L;
+        s = b - a == 1.0L ? 1 : 2;
+        __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+    }
+    return s == 1;
+}
+#endif
+
+double vs_json_number(const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    int neg = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    uint64_t w = 0;
+    int nd = 0, e10 = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (w == 0 && *p == '0')
+            continue;
+        if (nd == 19)
+            return slow(s, n);
+        w = w * 10 + (uint64_t)(*p - '0');
+        nd++;
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            e10--;
+            if (w == 0 && *p == '0')
+                continue;
+            if (nd == 19)
+                return slow(s, n);
+            w = w * 10 + (uint64_t)(*p - '0');
+            nd++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int xneg = 0, x = 0, xd = 0;
+        if (p < end && (*p == '+' || *p == '-'))
+            xneg = *p++ == '-';
+        for (; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (++xd > 5)
+                return slow(s, n);
+            x = x * 10 + (*p - '0');
+        }
+        e10 += xneg ? -x : x;
+    }
+    if (p != end)
+        return slow(s, n);
+    if (w == 0)
+        return neg ? -0.0 : 0.0;
+    double v;
+    if (w <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        /* both exact as doubles: one rounding, as strtod's */
+        v = (double)w;
+        v = e10 >= 0 ? v * p10[e10] : v / p10[-e10];
+        return neg ? -v : v;
+    }
+#ifdef HAVE_X87
+    if (e10 >= -27 && e10 <= 27 && x87_ok()) {
+        /* w and 10^|e10| exact in 64 bits: r is the value rounded once to
+         * 64 bits; rounding r to 53 bits gives strtod's double unless r
+         * sits exactly on a midpoint between two doubles (its low 11 bits
+         * 10000000000), where the true value may lie on either side */
+        long double r = (long double)w;
+        r = e10 >= 0 ? r * p10l[e10] : r / p10l[-e10];
+        uint64_t m;
+        memcpy(&m, &r, sizeof m); /* the x87 format's explicit significand */
+        if ((m & 0x7FF) != 0x400) {
+            v = (double)r;
+            return neg ? -v : v;
+        }
+    }
+#endif
+    return slow(s, n);
+}

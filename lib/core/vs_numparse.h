@@ -1,0 +1,16 @@
+/* vs_numparse.h: the double a JSON number token reads as, exactly as
+ * strtod rounds it, without strtod's cost for the common case (the query
+ * vectors vs-query reads: 15-17 significant digits). */
+#ifndef VS_NUMPARSE_H
+#define VS_NUMPARSE_H
+
+#include <stddef.h>
+
+/* s[0..n): a JSON number (RFC 8259 grammar, checked by the caller). The
+ * correctly rounded double, as strtod gives: significands of up to 19
+ * digits with a decimal exponent within 10^-22..10^22 (Clinger's fast
+ * path), or up to 10^±27 through x87 extended precision when that is
+ * provably the same; anything else goes to strtod. */
+double vs_json_number(const char *s, size_t n);
+
+#endif
