@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "vs_jsonfmt.h"
+#include "vs_numparse.h"
 
 #define MAX_DEPTH 64
 #define MAX_KEYS 64 /* members of one object checked for duplicates */
@@ -110,38 +111,15 @@ static int string(struct scan *s)
  * reads and prints back as its bytes */
 static int number(struct scan *s)
 {
-    const char *b = s->p, *q = s->p;
-    if (q < s->end && *q == '-')
-        q++;
-    const char *dg = q;
-    while (q < s->end && *q >= '0' && *q <= '9')
-        q++;
-    size_t nd = (size_t)(q - dg);
-    if (nd == 0 || (dg[0] == '0' && nd > 1))
+    const char *b = s->p;
+    size_t nd;
+    int real;
+    const char *q = vs_json_number_end(b, s->end, &nd, &real);
+    if (!q)
         return 0;
-    int real = 0;
-    if (q < s->end && *q == '.') {
-        const char *f = ++q;
-        while (q < s->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == f)
-            return 0;
-        real = 1;
-    }
-    if (q < s->end && (*q == 'e' || *q == 'E')) {
-        q++;
-        if (q < s->end && (*q == '+' || *q == '-'))
-            q++;
-        const char *x = q;
-        while (q < s->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == x)
-            return 0;
-        real = 1;
-    }
     size_t n = (size_t)(q - b);
     if (!real) {
-        if (nd > 18 || (b[0] == '-' && dg[0] == '0'))
+        if (nd > 18 || (b[0] == '-' && b[1] == '0'))
             return 0;
         s->p = q;
         return 1;

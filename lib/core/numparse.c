@@ -118,3 +118,39 @@ double vs_json_number(const char *s, size_t n)
 #endif
     return slow(s, n);
 }
+
+static const char *digits(const char *p, const char *end)
+{
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+const char *vs_json_number_end(const char *p, const char *end, size_t *int_digits, int *real)
+{
+    if (p < end && *p == '-')
+        p++;
+    const char *dg = p;
+    p = digits(p, end);
+    size_t nd = (size_t)(p - dg);
+    if (nd == 0 || (dg[0] == '0' && nd > 1))
+        return NULL;
+    *int_digits = nd;
+    *real = 0;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        if ((p = digits(p, end)) == f)
+            return NULL;
+        *real = 1;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        const char *x = p;
+        if ((p = digits(p, end)) == x)
+            return NULL;
+        *real = 1;
+    }
+    return p;
+}

@@ -13,4 +13,10 @@
  * provably the same; anything else goes to strtod. */
 double vs_json_number(const char *s, size_t n);
 
+/* The end of the JSON number token (RFC 8259 grammar) that starts at p,
+ * or NULL when p..end does not start with one; *int_digits is set to the
+ * count of its integer part's digits (a leading zero is alone) and *real
+ * to 1 when it has a fraction or an exponent. */
+const char *vs_json_number_end(const char *p, const char *end, size_t *int_digits, int *real);
+
 #endif

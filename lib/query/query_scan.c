@@ -94,36 +94,14 @@ static int plain_int(struct scan *s, const char **tok, size_t *len, long long *v
  * finite as float32 or is an integer too long for a double to hold. */
 static int number(struct scan *s, float *out)
 {
-    const char *b = s->p, *q = s->p;
-    if (q < s->end && *q == '-')
-        q++;
-    const char *dg = q;
-    while (q < s->end && *q >= '0' && *q <= '9')
-        q++;
-    if (q == dg || (dg[0] == '0' && q - dg > 1))
+    const char *b = s->p;
+    size_t nd;
+    int real;
+    const char *q = vs_json_number_end(b, s->end, &nd, &real);
+    if (!q)
         return 0;
-    int real = 0;
-    if (q < s->end && *q == '.') {
-        const char *f = ++q;
-        while (q < s->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == f)
-            return 0;
-        real = 1;
-    }
-    if (q < s->end && (*q == 'e' || *q == 'E')) {
-        q++;
-        if (q < s->end && (*q == '+' || *q == '-'))
-            q++;
-        const char *x = q;
-        while (q < s->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == x)
-            return 0;
-        real = 1;
-    }
     size_t n = (size_t)(q - b);
-    if (n >= 48 || (!real && q - dg > 15))
+    if (n >= 48 || (!real && nd > 15))
         return 0;
     double v = vs_json_number(b, n); /* strtod's double */
     if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)

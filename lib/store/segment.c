@@ -642,14 +642,14 @@ struct vs_docblk {
     char *text;
 };
 
-/* The block holding row (docidx loaded). */
-static uint64_t block_of(const struct vs_segment *g, uint64_t row)
+/* The block of an index of n blocks (docidx or vecidx entries, in row
+ * order) that holds row: binary search on their first rows. */
+static uint64_t block_of(const unsigned char *idx, uint64_t n, uint64_t row)
 {
-    /* blocks are in row order: binary search on first_row */
-    uint64_t lo = 0, hi = g->nblocks;
+    uint64_t lo = 0, hi = n;
     while (hi - lo > 1) {
         uint64_t mid = (lo + hi) / 2;
-        if (vs_get64(g->docidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
+        if (vs_get64(idx + mid * VS_DOCIDX_ENTRY + 32) <= row)
             lo = mid;
         else
             hi = mid;
@@ -722,7 +722,7 @@ static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
                       char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
 {
     *done = 0;
-    uint64_t b = block_of(g, row);
+    uint64_t b = block_of(g->docidx, g->nblocks, row);
     struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
     if (!c) {
         pthread_mutex_lock(&g->mu);
@@ -798,7 +798,7 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
     if (st != VS_OK)
         goto out;
     if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
-        if ((st = load_block(g, block_of(g, row), d)) != VS_OK)
+        if ((st = load_block(g, block_of(g->docidx, g->nblocks, row), d)) != VS_OK)
             goto out;
     }
     size_t a = 0, n = 0;
@@ -1097,14 +1097,7 @@ int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
     }
     if ((st = ensure_vecidx(g, d)) != VS_OK)
         goto out;
-    uint64_t lo = 0, hi = g->nvblocks;
-    while (hi - lo > 1) {
-        uint64_t mid = (lo + hi) / 2;
-        if (vs_get64(g->vecidx + mid * VS_DOCIDX_ENTRY + 32) <= row)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    uint64_t lo = block_of(g->vecidx, g->nvblocks, row);
     if (g->vblk_no != lo) {
         void *p;
         if ((st = load_vblock(g, lo, &p, d)) != VS_OK)

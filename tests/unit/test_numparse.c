@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "vs_numparse.h"
 
@@ -109,8 +110,47 @@ static void test_random_digits(void)
     }
 }
 
+/* vs_json_number_end: the token's length (-1: not a number), its integer
+ * digits and whether it is a real, followed by other bytes */
+static void token(const char *s, int len, int nd, int real)
+{
+    size_t got_nd = 99;
+    int got_real = 99;
+    const char *e = vs_json_number_end(s, s + strlen(s), &got_nd, &got_real);
+    if (len < 0) {
+        CHECK(e == NULL);
+        return;
+    }
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    CHECK_EQ_INT((int)(e - s), len);
+    CHECK_EQ_INT((int)got_nd, nd);
+    CHECK_EQ_INT(got_real, real);
+}
+
+static void test_token(void)
+{
+    token("0", 1, 1, 0);
+    token("-0,", 2, 1, 0);
+    token("120]", 3, 3, 0);
+    token("-12.50e+3}", 9, 2, 1);
+    token("1E5 ", 3, 1, 1);
+    token("0.5", 3, 1, 1);
+    token("01", -1, 0, 0);
+    token("-", -1, 0, 0);
+    token(".5", -1, 0, 0);
+    token("1.", -1, 0, 0);
+    token("1.e3", -1, 0, 0);
+    token("1e", -1, 0, 0);
+    token("1e+", -1, 0, 0);
+    token("+1", -1, 0, 0);
+    token("", -1, 0, 0);
+}
+
 int main(void)
 {
+    RUN(test_token);
     RUN(test_edges);
     RUN(test_random_shortest);
     RUN(test_random_digits);
