@@ -56,26 +56,24 @@ double vs_json_number(const char *s, size_t n)
         neg = 1;
         p++;
     }
+    /* the significand's digits, integer part and fraction in one loop
+     * (each fraction digit lowers the exponent) */
     uint64_t w = 0;
-    int nd = 0, e10 = 0;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+    int nd = 0, e10 = 0, frac = 0;
+    for (; p < end; p++) {
+        if (*p == '.' && !frac) {
+            frac = 1;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            break;
+        e10 -= frac;
         if (w == 0 && *p == '0')
             continue;
         if (nd == 19)
             return slow(s, n);
         w = w * 10 + (uint64_t)(*p - '0');
         nd++;
-    }
-    if (p < end && *p == '.') {
-        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
-            e10--;
-            if (w == 0 && *p == '0')
-                continue;
-            if (nd == 19)
-                return slow(s, n);
-            w = w * 10 + (uint64_t)(*p - '0');
-            nd++;
-        }
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
