@@ -33,7 +33,8 @@
 # about 3,500 CPU s of build, vs-ingest's peak RSS 6.1 GiB): a set whose
 # build would not fit in the memory available is skipped with a message.
 # Everything runs under nice (10: do not wrap the script in another nice,
-# which would take it to 19). Stores are kept in SCALE_DIR (default
+# which would take it to 19; SCALE_NICE="" runs it at the caller's
+# priority, for a long set on a machine others are loading). Stores are kept in SCALE_DIR (default
 # BUILD_DIR/bench/scale) and reused (a 1M build takes tens of minutes on a
 # shared machine); remove it after changing the segment format.
 # Resumable: a set's results are written as soon as it is measured
@@ -63,7 +64,7 @@ DIR=${SCALE_DIR:-$build/bench/scale}
 FORCE=${SCALE_FORCE:-0}
 RES=${SCALE_RESULTS:-bench/results}
 PY=/usr/bin/python3
-NICE="nice -n 10"
+NICE=${SCALE_NICE-nice -n 10}
 if [ ! -x "$build/bin/vs-query" ] || [ ! -f "$build/libvecstore.a" ]; then
     echo "scale.sh: $build/bin/vs-query not found (make BUILD=$build)" >&2
     exit 2
