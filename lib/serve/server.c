@@ -17,6 +17,7 @@
 #include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
+#include "query_scan_internal.h"
 
 int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
                   struct vs_diag *d)
@@ -473,7 +474,15 @@ static int emit_hit(const json_t *hit, void *arg)
 
 struct vs_srv_waiter {
     struct vs_srv_waiter *next;
-    const json_t *rec;   /* the request's record (borrowed) */
+    const json_t *rec;   /* the request's record (borrowed), or NULL: */
+    /* the plain vector query record line[0..len) as vs_query_scan read it
+     * (vec: its dim floats, k: its k or 0) without a json_t; parsed into
+     * own (and rec) only when vs_query_add_vector refuses the vector, for
+     * the error vs_qtext_add gives */
+    const char *line;
+    size_t len, k;
+    float *vec;
+    json_t *own;
     char *qid;           /* its hits' qid; NULL: the id is unusable (add reports it) */
     struct vs_buf out;   /* its hit records, NDJSON */
     uint64_t hits;
@@ -592,9 +601,65 @@ static void pool_put(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_qte
     vs_qtext_free(q);
 }
 
+/* The segments of q's last run that were scanned exactly, in vector bytes. */
+static uint64_t scanned_bytes(struct vs_srv_gen *g, struct vs_qtext *q)
+{
+    struct vs_query *vq = vs_qtext_vector(q);
+    struct vs_query_segstat ss;
+    uint64_t rows = 0;
+    for (size_t p = 0; vq && vs_query_segment_stat(vq, p, &ss) == VS_OK; p++)
+        if (!ss.graph)
+            rows += ss.rows;
+    return rows * vs_store_settings(g->store)->dim * sizeof(float);
+}
+
+/* The waiters in[0..n) searched (their records pending in q): their hits,
+ * or the run's error to each. */
+static void run_pending(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_qtext *q,
+                        struct vs_srv_waiter **in, size_t n, int direct,
+                        uint64_t *scan_bytes)
+{
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    struct batch_out b = {in, n};
+    int st;
+    if (direct) {
+        /* vectors added to the vector side itself (vs_query_add_vector):
+         * the hit records as vs_qtext_run_text writes them for the same
+         * records, qid "I" for query I */
+        struct vs_query *vq = vs_qtext_vector(q);
+        char idx[SRV_BATCH][4];
+        const char *qids[SRV_BATCH];
+        size_t qlens[SRV_BATCH];
+        for (size_t i = 0; i < n; i++) {
+            qlens[i] = (size_t)snprintf(idx[i], sizeof idx[i], "%zu", i);
+            qids[i] = idx[i];
+        }
+        uint64_t short0 = vs_query_shortfalls(vq);
+        st = vs_query_run_text(vq, qids, qlens, batch_write, &b, NULL, NULL, &d);
+        __atomic_add_fetch(&e->shortfalls, vs_query_shortfalls(vq) - short0, __ATOMIC_RELAXED);
+    } else {
+        uint64_t short0 = vs_qtext_shortfalls(q);
+        /* plain vector queries (the common case) as text, as vs-query
+         * writes them; hybrid ones and the like through json_t hits */
+        st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
+                               : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
+        __atomic_add_fetch(&e->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
+    }
+    if (st != VS_OK)
+        for (size_t i = 0; i < n; i++) {
+            in[i]->st = st;
+            in[i]->d = d;
+        }
+    __atomic_add_fetch(&e->batches, 1, __ATOMIC_RELAXED);
+    *scan_bytes = scanned_bytes(g, q);
+}
+
 /* Search the n queued queries w as one batch (called without run_mu):
  * with g's scan object on threads threads when scan, else one of the pool
- * on one thread. *scan_bytes: the vector bytes it scanned exactly. */
+ * on one thread. *scan_bytes: the vector bytes it scanned exactly. The
+ * queries read without a json_t go to the vector side directly and are
+ * searched first; the others (if any: a second pass) through q. */
 static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
                       struct vs_srv_waiter **w, size_t n, int scan, int threads,
                       uint64_t *scan_bytes)
@@ -619,10 +684,30 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
     } else {
         st = pool_take(e, g, &q, &d);
     }
+    struct vs_query *vq = q ? vs_qtext_vector(q) : NULL;
+    size_t dim = vs_store_settings(g->store)->dim;
     for (size_t i = 0; i < n; i++) {
         w[i]->st = st;
         w[i]->d = d;
-        if (st != VS_OK)
+        if (st != VS_OK || !w[i]->vec)
+            continue;
+        if (vs_query_add_vector(vq, w[i]->vec, dim, w[i]->k, NULL, &w[i]->d) == VS_OK) {
+            in[nin++] = w[i];
+            continue;
+        }
+        /* refused (a zero vector the store would normalise): the record
+         * the full way, which gives the error a record alone gets */
+        vs_diag_clear(&w[i]->d);
+        w[i]->st = vs_ndjson_parse(w[i]->line, w[i]->len, &w[i]->own, &w[i]->d);
+        w[i]->rec = w[i]->own;
+        if (w[i]->st != VS_OK)
+            w[i]->d.line = 1;
+    }
+    if (st == VS_OK && nin > 0)
+        run_pending(e, g, q, in, nin, 1, scan_bytes);
+    nin = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (st != VS_OK || !w[i]->rec || w[i]->st != VS_OK)
             continue;
         json_t *r = w[i]->qid ? json_copy((json_t *)(uintptr_t)w[i]->rec) : NULL;
         if (w[i]->qid && (!r || json_object_set_new(r, "id", json_integer((json_int_t)nin)) != 0)) {
@@ -638,32 +723,12 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
         else
             in[nin++] = w[i];
     }
-    if (st == VS_OK && nin > 0) {
-        uint64_t short0 = vs_qtext_shortfalls(q);
-        struct batch_out b = {in, nin};
-        vs_diag_clear(&d);
-        /* plain vector queries (the common case) as text, as vs-query
-         * writes them; hybrid ones and the like through json_t hits */
-        st = vs_qtext_plain(q) ? vs_qtext_run_text(q, batch_write, &b, NULL, NULL, &d)
-                               : vs_qtext_run(q, batch_emit, &b, NULL, NULL, &d);
-        if (st != VS_OK)
-            for (size_t i = 0; i < nin; i++) {
-                in[i]->st = st;
-                in[i]->d = d;
-            }
-        __atomic_add_fetch(&e->shortfalls, vs_qtext_shortfalls(q) - short0, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&e->batches, 1, __ATOMIC_RELAXED);
-        struct vs_query *vq = vs_qtext_vector(q);
-        struct vs_query_segstat ss;
-        uint64_t rows = 0;
-        for (size_t p = 0; vq && vs_query_segment_stat(vq, p, &ss) == VS_OK; p++)
-            if (!ss.graph)
-                rows += ss.rows;
-        *scan_bytes = rows * vs_store_settings(g->store)->dim * sizeof(float);
-    }
-    if (!scan) {
+    if (st == VS_OK && nin > 0)
+        run_pending(e, g, q, in, nin, 0, scan_bytes);
+    int idle = q && vs_qtext_pending(q) == 0 && vs_query_pending(vq) == 0;
+    if (!scan && idle) {
         pool_put(e, g, q);
-    } else if (q && vs_qtext_pending(q) == 0) {
+    } else if (idle) {
         g->scanq = q;
     } else {
         vs_qtext_free(q);
@@ -826,6 +891,22 @@ static void slot_give(struct vs_server *srv)
     pthread_mutex_unlock(&srv->run_mu);
 }
 
+/* 1 when the body *s (*n bytes) is one line that holds an object, with
+ * blanks around it only: *s and *n trimmed to it. */
+static int one_object(const char **s, size_t *n)
+{
+    const char *a = *s, *e = *s + *n;
+    while (a < e && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
+        a++;
+    while (e > a && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        e--;
+    if (e - a < 2 || *a != '{' || e[-1] != '}' || memchr(a, '\n', (size_t)(e - a)))
+        return 0;
+    *s = a;
+    *n = (size_t)(e - a);
+    return 1;
+}
+
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
@@ -837,15 +918,37 @@ static void ep_query(struct ctx *c)
     h.c = c;
     size_t n = 0;
     int slot = 0; /* a search slot is held (slot_take) */
-    int st = each_line(c->rq->body, c->rq->len, c->srv->o.max_batch, collect_json, &p, &n, &d);
-    if (st == VS_OK && n == 0)
-        st = vs_diag_set(&d, VS_E_DATA, "the body holds no query record");
-    if (st != VS_OK) {
-        set_diag_error(c->r, st == VS_E_USAGE ? 413 : 400, st, &d);
-        goto done;
+    int st = VS_OK;
+    /* the common request, one plain vector query record ({"id", "vector"
+     * or "vector_b64", "k"}): read without a json_t (vs_query_scan, as
+     * vs-query reads it) into fvec; anything else, or a record it does not
+     * take, the full way below */
+    float *fvec = NULL;
+    struct vs_query_scanned sc = {0};
+    const char *line = c->rq->body;
+    size_t llen = c->rq->len;
+    int fast = 0;
+    struct vs_diag gd;
+    vs_diag_clear(&gd);
+    if (!c->srv->otlp && line && one_object(&line, &llen) &&
+        vs_srv_gen_acquire(c->store, &g, &gd) == VS_OK) {
+        size_t dim = vs_store_settings(g->store)->dim;
+        fast = dim > 0 && (fvec = malloc(dim * sizeof *fvec)) != NULL &&
+               vs_query_scan(line, llen, fvec, dim, &sc) && sc.k <= c->srv->o.max_k;
+    }
+    if (fast) {
+        n = 1;
+    } else {
+        st = each_line(c->rq->body, c->rq->len, c->srv->o.max_batch, collect_json, &p, &n, &d);
+        if (st == VS_OK && n == 0)
+            st = vs_diag_set(&d, VS_E_DATA, "the body holds no query record");
+        if (st != VS_OK) {
+            set_diag_error(c->r, st == VS_E_USAGE ? 413 : 400, st, &d);
+            goto done;
+        }
     }
     c->ndjson = n > 1 || (c->rq->content_type && strstr(c->rq->content_type, "ndjson"));
-    if ((st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
+    if (!g && (st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
         set_status_error(c->r, st, &d);
         goto done;
     }
@@ -860,12 +963,24 @@ static void ep_query(struct ctx *c)
     int pooled = !p.explain && !p.opts;
     uint64_t hits = 0;
     if (pooled && n == 1 && !c->srv->otlp) { /* searched with others' (batching above) */
-        struct vs_srv_waiter w = {.rec = json_array_get(p.recs, 0)};
-        w.qid = record_qid(w.rec);
+        struct vs_srv_waiter w = {.rec = fast ? NULL : json_array_get(p.recs, 0)};
+        if (fast) {
+            w.line = line;
+            w.len = llen;
+            w.vec = fvec;
+            w.k = sc.k;
+            if (!(w.qid = strndup(sc.qid, sc.qlen))) {
+                set_status_error(c->r, VS_E_NOMEM, NULL);
+                goto done;
+            }
+        } else {
+            w.qid = record_qid(w.rec);
+        }
         vs_buf_init(&w.out);
         vs_diag_clear(&w.d);
         search_queued(c->srv, c->store, g, &w);
         free(w.qid);
+        json_decref(w.own);
         st = w.st;
         if (st == VS_OK && vs_srv_now() > c->deadline) {
             vs_buf_release(&w.out);
@@ -1017,7 +1132,10 @@ answered:;
         json_object_set_new(o, "trace_id", json_string(c->r->trace_id));
         json_object_set_new(o, "store", json_string(c->store->name));
         json_object_set_new(o, "queries", json_integer((json_int_t)n));
-        json_t *q0 = json_deep_copy(json_array_get(p.recs, 0));
+        json_t *r0 = json_array_get(p.recs, 0);
+        if (!r0 && fast && vs_ndjson_parse(line, llen, &r0, NULL) == VS_OK)
+            json_array_append_new(p.recs, r0); /* read the full way for the log */
+        json_t *q0 = json_deep_copy(r0);
         if (q0) {
             json_object_del(q0, "vector");
             json_object_del(q0, "vector_b64");
@@ -1045,6 +1163,7 @@ done:
     vs_srv_gen_release(c->store, g);
     json_decref(p.recs);
     json_decref(p.opts);
+    free(fvec);
 }
 
 struct wrec {

@@ -213,6 +213,54 @@ assert hashlib.sha256(bytes.fromhex(salt) + b"s3cret-key").hexdigest() == dig
     stop_server
 }
 
+@test "vs-serve: a plain query record read without a json_t answers what the full parse does" {
+    # one {"id", "vector" or "vector_b64", "k"} record is read by
+    # vs_query_scan (lib/serve/server.c); the same record with
+    # "filter":null (same meaning) takes the json_t path: the status and
+    # the body must be the same bytes, errors too (a zero vector is refused
+    # only when added, k over --max-k, a vector of the wrong length)
+    cd "$BATS_TEST_TMPDIR"
+    start_server --max-k 50 "$KB"
+    $PY - <<'EOF'
+import base64, json, random, struct
+r = random.Random(3)
+pairs = []
+for i in range(12):
+    v = [round(r.uniform(-1, 1), 4) for _ in range(8)]
+    q = {"id": i if i % 3 == 0 else "q%d" % i, "vector": v}
+    if i % 2:
+        q["k"] = 1 + i
+    if i % 4 == 1:
+        del q["vector"]
+        q["vector_b64"] = base64.b64encode(struct.pack("<8f", *v)).decode()
+    pairs.append(q)
+pairs.append({"id": "zero", "vector": [0] * 8})
+pairs.append({"id": "big", "vector": [1] * 8, "k": 51})
+pairs.append({"id": "short", "vector": [1, 2, 3]})
+for n, q in enumerate(pairs):
+    fast = json.dumps(q, separators=(",", ":"))
+    if n == 4:
+        fast = "  \r\n" + json.dumps(q) + " \n"  # blanks around it
+    open("fast%d" % n, "w").write(fast)
+    open("full%d" % n, "w").write(json.dumps(dict(q, filter=None)))
+EOF
+    for n in $(seq 0 14); do
+        for ct in application/json application/x-ndjson; do
+            req POST /v1/stores/kb/query "fast$n" -H "Content-Type: $ct"
+            a="$code $body"
+            req POST /v1/stores/kb/query "full$n" -H "Content-Type: $ct"
+            [ "$a" = "$code $body" ] || { echo "record $n ($ct): $a"; echo "full: $code $body"; false; }
+            if [ "$n" -lt 12 ]; then [ "$code" = 200 ]; else [ "$code" = 400 ]; fi
+        done
+    done
+    # the answers are vs-query's lines
+    { cat fast0; echo; cat fast1; echo; } > two
+    req POST /v1/stores/kb/query fast1 -H 'Content-Type: application/x-ndjson'
+    [ "$code" = 200 ]
+    [ "$body" = "$(vs-query "$KB" < two | grep '^{"qid":"q1"')" ]
+    stop_server
+}
+
 @test "vs-serve: concurrent single-query requests get the hits each gets alone" {
     # one search at a time: concurrent single-record requests are searched
     # together in batches (lib/serve/server.c); each must get what it gets
