@@ -89,8 +89,15 @@ counter() { # the server's metric $1 for store kb
 }
 
 out=${OUT:-bench/results/serve.txt}
+# the commit of the source tree the build belongs to (BUILD_DIR's parent,
+# as make BUILD=... places it), "-dirty" when that tree has changes, not
+# the commit of the directory this script runs in
+src=$(cd "$build/.." && pwd)
+commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')
+[ "$commit" != '?' ] && ! git -C "$src" diff --quiet HEAD -- lib cmd Makefile 2>/dev/null && commit="$commit-dirty"
+[ "$src" != "$(pwd)" ] && commit="$commit: $src/$(basename "$build")"
 {
-    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
+    echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($commit), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
     printf '%-28s %10s %10s %10s %8s %9s %11s %9s %9s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query" "cpu_ms/q" "x_cpu"
     printf '%-28s %10.0f %10s %10s %8d %9s %11s %9.3f %9s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00 "$vqc" 1.00
     printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
