@@ -12,6 +12,7 @@
 enum {
     OPT_ACCESS_LOG = VS_OPT_FIRST_PROGRAM,
     OPT_BURST,
+    OPT_DOC_CACHE,
     OPT_HASH_KEY,
     OPT_HEADER_TIMEOUT,
     OPT_IDLE_TIMEOUT,
@@ -37,6 +38,7 @@ enum {
 static const struct option longopts[] = {
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {"burst", required_argument, NULL, OPT_BURST},
+    {"doc-cache", required_argument, NULL, OPT_DOC_CACHE},
     {"hash-key", no_argument, NULL, OPT_HASH_KEY},
     {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
@@ -85,6 +87,9 @@ static void usage(FILE *fp)
           "      --max-batch N         records per request (default 1000)\n"
           "      --max-k N             largest k (default 1000)\n"
           "      --max-connections N   connections at once (default 256)\n"
+          "      --doc-cache MIB       docs kept decompressed for hits, per segment of\n"
+          "                            each store (default 64); past it, docs are read\n"
+          "                            from disk each time\n"
           "      --timeout-ms MS       deadline per request (default 10000)\n"
           "      --idle-timeout S      close connections silent for S seconds (default 30)\n"
           "      --header-timeout S    close a connection whose request headers and body\n"
@@ -161,6 +166,7 @@ static const struct {
 } settings[] = {
     {OPT_ACCESS_LOG, "serve.access_log"},
     {OPT_BURST, "serve.burst"},
+    {OPT_DOC_CACHE, "serve.doc_cache"},
     {OPT_HEADER_TIMEOUT, "serve.header_timeout"},
     {OPT_IDLE_TIMEOUT, "serve.idle_timeout"},
     {OPT_KEYS, "serve.keys"},
@@ -224,6 +230,11 @@ static int parse_opt(int opt, const char *s, struct vs_server_opts *o, const cha
         if (vs_cli_parse_long(on, s, 1, 1L << 31, &v))
             return VS_EXIT_USAGE;
         o->max_body = (size_t)v;
+        return 0;
+    case OPT_DOC_CACHE:
+        if (vs_cli_parse_long(on, s, 1, 1L << 20, &v))
+            return VS_EXIT_USAGE;
+        o->doc_cache = (size_t)v << 20;
         return 0;
     case OPT_MAX_BATCH:
         if (vs_cli_parse_long(on, s, 1, 1000000, &v))

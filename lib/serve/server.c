@@ -36,6 +36,7 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     if (srv->o.timeout_ms <= 0) srv->o.timeout_ms = 10000;
     if (!srv->o.idle_timeout_s) srv->o.idle_timeout_s = 30;
     if (!srv->o.header_timeout_s) srv->o.header_timeout_s = 10;
+    if (!srv->o.doc_cache) srv->o.doc_cache = VS_DOC_CACHE_BUDGET;
     pthread_mutex_init(&srv->key_mu, NULL);
     pthread_mutex_init(&srv->log_mu, NULL);
     pthread_mutex_init(&srv->run_mu, NULL);
@@ -99,6 +100,7 @@ int vs_server_add_store(struct vs_server *srv, const char *name,
         return vs_diag_set(d, VS_E_NOMEM, "out of memory");
     snprintf(e->name, sizeof e->name, "%s", name);
     snprintf(e->path, sizeof e->path, "%s", path);
+    e->doc_cache = srv->o.doc_cache;
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->write_mu, NULL);
     struct vs_srv_gen *g;

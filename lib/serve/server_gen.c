@@ -76,6 +76,11 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
         }
         return st;
     }
+    /* the docs cache's bound (--doc-cache) before a query sets the
+     * default one (the first budget stays); a docs index that does not
+     * read is reported by the queries that need it */
+    for (size_t p = 0; p < vs_store_nsegments(ng->store); p++)
+        (void)vs_segment_doc_cache(vs_store_segment(ng->store, p), e->doc_cache, NULL);
     ng->dev = dev;
     ng->ino = ino;
     ng->mtime_ns = mt;

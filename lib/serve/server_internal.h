@@ -72,6 +72,8 @@ struct vs_srv_store {
      * of its own, queries fan out to these; NULL for a store */
     struct vs_srv_shards *shards;
     uint64_t batches; /* searches of queued single-record queries */
+    size_t doc_cache; /* --doc-cache: each generation's segments get this
+                       * docs cache budget when opened (server_gen.c) */
 };
 
 struct vs_srv_key {

@@ -165,7 +165,8 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
         {"vs_store_tombstones", "gauge", "Dead rows kept until compaction."},
         {"vs_store_segments", "gauge", "Segments in the served generation."},
         {"vs_store_bytes", "gauge", "Bytes on disk of the served generation."},
-        {"vs_store_generation", "gauge", "Generation being served."}};
+        {"vs_store_generation", "gauge", "Generation being served."},
+        {"vs_doc_cache_bytes", "gauge", "Bytes of docs kept decompressed for hits (--doc-cache per segment)."}};
     for (size_t mi = 0; mi < sizeof per_store / sizeof per_store[0]; mi++) {
         bprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", per_store[mi][0], per_store[mi][2],
                 per_store[mi][0], per_store[mi][1]);
@@ -185,6 +186,9 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
                 else if (mi == 5) v = vs_store_tombstones(s);
                 else if (mi == 6) v = vs_store_nsegments(s);
                 else if (mi == 8) v = vs_store_generation(s);
+                else if (mi == 9)
+                    for (size_t p = 0; p < vs_store_nsegments(s); p++)
+                        v += vs_segment_doc_cache_bytes(vs_store_segment(s, p));
                 else {
                     json_t *info = NULL;
                     if (vs_store_info(s, &info, NULL) == VS_OK)

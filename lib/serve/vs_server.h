@@ -65,6 +65,8 @@ struct vs_server_opts {
     const char *tls_key;
     const char *shard_key;   /* key sent to remote shards of sharded
                                 collections, or NULL */
+    size_t doc_cache;        /* bytes of docs kept decompressed per segment
+                                for hits (0 = VS_DOC_CACHE_BUDGET, 64 MiB) */
 };
 
 struct vs_server;

@@ -716,6 +716,14 @@ int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
     return st;
 }
 
+size_t vs_segment_doc_cache_bytes(struct vs_segment *g)
+{
+    pthread_mutex_lock(&g->mu);
+    size_t n = g->dcache ? g->dcache_bytes : 0;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
 /* Row's doc from the cache into *buf; *done 0 when the cache cannot give
  * it (off, or over budget) and the caller reads it the uncached way. */
 static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,

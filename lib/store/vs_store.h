@@ -138,6 +138,8 @@ int vs_segment_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
  * docs index), VS_E_NOMEM. */
 #define VS_DOC_CACHE_BUDGET ((size_t)64 << 20)
 int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d);
+/* The bytes g's docs cache keeps now (0 when it is off). */
+size_t vs_segment_doc_cache_bytes(struct vs_segment *g);
 
 /* ---- writers ---- */
 
