@@ -73,10 +73,10 @@ static int plain_int(struct scan *s, const char **tok, size_t *len, long long *v
     const char *dg = s->p;
     long long x = 0;
     while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+        if (s->p - dg == 18) /* a 19th digit: before x * 10 overflows */
+            return 0;
         x = x * 10 + (*s->p - '0');
         s->p++;
-        if (s->p - dg > 18)
-            return 0;
     }
     size_t nd = (size_t)(s->p - dg);
     if (nd == 0 || (dg[0] == '0' && (nd > 1 || neg)))

@@ -64,6 +64,12 @@ static void test_scan_matches_full_parse(void)
     check_line("{\"id\":1.5,\"vector\":[1,2,3]}", 3, 0);
     check_line("{\"id\":-0,\"vector\":[1,2,3]}", 3, 0);
     check_line("{\"id\":01,\"vector\":[1,2,3]}", 3, 0);
+    /* 18 digits are read, 19 and more are not (and not multiplied past
+     * long long: UBSan checks it in the sanitizer build) */
+    check_line("{\"id\":999999999999999999,\"vector\":[1,2,3]}", 3, 1);
+    check_line("{\"id\":-999999999999999999,\"vector\":[1,2,3]}", 3, 1);
+    check_line("{\"id\":9999999999999999999,\"vector\":[1,2,3]}", 3, 0);
+    check_line("{\"id\":\"a\",\"vector\":[1,2,3],\"k\":99999999999999999999}", 3, 0);
     check_line("{\"id\":\"a\",\"vector\":[1,2,1e39]}", 3, 0);
     check_line("{\"id\":\"a\",\"vector\":[1,2,.5]}", 3, 0);
     check_line("{\"id\":\"a\",\"vector\":[1,2,3,]}", 3, 0);
