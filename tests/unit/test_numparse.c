@@ -115,7 +115,7 @@ static void test_random_digits(void)
  * at every offset and the 19-digit limit falls inside and outside them */
 static void test_long_runs(void)
 {
-    char dg[64], buf[96];
+    char dg[64] = {0}, buf[96];
     for (int i = 0; i < 60000; i++) {
         /* z zeros then nd random digits, the point after ip of them
          * (0: "0." first) */
