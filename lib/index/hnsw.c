@@ -338,9 +338,10 @@ static inline uint64_t splitmix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* A node's spin lock. Held for a list copy or update only; a waiter that
- * spins long (the holder was likely preempted on a busy machine) yields
- * its core instead of burning the holder's time slice. */
+/* A node's spin lock, held by the writers of its lists only (get_list
+ * copies a list without it). A waiter that spins long (the holder was
+ * likely preempted on a busy machine) yields its core instead of burning
+ * the holder's time slice. */
 static inline void spin_acquire(atomic_flag *f)
 {
     unsigned spins = 0;
@@ -403,8 +404,8 @@ static inline void new_epoch(struct vs_hnsw_scratch *s)
     }
 }
 
-/* u's list at lv: *ids gets its ids (a copy in s->nbuf taken under u's
- * lock while building, the list itself when searching a finished graph).
+/* u's list at lv: *ids gets its ids (a copy in s->nbuf while building,
+ * the list itself when searching a finished graph).
  * Returns the count, or -1 on a damaged block. */
 static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                            uint32_t u, int lv, int building, const uint32_t **ids)
@@ -416,10 +417,15 @@ static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         *ids = l + 1;
         return (int)l[0];
     }
-    lock(h, u);
-    uint32_t c = l[0];
-    memcpy(s->nbuf, l + 1, c * sizeof *l);
-    unlock(h, u);
+    /* no lock: writers (under the node's lock) store each id and then the
+     * count with release; a copy taken during a prune may mix old and new
+     * ids, every one a node of the graph, which a beam tolerates */
+    uint32_t c = __atomic_load_n(&l[0], __ATOMIC_ACQUIRE);
+    uint32_t cap = lv ? h->M : h->M0;
+    if (c > cap)
+        c = cap;
+    for (uint32_t j = 0; j < c; j++)
+        s->nbuf[j] = __atomic_load_n(&l[1 + j], __ATOMIC_RELAXED);
     *ids = s->nbuf;
     return (int)c;
 }
@@ -622,10 +628,13 @@ static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *
     for (size_t i = 0; i < nc && kept < m; i++) {
         const float *e = vecs + (size_t)cand[i].id * h->dim;
         int good = 1;
-        /* distances to the kept ones four at a time (the gather kernel's
-         * tile), stopping at the first group holding a closer one */
-        for (size_t j = 0; j < kept && good; j += 4) {
-            size_t g = kept - j < 4 ? kept - j : 4;
+        /* distances to the kept ones in groups of 1, 1, 2, then 4 (the
+         * gather kernel's tile), stopping at the first group holding a
+         * closer one: the nearest kept ones reject most candidates */
+        for (size_t j = 0, g; j < kept && good; j += g) {
+            g = j < 2 ? 1 : j < 4 ? 2 : 4;
+            if (g > kept - j)
+                g = kept - j;
             fn(e, vecs, kept_ids + j, g, h->dim, bd);
             for (size_t t = 0; t < g; t++)
                 if ((neg ? -bd[t] : bd[t]) < cand[i].d)
@@ -690,9 +699,9 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         uint32_t mmax = lv ? h->M : h->M0;
         uint32_t *li = list_of(h, i, lv);
         lock(h, i);
-        li[0] = (uint32_t)m;
         for (size_t j = 0; j < m; j++)
-            li[1 + j] = s->sel[j].id;
+            __atomic_store_n(&li[1 + j], s->sel[j].id, __ATOMIC_RELAXED);
+        __atomic_store_n(&li[0], (uint32_t)m, __ATOMIC_RELEASE);
         unlock(h, i);
         for (size_t j = 0; j < m; j++) {
             uint32_t v = s->sel[j].id;
@@ -700,8 +709,8 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             const float *pv = vecs + (size_t)v * h->dim;
             lock(h, v);
             if (lvl[0] < mmax) {
-                lvl[1 + lvl[0]] = i;
-                lvl[0]++;
+                __atomic_store_n(&lvl[1 + lvl[0]], i, __ATOMIC_RELAXED);
+                __atomic_store_n(&lvl[0], lvl[0] + 1, __ATOMIC_RELEASE);
             } else {
                 /* prune: v's links plus i, by the heuristic */
                 struct hn tmp[2050];
@@ -714,9 +723,9 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                 tmp[c] = (struct hn){s->sel[j].d, i};
                 sort_build(s, tmp, c + 1);
                 size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
-                lvl[0] = (uint32_t)km;
                 for (size_t t = 0; t < km; t++)
-                    lvl[1 + t] = tmp[t].id;
+                    __atomic_store_n(&lvl[1 + t], tmp[t].id, __ATOMIC_RELAXED);
+                __atomic_store_n(&lvl[0], (uint32_t)km, __ATOMIC_RELEASE);
             }
             unlock(h, v);
         }
