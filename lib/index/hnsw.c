@@ -776,13 +776,10 @@ static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *
     for (size_t i = 0; i < nc && kept < m; i++) {
         const float *e = vecs + (size_t)cand[i].id * h->dim;
         int good = 1;
-        /* distances to the kept ones in groups of 1, 1, 2, then 4 (the
-         * gather kernel's tile), stopping at the first group holding a
-         * closer one: the nearest kept ones reject most candidates */
-        for (size_t j = 0, g; j < kept && good; j += g) {
-            g = j < 2 ? 1 : j < 4 ? 2 : 4;
-            if (g > kept - j)
-                g = kept - j;
+        /* distances to the kept ones four at a time (the gather kernel's
+         * tile), stopping at the first group holding a closer one */
+        for (size_t j = 0; j < kept && good; j += 4) {
+            size_t g = kept - j < 4 ? kept - j : 4;
             fn(e, vecs, kept_ids + j, g, h->dim, bd);
             for (size_t t = 0; t < g; t++)
                 if ((neg ? -bd[t] : bd[t]) < cand[i].d)
