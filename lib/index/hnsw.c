@@ -25,6 +25,12 @@ struct heap {
     size_t n, cap;
 };
 
+/* A max-heap of 64-bit keys (hn_key: distance, then id). */
+struct kheap {
+    uint64_t *a;
+    size_t n, cap;
+};
+
 struct vs_hnsw_scratch {
     uint8_t *vis;       /* visited marks: == epoch when visited (one byte a
                            node keeps the array in L2; cleared every 255) */
@@ -45,6 +51,8 @@ struct vs_hnsw_scratch {
     size_t prepcap;
     uint64_t *keys;     /* the build's sort keys (sort_build) */
     size_t keycap;
+    struct kheap bc, br; /* the build's beam (build_layer): candidates as
+                            ~key (nearest on top), results as key */
 };
 
 /* What distances are taken to: float32 rows, or the codes of a vs_quant
@@ -251,6 +259,60 @@ static inline struct hn hn_of_key(uint64_t k)
     return x;
 }
 
+static __attribute__((noinline)) int kheap_grow(struct kheap *h)
+{
+    size_t c = h->cap ? h->cap * 2 : 256;
+    uint64_t *a = realloc(h->a, c * sizeof *a);
+    if (!a)
+        return -1;
+    h->a = a;
+    h->cap = c;
+    return 0;
+}
+
+static inline int kheap_push(struct kheap *h, uint64_t x)
+{
+    if (h->n == h->cap && kheap_grow(h))
+        return -1;
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h->a[p] >= x)
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = x;
+    return 0;
+}
+
+static inline void kheap_replace_top(struct kheap *h, uint64_t x)
+{
+    size_t i = 0, n = h->n;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        uint64_t best = x;
+        if (l < n && h->a[l] > best) {
+            m = l;
+            best = h->a[l];
+        }
+        if (r < n && h->a[r] > best)
+            m = r;
+        if (m == i)
+            break;
+        h->a[i] = h->a[m];
+        i = m;
+    }
+    h->a[i] = x;
+}
+
+static inline void kheap_pop(struct kheap *h)
+{
+    uint64_t x = h->a[--h->n];
+    if (h->n)
+        kheap_replace_top(h, x);
+}
+
 /* Sort a[0..n) ascending: quicksort (median of three, Hoare partition,
  * the smaller side first so the depth stays under log2 n), insertion sort
  * below 17 entries. */
@@ -338,9 +400,10 @@ static inline uint64_t splitmix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* A node's spin lock. Held for a list copy or update only; a waiter that
- * spins long (the holder was likely preempted on a busy machine) yields
- * its core instead of burning the holder's time slice. */
+/* A node's spin lock, held by the writers of its lists only (get_list
+ * copies a list without it). A waiter that spins long (the holder was
+ * likely preempted on a busy machine) yields its core instead of burning
+ * the holder's time slice. */
 static inline void spin_acquire(atomic_flag *f)
 {
     unsigned spins = 0;
@@ -393,6 +456,8 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
     free(s->rids);
     free(s->rd);
     free(s->keys);
+    free(s->bc.a);
+    free(s->br.a);
 }
 
 static inline void new_epoch(struct vs_hnsw_scratch *s)
@@ -403,8 +468,8 @@ static inline void new_epoch(struct vs_hnsw_scratch *s)
     }
 }
 
-/* u's list at lv: *ids gets its ids (a copy in s->nbuf taken under u's
- * lock while building, the list itself when searching a finished graph).
+/* u's list at lv: *ids gets its ids (a copy in s->nbuf while building,
+ * the list itself when searching a finished graph).
  * Returns the count, or -1 on a damaged block. */
 static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                            uint32_t u, int lv, int building, const uint32_t **ids)
@@ -416,10 +481,15 @@ static inline int get_list(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         *ids = l + 1;
         return (int)l[0];
     }
-    lock(h, u);
-    uint32_t c = l[0];
-    memcpy(s->nbuf, l + 1, c * sizeof *l);
-    unlock(h, u);
+    /* no lock: writers (under the node's lock) store each id and then the
+     * count with release; a copy taken during a prune may mix old and new
+     * ids, every one a node of the graph, which a beam tolerates */
+    uint32_t c = __atomic_load_n(&l[0], __ATOMIC_ACQUIRE);
+    uint32_t cap = lv ? h->M : h->M0;
+    if (c > cap)
+        c = cap;
+    for (uint32_t j = 0; j < c; j++)
+        s->nbuf[j] = __atomic_load_n(&l[1 + j], __ATOMIC_RELAXED);
     *ids = s->nbuf;
     return (int)c;
 }
@@ -608,6 +678,90 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return rc;
 }
 
+/* The build's beam at level lv from ep (search_layer's walk with every
+ * node admitted, on float32 rows, the heaps on hn_key keys: one integer
+ * compare a step); leaves up to ef keys in s->br (a max-heap). The same
+ * nodes in the same order as search_layer. */
+static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float *vecs,
+                       const float *q, uint32_t ep, float epd, size_t ef, int lv)
+{
+    const size_t dim = h->dim;
+    const int l2 = h->metric == VS_METRIC_L2;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    const size_t stride = dim * sizeof(float);
+    const char *base = (const char *)vecs;
+    size_t lines = (stride + 63) / 64;
+    if (lines > 8)
+        lines = 8;
+    new_epoch(s);
+    uint8_t *vis = s->vis;
+    uint32_t *batch = s->batch;
+    float *bd = s->bdist;
+    const uint8_t epoch = s->epoch;
+    uint64_t dists = 0;
+    struct kheap *cand = &s->bc, *res = &s->br;
+    cand->n = res->n = 0;
+    vis[ep] = epoch;
+    uint64_t k0 = hn_key((struct hn){epd, ep});
+    if (kheap_push(cand, ~k0) || kheap_push(res, k0))
+        return -2;
+    int rc = 0;
+    while (cand->n) {
+        uint64_t ck = ~cand->a[0];
+        /* stop at a candidate farther than the ef-th result (distance
+         * only, as search_layer) */
+        if (res->n >= ef && (ck >> 32) > (res->a[0] >> 32))
+            break;
+        kheap_pop(cand);
+        if (cand->n)
+            prefetch_list_all(h, (uint32_t)~cand->a[0], lv);
+        const uint32_t *ids;
+        int cnt = get_list(h, s, (uint32_t)ck, lv, 1, &ids);
+        if (cnt < 0) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < cnt; i++)
+            __builtin_prefetch(vis + ids[i]);
+        size_t nb = 0;
+        for (int i = 0; i < cnt; i++) {
+            uint32_t v = ids[i];
+            if (vis[v] == epoch)
+                continue;
+            vis[v] = epoch;
+            batch[nb++] = v;
+            prefetch_at(base, stride, v, lines);
+        }
+        if (nb == 0)
+            continue;
+        dists += nb;
+        fn(q, vecs, batch, nb, dim, bd);
+        if (!l2)
+            for (size_t j = 0; j < nb; j++)
+                bd[j] = -bd[j];
+        for (size_t j = 0; j < nb; j++) {
+            uint64_t kv = hn_key((struct hn){bd[j], batch[j]});
+            if (res->n < ef) {
+                if (kheap_push(cand, ~kv) || kheap_push(res, kv)) {
+                    rc = -2;
+                    break;
+                }
+            } else if ((kv >> 32) < (res->a[0] >> 32)) {
+                if (kheap_push(cand, ~kv)) {
+                    rc = -2;
+                    break;
+                }
+                kheap_replace_top(res, kv);
+            }
+        }
+        if (rc)
+            break;
+    }
+    s->visited += dists + 1;
+    s->dists += dists;
+    return rc;
+}
+
 /* Neighbour selection heuristic: from cand (sorted nearest first, distance
  * to the base node), keep e when it is closer to the base than to every
  * kept one; at most m. Returns the number kept (in place at the front). */
@@ -665,9 +819,9 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     for (int lv = maxl; lv > L; lv--)
         greedy(h, s, &sp, &ep, &epd, lv, 1);
     for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
-        if (search_layer(h, s, &sp, ep, epd, h->efc, lv, NULL, NULL, 1))
+        if (build_layer(h, s, vecs, q, ep, epd, h->efc, lv))
             return -1;
-        size_t nc = s->res.n;
+        size_t nc = s->br.n;
         if (nc > s->selcap) {
             struct hn *t = realloc(s->sel, nc * sizeof *t);
             if (!t)
@@ -675,24 +829,19 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             s->sel = t;
             s->selcap = nc;
         }
-        memcpy(s->sel, s->res.a, nc * sizeof *s->sel);
-        if (nc > s->keycap) { /* not expected: the beam holds at most efc */
-            uint64_t *k = realloc(s->keys, nc * sizeof *k);
-            if (!k)
-                return -1;
-            s->keys = k;
-            s->keycap = nc;
-        }
-        sort_build(s, s->sel, nc);
+        /* the beam's keys sorted, nearest first */
+        sort_u64(s->br.a, nc);
+        for (size_t j = 0; j < nc; j++)
+            s->sel[j] = hn_of_key(s->br.a[j]);
         ep = s->sel[0].id;
         epd = s->sel[0].d;
         size_t m = select_heuristic(h, s, vecs, s->sel, nc, h->M);
         uint32_t mmax = lv ? h->M : h->M0;
         uint32_t *li = list_of(h, i, lv);
         lock(h, i);
-        li[0] = (uint32_t)m;
         for (size_t j = 0; j < m; j++)
-            li[1 + j] = s->sel[j].id;
+            __atomic_store_n(&li[1 + j], s->sel[j].id, __ATOMIC_RELAXED);
+        __atomic_store_n(&li[0], (uint32_t)m, __ATOMIC_RELEASE);
         unlock(h, i);
         for (size_t j = 0; j < m; j++) {
             uint32_t v = s->sel[j].id;
@@ -700,8 +849,8 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             const float *pv = vecs + (size_t)v * h->dim;
             lock(h, v);
             if (lvl[0] < mmax) {
-                lvl[1 + lvl[0]] = i;
-                lvl[0]++;
+                __atomic_store_n(&lvl[1 + lvl[0]], i, __ATOMIC_RELAXED);
+                __atomic_store_n(&lvl[0], lvl[0] + 1, __ATOMIC_RELEASE);
             } else {
                 /* prune: v's links plus i, by the heuristic */
                 struct hn tmp[2050];
@@ -714,9 +863,9 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                 tmp[c] = (struct hn){s->sel[j].d, i};
                 sort_build(s, tmp, c + 1);
                 size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
-                lvl[0] = (uint32_t)km;
                 for (size_t t = 0; t < km; t++)
-                    lvl[1 + t] = tmp[t].id;
+                    __atomic_store_n(&lvl[1 + t], tmp[t].id, __ATOMIC_RELAXED);
+                __atomic_store_n(&lvl[0], (uint32_t)km, __ATOMIC_RELEASE);
             }
             unlock(h, v);
         }
