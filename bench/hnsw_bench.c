@@ -182,7 +182,9 @@ static int truth(const char *dp, const char *qp, size_t d, size_t k, const char 
         blk = 1;
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t tile = 0; tile < ntiles; tile++) {
-        size_t q0 = tile * TRUTH_QT, qn = nq - q0 < TRUTH_QT ? nq - q0 : TRUTH_QT;
+        size_t q0 = tile * TRUTH_QT, qn = nq - q0;
+        if (qn > TRUTH_QT)
+            qn = TRUTH_QT;
         float bd[TRUTH_QT][64];
         uint64_t bi[TRUTH_QT][64];
         size_t m[TRUTH_QT] = {0};
