@@ -125,6 +125,23 @@ static int gen(size_t n, size_t d, uint64_t seed, const char *path)
     return fclose(f) != 0;
 }
 
+/* Put row r at distance dv into a top-k list (bd, ids, *m kept), nearest
+ * first; a row ties after the rows already in at the same distance. */
+static inline void topk_add(float *bd, uint64_t *ids, size_t *m, size_t k, float dv,
+                            size_t r)
+{
+    if (*m == k && dv >= bd[k - 1])
+        return;
+    size_t p = *m < k ? (*m)++ : k - 1;
+    while (p > 0 && bd[p - 1] > dv) {
+        bd[p] = bd[p - 1];
+        ids[p] = ids[p - 1];
+        p--;
+    }
+    bd[p] = dv;
+    ids[p] = r;
+}
+
 /* Exact top-k (k <= 64) of q by L2 over the rows allow admits (all when
  * allow is NULL), nearest first, into ids; returns how many. */
 static size_t exact_topk(const struct vs_distance_kernels *kn, const float *x, size_t n,
@@ -136,20 +153,18 @@ static size_t exact_topk(const struct vs_distance_kernels *kn, const float *x, s
     for (size_t r = 0; r < n; r++) {
         if (allow && !allow[r])
             continue;
-        float dv = kn->l2sq(q, x + r * d, d);
-        if (m == k && dv >= bd[k - 1])
-            continue;
-        size_t p = m < k ? m++ : k - 1;
-        while (p > 0 && bd[p - 1] > dv) {
-            bd[p] = bd[p - 1];
-            ids[p] = ids[p - 1];
-            p--;
-        }
-        bd[p] = dv;
-        ids[p] = r;
+        topk_add(bd, ids, &m, k, kn->l2sq(q, x + r * d, d), r);
     }
     return m;
 }
+
+/* truth's tiles: TRUTH_QT queries share each pass over the data, which is
+ * read in blocks of about TRUTH_BLOCK bytes (in L2) that each of the tile's
+ * queries scans in turn. Every query still sees the rows in order with the
+ * same kernel, so the lists are exact_topk's, and the data is streamed
+ * from memory once per tile instead of once per query. */
+#define TRUTH_QT 64
+#define TRUTH_BLOCK (256 * 1024)
 
 static int truth(const char *dp, const char *qp, size_t d, size_t k, const char *out)
 {
@@ -157,12 +172,33 @@ static int truth(const char *dp, const char *qp, size_t d, size_t k, const char 
     float *x = load(dp, d, &n), *q = load(qp, d, &nq);
     const struct vs_distance_kernels *kn = vs_distance_best();
     uint32_t *t = malloc(nq * k * sizeof *t);
-#pragma omp parallel for schedule(dynamic, 4)
-    for (size_t i = 0; i < nq; i++) {
-        uint64_t bi[64];
-        exact_topk(kn, x, n, d, q + i * d, NULL, k, bi);
-        for (size_t j = 0; j < k; j++)
-            t[i * k + j] = (uint32_t)bi[j];
+    size_t ntiles = (nq + TRUTH_QT - 1) / TRUTH_QT;
+    size_t blk = TRUTH_BLOCK / (d * sizeof *x);
+    if (k > 64 || !t) {
+        fprintf(stderr, "hnsw_bench truth: k above 64 or out of memory\n");
+        return 1;
+    }
+    if (blk == 0)
+        blk = 1;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t tile = 0; tile < ntiles; tile++) {
+        size_t q0 = tile * TRUTH_QT, qn = nq - q0;
+        if (qn > TRUTH_QT)
+            qn = TRUTH_QT;
+        float bd[TRUTH_QT][64];
+        uint64_t bi[TRUTH_QT][64];
+        size_t m[TRUTH_QT] = {0};
+        for (size_t r0 = 0; r0 < n; r0 += blk) {
+            size_t r1 = n - r0 < blk ? n : r0 + blk;
+            for (size_t i = 0; i < qn; i++) {
+                const float *qi = q + (q0 + i) * d;
+                for (size_t r = r0; r < r1; r++)
+                    topk_add(bd[i], bi[i], &m[i], k, kn->l2sq(qi, x + r * d, d), r);
+            }
+        }
+        for (size_t i = 0; i < qn; i++)
+            for (size_t j = 0; j < k; j++)
+                t[(q0 + i) * k + j] = (uint32_t)bi[i][j];
     }
     FILE *f = fopen(out, "wb");
     fwrite(t, sizeof *t, nq * k, f);

@@ -10,7 +10,9 @@
 # hits), then the hits reranked by vs-rerank (bm25 with the candidate set's
 # and with the store's statistics; mmr over the hits' vectors; blends) and
 # every run scored with vs-eval (ndcg@10, map, recall@100, mrr). Prints a
-# Markdown table (docs/rerank.md).
+# Markdown table (docs/rerank.md) under a dated line (commit, cores, load
+# at the start and end, the command) and appends both to
+# bench/results/rerank_quality.txt (or RERANK_RESULTS).
 # With CE=1 (and $VS_DATA/models/minilm-tokenizer/vocab.txt) also a
 # cross-encoder run and a late-interaction run with small random-weight
 # models (hidden 64, 2 layers, 128 positions, MiniLM's vocabulary; the
@@ -24,9 +26,19 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 VS_DATA=${VS_DATA:-$ROOT/../shared/data}
 PY=/usr/bin/python3
+RESULTS=${RERANK_RESULTS:-$ROOT/bench/results/rerank_quality.txt}
+for b in vs-embed vs-ingest vs-query vs-rerank vs-eval; do
+    [ -x "$BIN/$b" ] || { echo "rerank.sh: $BIN/$b not found (make BUILD=$BUILD all)" >&2; exit 2; }
+done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(date +%s)
+commit=${VS_BENCH_COMMIT:-$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo none)}
+cmd="bench/rerank.sh $BUILD $SETS"
+[ -n "${CE:-}" ] && cmd="CE='$CE' $cmd"
 
+{
 echo "| collection | run | ndcg@10 | map | recall@100 | mrr |"
 echo "|---|---|---|---|---|---|"
 for ds in $SETS; do
@@ -92,3 +104,15 @@ EOF
             score "rerank mmr, --lambda $lam"
     done
 done
+} > "$TMP/table"
+mkdir -p "$(dirname "$RESULTS")"
+{
+    echo "== rerank $(date -u +%Y-%m-%dT%H:%M:%SZ) commit $commit, $(uname -m), $(nproc) cores," \
+        "load $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+        "$(($(date +%s) - t0)) s wall"
+    echo "command: $cmd"
+    cat "$TMP/table"
+    echo
+} > "$TMP/report"
+cat "$TMP/report"
+cat "$TMP/report" >> "$RESULTS"

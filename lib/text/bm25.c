@@ -669,6 +669,8 @@ int vs_bm25_open(const void *buf, size_t len, unsigned flags,
         if (v != ABSENT) {
             ndocs++;
             total += v;
+            if (v > ix->maxdl)
+                ix->maxdl = v;
         }
     }
     if (ndocs != ix->ndocs || total != ix->total_len) {

@@ -18,6 +18,7 @@ struct vs_bm25 {
     char *analyzer;
     uint64_t ndocs, total_len, nrows, nterms, nchunks;
     uint32_t *doclens;
+    uint32_t maxdl;      /* the largest document length (0: none) */
     uint8_t *termbytes;  /* all terms, concatenated */
     uint32_t *t_off;     /* nterms + 1 offsets into termbytes */
     uint32_t *t_df, *t_chunk, *t_coff, *t_dlen, *t_plen;

@@ -247,6 +247,12 @@ struct vs_bm25_scratch {
     uint16_t *must;
     uint32_t *touched;
     size_t ntouched;
+    /* the length norms k1 * (1 - b + b * dl / avgdl) of the lengths dl
+     * below nnorm, for the k1, b and avgdl they were made with (see
+     * norm_table) */
+    double *norm;
+    uint32_t nnorm;
+    double nk1, nb, navgdl;
 };
 
 struct vs_bm25_scratch *vs_bm25_scratch_new(void)
@@ -262,6 +268,7 @@ void vs_bm25_scratch_free(struct vs_bm25_scratch *s)
     free(s->state);
     free(s->must);
     free(s->touched);
+    free(s->norm);
     free(s);
 }
 
@@ -383,13 +390,59 @@ static uint32_t phrase_freq(const struct plist *ls, size_t nt,
     return f;
 }
 
+/* The collection's statistics and the parameters; norm[dl] for dl below
+ * nnorm is length_norm(k1, b, avgdl, dl) (nnorm 0: no table). */
 struct gstats {
     double N, avgdl, k1, b;
+    const double *norm;
+    uint32_t nnorm;
 };
 
+/* BM25's length normalisation of a document of dl terms. The table holds
+ * its values as this computes them, so a score is the same bit for bit
+ * whether its norm came from the table or from here. */
+static inline double length_norm(double k1, double b, double avgdl, uint32_t dl)
+{
+    return k1 * (1 - b + b * dl / avgdl);
+}
+
+/* The BM25 part of a term of frequency tf in a document of dl terms: one
+ * division where the norm is in the table, two where not. */
 static inline double bm25_tf(const struct gstats *g, double tf, uint32_t dl)
 {
-    return tf * (g->k1 + 1) / (tf + g->k1 * (1 - g->b + g->b * dl / g->avgdl));
+    double nm = dl < g->nnorm ? g->norm[dl] : length_norm(g->k1, g->b, g->avgdl, dl);
+    return tf * (g->k1 + 1) / (tf + nm);
+}
+
+/* Lengths up to NORM_MAX get a table entry (512 KiB at most per scratch);
+ * longer ones are computed. */
+#define NORM_MAX 65536
+
+/* Point g at the scratch's table of norms for lengths 0 .. maxdl (at most
+ * NORM_MAX of them), made again only when k1, b or avgdl changed or the
+ * table is too short (a scratch reused over queries of one store makes it
+ * once). Without memory for it g keeps no table (scores are the same). */
+static void norm_table(struct vs_bm25_scratch *s, struct gstats *g, uint32_t maxdl)
+{
+    uint32_t n = maxdl < NORM_MAX ? maxdl + 1 : NORM_MAX;
+    if (n > s->nnorm || s->nk1 != g->k1 || s->nb != g->b || s->navgdl != g->avgdl) {
+        if (n < s->nnorm)
+            n = s->nnorm; /* keep the room made for a longer document */
+        double *t = realloc(s->norm, (size_t)n * sizeof *t);
+        if (!t) {
+            s->nnorm = 0;
+            return;
+        }
+        for (uint32_t dl = 0; dl < n; dl++)
+            t[dl] = length_norm(g->k1, g->b, g->avgdl, dl);
+        s->norm = t;
+        s->nnorm = n;
+        s->nk1 = g->k1;
+        s->nb = g->b;
+        s->navgdl = g->avgdl;
+    }
+    g->norm = s->norm;
+    g->nnorm = s->nnorm;
 }
 
 static double idf_of(double N, double df)
@@ -877,9 +930,10 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
     if (!(p->k1 >= 0) || !(p->b >= 0 && p->b <= 1) || !isfinite(p->k1))
         return vs_diag_set(d, VS_E_USAGE,
                            "bm25: k1 must be >= 0 and b in [0, 1]");
-    struct gstats g = {0, 0, p->k1, p->b};
+    struct gstats g = {.k1 = p->k1, .b = p->b};
     double total = 0;
     size_t maxrows = 0;
+    uint32_t maxdl = 0;
     for (size_t v = 0; v < nviews; v++) {
         const struct vs_bm25 *ix = views[v].index;
         if (strcmp(ix->analyzer, q->analyzer) != 0)
@@ -888,6 +942,8 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
                                ix->analyzer, q->analyzer);
         if (ix->nrows > maxrows)
             maxrows = (size_t)ix->nrows;
+        if (ix->maxdl > maxdl)
+            maxdl = ix->maxdl;
     }
     vs_bm25_stats_docs(views, nviews, &g.N, &total); /* global ones when set */
     if (g.N == 0 || k == 0 || q->ncl == 0)
@@ -924,6 +980,7 @@ int vs_bm25_search_opt(const struct vs_bm25_view *views, size_t nviews,
         rc = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         goto done;
     }
+    norm_table(scratch, &g, maxdl);
     size_t n = 0;
     /* top-k pruning (MaxScore) for queries of optional terms only */
     int optional_terms = prune && q->ncl >= 2;
@@ -1023,7 +1080,7 @@ int vs_bm25_explain(const struct vs_bm25_view *views, size_t nviews,
         return vs_diag_set(d, VS_E_USAGE, "bm25: k1 must be >= 0 and b in [0, 1]");
     if (view >= nviews)
         return vs_diag_set(d, VS_E_USAGE, "bm25: no such view");
-    struct gstats g = {0, 0, p->k1, p->b};
+    struct gstats g = {.k1 = p->k1, .b = p->b};
     double total = 0;
     for (size_t v = 0; v < nviews; v++) {
         if (strcmp(views[v].index->analyzer, q->analyzer) != 0)

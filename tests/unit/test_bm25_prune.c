@@ -10,6 +10,9 @@
  * open and answer as the version 3 index of the same documents; damaged
  * skip streams give errors, never a crash. */
 #include "test.h"
+
+#include <inttypes.h>
+
 #include "vs_internal.h"
 #include "bm25_internal.h"
 
@@ -555,6 +558,134 @@ static void test_damaged_skips(void)
     free(buf);
 }
 
+/* The length norms come from a table made per scratch (bm25_search.c):
+ * every score is still bit for bit that of the BM25 formula, for lengths
+ * in the table and beyond it (NORM_MAX 65,536), many k1 and b, a scratch
+ * reused across parameters or none, one term (exhaustive) and two (pruned
+ * and exhaustive), over two indexes whose average length is global. */
+enum { NORM_DOCS0 = 420, NORM_DOCS1 = 300 };
+static const uint32_t norm_long[] = {500, 1000, 4095, 4096, 65535, 65536, 65537, 70001};
+
+/* Document i of index x: its length and its tfs of "t" and "u". */
+static void norm_doc(int x, size_t i, uint32_t *dl, uint32_t *tf, uint32_t *uf)
+{
+    size_t nl = sizeof norm_long / sizeof norm_long[0];
+    if (x == 0)
+        *dl = i < NORM_DOCS0 - nl ? (uint32_t)i + 1 : norm_long[i - (NORM_DOCS0 - nl)];
+    else
+        *dl = (uint32_t)(3 + (i * 37) % 900);
+    *tf = 1 + (uint32_t)(i % 7);
+    if (*tf > *dl)
+        *tf = *dl;
+    *uf = i % 3 == 0 && *dl > *tf ? 1 + (uint32_t)(i % 2) : 0;
+    if (*tf + *uf > *dl)
+        *uf = *dl - *tf;
+}
+
+static struct vs_bm25 *norm_index(int x, size_t ndocs)
+{
+    struct vs_bm25_builder *b;
+    struct vs_diag d;
+    struct vs_bm25 *ix = NULL;
+    void *buf = NULL;
+    size_t len;
+    char *text = malloc(2 * 70001 + 16);
+    if (!text || vs_bm25_builder_new(PLAIN, &b, &d) != VS_OK) {
+        free(text);
+        return NULL;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < ndocs && ok; i++) {
+        uint32_t dl, tf, uf;
+        norm_doc(x, i, &dl, &tf, &uf);
+        size_t at = 0;
+        for (uint32_t w = 0; w < dl; w++) {
+            text[at++] = w < tf ? 't' : w < tf + uf ? 'u' : 'x';
+            text[at++] = ' ';
+        }
+        ok = vs_bm25_builder_add(b, i, text, at, &d) == VS_OK;
+    }
+    if (ok && vs_bm25_builder_finish(b, &buf, &len, &d) == VS_OK &&
+        vs_bm25_open(buf, len, VS_BM25_OWN, &ix, &d) != VS_OK)
+        free(buf);
+    vs_bm25_builder_free(b);
+    free(text);
+    return ix;
+}
+
+static void test_norm_table_scores(void)
+{
+    struct vs_bm25 *ix[2] = {norm_index(0, NORM_DOCS0), norm_index(1, NORM_DOCS1)};
+    CHECK(ix[0] && ix[1]);
+    if (!ix[0] || !ix[1])
+        goto done;
+    CHECK_EQ_INT(ix[0]->maxdl, 70001);
+    struct vs_bm25_view views[2] = {{ix[0], NULL, NULL, NULL, NULL},
+                                    {ix[1], NULL, NULL, NULL, NULL}};
+    double N = NORM_DOCS0 + NORM_DOCS1, total = 0, dft = N, dfu = 0;
+    for (int x = 0; x < 2; x++)
+        for (size_t i = 0; i < (x ? NORM_DOCS1 : NORM_DOCS0); i++) {
+            uint32_t dl, tf, uf;
+            norm_doc(x, i, &dl, &tf, &uf);
+            total += dl;
+            dfu += uf > 0;
+        }
+    double avgdl = total / N;
+    double idft = log(1 + (N - dft + 0.5) / (dft + 0.5));
+    double idfu = log(1 + (N - dfu + 0.5) / (dfu + 0.5));
+    struct vs_analyzer *an;
+    struct vs_diag d;
+    CHECK(vs_analyzer_new(PLAIN, &an, &d) == VS_OK);
+    struct vs_bm25_query *q1, *q2;
+    CHECK(vs_bm25_query_parse(an, "t", &q1, &d) == VS_OK);
+    CHECK(vs_bm25_query_parse(an, "t u", &q2, &d) == VS_OK);
+    struct vs_bm25_scratch *sc = vs_bm25_scratch_new();
+    static struct vs_bm25_hit h[NORM_DOCS0 + NORM_DOCS1];
+    const double k1s[] = {1.2, 0, 0.5, 2, 0.9, 3.7, 1.2, 100};
+    const double bs[] = {0.75, 0.5, 0, 1, 0.4, 0.123, 0.75, 0.999};
+    size_t bad = 0, checked = 0, beyond = 0, pruned = 0;
+    for (size_t pi = 0; pi < sizeof k1s / sizeof k1s[0]; pi++) {
+        struct vs_bm25_params p = {k1s[pi], bs[pi]};
+        for (int run = 0; run < 4; run++) {
+            /* one term, all documents, scratch or none; two terms, top 10,
+             * pruned (scratch) and exhaustive (none) */
+            struct vs_bm25_query *q = run < 2 ? q1 : q2;
+            size_t k = run < 2 ? NORM_DOCS0 + NORM_DOCS1 : 10, n = 0;
+            struct vs_bm25_search_stats st;
+            CHECK_EQ_INT(vs_bm25_search_opt(views, 2, q, &p, k, run % 2 ? NULL : sc, h,
+                                            &n, &st, run == 2 ? 2 : 0, &d),
+                         VS_OK);
+            CHECK_EQ_INT(n, k);
+            pruned += st.pruned > 0;
+            for (size_t j = 0; j < n; j++) {
+                uint32_t dl, tf, uf;
+                norm_doc((int)h[j].view, (size_t)h[j].row, &dl, &tf, &uf);
+                double nm = p.k1 * (1 - p.b + p.b * (double)dl / avgdl);
+                double want = idft * (tf * (p.k1 + 1) / (tf + nm));
+                if (q == q2 && uf)
+                    want += idfu * (uf * (p.k1 + 1) / (uf + nm));
+                checked++;
+                beyond += dl >= 65536;
+                if (memcmp(&want, &h[j].score, sizeof want) != 0 && bad++ < 3)
+                    printf("#   k1 %g b %g view %u row %" PRIu64 " length %u: %.17g, "
+                           "formula %.17g\n", p.k1, p.b, h[j].view, h[j].row, dl,
+                           h[j].score, want);
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(checked > 10000);
+    CHECK(beyond >= 3 * 2 * 8); /* lengths past the table were scored */
+    CHECK(pruned > 0);
+    vs_bm25_scratch_free(sc);
+    vs_bm25_query_free(q1);
+    vs_bm25_query_free(q2);
+    vs_analyzer_free(an);
+done:
+    vs_bm25_close(ix[0]);
+    vs_bm25_close(ix[1]);
+}
+
 int main(void)
 {
     RUN(test_pruned_equals_exhaustive);
@@ -564,5 +695,6 @@ int main(void)
     RUN(test_front_helpers);
     RUN(test_long_fronts);
     RUN(test_damaged_skips);
+    RUN(test_norm_table_scores);
     return vs_test_done();
 }
