@@ -15,6 +15,12 @@
 #define VS_QUANT_X86 0
 #endif
 
+/* the int8 weights of a prepared sq8 query, zero up to a multiple of 64 */
+static inline size_t i8pad(size_t d)
+{
+    return (d + 63) / 64 * 64;
+}
+
 /* The tile loops have constant trip counts once inlined: unrolled fully,
  * their accumulators stay in registers. */
 #define UNROLL _Pragma("GCC unroll 4")
@@ -445,11 +451,6 @@ Q512_IDS(sq8_dot_ids_avx512, 3)
  * and p[d] as for the float kernels, then C, A, and the weights as int8,
  * zero up to a multiple of 64. */
 
-static inline size_t i8pad(size_t d)
-{
-    return (d + 63) / 64 * 64;
-}
-
 static inline const int8_t *i8w(const float *p, size_t d)
 {
     return (const int8_t *)(const void *)(p + d + 3);
@@ -729,11 +730,12 @@ size_t vs_quant_prep_floats(const struct vs_quant *q)
 {
     if (q->kind == VS_QUANT_BINARY)
         return (q->cb + sizeof(float) - 1) / sizeof(float);
-    if (q->kind == VS_QUANT_SQ8)
+    if (q->kind == VS_QUANT_SQ8 && VS_QUANT_X86)
         return q->dim + 3 + i8pad(q->dim) / sizeof(float); /* + C, A, the int8 weights */
     return q->dim + 1;
 }
 
+#if VS_QUANT_X86
 /* The int8 weights of a prepared sq8 query (quant.c's int8 kernels): w_i =
  * p_i s_i (l2) or p_i (dot), rounded to k_i = round(w_i / a), a = max
  * |w_i| / 127. */
@@ -758,6 +760,7 @@ static void prep_i8(const struct vs_quant *q, float *p)
     p[d + 1] = l2 ? c : -p[d];
     p[d + 2] = l2 ? -2.0f * a : -a;
 }
+#endif
 
 void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
 {
@@ -780,8 +783,10 @@ void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
             }
             p[d] = c;
         }
+#if VS_QUANT_X86
         if (q->i8)
             prep_i8(q, p);
+#endif
         break;
     default:
         vs_quant_encode(q, v, (uint8_t *)p);
