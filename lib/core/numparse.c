@@ -48,6 +48,32 @@ static int x87_ok(void)
 }
 #endif
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_SWAR 1
+/* 1 when the 8 bytes of c (first byte lowest) are all ASCII digits: each
+ * high nibble is 3 and adding 6 to each byte carries into none of them */
+static inline int eight_digits(uint64_t c)
+{
+    return (c & UINT64_C(0xF0F0F0F0F0F0F0F0)) == UINT64_C(0x3030303030303030) &&
+           ((c + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) ==
+               UINT64_C(0x3030303030303030);
+}
+
+/* the value of 8 ASCII digits (first byte lowest, the most significant) */
+static inline uint64_t eight_value(uint64_t c)
+{
+    uint64_t v = c - UINT64_C(0x3030303030303030); /* d0 .. d7, one a byte */
+    /* bytes 0, 2, 4, 6 become the pairs 10 d0 + d1, 10 d2 + d3, ... */
+    v = v * 10 + (v >> 8);
+    /* pairs p0 (byte 0) and p2 (byte 4) times 10^6 and 10^2, p1 (byte 2)
+     * and p3 (byte 6) times 10^4 and 1, each sum landing in the high
+     * 32 bits (the low halves, below 2^32, carry nothing) */
+    uint64_t a = (v & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32));
+    uint64_t b = ((v >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32));
+    return (a + b) >> 32;
+}
+#endif
+
 double vs_json_number(const char *s, size_t n)
 {
     const char *p = s, *end = s + n;
@@ -58,9 +84,23 @@ double vs_json_number(const char *s, size_t n)
     }
     /* the significand's digits, integer part and fraction in one loop
      * (each fraction digit lowers the exponent) */
-    uint64_t w = 0;
-    int nd = 0, e10 = 0, frac = 0;
+    uint64_t w = 0; /* its significant digits: 19 at most (below 10^19) */
+    int e10 = 0, frac = 0;
     for (; p < end; p++) {
+#ifdef HAVE_SWAR
+        /* 8 digits at once while w has at most 10 (w * 10^8 + 8 digits
+         * then stays within 18) */
+        if (w < UINT64_C(10000000000) && end - p >= 8) {
+            uint64_t c;
+            memcpy(&c, p, 8);
+            if (eight_digits(c)) {
+                w = w * 100000000 + eight_value(c);
+                e10 -= 8 * frac;
+                p += 7;
+                continue;
+            }
+        }
+#endif
         if (*p == '.' && !frac) {
             frac = 1;
             continue;
@@ -68,12 +108,10 @@ double vs_json_number(const char *s, size_t n)
         if (*p < '0' || *p > '9')
             break;
         e10 -= frac;
-        if (w == 0 && *p == '0')
-            continue;
-        if (nd == 19)
+        /* a 20th significant digit (leading zeros leave w at 0) */
+        if (w >= UINT64_C(1000000000000000000))
             return slow(s, n);
         w = w * 10 + (uint64_t)(*p - '0');
-        nd++;
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
@@ -119,6 +157,10 @@ double vs_json_number(const char *s, size_t n)
 
 static const char *digits(const char *p, const char *end)
 {
+#ifdef HAVE_SWAR
+    for (uint64_t c; end - p >= 8 && (memcpy(&c, p, 8), eight_digits(c));)
+        p += 8;
+#endif
     while (p < end && *p >= '0' && *p <= '9')
         p++;
     return p;

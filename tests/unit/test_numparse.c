@@ -110,6 +110,45 @@ static void test_random_digits(void)
     }
 }
 
+/* long digit runs read 8 at a time: zeros before the first significant
+ * digit, 1-40 digits, the point anywhere, so that the 8-digit steps start
+ * at every offset and the 19-digit limit falls inside and outside them */
+static void test_long_runs(void)
+{
+    char dg[64] = {0}, buf[96];
+    for (int i = 0; i < 60000; i++) {
+        /* z zeros then nd random digits, the point after ip of them
+         * (0: "0." first) */
+        int z = (int)(next() % 12), nd = 1 + (int)(next() % 40), len = z + nd;
+        for (int k = 0; k < len; k++)
+            dg[k] = k < z ? '0' : (char)('0' + next() % 10);
+        int ip = next() % 2 ? 1 + (int)(next() % (unsigned)(len - (len > 1))) : 0;
+        if (ip > 1 && dg[0] == '0')
+            dg[0] = '1'; /* JSON: no leading zero before more digits */
+        size_t n = 0;
+        if (next() % 2)
+            buf[n++] = '-';
+        if (ip == 0) {
+            buf[n++] = '0';
+            buf[n++] = '.';
+        }
+        for (int k = 0; k < len; k++) {
+            if (k == ip && ip > 0)
+                buf[n++] = '.';
+            buf[n++] = dg[k];
+        }
+        if (next() % 3 == 0)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "e%d", (int)(next() % 60) - 30);
+        buf[n] = '\0';
+        check(buf);
+    }
+    check("12345678901234567890123456789012345678901234567890");
+    check("0.00000000000000000000000000000000000001234567890123456789");
+    check("999999999999999999.99999999");
+    check("1000000000000000000.0000000");
+    check("99999999.99999999");
+}
+
 /* vs_json_number_end: the token's length (-1: not a number), its integer
  * digits and whether it is a real, followed by other bytes */
 static void token(const char *s, int len, int nd, int real)
@@ -145,6 +184,10 @@ static void test_token(void)
     token("1e", -1, 0, 0);
     token("1e+", -1, 0, 0);
     token("+1", -1, 0, 0);
+    token("123456789012345678901234.5678901234567890e-12345678,", 51, 24, 1);
+    token("1234567890123456,", 16, 16, 0);
+    token("12345678.12345678a", 17, 8, 1);
+    token("0.12345678901234567.", 19, 1, 1);
     token("", -1, 0, 0);
 }
 
@@ -154,5 +197,6 @@ int main(void)
     RUN(test_edges);
     RUN(test_random_shortest);
     RUN(test_random_digits);
+    RUN(test_long_runs);
     return vs_test_done();
 }
