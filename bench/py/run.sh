@@ -15,10 +15,19 @@
 #    setting recall@10, queries per CPU second on 1 thread and per wall
 #    second on 2; at the end the figures at recall@10 0.95 and 0.99, read on
 #    each engine's recall/QPS frontier (bench/py/report.py).
-#    Sets (PYB_SETS, default "synth scifact"):
+#    Sets (PYB_SETS, default "synth aniso scifact"):
 #      synth    Gaussian mixture PYB_N (default 100000) x 128 and PYB_NQ
 #               (default 1000) queries (bench/hnsw_bench gen, the rows of
 #               bench/hnsw.sh), the exact top 10 by bench/hnsw_bench truth
+#      aniso    a stand-in for SIFT-1M / GloVe (not downloadable here): no
+#               clusters, PYB_N x 128 rows and PYB_NQ queries drawn from one
+#               Gaussian whose variances fall as a power law (1/j, j = 1..128:
+#               about 18 effective dimensions, the order measured on SIFT),
+#               turned by a random rotation (QR of a Gaussian matrix) so
+#               that every coordinate mixes all the directions; numpy's
+#               PCG64 with fixed seeds (rotation 25, rows 1, queries 2); the
+#               exact top 10 by bench/hnsw_bench truth (bench/README.md says
+#               why this set)
 #      scifact  the SciFact corpus (5183 abstracts, title + text) and its
 #               1109 queries embedded with all-MiniLM-L6-v2 by vs-embed
 #               --model minilm (scripts/get-model.sh minilm; skipped when
@@ -52,7 +61,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 N=${PYB_N:-100000}
 NQ=${PYB_NQ:-1000}
-SETS=${PYB_SETS:-synth scifact}
+SETS=${PYB_SETS:-synth aniso scifact}
 ENGINES=${PYB_ENGINES:-vecstore vecstore-sq8 faiss hnswlib usearch usearch-i8 ngt scann}
 E2E=${PYB_E2E:-vecstore-cli vecstore-py chromadb lancedb}
 E2E_EF=${PYB_E2E_EF:-64}
@@ -135,6 +144,25 @@ case " $SETS " in *" synth "*)
     "$B" truth "$tmp/synth.x" "$tmp/synth.q" 128 10 "$tmp/synth.t"
     ann synth 128
     setargs="$setargs synth=${N}_x_128,_${NQ}_queries,_Gaussian_mixture"
+;; esac
+
+case " $SETS " in *" aniso "*)
+    "$PY" - "$N" "$NQ" "$tmp" <<'PYEOF'
+import sys
+import numpy as np
+n, nq, t = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+d = 128
+# a random rotation (seed 25) of a Gaussian whose variance along its j-th
+# axis is 1/j: no clusters, about 18 effective dimensions
+rot, _ = np.linalg.qr(np.random.default_rng(25).standard_normal((d, d)))
+sd = 1.0 / np.sqrt(np.arange(1, d + 1))
+for seed, rows, ext in ((1, n, "x"), (2, nq, "q")):
+    z = np.random.default_rng(seed).standard_normal((rows, d)) * sd
+    (z @ rot.T).astype(np.float32).tofile(f"{t}/aniso.{ext}")
+PYEOF
+    "$B" truth "$tmp/aniso.x" "$tmp/aniso.q" 128 10 "$tmp/aniso.t"
+    ann aniso 128
+    setargs="$setargs aniso=${N}_x_128,_${NQ}_queries,_Gaussian_with_1/j_variances,_rotated"
 ;; esac
 
 sf=$DATA/datasets/scifact

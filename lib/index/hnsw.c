@@ -1149,7 +1149,13 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         if (rc == 0)
             rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
         if (rc == 0 && q->quant) {
-            /* re-score the beam from the full-precision rows, keep k */
+            /* re-score the beam's best by the codes (vs_quant_rescore_count)
+             * from the full-precision rows, keep k */
+            size_t keep = vs_quant_rescore_count(q->quant, k, s->res.n);
+            if (s->res.n > keep) {
+                select_k(s->res.a, s->res.n, keep);
+                s->res.n = keep;
+            }
             rc = rescore(h, s, &sp);
         }
         if (rc == 0 && q->quant) {

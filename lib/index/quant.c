@@ -15,6 +15,12 @@
 #define VS_QUANT_X86 0
 #endif
 
+/* the int8 weights of a prepared sq8 query, zero up to a multiple of 64 */
+static inline size_t i8pad(size_t d)
+{
+    return (d + 63) / 64 * 64;
+}
+
 /* The tile loops have constant trip counts once inlined: unrolled fully,
  * their accumulators stay in registers. */
 #define UNROLL _Pragma("GCC unroll 4")
@@ -427,7 +433,148 @@ Q512_IDS(f16_l2_ids_avx512, 0)
 Q512_IDS(f16_dot_ids_avx512, 1)
 Q512_IDS(sq8_l2_ids_avx512, 2)
 Q512_IDS(sq8_dot_ids_avx512, 3)
+
+/* ---- int8 sq8 kernels (VNNI) ----
+ * sq8 l2: dist = sum (p_i - s_i c_i)^2
+ *              = sum p_i^2 - 2 sum (p_i s_i) c_i + sum (s_i c_i)^2.
+ * The first sum is the query's (prep: C), the last the row's (q->norm),
+ * and the weights w_i = p_i s_i are rounded once per query to int8
+ * k_i = round(w_i / a), a = max |w_i| / 127, so the middle sum is the
+ * integer dot product of the u8 codes with the s8 weights, which
+ * vpdpbusd takes 64 (AVX-512) or 32 (AVX-VNNI) bytes at a time:
+ *   dist ~ C + norm_r + A * sum k_i c_i,   A = -2a.
+ * sq8 dot the same without the norms: w_i = p_i (= q_i s_i), C =
+ * -(q . offset), A = -a. The integer sum is exact, so one code and four
+ * at a time agree bit for bit. The rounding moves each distance by at
+ * most |A| / 2 * sum c_i (test_quant checks it); the search re-scores its
+ * beam from the float32 rows. Prepared query (vs_quant_prep_floats): p[0..d)
+ * and p[d] as for the float kernels, then C, A, and the weights as int8,
+ * zero up to a multiple of 64. */
+
+static inline const int8_t *i8w(const float *p, size_t d)
+{
+    return (const int8_t *)(const void *)(p + d + 3);
+}
+
+#define QT512V "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"
+
+/* J codes (1..4) at once: the integer sums into s */
+__attribute__((target(QT512V))) static inline __attribute__((always_inline)) void
+i8j_avx512(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *s)
+{
+    __m512i acc[4];
+    UNROLL
+    for (int j = 0; j < J; j++)
+        acc[j] = _mm512_setzero_si512();
+    for (size_t i = 0; i < d; i += 64) {
+        __mmask64 m = d - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (d - i)) - 1);
+        __m512i wv = _mm512_loadu_si512((const void *)(w + i)); /* zero padded */
+        UNROLL
+        for (int j = 0; j < J; j++)
+            acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_maskz_loadu_epi8(m, c[j] + i), wv);
+    }
+    for (int j = 0; j < J; j++)
+        s[j] = _mm512_reduce_add_epi32(acc[j]);
+}
+
+static inline float i8_dist(const struct vs_quant *q, const float *p, uint64_t r, int32_t s)
+{
+    float base = p[q->dim + 1] + (q->norm ? q->norm[r] : 0.0f);
+    return base + p[q->dim + 2] * (float)s;
+}
+
+__attribute__((target(QT512V))) static float sq8_i8_avx512(const struct vs_quant *q,
+                                                            const float *p, const uint8_t *c)
+{
+    int32_t s;
+    i8j_avx512(i8w(p, q->dim), q->dim, &c, 1, &s);
+    return i8_dist(q, p, (uint64_t)(c - q->codes) / q->cb, s);
+}
+
+__attribute__((target(QT512V))) static void sq8_i8_ids_avx512(const struct vs_quant *q,
+                                                               const float *p,
+                                                               const uint32_t *ids, size_t n,
+                                                               float *out)
+{
+    const int8_t *w = i8w(p, q->dim);
+    const uint8_t *c[4];
+    int32_t s[4];
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        for (int t = 0; t < 4; t++)
+            c[t] = q->codes + (size_t)ids[j + t] * q->cb;
+        i8j_avx512(w, q->dim, c, 4, s);
+        for (int t = 0; t < 4; t++)
+            out[j + t] = i8_dist(q, p, ids[j + t], s[t]);
+    }
+    for (; j < n; j++) {
+        c[0] = q->codes + (size_t)ids[j] * q->cb;
+        i8j_avx512(w, q->dim, c, 1, s);
+        out[j] = i8_dist(q, p, ids[j], s[0]);
+    }
+}
 #pragma GCC diagnostic pop
+
+/* AVX-VNNI (VEX, 256 bits): 32 bytes at a time, the tail in scalar code */
+#define QTVNNI "avx2,fma,f16c,avxvnni"
+
+__attribute__((target(QTVNNI))) static inline __attribute__((always_inline)) void
+i8j_avxvnni(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *s)
+{
+    __m256i acc[4];
+    UNROLL
+    for (int j = 0; j < J; j++)
+        acc[j] = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= d; i += 32) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)(w + i));
+        UNROLL
+        for (int j = 0; j < J; j++)
+            acc[j] = _mm256_dpbusd_avx_epi32(
+                acc[j], _mm256_loadu_si256((const __m256i *)(const void *)(c[j] + i)), wv);
+    }
+    for (int j = 0; j < J; j++) {
+        __m128i a = _mm_add_epi32(_mm256_castsi256_si128(acc[j]),
+                                  _mm256_extracti128_si256(acc[j], 1));
+        a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+        a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
+        int32_t t = _mm_cvtsi128_si32(a);
+        for (size_t r = i; r < d; r++)
+            t += (int32_t)w[r] * (int32_t)c[j][r];
+        s[j] = t;
+    }
+}
+
+__attribute__((target(QTVNNI))) static float sq8_i8_avxvnni(const struct vs_quant *q,
+                                                             const float *p, const uint8_t *c)
+{
+    int32_t s;
+    i8j_avxvnni(i8w(p, q->dim), q->dim, &c, 1, &s);
+    return i8_dist(q, p, (uint64_t)(c - q->codes) / q->cb, s);
+}
+
+__attribute__((target(QTVNNI))) static void sq8_i8_ids_avxvnni(const struct vs_quant *q,
+                                                                const float *p,
+                                                                const uint32_t *ids, size_t n,
+                                                                float *out)
+{
+    const int8_t *w = i8w(p, q->dim);
+    const uint8_t *c[4];
+    int32_t s[4];
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        for (int t = 0; t < 4; t++)
+            c[t] = q->codes + (size_t)ids[j + t] * q->cb;
+        i8j_avxvnni(w, q->dim, c, 4, s);
+        for (int t = 0; t < 4; t++)
+            out[j + t] = i8_dist(q, p, ids[j + t], s[t]);
+    }
+    for (; j < n; j++) {
+        c[0] = q->codes + (size_t)ids[j] * q->cb;
+        i8j_avxvnni(w, q->dim, c, 1, s);
+        out[j] = i8_dist(q, p, ids[j], s[0]);
+    }
+}
 #endif
 
 #if VS_QUANT_X86 /* called only there (other targets: unused, a warning) */
@@ -436,6 +583,19 @@ static int have_avx512(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+#if VS_QUANT_X86
+/* CPUID leaf 7: AVX512_VNNI (subleaf 0, ECX bit 11), AVX-VNNI (subleaf 1,
+ * EAX bit 4); the OS's state for the registers is checked by the callers'
+ * have_avx512 / have_avx2 */
+static int have_cpuid7(unsigned sub, int reg, unsigned bit)
+{
+    unsigned r[4];
+    if (__get_cpuid_max(0, NULL) < 7 || !__get_cpuid_count(7, sub, &r[0], &r[1], &r[2], &r[3]))
+        return 0;
+    return (r[reg] >> bit) & 1u;
 }
 #endif
 
@@ -459,6 +619,7 @@ void vs_quant_pick(struct vs_quant *q, int simd)
 {
     int fast = simd != 0 && have_avx2();
     int l2 = q->metric == VS_METRIC_L2;
+    q->i8 = 0;
     switch (q->kind) {
     case VS_QUANT_F16: q->fn = l2 ? f16_l2_ref : f16_dot_ref; break;
     case VS_QUANT_SQ8: q->fn = l2 ? sq8_l2_ref : sq8_dot_ref; break;
@@ -472,15 +633,58 @@ void vs_quant_pick(struct vs_quant *q, int simd)
         default: q->fn = bin_avx2; break;
         }
     }
-    if (fast && (simd < 0 || simd > 2) && have_avx512()) {
+    int wide = fast && (simd < 0 || simd > 2) && have_avx512();
+    if (wide) {
         if (q->kind == VS_QUANT_F16)
             q->fn = l2 ? f16_l2_avx512 : f16_dot_avx512;
         else if (q->kind == VS_QUANT_SQ8)
             q->fn = l2 ? sq8_l2_avx512 : sq8_dot_avx512;
     }
+    /* sq8 on int8 weights: AVX-512 VNNI at the AVX-512 level, AVX-VNNI at
+     * the AVX2 level (or AVX-512 without VNNI); l2 needs the row norms
+     * (when they cannot be had, the float kernels stay) */
+    qdist_fn i8 = NULL;
+    if (q->kind == VS_QUANT_SQ8 && fast && q->dim <= VS_QUANT_I8_MAXDIM) {
+        if (wide && have_cpuid7(0, 2, 11))
+            i8 = sq8_i8_avx512;
+        else if (have_cpuid7(1, 0, 4))
+            i8 = sq8_i8_avxvnni;
+    }
+    if (i8 && l2 && !q->norm) {
+        q->norm = malloc((q->n ? q->n : 1) * sizeof *q->norm);
+        if (q->norm && !q->ready)
+            vs_quant_norms(q, 0, q->n);
+        else if (q->norm) /* each block's as it is checked; blocks checked before now too */
+            for (uint64_t b = 0; b < q->nblocks; b++)
+                if (__atomic_load_n(&q->ready[b], __ATOMIC_ACQUIRE))
+                    vs_quant_norms(q, b << q->shift, (uint64_t)1 << q->shift);
+    }
+    if (i8 && (!l2 || q->norm)) {
+        q->fn = i8;
+        q->i8 = 1;
+    }
 #else
     (void)fast;
 #endif
+}
+
+void vs_quant_norms(struct vs_quant *q, uint64_t first, uint64_t rows)
+{
+    if (!q->norm || first >= q->n)
+        return;
+    if (rows > q->n - first)
+        rows = q->n - first;
+    for (uint64_t r = first; r < first + rows; r++) {
+        const uint8_t *c = q->codes + r * q->cb;
+        float s = 0;
+        for (size_t i = 0; i < q->dim; i++) {
+            float t = q->scale[i] * (float)c[i];
+            s += t * t;
+        }
+        /* two threads may check one block at once: both store the same
+         * value, atomically */
+        __atomic_store(&q->norm[r], &s, __ATOMIC_RELAXED);
+    }
 }
 
 void vs_quant_encode(const struct vs_quant *q, const float *v, uint8_t *c)
@@ -516,12 +720,47 @@ const uint8_t *vs_quant_code(const struct vs_quant *q, uint64_t r)
     return q->codes + r * q->cb;
 }
 
+size_t vs_quant_rescore_count(const struct vs_quant *q, size_t k, size_t n)
+{
+    size_t r = q->kind == VS_QUANT_BINARY || k > n / 3 ? n : 3 * k;
+    return r < n ? r : n;
+}
+
 size_t vs_quant_prep_floats(const struct vs_quant *q)
 {
     if (q->kind == VS_QUANT_BINARY)
         return (q->cb + sizeof(float) - 1) / sizeof(float);
+    if (q->kind == VS_QUANT_SQ8 && VS_QUANT_X86)
+        return q->dim + 3 + i8pad(q->dim) / sizeof(float); /* + C, A, the int8 weights */
     return q->dim + 1;
 }
+
+#if VS_QUANT_X86
+/* The int8 weights of a prepared sq8 query (quant.c's int8 kernels): w_i =
+ * p_i s_i (l2) or p_i (dot), rounded to k_i = round(w_i / a), a = max
+ * |w_i| / 127. */
+static void prep_i8(const struct vs_quant *q, float *p)
+{
+    size_t d = q->dim;
+    int l2 = q->metric == VS_METRIC_L2;
+    float mx = 0, c = 0;
+    for (size_t i = 0; i < d; i++) {
+        float w = l2 ? p[i] * q->scale[i] : p[i];
+        mx = fabsf(w) > mx ? fabsf(w) : mx;
+        c += p[i] * p[i];
+    }
+    float a = mx > 0 ? mx / 127.0f : 1.0f;
+    int8_t *k = (int8_t *)(void *)(p + d + 3);
+    for (size_t i = 0; i < d; i++) {
+        float w = l2 ? p[i] * q->scale[i] : p[i];
+        long r = lrintf(w / a);
+        k[i] = (int8_t)(r < -127 ? -127 : r > 127 ? 127 : r);
+    }
+    memset(k + d, 0, i8pad(d) - d);
+    p[d + 1] = l2 ? c : -p[d];
+    p[d + 2] = l2 ? -2.0f * a : -a;
+}
+#endif
 
 void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
 {
@@ -544,6 +783,10 @@ void vs_quant_prep(const struct vs_quant *q, const float *v, float *p)
             }
             p[d] = c;
         }
+#if VS_QUANT_X86
+        if (q->i8)
+            prep_i8(q, p);
+#endif
         break;
     default:
         vs_quant_encode(q, v, (uint8_t *)p);
@@ -560,7 +803,11 @@ void vs_quant_dist_ids(const struct vs_quant *q, const float *prep, const uint32
                        size_t n, float *out)
 {
 #if VS_QUANT_X86
-    if (q->fn == sq8_l2_avx512)
+    if (q->fn == sq8_i8_avx512)
+        sq8_i8_ids_avx512(q, prep, ids, n, out);
+    else if (q->fn == sq8_i8_avxvnni)
+        sq8_i8_ids_avxvnni(q, prep, ids, n, out);
+    else if (q->fn == sq8_l2_avx512)
         sq8_l2_ids_avx512(q, prep, ids, n, out);
     else if (q->fn == sq8_dot_avx512)
         sq8_dot_ids_avx512(q, prep, ids, n, out);

@@ -172,6 +172,7 @@ void vs_quant_free(struct vs_quant *q)
         return;
     free(q->buf);
     free(q->ready);
+    free(q->norm);
     free(q);
 }
 
@@ -256,6 +257,7 @@ int vs_quant_check_block(struct vs_quant *q, uint64_t b)
         rows = (uint64_t)1 << q->shift;
     if (XXH64(q->codes + first * q->cb, (size_t)(rows * q->cb), 0) != rd64(q->bsum + 8 * b))
         return -1;
+    vs_quant_norms(q, first, rows); /* (the int8 kernels' l2 norms, if any) */
     if (q->ready)
         __atomic_store_n(&q->ready[b], 1, __ATOMIC_RELEASE);
     return 0;

@@ -27,7 +27,20 @@ struct vs_quant {
     const unsigned char *bsum; /* nblocks xxh64s, inside the serialised bytes */
     uint8_t *ready;           /* per block: 1 once checked (atomic), or NULL
                                  when every code may be read */
+    /* sq8 with the int8 kernels (VNNI: the query's weights rounded to
+     * int8, see quant.c): i8 is 1, and for l2 norm holds sum_i (scale_i
+     * c_i)^2 per row (owned; with ready, a block's rows are written by
+     * vs_quant_check_block before the block is marked ready) */
+    int i8;
+    float *norm;
 };
+
+/* The int8 kernels only up to this dimension (their int32 sums of
+ * 127 x 255 per dimension cannot overflow). */
+#define VS_QUANT_I8_MAXDIM 65536
+
+/* Write the sq8 l2 norms of rows [first, first + rows) of q (q->norm). */
+void vs_quant_norms(struct vs_quant *q, uint64_t first, uint64_t rows);
 
 /* Rows per block of codes written: 64 (8 KiB of sq8 codes at 128-d). */
 #define VS_QUANT_BLOCK_SHIFT 6

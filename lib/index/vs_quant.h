@@ -67,6 +67,12 @@ size_t vs_quant_code_bytes(const struct vs_quant *q);
 /* The code of row r (code_bytes bytes, owned by q). */
 const uint8_t *vs_quant_code(const struct vs_quant *q, uint64_t r);
 
+/* How many of a beam of n entries, nearest by the codes' distance, a
+ * search re-scores from the float32 rows to return k: f16 and sq8 3k (on
+ * synth, aniso and SciFact-like sets 2k already gave the recall of
+ * re-scoring the whole beam at every ef: bench/sq8_prof.c), binary
+ * codes the whole beam; at most n. */
+size_t vs_quant_rescore_count(const struct vs_quant *q, size_t k, size_t n);
 /* Floats of scratch a prepared query needs. */
 size_t vs_quant_prep_floats(const struct vs_quant *q);
 /* Prepare query vec (dim floats) into prep (vs_quant_prep_floats). */

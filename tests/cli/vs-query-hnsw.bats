@@ -311,7 +311,8 @@ print(next(s["raw_bytes"] for s in o["segments"][0]["sections"] if s["name"] == 
         run_split vs-query -k 5 --explain --ef 40 "$S/$k.vs" "$S/q.ndjson"
         expect_status 0
         expect_ndjson
-        [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw","ef":40,"visited":'*',"quant":"'$k'","rescored":40}'* ]]
+        # the beam's 3k best by the codes are re-scored (vs_quant_rescore_count)
+        [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw","ef":40,"visited":'*',"quant":"'$k'","rescored":15}'* ]]
     done
 }
 
@@ -452,7 +453,7 @@ PYEOF
     [ "$out" = "$(cat "$FIXTURES/store-hnsw-v1.expected.jsonl")" ]
     run_split vs-query -k 3 --explain "$S/v1.vs" "$FIXTURES/store-hnsw-v1.q.ndjson"
     expect_status 0
-    [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8","rescored":64}'* ]]
+    [[ "$(printf '%s\n' "$out" | head -1)" == *'"method":"hnsw"'*'"quant":"sq8","rescored":9}'* ]]
 }
 
 @test "rows in graph order keep vectors, docs and BM25 postings together" {

@@ -1,11 +1,14 @@
 /* test_quant.c: f16/sq8/binary codes against a scalar reference written
  * here (decode, then distance in double), the AVX2 and AVX-512 kernels against the
- * scalar ones, the serialised form and its damage, and graph search with
- * codes + re-scoring against float32 graph search. */
+ * scalar ones, the int8 (VNNI) sq8 kernels against their exact integer
+ * arithmetic and within their rounding bound of the float distance, the
+ * serialised form and its damage, and graph search with codes +
+ * re-scoring against float32 graph search. */
 #include "test.h"
 
 #include <stdint.h>
 
+#include "quant_internal.h"
 #include "vs_hnsw.h"
 #include "vs_quant.h"
 #include "test_data.h"
@@ -86,6 +89,17 @@ static double ref_dist(const struct vs_quant *q, enum vs_metric m, const float *
     return m == VS_METRIC_L2 ? s : -s;
 }
 
+/* The int8 kernels' largest move from the float distance for row r: |A| /
+ * 2 per unit of code (quant.c) */
+static double i8_bound(const struct vs_quant *q, const float *p, uint64_t r)
+{
+    const uint8_t *c = vs_quant_code(q, r);
+    double sc = 0;
+    for (size_t i = 0; i < q->dim; i++)
+        sc += c[i];
+    return fabs((double)p[q->dim + 2]) / 2 * sc * 1.0001;
+}
+
 static void test_kernels_against_reference(void)
 {
     const size_t dims[] = {1, 7, 8, 31, 64, 100, 128};
@@ -116,6 +130,8 @@ static void test_kernels_against_reference(void)
                             double want = ref_dist(qs, metrics[mi], v, r, tmp);
                             double a = vs_quant_dist(qs, ps, r), b = vs_quant_dist(qf, pf, r);
                             double tol = 1e-4 * (fabs(want) + (double)d);
+                            if (qf->i8) /* int8 weights: within the rounding bound */
+                                tol += i8_bound(qf, pf, r);
                             if (fabs(a - want) > tol || fabs(b - want) > tol)
                                 worst = fabs(a - want) > fabs(b - want) ? fabs(a - want)
                                                                         : fabs(b - want);
@@ -177,6 +193,122 @@ static void test_dist_ids(void)
     }
 }
 
+/* The int8 sq8 kernels (AVX-512 VNNI at the best level, AVX-VNNI at the
+ * AVX2 level, when the CPU has them): each distance equals C + norm + A x
+ * (the integer dot product of the codes with the prepared int8 weights),
+ * computed here exactly, for dims with every kind of tail (64- and 32-byte
+ * steps), both metrics; the lazily made norms of borrowed codes equal the
+ * built ones; and the float kernels are kept at the scalar level. */
+static void test_i8_kernels(void)
+{
+    static const size_t dims[] = {1, 7, 31, 32, 33, 63, 64, 65, 100, 128, 129, 200, 384};
+    static const enum vs_metric metrics[] = {VS_METRIC_L2, VS_METRIC_DOT};
+    int ran = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
+        size_t d = dims[di], n = 150; /* 3 blocks of 64 rows, the last short */
+        float *x = make_data(n + 5, d, 31 + d);
+        for (size_t mi = 0; mi < 2; mi++)
+            for (int simd = 2; simd >= -1; simd -= 3) {
+                struct vs_quant *q = NULL, *s0 = NULL;
+                CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, metrics[mi], x, n, d, simd, &q, NULL),
+                             VS_OK);
+                CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, metrics[mi], x, n, d, 0, &s0, NULL),
+                             VS_OK);
+                if (!q || !s0)
+                    continue;
+                CHECK(!s0->i8);
+                if (!q->i8) {
+                    vs_quant_free(q);
+                    vs_quant_free(s0);
+                    continue;
+                }
+                ran++;
+                CHECK((q->norm != NULL) == (metrics[mi] == VS_METRIC_L2));
+                float *p = malloc(vs_quant_prep_floats(q) * sizeof *p);
+                float *p0 = malloc(vs_quant_prep_floats(s0) * sizeof *p0);
+                int bad = 0, far = 0;
+                for (size_t t = 0; t < 5; t++) {
+                    const float *v = x + (n + t) * d;
+                    vs_quant_prep(q, v, p);
+                    vs_quant_prep(s0, v, p0);
+                    const int8_t *w = (const int8_t *)(const void *)(p + d + 3);
+                    for (size_t i = d; i < (d + 63) / 64 * 64; i++)
+                        bad += w[i] != 0; /* the padding is zero */
+                    for (uint64_t r = 0; r < n; r++) {
+                        const uint8_t *c = vs_quant_code(q, r);
+                        int64_t dot = 0;
+                        float nr = 0;
+                        for (size_t i = 0; i < d; i++) {
+                            dot += (int64_t)w[i] * c[i];
+                            float u = q->scale[i] * (float)c[i];
+                            nr += u * u;
+                        }
+                        if (metrics[mi] != VS_METRIC_L2)
+                            nr = 0;
+                        double want = (double)p[d + 1] + nr + (double)p[d + 2] * (double)dot;
+                        /* float rounding (the sums may be fused) only */
+                        double eps = 1e-6 * (fabs((double)p[d + 1]) + nr +
+                                             fabs((double)p[d + 2] * (double)dot));
+                        bad += fabs(vs_quant_dist(q, p, r) - want) > eps;
+                        double ex = vs_quant_dist(s0, p0, r);
+                        far += fabs(vs_quant_dist(q, p, r) - ex) >
+                               i8_bound(q, p, r) + 1e-4 * (fabs(ex) + (double)d);
+                    }
+                }
+                CHECK_EQ_INT(bad, 0);
+                CHECK_EQ_INT(far, 0);
+                /* borrowed codes: norms made block by block as checked */
+                void *buf;
+                size_t len;
+                struct vs_quant *o = NULL;
+                CHECK_EQ_INT(vs_quant_save(q, &buf, &len, NULL), VS_OK);
+                CHECK_EQ_INT(vs_quant_open_borrowed(buf, len, simd, &o, NULL), VS_OK);
+                if (o) {
+                    CHECK(o->i8);
+                    float *po = malloc(vs_quant_prep_floats(o) * sizeof *po);
+                    vs_quant_prep(o, x + n * d, po);
+                    vs_quant_prep(q, x + n * d, p);
+                    int diff = 0;
+                    for (uint64_t b = 0; b < o->nblocks; b++) {
+                        CHECK_EQ_INT(vs_quant_check_block(o, b), 0);
+                        for (uint64_t r = b << o->shift; r < n && r < (b + 1) << o->shift; r++)
+                            diff += vs_quant_dist(o, po, r) != vs_quant_dist(q, p, r);
+                    }
+                    CHECK_EQ_INT(diff, 0);
+                    free(po);
+                    vs_quant_free(o);
+                }
+                free(buf);
+                free(p);
+                free(p0);
+                vs_quant_free(q);
+                vs_quant_free(s0);
+            }
+        free(x);
+    }
+    if (!ran)
+        SKIP("the CPU has neither AVX-512 VNNI nor AVX-VNNI");
+}
+
+/* The re-scored part of a beam: f16 and sq8 3k, binary all, never above n */
+static void test_rescore_count(void)
+{
+    float x[4 * 8] = {0};
+    static const enum vs_quant_kind kinds[] = {VS_QUANT_F16, VS_QUANT_SQ8, VS_QUANT_BINARY};
+    for (size_t ki = 0; ki < 3; ki++) {
+        struct vs_quant *q = NULL;
+        CHECK_EQ_INT(vs_quant_build(kinds[ki], VS_METRIC_L2, x, 4, 8, -1, &q, NULL), VS_OK);
+        if (!q)
+            continue;
+        int bin = kinds[ki] == VS_QUANT_BINARY;
+        CHECK_EQ_INT(vs_quant_rescore_count(q, 10, 128), bin ? 128 : 30);
+        CHECK_EQ_INT(vs_quant_rescore_count(q, 10, 25), 25);
+        CHECK_EQ_INT(vs_quant_rescore_count(q, 1, 64), bin ? 64 : 3);
+        CHECK_EQ_INT(vs_quant_rescore_count(q, 5, 0), 0);
+        vs_quant_free(q);
+    }
+}
+
 static void test_sq8_error_bound(void)
 {
     size_t d = 48, n = 1000;
@@ -223,10 +355,13 @@ static void test_save_open_damage(void)
     if (o) {
         CHECK_EQ_INT(vs_quant_rows(o), n);
         CHECK(memcmp(vs_quant_code(o, 7), vs_quant_code(q, 7), d) == 0);
-        float p1[21], p2[21];
+        float *p1 = malloc(vs_quant_prep_floats(q) * sizeof *p1);
+        float *p2 = malloc(vs_quant_prep_floats(o) * sizeof *p2);
         vs_quant_prep(q, x, p1);
         vs_quant_prep(o, x, p2);
         CHECK(vs_quant_dist(q, p1, 9) == vs_quant_dist(o, p2, 9));
+        free(p1);
+        free(p2);
     }
     vs_quant_free(o);
     struct vs_diag dg;
@@ -305,7 +440,8 @@ static void test_graph_with_codes(void)
         uint64_t resc = 0;
         double rq = recall(h, x, qs, q, 64, &resc);
         printf("# ef 64: float32 recall %.4f, %s %.4f\n", rf, vs_quant_name(kinds[k]), rq);
-        CHECK(resc >= (uint64_t)NQ * 64);
+        /* the beam's 3k best by the codes (binary: the whole beam) */
+        CHECK_EQ_INT(resc, (uint64_t)NQ * (kinds[k] == VS_QUANT_BINARY ? 64 : 3 * K));
         if (kinds[k] == VS_QUANT_BINARY)
             CHECK(rq > 0.3); /* a first pass only: its recall is reported, not promised */
         else
@@ -333,6 +469,8 @@ int main(void)
     RUN(test_half);
     RUN(test_kernels_against_reference);
     RUN(test_dist_ids);
+    RUN(test_i8_kernels);
+    RUN(test_rescore_count);
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
     RUN(test_graph_with_codes);

@@ -470,10 +470,13 @@ static void test_codes_blocks(void)
     CHECK_EQ_INT(vs_quant_open(v1, len1, -1, &o, NULL), VS_OK); /* o owns v1 */
     if (o) {
         CHECK(o->ready == NULL && memcmp(vs_quant_code(o, 999), vs_quant_code(q, 999), DIM) == 0);
-        float p1[2 * DIM], p2[2 * DIM];
+        float *p1 = malloc(vs_quant_prep_floats(q) * sizeof *p1);
+        float *p2 = malloc(vs_quant_prep_floats(o) * sizeof *p2);
         vs_quant_prep(q, v, p1);
         vs_quant_prep(o, v, p2);
         CHECK(vs_quant_dist(q, p1, 77) == vs_quant_dist(o, p2, 77));
+        free(p1);
+        free(p2);
         /* saved again: format 2, the same bytes as saved from the build */
         void *b2 = NULL;
         size_t l2 = 0;
