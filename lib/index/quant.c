@@ -483,36 +483,6 @@ static inline float i8_dist(const struct vs_quant *q, const float *p, uint64_t r
     return base + p[q->dim + 2] * (float)s;
 }
 
-__attribute__((target(QT512V))) static float sq8_i8_avx512(const struct vs_quant *q,
-                                                            const float *p, const uint8_t *c)
-{
-    int32_t s;
-    i8j_avx512(i8w(p, q->dim), q->dim, &c, 1, &s);
-    return i8_dist(q, p, (uint64_t)(c - q->codes) / q->cb, s);
-}
-
-__attribute__((target(QT512V))) static void sq8_i8_ids_avx512(const struct vs_quant *q,
-                                                               const float *p,
-                                                               const uint32_t *ids, size_t n,
-                                                               float *out)
-{
-    const int8_t *w = i8w(p, q->dim);
-    const uint8_t *c[4];
-    int32_t s[4];
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        for (int t = 0; t < 4; t++)
-            c[t] = q->codes + (size_t)ids[j + t] * q->cb;
-        i8j_avx512(w, q->dim, c, 4, s);
-        for (int t = 0; t < 4; t++)
-            out[j + t] = i8_dist(q, p, ids[j + t], s[t]);
-    }
-    for (; j < n; j++) {
-        c[0] = q->codes + (size_t)ids[j] * q->cb;
-        i8j_avx512(w, q->dim, c, 1, s);
-        out[j] = i8_dist(q, p, ids[j], s[0]);
-    }
-}
 #pragma GCC diagnostic pop
 
 /* AVX-VNNI (VEX, 256 bits): 32 bytes at a time, the tail in scalar code */
@@ -545,36 +515,43 @@ i8j_avxvnni(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *
     }
 }
 
-__attribute__((target(QTVNNI))) static float sq8_i8_avxvnni(const struct vs_quant *q,
-                                                             const float *p, const uint8_t *c)
-{
-    int32_t s;
-    i8j_avxvnni(i8w(p, q->dim), q->dim, &c, 1, &s);
-    return i8_dist(q, p, (uint64_t)(c - q->codes) / q->cb, s);
-}
-
-__attribute__((target(QTVNNI))) static void sq8_i8_ids_avxvnni(const struct vs_quant *q,
-                                                                const float *p,
-                                                                const uint32_t *ids, size_t n,
-                                                                float *out)
-{
-    const int8_t *w = i8w(p, q->dim);
-    const uint8_t *c[4];
-    int32_t s[4];
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        for (int t = 0; t < 4; t++)
-            c[t] = q->codes + (size_t)ids[j + t] * q->cb;
-        i8j_avxvnni(w, q->dim, c, 4, s);
-        for (int t = 0; t < 4; t++)
-            out[j + t] = i8_dist(q, p, ids[j + t], s[t]);
+/* The entry points of one ISA's int8 kernel: one code, and a list of
+ * ids four at a time */
+#define I8_ENTRIES(ISA, TARGET)                                                    \
+    __attribute__((target(TARGET))) static float sq8_i8_##ISA(                     \
+        const struct vs_quant *q, const float *p, const uint8_t *c)                \
+    {                                                                              \
+        int32_t s;                                                                 \
+        i8j_##ISA(i8w(p, q->dim), q->dim, &c, 1, &s);                              \
+        return i8_dist(q, p, (uint64_t)(c - q->codes) / q->cb, s);                 \
+    }                                                                              \
+    __attribute__((target(TARGET))) static void sq8_i8_ids_##ISA(                  \
+        const struct vs_quant *q, const float *p, const uint32_t *ids, size_t n,   \
+        float *out)                                                                \
+    {                                                                              \
+        const int8_t *w = i8w(p, q->dim);                                          \
+        const uint8_t *c[4];                                                       \
+        int32_t s[4];                                                              \
+        size_t j = 0;                                                              \
+        for (; j + 4 <= n; j += 4) {                                               \
+            for (int t = 0; t < 4; t++)                                            \
+                c[t] = q->codes + (size_t)ids[j + t] * q->cb;                      \
+            i8j_##ISA(w, q->dim, c, 4, s);                                         \
+            for (int t = 0; t < 4; t++)                                            \
+                out[j + t] = i8_dist(q, p, ids[j + t], s[t]);                      \
+        }                                                                          \
+        for (; j < n; j++) {                                                       \
+            c[0] = q->codes + (size_t)ids[j] * q->cb;                              \
+            i8j_##ISA(w, q->dim, c, 1, s);                                         \
+            out[j] = i8_dist(q, p, ids[j], s[0]);                                  \
+        }                                                                          \
     }
-    for (; j < n; j++) {
-        c[0] = q->codes + (size_t)ids[j] * q->cb;
-        i8j_avxvnni(w, q->dim, c, 1, s);
-        out[j] = i8_dist(q, p, ids[j], s[0]);
-    }
-}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+I8_ENTRIES(avx512, QT512V)
+#pragma GCC diagnostic pop
+I8_ENTRIES(avxvnni, QTVNNI)
 #endif
 
 #if VS_QUANT_X86 /* called only there (other targets: unused, a warning) */
