@@ -542,6 +542,25 @@ static inline void prefetch_at(const char *base, size_t stride, uint32_t v, size
         __builtin_prefetch(p + 64 * l);
 }
 
+/* The ids of a list not visited yet into batch (marked visited now), their
+ * rows' first lines prefetched; returns how many. */
+static inline size_t unvisited(uint8_t *vis, uint8_t epoch, const uint32_t *ids, int cnt,
+                               uint32_t *batch, const char *base, size_t stride, size_t lines)
+{
+    for (int i = 0; i < cnt; i++)
+        __builtin_prefetch(vis + ids[i]);
+    size_t nb = 0;
+    for (int i = 0; i < cnt; i++) {
+        uint32_t v = ids[i];
+        if (vis[v] == epoch)
+            continue;
+        vis[v] = epoch;
+        batch[nb++] = v;
+        prefetch_at(base, stride, v, lines);
+    }
+    return nb;
+}
+
 /* Prefetch the level-0 list of u (the next candidate, likely expanded
  * next) when its block is decoded. */
 static inline void prefetch_list(struct vs_hnsw *h, uint32_t u, int lv)
@@ -571,7 +590,7 @@ static inline void prefetch_list_all(struct vs_hnsw *h, uint32_t u, int lv)
 static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                         const struct space *sp, uint32_t ep,
                         float epd, size_t ef, int lv, const uint8_t *live,
-                        const uint8_t *allow, int building)
+                        const uint8_t *allow)
 {
     /* the hot loop works on locals: kernel, sign, visited marks, counters */
     const float *vecs = sp->vecs, *q = sp->q, *prep = sp->prep;
@@ -603,29 +622,15 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         if (s->res.n >= ef && -c.d > s->res.a[0].d)
             break;
         heap_pop(&s->cand);
-        if (s->cand.n) {
-            if (building)
-                prefetch_list_all(h, s->cand.a[0].id, lv);
-            else
-                prefetch_list(h, s->cand.a[0].id, lv);
-        }
+        if (s->cand.n)
+            prefetch_list(h, s->cand.a[0].id, lv);
         const uint32_t *ids;
-        int cnt = get_list(h, s, c.id, lv, building, &ids);
+        int cnt = get_list(h, s, c.id, lv, 0, &ids);
         if (cnt < 0) {
             rc = -1;
             break;
         }
-        for (int i = 0; i < cnt; i++)
-            __builtin_prefetch(vis + ids[i]);
-        size_t nb = 0;
-        for (int i = 0; i < cnt; i++) {
-            uint32_t v = ids[i];
-            if (vis[v] == epoch)
-                continue;
-            vis[v] = epoch;
-            batch[nb++] = v;
-            prefetch_at(base, stride, v, lines);
-        }
+        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines);
         if (nb == 0)
             continue;
         visited += nb;
@@ -721,17 +726,7 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
             rc = -1;
             break;
         }
-        for (int i = 0; i < cnt; i++)
-            __builtin_prefetch(vis + ids[i]);
-        size_t nb = 0;
-        for (int i = 0; i < cnt; i++) {
-            uint32_t v = ids[i];
-            if (vis[v] == epoch)
-                continue;
-            vis[v] = epoch;
-            batch[nb++] = v;
-            prefetch_at(base, stride, v, lines);
-        }
+        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines);
         if (nb == 0)
             continue;
         dists += nb;
@@ -1147,7 +1142,7 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         for (int lv = h->maxlevel; lv > 0 && rc == 0; lv--)
             rc = greedy(h, s, &sp, &ep, &epd, lv, 0);
         if (rc == 0)
-            rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow, 0);
+            rc = search_layer(h, s, &sp, ep, epd, ef, 0, q->live, q->allow);
         if (rc == 0 && q->quant) {
             /* re-score the beam's best by the codes (vs_quant_rescore_count)
              * from the full-precision rows, keep k */
