@@ -118,60 +118,63 @@ static inline int hn_less(struct hn a, struct hn b)
     return a.d < b.d || (a.d == b.d && a.id < b.id);
 }
 
-static __attribute__((noinline)) int heap_grow(struct heap *h)
-{
-    size_t c = h->cap ? h->cap * 2 : 256;
-    struct hn *a = realloc(h->a, c * sizeof *a);
-    if (!a)
-        return -1;
-    h->a = a;
-    h->cap = c;
-    return 0;
-}
-
-static inline int heap_push(struct heap *h, struct hn x)
-{
-    if (h->n == h->cap && heap_grow(h))
-        return -1;
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!hn_less(h->a[p], x))
-            break;
-        h->a[i] = h->a[p];
-        i = p;
+/* A binary max-heap's operations over struct PFX (fields a, n, cap) of
+ * PFX##_elem, ordered by LESS: PFX##_grow, _push (0, or -1 out of memory),
+ * _replace_top (the largest replaced by x) and _pop. */
+#define HEAP_OPS(PFX, LESS)                                                       \
+    static __attribute__((noinline)) int PFX##_grow(struct PFX *h)                \
+    {                                                                             \
+        size_t c = h->cap ? h->cap * 2 : 256;                                     \
+        PFX##_elem *a = realloc(h->a, c * sizeof *a);                             \
+        if (!a)                                                                   \
+            return -1;                                                            \
+        h->a = a;                                                                 \
+        h->cap = c;                                                               \
+        return 0;                                                                 \
+    }                                                                             \
+    static inline int PFX##_push(struct PFX *h, PFX##_elem x)                     \
+    {                                                                             \
+        if (h->n == h->cap && PFX##_grow(h))                                      \
+            return -1;                                                            \
+        size_t i = h->n++;                                                        \
+        while (i > 0) {                                                           \
+            size_t p = (i - 1) / 2;                                               \
+            if (!LESS(h->a[p], x))                                                \
+                break;                                                            \
+            h->a[i] = h->a[p];                                                    \
+            i = p;                                                                \
+        }                                                                         \
+        h->a[i] = x;                                                              \
+        return 0;                                                                 \
+    }                                                                             \
+    static inline void PFX##_replace_top(struct PFX *h, PFX##_elem x)             \
+    {                                                                             \
+        size_t i = 0, n = h->n;                                                   \
+        for (;;) {                                                                \
+            size_t l = 2 * i + 1, r = l + 1, m = i;                               \
+            PFX##_elem best = x;                                                  \
+            if (l < n && LESS(best, h->a[l])) {                                   \
+                m = l;                                                            \
+                best = h->a[l];                                                   \
+            }                                                                     \
+            if (r < n && LESS(best, h->a[r]))                                     \
+                m = r;                                                            \
+            if (m == i)                                                           \
+                break;                                                            \
+            h->a[i] = h->a[m];                                                    \
+            i = m;                                                                \
+        }                                                                         \
+        h->a[i] = x;                                                              \
+    }                                                                             \
+    static inline void PFX##_pop(struct PFX *h)                                   \
+    {                                                                             \
+        PFX##_elem x = h->a[--h->n];                                              \
+        if (h->n)                                                                 \
+            PFX##_replace_top(h, x);                                              \
     }
-    h->a[i] = x;
-    return 0;
-}
 
-/* Replace the top (the largest) by x and restore the heap. */
-static inline void heap_replace_top(struct heap *h, struct hn x)
-{
-    size_t i = 0, n = h->n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        struct hn best = x;
-        if (l < n && hn_less(best, h->a[l])) {
-            m = l;
-            best = h->a[l];
-        }
-        if (r < n && hn_less(best, h->a[r]))
-            m = r;
-        if (m == i)
-            break;
-        h->a[i] = h->a[m];
-        i = m;
-    }
-    h->a[i] = x;
-}
-
-static inline void heap_pop(struct heap *h)
-{
-    struct hn x = h->a[--h->n];
-    if (h->n)
-        heap_replace_top(h, x);
-}
+typedef struct hn heap_elem;
+HEAP_OPS(heap, hn_less)
 
 /* Sort a[0..n) ascending by (d, id) in place: heapify, then move the
  * largest to the end (no comparison callback; a result heap is already
@@ -259,59 +262,9 @@ static inline struct hn hn_of_key(uint64_t k)
     return x;
 }
 
-static __attribute__((noinline)) int kheap_grow(struct kheap *h)
-{
-    size_t c = h->cap ? h->cap * 2 : 256;
-    uint64_t *a = realloc(h->a, c * sizeof *a);
-    if (!a)
-        return -1;
-    h->a = a;
-    h->cap = c;
-    return 0;
-}
-
-static inline int kheap_push(struct kheap *h, uint64_t x)
-{
-    if (h->n == h->cap && kheap_grow(h))
-        return -1;
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (h->a[p] >= x)
-            break;
-        h->a[i] = h->a[p];
-        i = p;
-    }
-    h->a[i] = x;
-    return 0;
-}
-
-static inline void kheap_replace_top(struct kheap *h, uint64_t x)
-{
-    size_t i = 0, n = h->n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        uint64_t best = x;
-        if (l < n && h->a[l] > best) {
-            m = l;
-            best = h->a[l];
-        }
-        if (r < n && h->a[r] > best)
-            m = r;
-        if (m == i)
-            break;
-        h->a[i] = h->a[m];
-        i = m;
-    }
-    h->a[i] = x;
-}
-
-static inline void kheap_pop(struct kheap *h)
-{
-    uint64_t x = h->a[--h->n];
-    if (h->n)
-        kheap_replace_top(h, x);
-}
+#define KEY_LESS(a, b) ((a) < (b))
+typedef uint64_t kheap_elem;
+HEAP_OPS(kheap, KEY_LESS)
 
 /* Sort a[0..n) ascending: quicksort (median of three, Hoare partition,
  * the smaller side first so the depth stays under log2 n), insertion sort
