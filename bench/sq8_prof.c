@@ -1,5 +1,6 @@
 /* sq8_prof.c: the sq8 graph walk of the library, measured apart from any
- * build (bench/sq8_prof.sh runs it; callgrind can run the search mode).
+ * build (compiled by bench_cc, see bench/README.md; callgrind can run the
+ * search mode).
  *
  *   sq8_prof prep DATA D PREFIX
  *       a 2-thread graph (M 16, construction beam 200) over DATA, numbered
@@ -10,7 +11,7 @@
  *       the first NQ queries (TRUTH: bench/hnsw_bench truth of the original
  *       rows) on 1 thread, sq8 codes built over PREFIX.x, kernels at SIMD
  *       (-1 best, 0 scalar, 1 sse, 2 avx2, 3 avx512); per ef: recall@10,
- *       queries per CPU second of the process (best of BENCH_REPS, default
+ *       queries per CPU second of the searching thread (best of BENCH_REPS, default
  *       2), distances per query; then, from the same beam (searched with k
  *       = ef, so every entry is re-scored), the recall@10 when only the R
  *       entries nearest by the sq8 distance are re-scored (R = 10, 15, 20,
@@ -23,36 +24,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "quant_internal.h"
 #include "vs_hnsw.h"
 
 #define K 10
 
-static double cputime(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
+/* the whole file PATH (bench_util.h's load), or exit 1 */
 static void *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
+    void *p = load(path, len);
+    if (!p) {
+        fprintf(stderr, "%s: cannot read it\n", path);
         exit(1);
     }
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *b = malloc(sz > 0 ? (size_t)sz : 1);
-    if (!b || fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        fprintf(stderr, "%s: read failed\n", path);
-        exit(1);
-    }
-    fclose(f);
-    *len = (size_t)sz;
-    return b;
+    return p;
 }
 
 static void spit(const char *path, const void *b, size_t len)
