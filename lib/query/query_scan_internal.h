@@ -1,5 +1,6 @@
 /* query_scan_internal.h: the common query record read without a json_t,
- * for lib/query/query_text.c (private).
+ * for lib/query/query_text.c and vs-serve's one-record requests
+ * (lib/serve/server.c); not part of the public API.
  *
  * vs_query_scan accepts only a record that the full parse (jansson, then
  * vs_qtext_add) would accept with the same meaning: one JSON object whose
