@@ -730,8 +730,13 @@ static void prep_i8(const struct vs_quant *q, float *p)
     int8_t *k = (int8_t *)(void *)(p + d + 3);
     for (size_t i = 0; i < d; i++) {
         float w = l2 ? p[i] * q->scale[i] : p[i];
-        long r = lrintf(w / a);
-        k[i] = (int8_t)(r < -127 ? -127 : r > 127 ? 127 : r);
+        /* lrintf's rounding (to nearest, ties to even) without the call:
+         * |w / a| <= 127 (+ an ulp), far below 2^22, where adding and
+         * taking away 1.5 * 2^23 rounds exactly */
+        float t = w / a, r = (t + 12582912.0f) - 12582912.0f;
+        r = r >= -127.0f ? r : -127.0f; /* NaN too, as lrintf's LONG_MIN */
+        r = r > 127.0f ? 127.0f : r;
+        k[i] = (int8_t)r;
     }
     memset(k + d, 0, i8pad(d) - d);
     p[d + 1] = l2 ? c : -p[d];
