@@ -459,11 +459,19 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         int c = get_list(h, s, *ep, lv, building, &ids);
         if (c < 0)
             return -1;
+        /* codes: the list's distances at once (the gather kernel: the
+         * same values as one at a time, and its loads overlap) */
+        if (sp->qz) {
+            for (int i = 0; i < c; i++)
+                if (code_ready(sp, ids[i]))
+                    return -3;
+            vs_quant_dist_ids(sp->qz, sp->prep, ids, (size_t)c, s->bdist);
+        }
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
-            if (sp->qz ? code_ready(sp, v) : row_ready(sp, v))
+            if (!sp->qz && row_ready(sp, v))
                 return -3;
-            float dv = sdist(h, sp, v);
+            float dv = sp->qz ? s->bdist[i] : sdist(h, sp, v);
             s->dists++;
             if (dv < *epd) {
                 *epd = dv;
