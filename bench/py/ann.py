@@ -22,8 +22,9 @@ process, so that its memory figures are its own. Prints "key value" lines:
                             (or PARAMS), then its extra settings (graph
                             engines: ef 384, 512; ScaNN: 3/4 and all of the
                             leaves) one at a time while no setting so far
-                            reached recall@10 0.995 (printed again as it
-                            grows; the last line holds)
+                            reached recall@10 PYB_EXTRA_UNTIL (default
+                            0.995; printed again as it grows, the last line
+                            holds)
   pV_recall                 recall@10 at parameter value V
   pV_cpuqps1                queries per CPU second of the process, all
                             queries in one batch call on 1 thread
@@ -57,7 +58,7 @@ import numpy as np  # noqa: E402
 K = 10
 BUILD_LIMIT = float(os.environ.get("PYB_BUILD_LIMIT", "1200"))
 REPS = max(1, int(os.environ.get("BENCH_REPS", "2")))
-EXTRA_UNTIL = 0.995
+EXTRA_UNTIL = float(os.environ.get("PYB_EXTRA_UNTIL", "0.995"))
 
 
 def out(key, value):

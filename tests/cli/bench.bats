@@ -96,6 +96,36 @@ setup() {
     [[ "$out" != *"failed"* ]]
 }
 
+@test "bench/py/ann.py: the extra settings run only while no setting reached PYB_EXTRA_UNTIL" {
+    py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
+    [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
+    "$py" -c 'import numpy' 2> /dev/null || skip "no numpy in $py"
+    (cd "$ROOT" && make -s BUILD="$BUILD" PYTHON="$py" python-ext) >&2
+    cd "$BATS_TEST_TMPDIR"
+    # 600 rows x 8, 20 queries, the exact top 10
+    "$py" - <<'PYEOF'
+import numpy as np
+g = np.random.default_rng(7)
+x = g.standard_normal((600, 8)).astype(np.float32)
+q = g.standard_normal((20, 8)).astype(np.float32)
+d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+x.tofile("x"); q.tofile("q"); np.argsort(d, 1)[:, :10].astype(np.uint32).tofile("t")
+PYEOF
+    # recall 1.0 comes before ef 256 on 600 rows: no extra setting
+    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w1
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep '^values ')" = "values 10,16,32,64,128,256" ]
+    [[ "$out" == *"p256_recall 1.0000"* ]]
+    [[ "$out" != *"p384_"* ]]
+    # a bar no setting reaches: every extra setting, one values line each
+    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 PYB_EXTRA_UNTIL=1.5 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w2
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep '^values ' | tail -n 1)" = "values 10,16,32,64,128,256,384,512" ]
+    [ "$(printf '%s\n' "$out" | grep -c '^values ')" = 3 ]
+    [[ "$out" == *"p512_recall 1.0000"* ]]
+    [[ "$out" == *"p512_cpuqps1 "* ]]
+}
+
 @test "bench/py/report.py: an engine whose build was stopped at PYB_BUILD_LIMIT is reported as such" {
     cd "$BATS_TEST_TMPDIR"
     mkdir r
