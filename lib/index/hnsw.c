@@ -570,21 +570,26 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     float *bd = s->bdist;
     const uint8_t epoch = s->epoch;
     uint64_t visited = 1, dists = 0;
-    s->cand.n = s->res.n = 0;
+    /* the heaps on hn_key keys (one integer compare a step, the order of
+     * hn_less): candidates as (-d, id), results as (d, id); s->res gets
+     * the results at the end, in the same heap order */
+    struct kheap *cand = &s->bc, *res = &s->br;
+    cand->n = res->n = 0;
     vis[ep] = epoch;
-    if (heap_push(&s->cand, (struct hn){-epd, ep}))
+    if (kheap_push(cand, hn_key((struct hn){-epd, ep})))
         return -2;
+    float worst = epd; /* the results' largest distance, once there is one */
     if ((!live || live[ep]) && (!allow || allow[ep]))
-        if (heap_push(&s->res, (struct hn){epd, ep}))
+        if (kheap_push(res, hn_key((struct hn){epd, ep})))
             return -2;
     int rc = 0;
-    while (s->cand.n) {
-        struct hn c = s->cand.a[0];
-        if (s->res.n >= ef && -c.d > s->res.a[0].d)
+    while (cand->n) {
+        struct hn c = hn_of_key(cand->a[0]);
+        if (res->n >= ef && -c.d > worst)
             break;
-        heap_pop(&s->cand);
-        if (s->cand.n)
-            prefetch_list(h, s->cand.a[0].id, lv);
+        kheap_pop(cand);
+        if (cand->n)
+            prefetch_list(h, (uint32_t)cand->a[0], lv);
         const uint32_t *ids;
         int cnt = get_list(h, s, c.id, lv, 0, &ids);
         if (cnt < 0) {
@@ -619,26 +624,33 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         for (size_t j = 0; j < nb; j++) {
             float dv = bd[j];
             uint32_t v = batch[j];
-            if (s->res.n < ef || dv < s->res.a[0].d) {
-                if (heap_push(&s->cand, (struct hn){-dv, v})) {
+            if (res->n < ef || dv < worst) {
+                if (kheap_push(cand, hn_key((struct hn){-dv, v}))) {
                     rc = -2;
                     break;
                 }
                 if ((!live || live[v]) && (!allow || allow[v])) {
-                    if (s->res.n < ef) {
-                        if (heap_push(&s->res, (struct hn){dv, v})) {
+                    if (res->n < ef) {
+                        if (kheap_push(res, hn_key((struct hn){dv, v}))) {
                             rc = -2;
                             break;
                         }
                     } else {
-                        heap_replace_top(&s->res, (struct hn){dv, v});
+                        kheap_replace_top(res, hn_key((struct hn){dv, v}));
                     }
+                    worst = hn_of_key(res->a[0]).d;
                 }
             }
         }
         if (rc)
             break;
     }
+    while (s->res.cap < res->n)
+        if (heap_grow(&s->res))
+            return -2;
+    for (size_t i = 0; i < res->n; i++)
+        s->res.a[i] = hn_of_key(res->a[i]);
+    s->res.n = res->n;
     s->visited += visited;
     s->dists += dists;
     return rc;
