@@ -1362,6 +1362,7 @@ static void ep_write(struct ctx *c, int ep)
         return;
     }
     struct vs_srv_gen *g = NULL;
+    vs_srv_gen_recheck(c->store); /* the requests after this answer see the commit */
     if ((st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
         set_status_error(c->r, st, &d);
         return;
@@ -1467,6 +1468,7 @@ static void ep_readyz(struct ctx *c)
     for (size_t i = 0; i < c->srv->nstores; i++) {
         struct vs_srv_store *e = c->srv->stores[i];
         struct vs_srv_gen *g;
+        vs_srv_gen_recheck(e); /* the MANIFEST as it is now */
         if (vs_srv_gen_acquire(e, &g, NULL) == VS_OK) {
             /* serving an older generation because the newest does not
              * open is not ready */
