@@ -265,7 +265,10 @@ EOF
     # 1500 records of 1000-byte texts (about 1.5 MiB of docs in one
     # segment); queries of k=1000 read docs from most blocks:
     # vs_doc_cache_bytes passes 1 MiB by default, stays within it with
-    # --doc-cache 1, and the hits are the same bytes
+    # --doc-cache 1, and the hits are the same bytes. A --shard collection
+    # over the same store (a local shard: opened for each request, closed
+    # at its end) keeps no docs cache between requests: its queries leave
+    # the served store's as it was and report none of their own
     cd "$BATS_TEST_TMPDIR"
     $PY - <<'EOF'
 import json, random
@@ -280,7 +283,7 @@ for j in range(2):
 EOF
     vs-ingest docs.vs < recs.ndjson 2>/dev/null
     for cache in default 1; do
-        if [ "$cache" = default ]; then start_server docs.vs; else start_server --doc-cache 1 docs.vs; fi
+        if [ "$cache" = default ]; then start_server docs.vs; else start_server --doc-cache 1 --shard all=docs.vs docs.vs; fi
         for j in 0 1; do
             req POST /v1/stores/docs/query "q$j"
             [ "$code" = 200 ]
@@ -288,6 +291,14 @@ EOF
         done
         req GET /metrics
         echo "$body" | sed -n 's/^vs_doc_cache_bytes{store="docs"} //p' > "bytes.$cache"
+        if [ "$cache" = 1 ]; then
+            req POST /v1/stores/all/query q1
+            [ "$code" = 200 ]
+            [ "$(printf '%s' "$body" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["hits"]))')" = 1000 ]
+            req GET /metrics
+            [ "$(echo "$body" | sed -n 's/^vs_doc_cache_bytes{store="docs"} //p')" = "$(cat bytes.1)" ]
+            [ "$(echo "$body" | grep -c '^vs_doc_cache_bytes{store="all"}')" = 0 ]
+        fi
         stop_server
     done
     echo "# vs_doc_cache_bytes: $(cat bytes.default) by default, $(cat bytes.1) with --doc-cache 1" >&3
