@@ -67,7 +67,7 @@ static void test_ids(void)
  * as `openssl mac ... SIPHASH` prints it), ids that do not repeat within a
  * thread, across threads, nor in a child after fork. */
 #define NIDS 4096
-static char ids[3][NIDS][VS_SPAN_ID_LEN];
+static char ids[3 * NIDS][VS_SPAN_ID_LEN];
 static void *ids_thread(void *arg)
 {
     char(*out)[VS_SPAN_ID_LEN] = arg;
@@ -84,15 +84,15 @@ static void test_id_generator(void)
                                0x0706050403020100ULL) == 0x93f5f5799a932462ULL);
     pthread_t th[2];
     for (int t = 0; t < 2; t++)
-        CHECK_EQ_INT(pthread_create(&th[t], NULL, ids_thread, ids[t]), 0);
-    ids_thread(ids[2]);
+        CHECK_EQ_INT(pthread_create(&th[t], NULL, ids_thread, ids + (size_t)t * NIDS), 0);
+    ids_thread(ids + 2 * NIDS);
     for (int t = 0; t < 2; t++)
         pthread_join(th[t], NULL);
     qsort(ids, 3 * NIDS, VS_SPAN_ID_LEN, cmp_id);
     size_t dup = 0;
     for (size_t i = 0; i < 3 * NIDS; i++) {
-        CHECK_EQ_INT(strlen(ids[0][i]), 16);
-        if (i && strcmp(ids[0][i - 1], ids[0][i]) == 0)
+        CHECK_EQ_INT(strlen(ids[i]), 16);
+        if (i && strcmp(ids[i - 1], ids[i]) == 0)
             dup++;
     }
     CHECK_EQ_INT(dup, 0);
