@@ -908,11 +908,16 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
         pthread_cond_broadcast(&srv->run_cv);
         pthread_mutex_lock(&srv->run_mu);
     }
+    /* a count others wait on changed: wake them (a head or slot_take may
+     * wait for scan_want or other_due to fall) */
+    int changed = want || due;
     if (want)
         srv->scan_want--;
     other_leave(srv, &due);
     unsigned posts = w->posts; /* final: w is out of the queue and done */
     pthread_mutex_unlock(&srv->run_mu);
+    if (changed)
+        pthread_cond_broadcast(&srv->run_cv);
     for (; w->waits < posts; w->waits++)
         while (sem_wait(&w->sem) != 0 && errno == EINTR)
             ;
