@@ -1137,7 +1137,9 @@ void vs_hnsw_free(struct vs_hnsw *h)
 {
     if (!h)
         return;
-    if (h->upper)
+    if (h->upper && !h->ub) /* opened format 2 and 3 keep upper[] NULL: its
+                               n pointers are never touched (200 page faults
+                               at 100k nodes when read here) */
         for (uint64_t i = 0; i < h->n; i++)
             free(h->upper[i]);
     if (h->blocks)
