@@ -569,7 +569,7 @@ fail:
  * decode 99% of the blocks) takes a fault per 2 MiB instead of one per 4
  * KiB, which cost 9 ms of CPU for 13 MB here; the first 2 MiB stay in 4
  * KiB pages so a process answering a query or two does not clear 2 MiB
- * for its few blocks. Graphs below 4 MiB of blocks keep malloc. */
+ * for its few blocks. Graphs of up to 2 MiB of blocks keep malloc. */
 #define L0_HUGE ((size_t)2 << 20)
 
 static void l0_arena(struct vs_hnsw *h)
@@ -577,7 +577,7 @@ static void l0_arena(struct vs_hnsw *h)
     size_t slot = (size_t)BLK * (h->M0 + 1) * sizeof(uint32_t);
     uint64_t slots = h->nblocks + 64; /* a block two threads decode at once
                                          takes two slots */
-    if (slots > SIZE_MAX / slot || slots * slot < 2 * L0_HUGE)
+    if (slots > SIZE_MAX / slot || h->nblocks * slot <= L0_HUGE)
         return;
     size_t cap = (slots * slot + L0_HUGE - 1) / L0_HUGE * L0_HUGE;
     uint32_t *a = aligned_alloc(L0_HUGE, cap);

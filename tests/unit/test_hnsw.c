@@ -506,14 +506,14 @@ static void *verify_thread(void *h)
     return (void *)(intptr_t)vs_hnsw_verify(h, NULL);
 }
 
-/* An opened graph with 4 MiB of level-0 blocks or more decodes them into
+/* An opened graph with over 2 MiB of level-0 blocks decodes them into
  * one arena (hnsw_file.c l0_arena: first-touch order, huge pages past 2
  * MiB). Every decoded list equals the built graph's as a set: on one
  * thread, on two decoding at once (a block both decode takes two slots),
  * and when the arena's slots run out (the rest malloc'd; freeing the mix
  * is checked under ASan). A block whose checksum matches but whose lists
  * do not decode gives its slot back as damage. M 64: a block is 33 KiB,
- * so 4,100 nodes pass 4 MiB. */
+ * so 4,100 nodes (65 blocks) pass 2 MiB. */
 static void test_l0_arena(void)
 {
     enum { AN = 4100, ADIM = 4 };
