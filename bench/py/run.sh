@@ -261,4 +261,6 @@ echo "elapsed $(( $(date +%s) - start )) s; load at the end $(cut -d' ' -f1-3 /p
 cat "$report"
 cp "$report" "$RESULTS"
 }
-main "$@"
+# one line: sh has read it whole before main runs, and exits after it
+# without reading on (an edit during a run would shift what it reads next)
+main "$@"; exit
