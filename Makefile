@@ -20,6 +20,10 @@
 # SANITIZE=address,undefined turns sanitizers on; OPENMP=0 builds serial;
 # WERROR=1 (set by CI) makes warnings errors.
 
+# plain `make` builds `all`: the first rule below is a prerequisite line for
+# the library's objects, which make would otherwise take as the goal
+.DEFAULT_GOAL := all
+
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man

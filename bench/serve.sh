@@ -10,7 +10,10 @@
 # CPU (user + system) per query of vs-query (/usr/bin/time) and of the
 # server over the wrk run (/proc/PID/stat, the client not counted), x_cpu
 # vs-query's over it (on a loaded machine the wall ratio depends on the
-# share of the cores each process gets; the CPU ratio much less); then a soak of
+# share of the cores each process gets; the CPU ratio much less), wrk_ms/q
+# the client's own CPU per request (/usr/bin/time on wrk: it runs on the
+# same cores, taking CPU the server could use; vs-query has no client);
+# then a soak of
 # SOAK_S seconds (default 300: five minutes) at 8 connections with the
 # server's RSS at start and end. Appends the table to
 # bench/results/serve.txt (or $OUT). bench/serve_mixed.sh is the mixed load
@@ -98,23 +101,24 @@ commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')
 [ "$src" != "$(pwd)" ] && commit="$commit: $src/$(basename "$build")"
 {
     echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) vs-serve ($commit), $N records dim $DIM, $index, k=10, $(nproc) cores, vs-serve --threads 2, load average $(cut -d" " -f1 /proc/loadavg) before, wrk ${DUR}s per row, one query per request, keep-alive (errors: non-2xx + socket errors, 10 s client timeout)"
-    printf '%-28s %10s %10s %10s %8s %9s %11s %9s %9s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query" "cpu_ms/q" "x_cpu"
-    printf '%-28s %10.0f %10s %10s %8d %9s %11s %9.3f %9s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00 "$vqc" 1.00
-    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
-        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')" "$vqc1" "$(echo "$vqc $vqc1" | awk '{print $1 / $2}')"
+    printf '%-28s %10s %10s %10s %8s %9s %11s %9s %9s %9s\n' "run" "queries/s" "p50_ms" "p99_ms" "errors" "per_batch" "x_vs-query" "cpu_ms/q" "x_cpu" "wrk_ms/q"
+    printf '%-28s %10.0f %10s %10s %8d %9s %11s %9.3f %9s %9s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00 "$vqc" 1.00 -
+    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f %9s\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
+        "$(echo "$vq1 $vq" | awk '{print $1 / $2}')" "$vqc1" "$(echo "$vqc $vqc1" | awk '{print $1 / $2}')" -
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
     q0=$(counter vs_queries_total) b0=$(counter vs_query_batches_total) c0=$(cpu)
-    r=$(wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
+    r=$(/usr/bin/time -f "%U %S" -o "$tmp/wtime" wrk -t$t -c$c -d${DUR}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')
     c1=$(cpu) q1=$(counter vs_queries_total) b1=$(counter vs_query_batches_total)
     row=$(serve_row "http c=$c" "$r")
     cq=$(echo "$c0 $c1 $q0 $q1 $tck" | awk '{print ($4 > $3 ? ($2 - $1) * 1000 / $5 / ($4 - $3) : 0)}')
     # shellcheck disable=SC2086
     set -- $r
-    printf '%s %9.1f %11.2f %9.3f %9.2f\n' "$row" "$(echo "$q0 $q1 $b0 $b1" | awk '{print ($4 > $3 ? ($2 - $1) / ($4 - $3) : 0)}')" \
+    printf '%s %9.1f %11.2f %9.3f %9.2f %9.3f\n' "$row" "$(echo "$q0 $q1 $b0 $b1" | awk '{print ($4 > $3 ? ($2 - $1) / ($4 - $3) : 0)}')" \
         "$(echo "$1 $4 $vq" | awk '{print $1 / ($2 / 1e6) / $3}')" "$cq" \
-        "$(echo "$vqc $cq" | awk '{print ($2 > 0 ? $1 / $2 : 0)}')" >> "$tmp/table"
+        "$(echo "$vqc $cq" | awk '{print ($2 > 0 ? $1 / $2 : 0)}')" \
+        "$(awk -v n="$1" '{print (n > 0 ? ($1 + $2) * 1000 / n : 0)}' "$tmp/wtime")" >> "$tmp/table"
 done
 r0=$(rss)
 r=$(wrk -t2 -c8 -d${SOAK_S}s --timeout 10s -s "$tmp/wrk.lua" "$url" | sed -n 's/^RESULT //p')

@@ -366,15 +366,81 @@ int vs_trace_parse_traceparent(const char *tp, char trace_id[VS_TRACE_ID_LEN],
     return 0;
 }
 
+/* Ids come from a per-thread generator: SipHash-2-4 (a keyed
+ * pseudo-random function) of a 64-bit counter under a 128-bit key, key and
+ * counter's start drawn from getrandom once per thread (and again in a
+ * child after fork). Each 8 bytes of an id are one output for a counter
+ * value the thread never uses again, so a thread's ids do not repeat, and
+ * without the key its outputs cannot be told from random ones: nobody who
+ * sees ids can predict the next (W3C Trace Context asks ids to be random
+ * and hard to guess; they are not secrets). One getrandom per thread
+ * instead of one per id (a request of vs-serve made two). */
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3)                                                  \
+    do {                                                                          \
+        v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);             \
+        v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                                  \
+        v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                                  \
+        v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);             \
+    } while (0)
+
+/* SipHash-2-4 of the 8-byte little-endian message m under key (k0, k1). */
+static uint64_t siphash_u64(uint64_t k0, uint64_t k1, uint64_t m)
+{
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    v3 ^= m;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= m;
+    uint64_t b = (uint64_t)8 << 56; /* the length, no bytes left over */
+    v3 ^= b;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    SIPROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t vs_trace_siphash_u64(uint64_t k0, uint64_t k1, uint64_t m)
+{
+    return siphash_u64(k0, k1, m);
+}
+
+static unsigned id_fork_epoch = 1; /* bumped in the child at fork */
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+static void id_child(void) { __atomic_add_fetch(&id_fork_epoch, 1, __ATOMIC_RELAXED); }
+static void id_register(void) { pthread_atfork(NULL, NULL, id_child); }
+
+static __thread struct {
+    uint64_t k0, k1, ctr;
+    unsigned epoch; /* id_fork_epoch when seeded, 0 = not seeded */
+} id_gen;
+
 int vs_trace_random_hex(char *out, size_t nbytes)
 {
-    unsigned char b[16];
-    if (nbytes > sizeof b || getrandom(b, nbytes, 0) != (ssize_t)nbytes)
+    if (nbytes != 8 && nbytes != 16)
         return -1;
+    unsigned epoch = __atomic_load_n(&id_fork_epoch, __ATOMIC_RELAXED);
+    if (id_gen.epoch != epoch) {
+        uint64_t seed[3];
+        pthread_once(&id_once, id_register);
+        if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+            return -1;
+        id_gen.k0 = seed[0];
+        id_gen.k1 = seed[1];
+        id_gen.ctr = seed[2];
+        id_gen.epoch = __atomic_load_n(&id_fork_epoch, __ATOMIC_RELAXED);
+    }
     static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
+    for (size_t w = 0; w < nbytes / 8; w++) {
+        uint64_t v = siphash_u64(id_gen.k0, id_gen.k1, id_gen.ctr++);
+        for (int i = 0; i < 16; i++)
+            out[16 * w + (size_t)i] = hx[(v >> (60 - 4 * i)) & 15];
     }
     out[2 * nbytes] = 0;
     return 0;

@@ -68,8 +68,13 @@ const char *vs_otlp_url(const struct vs_otlp *x);
 int vs_trace_parse_traceparent(const char *s, char trace_id[VS_TRACE_ID_LEN],
                                char parent_id[VS_SPAN_ID_LEN]);
 /* nbytes (8 or 16) random bytes as 2*nbytes lowercase hex digits and a
- * NUL: 0, or -1 when no randomness could be had. */
+ * NUL: 0, or -1 when nbytes is neither or no randomness could be had.
+ * From a per-thread generator seeded once from getrandom (trace.c): a
+ * thread's ids never repeat and cannot be predicted from earlier ones. */
 int vs_trace_random_hex(char *out, size_t nbytes);
+/* SipHash-2-4 of the 8-byte little-endian message m under the key
+ * (k0, k1), the generator's function (exposed for its test vector). */
+uint64_t vs_trace_siphash_u64(uint64_t k0, uint64_t k1, uint64_t m);
 /* Wall-clock time in Unix nanoseconds (span times). */
 uint64_t vs_trace_now_ns(void);
 

@@ -64,6 +64,12 @@ struct vs_hnsw {
     const uint32_t *upcum;        /* per word of up1: bits set before it */
     uint32_t *uarena;
     _Atomic uint64_t ubad;        /* 1 + the first damaged upper block, or 0 */
+    /* format 2, opened: level-0 blocks decode into slots of BLK * (M0 + 1)
+     * words of one arena, in the order they are first touched (hnsw_file.c,
+     * l0_slot); NULL: each is malloc'd */
+    uint32_t *l0arena;
+    uint64_t l0slots;
+    _Atomic uint64_t l0used;
 };
 
 /* An empty graph of n nodes (levels, upper lists and blocks unset), or NULL. */

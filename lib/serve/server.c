@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +492,17 @@ struct vs_srv_waiter {
     int st;              /* VS_OK, or the error of this query */
     struct vs_diag d;
     int done;            /* under run_mu */
+    /* posted when done, or when it became the head of its queue: only
+     * the head of a queue waits on the shared run_cv (which each batch's
+     * end and each freed slot wake), the others on this, so that a batch's
+     * end wakes its own queries and one candidate leader per queue, not
+     * every waiting request. Posted after run_mu is released (a thread
+     * woken while the poster holds it would block on it at once): posts
+     * counts the posts decided (under run_mu), waits those taken (by the
+     * waiter only), and the waiter takes them all before it returns, so
+     * that no post reaches a semaphore that is gone */
+    sem_t sem;
+    unsigned posts, waits;
 };
 
 /* The qid vs_query_add gives rec's hits: "id" (else BEIR's "_id"), a
@@ -773,6 +785,25 @@ static void run_wait(struct vs_server *srv, double until)
     pthread_cond_timedwait(&srv->run_cv, &srv->run_mu, &ts);
 }
 
+/* A queued request's wait (under run_mu) for a change that may let it
+ * lead a batch (until: as run_wait): on run_cv when it heads g's queue,
+ * else on its semaphore (its batch done, or it became the head). A head
+ * suffices as the leader to wake: it has waited longest (the others would
+ * decide as it does) and takes the queue from its start. */
+static void queued_wait(struct vs_server *srv, struct vs_srv_gen *g,
+                        struct vs_srv_waiter *w, double until)
+{
+    if (g->qhead == w) {
+        run_wait(srv, until);
+        return;
+    }
+    pthread_mutex_unlock(&srv->run_mu);
+    while (sem_wait(&w->sem) != 0 && errno == EINTR)
+        ;
+    w->waits++;
+    pthread_mutex_lock(&srv->run_mu);
+}
+
 /* Queue w on g and wait until it has been searched: by this thread when
  * it may start a batch (together with whatever else is queued then), else
  * by the thread that takes it. */
@@ -797,7 +828,7 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
             want = 0;
         }
         if (!queued) {
-            run_wait(srv, 0);
+            queued_wait(srv, g, w, 0);
             continue;
         }
         if (scan) {
@@ -805,7 +836,7 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
             if (srv->running > 0 || srv->other_due > 0) {
                 srv->scan_want++; /* the others wait for this one */
                 want = 1;
-                run_wait(srv, 0);
+                queued_wait(srv, g, w, 0);
                 continue;
             }
             double now = vs_srv_now();
@@ -817,7 +848,7 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
                 }
                 until = g->gather_until;
                 if (now < until) {
-                    run_wait(srv, until);
+                    queued_wait(srv, g, w, until);
                     continue;
                 }
             }
@@ -825,7 +856,7 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
                    (srv->running > 0 && queued < SRV_BATCH_MIN)) {
             /* with a search running, a second one waits for SRV_BATCH_MIN
              * queries: several small batches cost more than one larger one */
-            run_wait(srv, 0);
+            queued_wait(srv, g, w, 0);
             continue;
         }
         other_leave(srv, &due);
@@ -835,8 +866,11 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
             take[n++] = g->qhead;
             g->qhead = g->qhead->next;
         }
-        if (!g->qhead)
+        struct vs_srv_waiter *head = g->qhead; /* the new head: a candidate leader */
+        if (!head)
             g->qtail = NULL;
+        else
+            head->posts++;
         g->nqueued -= n;
         g->gather_until = 0;
         /* a scan batch of a few queries on one thread: split over
@@ -849,6 +883,8 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
         if (scan)
             srv->scan_epoch++;
         pthread_mutex_unlock(&srv->run_mu);
+        if (head)
+            sem_post(&head->sem);
         double t0 = vs_srv_now();
         uint64_t scanned = 0;
         run_batch(e, g, take, n, all, srv->o.threads, &scanned);
@@ -861,14 +897,30 @@ static void search_queued(struct vs_server *srv, struct vs_srv_store *e,
         /* the clients answered now come back: the next batch gathers them
          * and those queued meanwhile */
         g->gather = n + g->nqueued;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             take[i]->done = 1;
+            take[i]->posts += take[i] != w;
+        }
+        pthread_mutex_unlock(&srv->run_mu);
+        for (size_t i = 0; i < n; i++)
+            if (take[i] != w)
+                sem_post(&take[i]->sem);
         pthread_cond_broadcast(&srv->run_cv);
+        pthread_mutex_lock(&srv->run_mu);
     }
+    /* a count others wait on changed: wake them (a head or slot_take may
+     * wait for scan_want or other_due to fall) */
+    int changed = want || due;
     if (want)
         srv->scan_want--;
     other_leave(srv, &due);
+    unsigned posts = w->posts; /* final: w is out of the queue and done */
     pthread_mutex_unlock(&srv->run_mu);
+    if (changed)
+        pthread_cond_broadcast(&srv->run_cv);
+    for (; w->waits < posts; w->waits++)
+        while (sem_wait(&w->sem) != 0 && errno == EINTR)
+            ;
 }
 
 /* A search slot for a request searched on its own (several records, or
@@ -889,8 +941,8 @@ static void slot_give(struct vs_server *srv)
 {
     pthread_mutex_lock(&srv->run_mu);
     srv->running--;
-    pthread_cond_broadcast(&srv->run_cv);
     pthread_mutex_unlock(&srv->run_mu);
+    pthread_cond_broadcast(&srv->run_cv); /* after: the woken take run_mu */
 }
 
 /* 1 when the body *s (*n bytes) is one line that holds an object, with
@@ -980,7 +1032,13 @@ static void ep_query(struct ctx *c)
         }
         vs_buf_init(&w.out);
         vs_diag_clear(&w.d);
+        if (sem_init(&w.sem, 0, 0) != 0) {
+            free(w.qid);
+            set_status_error(c->r, VS_E_INTERNAL, NULL);
+            goto done;
+        }
         search_queued(c->srv, c->store, g, &w);
+        sem_destroy(&w.sem);
         free(w.qid);
         json_decref(w.own);
         st = w.st;
@@ -1362,6 +1420,7 @@ static void ep_write(struct ctx *c, int ep)
         return;
     }
     struct vs_srv_gen *g = NULL;
+    vs_srv_gen_recheck(c->store); /* the requests after this answer see the commit */
     if ((st = vs_srv_gen_acquire(c->store, &g, &d)) != VS_OK) {
         set_status_error(c->r, st, &d);
         return;
@@ -1467,6 +1526,7 @@ static void ep_readyz(struct ctx *c)
     for (size_t i = 0; i < c->srv->nstores; i++) {
         struct vs_srv_store *e = c->srv->stores[i];
         struct vs_srv_gen *g;
+        vs_srv_gen_recheck(e); /* the MANIFEST as it is now */
         if (vs_srv_gen_acquire(e, &g, NULL) == VS_OK) {
             /* serving an older generation because the newest does not
              * open is not ready */

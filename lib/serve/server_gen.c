@@ -39,19 +39,33 @@ static void gen_unref_locked(struct vs_srv_gen *g)
     }
 }
 
-/* Open the current generation when the MANIFEST changed (or none is open). */
+/* Open the current generation when the MANIFEST changed (or none is open).
+ * The MANIFEST is looked at (stat) at most once per VS_SRV_MANIFEST_CHECK_S
+ * seconds per store, or on the next call after vs_srv_gen_recheck. */
 int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
                        struct vs_diag *d)
 {
+    double now = vs_srv_now();
+    *out = NULL;
+    pthread_mutex_lock(&e->mu);
+    struct vs_srv_gen *g = e->cur;
+    if (g && e->checked > 0 && now - e->checked < VS_SRV_MANIFEST_CHECK_S) {
+        g->refs++;
+        *out = g;
+        pthread_mutex_unlock(&e->mu);
+        return VS_OK;
+    }
+    pthread_mutex_unlock(&e->mu);
     dev_t dev = 0;
     ino_t ino = 0;
     long long mt = 0;
     int have = manifest_id(e->path, &dev, &ino, &mt) == 0;
-    *out = NULL;
     pthread_mutex_lock(&e->mu);
-    struct vs_srv_gen *g = e->cur;
+    g = e->cur;
     if (g && (!have || (g->dev == dev && g->ino == ino && g->mtime_ns == mt))) {
         e->stale = !have;
+        if (have && e->checked < now) /* a missing one is looked at again each time */
+            e->checked = now;
         g->refs++;
         *out = g;
         pthread_mutex_unlock(&e->mu);
@@ -96,10 +110,18 @@ int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **out,
         gen_unref_locked(e->cur);
         e->cur = ng;
         e->stale = 0;
+        e->checked = now;
         *out = ng;
     }
     pthread_mutex_unlock(&e->mu);
     return VS_OK;
+}
+
+void vs_srv_gen_recheck(struct vs_srv_store *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->checked = 0;
+    pthread_mutex_unlock(&e->mu);
 }
 
 void vs_srv_gen_release(struct vs_srv_store *e, struct vs_srv_gen *g)

@@ -66,6 +66,8 @@ struct vs_srv_store {
     pthread_mutex_t write_mu; /* one HTTP writer at a time */
     struct vs_srv_gen *cur;
     int stale; /* the newest MANIFEST did not open: cur is an older generation */
+    double checked; /* vs_srv_now of the last MANIFEST stat that found cur
+                     * current, 0 = look at it on the next acquire */
     /* metrics (atomics) */
     uint64_t queries, hits, shortfalls;
     /* a sharded collection (vs-serve --shard; server_shards.c): no store
@@ -147,9 +149,15 @@ struct vs_server {
 double vs_srv_now(void); /* monotonic seconds */
 /* The store's current generation, opened again when its MANIFEST changed
  * (a failed reopen keeps serving the one it has); release each acquired
- * generation once. drop: let go of the current one (at free). */
+ * generation once. drop: let go of the current one (at free). The
+ * MANIFEST is stat'ed at most once per VS_SRV_MANIFEST_CHECK_S seconds
+ * (not on every request: a commit by another program is seen by the
+ * requests that start that long after it), or on the first acquire after
+ * recheck (this server's own writes, /readyz). */
+#define VS_SRV_MANIFEST_CHECK_S 0.005
 int vs_srv_gen_acquire(struct vs_srv_store *e, struct vs_srv_gen **g,
                        struct vs_diag *d);
+void vs_srv_gen_recheck(struct vs_srv_store *e);
 void vs_srv_gen_release(struct vs_srv_store *e, struct vs_srv_gen *g);
 void vs_srv_gen_drop(struct vs_srv_store *e);
 

@@ -19,6 +19,17 @@ teardown() { [ -z "${H:-}" ] || rm -rf "$H"; }
     [[ "$out" == "vs-index "* ]]
 }
 
+@test "plain make builds the library and every program (its default goal is all)" {
+    ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+    run_split make -n -C "$ROOT" BUILD="$BATS_TEST_TMPDIR/b"
+    expect_status 0
+    for p in "$ROOT"/cmd/vs-*.c; do
+        n=$(basename "$p" .c)
+        [[ "$out" == *"-o $BATS_TEST_TMPDIR/b/bin/$n "* ]] || { echo "no link of $n" >&2; return 1; }
+    done
+    [[ "$out" == *"$BATS_TEST_TMPDIR/b/libvecstore.a"* ]]
+}
+
 # As the README says: make install PREFIX=~/.local, typed by a user who is not
 # root (when the tests run as root, as the unprivileged uid 65534), into a
 # home of their own; then the programs run and their man pages are found.

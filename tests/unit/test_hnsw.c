@@ -3,10 +3,12 @@
 #include "test.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <xxhash.h>
 
+#include "hnsw_internal.h"
 #include "vs_hnsw.h"
 #include "test_data.h"
 
@@ -493,6 +495,108 @@ static void test_block_unary_refill(void)
     free(buf);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void *verify_thread(void *h)
+{
+    return (void *)(intptr_t)vs_hnsw_verify(h, NULL);
+}
+
+/* An opened graph with over 2 MiB of level-0 blocks decodes them into
+ * one arena (hnsw_file.c l0_arena: first-touch order, huge pages past 2
+ * MiB). Every decoded list equals the built graph's as a set: on one
+ * thread, on two decoding at once (a block both decode takes two slots),
+ * and when the arena's slots run out (the rest malloc'd; freeing the mix
+ * is checked under ASan). A block whose checksum matches but whose lists
+ * do not decode gives its slot back as damage. M 64: a block is 33 KiB,
+ * so 4,100 nodes (65 blocks) pass 2 MiB. */
+static void test_l0_arena(void)
+{
+    enum { AN = 4100, ADIM = 4 };
+    float *x = make_data(AN, ADIM, 7);
+    struct vs_hnsw_opts o = {.M = 64, .ef_construction = 16, .seed = 3, .threads = 1, .simd = -1};
+    struct vs_hnsw *g = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ_INT(vs_hnsw_build(x, AN, ADIM, VS_METRIC_L2, &o, &g, NULL), VS_OK);
+    if (g)
+        CHECK_EQ_INT(vs_hnsw_save(g, 3, &buf, &len, NULL), VS_OK);
+    for (int mode = 0; buf && mode < 3; mode++) {
+        struct vs_hnsw *h = NULL;
+        CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h, NULL), VS_OK);
+        if (!h)
+            continue;
+        CHECK(h->l0arena != NULL);
+        if (mode == 2)
+            h->l0slots = 5;
+        if (mode == 1) {
+            pthread_t t[2];
+            void *rc[2] = {0};
+            for (int i = 0; i < 2; i++)
+                CHECK_EQ_INT(pthread_create(&t[i], NULL, verify_thread, h), 0);
+            for (int i = 0; i < 2; i++) {
+                pthread_join(t[i], &rc[i]);
+                CHECK_EQ_INT((int)(intptr_t)rc[i], VS_OK);
+            }
+        } else {
+            CHECK_EQ_INT(vs_hnsw_verify(h, NULL), VS_OK);
+        }
+        int differ = 0;
+        uint64_t in = 0;
+        for (uint32_t u = 0; u < AN; u++) {
+            uint32_t *a = list_of(g, u, 0), *b = list_of(h, u, 0), sa[129];
+            if (!a || !b || a[0] != b[0] || a[0] > 128) {
+                differ++;
+                continue;
+            }
+            memcpy(sa, a + 1, a[0] * sizeof *sa);
+            qsort(sa, a[0], sizeof *sa, cmp_u32);
+            differ += memcmp(sa, b + 1, a[0] * sizeof *sa) != 0;
+        }
+        for (uint64_t b = 0; b < h->nblocks; b++) {
+            uintptr_t p = (uintptr_t)atomic_load(&h->blocks[b]), a = (uintptr_t)h->l0arena;
+            in += p >= a && p - a < h->l0slots * BLK * (h->M0 + 1) * sizeof(uint32_t);
+        }
+        CHECK_EQ_INT(differ, 0);
+        CHECK_EQ_INT(in, mode == 2 ? 5 : h->nblocks);
+        vs_hnsw_free(h);
+    }
+    /* level-0 block 10 made of one bits with its checksums made right */
+    if (buf) {
+        uint8_t *p = buf;
+        uint64_t nub, off, next, tab = 104, hh;
+        memcpy(&nub, p + 72, 8);
+        uint64_t e = tab + (nub + 10) * 16;
+        memcpy(&off, p + e, 8);
+        memcpy(&next, p + e + 16, 8);
+        memset(p + off, 0xff, next - off);
+        hh = XXH64(p + off, next - off, 0);
+        memcpy(p + e + 8, &hh, 8);
+        memcpy(&nub, p + 72, 8);
+        uint64_t nb;
+        memcpy(&nb, p + 80, 8);
+        hh = XXH64(p, 96, 0) ^ XXH64(p + tab, (nub + nb) * 16, 1);
+        memcpy(p + 96, &hh, 8);
+        struct vs_hnsw *h = NULL;
+        CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &h, NULL), VS_OK);
+        if (h) {
+            CHECK(h->l0arena != NULL);
+            CHECK_EQ_INT(vs_hnsw_verify(h, NULL), VS_E_CORRUPT);
+            CHECK_EQ_INT(vs_hnsw_damaged_block(h), 11);
+            CHECK(list_of(h, 10 * BLK, 0) == NULL);
+            CHECK(list_of(h, 9 * BLK, 0) != NULL);
+        }
+        vs_hnsw_free(h);
+    }
+    free(buf);
+    vs_hnsw_free(g);
+    free(x);
+}
+
 static void test_edge_cases(void)
 {
     struct vs_hnsw *h;
@@ -613,6 +717,7 @@ int main(void)
     RUN(test_reproducible);
     RUN(test_damage);
     RUN(test_block_unary_refill);
+    RUN(test_l0_arena);
     RUN(test_edge_cases);
     RUN(test_build_dot_signed_distances);
     vs_hnsw_free(graph);

@@ -4,7 +4,10 @@
 #include "test.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "vs_trace.h"
 
@@ -55,7 +58,65 @@ static void test_ids(void)
     for (size_t i = 0; i < 32; i++)
         CHECK(isxdigit((unsigned char)a[i]) && !isupper((unsigned char)a[i]));
     CHECK_EQ_INT(vs_trace_random_hex(a, 17), -1);
+    CHECK_EQ_INT(vs_trace_random_hex(a, 4), -1);
     CHECK(vs_trace_now_ns() > 1600000000ULL * 1000000000ULL);
+}
+
+/* The generator behind the ids: SipHash-2-4 as published (the reference
+ * test vector for key 00..0f and message 00..07: 62 24 93 9a 79 f5 f5 93,
+ * as `openssl mac ... SIPHASH` prints it), ids that do not repeat within a
+ * thread, across threads, nor in a child after fork. */
+#define NIDS 4096
+static char ids[3 * NIDS][VS_SPAN_ID_LEN];
+static void *ids_thread(void *arg)
+{
+    char(*out)[VS_SPAN_ID_LEN] = arg;
+    for (size_t i = 0; i < NIDS; i++)
+        if (vs_trace_random_hex(out[i], 8) != 0)
+            out[i][0] = 0;
+    return NULL;
+}
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+static void test_id_generator(void)
+{
+    CHECK(vs_trace_siphash_u64(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL,
+                               0x0706050403020100ULL) == 0x93f5f5799a932462ULL);
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        CHECK_EQ_INT(pthread_create(&th[t], NULL, ids_thread, ids + (size_t)t * NIDS), 0);
+    ids_thread(ids + 2 * NIDS);
+    for (int t = 0; t < 2; t++)
+        pthread_join(th[t], NULL);
+    qsort(ids, 3 * NIDS, VS_SPAN_ID_LEN, cmp_id);
+    size_t dup = 0;
+    for (size_t i = 0; i < 3 * NIDS; i++) {
+        CHECK_EQ_INT(strlen(ids[i]), 16);
+        if (i && strcmp(ids[i - 1], ids[i]) == 0)
+            dup++;
+    }
+    CHECK_EQ_INT(dup, 0);
+    /* a child after fork draws a new key: its next id is not the parent's */
+    int fd[2];
+    CHECK_EQ_INT(pipe(fd), 0);
+    char mine[VS_TRACE_ID_LEN], child[VS_TRACE_ID_LEN] = "";
+    CHECK_EQ_INT(vs_trace_random_hex(mine, 16), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c[VS_TRACE_ID_LEN];
+        int ok = vs_trace_random_hex(c, 16) == 0 && write(fd[1], c, 32) == 32;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    CHECK_EQ_INT(read(fd[0], child, 32), 32);
+    child[32] = 0;
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    CHECK_EQ_INT(vs_trace_random_hex(mine, 16), 0); /* the parent's next */
+    CHECK(strcmp(mine, child) != 0);
+    close(fd[0]);
+    close(fd[1]);
 }
 
 static void test_attrs(void)
@@ -150,6 +211,7 @@ int main(void)
 {
     RUN(test_traceparent);
     RUN(test_ids);
+    RUN(test_id_generator);
     RUN(test_attrs);
     RUN(test_config);
     RUN(test_counts);
