@@ -375,35 +375,38 @@ int vs_trace_parse_traceparent(const char *tp, char trace_id[VS_TRACE_ID_LEN],
  * sees ids can predict the next (W3C Trace Context asks ids to be random
  * and hard to guess; they are not secrets). One getrandom per thread
  * instead of one per id (a request of vs-serve made two). */
-#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND(v0, v1, v2, v3)                                                  \
-    do {                                                                          \
-        v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);             \
-        v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                                  \
-        v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                                  \
-        v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);             \
-    } while (0)
+static inline uint64_t rotl64(uint64_t x, unsigned b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+/* one SipRound over the state v[0..3] */
+static inline void sipround(uint64_t v[4])
+{
+    v[0] += v[1]; v[1] = rotl64(v[1], 13); v[1] ^= v[0]; v[0] = rotl64(v[0], 32);
+    v[2] += v[3]; v[3] = rotl64(v[3], 16); v[3] ^= v[2];
+    v[0] += v[3]; v[3] = rotl64(v[3], 21); v[3] ^= v[0];
+    v[2] += v[1]; v[1] = rotl64(v[1], 17); v[1] ^= v[2]; v[2] = rotl64(v[2], 32);
+}
 
 /* SipHash-2-4 of the 8-byte little-endian message m under key (k0, k1). */
 static uint64_t siphash_u64(uint64_t k0, uint64_t k1, uint64_t m)
 {
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-    v3 ^= m;
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    v0 ^= m;
+    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
+                     k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+    v[3] ^= m;
+    sipround(v);
+    sipround(v);
+    v[0] ^= m;
     uint64_t b = (uint64_t)8 << 56; /* the length, no bytes left over */
-    v3 ^= b;
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    SIPROUND(v0, v1, v2, v3);
-    return v0 ^ v1 ^ v2 ^ v3;
+    v[3] ^= b;
+    sipround(v);
+    sipround(v);
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sipround(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
 uint64_t vs_trace_siphash_u64(uint64_t k0, uint64_t k1, uint64_t m)

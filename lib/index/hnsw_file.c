@@ -569,7 +569,10 @@ fail:
  * decode 99% of the blocks) takes a fault per 2 MiB instead of one per 4
  * KiB, which cost 9 ms of CPU for 13 MB here; the first 2 MiB stay in 4
  * KiB pages so a process answering a query or two does not clear 2 MiB
- * for its few blocks. Graphs of up to 2 MiB of blocks keep malloc. */
+ * for its few blocks. Graphs of up to 2 MiB of blocks keep malloc.
+ * The WebAssembly build has no huge pages (nor madvise): there every
+ * block is malloc'd, which also keeps the arena's code out of its bundle. */
+#ifndef __EMSCRIPTEN__
 #define L0_HUGE ((size_t)2 << 20)
 
 static void l0_arena(struct vs_hnsw *h)
@@ -610,6 +613,24 @@ static void l0_free(struct vs_hnsw *h, uint32_t *p)
     if (!in_arena(h, p))
         free(p);
 }
+#else
+static void l0_arena(struct vs_hnsw *h)
+{
+    (void)h;
+}
+
+static uint32_t *l0_slot(struct vs_hnsw *h, size_t words)
+{
+    (void)h;
+    return malloc(words * sizeof(uint32_t));
+}
+
+static void l0_free(struct vs_hnsw *h, uint32_t *p)
+{
+    (void)h;
+    free(p);
+}
+#endif
 
 static void mark_bad(struct vs_hnsw *h, uint64_t b)
 {
