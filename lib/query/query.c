@@ -155,34 +155,27 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
     }
     for (size_t p = 0; p < q->nparts; p++) {
         struct vs_segment *g = vs_store_segment(s, p);
-        const char *const *ids;
         uint64_t rows = vs_segment_rows(g);
         q->segs[p] = g;
-        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
-            goto fail;
         /* hits read docs at random: each docs block decompressed once */
         if ((!o->no_text || !o->no_metadata) &&
             (st = vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, d)) != VS_OK)
             goto fail;
+        /* a live map only for a segment with deletions */
         uint8_t *lv = NULL;
-        uint64_t nlive = 0;
-        for (uint64_t r = 0; r < rows; r++) {
-            int alive = vs_segment_live(g, r);
-            nlive += alive != 0;
-            if (!alive && !lv) {
-                if (!(lv = malloc(rows))) {
-                    st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-                    goto fail;
-                }
-                memset(lv, 1, rows);
+        uint64_t ndel = vs_segment_deleted(g);
+        if (ndel) {
+            if (!(lv = malloc(rows ? rows : 1))) {
+                st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+                goto fail;
             }
-            if (lv)
-                lv[r] = alive != 0;
+            for (uint64_t r = 0; r < rows; r++)
+                lv[r] = vs_segment_live(g, r) != 0;
         }
         q->live[p] = lv;
-        q->parts[p] = (struct vs_flat_part){NULL, ids, rows, lv};
+        q->parts[p] = (struct vs_flat_part){NULL, NULL, rows, lv};
         q->rows_total += rows;
-        q->live_total += nlive;
+        q->live_total += rows - ndel;
     }
     if (from) {
         q->parent = from;
@@ -206,10 +199,16 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
     /* the exact scan reads every row of its segments; a graph segment's
      * rows are decoded block by block as its searches touch them */
     for (size_t p = 0; p < q->nparts; p++) {
-        if (vs_qgraph_has(q->graphs, p))
+        if (vs_qgraph_has(q->graphs, p)) {
+            /* a graph part's hits read their ids one by one from their
+             * docs (vs_segment_id): the ids section is not loaded */
             q->parts[p].vecs = vs_qgraph_vecs(q->graphs, p);
-        else if ((st = vs_segment_vectors(q->segs[p], &q->parts[p].vecs, d)) != VS_OK)
-            goto fail;
+            if ((st = vs_segment_doc_cache(q->segs[p], VS_DOC_CACHE_BUDGET, d)) != VS_OK)
+                goto fail;
+        } else if ((st = vs_segment_ids(q->segs[p], &q->parts[p].ids, d)) != VS_OK ||
+                   (st = vs_segment_vectors(q->segs[p], &q->parts[p].vecs, d)) != VS_OK) {
+            goto fail; /* the exact scan breaks ties by id: every row's */
+        }
         if (q->fparts) {
             q->fparts[p] = q->parts[p];
             if (vs_qgraph_has(q->graphs, p))

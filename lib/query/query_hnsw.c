@@ -266,9 +266,12 @@ static int search_one(struct vs_qgraph *g, int t, struct vs_hnsw_hit *hb,
         /* merge: current hits + this part's, best k */
         size_t n = fr[i].n;
         memcpy(mb, fr[i].hits, n * sizeof *mb);
-        for (size_t j = 0; j < nh; j++)
-            mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row,
-                                           parts[p].ids[hb[j].row]};
+        for (size_t j = 0; j < nh; j++) {
+            const char *id = NULL; /* the hits' ids only, read on demand */
+            if ((st = vs_segment_id(g->segs[p], hb[j].row, &id, dd)) != VS_OK)
+                return st;
+            mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row, id};
+        }
         qsort(mb, n, sizeof *mb, cmp_hit);
         if (n > fq[i].k)
             n = fq[i].k;

@@ -701,10 +701,10 @@ static int emit_query(struct vs_qtext *t, struct tpend *p,
         vi[j].score = json_number_value(json_object_get(h, "score"));
     }
     for (size_t j = 0; j < nt; j++) {
-        const char *const *ids;
-        if ((st = vs_segment_ids(vs_store_segment(t->s, t->thits[j].seg), &ids, d)) != VS_OK)
+        /* the text hits' ids only, not every row's */
+        if ((st = vs_segment_id(vs_store_segment(t->s, t->thits[j].seg), t->thits[j].row,
+                                &ti[j].id, d)) != VS_OK)
             goto done;
-        ti[j].id = ids[t->thits[j].row];
         ti[j].score = t->thits[j].score;
     }
     struct vs_fuse_list lists[2] = {{vi, nv}, {ti, nt}};

@@ -52,7 +52,10 @@ struct vs_query_opts {
 struct vs_query;
 
 /* Prepare to search store s (borrowed; it must outlive the query object).
- * Loads every segment's vectors and ids. Errors: VS_E_FILTER (o->filter
+ * Loads the ids and vectors of the segments searched exactly (the scan
+ * breaks ties by id); a segment with a graph is read block by block as
+ * searches touch it, and its hits' ids are read from their docs
+ * (vs_segment_id), not its whole ids section. Errors: VS_E_FILTER (o->filter
  * does not parse; d->col is its column), VS_E_CORRUPT and other store
  * errors, VS_E_UNSUPPORTED (o->simd not available), VS_E_NOMEM. */
 int vs_query_new(struct vs_store *s, const struct vs_query_opts *o,

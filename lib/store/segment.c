@@ -18,6 +18,7 @@
 #include "quant_internal.h"
 #include "store_hnsw_internal.h"
 #include "store_text_internal.h"
+#include "vs_jsonscan.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -311,6 +312,13 @@ fail:
     return st;
 }
 
+/* Strings of vs_segment_id, kept until the segment is closed. */
+struct vs_idchunk {
+    struct vs_idchunk *next;
+    size_t used, cap;
+    char text[];
+};
+
 void vs_seg_close(struct vs_segment *g)
 {
     if (!g)
@@ -326,6 +334,12 @@ void vs_seg_close(struct vs_segment *g)
     free(g->vsbuf);
     free(g->idbuf);
     free(g->ids);
+    free(g->idrow);
+    while (g->idchunks) {
+        struct vs_idchunk *c = g->idchunks;
+        g->idchunks = c->next;
+        free(c);
+    }
     free(g->docidx);
     free(g->vecidx);
     free(g->vblk);
@@ -830,6 +844,7 @@ out:
 }
 
 uint64_t vs_segment_rows(const struct vs_segment *g) { return g->rows; }
+uint64_t vs_segment_deleted(const struct vs_segment *g) { return g->ndel; }
 
 int vs_segment_live(const struct vs_segment *g, uint64_t row)
 {
@@ -1184,11 +1199,104 @@ int vs_segment_ids(struct vs_segment *g, const char *const **ids,
             goto out;
         }
         g->idbuf = p;
-        g->ids = v;
+        __atomic_store_n(&g->ids, v, __ATOMIC_RELEASE);
     }
 out:
     *ids = g->ids;
     pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+#define VS_IDCHUNK_BYTES ((size_t)16 << 10)
+
+/* A copy of id[0..n) kept in g's chunks (caller holds g->mu). */
+static char *keep_id(struct vs_segment *g, const char *id, size_t n)
+{
+    struct vs_idchunk *c = g->idchunks;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > VS_IDCHUNK_BYTES ? n + 1 : VS_IDCHUNK_BYTES;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        c->next = g->idchunks;
+        c->used = 0;
+        c->cap = cap;
+        g->idchunks = c;
+    }
+    char *p = c->text + c->used;
+    memcpy(p, id, n);
+    p[n] = '\0';
+    c->used += n + 1;
+    return p;
+}
+
+static const char *const id_key[] = {"id"};
+
+int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
+                  struct vs_diag *d)
+{
+    *id = NULL;
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    const char **all = __atomic_load_n(&g->ids, __ATOMIC_ACQUIRE);
+    if (all) {
+        *id = all[row];
+        return VS_OK;
+    }
+    char **slot = __atomic_load_n(&g->idrow, __ATOMIC_ACQUIRE);
+    char *got = slot ? __atomic_load_n(&slot[row], __ATOMIC_ACQUIRE) : NULL;
+    if (got) {
+        *id = got;
+        return VS_OK;
+    }
+    /* the row's doc holds its id (vs_writer_upsert keeps "id" in the doc;
+     * the ids section holds the same string): one docs block is read, not
+     * the whole ids section */
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
+    if (st != VS_OK)
+        return st;
+    struct vs_json_span sp;
+    json_t *doc = NULL;
+    const char *v = NULL;
+    size_t vn = 0;
+    if (vs_json_scan_doc(buf, len, id_key, 1, &sp) && sp.p && !sp.esc && sp.n >= 2 &&
+        sp.p[0] == '"') {
+        v = sp.p + 1; /* no escape: the bytes between the quotes */
+        vn = sp.n - 2;
+    } else {
+        doc = json_loadb(buf, len, 0, NULL);
+        json_t *j = doc ? json_object_get(doc, "id") : NULL;
+        if (json_is_string(j)) {
+            v = json_string_value(j);
+            vn = json_string_length(j);
+        }
+    }
+    if (!v || vn == 0 || memchr(v, '\0', vn)) {
+        /* a doc without its id (not written by this library): the ids
+         * section, whole */
+        json_decref(doc);
+        free(buf);
+        const char *const *ids;
+        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
+            return st;
+        *id = ids[row];
+        return VS_OK;
+    }
+    pthread_mutex_lock(&g->mu);
+    if (!g->idrow && !(g->idrow = calloc((size_t)g->rows, sizeof *g->idrow))) {
+        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
+    } else if (!(got = g->idrow[row])) {
+        if (!(got = keep_id(g, v, vn)))
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate an id");
+        else
+            __atomic_store_n(&g->idrow[row], got, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->mu);
+    json_decref(doc);
+    free(buf);
+    *id = got;
     return st;
 }
 

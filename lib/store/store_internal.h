@@ -109,6 +109,12 @@ struct vs_segment {
     size_t vscap;
     char *idbuf;
     const char **ids;
+    /* vs_segment_id before (or without) vs_segment_ids: per row, the id
+     * read from the row's doc (atomic pointers, set under mu; NULL = not
+     * read yet; calloc'd, so untouched rows cost no memory), the strings
+     * kept in a list of chunks freed at close */
+    char **idrow;
+    struct vs_idchunk *idchunks;
     unsigned char *docidx;  /* raw DOCINDEX section */
     uint64_t nblocks;
     unsigned char *vecidx;  /* raw VECINDEX section */

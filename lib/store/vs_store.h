@@ -113,6 +113,9 @@ int vs_store_verify(const char *path, struct vs_diag *d);
 
 /* Rows of a segment (live and dead). */
 uint64_t vs_segment_rows(const struct vs_segment *g);
+/* Rows of a segment deleted in this generation (tombstones): 0 means every
+ * row is live, and vs_segment_live need not be asked row by row. */
+uint64_t vs_segment_deleted(const struct vs_segment *g);
 /* 1 when the row is live in this generation, 0 when it is a tombstone. */
 int vs_segment_live(const struct vs_segment *g, uint64_t row);
 /* The row-major rows x dim float32 vectors, 64-byte aligned, owned by the
@@ -120,9 +123,19 @@ int vs_segment_live(const struct vs_segment *g, uint64_t row);
  * on damage. */
 int vs_segment_vectors(struct vs_segment *g, const float **vecs,
                        struct vs_diag *d);
-/* The ids of all rows (NUL-terminated strings owned by the store). */
+/* The ids of all rows (NUL-terminated strings owned by the store): the
+ * whole ids section, decompressed and split (at 10M rows, most of a cold
+ * query's CPU). For callers that need every id. */
 int vs_segment_ids(struct vs_segment *g, const char *const **ids,
                    struct vs_diag *d);
+/* The id of one row (owned by the store, valid until it is closed), for
+ * callers that need a few rows' ids (a query's hits): from the whole list
+ * when vs_segment_ids has loaded it, else read from the row's doc (one
+ * docs block, kept when the docs cache is on) and kept per row. Errors:
+ * what reading the doc gives (VS_E_CORRUPT naming the segment file and
+ * the docs block), VS_E_NOMEM. Safe from several threads. */
+int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
+                  struct vs_diag *d);
 /* The doc of one row: a new reference to the record without its vector. */
 int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
                    struct vs_diag *d);

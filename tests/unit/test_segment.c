@@ -1,13 +1,18 @@
 /* test_segment.c: segment files as this version writes them: vectors in
  * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file,
- * and ids split back exactly whatever their lengths. */
+ * ids split back exactly whatever their lengths, and one row's id read
+ * from its doc (vs_segment_id) without the ids section. */
 #include "test.h"
 
+#include <fcntl.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
+#include "vs_jsonfmt.h"
 
 static char dir[] = "/tmp/test_segment.XXXXXX";
 enum { DIM = 3 };
@@ -90,6 +95,182 @@ static void test_vectors_in_place(void)
     vs_seg_close(g);
 }
 
+
+static const struct vs_sect *sect_of(const struct vs_segment *g, uint32_t type)
+{
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == type)
+            return &g->sect[i];
+    return NULL;
+}
+
+/* row r's id for the doc tests: id_of's, and every 7th with characters
+ * JSON escapes (a quote, a backslash, a newline) or may (a slash, UTF-8) */
+static void id2_of(uint64_t r, char *id)
+{
+    id_of(r, id);
+    if (r % 7 == 3)
+        strcat(id, "\"q/\\\n\xc3\xa9");
+}
+
+/* rows docs {"id": id2_of(r), "text": text_bytes of 'x'} as jansson writes
+ * them (long texts: docs blocks with a dictionary) */
+static int write_docs_seg(const char *name, uint64_t rows, size_t text_bytes)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct vs_segw *w;
+    int st = vs_segw_new(p, DIM, &w, NULL);
+    if (st != VS_OK)
+        return st;
+    char *text = malloc(text_bytes + 1);
+    if (!text) {
+        vs_segw_free(w);
+        return VS_E_NOMEM;
+    }
+    memset(text, 'x', text_bytes);
+    text[text_bytes] = '\0';
+    for (uint64_t r = 0; r < rows && st == VS_OK; r++) {
+        char id[96];
+        id2_of(r, id);
+        /* random letters: 4 KiB blocks with a dictionary cost about what
+         * the 256-doc blocks do, so the writer keeps them */
+        uint64_t x = r * 2654435761u + 1;
+        for (size_t i = 0; i < text_bytes; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            text[i] = (char)('a' + (x >> 33) % 26);
+        }
+        json_t *doc = json_pack("{s:s, s:s}", "id", id, "text", text);
+        char *dt = doc ? json_dumps(doc, VS_JSON_DUMP_FLAGS) : NULL;
+        float v[DIM] = {(float)r, 0, 0};
+        st = dt ? vs_segw_add(w, id, v, dt, strlen(dt), NULL) : VS_E_NOMEM;
+        free(dt);
+        json_decref(doc);
+    }
+    free(text);
+    if (st == VS_OK)
+        st = vs_segw_finish(w, NULL, NULL);
+    vs_segw_free(w);
+    return st;
+}
+
+/* every row's id from vs_segment_id equals the one written, the same
+ * pointer when asked again; checked rows: the first and last of each docs
+ * block first, then all */
+static int ids_from_docs_match(struct vs_segment *g, uint64_t rows)
+{
+    int ok = 1;
+    for (int pass = 0; pass < 3 && ok; pass++)
+        for (uint64_t r = 0; r < rows && ok; r++) {
+            uint64_t b = g->docidx ? 0 : UINT64_MAX;
+            int edge = r == 0 || r == rows - 1;
+            for (; g->docidx && b < g->nblocks && !edge; b++) {
+                const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+                uint64_t first = vs_get64(e + 32), n = vs_get64(e + 40);
+                edge = r == first || r == first + n - 1;
+            }
+            if (pass == 0 && !edge)
+                continue;
+            char want[96];
+            id2_of(r, want);
+            const char *a = NULL, *b2 = NULL;
+            ok = vs_segment_id(g, r, &a, NULL) == VS_OK && a && strcmp(a, want) == 0 &&
+                 vs_segment_id(g, r, &b2, NULL) == VS_OK && a == b2;
+            if (!ok)
+                printf("# row %llu: '%s', want '%s'\n", (unsigned long long)r, a ? a : "(null)",
+                       want);
+        }
+    return ok;
+}
+
+static void test_id_on_demand(void)
+{
+    /* 1000 short docs: blocks of VS_DOCS_PER_BLOCK docs, no dictionary;
+     * 1000 long ones: 4 KiB blocks with one */
+    static const size_t texts[] = {8, 300};
+    for (size_t k = 0; k < 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "seg-%08zu.vseg", 200 + k);
+        CHECK_EQ_INT(write_docs_seg(name, 1000, texts[k]), VS_OK);
+        for (int cache = 0; cache < 2; cache++) {
+            struct vs_segment *g;
+            CHECK_EQ_INT(vs_seg_open(dir, name, &g, NULL), VS_OK);
+            if (!g)
+                continue;
+            if (cache)
+                CHECK_EQ_INT(vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, NULL), VS_OK);
+            const char *id = NULL;
+            CHECK_EQ_INT(vs_segment_id(g, 999, &id, NULL), VS_OK); /* loads docidx */
+            CHECK(g->nblocks >= 4);
+            CHECK(k == 0 ? sect_of(g, VS_SECT_DOCDICT) == NULL
+                         : sect_of(g, VS_SECT_DOCDICT) != NULL);
+            CHECK(ids_from_docs_match(g, 1000));
+            CHECK(g->ids == NULL); /* the ids section was not read */
+            /* after the whole list is loaded, ids come from it */
+            const char *const *all = NULL;
+            CHECK_EQ_INT(vs_segment_ids(g, &all, NULL), VS_OK);
+            CHECK_EQ_INT(vs_segment_id(g, 500, &id, NULL), VS_OK);
+            CHECK(all && id == all[500]);
+            CHECK_EQ_INT(vs_segment_id(g, 1000, &id, NULL), VS_E_INTERNAL);
+            vs_seg_close(g);
+        }
+    }
+    /* docs without an id ("{}"): the ids section, whole */
+    CHECK_EQ_INT(write_seg("seg-00000210.vseg", 300), VS_OK);
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000210.vseg", &g, NULL), VS_OK);
+    if (g) {
+        const char *id = NULL;
+        char want[80];
+        id_of(299, want);
+        CHECK_EQ_INT(vs_segment_id(g, 299, &id, NULL), VS_OK);
+        CHECK(id && strcmp(id, want) == 0);
+        CHECK(g->ids != NULL);
+        vs_seg_close(g);
+    }
+}
+
+/* a damaged docs block: its rows' ids are VS_E_CORRUPT naming the file
+ * and the block; rows of other blocks still read */
+static void test_id_damaged_block(void)
+{
+    CHECK_EQ_INT(write_docs_seg("seg-00000220.vseg", 1000, 8), VS_OK);
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000220.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    const char *id = NULL;
+    CHECK_EQ_INT(vs_segment_id(g, 0, &id, NULL), VS_OK);
+    CHECK(g->nblocks >= 2);
+    const unsigned char *e = g->docidx + 1 * VS_DOCIDX_ENTRY;
+    uint64_t at = sect_of(g, VS_SECT_DOCS)->off + vs_get64(e) + vs_get64(e + 8) / 2;
+    uint64_t first = vs_get64(e + 32), n = vs_get64(e + 40);
+    char path[sizeof g->path];
+    snprintf(path, sizeof path, "%s", g->path);
+    vs_seg_close(g);
+    int fd = open(path, O_RDWR);
+    unsigned char c = 0;
+    CHECK(fd >= 0 && pread(fd, &c, 1, (off_t)at) == 1);
+    c ^= 0x55;
+    CHECK(fd >= 0 && pwrite(fd, &c, 1, (off_t)at) == 1);
+    if (fd >= 0)
+        close(fd);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000220.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    for (uint64_t r = first; r < first + n; r += n - 1) { /* first and last row */
+        struct vs_diag d = {0};
+        CHECK_EQ_INT(vs_segment_id(g, r, &id, &d), VS_E_CORRUPT);
+        CHECK_EQ_STR(d.file, path);
+        CHECK(strstr(d.detail, "section 'docs' block 1: checksum mismatch") != NULL);
+    }
+    char want[96];
+    id2_of(first + n, want);
+    CHECK_EQ_INT(vs_segment_id(g, first + n, &id, NULL), VS_OK);
+    CHECK(id && strcmp(id, want) == 0);
+    vs_seg_close(g);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -98,6 +279,8 @@ int main(void)
     }
     RUN(test_ids_split);
     RUN(test_vectors_in_place);
+    RUN(test_id_on_demand);
+    RUN(test_id_damaged_block);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
