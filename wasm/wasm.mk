@@ -41,8 +41,9 @@ LIB_DIRS  := $(sort $(patsubst %/,%,$(dir $(wildcard lib/*/*.h))))
 WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_MODELS=1 \
                -Ilib $(addprefix -I,$(LIB_DIRS)) -I$(WB)/deps/include \
                -Wall -Wextra -Wno-unused-parameter -Werror
-# -O3 for the search path (index: the distance kernels and HNSW; query;
-# store: segment reads), -Os for the rest (settings, text analysis, the
+# -O2 for the search path (index: the distance kernels and HNSW; query;
+# store: segment reads; -O3 until session 10: -O2 is 1.8 KB smaller gzipped
+# and no slower in Node, wasm/README.md), -Os for the rest (settings, text analysis, the
 # API's JSON, ingest): 7 KB less gzipped
 # The store's write side (segment writes, graph order, ingest, export,
 # snapshots) and the shard coordinator are -Os too: commits in a page are
@@ -61,11 +62,14 @@ WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_M
 # norms, once) and mmr.c (MMR over a handful of hits): 247,307 -> 245,725
 # after the sq8 int8 path's norms, the build's own beam and the 8-digit
 # number reader grew the module
+# store_hnsw.c (HNSW settings) and store_text.c (BM25 over a store's
+# segments; lib/text, its scoring, is -Os already)
 FAST_DIRS := lib/index lib/store wasm/src
 SMALL_FILES := lib/store/store.c lib/store/segment_write.c lib/store/segment_index.c lib/store/store_ingest.c \
                lib/store/store_export.c lib/store/store_snapshot.c lib/store/store_sync.c \
-               lib/store/segment.c wasm/src/vsw.c lib/index/hnsw_file.c lib/index/quant_file.c lib/index/mmr.c
-optflag = $(if $(filter $(SMALL_FILES),$(1)),-Os,$(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O3,-Os))
+               lib/store/segment.c wasm/src/vsw.c lib/index/hnsw_file.c lib/index/quant_file.c lib/index/mmr.c \
+               lib/store/store_hnsw.c lib/store/store_text.c
+optflag = $(if $(filter $(SMALL_FILES),$(1)),-Os,$(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O2,-Os))
 # libstemmer.a: English and Porter; libstemmer-all.a: Snowball's 29
 # languages, for vecstore-all.wasm (scripts/wasm-deps.sh)
 DEPS_BASE := $(addprefix $(WB)/deps/lib/,libjansson.a libzstd.a libxxhash.a libutf8proc.a)
