@@ -321,20 +321,28 @@ static void test_emit_error_stops(void)
     vs_store_close(s);
 }
 
+/* a new l2 store DIR/NAME with small graphs (M 8, construction beam 64),
+ * its path in path; NULL (and a failed check) when it cannot be opened */
+static struct vs_writer *graph_writer(char *path, size_t n, const char *name)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    struct vs_store_settings st = {0};
+    st.metric = VS_METRIC_L2;
+    st.hnsw_m = 8;
+    st.hnsw_ef_construction = 64;
+    struct vs_writer_opts wo = {&st, 0};
+    struct vs_writer *w = NULL;
+    CHECK_EQ_INT(vs_writer_open(path, &wo, &w, NULL), VS_OK);
+    return w;
+}
+
 /* A store with HNSW graphs (commits of 1500, 1500 and 200 rows; segments
  * under 1000 rows stay exact): graph search agrees with --exact on most hits, explain
  * reports the per-segment choice, filters still give k hits. */
 static void test_graph_search(void)
 {
     char path[300];
-    snprintf(path, sizeof path, "%s/graph.vs", dir);
-    struct vs_store_settings st = {0};
-    st.metric = VS_METRIC_L2;
-    st.hnsw_m = 8;
-    st.hnsw_ef_construction = 64;
-    struct vs_writer_opts wo = {&st, 0};
-    struct vs_writer *w;
-    CHECK_EQ_INT(vs_writer_open(path, &wo, &w, NULL), VS_OK);
+    struct vs_writer *w = graph_writer(path, sizeof path, "graph.vs");
     if (!w)
         return;
     uint64_t r = 7;
@@ -440,14 +448,7 @@ static void graph_vec(int i, float v[4])
 static void test_graph_ids_and_deletions(void)
 {
     char path[300];
-    snprintf(path, sizeof path, "%s/graphdel.vs", dir);
-    struct vs_store_settings st = {0};
-    st.metric = VS_METRIC_L2;
-    st.hnsw_m = 8;
-    st.hnsw_ef_construction = 64;
-    struct vs_writer_opts wo = {&st, 0};
-    struct vs_writer *w;
-    CHECK_EQ_INT(vs_writer_open(path, &wo, &w, NULL), VS_OK);
+    struct vs_writer *w = graph_writer(path, sizeof path, "graphdel.vs");
     if (!w)
         return;
     for (int i = 0; i < 1200; i++) {
