@@ -36,7 +36,7 @@ struct vs_hnsw_scratch {
                            node keeps the array in L2; cleared every 255) */
     uint8_t epoch;
     uint64_t n;
-    struct heap cand, res;
+    struct heap res;    /* the walk's results (search_layer fills it) */
     uint32_t *nbuf;     /* a copy of one list */
     uint32_t *batch;    /* the unvisited neighbours of one node */
     float *bdist;       /* their distances */
@@ -51,8 +51,10 @@ struct vs_hnsw_scratch {
     size_t prepcap;
     uint64_t *keys;     /* the build's sort keys (sort_build) */
     size_t keycap;
-    struct kheap bc, br; /* the build's beam (build_layer): candidates as
-                            ~key (nearest on top), results as key */
+    struct kheap bc, br; /* the beam's heaps: the build's (build_layer,
+                            candidates as ~key) and the walk's
+                            (search_layer, candidates as hn_key(-d, id));
+                            results as key */
 };
 
 /* What distances are taken to: float32 rows, or the codes of a vs_quant
@@ -403,7 +405,6 @@ static void scratch_fini(struct vs_hnsw_scratch *s)
     free(s->batch);
     free(s->bdist);
     free(s->sel);
-    free(s->cand.a);
     free(s->res.a);
     free(s->prep);
     free(s->rids);

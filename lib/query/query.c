@@ -157,10 +157,6 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
         struct vs_segment *g = vs_store_segment(s, p);
         uint64_t rows = vs_segment_rows(g);
         q->segs[p] = g;
-        /* hits read docs at random: each docs block decompressed once */
-        if ((!o->no_text || !o->no_metadata) &&
-            (st = vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, d)) != VS_OK)
-            goto fail;
         /* a live map only for a segment with deletions */
         uint8_t *lv = NULL;
         uint64_t ndel = vs_segment_deleted(g);
@@ -199,19 +195,22 @@ static int query_new(struct vs_store *s, const struct vs_query_opts *o,
     /* the exact scan reads every row of its segments; a graph segment's
      * rows are decoded block by block as its searches touch them */
     for (size_t p = 0; p < q->nparts; p++) {
-        if (vs_qgraph_has(q->graphs, p)) {
-            /* a graph part's hits read their ids one by one from their
-             * docs (vs_segment_id): the ids section is not loaded */
+        int graph = vs_qgraph_has(q->graphs, p);
+        /* hits read docs at random (their text and metadata, and a graph
+         * part's hits their ids: vs_segment_id, the ids section is not
+         * loaded): each docs block decompressed once */
+        if ((graph || !o->no_text || !o->no_metadata) &&
+            (st = vs_segment_doc_cache(q->segs[p], VS_DOC_CACHE_BUDGET, d)) != VS_OK)
+            goto fail;
+        if (graph) {
             q->parts[p].vecs = vs_qgraph_vecs(q->graphs, p);
-            if ((st = vs_segment_doc_cache(q->segs[p], VS_DOC_CACHE_BUDGET, d)) != VS_OK)
-                goto fail;
         } else if ((st = vs_segment_ids(q->segs[p], &q->parts[p].ids, d)) != VS_OK ||
                    (st = vs_segment_vectors(q->segs[p], &q->parts[p].vecs, d)) != VS_OK) {
             goto fail; /* the exact scan breaks ties by id: every row's */
         }
         if (q->fparts) {
             q->fparts[p] = q->parts[p];
-            if (vs_qgraph_has(q->graphs, p))
+            if (graph)
                 q->fparts[p].rows = 0;
         }
     }

@@ -1285,7 +1285,13 @@ int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
         return VS_OK;
     }
     pthread_mutex_lock(&g->mu);
-    if (!g->idrow && !(g->idrow = calloc((size_t)g->rows, sizeof *g->idrow))) {
+    if (!g->idrow) {
+        /* published for the unlocked readers above */
+        char **rows = calloc((size_t)g->rows, sizeof *rows);
+        if (rows)
+            __atomic_store_n(&g->idrow, rows, __ATOMIC_RELEASE);
+    }
+    if (!g->idrow) {
         st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
     } else if (!(got = g->idrow[row])) {
         if (!(got = keep_id(g, v, vn)))
