@@ -423,9 +423,11 @@ EOF
     # both threads, gathered from the queue (lib/serve/server.c); a pass
     # lasts long enough for the others to queue. 40 concurrent
     # single-query requests (k 1..9, string and integer ids, JSON and
-    # NDJSON) must get vs-query's lines of their query. They are sent while
-    # one request of 1,000 queries holds a search slot (a scan batch waits
-    # for all slots; about 0.1 s), so most queue and are searched together:
+    # NDJSON) must get vs-query's lines of their query. They are sent 0.1 s
+    # after one request of 4,000 queries, while it holds a search slot (a
+    # scan batch waits for all slots; its search lasts about 0.4 s: with
+    # 1,000 the 40 sometimes came while it was still being read, and were
+    # searched in up to 28 batches), so they queue and are searched together:
     # at most 20 batches for the 40 (one each would be 40, as when the
     # server searched each request alone; the count is printed)
     cd "$BATS_TEST_TMPDIR"
@@ -444,18 +446,23 @@ with open("all.ndjson", "w") as a:
         a.write(json.dumps(q) + "\n")
         open("q%d" % i, "w").write(json.dumps(q) + "\n")
 with open("long.ndjson", "w") as f:
-    for i in range(1000):
+    for i in range(4000):
         f.write(json.dumps({"id": "l%d" % i, "k": 1,
                             "vector": [round(r.uniform(-1, 1), 3) for _ in range(64)]}) + "\n")
 EOF2
     vs-ingest scan.vs < recs.ndjson 2>/dev/null
     vs-query scan.vs < all.ndjson > expected
     [ "$(wc -l < expected)" -eq 190 ]
-    start_server --threads 2 scan.vs
+    start_server --threads 2 --max-batch 4000 scan.vs
     cat > ask.py <<'EOF2'
 import http.client, json, sys, threading, time
 port, together = int(sys.argv[1]), sys.argv[2] == "together"
-go = threading.Barrier(40)
+# together: the 40 and the long request connect first (ready), the long
+# one sends its body, and the 40 send theirs once it is sent (sent): no
+# thread start or connect between the two, so the 40 arrive while the long
+# one is searched even on an idle machine
+ready = threading.Barrier(41)
+sent = threading.Event()
 want = {}
 for l in open("expected"):
     want.setdefault(json.loads(l)["qid"], []).append(l)
@@ -464,7 +471,8 @@ def ask(i):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     c.connect()
     if together:
-        go.wait()
+        ready.wait()
+        sent.wait()
     ct = "application/x-ndjson" if i % 3 else "application/json"
     c.request("POST", "/v1/stores/scan/query", open("q%d" % i, "rb").read(), {"Content-Type": ct})
     r = c.getresponse()
@@ -477,17 +485,20 @@ def ask(i):
         bad.append("q%d: %d %s" % (i, r.status, got[:200]))
 def long_one():
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.request("POST", "/v1/stores/scan/query", open("long.ndjson", "rb").read(),
-              {"Content-Type": "application/x-ndjson"})
+    body = open("long.ndjson", "rb").read()
+    c.connect()
+    ready.wait()
+    c.request("POST", "/v1/stores/scan/query", body, {"Content-Type": "application/x-ndjson"})
+    time.sleep(0.1) # the server has read it and is searching it
+    sent.set()
     r = c.getresponse()
     got = r.read().decode()
-    if r.status != 200 or got.count("\n") != 1000:
+    if r.status != 200 or got.count("\n") != 4000:
         bad.append("long: %d %s" % (r.status, got[:200]))
 if together:
     lt = threading.Thread(target=long_one)
-    lt.start()
-    time.sleep(0.05) # its body sent: the 40 come while it is searched
     ts = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+    lt.start()
     [t.start() for t in ts]
     [t.join() for t in ts]
     lt.join()
@@ -503,7 +514,7 @@ EOF2
     [ -z "$out" ]
     [ -z "$err" ]
     req GET /metrics
-    [[ "$body" == *'vs_queries_total{store="scan"} 1041'* ]] || false
+    [[ "$body" == *'vs_queries_total{store="scan"} 4041'* ]] || false
     batches=$(echo "$body" | sed -n 's/^vs_query_batches_total{store="scan"} //p')
     echo "# $batches batches for 41 single queries (q1 first, alone)" >&3
     [ "$batches" -ge 2 ]
