@@ -469,9 +469,12 @@ static int put_text(struct vs_query_writer *w, FILE *fp, const json_t *hit)
         if (fprintf(fp, "\n%s\n", qid) < 0)
             return vs_status_from_errno(errno);
     }
+    /* six significant digits: enough to tell hits apart by eye, and the same
+     * on every host (the last digits of a float32 score depend on the SIMD
+     * kernel's summation order: AVX2 and AVX-512 differ by an ulp or two) */
     char score[40];
-    vs_float_format(score, sizeof score,
-                    (float)json_number_value(json_object_get(hit, "score")));
+    snprintf(score, sizeof score, "%.6g",
+             (double)(float)json_number_value(json_object_get(hit, "score")));
     if (fprintf(fp, "%3lld. %-10s %s\n",
                 (long long)json_integer_value(json_object_get(hit, "rank")), score, id) < 0)
         return vs_status_from_errno(errno);
