@@ -587,6 +587,11 @@ for i in range(6): print(json.dumps({"id": str(i), "vector": [1,0,0,0,0,0,0,0]})
     head -c 5000 /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/big"
     req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/big"
     [ "$code" = 413 ]; [[ "$body" == *"--max-body"* ]]
+    # headers: 12 kB of them are answered, 20 kB are over the 16 KiB buffer
+    req POST /v1/stores/kb/query '{"id":"h","vector":[1,0,0,0,0,0,0,0]}' -H "X-Pad: $(head -c 12000 /dev/zero | tr '\0' a)"
+    [ "$code" = 200 ]
+    req POST /v1/stores/kb/query '{"id":"h","vector":[1,0,0,0,0,0,0,0]}' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)"
+    [ "$code" = 431 ]
     # empty body, unknown store, unknown path, wrong method
     req POST /v1/stores/kb/query ''
     [ "$code" = 400 ]
