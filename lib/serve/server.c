@@ -398,6 +398,15 @@ static void segment_spans(struct ctx *c, const struct vs_query *q, size_t nseg,
     }
 }
 
+/* vs_diag_clear's effect for every reader (empty strings, no line or
+ * column) without writing its 1.7 kB: for the diagnostics of the query
+ * path, cleared several times per request */
+static inline void diag_reset(struct vs_diag *d)
+{
+    d->file[0] = d->field[0] = d->detail[0] = '\0';
+    d->line = d->col = 0;
+}
+
 struct hits_out {
     json_t *arr;     /* JSON mode */
     char *buf;       /* NDJSON mode */
@@ -487,7 +496,11 @@ struct vs_srv_waiter {
     float *vec;
     json_t *own;
     char *qid;           /* its hits' qid; NULL: the id is unusable (add reports it) */
-    struct vs_buf out;   /* its hit records, NDJSON */
+    /* its hit records: NDJSON lines, or (json) the body {"hits":[ the
+     * records, comma-separated, as json_dumps writes the array; ep_query
+     * puts the opening and closes it */
+    struct vs_buf out;
+    int json;
     uint64_t hits;
     int st;              /* VS_OK, or the error of this query */
     struct vs_diag d;
@@ -547,7 +560,10 @@ static int batch_emit(const json_t *hit, void *arg)
         return VS_E_NOMEM;
     }
     json_decref(cp);
-    int st = vs_buf_put(&w->out, t, strlen(t)) || vs_buf_put(&w->out, "\n", 1) ? VS_E_NOMEM : VS_OK;
+    int st = (w->json && w->hits && vs_buf_put(&w->out, ",", 1)) ||
+                     vs_buf_put(&w->out, t, strlen(t)) ||
+                     (!w->json && vs_buf_put(&w->out, "\n", 1))
+                 ? VS_E_NOMEM : VS_OK;
     free(t);
     w->hits++;
     return st;
@@ -572,10 +588,11 @@ static int batch_write(const char *buf, size_t len, size_t nrec, void *arg)
         if (q == p + sizeof pre - 1 || q >= nl || *q != '"' || i >= b->n)
             return VS_E_INTERNAL;
         struct vs_srv_waiter *w = b->w[i];
-        q++; /* the rest: ,"id":... up to and with the newline */
-        if (vs_buf_put(&w->out, "{\"qid\":", 7) ||
+        q++; /* the rest: ,"id":... up to and with the newline (NDJSON) */
+        if ((w->json && w->hits && vs_buf_put(&w->out, ",", 1)) ||
+            vs_buf_put(&w->out, "{\"qid\":", 7) ||
             vs_buf_json_string(&w->out, w->qid, strlen(w->qid)) ||
-            vs_buf_put(&w->out, q, (size_t)(nl + 1 - q)))
+            vs_buf_put(&w->out, q, (size_t)(nl + !w->json - q)))
             return VS_E_NOMEM;
         w->hits++;
         p = nl + 1;
@@ -634,7 +651,7 @@ static void run_pending(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_
                         uint64_t *scan_bytes)
 {
     struct vs_diag d;
-    vs_diag_clear(&d);
+    diag_reset(&d);
     struct batch_out b = {in, n};
     int st;
     if (direct) {
@@ -679,7 +696,7 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
                       uint64_t *scan_bytes)
 {
     struct vs_diag d;
-    vs_diag_clear(&d);
+    diag_reset(&d);
     struct vs_qtext *q = NULL;
     struct vs_srv_waiter *in[SRV_BATCH];
     size_t nin = 0;
@@ -702,7 +719,8 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
     size_t dim = vs_store_settings(g->store)->dim;
     for (size_t i = 0; i < n; i++) {
         w[i]->st = st;
-        w[i]->d = d;
+        if (st != VS_OK)
+            w[i]->d = d; /* else it stays clear (ep_query) */
         if (st != VS_OK || !w[i]->vec)
             continue;
         if (vs_query_add_vector(vq, w[i]->vec, dim, w[i]->k, NULL, &w[i]->d) == VS_OK) {
@@ -964,7 +982,7 @@ static int one_object(const char **s, size_t *n)
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
-    vs_diag_clear(&d);
+    diag_reset(&d);
     struct parsed p = {json_array(), &d, c->srv->o.max_k, 0, NULL};
     struct vs_srv_gen *g = NULL;
     struct vs_qtext *q = NULL;
@@ -983,7 +1001,7 @@ static void ep_query(struct ctx *c)
     size_t llen = c->rq->len;
     int fast = 0;
     struct vs_diag gd;
-    vs_diag_clear(&gd);
+    diag_reset(&gd);
     if (!c->srv->otlp && line && one_object(&line, &llen) &&
         vs_srv_gen_acquire(c->store, &g, &gd) == VS_OK) {
         size_t dim = vs_store_settings(g->store)->dim;
@@ -1030,10 +1048,19 @@ static void ep_query(struct ctx *c)
         } else {
             w.qid = record_qid(w.rec);
         }
+        /* the hits go straight into the body (room for about ten) */
         vs_buf_init(&w.out);
-        vs_diag_clear(&w.d);
+        w.json = !c->ndjson;
+        if (vs_buf_reserve(&w.out, 2048) != VS_OK ||
+            (w.json && vs_buf_put(&w.out, "{\"hits\":[", 9) != VS_OK)) {
+            free(w.qid);
+            vs_buf_release(&w.out);
+            set_status_error(c->r, VS_E_NOMEM, NULL);
+            goto done;
+        }
         if (sem_init(&w.sem, 0, 0) != 0) {
             free(w.qid);
+            vs_buf_release(&w.out);
             set_status_error(c->r, VS_E_INTERNAL, NULL);
             goto done;
         }
@@ -1049,26 +1076,12 @@ static void ep_query(struct ctx *c)
             goto done;
         }
         /* the body: the NDJSON lines, or {"hits":[...]} of them (the
-         * bytes json_dumps writes for the array of those records) */
-        struct vs_buf body;
-        vs_buf_init(&body);
-        if (st == VS_OK && !c->ndjson) {
-            int bad = vs_buf_put(&body, "{\"hits\":[", 9);
-            for (size_t a = 0; a < w.out.len && !bad;) {
-                const char *nl = memchr(w.out.p + a, '\n', w.out.len - a);
-                size_t e = nl ? (size_t)(nl - w.out.p) : w.out.len;
-                bad = (a && vs_buf_put(&body, ",", 1)) || vs_buf_put(&body, w.out.p + a, e - a);
-                a = e + 1;
-            }
-            if (bad || vs_buf_put(&body, "]}\n", 3))
-                st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
-        } else if (st == VS_OK) {
-            body = w.out;
-            vs_buf_init(&w.out);
-        }
-        if (st == VS_OK && vs_buf_put(&body, "", 1)) /* a NUL after the body */
+         * bytes json_dumps writes for the array of those records), closed
+         * here, then a NUL after it */
+        struct vs_buf body = w.out;
+        vs_buf_init(&w.out);
+        if (st == VS_OK && ((w.json && vs_buf_put(&body, "]}\n", 3)) || vs_buf_put(&body, "", 1)))
             st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
-        vs_buf_release(&w.out);
         if (st != VS_OK) {
             vs_buf_release(&body);
             set_status_error(c->r, st, &w.d);

@@ -25,6 +25,10 @@
  * it, so MHD reads end-of-file and closes it. */
 struct conn_watch {
     int fd;
+    /* reading and start are atomics, written by the connection's thread
+     * without the list's mutex (twice per request: not a lock every
+     * connection thread and the watchdog contend for), start first and
+     * reading after it (release), read by the watchdog in the other order */
     int reading;  /* 1 while a request's headers or body are awaited */
     double start; /* monotonic seconds since reading began */
     struct conn_watch *prev, *next;
@@ -61,12 +65,17 @@ static void *watchdog(void *arg)
         }
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         double now = mono_now();
-        for (struct conn_watch *c = w->head.next; c != &w->head; c = c->next)
-            if (c->reading && now - c->start > w->limit_s) {
+        for (struct conn_watch *c = w->head.next; c != &w->head; c = c->next) {
+            double start;
+            if (!__atomic_load_n(&c->reading, __ATOMIC_ACQUIRE))
+                continue;
+            __atomic_load(&c->start, &start, __ATOMIC_RELAXED);
+            if (now - start > w->limit_s) {
                 (void)shutdown(c->fd, SHUT_RDWR);
-                c->reading = 0; /* once */
+                __atomic_store_n(&c->reading, 0, __ATOMIC_RELAXED); /* once */
                 w->dropped++;
             }
+        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -116,10 +125,9 @@ static void watch_mark(struct vs_server *srv, struct MHD_Connection *conn, int r
     struct conn_watch *c = ci ? ci->socket_context : NULL;
     if (!c)
         return;
-    pthread_mutex_lock(&srv->watch->mu);
-    c->reading = reading;
-    c->start = mono_now();
-    pthread_mutex_unlock(&srv->watch->mu);
+    double now = mono_now();
+    __atomic_store(&c->start, &now, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->reading, reading, __ATOMIC_RELEASE);
 }
 
 static int watch_start(struct vs_server *srv)
@@ -156,6 +164,9 @@ static void watch_stop(struct vs_server *srv)
     free(w);
     srv->watch = NULL;
 }
+
+/* MHD's memory per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT) */
+#define SRV_CONN_MEMORY 16384
 
 struct upload {
     char *buf;
@@ -402,6 +413,13 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conns,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->o.idle_timeout_s,
+        /* each connection's buffer for the request line, headers and the
+         * body's pieces: MHD zeroes it (default 32 KiB) for every
+         * request, which took a tenth of a HNSW request's instructions
+         * and, at many connections, cache the searches need; the body is
+         * read in pieces of it into our own buffer (--max-body), so it
+         * bounds the headers only */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_CONN_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
         MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2,

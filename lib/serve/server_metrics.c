@@ -137,6 +137,12 @@ int vs_srv_metrics_render(struct vs_server *srv, char **out, size_t *len)
                 "# TYPE vs_http_requests_in_flight gauge\n"
                 "vs_http_requests_in_flight %llu\n",
             (unsigned long long)__atomic_load_n(&m->inflight, __ATOMIC_RELAXED));
+    pthread_mutex_lock(&srv->run_mu);
+    int running = srv->running;
+    pthread_mutex_unlock(&srv->run_mu);
+    bprintf(&b, "# HELP vs_searches_running Search slots taken now (at most --threads; a scan batch takes them all).\n"
+                "# TYPE vs_searches_running gauge\n"
+                "vs_searches_running %d\n", running);
     pthread_mutex_lock(&srv->key_mu);
     bprintf(&b, "# HELP vs_rate_limited_total Requests refused with 429, by key.\n"
                 "# TYPE vs_rate_limited_total counter\n"

@@ -423,13 +423,18 @@ EOF
     # both threads, gathered from the queue (lib/serve/server.c); a pass
     # lasts long enough for the others to queue. 40 concurrent
     # single-query requests (k 1..9, string and integer ids, JSON and
-    # NDJSON) must get vs-query's lines of their query. They are sent 0.1 s
-    # after one request of 4,000 queries, while it holds a search slot (a
-    # scan batch waits for all slots; its search lasts about 0.4 s: with
-    # 1,000 the 40 sometimes came while it was still being read, and were
-    # searched in up to 28 batches), so they queue and are searched together:
-    # at most 20 batches for the 40 (one each would be 40, as when the
-    # server searched each request alone; the count is printed)
+    # NDJSON) must get vs-query's lines of their query. They are sent once
+    # one request of 4,000 queries holds a search slot (vs_searches_running
+    # 1 in /metrics: it has been read and parsed, and its search lasts about
+    # 0.4 s), so they queue (a scan batch waits for all slots) and are
+    # searched together when it ends: at most 20 batches for the 40 (one
+    # each would be 40, as when the server searched each request alone; the
+    # count is printed). A fixed sleep instead (0.1 s) let them come, on a
+    # loaded machine, while the long request was still being parsed: each
+    # then found the slots free and was searched at once with the few
+    # queued by then, in up to 28 batches (the documented behaviour: a
+    # batch takes everything queued, and waits for no one while slots are
+    # free beyond a quarter of the last scan batch's time)
     cd "$BATS_TEST_TMPDIR"
     $PY - <<'EOF2'
 import base64, json, random
@@ -489,7 +494,17 @@ def long_one():
     c.connect()
     ready.wait()
     c.request("POST", "/v1/stores/scan/query", body, {"Content-Type": "application/x-ndjson"})
-    time.sleep(0.1) # the server has read it and is searching it
+    # until the server has read it and is searching it (it holds a slot)
+    m = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t0 = time.monotonic()
+    while True:
+        m.request("GET", "/metrics")
+        if "\nvs_searches_running 1\n" in m.getresponse().read().decode():
+            break
+        if time.monotonic() - t0 > 60:
+            bad.append("long: no search slot taken in 60 s")
+            break
+        time.sleep(0.002)
     sent.set()
     r = c.getresponse()
     got = r.read().decode()
@@ -572,6 +587,11 @@ for i in range(6): print(json.dumps({"id": str(i), "vector": [1,0,0,0,0,0,0,0]})
     head -c 5000 /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/big"
     req POST /v1/stores/kb/query "$BATS_TEST_TMPDIR/big"
     [ "$code" = 413 ]; [[ "$body" == *"--max-body"* ]]
+    # headers: 12 kB of them are answered, 20 kB are over the 16 KiB buffer
+    req POST /v1/stores/kb/query '{"id":"h","vector":[1,0,0,0,0,0,0,0]}' -H "X-Pad: $(head -c 12000 /dev/zero | tr '\0' a)"
+    [ "$code" = 200 ]
+    req POST /v1/stores/kb/query '{"id":"h","vector":[1,0,0,0,0,0,0,0]}' -H "X-Pad: $(head -c 20000 /dev/zero | tr '\0' a)"
+    [ "$code" = 431 ]
     # empty body, unknown store, unknown path, wrong method
     req POST /v1/stores/kb/query ''
     [ "$code" = 400 ]
@@ -749,6 +769,8 @@ EOF
     grep -q '^vs_store_records{store="kb"} 200$' "$BATS_TEST_TMPDIR/metrics"
     grep -q '^vs_http_requests_total{endpoint="query",method="POST",status="200"} 1$' "$BATS_TEST_TMPDIR/metrics"
     grep -q '^vs_http_request_duration_seconds_bucket{endpoint="query",le="+Inf"} 1$' "$BATS_TEST_TMPDIR/metrics"
+    # no search runs while /metrics is answered
+    grep -q '^vs_searches_running 0$' "$BATS_TEST_TMPDIR/metrics"
     $PY - "$BATS_TEST_TMPDIR/metrics" "$OBS/grafana-dashboard.json" "$OBS/prometheus.yml" <<'EOF'
 import json, re, sys, yaml
 names = set()

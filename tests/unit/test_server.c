@@ -116,6 +116,27 @@ static void test_endpoints(void)
     CHECK_EQ_INT(call(srv, "POST", "/v1/stores/kb/query",
                       "{\"id\":\"q\",\"vector\":[1,0,0,1],\"k\":21}", NULL, NULL, &r), 400);
     free(r.body);
+    /* one record: {"hits":[...]} holds exactly the NDJSON answer's lines,
+     * comma-separated (the hits are formatted straight into the body) */
+    {
+        const char *q = "{\"id\":\"q\",\"vector\":[1,0,0,1],\"k\":3}";
+        struct vs_server_request rq = {"POST", "/v1/stores/kb/query", NULL, NULL,
+                                       "application/x-ndjson", q, strlen(q), NULL};
+        struct vs_server_response nd, js;
+        CHECK_EQ_INT(vs_server_handle(srv, &rq, &nd), VS_OK);
+        CHECK_EQ_INT(nd.status, 200);
+        CHECK_EQ_INT(call(srv, "POST", "/v1/stores/kb/query", q, NULL, NULL, &js), 200);
+        char want[4096] = "{\"hits\":[";
+        size_t wl = strlen(want);
+        for (size_t i = 0; nd.body && i < nd.len && wl + 4 < sizeof want; i++)
+            want[wl++] = nd.body[i] == '\n' ? (i + 1 < nd.len ? ',' : ']') : nd.body[i];
+        memcpy(want + wl, "}\n", 3);
+        wl += 2;
+        CHECK_EQ_INT((int)js.len, (int)wl);
+        CHECK(js.body && memcmp(js.body, want, wl) == 0);
+        free(nd.body);
+        free(js.body);
+    }
     CHECK_EQ_INT(call(srv, "POST", "/v1/stores/kb/upsert",
                       "{\"id\":\"new\",\"vector\":[0,0,9,0]}\n", NULL, NULL, &r), 200);
     o2 = body_json(&r);
@@ -130,7 +151,8 @@ static void test_endpoints(void)
     CHECK_EQ_INT(call(srv, "GET", "/metrics", NULL, NULL, NULL, &r), 200);
     CHECK(strstr(r.body, "vs_store_records{store=\"kb\"} 51\n") != NULL);
     CHECK(strstr(r.body, "vs_http_requests_total{endpoint=\"query\",method=\"POST\",status=\"400\"} 1\n") != NULL);
-    CHECK(strstr(r.body, "vs_queries_total{store=\"kb\"} 2\n") != NULL);
+    CHECK(strstr(r.body, "vs_queries_total{store=\"kb\"} 4\n") != NULL);
+    CHECK(strstr(r.body, "\nvs_searches_running 0\n") != NULL); /* none now */
     free(r.body);
     CHECK_EQ_INT(call(srv, "GET", "/v1/stores/kb/../kb", NULL, NULL, NULL, &r), 404);
     free(r.body);
