@@ -341,12 +341,17 @@ void vs_seg_close(struct vs_segment *g)
         free(c);
     }
     free(g->docidx);
+    free(g->dfirst);
     free(g->vecidx);
     free(g->vblk);
     free(g->blk);
-    for (uint64_t b = 0; g->dcache && b < g->nblocks; b++)
-        free(g->dcache[b]);
+    for (uint64_t b = 0; g->dcache && b < g->nblocks; b++) {
+        char *c = (char *)g->dcache[b];
+        if (!(g->darena && c >= g->darena && c < g->darena + g->darena_cap))
+            free(c);
+    }
     free(g->dcache);
+    free(g->darena);
     ZSTD_freeDDict(g->ddict);
     ZSTD_freeDCtx(g->dctx);
     pthread_mutex_destroy(&g->mu);
@@ -520,6 +525,11 @@ static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
     const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
     const struct vs_sect *ix = find_sect(g, VS_SECT_DOCINDEX);
     uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0;
+    uint64_t *first = malloc((n ? n : 1) * sizeof *first);
+    if (!first) {
+        free(p);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
     for (uint64_t b = 0; b < n; b++) {
         const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
         uint64_t off = vs_get64(e), len = vs_get64(e + 8);
@@ -527,19 +537,23 @@ static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
             vs_get64(e + 40) == 0 || vs_get64(e + 40) > g->rows - next ||
             vs_get64(e + 40) > vs_get64(e + 16) || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
             free(p);
+            free(first);
             vs_diag_where(d, g->path, 0);
             return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
                                (unsigned long long)b);
         }
+        first[b] = next;
         next += vs_get64(e + 40);
     }
     if (next != g->rows) {
         free(p);
+        free(first);
         vs_diag_where(d, g->path, 0);
         return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': covers %llu rows, not %llu",
                            (unsigned long long)next, (unsigned long long)g->rows);
     }
     g->docidx = p;
+    g->dfirst = first;
     g->nblocks = n;
     return VS_OK;
 }
@@ -671,6 +685,31 @@ static uint64_t block_of(const unsigned char *idx, uint64_t n, uint64_t row)
     return lo;
 }
 
+/* The bytes a cached block of n docs and raw text bytes takes (a
+ * multiple of 16, so that blocks carved one after another stay aligned). */
+static size_t docblk_bytes(uint64_t n, uint64_t raw)
+{
+    size_t b = sizeof(struct vs_docblk) + (size_t)(n + 1) * sizeof(size_t) + (size_t)raw + 1;
+    return (b + 15) / 16 * 16;
+}
+
+/* The docs block that holds row (the docs index is loaded): binary
+ * search on the blocks' first rows, a dense array (8 bytes a block, not
+ * one cache line each as in docidx). */
+static uint64_t doc_block_of(const struct vs_segment *g, uint64_t row)
+{
+    const uint64_t *f = g->dfirst;
+    uint64_t lo = 0, hi = g->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (f[mid] <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Docs block b into the cache (caller holds g->mu): *out the block, or
  * NULL when keeping it would pass the budget. */
 static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
@@ -683,17 +722,27 @@ static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
     int st = check_block(g, b, &raw, d);
     if (st != VS_OK)
         return st;
-    size_t bytes = sizeof(struct vs_docblk) + (size_t)(n + 1) * sizeof(size_t) + (size_t)raw + 1;
+    size_t bytes = docblk_bytes(n, raw);
     if (bytes > g->dcache_budget - g->dcache_bytes || g->dcache_bytes > g->dcache_budget)
         return VS_OK; /* over budget: read as without the cache */
-    struct vs_docblk *c = malloc(bytes);
-    if (!c)
+    if (!g->darena && g->darena_cap && !(g->darena = big_alloc(g->darena_cap)))
+        g->darena_cap = 0; /* no region: each block malloc'd */
+    struct vs_docblk *c;
+    int carved = g->darena && bytes <= g->darena_cap - g->darena_used;
+    if (carved) {
+        c = (struct vs_docblk *)(void *)(g->darena + g->darena_used);
+        g->darena_used += bytes;
+    } else if (!(c = malloc(bytes))) {
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
                            (unsigned long long)raw);
+    }
     c->off = (size_t *)(void *)(c + 1);
     c->text = (char *)(c->off + n + 1);
     if ((st = unpack_block(g, b, c->text, d)) != VS_OK) {
-        free(c);
+        if (carved) /* the last carved: given back */
+            g->darena_used -= bytes;
+        else
+            free(c);
         return st;
     }
     c->first = vs_get64(e + 32);
@@ -722,6 +771,14 @@ int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
         if (!dc) {
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         } else {
+            /* the region for every block (ensure_docidx checked each
+             * block's sizes), at most the budget; reserved on first use */
+            size_t all = 0;
+            for (uint64_t b = 0; b < g->nblocks && all < budget; b++) {
+                const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+                all += docblk_bytes(vs_get64(e + 40), vs_get64(e + 16));
+            }
+            g->darena_cap = all < budget ? all : budget;
             g->dcache_budget = budget;
             __atomic_store_n(&g->dcache, dc, __ATOMIC_RELEASE);
         }
@@ -738,13 +795,15 @@ size_t vs_segment_doc_cache_bytes(struct vs_segment *g)
     return n;
 }
 
-/* Row's doc from the cache into *buf; *done 0 when the cache cannot give
- * it (off, or over budget) and the caller reads it the uncached way. */
-static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
-                      char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
+/* Row's doc in the cache: *p its bytes in the cached block (followed by
+ * its newline, not a NUL), *n their length; *p NULL when the cache cannot
+ * give it (over budget) and the caller reads it the uncached way. */
+static int cached_view(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
+                       const char **p, size_t *n, struct vs_diag *d)
 {
-    *done = 0;
-    uint64_t b = block_of(g->docidx, g->nblocks, row);
+    *p = NULL;
+    *n = 0;
+    uint64_t b = doc_block_of(g, row);
     struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
     if (!c) {
         pthread_mutex_lock(&g->mu);
@@ -755,12 +814,26 @@ static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
         if (!c)
             return VS_OK;
     }
-    *done = 1;
     uint64_t k = row - c->first;
     if (k >= c->nfound)
         return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
                        (unsigned long long)b);
-    size_t a = c->off[k], n = c->off[k + 1] - 1 - a;
+    *p = c->text + c->off[k];
+    *n = c->off[k + 1] - 1 - c->off[k];
+    return VS_OK;
+}
+
+/* Row's doc from the cache into *buf; *done 0 when the cache cannot give
+ * it (over budget) and the caller reads it the uncached way. */
+static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
+                      char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
+{
+    const char *src;
+    size_t n;
+    int st = cached_view(g, dc, row, &src, &n, d);
+    *done = src != NULL;
+    if (st != VS_OK || !src)
+        return st;
     if (n + 1 > *cap) {
         char *p = realloc(*buf, n + 1);
         if (!p)
@@ -768,7 +841,7 @@ static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
         *buf = p;
         *cap = n + 1;
     }
-    memcpy(*buf, c->text + a, n);
+    memcpy(*buf, src, n);
     (*buf)[n] = '\0';
     *len = n;
     return VS_OK;
@@ -820,7 +893,7 @@ int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
     if (st != VS_OK)
         goto out;
     if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
-        if ((st = load_block(g, block_of(g->docidx, g->nblocks, row), d)) != VS_OK)
+        if ((st = load_block(g, doc_block_of(g, row), d)) != VS_OK)
             goto out;
     }
     size_t a = 0, n = 0;
@@ -1251,22 +1324,27 @@ int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
     }
     /* the row's doc holds its id (vs_writer_upsert keeps "id" in the doc;
      * the ids section holds the same string): one docs block is read, not
-     * the whole ids section */
+     * the whole ids section; scanned where the docs cache keeps it, else
+     * in a copy */
     char *buf = NULL;
     size_t cap = 0, len = 0;
-    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
+    const char *text = NULL;
+    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
+    int st = dc ? cached_view(g, dc, row, &text, &len, d) : VS_OK;
+    if (st == VS_OK && !text && (st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d)) == VS_OK)
+        text = buf;
     if (st != VS_OK)
         return st;
     struct vs_json_span sp;
     json_t *doc = NULL;
     const char *v = NULL;
     size_t vn = 0;
-    if (vs_json_scan_doc(buf, len, id_key, 1, &sp) && sp.p && !sp.esc && sp.n >= 2 &&
+    if (vs_json_scan_doc(text, len, id_key, 1, &sp) && sp.p && !sp.esc && sp.n >= 2 &&
         sp.p[0] == '"') {
         v = sp.p + 1; /* no escape: the bytes between the quotes */
         vn = sp.n - 2;
     } else {
-        doc = json_loadb(buf, len, 0, NULL);
+        doc = json_loadb(text, len, 0, NULL);
         json_t *j = doc ? json_object_get(doc, "id") : NULL;
         if (json_is_string(j)) {
             v = json_string_value(j);

@@ -117,6 +117,8 @@ struct vs_segment {
     struct vs_idchunk *idchunks;
     unsigned char *docidx;  /* raw DOCINDEX section */
     uint64_t nblocks;
+    uint64_t *dfirst;       /* per docs block its first row (docidx's, dense:
+                               the block of a row is searched in here) */
     unsigned char *vecidx;  /* raw VECINDEX section */
     uint64_t nvblocks;
     float *vblk;            /* the last vectors block decompressed */
@@ -137,6 +139,12 @@ struct vs_segment {
      * while dcache_bytes stays within dcache_budget */
     struct vs_docblk **dcache;
     size_t dcache_bytes, dcache_budget;
+    /* where the cached blocks live: one region reserved on first use for
+     * every block (its pages touched as blocks fill it; huge pages from 2
+     * MiB), carved in order under mu; a block that does not fit is
+     * malloc'd */
+    char *darena;
+    size_t darena_used, darena_cap;
 };
 
 /* ---- store.c ---- */

@@ -207,3 +207,26 @@ def test_numpy_input_unchanged(big: vecstore.Store) -> None:
     before = q.copy()
     big.search(q, k=3)
     np.testing.assert_array_equal(q, before)
+
+
+def _omp_env(extra: dict[str, str]) -> str:
+    """libgomp's report of its settings (OMP_DISPLAY_ENV=VERBOSE) in a new
+    interpreter that imports vecstore."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    env.update(extra, OMP_DISPLAY_ENV="VERBOSE")
+    r = subprocess.run([sys.executable, "-c", "import vecstore"], env=env,
+                       capture_output=True, text=True, check=True)
+    return r.stderr
+
+
+def test_openmp_threads_wait_passively_unless_told() -> None:
+    # idle OpenMP threads sleep instead of spinning between a search's
+    # batches (vecstore sets OMP_WAIT_POLICY before libgomp loads; unset,
+    # libgomp also reports PASSIVE but spins 300000 rounds) ...
+    assert "GOMP_SPINCOUNT = '0'" in _omp_env({})
+    # ... and the caller's setting wins
+    assert "OMP_WAIT_POLICY = 'ACTIVE'" in _omp_env({"OMP_WAIT_POLICY": "ACTIVE"})

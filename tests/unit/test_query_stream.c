@@ -5,6 +5,12 @@
 #include "vs_internal.h"
 #include "vs_query_text.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+#include "store_text_internal.h"
+
 static char dir[256];
 
 /* A cosine store with 3 docs (3 dimensions, no text index). */
@@ -272,6 +278,98 @@ static void test_writer_write_error(void)
     fclose(fp);
 }
 
+/* New qtext on the store at path in mode m (explain as given): the status
+ * of vs_qtext_new, then, when it opened, of one vector query's stream */
+static int open_mode(const char *path, enum vs_qmode m, int explain, size_t *hits,
+                     struct vs_diag *d)
+{
+    struct vs_store *st = NULL;
+    struct vs_qtext *q = NULL;
+    struct vs_query_opts qo = {0};
+    qo.k = 2;
+    qo.batch = 4;
+    qo.simd = -1;
+    qo.explain = explain;
+    struct vs_qtext_opts to;
+    vs_qtext_opts_init(&to);
+    to.mode = m;
+    struct seen s = {0};
+    s.hits = json_array();
+    struct vs_qtext_totals tot = {0};
+    struct vs_qtext_sink sink = {s_emit, s_warn, s_progress, &s, NULL};
+    int rc = vs_store_open(path, &st, d);
+    if (rc == VS_OK)
+        rc = vs_qtext_new(st, &qo, &to, &q, d);
+    if (rc == VS_OK)
+        rc = vs_qtext_stream(q, vs_test_write(dir, "qv.ndjson",
+                                              "{\"id\":\"q1\",\"vector\":[1,0,0],\"text\":\"alpha\"}\n"),
+                             0, &sink, &tot, d);
+    if (rc == VS_OK)
+        rc = vs_qtext_finish(q, &sink, &tot, d);
+    *hits = json_array_size(s.hits);
+    json_decref(s.hits);
+    vs_qtext_free(q);
+    vs_store_close(st);
+    return rc;
+}
+
+/* vector mode does not read the BM25 section (a damaged one is not
+ * noticed); text mode, and vector mode with explain, do and report it */
+static void test_vector_mode_skips_bm25(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/text.vs", dir);
+    struct vs_store_settings ss = {0};
+    ss.metric = VS_METRIC_COSINE;
+    ss.normalize = 1;
+    snprintf(ss.analyzer, sizeof ss.analyzer, "%s", VS_ANALYZER_DEFAULT);
+    struct vs_writer_opts o = {&ss, 0};
+    struct vs_writer *w = NULL;
+    CHECK_EQ_INT(vs_writer_open(path, &o, &w, NULL), VS_OK);
+    static const char *texts[] = {"alpha one", "beta two", "gamma three"};
+    for (int i = 0; i < 3 && w; i++) {
+        json_t *r = json_pack("{s:s, s:s}", "id", texts[i], "text", texts[i]);
+        float v[3] = {(float)i, 1, 0};
+        CHECK_EQ_INT(vs_writer_upsert(w, r, v, 3, NULL), VS_OK);
+        json_decref(r);
+    }
+    CHECK_EQ_INT(vs_writer_commit(w, NULL), VS_OK);
+    vs_writer_close(w);
+    size_t hits = 0;
+    CHECK_EQ_INT(open_mode(path, VS_QMODE_TEXT, 0, &hits, NULL), VS_OK);
+    CHECK_EQ_INT(hits, 1); /* "alpha" */
+    /* a byte in the middle of the segment's BM25 section flipped */
+    struct vs_store *st = NULL;
+    CHECK_EQ_INT(vs_store_open(path, &st, NULL), VS_OK);
+    char seg[4200] = "";
+    uint64_t at = 0;
+    for (uint32_t i = 0; st && i < vs_store_segment(st, 0)->nsect; i++) {
+        const struct vs_sect *x = &vs_store_segment(st, 0)->sect[i];
+        if (x->type == VS_SECT_BM25) {
+            at = x->off + x->len / 2;
+            snprintf(seg, sizeof seg, "%s", vs_store_segment(st, 0)->path);
+        }
+    }
+    vs_store_close(st);
+    CHECK(seg[0] && at > 0);
+    int fd = open(seg, O_RDWR);
+    unsigned char c = 0;
+    CHECK(fd >= 0 && pread(fd, &c, 1, (off_t)at) == 1);
+    c ^= 0x55;
+    CHECK(fd >= 0 && pwrite(fd, &c, 1, (off_t)at) == 1);
+    if (fd >= 0)
+        close(fd);
+    struct vs_diag d;
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(open_mode(path, VS_QMODE_VECTOR, 0, &hits, &d), VS_OK);
+    CHECK_EQ_INT(hits, 2);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(open_mode(path, VS_QMODE_TEXT, 0, &hits, &d), VS_E_CORRUPT);
+    CHECK(strstr(d.detail, "bm25") != NULL);
+    vs_diag_clear(&d);
+    CHECK_EQ_INT(open_mode(path, VS_QMODE_VECTOR, 1, &hits, &d), VS_E_CORRUPT);
+}
+
 int main(void)
 {
     if (vs_test_tmpdir(dir, sizeof dir, "query-stream") != 0)
@@ -288,6 +386,7 @@ int main(void)
     RUN(test_writer_formats);
     RUN(test_writer_text_cut);
     RUN(test_writer_write_error);
+    RUN(test_vector_mode_skips_bm25);
     vs_test_rmtree(dir);
     return vs_test_done();
 }

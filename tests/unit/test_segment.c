@@ -271,6 +271,102 @@ static void test_id_damaged_block(void)
     vs_seg_close(g);
 }
 
+/* doc r of g and of ref (no cache) read alike, for every row */
+static int docs_match(struct vs_segment *g, struct vs_segment *ref, uint64_t rows)
+{
+    char *a = NULL, *b = NULL;
+    size_t ca = 0, cb = 0, la = 0, lb = 0;
+    int same = 1;
+    for (uint64_t i = 0; i < rows && same; i++) {
+        uint64_t r = i * 7919 % rows; /* out of order: blocks cached at random */
+        same = vs_segment_doc_raw(g, r, &a, &ca, &la, NULL) == VS_OK &&
+               vs_segment_doc_raw(ref, r, &b, &cb, &lb, NULL) == VS_OK && la == lb &&
+               memcmp(a, b, la) == 0;
+        if (!same)
+            printf("# row %llu differs\n", (unsigned long long)r);
+    }
+    free(a);
+    free(b);
+    return same;
+}
+
+/* the blocks g's docs cache keeps (*kept), 1 when every one lies in its
+ * region and the region's bytes are the cache's */
+static int cache_in_region(const struct vs_segment *g, uint64_t *kept)
+{
+    int inside = g->darena_used == g->dcache_bytes && g->darena_used <= g->darena_cap;
+    *kept = 0;
+    for (uint64_t b = 0; b < g->nblocks; b++) {
+        const char *c = (const char *)g->dcache[b];
+        if (!c)
+            continue;
+        (*kept)++;
+        inside &= g->darena && c >= g->darena && c < g->darena + g->darena_used;
+    }
+    return inside;
+}
+
+/* the docs cache carves its blocks out of one region sized for them (at
+ * most the budget): docs read through it are the uncached ones; a tight
+ * budget keeps fewer blocks, all in the region, and reads the rest
+ * uncached; a damaged block takes nothing from the region */
+static void test_doc_cache_region(void)
+{
+    CHECK_EQ_INT(write_docs_seg("seg-00000230.vseg", 1000, 300), VS_OK);
+    struct vs_segment *ref = NULL, *g = NULL;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000230.vseg", &ref, NULL), VS_OK);
+    if (!ref)
+        return;
+    const size_t budgets[] = {VS_DOC_CACHE_BUDGET, 3 * 4096};
+    for (size_t k = 0; k < 2; k++) {
+        CHECK_EQ_INT(vs_seg_open(dir, "seg-00000230.vseg", &g, NULL), VS_OK);
+        if (!g)
+            continue;
+        CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[k], NULL), VS_OK);
+        CHECK(g->nblocks >= 4 && g->darena == NULL); /* reserved on first use */
+        CHECK(g->darena_cap > 0 && g->darena_cap <= budgets[k]);
+        CHECK(docs_match(g, ref, 1000));
+        uint64_t kept = 0;
+        CHECK(cache_in_region(g, &kept));
+        CHECK(k == 0 ? kept == g->nblocks : kept > 0 && kept < g->nblocks);
+        CHECK(g->dcache_bytes <= budgets[k]);
+        vs_seg_close(g);
+    }
+    /* block 1 damaged (a copy of the file): refused, the others cached */
+    const unsigned char *e = ref->docidx + 1 * VS_DOCIDX_ENTRY;
+    uint64_t at = sect_of(ref, VS_SECT_DOCS)->off + vs_get64(e) + vs_get64(e + 8) / 2;
+    uint64_t first = vs_get64(e + 32), n = vs_get64(e + 40);
+    char src[600], dst[600];
+    snprintf(src, sizeof src, "%s/seg-00000230.vseg", dir);
+    snprintf(dst, sizeof dst, "%s/seg-00000231.vseg", dir);
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    int c, ok = in && out;
+    for (long i = 0; ok && (c = getc(in)) != EOF; i++)
+        ok = putc((uint64_t)i == at ? c ^ 0x55 : c, out) != EOF;
+    if (in)
+        fclose(in);
+    if (out)
+        ok &= fclose(out) == 0;
+    CHECK(ok);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000231.vseg", &g, NULL), VS_OK);
+    if (g) {
+        CHECK_EQ_INT(vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, NULL), VS_OK);
+        char *buf = NULL;
+        size_t cap = 0, len = 0;
+        CHECK_EQ_INT(vs_segment_doc_raw(g, 0, &buf, &cap, &len, NULL), VS_OK);
+        size_t used = g->darena_used;
+        CHECK(used > 0);
+        CHECK_EQ_INT(vs_segment_doc_raw(g, first, &buf, &cap, &len, NULL), VS_E_CORRUPT);
+        CHECK(g->darena_used == used && g->dcache[1] == NULL);
+        CHECK_EQ_INT(vs_segment_doc_raw(g, first + n, &buf, &cap, &len, NULL), VS_OK);
+        uint64_t kept = 0;
+        CHECK(cache_in_region(g, &kept) && kept == 2);
+        free(buf);
+        vs_seg_close(g);
+    }
+    vs_seg_close(ref);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -281,6 +377,7 @@ int main(void)
     RUN(test_vectors_in_place);
     RUN(test_id_on_demand);
     RUN(test_id_damaged_block);
+    RUN(test_doc_cache_region);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
