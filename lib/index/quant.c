@@ -515,6 +515,51 @@ i8j_avxvnni(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *
     }
 }
 
+/* AVX2 without VNNI: the codes widened to 16 bits (vpmovzxbw), the
+ * weights sign-extended (vpmovsxbw, once for the J codes), vpmaddwd sums
+ * each pair of products into 32 bits; every product (<= 255 x 127) and
+ * pair sum is exact, so the integer sum is the VNNI kernels'. 16 bytes a
+ * step, the tail in scalar code. (vpmaddubsw would take 32 bytes a step
+ * but saturates its pair sums, 2 x 255 x 127 > 32767: exact only with
+ * 7-bit weights, other distances.) */
+#define QTI8 "avx2,fma,f16c"
+
+__attribute__((target(QTI8))) static inline __attribute__((always_inline)) void
+i8j_avx2(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *s)
+{
+    __m256i acc[4];
+    UNROLL
+    for (int j = 0; j < J; j++)
+        acc[j] = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 16 <= d; i += 16) {
+        __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + i)));
+        UNROLL
+        for (int j = 0; j < J; j++) {
+            __m256i cv =
+                _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(c[j] + i)));
+            acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(cv, wv));
+        }
+    }
+    if (J == 4) { /* the four sums at once: lane j of the halves' sum */
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
+                                      _mm256_hadd_epi32(acc[2], acc[3]));
+        __m128i a = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        _mm_storeu_si128((__m128i *)(void *)s, a);
+    } else {
+        for (int j = 0; j < J; j++) {
+            __m128i a = _mm_add_epi32(_mm256_castsi256_si128(acc[j]),
+                                      _mm256_extracti128_si256(acc[j], 1));
+            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
+            s[j] = _mm_cvtsi128_si32(a);
+        }
+    }
+    for (int j = 0; j < J; j++)
+        for (size_t r = i; r < d; r++)
+            s[j] += (int32_t)w[r] * (int32_t)c[j][r];
+}
+
 /* The entry points of one ISA's int8 kernel: one code, and a list of
  * ids four at a time */
 #define I8_ENTRIES(ISA, TARGET)                                                    \
@@ -552,6 +597,7 @@ i8j_avxvnni(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *
 I8_ENTRIES(avx512, QT512V)
 #pragma GCC diagnostic pop
 I8_ENTRIES(avxvnni, QTVNNI)
+I8_ENTRIES(avx2, QTI8)
 #endif
 
 #if VS_QUANT_X86 /* called only there (other targets: unused, a warning) */
@@ -618,14 +664,17 @@ void vs_quant_pick(struct vs_quant *q, int simd)
             q->fn = l2 ? sq8_l2_avx512 : sq8_dot_avx512;
     }
     /* sq8 on int8 weights: AVX-512 VNNI at the AVX-512 level, AVX-VNNI at
-     * the AVX2 level (or AVX-512 without VNNI); l2 needs the row norms
-     * (when they cannot be had, the float kernels stay) */
+     * the AVX2 level (or AVX-512 without VNNI), else vpmaddwd at the AVX2
+     * level (AVX-512 without any VNNI keeps its float kernels); l2 needs
+     * the row norms (when they cannot be had, the float kernels stay) */
     qdist_fn i8 = NULL;
     if (q->kind == VS_QUANT_SQ8 && fast && q->dim <= VS_QUANT_I8_MAXDIM) {
         if (wide && have_cpuid7(0, 2, 11))
             i8 = sq8_i8_avx512;
         else if (have_cpuid7(1, 0, 4))
             i8 = sq8_i8_avxvnni;
+        else if (!wide)
+            i8 = sq8_i8_avx2;
     }
     if (i8 && l2 && !q->norm) {
         q->norm = malloc((q->n ? q->n : 1) * sizeof *q->norm);
@@ -789,6 +838,8 @@ void vs_quant_dist_ids(const struct vs_quant *q, const float *prep, const uint32
         sq8_i8_ids_avx512(q, prep, ids, n, out);
     else if (q->fn == sq8_i8_avxvnni)
         sq8_i8_ids_avxvnni(q, prep, ids, n, out);
+    else if (q->fn == sq8_i8_avx2)
+        sq8_i8_ids_avx2(q, prep, ids, n, out);
     else if (q->fn == sq8_l2_avx512)
         sq8_l2_ids_avx512(q, prep, ids, n, out);
     else if (q->fn == sq8_dot_avx512)

@@ -290,6 +290,81 @@ static void test_i8_kernels(void)
         SKIP("the CPU has neither AVX-512 VNNI nor AVX-VNNI");
 }
 
+/* The int8 kernels on edge codes: rows of codes 0 and 255 only (every
+ * coordinate at its column's minimum or maximum), queries whose int8
+ * weights are all +-127, dims with and without a tail, up to
+ * VS_QUANT_I8_MAXDIM (the largest integer sum, 127 x 255 x 65536, just
+ * below 2^31): each distance equals C + norm + A x the exact sum, and
+ * the ids kernel (four at a time) the one-code kernel's, bit for bit. */
+static void test_i8_edge_codes(void)
+{
+    static const size_t dims[] = {1, 15, 16, 17, 48, 1000, VS_QUANT_I8_MAXDIM};
+    static const enum vs_metric metrics[] = {VS_METRIC_L2, VS_METRIC_DOT};
+    enum { N = 6 };
+    int ran = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
+        size_t d = dims[di];
+        float *x = malloc((N + 2) * d * sizeof *x);
+        for (size_t r = 0; r < N + 2; r++)
+            for (size_t i = 0; i < d; i++) /* rows 0, 1: all -1, all +1 */
+                x[r * d + i] = r == 0 ? -1.0f : r == 1 ? 1.0f
+                             : ((i * 7 + r) % 3 == 0) ? -1.0f : 1.0f;
+        for (size_t mi = 0; mi < 2; mi++) {
+            struct vs_quant *q = NULL;
+            CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, metrics[mi], x, N, d, -1, &q, NULL),
+                         VS_OK);
+            if (!q || !q->i8) {
+                vs_quant_free(q);
+                continue;
+            }
+            ran++;
+            float *v = malloc(d * sizeof *v), *p = malloc(vs_quant_prep_floats(q) * sizeof *p);
+            int bad = 0, edge = 0, ids_bad = 0;
+            for (int t = 0; t < 3; t++) { /* all +, all -, mixed */
+                for (size_t i = 0; i < d; i++)
+                    v[i] = t == 0 ? 1000.0f : t == 1 ? -1000.0f : (i % 2 ? 1000.0f : -1000.0f);
+                vs_quant_prep(q, v, p);
+                const int8_t *w = (const int8_t *)(const void *)(p + d + 3);
+                for (size_t i = 0; i < d; i++)
+                    edge += w[i] != 127 && w[i] != -127;
+                uint32_t ids[N];
+                float out[N];
+                for (uint32_t r = 0; r < N; r++)
+                    ids[r] = r;
+                vs_quant_dist_ids(q, p, ids, N, out);
+                for (uint64_t r = 0; r < N; r++) {
+                    const uint8_t *c = vs_quant_code(q, r);
+                    int64_t dot = 0;
+                    double nr = 0;
+                    for (size_t i = 0; i < d; i++) {
+                        edge += c[i] != 0 && c[i] != 255;
+                        dot += (int64_t)w[i] * c[i];
+                        double u = (double)(q->scale[i] * (float)c[i]);
+                        nr += u * u;
+                    }
+                    if (metrics[mi] != VS_METRIC_L2)
+                        nr = 0;
+                    double want = (double)p[d + 1] + nr + (double)p[d + 2] * (double)dot;
+                    double eps = 1e-5 * (fabs((double)p[d + 1]) + nr +
+                                         fabs((double)p[d + 2] * (double)dot));
+                    float got = vs_quant_dist(q, p, r);
+                    bad += fabs((double)got - want) > eps;
+                    ids_bad += out[r] != got;
+                }
+            }
+            CHECK_EQ_INT(edge, 0);
+            CHECK_EQ_INT(bad, 0);
+            CHECK_EQ_INT(ids_bad, 0);
+            free(v);
+            free(p);
+            vs_quant_free(q);
+        }
+        free(x);
+    }
+    if (!ran)
+        SKIP("no int8 sq8 kernel on this CPU");
+}
+
 /* The re-scored part of a beam: f16 and sq8 3k, binary all, never above n */
 static void test_rescore_count(void)
 {
@@ -470,6 +545,7 @@ int main(void)
     RUN(test_kernels_against_reference);
     RUN(test_dist_ids);
     RUN(test_i8_kernels);
+    RUN(test_i8_edge_codes);
     RUN(test_rescore_count);
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
