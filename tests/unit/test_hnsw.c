@@ -773,6 +773,56 @@ static void test_beam_on_codes(void)
     CHECK(h == NULL);
 }
 
+/* A build whose level-0 lists take more than 2 MiB puts them in one arena
+ * (huge pages asked for; h->l0arena), a smaller one mallocs each block: both
+ * find the exact nearest row for most queries, and the arena graph saves,
+ * opens and renumbers as any (ASan: every block freed once). */
+static void test_build_arena(void)
+{
+    enum { AN = 20000, AD = 8, AQ = 50 };
+    float *x = make_mixture(AN + AQ, AD, 11, 1);
+    struct vs_hnsw_opts o = {.M = 16, .ef_construction = 40, .seed = 2, .threads = 2, .simd = -1};
+    for (size_t n = 5000; n <= AN; n += AN - 5000) {
+        struct vs_hnsw *h = NULL;
+        CHECK_EQ_INT(vs_hnsw_build(x, n, AD, VS_METRIC_L2, &o, &h, NULL), VS_OK);
+        if (!h)
+            continue;
+        CHECK((h->l0arena != NULL) == (n == AN));
+        struct vs_hnsw_scratch *s = NULL;
+        CHECK_EQ_INT(vs_hnsw_scratch_new(h, &s, NULL), VS_OK);
+        size_t top1 = 0;
+        for (size_t i = 0; s && i < AQ; i++) {
+            const float *q = x + (AN + i) * AD;
+            uint64_t truth[1];
+            exact(x, n, AD, q, 1, NULL, NULL, truth);
+            struct vs_hnsw_query hq = {.vec = q, .k = 1, .ef = 32};
+            struct vs_hnsw_hit hit;
+            size_t nh = 0;
+            CHECK_EQ_INT(vs_hnsw_search(h, s, x, &hq, &hit, &nh, NULL, NULL), VS_OK);
+            top1 += nh == 1 && hit.row == truth[0];
+        }
+        printf("# %zu rows (%s): exact nearest row found for %zu of %d queries\n", n,
+               h->l0arena ? "arena" : "malloc'd blocks", top1, AQ);
+        CHECK(top1 >= AQ * 9 / 10);
+        void *buf = NULL;
+        size_t len = 0;
+        struct vs_hnsw *g = NULL, *r = NULL;
+        CHECK_EQ_INT(vs_hnsw_save(h, 3, &buf, &len, NULL), VS_OK);
+        CHECK_EQ_INT(vs_hnsw_open(buf, len, -1, &g, NULL), VS_OK);
+        uint32_t *perm = malloc(n * sizeof *perm);
+        CHECK_EQ_INT(vs_hnsw_order(h, x, perm, NULL), VS_OK);
+        CHECK_EQ_INT(vs_hnsw_renumbered(h, perm, &r, NULL), VS_OK);
+        CHECK(g && r && vs_hnsw_count(g) == n && vs_hnsw_count(r) == n);
+        free(perm);
+        free(buf);
+        vs_hnsw_free(r);
+        vs_hnsw_free(g);
+        vs_hnsw_scratch_free(s);
+        vs_hnsw_free(h);
+    }
+    free(x);
+}
+
 int main(void)
 {
     RUN(test_build_and_recall);
@@ -794,6 +844,7 @@ int main(void)
     RUN(test_edge_cases);
     RUN(test_build_dot_signed_distances);
     RUN(test_beam_on_codes);
+    RUN(test_build_arena);
     vs_hnsw_free(graph);
     free(data);
     return vs_test_done();
