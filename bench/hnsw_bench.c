@@ -19,6 +19,12 @@
  *                                       one 2-thread build; per ef recall@10,
  *                                       qps1, cpuqps1, qps2 (the library
  *                                       side of bench/hnsw_e2e.sh)
+ *   hnsw_bench build DATA QUERIES TRUTH D M EFC THREADS EFS...
+ *                                       one build on THREADS threads: CPU
+ *                                       seconds, a hash of the saved graph,
+ *                                       recall@10 per ef (old and new
+ *                                       libraries alternated);
+ *                                       HNSW_BENCH_BEAM: vs_hnsw_opts.beam
  *   hnsw_bench filter DATA QUERIES D M EFC EF
  *                                       recall@10, QPS and short answers at
  *                                       filter selectivities 50/10/1/0.1 %
@@ -511,6 +517,46 @@ static int search(int argc, char **argv)
     return 0;
 }
 
+/* build X Q T D M EFC THREADS EF...: one build on THREADS threads (process
+ * CPU seconds and wall, the load before and after, a hash of the saved
+ * graph: equal hashes, the same graph), then recall@10 per ef (one pass):
+ * the build's cost and its graph's quality, for old and new libraries run
+ * one after the other. */
+static int buildonly(int argc, char **argv)
+{
+    struct bset b;
+    bset_load(&b, argv[2], argv[3], argv[4], (size_t)atol(argv[5]));
+    struct vs_hnsw_opts o = opts_of(argv[6], argv[7], atoi(argv[8]));
+    const char *beam = getenv("HNSW_BENCH_BEAM"); /* vs_hnsw_opts.beam, 0 auto */
+    o.beam = beam ? atoi(beam) : 0;
+    struct vs_hnsw *h = NULL;
+    char l0[16], l1[16];
+    loadavg(l0, sizeof l0);
+    double t0 = now(), p0 = proctime();
+    if (vs_hnsw_build(b.x, b.n, b.d, VS_METRIC_L2, &o, &h, NULL) != VS_OK)
+        return 1;
+    double bt = now() - t0, bc = proctime() - p0;
+    printf("build_s %.3f\nbuild_cpu_s %.3f\nbuild_load %s/%s\n", bt, bc, l0,
+           loadavg(l1, sizeof l1));
+    void *buf;
+    size_t len;
+    if (vs_hnsw_save(h, 3, &buf, &len, NULL) == VS_OK) {
+        uint64_t hv = 1469598103934665603ull; /* FNV-1a */
+        for (size_t i = 0; i < len; i++)
+            hv = (hv ^ ((const uint8_t *)buf)[i]) * 1099511628211ull;
+        printf("graph_bytes %zu\ngraph_hash %016llx\n", len, (unsigned long long)hv);
+        free(buf);
+    }
+    for (int a = 9; a < argc; a++) {
+        size_t ef = (size_t)atol(argv[a]);
+        run_queries(h, b.x, b.q, b.nq, b.d, ef, 1, b.hits, b.nh, NULL);
+        printf("ef%zu_recall %.4f\n", ef, recall(b.hits, b.nh, b.t, b.nq));
+    }
+    vs_hnsw_free(h);
+    bset_free(&b);
+    return 0;
+}
+
 static int filter(char **argv)
 {
     struct bset b;
@@ -614,6 +660,8 @@ int main(int argc, char **argv)
         return truth(argv[2], argv[3], (size_t)atol(argv[4]), (size_t)atol(argv[5]), argv[6]);
     if (argc >= 9 && strcmp(argv[1], "run") == 0)
         return run(argc, argv);
+    if (argc >= 9 && strcmp(argv[1], "build") == 0)
+        return buildonly(argc, argv);
     if (argc >= 9 && strcmp(argv[1], "search") == 0)
         return search(argc, argv);
     if (argc >= 9 && strcmp(argv[1], "quant") == 0)
@@ -622,6 +670,6 @@ int main(int argc, char **argv)
         return reopen(argc, argv);
     if (argc == 8 && strcmp(argv[1], "filter") == 0)
         return filter(argv);
-    fprintf(stderr, "usage: hnsw_bench gen|truth|run|search|quant|reopen|filter ... (see the source)\n");
+    fprintf(stderr, "usage: hnsw_bench gen|truth|run|build|search|quant|reopen|filter ... (see the source)\n");
     return 2;
 }

@@ -7,6 +7,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef __EMSCRIPTEN__
+#include <sys/mman.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -658,17 +661,20 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 }
 
 /* The build's beam at level lv from ep (search_layer's walk with every
- * node admitted, on float32 rows, the heaps on hn_key keys: one integer
- * compare a step); leaves up to ef keys in s->br (a max-heap). The same
- * nodes in the same order as search_layer. */
+ * node admitted, the heaps on hn_key keys: one integer compare a step) on
+ * the float32 rows, or on the codes qz when given (q prepared in s->prep,
+ * epd ep's distance by the codes); leaves up to ef keys in s->br (a
+ * max-heap). The same nodes in the same order as search_layer. */
 static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float *vecs,
-                       const float *q, uint32_t ep, float epd, size_t ef, int lv)
+                       const float *q, const struct vs_quant *qz, uint32_t ep, float epd,
+                       size_t ef, int lv)
 {
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
     vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
-    const size_t stride = dim * sizeof(float);
-    const char *base = (const char *)vecs;
+    const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
+    const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
+    const float *prep = s->prep;
     size_t lines = (stride + 63) / 64;
     if (lines > 8)
         lines = 8;
@@ -704,10 +710,14 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
         if (nb == 0)
             continue;
         dists += nb;
-        fn(q, vecs, batch, nb, dim, bd);
-        if (!l2)
-            for (size_t j = 0; j < nb; j++)
-                bd[j] = -bd[j];
+        if (qz) {
+            vs_quant_dist_ids(qz, prep, batch, nb, bd);
+        } else {
+            fn(q, vecs, batch, nb, dim, bd);
+            if (!l2)
+                for (size_t j = 0; j < nb; j++)
+                    bd[j] = -bd[j];
+        }
         for (size_t j = 0; j < nb; j++) {
             uint64_t kv = hn_key((struct hn){bd[j], batch[j]});
             if (res->n < ef) {
@@ -762,12 +772,97 @@ static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *
     return kept;
 }
 
+/* The beam's keys (s->br, n of them) re-scored from the float32 rows
+ * (a beam walked on codes): the same keys with exact distances, rows
+ * prefetched one group ahead. s->rids and s->rd hold at least n. */
+static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                          const float *vecs, const float *q)
+{
+    const size_t n = s->br.n, dim = h->dim, G = 16;
+    const int l2 = h->metric == VS_METRIC_L2;
+    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    uint64_t *key = s->br.a;
+    uint32_t *ids = s->rids;
+    float *rd = s->rd;
+    size_t lines = (dim * sizeof(float) + 63) / 64;
+    if (lines > 8)
+        lines = 8;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = (uint32_t)key[i];
+    for (size_t i = 0; i < n && i < G; i++)
+        prefetch_at((const char *)vecs, dim * sizeof(float), ids[i], lines);
+    for (size_t g = 0; g < n; g += G) {
+        size_t e = g + G < n ? g + G : n;
+        for (size_t i = e; i < n && i < e + G; i++)
+            prefetch_at((const char *)vecs, dim * sizeof(float), ids[i], lines);
+        fn(q, vecs, ids + g, e - g, dim, rd + g);
+    }
+    for (size_t i = 0; i < n; i++)
+        key[i] = hn_key((struct hn){l2 ? rd[i] : -rd[i], ids[i]});
+}
+
+/* The build reads rows, codes and lists all over memory: in 4 KiB pages
+ * most reads miss the TLB as well (100k x 128: 51 MB of rows, 13 MB of
+ * lists, 13 MB of codes; the perf samples sat on the prefetches). Huge
+ * pages are asked for where the build owns the memory (the level-0 lists
+ * in one arena, h->l0arena, which vs_hnsw_free knows), and the 2 MiB
+ * pages inside the borrowed rows and the codes are collapsed into huge
+ * pages where the kernel can (MADV_COLLAPSE, Linux 6.1; a hint: nothing
+ * changes where it cannot). */
+#define BUILD_HUGE ((size_t)2 << 20)
+#if defined(__linux__) && !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25 /* <linux/mman.h>; glibc's <sys/mman.h> lacks it */
+#endif
+
+static void huge_collapse(const void *p, size_t len)
+{
+#if !defined(__EMSCRIPTEN__) && defined(MADV_COLLAPSE)
+    uintptr_t a = ((uintptr_t)p + BUILD_HUGE - 1) & ~(uintptr_t)(BUILD_HUGE - 1);
+    uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)(BUILD_HUGE - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_COLLAPSE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+/* The level-0 blocks of a graph being built: one zeroed arena in huge
+ * pages when they take more than BUILD_HUGE, else one calloc each; 0 or
+ * -1 (out of memory). */
+static int build_blocks(struct vs_hnsw *h)
+{
+    size_t slot = (size_t)BLK * (h->M0 + 1) * sizeof(uint32_t);
+#ifndef __EMSCRIPTEN__
+    if (h->nblocks <= SIZE_MAX / slot - 1 && h->nblocks * slot > BUILD_HUGE) {
+        size_t cap = (h->nblocks * slot + BUILD_HUGE - 1) / BUILD_HUGE * BUILD_HUGE;
+        uint32_t *a = aligned_alloc(BUILD_HUGE, cap);
+        if (a) {
+            (void)madvise(a, cap, MADV_HUGEPAGE); /* a hint, before the pages exist */
+            memset(a, 0, cap);
+            h->l0arena = a;
+            h->l0slots = cap / slot;
+            atomic_store(&h->l0used, h->nblocks);
+            for (uint64_t b = 0; b < h->nblocks; b++)
+                atomic_store(&h->blocks[b], a + b * (slot / sizeof *a));
+            return 0;
+        }
+    }
+#endif
+    for (uint64_t b = 0; b < h->nblocks; b++) {
+        uint32_t *blk = calloc(blk_rows(h, b) * (h->M0 + 1), sizeof *blk);
+        if (!blk)
+            return -1;
+        atomic_store(&h->blocks[b], blk);
+    }
+    return 0;
+}
+
 static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                  const float *vecs, uint32_t i, atomic_flag *glock,
-                  _Atomic uint32_t *gentry, _Atomic int *gmax)
+                  const float *vecs, const struct vs_quant *qz, uint32_t i,
+                  atomic_flag *glock, _Atomic uint32_t *gentry, _Atomic int *gmax)
 {
     const float *q = vecs + (size_t)i * h->dim;
-    const struct space sp = {.vecs = vecs, .q = q};
     int L = h->level[i];
     /* sort keys for a beam (at most efc) and a pruned list (M0 + 1) */
     size_t kneed = h->efc > h->M0 + 2 ? h->efc : h->M0 + 2;
@@ -778,18 +873,45 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         s->keys = k;
         s->keycap = kneed;
     }
+    if (qz && s->rcap < h->efc) {
+        uint32_t *ri = realloc(s->rids, h->efc * sizeof *ri);
+        if (ri)
+            s->rids = ri;
+        float *rd = realloc(s->rd, h->efc * sizeof *rd);
+        if (rd)
+            s->rd = rd;
+        if (!ri || !rd)
+            return -1;
+        s->rcap = h->efc;
+    }
+    if (qz && s->prepcap < vs_quant_prep_floats(qz)) {
+        size_t need = vs_quant_prep_floats(qz);
+        float *p = realloc(s->prep, need * sizeof *p);
+        if (!p)
+            return -1;
+        s->prep = p;
+        s->prepcap = need;
+    }
+    if (qz)
+        vs_quant_prep(qz, q, s->prep);
+    /* the greedy walk down the upper levels on the codes too, when given */
+    const struct space sp = {.vecs = vecs, .q = q, .qz = qz, .prep = qz ? s->prep : NULL};
     spin_acquire(glock);
     int maxl = atomic_load(gmax);
     uint32_t ep = atomic_load(gentry);
     int hold = L > maxl;
     if (!hold)
         atomic_flag_clear_explicit(glock, memory_order_release);
-    float epd = dist(h, q, vecs + (size_t)ep * h->dim);
+    float epd = sdist(h, &sp, ep);
     for (int lv = maxl; lv > L; lv--)
         greedy(h, s, &sp, &ep, &epd, lv, 1);
     for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
-        if (build_layer(h, s, vecs, q, ep, epd, h->efc, lv))
+        /* a coded beam starts from ep's distance by the codes */
+        if (build_layer(h, s, vecs, q, qz, ep, qz ? vs_quant_dist(qz, s->prep, ep) : epd,
+                        h->efc, lv))
             return -1;
+        if (qz)
+            build_rescore(h, s, vecs, q);
         size_t nc = s->br.n;
         if (nc > s->selcap) {
             struct hn *t = realloc(s->sel, nc * sizeof *t);
@@ -856,6 +978,8 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     uint32_t efc = o && o->ef_construction ? o->ef_construction : 200;
     if (dim == 0 || n >= UINT32_MAX || M < 2 || M > 1024)
         return vs_diag_set(d, VS_E_USAGE, "hnsw: dim must be > 0, rows < 2^32 and M in 2..1024");
+    if (o && (o->beam < VS_HNSW_BEAM_AUTO || o->beam > VS_HNSW_BEAM_SQ8))
+        return vs_diag_set(d, VS_E_USAGE, "hnsw: unknown beam kind %d", o->beam);
     const struct vs_distance_kernels *k = vs_hnsw_kernels(o ? o->simd : -1);
     if (!k)
         return vs_diag_set(d, VS_E_UNSUPPORTED, "hnsw: simd variant not supported on this cpu");
@@ -866,14 +990,9 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     h->seed = o ? o->seed : 0;
     int rc = VS_OK;
     h->locks = calloc(n ? n : 1, sizeof *h->locks);
-    if (!h->locks)
+    if (!h->locks || build_blocks(h))
         goto nomem;
-    for (uint64_t b = 0; b < h->nblocks; b++) {
-        uint32_t *blk = calloc(blk_rows(h, b) * (h->M0 + 1), sizeof *blk);
-        if (!blk)
-            goto nomem;
-        atomic_store(&h->blocks[b], blk);
-    }
+    huge_collapse(vecs, (size_t)n * dim * sizeof(float));
     double ml = 1.0 / log((double)M);
     for (uint64_t i = 0; i < n; i++) {
         atomic_flag_clear(&h->locks[i]);
@@ -906,6 +1025,17 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     (void)threads; /* a serial build inserts on the one thread */
 #endif
     int failed = 0;
+    /* the beam on sq8 codes (vs_hnsw_opts.beam): rows that outgrow the
+     * caches make a float32 beam wait on memory (128-d rows: 8 lines a
+     * distance, 2 for a code) */
+    struct vs_quant *qz = NULL;
+    int beam = o ? o->beam : VS_HNSW_BEAM_AUTO;
+    if (beam == VS_HNSW_BEAM_SQ8 ||
+        (beam == VS_HNSW_BEAM_AUTO && (uint64_t)n * dim * sizeof(float) >= VS_HNSW_BEAM_CODES_BYTES))
+        if (vs_quant_build(VS_QUANT_SQ8, metric, vecs, n, dim, o ? o->simd : -1, &qz, NULL) != VS_OK)
+            goto nomem;
+    if (qz)
+        huge_collapse(vs_quant_code(qz, 0), (size_t)n * vs_quant_code_bytes(qz));
     VS_OMP("omp parallel num_threads(threads)")
     {
         struct vs_hnsw_scratch s;
@@ -916,7 +1046,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
         }
         VS_OMP("omp for schedule(dynamic, 64)")
         for (uint64_t i = 1; i < n; i++) {
-            if (ok && insert(h, &s, vecs, (uint32_t)i, &glock, &gentry, &gmax)) {
+            if (ok && insert(h, &s, vecs, qz, (uint32_t)i, &glock, &gentry, &gmax)) {
                 ok = 0;
                 VS_OMP("omp atomic write")
                 failed = 1;
@@ -924,6 +1054,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
         }
         scratch_fini(&s);
     }
+    vs_quant_free(qz);
     if (failed)
         goto nomem;
     h->entry = atomic_load(&gentry);
