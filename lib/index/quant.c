@@ -485,6 +485,31 @@ static inline float i8_dist(const struct vs_quant *q, const float *p, uint64_t r
 
 #pragma GCC diagnostic pop
 
+/* The J sums of both 256-bit int8 kernels: each accumulator's eight lanes
+ * added, then the scalar tail from dimension i on */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline)) void
+i8j_sums(const __m256i *acc, const int8_t *w, size_t d, const uint8_t *const *c, int J,
+         size_t i, int32_t *s)
+{
+    if (J == 4) { /* the four sums at once: lane j of the halves' sum */
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
+                                      _mm256_hadd_epi32(acc[2], acc[3]));
+        __m128i a = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        _mm_storeu_si128((__m128i *)(void *)s, a);
+    } else {
+        for (int j = 0; j < J; j++) {
+            __m128i a = _mm_add_epi32(_mm256_castsi256_si128(acc[j]),
+                                      _mm256_extracti128_si256(acc[j], 1));
+            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
+            s[j] = _mm_cvtsi128_si32(a);
+        }
+    }
+    for (int j = 0; j < J; j++)
+        for (size_t r = i; r < d; r++)
+            s[j] += (int32_t)w[r] * (int32_t)c[j][r];
+}
+
 /* AVX-VNNI (VEX, 256 bits): 32 bytes at a time, the tail in scalar code */
 #define QTVNNI "avx2,fma,f16c,avxvnni"
 
@@ -503,16 +528,7 @@ i8j_avxvnni(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *
             acc[j] = _mm256_dpbusd_avx_epi32(
                 acc[j], _mm256_loadu_si256((const __m256i *)(const void *)(c[j] + i)), wv);
     }
-    for (int j = 0; j < J; j++) {
-        __m128i a = _mm_add_epi32(_mm256_castsi256_si128(acc[j]),
-                                  _mm256_extracti128_si256(acc[j], 1));
-        a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
-        a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
-        int32_t t = _mm_cvtsi128_si32(a);
-        for (size_t r = i; r < d; r++)
-            t += (int32_t)w[r] * (int32_t)c[j][r];
-        s[j] = t;
-    }
+    i8j_sums(acc, w, d, c, J, i, s);
 }
 
 /* AVX2 without VNNI: the codes widened to 16 bits (vpmovzxbw), the
@@ -541,23 +557,7 @@ i8j_avx2(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *s)
             acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(cv, wv));
         }
     }
-    if (J == 4) { /* the four sums at once: lane j of the halves' sum */
-        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]),
-                                      _mm256_hadd_epi32(acc[2], acc[3]));
-        __m128i a = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        _mm_storeu_si128((__m128i *)(void *)s, a);
-    } else {
-        for (int j = 0; j < J; j++) {
-            __m128i a = _mm_add_epi32(_mm256_castsi256_si128(acc[j]),
-                                      _mm256_extracti128_si256(acc[j], 1));
-            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
-            a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
-            s[j] = _mm_cvtsi128_si32(a);
-        }
-    }
-    for (int j = 0; j < J; j++)
-        for (size_t r = i; r < d; r++)
-            s[j] += (int32_t)w[r] * (int32_t)c[j][r];
+    i8j_sums(acc, w, d, c, J, i, s);
 }
 
 /* The entry points of one ISA's int8 kernel: one code, and a list of
