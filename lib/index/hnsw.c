@@ -832,8 +832,8 @@ static void huge_collapse(const void *p, size_t len)
  * -1 (out of memory). */
 static int build_blocks(struct vs_hnsw *h)
 {
-    size_t slot = (size_t)BLK * (h->M0 + 1) * sizeof(uint32_t);
 #ifndef __EMSCRIPTEN__
+    size_t slot = (size_t)BLK * (h->M0 + 1) * sizeof(uint32_t);
     if (h->nblocks <= SIZE_MAX / slot - 1 && h->nblocks * slot > BUILD_HUGE) {
         size_t cap = (h->nblocks * slot + BUILD_HUGE - 1) / BUILD_HUGE * BUILD_HUGE;
         uint32_t *a = aligned_alloc(BUILD_HUGE, cap);
