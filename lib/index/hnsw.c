@@ -487,19 +487,9 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return 0;
 }
 
-/* Prefetch the first cache lines of row v (at most 8: the hardware
- * prefetcher follows the rest of a long row). */
-static inline void prefetch_row(const struct space *sp, uint32_t v, size_t lines,
-                                size_t dim)
-{
-    const char *p = sp->qz ? (const char *)vs_quant_code(sp->qz, v)
-                           : (const char *)(sp->vecs + (size_t)v * dim);
-    for (size_t l = 0; l < lines; l++)
-        __builtin_prefetch(p + 64 * l);
-}
-
-/* The same for the walk's hot loop: base and stride looked up once per
- * search (vs_quant_code is not inlined across files). */
+/* Prefetch the first cache lines of row v of a table at base (at most 8:
+ * the hardware prefetcher follows the rest of a long row); base and stride
+ * looked up once per search (vs_quant_code is not inlined across files). */
 static inline void prefetch_at(const char *base, size_t stride, uint32_t v, size_t lines)
 {
     const char *p = base + (size_t)v * stride;
@@ -772,33 +762,73 @@ static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *
     return kept;
 }
 
-/* The beam's keys (s->br, n of them) re-scored from the float32 rows
- * (a beam walked on codes): the same keys with exact distances, rows
- * prefetched one group ahead. s->rids and s->rd hold at least n. */
-static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                          const float *vecs, const float *q)
+/* The scratch's rids and rd hold at least n; 0 or -1 (out of memory). */
+static int scratch_rows(struct vs_hnsw_scratch *s, size_t n)
 {
-    const size_t n = s->br.n, dim = h->dim, G = 16;
-    const int l2 = h->metric == VS_METRIC_L2;
-    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
-    uint64_t *key = s->br.a;
-    uint32_t *ids = s->rids;
-    float *rd = s->rd;
-    size_t lines = (dim * sizeof(float) + 63) / 64;
+    if (n <= s->rcap)
+        return 0;
+    uint32_t *ri = realloc(s->rids, n * sizeof *ri);
+    if (ri)
+        s->rids = ri;
+    float *rd = realloc(s->rd, n * sizeof *rd);
+    if (rd)
+        s->rd = rd;
+    if (!ri || !rd)
+        return -1;
+    s->rcap = n;
+    return 0;
+}
+
+/* q prepared for the codes qz into s->prep (grown as needed); 0 or -1. */
+static int scratch_prep(struct vs_hnsw_scratch *s, const struct vs_quant *qz, const float *q)
+{
+    size_t need = vs_quant_prep_floats(qz);
+    if (need > s->prepcap) {
+        float *p = realloc(s->prep, need * sizeof *p);
+        if (!p)
+            return -1;
+        s->prep = p;
+        s->prepcap = need;
+    }
+    vs_quant_prep(qz, q, s->prep);
+    return 0;
+}
+
+/* The kernel's distances from q to the n float32 rows ids[] into out (the
+ * gather kernel, 16 rows a call, rows prefetched one group ahead): the
+ * re-scoring of a beam or a walk over codes. */
+static void gather_rows(const struct vs_hnsw *h, const float *vecs, const float *q,
+                        const uint32_t *ids, size_t n, float *out)
+{
+    const size_t dim = h->dim, stride = dim * sizeof(float), G = 16;
+    vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+    size_t lines = (stride + 63) / 64;
     if (lines > 8)
         lines = 8;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = (uint32_t)key[i];
     for (size_t i = 0; i < n && i < G; i++)
-        prefetch_at((const char *)vecs, dim * sizeof(float), ids[i], lines);
+        prefetch_at((const char *)vecs, stride, ids[i], lines);
     for (size_t g = 0; g < n; g += G) {
         size_t e = g + G < n ? g + G : n;
         for (size_t i = e; i < n && i < e + G; i++)
-            prefetch_at((const char *)vecs, dim * sizeof(float), ids[i], lines);
-        fn(q, vecs, ids + g, e - g, dim, rd + g);
+            prefetch_at((const char *)vecs, stride, ids[i], lines);
+        fn(q, vecs, ids + g, e - g, dim, out + g);
     }
+}
+
+/* The beam's keys (s->br, n of them) re-scored from the float32 rows
+ * (a beam walked on codes): the same keys with exact distances. s->rids
+ * and s->rd hold at least n. */
+static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                          const float *vecs, const float *q)
+{
+    const size_t n = s->br.n;
+    const int l2 = h->metric == VS_METRIC_L2;
+    uint64_t *key = s->br.a;
     for (size_t i = 0; i < n; i++)
-        key[i] = hn_key((struct hn){l2 ? rd[i] : -rd[i], ids[i]});
+        s->rids[i] = (uint32_t)key[i];
+    gather_rows(h, vecs, q, s->rids, n, s->rd);
+    for (size_t i = 0; i < n; i++)
+        key[i] = hn_key((struct hn){l2 ? s->rd[i] : -s->rd[i], s->rids[i]});
 }
 
 /* The build reads rows, codes and lists all over memory: in 4 KiB pages
@@ -873,27 +903,8 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         s->keys = k;
         s->keycap = kneed;
     }
-    if (qz && s->rcap < h->efc) {
-        uint32_t *ri = realloc(s->rids, h->efc * sizeof *ri);
-        if (ri)
-            s->rids = ri;
-        float *rd = realloc(s->rd, h->efc * sizeof *rd);
-        if (rd)
-            s->rd = rd;
-        if (!ri || !rd)
-            return -1;
-        s->rcap = h->efc;
-    }
-    if (qz && s->prepcap < vs_quant_prep_floats(qz)) {
-        size_t need = vs_quant_prep_floats(qz);
-        float *p = realloc(s->prep, need * sizeof *p);
-        if (!p)
-            return -1;
-        s->prep = p;
-        s->prepcap = need;
-    }
-    if (qz)
-        vs_quant_prep(qz, q, s->prep);
+    if (qz && (scratch_rows(s, h->efc) || scratch_prep(s, qz, q)))
+        return -1;
     /* the greedy walk down the upper levels on the codes too, when given */
     const struct space sp = {.vecs = vecs, .q = q, .qz = qz, .prep = qz ? s->prep : NULL};
     spin_acquire(glock);
@@ -1123,39 +1134,16 @@ void vs_hnsw_scratch_free(struct vs_hnsw_scratch *s)
  * rows prefetched one group ahead); 0, -2 (memory) or -3 (a row load). */
 static int rescore(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp)
 {
-    size_t n = s->res.n, dim = h->dim;
-    if (n > s->rcap) {
-        uint32_t *ri = realloc(s->rids, n * sizeof *ri);
-        if (ri)
-            s->rids = ri;
-        float *rd = realloc(s->rd, n * sizeof *rd);
-        if (rd)
-            s->rd = rd;
-        if (!ri || !rd)
-            return -2;
-        s->rcap = n;
-    }
+    size_t n = s->res.n;
+    if (scratch_rows(s, n))
+        return -2;
     for (size_t i = 0; i < n; i++) {
         s->rids[i] = s->res.a[i].id;
         if (row_ready(sp, s->rids[i]))
             return -3;
     }
     const int l2 = h->metric == VS_METRIC_L2;
-    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
-    size_t lines = (dim * sizeof(float) + 63) / 64;
-    if (lines > 8)
-        lines = 8;
-    const size_t G = 16;
-    struct space fsp = *sp;
-    fsp.qz = NULL;
-    for (size_t i = 0; i < n && i < G; i++)
-        prefetch_row(&fsp, s->rids[i], lines, dim);
-    for (size_t g = 0; g < n; g += G) {
-        size_t e = g + G < n ? g + G : n;
-        for (size_t i = e; i < n && i < e + G; i++)
-            prefetch_row(&fsp, s->rids[i], lines, dim);
-        fn(sp->q, sp->vecs, s->rids + g, e - g, dim, s->rd + g);
-    }
+    gather_rows(h, sp->vecs, sp->q, s->rids, n, s->rd);
     for (size_t i = 0; i < n; i++)
         s->res.a[i].d = l2 ? s->rd[i] : -s->rd[i];
     return 0;
@@ -1224,15 +1212,8 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             ef *= f < 4 ? f : 4;
         }
         if (q->quant) {
-            size_t need = vs_quant_prep_floats(q->quant);
-            if (need > s->prepcap) {
-                float *p = realloc(s->prep, need * sizeof *p);
-                if (!p)
-                    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
-                s->prep = p;
-                s->prepcap = need;
-            }
-            vs_quant_prep(q->quant, q->vec, s->prep);
+            if (scratch_prep(s, q->quant, q->vec))
+                return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory");
             sp.qz = q->quant;
             sp.codes = q->codes;
             sp.prep = s->prep;
