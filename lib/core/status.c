@@ -46,10 +46,15 @@ int vs_status_exit(int status)
     return r ? r->exit_code : VS_EXIT_SYSTEM;
 }
 
+/* Every field reads empty (strings "", line and column 0) without writing
+ * the struct's 1.7 kB: the query path of vs-serve clears several per
+ * request. */
 void vs_diag_clear(struct vs_diag *d)
 {
-    if (d)
-        memset(d, 0, sizeof *d);
+    if (!d)
+        return;
+    d->file[0] = d->field[0] = d->detail[0] = '\0';
+    d->line = d->col = 0;
 }
 
 int vs_diag_set(struct vs_diag *d, int status, const char *fmt, ...)

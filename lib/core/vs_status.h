@@ -77,7 +77,8 @@ const char *vs_status_name(int status);
 const char *vs_status_message(int status);
 int vs_status_exit(int status);
 
-/* Clear every field of d (d may be NULL). */
+/* Clear every field of d: each reads empty (strings "", line and column 0;
+ * the bytes after each string are left as they were). d may be NULL. */
 void vs_diag_clear(struct vs_diag *d);
 /* Set the detail sentence (printf format); keeps file/line/field. d may be NULL.
  * Returns `status` so a caller can write `return vs_diag_set(d, VS_E_DATA, ...)`. */

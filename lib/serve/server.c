@@ -398,15 +398,6 @@ static void segment_spans(struct ctx *c, const struct vs_query *q, size_t nseg,
     }
 }
 
-/* vs_diag_clear's effect for every reader (empty strings, no line or
- * column) without writing its 1.7 kB: for the diagnostics of the query
- * path, cleared several times per request */
-static inline void diag_reset(struct vs_diag *d)
-{
-    d->file[0] = d->field[0] = d->detail[0] = '\0';
-    d->line = d->col = 0;
-}
-
 struct hits_out {
     json_t *arr;     /* JSON mode */
     char *buf;       /* NDJSON mode */
@@ -651,7 +642,7 @@ static void run_pending(struct vs_srv_store *e, struct vs_srv_gen *g, struct vs_
                         uint64_t *scan_bytes)
 {
     struct vs_diag d;
-    diag_reset(&d);
+    vs_diag_clear(&d);
     struct batch_out b = {in, n};
     int st;
     if (direct) {
@@ -696,7 +687,7 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
                       uint64_t *scan_bytes)
 {
     struct vs_diag d;
-    diag_reset(&d);
+    vs_diag_clear(&d);
     struct vs_qtext *q = NULL;
     struct vs_srv_waiter *in[SRV_BATCH];
     size_t nin = 0;
@@ -982,7 +973,7 @@ static int one_object(const char **s, size_t *n)
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
-    diag_reset(&d);
+    vs_diag_clear(&d);
     struct parsed p = {json_array(), &d, c->srv->o.max_k, 0, NULL};
     struct vs_srv_gen *g = NULL;
     struct vs_qtext *q = NULL;
@@ -1001,7 +992,7 @@ static void ep_query(struct ctx *c)
     size_t llen = c->rq->len;
     int fast = 0;
     struct vs_diag gd;
-    diag_reset(&gd);
+    vs_diag_clear(&gd);
     if (!c->srv->otlp && line && one_object(&line, &llen) &&
         vs_srv_gen_acquire(c->store, &g, &gd) == VS_OK) {
         size_t dim = vs_store_settings(g->store)->dim;
