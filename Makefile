@@ -193,12 +193,14 @@ test: all units
 # Both passes; the last line is the combined summary.
 # deps.sh: the Debian packages (--release: the cppcheck and clang-tidy that
 # release.bats runs); test-deps.sh: the model files and venv groups
+# The builds run on every CPU unless make was given -j itself.
+CHECK_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 check: deps
 	@scripts/deps.sh --wasm --web --release
 	@scripts/test-deps.sh
-	@$(MAKE) --no-print-directory all units wasm
-	@$(MAKE) --no-print-directory BUILD=build-san SANITIZE=address,undefined all units
-	@$(MAKE) --no-print-directory BUILD=build-serial OPENMP=0 units
+	@$(MAKE) --no-print-directory $(CHECK_J) all units wasm
+	@$(MAKE) --no-print-directory $(CHECK_J) BUILD=build-san SANITIZE=address,undefined all units
+	@$(MAKE) --no-print-directory $(CHECK_J) BUILD=build-serial OPENMP=0 units
 	@tests/run.sh $(BUILD) build-san units:build-serial
 
 # deps first, then a new make: the pkg-config flags above are computed when a
