@@ -155,7 +155,7 @@ for arg in "$@"; do
         fi
     done
     rm -rf "$units"
-    took "$t0" "unit tests against $build ($jobs at once)"
+    took "$t0" "unit tests against $build (TEST_JOBS=$jobs)"
     if [ -n "$bats_files" ] && [ "$build" = "$arg" ]; then
         echo "# cli: bats against $build/bin"
         t0=$SECONDS
@@ -165,7 +165,7 @@ for arg in "$@"; do
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \
             bats --tap --timing "${par[@]}" $bats_files 2>&1 | count_tap
-        took "$t0" "bats against $build/bin ($jobs files at once)"
+        took "$t0" "bats against $build/bin (TEST_JOBS=$jobs)"
     fi
     # the Python package (tests/python/run.sh: pytest from the project's
     # venv, TAP): against each full build when TESTS matches "python"

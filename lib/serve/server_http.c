@@ -381,7 +381,7 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
                            "--listen %s: without --keys only 127.0.0.1 or [::1] may be used (or give --insecure-no-auth)",
                            srv->o.listen);
     /* a thread per connection: a query request waits in its thread while
-     * its query is searched in a batch with the others' (server.c), and
+     * its query is searched in a batch with the others' (server_batch.c), and
      * --threads bounds the searches that run at once, not the requests
      * that can wait for one */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;

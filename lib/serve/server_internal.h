@@ -1,14 +1,16 @@
 /* server_internal.h: what server_gen.c, server_metrics.c, server_auth.c,
- * server.c and server_http.c share (in that order of layering: each file
+ * server_shards.c, server_batch.c, server.c and server_http.c share (in that order of layering: each file
  * calls only files before it; ARCHITECTURE.md). Private to lib/. */
 #ifndef VS_SERVER_INTERNAL_H
 #define VS_SERVER_INTERNAL_H
 
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vs_jsonfmt.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
 #include "vs_server.h"
@@ -41,11 +43,11 @@ struct vs_srv_gen {
     struct vs_qtext *pool[32];
     int npool;
     /* single-record plain queries of concurrent requests waiting to be
-     * searched together in one batch (server.c); under the server's
+     * searched together in one batch (server_batch.c); under the server's
      * run_mu, as the fields after them */
     struct vs_srv_waiter *qhead, *qtail;
     size_t nqueued;
-    /* scan batches (server.c): scan 1 when the last batch scanned enough
+    /* scan batches (server_batch.c): scan 1 when the last batch scanned enough
      * rows exactly that a pass over them costs more than the queries
      * themselves; such a batch runs alone on all --threads threads with
      * scanq (made with that many threads; one scan batch runs at a time)
@@ -132,12 +134,12 @@ struct vs_server {
     struct vs_otlp *otlp;   /* trace exporter, NULL = tracing off */
     unsigned port;
     uint64_t requests;
-    /* searches running at once (server.c), at most o.threads: each a
+    /* searches running at once (server_batch.c), at most o.threads: each a
      * batch of queued single-record queries or one other query request */
     pthread_mutex_t run_mu;
     pthread_cond_t run_cv;  /* CLOCK_MONOTONIC, as vs_srv_now */
     int running;            /* slots taken: 1 per search, all for a scan batch */
-    /* turns between scan batches and the other searches (server.c):
+    /* turns between scan batches and the other searches (server_batch.c):
      * scan_want counts the threads waiting to lead a scan batch until the
      * slots are free; scan_epoch counts scan batches started; other_due
      * counts searches that waited through one and now go first */
@@ -215,6 +217,49 @@ char *vs_srv_sharded_metrics(struct vs_server *srv);
 /* GET /v1/stores/NAME of a sharded collection: {"name", "shards": [...]}. */
 json_t *vs_srv_sharded_info(const struct vs_srv_store *e);
 void vs_srv_sharded_free(struct vs_server *srv);
+
+/* server_batch.c: the queue of plain query records each generation
+ * batches (vs_srv_search_queued), and the search slots a request searched
+ * on its own holds (vs_srv_slot_take/give). */
+struct vs_srv_waiter {
+    struct vs_srv_waiter *next;
+    const json_t *rec;   /* the request's record (borrowed), or NULL: */
+    /* the plain vector query record line[0..len) as vs_query_scan read it
+     * (vec: its dim floats, k: its k or 0) without a json_t; parsed into
+     * own (and rec) only when vs_query_add_vector refuses the vector, for
+     * the error vs_qtext_add gives */
+    const char *line;
+    size_t len, k;
+    float *vec;
+    json_t *own;
+    char *qid;           /* its hits' qid; NULL: the id is unusable (add reports it) */
+    /* its hit records: NDJSON lines, or (json) the body {"hits":[ the
+     * records, comma-separated, as json_dumps writes the array; ep_query
+     * puts the opening and closes it */
+    struct vs_buf out;
+    int json;
+    uint64_t hits;
+    int st;              /* VS_OK, or the error of this query */
+    struct vs_diag d;
+    int done;            /* under run_mu */
+    /* posted when done, or when it became the head of its queue: only
+     * the head of a queue waits on the shared run_cv (which each batch's
+     * end and each freed slot wake), the others on this, so that a batch's
+     * end wakes its own queries and one candidate leader per queue, not
+     * every waiting request. Posted after run_mu is released (a thread
+     * woken while the poster holds it would block on it at once): posts
+     * counts the posts decided (under run_mu), waits those taken (by the
+     * waiter only), and the waiter takes them all before it returns, so
+     * that no post reaches a semaphore that is gone */
+    sem_t sem;
+    unsigned posts, waits;
+};
+/* The qid vs_query_add gives rec's hits (malloc'd), NULL when unusable. */
+char *vs_srv_record_qid(const json_t *rec);
+void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
+                          struct vs_srv_gen *g, struct vs_srv_waiter *w);
+void vs_srv_slot_take(struct vs_server *srv);
+void vs_srv_slot_give(struct vs_server *srv);
 
 /* server.c */
 /* Answer with an error without routing (body too large), counted in the
