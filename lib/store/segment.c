@@ -12,13 +12,18 @@
  * Each section carries an XXH64 of its stored bytes; each docs block and
  * each vectors block has its own XXH64 in DOCINDEX / VECINDEX, so one record
  * can be read without decompressing the others.
+ *
+ * This file reads the header and the section table, loads and checks
+ * whole sections, decodes the vectors blocks, opens the graph and codes
+ * sections, and reads and writes deletion files; segment_docs.c reads the
+ * docs blocks (and their cache) and the ids, segment_verify.c checks a
+ * whole segment, segment_write.c writes one.
  */
 #include "store_internal.h"
 #include "hnsw_internal.h"
 #include "quant_internal.h"
 #include "store_hnsw_internal.h"
 #include "store_text_internal.h"
-#include "vs_jsonscan.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -106,7 +111,7 @@ int vs_io_fsync_dir(const char *dir)
     return st;
 }
 
-static const char *sect_name(uint32_t type)
+const char *vs_seg_sect_name(uint32_t type)
 {
     switch (type) {
     case VS_SECT_IDS: return "ids";
@@ -131,9 +136,7 @@ static void f16_decode(float *f, const unsigned char *h, size_t n)
 
 /* ---- reading ---- */
 
-static int corrupt(struct vs_diag *d, const struct vs_segment *g,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int corrupt(struct vs_diag *d, const struct vs_segment *g,
+int vs_seg_corrupt(struct vs_diag *d, const struct vs_segment *g,
                    const char *fmt, ...)
 {
     char buf[512];
@@ -161,7 +164,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     struct stat sb;
     g->fd = vs_io_open_regular(g->path, &sb);
     if (g->fd == -2) {
-        st = corrupt(d, g, "segment is not a regular file");
+        st = vs_seg_corrupt(d, g, "segment is not a regular file");
         goto fail;
     }
     if (g->fd < 0) {
@@ -175,19 +178,20 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     g->file_bytes = (uint64_t)sb.st_size;
     unsigned char h[VS_SEG_HEADER_SIZE];
     if (g->file_bytes < VS_SEG_HEADER_SIZE) {
-        st = corrupt(d, g, "truncated segment (%llu bytes)", (unsigned long long)g->file_bytes);
+        st = vs_seg_corrupt(d, g, "truncated segment (%llu bytes)",
+                            (unsigned long long)g->file_bytes);
         goto fail;
     }
     if ((st = vs_io_pread_all(g->fd, h, sizeof h, 0)) != VS_OK) {
-        st = corrupt(d, g, "cannot read the header");
+        st = vs_seg_corrupt(d, g, "cannot read the header");
         goto fail;
     }
     if (memcmp(h, VS_SEG_MAGIC, 8) != 0) {
-        st = corrupt(d, g, "not a segment file (bad magic)");
+        st = vs_seg_corrupt(d, g, "not a segment file (bad magic)");
         goto fail;
     }
     if (vs_get64(h + 56) != XXH64(h, 56, 0)) {
-        st = corrupt(d, g, "header checksum mismatch");
+        st = vs_seg_corrupt(d, g, "header checksum mismatch");
         goto fail;
     }
     uint32_t version = vs_get32(h + 8);
@@ -205,15 +209,15 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     if (g->nsect == 0 || g->nsect > VS_SEG_MAX_SECT || toff < VS_SEG_HEADER_SIZE ||
         toff > g->file_bytes ||
         g->file_bytes - toff < (uint64_t)g->nsect * VS_SEG_SECT_SIZE) {
-        st = corrupt(d, g, "truncated segment (%llu bytes): the section table "
-                     "is missing", (unsigned long long)g->file_bytes);
+        st = vs_seg_corrupt(d, g, "truncated segment (%llu bytes): the section table "
+                            "is missing", (unsigned long long)g->file_bytes);
         goto fail;
     }
     unsigned char table[VS_SEG_MAX_SECT * VS_SEG_SECT_SIZE];
     size_t tlen = g->nsect * VS_SEG_SECT_SIZE;
     if (vs_io_pread_all(g->fd, table, tlen, toff) != VS_OK ||
         XXH64(table, tlen, 0) != vs_get64(h + 40)) {
-        st = corrupt(d, g, "section table checksum mismatch");
+        st = vs_seg_corrupt(d, g, "section table checksum mismatch");
         goto fail;
     }
     int have[6] = {0};
@@ -228,8 +232,8 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
         s->raw = vs_get64(e + 32);
         s->sum = vs_get64(e + 40);
         if (s->off > toff || s->len > toff - s->off) {
-            st = corrupt(d, g, "section '%s': extends past the end of the data",
-                         sect_name(s->type));
+            st = vs_seg_corrupt(d, g, "section '%s': extends past the end of the data",
+                                vs_seg_sect_name(s->type));
             goto fail;
         }
         if (s->type >= 1 && s->type <= 5) {
@@ -239,12 +243,12 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
             } else if (s->codec > VS_CODEC_ZSTD) {
                 vs_diag_where(d, g->path, 0);
                 st = vs_diag_set(d, VS_E_VERSION, "section '%s': unknown codec %u",
-                                 sect_name(s->type), s->codec);
+                                 vs_seg_sect_name(s->type), s->codec);
                 goto fail;
             }
         } else if (s->type == VS_SECT_DOCDICT) {
             if (s->codec != VS_CODEC_RAW || s->len != s->raw) {
-                st = corrupt(d, g, "section 'docdict': bad size");
+                st = vs_seg_corrupt(d, g, "section 'docdict': bad size");
                 goto fail;
             }
         } else if (s->flags & VS_SECT_REQUIRED) {
@@ -256,7 +260,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     }
     for (int t = 1; t <= 5; t++)
         if (!have[t]) {
-            st = corrupt(d, g, "section '%s' is missing", sect_name((uint32_t)t));
+            st = vs_seg_corrupt(d, g, "section '%s' is missing", vs_seg_sect_name((uint32_t)t));
             goto fail;
         }
     /* every size below is computed from these two: rows x dim x 4 must
@@ -265,43 +269,43 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     uint64_t vbytes;
     if (__builtin_mul_overflow(g->rows, (uint64_t)g->dim * sizeof(float), &vbytes) ||
         (g->rows && (g->dim == 0 || g->dim > VS_SEG_MAX_DIM))) {
-        st = corrupt(d, g, "header: %llu rows x dimension %u is not a valid size",
-                     (unsigned long long)g->rows, g->dim);
+        st = vs_seg_corrupt(d, g, "header: %llu rows x dimension %u is not a valid size",
+                            (unsigned long long)g->rows, g->dim);
         goto fail;
     }
     for (uint32_t i = 0; i < g->nsect; i++) {
         const struct vs_sect *s = &g->sect[i];
         if (s->type == VS_SECT_VECTORS &&
             (s->raw != vbytes || (g->vf16 && s->len != vbytes / 2))) {
-            st = corrupt(d, g, "section 'vectors': size does not match rows x dim");
+            st = vs_seg_corrupt(d, g, "section 'vectors': size does not match rows x dim");
             goto fail;
         }
         if (s->type == VS_SECT_IDS && s->raw < g->rows) {
-            st = corrupt(d, g, "section 'ids': too small for %llu rows",
-                         (unsigned long long)g->rows);
+            st = vs_seg_corrupt(d, g, "section 'ids': too small for %llu rows",
+                                (unsigned long long)g->rows);
             goto fail;
         }
         /* no zstd frame expands more than VS_ZSTD_MAX_RATIO times (an RLE
          * block: 4 bytes for 128 KiB), so a larger raw length is a lie that
          * would size an allocation */
         if (s->codec == VS_CODEC_ZSTD && s->raw / VS_ZSTD_MAX_RATIO > s->len) {
-            st = corrupt(d, g, "section '%s': raw length %llu is impossible for %llu "
-                         "stored bytes", sect_name(s->type), (unsigned long long)s->raw,
-                         (unsigned long long)s->len);
+            st = vs_seg_corrupt(d, g, "section '%s': raw length %llu is impossible for %llu "
+                                "stored bytes", vs_seg_sect_name(s->type),
+                                (unsigned long long)s->raw, (unsigned long long)s->len);
             goto fail;
         }
         if ((s->type == VS_SECT_DOCINDEX || s->type == VS_SECT_VECINDEX) &&
             s->raw % VS_DOCIDX_ENTRY != 0) {
-            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
+            st = vs_seg_corrupt(d, g, "section '%s': bad size", vs_seg_sect_name(s->type));
             goto fail;
         }
         if (s->codec == VS_CODEC_RAW && s->type != VS_SECT_DOCS &&
             s->type != VS_SECT_VECTORS && s->len != s->raw) {
-            st = corrupt(d, g, "section '%s': bad size", sect_name(s->type));
+            st = vs_seg_corrupt(d, g, "section '%s': bad size", vs_seg_sect_name(s->type));
             goto fail;
         }
         if (s->raw > ((uint64_t)1 << 40)) {
-            st = corrupt(d, g, "section '%s': implausible size", sect_name(s->type));
+            st = vs_seg_corrupt(d, g, "section '%s': implausible size", vs_seg_sect_name(s->type));
             goto fail;
         }
     }
@@ -311,13 +315,6 @@ fail:
     vs_seg_close(g);
     return st;
 }
-
-/* Strings of vs_segment_id, kept until the segment is closed. */
-struct vs_idchunk {
-    struct vs_idchunk *next;
-    size_t used, cap;
-    char text[];
-};
 
 void vs_seg_close(struct vs_segment *g)
 {
@@ -358,14 +355,6 @@ void vs_seg_close(struct vs_segment *g)
     free(g);
 }
 
-static const struct vs_sect *find_sect(const struct vs_segment *g, uint32_t type)
-{
-    for (uint32_t i = 0; i < g->nsect; i++)
-        if (g->sect[i].type == type)
-            return &g->sect[i];
-    return NULL;
-}
-
 /* Read stored bytes [off, off+len) of the file, check sum, decompress into a
  * new buffer of raw bytes (64-byte aligned, NUL-terminated past raw). */
 #define VS_HUGE_PAGE ((size_t)2 << 20)
@@ -374,7 +363,7 @@ static const struct vs_sect *find_sect(const struct vs_segment *g, uint32_t type
  * the kernel gives them on request (madvise mode): filling a large section
  * then takes a page fault per 2 MiB instead of one per 4 KiB, which was
  * most of the time to a store's first answer. */
-static void *big_alloc(size_t n)
+void *vs_seg_big_alloc(size_t n)
 {
     if (n < VS_HUGE_PAGE)
         return aligned_alloc(64, (n + 63) / 64 * 64);
@@ -385,7 +374,7 @@ static void *big_alloc(size_t n)
     return p;
 }
 
-static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
+int vs_seg_load_bytes(struct vs_segment *g, const char *what, uint64_t off,
                       uint64_t len, uint64_t raw, uint64_t sum, uint32_t codec,
                       void **out, struct vs_diag *d)
 {
@@ -403,7 +392,7 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
     /* a raw section is read straight into its buffer */
     int direct = codec == VS_CODEC_RAW;
     void *dst = NULL;
-    void *stored = big_alloc(direct ? (size_t)raw + 1 : len ? (size_t)len : 1);
+    void *stored = vs_seg_big_alloc(direct ? (size_t)raw + 1 : len ? (size_t)len : 1);
     if (!stored)
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
                            (unsigned long long)(direct ? raw : len), what);
@@ -432,7 +421,7 @@ static int load_bytes(struct vs_segment *g, const char *what, uint64_t off,
                              what, (unsigned long long)raw);
             goto fail;
         }
-        if (!(dst = big_alloc((size_t)raw + 1))) {
+        if (!(dst = vs_seg_big_alloc((size_t)raw + 1))) {
             st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for %s",
                              (unsigned long long)raw, what);
             goto fail;
@@ -456,7 +445,7 @@ fail:
 
 /* Map the whole file read-only on first use (caller holds g->mu). A segment
  * is never modified once written, so the mapping stays valid. */
-static int seg_map(struct vs_segment *g, struct vs_diag *d)
+int vs_seg_map(struct vs_segment *g, struct vs_diag *d)
 {
     if (g->map)
         return VS_OK;
@@ -476,13 +465,13 @@ int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
 {
     *p = NULL;
     *len = 0;
-    const struct vs_sect *s = find_sect(g, type);
+    const struct vs_sect *s = vs_seg_find_sect(g, type);
     if (!s)
         return VS_E_NOTFOUND;
     if (s->codec != VS_CODEC_RAW || s->len != s->raw)
         return VS_E_UNSUPPORTED;
     pthread_mutex_lock(&g->mu);
-    int st = seg_map(g, d);
+    int st = vs_seg_map(g, d);
     pthread_mutex_unlock(&g->mu);
     if (st != VS_OK)
         return st;
@@ -491,13 +480,13 @@ int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
     return VS_OK;
 }
 
-static int load_sect(struct vs_segment *g, uint32_t type, void **out,
+int vs_seg_load_sect(struct vs_segment *g, uint32_t type, void **out,
                      struct vs_diag *d)
 {
-    const struct vs_sect *s = find_sect(g, type);
+    const struct vs_sect *s = vs_seg_find_sect(g, type);
     char what[64];
-    snprintf(what, sizeof what, "section '%s'", sect_name(type));
-    return load_bytes(g, what, s->off, s->len, s->raw, s->sum, s->codec, out, d);
+    snprintf(what, sizeof what, "section '%s'", vs_seg_sect_name(type));
+    return vs_seg_load_bytes(g, what, s->off, s->len, s->raw, s->sum, s->codec, out, d);
 }
 
 int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
@@ -505,170 +494,24 @@ int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
 {
     *buf = NULL;
     *len = 0;
-    const struct vs_sect *s = find_sect(g, type);
+    const struct vs_sect *s = vs_seg_find_sect(g, type);
     if (!s)
         return VS_E_NOTFOUND;
-    int st = load_sect(g, type, buf, d);
+    int st = vs_seg_load_sect(g, type, buf, d);
     if (st == VS_OK)
         *len = (size_t)s->raw;
     return st;
 }
 
-static int ensure_docidx(struct vs_segment *g, struct vs_diag *d)
-{
-    if (g->docidx)
-        return VS_OK;
-    void *p;
-    int st = load_sect(g, VS_SECT_DOCINDEX, &p, d);
-    if (st != VS_OK)
-        return st;
-    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
-    const struct vs_sect *ix = find_sect(g, VS_SECT_DOCINDEX);
-    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0;
-    uint64_t *first = malloc((n ? n : 1) * sizeof *first);
-    if (!first) {
-        free(p);
-        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
-    }
-    for (uint64_t b = 0; b < n; b++) {
-        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
-        uint64_t off = vs_get64(e), len = vs_get64(e + 8);
-        if (off > docs->len || len > docs->len - off || vs_get64(e + 32) != next ||
-            vs_get64(e + 40) == 0 || vs_get64(e + 40) > g->rows - next ||
-            vs_get64(e + 40) > vs_get64(e + 16) || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
-            free(p);
-            free(first);
-            vs_diag_where(d, g->path, 0);
-            return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
-                               (unsigned long long)b);
-        }
-        first[b] = next;
-        next += vs_get64(e + 40);
-    }
-    if (next != g->rows) {
-        free(p);
-        free(first);
-        vs_diag_where(d, g->path, 0);
-        return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': covers %llu rows, not %llu",
-                           (unsigned long long)next, (unsigned long long)g->rows);
-    }
-    g->docidx = p;
-    g->dfirst = first;
-    g->nblocks = n;
-    return VS_OK;
-}
+uint64_t vs_segment_rows(const struct vs_segment *g) { return g->rows; }
+uint64_t vs_segment_deleted(const struct vs_segment *g) { return g->ndel; }
 
-/* The decompression context of the docs blocks and, when the segment has
- * section DOCDICT, their dictionary; once (caller holds g->mu). */
-static int ensure_dctx(struct vs_segment *g, struct vs_diag *d)
+int vs_segment_live(const struct vs_segment *g, uint64_t row)
 {
-    if (g->dctx)
-        return VS_OK;
-    const struct vs_sect *s = find_sect(g, VS_SECT_DOCDICT);
-    if (s && !g->ddict) {
-        void *p;
-        int st = load_sect(g, VS_SECT_DOCDICT, &p, d);
-        if (st != VS_OK)
-            return st;
-        g->ddict = ZSTD_createDDict(p, (size_t)s->raw);
-        free(p);
-        if (!g->ddict)
-            return corrupt(d, g, "section 'docdict': not a zstd dictionary");
-    }
-    if (!(g->dctx = ZSTD_createDCtx()))
-        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a zstd context");
-    return VS_OK;
+    if (row >= g->rows)
+        return 0;
+    return !(g->del && (g->del[row >> 3] >> (row & 7) & 1));
 }
-
-/* Decompress docs block b into dst (raw + 1 bytes, raw from the block's
- * index entry; NUL-terminated) from the mapped file: checked against its
- * checksum, decompressed with the segment's dictionary when it has one
- * (caller holds g->mu: the context is the segment's). */
-static int unpack_block(struct vs_segment *g, uint64_t b, char *dst, struct vs_diag *d)
-{
-    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
-    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-    uint64_t off = vs_get64(e), len = vs_get64(e + 8), raw = vs_get64(e + 16);
-    /* ensure_docidx checked that the block lies inside the section, and
-     * vs_seg_open that the section lies inside the file */
-    const unsigned char *src = g->map + docs->off + off;
-    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, dst, (size_t)raw, src,
-                                                     (size_t)len, g->ddict)
-                        : ZSTD_decompressDCtx(g->dctx, dst, (size_t)raw, src, (size_t)len);
-    if (ZSTD_isError(n) || n != raw)
-        return corrupt(d, g, "section 'docs' block %llu: does not decompress",
-                       (unsigned long long)b);
-    /* every doc ends with a newline; a block claiming more docs than it
-     * holds is found when one of them is read (vs-index verify counts) */
-    if (dst[raw - 1] != '\n')
-        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                       (unsigned long long)b);
-    dst[raw] = '\0';
-    return VS_OK;
-}
-
-/* The checks of docs block b before it is decompressed (caller holds
- * g->mu): its size, checksum and frame; *raw its decompressed bytes. */
-static int check_block(struct vs_segment *g, uint64_t b, uint64_t *raw, struct vs_diag *d)
-{
-    int st;
-    if ((st = ensure_dctx(g, d)) != VS_OK || (st = seg_map(g, d)) != VS_OK)
-        return st;
-    const struct vs_sect *docs = find_sect(g, VS_SECT_DOCS);
-    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-    uint64_t off = vs_get64(e), len = vs_get64(e + 8);
-    *raw = vs_get64(e + 16);
-    const unsigned char *src = g->map + docs->off + off;
-    if (*raw / VS_ZSTD_MAX_RATIO > len)
-        return corrupt(d, g, "section 'docs' block %llu: bad size", (unsigned long long)b);
-    if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
-        return corrupt(d, g, "section 'docs' block %llu: checksum mismatch",
-                       (unsigned long long)b);
-    unsigned long long fs = ZSTD_getFrameContentSize(src, (size_t)len);
-    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != *raw))
-        return corrupt(d, g, "section 'docs' block %llu: does not decompress to its %llu bytes",
-                       (unsigned long long)b, (unsigned long long)*raw);
-    return VS_OK;
-}
-
-/* Decompress docs block b into g->blk (caller holds g->mu), into a buffer
- * kept from block to block. */
-static int load_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
-{
-    if (g->blk_no == b)
-        return VS_OK;
-    uint64_t raw;
-    int st = check_block(g, b, &raw, d);
-    if (st != VS_OK)
-        return st;
-    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-    g->blk_no = UINT64_MAX;
-    if (raw + 1 > g->blk_cap) {
-        free(g->blk);
-        g->blk_cap = 0;
-        if (!(g->blk = malloc((size_t)raw + 1)))
-            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
-                               (unsigned long long)raw);
-        g->blk_cap = (size_t)raw + 1;
-    }
-    if ((st = unpack_block(g, b, g->blk, d)) != VS_OK)
-        return st;
-    g->blk_len = (size_t)raw;
-    g->blk_no = b;
-    g->blk_first = vs_get64(e + 32);
-    g->blk_n = vs_get64(e + 40);
-    g->blk_at_row = 0;
-    g->blk_at = 0;
-    return VS_OK;
-}
-
-/* A docs block kept by the cache (vs_segment_doc_cache): doc k (k <
- * nfound) is text[off[k] .. off[k + 1] - 1) (without its newline). */
-struct vs_docblk {
-    uint64_t first, nfound;
-    size_t *off;
-    char *text;
-};
 
 /* The block of an index of n blocks (docidx or vecidx entries, in row
  * order) that holds row: binary search on their first rows. */
@@ -685,258 +528,17 @@ static uint64_t block_of(const unsigned char *idx, uint64_t n, uint64_t row)
     return lo;
 }
 
-/* The bytes a cached block of n docs and raw text bytes takes (a
- * multiple of 16, so that blocks carved one after another stay aligned). */
-static size_t docblk_bytes(uint64_t n, uint64_t raw)
-{
-    size_t b = sizeof(struct vs_docblk) + (size_t)(n + 1) * sizeof(size_t) + (size_t)raw + 1;
-    return (b + 15) / 16 * 16;
-}
-
-/* The docs block that holds row (the docs index is loaded): binary
- * search on the blocks' first rows, a dense array (8 bytes a block, not
- * one cache line each as in docidx). */
-static uint64_t doc_block_of(const struct vs_segment *g, uint64_t row)
-{
-    const uint64_t *f = g->dfirst;
-    uint64_t lo = 0, hi = g->nblocks;
-    while (hi - lo > 1) {
-        uint64_t mid = (lo + hi) / 2;
-        if (f[mid] <= row)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Docs block b into the cache (caller holds g->mu): *out the block, or
- * NULL when keeping it would pass the budget. */
-static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
-                       struct vs_diag *d)
-{
-    if ((*out = __atomic_load_n(&g->dcache[b], __ATOMIC_ACQUIRE)) != NULL)
-        return VS_OK;
-    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-    uint64_t raw, n = vs_get64(e + 40);
-    int st = check_block(g, b, &raw, d);
-    if (st != VS_OK)
-        return st;
-    size_t bytes = docblk_bytes(n, raw);
-    if (bytes > g->dcache_budget - g->dcache_bytes || g->dcache_bytes > g->dcache_budget)
-        return VS_OK; /* over budget: read as without the cache */
-    if (!g->darena && g->darena_cap && !(g->darena = big_alloc(g->darena_cap)))
-        g->darena_cap = 0; /* no region: each block malloc'd */
-    struct vs_docblk *c;
-    int carved = g->darena && bytes <= g->darena_cap - g->darena_used;
-    if (carved) {
-        c = (struct vs_docblk *)(void *)(g->darena + g->darena_used);
-        g->darena_used += bytes;
-    } else if (!(c = malloc(bytes))) {
-        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
-                           (unsigned long long)raw);
-    }
-    c->off = (size_t *)(void *)(c + 1);
-    c->text = (char *)(c->off + n + 1);
-    if ((st = unpack_block(g, b, c->text, d)) != VS_OK) {
-        if (carved) /* the last carved: given back */
-            g->darena_used -= bytes;
-        else
-            free(c);
-        return st;
-    }
-    c->first = vs_get64(e + 32);
-    c->nfound = 0;
-    size_t p = 0;
-    c->off[0] = 0;
-    while (c->nfound < n) {
-        const char *nl = p < raw ? memchr(c->text + p, '\n', (size_t)raw - p) : NULL;
-        if (!nl)
-            break;
-        p = (size_t)(nl - c->text) + 1;
-        c->off[++c->nfound] = p;
-    }
-    g->dcache_bytes += bytes;
-    __atomic_store_n(&g->dcache[b], c, __ATOMIC_RELEASE);
-    *out = c;
-    return VS_OK;
-}
-
-int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
-{
-    pthread_mutex_lock(&g->mu);
-    int st = VS_OK;
-    if (!g->dcache && (st = ensure_docidx(g, d)) == VS_OK) {
-        struct vs_docblk **dc = calloc(g->nblocks ? g->nblocks : 1, sizeof *dc);
-        if (!dc) {
-            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
-        } else {
-            /* the region for every block (ensure_docidx checked each
-             * block's sizes), at most the budget; reserved on first use */
-            size_t all = 0;
-            for (uint64_t b = 0; b < g->nblocks && all < budget; b++) {
-                const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
-                all += docblk_bytes(vs_get64(e + 40), vs_get64(e + 16));
-            }
-            g->darena_cap = all < budget ? all : budget;
-            g->dcache_budget = budget;
-            __atomic_store_n(&g->dcache, dc, __ATOMIC_RELEASE);
-        }
-    }
-    pthread_mutex_unlock(&g->mu);
-    return st;
-}
-
-size_t vs_segment_doc_cache_bytes(struct vs_segment *g)
-{
-    pthread_mutex_lock(&g->mu);
-    size_t n = g->dcache ? g->dcache_bytes : 0;
-    pthread_mutex_unlock(&g->mu);
-    return n;
-}
-
-/* Row's doc in the cache: *p its bytes in the cached block (followed by
- * its newline, not a NUL), *n their length; *p NULL when the cache cannot
- * give it (over budget) and the caller reads it the uncached way. */
-static int cached_view(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
-                       const char **p, size_t *n, struct vs_diag *d)
-{
-    *p = NULL;
-    *n = 0;
-    uint64_t b = doc_block_of(g, row);
-    struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
-    if (!c) {
-        pthread_mutex_lock(&g->mu);
-        int st = cache_block(g, b, &c, d);
-        pthread_mutex_unlock(&g->mu);
-        if (st != VS_OK)
-            return st;
-        if (!c)
-            return VS_OK;
-    }
-    uint64_t k = row - c->first;
-    if (k >= c->nfound)
-        return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                       (unsigned long long)b);
-    *p = c->text + c->off[k];
-    *n = c->off[k + 1] - 1 - c->off[k];
-    return VS_OK;
-}
-
-/* Row's doc from the cache into *buf; *done 0 when the cache cannot give
- * it (over budget) and the caller reads it the uncached way. */
-static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
-                      char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
-{
-    const char *src;
-    size_t n;
-    int st = cached_view(g, dc, row, &src, &n, d);
-    *done = src != NULL;
-    if (st != VS_OK || !src)
-        return st;
-    if (n + 1 > *cap) {
-        char *p = realloc(*buf, n + 1);
-        if (!p)
-            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
-        *buf = p;
-        *cap = n + 1;
-    }
-    memcpy(*buf, src, n);
-    (*buf)[n] = '\0';
-    *len = n;
-    return VS_OK;
-}
-
-/* Where doc k of the loaded block starts (*a) and its length without the
- * newline (*n); from the last doc found when k is past it. */
-static int block_doc(struct vs_segment *g, uint64_t k, size_t *a, size_t *n,
-                     struct vs_diag *d)
-{
-    uint64_t j = 0;
-    size_t p = 0;
-    if (g->blk_at_row <= k) {
-        j = g->blk_at_row;
-        p = g->blk_at;
-    }
-    for (;;) {
-        const char *nl = p < g->blk_len ? memchr(g->blk + p, '\n', g->blk_len - p) : NULL;
-        if (!nl)
-            return corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                           (unsigned long long)g->blk_no);
-        size_t end = (size_t)(nl - g->blk);
-        if (j == k) {
-            *a = p;
-            *n = end - p;
-            g->blk_at_row = k + 1;
-            g->blk_at = end + 1;
-            return VS_OK;
-        }
-        p = end + 1;
-        j++;
-    }
-}
-
-int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
-                   size_t *len, struct vs_diag *d)
-{
-    if (row >= g->rows)
-        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
-                           (unsigned long long)row);
-    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
-    if (dc) { /* set after the docs index was loaded */
-        int done, st = cached_doc(g, dc, row, buf, cap, len, &done, d);
-        if (st != VS_OK || done)
-            return st;
-    }
-    pthread_mutex_lock(&g->mu);
-    int st = ensure_docidx(g, d);
-    if (st != VS_OK)
-        goto out;
-    if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
-        if ((st = load_block(g, doc_block_of(g, row), d)) != VS_OK)
-            goto out;
-    }
-    size_t a = 0, n = 0;
-    if ((st = block_doc(g, row - g->blk_first, &a, &n, d)) != VS_OK)
-        goto out;
-    if (n + 1 > *cap) {
-        char *p = realloc(*buf, n + 1);
-        if (!p) {
-            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
-            goto out;
-        }
-        *buf = p;
-        *cap = n + 1;
-    }
-    memcpy(*buf, g->blk + a, n);
-    (*buf)[n] = '\0';
-    *len = n;
-out:
-    pthread_mutex_unlock(&g->mu);
-    return st;
-}
-
-uint64_t vs_segment_rows(const struct vs_segment *g) { return g->rows; }
-uint64_t vs_segment_deleted(const struct vs_segment *g) { return g->ndel; }
-
-int vs_segment_live(const struct vs_segment *g, uint64_t row)
-{
-    if (row >= g->rows)
-        return 0;
-    return !(g->del && (g->del[row >> 3] >> (row & 7) & 1));
-}
-
 /* Load and check VECINDEX (caller holds g->mu). */
 static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
 {
     if (g->vecidx)
         return VS_OK;
     void *p;
-    int st = load_sect(g, VS_SECT_VECINDEX, &p, d);
+    int st = vs_seg_load_sect(g, VS_SECT_VECINDEX, &p, d);
     if (st != VS_OK)
         return st;
-    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
-    const struct vs_sect *ix = find_sect(g, VS_SECT_VECINDEX);
+    const struct vs_sect *vs = vs_seg_find_sect(g, VS_SECT_VECTORS);
+    const struct vs_sect *ix = vs_seg_find_sect(g, VS_SECT_VECINDEX);
     /* f16: each block is rows x dim half floats, decoded to float32 (never
      * in place) */
     uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0, rowbytes = (uint64_t)g->dim * 4,
@@ -986,17 +588,17 @@ static int ensure_vecidx(struct vs_segment *g, struct vs_diag *d)
 /* Read, check and decompress vectors block b into a new buffer. */
 static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_diag *d)
 {
-    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const struct vs_sect *vs = vs_seg_find_sect(g, VS_SECT_VECTORS);
     const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
     uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
     char what[80];
     snprintf(what, sizeof what, "section 'vectors' block %llu", (unsigned long long)b);
     if (!g->vf16)
-        return load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
-                          len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
+        return vs_seg_load_bytes(g, what, vs->off + vs_get64(e), len, raw, vs_get64(e + 24),
+                                 len == raw ? VS_CODEC_RAW : VS_CODEC_ZSTD, out, d);
     void *h; /* half floats: read and checked as stored, then widened */
-    int st = load_bytes(g, what, vs->off + vs_get64(e), len, len, vs_get64(e + 24),
-                        VS_CODEC_RAW, &h, d);
+    int st = vs_seg_load_bytes(g, what, vs->off + vs_get64(e), len, len, vs_get64(e + 24),
+                               VS_CODEC_RAW, &h, d);
     if (st != VS_OK)
         return st;
     float *f = malloc(raw ? (size_t)raw : 1); /* ensure_vecidx: raw = 2 len */
@@ -1016,7 +618,7 @@ static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_d
 static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sbuf,
                          size_t *scap, struct vs_diag *d)
 {
-    const struct vs_sect *vs = find_sect(g, VS_SECT_VECTORS);
+    const struct vs_sect *vs = vs_seg_find_sect(g, VS_SECT_VECTORS);
     const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
     float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
     uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
@@ -1071,19 +673,19 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
         return VS_OK;
     size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
     if (g->vmapped == -1) { /* raw blocks: the region is the mapped section */
-        int st = seg_map(g, d);
+        int st = vs_seg_map(g, d);
         if (st != VS_OK)
             return st;
         g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
         if (!g->vready)
             return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes",
                                (unsigned long long)g->nvblocks);
-        g->vregion = (float *)(void *)(g->map + find_sect(g, VS_SECT_VECTORS)->off);
+        g->vregion = (float *)(void *)(g->map + vs_seg_find_sect(g, VS_SECT_VECTORS)->off);
         g->vmapped = 1;
         return VS_OK;
     }
     if (dense || total < VS_HUGE_PAGE) {
-        g->vregion = big_alloc(total);
+        g->vregion = vs_seg_big_alloc(total);
     } else {
         /* sparse use (a few blocks re-scored): 4 KiB pages, as a huge page
          * would clear 2 MiB for each block touched; aligned for a later
@@ -1210,208 +812,6 @@ out:
     return st;
 }
 
-int vs_segment_ids(struct vs_segment *g, const char *const **ids,
-                   struct vs_diag *d)
-{
-    pthread_mutex_lock(&g->mu);
-    int st = VS_OK;
-    if (!g->ids) {
-        void *p;
-        st = load_sect(g, VS_SECT_IDS, &p, d);
-        if (st != VS_OK)
-            goto out;
-        const struct vs_sect *s = find_sect(g, VS_SECT_IDS);
-        const char **v = malloc((g->rows ? g->rows : 1) * sizeof *v);
-        if (!v) {
-            free(p);
-            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
-            goto out;
-        }
-        /* an id starts after each NUL: found 8 bytes at a time (the exact
-         * zero-byte test, no false hits), so 1M short ids split in about a
-         * millisecond instead of a strlen call each */
-        const char *c = p;
-        uint64_t k = 0, start = 0, i = 0;
-        const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
-        if (g->rows && s->raw)
-            v[k++] = c;
-        for (; i + 8 <= s->raw && k <= g->rows; i += 8) {
-            uint64_t x;
-            memcpy(&x, c + i, 8);
-            uint64_t z = ~(((x & lo7) + lo7) | x | lo7); /* 0x80 where a byte is 0 */
-            while (z) {
-                uint64_t at = i + (uint64_t)__builtin_ctzll(z) / 8 + 1;
-                z &= z - 1;
-                start = at;
-                if (at < s->raw) {
-                    if (k == g->rows) {
-                        k++; /* one id too many */
-                        break;
-                    }
-                    v[k++] = c + at;
-                }
-            }
-        }
-        for (; i < s->raw && k <= g->rows; i++)
-            if (c[i] == '\0') {
-                start = i + 1;
-                if (i + 1 < s->raw) {
-                    if (k == g->rows) {
-                        k++;
-                        break;
-                    }
-                    v[k++] = c + i + 1;
-                }
-            }
-        if (k != g->rows || start != s->raw) {
-            free(p);
-            free(v);
-            vs_diag_where(d, g->path, 0);
-            st = vs_diag_set(d, VS_E_CORRUPT, "section 'ids': holds %llu ids, not %llu",
-                             (unsigned long long)k, (unsigned long long)g->rows);
-            goto out;
-        }
-        g->idbuf = p;
-        __atomic_store_n(&g->ids, v, __ATOMIC_RELEASE);
-    }
-out:
-    *ids = g->ids;
-    pthread_mutex_unlock(&g->mu);
-    return st;
-}
-
-#define VS_IDCHUNK_BYTES ((size_t)16 << 10)
-
-/* A copy of id[0..n) kept in g's chunks (caller holds g->mu). */
-static char *keep_id(struct vs_segment *g, const char *id, size_t n)
-{
-    struct vs_idchunk *c = g->idchunks;
-    if (!c || c->cap - c->used < n + 1) {
-        size_t cap = n + 1 > VS_IDCHUNK_BYTES ? n + 1 : VS_IDCHUNK_BYTES;
-        if (!(c = malloc(sizeof *c + cap)))
-            return NULL;
-        c->next = g->idchunks;
-        c->used = 0;
-        c->cap = cap;
-        g->idchunks = c;
-    }
-    char *p = c->text + c->used;
-    memcpy(p, id, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
-
-static const char *const id_key[] = {"id"};
-
-int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
-                  struct vs_diag *d)
-{
-    *id = NULL;
-    if (row >= g->rows)
-        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
-                           (unsigned long long)row);
-    const char **all = __atomic_load_n(&g->ids, __ATOMIC_ACQUIRE);
-    if (all) {
-        *id = all[row];
-        return VS_OK;
-    }
-    char **slot = __atomic_load_n(&g->idrow, __ATOMIC_ACQUIRE);
-    char *got = slot ? __atomic_load_n(&slot[row], __ATOMIC_ACQUIRE) : NULL;
-    if (got) {
-        *id = got;
-        return VS_OK;
-    }
-    /* the row's doc holds its id (vs_writer_upsert keeps "id" in the doc;
-     * the ids section holds the same string): one docs block is read, not
-     * the whole ids section; scanned where the docs cache keeps it, else
-     * in a copy */
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    const char *text = NULL;
-    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
-    int st = dc ? cached_view(g, dc, row, &text, &len, d) : VS_OK;
-    if (st == VS_OK && !text && (st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d)) == VS_OK)
-        text = buf;
-    if (st != VS_OK)
-        return st;
-    struct vs_json_span sp;
-    json_t *doc = NULL;
-    const char *v = NULL;
-    size_t vn = 0;
-    if (vs_json_scan_doc(text, len, id_key, 1, &sp) && sp.p && !sp.esc && sp.n >= 2 &&
-        sp.p[0] == '"') {
-        v = sp.p + 1; /* no escape: the bytes between the quotes */
-        vn = sp.n - 2;
-    } else {
-        doc = json_loadb(text, len, 0, NULL);
-        json_t *j = doc ? json_object_get(doc, "id") : NULL;
-        if (json_is_string(j)) {
-            v = json_string_value(j);
-            vn = json_string_length(j);
-        }
-    }
-    if (!v || vn == 0 || memchr(v, '\0', vn)) {
-        /* a doc without its id (not written by this library): the ids
-         * section, whole */
-        json_decref(doc);
-        free(buf);
-        const char *const *ids;
-        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
-            return st;
-        *id = ids[row];
-        return VS_OK;
-    }
-    pthread_mutex_lock(&g->mu);
-    if (!g->idrow) {
-        /* published for the unlocked readers above */
-        char **rows = calloc((size_t)g->rows, sizeof *rows);
-        if (rows)
-            __atomic_store_n(&g->idrow, rows, __ATOMIC_RELEASE);
-    }
-    if (!g->idrow) {
-        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
-    } else if (!(got = g->idrow[row])) {
-        if (!(got = keep_id(g, v, vn)))
-            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate an id");
-        else
-            __atomic_store_n(&g->idrow[row], got, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&g->mu);
-    json_decref(doc);
-    free(buf);
-    *id = got;
-    return st;
-}
-
-int vs_segment_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
-                       size_t *cap, size_t *len, struct vs_diag *d)
-{
-    return vs_seg_doc_raw(g, row, buf, cap, len, d);
-}
-
-int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
-                   struct vs_diag *d)
-{
-    *doc = NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
-    if (st != VS_OK)
-        return st;
-    json_error_t je;
-    *doc = json_loadb(buf, len, 0, &je);
-    free(buf);
-    if (!*doc || !json_is_object(*doc)) {
-        json_decref(*doc);
-        *doc = NULL;
-        vs_diag_where(d, g->path, 0);
-        return vs_diag_set(d, VS_E_CORRUPT, "section 'docs': row %llu is not a JSON object",
-                           (unsigned long long)row);
-    }
-    return VS_OK;
-}
-
 uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
 {
     uint64_t n = 0;
@@ -1419,72 +819,6 @@ uint64_t vs_seg_raw_bytes(const struct vs_segment *g)
         if (g->sect[i].type >= 1 && (g->sect[i].type <= 5 || g->sect[i].type == VS_SECT_DOCDICT))
             n += g->sect[i].raw;
     return n;
-}
-
-int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
-{
-    for (uint32_t i = 0; i < g->nsect; i++) {
-        const struct vs_sect *s = &g->sect[i];
-        char what[64];
-        snprintf(what, sizeof what, "section '%s'", sect_name(s->type));
-        void *p;
-        /* the docs and vectors sections are checked as a whole (checksum
-         * only) here and block by block below */
-        int blocks = s->type == VS_SECT_DOCS || s->type == VS_SECT_VECTORS;
-        int st = load_bytes(g, what, s->off, s->len, blocks ? s->len : s->raw, s->sum,
-                            blocks ? VS_CODEC_RAW : s->codec, &p, d);
-        if (st != VS_OK)
-            return st;
-        free(p);
-    }
-    const char *const *ids;
-    const float *v;
-    int st;
-    if ((st = vs_segment_ids(g, &ids, d)) != VS_OK ||
-        (st = vs_segment_vectors(g, &v, d)) != VS_OK)
-        return st;
-    pthread_mutex_lock(&g->mu);
-    st = ensure_docidx(g, d);
-    uint64_t docs_raw = 0;
-    for (uint64_t b = 0; st == VS_OK && b < g->nblocks; b++) {
-        if ((st = load_block(g, b, d)) != VS_OK)
-            break;
-        docs_raw += g->blk_len;
-        /* exactly the docs its entry says */
-        uint64_t k = 0;
-        for (const char *p = g->blk, *end = g->blk + g->blk_len;
-             (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-            k++;
-        if (k != g->blk_n)
-            st = corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                         (unsigned long long)b);
-    }
-    pthread_mutex_unlock(&g->mu);
-    if (st == VS_OK && docs_raw != find_sect(g, VS_SECT_DOCS)->raw) {
-        vs_diag_where(d, g->path, 0);
-        st = vs_diag_set(d, VS_E_CORRUPT, "section 'docs': size does not match");
-    }
-    /* the graph and codes: every block decoded and checked on its own too
-     * (a search relies on those checks, not on the section's) */
-    struct vs_hnsw *h = NULL;
-    struct vs_quant *q = NULL;
-    int gs = st == VS_OK ? vs_seg_hnsw(g, &h, d) : VS_E_NOTFOUND;
-    if (gs == VS_OK && (gs = vs_hnsw_verify(h, d)) != VS_OK)
-        vs_diag_where(d, g->path, 0);
-    if (gs == VS_OK)
-        gs = vs_seg_quant(g, &q, d);
-    if (gs == VS_OK && q)
-        for (uint64_t b = 0; gs == VS_OK && b < q->nblocks; b++)
-            if (vs_quant_check_block(q, b) != 0) {
-                vs_diag_where(d, g->path, 0);
-                gs = vs_diag_set(d, VS_E_CORRUPT, "section 'quant' block %llu: checksum mismatch",
-                                 (unsigned long long)b);
-            }
-    vs_quant_free(q);
-    vs_hnsw_free(h);
-    if (st == VS_OK && gs != VS_OK && gs != VS_E_NOTFOUND)
-        st = gs;
-    return st;
 }
 
 /* ---- the graph and codes sections, opened for search and verify ---- */

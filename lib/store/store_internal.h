@@ -1,4 +1,4 @@
-/* store_internal.h: what lib/store.c and lib/segment.c share (private).
+/* store_internal.h: what the files of lib/store/ share (private).
  *
  * On-disk format (docs/store-format.md has the full description):
  *   segment file  seg-NNNNNNNN.vseg   header, sections, section table
@@ -147,6 +147,13 @@ struct vs_segment {
     size_t darena_used, darena_cap;
 };
 
+/* Strings of vs_segment_id, kept until the segment is closed. */
+struct vs_idchunk {
+    struct vs_idchunk *next;
+    size_t used, cap;
+    char text[];
+};
+
 /* ---- store.c ---- */
 
 /* The manifest bytes the store was opened from (owned by s). */
@@ -207,9 +214,10 @@ int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
  * VS_E_UNSUPPORTED when it is compressed. */
 int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
                        size_t *len, struct vs_diag *d);
-/* Read and check every section and docs block. */
+/* Read and check every section and docs block (segment_verify.c). */
 int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
-/* The JSON text of a row's doc, copied into *buf (grown as needed). */
+/* The JSON text of a row's doc, copied into *buf (grown as needed;
+ * segment_docs.c). */
 int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
                    size_t *cap, size_t *len, struct vs_diag *d);
 /* Copy the vector of one row into out (dim floats), loading only the block
@@ -229,6 +237,37 @@ int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
 int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);
 /* Sum of the raw (uncompressed) sizes of the known sections. */
 uint64_t vs_seg_raw_bytes(const struct vs_segment *g);
+
+/* What segment.c lends segment_docs.c and segment_verify.c. */
+/* The section of the given type, or NULL. */
+static inline const struct vs_sect *vs_seg_find_sect(const struct vs_segment *g, uint32_t type)
+{
+    for (uint32_t i = 0; i < g->nsect; i++)
+        if (g->sect[i].type == type)
+            return &g->sect[i];
+    return NULL;
+}
+const char *vs_seg_sect_name(uint32_t type);
+/* Set d to VS_E_CORRUPT at g's file with the message; returns VS_E_CORRUPT. */
+int vs_seg_corrupt(struct vs_diag *d, const struct vs_segment *g,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* n bytes aligned to 64 (free() them); from 2 MiB up on huge pages. */
+void *vs_seg_big_alloc(size_t n);
+/* Read stored bytes [off, off+len) of the file, check sum, decompress into
+ * a new buffer of raw bytes (64-byte aligned, NUL-terminated past raw). */
+int vs_seg_load_bytes(struct vs_segment *g, const char *what, uint64_t off,
+                      uint64_t len, uint64_t raw, uint64_t sum, uint32_t codec,
+                      void **out, struct vs_diag *d);
+/* A section of g (which has it), checked, into a new buffer. */
+int vs_seg_load_sect(struct vs_segment *g, uint32_t type, void **out,
+                     struct vs_diag *d);
+/* Map the whole file read-only on first use (caller holds g->mu). */
+int vs_seg_map(struct vs_segment *g, struct vs_diag *d);
+
+/* What segment_docs.c lends segment_verify.c (caller holds g->mu): the
+ * docs index loaded and checked; docs block b decompressed into g->blk. */
+int vs_seg_docs_index(struct vs_segment *g, struct vs_diag *d);
+int vs_seg_docs_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);
 
 /* Deletion files: a bitmap of rows bits. */
 int vs_del_read(const char *path, uint64_t rows, uint8_t **bits,

@@ -1,0 +1,606 @@
+/* segment_docs.c: a segment's docs and ids, read on demand (segment.c
+ * opens the file and loads its sections).
+ *
+ * The docs are zstd blocks listed in section DOCINDEX (with the dictionary
+ * of section DOCDICT when the writer trained one): a doc is read by
+ * decompressing only its block (the last one is kept), or from the docs
+ * cache (vs_segment_doc_cache), which keeps each block read decompressed
+ * with where each doc starts. A row's id comes from the ids section whole
+ * (vs_segment_ids) or, one row at a time, from the row's doc
+ * (vs_segment_id). */
+#include "store_internal.h"
+#include "vs_jsonscan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+int vs_seg_docs_index(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->docidx)
+        return VS_OK;
+    void *p;
+    int st = vs_seg_load_sect(g, VS_SECT_DOCINDEX, &p, d);
+    if (st != VS_OK)
+        return st;
+    const struct vs_sect *docs = vs_seg_find_sect(g, VS_SECT_DOCS);
+    const struct vs_sect *ix = vs_seg_find_sect(g, VS_SECT_DOCINDEX);
+    uint64_t n = ix->raw / VS_DOCIDX_ENTRY, next = 0;
+    uint64_t *first = malloc((n ? n : 1) * sizeof *first);
+    if (!first) {
+        free(p);
+        return vs_diag_set(d, VS_E_NOMEM, "out of memory");
+    }
+    for (uint64_t b = 0; b < n; b++) {
+        const unsigned char *e = (unsigned char *)p + b * VS_DOCIDX_ENTRY;
+        uint64_t off = vs_get64(e), len = vs_get64(e + 8);
+        if (off > docs->len || len > docs->len - off || vs_get64(e + 32) != next ||
+            vs_get64(e + 40) == 0 || vs_get64(e + 40) > g->rows - next ||
+            vs_get64(e + 40) > vs_get64(e + 16) || vs_get64(e + 16) > ((uint64_t)1 << 34)) {
+            free(p);
+            free(first);
+            vs_diag_where(d, g->path, 0);
+            return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': entry %llu is invalid",
+                               (unsigned long long)b);
+        }
+        first[b] = next;
+        next += vs_get64(e + 40);
+    }
+    if (next != g->rows) {
+        free(p);
+        free(first);
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docindex': covers %llu rows, not %llu",
+                           (unsigned long long)next, (unsigned long long)g->rows);
+    }
+    g->docidx = p;
+    g->dfirst = first;
+    g->nblocks = n;
+    return VS_OK;
+}
+
+/* The decompression context of the docs blocks and, when the segment has
+ * section DOCDICT, their dictionary; once (caller holds g->mu). */
+static int ensure_dctx(struct vs_segment *g, struct vs_diag *d)
+{
+    if (g->dctx)
+        return VS_OK;
+    const struct vs_sect *s = vs_seg_find_sect(g, VS_SECT_DOCDICT);
+    if (s && !g->ddict) {
+        void *p;
+        int st = vs_seg_load_sect(g, VS_SECT_DOCDICT, &p, d);
+        if (st != VS_OK)
+            return st;
+        g->ddict = ZSTD_createDDict(p, (size_t)s->raw);
+        free(p);
+        if (!g->ddict)
+            return vs_seg_corrupt(d, g, "section 'docdict': not a zstd dictionary");
+    }
+    if (!(g->dctx = ZSTD_createDCtx()))
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a zstd context");
+    return VS_OK;
+}
+
+/* Decompress docs block b into dst (raw + 1 bytes, raw from the block's
+ * index entry; NUL-terminated) from the mapped file: checked against its
+ * checksum, decompressed with the segment's dictionary when it has one
+ * (caller holds g->mu: the context is the segment's). */
+static int unpack_block(struct vs_segment *g, uint64_t b, char *dst, struct vs_diag *d)
+{
+    const struct vs_sect *docs = vs_seg_find_sect(g, VS_SECT_DOCS);
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t off = vs_get64(e), len = vs_get64(e + 8), raw = vs_get64(e + 16);
+    /* vs_seg_docs_index checked that the block lies inside the section, and
+     * vs_seg_open that the section lies inside the file */
+    const unsigned char *src = g->map + docs->off + off;
+    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, dst, (size_t)raw, src,
+                                                     (size_t)len, g->ddict)
+                        : ZSTD_decompressDCtx(g->dctx, dst, (size_t)raw, src, (size_t)len);
+    if (ZSTD_isError(n) || n != raw)
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress",
+                              (unsigned long long)b);
+    /* every doc ends with a newline; a block claiming more docs than it
+     * holds is found when one of them is read (vs-index verify counts) */
+    if (dst[raw - 1] != '\n')
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                              (unsigned long long)b);
+    dst[raw] = '\0';
+    return VS_OK;
+}
+
+/* The checks of docs block b before it is decompressed (caller holds
+ * g->mu): its size, checksum and frame; *raw its decompressed bytes. */
+static int check_block(struct vs_segment *g, uint64_t b, uint64_t *raw, struct vs_diag *d)
+{
+    int st;
+    if ((st = ensure_dctx(g, d)) != VS_OK || (st = vs_seg_map(g, d)) != VS_OK)
+        return st;
+    const struct vs_sect *docs = vs_seg_find_sect(g, VS_SECT_DOCS);
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t off = vs_get64(e), len = vs_get64(e + 8);
+    *raw = vs_get64(e + 16);
+    const unsigned char *src = g->map + docs->off + off;
+    if (*raw / VS_ZSTD_MAX_RATIO > len)
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: bad size", (unsigned long long)b);
+    if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: checksum mismatch",
+                              (unsigned long long)b);
+    unsigned long long fs = ZSTD_getFrameContentSize(src, (size_t)len);
+    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != *raw))
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress to "
+                              "its %llu bytes", (unsigned long long)b, (unsigned long long)*raw);
+    return VS_OK;
+}
+
+/* Decompress docs block b into g->blk (caller holds g->mu), into a buffer
+ * kept from block to block. */
+int vs_seg_docs_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
+{
+    if (g->blk_no == b)
+        return VS_OK;
+    uint64_t raw;
+    int st = check_block(g, b, &raw, d);
+    if (st != VS_OK)
+        return st;
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    g->blk_no = UINT64_MAX;
+    if (raw + 1 > g->blk_cap) {
+        free(g->blk);
+        g->blk_cap = 0;
+        if (!(g->blk = malloc((size_t)raw + 1)))
+            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
+                               (unsigned long long)raw);
+        g->blk_cap = (size_t)raw + 1;
+    }
+    if ((st = unpack_block(g, b, g->blk, d)) != VS_OK)
+        return st;
+    g->blk_len = (size_t)raw;
+    g->blk_no = b;
+    g->blk_first = vs_get64(e + 32);
+    g->blk_n = vs_get64(e + 40);
+    g->blk_at_row = 0;
+    g->blk_at = 0;
+    return VS_OK;
+}
+
+/* A docs block kept by the cache (vs_segment_doc_cache): doc k (k <
+ * nfound) is text[off[k] .. off[k + 1] - 1) (without its newline). */
+struct vs_docblk {
+    uint64_t first, nfound;
+    size_t *off;
+    char *text;
+};
+
+/* The bytes a cached block of n docs and raw text bytes takes (a
+ * multiple of 16, so that blocks carved one after another stay aligned). */
+static size_t docblk_bytes(uint64_t n, uint64_t raw)
+{
+    size_t b = sizeof(struct vs_docblk) + (size_t)(n + 1) * sizeof(size_t) + (size_t)raw + 1;
+    return (b + 15) / 16 * 16;
+}
+
+/* The docs block that holds row (the docs index is loaded): binary
+ * search on the blocks' first rows, a dense array (8 bytes a block, not
+ * one cache line each as in docidx). */
+static uint64_t doc_block_of(const struct vs_segment *g, uint64_t row)
+{
+    const uint64_t *f = g->dfirst;
+    uint64_t lo = 0, hi = g->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = (lo + hi) / 2;
+        if (f[mid] <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Docs block b into the cache (caller holds g->mu): *out the block, or
+ * NULL when keeping it would pass the budget. */
+static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
+                       struct vs_diag *d)
+{
+    if ((*out = __atomic_load_n(&g->dcache[b], __ATOMIC_ACQUIRE)) != NULL)
+        return VS_OK;
+    const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+    uint64_t raw, n = vs_get64(e + 40);
+    int st = check_block(g, b, &raw, d);
+    if (st != VS_OK)
+        return st;
+    size_t bytes = docblk_bytes(n, raw);
+    if (bytes > g->dcache_budget - g->dcache_bytes || g->dcache_bytes > g->dcache_budget)
+        return VS_OK; /* over budget: read as without the cache */
+    if (!g->darena && g->darena_cap && !(g->darena = vs_seg_big_alloc(g->darena_cap)))
+        g->darena_cap = 0; /* no region: each block malloc'd */
+    struct vs_docblk *c;
+    int carved = g->darena && bytes <= g->darena_cap - g->darena_used;
+    if (carved) {
+        c = (struct vs_docblk *)(void *)(g->darena + g->darena_used);
+        g->darena_used += bytes;
+    } else if (!(c = malloc(bytes))) {
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
+                           (unsigned long long)raw);
+    }
+    c->off = (size_t *)(void *)(c + 1);
+    c->text = (char *)(c->off + n + 1);
+    if ((st = unpack_block(g, b, c->text, d)) != VS_OK) {
+        if (carved) /* the last carved: given back */
+            g->darena_used -= bytes;
+        else
+            free(c);
+        return st;
+    }
+    c->first = vs_get64(e + 32);
+    c->nfound = 0;
+    size_t p = 0;
+    c->off[0] = 0;
+    while (c->nfound < n) {
+        const char *nl = p < raw ? memchr(c->text + p, '\n', (size_t)raw - p) : NULL;
+        if (!nl)
+            break;
+        p = (size_t)(nl - c->text) + 1;
+        c->off[++c->nfound] = p;
+    }
+    g->dcache_bytes += bytes;
+    __atomic_store_n(&g->dcache[b], c, __ATOMIC_RELEASE);
+    *out = c;
+    return VS_OK;
+}
+
+int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->dcache && (st = vs_seg_docs_index(g, d)) == VS_OK) {
+        struct vs_docblk **dc = calloc(g->nblocks ? g->nblocks : 1, sizeof *dc);
+        if (!dc) {
+            st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
+        } else {
+            /* the region for every block (vs_seg_docs_index checked each
+             * block's sizes), at most the budget; reserved on first use */
+            size_t all = 0;
+            for (uint64_t b = 0; b < g->nblocks && all < budget; b++) {
+                const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
+                all += docblk_bytes(vs_get64(e + 40), vs_get64(e + 16));
+            }
+            g->darena_cap = all < budget ? all : budget;
+            g->dcache_budget = budget;
+            __atomic_store_n(&g->dcache, dc, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+size_t vs_segment_doc_cache_bytes(struct vs_segment *g)
+{
+    pthread_mutex_lock(&g->mu);
+    size_t n = g->dcache ? g->dcache_bytes : 0;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+/* Row's doc in the cache: *p its bytes in the cached block (followed by
+ * its newline, not a NUL), *n their length; *p NULL when the cache cannot
+ * give it (over budget) and the caller reads it the uncached way. */
+static int cached_view(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
+                       const char **p, size_t *n, struct vs_diag *d)
+{
+    *p = NULL;
+    *n = 0;
+    uint64_t b = doc_block_of(g, row);
+    struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
+    if (!c) {
+        pthread_mutex_lock(&g->mu);
+        int st = cache_block(g, b, &c, d);
+        pthread_mutex_unlock(&g->mu);
+        if (st != VS_OK)
+            return st;
+        if (!c)
+            return VS_OK;
+    }
+    uint64_t k = row - c->first;
+    if (k >= c->nfound)
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                              (unsigned long long)b);
+    *p = c->text + c->off[k];
+    *n = c->off[k + 1] - 1 - c->off[k];
+    return VS_OK;
+}
+
+/* Row's doc from the cache into *buf; *done 0 when the cache cannot give
+ * it (over budget) and the caller reads it the uncached way. */
+static int cached_doc(struct vs_segment *g, struct vs_docblk **dc, uint64_t row,
+                      char **buf, size_t *cap, size_t *len, int *done, struct vs_diag *d)
+{
+    const char *src;
+    size_t n;
+    int st = cached_view(g, dc, row, &src, &n, d);
+    *done = src != NULL;
+    if (st != VS_OK || !src)
+        return st;
+    if (n + 1 > *cap) {
+        char *p = realloc(*buf, n + 1);
+        if (!p)
+            return vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
+        *buf = p;
+        *cap = n + 1;
+    }
+    memcpy(*buf, src, n);
+    (*buf)[n] = '\0';
+    *len = n;
+    return VS_OK;
+}
+
+/* Where doc k of the loaded block starts (*a) and its length without the
+ * newline (*n); from the last doc found when k is past it. */
+static int block_doc(struct vs_segment *g, uint64_t k, size_t *a, size_t *n,
+                     struct vs_diag *d)
+{
+    uint64_t j = 0;
+    size_t p = 0;
+    if (g->blk_at_row <= k) {
+        j = g->blk_at_row;
+        p = g->blk_at;
+    }
+    for (;;) {
+        const char *nl = p < g->blk_len ? memchr(g->blk + p, '\n', g->blk_len - p) : NULL;
+        if (!nl)
+            return vs_seg_corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
+                                  (unsigned long long)g->blk_no);
+        size_t end = (size_t)(nl - g->blk);
+        if (j == k) {
+            *a = p;
+            *n = end - p;
+            g->blk_at_row = k + 1;
+            g->blk_at = end + 1;
+            return VS_OK;
+        }
+        p = end + 1;
+        j++;
+    }
+}
+
+int vs_seg_doc_raw(struct vs_segment *g, uint64_t row, char **buf, size_t *cap,
+                   size_t *len, struct vs_diag *d)
+{
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
+    if (dc) { /* set after the docs index was loaded */
+        int done, st = cached_doc(g, dc, row, buf, cap, len, &done, d);
+        if (st != VS_OK || done)
+            return st;
+    }
+    pthread_mutex_lock(&g->mu);
+    int st = vs_seg_docs_index(g, d);
+    if (st != VS_OK)
+        goto out;
+    if (g->blk_no == UINT64_MAX || row < g->blk_first || row - g->blk_first >= g->blk_n) {
+        if ((st = vs_seg_docs_block(g, doc_block_of(g, row), d)) != VS_OK)
+            goto out;
+    }
+    size_t a = 0, n = 0;
+    if ((st = block_doc(g, row - g->blk_first, &a, &n, d)) != VS_OK)
+        goto out;
+    if (n + 1 > *cap) {
+        char *p = realloc(*buf, n + 1);
+        if (!p) {
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a doc");
+            goto out;
+        }
+        *buf = p;
+        *cap = n + 1;
+    }
+    memcpy(*buf, g->blk + a, n);
+    (*buf)[n] = '\0';
+    *len = n;
+out:
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+int vs_segment_ids(struct vs_segment *g, const char *const **ids,
+                   struct vs_diag *d)
+{
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->ids) {
+        void *p;
+        st = vs_seg_load_sect(g, VS_SECT_IDS, &p, d);
+        if (st != VS_OK)
+            goto out;
+        const struct vs_sect *s = vs_seg_find_sect(g, VS_SECT_IDS);
+        const char **v = malloc((g->rows ? g->rows : 1) * sizeof *v);
+        if (!v) {
+            free(p);
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
+            goto out;
+        }
+        /* an id starts after each NUL: found 8 bytes at a time (the exact
+         * zero-byte test, no false hits), so 1M short ids split in about a
+         * millisecond instead of a strlen call each */
+        const char *c = p;
+        uint64_t k = 0, start = 0, i = 0;
+        const uint64_t lo7 = 0x7f7f7f7f7f7f7f7fULL;
+        if (g->rows && s->raw)
+            v[k++] = c;
+        for (; i + 8 <= s->raw && k <= g->rows; i += 8) {
+            uint64_t x;
+            memcpy(&x, c + i, 8);
+            uint64_t z = ~(((x & lo7) + lo7) | x | lo7); /* 0x80 where a byte is 0 */
+            while (z) {
+                uint64_t at = i + (uint64_t)__builtin_ctzll(z) / 8 + 1;
+                z &= z - 1;
+                start = at;
+                if (at < s->raw) {
+                    if (k == g->rows) {
+                        k++; /* one id too many */
+                        break;
+                    }
+                    v[k++] = c + at;
+                }
+            }
+        }
+        for (; i < s->raw && k <= g->rows; i++)
+            if (c[i] == '\0') {
+                start = i + 1;
+                if (i + 1 < s->raw) {
+                    if (k == g->rows) {
+                        k++;
+                        break;
+                    }
+                    v[k++] = c + i + 1;
+                }
+            }
+        if (k != g->rows || start != s->raw) {
+            free(p);
+            free(v);
+            vs_diag_where(d, g->path, 0);
+            st = vs_diag_set(d, VS_E_CORRUPT, "section 'ids': holds %llu ids, not %llu",
+                             (unsigned long long)k, (unsigned long long)g->rows);
+            goto out;
+        }
+        g->idbuf = p;
+        __atomic_store_n(&g->ids, v, __ATOMIC_RELEASE);
+    }
+out:
+    *ids = g->ids;
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+#define VS_IDCHUNK_BYTES ((size_t)16 << 10)
+
+/* A copy of id[0..n) kept in g's chunks (caller holds g->mu). */
+static char *keep_id(struct vs_segment *g, const char *id, size_t n)
+{
+    struct vs_idchunk *c = g->idchunks;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > VS_IDCHUNK_BYTES ? n + 1 : VS_IDCHUNK_BYTES;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        c->next = g->idchunks;
+        c->used = 0;
+        c->cap = cap;
+        g->idchunks = c;
+    }
+    char *p = c->text + c->used;
+    memcpy(p, id, n);
+    p[n] = '\0';
+    c->used += n + 1;
+    return p;
+}
+
+static const char *const id_key[] = {"id"};
+
+int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
+                  struct vs_diag *d)
+{
+    *id = NULL;
+    if (row >= g->rows)
+        return vs_diag_set(d, VS_E_INTERNAL, "row %llu out of range",
+                           (unsigned long long)row);
+    const char **all = __atomic_load_n(&g->ids, __ATOMIC_ACQUIRE);
+    if (all) {
+        *id = all[row];
+        return VS_OK;
+    }
+    char **slot = __atomic_load_n(&g->idrow, __ATOMIC_ACQUIRE);
+    char *got = slot ? __atomic_load_n(&slot[row], __ATOMIC_ACQUIRE) : NULL;
+    if (got) {
+        *id = got;
+        return VS_OK;
+    }
+    /* the row's doc holds its id (vs_writer_upsert keeps "id" in the doc;
+     * the ids section holds the same string): one docs block is read, not
+     * the whole ids section; scanned where the docs cache keeps it, else
+     * in a copy */
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    const char *text = NULL;
+    struct vs_docblk **dc = __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE);
+    int st = dc ? cached_view(g, dc, row, &text, &len, d) : VS_OK;
+    if (st == VS_OK && !text && (st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d)) == VS_OK)
+        text = buf;
+    if (st != VS_OK)
+        return st;
+    struct vs_json_span sp;
+    json_t *doc = NULL;
+    const char *v = NULL;
+    size_t vn = 0;
+    if (vs_json_scan_doc(text, len, id_key, 1, &sp) && sp.p && !sp.esc && sp.n >= 2 &&
+        sp.p[0] == '"') {
+        v = sp.p + 1; /* no escape: the bytes between the quotes */
+        vn = sp.n - 2;
+    } else {
+        doc = json_loadb(text, len, 0, NULL);
+        json_t *j = doc ? json_object_get(doc, "id") : NULL;
+        if (json_is_string(j)) {
+            v = json_string_value(j);
+            vn = json_string_length(j);
+        }
+    }
+    if (!v || vn == 0 || memchr(v, '\0', vn)) {
+        /* a doc without its id (not written by this library): the ids
+         * section, whole */
+        json_decref(doc);
+        free(buf);
+        const char *const *ids;
+        if ((st = vs_segment_ids(g, &ids, d)) != VS_OK)
+            return st;
+        *id = ids[row];
+        return VS_OK;
+    }
+    pthread_mutex_lock(&g->mu);
+    if (!g->idrow) {
+        /* published for the unlocked readers above */
+        char **rows = calloc((size_t)g->rows, sizeof *rows);
+        if (rows)
+            __atomic_store_n(&g->idrow, rows, __ATOMIC_RELEASE);
+    }
+    if (!g->idrow) {
+        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
+    } else if (!(got = g->idrow[row])) {
+        if (!(got = keep_id(g, v, vn)))
+            st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate an id");
+        else
+            __atomic_store_n(&g->idrow[row], got, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->mu);
+    json_decref(doc);
+    free(buf);
+    *id = got;
+    return st;
+}
+
+int vs_segment_doc_raw(struct vs_segment *g, uint64_t row, char **buf,
+                       size_t *cap, size_t *len, struct vs_diag *d)
+{
+    return vs_seg_doc_raw(g, row, buf, cap, len, d);
+}
+
+int vs_segment_doc(struct vs_segment *g, uint64_t row, json_t **doc,
+                   struct vs_diag *d)
+{
+    *doc = NULL;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    int st = vs_seg_doc_raw(g, row, &buf, &cap, &len, d);
+    if (st != VS_OK)
+        return st;
+    json_error_t je;
+    *doc = json_loadb(buf, len, 0, &je);
+    free(buf);
+    if (!*doc || !json_is_object(*doc)) {
+        json_decref(*doc);
+        *doc = NULL;
+        vs_diag_where(d, g->path, 0);
+        return vs_diag_set(d, VS_E_CORRUPT, "section 'docs': row %llu is not a JSON object",
+                           (unsigned long long)row);
+    }
+    return VS_OK;
+}
