@@ -65,7 +65,7 @@ WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_M
 # store_hnsw.c (HNSW settings) and store_text.c (BM25 over a store's
 # segments; lib/text, its scoring, is -Os already)
 FAST_DIRS := lib/index lib/store wasm/src
-SMALL_FILES := lib/store/store.c lib/store/segment_write.c lib/store/segment_index.c lib/store/store_ingest.c \
+SMALL_FILES := lib/store/store.c lib/store/store_dir.c lib/store/segment_write.c lib/store/segment_index.c lib/store/store_ingest.c \
                lib/store/store_export.c lib/store/store_snapshot.c lib/store/store_sync.c \
                lib/store/segment.c lib/store/segment_docs.c lib/store/segment_verify.c wasm/src/vsw.c lib/index/hnsw_file.c lib/index/quant_file.c lib/index/mmr.c \
                lib/store/store_hnsw.c lib/store/store_text.c

@@ -1,7 +1,8 @@
 /* store.c: the store directory: manifest, readers, the writer and its lock,
  * commits, the merge policy, compaction, snapshots, info and verify.
- * Segment and deletion files are in segment.c; docs/store-format.md
- * describes the format and the commit protocol. */
+ * Segment and deletion files are in segment.c; writing the manifest, the
+ * lock file and removing the files no manifest names in store_dir.c;
+ * docs/store-format.md describes the format and the commit protocol. */
 #include "store_hnsw_internal.h"
 #include "store_internal.h"
 #include "vs_analyzer.h"
@@ -9,12 +10,10 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,18 +144,6 @@ void vs_store_close(struct vs_store *s)
     idmap_release(&s->map);
     pthread_mutex_destroy(&s->mu);
     free(s);
-}
-
-static int valid_file_name(const char *name, const char *prefix, const char *suffix)
-{
-    size_t n = strlen(name), p = strlen(prefix), x = strlen(suffix);
-    if (n <= p + x || n >= 64 || strncmp(name, prefix, p) != 0 ||
-        strcmp(name + n - x, suffix) != 0)
-        return 0;
-    for (size_t i = p; i < n - x; i++)
-        if (!((name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
-            return 0;
-    return 1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -328,10 +315,11 @@ static int read_manifest(struct vs_store *s, json_t **segs, struct vs_diag *d)
         const char *file = json_string_value(json_object_get(e, "file"));
         json_t *del = json_object_get(e, "del");
         json_t *rows = json_object_get(e, "rows");
-        if (!file || !valid_file_name(file, "seg-", ".vseg") || !json_is_integer(rows) ||
+        if (!file || !vs_store_valid_file_name(file, "seg-", ".vseg") || !json_is_integer(rows) ||
             json_integer_value(rows) < 0 ||
-            !(json_is_null(del) || (json_is_string(del) &&
-                                    valid_file_name(json_string_value(del), "del-", ".vdel")))) {
+            !(json_is_null(del) ||
+              (json_is_string(del) &&
+               vs_store_valid_file_name(json_string_value(del), "del-", ".vdel")))) {
             why = "invalid segment entry";
             break;
         }
@@ -658,108 +646,6 @@ int vs_store_verify(const char *path, struct vs_diag *d)
     return st;
 }
 
-/* ---- writing the manifest and collecting garbage ---- */
-
-static int write_manifest(const char *dir, const struct vs_store_settings *st,
-                          uint64_t gen, uint64_t next_seg, json_t *segs,
-                          struct vs_diag *d)
-{
-    json_t *m = json_object();
-    json_object_set_new(m, "format", json_string("vecstore"));
-    json_object_set_new(m, "version", json_integer(VS_MANIFEST_VERSION));
-    json_object_set_new(m, "generation", json_integer((json_int_t)gen));
-    json_object_set_new(m, "next_segment", json_integer((json_int_t)next_seg));
-    json_object_set_new(m, "dim", json_integer(st->dim));
-    json_object_set_new(m, "metric", json_string(vs_metric_name(st->metric)));
-    json_object_set_new(m, "normalize", json_boolean(st->normalize));
-    json_object_set_new(m, "model", json_string(st->model));
-    if (st->analyzer[0]) {
-        json_object_set_new(m, "analyzer", json_string(st->analyzer));
-        json_object_set_new(m, "text_field",
-                            json_string(st->text_field[0] ? st->text_field : "text"));
-    }
-    if (st->hnsw_m)
-        json_object_set_new(m, "hnsw", vs_store_hnsw_json(st));
-    vs_vector_storage_json(m, st->vector_storage);
-    json_object_set_new(m, "segments", json_incref(segs));
-    char *body = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    json_decref(m);
-    if (!body)
-        return vs_diag_set(d, VS_E_NOMEM, "cannot build the manifest");
-    size_t blen = strlen(body);
-    char *text = malloc(blen + 32);
-    if (!text) {
-        free(body);
-        return vs_diag_set(d, VS_E_NOMEM, "cannot build the manifest");
-    }
-    memcpy(text, body, blen);
-    text[blen++] = '\n';
-    free(body);
-    size_t len = blen + (size_t)snprintf(text + blen, 32, "xxh64 %016llx\n",
-                                         (unsigned long long)XXH64(text, blen, 0));
-    char tmp[4200], fin[4200];
-    snprintf(tmp, sizeof tmp, "%s/" MANIFEST ".tmp.%ld", dir, (long)getpid());
-    snprintf(fin, sizeof fin, "%s/" MANIFEST, dir);
-    int rc = VS_OK, e = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        e = errno;
-    else {
-        rc = vs_io_write_all(fd, text, len);
-        if (rc != VS_OK)
-            e = errno;
-        else if (fsync(fd) != 0)
-            e = errno;
-        if (close(fd) != 0 && !e)
-            e = errno;
-        if (!e && rename(tmp, fin) != 0)
-            e = errno;
-    }
-    free(text);
-    if (e || rc != VS_OK) {
-        unlink(tmp);
-        vs_diag_where(d, fin, 0);
-        return vs_diag_set(d, vs_status_from_errno(e ? e : EIO),
-                           "cannot write the manifest: %s", strerror(e ? e : EIO));
-    }
-    if ((rc = vs_io_fsync_dir(dir)) != VS_OK) {
-        vs_diag_where(d, dir, 0);
-        return vs_diag_set(d, rc, "cannot sync the store directory");
-    }
-    return VS_OK;
-}
-
-/* Remove files of the store that the manifest (segs) does not name: left by
- * a crash or replaced by a newer generation. Only the writer calls this. */
-static void collect_garbage(const char *dir, json_t *segs)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return;
-    struct dirent *de;
-    while ((de = readdir(dp))) {
-        const char *n = de->d_name;
-        int ours = valid_file_name(n, "seg-", ".vseg") ||
-                   valid_file_name(n, "del-", ".vdel") ||
-                   strncmp(n, MANIFEST ".tmp.", sizeof MANIFEST + 4) == 0 ||
-                   (strncmp(n, "seg-", 4) == 0 && strstr(n, ".tmp"));
-        if (!ours)
-            continue;
-        int used = 0;
-        size_t i;
-        json_t *e;
-        json_array_foreach(segs, i, e) {
-            const char *f = json_string_value(json_object_get(e, "file"));
-            const char *x = json_string_value(json_object_get(e, "del"));
-            if ((f && strcmp(f, n) == 0) || (x && strcmp(x, n) == 0))
-                used = 1;
-        }
-        if (!used)
-            unlinkat(dirfd(dp), n, 0);
-    }
-    closedir(dp);
-}
-
 static json_t *store_segs_json(const struct vs_store *s)
 {
     json_t *a = json_array();
@@ -773,68 +659,6 @@ static json_t *store_segs_json(const struct vs_store *s)
         json_array_append_new(a, e);
     }
     return a;
-}
-
-/* ---- the lock ---- */
-
-static int take_lock(const char *dir, double wait_s, int *fdout, struct vs_diag *d)
-{
-    char p[4200];
-    snprintf(p, sizeof p, "%s/" LOCKFILE, dir);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        vs_diag_where(d, dir, 0);
-        return vs_diag_set(d, e == ENOENT || e == ENOTDIR ? VS_E_NOSTORE
-                                                          : vs_status_from_errno(e),
-                           "cannot open the lock file: %s", strerror(e));
-    }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            break;
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            int e = errno;
-            close(fd);
-            vs_diag_where(d, dir, 0);
-            return vs_diag_set(d, vs_status_from_errno(e), "cannot lock: %s", strerror(e));
-        }
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-        if (wait_s >= 0 && el >= wait_s) {
-            char buf[32] = {0};
-            ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-            long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
-            close(fd);
-            vs_diag_where(d, dir, 0);
-            if (pid > 0)
-                return vs_diag_set(d, VS_E_LOCKED, "locked by pid %ld%s", pid,
-                                   wait_s > 0 ? " (gave up waiting)" : " (use --wait to wait)");
-            return vs_diag_set(d, VS_E_LOCKED, "locked by another writer");
-        }
-        struct timespec ts = {0, 20000000L};
-        nanosleep(&ts, NULL);
-    }
-    char buf[32];
-    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-        /* the pid is only informative; the flock is the lock */
-    }
-    *fdout = fd;
-    return VS_OK;
-}
-
-static void release_lock(int fd)
-{
-    if (fd < 0)
-        return;
-    if (ftruncate(fd, 0) != 0) {
-        /* informative only */
-    }
-    flock(fd, LOCK_UN);
-    close(fd);
 }
 
 /* ---- the writer ---- */
@@ -996,14 +820,14 @@ int vs_writer_open(const char *path, const struct vs_writer_opts *o,
                                               : "not a store (no MANIFEST)");
         goto fail;
     }
-    if ((st = take_lock(path, o ? o->wait_s : 0, &w->lockfd, d)) != VS_OK)
+    if ((st = vs_store_lock_take(path, o ? o->wait_s : 0, &w->lockfd, d)) != VS_OK)
         goto fail;
     if (access(mf, F_OK) == 0) {
         w->created_dir = 0; /* someone else made it while we waited */
         if ((st = writer_load(w, d)) != VS_OK)
             goto fail;
         json_t *segs = store_segs_json(w->s);
-        collect_garbage(path, segs);
+        vs_store_collect_garbage(path, segs);
         json_decref(segs);
     } else {
         if (!o || !o->create) {
@@ -1402,12 +1226,12 @@ static int write_generation(struct vs_writer *w, size_t keep, int with_pending,
         st = vs_diag_set(d, VS_E_IO, "cannot sync the store directory");
         goto done;
     }
-    if ((st = write_manifest(w->path, &w->st, gen, next, segs, d)) != VS_OK)
+    if ((st = vs_store_write_manifest(w->path, &w->st, gen, next, segs, d)) != VS_OK)
         goto done;
     w->has_manifest = 1;
     w->created_dir = 0;
     ncreated = 0; /* they belong to the new generation now */
-    collect_garbage(w->path, segs);
+    vs_store_collect_garbage(w->path, segs);
     w->commits++;
     writer_reset_pending(w);
     st = writer_load(w, d);
@@ -1475,10 +1299,10 @@ void vs_writer_close(struct vs_writer *w)
         char p[4200];
         snprintf(p, sizeof p, "%s/" LOCKFILE, w->path);
         unlink(p);
-        release_lock(w->lockfd);
+        vs_store_lock_release(w->lockfd);
         rmdir(w->path);
     } else
-        release_lock(w->lockfd);
+        vs_store_lock_release(w->lockfd);
     free(w);
 }
 
@@ -1504,7 +1328,7 @@ int vs_store_create(const char *path, const struct vs_store_settings *st,
     json_t *segs = json_array();
     rc = vs_io_fsync_dir(path);
     if (rc == VS_OK)
-        rc = write_manifest(path, &w->st, 1, 1, segs, d);
+        rc = vs_store_write_manifest(path, &w->st, 1, 1, segs, d);
     else
         vs_diag_set(d, rc, "cannot sync the store directory");
     json_decref(segs);

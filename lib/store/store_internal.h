@@ -154,6 +154,26 @@ struct vs_idchunk {
     char text[];
 };
 
+/* ---- store_dir.c ---- */
+
+/* 1 when name is prefix, then digits and '-', then suffix (under 64
+ * bytes): the names of segment and deletion files. */
+int vs_store_valid_file_name(const char *name, const char *prefix, const char *suffix);
+/* Write dir/MANIFEST for generation gen with settings st, the next segment
+ * number and the segments' entries segs: to a temporary file, fsync'd,
+ * renamed over the old one, then the directory fsync'd. */
+int vs_store_write_manifest(const char *dir, const struct vs_store_settings *st,
+                            uint64_t gen, uint64_t next_seg, json_t *segs,
+                            struct vs_diag *d);
+/* Remove files of the store that the manifest (segs) does not name: left by
+ * a crash or replaced by a newer generation. Only the writer calls this. */
+void vs_store_collect_garbage(const char *dir, json_t *segs);
+/* Take dir/LOCK (flock, holding our pid), waiting up to wait_s seconds
+ * (< 0: for ever); VS_E_LOCKED when another writer keeps it. *fdout gets
+ * the descriptor to give vs_store_lock_release (which accepts -1). */
+int vs_store_lock_take(const char *dir, double wait_s, int *fdout, struct vs_diag *d);
+void vs_store_lock_release(int fd);
+
 /* ---- store.c ---- */
 
 /* The manifest bytes the store was opened from (owned by s). */
