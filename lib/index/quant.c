@@ -150,6 +150,17 @@ static float sq8_dot_ref(const struct vs_quant *q, const float *p, const uint8_t
     return -(s + p[q->dim]);
 }
 
+/* one row's sq8 l2 norm, in order (the reference for sq8_norm_avx2) */
+static float sq8_norm_ref(const struct vs_quant *q, const uint8_t *c)
+{
+    float s = 0;
+    for (size_t i = 0; i < q->dim; i++) {
+        float t = q->scale[i] * (float)c[i];
+        s += t * t;
+    }
+    return s;
+}
+
 static float bin_ref(const struct vs_quant *q, const float *p, const uint8_t *c)
 {
     const uint8_t *pq = (const uint8_t *)p;
@@ -224,6 +235,33 @@ __attribute__((target(QT))) static float sq8_l2_avx2(const struct vs_quant *q,
     float s = hsum8(acc);
     for (; i < d; i++) {
         float t = p[i] - q->scale[i] * (float)c[i];
+        s += t * t;
+    }
+    return s;
+}
+
+/* One row's sq8 l2 norm (the int8 kernels' sum_i (scale_i c_i)^2): two
+ * accumulators of eight lanes, then the scalar tail; the same value as
+ * norm_ref up to the float rounding of a different sum order. */
+__attribute__((target(QT))) static float sq8_norm_avx2(const struct vs_quant *q,
+                                                       const uint8_t *c)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0, d = q->dim;
+    for (; i + 16 <= d; i += 16) {
+        __m256 t0 = _mm256_mul_ps(_mm256_loadu_ps(q->scale + i), load8u8(c + i));
+        __m256 t1 = _mm256_mul_ps(_mm256_loadu_ps(q->scale + i + 8), load8u8(c + i + 8));
+        a0 = _mm256_fmadd_ps(t0, t0, a0);
+        a1 = _mm256_fmadd_ps(t1, t1, a1);
+    }
+    if (i + 8 <= d) {
+        __m256 t0 = _mm256_mul_ps(_mm256_loadu_ps(q->scale + i), load8u8(c + i));
+        a0 = _mm256_fmadd_ps(t0, t0, a0);
+        i += 8;
+    }
+    float s = hsum8(_mm256_add_ps(a0, a1));
+    for (; i < d; i++) {
+        float t = q->scale[i] * (float)c[i];
         s += t * t;
     }
     return s;
@@ -643,6 +681,7 @@ void vs_quant_pick(struct vs_quant *q, int simd)
     int fast = simd != 0 && have_avx2();
     int l2 = q->metric == VS_METRIC_L2;
     q->i8 = 0;
+    q->normfn = sq8_norm_ref;
     switch (q->kind) {
     case VS_QUANT_F16: q->fn = l2 ? f16_l2_ref : f16_dot_ref; break;
     case VS_QUANT_SQ8: q->fn = l2 ? sq8_l2_ref : sq8_dot_ref; break;
@@ -676,6 +715,7 @@ void vs_quant_pick(struct vs_quant *q, int simd)
         else if (!wide)
             i8 = sq8_i8_avx2;
     }
+    q->normfn = i8 ? sq8_norm_avx2 : sq8_norm_ref; /* i8: AVX2 is there */
     if (i8 && l2 && !q->norm) {
         q->norm = malloc((q->n ? q->n : 1) * sizeof *q->norm);
         if (q->norm && !q->ready)
@@ -700,13 +740,9 @@ void vs_quant_norms(struct vs_quant *q, uint64_t first, uint64_t rows)
         return;
     if (rows > q->n - first)
         rows = q->n - first;
+    qnorm_fn fn = q->normfn ? q->normfn : sq8_norm_ref;
     for (uint64_t r = first; r < first + rows; r++) {
-        const uint8_t *c = q->codes + r * q->cb;
-        float s = 0;
-        for (size_t i = 0; i < q->dim; i++) {
-            float t = q->scale[i] * (float)c[i];
-            s += t * t;
-        }
+        float s = fn(q, q->codes + r * q->cb);
         /* two threads may check one block at once: both store the same
          * value, atomically */
         __atomic_store(&q->norm[r], &s, __ATOMIC_RELAXED);

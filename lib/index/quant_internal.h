@@ -10,6 +10,8 @@
 
 typedef float (*qdist_fn)(const struct vs_quant *q, const float *prep,
                           const uint8_t *code);
+/* one row's sq8 l2 norm, sum_i (scale_i c_i)^2 */
+typedef float (*qnorm_fn)(const struct vs_quant *q, const uint8_t *code);
 
 struct vs_quant {
     enum vs_quant_kind kind;
@@ -33,6 +35,9 @@ struct vs_quant {
      * vs_quant_check_block before the block is marked ready) */
     int i8;
     float *norm;
+    qnorm_fn normfn; /* makes norm: AVX2 where the int8 kernels run (set
+                        by vs_quant_pick; the sums' order differs from the
+                        scalar one, so a norm may differ in its last bits) */
 };
 
 /* The int8 kernels only up to this dimension (their int32 sums of

@@ -365,6 +365,77 @@ static void test_i8_edge_codes(void)
         SKIP("no int8 sq8 kernel on this CPU");
 }
 
+/* The sq8 l2 row norms the int8 kernels use (AVX2 where they run: a sum in
+ * another order than the scalar one) against the double sum within 1e-6
+ * relative and the scalar float sum within 1e-6 relative (or that sum's own
+ * drift, d rounding steps, when larger), on random rows and on edge rows (codes
+ * all 0, all 255, alternating), dims with every tail (8- and 16-wide
+ * steps); norms made block by block (vs_quant_norms on a part) equal the
+ * ones made at once, bit for bit. */
+static void test_sq8_norms(void)
+{
+    static const size_t dims[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 100, 128, 129, 384, 1000};
+    enum { NR = 70, NE = 3 }; /* random rows, edge rows: 73 = two blocks */
+    int ran = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
+        size_t d = dims[di], n = NR + NE;
+        float *x = make_data(n, d, 77 + d);
+        for (size_t i = 0; i < d; i++) { /* each column's minimum and maximum */
+            float lo = x[i], hi = x[i];
+            for (size_t r = 1; r < NR; r++) {
+                lo = x[r * d + i] < lo ? x[r * d + i] : lo;
+                hi = x[r * d + i] > hi ? x[r * d + i] : hi;
+            }
+            x[NR * d + i] = lo;
+            x[(NR + 1) * d + i] = hi;
+            x[(NR + 2) * d + i] = i % 2 ? hi : lo;
+        }
+        struct vs_quant *q = NULL;
+        CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, VS_METRIC_L2, x, n, d, -1, &q, NULL), VS_OK);
+        if (!q || !q->norm) {
+            vs_quant_free(q);
+            free(x);
+            continue;
+        }
+        ran++;
+        int bad = 0, edge = 0, zero = 0;
+        for (uint64_t r = 0; r < n; r++) {
+            const uint8_t *c = vs_quant_code(q, r);
+            float fs = 0;
+            double ds = 0;
+            for (size_t i = 0; i < d; i++) {
+                float t = q->scale[i] * (float)c[i];
+                fs += t * t;
+                ds += (double)t * (double)t;
+                if (r >= NR)
+                    edge += c[i] != (r == NR ? 0 : r == NR + 1 ? 255 : i % 2 ? 255 : 0);
+            }
+            double got = q->norm[r];
+            bad += fabs(got - ds) > 1e-6 * ds;
+            /* the scalar sum in order drifts by up to d rounding steps:
+             * past 1e-6 at d 1000 (where the AVX2 one is nearer ds) */
+            bad += fabs(got - (double)fs) > fmax(1e-6, (double)d * 0x1p-24) * (double)fs;
+            zero += r == NR && got != 0;
+        }
+        CHECK_EQ_INT(edge, 0);
+        CHECK_EQ_INT(bad, 0);
+        CHECK_EQ_INT(zero, 0);
+        /* again from a cleared start, a block and a short part at a time */
+        float *keep = malloc(n * sizeof *keep);
+        memcpy(keep, q->norm, n * sizeof *keep);
+        memset(q->norm, 0, n * sizeof *q->norm);
+        vs_quant_norms(q, 0, 64);
+        vs_quant_norms(q, 64, 5);
+        vs_quant_norms(q, 69, 1000); /* past the end: cut at n */
+        CHECK(memcmp(keep, q->norm, n * sizeof *keep) == 0);
+        free(keep);
+        vs_quant_free(q);
+        free(x);
+    }
+    if (!ran)
+        SKIP("no int8 sq8 kernel on this CPU (no norms made)");
+}
+
 /* The re-scored part of a beam: f16 and sq8 3k, binary all, never above n */
 static void test_rescore_count(void)
 {
@@ -546,6 +617,7 @@ int main(void)
     RUN(test_dist_ids);
     RUN(test_i8_kernels);
     RUN(test_i8_edge_codes);
+    RUN(test_sq8_norms);
     RUN(test_rescore_count);
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
