@@ -1,7 +1,7 @@
 /* fuzz_segment.c: libFuzzer target for segment files (lib/store/segment.c,
  * segment_docs.c, segment_verify.c: the header, the section table, the
- * sections behind them, and the BM25,
- * HNSW and vector-code sections read through the store).
+ * sections behind them, and the BM25, HNSW and vector-code sections read
+ * through the store).
  *
  * The input is a segment file. Before writing it the harness recomputes
  * the checksums a writer would put there (each section's, the section
