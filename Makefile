@@ -190,11 +190,12 @@ deps:
 test: all units
 	@tests/run.sh $(BUILD)
 
+# make check's builds run on every CPU unless make was given -j itself.
+CHECK_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
+
 # Both passes; the last line is the combined summary.
 # deps.sh: the Debian packages (--release: the cppcheck and clang-tidy that
 # release.bats runs); test-deps.sh: the model files and venv groups
-# The builds run on every CPU unless make was given -j itself.
-CHECK_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 check: deps
 	@scripts/deps.sh --wasm --web --release
 	@scripts/test-deps.sh

@@ -16,8 +16,8 @@
 # BATS_TEST_TIMEOUT (seconds a CLI test may take, default 180; a unit test
 # binary gets 600), FUZZ_SECONDS, TEST_JOBS (default: the CPUs): unit test
 # binaries, and bats files, run that many at once (bats --jobs, through GNU
-# parallel; the tests of one file stay in order, one at a time), the
-# slowest files first. OpenMP threads then wait passively (OMP_WAIT_POLICY,
+# parallel, when it is installed; the tests of one file stay in order, one
+# at a time), the slowest files first. OpenMP threads then wait passively (OMP_WAIT_POLICY,
 # unless set), so two spinning programs do not take each other's cores.
 # Every phase ends with a comment line saying how long it took.
 set -u
@@ -30,7 +30,6 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitco
 passed=0 failed=0 skipped=0
 jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 case "$jobs" in ''|*[!0-9]*|0) echo "run.sh: error: TEST_JOBS '$jobs' is not a positive number" >&2; exit 2 ;; esac
-command -v parallel >/dev/null || jobs=1
 [ "$jobs" -gt 1 ] && export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 # took SECONDS0 WHAT: the comment line closing a phase
 took() { echo "# $2 took $((SECONDS - $1)) s"; }
@@ -48,7 +47,7 @@ count_tap() { # reads TAP on stdin, echoes it, updates counters via a temp file
 }
 
 tally=$(mktemp)
-trap 'rm -f "$tally"' EXIT
+trap 'rm -rf "$tally" ${units:+"$units"}' EXIT
 
 # tap_cmd CMD...: run CMD, count its TAP; a non-zero exit with no failed
 # test counts as one failure
@@ -160,7 +159,11 @@ for arg in "$@"; do
         echo "# cli: bats against $build/bin"
         t0=$SECONDS
         par=()
-        [ "$jobs" -gt 1 ] && par=(--jobs "$jobs" --no-parallelize-within-files)
+        if [ "$jobs" -gt 1 ] && command -v parallel >/dev/null; then
+            par=(--jobs "$jobs" --no-parallelize-within-files)
+        elif [ "$jobs" -gt 1 ]; then
+            echo "# no GNU parallel (scripts/deps.sh installs it): one bats file at a time"
+        fi
         # shellcheck disable=SC2086
         BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} \
         VS_BIN="$root/$build/bin" PATH="$root/$build/bin:$PATH" \

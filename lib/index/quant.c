@@ -715,7 +715,8 @@ void vs_quant_pick(struct vs_quant *q, int simd)
         else if (!wide)
             i8 = sq8_i8_avx2;
     }
-    q->normfn = i8 ? sq8_norm_avx2 : sq8_norm_ref; /* i8: AVX2 is there */
+    if (i8) /* the int8 kernels need AVX2 at least */
+        q->normfn = sq8_norm_avx2;
     if (i8 && l2 && !q->norm) {
         q->norm = malloc((q->n ? q->n : 1) * sizeof *q->norm);
         if (q->norm && !q->ready)
@@ -740,9 +741,8 @@ void vs_quant_norms(struct vs_quant *q, uint64_t first, uint64_t rows)
         return;
     if (rows > q->n - first)
         rows = q->n - first;
-    qnorm_fn fn = q->normfn ? q->normfn : sq8_norm_ref;
     for (uint64_t r = first; r < first + rows; r++) {
-        float s = fn(q, q->codes + r * q->cb);
+        float s = q->normfn(q, q->codes + r * q->cb);
         /* two threads may check one block at once: both store the same
          * value, atomically */
         __atomic_store(&q->norm[r], &s, __ATOMIC_RELAXED);

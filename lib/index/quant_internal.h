@@ -35,9 +35,10 @@ struct vs_quant {
      * vs_quant_check_block before the block is marked ready) */
     int i8;
     float *norm;
-    qnorm_fn normfn; /* makes norm: AVX2 where the int8 kernels run (set
-                        by vs_quant_pick; the sums' order differs from the
-                        scalar one, so a norm may differ in its last bits) */
+    qnorm_fn normfn; /* makes norm (set by vs_quant_pick, which alone
+                        allocates norm): AVX2 where the int8 kernels run;
+                        the sums' order differs from the scalar one, so a
+                        norm may differ in its last bits */
 };
 
 /* The int8 kernels only up to this dimension (their int32 sums of

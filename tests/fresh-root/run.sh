@@ -87,8 +87,8 @@ work="" root="" limit=300 where=""
 user=newcomer
 includes=make,sudo
 
-# TAP for one step: ok/not ok, and on failure the tail of its output (or
-# of SHOWN_FILE: the failed tests alone, for step 6).
+# TAP for one step: ok/not ok, and on failure the tail of SHOWN_FILE (for
+# step 6: the failed tests alone) when it is not empty, else of the output.
 report() { # report STATUS DESCRIPTION OUTPUT_FILE [SHOWN_FILE]
     step=$((step + 1))
     if [ "$1" -eq 0 ]; then
@@ -96,7 +96,9 @@ report() { # report STATUS DESCRIPTION OUTPUT_FILE [SHOWN_FILE]
     else
         echo "not ok $step - $2"
         failed=$((failed + 1))
-        [ -s "${4:-$3}" ] && tail -n 30 "${4:-$3}" | sed 's/^/#   /'
+        local shown=$3
+        [ -s "${4:-}" ] && shown=$4
+        [ -s "$shown" ] && tail -n 30 "$shown" | sed 's/^/#   /'
     fi
     { echo "==== step $step: $2 (status $1)"; cat "$3" 2>/dev/null; } >>"$log"
 }
@@ -344,8 +346,7 @@ st=$?
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$work/step6" | tail -n 1)
 [ -n "$summary" ] || st=1
 # what a failure shows: each failed test with its comment lines (the last
-# 30 lines of them), else the output's tail
+# 30 lines of them)
 awk '/^not ok /{p=1; print; next} p && /^#/{print; next} {p=0}' "$work/step6" >"$work/step6.failed"
-[ -s "$work/step6.failed" ] || tail -n 30 "$work/step6" >"$work/step6.failed"
 report $st "make test TESTS='$tests': ${summary:-no summary line} in $(( $(date +%s) - t0 )) s" "$work/step6" "$work/step6.failed"
 finish
