@@ -91,7 +91,8 @@ void vs_cli_progress_clear(void)
     }
 }
 
-static void vmessage(const char *kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vmessage(const char *kind, const char *fmt,
+                                                          va_list ap)
 {
     vs_cli_progress_clear();
     if (kind)

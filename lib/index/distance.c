@@ -413,7 +413,9 @@ __attribute__((target(AVX2_T))) static float avx2_l2(const float *a,
  * every inlined shuffle or cast: silence those two here only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__ /* a GCC-only warning group */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define AVX512_T "avx512f,avx2,fma"
 

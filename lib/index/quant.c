@@ -382,7 +382,9 @@ Q4_IDS(sq8_dot_ids_avx2, 3)
  * initialised variable (see distance.c): silence those two here only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__ /* a GCC-only warning group */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 /* codes 16 at a time as floats: sq8 bytes, or f16 halves */
 __attribute__((target(QT512))) static inline __attribute__((always_inline)) __m512
@@ -631,7 +633,9 @@ i8j_avx2(const int8_t *w, size_t d, const uint8_t *const *c, int J, int32_t *s)
     }
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#ifndef __clang__ /* a GCC-only warning group */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 I8_ENTRIES(avx512, QT512V)
 #pragma GCC diagnostic pop
 I8_ENTRIES(avxvnni, QTVNNI)

@@ -137,8 +137,8 @@ static const char *texts[] = {
     "Pressure distribution on a flat plate; shock wave theory (results) for high speed air.",
     "Caf\xc3\xa9 th\xc3\xa9orie: \xc3\x89TUDE of the wing body effects!",
     "x",
-    "The effect of the number of layers on the model of the flow of air over "
-    "the wing at high mach number and low pressure",
+    ("The effect of the number of layers on the model of the flow of air over "
+     "the wing at high mach number and low pressure"),
 };
 #define NTEXTS (sizeof texts / sizeof *texts)
 
