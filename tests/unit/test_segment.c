@@ -116,20 +116,24 @@ static void id2_of(uint64_t r, char *id)
 }
 
 /* rows docs {"id": id2_of(r), "text": text_bytes of 'x'} as jansson writes
- * them (long texts: docs blocks with a dictionary), vectors {r, r / 2, -r}
- * kept as storage (enum vs_vector_storage) */
+ * them (long texts: docs blocks with a dictionary), vectors of dim values
+ * {r, r / 2, -r, r + 3, ...} kept as storage (enum vs_vector_storage) */
 static int write_docs_seg_as(const char *name, uint64_t rows, size_t text_bytes,
-                             uint32_t storage)
+                             uint32_t dim, uint32_t storage)
 {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     struct vs_segw *w;
-    int st = vs_segw_new(p, DIM, &w, NULL);
-    if (st != VS_OK)
+    float *v = malloc(dim * sizeof *v);
+    int st = v ? vs_segw_new(p, dim, &w, NULL) : VS_E_NOMEM;
+    if (st != VS_OK) {
+        free(v);
         return st;
+    }
     vs_segw_storage(w, storage);
     char *text = malloc(text_bytes + 1);
     if (!text) {
+        free(v);
         vs_segw_free(w);
         return VS_E_NOMEM;
     }
@@ -147,12 +151,14 @@ static int write_docs_seg_as(const char *name, uint64_t rows, size_t text_bytes,
         }
         json_t *doc = json_pack("{s:s, s:s}", "id", id, "text", text);
         char *dt = doc ? json_dumps(doc, VS_JSON_DUMP_FLAGS) : NULL;
-        float v[DIM] = {(float)r, (float)r / 2, -(float)r};
+        for (uint32_t i = 0; i < dim; i++)
+            v[i] = (i % 3 == 0 ? (float)r : i % 3 == 1 ? (float)r / 2 : -(float)r) + (float)i;
         st = dt ? vs_segw_add(w, id, v, dt, strlen(dt), NULL) : VS_E_NOMEM;
         free(dt);
         json_decref(doc);
     }
     free(text);
+    free(v);
     if (st == VS_OK)
         st = vs_segw_finish(w, NULL, NULL);
     vs_segw_free(w);
@@ -161,7 +167,7 @@ static int write_docs_seg_as(const char *name, uint64_t rows, size_t text_bytes,
 
 static int write_docs_seg(const char *name, uint64_t rows, size_t text_bytes)
 {
-    return write_docs_seg_as(name, rows, text_bytes, VS_VSTORE_FLOAT32);
+    return write_docs_seg_as(name, rows, text_bytes, DIM, VS_VSTORE_FLOAT32);
 }
 
 /* every row's id from vs_segment_id equals the one written, the same
@@ -379,24 +385,26 @@ static void test_doc_cache_region(void)
 
 /* ---- several threads on one lazily opened segment ---- */
 
-enum { NTHREADS = 4, TROWS = 3000 };
+/* TDIM: vectors blocks of 16 rows x 256 values take a while to check or
+ * decode, so threads meet on them */
+enum { NTHREADS = 4, TROWS = 3000, TDIM = 256 };
 
 /* what one row reads serially (a segment without the docs cache): its
  * vector and doc */
 struct serial {
-    float *vec;  /* TROWS x DIM */
+    float *vec;  /* TROWS x TDIM */
     char **doc;  /* TROWS */
 };
 
 static int serial_read(struct vs_segment *ref, struct serial *s)
 {
-    s->vec = malloc(TROWS * DIM * sizeof(float));
+    s->vec = malloc(TROWS * TDIM * sizeof(float));
     s->doc = calloc(TROWS, sizeof *s->doc);
     if (!s->vec || !s->doc)
         return 0;
     for (uint64_t r = 0; r < TROWS; r++) {
         size_t cap = 0, len = 0;
-        if (vs_seg_vector_row(ref, r, s->vec + r * DIM, NULL) != VS_OK ||
+        if (vs_seg_vector_row(ref, r, s->vec + r * TDIM, NULL) != VS_OK ||
             vs_segment_doc_raw(ref, r, &s->doc[r], &cap, &len, NULL) != VS_OK)
             return 0;
     }
@@ -422,6 +430,7 @@ struct walker {
     const uint8_t *ready;
     unsigned shift;
     unsigned seed;        /* 0: rows in order (threads meet on each block) */
+    uint64_t order[TROWS];
     uint64_t bad_vblock;  /* a damaged vectors block, or UINT64_MAX */
     uint64_t bad_first, bad_n; /* the rows of a damaged docs block, or n 0 */
     /* results */
@@ -437,14 +446,9 @@ static int in_bad_docs(const struct walker *w, uint64_t r)
 static void *walk(void *arg)
 {
     struct walker *w = arg;
-    uint64_t *order = malloc(TROWS * sizeof *order);
+    uint64_t *order = w->order;
     char *buf = NULL;
     size_t cap = 0, len = 0;
-    if (!order) {
-        w->wrong = UINT64_MAX;
-        pthread_barrier_wait(w->go);
-        return NULL;
-    }
     for (uint64_t r = 0; r < TROWS; r++)
         order[r] = r;
     uint64_t x = w->seed;
@@ -454,8 +458,11 @@ static void *walk(void *arg)
         order[r] = order[j];
         order[j] = t;
     }
-    pthread_barrier_wait(w->go);
     for (uint64_t i = 0; i < TROWS; i++) {
+        /* every 64 rows the threads meet: those in row order then start
+         * on the same blocks at once */
+        if (i % 64 == 0)
+            pthread_barrier_wait(w->go);
         uint64_t r = order[i], b = r >> w->shift;
         struct vs_diag d = {0};
         int st = __atomic_load_n(&w->ready[b], __ATOMIC_ACQUIRE) ? VS_OK
@@ -468,8 +475,8 @@ static void *walk(void *arg)
                 w->vbad++;
             else
                 w->wrong++;
-        } else if (st != VS_OK || memcmp(w->base + r * DIM, w->want->vec + r * DIM,
-                                         DIM * sizeof(float)) != 0) {
+        } else if (st != VS_OK || memcmp(w->base + r * TDIM, w->want->vec + r * TDIM,
+                                         TDIM * sizeof(float)) != 0) {
             w->wrong++;
         }
         struct vs_diag dd = {0};
@@ -490,11 +497,11 @@ static void *walk(void *arg)
             w->wrong++;
     }
     free(buf);
-    free(order);
     return NULL;
 }
 
-/* NTHREADS walkers over g at once, half in row order, half at random;
+/* NTHREADS walkers over g at once, half in row order, half at random
+ * (they meet every 64 rows);
  * 1 when all ran; the walkers' results in w */
 static int walk_all(struct vs_segment *g, const struct serial *want, struct walker *w,
                     uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
@@ -535,7 +542,7 @@ static void test_threads_read(void)
     for (size_t k = 0; k < 2; k++) {
         char name[64];
         snprintf(name, sizeof name, "seg-%08zu.vseg", 300 + k);
-        CHECK_EQ_INT(write_docs_seg_as(name, TROWS, 300, kinds[k]), VS_OK);
+        CHECK_EQ_INT(write_docs_seg_as(name, TROWS, 300, TDIM, kinds[k]), VS_OK);
         struct vs_segment *ref = NULL, *one = NULL;
         CHECK_EQ_INT(vs_seg_open(dir, name, &ref, NULL), VS_OK);
         CHECK_EQ_INT(vs_seg_open(dir, name, &one, NULL), VS_OK);
@@ -559,7 +566,7 @@ static void test_threads_read(void)
                 if (!g)
                     continue;
                 CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
-                struct walker w[NTHREADS];
+                static struct walker w[NTHREADS];
                 CHECK(walk_all(g, &want, w, UINT64_MAX, 0, 0));
                 uint64_t wrong = 0;
                 for (int i = 0; i < NTHREADS; i++)
@@ -607,7 +614,7 @@ static int copy_flipped(const char *src, const char *dst, const uint64_t *at, si
  * block), none hangs, the blocks stay bad; every other row reads right */
 static void test_threads_damaged(void)
 {
-    CHECK_EQ_INT(write_docs_seg("seg-00000310.vseg", TROWS, 300), VS_OK);
+    CHECK_EQ_INT(write_docs_seg_as("seg-00000310.vseg", TROWS, 300, TDIM, VS_VSTORE_FLOAT32), VS_OK);
     struct vs_segment *ref = NULL;
     CHECK_EQ_INT(vs_seg_open(dir, "seg-00000310.vseg", &ref, NULL), VS_OK);
     struct serial want = {0};
@@ -636,7 +643,7 @@ static void test_threads_damaged(void)
             continue;
         if (budgets[j]) /* else: no cache, every doc read under the lock */
             CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
-        struct walker w[NTHREADS];
+        static struct walker w[NTHREADS];
         CHECK(walk_all(g, &want, w, vb, first, n));
         for (int i = 0; i < NTHREADS; i++) {
             CHECK_EQ_INT(w[i].wrong, 0);
