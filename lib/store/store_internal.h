@@ -100,7 +100,8 @@ struct vs_segment {
     uint64_t ndel;
     char delname[64];
     uint64_t del_bytes;
-    /* lazily loaded parts, guarded by mu */
+    /* lazily loaded parts, made under mu (the vectors and docs blocks are
+     * decoded without it: vstate, dstate) */
     pthread_mutex_t mu;
     unsigned char *map;     /* the whole file mapped read-only, or NULL */
     size_t map_len;
@@ -132,7 +133,7 @@ struct vs_segment {
     uint64_t vblk_no, vblk_first, vblk_n;
     void *ddict;            /* ZSTD_DDict of section DOCDICT, or NULL */
     int ddict_state;        /* 0 not looked for, 1 loaded or none */
-    void *dctx;             /* ZSTD_DCtx for docs blocks */
+    void *dctx;             /* ZSTD_DCtx for docs blocks read under mu */
     char *blk;              /* the last docs block decompressed */
     size_t blk_len, blk_cap;
     uint64_t blk_no, blk_first, blk_n;
@@ -141,14 +142,15 @@ struct vs_segment {
     uint64_t blk_at_row;
     size_t blk_at;
     /* vs_segment_doc_cache: per docs block, the block decompressed once
-     * with where each doc starts (atomic pointers, filled under mu; NULL
-     * when the cache is off or the block not read yet), kept until close
-     * while dcache_bytes stays within dcache_budget */
+     * with where each doc starts (atomic pointers, each filled by the
+     * thread that claims the block, dstate; NULL when the cache is off or
+     * the block not read yet), kept until close while dcache_bytes
+     * (reserved with CAS) stays within dcache_budget */
     struct vs_docblk **dcache;
     size_t dcache_bytes, dcache_budget;
     /* where the cached blocks live: one region reserved on first use for
      * every block (its pages touched as blocks fill it; huge pages from 2
-     * MiB), carved in order under mu; a block that does not fit is
+     * MiB), carved with CAS on darena_used; a block that does not fit is
      * malloc'd */
     char *darena;
     size_t darena_used, darena_cap;
