@@ -328,7 +328,10 @@ void vs_seg_close(struct vs_segment *g)
     if (g->vmapped != 1)
         free(g->vregion);
     free(g->vready);
-    free(g->vsbuf);
+    free(g->vstate);
+    free(g->dstate);
+    for (int i = 0; i < VS_SEG_DCTX_POOL; i++)
+        ZSTD_freeDCtx(g->dctxs[i]);
     free(g->idbuf);
     free(g->ids);
     free(g->idrow);
@@ -611,13 +614,28 @@ static int load_vblock(struct vs_segment *g, uint64_t b, void **out, struct vs_d
     return VS_OK;
 }
 
-/* Read, check and decompress vectors block b straight into its place in
- * all (rows x dim floats); sbuf/scap: a read buffer for compressed blocks,
- * grown as needed and kept (raw blocks are read in place). Caller holds
- * g->mu. */
-static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sbuf,
-                         size_t *scap, struct vs_diag *d)
+/* Why a vectors block is bad for good (VS_BLK_BAD + the reason) */
+enum { VBAD_TRUNCATED, VBAD_SUM, VBAD_ZSTD };
+
+static const char *const vbad_why[] = {"cannot read (file is truncated)", "checksum mismatch",
+                                       "does not decompress"};
+
+static int vblock_error(struct vs_diag *d, const struct vs_segment *g, uint64_t b, int st,
+                        const char *why)
 {
+    vs_diag_where(d, g->path, 0);
+    return vs_diag_set(d, st, "section 'vectors' block %llu: %s", (unsigned long long)b, why);
+}
+
+/* Read, check and decompress vectors block b straight into its place in
+ * all (rows x dim floats); sbuf/scap: a read buffer for compressed and f16
+ * blocks, grown as needed and kept by the caller (raw blocks are read in
+ * place). The caller holds block b (vs_blk_claim), so no other thread
+ * writes its place; *bad gets the VBAD_ reason of a damaged block, or -1. */
+static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sbuf,
+                         size_t *scap, int *bad, struct vs_diag *d)
+{
+    *bad = -1;
     const struct vs_sect *vs = vs_seg_find_sect(g, VS_SECT_VECTORS);
     const unsigned char *e = g->vecidx + b * VS_DOCIDX_ENTRY;
     float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
@@ -626,9 +644,8 @@ static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sb
     if (g->vmapped == 1) { /* in place in the mapped file: check only */
         if (XXH64(at, (size_t)len, 0) == vs_get64(e + 24))
             return VS_OK;
-        vs_diag_where(d, g->path, 0);
-        return vs_diag_set(d, VS_E_CORRUPT, "section 'vectors' block %llu: checksum mismatch",
-                           (unsigned long long)b);
+        *bad = VBAD_SUM;
+        return vblock_error(d, g, b, VS_E_CORRUPT, vbad_why[VBAD_SUM]);
     }
     if (len != raw) {
         if (len > *scap) {
@@ -641,25 +658,42 @@ static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sb
         }
         src = *sbuf;
     }
-    const char *why = NULL;
     int st;
     if ((st = vs_io_pread_all(g->fd, src, (size_t)len, vs->off + vs_get64(e))) != VS_OK) {
-        why = st == VS_E_CORRUPT ? "cannot read (file is truncated)" : "cannot read";
+        if (st != VS_E_CORRUPT) /* an I/O error: may pass */
+            return vblock_error(d, g, b, st, "cannot read");
+        *bad = VBAD_TRUNCATED;
     } else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24)) {
-        why = "checksum mismatch";
-        st = VS_E_CORRUPT;
+        *bad = VBAD_SUM;
     } else if (g->vf16) {
         f16_decode(at, src, (size_t)len / 2);
     } else if (len != raw) {
         size_t n = ZSTD_decompress(at, (size_t)raw, src, (size_t)len);
-        if (ZSTD_isError(n) || n != raw) {
-            why = "does not decompress";
-            st = VS_E_CORRUPT;
-        }
+        if (ZSTD_isError(n) || n != raw)
+            *bad = VBAD_ZSTD;
     }
-    if (why) {
-        vs_diag_where(d, g->path, 0);
-        vs_diag_set(d, st, "section 'vectors' block %llu: %s", (unsigned long long)b, why);
+    return *bad < 0 ? VS_OK : vblock_error(d, g, b, VS_E_CORRUPT, vbad_why[*bad]);
+}
+
+/* Make vectors block b ready (g->vregion made): decoded once, by the
+ * thread that claims it, without g->mu; a thread that finds it being
+ * decoded waits for it (vs_blk_claim); a damaged block gives every caller
+ * the same error. sbuf/scap as decode_vblock. */
+static int vblock_ready(struct vs_segment *g, uint64_t b, void **sbuf, size_t *scap,
+                        struct vs_diag *d)
+{
+    uint8_t s = vs_blk_claim(&g->vstate[b]);
+    if (s == VS_BLK_READY)
+        return VS_OK;
+    if (s >= VS_BLK_BAD)
+        return vblock_error(d, g, b, VS_E_CORRUPT, vbad_why[s - VS_BLK_BAD]);
+    int bad;
+    int st = decode_vblock(g, b, g->vregion, sbuf, scap, &bad, d);
+    if (st == VS_OK) {
+        __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
+        vs_blk_settle(&g->vstate[b], VS_BLK_READY);
+    } else {
+        vs_blk_settle(&g->vstate[b], bad >= 0 ? (uint8_t)(VS_BLK_BAD + bad) : VS_BLK_EMPTY);
     }
     return st;
 }
@@ -676,12 +710,19 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
         int st = vs_seg_map(g, d);
         if (st != VS_OK)
             return st;
-        g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
-        if (!g->vready)
+        uint8_t *ready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+        g->vstate = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+        if (!ready || !g->vstate) {
+            free(ready);
+            free(g->vstate);
+            g->vstate = NULL;
             return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes",
                                (unsigned long long)g->nvblocks);
+        }
         g->vregion = (float *)(void *)(g->map + vs_seg_find_sect(g, VS_SECT_VECTORS)->off);
         g->vmapped = 1;
+        /* last: vs_seg_vector_block reads the rest after it, without mu */
+        __atomic_store_n(&g->vready, ready, __ATOMIC_RELEASE);
         return VS_OK;
     }
     if (dense || total < VS_HUGE_PAGE) {
@@ -693,14 +734,17 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
         size_t cap = (total + VS_HUGE_PAGE - 1) / VS_HUGE_PAGE * VS_HUGE_PAGE;
         g->vregion = aligned_alloc(VS_HUGE_PAGE, cap);
     }
-    g->vready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
-    if (!g->vregion || !g->vready) {
+    uint8_t *ready = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+    g->vstate = calloc(g->nvblocks ? g->nvblocks : 1, 1);
+    if (!g->vregion || !ready || !g->vstate) {
         free(g->vregion);
-        free(g->vready);
+        free(ready);
+        free(g->vstate);
         g->vregion = NULL;
-        g->vready = NULL;
+        g->vstate = NULL;
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
     }
+    __atomic_store_n(&g->vready, ready, __ATOMIC_RELEASE); /* last, as above */
     return VS_OK;
 }
 
@@ -717,19 +761,16 @@ int vs_segment_vectors(struct vs_segment *g, const float **vecs,
                           MADV_HUGEPAGE);
         /* each block not decoded yet is read (raw: in place) into one reused
          * buffer, checked and decompressed straight into place: no per-block
-         * allocations or copies */
-        for (uint64_t b = 0; st == VS_OK && b < g->nvblocks; b++) {
-            if (__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE))
-                continue;
-            if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
-                __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
-        }
-        if (st == VS_OK) {
+         * allocations or copies (a block another thread decodes meanwhile
+         * through vs_seg_vector_block is waited for) */
+        void *sbuf = NULL;
+        size_t scap = 0;
+        for (uint64_t b = 0; st == VS_OK && b < g->nvblocks; b++)
+            if (!__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE))
+                st = vblock_ready(g, b, &sbuf, &scap, d);
+        free(sbuf);
+        if (st == VS_OK)
             g->vecs = g->vregion;
-            free(g->vsbuf); /* every block is in: the read buffer is done */
-            g->vsbuf = NULL;
-            g->vscap = 0;
-        }
     }
     *vecs = g->vecs;
     pthread_mutex_unlock(&g->mu);
@@ -768,16 +809,18 @@ out:
 
 int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
 {
-    pthread_mutex_lock(&g->mu);
-    int st = VS_OK;
-    if (!g->vready || b >= g->nvblocks) {
-        st = vs_diag_set(d, VS_E_INTERNAL, "vectors block %llu out of range",
-                         (unsigned long long)b);
-    } else if (!__atomic_load_n(&g->vready[b], __ATOMIC_ACQUIRE)) {
-        if ((st = decode_vblock(g, b, g->vregion, &g->vsbuf, &g->vscap, d)) == VS_OK)
-            __atomic_store_n(&g->vready[b], 1, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&g->mu);
+    /* without g->mu: vready is published last (ensure_vregion), and a
+     * block is decoded by one thread while others decode other blocks */
+    const uint8_t *ready = __atomic_load_n(&g->vready, __ATOMIC_ACQUIRE);
+    if (!ready || b >= g->nvblocks)
+        return vs_diag_set(d, VS_E_INTERNAL, "vectors block %llu out of range",
+                           (unsigned long long)b);
+    if (__atomic_load_n(&ready[b], __ATOMIC_ACQUIRE))
+        return VS_OK;
+    void *sbuf = NULL; /* compressed and f16 blocks only (older stores) */
+    size_t scap = 0;
+    int st = vblock_ready(g, b, &sbuf, &scap, d);
+    free(sbuf);
     return st;
 }
 

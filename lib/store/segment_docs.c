@@ -82,11 +82,33 @@ static int ensure_dctx(struct vs_segment *g, struct vs_diag *d)
     return VS_OK;
 }
 
+/* Why a docs block is bad for good (VS_BLK_BAD + the reason) */
+enum { DBAD_SIZE, DBAD_SUM, DBAD_FRAME, DBAD_ZSTD, DBAD_COUNT };
+
+/* The error of docs block b damaged for reason why (DBAD_), one text for
+ * every caller that meets it */
+static int docs_bad(struct vs_diag *d, const struct vs_segment *g, uint64_t b, int why)
+{
+    unsigned long long bl = (unsigned long long)b;
+    switch (why) {
+    case DBAD_SIZE: return vs_seg_corrupt(d, g, "section 'docs' block %llu: bad size", bl);
+    case DBAD_SUM: return vs_seg_corrupt(d, g, "section 'docs' block %llu: checksum mismatch", bl);
+    case DBAD_FRAME:
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress to its %llu "
+                              "bytes", bl, (unsigned long long)vs_get64(g->docidx + b *
+                                                                        VS_DOCIDX_ENTRY + 16));
+    case DBAD_ZSTD: return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress", bl);
+    default:
+        return vs_seg_corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs", bl);
+    }
+}
+
 /* Decompress docs block b into dst (raw + 1 bytes, raw from the block's
- * index entry; NUL-terminated) from the mapped file: checked against its
- * checksum, decompressed with the segment's dictionary when it has one
- * (caller holds g->mu: the context is the segment's). */
-static int unpack_block(struct vs_segment *g, uint64_t b, char *dst, struct vs_diag *d)
+ * index entry; NUL-terminated) from the mapped file with context dctx
+ * (the caller's alone), with the segment's dictionary when it has one;
+ * check_block checked it first. *bad: the DBAD_ reason, or -1. */
+static int unpack_block(struct vs_segment *g, void *dctx, uint64_t b, char *dst, int *bad,
+                        struct vs_diag *d)
 {
     const struct vs_sect *docs = vs_seg_find_sect(g, VS_SECT_DOCS);
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
@@ -94,43 +116,40 @@ static int unpack_block(struct vs_segment *g, uint64_t b, char *dst, struct vs_d
     /* vs_seg_docs_index checked that the block lies inside the section, and
      * vs_seg_open that the section lies inside the file */
     const unsigned char *src = g->map + docs->off + off;
-    size_t n = g->ddict ? ZSTD_decompress_usingDDict(g->dctx, dst, (size_t)raw, src,
+    size_t n = g->ddict ? ZSTD_decompress_usingDDict(dctx, dst, (size_t)raw, src,
                                                      (size_t)len, g->ddict)
-                        : ZSTD_decompressDCtx(g->dctx, dst, (size_t)raw, src, (size_t)len);
-    if (ZSTD_isError(n) || n != raw)
-        return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress",
-                              (unsigned long long)b);
+                        : ZSTD_decompressDCtx(dctx, dst, (size_t)raw, src, (size_t)len);
     /* every doc ends with a newline; a block claiming more docs than it
      * holds is found when one of them is read (vs-index verify counts) */
-    if (dst[raw - 1] != '\n')
-        return vs_seg_corrupt(d, g, "section 'docs' block %llu: holds the wrong number of docs",
-                              (unsigned long long)b);
+    *bad = ZSTD_isError(n) || n != raw ? DBAD_ZSTD : dst[raw - 1] != '\n' ? DBAD_COUNT : -1;
+    if (*bad >= 0)
+        return docs_bad(d, g, b, *bad);
     dst[raw] = '\0';
     return VS_OK;
 }
 
-/* The checks of docs block b before it is decompressed (caller holds
- * g->mu): its size, checksum and frame; *raw its decompressed bytes. */
-static int check_block(struct vs_segment *g, uint64_t b, uint64_t *raw, struct vs_diag *d)
+/* The checks of docs block b before it is decompressed (the dictionary and
+ * the mapping made): its size, checksum and frame; *raw its decompressed
+ * bytes; *bad the DBAD_ reason of a damaged block, or -1. */
+static int check_block(struct vs_segment *g, uint64_t b, uint64_t *raw, int *bad,
+                       struct vs_diag *d)
 {
-    int st;
-    if ((st = ensure_dctx(g, d)) != VS_OK || (st = vs_seg_map(g, d)) != VS_OK)
-        return st;
     const struct vs_sect *docs = vs_seg_find_sect(g, VS_SECT_DOCS);
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
     uint64_t off = vs_get64(e), len = vs_get64(e + 8);
     *raw = vs_get64(e + 16);
     const unsigned char *src = g->map + docs->off + off;
+    unsigned long long fs;
     if (*raw / VS_ZSTD_MAX_RATIO > len)
-        return vs_seg_corrupt(d, g, "section 'docs' block %llu: bad size", (unsigned long long)b);
-    if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
-        return vs_seg_corrupt(d, g, "section 'docs' block %llu: checksum mismatch",
-                              (unsigned long long)b);
-    unsigned long long fs = ZSTD_getFrameContentSize(src, (size_t)len);
-    if (fs == ZSTD_CONTENTSIZE_ERROR || (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != *raw))
-        return vs_seg_corrupt(d, g, "section 'docs' block %llu: does not decompress to "
-                              "its %llu bytes", (unsigned long long)b, (unsigned long long)*raw);
-    return VS_OK;
+        *bad = DBAD_SIZE;
+    else if (XXH64(src, (size_t)len, 0) != vs_get64(e + 24))
+        *bad = DBAD_SUM;
+    else if ((fs = ZSTD_getFrameContentSize(src, (size_t)len)) == ZSTD_CONTENTSIZE_ERROR ||
+             (fs != ZSTD_CONTENTSIZE_UNKNOWN && fs != *raw))
+        *bad = DBAD_FRAME;
+    else
+        *bad = -1;
+    return *bad < 0 ? VS_OK : docs_bad(d, g, b, *bad);
 }
 
 /* Decompress docs block b into g->blk (caller holds g->mu), into a buffer
@@ -140,8 +159,10 @@ int vs_seg_docs_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
     if (g->blk_no == b)
         return VS_OK;
     uint64_t raw;
-    int st = check_block(g, b, &raw, d);
-    if (st != VS_OK)
+    int bad;
+    int st;
+    if ((st = ensure_dctx(g, d)) != VS_OK || (st = vs_seg_map(g, d)) != VS_OK ||
+        (st = check_block(g, b, &raw, &bad, d)) != VS_OK)
         return st;
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
     g->blk_no = UINT64_MAX;
@@ -153,7 +174,7 @@ int vs_seg_docs_block(struct vs_segment *g, uint64_t b, struct vs_diag *d)
                                (unsigned long long)raw);
         g->blk_cap = (size_t)raw + 1;
     }
-    if ((st = unpack_block(g, b, g->blk, d)) != VS_OK)
+    if ((st = unpack_block(g, g->dctx, b, g->blk, &bad, d)) != VS_OK)
         return st;
     g->blk_len = (size_t)raw;
     g->blk_no = b;
@@ -197,39 +218,126 @@ static uint64_t doc_block_of(const struct vs_segment *g, uint64_t row)
     return lo;
 }
 
-/* Docs block b into the cache (caller holds g->mu): *out the block, or
- * NULL when keeping it would pass the budget. */
-static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
-                       struct vs_diag *d)
+/* What the cache's decoding needs made once, under g->mu: the dictionary,
+ * the mapping and the region the blocks are carved from. */
+static int docs_prep(struct vs_segment *g, struct vs_diag *d)
 {
-    if ((*out = __atomic_load_n(&g->dcache[b], __ATOMIC_ACQUIRE)) != NULL)
+    if (__atomic_load_n(&g->dprep, __ATOMIC_ACQUIRE))
         return VS_OK;
+    pthread_mutex_lock(&g->mu);
+    int st = VS_OK;
+    if (!g->dprep && (st = ensure_dctx(g, d)) == VS_OK && (st = vs_seg_map(g, d)) == VS_OK) {
+        if (!g->darena && g->darena_cap && !(g->darena = vs_seg_big_alloc(g->darena_cap)))
+            g->darena_cap = 0; /* no region: each block malloc'd */
+        __atomic_store_n(&g->dprep, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+/* A zstd context for one decode: a free one of the segment's (made on
+ * first use), else a new one (*slot -1: dctx_put frees it); NULL when
+ * out of memory. */
+static ZSTD_DCtx *dctx_get(struct vs_segment *g, int *slot)
+{
+    for (int i = 0; i < VS_SEG_DCTX_POOL; i++) {
+        uint8_t z = 0;
+        if (!__atomic_compare_exchange_n(&g->dctxbusy[i], &z, 1, 0, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        if (!g->dctxs[i])
+            g->dctxs[i] = ZSTD_createDCtx();
+        if (g->dctxs[i]) {
+            *slot = i;
+            return g->dctxs[i];
+        }
+        __atomic_store_n(&g->dctxbusy[i], 0, __ATOMIC_RELEASE);
+        break;
+    }
+    *slot = -1;
+    return ZSTD_createDCtx();
+}
+
+static void dctx_put(struct vs_segment *g, ZSTD_DCtx *c, int slot)
+{
+    if (slot < 0)
+        ZSTD_freeDCtx(c);
+    else
+        __atomic_store_n(&g->dctxbusy[slot], 0, __ATOMIC_RELEASE);
+}
+
+/* Room for a cached block of bytes: the budget first (*out NULL when it
+ * would pass it), then carved from the region, else malloc'd (*carved 0);
+ * atomic, for threads filling blocks at once. */
+static int docblk_room(struct vs_segment *g, size_t bytes, struct vs_docblk **out,
+                       int *carved, struct vs_diag *d)
+{
+    *out = NULL;
+    *carved = 0;
+    size_t used = __atomic_load_n(&g->dcache_bytes, __ATOMIC_RELAXED);
+    do {
+        if (bytes > g->dcache_budget - used || used > g->dcache_budget)
+            return VS_OK; /* over budget: read as without the cache */
+    } while (!__atomic_compare_exchange_n(&g->dcache_bytes, &used, used + bytes, 1,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    size_t at = __atomic_load_n(&g->darena_used, __ATOMIC_RELAXED);
+    while (g->darena && bytes <= g->darena_cap - at) {
+        if (__atomic_compare_exchange_n(&g->darena_used, &at, at + bytes, 1, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+            *out = (struct vs_docblk *)(void *)(g->darena + at);
+            *carved = 1;
+            return VS_OK;
+        }
+    }
+    if (!(*out = malloc(bytes))) {
+        __atomic_fetch_sub(&g->dcache_bytes, bytes, __ATOMIC_RELAXED);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for a docs block", bytes);
+    }
+    return VS_OK;
+}
+
+/* Give back the room of a block that did not fill: its budget, and its
+ * place in the region when it is still the last carved. */
+static void docblk_unroom(struct vs_segment *g, struct vs_docblk *c, size_t bytes, int carved)
+{
+    if (carved) {
+        size_t end = (size_t)((char *)c - g->darena) + bytes, at = end - bytes;
+        (void)__atomic_compare_exchange_n(&g->darena_used, &end, at, 0, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED);
+    } else {
+        free(c);
+    }
+    __atomic_fetch_sub(&g->dcache_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* Fill docs block b of the cache (the caller holds it: vs_blk_claim): *out
+ * the block, or NULL when keeping it would pass the budget; *bad the DBAD_
+ * reason of a damaged block, or -1. */
+static int fill_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out, int *bad,
+                      struct vs_diag *d)
+{
+    *out = NULL;
     const unsigned char *e = g->docidx + b * VS_DOCIDX_ENTRY;
     uint64_t raw, n = vs_get64(e + 40);
-    int st = check_block(g, b, &raw, d);
+    int st = check_block(g, b, &raw, bad, d);
     if (st != VS_OK)
         return st;
     size_t bytes = docblk_bytes(n, raw);
-    if (bytes > g->dcache_budget - g->dcache_bytes || g->dcache_bytes > g->dcache_budget)
-        return VS_OK; /* over budget: read as without the cache */
-    if (!g->darena && g->darena_cap && !(g->darena = vs_seg_big_alloc(g->darena_cap)))
-        g->darena_cap = 0; /* no region: each block malloc'd */
     struct vs_docblk *c;
-    int carved = g->darena && bytes <= g->darena_cap - g->darena_used;
-    if (carved) {
-        c = (struct vs_docblk *)(void *)(g->darena + g->darena_used);
-        g->darena_used += bytes;
-    } else if (!(c = malloc(bytes))) {
-        return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %llu bytes for a docs block",
-                           (unsigned long long)raw);
-    }
+    int carved, slot;
+    if ((st = docblk_room(g, bytes, &c, &carved, d)) != VS_OK || !c)
+        return st;
     c->off = (size_t *)(void *)(c + 1);
     c->text = (char *)(c->off + n + 1);
-    if ((st = unpack_block(g, b, c->text, d)) != VS_OK) {
-        if (carved) /* the last carved: given back */
-            g->darena_used -= bytes;
-        else
-            free(c);
+    ZSTD_DCtx *dctx = dctx_get(g, &slot);
+    if (!dctx)
+        st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate a zstd context");
+    else
+        st = unpack_block(g, dctx, b, c->text, bad, d);
+    if (dctx)
+        dctx_put(g, dctx, slot);
+    if (st != VS_OK) {
+        docblk_unroom(g, c, bytes, carved);
         return st;
     }
     c->first = vs_get64(e + 32);
@@ -243,10 +351,35 @@ static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
         p = (size_t)(nl - c->text) + 1;
         c->off[++c->nfound] = p;
     }
-    g->dcache_bytes += bytes;
-    __atomic_store_n(&g->dcache[b], c, __ATOMIC_RELEASE);
     *out = c;
     return VS_OK;
+}
+
+/* Docs block b into the cache, decoded without g->mu by the one thread
+ * that claims it (others decode other blocks meanwhile; one that needs
+ * this block waits for it): *out the block, or NULL when keeping it would
+ * pass the budget (the caller reads it the uncached way). A damaged block
+ * gives every caller the same error. */
+static int cache_block(struct vs_segment *g, uint64_t b, struct vs_docblk **out,
+                       struct vs_diag *d)
+{
+    *out = NULL;
+    int st = docs_prep(g, d);
+    if (st != VS_OK)
+        return st;
+    uint8_t s = vs_blk_claim(&g->dstate[b]);
+    if (s == VS_BLK_READY)
+        *out = __atomic_load_n(&g->dcache[b], __ATOMIC_ACQUIRE);
+    if (s != VS_BLK_EMPTY)
+        return s >= VS_BLK_BAD ? docs_bad(d, g, b, s - VS_BLK_BAD) : VS_OK;
+    int bad;
+    st = fill_block(g, b, out, &bad, d);
+    if (*out)
+        __atomic_store_n(&g->dcache[b], *out, __ATOMIC_RELEASE);
+    vs_blk_settle(&g->dstate[b], st != VS_OK ? (bad >= 0 ? (uint8_t)(VS_BLK_BAD + bad)
+                                                         : VS_BLK_EMPTY)
+                                 : *out ? VS_BLK_READY : VS_BLK_UNCACHED);
+    return st;
 }
 
 int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
@@ -255,7 +388,11 @@ int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
     int st = VS_OK;
     if (!g->dcache && (st = vs_seg_docs_index(g, d)) == VS_OK) {
         struct vs_docblk **dc = calloc(g->nblocks ? g->nblocks : 1, sizeof *dc);
-        if (!dc) {
+        g->dstate = calloc(g->nblocks ? g->nblocks : 1, 1);
+        if (!dc || !g->dstate) {
+            free(dc);
+            free(g->dstate);
+            g->dstate = NULL;
             st = vs_diag_set(d, VS_E_NOMEM, "out of memory");
         } else {
             /* the region for every block (vs_seg_docs_index checked each
@@ -276,10 +413,9 @@ int vs_segment_doc_cache(struct vs_segment *g, size_t budget, struct vs_diag *d)
 
 size_t vs_segment_doc_cache_bytes(struct vs_segment *g)
 {
-    pthread_mutex_lock(&g->mu);
-    size_t n = g->dcache ? g->dcache_bytes : 0;
-    pthread_mutex_unlock(&g->mu);
-    return n;
+    return __atomic_load_n(&g->dcache, __ATOMIC_ACQUIRE)
+               ? __atomic_load_n(&g->dcache_bytes, __ATOMIC_RELAXED)
+               : 0;
 }
 
 /* Row's doc in the cache: *p its bytes in the cached block (followed by
@@ -293,9 +429,7 @@ static int cached_view(struct vs_segment *g, struct vs_docblk **dc, uint64_t row
     uint64_t b = doc_block_of(g, row);
     struct vs_docblk *c = __atomic_load_n(&dc[b], __ATOMIC_ACQUIRE);
     if (!c) {
-        pthread_mutex_lock(&g->mu);
         int st = cache_block(g, b, &c, d);
-        pthread_mutex_unlock(&g->mu);
         if (st != VS_OK)
             return st;
         if (!c)

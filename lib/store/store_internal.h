@@ -11,6 +11,7 @@
 #define VS_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,12 @@
  * writers used 1024-row blocks, zstd or raw). */
 #define VS_VEC_BLOCK_ROWS 16u
 #define VS_VEC_BLOCK_ROWS_MAX 1024u
+/* zstd contexts a segment keeps for decoding docs blocks at once (more
+ * threads at a time each make one for the block) */
+#define VS_SEG_DCTX_POOL 8
+/* how many times a thread checks a block another one decodes before it
+ * yields the CPU between checks */
+#define VS_BLK_SPINS 256u
 
 /* Section types. A reader skips types it does not know unless the section
  * has VS_SECT_REQUIRED in its flags (then the file is VS_E_VERSION). */
@@ -93,7 +100,8 @@ struct vs_segment {
     uint64_t ndel;
     char delname[64];
     uint64_t del_bytes;
-    /* lazily loaded parts, guarded by mu */
+    /* lazily loaded parts, made under mu (the vectors and docs blocks are
+     * decoded without it: vstate, dstate) */
     pthread_mutex_t mu;
     unsigned char *map;     /* the whole file mapped read-only, or NULL */
     size_t map_len;
@@ -105,8 +113,8 @@ struct vs_segment {
     unsigned vshift;        /* row r sits in vectors block r >> vshift, or
                                vshift = 0 and blocks are not uniform */
     uint8_t *vready;        /* per vectors block: 1 once decoded (atomic) */
-    void *vsbuf;            /* read buffer for compressed vectors blocks */
-    size_t vscap;
+    uint8_t *vstate;        /* per vectors block: its VS_BLK_ state (atomic;
+                               decoded outside mu, vs_blk_claim) */
     char *idbuf;
     const char **ids;
     /* vs_segment_id before (or without) vs_segment_ids: per row, the id
@@ -125,7 +133,7 @@ struct vs_segment {
     uint64_t vblk_no, vblk_first, vblk_n;
     void *ddict;            /* ZSTD_DDict of section DOCDICT, or NULL */
     int ddict_state;        /* 0 not looked for, 1 loaded or none */
-    void *dctx;             /* ZSTD_DCtx for docs blocks */
+    void *dctx;             /* ZSTD_DCtx for docs blocks read under mu */
     char *blk;              /* the last docs block decompressed */
     size_t blk_len, blk_cap;
     uint64_t blk_no, blk_first, blk_n;
@@ -134,18 +142,67 @@ struct vs_segment {
     uint64_t blk_at_row;
     size_t blk_at;
     /* vs_segment_doc_cache: per docs block, the block decompressed once
-     * with where each doc starts (atomic pointers, filled under mu; NULL
-     * when the cache is off or the block not read yet), kept until close
-     * while dcache_bytes stays within dcache_budget */
+     * with where each doc starts (atomic pointers, each filled by the
+     * thread that claims the block, dstate; NULL when the cache is off or
+     * the block not read yet), kept until close while dcache_bytes
+     * (reserved with CAS) stays within dcache_budget */
     struct vs_docblk **dcache;
     size_t dcache_bytes, dcache_budget;
     /* where the cached blocks live: one region reserved on first use for
      * every block (its pages touched as blocks fill it; huge pages from 2
-     * MiB), carved in order under mu; a block that does not fit is
+     * MiB), carved with CAS on darena_used; a block that does not fit is
      * malloc'd */
     char *darena;
     size_t darena_used, darena_cap;
+    /* the cache's blocks are decoded outside mu: per docs block its VS_BLK_
+     * state (atomic; VS_BLK_UNCACHED: over the budget, read the uncached
+     * way), dprep set (atomic) once the dictionary, the mapping and the
+     * region are made (under mu), and zstd contexts lent one per decode
+     * (dctxbusy: atomic flags; made on first use) */
+    uint8_t *dstate;
+    int dprep;
+    void *dctxs[VS_SEG_DCTX_POOL];
+    uint8_t dctxbusy[VS_SEG_DCTX_POOL];
 };
+
+/* The states of a vectors or docs block decoded on first use (vstate,
+ * dstate): a thread claims an empty block (vs_blk_claim: VS_BLK_BUSY),
+ * decodes it without g->mu, and settles it ready, or bad for good with the
+ * reason (VS_BLK_BAD + r: every later caller gets the same error), or
+ * empty again after a passing failure (out of memory, a read error): the
+ * next caller tries again. A thread that needs a block another one is
+ * decoding waits for that block only. */
+enum { VS_BLK_EMPTY = 0, VS_BLK_BUSY = 1, VS_BLK_READY = 2, VS_BLK_UNCACHED = 3,
+       VS_BLK_BAD = 4 };
+
+/* VS_BLK_EMPTY when this thread now holds *s (set to VS_BLK_BUSY: settle it
+ * with vs_blk_settle), else the state another thread settled it in; while
+ * another thread decodes it, a short spin, then the CPU yielded. */
+static inline uint8_t vs_blk_claim(uint8_t *s)
+{
+    for (unsigned spin = 0;; spin++) {
+        uint8_t z = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+        if (z == VS_BLK_EMPTY) {
+            if (__atomic_compare_exchange_n(s, &z, VS_BLK_BUSY, 0, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_ACQUIRE))
+                return VS_BLK_EMPTY;
+        } else if (z != VS_BLK_BUSY) {
+            return z;
+        } else if (spin < VS_BLK_SPINS) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+/* Publish the outcome of a claimed block (release: its data first). */
+static inline void vs_blk_settle(uint8_t *s, uint8_t to)
+{
+    __atomic_store_n(s, to, __ATOMIC_RELEASE);
+}
 
 /* Strings of vs_segment_id, kept until the segment is closed. */
 struct vs_idchunk {

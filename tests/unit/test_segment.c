@@ -1,11 +1,13 @@
 /* test_segment.c: segment files as this version writes them: vectors in
  * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file,
  * ids split back exactly whatever their lengths, and one row's id read
- * from its doc (vs_segment_id) without the ids section. */
+ * from its doc (vs_segment_id) without the ids section; vectors and docs
+ * blocks decoded on first use by several threads at once. */
 #include "test.h"
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,17 +116,24 @@ static void id2_of(uint64_t r, char *id)
 }
 
 /* rows docs {"id": id2_of(r), "text": text_bytes of 'x'} as jansson writes
- * them (long texts: docs blocks with a dictionary) */
-static int write_docs_seg(const char *name, uint64_t rows, size_t text_bytes)
+ * them (long texts: docs blocks with a dictionary), vectors of dim values
+ * {r, r / 2, -r, r + 3, ...} kept as storage (enum vs_vector_storage) */
+static int write_docs_seg_as(const char *name, uint64_t rows, size_t text_bytes,
+                             uint32_t dim, uint32_t storage)
 {
     char p[512];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     struct vs_segw *w;
-    int st = vs_segw_new(p, DIM, &w, NULL);
-    if (st != VS_OK)
+    float *v = malloc(dim * sizeof *v);
+    int st = v ? vs_segw_new(p, dim, &w, NULL) : VS_E_NOMEM;
+    if (st != VS_OK) {
+        free(v);
         return st;
+    }
+    vs_segw_storage(w, storage);
     char *text = malloc(text_bytes + 1);
     if (!text) {
+        free(v);
         vs_segw_free(w);
         return VS_E_NOMEM;
     }
@@ -142,16 +151,23 @@ static int write_docs_seg(const char *name, uint64_t rows, size_t text_bytes)
         }
         json_t *doc = json_pack("{s:s, s:s}", "id", id, "text", text);
         char *dt = doc ? json_dumps(doc, VS_JSON_DUMP_FLAGS) : NULL;
-        float v[DIM] = {(float)r, 0, 0};
+        for (uint32_t i = 0; i < dim; i++)
+            v[i] = (i % 3 == 0 ? (float)r : i % 3 == 1 ? (float)r / 2 : -(float)r) + (float)i;
         st = dt ? vs_segw_add(w, id, v, dt, strlen(dt), NULL) : VS_E_NOMEM;
         free(dt);
         json_decref(doc);
     }
     free(text);
+    free(v);
     if (st == VS_OK)
         st = vs_segw_finish(w, NULL, NULL);
     vs_segw_free(w);
     return st;
+}
+
+static int write_docs_seg(const char *name, uint64_t rows, size_t text_bytes)
+{
+    return write_docs_seg_as(name, rows, text_bytes, DIM, VS_VSTORE_FLOAT32);
 }
 
 /* every row's id from vs_segment_id equals the one written, the same
@@ -367,6 +383,281 @@ static void test_doc_cache_region(void)
     vs_seg_close(ref);
 }
 
+/* ---- several threads on one lazily opened segment ---- */
+
+/* TDIM: vectors blocks of 16 rows x 256 values take a while to check or
+ * decode, so threads meet on them */
+enum { NTHREADS = 4, TROWS = 3000, TDIM = 256 };
+
+/* what one row reads serially (a segment without the docs cache): its
+ * vector and doc */
+struct serial {
+    float *vec;  /* TROWS x TDIM */
+    char **doc;  /* TROWS */
+};
+
+static int serial_read(struct vs_segment *ref, struct serial *s)
+{
+    s->vec = malloc(TROWS * TDIM * sizeof(float));
+    s->doc = calloc(TROWS, sizeof *s->doc);
+    if (!s->vec || !s->doc)
+        return 0;
+    for (uint64_t r = 0; r < TROWS; r++) {
+        size_t cap = 0, len = 0;
+        if (vs_seg_vector_row(ref, r, s->vec + r * TDIM, NULL) != VS_OK ||
+            vs_segment_doc_raw(ref, r, &s->doc[r], &cap, &len, NULL) != VS_OK)
+            return 0;
+    }
+    return 1;
+}
+
+static void serial_free(struct serial *s)
+{
+    for (uint64_t r = 0; s->doc && r < TROWS; r++)
+        free(s->doc[r]);
+    free(s->doc);
+    free(s->vec);
+}
+
+/* one thread's walk over every row of a lazily opened segment: the lazy
+ * view's block made ready (vs_seg_vector_block) before its row is read */
+struct walker {
+    pthread_t t;
+    pthread_barrier_t *go;
+    struct vs_segment *g;
+    const struct serial *want;
+    const float *base;
+    const uint8_t *ready;
+    unsigned shift;
+    unsigned seed;        /* 0: rows in order (threads meet on each block) */
+    uint64_t order[TROWS];
+    uint64_t bad_vblock;  /* a damaged vectors block, or UINT64_MAX */
+    uint64_t bad_first, bad_n; /* the rows of a damaged docs block, or n 0 */
+    /* results */
+    uint64_t wrong;       /* reads that differ from the serial ones */
+    uint64_t vbad, dbad;  /* the damaged blocks' errors, as expected */
+};
+
+static int in_bad_docs(const struct walker *w, uint64_t r)
+{
+    return w->bad_n && r >= w->bad_first && r - w->bad_first < w->bad_n;
+}
+
+static void *walk(void *arg)
+{
+    struct walker *w = arg;
+    uint64_t *order = w->order;
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (uint64_t r = 0; r < TROWS; r++)
+        order[r] = r;
+    uint64_t x = w->seed;
+    for (uint64_t r = TROWS - 1; w->seed && r > 0; r--) { /* Fisher-Yates */
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t j = (x >> 33) % (r + 1), t = order[r];
+        order[r] = order[j];
+        order[j] = t;
+    }
+    for (uint64_t i = 0; i < TROWS; i++) {
+        /* every 64 rows the threads meet: those in row order then start
+         * on the same blocks at once */
+        if (i % 64 == 0)
+            pthread_barrier_wait(w->go);
+        uint64_t r = order[i], b = r >> w->shift;
+        struct vs_diag d = {0};
+        int st = __atomic_load_n(&w->ready[b], __ATOMIC_ACQUIRE) ? VS_OK
+                                                                   : vs_seg_vector_block(w->g, b, &d);
+        char what[96];
+        snprintf(what, sizeof what, "section 'vectors' block %llu: checksum mismatch",
+                 (unsigned long long)b);
+        if (b == w->bad_vblock) {
+            if (st == VS_E_CORRUPT && strstr(d.detail, what) && strcmp(d.file, w->g->path) == 0)
+                w->vbad++;
+            else
+                w->wrong++;
+        } else if (st != VS_OK || memcmp(w->base + r * TDIM, w->want->vec + r * TDIM,
+                                         TDIM * sizeof(float)) != 0) {
+            w->wrong++;
+        }
+        struct vs_diag dd = {0};
+        st = vs_segment_doc_raw(w->g, r, &buf, &cap, &len, &dd);
+        if (in_bad_docs(w, r)) {
+            if (st == VS_E_CORRUPT && strstr(dd.detail, "checksum mismatch") &&
+                strstr(dd.detail, "section 'docs' block 1:"))
+                w->dbad++;
+            else
+                w->wrong++;
+            continue;
+        }
+        char want[96];
+        id2_of(r, want);
+        const char *id = NULL;
+        if (st != VS_OK || len != strlen(w->want->doc[r]) || memcmp(buf, w->want->doc[r], len) ||
+            vs_segment_id(w->g, r, &id, NULL) != VS_OK || !id || strcmp(id, want) != 0)
+            w->wrong++;
+    }
+    free(buf);
+    return NULL;
+}
+
+/* NTHREADS walkers over g at once, half in row order, half at random
+ * (they meet every 64 rows);
+ * 1 when all ran; the walkers' results in w */
+static int walk_all(struct vs_segment *g, const struct serial *want, struct walker *w,
+                    uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
+{
+    const float *base = NULL;
+    const uint8_t *ready = NULL;
+    unsigned shift = 0;
+    if (vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL) != VS_OK || !base || !ready)
+        return 0;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, NTHREADS);
+    int started = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        w[i] = (struct walker){.go = &go, .g = g, .want = want, .base = base, .ready = ready,
+                               .shift = shift, .seed = i % 2 ? 0 : 1000u + (unsigned)i,
+                               .bad_vblock = bad_vblock, .bad_first = bad_first,
+                               .bad_n = bad_n};
+        started += pthread_create(&w[i].t, NULL, walk, &w[i]) == 0;
+    }
+    if (started != NTHREADS) { /* cannot meet at the barrier: give up */
+        printf("Bail out! pthread_create\n");
+        exit(1);
+    }
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(w[i].t, NULL);
+    pthread_barrier_destroy(&go);
+    return 1;
+}
+
+/* vectors (raw float32: checked in place; f16: decoded into a region) and
+ * docs (4 KiB blocks with a dictionary) read by NTHREADS threads at once
+ * through the lazy view and the docs cache, each value the serial read's;
+ * each docs block kept once (the cache's bytes those of a serial pass),
+ * and with a tight budget some blocks are read the uncached way */
+static void test_threads_read(void)
+{
+    static const uint32_t kinds[] = {VS_VSTORE_FLOAT32, VS_VSTORE_F16};
+    for (size_t k = 0; k < 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "seg-%08zu.vseg", 300 + k);
+        CHECK_EQ_INT(write_docs_seg_as(name, TROWS, 300, TDIM, kinds[k]), VS_OK);
+        struct vs_segment *ref = NULL, *one = NULL;
+        CHECK_EQ_INT(vs_seg_open(dir, name, &ref, NULL), VS_OK);
+        CHECK_EQ_INT(vs_seg_open(dir, name, &one, NULL), VS_OK);
+        struct serial want = {0};
+        int have = ref && one && serial_read(ref, &want);
+        CHECK(have);
+        /* the cache's bytes when one thread fills every block */
+        if (have)
+            CHECK_EQ_INT(vs_segment_doc_cache(one, VS_DOC_CACHE_BUDGET, NULL), VS_OK);
+        for (uint64_t r = 0; have && r < TROWS; r++) {
+            char *buf = NULL;
+            size_t cap = 0, len = 0;
+            have = vs_segment_doc_raw(one, r, &buf, &cap, &len, NULL) == VS_OK;
+            free(buf);
+        }
+        const size_t budgets[] = {VS_DOC_CACHE_BUDGET, have ? one->dcache_bytes / 3 : 0};
+        for (size_t j = 0; have && j < 2; j++) {
+            for (int round = 0; round < 5; round++) {
+                struct vs_segment *g = NULL;
+                CHECK_EQ_INT(vs_seg_open(dir, name, &g, NULL), VS_OK);
+                if (!g)
+                    continue;
+                CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
+                static struct walker w[NTHREADS];
+                CHECK(walk_all(g, &want, w, UINT64_MAX, 0, 0));
+                uint64_t wrong = 0;
+                for (int i = 0; i < NTHREADS; i++)
+                    wrong += w[i].wrong;
+                CHECK_EQ_INT(wrong, 0);
+                CHECK(g->vmapped == (kinds[k] == VS_VSTORE_FLOAT32));
+                int all_ready = 1;
+                for (uint64_t b = 0; b < g->nvblocks; b++)
+                    all_ready &= g->vready[b] == 1 && g->vstate[b] == VS_BLK_READY;
+                CHECK(all_ready);
+                uint64_t kept = 0;
+                CHECK(cache_in_region(g, &kept));
+                if (j == 0)
+                    CHECK(kept == g->nblocks && g->dcache_bytes == one->dcache_bytes);
+                else
+                    CHECK(kept > 0 && kept < g->nblocks && g->dcache_bytes <= budgets[j]);
+                vs_seg_close(g);
+            }
+        }
+        serial_free(&want);
+        vs_seg_close(one);
+        vs_seg_close(ref);
+    }
+}
+
+/* a copy of file src as dst with the bytes at at[0..n) flipped */
+static int copy_flipped(const char *src, const char *dst, const uint64_t *at, size_t n)
+{
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    int c, ok = in && out;
+    for (uint64_t i = 0; ok && (c = getc(in)) != EOF; i++) {
+        for (size_t k = 0; k < n; k++)
+            c ^= i == at[k] ? 0x55 : 0;
+        ok = putc(c, out) != EOF;
+    }
+    if (in)
+        fclose(in);
+    if (out)
+        ok &= fclose(out) == 0;
+    return ok;
+}
+
+/* one damaged vectors block and one damaged docs block: every thread that
+ * reads one of their rows gets the error (VS_E_CORRUPT, the file, the
+ * block), none hangs, the blocks stay bad; every other row reads right */
+static void test_threads_damaged(void)
+{
+    CHECK_EQ_INT(write_docs_seg_as("seg-00000310.vseg", TROWS, 300, TDIM, VS_VSTORE_FLOAT32), VS_OK);
+    struct vs_segment *ref = NULL;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000310.vseg", &ref, NULL), VS_OK);
+    struct serial want = {0};
+    int have = ref && serial_read(ref, &want);
+    CHECK(have);
+    if (!have) {
+        serial_free(&want);
+        vs_seg_close(ref);
+        return;
+    }
+    const uint64_t vb = 37; /* vectors block 37, docs block 1 */
+    const unsigned char *ve = ref->vecidx + vb * VS_DOCIDX_ENTRY;
+    const unsigned char *de = ref->docidx + 1 * VS_DOCIDX_ENTRY;
+    uint64_t at[2] = {sect_of(ref, VS_SECT_VECTORS)->off + vs_get64(ve) + 5,
+                      sect_of(ref, VS_SECT_DOCS)->off + vs_get64(de) + vs_get64(de + 8) / 2};
+    uint64_t first = vs_get64(de + 32), n = vs_get64(de + 40);
+    char src[600], dst[600];
+    snprintf(src, sizeof src, "%s/seg-00000310.vseg", dir);
+    snprintf(dst, sizeof dst, "%s/seg-00000311.vseg", dir);
+    CHECK(vb < ref->nvblocks && copy_flipped(src, dst, at, 2));
+    const size_t budgets[] = {VS_DOC_CACHE_BUDGET, 0};
+    for (size_t j = 0; j < 2; j++) {
+        struct vs_segment *g = NULL;
+        CHECK_EQ_INT(vs_seg_open(dir, "seg-00000311.vseg", &g, NULL), VS_OK);
+        if (!g)
+            continue;
+        if (budgets[j]) /* else: no cache, every doc read under the lock */
+            CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
+        static struct walker w[NTHREADS];
+        CHECK(walk_all(g, &want, w, vb, first, n));
+        for (int i = 0; i < NTHREADS; i++) {
+            CHECK_EQ_INT(w[i].wrong, 0);
+            CHECK_EQ_INT(w[i].vbad, (uint64_t)1 << g->vshift); /* each of its rows */
+            CHECK_EQ_INT(w[i].dbad, n);
+        }
+        CHECK(g->vstate[vb] >= VS_BLK_BAD && g->vready[vb] == 0);
+        CHECK(!budgets[j] || (g->dstate[1] >= VS_BLK_BAD && g->dcache[1] == NULL));
+        vs_seg_close(g);
+    }
+    serial_free(&want);
+    vs_seg_close(ref);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -378,6 +669,8 @@ int main(void)
     RUN(test_id_on_demand);
     RUN(test_id_damaged_block);
     RUN(test_doc_cache_region);
+    RUN(test_threads_read);
+    RUN(test_threads_damaged);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
