@@ -316,6 +316,55 @@ static void sort_u64(uint64_t *a, size_t n)
     }
 }
 
+/* Sort a[0..n) ascending through tmp (n entries) without compare
+ * branches (sort_u64 mispredicts about every other compare on a beam's
+ * random keys): least significant digit first over the four bytes of the
+ * keys' distance half (a byte the same in every key skipped), then one
+ * insertion pass puts keys of equal distance in id order. n > 0. */
+static void sort_radix(uint64_t *a, uint64_t *tmp, size_t n)
+{
+    uint32_t cnt[4][256];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = a[i];
+        cnt[0][(k >> 32) & 255]++;
+        cnt[1][(k >> 40) & 255]++;
+        cnt[2][(k >> 48) & 255]++;
+        cnt[3][k >> 56]++;
+    }
+    uint64_t *src = a, *dst = tmp;
+    for (unsigned p = 0; p < 4; p++) {
+        unsigned sh = 32 + 8 * p;
+        uint32_t *c = cnt[p];
+        if (c[(src[0] >> sh) & 255] == n)
+            continue;
+        uint32_t sum = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            uint32_t x = c[b];
+            c[b] = sum;
+            sum += x;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = src[i];
+            dst[c[(k >> sh) & 255]++] = k;
+        }
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
 /* Sort a[0..n) ascending by (d, id), as sort_hn, through s->keys (at
  * least n entries: insert makes room before it takes any lock). */
 static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_t n)
@@ -392,7 +441,7 @@ static int scratch_init(struct vs_hnsw_scratch *s, const struct vs_hnsw *h)
     s->n = h->n;
     s->vis = calloc(h->n ? h->n : 1, sizeof *s->vis);
     s->nbuf = malloc((h->M0 + 1) * sizeof *s->nbuf);
-    s->batch = malloc((h->M0 + 1) * sizeof *s->batch);
+    s->batch = malloc(2 * (h->M0 + 1) * sizeof *s->batch); /* two kept lists */
     s->bdist = malloc((h->M0 + 1) * sizeof *s->bdist);
     s->selcap = h->M0 + 2;
     s->sel = malloc(s->selcap * sizeof *s->sel);
@@ -733,29 +782,42 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
 
 /* Neighbour selection heuristic: from cand (sorted nearest first, distance
  * to the base node), keep e when it is closer to the base than to every
- * kept one; at most m. Returns the number kept (in place at the front). */
+ * kept one; at most m. Returns the number kept (in place at the front).
+ * stable (NULL: none), for the prune of a full level-0 list: stable[i]
+ * nonzero when cand[i] is one of the list's first entries that were the
+ * kept set of the heuristic run writing them (insert's stable counts),
+ * over the same distances (the kernels give a pair the same value in any
+ * group: test_distance), so it passed against every other such entry and
+ * is checked against the kept entries outside that part only: the same
+ * kept set for fewer distances. */
 static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
-                               const float *vecs, struct hn *cand, size_t nc, size_t m)
+                               const float *vecs, struct hn *cand, const uint8_t *stable,
+                               size_t nc, size_t m)
 {
     vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
     int neg = h->metric != VS_METRIC_L2;
-    uint32_t *kept_ids = s->batch; /* m <= M0 */
+    uint32_t *kept_ids = s->batch, *kept_new = s->batch + h->M0 + 1; /* m <= M0 */
     float *bd = s->bdist;
-    size_t kept = 0;
+    size_t kept = 0, knew = 0;
     for (size_t i = 0; i < nc && kept < m; i++) {
         const float *e = vecs + (size_t)cand[i].id * h->dim;
+        int st = stable && stable[i];
+        const uint32_t *chk = st ? kept_new : kept_ids;
+        size_t nchk = st ? knew : kept;
         int good = 1;
         /* distances to the kept ones four at a time (the gather kernel's
          * tile), stopping at the first group holding a closer one */
-        for (size_t j = 0; j < kept && good; j += 4) {
-            size_t g = kept - j < 4 ? kept - j : 4;
-            fn(e, vecs, kept_ids + j, g, h->dim, bd);
+        for (size_t j = 0; j < nchk && good; j += 4) {
+            size_t g = nchk - j < 4 ? nchk - j : 4;
+            fn(e, vecs, chk + j, g, h->dim, bd);
             for (size_t t = 0; t < g; t++)
                 if ((neg ? -bd[t] : bd[t]) < cand[i].d)
                     good = 0;
         }
         if (good) {
             kept_ids[kept] = cand[i].id;
+            if (!st)
+                kept_new[knew++] = cand[i].id;
             cand[kept++] = cand[i];
         }
     }
@@ -888,9 +950,13 @@ static int build_blocks(struct vs_hnsw *h)
     return 0;
 }
 
+/* Insert node i. stable[v]: how many first entries of v's level-0 list
+ * are the kept set of the heuristic run that wrote them (select_heuristic),
+ * read and written under v's lock. */
 static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                   const float *vecs, const struct vs_quant *qz, uint32_t i,
-                  atomic_flag *glock, _Atomic uint32_t *gentry, _Atomic int *gmax)
+                  uint16_t *stable, atomic_flag *glock, _Atomic uint32_t *gentry,
+                  _Atomic int *gmax)
 {
     const float *q = vecs + (size_t)i * h->dim;
     int L = h->level[i];
@@ -932,18 +998,23 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             s->selcap = nc;
         }
         /* the beam's keys sorted, nearest first */
-        sort_u64(s->br.a, nc);
+        if (nc >= 64)
+            sort_radix(s->br.a, s->keys, nc);
+        else
+            sort_u64(s->br.a, nc);
         for (size_t j = 0; j < nc; j++)
             s->sel[j] = hn_of_key(s->br.a[j]);
         ep = s->sel[0].id;
         epd = s->sel[0].d;
-        size_t m = select_heuristic(h, s, vecs, s->sel, nc, h->M);
+        size_t m = select_heuristic(h, s, vecs, s->sel, NULL, nc, h->M);
         uint32_t mmax = lv ? h->M : h->M0;
         uint32_t *li = list_of(h, i, lv);
         lock(h, i);
         for (size_t j = 0; j < m; j++)
             __atomic_store_n(&li[1 + j], s->sel[j].id, __ATOMIC_RELAXED);
         __atomic_store_n(&li[0], (uint32_t)m, __ATOMIC_RELEASE);
+        if (lv == 0)
+            stable[i] = (uint16_t)m;
         unlock(h, i);
         for (size_t j = 0; j < m; j++) {
             uint32_t v = s->sel[j].id;
@@ -964,7 +1035,18 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                                          lvl[1 + t]};
                 tmp[c] = (struct hn){s->sel[j].d, i};
                 sort_build(s, tmp, c + 1);
-                size_t km = select_heuristic(h, s, vecs, tmp, c + 1, mmax);
+                /* which sorted entries are in the list's stable part */
+                uint8_t st[2050];
+                uint32_t ks = lv ? 0 : stable[v];
+                for (uint32_t t = 0; t <= c; t++) {
+                    uint8_t f = 0;
+                    for (uint32_t u = 0; u < ks; u++)
+                        f |= lvl[1 + u] == tmp[t].id;
+                    st[t] = f;
+                }
+                size_t km = select_heuristic(h, s, vecs, tmp, st, c + 1, mmax);
+                if (lv == 0)
+                    stable[v] = (uint16_t)km;
                 for (size_t t = 0; t < km; t++)
                     __atomic_store_n(&lvl[1 + t], tmp[t].id, __ATOMIC_RELAXED);
                 __atomic_store_n(&lvl[0], (uint32_t)km, __ATOMIC_RELEASE);
@@ -1001,7 +1083,8 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     h->seed = o ? o->seed : 0;
     int rc = VS_OK;
     h->locks = calloc(n ? n : 1, sizeof *h->locks);
-    if (!h->locks || build_blocks(h))
+    uint16_t *stable = calloc(n ? n : 1, sizeof *stable); /* see insert */
+    if (!h->locks || !stable || build_blocks(h))
         goto nomem;
     huge_collapse(vecs, (size_t)n * dim * sizeof(float));
     double ml = 1.0 / log((double)M);
@@ -1021,6 +1104,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     }
     if (n == 0) {
         *out = h;
+        free(stable);
         free(h->locks);
         h->locks = NULL;
         return VS_OK;
@@ -1057,7 +1141,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
         }
         VS_OMP("omp for schedule(dynamic, 64)")
         for (uint64_t i = 1; i < n; i++) {
-            if (ok && insert(h, &s, vecs, qz, (uint32_t)i, &glock, &gentry, &gmax)) {
+            if (ok && insert(h, &s, vecs, qz, (uint32_t)i, stable, &glock, &gentry, &gmax)) {
                 ok = 0;
                 VS_OMP("omp atomic write")
                 failed = 1;
@@ -1066,6 +1150,8 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
         scratch_fini(&s);
     }
     vs_quant_free(qz);
+    free(stable);
+    stable = NULL;
     if (failed)
         goto nomem;
     h->entry = atomic_load(&gentry);
@@ -1083,6 +1169,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     *out = h;
     return rc;
 nomem:
+    free(stable);
     vs_hnsw_free(h);
     return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory while building");
 }

@@ -823,6 +823,41 @@ static void test_build_arena(void)
     free(x);
 }
 
+/* The build's shortcuts (the beam's keys sorted by radix, a full list's
+ * prune checking its stable part against the new entries only) give the
+ * graph of the plain build: the XXH64 of 1-thread scalar-kernel graphs
+ * saved by the build before them (main 0787c53), lists full often enough
+ * (M 8) and beams of 80 keys (radix-sorted from 64), for the rows and the
+ * sq8 beam and both metrics. */
+static void test_build_same_graph(void)
+{
+    static const struct {
+        enum vs_metric metric;
+        int beam;
+        uint64_t hash;
+    } want[] = {
+        {VS_METRIC_L2, VS_HNSW_BEAM_ROWS, 0x133077bf3de0c361ull},
+        {VS_METRIC_L2, VS_HNSW_BEAM_SQ8, 0x958d0574bc70d7bfull},
+        {VS_METRIC_DOT, VS_HNSW_BEAM_ROWS, 0x51c22bdbef409029ull},
+        {VS_METRIC_DOT, VS_HNSW_BEAM_SQ8, 0x975d500efd95cacfull},
+    };
+    for (size_t t = 0; t < sizeof want / sizeof want[0]; t++) {
+        struct vs_hnsw_opts o = {.M = 8, .ef_construction = 80, .seed = 3, .threads = 1,
+                                 .simd = VS_SIMD_SCALAR, .beam = want[t].beam};
+        struct vs_hnsw *h = NULL;
+        void *buf = NULL;
+        size_t len = 0;
+        CHECK_EQ_INT(vs_hnsw_build(data, 3000, DIM, want[t].metric, &o, &h, NULL), VS_OK);
+        if (h)
+            CHECK_EQ_INT(vs_hnsw_save(h, 3, &buf, &len, NULL), VS_OK);
+        uint64_t got = buf ? XXH64(buf, len, 0) : 0;
+        printf("# graph %zu: %zu bytes, XXH64 %016llx\n", t, len, (unsigned long long)got);
+        CHECK(got == want[t].hash);
+        free(buf);
+        vs_hnsw_free(h);
+    }
+}
+
 int main(void)
 {
     RUN(test_build_and_recall);
@@ -845,6 +880,7 @@ int main(void)
     RUN(test_build_dot_signed_distances);
     RUN(test_beam_on_codes);
     RUN(test_build_arena);
+    RUN(test_build_same_graph);
     vs_hnsw_free(graph);
     free(data);
     return vs_test_done();
