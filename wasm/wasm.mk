@@ -58,6 +58,7 @@ WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_M
 # lib/index/hnsw_file.c (the graph's file: save, and each block decoded
 # once when first walked): 4.4 KB gzipped back (249,458 -> 245,040) after the decoder's inlined
 # fast paths, the docs cache and BM25's block fronts grew the module
+# lib/index/hnsw_order.c (graph order: once per segment written)
 # lib/index/quant_file.c (the codes' file and each borrowed block's row
 # norms, once) and mmr.c (MMR over a handful of hits): 247,307 -> 245,725
 # after the sq8 int8 path's norms, the build's own beam and the 8-digit
@@ -67,7 +68,7 @@ WASM_CFLAGS := -std=c11 -D_GNU_SOURCE -DVS_VERSION='"$(VERSION)"' -DVS_WASM_NO_M
 FAST_DIRS := lib/index lib/store wasm/src
 SMALL_FILES := lib/store/store.c lib/store/store_dir.c lib/store/segment_write.c lib/store/segment_index.c lib/store/store_ingest.c \
                lib/store/store_export.c lib/store/store_snapshot.c lib/store/store_sync.c \
-               lib/store/segment.c lib/store/segment_docs.c lib/store/segment_verify.c wasm/src/vsw.c lib/index/hnsw_file.c lib/index/quant_file.c lib/index/mmr.c \
+               lib/store/segment.c lib/store/segment_docs.c lib/store/segment_verify.c wasm/src/vsw.c lib/index/hnsw_file.c lib/index/hnsw_order.c lib/index/quant_file.c lib/index/mmr.c \
                lib/store/store_hnsw.c lib/store/store_text.c
 optflag = $(if $(filter $(SMALL_FILES),$(1)),-Os,$(if $(filter $(FAST_DIRS),$(patsubst %/,%,$(dir $(1)))),-O2,-Os))
 # libstemmer.a: English and Porter; libstemmer-all.a: Snowball's 29

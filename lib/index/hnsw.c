@@ -377,26 +377,13 @@ static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_t n)
         a[i] = hn_of_key(k[i]);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* ---- small helpers ---- */
-
-static inline float dist(const struct vs_hnsw *h, const float *a, const float *b)
-{
-    if (h->metric == VS_METRIC_L2)
-        return h->k->l2sq(a, b, h->dim);
-    return -h->k->dot(a, b, h->dim);
-}
 
 static inline float sdist(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
 {
     if (sp->qz)
         return vs_quant_dist(sp->qz, sp->prep, v);
-    return dist(h, sp->q, sp->vecs + (size_t)v * h->dim);
+    return hnsw_dist(h, sp->q, sp->vecs + (size_t)v * h->dim);
 }
 
 static inline uint64_t splitmix(uint64_t x)
@@ -1161,7 +1148,7 @@ int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
     for (uint64_t i = 0; i < n; i++) {
         for (int lv = 0; lv <= h->level[i]; lv++) {
             uint32_t *l = list_of(h, (uint32_t)i, lv);
-            qsort(l + 1, l[0], sizeof *l, cmp_u32);
+            qsort(l + 1, l[0], sizeof *l, hnsw_cmp_u32);
         }
     }
     free(h->locks);
@@ -1244,7 +1231,7 @@ static int exact_scan(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     for (uint64_t r = 0; r < h->n; r++) {
         if ((live && !live[r]) || (allow && !allow[r]))
             continue;
-        float dv = dist(h, q, vecs + r * h->dim);
+        float dv = hnsw_dist(h, q, vecs + r * h->dim);
         s->dists++;
         struct hn x = {dv, (uint32_t)r};
         if (s->res.n < k) {
@@ -1376,140 +1363,4 @@ int vs_hnsw_search(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     }
     *nhits = n;
     return VS_OK;
-}
-
-/* ---- graph order (renumbering before a segment is written) ---- */
-
-int vs_hnsw_order(struct vs_hnsw *h, const float *vecs, uint32_t *perm, struct vs_diag *d)
-{
-    uint64_t n = h->n;
-    if (n == 0)
-        return VS_OK;
-    /* depth first on level 0 from the entry point, the closest unseen
-     * neighbour first (list order without vecs): the walk stays in a
-     * region of the space until it has numbered it, so neighbours get
-     * near numbers. A stack of nodes to visit: each node pushes its unseen
-     * neighbours once, when numbered; an entry already numbered when it
-     * is popped is skipped. A node no walk reaches (lists are pruned)
-     * starts a new one, lowest first. */
-    uint8_t *seen = calloc(n, 1);
-    size_t cap = 4096, sp = 0;
-    uint32_t *stack = malloc(cap * sizeof *stack);
-    struct hn *kid = malloc((h->M0 + 1) * sizeof *kid);
-    int rc = VS_OK;
-    if (!seen || !stack || !kid) {
-        rc = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory ordering the graph");
-        goto done;
-    }
-    uint64_t tail = 0, next = 0;
-    stack[sp++] = h->entry;
-    for (;;) {
-        while (sp) {
-            uint32_t u = stack[--sp];
-            if (seen[u])
-                continue;
-            seen[u] = 1;
-            perm[tail++] = u;
-            const uint32_t *l = list_of(h, u, 0);
-            if (!l) {
-                rc = vs_diag_set(d, VS_E_CORRUPT, "hnsw: a level-0 block is damaged");
-                goto done;
-            }
-            uint32_t c = 0;
-            for (uint32_t j = 0; j < l[0]; j++) {
-                uint32_t v = l[1 + j];
-                if (seen[v])
-                    continue;
-                kid[c].id = v;
-                kid[c].d = vecs ? dist(h, vecs + (size_t)u * h->dim, vecs + (size_t)v * h->dim)
-                                : (float)j;
-                c++;
-            }
-            sort_hn(kid, c); /* closest first */
-            if (sp + c > cap) {
-                while (sp + c > cap)
-                    cap *= 2;
-                uint32_t *ns = realloc(stack, cap * sizeof *stack);
-                if (!ns) {
-                    rc = vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory ordering the graph");
-                    goto done;
-                }
-                stack = ns;
-            }
-            for (uint32_t j = c; j-- > 0;) /* the closest is popped first */
-                stack[sp++] = kid[j].id;
-        }
-        if (tail == n)
-            break;
-        while (seen[next])
-            next++;
-        stack[sp++] = (uint32_t)next;
-    }
-done:
-    free(seen);
-    free(stack);
-    free(kid);
-    return rc;
-}
-
-/* the list l mapped through inv into out (count first), sorted */
-static void map_list(const uint32_t *l, const uint32_t *inv, uint32_t *out)
-{
-    out[0] = l[0];
-    for (uint32_t j = 0; j < l[0]; j++)
-        out[1 + j] = inv[l[1 + j]];
-    qsort(out + 1, out[0], sizeof *out, cmp_u32);
-}
-
-int vs_hnsw_renumbered(struct vs_hnsw *h, const uint32_t *perm, struct vs_hnsw **out,
-                       struct vs_diag *d)
-{
-    *out = NULL;
-    uint64_t n = h->n;
-    uint32_t *inv = malloc((n ? n : 1) * sizeof *inv);
-    struct vs_hnsw *g = vs_hnsw_alloc(n, h->dim, h->metric, h->M, h->k);
-    if (!inv || !g)
-        goto nomem;
-    memset(inv, 0xff, (n ? n : 1) * sizeof *inv);
-    for (uint64_t i = 0; i < n; i++) {
-        if (perm[i] >= n || inv[perm[i]] != UINT32_MAX) {
-            free(inv);
-            vs_hnsw_free(g);
-            return vs_diag_set(d, VS_E_INTERNAL, "hnsw: the new order is not a permutation");
-        }
-        inv[perm[i]] = (uint32_t)i;
-    }
-    g->efc = h->efc;
-    g->seed = h->seed;
-    g->maxlevel = h->maxlevel;
-    g->entry = n ? inv[h->entry] : 0;
-    for (uint64_t b = 0; b < g->nblocks; b++) {
-        uint32_t *blk = calloc(blk_rows(g, b) * (g->M0 + 1), sizeof *blk);
-        if (!blk)
-            goto nomem;
-        atomic_store(&g->blocks[b], blk);
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        uint32_t u = perm[i];
-        int L = h->level[u];
-        g->level[i] = (uint8_t)L;
-        if (L > 0 && !(g->upper[i] = malloc((size_t)L * (g->M + 1) * sizeof(uint32_t))))
-            goto nomem;
-        for (int lv = 0; lv <= L; lv++) {
-            const uint32_t *l = list_of(h, u, lv);
-            if (!l) {
-                free(inv);
-                vs_hnsw_free(g);
-                return vs_diag_set(d, VS_E_CORRUPT, "hnsw: a block of the graph is damaged");
-            }
-            map_list(l, inv, list_of(g, (uint32_t)i, lv));
-        }
-    }
-    free(inv);
-    *out = g;
-    return VS_OK;
-nomem:
-    free(inv);
-    vs_hnsw_free(g);
-    return vs_diag_set(d, VS_E_NOMEM, "hnsw: out of memory renumbering the graph");
 }

@@ -1,5 +1,6 @@
-/* hnsw_internal.h: the in-memory graph shared by hnsw.c (build, search) and
- * hnsw_file.c (the serialised form and its lazily decoded level-0 blocks). */
+/* hnsw_internal.h: the in-memory graph shared by hnsw.c (build, search),
+ * hnsw_order.c (graph order) and hnsw_file.c (the serialised form and its
+ * lazily decoded level-0 blocks). */
 #ifndef VS_HNSW_INTERNAL_H
 #define VS_HNSW_INTERNAL_H
 
@@ -102,6 +103,21 @@ static inline uint64_t blk_rows(const struct vs_hnsw *h, uint64_t b)
 /* The list of node u at level lv > 0 of an opened format-2 graph, decoding
  * its block on first use; NULL when damaged (or u has no such level). */
 uint32_t *vs_hnsw_upper_list(struct vs_hnsw *h, uint32_t u, int lv);
+
+/* The distance the graph orders by: squared L2, or the negated dot. */
+static inline float hnsw_dist(const struct vs_hnsw *h, const float *a, const float *b)
+{
+    if (h->metric == VS_METRIC_L2)
+        return h->k->l2sq(a, b, h->dim);
+    return -h->k->dot(a, b, h->dim);
+}
+
+/* qsort's comparison of node numbers (lists are kept sorted by number) */
+static inline int hnsw_cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
 
 /* The list of node u at level lv (count first), or NULL (damaged block). */
 static inline uint32_t *list_of(struct vs_hnsw *h, uint32_t u, int lv)
