@@ -18,6 +18,15 @@
 #define VS_OMP(x)
 #endif
 
+/* The build's glue (sorting, pruning, set-up; the beam and the distance
+ * kernels excepted) is compiled for size in the WebAssembly module, which
+ * has a size budget (wasm/README.md); native builds are unchanged. */
+#ifdef __EMSCRIPTEN__
+#define WASM_SMALL __attribute__((minsize))
+#else
+#define WASM_SMALL
+#endif
+
 struct hn {
     float d;
     uint32_t id;
@@ -274,7 +283,7 @@ HEAP_OPS(kheap, KEY_LESS)
 /* Sort a[0..n) ascending: quicksort (median of three, Hoare partition,
  * the smaller side first so the depth stays under log2 n), insertion sort
  * below 17 entries. */
-static void sort_u64(uint64_t *a, size_t n)
+WASM_SMALL static void sort_u64(uint64_t *a, size_t n)
 {
     while (n > 16) {
         uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
@@ -321,7 +330,7 @@ static void sort_u64(uint64_t *a, size_t n)
  * random keys): least significant digit first over the four bytes of the
  * keys' distance half (a byte the same in every key skipped), then one
  * insertion pass puts keys of equal distance in id order. n > 0. */
-static void sort_radix(uint64_t *a, uint64_t *tmp, size_t n)
+WASM_SMALL static void sort_radix(uint64_t *a, uint64_t *tmp, size_t n)
 {
     uint32_t cnt[4][256];
     memset(cnt, 0, sizeof cnt);
@@ -367,7 +376,7 @@ static void sort_radix(uint64_t *a, uint64_t *tmp, size_t n)
 
 /* Sort a[0..n) ascending by (d, id), as sort_hn, through s->keys (at
  * least n entries: insert makes room before it takes any lock). */
-static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_t n)
+WASM_SMALL static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_t n)
 {
     uint64_t *k = s->keys;
     for (size_t i = 0; i < n; i++)
@@ -812,7 +821,7 @@ static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *
 }
 
 /* The scratch's rids and rd hold at least n; 0 or -1 (out of memory). */
-static int scratch_rows(struct vs_hnsw_scratch *s, size_t n)
+WASM_SMALL static int scratch_rows(struct vs_hnsw_scratch *s, size_t n)
 {
     if (n <= s->rcap)
         return 0;
@@ -829,7 +838,7 @@ static int scratch_rows(struct vs_hnsw_scratch *s, size_t n)
 }
 
 /* q prepared for the codes qz into s->prep (grown as needed); 0 or -1. */
-static int scratch_prep(struct vs_hnsw_scratch *s, const struct vs_quant *qz, const float *q)
+WASM_SMALL static int scratch_prep(struct vs_hnsw_scratch *s, const struct vs_quant *qz, const float *q)
 {
     size_t need = vs_quant_prep_floats(qz);
     if (need > s->prepcap) {
@@ -846,7 +855,7 @@ static int scratch_prep(struct vs_hnsw_scratch *s, const struct vs_quant *qz, co
 /* The kernel's distances from q to the n float32 rows ids[] into out (the
  * gather kernel, 16 rows a call, rows prefetched one group ahead): the
  * re-scoring of a beam or a walk over codes. */
-static void gather_rows(const struct vs_hnsw *h, const float *vecs, const float *q,
+WASM_SMALL static void gather_rows(const struct vs_hnsw *h, const float *vecs, const float *q,
                         const uint32_t *ids, size_t n, float *out)
 {
     const size_t dim = h->dim, stride = dim * sizeof(float), G = 16;
@@ -867,7 +876,7 @@ static void gather_rows(const struct vs_hnsw *h, const float *vecs, const float 
 /* The beam's keys (s->br, n of them) re-scored from the float32 rows
  * (a beam walked on codes): the same keys with exact distances. s->rids
  * and s->rd hold at least n. */
-static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+WASM_SMALL static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                           const float *vecs, const float *q)
 {
     const size_t n = s->br.n;
@@ -893,7 +902,7 @@ static void build_rescore(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 #define MADV_COLLAPSE 25 /* <linux/mman.h>; glibc's <sys/mman.h> lacks it */
 #endif
 
-static void huge_collapse(const void *p, size_t len)
+WASM_SMALL static void huge_collapse(const void *p, size_t len)
 {
 #if !defined(__EMSCRIPTEN__) && defined(MADV_COLLAPSE)
     uintptr_t a = ((uintptr_t)p + BUILD_HUGE - 1) & ~(uintptr_t)(BUILD_HUGE - 1);
@@ -909,7 +918,7 @@ static void huge_collapse(const void *p, size_t len)
 /* The level-0 blocks of a graph being built: one zeroed arena in huge
  * pages when they take more than BUILD_HUGE, else one calloc each; 0 or
  * -1 (out of memory). */
-static int build_blocks(struct vs_hnsw *h)
+WASM_SMALL static int build_blocks(struct vs_hnsw *h)
 {
 #ifndef __EMSCRIPTEN__
     size_t slot = (size_t)BLK * (h->M0 + 1) * sizeof(uint32_t);
@@ -940,7 +949,7 @@ static int build_blocks(struct vs_hnsw *h)
 /* Insert node i. stable[v]: how many first entries of v's level-0 list
  * are the kept set of the heuristic run that wrote them (select_heuristic),
  * read and written under v's lock. */
-static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                   const float *vecs, const struct vs_quant *qz, uint32_t i,
                   uint16_t *stable, atomic_flag *glock, _Atomic uint32_t *gentry,
                   _Atomic int *gmax)
@@ -1049,7 +1058,7 @@ static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return 0;
 }
 
-int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
+WASM_SMALL int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
                   enum vs_metric metric, const struct vs_hnsw_opts *o,
                   struct vs_hnsw **out, struct vs_diag *d)
 {
