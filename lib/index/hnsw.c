@@ -280,6 +280,20 @@ static inline struct hn hn_of_key(uint64_t k)
 typedef uint64_t kheap_elem;
 HEAP_OPS(kheap, KEY_LESS)
 
+/* Sort a[0..n) ascending by insertion (short or nearly sorted runs). */
+static inline void insert_sort_u64(uint64_t *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
 /* Sort a[0..n) ascending: quicksort (median of three, Hoare partition,
  * the smaller side first so the depth stays under log2 n), insertion sort
  * below 17 entries. */
@@ -314,15 +328,7 @@ WASM_SMALL static void sort_u64(uint64_t *a, size_t n)
             n = left;
         }
     }
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1] > x) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
+    insert_sort_u64(a, n);
 }
 
 /* Sort a[0..n) ascending through tmp (n entries) without compare
@@ -363,15 +369,7 @@ WASM_SMALL static void sort_radix(uint64_t *a, uint64_t *tmp, size_t n)
     }
     if (src != a)
         memcpy(a, src, n * sizeof *a);
-    for (size_t i = 1; i < n; i++) {
-        uint64_t x = a[i];
-        size_t j = i;
-        while (j > 0 && a[j - 1] > x) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
+    insert_sort_u64(a, n);
 }
 
 /* Sort a[0..n) ascending by (d, id), as sort_hn, through s->keys (at
