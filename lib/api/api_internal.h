@@ -59,7 +59,7 @@ int vs_api_db_check(const vs_db *db, struct vs_error *err);
 /* The hits of query q of r, and its count (api_search.c; reranking
  * rewrites them in place). */
 struct vs_hit *vs_api_results_hits(vs_results *r, size_t q, size_t **n);
-/* Free the strings of one hit. */
-void vs_api_hit_clear(struct vs_hit *h);
+/* Free the strings of one hit of r (its id and qid may be r's arena's). */
+void vs_api_hit_clear(const vs_results *r, struct vs_hit *h);
 
 #endif

@@ -314,7 +314,7 @@ int vs_reranker_apply(vs_reranker *r, vs_results *res,
         }
         if (k && k < *n) {
             for (size_t i = k; i < *n; i++)
-                vs_api_hit_clear(&h[i]);
+                vs_api_hit_clear(res, &h[i]);
             *n = k;
         }
         free(it);

@@ -22,15 +22,48 @@
 #include "vs_query_text.h"
 
 struct api_query {
-    char *qid;
-    struct vs_hit *hits;
+    const char *qid; /* in the results' arena */
+    struct vs_hit *hits; /* in the results' block of hits when own is 0 */
     size_t n, cap;
+    int own;
+};
+
+/* a block of the results' strings (qids, a direct search's ids): never
+ * moved, so the strings in it stay put */
+struct api_chunk {
+    struct api_chunk *next;
+    size_t used, cap;
+    char buf[];
 };
 
 struct vs_results {
     struct api_query *q;
     size_t nq;
+    struct vs_hit *block; /* the queries' first hits (own 0), or NULL */
+    struct api_chunk *chunks;
+    int arena_ids; /* the hits' ids are in the arena (a direct search) */
 };
+
+/* A copy of s[0..n) and a NUL in r's arena, or NULL when out of memory;
+ * one allocation per 64 KiB of strings, not one per string. */
+static char *arena_dup(vs_results *r, const char *s, size_t n)
+{
+    struct api_chunk *c = r->chunks;
+    if (!c || c->cap - c->used < n + 1) {
+        size_t cap = n + 1 > 65536 - sizeof *c ? n + 1 : 65536 - sizeof *c;
+        if (!(c = malloc(sizeof *c + cap)))
+            return NULL;
+        c->next = r->chunks;
+        c->used = 0;
+        c->cap = cap;
+        r->chunks = c;
+    }
+    char *p = c->buf + c->used;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    c->used += n + 1;
+    return p;
+}
 
 void vs_search_opts_init(struct vs_search_opts *o, size_t size)
 {
@@ -46,9 +79,10 @@ void vs_search_opts_init(struct vs_search_opts *o, size_t size)
 /* the strings of a hit are the results object's, const only to callers */
 static void free_const(const char *s) { free((void *)(uintptr_t)s); }
 
-void vs_api_hit_clear(struct vs_hit *h)
+void vs_api_hit_clear(const vs_results *r, struct vs_hit *h)
 {
-    free_const(h->id);
+    if (!r->arena_ids)
+        free_const(h->id);
     free_const(h->text);
     free_const(h->metadata_json);
     free_const(h->doc_id);
@@ -60,10 +94,16 @@ void vs_results_free(vs_results *r)
         return;
     for (size_t q = 0; q < r->nq; q++) {
         for (size_t i = 0; i < r->q[q].n; i++)
-            vs_api_hit_clear(&r->q[q].hits[i]);
-        free(r->q[q].hits);
-        free(r->q[q].qid);
+            vs_api_hit_clear(r, &r->q[q].hits[i]);
+        if (r->q[q].own)
+            free(r->q[q].hits);
     }
+    while (r->chunks) {
+        struct api_chunk *c = r->chunks;
+        r->chunks = c->next;
+        free(c);
+    }
+    free(r->block);
     free(r->q);
     free(r);
 }
@@ -136,9 +176,14 @@ static struct vs_hit *api_query_push(struct api_query *aq)
 {
     if (aq->n == aq->cap) {
         size_t cap = aq->cap ? aq->cap * 2 : 16;
-        struct vs_hit *n = realloc(aq->hits, cap * sizeof *n);
+        /* a query's hits in the block move out when they outgrow it */
+        struct vs_hit *n = aq->own ? realloc(aq->hits, cap * sizeof *n)
+                                   : malloc(cap * sizeof *n);
         if (!n)
             return NULL;
+        if (!aq->own && aq->n)
+            memcpy(n, aq->hits, aq->n * sizeof *n);
+        aq->own = 1;
         aq->hits = n;
         aq->cap = cap;
     }
@@ -232,7 +277,7 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
     struct vs_hit *h = api_query_push(aq);
     if (!h)
         return VS_E_NOMEM;
-    h->id = strdup(qh->id);
+    h->id = arena_dup(c->r, qh->id, strlen(qh->id));
     h->rank = rank;
     /* ids_only: the engine's float32 values as they are (what array
      * results keep); else their shortest decimals, as hit records give */
@@ -299,6 +344,27 @@ static int direct_ok(const struct vs_search_query *qs, size_t n,
 
 static int check_finite(const struct vs_search_query *q, struct vs_diag *d)
 {
+    /* every value first, 8 lanes without a branch (the compiler makes
+     * it vector code): a magnitude's bits plus 2^23 reach the sign bit
+     * exactly when its exponent is all ones (Inf or NaN) */
+    uint32_t m[8] = {0}, all = 0;
+    size_t i = 0;
+    for (; i + 8 <= q->dim; i += 8) {
+        uint32_t u[8];
+        memcpy(u, &q->vector[i], sizeof u);
+        for (int l = 0; l < 8; l++)
+            m[l] |= (u[l] & 0x7fffffffu) + 0x00800000u;
+    }
+    for (; i < q->dim; i++) {
+        uint32_t u;
+        memcpy(&u, &q->vector[i], sizeof u);
+        all |= (u & 0x7fffffffu) + 0x00800000u;
+    }
+    for (int l = 0; l < 8; l++)
+        all |= m[l];
+    all &= 0x80000000u;
+    if (!all)
+        return VS_OK;
     for (size_t j = 0; j < q->dim; j++)
         if (!isfinite(q->vector[j])) {
             vs_diag_field(d, "vector");
@@ -413,6 +479,50 @@ static int add_doc_ids(struct vs_store *s, vs_results *r, struct vs_diag *d)
             if (st != VS_OK)
                 return st;
         }
+    return VS_OK;
+}
+
+/* The decimal of v (v < 10^20) at the end of buf[0..24), NUL-terminated:
+ * its first digit (no printf per query). */
+static char *decimal(char buf[24], size_t v)
+{
+    char *p = buf + 23;
+    *p = '\0';
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return p;
+}
+
+/* r's qids (a query's own, else its 1-based position) into its arena, and
+ * for a direct search the hits of every query in one block (up to
+ * API_BLOCK_K each: a query's k may be far more than it finds): no
+ * allocation per query or per hit. VS_E_NOMEM when out of memory. */
+enum { API_BLOCK_K = 64 };
+static int results_setup(vs_results *r, const struct vs_search_query *qs,
+                         const struct vs_search_opts *o, int direct)
+{
+    for (size_t i = 0; i < r->nq; i++) {
+        char buf[24];
+        const char *qid = qs[i].qid ? qs[i].qid : decimal(buf, i + 1);
+        if (!(r->q[i].qid = arena_dup(r, qid, strlen(qid))))
+            return VS_E_NOMEM;
+    }
+    r->arena_ids = direct;
+    if (!direct || r->nq == 0)
+        return VS_OK;
+    size_t total = 0;
+    for (size_t i = 0; i < r->nq; i++) {
+        size_t k = qs[i].k ? qs[i].k : o->k;
+        r->q[i].cap = k < API_BLOCK_K ? k : API_BLOCK_K;
+        total += r->q[i].cap;
+    }
+    if (!(r->block = malloc((total ? total : 1) * sizeof *r->block)))
+        return VS_E_NOMEM;
+    for (size_t i = 0, off = 0; i < r->nq; i++) {
+        r->q[i].hits = r->block + off;
+        off += r->q[i].cap;
+    }
     return VS_OK;
 }
 
@@ -575,13 +685,10 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
     if (!r)
         return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
     r->nq = n;
-    for (size_t i = 0; i < n; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%zu", i + 1);
-        if (!(r->q[i].qid = strdup(qs[i].qid ? qs[i].qid : buf))) {
-            vs_results_free(r);
-            return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
-        }
+    int direct = direct_ok(qs, n, &o);
+    if (results_setup(r, qs, &o, direct) != VS_OK) {
+        vs_results_free(r);
+        return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
     }
     struct vs_query_opts qo = {o.k, 256, o.threads, -1, o.filter, !o.with_text,
                                !o.with_metadata, 0, o.ef, o.exact};
@@ -610,7 +717,6 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
         if (rc == VS_E_FILTER)
             vs_diag_field(&d, "filter");
     }
-    int direct = direct_ok(qs, n, &o);
     if (rc == VS_OK && direct)
         rc = run_direct(t, qs, n, &o, r, &d);
     for (size_t i = 0; rc == VS_OK && !direct && i < n; i++) {

@@ -272,7 +272,13 @@ static int search_one(struct vs_qgraph *g, int t, struct vs_hnsw_hit *hb,
                 return st;
             mb[n++] = (struct vs_flat_hit){hb[j].score, hb[j].raw, p, hb[j].row, id};
         }
-        qsort(mb, n, sizeof *mb, cmp_hit);
+        /* the graph's hits come best first: sorted already unless ties
+         * (by id) or a second part's hits need it */
+        size_t j = 1;
+        while (j < n && cmp_hit(&mb[j - 1], &mb[j]) <= 0)
+            j++;
+        if (j < n)
+            qsort(mb, n, sizeof *mb, cmp_hit);
         if (n > fq[i].k)
             n = fq[i].k;
         memcpy(fr[i].hits, mb, n * sizeof *mb);

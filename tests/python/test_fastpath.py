@@ -74,6 +74,34 @@ def test_arrays_pad_missing_hits(small: vecstore.Store, no_python_path: None) ->
         assert np.isnan(scores[r, 10:]).all() and not np.isnan(scores[r, :10]).any()
 
 
+def test_arrays_repeated_ids_decoded_once(small: vecstore.Store, tmp_path: Any,
+                                          no_python_path: None) -> None:
+    # 6000 hits of 50 ids: equal ids are one str object, the same ids (and
+    # scores) as the Python path's
+    q = rows(300, 8, seed=15)
+    ids, scores = small.search_arrays(q, 20)
+    rids, rscores = _ORIG_ARRAYS(small, q, 20)
+    assert ids.tolist() == rids.tolist()
+    assert np.array_equal(scores, rscores, equal_nan=True)
+    flat = ids.ravel().tolist()
+    first: dict[str, str] = {}
+    for x in flat:
+        first.setdefault(x, x)
+    assert len(first) <= 50 < len(flat)
+    assert all(first[x] is x for x in flat)
+    # ids alike in their first bytes, non-ASCII ones, and one byte apart
+    s = vecstore.open(tmp_path / "ids.vs", create=True, dim=8)
+    names = [f"id-{i:03d}" for i in range(20)] + [f"é{i}ß" for i in range(20)] + ["a", "b"]
+    s.upsert(names, rows(len(names), 8, seed=16))
+    q = rows(40, 8, seed=17)
+    for k in (1, 7, 50):
+        ids, scores = s.search_arrays(q, k)
+        rids, rscores = _ORIG_ARRAYS(s, q, k)
+        assert ids.tolist() == rids.tolist()
+        assert np.array_equal(scores, rscores, equal_nan=True)
+    s.close()
+
+
 def test_arrays_reference_counts(small: vecstore.Store) -> None:
     # each slot's None reference is swapped for an id's: None's count is back
     # where it was once the arrays are gone

@@ -8,6 +8,7 @@
  * leaves text, metadata and doc_id out whatever with_* say, and keeps the
  * engine's float32 scores (equal to the others' as float32). Only
  * vecstore.h is included. */
+#include <float.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdint.h>
@@ -185,6 +186,27 @@ static void errors_alike(vs_db *db, struct vs_search_query *qs, size_t n,
     CHECK_EQ_STR(ea.detail, eb.detail);
 }
 
+/* The direct path on 2 threads gives what it gives on 1 (ids, scores,
+ * order, qids) */
+static void same_threads(vs_db *db, const struct vs_search_opts *o)
+{
+    struct vs_search_opts o1 = *o, o2 = *o;
+    o1.threads = 1;
+    o2.threads = 2;
+    struct vs_search_query qs[NQ];
+    for (int i = 0; i < NQ; i++)
+        qs[i] = (struct vs_search_query){NULL, queries[i], DIM, NULL, NULL, 0};
+    vs_results *a = NULL, *b = NULL;
+    struct vs_error err;
+    CHECK_EQ_INT(vs_db_search_batch(db, qs, NQ, &o1, &a, &err), VS_OK);
+    CHECK_EQ_INT(vs_db_search_batch(db, qs, NQ, &o2, &b, &err), VS_OK);
+    CHECK_EQ_INT(differ(a, b, 0), 0);
+    CHECK_EQ_STR(vs_results_qid(b, NQ - 1), "24");
+    CHECK(vs_results_count(b, 0) > 64);
+    vs_results_free(a);
+    vs_results_free(b);
+}
+
 static void test_same_hits(const char *metric)
 {
     vs_db *db = make_store(metric, metric);
@@ -216,6 +238,16 @@ static void test_same_hits(const char *metric)
     compare(db, "ids_only", &o, 1, 0);
     o.threads = 1;
     compare(db, "ids_only, 1 thread", &o, 0, 0);
+    /* more hits than a query's share of the results' block (64): they
+     * move out of it, whole */
+    o.threads = 0;
+    o.k = 100;
+    compare(db, "ids_only, k 100", &o, 1, 1);
+    o.ids_only = 0;
+    compare(db, "k 100", &o, 0, 0);
+    same_threads(db, &o);
+    o.k = K;
+    o.ids_only = 1;
 
     /* ids_only: no stored field, whatever with_* say (they are 1 here) */
     struct vs_search_query q = {"one", queries[0], DIM, NULL, NULL, 0};
@@ -254,6 +286,34 @@ static void test_same_hits(const char *metric)
     qs[1].vector = nan_v;
     qs[1].dim = DIM;
     errors_alike(db, qs, 3, VS_E_NONFINITE, "vector", 2);
+    /* Inf and NaN in every lane of the check, and past the lanes (a
+     * vector longer than DIM: refused for the value before its length) */
+    float inf_v[DIM], long_v[DIM + 3];
+    for (int j = 0; j < DIM; j++) {
+        /* Inf, NaN; then the largest finite value, which passes the check
+         * (its distances may then overflow: VS_E_DATA, "too large for its
+         * arithmetic") */
+        const float val[3] = {j % 2 ? -INFINITY : INFINITY, NAN, j % 2 ? -FLT_MAX : FLT_MAX};
+        for (int b = 0; b < 3; b++) {
+            memcpy(inf_v, queries[1], sizeof inf_v);
+            inf_v[j] = val[b];
+            qs[1].vector = inf_v;
+            if (b < 2) {
+                errors_alike(db, qs, 3, VS_E_NONFINITE, "vector", 2);
+                continue;
+            }
+            int rc = vs_db_search_batch(db, qs, 3, NULL, &r, &err);
+            CHECK(rc == VS_OK || rc == VS_E_DATA);
+            vs_results_free(r);
+        }
+    }
+    memset(long_v, 0, sizeof long_v);
+    qs[1].vector = long_v;
+    qs[1].dim = DIM + 3;
+    errors_alike(db, qs, 3, VS_E_DIM, "vector", 2);
+    long_v[DIM + 1] = NAN;
+    errors_alike(db, qs, 3, VS_E_NONFINITE, "vector", 2);
+    qs[1].dim = DIM;
     qs[1].vector = queries[1];
     qs[2].filter = "n >=";
     errors_alike(db, qs, 3, VS_E_FIELD, "filter", 3);
