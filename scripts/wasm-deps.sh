@@ -19,7 +19,7 @@ B=$(cd "$B" && pwd)
 APT="$B/apt"
 SRC="$B/src"
 OUT="$B/deps"
-STAMP="$OUT/.stamp-v5"
+STAMP="$OUT/.stamp-v6"
 [ -f "$STAMP" ] && exit 0
 
 die() { echo "wasm-deps.sh: error: $*" >&2; exit 5; }
@@ -37,8 +37,11 @@ apt_source_init "$APT" "$SRC" bookworm bookworm-updates
 # -Os where speed matters little (jansson, utf8proc, the stemmers), -Oz for
 # zstd's compressor (commits in a page are small), -O3 for zstd's
 # decompressor (opening a store, stored text) and xxhash (every checksum).
-CF_SMALL="-Os -fno-exceptions"
-CF_FAST="-O3 -fno-exceptions"
+# -fmacro-prefix-map: the sources' __FILE__ (jansson's asserts) without this
+# checkout's path, so the module's bytes do not depend on where it is built
+PM="-fmacro-prefix-map=$SRC/="
+CF_SMALL="-Os -fno-exceptions $PM"
+CF_FAST="-O3 -fno-exceptions $PM"
 CF=$CF_SMALL
 lib() { # archive name, object files...
     a="$OUT/lib/$1"; shift

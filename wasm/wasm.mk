@@ -99,17 +99,17 @@ JS_FILES := $(wildcard wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json)
 .DELETE_ON_ERROR:
 all: $(TGZ)
 
-$(WB)/deps/.stamp-v5: scripts/wasm-deps.sh
+$(WB)/deps/.stamp-v6: scripts/wasm-deps.sh
 	scripts/wasm-deps.sh $(WB)
-$(DEPS_LIBS): $(WB)/deps/.stamp-v5
+$(DEPS_LIBS): $(WB)/deps/.stamp-v6
 
 HDRS := $(wildcard lib/*.h lib/*/*.h)
 # the deps' headers must exist first (order only: a rebuilt archive does
 # not recompile the library)
-$(WB)/simd/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v5
+$(WB)/simd/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v6
 	@mkdir -p $(@D)
 	$(EMCC) $(WASM_CFLAGS) $(call optflag,$<) -msimd128 -c -o $@ $<
-$(WB)/scalar/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v5
+$(WB)/scalar/%.o: %.c $(HDRS) wasm/wasm.mk | $(WB)/deps/.stamp-v6
 	@mkdir -p $(@D)
 	$(EMCC) $(WASM_CFLAGS) $(call optflag,$<) -c -o $@ $<
 

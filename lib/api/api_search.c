@@ -344,24 +344,15 @@ static int direct_ok(const struct vs_search_query *qs, size_t n,
 
 static int check_finite(const struct vs_search_query *q, struct vs_diag *d)
 {
-    /* every value first, 8 lanes without a branch (the compiler makes
-     * it vector code): a magnitude's bits plus 2^23 reach the sign bit
-     * exactly when its exponent is all ones (Inf or NaN) */
-    uint32_t m[8] = {0}, all = 0;
-    size_t i = 0;
-    for (; i + 8 <= q->dim; i += 8) {
-        uint32_t u[8];
-        memcpy(u, &q->vector[i], sizeof u);
-        for (int l = 0; l < 8; l++)
-            m[l] |= (u[l] & 0x7fffffffu) + 0x00800000u;
-    }
-    for (; i < q->dim; i++) {
+    /* every value first, without a branch per value: a magnitude's bits
+     * plus 2^23 reach the sign bit exactly when its exponent is all ones
+     * (Inf or NaN) */
+    uint32_t all = 0;
+    for (size_t i = 0; i < q->dim; i++) {
         uint32_t u;
         memcpy(&u, &q->vector[i], sizeof u);
         all |= (u & 0x7fffffffu) + 0x00800000u;
     }
-    for (int l = 0; l < 8; l++)
-        all |= m[l];
     all &= 0x80000000u;
     if (!all)
         return VS_OK;

@@ -784,7 +784,7 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
  * group: test_distance), so it passed against every other such entry and
  * is checked against the kept entries outside that part only: the same
  * kept set for fewer distances. */
-static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+WASM_SMALL static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                                const float *vecs, struct hn *cand, const uint8_t *stable,
                                size_t nc, size_t m)
 {
