@@ -20,50 +20,22 @@
 #include "vs_ndjson.h"
 #include "vs_query.h"
 #include "vs_query_text.h"
+#include "vs_strpool.h"
 
 struct api_query {
-    const char *qid; /* in the results' arena */
+    const char *qid; /* in the results' strs */
     struct vs_hit *hits; /* in the results' block of hits when own is 0 */
     size_t n, cap;
     int own;
-};
-
-/* a block of the results' strings (qids, a direct search's ids): never
- * moved, so the strings in it stay put */
-struct api_chunk {
-    struct api_chunk *next;
-    size_t used, cap;
-    char buf[];
 };
 
 struct vs_results {
     struct api_query *q;
     size_t nq;
     struct vs_hit *block; /* the queries' first hits (own 0), or NULL */
-    struct api_chunk *chunks;
-    int arena_ids; /* the hits' ids are in the arena (a direct search) */
+    struct vs_strpool strs; /* the qids, and a direct search's ids */
+    int pooled_ids; /* the hits' ids are in strs (a direct search) */
 };
-
-/* A copy of s[0..n) and a NUL in r's arena, or NULL when out of memory;
- * one allocation per 64 KiB of strings, not one per string. */
-static char *arena_dup(vs_results *r, const char *s, size_t n)
-{
-    struct api_chunk *c = r->chunks;
-    if (!c || c->cap - c->used < n + 1) {
-        size_t cap = n + 1 > 65536 - sizeof *c ? n + 1 : 65536 - sizeof *c;
-        if (!(c = malloc(sizeof *c + cap)))
-            return NULL;
-        c->next = r->chunks;
-        c->used = 0;
-        c->cap = cap;
-        r->chunks = c;
-    }
-    char *p = c->buf + c->used;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
 
 void vs_search_opts_init(struct vs_search_opts *o, size_t size)
 {
@@ -81,7 +53,7 @@ static void free_const(const char *s) { free((void *)(uintptr_t)s); }
 
 void vs_api_hit_clear(const vs_results *r, struct vs_hit *h)
 {
-    if (!r->arena_ids)
+    if (!r->pooled_ids)
         free_const(h->id);
     free_const(h->text);
     free_const(h->metadata_json);
@@ -98,11 +70,7 @@ void vs_results_free(vs_results *r)
         if (r->q[q].own)
             free(r->q[q].hits);
     }
-    while (r->chunks) {
-        struct api_chunk *c = r->chunks;
-        r->chunks = c->next;
-        free(c);
-    }
+    vs_strpool_free(&r->strs);
     free(r->block);
     free(r->q);
     free(r);
@@ -277,7 +245,7 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
     struct vs_hit *h = api_query_push(aq);
     if (!h)
         return VS_E_NOMEM;
-    h->id = arena_dup(c->r, qh->id, strlen(qh->id));
+    h->id = vs_strpool_dup(&c->r->strs, qh->id, strlen(qh->id));
     h->rank = rank;
     /* ids_only: the engine's float32 values as they are (what array
      * results keep); else their shortest decimals, as hit records give */
@@ -485,7 +453,7 @@ static char *decimal(char buf[24], size_t v)
     return p;
 }
 
-/* r's qids (a query's own, else its 1-based position) into its arena, and
+/* r's qids (a query's own, else its 1-based position) into its strs, and
  * for a direct search the hits of every query in one block (up to
  * API_BLOCK_K each: a query's k may be far more than it finds): no
  * allocation per query or per hit. VS_E_NOMEM when out of memory. */
@@ -496,10 +464,10 @@ static int results_setup(vs_results *r, const struct vs_search_query *qs,
     for (size_t i = 0; i < r->nq; i++) {
         char buf[24];
         const char *qid = qs[i].qid ? qs[i].qid : decimal(buf, i + 1);
-        if (!(r->q[i].qid = arena_dup(r, qid, strlen(qid))))
+        if (!(r->q[i].qid = vs_strpool_dup(&r->strs, qid, strlen(qid))))
             return VS_E_NOMEM;
     }
-    r->arena_ids = direct;
+    r->pooled_ids = direct;
     if (!direct || r->nq == 0)
         return VS_OK;
     size_t total = 0;
@@ -676,6 +644,7 @@ int vs_db_search_batch(vs_db *db, const struct vs_search_query *qs, size_t n,
     if (!r)
         return vs_api_fail(err, vs_diag_set(&d, VS_E_NOMEM, "out of memory"), &d);
     r->nq = n;
+    r->strs.chunk = (size_t)64 << 10;
     int direct = direct_ok(qs, n, &o);
     if (results_setup(r, qs, &o, direct) != VS_OK) {
         vs_results_free(r);

@@ -335,11 +335,7 @@ void vs_seg_close(struct vs_segment *g)
     free(g->idbuf);
     free(g->ids);
     free(g->idrow);
-    while (g->idchunks) {
-        struct vs_idchunk *c = g->idchunks;
-        g->idchunks = c->next;
-        free(c);
-    }
+    vs_strpool_free(&g->idpool);
     free(g->docidx);
     free(g->dfirst);
     free(g->vecidx);

@@ -607,28 +607,6 @@ out:
     return st;
 }
 
-#define VS_IDCHUNK_BYTES ((size_t)16 << 10)
-
-/* A copy of id[0..n) kept in g's chunks (caller holds g->mu). */
-static char *keep_id(struct vs_segment *g, const char *id, size_t n)
-{
-    struct vs_idchunk *c = g->idchunks;
-    if (!c || c->cap - c->used < n + 1) {
-        size_t cap = n + 1 > VS_IDCHUNK_BYTES ? n + 1 : VS_IDCHUNK_BYTES;
-        if (!(c = malloc(sizeof *c + cap)))
-            return NULL;
-        c->next = g->idchunks;
-        c->used = 0;
-        c->cap = cap;
-        g->idchunks = c;
-    }
-    char *p = c->text + c->used;
-    memcpy(p, id, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
-
 static const char *const id_key[] = {"id"};
 
 int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
@@ -699,7 +677,7 @@ int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
     if (!g->idrow) {
         st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate ids");
     } else if (!(got = g->idrow[row])) {
-        if (!(got = keep_id(g, v, vn)))
+        if (!(got = vs_strpool_dup(&g->idpool, v, vn))) /* under g->mu */
             st = vs_diag_set(d, VS_E_NOMEM, "cannot allocate an id");
         else
             __atomic_store_n(&g->idrow[row], got, __ATOMIC_RELEASE);

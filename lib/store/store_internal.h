@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vs_strpool.h"
+
 #include "vs_status.h"
 #include "vs_store.h"
 
@@ -122,7 +124,7 @@ struct vs_segment {
      * read yet; calloc'd, so untouched rows cost no memory), the strings
      * kept in a list of chunks freed at close */
     char **idrow;
-    struct vs_idchunk *idchunks;
+    struct vs_strpool idpool; /* strings of vs_segment_id, kept until close */
     unsigned char *docidx;  /* raw DOCINDEX section */
     uint64_t nblocks;
     uint64_t *dfirst;       /* per docs block its first row (docidx's, dense:
@@ -203,13 +205,6 @@ static inline void vs_blk_settle(uint8_t *s, uint8_t to)
 {
     __atomic_store_n(s, to, __ATOMIC_RELEASE);
 }
-
-/* Strings of vs_segment_id, kept until the segment is closed. */
-struct vs_idchunk {
-    struct vs_idchunk *next;
-    size_t used, cap;
-    char text[];
-};
 
 /* ---- store_dir.c ---- */
 
