@@ -29,6 +29,8 @@ process, so that its memory figures are its own. Prints "key value" lines:
   pV_cpuqps1                queries per CPU second of the process, all
                             queries in one batch call on 1 thread
   pV_qps1, pV_qps2          queries per wall second on 1 and 2 threads
+  pV_passes                 passes over the query set per timed rep, on 1
+                            thread / on 2 (see Timing below)
 
 Engines (graph degree 16, construction beam 200 where the engine has them):
   vecstore       vecstore.open(create, metric l2, hnsw_m 16) + upsert +
@@ -43,8 +45,21 @@ Engines (graph degree 16, construction beam 200 where the engine has them):
   scann          ScaNN tree (sqrt(n) leaves) + asymmetric hashing (lut16)
                  + exact reorder; V = "L/R": leaves_to_search L,
                  pre_reorder_num_neighbors R (class Scann says why both)
-Timed passes: BENCH_REPS (default 2), the best kept. BLAS is pinned to one
-thread so that "1 thread" holds."""
+Timing, the same for every engine and setting: per setting a warm-up of 100 queries,
+then one pass over the whole query set (its labels give the recall) that
+sizes a rep: a rep is as many whole passes over the query set as take
+PYB_MIN_CPU (default 0.3) CPU seconds on 1 thread (wall seconds on 2; at
+most 1000 passes), so that a small set (scifact: 1,109 queries, ~30 ms a
+pass) is timed over a third of a second rather than one scheduler tick.
+BENCH_REPS (default 3) reps on 1 thread, then as many on 2; the best rep
+is kept (the machine is shared: other work only ever adds time).
+
+ann.py race E1,E2,... DATA QUERIES TRUTH D WORKDIR: the 1-thread figures
+again with the engines' reps alternated in one process (race(); run.sh
+does this for PYB_RACE, default "vecstore faiss hnswlib", and reports
+those engines' cpuqps1 and qps1 from it). The
+passes per rep are printed as pV_passes (1 thread / 2 threads). BLAS is
+pinned to one thread so that "1 thread" holds."""
 import faulthandler
 import os
 import resource
@@ -57,7 +72,8 @@ import numpy as np  # noqa: E402
 
 K = 10
 BUILD_LIMIT = float(os.environ.get("PYB_BUILD_LIMIT", "1200"))
-REPS = max(1, int(os.environ.get("BENCH_REPS", "2")))
+REPS = max(1, int(os.environ.get("BENCH_REPS", "3")))
+MIN_CPU = float(os.environ.get("PYB_MIN_CPU", "0.3"))
 EXTRA_UNTIL = float(os.environ.get("PYB_EXTRA_UNTIL", "0.995"))
 
 
@@ -78,6 +94,14 @@ def cpu():
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def passes_for(sec):
+    """Passes over the query set that make a timed rep last MIN_CPU
+    seconds, from one pass that took sec."""
+    if sec <= 0:
+        return 100
+    return max(1, min(1000, int(-(-MIN_CPU // sec))))
 
 
 def du(path):
@@ -333,7 +357,88 @@ ENGINES = {
 }
 
 
+def timed_rep(eng, q, v, passes):
+    """One rep on 1 thread: (wall seconds, CPU seconds) of passes passes."""
+    t0, c0 = time.perf_counter(), cpu()
+    for _ in range(passes):
+        eng.search(q, v, 1)
+    return time.perf_counter() - t0, cpu() - c0
+
+
+def race(names, x, q, truth, work):
+    """ann.py race E1,E2,... DATA QUERIES TRUTH D WORKDIR: the engines built
+    in one process (one after the other, as usual) and their settings found
+    (the values, then the extras, as main does), then their timed reps
+    alternated: rep r of every (engine, setting) before rep r + 1, on 1
+    thread and then on 2, so that each engine's best rep comes from the same
+    minutes as the others' (a shared machine's load moves from minute to
+    minute: engines timed in turn, each in its own process, saw different
+    loads). Prints "ENGINE key value" lines: values, pV_recall, pV_passes,
+    pV_qps1, pV_cpuqps1, pV_qps2 (run.sh puts them in place of the
+    engine's own: the recall and the speeds of one graph)."""
+    engs = []
+    for name in names:
+        try:
+            eng = ENGINES[name]()
+        except ImportError:
+            continue
+        w = os.path.join(work, name)
+        os.makedirs(w, exist_ok=True)
+        eng.make(x, w)
+        pts = []
+        values, extra = list(eng.values), list(eng.extra)
+        top = 0.0
+        i = 0
+        while i < len(values) or (extra and top < EXTRA_UNTIL):
+            if i == len(values):
+                values.append(extra.pop(0))
+            v = values[i]
+            i += 1
+            eng.search(q[: min(len(q), 100)], v, 1)  # warm
+            c0 = cpu()
+            lab = eng.search(q, v, 1)
+            p1 = passes_for(cpu() - c0)
+            t0 = time.perf_counter()
+            eng.search(q, v, 2)
+            p2 = passes_for(time.perf_counter() - t0)
+            rc = recall(eng.labels(lab), truth)
+            top = max(top, rc)
+            pts.append({"v": v, "p1": p1, "p2": p2, "rc": rc, "q1": 0.0, "c1": 0.0, "q2": 0.0})
+        engs.append((name, eng, pts))
+    for t in (1, 2):
+        for _ in range(REPS):
+            for name, eng, pts in engs:
+                for p in pts:
+                    if t == 1:
+                        w, c = timed_rep(eng, q, p["v"], p["p1"])
+                        p["q1"] = max(p["q1"], p["p1"] * len(q) / w)
+                        p["c1"] = max(p["c1"], p["p1"] * len(q) / c) if c > 0 else p["c1"]
+                    else:
+                        t0 = time.perf_counter()
+                        for _ in range(p["p2"]):
+                            eng.search(q, p["v"], 2)
+                        w = time.perf_counter() - t0
+                        p["q2"] = max(p["q2"], p["p2"] * len(q) / w)
+    for name, eng, pts in engs:
+        print(f"{name} values {','.join(str(p['v']) for p in pts)}")
+        for p in pts:
+            v = p["v"]
+            print(f"{name} p{v}_recall {p['rc']:.4f}")
+            print(f"{name} p{v}_passes {p['p1']}/{p['p2']}")
+            print(f"{name} p{v}_qps1 {p['q1']:.0f}")
+            print(f"{name} p{v}_cpuqps1 {p['c1']:.0f}")
+            print(f"{name} p{v}_qps2 {p['q2']:.0f}")
+        print(f"{name} race_load {loadavg()}", flush=True)
+
+
 def main():
+    if len(sys.argv) == 8 and sys.argv[1] == "race":
+        d = int(sys.argv[6])
+        race(sys.argv[2].split(","),
+             np.fromfile(sys.argv[3], dtype=np.float32).reshape(-1, d),
+             np.fromfile(sys.argv[4], dtype=np.float32).reshape(-1, d),
+             np.fromfile(sys.argv[5], dtype=np.uint32).reshape(-1, K), sys.argv[7])
+        return
     if len(sys.argv) < 7 or sys.argv[1] not in ENGINES:
         sys.exit("usage: ann.py ENGINE DATA QUERIES TRUTH D WORKDIR [VALUES...]; ENGINE: "
                  + ", ".join(ENGINES))
@@ -380,18 +485,27 @@ def main():
         v = values[i]
         i += 1
         eng.search(q[: min(len(q), 100)], v, 1)  # warm
+        # one pass over the whole query set (its labels give the recall)
+        # sizes a rep: enough passes to take MIN_CPU CPU seconds, so that
+        # a rep of a small set (scifact: 1,109 queries, ~30 ms a pass) is
+        # not a few scheduler ticks; the same for 2 threads in wall seconds
+        c0 = cpu()
+        lab = eng.search(q, v, 1)
+        passes1 = passes_for(cpu() - c0)
         best1 = bestc = best2 = 0.0
-        lab = None
         for _ in range(REPS):
-            t0, c0 = time.perf_counter(), cpu()
-            lab = eng.search(q, v, 1)
-            w, c = time.perf_counter() - t0, cpu() - c0
-            best1 = max(best1, len(q) / w)
-            bestc = max(bestc, len(q) / c) if c > 0 else bestc
+            w, c = timed_rep(eng, q, v, passes1)
+            best1 = max(best1, passes1 * len(q) / w)
+            bestc = max(bestc, passes1 * len(q) / c) if c > 0 else bestc
+        t0 = time.perf_counter()
+        eng.search(q, v, 2)
+        passes2 = passes_for(time.perf_counter() - t0)
         for _ in range(REPS):
             t0 = time.perf_counter()
-            eng.search(q, v, 2)
-            best2 = max(best2, len(q) / (time.perf_counter() - t0))
+            for _ in range(passes2):
+                eng.search(q, v, 2)
+            best2 = max(best2, passes2 * len(q) / (time.perf_counter() - t0))
+        out(f"p{v}_passes", f"{passes1}/{passes2}")
         rc = recall(eng.labels(lab), truth)
         top = max(top, rc)
         out(f"p{v}_recall", f"{rc:.4f}")

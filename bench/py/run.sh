@@ -50,8 +50,14 @@
 # "vecstore-cli vecstore-py chromadb lancedb"; "none": no end-to-end part;
 # PYB_PERCALL_N=0: no per-call part); an engine whose package is
 # not installed is reported as such. PYB_PYTHON: the interpreter (default:
-# the venv's, after scripts/venv.sh peers). BENCH_REPS (default 2): timed
-# passes, the best kept. The report is printed and written to
+# the venv's, after scripts/venv.sh peers). BENCH_REPS (default 3): timed
+# reps per setting, the best kept; a rep is as many passes over the whole
+# query set as take PYB_MIN_CPU (default 0.3) CPU seconds on 1 thread (wall
+# seconds on 2), the same for every engine (bench/py/ann.py). PYB_RACE
+# (default "vecstore faiss hnswlib"; "" for none): those of ENGINES are
+# built again in one process and their reps alternated (ann.py race), and
+# their recall and speed figures are taken from that race, so that they
+# were timed in the same minutes of a shared machine. The report is printed and written to
 # bench/results/py-DATE.txt (a file per run; PYB_RESULTS names another),
 # with the commit, the load average at the start and the end and the
 # command; the engines' own output goes to BUILD_DIR/bench/py-log.txt.
@@ -68,6 +74,7 @@ SETS=${PYB_SETS:-synth aniso scifact}
 ENGINES=${PYB_ENGINES:-vecstore vecstore-sq8 faiss hnswlib usearch usearch-i8 ngt scann}
 E2E=${PYB_E2E:-vecstore-cli vecstore-py chromadb lancedb}
 E2E_EF=${PYB_E2E_EF:-64}
+RACE=${PYB_RACE-vecstore faiss hnswlib}
 PCN=${PYB_PERCALL_N:-2000}
 DATA=${VS_DATA:-../shared/data}
 RESULTS=${PYB_RESULTS:-bench/results/py-$(date -u +%Y%m%dT%H%M%SZ).txt}
@@ -92,7 +99,7 @@ log=$build/bench/py-log.txt
 : > "$log"
 start=$(date +%s)
 cmd="$me $build"
-for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_EXTRA_UNTIL PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N BENCH_REPS VS_DATA; do
+for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_EXTRA_UNTIL PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N PYB_RACE BENCH_REPS PYB_MIN_CPU VS_DATA; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
@@ -138,6 +145,27 @@ ann() { # ann NAME D: every engine on $tmp/NAME.{x,q,t}
         fi
         rm -rf "$tmp/w-$1-$e"
     done
+    # the search figures of the PYB_RACE engines again, their reps
+    # alternated in one process (ann.py race), in place of their own
+    r=""
+    for e in $RACE; do
+        case " $ENGINES " in *" $e "*)
+            grep -q '^build_s ' "$tmp/$1.ann.$e" && r="$r${r:+,}$e" ;;
+        esac
+    done
+    case $r in *,*)
+        echo "== $1 race $r" >> "$log"
+        if "$PY" bench/py/ann.py race "$r" "$tmp/$1.x" "$tmp/$1.q" "$tmp/$1.t" "$2" "$tmp/w-$1-race" \
+            > "$tmp/$1.race" 2>> "$log"; then
+            while read -r e k v; do
+                echo "$k $v" >> "$tmp/$1.ann.$e"
+            done < "$tmp/$1.race"
+            echo "$1: the search figures of $r are from their race (bench/py/ann.py race)" >> "$report"
+        else
+            echo "($1 race $r: ann.py failed; see $log)" >> "$report"
+        fi
+        rm -rf "$tmp/w-$1-race" ;;
+    esac
 }
 
 setargs=""
