@@ -506,19 +506,30 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         int c = get_list(h, s, *ep, lv, building, &ids);
         if (c < 0)
             return -1;
-        /* codes: the list's distances at once (the gather kernel: the
-         * same values as one at a time, and its loads overlap) */
+        /* the list's distances at once (the gather kernels: the same
+         * values as one at a time, and their loads and adds overlap: one
+         * row at a time waits on its chain of adds, 48 of them for 384
+         * dimensions) */
         if (sp->qz) {
             for (int i = 0; i < c; i++)
                 if (code_ready(sp, ids[i]))
                     return -3;
             vs_quant_dist_ids(sp->qz, sp->prep, ids, (size_t)c, s->bdist);
+        } else {
+            for (int i = 0; i < c; i++)
+                if (row_ready(sp, ids[i]))
+                    return -3;
+            if (h->metric == VS_METRIC_L2) {
+                h->k->l2sq_ids(sp->q, sp->vecs, ids, (size_t)c, h->dim, s->bdist);
+            } else {
+                h->k->dot_ids(sp->q, sp->vecs, ids, (size_t)c, h->dim, s->bdist);
+                for (int i = 0; i < c; i++)
+                    s->bdist[i] = -s->bdist[i];
+            }
         }
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
-            if (!sp->qz && row_ready(sp, v))
-                return -3;
-            float dv = sp->qz ? s->bdist[i] : sdist(h, sp, v);
+            float dv = s->bdist[i];
             s->dists++;
             if (dv < *epd) {
                 *epd = dv;

@@ -143,7 +143,9 @@ static void check_gather(const struct vs_distance_kernels *k)
         size_t d = dims[t];
         fill(q, d);
         fill(x, rows * d);
-        for (size_t n = 0; n <= 13; n++) {
+        /* up to 15 rows: the 8-row tiles (AVX2), a 4-row tile and the
+         * tails of 1 to 3 rows, alone and after them */
+        for (size_t n = 0; n <= 15; n++) {
             for (size_t j = 0; j < n; j++) {
                 frand();
                 ids[j] = (uint32_t)((rng >> 20) % rows);
