@@ -74,6 +74,7 @@ K = 10
 BUILD_LIMIT = float(os.environ.get("PYB_BUILD_LIMIT", "1200"))
 REPS = max(1, int(os.environ.get("BENCH_REPS", "3")))
 MIN_CPU = float(os.environ.get("PYB_MIN_CPU", "0.3"))
+RACE_REPS = max(1, int(os.environ.get("PYB_RACE_REPS", "5")))
 EXTRA_UNTIL = float(os.environ.get("PYB_EXTRA_UNTIL", "0.995"))
 
 
@@ -369,7 +370,8 @@ def race(names, x, q, truth, work):
     """ann.py race E1,E2,... DATA QUERIES TRUTH D WORKDIR: the engines built
     in one process (one after the other, as usual) and their settings found
     (the values, then the extras, as main does), then their timed reps
-    alternated: rep r of every (engine, setting) before rep r + 1, on 1
+    alternated (PYB_RACE_REPS reps, default 5, the best kept): rep r of
+    setting i of every engine, then setting i + 1, ..., then rep r + 1, on 1
     thread and then on 2, so that each engine's best rep comes from the same
     minutes as the others' (a shared machine's load moves from minute to
     minute: engines timed in turn, each in its own process, saw different
@@ -405,10 +407,16 @@ def race(names, x, q, truth, work):
             top = max(top, rc)
             pts.append({"v": v, "p1": p1, "p2": p2, "rc": rc, "q1": 0.0, "c1": 0.0, "q2": 0.0})
         engs.append((name, eng, pts))
+    # rep r of setting i of every engine, one engine after the other, then
+    # setting i + 1: the engines' figures at one setting come from reps
+    # taken within a second or two of each other
     for t in (1, 2):
-        for _ in range(REPS):
-            for name, eng, pts in engs:
-                for p in pts:
+        for _ in range(RACE_REPS):
+            for i in range(max(len(pts) for _, _, pts in engs)):
+                for name, eng, pts in engs:
+                    if i >= len(pts):
+                        continue
+                    p = pts[i]
                     if t == 1:
                         w, c = timed_rep(eng, q, p["v"], p["p1"])
                         p["q1"] = max(p["q1"], p["p1"] * len(q) / w)

@@ -55,7 +55,8 @@
 # query set as take PYB_MIN_CPU (default 0.3) CPU seconds on 1 thread (wall
 # seconds on 2), the same for every engine (bench/py/ann.py). PYB_RACE
 # (default "vecstore faiss hnswlib"; "" for none): those of ENGINES are
-# built again in one process and their reps alternated (ann.py race), and
+# built again in one process and their reps alternated (ann.py race;
+# PYB_RACE_REPS reps, default 5, the best kept), and
 # their recall and speed figures are taken from that race, so that they
 # were timed in the same minutes of a shared machine. The report is printed and written to
 # bench/results/py-DATE.txt (a file per run; PYB_RESULTS names another),
@@ -99,7 +100,7 @@ log=$build/bench/py-log.txt
 : > "$log"
 start=$(date +%s)
 cmd="$me $build"
-for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_EXTRA_UNTIL PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N PYB_RACE BENCH_REPS PYB_MIN_CPU VS_DATA; do
+for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_EXTRA_UNTIL PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N PYB_RACE PYB_RACE_REPS BENCH_REPS PYB_MIN_CPU VS_DATA; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154
     [ -n "$val" ] && cmd="$v='$val' $cmd"
