@@ -253,7 +253,10 @@ static int direct_hit(size_t i, size_t rank, const struct vs_query_hit *qh, void
     h->score_vector = h->score;
     h->has_score_vector = 1;
     if (qh->has_distance) {
-        h->distance = c->o->ids_only ? (double)qh->distance : score_double(qh->distance);
+        /* an l2 hit's distance is -score: its decimal is the score's */
+        h->distance = c->o->ids_only               ? (double)qh->distance
+                      : qh->distance == -qh->score && qh->score != 0 ? -h->score
+                                                     : score_double(qh->distance);
         h->has_distance = 1;
     }
     int oom = !h->id;
