@@ -309,3 +309,25 @@ int vs_buf_json_float(struct vs_buf *b, float f)
     b->len = (size_t)(o - b->p);
     return VS_OK;
 }
+
+int vs_buf_json_float_pair(struct vs_buf *b, float x, const char *sep, size_t n, float y)
+{
+    size_t at = b->len;
+    if (vs_buf_json_float(b, x) != VS_OK)
+        return VS_E_NOMEM;
+    size_t xn = b->len - at;
+    if (vs_buf_put(b, sep, n) != VS_OK)
+        return VS_E_NOMEM;
+    uint32_t ux, uy;
+    memcpy(&ux, &x, sizeof ux);
+    memcpy(&uy, &y, sizeof uy);
+    /* y = -x with x negative: y's text is x's after its "-" (both forms,
+     * the digits and printf's, depend on the magnitude alone) */
+    if (uy != (ux ^ 0x80000000u) || xn < 2 || b->p[at] != '-')
+        return vs_buf_json_float(b, y);
+    if (vs_buf_reserve(b, xn - 1) != VS_OK)
+        return VS_E_NOMEM;
+    memcpy(b->p + b->len, b->p + at + 1, xn - 1);
+    b->len += xn - 1;
+    return VS_OK;
+}

@@ -58,12 +58,42 @@ static int hexv(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+#if !defined(__EMSCRIPTEN__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SCAN_SWAR 1
+/* The bytes p[0..8) that are not plain (a control character, '"', '\\'
+ * or a byte >= 0x80): the high bit of each such byte's lane, exact up to
+ * the first one (a lane's borrow only reaches the lanes above it), 0 when
+ * all 8 are plain. */
+static uint64_t nonplain8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
+}
+#endif
+
 /* A string as jansson writes it: escapes only for '"', '\\' and control
  * characters (\b \f \n \r \t, else \u00XX in upper case hex) */
 static int string(struct scan *s)
 {
     const unsigned char *p = (const unsigned char *)s->p + 1, *end = (const unsigned char *)s->end;
     while (p < end) {
+#ifdef SCAN_SWAR
+        /* plain ASCII 8 bytes at a time, to the first byte that is not */
+        while (end - p >= 8) {
+            uint64_t t = nonplain8(p);
+            if (t) {
+                p += __builtin_ctzll(t) >> 3;
+                break;
+            }
+            p += 8;
+        }
+        if (p >= end)
+            break;
+#endif
         unsigned c = *p;
         if (c == '"') {
             s->p = (const char *)p + 1;

@@ -39,6 +39,10 @@ int vs_buf_json_int(struct vs_buf *b, long long v);
  * shortest decimal in %.15g layout, ".0" added to a whole number, the
  * exponent without "+" and leading zeros ("1e-5", "1e20"). */
 int vs_buf_json_float(struct vs_buf *b, float f);
+/* vs_buf_json_float(x), the bytes sep[0..n), then vs_buf_json_float(y);
+ * when y is -x (an l2 hit's score and distance) y's decimal is x's, found
+ * once. */
+int vs_buf_json_float_pair(struct vs_buf *b, float x, const char *sep, size_t n, float y);
 /* Any JSON value as vs_ndjson_write writes it inside a record. */
 int vs_buf_json_value(struct vs_buf *b, const json_t *v);
 

@@ -911,8 +911,9 @@ static int format_hits(struct vs_query *q, size_t i, const char *qid, size_t qle
         if (vs_buf_put(b, "{\"qid\":", 7) || vs_buf_json_string(b, qid, qlen) ||
             vs_buf_put(b, ",\"id\":", 6) || vs_buf_json_string(b, hit->id, strlen(hit->id)) ||
             vs_buf_put(b, ",\"rank\":", 8) || vs_buf_json_int(b, (long long)j + 1) ||
-            vs_buf_put(b, ",\"score\":", 9) || vs_buf_json_float(b, score) ||
-            (has_dist && (vs_buf_put(b, ",\"distance\":", 12) || vs_buf_json_float(b, dist))) ||
+            vs_buf_put(b, ",\"score\":", 9) ||
+            (has_dist ? vs_buf_json_float_pair(b, score, ",\"distance\":", 12, dist)
+                      : vs_buf_json_float(b, score)) ||
             vs_buf_put(b, ",\"metric\":", 10) || vs_buf_json_string(b, metric, mlen))
             return vs_diag_set(d, VS_E_NOMEM, "out of memory");
         if (doc) {

@@ -87,3 +87,22 @@ def test_metadata_read_in_c_is_json_loads() -> None:
         assert h.metadata is got
     with pytest.raises(json.JSONDecodeError):
         vecstore.Hit("1", 0.5, 1, "t", "{bad").metadata
+
+
+def test_metadata_keys_shared_and_replaced() -> None:
+    # the C reader keeps the str of recent short keys (16 of them, replaced
+    # round robin): with 40 keys in turn every one is made, kept, replaced
+    # and made again; long, empty, non-ASCII and escaped keys too
+    keys = [f"k{i}" for i in range(40)] + ["", "x" * 32, "y" * 33, "caf\u00e9", "\u00e9t\u00e9"]
+    for rnd in range(3):
+        for i, k in enumerate(keys):
+            other = keys[(i * 7 + rnd) % len(keys)]
+            text = json.dumps({k: i, other: [rnd, k]}, ensure_ascii=False,
+                              separators=(",", ":"))
+            if "\u00e9t" in k:
+                text = text.replace("\u00e9t", "\\u00e9t")  # an escaped key
+            h = vecstore.Hit("1", 0.5, 1, "t", text)
+            want = json.loads(text)
+            assert repr(h.metadata) == repr(want), text
+            assert list(h.metadata) == list(want)
+

@@ -178,10 +178,48 @@ static void test_random_records(void)
     }
 }
 
+/* Strings of every length 0..40 with one byte of each kind at every
+ * offset (the scanner reads plain ASCII 8 bytes at a time): each record is
+ * scanned as jansson writes it, or refused, as the byte-at-a-time reading
+ * would. */
+static void test_string_offsets(void)
+{
+    /* what goes at the offset, and whether the record is in jansson's form */
+    static const struct {
+        const char *b;
+        int want;
+    } kinds[] = {{"\\\"", 1},       {"\\\\", 1},     {"\\n", 1},         {"\\u0001", 1},
+                 {"\xc3\xa9", 1},   {"\xe2\x82\xac", 1}, {"\xf0\x9f\x98\x80", 1}, {"\x7f", 1},
+                 {" ", 1},          {"~", 1},        {"\x01", 0},        {"\x1f", 0},
+                 {"\t", 0},         {"\\/", 0},      {"\\u00e9", 0},     {"\xc3", 0},
+                 {"\x80", 0},       {"\xff", 0},     {"\xed\xa0\x80", 0}, {"\\x", 0}};
+    char text[128], body[64];
+    for (size_t len = 0; len <= 40; len++)
+        for (size_t at = 0; at <= len; at++)
+            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+                for (size_t i = 0; i < len; i++)
+                    body[i] = (char)('a' + (i * 7 + len) % 26);
+                size_t bl = strlen(kinds[k].b);
+                /* the kind's bytes at offset at, the plain letters around */
+                memmove(body + at + bl, body + at, len - at);
+                memcpy(body + at, kinds[k].b, bl);
+                int n = snprintf(text, sizeof text, "{\"text\":\"%.*s\",\"metadata\":{}}",
+                                 (int)(len + bl), body);
+                check_doc(text, (size_t)n, kinds[k].want);
+            }
+    /* an unterminated string at every length: refused */
+    for (size_t len = 0; len <= 40; len++) {
+        int n = snprintf(text, sizeof text, "{\"text\":\"%.*s", (int)len,
+                         "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
+        check_doc(text, (size_t)n, 0);
+    }
+}
+
 int main(void)
 {
     RUN(test_accepts_jansson_form);
     RUN(test_refuses_other_forms);
     RUN(test_random_records);
+    RUN(test_string_offsets);
     return vs_test_done();
 }

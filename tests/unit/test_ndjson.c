@@ -279,6 +279,59 @@ static void test_jsonfmt_matches_jansson(void)
     vs_buf_release(&b);
 }
 
+/* vs_buf_json_float_pair writes what vs_buf_json_float writes for x, the
+ * separator, then for y: for y = -x (the l2 score and distance of a hit,
+ * where y's text is x's after the "-"), any other y, the specials (zero,
+ * subnormal, the largest, those printed by printf) and a buffer that grows
+ * between the two values. */
+static void test_jsonfmt_pair(void)
+{
+    unsigned seed = 7;
+    int bad = 0;
+    struct vs_buf b, w;
+    vs_buf_init(&b);
+    vs_buf_init(&w);
+    float specials[] = {0.0f, -0.0f, 1.0f, -1.0f, 1e-5f, -1.5e-5f, 1e15f, -1e20f, 1e-30f,
+                        -3.4028235e38f, 1.4e-45f, -1.4e-45f, -1e-40f, 0.1f, -72.71522f,
+                        -9.999999e14f, -123456789.0f};
+    size_t ns = sizeof specials / sizeof specials[0];
+    for (int i = 0; i < 200000 && bad < 5; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        float x, y;
+        if ((size_t)i < 2 * ns) {
+            x = specials[(size_t)i % ns];
+        } else if (i % 2) {
+            uint32_t u = seed;
+            memcpy(&x, &u, 4);
+            if (!isfinite(x))
+                continue;
+        } else {
+            x = -(float)(seed >> 8) / 65536.0f; /* l2 scores: negative */
+        }
+        /* mostly y = -x, else y = x, a neighbour, or unrelated */
+        int kind = (size_t)i < ns ? 0 : (size_t)i < 2 * ns ? 1 : (int)(seed >> 28) % 4;
+        y = kind == 0 ? -x : kind == 1 ? x : kind == 2 ? nextafterf(-x, 0.0f) : (float)(seed & 0xffff);
+        /* a buffer near its capacity, so the copy of x's digits may grow it */
+        b.len = 0;
+        vs_buf_release(&b);
+        CHECK_EQ_INT(vs_buf_put(&b, "0123456789012345678901234567890123456789", (size_t)(seed % 41)), VS_OK);
+        size_t pre = b.len;
+        CHECK_EQ_INT(vs_buf_json_float_pair(&b, x, ",\"distance\":", 12, y), VS_OK);
+        w.len = 0;
+        CHECK_EQ_INT(vs_buf_json_float(&w, x), VS_OK);
+        CHECK_EQ_INT(vs_buf_put(&w, ",\"distance\":", 12), VS_OK);
+        CHECK_EQ_INT(vs_buf_json_float(&w, y), VS_OK);
+        if (b.len - pre != w.len || memcmp(b.p + pre, w.p, w.len) != 0) {
+            printf("#   %.9g %.9g: \"%.*s\" want \"%.*s\"\n", (double)x, (double)y,
+                   (int)(b.len - pre), b.p + pre, (int)w.len, w.p);
+            bad++;
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    vs_buf_release(&b);
+    vs_buf_release(&w);
+}
+
 int main(void)
 {
     RUN(test_status_table);
@@ -287,6 +340,7 @@ int main(void)
     RUN(test_float_roundtrip);
     RUN(test_float_format_matches_reference);
     RUN(test_jsonfmt_matches_jansson);
+    RUN(test_jsonfmt_pair);
     RUN(test_base64_vectors);
     return vs_test_done();
 }
