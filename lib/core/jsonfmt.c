@@ -198,8 +198,9 @@ int vs_float_digits(float f, char *dig, int *nd, int *e, int *p)
         int prec = pp == 5 ? 9 : pp; /* 8, 7, 6, then 9 when 8 did not read back */
         if (pp == 5 && bestp)
             break;
-        uint64_t div = pow10_64[9 - prec], np = (uint64_t)(n9 / div);
-        uint64_t rem = (uint64_t)(n9 % div);
+        /* n9 < 10^9 here: 64-bit division, not the 128-bit routine */
+        uint64_t div = pow10_64[9 - prec], np = (uint64_t)n9 / div;
+        uint64_t rem = (uint64_t)n9 % div;
         int up;
         if (prec == 9)
             up = 2 * r > den || (2 * r == den && (np & 1));
