@@ -10,7 +10,10 @@
 # CPU (user + system) per query of vs-query (/usr/bin/time) and of the
 # server over the wrk run (/proc/PID/stat, the client not counted), x_cpu
 # vs-query's over it (on a loaded machine the wall ratio depends on the
-# share of the cores each process gets; the CPU ratio much less), wrk_ms/q
+# share of the cores each process gets; the CPU ratio much less); the row
+# "vs-query batch 8" is vs-query searching 8 queries per pass, as the
+# server's exact scan does at 8 connections (one query per client per
+# batch): the most the server can do at c=8 with the same scan; wrk_ms/q
 # the client's own CPU per request (/usr/bin/time on wrk: it runs on the
 # same cores, taking CPU the server could use; vs-query has no client);
 # then a soak of
@@ -65,9 +68,9 @@ fi
 "$bin/vs-ingest" "$tmp/kb.vs" < "$tmp/recs.ndjson" 2>/dev/null
 # the same 64 queries in batch, repeated: enough for about DUR seconds
 for i in $(seq 100); do cat "$tmp/queries.ndjson"; done > "$tmp/batch.ndjson"
-vsq_rate() { # "queries/s CPU_ms_per_query" of vs-query over the file $1 of $2 queries (THREADS, default 2)
+vsq_rate() { # "queries/s CPU_ms_per_query" of vs-query over the file $1 of $2 queries (THREADS, default 2; BATCH, default 64)
     t0=$(date +%s.%N)
-    /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin/vs-query" --threads "${THREADS:-2}" "$tmp/kb.vs" < "$1" > /dev/null
+    /usr/bin/time -f "%U %S" -o "$tmp/time" "$bin/vs-query" --threads "${THREADS:-2}" --batch "${BATCH:-64}" "$tmp/kb.vs" < "$1" > /dev/null
     t1=$(date +%s.%N)
     echo "$t0 $t1 $(cat "$tmp/time")" | awk -v n="$2" '{print n / ($2 - $1), ($3 + $4) * 1000 / n}'
 }
@@ -82,6 +85,8 @@ while awk -v q="$vq" -v n="$nq" -v d="$DUR" 'BEGIN {exit !(n / q < d / 2 && n < 
 done
 set -- $(THREADS=1 vsq_rate "$tmp/batch.ndjson" $nq)
 vq1=$1 vqc1=$2
+set -- $(BATCH=8 vsq_rate "$tmp/batch.ndjson" $nq)
+vq8=$1 vqc8=$2
 serve_start "$tmp/kb.vs" 2 200
 url="http://127.0.0.1:$port/v1/stores/kb/query"
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
@@ -105,6 +110,8 @@ commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?')
     printf '%-28s %10.0f %10s %10s %8d %9s %11s %9.3f %9s %9s\n' "vs-query batch (2 threads)" "$vq" "-" "-" 0 64 1.00 "$vqc" 1.00 -
     printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f %9s\n' "vs-query batch (1 thread)" "$vq1" "-" "-" 0 64 \
         "$(echo "$vq1 $vq" | awk '{print $1 / $2}')" "$vqc1" "$(echo "$vqc $vqc1" | awk '{print $1 / $2}')" -
+    printf '%-28s %10.0f %10s %10s %8d %9s %11.2f %9.3f %9.2f %9s\n' "vs-query batch 8 (2 threads)" "$vq8" "-" "-" 0 8 \
+        "$(echo "$vq8 $vq" | awk '{print $1 / $2}')" "$vqc8" "$(echo "$vqc $vqc8" | awk '{print $1 / $2}')" -
 } > "$tmp/table"
 for c in 1 8 64; do
     t=$([ $c -eq 1 ] && echo 1 || echo 2)
