@@ -168,7 +168,15 @@
 
 /* The last n - j rows (0 to 3) of a gather as one 1 x (n - j) tile: their
  * accumulators' latencies overlap (one row at a time, each waited on its
- * own chain of adds). */
+ * own chain of adds). The WebAssembly module keeps the one-row loop: three
+ * more tile bodies per kernel cost its size budget more than they pay. */
+#ifdef __EMSCRIPTEN__
+#define GATHER_TAIL(TILE)                                                      \
+    for (; j < n; j++) {                                                       \
+        const float *xp[1] = {x + (size_t)ids[j] * d};                         \
+        TILE(q, xp, d, out + j, 1, 1, 1);                                      \
+    }
+#else
 #define GATHER_TAIL(TILE)                                                      \
     switch (n - j) {                                                           \
     case 3: {                                                                  \
@@ -190,6 +198,7 @@
     default:                                                                   \
         break;                                                                 \
     }
+#endif
 
 /* ---- scalar reference ---- */
 
