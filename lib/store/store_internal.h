@@ -134,7 +134,6 @@ struct vs_segment {
     float *vblk;            /* the last vectors block decompressed */
     uint64_t vblk_no, vblk_first, vblk_n;
     void *ddict;            /* ZSTD_DDict of section DOCDICT, or NULL */
-    int ddict_state;        /* 0 not looked for, 1 loaded or none */
     void *dctx;             /* ZSTD_DCtx for docs blocks read under mu */
     char *blk;              /* the last docs block decompressed */
     size_t blk_len, blk_cap;
