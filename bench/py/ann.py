@@ -452,7 +452,8 @@ def main():
              np.fromfile(sys.argv[5], dtype=np.uint32).reshape(-1, K), sys.argv[7])
         return
     if len(sys.argv) < 7 or sys.argv[1] not in ENGINES:
-        sys.exit("usage: ann.py ENGINE DATA QUERIES TRUTH D WORKDIR [VALUES...]; ENGINE: "
+        sys.exit("usage: ann.py ENGINE DATA QUERIES TRUTH D WORKDIR [VALUES...], or"
+                 " ann.py race ENGINE,ENGINE... DATA QUERIES TRUTH D WORKDIR; ENGINE: "
                  + ", ".join(ENGINES))
     name, data, queries, truth_path, d, work = sys.argv[1:7]
     d = int(d)

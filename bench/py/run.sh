@@ -56,9 +56,9 @@
 # seconds on 2), the same for every engine (bench/py/ann.py). PYB_RACE
 # (default "vecstore faiss hnswlib"; "" for none): those of ENGINES are
 # built again in one process and their reps alternated (ann.py race;
-# PYB_RACE_REPS reps, default 5, the best kept), and
-# their recall and speed figures are taken from that race, so that they
-# were timed in the same minutes of a shared machine. The report is printed and written to
+# PYB_RACE_REPS reps, default 5, the best kept), and their recall and
+# speed figures are taken from that race, so that they were timed in the
+# same seconds of a shared machine. The report is printed and written to
 # bench/results/py-DATE.txt (a file per run; PYB_RESULTS names another),
 # with the commit, the load average at the start and the end and the
 # command; the engines' own output goes to BUILD_DIR/bench/py-log.txt.

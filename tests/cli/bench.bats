@@ -71,7 +71,7 @@ setup() {
     "$py" -c 'import numpy' 2> /dev/null || skip "no numpy in $py"
     res=$BATS_TEST_TMPDIR/py.txt
     run_split env PYB_PYTHON="$py" PYB_RESULTS="$res" PYB_N=1500 PYB_NQ=40 PYB_SETS=synth \
-        PYB_PERCALL_N=50 BENCH_REPS=1 sh "$ROOT/bench/py/run.sh" "$BUILD"
+        PYB_PERCALL_N=50 BENCH_REPS=1 PYB_RACE_REPS=1 PYB_MIN_CPU=0.02 sh "$ROOT/bench/py/run.sh" "$BUILD"
     expect_status 0
     [ "$(cat "$res")" = "$out" ]
     [[ "$out" == *"command: "*"PYB_N='1500' bench/py/run.sh $BUILD"* ]]
@@ -112,18 +112,50 @@ d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
 x.tofile("x"); q.tofile("q"); np.argsort(d, 1)[:, :10].astype(np.uint32).tofile("t")
 PYEOF
     # recall 1.0 comes before ef 256 on 600 rows: no extra setting
-    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w1
+    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 PYB_MIN_CPU=0.02 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w1
     expect_status 0
-    [ "$(printf '%s\n' "$out" | grep '^values ')" = "values 10,16,32,64,128,256" ]
+    [ "$(printf '%s\n' "$out" | grep '^values ')" = "values 10,16,24,32,48,64,128,256" ]
     [[ "$out" == *"p256_recall 1.0000"* ]]
     [[ "$out" != *"p384_"* ]]
     # a bar no setting reaches: every extra setting, one values line each
-    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 PYB_EXTRA_UNTIL=1.5 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w2
+    run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 PYB_MIN_CPU=0.02 PYB_EXTRA_UNTIL=1.5 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w2
     expect_status 0
-    [ "$(printf '%s\n' "$out" | grep '^values ' | tail -n 1)" = "values 10,16,32,64,128,256,384,512" ]
+    [ "$(printf '%s\n' "$out" | grep '^values ' | tail -n 1)" = "values 10,16,24,32,48,64,128,256,384,512" ]
     [ "$(printf '%s\n' "$out" | grep -c '^values ')" = 3 ]
     [[ "$out" == *"p512_recall 1.0000"* ]]
     [[ "$out" == *"p512_cpuqps1 "* ]]
+}
+
+@test "bench/py/ann.py race: two engines' settings, recall and rates, each line named by its engine" {
+    py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
+    [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
+    "$py" -c 'import numpy, faiss' 2> /dev/null || skip "no numpy or faiss in $py"
+    (cd "$ROOT" && make -s BUILD="$BUILD" PYTHON="$py" python-ext) >&2
+    cd "$BATS_TEST_TMPDIR"
+    "$py" - <<'PYEOF'
+import numpy as np
+g = np.random.default_rng(7)
+x = g.standard_normal((600, 8)).astype(np.float32)
+q = g.standard_normal((20, 8)).astype(np.float32)
+d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+x.tofile("x"); q.tofile("q"); np.argsort(d, 1)[:, :10].astype(np.uint32).tofile("t")
+PYEOF
+    run_split env PYTHONPATH="$BUILD/python" PYB_RACE_REPS=2 PYB_MIN_CPU=0.01 "$py" "$ROOT/bench/py/ann.py" \
+        race vecstore,faiss x q t 8 w
+    expect_status 0
+    [ "$(printf '%s\n' "$out" | grep ' values ')" = "vecstore values 10,16,24,32,48,64,128,256
+faiss values 10,16,24,32,48,64,128,256" ]
+    # every line: an engine raced, a key, a value; 8 settings x 5 keys each
+    printf '%s\n' "$out" | awk '$1 !~ /^(vecstore|faiss)$/ || NF != 3 { print "bad: " $0; exit 1 }'
+    for e in vecstore faiss; do
+        [ "$(printf '%s\n' "$out" | grep -cE "^$e p[0-9]+_(recall|passes|qps1|cpuqps1|qps2) ")" = 40 ]
+        printf '%s\n' "$out" | grep -E "^$e p256_recall (1\.0000|0\.9[5-9])"
+        printf '%s\n' "$out" | grep -E "^$e p10_cpuqps1 [1-9][0-9]*$"
+    done
+    # a wrong count of arguments is the usual usage error
+    run_split env PYTHONPATH="$BUILD/python" "$py" "$ROOT/bench/py/ann.py" race vecstore x q t 8
+    [ "$status" -ne 0 ]
+    [[ "$err" == *"usage: ann.py"* ]]
 }
 
 @test "bench/py/report.py: an engine whose build was stopped at PYB_BUILD_LIMIT is reported as such" {
