@@ -41,6 +41,8 @@ int vs_buf_reserve(struct vs_buf *b, size_t n)
 
 int vs_buf_put(struct vs_buf *b, const void *s, size_t n)
 {
+    if (n == 0) /* a released buffer has no memory to copy nothing into */
+        return VS_OK;
     if (vs_buf_reserve(b, n) != VS_OK)
         return VS_E_NOMEM;
     memcpy(b->p + b->len, s, n);
