@@ -96,14 +96,13 @@ setup() {
     [[ "$out" != *"failed"* ]]
 }
 
-@test "bench/py/ann.py: the extra settings run only while no setting reached PYB_EXTRA_UNTIL" {
-    py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
-    [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
-    "$py" -c 'import numpy' 2> /dev/null || skip "no numpy in $py"
-    (cd "$ROOT" && make -s BUILD="$BUILD" PYTHON="$py" python-ext) >&2
+# The Python extension built for python $1, then in the test's folder a
+# set for bench/py/ann.py: x (600 rows x 8), q (20 queries), t (their
+# exact top 10).
+tiny_ann_set() {
+    (cd "$ROOT" && make -s BUILD="$BUILD" PYTHON="$1" python-ext) >&2
     cd "$BATS_TEST_TMPDIR"
-    # 600 rows x 8, 20 queries, the exact top 10
-    "$py" - <<'PYEOF'
+    "$1" - <<'PYEOF'
 import numpy as np
 g = np.random.default_rng(7)
 x = g.standard_normal((600, 8)).astype(np.float32)
@@ -111,6 +110,13 @@ q = g.standard_normal((20, 8)).astype(np.float32)
 d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
 x.tofile("x"); q.tofile("q"); np.argsort(d, 1)[:, :10].astype(np.uint32).tofile("t")
 PYEOF
+}
+
+@test "bench/py/ann.py: the extra settings run only while no setting reached PYB_EXTRA_UNTIL" {
+    py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
+    [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
+    "$py" -c 'import numpy' 2> /dev/null || skip "no numpy in $py"
+    tiny_ann_set "$py"
     # recall 1.0 comes before ef 256 on 600 rows: no extra setting
     run_split env PYTHONPATH="$BUILD/python" BENCH_REPS=1 PYB_MIN_CPU=0.02 "$py" "$ROOT/bench/py/ann.py" vecstore x q t 8 w1
     expect_status 0
@@ -130,16 +136,7 @@ PYEOF
     py=${VS_VENV:-$HOME/.cache/vecstore/venv}/bin/python
     [ -x "$py" ] || skip "no project venv (scripts/venv.sh examples)"
     "$py" -c 'import numpy, faiss' 2> /dev/null || skip "no numpy or faiss in $py"
-    (cd "$ROOT" && make -s BUILD="$BUILD" PYTHON="$py" python-ext) >&2
-    cd "$BATS_TEST_TMPDIR"
-    "$py" - <<'PYEOF'
-import numpy as np
-g = np.random.default_rng(7)
-x = g.standard_normal((600, 8)).astype(np.float32)
-q = g.standard_normal((20, 8)).astype(np.float32)
-d = ((q[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-x.tofile("x"); q.tofile("q"); np.argsort(d, 1)[:, :10].astype(np.uint32).tofile("t")
-PYEOF
+    tiny_ann_set "$py"
     run_split env PYTHONPATH="$BUILD/python" PYB_RACE_REPS=2 PYB_MIN_CPU=0.01 "$py" "$ROOT/bench/py/ann.py" \
         race vecstore,faiss x q t 8 w
     expect_status 0
