@@ -370,6 +370,33 @@ def timed_rep(eng, q, v, passes):
     return time.perf_counter() - t0, cpu() - c0
 
 
+def sweep(values, extra, measure, grown=None):
+    """measure(v) for each setting v of values (it returns v's recall),
+    then the extra settings one at a time, appended to values, while none
+    reached recall EXTRA_UNTIL; grown(values) after each append."""
+    top = 0.0
+    i = 0
+    while i < len(values) or (extra and top < EXTRA_UNTIL):
+        if i == len(values):
+            values.append(extra.pop(0))
+            if grown:
+                grown(values)
+        v = values[i]
+        i += 1
+        top = max(top, measure(v))
+
+
+def first_pass(eng, q, v):
+    """A warm-up, then one pass over the whole query set on 1 thread: its
+    labels (for the recall) and the passes a timed rep takes: enough to
+    take MIN_CPU CPU seconds, so that a rep of a small set (scifact: 1,109
+    queries, ~30 ms a pass) is not a few scheduler ticks."""
+    eng.search(q[: min(len(q), 100)], v, 1)  # warm
+    c0 = cpu()
+    lab = eng.search(q, v, 1)
+    return lab, passes_for(cpu() - c0)
+
+
 def race(names, x, q, truth, work):
     """ann.py race E1,E2,... DATA QUERIES TRUTH D WORKDIR: the engines built
     in one process (one after the other, as usual) and their settings found
@@ -392,24 +419,17 @@ def race(names, x, q, truth, work):
         os.makedirs(w, exist_ok=True)
         eng.make(x, w)
         pts = []
-        values, extra = list(eng.values), list(eng.extra)
-        top = 0.0
-        i = 0
-        while i < len(values) or (extra and top < EXTRA_UNTIL):
-            if i == len(values):
-                values.append(extra.pop(0))
-            v = values[i]
-            i += 1
-            eng.search(q[: min(len(q), 100)], v, 1)  # warm
-            c0 = cpu()
-            lab = eng.search(q, v, 1)
-            p1 = passes_for(cpu() - c0)
+
+        def measure(v, eng=eng, pts=pts):
+            lab, p1 = first_pass(eng, q, v)
             t0 = time.perf_counter()
             eng.search(q, v, 2)
             p2 = passes_for(time.perf_counter() - t0)
             rc = recall(eng.labels(lab), truth)
-            top = max(top, rc)
             pts.append({"v": v, "p1": p1, "p2": p2, "rc": rc, "q1": 0.0, "c1": 0.0, "q2": 0.0})
+            return rc
+
+        sweep(list(eng.values), list(eng.extra), measure)
         engs.append((name, eng, pts))
     # rep r of setting i of every engine, one engine after the other, then
     # setting i + 1: the engines' figures at one setting come from reps
@@ -489,22 +509,11 @@ def main():
     values = [type(eng.values[0])(v) for v in sys.argv[7:]] if given else list(eng.values)
     out("values", ",".join(str(v) for v in values))
     extra = [] if given else list(eng.extra)
-    top = 0.0
-    i = 0
-    while i < len(values) or (extra and top < EXTRA_UNTIL):
-        if i == len(values):
-            values.append(extra.pop(0))
-            out("values", ",".join(str(v) for v in values))
-        v = values[i]
-        i += 1
-        eng.search(q[: min(len(q), 100)], v, 1)  # warm
-        # one pass over the whole query set (its labels give the recall)
-        # sizes a rep: enough passes to take MIN_CPU CPU seconds, so that
-        # a rep of a small set (scifact: 1,109 queries, ~30 ms a pass) is
-        # not a few scheduler ticks; the same for 2 threads in wall seconds
-        c0 = cpu()
-        lab = eng.search(q, v, 1)
-        passes1 = passes_for(cpu() - c0)
+
+    def measure(v):
+        # reps sized by a first pass (first_pass); the same for 2 threads
+        # in wall seconds
+        lab, passes1 = first_pass(eng, q, v)
         best1 = bestc = best2 = 0.0
         for _ in range(REPS):
             w, c = timed_rep(eng, q, v, passes1)
@@ -520,11 +529,13 @@ def main():
             best2 = max(best2, passes2 * len(q) / (time.perf_counter() - t0))
         out(f"p{v}_passes", f"{passes1}/{passes2}")
         rc = recall(eng.labels(lab), truth)
-        top = max(top, rc)
         out(f"p{v}_recall", f"{rc:.4f}")
         out(f"p{v}_qps1", f"{best1:.0f}")
         out(f"p{v}_cpuqps1", f"{bestc:.0f}")
         out(f"p{v}_qps2", f"{best2:.0f}")
+        return rc
+
+    sweep(values, extra, measure, lambda vs: out("values", ",".join(str(v) for v in vs)))
     out("mem_mb", f"{rss_mb() - base:.1f}")
 
 
