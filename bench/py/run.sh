@@ -101,9 +101,10 @@ log=$build/bench/py-log.txt
 start=$(date +%s)
 cmd="$me $build"
 for v in PYB_N PYB_NQ PYB_SETS PYB_SCIFACT_DOCS PYB_BUILD_LIMIT PYB_EXTRA_UNTIL PYB_ENGINES PYB_E2E PYB_E2E_EF PYB_PERCALL_N PYB_RACE PYB_RACE_REPS BENCH_REPS PYB_MIN_CPU VS_DATA; do
-    eval "val=\${$v:-}"
+    # set, even to nothing (PYB_RACE='': no race), is part of the command
+    eval "isset=\${$v+1} val=\${$v:-}"
     # shellcheck disable=SC2154
-    [ -n "$val" ] && cmd="$v='$val' $cmd"
+    [ -n "$isset" ] && cmd="$v='$val' $cmd"
 done
 commit=${VS_BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo none)}
 report=$tmp/report
