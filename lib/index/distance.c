@@ -137,15 +137,7 @@
                 xp[t] = x + (size_t)ids[j + t] * d;                            \
             tile8_avx2(q, xp, d, out + j, L2);                                 \
         }                                                                      \
-        if (j + 4 <= n) {                                                      \
-            const float *xp[4] = {x + (size_t)ids[j] * d,                      \
-                                  x + (size_t)ids[j + 1] * d,                  \
-                                  x + (size_t)ids[j + 2] * d,                  \
-                                  x + (size_t)ids[j + 3] * d};                 \
-            TILE(q, xp, d, out + j, 1, 1, 4);                                  \
-            j += 4;                                                            \
-        }                                                                      \
-        GATHER_TAIL(TILE)                                                      \
+        GATHER_REST(TILE)                                                      \
     }
 
 /* Drive a tile function over gathered rows: out[j] = f(q, x + ids[j] * d),
@@ -156,15 +148,17 @@
                      size_t n, size_t d, float *out)                           \
     {                                                                          \
         size_t j = 0;                                                          \
-        for (; j + 4 <= n; j += 4) {                                           \
-            const float *xp[4] = {x + (size_t)ids[j] * d,                      \
-                                  x + (size_t)ids[j + 1] * d,                  \
-                                  x + (size_t)ids[j + 2] * d,                  \
-                                  x + (size_t)ids[j + 3] * d};                 \
-            TILE(q, xp, d, out + j, 1, 1, 4);                                  \
-        }                                                                      \
-        GATHER_TAIL(TILE)                                                      \
+        GATHER_REST(TILE)                                                      \
     }
+
+/* Rows j.. of a gather: four per 1 x 4 tile, then the tail. */
+#define GATHER_REST(TILE)                                                      \
+    for (; j + 4 <= n; j += 4) {                                               \
+        const float *xp[4] = {x + (size_t)ids[j] * d, x + (size_t)ids[j + 1] * d, \
+                              x + (size_t)ids[j + 2] * d, x + (size_t)ids[j + 3] * d}; \
+        TILE(q, xp, d, out + j, 1, 1, 4);                                      \
+    }                                                                          \
+    GATHER_TAIL(TILE)
 
 /* The last n - j rows (0 to 3) of a gather as one 1 x (n - j) tile: their
  * accumulators' latencies overlap (one row at a time, each waited on its

@@ -386,6 +386,13 @@ WASM_SMALL static void sort_build(struct vs_hnsw_scratch *s, struct hn *a, size_
 
 /* ---- small helpers ---- */
 
+/* The gather kernel of h's metric: raw values (squared L2, or the dot
+ * product, which the walk negates). */
+static inline vs_gather_fn gather_fn(const struct vs_hnsw *h)
+{
+    return h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+}
+
 static inline float sdist(const struct vs_hnsw *h, const struct space *sp, uint32_t v)
 {
     if (sp->qz)
@@ -519,13 +526,10 @@ static int greedy(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             for (int i = 0; i < c; i++)
                 if (row_ready(sp, ids[i]))
                     return -3;
-            if (h->metric == VS_METRIC_L2) {
-                h->k->l2sq_ids(sp->q, sp->vecs, ids, (size_t)c, h->dim, s->bdist);
-            } else {
-                h->k->dot_ids(sp->q, sp->vecs, ids, (size_t)c, h->dim, s->bdist);
+            gather_fn(h)(sp->q, sp->vecs, ids, (size_t)c, h->dim, s->bdist);
+            if (h->metric != VS_METRIC_L2)
                 for (int i = 0; i < c; i++)
                     s->bdist[i] = -s->bdist[i];
-            }
         }
         for (int i = 0; i < c; i++) {
             uint32_t v = ids[i];
@@ -606,7 +610,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     const struct vs_quant *qz = sp->qz;
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
-    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    vs_gather_fn fn = gather_fn(h);
     const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
     const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
     size_t lines = (stride + 63) / 64;
@@ -715,7 +719,7 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
 {
     const size_t dim = h->dim;
     const int l2 = h->metric == VS_METRIC_L2;
-    vs_gather_fn fn = l2 ? h->k->l2sq_ids : h->k->dot_ids;
+    vs_gather_fn fn = gather_fn(h);
     const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
     const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
     const float *prep = s->prep;
@@ -799,7 +803,7 @@ WASM_SMALL static size_t select_heuristic(const struct vs_hnsw *h, struct vs_hns
                                const float *vecs, struct hn *cand, const uint8_t *stable,
                                size_t nc, size_t m)
 {
-    vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+    vs_gather_fn fn = gather_fn(h);
     int neg = h->metric != VS_METRIC_L2;
     uint32_t *kept_ids = s->batch, *kept_new = s->batch + h->M0 + 1; /* m <= M0 */
     float *bd = s->bdist;
@@ -868,7 +872,7 @@ WASM_SMALL static void gather_rows(const struct vs_hnsw *h, const float *vecs, c
                         const uint32_t *ids, size_t n, float *out)
 {
     const size_t dim = h->dim, stride = dim * sizeof(float), G = 16;
-    vs_gather_fn fn = h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids;
+    vs_gather_fn fn = gather_fn(h);
     size_t lines = (stride + 63) / 64;
     if (lines > 8)
         lines = 8;
@@ -1033,8 +1037,7 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
                 /* prune: v's links plus i, by the heuristic */
                 struct hn tmp[2050];
                 uint32_t c = lvl[0];
-                (h->metric == VS_METRIC_L2 ? h->k->l2sq_ids : h->k->dot_ids)(
-                    pv, vecs, lvl + 1, c, h->dim, s->bdist);
+                gather_fn(h)(pv, vecs, lvl + 1, c, h->dim, s->bdist);
                 for (uint32_t t = 0; t < c; t++)
                     tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
                                          lvl[1 + t]};
