@@ -204,6 +204,7 @@ int vs_seg_open(const char *dir, const char *name, struct vs_segment **out,
     }
     g->nsect = vs_get32(h + 12);
     g->rows = vs_get64(h + 16);
+    g->idwhole_after = g->rows / VS_IDS_WHOLE_DIV;
     g->dim = vs_get32(h + 24);
     uint64_t toff = vs_get64(h + 32);
     if (g->nsect == 0 || g->nsect > VS_SEG_MAX_SECT || toff < VS_SEG_HEADER_SIZE ||

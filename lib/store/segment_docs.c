@@ -7,7 +7,8 @@
  * cache (vs_segment_doc_cache), which keeps each block read decompressed
  * with where each doc starts. A row's id comes from the ids section whole
  * (vs_segment_ids) or, one row at a time, from the row's doc
- * (vs_segment_id). */
+ * (vs_segment_id; past rows / VS_IDS_WHOLE_DIV ids read that way, from
+ * the section whole). */
 #include "store_internal.h"
 #include "vs_jsonscan.h"
 
@@ -626,6 +627,18 @@ int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,
     if (got) {
         *id = got;
         return VS_OK;
+    }
+    if (__atomic_add_fetch(&g->idreads, 1, __ATOMIC_RELAXED) >
+        __atomic_load_n(&g->idwhole_after, __ATOMIC_RELAXED)) {
+        /* many ids asked (a batch of queries): the ids section whole is
+         * cheaper; when it cannot be loaded (damaged), the docs still give
+         * the ids one at a time, as before */
+        const char *const *ids;
+        if (vs_segment_ids(g, &ids, NULL) == VS_OK) {
+            *id = ids[row];
+            return VS_OK;
+        }
+        __atomic_store_n(&g->idwhole_after, UINT64_MAX, __ATOMIC_RELAXED);
     }
     /* the row's doc holds its id (vs_writer_upsert keeps "id" in the doc;
      * the ids section holds the same string): one docs block is read, not

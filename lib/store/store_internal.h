@@ -58,6 +58,12 @@
  * writers used 1024-row blocks, zstd or raw). */
 #define VS_VEC_BLOCK_ROWS 16u
 #define VS_VEC_BLOCK_ROWS_MAX 1024u
+/* vs_segment_id reads ids from the rows' docs one at a time until it has
+ * read more than rows / VS_IDS_WHOLE_DIV of them, then loads the ids
+ * section whole: about 150 instructions (20 ns) a row of the section
+ * against about 1.5 us an id read from its doc (the scan, the lock, the
+ * copy; bench/py's e2e query: 10,000 hits of 100,000 rows) */
+#define VS_IDS_WHOLE_DIV 64u
 /* zstd contexts a segment keeps for decoding docs blocks at once (more
  * threads at a time each make one for the block) */
 #define VS_SEG_DCTX_POOL 8
@@ -125,6 +131,10 @@ struct vs_segment {
      * kept in a list of chunks freed at close */
     char **idrow;
     struct vs_strpool idpool; /* strings of vs_segment_id, kept until close */
+    /* ids read from docs so far (atomic), and how many make vs_segment_id
+     * load the ids section whole (rows / VS_IDS_WHOLE_DIV, set at open;
+     * UINT64_MAX: never, or the load failed: one row at a time again) */
+    uint64_t idreads, idwhole_after;
     unsigned char *docidx;  /* raw DOCINDEX section */
     uint64_t nblocks;
     uint64_t *dfirst;       /* per docs block its first row (docidx's, dense:

@@ -131,7 +131,9 @@ int vs_segment_ids(struct vs_segment *g, const char *const **ids,
 /* The id of one row (owned by the store, valid until it is closed), for
  * callers that need a few rows' ids (a query's hits): from the whole list
  * when vs_segment_ids has loaded it, else read from the row's doc (one
- * docs block, kept when the docs cache is on) and kept per row. Errors:
+ * docs block, kept when the docs cache is on) and kept per row; once more
+ * than 1/64 of the rows' ids were read that way, the whole list is loaded
+ * (when it cannot be, from the docs still). Errors:
  * what reading the doc gives (VS_E_CORRUPT naming the segment file and
  * the docs block), VS_E_NOMEM. Safe from several threads. */
 int vs_segment_id(struct vs_segment *g, uint64_t row, const char **id,

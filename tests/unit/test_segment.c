@@ -1,7 +1,8 @@
 /* test_segment.c: segment files as this version writes them: vectors in
  * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file,
  * ids split back exactly whatever their lengths, and one row's id read
- * from its doc (vs_segment_id) without the ids section; vectors and docs
+ * from its doc (vs_segment_id) without the ids section (the section whole
+ * once many were read, and a damaged one not in the way); vectors and docs
  * blocks decoded on first use by several threads at once. */
 #include "test.h"
 
@@ -215,6 +216,8 @@ static void test_id_on_demand(void)
                 continue;
             if (cache)
                 CHECK_EQ_INT(vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, NULL), VS_OK);
+            CHECK_EQ_INT((long long)g->idwhole_after, 1000 / VS_IDS_WHOLE_DIV);
+            g->idwhole_after = UINT64_MAX; /* every id from its doc (see test_id_whole) */
             const char *id = NULL;
             CHECK_EQ_INT(vs_segment_id(g, 999, &id, NULL), VS_OK); /* loads docidx */
             CHECK(g->nblocks >= 4);
@@ -242,6 +245,76 @@ static void test_id_on_demand(void)
         CHECK_EQ_INT(vs_segment_id(g, 299, &id, NULL), VS_OK);
         CHECK(id && strcmp(id, want) == 0);
         CHECK(g->ids != NULL);
+        vs_seg_close(g);
+    }
+}
+
+/* Flip one byte in the middle of section type of the file name in dir. */
+static void damage_sect(const char *name, uint32_t type)
+{
+    struct vs_segment *g;
+    CHECK_EQ_INT(vs_seg_open(dir, name, &g, NULL), VS_OK);
+    if (!g)
+        return;
+    const struct vs_sect *s = sect_of(g, type);
+    CHECK(s != NULL);
+    uint64_t at = s ? s->off + s->len / 2 : 0;
+    char path[sizeof g->path];
+    snprintf(path, sizeof path, "%s", g->path);
+    vs_seg_close(g);
+    int fd = open(path, O_RDWR);
+    unsigned char c = 0;
+    CHECK(fd >= 0 && pread(fd, &c, 1, (off_t)at) == 1);
+    c ^= 0x55;
+    CHECK(fd >= 0 && pwrite(fd, &c, 1, (off_t)at) == 1);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* vs_segment_id reads ids from the docs until more than rows /
+ * VS_IDS_WHOLE_DIV were read that way, then loads the ids section whole;
+ * a damaged ids section leaves it reading the docs (no error), with and
+ * without the docs cache */
+static void test_id_whole(void)
+{
+    enum { ROWS = 1000, AFTER = ROWS / VS_IDS_WHOLE_DIV };
+    CHECK_EQ_INT(write_docs_seg("seg-00000240.vseg", ROWS, 8), VS_OK);
+    CHECK_EQ_INT(write_docs_seg("seg-00000241.vseg", ROWS, 8), VS_OK);
+    damage_sect("seg-00000241.vseg", VS_SECT_IDS);
+    for (int k = 0; k < 4; k++) {
+        int damaged = k >= 2, cache = k % 2;
+        struct vs_segment *g;
+        CHECK_EQ_INT(vs_seg_open(dir, damaged ? "seg-00000241.vseg" : "seg-00000240.vseg", &g,
+                                 NULL), VS_OK);
+        if (!g)
+            continue;
+        if (cache)
+            CHECK_EQ_INT(vs_segment_doc_cache(g, VS_DOC_CACHE_BUDGET, NULL), VS_OK);
+        const char *const *all = NULL;
+        if (damaged)
+            CHECK_EQ_INT(vs_segment_ids(g, &all, NULL), VS_E_CORRUPT);
+        int ok = 1;
+        for (uint64_t i = 0; i < ROWS && ok; i++) {
+            uint64_t r = i * 7919 % ROWS; /* out of order */
+            char want[96];
+            id2_of(r, want);
+            const char *a = NULL, *b = NULL;
+            /* asked twice: the second comes from what the first kept */
+            ok = vs_segment_id(g, r, &a, NULL) == VS_OK && a && strcmp(a, want) == 0 &&
+                 vs_segment_id(g, r, &b, NULL) == VS_OK && b && strcmp(b, want) == 0;
+            if (!ok)
+                printf("# row %llu: '%s', want '%s'\n", (unsigned long long)r, a ? a : "(null)",
+                       want);
+            /* the whole list from the (AFTER + 1)th id read from a doc on */
+            if (ok && !damaged && (i < AFTER) != (g->ids == NULL)) {
+                printf("# after %llu ids: ids section %sloaded\n", (unsigned long long)i + 1,
+                       g->ids ? "" : "not ");
+                ok = 0;
+            }
+        }
+        CHECK(ok);
+        CHECK(damaged ? g->ids == NULL && g->idwhole_after == UINT64_MAX : g->ids != NULL);
+        CHECK_EQ_INT((long long)g->idreads, damaged ? ROWS : AFTER + 1);
         vs_seg_close(g);
     }
 }
@@ -667,6 +740,7 @@ int main(void)
     RUN(test_ids_split);
     RUN(test_vectors_in_place);
     RUN(test_id_on_demand);
+    RUN(test_id_whole);
     RUN(test_id_damaged_block);
     RUN(test_doc_cache_region);
     RUN(test_threads_read);
