@@ -237,12 +237,13 @@ $(PYPKG)/%: python/vecstore/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(PYEXT): python/vecstore/_vecstore.c lib/vecstore.h $(LIBA)
+$(PYEXT): python/vecstore/_vecstore.c python/vecstore/_vecstore_db.c \
+	  python/vecstore/_vecstore_hit.c python/vecstore/_vecstore.h lib/vecstore.h $(LIBA)
 	@mkdir -p $(@D)
 	@test -n "$(PY_INCLUDE)" || { echo "make: no Python headers from $(PYTHON)" >&2; exit 2; }
 	$(CC) -shared -fPIC -std=c11 -D_GNU_SOURCE -Ilib -isystem $(PY_INCLUDE) $(WARN) \
-	    $(filter -fopenmp -fsanitize=%,$(VS_CFLAGS)) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) \
-	    $(VS_LIBS) $(LDLIBS) -Wl,--exclude-libs,ALL
+	    $(filter -fopenmp -fsanitize=%,$(VS_CFLAGS)) $(CFLAGS) $(LDFLAGS) -o $@ \
+	    $(filter %.c,$^) $(LIBA) $(VS_LIBS) $(LDLIBS) -Wl,--exclude-libs,ALL
 
 python:
 	@python/build.sh
