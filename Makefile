@@ -238,7 +238,7 @@ $(PYPKG)/%: python/vecstore/%
 	cp $< $@
 
 $(PYEXT): python/vecstore/_vecstore.c python/vecstore/_vecstore_db.c \
-	  python/vecstore/_vecstore_hit.c python/vecstore/_vecstore.h lib/vecstore.h $(LIBA)
+	  python/vecstore/_vecstore_hit.c python/vecstore/_vecstore_internal.h lib/vecstore.h $(LIBA)
 	@mkdir -p $(@D)
 	@test -n "$(PY_INCLUDE)" || { echo "make: no Python headers from $(PYTHON)" >&2; exit 2; }
 	$(CC) -shared -fPIC -std=c11 -D_GNU_SOURCE -Ilib -isystem $(PY_INCLUDE) $(WARN) \

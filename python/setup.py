@@ -52,7 +52,7 @@ setup(
         Extension(
             "vecstore._vecstore",
             ["vecstore/_vecstore.c", "vecstore/_vecstore_db.c", "vecstore/_vecstore_hit.c"],
-            depends=["vecstore/_vecstore.h"],
+            depends=["vecstore/_vecstore_internal.h"],
             define_macros=[("Py_LIMITED_API", "0x030B0000")],
             extra_compile_args=["-std=c11", "-D_GNU_SOURCE", "-fopenmp"],
             py_limited_api=True,

@@ -13,9 +13,9 @@
  * This file: errors, string and buffer helpers, Encoder, Reranker,
  * evaluation, chunking and the module's init; the DB handle and StoreBase
  * are in _vecstore_db.c, HitBase and the search results in _vecstore_hit.c
- * (what they share: _vecstore.h).
+ * (what they share: _vecstore_internal.h).
  */
-#include "_vecstore.h"
+#include "_vecstore_internal.h"
 
 #include <math.h>
 #include <stdio.h>

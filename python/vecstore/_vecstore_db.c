@@ -3,7 +3,7 @@
  * of vecstore.Store with the search fast paths (METH_FASTCALL); the hits
  * are built by _vecstore_hit.c. See _vecstore.c for the GIL and busy
  * protocol of a handle. */
-#include "_vecstore.h"
+#include "_vecstore_internal.h"
 
 #include <structmember.h>
 

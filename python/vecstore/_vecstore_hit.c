@@ -1,7 +1,7 @@
 /* _vecstore_hit.c: HitBase (the storage of vecstore.Hit, its metadata
  * parsed from JSON) and the assembly of search results: lists of Hit
  * (vsp_hit_lists) and the (ids, scores) numpy arrays (vsp_hit_arrays). */
-#include "_vecstore.h"
+#include "_vecstore_internal.h"
 
 #include <structmember.h>
 

@@ -1,4 +1,4 @@
-/* _vecstore.h: what the C files of the extension vecstore._vecstore share
+/* _vecstore_internal.h: what the C files of the extension vecstore._vecstore share
  * (internal, not installed; the module exports PyInit__vecstore only).
  *   _vecstore.c      errors, string and buffer helpers, Encoder, Reranker,
  *                    evaluation, chunking, the module and its init
@@ -8,8 +8,8 @@
  *                    search results (lists of Hit, numpy arrays)
  * Limited API of CPython 3.11 (abi3): include this before any other header.
  */
-#ifndef VECSTORE_PY_VECSTORE_H
-#define VECSTORE_PY_VECSTORE_H
+#ifndef VECSTORE_PY_VECSTORE_INTERNAL_H
+#define VECSTORE_PY_VECSTORE_INTERNAL_H
 
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
