@@ -368,6 +368,7 @@ struct ctx {
      * once it is queued */
     void (*suspend)(void *arg);
     void (*ready)(void *arg);
+    int (*spawn)(void *arg, void (*fn)(void *fnarg), void *fnarg);
     void *arg;
     int pending;
 };
@@ -571,6 +572,27 @@ static void queued_finish(struct vs_srv_waiter *w)
     ready(arg);
 }
 
+/* A query request answered in a thread of its own (ep_query, c->spawn):
+ * its search, the request's end, then the transport's ready. */
+struct spawned {
+    struct ctx c;
+    void (*ready)(void *arg);
+    void *arg;
+};
+
+static void ep_query(struct ctx *c);
+
+static void spawned_query(void *arg)
+{
+    struct spawned *sp = arg;
+    ep_query(&sp->c);
+    handle_end(&sp->c);
+    void (*ready)(void *) = sp->ready;
+    void *rarg = sp->arg;
+    free(sp);
+    ready(rarg);
+}
+
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
@@ -599,6 +621,26 @@ static void ep_query(struct ctx *c)
         size_t dim = vs_store_settings(g->store)->dim;
         fast = dim > 0 && (fvec = malloc(dim * sizeof *fvec)) != NULL &&
                vs_query_scan(line, llen, fvec, dim, &sc) && sc.k <= c->srv->o.max_k;
+    }
+    if (!fast && c->spawn) {
+        /* an HTTP thread's (vs_srv_handle): a record the full way (a
+         * filter, a text, options) may take long; it is answered in a
+         * thread of its own, as the transport's slow requests are, so that
+         * the HTTP thread's other connections are served meanwhile */
+        struct spawned *sp = malloc(sizeof *sp);
+        if (sp) {
+            sp->c = *c;
+            sp->c.suspend = NULL;
+            sp->c.ready = NULL;
+            sp->c.spawn = NULL;
+            sp->ready = c->ready;
+            sp->arg = c->arg;
+            if (c->spawn(c->arg, spawned_query, sp)) {
+                c->pending = 1;
+                goto done;
+            }
+            free(sp);
+        }
     }
     if (fast) {
         n = 1;
@@ -1310,12 +1352,16 @@ static void handle_end(struct ctx *c)
 }
 
 int vs_srv_handle(struct vs_server *srv, const struct vs_server_request *rq,
-                  struct vs_server_response *resp, void (*suspend)(void *arg),
-                  void (*ready)(void *arg), void *arg)
+                  struct vs_server_response *resp, const struct vs_srv_async *as)
 {
     memset(resp, 0, sizeof *resp);
-    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now(),
-                    .suspend = suspend, .ready = ready, .arg = arg};
+    struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
+    if (as) {
+        c.suspend = as->suspend;
+        c.ready = as->ready;
+        c.spawn = as->spawn;
+        c.arg = as->arg;
+    }
     c.t0_ns = vs_trace_now_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
     if (vs_trace_random_hex(c.span_id, 8) != 0)
@@ -1416,7 +1462,7 @@ out:
 int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp)
 {
-    vs_srv_handle(srv, rq, resp, NULL, NULL, NULL);
+    vs_srv_handle(srv, rq, resp, NULL);
     return resp->body ? VS_OK : VS_E_NOMEM;
 }
 

@@ -2,7 +2,7 @@
  * threads (MHD's thread pool, epoll) read the connections and answer the
  * quick requests themselves (vs_srv_quick: health, metrics, info, a query
  * of one record); a query queued for the search threads (server_batch.c)
- * and a request that may wait long (request_start: writes, /readyz,
+ * and a request that may wait long (conn_spawn: writes, /readyz,
  * several records, sharded collections) suspend their connection until
  * their answer is ready (MHD_suspend_connection / MHD_resume_connection;
  * MHD calls on_request again, which sends it). No thread per connection:
@@ -50,7 +50,7 @@ struct vs_srv_watch {
     double limit_s;
     struct conn_watch head; /* circular list of open connections */
     uint64_t dropped;
-    /* requests answered in threads of their own (request_thread), under
+    /* requests answered in threads of their own (job_thread), under
      * mu: running counts them, closing refuses more (vs_server_stop waits
      * for running to reach 0 on done_cv) */
     pthread_cond_t done_cv;
@@ -215,30 +215,43 @@ static void conn_ready(void *arg)
 }
 
 /* A request that may wait long (writes, /readyz, sharded collections,
- * requests of several records): answered in a thread of its own while
- * its connection is suspended, so that the polling thread's other
- * connections are served meanwhile. */
-static void *request_thread(void *arg)
+ * requests of several records, a query record read the full way): answered
+ * in a thread of its own while its connection is suspended, so that the
+ * HTTP thread's other connections are served meanwhile. fn(fnarg) answers
+ * it and calls conn_ready. */
+struct job {
+    struct vs_srv_watch *w;
+    void (*fn)(void *fnarg);
+    void *fnarg;
+};
+
+static void *job_thread(void *arg)
 {
-    struct upload *u = arg;
-    struct vs_srv_watch *w = u->srv->watch;
-    vs_srv_handle(u->srv, &u->rq, &u->r, NULL, NULL, NULL);
-    conn_ready(u); /* u may be gone after */
-    pthread_mutex_lock(&w->mu);
-    if (--w->running == 0 && w->closing)
-        pthread_cond_broadcast(&w->done_cv);
-    pthread_mutex_unlock(&w->mu);
+    struct job j = *(struct job *)arg;
+    free(arg);
+    j.fn(j.fnarg); /* the connection resumed: its upload may be gone */
+    pthread_mutex_lock(&j.w->mu);
+    if (--j.w->running == 0 && j.w->closing)
+        pthread_cond_broadcast(&j.w->done_cv);
+    pthread_mutex_unlock(&j.w->mu);
     return NULL;
 }
 
-/* Answer u's request in a thread of its own: 1 when it is (the connection
- * suspended), 0 when the server is stopping (answer it here). */
-static int request_start(struct vs_server *srv, struct upload *u)
+/* vs_srv_async's spawn: suspend u's connection and run fn(fnarg) in a
+ * thread of its own (here when none can be made): 1, or 0 when the
+ * server is stopping (answer it here). */
+static int conn_spawn(void *arg, void (*fn)(void *fnarg), void *fnarg)
 {
-    struct vs_srv_watch *w = srv->watch;
+    struct upload *u = arg;
+    struct vs_srv_watch *w = u->srv->watch;
+    struct job *j = malloc(sizeof *j);
+    if (!j)
+        return 0;
+    *j = (struct job){w, fn, fnarg};
     pthread_mutex_lock(&w->mu);
     if (w->closing) {
         pthread_mutex_unlock(&w->mu);
+        free(j);
         return 0;
     }
     w->running++;
@@ -248,11 +261,19 @@ static int request_start(struct vs_server *srv, struct upload *u)
     pthread_t t;
     int ok = pthread_attr_init(&at) == 0;
     ok = ok && pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) == 0 &&
-         pthread_create(&t, &at, request_thread, u) == 0;
+         pthread_create(&t, &at, job_thread, j) == 0;
     pthread_attr_destroy(&at);
     if (!ok)
-        request_thread(u); /* here then, resumed at once */
+        job_thread(j); /* here then, resumed at once */
     return 1;
+}
+
+/* a request that is not vs_srv_quick's, in its own thread */
+static void request_run(void *arg)
+{
+    struct upload *u = arg;
+    vs_srv_handle(u->srv, &u->rq, &u->r, NULL);
+    conn_ready(u);
 }
 
 /* Wait for the requests in threads of their own; answer the next ones in
@@ -414,10 +435,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     u->conn = conn;
     if (u->too_big)
         vs_srv_reject(srv, rq, 413, "too_large", "the request body is larger than --max-body", r);
-    else if (!vs_srv_quick(srv, rq) && request_start(srv, u))
-        return MHD_YES; /* suspended: request_thread resumes it */
-    else if (vs_srv_handle(srv, rq, r, conn_suspend, conn_ready, u))
-        return MHD_YES; /* suspended: a search thread resumes it */
+    else if (!vs_srv_quick(srv, rq) && conn_spawn(u, request_run, u))
+        return MHD_YES; /* suspended: request_run resumes it */
+    else if (vs_srv_handle(srv, rq, r, &(struct vs_srv_async){conn_suspend, conn_ready,
+                                                             conn_spawn, u}))
+        return MHD_YES; /* suspended: a search thread or a spawned one resumes it */
     if (!r->body && r->status == 0)
         return MHD_NO;
     return send_resp(conn, r);

@@ -292,17 +292,28 @@ void vs_srv_slot_give(struct vs_server *srv);
 void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
                    int http, const char *code, const char *message,
                    struct vs_server_response *resp);
-/* vs_server_handle; with ready set, a query that waits for a batch of the
- * search threads returns 1 at once, having called suspend(arg) first:
- * resp (and rq, kept by the caller until then) is filled later by a search
- * thread, which calls ready(arg) after. Else 0, resp filled. */
+/* A transport thread's (server_http.c) ways to answer a request later:
+ * suspend(arg) before a query is queued for the search threads;
+ * spawn(arg, fn, fnarg) runs fn(fnarg) in a thread of its own (1; 0 when
+ * it cannot: the server stops); ready(arg) once the answer is filled. */
+struct vs_srv_async {
+    void (*suspend)(void *arg);
+    void (*ready)(void *arg);
+    int (*spawn)(void *arg, void (*fn)(void *fnarg), void *fnarg);
+    void *arg;
+};
+/* vs_server_handle; with as, a query that waits for a batch of the search
+ * threads, or one read the full way (it may take long), returns 1 at once
+ * (after as->suspend or as->spawn): resp (and rq, kept by the caller until
+ * then) is filled later by another thread, which calls as->ready after.
+ * Else 0, resp filled. */
 int vs_srv_handle(struct vs_server *srv, const struct vs_server_request *rq,
-                  struct vs_server_response *resp, void (*suspend)(void *arg),
-                  void (*ready)(void *arg), void *arg);
+                  struct vs_server_response *resp, const struct vs_srv_async *as);
 /* 1 when rq waits for nothing long (health, metrics, the store list, a
- * store's info, a query of one record on a store, which is searched at
- * once or queued for the search threads): the transport answers it in the
- * thread that read it; others get a thread of their own. */
+ * store's info, a query of one record on a store: a plain one is searched
+ * at once or queued for the search threads, another is spawned by
+ * vs_srv_handle): the transport answers it in the thread that read it;
+ * others get a thread of their own. */
 int vs_srv_quick(struct vs_server *srv, const struct vs_server_request *rq);
 
 #endif

@@ -427,7 +427,8 @@ EOF
     # one request of 4,000 queries holds a search slot (vs_searches_running
     # 1 in /metrics: it has been read and parsed, and its search lasts about
     # 0.4 s), so they queue (a scan batch waits for all slots) and are
-    # searched together when it ends: at most 20 batches for the 40 (one
+    # searched together when it ends (--timeout-ms 60000: under ASan on a
+    # loaded machine the long one took over the default 10 s): at most 20 batches for the 40 (one
     # each would be 40, as when the server searched each request alone; the
     # count is printed). A fixed sleep instead (0.1 s) let them come, on a
     # loaded machine, while the long request was still being parsed: each
@@ -458,7 +459,7 @@ EOF2
     vs-ingest scan.vs < recs.ndjson 2>/dev/null
     vs-query scan.vs < all.ndjson > expected
     [ "$(wc -l < expected)" -eq 190 ]
-    start_server --threads 2 --max-batch 4000 scan.vs
+    start_server --threads 2 --max-batch 4000 --timeout-ms 60000 scan.vs
     cat > ask.py <<'EOF2'
 import http.client, json, sys, threading, time
 port, together = int(sys.argv[1]), sys.argv[2] == "together"
@@ -628,7 +629,7 @@ EOF2
     # connections are let go (--max-connections 12: 12 clients are answered
     # after), and the server keeps serving
     scan_store
-    start_server --threads 1 --max-connections 12 --max-batch 4000 scan.vs
+    start_server --threads 1 --max-connections 12 --max-batch 4000 --timeout-ms 60000 scan.vs
     req POST /v1/stores/scan/query q0
     [ "$code" = 200 ]
     cat > ask.py <<'EOF2'
@@ -691,7 +692,7 @@ EOF2
     # the HTTP threads stop (libmicrohttpd must not stop with a connection
     # suspended); the clients get their answer or a closed connection
     scan_store
-    start_server --threads 1 --max-batch 4000 scan.vs
+    start_server --threads 1 --max-batch 4000 --timeout-ms 60000 scan.vs
     req POST /v1/stores/scan/query q0
     [ "$code" = 200 ]
     cat > ask.py <<'EOF2'
