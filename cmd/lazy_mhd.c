@@ -33,6 +33,8 @@ static __typeof__(MHD_create_response_from_buffer) *p_create;
 static __typeof__(MHD_destroy_response) *p_destroy;
 static __typeof__(MHD_add_response_header) *p_add_header;
 static __typeof__(MHD_is_feature_supported) *p_feature;
+static __typeof__(MHD_suspend_connection) *p_suspend;
+static __typeof__(MHD_resume_connection) *p_resume;
 
 static void load(void)
 {
@@ -50,7 +52,9 @@ static void load(void)
             SYM(p_create, "MHD_create_response_from_buffer") &&
             SYM(p_destroy, "MHD_destroy_response") &&
             SYM(p_add_header, "MHD_add_response_header") &&
-            SYM(p_feature, "MHD_is_feature_supported")) {
+            SYM(p_feature, "MHD_is_feature_supported") &&
+            SYM(p_suspend, "MHD_suspend_connection") &&
+            SYM(p_resume, "MHD_resume_connection")) {
             loaded = 1;
             return;
         }
@@ -133,4 +137,16 @@ enum MHD_Result MHD_add_response_header(struct MHD_Response *response, const cha
 enum MHD_Result MHD_is_feature_supported(enum MHD_FEATURE feature)
 {
     return ready() ? p_feature(feature) : MHD_NO;
+}
+
+void MHD_suspend_connection(struct MHD_Connection *connection)
+{
+    if (ready())
+        p_suspend(connection);
+}
+
+void MHD_resume_connection(struct MHD_Connection *connection)
+{
+    if (ready())
+        p_resume(connection);
 }

@@ -45,6 +45,7 @@ int vs_server_new(const struct vs_server_opts *o, struct vs_server **out,
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gathering waits (vs_srv_now) */
     pthread_cond_init(&srv->run_cv, &ca);
+    pthread_cond_init(&srv->work_cv, &ca);
     pthread_condattr_destroy(&ca);
     vs_srv_metrics_init(&srv->m);
     srv->anon.rate = srv->o.rate;
@@ -76,6 +77,7 @@ void vs_server_free(struct vs_server *srv)
     pthread_mutex_destroy(&srv->log_mu);
     pthread_mutex_destroy(&srv->run_mu);
     pthread_cond_destroy(&srv->run_cv);
+    pthread_cond_destroy(&srv->work_cv);
     free(srv);
 }
 
@@ -361,7 +363,17 @@ struct ctx {
     char span_id[17];     /* this request's server span */
     char parent_id[17];   /* from traceparent, "" = root */
     uint64_t t0_ns;
+    int ep;
+    /* vs_srv_handle's: answer a queued query later (ready set); pending
+     * once it is queued */
+    void (*suspend)(void *arg);
+    void (*ready)(void *arg);
+    int (*spawn)(void *arg, void (*fn)(void *fnarg), void *fnarg);
+    void *arg;
+    int pending;
 };
+
+static void handle_end(struct ctx *c);
 
 /* A child span (when tracing is on) of parent, or of the request's server
  * span when parent is NULL; id is its span id, or NULL for a new one. */
@@ -449,6 +461,138 @@ static int one_object(const char **s, size_t *n)
     return 1;
 }
 
+/* The slow-query log's line for a query request answered (n records,
+ * the first in recs, or line[0..llen) when read fast), when it took longer
+ * than --slow-ms. */
+static void slow_log(struct ctx *c, size_t n, json_t *recs, const char *line, size_t llen,
+                     int fast, uint64_t hits)
+{
+    double ms = (vs_srv_now() - c->t0) * 1000.0;
+    if (!c->srv->o.slow_log || c->srv->o.slow_ms < 0 || ms <= c->srv->o.slow_ms)
+        return;
+    json_t *o = json_object();
+    char ts[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    json_object_set_new(o, "ts", json_string(ts));
+    json_object_set_new(o, "trace_id", json_string(c->r->trace_id));
+    json_object_set_new(o, "store", json_string(c->store->name));
+    json_object_set_new(o, "queries", json_integer((json_int_t)n));
+    json_t *r0 = json_incref(json_array_get(recs, 0));
+    if (!r0 && fast && vs_ndjson_parse(line, llen, &r0, NULL) != VS_OK)
+        r0 = NULL; /* read the full way for the log */
+    json_t *q0 = json_deep_copy(r0);
+    if (q0) {
+        json_object_del(q0, "vector");
+        json_object_del(q0, "vector_b64");
+    }
+    json_object_set_new(o, "query", q0 ? q0 : json_null());
+    json_t *f = json_object_get(r0, "filter");
+    json_object_set(o, "filter", f ? f : json_null());
+    json_decref(r0);
+    json_object_set_new(o, "hits", json_integer((json_int_t)hits));
+    json_object_set_new(o, "took_ms", json_real(ms));
+    if (c->explain_first)
+        json_object_set(o, "explain", c->explain_first);
+    pthread_mutex_lock(&c->srv->log_mu);
+    vs_ndjson_write(c->srv->o.slow_log, o, 1);
+    pthread_mutex_unlock(&c->srv->log_mu);
+    json_decref(o);
+}
+
+/* A query searched in a batch (vs_srv_search_queued, or a search thread):
+ * its answer into c->r from w's hits or error; w's qid and record freed.
+ * Returns its hits. */
+static uint64_t queued_answer(struct ctx *c, struct vs_srv_waiter *w)
+{
+    free(w->qid);
+    w->qid = NULL;
+    json_decref(w->own);
+    w->own = NULL;
+    int st = w->st;
+    if (st == VS_OK && vs_srv_now() > c->deadline) {
+        vs_buf_release(&w->out);
+        set_error(c->r, 504, "deadline", NULL,
+                  "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
+        return 0;
+    }
+    /* the body: the NDJSON lines, or {"hits":[...]} of them (the bytes
+     * json_dumps writes for the array of those records), closed here, then
+     * a NUL after it */
+    struct vs_buf body = w->out;
+    vs_buf_init(&w->out);
+    if (st == VS_OK && ((w->json && vs_buf_put(&body, "]}\n", 3)) || vs_buf_put(&body, "", 1)))
+        st = vs_diag_set(&w->d, VS_E_NOMEM, "out of memory");
+    if (st != VS_OK) {
+        vs_buf_release(&body);
+        set_status_error(c->r, st, &w->d);
+        return 0;
+    }
+    __atomic_add_fetch(&c->store->queries, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->store->hits, w->hits, __ATOMIC_RELAXED);
+    c->nqueries = 1;
+    c->nhits = w->hits;
+    c->r->status = 200;
+    set_body(c->r, body.p, c->ndjson ? "application/x-ndjson" : "application/json");
+    c->r->len = body.len - 1;
+    return w->hits;
+}
+
+/* A query request queued for the search threads (vs_srv_search_async):
+ * what ep_query and vs_server_handle finish when it has been searched. */
+struct queued {
+    struct vs_srv_waiter w;
+    struct ctx c;
+    struct vs_srv_gen *g;
+    float *fvec;
+    json_t *recs, *opts;
+    const char *line; /* in the request's body */
+    size_t llen;
+    int fast;
+};
+
+/* A search thread's end of a queued query request: its answer, logs and
+ * metrics, then the transport's ready (after which the request is gone). */
+static void queued_finish(struct vs_srv_waiter *w)
+{
+    struct queued *a = (struct queued *)(void *)w;
+    struct ctx *c = &a->c;
+    uint64_t hits = queued_answer(c, w);
+    if (c->r->status == 200)
+        slow_log(c, 1, a->recs, a->line, a->llen, a->fast, hits);
+    vs_srv_gen_release(c->store, a->g);
+    json_decref(a->recs);
+    json_decref(a->opts);
+    free(a->fvec);
+    handle_end(c);
+    void (*ready)(void *) = c->ready;
+    void *arg = c->arg;
+    free(a);
+    ready(arg);
+}
+
+/* A query request answered in a thread of its own (ep_query, c->spawn):
+ * its search, the request's end, then the transport's ready. */
+struct spawned {
+    struct ctx c;
+    void (*ready)(void *arg);
+    void *arg;
+};
+
+static void ep_query(struct ctx *c);
+
+static void spawned_query(void *arg)
+{
+    struct spawned *sp = arg;
+    ep_query(&sp->c);
+    handle_end(&sp->c);
+    void (*ready)(void *) = sp->ready;
+    void *rarg = sp->arg;
+    free(sp);
+    ready(rarg);
+}
+
 static void ep_query(struct ctx *c)
 {
     struct vs_diag d;
@@ -478,6 +622,26 @@ static void ep_query(struct ctx *c)
         fast = dim > 0 && (fvec = malloc(dim * sizeof *fvec)) != NULL &&
                vs_query_scan(line, llen, fvec, dim, &sc) && sc.k <= c->srv->o.max_k;
     }
+    if (!fast && c->spawn) {
+        /* an HTTP thread's (vs_srv_handle): a record the full way (a
+         * filter, a text, options) may take long; it is answered in a
+         * thread of its own, as the transport's slow requests are, so that
+         * the HTTP thread's other connections are served meanwhile */
+        struct spawned *sp = malloc(sizeof *sp);
+        if (sp) {
+            sp->c = *c;
+            sp->c.suspend = NULL;
+            sp->c.ready = NULL;
+            sp->c.spawn = NULL;
+            sp->ready = c->ready;
+            sp->arg = c->arg;
+            if (c->spawn(c->arg, spawned_query, sp)) {
+                c->pending = 1;
+                goto done;
+            }
+            free(sp);
+        }
+    }
     if (fast) {
         n = 1;
     } else {
@@ -505,67 +669,71 @@ static void ep_query(struct ctx *c)
     int pooled = !p.explain && !p.opts;
     uint64_t hits = 0;
     if (pooled && n == 1 && !c->srv->otlp) { /* searched with others' (batching above) */
-        struct vs_srv_waiter w = {.rec = fast ? NULL : json_array_get(p.recs, 0)};
+        /* with the search threads (vs_srv_handle's ready), a query of a
+         * generation searched in scan batches is queued for them and
+         * answered by the one that searches it (a takes over g, fvec and
+         * the records); a graph query is searched here, in the HTTP
+         * thread that read it: a graph batch saves little, and handing a
+         * query over costs the wake-ups of both threads and the
+         * connection's suspension */
+        int scan = __atomic_load_n(&g->scan, __ATOMIC_RELAXED);
+        struct queued *a = c->ready && scan ? calloc(1, sizeof *a) : NULL;
+        struct vs_srv_waiter own = {0}, *w = a ? &a->w : &own;
+        w->rec = fast ? NULL : json_array_get(p.recs, 0);
         if (fast) {
-            w.line = line;
-            w.len = llen;
-            w.vec = fvec;
-            w.k = sc.k;
-            if (!(w.qid = strndup(sc.qid, sc.qlen))) {
+            w->line = line;
+            w->len = llen;
+            w->vec = fvec;
+            w->k = sc.k;
+            if (!(w->qid = strndup(sc.qid, sc.qlen))) {
+                free(a);
                 set_status_error(c->r, VS_E_NOMEM, NULL);
                 goto done;
             }
         } else {
-            w.qid = vs_srv_record_qid(w.rec);
+            w->qid = vs_srv_record_qid(w->rec);
         }
         /* the hits go straight into the body (room for about ten) */
-        vs_buf_init(&w.out);
-        w.json = !c->ndjson;
-        if (vs_buf_reserve(&w.out, 2048) != VS_OK ||
-            (w.json && vs_buf_put(&w.out, "{\"hits\":[", 9) != VS_OK)) {
-            free(w.qid);
-            vs_buf_release(&w.out);
+        vs_buf_init(&w->out);
+        w->json = !c->ndjson;
+        if (vs_buf_reserve(&w->out, 2048) != VS_OK ||
+            (w->json && vs_buf_put(&w->out, "{\"hits\":[", 9) != VS_OK)) {
+            free(w->qid);
+            vs_buf_release(&w->out);
+            free(a);
             set_status_error(c->r, VS_E_NOMEM, NULL);
             goto done;
         }
-        if (sem_init(&w.sem, 0, 0) != 0) {
-            free(w.qid);
-            vs_buf_release(&w.out);
+        if (a) {
+            a->c = *c;
+            a->g = g;
+            a->fvec = fvec;
+            a->recs = p.recs;
+            a->opts = p.opts;
+            a->line = line;
+            a->llen = llen;
+            a->fast = fast;
+            w->finish = queued_finish;
+            if (vs_srv_search_async(c->srv, c->store, g, w, c->suspend, c->arg)) {
+                c->pending = 1; /* a owns them now */
+                return;
+            }
+            w->finish = NULL; /* the search threads are stopping: here */
+        }
+        if (sem_init(&w->sem, 0, 0) != 0) {
+            free(w->qid);
+            vs_buf_release(&w->out);
+            free(a);
             set_status_error(c->r, VS_E_INTERNAL, NULL);
             goto done;
         }
-        vs_srv_search_queued(c->srv, c->store, g, &w);
-        sem_destroy(&w.sem);
-        free(w.qid);
-        json_decref(w.own);
-        st = w.st;
-        if (st == VS_OK && vs_srv_now() > c->deadline) {
-            vs_buf_release(&w.out);
-            set_error(c->r, 504, "deadline", NULL,
-                      "the request took longer than %.0f ms (--timeout-ms)", c->srv->o.timeout_ms);
-            goto done;
-        }
-        /* the body: the NDJSON lines, or {"hits":[...]} of them (the
-         * bytes json_dumps writes for the array of those records), closed
-         * here, then a NUL after it */
-        struct vs_buf body = w.out;
-        vs_buf_init(&w.out);
-        if (st == VS_OK && ((w.json && vs_buf_put(&body, "]}\n", 3)) || vs_buf_put(&body, "", 1)))
-            st = vs_diag_set(&w.d, VS_E_NOMEM, "out of memory");
-        if (st != VS_OK) {
-            vs_buf_release(&body);
-            set_status_error(c->r, st, &w.d);
-            goto done;
-        }
-        hits = w.hits;
-        __atomic_add_fetch(&c->store->queries, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&c->store->hits, hits, __ATOMIC_RELAXED);
-        c->nqueries = n;
-        c->nhits = hits;
-        c->r->status = 200;
-        set_body(c->r, body.p, c->ndjson ? "application/x-ndjson" : "application/json");
-        c->r->len = body.len - 1;
-        goto answered;
+        vs_srv_search_queued(c->srv, c->store, g, w);
+        sem_destroy(&w->sem);
+        uint64_t qh = queued_answer(c, w);
+        free(a);
+        if (c->r->status == 200)
+            slow_log(c, n, p.recs, line, llen, fast, qh);
+        goto done;
     }
     if (c->ndjson) {
         h.cap = 4096;
@@ -662,39 +830,7 @@ static void ep_query(struct ctx *c)
         h.arr = NULL;
         set_json(c->r, 200, o);
     }
-answered:;
-    /* slow-query log */
-    double ms = (vs_srv_now() - c->t0) * 1000.0;
-    if (c->srv->o.slow_log && c->srv->o.slow_ms >= 0 && ms > c->srv->o.slow_ms) {
-        json_t *o = json_object();
-        char ts[40];
-        time_t now = time(NULL);
-        struct tm tm;
-        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-        json_object_set_new(o, "ts", json_string(ts));
-        json_object_set_new(o, "trace_id", json_string(c->r->trace_id));
-        json_object_set_new(o, "store", json_string(c->store->name));
-        json_object_set_new(o, "queries", json_integer((json_int_t)n));
-        json_t *r0 = json_array_get(p.recs, 0);
-        if (!r0 && fast && vs_ndjson_parse(line, llen, &r0, NULL) == VS_OK)
-            json_array_append_new(p.recs, r0); /* read the full way for the log */
-        json_t *q0 = json_deep_copy(r0);
-        if (q0) {
-            json_object_del(q0, "vector");
-            json_object_del(q0, "vector_b64");
-        }
-        json_object_set_new(o, "query", q0 ? q0 : json_null());
-        json_t *f = json_object_get(json_array_get(p.recs, 0), "filter");
-        json_object_set(o, "filter", f ? f : json_null());
-        json_object_set_new(o, "hits", json_integer((json_int_t)hits));
-        json_object_set_new(o, "took_ms", json_real(ms));
-        if (c->explain_first)
-            json_object_set(o, "explain", c->explain_first);
-        pthread_mutex_lock(&c->srv->log_mu);
-        vs_ndjson_write(c->srv->o.slow_log, o, 1);
-        pthread_mutex_unlock(&c->srv->log_mu);
-        json_decref(o);
-    }
+    slow_log(c, n, p.recs, line, llen, fast, hits);
 done:
     if (slot)
         vs_srv_slot_give(c->srv);
@@ -1129,6 +1265,28 @@ static int route(struct vs_server *srv, const char *path, const char *method,
     return -1;
 }
 
+int vs_srv_quick(struct vs_server *srv, const struct vs_server_request *rq)
+{
+    struct vs_srv_store *e;
+    int want_post;
+    int ep = route(srv, rq->path ? rq->path : "", rq->method ? rq->method : "", &e,
+                   &want_post);
+    if (ep < 0)
+        return 1; /* 404 */
+    if (e && e->shards)
+        return 0; /* asks its shards */
+    const char *b = rq->body;
+    size_t n = rq->len;
+    switch (ep) {
+    case VS_EP_HEALTHZ: case VS_EP_METRICS: case VS_EP_LIST: case VS_EP_INFO:
+        return 1;
+    case VS_EP_QUERY:
+        return !srv->otlp && !vs_srv_shard_path(rq->path) && b && one_object(&b, &n);
+    default:
+        return 0; /* /readyz opens stores; writes wait for the store's lock */
+    }
+}
+
 static void access_log(struct ctx *c, int ep, const char *key)
 {
     FILE *fp = c->srv->o.access_log;
@@ -1165,11 +1323,45 @@ static void access_log(struct ctx *c, int ep, const char *key)
     json_decref(o);
 }
 
-int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
-                     struct vs_server_response *resp)
+/* The end of every request: metrics, access log, server span. */
+static void handle_end(struct ctx *c)
+{
+    const char *method = c->rq->method ? c->rq->method : "";
+    if (!c->r->body && c->r->status == 0)
+        set_error(c->r, 500, "internal", NULL, "no response");
+    vs_srv_metrics_observe(&c->srv->m, c->ep, method, c->r->status, vs_srv_now() - c->t0);
+    access_log(c, c->ep, c->key ? c->key->name : NULL);
+    if (c->srv->otlp) {
+        char name[64];
+        const char *mn = method[0] && strlen(method) < 16 && strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(method)
+                             ? method : "_OTHER";
+        snprintf(name, sizeof name, "%s %s", mn, vs_srv_ep_name(c->ep));
+        json_t *jp = json_string(c->rq->path ? c->rq->path : "");
+        json_t *attrs = json_pack("[o,o,o,o]", vs_trace_attr_s("http.request.method", mn),
+                                  vs_trace_attr_i("http.response.status_code", c->r->status),
+                                  vs_trace_attr_s("vecstore.endpoint", vs_srv_ep_name(c->ep)),
+                                  vs_trace_attr_s("vecstore.store", c->store ? c->store->name : ""));
+        if (jp)
+            json_array_append_new(attrs, json_pack("{s:s,s:{s:o}}", "key", "url.path",
+                                                   "value", "stringValue", jp));
+        json_array_append_new(attrs, vs_trace_attr_i("http.request.body.size", (long long)c->rq->len));
+        vs_otlp_span(c->srv->otlp, c->r->trace_id, c->span_id, c->parent_id, name, 2, c->t0_ns,
+                     vs_trace_now_ns(), c->r->status >= 500, attrs);
+    }
+    __atomic_sub_fetch(&c->srv->m.inflight, 1, __ATOMIC_RELAXED);
+}
+
+int vs_srv_handle(struct vs_server *srv, const struct vs_server_request *rq,
+                  struct vs_server_response *resp, const struct vs_srv_async *as)
 {
     memset(resp, 0, sizeof *resp);
     struct ctx c = {.srv = srv, .rq = rq, .r = resp, .t0 = vs_srv_now()};
+    if (as) {
+        c.suspend = as->suspend;
+        c.ready = as->ready;
+        c.spawn = as->spawn;
+        c.arg = as->arg;
+    }
     c.t0_ns = vs_trace_now_ns();
     c.deadline = c.t0 + srv->o.timeout_ms / 1000.0;
     if (vs_trace_random_hex(c.span_id, 8) != 0)
@@ -1183,14 +1375,15 @@ int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
     const char *method = rq->method ? rq->method : "";
     int ep = route(srv, rq->path ? rq->path : "", method, &c.store, &want_post);
     struct vs_srv_key *key = NULL;
+    c.ep = ep;
     if (ep == -1) {
         set_error(resp, 404, "not_found", NULL, "no such endpoint");
-        ep = VS_EP_OTHER;
+        c.ep = VS_EP_OTHER;
         goto out;
     }
     if (ep == -2) {
         set_error(resp, 404, "no_store", NULL, "no store by that name");
-        ep = VS_EP_OTHER;
+        c.ep = VS_EP_OTHER;
         goto out;
     }
     if (strcmp(method, want_post ? "POST" : "GET") != 0) {
@@ -1255,33 +1448,21 @@ authorised:
             ep_shard(&c);
         else
             ep_query(&c);
+        if (c.pending)
+            return 1; /* a search thread ends it (queued_finish) */
         break;
     case VS_EP_SNAPSHOT: ep_snapshot(&c); break;
     default: ep_write(&c, ep); break;
     }
 out:
-    if (!resp->body && resp->status == 0)
-        set_error(resp, 500, "internal", NULL, "no response");
-    vs_srv_metrics_observe(&srv->m, ep, method, resp->status, vs_srv_now() - c.t0);
-    access_log(&c, ep, key ? key->name : NULL);
-    if (srv->otlp) {
-        char name[64];
-        const char *mn = method[0] && strlen(method) < 16 && strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(method)
-                             ? method : "_OTHER";
-        snprintf(name, sizeof name, "%s %s", mn, vs_srv_ep_name(ep));
-        json_t *jp = json_string(rq->path ? rq->path : "");
-        json_t *attrs = json_pack("[o,o,o,o]", vs_trace_attr_s("http.request.method", mn),
-                                  vs_trace_attr_i("http.response.status_code", resp->status),
-                                  vs_trace_attr_s("vecstore.endpoint", vs_srv_ep_name(ep)),
-                                  vs_trace_attr_s("vecstore.store", c.store ? c.store->name : ""));
-        if (jp)
-            json_array_append_new(attrs, json_pack("{s:s,s:{s:o}}", "key", "url.path",
-                                                   "value", "stringValue", jp));
-        json_array_append_new(attrs, vs_trace_attr_i("http.request.body.size", (long long)rq->len));
-        vs_otlp_span(srv->otlp, resp->trace_id, c.span_id, c.parent_id, name, 2, c.t0_ns,
-                     vs_trace_now_ns(), resp->status >= 500, attrs);
-    }
-    __atomic_sub_fetch(&srv->m.inflight, 1, __ATOMIC_RELAXED);
+    handle_end(&c);
+    return 0;
+}
+
+int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
+                     struct vs_server_response *resp)
+{
+    vs_srv_handle(srv, rq, resp, NULL);
     return resp->body ? VS_OK : VS_E_NOMEM;
 }
 

@@ -17,7 +17,8 @@
  * each and start at once: a query waits only while the slots are busy, so
  * a lone request is searched at once and a busy server searches in
  * batches as large as the queue (a second one starts beside a running one
- * only once SRV_BATCH_MIN queries wait).
+ * only once SRV_BATCH_MIN queries wait, unless the request's thread is
+ * one of the HTTP server's few: see below).
  *
  * Scan batches (the last batch of the generation scanned at least
  * SRV_SCAN_BYTES of vectors exactly) cost a pass over the rows plus a
@@ -30,7 +31,18 @@
  * quarter of the last scan batch's time (SRV_GATHER_MAX at most): a lone
  * client's next batch is its one query, searched at once. A scan batch
  * waits for every slot; searches of other kinds that waited through one
- * scan batch start before the next (no kind starves the other). */
+ * scan batch start before the next (no kind starves the other).
+ *
+ * Who searches: vs_srv_search_queued is called by the request's own
+ * thread, which waits until its query has been searched, by itself or by
+ * another request's thread. Under HTTP (server_http.c) a request's thread
+ * is one of --threads threads that read all the connections, so it must
+ * not wait for others: a graph query is searched there at once (the
+ * SRV_BATCH_MIN rule is off), and a query of a scan-batch generation is
+ * queued with vs_srv_search_async (the connection suspended) for the
+ * --threads search threads (vs_srv_searchers_start), which lead its
+ * batches as above, each with one OpenMP team for its scans, and finish
+ * each request (its answer, logs, metrics; then the connection resumed). */
 #include "server_internal.h"
 
 #include <errno.h>
@@ -305,6 +317,91 @@ static void run_batch(struct vs_srv_store *e, struct vs_srv_gen *g,
     }
 }
 
+/* Append w to g's queue and, when it is for the search threads, g to the
+ * server's list of generations with queued queries (under run_mu). */
+static void enqueue(struct vs_server *srv, struct vs_srv_gen *g, struct vs_srv_waiter *w)
+{
+    w->next = NULL;
+    if (g->qtail)
+        g->qtail->next = w;
+    else
+        g->qhead = w;
+    g->qtail = w;
+    g->nqueued++;
+    if (w->finish && !g->rlisted) {
+        g->rlisted = 1;
+        g->rnext = NULL;
+        if (srv->rtail)
+            srv->rtail->rnext = g;
+        else
+            srv->rhead = g;
+        srv->rtail = g;
+    }
+}
+
+/* Take up to SRV_BATCH queries from the head of g's queue into take
+ * (under run_mu): g leaves the server's list when its queue is empty, else
+ * goes to its end (the next generation's queries go first). */
+static size_t take_batch(struct vs_server *srv, struct vs_srv_gen *g,
+                         struct vs_srv_waiter **take)
+{
+    size_t n = 0;
+    while (g->qhead && n < SRV_BATCH) {
+        take[n++] = g->qhead;
+        g->qhead = g->qhead->next;
+    }
+    if (!g->qhead)
+        g->qtail = NULL;
+    g->nqueued -= n;
+    g->gather_until = 0;
+    if (g->rlisted) {
+        struct vs_srv_gen **pp = &srv->rhead, *prev = NULL;
+        while (*pp != g) {
+            prev = *pp;
+            pp = &(*pp)->rnext;
+        }
+        *pp = g->rnext;
+        if (srv->rtail == g)
+            srv->rtail = prev;
+        g->rlisted = 0;
+        g->rnext = NULL;
+        if (g->nqueued) {
+            g->rlisted = 1;
+            if (srv->rtail)
+                srv->rtail->rnext = g;
+            else
+                srv->rhead = g;
+            srv->rtail = g;
+        }
+    }
+    return n;
+}
+
+/* The queries take[0..n) searched (called under run_mu, returns without
+ * it): each waiting request (but self, the caller's own) is marked done and
+ * woken, each queued by vs_srv_search_async finished. */
+static void batch_done(struct vs_server *srv, struct vs_srv_waiter **take, size_t n,
+                       const struct vs_srv_waiter *self)
+{
+    /* a search thread may wait for the slots this batch had */
+    int wake = srv->idle > 0 && srv->rhead;
+    for (size_t i = 0; i < n; i++) {
+        if (take[i]->finish)
+            continue;
+        take[i]->done = 1;
+        take[i]->posts += take[i] != self;
+    }
+    pthread_mutex_unlock(&srv->run_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (take[i]->finish)
+            take[i]->finish(take[i]); /* w may be gone after */
+        else if (take[i] != self)
+            sem_post(&take[i]->sem);
+    }
+    if (wake)
+        pthread_cond_broadcast(&srv->work_cv);
+}
+
 /* May a search other than a scan batch start (under run_mu)? Not while
  * the slots are taken, nor while a scan batch waits for them, unless
  * this one (waiting since scan epoch ep0) has already waited through a
@@ -326,11 +423,18 @@ static void other_leave(struct vs_server *srv, int *due)
     *due = 0;
 }
 
+static void cv_wait(pthread_cond_t *cv, pthread_mutex_t *mu, double until);
+
 /* Wait on run_cv, until the monotonic time until when it is not 0. */
 static void run_wait(struct vs_server *srv, double until)
 {
+    cv_wait(&srv->run_cv, &srv->run_mu, until);
+}
+
+static void cv_wait(pthread_cond_t *cv, pthread_mutex_t *mu, double until)
+{
     if (until <= 0) {
-        pthread_cond_wait(&srv->run_cv, &srv->run_mu);
+        pthread_cond_wait(cv, mu);
         return;
     }
     struct timespec ts;
@@ -338,7 +442,7 @@ static void run_wait(struct vs_server *srv, double until)
     ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
     if (ts.tv_nsec >= 1000000000L)
         ts.tv_nsec = 999999999L;
-    pthread_cond_timedwait(&srv->run_cv, &srv->run_mu, &ts);
+    pthread_cond_timedwait(cv, mu, &ts);
 }
 
 /* A queued request's wait (under run_mu) for a change that may let it
@@ -366,13 +470,12 @@ static void queued_wait(struct vs_server *srv, struct vs_srv_gen *g,
 void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
                           struct vs_srv_gen *g, struct vs_srv_waiter *w)
 {
+    w->e = e;
     pthread_mutex_lock(&srv->run_mu);
-    if (g->qtail)
-        g->qtail->next = w;
-    else
-        g->qhead = w;
-    g->qtail = w;
-    g->nqueued++;
+    enqueue(srv, g, w);
+    /* with search threads, the caller is an HTTP thread searching a graph
+     * query itself: it waits for no company */
+    int inline_ = srv->nsearchers > 0;
     uint64_t ep0 = srv->scan_epoch;
     int due = 0, want = 0;
     while (!w->done) {
@@ -409,7 +512,7 @@ void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
                 }
             }
         } else if (!other_may_start(srv, ep0, &due) ||
-                   (srv->running > 0 && queued < SRV_BATCH_MIN)) {
+                   (srv->running > 0 && queued < SRV_BATCH_MIN && !inline_)) {
             /* with a search running, a second one waits for SRV_BATCH_MIN
              * queries: several small batches cost more than one larger one */
             queued_wait(srv, g, w, 0);
@@ -417,18 +520,12 @@ void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
         }
         other_leave(srv, &due);
         struct vs_srv_waiter *take[SRV_BATCH];
-        size_t n = 0;
-        while (g->qhead && n < SRV_BATCH) {
-            take[n++] = g->qhead;
-            g->qhead = g->qhead->next;
-        }
+        size_t n = take_batch(srv, g, take);
         struct vs_srv_waiter *head = g->qhead; /* the new head: a candidate leader */
-        if (!head)
-            g->qtail = NULL;
-        else
+        if (head && !head->finish)
             head->posts++;
-        g->nqueued -= n;
-        g->gather_until = 0;
+        else
+            head = NULL;
         /* a scan batch of a few queries on one thread: split over
          * several, one pass saves nothing and they wait for each other
          * (OpenMP threads spin while they wait: twice the CPU for one
@@ -447,20 +544,13 @@ void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
         double t1 = vs_srv_now();
         pthread_mutex_lock(&srv->run_mu);
         srv->running -= slots;
-        g->scan = scanned >= SRV_SCAN_BYTES;
+        __atomic_store_n(&g->scan, scanned >= SRV_SCAN_BYTES, __ATOMIC_RELAXED);
         if (scan)
             g->last_s = t1 - t0;
         /* the clients answered now come back: the next batch gathers them
          * and those queued meanwhile */
         g->gather = n + g->nqueued;
-        for (size_t i = 0; i < n; i++) {
-            take[i]->done = 1;
-            take[i]->posts += take[i] != w;
-        }
-        pthread_mutex_unlock(&srv->run_mu);
-        for (size_t i = 0; i < n; i++)
-            if (take[i] != w)
-                sem_post(&take[i]->sem);
+        batch_done(srv, take, n, w);
         pthread_cond_broadcast(&srv->run_cv);
         pthread_mutex_lock(&srv->run_mu);
     }
@@ -471,12 +561,168 @@ void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
         srv->scan_want--;
     other_leave(srv, &due);
     unsigned posts = w->posts; /* final: w is out of the queue and done */
+    int wake = changed && srv->idle > 0 && srv->rhead;
     pthread_mutex_unlock(&srv->run_mu);
     if (changed)
         pthread_cond_broadcast(&srv->run_cv);
+    if (wake)
+        pthread_cond_broadcast(&srv->work_cv);
     for (; w->waits < posts; w->waits++)
         while (sem_wait(&w->sem) != 0 && errno == EINTR)
             ;
+}
+
+/* A search thread's wait (under run_mu), counted in idle so that queuing
+ * wakes it. */
+static void searcher_wait(struct vs_server *srv, double until)
+{
+    srv->idle++;
+    cv_wait(&srv->work_cv, &srv->run_mu, until);
+    srv->idle--;
+}
+
+/* A search thread: takes the queries queued by vs_srv_search_async as
+ * vs_srv_search_queued's leaders do (scan batches gathered and alone on
+ * all --threads threads, graph batches beside each other), until told to
+ * quit and nothing is queued. */
+static void *searcher(void *arg)
+{
+    struct vs_server *srv = arg;
+    pthread_mutex_lock(&srv->run_mu);
+    uint64_t ep0 = srv->scan_epoch;
+    int due = 0, want = 0;
+    for (;;) {
+        struct vs_srv_gen *g = srv->rhead;
+        if (want) {
+            srv->scan_want--;
+            want = 0;
+        }
+        if (!g) {
+            other_leave(srv, &due);
+            if (srv->quit)
+                break;
+            searcher_wait(srv, 0);
+            ep0 = srv->scan_epoch;
+            continue;
+        }
+        int scan = g->scan;
+        size_t queued = g->nqueued;
+        if (scan) {
+            other_leave(srv, &due);
+            if (srv->running > 0 || srv->other_due > 0) {
+                srv->scan_want++;
+                want = 1;
+                searcher_wait(srv, 0);
+                continue;
+            }
+            size_t goal = g->gather < SRV_BATCH ? g->gather : SRV_BATCH;
+            if (queued < goal && !srv->quit) {
+                double now = vs_srv_now();
+                if (g->gather_until == 0) {
+                    double wait = g->last_s / 4;
+                    g->gather_until = now + (wait < SRV_GATHER_MAX ? wait : SRV_GATHER_MAX);
+                }
+                if (now < g->gather_until) {
+                    searcher_wait(srv, g->gather_until);
+                    continue;
+                }
+            }
+        } else if (!other_may_start(srv, ep0, &due) ||
+                   (srv->running > 0 && queued < SRV_BATCH_MIN)) {
+            searcher_wait(srv, 0);
+            continue;
+        }
+        other_leave(srv, &due);
+        struct vs_srv_store *e = g->qhead->e; /* a listed g has queries */
+        struct vs_srv_waiter *take[SRV_BATCH];
+        size_t n = take_batch(srv, g, take);
+        struct vs_srv_waiter *head = g->qhead; /* a request waiting itself */
+        if (head && !head->finish)
+            head->posts++;
+        else
+            head = NULL;
+        int all = scan && n >= SRV_BATCH_MIN && srv->o.threads > 1;
+        int slots = all ? srv->o.threads : 1;
+        srv->running += slots;
+        if (scan)
+            srv->scan_epoch++;
+        pthread_mutex_unlock(&srv->run_mu);
+        if (head)
+            sem_post(&head->sem);
+        double t0 = vs_srv_now();
+        uint64_t scanned = 0;
+        run_batch(e, g, take, n, all, srv->o.threads, &scanned);
+        double t1 = vs_srv_now();
+        pthread_mutex_lock(&srv->run_mu);
+        srv->running -= slots;
+        __atomic_store_n(&g->scan, scanned >= SRV_SCAN_BYTES, __ATOMIC_RELAXED);
+        if (scan)
+            g->last_s = t1 - t0;
+        g->gather = n + g->nqueued;
+        batch_done(srv, take, n, NULL); /* g may be gone after */
+        pthread_cond_broadcast(&srv->run_cv);
+        pthread_mutex_lock(&srv->run_mu);
+        ep0 = srv->scan_epoch;
+    }
+    pthread_mutex_unlock(&srv->run_mu);
+    return NULL;
+}
+
+int vs_srv_search_async(struct vs_server *srv, struct vs_srv_store *e,
+                        struct vs_srv_gen *g, struct vs_srv_waiter *w,
+                        void (*before)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&srv->run_mu);
+    if (srv->quit || srv->nsearchers == 0) {
+        pthread_mutex_unlock(&srv->run_mu);
+        return 0;
+    }
+    before(arg);
+    w->e = e;
+    enqueue(srv, g, w);
+    /* wake a waiting search thread when this may let it start: a queue
+     * that was empty, a second batch's worth, a scan batch's goal */
+    size_t goal = g->gather < SRV_BATCH ? g->gather : SRV_BATCH;
+    int wake = srv->idle > 0 && (g->nqueued == 1 || g->nqueued == SRV_BATCH_MIN ||
+                                 (g->scan && g->nqueued >= goal));
+    pthread_mutex_unlock(&srv->run_mu);
+    if (wake)
+        pthread_cond_broadcast(&srv->work_cv);
+    return 1;
+}
+
+int vs_srv_searchers_start(struct vs_server *srv)
+{
+    srv->searchers = calloc((size_t)srv->o.threads, sizeof *srv->searchers);
+    if (!srv->searchers)
+        return VS_E_NOMEM;
+    srv->quit = 0;
+    for (int i = 0; i < srv->o.threads; i++) {
+        if (pthread_create(&srv->searchers[i], NULL, searcher, srv) != 0) {
+            vs_srv_searchers_stop(srv);
+            return VS_E_NOMEM;
+        }
+        pthread_mutex_lock(&srv->run_mu);
+        srv->nsearchers++;
+        pthread_mutex_unlock(&srv->run_mu);
+    }
+    return VS_OK;
+}
+
+void vs_srv_searchers_stop(struct vs_server *srv)
+{
+    pthread_mutex_lock(&srv->run_mu);
+    srv->quit = 1;
+    int n = srv->nsearchers;
+    pthread_mutex_unlock(&srv->run_mu);
+    pthread_cond_broadcast(&srv->work_cv);
+    for (int i = 0; i < n; i++)
+        pthread_join(srv->searchers[i], NULL);
+    pthread_mutex_lock(&srv->run_mu);
+    srv->nsearchers = 0;
+    pthread_mutex_unlock(&srv->run_mu);
+    free(srv->searchers);
+    srv->searchers = NULL;
 }
 
 /* A search slot for a request searched on its own (several records, or
@@ -497,9 +743,9 @@ void vs_srv_slot_give(struct vs_server *srv)
 {
     pthread_mutex_lock(&srv->run_mu);
     srv->running--;
+    int wake = srv->idle > 0 && srv->rhead;
     pthread_mutex_unlock(&srv->run_mu);
     pthread_cond_broadcast(&srv->run_cv); /* after: the woken take run_mu */
+    if (wake)
+        pthread_cond_broadcast(&srv->work_cv);
 }
-
-/* 1 when the body *s (*n bytes) is one line that holds an object, with
- * blanks around it only: *s and *n trimmed to it. */

@@ -1,6 +1,14 @@
-/* server_http.c: libmicrohttpd in front of vs_server_handle: a thread per
- * connection, connection limit, idle timeout and a header/body deadline (slow clients),
- * body size limit, TLS. */
+/* server_http.c: libmicrohttpd in front of vs_srv_handle: --threads
+ * threads (MHD's thread pool, epoll) read the connections and answer the
+ * quick requests themselves (vs_srv_quick: health, metrics, info, a query
+ * of one record); a query queued for the search threads (server_batch.c)
+ * and a request that may wait long (conn_spawn: writes, /readyz,
+ * several records, sharded collections) suspend their connection until
+ * their answer is ready (MHD_suspend_connection / MHD_resume_connection;
+ * MHD calls on_request again, which sends it). No thread per connection:
+ * a waiting request holds no thread, and a connection costs MHD's buffer.
+ * Also: connection limit, idle timeout and a header/body deadline (slow
+ * clients), body size limit, TLS. */
 #include "server_internal.h"
 
 #include <arpa/inet.h>
@@ -25,9 +33,9 @@
  * it, so MHD reads end-of-file and closes it. */
 struct conn_watch {
     int fd;
-    /* reading and start are atomics, written by the connection's thread
-     * without the list's mutex (twice per request: not a lock every
-     * connection thread and the watchdog contend for), start first and
+    /* reading and start are atomics, written by the HTTP thread serving
+     * the connection without the list's mutex (twice per request: not a
+     * lock every HTTP thread and the watchdog contend for), start first and
      * reading after it (release), read by the watchdog in the other order */
     int reading;  /* 1 while a request's headers or body are awaited */
     double start; /* monotonic seconds since reading began */
@@ -42,6 +50,11 @@ struct vs_srv_watch {
     double limit_s;
     struct conn_watch head; /* circular list of open connections */
     uint64_t dropped;
+    /* requests answered in threads of their own (job_thread), under
+     * mu: running counts them, closing refuses more (vs_server_stop waits
+     * for running to reach 0 on done_cv) */
+    pthread_cond_t done_cv;
+    int running, closing;
 };
 
 static double mono_now(void)
@@ -137,10 +150,12 @@ static int watch_start(struct vs_server *srv)
         return VS_E_NOMEM;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->done_cv, NULL);
     w->head.next = w->head.prev = &w->head;
     w->limit_s = srv->o.header_timeout_s;
     if (pthread_create(&w->thread, NULL, watchdog, w) != 0) {
         pthread_cond_destroy(&w->cv);
+        pthread_cond_destroy(&w->done_cv);
         pthread_mutex_destroy(&w->mu);
         free(w);
         return VS_E_NOMEM;
@@ -160,6 +175,7 @@ static void watch_stop(struct vs_server *srv)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->cv);
+    pthread_cond_destroy(&w->done_cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
     srv->watch = NULL;
@@ -169,10 +185,108 @@ static void watch_stop(struct vs_server *srv)
 #define SRV_CONN_MEMORY 16384
 
 struct upload {
+    struct vs_server *srv;
     char *buf;
     size_t len, cap;
     int too_big;
+    /* a query queued for the search threads (vs_srv_handle): the
+     * connection is suspended until its answer r is ready; rq (and remote)
+     * live here until then */
+    struct MHD_Connection *conn;
+    int state; /* 0 reading, 1 queued (suspended), 2 answer ready */
+    struct vs_server_request rq;
+    struct vs_server_response r;
+    char remote[64];
 };
+
+static void conn_suspend(void *arg)
+{
+    struct upload *u = arg;
+    u->state = 1;
+    MHD_suspend_connection(u->conn);
+}
+
+/* a search thread's: r is filled; MHD calls on_request again, which sends it */
+static void conn_ready(void *arg)
+{
+    struct upload *u = arg;
+    u->state = 2;
+    MHD_resume_connection(u->conn);
+}
+
+/* A request that may wait long (writes, /readyz, sharded collections,
+ * requests of several records, a query record read the full way): answered
+ * in a thread of its own while its connection is suspended, so that the
+ * HTTP thread's other connections are served meanwhile. fn(fnarg) answers
+ * it and calls conn_ready. */
+struct job {
+    struct vs_srv_watch *w;
+    void (*fn)(void *fnarg);
+    void *fnarg;
+};
+
+static void *job_thread(void *arg)
+{
+    struct job j = *(struct job *)arg;
+    free(arg);
+    j.fn(j.fnarg); /* the connection resumed: its upload may be gone */
+    pthread_mutex_lock(&j.w->mu);
+    if (--j.w->running == 0 && j.w->closing)
+        pthread_cond_broadcast(&j.w->done_cv);
+    pthread_mutex_unlock(&j.w->mu);
+    return NULL;
+}
+
+/* vs_srv_async's spawn: suspend u's connection and run fn(fnarg) in a
+ * thread of its own (here when none can be made): 1, or 0 when the
+ * server is stopping (answer it here). */
+static int conn_spawn(void *arg, void (*fn)(void *fnarg), void *fnarg)
+{
+    struct upload *u = arg;
+    struct vs_srv_watch *w = u->srv->watch;
+    struct job *j = malloc(sizeof *j);
+    if (!j)
+        return 0;
+    *j = (struct job){w, fn, fnarg};
+    pthread_mutex_lock(&w->mu);
+    if (w->closing) {
+        pthread_mutex_unlock(&w->mu);
+        free(j);
+        return 0;
+    }
+    w->running++;
+    pthread_mutex_unlock(&w->mu);
+    conn_suspend(u);
+    pthread_attr_t at;
+    pthread_t t;
+    int ok = pthread_attr_init(&at) == 0;
+    ok = ok && pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) == 0 &&
+         pthread_create(&t, &at, job_thread, j) == 0;
+    pthread_attr_destroy(&at);
+    if (!ok)
+        job_thread(j); /* here then, resumed at once */
+    return 1;
+}
+
+/* a request that is not vs_srv_quick's, in its own thread */
+static void request_run(void *arg)
+{
+    struct upload *u = arg;
+    vs_srv_handle(u->srv, &u->rq, &u->r, NULL);
+    conn_ready(u);
+}
+
+/* Wait for the requests in threads of their own; answer the next ones in
+ * the polling threads. */
+static void requests_close(struct vs_server *srv)
+{
+    struct vs_srv_watch *w = srv->watch;
+    pthread_mutex_lock(&w->mu);
+    w->closing = 1;
+    while (w->running > 0)
+        pthread_cond_wait(&w->done_cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
 
 /* HOST:PORT with an IPv4 address or "localhost", or [IPV6]:PORT. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss, int *v6,
@@ -273,6 +387,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (!u) {
         if (!(u = calloc(1, sizeof *u)))
             return MHD_NO;
+        u->srv = srv;
         *con_cls = u;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > srv->o.max_body)
@@ -305,20 +420,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (u->state == 2) { /* resumed: the search thread's answer */
+        u->state = 0;
+        if (!u->r.body && u->r.status == 0)
+            return MHD_NO;
+        return send_resp(conn, &u->r);
+    }
     watch_mark(srv, conn, 0); /* the request is in: no deadline while answering */
-    char remote[64];
-    struct vs_server_request rq;
-    struct vs_server_response r;
-    fill_request(conn, url, method, &rq, remote, sizeof remote);
-    rq.body = u->buf;
-    rq.len = u->len;
+    struct vs_server_request *rq = &u->rq;
+    struct vs_server_response *r = &u->r;
+    fill_request(conn, url, method, rq, u->remote, sizeof u->remote);
+    rq->body = u->buf;
+    rq->len = u->len;
+    u->conn = conn;
     if (u->too_big)
-        vs_srv_reject(srv, &rq, 413, "too_large", "the request body is larger than --max-body", &r);
-    else
-        vs_server_handle(srv, &rq, &r);
-    if (!r.body && r.status == 0)
+        vs_srv_reject(srv, rq, 413, "too_large", "the request body is larger than --max-body", r);
+    else if (!vs_srv_quick(srv, rq) && conn_spawn(u, request_run, u))
+        return MHD_YES; /* suspended: request_run resumes it */
+    else if (vs_srv_handle(srv, rq, r, &(struct vs_srv_async){conn_suspend, conn_ready,
+                                                             conn_spawn, u}))
+        return MHD_YES; /* suspended: a search thread or a spawned one resumes it */
+    if (!r->body && r->status == 0)
         return MHD_NO;
-    return send_resp(conn, &r);
+    return send_resp(conn, r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -327,6 +451,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct upload *u = *con_cls;
     if (u) {
         free(u->buf);
+        free(u->r.body);
         free(u);
     }
     *con_cls = NULL;
@@ -380,11 +505,11 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         return vs_diag_set(d, VS_E_USAGE,
                            "--listen %s: without --keys only 127.0.0.1 or [::1] may be used (or give --insecure-no-auth)",
                            srv->o.listen);
-    /* a thread per connection: a query request waits in its thread while
-     * its query is searched in a batch with the others' (server_batch.c), and
-     * --threads bounds the searches that run at once, not the requests
-     * that can wait for one */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    /* --threads polling threads; suspended connections (queued queries,
+     * requests in threads of their own) wait without one, and --threads
+     * bounds the searches that run at once, not the requests that can
+     * wait for one */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
     if (v6)
         flags |= MHD_USE_IPv6;
     char *cert = NULL, *key = NULL;
@@ -408,10 +533,20 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         free(key);
         return vs_diag_set(d, VS_E_NOMEM, "cannot start the header deadline thread");
     }
+    if (vs_srv_searchers_start(srv) != VS_OK) {
+        watch_stop(srv);
+        free(cert);
+        free(key);
+        return vs_diag_set(d, VS_E_NOMEM, "cannot start the search threads");
+    }
+    /* --threads polling threads (MHD divides the connections among them) */
+    unsigned pool = (unsigned)srv->o.threads < srv->o.max_conns ? (unsigned)srv->o.threads
+                                                                : srv->o.max_conns;
     struct MHD_Daemon *dm = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_LIMIT, srv->o.max_conns,
+        MHD_OPTION_THREAD_POOL_SIZE, pool,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->o.idle_timeout_s,
         /* each connection's buffer for the request line, headers and the
          * body's pieces: MHD zeroes it (default 32 KiB) for every
@@ -425,6 +560,7 @@ int vs_server_start(struct vs_server *srv, struct vs_diag *d)
         MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2,
         MHD_OPTION_END);
     if (!dm) {
+        vs_srv_searchers_stop(srv);
         watch_stop(srv);
         free(cert);
         free(key);
@@ -449,6 +585,11 @@ unsigned vs_server_port(const struct vs_server *srv)
 void vs_server_stop(struct vs_server *srv)
 {
     if (srv && srv->daemon) {
+        /* the requests in threads of their own and the queued queries
+         * answered and their connections resumed first: MHD must not stop
+         * with a connection suspended */
+        requests_close(srv);
+        vs_srv_searchers_stop(srv);
         MHD_stop_daemon(srv->daemon); /* closes every connection first */
         srv->daemon = NULL;
         watch_stop(srv);

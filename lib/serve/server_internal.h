@@ -59,6 +59,10 @@ struct vs_srv_gen {
     struct vs_qtext *scanq;
     size_t gather;
     double gather_until, last_s;
+    /* the server's list of generations with queued queries for its
+     * search threads (vs_srv_search_async), under run_mu */
+    struct vs_srv_gen *rnext;
+    int rlisted;
 };
 
 struct vs_srv_store {
@@ -145,6 +149,12 @@ struct vs_server {
      * counts searches that waited through one and now go first */
     int scan_want, other_due;
     uint64_t scan_epoch;
+    /* the search threads (vs_srv_searchers_start): they take the queued
+     * queries of the generations listed from rhead (under run_mu) */
+    pthread_t *searchers;
+    pthread_cond_t work_cv; /* they wait on it (CLOCK_MONOTONIC); idle counts them */
+    int nsearchers, idle, quit;
+    struct vs_srv_gen *rhead, *rtail;
 };
 
 /* server_gen.c */
@@ -253,11 +263,26 @@ struct vs_srv_waiter {
      * that no post reaches a semaphore that is gone */
     sem_t sem;
     unsigned posts, waits;
+    /* queued by vs_srv_search_async: called by the search thread when
+     * searched (without run_mu; w is its own then), instead of posting sem */
+    void (*finish)(struct vs_srv_waiter *w);
+    struct vs_srv_store *e;
 };
 /* The qid vs_query_add gives rec's hits (malloc'd), NULL when unusable. */
 char *vs_srv_record_qid(const json_t *rec);
 void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
                           struct vs_srv_gen *g, struct vs_srv_waiter *w);
+/* Queue w on g for the search threads, which call w->finish when it has
+ * been searched: 1 when queued, 0 when the search threads are stopping
+ * (search it with vs_srv_search_queued). before(arg) is called under
+ * run_mu before w is queued (the transport suspends the connection). */
+int vs_srv_search_async(struct vs_server *srv, struct vs_srv_store *e,
+                        struct vs_srv_gen *g, struct vs_srv_waiter *w,
+                        void (*before)(void *arg), void *arg);
+/* Start --threads search threads; stop them (after they searched what is
+ * queued). */
+int vs_srv_searchers_start(struct vs_server *srv);
+void vs_srv_searchers_stop(struct vs_server *srv);
 void vs_srv_slot_take(struct vs_server *srv);
 void vs_srv_slot_give(struct vs_server *srv);
 
@@ -267,5 +292,28 @@ void vs_srv_slot_give(struct vs_server *srv);
 void vs_srv_reject(struct vs_server *srv, const struct vs_server_request *rq,
                    int http, const char *code, const char *message,
                    struct vs_server_response *resp);
+/* A transport thread's (server_http.c) ways to answer a request later:
+ * suspend(arg) before a query is queued for the search threads;
+ * spawn(arg, fn, fnarg) runs fn(fnarg) in a thread of its own (1; 0 when
+ * it cannot: the server stops); ready(arg) once the answer is filled. */
+struct vs_srv_async {
+    void (*suspend)(void *arg);
+    void (*ready)(void *arg);
+    int (*spawn)(void *arg, void (*fn)(void *fnarg), void *fnarg);
+    void *arg;
+};
+/* vs_server_handle; with as, a query that waits for a batch of the search
+ * threads, or one read the full way (it may take long), returns 1 at once
+ * (after as->suspend or as->spawn): resp (and rq, kept by the caller until
+ * then) is filled later by another thread, which calls as->ready after.
+ * Else 0, resp filled. */
+int vs_srv_handle(struct vs_server *srv, const struct vs_server_request *rq,
+                  struct vs_server_response *resp, const struct vs_srv_async *as);
+/* 1 when rq waits for nothing long (health, metrics, the store list, a
+ * store's info, a query of one record on a store: a plain one is searched
+ * at once or queued for the search threads, another is spawned by
+ * vs_srv_handle): the transport answers it in the thread that read it;
+ * others get a thread of their own. */
+int vs_srv_quick(struct vs_server *srv, const struct vs_server_request *rq);
 
 #endif

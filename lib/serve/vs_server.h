@@ -4,7 +4,8 @@
  * by vs_server_handle(), which knows nothing of sockets: it takes a parsed
  * request (method, path, a few headers, the body) and fills a response
  * (status, content type, body, Retry-After). vs_server_start() puts
- * libmicrohttpd in front of it with a thread pool.
+ * libmicrohttpd in front of it: --threads HTTP threads (epoll) and
+ * --threads search threads; no thread per connection.
  *
  * Endpoints (docs/http.md, docs/openapi.yaml):
  *   POST /v1/stores/{name}/query    query records (JSON or NDJSON) -> hits
@@ -44,7 +45,8 @@
 struct vs_server_opts {
     const char *listen;      /* "HOST:PORT" (IPv4); port 0 = any free port */
     int threads;             /* searches run at once (>= 1), or one exact-scan batch
-                                on all of them; each connection has a thread */
+                                on all of them; also the HTTP threads and the
+                                search threads of vs_server_start */
     size_t max_body;         /* bytes per request body */
     size_t max_batch;        /* records per request */
     size_t max_k;            /* largest k a query may ask */
@@ -136,7 +138,7 @@ struct vs_server_response {
 int vs_server_handle(struct vs_server *srv, const struct vs_server_request *rq,
                      struct vs_server_response *resp);
 
-/* Start listening (libmicrohttpd, a thread per connection). Refuses a
+/* Start listening (libmicrohttpd, threads as above). Refuses a
  * non-loopback address without keys unless o->insecure_no_auth:
  * VS_E_USAGE. VS_E_NETWORK when the address cannot be bound. */
 int vs_server_start(struct vs_server *srv, struct vs_diag *d);

@@ -427,7 +427,8 @@ EOF
     # one request of 4,000 queries holds a search slot (vs_searches_running
     # 1 in /metrics: it has been read and parsed, and its search lasts about
     # 0.4 s), so they queue (a scan batch waits for all slots) and are
-    # searched together when it ends: at most 20 batches for the 40 (one
+    # searched together when it ends (--timeout-ms 60000: under ASan on a
+    # loaded machine the long one took over the default 10 s): at most 20 batches for the 40 (one
     # each would be 40, as when the server searched each request alone; the
     # count is printed). A fixed sleep instead (0.1 s) let them come, on a
     # loaded machine, while the long request was still being parsed: each
@@ -458,7 +459,7 @@ EOF2
     vs-ingest scan.vs < recs.ndjson 2>/dev/null
     vs-query scan.vs < all.ndjson > expected
     [ "$(wc -l < expected)" -eq 190 ]
-    start_server --threads 2 --max-batch 4000 scan.vs
+    start_server --threads 2 --max-batch 4000 --timeout-ms 60000 scan.vs
     cat > ask.py <<'EOF2'
 import http.client, json, sys, threading, time
 port, together = int(sys.argv[1]), sys.argv[2] == "together"
@@ -535,6 +536,199 @@ EOF2
     [ "$batches" -ge 2 ]
     [ "$batches" -le 21 ]
     stop_server
+}
+
+# scan_store: scan.vs in the test's directory, 16384 x 64 random floats (4
+# MiB: searched in scan batches), and q0..q63 (one query record each, k
+# 1..9) with vs-query's lines for them in expected, and long.ndjson (4,000
+# queries: a request whose search holds a slot for about 0.4 s)
+scan_store() {
+    cd "$BATS_TEST_TMPDIR"
+    $PY - <<'EOF2'
+import base64, json, random
+import numpy as np
+x = np.random.default_rng(9).uniform(-1, 1, (16384, 64)).astype("<f4")
+with open("recs.ndjson", "w") as f:
+    for i in range(len(x)):
+        f.write('{"id":"d%d","vector_b64":"%s"}\n' % (i, base64.b64encode(x[i].tobytes()).decode()))
+r = random.Random(9)
+with open("all.ndjson", "w") as a:
+    for i in range(64):
+        q = {"id": "q%d" % i, "k": 1 + i % 9,
+             "vector": [round(r.uniform(-1, 1), 3) for _ in range(64)]}
+        a.write(json.dumps(q) + "\n")
+        open("q%d" % i, "w").write(json.dumps(q) + "\n")
+with open("long.ndjson", "w") as f:
+    for i in range(4000):
+        f.write(json.dumps({"id": "l%d" % i, "k": 1,
+                            "vector": [round(r.uniform(-1, 1), 3) for _ in range(64)]}) + "\n")
+EOF2
+    vs-ingest scan.vs < recs.ndjson 2>/dev/null
+    vs-query scan.vs < all.ndjson > expected
+    [ "$(wc -l < expected)" -eq 316 ]
+}
+
+@test "vs-serve: 64 keep-alive connections on --threads 1 are all answered, by a few threads" {
+    # no thread per connection (lib/serve/server_http.c): --threads HTTP
+    # threads read the requests, and a query of a scan-batch store waits,
+    # its connection suspended, in the queue of the search threads, which
+    # answer it and resume the connection. 64 clients on keep-alive
+    # connections ask 4 queries each, one after another; every answer must
+    # be vs-query's lines of its query, and while all 64 are open the server
+    # runs a handful of threads (a thread per connection would be over 64)
+    scan_store
+    start_server --threads 1 --max-connections 100 scan.vs
+    req POST /v1/stores/scan/query q0 # the first batch finds the store's kind
+    [ "$code" = 200 ]
+    cat > ask.py <<'EOF2'
+import http.client, json, os, sys, threading
+port, pid = int(sys.argv[1]), sys.argv[2]
+want = {}
+for l in open("expected"):
+    want.setdefault(json.loads(l)["qid"], []).append(l)
+bad, threads = [], []
+done = threading.Barrier(65)
+def client(c):
+    h = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for j in range(4):
+        i = (c + 16 * j) % 64
+        h.request("POST", "/v1/stores/scan/query", open("q%d" % i, "rb").read(),
+                  {"Content-Type": "application/x-ndjson"})
+        r = h.getresponse()
+        got = r.read().decode()
+        if r.status != 200 or got != "".join(want["q%d" % i]):
+            bad.append("client %d q%d: %d %s" % (c, i, r.status, got[:200]))
+    done.wait()  # all 64 connections still open
+    done.wait()
+    h.close()
+ts = [threading.Thread(target=client, args=(c,)) for c in range(64)]
+[t.start() for t in ts]
+done.wait()
+threads.append(len(os.listdir("/proc/%s/task" % pid)))
+done.wait()
+[t.join() for t in ts]
+print("\n".join(bad))
+print("threads %d" % threads[0], file=sys.stderr)
+sys.exit(1 if bad or threads[0] >= 16 else 0)
+EOF2
+    run_split $PY ask.py "$PORT" "$SRV_PID"
+    expect_status 0
+    [ -z "$out" ]
+    [[ "$err" == "threads "[0-9]* ]] || false
+    req GET /metrics
+    [[ "$body" == *'vs_queries_total{store="scan"} 257'* ]] || false
+    batches=$(echo "$body" | sed -n 's/^vs_query_batches_total{store="scan"} //p')
+    echo "# $batches batches for 257 single queries, $err with 64 connections open" >&3
+    stop_server
+}
+
+@test "vs-serve: clients that close while their queries are queued leave the server serving" {
+    # 8 clients send a query while a request of 4,000 queries holds the
+    # only search slot (--threads 1), and close their connections without
+    # reading: the queries are still searched (counted), the closed
+    # connections are let go (--max-connections 12: 12 clients are answered
+    # after), and the server keeps serving
+    scan_store
+    start_server --threads 1 --max-connections 12 --max-batch 4000 --timeout-ms 60000 scan.vs
+    req POST /v1/stores/scan/query q0
+    [ "$code" = 200 ]
+    cat > ask.py <<'EOF2'
+import http.client, socket, sys, threading, time
+port = int(sys.argv[1])
+bad = []
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+c.request("POST", "/v1/stores/scan/query", open("long.ndjson", "rb").read(),
+          {"Content-Type": "application/x-ndjson"})
+m = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+t0 = time.monotonic()
+while True:
+    m.request("GET", "/metrics")
+    if "\nvs_searches_running 1\n" in m.getresponse().read().decode():
+        break
+    if time.monotonic() - t0 > 60:
+        bad.append("long: no search slot taken in 60 s")
+        break
+    time.sleep(0.002)
+m.close()
+for i in range(8):  # sent, then closed unread
+    s = socket.create_connection(("127.0.0.1", port))
+    body = open("q%d" % i, "rb").read()
+    s.sendall(b"POST /v1/stores/scan/query HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    s.close()
+r = c.getresponse()
+got = r.read().decode()
+if r.status != 200 or got.count("\n") != 4000:
+    bad.append("long: %d %s" % (r.status, got[:200]))
+c.close()
+def ask(i):
+    h = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h.request("POST", "/v1/stores/scan/query", open("q%d" % i, "rb").read())
+    r = h.getresponse()
+    r.read()
+    if r.status != 200:
+        bad.append("q%d: %d" % (i, r.status))
+    go.wait()  # all 12 connected at once
+    h.close()
+go = threading.Barrier(12)
+ts = [threading.Thread(target=ask, args=(i,)) for i in range(8, 20)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF2
+    run_split $PY ask.py "$PORT"
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+    wait_until 60 eval 'req GET /metrics; [[ "$body" == *"vs_queries_total{store=\"scan\"} 4021"* ]]'
+    req GET /healthz
+    [ "$code" = 200 ]
+    run_split stop_server
+    expect_status 0
+}
+
+@test "vs-serve: SIGTERM while queries are queued stops it with status 0" {
+    # the queued queries are searched and their connections resumed before
+    # the HTTP threads stop (libmicrohttpd must not stop with a connection
+    # suspended); the clients get their answer or a closed connection
+    scan_store
+    start_server --threads 1 --max-batch 4000 --timeout-ms 60000 scan.vs
+    req POST /v1/stores/scan/query q0
+    [ "$code" = 200 ]
+    cat > ask.py <<'EOF2'
+import http.client, sys, threading, time
+port = int(sys.argv[1])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+c.request("POST", "/v1/stores/scan/query", open("long.ndjson", "rb").read(),
+          {"Content-Type": "application/x-ndjson"})
+m = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+t0 = time.monotonic()
+while "\nvs_searches_running 1\n" not in (m.request("GET", "/metrics") or m.getresponse().read().decode()):
+    if time.monotonic() - t0 > 60:
+        sys.exit("long: no search slot taken in 60 s")
+    time.sleep(0.002)
+def ask(i):
+    h = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    h.request("POST", "/v1/stores/scan/query", open("q%d" % i, "rb").read())
+    try:
+        h.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        pass  # closed by the stopping server
+ts = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+[t.start() for t in ts]
+time.sleep(0.05)
+print("sent", flush=True)
+[t.join() for t in ts]
+EOF2
+    $PY ask.py "$PORT" > ask.out 2>ask.err &
+    local ask=$!
+    wait_until 60 grep -q sent ask.out
+    run_split stop_server
+    expect_status 0
+    [ -z "$out" ]
+    [ -z "$err" ]
+    wait "$ask"
+    [ ! -s ask.err ]
 }
 
 @test "vs-serve: explain on request" {
