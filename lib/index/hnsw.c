@@ -1,6 +1,7 @@
 /* hnsw.c: HNSW graph build (parallel) and search (filters, tombstones,
  * exact fallback). The serialised form is in hnsw_file.c. See vs_hnsw.h. */
 #include "hnsw_internal.h"
+#include "quant_internal.h"
 #include "vs_quant.h"
 
 #include <math.h>
@@ -556,9 +557,12 @@ static inline void prefetch_at(const char *base, size_t stride, uint32_t v, size
 }
 
 /* The ids of a list not visited yet into batch (marked visited now), their
- * rows' first lines prefetched; returns how many. */
+ * rows' first lines prefetched, and their entries of norm when given (the
+ * int8 kernels' row norms, read after each group's sums: a miss there
+ * waited alone); returns how many. */
 static inline size_t unvisited(uint8_t *vis, uint8_t epoch, const uint32_t *ids, int cnt,
-                               uint32_t *batch, const char *base, size_t stride, size_t lines)
+                               uint32_t *batch, const char *base, size_t stride, size_t lines,
+                               const float *norm)
 {
     for (int i = 0; i < cnt; i++)
         __builtin_prefetch(vis + ids[i]);
@@ -570,6 +574,8 @@ static inline size_t unvisited(uint8_t *vis, uint8_t epoch, const uint32_t *ids,
         vis[v] = epoch;
         batch[nb++] = v;
         prefetch_at(base, stride, v, lines);
+        if (norm)
+            __builtin_prefetch(norm + v);
     }
     return nb;
 }
@@ -613,6 +619,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     vs_gather_fn fn = gather_fn(h);
     const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
     const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
+    const float *norm = qz && qz->i8 ? qz->norm : NULL;
     size_t lines = (stride + 63) / 64;
     if (lines > 8)
         lines = 8;
@@ -648,7 +655,7 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
             rc = -1;
             break;
         }
-        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines);
+        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines, norm);
         if (nb == 0)
             continue;
         visited += nb;
@@ -754,7 +761,7 @@ static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float
             rc = -1;
             break;
         }
-        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines);
+        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines, NULL);
         if (nb == 0)
             continue;
         dists += nb;

@@ -526,6 +526,36 @@ static void test_save_open_damage(void)
     free(x);
 }
 
+/* Built codes start on a cache line, as a segment's do: a 128-byte code
+ * at calloc's 16-byte alignment spans three lines, of which the walks
+ * prefetch two. 3000 x 64 bytes (past malloc's mmap threshold, where
+ * calloc gave 16 past a page) and small builds of every kind. */
+static void test_build_aligned(void)
+{
+    static const size_t dims[] = {8, 64, 128, 384};
+    static const size_t rows[] = {1, 3, 50, 3000};
+    for (int k = VS_QUANT_F16; k <= VS_QUANT_BINARY; k++)
+        for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+            for (size_t ri = 0; ri < sizeof rows / sizeof *rows; ri++) {
+                size_t d = dims[di], n = rows[ri];
+                float *x = make_data(n, d, 11);
+                struct vs_quant *q = NULL;
+                CHECK_EQ_INT(vs_quant_build((enum vs_quant_kind)k, VS_METRIC_L2, x, n, d, -1, &q,
+                                            NULL),
+                             VS_OK);
+                if (q) {
+                    CHECK_EQ_INT((uintptr_t)vs_quant_code(q, 0) % 64, 0);
+                    /* the codes are the ones encoded, row by row */
+                    uint8_t *c = malloc(vs_quant_code_bytes(q));
+                    vs_quant_encode(q, x + (n - 1) * d, c);
+                    CHECK(memcmp(c, vs_quant_code(q, n - 1), vs_quant_code_bytes(q)) == 0);
+                    free(c);
+                }
+                vs_quant_free(q);
+                free(x);
+            }
+}
+
 enum { N = 6000, DIM = 32, NQ = 200, K = 10 };
 
 /* recall@K of graph search (codes q or float32) against exact float32 */
@@ -621,6 +651,7 @@ int main(void)
     RUN(test_rescore_count);
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
+    RUN(test_build_aligned);
     RUN(test_graph_with_codes);
     return vs_test_done();
 }
