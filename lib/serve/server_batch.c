@@ -464,6 +464,49 @@ static void queued_wait(struct vs_server *srv, struct vs_srv_gen *g,
     pthread_mutex_lock(&srv->run_mu);
 }
 
+/* One batch of g's queue, led by a request thread (self: its waiter) or a
+ * search thread (self NULL): with run_mu held, take it, hand the queue's
+ * new head its turn to lead, run the batch without the lock, account for
+ * it and wake its requests; returns with run_mu held (g may be gone). */
+static void lead_batch(struct vs_server *srv, struct vs_srv_store *e, struct vs_srv_gen *g,
+                       int scan, const struct vs_srv_waiter *self)
+{
+    struct vs_srv_waiter *take[SRV_BATCH];
+    size_t n = take_batch(srv, g, take);
+    struct vs_srv_waiter *head = g->qhead; /* the new head: a candidate leader */
+    if (head && !head->finish)
+        head->posts++;
+    else
+        head = NULL;
+    /* a scan batch of a few queries on one thread: split over
+     * several, one pass saves nothing and they wait for each other
+     * (OpenMP threads spin while they wait: twice the CPU for one
+     * query under load) */
+    int all = scan && n >= SRV_BATCH_MIN && srv->o.threads > 1;
+    int slots = all ? srv->o.threads : 1;
+    srv->running += slots;
+    if (scan)
+        srv->scan_epoch++;
+    pthread_mutex_unlock(&srv->run_mu);
+    if (head)
+        sem_post(&head->sem);
+    double t0 = vs_srv_now();
+    uint64_t scanned = 0;
+    run_batch(e, g, take, n, all, srv->o.threads, &scanned);
+    double t1 = vs_srv_now();
+    pthread_mutex_lock(&srv->run_mu);
+    srv->running -= slots;
+    __atomic_store_n(&g->scan, scanned >= SRV_SCAN_BYTES, __ATOMIC_RELAXED);
+    if (scan)
+        g->last_s = t1 - t0;
+    /* the clients answered now come back: the next batch gathers them
+     * and those queued meanwhile */
+    g->gather = n + g->nqueued;
+    batch_done(srv, take, n, self);
+    pthread_cond_broadcast(&srv->run_cv);
+    pthread_mutex_lock(&srv->run_mu);
+}
+
 /* Queue w on g and wait until it has been searched: by this thread when
  * it may start a batch (together with whatever else is queued then), else
  * by the thread that takes it. */
@@ -519,40 +562,7 @@ void vs_srv_search_queued(struct vs_server *srv, struct vs_srv_store *e,
             continue;
         }
         other_leave(srv, &due);
-        struct vs_srv_waiter *take[SRV_BATCH];
-        size_t n = take_batch(srv, g, take);
-        struct vs_srv_waiter *head = g->qhead; /* the new head: a candidate leader */
-        if (head && !head->finish)
-            head->posts++;
-        else
-            head = NULL;
-        /* a scan batch of a few queries on one thread: split over
-         * several, one pass saves nothing and they wait for each other
-         * (OpenMP threads spin while they wait: twice the CPU for one
-         * query under load) */
-        int all = scan && n >= SRV_BATCH_MIN && srv->o.threads > 1;
-        int slots = all ? srv->o.threads : 1;
-        srv->running += slots;
-        if (scan)
-            srv->scan_epoch++;
-        pthread_mutex_unlock(&srv->run_mu);
-        if (head)
-            sem_post(&head->sem);
-        double t0 = vs_srv_now();
-        uint64_t scanned = 0;
-        run_batch(e, g, take, n, all, srv->o.threads, &scanned);
-        double t1 = vs_srv_now();
-        pthread_mutex_lock(&srv->run_mu);
-        srv->running -= slots;
-        __atomic_store_n(&g->scan, scanned >= SRV_SCAN_BYTES, __ATOMIC_RELAXED);
-        if (scan)
-            g->last_s = t1 - t0;
-        /* the clients answered now come back: the next batch gathers them
-         * and those queued meanwhile */
-        g->gather = n + g->nqueued;
-        batch_done(srv, take, n, w);
-        pthread_cond_broadcast(&srv->run_cv);
-        pthread_mutex_lock(&srv->run_mu);
+        lead_batch(srv, e, g, scan, w);
     }
     /* a count others wait on changed: wake them (a head or vs_srv_slot_take may
      * wait for scan_want or other_due to fall) */
@@ -634,34 +644,7 @@ static void *searcher(void *arg)
         }
         other_leave(srv, &due);
         struct vs_srv_store *e = g->qhead->e; /* a listed g has queries */
-        struct vs_srv_waiter *take[SRV_BATCH];
-        size_t n = take_batch(srv, g, take);
-        struct vs_srv_waiter *head = g->qhead; /* a request waiting itself */
-        if (head && !head->finish)
-            head->posts++;
-        else
-            head = NULL;
-        int all = scan && n >= SRV_BATCH_MIN && srv->o.threads > 1;
-        int slots = all ? srv->o.threads : 1;
-        srv->running += slots;
-        if (scan)
-            srv->scan_epoch++;
-        pthread_mutex_unlock(&srv->run_mu);
-        if (head)
-            sem_post(&head->sem);
-        double t0 = vs_srv_now();
-        uint64_t scanned = 0;
-        run_batch(e, g, take, n, all, srv->o.threads, &scanned);
-        double t1 = vs_srv_now();
-        pthread_mutex_lock(&srv->run_mu);
-        srv->running -= slots;
-        __atomic_store_n(&g->scan, scanned >= SRV_SCAN_BYTES, __ATOMIC_RELAXED);
-        if (scan)
-            g->last_s = t1 - t0;
-        g->gather = n + g->nqueued;
-        batch_done(srv, take, n, NULL); /* g may be gone after */
-        pthread_cond_broadcast(&srv->run_cv);
-        pthread_mutex_lock(&srv->run_mu);
+        lead_batch(srv, e, g, scan, NULL); /* g may be gone after */
         ep0 = srv->scan_epoch;
     }
     pthread_mutex_unlock(&srv->run_mu);
