@@ -10,7 +10,7 @@
 #   make fuzz       each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS (60)
 #   make dist       reproducible source tarball of DIST_REF (default HEAD) in
 #                   DIST_DIR (default $(BUILD)): vecstore-VERSION.tar.gz
-#   make lint       cppcheck and clang-tidy on lib/ and cmd/ (scripts/lint.sh)
+#   make lint       cppcheck and clang-tidy on lib/, cmd/, python/ (scripts/lint.sh)
 #   make version-check   every place carrying the version agrees with VERSION
 #   make install    programs, man pages, vecstore.h, libvecstore.{a,so},
 #                   vecstore.pc into $(DESTDIR)$(PREFIX) (PREFIX=~/.local works
@@ -318,9 +318,11 @@ dist:
 	@[ '$(DIST_REF)' != HEAD ] || git diff --quiet HEAD -- || \
 	    echo "make dist: note: the working tree has changes not committed; the tarball has HEAD's files" >&2
 
-# Static analysis of lib/ and cmd/: cppcheck (.cppcheck-suppressions) and
-# clang-tidy (.clang-tidy); fails on any finding not fixed or justified there.
-# LINT_FILES=... checks those files only; LINT_JOBS clang-tidy processes.
+# Static analysis of lib/, cmd/ and python/vecstore/*.c: cppcheck
+# (.cppcheck-suppressions) and clang-tidy (.clang-tidy); fails on any finding
+# not fixed or justified there. LINT_FILES=... checks those files only;
+# LINT_JOBS clang-tidy processes. The extension's files get $(PYTHON)'s headers.
 lint: export LINT_FLAGS = $(filter-out $(WARN) -fsanitize=%,$(VS_CFLAGS))
+lint: export LINT_PY_INCLUDE = $(PY_INCLUDE)
 lint:
 	@scripts/lint.sh $(LINT_FILES)

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Static analysis of lib/ and cmd/: cppcheck and clang-tidy, with the
+# Static analysis of lib/, cmd/ and the Python extension's C files:
+# cppcheck and clang-tidy, with the
 # project's configurations. A finding is printed as FILE:LINE: TOOL ID:
 # message; the run fails when one is left that the configuration does not
 # justify:
@@ -7,9 +8,11 @@
 #   .clang-tidy              the checks clang-tidy runs (and why some are off)
 #   .clang-tidy-suppressions clang-tidy findings justified one file at a time
 #                            (CHECK:FILE, each with its reason)
-#   scripts/lint.sh [FILE.c...]     default: lib/*/*.c cmd/*.c
+#   scripts/lint.sh [FILE.c...]     default: lib/*/*.c cmd/*.c python/vecstore/*.c
 # Environment: LINT_FLAGS, the compiler flags (make lint passes the build's,
-# less warnings); LINT_JOBS, clang-tidy processes at once (default 2).
+# less warnings); LINT_PY_INCLUDE, Python's header folder, needed for
+# python/*.c (make lint passes the one python-ext builds with); LINT_JOBS,
+# clang-tidy processes at once (default 2).
 # Exit: 0 no finding, 1 findings, 2 usage, 5 a tool is missing or failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -24,9 +27,13 @@ for t in cppcheck clang-tidy; do
 done
 [ -n "${LINT_FLAGS:-}" ] ||
     { echo "lint: error: LINT_FLAGS is empty (run it as make lint)" >&2; exit 2; }
-if [ $# -gt 0 ]; then files=("$@"); else files=(lib/*/*.c cmd/*.c); fi
+if [ $# -gt 0 ]; then files=("$@"); else files=(lib/*/*.c cmd/*.c python/vecstore/*.c); fi
 for f in "${files[@]}"; do
     [ -f "$f" ] || { echo "lint: error: $f: no such file" >&2; exit 2; }
+    case "$f" in python/*)
+        [ -f "${LINT_PY_INCLUDE:-}/Python.h" ] ||
+            { echo "lint: error: $f needs Python's headers: LINT_PY_INCLUDE='${LINT_PY_INCLUDE:-}' has no Python.h (run it as make lint)" >&2; exit 2; }
+    esac
 done
 jobs=${LINT_JOBS:-2}
 work=$(mktemp -d "${TMPDIR:-/tmp}/vecstore-lint.XXXXXX")
@@ -55,7 +62,9 @@ suppressed() {
 
 # ---- cppcheck: one run over all files (its whole-program checks need them)
 t0=$(date +%s)
-cppcheck -q --std=c11 --library=posix --library=gnu "${cpp_flags[@]}" \
+# (--library=python: cppcheck's model of Python's C API, whose macros open
+# and close blocks)
+cppcheck -q --std=c11 --library=posix --library=gnu --library=python "${cpp_flags[@]}" \
     --enable=warning,style,performance,portability \
     --suppressions-list=.cppcheck-suppressions \
     --template='{file}:{line}: cppcheck {id}: {message}' \
@@ -65,13 +74,15 @@ st=$?
 grep -E '^[^ ]+:[0-9]+: cppcheck ' "$work/cppcheck" >"$work/found" || true
 echo "# cppcheck: $(wc -l <"$work/found") findings in $(( $(date +%s) - t0 )) s" >&2
 
-# ---- clang-tidy: one process a file, LINT_JOBS at once; findings in the
-# project's own files only (lib/ and cmd/, headers included)
+# ---- clang-tidy: one process a file, LINT_JOBS at once (python/*.c with
+# Python's headers as system headers); findings in the project's own files
+# only (lib/, cmd/ and python/, headers included)
 t0=$(date +%s)
 mkdir "$work/tidy"
 printf '%s\0' "${files[@]}" | xargs -0 -P "$jobs" -I{} sh -c '
     w=$1 f=$2; shift 2
     out=$w/tidy/$(printf "%s" "$f" | tr / _)
+    case "$f" in python/*) set -- "$@" -isystem "$LINT_PY_INCLUDE" ;; esac
     clang-tidy -quiet "$f" -- "$@" >"$out" 2>&1
     st=$?
     # clang-tidy exits 1 with findings that are not errors
@@ -82,7 +93,7 @@ if ls "$work"/tidy/*.failed >/dev/null 2>&1; then
     cat "$work"/tidy/*.failed >&2; exit 5
 fi
 here=$PWD/
-cat "$work"/tidy/* | sed -n "s#^$here##; s#^\(\(lib\|cmd\)/[^:]*\):\([0-9]*\):[0-9]*: \(warning\|error\): \(.*\) \[\([^]]*\)\]\$#\1:\3: clang-tidy \6: \5#p" |
+cat "$work"/tidy/* | sed -n "s#^$here##; s#^\(\(lib\|cmd\|python\)/[^:]*\):\([0-9]*\):[0-9]*: \(warning\|error\): \(.*\) \[\([^]]*\)\]\$#\1:\3: clang-tidy \6: \5#p" |
     sort -u >"$work/tidy-found"
 n=0
 while IFS= read -r line; do

@@ -236,6 +236,46 @@ C
     [[ "$err" == *"lint: no findings in 1 files"* ]]
 }
 
+@test "release: scripts/lint.sh checks the Python extension's C files with Python's headers and cppcheck's model of its API" {
+    for t in cppcheck clang-tidy; do
+        command -v "$t" >/dev/null || skip "$t not installed (scripts/deps.sh --release installs it)"
+    done
+    py_inc=$(python3 -c "import sysconfig; print(sysconfig.get_paths()['include'])" 2>/dev/null)
+    [ -f "$py_inc/Python.h" ] || skip "no Python headers for python3 (the ones python-ext builds with)"
+    T="$BATS_TEST_TMPDIR/tree"
+    mkdir -p "$T/scripts" "$T/python/vecstore"
+    cp "$ROOT/scripts/lint.sh" "$T/scripts/"
+    cp "$ROOT/.cppcheck-suppressions" "$ROOT/.clang-tidy" "$ROOT/.clang-tidy-suppressions" "$T/"
+    # Py_BEGIN_ALLOW_THREADS opens a block its partner closes: without
+    # cppcheck's python model the file reads as broken code
+    cat >"$T/python/vecstore/bad.c" <<'C'
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+int deref(void);
+int deref(void)
+{
+    int *p = NULL;
+    int v = 0;
+    Py_BEGIN_ALLOW_THREADS
+    v = 1;
+    Py_END_ALLOW_THREADS
+    return *p + v;
+}
+C
+    cd "$T"
+    export LINT_FLAGS="-std=c11 -D_GNU_SOURCE"
+    run_split env LINT_PY_INCLUDE= scripts/lint.sh python/vecstore/bad.c
+    expect_status 2
+    [ -z "$out" ]
+    [ "$err" = "lint: error: python/vecstore/bad.c needs Python's headers: LINT_PY_INCLUDE='' has no Python.h (run it as make lint)" ]
+    run_split env LINT_PY_INCLUDE="$py_inc" scripts/lint.sh python/vecstore/bad.c
+    expect_status 1
+    [[ "$out" == *"python/vecstore/bad.c:11: cppcheck nullPointer: "* ]]
+    [[ "$out" == *"python/vecstore/bad.c:11: clang-tidy clang-analyzer-core.NullDereference: "* ]]
+    [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ]
+    [[ "$err" == *"lint: 2 findings: fix them, or justify them in "* ]]
+}
+
 @test "release: scripts/lint.sh usage errors: an unknown option, no LINT_FLAGS, a missing file" {
     run_split "$ROOT/scripts/lint.sh" --help
     expect_status 0
