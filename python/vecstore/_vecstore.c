@@ -179,10 +179,28 @@ size_t vsp_first_zero_row(const float *x, size_t n, size_t cols)
     return n;
 }
 
-void vsp_pause_ms(void)
+int vsp_calls_enter(struct vsp_calls *c, const void *h, const char *closed_msg)
 {
-    struct timespec ts = {0, 1000000};
-    nanosleep(&ts, NULL);
+    if (!h || c->closing) {
+        vsp_raise_here(VS_E_USAGE, NULL, 0, closed_msg, 1);
+        return -1;
+    }
+    c->busy++;
+    return 0;
+}
+
+int vsp_calls_close(struct vsp_calls *c, const void *h)
+{
+    if (!h || c->closing)
+        return 0;
+    c->closing = 1;
+    while (c->busy > 0) {
+        Py_BEGIN_ALLOW_THREADS
+        struct timespec ts = {0, 1000000}; /* 1 ms */
+        nanosleep(&ts, NULL);
+        Py_END_ALLOW_THREADS
+    }
+    return 1;
 }
 
 /* ---- Encoder ---- */
@@ -190,7 +208,7 @@ void vsp_pause_ms(void)
 typedef struct {
     PyObject_HEAD
     vs_encoder *e;
-    int busy, closing;
+    struct vsp_calls calls;
 } EncObject;
 
 static PyTypeObject *EncType;
@@ -218,7 +236,7 @@ static PyObject *enc_open(PyObject *mod, PyObject *args)
     if (!s)
         return NULL;
     s->e = NULL;
-    s->busy = s->closing = 0;
+    s->calls = (struct vsp_calls){0, 0};
     struct vs_error err;
     memset(&err, 0, sizeof err);
     int rc;
@@ -244,27 +262,16 @@ static void enc_dealloc(PyObject *self)
 static PyObject *enc_close(PyObject *self, PyObject *unused)
 {
     EncObject *s = (EncObject *)self;
-    if (!s->e || s->closing)
-        Py_RETURN_NONE;
-    s->closing = 1;
-    while (s->busy > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        vsp_pause_ms();
-        Py_END_ALLOW_THREADS
+    if (vsp_calls_close(&s->calls, s->e)) {
+        vs_encoder_free(s->e);
+        s->e = NULL;
     }
-    vs_encoder_free(s->e);
-    s->e = NULL;
     Py_RETURN_NONE;
 }
 
 static int enc_enter(EncObject *s)
 {
-    if (!s->e || s->closing) {
-        vsp_raise_here(VS_E_USAGE, NULL, 0, "the embedder is closed", 1);
-        return -1;
-    }
-    s->busy++;
-    return 0;
+    return vsp_calls_enter(&s->calls, s->e, "the embedder is closed");
 }
 
 static PyObject *enc_dim(PyObject *self, PyObject *unused)
@@ -273,7 +280,7 @@ static PyObject *enc_dim(PyObject *self, PyObject *unused)
     if (enc_enter(s) < 0)
         return NULL;
     size_t d = vs_encoder_dim(s->e);
-    s->busy--;
+    vsp_calls_leave(&s->calls);
     return PyLong_FromSize_t(d);
 }
 
@@ -283,7 +290,7 @@ static PyObject *enc_identity(PyObject *self, PyObject *unused)
     if (enc_enter(s) < 0)
         return NULL;
     PyObject *r = vsp_opt_str(vs_encoder_identity(s->e));
-    s->busy--;
+    vsp_calls_leave(&s->calls);
     return r;
 }
 
@@ -302,7 +309,7 @@ static PyObject *enc_embed(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     const char **at = NULL;
     if (vsp_float_buffer(out, &v, 1, &rows, &cols) < 0) {
-        s->busy--;
+        vsp_calls_leave(&s->calls);
         return NULL;
     }
     if (rows != n || cols != vs_encoder_dim(s->e)) {
@@ -326,13 +333,13 @@ static PyObject *enc_embed(PyObject *self, PyObject *args)
 out:
     free(at);
     PyBuffer_Release(&v);
-    s->busy--;
+    vsp_calls_leave(&s->calls);
     return result;
 }
 
 static PyObject *enc_busy(PyObject *self, PyObject *unused)
 {
-    return PyLong_FromLong(((EncObject *)self)->busy);
+    return PyLong_FromLong(((EncObject *)self)->calls.busy);
 }
 
 static PyMethodDef enc_methods[] = {
@@ -358,7 +365,7 @@ static PyType_Spec enc_spec = {"vecstore._vecstore.Encoder", sizeof(EncObject), 
 typedef struct {
     PyObject_HEAD
     vs_reranker *r;
-    int busy, closing;
+    struct vsp_calls calls;
 } RrObject;
 
 static PyTypeObject *RrType;
@@ -383,7 +390,7 @@ static PyObject *rr_open(PyObject *mod, PyObject *args)
     if (!s)
         return NULL;
     s->r = NULL;
-    s->busy = s->closing = 0;
+    s->calls = (struct vsp_calls){0, 0};
     struct vs_error err;
     memset(&err, 0, sizeof err);
     int rc;
@@ -409,16 +416,10 @@ static void rr_dealloc(PyObject *self)
 static PyObject *rr_close(PyObject *self, PyObject *unused)
 {
     RrObject *s = (RrObject *)self;
-    if (!s->r || s->closing)
-        Py_RETURN_NONE;
-    s->closing = 1;
-    while (s->busy > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        vsp_pause_ms();
-        Py_END_ALLOW_THREADS
+    if (vsp_calls_close(&s->calls, s->r)) {
+        vs_reranker_free(s->r);
+        s->r = NULL;
     }
-    vs_reranker_free(s->r);
-    s->r = NULL;
     Py_RETURN_NONE;
 }
 
@@ -429,7 +430,7 @@ static PyObject *rr_score(PyObject *self, PyObject *args)
     PyObject *qo, *texts;
     if (!PyArg_ParseTuple(args, "UO!", &qo, &PyTuple_Type, &texts))
         return NULL;
-    if (!s->r || s->closing)
+    if (!s->r || s->calls.closing)
         return vsp_raise_here(VS_E_USAGE, NULL, 0, "the reranker is closed", 1);
     const char *q = utf8_of(qo, "query", 0);
     if (!q)
@@ -443,7 +444,7 @@ static PyObject *rr_score(PyObject *self, PyObject *args)
         free(at);
         return PyErr_NoMemory();
     }
-    s->busy++;
+    s->calls.busy++;
     struct vs_error err;
     memset(&err, 0, sizeof err);
     int rc = VS_OK;
@@ -452,7 +453,7 @@ static PyObject *rr_score(PyObject *self, PyObject *args)
         rc = vs_reranker_score(s->r, q, at, n, sc, &err);
         Py_END_ALLOW_THREADS
     }
-    s->busy--;
+    vsp_calls_leave(&s->calls);
     PyObject *out = NULL;
     if (rc != VS_OK)
         vsp_raise_status(rc, &err, 0);

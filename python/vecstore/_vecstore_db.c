@@ -18,8 +18,7 @@
 typedef struct {
     PyObject_HEAD
     vs_db *db;
-    int busy;    /* calls running without the GIL */
-    int closing; /* close() started: no new calls */
+    struct vsp_calls calls;
 } DBObject;
 
 static PyTypeObject *DBType;
@@ -27,15 +26,10 @@ static PyTypeObject *DBType;
 /* Take a call slot (with the GIL); -1 with ClosedError when closed. */
 static int db_enter(DBObject *s)
 {
-    if (!s->db || s->closing) {
-        vsp_raise_here(VS_E_USAGE, NULL, 0, "the store is closed", 1);
-        return -1;
-    }
-    s->busy++;
-    return 0;
+    return vsp_calls_enter(&s->calls, s->db, "the store is closed");
 }
 
-static void db_leave(DBObject *s) { s->busy--; }
+static void db_leave(DBObject *s) { vsp_calls_leave(&s->calls); }
 
 PyObject *vsp_db_open(PyObject *mod, PyObject *args)
 {
@@ -68,8 +62,7 @@ PyObject *vsp_db_open(PyObject *mod, PyObject *args)
     if (!s)
         return NULL;
     s->db = NULL;
-    s->busy = 0;
-    s->closing = 0;
+    s->calls = (struct vsp_calls){0, 0};
     struct vs_error err;
     memset(&err, 0, sizeof err);
     int rc;
@@ -97,14 +90,8 @@ static void db_dealloc(PyObject *self)
 static PyObject *db_close(PyObject *self, PyObject *unused)
 {
     DBObject *s = (DBObject *)self;
-    if (!s->db || s->closing)
+    if (!vsp_calls_close(&s->calls, s->db))
         Py_RETURN_NONE;
-    s->closing = 1;
-    while (s->busy > 0) { /* the other calls need the GIL to finish */
-        Py_BEGIN_ALLOW_THREADS
-        vsp_pause_ms();
-        Py_END_ALLOW_THREADS
-    }
     vs_db *db = s->db;
     s->db = NULL;
     Py_BEGIN_ALLOW_THREADS
@@ -116,7 +103,7 @@ static PyObject *db_close(PyObject *self, PyObject *unused)
 static PyObject *db_closed(PyObject *self, PyObject *unused)
 {
     DBObject *s = (DBObject *)self;
-    return PyBool_FromLong(!s->db || s->closing);
+    return PyBool_FromLong(!s->db || s->calls.closing);
 }
 
 static PyObject *db_info(PyObject *self, PyObject *unused)
@@ -508,7 +495,7 @@ fail:
  * released the GIL) */
 static PyObject *db_busy(PyObject *self, PyObject *unused)
 {
-    return PyLong_FromLong(((DBObject *)self)->busy);
+    return PyLong_FromLong(((DBObject *)self)->calls.busy);
 }
 
 static PyMethodDef db_methods[] = {

@@ -45,8 +45,20 @@ int vsp_float_buffer(PyObject *obj, Py_buffer *v, int writable, size_t *rows, si
 size_t vsp_first_nonfinite(const float *x, size_t n);
 /* The first all-zero row of n rows of cols floats, or n. */
 size_t vsp_first_zero_row(const float *x, size_t n, size_t cols);
-/* Sleep 1 ms (close() waiting for the calls running without the GIL). */
-void vsp_pause_ms(void);
+/* The calls running on a handle (DB, Encoder, Reranker) without the GIL,
+ * and its close(): close() refuses new calls, then waits for busy to drop
+ * to 0 (the running calls need the GIL to finish) before the handle is freed. */
+struct vsp_calls {
+    int busy;    /* calls running without the GIL */
+    int closing; /* close() started: no new calls */
+};
+/* Take a call slot on handle h (with the GIL): 0; or -1 with ClosedError
+ * saying closed_msg when h is NULL or closing. */
+int vsp_calls_enter(struct vsp_calls *c, const void *h, const char *closed_msg);
+static inline void vsp_calls_leave(struct vsp_calls *c) { c->busy--; }
+/* close(): 0 when h is closed or closing already; else mark it closing, wait
+ * for its calls to end and return 1: the caller frees h. */
+int vsp_calls_close(struct vsp_calls *c, const void *h);
 /* Make the type of spec into *out and add it to module m; 0 or -1. */
 int vsp_add_type(PyObject *m, PyType_Spec *spec, PyTypeObject **out);
 
