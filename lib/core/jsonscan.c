@@ -183,6 +183,17 @@ static int literal(struct scan *s, const char *w, size_t n)
 
 static int value(struct scan *s);
 
+/* 1 when the C string key is k[0..n) (k holds no NUL: a string() has
+ * none); mostly decided by the first byte, without a strlen per member
+ * and key */
+static inline int key_is(const char *key, const char *k, size_t n)
+{
+    size_t j = 0;
+    while (j < n && key[j] == k[j])
+        j++;
+    return j == n && key[j] == '\0';
+}
+
 /* An object; with keys, the spans of its members named so (top level) */
 static int object(struct scan *s, const char *const *keys, size_t nkeys,
                   struct vs_json_span *out)
@@ -218,7 +229,7 @@ static int object(struct scan *s, const char *const *keys, size_t nkeys,
         if (!value(s))
             return 0;
         for (size_t i = 0; i < nkeys; i++)
-            if (strlen(keys[i]) == klen - 2 && memcmp(keys[i], k + 1, klen - 2) == 0)
+            if (key_is(keys[i], k + 1, klen - 2))
                 out[i] = (struct vs_json_span){v, (size_t)(s->p - v), s->esc, s->real};
         s->esc |= esc0;
         s->real |= real0;

@@ -74,6 +74,38 @@ static inline uint64_t eight_value(uint64_t c)
 }
 #endif
 
+/* the double of significand w (below 10^19) times 10^e10, negated when
+ * neg; s[0..n) is the token, for strtod when no fast path is exact */
+static double value_of(uint64_t w, int e10, int neg, const char *s, size_t n)
+{
+    if (w == 0)
+        return neg ? -0.0 : 0.0;
+    double v;
+    if (w <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
+        /* both exact as doubles: one rounding, as strtod's */
+        v = (double)w;
+        v = e10 >= 0 ? v * p10[e10] : v / p10[-e10];
+        return neg ? -v : v;
+    }
+#ifdef HAVE_X87
+    if (e10 >= -27 && e10 <= 27 && x87_ok()) {
+        /* w and 10^|e10| exact in 64 bits: r is the value rounded once to
+         * 64 bits; rounding r to 53 bits gives strtod's double unless r
+         * sits exactly on a midpoint between two doubles (its low 11 bits
+         * 10000000000), where the true value may lie on either side */
+        long double r = (long double)w;
+        r = e10 >= 0 ? r * p10l[e10] : r / p10l[-e10];
+        uint64_t m;
+        memcpy(&m, &r, sizeof m); /* the x87 format's explicit significand */
+        if ((m & 0x7FF) != 0x400) {
+            v = (double)r;
+            return neg ? -v : v;
+        }
+    }
+#endif
+    return slow(s, n);
+}
+
 double vs_json_number(const char *s, size_t n)
 {
     const char *p = s, *end = s + n;
@@ -127,32 +159,7 @@ double vs_json_number(const char *s, size_t n)
     }
     if (p != end)
         return slow(s, n);
-    if (w == 0)
-        return neg ? -0.0 : 0.0;
-    double v;
-    if (w <= (UINT64_C(1) << 53) && e10 >= -22 && e10 <= 22) {
-        /* both exact as doubles: one rounding, as strtod's */
-        v = (double)w;
-        v = e10 >= 0 ? v * p10[e10] : v / p10[-e10];
-        return neg ? -v : v;
-    }
-#ifdef HAVE_X87
-    if (e10 >= -27 && e10 <= 27 && x87_ok()) {
-        /* w and 10^|e10| exact in 64 bits: r is the value rounded once to
-         * 64 bits; rounding r to 53 bits gives strtod's double unless r
-         * sits exactly on a midpoint between two doubles (its low 11 bits
-         * 10000000000), where the true value may lie on either side */
-        long double r = (long double)w;
-        r = e10 >= 0 ? r * p10l[e10] : r / p10l[-e10];
-        uint64_t m;
-        memcpy(&m, &r, sizeof m); /* the x87 format's explicit significand */
-        if ((m & 0x7FF) != 0x400) {
-            v = (double)r;
-            return neg ? -v : v;
-        }
-    }
-#endif
-    return slow(s, n);
+    return value_of(w, e10, neg, s, n);
 }
 
 static const char *digits(const char *p, const char *end)
@@ -194,3 +201,95 @@ const char *vs_json_number_end(const char *p, const char *end, size_t *int_digit
     }
     return p;
 }
+
+#ifndef __EMSCRIPTEN__ /* native only: the module keeps its bundle small */
+/* the digits from p on, added to *w as vs_json_number adds them; *big
+ * set at a digit that comes when *w already has 19 (vs_json_number's
+ * 20th significant digit, which sends it to strtod). While *w has at most
+ * 10 digits and 8 bytes are left, 8 bytes at a time: the digits before
+ * the first other byte (the lowest byte whose check fails: a byte below
+ * it is a digit and passes no carry up) taken at once, shifted up to
+ * the top of the word with '0's below them. */
+static inline __attribute__((always_inline)) const char *acc_digits(const char *p, const char *end,
+                                                                   uint64_t *w, int *big)
+{
+    uint64_t x = *w;
+#ifdef HAVE_SWAR
+    static const uint32_t p10i[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0), zeros = UINT64_C(0x3030303030303030);
+    while (x < UINT64_C(10000000000) && end - p >= 8) {
+        uint64_t c;
+        memcpy(&c, p, 8);
+        uint64_t other = ((c & hi) ^ zeros) | (((c + UINT64_C(0x0606060606060606)) & hi) ^ zeros);
+        if (!other) {
+            x = x * 100000000 + eight_value(c);
+            p += 8;
+            continue;
+        }
+        unsigned nd = (unsigned)__builtin_ctzll(other) >> 3; /* 0-7 */
+        if (nd) {
+            x = x * p10i[nd] + eight_value(c << (8 * (8 - nd)) | zeros >> (8 * nd));
+            p += nd;
+        }
+        *w = x;
+        return p;
+    }
+#endif
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (x >= UINT64_C(1000000000000000000))
+            *big = 1;
+        else
+            x = x * 10 + (uint64_t)(*p - '0');
+    }
+    *w = x;
+    return p;
+}
+
+const char *vs_json_number_scan(const char *s, const char *end, size_t *int_digits, int *real,
+                                double *v)
+{
+    const char *p = s;
+    int neg = 0, big = 0, e10 = 0;
+    uint64_t w = 0;
+    if (p < end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    const char *dg = p;
+    p = acc_digits(p, end, &w, &big);
+    size_t nd = (size_t)(p - dg);
+    if (nd == 0 || (dg[0] == '0' && nd > 1))
+        return NULL;
+    *int_digits = nd;
+    *real = 0;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        p = acc_digits(p, end, &w, &big);
+        if (p == f)
+            return NULL;
+        if (p - f > 100000) /* e10 stays far from overflow */
+            big = 1;
+        else
+            e10 = -(int)(p - f);
+        *real = 1;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        int xneg = 0, x = 0;
+        if (p < end && (*p == '+' || *p == '-'))
+            xneg = *p++ == '-';
+        const char *xd = p;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (p - xd < 5) /* a sixth exponent digit: strtod */
+                x = x * 10 + (*p - '0');
+            else
+                big = 1;
+        if (p == xd)
+            return NULL;
+        e10 += xneg ? -x : x;
+        *real = 1;
+    }
+    *v = big ? slow(s, (size_t)(p - s)) : value_of(w, e10, neg, s, (size_t)(p - s));
+    return p;
+}
+#endif

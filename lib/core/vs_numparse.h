@@ -19,4 +19,14 @@ double vs_json_number(const char *s, size_t n);
  * to 1 when it has a fraction or an exponent. */
 const char *vs_json_number_end(const char *p, const char *end, size_t *int_digits, int *real);
 
+/* vs_json_number_end and vs_json_number in one pass over the token: its
+ * end (NULL when p..end does not start with one), *int_digits and *real
+ * as vs_json_number_end sets them, and *v = vs_json_number(p, its
+ * length), the same double to the last bit. Native builds only (the
+ * WebAssembly module reads a token twice and keeps its bundle small). */
+#ifndef __EMSCRIPTEN__
+const char *vs_json_number_scan(const char *p, const char *end, size_t *int_digits, int *real,
+                                double *v);
+#endif
+
 #endif

@@ -97,13 +97,23 @@ static int number(struct scan *s, float *out)
     const char *b = s->p;
     size_t nd;
     int real;
+    double v; /* strtod's double */
+#ifndef __EMSCRIPTEN__
+    const char *q = vs_json_number_scan(b, s->end, &nd, &real, &v); /* one pass */
+    if (!q)
+        return 0;
+    size_t n = (size_t)(q - b);
+    if (n >= 48 || (!real && nd > 15))
+        return 0;
+#else
     const char *q = vs_json_number_end(b, s->end, &nd, &real);
     if (!q)
         return 0;
     size_t n = (size_t)(q - b);
     if (n >= 48 || (!real && nd > 15))
         return 0;
-    double v = vs_json_number(b, n); /* strtod's double */
+    v = vs_json_number(b, n);
+#endif
     if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)
         return 0;
     *out = (float)v;

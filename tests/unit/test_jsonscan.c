@@ -59,6 +59,9 @@ static void test_accepts_jansson_form(void)
     ok("{\"metadata\":{\"a\":{\"b\":{\"c\":[0,123456789012345678]}}}}");
     ok("{\"metadata\":{\"x\":1.5,\"y\":-0.25,\"z\":1e20,\"w\":1e-5,\"v\":0.1,\"u\":1.0}}");
     ok("{\"metadata\":{\"n\":-0.0,\"p\":3.14159265358979}}");
+    /* members whose names are a key's prefix or extension are not the key */
+    ok("{\"tex\":1,\"texts\":2,\"doc_i\":3,\"doc_idx\":4,\"metadat\":5,\"\":6,\"t\":7}");
+    ok("{\"texts\":\"a\",\"text\":\"b\",\"textt\":\"c\",\"metadata\":{\"text\":0}}");
 }
 
 static void test_refuses_other_forms(void)

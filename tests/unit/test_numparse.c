@@ -1,5 +1,6 @@
 /* test_numparse.c: vs_json_number (lib/core/numparse.c) gives strtod's
- * double, bit for bit, on random and edge inputs. */
+ * double, bit for bit, on random and edge inputs; vs_json_number_scan the
+ * same token ends as vs_json_number_end and the same doubles. */
 #include "test.h"
 
 #include <stdint.h>
@@ -18,6 +19,32 @@ static uint64_t next(void)
 
 static int bad;
 
+/* vs_json_number_scan (native builds): the end, digits and kind of
+ * vs_json_number_end, and for a whole token strtod's double b */
+static void check_scan(const char *s, double b)
+{
+#ifndef __EMSCRIPTEN__
+    size_t n = strlen(s), nd = 99, snd = 98;
+    int real = 99, sreal = 98;
+    double c = -12345.0;
+    const char *e = vs_json_number_end(s, s + n, &nd, &real);
+    const char *f = vs_json_number_scan(s, s + n, &snd, &sreal, &c);
+    CHECK(f == e);
+    if (!e || f != e)
+        return;
+    CHECK_EQ_INT((int)snd, (int)nd);
+    CHECK_EQ_INT(sreal, real);
+    if (e == s + n && memcmp(&c, &b, sizeof c) != 0) {
+        if (bad++ < 10)
+            printf("#   %s: scan %.17g, strtod %.17g\n", s, c, b);
+        CHECK(0);
+    }
+#else
+    (void)s;
+    (void)b;
+#endif
+}
+
 static void check(const char *s)
 {
     double a = vs_json_number(s, strlen(s)), b = strtod(s, NULL);
@@ -26,6 +53,7 @@ static void check(const char *s)
             printf("#   %s: %.17g, strtod %.17g\n", s, a, b);
         CHECK(0);
     }
+    check_scan(s, b);
 }
 
 static void test_edges(void)
@@ -156,6 +184,7 @@ static void token(const char *s, int len, int nd, int real)
     size_t got_nd = 99;
     int got_real = 99;
     const char *e = vs_json_number_end(s, s + strlen(s), &got_nd, &got_real);
+    check_scan(s, strtod(s, NULL)); /* the same end, with what follows */
     if (len < 0) {
         CHECK(e == NULL);
         return;
@@ -166,6 +195,12 @@ static void token(const char *s, int len, int nd, int real)
     CHECK_EQ_INT((int)(e - s), len);
     CHECK_EQ_INT((int)got_nd, nd);
     CHECK_EQ_INT(got_real, real);
+    char tok[64];
+    if (len < (int)sizeof tok) { /* the scan's value: the token's */
+        memcpy(tok, s, (size_t)len);
+        tok[len] = '\0';
+        check_scan(tok, strtod(tok, NULL));
+    }
 }
 
 static void test_token(void)
