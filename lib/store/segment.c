@@ -638,7 +638,10 @@ static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sb
     float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
     uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
     void *src = at;
-    if (g->vmapped == 1) { /* in place in the mapped file: check only */
+    if (g->vmapped == 1 || g->vcopy) { /* raw, in the mapped file: check only, or copy
+                                          and check the copy (read once) */
+        if (g->vcopy)
+            memcpy(at, g->map + vs->off + vs_get64(e), (size_t)len);
         if (XXH64(at, (size_t)len, 0) == vs_get64(e + 24))
             return VS_OK;
         *bad = VBAD_SUM;
@@ -703,6 +706,17 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
     if (g->vregion)
         return VS_OK;
     size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
+    if (g->vmapped == -1 && dense && total > VS_HUGE_PAGE) {
+        /* raw blocks in dense use (a graph walk over float32 rows, a full
+         * load): each block is copied from the mapped file into a region
+         * on huge pages as it is checked, since a file's mapping gets 4 KiB
+         * pages and the walk's reads miss the TLB */
+        int st = vs_seg_map(g, d);
+        if (st != VS_OK)
+            return st;
+        g->vmapped = 0;
+        g->vcopy = 1;
+    }
     if (g->vmapped == -1) { /* raw blocks: the region is the mapped section */
         int st = vs_seg_map(g, d);
         if (st != VS_OK)
@@ -739,6 +753,10 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
         free(g->vstate);
         g->vregion = NULL;
         g->vstate = NULL;
+        if (g->vcopy) { /* as it was: in place, for the next try */
+            g->vcopy = 0;
+            g->vmapped = -1;
+        }
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
     }
     __atomic_store_n(&g->vready, ready, __ATOMIC_RELEASE); /* last, as above */
@@ -895,15 +913,26 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
 
 int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d)
 {
+    return vs_seg_quant_open(g, 1, out, d);
+}
+
+int vs_seg_quant_open(struct vs_segment *g, int copy, struct vs_quant **out,
+                      struct vs_diag *d)
+{
     *out = NULL;
-    /* format 2 codes are used in place in the mapped file, each block
-     * checked when a search first reads it; format 1 (one compressed
-     * frame) is read and checked whole */
+    /* format 2 codes are read from the mapped file, each block checked
+     * when a search first reads it (copy: and copied then into a region on
+     * huge pages, vs_quant_copy_codes); format 1 (one compressed frame) is
+     * read and checked whole */
     const void *mp;
     size_t len;
     int st = vs_seg_section_map(g, VS_SECT_QUANT, &mp, &len, d);
     if (st == VS_OK)
         st = vs_quant_open_borrowed(mp, len, -1, out, d);
+    if (st == VS_OK && copy && (st = vs_quant_copy_codes(*out, d)) != VS_OK) {
+        vs_quant_free(*out);
+        *out = NULL;
+    }
     if (st == VS_E_UNSUPPORTED) {
         void *buf;
         if ((st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d)) != VS_OK)

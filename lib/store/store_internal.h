@@ -118,6 +118,9 @@ struct vs_segment {
     int vf16;               /* the VECTORS section is f16 (VS_CODEC_F16) */
     int vmapped;            /* 1: vregion is the VECTORS section in map (raw,
                                contiguous blocks: checked in place, not copied) */
+    int vcopy;              /* raw blocks copied from map into vregion (its
+                               own, on huge pages) as they are checked:
+                               dense use of a section over 2 MiB */
     unsigned vshift;        /* row r sits in vectors block r >> vshift, or
                                vshift = 0 and blocks are not uniform */
     uint8_t *vready;        /* per vectors block: 1 once decoded (atomic) */
@@ -295,6 +298,12 @@ int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
  * VS_E_UNSUPPORTED when it is compressed. */
 int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
                        size_t *len, struct vs_diag *d);
+/* The codes section opened for search (vs_seg_quant: copy 1, each block
+ * copied to huge pages as it is first checked, vs_quant_copy_codes) or
+ * read in place (copy 0: vs-index verify reads each block once). */
+struct vs_quant;
+int vs_seg_quant_open(struct vs_segment *g, int copy, struct vs_quant **out,
+                      struct vs_diag *d);
 /* Read and check every section and docs block (segment_verify.c). */
 int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
 /* The JSON text of a row's doc, copied into *buf (grown as needed;
@@ -310,9 +319,11 @@ int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
  * acquire load) hold data; vs_seg_vector_block decodes block b (checked
  * against its checksum) into place. Raw blocks (what this version writes)
  * are not copied: *base points into the mapped file and "decoding" a block
- * is checking its checksum. *ready is NULL when every row is already there.
+ * is checking its checksum; but in dense use of a section over 2 MiB each
+ * block is copied into a region on huge pages as it is checked (vcopy).
+ * *ready is NULL when every row is already there.
  * dense: most blocks will be touched (a decoded region is then put on huge
- * pages). */
+ * pages; the first call decides). */
 int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
                         const uint8_t **ready, unsigned *shift, struct vs_diag *d);
 int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);

@@ -1,5 +1,6 @@
 /* test_segment.c: segment files as this version writes them: vectors in
- * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file,
+ * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file
+ * (or, in dense use of over 2 MiB, copied to huge pages as checked),
  * ids split back exactly whatever their lengths, and one row's id read
  * from its doc (vs_segment_id) without the ids section (the section whole
  * once many were read, and a damaged one not in the way); vectors and docs
@@ -574,15 +575,16 @@ static void *walk(void *arg)
 }
 
 /* NTHREADS walkers over g at once, half in row order, half at random
- * (they meet every 64 rows);
+ * (they meet every 64 rows), through the lazy view opened for dense use
+ * (raw blocks over 2 MiB: copied as checked) or not (checked in place);
  * 1 when all ran; the walkers' results in w */
 static int walk_all(struct vs_segment *g, const struct serial *want, struct walker *w,
-                    uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
+                    int dense, uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
 {
     const float *base = NULL;
     const uint8_t *ready = NULL;
     unsigned shift = 0;
-    if (vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL) != VS_OK || !base || !ready)
+    if (vs_seg_vectors_lazy(g, dense, &base, &ready, &shift, NULL) != VS_OK || !base || !ready)
         return 0;
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, NTHREADS);
@@ -604,7 +606,8 @@ static int walk_all(struct vs_segment *g, const struct serial *want, struct walk
     return 1;
 }
 
-/* vectors (raw float32: checked in place; f16: decoded into a region) and
+/* vectors (raw float32: checked in place, or copied as checked in dense
+ * use; f16: decoded into a region) and
  * docs (4 KiB blocks with a dictionary) read by NTHREADS threads at once
  * through the lazy view and the docs cache, each value the serial read's;
  * each docs block kept once (the cache's bytes those of a serial pass),
@@ -640,12 +643,15 @@ static void test_threads_read(void)
                     continue;
                 CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
                 static struct walker w[NTHREADS];
-                CHECK(walk_all(g, &want, w, UINT64_MAX, 0, 0));
+                int dense = round % 2;
+                CHECK(walk_all(g, &want, w, dense, UINT64_MAX, 0, 0));
                 uint64_t wrong = 0;
                 for (int i = 0; i < NTHREADS; i++)
                     wrong += w[i].wrong;
                 CHECK_EQ_INT(wrong, 0);
-                CHECK(g->vmapped == (kinds[k] == VS_VSTORE_FLOAT32));
+                /* float32 (3 MiB): in place, or copied in dense use */
+                int f32 = kinds[k] == VS_VSTORE_FLOAT32;
+                CHECK(g->vmapped == (f32 && !dense) && g->vcopy == (f32 && dense));
                 int all_ready = 1;
                 for (uint64_t b = 0; b < g->nvblocks; b++)
                     all_ready &= g->vready[b] == 1 && g->vstate[b] == VS_BLK_READY;
@@ -717,7 +723,8 @@ static void test_threads_damaged(void)
         if (budgets[j]) /* else: no cache, every doc read under the lock */
             CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
         static struct walker w[NTHREADS];
-        CHECK(walk_all(g, &want, w, vb, first, n));
+        CHECK(walk_all(g, &want, w, (int)j, vb, first, n)); /* in place, then copied */
+        CHECK(g->vcopy == (int)j);
         for (int i = 0; i < NTHREADS; i++) {
             CHECK_EQ_INT(w[i].wrong, 0);
             CHECK_EQ_INT(w[i].vbad, (uint64_t)1 << g->vshift); /* each of its rows */
@@ -729,6 +736,91 @@ static void test_threads_damaged(void)
     }
     serial_free(&want);
     vs_seg_close(ref);
+}
+
+/* raw vectors in dense use (a graph walk over float32, a full load) of a
+ * section over 2 MiB: each block copied as it is checked into a region of
+ * the segment's own (2 MiB aligned: on huge pages where the kernel gives
+ * them), not before; sparse use and small sections stay in place; a
+ * damaged block fails as in place (same status, same message) */
+static void test_vectors_copied(void)
+{
+    enum { ROWS = 3000, VDIM = 256 }; /* 3 MiB of float32 */
+    CHECK_EQ_INT(write_docs_seg_as("seg-00000120.vseg", ROWS, 8, VDIM, VS_VSTORE_FLOAT32), VS_OK);
+    struct vs_segment *g = NULL, *sp = NULL;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &g, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &sp, NULL), VS_OK);
+    if (!g || !sp)
+        goto done;
+    const float *base = NULL, *sbase = NULL, *all = NULL;
+    const uint8_t *ready = NULL, *sready = NULL;
+    unsigned shift = 0, sshift = 0;
+    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_vectors_lazy(sp, 0, &sbase, &sready, &sshift, NULL), VS_OK);
+    if (!base || !ready || !sbase)
+        goto done;
+    CHECK(g->vcopy == 1 && g->vmapped == 0 && sp->vcopy == 0 && sp->vmapped == 1);
+    CHECK(((const unsigned char *)base < g->map || (const unsigned char *)base >= g->map + g->map_len));
+    CHECK_EQ_INT((uintptr_t)base % ((size_t)2 << 20), 0);
+    CHECK((const unsigned char *)sbase > sp->map && (const unsigned char *)sbase < sp->map + sp->map_len);
+    /* block 9: copied by its check; block 10 untouched */
+    uint64_t b = 9, rb = (uint64_t)1 << shift;
+    CHECK(shift > 0 && ready[b] == 0 && ready[b + 1] == 0);
+    float *base_w = (float *)(uintptr_t)base;
+    for (size_t i = 0; i < 2 * rb * VDIM; i++)
+        base_w[b * rb * VDIM + i] = -1.0f;
+    CHECK_EQ_INT(vs_seg_vector_block(g, b, NULL), VS_OK);
+    CHECK(ready[b] == 1 && ready[b + 1] == 0);
+    CHECK(memcmp(base + b * rb * VDIM, sbase + b * rb * VDIM, rb * VDIM * sizeof(float)) == 0);
+    CHECK(base[(b + 1) * rb * VDIM] == -1.0f);
+    CHECK(base[b * rb * VDIM + 1] == (float)(b * rb) / 2 + 1);
+    /* a full load: the same region, every row */
+    CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_OK);
+    CHECK(all == base && all && memcmp(all, sbase, (size_t)ROWS * VDIM * sizeof(float)) == 0);
+    vs_seg_close(g);
+    g = NULL;
+    /* a full load first: copied too */
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &g, NULL), VS_OK);
+    if (g) {
+        CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_OK);
+        CHECK(g->vcopy == 1 && all && memcmp(all, sbase, (size_t)ROWS * VDIM * sizeof(float)) == 0);
+        CHECK_EQ_INT(vs_seg_verify(g, NULL), VS_OK);
+        vs_seg_close(g);
+        g = NULL;
+    }
+    /* a damaged byte in block 9: the same error in place and copied */
+    uint64_t at = sect_of(sp, VS_SECT_VECTORS)->off + vs_get64(sp->vecidx + b * VS_DOCIDX_ENTRY) + 77;
+    char src[600], dst[600];
+    snprintf(src, sizeof src, "%s/seg-00000120.vseg", dir);
+    snprintf(dst, sizeof dst, "%s/seg-00000121.vseg", dir);
+    CHECK(copy_flipped(src, dst, &at, 1));
+    for (int dense = 0; dense < 2; dense++) {
+        CHECK_EQ_INT(vs_seg_open(dir, "seg-00000121.vseg", &g, NULL), VS_OK);
+        if (!g)
+            continue;
+        CHECK_EQ_INT(vs_seg_vectors_lazy(g, dense, &base, &ready, &shift, NULL), VS_OK);
+        CHECK(g->vcopy == dense);
+        for (int twice = 0; twice < 2; twice++) {
+            struct vs_diag d = {0};
+            CHECK_EQ_INT(vs_seg_vector_block(g, b, &d), VS_E_CORRUPT);
+            CHECK_EQ_STR(d.detail, "section 'vectors' block 9: checksum mismatch");
+            CHECK(strcmp(d.file, g->path) == 0);
+        }
+        CHECK_EQ_INT(vs_seg_vector_block(g, b - 1, NULL), VS_OK);
+        CHECK(ready[b] == 0 && ready[b - 1] == 1);
+        CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_E_CORRUPT);
+        vs_seg_close(g);
+        g = NULL;
+    }
+    /* under 2 MiB: in place whatever the use */
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000100.vseg", &g, NULL), VS_OK);
+    if (g) {
+        CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL), VS_OK);
+        CHECK(g->vcopy == 0 && g->vmapped == 1);
+    }
+done:
+    vs_seg_close(g);
+    vs_seg_close(sp);
 }
 
 int main(void)
@@ -745,6 +837,7 @@ int main(void)
     RUN(test_doc_cache_region);
     RUN(test_threads_read);
     RUN(test_threads_damaged);
+    RUN(test_vectors_copied);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
