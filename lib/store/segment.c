@@ -638,10 +638,7 @@ static int decode_vblock(struct vs_segment *g, uint64_t b, float *all, void **sb
     float *at = all + vs_get64(e + 32) * g->dim; /* ensure_vecidx checked the range */
     uint64_t len = vs_get64(e + 8), raw = vs_get64(e + 16);
     void *src = at;
-    if (g->vmapped == 1 || g->vcopy) { /* raw, in the mapped file: check only, or copy
-                                          and check the copy (read once) */
-        if (g->vcopy)
-            memcpy(at, g->map + vs->off + vs_get64(e), (size_t)len);
+    if (g->vmapped == 1) { /* in place in the mapped file: check only */
         if (XXH64(at, (size_t)len, 0) == vs_get64(e + 24))
             return VS_OK;
         *bad = VBAD_SUM;
@@ -706,17 +703,6 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
     if (g->vregion)
         return VS_OK;
     size_t total = (size_t)(g->rows * g->dim * sizeof(float)) + 64;
-    if (g->vmapped == -1 && dense && total > VS_HUGE_PAGE) {
-        /* raw blocks in dense use (a graph walk over float32 rows, a full
-         * load): each block is copied from the mapped file into a region
-         * on huge pages as it is checked, since a file's mapping gets 4 KiB
-         * pages and the walk's reads miss the TLB */
-        int st = vs_seg_map(g, d);
-        if (st != VS_OK)
-            return st;
-        g->vmapped = 0;
-        g->vcopy = 1;
-    }
     if (g->vmapped == -1) { /* raw blocks: the region is the mapped section */
         int st = vs_seg_map(g, d);
         if (st != VS_OK)
@@ -753,10 +739,6 @@ static int ensure_vregion(struct vs_segment *g, int dense, struct vs_diag *d)
         free(g->vstate);
         g->vregion = NULL;
         g->vstate = NULL;
-        if (g->vcopy) { /* as it was: in place, for the next try */
-            g->vcopy = 0;
-            g->vmapped = -1;
-        }
         return vs_diag_set(d, VS_E_NOMEM, "cannot allocate %zu bytes for vectors", total);
     }
     __atomic_store_n(&g->vready, ready, __ATOMIC_RELEASE); /* last, as above */

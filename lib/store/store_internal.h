@@ -118,9 +118,6 @@ struct vs_segment {
     int vf16;               /* the VECTORS section is f16 (VS_CODEC_F16) */
     int vmapped;            /* 1: vregion is the VECTORS section in map (raw,
                                contiguous blocks: checked in place, not copied) */
-    int vcopy;              /* raw blocks copied from map into vregion (its
-                               own, on huge pages) as they are checked:
-                               dense use of a section over 2 MiB */
     unsigned vshift;        /* row r sits in vectors block r >> vshift, or
                                vshift = 0 and blocks are not uniform */
     uint8_t *vready;        /* per vectors block: 1 once decoded (atomic) */
@@ -319,11 +316,9 @@ int vs_seg_vector_row(struct vs_segment *g, uint64_t row, float *out,
  * acquire load) hold data; vs_seg_vector_block decodes block b (checked
  * against its checksum) into place. Raw blocks (what this version writes)
  * are not copied: *base points into the mapped file and "decoding" a block
- * is checking its checksum; but in dense use of a section over 2 MiB each
- * block is copied into a region on huge pages as it is checked (vcopy).
- * *ready is NULL when every row is already there.
+ * is checking its checksum. *ready is NULL when every row is already there.
  * dense: most blocks will be touched (a decoded region is then put on huge
- * pages; the first call decides). */
+ * pages). */
 int vs_seg_vectors_lazy(struct vs_segment *g, int dense, const float **base,
                         const uint8_t **ready, unsigned *shift, struct vs_diag *d);
 int vs_seg_vector_block(struct vs_segment *g, uint64_t b, struct vs_diag *d);

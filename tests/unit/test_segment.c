@@ -1,6 +1,6 @@
 /* test_segment.c: segment files as this version writes them: vectors in
  * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file
- * (or, in dense use of over 2 MiB, copied to huge pages as checked),
+ * (sq8 codes over 2 MiB: copied to huge pages as checked),
  * ids split back exactly whatever their lengths, and one row's id read
  * from its doc (vs_segment_id) without the ids section (the section whole
  * once many were read, and a damaged one not in the way); vectors and docs
@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "quant_internal.h"
+#include "store_hnsw_internal.h"
+#include "vs_hnsw.h"
 #include "vs_jsonfmt.h"
 
 static char dir[] = "/tmp/test_segment.XXXXXX";
@@ -575,16 +578,15 @@ static void *walk(void *arg)
 }
 
 /* NTHREADS walkers over g at once, half in row order, half at random
- * (they meet every 64 rows), through the lazy view opened for dense use
- * (raw blocks over 2 MiB: copied as checked) or not (checked in place);
+ * (they meet every 64 rows);
  * 1 when all ran; the walkers' results in w */
 static int walk_all(struct vs_segment *g, const struct serial *want, struct walker *w,
-                    int dense, uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
+                    uint64_t bad_vblock, uint64_t bad_first, uint64_t bad_n)
 {
     const float *base = NULL;
     const uint8_t *ready = NULL;
     unsigned shift = 0;
-    if (vs_seg_vectors_lazy(g, dense, &base, &ready, &shift, NULL) != VS_OK || !base || !ready)
+    if (vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL) != VS_OK || !base || !ready)
         return 0;
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, NTHREADS);
@@ -606,8 +608,7 @@ static int walk_all(struct vs_segment *g, const struct serial *want, struct walk
     return 1;
 }
 
-/* vectors (raw float32: checked in place, or copied as checked in dense
- * use; f16: decoded into a region) and
+/* vectors (raw float32: checked in place; f16: decoded into a region) and
  * docs (4 KiB blocks with a dictionary) read by NTHREADS threads at once
  * through the lazy view and the docs cache, each value the serial read's;
  * each docs block kept once (the cache's bytes those of a serial pass),
@@ -643,15 +644,12 @@ static void test_threads_read(void)
                     continue;
                 CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
                 static struct walker w[NTHREADS];
-                int dense = round % 2;
-                CHECK(walk_all(g, &want, w, dense, UINT64_MAX, 0, 0));
+                CHECK(walk_all(g, &want, w, UINT64_MAX, 0, 0));
                 uint64_t wrong = 0;
                 for (int i = 0; i < NTHREADS; i++)
                     wrong += w[i].wrong;
                 CHECK_EQ_INT(wrong, 0);
-                /* float32 (3 MiB): in place, or copied in dense use */
-                int f32 = kinds[k] == VS_VSTORE_FLOAT32;
-                CHECK(g->vmapped == (f32 && !dense) && g->vcopy == (f32 && dense));
+                CHECK(g->vmapped == (kinds[k] == VS_VSTORE_FLOAT32));
                 int all_ready = 1;
                 for (uint64_t b = 0; b < g->nvblocks; b++)
                     all_ready &= g->vready[b] == 1 && g->vstate[b] == VS_BLK_READY;
@@ -723,8 +721,7 @@ static void test_threads_damaged(void)
         if (budgets[j]) /* else: no cache, every doc read under the lock */
             CHECK_EQ_INT(vs_segment_doc_cache(g, budgets[j], NULL), VS_OK);
         static struct walker w[NTHREADS];
-        CHECK(walk_all(g, &want, w, (int)j, vb, first, n)); /* in place, then copied */
-        CHECK(g->vcopy == (int)j);
+        CHECK(walk_all(g, &want, w, vb, first, n));
         for (int i = 0; i < NTHREADS; i++) {
             CHECK_EQ_INT(w[i].wrong, 0);
             CHECK_EQ_INT(w[i].vbad, (uint64_t)1 << g->vshift); /* each of its rows */
@@ -738,89 +735,80 @@ static void test_threads_damaged(void)
     vs_seg_close(ref);
 }
 
-/* raw vectors in dense use (a graph walk over float32, a full load) of a
- * section over 2 MiB: each block copied as it is checked into a region of
- * the segment's own (2 MiB aligned: on huge pages where the kernel gives
- * them), not before; sparse use and small sections stay in place; a
- * damaged block fails as in place (same status, same message) */
-static void test_vectors_copied(void)
+/* sq8 codes of 2 MiB and more, opened for search (vs_seg_quant): each
+ * block copied as it is checked into a region of their own (2 MiB
+ * aligned: on huge pages where the kernel gives them), not read from the
+ * mapped file; opened for verify (copy 0): in place. A damaged block
+ * fails its check either way and vs-index verify names the section. */
+static void test_codes_copied(void)
 {
-    enum { ROWS = 3000, VDIM = 256 }; /* 3 MiB of float32 */
-    CHECK_EQ_INT(write_docs_seg_as("seg-00000120.vseg", ROWS, 8, VDIM, VS_VSTORE_FLOAT32), VS_OK);
-    struct vs_segment *g = NULL, *sp = NULL;
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &g, NULL), VS_OK);
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &sp, NULL), VS_OK);
-    if (!g || !sp)
-        goto done;
-    const float *base = NULL, *sbase = NULL, *all = NULL;
-    const uint8_t *ready = NULL, *sready = NULL;
-    unsigned shift = 0, sshift = 0;
-    CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL), VS_OK);
-    CHECK_EQ_INT(vs_seg_vectors_lazy(sp, 0, &sbase, &sready, &sshift, NULL), VS_OK);
-    if (!base || !ready || !sbase)
-        goto done;
-    CHECK(g->vcopy == 1 && g->vmapped == 0 && sp->vcopy == 0 && sp->vmapped == 1);
-    CHECK(((const unsigned char *)base < g->map || (const unsigned char *)base >= g->map + g->map_len));
-    CHECK_EQ_INT((uintptr_t)base % ((size_t)2 << 20), 0);
-    CHECK((const unsigned char *)sbase > sp->map && (const unsigned char *)sbase < sp->map + sp->map_len);
-    /* block 9: copied by its check; block 10 untouched */
-    uint64_t b = 9, rb = (uint64_t)1 << shift;
-    CHECK(shift > 0 && ready[b] == 0 && ready[b + 1] == 0);
-    float *base_w = (float *)(uintptr_t)base;
-    for (size_t i = 0; i < 2 * rb * VDIM; i++)
-        base_w[b * rb * VDIM + i] = -1.0f;
-    CHECK_EQ_INT(vs_seg_vector_block(g, b, NULL), VS_OK);
-    CHECK(ready[b] == 1 && ready[b + 1] == 0);
-    CHECK(memcmp(base + b * rb * VDIM, sbase + b * rb * VDIM, rb * VDIM * sizeof(float)) == 0);
-    CHECK(base[(b + 1) * rb * VDIM] == -1.0f);
-    CHECK(base[b * rb * VDIM + 1] == (float)(b * rb) / 2 + 1);
-    /* a full load: the same region, every row */
-    CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_OK);
-    CHECK(all == base && all && memcmp(all, sbase, (size_t)ROWS * VDIM * sizeof(float)) == 0);
-    vs_seg_close(g);
-    g = NULL;
-    /* a full load first: copied too */
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000120.vseg", &g, NULL), VS_OK);
-    if (g) {
-        CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_OK);
-        CHECK(g->vcopy == 1 && all && memcmp(all, sbase, (size_t)ROWS * VDIM * sizeof(float)) == 0);
-        CHECK_EQ_INT(vs_seg_verify(g, NULL), VS_OK);
-        vs_seg_close(g);
-        g = NULL;
+    enum { ROWS = 16400, QDIM = 128 }; /* 2 MiB of codes and a bit */
+    char p[512];
+    snprintf(p, sizeof p, "%s/seg-00000130.vseg", dir);
+    struct vs_segw *w = NULL;
+    float *v = malloc(QDIM * sizeof *v);
+    int st = v ? vs_segw_new(p, QDIM, &w, NULL) : VS_E_NOMEM;
+    struct vs_hnsw_opts o = {.M = 4, .ef_construction = 8, .seed = 1, .threads = 1, .simd = -1,
+                             .quant = VS_QUANT_SQ8};
+    if (st == VS_OK)
+        st = vs_segw_hnsw(w, VS_METRIC_L2, &o, 1, NULL);
+    for (uint64_t r = 0; st == VS_OK && r < ROWS; r++) {
+        char id[32];
+        snprintf(id, sizeof id, "r%llu", (unsigned long long)r);
+        for (uint32_t i = 0; i < QDIM; i++)
+            v[i] = (float)((r * 2654435761u + i * 40503u) % 1000) / 1000.0f;
+        st = vs_segw_add(w, id, v, "{}", 2, NULL);
     }
-    /* a damaged byte in block 9: the same error in place and copied */
-    uint64_t at = sect_of(sp, VS_SECT_VECTORS)->off + vs_get64(sp->vecidx + b * VS_DOCIDX_ENTRY) + 77;
+    if (st == VS_OK)
+        st = vs_segw_finish(w, NULL, NULL);
+    vs_segw_free(w);
+    free(v);
+    CHECK_EQ_INT(st, VS_OK);
+    struct vs_segment *g = NULL;
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000130.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    struct vs_quant *q = NULL, *in = NULL;
+    CHECK_EQ_INT(vs_seg_quant(g, &q, NULL), VS_OK);
+    CHECK_EQ_INT(vs_seg_quant_open(g, 0, &in, NULL), VS_OK);
+    const struct vs_sect *qs = sect_of(g, VS_SECT_QUANT);
+    if (q && in && qs) {
+        const unsigned char *lo = g->map + qs->off, *hi = lo + qs->len;
+        CHECK(q->src == in->codes && q->codes == q->region);
+        CHECK((const unsigned char *)q->src >= lo && (const unsigned char *)q->src < hi);
+        CHECK_EQ_INT((uintptr_t)q->codes % ((size_t)2 << 20), 0);
+        CHECK(in->src == NULL && in->region == NULL);
+        CHECK_EQ_INT(vs_quant_check_block(q, 100), 0);
+        CHECK(memcmp(vs_quant_code(q, 100 * 64 + 5), in->codes + (100 * 64 + 5) * QDIM, QDIM) == 0);
+        CHECK(q->ready[100] == 1 && q->ready[101] == 0);
+    }
+    uint64_t at = qs && in ? qs->off + (uint64_t)((const unsigned char *)in->codes - (g->map + qs->off)) +
+                                 (uint64_t)(7 * 64 + 3) * QDIM : 0;
+    vs_quant_free(q);
+    vs_quant_free(in);
+    vs_seg_close(g);
+    /* a damaged code in block 7 */
     char src[600], dst[600];
-    snprintf(src, sizeof src, "%s/seg-00000120.vseg", dir);
-    snprintf(dst, sizeof dst, "%s/seg-00000121.vseg", dir);
-    CHECK(copy_flipped(src, dst, &at, 1));
-    for (int dense = 0; dense < 2; dense++) {
-        CHECK_EQ_INT(vs_seg_open(dir, "seg-00000121.vseg", &g, NULL), VS_OK);
-        if (!g)
-            continue;
-        CHECK_EQ_INT(vs_seg_vectors_lazy(g, dense, &base, &ready, &shift, NULL), VS_OK);
-        CHECK(g->vcopy == dense);
-        for (int twice = 0; twice < 2; twice++) {
-            struct vs_diag d = {0};
-            CHECK_EQ_INT(vs_seg_vector_block(g, b, &d), VS_E_CORRUPT);
-            CHECK_EQ_STR(d.detail, "section 'vectors' block 9: checksum mismatch");
-            CHECK(strcmp(d.file, g->path) == 0);
-        }
-        CHECK_EQ_INT(vs_seg_vector_block(g, b - 1, NULL), VS_OK);
-        CHECK(ready[b] == 0 && ready[b - 1] == 1);
-        CHECK_EQ_INT(vs_segment_vectors(g, &all, NULL), VS_E_CORRUPT);
-        vs_seg_close(g);
-        g = NULL;
+    snprintf(src, sizeof src, "%s/seg-00000130.vseg", dir);
+    snprintf(dst, sizeof dst, "%s/seg-00000131.vseg", dir);
+    CHECK(at > 0 && copy_flipped(src, dst, &at, 1));
+    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000131.vseg", &g, NULL), VS_OK);
+    if (!g)
+        return;
+    q = NULL;
+    CHECK_EQ_INT(vs_seg_quant(g, &q, NULL), VS_OK);
+    if (q) {
+        CHECK(q->src != NULL);
+        CHECK_EQ_INT(vs_quant_check_block(q, 7), -1);
+        CHECK_EQ_INT(vs_quant_check_block(q, 7), -1);
+        CHECK(q->ready[7] == 0);
+        CHECK_EQ_INT(vs_quant_check_block(q, 6), 0);
     }
-    /* under 2 MiB: in place whatever the use */
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000100.vseg", &g, NULL), VS_OK);
-    if (g) {
-        CHECK_EQ_INT(vs_seg_vectors_lazy(g, 1, &base, &ready, &shift, NULL), VS_OK);
-        CHECK(g->vcopy == 0 && g->vmapped == 1);
-    }
-done:
+    vs_quant_free(q);
+    struct vs_diag d = {0};
+    CHECK_EQ_INT(vs_seg_verify(g, &d), VS_E_CORRUPT);
+    CHECK(strstr(d.detail, "section 'quant'") != NULL);
     vs_seg_close(g);
-    vs_seg_close(sp);
 }
 
 int main(void)
@@ -837,7 +825,7 @@ int main(void)
     RUN(test_doc_cache_region);
     RUN(test_threads_read);
     RUN(test_threads_damaged);
-    RUN(test_vectors_copied);
+    RUN(test_codes_copied);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
