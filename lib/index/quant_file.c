@@ -21,9 +21,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#ifndef __EMSCRIPTEN__
-#include <sys/mman.h>
-#endif
 
 #include <xxhash.h>
 
@@ -180,7 +177,6 @@ void vs_quant_free(struct vs_quant *q)
     if (!q)
         return;
     free(q->buf);
-    free(q->region);
     free(q->ready);
     free(q->norm);
     free(q);
@@ -202,7 +198,7 @@ int vs_quant_save(const struct vs_quant *q, void **buf, size_t *len,
     } else if (pb) {
         memcpy(b + QHDR2, q->off, pb);
     }
-    memcpy(b + coff, q->src ? q->src : q->codes, (size_t)q->n * q->cb);
+    memcpy(b + coff, q->codes, (size_t)q->n * q->cb);
     seal(q, b);
     *buf = b;
     *len = n;
@@ -265,10 +261,7 @@ int vs_quant_check_block(struct vs_quant *q, uint64_t b)
     uint64_t first = b << q->shift, rows = q->n - first;
     if (rows > ((uint64_t)1 << q->shift))
         rows = (uint64_t)1 << q->shift;
-    size_t at = (size_t)(first * q->cb), bytes = (size_t)(rows * q->cb);
-    if (q->src) /* copied: the checksum is of the copy (read once, hot in cache) */
-        memcpy(q->region + at, q->src + at, bytes);
-    if (XXH64(q->codes + at, bytes, 0) != rd64(q->bsum + 8 * b))
+    if (XXH64(q->codes + first * q->cb, (size_t)(rows * q->cb), 0) != rd64(q->bsum + 8 * b))
         return -1;
     vs_quant_norms(q, first, rows); /* (the int8 kernels' l2 norms, if any) */
     if (q->ready)
@@ -319,28 +312,5 @@ int vs_quant_open_borrowed(const void *buf, size_t len, int simd, struct vs_quan
         return vs_diag_set(d, VS_E_NOMEM, "quant: out of memory");
     }
     vs_quant_pick(q, simd);
-    return VS_OK;
-}
-
-/* 2 MiB: the huge page, and the least codes worth a copy (below it the
- * copy could not be on a huge page) */
-#define QHUGE ((size_t)2 << 20)
-
-int vs_quant_copy_codes(struct vs_quant *q, struct vs_diag *d)
-{
-    if (!q->ready || q->src)
-        return VS_OK; /* every block checked already (a copy), or copying */
-    size_t n = (size_t)q->n * q->cb, cap = (n + QHUGE - 1) / QHUGE * QHUGE;
-    if (n < QHUGE)
-        return VS_OK;
-    uint8_t *r = aligned_alloc(QHUGE, cap);
-    if (!r)
-        return vs_diag_set(d, VS_E_NOMEM, "quant: cannot allocate %zu bytes for the codes", n);
-#ifndef __EMSCRIPTEN__
-    (void)madvise(r, cap, MADV_HUGEPAGE); /* a hint: may fail */
-#endif
-    q->region = r;
-    q->src = q->codes;
-    q->codes = r;
     return VS_OK;
 }

@@ -29,12 +29,6 @@ struct vs_quant {
     const unsigned char *bsum; /* nblocks xxh64s, inside the serialised bytes */
     uint8_t *ready;           /* per block: 1 once checked (atomic), or NULL
                                  when every code may be read */
-    /* copied codes (vs_quant_copy_codes): src is the borrowed codes, which
-     * vs_quant_check_block copies block by block into codes (= region,
-     * owned, on huge pages where the kernel gives them) as it checks them;
-     * src NULL: codes are read where they are */
-    const uint8_t *src;
-    uint8_t *region;
     /* sq8 with the int8 kernels (VNNI: the query's weights rounded to
      * int8, see quant.c): i8 is 1, and for l2 norm holds sum_i (scale_i
      * c_i)^2 per row (owned; with ready, a block's rows are written by
@@ -63,16 +57,6 @@ void vs_quant_norms(struct vs_quant *q, uint64_t first, uint64_t rows);
  * for format 1 (open a copy with vs_quant_open). */
 int vs_quant_open_borrowed(const void *buf, size_t len, int simd, struct vs_quant **out,
                            struct vs_diag *d);
-/* Have borrowed codes q (just opened, no block checked yet) copied into a
- * region of their own as each block is checked (the same pass reads the
- * borrowed bytes once): a search then reads its codes from anonymous
- * memory, on 2 MiB pages where the kernel gives them (madvise mode; a
- * file's mapping gets 4 KiB pages), instead of from the file's mapping.
- * Blocks never checked are never copied. Codes under 2 MiB (which could
- * not fill a huge page) stay where they are, as do codes already checked
- * whole (vs_quant_open). Two threads checking one block at once both
- * copy it (the same bytes), as both write its norms. */
-int vs_quant_copy_codes(struct vs_quant *q, struct vs_diag *d);
 /* Check block b of borrowed codes against its checksum (once; safe from
  * several threads): 0, or -1 when it is damaged or out of range. */
 int vs_quant_check_block(struct vs_quant *q, uint64_t b);

@@ -895,26 +895,15 @@ int vs_seg_hnsw(struct vs_segment *g, struct vs_hnsw **out, struct vs_diag *d)
 
 int vs_seg_quant(struct vs_segment *g, struct vs_quant **out, struct vs_diag *d)
 {
-    return vs_seg_quant_open(g, 1, out, d);
-}
-
-int vs_seg_quant_open(struct vs_segment *g, int copy, struct vs_quant **out,
-                      struct vs_diag *d)
-{
     *out = NULL;
-    /* format 2 codes are read from the mapped file, each block checked
-     * when a search first reads it (copy: and copied then into a region on
-     * huge pages, vs_quant_copy_codes); format 1 (one compressed frame) is
-     * read and checked whole */
+    /* format 2 codes are used in place in the mapped file, each block
+     * checked when a search first reads it; format 1 (one compressed
+     * frame) is read and checked whole */
     const void *mp;
     size_t len;
     int st = vs_seg_section_map(g, VS_SECT_QUANT, &mp, &len, d);
     if (st == VS_OK)
         st = vs_quant_open_borrowed(mp, len, -1, out, d);
-    if (st == VS_OK && copy && (st = vs_quant_copy_codes(*out, d)) != VS_OK) {
-        vs_quant_free(*out);
-        *out = NULL;
-    }
     if (st == VS_E_UNSUPPORTED) {
         void *buf;
         if ((st = vs_seg_section(g, VS_SECT_QUANT, &buf, &len, d)) != VS_OK)

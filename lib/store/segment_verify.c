@@ -62,7 +62,7 @@ int vs_seg_verify(struct vs_segment *g, struct vs_diag *d)
     if (gs == VS_OK && (gs = vs_hnsw_verify(h, d)) != VS_OK)
         vs_diag_where(d, g->path, 0);
     if (gs == VS_OK)
-        gs = vs_seg_quant_open(g, 0, &q, d); /* read once: no copy */
+        gs = vs_seg_quant(g, &q, d);
     if (gs == VS_OK && q)
         for (uint64_t b = 0; gs == VS_OK && b < q->nblocks; b++)
             if (vs_quant_check_block(q, b) != 0) {

@@ -295,12 +295,6 @@ int vs_seg_section(struct vs_segment *g, uint32_t type, void **buf,
  * VS_E_UNSUPPORTED when it is compressed. */
 int vs_seg_section_map(struct vs_segment *g, uint32_t type, const void **p,
                        size_t *len, struct vs_diag *d);
-/* The codes section opened for search (vs_seg_quant: copy 1, each block
- * copied to huge pages as it is first checked, vs_quant_copy_codes) or
- * read in place (copy 0: vs-index verify reads each block once). */
-struct vs_quant;
-int vs_seg_quant_open(struct vs_segment *g, int copy, struct vs_quant **out,
-                      struct vs_diag *d);
 /* Read and check every section and docs block (segment_verify.c). */
 int vs_seg_verify(struct vs_segment *g, struct vs_diag *d);
 /* The JSON text of a row's doc, copied into *buf (grown as needed;

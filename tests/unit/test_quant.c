@@ -556,76 +556,6 @@ static void test_build_aligned(void)
             }
 }
 
-/* Borrowed codes of 2 MiB and more copied into a region of their own
- * (vs_quant_copy_codes): a block is copied when it is checked, not before;
- * the copy is the codes, 2 MiB aligned; a damaged block of the borrowed
- * bytes still fails its check (and stays unready); save writes the
- * borrowed bytes. Codes under 2 MiB stay in place. */
-static void test_copy_codes(void)
-{
-    size_t d = 128, n = ((size_t)2 << 20) / 128 + 100; /* 2 MiB and a bit */
-    float *x = make_data(n, d, 17);
-    struct vs_quant *q = NULL, *o = NULL;
-    void *buf = NULL, *again = NULL;
-    size_t len = 0, len2 = 0;
-    CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, VS_METRIC_L2, x, n, d, -1, &q, NULL), VS_OK);
-    CHECK_EQ_INT(vs_quant_save(q, &buf, &len, NULL), VS_OK);
-    if (!q || !buf)
-        goto done;
-    const uint8_t *codes = (const uint8_t *)buf + len - n * d;
-    CHECK_EQ_INT(vs_quant_open_borrowed(buf, len, -1, &o, NULL), VS_OK);
-    if (!o)
-        goto done;
-    CHECK_EQ_INT(vs_quant_copy_codes(o, NULL), VS_OK);
-    CHECK(o->src == codes && o->codes == o->region && o->codes != codes);
-    CHECK_EQ_INT((uintptr_t)o->codes % ((size_t)2 << 20), 0);
-    /* block 7 (rows 448..511): copied by its check, block 8 not yet */
-    memset(o->region + 448 * d, 0xa5, 128 * d);
-    CHECK_EQ_INT(vs_quant_check_block(o, 7), 0);
-    CHECK(memcmp(o->codes + 448 * d, codes + 448 * d, 64 * d) == 0);
-    CHECK(o->region[512 * d] == 0xa5 && o->ready[8] == 0);
-    CHECK(memcmp(vs_quant_code(o, 450), vs_quant_code(q, 450), d) == 0);
-    /* the last (short) block */
-    CHECK_EQ_INT(vs_quant_check_block(o, o->nblocks - 1), 0);
-    CHECK(memcmp(vs_quant_code(o, n - 1), vs_quant_code(q, n - 1), d) == 0);
-    /* a damaged byte in the borrowed block 9: its check fails */
-    ((uint8_t *)buf)[len - n * d + (9 * 64 + 3) * d] ^= 0x10;
-    CHECK_EQ_INT(vs_quant_check_block(o, 9), -1);
-    CHECK(o->ready[9] == 0);
-    ((uint8_t *)buf)[len - n * d + (9 * 64 + 3) * d] ^= 0x10;
-    CHECK_EQ_INT(vs_quant_check_block(o, 9), 0);
-    /* saved from the borrowed bytes, not the partly copied region */
-    CHECK_EQ_INT(vs_quant_save(o, &again, &len2, NULL), VS_OK);
-    CHECK(again && len2 == len && memcmp(again, buf, len) == 0);
-    /* a second call changes nothing */
-    CHECK_EQ_INT(vs_quant_copy_codes(o, NULL), VS_OK);
-    CHECK(o->src == codes);
-    vs_quant_free(o);
-    o = NULL;
-    /* under 2 MiB: in place */
-    vs_quant_free(q);
-    q = NULL;
-    free(again);
-    again = NULL;
-    CHECK_EQ_INT(vs_quant_build(VS_QUANT_SQ8, VS_METRIC_L2, x, n - 200, d, -1, &q, NULL), VS_OK);
-    free(buf);
-    buf = NULL;
-    CHECK_EQ_INT(vs_quant_save(q, &buf, &len, NULL), VS_OK);
-    CHECK((n - 200) * d < ((size_t)2 << 20));
-    CHECK_EQ_INT(vs_quant_open_borrowed(buf, len, -1, &o, NULL), VS_OK);
-    if (o) {
-        CHECK_EQ_INT(vs_quant_copy_codes(o, NULL), VS_OK);
-        CHECK(o->src == NULL && o->region == NULL &&
-              o->codes == (const uint8_t *)buf + len - (n - 200) * d);
-    }
-done:
-    vs_quant_free(o);
-    vs_quant_free(q);
-    free(buf);
-    free(again);
-    free(x);
-}
-
 enum { N = 6000, DIM = 32, NQ = 200, K = 10 };
 
 /* recall@K of graph search (codes q or float32) against exact float32 */
@@ -722,7 +652,6 @@ int main(void)
     RUN(test_sq8_error_bound);
     RUN(test_save_open_damage);
     RUN(test_build_aligned);
-    RUN(test_copy_codes);
     RUN(test_graph_with_codes);
     return vs_test_done();
 }

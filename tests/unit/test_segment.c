@@ -1,6 +1,5 @@
 /* test_segment.c: segment files as this version writes them: vectors in
- * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file
- * (sq8 codes over 2 MiB: copied to huge pages as checked),
+ * raw blocks of VS_VEC_BLOCK_ROWS rows used in place from the mapped file,
  * ids split back exactly whatever their lengths, and one row's id read
  * from its doc (vs_segment_id) without the ids section (the section whole
  * once many were read, and a damaged one not in the way); vectors and docs
@@ -16,9 +15,6 @@
 #include <unistd.h>
 
 #include "store_internal.h"
-#include "quant_internal.h"
-#include "store_hnsw_internal.h"
-#include "vs_hnsw.h"
 #include "vs_jsonfmt.h"
 
 static char dir[] = "/tmp/test_segment.XXXXXX";
@@ -735,82 +731,6 @@ static void test_threads_damaged(void)
     vs_seg_close(ref);
 }
 
-/* sq8 codes of 2 MiB and more, opened for search (vs_seg_quant): each
- * block copied as it is checked into a region of their own (2 MiB
- * aligned: on huge pages where the kernel gives them), not read from the
- * mapped file; opened for verify (copy 0): in place. A damaged block
- * fails its check either way and vs-index verify names the section. */
-static void test_codes_copied(void)
-{
-    enum { ROWS = 16400, QDIM = 128 }; /* 2 MiB of codes and a bit */
-    char p[512];
-    snprintf(p, sizeof p, "%s/seg-00000130.vseg", dir);
-    struct vs_segw *w = NULL;
-    float *v = malloc(QDIM * sizeof *v);
-    int st = v ? vs_segw_new(p, QDIM, &w, NULL) : VS_E_NOMEM;
-    struct vs_hnsw_opts o = {.M = 4, .ef_construction = 8, .seed = 1, .threads = 1, .simd = -1,
-                             .quant = VS_QUANT_SQ8};
-    if (st == VS_OK)
-        st = vs_segw_hnsw(w, VS_METRIC_L2, &o, 1, NULL);
-    for (uint64_t r = 0; st == VS_OK && r < ROWS; r++) {
-        char id[32];
-        snprintf(id, sizeof id, "r%llu", (unsigned long long)r);
-        for (uint32_t i = 0; i < QDIM; i++)
-            v[i] = (float)((r * 2654435761u + i * 40503u) % 1000) / 1000.0f;
-        st = vs_segw_add(w, id, v, "{}", 2, NULL);
-    }
-    if (st == VS_OK)
-        st = vs_segw_finish(w, NULL, NULL);
-    vs_segw_free(w);
-    free(v);
-    CHECK_EQ_INT(st, VS_OK);
-    struct vs_segment *g = NULL;
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000130.vseg", &g, NULL), VS_OK);
-    if (!g)
-        return;
-    struct vs_quant *q = NULL, *in = NULL;
-    CHECK_EQ_INT(vs_seg_quant(g, &q, NULL), VS_OK);
-    CHECK_EQ_INT(vs_seg_quant_open(g, 0, &in, NULL), VS_OK);
-    const struct vs_sect *qs = sect_of(g, VS_SECT_QUANT);
-    if (q && in && qs) {
-        const unsigned char *lo = g->map + qs->off, *hi = lo + qs->len;
-        CHECK(q->src == in->codes && q->codes == q->region);
-        CHECK((const unsigned char *)q->src >= lo && (const unsigned char *)q->src < hi);
-        CHECK_EQ_INT((uintptr_t)q->codes % ((size_t)2 << 20), 0);
-        CHECK(in->src == NULL && in->region == NULL);
-        CHECK_EQ_INT(vs_quant_check_block(q, 100), 0);
-        CHECK(memcmp(vs_quant_code(q, 100 * 64 + 5), in->codes + (100 * 64 + 5) * QDIM, QDIM) == 0);
-        CHECK(q->ready[100] == 1 && q->ready[101] == 0);
-    }
-    uint64_t at = qs && in ? qs->off + (uint64_t)((const unsigned char *)in->codes - (g->map + qs->off)) +
-                                 (uint64_t)(7 * 64 + 3) * QDIM : 0;
-    vs_quant_free(q);
-    vs_quant_free(in);
-    vs_seg_close(g);
-    /* a damaged code in block 7 */
-    char src[600], dst[600];
-    snprintf(src, sizeof src, "%s/seg-00000130.vseg", dir);
-    snprintf(dst, sizeof dst, "%s/seg-00000131.vseg", dir);
-    CHECK(at > 0 && copy_flipped(src, dst, &at, 1));
-    CHECK_EQ_INT(vs_seg_open(dir, "seg-00000131.vseg", &g, NULL), VS_OK);
-    if (!g)
-        return;
-    q = NULL;
-    CHECK_EQ_INT(vs_seg_quant(g, &q, NULL), VS_OK);
-    if (q) {
-        CHECK(q->src != NULL);
-        CHECK_EQ_INT(vs_quant_check_block(q, 7), -1);
-        CHECK_EQ_INT(vs_quant_check_block(q, 7), -1);
-        CHECK(q->ready[7] == 0);
-        CHECK_EQ_INT(vs_quant_check_block(q, 6), 0);
-    }
-    vs_quant_free(q);
-    struct vs_diag d = {0};
-    CHECK_EQ_INT(vs_seg_verify(g, &d), VS_E_CORRUPT);
-    CHECK(strstr(d.detail, "section 'quant'") != NULL);
-    vs_seg_close(g);
-}
-
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -825,7 +745,6 @@ int main(void)
     RUN(test_doc_cache_region);
     RUN(test_threads_read);
     RUN(test_threads_damaged);
-    RUN(test_codes_copied);
     vs_test_rmtree(dir);
     return vs_test_done();
 }
