@@ -64,6 +64,7 @@ struct vs_hnsw_scratch {
     size_t prepcap;
     uint64_t *keys;     /* the build's sort keys (sort_build) */
     size_t keycap;
+    size_t bnb;         /* the build's beam: ids pending in batch (beam_fetch) */
     struct kheap bc, br; /* the beam's heaps: the build's (build_layer,
                             candidates as ~key) and the walk's
                             (search_layer, candidates as hn_key(-d, id));
@@ -715,85 +716,151 @@ static int search_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return rc;
 }
 
-/* The build's beam at level lv from ep (search_layer's walk with every
- * node admitted, the heaps on hn_key keys: one integer compare a step) on
- * the float32 rows, or on the codes qz when given (q prepared in s->prep,
- * epd ep's distance by the codes); leaves up to ef keys in s->br (a
- * max-heap). The same nodes in the same order as search_layer. */
-static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const float *vecs,
-                       const float *q, const struct vs_quant *qz, uint32_t ep, float epd,
-                       size_t ef, int lv)
+/* The build's beam at level lv (search_layer's walk with every node
+ * admitted, the heaps on hn_key keys: one integer compare a step) on the
+ * float32 rows, or on the codes qz when given (q prepared in s->prep).
+ * Its state between steps lives in the scratch (heaps, visited marks,
+ * the batch pending); beam_fetch and beam_score are its two halves, so
+ * that one thread can walk two beams in turn (build_layer2). */
+struct bwalk {
+    const float *vecs, *q;
+    const struct vs_quant *qz;
+    const char *base;   /* the rows or codes, stride bytes a row */
+    const float *norm;  /* the int8 kernels' row norms (prefetched), or NULL */
+    size_t stride, lines, ef;
+    int lv;
+};
+
+static inline struct bwalk bwalk_of(const struct vs_hnsw *h, const float *vecs, const float *q,
+                                    const struct vs_quant *qz, size_t ef, int lv)
 {
-    const size_t dim = h->dim;
-    const int l2 = h->metric == VS_METRIC_L2;
-    vs_gather_fn fn = gather_fn(h);
-    const size_t stride = qz ? vs_quant_code_bytes(qz) : dim * sizeof(float);
-    const char *base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
-    const float *prep = s->prep;
-    size_t lines = (stride + 63) / 64;
-    if (lines > 8)
-        lines = 8;
+    struct bwalk w = {.vecs = vecs, .q = q, .qz = qz, .ef = ef, .lv = lv};
+    w.stride = qz ? vs_quant_code_bytes(qz) : h->dim * sizeof(float);
+    w.base = qz ? (const char *)vs_quant_code(qz, 0) : (const char *)vecs;
+    w.norm = qz && qz->i8 ? qz->norm : NULL;
+    w.lines = (w.stride + 63) / 64;
+    if (w.lines > 8)
+        w.lines = 8;
+    return w;
+}
+
+/* A beam from ep (epd its distance, by the codes on codes); 0 or -2. */
+static inline int beam_start(struct vs_hnsw_scratch *s, uint32_t ep, float epd)
+{
     new_epoch(s);
-    uint8_t *vis = s->vis;
-    uint32_t *batch = s->batch;
-    float *bd = s->bdist;
-    const uint8_t epoch = s->epoch;
-    uint64_t dists = 0;
     struct kheap *cand = &s->bc, *res = &s->br;
     cand->n = res->n = 0;
-    vis[ep] = epoch;
+    s->bnb = 0;
+    s->vis[ep] = s->epoch;
+    s->visited++;
     uint64_t k0 = hn_key((struct hn){epd, ep});
     if (kheap_push(cand, ~k0) || kheap_push(res, k0))
         return -2;
-    int rc = 0;
+    return 0;
+}
+
+/* The beam's next expansion up to its distances: the nearest candidate
+ * popped (the next one's list prefetched), its unvisited neighbours into
+ * s->batch (marked, their rows or codes prefetched). 1 with s->bnb > 0
+ * pending, 0 when the beam has stopped (a candidate farther than the
+ * ef-th result, by distance only as search_layer, or none left), -1 on a
+ * damaged block. */
+static inline int beam_fetch(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct bwalk *w)
+{
+    struct kheap *cand = &s->bc, *res = &s->br;
     while (cand->n) {
         uint64_t ck = ~cand->a[0];
-        /* stop at a candidate farther than the ef-th result (distance
-         * only, as search_layer) */
-        if (res->n >= ef && (ck >> 32) > (res->a[0] >> 32))
-            break;
+        if (res->n >= w->ef && (ck >> 32) > (res->a[0] >> 32))
+            return 0;
         kheap_pop(cand);
         if (cand->n)
-            prefetch_list_all(h, (uint32_t)~cand->a[0], lv);
+            prefetch_list_all(h, (uint32_t)~cand->a[0], w->lv);
         const uint32_t *ids;
-        int cnt = get_list(h, s, (uint32_t)ck, lv, 1, &ids);
-        if (cnt < 0) {
-            rc = -1;
-            break;
+        int cnt = get_list(h, s, (uint32_t)ck, w->lv, 1, &ids);
+        if (cnt < 0)
+            return -1;
+        size_t nb = unvisited(s->vis, s->epoch, ids, cnt, s->batch, w->base, w->stride,
+                              w->lines, w->norm);
+        if (nb) {
+            s->bnb = nb;
+            s->visited += nb;
+            s->dists += nb;
+            return 1;
         }
-        size_t nb = unvisited(vis, epoch, ids, cnt, batch, base, stride, lines, NULL);
-        if (nb == 0)
-            continue;
-        dists += nb;
-        if (qz) {
-            vs_quant_dist_ids(qz, prep, batch, nb, bd);
-        } else {
-            fn(q, vecs, batch, nb, dim, bd);
-            if (!l2)
-                for (size_t j = 0; j < nb; j++)
-                    bd[j] = -bd[j];
-        }
-        for (size_t j = 0; j < nb; j++) {
-            uint64_t kv = hn_key((struct hn){bd[j], batch[j]});
-            if (res->n < ef) {
-                if (kheap_push(cand, ~kv) || kheap_push(res, kv)) {
-                    rc = -2;
-                    break;
-                }
-            } else if ((kv >> 32) < (res->a[0] >> 32)) {
-                if (kheap_push(cand, ~kv)) {
-                    rc = -2;
-                    break;
-                }
-                kheap_replace_top(res, kv);
-            }
-        }
-        if (rc)
-            break;
     }
-    s->visited += dists + 1;
-    s->dists += dists;
-    return rc;
+    return 0;
+}
+
+/* The pending batch's distances, the heaps updated in list order; 0 or
+ * -2 (out of memory). */
+static inline int beam_score(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                             const struct bwalk *w)
+{
+    const size_t nb = s->bnb, ef = w->ef;
+    const uint32_t *batch = s->batch;
+    float *bd = s->bdist;
+    struct kheap *cand = &s->bc, *res = &s->br;
+    if (w->qz) {
+        vs_quant_dist_ids(w->qz, s->prep, batch, nb, bd);
+    } else {
+        gather_fn(h)(w->q, w->vecs, batch, nb, h->dim, bd);
+        if (h->metric != VS_METRIC_L2)
+            for (size_t j = 0; j < nb; j++)
+                bd[j] = -bd[j];
+    }
+    s->bnb = 0;
+    for (size_t j = 0; j < nb; j++) {
+        uint64_t kv = hn_key((struct hn){bd[j], batch[j]});
+        if (res->n < ef) {
+            if (kheap_push(cand, ~kv) || kheap_push(res, kv))
+                return -2;
+        } else if ((kv >> 32) < (res->a[0] >> 32)) {
+            if (kheap_push(cand, ~kv))
+                return -2;
+            kheap_replace_top(res, kv);
+        }
+    }
+    return 0;
+}
+
+/* One beam walked to its end; leaves up to ef keys in s->br (a max-heap).
+ * The same nodes in the same order as search_layer. 0, -1 or -2. */
+static int build_layer(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct bwalk *w,
+                       uint32_t ep, float epd)
+{
+    if (beam_start(s, ep, epd))
+        return -2;
+    int r;
+    while ((r = beam_fetch(h, s, w)) == 1)
+        if (beam_score(h, s, w))
+            return -2;
+    return r;
+}
+
+/* Two beams (two inserts' scratches a and b) walked in turn: one's
+ * neighbours are scored while the rows or codes the other's last fetch
+ * prefetched arrive (one expansion alone is shorter than a memory
+ * latency). Each beam visits what build_layer would; 0, -1 or -2. */
+static int build_layer2(struct vs_hnsw *h, struct vs_hnsw_scratch *a, const struct bwalk *wa,
+                        uint32_t epa, float epda, struct vs_hnsw_scratch *b,
+                        const struct bwalk *wb, uint32_t epb, float epdb)
+{
+    if (beam_start(a, epa, epda) || beam_start(b, epb, epdb))
+        return -2;
+    int ra = beam_fetch(h, a, wa), rb = beam_fetch(h, b, wb);
+    while (ra == 1 || rb == 1) {
+        if (ra == 1) {
+            if (beam_score(h, a, wa))
+                return -2;
+            ra = beam_fetch(h, a, wa);
+        }
+        if (rb == 1) {
+            if (beam_score(h, b, wb))
+                return -2;
+            rb = beam_fetch(h, b, wb);
+        }
+    }
+    return ra < 0 || rb < 0 ? -1 : 0;
 }
 
 /* Neighbour selection heuristic: from cand (sorted nearest first, distance
@@ -966,6 +1033,119 @@ WASM_SMALL static int build_blocks(struct vs_hnsw *h)
     return 0;
 }
 
+/* The scratch made ready for an insert of q: sort keys for a beam (at
+ * most efc) and a pruned list (M0 + 1), re-scoring room and q prepared
+ * for the codes qz when given; 0 or -1 (out of memory). */
+WASM_SMALL static int insert_prepare(const struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                                     const struct vs_quant *qz, const float *q)
+{
+    size_t kneed = h->efc > h->M0 + 2 ? h->efc : h->M0 + 2;
+    if (s->keycap < kneed) {
+        uint64_t *k = realloc(s->keys, kneed * sizeof *k);
+        if (!k)
+            return -1;
+        s->keys = k;
+        s->keycap = kneed;
+    }
+    if (qz && (scratch_rows(s, h->efc) || scratch_prep(s, qz, q)))
+        return -1;
+    return 0;
+}
+
+/* Node i's links at lv from the beam left in s->br (re-scored from the
+ * rows first when it walked the codes qz): its list by the heuristic,
+ * and i added to (or pruned into) each kept neighbour's list. *ep and
+ * *epd get the beam's nearest. 0 or -1 (out of memory). stable: see
+ * insert. */
+WASM_SMALL static int link_level(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
+                                 const float *vecs, const struct vs_quant *qz, uint32_t i,
+                                 int lv, uint16_t *stable, uint32_t *ep, float *epd)
+{
+    const float *q = vecs + (size_t)i * h->dim;
+    if (qz)
+        build_rescore(h, s, vecs, q);
+    size_t nc = s->br.n;
+    if (nc > s->selcap) {
+        struct hn *t = realloc(s->sel, nc * sizeof *t);
+        if (!t)
+            return -1;
+        s->sel = t;
+        s->selcap = nc;
+    }
+    /* the beam's keys sorted, nearest first */
+    if (nc >= 64)
+        sort_radix(s->br.a, s->keys, nc);
+    else
+        sort_u64(s->br.a, nc);
+    for (size_t j = 0; j < nc; j++)
+        s->sel[j] = hn_of_key(s->br.a[j]);
+    *ep = s->sel[0].id;
+    *epd = s->sel[0].d;
+    size_t m = select_heuristic(h, s, vecs, s->sel, NULL, nc, h->M);
+    uint32_t mmax = lv ? h->M : h->M0;
+    uint32_t *li = list_of(h, i, lv);
+    lock(h, i);
+    for (size_t j = 0; j < m; j++)
+        __atomic_store_n(&li[1 + j], s->sel[j].id, __ATOMIC_RELAXED);
+    __atomic_store_n(&li[0], (uint32_t)m, __ATOMIC_RELEASE);
+    if (lv == 0)
+        stable[i] = (uint16_t)m;
+    unlock(h, i);
+    for (size_t j = 0; j < m; j++) {
+        uint32_t v = s->sel[j].id;
+        uint32_t *lvl = list_of(h, v, lv);
+        const float *pv = vecs + (size_t)v * h->dim;
+        lock(h, v);
+        if (lvl[0] < mmax) {
+            __atomic_store_n(&lvl[1 + lvl[0]], i, __ATOMIC_RELAXED);
+            __atomic_store_n(&lvl[0], lvl[0] + 1, __ATOMIC_RELEASE);
+        } else {
+            /* prune: v's links plus i, by the heuristic */
+            struct hn tmp[2050];
+            uint32_t c = lvl[0];
+            gather_fn(h)(pv, vecs, lvl + 1, c, h->dim, s->bdist);
+            for (uint32_t t = 0; t < c; t++)
+                tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
+                                     lvl[1 + t]};
+            tmp[c] = (struct hn){s->sel[j].d, i};
+            sort_build(s, tmp, c + 1);
+            /* which sorted entries are in the list's stable part */
+            uint8_t st[2050];
+            uint32_t ks = lv ? 0 : stable[v];
+            for (uint32_t t = 0; t <= c; t++) {
+                uint8_t f = 0;
+                for (uint32_t u = 0; u < ks; u++)
+                    f |= lvl[1 + u] == tmp[t].id;
+                st[t] = f;
+            }
+            size_t km = select_heuristic(h, s, vecs, tmp, st, c + 1, mmax);
+            if (lv == 0)
+                stable[v] = (uint16_t)km;
+            for (size_t t = 0; t < km; t++)
+                __atomic_store_n(&lvl[1 + t], tmp[t].id, __ATOMIC_RELAXED);
+            __atomic_store_n(&lvl[0], (uint32_t)km, __ATOMIC_RELEASE);
+        }
+        unlock(h, v);
+    }
+    return 0;
+}
+
+/* The greedy walk from the entry point down to level 0 for a node of
+ * level 0 (which never becomes the entry point): *ep and *epd (by the
+ * codes when given) where its level-0 beam starts. */
+WASM_SMALL static void descend0(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp,
+                                atomic_flag *glock, _Atomic uint32_t *gentry, _Atomic int *gmax,
+                                uint32_t *ep, float *epd)
+{
+    spin_acquire(glock);
+    int maxl = atomic_load(gmax);
+    *ep = atomic_load(gentry);
+    atomic_flag_clear_explicit(glock, memory_order_release);
+    *epd = sdist(h, sp, *ep);
+    for (int lv = maxl; lv > 0; lv--)
+        greedy(h, s, sp, ep, epd, lv, 1);
+}
+
 /* Insert node i. stable[v]: how many first entries of v's level-0 list
  * are the kept set of the heuristic run that wrote them (select_heuristic),
  * read and written under v's lock. */
@@ -976,16 +1156,7 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
 {
     const float *q = vecs + (size_t)i * h->dim;
     int L = h->level[i];
-    /* sort keys for a beam (at most efc) and a pruned list (M0 + 1) */
-    size_t kneed = h->efc > h->M0 + 2 ? h->efc : h->M0 + 2;
-    if (s->keycap < kneed) {
-        uint64_t *k = realloc(s->keys, kneed * sizeof *k);
-        if (!k)
-            return -1;
-        s->keys = k;
-        s->keycap = kneed;
-    }
-    if (qz && (scratch_rows(s, h->efc) || scratch_prep(s, qz, q)))
+    if (insert_prepare(h, s, qz, q))
         return -1;
     /* the greedy walk down the upper levels on the codes too, when given */
     const struct space sp = {.vecs = vecs, .q = q, .qz = qz, .prep = qz ? s->prep : NULL};
@@ -1000,74 +1171,11 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         greedy(h, s, &sp, &ep, &epd, lv, 1);
     for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
         /* a coded beam starts from ep's distance by the codes */
-        if (build_layer(h, s, vecs, q, qz, ep, qz ? vs_quant_dist(qz, s->prep, ep) : epd,
-                        h->efc, lv))
+        struct bwalk w = bwalk_of(h, vecs, q, qz, h->efc, lv);
+        if (build_layer(h, s, &w, ep, qz ? vs_quant_dist(qz, s->prep, ep) : epd))
             return -1;
-        if (qz)
-            build_rescore(h, s, vecs, q);
-        size_t nc = s->br.n;
-        if (nc > s->selcap) {
-            struct hn *t = realloc(s->sel, nc * sizeof *t);
-            if (!t)
-                return -1;
-            s->sel = t;
-            s->selcap = nc;
-        }
-        /* the beam's keys sorted, nearest first */
-        if (nc >= 64)
-            sort_radix(s->br.a, s->keys, nc);
-        else
-            sort_u64(s->br.a, nc);
-        for (size_t j = 0; j < nc; j++)
-            s->sel[j] = hn_of_key(s->br.a[j]);
-        ep = s->sel[0].id;
-        epd = s->sel[0].d;
-        size_t m = select_heuristic(h, s, vecs, s->sel, NULL, nc, h->M);
-        uint32_t mmax = lv ? h->M : h->M0;
-        uint32_t *li = list_of(h, i, lv);
-        lock(h, i);
-        for (size_t j = 0; j < m; j++)
-            __atomic_store_n(&li[1 + j], s->sel[j].id, __ATOMIC_RELAXED);
-        __atomic_store_n(&li[0], (uint32_t)m, __ATOMIC_RELEASE);
-        if (lv == 0)
-            stable[i] = (uint16_t)m;
-        unlock(h, i);
-        for (size_t j = 0; j < m; j++) {
-            uint32_t v = s->sel[j].id;
-            uint32_t *lvl = list_of(h, v, lv);
-            const float *pv = vecs + (size_t)v * h->dim;
-            lock(h, v);
-            if (lvl[0] < mmax) {
-                __atomic_store_n(&lvl[1 + lvl[0]], i, __ATOMIC_RELAXED);
-                __atomic_store_n(&lvl[0], lvl[0] + 1, __ATOMIC_RELEASE);
-            } else {
-                /* prune: v's links plus i, by the heuristic */
-                struct hn tmp[2050];
-                uint32_t c = lvl[0];
-                gather_fn(h)(pv, vecs, lvl + 1, c, h->dim, s->bdist);
-                for (uint32_t t = 0; t < c; t++)
-                    tmp[t] = (struct hn){h->metric == VS_METRIC_L2 ? s->bdist[t] : -s->bdist[t],
-                                         lvl[1 + t]};
-                tmp[c] = (struct hn){s->sel[j].d, i};
-                sort_build(s, tmp, c + 1);
-                /* which sorted entries are in the list's stable part */
-                uint8_t st[2050];
-                uint32_t ks = lv ? 0 : stable[v];
-                for (uint32_t t = 0; t <= c; t++) {
-                    uint8_t f = 0;
-                    for (uint32_t u = 0; u < ks; u++)
-                        f |= lvl[1 + u] == tmp[t].id;
-                    st[t] = f;
-                }
-                size_t km = select_heuristic(h, s, vecs, tmp, st, c + 1, mmax);
-                if (lv == 0)
-                    stable[v] = (uint16_t)km;
-                for (size_t t = 0; t < km; t++)
-                    __atomic_store_n(&lvl[1 + t], tmp[t].id, __ATOMIC_RELAXED);
-                __atomic_store_n(&lvl[0], (uint32_t)km, __ATOMIC_RELEASE);
-            }
-            unlock(h, v);
-        }
+        if (link_level(h, s, vecs, qz, i, lv, stable, &ep, &epd))
+            return -1;
     }
     if (hold) {
         atomic_store(gentry, i);
@@ -1075,6 +1183,37 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         atomic_flag_clear_explicit(glock, memory_order_release);
     }
     return 0;
+}
+
+/* Insert nodes i and j (0: none) with two scratches: when the beam walks
+ * codes (a graph whose rows outgrow the caches) and both are of level 0
+ * (15 of 16 nodes at M 16), their level-0 beams are walked in turn on one
+ * thread (build_layer2), which hides one's memory waits behind the
+ * other's distances; else one after the other. Neither beam sees the
+ * other's links, as two threads' inserts. */
+WASM_SMALL static int insert_pair(struct vs_hnsw *h, struct vs_hnsw_scratch *s2,
+                                  const float *vecs, const struct vs_quant *qz, uint32_t i,
+                                  uint32_t j, uint16_t *stable, atomic_flag *glock,
+                                  _Atomic uint32_t *gentry, _Atomic int *gmax)
+{
+    if (!qz || !j || h->level[i] || h->level[j])
+        return insert(h, &s2[0], vecs, qz, i, stable, glock, gentry, gmax) ||
+               (j && insert(h, &s2[1], vecs, qz, j, stable, glock, gentry, gmax));
+    const float *qi = vecs + (size_t)i * h->dim, *qj = vecs + (size_t)j * h->dim;
+    if (insert_prepare(h, &s2[0], qz, qi) || insert_prepare(h, &s2[1], qz, qj))
+        return -1;
+    const struct space si = {.vecs = vecs, .q = qi, .qz = qz, .prep = s2[0].prep};
+    const struct space sj = {.vecs = vecs, .q = qj, .qz = qz, .prep = s2[1].prep};
+    uint32_t epi, epj;
+    float epdi, epdj;
+    descend0(h, &s2[0], &si, glock, gentry, gmax, &epi, &epdi);
+    descend0(h, &s2[1], &sj, glock, gentry, gmax, &epj, &epdj);
+    struct bwalk wi = bwalk_of(h, vecs, qi, qz, h->efc, 0);
+    struct bwalk wj = bwalk_of(h, vecs, qj, qz, h->efc, 0);
+    if (build_layer2(h, &s2[0], &wi, epi, epdi, &s2[1], &wj, epj, epdj))
+        return -1;
+    return link_level(h, &s2[0], vecs, qz, i, 0, stable, &epi, &epdi) ||
+           link_level(h, &s2[1], vecs, qz, j, 0, stable, &epj, &epdj) ? -1 : 0;
 }
 
 WASM_SMALL int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
@@ -1148,21 +1287,25 @@ WASM_SMALL int vs_hnsw_build(const float *vecs, uint64_t n, size_t dim,
         huge_collapse(vs_quant_code(qz, 0), (size_t)n * vs_quant_code_bytes(qz));
     VS_OMP("omp parallel num_threads(threads)")
     {
-        struct vs_hnsw_scratch s;
-        int ok = scratch_init(&s, h) == 0;
+        struct vs_hnsw_scratch s2[2]; /* see insert_pair */
+        int ok0 = scratch_init(&s2[0], h) == 0, ok = scratch_init(&s2[1], h) == 0 && ok0;
         if (!ok) {
             VS_OMP("omp atomic write")
             failed = 1;
         }
-        VS_OMP("omp for schedule(dynamic, 64)")
-        for (uint64_t i = 1; i < n; i++) {
-            if (ok && insert(h, &s, vecs, qz, (uint32_t)i, stable, &glock, &gentry, &gmax)) {
+        /* nodes 1..n-1 in pairs (2p + 1, 2p + 2), 64 nodes a chunk */
+        VS_OMP("omp for schedule(dynamic, 32)")
+        for (uint64_t p = 0; p < n / 2; p++) {
+            uint64_t i = 2 * p + 1, j = i + 1 < n ? i + 1 : 0;
+            if (ok && insert_pair(h, s2, vecs, qz, (uint32_t)i, (uint32_t)j, stable, &glock,
+                                  &gentry, &gmax)) {
                 ok = 0;
                 VS_OMP("omp atomic write")
                 failed = 1;
             }
         }
-        scratch_fini(&s);
+        scratch_fini(&s2[0]);
+        scratch_fini(&s2[1]);
     }
     vs_quant_free(qz);
     free(stable);

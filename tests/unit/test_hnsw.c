@@ -827,8 +827,11 @@ static void test_build_arena(void)
  * prune checking its stable part against the new entries only) give the
  * graph of the plain build: the XXH64 of 1-thread scalar-kernel graphs
  * saved by the build before them (main 0787c53), lists full often enough
- * (M 8) and beams of 80 keys (radix-sorted from 64), for the rows and the
- * sq8 beam and both metrics. */
+ * (M 8) and beams of 80 keys (radix-sorted from 64), for the rows beam and
+ * both metrics. The sq8 beam's graphs are those of the build that walks
+ * two level-0 inserts' beams in turn (insert_pair, session 16; 0787c53's
+ * were 958d0574bc70d7bf and 975d500efd95cacf): a 1-thread build stays
+ * reproducible, and a change to the pairs shows here. */
 static void test_build_same_graph(void)
 {
     static const struct {
@@ -837,9 +840,9 @@ static void test_build_same_graph(void)
         uint64_t hash;
     } want[] = {
         {VS_METRIC_L2, VS_HNSW_BEAM_ROWS, 0x133077bf3de0c361ull},
-        {VS_METRIC_L2, VS_HNSW_BEAM_SQ8, 0x958d0574bc70d7bfull},
+        {VS_METRIC_L2, VS_HNSW_BEAM_SQ8, 0xec9eb544b64fe249ull},
         {VS_METRIC_DOT, VS_HNSW_BEAM_ROWS, 0x51c22bdbef409029ull},
-        {VS_METRIC_DOT, VS_HNSW_BEAM_SQ8, 0x975d500efd95cacfull},
+        {VS_METRIC_DOT, VS_HNSW_BEAM_SQ8, 0x46c923e32dccf31cull},
     };
     for (size_t t = 0; t < sizeof want / sizeof want[0]; t++) {
         struct vs_hnsw_opts o = {.M = 8, .ef_construction = 80, .seed = 3, .threads = 1,
