@@ -1190,13 +1190,19 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
  * (15 of 16 nodes at M 16), their level-0 beams are walked in turn on one
  * thread (build_layer2), which hides one's memory waits behind the
  * other's distances; else one after the other. Neither beam sees the
- * other's links, as two threads' inserts. */
+ * other's links, as two threads' inserts. The WebAssembly module (its size
+ * ceiling) always inserts one after the other. */
 WASM_SMALL static int insert_pair(struct vs_hnsw *h, struct vs_hnsw_scratch *s2,
                                   const float *vecs, const struct vs_quant *qz, uint32_t i,
                                   uint32_t j, uint16_t *stable, atomic_flag *glock,
                                   _Atomic uint32_t *gentry, _Atomic int *gmax)
 {
-    if (!qz || !j || h->level[i] || h->level[j])
+#ifdef __EMSCRIPTEN__
+    const int pairs = 0; /* the module's size ceiling: one beam at a time */
+#else
+    const int pairs = 1;
+#endif
+    if (!pairs || !qz || !j || h->level[i] || h->level[j])
         return insert(h, &s2[0], vecs, qz, i, stable, glock, gentry, gmax) ||
                (j && insert(h, &s2[1], vecs, qz, j, stable, glock, gentry, gmax));
     const float *qi = vecs + (size_t)i * h->dim, *qj = vecs + (size_t)j * h->dim;
