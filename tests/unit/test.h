@@ -8,10 +8,13 @@
 #ifndef VS_TEST_H
 #define VS_TEST_H
 
+#include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int vs_test_n, vs_test_failed_total, vs_test_cur_failed;
 static const char *vs_test_skip_reason;
@@ -136,6 +139,20 @@ static inline const char *vs_test_write(const char *dir, const char *name,
         fclose(fp);
     }
     return path;
+}
+
+/* Damage a file on purpose: xor the byte at offset at of path with mask.
+ * 0, or -1 when the file cannot be opened, read or written there. */
+static inline int vs_test_flip_byte(const char *path, uint64_t at, unsigned char mask)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c = 0;
+    int ok = fd >= 0 && pread(fd, &c, 1, (off_t)at) == 1;
+    c ^= mask;
+    ok = ok && pwrite(fd, &c, 1, (off_t)at) == 1;
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : -1;
 }
 
 #endif

@@ -249,18 +249,6 @@ static void test_id_on_demand(void)
     }
 }
 
-/* Flip the byte at offset at of the file path. */
-static void flip_byte(const char *path, uint64_t at)
-{
-    int fd = open(path, O_RDWR);
-    unsigned char c = 0;
-    CHECK(fd >= 0 && pread(fd, &c, 1, (off_t)at) == 1);
-    c ^= 0x55;
-    CHECK(fd >= 0 && pwrite(fd, &c, 1, (off_t)at) == 1);
-    if (fd >= 0)
-        close(fd);
-}
-
 /* Flip one byte in the middle of section type of the file name in dir. */
 static void damage_sect(const char *name, uint32_t type)
 {
@@ -274,7 +262,7 @@ static void damage_sect(const char *name, uint32_t type)
     char path[sizeof g->path];
     snprintf(path, sizeof path, "%s", g->path);
     vs_seg_close(g);
-    flip_byte(path, at);
+    CHECK_EQ_INT(vs_test_flip_byte(path, at, 0x55), 0);
 }
 
 /* vs_segment_id reads ids from the docs until more than rows /
@@ -343,7 +331,7 @@ static void test_id_damaged_block(void)
     char path[sizeof g->path];
     snprintf(path, sizeof path, "%s", g->path);
     vs_seg_close(g);
-    flip_byte(path, at);
+    CHECK_EQ_INT(vs_test_flip_byte(path, at, 0x55), 0);
     CHECK_EQ_INT(vs_seg_open(dir, "seg-00000220.vseg", &g, NULL), VS_OK);
     if (!g)
         return;

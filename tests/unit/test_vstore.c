@@ -238,15 +238,8 @@ static void test_damage(void)
     vs_writer_close(w);
     char seg[600];
     snprintf(seg, sizeof seg, "%s/seg-00000001.vseg", p);
-    int fd = open(seg, O_RDWR);
-    CHECK(fd >= 0);
-    unsigned char b;
     /* row 40's bytes: offset 64 (header) + 40 rows x 8 x 2 */
-    off_t at = 64 + 40 * 8 * 2 + 3;
-    CHECK(pread(fd, &b, 1, at) == 1);
-    b ^= 0x40;
-    CHECK(pwrite(fd, &b, 1, at) == 1);
-    close(fd);
+    CHECK_EQ_INT(vs_test_flip_byte(seg, 64 + 40 * 8 * 2 + 3, 0x40), 0);
     struct vs_diag d;
     vs_diag_clear(&d);
     CHECK_EQ_INT(vs_store_verify(p, &d), VS_E_CORRUPT);
