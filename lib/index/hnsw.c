@@ -1130,20 +1130,24 @@ WASM_SMALL static int link_level(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
     return 0;
 }
 
-/* The greedy walk from the entry point down to level 0 for a node of
- * level 0 (which never becomes the entry point): *ep and *epd (by the
- * codes when given) where its level-0 beam starts. */
-WASM_SMALL static void descend0(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp,
-                                atomic_flag *glock, _Atomic uint32_t *gentry, _Atomic int *gmax,
-                                uint32_t *ep, float *epd)
+/* The greedy walk from the entry point down to level L + 1 for a node of
+ * level L: *ep and *epd (by the codes when given) where its beams start,
+ * *maxl the graph's top level. 1 when the node becomes the new entry point
+ * (L above the top): glock is then still held, for insert to publish it. */
+WASM_SMALL static int descend(struct vs_hnsw *h, struct vs_hnsw_scratch *s, const struct space *sp,
+                              int L, atomic_flag *glock, _Atomic uint32_t *gentry,
+                              _Atomic int *gmax, uint32_t *ep, float *epd, int *maxl)
 {
     spin_acquire(glock);
-    int maxl = atomic_load(gmax);
+    *maxl = atomic_load(gmax);
     *ep = atomic_load(gentry);
-    atomic_flag_clear_explicit(glock, memory_order_release);
+    int hold = L > *maxl;
+    if (!hold)
+        atomic_flag_clear_explicit(glock, memory_order_release);
     *epd = sdist(h, sp, *ep);
-    for (int lv = maxl; lv > 0; lv--)
+    for (int lv = *maxl; lv > L; lv--)
         greedy(h, s, sp, ep, epd, lv, 1);
+    return hold;
 }
 
 /* Insert node i. stable[v]: how many first entries of v's level-0 list
@@ -1160,15 +1164,9 @@ WASM_SMALL static int insert(struct vs_hnsw *h, struct vs_hnsw_scratch *s,
         return -1;
     /* the greedy walk down the upper levels on the codes too, when given */
     const struct space sp = {.vecs = vecs, .q = q, .qz = qz, .prep = qz ? s->prep : NULL};
-    spin_acquire(glock);
-    int maxl = atomic_load(gmax);
-    uint32_t ep = atomic_load(gentry);
-    int hold = L > maxl;
-    if (!hold)
-        atomic_flag_clear_explicit(glock, memory_order_release);
-    float epd = sdist(h, &sp, ep);
-    for (int lv = maxl; lv > L; lv--)
-        greedy(h, s, &sp, &ep, &epd, lv, 1);
+    uint32_t ep;
+    float epd;
+    int maxl, hold = descend(h, s, &sp, L, glock, gentry, gmax, &ep, &epd, &maxl);
     for (int lv = L < maxl ? L : maxl; lv >= 0; lv--) {
         /* a coded beam starts from ep's distance by the codes */
         struct bwalk w = bwalk_of(h, vecs, q, qz, h->efc, lv);
@@ -1212,8 +1210,9 @@ WASM_SMALL static int insert_pair(struct vs_hnsw *h, struct vs_hnsw_scratch *s2,
     const struct space sj = {.vecs = vecs, .q = qj, .qz = qz, .prep = s2[1].prep};
     uint32_t epi, epj;
     float epdi, epdj;
-    descend0(h, &s2[0], &si, glock, gentry, gmax, &epi, &epdi);
-    descend0(h, &s2[1], &sj, glock, gentry, gmax, &epj, &epdj);
+    int maxl; /* (level-0 nodes: never the new entry point, glock released) */
+    descend(h, &s2[0], &si, 0, glock, gentry, gmax, &epi, &epdi, &maxl);
+    descend(h, &s2[1], &sj, 0, glock, gentry, gmax, &epj, &epdj, &maxl);
     struct bwalk wi = bwalk_of(h, vecs, qi, qz, h->efc, 0);
     struct bwalk wj = bwalk_of(h, vecs, qj, qz, h->efc, 0);
     if (build_layer2(h, &s2[0], &wi, epi, epdi, &s2[1], &wj, epj, epdj))

@@ -100,19 +100,16 @@ static int number(struct scan *s, float *out)
     double v; /* strtod's double */
 #ifndef __EMSCRIPTEN__
     const char *q = vs_json_number_scan(b, s->end, &nd, &real, &v); /* one pass */
-    if (!q)
-        return 0;
-    size_t n = (size_t)(q - b);
-    if (n >= 48 || (!real && nd > 15))
-        return 0;
 #else
     const char *q = vs_json_number_end(b, s->end, &nd, &real);
+#endif
     if (!q)
         return 0;
     size_t n = (size_t)(q - b);
     if (n >= 48 || (!real && nd > 15))
         return 0;
-    v = vs_json_number(b, n);
+#ifdef __EMSCRIPTEN__
+    v = vs_json_number(b, n); /* the module reads the token a second time */
 #endif
     if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)
         return 0;
